@@ -1,0 +1,448 @@
+"""Contest rules as data: typed models for one notice, and the registry that loads them.
+
+A contest is one YAML file (see ``bot/presets/``).  Everything the assistant asks and checks
+comes from these models: channels (推荐/自荐), the form each channel uses and its fields,
+the video spec, the dates and the quota rules.  Where a notice is silent or garbled, the
+preset records it in ``gaps`` instead of inventing a rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_ID = r"^[a-z0-9][a-z0-9_-]{1,63}$"
+
+
+class ContestError(Exception):
+    """A contest file is missing, unreadable or breaks the schema; the message names file and field."""
+
+
+class _Model(BaseModel):
+    # Unknown keys are errors: a typo in a preset must not silently drop a rule.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    CHOICE = "choice"
+    PHONE = "phone"
+    EMAIL = "email"
+    USCC = "uscc"  # 统一社会信用代码
+    URL = "url"
+    DATE = "date"
+    INTEGER = "integer"
+    PEOPLE = "people"  # 主创人员: names in order, the first is the first author
+    PLEDGE = "pledge"  # 承诺: fixed text the entrant agrees to before signing by hand
+
+
+class Window(_Model):
+    """An inclusive date range such as a production or broadcast window."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    note: str = ""
+
+    def contains(self, day: dt.date) -> bool:
+        return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
+
+
+class FormField(_Model):
+    """One cell of a paper form that the entrant fills in through the dialog."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+    label: str
+    type: FieldType = FieldType.TEXT
+    required: bool = True
+    min_chars: int | None = Field(default=None, ge=0)
+    max_chars: int | None = Field(default=None, ge=1)
+    multiline: bool = False
+    options: tuple[str, ...] = ()
+    allow_other: bool = False  # the notice's list is a suggestion, not a closed set
+    min_value: int | None = None
+    max_value: int | None = None
+    must_contain_url: bool = False  # e.g. 播出平台及网址: the notice asks for the playing address
+    window: Literal["production", "broadcast"] | None = None  # DATE must fall in that window
+    text: str = ""  # PLEDGE: the commitment, word for word
+    hint: str = ""  # shown under the prompt: what the notice says about this cell
+    role: Literal["title", "authors", "unit", "phone", "email", "summary"] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FormField:
+        if self.type is FieldType.CHOICE and not self.options:
+            raise ValueError("a choice field needs options")
+        if self.type is FieldType.PLEDGE and not self.text:
+            raise ValueError("a pledge field needs its text")
+        if self.min_chars and self.max_chars and self.min_chars > self.max_chars:
+            raise ValueError("min_chars is larger than max_chars")
+        return self
+
+
+class Form(_Model):
+    """A paper form of the notice (推荐表, 自荐表, 报送表, 申报表)."""
+
+    id: Annotated[str, Field(pattern=_ID)]
+    title: str
+    attachment: str = ""  # 附件 number in the notice
+    reproduced: bool = True  # False: the notice names the form but does not print it
+    track: Literal["work", "account"] = "work"
+    fields: tuple[FormField, ...]
+    signatures: tuple[str, ...] = ()  # blanks signed or sealed by hand, as printed
+    footnotes: tuple[str, ...] = ()
+
+    @field_validator("fields")
+    @classmethod
+    def _unique_ids(cls, fields: tuple[FormField, ...]) -> tuple[FormField, ...]:
+        seen: set[str] = set()
+        for f in fields:
+            if f.id in seen:
+                raise ValueError(f"duplicate field id {f.id!r}")
+            seen.add(f.id)
+        return fields
+
+    def field(self, field_id: str) -> FormField | None:
+        return next((f for f in self.fields if f.id == field_id), None)
+
+
+class QuotaRule(_Model):
+    """How many entries one recommending unit of a kind may send through a channel."""
+
+    kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    label: str
+    max_works: int | None = Field(default=None, ge=0)  # None: the notice sets no limit
+    min_works: int | None = Field(default=None, ge=0)
+    max_accounts: int | None = Field(default=None, ge=0)
+    units: tuple[str, ...] = ()  # named units of this kind, when the notice lists them
+    bonus_units: tuple[str, ...] = ()  # units granted ``bonus`` extra places (e.g. 三区 provinces)
+    bonus: int = 0
+    counted_in_parent: bool = True  # False: does not use up its province's places
+    note: str = ""
+
+
+class Channel(_Model):
+    """A way in: 地方/部门推荐 (recommended by a unit) or 社会征集/自荐."""
+
+    id: Annotated[str, Field(pattern=_ID)]
+    kind: Literal["recommend", "self"]
+    label: str
+    description: str = ""
+    forms: dict[Literal["work", "account"], str]  # track -> form id
+    quota: tuple[QuotaRule, ...] = ()
+    submitter: str = ""  # who may submit (第一作者 / 第一制作单位 ...)
+
+
+class VideoSpec(_Model):
+    """What the notice demands of the video file; None means the notice says nothing."""
+
+    container: Literal["mp4"] | None = None
+    min_duration_s: int | None = Field(default=None, ge=0)
+    max_duration_s: int | None = Field(default=None, ge=0)
+    resolutions: tuple[tuple[int, int], ...] = ()  # exact sizes allowed (cq: 1920×1080 or 1280×720)
+    min_height: int | None = None  # "1080P以上"
+    aspect_ratio: str | None = None  # "16:9"
+    orientation: Literal["landscape", "portrait"] | None = None
+    min_size_mib: float | None = None  # 兆/M in the notices are MiB
+    max_size_mib: float | None = None
+    audio_required: bool = False
+    language: str = ""
+    notes: tuple[str, ...] = ()
+
+    @field_validator("aspect_ratio")
+    @classmethod
+    def _ratio(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\d+:\d+", value):
+            raise ValueError("aspect_ratio looks like '16:9'")
+        return value
+
+
+class Contact(_Model):
+    role: str
+    names: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    address: str = ""
+    note: str = ""
+
+
+class Delivery(_Model):
+    """How the materials reach the organisers."""
+
+    accepts: tuple[Literal["file", "link", "share_link"], ...] = ("file", "link", "share_link")
+    methods: tuple[str, ...]
+    share_folder_name: str = ""  # a naming rule the notice prescribes
+    share_link_permanent: bool = False
+    scan_limits: str = ""
+
+
+class RubricItem(_Model):
+    criterion: str
+    points: float | None = None
+    weight_percent: float | None = None
+    description: str = ""
+
+
+class Stage(_Model):
+    name: str
+    start: dt.date | None = None
+    end: dt.date | None = None
+    text: str = ""
+
+
+class Notice(_Model):
+    issuer: str
+    document_no: str = ""
+    date: dt.date | None = None
+    seed: str = ""  # the source text this preset was written from
+
+
+class Contest(_Model):
+    """One edition of one contest, as its notice sets it."""
+
+    id: Annotated[str, Field(pattern=_ID)]
+    title: str
+    short_title: str
+    year: int = Field(ge=2000, le=2100)
+    number_prefix: Annotated[str, Field(pattern=r"^[A-Z]{2,6}\d{4}$")]
+    notice: Notice
+    organisers: tuple[str, ...]
+    theme: str
+    audience: str = ""
+    opens: dt.date | None = None
+    deadline: dt.date
+    schedule: tuple[Stage, ...] = ()
+    production_window: Window | None = None
+    broadcast_window: Window | None = None
+    channels: tuple[Channel, ...]
+    forms: tuple[Form, ...]
+    video: VideoSpec | None = None
+    delivery: Delivery
+    rubric: tuple[RubricItem, ...] = ()
+    rules: tuple[str, ...] = ()  # other rules from the notice, quoted or closely paraphrased
+    contacts: tuple[Contact, ...] = ()
+    gaps: tuple[str, ...] = ()  # what the notice leaves silent or garbled
+
+    @model_validator(mode="after")
+    def _references(self) -> Contest:
+        form_ids = {f.id for f in self.forms}
+        if len(form_ids) != len(self.forms):
+            raise ValueError("duplicate form id")
+        channel_ids = [c.id for c in self.channels]
+        if len(set(channel_ids)) != len(channel_ids):
+            raise ValueError("duplicate channel id")
+        for channel in self.channels:
+            for track, form_id in channel.forms.items():
+                if form_id not in form_ids:
+                    raise ValueError(f"channel {channel.id!r} names unknown form {form_id!r}")
+                if self.form(form_id).track != track:
+                    raise ValueError(f"channel {channel.id!r}: form {form_id!r} is not a {track} form")
+        if self.opens and self.opens > self.deadline:
+            raise ValueError("opens is after deadline")
+        return self
+
+    # --- lookups -------------------------------------------------------------------------
+    def form(self, form_id: str) -> Form:
+        for form in self.forms:
+            if form.id == form_id:
+                return form
+        raise KeyError(form_id)
+
+    def channel(self, channel_id: str) -> Channel:
+        for channel in self.channels:
+            if channel.id == channel_id:
+                return channel
+        raise KeyError(channel_id)
+
+    def tracks(self) -> list[str]:
+        """Entry tracks in a stable order: ``work`` (微视频) first, then ``account`` (科普号)."""
+        found = {t for c in self.channels for t in c.forms}
+        return [t for t in ("work", "account") if t in found]
+
+    # --- dates (Asia/Shanghai) -----------------------------------------------------------
+    def closes_at(self) -> dt.datetime:
+        """The deadline is the whole of its day in Beijing time."""
+        return dt.datetime.combine(self.deadline + dt.timedelta(days=1), dt.time(), SHANGHAI)
+
+    def opens_at(self) -> dt.datetime | None:
+        return dt.datetime.combine(self.opens, dt.time(), SHANGHAI) if self.opens else None
+
+    def status(self, now: dt.datetime) -> Literal["upcoming", "open", "closed"]:
+        opens = self.opens_at()
+        if opens and now < opens:
+            return "upcoming"
+        return "open" if now < self.closes_at() else "closed"
+
+    def window(self, name: str) -> Window | None:
+        return {"production": self.production_window, "broadcast": self.broadcast_window}.get(name)
+
+    def summary(self) -> dict[str, Any]:
+        """What ``contests --json`` prints for this contest."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "year": self.year,
+            "opens": self.opens.isoformat() if self.opens else None,
+            "deadline": self.deadline.isoformat(),
+            "channels": [
+                {"id": c.id, "kind": c.kind, "label": c.label, "forms": dict(c.forms)} for c in self.channels
+            ],
+            "forms": [
+                {
+                    "id": f.id,
+                    "title": f.title,
+                    "track": f.track,
+                    "fields": [
+                        {
+                            "id": fld.id,
+                            "label": fld.label,
+                            "type": fld.type.value,
+                            "required": fld.required,
+                            "limits": _limits(fld),
+                        }
+                        for fld in f.fields
+                    ],
+                }
+                for f in self.forms
+            ],
+        }
+
+
+def _limits(fld: FormField) -> dict[str, Any]:
+    limits: dict[str, Any] = {}
+    for name in ("min_chars", "max_chars", "min_value", "max_value", "window"):
+        value = getattr(fld, name)
+        if value is not None:
+            limits[name] = value
+    if fld.options:
+        limits["options"] = list(fld.options)
+        limits["allow_other"] = fld.allow_other
+    return limits
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for err in error.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def load_contest(path: Path) -> Contest:
+    """Read and validate one contest file; :class:`ContestError` names the file and the field."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ContestError(f"{path}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ContestError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ContestError(f"{path}: expected a mapping at the top level")
+    try:
+        contest = Contest.model_validate(raw)
+    except ValidationError as exc:
+        raise ContestError(f"{path}: {_describe(exc)}") from exc
+    if path.stem != contest.id:
+        raise ContestError(f"{path}: id {contest.id!r} does not match the file name")
+    return contest
+
+
+def preset_dir() -> Path:
+    return Path(__file__).with_name("presets")
+
+
+class ContestRegistry:
+    """The contests known to one process: the shipped presets, then the operator's folder.
+
+    A contest in the operator's folder with the same id as a preset replaces it, so an
+    organiser can correct a preset without touching the package.
+    """
+
+    def __init__(self, contests: Iterable[Contest]) -> None:
+        self._by_id = {c.id: c for c in contests}
+
+    @classmethod
+    def load(cls, *folders: Path) -> ContestRegistry:
+        found: dict[str, Contest] = {}
+        for folder in (preset_dir(), *folders):
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.glob("*.yaml")):
+                contest = load_contest(path)
+                found[contest.id] = contest
+        return cls(found.values())
+
+    def __iter__(self) -> Iterator[Contest]:
+        return iter(sorted(self._by_id.values(), key=lambda c: (c.deadline, c.id)))
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def get(self, contest_id: str) -> Contest | None:
+        return self._by_id.get(contest_id)
+
+    def open(self, now: dt.datetime) -> list[Contest]:
+        return [c for c in self if c.status(now) == "open"]
+
+
+def new_edition(
+    source: Contest, new_id: str, deadline: dt.date, opens: dt.date | None = None
+) -> dict[str, Any]:
+    """Last year's contest as the start of this year's: new id, dates and numbering.
+
+    Windows and stage dates are shifted by the same number of years as the deadline so that
+    e.g. "produced in the year before" stays true; the organiser reviews the written file.
+    """
+    data = source.model_dump(mode="json", exclude_defaults=True)
+    years = deadline.year - source.deadline.year
+    data["id"] = new_id
+    data["year"] = source.year + years
+    data["number_prefix"] = re.sub(r"\d{4}$", str(source.year + years), source.number_prefix)
+    data["deadline"] = deadline.isoformat()
+    old_year, new_year = str(source.year), str(source.year + years)
+    for key in ("title", "short_title"):
+        data[key] = data[key].replace(old_year, new_year)
+    for form in data["forms"]:
+        form["title"] = form["title"].replace(old_year, new_year)
+    if opens is not None:
+        data["opens"] = opens.isoformat()
+    elif source.opens is not None:
+        data["opens"] = _shift(source.opens, years).isoformat()
+    for key in ("production_window", "broadcast_window"):
+        window = data.get(key)
+        for end in ("start", "end"):
+            if window and window.get(end):
+                window[end] = _shift(dt.date.fromisoformat(window[end]), years).isoformat()
+    data.pop("schedule", None)  # last year's stage dates are not this year's; the notice sets them
+    data["gaps"] = [
+        *data.get("gaps", []),
+        f"由 {source.id} 复制生成：除截止/开始日期与作品时间窗口外，规则沿用上一届，请对照新通知核对。",
+    ]
+    return data
+
+
+def _shift(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def dump_contest(data: dict[str, Any], path: Path) -> Contest:
+    """Validate ``data`` and write it as YAML; refuses to overwrite an existing file."""
+    contest = Contest.model_validate(data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+    with path.open("x", encoding="utf-8") as fh:  # "x": never clobber an organiser's edits
+        fh.write(text)
+    return contest

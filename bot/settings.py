@@ -1,0 +1,28 @@
+"""Settings from the environment (prefix ``BOT_``) and ``.env``; see ``.env.example``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service and the CLI read.  Build one with ``Settings()``; nothing reads
+    the environment at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="BOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="SQLite database, keys and new contests live here")
+    contests_dir: Path | None = Field(default=None, description="extra contest YAML files; default DATA_DIR/contests")
+    redis_url: SecretStr | None = Field(default=None, description="redis://… to use Redis instead of SQLite")
+    redis_prefix: str = Field(default="kepu", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    locale: str = "zh_CN"
+    log_level: str = "INFO"
+
+    @property
+    def contest_folder(self) -> Path:
+        return self.contests_dir or self.data_dir / "contests"

@@ -1,0 +1,118 @@
+"""The repository interface every backend implements, and the records it keeps.
+
+Backends: :mod:`bot.storage.sqlite` (embedded default) and :mod:`bot.storage.redis`
+(production, several workers).  ``tests/test_storage_contract.py`` runs one contract suite
+against both, so a behaviour is either true of every backend or of none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True, slots=True)
+class UserKey:
+    """Who is talking: the channel (``terminal``, ``telegram``, ``wechat``, ``web``) and its user id."""
+
+    channel: str
+    user_id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(slots=True)
+class Draft:
+    """An unfinished submission: where the entrant is in the dialog and what they have answered.
+
+    ``data`` is the dialog's own state (see :mod:`dialogs.engine`), stored as JSON.
+    ``version`` grows by one on every save; a save with a stale version is refused so that
+    two workers can never overwrite each other's answers.
+    """
+
+    user: UserKey
+    data: dict[str, Any]
+    version: int = 0
+    updated_at: dt.datetime | None = None
+
+
+@dataclass(slots=True)
+class Submission:
+    """A confirmed submission.  ``number`` (e.g. ``KP2024-000123``) is assigned by the store."""
+
+    number: str
+    contest_id: str
+    user: UserKey
+    channel_id: str
+    form_id: str
+    answers: dict[str, Any]
+    video: dict[str, Any]
+    created_at: dt.datetime
+    status: str = "submitted"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class StaleDraftError(Exception):
+    """The draft changed since it was read (another worker saved it first)."""
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """Drafts, submissions and submission numbers.  All methods are safe to call concurrently."""
+
+    async def get_draft(self, user: UserKey) -> Draft | None:
+        """The user's draft, or None."""
+
+    async def save_draft(self, draft: Draft) -> Draft:
+        """Store ``draft`` if its ``version`` is the stored one (0 for a new draft).
+
+        Returns the draft with its new version and ``updated_at``; raises
+        :class:`StaleDraftError` when someone saved in between.
+        """
+
+    async def delete_draft(self, user: UserKey) -> bool:
+        """Drop the user's draft; True when there was one."""
+
+    async def create_submission(
+        self,
+        *,
+        prefix: str,
+        contest_id: str,
+        user: UserKey,
+        channel_id: str,
+        form_id: str,
+        answers: dict[str, Any],
+        video: dict[str, Any],
+        now: dt.datetime,
+    ) -> Submission:
+        """Store a submission with the next number for ``prefix`` (``KP2024-000001``, ...) and
+        drop the user's draft, both or neither."""
+
+    async def get_submission(self, number: str) -> Submission | None:
+        """One submission by its number."""
+
+    async def list_submissions(
+        self, *, contest_id: str | None = None, user: UserKey | None = None
+    ) -> list[Submission]:
+        """Submissions, oldest first, filtered by contest and/or owner."""
+
+    async def close(self) -> None:
+        """Release connections.  The store is unusable afterwards."""
+
+
+@runtime_checkable
+class EventIsolation(Protocol):
+    """Serialises the handling of one user's events: one at a time, also across workers."""
+
+    def lock(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Hold while one event of ``key`` is handled."""
+
+    async def close(self) -> None: ...
+
+
+def format_number(prefix: str, seq: int) -> str:
+    """``KP2024`` and 123 -> ``KP2024-000123``."""
+    return f"{prefix}-{seq:06d}"

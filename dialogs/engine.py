@@ -1,0 +1,678 @@
+"""The submission dialog as a state machine over a JSON-able draft.
+
+``DialogEngine.handle(state, event, now)`` is pure: it reads the draft state and one event and
+returns the new state, the replies, and (at the confirm step) a :class:`SubmitRequest` that the
+caller stores before calling :meth:`DialogEngine.submitted`.  It knows no channel and no store,
+so every path is tested without Telegram, WeChat or a database.
+
+The steps of a draft are computed from its contest: contest → channel → track → each field of
+the form the channel uses → video → review.  Steps with one possible answer are filled in and
+skipped.  The draft remembers the *field id*, not a position, so a preset that gains a field
+does not shift the answers of drafts already under way.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.contests import Channel, Contest, ContestRegistry, FieldType, Form, FormField
+from validators.fields import check_answer
+from validators.links import VideoLink, parse_video_link
+from validators.text import MAX_INPUT_CHARS, Invalid, Valid
+
+from .events import Choice, EventKind, Incoming, Reply
+from .messages import Messages
+from .states import DRAFT_VERSION, Submission
+
+State = dict[str, Any]
+
+# Typed words that are commands at every step.  Only a whole message counts, so a summary that
+# happens to contain "返回" is still a summary.
+COMMANDS: dict[str, str] = {
+    "帮助": "help", "help": "help", "/help": "help", "?": "help", "？": "help",
+    "返回": "back", "上一步": "back", "back": "back", "/back": "back",
+    "修改": "edit", "edit": "edit", "/edit": "edit",
+    "取消": "cancel", "cancel": "cancel", "/cancel": "cancel", "退出": "cancel",
+    "进度": "status", "status": "status", "/status": "status",
+    "开始": "start", "/start": "start", "start": "start", "继续": "start",
+}  # fmt: skip
+_KEEP = {"保留", "不变", "keep"}
+_SKIP = {"跳过", "无", "skip", "/skip"}
+_CONFIRM = {"确认提交", "确认", "提交", "confirm", "submit", "/confirm"}
+_YES = {"确认取消", "是", "确定", "yes", "y"}
+_NO = {"继续填写", "否", "不", "no", "n", "继续"}
+# A message longer than this is not an answer to any step: refuse it before any work.
+MAX_EVENT_CHARS = MAX_INPUT_CHARS * 4
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitRequest:
+    """What the store needs to create the submission."""
+
+    prefix: str
+    contest_id: str
+    channel_id: str
+    form_id: str
+    answers: dict[str, Any]
+    video: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result of one event: ``state`` None means "drop the draft"."""
+
+    state: State | None
+    replies: list[Reply] = field(default_factory=list)
+    submit: SubmitRequest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    name: str
+    field_id: str | None = None
+
+    @property
+    def token(self) -> str:
+        return f"{self.name}:{self.field_id}" if self.field_id else self.name
+
+
+def migrate(state: State | None) -> State | None:
+    """Bring a stored draft to the current layout; unknown future layouts start over."""
+    if state is None:
+        return None
+    if state.get("v") == DRAFT_VERSION:
+        return state
+    return None
+
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+def _clip(text: str, limit: int = 20) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _size_text(size: int | None) -> str:
+    if size is None:
+        return ""
+    mib = size / (1024 * 1024)
+    return f"{mib:.1f}MB" if mib >= 1 else f"{size / 1024:.0f}KB"
+
+
+class DialogEngine:
+    """The submission dialog.  Holds no per-user state; all of it lives in the draft."""
+
+    def __init__(self, contests: ContestRegistry, messages: Messages) -> None:
+        self.contests = contests
+        self.msg = messages
+
+    # ------------------------------------------------------------------ entry point
+    def handle(self, state: State | None, event: Incoming, now: dt.datetime, *, contest_hint: str | None = None) -> Outcome:
+        """One event in, the new draft state and replies out.  ``contest_hint`` preselects a
+        contest for a new draft (``chat --contest ID`` or a deep link)."""
+        state = migrate(copy.deepcopy(state))
+        text = event.text if event.kind in (EventKind.TEXT, EventKind.START) else ""
+        if len(text) > MAX_EVENT_CHARS:
+            replies = [Reply(self.msg.render("input_too_long", limit=MAX_INPUT_CHARS))]
+            if state is not None:
+                replies.append(self._prompt(state, now))
+            return Outcome(state, replies)
+        command = "start" if event.kind is EventKind.START else COMMANDS.get(_norm(text)) if text else None
+
+        if state is None:
+            if command == "cancel":
+                return Outcome(None, [Reply(self.msg.render("nothing_to_cancel"))])
+            return self._new_draft(now, contest_hint, show_help=command == "help")
+
+        if state["step"] == Submission.CANCEL and command is None:
+            return self._on_cancel_answer(state, event, now)
+        match command:
+            case "start":
+                return Outcome(state, [Reply(self.msg.render("welcome_back")), self._prompt(state, now)])
+            case "help":
+                return Outcome(state, [Reply(self._help(state)), self._prompt(state, now)])
+            case "status":
+                return Outcome(state, [Reply(self._status(state, now)), self._prompt(state, now)])
+            case "back":
+                return self._back(state, now)
+            case "edit":
+                return self._edit_menu(state, now)
+            case "cancel":
+                if state["step"] != Submission.CANCEL:
+                    state["return_to"] = state["step"], state.get("field")
+                state["step"] = Submission.CANCEL
+                return Outcome(state, [self._prompt(state, now)])
+
+        if event.kind is EventKind.CHOICE:
+            token, _, value = (event.choice or "").partition("|")
+            if token != self._current(state).token:
+                return Outcome(state, [Reply(self.msg.render("stale_button")), self._prompt(state, now)])
+            return self._answer(state, event, value, now)
+        if _norm(text).startswith(("修改", "edit")):
+            rest = _norm(text).removeprefix("修改").removeprefix("edit").strip()
+            if rest.isdigit():  # "修改 3": straight to item 3 of the review page
+                return self._pick_edit(state, rest, now)
+        return self._answer(state, event, text, now)
+
+    def submitted(self, state: State, number: str) -> Outcome:
+        """After the store accepted the :class:`SubmitRequest`: the draft is gone."""
+        contest = self._contest(state)
+        form = self._form(state)
+        assert contest is not None and form is not None
+        text = self.msg.render("submitted", number=number, contest=contest, form=form, delivery=contest.delivery)
+        return Outcome(None, [Reply(text, meta={"number": number})])
+
+    # ------------------------------------------------------------------ draft creation
+    def _new_draft(self, now: dt.datetime, hint: str | None, *, show_help: bool) -> Outcome:
+        state: State = {"v": DRAFT_VERSION, "step": Submission.CONTEST, "answers": {}, "video": None}
+        replies = [Reply(self.msg.render("welcome", contests=self.contests.open(now)))]
+        if show_help:
+            replies.append(Reply(self._help(state)))
+        if hint:
+            contest = self.contests.get(hint)
+            if contest is None:
+                replies.append(Reply(self._error("contest_unknown", {}, "大赛")))
+            elif contest.status(now) != "open":
+                return Outcome(None, [*replies, Reply(self._closed_text(contest, now))])
+            else:
+                state["contest_fixed"] = True
+                return self._choose_contest(state, contest, now, replies)
+        open_now = self.contests.open(now)
+        if not open_now:
+            return Outcome(None, [*replies, self._no_open(now)])
+        if len(open_now) == 1:
+            state["contest_fixed"] = True
+            return self._choose_contest(state, open_now[0], now, replies)
+        replies.append(self._prompt(state, now))
+        return Outcome(state, replies)
+
+    def _choose_contest(self, state: State, contest: Contest, now: dt.datetime, replies: list[Reply]) -> Outcome:
+        if state.get("contest") != contest.id:
+            state["contest"] = contest.id
+            state["channel"] = state["track"] = None
+        replies.append(Reply(self.msg.render("contest_intro", contest=contest)))
+        return self._advance(state, _Step(Submission.CONTEST), now, replies)
+
+    # ------------------------------------------------------------------ the steps
+    def _contest(self, state: State) -> Contest | None:
+        cid = state.get("contest")
+        return self.contests.get(cid) if cid else None
+
+    def _channel(self, state: State) -> Channel | None:
+        contest = self._contest(state)
+        if contest is None or not state.get("channel"):
+            return None
+        try:
+            return contest.channel(state["channel"])
+        except KeyError:
+            return None
+
+    def _form(self, state: State) -> Form | None:
+        contest, channel = self._contest(state), self._channel(state)
+        if contest is None or channel is None:
+            return None
+        track = state.get("track") or next(iter(channel.forms))
+        form_id = channel.forms.get(track)
+        return contest.form(form_id) if form_id else None
+
+    def _sequence(self, state: State) -> list[_Step]:
+        """Every step this draft goes through, in order, given what it has chosen so far."""
+        steps: list[_Step] = []
+        if not state.get("contest_fixed"):
+            steps.append(_Step(Submission.CONTEST))
+        contest = self._contest(state)
+        if contest is None:
+            return steps
+        if len(contest.channels) > 1:
+            steps.append(_Step(Submission.CHANNEL))
+        channel = self._channel(state)
+        if channel is None:
+            return steps
+        if len(channel.forms) > 1:
+            steps.append(_Step(Submission.TRACK))
+        form = self._form(state)
+        if form is None:
+            return steps
+        steps.extend(_Step(Submission.FIELD, f.id) for f in form.fields)
+        if (state.get("track") or "work") == "work":
+            steps.append(_Step(Submission.VIDEO))
+        steps.append(_Step(Submission.REVIEW))
+        return steps
+
+    def _current(self, state: State) -> _Step:
+        return _Step(state["step"], state.get("field") if state["step"] == Submission.FIELD else None)
+
+    def _goto(self, state: State, step: _Step) -> None:
+        state["step"] = step.name
+        state["field"] = step.field_id
+
+    def _autofill(self, state: State) -> None:
+        """Steps with a single possible answer are answered for the entrant."""
+        contest = self._contest(state)
+        if contest is not None and len(contest.channels) == 1 and not state.get("channel"):
+            state["channel"] = contest.channels[0].id
+        channel = self._channel(state)
+        if channel is not None and len(channel.forms) == 1 and not state.get("track"):
+            state["track"] = next(iter(channel.forms))
+
+    def _missing(self, state: State) -> _Step | None:
+        """The first step whose answer is still missing."""
+        for step in self._sequence(state):
+            if step.name == Submission.CONTEST and not state.get("contest"):
+                return step
+            if step.name == Submission.CHANNEL and not state.get("channel"):
+                return step
+            if step.name == Submission.TRACK and not state.get("track"):
+                return step
+            if step.name == Submission.FIELD and step.field_id not in state["answers"]:
+                return step
+            if step.name == Submission.VIDEO and not state.get("video"):
+                return step
+        return None
+
+    def _advance(self, state: State, done: _Step, now: dt.datetime, replies: list[Reply]) -> Outcome:
+        """Move on after ``done`` was answered: to the next step, or back to the review page
+        when the entrant was changing one answer."""
+        self._autofill(state)
+        seq = self._sequence(state)
+        if state.pop("editing", False):
+            target = self._missing(state) or _Step(Submission.REVIEW)
+        else:
+            tokens = [s.token for s in seq]
+            i = tokens.index(done.token) if done.token in tokens else -1
+            target = seq[i + 1] if 0 <= i + 1 < len(seq) else (self._missing(state) or _Step(Submission.REVIEW))
+        self._goto(state, target)
+        replies.append(self._prompt(state, now))
+        return Outcome(state, replies)
+
+    def _back(self, state: State, now: dt.datetime) -> Outcome:
+        step = state["step"]
+        if step == Submission.EDIT:
+            name, field_id = state.pop("edit_from", None) or (Submission.REVIEW, None)
+            self._goto(state, _Step(name, field_id))
+            return Outcome(state, [self._prompt(state, now)])
+        if step == Submission.CANCEL:
+            self._goto(state, self._return_step(state))
+            return Outcome(state, [self._prompt(state, now)])
+        seq = self._sequence(state)
+        tokens = [s.token for s in seq]
+        cur = self._current(state).token
+        i = tokens.index(cur) if cur in tokens else len(seq)
+        if i <= 0:
+            return Outcome(state, [Reply(self.msg.render("already_first")), self._prompt(state, now)])
+        state.pop("editing", None)
+        self._goto(state, seq[i - 1])
+        return Outcome(state, [self._prompt(state, now)])
+
+    def _return_step(self, state: State) -> _Step:
+        name, field_id = state.pop("return_to", (Submission.CONTEST, None))
+        return _Step(name, field_id)
+
+    # ------------------------------------------------------------------ review and edit
+    def _items(self, state: State) -> list[tuple[_Step, str, str]]:
+        """(step, label, value) for every answerable step, in review order."""
+        items: list[tuple[_Step, str, str]] = []
+        contest, channel, form = self._contest(state), self._channel(state), self._form(state)
+        for step in self._sequence(state):
+            if step.name == Submission.CONTEST and contest:
+                items.append((step, "大赛", contest.title))
+            elif step.name == Submission.CHANNEL and channel:
+                items.append((step, "参赛渠道", channel.label))
+            elif step.name == Submission.TRACK and state.get("track"):
+                items.append((step, "申报类型", self.msg.render("track_label", track=state["track"])))
+            elif step.name == Submission.FIELD and form and step.field_id in state["answers"]:
+                fld = form.field(step.field_id or "")
+                if fld is not None:
+                    items.append((step, fld.label, self._show(fld, state["answers"][fld.id])))
+            elif step.name == Submission.VIDEO and state.get("video"):
+                items.append((step, "参赛视频", self.msg.render("describe_video", video=state["video"])))
+        return items
+
+    def _edit_menu(self, state: State, now: dt.datetime) -> Outcome:
+        items = self._items(state)
+        if not items:
+            return Outcome(state, [Reply(self.msg.render("nothing_to_edit")), self._prompt(state, now)])
+        if state["step"] not in (Submission.EDIT, Submission.CANCEL):
+            state["edit_from"] = state["step"], state.get("field")
+        self._goto(state, _Step(Submission.EDIT))
+        return Outcome(state, [self._prompt(state, now)])
+
+    def _pick_edit(self, state: State, value: str, now: dt.datetime) -> Outcome:
+        items = self._items(state)
+        choice = value.strip()
+        index = int(choice) - 1 if choice.isdigit() else next(
+            (i for i, (_, label, _v) in enumerate(items) if _norm(label) == _norm(choice)), -1
+        )
+        if not 0 <= index < len(items):
+            return Outcome(state, [Reply(self._error("choice_number", {"max": len(items)}, "")), self._prompt(state, now)])
+        step = items[index][0]
+        state.pop("edit_from", None)
+        state["editing"] = True
+        self._goto(state, step)
+        return Outcome(state, [self._prompt(state, now)])
+
+    # ------------------------------------------------------------------ answers
+    def _answer(self, state: State, event: Incoming, value: str, now: dt.datetime) -> Outcome:
+        step = self._current(state)
+        if event.kind is EventKind.FILE and step.name != Submission.VIDEO:
+            label = self._step_label(state, step)
+            return Outcome(state, [Reply(self.msg.render("text_expected", label=label)), self._prompt(state, now)])
+        match step.name:
+            case Submission.CONTEST:
+                return self._on_contest(state, value, now)
+            case Submission.CHANNEL:
+                return self._on_channel(state, value, now)
+            case Submission.TRACK:
+                return self._on_track(state, value, now)
+            case Submission.FIELD:
+                return self._on_field(state, step, value, now)
+            case Submission.VIDEO:
+                return self._on_video(state, event, value, now)
+            case Submission.REVIEW:
+                return self._on_review(state, value, now)
+            case Submission.EDIT:
+                return self._pick_edit(state, value, now)
+        return self._new_draft(now, None, show_help=False)  # an unknown step: start over cleanly
+
+    def _match_option(self, value: str, options: list[tuple[str, list[str]]]) -> str | None | int:
+        """Pick by 1-based number or by any of an option's names; -1 for a bad number."""
+        v = _norm(value)
+        if v.isdigit():
+            n = int(v)
+            return options[n - 1][0] if 1 <= n <= len(options) else -1
+        for key, names in options:
+            if any(v == _norm(name) for name in names):
+                return key
+        return None
+
+    def _on_contest(self, state: State, value: str, now: dt.datetime) -> Outcome:
+        open_now = self.contests.open(now)
+        key = self._match_option(value, [(c.id, [c.id, c.title, c.short_title]) for c in open_now])
+        if isinstance(key, str):
+            contest = self.contests.get(key)
+            assert contest is not None
+            return self._choose_contest(state, contest, now, [])
+        if key == -1:
+            return self._reject(state, "choice_number", {"max": len(open_now)}, "大赛", now)
+        # Named a contest that is not open: say why rather than "not found".
+        for contest in self.contests:
+            if _norm(value) in {_norm(contest.id), _norm(contest.title), _norm(contest.short_title)}:
+                return Outcome(state, [Reply(self._closed_text(contest, now)), self._prompt(state, now)])
+        return self._reject(state, "contest_unknown", {}, "大赛", now)
+
+    def _on_channel(self, state: State, value: str, now: dt.datetime) -> Outcome:
+        contest = self._contest(state)
+        assert contest is not None
+        options = []
+        for ch in contest.channels:
+            names = [ch.id, ch.label]
+            same_kind = [c for c in contest.channels if c.kind == ch.kind]
+            if len(same_kind) == 1:  # "推荐"/"自荐" name the channel only when it is unambiguous
+                names += ["推荐", "地方推荐", "单位推荐"] if ch.kind == "recommend" else ["自荐", "社会征集", "个人自荐"]
+            options.append((ch.id, names))
+        key = self._match_option(value, options)
+        if not isinstance(key, str):
+            labels = tuple(c.label for c in contest.channels)
+            if key == -1:
+                return self._reject(state, "choice_number", {"max": len(labels)}, "参赛渠道", now)
+            return self._reject(state, "not_a_choice", {"options": labels}, "参赛渠道", now)
+        if state.get("channel") != key:
+            state["channel"] = key
+            state["track"] = None
+        return self._advance(state, _Step(Submission.CHANNEL), now, [])
+
+    def _on_track(self, state: State, value: str, now: dt.datetime) -> Outcome:
+        channel = self._channel(state)
+        assert channel is not None
+        names = {"work": ["work", "微视频", "微视频作品", "作品", "视频"], "account": ["account", "科普号"]}
+        key = self._match_option(value, [(t, names[t]) for t in channel.forms])
+        if not isinstance(key, str):
+            labels = tuple(self.msg.render("track_label", track=t) for t in channel.forms)
+            return self._reject(state, "not_a_choice", {"options": labels}, "申报类型", now)
+        state["track"] = key
+        return self._advance(state, _Step(Submission.TRACK), now, [])
+
+    def _on_field(self, state: State, step: _Step, value: str, now: dt.datetime) -> Outcome:
+        form = self._form(state)
+        fld = form.field(step.field_id or "") if form else None
+        if fld is None:  # the preset lost this field since the draft began
+            return self._advance(state, step, now, [])
+        v = _norm(value)
+        if v in _KEEP and fld.id in state["answers"]:
+            return self._advance(state, step, now, [Reply(self.msg.render("kept"))])
+        if v in _SKIP and not fld.required:
+            state["answers"][fld.id] = ""
+            return self._advance(state, step, now, [])
+        contest = self._contest(state)
+        assert contest is not None
+        result = check_answer(fld, value, contest)
+        if isinstance(result, Invalid):
+            return self._reject(state, result.code, result.params, fld.label, now)
+        state["answers"][fld.id] = result.value
+        return self._advance(state, step, now, [])
+
+    def _on_video(self, state: State, event: Incoming, value: str, now: dt.datetime) -> Outcome:
+        contest = self._contest(state)
+        assert contest is not None
+        accepts = contest.delivery.accepts
+        if event.kind is EventKind.FILE and event.file is not None:
+            info = event.file
+            if "file" not in accepts:
+                return self._reject(state, "video_file_not_accepted", {}, "参赛视频", now)
+            if info.mime and not info.mime.startswith("video/") and not info.name.lower().endswith((".mp4", ".mov")):
+                return self._reject(state, "video_not_video", {"name": info.name}, "参赛视频", now)
+            spec = contest.video
+            if spec and info.size is not None:
+                mib = info.size / (1024 * 1024)
+                if spec.max_size_mib is not None and mib > spec.max_size_mib:
+                    params = {"actual": _size_text(info.size), "max": f"{spec.max_size_mib:g}MB"}
+                    return self._reject(state, "video_too_big", params, "参赛视频", now)
+                if spec.min_size_mib is not None and mib < spec.min_size_mib:
+                    params = {"actual": _size_text(info.size), "min": f"{spec.min_size_mib:g}MB"}
+                    return self._reject(state, "video_too_small", params, "参赛视频", now)
+            video: dict[str, Any] = {
+                "kind": "file", "name": info.name, "size": info.size, "mime": info.mime,
+                "ref": info.ref, "size_text": _size_text(info.size), "checked": False,
+            }  # fmt: skip
+        else:
+            if _norm(value) in _KEEP and state.get("video"):
+                return self._advance(state, _Step(Submission.VIDEO), now, [Reply(self.msg.render("kept"))])
+            result = parse_video_link(value)
+            if isinstance(result, Invalid):
+                code = "video_expected" if result.code == "empty" else result.code
+                return self._reject(state, code, result.params, "参赛视频", now)
+            link: VideoLink = result.value
+            if link.kind == "link" and "link" not in accepts:
+                code = "video_share_link_required" if "share_link" in accepts else "video_link_not_accepted"
+                return self._reject(state, code, {"value": link.url}, "参赛视频", now)
+            if link.kind == "share_link" and "share_link" not in accepts:
+                return self._reject(state, "video_link_not_accepted", {}, "参赛视频", now)
+            video = {"kind": link.kind, "url": link.url, "drive": link.drive, "code": link.code, "checked": False}
+        state["video"] = video
+        recorded = Reply(self.msg.render("video_recorded", video=video))
+        return self._advance(state, _Step(Submission.VIDEO), now, [recorded])
+
+    def _on_review(self, state: State, value: str, now: dt.datetime) -> Outcome:
+        v = _norm(value)
+        if v in {"2", "修改"}:
+            return self._edit_menu(state, now)
+        if v in {"3"}:
+            state["return_to"] = Submission.REVIEW, None
+            state["step"] = Submission.CANCEL
+            return Outcome(state, [self._prompt(state, now)])
+        if v not in _CONFIRM and v != "1":
+            return Outcome(state, [self._prompt(state, now)])
+        contest, channel, form = self._contest(state), self._channel(state), self._form(state)
+        assert contest is not None
+        if contest.status(now) != "open":
+            return Outcome(state, [Reply(self._closed_text(contest, now))])
+        missing = self._missing(state)
+        if missing is not None or channel is None or form is None:
+            step = missing or _Step(Submission.CHANNEL)
+            self._goto(state, step)
+            label = self._step_label(state, step)
+            return Outcome(state, [Reply(self.msg.render("submit_incomplete", label=label)), self._prompt(state, now)])
+        answers = {f.id: state["answers"][f.id] for f in form.fields if f.id in state["answers"]}
+        request = SubmitRequest(
+            prefix=contest.number_prefix,
+            contest_id=contest.id,
+            channel_id=channel.id,
+            form_id=form.id,
+            answers=answers,
+            video=dict(state.get("video") or {}),
+        )
+        return Outcome(state, [], submit=request)
+
+    def _on_cancel_answer(self, state: State, event: Incoming, now: dt.datetime) -> Outcome:
+        value = event.choice.partition("|")[2] if event.kind is EventKind.CHOICE and event.choice else event.text
+        v = _norm(value)
+        if v in _YES or v == "1":
+            return Outcome(None, [Reply(self.msg.render("cancelled"))])
+        if v in _NO or v == "2":
+            self._goto(state, self._return_step(state))
+            return Outcome(state, [Reply(self.msg.render("cancel_aborted")), self._prompt(state, now)])
+        return Outcome(state, [self._prompt(state, now)])
+
+    # ------------------------------------------------------------------ rendering
+    def _prompt(self, state: State, now: dt.datetime) -> Reply:
+        step = self._current(state)
+        token = step.token
+        contest = self._contest(state)
+        match step.name:
+            case Submission.CONTEST:
+                open_now = self.contests.open(now)
+                if not open_now:
+                    return self._no_open(now)
+                choices = tuple(Choice(c.title, f"{token}|{i}") for i, c in enumerate(open_now, 1))
+                return Reply(self.msg.render("prompt_contest", contests=open_now), choices)
+            case Submission.CHANNEL:
+                assert contest is not None
+                choices = tuple(Choice(c.label, f"{token}|{i}") for i, c in enumerate(contest.channels, 1))
+                return Reply(self.msg.render("prompt_channel", contest=contest), choices)
+            case Submission.TRACK:
+                channel = self._channel(state)
+                assert contest is not None and channel is not None
+                choices = tuple(
+                    Choice(self.msg.render("track_label", track=t), f"{token}|{t}") for t in channel.forms
+                )
+                return Reply(self.msg.render("prompt_track", contest=contest), choices)
+            case Submission.FIELD:
+                form = self._form(state)
+                fld = form.field(step.field_id or "") if form else None
+                assert form is not None and fld is not None
+                fields = [f.id for f in form.fields]
+                current = state["answers"].get(fld.id)
+                text = self.msg.render(
+                    "prompt_field",
+                    field=fld,
+                    index=fields.index(fld.id) + 1,
+                    total=len(fields),
+                    current=self._show(fld, current) if current not in (None, "") else None,
+                    form=form,
+                )
+                choices: tuple[Choice, ...] = ()
+                if fld.type is FieldType.CHOICE:
+                    choices = tuple(Choice(o, f"{token}|{i}") for i, o in enumerate(fld.options, 1))
+                elif fld.type is FieldType.PLEDGE:
+                    choices = (Choice("同意", f"{token}|同意"),)
+                return Reply(text, choices)
+            case Submission.VIDEO:
+                assert contest is not None
+                video = state.get("video")
+                current = self.msg.render("describe_video", video=video) if video else None
+                return Reply(self.msg.render("prompt_video", contest=contest, spec=contest.video, current=current))
+            case Submission.REVIEW:
+                assert contest is not None
+                items = [{"label": label, "value": value} for _s, label, value in self._items(state)]
+                choices = (Choice("确认提交", f"{token}|确认提交"), Choice("修改", f"{token}|修改"), Choice("取消", f"{token}|3"))
+                return Reply(self.msg.render("review", contest=contest, items=items), choices)
+            case Submission.EDIT:
+                items = [{"label": label, "value": value} for _s, label, value in self._items(state)]
+                choices = tuple(
+                    Choice(f"{i['label']}：{_clip(i['value'])}", f"{token}|{n}") for n, i in enumerate(items, 1)
+                )
+                return Reply(self.msg.render("prompt_edit", items=items), choices)
+            case Submission.CANCEL:
+                choices = (Choice("确认取消", f"{token}|1"), Choice("继续填写", f"{token}|2"))
+                return Reply(self.msg.render("prompt_cancel"), choices)
+        return Reply(self.msg.render("welcome", contests=[]))
+
+    def _show(self, fld: FormField, value: Any) -> str:
+        if isinstance(value, list):
+            return "、".join(str(v) for v in value)
+        return str(value)
+
+    def _step_label(self, state: State, step: _Step) -> str:
+        if step.name == Submission.FIELD:
+            form = self._form(state)
+            fld = form.field(step.field_id or "") if form else None
+            return fld.label if fld else ""
+        return {
+            Submission.CONTEST: "大赛",
+            Submission.CHANNEL: "参赛渠道",
+            Submission.TRACK: "申报类型",
+            Submission.VIDEO: "参赛视频",
+            Submission.REVIEW: "核对信息",
+            Submission.EDIT: "选择修改项",
+            Submission.CANCEL: "确认取消",
+        }.get(step.name, step.name)
+
+    def _error(self, code: str, params: dict[str, Any], label: str) -> str:
+        return self.msg.render("error", code=code, p=params, label=label)
+
+    def _reject(self, state: State, code: str, params: dict[str, Any], label: str, now: dt.datetime) -> Outcome:
+        """A wrong answer: one sentence on what is wrong, the step asked again, nothing lost."""
+        return Outcome(state, [Reply(self._error(code, params, label), meta={"error": code})])
+
+    def _help(self, state: State) -> str:
+        step = self._current(state)
+        fld = None
+        if step.name == Submission.FIELD:
+            form = self._form(state)
+            fld = form.field(step.field_id or "") if form else None
+        return self.msg.render("help", step_name=step.name, contest=self._contest(state), field=fld)
+
+    def _status(self, state: State, now: dt.datetime) -> str:
+        contest, channel = self._contest(state), self._channel(state)
+        seq = [s for s in self._sequence(state) if s.name in (Submission.FIELD, Submission.VIDEO)]
+        answered = sum(
+            1
+            for s in seq
+            if (s.name == Submission.FIELD and s.field_id in state["answers"])
+            or (s.name == Submission.VIDEO and state.get("video"))
+        )
+        days = None
+        if contest is not None:
+            days = (contest.deadline - now.astimezone(contest.closes_at().tzinfo).date()).days
+        return self.msg.render(
+            "status",
+            contest=contest,
+            channel_label=channel.label if channel else "",
+            answered=answered,
+            total=len(seq),
+            current_label=self._step_label(state, self._current(state)),
+            days_left=days,
+        )
+
+    def _closed_text(self, contest: Contest, now: dt.datetime) -> str:
+        if contest.status(now) == "upcoming":
+            return self.msg.render("contest_upcoming", contest=contest)
+        return self.msg.render("contest_closed", contest=contest)
+
+    def _no_open(self, now: dt.datetime) -> Reply:
+        closed = [c for c in self.contests if c.status(now) == "closed"][-5:]
+        upcoming = [c for c in self.contests if c.status(now) == "upcoming"]
+        return Reply(self.msg.render("no_open_contests", closed=closed, upcoming=upcoming))
+
+
+def choices_as_text(reply: Reply) -> str:
+    """A reply for a channel without buttons: its choices as a numbered list under the text."""
+    if not reply.choices:
+        return reply.text
+    lines = [f"{i}. {c.label}" for i, c in enumerate(reply.choices, 1)]
+    return reply.text + "\n" + "\n".join(lines)

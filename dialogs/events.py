@@ -1,0 +1,58 @@
+"""Channel-neutral events in and replies out: what every channel translates to and from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.storage.base import UserKey
+
+
+class EventKind(StrEnum):
+    TEXT = "text"  # anything typed; commands and links are recognised from the text
+    CHOICE = "choice"  # a button press; ``choice`` carries the payload of :class:`Choice`
+    FILE = "file"  # a document, video or image the user sent
+    START = "start"  # /start, a subscribe event, or a first contact
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """A file as the channel announced it; ``ref`` is the channel's own id for fetching it."""
+
+    name: str
+    size: int | None
+    mime: str = ""
+    ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    user: UserKey
+    kind: EventKind
+    text: str = ""
+    choice: str | None = None
+    file: FileInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """An answer the user may pick: channels with buttons show ``label`` and send back ``payload``;
+    on text-only channels the user types its number or its label."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    filename: str
+    content: bytes
+    mime: str = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    choices: tuple[Choice, ...] = ()
+    document: Document | None = None
+    meta: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,62 @@
+"""Checks one answer against the form field it fills: dispatches on :class:`bot.contests.FieldType`."""
+
+from __future__ import annotations
+
+from bot.contests import Contest, FieldType, FormField
+
+from .text import (
+    Invalid,
+    Result,
+    Valid,
+    check_choice,
+    check_contains_url,
+    check_date,
+    check_email,
+    check_integer,
+    check_people,
+    check_phone,
+    check_text,
+    check_url,
+    check_uscc,
+)
+
+_AGREE = {"同意", "我同意", "确认", "是", "yes", "y", "agree", "1"}
+
+
+def check_answer(fld: FormField, raw: str, contest: Contest) -> Result:
+    """Check ``raw`` for ``fld``; the value in :class:`Valid` is what the form will print."""
+    required = fld.required
+    match fld.type:
+        case FieldType.TEXT:
+            if fld.must_contain_url:
+                return check_contains_url(raw, max_chars=fld.max_chars)
+            return check_text(
+                raw, min_chars=fld.min_chars, max_chars=fld.max_chars, multiline=fld.multiline, required=required
+            )
+        case FieldType.CHOICE:
+            return check_choice(raw, fld.options, allow_other=fld.allow_other)
+        case FieldType.PHONE:
+            return check_phone(raw, required=required)
+        case FieldType.EMAIL:
+            return check_email(raw, required=required)
+        case FieldType.USCC:
+            return check_uscc(raw, required=required)
+        case FieldType.URL:
+            return check_url(raw, required=required)
+        case FieldType.DATE:
+            window = contest.window(fld.window) if fld.window else None
+            return check_date(
+                raw,
+                start=window.start if window else None,
+                end=window.end if window else None,
+                required=required,
+            )
+        case FieldType.INTEGER:
+            return check_integer(raw, min_value=fld.min_value, max_value=fld.max_value, required=required)
+        case FieldType.PEOPLE:
+            return check_people(raw, max_chars=fld.max_chars)
+        case FieldType.PLEDGE:
+            if check_text(raw).ok and raw.strip().casefold() in _AGREE:
+                return Valid("同意")
+            return Invalid("pledge_required", {})
+    return Invalid("unsupported", {"type": str(fld.type)})  # pragma: no cover - exhaustive match

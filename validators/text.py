@@ -1,0 +1,361 @@
+"""Pure checks for the answers an entrant types.
+
+Every check takes the raw text and returns :class:`Valid` with the normalised value or
+:class:`Invalid` with an error ``code`` and ``params``; the dialog renders the code with a
+zh-CN template (``dialogs/templates/zh_CN/errors.j2``), so nothing here knows a language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import regex
+
+# Bounded before any other work, so that a pasted novel costs the same as a sentence.
+MAX_INPUT_CHARS = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class Valid:
+    value: Any
+    ok: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+    ok: bool = False
+
+
+Result = Valid | Invalid
+
+# ---- characters -------------------------------------------------------------------------
+
+_GRAPHEME = regex.compile(r"\X")
+_SPACES = re.compile(r"[ \t\u00a0\u3000\u2000-\u200a\u202f\u205f]+")
+# Direction marks and other invisible format characters a person never counts or sees.
+_INVISIBLE = re.compile(r"[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def count_chars(text: str) -> int:
+    """Characters as a person counts them: one per visible character (grapheme), whatever the bytes.
+
+    一个汉字、一个字母、一个全角标点、一个 emoji（含组合 emoji）都算 1 字；空白不计。
+    """
+    visible = _SPACES.sub("", text).replace("\n", "").replace("\r", "")
+    return len(_GRAPHEME.findall(_INVISIBLE.sub("", visible)))
+
+
+def _control_chars(text: str, *, multiline: bool) -> list[str]:
+    allowed = {"\n"} if multiline else set()
+    return [c for c in text if unicodedata.category(c) in {"Cc", "Cs", "Co"} and c not in allowed]
+
+
+def clean_text(text: str, *, multiline: bool = False) -> str:
+    """NFC, unified line ends, trimmed, runs of spaces folded; single-line text loses its newlines."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    if not multiline:
+        text = text.replace("\n", " ")
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def check_text(
+    raw: str,
+    *,
+    min_chars: int | None = None,
+    max_chars: int | None = None,
+    multiline: bool = False,
+    required: bool = True,
+) -> Result:
+    """Free text: no control characters, within the character limits of the form cell."""
+    if len(raw) > MAX_INPUT_CHARS * 4:
+        return Invalid("too_long", {"max": max_chars or MAX_INPUT_CHARS, "actual": count_chars(raw[:MAX_INPUT_CHARS])})
+    bad = _control_chars(raw.replace("\r", "").replace("\t", " "), multiline=True)
+    if bad:
+        return Invalid("control_chars", {"char": f"U+{ord(bad[0]):04X}"})
+    text = clean_text(raw, multiline=multiline)
+    n = count_chars(text)
+    if n == 0:
+        return Invalid("empty") if required else Valid("")
+    if max_chars is not None and n > max_chars:
+        return Invalid("too_long", {"max": max_chars, "actual": n, "over": n - max_chars})
+    if min_chars is not None and n < min_chars:
+        return Invalid("too_short", {"min": min_chars, "actual": n})
+    return Valid(text)
+
+
+# ---- phone numbers ----------------------------------------------------------------------
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+# Area codes are 010 and 02X (three digits) or 0[3-9]XX (four), so no digit run is ambiguous.
+_LANDLINE = re.compile(
+    r"(0(?:10|2\d|[3-9]\d{2}))-?(\d{7,8})(?:(?:转分机|转|分机|ext\.?|x|#|-)(\d{1,6}))?", re.IGNORECASE
+)
+_SERVICE = re.compile(r"([48]00)-?(\d{3})-?(\d{4})")
+_PHONE_SPLIT = re.compile(r"[、,，;；/]+")
+_AREA = r"0(?:10|2\d|[3-9]\d{2})"
+
+
+def _one_phone(text: str) -> str | None:
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"[\s()]", "", text).replace("—", "-").replace("–", "-")
+    text = re.sub(r"^(?:\+86|0086)-?", "", text)
+    # "023-6386-1234": a number written in two groups, not an extension.
+    if m := re.fullmatch(rf"({_AREA})-(\d{{3,4}})-(\d{{4}})", text):
+        text = f"{m[1]}-{m[2]}{m[3]}"
+    if _MOBILE.fullmatch(text.replace("-", "")):
+        return text.replace("-", "")
+    if m := _LANDLINE.fullmatch(text):
+        area, number, ext = m.groups()
+        return f"{area}-{number}" + (f"转{ext}" if ext else "")
+    if m := _SERVICE.fullmatch(text):
+        return "-".join(m.groups())
+    return None
+
+
+def check_phone(raw: str, *, required: bool = True) -> Result:
+    """One or more phone numbers: mobile (1xxxxxxxxxx, optional +86), landline with area code
+    and optional extension (010-58882950转8008), 400/800 numbers.  Returns them normalised,
+    joined by "、"."""
+    text = clean_text(raw)
+    if not text:
+        return Invalid("empty") if required else Valid("")
+    if len(text) > 80:
+        return Invalid("bad_phone", {"value": text[:20] + "…"})
+    found: list[str] = []
+    for piece in _PHONE_SPLIT.split(text):
+        piece = piece.strip()
+        if not piece:
+            continue
+        # "138 0013 8000" is one number; "0451-51920576 51872266" is two.
+        numbers = [_one_phone(piece)]
+        if numbers[0] is None and " " in piece:
+            numbers = [_one_phone(p) for p in piece.split()]
+        for sub, number in zip(piece.split() if len(numbers) > 1 else [piece], numbers, strict=True):
+            if number is None and re.fullmatch(r"\d{7,8}", sub) and found and "-" in found[-1]:
+                # The notices' own habit: a second local number shares the first one's area code.
+                number = f"{found[-1].split('-')[0]}-{sub}"
+            if number is None:
+                if re.fullmatch(r"\d{7,8}", sub):
+                    return Invalid("phone_needs_area_code", {"value": sub})
+                return Invalid("bad_phone", {"value": sub[:30]})
+            found.append(number)
+    if not found:
+        return Invalid("bad_phone", {"value": text})
+    return Valid("、".join(found))
+
+
+# ---- e-mail, URL --------------------------------------------------------------------------
+
+_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}"
+)
+
+
+def check_email(raw: str, *, required: bool = True) -> Result:
+    """An address like name@example.cn; full-width ＠ and ． typed by Chinese IMEs are accepted."""
+    text = clean_text(raw).replace("＠", "@").replace("．", ".").replace("。", ".")
+    if not text:
+        return Invalid("empty") if required else Valid("")
+    if len(text) > 254 or not _EMAIL.fullmatch(text):
+        return Invalid("bad_email", {"value": text[:40]})
+    local, _, domain = text.partition("@")
+    if len(local) > 64:
+        return Invalid("bad_email", {"value": text[:40]})
+    return Valid(f"{local}@{domain.lower()}")
+
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s，。；、<>\"'）)]+", re.IGNORECASE)
+
+
+def _url_problem(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "bad_url"
+    del port
+    if parts.scheme.lower() not in {"http", "https"}:
+        return "url_scheme"
+    host = parts.hostname or ""
+    if not host:
+        return "bad_url"
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    if len(labels) < 2 or not all(re.fullmatch(r"(?!-)[a-z0-9\-\u0080-\uffff]{1,63}(?<!-)", lb) for lb in labels):
+        return "bad_url"
+    return None
+
+
+def check_url(raw: str, *, required: bool = True) -> Result:
+    """An http(s) address.  A bare ``www.example.cn/...`` gets ``https://`` put in front."""
+    text = clean_text(raw)
+    if not text:
+        return Invalid("empty") if required else Valid("")
+    if " " in text or len(text) > 2000:
+        return Invalid("bad_url", {"value": text[:40]})
+    if re.match(r"^[a-z][a-z0-9+.\-]*://", text, re.IGNORECASE) is None and "." in text.split("/")[0]:
+        text = "https://" + text
+    problem = _url_problem(text)
+    if problem:
+        return Invalid(problem, {"value": text[:60]})
+    return Valid(text)
+
+
+def find_urls(text: str) -> list[str]:
+    """The http(s) addresses inside free text (e.g. 播出平台及网址: "哔哩哔哩 https://b23.tv/x")."""
+    return [u for u in _URL_IN_TEXT.findall(text) if _url_problem(u) is None]
+
+
+# ---- 统一社会信用代码 (GB 32100-2015) -------------------------------------------------------
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, Z, S, V
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc_check_char(first17: str) -> str:
+    """The 18th character of a 统一社会信用代码, from its first 17 (GB 32100-2015 §5)."""
+    total = sum(USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def check_uscc(raw: str, *, required: bool = True) -> Result:
+    """An 18-character 统一社会信用代码 with a correct check character.
+
+    Letters are upper-cased and full-width characters folded, as people type them."""
+    text = unicodedata.normalize("NFKC", clean_text(raw)).replace(" ", "").replace("-", "").upper()
+    if not text:
+        return Invalid("empty") if required else Valid("")
+    if len(text) != 18:
+        return Invalid("uscc_length", {"actual": len(text)})
+    bad = [c for c in text if c not in USCC_ALPHABET]
+    if bad:
+        return Invalid("uscc_chars", {"char": bad[0]})
+    if not text[2:8].isdigit():
+        return Invalid("uscc_region", {})
+    if uscc_check_char(text[:17]) != text[17]:
+        return Invalid("uscc_check", {})
+    return Valid(text)
+
+
+# ---- dates, numbers, choices, people --------------------------------------------------------
+
+_DATE_PATTERNS = (
+    re.compile(r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"),
+    re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})"),
+    re.compile(r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*月?"),
+)
+
+
+def parse_date(text: str) -> tuple[dt.date, str] | None:
+    """``2023-05-01``, ``2023/5/1``, ``2023.5.1``, ``2023年5月1日``, ``20230501``, or a month
+    (``2023年5月``).  Returns the date and its precision, ``day`` or ``month``."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    for pattern in _DATE_PATTERNS:
+        m = pattern.fullmatch(text)
+        if not m:
+            continue
+        y, mo = int(m["y"]), int(m["m"])
+        d = int(m.groupdict().get("d") or 1)
+        try:
+            return dt.date(y, mo, d), ("day" if m.groupdict().get("d") else "month")
+        except ValueError:
+            return None
+    return None
+
+
+def check_date(
+    raw: str, *, start: dt.date | None = None, end: dt.date | None = None, required: bool = True
+) -> Result:
+    """A date, inside ``start``..``end`` when given.  A month counts when any day of it fits."""
+    text = clean_text(raw)
+    if not text:
+        return Invalid("empty") if required else Valid("")
+    parsed = parse_date(text)
+    if parsed is None:
+        return Invalid("bad_date", {"value": text[:30]})
+    day, precision = parsed
+    last = day
+    if precision == "month":
+        nxt = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        last = nxt - dt.timedelta(days=1)
+    if (start and last < start) or (end and day > end):
+        return Invalid("date_outside", {"value": text, "start": start, "end": end})
+    return Valid(day.isoformat() if precision == "day" else day.strftime("%Y-%m"))
+
+
+def check_integer(
+    raw: str, *, min_value: int | None = None, max_value: int | None = None, required: bool = True
+) -> Result:
+    """A whole number; thousands separators and a trailing 万 (×10000) are understood."""
+    text = unicodedata.normalize("NFKC", clean_text(raw)).replace(",", "").replace(" ", "")
+    if not text:
+        return Invalid("empty") if required else Valid(None)
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(万)?[人个部条]?", text)
+    if not m or (m[1].count(".") and not m[2]) or len(m[1]) > 12:
+        return Invalid("bad_integer", {"value": text[:20]})
+    value = int(round(float(m[1]) * 10000)) if m[2] else int(m[1])
+    if min_value is not None and value < min_value:
+        return Invalid("integer_too_small", {"min": min_value, "actual": value})
+    if max_value is not None and value > max_value:
+        return Invalid("integer_too_large", {"max": max_value, "actual": value})
+    return Valid(value)
+
+
+def check_choice(raw: str, options: tuple[str, ...], *, allow_other: bool = False) -> Result:
+    """One of ``options``, by its number (1-based) or its words; other text only if allowed."""
+    text = unicodedata.normalize("NFKC", clean_text(raw))
+    if not text:
+        return Invalid("empty")
+    if text.isdigit():
+        n = int(text)
+        if 1 <= n <= len(options):
+            return Valid(options[n - 1])
+        return Invalid("choice_number", {"max": len(options)})
+    for option in options:
+        if text == option or text.casefold() == option.casefold():
+            return Valid(option)
+    if allow_other:
+        return check_text(text, max_chars=30)
+    return Invalid("not_a_choice", {"options": options})
+
+
+_PEOPLE_SPLIT = re.compile(r"[、,，;；/\n]+")
+
+
+def check_people(raw: str, *, max_chars: int | None = None) -> Result:
+    """Names in signing order, separated by 、 or commas; the first is the first author."""
+    base = check_text(raw, max_chars=max_chars, multiline=True)
+    if not isinstance(base, Valid):
+        return base
+    names = [clean_text(n) for n in _PEOPLE_SPLIT.split(base.value)]
+    names = [n for n in names if n]
+    if not names:
+        return Invalid("empty")
+    if any(count_chars(n) > 40 for n in names):
+        return Invalid("people_separator", {})
+    return Valid(names)
+
+
+def check_contains_url(raw: str, *, max_chars: int | None = None) -> Result:
+    """Free text that must include the playing address (播出平台及网址)."""
+    base = check_text(raw, max_chars=max_chars)
+    if not isinstance(base, Valid):
+        return base
+    if not find_urls(base.value):
+        return Invalid("url_missing", {})
+    return base
