@@ -1,0 +1,437 @@
+"""The shipped contest presets: they load, they say what their notices say, and broken ones are named."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from bot.contests import (
+    SHANGHAI,
+    Contest,
+    ContestError,
+    ContestRegistry,
+    FieldType,
+    dump_contest,
+    load_contest,
+    new_edition,
+    preset_dir,
+)
+
+PRESET_IDS = {
+    "most-2023-tech-envoy": "000_bc3e89be88159730.txt",
+    "cq-2023-scientist-spirit": "001_52651e9ad448f32f.txt",
+    "most-cas-2024-kepu": "002_5a07b555da3e9a27.txt",
+    "hlj-2022-kepu": "003_f30e56f14bbba9c0.txt",
+    "cacsi-2022-youth": "004_5845655773588315.txt",
+}
+
+
+@pytest.fixture(scope="module")
+def registry() -> ContestRegistry:
+    return ContestRegistry.load()
+
+
+def contest(registry: ContestRegistry, contest_id: str) -> Contest:
+    found = registry.get(contest_id)
+    assert found is not None, f"preset {contest_id} is missing"
+    return found
+
+
+def quota(c: Contest, channel_id: str, kind: str) -> Any:
+    rules = {q.kind: q for q in c.channel(channel_id).quota}
+    assert kind in rules, f"{c.id}: channel {channel_id} has no quota kind {kind}"
+    return rules[kind]
+
+
+def field(c: Contest, form_id: str, field_id: str) -> Any:
+    found = c.form(form_id).field(field_id)
+    assert found is not None, f"{c.id}: form {form_id} has no field {field_id}"
+    return found
+
+
+# --- every preset -------------------------------------------------------------------------
+
+
+def test_every_preset_file_loads_and_the_five_notices_are_there(registry: ContestRegistry) -> None:
+    files = sorted(preset_dir().glob("*.yaml"))
+    assert {p.stem for p in files} >= set(PRESET_IDS)
+    for path in files:
+        assert load_contest(path).id == path.stem
+    assert {c.id for c in registry} >= set(PRESET_IDS)
+    assert len(registry) == len(files)
+
+
+@pytest.mark.parametrize(("contest_id", "seed"), sorted(PRESET_IDS.items()))
+def test_preset_names_its_seed_and_uses_the_shared_field_ids(
+    registry: ContestRegistry, contest_id: str, seed: str
+) -> None:
+    c = contest(registry, contest_id)
+    assert c.notice.seed == seed
+    assert c.gaps, "every notice leaves something silent; the preset must say what"
+    assert re.fullmatch(r"[A-Z]{2,6}" + str(c.year), c.number_prefix)
+    for channel in c.channels:
+        assert channel.quota, f"{contest_id}: channel {channel.id} has no quota rule"
+    for form in c.forms:
+        for fld in form.fields:
+            if fld.role in {"title", "phone", "email", "summary", "unit", "authors"}:
+                assert fld.required
+            if fld.type is FieldType.PLEDGE:
+                assert "承诺" in fld.text
+        roles = {fld.role: fld.id for fld in form.fields if fld.role}
+        for role, expected in (
+            ("phone", "phone"),
+            ("email", "email"),
+            ("summary", "summary"),
+            ("unit", "unit"),
+        ):
+            if role in roles:
+                assert roles[role] == expected, f"{contest_id}/{form.id}: {role} should use id {expected}"
+
+
+# --- 000 大美科技特派团 ---------------------------------------------------------------------
+
+
+def test_tech_envoy_2023(registry: ContestRegistry) -> None:
+    c = contest(registry, "most-2023-tech-envoy")
+    assert c.deadline == dt.date(2023, 6, 30)
+    assert c.opens is None
+    assert c.number_prefix == "KP2023"
+    assert [ch.id for ch in c.channels] == ["recommend", "self"]
+    assert quota(c, "recommend", "province").max_works == 10
+    team = quota(c, "recommend", "county_team")
+    assert team.max_works == 1
+    assert team.counted_in_parent is False
+    assert quota(c, "self", "self").max_works == 1
+
+    recommend = c.form("recommend")
+    assert recommend.attachment == "附件3"
+    assert [f.id for f in recommend.fields] == [
+        "unit", "title", "category", "broadcast_date", "authors", "platform", "address",
+        "phone", "email", "summary", "innovation", "impact", "pledge",
+    ]  # fmt: skip
+    assert field(c, "recommend", "summary").max_chars == 100
+    assert field(c, "recommend", "impact").max_chars == 100
+    assert field(c, "recommend", "platform").must_contain_url
+    assert field(c, "recommend", "broadcast_date").window is None  # the notice sets no window
+    assert c.broadcast_window is None
+    assert "许可其在土动分发平台" in field(c, "recommend", "pledge").text
+    assert field(c, "self", "reason").max_chars == 100
+    assert "科技日报社会媒体平台" in field(c, "self", "pledge").text
+    assert "个人印章" in " ".join(c.form("self").signatures)
+    assert c.form("self").footnotes == ("签字需手写",)
+
+    assert {r.criterion: r.weight_percent for r in c.rubric} == {
+        "科学性": 30,
+        "创新性": 30,
+        "实用性": 20,
+        "艺术性": 20,
+    }
+    assert c.video is not None
+    assert c.video.audio_required
+    assert c.video.container is None
+    assert c.video.max_duration_s is None
+    assert any("010-62196000" in p for ct in c.contacts for p in ct.phones)
+    gaps = " ".join(c.gaps)
+    for garbled in ("活动时间", "173 311", "在土", "技术要求"):
+        assert garbled in gaps
+    assert any("100部" in r and "60部" in r for r in c.rules)
+    assert any("10天" in r for r in c.rules)
+
+
+# --- 001 重庆 科学家精神 --------------------------------------------------------------------
+
+
+def test_chongqing_scientist_spirit_2023(registry: ContestRegistry) -> None:
+    c = contest(registry, "cq-2023-scientist-spirit")
+    assert c.deadline == dt.date(2023, 5, 31)
+    assert c.number_prefix == "CQ2023"
+    assert any(s.end == dt.date(2023, 7, 31) for s in c.schedule)
+    (channel,) = c.channels
+    assert channel.kind == "recommend"
+    assert channel.forms == {"work": "unit_report"}
+    core = quota(c, "district", "district_core")
+    assert (core.min_works, core.max_works) == (3, 5)
+    assert len(core.units) == 12
+    assert "西部科学城重庆高新区" in core.units
+    assert "万州区" not in core.units
+    other = quota(c, "district", "district")
+    assert (other.min_works, other.max_works) == (1, 2)
+
+    assert [f.id for f in c.form("unit_report").fields] == [
+        "unit", "title", "address", "contact_name", "email", "phone",
+        "summary", "uscc", "legal_rep", "pledge",
+    ]  # fmt: skip
+    assert field(c, "unit_report", "uscc").type is FieldType.USCC
+    summary = field(c, "unit_report", "summary")
+    assert summary.max_chars is None or any("字数" in g for g in c.gaps)
+    assert "自愿接受相关失信惩戒" in field(c, "unit_report", "pledge").text
+    assert c.form("district_list").attachment == "附件2"
+    assert field(c, "district_list", "opinion").multiline
+
+    assert c.video is not None
+    assert c.video.container == "mp4"
+    assert (c.video.min_duration_s, c.video.max_duration_s) == (180, 240)
+    assert c.video.resolutions == ((1920, 1080), (1280, 720))
+    assert c.video.aspect_ratio == "16:9"
+    assert c.video.max_size_mib is None
+    assert sum(r.points or 0 for r in c.rubric) == 100
+    assert [r.points for r in c.rubric if r.criterion == "技术性"] == [15, 10, 5]
+    assert any("大小" in g for g in c.gaps)
+
+
+# --- 002 全国科普微视频大赛 2024 -------------------------------------------------------------
+
+
+def test_most_cas_2024(registry: ContestRegistry) -> None:
+    c = contest(registry, "most-cas-2024-kepu")
+    assert c.deadline == dt.date(2024, 10, 25)
+    assert quota(c, "recommend", "province").max_works == 5
+    assert quota(c, "recommend", "province").bonus == 1
+    assert quota(c, "recommend", "sub_provincial").max_works == 3
+    assert field(c, "recommend", "summary").max_chars == 100
+    assert c.video is not None
+    assert (c.video.min_size_mib, c.video.max_size_mib) == (100, 300)
+    assert any("18910962919" in ct.phones for ct in c.contacts)
+    assert c.form("recommend").reproduced is False
+
+
+# --- 003 黑龙江 2022 -----------------------------------------------------------------------
+
+
+def test_heilongjiang_2022(registry: ContestRegistry) -> None:
+    c = contest(registry, "hlj-2022-kepu")
+    assert (c.opens, c.deadline) == (dt.date(2022, 3, 28), dt.date(2022, 5, 9))
+    assert c.number_prefix == "HLJ2022"
+    assert c.broadcast_window is not None
+    assert (c.broadcast_window.start, c.broadcast_window.end) == (dt.date(2020, 1, 1), dt.date(2022, 2, 28))
+    assert "前" in c.broadcast_window.note
+    assert c.broadcast_window.contains(dt.date(2022, 2, 28))
+    assert not c.broadcast_window.contains(dt.date(2022, 3, 1))
+    assert not c.broadcast_window.contains(dt.date(2019, 12, 31))
+    assert field(c, "recommend", "broadcast_date").window == "broadcast"
+    assert quota(c, "recommend", "unit").max_works is None
+    assert quota(c, "self", "self").max_works is None
+    assert field(c, "self", "innovation").max_chars == 100
+    assert "如在评期间" in field(c, "recommend", "pledge").text
+
+    assert c.video is not None
+    assert (c.video.min_duration_s, c.video.max_duration_s) == (120, 300)
+    assert (c.video.min_size_mib, c.video.max_size_mib) == (100, 200)
+    assert c.video.min_height is None  # "最好为高清视频" is a wish
+    assert any("高清" in n for n in c.video.notes)
+    assert "最多3个" in c.delivery.scan_limits
+    assert "20M" in c.delivery.scan_limits
+    assert set(c.delivery.accepts) == {"file", "link", "share_link"}
+    assert any("0451-82624327" in ct.phones for ct in c.contacts)
+    assert any("已参加过历届本活动的作品不再参加" in r for r in c.rules)
+    assert any("删除" in r and "重新提交" in r for r in c.rules)
+
+    start = dt.datetime(2022, 3, 28, tzinfo=SHANGHAI)
+    assert c.status(start - dt.timedelta(seconds=1)) == "upcoming"
+    assert c.status(dt.datetime(2022, 5, 9, 23, 59, tzinfo=SHANGHAI)) == "open"
+    assert c.status(dt.datetime(2022, 5, 10, 0, 0, tzinfo=SHANGHAI)) == "closed"
+
+
+# --- 004 青少年科技教育 2022 ----------------------------------------------------------------
+
+
+def test_cacsi_youth_2022(registry: ContestRegistry) -> None:
+    c = contest(registry, "cacsi-2022-youth")
+    assert c.deadline == dt.date(2022, 10, 31)
+    assert c.opens is None
+    assert c.tracks() == ["work", "account"]
+    province = quota(c, "province", "province")
+    assert (province.max_works, province.max_accounts) == (10, 5)
+    unit_member = quota(c, "member", "unit_member")
+    assert (unit_member.max_works, unit_member.max_accounts) == (3, 2)
+    individual = quota(c, "member", "individual_member")
+    assert (individual.max_works, individual.max_accounts) == (1, 1)
+    assert (quota(c, "self", "self").max_works, quota(c, "self", "self").max_accounts) == (1, 1)
+    assert c.form("video").track == "work"
+    assert c.form("account").track == "account"
+
+    assert field(c, "video", "summary").max_chars == 300
+    assert field(c, "video", "member").options == ("是", "否")
+    assert field(c, "video", "share_link").type is FieldType.URL
+    assert "科普中国、科创筑梦、微信、抖音" in field(c, "video", "pledge").text
+    assert field(c, "account", "followers").min_value == 1000
+    assert field(c, "account", "works_count").min_value == 50
+    assert any("发布作品数" in g for g in c.gaps)
+
+    assert c.video is not None
+    assert (c.video.min_duration_s, c.video.max_duration_s) == (180, 480)
+    assert (c.video.min_size_mib, c.video.max_size_mib) == (100, 300)
+    assert c.video.min_height == 1080
+    assert any("跳帧" in n for n in c.video.notes)
+    assert c.delivery.accepts == ("share_link",)
+    assert c.delivery.share_link_permanent
+    assert c.delivery.share_folder_name == "省+报送单位（或个人）+视频名称"
+    assert any("xhhd@cacsi.org.cn" in ct.emails for ct in c.contacts)
+    assert any("010-64522026" in ct.phones for ct in c.contacts)
+
+
+# --- broken presets -----------------------------------------------------------------------
+
+
+def _raw(contest_id: str) -> dict[str, Any]:
+    data = yaml.safe_load((preset_dir() / f"{contest_id}.yaml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def _write(folder: Path, data: dict[str, Any], stem: str | None = None) -> Path:
+    path = folder / f"{stem or data['id']}.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_a_typo_in_a_key_is_named_with_the_file(tmp_path: Path) -> None:
+    data = _raw("most-2023-tech-envoy")
+    summary = next(f for f in data["forms"][0]["fields"] if f["id"] == "summary")
+    summary["max_char"] = summary.pop("max_chars")
+    path = _write(tmp_path, data)
+    with pytest.raises(ContestError, match="max_char") as info:
+        ContestRegistry.load(tmp_path)
+    message = str(info.value)
+    assert str(path) in message
+    assert "forms.0.fields.9.max_char" in message
+
+
+def test_a_wrong_type_is_named_with_the_file(tmp_path: Path) -> None:
+    data = _raw("cq-2023-scientist-spirit")
+    data["video"]["min_duration_s"] = "三分钟"
+    path = _write(tmp_path, data)
+    with pytest.raises(ContestError, match=r"video\.min_duration_s") as info:
+        load_contest(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_bad_date_is_named_with_the_file(tmp_path: Path) -> None:
+    data = _raw("hlj-2022-kepu")
+    data["deadline"] = "2022-02-30"
+    path = _write(tmp_path, data)
+    with pytest.raises(ContestError, match="deadline") as info:
+        load_contest(path)
+    assert str(path) in str(info.value)
+
+
+def test_a_channel_naming_an_unknown_form_is_refused(tmp_path: Path) -> None:
+    data = _raw("cacsi-2022-youth")
+    data["channels"][1]["forms"]["account"] = "kepuhao"
+    path = _write(tmp_path, data)
+    with pytest.raises(ContestError, match="unknown form 'kepuhao'") as info:
+        load_contest(path)
+    assert str(path) in str(info.value)
+    assert "'member'" in str(info.value)
+
+
+def test_a_channel_naming_a_form_of_the_wrong_track_is_refused(tmp_path: Path) -> None:
+    data = _raw("cacsi-2022-youth")
+    data["channels"][0]["forms"]["account"] = "video"
+    path = _write(tmp_path, data)
+    with pytest.raises(ContestError, match="is not a account form"):
+        load_contest(path)
+
+
+def test_a_pledge_without_text_is_refused(tmp_path: Path) -> None:
+    data = _raw("hlj-2022-kepu")
+    pledge = next(f for f in data["forms"][1]["fields"] if f["id"] == "pledge")
+    pledge["text"] = ""
+    path = _write(tmp_path, data)
+    with pytest.raises(ContestError, match=r"forms\.1\.fields\.12.*pledge field needs its text"):
+        load_contest(path)
+
+
+def test_a_file_whose_name_is_not_its_id_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, _raw("hlj-2022-kepu"), stem="hlj-2022")
+    with pytest.raises(ContestError, match="does not match the file name"):
+        load_contest(path)
+
+
+def test_invalid_yaml_is_named_with_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("id: broken\ntitle: [未闭合\n", encoding="utf-8")
+    with pytest.raises(ContestError, match="not valid YAML") as info:
+        ContestRegistry.load(tmp_path)
+    assert str(path) in str(info.value)
+
+
+def test_an_operator_file_replaces_the_preset_with_the_same_id(tmp_path: Path) -> None:
+    data = _raw("hlj-2022-kepu")
+    data["deadline"] = "2022-05-20"
+    _write(tmp_path, data)
+    c = ContestRegistry.load(tmp_path).get("hlj-2022-kepu")
+    assert c is not None
+    assert c.deadline == dt.date(2022, 5, 20)
+
+
+# --- next year's edition ------------------------------------------------------------------
+
+
+def test_new_edition_round_trips_through_dump_and_load(registry: ContestRegistry, tmp_path: Path) -> None:
+    source = contest(registry, "hlj-2022-kepu")
+    data = new_edition(source, "hlj-2023-kepu", dt.date(2023, 5, 9))
+    assert data["id"] == "hlj-2023-kepu"
+    assert data["year"] == 2023
+    assert data["number_prefix"] == "HLJ2023"
+    assert data["deadline"] == "2023-05-09"
+    assert data["opens"] == "2023-03-28"
+    assert data["broadcast_window"]["start"] == "2021-01-01"
+    assert data["broadcast_window"]["end"] == "2023-02-28"
+    assert "schedule" not in data
+    assert "hlj-2022-kepu" in data["gaps"][-1]
+
+    path = tmp_path / "hlj-2023-kepu.yaml"
+    written = dump_contest(data, path)
+    loaded = load_contest(path)
+    assert loaded == written
+    assert loaded.id == "hlj-2023-kepu"
+    assert loaded.deadline == dt.date(2023, 5, 9)
+    assert loaded.number_prefix == "HLJ2023"
+    assert loaded.forms == source.forms
+    assert loaded.channels == source.channels
+    assert loaded.video == source.video
+    assert loaded.gaps[: len(source.gaps)] == source.gaps
+    assert len(loaded.gaps) == len(source.gaps) + 1
+
+    both = ContestRegistry.load(tmp_path)
+    assert both.get("hlj-2022-kepu") is not None
+    assert both.get("hlj-2023-kepu") == loaded
+
+    before = path.read_text(encoding="utf-8")
+    again = new_edition(source, "hlj-2023-kepu", dt.date(2023, 6, 1))
+    with pytest.raises(FileExistsError):
+        dump_contest(again, path)
+    assert path.read_text(encoding="utf-8") == before
+
+
+def test_new_edition_with_explicit_opens_and_a_two_track_contest(
+    registry: ContestRegistry, tmp_path: Path
+) -> None:
+    source = contest(registry, "cacsi-2022-youth")
+    data = new_edition(source, "cacsi-2024-youth", dt.date(2024, 10, 31), opens=dt.date(2024, 9, 1))
+    written = dump_contest(data, tmp_path / "cacsi-2024-youth.yaml")
+    assert written.number_prefix == "QK2024"
+    assert written.year == 2024
+    assert written.opens == dt.date(2024, 9, 1)
+    assert written.tracks() == ["work", "account"]
+    assert written.delivery == source.delivery
+
+
+def test_dump_contest_refuses_invalid_data_and_writes_nothing(
+    registry: ContestRegistry, tmp_path: Path
+) -> None:
+    data = new_edition(
+        contest(registry, "most-2023-tech-envoy"), "most-2024-tech-envoy", dt.date(2024, 6, 30)
+    )
+    data["number_prefix"] = "kp2024"
+    path = tmp_path / "most-2024-tech-envoy.yaml"
+    with pytest.raises(ValidationError, match="number_prefix"):
+        dump_contest(data, path)
+    assert not path.exists()
