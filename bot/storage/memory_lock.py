@@ -1,0 +1,52 @@
+"""Event isolation inside one process: an :class:`asyncio.Lock` per key."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+__all__ = ["LocalIsolation"]
+
+
+class _Entry:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0  # holders plus waiters
+
+
+class LocalIsolation:
+    """:class:`~bot.storage.base.EventIsolation` for a single worker process.
+
+    Events of one key run one at a time, in the order they asked for the lock
+    (:class:`asyncio.Lock` is FIFO); different keys run concurrently.  A key's lock lives
+    only while someone holds or waits for it, so idle users cost no memory.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, _Entry] = {}
+
+    @property
+    def active_keys(self) -> frozenset[str]:
+        """Keys whose lock is held or awaited right now."""
+        return frozenset(self._entries)
+
+    @contextlib.asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        """Hold ``key``'s lock while the body runs."""
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._entries[key] = _Entry()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._entries[key]
+
+    async def close(self) -> None:
+        """Nothing to release; present for the protocol."""

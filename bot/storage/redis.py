@@ -1,0 +1,345 @@
+"""Redis storage backend and cross-worker event isolation, for production with several workers.
+
+Key layout (``p`` is the prefix, ``{x}`` a percent-encoded component so that ``:`` in an id
+cannot make two keys collide)::
+
+    p:draft:{channel}:{user_id}   hash  data (JSON), version, updated_at
+    p:counter:{number prefix}     int   last sequence number handed out for that prefix
+    p:seq                         int   global insertion counter (index score)
+    p:submissions                 hash  number -> submission JSON
+    p:idx:all                     zset  number, score = insertion seq
+    p:idx:contest:{contest_id}    zset  the same, per contest
+    p:idx:user:{channel}:{user}   zset  the same, per entrant
+    p:lock:{key}                  str   RedisIsolation lock token (with expiry)
+
+Compare-and-set on drafts and the whole of ``create_submission`` run as Lua scripts, so each
+is atomic on the server whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import redis.asyncio as aioredis
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError
+
+from .base import Draft, StaleDraftError, Submission, UserKey
+
+__all__ = ["RedisIsolation", "RedisStorage"]
+
+log = logging.getLogger(__name__)
+
+# KEYS[1] draft hash.  ARGV: expected version, new version, data JSON, updated_at.
+_SAVE_DRAFT_LUA = """
+local current = redis.call('HGET', KEYS[1], 'version')
+local expected = tonumber(ARGV[1])
+if current then
+    if tonumber(current) ~= expected then return 0 end
+elseif expected ~= 0 then
+    return 0
+end
+redis.call('HSET', KEYS[1], 'version', ARGV[2], 'data', ARGV[3], 'updated_at', ARGV[4])
+return 1
+"""
+
+# KEYS: counter, global seq, submissions hash, idx:all, idx:contest, idx:user, draft.
+# ARGV: number prefix, submission JSON.  Returns the new number.
+# The format must match bot.storage.base.format_number (the contract suite checks it).
+_CREATE_SUBMISSION_LUA = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0') + 1
+local number = string.format('%s-%06d', ARGV[1], n)
+if redis.call('HEXISTS', KEYS[3], number) == 1 then
+    return redis.error_reply('submission ' .. number .. ' exists already')
+end
+redis.call('INCR', KEYS[1])
+local seq = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[3], number, ARGV[2])
+redis.call('ZADD', KEYS[4], seq, number)
+redis.call('ZADD', KEYS[5], seq, number)
+redis.call('ZADD', KEYS[6], seq, number)
+redis.call('DEL', KEYS[7])
+return number
+"""
+
+
+def _part(text: str) -> str:
+    return quote(text, safe="")
+
+
+def _text(value: object) -> str:
+    """A reply as text, whether or not the client decodes responses."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _utc_iso(moment: dt.datetime) -> str:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: pass a timezone-aware datetime")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _parse_dt(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+
+
+def _submission_from_json(number: str, payload: str | bytes) -> Submission:
+    doc = json.loads(payload)
+    return Submission(
+        number=number,
+        contest_id=doc["contest_id"],
+        user=UserKey(doc["channel"], doc["user_id"]),
+        channel_id=doc["channel_id"],
+        form_id=doc["form_id"],
+        answers=doc["answers"],
+        video=doc["video"],
+        created_at=_parse_dt(doc["created_at"]),
+        status=doc["status"],
+        extra=doc.get("extra", {}),
+    )
+
+
+class RedisStorage:
+    """:class:`~bot.storage.base.Storage` in Redis, shared by several workers.
+
+    Takes ownership of ``redis``: :meth:`close` closes it.  Works with and without
+    ``decode_responses``.
+    """
+
+    def __init__(self, redis: aioredis.Redis, prefix: str = "kepu") -> None:
+        self._redis = redis
+        self.prefix = prefix
+        self._save_draft = redis.register_script(_SAVE_DRAFT_LUA)
+        self._create_submission = redis.register_script(_CREATE_SUBMISSION_LUA)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "kepu") -> RedisStorage:
+        """A store on a new client for ``url`` (``redis://host:port/db``); connects lazily."""
+        return cls(aioredis.from_url(url, decode_responses=True), prefix)
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def _draft_key(self, user: UserKey) -> str:
+        return f"{self.prefix}:draft:{_part(user.channel)}:{_part(user.user_id)}"
+
+    def _user_index(self, user: UserKey) -> str:
+        return f"{self.prefix}:idx:user:{_part(user.channel)}:{_part(user.user_id)}"
+
+    def _contest_index(self, contest_id: str) -> str:
+        return f"{self.prefix}:idx:contest:{_part(contest_id)}"
+
+    @property
+    def _all_index(self) -> str:
+        return f"{self.prefix}:idx:all"
+
+    @property
+    def _submissions(self) -> str:
+        return f"{self.prefix}:submissions"
+
+    # -- drafts -----------------------------------------------------------------------------
+
+    async def get_draft(self, user: UserKey) -> Draft | None:
+        fields = await self._redis.hmget(self._draft_key(user), ["data", "version", "updated_at"])
+        data, version, updated_at = fields
+        if data is None or version is None or updated_at is None:
+            return None
+        return Draft(
+            user=user,
+            data=json.loads(data),
+            version=int(version),
+            updated_at=_parse_dt(_text(updated_at)),
+        )
+
+    async def save_draft(self, draft: Draft) -> Draft:
+        encoded = _dumps(draft.data)
+        now = dt.datetime.now(dt.UTC)
+        new_version = draft.version + 1
+        stored = await self._save_draft(
+            keys=[self._draft_key(draft.user)],
+            args=[draft.version, new_version, encoded, _utc_iso(now)],
+        )
+        if int(stored) != 1:
+            raise StaleDraftError(f"draft of {draft.user} is not at version {draft.version}")
+        return Draft(user=draft.user, data=json.loads(encoded), version=new_version, updated_at=now)
+
+    async def delete_draft(self, user: UserKey) -> bool:
+        return int(await self._redis.delete(self._draft_key(user))) > 0
+
+    # -- submissions ------------------------------------------------------------------------
+
+    async def create_submission(
+        self,
+        *,
+        prefix: str,
+        contest_id: str,
+        user: UserKey,
+        channel_id: str,
+        form_id: str,
+        answers: dict[str, Any],
+        video: dict[str, Any],
+        now: dt.datetime,
+    ) -> Submission:
+        payload = _dumps(
+            {
+                "contest_id": contest_id,
+                "channel": user.channel,
+                "user_id": user.user_id,
+                "channel_id": channel_id,
+                "form_id": form_id,
+                "answers": answers,
+                "video": video,
+                "extra": {},
+                "status": "submitted",
+                "created_at": _utc_iso(now),
+            }
+        )
+        number = await self._create_submission(
+            keys=[
+                f"{self.prefix}:counter:{_part(prefix)}",
+                f"{self.prefix}:seq",
+                self._submissions,
+                self._all_index,
+                self._contest_index(contest_id),
+                self._user_index(user),
+                self._draft_key(user),
+            ],
+            args=[prefix, payload],
+        )
+        return _submission_from_json(_text(number), payload)
+
+    async def get_submission(self, number: str) -> Submission | None:
+        payload = await self._redis.hget(self._submissions, number)
+        return None if payload is None else _submission_from_json(number, payload)
+
+    async def list_submissions(
+        self, *, contest_id: str | None = None, user: UserKey | None = None
+    ) -> list[Submission]:
+        # The user's index is the smallest; the contest filter is then applied to the records.
+        if user is not None:
+            index = self._user_index(user)
+        elif contest_id is not None:
+            index = self._contest_index(contest_id)
+        else:
+            index = self._all_index
+        numbers = [_text(n) for n in await self._redis.zrange(index, 0, -1)]  # by insertion seq
+        if not numbers:
+            return []
+        payloads = await self._redis.hmget(self._submissions, numbers)
+        found = [
+            _submission_from_json(number, payload)
+            for number, payload in zip(numbers, payloads, strict=True)
+            if payload is not None
+        ]
+        if contest_id is not None:
+            found = [s for s in found if s.contest_id == contest_id]
+        # Oldest first; ties keep insertion order (sort is stable), as in SqliteStorage.
+        found.sort(key=lambda s: s.created_at)
+        return found
+
+    async def ping(self) -> None:
+        """Raise :class:`redis.exceptions.ConnectionError` when the server cannot be reached."""
+        await self._redis.ping()
+
+    async def close(self) -> None:
+        """Close the client and its connection pool."""
+        await self._redis.aclose()
+
+
+class RedisIsolation:
+    """:class:`~bot.storage.base.EventIsolation` across workers, with a Redis lock per key.
+
+    The lock key expires ``timeout`` seconds after it was last renewed, so a dead worker
+    cannot hold a user forever; while the holder is alive a background task renews it every
+    ``renew_every`` seconds (default ``timeout / 3``).  Waiting is given up after
+    ``blocking_timeout`` seconds (default ``timeout``) with :class:`TimeoutError`.
+    Unlike :class:`~bot.storage.memory_lock.LocalIsolation`, waiters are not served in FIFO order.
+    Takes ownership of ``redis``: :meth:`close` closes it.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        prefix: str = "kepu",
+        timeout: float = 60.0,
+        *,
+        blocking_timeout: float | None = None,
+        renew_every: float | None = None,
+        poll_interval: float = 0.05,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        self._redis = redis
+        self.prefix = prefix
+        self.timeout = timeout
+        self.blocking_timeout = timeout if blocking_timeout is None else blocking_timeout
+        self.renew_every = timeout / 3 if renew_every is None else renew_every
+        self.poll_interval = poll_interval
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "kepu", timeout: float = 60.0) -> RedisIsolation:
+        """Isolation on a new client for ``url``; connects lazily."""
+        return cls(aioredis.from_url(url, decode_responses=True), prefix, timeout)
+
+    def lock_name(self, key: str) -> str:
+        """The Redis key that holds ``key``'s lock."""
+        return f"{self.prefix}:lock:{_part(key)}"
+
+    @contextlib.asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        """Hold ``key``'s lock, waiting up to ``blocking_timeout`` for another worker to let go."""
+        lock = self._redis.lock(
+            self.lock_name(key),
+            timeout=self.timeout,
+            sleep=self.poll_interval,
+            blocking=True,
+            blocking_timeout=self.blocking_timeout,
+            thread_local=False,
+        )
+        token = uuid.uuid4().hex
+        try:
+            acquired = await lock.acquire(token=token)
+        except BaseException:
+            # Cancelled (or failed) while the SET may already have reached the server: do not
+            # leave the key held until it expires.
+            with contextlib.suppress(LockError, aioredis.RedisError):
+                await asyncio.shield(lock.do_release(token.encode()))
+            raise
+        if not acquired:
+            raise TimeoutError(f"could not lock {key!r} within {self.blocking_timeout} s")
+        renewer = asyncio.get_running_loop().create_task(self._renew(lock, key))
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            try:
+                await lock.release()
+            except LockError:
+                log.warning("lock for %r expired before its event was handled", key)
+            finally:
+                await asyncio.wait({renewer})
+
+    async def _renew(self, lock: Lock, key: str) -> None:
+        while True:
+            await asyncio.sleep(self.renew_every)
+            try:
+                await lock.reacquire()
+            except LockError:
+                log.warning("lost the lock for %r while handling its event", key)
+                return
+            except aioredis.RedisError:
+                log.warning("could not renew the lock for %r", key, exc_info=True)
+
+    async def close(self) -> None:
+        """Close the client and its connection pool."""
+        await self._redis.aclose()

@@ -1,0 +1,685 @@
+"""One contract for every storage backend, plus the event-isolation implementations.
+
+Each storage test runs against SQLite (a file under ``tmp_path``) and a real Redis server
+(``KEPU_TEST_REDIS_URL``, default ``redis://127.0.0.1:6379/0``; each test gets its own key
+prefix and deletes its keys afterwards).  An unreachable Redis fails the tests, it does not
+skip them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from bot.storage import (
+    Draft,
+    EventIsolation,
+    StaleDraftError,
+    Storage,
+    Submission,
+    UserKey,
+    format_number,
+    open_storage,
+)
+from bot.storage.memory_lock import LocalIsolation
+from bot.storage.redis import RedisIsolation, RedisStorage
+from bot.storage.sqlite import SqliteStorage
+
+REDIS_URL = os.environ.get("KEPU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+ALICE = UserKey("telegram", "1001")
+BOB = UserKey("wechat", "oBob")
+CST = dt.timezone(dt.timedelta(hours=8))
+T0 = dt.datetime(2024, 5, 1, 9, 30, 0, 123456, tzinfo=CST)
+
+RICH_DATA: dict[str, Any] = {
+    "step": "title",
+    "answers": {
+        "title": "黑洞是怎样“吃”掉恒星的？🕳️✨",
+        "authors": ["张三", "李四"],
+        "school": {"name": "第一中学", "grade": 8},
+        "birthday": "2010-03-04",
+        "submitted_at": "2024-05-01T09:30:00+08:00",
+    },
+    "video": {"duration": 179.5, "width": 1920, "height": 1080, "ok": True, "note": None},
+    "history": [["intro", 1], ["title", 2]],
+    "emoji": "👩‍🔬🧪🌏",
+    "empty": {},
+    "empty_list": [],
+}
+
+
+# -- fixtures -------------------------------------------------------------------------------
+
+
+async def _connect_redis() -> aioredis.Redis:
+    client = aioredis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        await client.ping()
+    except (RedisConnectionError, OSError) as exc:
+        await client.aclose()
+        pytest.fail(
+            f"Redis at {REDIS_URL} is not reachable ({exc}). These tests need a real server: "
+            "start redis-server or point KEPU_TEST_REDIS_URL at one.",
+            pytrace=False,
+        )
+    return client
+
+
+@pytest.fixture
+async def redis_admin() -> AsyncIterator[aioredis.Redis]:
+    client = await _connect_redis()
+    yield client
+    await client.aclose()
+
+
+@contextlib.asynccontextmanager
+async def _scratch_prefix() -> AsyncIterator[str]:
+    """A key prefix of the caller's own; its keys are deleted afterwards."""
+    admin = await _connect_redis()
+    prefix = f"kepu-test-{uuid.uuid4().hex}"
+    try:
+        yield prefix
+    finally:
+        keys = [key async for key in admin.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await admin.delete(*keys)
+        await admin.aclose()
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    async with _scratch_prefix() as prefix:
+        yield prefix
+
+
+class Backend:
+    """Opens stores on one underlying database (file or key prefix), closes them at teardown."""
+
+    def __init__(self, name: str, tmp_path: Path, redis_prefix: str | None) -> None:
+        self.name = name
+        self.path = tmp_path / "data" / "kepu.sqlite3"
+        self.redis_prefix = redis_prefix
+        self._opened: list[Storage] = []
+
+    async def open(self) -> Storage:
+        """A new store on the same data: a new connection / client, as a restart or another worker."""
+        store: Storage
+        if self.name == "sqlite":
+            store = await SqliteStorage.open(self.path)
+        else:
+            assert self.redis_prefix is not None
+            store = RedisStorage.from_url(REDIS_URL, self.redis_prefix)
+        self._opened.append(store)
+        return store
+
+    async def close_all(self) -> None:
+        for store in self._opened:
+            await store.close()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    async with contextlib.AsyncExitStack() as stack:
+        prefix = None
+        if request.param == "redis":
+            prefix = await stack.enter_async_context(_scratch_prefix())
+        backend = Backend(request.param, tmp_path, prefix)
+        stack.push_async_callback(backend.close_all)
+        yield backend
+
+
+@pytest.fixture
+async def store(backend: Backend) -> Storage:
+    return await backend.open()
+
+
+async def _submit(
+    store: Storage,
+    *,
+    prefix: str = "KP2024",
+    contest: str = "kepu-2024",
+    user: UserKey = ALICE,
+    now: dt.datetime = T0,
+    title: str = "黑洞",
+) -> Submission:
+    return await store.create_submission(
+        prefix=prefix,
+        contest_id=contest,
+        user=user,
+        channel_id="tg-main",
+        form_id="form-a",
+        answers={"title": title, "author": "张三 🧑‍🚀"},
+        video={"file_id": "abc", "duration": 120.0, "size": 1_048_576},
+        now=now,
+    )
+
+
+def _is_utc(moment: dt.datetime | None) -> bool:
+    return moment is not None and moment.tzinfo is not None and moment.utcoffset() == dt.timedelta(0)
+
+
+# -- drafts ---------------------------------------------------------------------------------
+
+
+async def test_implements_protocol(store: Storage) -> None:
+    assert isinstance(store, Storage)
+
+
+async def test_missing_draft(store: Storage) -> None:
+    assert await store.get_draft(ALICE) is None
+    assert await store.delete_draft(ALICE) is False
+
+
+async def test_draft_round_trip(store: Storage) -> None:
+    before = dt.datetime.now(dt.UTC)
+    draft = Draft(user=ALICE, data=RICH_DATA)
+    saved = await store.save_draft(draft)
+    after = dt.datetime.now(dt.UTC)
+
+    assert saved.version == 1
+    assert saved.user == ALICE
+    assert saved.data == RICH_DATA
+    assert _is_utc(saved.updated_at)
+    assert saved.updated_at is not None
+    assert before <= saved.updated_at <= after
+    assert draft.version == 0, "the caller's draft is not modified"
+
+    loaded = await store.get_draft(ALICE)
+    assert loaded is not None
+    assert loaded.data == RICH_DATA
+    assert loaded.data["answers"]["title"] == "黑洞是怎样“吃”掉恒星的？🕳️✨"
+    assert loaded.version == 1
+    assert loaded.user == ALICE
+    assert _is_utc(loaded.updated_at)
+    assert loaded.updated_at == saved.updated_at
+
+
+async def test_draft_update_and_stale_version(store: Storage) -> None:
+    v1 = await store.save_draft(Draft(user=ALICE, data={"step": "title"}))
+    v2 = await store.save_draft(
+        Draft(user=ALICE, data={"step": "video", "title": "彩虹"}, version=v1.version)
+    )
+    assert v2.version == 2
+    assert v2.updated_at is not None
+    assert v1.updated_at is not None
+    assert v2.updated_at >= v1.updated_at
+
+    with pytest.raises(StaleDraftError):
+        await store.save_draft(Draft(user=ALICE, data={"step": "LOST"}, version=1))
+    with pytest.raises(StaleDraftError):
+        await store.save_draft(Draft(user=ALICE, data={"step": "LOST"}, version=0))
+    with pytest.raises(StaleDraftError):
+        await store.save_draft(Draft(user=ALICE, data={"step": "LOST"}, version=7))
+
+    loaded = await store.get_draft(ALICE)
+    assert loaded is not None
+    assert (loaded.version, loaded.data) == (2, {"step": "video", "title": "彩虹"})
+
+
+async def test_new_draft_needs_version_zero(store: Storage) -> None:
+    with pytest.raises(StaleDraftError):
+        await store.save_draft(Draft(user=ALICE, data={"step": "x"}, version=3))
+    assert await store.get_draft(ALICE) is None
+
+
+async def test_delete_draft(store: Storage) -> None:
+    await store.save_draft(Draft(user=ALICE, data={"a": 1}))
+    await store.save_draft(Draft(user=BOB, data={"b": 2}))
+    assert await store.delete_draft(ALICE) is True
+    assert await store.get_draft(ALICE) is None
+    assert await store.delete_draft(ALICE) is False
+    bob = await store.get_draft(BOB)
+    assert bob is not None
+    assert bob.data == {"b": 2}
+    again = await store.save_draft(Draft(user=ALICE, data={"a": 3}))
+    assert again.version == 1, "after a delete the draft starts over at version 0"
+
+
+async def test_drafts_are_per_user_and_keys_do_not_collide(store: Storage) -> None:
+    users = [
+        UserKey("telegram", "1"),
+        UserKey("wechat", "1"),
+        UserKey("telegram", "2"),
+        UserKey("a:b", "c"),
+        UserKey("a", "b:c"),
+        UserKey("web", "用户 1"),
+    ]
+    for i, user in enumerate(users):
+        await store.save_draft(Draft(user=user, data={"i": i}))
+    for i, user in enumerate(users):
+        loaded = await store.get_draft(user)
+        assert loaded is not None
+        assert loaded.data == {"i": i}
+        assert loaded.version == 1
+
+
+async def test_unserialisable_draft_is_refused_and_nothing_stored(store: Storage) -> None:
+    with pytest.raises(TypeError):
+        await store.save_draft(Draft(user=ALICE, data={"when": dt.date(2024, 5, 1)}))
+    assert await store.get_draft(ALICE) is None
+
+
+# -- submissions ----------------------------------------------------------------------------
+
+
+async def test_numbers_per_prefix(store: Storage) -> None:
+    first = [await _submit(store) for _ in range(3)]
+    assert [s.number for s in first] == ["KP2024-000001", "KP2024-000002", "KP2024-000003"]
+    other = await _submit(store, prefix="KP2025")
+    assert other.number == "KP2025-000001" == format_number("KP2025", 1)
+    assert (await _submit(store)).number == "KP2024-000004"
+    assert (await _submit(store, prefix="KP2025")).number == "KP2025-000002"
+
+
+async def test_submission_round_trip(store: Storage) -> None:
+    created = await _submit(store, user=BOB, title="“光合作用”🌱")
+    assert isinstance(created, Submission)
+    assert created.number == "KP2024-000001"
+    assert created.contest_id == "kepu-2024"
+    assert created.user == BOB
+    assert created.channel_id == "tg-main"
+    assert created.form_id == "form-a"
+    assert created.answers == {"title": "“光合作用”🌱", "author": "张三 🧑‍🚀"}
+    assert created.video == {"file_id": "abc", "duration": 120.0, "size": 1_048_576}
+    assert created.status == "submitted"
+    assert created.extra == {}
+    assert created.created_at == T0
+    assert _is_utc(created.created_at)
+
+    loaded = await store.get_submission(created.number)
+    assert loaded == created
+    assert loaded is not None
+    assert _is_utc(loaded.created_at)
+    assert await store.get_submission("KP2024-000002") is None
+
+
+async def test_naive_datetime_is_refused_and_no_number_used(store: Storage) -> None:
+    with pytest.raises(ValueError, match="naive"):
+        await _submit(store, now=dt.datetime(2024, 5, 1, 9, 30))
+    assert await store.list_submissions() == []
+    assert (await _submit(store)).number == "KP2024-000001"
+
+
+async def test_submit_deletes_only_that_users_draft(store: Storage) -> None:
+    await store.save_draft(Draft(user=ALICE, data={"step": "confirm"}))
+    await store.save_draft(Draft(user=BOB, data={"step": "title"}))
+    await _submit(store, user=ALICE)
+    assert await store.get_draft(ALICE) is None
+    bob = await store.get_draft(BOB)
+    assert bob is not None
+    assert bob.data == {"step": "title"}
+
+
+async def test_submit_without_draft(store: Storage) -> None:
+    sub = await _submit(store, user=BOB)
+    assert await store.get_submission(sub.number) == sub
+    assert await store.get_draft(BOB) is None
+
+
+async def test_list_filters_oldest_first(store: Storage) -> None:
+    hour = dt.timedelta(hours=1)
+    a1 = await _submit(store, user=ALICE, contest="c1", now=T0)
+    b1 = await _submit(store, user=BOB, contest="c1", now=T0 + hour)
+    a2 = await _submit(store, user=ALICE, contest="c2", now=T0 + 2 * hour, prefix="KX")
+    b2 = await _submit(store, user=BOB, contest="c2", now=T0 + 3 * hour)
+    # Stored last but created first: the list is by age, not by insertion.
+    early = await _submit(store, user=BOB, contest="c1", now=T0 - hour)
+    # Same moment as a1: ties keep insertion order.
+    tie = await _submit(store, user=ALICE, contest="c1", now=T0.astimezone(dt.UTC))
+
+    def numbers(subs: list[Submission]) -> list[str]:
+        return [s.number for s in subs]
+
+    everything = await store.list_submissions()
+    assert numbers(everything) == numbers([early, a1, tie, b1, a2, b2])
+    assert all(_is_utc(s.created_at) for s in everything)
+    assert everything[1] == a1
+    assert numbers(await store.list_submissions(contest_id="c1")) == numbers([early, a1, tie, b1])
+    assert numbers(await store.list_submissions(contest_id="c2")) == numbers([a2, b2])
+    assert numbers(await store.list_submissions(user=ALICE)) == numbers([a1, tie, a2])
+    assert numbers(await store.list_submissions(user=BOB)) == numbers([early, b1, b2])
+    assert numbers(await store.list_submissions(contest_id="c1", user=BOB)) == numbers([early, b1])
+    assert numbers(await store.list_submissions(contest_id="c2", user=ALICE)) == numbers([a2])
+    assert await store.list_submissions(contest_id="nope") == []
+    assert await store.list_submissions(user=UserKey("web", "nobody")) == []
+    assert await store.list_submissions(contest_id="c2", user=UserKey("web", "nobody")) == []
+
+
+# -- concurrency ----------------------------------------------------------------------------
+
+
+async def test_50_concurrent_submissions_get_consecutive_numbers(store: Storage) -> None:
+    users = [UserKey("web", f"u{i}") for i in range(50)]
+    subs = await asyncio.gather(*(_submit(store, user=u) for u in users))
+    numbers = sorted(s.number for s in subs)
+    assert numbers == [format_number("KP2024", i) for i in range(1, 51)]
+    assert len(await store.list_submissions()) == 50
+    assert (await _submit(store)).number == "KP2024-000051"
+
+
+async def test_two_workers_share_one_counter(backend: Backend) -> None:
+    one, two = await backend.open(), await backend.open()
+    calls = [_submit(one if i % 2 else two, user=UserKey("web", f"u{i}")) for i in range(40)]
+    subs = await asyncio.gather(*calls)
+    assert sorted(s.number for s in subs) == [format_number("KP2024", i) for i in range(1, 41)]
+    assert len(await one.list_submissions()) == len(await two.list_submissions()) == 40
+
+
+async def test_20_concurrent_saves_of_one_version_one_wins(store: Storage) -> None:
+    base = await store.save_draft(Draft(user=ALICE, data={"n": -1}))
+    results = await asyncio.gather(
+        *(store.save_draft(Draft(user=ALICE, data={"n": i}, version=base.version)) for i in range(20)),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if isinstance(r, Draft)]
+    losers = [r for r in results if isinstance(r, StaleDraftError)]
+    assert len(winners) == 1
+    assert len(losers) == 19
+    loaded = await store.get_draft(ALICE)
+    assert loaded is not None
+    assert loaded.version == 2
+    assert loaded.data == winners[0].data
+
+
+async def test_concurrent_new_drafts_across_workers_one_wins(backend: Backend) -> None:
+    one, two = await backend.open(), await backend.open()
+    results = await asyncio.gather(
+        *((one if i % 2 else two).save_draft(Draft(user=BOB, data={"n": i})) for i in range(20)),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if isinstance(r, Draft)]
+    assert len(winners) == 1
+    assert all(isinstance(r, StaleDraftError) for r in results if r is not winners[0])
+    loaded = await two.get_draft(BOB)
+    assert loaded is not None
+    assert loaded.data == winners[0].data
+    assert loaded.version == 1
+
+
+# -- persistence ----------------------------------------------------------------------------
+
+
+async def test_data_survives_close_and_reopen(backend: Backend) -> None:
+    first = await backend.open()
+    await first.save_draft(Draft(user=ALICE, data=RICH_DATA))
+    s1 = await _submit(first, user=BOB)
+    s2 = await _submit(first, user=BOB, contest="c2")
+    await first.close()
+
+    second = await backend.open()
+    draft = await second.get_draft(ALICE)
+    assert draft is not None
+    assert draft.data == RICH_DATA
+    assert draft.version == 1
+    assert _is_utc(draft.updated_at)
+    assert await second.get_submission(s1.number) == s1
+    assert await second.list_submissions(user=BOB) == [s1, s2]
+    assert (await _submit(second, user=BOB)).number == "KP2024-000003", "the counter survives too"
+    updated = await second.save_draft(Draft(user=ALICE, data={"step": 2}, version=1))
+    assert updated.version == 2
+
+
+async def test_sqlite_schema_version_and_wal(tmp_path: Path) -> None:
+    store = await SqliteStorage.open(tmp_path / "nested" / "dir" / "db.sqlite3")
+    await store.close()
+    await store.close()  # idempotent
+    import aiosqlite
+
+    async with aiosqlite.connect(tmp_path / "nested" / "dir" / "db.sqlite3") as conn:
+        rows = list(await conn.execute_fetchall("PRAGMA user_version"))
+        assert rows[0][0] >= 1
+        rows = list(await conn.execute_fetchall("PRAGMA journal_mode"))
+        assert rows[0][0] == "wal"
+
+
+# -- open_storage ---------------------------------------------------------------------------
+
+
+async def test_open_storage_sqlite(tmp_path: Path) -> None:
+    data_dir = tmp_path / "does" / "not" / "exist"
+    storage, isolation = await open_storage(data_dir=data_dir, redis_url=None)
+    try:
+        assert isinstance(storage, SqliteStorage)
+        assert isinstance(isolation, LocalIsolation)
+        assert isinstance(storage, Storage)
+        assert isinstance(isolation, EventIsolation)
+        assert (data_dir / "kepu.sqlite3").is_file()
+        async with isolation.lock("terminal:me"):
+            assert (await _submit(storage)).number == "KP2024-000001"
+    finally:
+        await storage.close()
+        await isolation.close()
+
+
+async def test_open_storage_redis(redis_prefix: str, tmp_path: Path) -> None:
+    data_dir = tmp_path / "unused"
+    storage, isolation = await open_storage(data_dir=data_dir, redis_url=REDIS_URL, redis_prefix=redis_prefix)
+    try:
+        assert isinstance(storage, RedisStorage)
+        assert isinstance(isolation, RedisIsolation)
+        async with isolation.lock("terminal:me"):
+            assert (await _submit(storage)).number == "KP2024-000001"
+    finally:
+        await storage.close()
+        await isolation.close()
+    assert not await asyncio.to_thread(data_dir.exists), "the Redis backend writes no files"
+
+
+# -- LocalIsolation -------------------------------------------------------------------------
+
+
+async def _run_events(isolation: EventIsolation, keys: list[str], log: list[tuple[str, int]]) -> None:
+    async def event(i: int, key: str) -> None:
+        async with isolation.lock(key):
+            log.append(("start", i))
+            for _ in range(3):
+                await asyncio.sleep(0.002)
+            log.append(("end", i))
+
+    tasks = [asyncio.create_task(event(i, key)) for i, key in enumerate(keys)]
+    await asyncio.gather(*tasks)
+
+
+def _serialised(log: list[tuple[str, int]]) -> bool:
+    """Every start is directly followed by its own end."""
+    return (
+        all(log[k][0] == "start" and log[k + 1] == ("end", log[k][1]) for k in range(0, len(log), 2))
+        and len(log) % 2 == 0
+    )
+
+
+async def test_local_isolation_serialises_one_key_in_order() -> None:
+    isolation = LocalIsolation()
+    assert isinstance(isolation, EventIsolation)
+    log: list[tuple[str, int]] = []
+    await _run_events(isolation, ["user-1"] * 10, log)
+    assert log == [entry for i in range(10) for entry in (("start", i), ("end", i))]
+    assert isolation.active_keys == frozenset()
+
+
+async def test_local_isolation_different_keys_run_concurrently() -> None:
+    isolation = LocalIsolation()
+    a_in, b_in, checked = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    seen: list[frozenset[str]] = []
+
+    async def a() -> None:
+        async with isolation.lock("a"):
+            a_in.set()
+            await b_in.wait()
+            seen.append(isolation.active_keys)
+            checked.set()
+
+    async def b() -> None:
+        async with isolation.lock("b"):
+            b_in.set()
+            await a_in.wait()
+            await checked.wait()
+
+    # Would deadlock (and time out) if "a" and "b" shared one lock.
+    await asyncio.wait_for(asyncio.gather(a(), b()), timeout=5)
+    assert seen == [frozenset({"a", "b"})]
+    assert isolation.active_keys == frozenset()
+
+
+async def test_local_isolation_cleans_up_after_errors_and_cancellation() -> None:
+    isolation = LocalIsolation()
+    with pytest.raises(RuntimeError, match="boom"):
+        async with isolation.lock("k"):
+            raise RuntimeError("boom")
+    assert isolation.active_keys == frozenset()
+
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:
+        async with isolation.lock("k"):
+            holding.set()
+            await release.wait()
+
+    async def waiter() -> None:
+        async with isolation.lock("k"):
+            pytest.fail("a cancelled waiter must not get the lock")
+
+    hold_task = asyncio.create_task(holder())
+    await holding.wait()
+    wait_task = asyncio.create_task(waiter())
+    await asyncio.sleep(0)
+    assert isolation.active_keys == frozenset({"k"})
+    wait_task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await wait_task
+    release.set()
+    await hold_task
+    assert isolation.active_keys == frozenset()
+    async with isolation.lock("k"):  # still usable
+        assert isolation.active_keys == frozenset({"k"})
+
+
+# -- RedisIsolation -------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def two_workers(redis_prefix: str) -> AsyncIterator[tuple[RedisIsolation, RedisIsolation]]:
+    await (await _connect_redis()).aclose()  # fail clearly when Redis is down
+    one = RedisIsolation(aioredis.from_url(REDIS_URL), redis_prefix, timeout=10, poll_interval=0.005)
+    two = RedisIsolation(aioredis.from_url(REDIS_URL), redis_prefix, timeout=10, poll_interval=0.005)
+    yield one, two
+    await one.close()
+    await two.close()
+
+
+async def test_redis_isolation_serialises_one_key_across_workers(
+    two_workers: tuple[RedisIsolation, RedisIsolation], redis_admin: aioredis.Redis
+) -> None:
+    one, two = two_workers
+    assert isinstance(one, EventIsolation)
+    log: list[tuple[str, int]] = []
+
+    async def event(i: int) -> None:
+        async with (one if i % 2 else two).lock("telegram:42"):
+            log.append(("start", i))
+            for _ in range(3):
+                await asyncio.sleep(0.002)
+            log.append(("end", i))
+
+    await asyncio.gather(*(event(i) for i in range(8)))
+    assert len(log) == 16
+    assert _serialised(log), log
+    assert sorted(i for kind, i in log if kind == "start") == list(range(8))
+    assert await redis_admin.exists(one.lock_name("telegram:42")) == 0
+
+
+async def test_redis_isolation_different_keys_run_concurrently(
+    two_workers: tuple[RedisIsolation, RedisIsolation],
+) -> None:
+    one, two = two_workers
+    a_in, b_in = asyncio.Event(), asyncio.Event()
+
+    async def a() -> None:
+        async with one.lock("a"):
+            a_in.set()
+            await b_in.wait()
+
+    async def b() -> None:
+        async with two.lock("b"):
+            b_in.set()
+            await a_in.wait()
+
+    await asyncio.wait_for(asyncio.gather(a(), b()), timeout=5)
+    assert a_in.is_set()
+    assert b_in.is_set()
+
+
+async def test_redis_lock_expires_and_is_renewed(redis_prefix: str, redis_admin: aioredis.Redis) -> None:
+    isolation = RedisIsolation(
+        aioredis.from_url(REDIS_URL), redis_prefix, timeout=30, renew_every=0.01, poll_interval=0.005
+    )
+    name = isolation.lock_name("wechat:o1")
+    try:
+        async with isolation.lock("wechat:o1"):
+            ttl = await redis_admin.pttl(name)
+            assert 0 < ttl <= 30_000, "a dead worker's lock must expire"
+            await redis_admin.pexpire(name, 1000)  # as if most of the time had passed
+            for _ in range(500):
+                if await redis_admin.pttl(name) > 1000:
+                    break
+                await asyncio.sleep(0.01)
+            assert await redis_admin.pttl(name) > 1000, "a live worker's lock is renewed"
+        assert await redis_admin.exists(name) == 0
+    finally:
+        await isolation.close()
+
+
+async def test_redis_isolation_gives_up_after_blocking_timeout(
+    two_workers: tuple[RedisIsolation, RedisIsolation], redis_admin: aioredis.Redis
+) -> None:
+    one, _ = two_workers
+    impatient = RedisIsolation(
+        aioredis.from_url(REDIS_URL), one.prefix, timeout=10, blocking_timeout=0.03, poll_interval=0.005
+    )
+    try:
+        async with one.lock("k"):
+            with pytest.raises(TimeoutError):
+                async with impatient.lock("k"):
+                    pytest.fail("got a lock that another worker holds")
+        async with impatient.lock("k"):
+            assert await redis_admin.exists(one.lock_name("k")) == 1
+    finally:
+        await impatient.close()
+
+
+async def test_redis_isolation_cancelled_waiter_leaves_no_lock(
+    two_workers: tuple[RedisIsolation, RedisIsolation], redis_admin: aioredis.Redis
+) -> None:
+    one, two = two_workers
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:
+        async with one.lock("k"):
+            holding.set()
+            await release.wait()
+
+    async def waiter() -> None:
+        async with two.lock("k"):
+            pytest.fail("a cancelled waiter must not get the lock")
+
+    hold_task = asyncio.create_task(holder())
+    await holding.wait()
+    wait_task = asyncio.create_task(waiter())
+    await asyncio.sleep(0.02)
+    wait_task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await wait_task
+    release.set()
+    await hold_task
+    assert await redis_admin.exists(one.lock_name("k")) == 0
