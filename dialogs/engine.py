@@ -284,8 +284,10 @@ class DialogEngine:
             target = self._missing(state) or _Step(Submission.REVIEW)
         else:
             tokens = [s.token for s in seq]
-            i = tokens.index(done.token) if done.token in tokens else -1
-            target = seq[i + 1] if 0 <= i + 1 < len(seq) else (self._missing(state) or _Step(Submission.REVIEW))
+            if done.token in tokens and tokens.index(done.token) + 1 < len(seq):
+                target = seq[tokens.index(done.token) + 1]
+            else:  # the last step, or one the preset no longer has
+                target = self._missing(state) or _Step(Submission.REVIEW)
         self._goto(state, target)
         replies.append(self._prompt(state, now))
         return Outcome(state, replies)

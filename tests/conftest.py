@@ -1,0 +1,166 @@
+"""Shared fixtures: the contest registry, the dialog engine, and a chat driver on a real store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.contests import SHANGHAI, Contest, ContestRegistry, FieldType, FormField
+from bot.storage import EventIsolation, Storage, UserKey, open_storage
+from dialogs.engine import DialogEngine, choices_as_text
+from dialogs.events import EventKind, FileInfo, Incoming, Reply
+from dialogs.messages import Messages
+from handlers.submit import SubmitHandler
+from validators.text import uscc_check_char
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def beijing(year: int, month: int, day: int, hour: int = 12) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, tzinfo=SHANGHAI)
+
+
+# Inside most-cas-2024-kepu's window (2024-09-26 .. 2024-10-25); every other preset is closed.
+OPEN_2024 = beijing(2024, 10, 1)
+
+
+@pytest.fixture(scope="session")
+def contests() -> ContestRegistry:
+    return ContestRegistry.load()
+
+
+@pytest.fixture(scope="session")
+def messages() -> Messages:
+    return Messages()
+
+
+@pytest.fixture
+def engine(contests: ContestRegistry, messages: Messages) -> DialogEngine:
+    return DialogEngine(contests, messages)
+
+
+class Clock:
+    """A settable clock for the handler: tests move time past a deadline."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def valid_uscc() -> str:
+    body = "91110108MA01ABCDE"
+    return body + uscc_check_char(body)
+
+
+def valid_answer(field: FormField, contest: Contest) -> str:
+    """A correct answer for any field of any preset, as an entrant would type it."""
+    match field.type:
+        case FieldType.PHONE:
+            return "13800138000"
+        case FieldType.EMAIL:
+            return "entrant@example.cn"
+        case FieldType.USCC:
+            return valid_uscc()
+        case FieldType.URL:
+            return "https://pan.baidu.com/s/1AbCdEfG?pwd=k3p9"
+        case FieldType.DATE:
+            window = contest.window(field.window) if field.window else None
+            day = (window.end or window.start) if window and (window.end or window.start) else contest.deadline
+            return f"{day.year}年{day.month}月{day.day}日"
+        case FieldType.INTEGER:
+            return str(field.min_value or 1)
+        case FieldType.PEOPLE:
+            return "张三、李四"
+        case FieldType.CHOICE:
+            return "1"
+        case FieldType.PLEDGE:
+            return "同意"
+    if field.must_contain_url:
+        return "哔哩哔哩 https://www.bilibili.com/video/BV1xx411c7mD"
+    text = "科学精神照亮前行之路"
+    if field.min_chars:
+        text = text * (field.min_chars // len(text) + 1)
+    return text[: field.max_chars] if field.max_chars else text
+
+
+def video_answer(contest: Contest) -> str:
+    if "link" in contest.delivery.accepts:
+        return "https://video.example.cn/works/kepu.mp4"
+    return "链接: https://pan.baidu.com/s/1AbCdEfG 提取码: k3p9"
+
+
+class ChatDriver:
+    """Talks to :class:`SubmitHandler` as one user would, through a real store."""
+
+    def __init__(self, handler: SubmitHandler, user: UserKey) -> None:
+        self.handler = handler
+        self.user = user
+        self.last: list[Reply] = []
+
+    async def send(self, event: Incoming, hint: str | None = None) -> str:
+        self.last = await self.handler.handle(event, contest_hint=hint)
+        return "\n".join(choices_as_text(r) for r in self.last)
+
+    async def say(self, text: str) -> str:
+        return await self.send(Incoming(self.user, EventKind.TEXT, text=text))
+
+    async def start(self, hint: str | None = None) -> str:
+        return await self.send(Incoming(self.user, EventKind.START), hint)
+
+    async def press(self, payload: str) -> str:
+        return await self.send(Incoming(self.user, EventKind.CHOICE, choice=payload))
+
+    async def upload(self, name: str, size: int, mime: str = "video/mp4") -> str:
+        return await self.send(Incoming(self.user, EventKind.FILE, file=FileInfo(name, size, mime, "ref-1")))
+
+    async def draft(self) -> dict[str, Any] | None:
+        d = await self.handler.storage.get_draft(self.user)
+        return d.data if d else None
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Storage, EventIsolation]]:
+    """Both backends, real: SQLite in a temp folder, Redis on 127.0.0.1:6379 under a unique prefix."""
+    prefix = f"kepu-test-{uuid.uuid4().hex[:12]}"
+    url = REDIS_URL if request.param == "redis" else None
+    storage, isolation = await open_storage(data_dir=tmp_path, redis_url=url, redis_prefix=prefix)
+    yield storage, isolation
+    await isolation.close()
+    await storage.close()
+    if url:
+        import redis.asyncio as aioredis
+
+        client = aioredis.from_url(url)
+        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[tuple[Storage, EventIsolation]]:
+    storage, isolation = await open_storage(data_dir=tmp_path, redis_url=None)
+    yield storage, isolation
+    await isolation.close()
+    await storage.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(OPEN_2024)
+
+
+@pytest.fixture
+def make_chat(
+    engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation], clock: Clock
+) -> Callable[[str], ChatDriver]:
+    storage, isolation = sqlite_store
+    handler = SubmitHandler(engine, storage, isolation, clock=clock)
+    return lambda user="alice": ChatDriver(handler, UserKey("terminal", user))

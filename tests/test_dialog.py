@@ -1,0 +1,481 @@
+"""The submission dialog end to end through SubmitHandler on a real store."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.contests import ContestRegistry, dump_contest, new_edition
+from bot.storage import EventIsolation, Storage, UserKey, open_storage
+from dialogs.engine import DialogEngine
+from dialogs.events import EventKind, Incoming
+from dialogs.messages import Messages
+from handlers.submit import SubmitHandler
+
+from .conftest import ChatDriver, Clock, beijing, valid_answer, video_answer
+
+Chat = Callable[..., ChatDriver]
+CONTEST = "most-cas-2024-kepu"
+
+
+async def fill_until_review(chat: ChatDriver, registry: ContestRegistry, channel: str = "自荐") -> str:
+    """Answer every question of the 2024 contest correctly; returns the review page."""
+    text = await chat.start()
+    assert "请选择参赛渠道" in text
+    text = await chat.say(channel)
+    draft = await chat.draft()
+    assert draft is not None
+    contest = registry.get(draft["contest"])
+    assert contest is not None
+    form = contest.form(contest.channel(draft["channel"]).forms["work"])
+    for field in form.fields:
+        assert f"「{field.label}」" in text, f"expected the prompt for {field.id}, got {text}"
+        text = await chat.say(valid_answer(field, contest))
+    assert "请提交参赛视频" in text
+    return await chat.say(video_answer(contest))
+
+
+async def test_whole_submission_is_stored_with_a_number(make_chat: Chat, contests: ContestRegistry) -> None:
+    chat = make_chat()
+    review = await fill_until_review(chat, contests)
+    assert "请核对报名信息" in review
+    assert "科学精神照亮前行之路" in review
+    done = await chat.say("确认提交")
+    assert "提交成功！报名编号：KP2024-000001" in done
+    assert "kepuchuwsp@126.com" in done  # where self-nominated works are delivered
+    assert await chat.draft() is None
+    subs = await chat.handler.storage.list_submissions(user=chat.user)
+    assert [s.number for s in subs] == ["KP2024-000001"]
+    sub = subs[0]
+    assert sub.channel_id == "self" and sub.form_id == "self"
+    assert sub.answers["phone"] == "13800138000"
+    assert sub.answers["authors"] == ["张三", "李四"]
+    assert sub.answers["broadcast_date"] == "2023-12-31"
+    assert sub.video == {
+        "kind": "link",
+        "url": "https://video.example.cn/works/kepu.mp4",
+        "drive": "",
+        "code": "",
+        "checked": False,
+    }
+    # The next submission of the same contest gets the next number.
+    other = make_chat("bob")
+    await fill_until_review(other, contests, channel="推荐")
+    assert "KP2024-000002" in await other.say("1")
+
+
+@pytest.mark.parametrize(
+    "contest_id", ["most-2023-tech-envoy", "cq-2023-scientist-spirit", "hlj-2022-kepu", "cacsi-2022-youth", CONTEST]
+)
+async def test_every_preset_completes_through_every_channel(
+    contest_id: str, contests: ContestRegistry, engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation]
+) -> None:
+    contest = contests.get(contest_id)
+    assert contest is not None
+    now = dt.datetime.combine(contest.deadline, dt.time(12), contest.closes_at().tzinfo)
+    storage, isolation = sqlite_store
+    handler = SubmitHandler(engine, storage, isolation, clock=Clock(now))
+    for channel in contest.channels:
+        for track, form_id in channel.forms.items():
+            chat = ChatDriver(handler, UserKey("terminal", f"{channel.id}-{track}"))
+            text = await chat.start(hint=contest_id)
+            if len(contest.channels) > 1:
+                text = await chat.say(channel.label)
+            if len(channel.forms) > 1:
+                text = await chat.say("科普号" if track == "account" else "微视频")
+            for field in contest.form(form_id).fields:
+                assert f"「{field.label}」" in text, (contest_id, field.id, text)
+                text = await chat.say(valid_answer(field, contest))
+            if track == "work":
+                text = await chat.say(video_answer(contest))
+            assert "请核对报名信息" in text, text
+            done = await chat.say("确认提交")
+            assert f"报名编号：{contest.number_prefix}-" in done, done
+    stored = await storage.list_submissions(contest_id=contest_id)
+    assert sorted((s.channel_id, s.form_id) for s in stored) == sorted(
+        (c.id, f) for c in contest.channels for f in c.forms.values()
+    )
+
+
+async def test_choices_answer_by_number_words_or_button(make_chat: Chat) -> None:
+    for how in ("2", "社会征集（自荐）", "自荐", "self"):
+        chat = make_chat(f"u-{how}")
+        await chat.start()
+        await chat.say(how)
+        assert (await chat.draft() or {})["channel"] == "self", how
+    chat = make_chat("button")
+    await chat.start()
+    await chat.press("channel|1")
+    assert (await chat.draft() or {})["channel"] == "recommend"
+
+
+async def test_stale_button_restarts_its_step(make_chat: Chat) -> None:
+    chat = make_chat()
+    await chat.start()
+    await chat.say("1")
+    before = await chat.draft()
+    text = await chat.press("channel|2")  # the channel step is over: this button is stale
+    assert "按钮已过期" in text
+    assert "推荐单位" in text  # the current question is asked again
+    assert await chat.draft() == before
+
+
+async def test_back_returns_with_the_answer_kept(make_chat: Chat) -> None:
+    chat = make_chat()
+    await chat.start()
+    assert "已经是第一步" not in await chat.say("2")
+    await chat.say("某某科普中心")
+    text = await chat.say("返回")
+    assert "请填写「自荐机构（个人）」" in text
+    assert "当前内容：某某科普中心" in text
+    text = await chat.say("保留")
+    assert "已保留原内容" in text and "请填写「作品名称」" in text
+    await chat.say("返回")
+    await chat.say("返回")
+    text = await chat.say("返回")  # at the channel step: nothing before it
+    assert "已经是第一步" in text
+    assert (await chat.draft() or {})["answers"] == {"unit": "某某科普中心"}
+
+
+async def test_edit_from_review_changes_one_answer_and_returns(make_chat: Chat, contests: ContestRegistry) -> None:
+    chat = make_chat()
+    review = await fill_until_review(chat, contests)
+    number = next(line.split(".")[0] for line in review.splitlines() if "作品名称：" in line)
+    text = await chat.say(f"修改 {number}")
+    assert "请填写「作品名称」" in text
+    text = await chat.say("新的作品名称")
+    assert "请核对报名信息" in text and "作品名称：新的作品名称" in text
+    # The menu way: 修改, then the number.
+    text = await chat.say("修改")
+    assert "要修改哪一项" in text
+    text = await chat.say("返回")
+    assert "请核对报名信息" in text
+    assert "KP2024-000001" in await chat.say("确认提交")
+    sub = (await chat.handler.storage.list_submissions())[0]
+    assert sub.answers["title"] == "新的作品名称"
+
+
+async def test_changing_channel_keeps_shared_answers_and_asks_the_rest(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    chat = make_chat()
+    review = await fill_until_review(chat, contests)
+    assert "参赛渠道：社会征集（自荐）" in review
+    await chat.say("修改 1")
+    text = await chat.say("推荐")
+    # The 推荐表 shares every field id with the 自荐表 here, so nothing is asked again.
+    assert "请核对报名信息" in text and "参赛渠道：地方、部门推荐" in text
+
+
+async def test_cancel_asks_first_and_keeps_the_draft_on_no(make_chat: Chat) -> None:
+    chat = make_chat()
+    await chat.start()
+    await chat.say("2")
+    await chat.say("某某科普中心")
+    text = await chat.say("取消")
+    assert "确定要取消" in text
+    assert (await chat.draft() or {})["answers"] == {"unit": "某某科普中心"}
+    text = await chat.say("继续填写")
+    assert "请填写「作品名称」" in text
+    await chat.say("取消")
+    text = await chat.press("cancel|1")
+    assert "已取消" in text
+    assert await chat.draft() is None
+    assert "没有进行中的报名" in await chat.say("取消")
+
+
+async def test_status_and_help_keep_the_step(make_chat: Chat) -> None:
+    chat = make_chat()
+    await chat.start()
+    await chat.say("2")
+    await chat.say("某某科普中心")
+    text = await chat.say("进度")
+    assert "已填写：1/13 项" in text
+    assert "2024年10月25日" in text and "还剩24天" in text
+    assert "当前：作品名称" in text
+    text = await chat.say("帮助")
+    assert "返回：回到上一步" in text and "010-58881430" in text
+    assert (await chat.draft() or {})["field"] == "title"
+
+
+async def test_draft_survives_a_restart(tmp_path: Path, engine: DialogEngine, clock: Clock) -> None:
+    user = UserKey("terminal", "carol")
+    storage, isolation = await open_storage(data_dir=tmp_path, redis_url=None)
+    chat = ChatDriver(SubmitHandler(engine, storage, isolation, clock=clock), user)
+    await chat.start()
+    await chat.say("2")
+    await chat.say("某某科普中心")
+    await storage.close()
+    await isolation.close()
+
+    storage, isolation = await open_storage(data_dir=tmp_path, redis_url=None)  # a new process
+    chat = ChatDriver(SubmitHandler(engine, storage, isolation, clock=clock), user)
+    text = await chat.start()
+    assert "欢迎回来" in text and "请填写「作品名称」" in text
+    assert (await chat.draft() or {})["answers"] == {"unit": "某某科普中心"}
+    await storage.close()
+    await isolation.close()
+
+
+BAD_INPUTS = [
+    ("", "不能为空"),
+    ("   \u3000 ", "不能为空"),
+    ("标题\x00注入", "控制字符"),
+    ("\x1b[31m红色", "控制字符"),
+    ("长" * 40000, "这条消息太长了"),
+]
+
+
+@pytest.mark.parametrize(("bad", "expected"), BAD_INPUTS)
+async def test_bad_input_gets_one_sentence_and_loses_nothing(make_chat: Chat, bad: str, expected: str) -> None:
+    chat = make_chat()
+    await chat.start()
+    await chat.say("2")
+    await chat.say("某某科普中心")
+    before = await chat.draft()
+    text = await chat.say(bad)
+    assert expected in text
+    assert await chat.draft() == before
+
+
+async def test_summary_limit_counts_characters_not_bytes(make_chat: Chat, contests: ContestRegistry) -> None:
+    chat = make_chat()
+    await chat.start()
+    await chat.say("2")
+    contest = contests.get(CONTEST)
+    assert contest is not None
+    for field in contest.form("self").fields:
+        if field.id == "summary":
+            break
+        await chat.say(valid_answer(field, contest))
+    before = await chat.draft()
+    text = await chat.say("科" * 101)
+    assert "最多100字，您填写了101字，请删减1字" in text
+    assert await chat.draft() == before
+    hundred = "科普" * 49 + "🔬👩‍🔬"  # 98 CJK + two emoji, one of them a ZWJ sequence: 100 characters
+    text = await chat.say(hundred)
+    assert "请填写「主要创新点」" in text
+    assert (await chat.draft() or {})["answers"]["summary"] == hundred
+
+
+async def test_a_file_where_text_is_expected(make_chat: Chat) -> None:
+    chat = make_chat()
+    await chat.start()
+    await chat.say("2")
+    before = await chat.draft()
+    text = await chat.upload("photo.jpg", 2048, "image/jpeg")
+    assert "这里需要输入文字" in text and "自荐机构（个人）" in text
+    assert await chat.draft() == before
+
+
+async def test_video_step_checks_what_can_be_checked_from_the_file_itself(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    chat = make_chat()
+    await chat.start()
+    await chat.say("2")
+    contest = contests.get(CONTEST)
+    assert contest is not None
+    for field in contest.form("self").fields:
+        await chat.say(valid_answer(field, contest))
+    assert "超过通知规定的300MB" in await chat.upload("big.mp4", 301 * 1024 * 1024)
+    assert "小于通知规定的100MB" in await chat.upload("small.mp4", 10 * 1024 * 1024)
+    assert "不是视频文件" in await chat.upload("form.pdf", 150 * 1024 * 1024, "application/pdf")
+    assert "不是有效的网址" in await chat.say("我稍后再发")
+    text = await chat.upload("作品.mp4", 150 * 1024 * 1024)
+    assert "已收到视频文件「作品.mp4」（150.0MB）" in text and "请核对报名信息" in text
+
+
+async def test_share_link_only_contest_refuses_files_and_plain_links(
+    engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation], contests: ContestRegistry
+) -> None:
+    contest = contests.get("cacsi-2022-youth")
+    assert contest is not None
+    storage, isolation = sqlite_store
+    handler = SubmitHandler(engine, storage, isolation, clock=Clock(beijing(2022, 10, 1)))
+    chat = ChatDriver(handler, UserKey("terminal", "dave"))
+    await chat.start(hint=contest.id)
+    await chat.press("channel|3")  # 其他机构和个人自荐
+    await chat.say("微视频")
+    for field in contest.form("video").fields:
+        await chat.say(valid_answer(field, contest))
+    text = await chat.upload("v.mp4", 150 * 1024 * 1024)
+    assert "要求通过网盘提交视频" in text
+    text = await chat.say("https://video.example.cn/v.mp4")
+    assert "不是网盘分享链接" in text
+    text = await chat.say("链接：https://pan.baidu.com/s/1AbCdEfG 提取码：k3p9 --来自百度网盘超级会员的分享")
+    assert "已记录网盘链接：https://pan.baidu.com/s/1AbCdEfG（提取码 k3p9）" in text
+    assert "将由主办方人工审核" in text  # never claimed as checked
+
+
+async def test_closed_contest_answers_with_its_deadline(make_chat: Chat, clock: Clock) -> None:
+    clock.now = beijing(2026, 11, 21)
+    chat = make_chat()
+    text = await chat.start()
+    assert "目前没有正在征集作品的大赛" in text
+    assert "2024年全国科普微视频大赛：已于2024年10月25日截止" in text
+    assert await chat.draft() is None
+    text = await chat.start(hint="hlj-2022-kepu")
+    assert "已于2022年5月9日（北京时间）截止征集" in text
+
+
+async def test_deadline_passing_before_confirm_refuses_and_keeps_draft(
+    make_chat: Chat, contests: ContestRegistry, clock: Clock
+) -> None:
+    chat = make_chat()
+    await fill_until_review(chat, contests)
+    clock.now = beijing(2024, 10, 25, 23) + dt.timedelta(minutes=59, seconds=59)  # 23:59:59 Beijing: still open
+    before = await chat.draft()
+    clock.now = beijing(2024, 10, 26, 0)
+    text = await chat.say("确认提交")
+    assert "已于2024年10月25日（北京时间）截止征集" in text
+    assert await chat.draft() == before
+    assert await chat.handler.storage.list_submissions() == []
+
+
+async def test_new_edition_is_offered_and_closed_ones_are_named(
+    tmp_path: Path, contests: ContestRegistry, messages: Messages, sqlite_store: tuple[Storage, EventIsolation]
+) -> None:
+    folder = tmp_path / "contests"
+    for source, new_id in (("hlj-2022-kepu", "hlj-2026-kepu"), (CONTEST, "most-cas-2026-kepu")):
+        src = contests.get(source)
+        assert src is not None
+        dump_contest(new_edition(src, new_id, dt.date(2026, 12, 31)), folder / f"{new_id}.yaml")
+    registry = ContestRegistry.load(folder)
+    storage, isolation = sqlite_store
+    handler = SubmitHandler(DialogEngine(registry, messages), storage, isolation, clock=Clock(beijing(2026, 11, 21)))
+    chat = ChatDriver(handler, UserKey("terminal", "erin"))
+    text = await chat.start()
+    assert "请选择要报名的大赛" in text
+    assert "1. 2026年黑龙江省优秀科普微视频作品征集评选活动" in text
+    assert "2. 2026年全国科普微视频大赛" in text
+    text = await chat.say("2024年全国科普微视频大赛")
+    assert "已于2024年10月25日（北京时间）截止征集" in text
+    text = await chat.say("9")
+    assert "没有这个序号" in text
+    text = await chat.say("2")
+    assert "已选择「2026年全国科普微视频大赛」" in text
+    assert (await chat.draft() or {})["contest"] == "most-cas-2026-kepu"
+
+
+async def test_users_do_not_see_each_others_drafts(make_chat: Chat) -> None:
+    alice, bob = make_chat("alice"), make_chat("bob")
+    await alice.start()
+    await bob.start()
+    await alice.say("2")
+    await bob.say("1")
+    await alice.say("爱丽丝的单位")
+    assert (await bob.draft() or {})["answers"] == {}
+    assert (await alice.draft() or {})["answers"] == {"unit": "爱丽丝的单位"}
+
+
+async def test_one_users_events_are_handled_one_at_a_time_in_order(make_chat: Chat) -> None:
+    chat = make_chat()
+    await chat.start()
+    await chat.say("2")
+    answers = ["单位甲", "作品乙", "类别丙"]
+    # Sent at once, as a burst of webhook deliveries would arrive.
+    await asyncio.gather(*(chat.say(a) for a in answers))
+    draft = await chat.draft()
+    assert draft is not None
+    assert [draft["answers"][k] for k in ("unit", "title", "category")] == answers
+
+
+class FailingStorage:
+    """Delegates to a real store but fails every save: a database that went away mid-dialog."""
+
+    def __init__(self, inner: Storage) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    async def save_draft(self, draft: object) -> object:
+        raise ConnectionError("database went away")
+
+
+async def test_storage_failure_answers_politely_and_keeps_the_stored_draft(
+    make_chat: Chat, engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation], clock: Clock
+) -> None:
+    chat = make_chat()
+    await chat.start()
+    await chat.say("2")
+    before = await chat.draft()
+    storage, isolation = sqlite_store
+    broken = ChatDriver(SubmitHandler(engine, FailingStorage(storage), isolation, clock=clock), chat.user)  # type: ignore[arg-type]
+    text = await broken.say("某某科普中心")
+    assert "系统刚才出了点问题" in text and "都还在" in text
+    assert await chat.draft() == before
+
+
+async def test_a_draft_of_an_unknown_layout_starts_over(make_chat: Chat) -> None:
+    chat = make_chat()
+    await chat.start()
+    storage = chat.handler.storage
+    stored = await storage.get_draft(chat.user)
+    assert stored is not None
+    stored.data = {"v": 999, "step": "from-the-future"}
+    await storage.save_draft(stored)
+    text = await chat.say("你好")
+    assert "请选择参赛渠道" in text
+
+
+async def test_an_answer_for_a_field_the_preset_dropped_moves_on(make_chat: Chat) -> None:
+    chat = make_chat()
+    await chat.start()
+    await chat.say("2")
+    storage = chat.handler.storage
+    stored = await storage.get_draft(chat.user)
+    assert stored is not None
+    stored.data["field"] = "a_field_removed_from_the_preset"
+    await storage.save_draft(stored)
+    text = await chat.say("whatever")
+    assert "请填写" in text
+
+
+async def test_every_error_code_has_its_own_sentence(messages: Messages) -> None:
+    codes = {
+        "empty": {}, "too_long": {"max": 100, "actual": 101, "over": 1}, "too_short": {"min": 5, "actual": 1},
+        "control_chars": {"char": "U+0000"}, "bad_phone": {"value": "x"}, "phone_needs_area_code": {"value": "1"},
+        "bad_email": {"value": "x"}, "bad_url": {"value": "x"}, "url_scheme": {"value": "x"}, "url_missing": {},
+        "uscc_length": {"actual": 3}, "uscc_chars": {"char": "I"}, "uscc_region": {}, "uscc_check": {},
+        "bad_date": {"value": "x"}, "date_outside": {"value": "x", "start": dt.date(2023, 1, 1), "end": None},
+        "bad_integer": {"value": "x"}, "integer_too_small": {"min": 1, "actual": 0},
+        "integer_too_large": {"max": 1, "actual": 2}, "choice_number": {"max": 3},
+        "not_a_choice": {"options": ("是", "否")}, "people_separator": {}, "pledge_required": {},
+        "contest_unknown": {}, "video_file_not_accepted": {}, "video_link_not_accepted": {},
+        "video_share_link_required": {"value": "x"}, "video_too_big": {"actual": "1MB", "max": "2MB"},
+        "video_too_small": {"actual": "1MB", "min": "2MB"}, "video_not_video": {"name": "x"}, "video_expected": {},
+    }  # fmt: skip
+    seen = set()
+    for code, params in codes.items():
+        text = messages.render("error", code=code, p=params, label="内容简介")
+        assert "填写有误" not in text, code  # the generic fallback
+        assert text.count("\n") == 0, code
+        seen.add(text)
+    assert len(seen) == len(codes)
+
+
+async def test_start_event_on_every_channel_kind_creates_one_draft(make_chat: Chat) -> None:
+    chat = make_chat()
+    await chat.send(Incoming(chat.user, EventKind.START))
+    await chat.send(Incoming(chat.user, EventKind.START))
+    draft = await chat.draft()
+    assert draft is not None and draft["step"] == "channel"
+
+
+async def test_the_same_dialog_on_sqlite_and_redis(
+    any_store: tuple[Storage, EventIsolation], engine: DialogEngine, contests: ContestRegistry, clock: Clock
+) -> None:
+    storage, isolation = any_store
+    chat = ChatDriver(SubmitHandler(engine, storage, isolation, clock=clock), UserKey("telegram", "42"))
+    await fill_until_review(chat, contests)
+    assert "KP2024-000001" in await chat.say("确认提交")
+    sub = await storage.get_submission("KP2024-000001")
+    assert sub is not None and sub.user == UserKey("telegram", "42")
+    assert sub.answers["authors"] == ["张三", "李四"]
+    assert await storage.get_draft(chat.user) is None
