@@ -44,7 +44,9 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
         data_dir=settings.data_dir, redis_url=redis_url, redis_prefix=settings.redis_prefix
     )
     try:
-        yield Services(settings, contests, storage, isolation, engine, SubmitHandler(engine, storage, isolation))
+        yield Services(
+            settings, contests, storage, isolation, engine, SubmitHandler(engine, storage, isolation)
+        )
     finally:
         await isolation.close()
         await storage.close()

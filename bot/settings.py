@@ -12,10 +12,16 @@ class Settings(BaseSettings):
     """Everything the service and the CLI read.  Build one with ``Settings()``; nothing reads
     the environment at import time."""
 
-    model_config = SettingsConfigDict(env_prefix="BOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="BOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
 
-    data_dir: Path = Field(default=Path("data"), description="SQLite database, keys and new contests live here")
-    contests_dir: Path | None = Field(default=None, description="extra contest YAML files; default DATA_DIR/contests")
+    data_dir: Path = Field(
+        default=Path("data"), description="SQLite database, keys and new contests live here"
+    )
+    contests_dir: Path | None = Field(
+        default=None, description="extra contest YAML files; default DATA_DIR/contests"
+    )
     redis_url: SecretStr | None = Field(default=None, description="redis://… to use Redis instead of SQLite")
     redis_prefix: str = Field(default="kepu", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     http_host: str = "127.0.0.1"

@@ -22,7 +22,7 @@ from typing import Any
 from bot.contests import Channel, Contest, ContestRegistry, FieldType, Form, FormField
 from validators.fields import check_answer
 from validators.links import VideoLink, parse_video_link
-from validators.text import MAX_INPUT_CHARS, Invalid, Valid
+from validators.text import MAX_INPUT_CHARS, Invalid
 
 from .events import Choice, EventKind, Incoming, Reply
 from .messages import Messages
@@ -112,7 +112,9 @@ class DialogEngine:
         self.msg = messages
 
     # ------------------------------------------------------------------ entry point
-    def handle(self, state: State | None, event: Incoming, now: dt.datetime, *, contest_hint: str | None = None) -> Outcome:
+    def handle(
+        self, state: State | None, event: Incoming, now: dt.datetime, *, contest_hint: str | None = None
+    ) -> Outcome:
         """One event in, the new draft state and replies out.  ``contest_hint`` preselects a
         contest for a new draft (``chat --contest ID`` or a deep link)."""
         state = migrate(copy.deepcopy(state))
@@ -164,7 +166,9 @@ class DialogEngine:
         contest = self._contest(state)
         form = self._form(state)
         assert contest is not None and form is not None
-        text = self.msg.render("submitted", number=number, contest=contest, form=form, delivery=contest.delivery)
+        text = self.msg.render(
+            "submitted", number=number, contest=contest, form=form, delivery=contest.delivery
+        )
         return Outcome(None, [Reply(text, meta={"number": number})])
 
     # ------------------------------------------------------------------ draft creation
@@ -191,7 +195,9 @@ class DialogEngine:
         replies.append(self._prompt(state, now))
         return Outcome(state, replies)
 
-    def _choose_contest(self, state: State, contest: Contest, now: dt.datetime, replies: list[Reply]) -> Outcome:
+    def _choose_contest(
+        self, state: State, contest: Contest, now: dt.datetime, replies: list[Reply]
+    ) -> Outcome:
         if state.get("contest") != contest.id:
             state["contest"] = contest.id
             state["channel"] = state["track"] = None
@@ -347,11 +353,16 @@ class DialogEngine:
     def _pick_edit(self, state: State, value: str, now: dt.datetime) -> Outcome:
         items = self._items(state)
         choice = value.strip()
-        index = int(choice) - 1 if choice.isdigit() else next(
-            (i for i, (_, label, _v) in enumerate(items) if _norm(label) == _norm(choice)), -1
+        index = (
+            int(choice) - 1
+            if choice.isdigit()
+            else next((i for i, (_, label, _v) in enumerate(items) if _norm(label) == _norm(choice)), -1)
         )
         if not 0 <= index < len(items):
-            return Outcome(state, [Reply(self._error("choice_number", {"max": len(items)}, "")), self._prompt(state, now)])
+            return Outcome(
+                state,
+                [Reply(self._error("choice_number", {"max": len(items)}, "")), self._prompt(state, now)],
+            )
         step = items[index][0]
         state.pop("edit_from", None)
         state["editing"] = True
@@ -363,7 +374,9 @@ class DialogEngine:
         step = self._current(state)
         if event.kind is EventKind.FILE and step.name != Submission.VIDEO:
             label = self._step_label(state, step)
-            return Outcome(state, [Reply(self.msg.render("text_expected", label=label)), self._prompt(state, now)])
+            return Outcome(
+                state, [Reply(self.msg.render("text_expected", label=label)), self._prompt(state, now)]
+            )
         match step.name:
             case Submission.CONTEST:
                 return self._on_contest(state, value, now)
@@ -381,7 +394,7 @@ class DialogEngine:
                 return self._pick_edit(state, value, now)
         return self._new_draft(now, None, show_help=False)  # an unknown step: start over cleanly
 
-    def _match_option(self, value: str, options: list[tuple[str, list[str]]]) -> str | None | int:
+    def _match_option(self, value: str, options: list[tuple[str, list[str]]]) -> str | int | None:
         """Pick by 1-based number or by any of an option's names; -1 for a bad number."""
         v = _norm(value)
         if v.isdigit():
@@ -415,7 +428,11 @@ class DialogEngine:
             names = [ch.id, ch.label]
             same_kind = [c for c in contest.channels if c.kind == ch.kind]
             if len(same_kind) == 1:  # "推荐"/"自荐" name the channel only when it is unambiguous
-                names += ["推荐", "地方推荐", "单位推荐"] if ch.kind == "recommend" else ["自荐", "社会征集", "个人自荐"]
+                names += (
+                    ["推荐", "地方推荐", "单位推荐"]
+                    if ch.kind == "recommend"
+                    else ["自荐", "社会征集", "个人自荐"]
+                )
             options.append((ch.id, names))
         key = self._match_option(value, options)
         if not isinstance(key, str):
@@ -466,7 +483,11 @@ class DialogEngine:
             info = event.file
             if "file" not in accepts:
                 return self._reject(state, "video_file_not_accepted", {}, "参赛视频", now)
-            if info.mime and not info.mime.startswith("video/") and not info.name.lower().endswith((".mp4", ".mov")):
+            if (
+                info.mime
+                and not info.mime.startswith("video/")
+                and not info.name.lower().endswith((".mp4", ".mov"))
+            ):
                 return self._reject(state, "video_not_video", {"name": info.name}, "参赛视频", now)
             spec = contest.video
             if spec and info.size is not None:
@@ -494,7 +515,13 @@ class DialogEngine:
                 return self._reject(state, code, {"value": link.url}, "参赛视频", now)
             if link.kind == "share_link" and "share_link" not in accepts:
                 return self._reject(state, "video_link_not_accepted", {}, "参赛视频", now)
-            video = {"kind": link.kind, "url": link.url, "drive": link.drive, "code": link.code, "checked": False}
+            video = {
+                "kind": link.kind,
+                "url": link.url,
+                "drive": link.drive,
+                "code": link.code,
+                "checked": False,
+            }
         state["video"] = video
         recorded = Reply(self.msg.render("video_recorded", video=video))
         return self._advance(state, _Step(Submission.VIDEO), now, [recorded])
@@ -518,7 +545,9 @@ class DialogEngine:
             step = missing or _Step(Submission.CHANNEL)
             self._goto(state, step)
             label = self._step_label(state, step)
-            return Outcome(state, [Reply(self.msg.render("submit_incomplete", label=label)), self._prompt(state, now)])
+            return Outcome(
+                state, [Reply(self.msg.render("submit_incomplete", label=label)), self._prompt(state, now)]
+            )
         answers = {f.id: state["answers"][f.id] for f in form.fields if f.id in state["answers"]}
         request = SubmitRequest(
             prefix=contest.number_prefix,
@@ -531,7 +560,9 @@ class DialogEngine:
         return Outcome(state, [], submit=request)
 
     def _on_cancel_answer(self, state: State, event: Incoming, now: dt.datetime) -> Outcome:
-        value = event.choice.partition("|")[2] if event.kind is EventKind.CHOICE and event.choice else event.text
+        value = (
+            event.choice.partition("|")[2] if event.kind is EventKind.CHOICE and event.choice else event.text
+        )
         v = _norm(value)
         if v in _YES or v == "1":
             return Outcome(None, [Reply(self.msg.render("cancelled"))])
@@ -545,6 +576,7 @@ class DialogEngine:
         step = self._current(state)
         token = step.token
         contest = self._contest(state)
+        choices: tuple[Choice, ...] = ()
         match step.name:
             case Submission.CONTEST:
                 open_now = self.contests.open(now)
@@ -577,7 +609,6 @@ class DialogEngine:
                     current=self._show(fld, current) if current not in (None, "") else None,
                     form=form,
                 )
-                choices: tuple[Choice, ...] = ()
                 if fld.type is FieldType.CHOICE:
                     choices = tuple(Choice(o, f"{token}|{i}") for i, o in enumerate(fld.options, 1))
                 elif fld.type is FieldType.PLEDGE:
@@ -587,16 +618,23 @@ class DialogEngine:
                 assert contest is not None
                 video = state.get("video")
                 current = self.msg.render("describe_video", video=video) if video else None
-                return Reply(self.msg.render("prompt_video", contest=contest, spec=contest.video, current=current))
+                return Reply(
+                    self.msg.render("prompt_video", contest=contest, spec=contest.video, current=current)
+                )
             case Submission.REVIEW:
                 assert contest is not None
                 items = [{"label": label, "value": value} for _s, label, value in self._items(state)]
-                choices = (Choice("确认提交", f"{token}|确认提交"), Choice("修改", f"{token}|修改"), Choice("取消", f"{token}|3"))
+                choices = (
+                    Choice("确认提交", f"{token}|确认提交"),
+                    Choice("修改", f"{token}|修改"),
+                    Choice("取消", f"{token}|3"),
+                )
                 return Reply(self.msg.render("review", contest=contest, items=items), choices)
             case Submission.EDIT:
                 items = [{"label": label, "value": value} for _s, label, value in self._items(state)]
                 choices = tuple(
-                    Choice(f"{i['label']}：{_clip(i['value'])}", f"{token}|{n}") for n, i in enumerate(items, 1)
+                    Choice(f"{i['label']}：{_clip(i['value'])}", f"{token}|{n}")
+                    for n, i in enumerate(items, 1)
                 )
                 return Reply(self.msg.render("prompt_edit", items=items), choices)
             case Submission.CANCEL:
@@ -627,7 +665,9 @@ class DialogEngine:
     def _error(self, code: str, params: dict[str, Any], label: str) -> str:
         return self.msg.render("error", code=code, p=params, label=label)
 
-    def _reject(self, state: State, code: str, params: dict[str, Any], label: str, now: dt.datetime) -> Outcome:
+    def _reject(
+        self, state: State, code: str, params: dict[str, Any], label: str, now: dt.datetime
+    ) -> Outcome:
         """A wrong answer: one sentence on what is wrong, the step asked again, nothing lost."""
         return Outcome(state, [Reply(self._error(code, params, label), meta={"error": code})])
 

@@ -28,7 +28,7 @@ def _cn_date(value: dt.date | str | None) -> str:
 def _duration(seconds: int | float | None) -> str:
     if seconds is None:
         return ""
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     minutes, rest = divmod(seconds, 60)
     if minutes and rest:
         return f"{minutes}分{rest}秒"

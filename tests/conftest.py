@@ -72,7 +72,9 @@ def valid_answer(field: FormField, contest: Contest) -> str:
             return "https://pan.baidu.com/s/1AbCdEfG?pwd=k3p9"
         case FieldType.DATE:
             window = contest.window(field.window) if field.window else None
-            day = (window.end or window.start) if window and (window.end or window.start) else contest.deadline
+            day = (
+                (window.end or window.start) if window and (window.end or window.start) else contest.deadline
+            )
             return f"{day.year}年{day.month}月{day.day}日"
         case FieldType.INTEGER:
             return str(field.min_value or 1)
@@ -126,7 +128,9 @@ class ChatDriver:
 
 
 @pytest.fixture(params=["sqlite", "redis"])
-async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Storage, EventIsolation]]:
+async def any_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[Storage, EventIsolation]]:
     """Both backends, real: SQLite in a temp folder, Redis on 127.0.0.1:6379 under a unique prefix."""
     prefix = f"kepu-test-{uuid.uuid4().hex[:12]}"
     url = REDIS_URL if request.param == "redis" else None

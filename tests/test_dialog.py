@@ -69,10 +69,14 @@ async def test_whole_submission_is_stored_with_a_number(make_chat: Chat, contest
 
 
 @pytest.mark.parametrize(
-    "contest_id", ["most-2023-tech-envoy", "cq-2023-scientist-spirit", "hlj-2022-kepu", "cacsi-2022-youth", CONTEST]
+    "contest_id",
+    ["most-2023-tech-envoy", "cq-2023-scientist-spirit", "hlj-2022-kepu", "cacsi-2022-youth", CONTEST],
 )
 async def test_every_preset_completes_through_every_channel(
-    contest_id: str, contests: ContestRegistry, engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation]
+    contest_id: str,
+    contests: ContestRegistry,
+    engine: DialogEngine,
+    sqlite_store: tuple[Storage, EventIsolation],
 ) -> None:
     contest = contests.get(contest_id)
     assert contest is not None
@@ -141,7 +145,9 @@ async def test_back_returns_with_the_answer_kept(make_chat: Chat) -> None:
     assert (await chat.draft() or {})["answers"] == {"unit": "某某科普中心"}
 
 
-async def test_edit_from_review_changes_one_answer_and_returns(make_chat: Chat, contests: ContestRegistry) -> None:
+async def test_edit_from_review_changes_one_answer_and_returns(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
     chat = make_chat()
     review = await fill_until_review(chat, contests)
     number = next(line.split(".")[0] for line in review.splitlines() if "作品名称：" in line)
@@ -231,7 +237,9 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize(("bad", "expected"), BAD_INPUTS)
-async def test_bad_input_gets_one_sentence_and_loses_nothing(make_chat: Chat, bad: str, expected: str) -> None:
+async def test_bad_input_gets_one_sentence_and_loses_nothing(
+    make_chat: Chat, bad: str, expected: str
+) -> None:
     chat = make_chat()
     await chat.start()
     await chat.say("2")
@@ -328,7 +336,9 @@ async def test_deadline_passing_before_confirm_refuses_and_keeps_draft(
 ) -> None:
     chat = make_chat()
     await fill_until_review(chat, contests)
-    clock.now = beijing(2024, 10, 25, 23) + dt.timedelta(minutes=59, seconds=59)  # 23:59:59 Beijing: still open
+    clock.now = beijing(2024, 10, 25, 23) + dt.timedelta(
+        minutes=59, seconds=59
+    )  # 23:59:59 Beijing: still open
     before = await chat.draft()
     clock.now = beijing(2024, 10, 26, 0)
     text = await chat.say("确认提交")
@@ -338,7 +348,10 @@ async def test_deadline_passing_before_confirm_refuses_and_keeps_draft(
 
 
 async def test_new_edition_is_offered_and_closed_ones_are_named(
-    tmp_path: Path, contests: ContestRegistry, messages: Messages, sqlite_store: tuple[Storage, EventIsolation]
+    tmp_path: Path,
+    contests: ContestRegistry,
+    messages: Messages,
+    sqlite_store: tuple[Storage, EventIsolation],
 ) -> None:
     folder = tmp_path / "contests"
     for source, new_id in (("hlj-2022-kepu", "hlj-2026-kepu"), (CONTEST, "most-cas-2026-kepu")):
@@ -347,7 +360,9 @@ async def test_new_edition_is_offered_and_closed_ones_are_named(
         dump_contest(new_edition(src, new_id, dt.date(2026, 12, 31)), folder / f"{new_id}.yaml")
     registry = ContestRegistry.load(folder)
     storage, isolation = sqlite_store
-    handler = SubmitHandler(DialogEngine(registry, messages), storage, isolation, clock=Clock(beijing(2026, 11, 21)))
+    handler = SubmitHandler(
+        DialogEngine(registry, messages), storage, isolation, clock=Clock(beijing(2026, 11, 21))
+    )
     chat = ChatDriver(handler, UserKey("terminal", "erin"))
     text = await chat.start()
     assert "请选择要报名的大赛" in text
@@ -438,19 +453,39 @@ async def test_an_answer_for_a_field_the_preset_dropped_moves_on(make_chat: Chat
 
 
 async def test_every_error_code_has_its_own_sentence(messages: Messages) -> None:
-    codes = {
-        "empty": {}, "too_long": {"max": 100, "actual": 101, "over": 1}, "too_short": {"min": 5, "actual": 1},
-        "control_chars": {"char": "U+0000"}, "bad_phone": {"value": "x"}, "phone_needs_area_code": {"value": "1"},
-        "bad_email": {"value": "x"}, "bad_url": {"value": "x"}, "url_scheme": {"value": "x"}, "url_missing": {},
-        "uscc_length": {"actual": 3}, "uscc_chars": {"char": "I"}, "uscc_region": {}, "uscc_check": {},
-        "bad_date": {"value": "x"}, "date_outside": {"value": "x", "start": dt.date(2023, 1, 1), "end": None},
-        "bad_integer": {"value": "x"}, "integer_too_small": {"min": 1, "actual": 0},
-        "integer_too_large": {"max": 1, "actual": 2}, "choice_number": {"max": 3},
-        "not_a_choice": {"options": ("是", "否")}, "people_separator": {}, "pledge_required": {},
-        "contest_unknown": {}, "video_file_not_accepted": {}, "video_link_not_accepted": {},
-        "video_share_link_required": {"value": "x"}, "video_too_big": {"actual": "1MB", "max": "2MB"},
-        "video_too_small": {"actual": "1MB", "min": "2MB"}, "video_not_video": {"name": "x"}, "video_expected": {},
-    }  # fmt: skip
+    codes: dict[str, dict[str, object]] = {
+        "empty": {},
+        "too_long": {"max": 100, "actual": 101, "over": 1},
+        "too_short": {"min": 5, "actual": 1},
+        "control_chars": {"char": "U+0000"},
+        "bad_phone": {"value": "x"},
+        "phone_needs_area_code": {"value": "1"},
+        "bad_email": {"value": "x"},
+        "bad_url": {"value": "x"},
+        "url_scheme": {"value": "x"},
+        "url_missing": {},
+        "uscc_length": {"actual": 3},
+        "uscc_chars": {"char": "I"},
+        "uscc_region": {},
+        "uscc_check": {},
+        "bad_date": {"value": "x"},
+        "date_outside": {"value": "x", "start": dt.date(2023, 1, 1), "end": None},
+        "bad_integer": {"value": "x"},
+        "integer_too_small": {"min": 1, "actual": 0},
+        "integer_too_large": {"max": 1, "actual": 2},
+        "choice_number": {"max": 3},
+        "not_a_choice": {"options": ("是", "否")},
+        "people_separator": {},
+        "pledge_required": {},
+        "contest_unknown": {},
+        "video_file_not_accepted": {},
+        "video_link_not_accepted": {},
+        "video_share_link_required": {"value": "x"},
+        "video_too_big": {"actual": "1MB", "max": "2MB"},
+        "video_too_small": {"actual": "1MB", "min": "2MB"},
+        "video_not_video": {"name": "x"},
+        "video_expected": {},
+    }
     seen = set()
     for code, params in codes.items():
         text = messages.render("error", code=code, p=params, label="内容简介")

@@ -1,0 +1,35 @@
+# The README's commands.  Everything runs from a virtual environment in .venv that these
+# targets create, so a fresh machine needs only python3 (3.11+) and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: install install-test run serve test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+
+# Talk to the assistant in the terminal, on the embedded SQLite store under ./data.
+run: install
+	$(BIN)/python -m bot chat
+
+serve: install
+	$(BIN)/python -m bot serve
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# Tests use the Redis server at 127.0.0.1:6379 for real (.ci/run starts one if none answers).
+test: install-test lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,128 @@
+"""The command line as an operator uses it: real subprocesses, real files, a real web server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(args: list[str], data_dir: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    environ.update({"BOT_DATA_DIR": str(data_dir), **env})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=data_dir,  # no .env of the developer's is picked up
+        env=environ,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_contests_json_lists_every_preset_with_forms_and_field_limits(tmp_path: Path) -> None:
+    result = run(["contests", "--json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = {row["id"]: row for row in json.loads(result.stdout)}
+    assert set(rows) == {
+        "most-2023-tech-envoy",
+        "cq-2023-scientist-spirit",
+        "most-cas-2024-kepu",
+        "hlj-2022-kepu",
+        "cacsi-2022-youth",
+    }
+    assert all(row["status"] == "closed" for row in rows.values())  # all five are past their deadlines
+    kepu = rows["most-cas-2024-kepu"]
+    assert [c["id"] for c in kepu["channels"]] == ["recommend", "self"]
+    fields = {f["id"]: f for f in kepu["forms"][0]["fields"]}
+    assert fields["summary"]["label"] == "内容简介"
+    assert fields["summary"]["limits"] == {"max_chars": 100}
+    cacsi_video = next(f for f in rows["cacsi-2022-youth"]["forms"] if f["id"] == "video")
+    assert next(f for f in cacsi_video["fields"] if f["id"] == "summary")["limits"]["max_chars"] == 300
+
+
+def test_new_edition_then_a_whole_submission_in_the_terminal(tmp_path: Path) -> None:
+    args = ["contests", "new", "--from", "hlj-2022-kepu", "--id", "hlj-2099-kepu", "--deadline", "2099-05-09"]
+    made = run([*args, "--opens", "2026-01-01"], tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "contests" / "hlj-2099-kepu.yaml").is_file()
+    again = run(args, tmp_path)
+    assert again.returncode == 2 and "已存在" in again.stderr
+
+    listed = json.loads(run(["contests", "--json"], tmp_path).stdout)
+    assert {r["id"]: r["status"] for r in listed}["hlj-2099-kepu"] == "open"
+
+    answers = [
+        "2",  # 个人自荐
+        "张三工作室", "黑土地上的科学", "农业科技", "2098年6月1日", "张三、李四",
+        "哔哩哔哩 https://www.bilibili.com/video/BV1xx411c7mD", "哈尔滨市南岗区某街1号",
+        "0451-51920576", "zhang@example.cn", "介绍黑土保护的科学知识。", "用动画讲清黑土形成过程。",
+        "播放量1.2万", "同意", "https://video.example.cn/works/heitu.mp4", "确认提交",
+    ]  # fmt: skip
+    chat = run(["chat", "--user", "zhang"], tmp_path, stdin="\n".join(answers) + "\n")
+    assert chat.returncode == 0, chat.stderr
+    assert "提交成功！报名编号：HLJ2099-000001" in chat.stdout, chat.stdout[-2000:]
+
+    # The draft of a half-finished chat is there for the next run, as after a restart.
+    first = run(["chat", "--user", "wang"], tmp_path, stdin="2\n王五\n")
+    assert "请填写「作品名称」" in first.stdout
+    second = run(["chat", "--user", "wang"], tmp_path, stdin="进度\n")
+    assert "欢迎回来" in second.stdout and "已填写：1/14 项" in second.stdout
+
+
+def test_contests_new_from_an_unknown_contest_fails_clearly(tmp_path: Path) -> None:
+    result = run(
+        ["contests", "new", "--from", "nope", "--id", "x-2099", "--deadline", "2099-01-01"], tmp_path
+    )
+    assert result.returncode == 2
+    assert "没有找到大赛 'nope'" in result.stderr
+    bad_date = run(
+        ["contests", "new", "--from", "hlj-2022-kepu", "--id", "x-2099", "--deadline", "明年"], tmp_path
+    )
+    assert bad_date.returncode == 2 and "日期格式应为 YYYY-MM-DD" in bad_date.stderr
+
+
+def test_a_broken_contest_file_is_named_with_its_field(tmp_path: Path) -> None:
+    folder = tmp_path / "contests"
+    folder.mkdir()
+    (folder / "broken-2099.yaml").write_text("id: broken-2099\ntitle: 1\n", encoding="utf-8")
+    result = run(["contests"], tmp_path)
+    assert result.returncode == 2
+    assert "broken-2099.yaml" in result.stderr and "deadline" in result.stderr
+
+
+def test_chat_with_a_closed_contest_says_so(tmp_path: Path) -> None:
+    result = run(["chat", "--contest", "most-cas-2024-kepu", "--user", "x"], tmp_path, stdin="")
+    assert result.returncode == 0
+    assert "已于2024年10月25日（北京时间）截止征集" in result.stdout
+
+
+def test_bad_settings_fail_with_a_message(tmp_path: Path) -> None:
+    result = run(["contests"], tmp_path, BOT_HTTP_PORT="not-a-port")
+    assert result.returncode == 2 and "配置有误" in result.stderr
+
+
+@pytest.mark.parametrize("redis", [False, True])
+async def test_serve_answers_healthz(tmp_path: Path, redis: bool) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        redis_url="redis://127.0.0.1:6379/0" if redis else None,
+        redis_prefix="kepu-test-healthz",
+    )
+    async with TestClient(TestServer(create_app(settings))) as client:
+        resp = await client.get("/healthz")
+        assert resp.status == 200
+        body = await resp.json()
+    assert body == {"status": "ok", "storage": "redis" if redis else "sqlite", "contests": 5, "channels": []}
