@@ -180,7 +180,7 @@ class DialogEngine:
         if hint:
             contest = self.contests.get(hint)
             if contest is None:
-                replies.append(Reply(self._error("contest_unknown", {}, "大赛")))
+                replies.append(Reply(self._error("contest_unknown", {}, self._label(Submission.CONTEST))))
             elif contest.status(now) != "open":
                 return Outcome(None, [*replies, Reply(self._closed_text(contest, now))])
             else:
@@ -328,17 +328,29 @@ class DialogEngine:
         contest, channel, form = self._contest(state), self._channel(state), self._form(state)
         for step in self._sequence(state):
             if step.name == Submission.CONTEST and contest:
-                items.append((step, "大赛", contest.title))
+                items.append((step, self._step_label(state, step), contest.title))
             elif step.name == Submission.CHANNEL and channel:
-                items.append((step, "参赛渠道", channel.label))
+                items.append((step, self._step_label(state, step), channel.label))
             elif step.name == Submission.TRACK and state.get("track"):
-                items.append((step, "申报类型", self.msg.render("track_label", track=state["track"])))
+                items.append(
+                    (
+                        step,
+                        self._step_label(state, step),
+                        self.msg.render("track_label", track=state["track"]),
+                    )
+                )
             elif step.name == Submission.FIELD and form and step.field_id in state["answers"]:
                 fld = form.field(step.field_id or "")
                 if fld is not None:
                     items.append((step, fld.label, self._show(fld, state["answers"][fld.id])))
             elif step.name == Submission.VIDEO and state.get("video"):
-                items.append((step, "参赛视频", self.msg.render("describe_video", video=state["video"])))
+                items.append(
+                    (
+                        step,
+                        self._step_label(state, step),
+                        self.msg.render("describe_video", video=state["video"]),
+                    )
+                )
         return items
 
     def _edit_menu(self, state: State, now: dt.datetime) -> Outcome:
@@ -413,12 +425,14 @@ class DialogEngine:
             assert contest is not None
             return self._choose_contest(state, contest, now, [])
         if key == -1:
-            return self._reject(state, "choice_number", {"max": len(open_now)}, "大赛", now)
+            return self._reject(
+                state, "choice_number", {"max": len(open_now)}, self._label(Submission.CONTEST), now
+            )
         # Named a contest that is not open: say why rather than "not found".
         for contest in self.contests:
             if _norm(value) in {_norm(contest.id), _norm(contest.title), _norm(contest.short_title)}:
                 return Outcome(state, [Reply(self._closed_text(contest, now)), self._prompt(state, now)])
-        return self._reject(state, "contest_unknown", {}, "大赛", now)
+        return self._reject(state, "contest_unknown", {}, self._label(Submission.CONTEST), now)
 
     def _on_channel(self, state: State, value: str, now: dt.datetime) -> Outcome:
         contest = self._contest(state)
@@ -438,8 +452,12 @@ class DialogEngine:
         if not isinstance(key, str):
             labels = tuple(c.label for c in contest.channels)
             if key == -1:
-                return self._reject(state, "choice_number", {"max": len(labels)}, "参赛渠道", now)
-            return self._reject(state, "not_a_choice", {"options": labels}, "参赛渠道", now)
+                return self._reject(
+                    state, "choice_number", {"max": len(labels)}, self._label(Submission.CHANNEL), now
+                )
+            return self._reject(
+                state, "not_a_choice", {"options": labels}, self._label(Submission.CHANNEL), now
+            )
         if state.get("channel") != key:
             state["channel"] = key
             state["track"] = None
@@ -452,7 +470,9 @@ class DialogEngine:
         key = self._match_option(value, [(t, names[t]) for t in channel.forms])
         if not isinstance(key, str):
             labels = tuple(self.msg.render("track_label", track=t) for t in channel.forms)
-            return self._reject(state, "not_a_choice", {"options": labels}, "申报类型", now)
+            return self._reject(
+                state, "not_a_choice", {"options": labels}, self._label(Submission.TRACK), now
+            )
         state["track"] = key
         return self._advance(state, _Step(Submission.TRACK), now, [])
 
@@ -482,22 +502,24 @@ class DialogEngine:
         if event.kind is EventKind.FILE and event.file is not None:
             info = event.file
             if "file" not in accepts:
-                return self._reject(state, "video_file_not_accepted", {}, "参赛视频", now)
+                return self._reject(state, "video_file_not_accepted", {}, self._label(Submission.VIDEO), now)
             if (
                 info.mime
                 and not info.mime.startswith("video/")
                 and not info.name.lower().endswith((".mp4", ".mov"))
             ):
-                return self._reject(state, "video_not_video", {"name": info.name}, "参赛视频", now)
+                return self._reject(
+                    state, "video_not_video", {"name": info.name}, self._label(Submission.VIDEO), now
+                )
             spec = contest.video
             if spec and info.size is not None:
                 mib = info.size / (1024 * 1024)
                 if spec.max_size_mib is not None and mib > spec.max_size_mib:
                     params = {"actual": _size_text(info.size), "max": f"{spec.max_size_mib:g}MB"}
-                    return self._reject(state, "video_too_big", params, "参赛视频", now)
+                    return self._reject(state, "video_too_big", params, self._label(Submission.VIDEO), now)
                 if spec.min_size_mib is not None and mib < spec.min_size_mib:
                     params = {"actual": _size_text(info.size), "min": f"{spec.min_size_mib:g}MB"}
-                    return self._reject(state, "video_too_small", params, "参赛视频", now)
+                    return self._reject(state, "video_too_small", params, self._label(Submission.VIDEO), now)
             video: dict[str, Any] = {
                 "kind": "file", "name": info.name, "size": info.size, "mime": info.mime,
                 "ref": info.ref, "size_text": _size_text(info.size), "checked": False,
@@ -508,13 +530,13 @@ class DialogEngine:
             result = parse_video_link(value)
             if isinstance(result, Invalid):
                 code = "video_expected" if result.code == "empty" else result.code
-                return self._reject(state, code, result.params, "参赛视频", now)
+                return self._reject(state, code, result.params, self._label(Submission.VIDEO), now)
             link: VideoLink = result.value
             if link.kind == "link" and "link" not in accepts:
                 code = "video_share_link_required" if "share_link" in accepts else "video_link_not_accepted"
-                return self._reject(state, code, {"value": link.url}, "参赛视频", now)
+                return self._reject(state, code, {"value": link.url}, self._label(Submission.VIDEO), now)
             if link.kind == "share_link" and "share_link" not in accepts:
-                return self._reject(state, "video_link_not_accepted", {}, "参赛视频", now)
+                return self._reject(state, "video_link_not_accepted", {}, self._label(Submission.VIDEO), now)
             video = {
                 "kind": link.kind,
                 "url": link.url,
@@ -612,7 +634,7 @@ class DialogEngine:
                 if fld.type is FieldType.CHOICE:
                     choices = tuple(Choice(o, f"{token}|{i}") for i, o in enumerate(fld.options, 1))
                 elif fld.type is FieldType.PLEDGE:
-                    choices = (Choice("同意", f"{token}|同意"),)
+                    choices = (Choice(self.msg.render("button", name="agree"), f"{token}|同意"),)
                 return Reply(text, choices)
             case Submission.VIDEO:
                 assert contest is not None
@@ -625,9 +647,9 @@ class DialogEngine:
                 assert contest is not None
                 items = [{"label": label, "value": value} for _s, label, value in self._items(state)]
                 choices = (
-                    Choice("确认提交", f"{token}|确认提交"),
-                    Choice("修改", f"{token}|修改"),
-                    Choice("取消", f"{token}|3"),
+                    Choice(self.msg.render("button", name="confirm"), f"{token}|1"),
+                    Choice(self.msg.render("button", name="edit"), f"{token}|2"),
+                    Choice(self.msg.render("button", name="cancel"), f"{token}|3"),
                 )
                 return Reply(self.msg.render("review", contest=contest, items=items), choices)
             case Submission.EDIT:
@@ -638,7 +660,10 @@ class DialogEngine:
                 )
                 return Reply(self.msg.render("prompt_edit", items=items), choices)
             case Submission.CANCEL:
-                choices = (Choice("确认取消", f"{token}|1"), Choice("继续填写", f"{token}|2"))
+                choices = (
+                    Choice(self.msg.render("button", name="cancel_yes"), f"{token}|1"),
+                    Choice(self.msg.render("button", name="cancel_no"), f"{token}|2"),
+                )
                 return Reply(self.msg.render("prompt_cancel"), choices)
         return Reply(self.msg.render("welcome", contests=[]))
 
@@ -652,15 +677,10 @@ class DialogEngine:
             form = self._form(state)
             fld = form.field(step.field_id or "") if form else None
             return fld.label if fld else ""
-        return {
-            Submission.CONTEST: "大赛",
-            Submission.CHANNEL: "参赛渠道",
-            Submission.TRACK: "申报类型",
-            Submission.VIDEO: "参赛视频",
-            Submission.REVIEW: "核对信息",
-            Submission.EDIT: "选择修改项",
-            Submission.CANCEL: "确认取消",
-        }.get(step.name, step.name)
+        return self.msg.render("step_label", name=step.name)
+
+    def _label(self, step_name: str) -> str:
+        return self.msg.render("step_label", name=step_name)
 
     def _error(self, code: str, params: dict[str, Any], label: str) -> str:
         return self.msg.render("error", code=code, p=params, label=label)

@@ -8,6 +8,7 @@ against both, so a behaviour is either true of every backend or of none.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -116,3 +117,19 @@ class EventIsolation(Protocol):
 def format_number(prefix: str, seq: int) -> str:
     """``KP2024`` and 123 -> ``KP2024-000123``."""
     return f"{prefix}-{seq:06d}"
+
+
+def dump_json(value: Any) -> str:
+    """Compact JSON that keeps Chinese text readable in the store."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def utc_iso(moment: dt.datetime) -> str:
+    """Fixed-width ISO text in UTC, so that text order is time order."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: pass a timezone-aware datetime")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def parse_utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)

@@ -32,7 +32,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
-from .base import Draft, StaleDraftError, Submission, UserKey
+from .base import Draft, StaleDraftError, Submission, UserKey, dump_json, parse_utc, utc_iso
 
 __all__ = ["RedisIsolation", "RedisStorage"]
 
@@ -80,20 +80,6 @@ def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _utc_iso(moment: dt.datetime) -> str:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment!r}: pass a timezone-aware datetime")
-    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def _parse_dt(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
-
-
 def _submission_from_json(number: str, payload: str | bytes) -> Submission:
     doc = json.loads(payload)
     return Submission(
@@ -104,7 +90,7 @@ def _submission_from_json(number: str, payload: str | bytes) -> Submission:
         form_id=doc["form_id"],
         answers=doc["answers"],
         video=doc["video"],
-        created_at=_parse_dt(doc["created_at"]),
+        created_at=parse_utc(doc["created_at"]),
         status=doc["status"],
         extra=doc.get("extra", {}),
     )
@@ -158,16 +144,16 @@ class RedisStorage:
             user=user,
             data=json.loads(data),
             version=int(version),
-            updated_at=_parse_dt(_text(updated_at)),
+            updated_at=parse_utc(_text(updated_at)),
         )
 
     async def save_draft(self, draft: Draft) -> Draft:
-        encoded = _dumps(draft.data)
+        encoded = dump_json(draft.data)
         now = dt.datetime.now(dt.UTC)
         new_version = draft.version + 1
         stored = await self._save_draft(
             keys=[self._draft_key(draft.user)],
-            args=[draft.version, new_version, encoded, _utc_iso(now)],
+            args=[draft.version, new_version, encoded, utc_iso(now)],
         )
         if int(stored) != 1:
             raise StaleDraftError(f"draft of {draft.user} is not at version {draft.version}")
@@ -190,7 +176,7 @@ class RedisStorage:
         video: dict[str, Any],
         now: dt.datetime,
     ) -> Submission:
-        payload = _dumps(
+        payload = dump_json(
             {
                 "contest_id": contest_id,
                 "channel": user.channel,
@@ -201,7 +187,7 @@ class RedisStorage:
                 "video": video,
                 "extra": {},
                 "status": "submitted",
-                "created_at": _utc_iso(now),
+                "created_at": utc_iso(now),
             }
         )
         number = await self._create_submission(

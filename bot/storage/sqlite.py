@@ -20,7 +20,7 @@ from typing import Any
 
 import aiosqlite
 
-from .base import Draft, StaleDraftError, Submission, UserKey, format_number
+from .base import Draft, StaleDraftError, Submission, UserKey, dump_json, format_number, parse_utc, utc_iso
 
 __all__ = ["SCHEMA_VERSION", "SqliteStorage"]
 
@@ -77,21 +77,6 @@ _SUBMISSION_COLUMNS = (
 _PLACEHOLDERS = ", ".join("?" * len(_SUBMISSION_COLUMNS.split(",")))
 
 
-def _dumps(value: dict[str, Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _utc_iso(moment: dt.datetime) -> str:
-    """Fixed-width ISO text in UTC, so that text order is time order."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"naive datetime {moment!r}: pass a timezone-aware datetime")
-    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def _parse_dt(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
-
-
 def _row_to_submission(row: sqlite3.Row | tuple[Any, ...]) -> Submission:
     (number, contest_id, channel, user_id, channel_id, form_id, answers, video, extra, status, created) = row
     return Submission(
@@ -102,7 +87,7 @@ def _row_to_submission(row: sqlite3.Row | tuple[Any, ...]) -> Submission:
         form_id=form_id,
         answers=json.loads(answers),
         video=json.loads(video),
-        created_at=_parse_dt(created),
+        created_at=parse_utc(created),
         status=status,
         extra=json.loads(extra),
     )
@@ -176,10 +161,10 @@ class SqliteStorage:
         if not rows:
             return None
         data, version, updated_at = rows[0]
-        return Draft(user=user, data=json.loads(data), version=version, updated_at=_parse_dt(updated_at))
+        return Draft(user=user, data=json.loads(data), version=version, updated_at=parse_utc(updated_at))
 
     async def save_draft(self, draft: Draft) -> Draft:
-        encoded = _dumps(draft.data)
+        encoded = dump_json(draft.data)
         now = dt.datetime.now(dt.UTC)
         new_version = draft.version + 1
         key = (draft.user.channel, draft.user.user_id)
@@ -189,13 +174,13 @@ class SqliteStorage:
                 "INSERT INTO drafts (channel, user_id, data, version, updated_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (channel, user_id) DO NOTHING"
             )
-            params: tuple[Any, ...] = (*key, encoded, new_version, _utc_iso(now))
+            params: tuple[Any, ...] = (*key, encoded, new_version, utc_iso(now))
         else:
             sql = (
                 "UPDATE drafts SET data = ?, version = ?, updated_at = ?"
                 " WHERE channel = ? AND user_id = ? AND version = ?"
             )
-            params = (encoded, new_version, _utc_iso(now), *key, draft.version)
+            params = (encoded, new_version, utc_iso(now), *key, draft.version)
         async with self._lock:
             cursor = await self._conn().execute(sql, params)
             changed = cursor.rowcount
@@ -227,8 +212,8 @@ class SqliteStorage:
         video: dict[str, Any],
         now: dt.datetime,
     ) -> Submission:
-        created = _utc_iso(now)
-        answers_json, video_json, extra_json = _dumps(answers), _dumps(video), _dumps({})
+        created = utc_iso(now)
+        answers_json, video_json, extra_json = dump_json(answers), dump_json(video), dump_json({})
         status = "submitted"
         row: tuple[str, ...] = (contest_id, user.channel, user.user_id, channel_id, form_id)
         row += (answers_json, video_json, extra_json, status, created)
@@ -246,7 +231,7 @@ class SqliteStorage:
             form_id=form_id,
             answers=json.loads(answers_json),
             video=json.loads(video_json),
-            created_at=_parse_dt(created),
+            created_at=parse_utc(created),
             status=status,
             extra={},
         )
