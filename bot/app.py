@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -17,6 +17,7 @@ from dialogs.engine import DialogEngine
 from dialogs.messages import Messages
 from handlers.submit import SubmitHandler
 
+from .channels import Channel, Notifier, discover
 from .contests import ContestRegistry
 from .settings import Settings
 from .storage import EventIsolation, Storage, open_storage
@@ -32,6 +33,8 @@ class Services:
     isolation: EventIsolation
     engine: DialogEngine
     submit: SubmitHandler
+    # Channel name -> how to reach its users later; filled in by each channel's setup.
+    notifiers: dict[str, Notifier] = field(default_factory=dict)
 
 
 @asynccontextmanager
@@ -54,6 +57,7 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
 
 SERVICES = web.AppKey("services", Services)
 SETTINGS = web.AppKey("settings", Settings)
+CHANNELS = web.AppKey("channels", list[Channel])
 
 
 async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -69,15 +73,26 @@ async def healthz(request: web.Request) -> web.Response:
             "status": "ok",
             "storage": "redis" if svc.settings.redis_url else "sqlite",
             "contests": len(svc.contests),
-            "channels": [],
+            "channels": [c.name for c in request.app[CHANNELS]],
         }
     )
 
 
-def create_app(settings: Settings) -> web.Application:
-    """The aiohttp application of ``serve``; the chat channels mount their webhooks on it."""
+def create_app(settings: Settings, channels: list[Channel] | None = None) -> web.Application:
+    """The aiohttp application of ``serve``; the chat channels mount their webhooks on it.
+
+    ``channels`` defaults to those configured in the environment (:func:`bot.channels.discover`).
+    """
     app = web.Application(client_max_size=1024**2)
     app[SETTINGS] = settings
-    app.cleanup_ctx.append(_services_ctx)
+    app.cleanup_ctx.append(_services_ctx)  # first: the channels' lifetimes use the services
     app.router.add_get("/healthz", healthz)
+    app[CHANNELS] = discover(settings) if channels is None else channels
+    for channel in app[CHANNELS]:
+        channel.setup(app)
+    if not app[CHANNELS]:
+        log.warning(
+            "no chat channel is configured: set BOT_TELEGRAM_TOKEN or BOT_WECHAT_TOKEN (see .env.example); "
+            "meanwhile `python -m bot chat` runs the whole dialog in the terminal"
+        )
     return app

@@ -683,3 +683,63 @@ async def test_redis_isolation_cancelled_waiter_leaves_no_lock(
     release.set()
     await hold_task
     assert await redis_admin.exists(one.lock_name("k")) == 0
+
+
+# -- submission updates, once-only claims, last contact -------------------------------------
+
+
+async def test_update_submission_changes_status_video_and_merges_extra(
+    store: Storage, backend: Backend
+) -> None:
+    sub = await _submit(store)
+    updated = await store.update_submission(
+        sub.number, status="complete", extra={"scan": "scan-1.pdf", "receipt": "r1"}
+    )
+    assert updated.status == "complete"
+    assert updated.extra == {"scan": "scan-1.pdf", "receipt": "r1"}
+    assert updated.answers == sub.answers
+    updated = await store.update_submission(
+        sub.number, video={"kind": "file", "sha256": "ab" * 32}, extra={"scan": None}
+    )
+    assert updated.status == "complete"
+    assert updated.video == {"kind": "file", "sha256": "ab" * 32}
+    assert updated.extra == {"receipt": "r1"}
+    again = await (await backend.open()).get_submission(sub.number)
+    assert again is not None
+    assert (again.status, again.video, again.extra) == (updated.status, updated.video, updated.extra)
+
+
+async def test_update_of_an_unknown_submission_raises_key_error(store: Storage) -> None:
+    with pytest.raises(KeyError):
+        await store.update_submission("KP2024-999999", status="complete")
+
+
+async def test_concurrent_extra_updates_are_all_kept(store: Storage) -> None:
+    sub = await _submit(store)
+    await asyncio.gather(*(store.update_submission(sub.number, extra={f"k{i}": i}) for i in range(20)))
+    final = await store.get_submission(sub.number)
+    assert final is not None
+    assert final.extra == {f"k{i}": i for i in range(20)}
+
+
+async def test_claim_once_is_true_exactly_once_across_workers(backend: Backend) -> None:
+    one, two = await backend.open(), await backend.open()
+    ttl = dt.timedelta(minutes=5)
+    results = await asyncio.gather(*(s.claim_once("wechat:msg:123", ttl) for s in [one, two] * 10))
+    assert results.count(True) == 1
+    assert await one.claim_once("wechat:msg:124", ttl) is True
+
+
+async def test_an_expired_claim_can_be_claimed_again(store: Storage) -> None:
+    assert await store.claim_once("k", dt.timedelta(milliseconds=20)) is True
+    assert await store.claim_once("k", dt.timedelta(milliseconds=20)) is False
+    await asyncio.sleep(0.05)
+    assert await store.claim_once("k", dt.timedelta(minutes=1)) is True
+
+
+async def test_last_contact_keeps_the_latest_time(store: Storage) -> None:
+    assert await store.last_contact(ALICE) is None
+    await store.touch_contact(ALICE, T0 + dt.timedelta(hours=2))
+    await store.touch_contact(ALICE, T0)  # a late write of an older message does not go back
+    assert await store.last_contact(ALICE) == T0 + dt.timedelta(hours=2)
+    assert await store.last_contact(BOB) is None

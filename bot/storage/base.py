@@ -100,6 +100,28 @@ class Storage(Protocol):
     ) -> list[Submission]:
         """Submissions, oldest first, filtered by contest and/or owner."""
 
+    async def update_submission(
+        self,
+        number: str,
+        *,
+        status: str | None = None,
+        video: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Submission:
+        """Change a stored submission: a new ``status`` or ``video``, and ``extra`` keys merged
+        into its ``extra`` (a key set to None is removed).  Raises :class:`KeyError` when there
+        is no such submission."""
+
+    async def claim_once(self, key: str, ttl: dt.timedelta) -> bool:
+        """True for the first claim of ``key`` within ``ttl``, False for every later one: how a
+        message retried by the platform (same MsgId) is processed exactly once."""
+
+    async def touch_contact(self, user: UserKey, when: dt.datetime) -> None:
+        """Record that the user wrote at ``when`` (WeChat lets us reply for 48 h after)."""
+
+    async def last_contact(self, user: UserKey) -> dt.datetime | None:
+        """When the user last wrote, or None."""
+
     async def close(self) -> None:
         """Release connections.  The store is unusable afterwards."""
 
@@ -112,6 +134,12 @@ class EventIsolation(Protocol):
         """Hold while one event of ``key`` is handled."""
 
     async def close(self) -> None: ...
+
+
+def merge_extra(extra: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` with ``patch`` applied: keys set, and keys whose value is None removed."""
+    merged = {**extra, **patch}
+    return {k: v for k, v in merged.items() if v is not None}
 
 
 def format_number(prefix: str, seq: int) -> str:

@@ -30,9 +30,9 @@ from urllib.parse import quote
 
 import redis.asyncio as aioredis
 from redis.asyncio.lock import Lock
-from redis.exceptions import LockError
+from redis.exceptions import LockError, WatchError
 
-from .base import Draft, StaleDraftError, Submission, UserKey, dump_json, parse_utc, utc_iso
+from .base import Draft, StaleDraftError, Submission, UserKey, dump_json, merge_extra, parse_utc, utc_iso
 
 __all__ = ["RedisIsolation", "RedisStorage"]
 
@@ -68,6 +68,14 @@ redis.call('ZADD', KEYS[5], seq, number)
 redis.call('ZADD', KEYS[6], seq, number)
 redis.call('DEL', KEYS[7])
 return number
+"""
+
+
+# KEYS[1] contacts hash.  ARGV: field, ISO time (fixed width, so text order is time order).
+_TOUCH_LUA = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if (not current) or current < ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1
 """
 
 
@@ -108,6 +116,7 @@ class RedisStorage:
         self.prefix = prefix
         self._save_draft = redis.register_script(_SAVE_DRAFT_LUA)
         self._create_submission = redis.register_script(_CREATE_SUBMISSION_LUA)
+        self._touch = redis.register_script(_TOUCH_LUA)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "kepu") -> RedisStorage:
@@ -232,6 +241,50 @@ class RedisStorage:
         # Oldest first; ties keep insertion order (sort is stable), as in SqliteStorage.
         found.sort(key=lambda s: s.created_at)
         return found
+
+    async def update_submission(
+        self,
+        number: str,
+        *,
+        status: str | None = None,
+        video: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Submission:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            while True:  # optimistic: retried when another worker changed the record meanwhile
+                try:
+                    await pipe.watch(self._submissions)
+                    payload = await pipe.hget(self._submissions, number)
+                    if payload is None:
+                        raise KeyError(number)
+                    doc = json.loads(payload)
+                    if status is not None:
+                        doc["status"] = status
+                    if video is not None:
+                        doc["video"] = video
+                    doc["extra"] = merge_extra(doc.get("extra") or {}, extra or {})
+                    encoded = dump_json(doc)
+                    pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+                    pipe.hset(self._submissions, number, encoded)
+                    await pipe.execute()
+                    return _submission_from_json(number, encoded)
+                except WatchError:
+                    continue
+
+    async def claim_once(self, key: str, ttl: dt.timedelta) -> bool:
+        ms = max(1, int(ttl.total_seconds() * 1000))
+        return bool(await self._redis.set(f"{self.prefix}:claim:{_part(key)}", "1", nx=True, px=ms))
+
+    async def touch_contact(self, user: UserKey, when: dt.datetime) -> None:
+        field = f"{_part(user.channel)}:{_part(user.user_id)}"
+        # Keep the latest time even if two workers record out of order.
+        await self._touch(keys=[f"{self.prefix}:contacts"], args=[field, utc_iso(when)])
+
+    async def last_contact(self, user: UserKey) -> dt.datetime | None:
+        value = await self._redis.hget(
+            f"{self.prefix}:contacts", f"{_part(user.channel)}:{_part(user.user_id)}"
+        )
+        return None if value is None else parse_utc(_text(value))
 
     async def ping(self) -> None:
         """Raise :class:`redis.exceptions.ConnectionError` when the server cannot be reached."""

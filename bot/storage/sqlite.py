@@ -20,12 +20,22 @@ from typing import Any
 
 import aiosqlite
 
-from .base import Draft, StaleDraftError, Submission, UserKey, dump_json, format_number, parse_utc, utc_iso
+from .base import (
+    Draft,
+    StaleDraftError,
+    Submission,
+    UserKey,
+    dump_json,
+    format_number,
+    merge_extra,
+    parse_utc,
+    utc_iso,
+)
 
 __all__ = ["SCHEMA_VERSION", "SqliteStorage"]
 
 #: ``PRAGMA user_version`` of a database with the current schema.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: ``_MIGRATIONS[n]`` takes a database from version ``n - 1`` to ``n``.  Append, never edit.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -62,6 +72,18 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         CREATE TABLE IF NOT EXISTS counters (
             prefix TEXT PRIMARY KEY,
             value  INTEGER NOT NULL
+        )
+        """,
+    ),
+    2: (
+        "CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, expires_at TEXT NOT NULL)",
+        "CREATE INDEX IF NOT EXISTS claims_expiry ON claims (expires_at)",
+        """
+        CREATE TABLE IF NOT EXISTS contacts (
+            channel TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            PRIMARY KEY (channel, user_id)
         )
         """,
     ),
@@ -285,6 +307,76 @@ class SqliteStorage:
         # Ties on created_at fall back to insertion order.
         sql += " ORDER BY created_at, rowid"
         return [_row_to_submission(row) for row in await self._fetchall(sql, params)]
+
+    async def update_submission(
+        self,
+        number: str,
+        *,
+        status: str | None = None,
+        video: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Submission:
+        async with self._lock:
+            conn = self._conn()
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                rows = list(
+                    await conn.execute_fetchall(
+                        f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE number = ?", (number,)
+                    )
+                )
+                if not rows:
+                    raise KeyError(number)
+                current = _row_to_submission(rows[0])
+                new_extra = merge_extra(current.extra, extra or {})
+                await conn.execute(
+                    "UPDATE submissions SET status = ?, video = ?, extra = ? WHERE number = ?",
+                    (
+                        status or current.status,
+                        dump_json(current.video if video is None else video),
+                        dump_json(new_extra),
+                        number,
+                    ),
+                )
+                await conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    await conn.execute("ROLLBACK")
+                raise
+        updated = await self.get_submission(number)
+        assert updated is not None
+        return updated
+
+    async def claim_once(self, key: str, ttl: dt.timedelta) -> bool:
+        now = dt.datetime.now(dt.UTC)
+        async with self._lock:
+            conn = self._conn()
+            # One statement: an expired claim is taken over, a live one is left alone.
+            cursor = await conn.execute(
+                "INSERT INTO claims (key, expires_at) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at"
+                " WHERE claims.expires_at <= ?",
+                (key, utc_iso(now + ttl), utc_iso(now)),
+            )
+            claimed = cursor.rowcount == 1
+            await cursor.close()
+            # Expired claims are of no use; the index keeps this cheap.
+            await conn.execute("DELETE FROM claims WHERE expires_at <= ?", (utc_iso(now),))
+        return claimed
+
+    async def touch_contact(self, user: UserKey, when: dt.datetime) -> None:
+        async with self._lock:
+            await self._conn().execute(
+                "INSERT INTO contacts (channel, user_id, last_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (channel, user_id) DO UPDATE SET last_at = MAX(last_at, excluded.last_at)",
+                (user.channel, user.user_id, utc_iso(when)),
+            )
+
+    async def last_contact(self, user: UserKey) -> dt.datetime | None:
+        rows = await self._fetchall(
+            "SELECT last_at FROM contacts WHERE channel = ? AND user_id = ?", (user.channel, user.user_id)
+        )
+        return parse_utc(rows[0][0]) if rows else None
 
     async def close(self) -> None:
         """Close the connection (idempotent); the store is unusable afterwards."""

@@ -1,0 +1,74 @@
+"""``contests [--json]`` and ``contests new``: what the assistant knows, and next year's edition."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+
+from ..contests import ContestError, ContestRegistry, dump_contest, new_edition
+from ..settings import Settings
+
+
+def iso_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期格式应为 YYYY-MM-DD：{text!r}") from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    contests = sub.add_parser("contests", help="list contests, or make a new edition")
+    contests.add_argument("--json", action="store_true", help="machine-readable output")
+    contests.set_defaults(handler=run)
+    csub = contests.add_subparsers(dest="contests_command")
+    new = csub.add_parser("new", help="write a new edition of a contest from an earlier one")
+    new.add_argument("--from", dest="source", required=True, help="id of the contest to copy")
+    new.add_argument("--id", dest="new_id", required=True, help="id of the new contest")
+    new.add_argument("--deadline", type=iso_date, required=True, help="YYYY-MM-DD (Asia/Shanghai)")
+    new.add_argument("--opens", type=iso_date, help="YYYY-MM-DD (Asia/Shanghai)")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    registry = ContestRegistry.load(settings.contest_folder)
+    if args.contests_command == "new":
+        return _new(args, settings, registry)
+    now = dt.datetime.now(dt.UTC)
+    if args.json:
+        rows = [{**c.summary(), "status": c.status(now)} for c in registry]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    status_cn = {"open": "征集中", "closed": "已截止", "upcoming": "未开始"}
+    for c in registry:
+        print(f"{c.id}  {c.title}  截止 {c.deadline.isoformat()}  [{status_cn[c.status(now)]}]")
+        for ch in c.channels:
+            print(f"  渠道 {ch.id}（{ch.label}）：" + "，".join(f"{t}→{f}" for t, f in ch.forms.items()))
+        for form in c.forms:
+            print(f"  表 {form.id}：{form.title}")
+            for fld in form.fields:
+                limit = f" ≤{fld.max_chars}字" if fld.max_chars else ""
+                print(f"    - {fld.id}: {fld.label} ({fld.type.value}{limit})")
+    return 0
+
+
+def _new(args: argparse.Namespace, settings: Settings, registry: ContestRegistry) -> int:
+    source = registry.get(args.source)
+    if source is None:
+        print(f"没有找到大赛 {args.source!r}；可用：{', '.join(c.id for c in registry)}", file=sys.stderr)
+        return 2
+    if registry.get(args.new_id) is not None:
+        print(f"大赛 {args.new_id!r} 已存在", file=sys.stderr)
+        return 2
+    path = settings.contest_folder / f"{args.new_id}.yaml"
+    try:
+        contest = dump_contest(new_edition(source, args.new_id, args.deadline, args.opens), path)
+    except FileExistsError:
+        print(f"{path} 已存在，未覆盖", file=sys.stderr)
+        return 2
+    except (ValueError, ContestError) as exc:
+        print(f"无法生成新一届大赛：{exc}", file=sys.stderr)
+        return 2
+    print(f"已生成 {path}：{contest.title}（{contest.id}），截止 {contest.deadline.isoformat()}")
+    print("请对照新一届通知核对其中的规则、日期和表格，再开放报名。")
+    return 0

@@ -1,0 +1,21 @@
+"""``serve``: the aiohttp service that carries the chat channels' webhooks and pages."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    serve = sub.add_parser("serve", help="run the web service (webhooks, pages, health check)")
+    serve.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from ..app import create_app
+
+    web.run_app(create_app(settings), host=settings.http_host, port=settings.http_port, print=None)
+    return 0
