@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
 }  # fmt: skip
 _KEEP = {"保留", "不变", "keep"}
 _SKIP = {"跳过", "无", "skip", "/skip"}
+_UPLOAD = {"上传", "上传链接", "大文件", "大文件上传", "upload", "/upload"}
 _CONFIRM = {"确认提交", "确认", "提交", "confirm", "submit", "/confirm"}
 _YES = {"确认取消", "是", "确定", "yes", "y"}
 _NO = {"继续填写", "否", "不", "no", "n", "继续"}
@@ -68,6 +69,8 @@ class Outcome:
     state: State | None
     replies: list[Reply] = field(default_factory=list)
     submit: SubmitRequest | None = None
+    # Work only the caller can do, named: "upload_link" (mint a personal large-file upload link).
+    actions: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,30 +502,60 @@ class DialogEngine:
         contest = self._contest(state)
         assert contest is not None
         accepts = contest.delivery.accepts
+        label = self._label(Submission.VIDEO)
+        if event.kind is not EventKind.FILE and _norm(value) in _UPLOAD:
+            if "file" not in accepts:
+                return self._reject(state, "video_file_not_accepted", {}, label, now)
+            return Outcome(state, [], actions=["upload_link"])
         if event.kind is EventKind.FILE and event.file is not None:
             info = event.file
             if "file" not in accepts:
-                return self._reject(state, "video_file_not_accepted", {}, self._label(Submission.VIDEO), now)
+                return self._reject(state, "video_file_not_accepted", {}, label, now)
             if (
                 info.mime
                 and not info.mime.startswith("video/")
                 and not info.name.lower().endswith((".mp4", ".mov"))
             ):
-                return self._reject(
-                    state, "video_not_video", {"name": info.name}, self._label(Submission.VIDEO), now
-                )
+                return self._reject(state, "video_not_video", {"name": info.name}, label, now)
             spec = contest.video
             if spec and info.size is not None:
                 mib = info.size / (1024 * 1024)
                 if spec.max_size_mib is not None and mib > spec.max_size_mib:
                     params = {"actual": _size_text(info.size), "max": f"{spec.max_size_mib:g}MB"}
-                    return self._reject(state, "video_too_big", params, self._label(Submission.VIDEO), now)
+                    return self._reject(state, "video_too_big", params, label, now)
                 if spec.min_size_mib is not None and mib < spec.min_size_mib:
                     params = {"actual": _size_text(info.size), "min": f"{spec.min_size_mib:g}MB"}
-                    return self._reject(state, "video_too_small", params, self._label(Submission.VIDEO), now)
+                    return self._reject(state, "video_too_small", params, label, now)
+            if not info.path and event.media is None:
+                # The chat platform would not hand the file over (too large for bots): the
+                # personal upload page takes it instead.
+                too_big = Reply(
+                    self.msg.render("file_too_big_for_chat", name=info.name, size=_size_text(info.size))
+                )
+                return Outcome(state, [too_big], actions=["upload_link"])
+            if event.media is not None:
+                report = Reply(
+                    str(event.media.get("text", "")), meta={"media_ok": str(bool(event.media.get("ok")))}
+                )
+                if not event.media.get("ok"):
+                    return Outcome(state, [report, Reply(self.msg.render("video_retry"))])
+                size = event.media.get("size", info.size)
+                checked: dict[str, Any] = {
+                    "kind": "file",
+                    "name": info.name,
+                    "size": size,
+                    "mime": info.mime,
+                    "size_text": _size_text(size),
+                    "checked": True,
+                    "verdict": "passed",
+                    "sha256": event.media.get("sha256"),
+                    "stored": event.media.get("stored", ""),
+                }
+                state["video"] = checked
+                return self._advance(state, _Step(Submission.VIDEO), now, [report])
             video: dict[str, Any] = {
                 "kind": "file", "name": info.name, "size": info.size, "mime": info.mime,
-                "ref": info.ref, "size_text": _size_text(info.size), "checked": False,
+                "size_text": _size_text(info.size), "checked": False, "stored": info.path,
             }  # fmt: skip
         else:
             if _norm(value) in _KEEP and state.get("video"):

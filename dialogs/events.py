@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from bot.storage.base import UserKey
 
@@ -23,6 +24,9 @@ class FileInfo:
     size: int | None
     mime: str = ""
     ref: str = ""
+    # A local copy the channel already downloaded ("" when it could not, e.g. too large for
+    # the platform's bot download limit).  The client's file name is never used as a path.
+    path: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,9 @@ class Incoming:
     text: str = ""
     choice: str | None = None
     file: FileInfo | None = None
+    # The technical check of ``file`` (MediaReport.to_dict() plus "text"), attached by the
+    # handler before the dialog sees the event; the dialog itself never reads files.
+    media: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

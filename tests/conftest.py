@@ -119,8 +119,9 @@ class ChatDriver:
     async def press(self, payload: str) -> str:
         return await self.send(Incoming(self.user, EventKind.CHOICE, choice=payload))
 
-    async def upload(self, name: str, size: int, mime: str = "video/mp4") -> str:
-        return await self.send(Incoming(self.user, EventKind.FILE, file=FileInfo(name, size, mime, "ref-1")))
+    async def upload(self, name: str, size: int, mime: str = "video/mp4", path: str = "") -> str:
+        info = FileInfo(name, size, mime, "ref-1", path=path)
+        return await self.send(Incoming(self.user, EventKind.FILE, file=info))
 
     async def draft(self) -> dict[str, Any] | None:
         d = await self.handler.storage.get_draft(self.user)

@@ -294,7 +294,11 @@ async def test_video_step_checks_what_can_be_checked_from_the_file_itself(
     assert "小于通知规定的100MB" in await chat.upload("small.mp4", 10 * 1024 * 1024)
     assert "不是视频文件" in await chat.upload("form.pdf", 150 * 1024 * 1024, "application/pdf")
     assert "不是有效的网址" in await chat.say("我稍后再发")
-    text = await chat.upload("作品.mp4", 150 * 1024 * 1024)
+    text = await chat.upload("作品.mp4", 150 * 1024 * 1024)  # the platform would not hand it over
+    assert "超出了聊天软件允许机器人接收的大小" in text
+    assert "大文件上传页只在服务运行时" in text  # no upload service in this handler
+    assert (await chat.draft() or {})["video"] is None
+    text = await chat.upload("作品.mp4", 150 * 1024 * 1024, path="/tmp/incoming/x")
     assert "已收到视频文件「作品.mp4」（150.0MB）" in text and "请核对报名信息" in text
 
 
