@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from bot.contests import Contest, FieldType, FormField
 
 from .text import (
@@ -31,7 +33,11 @@ def check_answer(fld: FormField, raw: str, contest: Contest) -> Result:
             if fld.must_contain_url:
                 return check_contains_url(raw, max_chars=fld.max_chars)
             return check_text(
-                raw, min_chars=fld.min_chars, max_chars=fld.max_chars, multiline=fld.multiline, required=required
+                raw,
+                min_chars=fld.min_chars,
+                max_chars=fld.max_chars,
+                multiline=fld.multiline,
+                required=required,
             )
         case FieldType.CHOICE:
             return check_choice(raw, fld.options, allow_other=fld.allow_other)
@@ -56,7 +62,10 @@ def check_answer(fld: FormField, raw: str, contest: Contest) -> Result:
         case FieldType.PEOPLE:
             return check_people(raw, max_chars=fld.max_chars)
         case FieldType.PLEDGE:
-            if check_text(raw).ok and raw.strip().casefold() in _AGREE:
+            # "同意。" and "同意！" agree too; a question ("同意？") does not.  NFKC folds
+            # full-width "ｙｅｓ" and "！".
+            answer = unicodedata.normalize("NFKC", raw).strip().rstrip("。.! ").casefold()
+            if check_text(raw).ok and answer in _AGREE:
                 return Valid("同意")
             return Invalid("pledge_required", {})
     return Invalid("unsupported", {"type": str(fld.type)})  # pragma: no cover - exhaustive match

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from .text import Invalid, Result, Valid, check_url, clean_text
+from .text import URL_TAIL, Invalid, Result, Valid, check_url, clean_text
 
 # host suffix -> the drive's name as Chinese users know it
 SHARE_HOSTS: dict[str, str] = {
@@ -35,8 +35,20 @@ SHARE_HOSTS: dict[str, str] = {
     "115.com": "115网盘",
     "drive.uc.cn": "UC网盘",
 }
-_CODE = re.compile(r"(?:提取码|提取碼|访问码|密码|pwd|code)\s*[:：]?\s*([A-Za-z0-9]{4,8})", re.IGNORECASE)
-_URL = re.compile(r"https?://[^\s，。；、<>\"'）)]+|(?:[a-z0-9-]+\.)+[a-z]{2,}/\S+", re.IGNORECASE)
+# 蓝奏云 rotates through many one-letter variants of its domain (lanzoui, lanzoum, lanzouw ...).
+_LANZOU = re.compile(r"(?:.+\.)?lanzou[a-z]?\.com")
+# The code is a whole word: "barcode12345" holds no code, and "提取码: abcd1234efgh" is not
+# "abcd1234".  "pwd=abcd" is how 百度网盘 writes it outside the link as well.
+_CODE = re.compile(
+    r"(?:提取码|提取碼|访问码|密码|(?<![A-Za-z])(?:pwd|code))\s*[:：=]?\s*([A-Za-z0-9]{4,8})(?![A-Za-z0-9])",
+    re.IGNORECASE,
+)
+# Addresses end where URL_TAIL says, so a 提取码 glued to the link stays out of it.
+_HTTP_URL = re.compile(rf"https?://{URL_TAIL}", re.IGNORECASE)
+# Another scheme is found as itself (and refused by check_url) rather than as a bare address
+# after its "://": "ftp://x.cn/v.mp4" must not become https://x.cn/v.mp4.
+_ANY_URL = re.compile(rf"(?<![a-z0-9+.\-])[a-z][a-z0-9+.\-]*://{URL_TAIL}?", re.IGNORECASE)
+_BARE_URL = re.compile(rf"(?<![a-z0-9.@/:\-])(?:[a-z0-9-]+\.)+[a-z]{{2,}}/{URL_TAIL}?", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +64,7 @@ def drive_of(host: str) -> str:
     for suffix, name in SHARE_HOSTS.items():
         if host == suffix or host.endswith("." + suffix):
             return name
-    return ""
+    return "蓝奏云" if _LANZOU.fullmatch(host) else ""
 
 
 def parse_video_link(raw: str) -> Result:
@@ -61,7 +73,7 @@ def parse_video_link(raw: str) -> Result:
     text = clean_text(raw)
     if not text:
         return Invalid("empty")
-    m = _URL.search(text)
+    m = _HTTP_URL.search(text) or _ANY_URL.search(text) or _BARE_URL.search(text)
     if not m:
         return Invalid("bad_url", {"value": text[:40]})
     checked = check_url(m.group(0))

@@ -7,6 +7,7 @@ zh-CN template (``dialogs/templates/zh_CN/errors.j2``), so nothing here knows a 
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import ipaddress
 import re
@@ -40,8 +41,12 @@ Result = Valid | Invalid
 
 _GRAPHEME = regex.compile(r"\X")
 _SPACES = re.compile(r"[ \t\u00a0\u3000\u2000-\u200a\u202f\u205f]+")
+# Every kind of white space and line break, including U+2028/U+2029 pasted from Word or a PDF.
+_WHITESPACE = re.compile(r"\s+")
 # Direction marks and other invisible format characters a person never counts or sees.
-_INVISIBLE = re.compile(r"[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_INVISIBLE = re.compile(
+    r"[\u00ad\u061c\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
 
 
 def count_chars(text: str) -> int:
@@ -49,8 +54,8 @@ def count_chars(text: str) -> int:
 
     一个汉字、一个字母、一个全角标点、一个 emoji（含组合 emoji）都算 1 字；空白不计。
     """
-    visible = _SPACES.sub("", text).replace("\n", "").replace("\r", "")
-    return len(_GRAPHEME.findall(_INVISIBLE.sub("", visible)))
+    visible = _INVISIBLE.sub("", _WHITESPACE.sub("", text))
+    return len(_GRAPHEME.findall(visible))
 
 
 def _control_chars(text: str, *, multiline: bool) -> list[str]:
@@ -61,6 +66,9 @@ def _control_chars(text: str, *, multiline: bool) -> list[str]:
 def clean_text(text: str, *, multiline: bool = False) -> str:
     """NFC, unified line ends, trimmed, runs of spaces folded; single-line text loses its newlines."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    # Unicode line and paragraph separators (pasted from Word or a PDF) are line breaks too:
+    # left alone they would survive in a single-line answer.
+    text = text.replace("\u2028", "\n").replace("\u2029", "\n")
     if not multiline:
         text = text.replace("\n", " ")
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
@@ -76,9 +84,16 @@ def check_text(
     multiline: bool = False,
     required: bool = True,
 ) -> Result:
-    """Free text: no control characters, within the character limits of the form cell."""
+    """Free text: no control characters, within the character limits of the form cell.
+
+    A cell without ``max_chars`` still takes at most :data:`MAX_INPUT_CHARS` characters."""
+    limit = MAX_INPUT_CHARS if max_chars is None else max_chars
     if len(raw) > MAX_INPUT_CHARS * 4:
-        return Invalid("too_long", {"max": max_chars or MAX_INPUT_CHARS, "actual": count_chars(raw[:MAX_INPUT_CHARS])})
+        # Far longer than any cell: refuse before normalising it.  count_chars is one linear
+        # pass, so the entrant is told the real count, not the count of a prefix.
+        n = count_chars(raw)
+        if n > limit:
+            return Invalid("too_long", {"max": limit, "actual": n, "over": n - limit})
     bad = _control_chars(raw.replace("\r", "").replace("\t", " "), multiline=True)
     if bad:
         return Invalid("control_chars", {"char": f"U+{ord(bad[0]):04X}"})
@@ -86,8 +101,8 @@ def check_text(
     n = count_chars(text)
     if n == 0:
         return Invalid("empty") if required else Valid("")
-    if max_chars is not None and n > max_chars:
-        return Invalid("too_long", {"max": max_chars, "actual": n, "over": n - max_chars})
+    if n > limit:
+        return Invalid("too_long", {"max": limit, "actual": n, "over": n - limit})
     if min_chars is not None and n < min_chars:
         return Invalid("too_short", {"min": min_chars, "actual": n})
     return Valid(text)
@@ -103,11 +118,16 @@ _LANDLINE = re.compile(
 _SERVICE = re.compile(r"([48]00)-?(\d{3})-?(\d{4})")
 _PHONE_SPLIT = re.compile(r"[、,，;；/]+")
 _AREA = r"0(?:10|2\d|[3-9]\d{2})"
+_LOCAL = re.compile(r"\d{7,8}")  # a landline number without its area code
+
+
+def _compact(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    return re.sub(r"[\s()]", "", text).replace("—", "-").replace("–", "-")
 
 
 def _one_phone(text: str) -> str | None:
-    text = unicodedata.normalize("NFKC", text)
-    text = re.sub(r"[\s()]", "", text).replace("—", "-").replace("–", "-")
+    text = _compact(text)
     text = re.sub(r"^(?:\+86|0086)-?", "", text)
     # "023-6386-1234": a number written in two groups, not an extension.
     if m := re.fullmatch(rf"({_AREA})-(\d{{3,4}})-(\d{{4}})", text):
@@ -122,6 +142,22 @@ def _one_phone(text: str) -> str | None:
     return None
 
 
+def _phone_words(piece: str) -> list[str]:
+    """The numbers in one piece: "138 0013 8000" and "5192 0576" are one, "0451-51920576 51872266"
+    is two, and in "0451 51920576 51872266" the lone area code belongs to the word after it."""
+    if not piece:
+        return []
+    if _one_phone(piece) is not None or _LOCAL.fullmatch(_compact(piece).replace("-", "")):
+        return [piece]
+    words: list[str] = []
+    for word in piece.split():
+        if words and re.fullmatch(_AREA, _compact(words[-1])):
+            words[-1] += "-" + word
+        else:
+            words.append(word)
+    return words
+
+
 def check_phone(raw: str, *, required: bool = True) -> Result:
     """One or more phone numbers: mobile (1xxxxxxxxxx, optional +86), landline with area code
     and optional extension (010-58882950转8008), 400/800 numbers.  Returns them normalised,
@@ -133,21 +169,17 @@ def check_phone(raw: str, *, required: bool = True) -> Result:
         return Invalid("bad_phone", {"value": text[:20] + "…"})
     found: list[str] = []
     for piece in _PHONE_SPLIT.split(text):
-        piece = piece.strip()
-        if not piece:
-            continue
-        # "138 0013 8000" is one number; "0451-51920576 51872266" is two.
-        numbers = [_one_phone(piece)]
-        if numbers[0] is None and " " in piece:
-            numbers = [_one_phone(p) for p in piece.split()]
-        for sub, number in zip(piece.split() if len(numbers) > 1 else [piece], numbers, strict=True):
-            if number is None and re.fullmatch(r"\d{7,8}", sub) and found and "-" in found[-1]:
-                # The notices' own habit: a second local number shares the first one's area code.
-                number = f"{found[-1].split('-')[0]}-{sub}"
+        for sub in _phone_words(piece.strip()):
+            number = _one_phone(sub)
             if number is None:
-                if re.fullmatch(r"\d{7,8}", sub):
-                    return Invalid("phone_needs_area_code", {"value": sub})
-                return Invalid("bad_phone", {"value": sub[:30]})
+                local = _compact(sub).replace("-", "")
+                if not _LOCAL.fullmatch(local):
+                    return Invalid("bad_phone", {"value": sub[:30]})
+                # The notices' own habit: a second local number shares the area code of the
+                # landline before it.  A mobile or 400 number has no area code to share.
+                if not (found and found[-1].startswith("0")):
+                    return Invalid("phone_needs_area_code", {"value": local})
+                number = f"{found[-1].split('-')[0]}-{local}"
             found.append(number)
     if not found:
         return Invalid("bad_phone", {"value": text})
@@ -164,7 +196,8 @@ _EMAIL = re.compile(
 
 def check_email(raw: str, *, required: bool = True) -> Result:
     """An address like name@example.cn; full-width ＠ and ． typed by Chinese IMEs are accepted."""
-    text = clean_text(raw).replace("＠", "@").replace("．", ".").replace("。", ".")
+    # NFKC folds ＠, ． and letters typed in full-width mode; 。 is a dot typed in Chinese mode.
+    text = unicodedata.normalize("NFKC", clean_text(raw)).replace("。", ".")
     if not text:
         return Invalid("empty") if required else Valid("")
     if len(text) > 254 or not _EMAIL.fullmatch(text):
@@ -175,7 +208,18 @@ def check_email(raw: str, *, required: bool = True) -> Result:
     return Valid(f"{local}@{domain.lower()}")
 
 
-_URL_IN_TEXT = re.compile(r"https?://[^\s，。；、<>\"'）)]+", re.IGNORECASE)
+# Where an address inside prose ends: white space, control and invisible characters, quotes,
+# ")", CJK and full-width punctuation (，。、；：！？（）「」【】“” …) and hanzi, because entrants
+# glue the next words straight on ("网址https://b23.tv/abc播放量2万", "…/s/1abc提取码:x9yz").
+# Share and platform links never contain hanzi; a browser copies a Chinese path percent-encoded.
+URL_STOP = (
+    r"\s\x00-\x1f\x7f<>\"'`)"
+    r"\u2000-\u206f\u2e80-\u2fff\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe10-\ufe6f\ufeff\uff00-\uffef"
+)
+# The address's last character is not sentence punctuation: "见 https://x.cn/a." ends at "a".
+URL_TAIL = rf"(?:[^{URL_STOP}]*[^{URL_STOP}.,;:!?])"
+_URL_IN_TEXT = re.compile(rf"https?://{URL_TAIL}", re.IGNORECASE)
+_SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*:(?!\d)", re.IGNORECASE)  # "host:8080" is a port, not a scheme
 
 
 def _url_problem(url: str) -> str | None:
@@ -185,8 +229,16 @@ def _url_problem(url: str) -> str | None:
     except ValueError:
         return "bad_url"
     del port
+    if not parts.scheme:
+        return "bad_url"
     if parts.scheme.lower() not in {"http", "https"}:
         return "url_scheme"
+    # Spaces, control and invisible characters (a pasted RLO can disguise a host) make no address.
+    if any(c.isspace() or unicodedata.category(c)[0] == "C" for c in url):
+        return "bad_url"
+    # "https://pan.baidu.com@evil.example/" opens evil.example: user info only disguises a host.
+    if "@" in parts.netloc:
+        return "bad_url"
     host = parts.hostname or ""
     if not host:
         return "bad_url"
@@ -196,7 +248,9 @@ def _url_problem(url: str) -> str | None:
     except ValueError:
         pass
     labels = host.rstrip(".").split(".")
-    if len(labels) < 2 or not all(re.fullmatch(r"(?!-)[a-z0-9\-\u0080-\uffff]{1,63}(?<!-)", lb) for lb in labels):
+    if len(labels) < 2 or not all(
+        re.fullmatch(r"(?!-)[a-z0-9\-\u0080-\uffff]{1,63}(?<!-)", lb) for lb in labels
+    ):
         return "bad_url"
     return None
 
@@ -208,7 +262,11 @@ def check_url(raw: str, *, required: bool = True) -> Result:
         return Invalid("empty") if required else Valid("")
     if " " in text or len(text) > 2000:
         return Invalid("bad_url", {"value": text[:40]})
-    if re.match(r"^[a-z][a-z0-9+.\-]*://", text, re.IGNORECASE) is None and "." in text.split("/")[0]:
+    # An IME in Chinese mode types "https：//": that colon is no reason to refuse the address.
+    text = re.sub(r"^(https?)[:：][/／]{2}", r"\1://", text, flags=re.IGNORECASE)
+    # A bare "www.example.cn/..." gets https://; "mailto:a@b.cn" has a scheme and must not be
+    # read as user "mailto" at host b.cn.
+    if _SCHEME.match(text) is None and "." in text.split("/")[0]:
         text = "https://" + text
     problem = _url_problem(text)
     if problem:
@@ -255,7 +313,7 @@ def check_uscc(raw: str, *, required: bool = True) -> Result:
 # ---- dates, numbers, choices, people --------------------------------------------------------
 
 _DATE_PATTERNS = (
-    re.compile(r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"),
+    re.compile(r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*[日号]?"),
     re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})"),
     re.compile(r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*月?"),
 )
@@ -290,9 +348,8 @@ def check_date(
         return Invalid("bad_date", {"value": text[:30]})
     day, precision = parsed
     last = day
-    if precision == "month":
-        nxt = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        last = nxt - dt.timedelta(days=1)
+    if precision == "month":  # monthrange, not "first of next month - 1": 9999-12 has no next month
+        last = day.replace(day=calendar.monthrange(day.year, day.month)[1])
     if (start and last < start) or (end and day > end):
         return Invalid("date_outside", {"value": text, "start": start, "end": end})
     return Valid(day.isoformat() if precision == "day" else day.strftime("%Y-%m"))
@@ -308,7 +365,7 @@ def check_integer(
     m = re.fullmatch(r"(\d+(?:\.\d+)?)(万)?[人个部条]?", text)
     if not m or (m[1].count(".") and not m[2]) or len(m[1]) > 12:
         return Invalid("bad_integer", {"value": text[:20]})
-    value = int(round(float(m[1]) * 10000)) if m[2] else int(m[1])
+    value = round(float(m[1]) * 10000) if m[2] else int(m[1])
     if min_value is not None and value < min_value:
         return Invalid("integer_too_small", {"min": min_value, "actual": value})
     if max_value is not None and value > max_value:
@@ -322,12 +379,16 @@ def check_choice(raw: str, options: tuple[str, ...], *, allow_other: bool = Fals
     if not text:
         return Invalid("empty")
     if text.isdigit():
-        n = int(text)
+        # No list has a million options; a longer digit string is out of range (and int()
+        # refuses strings over 4300 digits).
+        n = int(text) if len(text) <= 6 else 0
         if 1 <= n <= len(options):
             return Valid(options[n - 1])
         return Invalid("choice_number", {"max": len(options)})
+    # The input is NFKC-folded, so the labels are too: "是（会员）" typed as shown must match.
+    key = text.casefold()
     for option in options:
-        if text == option or text.casefold() == option.casefold():
+        if key == unicodedata.normalize("NFKC", option).casefold():
             return Valid(option)
     if allow_other:
         return check_text(text, max_chars=30)
