@@ -1,0 +1,81 @@
+"""Print-ready PDF: a jinja2 HTML template drawn by WeasyPrint with the Noto CJK fonts embedded.
+
+Blocking and CPU-bound (about a third of a second per form): call it from a worker thread
+(:func:`forms.render.render_form_async` does).  Renders are serialised by a lock: WeasyPrint
+goes through Pango, fontconfig and HarfBuzz, whose thread safety it does not promise, and the
+GIL would serialise most of the work anyway.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from importlib import resources
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from .fonts import require_fonts
+from .qr import qr_svg_uri
+from .sheet import Sheet
+
+_RENDER_LOCK = threading.Lock()  # see the module docstring
+
+
+@functools.cache
+def template_env() -> jinja2.Environment:
+    """The package's templates, autoescaped (HTML) and strict about undefined names."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("forms", "templates"),
+        autoescape=True,  # every template here is HTML: values are text, never markup
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+    )
+
+
+@functools.cache
+def stylesheet(name: str) -> Markup:
+    """A stylesheet of the package, marked safe: it is our own file, and autoescaping would
+    turn its quotes into entities that CSS inside ``<style>`` does not decode."""
+    return Markup(resources.files("forms").joinpath("templates", name).read_text(encoding="utf-8"))
+
+
+def sheet_html(sheet: Sheet) -> str:
+    """The HTML of a filled-in form (what :func:`html_to_pdf` draws)."""
+    qr_uri = qr_svg_uri(sheet.qr_text) if sheet.qr_text else ""
+    return (
+        template_env()
+        .get_template("form.html.j2")
+        .render(sheet=sheet, css=stylesheet("form.css"), qr_uri=qr_uri)
+    )
+
+
+def html_to_pdf(html: str, attachments: dict[str, bytes] | None = None) -> bytes:
+    """Draw ``html`` as PDF.  Nothing outside the document is fetched: only ``data:`` URIs
+    load, so neither a template slip nor a value can make the renderer read a local file or
+    the network."""
+    require_fonts()
+    # Its INFO "Step 1 … Step 7" lines (on import, then per document) would drown the log.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    import weasyprint  # type: ignore[import-untyped]  # heavy (Pango); loaded on first render
+
+    # A refused URL is skipped with a logged warning, not raised: WeasyPrint's fatal fetch
+    # error derives from BaseException and would tear through the caller's error handling.
+    fetcher = weasyprint.URLFetcher(allowed_protocols=("data",), fail_on_errors=False)
+    options: dict[str, Any] = {}
+    if attachments:
+        options["attachments"] = [
+            weasyprint.Attachment(string=data, name=name, url_fetcher=fetcher)
+            for name, data in attachments.items()
+        ]
+    with _RENDER_LOCK:
+        document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None)
+        pdf = document.write_pdf(**options)
+    assert isinstance(pdf, bytes)
+    return pdf
+
+
+def sheet_pdf(sheet: Sheet) -> bytes:
+    return html_to_pdf(sheet_html(sheet))
