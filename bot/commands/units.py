@@ -1,0 +1,65 @@
+"""``units import CSV --contest ID`` and ``units list --contest ID [--json]``: the recommending units."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from ..settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    units = sub.add_parser("units", help="import or list a contest's recommending units")
+    usub = units.add_subparsers(dest="units_command", required=True)
+    imp = usub.add_parser("import", help="add or update units from a CSV file: name,kind,province")
+    imp.add_argument("csv", type=Path, help="CSV file (UTF-8 or GBK) with a header row name,kind,province")
+    imp.add_argument("--contest", required=True, help="contest id")
+    lst = usub.add_parser("list", help="the units of a contest")
+    lst.add_argument("--contest", required=True, help="contest id")
+    lst.add_argument("--json", action="store_true", help="machine-readable output")
+    units.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    return asyncio.run(_run(args, settings))
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.admin import AdminService, UnitsImportError, open_backends
+
+    if args.units_command == "import":
+        try:
+            data = await asyncio.to_thread(args.csv.read_bytes)
+        except OSError as exc:
+            print(f"无法读取 {args.csv}：{exc.strerror or exc}", file=sys.stderr)
+            return 2
+    async with open_backends(settings) as (contests, storage, org):
+        admin = AdminService(contests, storage, org)
+        try:
+            contest = admin.contest(args.contest)
+        except KeyError as exc:
+            print(exc.args[0], file=sys.stderr)
+            return 2
+        if args.units_command == "list":
+            units = await org.list_units(contest.id)
+            if args.json:
+                rows = [{"name": u.name, "kind": u.kind, "province": u.province} for u in units]
+                print(json.dumps(rows, ensure_ascii=False, indent=2))
+            else:
+                for u in units:
+                    print(f"{u.name}\t{u.kind}\t{u.province}")
+            return 0
+        try:
+            summary = await admin.import_units(contest.id, data)
+        except UnitsImportError as exc:
+            print(f"{args.csv} 有误，未导入任何单位：", file=sys.stderr)
+            for line in exc.errors:
+                print(f"  {line}", file=sys.stderr)
+            return 2
+    for note in summary.notes:
+        print(f"注意：{note}")
+    print(f"已导入 {contest.id} 的推荐单位：新增 {summary.added} 个，更新 {summary.updated} 个。")
+    return 0

@@ -1,0 +1,524 @@
+"""The organisation store in SQLite: its own tables in the data directory's database file.
+
+Every change is one ``BEGIN IMMEDIATE`` transaction: SQLite takes the write lock before the
+first read, so "count the places, then add one" cannot interleave with another connection's,
+in this process or another.  Transactions run in a shielded task (as in
+:class:`~bot.storage.sqlite.SqliteStorage`) so that a cancelled caller never leaves the shared
+connection inside an open transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import aiosqlite
+
+from .base import UserKey, dump_json, parse_utc, utc_iso
+from .org import (
+    DEFAULT_HOLD_TTL,
+    Invite,
+    Membership,
+    Place,
+    PlaceState,
+    QuotaRefusal,
+    RedeemResult,
+    RedeemStatus,
+    Reservation,
+    Role,
+    Track,
+    Unit,
+    normalise_name,
+)
+
+__all__ = ["ORG_SCHEMA_VERSION", "SqliteOrgStore"]
+
+T = TypeVar("T")
+
+#: Version of the ``org_*`` tables, kept in ``org_schema`` (``PRAGMA user_version`` belongs to
+#: :class:`~bot.storage.sqlite.SqliteStorage`, which shares the file).
+ORG_SCHEMA_VERSION = 1
+
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """
+        CREATE TABLE IF NOT EXISTS org_units (
+            contest_id TEXT NOT NULL,
+            key        TEXT NOT NULL,
+            name       TEXT NOT NULL,
+            kind       TEXT NOT NULL,
+            province   TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (contest_id, key)
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS org_members (
+            contest_id TEXT NOT NULL,
+            channel    TEXT NOT NULL,
+            user_id    TEXT NOT NULL,
+            role       TEXT NOT NULL,
+            unit_key   TEXT,
+            bound_at   TEXT NOT NULL,
+            PRIMARY KEY (contest_id, channel, user_id)
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS org_members_user ON org_members (channel, user_id)",
+        """
+        CREATE TABLE IF NOT EXISTS org_invites (
+            code_hash    TEXT PRIMARY KEY,
+            contest_id   TEXT NOT NULL,
+            role         TEXT NOT NULL,
+            unit_key     TEXT,
+            created_at   TEXT NOT NULL,
+            expires_at   TEXT NOT NULL,
+            used_at      TEXT,
+            used_channel TEXT,
+            used_user    TEXT
+        )
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS org_places (
+            token         TEXT PRIMARY KEY,
+            contest_id    TEXT NOT NULL,
+            holder        TEXT NOT NULL,
+            track         TEXT NOT NULL,
+            state         TEXT NOT NULL,
+            number        TEXT,
+            claims        TEXT NOT NULL,
+            owner_channel TEXT NOT NULL,
+            owner_user    TEXT NOT NULL,
+            created_at    TEXT NOT NULL,
+            expires_at    TEXT
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS org_places_holder ON org_places (contest_id, holder, track, state)",
+        "CREATE UNIQUE INDEX IF NOT EXISTS org_places_number ON org_places (contest_id, number)",
+        """
+        CREATE TABLE IF NOT EXISTS org_claims (
+            contest_id TEXT NOT NULL,
+            claim      TEXT NOT NULL,
+            token      TEXT NOT NULL,
+            PRIMARY KEY (contest_id, claim)
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS org_claims_token ON org_claims (token)",
+    ),
+}
+
+_BUSY_TIMEOUT_MS = 10_000
+_PLACE_COLUMNS = (
+    "token, contest_id, holder, track, state, number, claims,"
+    " owner_channel, owner_user, created_at, expires_at"
+)
+
+
+def _place(row: Iterable[Any]) -> Place:
+    token, contest_id, holder, track, state, number, claims, channel, user_id, created, expires = row
+    return Place(
+        token=token,
+        contest_id=contest_id,
+        holder=holder,
+        track=cast(Track, track),
+        state=PlaceState(state),
+        number=number,
+        claims=tuple(json.loads(claims)),
+        owner=UserKey(channel, user_id),
+        created_at=parse_utc(created),
+        expires_at=parse_utc(expires) if expires else None,
+    )
+
+
+def _invite(row: Iterable[Any]) -> Invite:
+    code_hash, contest_id, role, unit_key, created, expires, used_at, used_channel, used_user = row
+    return Invite(
+        code_hash=code_hash,
+        contest_id=contest_id,
+        role=Role(role),
+        unit_key=unit_key,
+        created_at=parse_utc(created),
+        expires_at=parse_utc(expires),
+        used_at=parse_utc(used_at) if used_at else None,
+        used_by=UserKey(used_channel, used_user) if used_channel is not None else None,
+    )
+
+
+def _membership(row: Iterable[Any]) -> Membership:
+    contest_id, channel, user_id, role, unit_key, bound_at = row
+    return Membership(UserKey(channel, user_id), contest_id, Role(role), unit_key, parse_utc(bound_at))
+
+
+async def _rows(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+    return list(await conn.execute_fetchall(sql, tuple(params)))
+
+
+class SqliteOrgStore:
+    """:class:`~bot.storage.org.OrgStore` in an SQLite file.  Create with :meth:`open`."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._db: aiosqlite.Connection | None = conn
+        self._lock = asyncio.Lock()
+        self._pending: set[asyncio.Task[Any]] = set()
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteOrgStore:
+        """Open (creating if needed) the database at ``path`` and bring the ``org_*`` tables up to date."""
+        path = Path(path)
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN/COMMIT ourselves
+        try:
+            await conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await cls._migrate(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, path)
+
+    @staticmethod
+    async def _migrate(conn: aiosqlite.Connection) -> None:
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            await conn.execute("CREATE TABLE IF NOT EXISTS org_schema (version INTEGER NOT NULL)")
+            rows = await _rows(conn, "SELECT version FROM org_schema")
+            current = int(rows[0][0]) if rows else 0
+            if current > ORG_SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"org schema version {current} is newer than this program's ({ORG_SCHEMA_VERSION})"
+                )
+            for version in range(current + 1, ORG_SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[version]:
+                    await conn.execute(statement)
+            await conn.execute("DELETE FROM org_schema")
+            await conn.execute("INSERT INTO org_schema (version) VALUES (?)", (ORG_SCHEMA_VERSION,))
+            await conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                await conn.execute("ROLLBACK")
+            raise
+
+    def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("SqliteOrgStore is closed")
+        return self._db
+
+    async def _write(self, body: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        """Run ``body`` in one BEGIN IMMEDIATE transaction, shielded from the caller's cancellation."""
+
+        async def run() -> T:
+            async with self._lock:
+                conn = self._conn()
+                await conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = await body(conn)
+                    await conn.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        await conn.execute("ROLLBACK")
+                    raise
+                return result
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return await asyncio.shield(task)
+
+    async def _read(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        async with self._lock:
+            return await _rows(self._conn(), sql, params)
+
+    # -- units ----------------------------------------------------------------------------
+
+    async def put_units(self, contest_id: str, units: list[Unit]) -> None:
+        async def body(conn: aiosqlite.Connection) -> None:
+            for unit in units:
+                await conn.execute(
+                    "INSERT INTO org_units (contest_id, key, name, kind, province) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (contest_id, key) DO UPDATE SET"
+                    " name = excluded.name, kind = excluded.kind, province = excluded.province",
+                    (contest_id, unit.key, unit.name, unit.kind, unit.province),
+                )
+
+        await self._write(body)
+
+    async def list_units(self, contest_id: str) -> list[Unit]:
+        rows = await self._read(
+            "SELECT name, kind, province FROM org_units WHERE contest_id = ? ORDER BY rowid", (contest_id,)
+        )
+        return [Unit(contest_id, name, kind, province) for name, kind, province in rows]
+
+    async def get_unit(self, contest_id: str, name: str) -> Unit | None:
+        rows = await self._read(
+            "SELECT name, kind, province FROM org_units WHERE contest_id = ? AND key = ?",
+            (contest_id, normalise_name(name)),
+        )
+        return Unit(contest_id, *rows[0]) if rows else None
+
+    # -- roles ----------------------------------------------------------------------------
+
+    async def add_invite(self, invite: Invite) -> None:
+        async def body(conn: aiosqlite.Connection) -> None:
+            await conn.execute(
+                "INSERT INTO org_invites (code_hash, contest_id, role, unit_key, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    invite.code_hash,
+                    invite.contest_id,
+                    invite.role.value,
+                    invite.unit_key,
+                    utc_iso(invite.created_at),
+                    utc_iso(invite.expires_at),
+                ),
+            )
+
+        await self._write(body)
+
+    async def redeem_invite(self, code_hash: str, user: UserKey, now: dt.datetime) -> RedeemResult:
+        async def body(conn: aiosqlite.Connection) -> RedeemResult:
+            rows = await _rows(
+                conn,
+                "SELECT code_hash, contest_id, role, unit_key, created_at, expires_at, used_at,"
+                " used_channel, used_user FROM org_invites WHERE code_hash = ?",
+                (code_hash,),
+            )
+            if not rows:
+                return RedeemResult(RedeemStatus.UNKNOWN)
+            invite = _invite(rows[0])
+            if invite.used_at is not None:
+                return RedeemResult(RedeemStatus.USED, invite)
+            if now >= invite.expires_at:
+                return RedeemResult(RedeemStatus.EXPIRED, invite)
+            await conn.execute(
+                "UPDATE org_invites SET used_at = ?, used_channel = ?, used_user = ? WHERE code_hash = ?",
+                (utc_iso(now), user.channel, user.user_id, code_hash),
+            )
+            await conn.execute(
+                "INSERT INTO org_members (contest_id, channel, user_id, role, unit_key, bound_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (contest_id, channel, user_id) DO UPDATE SET"
+                " role = excluded.role, unit_key = excluded.unit_key, bound_at = excluded.bound_at",
+                (
+                    invite.contest_id,
+                    user.channel,
+                    user.user_id,
+                    invite.role.value,
+                    invite.unit_key,
+                    utc_iso(now),
+                ),
+            )
+            used = Invite(
+                invite.code_hash,
+                invite.contest_id,
+                invite.role,
+                invite.unit_key,
+                invite.created_at,
+                invite.expires_at,
+                parse_utc(utc_iso(now)),
+                user,
+            )
+            membership = Membership(
+                user, invite.contest_id, invite.role, invite.unit_key, used.used_at or now
+            )
+            return RedeemResult(RedeemStatus.OK, used, membership)
+
+        return await self._write(body)
+
+    async def get_membership(self, user: UserKey, contest_id: str) -> Membership | None:
+        found = await self.list_memberships(contest_id=contest_id, user=user)
+        return found[0] if found else None
+
+    async def list_memberships(
+        self, *, contest_id: str | None = None, user: UserKey | None = None
+    ) -> list[Membership]:
+        where, params = [], []
+        if contest_id is not None:
+            where.append("contest_id = ?")
+            params.append(contest_id)
+        if user is not None:
+            where.append("channel = ? AND user_id = ?")
+            params += [user.channel, user.user_id]
+        sql = "SELECT contest_id, channel, user_id, role, unit_key, bound_at FROM org_members"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [_membership(row) for row in await self._read(sql + " ORDER BY bound_at, rowid", params)]
+
+    # -- places ---------------------------------------------------------------------------
+
+    async def reserve(
+        self,
+        *,
+        contest_id: str,
+        holder: str,
+        track: Track,
+        limit: int | None,
+        claims: tuple[str, ...],
+        owner: UserKey,
+        now: dt.datetime,
+        ttl: dt.timedelta = DEFAULT_HOLD_TTL,
+    ) -> Reservation | QuotaRefusal:
+        now_s, expires = utc_iso(now), now + ttl
+
+        async def body(conn: aiosqlite.Connection) -> Reservation | QuotaRefusal:
+            # Pending places past their time were never committed (a crash): they stop counting.
+            stale = (
+                "SELECT token FROM org_places WHERE contest_id = ? AND state = 'pending' AND expires_at <= ?"
+            )
+            await conn.execute(
+                f"DELETE FROM org_claims WHERE token IN ({stale} AND holder = ?)", (contest_id, now_s, holder)
+            )
+            await conn.execute(
+                "DELETE FROM org_places WHERE contest_id = ? AND state = 'pending' AND expires_at <= ?"
+                " AND holder = ?",
+                (contest_id, now_s, holder),
+            )
+            for claim in claims:
+                rows = await _rows(
+                    conn,
+                    "SELECT c.token, p.state, p.expires_at, p.number FROM org_claims c"
+                    " LEFT JOIN org_places p ON p.token = c.token WHERE c.contest_id = ? AND c.claim = ?",
+                    (contest_id, claim),
+                )
+                if not rows:
+                    continue
+                token, state, until, number = rows[0]
+                if state == PlaceState.COMMITTED or (state == PlaceState.PENDING and until > now_s):
+                    used = await self._count(conn, contest_id, holder, track, now_s)
+                    return QuotaRefusal(
+                        "claimed", contest_id, holder, track, used, limit, claim=claim, claim_number=number
+                    )
+                # The claim belongs to an expired reservation of another holder: take it over.
+                await conn.execute("DELETE FROM org_claims WHERE token = ?", (token,))
+                await conn.execute("DELETE FROM org_places WHERE token = ? AND state = 'pending'", (token,))
+            used = await self._count(conn, contest_id, holder, track, now_s)
+            if limit is not None and used >= limit:
+                return QuotaRefusal("full", contest_id, holder, track, used, limit)
+            token = uuid.uuid4().hex
+            await conn.execute(
+                f"INSERT INTO org_places ({_PLACE_COLUMNS})"
+                " VALUES (?, ?, ?, ?, 'pending', NULL, ?, ?, ?, ?, ?)",
+                (
+                    token,
+                    contest_id,
+                    holder,
+                    track,
+                    dump_json(list(claims)),
+                    owner.channel,
+                    owner.user_id,
+                    now_s,
+                    utc_iso(expires),
+                ),
+            )
+            for claim in claims:
+                await conn.execute(
+                    "INSERT INTO org_claims (contest_id, claim, token) VALUES (?, ?, ?)",
+                    (contest_id, claim, token),
+                )
+            return Reservation(token, contest_id, holder, track, claims, parse_utc(utc_iso(expires)))
+
+        return await self._write(body)
+
+    @staticmethod
+    async def _count(conn: aiosqlite.Connection, contest_id: str, holder: str, track: str, now_s: str) -> int:
+        rows = await _rows(
+            conn,
+            "SELECT COUNT(*) FROM org_places WHERE contest_id = ? AND holder = ? AND track = ?"
+            " AND (state = 'committed' OR (state = 'pending' AND expires_at > ?))",
+            (contest_id, holder, track, now_s),
+        )
+        return int(rows[0][0])
+
+    async def commit(self, reservation: Reservation, number: str, now: dt.datetime) -> bool:
+        async def body(conn: aiosqlite.Connection) -> bool:
+            rows = await _rows(
+                conn, "SELECT state, number FROM org_places WHERE token = ?", (reservation.token,)
+            )
+            if not rows:
+                return False  # expired and reaped: its place may have gone to someone else
+            state, held_number = rows[0]
+            if state == PlaceState.COMMITTED:
+                return bool(held_number == number)
+            if state != PlaceState.PENDING:
+                return False
+            held = await _rows(conn, "SELECT COUNT(*) FROM org_claims WHERE token = ?", (reservation.token,))
+            if int(held[0][0]) != len(reservation.claims):
+                # A claim was taken over after this reservation expired: give everything back.
+                await conn.execute("DELETE FROM org_claims WHERE token = ?", (reservation.token,))
+                await conn.execute("DELETE FROM org_places WHERE token = ?", (reservation.token,))
+                return False
+            await conn.execute(
+                "UPDATE org_places SET state = 'committed', number = ?, expires_at = NULL WHERE token = ?",
+                (number, reservation.token),
+            )
+            return True
+
+        return await self._write(body)
+
+    async def release(self, reservation: Reservation) -> bool:
+        async def body(conn: aiosqlite.Connection) -> bool:
+            cursor = await conn.execute(
+                "DELETE FROM org_places WHERE token = ? AND state = 'pending'", (reservation.token,)
+            )
+            gone = cursor.rowcount > 0
+            await cursor.close()
+            if gone:
+                await conn.execute("DELETE FROM org_claims WHERE token = ?", (reservation.token,))
+            return gone
+
+        return await self._write(body)
+
+    async def withdraw(self, contest_id: str, number: str, now: dt.datetime) -> Place | None:
+        async def body(conn: aiosqlite.Connection) -> Place | None:
+            rows = await _rows(
+                conn,
+                f"SELECT {_PLACE_COLUMNS} FROM org_places"
+                " WHERE contest_id = ? AND number = ? AND state = 'committed'",
+                (contest_id, number),
+            )
+            if not rows:
+                return None
+            place = _place(rows[0])
+            await conn.execute("UPDATE org_places SET state = 'withdrawn' WHERE token = ?", (place.token,))
+            await conn.execute("DELETE FROM org_claims WHERE token = ?", (place.token,))
+            return Place(
+                place.token,
+                place.contest_id,
+                place.holder,
+                place.track,
+                PlaceState.WITHDRAWN,
+                place.number,
+                place.claims,
+                place.owner,
+                place.created_at,
+                None,
+            )
+
+        return await self._write(body)
+
+    async def place_of(self, contest_id: str, number: str) -> Place | None:
+        rows = await self._read(
+            f"SELECT {_PLACE_COLUMNS} FROM org_places WHERE contest_id = ? AND number = ?",
+            (contest_id, number),
+        )
+        return _place(rows[0]) if rows else None
+
+    async def list_places(self, contest_id: str, *, holder: str | None = None) -> list[Place]:
+        sql = f"SELECT {_PLACE_COLUMNS} FROM org_places WHERE contest_id = ?"
+        params: list[Any] = [contest_id]
+        if holder is not None:
+            sql += " AND holder = ?"
+            params.append(holder)
+        return [_place(row) for row in await self._read(sql + " ORDER BY created_at, rowid", params)]
+
+    async def close(self) -> None:
+        """Close the connection (idempotent)."""
+        async with self._lock:
+            conn, self._db = self._db, None
+            if conn is not None:
+                await conn.close()

@@ -1,0 +1,529 @@
+"""The organiser side: units import, invite codes, binding by code, roles, visibility, exports.
+
+Roles are per contest: *organiser*, *member* (the representative of one imported unit), and
+everybody else an *entrant*.  A user becomes a member or organiser only by sending an invite
+code that an organiser (or the operator, ``python -m bot invite``) created: codes carry 80
+random bits, are single-use, expire, and are stored only as a hash.
+
+:class:`OrgCommands` recognises the chat commands (绑定 / 配额 / 撤回 / 导出) and answers them
+with :class:`~dialogs.events.Reply` lists, so a channel routes a message to it before the
+submission dialog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import io
+import re
+import secrets
+import unicodedata
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from bot.contests import SHANGHAI, Contest, ContestRegistry
+from bot.export import FORMATS, ExportRow, Viewer, render, visible_submission
+from bot.settings import Settings
+from bot.storage import Storage, Submission, UserKey, open_storage
+from bot.storage.org import (
+    Invite,
+    Membership,
+    OrgStore,
+    PlaceState,
+    RedeemStatus,
+    Role,
+    Unit,
+    hash_code,
+    normalise_name,
+    open_org_store,
+)
+from dialogs.events import Document, Reply
+
+from .quota import QuotaService, utcnow
+
+__all__ = [
+    "AdminService",
+    "BindResult",
+    "Denied",
+    "ImportSummary",
+    "IssuedInvite",
+    "OrgCommands",
+    "UnitsImportError",
+    "new_code",
+    "normalise_code",
+    "open_backends",
+    "parse_bind",
+    "parse_units_csv",
+]
+
+# Crockford's base32: no I, L, O or U, so a code read aloud or retyped survives.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_CHARS = 16  # 80 bits: not guessable, not worth brute-forcing
+CODE_PREFIX = "KP"
+DEFAULT_INVITE_VALIDITY = dt.timedelta(days=7)
+_LOOKALIKE = str.maketrans({"O": "0", "I": "1", "L": "1"})
+_BARE_CODE = re.compile(r"^KP[-\s]?(?:[0-9A-Z]{4}[-\s]?){3}[0-9A-Z]{4}$")
+# "绑定 <code>": only code-like text after the word, so that an answer such as "绑定一生的科学"
+# (a title) still reaches the dialog.
+_BIND = re.compile(r"^(?:绑定|/?bind(?=[\s:]))\s*:?\s*([0-9A-Za-z][0-9A-Za-z\s\-_]*)$", re.IGNORECASE)
+_ROLE_CN = {Role.MEMBER: "推荐单位代表", Role.ORGANISER: "主办方"}
+
+
+class UnitsImportError(ValueError):
+    """The units file has errors; ``errors`` names each line.  Nothing was imported."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    added: int
+    updated: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedInvite:
+    code: str  # shown once; only its hash is stored
+    contest_id: str
+    role: Role
+    unit: str | None
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BindResult:
+    ok: bool
+    status: Literal["ok", "unknown", "used", "expired", "malformed"]
+    text: str
+    membership: Membership | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Denied:
+    """A refused request, with the reply for the user."""
+
+    text: str
+
+
+# ------------------------------------------------------------------ invite codes
+
+
+def new_code() -> str:
+    """A fresh invite code such as ``KP-7H3Q-M9X2-4RTB-ZK5N``."""
+    body = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_CHARS))
+    return CODE_PREFIX + "-" + "-".join(body[i : i + 4] for i in range(0, CODE_CHARS, 4))
+
+
+def normalise_code(text: str) -> str | None:
+    """The canonical form of a typed code (case, spaces, dashes, full-width and O/0 I/1 L/1
+    confusions do not matter), or None when it cannot be a code."""
+    raw = unicodedata.normalize("NFKC", text).upper()
+    raw = re.sub(r"[\s\-_—–]", "", raw)
+    raw = raw.removeprefix(CODE_PREFIX).translate(_LOOKALIKE)
+    if len(raw) != CODE_CHARS or any(ch not in CODE_ALPHABET for ch in raw):
+        return None
+    return CODE_PREFIX + "-" + "-".join(raw[i : i + 4] for i in range(0, CODE_CHARS, 4))
+
+
+def parse_bind(text: str) -> str | None:
+    """The code of a binding message: "绑定 KP-…", "/bind KP-…", or the bare code alone.
+
+    Returns the text after 绑定 even when it is not a valid code (so the user hears why);
+    a bare message counts only when it looks exactly like a code, so that no answer to a
+    form field is ever taken for one.
+    """
+    stripped = unicodedata.normalize("NFKC", text).strip()
+    if m := _BIND.match(stripped):
+        return m.group(1).strip()
+    if _BARE_CODE.match(stripped.upper()) and normalise_code(stripped):
+        return stripped
+    return None
+
+
+# ------------------------------------------------------------------ units file
+
+_HEADER = {
+    "name": "name", "名称": "name", "单位名称": "name", "单位": "name",
+    "kind": "kind", "类别": "kind", "类型": "kind", "名额类别": "kind",
+    "province": "province", "省份": "province", "所在省份": "province", "省": "province",
+}  # fmt: skip
+
+
+def _decode(data: bytes) -> str:
+    # Excel saves UTF-8 with a BOM; WPS and Excel on Chinese Windows save GB18030 ("ANSI").
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            raise UnitsImportError(["文件既不是 UTF-8 也不是 GBK 编码，请另存为 CSV UTF-8"]) from None
+
+
+def parse_units_csv(data: bytes | str, contest: Contest) -> tuple[list[Unit], list[str]]:
+    """Units from CSV ``name,kind,province`` (a header row first), checked against the contest's
+    quota kinds.  Returns the units and notes; raises :class:`UnitsImportError` naming every
+    bad line."""
+    text = _decode(data) if isinstance(data, bytes) else data.removeprefix("\ufeff")
+    rules = {r.kind: r for c in contest.channels for r in c.quota if r.kind != "self"}
+    listed = {normalise_name(u): r for c in contest.channels for r in c.quota for u in r.units}
+    kinds = "、".join(rules) or "（无）"
+    errors: list[str] = []
+    notes: list[str] = []
+    units: list[Unit] = []
+    seen: dict[str, int] = {}
+    reader = csv.reader(io.StringIO(text))
+    columns: list[str] | None = None
+    for row in reader:
+        line = reader.line_num
+        cells = [c.strip() for c in row]
+        if not any(cells):
+            continue
+        if columns is None:
+            columns = [_HEADER.get(c.casefold(), "") for c in cells]
+            if "name" not in columns or "kind" not in columns:
+                got = ",".join(row)
+                raise UnitsImportError(
+                    [f"第 {line} 行应为表头 name,kind,province（或 名称,类别,省份），实为：{got}"]
+                )
+            continue
+        if len(cells) > len(columns) and any(cells[len(columns) :]):
+            errors.append(f"第 {line} 行：多出 {len(cells) - len(columns)} 列（表头只有 {len(columns)} 列）")
+            continue
+        rec = dict(zip(columns, cells, strict=False))
+        name, kind, province = rec.get("name", ""), rec.get("kind", ""), rec.get("province", "")
+        if not name:
+            errors.append(f"第 {line} 行：单位名称为空")
+            continue
+        if len(name) > 100:
+            errors.append(f"第 {line} 行：单位名称超过 100 字")
+            continue
+        if kind == "self":
+            errors.append(f"第 {line} 行：“{name}”的类别 self 指自荐者本人，不需要导入")
+            continue
+        if kind not in rules:
+            errors.append(f"第 {line} 行：“{name}”的类别“{kind}”不是本赛事的名额类别（可用：{kinds}）")
+            continue
+        key = normalise_name(name)
+        named_in = listed.get(key)
+        if named_in is not None and named_in.kind != kind:
+            notes.append(f"第 {line} 行：“{name}”在通知名单中，类别按通知改为 {named_in.kind}")
+            kind = named_in.kind
+        elif rules[kind].units and named_in is None:
+            others = [k for k, r in rules.items() if not r.units and k != kind]
+            hint = f"；其他单位请用 {'、'.join(others)}" if others else ""
+            errors.append(f"第 {line} 行：“{name}”不在通知列出的 {kind} 名单中{hint}")
+            continue
+        rule = rules[kind]
+        bonus = {normalise_name(u) for u in rule.bonus_units}
+        if bonus and key not in bonus and not province:
+            notes.append(
+                f"第 {line} 行：“{name}”未填省份，无法判断是否属于通知所列"
+                "可增加名额的地区（如附件2“三区”），按不增加计"
+            )
+        if key in seen:
+            errors.append(f"第 {line} 行：“{name}”与第 {seen[key]} 行重复")
+            continue
+        seen[key] = line
+        units.append(Unit(contest.id, name, kind, province))
+    if columns is None:
+        errors.append("文件是空的：第一行应为表头 name,kind,province")
+    if errors:
+        raise UnitsImportError(errors)
+    return units, notes
+
+
+# ------------------------------------------------------------------ the service
+
+
+class AdminService:
+    """Roles, units, invites and exports of every contest in ``contests``."""
+
+    def __init__(
+        self,
+        contests: ContestRegistry,
+        storage: Storage,
+        org: OrgStore,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.contests = contests
+        self.storage = storage
+        self.org = org
+        self.clock = clock
+
+    def contest(self, contest_id: str) -> Contest:
+        contest = self.contests.get(contest_id)
+        if contest is None:
+            known = "、".join(c.id for c in self.contests)
+            raise KeyError(f"没有找到大赛 {contest_id!r}；可用：{known}")
+        return contest
+
+    # -- roles ----------------------------------------------------------------------------
+
+    async def viewer(self, user: UserKey, contest_id: str) -> Viewer:
+        """The user's role in the contest, as :mod:`bot.export` needs it."""
+        member = await self.org.get_membership(user, contest_id)
+        if member is None:
+            return Viewer(user, "entrant")
+        if member.role is Role.ORGANISER:
+            return Viewer(user, "organiser")
+        return Viewer(user, "member", f"unit:{member.unit_key}" if member.unit_key else None)
+
+    async def is_organiser(self, user: UserKey, contest_id: str) -> bool:
+        return (await self.viewer(user, contest_id)).role == "organiser"
+
+    # -- units ----------------------------------------------------------------------------
+
+    async def import_units(self, contest_id: str, data: bytes | str) -> ImportSummary:
+        """Import (add or update by name) the units of a CSV file; all or nothing."""
+        contest = self.contest(contest_id)
+        units, notes = parse_units_csv(data, contest)
+        existing = {u.key for u in await self.org.list_units(contest.id)}
+        await self.org.put_units(contest.id, units)
+        updated = sum(1 for u in units if u.key in existing)
+        return ImportSummary(len(units) - updated, updated, tuple(notes))
+
+    # -- invites ----------------------------------------------------------------------------
+
+    async def create_invite(
+        self,
+        contest_id: str,
+        role: Role,
+        unit: str | None = None,
+        *,
+        by: UserKey | None = None,
+        valid_for: dt.timedelta = DEFAULT_INVITE_VALIDITY,
+    ) -> IssuedInvite | Denied:
+        """A new code.  ``by`` is the organiser asking in chat (checked); None is the operator's CLI."""
+        contest = self.contest(contest_id)
+        if by is not None and not await self.is_organiser(by, contest.id):
+            return Denied("只有主办方可以生成邀请码。")
+        unit_key: str | None = None
+        if role is Role.MEMBER:
+            found = await self.org.get_unit(contest.id, unit or "")
+            if found is None:
+                return Denied(f"本赛事没有登记名为“{unit or ''}”的推荐单位，请先导入单位名单。")
+            unit, unit_key = found.name, found.key
+        elif unit:
+            return Denied("主办方邀请码不属于任何单位，请不要指定单位。")
+        if valid_for <= dt.timedelta(0):
+            return Denied("有效期须为正数。")
+        now = self.clock()
+        code = new_code()
+        expires = now + valid_for
+        await self.org.add_invite(Invite(hash_code(code), contest.id, role, unit_key, now, expires))
+        return IssuedInvite(code, contest.id, role, unit if role is Role.MEMBER else None, expires)
+
+    async def bind(self, user: UserKey, code: str) -> BindResult:
+        """Bind ``user`` to the role of an invite code (any channel, any time)."""
+        canonical = normalise_code(code)
+        if canonical is None:
+            return BindResult(
+                False, "malformed", "邀请码格式不对：应形如 KP-XXXX-XXXX-XXXX-XXXX，请核对后重发。"
+            )
+        result = await self.org.redeem_invite(hash_code(canonical), user, self.clock())
+        if result.status is RedeemStatus.UNKNOWN:
+            return BindResult(False, "unknown", "没有这个邀请码，请核对后重发，或向主办方索取新的邀请码。")
+        if result.status is RedeemStatus.USED:
+            return BindResult(
+                False, "used", "这个邀请码已经被使用过了；每个邀请码只能绑定一次，请向主办方索取新的。"
+            )
+        if result.status is RedeemStatus.EXPIRED:
+            return BindResult(False, "expired", "这个邀请码已过期，请向主办方索取新的邀请码。")
+        member = result.membership
+        assert member is not None
+        contest = self.contests.get(member.contest_id)
+        title = contest.short_title if contest else member.contest_id
+        text = f"绑定成功：您是【{title}】的{_ROLE_CN[member.role]}"
+        if member.role is Role.MEMBER and member.unit_key:
+            unit = await self.org.get_unit(member.contest_id, member.unit_key)
+            text += f"（{unit.name if unit else member.unit_key}）"
+        text += "。发送“配额”查看名额，发送“导出”获取报名表。"
+        return BindResult(True, "ok", text, member)
+
+    # -- visibility -------------------------------------------------------------------------
+
+    async def _holders(self, contest_id: str) -> dict[str, str]:
+        places = await self.org.list_places(contest_id)
+        return {p.number: p.holder for p in places if p.number and p.state is not PlaceState.PENDING}
+
+    async def visible_submission(self, viewer: UserKey, submission: Submission) -> dict[str, Any]:
+        """``submission`` as ``viewer`` may see it: personal data (phones, e-mails, addresses,
+        contact persons) only for its owner, its unit's member and the organisers."""
+        contest = self.contest(submission.contest_id)
+        place = await self.org.place_of(contest.id, submission.number)
+        role = await self.viewer(viewer, contest.id)
+        unit = str(submission.extra.get("unit") or "")
+        return visible_submission(
+            role, submission, contest, holder=place.holder if place else None, unit=unit
+        )
+
+    async def submissions_for(self, user: UserKey, contest_id: str) -> list[dict[str, Any]]:
+        """What the user may list: organisers every work, members their unit's, entrants their own."""
+        role = await self.viewer(user, contest_id)
+        contest = self.contest(contest_id)
+        holders = await self._holders(contest_id)
+        subs = await self.storage.list_submissions(contest_id=contest_id)
+        return [
+            visible_submission(
+                role, s, contest, holder=holders.get(s.number), unit=str(s.extra.get("unit") or "")
+            )
+            for s in subs
+            if role.entitled(s, holders.get(s.number))
+        ]
+
+    # -- exports ----------------------------------------------------------------------------
+
+    async def export_rows(self, contest_id: str, unit: str | None = None) -> list[ExportRow]:
+        """Every submission of the contest (or of one unit) with its unit, oldest first."""
+        contest = self.contest(contest_id)
+        holders = await self._holders(contest.id)
+        units = {u.holder: u for u in await self.org.list_units(contest.id)}
+        wanted = f"unit:{normalise_name(unit)}" if unit is not None else None
+        rows = []
+        for sub in await self.storage.list_submissions(contest_id=contest.id):
+            holder = holders.get(sub.number)
+            if wanted is not None and holder != wanted:
+                continue
+            known = units.get(holder or "")
+            name = known.name if known else str(sub.extra.get("unit") or "")
+            kind = str(sub.extra.get("unit_kind") or (known.kind if known else ""))
+            rows.append(ExportRow(sub, name, kind, recommended=known is not None))
+        return rows
+
+    async def export_file(self, contest_id: str, fmt: str, unit: str | None = None) -> Document:
+        """The export as a file (the operator's CLI: no role check)."""
+        if fmt not in FORMATS:
+            raise ValueError(f"格式应为 {'、'.join(FORMATS)} 之一：{fmt!r}")
+        contest = self.contest(contest_id)
+        rows = await self.export_rows(contest.id, unit)
+        # openpyxl builds the workbook in memory: seconds for thousands of rows, so not in the loop.
+        content = await asyncio.to_thread(render, fmt, contest, rows)
+        stamp = self.clock().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
+        scope = "unit" if unit is not None else "all"
+        return Document(f"{contest.id}-{scope}-{stamp}.{fmt}", content, FORMATS[fmt])
+
+    async def export_for(self, user: UserKey, contest_id: str, fmt: str = "xlsx") -> Document | Denied:
+        """The 导出 command: organisers get every submission, a member their unit's only."""
+        if fmt not in FORMATS:
+            return Denied(f"导出格式应为 {'、'.join(FORMATS)} 之一。")
+        if self.contests.get(contest_id) is None:
+            return Denied(f"没有找到大赛“{contest_id}”。")
+        member = await self.org.get_membership(user, contest_id)
+        if member is None:
+            return Denied("只有主办方和推荐单位代表可以导出报名表；请先发送邀请码绑定。")
+        if member.role is Role.ORGANISER:
+            return await self.export_file(contest_id, fmt)
+        if not member.unit_key:
+            return Denied("您的绑定没有对应的推荐单位，请联系主办方。")
+        return await self.export_file(contest_id, fmt, unit=member.unit_key)
+
+
+# ------------------------------------------------------------------ chat commands
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: Literal["bind", "quota", "withdraw", "export"]
+    arg: str = ""
+    contest: str | None = None
+
+
+_QUOTA = re.compile(r"^(?:配额|名额|quota|/quota)(?:\s+(\S+))?$", re.IGNORECASE)
+_WITHDRAW = re.compile(r"^(?:撤回|withdraw|/withdraw)\s*[:：]?\s*([A-Z]{2,6}\d{4}-\d{6})$", re.IGNORECASE)
+_EXPORT = re.compile(
+    r"^(?:导出|export|/export)(?:\s+(xlsx|csv|json|excel))?(?:\s+([a-z0-9][a-z0-9_-]+))?$", re.IGNORECASE
+)
+
+
+def match_command(text: str) -> Command | None:
+    """The organisation command a whole message is, if any."""
+    stripped = unicodedata.normalize("NFKC", text).strip()
+    if (code := parse_bind(stripped)) is not None:
+        return Command("bind", code)
+    if m := _QUOTA.match(stripped):
+        return Command("quota", contest=m.group(1))
+    if m := _WITHDRAW.match(stripped):
+        return Command("withdraw", m.group(1).upper())
+    if m := _EXPORT.match(stripped):
+        fmt = (m.group(1) or "xlsx").lower()
+        return Command("export", "xlsx" if fmt == "excel" else fmt, contest=m.group(2))
+    return None
+
+
+class OrgCommands:
+    """绑定 / 配额 / 撤回 / 导出 in any channel.  ``handle`` returns None for any other message."""
+
+    def __init__(self, admin: AdminService, quota: QuotaService) -> None:
+        self.admin = admin
+        self.quota = quota
+
+    async def handle(
+        self, user: UserKey, text: str, *, contest_hint: str | None = None
+    ) -> list[Reply] | None:
+        command = match_command(text)
+        if command is None:
+            return None
+        if command.name == "bind":
+            result = await self.admin.bind(user, command.arg)
+            return [Reply(result.text, meta={"bind": result.status})]
+        if command.name == "withdraw":
+            done = await self.quota.withdraw(user, command.arg)
+            return [Reply(done.text, meta={"withdraw": done.code})]
+        contest_id = await self._contest_for(user, command.contest or contest_hint)
+        if contest_id is None:
+            example = next(iter(self.admin.contests)).id if len(self.admin.contests) else "大赛编号"
+            word = "配额" if command.name == "quota" else "导出"
+            return [Reply(f"请注明大赛，例如：{word} {example}", meta={"error": "contest_needed"})]
+        if command.name == "quota":
+            return [Reply(await self.quota.quota_text(user, contest_id))]
+        got = await self.admin.export_for(user, contest_id, command.arg)
+        if isinstance(got, Denied):
+            return [Reply(got.text, meta={"error": "export_denied"})]
+        return [Reply(f"报名表已导出：{got.filename}", document=got)]
+
+    async def _contest_for(self, user: UserKey, named: str | None) -> str | None:
+        """The contest a command is about: named, else the one the user is bound in, else the one open."""
+        if named:
+            return named
+        bound = {m.contest_id for m in await self.admin.org.list_memberships(user=user)}
+        if len(bound) == 1:
+            return bound.pop()
+        if not bound:
+            open_now = self.admin.contests.open(self.admin.clock())
+            if len(open_now) == 1:
+                return open_now[0].id
+        return None
+
+
+# ------------------------------------------------------------------ for the CLI
+
+
+@asynccontextmanager
+async def open_backends(settings: Settings) -> AsyncIterator[tuple[ContestRegistry, Storage, OrgStore]]:
+    """The contests and both stores the settings name, closed on exit (the CLI commands' root)."""
+    contests = ContestRegistry.load(settings.contest_folder)
+    url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    storage, isolation = await open_storage(
+        data_dir=settings.data_dir, redis_url=url, redis_prefix=settings.redis_prefix
+    )
+    try:
+        org = await open_org_store(
+            data_dir=settings.data_dir, redis_url=url, redis_prefix=settings.redis_prefix
+        )
+    except BaseException:
+        await isolation.close()
+        await storage.close()
+        raise
+    try:
+        yield contests, storage, org
+    finally:
+        await org.close()
+        await isolation.close()
+        await storage.close()

@@ -1,0 +1,352 @@
+"""One contract for every OrgStore backend: units, invites and roles, quota places and claims.
+
+Each test runs against SQLite (a file under ``tmp_path``) and a real Redis server
+(``KEPU_TEST_REDIS_URL``, default ``redis://127.0.0.1:6379/0``) under its own key prefix,
+deleted afterwards.  An unreachable Redis fails the tests; it does not skip them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.storage.base import UserKey
+from bot.storage.org import (
+    Invite,
+    OrgStore,
+    PlaceState,
+    QuotaRefusal,
+    RedeemStatus,
+    Reservation,
+    Role,
+    Unit,
+    hash_code,
+    open_org_store,
+)
+from bot.storage.org_redis import RedisOrgStore
+from bot.storage.org_sqlite import SqliteOrgStore
+
+REDIS_URL = os.environ.get("KEPU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+C = "most-cas-2024-kepu"
+T0 = dt.datetime(2024, 10, 1, 4, 0, tzinfo=dt.UTC)
+ALICE = UserKey("telegram", "1001")
+BOB = UserKey("wechat", "oBob")
+HEBEI = "unit:河北省科学技术厅"
+
+
+class Backend:
+    """Opens stores of one backend; several stores share one database / key prefix."""
+
+    def __init__(self, kind: str, tmp_path: Path) -> None:
+        self.kind = kind
+        self.path = tmp_path / "kepu.sqlite3"
+        self.prefix = f"kepu-test-{uuid.uuid4().hex[:12]}"
+        self.opened: list[OrgStore] = []
+
+    async def open(self) -> OrgStore:
+        store: OrgStore
+        if self.kind == "sqlite":
+            store = await SqliteOrgStore.open(self.path)
+        else:
+            store = RedisOrgStore.from_url(REDIS_URL, self.prefix)
+        self.opened.append(store)
+        return store
+
+    async def cleanup(self) -> None:
+        for store in self.opened:
+            await store.close()
+        if self.kind == "redis":
+            client = aioredis.from_url(REDIS_URL)
+            keys = [k async for k in client.scan_iter(match=f"{self.prefix}:*")]
+            if keys:
+                await client.delete(*keys)
+            await client.aclose()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    b = Backend(request.param, tmp_path)
+    yield b
+    await b.cleanup()
+
+
+@pytest.fixture
+async def org(backend: Backend) -> OrgStore:
+    return await backend.open()
+
+
+async def reserve(
+    org: OrgStore,
+    holder: str = HEBEI,
+    *,
+    limit: int | None = 2,
+    claims: tuple[str, ...] = (),
+    now: dt.datetime = T0,
+    track: str = "work",
+    ttl: dt.timedelta = dt.timedelta(minutes=10),
+) -> Reservation | QuotaRefusal:
+    return await org.reserve(
+        contest_id=C,
+        holder=holder,
+        track="work" if track == "work" else "account",
+        limit=limit,
+        claims=claims,
+        owner=ALICE,
+        now=now,
+        ttl=ttl,
+    )
+
+
+async def held(org: OrgStore, holder: str = HEBEI, **kw: object) -> Reservation:
+    got = await reserve(org, holder, **kw)  # type: ignore[arg-type]
+    assert isinstance(got, Reservation), got
+    return got
+
+
+# -- units ----------------------------------------------------------------------------------
+
+
+async def test_units_are_kept_in_import_order_and_replaced_by_normalised_name(org: OrgStore) -> None:
+    await org.put_units(
+        C, [Unit(C, "河北省科学技术厅", "province", "河北省"), Unit(C, "深圳市科技创新局", "sub_provincial")]
+    )
+    await org.put_units(
+        C, [Unit(C, "河北省 科学技术厅", "province", "河北"), Unit(C, "科普联席会", "member_unit")]
+    )
+    units = await org.list_units(C)
+    assert [(u.name, u.kind, u.province) for u in units] == [
+        ("河北省 科学技术厅", "province", "河北"),
+        ("深圳市科技创新局", "sub_provincial", ""),
+        ("科普联席会", "member_unit", ""),
+    ]
+    found = await org.get_unit(C, "河北省科学技术厅　")  # an ideographic space does not matter
+    assert found is not None and found.province == "河北"
+    assert await org.get_unit(C, "河北省科技厅") is None
+    assert await org.list_units("other-contest") == []
+
+
+# -- invites and roles ------------------------------------------------------------------------
+
+
+def invite(
+    code: str, *, role: Role = Role.MEMBER, unit: str | None = "河北省科学技术厅", days: int = 7
+) -> Invite:
+    return Invite(hash_code(code), C, role, unit, T0, T0 + dt.timedelta(days=days))
+
+
+async def test_an_invite_binds_once_and_sets_the_membership(org: OrgStore) -> None:
+    await org.add_invite(invite("CODE-A"))
+    first = await org.redeem_invite(hash_code("CODE-A"), ALICE, T0 + dt.timedelta(hours=1))
+    assert first.status is RedeemStatus.OK
+    assert first.membership is not None and first.membership.unit_key == "河北省科学技术厅"
+    again = await org.redeem_invite(hash_code("CODE-A"), BOB, T0 + dt.timedelta(hours=2))
+    assert again.status is RedeemStatus.USED and again.membership is None
+    assert again.invite is not None and again.invite.used_by == ALICE
+    member = await org.get_membership(ALICE, C)
+    assert member is not None and member.role is Role.MEMBER
+    assert await org.get_membership(BOB, C) is None
+    assert await org.get_membership(ALICE, "other-contest") is None
+
+
+async def test_an_expired_or_unknown_code_binds_nobody(org: OrgStore) -> None:
+    await org.add_invite(invite("CODE-OLD", days=1))
+    late = await org.redeem_invite(hash_code("CODE-OLD"), ALICE, T0 + dt.timedelta(days=1))
+    assert late.status is RedeemStatus.EXPIRED
+    forged = await org.redeem_invite(hash_code("CODE-NEVER-MADE"), ALICE, T0)
+    assert forged.status is RedeemStatus.UNKNOWN
+    assert await org.list_memberships(contest_id=C) == []
+
+
+async def test_adding_the_same_code_twice_is_refused(org: OrgStore) -> None:
+    await org.add_invite(invite("CODE-DUP"))
+    with pytest.raises(Exception):  # noqa: B017, PT011 - IntegrityError on SQLite, ValueError on Redis
+        await org.add_invite(invite("CODE-DUP", role=Role.ORGANISER, unit=None))
+    result = await org.redeem_invite(hash_code("CODE-DUP"), ALICE, T0)
+    assert result.membership is not None and result.membership.role is Role.MEMBER  # the first one stands
+
+
+async def test_a_later_binding_replaces_the_role_in_that_contest_only(org: OrgStore) -> None:
+    await org.add_invite(invite("CODE-1"))
+    await org.add_invite(invite("CODE-2", role=Role.ORGANISER, unit=None))
+    await org.add_invite(
+        Invite(
+            hash_code("CODE-3"), "hlj-2022-kepu", Role.MEMBER, "哈尔滨工业大学", T0, T0 + dt.timedelta(days=3)
+        )
+    )
+    for code in ("CODE-1", "CODE-2", "CODE-3"):
+        assert (await org.redeem_invite(hash_code(code), ALICE, T0)).status is RedeemStatus.OK
+    mine = await org.list_memberships(user=ALICE)
+    assert sorted((m.contest_id, m.role.value, m.unit_key) for m in mine) == [
+        ("hlj-2022-kepu", "member", "哈尔滨工业大学"),
+        (C, "organiser", None),
+    ]
+
+
+async def test_fifty_users_racing_for_one_code_bind_exactly_one(org: OrgStore) -> None:
+    await org.add_invite(invite("CODE-RACE"))
+    users = [UserKey("telegram", str(i)) for i in range(50)]
+    results = await asyncio.gather(*(org.redeem_invite(hash_code("CODE-RACE"), u, T0) for u in users))
+    assert sum(r.status is RedeemStatus.OK for r in results) == 1
+    assert sum(r.status is RedeemStatus.USED for r in results) == 49
+    assert len(await org.list_memberships(contest_id=C)) == 1
+
+
+# -- places -----------------------------------------------------------------------------------
+
+
+async def test_places_run_out_at_the_limit_and_say_how_many_are_used(org: OrgStore) -> None:
+    a, b = await held(org), await held(org)
+    assert await org.commit(a, "KP2024-000001", T0)
+    refused = await reserve(org)
+    assert isinstance(refused, QuotaRefusal)
+    assert (refused.reason, refused.used, refused.limit) == ("full", 2, 2)
+    assert await org.release(b)
+    assert isinstance(await reserve(org), Reservation)
+
+
+async def test_no_limit_means_no_refusal_but_places_are_still_counted(org: OrgStore) -> None:
+    for i in range(12):
+        assert await org.commit(await held(org, limit=None), f"HLJ2022-{i:06d}", T0)
+    places = await org.list_places(C, holder=HEBEI)
+    assert len(places) == 12 and all(p.counts(T0) for p in places)
+
+
+async def test_tracks_and_holders_have_separate_places(org: OrgStore) -> None:
+    await held(org, limit=1)
+    assert isinstance(await reserve(org, limit=1, track="account"), Reservation)
+    assert isinstance(await reserve(org, "unit:石家庄", limit=1), Reservation)
+    assert isinstance(await reserve(org, limit=1), QuotaRefusal)
+
+
+async def test_a_pending_place_stops_counting_after_its_ttl(org: OrgStore) -> None:
+    lost = await held(org, limit=1, ttl=dt.timedelta(minutes=5))
+    assert isinstance(await reserve(org, limit=1, now=T0 + dt.timedelta(minutes=4)), QuotaRefusal)
+    later = T0 + dt.timedelta(minutes=5)
+    assert isinstance(await reserve(org, limit=1, now=later), Reservation)
+    # The crashed worker comes back: its place went to someone else, so it must not commit.
+    assert not await org.commit(lost, "KP2024-000009", later)
+    assert await org.place_of(C, "KP2024-000009") is None
+
+
+async def test_an_expired_but_untaken_reservation_still_commits(org: OrgStore) -> None:
+    slow = await held(org, limit=1, ttl=dt.timedelta(seconds=1))
+    assert await org.commit(slow, "KP2024-000002", T0 + dt.timedelta(minutes=1))
+    assert isinstance(await reserve(org, limit=1, now=T0 + dt.timedelta(minutes=2)), QuotaRefusal)
+
+
+async def test_commit_is_idempotent_for_its_number_only(org: OrgStore) -> None:
+    r = await held(org)
+    assert await org.commit(r, "KP2024-000003", T0)
+    assert await org.commit(r, "KP2024-000003", T0)
+    assert not await org.commit(r, "KP2024-000004", T0)
+    assert not await org.release(r)  # committed places are withdrawn, not released
+
+
+async def test_a_claim_is_held_across_holders_and_channels_until_withdrawn(org: OrgStore) -> None:
+    first = await held(org, claims=("author:张三",))
+    assert await org.commit(first, "KP2024-000001", T0)
+    clash = await reserve(org, "self:wechat:oBob", limit=1, claims=("work:x", "author:张三"))
+    assert isinstance(clash, QuotaRefusal)
+    assert (clash.reason, clash.claim, clash.claim_number) == ("claimed", "author:张三", "KP2024-000001")
+    # The refused attempt took nothing: its other claim is free.
+    assert isinstance(await reserve(org, "self:x:y", claims=("work:x",)), Reservation)
+    gone = await org.withdraw(C, "KP2024-000001", T0)
+    assert gone is not None and gone.state is PlaceState.WITHDRAWN
+    assert isinstance(await reserve(org, "self:wechat:oBob", limit=1, claims=("author:张三",)), Reservation)
+
+
+async def test_a_pending_claim_blocks_and_an_expired_one_is_taken_over(org: OrgStore) -> None:
+    stale = await held(org, claims=("author:李四",), ttl=dt.timedelta(minutes=1))
+    blocked = await reserve(org, "unit:other", claims=("author:李四",), now=T0 + dt.timedelta(seconds=30))
+    assert isinstance(blocked, QuotaRefusal) and blocked.claim_number is None
+    later = T0 + dt.timedelta(minutes=2)
+    taken = await held(org, "unit:other", claims=("author:李四",), now=later)
+    assert not await org.commit(stale, "KP2024-000007", later)  # its claim went to `taken`
+    assert await org.commit(taken, "KP2024-000008", later)
+    assert [p.number for p in await org.list_places(C, holder=HEBEI)] == []
+
+
+async def test_withdraw_frees_the_place_and_keeps_the_record(org: OrgStore) -> None:
+    r = await held(org, limit=1)
+    assert await org.commit(r, "KP2024-000005", T0)
+    assert isinstance(await reserve(org, limit=1), QuotaRefusal)
+    assert await org.withdraw(C, "KP2024-000005", T0) is not None
+    assert await org.withdraw(C, "KP2024-000005", T0) is None  # only once
+    assert await org.withdraw(C, "KP2024-000404", T0) is None
+    place = await org.place_of(C, "KP2024-000005")
+    assert place is not None and place.state is PlaceState.WITHDRAWN and not place.counts(T0)
+    assert isinstance(await reserve(org, limit=1), Reservation)
+
+
+async def test_list_places_shows_state_number_owner_and_order(org: OrgStore) -> None:
+    a = await held(org, limit=None, claims=("author:甲",))
+    b = await held(org, limit=None, now=T0 + dt.timedelta(seconds=1))
+    await org.commit(a, "KP2024-000010", T0)
+    places = await org.list_places(C)
+    assert [(p.token, p.state, p.number) for p in places] == [
+        (a.token, PlaceState.COMMITTED, "KP2024-000010"),
+        (b.token, PlaceState.PENDING, None),
+    ]
+    assert places[0].owner == ALICE and places[0].claims == ("author:甲",) and places[0].expires_at is None
+    assert places[1].claims == () and places[1].expires_at == b.expires_at
+    assert await org.list_places("other-contest") == []
+
+
+async def test_fifty_simultaneous_confirmations_for_five_places_give_five(backend: Backend) -> None:
+    """The issue's acceptance test: a unit with 5 places left, 50 confirmations at once."""
+    stores = [await backend.open() for _ in range(5)]  # five workers (connections) on one database
+    setup = await held(stores[0], limit=6)
+    assert await stores[0].commit(setup, "KP2024-000001", T0)
+
+    async def confirm(i: int) -> bool:
+        store = stores[i % len(stores)]
+        got = await reserve(store, limit=6)
+        if isinstance(got, QuotaRefusal):
+            assert (got.reason, got.used, got.limit) == ("full", 6, 6)
+            return False
+        assert await store.commit(got, f"KP2024-{i + 100:06d}", T0)
+        return True
+
+    outcomes = await asyncio.gather(*(confirm(i) for i in range(50)))
+    assert outcomes.count(True) == 5 and outcomes.count(False) == 45
+    committed = [p for p in await stores[0].list_places(C, holder=HEBEI) if p.state is PlaceState.COMMITTED]
+    assert len(committed) == 6
+
+
+async def test_open_org_store_picks_the_configured_backend(tmp_path: Path) -> None:
+    store = await open_org_store(data_dir=tmp_path, redis_url=None)
+    try:
+        assert isinstance(store, SqliteOrgStore) and store.path == tmp_path / "kepu.sqlite3"
+    finally:
+        await store.close()
+    prefix = f"kepu-test-{uuid.uuid4().hex[:12]}"
+    store = await open_org_store(data_dir=tmp_path, redis_url=REDIS_URL, redis_prefix=prefix)
+    try:
+        assert isinstance(store, RedisOrgStore) and store.prefix == prefix
+    finally:
+        await store.close()
+
+
+async def test_the_sqlite_tables_live_beside_the_submission_store(tmp_path: Path) -> None:
+    from bot.storage.sqlite import SqliteStorage
+
+    storage = await SqliteStorage.open(tmp_path / "kepu.sqlite3")
+    org = await SqliteOrgStore.open(tmp_path / "kepu.sqlite3")
+    try:
+        await org.put_units(C, [Unit(C, "甲", "province")])
+        assert await storage.list_submissions() == []
+    finally:
+        await org.close()
+        await storage.close()
+    reopened = await SqliteOrgStore.open(tmp_path / "kepu.sqlite3")  # migrations are idempotent
+    try:
+        assert [u.name for u in await reopened.list_units(C)] == ["甲"]
+    finally:
+        await reopened.close()

@@ -1,0 +1,535 @@
+"""Quotas as the notices set them: every row of the issue's table (as the seeds have it),
+author and channel rules, the atomic confirm-time reservation, 配额 texts and withdrawal.
+
+``make_request`` / ``World`` are shared with test_admin.py and test_export.py (imported, not copied).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.contests import Contest, ContestRegistry
+from bot.storage import EventIsolation, Storage, Submission, UserKey
+from bot.storage.org import Invite, OrgStore, QuotaRefusal, Role, Unit, hash_code
+from bot.storage.org_redis import RedisOrgStore
+from bot.storage.org_sqlite import SqliteOrgStore
+from bot.storage.sqlite import SqliteStorage
+from dialogs.engine import SubmitRequest
+from handlers.quota import (
+    Confirmed,
+    Hold,
+    QuotaService,
+    author_rules,
+    days_left,
+    first_author,
+    refusal_text,
+)
+from validators.fields import check_answer
+from validators.text import Valid
+
+from .conftest import REDIS_URL, Clock, beijing, valid_answer
+
+CAS = "most-cas-2024-kepu"
+TECH = "most-2023-tech-envoy"
+CQ = "cq-2023-scientist-spirit"
+HLJ = "hlj-2022-kepu"
+CACSI = "cacsi-2022-youth"
+_serial = itertools.count(1)
+
+
+def make_request(contest: Contest, channel_id: str, track: str = "work", **overrides: str) -> SubmitRequest:
+    """A complete entry as the dialog would hand it over: every field answered and validated.
+
+    ``overrides`` are typed answers by field id (``authors="张三、李四"``); a distinct title and
+    first author are made up unless given, so that author rules do not interfere.
+    """
+    channel = contest.channel(channel_id)
+    form = contest.form(channel.forms["account" if track == "account" else "work"])
+    n = next(_serial)
+    typed = {"title": f"科学之光第{n}集", "authors": f"作者{n}、合作者", "account_name": f"科普号{n}"}
+    typed |= overrides
+    answers: dict[str, Any] = {}
+    for fld in form.fields:
+        raw = typed.get(fld.id, valid_answer(fld, contest))
+        result = check_answer(fld, raw, contest)
+        assert isinstance(result, Valid), (fld.id, raw, result)
+        answers[fld.id] = result.value
+    video = {"kind": "link", "url": f"https://video.example.cn/{n}.mp4", "checked": False}
+    return SubmitRequest(contest.number_prefix, contest.id, channel.id, form.id, answers, video)
+
+
+@dataclass
+class World:
+    """The contests, both stores and the quota service on one backend, with a settable clock."""
+
+    contests: ContestRegistry
+    storage: Storage
+    org: OrgStore
+    clock: Clock
+    quota: QuotaService
+
+    def contest(self, contest_id: str) -> Contest:
+        found = self.contests.get(contest_id)
+        assert found is not None
+        return found
+
+    async def units(self, contest_id: str, *units: tuple[str, str, str]) -> None:
+        await self.org.put_units(contest_id, [Unit(contest_id, n, k, p) for n, k, p in units])
+
+    async def bind(self, user: UserKey, contest_id: str, role: Role, unit: str | None = None) -> None:
+        code = f"TEST-{next(_serial)}"
+        now = self.clock()
+        await self.org.add_invite(
+            Invite(hash_code(code), contest_id, role, unit, now, now + dt.timedelta(days=1))
+        )
+        assert (await self.org.redeem_invite(hash_code(code), user, now)).membership is not None
+
+    async def submit(self, user: UserKey, req: SubmitRequest) -> Confirmed | QuotaRefusal:
+        """The confirm step exactly as the submit flow calls it."""
+        return await self.quota.confirm(
+            user,
+            req,
+            lambda: self.storage.create_submission(
+                prefix=req.prefix,
+                contest_id=req.contest_id,
+                user=user,
+                channel_id=req.channel_id,
+                form_id=req.form_id,
+                answers=req.answers,
+                video=req.video,
+                now=self.clock(),
+            ),
+            now=self.clock(),
+        )
+
+    async def accepted(self, user: UserKey, req: SubmitRequest) -> Submission:
+        got = await self.submit(user, req)
+        assert isinstance(got, Confirmed), refusal_text(got) if isinstance(got, QuotaRefusal) else got
+        return got.submission
+
+
+async def open_org_beside(storage: Storage) -> OrgStore:
+    """The org store on the same backend (SQLite file or Redis prefix) as ``storage``."""
+    if isinstance(storage, SqliteStorage):
+        return await SqliteOrgStore.open(storage.path)
+    return RedisOrgStore.from_url(REDIS_URL, storage.prefix)  # type: ignore[attr-defined]
+
+
+async def open_world(contests: ContestRegistry, storage: Storage, now: dt.datetime) -> World:
+    org = await open_org_beside(storage)
+    clock = Clock(now)
+    return World(contests, storage, org, clock, QuotaService(contests, storage, org, clock))
+
+
+@pytest.fixture
+async def world(
+    contests: ContestRegistry, sqlite_store: tuple[Storage, EventIsolation]
+) -> AsyncIterator[World]:
+    w = await open_world(contests, sqlite_store[0], beijing(2024, 10, 1))
+    yield w
+    await w.org.close()
+
+
+@pytest.fixture
+async def any_world(
+    contests: ContestRegistry, any_store: tuple[Storage, EventIsolation]
+) -> AsyncIterator[World]:
+    """Both backends (any_store's Redis prefix also covers the org keys it deletes)."""
+    w = await open_world(contests, any_store[0], beijing(2024, 10, 1))
+    yield w
+    await w.org.close()
+
+
+def open_day(contest: Contest) -> dt.datetime:
+    return beijing(contest.deadline.year, contest.deadline.month, contest.deadline.day) - dt.timedelta(
+        days=10
+    )
+
+
+ALICE = UserKey("telegram", "alice")
+BOB = UserKey("wechat", "bob")
+
+# -- the notices' rules, read from the presets ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("contest_id", "per_author", "one_channel"),
+    [(TECH, True, False), (CQ, False, False), (CAS, True, True), (HLJ, False, False), (CACSI, False, False)],
+)
+def test_author_rules_are_read_from_each_notice(
+    contests: ContestRegistry, contest_id: str, per_author: bool, one_channel: bool
+) -> None:
+    contest = contests.get(contest_id)
+    assert contest is not None
+    rules = author_rules(contest)
+    assert (rules.one_work_per_first_author, rules.one_channel_per_work) == (per_author, one_channel)
+
+
+def test_the_first_author_is_the_first_name_of_the_authors_field(contests: ContestRegistry) -> None:
+    contest = contests.get(CAS)
+    assert contest is not None
+    form = contest.form("recommend")
+    assert first_author(form, {"authors": ["王五", "赵六"]}) == "王五"
+    assert first_author(form, {"authors": "王五，赵六"}) == "王五"
+    assert first_author(form, {}) == ""
+
+
+# -- every row of the quota table ----------------------------------------------------------------
+
+# (contest, channel, unit name, kind as imported, province, track, limit, min) — a unit of None
+# means the channel's self rule: the entrant is their own unit.
+P = pytest.param
+TABLE = [
+    P(TECH, "recommend", "河北省科学技术厅", "province", "河北省", "work", 10, None, id="most23-prov-10"),
+    P(TECH, "recommend", "阜平县科技特派团", "county_team", "河北省", "work", 1, None, id="most23-county-1"),
+    P(TECH, "self", None, "self", "", "work", 1, None, id="most23-self-1"),
+    P(CQ, "district", "渝中区", "district", "重庆市", "work", 5, 3, id="cq-core-3to5"),
+    P(CQ, "district", "两江新区", "district_core", "重庆市", "work", 5, 3, id="cq-core-lj-3to5"),
+    P(CQ, "district", "万州区", "district", "重庆市", "work", 2, 1, id="cq-other-1to2"),
+    P(CAS, "recommend", "中国科协科普部", "member_unit", "", "work", 5, None, id="cas24-member-5"),
+    P(CAS, "recommend", "北京市科学技术委员会", "province", "北京市", "work", 5, None, id="cas24-prov-5"),
+    P(CAS, "recommend", "河北省科学技术厅", "province", "河北省", "work", 6, None, id="cas24-sanqu-6"),
+    P(CAS, "recommend", "新疆维吾尔自治区", "province", "", "work", 6, None, id="cas24-sanqu-byname-6"),
+    P(CAS, "recommend", "深圳市科技创新局", "sub_provincial", "广东省", "work", 3, None, id="cas24-sub-3"),
+    P(CAS, "recommend", "新疆兵团", "sub_provincial", "新疆维吾尔自治区", "work", 3, None, id="cas24-xpcc-3"),
+    P(CAS, "self", None, "self", "", "work", 1, None, id="cas24-self-1"),
+    P(HLJ, "recommend", "哈尔滨工业大学", "unit", "黑龙江省", "work", None, None, id="hlj-unit-nolimit"),
+    P(HLJ, "self", None, "self", "", "work", None, None, id="hlj-self-nolimit"),
+    P(CACSI, "province", "北京市科教协会", "province", "北京市", "work", 10, None, id="cacsi-prov-w10"),
+    P(CACSI, "province", "北京市科教协会", "province", "北京市", "account", 5, None, id="cacsi-prov-a5"),
+    P(CACSI, "member", "某科技馆", "unit_member", "", "work", 3, None, id="cacsi-unit-w3"),
+    P(CACSI, "member", "某科技馆", "unit_member", "", "account", 2, None, id="cacsi-unit-a2"),
+    P(CACSI, "member", "李老师", "individual_member", "", "work", 1, None, id="cacsi-individual-w1"),
+    P(CACSI, "member", "李老师", "individual_member", "", "account", 1, None, id="cacsi-individual-a1"),
+    P(CACSI, "self", None, "self", "", "work", 1, None, id="cacsi-self-w1"),
+    P(CACSI, "self", None, "self", "", "account", 1, None, id="cacsi-self-a1"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("contest_id", "channel_id", "unit", "kind", "province", "track", "limit", "least"), TABLE
+)
+async def test_quota_table_row(
+    world: World,
+    contest_id: str,
+    channel_id: str,
+    unit: str | None,
+    kind: str,
+    province: str,
+    track: str,
+    limit: int | None,
+    least: int | None,
+) -> None:
+    from handlers.admin import parse_units_csv
+
+    contest = world.contest(contest_id)
+    world.clock.now = open_day(contest)
+    if unit is not None:
+        # Through the real import, so that cq's listed districts get their kind from the notice.
+        units, _ = parse_units_csv(f"name,kind,province\n{unit},{kind},{province}\n", contest)
+        await world.org.put_units(contest.id, units)
+    typed = {"unit": unit} if unit is not None else {}
+    entries = 12 if limit is None else limit
+    for _ in range(entries):
+        await world.accepted(ALICE, make_request(contest, channel_id, track, **typed))
+    over = await world.submit(ALICE, make_request(contest, channel_id, track, **typed))
+    if limit is None:
+        assert isinstance(over, Confirmed)
+        return
+    assert isinstance(over, QuotaRefusal)
+    assert (over.reason, over.used, over.limit, over.min_works) == ("full", limit, limit, least)
+    assert f"{limit} " in refusal_text(over)
+    # The refused entry created nothing.
+    assert len(await world.storage.list_submissions(contest_id=contest.id)) == entries
+
+
+async def test_a_county_team_does_not_use_its_provinces_ten_places(world: World) -> None:
+    contest = world.contest(TECH)
+    world.clock.now = open_day(contest)
+    await world.units(
+        TECH, ("河北省科学技术厅", "province", "河北省"), ("阜平县科技特派团", "county_team", "河北省")
+    )
+    for _ in range(10):
+        await world.accepted(ALICE, make_request(contest, "recommend", unit="河北省科学技术厅"))
+    team = await world.submit(BOB, make_request(contest, "recommend", unit="阜平县科技特派团"))
+    assert isinstance(team, Confirmed) and team.hold.holder.kind == "county_team"
+    usage = {u.name: u.used for u in await world.quota.usage(TECH)}
+    assert usage == {"河北省科学技术厅": 10, "阜平县科技特派团": 1}
+
+
+async def test_a_range_enforces_the_maximum_and_reminds_of_the_minimum(world: World) -> None:
+    contest = world.contest(CQ)
+    world.clock.now = open_day(contest)
+    await world.units(CQ, ("渝中区", "district_core", "重庆市"))
+    await world.bind(ALICE, CQ, Role.MEMBER, "渝中区")
+    got = await world.submit(ALICE, make_request(contest, "district", unit="重庆某科技公司"))
+    assert isinstance(got, Confirmed)
+    assert (
+        got.notice
+        == "已计入“渝中区”的推荐名额。作品：已推荐 1/5 部，还可推荐 4 部。通知要求至少推荐 3 部，还差 2 部。"
+    )
+    for _ in range(2):
+        await world.accepted(ALICE, make_request(contest, "district", unit="重庆某科技公司"))
+    assert "还差" not in await world.quota.quota_text(ALICE, CQ)
+
+
+# -- whose places ---------------------------------------------------------------------------------
+
+
+async def test_a_bound_member_counts_against_their_unit_whatever_the_form_says(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(
+        CAS, ("河北省科学技术厅", "province", "河北省"), ("北京市科学技术委员会", "province", "北京市")
+    )
+    await world.bind(ALICE, CAS, Role.MEMBER, "河北省科学技术厅")
+    got = await world.submit(ALICE, make_request(contest, "recommend", unit="北京市科学技术委员会"))
+    assert isinstance(got, Confirmed) and got.hold.holder.name == "河北省科学技术厅"
+    stored = await world.storage.get_submission(got.submission.number)
+    assert stored is not None and stored.extra == {"unit": "河北省科学技术厅", "unit_kind": "province"}
+
+
+async def test_the_unit_field_matches_an_imported_unit_after_normalisation(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(CAS, ("中国科协 科普部", "member_unit", ""))
+    got = await world.submit(BOB, make_request(contest, "recommend", unit="　中国科协科普部 "))
+    assert isinstance(got, Confirmed) and got.hold.holder.key == "unit:中国科协科普部"
+    wrong = await world.submit(BOB, make_request(contest, "recommend", unit="中国科协科普处"))
+    assert isinstance(wrong, QuotaRefusal) and wrong.reason == "no_unit"
+    text = refusal_text(wrong)
+    assert "“中国科协科普处”" in text and "全国科普工作联席会议成员单位" in text and "已保存" in text
+
+
+async def test_a_cq_creation_unit_is_not_a_district_and_is_refused(world: World) -> None:
+    """cq's 报送表 names the 创作单位, not the district: only a district's member can recommend."""
+    contest = world.contest(CQ)
+    world.clock.now = open_day(contest)
+    await world.units(CQ, ("万州区", "district", "重庆市"))
+    got = await world.submit(BOB, make_request(contest, "district", unit="重庆某科技公司"))
+    assert isinstance(got, QuotaRefusal) and got.reason == "no_unit"
+
+
+async def test_a_member_in_the_self_channel_is_their_own_unit(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(CAS, ("河北省科学技术厅", "province", "河北省"))
+    await world.bind(ALICE, CAS, Role.MEMBER, "河北省科学技术厅")
+    got = await world.submit(ALICE, make_request(contest, "self", unit="张三工作室"))
+    assert isinstance(got, Confirmed)
+    assert got.hold.holder.key == "self:telegram:alice" and got.hold.holder.name == "张三工作室"
+
+
+# -- authors and channels --------------------------------------------------------------------------
+
+
+async def test_one_work_per_first_author_across_channels_2024(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(CAS, ("河北省科学技术厅", "province", "河北省"))
+    first = await world.accepted(
+        ALICE, make_request(contest, "recommend", unit="河北省科学技术厅", authors="张三、李四")
+    )
+    again = await world.submit(BOB, make_request(contest, "self", authors="张三", title="另一部作品"))
+    assert isinstance(again, QuotaRefusal) and again.reason == "claimed"
+    assert refusal_text(again).startswith(f"第一作者“张三”已有作品报送本赛事（编号 {first.number}）")
+    # Second author elsewhere is fine: only the first author is limited.
+    assert isinstance(await world.submit(BOB, make_request(contest, "self", authors="李四、张三")), Confirmed)
+
+
+async def test_the_same_work_cannot_enter_through_both_channels_2024(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(CAS, ("河北省科学技术厅", "province", "河北省"))
+    await world.accepted(
+        ALICE, make_request(contest, "recommend", unit="河北省科学技术厅", title="《黑洞》", authors="王五")
+    )
+    again = await world.submit(BOB, make_request(contest, "self", title="黑洞", authors=" 王五 "))
+    assert isinstance(again, QuotaRefusal) and again.claim is not None and again.claim.startswith("work:")
+    assert "《黑洞》（第一作者王五）已报送本赛事" in refusal_text(again)
+    assert "一种方式" in refusal_text(again)
+
+
+async def test_one_work_per_first_author_2023_but_not_in_heilongjiang(world: World) -> None:
+    tech, hlj = world.contest(TECH), world.contest(HLJ)
+    await world.units(TECH, ("河北省科学技术厅", "province", "河北省"))
+    await world.units(HLJ, ("哈尔滨工业大学", "unit", "黑龙江省"))
+    world.clock.now = open_day(tech)
+    await world.accepted(ALICE, make_request(tech, "recommend", unit="河北省科学技术厅", authors="赵六"))
+    assert isinstance(
+        await world.submit(ALICE, make_request(tech, "recommend", unit="河北省科学技术厅", authors="赵六")),
+        QuotaRefusal,
+    )
+    world.clock.now = open_day(hlj)
+    for _ in range(2):
+        await world.accepted(ALICE, make_request(hlj, "recommend", unit="哈尔滨工业大学", authors="赵六"))
+
+
+# -- confirm time: atomic, and nothing left behind -------------------------------------------------
+
+
+async def test_fifty_simultaneous_confirmations_for_five_places_left(any_world: World) -> None:
+    """The issue's acceptance test through the whole confirm step, on SQLite and on Redis."""
+    w = any_world
+    contest = w.contest(CAS)
+    await w.units(CAS, ("河北省科学技术厅", "province", "河北省"))  # 5 + 1 (三区) places
+    await w.accepted(ALICE, make_request(contest, "recommend", unit="河北省科学技术厅"))
+    users = [UserKey("telegram", f"u{i}") for i in range(50)]
+    results = await asyncio.gather(
+        *(w.submit(u, make_request(contest, "recommend", unit="河北省科学技术厅")) for u in users)
+    )
+    ok = [r for r in results if isinstance(r, Confirmed)]
+    refused = [r for r in results if isinstance(r, QuotaRefusal)]
+    assert len(ok) == 5 and len(refused) == 45
+    assert all(r.reason == "full" and r.used == 6 and r.limit == 6 for r in refused)
+    assert all("“河北省科学技术厅”的推荐名额已满" in refusal_text(r) for r in refused)
+    assert len(await w.storage.list_submissions(contest_id=CAS)) == 6
+    [usage] = await w.quota.usage(CAS)
+    assert (usage.used, usage.remaining, len(usage.works)) == (6, 0, 6)
+
+
+async def test_a_storage_failure_after_reserving_gives_the_place_back(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(CAS, ("深圳市科技创新局", "sub_provincial", "广东省"))
+    req = make_request(contest, "recommend", unit="深圳市科技创新局", authors="钱七")
+
+    async def broken() -> Submission:
+        raise ConnectionError("disk gone")
+
+    with pytest.raises(ConnectionError):
+        await world.quota.confirm(BOB, req, broken)
+    assert [p for p in await world.org.list_places(CAS) if p.counts(world.clock())] == []
+    # Both the place and the first-author claim are free again.
+    assert isinstance(await world.submit(BOB, req), Confirmed)
+
+
+async def test_reserve_commit_and_release_by_hand(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(CAS, ("深圳市科技创新局", "sub_provincial", "广东省"))
+    req = make_request(contest, "recommend", unit="深圳市科技创新局")
+    hold = await world.quota.reserve(BOB, req)
+    assert isinstance(hold, Hold) and (hold.used, hold.limit) == (1, 3)
+    await world.quota.release(hold)
+    assert (await world.quota.usage(CAS))[0].used == 0
+
+
+# -- withdraw ---------------------------------------------------------------------------------------
+
+
+async def test_withdraw_frees_a_place_before_the_deadline(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(CAS, ("深圳市科技创新局", "sub_provincial", "广东省"))
+    await world.bind(ALICE, CAS, Role.MEMBER, "深圳市科技创新局")
+    subs = [
+        await world.accepted(BOB, make_request(contest, "recommend", unit="深圳市科技创新局"))
+        for _ in range(3)
+    ]
+    assert isinstance(
+        await world.submit(BOB, make_request(contest, "recommend", unit="深圳市科技创新局")), QuotaRefusal
+    )
+    done = await world.quota.withdraw(ALICE, subs[1].number.lower())
+    assert done.ok and done.code == "withdrawn"
+    assert done.text.startswith(f"已撤回 {subs[1].number}《") and "2/3 部" in done.text
+    stored = await world.storage.get_submission(subs[1].number)
+    assert stored is not None and stored.status == "withdrawn" and stored.extra["withdrawn_by"] == str(ALICE)
+    assert isinstance(
+        await world.submit(BOB, make_request(contest, "recommend", unit="深圳市科技创新局")), Confirmed
+    )
+    again = await world.quota.withdraw(ALICE, subs[1].number)
+    assert (again.ok, again.code) == (False, "already")
+
+
+async def test_the_deadline_blocks_withdraw(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(CAS, ("深圳市科技创新局", "sub_provincial", "广东省"))
+    await world.bind(ALICE, CAS, Role.MEMBER, "深圳市科技创新局")
+    sub = await world.accepted(ALICE, make_request(contest, "recommend"))
+    world.clock.now = beijing(2024, 10, 25, 23)  # the deadline day itself still counts
+    assert (await world.quota.withdraw(ALICE, sub.number)).ok
+    sub = await world.accepted(ALICE, make_request(contest, "recommend"))
+    world.clock.now = beijing(2024, 10, 26, 0)
+    late = await world.quota.withdraw(ALICE, sub.number)
+    assert (late.ok, late.code) == (False, "closed") and "截止后不能撤回" in late.text
+    stored = await world.storage.get_submission(sub.number)
+    assert stored is not None and stored.status == "submitted"
+    assert (await world.quota.usage(CAS))[0].used == 1
+
+
+async def test_only_the_unit_the_owner_or_an_organiser_may_withdraw(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(
+        CAS, ("深圳市科技创新局", "sub_provincial", "广东省"), ("北京市科学技术委员会", "province", "北京市")
+    )
+    await world.bind(ALICE, CAS, Role.MEMBER, "北京市科学技术委员会")
+    owner = UserKey("wechat", "owner")
+    sub = await world.accepted(owner, make_request(contest, "recommend", unit="深圳市科技创新局"))
+    for stranger in (ALICE, BOB):  # another unit's member; an unrelated entrant
+        refused = await world.quota.withdraw(stranger, sub.number)
+        assert (refused.ok, refused.code) == (False, "forbidden")
+    boss = UserKey("telegram", "boss")
+    await world.bind(boss, CAS, Role.ORGANISER)
+    assert (await world.quota.withdraw(boss, sub.number)).ok
+    assert (await world.quota.withdraw(owner, "KP2024-999999")).code == "not_found"
+
+
+# -- what members and entrants are told ---------------------------------------------------------------
+
+
+async def test_the_quota_command_for_a_member(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(CAS, ("河北省科学技术厅", "province", "河北省"))
+    await world.bind(ALICE, CAS, Role.MEMBER, "河北省科学技术厅")
+    a = await world.accepted(ALICE, make_request(contest, "recommend", title="黑洞漫游"))
+    b = await world.accepted(
+        BOB, make_request(contest, "recommend", unit="河北省科学技术厅", title="量子之谜")
+    )
+    text = await world.quota.quota_text(ALICE, CAS)
+    assert text.splitlines()[:3] == [
+        "【2024全国科普微视频大赛】名额",
+        "推荐单位：河北省科学技术厅（省、自治区、直辖市科技管理部门）",
+        "作品：已推荐 2/6 部，还可推荐 4 部。",
+    ]
+    assert f"1. {a.number}《黑洞漫游》 10月01日提交" in text and f"2. {b.number}《量子之谜》" in text
+    assert "距截止（2024年10月25日）还有 24 天。" in text and "撤回 编号" in text
+    assert (
+        await world.quota.start_notice(ALICE, CAS)
+        == "本单位（河北省科学技术厅）已推荐 2/6 部，还可推荐 4 部。"
+    )
+    assert await world.quota.start_notice(BOB, CAS) is None
+
+
+async def test_the_quota_command_for_an_entrant_and_an_organiser(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(
+        CAS, ("河北省科学技术厅", "province", "河北省"), ("深圳市科技创新局", "sub_provincial", "广东省")
+    )
+    await world.accepted(BOB, make_request(contest, "self"))
+    mine = await world.quota.quota_text(BOB, CAS)
+    assert "社会征集（自荐）（作品）：限 1 部，您已提交 1 部。" in mine
+    assert "地方、部门推荐：名额由推荐单位掌握" in mine and "同一第一作者只能申报一部作品" in mine
+    boss = UserKey("telegram", "boss")
+    await world.bind(boss, CAS, Role.ORGANISER)
+    await world.accepted(BOB, make_request(contest, "recommend", unit="深圳市科技创新局"))
+    overview = await world.quota.quota_text(boss, CAS)
+    assert "· 河北省科学技术厅：0/6 部" in overview and "· 深圳市科技创新局：1/3 部" in overview
+    assert "自荐及其他渠道：1 份。" in overview
+
+
+async def test_the_cacsi_member_sees_works_and_accounts(world: World) -> None:
+    contest = world.contest(CACSI)
+    world.clock.now = open_day(contest)
+    await world.units(CACSI, ("某科技馆", "unit_member", ""))
+    await world.bind(ALICE, CACSI, Role.MEMBER, "某科技馆")
+    await world.accepted(ALICE, make_request(contest, "member", "account"))
+    text = await world.quota.quota_text(ALICE, CACSI)
+    assert "作品：已推荐 0/3 部，还可推荐 3 部。" in text and "科普号：已推荐 1/2 个，还可推荐 1 个。" in text
+
+
+def test_days_left_counts_beijing_days(contests: ContestRegistry) -> None:
+    contest = contests.get(CAS)
+    assert contest is not None
+    assert days_left(contest, dt.datetime(2024, 10, 24, 16, 30, tzinfo=dt.UTC)) == 0  # 00:30 on the 25th
+    assert days_left(contest, dt.datetime(2024, 10, 24, 15, 30, tzinfo=dt.UTC)) == 1
+    assert days_left(contest, beijing(2024, 10, 26)) == -1
