@@ -1,0 +1,647 @@
+"""The helpdesk use case: an entrant's question answered from the notice, or handed to an operator.
+
+:class:`HelpdeskService` asks :class:`bot.knowledge.Helpdesk` (in a thread); a confident answer
+goes straight back.  Otherwise the entrant is told the helpdesk is unsure, a :class:`Ticket` is
+stored and the organisers' operators are notified; when an operator replies, the reply is kept
+on the ticket and pushed to the entrant.  The service never reads or writes a draft, so a
+question asked in the middle of a submission dialog leaves the draft as it was.
+
+Tickets live behind :class:`TicketStore`: :class:`SqliteTicketStore` (its own file,
+``DATA_DIR/helpdesk.sqlite3``) or :class:`RedisTicketStore` (keys under ``<prefix>:helpdesk:``).
+Operator channels (a Telegram group, WeChat operator accounts) plug in as an
+:class:`OperatorNotifier` and a :class:`Push`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol, cast, runtime_checkable
+from urllib.parse import quote
+
+import aiosqlite
+import redis.asyncio as aioredis
+
+from bot.knowledge import Helpdesk, KnowledgeError
+from bot.storage.base import UserKey, parse_utc, utc_iso
+
+__all__ = [
+    "HELPDESK_SQLITE_FILENAME",
+    "HelpdeskService",
+    "LoggingNotifier",
+    "OperatorCommand",
+    "OperatorNotifier",
+    "Push",
+    "RedisTicketStore",
+    "SqliteTicketStore",
+    "Ticket",
+    "TicketClosedError",
+    "TicketStatus",
+    "TicketStore",
+    "format_for_operators",
+    "open_ticket_store",
+    "parse_operator_command",
+]
+
+log = logging.getLogger(__name__)
+
+#: The helpdesk's own SQLite file inside the data directory (apart from the drafts' database,
+#: so that neither schema migrates the other).
+HELPDESK_SQLITE_FILENAME = "helpdesk.sqlite3"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def format_ticket_id(seq: int) -> str:
+    return f"HD-{seq:06d}"
+
+
+# --- tickets -----------------------------------------------------------------------------------
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"  # waiting for an operator
+    ANSWERED = "answered"  # an operator replied; the reply was relayed
+    CLOSED = "closed"  # done (answered, or dismissed by an operator)
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A question the helpdesk could not answer, and what became of it."""
+
+    id: str  # HD-000001
+    contest_id: str | None
+    user: UserKey
+    question: str
+    status: TicketStatus
+    created_at: dt.datetime
+    suggestion: str = ""  # the helpdesk's closest entry, for the operator; never sent to the entrant
+    answered_at: dt.datetime | None = None
+    reply: str = ""
+    operator: str = ""
+    closed_at: dt.datetime | None = None
+
+
+class TicketNotFoundError(KeyError):
+    """No ticket with that id."""
+
+
+class TicketClosedError(Exception):
+    """The ticket is closed: it takes no more replies."""
+
+
+@runtime_checkable
+class TicketStore(Protocol):
+    """Tickets with their status.  Every method is safe to call concurrently."""
+
+    async def create(
+        self, *, contest_id: str | None, user: UserKey, question: str, suggestion: str, now: dt.datetime
+    ) -> Ticket:
+        """Store a new open ticket with the next id (``HD-000001``, ...)."""
+
+    async def get(self, ticket_id: str) -> Ticket | None:
+        """One ticket, or None."""
+
+    async def list_tickets(
+        self,
+        *,
+        status: TicketStatus | None = None,
+        contest_id: str | None = None,
+        user: UserKey | None = None,
+    ) -> list[Ticket]:
+        """Tickets, oldest first, filtered by status, contest and/or entrant."""
+
+    async def answer(self, ticket_id: str, *, reply: str, operator: str, now: dt.datetime) -> Ticket:
+        """Record an operator's reply (status ``answered``; a later reply replaces it).
+
+        Raises :class:`TicketNotFoundError` or :class:`TicketClosedError`."""
+
+    async def close_ticket(self, ticket_id: str, *, now: dt.datetime) -> Ticket:
+        """Close the ticket (closing a closed one changes nothing).  Raises :class:`TicketNotFoundError`."""
+
+    async def close(self) -> None:
+        """Release connections.  The store is unusable afterwards."""
+
+
+def _ticket_from_row(row: dict[str, Any]) -> Ticket:
+    def when(key: str) -> dt.datetime | None:
+        return parse_utc(row[key]) if row.get(key) else None
+
+    created = when("created_at")
+    assert created is not None
+    return Ticket(
+        id=str(row["id"]),
+        contest_id=row.get("contest_id") or None,
+        user=UserKey(str(row["channel"]), str(row["user_id"])),
+        question=str(row["question"]),
+        status=TicketStatus(row["status"]),
+        created_at=created,
+        suggestion=str(row.get("suggestion") or ""),
+        answered_at=when("answered_at"),
+        reply=str(row.get("reply") or ""),
+        operator=str(row.get("operator") or ""),
+        closed_at=when("closed_at"),
+    )
+
+
+def _matches(t: Ticket, status: TicketStatus | None, contest_id: str | None, user: UserKey | None) -> bool:
+    return (
+        (status is None or t.status is status)
+        and (contest_id is None or t.contest_id == contest_id)
+        and (user is None or t.user == user)
+    )
+
+
+# --- SQLite ------------------------------------------------------------------------------------
+
+_SCHEMA_VERSION = 1
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """
+        CREATE TABLE IF NOT EXISTS helpdesk_tickets (
+            seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+            contest_id  TEXT,
+            channel     TEXT NOT NULL,
+            user_id     TEXT NOT NULL,
+            question    TEXT NOT NULL,
+            suggestion  TEXT NOT NULL DEFAULT '',
+            status      TEXT NOT NULL,
+            created_at  TEXT NOT NULL,
+            answered_at TEXT,
+            reply       TEXT NOT NULL DEFAULT '',
+            operator    TEXT NOT NULL DEFAULT '',
+            closed_at   TEXT
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS helpdesk_tickets_status ON helpdesk_tickets (status, seq)",
+        "CREATE INDEX IF NOT EXISTS helpdesk_tickets_user ON helpdesk_tickets (channel, user_id, seq)",
+    ),
+}
+_COLUMNS = (
+    "seq, contest_id, channel, user_id, question, suggestion, status, created_at, answered_at, reply, "
+    "operator, closed_at"
+)
+_ID = re.compile(r"^HD-(\d{6,})$")
+
+
+def _seq(ticket_id: str) -> int:
+    match = _ID.match(ticket_id)
+    if not match:
+        raise TicketNotFoundError(ticket_id)
+    return int(match.group(1))
+
+
+class SqliteTicketStore:
+    """:class:`TicketStore` in an SQLite file; one :mod:`aiosqlite` connection (its own thread)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._db: aiosqlite.Connection | None = conn
+        self._lock = asyncio.Lock()  # coroutines sharing the connection must not interleave statements
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteTicketStore:
+        """Open (creating if needed) the ticket database at ``path``."""
+        await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await conn.execute("PRAGMA busy_timeout = 5000")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("BEGIN IMMEDIATE")
+            rows = list(await conn.execute_fetchall("PRAGMA user_version"))
+            current = int(rows[0][0])
+            if current > _SCHEMA_VERSION:
+                raise RuntimeError(f"helpdesk database schema {current} is newer than this program's")
+            for version in range(current + 1, _SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[version]:
+                    await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {version}")
+            await conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                await conn.execute("ROLLBACK")
+            await conn.close()
+            raise
+        return cls(conn)
+
+    def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("SqliteTicketStore is closed")
+        return self._db
+
+    @staticmethod
+    def _ticket(row: Any) -> Ticket:
+        names = [c.strip() for c in _COLUMNS.split(",")]
+        data = dict(zip(names, row, strict=True))
+        data["id"] = format_ticket_id(int(data.pop("seq")))
+        return _ticket_from_row(data)
+
+    async def _row(self, seq: int) -> Ticket | None:
+        rows = list(
+            await self._conn().execute_fetchall(
+                f"SELECT {_COLUMNS} FROM helpdesk_tickets WHERE seq = ?", (seq,)
+            )
+        )
+        return self._ticket(rows[0]) if rows else None
+
+    async def create(
+        self, *, contest_id: str | None, user: UserKey, question: str, suggestion: str, now: dt.datetime
+    ) -> Ticket:
+        async with self._lock:
+            cursor = await self._conn().execute(
+                "INSERT INTO helpdesk_tickets (contest_id, channel, user_id, question, suggestion, status, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    contest_id,
+                    user.channel,
+                    user.user_id,
+                    question,
+                    suggestion,
+                    TicketStatus.OPEN.value,
+                    utc_iso(now),
+                ),
+            )
+            seq = cursor.lastrowid
+            await cursor.close()
+            assert seq is not None
+            ticket = await self._row(seq)
+        assert ticket is not None
+        return ticket
+
+    async def get(self, ticket_id: str) -> Ticket | None:
+        try:
+            seq = _seq(ticket_id)
+        except TicketNotFoundError:
+            return None
+        async with self._lock:
+            return await self._row(seq)
+
+    async def list_tickets(
+        self,
+        *,
+        status: TicketStatus | None = None,
+        contest_id: str | None = None,
+        user: UserKey | None = None,
+    ) -> list[Ticket]:
+        where, params = [], []
+        if status is not None:
+            where.append("status = ?")
+            params.append(status.value)
+        if contest_id is not None:
+            where.append("contest_id = ?")
+            params.append(contest_id)
+        if user is not None:
+            where.append("channel = ? AND user_id = ?")
+            params.extend([user.channel, user.user_id])
+        sql = f"SELECT {_COLUMNS} FROM helpdesk_tickets"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        async with self._lock:
+            rows = list(await self._conn().execute_fetchall(sql + " ORDER BY seq", params))
+        return [self._ticket(r) for r in rows]
+
+    async def answer(self, ticket_id: str, *, reply: str, operator: str, now: dt.datetime) -> Ticket:
+        seq = _seq(ticket_id)
+        async with self._lock:
+            # One statement: the status check and the write cannot be split by another writer.
+            cursor = await self._conn().execute(
+                "UPDATE helpdesk_tickets SET status = ?, reply = ?, operator = ?, answered_at = ? "
+                "WHERE seq = ? AND status != ?",
+                (TicketStatus.ANSWERED.value, reply, operator, utc_iso(now), seq, TicketStatus.CLOSED.value),
+            )
+            changed = cursor.rowcount
+            await cursor.close()
+            ticket = await self._row(seq)
+        if ticket is None:
+            raise TicketNotFoundError(ticket_id)
+        if not changed:
+            raise TicketClosedError(ticket_id)
+        return ticket
+
+    async def close_ticket(self, ticket_id: str, *, now: dt.datetime) -> Ticket:
+        seq = _seq(ticket_id)
+        async with self._lock:
+            await self._conn().execute(
+                "UPDATE helpdesk_tickets SET status = ?, closed_at = ? WHERE seq = ? AND status != ?",
+                (TicketStatus.CLOSED.value, utc_iso(now), seq, TicketStatus.CLOSED.value),
+            )
+            ticket = await self._row(seq)
+        if ticket is None:
+            raise TicketNotFoundError(ticket_id)
+        return ticket
+
+    async def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.close()
+
+
+# --- Redis -------------------------------------------------------------------------------------
+
+# KEYS: ticket hash, idx:status:open, idx:status:answered.  ARGV: id, seq, reply, operator, answered_at.
+_ANSWER_LUA = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if status == 'closed' then return 'closed' end
+redis.call('HSET', KEYS[1], 'status', 'answered', 'reply', ARGV[3], 'operator', ARGV[4],
+           'answered_at', ARGV[5])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], tonumber(ARGV[2]), ARGV[1])
+return 'ok'
+"""
+
+# KEYS: ticket hash, idx:status:open, idx:status:answered, idx:status:closed.  ARGV: id, seq, closed_at.
+_CLOSE_LUA = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+if status ~= 'closed' then
+    redis.call('HSET', KEYS[1], 'status', 'closed', 'closed_at', ARGV[3])
+    redis.call('ZREM', KEYS[2], ARGV[1])
+    redis.call('ZREM', KEYS[3], ARGV[1])
+    redis.call('ZADD', KEYS[4], tonumber(ARGV[2]), ARGV[1])
+end
+return 'ok'
+"""
+
+
+class RedisTicketStore:
+    """:class:`TicketStore` in Redis, shared by several workers.
+
+    Key layout (``p`` is the prefix)::
+
+        p:helpdesk:seq                int   last ticket number handed out
+        p:helpdesk:ticket:HD-000001   hash  the ticket's fields
+        p:helpdesk:idx:all            zset  ticket ids, score = number
+        p:helpdesk:idx:status:<s>     zset  the same, per status (open tickets are listed often)
+
+    A new ticket takes its number with INCR and is written in one MULTI transaction (a crash in
+    between only skips a number); answer and close are Lua scripts, so the status check and the
+    write are one step on the server whatever the number of workers.  Takes ownership of the client.
+    """
+
+    def __init__(self, redis: aioredis.Redis, prefix: str = "kepu") -> None:
+        self._redis = redis
+        self.prefix = f"{prefix}:helpdesk"
+        self._answer = redis.register_script(_ANSWER_LUA)
+        self._close = redis.register_script(_CLOSE_LUA)
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "kepu") -> RedisTicketStore:
+        return cls(aioredis.from_url(url, decode_responses=True), prefix)
+
+    def _key(self, ticket_id: str) -> str:
+        return f"{self.prefix}:ticket:{quote(ticket_id, safe='')}"
+
+    def _status(self, status: TicketStatus) -> str:
+        return f"{self.prefix}:idx:status:{status.value}"
+
+    async def create(
+        self, *, contest_id: str | None, user: UserKey, question: str, suggestion: str, now: dt.datetime
+    ) -> Ticket:
+        seq = int(await self._redis.incr(f"{self.prefix}:seq"))
+        ticket_id = format_ticket_id(seq)
+        fields = {
+            "id": ticket_id,
+            "contest_id": contest_id or "",
+            "channel": user.channel,
+            "user_id": user.user_id,
+            "question": question,
+            "suggestion": suggestion,
+            "status": TicketStatus.OPEN.value,
+            "created_at": utc_iso(now),
+        }
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._key(ticket_id), mapping=cast("dict[Any, Any]", fields))
+            pipe.zadd(f"{self.prefix}:idx:all", {ticket_id: seq})
+            pipe.zadd(self._status(TicketStatus.OPEN), {ticket_id: seq})
+            await pipe.execute()
+        return _ticket_from_row(fields)
+
+    async def get(self, ticket_id: str) -> Ticket | None:
+        row = await self._redis.hgetall(self._key(ticket_id))
+        return _ticket_from_row({_text(k): _text(v) for k, v in row.items()}) if row else None
+
+    async def list_tickets(
+        self,
+        *,
+        status: TicketStatus | None = None,
+        contest_id: str | None = None,
+        user: UserKey | None = None,
+    ) -> list[Ticket]:
+        index = self._status(status) if status is not None else f"{self.prefix}:idx:all"
+        ids = [_text(i) for i in await self._redis.zrange(index, 0, -1)]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for ticket_id in ids:
+                pipe.hgetall(self._key(ticket_id))
+            rows = await pipe.execute()
+        tickets = [_ticket_from_row({_text(k): _text(v) for k, v in row.items()}) for row in rows if row]
+        return [t for t in tickets if _matches(t, status, contest_id, user)]
+
+    async def answer(self, ticket_id: str, *, reply: str, operator: str, now: dt.datetime) -> Ticket:
+        seq = _seq(ticket_id)
+        keys = [self._key(ticket_id), self._status(TicketStatus.OPEN), self._status(TicketStatus.ANSWERED)]
+        result = _text(await self._answer(keys=keys, args=[ticket_id, seq, reply, operator, utc_iso(now)]))
+        if result == "missing":
+            raise TicketNotFoundError(ticket_id)
+        if result == "closed":
+            raise TicketClosedError(ticket_id)
+        ticket = await self.get(ticket_id)
+        assert ticket is not None
+        return ticket
+
+    async def close_ticket(self, ticket_id: str, *, now: dt.datetime) -> Ticket:
+        seq = _seq(ticket_id)
+        keys = [self._key(ticket_id), *(self._status(s) for s in TicketStatus)]
+        if _text(await self._close(keys=keys, args=[ticket_id, seq, utc_iso(now)])) == "missing":
+            raise TicketNotFoundError(ticket_id)
+        ticket = await self.get(ticket_id)
+        assert ticket is not None
+        return ticket
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+async def open_ticket_store(
+    *, data_dir: Path, redis_url: str | None, redis_prefix: str = "kepu"
+) -> TicketStore:
+    """The configured backend, like :func:`bot.storage.open_storage`: Redis when a URL is set
+    (pinged, so that a wrong URL fails here), else ``data_dir / "helpdesk.sqlite3"``."""
+    if redis_url:
+        store = RedisTicketStore.from_url(redis_url, redis_prefix)
+        try:
+            await store.ping()
+        except BaseException:
+            await store.close()
+            raise
+        return store
+    return await SqliteTicketStore.open(Path(data_dir) / HELPDESK_SQLITE_FILENAME)
+
+
+# --- the operators' side -----------------------------------------------------------------------
+
+
+class OperatorNotifier(Protocol):
+    """Tells the organisers' operators about a new ticket (a Telegram group, WeChat operator accounts)."""
+
+    async def __call__(self, ticket: Ticket) -> None: ...
+
+
+class Push(Protocol):
+    """Sends a text to an entrant outside a reply (the channel's push / customer-service message)."""
+
+    async def __call__(self, user: UserKey, text: str) -> None: ...
+
+
+def format_for_operators(ticket: Ticket) -> str:
+    """The message an operator sees: the question, who asked, the closest entry, how to reply."""
+    lines = [
+        f"【待回复】{ticket.id}（{ticket.contest_id or '未指定大赛'}，{ticket.user}）",
+        f"问：{ticket.question}",
+    ]
+    if ticket.suggestion:
+        lines.append(f"助手找到的最接近内容（未发送给报名者）：{ticket.suggestion}")
+    lines.append(f"回复请发送：回复 {ticket.id} 您的答复；不需回复请发送：关闭 {ticket.id}")
+    return "\n".join(lines)
+
+
+class LoggingNotifier:
+    """An :class:`OperatorNotifier` that only logs: the default until an operator channel is configured
+    (operators then find open tickets with ``HelpdeskService.open_tickets``)."""
+
+    async def __call__(self, ticket: Ticket) -> None:
+        log.warning("helpdesk ticket needs an operator:\n%s", format_for_operators(ticket))
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorCommand:
+    action: str  # "reply" | "close"
+    ticket_id: str
+    text: str = ""
+
+
+_COMMAND = re.compile(r"^\s*(回复|答复|reply|关闭|close)\s*#?\s*(HD-\d{6,})\s*[:：]?\s*(.*)$", re.I | re.S)
+
+
+def parse_operator_command(text: str) -> OperatorCommand | None:
+    """``回复 HD-000001 答复内容`` or ``关闭 HD-000001`` from an operator's chat; None for anything else."""
+    match = _COMMAND.match(text)
+    if not match:
+        return None
+    verb, ticket_id, rest = match.group(1).lower(), match.group(2).upper(), match.group(3).strip()
+    if verb in ("回复", "答复", "reply"):
+        return OperatorCommand("reply", ticket_id, rest) if rest else None
+    return OperatorCommand("close", ticket_id)
+
+
+# --- the service -------------------------------------------------------------------------------
+
+EMPTY_QUESTION = "请直接输入您的问题，例如：视频可以多大？截止日期是哪天？"
+HANDED_OFF = "已转交主办方工作人员（工单号 {id}），回复后会在这里转告您。您可以继续填写报名信息。"
+HANDOFF_FAILED = "问题暂时无法转交，请稍后再问，或直接联系主办方。"
+RELAYED = "关于您的提问“{question}”（工单 {id}），主办方工作人员回复：\n{reply}"
+
+
+class HelpdeskService:
+    """Questions in, answers or tickets out; operator replies relayed to the entrant."""
+
+    def __init__(
+        self,
+        helpdesk: Helpdesk,
+        store: TicketStore,
+        operators: OperatorNotifier,
+        push: Push,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.helpdesk = helpdesk
+        self.store = store
+        self.operators = operators
+        self.push = push
+        self.clock = clock
+
+    async def answer(self, user: UserKey, contest_id: str | None, question: str) -> list[str]:
+        """The texts to send to ``user`` for ``question``: an answer with its source, or an honest
+        "unsure" with the ticket number after the question was handed to the operators."""
+        question = question.strip()
+        if not question:
+            return [EMPTY_QUESTION]
+        try:
+            result = await self.helpdesk.ask_async(contest_id, question)
+        except (KnowledgeError, KeyError):
+            # A broken FAQ file or an unknown contest must not cost the entrant an answer: an operator
+            # takes the question instead.
+            log.exception("helpdesk could not search for contest %r", contest_id)
+            answer_text, suggestion, picked = "这个问题我暂时无法查询。", "", contest_id
+        else:
+            if result.confident:
+                return [result.answer]
+            answer_text, suggestion, picked = result.answer, result.suggestion, result.contest_id
+        try:
+            ticket = await self.store.create(
+                contest_id=picked, user=user, question=question, suggestion=suggestion, now=self.clock()
+            )
+        except Exception:
+            log.exception("helpdesk could not store a ticket for %s", user)
+            return [answer_text, HANDOFF_FAILED]
+        try:
+            await self.operators(ticket)
+        except Exception:
+            # The ticket is kept open; operators still find it in the open list.
+            log.exception("helpdesk could not notify operators about %s", ticket.id)
+        return [answer_text, HANDED_OFF.format(id=ticket.id)]
+
+    async def reply(self, ticket_id: str, text: str, *, operator: str = "") -> Ticket:
+        """Keep an operator's reply on the ticket, then push it to the entrant.
+
+        The reply is stored first so that it is never lost; if the push fails, the exception
+        propagates (the operator's channel says so) and the ticket stays ``answered`` with it.
+        """
+        ticket = await self.store.answer(ticket_id, reply=text, operator=operator, now=self.clock())
+        await self.push(ticket.user, RELAYED.format(question=ticket.question, id=ticket.id, reply=text))
+        return ticket
+
+    async def close_ticket(self, ticket_id: str) -> Ticket:
+        return await self.store.close_ticket(ticket_id, now=self.clock())
+
+    async def open_tickets(self, contest_id: str | None = None) -> list[Ticket]:
+        return await self.store.list_tickets(status=TicketStatus.OPEN, contest_id=contest_id)
+
+    async def tickets_of(self, user: UserKey) -> list[Ticket]:
+        return await self.store.list_tickets(user=user)
+
+    async def handle_operator_message(self, text: str, *, operator: str = "") -> str | None:
+        """Act on ``回复 HD-… 内容`` / ``关闭 HD-…`` from an operator chat; the confirmation to show
+        the operator, or None when the message is not a command (ordinary chatter in the group)."""
+        command = parse_operator_command(text)
+        if command is None:
+            return None
+        try:
+            if command.action == "close":
+                ticket = await self.close_ticket(command.ticket_id)
+                return f"{ticket.id} 已关闭。"
+            ticket = await self.reply(command.ticket_id, command.text, operator=operator)
+        except TicketNotFoundError:
+            return f"没有工单 {command.ticket_id}。"
+        except TicketClosedError:
+            return f"{command.ticket_id} 已关闭，不能再回复。"
+        except Exception:
+            log.exception("helpdesk could not relay the reply to %s", command.ticket_id)
+            return f"{command.ticket_id} 的答复已保存，但未能转告报名者，请稍后重试或直接联系。"
+        return f"{ticket.id} 的答复已转告报名者。"
