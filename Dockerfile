@@ -5,6 +5,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 
 WORKDIR /app
 
+# Pango and the CJK fonts the PDF forms are drawn with (forms/SYSTEM_DEPS.txt).
+COPY forms/SYSTEM_DEPS.txt /tmp/SYSTEM_DEPS.txt
+RUN apt-get update \
+    && sed -e 's/#.*//' -e '/^[[:space:]]*$/d' /tmp/SYSTEM_DEPS.txt | awk '{print $1}' | grep -v poppler \
+       | xargs apt-get install -y --no-install-recommends \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies first, from pyproject alone, so that a source change does not reinstall them.
 COPY pyproject.toml README.md ./
 RUN python - <<'PY' > /tmp/requirements.txt
@@ -17,6 +24,7 @@ COPY bot ./bot
 COPY dialogs ./dialogs
 COPY handlers ./handlers
 COPY validators ./validators
+COPY forms ./forms
 RUN pip install --no-deps .
 
 RUN useradd --create-home --uid 10001 kepu && mkdir -p /data && chown kepu /data

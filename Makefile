@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install install-test run serve test lint clean
+.PHONY: install install-test system-deps run serve test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,14 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 
+# Debian packages (Pango and CJK fonts for the PDF forms; ffmpeg, poppler, chromium for tests).
+system-deps:
+	bash scripts/system-deps.sh --test
+
 # Talk to the assistant in the terminal, on the embedded SQLite store under ./data.
+# Without the runtime packages everything but the PDF forms works, so a failure only warns.
 run: install
+	-bash scripts/system-deps.sh --runtime
 	$(BIN)/python -m bot chat
 
 serve: install
@@ -28,7 +34,7 @@ lint: install-test
 	$(BIN)/mypy
 
 # Tests use the Redis server at 127.0.0.1:6379 for real (.ci/run starts one if none answers).
-test: install-test lint
+test: install-test system-deps lint
 	$(BIN)/pytest -q
 
 clean:

@@ -8,51 +8,146 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import aiohttp
 from aiohttp import web
 
 from dialogs.engine import DialogEngine
+from dialogs.events import Reply
 from dialogs.messages import Messages
+from handlers.router import Assistant
 from handlers.submit import SubmitHandler
 
 from .channels import Channel, Notifier, discover
-from .contests import ContestRegistry
+from .contests import Contest, ContestRegistry
 from .settings import Settings
-from .storage import EventIsolation, Storage, open_storage
+from .storage import EventIsolation, Storage, UserKey, open_storage
+
+if TYPE_CHECKING:
+    from handlers.admin import AdminService
+    from handlers.helpdesk import HelpdeskService, Ticket
+    from handlers.quota import QuotaService
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
 class Services:
+    """What the channels and pages share for the lifetime of one process."""
+
     settings: Settings
     contests: ContestRegistry
     storage: Storage
     isolation: EventIsolation
     engine: DialogEngine
     submit: SubmitHandler
+    assistant: Assistant
+    quota: QuotaService
+    admin: AdminService
+    helpdesk: HelpdeskService
+    http: aiohttp.ClientSession
     # Channel name -> how to reach its users later; filled in by each channel's setup.
     notifiers: dict[str, Notifier] = field(default_factory=dict)
+
+    async def push(self, user: UserKey, replies: list[Reply]) -> bool:
+        """Send to a user outside a reply to their own message; False when their channel
+        cannot (the terminal, or a channel that is not running in this process)."""
+        notifier = self.notifiers.get(user.channel)
+        if notifier is None:
+            log.warning("no way to reach %s now; %d message(s) not delivered", user, len(replies))
+            return False
+        await notifier.push(user, replies)
+        return True
+
+
+class _Operators:
+    """Tells the operators named in settings about a new helpdesk ticket, via their channels."""
+
+    def __init__(self, svc: list[Services]) -> None:
+        self._svc = svc
+
+    async def __call__(self, ticket: Ticket) -> None:
+        from handlers.helpdesk import format_for_operators
+
+        svc = self._svc[0]
+        keys = sorted(svc.settings.operator_keys)
+        if not keys:
+            log.warning("helpdesk ticket with no operator configured:\n%s", format_for_operators(ticket))
+        for key in keys:
+            channel, _, user_id = key.partition(":")
+            await svc.push(UserKey(channel, user_id), [Reply(format_for_operators(ticket))])
 
 
 @asynccontextmanager
 async def services(settings: Settings) -> AsyncIterator[Services]:
-    """Everything a channel needs, with the store opened here and closed on exit."""
+    """Everything a channel needs, opened here and closed on exit, last opened first closed."""
+    from forms.paperwork import Paperwork
+    from forms.receipts import ReceiptSettings, load_signing_key_async
+    from handlers.admin import AdminService, OrgCommands
+    from handlers.helpdesk import HelpdeskService, open_ticket_store
+    from handlers.quota import QuotaService
+    from validators.media import check_video
+    from validators.probe import probe_link
+
+    from .knowledge import Helpdesk
+    from .storage.org import open_org_store
+
     contests = ContestRegistry.load(settings.contest_folder)
     engine = DialogEngine(contests, Messages(settings.locale))
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    storage, isolation = await open_storage(
-        data_dir=settings.data_dir, redis_url=redis_url, redis_prefix=settings.redis_prefix
-    )
-    try:
-        yield Services(
-            settings, contests, storage, isolation, engine, SubmitHandler(engine, storage, isolation)
+    stores = {"data_dir": settings.data_dir, "redis_url": redis_url, "redis_prefix": settings.redis_prefix}
+    async with AsyncExitStack() as stack:
+        storage, isolation = await open_storage(**stores)  # type: ignore[arg-type]
+        stack.push_async_callback(storage.close)
+        stack.push_async_callback(isolation.close)
+        org = await open_org_store(**stores)  # type: ignore[arg-type]
+        stack.push_async_callback(org.close)
+        tickets = await open_ticket_store(**stores)  # type: ignore[arg-type]
+        stack.push_async_callback(tickets.close)
+        http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        stack.push_async_callback(http.close)
+        receipt_settings = ReceiptSettings()
+        key = await load_signing_key_async(settings.data_dir, receipt_settings)
+
+        async def probe(url: str, contest: Contest) -> object:
+            return await probe_link(url, contest, session=http, allow_private=settings.links_allow_private)
+
+        quota = QuotaService(contests, storage, org)
+        admin = AdminService(contests, storage, org)
+        submit = SubmitHandler(
+            engine,
+            storage,
+            isolation,
+            media_checker=check_video,
+            link_prober=probe,  # type: ignore[arg-type]
+            video_dir=settings.data_dir / "videos",
+            scan_dir=settings.data_dir / "scans",
+            quota=quota,
+            paperwork=Paperwork(key, verify_url=receipt_settings.verify_url),
         )
-    finally:
-        await isolation.close()
-        await storage.close()
+        holder: list[Services] = []  # the helpdesk reaches users through the channels' notifiers
+
+        async def push(user: UserKey, text: str) -> None:
+            await holder[0].push(user, [Reply(text)])
+
+        helpdesk = HelpdeskService(
+            Helpdesk(contests, [settings.data_dir / "faq"]), tickets, _Operators(holder), push
+        )
+        assistant = Assistant(
+            submit,
+            storage,
+            org=OrgCommands(admin, quota),
+            helpdesk=helpdesk,
+            operators=settings.operator_keys,
+        )
+        svc = Services(
+            settings, contests, storage, isolation, engine, submit, assistant, quota, admin, helpdesk, http
+        )
+        holder.append(svc)
+        yield svc
 
 
 SERVICES = web.AppKey("services", Services)

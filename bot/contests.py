@@ -181,6 +181,10 @@ class Delivery(_Model):
     share_folder_name: str = ""  # a naming rule the notice prescribes
     share_link_permanent: bool = False
     scan_limits: str = ""
+    scan_max_files: int | None = Field(
+        default=None, ge=1
+    )  # the signed form's scans, when the notice limits them
+    scan_max_mib: float | None = Field(default=None, gt=0)
 
 
 class RubricItem(_Model):

@@ -28,7 +28,19 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=1, le=65535)
     locale: str = "zh_CN"
     log_level: str = "INFO"
+    links_allow_private: bool = Field(
+        default=False, description="probe video links on private/loopback addresses (tests, intranets)"
+    )
+    helpdesk_operators: str = Field(
+        default="",
+        description="who answers helpdesk tickets: channel:user ids, comma separated "
+        "(telegram:-1001234567890 for a group, wechat:oOPENID)",
+    )
 
     @property
     def contest_folder(self) -> Path:
         return self.contests_dir or self.data_dir / "contests"
+
+    @property
+    def operator_keys(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.helpdesk_operators.split(",") if ":" in k)

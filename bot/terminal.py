@@ -41,7 +41,7 @@ async def run_chat(settings: Settings, *, user: str, contest: str | None, out: T
     key = UserKey("terminal", user)
     async with services(settings) as svc:
         start = Incoming(key, EventKind.START)
-        _print(await svc.submit.handle(start, contest_hint=contest), out)
+        _print(await svc.assistant.handle(start, contest_hint=contest), out)
         while True:
             # stdin is blocking: read it in a worker thread so the loop stays free.
             line = await asyncio.to_thread(sys.stdin.readline)
@@ -50,5 +50,5 @@ async def run_chat(settings: Settings, *, user: str, contest: str | None, out: T
             line = line.rstrip("\n")
             if not line.strip():
                 continue
-            _print(await svc.submit.handle(_event(key, line)), out)
+            _print(await svc.assistant.handle(_event(key, line)), out)
     return 0

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.contests import Channel, Contest, ContestRegistry, FieldType, Form, FormField
 from validators.fields import check_answer
-from validators.links import VideoLink, parse_video_link
+from validators.links import VideoLink, assess_share_link, parse_video_link
 from validators.text import MAX_INPUT_CHARS, Invalid
 
 from .events import Choice, EventKind, Incoming, Reply
@@ -42,6 +43,7 @@ COMMANDS: dict[str, str] = {
 }  # fmt: skip
 _KEEP = {"保留", "不变", "keep"}
 _SKIP = {"跳过", "无", "skip", "/skip"}
+_SHARE_CODE = re.compile(r"[A-Za-z0-9]{4,8}")
 _UPLOAD = {"上传", "上传链接", "大文件", "大文件上传", "upload", "/upload"}
 _CONFIRM = {"确认提交", "确认", "提交", "confirm", "submit", "/confirm"}
 _YES = {"确认取消", "是", "确定", "yes", "y"}
@@ -136,6 +138,16 @@ class DialogEngine:
 
         if state["step"] == Submission.CANCEL and command is None:
             return self._on_cancel_answer(state, event, now)
+        if state["step"] == Submission.SCAN:
+            if command in ("back", "edit"):  # the submission is stored: it is not a draft any more
+                return Outcome(
+                    state, [Reply(self.msg.render("submitted_locked", number=state.get("number", "")))]
+                )
+            if command == "cancel":
+                return Outcome(None, [Reply(self.msg.render("scan_dropped", number=state.get("number", "")))])
+            if command is None:
+                value = (event.choice or "").partition("|")[2] if event.kind is EventKind.CHOICE else text
+                return self._on_scan(state, event, value, now)
         match command:
             case "start":
                 return Outcome(state, [Reply(self.msg.render("welcome_back")), self._prompt(state, now)])
@@ -165,14 +177,91 @@ class DialogEngine:
         return self._answer(state, event, text, now)
 
     def submitted(self, state: State, number: str) -> Outcome:
-        """After the store accepted the :class:`SubmitRequest`: the draft is gone."""
+        """After the store accepted the :class:`SubmitRequest`.  The draft becomes a small one
+        that waits for the signed, sealed and scanned form; the submission itself is stored."""
         contest = self._contest(state)
         form = self._form(state)
         assert contest is not None and form is not None
         text = self.msg.render(
             "submitted", number=number, contest=contest, form=form, delivery=contest.delivery
         )
-        return Outcome(None, [Reply(text, meta={"number": number})])
+        scan: State = {
+            "v": DRAFT_VERSION,
+            "step": Submission.SCAN,
+            "contest": contest.id,
+            "channel": state.get("channel"),
+            "track": state.get("track"),
+            "contest_fixed": True,
+            "answers": {},
+            "video": None,
+            "number": number,
+            "form_id": form.id,
+            "scans": [],
+        }
+        return Outcome(scan, [Reply(text, meta={"number": number})])
+
+    def scan_prompt(self, state: State) -> Reply:
+        contest = self._contest(state)
+        assert contest is not None
+        limits = scan_limits(contest)
+        return Reply(
+            self.msg.render(
+                "prompt_scan",
+                form_title=self._scan_form_title(state),
+                max_files=limits[0],
+                max_mib=limits[1],
+                received=len(state.get("scans") or []),
+            ),
+            (Choice(self.msg.render("button", name="scan_done"), f"{Submission.SCAN}|完成"),),
+        )
+
+    def _scan_form_title(self, state: State) -> str:
+        contest = self._contest(state)
+        try:
+            return contest.form(state.get("form_id") or "").title if contest else ""
+        except KeyError:
+            return ""
+
+    def _on_scan(self, state: State, event: Incoming, value: str, now: dt.datetime) -> Outcome:
+        contest = self._contest(state)
+        assert contest is not None
+        max_files, _max_mib = scan_limits(contest)
+        scans: list[dict[str, Any]] = state.setdefault("scans", [])
+        if event.kind is EventKind.FILE:
+            media = event.media or {}
+            if not media.get("scan_ok"):
+                code = str(media.get("error") or "scan_unchecked")
+                return Outcome(state, [Reply(self._error(code, dict(media), "扫描件"), meta={"error": code})])
+            if len(scans) >= max_files:
+                return Outcome(state, [Reply(self._error("scan_too_many", {"max": max_files}, "扫描件"))])
+            scans.append({"name": event.file.name if event.file else "", "stored": media.get("stored", "")})
+            if len(scans) >= max_files:
+                return Outcome(state, [], actions=["complete"])
+            return Outcome(
+                state, [Reply(self.msg.render("scan_received", n=len(scans), max_files=max_files))]
+            )
+        v = _norm(value)
+        if v in {"完成", "提交", "done", "确认", "1"}:
+            if not scans:
+                return Outcome(
+                    state, [Reply(self._error("scan_none", {}, "扫描件")), self.scan_prompt(state)]
+                )
+            return Outcome(state, [], actions=["complete"])
+        if v in {"表格", "报名表", "form"}:
+            return Outcome(state, [], actions=["send_form"])
+        if v in {"新报名", "新投稿", "再报名", "new"}:  # the scan can still be sent later
+            return self._new_draft(now, None, show_help=False)
+        if v in _SKIP | {"稍后", "later"}:
+            return Outcome(state, [Reply(self.msg.render("scan_later"))])
+        return Outcome(state, [self.scan_prompt(state)])
+
+    def completed(self, state: State, receipt_text: str = "") -> Outcome:
+        """The scan arrived and the submission is complete: the receipt ends the dialog."""
+        number = state.get("number", "")
+        replies = [Reply(self.msg.render("completed", number=number, receipt=bool(receipt_text)))]
+        if receipt_text:
+            replies.append(Reply(receipt_text))
+        return Outcome(None, replies)
 
     # ------------------------------------------------------------------ draft creation
     def _new_draft(self, now: dt.datetime, hint: str | None, *, show_help: bool) -> Outcome:
@@ -560,26 +649,58 @@ class DialogEngine:
         else:
             if _norm(value) in _KEEP and state.get("video"):
                 return self._advance(state, _Step(Submission.VIDEO), now, [Reply(self.msg.render("kept"))])
+            pending = state.pop("pending_share", None)
+            if pending and _SHARE_CODE.fullmatch(value.strip()):
+                value = f"{pending} 提取码 {value.strip()}"  # the code asked for, typed on its own
             result = parse_video_link(value)
             if isinstance(result, Invalid):
                 code = "video_expected" if result.code == "empty" else result.code
-                return self._reject(state, code, result.params, self._label(Submission.VIDEO), now)
+                return self._reject(state, code, result.params, label, now)
             link: VideoLink = result.value
             if link.kind == "link" and "link" not in accepts:
                 code = "video_share_link_required" if "share_link" in accepts else "video_link_not_accepted"
-                return self._reject(state, code, {"value": link.url}, self._label(Submission.VIDEO), now)
+                return self._reject(state, code, {"value": link.url}, label, now)
             if link.kind == "share_link" and "share_link" not in accepts:
-                return self._reject(state, "video_link_not_accepted", {}, self._label(Submission.VIDEO), now)
-            video = {
-                "kind": link.kind,
-                "url": link.url,
-                "drive": link.drive,
-                "code": link.code,
-                "checked": False,
-            }
+                return self._reject(state, "video_link_not_accepted", {}, label, now)
+            if link.kind == "share_link":
+                advice = assess_share_link(link, contest, self._answers_by_role(state))
+                notes = Reply("\n".join(advice.notes_zh()))
+                if not advice.ok:
+                    if "code" in advice.missing:
+                        state["pending_share"] = value
+                    return Outcome(state, [notes])
+                state["video"] = advice.video_record()
+                return self._advance(state, _Step(Submission.VIDEO), now, [notes])
+            if event.media is not None:  # the handler probed the link
+                probe = Reply(str(event.media.get("text", "")))
+                if event.media.get("verdict") != "passed":
+                    return Outcome(state, [probe, Reply(self.msg.render("video_retry"))])
+                probed: dict[str, Any] = event.media.get("report") or {}
+                video = {
+                    "kind": "link",
+                    "url": link.url,
+                    "checked": True,
+                    "verdict": "passed",
+                    "size": event.media.get("size"),
+                    "size_text": _size_text(event.media.get("size")),
+                    "sha256": None,
+                    "duration_s": probed.get("duration_s"),
+                }
+                state["video"] = video
+                return self._advance(state, _Step(Submission.VIDEO), now, [probe])
+            video = {"kind": "link", "url": link.url, "checked": False}
         state["video"] = video
         recorded = Reply(self.msg.render("video_recorded", video=video))
         return self._advance(state, _Step(Submission.VIDEO), now, [recorded])
+
+    def _answers_by_role(self, state: State) -> dict[str, Any]:
+        """Answers by field id and by role (unit, title, ...), as the link advice reads them."""
+        form = self._form(state)
+        answers = dict(state["answers"])
+        for fld in form.fields if form else ():
+            if fld.role and fld.id in answers:
+                answers.setdefault(fld.role, answers[fld.id])
+        return answers
 
     def _on_review(self, state: State, value: str, now: dt.datetime) -> Outcome:
         v = _norm(value)
@@ -692,6 +813,8 @@ class DialogEngine:
                     for n, i in enumerate(items, 1)
                 )
                 return Reply(self.msg.render("prompt_edit", items=items), choices)
+            case Submission.SCAN:
+                return self.scan_prompt(state)
             case Submission.CANCEL:
                 choices = (
                     Choice(self.msg.render("button", name="cancel_yes"), f"{token}|1"),
@@ -763,6 +886,12 @@ class DialogEngine:
         closed = [c for c in self.contests if c.status(now) == "closed"][-5:]
         upcoming = [c for c in self.contests if c.status(now) == "upcoming"]
         return Reply(self.msg.render("no_open_contests", closed=closed, upcoming=upcoming))
+
+
+def scan_limits(contest: Contest) -> tuple[int, float]:
+    """How many scanned files, of what size (MiB), the signed form may come back as: the
+    notice's own limits where it sets them (hlj: 最多3个、每个20M以内), else a generous cap."""
+    return (contest.delivery.scan_max_files or 5, contest.delivery.scan_max_mib or 20.0)
 
 
 def choices_as_text(reply: Reply) -> str:

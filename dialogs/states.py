@@ -20,6 +20,7 @@ class Submission:
     REVIEW: Final = "review"  # every answer on one page: confirm, edit or cancel
     EDIT: Final = "edit"  # picking which answer to change
     CANCEL: Final = "cancel"  # confirming that the draft is dropped
+    SCAN: Final = "scan"  # submitted: waiting for the signed and sealed form, scanned
 
 
 FLOW_STEPS: Final = (

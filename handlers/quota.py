@@ -260,6 +260,9 @@ class Holder:
     kind: str  # the quota kind ("province", "self", ...); "" when the channel has no rule
     rule: QuotaRule | None
     unit: Unit | None  # None for self-entrants
+    # True when the organisers have imported no units yet: nobody can tell whose places a
+    # recommended entry uses, so it is taken and flagged rather than refused.
+    unverified: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +277,8 @@ class Hold:
     @property
     def notice(self) -> str:
         """One line for the entrant after the submission was stored."""
+        if self.holder.unverified:
+            return "主办方尚未导入推荐单位名单，本作品的推荐名额将由主办方人工核对。"
         track = self.reservation.track
         min_works = self.holder.rule.min_works if self.holder.rule else None
         who = "您的自荐" if self.holder.unit is None else f"“{self.holder.name}”的推荐名额"
@@ -385,6 +390,9 @@ class QuotaService:
         own = next((r for r in channel.quota if r.kind == "self"), None)
         if own is not None or not channel.quota:
             return Holder(self_holder(user), named or str(user), own.kind if own else "", own, None)
+        if not await self.org.list_units(contest.id):
+            key = f"unit-unverified:{normalise_name(named) or self_holder(user)}"
+            return Holder(key, named or str(user), "", None, None, unverified=True)
         track: Track = "account" if form.track == "account" else "work"
         labels = "、".join(r.label for r in channel.quota)
         return QuotaRefusal("no_unit", contest.id, "", track, unit_name=named, label=labels)
@@ -432,6 +440,8 @@ class QuotaService:
         now = now or self.clock()
         ok = await self.org.commit(hold.reservation, submission.number, now)
         extra: dict[str, Any] = {"unit": hold.holder.name, "unit_kind": hold.holder.kind}
+        if hold.holder.unverified:
+            extra["unit_unverified"] = True
         if not ok:
             # Only after the hold outlived its ttl and its place went to someone else.
             log.error("quota hold of %s was lost; flagged for the organisers", submission.number)

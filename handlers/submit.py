@@ -3,6 +3,11 @@
 Channels (terminal, Telegram, WeChat, web) translate their updates to :class:`Incoming` and
 send back the :class:`Reply` list; everything in between happens here, under the user's lock,
 so that two updates of one user are never handled at once, even on two workers.
+
+The dialog itself (``dialogs.engine``) is pure.  What it cannot do, this module does around
+it: checking a received video or a direct link before the dialog sees the event, reserving a
+quota place and storing the submission at confirm, sending the filled-in form, keeping the
+signed scan, and issuing the receipt.
 """
 
 from __future__ import annotations
@@ -13,15 +18,21 @@ import datetime as dt
 import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.contests import SHANGHAI, Contest
-from bot.storage.base import Draft, EventIsolation, StaleDraftError, Storage, UserKey
-from dialogs.engine import DialogEngine
-from dialogs.events import EventKind, Incoming, Reply
-from dialogs.states import Submission
+from bot.storage.base import Draft, EventIsolation, StaleDraftError, Storage, Submission, UserKey
+from dialogs.engine import DialogEngine, Outcome, SubmitRequest, scan_limits
+from dialogs.events import Document, EventKind, Incoming, Reply
+from dialogs.states import Submission as Step
+from validators.links import parse_video_link
+from validators.text import Valid
+
+if TYPE_CHECKING:
+    from forms.paperwork import Paperwork
+    from handlers.quota import QuotaService
 
 log = logging.getLogger(__name__)
 
@@ -45,25 +56,40 @@ class MediaChecker(Protocol):
     async def __call__(self, path: Path, contest: Contest) -> MediaReportLike: ...
 
 
+class LinkProbeLike(Protocol):
+    @property
+    def verdict(self) -> str: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def text_zh(self) -> str: ...
+
+
+LinkProber = Callable[[str, Contest], Awaitable[LinkProbeLike]]
+
+
 class UploadLinks(Protocol):
     """Mints a personal, expiring large-file upload link for one entrant's draft."""
 
     async def mint(self, user: UserKey, contest_id: str) -> tuple[str, dt.datetime]: ...
 
 
-def keep_video(path: Path, folder: Path, sha256: str) -> Path:
-    """Keep an accepted video under its content hash: never under the client's file name, and
-    the channel may delete its own temporary copy afterwards."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{sha256}.mp4"
+def keep_file(path: Path, target: Path) -> Path:
+    """Keep a received file at ``target``: a hard link when on the same disk (no copy of a
+    300 MB video), so the channel may delete its own temporary copy afterwards."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
-        partial = target.with_suffix(".part")
+        partial = target.with_name(target.name + ".part")
+        partial.unlink(missing_ok=True)
         try:
-            os.link(path, partial)  # same disk: no copy of a 300 MB file
+            os.link(path, partial)
         except OSError:
             shutil.copyfile(path, partial)
         os.replace(partial, target)
     return target
+
+
+def keep_video(path: Path, folder: Path, sha256: str) -> Path:
+    """Videos are kept under their content hash, never under the client's file name."""
+    return keep_file(path, folder / f"{sha256}.mp4")
 
 
 class SubmitHandler:
@@ -75,16 +101,24 @@ class SubmitHandler:
         clock: Callable[[], dt.datetime] = utcnow,
         *,
         media_checker: MediaChecker | None = None,
+        link_prober: LinkProber | None = None,
         uploads: UploadLinks | None = None,
         video_dir: Path | None = None,
+        scan_dir: Path | None = None,
+        quota: QuotaService | None = None,
+        paperwork: Paperwork | None = None,
     ) -> None:
         self.engine = engine
         self.storage = storage
         self.isolation = isolation
         self.clock = clock
         self.media_checker = media_checker
+        self.link_prober = link_prober
         self.uploads = uploads
         self.video_dir = video_dir
+        self.scan_dir = scan_dir
+        self.quota = quota
+        self.paperwork = paperwork
 
     async def handle(self, event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
         """Handle one event; on a storage failure the stored draft is left as it was."""
@@ -98,55 +132,63 @@ class SubmitHandler:
     async def _handle_locked(self, event: Incoming, contest_hint: str | None) -> list[Reply]:
         draft = await self.storage.get_draft(event.user)
         now = self.clock()
-        event = await self._check_media(event, draft)
+        event = await self._prepare(event, draft)
         outcome = self.engine.handle(draft.data if draft else None, event, now, contest_hint=contest_hint)
+        if outcome.submit is not None:
+            return await self._submit(event.user, outcome, outcome.submit, now)
         replies = list(outcome.replies)
         for action in outcome.actions:
-            replies.extend(await self._do(action, event.user, outcome.state))
-        outcome.replies = replies
-        if outcome.submit is not None:
-            req = outcome.submit
-            submission = await self.storage.create_submission(
-                prefix=req.prefix,
-                contest_id=req.contest_id,
-                user=event.user,
-                channel_id=req.channel_id,
-                form_id=req.form_id,
-                answers=req.answers,
-                video=req.video,
-                now=now,
-            )
-            assert outcome.state is not None
-            log.info("submission %s by %s", submission.number, event.user)
-            return [*outcome.replies, *self.engine.submitted(outcome.state, submission.number).replies]
-        if outcome.state is None:
-            if draft is not None:
-                await self.storage.delete_draft(event.user)
-        elif draft is None or outcome.state != draft.data:
-            new = Draft(user=event.user, data=outcome.state, version=draft.version if draft else 0)
-            try:
-                await self.storage.save_draft(new)
-            except StaleDraftError:
-                # Only possible if the lock expired under a very slow event: drop this answer,
-                # keep what is stored, and ask the user to send it again.
-                log.warning("stale draft for %s; event dropped", event.user)
-                return [Reply(self.engine.msg.render("internal_error"), meta={"error": "stale"})]
-        return outcome.replies
+            outcome, more = await self._do(action, event.user, outcome)
+            replies.extend(more)
+        if draft is None and outcome.state and outcome.state.get("contest") and self.quota is not None:
+            notice = await self.quota.start_notice(event.user, outcome.state["contest"])
+            if notice:
+                replies.insert(min(1, len(replies)), Reply(notice))
+        if not await self._store(event.user, draft, outcome.state):
+            return [Reply(self.engine.msg.render("internal_error"), meta={"error": "stale"})]
+        return replies
 
-    async def _check_media(self, event: Incoming, draft: Draft | None) -> Incoming:
-        """A video file at the video step is checked here, before the dialog sees the event."""
-        if (
-            event.kind is not EventKind.FILE
-            or event.file is None
-            or not event.file.path
-            or event.media is not None
-            or self.media_checker is None
-            or draft is None
-            or draft.data.get("step") != Submission.VIDEO
-        ):
+    async def _store(self, user: UserKey, draft: Draft | None, state: dict[str, Any] | None) -> bool:
+        if state is None:
+            if draft is not None:
+                await self.storage.delete_draft(user)
+            return True
+        if draft is not None and state == draft.data:
+            return True
+        try:
+            await self.storage.save_draft(Draft(user=user, data=state, version=draft.version if draft else 0))
+        except StaleDraftError:
+            # Only possible if the lock expired under a very slow event: drop this answer,
+            # keep what is stored, and ask the user to send it again.
+            log.warning("stale draft for %s; event dropped", user)
+            return False
+        return True
+
+    # ------------------------------------------------------------------ before the dialog
+    async def _prepare(self, event: Incoming, draft: Draft | None) -> Incoming:
+        """Attach what the dialog cannot find out itself: a video's or link's check, a scan's."""
+        if draft is None or event.media is not None:
             return event
+        step = draft.data.get("step")
         contest = self.engine.contests.get(draft.data.get("contest") or "")
-        if contest is None or "file" not in contest.delivery.accepts:
+        if contest is None:
+            return event
+        if step == Step.VIDEO:
+            if event.kind is EventKind.FILE:
+                return await self._check_video_file(event, contest)
+            if event.kind is EventKind.TEXT:
+                return await self._probe_link(event, contest)
+        if step == Step.SCAN and event.kind is EventKind.FILE:
+            return await self._check_scan(event, contest, draft.data)
+        return event
+
+    async def _check_video_file(self, event: Incoming, contest: Contest) -> Incoming:
+        if (
+            event.file is None
+            or not event.file.path
+            or self.media_checker is None
+            or "file" not in contest.delivery.accepts
+        ):
             return event
         report = await self.media_checker(Path(event.file.path), contest)
         media = {**report.to_dict(), "text": report.text_zh()}
@@ -155,14 +197,156 @@ class SubmitHandler:
             media["stored"] = str(kept)
         return dataclasses.replace(event, media=media)
 
-    async def _do(self, action: str, user: UserKey, state: dict[str, Any] | None) -> list[Reply]:
+    async def _probe_link(self, event: Incoming, contest: Contest) -> Incoming:
+        if self.link_prober is None or "link" not in contest.delivery.accepts:
+            return event
+        parsed = parse_video_link(event.text)
+        if not isinstance(parsed, Valid) or parsed.value.kind != "link":
+            return event
+        probe = await self.link_prober(parsed.value.url, contest)
+        return dataclasses.replace(
+            event, media={**probe.to_dict(), "text": probe.text_zh(), "verdict": probe.verdict}
+        )
+
+    async def _check_scan(self, event: Incoming, contest: Contest, state: dict[str, Any]) -> Incoming:
+        """A returned scan: jpg, png or pdf by its content, within the notice's size limit."""
+        from forms.paperwork import scan_head
+
+        info = event.file
+        if info is None or not info.path:
+            return dataclasses.replace(event, media={"scan_ok": False, "error": "scan_unchecked"})
+        _, max_mib = scan_limits(contest)
+        path = Path(info.path)
+        size = (await asyncio.to_thread(path.stat)).st_size
+        if size > max_mib * 1024 * 1024:
+            media = {
+                "scan_ok": False,
+                "error": "scan_too_big",
+                "name": info.name,
+                "actual": f"{size / 1024 / 1024:.1f}MB",
+                "max": f"{max_mib:g}MB",
+            }
+            return dataclasses.replace(event, media=media)
+        kind = _scan_kind(await scan_head(path))
+        if kind is None:
+            return dataclasses.replace(
+                event, media={"scan_ok": False, "error": "scan_type", "name": info.name}
+            )
+        stored = str(info.path)
+        if self.scan_dir is not None:
+            n = len(state.get("scans") or []) + 1
+            target = self.scan_dir / str(state.get("number", "unknown")) / f"scan-{n}.{kind}"
+            stored = str(await asyncio.to_thread(keep_file, path, target))
+        return dataclasses.replace(event, media={"scan_ok": True, "stored": stored, "kind": kind})
+
+    # ------------------------------------------------------------------ confirm
+    async def _submit(
+        self, user: UserKey, outcome: Outcome, req: SubmitRequest, now: dt.datetime
+    ) -> list[Reply]:
+        def create() -> Awaitable[Submission]:
+            return self.storage.create_submission(
+                prefix=req.prefix,
+                contest_id=req.contest_id,
+                user=user,
+                channel_id=req.channel_id,
+                form_id=req.form_id,
+                answers=req.answers,
+                video=req.video,
+                now=now,
+            )
+
+        notice = ""
+        if self.quota is not None:
+            from bot.storage.org import QuotaRefusal
+            from handlers.quota import refusal_text
+
+            result = await self.quota.confirm(user, req, create, now=now)
+            if isinstance(result, QuotaRefusal):
+                # Nothing was stored and the draft stays at the review page.
+                refusal = Reply(refusal_text(result), meta={"error": f"quota_{result.reason}"})
+                return [*outcome.replies, refusal]
+            submission, notice = result.submission, result.notice
+        else:
+            submission = await create()
+        assert outcome.state is not None
+        log.info("submission %s by %s", submission.number, user)
+        done = self.engine.submitted(outcome.state, submission.number)
+        replies = [*outcome.replies, *done.replies]
+        if notice:
+            replies.append(Reply(notice))
+        contest = self.engine.contests.get(req.contest_id)
+        assert contest is not None and done.state is not None
+        replies.extend(await self._form_replies(contest, req.form_id, req.answers, submission.number))
+        replies.append(self.engine.scan_prompt(done.state))
+        # The store dropped the draft with the submission; the scan step is a new one.
+        await self._store(user, None, done.state)
+        return replies
+
+    async def _form_replies(
+        self, contest: Contest, form_id: str, answers: dict[str, Any], number: str
+    ) -> list[Reply]:
+        if self.paperwork is None:
+            return []
+        try:
+            docs = await self.paperwork.form_documents(contest, form_id, answers, number)
+        except Exception:
+            log.exception("form of %s could not be rendered", number)
+            return [Reply(self.engine.msg.render("form_failed"), meta={"error": "form"})]
+        title = contest.form(form_id).title
+        head = Reply(self.engine.msg.render("form_documents", title=title), document=docs[0])
+        return [head, *(Reply(d.filename, document=d) for d in docs[1:])]
+
+    # ------------------------------------------------------------------ actions
+    async def _do(self, action: str, user: UserKey, outcome: Outcome) -> tuple[Outcome, list[Reply]]:
+        state = outcome.state or {}
         if action == "upload_link":
-            contest_id = (state or {}).get("contest") or ""
             if self.uploads is None:
-                return [Reply(self.engine.msg.render("upload_unavailable"))]
-            url, expires = await self.uploads.mint(user, contest_id)
+                return outcome, [Reply(self.engine.msg.render("upload_unavailable"))]
+            url, expires = await self.uploads.mint(user, state.get("contest") or "")
             when = expires.astimezone(SHANGHAI).strftime("%m月%d日%H:%M")
-            return [
-                Reply(self.engine.msg.render("upload_link", url=url, expires=when), meta={"upload_url": url})
-            ]
+            text = self.engine.msg.render("upload_link", url=url, expires=when)
+            return outcome, [Reply(text, meta={"upload_url": url})]
+        if action == "send_form":
+            submission = await self.storage.get_submission(state.get("number") or "")
+            contest = self.engine.contests.get(state.get("contest") or "")
+            if submission is None or contest is None:
+                return outcome, []
+            replies = await self._form_replies(
+                contest, submission.form_id, submission.answers, submission.number
+            )
+            return outcome, replies or [Reply(self.engine.msg.render("form_failed"))]
+        if action == "complete":
+            return await self._complete(state)
         raise ValueError(f"unknown dialog action {action!r}")
+
+    async def _complete(self, state: dict[str, Any]) -> tuple[Outcome, list[Reply]]:
+        """The signed scan arrived: the submission is complete and gets its receipt."""
+        number = str(state.get("number") or "")
+        scans = [s.get("stored", "") for s in state.get("scans") or []]
+        submission = await self.storage.update_submission(number, status="complete", extra={"scans": scans})
+        contest = self.engine.contests.get(submission.contest_id)
+        receipt_text, receipt_doc = "", None
+        if self.paperwork is not None and contest is not None:
+            receipt_text, receipt_doc = await self.paperwork.receipt(submission, contest)
+        done = self.engine.completed(state, receipt_text)
+        replies = list(done.replies)
+        if receipt_doc is not None:
+            replies.append(Reply(receipt_doc.filename, document=receipt_doc))
+        return done, replies
+
+
+def _scan_kind(head: bytes) -> str | None:
+    from forms.paperwork import scan_kind
+
+    return scan_kind(head)
+
+
+__all__ = [
+    "Document",
+    "LinkProber",
+    "MediaChecker",
+    "SubmitHandler",
+    "UploadLinks",
+    "keep_file",
+    "keep_video",
+]

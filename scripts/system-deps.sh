@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# System packages the tests and benches need beyond the Python wheels: ffmpeg (ffmpeg builds
-# the test videos, ffprobe is the bench's yardstick).  MediaInfo itself ships inside the
-# pymediainfo wheel, so it is not installed here.
+# Debian packages the project needs beyond its Python wheels, installed when missing.
+#   runtime: what forms/SYSTEM_DEPS.txt lists (WeasyPrint's Pango, the CJK fonts)
+#   --test (default here): also ffmpeg (test videos, the bench's ffprobe), poppler-utils
+#   (reading PDFs back), openssl (a test's certificate), chromium + its driver (page tests)
+# MediaInfo ships inside the pymediainfo wheel, so it is not installed here.
 #
-# Idempotent and quiet: does nothing when the tools are present; installs with apt-get only
-# when running as root on a Debian/Ubuntu system, and otherwise says what to install.
+# Idempotent and quiet: does nothing when everything is present; installs with apt-get only
+# as root on Debian/Ubuntu, and otherwise says what to install.
 set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:---test}
+wanted=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' forms/SYSTEM_DEPS.txt | awk '{print $1}')
+if [ "$mode" = "--test" ]; then
+  wanted="$wanted ffmpeg poppler-utils openssl chromium chromium-driver"
+fi
 
 missing=()
-for tool in ffmpeg ffprobe; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+for pkg in $wanted; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
@@ -19,13 +28,13 @@ if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e '^lock$' -e '^partial$' || true)" ]; then
     apt-get update -qq >/dev/null
   fi
-  if ! apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null 2>&1; then
-    # Stale lists (package moved or removed from the mirror): refresh once and retry.
+  if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+    # Stale lists (a package moved on the mirror): refresh once and retry.
     apt-get update -qq >/dev/null
-    apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
   exit 0
 fi
 
-echo "missing: ${missing[*]}; install ffmpeg (e.g. 'sudo apt-get install ffmpeg' or 'brew install ffmpeg')" >&2
+echo "missing Debian packages: ${missing[*]} (install them with apt-get as root)" >&2
 exit 1

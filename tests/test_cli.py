@@ -69,7 +69,7 @@ def test_new_edition_then_a_whole_submission_in_the_terminal(tmp_path: Path) -> 
         "张三工作室", "黑土地上的科学", "农业科技", "2098年6月1日", "张三、李四",
         "哔哩哔哩 https://www.bilibili.com/video/BV1xx411c7mD", "哈尔滨市南岗区某街1号",
         "0451-51920576", "zhang@example.cn", "介绍黑土保护的科学知识。", "用动画讲清黑土形成过程。",
-        "播放量1.2万", "同意", "https://video.example.cn/works/heitu.mp4", "确认提交",
+        "播放量1.2万", "同意", "链接: https://pan.baidu.com/s/1AbCdEfG 提取码: k3p9", "确认提交",
     ]  # fmt: skip
     chat = run(["chat", "--user", "zhang"], tmp_path, stdin="\n".join(answers) + "\n")
     assert chat.returncode == 0, chat.stderr

@@ -47,7 +47,10 @@ async def test_whole_submission_is_stored_with_a_number(make_chat: Chat, contest
     done = await chat.say("确认提交")
     assert "提交成功！报名编号：KP2024-000001" in done
     assert "kepuchuwsp@126.com" in done  # where self-nominated works are delivered
-    assert await chat.draft() is None
+    assert "签字、加盖公章后" in done  # next: the signed form comes back
+    after = await chat.draft()
+    assert after is not None
+    assert (after["step"], after["number"], after["answers"]) == ("scan", "KP2024-000001", {})
     subs = await chat.handler.storage.list_submissions(user=chat.user)
     assert [s.number for s in subs] == ["KP2024-000001"]
     sub = subs[0]
@@ -55,13 +58,8 @@ async def test_whole_submission_is_stored_with_a_number(make_chat: Chat, contest
     assert sub.answers["phone"] == "13800138000"
     assert sub.answers["authors"] == ["张三", "李四"]
     assert sub.answers["broadcast_date"] == "2023-12-31"
-    assert sub.video == {
-        "kind": "link",
-        "url": "https://video.example.cn/works/kepu.mp4",
-        "drive": "",
-        "code": "",
-        "checked": False,
-    }
+    # No prober in this handler: the link is recorded as given, and marked as not checked.
+    assert sub.video == {"kind": "link", "url": "https://video.example.cn/works/kepu.mp4", "checked": False}
     # The next submission of the same contest gets the next number.
     other = make_chat("bob")
     await fill_until_review(other, contests, channel="推荐")
@@ -319,9 +317,16 @@ async def test_share_link_only_contest_refuses_files_and_plain_links(
     assert "要求通过网盘提交视频" in text
     text = await chat.say("https://video.example.cn/v.mp4")
     assert "不是网盘分享链接" in text
-    text = await chat.say("链接：https://pan.baidu.com/s/1AbCdEfG 提取码：k3p9 --来自百度网盘超级会员的分享")
-    assert "已记录网盘链接：https://pan.baidu.com/s/1AbCdEfG（提取码 k3p9）" in text
-    assert "将由主办方人工审核" in text  # never claimed as checked
+    # A Baidu link without its code is not recorded; the code typed on its own completes it.
+    text = await chat.say("链接：https://pan.baidu.com/s/1AbCdEfG --来自百度网盘超级会员的分享")
+    assert "提取码" in text
+    assert (await chat.draft() or {})["video"] is None
+    text = await chat.say("k3p9")
+    assert "已识别为百度网盘分享链接：https://pan.baidu.com/s/1AbCdEfG?pwd=k3p9（提取码 k3p9）" in text
+    assert "永久有效" in text  # cacsi requires a permanent link: we remind, we cannot check
+    assert "请核对报名信息" in text and "待人工审核" in text  # never claimed as checked
+    video = (await chat.draft() or {})["video"]
+    assert video["kind"] == "share_link" and video["checked"] is False
 
 
 async def test_closed_contest_answers_with_its_deadline(make_chat: Chat, clock: Clock) -> None:
@@ -517,4 +522,6 @@ async def test_the_same_dialog_on_sqlite_and_redis(
     sub = await storage.get_submission("KP2024-000001")
     assert sub is not None and sub.user == UserKey("telegram", "42")
     assert sub.answers["authors"] == ["张三", "李四"]
-    assert await storage.get_draft(chat.user) is None
+    scan = await storage.get_draft(chat.user)
+    assert scan is not None
+    assert scan.data["step"] == "scan"

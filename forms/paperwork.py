@@ -1,0 +1,70 @@
+"""What the submit flow needs from ``forms``: the filled-in form as documents, a check of a
+returned scan, and the receipt.  Everything blocking runs in worker threads."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bot.contests import Contest
+from bot.storage.base import Submission
+from dialogs.events import Document
+
+from .receipts import SigningKey, form_code, issue_receipt, receipt_pdf_async
+from .render import render_form_async
+
+log = logging.getLogger(__name__)
+
+# Magic numbers of what a signed form may come back as; the client's file name and the
+# platform's MIME type are not trusted.
+_SCAN_MAGIC = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"%PDF-", "pdf"))
+
+
+def scan_kind(head: bytes) -> str | None:
+    """``jpg``, ``png`` or ``pdf`` judged from the file's first bytes, else None."""
+    return next((kind for magic, kind in _SCAN_MAGIC if head.startswith(magic)), None)
+
+
+class Paperwork:
+    """Forms and receipts signed with the organiser's key."""
+
+    def __init__(self, key: SigningKey, *, verify_url: str | None = None) -> None:
+        self.key = key
+        self.verify_url = verify_url
+
+    async def form_documents(
+        self, contest: Contest, form_id: str, answers: Mapping[str, Any], number: str
+    ) -> list[Document]:
+        """The form to print (PDF) and to edit (DOCX), carrying the number and its code."""
+        rendered = await render_form_async(
+            contest, form_id, answers, number=number, verify_code=form_code(number, self.key)
+        )
+        stem = rendered.filename_stem
+        return [
+            Document(f"{stem}.pdf", rendered.pdf, "application/pdf"),
+            Document(
+                f"{stem}.docx",
+                rendered.docx,
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ),
+        ]
+
+    async def receipt(self, submission: Submission, contest: Contest) -> tuple[str, Document]:
+        """The signed receipt as chat text and as a PDF."""
+        receipt = issue_receipt(submission, contest, self.key)
+        pdf = await receipt_pdf_async(receipt, self.verify_url)
+        return receipt.text_zh(self.verify_url), Document(
+            f"{submission.number}_回执.pdf", pdf, "application/pdf"
+        )
+
+
+def read_head(path: Path, n: int = 16) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(n)
+
+
+async def scan_head(path: Path) -> bytes:
+    return await asyncio.to_thread(read_head, path)

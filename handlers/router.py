@@ -1,0 +1,90 @@
+"""Which use case a message is for.  Every channel hands its events to :class:`Assistant`.
+
+Order matters and is deliberate: operators' ticket replies first (they are commands in an
+operator chat), then the organisation commands (绑定/配额/撤回/导出, also 广播/退订 when the
+reminders are configured), then questions for the helpdesk ("问：…" or "？…"), and everything
+else is the submission dialog.  A question asked in the middle of the dialog leaves the draft
+exactly as it was and reminds the entrant where they are.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from bot.storage.base import Storage, UserKey
+from dialogs.events import EventKind, Incoming, Reply
+
+from .submit import SubmitHandler
+
+if TYPE_CHECKING:
+    from .admin import OrgCommands
+    from .helpdesk import HelpdeskService
+
+log = logging.getLogger(__name__)
+
+# "问：视频多大", "问 截止日期", "？三区是什么意思", "?ai素材可以用吗"; a lone "？" is the help command.
+_QUESTION = re.compile(r"^\s*(?:问|提问|咨询|[?？])\s*[:：]?\s*(?P<q>\S.*)$", re.DOTALL)
+
+ExtraCommand = Callable[[UserKey, str], Awaitable[list[Reply] | None]]
+
+
+class Assistant:
+    """The front door: one event in, the replies out."""
+
+    def __init__(
+        self,
+        submit: SubmitHandler,
+        storage: Storage,
+        *,
+        org: OrgCommands | None = None,
+        helpdesk: HelpdeskService | None = None,
+        operators: frozenset[str] = frozenset(),
+        extra: list[ExtraCommand] | None = None,
+    ) -> None:
+        self.submit = submit
+        self.storage = storage
+        self.org = org
+        self.helpdesk = helpdesk
+        self.operators = operators  # "telegram:-100123", "wechat:oAbc": who may answer tickets
+        self.extra = extra or []
+
+    async def handle(self, event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
+        if event.kind is EventKind.TEXT and event.text.strip():
+            try:
+                routed = await self._route_text(event.user, event.text.strip(), contest_hint)
+            except Exception:
+                log.exception("command of %s failed", event.user)
+                return [Reply(self.submit.engine.msg.render("internal_error"), meta={"error": "internal"})]
+            if routed is not None:
+                return routed
+        return await self.submit.handle(event, contest_hint=contest_hint)
+
+    async def _route_text(self, user: UserKey, text: str, contest_hint: str | None) -> list[Reply] | None:
+        if self.helpdesk is not None and str(user) in self.operators:
+            confirmation = await self.helpdesk.handle_operator_message(text, operator=str(user))
+            if confirmation is not None:
+                return [Reply(confirmation)]
+        if self.org is not None:
+            replies = await self.org.handle(user, text, contest_hint=contest_hint)
+            if replies is not None:
+                return replies
+        for command in self.extra:
+            replies = await command(user, text)
+            if replies is not None:
+                return replies
+        m = _QUESTION.match(text)
+        if self.helpdesk is not None and m:
+            return await self._ask(user, m["q"], contest_hint)
+        return None
+
+    async def _ask(self, user: UserKey, question: str, contest_hint: str | None) -> list[Reply]:
+        assert self.helpdesk is not None
+        draft = await self.storage.get_draft(user)
+        contest_id = (draft.data.get("contest") if draft else None) or contest_hint
+        replies = [Reply(t) for t in await self.helpdesk.answer(user, contest_id, question)]
+        if draft is not None:
+            replies.append(Reply(self.submit.engine.msg.render("draft_kept_after_question")))
+        return replies

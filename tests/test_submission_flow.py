@@ -1,0 +1,205 @@
+"""The whole submission with the real parts around the dialog: the media check of a real
+video, the quota at confirm, the filled-in form, the signed scan and the verifiable receipt."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.contests import Contest, ContestRegistry, new_edition
+from bot.storage import EventIsolation, Storage, UserKey, open_storage
+from bot.storage.org import OrgStore, Unit, open_org_store
+from dialogs.engine import DialogEngine
+from dialogs.messages import Messages
+from forms.paperwork import Paperwork
+from forms.receipts import ReceiptSettings, load_signing_key, verify_receipt
+from handlers.quota import QuotaService
+from handlers.submit import SubmitHandler
+from tests.media_factory import MediaFactory, Video
+from validators.media import check_video
+
+from .conftest import ChatDriver, Clock, beijing, valid_answer
+
+NOW = beijing(2026, 11, 21)
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def small_video_edition(source: Contest) -> Contest:
+    """This year's edition of the 2024 contest, with a video spec scaled down so that test
+    videos stay a few seconds and a few hundred KB; every other rule is the notice's."""
+    data = new_edition(source, "kepu-test-2026", dt.date(2026, 12, 31), dt.date(2026, 11, 1))
+    contest = Contest.model_validate(data)
+    assert contest.video is not None
+    video = contest.video.model_copy(
+        update={"min_duration_s": 2, "max_duration_s": 10, "min_size_mib": None, "max_size_mib": 50}
+    )
+    return contest.model_copy(update={"video": video})
+
+
+@pytest.fixture(scope="module")
+def factory(tmp_path_factory: pytest.TempPathFactory) -> MediaFactory:
+    return MediaFactory(tmp_path_factory.mktemp("flow-media"))
+
+
+@pytest.fixture
+def contest(contests: ContestRegistry) -> Contest:
+    source = contests.get("most-cas-2024-kepu")
+    assert source is not None
+    return small_video_edition(source)
+
+
+@pytest.fixture
+async def stores(tmp_path: Path) -> AsyncIterator[tuple[Storage, EventIsolation, OrgStore]]:
+    storage, isolation = await open_storage(data_dir=tmp_path, redis_url=None)
+    org = await open_org_store(data_dir=tmp_path, redis_url=None)
+    yield storage, isolation, org
+    await org.close()
+    await isolation.close()
+    await storage.close()
+
+
+def make_handler(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path, *, paperwork: bool
+) -> SubmitHandler:
+    storage, isolation, org = stores
+    registry = ContestRegistry([contest])
+    clock = Clock(NOW)
+    key = load_signing_key(tmp_path, ReceiptSettings())
+    return SubmitHandler(
+        DialogEngine(registry, Messages()),
+        storage,
+        isolation,
+        clock,
+        media_checker=lambda path, c: check_video(path, c),
+        video_dir=tmp_path / "videos",
+        scan_dir=tmp_path / "scans",
+        quota=QuotaService(registry, storage, org, clock),
+        paperwork=Paperwork(key) if paperwork else None,
+    )
+
+
+async def answer_fields(chat: ChatDriver, contest: Contest, channel: str, form_id: str) -> None:
+    await chat.start()
+    await chat.say(channel)
+    for field in contest.form(form_id).fields:
+        await chat.say(valid_answer(field, contest))
+
+
+async def test_file_video_form_scan_and_receipt(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path, factory: MediaFactory
+) -> None:
+    handler = make_handler(contest, stores, tmp_path, paperwork=True)
+    chat = ChatDriver(handler, UserKey("terminal", "alice"))
+    await answer_fields(chat, contest, "自荐", "self")
+
+    portrait = factory.video(Video(width=1080, height=1920, seconds=4))
+    text = await chat.upload("竖屏.mp4", portrait.stat().st_size, path=str(portrait))
+    assert "✗" in text and "横" in text  # the report says what is wrong
+    assert (await chat.draft() or {})["video"] is None  # and nothing was recorded
+
+    good = factory.video(Video(seconds=4))
+    text = await chat.upload("作品.mp4", good.stat().st_size, path=str(good))
+    assert "✓" in text and "请核对报名信息" in text
+    video = (await chat.draft() or {})["video"]
+    assert video["checked"] is True and len(video["sha256"]) == 64
+    assert Path(video["stored"]) == tmp_path / "videos" / f"{video['sha256']}.mp4"
+    assert Path(video["stored"]).read_bytes() == good.read_bytes()
+
+    await chat.say("确认提交")
+    docs = [r.document for r in chat.last if r.document is not None]
+    assert [d.filename.rsplit(".", 1)[1] for d in docs] == ["pdf", "docx"]
+    assert docs[0].content.startswith(b"%PDF-")
+    assert "KP2026-000001" in docs[0].filename
+    assert "签字、加盖公章后" in chat.last[-1].text
+    assert "已计入您的自荐" in "\n".join(r.text for r in chat.last)
+
+    fake_scan = tmp_path / "not-an-image.jpg"
+    fake_scan.write_text("这不是图片", encoding="utf-8")
+    text = await chat.upload("scan.jpg", fake_scan.stat().st_size, "image/jpeg", path=str(fake_scan))
+    assert "只能是 jpg、png 或 pdf" in text
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(PNG)
+    text = await chat.upload("签字盖章.png", scan.stat().st_size, "image/png", path=str(scan))
+    assert "已收到第1个扫描件" in text
+    text = await chat.say("完成")
+    assert "材料齐全" in text and "【投稿回执】" in text
+    receipt_pdf = next(r.document for r in chat.last if r.document is not None)
+    assert await chat.draft() is None
+
+    sub = await handler.storage.get_submission("KP2026-000001")
+    assert sub is not None
+    assert sub.status == "complete"
+    assert sub.extra["scans"] == [str(tmp_path / "scans" / "KP2026-000001" / "scan-1.png")]
+    key = load_signing_key(tmp_path, ReceiptSettings())
+    verdict = verify_receipt(receipt_pdf.content, key.public)
+    assert verdict.ok, verdict.problem
+    assert verdict.payload is not None
+    assert verdict.payload["number"] == "KP2026-000001"
+    assert video["sha256"] in str(verdict.payload)
+
+
+async def test_quota_refuses_past_the_limit_and_keeps_the_draft(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
+) -> None:
+    storage, _, org = stores
+    await org.put_units(contest.id, [Unit(contest.id, "测试科技厅", "sub_provincial")])  # ≤3 works
+    handler = make_handler(contest, stores, tmp_path, paperwork=False)
+    for n in range(4):
+        chat = ChatDriver(handler, UserKey("terminal", f"entrant-{n}"))
+        await answer_fields(chat, contest, "推荐", "recommend")
+        draft = await chat.draft()
+        assert draft is not None
+        draft_unit = draft["answers"]["unit"]
+        await chat.say("修改 2")  # the 推荐单位 row
+        await chat.say("测试科技厅")
+        assert draft_unit != "测试科技厅"
+        # Different works by different first authors: one work per first author is a rule too.
+        await chat.say("修改 3")
+        await chat.say(f"第{n}部作品")
+        await chat.say("修改 6")
+        await chat.say(f"作者{n}、李四")
+        await chat.say(f"https://video.example.cn/{n}.mp4")
+        text = await chat.say("确认提交")
+        if n < 3:
+            assert f"KP2026-00000{n + 1}" in text
+            assert f"{n + 1}/3" in text
+        else:
+            assert "提交成功" not in text
+            assert "3" in text and "测试科技厅" in text
+            after = await chat.draft()
+            assert after is not None and after["step"] == "review"  # nothing lost
+    assert len(await storage.list_submissions(contest_id=contest.id)) == 3
+
+
+async def test_recommended_entry_without_imported_units_is_taken_and_flagged(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
+) -> None:
+    handler = make_handler(contest, stores, tmp_path, paperwork=False)
+    chat = ChatDriver(handler, UserKey("terminal", "bob"))
+    await answer_fields(chat, contest, "推荐", "recommend")
+    await chat.say("https://video.example.cn/v.mp4")
+    text = await chat.say("确认提交")
+    assert "KP2026-000001" in text
+    assert "尚未导入推荐单位名单" in text
+    sub = await handler.storage.get_submission("KP2026-000001")
+    assert sub is not None and sub.extra.get("unit_unverified") is True
+
+
+async def test_scan_step_commands(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
+) -> None:
+    handler = make_handler(contest, stores, tmp_path, paperwork=False)
+    chat = ChatDriver(handler, UserKey("terminal", "carol"))
+    await answer_fields(chat, contest, "自荐", "self")
+    await chat.say("https://video.example.cn/v.mp4")
+    await chat.say("确认提交")
+    assert "已经提交，不能再返回修改" in await chat.say("返回")
+    assert "还没有收到扫描件" in await chat.say("完成")
+    assert "随时发送扫描件" in await chat.say("稍后")
+    assert "请打印" in await chat.start()  # resumes at the scan step
+    text = await chat.say("新报名")
+    assert "请选择参赛渠道" in text
+    assert (await chat.draft() or {})["step"] == "channel"
