@@ -25,6 +25,7 @@ from .channels import Channel, Notifier, discover
 from .contests import Contest, ContestRegistry
 from .settings import Settings
 from .storage import EventIsolation, Storage, UserKey, open_storage
+from .web import UploadSettings, setup_web
 
 if TYPE_CHECKING:
     from handlers.admin import AdminService
@@ -173,7 +174,12 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
-def create_app(settings: Settings, channels: list[Channel] | None = None) -> web.Application:
+def create_app(
+    settings: Settings,
+    channels: list[Channel] | None = None,
+    *,
+    upload_settings: UploadSettings | None = None,
+) -> web.Application:
     """The aiohttp application of ``serve``; the chat channels mount their webhooks on it.
 
     ``channels`` defaults to those configured in the environment (:func:`bot.channels.discover`).
@@ -185,6 +191,9 @@ def create_app(settings: Settings, channels: list[Channel] | None = None) -> web
     app[CHANNELS] = discover(settings) if channels is None else channels
     for channel in app[CHANNELS]:
         channel.setup(app)
+    # The upload page always; the web chat page only when no chat channel is configured, so
+    # that a newcomer can try the dialog in a browser (it listens where BOT_HTTP_HOST says).
+    setup_web(app, settings, chat_page=not app[CHANNELS], upload_settings=upload_settings)
     if not app[CHANNELS]:
         log.warning(
             "no chat channel is configured: set BOT_TELEGRAM_TOKEN or BOT_WECHAT_TOKEN (see .env.example); "

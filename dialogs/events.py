@@ -27,6 +27,9 @@ class FileInfo:
     # A local copy the channel already downloaded ("" when it could not, e.g. too large for
     # the platform's bot download limit).  The client's file name is never used as a path.
     path: str = ""
+    # The SHA-256 of ``path`` when whoever received it already computed it on the way (the
+    # upload page hashes while streaming), so the media check need not read the file again.
+    sha256: str = ""
 
 
 @dataclass(frozen=True, slots=True)

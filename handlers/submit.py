@@ -53,7 +53,9 @@ class MediaReportLike(Protocol):
 class MediaChecker(Protocol):
     """Checks a received video file against a contest's rules (``validators.media.check_video``)."""
 
-    async def __call__(self, path: Path, contest: Contest) -> MediaReportLike: ...
+    async def __call__(
+        self, path: Path, contest: Contest, *, sha256: str | None = None
+    ) -> MediaReportLike: ...
 
 
 class LinkProbeLike(Protocol):
@@ -190,7 +192,7 @@ class SubmitHandler:
             or "file" not in contest.delivery.accepts
         ):
             return event
-        report = await self.media_checker(Path(event.file.path), contest)
+        report = await self.media_checker(Path(event.file.path), contest, sha256=event.file.sha256 or None)
         media = {**report.to_dict(), "text": report.text_zh()}
         if report.ok and report.sha256 and self.video_dir is not None:
             kept = await asyncio.to_thread(keep_video, Path(event.file.path), self.video_dir, report.sha256)

@@ -73,7 +73,7 @@ def make_handler(
         storage,
         isolation,
         clock,
-        media_checker=lambda path, c: check_video(path, c),
+        media_checker=check_video,
         video_dir=tmp_path / "videos",
         scan_dir=tmp_path / "scans",
         quota=QuotaService(registry, storage, org, clock),

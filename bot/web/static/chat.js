@@ -1,0 +1,147 @@
+// The web chat page: the same dialog as in the chat apps.  Text is always set with
+// textContent (never HTML); links are shown only for http(s) URLs.
+"use strict";
+
+(() => {
+  const log = document.getElementById("log");
+  const form = document.getElementById("say");
+  const input = document.getElementById("text");
+  const sendButton = document.getElementById("send");
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  let sending = false;
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function safeUrl(url) {
+    try {
+      const u = new URL(url, location.href);
+      return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function scroll() {
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function bubble(kind, text) {
+    const div = document.createElement("div");
+    div.className = "msg " + kind;
+    const p = document.createElement("div");
+    p.className = "text";
+    p.textContent = text;
+    div.appendChild(p);
+    log.appendChild(div);
+    scroll();
+    return div;
+  }
+
+  function retireButtons() {
+    // Only the latest question's buttons stay live; the dialog refuses stale ones anyway.
+    for (const b of log.querySelectorAll("button.choice")) b.disabled = true;
+  }
+
+  function showReply(reply) {
+    const div = bubble("bot", reply.text);
+    const upload = reply.upload_url && safeUrl(reply.upload_url);
+    if (upload) {
+      const a = document.createElement("a");
+      a.href = upload;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      a.className = "upload-link";
+      a.textContent = "打开上传页面";
+      div.appendChild(a);
+    }
+    if (reply.document && safeUrl(reply.document.url)) {
+      const a = document.createElement("a");
+      a.href = reply.document.url;
+      a.download = reply.document.name;
+      a.className = "doc-link";
+      a.textContent = "下载 " + reply.document.name;
+      div.appendChild(a);
+    }
+    if (reply.choices && reply.choices.length) {
+      const row = document.createElement("div");
+      row.className = "choices";
+      for (const c of reply.choices) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "choice";
+        b.textContent = c.label;
+        b.addEventListener("click", () => send({ choice: c.payload }, c.label));
+        row.appendChild(b);
+      }
+      div.appendChild(row);
+    }
+    scroll();
+  }
+
+  async function send(body, shown) {
+    if (sending) return;
+    sending = true;
+    sendButton.disabled = true;
+    retireButtons();
+    if (shown) bubble("me", shown);
+    try {
+      const resp = await fetch("/chat/api/send", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify(body),
+      });
+      if (resp.status === 403) {
+        bubble("error", "会话已失效，请刷新页面。");
+        return;
+      }
+      const data = await resp.json();
+      if (!resp.ok) {
+        bubble("error", data.message || "发送失败，请重试。");
+        return;
+      }
+      for (const r of data.replies) showReply(r);
+    } catch (e) {
+      bubble("error", "网络错误，消息未送达，请重试。");
+    } finally {
+      sending = false;
+      sendButton.disabled = false;
+      input.focus();
+    }
+  }
+
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send({ text }, text);
+  });
+
+  input.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  // Messages that arrive later (the upload page's verdict) come through a long poll.
+  async function poll() {
+    for (;;) {
+      try {
+        const resp = await fetch("/chat/api/poll?wait=20", { cache: "no-store", credentials: "same-origin" });
+        if (resp.status === 403) return;
+        const data = await resp.json();
+        if (data.replies && data.replies.length) {
+          retireButtons();
+          for (const r of data.replies) showReply(r);
+        }
+      } catch (e) {
+        await sleep(3000);
+      }
+    }
+  }
+
+  send({ start: true }, null);
+  poll();
+})();

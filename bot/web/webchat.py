@@ -1,0 +1,236 @@
+"""A small web chat page that drives the same dialog, for trying the service without a chat app.
+
+Mounted only when no Telegram/WeChat channel is configured, on the service's own address
+(127.0.0.1 by default): it has no login, so whoever reaches it may submit.
+
+A random session id in a cookie (HttpOnly, SameSite=Strict) is the user:
+``UserKey("web", session_id)``.  ``POST /chat/api/send`` carries one event and answers with
+the replies; ``GET /chat/api/poll`` long-polls for replies pushed later (the upload page's
+verdict).  POSTs need the page's CSRF token in a header, derived from the session id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import urllib.parse
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from aiohttp import web
+
+from bot.storage.base import UserKey
+from dialogs.events import Document, EventKind, Incoming, Reply
+
+from .upload import SECURITY_HEADERS, json_response, render
+
+if TYPE_CHECKING:  # bot.app imports this package to mount it
+    from bot.app import Services
+
+log = logging.getLogger(__name__)
+
+CHANNEL: Final = "web"
+SESSION_COOKIE: Final = "kepu_chat"
+CSRF_HEADER: Final = "X-CSRF-Token"
+MAX_TEXT: Final = 20_000  # characters of one message; the dialog refuses long ones politely
+MAX_WAIT_S: Final = 25.0
+_SID = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
+_DOC_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
+
+
+@dataclass(slots=True)
+class _Session:
+    outbox: deque[dict[str, Any]]
+    docs: OrderedDict[str, Document] = field(default_factory=OrderedDict)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class WebChat:
+    """Sessions of the web chat, in memory and bounded; also the ``Notifier`` of channel "web".
+
+    A session forgotten here (evicted, or a restart) loses only queued messages and document
+    links: the draft lives in the store under the session's user key.
+    """
+
+    def __init__(
+        self, csrf_key: bytes, *, max_sessions: int = 2000, max_queued: int = 50, max_docs: int = 10
+    ) -> None:
+        self._csrf_key = csrf_key
+        self._sessions: OrderedDict[str, _Session] = OrderedDict()
+        self.max_sessions, self.max_queued, self.max_docs = max_sessions, max_queued, max_docs
+        self.closing = False
+
+    def session(self, sid: str) -> _Session:
+        """The session's state, the most recently used kept when there are too many."""
+        sess = self._sessions.get(sid)
+        if sess is None:
+            sess = self._sessions[sid] = _Session(deque(maxlen=self.max_queued))
+            while len(self._sessions) > self.max_sessions:
+                _old, evicted = self._sessions.popitem(last=False)
+                evicted.wake.set()
+        else:
+            self._sessions.move_to_end(sid)
+        return sess
+
+    def csrf(self, sid: str) -> str:
+        return hmac.new(self._csrf_key, sid.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def reply_json(self, sid: str, reply: Reply) -> dict[str, Any]:
+        """A reply for the page; a document is kept for download under a random id."""
+        doc = None
+        if reply.document is not None:
+            sess = self.session(sid)
+            doc_id = secrets.token_urlsafe(12)
+            sess.docs[doc_id] = reply.document
+            while len(sess.docs) > self.max_docs:
+                sess.docs.popitem(last=False)
+            doc = {"name": reply.document.filename, "url": f"/chat/api/doc/{doc_id}"}
+        return {
+            "text": reply.text,
+            "choices": [{"label": c.label, "payload": c.payload} for c in reply.choices],
+            "document": doc,
+            "upload_url": reply.meta.get("upload_url"),
+        }
+
+    async def push(self, user: UserKey, replies: list[Reply]) -> None:
+        """Queue replies for the session's next poll (oldest dropped beyond the bound)."""
+        if user.channel != CHANNEL or not _SID.match(user.user_id):
+            raise ValueError(f"not a web chat user: {user}")
+        sess = self.session(user.user_id)
+        sess.outbox.extend(self.reply_json(user.user_id, r) for r in replies)
+        sess.wake.set()
+
+    async def wait(self, sid: str, seconds: float) -> list[dict[str, Any]]:
+        """Queued replies, waiting up to ``seconds`` for the first one."""
+        sess = self.session(sid)
+        if not sess.outbox and seconds > 0 and not self.closing:
+            sess.wake.clear()
+            try:
+                async with asyncio.timeout(seconds):
+                    await sess.wake.wait()
+            except TimeoutError:
+                pass
+        out = list(sess.outbox)
+        sess.outbox.clear()
+        return out
+
+    def close(self) -> None:
+        """Release every waiting poll (on shutdown, so that it does not wait for them)."""
+        self.closing = True
+        for sess in self._sessions.values():
+            sess.wake.set()
+
+
+class WebChatPages:
+    """The aiohttp handlers of the web chat page."""
+
+    def __init__(
+        self, chat: Callable[[], WebChat], services: Callable[[], Services], *, secure_cookie: bool = False
+    ) -> None:
+        # Looked up per request: the app's cleanup_ctx builds both after the routes are added.
+        self._chat = chat
+        self._services = services
+        self._secure = secure_cookie
+
+    @property
+    def chat(self) -> WebChat:
+        return self._chat()
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/chat", self.page)
+        app.router.add_post("/chat/api/send", self.send)
+        app.router.add_get("/chat/api/poll", self.poll)
+        app.router.add_get("/chat/api/doc/{doc_id}", self.document)
+
+        async def on_shutdown(_app: web.Application) -> None:
+            self.chat.close()
+
+        app.on_shutdown.append(on_shutdown)
+
+    @staticmethod
+    def _sid(request: web.Request) -> str | None:
+        sid = request.cookies.get(SESSION_COOKIE, "")
+        return sid if _SID.match(sid) else None
+
+    def _authorised(self, request: web.Request) -> str:
+        """The session id of a POST that carries its CSRF token; 403 otherwise."""
+        sid = self._sid(request)
+        if sid is None:
+            raise web.HTTPForbidden(text="会话已失效，请刷新页面。", headers=SECURITY_HEADERS)
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), self.chat.csrf(sid).encode()):
+            raise web.HTTPForbidden(text="请求校验失败，请刷新页面。", headers=SECURITY_HEADERS)
+        return sid
+
+    async def page(self, request: web.Request) -> web.Response:
+        sid = self._sid(request)
+        fresh = sid is None
+        if sid is None:
+            sid = secrets.token_urlsafe(32)
+        self.chat.session(sid)
+        response = render(request, "chat.html", csrf=self.chat.csrf(sid))
+        if fresh:
+            response.set_cookie(
+                SESSION_COOKIE,
+                sid,
+                httponly=True,
+                samesite="Strict",
+                secure=self._secure,
+                path="/chat",
+                max_age=30 * 24 * 3600,  # the draft waits in the store; so does the session
+            )
+        return response
+
+    async def send(self, request: web.Request) -> web.Response:
+        sid = self._authorised(request)
+        try:
+            body = await request.json()
+        except ValueError:
+            return json_response({"error": "bad_request", "message": "请求格式不正确。"}, 400)
+        user = UserKey(CHANNEL, sid)
+        if not isinstance(body, dict):
+            return json_response({"error": "bad_request", "message": "请求格式不正确。"}, 400)
+        if body.get("start") is True:
+            event = Incoming(user, EventKind.START)
+        elif isinstance(body.get("choice"), str) and len(body["choice"]) <= 200:
+            event = Incoming(user, EventKind.CHOICE, choice=body["choice"])
+        elif isinstance(body.get("text"), str) and len(body["text"]) <= MAX_TEXT:
+            event = Incoming(user, EventKind.TEXT, text=body["text"])
+        else:
+            return json_response({"error": "bad_request", "message": "请输入文字或点选按钮。"}, 400)
+        # The front door every channel uses: the dialog, and the helpdesk and organisers' commands.
+        replies = await self._services().assistant.handle(event)
+        return json_response({"replies": [self.chat.reply_json(sid, r) for r in replies]})
+
+    async def poll(self, request: web.Request) -> web.Response:
+        sid = self._sid(request)
+        if sid is None:
+            return json_response({"error": "no_session", "message": "会话已失效，请刷新页面。"}, 403)
+        try:
+            wait = min(max(float(request.query.get("wait", "0")), 0.0), MAX_WAIT_S)
+        except ValueError:
+            wait = 0.0
+        return json_response({"replies": await self.chat.wait(sid, wait)})
+
+    async def document(self, request: web.Request) -> web.Response:
+        sid = self._sid(request)
+        doc_id = request.match_info["doc_id"]
+        sess = self.chat.session(sid) if sid else None
+        doc = sess.docs.get(doc_id) if sess and _DOC_ID.match(doc_id) else None
+        if doc is None:
+            raise web.HTTPNotFound(text="文件不存在或已过期。", headers=SECURITY_HEADERS)
+        quoted = urllib.parse.quote(doc.filename)
+        return web.Response(
+            body=doc.content,
+            content_type=doc.mime or "application/octet-stream",
+            headers={
+                **SECURITY_HEADERS,
+                "Content-Disposition": f"attachment; filename*=UTF-8''{quoted}",
+            },
+        )

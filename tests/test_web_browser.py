@@ -1,0 +1,262 @@
+"""The pages in a real browser: Debian's headless Chromium driven by playwright.
+
+Only the browser is borrowed from the system (``/usr/bin/chromium``, apt packages ``chromium``
+and ``fonts-noto-cjk``); playwright's own browser download is never used.  Screenshots go to
+``/tmp`` for a human to look at, never into the repository.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer, unused_port
+
+from bot.settings import Settings
+from bot.storage import UserKey
+
+from .conftest import valid_answer
+from .media_factory import MediaFactory, Video
+from .test_upload import (
+    Env,
+    RecordingNotifier,
+    build_app,
+    to_video_step,
+    upload_link,
+    write_contest,
+)
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+TIMEOUT_MS = 20_000
+pytestmark = pytest.mark.skipif(
+    shutil.which(CHROMIUM) is None, reason="needs Debian's chromium (apt-get install chromium fonts-noto-cjk)"
+)
+
+
+@pytest.fixture(scope="module")
+def video_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    made = MediaFactory(tmp_path_factory.mktemp("browser-media")).video(Video(seconds=4, bitrate="3M"))
+    path = made.with_name("我的作品.mp4")  # the name the entrant's file has
+    shutil.copyfile(made, path)
+    return path
+
+
+@dataclass
+class ChunkGate:
+    """Stands between the browser and the chunk handler, as a bad network or server would: holds
+    one chunk until the test has reloaded the page, cuts one connection half-way through its
+    body (Chromium itself retries that PUT), and fails one chunk with a 503 half-way."""
+
+    hold_at: int | None = None
+    drop_at: int | None = None
+    fail_at: int | None = None
+    ranges: list[str] = field(default_factory=list)
+    held: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+    dropped: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @web.middleware
+    async def middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if request.method != "PUT" or not request.path.endswith("/chunk"):
+            return await handler(request)
+        n = len(self.ranges)
+        self.ranges.append(request.headers.get("Content-Range", ""))
+        if n == self.hold_at:
+            self.held.set()
+            await self.release.wait()  # the page is reloaded meanwhile: nobody hears the answer
+            raise web.HTTPServiceUnavailable()
+        if n == self.drop_at:
+            await request.content.readexactly((request.content_length or 2) // 2)
+            assert request.transport is not None
+            request.transport.close()  # the browser sees a network error
+            self.dropped.set()
+            raise web.HTTPServiceUnavailable()
+        if n == self.fail_at:
+            await request.content.readexactly((request.content_length or 2) // 2)
+            return web.json_response({"error": "unavailable", "message": "维护中"}, status=503)
+        return await handler(request)
+
+    def starts(self) -> list[int]:
+        return [int(re.match(r"bytes (\d+)-", r).group(1)) for r in self.ranges]  # type: ignore[union-attr]
+
+
+@dataclass
+class Browser:
+    env: Env
+    base: str
+    context: Any  # playwright BrowserContext
+
+
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[Callable[[ChunkGate], Awaitable[Browser]]]:
+    """A factory: the app on a real loopback port (so that minted links are right) behind
+    ``gate``, and a fresh Chromium context."""
+    port = unused_port()
+    contest = write_contest(tmp_path / "contests")
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=tmp_path / "data", contests_dir=tmp_path / "contests", http_port=port
+    )
+    stack: list[Any] = []
+
+    async def make(gate: ChunkGate) -> Browser:
+        notifier = RecordingNotifier()
+        app = build_app(settings, notifier, chunk_kib=128)
+        app.middlewares.append(gate.middleware)
+        client = TestClient(TestServer(app, host="127.0.0.1", port=port))
+        await client.start_server()
+        stack.append(client)
+        pw = await playwright_api.async_playwright().start()
+        stack.append(pw)
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
+        stack.append(chromium)
+        context = await chromium.new_context(locale="zh-CN", viewport={"width": 1000, "height": 900})
+        context.set_default_timeout(TIMEOUT_MS)
+        return Browser(
+            Env(client, settings, notifier, contest, tmp_path), f"http://127.0.0.1:{port}", context
+        )
+
+    yield make
+    for thing in reversed(stack):
+        if isinstance(thing, TestClient):
+            await thing.close()
+        elif hasattr(thing, "stop"):
+            await thing.stop()
+        else:
+            await thing.close()
+
+
+async def test_the_web_chat_takes_an_entrant_through_upload_to_submission(
+    browser: Callable[[ChunkGate], Awaitable[Browser]], video_file: Path
+) -> None:
+    b = await browser(ChunkGate())
+    expect = playwright_api.expect
+    page = await b.context.new_page()
+    await page.goto(f"{b.base}/chat")
+    last_bot = page.locator(".msg.bot").last
+    await expect(last_bot).to_contain_text("请选择参赛渠道", timeout=TIMEOUT_MS)
+    await page.get_by_role("button", name="社会征集（自荐）").click()
+
+    form = b.env.contest.form(b.env.contest.channel("self").forms["work"])
+    for fld in form.fields:
+        await expect(last_bot).to_contain_text(f"「{fld.label}」", timeout=TIMEOUT_MS)
+        await page.fill("#text", valid_answer(fld, b.env.contest))
+        await page.press("#text", "Enter")
+    await expect(last_bot).to_contain_text("请提交参赛视频", timeout=TIMEOUT_MS)
+    # The buttons of answered questions are retired.
+    assert await page.get_by_role("button", name="社会征集（自荐）").is_disabled()
+    await page.fill("#text", "上传")
+    await page.press("#text", "Enter")
+    link = page.locator("a.upload-link").last
+    await expect(link).to_have_text("打开上传页面", timeout=TIMEOUT_MS)
+    href = await link.get_attribute("href")
+    assert href and href.startswith(f"{b.base}/upload/")
+    await page.screenshot(path="/tmp/kepu-webchat.png", full_page=True)
+
+    async with b.context.expect_page() as opened:
+        await link.click()
+    upload = await opened.value
+    await upload.set_input_files("#file", str(video_file))
+    await upload.click("#go")
+    await expect(upload.locator("#verdict-title")).to_have_text("✓ 视频检查通过", timeout=TIMEOUT_MS)
+    await expect(upload.locator("#percent")).to_have_text("100%")
+    await expect(upload.locator("#verdict-next")).to_contain_text("已同时发送到您的聊天窗口")
+
+    # The chat page got the report by its long poll and asks for confirmation.
+    await expect(page.locator(".msg.bot", has_text="视频检查通过")).to_have_count(1, timeout=TIMEOUT_MS)
+    await expect(last_bot).to_contain_text("请核对报名信息", timeout=TIMEOUT_MS)
+    await page.get_by_role("button", name="确认提交").click()
+    await expect(page.locator(".msg.bot", has_text="提交成功！报名编号")).to_have_count(1, timeout=TIMEOUT_MS)
+    await expect(last_bot).to_contain_text("请打印")  # now the signed scan is asked for
+    # The filled-in form arrives as a download link; the browser gets the PDF.
+    link = page.locator("a.doc-link", has_text=".pdf")
+    await expect(link).to_have_count(1)
+    async with page.expect_download() as download_info:
+        await link.click()
+    download = await download_info.value
+    assert download.suggested_filename.endswith(".pdf") and "KP" in download.suggested_filename
+    await page.screenshot(path="/tmp/kepu-webchat-done.png", full_page=True)
+    [sub] = await b.env.svc.storage.list_submissions()
+    assert sub.user.channel == "web" and sub.video["checked"] is True
+
+
+async def test_the_upload_page_resumes_after_a_reload_and_a_dropped_chunk(
+    browser: Callable[[ChunkGate], Awaitable[Browser]], video_file: Path
+) -> None:
+    size = (await asyncio.to_thread(video_file.stat)).st_size
+    chunk = 128 * 1024
+    assert size > 10 * chunk
+    gate = ChunkGate(hold_at=4, drop_at=7, fail_at=10)
+    b = await browser(gate)
+    expect = playwright_api.expect
+    alice = UserKey("test", "alice")
+    await to_video_step(b.env, alice)
+    path = await upload_link(b.env, alice)
+    page = await b.context.new_page()
+    # Every line the status shows, however briefly, on every load of the page.
+    await page.add_init_script(
+        "window.statusLog = [];"
+        "addEventListener('DOMContentLoaded', () => new MutationObserver(() =>"
+        " statusLog.push(document.getElementById('status').textContent))"
+        ".observe(document.getElementById('status'), {childList: true, characterData: true, subtree: true}));"
+    )
+    await page.goto(b.base + path)
+    await expect(page.locator("h1")).to_have_text("上传参赛视频")
+    await page.set_input_files("#file", str(video_file))
+    await page.click("#go")
+
+    # Four chunks in, the fifth is held: the entrant closes the tab (here: reloads it).
+    async with asyncio.timeout(TIMEOUT_MS / 1000):
+        await gate.held.wait()
+    await expect(page.locator("#percent")).to_have_text(f"{4 * chunk * 100 // size}%")
+    await page.reload()
+    gate.release.set()
+    resume = page.locator("#resume")
+    await expect(resume).to_contain_text("请重新选择同一个文件", timeout=TIMEOUT_MS)
+    await expect(resume).to_contain_text(f"已完成 {4 * chunk * 100 // size}%")  # 4 chunks were kept
+    await page.set_input_files("#file", str(video_file))
+    await page.click("#go")
+
+    # Later one connection drops half-way through a chunk, and the server fails another chunk:
+    # the page carries on from the server's offset.
+    await expect(page.locator("#verdict-title")).to_have_text("✓ 视频检查通过", timeout=TIMEOUT_MS)
+    assert gate.dropped.is_set()
+    said = await page.evaluate("statusLog")
+    assert any(line.startswith("从断点继续：已上传 ") for line in said), said
+    assert any("网络中断" in line and "自动从断点继续" in line for line in said), said
+    assert await page.eval_on_selector("#progress", "el => el.value") == 100
+    await expect(page.locator("#percent")).to_have_text("100%")
+    await expect(page.locator("#verdict-text")).to_contain_text("✓ 分辨率 1920×1080")
+    await page.screenshot(path="/tmp/kepu-upload.png", full_page=True)
+
+    starts = gate.starts()
+    assert starts[:4] == [0, chunk, 2 * chunk, 3 * chunk]
+    # After the reload the page went on from the server's offset, not from 0, and the
+    # dropped chunk was sent again from where the server stood.
+    assert starts[5] == 4 * chunk and 0 not in starts[5:]
+    assert starts[7] == starts[8] == 6 * chunk  # Chromium's own retry of the dropped PUT
+    assert starts[10] == starts[11] == 8 * chunk  # the page's retry of the failed chunk
+    assert len(starts) == -(-size // chunk) + 3  # every chunk once, the held one, two retries
+    [(user, replies)] = b.env.notifier.pushes
+    assert user == alice and replies[0].meta["media_ok"] == "True"
+
+    # The link is spent: opening it again shows the verdict, not the form.
+    again = await b.context.new_page()
+    response = await again.goto(b.base + path)
+    assert response is not None and response.status == 410
+    await expect(again.locator("h1")).to_have_text("链接已使用")
+    await expect(again.locator("pre")).to_contain_text("视频检查通过")
