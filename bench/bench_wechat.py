@@ -1,0 +1,456 @@
+"""Bench: simulated entrants completing the whole dialog through the WeChat webhook.
+
+Each entrant sends what a person would (subscribe, the channel, every field of the form, the
+video link, 确认提交) as signed XML pushes — encrypted too with ``--safe`` — and waits for the
+passive reply before the next message.  The same pushes then go to a bare aiohttp echo handler
+that does only the signature check (and AES), wechatpy's parse and a passive reply, in the same
+run, so that the two figures are comparable on this machine.
+
+Three servers, each in a process of its own (this process only generates load): the bare
+echo; our channel with a trivial dialog (its own cost: checks, retry claim, contact record,
+task, passive reply); our channel with the real dialog.  Reported per server: updates per
+second, p50/p99/max passive-reply latency, server CPU per update (the server process's CPU
+time, threads included; Redis's own CPU is not in it), and how many answers outlived the reply
+budget and went as 客服消息.  Exits 0 when issue 5's targets are met by the whole dialog, else
+1.  Loopback only, bounded by the number of entrants and by ``--time-limit``.
+
+    .venv/bin/python bench/bench_wechat.py                       # 500 entrants, SQLite, plain
+    .venv/bin/python bench/bench_wechat.py --store redis --safe  # Redis at 127.0.0.1:6379, AES
+    .venv/bin/python bench/bench_wechat.py --no-forms            # the dialog without its forms
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import multiprocessing as mp
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+
+TOKEN = "kepuBenchToken"
+APP_ID = "wxbench000000000"
+APP_SECRET = "bench-secret"
+AES_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+# --------------------------------------------------------------------------- servers (child processes)
+
+
+async def _cpu(request: web.Request) -> web.Response:
+    return web.Response(text=repr(time.process_time()))
+
+
+def _echo_app(safe: bool) -> web.Application:
+    """The baseline: what any WeChat webhook must do, and nothing more."""
+    from wechatpy import create_reply, parse_message
+    from wechatpy.crypto import WeChatCrypto
+    from wechatpy.exceptions import InvalidSignatureException
+    from wechatpy.utils import check_signature
+
+    crypto = WeChatCrypto(TOKEN, AES_KEY, APP_ID) if safe else None
+
+    async def echo(request: web.Request) -> web.Response:
+        q = request.query
+        try:
+            check_signature(TOKEN, q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", ""))
+            body = await request.read()
+            if crypto is not None:
+                body = crypto.decrypt_message(body, q["msg_signature"], q["timestamp"], q["nonce"])
+        except InvalidSignatureException:
+            return web.Response(status=403)
+        message = parse_message(body)
+        xml = create_reply(f"收到：{getattr(message, 'content', '')}", message=message, render=True)
+        if crypto is not None:
+            xml = crypto.encrypt_message(xml, q["nonce"], q["timestamp"])
+        return web.Response(text=xml, content_type="application/xml")
+
+    async def idle(request: web.Request) -> web.Response:
+        return web.Response(text="idle")
+
+    app = web.Application()
+    app.router.add_post("/wechat", echo)
+    app.router.add_get("/_cpu", _cpu)
+    app.router.add_get("/_idle", idle)
+    return app
+
+
+class _EchoDialog:
+    """In place of the submission dialog: isolates the channel's own cost (checks, claim,
+    contact record, task, passive reply) from the dialog's and its drafts'."""
+
+    async def handle(self, event: Any, *, contest_hint: str | None = None) -> list[Any]:
+        from dialogs.events import Reply
+
+        return [Reply(f"收到：{event.text}")]
+
+
+def _our_app(
+    safe: bool,
+    data_dir: str,
+    store: str,
+    prefix: str,
+    api_base: str,
+    forms: bool = True,
+    dialog: bool = True,
+    store_writes: bool = True,
+) -> web.Application:
+    from bot.app import SERVICES, create_app
+    from bot.channels.wechat import WechatChannel, WechatSettings
+    from bot.settings import Settings
+
+    settings = Settings(
+        data_dir=Path(data_dir),
+        contests_dir=Path(data_dir) / "contests",
+        redis_url=REDIS_URL if store == "redis" else None,
+        redis_prefix=prefix,
+    )
+    config = WechatSettings(
+        _env_file=None,
+        token=TOKEN,
+        app_id=APP_ID,
+        app_secret=APP_SECRET,
+        aes_key=AES_KEY if safe else None,
+        api_base=api_base,
+    )
+    channel = WechatChannel(settings, config)
+    app = create_app(settings, channels=[channel])
+    app.router.add_get("/_cpu", _cpu)
+
+    async def idle(request: web.Request) -> web.Response:
+        await channel.idle()  # replies that outlived their budget are still on their way
+        return web.Response(text="idle")
+
+    app.router.add_get("/_idle", idle)
+
+    async def adjust(app: web.Application) -> None:  # runs once the services are up
+        if not store_writes:  # diagnosis only: what the channel costs without its two writes
+            storage: Any = app[SERVICES].storage
+
+            async def claim_once(key: str, ttl: dt.timedelta) -> bool:
+                return True
+
+            async def touch_contact(user: Any, when: dt.datetime) -> None:
+                return None
+
+            storage.claim_once, storage.touch_contact = claim_once, touch_contact
+        if not dialog:
+            app[SERVICES].submit = _EchoDialog()  # type: ignore[assignment]
+        elif not forms:
+            app[SERVICES].submit.paperwork = None  # the confirmation without its PDF/DOCX forms
+
+    app.on_startup.append(adjust)
+    return app
+
+
+def _serve(kind: str, args: dict[str, Any], ready: Any, stop: Any) -> None:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+
+    async def main() -> None:
+        if kind == "echo":
+            app = _echo_app(args["safe"])
+        else:
+            app = _our_app(**args, dialog=kind == "ours", store_writes=kind != "stubbed")
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        ready.send(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        await asyncio.get_running_loop().run_in_executor(None, stop.recv)
+        await runner.cleanup()
+
+    asyncio.run(main())
+
+
+class Server:
+    """A server in a child process, on a random loopback port."""
+
+    def __init__(self, kind: str, args: dict[str, Any]) -> None:
+        ctx = mp.get_context("spawn")
+        self._ready, child_ready = ctx.Pipe()
+        self._stop, child_stop = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(kind, args, child_ready, child_stop), daemon=True)
+
+    def __enter__(self) -> str:
+        self.process.start()
+        if not self._ready.poll(60):
+            raise RuntimeError("server did not start")
+        return f"http://127.0.0.1:{self._ready.recv()}"
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.send("stop")
+        self.process.join(30)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+# --------------------------------------------------------------------------- load
+
+
+@dataclass
+class Result:
+    name: str
+    updates: int
+    seconds: float
+    latencies: list[float]
+    cpu: float
+    completed: int
+    deferred: int  # answered "success": the reply followed as 客服消息
+    by_step: dict[str, list[float]]
+
+    @property
+    def per_second(self) -> float:
+        return self.updates / self.seconds
+
+    def pct(self, q: float, values: list[float] | None = None) -> float:
+        return statistics.quantiles(values or self.latencies, n=1000)[int(q * 1000) - 1] * 1000
+
+    @property
+    def cpu_per_update_ms(self) -> float:
+        return self.cpu / self.updates * 1000
+
+    def slowest_step(self) -> tuple[str, float]:
+        step, values = max(self.by_step.items(), key=lambda kv: statistics.median(kv[1]))
+        return step, statistics.median(values) * 1000
+
+
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉"
+
+
+def script(data_dir: Path) -> list[list[str]]:
+    """What each entrant types, in order.  Titles and first authors differ per entrant: the
+    notice allows one work per first author and per title."""
+    from bot.contests import ContestRegistry, dump_contest, new_edition
+    from tests.conftest import valid_answer
+
+    source = ContestRegistry.load().get("most-cas-2024-kepu")
+    assert source is not None
+    today = dt.date.today()
+    deadline = today + dt.timedelta(days=300)
+    new_id = f"most-cas-{deadline.year}-kepu"
+    contest = dump_contest(
+        new_edition(source, new_id, deadline, opens=today - dt.timedelta(days=30)),
+        data_dir / "contests" / f"{new_id}.yaml",
+    )
+    form = contest.form(contest.channel("self").forms["work"])
+    # A 网盘 share link for the video: nothing probes it over the network (loopback only).
+    share_link = "链接: https://pan.baidu.com/s/1AbCdEfG 提取码: k3p9"
+
+    def answer(field: Any, i: int) -> str:
+        name = _SURNAMES[i % 20] + _GIVEN[i // 20 % 30] + _GIVEN[i // 600 % 30]
+        if field.role == "authors":
+            return f"{name}、李四"
+        if field.role == "title":
+            return f"科学精神照亮前行之路第{i}集"
+        return valid_answer(field, contest)
+
+    return [
+        ["自荐", *(answer(f, i) for f in form.fields), share_link, "确认提交"]
+        for i in range(len(_GIVEN) * 600)
+    ]
+
+
+async def run_load(
+    name: str,
+    base: str,
+    scripts: list[list[str]],
+    entrants: int,
+    concurrency: int,
+    safe: bool,
+    limit: float,
+    api: Any,
+) -> Result:
+    from tests.fakes.wechat_server import FakeWechat
+
+    pusher = FakeWechat(TOKEN, APP_ID, APP_SECRET, AES_KEY if safe else None)  # signs, encrypts, opens
+    latencies: list[float] = []
+    by_step: dict[str, list[float]] = {}
+    finished: set[str] = set()
+    deferred = 0
+    gate = asyncio.Semaphore(concurrency)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    run_id = uuid.uuid4().hex[:6]
+
+    async with aiohttp.ClientSession(base, connector=connector) as session:
+        cpu0 = float(await (await session.get("/_cpu")).text())
+
+        async def one(xml: str, step: str) -> str:
+            nonlocal deferred
+            query, body = pusher.signed(xml)
+            started = time.perf_counter()
+            async with session.post("/wechat", params=query, data=body) as resp:
+                text = await resp.text()
+            elapsed = time.perf_counter() - started
+            latencies.append(elapsed)
+            by_step.setdefault(step, []).append(elapsed)
+            assert resp.status == 200, (resp.status, text)
+            if text in ("", "success"):
+                deferred += 1
+                return ""
+            return pusher.open_reply(text, xml)
+
+        async def entrant(i: int) -> None:
+            openid = f"oBench{run_id}{i:05d}"
+            async with gate:
+                await one(pusher.xml("event_subscribe", openid), "subscribe")
+                for n, text in enumerate(scripts[i]):
+                    step = "确认提交" if text == "确认提交" else f"{n:02d}"
+                    if "提交成功" in await one(pusher.text(openid, text), step):
+                        finished.add(openid)
+
+        started = time.perf_counter()
+        await asyncio.wait_for(asyncio.gather(*(entrant(i) for i in range(entrants))), limit)
+        seconds = time.perf_counter() - started
+        await (await session.get("/_idle", timeout=aiohttp.ClientTimeout(total=limit))).text()
+        cpu1 = float(await (await session.get("/_cpu")).text())
+    # A confirmation that outlived the reply budget arrived as 客服消息 (through the fake API).
+    for message in api.sent:
+        if message["touser"].startswith(f"oBench{run_id}") and "提交成功" in message["text"]["content"]:
+            finished.add(message["touser"])
+    return Result(name, len(latencies), seconds, latencies, cpu1 - cpu0, len(finished), deferred, by_step)
+
+
+def report(results: list[Result], entrants: int) -> str:
+    echo = results[0]
+    lines = [
+        f"{'server':<48}{'updates':>8}{'upd/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}"
+        f"{'cpu ms/upd':>11}{'late':>6}"
+    ]
+    for r in results:
+        lines.append(
+            f"{r.name:<48}{r.updates:>8}{r.per_second:>7.0f}{r.pct(0.50):>8.1f}{r.pct(0.99):>8.1f}"
+            f"{max(r.latencies) * 1000:>8.0f}{r.cpu_per_update_ms:>11.3f}{r.deferred:>6}"
+        )
+    for r in results[1:]:
+        step, median = r.slowest_step()
+        others = [v for k, vs in r.by_step.items() if k != step for v in vs]
+        lines.append(
+            f"{r.name}: per update vs echo: wall {echo.per_second / r.per_second:.2f}x, "
+            f"server CPU {r.cpu_per_update_ms / echo.cpu_per_update_ms:.2f}x; "
+            f"slowest step {step} p50 {median:.0f} ms, p99 of the other steps {r.pct(0.99, others):.0f} ms"
+        )
+    lines.append(
+        f"submissions completed: {results[-1].completed}/{entrants}; "
+        "late = answered success, the reply sent as 客服消息"
+    )
+    return "\n".join(lines)
+
+
+#: Issue 5: cost per update within 2x of the bare echo; p99 far below WeChat's 5 s (here: 1 s).
+TARGET_RATIO = 2.0
+TARGET_P99_MS = 1000.0
+
+
+def verdict(results: list[Result], entrants: int) -> tuple[bool, str]:
+    """Targets judged on the whole dialog (the last server), with every submission completed."""
+    echo, ours = results[0], results[-1]
+    ratio = ours.cpu_per_update_ms / echo.cpu_per_update_ms
+    p99 = ours.pct(0.99)
+    checks = [
+        (f"server CPU per update, ours / echo = {ratio:.2f}", f"<= {TARGET_RATIO}", ratio <= TARGET_RATIO),
+        (f"p99 passive-reply latency = {p99:.0f} ms", f"<= {TARGET_P99_MS:.0f} ms", p99 <= TARGET_P99_MS),
+        (f"submissions completed = {ours.completed}", f"= {entrants}", ours.completed == entrants),
+    ]
+    text = "\n".join(f"{what}  (target {target}) {'met' if ok else 'NOT met'}" for what, target, ok in checks)
+    return all(ok for *_, ok in checks), text
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    from tests.fakes.wechat_server import FakeWechat
+
+    # The API the channel calls when a reply outlives its budget (客服消息); any other call fails.
+    fake = await FakeWechat(TOKEN, APP_ID, APP_SECRET).start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-wechat-") as tmp:
+            scripts = script(Path(tmp))
+            prefix = f"kepu-bench-{uuid.uuid4().hex[:8]}"
+            ours_args = {
+                "forms": not args.no_forms,
+                "safe": args.safe,
+                "data_dir": tmp,
+                "store": args.store,
+                "prefix": prefix,
+                "api_base": fake.base_url,
+            }
+            mode = "safe" if args.safe else "plain"
+            forms = ", no forms" if args.no_forms else ""
+            runs = [
+                ("echo", f"bare echo ({mode})", {"safe": args.safe}),
+                ("channel", f"kepu channel, echo dialog ({mode})", ours_args),
+                ("ours", f"kepu channel + dialog ({mode}, {args.store}{forms})", ours_args),
+            ]
+            if args.diagnose:
+                runs.insert(2, ("stubbed", f"kepu channel, echo dialog, no writes ({mode})", ours_args))
+            results = []
+            for kind, name, server_args in runs:
+                with Server(kind, server_args) as base:
+                    results.append(
+                        await run_load(
+                            name,
+                            base,
+                            scripts,
+                            args.entrants,
+                            args.concurrency,
+                            args.safe,
+                            args.time_limit,
+                            fake,
+                        )
+                    )
+            if args.store == "redis":
+                import redis.asyncio as aioredis
+
+                client = aioredis.from_url(REDIS_URL)
+                keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+                if keys:
+                    await client.delete(*keys)
+                await client.aclose()
+    finally:
+        await fake.close()
+    print(report(results, args.entrants))
+    fake.assert_clean()
+    ok, text = verdict(results, args.entrants)
+    print(text)
+    return 0 if ok else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--entrants", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=50, help="entrants talking at once")
+    parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
+    parser.add_argument("--safe", action="store_true", help="安全模式: AES-encrypted pushes and replies")
+    parser.add_argument(
+        "--no-forms",
+        action="store_true",
+        help="confirm without rendering the PDF/DOCX forms (the dialog alone)",
+    )
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="also run the channel with claim_once/touch_contact stubbed out: the cost of those two writes",
+    )
+    parser.add_argument("--time-limit", type=float, default=600.0, help="seconds per server before giving up")
+    return asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

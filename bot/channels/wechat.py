@@ -1,0 +1,797 @@
+"""微信公众号 channel: the webhook at ``/wechat`` that drives the submission dialog.
+
+WeChat pushes each user message as signed (in 安全模式 also encrypted) XML and waits 5 seconds
+for a 被动回复; without one it retries three times.  So every push is handled like this:
+
+1. signature, size and XML checked before anything else (:mod:`.wechat_xml`); a bad one gets
+   403/400/413 and touches nothing;
+2. the dialog runs in a task owned by the channel; the first time a MsgId (events: FromUserName
+   + CreateTime) is seen it is claimed in the store (``claim_once``), so a retry, even on
+   another worker, never runs the dialog twice;
+3. if the dialog answers within ``BOT_WECHAT_REPLY_BUDGET`` (4 s), the replies go back as one
+   passive text reply (choices as a numbered list — WeChat has no buttons); what does not fit in
+   2048 bytes follows as 客服消息.  If not, the push is answered ``success`` and the replies
+   follow as 客服消息 when the dialog is done.  A retry arriving meanwhile waits for the same
+   task and can still carry its passive reply.
+
+客服消息 reach a user only for 48 hours after they wrote, and at most 5 per message
+(3 within a minute after a menu click or a subscribe): :class:`WechatNotifier` enforces both
+and raises :class:`CustomerServiceRefused` instead of sending beyond them.
+
+* 被动回复: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Passive_user_reply_message.html
+* 客服消息: https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import datetime as dt
+import logging
+import re
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+from aiohttp import web
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from wechatpy.crypto import WeChatCrypto
+
+from dialogs.engine import choices_as_text
+from dialogs.events import Document, EventKind, FileInfo, Incoming, Reply
+
+from ..app import SERVICES, Services
+from ..contests import SHANGHAI
+from ..settings import Settings
+from ..storage import UserKey
+from .wechat_api import (
+    QUOTA_EXHAUSTED,
+    WINDOW_CLOSED,
+    LocalTokenStore,
+    MediaFile,
+    RedisTokenStore,
+    TokenStore,
+    WechatApi,
+    WechatApiError,
+)
+from .wechat_files import (
+    Outbox,
+    content_disposition,
+    extension_for,
+    new_incoming_dir,
+    sweep_incoming,
+)
+from .wechat_xml import MAX_BODY, Codec, Rejected, dedup_key, kind_of, pack_texts, text_reply
+
+__all__ = [
+    "CustomerServiceRefused",
+    "OutsideWindow",
+    "QuotaExhausted",
+    "WechatChannel",
+    "WechatNotifier",
+    "WechatSettings",
+    "create",
+]
+
+log = logging.getLogger(__name__)
+
+#: How long a MsgId stays claimed: far beyond WeChat's three retries (about 15 s).
+CLAIM_TTL = dt.timedelta(hours=1)
+#: Seconds a finished answer stays in memory for a retry whose first response got lost.
+KEEP_ANSWERS = 60.0
+#: 临时素材 for video is capped at 10 MB; larger media is not downloaded (the dialog offers
+#: the upload link instead).  The same cap keeps any other download bounded.
+MEDIA_LIMIT = 10 * 1024 * 1024
+#: Downloads older than this are swept: whatever checks a video copies what it keeps.
+KEEP_INCOMING = dt.timedelta(days=3)
+#: Images the API can carry as themselves (otherwise a document becomes a download link).
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
+MESSAGE_WINDOW = dt.timedelta(hours=48)
+MESSAGE_QUOTA = 5
+EVENT_WINDOW = dt.timedelta(minutes=1)
+EVENT_QUOTA = 3
+
+# WeChat-only wording (kinds of message the dialog has no use for).
+TEXTS = {
+    "voice": "暂时无法识别语音，请用文字回复；发送「帮助」查看填写说明。",
+    "location": "收到您的位置。报名只需要文字、视频文件或视频链接，请按上一条提示回复。",
+    "link": "收到链接卡片，但读不到其中的网址。请把链接复制成文字直接发送。",
+    "unsupported": "暂不支持这种消息。请用文字回复，或发送视频文件、视频链接；发送「帮助」查看说明。",
+    "download": "「{name}」下载链接（{expires}前有效）：\n{url}",
+    "no_download": "「{name}」暂时无法通过微信发送，请联系主办方获取。",
+}
+#: Menu keys (CLICK events) and the event each stands for; :data:`DEFAULT_MENU` uses them.
+MENU_KEYS: dict[str, tuple[EventKind, str]] = {
+    "KEPU_START": (EventKind.START, ""),
+    "KEPU_STATUS": (EventKind.TEXT, "进度"),
+    "KEPU_HELP": (EventKind.TEXT, "帮助"),
+}
+DEFAULT_MENU: dict[str, Any] = {
+    "button": [
+        {"type": "click", "name": "开始报名", "key": "KEPU_START"},
+        {"type": "click", "name": "填写进度", "key": "KEPU_STATUS"},
+        {"type": "click", "name": "帮助", "key": "KEPU_HELP"},
+    ]
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class WechatSettings(BaseSettings):
+    """``BOT_WECHAT_*``: the official account's 服务器配置 and API credentials (see .env.example)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BOT_WECHAT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    token: SecretStr | None = Field(default=None, description="服务器配置 › Token (3–32 letters/digits)")
+    app_id: str = Field(default="", description="开发者ID (AppID)")
+    app_secret: SecretStr | None = Field(default=None, description="开发者密码 (AppSecret)")
+    aes_key: SecretStr | None = Field(
+        default=None, description="服务器配置 › EncodingAESKey (43 characters); set → 安全模式"
+    )
+    api_base: str = Field(default="https://api.weixin.qq.com", pattern=r"^https?://[^\s/]+(/[^\s]*)?$")
+    public_base_url: str = Field(
+        default="", description="https://… where `serve` is reachable; download links start with it"
+    )
+    reply_budget: float = Field(default=4.0, gt=0, le=4.5, description="seconds before answering success")
+    link_ttl_hours: float = Field(default=72, gt=0, le=720)
+    create_menu: bool = Field(default=False, description="replace the account's menu at startup")
+
+    @field_validator("token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9]{3,32}", value.get_secret_value()):
+            raise ValueError("the Token of 服务器配置 is 3-32 English letters or digits")
+        return value
+
+    @field_validator("aes_key")
+    @classmethod
+    def _aes_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9]{43}", value.get_secret_value()):
+            raise ValueError("EncodingAESKey is 43 letters or digits")
+        return value
+
+    @model_validator(mode="after")
+    def _safe_mode_needs_app_id(self) -> WechatSettings:
+        if self.aes_key is not None and not self.app_id:
+            raise ValueError("安全模式 (BOT_WECHAT_AES_KEY) needs BOT_WECHAT_APP_ID: each message carries it")
+        return self
+
+    @property
+    def download_base(self) -> str:
+        return self.public_base_url.rstrip("/")
+
+
+# --------------------------------------------------------------------------- 客服消息 limits
+
+
+class CustomerServiceRefused(Exception):
+    """客服消息 cannot reach ``user`` now: ``sent`` messages went out, ``pending`` did not.
+    The reminders use a template message instead."""
+
+    def __init__(self, user: UserKey, reason: str, *, sent: int = 0, pending: int = 0) -> None:
+        super().__init__(f"{user}: {reason} ({sent} sent, {pending} not sent)")
+        self.user = user
+        self.reason = reason
+        self.sent = sent
+        self.pending = pending
+
+
+class OutsideWindow(CustomerServiceRefused):
+    """The user last wrote more than 48 hours ago (or never)."""
+
+
+class QuotaExhausted(CustomerServiceRefused):
+    """The 5 messages allowed after the user's last message (3 after a click) are used up."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """客服消息 allowed after one interaction: ``limit`` messages within ``period`` of ``anchor``."""
+
+    anchor: dt.datetime
+    limit: int
+    period: dt.timedelta
+    scope: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """Replies as WeChat messages: texts packed to 2048 bytes each, then image media ids."""
+
+    texts: tuple[str, ...] = ()
+    images: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.texts or self.images)
+
+    @property
+    def count(self) -> int:
+        return len(self.texts) + len(self.images)
+
+
+class WechatNotifier:
+    """Reaches a WeChat user outside a passive reply (``services.notifiers["wechat"]``).
+
+    Counts every message against WeChat's limits *before* sending it, with ``claim_once``
+    slots in the shared store, so that several workers together stay within them too.
+    """
+
+    def __init__(
+        self,
+        api: WechatApi,
+        services: Services,
+        outbox: Outbox,
+        *,
+        download_base: str,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.api = api
+        self.storage = services.storage
+        self.outbox = outbox
+        self.download_base = download_base
+        self.clock = clock
+
+    async def push(self, user: UserKey, replies: list[Reply]) -> None:
+        """Send ``replies`` as 客服消息; raises :class:`OutsideWindow` (nothing sent) or
+        :class:`QuotaExhausted` (some sent) rather than going beyond WeChat's limits."""
+        if not replies:
+            return
+        quota = await self.message_quota(user)
+        await self.send(user, await self.compose(replies), quota)
+
+    async def message_quota(self, user: UserKey) -> Quota:
+        last = await self.storage.last_contact(user)
+        if last is None or self.clock() - last >= MESSAGE_WINDOW:
+            log.warning("wechat %s: last message %s, outside the 48 h window", user, last)
+            raise OutsideWindow(user, "outside the 48-hour window")
+        return Quota(last, MESSAGE_QUOTA, MESSAGE_WINDOW, "msg")
+
+    async def compose(self, replies: list[Reply]) -> Outgoing:
+        """Texts (choices as numbered lists) packed into as few messages as possible; documents
+        as images where WeChat can carry them, else as a download link in the text."""
+        texts: list[str] = []
+        images: list[str] = []
+        for reply in replies:
+            text = choices_as_text(reply)
+            if reply.document is not None:
+                media_id = await self._upload_image(reply.document)
+                if media_id:
+                    images.append(media_id)
+                else:
+                    link = await self._link(reply.document)
+                    # A reply that is only the file's name says nothing the link line does not.
+                    text = f"{text}\n\n{link}" if text and text != reply.document.filename else link
+            texts.append(text)
+        return Outgoing(tuple(pack_texts(texts)), tuple(images))
+
+    async def _upload_image(self, doc: Document) -> str | None:
+        if doc.mime not in IMAGE_TYPES or len(doc.content) > MEDIA_LIMIT:
+            return None
+        try:
+            return await self.api.upload_media("image", doc.filename, doc.content, doc.mime)
+        except WechatApiError as exc:
+            log.warning("wechat image upload failed (%s); sending a link instead", exc)
+            return None
+
+    async def _link(self, doc: Document) -> str:
+        if not self.download_base:
+            log.warning("BOT_WECHAT_PUBLIC_BASE_URL is not set: %s cannot be offered as a link", doc.filename)
+            return TEXTS["no_download"].format(name=doc.filename)
+        token = await self.outbox.put(doc)
+        expires = (self.clock() + self.outbox.ttl).astimezone(SHANGHAI)
+        return TEXTS["download"].format(
+            name=doc.filename,
+            expires=f"{expires.month}月{expires.day}日{expires:%H:%M}",
+            url=f"{self.download_base}/wechat/files/{token}",
+        )
+
+    async def send(self, user: UserKey, out: Outgoing, quota: Quota) -> None:
+        """Send ``out`` in order, each message only with a free slot of ``quota``."""
+        messages = [("text", t) for t in out.texts] + [("image", m) for m in out.images]
+        for sent, (kind, value) in enumerate(messages):
+            pending = len(messages) - sent
+            if self.clock() - quota.anchor >= quota.period:
+                raise OutsideWindow(user, f"{quota.scope} window closed", sent=sent, pending=pending)
+            if not await self._take_slot(user, quota):
+                log.warning("wechat %s: 客服消息 quota (%d) used up", user, quota.limit)
+                raise QuotaExhausted(user, "quota used up", sent=sent, pending=pending)
+            try:
+                if kind == "text":
+                    await self.api.send_text(user.user_id, value)
+                else:
+                    await self.api.send_image(user.user_id, value)
+            except WechatApiError as exc:
+                if exc.errcode == WINDOW_CLOSED:
+                    raise OutsideWindow(user, exc.errmsg, sent=sent, pending=pending) from exc
+                if exc.errcode == QUOTA_EXHAUSTED:
+                    raise QuotaExhausted(user, exc.errmsg, sent=sent, pending=pending) from exc
+                raise
+
+    async def _take_slot(self, user: UserKey, quota: Quota) -> bool:
+        stamp = int(quota.anchor.timestamp())
+        for n in range(1, quota.limit + 1):
+            key = f"wechat:cs:{user.user_id}:{quota.scope}:{stamp}:{n}"
+            if await self.storage.claim_once(key, quota.period):
+                return True
+        return False
+
+
+# --------------------------------------------------------------------------- message registry
+
+Translate = Callable[["WechatChannel", Any, UserKey], Awaitable[list[Reply]]]
+_KINDS: dict[str, Translate] = {}
+
+
+def handles(*kinds: str) -> Callable[[Translate], Translate]:
+    """Register the translator of some push kinds (``text``, ``event:subscribe``, …)."""
+
+    def register(fn: Translate) -> Translate:
+        for kind in kinds:
+            _KINDS[kind] = fn
+        return fn
+
+    return register
+
+
+@handles("text")
+async def _on_text(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+    return await channel.dialog(Incoming(user, EventKind.TEXT, text=str(message.content or "")))
+
+
+@handles("image", "video", "shortvideo", "file")
+async def _on_media(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+    info = await channel.fetch_media(message)
+    return await channel.dialog(Incoming(user, EventKind.FILE, file=info))
+
+
+@handles("voice", "location", "link")
+async def _on_polite(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+    return [Reply(TEXTS[kind_of(message)])]
+
+
+@handles("event:subscribe", "event:subscribe_scan", "event:scan")
+async def _on_subscribe(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+    # A QR code with a scene (qrscene_<contest id>) starts that contest's dialog.
+    scene = str(message._data.get("EventKey") or "")
+    hint = scene if scene and channel.services.contests.get(scene) is not None else None
+    return await channel.dialog(Incoming(user, EventKind.START), hint=hint)
+
+
+@handles("event:click")
+async def _on_click(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+    action = MENU_KEYS.get(str(message._data.get("EventKey") or ""))
+    if action is None:
+        return [Reply(TEXTS["unsupported"])]
+    kind, text = action
+    return await channel.dialog(Incoming(user, kind, text=text))
+
+
+@handles(
+    "event:unsubscribe",  # nobody left to answer
+    "event:view",  # a menu link opened a page
+    "event:location",  # reported by the client on its own every few seconds
+    "event:templatesendjobfinish",
+    "event:masssendjobfinish",
+    "event:view_miniprogram",
+)
+async def _on_silent(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+    return []
+
+
+async def _unknown_message(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+    log.info("wechat: unsupported message type %s", kind_of(message))
+    return [Reply(TEXTS["unsupported"])]
+
+
+async def _unknown_event(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+    # Events are not something the user said: an unknown one gets no answer.
+    log.info("wechat: ignored event %s", kind_of(message))
+    return []
+
+
+def translator(kind: str) -> Translate:
+    """The registered translator of ``kind``, or the safe fallback."""
+    fallback = _unknown_event if kind.startswith("event:") else _unknown_message
+    return _KINDS.get(kind, fallback)
+
+
+def _display_name(name: str) -> str:
+    """A client-given file name for display only: its last part, no control characters."""
+    name = PurePosixPath(name.replace("\\", "/")).name
+    return re.sub(r"[\x00-\x1f\x7f]", "", name).strip()[:100]
+
+
+# --------------------------------------------------------------------------- the channel
+
+
+@dataclass(eq=False)
+class _Attempt:
+    """One push (by its dedup key) and the task answering it, shared by its retries."""
+
+    key: str
+    user: UserKey
+    kind: str
+    created: dt.datetime
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting: int = 0  # webhook requests of this push still inside their reply budget
+    passive: bool = False  # True: a webhook response carries ``outgoing``
+    outgoing: Outgoing | None = None  # None: nothing to say, or another worker claimed the push
+    rest_sent: bool = False
+
+    @property
+    def is_event(self) -> bool:
+        return self.kind.startswith("event:")
+
+
+@dataclass(slots=True)
+class _Runtime:
+    services: Services
+    api: WechatApi
+    notifier: WechatNotifier
+    outbox: Outbox
+
+
+_LABELS = {"image": "图片", "video": "视频", "shortvideo": "小视频", "file": "文件"}
+_DEFAULT_MIME = {"image": "image/jpeg", "video": "video/mp4", "shortvideo": "video/mp4", "file": ""}
+
+
+class WechatChannel:
+    """The WeChat official-account channel: mount with ``setup(app)`` on the ``serve`` app."""
+
+    name = "wechat"
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: WechatSettings,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        shutdown_grace: float = 20.0,
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.clock = clock
+        self.shutdown_grace = shutdown_grace
+        assert config.token is not None
+        token = config.token.get_secret_value()
+        crypto = None
+        if config.aes_key is not None:
+            crypto = WeChatCrypto(token, config.aes_key.get_secret_value(), config.app_id)
+        self.codec = Codec(token, crypto)
+        self._rt: _Runtime | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._janitor: asyncio.Task[None] | None = None
+        self._attempts: dict[str, _Attempt] = {}
+        self._finished: collections.deque[tuple[float, str]] = collections.deque()
+        self._tails: dict[str, asyncio.Task[None]] = {}  # each user's latest task: keeps their order
+
+    # -- wiring ----------------------------------------------------------------------------------
+
+    def setup(self, app: web.Application) -> None:
+        app.router.add_get("/wechat", self.verify)
+        app.router.add_post("/wechat", self.receive)
+        app.router.add_get("/wechat/files/{token}", self.download)
+        app.cleanup_ctx.append(self._lifetime)
+
+    @property
+    def services(self) -> Services:
+        return self._runtime().services
+
+    @property
+    def notifier(self) -> WechatNotifier:
+        return self._runtime().notifier
+
+    def _runtime(self) -> _Runtime:
+        if self._rt is None:
+            raise RuntimeError("the WeChat channel is not running (app not started)")
+        return self._rt
+
+    async def _lifetime(self, app: web.Application) -> AsyncIterator[None]:
+        """The HTTP session, the token store and the notifier live as long as the app; tasks
+        still running at shutdown are awaited (then cancelled after ``shutdown_grace``)."""
+        services = app[SERVICES]
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30, connect=5))
+        redis_client: aioredis.Redis | None = None
+        try:
+            tokens: TokenStore
+            if self.settings.redis_url is not None:
+                redis_client = aioredis.from_url(self.settings.redis_url.get_secret_value())
+                tokens = RedisTokenStore(redis_client, self.settings.redis_prefix, self.config.app_id)
+            else:
+                tokens = LocalTokenStore()
+            secret = self.config.app_secret.get_secret_value() if self.config.app_secret else ""
+            api = WechatApi(
+                session,
+                base=self.config.api_base,
+                app_id=self.config.app_id,
+                app_secret=secret,
+                tokens=tokens,
+            )
+            outbox = Outbox(
+                self.settings.data_dir, dt.timedelta(hours=self.config.link_ttl_hours), clock=self.clock
+            )
+            notifier = WechatNotifier(
+                api, services, outbox, download_base=self.config.download_base, clock=self.clock
+            )
+            self._rt = _Runtime(services, api, notifier, outbox)
+            services.notifiers[self.name] = notifier
+            self._janitor = asyncio.create_task(self._sweep_forever(), name="wechat-janitor")
+            if self.config.create_menu:
+                self.spawn(self._create_menu())
+            log.info("wechat channel up (%s mode)", "safe" if self.codec.safe_mode else "plain")
+            yield
+        finally:
+            await self._drain()
+            services.notifiers.pop(self.name, None)
+            self._rt = None
+            await session.close()
+            if redis_client is not None:
+                await redis_client.aclose()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run ``coro`` in a task the channel keeps and awaits on shutdown."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("wechat task failed", exc_info=task.exception())
+
+    async def idle(self) -> None:
+        """Return once no push is being handled and no 客服消息 is on its way."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def _drain(self) -> None:
+        if self._janitor is not None:
+            self._janitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._janitor
+            self._janitor = None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.shutdown_grace
+        while self._tasks:
+            _, late = await asyncio.wait(set(self._tasks), timeout=max(0.0, deadline - loop.time()))
+            if late:
+                log.warning("wechat: cancelling %d tasks still running at shutdown", len(late))
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                rt = self._runtime()
+                removed = await asyncio.to_thread(sweep_incoming, self.settings.data_dir, KEEP_INCOMING)
+                removed += await asyncio.to_thread(rt.outbox.sweep)
+                if removed:
+                    log.info("wechat: swept %d old files", removed)
+            except Exception:
+                log.exception("wechat: sweeping old files failed")
+            await asyncio.sleep(3600)
+
+    async def _create_menu(self) -> None:
+        try:
+            await self._runtime().api.create_menu(DEFAULT_MENU)
+        except WechatApiError as exc:
+            log.error("wechat: creating the menu failed: %s", exc)
+
+    # -- webhook ---------------------------------------------------------------------------------
+
+    async def verify(self, request: web.Request) -> web.Response:
+        """GET: 服务器配置's URL check; answer ``echostr`` when the signature is right."""
+        try:
+            return web.Response(text=self.codec.echo(request.query))
+        except Rejected as exc:
+            log.warning("wechat verification refused: %s", exc.reason)
+            return web.Response(status=exc.status)
+
+    async def receive(self, request: web.Request) -> web.StreamResponse:
+        """POST: one push in, a passive reply or ``success`` out, within the reply budget."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.reply_budget
+        if self._rt is None:
+            return web.Response(status=503)
+        try:
+            self.codec.check_query(request.query)  # before reading a byte of the body
+            message = self.codec.open(request.query, await _read_capped(request, MAX_BODY))
+        except Rejected as exc:
+            log.warning("wechat push refused (%d): %s", exc.status, exc.reason)
+            return web.Response(status=exc.status)
+        attempt = self._attempt_for(message, loop.time())
+        out = await self._await_answer(attempt, deadline)
+        if not out or not out.texts:
+            return web.Response(text="success")
+        response = web.Response(
+            text=self.codec.seal(text_reply(message, out.texts[0])), content_type="application/xml"
+        )
+        rest = Outgoing(out.texts[1:], out.images)
+        if rest and not attempt.rest_sent:
+            attempt.rest_sent = True
+            # The passive reply first, then the rest as 客服消息, so that they arrive in order.
+            await response.prepare(request)
+            await response.write_eof()
+            self.spawn(self._deliver(attempt, rest))
+        return response
+
+    def _attempt_for(self, message: Any, now: float) -> _Attempt:
+        while self._finished and self._finished[0][0] < now - KEEP_ANSWERS:
+            self._attempts.pop(self._finished.popleft()[1], None)
+        key = dedup_key(message)
+        attempt = self._attempts.get(key)
+        if attempt is not None:
+            log.info("wechat: retry of %s", key)
+            return attempt
+        openid = str(message.source)
+        created = dt.datetime.fromtimestamp(int(message._data["CreateTime"]), dt.UTC)
+        attempt = _Attempt(key, UserKey(self.name, openid), kind_of(message), created)
+        self._attempts[key] = attempt
+        task = self.spawn(self._run(attempt, message, self._tails.get(openid)))
+        self._tails[openid] = task
+        task.add_done_callback(self._untail)
+        return attempt
+
+    def _untail(self, task: asyncio.Task[Any]) -> None:
+        for openid, tail in list(self._tails.items()):
+            if tail is task:
+                del self._tails[openid]
+
+    async def _await_answer(self, attempt: _Attempt, deadline: float) -> Outgoing | None:
+        attempt.waiting += 1
+        try:
+            if not attempt.done.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout_at(deadline):
+                        await attempt.done.wait()
+        finally:
+            attempt.waiting -= 1
+        # Checked after the wait whatever ended it: if the task finished while this request was
+        # still counted as waiting, the task left the answer to this request.
+        return attempt.outgoing if attempt.passive else None
+
+    async def _run(self, attempt: _Attempt, message: Any, previous: asyncio.Task[None] | None) -> None:
+        """The task behind one push: claim, dialog, then hand the answer to a waiting request
+        or, when none is left, send it as 客服消息."""
+        out: Outgoing | None = None
+        try:
+            if previous is not None:  # the user's earlier message first
+                await asyncio.wait({previous})
+            out = await self._answer(attempt, message)
+        except Exception:
+            log.exception("wechat: handling %s failed", attempt.key)
+            out = Outgoing((self.services.engine.msg.render("internal_error"),))
+        attempt.outgoing = out
+        attempt.passive = bool(out and out.texts and attempt.waiting)
+        attempt.done.set()
+        self._finished.append((asyncio.get_running_loop().time(), attempt.key))
+        if out and not attempt.passive:
+            await self._deliver(attempt, out)
+
+    async def _answer(self, attempt: _Attempt, message: Any) -> Outgoing | None:
+        storage = self.services.storage
+        claim = storage.claim_once(attempt.key, CLAIM_TTL)
+        if attempt.is_event:
+            claimed = await claim
+        else:
+            # A user message opens WeChat's 48-hour window; its own CreateTime keeps the
+            # record the same whichever retry or worker writes it.
+            claimed, _ = await asyncio.gather(claim, storage.touch_contact(attempt.user, attempt.created))
+        if not claimed:
+            log.info("wechat: %s was already handled", attempt.key)
+            return None
+        replies = await translator(attempt.kind)(self, message, attempt.user)
+        return await self.notifier.compose(replies) if replies else None
+
+    async def _deliver(self, attempt: _Attempt, out: Outgoing) -> None:
+        """Send ``out`` as 客服消息 within the quota of what the user just did."""
+        notifier = self.notifier
+        try:
+            if attempt.is_event:
+                quota = Quota(attempt.created, EVENT_QUOTA, EVENT_WINDOW, "evt")
+            else:
+                quota = await notifier.message_quota(attempt.user)
+            await notifier.send(attempt.user, out, quota)
+        except CustomerServiceRefused as exc:
+            log.warning("wechat: follow-up of %s not delivered: %s", attempt.key, exc)
+        except WechatApiError as exc:
+            log.error("wechat: follow-up of %s failed: %s", attempt.key, exc)
+
+    # -- what the translators use ----------------------------------------------------------------
+
+    async def dialog(self, event: Incoming, hint: str | None = None) -> list[Reply]:
+        return await self.services.assistant.handle(event, contest_hint=hint)
+
+    async def fetch_media(self, message: Any) -> FileInfo:
+        """The media of an image/video/file push, downloaded by media_id into a private folder
+        when it is at most :data:`MEDIA_LIMIT`; otherwise (or on failure) announced without
+        ``path``, so that the dialog offers the upload link."""
+        rt = self._runtime()
+        data: dict[str, Any] = message._data
+        kind = kind_of(message)
+        media_id = str(data.get("MediaId") or "")
+        mime = _DEFAULT_MIME.get(kind, "")
+        total = str(data.get("FileTotalLen") or "")
+        size_hint = int(total) if total.isdigit() else None
+        title = _display_name(str(data.get("Title") or ""))
+        fallback_name = f"{_LABELS.get(kind, '文件')}-{data.get('MsgId', '')}{extension_for(mime)}"
+        if not media_id:
+            return FileInfo(title or fallback_name, size_hint, mime)
+        if size_hint is not None and size_hint > MEDIA_LIMIT:
+            return FileInfo(title or fallback_name, size_hint, mime, ref=media_id)
+        folder = await asyncio.to_thread(new_incoming_dir, self.settings.data_dir)
+        try:
+            media = await rt.api.download_media(media_id, folder / "media.part", limit=MEDIA_LIMIT)
+        except WechatApiError as exc:
+            log.warning("wechat: media %s not downloaded: %s", media_id, exc)
+            media = MediaFile(None, size_hint, mime, "")
+        if media.mime and media.mime != "application/octet-stream":
+            mime = media.mime
+        path: Path | None = None
+        if media.path is not None:
+            path = folder / f"{kind}{extension_for(mime)}"  # named by kind, never by the client
+            await asyncio.to_thread(media.path.rename, path)
+        else:
+            await asyncio.to_thread(shutil.rmtree, folder, True)
+        name = title or _display_name(media.filename) or fallback_name
+        size = media.size if media.size is not None else size_hint
+        return FileInfo(name, size, mime, ref=media_id, path=str(path or ""))
+
+    # -- download links --------------------------------------------------------------------------
+
+    async def download(self, request: web.Request) -> web.StreamResponse:
+        """GET /wechat/files/{token}: a document behind a link, until the link expires."""
+        if self._rt is None:
+            return web.Response(status=503)
+        entry = await self._rt.outbox.get(request.match_info["token"])
+        if entry is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(
+            entry.path,
+            headers={
+                "Content-Type": entry.mime,
+                "Content-Disposition": content_disposition(entry.filename),
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "sandbox",
+                "Cache-Control": "private, no-store",
+                "Referrer-Policy": "no-referrer",
+            },
+        )
+
+
+async def _read_capped(request: web.Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as it is known to exceed ``limit`` bytes."""
+    if request.content_length is not None and request.content_length > limit:
+        raise Rejected(413, f"body of {request.content_length} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(16 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise Rejected(413, f"body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create(settings: Settings) -> WechatChannel | None:
+    """The channel when ``BOT_WECHAT_TOKEN`` is set, else None (see :func:`bot.channels.discover`)."""
+    config = WechatSettings()
+    if config.token is None:
+        return None
+    if not config.app_id or config.app_secret is None:
+        log.warning(
+            "BOT_WECHAT_APP_ID/APP_SECRET not set: passive replies only (no 客服消息, no media download)"
+        )
+    return WechatChannel(settings, config)
