@@ -53,6 +53,10 @@ class Services:
     # Channel name -> how to reach its users later; filled in by each channel's setup.
     notifiers: dict[str, Notifier] = field(default_factory=dict)
 
+    def can_reach(self, user: UserKey) -> bool:
+        """Whether :meth:`push` can reach this user (their channel runs in this process)."""
+        return user.channel in self.notifiers
+
     async def push(self, user: UserKey, replies: list[Reply]) -> bool:
         """Send to a user outside a reply to their own message; False when their channel
         cannot (the terminal, or a channel that is not running in this process)."""
@@ -148,6 +152,8 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
             settings, contests, storage, isolation, engine, submit, assistant, quota, admin, helpdesk, http
         )
         holder.append(svc)
+        submit.pusher = svc
+        stack.push_async_callback(submit.aclose)  # documents still being drawn are sent first
         yield svc
 
 

@@ -13,7 +13,7 @@ from bot.contests import Contest
 from bot.storage.base import Submission
 from dialogs.events import Document
 
-from .receipts import SigningKey, form_code, issue_receipt, receipt_pdf_async
+from .receipts import Receipt, SigningKey, form_code, issue_receipt, receipt_pdf_async
 from .render import render_form_async
 
 log = logging.getLogger(__name__)
@@ -52,13 +52,17 @@ class Paperwork:
             ),
         ]
 
-    async def receipt(self, submission: Submission, contest: Contest) -> tuple[str, Document]:
-        """The signed receipt as chat text and as a PDF."""
-        receipt = issue_receipt(submission, contest, self.key)
+    def receipt(self, submission: Submission, contest: Contest) -> Receipt:
+        """The signed receipt (signing is cheap; drawing its PDF is not: see below)."""
+        return issue_receipt(submission, contest, self.key)
+
+    def receipt_text(self, receipt: Receipt) -> str:
+        return receipt.text_zh(self.verify_url)
+
+    async def receipt_document(self, receipt: Receipt) -> Document:
+        """The receipt as a PDF with its QR code, drawn in a worker thread."""
         pdf = await receipt_pdf_async(receipt, self.verify_url)
-        return receipt.text_zh(self.verify_url), Document(
-            f"{submission.number}_回执.pdf", pdf, "application/pdf"
-        )
+        return Document(f"{receipt.payload.get('number')}_回执.pdf", pdf, "application/pdf")
 
 
 def read_head(path: Path, n: int = 16) -> bytes:

@@ -68,6 +68,13 @@ class LinkProbeLike(Protocol):
 LinkProber = Callable[[str, Contest], Awaitable[LinkProbeLike]]
 
 
+class Pusher(Protocol):
+    """Reaches a user outside a reply to their own message (``bot.app.Services``)."""
+
+    def can_reach(self, user: UserKey) -> bool: ...
+    async def push(self, user: UserKey, replies: list[Reply]) -> bool: ...
+
+
 class UploadLinks(Protocol):
     """Mints a personal, expiring large-file upload link for one entrant's draft."""
 
@@ -109,6 +116,7 @@ class SubmitHandler:
         scan_dir: Path | None = None,
         quota: QuotaService | None = None,
         paperwork: Paperwork | None = None,
+        pusher: Pusher | None = None,
     ) -> None:
         self.engine = engine
         self.storage = storage
@@ -121,6 +129,35 @@ class SubmitHandler:
         self.scan_dir = scan_dir
         self.quota = quota
         self.paperwork = paperwork
+        self.pusher = pusher
+        # Documents drawn after the reply went out (a PDF costs a third of a CPU second, and
+        # WeChat wants its reply within 4 s): kept here and awaited by aclose().
+        self._later: set[asyncio.Task[None]] = set()
+
+    async def aclose(self) -> None:
+        """Wait for documents still being drawn and sent."""
+        while self._later:
+            await asyncio.gather(*list(self._later), return_exceptions=True)
+
+    def _defer(self, user: UserKey) -> bool:
+        return self.pusher is not None and self.pusher.can_reach(user)
+
+    def _send_later(self, user: UserKey, make: Callable[[], Awaitable[list[Reply]]]) -> None:
+        async def run() -> None:
+            try:
+                replies = await make()
+            except Exception:
+                log.exception("documents for %s could not be made", user)
+                replies = [Reply(self.engine.msg.render("form_failed"), meta={"error": "form"})]
+            assert self.pusher is not None
+            try:
+                await self.pusher.push(user, replies)
+            except Exception:
+                log.exception("documents for %s could not be sent", user)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
 
     async def handle(self, event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
         """Handle one event; on a storage failure the stored draft is left as it was."""
@@ -278,7 +315,16 @@ class SubmitHandler:
             replies.append(Reply(notice))
         contest = self.engine.contests.get(req.contest_id)
         assert contest is not None and done.state is not None
-        replies.extend(await self._form_replies(contest, req.form_id, req.answers, submission.number))
+        number = submission.number
+
+        def make_forms() -> Awaitable[list[Reply]]:
+            return self._form_replies(contest, req.form_id, req.answers, number)
+
+        if self.paperwork is not None and self._defer(user):
+            replies.append(Reply(self.engine.msg.render("documents_coming")))
+            self._send_later(user, make_forms)
+        else:
+            replies.extend(await make_forms())
         replies.append(self.engine.scan_prompt(done.state))
         # The store dropped the draft with the submission; the scan step is a new one.
         await self._store(user, None, done.state)
@@ -318,22 +364,31 @@ class SubmitHandler:
             )
             return outcome, replies or [Reply(self.engine.msg.render("form_failed"))]
         if action == "complete":
-            return await self._complete(state)
+            return await self._complete(user, state)
         raise ValueError(f"unknown dialog action {action!r}")
 
-    async def _complete(self, state: dict[str, Any]) -> tuple[Outcome, list[Reply]]:
+    async def _complete(self, user: UserKey, state: dict[str, Any]) -> tuple[Outcome, list[Reply]]:
         """The signed scan arrived: the submission is complete and gets its receipt."""
         number = str(state.get("number") or "")
         scans = [s.get("stored", "") for s in state.get("scans") or []]
         submission = await self.storage.update_submission(number, status="complete", extra={"scans": scans})
         contest = self.engine.contests.get(submission.contest_id)
-        receipt_text, receipt_doc = "", None
-        if self.paperwork is not None and contest is not None:
-            receipt_text, receipt_doc = await self.paperwork.receipt(submission, contest)
-        done = self.engine.completed(state, receipt_text)
+        paperwork = self.paperwork
+        if paperwork is None or contest is None:
+            done = self.engine.completed(state)
+            return done, list(done.replies)
+        receipt = paperwork.receipt(submission, contest)
+        done = self.engine.completed(state, paperwork.receipt_text(receipt))
         replies = list(done.replies)
-        if receipt_doc is not None:
-            replies.append(Reply(receipt_doc.filename, document=receipt_doc))
+
+        async def receipt_pdf() -> list[Reply]:
+            document = await paperwork.receipt_document(receipt)
+            return [Reply(document.filename, document=document)]
+
+        if self._defer(user):
+            self._send_later(user, receipt_pdf)
+        else:
+            replies.extend(await receipt_pdf())
         return done, replies
 
 
