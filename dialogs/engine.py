@@ -45,7 +45,7 @@ _KEEP = {"保留", "不变", "keep"}
 _SKIP = {"跳过", "无", "skip", "/skip"}
 _SHARE_CODE = re.compile(r"[A-Za-z0-9]{4,8}")
 _UPLOAD = {"上传", "上传链接", "大文件", "大文件上传", "upload", "/upload"}
-_CONFIRM = {"确认提交", "确认", "提交", "confirm", "submit", "/confirm"}
+_CONFIRM = {"确认提交", "确认", "提交", "confirm", "submit", "/confirm"}  # fmt: skip
 _YES = {"确认取消", "是", "确定", "yes", "y"}
 _NO = {"继续填写", "否", "不", "no", "n", "继续"}
 # A message longer than this is not an answer to any step: refuse it before any work.
@@ -704,13 +704,15 @@ class DialogEngine:
 
     def _on_review(self, state: State, value: str, now: dt.datetime) -> Outcome:
         v = _norm(value)
-        if v in {"2", "修改"}:
+        if v in {"edit", "修改"}:
             return self._edit_menu(state, now)
-        if v in {"3"}:
+        if v == "cancel":
             state["return_to"] = Submission.REVIEW, None
             state["step"] = Submission.CANCEL
             return Outcome(state, [self._prompt(state, now)])
-        if v not in _CONFIRM and v != "1":
+        if v.isdigit():  # a number on the review page names the item to change
+            return self._pick_edit(state, v, now)
+        if v not in _CONFIRM:
             return Outcome(state, [self._prompt(state, now)])
         contest, channel, form = self._contest(state), self._channel(state), self._form(state)
         assert contest is not None
@@ -801,11 +803,12 @@ class DialogEngine:
                 assert contest is not None
                 items = [{"label": label, "value": value} for _s, label, value in self._items(state)]
                 choices = (
-                    Choice(self.msg.render("button", name="confirm"), f"{token}|1"),
-                    Choice(self.msg.render("button", name="edit"), f"{token}|2"),
-                    Choice(self.msg.render("button", name="cancel"), f"{token}|3"),
+                    Choice(self.msg.render("button", name="confirm"), f"{token}|confirm"),
+                    Choice(self.msg.render("button", name="edit"), f"{token}|edit"),
+                    Choice(self.msg.render("button", name="cancel"), f"{token}|cancel"),
                 )
-                return Reply(self.msg.render("review", contest=contest, items=items), choices)
+                # The page's items are numbered already: its actions are answered by their words.
+                return Reply(self.msg.render("review", contest=contest, items=items), choices, numbered=False)
             case Submission.EDIT:
                 items = [{"label": label, "value": value} for _s, label, value in self._items(state)]
                 choices = tuple(
@@ -895,8 +898,11 @@ def scan_limits(contest: Contest) -> tuple[int, float]:
 
 
 def choices_as_text(reply: Reply) -> str:
-    """A reply for a channel without buttons: its choices as a numbered list under the text."""
+    """A reply for a channel without buttons: its choices as a numbered list under the text,
+    or, where the text numbers something else already, as the words to reply with."""
     if not reply.choices:
         return reply.text
+    if not reply.numbered:
+        return reply.text + "\n" + " / ".join(f"“{c.label}”" for c in reply.choices)
     lines = [f"{i}. {c.label}" for i, c in enumerate(reply.choices, 1)]
     return reply.text + "\n" + "\n".join(lines)

@@ -66,3 +66,6 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     document: Document | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    # False when the text numbers something else (the review page's items): text-only
+    # channels then show the choices as words to reply with, not as 1, 2, 3.
+    numbered: bool = True

@@ -63,7 +63,7 @@ async def test_whole_submission_is_stored_with_a_number(make_chat: Chat, contest
     # The next submission of the same contest gets the next number.
     other = make_chat("bob")
     await fill_until_review(other, contests, channel="推荐")
-    assert "KP2024-000002" in await other.say("1")
+    assert "KP2024-000002" in await other.say("确认提交")
 
 
 @pytest.mark.parametrize(
@@ -525,3 +525,14 @@ async def test_the_same_dialog_on_sqlite_and_redis(
     scan = await storage.get_draft(chat.user)
     assert scan is not None
     assert scan.data["step"] == "scan"
+
+
+async def test_a_bare_number_on_the_review_page_edits_that_item_not_an_action(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    chat = make_chat()
+    review = await fill_until_review(chat, contests)
+    assert "“确认提交” / “修改” / “取消”" in review  # actions as words: the items are numbered
+    text = await chat.say("1")  # item 1 is 参赛渠道, not "confirm"
+    assert "请选择参赛渠道" in text
+    assert await chat.handler.storage.list_submissions() == []

@@ -788,8 +788,10 @@ async def test_the_web_chat_does_a_whole_submission(env: Env, videos: Videos) ->
     [sub] = await env.svc.storage.list_submissions(user=UserKey("web", me.sid))
     assert sub.video["sha256"] == hashlib.sha256(videos.good).hexdigest()
     assert sub.answers["phone"] == "13800138000"
-    # The filled-in form comes as download links, as documents do in the chat apps.
-    docs = [r["document"] for r in done if r["document"]]
+    # The filled-in form is drawn after the reply and pushed to the page, as download links.
+    assert any("报名表正在生成" in r["text"] for r in done)
+    later = await me.poll(wait=30)
+    docs = [r["document"] for r in later if r["document"]]
     assert [d["name"].rsplit(".", 1)[1] for d in docs] == ["pdf", "docx"]
     pdf = await env.client.get(docs[0]["url"])
     assert pdf.status == 200 and (await pdf.read()).startswith(b"%PDF-")

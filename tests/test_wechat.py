@@ -266,8 +266,10 @@ async def test_whole_submission_through_wechat_with_passive_replies(
     chat = h.chat("oKepuEntrant0001")
     review = await fill_until_review(chat, h.services.contests)
     assert "请核对报名信息" in review
-    assert "1. 确认提交" in review  # choices as a numbered list: WeChat has no buttons
-    done = await chat.say("1")
+    # WeChat has no buttons: the review page's actions are words to reply with (its items are
+    # numbered, and a number there names the item to change).
+    assert "“确认提交” / “修改” / “取消”" in review
+    done = await chat.say("确认提交")
     prefix = h.services.contests.open(dt.datetime.now(dt.UTC))[0].number_prefix
     assert f"提交成功！报名编号：{prefix}-000001" in done
     subs = await h.services.storage.list_submissions(user=chat.user)
