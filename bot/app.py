@@ -120,6 +120,8 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
         async def probe(url: str, contest: Contest) -> object:
             return await probe_link(url, contest, session=http, allow_private=settings.links_allow_private)
 
+        paperwork = Paperwork(key, verify_url=receipt_settings.verify_url)
+        stack.push_async_callback(paperwork.aclose)  # after the documents still being drawn
         quota = QuotaService(contests, storage, org)
         admin = AdminService(contests, storage, org)
         submit = SubmitHandler(
@@ -131,7 +133,7 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
             video_dir=settings.data_dir / "videos",
             scan_dir=settings.data_dir / "scans",
             quota=quota,
-            paperwork=Paperwork(key, verify_url=receipt_settings.verify_url),
+            paperwork=paperwork,
         )
         holder: list[Services] = []  # the helpdesk reaches users through the channels' notifiers
 

@@ -4,8 +4,11 @@ returned scan, and the receipt.  Everything blocking runs in worker threads."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Mapping
+import multiprocessing
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +16,8 @@ from bot.contests import Contest
 from bot.storage.base import Submission
 from dialogs.events import Document
 
-from .receipts import Receipt, SigningKey, form_code, issue_receipt, receipt_pdf_async
-from .render import render_form_async
+from .receipts import Receipt, SigningKey, form_code, issue_receipt
+from .render import RenderedForm, render_form
 
 log = logging.getLogger(__name__)
 
@@ -28,19 +31,45 @@ def scan_kind(head: bytes) -> str | None:
     return next((kind for magic, kind in _SCAN_MAGIC if head.startswith(magic)), None)
 
 
-class Paperwork:
-    """Forms and receipts signed with the organiser's key."""
+def _draw_form(
+    contest: Contest, form_id: str, answers: dict[str, Any], number: str, code: str
+) -> RenderedForm:
+    return render_form(contest, form_id, answers, number=number, verify_code=code)
 
-    def __init__(self, key: SigningKey, *, verify_url: str | None = None) -> None:
+
+class Paperwork:
+    """Forms and receipts signed with the organiser's key.
+
+    Drawing a PDF is a third of a CPU second of pure Python and C under the GIL: in a thread it
+    would stall the event loop of every chat.  So drawing happens in a small process pool of
+    its own (``workers`` processes, started on first use, "spawn" so that no lock of this
+    process is inherited), which also bounds how many are drawn at once.
+    """
+
+    def __init__(self, key: SigningKey, *, verify_url: str | None = None, workers: int = 1) -> None:
         self.key = key
         self.verify_url = verify_url
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def _run(self, fn: Callable[[], Any]) -> Any:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+
+    async def aclose(self) -> None:
+        """Stop the drawing processes (after what they are drawing is done)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, True)
 
     async def form_documents(
         self, contest: Contest, form_id: str, answers: Mapping[str, Any], number: str
     ) -> list[Document]:
         """The form to print (PDF) and to edit (DOCX), carrying the number and its code."""
-        rendered = await render_form_async(
-            contest, form_id, answers, number=number, verify_code=form_code(number, self.key)
+        code = form_code(number, self.key)
+        rendered: RenderedForm = await self._run(
+            functools.partial(_draw_form, contest, form_id, dict(answers), number, code)
         )
         stem = rendered.filename_stem
         return [
@@ -61,7 +90,7 @@ class Paperwork:
 
     async def receipt_document(self, receipt: Receipt) -> Document:
         """The receipt as a PDF with its QR code, drawn in a worker thread."""
-        pdf = await receipt_pdf_async(receipt, self.verify_url)
+        pdf: bytes = await self._run(functools.partial(receipt.pdf, self.verify_url))
         return Document(f"{receipt.payload.get('number')}_回执.pdf", pdf, "application/pdf")
 
 

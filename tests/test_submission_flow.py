@@ -61,13 +61,23 @@ async def stores(tmp_path: Path) -> AsyncIterator[tuple[Storage, EventIsolation,
     await storage.close()
 
 
+@pytest.fixture
+async def paperwork(tmp_path: Path) -> AsyncIterator[Paperwork]:
+    work = Paperwork(load_signing_key(tmp_path, ReceiptSettings()))
+    yield work
+    await work.aclose()
+
+
 def make_handler(
-    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path, *, paperwork: bool
+    contest: Contest,
+    stores: tuple[Storage, EventIsolation, OrgStore],
+    tmp_path: Path,
+    *,
+    paperwork: Paperwork | None = None,
 ) -> SubmitHandler:
     storage, isolation, org = stores
     registry = ContestRegistry([contest])
     clock = Clock(NOW)
-    key = load_signing_key(tmp_path, ReceiptSettings())
     return SubmitHandler(
         DialogEngine(registry, Messages()),
         storage,
@@ -77,7 +87,7 @@ def make_handler(
         video_dir=tmp_path / "videos",
         scan_dir=tmp_path / "scans",
         quota=QuotaService(registry, storage, org, clock),
-        paperwork=Paperwork(key) if paperwork else None,
+        paperwork=paperwork,
     )
 
 
@@ -89,9 +99,13 @@ async def answer_fields(chat: ChatDriver, contest: Contest, channel: str, form_i
 
 
 async def test_file_video_form_scan_and_receipt(
-    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path, factory: MediaFactory
+    contest: Contest,
+    stores: tuple[Storage, EventIsolation, OrgStore],
+    tmp_path: Path,
+    factory: MediaFactory,
+    paperwork: Paperwork,
 ) -> None:
-    handler = make_handler(contest, stores, tmp_path, paperwork=True)
+    handler = make_handler(contest, stores, tmp_path, paperwork=paperwork)
     chat = ChatDriver(handler, UserKey("terminal", "alice"))
     await answer_fields(chat, contest, "自荐", "self")
 
@@ -146,7 +160,7 @@ async def test_quota_refuses_past_the_limit_and_keeps_the_draft(
 ) -> None:
     storage, _, org = stores
     await org.put_units(contest.id, [Unit(contest.id, "测试科技厅", "sub_provincial")])  # ≤3 works
-    handler = make_handler(contest, stores, tmp_path, paperwork=False)
+    handler = make_handler(contest, stores, tmp_path, paperwork=None)
     for n in range(4):
         chat = ChatDriver(handler, UserKey("terminal", f"entrant-{n}"))
         await answer_fields(chat, contest, "推荐", "recommend")
@@ -177,7 +191,7 @@ async def test_quota_refuses_past_the_limit_and_keeps_the_draft(
 async def test_recommended_entry_without_imported_units_is_taken_and_flagged(
     contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
 ) -> None:
-    handler = make_handler(contest, stores, tmp_path, paperwork=False)
+    handler = make_handler(contest, stores, tmp_path, paperwork=None)
     chat = ChatDriver(handler, UserKey("terminal", "bob"))
     await answer_fields(chat, contest, "推荐", "recommend")
     await chat.say("https://video.example.cn/v.mp4")
@@ -191,7 +205,7 @@ async def test_recommended_entry_without_imported_units_is_taken_and_flagged(
 async def test_scan_step_commands(
     contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
 ) -> None:
-    handler = make_handler(contest, stores, tmp_path, paperwork=False)
+    handler = make_handler(contest, stores, tmp_path, paperwork=None)
     chat = ChatDriver(handler, UserKey("terminal", "carol"))
     await answer_fields(chat, contest, "自荐", "self")
     await chat.say("https://video.example.cn/v.mp4")
