@@ -10,12 +10,9 @@ cancelled caller never leaves the connection inside an open transaction.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import json
-import sqlite3
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +22,7 @@ from bot.jobs import BeginResult, Delivery, DeliveryState, Job, JobState, Outcom
 
 from .base import UserKey, dump_json, parse_utc, utc_iso
 from .jobs import DeliveryKey, job_doc, job_from_doc, unique_recipients
+from .sqlite_common import SqliteStoreBase, connect, migrate
 
 __all__ = ["JOBS_SCHEMA_VERSION", "SqliteJobStore"]
 
@@ -106,7 +104,6 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
 }
 
-_BUSY_TIMEOUT_MS = 10_000
 _JOB_COLUMNS = "doc, state, total, remaining, started_at, finished_at"
 _DELIVERY_COLUMNS = (
     "job_id, seq, channel, user_id, text, state, reason, detail, via, attempt, owner, updated_at"
@@ -144,10 +141,6 @@ def _delivery(row: Iterable[Any]) -> Delivery:
     )
 
 
-async def _rows(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-    return list(await conn.execute_fetchall(sql, tuple(params)))
-
-
 async def _changed(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> int:
     cursor = await conn.execute(sql, tuple(params))
     count = cursor.rowcount
@@ -155,81 +148,19 @@ async def _changed(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] =
     return count
 
 
-class SqliteJobStore:
+class SqliteJobStore(SqliteStoreBase):
     """:class:`~bot.storage.jobs.JobStore` in SQLite (WAL).  Create with :meth:`open`."""
-
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        self._db: aiosqlite.Connection | None = conn
-        self._lock = asyncio.Lock()
-        self._pending: set[asyncio.Task[Any]] = set()
-        self.path = path
 
     @classmethod
     async def open(cls, path: Path) -> SqliteJobStore:
-        path = Path(path)
-        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        """Open (creating if needed) the database at ``path`` and bring this store's tables up to date."""
+        conn = await connect(Path(path))
         try:
-            await conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await cls._migrate(conn)
+            await migrate(conn, "jobs_schema", JOBS_SCHEMA_VERSION, _MIGRATIONS)
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, path)
-
-    @staticmethod
-    async def _migrate(conn: aiosqlite.Connection) -> None:
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            await conn.execute("CREATE TABLE IF NOT EXISTS jobs_schema (version INTEGER NOT NULL)")
-            rows = await _rows(conn, "SELECT MAX(version) FROM jobs_schema")
-            current = int(rows[0][0] or 0)
-            if current > JOBS_SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"jobs schema version {current} is newer than this program's ({JOBS_SCHEMA_VERSION})"
-                )
-            for version in range(current + 1, JOBS_SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[version]:
-                    await conn.execute(statement)
-            await conn.execute("DELETE FROM jobs_schema")
-            await conn.execute("INSERT INTO jobs_schema (version) VALUES (?)", (JOBS_SCHEMA_VERSION,))
-            await conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                await conn.execute("ROLLBACK")
-            raise
-
-    def _conn(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("SqliteJobStore is closed")
-        return self._db
-
-    async def _write(self, body: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
-        """``body`` in one BEGIN IMMEDIATE transaction, shielded from the caller's cancellation."""
-
-        async def run() -> T:
-            async with self._lock:
-                conn = self._conn()
-                await conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = await body(conn)
-                    await conn.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        await conn.execute("ROLLBACK")
-                    raise
-                return result
-
-        task = asyncio.get_running_loop().create_task(run())
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-        return await asyncio.shield(task)
-
-    async def _read(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        async with self._lock:
-            return await _rows(self._conn(), sql, params)
+        return cls(conn, Path(path))
 
     async def _one(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement (atomic by itself); returns the number of rows it changed."""

@@ -9,13 +9,10 @@ connection inside an open transaction.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import json
-import sqlite3
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -37,6 +34,8 @@ from .org import (
     Unit,
     normalise_name,
 )
+from .sqlite_common import SqliteStoreBase, connect, migrate
+from .sqlite_common import rows as _rows
 
 __all__ = ["ORG_SCHEMA_VERSION", "SqliteOrgStore"]
 
@@ -112,7 +111,6 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
 }
 
-_BUSY_TIMEOUT_MS = 10_000
 _PLACE_COLUMNS = (
     "token, contest_id, holder, track, state, number, claims,"
     " owner_channel, owner_user, created_at, expires_at"
@@ -154,86 +152,19 @@ def _membership(row: Iterable[Any]) -> Membership:
     return Membership(UserKey(channel, user_id), contest_id, Role(role), unit_key, parse_utc(bound_at))
 
 
-async def _rows(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-    return list(await conn.execute_fetchall(sql, tuple(params)))
-
-
-class SqliteOrgStore:
+class SqliteOrgStore(SqliteStoreBase):
     """:class:`~bot.storage.org.OrgStore` in an SQLite file.  Create with :meth:`open`."""
-
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        self._db: aiosqlite.Connection | None = conn
-        self._lock = asyncio.Lock()
-        self._pending: set[asyncio.Task[Any]] = set()
-        self.path = path
 
     @classmethod
     async def open(cls, path: Path) -> SqliteOrgStore:
-        """Open (creating if needed) the database at ``path`` and bring the ``org_*`` tables up to date."""
-        path = Path(path)
-        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN/COMMIT ourselves
+        """Open (creating if needed) the database at ``path`` and bring this store's tables up to date."""
+        conn = await connect(Path(path))
         try:
-            await conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await cls._migrate(conn)
+            await migrate(conn, "org_schema", ORG_SCHEMA_VERSION, _MIGRATIONS)
         except BaseException:
             await conn.close()
             raise
-        return cls(conn, path)
-
-    @staticmethod
-    async def _migrate(conn: aiosqlite.Connection) -> None:
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            await conn.execute("CREATE TABLE IF NOT EXISTS org_schema (version INTEGER NOT NULL)")
-            rows = await _rows(conn, "SELECT version FROM org_schema")
-            current = int(rows[0][0]) if rows else 0
-            if current > ORG_SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"org schema version {current} is newer than this program's ({ORG_SCHEMA_VERSION})"
-                )
-            for version in range(current + 1, ORG_SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[version]:
-                    await conn.execute(statement)
-            await conn.execute("DELETE FROM org_schema")
-            await conn.execute("INSERT INTO org_schema (version) VALUES (?)", (ORG_SCHEMA_VERSION,))
-            await conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                await conn.execute("ROLLBACK")
-            raise
-
-    def _conn(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("SqliteOrgStore is closed")
-        return self._db
-
-    async def _write(self, body: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
-        """Run ``body`` in one BEGIN IMMEDIATE transaction, shielded from the caller's cancellation."""
-
-        async def run() -> T:
-            async with self._lock:
-                conn = self._conn()
-                await conn.execute("BEGIN IMMEDIATE")
-                try:
-                    result = await body(conn)
-                    await conn.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        await conn.execute("ROLLBACK")
-                    raise
-                return result
-
-        task = asyncio.get_running_loop().create_task(run())
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-        return await asyncio.shield(task)
-
-    async def _read(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        async with self._lock:
-            return await _rows(self._conn(), sql, params)
+        return cls(conn, Path(path))
 
     # -- units ----------------------------------------------------------------------------
 
