@@ -743,3 +743,30 @@ async def test_last_contact_keeps_the_latest_time(store: Storage) -> None:
     await store.touch_contact(ALICE, T0)  # a late write of an older message does not go back
     assert await store.last_contact(ALICE) == T0 + dt.timedelta(hours=2)
     assert await store.last_contact(BOB) is None
+
+
+async def test_list_contacts_names_everyone_who_wrote_once(store: Storage) -> None:
+    assert await store.list_contacts() == []
+    odd = UserKey("wechat", "o:with/colon%and 空格")  # separators and escapes survive the round trip
+    for user in (BOB, ALICE, odd, ALICE):
+        await store.touch_contact(user, T0)
+    assert await store.list_contacts() == sorted({BOB, ALICE, odd}, key=lambda u: (u.channel, u.user_id))
+
+
+async def test_list_drafts_returns_every_draft_and_forgets_deleted_and_submitted_ones(store: Storage) -> None:
+    assert await store.list_drafts() == []
+    odd = UserKey("web", "a:b/c")
+    for user, step in ((BOB, "video"), (ALICE, "fields"), (odd, "track")):
+        await store.save_draft(Draft(user, {"contest": "c1", "step": step}))
+    drafts = await store.list_drafts()
+    assert [(d.user, d.data["step"], d.version) for d in drafts] == [
+        (ALICE, "fields", 1),
+        (odd, "track", 1),
+        (BOB, "video", 1),
+    ]
+    assert all(d.updated_at is not None for d in drafts)
+    await store.delete_draft(odd)
+    await store.create_submission(
+        prefix="T", contest_id="c1", user=BOB, channel_id="ch", form_id="f", answers={}, video={}, now=T0
+    )
+    assert [d.user for d in await store.list_drafts()] == [ALICE]

@@ -77,6 +77,9 @@ class Storage(Protocol):
     async def delete_draft(self, user: UserKey) -> bool:
         """Drop the user's draft; True when there was one."""
 
+    async def list_drafts(self) -> list[Draft]:
+        """Every stored draft, ordered by user (reminders go to the unfinished ones)."""
+
     async def create_submission(
         self,
         *,
@@ -121,6 +124,9 @@ class Storage(Protocol):
 
     async def last_contact(self, user: UserKey) -> dt.datetime | None:
         """When the user last wrote, or None."""
+
+    async def list_contacts(self) -> list[UserKey]:
+        """Everyone who ever wrote (:meth:`touch_contact`), ordered by user."""
 
     async def close(self) -> None:
         """Release connections.  The store is unusable afterwards."""

@@ -26,7 +26,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import redis.asyncio as aioredis
 from redis.asyncio.lock import Lock
@@ -168,6 +168,31 @@ class RedisStorage:
             raise StaleDraftError(f"draft of {draft.user} is not at version {draft.version}")
         return Draft(user=draft.user, data=json.loads(encoded), version=new_version, updated_at=now)
 
+    async def list_drafts(self) -> list[Draft]:
+        head = f"{self.prefix}:draft:"
+        # SCAN, not KEYS: reminders run while the bot serves, and this must not block Redis.
+        keys = sorted({_text(k) async for k in self._redis.scan_iter(match=head + "*", count=1000)})
+        drafts: list[Draft] = []
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in chunk:
+                    pipe.hmget(key, ["data", "version", "updated_at"])
+                found = await pipe.execute()
+            for key, (data, version, updated) in zip(chunk, found, strict=True):
+                if data is None or version is None or updated is None:
+                    continue  # deleted between the scan and the read
+                channel, _, user_id = key[len(head) :].partition(":")
+                drafts.append(
+                    Draft(
+                        UserKey(unquote(channel), unquote(user_id)),
+                        json.loads(data),
+                        int(version),
+                        parse_utc(_text(updated)),
+                    )
+                )
+        return sorted(drafts, key=lambda d: (d.user.channel, d.user.user_id))
+
     async def delete_draft(self, user: UserKey) -> bool:
         return int(await self._redis.delete(self._draft_key(user))) > 0
 
@@ -285,6 +310,11 @@ class RedisStorage:
             f"{self.prefix}:contacts", f"{_part(user.channel)}:{_part(user.user_id)}"
         )
         return None if value is None else parse_utc(_text(value))
+
+    async def list_contacts(self) -> list[UserKey]:
+        fields = sorted(_text(f) for f in await self._redis.hkeys(f"{self.prefix}:contacts"))
+        users = [UserKey(unquote(c), unquote(u)) for c, _, u in (f.partition(":") for f in fields)]
+        return sorted(users, key=lambda k: (k.channel, k.user_id))
 
     async def ping(self) -> None:
         """Raise :class:`redis.exceptions.ConnectionError` when the server cannot be reached."""

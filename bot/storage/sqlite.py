@@ -211,6 +211,12 @@ class SqliteStorage:
             raise StaleDraftError(f"draft of {draft.user} is not at version {draft.version}")
         return Draft(user=draft.user, data=json.loads(encoded), version=new_version, updated_at=now)
 
+    async def list_drafts(self) -> list[Draft]:
+        rows = await self._fetchall(
+            "SELECT channel, user_id, data, version, updated_at FROM drafts ORDER BY channel, user_id"
+        )
+        return [Draft(UserKey(c, u), json.loads(data), int(v), parse_utc(at)) for c, u, data, v, at in rows]
+
     async def delete_draft(self, user: UserKey) -> bool:
         async with self._lock:
             cursor = await self._conn().execute(
@@ -377,6 +383,10 @@ class SqliteStorage:
             "SELECT last_at FROM contacts WHERE channel = ? AND user_id = ?", (user.channel, user.user_id)
         )
         return parse_utc(rows[0][0]) if rows else None
+
+    async def list_contacts(self) -> list[UserKey]:
+        rows = await self._fetchall("SELECT channel, user_id FROM contacts ORDER BY channel, user_id")
+        return [UserKey(c, u) for c, u in rows]
 
     async def close(self) -> None:
         """Close the connection (idempotent); the store is unusable afterwards."""
