@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from handlers.admin import AdminService
     from handlers.helpdesk import HelpdeskService, Ticket
     from handlers.quota import QuotaService
+    from handlers.remind import RemindSettings
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +188,7 @@ def create_app(
     channels: list[Channel] | None = None,
     *,
     upload_settings: UploadSettings | None = None,
+    remind_settings: RemindSettings | None = None,
 ) -> web.Application:
     """The aiohttp application of ``serve``; the chat channels mount their webhooks on it.
 
@@ -199,6 +201,10 @@ def create_app(
     app[CHANNELS] = discover(settings) if channels is None else channels
     for channel in app[CHANNELS]:
         channel.setup(app)
+    from handlers.remind import remind_context
+
+    # After the channels: the delivery worker sends through their notifiers, and stops first.
+    app.cleanup_ctx.append(remind_context(remind_settings))
     # The upload page always; the web chat page only when no chat channel is configured, so
     # that a newcomer can try the dialog in a browser (it listens where BOT_HTTP_HOST says).
     setup_web(app, settings, chat_page=not app[CHANNELS], upload_settings=upload_settings)

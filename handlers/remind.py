@@ -23,15 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
 import re
 import secrets
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
-from urllib.parse import unquote
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import aiohttp
 from aiohttp import web
@@ -54,7 +52,7 @@ from bot.jobs import (
     Worker,
     WorkerConfig,
 )
-from bot.storage.base import Draft, Storage, UserKey, parse_utc
+from bot.storage.base import Storage, UserKey
 from bot.storage.jobs import JobStore
 from bot.storage.org import OrgStore, Role, normalise_name
 from dialogs.events import Reply
@@ -80,9 +78,7 @@ __all__ = [
     "RemindSettings",
     "TelegramSender",
     "WechatSender",
-    "list_contacts",
     "list_draft_users",
-    "list_drafts",
     "missing_items",
     "parse_audience",
     "parse_days",
@@ -369,82 +365,13 @@ def parse_audience(text: str) -> str:
 # ------------------------------------------------------------------------------- store access
 
 
-async def list_drafts(storage: Storage) -> list[Draft]:
-    """Every stored draft.
-
-    Stands in for a ``Storage.list_drafts()`` that the protocol does not have yet: uses it
-    when the store has it, else reads each backend's own tables or keys.
-    """
-    own = getattr(storage, "list_drafts", None)
-    if own is not None:
-        return list(await cast(Callable[[], Any], own)())
-    from bot.storage.redis import RedisStorage
-    from bot.storage.sqlite import SqliteStorage
-
-    if isinstance(storage, SqliteStorage):
-        rows = await storage._fetchall(
-            "SELECT channel, user_id, data, version, updated_at FROM drafts ORDER BY channel, user_id"
-        )
-        return [Draft(UserKey(c, u), _json_dict(data), int(v), parse_utc(at)) for c, u, data, v, at in rows]
-    if isinstance(storage, RedisStorage):
-        head = f"{storage.prefix}:draft:"
-        keys = sorted({k async for k in storage._redis.scan_iter(match=head + "*", count=1000)})
-        drafts: list[Draft] = []
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            async with storage._redis.pipeline(transaction=False) as pipe:
-                for key in chunk:
-                    pipe.hmget(key, ["data", "version", "updated_at"])
-                found = await pipe.execute()
-            for key, (data, version, updated) in zip(chunk, found, strict=True):
-                if data is None or version is None or updated is None:
-                    continue
-                channel, _, user_id = str(key)[len(head) :].partition(":")
-                drafts.append(
-                    Draft(
-                        UserKey(unquote(channel), unquote(user_id)),
-                        _json_dict(data),
-                        int(version),
-                        parse_utc(updated),
-                    )
-                )
-        return drafts
-    raise TypeError(f"cannot list the drafts of {type(storage).__name__}; add Storage.list_drafts()")
-
-
 async def list_draft_users(storage: Storage, contest_id: str | None = None) -> list[UserKey]:
     """Users with a draft (of ``contest_id``, when given)."""
     return [
         d.user
-        for d in await list_drafts(storage)
+        for d in await storage.list_drafts()
         if contest_id is None or d.data.get("contest") == contest_id
     ]
-
-
-async def list_contacts(storage: Storage) -> list[UserKey]:
-    """Users who ever wrote (``touch_contact``); stands in for ``Storage.list_contacts()``."""
-    own = getattr(storage, "list_contacts", None)
-    if own is not None:
-        return list(await cast(Callable[[], Any], own)())
-    from bot.storage.redis import RedisStorage
-    from bot.storage.sqlite import SqliteStorage
-
-    if isinstance(storage, SqliteStorage):
-        rows = await storage._fetchall("SELECT channel, user_id FROM contacts ORDER BY channel, user_id")
-        return [UserKey(c, u) for c, u in rows]
-    if isinstance(storage, RedisStorage):
-        fields = await storage._redis.hkeys(f"{storage.prefix}:contacts")
-        out = []
-        for field in sorted(str(f) for f in fields):
-            channel, _, user_id = field.partition(":")
-            out.append(UserKey(unquote(channel), unquote(user_id)))
-        return out
-    raise TypeError(f"cannot list the contacts of {type(storage).__name__}; add Storage.list_contacts()")
-
-
-def _json_dict(raw: object) -> dict[str, Any]:
-    value = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
-    return value if isinstance(value, dict) else {}
 
 
 # ------------------------------------------------------------------------------- senders
@@ -838,7 +765,7 @@ class RemindService:
         else:
             head = TEXTS["head"].format(title=contest.short_title, days=left, deadline=deadline)
         lines: dict[UserKey, list[str]] = {}
-        for draft in await list_drafts(self.storage):
+        for draft in await self.storage.list_drafts():
             if draft.data.get("contest") != contest.id:
                 continue
             if draft.data.get("step") == Step.SCAN:
@@ -880,14 +807,14 @@ class RemindService:
         """The users of an audience right now, each once, in a stable order."""
         found: set[UserKey] = set()
         if spec == "all":
-            found.update(await list_contacts(self.storage))
-            found.update(d.user for d in await list_drafts(self.storage))
+            found.update(await self.storage.list_contacts())
+            found.update(d.user for d in await self.storage.list_drafts())
             found.update(s.user for s in await self.storage.list_submissions())
             found.update(m.user for m in await self.org.list_memberships(contest_id=contest_id))
         elif spec == "drafts":
             found.update(
                 d.user
-                for d in await list_drafts(self.storage)
+                for d in await self.storage.list_drafts()
                 if d.data.get("contest") == contest_id and d.data.get("step") != Step.SCAN
             )
         elif spec == "members":
@@ -1229,17 +1156,16 @@ def remind_context(
             svc.contests, svc.storage, svc.admin.org, jobs, remind, notifiers=svc.notifiers
         )
         app[REMIND] = service
-        if hasattr(svc, "remind"):  # once Services has the field, channels reach it there
-            setattr(svc, "remind", service)  # noqa: B010 - mypy cannot know the field yet
         # 退订 / 订阅 / 广播 in every channel, through the router's hook for extra commands.
-        svc.assistant.extra.append(service.chat_command)
+        assistant = svc.assistant  # the one registered with, even if a test swaps it later
+        assistant.extra.append(service.chat_command)
         try:
             if remind.worker:
                 task = asyncio.create_task(service.run_worker(stop), name="remind-worker")
             yield
         finally:
             stop.set()
-            svc.assistant.extra.remove(service.chat_command)
+            assistant.extra.remove(service.chat_command)
             if task is not None:
                 try:
                     await task

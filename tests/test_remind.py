@@ -83,7 +83,6 @@ from handlers.remind import (
     missing_items,
     parse_audience,
     parse_days,
-    remind_context,
     reminder_slot,
     reminder_times,
 )
@@ -884,8 +883,10 @@ async def test_serve_runs_the_worker_through_the_telegram_channel(
     )
     channel = create_telegram(settings, config)
     assert channel is not None
-    app = create_app(settings, channels=[channel])
-    app.cleanup_ctx.append(remind_context(RemindSettings(_env_file=None, poll_interval=0.05)))  # the wiring
+    # serve's own wiring: create_app starts the worker after the channels.
+    app = create_app(
+        settings, channels=[channel], remind_settings=RemindSettings(_env_file=None, poll_interval=0.05)
+    )
     async with TestClient(TestServer(app)):
         services = app[SERVICES]
         assert isinstance(services.notifiers["telegram"], TelegramNotifier)
