@@ -756,3 +756,18 @@ async def test_a_push_to_the_same_chat_while_its_update_is_handled_does_not_dead
         monkeypatch.setattr(run.services.submit, "handle", asks_and_notifies)
         await asyncio.wait_for(user.say("人工客服"), 10)
         assert fake.texts(user.id) == ["新工单：如何填写播出时间？", "已转人工客服。"]
+
+
+async def test_who_wrote_is_recorded_once_an_hour_for_broadcasts_to_everyone(
+    settings: Settings, fake: FakeTelegram
+) -> None:
+    async with running(settings, fake) as run:
+        storage = run.services.storage
+        quiet, busy = run.user(811), run.user(812)
+        await quiet.say("/help")  # no draft: only the contact list knows this user
+        first = await storage.last_contact(UserKey("telegram", "811"))
+        assert first is not None
+        await busy.say("/start")
+        await quiet.say("/status")
+        assert await storage.last_contact(UserKey("telegram", "811")) == first  # throttled
+        assert {UserKey("telegram", "811"), UserKey("telegram", "812")} <= set(await storage.list_contacts())

@@ -241,6 +241,28 @@ class _Recent:
         return True
 
 
+class _Contacts:
+    """Records who wrote (for broadcasts to everyone), at most once an hour per user and
+    process: Telegram has no reply window, so the exact time does not matter, and a store
+    write on every update would cost more than the dialog itself."""
+
+    def __init__(self, every: float = 3600.0, size: int = 100_000) -> None:
+        self.every = every
+        self._last: dict[UserKey, float] = {}  # insertion order: oldest first
+        self._size = size
+
+    def due(self, user: UserKey) -> bool:
+        now = asyncio.get_running_loop().time()
+        last = self._last.get(user)
+        if last is not None and now - last < self.every:
+            return False
+        self._last.pop(user, None)
+        self._last[user] = now
+        if len(self._last) > self._size:
+            del self._last[next(iter(self._last))]
+        return True
+
+
 class TelegramBot:
     """One bot on one running app: aiogram's Bot and Dispatcher wired to the submit handler."""
 
@@ -271,6 +293,7 @@ class TelegramBot:
         )
         self.inflight = _InFlight()
         self.recent = _Recent()
+        self.contacts = _Contacts()
         # Several workers only run on Redis: there a redelivery may reach another worker, so
         # the store is asked too (one SET NX).  On SQLite there is one worker and memory is enough.
         self.shared_claims = services.settings.redis_url is not None
@@ -434,6 +457,8 @@ class TelegramBot:
         # The submit handler serialises the dialog per user, but not our sending: without this
         # lock (shared by all workers on Redis) the replies to two quick messages interleave.
         async with _chat_turn(self.services.isolation, chat_id):
+            if self.contacts.due(event.user):
+                await self.services.storage.touch_contact(event.user, dt.datetime.now(dt.UTC))
             replies = await self.services.assistant.handle(event, contest_hint=hint)
             try:
                 await send_replies(self.bot, chat_id, replies)
