@@ -126,3 +126,47 @@ async def test_serve_answers_healthz(tmp_path: Path, redis: bool) -> None:
         assert resp.status == 200
         body = await resp.json()
     assert body == {"status": "ok", "storage": "redis" if redis else "sqlite", "contests": 5, "channels": []}
+
+
+def test_serve_access_log_keeps_no_tokens_or_query(tmp_path: Path) -> None:
+    """Upload links are bearer tokens and WeChat's query names the user: neither may reach the
+    log that operators ship elsewhere; the route, method and status still do."""
+    import contextlib
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    environ.update({"BOT_DATA_DIR": str(tmp_path), "BOT_HTTP_PORT": str(port), "BOT_REMIND_WORKER": "false"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=tmp_path,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    token = "SeCrEtToKeN.abcdef0123456789"
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        for path in (f"/upload/{token}/status", f"/wechat/files/{token}", "/healthz?openid=oPrivateOpenId"):
+            # Refused (no such link): what matters is the log line.
+            with contextlib.suppress(urllib.error.HTTPError):
+                urllib.request.urlopen(base + path, timeout=5).close()
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=30)
+    assert '"GET /upload/…/status" 403' in output, output  # a forged link is refused, and logged
+    assert '"GET /wechat/files/…" 404' in output
+    assert '"GET /healthz" 200' in output
+    assert token not in output and "oPrivateOpenId" not in output

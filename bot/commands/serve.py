@@ -16,6 +16,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
     from ..app import create_app
+    from ..web.access_log import RedactingAccessLogger
 
-    web.run_app(create_app(settings), host=settings.http_host, port=settings.http_port, print=None)
+    web.run_app(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        print=None,
+        # Upload and download links are bearer tokens; WeChat's query names the user.
+        access_log_class=RedactingAccessLogger,
+    )
     return 0
