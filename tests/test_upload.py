@@ -429,6 +429,29 @@ async def test_choosing_a_different_file_starts_over(env: Env, videos: Videos) -
     assert (st["offset"], st["size"], st["name"]) == (0, len(videos.bad), "b.mp4")
 
 
+async def test_one_entrant_may_keep_only_two_unfinished_uploads(env: Env, videos: Videos) -> None:
+    """Links are free to mint, so the disk is guarded where bytes start to land."""
+    alice, bob = UserKey("test", "alice"), UserKey("test", "bob")
+    await to_video_step(env, alice)
+    await to_video_step(env, bob)
+    links = [await upload_link(env, alice) for _ in range(3)]
+    for path in links[:2]:
+        assert await start(env, path, videos.good) == 0
+    resp = await env.client.post(
+        f"{links[2]}/start", json={"name": "c.mp4", "size": len(videos.good), "last_modified": 1}
+    )
+    body = await resp.json()
+    assert resp.status == 429 and body["error"] == "too_many" and "未完成的上传" in body["message"]
+    assert (await status_of(env, links[2]))[1]["offset"] == 0  # nothing was created for it
+    # Another entrant is not affected, and an upload already started goes on.
+    assert await start(env, await upload_link(env, bob), videos.good) == 0
+    assert await start(env, links[0], videos.good) == 0
+    # Once one completes, a new one may start.
+    await send_all(env, links[0], videos.good, 0)
+    assert (await finish(env, links[0]))[0] == 200
+    assert await start(env, links[2], videos.good) == 0
+
+
 # --------------------------------------------------------------------------- refusals
 
 

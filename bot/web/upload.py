@@ -101,6 +101,9 @@ class UploadSettings(BaseSettings):
     chunk_kib: int = Field(
         default=DEFAULT_CHUNK // 1024, ge=64, le=MAX_CHUNK // 1024, description="the page's chunk size"
     )
+    max_open_per_user: int = Field(
+        default=2, ge=1, le=100, description="unfinished uploads one entrant may hold on disk at once"
+    )
 
     @field_validator("public_base_url")
     @classmethod
@@ -636,6 +639,17 @@ class UploadPages:
         )
         if same:
             return disk.size
+        # Links cost nothing to mint (they are signed, not stored), so what bounds one entrant's
+        # share of the disk is how many partial files they may keep at once.
+        others = await asyncio.to_thread(_open_uploads, self.service.root, str(grant.user), grant.token_id)
+        cap = self.service.config.max_open_per_user
+        if others >= cap:
+            raise _Reject(
+                429,
+                "too_many",
+                f"您已有 {others} 个未完成的上传（上限 {cap} 个）。请在原来的上传页面继续，"
+                "或等那些链接过期后再开始新的上传。",
+            )
         new_meta = {
             "user": str(grant.user),
             "contest": grant.contest_id,
@@ -844,6 +858,20 @@ class UploadPages:
         for tid in removed:
             self._uploads.pop(tid, None)
         return len(removed)
+
+
+def _open_uploads(root: Path, user: str, except_id: str) -> int:
+    """How many started, unfinished uploads ``user`` has on disk, besides ``except_id``'s."""
+    if not root.is_dir():
+        return 0
+    count = 0
+    for folder in root.iterdir():
+        if folder.name == except_id or not folder.is_dir() or (folder / RESULT_NAME).exists():
+            continue
+        meta = _read_json(folder / META_NAME)
+        if meta is not None and meta.get("user") == user and (folder / PART_NAME).exists():
+            count += 1
+    return count
 
 
 def _sweep(root: Path, before: dt.datetime, busy: set[str]) -> list[str]:
