@@ -189,9 +189,20 @@ async def test_the_web_chat_takes_an_entrant_through_upload_to_submission(
         await link.click()
     download = await download_info.value
     assert download.suggested_filename.endswith(".pdf") and "KP" in download.suggested_filename
+    # The signed scan goes back through the page's 附件 button (here the PDF itself, as a
+    # scanner's PDF would), then 完成 gives the signed receipt.
+    scan = b.env.root / "签字盖章.pdf"
+    await download.save_as(scan)
+    await page.set_input_files("#file", str(scan))
+    await expect(page.locator(".msg.me", has_text="签字盖章.pdf")).to_have_count(1, timeout=TIMEOUT_MS)
+    await expect(last_bot).to_contain_text("已收到第1个扫描件", timeout=TIMEOUT_MS)
+    await page.fill("#text", "完成")
+    await page.press("#text", "Enter")
+    await expect(page.locator(".msg.bot", has_text="【投稿回执】")).to_have_count(1, timeout=TIMEOUT_MS)
     await page.screenshot(path="/tmp/kepu-webchat-done.png", full_page=True)
     [sub] = await b.env.svc.storage.list_submissions()
     assert sub.user.channel == "web" and sub.video["checked"] is True
+    assert sub.status == "complete" and len(sub.extra["scans"]) == 1
 
 
 async def test_the_upload_page_resumes_after_a_reload_and_a_dropped_chunk(

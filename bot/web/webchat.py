@@ -6,7 +6,10 @@ Mounted only when no Telegram/WeChat channel is configured, on the service's own
 A random session id in a cookie (HttpOnly, SameSite=Strict) is the user:
 ``UserKey("web", session_id)``.  ``POST /chat/api/send`` carries one event and answers with
 the replies; ``GET /chat/api/poll`` long-polls for replies pushed later (the upload page's
-verdict).  POSTs need the page's CSRF token in a header, derived from the session id.
+verdict).  ``POST /chat/api/file`` attaches one file (the signed form's scan, a short video):
+its raw bytes, streamed to a private temp folder, up to :data:`MAX_FILE`; a larger file is
+announced without a copy and the dialog offers its upload link, as in Telegram.  POSTs need
+the page's CSRF token in a header, derived from the session id.
 """
 
 from __future__ import annotations
@@ -17,16 +20,19 @@ import hmac
 import logging
 import re
 import secrets
+import shutil
+import tempfile
 import urllib.parse
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
 from bot.storage.base import UserKey
-from dialogs.events import Document, EventKind, Incoming, Reply
+from dialogs.events import Document, EventKind, FileInfo, Incoming, Reply
 
 from .upload import SECURITY_HEADERS, json_response, render
 
@@ -40,6 +46,9 @@ SESSION_COOKIE: Final = "kepu_chat"
 CSRF_HEADER: Final = "X-CSRF-Token"
 MAX_TEXT: Final = 20_000  # characters of one message; the dialog refuses long ones politely
 MAX_WAIT_S: Final = 25.0
+MAX_FILE: Final = 20 * 1024 * 1024  # as Telegram's cloud Bot API: larger files use the upload page
+MAX_NAME: Final = 255
+_SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 _SID = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
 _DOC_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 
@@ -145,6 +154,7 @@ class WebChatPages:
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/chat", self.page)
         app.router.add_post("/chat/api/send", self.send)
+        app.router.add_post("/chat/api/file", self.attach)
         app.router.add_get("/chat/api/poll", self.poll)
         app.router.add_get("/chat/api/doc/{doc_id}", self.document)
 
@@ -208,6 +218,34 @@ class WebChatPages:
         replies = await self._services().assistant.handle(event)
         return json_response({"replies": [self.chat.reply_json(sid, r) for r in replies]})
 
+    async def attach(self, request: web.Request) -> web.Response:
+        """One file as the raw body; its name in ``X-File-Name`` (URL-encoded UTF-8)."""
+        sid = self._authorised(request)
+        name = urllib.parse.unquote(request.headers.get("X-File-Name", ""))[:MAX_NAME] or "file"
+        mime = request.content_type if request.content_type != "application/octet-stream" else ""
+        size = request.content_length
+        if size is None or size <= 0:
+            return json_response({"error": "bad_size", "message": "文件为空或大小未知，请重新选择。"}, 400)
+        user = UserKey(CHANNEL, sid)
+        handle = self._services().assistant.handle
+        if size > MAX_FILE:
+            # Not read: the dialog answers a file too large for the chat with the upload link.
+            replies = await handle(Incoming(user, EventKind.FILE, file=FileInfo(name, size, mime)))
+            return json_response({"replies": [self.chat.reply_json(sid, r) for r in replies]})
+        root = self._services().settings.data_dir / "incoming"
+        folder = Path(await asyncio.to_thread(_temp_folder, root))
+        try:
+            m = _SUFFIX.search(name)  # the only part of the client's name that reaches the disk
+            target = folder / f"upload{m.group(0).lower() if m else ''}"
+            received = await _receive(request, target, size)
+            if received != size:
+                return json_response({"error": "incomplete", "message": "文件未传完整，请重试。"}, 400)
+            info = FileInfo(name, size, mime, path=str(target))
+            replies = await handle(Incoming(user, EventKind.FILE, file=info))
+        finally:
+            await asyncio.to_thread(shutil.rmtree, folder, True)
+        return json_response({"replies": [self.chat.reply_json(sid, r) for r in replies]})
+
     async def poll(self, request: web.Request) -> web.Response:
         sid = self._sid(request)
         if sid is None:
@@ -234,3 +272,24 @@ class WebChatPages:
                 "Content-Disposition": f"attachment; filename*=UTF-8''{quoted}",
             },
         )
+
+
+def _temp_folder(root: Path) -> str:
+    root.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkdtemp(prefix="web-", dir=root)
+
+
+async def _receive(request: web.Request, target: Path, size: int) -> int:
+    """Stream the body to ``target``, at most ``size`` bytes (a body longer than it announced is
+    cut off); returns the bytes received."""
+    received = 0
+    fh = await asyncio.to_thread(target.open, "wb")
+    try:
+        async for piece in request.content.iter_chunked(256 * 1024):
+            received += len(piece)
+            if received > size:
+                break
+            await asyncio.to_thread(fh.write, piece)
+    finally:
+        await asyncio.to_thread(fh.close)
+    return received

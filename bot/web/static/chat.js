@@ -7,6 +7,8 @@
   const form = document.getElementById("say");
   const input = document.getElementById("text");
   const sendButton = document.getElementById("send");
+  const attachButton = document.getElementById("attach");
+  const fileInput = document.getElementById("file");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   let sending = false;
 
@@ -78,18 +80,20 @@
     scroll();
   }
 
-  async function send(body, shown) {
+  // One event to the dialog: JSON (text, choice, start) or a file's raw bytes.
+  async function post(url, body, headers, shown) {
     if (sending) return;
     sending = true;
     sendButton.disabled = true;
+    attachButton.disabled = true;
     retireButtons();
     if (shown) bubble("me", shown);
     try {
-      const resp = await fetch("/chat/api/send", {
+      const resp = await fetch(url, {
         method: "POST",
         credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-        body: JSON.stringify(body),
+        headers: { ...headers, "X-CSRF-Token": csrf },
+        body,
       });
       if (resp.status === 403) {
         bubble("error", "会话已失效，请刷新页面。");
@@ -106,9 +110,30 @@
     } finally {
       sending = false;
       sendButton.disabled = false;
+      attachButton.disabled = false;
       input.focus();
     }
   }
+
+  function send(body, shown) {
+    return post("/chat/api/send", JSON.stringify(body), { "Content-Type": "application/json" }, shown);
+  }
+
+  attachButton.addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => {
+    const file = fileInput.files && fileInput.files[0];
+    fileInput.value = "";
+    if (!file) return;
+    post(
+      "/chat/api/file",
+      file,
+      {
+        "Content-Type": file.type || "application/octet-stream",
+        "X-File-Name": encodeURIComponent(file.name),
+      },
+      "📎 " + file.name,
+    );
+  });
 
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
