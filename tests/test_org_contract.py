@@ -285,6 +285,20 @@ async def test_withdraw_frees_the_place_and_keeps_the_record(org: OrgStore) -> N
     assert isinstance(await reserve(org, limit=1), Reservation)
 
 
+async def test_a_withdrawn_number_may_be_committed_again(org: OrgStore) -> None:
+    """A district cancels its recommendation of a work, then recommends it again."""
+    first = await held(org, limit=1)
+    assert await org.commit(first, "KP2024-000020", T0)
+    assert await org.withdraw(C, "KP2024-000020", T0) is not None
+    again = await held(org, limit=1, now=T0 + dt.timedelta(seconds=1))
+    assert await org.commit(again, "KP2024-000020", T0 + dt.timedelta(seconds=1))
+    place = await org.place_of(C, "KP2024-000020")
+    assert place is not None and place.token == again.token and place.state is PlaceState.COMMITTED
+    states = [(p.token, p.state) for p in await org.list_places(C) if p.number == "KP2024-000020"]
+    assert states == [(first.token, PlaceState.WITHDRAWN), (again.token, PlaceState.COMMITTED)]
+    assert isinstance(await reserve(org, limit=1), QuotaRefusal)  # the place is used again
+
+
 async def test_list_places_shows_state_number_owner_and_order(org: OrgStore) -> None:
     a = await held(org, limit=None, claims=("author:甲",))
     b = await held(org, limit=None, now=T0 + dt.timedelta(seconds=1))

@@ -43,7 +43,7 @@ T = TypeVar("T")
 
 #: Version of the ``org_*`` tables, kept in ``org_schema`` (``PRAGMA user_version`` belongs to
 #: :class:`~bot.storage.sqlite.SqliteStorage`, which shares the file).
-ORG_SCHEMA_VERSION = 1
+ORG_SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -108,6 +108,14 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         )
         """,
         "CREATE INDEX IF NOT EXISTS org_claims_token ON org_claims (token)",
+    ),
+    # One *committed* place per number, not one place ever: a district that cancels its
+    # recommendation of a work may recommend it again (the withdrawn row stays as history).
+    2: (
+        "DROP INDEX IF EXISTS org_places_number",
+        "CREATE UNIQUE INDEX org_places_number_committed ON org_places (contest_id, number)"
+        " WHERE state = 'committed'",
+        "CREATE INDEX org_places_number ON org_places (contest_id, number)",
     ),
 }
 
@@ -434,7 +442,8 @@ class SqliteOrgStore(SqliteStoreBase):
 
     async def place_of(self, contest_id: str, number: str) -> Place | None:
         rows = await self._read(
-            f"SELECT {_PLACE_COLUMNS} FROM org_places WHERE contest_id = ? AND number = ?",
+            f"SELECT {_PLACE_COLUMNS} FROM org_places WHERE contest_id = ? AND number = ?"
+            " ORDER BY state = 'committed' DESC, created_at DESC, rowid DESC LIMIT 1",
             (contest_id, number),
         )
         return _place(rows[0]) if rows else None
