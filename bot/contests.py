@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -74,7 +75,10 @@ class FormField(_Model):
     window: Literal["production", "broadcast"] | None = None  # DATE must fall in that window
     text: str = ""  # PLEDGE: the commitment, word for word
     hint: str = ""  # shown under the prompt: what the notice says about this cell
-    role: Literal["title", "authors", "unit", "phone", "email", "summary"] | None = None
+    # ``recommender``: the unit the entrant submits *through* (cq: 报送区县), a CHOICE among the
+    # units that select and recommend.  The entry waits for that unit's choice instead of using
+    # a place at confirm; the paper form has no cell for it (the layout omits it).
+    role: Literal["title", "authors", "unit", "phone", "email", "summary", "recommender"] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> FormField:
@@ -84,6 +88,8 @@ class FormField(_Model):
             raise ValueError("a pledge field needs its text")
         if self.min_chars and self.max_chars and self.min_chars > self.max_chars:
             raise ValueError("min_chars is larger than max_chars")
+        if self.role == "recommender" and self.type is not FieldType.CHOICE:
+            raise ValueError("a recommender field is a choice among the recommending units")
         return self
 
 
@@ -112,6 +118,10 @@ class Form(_Model):
     def field(self, field_id: str) -> FormField | None:
         return next((f for f in self.fields if f.id == field_id), None)
 
+    def recommender(self) -> FormField | None:
+        """The field naming the unit the entry is submitted through (role ``recommender``), if any."""
+        return next((f for f in self.fields if f.role == "recommender"), None)
+
 
 class QuotaRule(_Model):
     """How many entries one recommending unit of a kind may send through a channel."""
@@ -138,6 +148,9 @@ class Channel(_Model):
     forms: dict[Literal["work", "account"], str]  # track -> form id
     quota: tuple[QuotaRule, ...] = ()
     submitter: str = ""  # who may submit (第一作者 / 第一制作单位 ...)
+    # The ``schedule`` stage in which the recommending units choose among the entries submitted
+    # through them (cq: 初审阶段, 6/1–7/31); used with a form field of role ``recommender``.
+    selection_stage: str = ""
 
 
 class VideoSpec(_Model):
@@ -265,6 +278,10 @@ class Contest(_Model):
                 return channel
         raise KeyError(channel_id)
 
+    def stage(self, name: str) -> Stage | None:
+        """The schedule stage called ``name`` (None when there is none, e.g. a copied edition)."""
+        return next((s for s in self.schedule if s.name == name), None) if name else None
+
     def tracks(self) -> list[str]:
         """Entry tracks in a stable order: ``work`` (微视频) first, then ``account`` (科普号)."""
         found = {t for c in self.channels for t in c.forms}
@@ -317,6 +334,45 @@ class Contest(_Model):
                 for f in self.forms
             ],
         }
+
+
+# A leading province or city ("重庆市渝中区"): not part of a unit's short name.
+_PLACE_PREFIX = re.compile(r"^\w{2,3}?[省市](?=\w{2})")
+
+
+def _place_key(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
+
+
+def match_place(text: str, names: Iterable[str]) -> str | None:
+    """The one of ``names`` (place or unit names) that ``text`` means, else None.
+
+    Accepts the name itself, a short form ("渝中" for 渝中区, "两江" for 两江新区, "高新区" for
+    西部科学城重庆高新区), and a longer name that starts with it ("重庆市渝中区科学技术局").
+    A short form that fits several names ("新区") matches none.
+    """
+    options = list(names)
+    keyed = [(_place_key(n), n) for n in options]
+    key = _place_key(text)
+    if not key:
+        return None
+    for candidate in (key, _PLACE_PREFIX.sub("", key, count=1)):
+        exact = [n for k, n in keyed if k == candidate]
+        if exact:
+            return exact[0]
+        longer = [(len(k), n) for k, n in keyed if candidate.startswith(k)]
+        if longer:
+            return max(longer)[1]
+        short = {
+            n
+            for k, n in keyed
+            if (len(candidate) >= 2 and k.startswith(candidate)) or (len(candidate) >= 3 and candidate in k)
+        }
+        if len(short) == 1:
+            return short.pop()
+        if short:
+            return None
+    return None
 
 
 def _limits(fld: FormField) -> dict[str, Any]:

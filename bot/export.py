@@ -65,6 +65,9 @@ class ExportRow:
     unit: str  # the recommending unit, or the self-entrant's own name
     unit_kind: str  # quota kind ("province", "self", ...), "" if unknown
     recommended: bool  # counted against an imported unit (goes on the list form)
+    # Where units choose among the works submitted through them (cq 区县推荐): "已推荐" or
+    # "待推荐"; "" elsewhere.  Shown in a column named after the channel ("区县推荐").
+    selection: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +205,21 @@ _BEFORE = ("序号", "报名编号", "报名渠道", "推荐单位（自荐者�
 _AFTER = ("视频（链接或文件）", "视频SHA-256", "视频检查结果", "提交时间", "提交账号")
 
 
+def _selection_label(contest: Contest) -> str | None:
+    """The label of the channel whose units choose among the works submitted through them
+    (a work form with a ``recommender`` field: cq's 区县推荐), or None."""
+    for channel in contest.channels:
+        form = _form_of(contest, channel.forms.get("work", ""))
+        if form is not None and form.recommender() is not None:
+            return channel.label
+    return None
+
+
+def _before(contest: Contest) -> tuple[str, ...]:
+    label = _selection_label(contest)
+    return _BEFORE if label is None else (*_BEFORE, label)
+
+
 def _fixed(i: int, contest: Contest, row: ExportRow) -> tuple[list[Any], list[Any]]:
     sub = row.submission
     where, sha, verdict = _video(sub.video)
@@ -213,6 +231,8 @@ def _fixed(i: int, contest: Contest, row: ExportRow) -> tuple[list[Any], list[An
         row.unit_kind,
         STATUS_CN.get(sub.status, sub.status),
     ]
+    if _selection_label(contest) is not None:
+        before.append(row.selection)
     after: list[Any] = [neutralise(where), sha, neutralise(verdict), _when(sub), neutralise(str(sub.user))]
     return before, after
 
@@ -224,7 +244,7 @@ def _forms_in_use(contest: Contest, rows: Sequence[ExportRow]) -> list[Form]:
 
 
 def _form_table(contest: Contest, form: Form, rows: Sequence[ExportRow]) -> list[list[Any]]:
-    header = [*_BEFORE, *(f.label for f in form.fields), *_AFTER]
+    header = [*_before(contest), *(f.label for f in form.fields), *_AFTER]
     table: list[list[Any]] = [header]
     mine = [r for r in rows if r.submission.form_id == form.id]
     for i, row in enumerate(mine, 1):
@@ -390,7 +410,7 @@ def export_csv(contest: Contest, rows: Sequence[ExportRow]) -> bytes:
     labels: list[str] = []
     for used in forms:
         labels += [f.label for f in used.fields if f.label not in labels]
-    header = [*_BEFORE, "表格", *labels, *_AFTER]
+    header = [*_before(contest), "表格", *labels, *_AFTER]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(header)
@@ -426,6 +446,7 @@ def export_json(contest: Contest, rows: Sequence[ExportRow]) -> bytes:
                 "unit": row.unit,
                 "unit_kind": row.unit_kind,
                 "status": sub.status,
+                **({"recommended": row.recommended} if _selection_label(contest) is not None else {}),
                 "created_at": sub.created_at.isoformat(),
                 "user": str(sub.user),
                 "fields": [_json_field(f, sub.answers) for f in form.fields] if form else [],

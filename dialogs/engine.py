@@ -20,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.contests import Channel, Contest, ContestRegistry, FieldType, Form, FormField
+from bot.contests import Channel, Contest, ContestRegistry, FieldType, Form, FormField, match_place
 from validators.fields import check_answer
 from validators.links import VideoLink, assess_share_link, parse_video_link
 from validators.text import MAX_INPUT_CHARS, Invalid
@@ -50,6 +50,9 @@ _YES = {"确认取消", "是", "确定", "yes", "y"}
 _NO = {"继续填写", "否", "不", "no", "n", "继续"}
 # A message longer than this is not an answer to any step: refuse it before any work.
 MAX_EVENT_CHARS = MAX_INPUT_CHARS * 4
+# A choice with more options than this (cq's 41 区县) is listed in the prompt's text and
+# answered by name, not offered as a wall of buttons.
+MAX_CHOICE_BUTTONS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,9 @@ class DialogEngine:
             "form_id": form.id,
             "scans": [],
         }
+        recommender = form.recommender()
+        if recommender is not None and state["answers"].get(recommender.id):
+            scan["recommender"] = state["answers"][recommender.id]  # shown by 进度: 待区县推荐
         return Outcome(scan, [Reply(text, meta={"number": number})])
 
     def scan_prompt(self, state: State) -> Reply:
@@ -581,6 +587,8 @@ class DialogEngine:
             return self._advance(state, step, now, [])
         contest = self._contest(state)
         assert contest is not None
+        if fld.role == "recommender" and not v.isdigit():
+            value = match_place(value, fld.options) or value  # "渝中" names 渝中区
         result = check_answer(fld, value, contest)
         if isinstance(result, Invalid):
             return self._reject(state, result.code, result.params, fld.label, now)
@@ -779,6 +787,7 @@ class DialogEngine:
                 assert form is not None and fld is not None
                 fields = [f.id for f in form.fields]
                 current = state["answers"].get(fld.id)
+                inline = fld.type is FieldType.CHOICE and len(fld.options) > MAX_CHOICE_BUTTONS
                 text = self.msg.render(
                     "prompt_field",
                     field=fld,
@@ -786,8 +795,9 @@ class DialogEngine:
                     total=len(fields),
                     current=self._show(fld, current) if current not in (None, "") else None,
                     form=form,
+                    inline_options=inline,
                 )
-                if fld.type is FieldType.CHOICE:
+                if fld.type is FieldType.CHOICE and not inline:
                     choices = tuple(Choice(o, f"{token}|{i}") for i, o in enumerate(fld.options, 1))
                 elif fld.type is FieldType.PLEDGE:
                     choices = (Choice(self.msg.render("button", name="agree"), f"{token}|同意"),)
@@ -878,6 +888,8 @@ class DialogEngine:
             total=len(seq),
             current_label=self._step_label(state, self._current(state)),
             days_left=days,
+            number=state.get("number") if state["step"] == Submission.SCAN else None,
+            recommender=state.get("recommender") or "",
         )
 
     def _closed_text(self, contest: Contest, now: dt.datetime) -> str:

@@ -255,9 +255,12 @@ def find_layout(contest: Contest, form: Form, folder: Path | None = None) -> Lay
 
 
 def generic_layout(form: Form) -> Layout:
-    """A plain two-column table: label, value; then the pledge and the signature blanks."""
+    """A plain two-column table: label, value; then the pledge and the signature blanks.
+    A ``recommender`` field has no row: it says where the form is sent, it is not on it."""
     rows: list[dict[str, Any]] = []
     for fld in form.fields:
+        if fld.role == "recommender":
+            continue  # the unit submitted through (cq 报送区县) is not a cell of the paper form
         label = {"label": fld.label}
         if fld.type is FieldType.PLEDGE:
             rows.append({"cells": [label, {"paras": [f"{{pledge:{fld.id}}}"]}]})

@@ -5,9 +5,10 @@ everybody else an *entrant*.  A user becomes a member or organiser only by sendi
 code that an organiser (or the operator, ``python -m bot invite``) created: codes carry 80
 random bits, are single-use, expire, and are stored only as a hash.
 
-:class:`OrgCommands` recognises the chat commands (绑定 / 配额 / 撤回 / 导出) and answers them
-with :class:`~dialogs.events.Reply` lists, so a channel routes a message to it before the
-submission dialog.
+:class:`OrgCommands` recognises the chat commands (绑定 / 配额 / 撤回 / 导出, and for the
+units that choose among the works submitted through them, cq's 区县: 推荐列表 / 推荐 / 取消推荐 /
+推荐表) and answers them with :class:`~dialogs.events.Reply` lists, so a channel routes a
+message to it before the submission dialog.
 """
 
 from __future__ import annotations
@@ -42,7 +43,14 @@ from bot.storage.org import (
 )
 from dialogs.events import Document, Reply
 
-from .quota import QuotaService, utcnow
+from .quota import (
+    QuotaService,
+    recommender_of,
+    rule_for_unit,
+    selection_field,
+    submitted_through,
+    utcnow,
+)
 
 __all__ = [
     "AdminService",
@@ -345,31 +353,48 @@ class AdminService:
             unit = await self.org.get_unit(member.contest_id, member.unit_key)
             text += f"（{unit.name if unit else member.unit_key}）"
         text += "。发送“配额”查看名额，发送“导出”获取报名表。"
+        if member.role is Role.MEMBER and contest is not None and member.unit_key:
+            bound = await self.org.get_unit(member.contest_id, member.unit_key)
+            if bound is not None and any(
+                selection_field(contest, c) and rule_for_unit(c, bound) for c in contest.channels
+            ):
+                text += "发送“推荐列表”查看报送至本单位的作品，“推荐 编号”推荐，“推荐表”生成推荐表。"
         return BindResult(True, "ok", text, member)
 
     # -- visibility -------------------------------------------------------------------------
 
-    async def _holders(self, contest_id: str) -> dict[str, str]:
-        places = await self.org.list_places(contest_id)
-        return {p.number: p.holder for p in places if p.number and p.state is not PlaceState.PENDING}
+    async def _holders(self, contest: Contest, subs: list[Submission]) -> dict[str, str]:
+        """Submission number -> the unit whose work it is: the holder of its place (a committed
+        one over a withdrawn one), else, for a work submitted through a unit that has not
+        chosen it yet (cq 待区县推荐), that unit."""
+        found: dict[str, str] = {}
+        for p in await self.org.list_places(contest.id):
+            if p.number and (
+                p.state is PlaceState.COMMITTED or (p.state is PlaceState.WITHDRAWN and p.number not in found)
+            ):
+                found[p.number] = p.holder
+        units = await self.org.list_units(contest.id)
+        for sub in subs:
+            if sub.number not in found and (through := submitted_through(contest, sub, units)):
+                found[sub.number] = through.holder
+        return found
 
     async def visible_submission(self, viewer: UserKey, submission: Submission) -> dict[str, Any]:
         """``submission`` as ``viewer`` may see it: personal data (phones, e-mails, addresses,
         contact persons) only for its owner, its unit's member and the organisers."""
         contest = self.contest(submission.contest_id)
-        place = await self.org.place_of(contest.id, submission.number)
+        holder = (await self._holders(contest, [submission])).get(submission.number)
         role = await self.viewer(viewer, contest.id)
         unit = str(submission.extra.get("unit") or "")
-        return visible_submission(
-            role, submission, contest, holder=place.holder if place else None, unit=unit
-        )
+        return visible_submission(role, submission, contest, holder=holder, unit=unit)
 
     async def submissions_for(self, user: UserKey, contest_id: str) -> list[dict[str, Any]]:
-        """What the user may list: organisers every work, members their unit's, entrants their own."""
+        """What the user may list: organisers every work, members their unit's (with the works
+        submitted through it), entrants their own."""
         role = await self.viewer(user, contest_id)
         contest = self.contest(contest_id)
-        holders = await self._holders(contest_id)
         subs = await self.storage.list_submissions(contest_id=contest_id)
+        holders = await self._holders(contest, subs)
         return [
             visible_submission(
                 role, s, contest, holder=holders.get(s.number), unit=str(s.extra.get("unit") or "")
@@ -381,20 +406,31 @@ class AdminService:
     # -- exports ----------------------------------------------------------------------------
 
     async def export_rows(self, contest_id: str, unit: str | None = None) -> list[ExportRow]:
-        """Every submission of the contest (or of one unit) with its unit, oldest first."""
+        """Every submission of the contest (or of one unit, with the works submitted through
+        it) with its unit and, where units choose (cq), whether it was recommended; oldest first."""
         contest = self.contest(contest_id)
-        holders = await self._holders(contest.id)
+        subs = await self.storage.list_submissions(contest_id=contest.id)
+        places = await self.org.list_places(contest.id)
+        committed = {p.number for p in places if p.number and p.state is PlaceState.COMMITTED}
+        placed = {p.number for p in places if p.number and p.state is not PlaceState.PENDING}
+        holders = await self._holders(contest, subs)
         units = {u.holder: u for u in await self.org.list_units(contest.id)}
         wanted = f"unit:{normalise_name(unit)}" if unit is not None else None
         rows = []
-        for sub in await self.storage.list_submissions(contest_id=contest.id):
+        for sub in subs:
             holder = holders.get(sub.number)
             if wanted is not None and holder != wanted:
                 continue
             known = units.get(holder or "")
-            name = known.name if known else str(sub.extra.get("unit") or "")
+            named = recommender_of(contest, sub)
+            name = known.name if known else (named or str(sub.extra.get("unit") or ""))
             kind = str(sub.extra.get("unit_kind") or (known.kind if known else ""))
-            rows.append(ExportRow(sub, name, kind, recommended=known is not None))
+            # Counted against the unit: committed, or withdrawn together with the submission.
+            counted = sub.number in committed or (sub.status == "withdrawn" and sub.number in placed)
+            selection = ""
+            if named and sub.status != "withdrawn":
+                selection = "已推荐" if sub.number in committed else "待推荐"
+            rows.append(ExportRow(sub, name, kind, known is not None and counted, selection))
         return rows
 
     async def export_file(self, contest_id: str, fmt: str, unit: str | None = None) -> Document:
@@ -430,15 +466,26 @@ class AdminService:
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    name: Literal["bind", "quota", "withdraw", "export"]
+    name: Literal[
+        "bind", "quota", "withdraw", "export", "candidates", "recommend", "unrecommend", "district_list"
+    ]
     arg: str = ""
     contest: str | None = None
 
 
+_NUMBER = r"([A-Z]{2,6}\d{4}-\d{6})"
+_CONTEST = r"(?:\s+([a-z0-9][a-z0-9_-]+))?"
 _QUOTA = re.compile(r"^(?:配额|名额|quota|/quota)(?:\s+(\S+))?$", re.IGNORECASE)
-_WITHDRAW = re.compile(r"^(?:撤回|withdraw|/withdraw)\s*[:：]?\s*([A-Z]{2,6}\d{4}-\d{6})$", re.IGNORECASE)
-_EXPORT = re.compile(
-    r"^(?:导出|export|/export)(?:\s+(xlsx|csv|json|excel))?(?:\s+([a-z0-9][a-z0-9_-]+))?$", re.IGNORECASE
+_WITHDRAW = re.compile(rf"^(?:撤回|withdraw|/withdraw)\s*[:：]?\s*{_NUMBER}$", re.IGNORECASE)
+_EXPORT = re.compile(rf"^(?:导出|export|/export)(?:\s+(xlsx|csv|json|excel))?{_CONTEST}$", re.IGNORECASE)
+# The units that choose among the works submitted through them (cq 区县).  "推荐" alone is a
+# dialog answer (the channel): only "推荐 <编号>" is the command.
+_CANDIDATES = re.compile(rf"^(?:推荐列表|待推荐|/?recommendations|/?candidates){_CONTEST}$", re.IGNORECASE)
+_RECOMMEND = re.compile(rf"^(?:推荐|/?recommend)\s*[:：]?\s*{_NUMBER}$", re.IGNORECASE)
+_UNRECOMMEND = re.compile(rf"^(?:取消推荐|/?unrecommend)\s*[:：]?\s*{_NUMBER}$", re.IGNORECASE)
+# "推荐表", "推荐表 cq-2023-scientist-spirit", and for an organiser "推荐表 江北区".
+_DISTRICT_LIST = re.compile(
+    rf"^(?:推荐表|/?district_list|/?recommend_form){_CONTEST}(?:\s+(\S+))?$", re.IGNORECASE
 )
 
 
@@ -454,11 +501,20 @@ def match_command(text: str) -> Command | None:
     if m := _EXPORT.match(stripped):
         fmt = (m.group(1) or "xlsx").lower()
         return Command("export", "xlsx" if fmt == "excel" else fmt, contest=m.group(2))
+    if m := _CANDIDATES.match(stripped):
+        return Command("candidates", contest=m.group(1))
+    if m := _RECOMMEND.match(stripped):
+        return Command("recommend", m.group(1).upper())
+    if m := _UNRECOMMEND.match(stripped):
+        return Command("unrecommend", m.group(1).upper())
+    if m := _DISTRICT_LIST.match(stripped):
+        return Command("district_list", m.group(2) or "", contest=m.group(1))
     return None
 
 
 class OrgCommands:
-    """绑定 / 配额 / 撤回 / 导出 in any channel.  ``handle`` returns None for any other message."""
+    """绑定 / 配额 / 撤回 / 导出, 推荐列表 / 推荐 / 取消推荐 / 推荐表 in any channel.  ``handle``
+    returns None for any other message."""
 
     def __init__(self, admin: AdminService, quota: QuotaService) -> None:
         self.admin = admin
@@ -476,26 +532,66 @@ class OrgCommands:
         if command.name == "withdraw":
             done = await self.quota.withdraw(user, command.arg)
             return [Reply(done.text, meta={"withdraw": done.code})]
+        if command.name in ("recommend", "unrecommend"):
+            act = self.quota.recommend if command.name == "recommend" else self.quota.unrecommend
+            picked = await act(user, command.arg)
+            return [Reply(picked.text, meta={command.name: picked.code})]
         contest_id = await self._contest_for(user, command.contest or contest_hint)
         if contest_id is None:
             example = next(iter(self.admin.contests)).id if len(self.admin.contests) else "大赛编号"
-            word = "配额" if command.name == "quota" else "导出"
-            return [Reply(f"请注明大赛，例如：{word} {example}", meta={"error": "contest_needed"})]
+            word = {"quota": "配额", "export": "导出", "candidates": "推荐列表", "district_list": "推荐表"}
+            text = f"请注明大赛，例如：{word[command.name]} {example}"
+            return [Reply(text, meta={"error": "contest_needed"})]
         if command.name == "quota":
             return [Reply(await self.quota.quota_text(user, contest_id))]
+        if command.name == "candidates":
+            return [Reply(await self.quota.candidates_text(user, contest_id))]
+        if command.name == "district_list":
+            return await self._district_list(user, contest_id, command.arg or None)
         got = await self.admin.export_for(user, contest_id, command.arg)
         if isinstance(got, Denied):
             return [Reply(got.text, meta={"error": "export_denied"})]
         return [Reply(f"报名表已导出：{got.filename}", document=got)]
 
+    async def _district_list(self, user: UserKey, contest_id: str, unit: str | None) -> list[Reply]:
+        """推荐表: the unit's list form (cq 附件2) of the works it recommended, PDF and DOCX."""
+        from forms import FormError
+        from forms.render import DISTRICT_FORM, filename_stem, render_district_list_async
+
+        pick = await self.quota.district_pick(user, contest_id, unit)
+        if isinstance(pick, str):
+            return [Reply(pick, meta={"error": "district_list"})]
+        try:
+            form = pick.contest.form(DISTRICT_FORM)
+            rendered = await render_district_list_async(pick.contest, pick.unit.name, pick.submissions)
+        except (KeyError, FormError) as exc:
+            return [Reply(f"推荐表没能生成：{exc}", meta={"error": "district_list"})]
+        stem = filename_stem(form, pick.unit.name)
+        pdf = Document(f"{stem}.pdf", rendered.pdf, "application/pdf")
+        docx = Document(
+            f"{stem}.docx",
+            rendered.docx,
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        )
+        text = (
+            f"“{pick.unit.name}”的《{form.title}》已生成，共 {len(pick.submissions)} 部作品"
+            "（PDF 用于打印，Word 版可编辑）。请填写推荐意见、加盖公章。"
+            + "".join(note.removeprefix("说明：") for note in form.footnotes)
+        )
+        return [Reply(text, document=pdf), Reply(docx.filename, document=docx)]
+
     async def _contest_for(self, user: UserKey, named: str | None) -> str | None:
-        """The contest a command is about: named, else the one the user is bound in, else the one open."""
+        """The contest a command is about: named, else the one the user is bound in, else the
+        one the user submitted to, else the one open."""
         if named:
             return named
         bound = {m.contest_id for m in await self.admin.org.list_memberships(user=user)}
         if len(bound) == 1:
             return bound.pop()
         if not bound:
+            entered = {s.contest_id for s in await self.admin.storage.list_submissions(user=user)}
+            if len(entered) == 1:
+                return entered.pop()
             open_now = self.admin.contests.open(self.admin.clock())
             if len(open_now) == 1:
                 return open_now[0].id

@@ -11,6 +11,12 @@ joins it to the stores.  How an entry's *holder* (the unit whose places it uses)
 * a channel with a ``self`` rule: the entrant is their own unit (one holder per chat user);
 * otherwise the entry is refused with ``no_unit``: nobody could tell whose places it uses.
 
+A channel whose form has a ``recommender`` field (cq: 报送区县) works in two steps, as its
+notice does: the entrant's confirm uses no place, it stores the entry as submitted through
+the unit it names (``extra.district``, "待区县推荐"); in the channel's ``selection_stage``
+that unit's member then *recommends* entries (推荐 / 取消推荐), and each recommendation is a
+place reserved and committed against the unit's quota in one atomic step of the store.
+
 Where the notice says so, every work also *claims* its first author (一个第一作者一部) and
 its title with first author (one channel per work), contest-wide, in the same atomic step.
 """
@@ -23,11 +29,20 @@ import datetime as dt
 import logging
 import re
 import unicodedata
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.contests import SHANGHAI, Channel, Contest, ContestRegistry, Form, QuotaRule
+from bot.contests import (
+    SHANGHAI,
+    Channel,
+    Contest,
+    ContestRegistry,
+    Form,
+    FormField,
+    QuotaRule,
+    match_place,
+)
 from bot.storage.base import Storage, Submission, UserKey
 from bot.storage.org import (
     DEFAULT_HOLD_TTL,
@@ -46,11 +61,15 @@ from bot.storage.org import (
 
 __all__ = [
     "AuthorRules",
+    "Candidate",
     "Confirmed",
+    "DistrictPick",
     "EntryRequest",
     "Hold",
     "Holder",
     "QuotaService",
+    "SelectResult",
+    "Submitted",
     "UnitUsage",
     "WithdrawResult",
     "author_rules",
@@ -58,8 +77,11 @@ __all__ = [
     "days_left",
     "first_author",
     "limit_for",
+    "recommender_of",
     "refusal_text",
     "rule_for_unit",
+    "selection_field",
+    "submitted_through",
 ]
 
 log = logging.getLogger(__name__)
@@ -179,6 +201,79 @@ def days_left(contest: Contest, now: dt.datetime) -> int:
     return (contest.deadline - now.astimezone(SHANGHAI).date()).days
 
 
+def _cn_day(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def selection_field(contest: Contest, channel: Channel) -> FormField | None:
+    """The ``recommender`` field of the channel's work form: set when entries are submitted
+    through a unit that later recommends some of them (cq: 报送区县), else None."""
+    form_id = channel.forms.get("work")
+    return contest.form(form_id).recommender() if form_id else None
+
+
+def recommender_of(contest: Contest, sub: Submission) -> str:
+    """The unit a two-step entry was submitted through: ``extra.district``, else its answer."""
+    try:
+        fld = contest.form(sub.form_id).recommender()
+    except KeyError:
+        return ""
+    if fld is None:
+        return ""
+    return str(sub.extra.get("district") or sub.answers.get(fld.id) or "").strip()
+
+
+def submitted_through(contest: Contest, sub: Submission, units: Iterable[Unit]) -> Unit | None:
+    """The imported unit a two-step entry was submitted through, or None (not two-step, or
+    the unit is not imported)."""
+    try:
+        fld = contest.form(sub.form_id).recommender()
+    except KeyError:
+        return None
+    if fld is None:
+        return None
+    named = recommender_of(contest, sub)
+    return next((u for u in units if _same_unit(fld, u, named)), None)
+
+
+def _same_unit(fld: FormField, unit: Unit, named: str) -> bool:
+    """Whether the imported ``unit`` ("重庆市江北区科学技术局" or "江北区") is the one named."""
+    if not named:
+        return False
+    canonical = match_place(unit.name, fld.options) or unit.name
+    return normalise_name(canonical) == normalise_name(named)
+
+
+def _selection_window(contest: Contest, channel: Channel) -> tuple[dt.date | None, dt.date | None, str]:
+    """(first day, last day, stage name) in which the units recommend.  Without the stage (a
+    copied edition whose schedule is not written yet): from the day after the deadline, no end."""
+    stage = contest.stage(channel.selection_stage)
+    if stage is not None:
+        return stage.start, stage.end, stage.name
+    return contest.deadline + dt.timedelta(days=1), None, ""
+
+
+def _window_text(contest: Contest, channel: Channel) -> str:
+    start, end, name = _selection_window(contest, channel)
+    last = _cn_day(end) if end else ""
+    if start and end and start.year == end.year:
+        last = last.removeprefix(f"{end.year}年")  # 2023年6月1日至7月31日
+    span = "".join([_cn_day(start) if start else "", "至" if start and end else "", last])
+    if start and not end:
+        span += "起"
+    return f"{name or channel.label}（{span}）" if span else (name or channel.label)
+
+
+def _pick_line(used: int, limit: int | None, least: int | None) -> str:
+    """E.g. "已推荐 2/5 部（至少 3 部，还差 1 部），还可推荐 3 部。"."""
+    text = f"已推荐 {used}/{limit} 部" if limit is not None else f"已推荐 {used} 部（通知未限数量）"
+    if least:
+        text += f"（至少 {least} 部，还差 {least - used} 部）" if used < least else f"（至少 {least} 部）"
+    if limit is not None:
+        text += f"，还可推荐 {max(limit - used, 0)} 部"
+    return text + "。"
+
+
 def _deadline_text(contest: Contest, now: dt.datetime) -> str:
     d = contest.deadline
     when = f"{d.year}年{d.month}月{d.day}日"
@@ -296,6 +391,56 @@ class Confirmed:
         if self.committed:
             return self.hold.notice
         return "名额确认未能完成，主办方会人工核对这份报名；如有疑问请联系主办方。"
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """An entry stored as submitted through its recommending unit (cq: 报送区县): it uses no
+    place until that unit recommends it (see :meth:`QuotaService.recommend`)."""
+
+    submission: Submission
+    recommender: str  # the unit named by the entrant, e.g. 江北区
+    label: str  # the channel's label, e.g. 区县推荐
+    window: str  # when the units choose, e.g. 初审阶段（2023年6月1日至7月31日）
+
+    @property
+    def notice(self) -> str:
+        return (
+            f"已报送至“{self.recommender}”，待{self.label}：{self.recommender}将在{self.window}"
+            "择优推荐，推荐后才计入其名额。推荐结果可随时发送“配额”查看。"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SelectResult:
+    """The answer to 推荐 / 取消推荐."""
+
+    ok: bool
+    # recommended | cancelled | already | full | not_recommended | not_found |
+    # forbidden | not_applicable | not_open | closed | withdrawn | lost
+    code: str
+    text: str
+    refusal: QuotaRefusal | None = None  # for ``full``: the store's refusal, filled in
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A work submitted through a recommending unit, and whether that unit recommended it."""
+
+    submission: Submission
+    recommender: str  # as the entrant named it
+    title: str
+    maker: str  # the form's ``unit`` answer (cq: 创作单位)
+    recommended: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictPick:
+    """What a 推荐表 is drawn from: the unit and the works it recommended, oldest first."""
+
+    contest: Contest
+    unit: Unit
+    submissions: tuple[Submission, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -459,12 +604,19 @@ class QuotaService:
         request: EntryRequest,
         create: Callable[[], Awaitable[Submission]],
         now: dt.datetime | None = None,
-    ) -> Confirmed | QuotaRefusal:
+    ) -> Confirmed | Submitted | QuotaRefusal:
         """Reserve, then ``create()`` the submission, then commit; release if ``create`` fails.
 
         Call it where the submit flow now calls ``storage.create_submission``; a refusal
-        leaves nothing behind (show :func:`refusal_text`, keep the draft).
+        leaves nothing behind (show :func:`refusal_text`, keep the draft).  In a two-step
+        channel (a form field of role ``recommender``) nothing is reserved: the entry is
+        stored as submitted through the unit it names (:class:`Submitted`).
         """
+        contest = self._contest(request.contest_id)
+        channel = contest.channel(request.channel_id)
+        fld = contest.form(request.form_id).recommender()
+        if fld is not None:
+            return await self._submit_through(contest, channel, fld, request, create)
         hold = await self.reserve(user, request, now)
         if isinstance(hold, QuotaRefusal):
             return hold
@@ -480,6 +632,326 @@ class QuotaService:
             raise
         committed = await self.commit(hold, submission, now)
         return Confirmed(submission, hold, committed)
+
+    async def _submit_through(
+        self,
+        contest: Contest,
+        channel: Channel,
+        fld: FormField,
+        request: EntryRequest,
+        create: Callable[[], Awaitable[Submission]],
+    ) -> Submitted | QuotaRefusal:
+        named = str(request.answers.get(fld.id) or "").strip()
+        if not named:  # the dialog asks for it before confirm; a hand-made request may not
+            return QuotaRefusal("no_unit", contest.id, "", "work", label=fld.label)
+        submission = await create()
+        unit = await self._unit_named(contest, fld, named)
+        rule = rule_for_unit(channel, unit) if unit is not None else None
+        kind = rule.kind if rule else next((r.kind for r in channel.quota if named in r.units), "")
+        # Where the entry waits; if this write fails the answer still names the unit.
+        extra = {"district": named, "unit": named, "unit_kind": kind}
+        submission = await self.storage.update_submission(submission.number, extra=extra)
+        return Submitted(submission, named, channel.label, _window_text(contest, channel))
+
+    # -- two steps: the recommending units choose (cq 区县推荐) ------------------------------
+
+    async def _unit_named(self, contest: Contest, fld: FormField, named: str) -> Unit | None:
+        """The imported unit an entrant's answer names ("江北区" for 重庆市江北区科学技术局)."""
+        found = await self.org.get_unit(contest.id, named)
+        if found is not None:
+            return found
+        return next((u for u in await self.org.list_units(contest.id) if _same_unit(fld, u, named)), None)
+
+    async def _recommended(self, contest_id: str) -> dict[str, Place]:
+        """Committed places by submission number."""
+        return {
+            p.number: p
+            for p in await self.org.list_places(contest_id)
+            if p.number and p.state is PlaceState.COMMITTED
+        }
+
+    async def candidates(self, contest: Contest, unit: Unit | None = None) -> list[Candidate]:
+        """Works of the contest's two-step channels not withdrawn, oldest first: those submitted
+        through ``unit``, or every one (``unit`` None, for the organisers)."""
+        picked = await self._recommended(contest.id)
+        found: list[Candidate] = []
+        for sub in await self.storage.list_submissions(contest_id=contest.id):
+            try:
+                form = contest.form(sub.form_id)
+            except KeyError:
+                continue
+            fld = form.recommender()
+            if fld is None or sub.status == "withdrawn":
+                continue
+            named = recommender_of(contest, sub)
+            if unit is not None and not _same_unit(fld, unit, named):
+                continue
+            place = picked.get(sub.number)
+            found.append(
+                Candidate(
+                    sub,
+                    named,
+                    str(_field_value(form, sub.answers, "title") or ""),
+                    str(_field_value(form, sub.answers, "unit") or ""),
+                    place is not None and (unit is None or place.holder == unit.holder),
+                )
+            )
+        return found
+
+    async def _selector(
+        self, user: UserKey, contest: Contest
+    ) -> tuple[Unit, Channel, FormField, QuotaRule] | str:
+        """The user's unit if it recommends in a two-step channel of ``contest``, else why not."""
+        member = await self.org.get_membership(user, contest.id)
+        if member is not None and member.role is Role.ORGANISER:
+            return (
+                "推荐由作品报送的区县（推荐单位）代表发送；主办方可发送“推荐列表”查看各区县的报送和推荐情况，"
+                "发送“推荐表 区县名”获取某区县的推荐表。"
+            )
+        unit = await self._unit_of_member(member)
+        for channel in contest.channels:
+            fld = selection_field(contest, channel)
+            rule = rule_for_unit(channel, unit) if unit is not None and fld is not None else None
+            if unit is not None and fld is not None and rule is not None:
+                return unit, channel, fld, rule
+        return (
+            "只有推荐单位（区县科技行政主管部门）的代表可以查看和推荐报送的作品：请先发送主办方发放的邀请码绑定。"
+            "您自己报送的作品是否获推荐，可发送“配额”查看。"
+        )
+
+    def _out_of_window(
+        self, contest: Contest, channel: Channel, now: dt.datetime, *, cancel: bool
+    ) -> SelectResult | None:
+        """Why the units cannot choose today (Beijing), or None when they can.  The organisers
+        cannot override the notice's dates."""
+        start, end, _name = _selection_window(contest, channel)
+        today = now.astimezone(SHANGHAI).date()
+        when = _window_text(contest, channel)
+        if start is not None and today < start and not cancel:
+            text = f"{channel.label}在{when}进行，今天还不能推荐；请于{_cn_day(start)}起再发送“推荐 编号”。"
+            return SelectResult(False, "not_open", text)
+        if end is not None and today > end:
+            text = f"{when}已结束（{_cn_day(end)}），不能再推荐或取消推荐；如有疑问请联系主办方。"
+            return SelectResult(False, "closed", text)
+        return None
+
+    async def _own_candidate(
+        self, user: UserKey, number: str
+    ) -> tuple[Contest, Submission, Unit, Channel, FormField, QuotaRule] | SelectResult:
+        """The submission ``number`` if the user's unit may choose it, else the refusal."""
+        sub = await self.storage.get_submission(number)
+        contest = self.contests.get(sub.contest_id) if sub else None
+        if sub is None or contest is None:
+            return SelectResult(False, "not_found", f"没有找到编号为 {number} 的报名。")
+        try:
+            channel = contest.channel(sub.channel_id)
+        except KeyError:
+            return SelectResult(False, "not_found", f"没有找到编号为 {number} 的报名。")
+        if selection_field(contest, channel) is None:
+            return SelectResult(
+                False, "not_applicable", f"{number} 所在的“{channel.label}”不经初审推荐：无需“推荐”。"
+            )
+        selector = await self._selector(user, contest)
+        if isinstance(selector, str):
+            return SelectResult(False, "forbidden", selector)
+        unit, own_channel, fld, rule = selector
+        if own_channel.id != channel.id or not _same_unit(fld, unit, recommender_of(contest, sub)):
+            # Another unit's entry: say no more than that it is not this unit's.
+            return SelectResult(False, "not_found", f"没有找到报送至“{unit.name}”的作品 {number}。")
+        return contest, sub, unit, channel, fld, rule
+
+    async def _used(self, contest: Contest, unit: Unit, now: dt.datetime) -> int:
+        return sum(
+            1 for p in await self.org.list_places(contest.id, holder=unit.holder) if _counts(p, "work", now)
+        )
+
+    async def recommend(self, user: UserKey, number: str) -> SelectResult:
+        """推荐 <编号>: the member's unit recommends a work submitted through it, using one of its
+        places (reserved and committed atomically: the maximum holds under any concurrency)."""
+        number = number.strip().upper()
+        found = await self._own_candidate(user, number)
+        if isinstance(found, SelectResult):
+            return found
+        contest, sub, unit, channel, _fld, rule = found
+        now = self.clock()
+        title = _title(contest, sub)
+        if sub.status == "withdrawn":
+            return SelectResult(False, "withdrawn", f"{number}{title} 已由报送单位撤回，不能推荐。")
+        late = self._out_of_window(contest, channel, now, cancel=False)
+        if late is not None:
+            return late
+        limit = limit_for(rule, unit, "work")
+        least = rule.min_works
+        before = [p for p in await self.org.list_places(contest.id, holder=unit.holder) if p.number == number]
+        if any(p.state is PlaceState.COMMITTED for p in before):
+            used = await self._used(contest, unit, now)
+            return SelectResult(
+                False,
+                "already",
+                f"{number}{title} 已经推荐过了。“{unit.name}”" + _pick_line(used, limit, least),
+            )
+        got = await self.org.reserve(
+            contest_id=contest.id,
+            holder=unit.holder,
+            track="work",
+            limit=limit,
+            claims=(f"pick:{number}",),  # one recommendation per work, even if sent twice at once
+            owner=user,
+            now=now,
+            ttl=self.hold_ttl,
+        )
+        if isinstance(got, QuotaRefusal):
+            if got.reason == "claimed":
+                used = await self._used(contest, unit, now)
+                text = f"{number}{title} 已经推荐过了。“{unit.name}”" + _pick_line(used, limit, least)
+                return SelectResult(False, "already", text)
+            refusal = dataclasses.replace(got, unit_name=unit.name, label=rule.label, min_works=least)
+            text = (
+                f"“{unit.name}”的推荐名额已满：通知规定{rule.label}每个限推荐 {limit} 部作品，"
+                f"已推荐 {got.used} 部。如需改推，请先发送“取消推荐 编号”取消一部。"
+            )
+            return SelectResult(False, "full", text, refusal)
+        try:
+            committed = await self.org.commit(got, number, now)
+        except BaseException:
+            await asyncio.shield(self.org.release(got))  # else the place counts until the hold lapses
+            raise
+        if not committed:
+            return SelectResult(False, "lost", f"推荐 {number} 未能完成，请重新发送“推荐 {number}”。")
+        await self.storage.update_submission(
+            number,
+            extra={
+                "unit": unit.name,
+                "unit_kind": rule.kind,
+                "recommended_by": str(user),
+                "recommended_at": now.isoformat(),
+            },
+        )
+        used = await self._used(contest, unit, now)
+        maker = str(_field_value(contest.form(sub.form_id), sub.answers, "unit") or "")
+        by = f"（{maker}）" if maker else ""
+        text = f"已推荐 {number}{title}{by}。“{unit.name}”" + _pick_line(used, limit, least)
+        return SelectResult(True, "recommended", text)
+
+    async def unrecommend(self, user: UserKey, number: str) -> SelectResult:
+        """取消推荐 <编号>: free the place of a work the member's unit recommended, until the
+        end of the selection stage."""
+        number = number.strip().upper()
+        found = await self._own_candidate(user, number)
+        if isinstance(found, SelectResult):
+            return found
+        contest, sub, unit, channel, _fld, rule = found
+        now = self.clock()
+        title = _title(contest, sub)
+        picked = (await self._recommended(contest.id)).get(number)
+        if picked is None or picked.holder != unit.holder:
+            return SelectResult(False, "not_recommended", f"{number}{title} 还没有推荐，无需取消。")
+        late = self._out_of_window(contest, channel, now, cancel=True)
+        if late is not None:
+            return late
+        freed = await self.org.withdraw(contest.id, number, now)
+        if freed is None:  # cancelled at the same moment by another message
+            return SelectResult(False, "not_recommended", f"{number}{title} 还没有推荐，无需取消。")
+        await self.storage.update_submission(
+            number,
+            extra={"recommended_by": None, "recommended_at": None, "unrecommended_at": now.isoformat()},
+        )
+        used = await self._used(contest, unit, now)
+        limit = limit_for(rule, unit, "work")
+        text = f"已取消推荐 {number}{title}，释放 1 个名额。“{unit.name}”"
+        text += _pick_line(used, limit, rule.min_works)
+        return SelectResult(True, "cancelled", text)
+
+    async def candidates_text(self, user: UserKey, contest_id: str) -> str:
+        """推荐列表: a member's unit's submitted works with their state; an organiser's, every unit's."""
+        contest = self.contests.get(contest_id)
+        if contest is None:
+            return f"没有找到大赛“{contest_id}”。"
+        channel = next((c for c in contest.channels if selection_field(contest, c) is not None), None)
+        if channel is None:
+            return f"【{contest.short_title}】没有报送后由推荐单位初审推荐的环节。"
+        head = f"【{contest.short_title}】"
+        member = await self.org.get_membership(user, contest.id)
+        if member is not None and member.role is Role.ORGANISER:
+            return await self._all_candidates_text(contest, channel, head)
+        selector = await self._selector(user, contest)
+        if isinstance(selector, str):
+            return selector
+        unit, channel, _fld, rule = selector
+        now = self.clock()
+        works = await self.candidates(contest, unit)
+        lines = [f"{head}报送至“{unit.name}”的作品（{len(works)} 部）："]
+        for i, c in enumerate(works, 1):
+            state = "已推荐" if c.recommended else "待推荐"
+            maker = f" 创作单位：{c.maker}" if c.maker else ""
+            lines.append(f"{i}. {c.submission.number}《{c.title}》{maker}【{state}】")
+        if not works:
+            lines.append("还没有作品报送至本单位。")
+        used = await self._used(contest, unit, now)
+        lines.append(f"“{unit.name}”" + _pick_line(used, limit_for(rule, unit, "work"), rule.min_works))
+        lines.append(
+            f"{_window_text(contest, channel)}：发送“推荐 编号”推荐一部，“取消推荐 编号”取消，"
+            "“推荐表”生成区县推荐表（PDF 和 Word）。"
+        )
+        return "\n".join(lines)
+
+    async def _all_candidates_text(self, contest: Contest, channel: Channel, head: str) -> str:
+        works = await self.candidates(contest)
+        by_unit: dict[str, list[Candidate]] = {}
+        for c in works:
+            by_unit.setdefault(c.recommender, []).append(c)
+        picked = sum(1 for c in works if c.recommended)
+        lines = [f"{head}各推荐单位报送的作品：共 {len(works)} 部，已推荐 {picked} 部。"]
+        shown = 40  # a chat message, not a report: the export has everything
+        for name, mine in by_unit.items():
+            if len(lines) >= shown:
+                lines.append("……完整清单请发送“导出”。")
+                break
+            lines.append(f"{name}：报送 {len(mine)} 部，已推荐 {sum(1 for c in mine if c.recommended)} 部")
+            for c in mine:
+                state = "已推荐" if c.recommended else "待推荐"
+                lines.append(f"  · {c.submission.number}《{c.title}》{c.maker}【{state}】")
+        if not works:
+            lines.append("还没有作品报送。")
+        lines.append(f"{_window_text(contest, channel)}由各推荐单位代表推荐。")
+        return "\n".join(lines)
+
+    async def district_pick(
+        self, user: UserKey, contest_id: str, unit_name: str | None = None
+    ) -> DistrictPick | str:
+        """What the 推荐表 of the user's unit (an organiser: of ``unit_name``) is drawn from,
+        or why there is none."""
+        contest = self.contests.get(contest_id)
+        if contest is None:
+            return f"没有找到大赛“{contest_id}”。"
+        channel = next((c for c in contest.channels if selection_field(contest, c) is not None), None)
+        if channel is None:
+            return f"【{contest.short_title}】没有推荐单位的推荐表。"
+        member = await self.org.get_membership(user, contest.id)
+        unit: Unit | None
+        if member is not None and member.role is Role.ORGANISER:
+            units = await self.org.list_units(contest.id)
+            wanted = match_place(unit_name or "", [u.name for u in units]) if unit_name else None
+            unit = next((u for u in units if u.name == wanted), None)
+            if unit is None:
+                picked = {p.holder for p in (await self._recommended(contest.id)).values()}
+                named = "、".join(u.name for u in units if u.holder in picked) or "（还没有）"
+                example = units[0].name if units else "单位名称"
+                return f"请注明推荐单位，例如“推荐表 {example}”。已有推荐的：{named}。"
+        else:
+            selector = await self._selector(user, contest)
+            if isinstance(selector, str):
+                return selector
+            unit = selector[0]
+        places = [
+            p
+            for p in await self.org.list_places(contest.id, holder=unit.holder)
+            if p.state is PlaceState.COMMITTED and p.number
+        ]
+        subs = [s for p in places if (s := await self.storage.get_submission(p.number or "")) is not None]
+        if not subs:
+            return f"“{unit.name}”还没有推荐作品：先发送“推荐 编号”推荐，再发送“推荐表”。"
+        return DistrictPick(contest, unit, tuple(subs))
 
     # -- what is used ------------------------------------------------------------------------
 
@@ -544,6 +1016,12 @@ class QuotaService:
         )
         if not allowed:
             return WithdrawResult(False, "forbidden", f"只有本单位代表、主办方或提交人可以撤回 {number}。")
+        owner_or_organiser = sub.user == user or (member is not None and member.role is Role.ORGANISER)
+        channel = next((c for c in contest.channels if c.id == sub.channel_id), None)
+        if not owner_or_organiser and channel is not None and selection_field(contest, channel):
+            # The unit only chose this work: it cancels its choice, the entry stays the entrant's.
+            text = f"推荐单位请发送“取消推荐 {number}”取消推荐；撤回报名须由报送单位本人提出。"
+            return WithdrawResult(False, "forbidden", text)
         if now >= contest.closes_at():
             return WithdrawResult(False, "closed", f"{_deadline_text(contest, now)}截止后不能撤回 {number}。")
         if sub.status != "withdrawn":
@@ -572,6 +1050,28 @@ class QuotaService:
                 )
         return WithdrawResult(True, "withdrawn", text)
 
+    async def _own_entries(self, contest: Contest, channel: Channel, user: UserKey) -> list[str]:
+        """An entrant's works in a two-step channel, each with whether it was recommended."""
+        mine = [
+            s
+            for s in await self.storage.list_submissions(contest_id=contest.id, user=user)
+            if s.channel_id == channel.id
+        ]
+        if not mine:
+            return []
+        picked = await self._recommended(contest.id)
+        lines = ["您报送的作品："]
+        for i, sub in enumerate(mine, 1):
+            named = recommender_of(contest, sub)
+            if sub.status == "withdrawn":
+                state = "已撤回"
+            elif sub.number in picked:
+                state = f"已获“{named}”推荐"
+            else:
+                state = f"待{channel.label}"
+            lines.append(f"{i}. {sub.number}{_title(contest, sub)} 报送至{named}【{state}】")
+        return lines
+
     # -- helpers -----------------------------------------------------------------------------
 
     def _contest(self, contest_id: str) -> Contest:
@@ -590,6 +1090,24 @@ class QuotaService:
         if "account" in contest.tracks():
             lines.append(_count_line(u.accounts_used, u.accounts_limit, "account"))
         numbers = [*u.works, *u.accounts]
+        choosing = next(
+            (c for c in contest.channels if selection_field(contest, c) and rule_for_unit(c, unit)), None
+        )
+        if choosing is not None:
+            # A unit that chooses among the works submitted through it (cq 区县推荐).
+            lines[2] = "作品：" + _pick_line(u.used, u.limit, u.min_works)
+            if numbers:
+                lines.append("已推荐的作品：")
+                for i, number in enumerate(numbers, 1):
+                    sub = await self.storage.get_submission(number)
+                    lines.append(f"{i}. {number}{_title(contest, sub) if sub else ''}")
+            waiting = sum(1 for c in await self.candidates(contest, unit) if not c.recommended)
+            lines.append(f"报送至本单位、待推荐的作品 {waiting} 部，发送“推荐列表”查看。")
+            lines.append(
+                f"{_window_text(contest, choosing)}：发送“推荐 编号”推荐，“取消推荐 编号”取消，"
+                "“推荐表”生成推荐表。"
+            )
+            return "\n".join(lines)
         if numbers:
             lines.append("已计入名额的报名：")
             for i, number in enumerate(numbers, 1):
@@ -620,6 +1138,9 @@ class QuotaService:
             lines.append(f"……另有 {len(units) - shown} 个单位，完整清单请发送“导出”或运行 quota 命令。")
         own = sum(1 for p in places if p.holder.startswith("self:") and p.counts(now))
         lines.append(f"自荐及其他渠道：{own} 份。")
+        if any(selection_field(contest, c) for c in contest.channels):
+            waiting = sum(1 for c in await self.candidates(contest) if not c.recommended)
+            lines.append(f"已报送、待推荐单位推荐的作品：{waiting} 部（发送“推荐列表”查看）。")
         lines.append(_deadline_text(contest, now))
         return "\n".join(lines)
 
@@ -636,6 +1157,12 @@ class QuotaService:
                     what, unit = _noun(t)
                     cap = "不限数量" if limit is None else f"限 {limit} {unit}"
                     lines.append(f"{channel.label}（{what}）：{cap}，您已提交 {used} {unit}。")
+            elif selection_field(contest, channel) is not None:
+                when = _window_text(contest, channel)
+                lines.append(
+                    f"{channel.label}：作品报送至所选推荐单位，由其在{when}择优推荐，推荐后才计入其名额。"
+                )
+                lines.extend(await self._own_entries(contest, channel, user))
             elif channel.quota:
                 lines.append(f"{channel.label}：名额由推荐单位掌握，推荐单位代表可发送“配额”查看。")
         rules = author_rules(contest)

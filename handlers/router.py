@@ -1,10 +1,11 @@
 """Which use case a message is for.  Every channel hands its events to :class:`Assistant`.
 
 Order matters and is deliberate: operators' ticket replies first (they are commands in an
-operator chat), then the organisation commands (绑定/配额/撤回/导出, also 广播/退订 when the
-reminders are configured), then questions for the helpdesk ("问：…" or "？…"), and everything
-else is the submission dialog.  A question asked in the middle of the dialog leaves the draft
-exactly as it was and reminds the entrant where they are.
+operator chat), then the organisation commands (绑定/配额/撤回/导出, the recommending units'
+推荐列表/推荐/取消推荐/推荐表, also 广播/退订 when the reminders are configured), then
+questions for the helpdesk ("问：…" or "？…"), and everything else is the submission dialog.
+A question asked in the middle of the dialog leaves the draft exactly as it was and reminds
+the entrant where they are.
 """
 
 from __future__ import annotations

@@ -164,9 +164,17 @@ def test_chongqing_scientist_spirit_2023(registry: ContestRegistry) -> None:
     assert (other.min_works, other.max_works) == (1, 2)
 
     assert [f.id for f in c.form("unit_report").fields] == [
-        "unit", "title", "address", "contact_name", "email", "phone",
+        "district", "unit", "title", "address", "contact_name", "email", "phone",
         "summary", "uscc", "legal_rep", "pledge",
     ]  # fmt: skip
+    # 报送区县: every unit that may recommend (the notice's 协办单位), the 12 named ones among them;
+    # the districts choose in 初审阶段 (6/1–7/31).
+    district = field(c, "unit_report", "district")
+    assert (district.type, district.role, len(district.options)) == (FieldType.CHOICE, "recommender", 41)
+    assert set(core.units) <= set(district.options) and "石柱土家族自治县" in district.options
+    assert c.form("unit_report").recommender() == district
+    stage = c.stage(channel.selection_stage)
+    assert stage is not None and (stage.start, stage.end) == (dt.date(2023, 6, 1), dt.date(2023, 7, 31))
     assert field(c, "unit_report", "uscc").type is FieldType.USCC
     summary = field(c, "unit_report", "summary")
     assert summary.max_chars is None or any("字数" in g for g in c.gaps)

@@ -26,6 +26,7 @@ from handlers.quota import (
     Confirmed,
     Hold,
     QuotaService,
+    Submitted,
     author_rules,
     days_left,
     first_author,
@@ -91,7 +92,7 @@ class World:
         )
         assert (await self.org.redeem_invite(hash_code(code), user, now)).membership is not None
 
-    async def submit(self, user: UserKey, req: SubmitRequest) -> Confirmed | QuotaRefusal:
+    async def submit(self, user: UserKey, req: SubmitRequest) -> Confirmed | Submitted | QuotaRefusal:
         """The confirm step exactly as the submit flow calls it."""
         return await self.quota.confirm(
             user,
@@ -110,8 +111,11 @@ class World:
         )
 
     async def accepted(self, user: UserKey, req: SubmitRequest) -> Submission:
+        """Stored: counted at once, or (cq) submitted through its district for it to recommend."""
         got = await self.submit(user, req)
-        assert isinstance(got, Confirmed), refusal_text(got) if isinstance(got, QuotaRefusal) else got
+        assert isinstance(got, Confirmed | Submitted), (
+            refusal_text(got) if isinstance(got, QuotaRefusal) else got
+        )
         return got.submission
 
 
@@ -237,6 +241,26 @@ async def test_quota_table_row(
         await world.org.put_units(contest.id, units)
     typed = {"unit": unit} if unit is not None else {}
     entries = 12 if limit is None else limit
+    if contest.form(contest.channel(channel_id).forms["work"]).recommender() is not None:
+        # cq: works are submitted through the district, which recommends them in 初审阶段.
+        assert unit is not None and limit is not None
+        subs = [
+            await world.accepted(BOB, make_request(contest, channel_id, track, district=unit))
+            for _ in range(limit + 1)
+        ]
+        await world.bind(ALICE, contest.id, Role.MEMBER, unit)
+        world.clock.now = beijing(2023, 6, 1)
+        for sub in subs[:-1]:
+            assert (await world.quota.recommend(ALICE, sub.number)).ok
+        refused = await world.quota.recommend(ALICE, subs[-1].number)
+        assert (refused.ok, refused.code) == (False, "full") and refused.refusal is not None
+        assert (refused.refusal.used, refused.refusal.limit, refused.refusal.min_works) == (
+            limit,
+            limit,
+            least,
+        )
+        assert f"限推荐 {limit} 部" in refused.text
+        return
     for _ in range(entries):
         await world.accepted(ALICE, make_request(contest, channel_id, track, **typed))
     over = await world.submit(ALICE, make_request(contest, channel_id, track, **typed))
@@ -269,14 +293,20 @@ async def test_a_range_enforces_the_maximum_and_reminds_of_the_minimum(world: Wo
     world.clock.now = open_day(contest)
     await world.units(CQ, ("渝中区", "district_core", "重庆市"))
     await world.bind(ALICE, CQ, Role.MEMBER, "渝中区")
-    got = await world.submit(ALICE, make_request(contest, "district", unit="重庆某科技公司"))
-    assert isinstance(got, Confirmed)
-    assert (
-        got.notice
-        == "已计入“渝中区”的推荐名额。作品：已推荐 1/5 部，还可推荐 4 部。通知要求至少推荐 3 部，还差 2 部。"
+    subs = [
+        await world.accepted(BOB, make_request(contest, "district", district="渝中区", unit="重庆某科技公司"))
+        for _ in range(3)
+    ]
+    world.clock.now = beijing(2023, 6, 1)
+    got = await world.quota.recommend(ALICE, subs[0].number)
+    assert got.ok and got.text.endswith(
+        "（重庆某科技公司）。“渝中区”已推荐 1/5 部（至少 3 部，还差 2 部），还可推荐 4 部。"
     )
-    for _ in range(2):
-        await world.accepted(ALICE, make_request(contest, "district", unit="重庆某科技公司"))
+    assert "作品：已推荐 1/5 部（至少 3 部，还差 2 部），还可推荐 4 部。" in await world.quota.quota_text(
+        ALICE, CQ
+    )
+    for sub in subs[1:]:
+        assert (await world.quota.recommend(ALICE, sub.number)).ok
     assert "还差" not in await world.quota.quota_text(ALICE, CQ)
 
 
@@ -306,13 +336,20 @@ async def test_the_unit_field_matches_an_imported_unit_after_normalisation(world
     assert "“中国科协科普处”" in text and "全国科普工作联席会议成员单位" in text and "已保存" in text
 
 
-async def test_a_cq_creation_unit_is_not_a_district_and_is_refused(world: World) -> None:
-    """cq's 报送表 names the 创作单位, not the district: only a district's member can recommend."""
+async def test_a_cq_entry_waits_for_its_district_and_uses_no_place(world: World) -> None:
+    """cq's 报送表 names the 创作单位; the entrant names the 区县 it is submitted through, and
+    only that district's recommendation (6/1–7/31) uses one of the district's places."""
     contest = world.contest(CQ)
     world.clock.now = open_day(contest)
     await world.units(CQ, ("万州区", "district", "重庆市"))
-    got = await world.submit(BOB, make_request(contest, "district", unit="重庆某科技公司"))
-    assert isinstance(got, QuotaRefusal) and got.reason == "no_unit"
+    got = await world.submit(BOB, make_request(contest, "district", district="万州区", unit="重庆某科技公司"))
+    assert isinstance(got, Submitted)
+    assert got.notice.startswith("已报送至“万州区”，待区县推荐：万州区将在初审阶段（2023年6月1日至7月31日）")
+    stored = await world.storage.get_submission(got.submission.number)
+    assert stored is not None and stored.status == "submitted"
+    assert stored.extra == {"district": "万州区", "unit": "万州区", "unit_kind": "district"}
+    assert await world.org.list_places(CQ) == []
+    assert [(u.name, u.used) for u in await world.quota.usage(CQ)] == [("万州区", 0)]
 
 
 async def test_a_member_in_the_self_channel_is_their_own_unit(world: World) -> None:
