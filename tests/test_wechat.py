@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import os
 import time
@@ -871,3 +872,31 @@ async def test_old_downloads_and_expired_links_are_swept(tmp_path: Path) -> None
     clock.offset = dt.timedelta(minutes=61)
     assert outbox.sweep() == 1
     assert await outbox.get(kept) is None and await outbox.get(newer) is not None
+
+
+async def test_expired_retry_claims_are_swept_but_not_on_every_push(tmp_path: Path) -> None:
+    """Every push claims its MsgId; the expired claims are deleted by a sweep that runs at most
+    once per ``claim_sweep_every`` seconds, not as a second statement of every claim."""
+    import sqlite3
+
+    from bot.storage.sqlite import SqliteStorage
+
+    def keys() -> set[str]:
+        with contextlib.closing(sqlite3.connect(store.path)) as conn:
+            return {k for (k,) in conn.execute("SELECT key FROM claims")}
+
+    store = await SqliteStorage.open(tmp_path / "kepu.sqlite3")
+    try:
+        store.claim_sweep_every = 3600.0
+        assert await store.claim_once("wechat:msg:1", dt.timedelta(milliseconds=5)) is True
+        await asyncio.sleep(0.02)  # claim 1 expires
+        assert await store.claim_once("wechat:msg:2", dt.timedelta(minutes=5)) is True
+        assert await asyncio.to_thread(keys) == {"wechat:msg:1", "wechat:msg:2"}  # not swept yet
+        assert await store.claim_once("wechat:msg:2", dt.timedelta(minutes=5)) is False  # a retry
+        store.claim_sweep_every = 0.0  # the interval has passed
+        assert await store.claim_once("wechat:msg:3", dt.timedelta(minutes=5)) is True
+        assert await asyncio.to_thread(keys) == {"wechat:msg:2", "wechat:msg:3"}
+        # An expired claim is taken over by its key whether or not it was swept.
+        assert await store.claim_once("wechat:msg:1", dt.timedelta(minutes=5)) is True
+    finally:
+        await store.close()
