@@ -13,12 +13,14 @@ signed scan, and issuing the receipt.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import logging
 import os
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,6 +41,45 @@ log = logging.getLogger(__name__)
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# The users whose turn the current task holds, with that task (see :func:`user_turn`).
+_TURNS: contextvars.ContextVar[tuple[asyncio.Task[Any] | None, frozenset[str]] | None] = (
+    contextvars.ContextVar("user_turns", default=None)
+)
+
+
+def turn_key(user: UserKey) -> str:
+    """The isolation key of a user's turn."""
+    return f"user:{user}"
+
+
+@contextlib.asynccontextmanager
+async def user_turn(isolation: EventIsolation, user: UserKey) -> AsyncIterator[None]:
+    """The user's turn: their lock (shared by all workers on Redis), held by the current task.
+
+    One lock per update, not two: a channel holds the turn while it handles an update *and*
+    sends the replies (so that the replies to two quick messages never interleave), and the
+    dialog inside the same task does not take it again; so does a push from that very task
+    (a helpdesk ticket notifying the operator who wrote it).  Any other task waits, including
+    one started meanwhile (documents drawn after the reply).
+    """
+    task = asyncio.current_task()
+    key = turn_key(user)
+    held = _TURNS.get()
+    if held is not None and held[0] is task:
+        if key in held[1]:
+            yield
+            return
+        keys = held[1] | {key}
+    else:
+        keys = frozenset((key,))
+    async with isolation.lock(key):
+        token = _TURNS.set((task, keys))
+        try:
+            yield
+        finally:
+            _TURNS.reset(token)
 
 
 class MediaReportLike(Protocol):
@@ -162,7 +203,7 @@ class SubmitHandler:
     async def handle(self, event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
         """Handle one event; on a storage failure the stored draft is left as it was."""
         try:
-            async with self.isolation.lock(f"user:{event.user}"):
+            async with user_turn(self.isolation, event.user):
                 return await self._handle_locked(event, contest_hint)
         except Exception:
             log.exception("event of %s failed", event.user)
@@ -406,4 +447,5 @@ __all__ = [
     "UploadLinks",
     "keep_file",
     "keep_video",
+    "user_turn",
 ]

@@ -32,7 +32,9 @@ from bot.channels.telegram_replies import (
 from bot.contests import Contest, ContestRegistry, dump_contest, new_edition
 from bot.settings import Settings
 from bot.storage import UserKey
+from bot.storage.memory_lock import LocalIsolation
 from dialogs.events import Choice, Document, EventKind, Incoming, Reply
+from handlers.submit import user_turn
 
 from .conftest import REDIS_URL, ChatDriver, valid_answer
 from .fakes.telegram_api import TOKEN, Call, FakeTelegram
@@ -771,3 +773,76 @@ async def test_who_wrote_is_recorded_once_an_hour_for_broadcasts_to_everyone(
         await quiet.say("/status")
         assert await storage.last_contact(UserKey("telegram", "811")) == first  # throttled
         assert {UserKey("telegram", "811"), UserKey("telegram", "812")} <= set(await storage.list_contacts())
+
+
+async def test_an_update_takes_its_users_lock_once_for_the_dialog_and_the_replies(
+    settings: Settings, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The channel's turn (held while the replies go out) and the dialog's are one lock: on
+    Redis each lock is two round trips and a renewal task."""
+    async with running(settings, fake) as run:
+        isolation = run.services.isolation
+        taken: list[str] = []
+        real = isolation.lock
+
+        def spy(key: str) -> AbstractAsyncContextManager[None]:
+            taken.append(key)
+            return real(key)
+
+        monkeypatch.setattr(isolation, "lock", spy)
+        user = run.user(1300)
+        assert "请选择参赛渠道" in await user.say("/start")
+        assert "请填写「自荐机构（个人）」" in await user.press("channel|2")
+        assert taken == ["user:telegram:1300", "user:telegram:1300"]
+        assert (await user.draft() or {})["channel"] == "self"
+
+
+async def test_the_dialog_waits_while_another_task_holds_the_users_turn(
+    sqlite_settings: Settings, fake: FakeTelegram
+) -> None:
+    """e.g. the upload page finishing a video while the entrant's update is being answered:
+    the turn is re-entrant only for the task that holds it."""
+    async with running(sqlite_settings, fake) as run:
+        user = run.user(1400)
+        await user.say("/start")
+        isolation, submit = run.services.isolation, run.services.submit
+        held, release = asyncio.Event(), asyncio.Event()
+
+        async def replying() -> None:
+            # The second is the dialog's inside the channel's: no deadlock.
+            async with user_turn(isolation, user.key), user_turn(isolation, user.key):
+                held.set()
+                await release.wait()
+
+        holder = asyncio.create_task(replying())
+        await held.wait()
+        other = asyncio.create_task(submit.handle(Incoming(user.key, EventKind.CHOICE, choice="channel|2")))
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert not other.done() and (await user.draft() or {}).get("channel") is None
+        release.set()
+        await holder
+        replies = await other
+        assert any("自荐机构" in r.text for r in replies)
+        assert (await user.draft() or {})["channel"] == "self"
+        assert isolation.active_keys == frozenset()  # type: ignore[attr-defined]
+
+
+async def test_a_task_started_inside_a_turn_waits_for_it() -> None:
+    """Documents drawn after the reply are pushed from a task started during the update: that
+    task must wait until the replies to the update went out, not slip in between them."""
+    isolation = LocalIsolation()
+    key = UserKey("telegram", "1500")
+    order: list[str] = []
+
+    async def push_later() -> None:
+        async with user_turn(isolation, key):
+            order.append("documents")
+
+    async with user_turn(isolation, key):
+        later = asyncio.create_task(push_later())
+        for _ in range(10):
+            await asyncio.sleep(0)
+        order.append("replies")
+    await later
+    assert order == ["replies", "documents"]
