@@ -179,9 +179,10 @@ class DialogEngine:
                 return self._pick_edit(state, rest, now)
         return self._answer(state, event, text, now)
 
-    def submitted(self, state: State, number: str) -> Outcome:
+    def submitted(self, state: State, number: str, *, via: str = "") -> Outcome:
         """After the store accepted the :class:`SubmitRequest`.  The draft becomes a small one
-        that waits for the signed, sealed and scanned form; the submission itself is stored."""
+        that waits for the signed, sealed and scanned form; the submission itself is stored.
+        ``via`` is the chat channel (the scan prompt says what that app can send)."""
         contest = self._contest(state)
         form = self._form(state)
         assert contest is not None and form is not None
@@ -200,6 +201,7 @@ class DialogEngine:
             "number": number,
             "form_id": form.id,
             "scans": [],
+            "via": via,
         }
         recommender = form.recommender()
         if recommender is not None and state["answers"].get(recommender.id):
@@ -217,6 +219,8 @@ class DialogEngine:
                 max_files=limits[0],
                 max_mib=limits[1],
                 received=len(state.get("scans") or []),
+                # A WeChat official account receives pictures from its users, never files.
+                photos_only=state.get("via") == "wechat",
             ),
             (Choice(self.msg.render("button", name="scan_done"), f"{Submission.SCAN}|完成"),),
         )

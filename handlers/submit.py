@@ -350,7 +350,7 @@ class SubmitHandler:
             submission = await create()
         assert outcome.state is not None
         log.info("submission %s by %s", submission.number, user)
-        done = self.engine.submitted(outcome.state, submission.number)
+        done = self.engine.submitted(outcome.state, submission.number, via=user.channel)
         replies = [*outcome.replies, *done.replies]
         if notice:
             replies.append(Reply(notice))

@@ -293,10 +293,13 @@ async def test_the_same_conversation_stores_the_same_submission_as_the_terminal(
     h, other = await make(), await make()  # two stores: one entrant's answers are one entry each
     wechat_chat = h.chat("oKepuSameAsTerminal")
     await fill_until_review(wechat_chat, h.services.contests)
-    await wechat_chat.say("确认提交")
+    by_wechat_text = await wechat_chat.say("确认提交")
     terminal = ChatDriver(other.services.submit, UserKey("terminal", "same"))
     await fill_until_review(terminal, other.services.contests)
-    await terminal.say("确认提交")
+    by_terminal_text = await terminal.say("确认提交")
+    # The signed form comes back as what each app can send: WeChat users send pictures only.
+    assert "公众号只能接收图片" in by_wechat_text and "jpg、png 或 pdf" not in by_wechat_text
+    assert "jpg、png 或 pdf" in by_terminal_text and "公众号" not in by_terminal_text
     [by_wechat] = await h.services.storage.list_submissions()
     [by_terminal] = await other.services.storage.list_submissions()
     assert by_wechat.user.channel == "wechat" and by_terminal.user.channel == "terminal"
