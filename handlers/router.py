@@ -63,11 +63,19 @@ class Assistant:
                 return routed
         return await self.submit.handle(event, contest_hint=contest_hint)
 
+    async def operator_reply(self, user: UserKey, text: str) -> list[Reply] | None:
+        """An operator's answer to a ticket ("回复 HD-000123 …"), or None when ``user`` is not an
+        operator or the text is not such an answer.  Channels call this alone for an operators'
+        group chat, where every other message is the operators talking among themselves."""
+        if self.helpdesk is None or str(user) not in self.operators:
+            return None
+        confirmation = await self.helpdesk.handle_operator_message(text.strip(), operator=str(user))
+        return None if confirmation is None else [Reply(confirmation)]
+
     async def _route_text(self, user: UserKey, text: str, contest_hint: str | None) -> list[Reply] | None:
-        if self.helpdesk is not None and str(user) in self.operators:
-            confirmation = await self.helpdesk.handle_operator_message(text, operator=str(user))
-            if confirmation is not None:
-                return [Reply(confirmation)]
+        answered = await self.operator_reply(user, text)
+        if answered is not None:
+            return answered
         if self.org is not None:
             replies = await self.org.handle(user, text, contest_hint=contest_hint)
             if replies is not None:

@@ -269,6 +269,7 @@ class TelegramBot:
         # and chat locks isolate each user's events (across workers on Redis).
         self.dp = Dispatcher(name="kepu-telegram", disable_fsm=True)
         self.dp.update.outer_middleware(self._guard)
+        self.dp.include_router(self._operators_router())
         self.dp.include_router(self._router())
         self.webhook = SimpleRequestHandler(
             self.dp,
@@ -289,6 +290,38 @@ class TelegramBot:
         # only weakly, so without a reference each is garbage-collected and rebuilt (~10 ms of
         # schema building) again and again under load.  Holding them makes them built once.
         self._response_types = [Response.__class_getitem__(m.__returning__) for m in _METHODS_USED]
+
+    def _operators_router(self) -> Router:
+        """An operators' group (``BOT_HELPDESK_OPERATORS=telegram:<group id>``): the group, not
+        whoever typed, answers tickets there; everything else said in it is ignored."""
+        router = Router(name="kepu-operators")
+        groups = {
+            int(key.partition(":")[2])
+            for key in self.services.settings.operator_keys
+            if key.startswith(f"{CHANNEL}:") and key.partition(":")[2].lstrip("-").isdigit()
+        }
+
+        async def operators_group(message: Message) -> bool:
+            return message.chat.type != ChatType.PRIVATE and message.chat.id in groups
+
+        router.message.filter(operators_group)
+        router.message.register(self.on_operators_text, _has_text)
+        router.message.register(self.on_operators_other)
+        return router
+
+    async def on_operators_text(self, message: Message) -> None:
+        assert message.text is not None
+        group = UserKey(CHANNEL, str(message.chat.id))
+        async with user_turn(self.services.isolation, group):
+            replies = await self.services.assistant.operator_reply(group, message.text)
+            if replies:
+                try:
+                    await send_replies(self.bot, message.chat.id, replies)
+                except AiogramError as exc:
+                    log.warning("confirmation to operators %s not sent: %s", group, exc)
+
+    async def on_operators_other(self, message: Message) -> None:
+        """Photos, stickers, members joining…: not for the bot."""
 
     def _router(self) -> Router:
         router = Router(name="kepu-submit")
