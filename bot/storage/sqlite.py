@@ -198,19 +198,19 @@ class SqliteStorage:
         if draft.version == 0:
             sql = (
                 "INSERT INTO drafts (channel, user_id, data, version, updated_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (channel, user_id) DO NOTHING"
+                " ON CONFLICT (channel, user_id) DO NOTHING RETURNING 1"
             )
             params: tuple[Any, ...] = (*key, encoded, new_version, utc_iso(now))
         else:
             sql = (
                 "UPDATE drafts SET data = ?, version = ?, updated_at = ?"
-                " WHERE channel = ? AND user_id = ? AND version = ?"
+                " WHERE channel = ? AND user_id = ? AND version = ? RETURNING 1"
             )
             params = (encoded, new_version, utc_iso(now), *key, draft.version)
+        # RETURNING and execute_fetchall: one aiosqlite round trip (a thread hand-off each),
+        # where execute + rowcount + cursor.close() took two; this runs on every answer.
         async with self._lock:
-            cursor = await self._conn().execute(sql, params)
-            changed = cursor.rowcount
-            await cursor.close()
+            changed = len(await self._conn().execute_fetchall(sql, params))
         if changed != 1:
             raise StaleDraftError(f"draft of {draft.user} is not at version {draft.version}")
         return Draft(user=draft.user, data=json.loads(encoded), version=new_version, updated_at=now)
