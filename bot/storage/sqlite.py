@@ -210,7 +210,7 @@ class SqliteStorage:
         # RETURNING and execute_fetchall: one aiosqlite round trip (a thread hand-off each),
         # where execute + rowcount + cursor.close() took two; this runs on every answer.
         async with self._lock:
-            changed = len(await self._conn().execute_fetchall(sql, params))
+            changed = len(list(await self._conn().execute_fetchall(sql, params)))
         if changed != 1:
             raise StaleDraftError(f"draft of {draft.user} is not at version {draft.version}")
         return Draft(user=draft.user, data=json.loads(encoded), version=new_version, updated_at=now)
