@@ -163,6 +163,9 @@ def _our_app(
         app_secret=APP_SECRET,
         aes_key=AES_KEY if safe else None,
         api_base=api_base,
+        # As a real deployment must: the forms are offered as download links (else each is
+        # logged as undeliverable, which is not what production pays for).
+        public_base_url="https://kepu.example.cn",
     )
     channel = WechatChannel(settings, config)
     app = create_app(settings, channels=[channel])
