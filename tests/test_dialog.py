@@ -536,3 +536,22 @@ async def test_a_bare_number_on_the_review_page_edits_that_item_not_an_action(
     text = await chat.say("1")  # item 1 is 参赛渠道, not "confirm"
     assert "请选择参赛渠道" in text
     assert await chat.handler.storage.list_submissions() == []
+
+
+def test_the_engine_never_changes_the_state_it_was_given(contests: ContestRegistry) -> None:
+    """Drafts are compare-and-set: the caller's copy must stay what the store holds."""
+    import copy
+
+    engine = DialogEngine(contests, Messages())
+    now = beijing(2024, 10, 1)
+    user = UserKey("test", "pure")
+    state = engine.handle(None, Incoming(user, EventKind.START), now, contest_hint="most-cas-2024-kepu").state
+    for text in ("自荐", "某某科普中心"):
+        before = copy.deepcopy(state)
+        outcome = engine.handle(state, Incoming(user, EventKind.TEXT, text=text), now)
+        assert state == before and outcome.state != before
+        state = outcome.state
+    assert state is not None and state["answers"]
+    answers_before = copy.deepcopy(state["answers"])
+    engine.handle(state, Incoming(user, EventKind.TEXT, text="修改 1"), now)
+    assert state["answers"] == answers_before
