@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import cProfile
 import datetime as dt
 import json
 import logging
@@ -46,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a file, not only as ``-m bench.bench_telegram``
     sys.path.insert(0, str(ROOT))
 
+from bench.cpu_probe import CpuProbe  # noqa: E402
 from tests.fakes.telegram_api import TOKEN, FakeTelegram  # noqa: E402
 
 SECRET = "bench-webhook-secret"
@@ -127,42 +127,6 @@ def echo_app(api: str) -> web.Application:
     return app
 
 
-@dataclass
-class Profiling:
-    path: str  # "" when not asked for
-    profiler: cProfile.Profile | None = None
-
-
-PROFILE = web.AppKey("profile", Profiling)
-
-
-def children_cpu() -> float:
-    """CPU seconds of this process's live children (the process that draws the PDFs), from
-    /proc: ``process_time()`` counts this process only.  0 where there is no /proc."""
-    me, total = os.getpid(), 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rpartition(")")[2].split()
-            if int(fields[1]) == me:  # ppid; then utime, stime, cutime, cstime in clock ticks
-                total += sum(int(f) for f in fields[11:15])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-async def cpu(request: web.Request) -> web.Response:
-    """The process's CPU seconds, and its children's; with ``--profile``, the first call starts
-    cProfile and the second writes what ran in between (the measured window, not the imports)."""
-    now = time.process_time()
-    children = children_cpu()
-    prof = request.app[PROFILE]
-    if prof.path and prof.profiler is None:
-        prof.profiler = cProfile.Profile()
-        prof.profiler.enable()
-    elif prof.profiler is not None:
-        prof.profiler.disable()
-        prof.profiler.dump_stats(prof.path)
-    return web.json_response({"cpu": now, "children": children})
-
-
 async def serve(args: argparse.Namespace) -> None:
     """Child process: run one app on a free loopback port until SIGINT/SIGTERM."""
     logging.basicConfig(level=logging.WARNING)  # per-update INFO lines would be measured too
@@ -171,8 +135,7 @@ async def serve(args: argparse.Namespace) -> None:
         if args.app == "kepu"
         else echo_app(args.api)
     )
-    app[PROFILE] = Profiling(args.profile)
-    app.router.add_get(CPU_PATH, cpu)
+    app.router.add_get(CPU_PATH, CpuProbe(args.profile).handle)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import datetime as dt
 import multiprocessing as mp
 import statistics
@@ -43,6 +42,8 @@ if str(ROOT) not in sys.path:
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from bench.cpu_probe import CpuProbe  # noqa: E402
+
 TOKEN = "kepuBenchToken"
 APP_ID = "wxbench000000000"
 APP_SECRET = "bench-secret"
@@ -51,40 +52,6 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 # --------------------------------------------------------------------------- servers (child processes)
-
-
-PROFILE_PATH: web.AppKey[str] = web.AppKey("profile_path", str)
-PROFILER: web.AppKey[list[cProfile.Profile]] = web.AppKey("profiler", list)
-
-
-def _children_cpu() -> float:
-    """CPU seconds of this process's live children (the process that draws the forms), from
-    /proc: ``process_time()`` counts this process only.  0 where there is no /proc."""
-    import contextlib
-    import os
-
-    me, total = os.getpid(), 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rpartition(")")[2].split()
-            if int(fields[1]) == me:  # ppid; then utime, stime, cutime, cstime in clock ticks
-                total += sum(int(f) for f in fields[11:15])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-async def _cpu(request: web.Request) -> web.Response:
-    """The process's CPU seconds and its children's.  With a profile path on the app, the
-    first call starts cProfile and the second writes what ran in between (the measured window)."""
-    now = time.process_time()
-    path, running = request.app.get(PROFILE_PATH, ""), request.app.get(PROFILER)
-    if path and running is not None:
-        if not running:
-            running.append(cProfile.Profile())
-            running[0].enable()
-        else:
-            running[0].disable()
-            running[0].dump_stats(path)
-    return web.Response(text=f"{now!r} {_children_cpu()!r}")
 
 
 def _echo_app(safe: bool) -> web.Application:
@@ -116,7 +83,7 @@ def _echo_app(safe: bool) -> web.Application:
 
     app = web.Application()
     app.router.add_post("/wechat", echo)
-    app.router.add_get("/_cpu", _cpu)
+    app.router.add_get("/_cpu", CpuProbe().handle)
     app.router.add_get("/_idle", idle)
     return app
 
@@ -142,6 +109,7 @@ def _our_app(
     dialog: bool = True,
     store_writes: bool = True,
     kind: str = "ours",
+    profile: str = "",
 ) -> web.Application:
     from bot.app import SERVICES, create_app
     from bot.channels.wechat import WechatChannel, WechatSettings
@@ -169,7 +137,7 @@ def _our_app(
     )
     channel = WechatChannel(settings, config)
     app = create_app(settings, channels=[channel])
-    app.router.add_get("/_cpu", _cpu)
+    app.router.add_get("/_cpu", CpuProbe(profile).handle)
 
     async def idle(request: web.Request) -> web.Response:
         await channel.idle()  # replies that outlived their budget are still on their way
@@ -199,6 +167,13 @@ def _our_app(
     return app
 
 
+async def _cpu_now(session: aiohttp.ClientSession) -> tuple[float, float]:
+    """(CPU seconds, its drawing children's) of the server under test."""
+    async with session.get("/_cpu") as resp:
+        got = await resp.json()
+    return float(got["cpu"]), float(got["children"])
+
+
 def _serve(kind: str, args: dict[str, Any], ready: Any, stop: Any) -> None:
     import logging
 
@@ -209,9 +184,13 @@ def _serve(kind: str, args: dict[str, Any], ready: Any, stop: Any) -> None:
         if kind == "echo":
             app = _echo_app(args["safe"])
         else:
-            app = _our_app(**args, dialog=kind == "ours", store_writes=kind != "stubbed", kind=kind)
-            if kind == "ours" and profile:
-                app[PROFILE_PATH], app[PROFILER] = profile, []
+            app = _our_app(
+                **args,
+                dialog=kind == "ours",
+                store_writes=kind != "stubbed",
+                kind=kind,
+                profile=profile if kind == "ours" else "",
+            )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -337,7 +316,7 @@ async def run_load(
     run_id = uuid.uuid4().hex[:6]
 
     async with aiohttp.ClientSession(base, connector=connector) as session:
-        cpu0, drawn0 = map(float, (await (await session.get("/_cpu")).text()).split())
+        cpu0, drawn0 = await _cpu_now(session)
 
         async def one(xml: str, step: str) -> str:
             nonlocal deferred
@@ -367,7 +346,7 @@ async def run_load(
         await asyncio.wait_for(asyncio.gather(*(entrant(i) for i in range(entrants))), limit)
         seconds = time.perf_counter() - started
         await (await session.get("/_idle", timeout=aiohttp.ClientTimeout(total=limit))).text()
-        cpu1, drawn1 = map(float, (await (await session.get("/_cpu")).text()).split())
+        cpu1, drawn1 = await _cpu_now(session)
     # A confirmation that outlived the reply budget arrived as 客服消息 (through the fake API).
     for message in api.sent:
         if message["touser"].startswith(f"oBench{run_id}") and "提交成功" in message["text"]["content"]:
