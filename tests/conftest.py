@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.contests import SHANGHAI, Contest, ContestRegistry, FieldType, FormField
+from bot.contests import SHANGHAI, Contest, ContestRegistry, FieldType, FormField, dump_contest, new_edition
+from bot.settings import Settings
 from bot.storage import EventIsolation, Storage, UserKey, open_storage
 from dialogs.engine import DialogEngine, choices_as_text
 from dialogs.events import EventKind, FileInfo, Incoming, Reply
@@ -128,6 +129,19 @@ class ChatDriver:
         return d.data if d else None
 
 
+async def drop_redis_prefix(prefix: str, url: str = REDIS_URL) -> None:
+    """Delete every key a test wrote under ``prefix`` (each test has a unique one)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(url)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
 @pytest.fixture(params=["sqlite", "redis"])
 async def any_store(
     request: pytest.FixtureRequest, tmp_path: Path
@@ -140,13 +154,7 @@ async def any_store(
     await isolation.close()
     await storage.close()
     if url:
-        import redis.asyncio as aioredis
-
-        client = aioredis.from_url(url)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        await drop_redis_prefix(prefix, url)
 
 
 @pytest.fixture
@@ -169,3 +177,32 @@ def make_chat(
     storage, isolation = sqlite_store
     handler = SubmitHandler(engine, storage, isolation, clock=clock)
     return lambda user="alice": ChatDriver(handler, UserKey("terminal", user))
+
+
+OPEN_ID = "most-cas-tg-kepu"
+
+
+def write_open_edition(folder: Path, new_id: str = OPEN_ID) -> Contest:
+    """This year's edition of the 2024 contest, open today (the dialog runs on the real clock)."""
+    source = ContestRegistry.load().get("most-cas-2024-kepu")
+    assert source is not None
+    today = dt.date.today()
+    data = new_edition(source, new_id, today + dt.timedelta(days=60), opens=today - dt.timedelta(days=10))
+    return dump_contest(data, folder / f"{new_id}.yaml")
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
+    """Service settings with one open contest, on SQLite or on Redis under a unique prefix."""
+    prefix = f"kepu-test-svc-{uuid.uuid4().hex[:12]}"
+    redis = request.param == "redis"
+    write_open_edition(tmp_path / "contests")
+    yield Settings(
+        _env_file=None,
+        data_dir=tmp_path,
+        contests_dir=tmp_path / "contests",
+        redis_url=REDIS_URL if redis else None,
+        redis_prefix=prefix,
+    )
+    if redis:
+        await drop_redis_prefix(prefix)

@@ -2,49 +2,53 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import SERVICES, create_app
+from bot.channels import Channel
 from bot.channels.telegram import TelegramSettings
 from bot.channels.telegram import create as create_telegram
 from bot.channels.wechat import WechatChannel, WechatSettings
 from bot.settings import Settings
 from bot.storage import UserKey
 
-from .conftest import REDIS_URL
 from .fakes.telegram_api import TOKEN as TG_TOKEN
 from .fakes.telegram_api import FakeTelegram
 from .fakes.wechat_server import FakeWechat
-from .test_telegram import SECRET, WEBHOOK_URL, write_open_edition
+from .test_telegram import (
+    SECRET,
+    WEBHOOK_URL,
+)
 from .test_wechat import APP_ID, APP_SECRET, PUBLIC
 from .test_wechat import TOKEN as WX_TOKEN
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
-    prefix = f"kepu-test-both-{uuid.uuid4().hex[:10]}"
-    write_open_edition(tmp_path / "contests")
-    redis = request.param == "redis"
-    yield Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        data_dir=tmp_path,
-        contests_dir=tmp_path / "contests",
-        redis_url=REDIS_URL if redis else None,
-        redis_prefix=prefix,
+def both_channels(settings: Settings, tg: FakeTelegram, wx: FakeWechat) -> tuple[Channel, WechatChannel]:
+    """The Telegram (webhook) and WeChat channels of ``serve``, pointed at the two fakes."""
+    telegram = create_telegram(
+        settings,
+        TelegramSettings(
+            _env_file=None,
+            token=TG_TOKEN,
+            mode="webhook",
+            api_server=tg.url,
+            webhook_url=WEBHOOK_URL,
+            webhook_secret=SECRET,
+        ),
     )
-    if redis:
-        import redis.asyncio as aioredis
-
-        client = aioredis.from_url(REDIS_URL)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+    assert telegram is not None
+    wechat = WechatChannel(
+        settings,
+        WechatSettings(
+            _env_file=None,
+            token=WX_TOKEN,
+            app_id=APP_ID,
+            app_secret=APP_SECRET,
+            api_base=wx.base_url,
+            public_base_url=PUBLIC,
+        ),
+    )
+    return telegram, wechat
 
 
 async def test_serve_runs_telegram_and_wechat_at_once(settings: Settings) -> None:
@@ -52,29 +56,7 @@ async def test_serve_runs_telegram_and_wechat_at_once(settings: Settings) -> Non
     await tg_fake.start()
     wx_fake = await FakeWechat(WX_TOKEN, APP_ID, APP_SECRET, None).start()
     try:
-        telegram = create_telegram(
-            settings,
-            TelegramSettings(
-                _env_file=None,  # type: ignore[call-arg]
-                token=TG_TOKEN,
-                mode="webhook",
-                api_server=tg_fake.url,
-                webhook_url=WEBHOOK_URL,
-                webhook_secret=SECRET,
-            ),
-        )
-        assert telegram is not None
-        wechat = WechatChannel(
-            settings,
-            WechatSettings(
-                _env_file=None,  # type: ignore[call-arg]
-                token=WX_TOKEN,
-                app_id=APP_ID,
-                app_secret=APP_SECRET,
-                api_base=wx_fake.base_url,
-                public_base_url=PUBLIC,
-            ),
-        )
+        telegram, wechat = both_channels(settings, tg_fake, wx_fake)
         app = create_app(settings, channels=[telegram, wechat])
         async with TestClient(TestServer(app)) as client:
             health = await (await client.get("/healthz")).json()

@@ -46,7 +46,7 @@ from handlers.helpdesk import (
 )
 from tests.helpdesk_eval.run_eval import evaluate, load_questions
 
-from .conftest import REDIS_URL, ChatDriver
+from .conftest import REDIS_URL, ChatDriver, drop_redis_prefix
 
 ROOT = Path(__file__).resolve().parents[1]
 KEPU = "most-cas-2024-kepu"
@@ -386,11 +386,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     yield opened
     await opened.close()
     if url:
-        client = aioredis.from_url(url)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        await drop_redis_prefix(prefix, url)
 
 
 async def test_tickets_get_sequential_ids_and_keep_what_was_asked(store: TicketStore) -> None:

@@ -19,7 +19,7 @@ from bot.jobs import BeginResult, DeliveryState, Job, JobKind, JobState, Outcome
 from bot.storage.base import UserKey
 from bot.storage.jobs import JobStore, open_job_store
 
-from .conftest import REDIS_URL
+from .conftest import REDIS_URL, drop_redis_prefix
 
 T0 = dt.datetime(2024, 10, 20, 1, 0, tzinfo=dt.UTC)
 
@@ -36,13 +36,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     yield jobs
     await jobs.close()
     if url:
-        import redis.asyncio as aioredis
-
-        client = aioredis.from_url(url)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        await drop_redis_prefix(prefix, url)
 
 
 def job(job_id: str = "B1", *, state: JobState = JobState.SCHEDULED, when: float = 0, **kw: object) -> Job:

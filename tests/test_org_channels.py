@@ -6,31 +6,27 @@ from __future__ import annotations
 
 import io
 import re
-import uuid
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import SERVICES, Services, create_app
-from bot.channels.telegram import TelegramSettings
-from bot.channels.telegram import create as create_telegram
-from bot.channels.wechat import WechatChannel, WechatSettings
+from bot.channels.wechat import WechatChannel
 from bot.settings import Settings
 from bot.storage import UserKey
 from bot.storage.org import Role
 from handlers.admin import IssuedInvite
 from handlers.remind import REMIND, RemindSettings
 
-from .conftest import REDIS_URL
-from .fakes.telegram_api import TOKEN as TG_TOKEN
+from .conftest import OPEN_ID
 from .fakes.telegram_api import FakeTelegram
 from .fakes.wechat_server import FakeWechat
-from .test_telegram import OPEN_ID, SECRET, WEBHOOK_URL, write_open_edition
+from .test_channels_together import both_channels
+from .test_telegram import SECRET
 from .test_wechat import APP_ID, APP_SECRET, PUBLIC
 from .test_wechat import TOKEN as WX_TOKEN
 
@@ -78,46 +74,14 @@ def operators() -> str:
     return f"telegram:{GROUP},telegram:{OPERATOR}"
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-async def world(request: pytest.FixtureRequest, tmp_path: Path, operators: str) -> AsyncIterator[World]:
-    prefix = f"kepu-test-org-{uuid.uuid4().hex[:10]}"
-    write_open_edition(tmp_path / "contests")
-    redis = request.param == "redis"
-    settings = Settings(
-        _env_file=None,
-        data_dir=tmp_path,
-        contests_dir=tmp_path / "contests",
-        redis_url=REDIS_URL if redis else None,
-        redis_prefix=prefix,
-        helpdesk_operators=operators,
-    )
+@pytest.fixture
+async def world(settings: Settings, operators: str) -> AsyncIterator[World]:
+    settings = settings.model_copy(update={"helpdesk_operators": operators})
     tg = FakeTelegram()
     await tg.start()
     wx = await FakeWechat(WX_TOKEN, APP_ID, APP_SECRET, None).start()
     try:
-        telegram = create_telegram(
-            settings,
-            TelegramSettings(
-                _env_file=None,
-                token=TG_TOKEN,
-                mode="webhook",
-                api_server=tg.url,
-                webhook_url=WEBHOOK_URL,
-                webhook_secret=SECRET,
-            ),
-        )
-        assert telegram is not None
-        wechat = WechatChannel(
-            settings,
-            WechatSettings(
-                _env_file=None,
-                token=WX_TOKEN,
-                app_id=APP_ID,
-                app_secret=APP_SECRET,
-                api_base=wx.base_url,
-                public_base_url=PUBLIC,
-            ),
-        )
+        telegram, wechat = both_channels(settings, tg, wx)
         remind = RemindSettings(_env_file=None, poll_interval=0.05)
         app = create_app(settings, channels=[telegram, wechat], remind_settings=remind)
         async with TestClient(TestServer(app)) as client:
@@ -125,14 +89,6 @@ async def world(request: pytest.FixtureRequest, tmp_path: Path, operators: str) 
     finally:
         await wx.close()
         await tg.close()
-        if redis:
-            import redis.asyncio as aioredis
-
-            r = aioredis.from_url(REDIS_URL)
-            keys = [k async for k in r.scan_iter(match=f"{prefix}:*")]
-            if keys:
-                await r.delete(*keys)
-            await r.aclose()
     tg.assert_clean()
     wx.assert_clean()
 
@@ -230,7 +186,7 @@ async def test_helpdesk_answers_on_wechat_and_tickets_go_to_the_telegram_operato
     assert after is not None and (after.data, after.version) == (before.data, before.version)
 
 
-@pytest.mark.parametrize("world", ["sqlite"], indirect=True)  # channel behaviour: one store is enough
+@pytest.mark.parametrize("settings", ["sqlite"], indirect=True)  # channel behaviour: one store is enough
 @pytest.mark.parametrize("operators", [f"telegram:{GROUP}"])
 async def test_an_operator_replying_in_the_group_reaches_the_wechat_entrant(world: World) -> None:
     unsure = "\n".join(await world.wx_say(WX_ENTRANT, "？我的作品收到了吗"))

@@ -5,8 +5,6 @@ malformed call), on SQLite and on real Redis."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -29,19 +27,18 @@ from bot.channels.telegram_replies import (
     split_text,
     utf16_len,
 )
-from bot.contests import Contest, ContestRegistry, dump_contest, new_edition
+from bot.contests import Contest
 from bot.settings import Settings
 from bot.storage import UserKey
 from bot.storage.memory_lock import LocalIsolation
 from dialogs.events import Choice, Document, EventKind, Incoming, Reply
 from handlers.submit import user_turn
 
-from .conftest import REDIS_URL, ChatDriver, valid_answer
+from .conftest import OPEN_ID, ChatDriver, valid_answer, write_open_edition
 from .fakes.telegram_api import TOKEN, Call, FakeTelegram
 
 SECRET = "test-webhook-secret_0123456789"
 WEBHOOK_URL = "https://kepu.example.cn/telegram"
-OPEN_ID = "most-cas-tg-kepu"
 MB = 1024 * 1024
 # Direct video links are probed over the network by the dialog; a cloud-drive share link is
 # recorded as given (and works offline), so the tests answer the video step with one.
@@ -56,38 +53,6 @@ async def fake() -> AsyncIterator[FakeTelegram]:
     yield server
     await server.close()
     server.assert_clean()
-
-
-def write_open_edition(folder: Path, new_id: str = OPEN_ID) -> Contest:
-    """This year's edition of the 2024 contest, open today (the dialog runs on the real clock)."""
-    source = ContestRegistry.load().get("most-cas-2024-kepu")
-    assert source is not None
-    today = dt.date.today()
-    data = new_edition(source, new_id, today + dt.timedelta(days=60), opens=today - dt.timedelta(days=10))
-    return dump_contest(data, folder / f"{new_id}.yaml")
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
-    """Service settings with one open contest, on SQLite or on Redis under a unique prefix."""
-    prefix = f"kepu-test-tg-{uuid.uuid4().hex[:12]}"
-    redis = request.param == "redis"
-    write_open_edition(tmp_path / "contests")
-    yield Settings(
-        _env_file=None,
-        data_dir=tmp_path,
-        contests_dir=tmp_path / "contests",
-        redis_url=REDIS_URL if redis else None,
-        redis_prefix=prefix,
-    )
-    if redis:
-        import redis.asyncio as aioredis
-
-        client = aioredis.from_url(REDIS_URL)
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
 
 
 @pytest.fixture
