@@ -118,9 +118,7 @@ class Sheet:
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 # Any character printable() must rewrite (the set its loop tests, \n and \t excepted): most
 # values have none, and one regex scan is far cheaper than a category lookup per character.
-_ESCAPE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff" + "".join(sorted(_BIDI)) + "]"
-)
+_ESCAPE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff" + "".join(sorted(_BIDI)) + "]")
 
 
 def printable(text: str) -> str:
