@@ -14,8 +14,6 @@ Operator channels (a Telegram group, WeChat operator accounts) plug in as an
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 import re
@@ -27,11 +25,12 @@ from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 from urllib.parse import quote
 
-import aiosqlite
 import redis.asyncio as aioredis
 
 from bot.knowledge import Helpdesk, KnowledgeError
 from bot.storage.base import UserKey, parse_utc, utc_iso
+from bot.storage.sqlite_common import SqliteStoreBase, SqliteThread, changed
+from bot.storage.sqlite_common import rows as _rows
 
 __all__ = [
     "HELPDESK_SQLITE_FILENAME",
@@ -201,42 +200,31 @@ def _seq(ticket_id: str) -> int:
     return int(match.group(1))
 
 
-class SqliteTicketStore:
-    """:class:`TicketStore` in an SQLite file; one :mod:`aiosqlite` connection (its own thread)."""
-
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._db: aiosqlite.Connection | None = conn
-        self._lock = asyncio.Lock()  # coroutines sharing the connection must not interleave statements
+class SqliteTicketStore(SqliteStoreBase):
+    """:class:`TicketStore` in an SQLite file; one connection in a thread of its own, and every
+    method one job there (a :class:`~bot.storage.sqlite_common.SqliteThread`)."""
 
     @classmethod
     async def open(cls, path: Path) -> SqliteTicketStore:
         """Open (creating if needed) the ticket database at ``path``."""
-        await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        try:
-            await conn.execute("PRAGMA busy_timeout = 5000")
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("BEGIN IMMEDIATE")
-            rows = list(await conn.execute_fetchall("PRAGMA user_version"))
-            current = int(rows[0][0])
+        path = Path(path)
+        db = await SqliteThread.open(path, busy_timeout_ms=5000)
+
+        def migrate(conn: sqlite3.Connection) -> None:
+            current = int(_rows(conn, "PRAGMA user_version")[0][0])
             if current > _SCHEMA_VERSION:
                 raise RuntimeError(f"helpdesk database schema {current} is newer than this program's")
             for version in range(current + 1, _SCHEMA_VERSION + 1):
                 for statement in _MIGRATIONS[version]:
-                    await conn.execute(statement)
-                await conn.execute(f"PRAGMA user_version = {version}")
-            await conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                await conn.execute("ROLLBACK")
-            await conn.close()
-            raise
-        return cls(conn)
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version}")
 
-    def _conn(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("SqliteTicketStore is closed")
-        return self._db
+        try:
+            await db.write(migrate)  # one BEGIN IMMEDIATE transaction, rolled back if it fails
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db, path)
 
     @staticmethod
     def _ticket(row: Any) -> Ticket:
@@ -245,19 +233,16 @@ class SqliteTicketStore:
         data["id"] = format_ticket_id(int(data.pop("seq")))
         return _ticket_from_row(data)
 
-    async def _row(self, seq: int) -> Ticket | None:
-        rows = list(
-            await self._conn().execute_fetchall(
-                f"SELECT {_COLUMNS} FROM helpdesk_tickets WHERE seq = ?", (seq,)
-            )
-        )
-        return self._ticket(rows[0]) if rows else None
+    @classmethod
+    def _row(cls, conn: sqlite3.Connection, seq: int) -> Ticket | None:
+        found = _rows(conn, f"SELECT {_COLUMNS} FROM helpdesk_tickets WHERE seq = ?", (seq,))
+        return cls._ticket(found[0]) if found else None
 
     async def create(
         self, *, contest_id: str | None, user: UserKey, question: str, suggestion: str, now: dt.datetime
     ) -> Ticket:
-        async with self._lock:
-            cursor = await self._conn().execute(
+        def body(conn: sqlite3.Connection) -> Ticket | None:
+            cursor = conn.execute(
                 "INSERT INTO helpdesk_tickets (contest_id, channel, user_id, question, suggestion, status, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -271,9 +256,11 @@ class SqliteTicketStore:
                 ),
             )
             seq = cursor.lastrowid
-            await cursor.close()
+            cursor.close()
             assert seq is not None
-            ticket = await self._row(seq)
+            return self._row(conn, seq)
+
+        ticket = await self._write(body)
         assert ticket is not None
         return ticket
 
@@ -282,8 +269,7 @@ class SqliteTicketStore:
             seq = _seq(ticket_id)
         except TicketNotFoundError:
             return None
-        async with self._lock:
-            return await self._row(seq)
+        return await self._conn().call(lambda conn: self._row(conn, seq))
 
     async def list_tickets(
         self,
@@ -305,44 +291,42 @@ class SqliteTicketStore:
         sql = f"SELECT {_COLUMNS} FROM helpdesk_tickets"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        async with self._lock:
-            rows = list(await self._conn().execute_fetchall(sql + " ORDER BY seq", params))
-        return [self._ticket(r) for r in rows]
+        return [self._ticket(r) for r in await self._read(sql + " ORDER BY seq", params)]
 
     async def answer(self, ticket_id: str, *, reply: str, operator: str, now: dt.datetime) -> Ticket:
         seq = _seq(ticket_id)
-        async with self._lock:
+
+        def body(conn: sqlite3.Connection) -> tuple[int, Ticket | None]:
             # One statement: the status check and the write cannot be split by another writer.
-            cursor = await self._conn().execute(
+            count = changed(
+                conn,
                 "UPDATE helpdesk_tickets SET status = ?, reply = ?, operator = ?, answered_at = ? "
                 "WHERE seq = ? AND status != ?",
                 (TicketStatus.ANSWERED.value, reply, operator, utc_iso(now), seq, TicketStatus.CLOSED.value),
             )
-            changed = cursor.rowcount
-            await cursor.close()
-            ticket = await self._row(seq)
+            return count, self._row(conn, seq)
+
+        count, ticket = await self._write(body)
         if ticket is None:
             raise TicketNotFoundError(ticket_id)
-        if not changed:
+        if not count:
             raise TicketClosedError(ticket_id)
         return ticket
 
     async def close_ticket(self, ticket_id: str, *, now: dt.datetime) -> Ticket:
         seq = _seq(ticket_id)
-        async with self._lock:
-            await self._conn().execute(
+
+        def body(conn: sqlite3.Connection) -> Ticket | None:
+            conn.execute(
                 "UPDATE helpdesk_tickets SET status = ?, closed_at = ? WHERE seq = ? AND status != ?",
                 (TicketStatus.CLOSED.value, utc_iso(now), seq, TicketStatus.CLOSED.value),
             )
-            ticket = await self._row(seq)
+            return self._row(conn, seq)
+
+        ticket = await self._write(body)
         if ticket is None:
             raise TicketNotFoundError(ticket_id)
         return ticket
-
-    async def close(self) -> None:
-        if self._db is not None:
-            db, self._db = self._db, None
-            await db.close()
 
 
 # --- Redis -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -434,13 +435,19 @@ async def test_sqlite_schema_version_and_wal(tmp_path: Path) -> None:
     store = await SqliteStorage.open(tmp_path / "nested" / "dir" / "db.sqlite3")
     await store.close()
     await store.close()  # idempotent
-    import aiosqlite
 
-    async with aiosqlite.connect(tmp_path / "nested" / "dir" / "db.sqlite3") as conn:
-        rows = list(await conn.execute_fetchall("PRAGMA user_version"))
-        assert rows[0][0] >= 1
-        rows = list(await conn.execute_fetchall("PRAGMA journal_mode"))
-        assert rows[0][0] == "wal"
+    def pragmas() -> tuple[int, str]:
+        conn = sqlite3.connect(tmp_path / "nested" / "dir" / "db.sqlite3")
+        try:
+            return conn.execute("PRAGMA user_version").fetchone()[0], conn.execute(
+                "PRAGMA journal_mode"
+            ).fetchone()[0]
+        finally:
+            conn.close()
+
+    version, journal = await asyncio.to_thread(pragmas)
+    assert version >= 1
+    assert journal == "wal"
 
 
 # -- open_storage ---------------------------------------------------------------------------

@@ -4,29 +4,27 @@ Each delivery transition is one ``UPDATE`` whose ``WHERE`` is the compare-and-se
 owner, attempt), so it is atomic also against other processes sharing the file.  A trigger
 counts a delivery off its job in the same statement when it reaches a final state, and marks
 the job ``done`` with the last one.  Starting a job (inserting its deliveries) and recovering
-a dead worker's claims are ``BEGIN IMMEDIATE`` transactions run in a shielded task, so a
-cancelled caller never leaves the connection inside an open transaction.
+a dead worker's claims are ``BEGIN IMMEDIATE`` transactions.  Every method is one job of the
+connection's thread (:class:`~bot.storage.sqlite_common.SqliteThread`), so a cancelled caller
+never cuts a transaction short nor leaves the connection inside one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
-
-import aiosqlite
+from typing import Any
 
 from bot.jobs import BeginResult, Delivery, DeliveryState, Job, JobState, Outcome, Reason, Recipient
 
 from .base import UserKey, dump_json, parse_utc, utc_iso
 from .jobs import DeliveryKey, job_doc, job_from_doc, unique_recipients
-from .sqlite_common import SqliteStoreBase, connect, migrate
+from .sqlite_common import SqliteStoreBase, changed, connect, migrate, rows
 
 __all__ = ["JOBS_SCHEMA_VERSION", "SqliteJobStore"]
-
-T = TypeVar("T")
 
 #: Version of the ``job*`` tables, kept in ``jobs_schema`` (``PRAGMA user_version`` belongs to
 #: :class:`~bot.storage.sqlite.SqliteStorage`, which shares the file).
@@ -141,13 +139,6 @@ def _delivery(row: Iterable[Any]) -> Delivery:
     )
 
 
-async def _changed(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> int:
-    cursor = await conn.execute(sql, tuple(params))
-    count = cursor.rowcount
-    await cursor.close()
-    return count
-
-
 class SqliteJobStore(SqliteStoreBase):
     """:class:`~bot.storage.jobs.JobStore` in SQLite (WAL).  Create with :meth:`open`."""
 
@@ -164,8 +155,8 @@ class SqliteJobStore(SqliteStoreBase):
 
     async def _one(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement (atomic by itself); returns the number of rows it changed."""
-        async with self._lock:
-            return await _changed(self._conn(), sql, params)
+        args = tuple(params)
+        return await self._conn().call(lambda conn: changed(conn, sql, args))
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -210,24 +201,25 @@ class SqliteJobStore(SqliteStoreBase):
     async def cancel_job(self, job_id: str, now: dt.datetime) -> Job | None:
         now_s = utc_iso(now)
 
-        async def body(conn: aiosqlite.Connection) -> None:
-            changed = await _changed(
+        def body(conn: sqlite3.Connection) -> list[Any]:
+            cancelled = changed(
                 conn,
                 "UPDATE jobs SET state = 'cancelled',"
                 " finished_at = CASE WHEN state = 'running' THEN finished_at ELSE ? END"
                 " WHERE id = ? AND state IN ('held', 'scheduled', 'running')",
                 (now_s, job_id),
             )
-            if changed:
+            if cancelled:
                 # The trigger counts each off; the job stays "cancelled".
-                await conn.execute(
+                conn.execute(
                     "UPDATE job_deliveries SET state = 'skipped', reason = ?, updated_at = ?"
                     " WHERE job_id = ? AND state = 'pending'",
                     (Reason.CANCELLED, now_s, job_id),
                 )
+            return rows(conn, f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
 
-        await self._write(body)
-        return await self.get_job(job_id)
+        found = await self._write(body)
+        return _job(found[0]) if found else None
 
     async def due_jobs(self, now: dt.datetime) -> list[Job]:
         rows = await self._read(
@@ -240,9 +232,9 @@ class SqliteJobStore(SqliteStoreBase):
         unique = unique_recipients(recipients)
         now_s = utc_iso(now)
 
-        async def body(conn: aiosqlite.Connection) -> bool:
+        def body(conn: sqlite3.Connection) -> bool:
             state = "running" if unique else "done"
-            started = await _changed(
+            started = changed(
                 conn,
                 "UPDATE jobs SET state = ?, total = ?, remaining = ?, started_at = ?,"
                 " finished_at = CASE WHEN ? = 'done' THEN ? ELSE NULL END"
@@ -251,7 +243,7 @@ class SqliteJobStore(SqliteStoreBase):
             )
             if not started:
                 return False
-            await conn.executemany(
+            conn.executemany(
                 "INSERT INTO job_deliveries"
                 " (job_id, seq, channel, user_id, text, state, not_before, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
@@ -283,38 +275,49 @@ class SqliteJobStore(SqliteStoreBase):
     async def release(self, worker: str, keys: Sequence[DeliveryKey], not_before: dt.datetime) -> int:
         if not keys:
             return 0
-        moved = 0
         nb = utc_iso(not_before)
-        async with self._lock:
-            conn = self._conn()
+
+        def body(conn: sqlite3.Connection) -> int:
+            moved = 0
             for job_id, seq in keys:
-                moved += await _changed(
+                moved += changed(
                     conn,
                     "UPDATE job_deliveries SET state = 'pending', owner = '', not_before = ?, updated_at = ?"
                     " WHERE job_id = ? AND seq = ? AND state = 'claimed' AND owner = ?",
                     (nb, nb, job_id, seq, worker),
                 )
-        return moved
+            return moved
+
+        return await self._write(body)
 
     async def begin(self, worker: str, key: DeliveryKey, now: dt.datetime) -> int | BeginResult:
         job_id, seq = key
-        rows = await self._read(
-            "UPDATE job_deliveries SET state = 'sending', attempt = attempt + 1, updated_at = ?"
-            " WHERE job_id = ? AND seq = ? AND state = 'claimed' AND owner = ?"
-            " AND (SELECT state FROM jobs WHERE id = ?) != 'cancelled'"
-            " RETURNING attempt",
-            (utc_iso(now), job_id, seq, worker, job_id),
-        )
-        if rows:
-            return int(rows[0][0])
-        job = await self._read("SELECT state FROM jobs WHERE id = ?", (job_id,))
-        held = await self._read(
-            "SELECT 1 FROM job_deliveries WHERE job_id = ? AND seq = ? AND state = 'claimed' AND owner = ?",
-            (job_id, seq, worker),
-        )
-        if held and job and job[0][0] == JobState.CANCELLED:
-            return BeginResult.CANCELLED
-        return BeginResult.LOST
+        now_s = utc_iso(now)
+
+        def body(conn: sqlite3.Connection) -> int | BeginResult:
+            # The UPDATE is the compare-and-set by itself; the reads after it only tell why not.
+            began = rows(
+                conn,
+                "UPDATE job_deliveries SET state = 'sending', attempt = attempt + 1, updated_at = ?"
+                " WHERE job_id = ? AND seq = ? AND state = 'claimed' AND owner = ?"
+                " AND (SELECT state FROM jobs WHERE id = ?) != 'cancelled'"
+                " RETURNING attempt",
+                (now_s, job_id, seq, worker, job_id),
+            )
+            if began:
+                return int(began[0][0])
+            job = rows(conn, "SELECT state FROM jobs WHERE id = ?", (job_id,))
+            held = rows(
+                conn,
+                "SELECT 1 FROM job_deliveries"
+                " WHERE job_id = ? AND seq = ? AND state = 'claimed' AND owner = ?",
+                (job_id, seq, worker),
+            )
+            if held and job and job[0][0] == JobState.CANCELLED:
+                return BeginResult.CANCELLED
+            return BeginResult.LOST
+
+        return await self._conn().call(body)
 
     async def finish(
         self, worker: str, key: DeliveryKey, attempt: int, outcome: Outcome, now: dt.datetime
@@ -389,29 +392,25 @@ class SqliteJobStore(SqliteStoreBase):
     async def recover(self, now: dt.datetime, *, resend_uncertain: bool) -> int:
         now_s = utc_iso(now)
 
-        async def body(conn: aiosqlite.Connection) -> int:
-            await conn.execute("DELETE FROM job_workers WHERE expires_at <= ?", (now_s,))
+        def body(conn: sqlite3.Connection) -> int:
+            conn.execute("DELETE FROM job_workers WHERE expires_at <= ?", (now_s,))
             # Anyone holding deliveries without a live heartbeat: dead, or retired half-way.
-            return await self._move(
-                conn, "owner NOT IN (SELECT id FROM job_workers)", (), now_s, resend_uncertain
-            )
+            return self._move(conn, "owner NOT IN (SELECT id FROM job_workers)", (), now_s, resend_uncertain)
 
         return await self._write(body)
 
     async def retire(self, worker: str, now: dt.datetime, *, resend_uncertain: bool) -> int:
         now_s = utc_iso(now)
 
-        async def body(conn: aiosqlite.Connection) -> int:
-            await conn.execute("DELETE FROM job_workers WHERE id = ?", (worker,))
-            return await self._move(conn, "owner = ?", (worker,), now_s, resend_uncertain)
+        def body(conn: sqlite3.Connection) -> int:
+            conn.execute("DELETE FROM job_workers WHERE id = ?", (worker,))
+            return self._move(conn, "owner = ?", (worker,), now_s, resend_uncertain)
 
         return await self._write(body)
 
     @staticmethod
-    async def _move(
-        conn: aiosqlite.Connection, who: str, params: tuple[Any, ...], now_s: str, resend: bool
-    ) -> int:
-        moved = await _changed(
+    def _move(conn: sqlite3.Connection, who: str, params: tuple[Any, ...], now_s: str, resend: bool) -> int:
+        moved = changed(
             conn,
             "UPDATE job_deliveries SET state = 'pending', owner = '', not_before = ?, updated_at = ?"
             f" WHERE state IN ('claimed', 'sending') AND {who}"
@@ -420,7 +419,7 @@ class SqliteJobStore(SqliteStoreBase):
         )
         if not resend:
             # Owner and attempt stay: a stalled worker that did send may still record it.
-            moved += await _changed(
+            moved += changed(
                 conn,
                 "UPDATE job_deliveries SET state = 'failed', reason = ?, detail = ?, updated_at = ?"
                 f" WHERE state IN ('claimed', 'sending') AND state = 'sending' AND {who}",
@@ -441,36 +440,35 @@ class SqliteJobStore(SqliteStoreBase):
         wanted = set(users)
         if not wanted:
             return set()
-        found: set[UserKey] = set()
         ids = sorted({u.user_id for u in wanted})
-        for i in range(0, len(ids), 500):  # SQLite's bound-parameter limit
-            chunk = ids[i : i + 500]
-            rows = await self._read(
-                f"SELECT channel, user_id FROM job_opt_outs WHERE user_id IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            found.update(UserKey(c, u) for c, u in rows)
-        return found & wanted
+
+        def body(conn: sqlite3.Connection) -> list[Any]:
+            found: list[Any] = []
+            for i in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+                chunk = ids[i : i + 500]
+                marks = ", ".join("?" * len(chunk))
+                found += rows(
+                    conn, f"SELECT channel, user_id FROM job_opt_outs WHERE user_id IN ({marks})", chunk
+                )
+            return found
+
+        return {UserKey(c, u) for c, u in await self._conn().call(body)} & wanted
 
     async def take_quota(self, key: str, cap: int, ttl: dt.timedelta) -> bool:
         now = dt.datetime.now(dt.UTC)
         now_s = utc_iso(now)
-        async with self._lock:
-            conn = self._conn()
-            await conn.execute("DELETE FROM job_quotas WHERE expires_at <= ?", (now_s,))
+        expires = utc_iso(now + ttl)
+
+        def body(conn: sqlite3.Connection) -> bool:
+            conn.execute("DELETE FROM job_quotas WHERE expires_at <= ?", (now_s,))
             return (
-                await _changed(
+                changed(
                     conn,
                     "INSERT INTO job_quotas (key, used, expires_at) SELECT ?, 1, ? WHERE ? > 0"
                     " ON CONFLICT (key) DO UPDATE SET used = used + 1 WHERE used < ?",
-                    (key, utc_iso(now + ttl), cap, cap),
+                    (key, expires, cap, cap),
                 )
                 == 1
             )
 
-    async def close(self) -> None:
-        """Close the connection (idempotent)."""
-        async with self._lock:
-            conn, self._db = self._db, None
-            if conn is not None:
-                await conn.close()
+        return await self._write(body)

@@ -2,21 +2,20 @@
 
 Every change is one ``BEGIN IMMEDIATE`` transaction: SQLite takes the write lock before the
 first read, so "count the places, then add one" cannot interleave with another connection's,
-in this process or another.  Transactions run in a shielded task (as in
-:class:`~bot.storage.sqlite.SqliteStorage`) so that a cancelled caller never leaves the shared
-connection inside an open transaction.
+in this process or another.  Each method is one job in the connection's own thread (see
+:mod:`~bot.storage.sqlite_common`): a cancelled caller drops the result, never half a
+transaction, so the shared connection is never left inside an open one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar, cast
-
-import aiosqlite
+from typing import Any, cast
 
 from .base import UserKey, dump_json, parse_utc, utc_iso
 from .org import (
@@ -34,12 +33,10 @@ from .org import (
     Unit,
     normalise_name,
 )
-from .sqlite_common import SqliteStoreBase, connect, migrate
+from .sqlite_common import SqliteStoreBase, changed, connect, migrate
 from .sqlite_common import rows as _rows
 
 __all__ = ["ORG_SCHEMA_VERSION", "SqliteOrgStore"]
-
-T = TypeVar("T")
 
 #: Version of the ``org_*`` tables, kept in ``org_schema`` (``PRAGMA user_version`` belongs to
 #: :class:`~bot.storage.sqlite.SqliteStorage`, which shares the file).
@@ -166,20 +163,20 @@ class SqliteOrgStore(SqliteStoreBase):
     @classmethod
     async def open(cls, path: Path) -> SqliteOrgStore:
         """Open (creating if needed) the database at ``path`` and bring this store's tables up to date."""
-        conn = await connect(Path(path))
+        db = await connect(Path(path))
         try:
-            await migrate(conn, "org_schema", ORG_SCHEMA_VERSION, _MIGRATIONS)
+            await migrate(db, "org_schema", ORG_SCHEMA_VERSION, _MIGRATIONS)
         except BaseException:
-            await conn.close()
+            await db.close()
             raise
-        return cls(conn, Path(path))
+        return cls(db, Path(path))
 
     # -- units ----------------------------------------------------------------------------
 
     async def put_units(self, contest_id: str, units: list[Unit]) -> None:
-        async def body(conn: aiosqlite.Connection) -> None:
+        def body(conn: sqlite3.Connection) -> None:
             for unit in units:
-                await conn.execute(
+                conn.execute(
                     "INSERT INTO org_units (contest_id, key, name, kind, province) VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT (contest_id, key) DO UPDATE SET"
                     " name = excluded.name, kind = excluded.kind, province = excluded.province",
@@ -204,8 +201,8 @@ class SqliteOrgStore(SqliteStoreBase):
     # -- roles ----------------------------------------------------------------------------
 
     async def add_invite(self, invite: Invite) -> None:
-        async def body(conn: aiosqlite.Connection) -> None:
-            await conn.execute(
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "INSERT INTO org_invites (code_hash, contest_id, role, unit_key, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -221,8 +218,8 @@ class SqliteOrgStore(SqliteStoreBase):
         await self._write(body)
 
     async def redeem_invite(self, code_hash: str, user: UserKey, now: dt.datetime) -> RedeemResult:
-        async def body(conn: aiosqlite.Connection) -> RedeemResult:
-            rows = await _rows(
+        def body(conn: sqlite3.Connection) -> RedeemResult:
+            rows = _rows(
                 conn,
                 "SELECT code_hash, contest_id, role, unit_key, created_at, expires_at, used_at,"
                 " used_channel, used_user FROM org_invites WHERE code_hash = ?",
@@ -235,11 +232,11 @@ class SqliteOrgStore(SqliteStoreBase):
                 return RedeemResult(RedeemStatus.USED, invite)
             if now >= invite.expires_at:
                 return RedeemResult(RedeemStatus.EXPIRED, invite)
-            await conn.execute(
+            conn.execute(
                 "UPDATE org_invites SET used_at = ?, used_channel = ?, used_user = ? WHERE code_hash = ?",
                 (utc_iso(now), user.channel, user.user_id, code_hash),
             )
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO org_members (contest_id, channel, user_id, role, unit_key, bound_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (contest_id, channel, user_id) DO UPDATE SET"
                 " role = excluded.role, unit_key = excluded.unit_key, bound_at = excluded.bound_at",
@@ -304,21 +301,21 @@ class SqliteOrgStore(SqliteStoreBase):
     ) -> Reservation | QuotaRefusal:
         now_s, expires = utc_iso(now), now + ttl
 
-        async def body(conn: aiosqlite.Connection) -> Reservation | QuotaRefusal:
+        def body(conn: sqlite3.Connection) -> Reservation | QuotaRefusal:
             # Pending places past their time were never committed (a crash): they stop counting.
             stale = (
                 "SELECT token FROM org_places WHERE contest_id = ? AND state = 'pending' AND expires_at <= ?"
             )
-            await conn.execute(
+            conn.execute(
                 f"DELETE FROM org_claims WHERE token IN ({stale} AND holder = ?)", (contest_id, now_s, holder)
             )
-            await conn.execute(
+            conn.execute(
                 "DELETE FROM org_places WHERE contest_id = ? AND state = 'pending' AND expires_at <= ?"
                 " AND holder = ?",
                 (contest_id, now_s, holder),
             )
             for claim in claims:
-                rows = await _rows(
+                rows = _rows(
                     conn,
                     "SELECT c.token, p.state, p.expires_at, p.number FROM org_claims c"
                     " LEFT JOIN org_places p ON p.token = c.token WHERE c.contest_id = ? AND c.claim = ?",
@@ -328,18 +325,18 @@ class SqliteOrgStore(SqliteStoreBase):
                     continue
                 token, state, until, number = rows[0]
                 if state == PlaceState.COMMITTED or (state == PlaceState.PENDING and until > now_s):
-                    used = await self._count(conn, contest_id, holder, track, now_s)
+                    used = self._count(conn, contest_id, holder, track, now_s)
                     return QuotaRefusal(
                         "claimed", contest_id, holder, track, used, limit, claim=claim, claim_number=number
                     )
                 # The claim belongs to an expired reservation of another holder: take it over.
-                await conn.execute("DELETE FROM org_claims WHERE token = ?", (token,))
-                await conn.execute("DELETE FROM org_places WHERE token = ? AND state = 'pending'", (token,))
-            used = await self._count(conn, contest_id, holder, track, now_s)
+                conn.execute("DELETE FROM org_claims WHERE token = ?", (token,))
+                conn.execute("DELETE FROM org_places WHERE token = ? AND state = 'pending'", (token,))
+            used = self._count(conn, contest_id, holder, track, now_s)
             if limit is not None and used >= limit:
                 return QuotaRefusal("full", contest_id, holder, track, used, limit)
             token = uuid.uuid4().hex
-            await conn.execute(
+            conn.execute(
                 f"INSERT INTO org_places ({_PLACE_COLUMNS})"
                 " VALUES (?, ?, ?, ?, 'pending', NULL, ?, ?, ?, ?, ?)",
                 (
@@ -355,7 +352,7 @@ class SqliteOrgStore(SqliteStoreBase):
                 ),
             )
             for claim in claims:
-                await conn.execute(
+                conn.execute(
                     "INSERT INTO org_claims (contest_id, claim, token) VALUES (?, ?, ?)",
                     (contest_id, claim, token),
                 )
@@ -364,8 +361,8 @@ class SqliteOrgStore(SqliteStoreBase):
         return await self._write(body)
 
     @staticmethod
-    async def _count(conn: aiosqlite.Connection, contest_id: str, holder: str, track: str, now_s: str) -> int:
-        rows = await _rows(
+    def _count(conn: sqlite3.Connection, contest_id: str, holder: str, track: str, now_s: str) -> int:
+        rows = _rows(
             conn,
             "SELECT COUNT(*) FROM org_places WHERE contest_id = ? AND holder = ? AND track = ?"
             " AND (state = 'committed' OR (state = 'pending' AND expires_at > ?))",
@@ -374,10 +371,8 @@ class SqliteOrgStore(SqliteStoreBase):
         return int(rows[0][0])
 
     async def commit(self, reservation: Reservation, number: str, now: dt.datetime) -> bool:
-        async def body(conn: aiosqlite.Connection) -> bool:
-            rows = await _rows(
-                conn, "SELECT state, number FROM org_places WHERE token = ?", (reservation.token,)
-            )
+        def body(conn: sqlite3.Connection) -> bool:
+            rows = _rows(conn, "SELECT state, number FROM org_places WHERE token = ?", (reservation.token,))
             if not rows:
                 return False  # expired and reaped: its place may have gone to someone else
             state, held_number = rows[0]
@@ -385,13 +380,13 @@ class SqliteOrgStore(SqliteStoreBase):
                 return bool(held_number == number)
             if state != PlaceState.PENDING:
                 return False
-            held = await _rows(conn, "SELECT COUNT(*) FROM org_claims WHERE token = ?", (reservation.token,))
+            held = _rows(conn, "SELECT COUNT(*) FROM org_claims WHERE token = ?", (reservation.token,))
             if int(held[0][0]) != len(reservation.claims):
                 # A claim was taken over after this reservation expired: give everything back.
-                await conn.execute("DELETE FROM org_claims WHERE token = ?", (reservation.token,))
-                await conn.execute("DELETE FROM org_places WHERE token = ?", (reservation.token,))
+                conn.execute("DELETE FROM org_claims WHERE token = ?", (reservation.token,))
+                conn.execute("DELETE FROM org_places WHERE token = ?", (reservation.token,))
                 return False
-            await conn.execute(
+            conn.execute(
                 "UPDATE org_places SET state = 'committed', number = ?, expires_at = NULL WHERE token = ?",
                 (number, reservation.token),
             )
@@ -400,21 +395,18 @@ class SqliteOrgStore(SqliteStoreBase):
         return await self._write(body)
 
     async def release(self, reservation: Reservation) -> bool:
-        async def body(conn: aiosqlite.Connection) -> bool:
-            cursor = await conn.execute(
-                "DELETE FROM org_places WHERE token = ? AND state = 'pending'", (reservation.token,)
-            )
-            gone = cursor.rowcount > 0
-            await cursor.close()
+        def body(conn: sqlite3.Connection) -> bool:
+            sql = "DELETE FROM org_places WHERE token = ? AND state = 'pending'"
+            gone = changed(conn, sql, (reservation.token,)) > 0
             if gone:
-                await conn.execute("DELETE FROM org_claims WHERE token = ?", (reservation.token,))
+                conn.execute("DELETE FROM org_claims WHERE token = ?", (reservation.token,))
             return gone
 
         return await self._write(body)
 
     async def withdraw(self, contest_id: str, number: str, now: dt.datetime) -> Place | None:
-        async def body(conn: aiosqlite.Connection) -> Place | None:
-            rows = await _rows(
+        def body(conn: sqlite3.Connection) -> Place | None:
+            rows = _rows(
                 conn,
                 f"SELECT {_PLACE_COLUMNS} FROM org_places"
                 " WHERE contest_id = ? AND number = ? AND state = 'committed'",
@@ -423,8 +415,8 @@ class SqliteOrgStore(SqliteStoreBase):
             if not rows:
                 return None
             place = _place(rows[0])
-            await conn.execute("UPDATE org_places SET state = 'withdrawn' WHERE token = ?", (place.token,))
-            await conn.execute("DELETE FROM org_claims WHERE token = ?", (place.token,))
+            conn.execute("UPDATE org_places SET state = 'withdrawn' WHERE token = ?", (place.token,))
+            conn.execute("DELETE FROM org_claims WHERE token = ?", (place.token,))
             return Place(
                 place.token,
                 place.contest_id,
@@ -455,10 +447,3 @@ class SqliteOrgStore(SqliteStoreBase):
             sql += " AND holder = ?"
             params.append(holder)
         return [_place(row) for row in await self._read(sql + " ORDER BY created_at, rowid", params)]
-
-    async def close(self) -> None:
-        """Close the connection (idempotent)."""
-        async with self._lock:
-            conn, self._db = self._db, None
-            if conn is not None:
-                await conn.close()

@@ -1,24 +1,20 @@
 """Embedded storage backend: one SQLite file under the data directory.
 
-The default for a single worker.  Every statement goes through one :mod:`aiosqlite`
-connection (its own thread), so the event loop never blocks on disk I/O.  An
-:class:`asyncio.Lock` keeps the coroutines sharing that connection from interleaving
-their transactions; ``BEGIN IMMEDIATE`` and single-statement compare-and-set keep the
-file consistent even when several processes open it.
+The default for a single worker.  One connection lives in a thread of its own
+(:class:`~bot.storage.sqlite_common.SqliteThread`), so the event loop never blocks on disk
+I/O, and each method below is one job there: one thread hand-off, whatever the number of
+statements.  ``BEGIN IMMEDIATE`` and single-statement compare-and-set keep the file
+consistent even when several processes open it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Iterable
+import time
 from pathlib import Path
 from typing import Any
-
-import aiosqlite
 
 from .base import (
     Draft,
@@ -31,6 +27,7 @@ from .base import (
     parse_utc,
     utc_iso,
 )
+from .sqlite_common import SqliteStoreBase, SqliteThread, changed, rows
 
 __all__ = ["SCHEMA_VERSION", "SqliteStorage"]
 
@@ -90,6 +87,23 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
 }
 
 _BUSY_TIMEOUT_MS = 5000
+_DRAFT_INSERT = (
+    "INSERT INTO drafts (channel, user_id, data, version, updated_at) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (channel, user_id) DO NOTHING RETURNING 1"
+)
+_DRAFT_UPDATE = (
+    "UPDATE drafts SET data = ?, version = ?, updated_at = ?"
+    " WHERE channel = ? AND user_id = ? AND version = ? RETURNING 1"
+)
+_CLAIM = (
+    "INSERT INTO claims (key, expires_at) VALUES (?, ?)"
+    " ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at"
+    " WHERE claims.expires_at <= ? RETURNING 1"
+)
+_TOUCH = (
+    "INSERT INTO contacts (channel, user_id, last_at) VALUES (?, ?, ?)"
+    " ON CONFLICT (channel, user_id) DO UPDATE SET last_at = MAX(last_at, excluded.last_at)"
+)
 #: Seconds between two sweeps of expired claims (done by ``claim_once``, not on every call).
 CLAIM_SWEEP_EVERY = 60.0
 
@@ -117,76 +131,39 @@ def _row_to_submission(row: sqlite3.Row | tuple[Any, ...]) -> Submission:
     )
 
 
-class SqliteStorage:
+class SqliteStorage(SqliteStoreBase):
     """:class:`~bot.storage.base.Storage` in one SQLite file (WAL mode); survives restarts.
 
     Create with :meth:`open`; call :meth:`close` when done.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        self._db: aiosqlite.Connection | None = conn
-        self._lock = asyncio.Lock()
-        self._pending: set[asyncio.Task[str]] = set()
-        self.path = path
+    def __init__(self, db: SqliteThread, path: Path) -> None:
+        super().__init__(db, path)
         self.claim_sweep_every = CLAIM_SWEEP_EVERY
-        self._claims_swept_at = float("-inf")  # event-loop time of the last sweep of expired claims
+        # monotonic time of the last sweep of expired claims, read and set in the thread
+        self._claims_swept_at = float("-inf")
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStorage:
         """Open (creating if needed) the database file at ``path`` and bring its schema up to date."""
-        path = Path(path)
-        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        # isolation_level=None: no implicit transactions; this class issues BEGIN/COMMIT itself.
-        conn = await aiosqlite.connect(path, isolation_level=None)
+        db = await SqliteThread.open(Path(path), busy_timeout_ms=_BUSY_TIMEOUT_MS)
         try:
-            await conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await cls._migrate(conn)
+            await db.write(_migrate)
         except BaseException:
-            await conn.close()
+            await db.close()
             raise
-        return cls(conn, path)
-
-    @staticmethod
-    async def _migrate(conn: aiosqlite.Connection) -> None:
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            rows = list(await conn.execute_fetchall("PRAGMA user_version"))
-            current = int(rows[0][0])
-            if current > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"database schema version {current} is newer than this program's ({SCHEMA_VERSION})"
-                )
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[version]:
-                    await conn.execute(statement)
-                await conn.execute(f"PRAGMA user_version = {version}")
-            await conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                await conn.execute("ROLLBACK")
-            raise
-
-    def _conn(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise RuntimeError("SqliteStorage is closed")
-        return self._db
-
-    async def _fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        async with self._lock:
-            return list(await self._conn().execute_fetchall(sql, tuple(params)))
+        return cls(db, db.path)
 
     # -- drafts -----------------------------------------------------------------------------
 
     async def get_draft(self, user: UserKey) -> Draft | None:
-        rows = await self._fetchall(
+        found = await self._read(
             "SELECT data, version, updated_at FROM drafts WHERE channel = ? AND user_id = ?",
             (user.channel, user.user_id),
         )
-        if not rows:
+        if not found:
             return None
-        data, version, updated_at = rows[0]
+        data, version, updated_at = found[0]
         return Draft(user=user, data=json.loads(data), version=version, updated_at=parse_utc(updated_at))
 
     async def save_draft(self, draft: Draft) -> Draft:
@@ -195,40 +172,24 @@ class SqliteStorage:
         new_version = draft.version + 1
         key = (draft.user.channel, draft.user.user_id)
         # Each branch is one statement, hence atomic also against other processes.
+        params: tuple[Any, ...]
         if draft.version == 0:
-            sql = (
-                "INSERT INTO drafts (channel, user_id, data, version, updated_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (channel, user_id) DO NOTHING RETURNING 1"
-            )
-            params: tuple[Any, ...] = (*key, encoded, new_version, utc_iso(now))
+            sql, params = _DRAFT_INSERT, (*key, encoded, new_version, utc_iso(now))
         else:
-            sql = (
-                "UPDATE drafts SET data = ?, version = ?, updated_at = ?"
-                " WHERE channel = ? AND user_id = ? AND version = ? RETURNING 1"
-            )
-            params = (encoded, new_version, utc_iso(now), *key, draft.version)
-        # RETURNING and execute_fetchall: one aiosqlite round trip (a thread hand-off each),
-        # where execute + rowcount + cursor.close() took two; this runs on every answer.
-        async with self._lock:
-            changed = len(list(await self._conn().execute_fetchall(sql, params)))
-        if changed != 1:
+            sql, params = _DRAFT_UPDATE, (encoded, new_version, utc_iso(now), *key, draft.version)
+        if len(await self._read(sql, params)) != 1:
             raise StaleDraftError(f"draft of {draft.user} is not at version {draft.version}")
         return Draft(user=draft.user, data=json.loads(encoded), version=new_version, updated_at=now)
 
     async def list_drafts(self) -> list[Draft]:
-        rows = await self._fetchall(
+        found = await self._read(
             "SELECT channel, user_id, data, version, updated_at FROM drafts ORDER BY channel, user_id"
         )
-        return [Draft(UserKey(c, u), json.loads(data), int(v), parse_utc(at)) for c, u, data, v, at in rows]
+        return [Draft(UserKey(c, u), json.loads(data), int(v), parse_utc(at)) for c, u, data, v, at in found]
 
     async def delete_draft(self, user: UserKey) -> bool:
-        async with self._lock:
-            cursor = await self._conn().execute(
-                "DELETE FROM drafts WHERE channel = ? AND user_id = ?", (user.channel, user.user_id)
-            )
-            changed = cursor.rowcount
-            await cursor.close()
-        return changed > 0
+        sql, params = "DELETE FROM drafts WHERE channel = ? AND user_id = ?", (user.channel, user.user_id)
+        return await self._conn().call(lambda conn: changed(conn, sql, params)) > 0
 
     # -- submissions ------------------------------------------------------------------------
 
@@ -249,12 +210,23 @@ class SqliteStorage:
         status = "submitted"
         row: tuple[str, ...] = (contest_id, user.channel, user.user_id, channel_id, form_id)
         row += (answers_json, video_json, extra_json, status, created)
-        # The transaction runs in its own task, shielded, so that cancelling the caller can never
-        # leave the shared connection half-way through a transaction.
-        task = asyncio.get_running_loop().create_task(self._insert_submission(prefix, row))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-        number = await asyncio.shield(task)
+
+        def insert(conn: sqlite3.Connection) -> str:
+            (value,) = conn.execute(
+                "INSERT INTO counters (prefix, value) VALUES (?, 1)"
+                " ON CONFLICT (prefix) DO UPDATE SET value = value + 1 RETURNING value",
+                (prefix,),
+            ).fetchone()
+            number = format_number(prefix, int(value))
+            conn.execute(
+                f"INSERT INTO submissions ({_SUBMISSION_COLUMNS}) VALUES ({_PLACEHOLDERS})", (number, *row)
+            )
+            # The draft goes with the submission.
+            conn.execute("DELETE FROM drafts WHERE channel = ? AND user_id = ?", (user.channel, user.user_id))
+            return number
+
+        # One job: a cancelled caller cannot leave the transaction half-way.
+        number = await self._write(insert)
         return Submission(
             number=number,
             contest_id=contest_id,
@@ -268,37 +240,9 @@ class SqliteStorage:
             extra={},
         )
 
-    async def _insert_submission(self, prefix: str, row: tuple[str, ...]) -> str:
-        async with self._lock:
-            conn = self._conn()
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                rows = list(
-                    await conn.execute_fetchall(
-                        "INSERT INTO counters (prefix, value) VALUES (?, 1)"
-                        " ON CONFLICT (prefix) DO UPDATE SET value = value + 1 RETURNING value",
-                        (prefix,),
-                    )
-                )
-                number = format_number(prefix, int(rows[0][0]))
-                await conn.execute(
-                    f"INSERT INTO submissions ({_SUBMISSION_COLUMNS}) VALUES ({_PLACEHOLDERS})",
-                    (number, *row),
-                )
-                # row[1:3] is (channel, user_id): the draft goes with the submission.
-                await conn.execute("DELETE FROM drafts WHERE channel = ? AND user_id = ?", row[1:3])
-                await conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    await conn.execute("ROLLBACK")
-                raise
-        return number
-
     async def get_submission(self, number: str) -> Submission | None:
-        rows = await self._fetchall(
-            f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE number = ?", (number,)
-        )
-        return _row_to_submission(rows[0]) if rows else None
+        found = await self._read(f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE number = ?", (number,))
+        return _row_to_submission(found[0]) if found else None
 
     async def list_submissions(
         self, *, contest_id: str | None = None, user: UserKey | None = None
@@ -316,7 +260,7 @@ class SqliteStorage:
             sql += " WHERE " + " AND ".join(where)
         # Ties on created_at fall back to insertion order.
         sql += " ORDER BY created_at, rowid"
-        return [_row_to_submission(row) for row in await self._fetchall(sql, params)]
+        return [_row_to_submission(row) for row in await self._read(sql, params)]
 
     async def update_submission(
         self,
@@ -326,78 +270,79 @@ class SqliteStorage:
         video: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
     ) -> Submission:
-        async with self._lock:
-            conn = self._conn()
-            await conn.execute("BEGIN IMMEDIATE")
-            try:
-                rows = list(
-                    await conn.execute_fetchall(
-                        f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE number = ?", (number,)
-                    )
-                )
-                if not rows:
-                    raise KeyError(number)
-                current = _row_to_submission(rows[0])
-                new_extra = merge_extra(current.extra, extra or {})
-                await conn.execute(
-                    "UPDATE submissions SET status = ?, video = ?, extra = ? WHERE number = ?",
-                    (
-                        status or current.status,
-                        dump_json(current.video if video is None else video),
-                        dump_json(new_extra),
-                        number,
-                    ),
-                )
-                await conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    await conn.execute("ROLLBACK")
-                raise
-        updated = await self.get_submission(number)
-        assert updated is not None
-        return updated
+        select = f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE number = ?"
+
+        def update(conn: sqlite3.Connection) -> Submission:
+            found = rows(conn, select, (number,))
+            if not found:
+                raise KeyError(number)
+            current = _row_to_submission(found[0])
+            new_extra = merge_extra(current.extra, extra or {})
+            conn.execute(
+                "UPDATE submissions SET status = ?, video = ?, extra = ? WHERE number = ?",
+                (
+                    status or current.status,
+                    dump_json(current.video if video is None else video),
+                    dump_json(new_extra),
+                    number,
+                ),
+            )
+            return _row_to_submission(rows(conn, select, (number,))[0])
+
+        return await self._write(update)
+
+    # -- once-only claims and last contact ----------------------------------------------------
+
+    def _claim(self, conn: sqlite3.Connection, key: str, ttl: dt.timedelta, now: dt.datetime) -> bool:
+        # One statement: an expired claim is taken over, a live one is left alone; RETURNING
+        # yields a row only when this call claimed the key.
+        claimed = bool(conn.execute(_CLAIM, (key, utc_iso(now + ttl), utc_iso(now))).fetchall())
+        # Expired claims are of no use, but sweeping them on every claim (a WeChat push claims
+        # its MsgId) doubled the cost of each: at most once per claim_sweep_every seconds.
+        clock = time.monotonic()
+        if clock >= self._claims_swept_at + self.claim_sweep_every:
+            self._claims_swept_at = clock
+            conn.execute("DELETE FROM claims WHERE expires_at <= ?", (utc_iso(now),))
+        return claimed
 
     async def claim_once(self, key: str, ttl: dt.timedelta) -> bool:
         now = dt.datetime.now(dt.UTC)
-        async with self._lock:
-            conn = self._conn()
-            # One statement, one round trip: an expired claim is taken over, a live one is left
-            # alone; RETURNING yields a row only when this call claimed the key.
-            rows = await conn.execute_fetchall(
-                "INSERT INTO claims (key, expires_at) VALUES (?, ?)"
-                " ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at"
-                " WHERE claims.expires_at <= ? RETURNING 1",
-                (key, utc_iso(now + ttl), utc_iso(now)),
-            )
-            # Expired claims are of no use, but sweeping them on every claim (a WeChat push
-            # claims its MsgId) doubled the cost of each: at most once per CLAIM_SWEEP_EVERY.
-            clock = asyncio.get_running_loop().time()
-            if clock >= self._claims_swept_at + self.claim_sweep_every:
-                self._claims_swept_at = clock
-                await conn.execute("DELETE FROM claims WHERE expires_at <= ?", (utc_iso(now),))
-        return bool(rows)
+        return await self._conn().call(lambda conn: self._claim(conn, key, ttl, now))
+
+    async def claim_inbound(self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime) -> bool:
+        now = dt.datetime.now(dt.UTC)
+        params = (user.channel, user.user_id, utc_iso(when))
+
+        def claim_and_touch(conn: sqlite3.Connection) -> bool:
+            if not self._claim(conn, key, ttl, now):
+                return False
+            conn.execute(_TOUCH, params)
+            return True
+
+        return await self._conn().call(claim_and_touch)
 
     async def touch_contact(self, user: UserKey, when: dt.datetime) -> None:
-        async with self._lock:
-            await self._conn().execute(
-                "INSERT INTO contacts (channel, user_id, last_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (channel, user_id) DO UPDATE SET last_at = MAX(last_at, excluded.last_at)",
-                (user.channel, user.user_id, utc_iso(when)),
-            )
+        await self._conn().fetchall(_TOUCH, (user.channel, user.user_id, utc_iso(when)))
 
     async def last_contact(self, user: UserKey) -> dt.datetime | None:
-        rows = await self._fetchall(
+        found = await self._read(
             "SELECT last_at FROM contacts WHERE channel = ? AND user_id = ?", (user.channel, user.user_id)
         )
-        return parse_utc(rows[0][0]) if rows else None
+        return parse_utc(found[0][0]) if found else None
 
     async def list_contacts(self) -> list[UserKey]:
-        rows = await self._fetchall("SELECT channel, user_id FROM contacts ORDER BY channel, user_id")
-        return [UserKey(c, u) for c, u in rows]
+        found = await self._read("SELECT channel, user_id FROM contacts ORDER BY channel, user_id")
+        return [UserKey(c, u) for c, u in found]
 
-    async def close(self) -> None:
-        """Close the connection (idempotent); the store is unusable afterwards."""
-        async with self._lock:
-            conn, self._db = self._db, None
-            if conn is not None:
-                await conn.close()
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the schema to SCHEMA_VERSION (run inside one BEGIN IMMEDIATE transaction)."""
+    current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"database schema version {current} is newer than this program's ({SCHEMA_VERSION})"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        for statement in _MIGRATIONS[version]:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {version}")
