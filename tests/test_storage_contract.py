@@ -737,6 +737,30 @@ async def test_claim_once_is_true_exactly_once_across_workers(backend: Backend) 
     assert await one.claim_once("wechat:msg:124", ttl) is True
 
 
+async def test_claim_inbound_claims_once_and_records_the_contact_only_when_claimed(backend: Backend) -> None:
+    one, two = await backend.open(), await backend.open()
+    ttl = dt.timedelta(minutes=5)
+    later = T0 + dt.timedelta(hours=1)
+    results = await asyncio.gather(
+        *(s.claim_inbound("wechat:msg:7", ttl, ALICE, T0) for s in [one, two] * 10)
+    )
+    assert results.count(True) == 1, "a message is handled once, by one worker"
+    assert await two.last_contact(ALICE) == T0
+    # It shares its key space with claim_once: whichever comes first claims the message.
+    assert await one.claim_once("wechat:msg:7", ttl) is False
+    assert await two.claim_once("wechat:msg:9", ttl) is True
+    assert await one.claim_inbound("wechat:msg:9", ttl, ALICE, T0 + dt.timedelta(hours=2)) is False
+    # A retry (same key) does not move the contact, even with another time.
+    assert await two.claim_inbound("wechat:msg:7", ttl, ALICE, later) is False
+    assert await one.last_contact(ALICE) == T0
+    # A new message does; an older one arriving late does not go back.
+    assert await one.claim_inbound("wechat:msg:8", ttl, ALICE, later) is True
+    assert await one.claim_inbound("wechat:msg:6", ttl, ALICE, T0) is True
+    assert await two.last_contact(ALICE) == later
+    assert await one.last_contact(BOB) is None
+    assert await one.list_contacts() == [ALICE]
+
+
 async def test_an_expired_claim_can_be_claimed_again(store: Storage) -> None:
     assert await store.claim_once("k", dt.timedelta(milliseconds=20)) is True
     assert await store.claim_once("k", dt.timedelta(milliseconds=20)) is False

@@ -682,13 +682,12 @@ class WechatChannel:
 
     async def _answer(self, attempt: _Attempt, message: Any) -> Outgoing | None:
         storage = self.services.storage
-        claim = storage.claim_once(attempt.key, CLAIM_TTL)
         if attempt.is_event:
-            claimed = await claim
+            claimed = await storage.claim_once(attempt.key, CLAIM_TTL)
         else:
             # A user message opens WeChat's 48-hour window; its own CreateTime keeps the
             # record the same whichever retry or worker writes it.
-            claimed, _ = await asyncio.gather(claim, storage.touch_contact(attempt.user, attempt.created))
+            claimed = await storage.claim_inbound(attempt.key, CLAIM_TTL, attempt.user, attempt.created)
         if not claimed:
             log.info("wechat: %s was already handled", attempt.key)
             return None

@@ -119,6 +119,10 @@ class Storage(Protocol):
         """True for the first claim of ``key`` within ``ttl``, False for every later one: how a
         message retried by the platform (same MsgId) is processed exactly once."""
 
+    async def claim_inbound(self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime) -> bool:
+        """:meth:`claim_once` of ``key`` and, only when this call claimed it, :meth:`touch_contact`
+        of ``user`` at ``when``: what every incoming WeChat message needs, in one round trip."""
+
     async def touch_contact(self, user: UserKey, when: dt.datetime) -> None:
         """Record that the user wrote at ``when`` (WeChat lets us reply for 48 h after)."""
 

@@ -78,6 +78,14 @@ if (not current) or current < ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], 
 return 1
 """
 
+# claim_inbound: the claim, and only when it is ours, the contact (as _TOUCH_LUA).
+_CLAIM_INBOUND_LUA = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+local current = redis.call('HGET', KEYS[2], ARGV[2])
+if (not current) or current < ARGV[3] then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
+return 1
+"""
+
 
 def _part(text: str) -> str:
     return quote(text, safe="")
@@ -117,6 +125,7 @@ class RedisStorage:
         self._save_draft = redis.register_script(_SAVE_DRAFT_LUA)
         self._create_submission = redis.register_script(_CREATE_SUBMISSION_LUA)
         self._touch = redis.register_script(_TOUCH_LUA)
+        self._claim_inbound = redis.register_script(_CLAIM_INBOUND_LUA)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "kepu") -> RedisStorage:
@@ -299,6 +308,12 @@ class RedisStorage:
     async def claim_once(self, key: str, ttl: dt.timedelta) -> bool:
         ms = max(1, int(ttl.total_seconds() * 1000))
         return bool(await self._redis.set(f"{self.prefix}:claim:{_part(key)}", "1", nx=True, px=ms))
+
+    async def claim_inbound(self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime) -> bool:
+        ms = max(1, int(ttl.total_seconds() * 1000))
+        keys = [f"{self.prefix}:claim:{_part(key)}", f"{self.prefix}:contacts"]
+        field = f"{_part(user.channel)}:{_part(user.user_id)}"
+        return bool(await self._claim_inbound(keys=keys, args=[ms, field, utc_iso(when)]))
 
     async def touch_contact(self, user: UserKey, when: dt.datetime) -> None:
         field = f"{_part(user.channel)}:{_part(user.user_id)}"
