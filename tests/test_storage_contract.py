@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.lock import Lock
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.storage import (
@@ -681,15 +682,48 @@ async def test_redis_isolation_cancelled_waiter_leaves_no_lock(
             pytest.fail("a cancelled waiter must not get the lock")
 
     hold_task = asyncio.create_task(holder())
-    await holding.wait()
-    wait_task = asyncio.create_task(waiter())
-    await asyncio.sleep(0.02)
-    wait_task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await wait_task
-    release.set()
-    await hold_task
+    try:
+        await holding.wait()
+        wait_task = asyncio.create_task(waiter())
+        await asyncio.sleep(0.02)
+        wait_task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await wait_task
+    finally:
+        release.set()
+        await hold_task
     assert await redis_admin.exists(one.lock_name("k")) == 0
+
+
+async def test_redis_isolation_honours_a_cancel_that_redis_py_swallowed(
+    two_workers: tuple[RedisIsolation, RedisIsolation],
+    redis_admin: aioredis.Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Python 3.11's wait_for, around redis-py's socket writes, can drop a cancel."""
+    one, _ = two_workers
+    real = Lock.acquire
+
+    async def acquire_losing_the_cancel(self: Lock, *args: Any, **kwargs: Any) -> bool:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0)  # the cancel lands and is lost, as in wait_for
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Lock, "acquire", acquire_losing_the_cancel)
+    entered = False
+
+    async def handler() -> None:
+        nonlocal entered
+        async with one.lock("k"):
+            entered = True
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.create_task(handler())
+    assert not entered, "a cancelled task must not run its event"
+    assert await redis_admin.exists(one.lock_name("k")) == 0, "nor keep the lock it took"
 
 
 # -- submission updates, once-only claims, last contact -------------------------------------

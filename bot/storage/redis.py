@@ -390,16 +390,7 @@ class RedisIsolation:
             blocking_timeout=self.blocking_timeout,
             thread_local=False,
         )
-        token = uuid.uuid4().hex
-        try:
-            acquired = await lock.acquire(token=token)
-        except BaseException:
-            # Cancelled (or failed) while the SET may already have reached the server: do not
-            # leave the key held until it expires.
-            with contextlib.suppress(LockError, aioredis.RedisError):
-                await asyncio.shield(lock.do_release(token.encode()))
-            raise
-        if not acquired:
+        if not await self._acquire(lock, uuid.uuid4().hex):
             raise TimeoutError(f"could not lock {key!r} within {self.blocking_timeout} s")
         renewer = asyncio.get_running_loop().create_task(self._renew(lock, key))
         try:
@@ -412,6 +403,35 @@ class RedisIsolation:
                 log.warning("lock for %r expired before its event was handled", key)
             finally:
                 await asyncio.wait({renewer})
+
+    async def _acquire(self, lock: Lock, token: str) -> bool:
+        """Try to take ``lock`` until ``blocking_timeout``; False when it stays taken.
+
+        The loop is ours, not ``Lock.acquire``'s, so that a cancellation is never lost:
+        on Python 3.11 ``asyncio.wait_for`` (which redis-py wraps around each socket write)
+        drops a cancel that lands just as the write completes, and ``Lock.acquire`` would
+        then go on polling, or even take the lock, for a task that was cancelled.
+        """
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        cancels = task.cancelling() if task is not None else 0
+        deadline = loop.time() + self.blocking_timeout
+        try:
+            while True:
+                acquired = await lock.acquire(blocking=False, token=token)
+                if task is not None and task.cancelling() > cancels:
+                    raise asyncio.CancelledError
+                if acquired:
+                    return True
+                if loop.time() + self.poll_interval > deadline:
+                    return False
+                await asyncio.sleep(self.poll_interval)
+        except BaseException:
+            # Cancelled (or failed) while the SET may already have reached the server: do not
+            # leave the key held until it expires.
+            with contextlib.suppress(LockError, aioredis.RedisError):
+                await asyncio.shield(lock.do_release(token.encode()))
+            raise
 
     async def _renew(self, lock: Lock, key: str) -> None:
         while True:
