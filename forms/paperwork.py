@@ -97,7 +97,3 @@ class Paperwork:
 def read_head(path: Path, n: int = 16) -> bytes:
     with path.open("rb") as fh:
         return fh.read(n)
-
-
-async def scan_head(path: Path) -> bytes:
-    return await asyncio.to_thread(read_head, path)

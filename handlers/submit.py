@@ -290,15 +290,20 @@ class SubmitHandler:
 
     async def _check_scan(self, event: Incoming, contest: Contest, state: dict[str, Any]) -> Incoming:
         """A returned scan: jpg, png or pdf by its content, within the notice's size limit."""
-        from forms.paperwork import scan_head
-
         info = event.file
         if info is None or not info.path:
             return dataclasses.replace(event, media={"scan_ok": False, "error": "scan_unchecked"})
         _, max_mib = scan_limits(contest)
-        path = Path(info.path)
-        size = (await asyncio.to_thread(path.stat)).st_size
-        if size > max_mib * 1024 * 1024:
+        folder = None
+        if self.scan_dir is not None:
+            folder = self.scan_dir / str(state.get("number", "unknown"))
+        n = len(state.get("scans") or []) + 1
+        # Size, kind and keeping the file in one worker-thread call: each hand-off costs more
+        # CPU than the work (see bot.storage.sqlite_common).
+        size, kind, stored = await asyncio.to_thread(
+            take_scan, Path(info.path), int(max_mib * 1024 * 1024), folder, n
+        )
+        if kind is None and size > max_mib * 1024 * 1024:
             media = {
                 "scan_ok": False,
                 "error": "scan_too_big",
@@ -307,17 +312,11 @@ class SubmitHandler:
                 "max": f"{max_mib:g}MB",
             }
             return dataclasses.replace(event, media=media)
-        kind = _scan_kind(await scan_head(path))
         if kind is None:
             return dataclasses.replace(
                 event, media={"scan_ok": False, "error": "scan_type", "name": info.name}
             )
-        stored = str(info.path)
-        if self.scan_dir is not None:
-            n = len(state.get("scans") or []) + 1
-            target = self.scan_dir / str(state.get("number", "unknown")) / f"scan-{n}.{kind}"
-            stored = str(await asyncio.to_thread(keep_file, path, target))
-        return dataclasses.replace(event, media={"scan_ok": True, "stored": stored, "kind": kind})
+        return dataclasses.replace(event, media={"scan_ok": True, "stored": str(stored), "kind": kind})
 
     # ------------------------------------------------------------------ confirm
     async def _submit(
@@ -433,10 +432,22 @@ class SubmitHandler:
         return done, replies
 
 
-def _scan_kind(head: bytes) -> str | None:
-    from forms.paperwork import scan_kind
+def take_scan(path: Path, max_bytes: int, folder: Path | None, n: int) -> tuple[int, str | None, Path]:
+    """``(size, kind, where kept)`` of a returned scan (blocking: run in a worker thread).
 
-    return scan_kind(head)
+    ``kind`` is jpg, png or pdf judged by content, or None when the file is larger than
+    ``max_bytes`` (not read then) or is none of them; only an accepted scan is kept, as
+    ``folder/scan-{n}.{kind}`` (left where it is when ``folder`` is None).
+    """
+    from forms.paperwork import read_head, scan_kind
+
+    size = path.stat().st_size
+    if size > max_bytes:
+        return size, None, path
+    kind = scan_kind(read_head(path))
+    if kind is None or folder is None:
+        return size, kind, path
+    return size, kind, keep_file(path, folder / f"scan-{n}.{kind}")
 
 
 __all__ = [

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from bot.app import SERVICES, Services, create_app, services
 from bot.channels.telegram import MENU, TELEGRAM, TelegramSettings, create
+from bot.channels.telegram_files import IN_MEMORY_LIMIT
 from bot.channels.telegram_replies import (
     MAX_CALLBACK_DATA,
     UNFIT_CALLBACK,
@@ -335,10 +336,15 @@ async def test_video_over_20_mb_gets_the_dialogs_upload_reply_without_getfile(
         assert draft is not None and draft["step"] == "video" and draft["video"] is None
 
 
-async def test_small_document_is_downloaded_to_a_private_temp_path_and_removed(
-    sqlite_settings: Settings, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "size",
+    [10_240, IN_MEMORY_LIMIT + 300_000],
+    ids=["read-into-memory-then-written", "streamed-to-disk"],
+)
+async def test_a_document_is_downloaded_to_a_private_temp_path_and_removed(
+    sqlite_settings: Settings, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch, size: int
 ) -> None:
-    content = b"%PDF-1.7\n" + bytes(range(256)) * 40
+    content = (b"%PDF-1.7\n" + bytes(range(256)) * (size // 256 + 1))[:size]
     async with running(sqlite_settings, fake) as run:
         user = run.user(702)
         await user.say("/start")

@@ -14,6 +14,7 @@ keeps).
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import re
 import shutil
@@ -36,6 +37,10 @@ CLOUD_LIMIT = 20 * 1024 * 1024
 LOCAL_LIMIT = 2000 * 1024 * 1024
 DOWNLOAD_TIMEOUT = 120  # seconds for one file of at most 20 MB
 TEMP_PREFIX = "telegram-"
+#: Files Telegram says are at most this big are downloaded into memory and written in one
+#: worker-thread call; larger ones stream to disk (aiogram writes each 64 KiB chunk through a
+#: thread hand-off, which costs more CPU than the bytes for a scan of a few hundred KB).
+IN_MEMORY_LIMIT = 2 * 1024 * 1024
 # Leftovers of a crashed worker are removed at startup once this old; younger ones may belong
 # to another worker that is still handling them.
 STALE_AFTER = 24 * 3600
@@ -115,19 +120,32 @@ class Downloads:
             path = await self._local_path(media)
             yield FileInfo(media.name, media.size, media.mime, ref=media.file_id, path=path)
             return
-        folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=TEMP_PREFIX, dir=self.root))
+        name = f"upload{safe_suffix(media.name)}"
+        small = media.size is not None and media.size <= IN_MEMORY_LIMIT
+        folder: Path | None = None
         try:
-            target = folder / f"upload{safe_suffix(media.name)}"
             try:
-                await self.bot.download(media.file_id, destination=target, timeout=DOWNLOAD_TIMEOUT)
+                if small:
+                    buffer = io.BytesIO()
+                    await self.bot.download(media.file_id, destination=buffer, timeout=DOWNLOAD_TIMEOUT)
+                    folder = await asyncio.to_thread(_write_temp, self.root, name, buffer.getvalue())
+                else:
+                    folder = Path(
+                        await asyncio.to_thread(tempfile.mkdtemp, prefix=TEMP_PREFIX, dir=self.root)
+                    )
+                    await self.bot.download(
+                        media.file_id, destination=folder / name, timeout=DOWNLOAD_TIMEOUT
+                    )
             except (TelegramAPIError, OSError, TimeoutError) as exc:
                 # e.g. "file is too big" when Telegram did not tell the size: no copy, no error
                 log.warning("could not download %s: %s", media.file_id, exc)
                 yield info
             else:
-                yield FileInfo(media.name, media.size, media.mime, ref=media.file_id, path=str(target))
+                assert folder is not None
+                yield FileInfo(media.name, media.size, media.mime, ref=media.file_id, path=str(folder / name))
         finally:
-            await asyncio.to_thread(shutil.rmtree, folder, True)
+            if folder is not None:
+                await asyncio.to_thread(shutil.rmtree, folder, True)
 
     async def _local_path(self, media: Media) -> str:
         """Where the local Bot API server keeps the file, as this process sees it ("" if unseen)."""
@@ -143,6 +161,17 @@ class Downloads:
             log.warning("local Bot API file %s is not visible here (check LOCAL_*_DIR)", path)
             return ""
         return str(path)
+
+
+def _write_temp(root: Path, name: str, data: bytes) -> Path:
+    """A new private folder under ``root`` holding ``data`` as ``name``; the folder."""
+    folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=root))
+    try:
+        (folder / name).write_bytes(data)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return folder
 
 
 def _prepare_root(root: Path) -> None:
