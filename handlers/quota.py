@@ -782,14 +782,15 @@ class QuotaService:
             return late
         limit = limit_for(rule, unit, "work")
         least = rule.min_works
+
+        async def already() -> SelectResult:
+            used = await self._used(contest, unit, now)
+            text = f"{number}{title} 已经推荐过了。“{unit.name}”" + _pick_line(used, limit, least)
+            return SelectResult(False, "already", text)
+
         before = [p for p in await self.org.list_places(contest.id, holder=unit.holder) if p.number == number]
         if any(p.state is PlaceState.COMMITTED for p in before):
-            used = await self._used(contest, unit, now)
-            return SelectResult(
-                False,
-                "already",
-                f"{number}{title} 已经推荐过了。“{unit.name}”" + _pick_line(used, limit, least),
-            )
+            return await already()
         got = await self.org.reserve(
             contest_id=contest.id,
             holder=unit.holder,
@@ -801,10 +802,8 @@ class QuotaService:
             ttl=self.hold_ttl,
         )
         if isinstance(got, QuotaRefusal):
-            if got.reason == "claimed":
-                used = await self._used(contest, unit, now)
-                text = f"{number}{title} 已经推荐过了。“{unit.name}”" + _pick_line(used, limit, least)
-                return SelectResult(False, "already", text)
+            if got.reason == "claimed":  # the same 推荐 sent twice at once: the other one won
+                return await already()
             refusal = dataclasses.replace(got, unit_name=unit.name, label=rule.label, min_works=least)
             text = (
                 f"“{unit.name}”的推荐名额已满：通知规定{rule.label}每个限推荐 {limit} 部作品，"
