@@ -34,8 +34,11 @@ lint: install-test
 	$(BIN)/mypy
 
 # Tests use the Redis server at 127.0.0.1:6379 for real (.ci/run starts one if none answers).
+# -n auto: one pytest worker per core; the suite is mostly CPU (PDFs, videos, Chromium, the
+# broadcast crash tests) and takes about half the time on 2 cores.  Every test uses its own
+# ports, folders and Redis prefix, so workers do not meet.
 test: install-test system-deps lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -233,7 +233,10 @@ async def test_the_upload_page_resumes_after_a_reload_and_a_dropped_chunk(
     # Four chunks in, the fifth is held: the entrant closes the tab (here: reloads it).
     async with asyncio.timeout(TIMEOUT_MS / 1000):
         await gate.held.wait()
-    await expect(page.locator("#percent")).to_have_text(f"{4 * chunk * 100 // size}%")
+    # Four chunks are acknowledged; the bar also counts what XHR has sent of the held fifth,
+    # which a busy machine may have pushed into the socket already.
+    shown = "|".join(str(p) for p in range(4 * chunk * 100 // size, 5 * chunk * 100 // size + 1))
+    await expect(page.locator("#percent")).to_have_text(re.compile(rf"^({shown})%$"))
     await page.reload()
     gate.release.set()
     resume = page.locator("#resume")
