@@ -390,18 +390,6 @@ async def count_submissions(data_dir: Path, redis_prefix: str) -> int:
         await storage.close()
 
 
-async def drop_redis_prefix(prefix: str) -> None:
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(REDIS_URL)
-    try:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
-
-
 DIALOG_ALONE = 30  # entrants measured without Telegram
 
 
@@ -484,7 +472,9 @@ async def bench(args: argparse.Namespace) -> tuple[Phase, Phase, DialogCost]:
     finally:
         await fake.close()
         if redis_prefix:
-            await drop_redis_prefix(redis_prefix)
+            from tests.conftest import drop_redis_prefix  # the tests' own cleanup, same Redis
+
+            await drop_redis_prefix(redis_prefix, REDIS_URL)
     fake.assert_clean()
     return answers, whole, alone
 

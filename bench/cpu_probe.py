@@ -1,7 +1,9 @@
 """CPU accounting shared by the channel benches, mounted on each server under test.
 
-``GET`` the probe's path for ``{"cpu": …, "children": …}``: this process's CPU seconds and
-its live children's (the process that draws the PDFs), which ``process_time()`` leaves out.
+``GET`` the probe's path for ``{"cpu": …, "children": …, "threads": {…}}``: this process's CPU
+seconds, its live children's (the process that draws the PDFs), which ``process_time()``
+leaves out, and each live thread's by kind (the event loop, the SQLite connection, the
+worker threads of ``to_thread``…), which says where a process's CPU went.
 With a profile path, the first call starts cProfile and the second writes what ran in between
 (the measured window, not the imports).
 """
@@ -11,12 +13,14 @@ from __future__ import annotations
 import contextlib
 import cProfile
 import os
+import re
+import threading
 import time
 from pathlib import Path
 
 from aiohttp import web
 
-__all__ = ["CpuProbe", "children_cpu"]
+__all__ = ["CpuProbe", "children_cpu", "threads_cpu"]
 
 
 def children_cpu() -> float:
@@ -28,6 +32,19 @@ def children_cpu() -> float:
             if int(fields[1]) == me:  # ppid; then utime, stime, cutime, cstime in clock ticks
                 total += sum(int(f) for f in fields[11:15])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def threads_cpu() -> dict[str, float]:
+    """CPU seconds of this process's live threads, summed by kind: the thread's name without
+    its numbers ("asyncio_3" and "asyncio_0" are both "asyncio_")."""
+    tick, total = os.sysconf("SC_CLK_TCK"), dict[str, float]()
+    for thread in threading.enumerate():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+            fields = stat.rpartition(")")[2].split()
+            kind = "event loop" if thread is threading.main_thread() else re.sub(r"\d+", "", thread.name)
+            total[kind] = total.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 class CpuProbe:
@@ -45,4 +62,4 @@ class CpuProbe:
         elif self._profiler is not None:
             self._profiler.disable()
             self._profiler.dump_stats(self.profile)
-        return web.json_response({"cpu": now, "children": children})
+        return web.json_response({"cpu": now, "children": children, "threads": threads_cpu()})
