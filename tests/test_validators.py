@@ -13,10 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import regex
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bot.contests import Contest, ContestRegistry, FieldType, FormField
+from validators import text as text_module
 from validators.fields import check_answer
 from validators.text import (
     MAX_INPUT_CHARS,
@@ -125,6 +127,14 @@ def test_count_chars_does_not_count_spaces_or_newlines(text: str, expected: int)
 )
 def test_count_chars_ignores_invisible_direction_marks(text: str, expected: int) -> None:
     assert count_chars(text) == expected
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+def test_count_chars_shortcut_agrees_with_the_grapheme_scan(text: str) -> None:
+    """Text without joining characters skips the \\X scan; the count must not change."""
+    visible = text_module._INVISIBLE.sub("", text_module._WHITESPACE.sub("", text))
+    assert count_chars(text) == len(regex.findall(r"\X", visible))
 
 
 @given(CJK, CJK)

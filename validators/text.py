@@ -40,6 +40,10 @@ Result = Valid | Invalid
 # ---- characters -------------------------------------------------------------------------
 
 _GRAPHEME = regex.compile(r"\X")
+# A character that may join its neighbours into one grapheme (combining marks, ZWJ, variation
+# selectors, emoji modifiers, regional indicators, Hangul jamo...).  Text without any, which is
+# nearly every answer, has one grapheme per code point and is counted without the \X scan.
+_JOINER = regex.compile(r"[^\p{Grapheme_Cluster_Break=Other}]")
 _SPACES = re.compile(r"[ \t\u00a0\u3000\u2000-\u200a\u202f\u205f]+")
 # Every kind of white space and line break, including U+2028/U+2029 pasted from Word or a PDF.
 _WHITESPACE = re.compile(r"\s+")
@@ -55,6 +59,8 @@ def count_chars(text: str) -> int:
     一个汉字、一个字母、一个全角标点、一个 emoji（含组合 emoji）都算 1 字；空白不计。
     """
     visible = _INVISIBLE.sub("", _WHITESPACE.sub("", text))
+    if _JOINER.search(visible) is None:
+        return len(visible)
     return len(_GRAPHEME.findall(visible))
 
 
