@@ -164,8 +164,11 @@ def _our_app(
             async def claim_inbound(key: str, ttl: dt.timedelta, user: Any, when: dt.datetime) -> bool:
                 return True
 
+            async def claim_first(keys: Any, ttl: dt.timedelta) -> int | None:
+                return 0
+
             storage.claim_once, storage.touch_contact = claim_once, touch_contact
-            storage.claim_inbound = claim_inbound
+            storage.claim_inbound, storage.claim_first = claim_inbound, claim_first
         if not dialog:  # the channel hands every event to the assistant
             app[SERVICES].assistant = _EchoDialog()  # type: ignore[assignment]
         elif not forms:

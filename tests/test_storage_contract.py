@@ -795,6 +795,49 @@ async def test_claim_inbound_claims_once_and_records_the_contact_only_when_claim
     assert await one.list_contacts() == [ALICE]
 
 
+def _slots(name: str, n: int = 5) -> list[str]:
+    return [f"wechat:cs:{name}:msg:1714527000:{i}" for i in range(1, n + 1)]
+
+
+async def test_claim_first_claims_the_first_free_key_in_claim_onces_key_space(backend: Backend) -> None:
+    one, two = await backend.open(), await backend.open()
+    ttl = dt.timedelta(minutes=5)
+    keys = _slots("oFirst")
+    assert await one.claim_first([], ttl) is None
+    assert await two.claim_once(keys[1], ttl) is True  # taken by claim_once: skipped
+    assert await one.claim_first(keys, ttl) == 0
+    assert [await two.claim_first(keys, ttl) for _ in range(3)] == [2, 3, 4]
+    assert await one.claim_first(keys, ttl) is None, "every key is taken"
+    # The very keys claim_once would claim, so claims made either way count for both.
+    assert [await two.claim_once(key, ttl) for key in keys] == [False] * len(keys)
+    assert await one.claim_first([*keys, "wechat:cs:oFirst:other"], ttl) == len(keys)
+    assert await one.claim_once("wechat:cs:oFirst:other", ttl) is False
+
+
+async def test_concurrent_claim_first_across_workers_hands_out_each_key_once(backend: Backend) -> None:
+    one, two = await backend.open(), await backend.open()
+    ttl = dt.timedelta(minutes=5)
+    keys = _slots("oRace")
+    calls = 2 * len(keys) + 3
+    results = await asyncio.gather(*((one if i % 2 else two).claim_first(keys, ttl) for i in range(calls)))
+    # Whichever calls win, each index goes to exactly one of them and the rest get None.
+    assert sorted(r for r in results if r is not None) == list(range(len(keys)))
+    assert results.count(None) == calls - len(keys)
+
+
+async def test_claim_first_takes_over_an_expired_key(backend: Backend) -> None:
+    one, two = await backend.open(), await backend.open()
+    keys = _slots("oExpiry", 3)
+    assert await one.claim_first(keys, dt.timedelta(minutes=5)) == 0
+    assert await two.claim_first(keys, dt.timedelta(milliseconds=20)) == 1
+    assert await one.claim_first(keys, dt.timedelta(milliseconds=20)) == 2
+    assert await two.claim_first(keys, dt.timedelta(minutes=5)) is None
+    await asyncio.sleep(0.05)
+    assert await two.claim_first(keys, dt.timedelta(minutes=5)) == 1
+    assert await one.claim_first(keys, dt.timedelta(minutes=5)) == 2
+    assert await two.claim_first(keys, dt.timedelta(minutes=5)) is None
+
+
 async def test_an_expired_claim_can_be_claimed_again(store: Storage) -> None:
     assert await store.claim_once("k", dt.timedelta(milliseconds=20)) is True
     assert await store.claim_once("k", dt.timedelta(milliseconds=20)) is False

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from bot.app import SERVICES, Services, create_app
 from bot.channels import wechat as wechat_module
+from bot.channels import wechat_files
 from bot.channels.wechat import (
     MEDIA_LIMIT,
     OutsideWindow,
@@ -778,6 +779,46 @@ async def test_a_document_goes_out_as_a_download_link_that_expires(make: Make) -
     assert (await h.client.get(path)).status == 404
     token = path.rsplit("/", 1)[1]
     assert not list((h.settings.data_dir / "outbox").glob(f"{token}.*"))  # the expired file is gone
+
+
+async def test_the_documents_of_one_push_are_stored_in_one_hand_off_and_all_served(
+    make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = await make()
+    user = UserKey("wechat", "oKepuForms")
+    await h.services.storage.touch_contact(user, dt.datetime.now(dt.UTC))
+    notifier = h.services.notifiers["wechat"]
+    hand_offs: list[str] = []
+    to_thread = asyncio.to_thread
+
+    async def counting(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        if getattr(fn, "__self__", None) is notifier.outbox:
+            hand_offs.append(fn.__name__)
+        return await to_thread(fn, *args, **kwargs)
+
+    monkeypatch.setattr(wechat_files.asyncio, "to_thread", counting)
+    form, note = b"PK\x03\x04 form", b"%PDF note"
+    png = b"\x89PNG\r\n\x1a\n" + b"p" * 64
+    await notifier.push(
+        user,
+        [
+            Reply("请打印签字：", document=Document("报名表.docx", form, "application/octet-stream")),
+            Reply("您的回执：", document=Document("回执.png", png, "image/png")),  # an image, not a link
+            Reply("说明.pdf", document=Document("说明.pdf", note, "application/pdf")),
+        ],
+    )
+    assert len(hand_offs) == 1, hand_offs
+    [text] = h.fake.texts_to(user.user_id)
+    assert text.startswith("请打印签字：\n\n「报名表.docx」下载链接")
+    assert "您的回执：\n\n「说明.pdf」下载链接" in text
+    urls = [line for line in text.splitlines() if line.startswith(PUBLIC)]
+    assert len(urls) == 2
+    for url, content in zip(urls, (form, note), strict=True):
+        resp = await h.client.get(url.removeprefix(PUBLIC))
+        assert resp.status == 200 and await resp.read() == content
+    [upload] = h.fake.uploads
+    assert upload["content"] == png
+    assert [m["msgtype"] for m in h.fake.sent] == ["text", "image"]
 
 
 async def test_an_image_document_is_uploaded_and_sent_as_an_image(make: Make) -> None:

@@ -261,17 +261,21 @@ class WechatNotifier:
         as images where WeChat can carry them, else as a download link in the text."""
         texts: list[str] = []
         images: list[str] = []
+        linked: list[tuple[int, Document]] = []  # documents going out as links, by index in texts
         for reply in replies:
-            text = choices_as_text(reply)
             if reply.document is not None:
                 media_id = await self._upload_image(reply.document)
                 if media_id:
                     images.append(media_id)
                 else:
-                    link = await self._link(reply.document)
-                    # A reply that is only the file's name says nothing the link line does not.
-                    text = f"{text}\n\n{link}" if text and text != reply.document.filename else link
-            texts.append(text)
+                    linked.append((len(texts), reply.document))
+            texts.append(choices_as_text(reply))
+        if linked:
+            # All links of the reply in one outbox job: a thread hand-off costs more than the writes.
+            links = await self._links([doc for _, doc in linked])
+            for (i, doc), link in zip(linked, links, strict=True):
+                # A reply that is only the file's name says nothing the link line does not.
+                texts[i] = f"{texts[i]}\n\n{link}" if texts[i] and texts[i] != doc.filename else link
         return Outgoing(tuple(pack_texts(texts)), tuple(images))
 
     async def _upload_image(self, doc: Document) -> str | None:
@@ -283,17 +287,23 @@ class WechatNotifier:
             log.warning("wechat image upload failed (%s); sending a link instead", exc)
             return None
 
-    async def _link(self, doc: Document) -> str:
+    async def _links(self, docs: list[Document]) -> list[str]:
+        """A download-link line for each of ``docs``, all stored in one outbox job."""
         if not self.download_base:
-            log.warning("BOT_WECHAT_PUBLIC_BASE_URL is not set: %s cannot be offered as a link", doc.filename)
-            return TEXTS["no_download"].format(name=doc.filename)
-        token = await self.outbox.put(doc)
+            for doc in docs:
+                log.warning(
+                    "BOT_WECHAT_PUBLIC_BASE_URL is not set: %s cannot be offered as a link", doc.filename
+                )
+            return [TEXTS["no_download"].format(name=doc.filename) for doc in docs]
+        tokens = await self.outbox.put_many(docs)
         expires = (self.clock() + self.outbox.ttl).astimezone(SHANGHAI)
-        return TEXTS["download"].format(
-            name=doc.filename,
-            expires=f"{expires.month}月{expires.day}日{expires:%H:%M}",
-            url=f"{self.download_base}/wechat/files/{token}",
-        )
+        when = f"{expires.month}月{expires.day}日{expires:%H:%M}"
+        return [
+            TEXTS["download"].format(
+                name=doc.filename, expires=when, url=f"{self.download_base}/wechat/files/{token}"
+            )
+            for doc, token in zip(docs, tokens, strict=True)
+        ]
 
     async def send(self, user: UserKey, out: Outgoing, quota: Quota) -> None:
         """Send ``out`` in order, each message only with a free slot of ``quota``."""
@@ -319,11 +329,9 @@ class WechatNotifier:
 
     async def _take_slot(self, user: UserKey, quota: Quota) -> bool:
         stamp = int(quota.anchor.timestamp())
-        for n in range(1, quota.limit + 1):
-            key = f"wechat:cs:{user.user_id}:{quota.scope}:{stamp}:{n}"
-            if await self.storage.claim_once(key, quota.period):
-                return True
-        return False
+        # The same keys one claim_once per slot used, so slots taken before a deploy still count.
+        keys = [f"wechat:cs:{user.user_id}:{quota.scope}:{stamp}:{n}" for n in range(1, quota.limit + 1)]
+        return await self.storage.claim_first(keys, quota.period) is not None
 
 
 # --------------------------------------------------------------------------- message registry

@@ -22,7 +22,7 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -93,9 +93,9 @@ class OutboxEntry:
 
 
 class Outbox:
-    """Documents behind download links: ``put`` stores one and returns its token, ``get`` finds
-    it again until it expires.  Files live on disk so that any worker sharing ``DATA_DIR`` can
-    serve a link another worker made."""
+    """Documents behind download links: ``put`` stores one and returns its token (``put_many``
+    several at once), ``get`` finds it again until it expires.  Files live on disk so that any
+    worker sharing ``DATA_DIR`` can serve a link another worker made."""
 
     def __init__(
         self,
@@ -107,14 +107,14 @@ class Outbox:
         self.ttl = ttl
         self._clock = clock
 
-    def _put(self, doc: Document) -> str:
+    def _put_many(self, docs: Sequence[Document]) -> list[str]:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        expires = (self._clock() + self.ttl).isoformat()
+        return [self._put(doc, expires) for doc in docs]
+
+    def _put(self, doc: Document, expires: str) -> str:
         token = secrets.token_urlsafe(24)  # 32 characters, 192 bits
-        meta = {
-            "filename": doc.filename[:200] or "download",
-            "mime": doc.mime,
-            "expires": (self._clock() + self.ttl).isoformat(),
-        }
+        meta = {"filename": doc.filename[:200] or "download", "mime": doc.mime, "expires": expires}
         data = self.root / f"{token}.bin"
         fd = os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
@@ -124,7 +124,16 @@ class Outbox:
         return token
 
     async def put(self, doc: Document) -> str:
-        return await asyncio.to_thread(self._put, doc)
+        """Store ``doc``; its token."""
+        [token] = await self.put_many([doc])
+        return token
+
+    async def put_many(self, docs: Sequence[Document]) -> list[str]:
+        """Store ``docs`` in one thread hand-off (which costs more than the writes); their tokens,
+        in the same order."""
+        if not docs:
+            return []
+        return await asyncio.to_thread(self._put_many, docs)
 
     def _get(self, token: str) -> OutboxEntry | None:
         if not _TOKEN.match(token):  # before any path is built from it

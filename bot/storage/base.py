@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -70,8 +71,10 @@ class Storage(Protocol):
     async def save_draft(self, draft: Draft) -> Draft:
         """Store ``draft`` if its ``version`` is the stored one (0 for a new draft).
 
-        Returns the draft with its new version and ``updated_at``; raises
-        :class:`StaleDraftError` when someone saved in between.
+        Returns the draft with its new version and ``updated_at``; its ``data`` is the caller's
+        own dict, not a copy read back from the store (a tuple in it stays a tuple, where
+        :meth:`get_draft` would give a list).  Raises :class:`StaleDraftError` when someone
+        saved in between.
         """
 
     async def delete_draft(self, user: UserKey) -> bool:
@@ -118,6 +121,11 @@ class Storage(Protocol):
     async def claim_once(self, key: str, ttl: dt.timedelta) -> bool:
         """True for the first claim of ``key`` within ``ttl``, False for every later one: how a
         message retried by the platform (same MsgId) is processed exactly once."""
+
+    async def claim_first(self, keys: Sequence[str], ttl: dt.timedelta) -> int | None:
+        """The index of the first key of ``keys`` that was free and is now claimed (as
+        :meth:`claim_once` would, in the same key space), or None when all are taken; one round
+        trip.  Keys after the claimed one are left alone."""
 
     async def claim_inbound(self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime) -> bool:
         """:meth:`claim_once` of ``key`` and, only when this call claimed it, :meth:`touch_contact`

@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -86,6 +86,15 @@ if (not current) or current < ARGV[3] then redis.call('HSET', KEYS[2], ARGV[2], 
 return 1
 """
 
+# claim_first: KEYS are claim keys (as claim_once names them), ARGV[1] their TTL in ms.  Returns
+# the 1-based position of the first key SET NX could take, 0 when none was free.
+_CLAIM_FIRST_LUA = """
+for i, key in ipairs(KEYS) do
+    if redis.call('SET', key, '1', 'NX', 'PX', ARGV[1]) then return i end
+end
+return 0
+"""
+
 
 def _part(text: str) -> str:
     return quote(text, safe="")
@@ -126,6 +135,7 @@ class RedisStorage:
         self._create_submission = redis.register_script(_CREATE_SUBMISSION_LUA)
         self._touch = redis.register_script(_TOUCH_LUA)
         self._claim_inbound = redis.register_script(_CLAIM_INBOUND_LUA)
+        self._claim_first = redis.register_script(_CLAIM_FIRST_LUA)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "kepu") -> RedisStorage:
@@ -175,7 +185,8 @@ class RedisStorage:
         )
         if int(stored) != 1:
             raise StaleDraftError(f"draft of {draft.user} is not at version {draft.version}")
-        return Draft(user=draft.user, data=json.loads(encoded), version=new_version, updated_at=now)
+        # The caller's own data: decoding what was just encoded would only copy it.
+        return Draft(user=draft.user, data=draft.data, version=new_version, updated_at=now)
 
     async def list_drafts(self) -> list[Draft]:
         head = f"{self.prefix}:draft:"
@@ -308,6 +319,14 @@ class RedisStorage:
     async def claim_once(self, key: str, ttl: dt.timedelta) -> bool:
         ms = max(1, int(ttl.total_seconds() * 1000))
         return bool(await self._redis.set(f"{self.prefix}:claim:{_part(key)}", "1", nx=True, px=ms))
+
+    async def claim_first(self, keys: Sequence[str], ttl: dt.timedelta) -> int | None:
+        if not keys:
+            return None
+        ms = max(1, int(ttl.total_seconds() * 1000))
+        names = [f"{self.prefix}:claim:{_part(key)}" for key in keys]
+        position = int(await self._claim_first(keys=names, args=[ms]))
+        return position - 1 if position else None
 
     async def claim_inbound(self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime) -> bool:
         ms = max(1, int(ttl.total_seconds() * 1000))

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +180,8 @@ class SqliteStorage(SqliteStoreBase):
             sql, params = _DRAFT_UPDATE, (encoded, new_version, utc_iso(now), *key, draft.version)
         if len(await self._read(sql, params)) != 1:
             raise StaleDraftError(f"draft of {draft.user} is not at version {draft.version}")
-        return Draft(user=draft.user, data=json.loads(encoded), version=new_version, updated_at=now)
+        # The caller's own data: decoding what was just encoded would only copy it.
+        return Draft(user=draft.user, data=draft.data, version=new_version, updated_at=now)
 
     async def list_drafts(self) -> list[Draft]:
         found = await self._read(
@@ -293,21 +295,44 @@ class SqliteStorage(SqliteStoreBase):
 
     # -- once-only claims and last contact ----------------------------------------------------
 
-    def _claim(self, conn: sqlite3.Connection, key: str, ttl: dt.timedelta, now: dt.datetime) -> bool:
+    @staticmethod
+    def _claim_key(conn: sqlite3.Connection, key: str, ttl: dt.timedelta, now: dt.datetime) -> bool:
         # One statement: an expired claim is taken over, a live one is left alone; RETURNING
         # yields a row only when this call claimed the key.
-        claimed = bool(conn.execute(_CLAIM, (key, utc_iso(now + ttl), utc_iso(now))).fetchall())
+        return bool(conn.execute(_CLAIM, (key, utc_iso(now + ttl), utc_iso(now))).fetchall())
+
+    def _sweep_claims(self, conn: sqlite3.Connection, now: dt.datetime) -> None:
         # Expired claims are of no use, but sweeping them on every claim (a WeChat push claims
         # its MsgId) doubled the cost of each: at most once per claim_sweep_every seconds.
         clock = time.monotonic()
         if clock >= self._claims_swept_at + self.claim_sweep_every:
             self._claims_swept_at = clock
             conn.execute("DELETE FROM claims WHERE expires_at <= ?", (utc_iso(now),))
+
+    def _claim(self, conn: sqlite3.Connection, key: str, ttl: dt.timedelta, now: dt.datetime) -> bool:
+        claimed = self._claim_key(conn, key, ttl, now)
+        self._sweep_claims(conn, now)
         return claimed
 
     async def claim_once(self, key: str, ttl: dt.timedelta) -> bool:
         now = dt.datetime.now(dt.UTC)
         return await self._conn().call(lambda conn: self._claim(conn, key, ttl, now))
+
+    async def claim_first(self, keys: Sequence[str], ttl: dt.timedelta) -> int | None:
+        if not keys:
+            return None
+        now = dt.datetime.now(dt.UTC)
+        candidates = tuple(keys)
+
+        def first_free(conn: sqlite3.Connection) -> int | None:
+            claimed = next(
+                (i for i, key in enumerate(candidates) if self._claim_key(conn, key, ttl, now)), None
+            )
+            self._sweep_claims(conn, now)
+            return claimed
+
+        # One transaction: another process's claims cannot interleave with the scan.
+        return await self._write(first_free)
 
     async def claim_inbound(self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime) -> bool:
         now = dt.datetime.now(dt.UTC)
