@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from handlers.remind import RemindSettings
 
 log = logging.getLogger(__name__)
+# Users whose last stored draft the submit handler keeps in memory (a few KB each).
+DRAFT_CACHE = 10_000
 
 
 @dataclass(slots=True)
@@ -135,6 +137,9 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
             scan_dir=settings.data_dir / "scans",
             quota=quota,
             paperwork=paperwork,
+            # SQLite serves one worker process, the only one writing its drafts; with Redis
+            # another worker may have handled the user's last event (see SubmitHandler).
+            draft_cache=0 if redis_url else DRAFT_CACHE,
         )
         holder: list[Services] = []  # the helpdesk reaches users through the channels' notifiers
 

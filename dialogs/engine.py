@@ -177,7 +177,7 @@ class DialogEngine:
                 return self._edit_menu(state, now)
             case "cancel":
                 if state["step"] != Submission.CANCEL:
-                    state["return_to"] = state["step"], state.get("field")
+                    state["return_to"] = [state["step"], state.get("field")]  # a list, as JSON gives it back
                 state["step"] = Submission.CANCEL
                 return Outcome(state, [self._prompt(state, now)])
 
@@ -473,7 +473,7 @@ class DialogEngine:
         if not items:
             return Outcome(state, [Reply(self.msg.render("nothing_to_edit")), self._prompt(state, now)])
         if state["step"] not in (Submission.EDIT, Submission.CANCEL):
-            state["edit_from"] = state["step"], state.get("field")
+            state["edit_from"] = [state["step"], state.get("field")]
         self._goto(state, _Step(Submission.EDIT))
         return Outcome(state, [self._prompt(state, now)])
 
@@ -732,7 +732,7 @@ class DialogEngine:
         if v in {"edit", "修改"}:
             return self._edit_menu(state, now)
         if v == "cancel":
-            state["return_to"] = Submission.REVIEW, None
+            state["return_to"] = [Submission.REVIEW, None]
             state["step"] = Submission.CANCEL
             return Outcome(state, [self._prompt(state, now)])
         if v.isdigit():  # a number on the review page names the item to change

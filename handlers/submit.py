@@ -13,6 +13,7 @@ signed scan, and issuing the receipt.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import dataclasses
@@ -142,7 +143,23 @@ def keep_video(path: Path, folder: Path, sha256: str) -> Path:
     return keep_file(path, folder / f"{sha256}.mp4")
 
 
+# Steps whose answer does more than change the draft: a video checked and kept, a link probed,
+# the submission created, a scan kept, a draft dropped.  Their draft is always read afresh.
+_READ_FRESH = frozenset({Step.VIDEO, Step.REVIEW, Step.SCAN, Step.CANCEL})
+
+
 class SubmitHandler:
+    """Runs the dialog for one event at a time per user: the stored draft in, the engine, the
+    checks and documents around it, the new draft out.
+
+    ``draft_cache``: how many users' last stored drafts to keep in memory, so that a typed
+    answer costs one storage call (the save) instead of two.  Only for a store this process
+    alone writes drafts to (SQLite, one worker): with several workers the user's previous event
+    may have been handled by another one.  A stale entry cannot do harm beyond one refused
+    answer: the save is a compare-and-set on the draft's version, and the steps in
+    ``_READ_FRESH`` never run from memory.
+    """
+
     def __init__(
         self,
         engine: DialogEngine,
@@ -158,6 +175,7 @@ class SubmitHandler:
         quota: QuotaService | None = None,
         paperwork: Paperwork | None = None,
         pusher: Pusher | None = None,
+        draft_cache: int = 0,
     ) -> None:
         self.engine = engine
         self.storage = storage
@@ -174,6 +192,8 @@ class SubmitHandler:
         # Documents drawn after the reply went out (a PDF costs a third of a CPU second, and
         # WeChat wants its reply within 4 s): kept here and awaited by aclose().
         self._later: set[asyncio.Task[None]] = set()
+        self._drafts: collections.OrderedDict[UserKey, Draft] = collections.OrderedDict()
+        self._draft_cache = draft_cache
 
     async def aclose(self) -> None:
         """Wait for documents still being drawn and sent."""
@@ -204,13 +224,37 @@ class SubmitHandler:
         """Handle one event; on a storage failure the stored draft is left as it was."""
         try:
             async with user_turn(self.isolation, event.user):
-                return await self._handle_locked(event, contest_hint)
+                try:
+                    return await self._handle_locked(event, contest_hint)
+                except BaseException:
+                    # The store may or may not hold what this event wrote.
+                    self._drafts.pop(event.user, None)
+                    raise
         except Exception:
             log.exception("event of %s failed", event.user)
             return [Reply(self.engine.msg.render("internal_error"), meta={"error": "internal"})]
 
+    async def _draft(self, user: UserKey) -> Draft | None:
+        """The user's draft: from memory when this process stored it last, else from the store."""
+        kept = self._drafts.get(user)
+        if kept is not None and kept.data.get("step") not in _READ_FRESH:
+            self._drafts.move_to_end(user)
+            return kept
+        draft = await self.storage.get_draft(user)
+        self._remember(user, draft)
+        return draft
+
+    def _remember(self, user: UserKey, draft: Draft | None) -> None:
+        if draft is None or self._draft_cache <= 0:
+            self._drafts.pop(user, None)
+            return
+        self._drafts[user] = draft
+        self._drafts.move_to_end(user)
+        while len(self._drafts) > self._draft_cache:
+            self._drafts.popitem(last=False)
+
     async def _handle_locked(self, event: Incoming, contest_hint: str | None) -> list[Reply]:
-        draft = await self.storage.get_draft(event.user)
+        draft = await self._draft(event.user)
         now = self.clock()
         event = await self._prepare(event, draft)
         outcome = self.engine.handle(draft.data if draft else None, event, now, contest_hint=contest_hint)
@@ -230,18 +274,24 @@ class SubmitHandler:
 
     async def _store(self, user: UserKey, draft: Draft | None, state: dict[str, Any] | None) -> bool:
         if state is None:
+            self._remember(user, None)
             if draft is not None:
                 await self.storage.delete_draft(user)
             return True
         if draft is not None and state == draft.data:
             return True
         try:
-            await self.storage.save_draft(Draft(user=user, data=state, version=draft.version if draft else 0))
+            saved = await self.storage.save_draft(
+                Draft(user=user, data=state, version=draft.version if draft else 0)
+            )
         except StaleDraftError:
-            # Only possible if the lock expired under a very slow event: drop this answer,
-            # keep what is stored, and ask the user to send it again.
+            # Only possible if the lock expired under a very slow event (or, with the draft
+            # cache, if another process wrote this user's draft): drop this answer, keep what
+            # is stored, and ask the user to send it again.
+            self._remember(user, None)
             log.warning("stale draft for %s; event dropped", user)
             return False
+        self._remember(user, saved)
         return True
 
     # ------------------------------------------------------------------ before the dialog
@@ -367,6 +417,7 @@ class SubmitHandler:
             replies.extend(await make_forms())
         replies.append(self.engine.scan_prompt(done.state))
         # The store dropped the draft with the submission; the scan step is a new one.
+        self._remember(user, None)
         await self._store(user, None, done.state)
         return replies
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.contests import Contest, ContestRegistry, new_edition
-from bot.storage import EventIsolation, Storage, UserKey, open_storage
+from bot.storage import Draft, EventIsolation, Storage, UserKey, open_storage
 from bot.storage.org import OrgStore, Unit, open_org_store
 from dialogs.engine import DialogEngine
 from dialogs.messages import Messages
@@ -74,6 +75,7 @@ def make_handler(
     tmp_path: Path,
     *,
     paperwork: Paperwork | None = None,
+    draft_cache: int = 0,
 ) -> SubmitHandler:
     storage, isolation, org = stores
     registry = ContestRegistry([contest])
@@ -88,6 +90,7 @@ def make_handler(
         scan_dir=tmp_path / "scans",
         quota=QuotaService(registry, storage, org, clock),
         paperwork=paperwork,
+        draft_cache=draft_cache,
     )
 
 
@@ -217,3 +220,116 @@ async def test_scan_step_commands(
     text = await chat.say("新报名")
     assert "请选择参赛渠道" in text
     assert (await chat.draft() or {})["step"] == "channel"
+
+
+# -- the draft cache (one worker on SQLite) --------------------------------------------------
+
+
+class CountingReads:
+    """The store, counting the handler's draft reads."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+    async def get_draft(self, user: UserKey) -> Draft | None:
+        self.reads += 1
+        return await self._storage.get_draft(user)
+
+
+def cached_handler(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path, size: int = 100
+) -> tuple[SubmitHandler, CountingReads]:
+    counter = CountingReads(stores[0])
+    handler = make_handler(contest, stores, tmp_path, draft_cache=size)
+    handler.storage = counter  # type: ignore[assignment]
+    return handler, counter
+
+
+async def test_typed_answers_read_the_draft_from_memory_and_store_every_one(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
+) -> None:
+    handler, counter = cached_handler(contest, stores, tmp_path)
+    user = UserKey("terminal", "alice")
+    chat = ChatDriver(handler, user)
+    await answer_fields(chat, contest, "自荐", "self")
+    fields = contest.form("self").fields
+    assert counter.reads == 1, "only the first event reads the store"
+    stored = await stores[0].get_draft(user)
+    assert stored is not None
+    assert stored.data["step"] == "video"
+    assert set(stored.data["answers"]) == {f.id for f in fields}
+    assert stored.version == 1 + 1 + len(fields)  # the new draft, the channel, each field
+
+
+async def test_a_draft_written_by_someone_else_costs_one_answer_not_the_draft(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
+) -> None:
+    handler, _ = cached_handler(contest, stores, tmp_path)
+    storage = stores[0]
+    user = UserKey("terminal", "bob")
+    chat = ChatDriver(handler, user)
+    await chat.start()
+    await chat.say("自荐")
+    first = contest.form("self").fields[0]
+    # Another process (a misconfigured second worker) answers the first field meanwhile.
+    theirs = await storage.get_draft(user)
+    assert theirs is not None
+    data = {**theirs.data, "answers": {**theirs.data["answers"], first.id: "别处写入的答案"}}
+    written = await storage.save_draft(Draft(user, data, theirs.version))
+
+    await chat.say(valid_answer(first, contest))
+    assert chat.last[0].meta == {"error": "stale"}, "the answer is refused, not applied to a stale draft"
+    kept = await storage.get_draft(user)
+    assert kept is not None
+    assert (kept.version, kept.data["answers"][first.id]) == (written.version, "别处写入的答案")
+
+    await chat.say(valid_answer(first, contest))  # sent again: from the stored draft
+    now = await storage.get_draft(user)
+    assert now is not None
+    assert now.version == written.version + 1
+    assert now.data["answers"][first.id] == valid_answer(first, contest)
+
+
+async def test_confirm_reads_the_stored_draft_not_the_one_in_memory(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path, factory: MediaFactory
+) -> None:
+    handler, counter = cached_handler(contest, stores, tmp_path)
+    storage = stores[0]
+    user = UserKey("terminal", "carol")
+    chat = ChatDriver(handler, user)
+    await answer_fields(chat, contest, "自荐", "self")
+    good = factory.video(Video(seconds=4))
+    assert "请核对报名信息" in await chat.upload("作品.mp4", good.stat().st_size, path=str(good))
+    title = next(f for f in contest.form("self").fields if f.role == "title")
+    theirs = await storage.get_draft(user)
+    assert theirs is not None
+    data = {**theirs.data, "answers": {**theirs.data["answers"], title.id: "另一个进程改过的标题"}}
+    await storage.save_draft(Draft(user, data, theirs.version))
+    before = counter.reads
+
+    await chat.say("确认提交")
+    assert counter.reads == before + 1
+    (submission,) = await storage.list_submissions(contest_id=contest.id)
+    assert submission.answers[title.id] == "另一个进程改过的标题"
+
+
+async def test_a_full_draft_cache_forgets_the_least_recent_user(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
+) -> None:
+    handler, counter = cached_handler(contest, stores, tmp_path, size=1)
+    alice = ChatDriver(handler, UserKey("terminal", "alice"))
+    bob = ChatDriver(handler, UserKey("terminal", "bob"))
+    await alice.start()
+    await bob.start()
+    reads = counter.reads
+    await alice.say("自荐")  # bob's draft pushed alice's out
+    await bob.say("自荐")
+    assert counter.reads == reads + 2
+    await bob.say(valid_answer(contest.form("self").fields[0], contest))
+    assert counter.reads == reads + 2  # bob's is the one kept
+    assert [d.user.user_id for d in await stores[0].list_drafts()] == ["alice", "bob"]
+    assert all(d.data["step"] == "field" for d in await stores[0].list_drafts())
