@@ -659,3 +659,28 @@ def test_cli_render_form_builds_a_district_list_from_the_store(tmp_path: Path) -
     )
     missing = cli([*args[:-1], "CQ2023-000099"], tmp_path)
     assert missing.returncode == 2 and "CQ2023-000099" in missing.stderr
+
+
+async def test_the_drawing_process_draws_each_contest_it_is_sent(
+    registry: ContestRegistry, tmp_path: Path
+) -> None:
+    """Contests travel to the drawing process pickled once each; none may stand in for another."""
+    from forms.paperwork import Paperwork
+    from forms.receipts import ReceiptSettings, load_signing_key
+
+    work = Paperwork(load_signing_key(tmp_path, ReceiptSettings()))
+    try:
+        for contest_id in ["most-cas-2024-kepu", "hlj-2022-kepu", "most-cas-2024-kepu"]:
+            contest = registry.get(contest_id)
+            assert contest is not None
+            form = contest.forms[0]
+            values = entrant_values(contest, form)
+            pdf, docx_doc = await work.form_documents(
+                contest, form.id, values, f"{contest.number_prefix}-000007"
+            )
+            text = squash("".join(pdf_pages(pdf.content)))
+            assert squash(form.title) in text, contest_id
+            assert f"{contest.number_prefix}-000007" in text
+            assert docx_doc.filename.endswith(".docx")
+    finally:
+        await work.aclose()
