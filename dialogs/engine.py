@@ -60,12 +60,16 @@ def copy_state(value: Any) -> Any:
     ``copy.deepcopy`` took a fifth of the dialog's CPU per event, most of it on its memo and
     dispatch machinery that JSON does not need."""
     if isinstance(value, dict):
-        return {k: copy_state(v) for k, v in value.items()}
+        # Scalars are kept without a call: most of a draft is strings.
+        return {k: v if type(v) in _SCALARS else copy_state(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [copy_state(v) for v in value]
+        return [v if type(v) in _SCALARS else copy_state(v) for v in value]
     if isinstance(value, tuple):
         return tuple(copy_state(v) for v in value)
     return value
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +105,29 @@ class _Step:
         return f"{self.name}:{self.field_id}" if self.field_id else self.name
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Plan:
+    """What a draft's contest, channel and track resolve to, and the steps that follow.
+
+    Computed once per (contest, channel, track, contest_fixed) and reused across events: the
+    contests are immutable, and the draft's answers play no part in it."""
+
+    contest: Contest | None
+    channel: Channel | None
+    form: Form | None
+    steps: tuple[_Step, ...]
+    position: dict[str, int]  # step token -> its first index in ``steps``
+    fields: dict[str, tuple[int, FormField]]  # field id -> (1-based number, field)
+    # Prompts (text, choices) by step token, for steps whose prompt depends on the plan alone
+    # (the channel; a field or the video while unanswered); filled in as they are asked.
+    prompts: dict[str, tuple[str, tuple[Choice, ...]]] = field(default_factory=dict)
+
+
+# Plans kept per engine; more than this (drafts naming channels a preset no longer has) and
+# the cache starts over, so it cannot grow without bound.
+_MAX_PLANS = 512
+
+
 def migrate(state: State | None) -> State | None:
     """Bring a stored draft to the current layout; unknown future layouts start over."""
     if state is None:
@@ -131,6 +158,9 @@ class DialogEngine:
     def __init__(self, contests: ContestRegistry, messages: Messages) -> None:
         self.contests = contests
         self.msg = messages
+        self._plans: dict[tuple[Any, ...], _Plan] = {}
+        self._fixed_texts: dict[tuple[str, str], str] = {}
+        self._rendered_by = messages  # what the cached prompts and texts were rendered by
 
     # ------------------------------------------------------------------ entry point
     def handle(
@@ -145,7 +175,8 @@ class DialogEngine:
             if state is not None:
                 replies.append(self._prompt(state, now))
             return Outcome(state, replies)
-        command = "start" if event.kind is EventKind.START else COMMANDS.get(_norm(text)) if text else None
+        norm = _norm(text)
+        command = "start" if event.kind is EventKind.START else COMMANDS.get(norm) if text else None
 
         if state is None:
             if command == "cancel":
@@ -186,8 +217,8 @@ class DialogEngine:
             if token != self._current(state).token:
                 return Outcome(state, [Reply(self.msg.render("stale_button")), self._prompt(state, now)])
             return self._answer(state, event, value, now)
-        if _norm(text).startswith(("修改", "edit")):
-            rest = _norm(text).removeprefix("修改").removeprefix("edit").strip()
+        if norm.startswith(("修改", "edit")):
+            rest = norm.removeprefix("修改").removeprefix("edit").strip()
             if rest.isdigit():  # "修改 3": straight to item 3 of the review page
                 return self._pick_edit(state, rest, now)
         return self._answer(state, event, text, now)
@@ -235,7 +266,7 @@ class DialogEngine:
                 # A WeChat official account receives pictures from its users, never files.
                 photos_only=state.get("via") == "wechat",
             ),
-            (Choice(self.msg.render("button", name="scan_done"), f"{Submission.SCAN}|完成"),),
+            (Choice(self._fixed("button", "name", "scan_done"), f"{Submission.SCAN}|完成"),),
         )
 
     def _scan_form_title(self, state: State) -> str:
@@ -289,7 +320,8 @@ class DialogEngine:
     # ------------------------------------------------------------------ draft creation
     def _new_draft(self, now: dt.datetime, hint: str | None, *, show_help: bool) -> Outcome:
         state: State = {"v": DRAFT_VERSION, "step": Submission.CONTEST, "answers": {}, "video": None}
-        replies = [Reply(self.msg.render("welcome", contests=self.contests.open(now)))]
+        open_now = self.contests.open(now)
+        replies = [Reply(self.msg.render("welcome", contests=open_now))]
         if show_help:
             replies.append(Reply(self._help(state)))
         if hint:
@@ -301,7 +333,6 @@ class DialogEngine:
             else:
                 state["contest_fixed"] = True
                 return self._choose_contest(state, contest, now, replies)
-        open_now = self.contests.open(now)
         if not open_now:
             return Outcome(None, [*replies, self._no_open(now)])
         if len(open_now) == 1:
@@ -325,45 +356,95 @@ class DialogEngine:
         return self.contests.get(cid) if cid else None
 
     def _channel(self, state: State) -> Channel | None:
-        contest = self._contest(state)
-        if contest is None or not state.get("channel"):
-            return None
-        try:
-            return contest.channel(state["channel"])
-        except KeyError:
-            return None
+        return self._plan(state).channel
 
     def _form(self, state: State) -> Form | None:
-        contest, channel = self._contest(state), self._channel(state)
-        if contest is None or channel is None:
-            return None
-        track = state.get("track") or next(iter(channel.forms))
-        form_id = channel.forms.get(track)
-        return contest.form(form_id) if form_id else None
+        return self._plan(state).form
 
-    def _sequence(self, state: State) -> list[_Step]:
+    def _sequence(self, state: State) -> tuple[_Step, ...]:
         """Every step this draft goes through, in order, given what it has chosen so far."""
+        return self._plan(state).steps
+
+    def _plan(self, state: State) -> _Plan:
+        get = state.get
+        cid = get("contest")
+        contest = self.contests.get(cid) if cid else None
+        # Every falsy channel or track means "not chosen": one key for all of them.
+        key = (
+            cid if contest is not None else None,
+            get("channel") or None,
+            get("track") or None,
+            not get("contest_fixed"),
+        )
+        if self._rendered_by is not self.msg:
+            self._forget_texts()
+        try:
+            plan = self._plans.get(key)
+        except TypeError:  # a corrupt draft (a list for a channel id): resolve it uncached
+            return self._make_plan(state, contest)
+        # The registry may have been replaced: a plan is only good for the very same contest.
+        if plan is None or plan.contest is not contest:
+            plan = self._make_plan(state, contest)
+            if len(self._plans) >= _MAX_PLANS:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
+
+    def _make_plan(self, state: State, contest: Contest | None) -> _Plan:
         steps: list[_Step] = []
+        channel = form = None
         if not state.get("contest_fixed"):
             steps.append(_Step(Submission.CONTEST))
-        contest = self._contest(state)
-        if contest is None:
-            return steps
-        if len(contest.channels) > 1:
-            steps.append(_Step(Submission.CHANNEL))
-        channel = self._channel(state)
-        if channel is None:
-            return steps
-        if len(channel.forms) > 1:
-            steps.append(_Step(Submission.TRACK))
-        form = self._form(state)
-        if form is None:
-            return steps
-        steps.extend(_Step(Submission.FIELD, f.id) for f in form.fields)
-        if (state.get("track") or "work") == "work":
-            steps.append(_Step(Submission.VIDEO))
-        steps.append(_Step(Submission.REVIEW))
-        return steps
+        if contest is not None:
+            if len(contest.channels) > 1:
+                steps.append(_Step(Submission.CHANNEL))
+            if state.get("channel"):
+                try:
+                    channel = contest.channel(state["channel"])
+                except KeyError:
+                    channel = None
+        if contest is not None and channel is not None:
+            if len(channel.forms) > 1:
+                steps.append(_Step(Submission.TRACK))
+            track = state.get("track") or next(iter(channel.forms))
+            form_id = channel.forms.get(track)
+            form = contest.form(form_id) if form_id else None
+        if form is not None:
+            steps.extend(_Step(Submission.FIELD, f.id) for f in form.fields)
+            if (state.get("track") or "work") == "work":
+                steps.append(_Step(Submission.VIDEO))
+            steps.append(_Step(Submission.REVIEW))
+        position: dict[str, int] = {}
+        for i, step in enumerate(steps):
+            position.setdefault(step.token, i)
+        fields = {f.id: (n, f) for n, f in enumerate(form.fields, 1)} if form else {}
+        return _Plan(contest, channel, form, tuple(steps), position, fields)
+
+    def _forget_texts(self) -> None:
+        self._plans.clear()
+        self._fixed_texts.clear()
+        self._rendered_by = self.msg
+
+    def _fixed(self, name: str, arg: str, value: Any) -> str:
+        """``msg.render(name, arg=value)`` for a message of one word (a button, a step's name):
+        rendered once per value."""
+        if type(value) is not str:
+            return self.msg.render(name, **{arg: value})
+        if self._rendered_by is not self.msg:
+            self._forget_texts()
+        key = (name, value)
+        text = self._fixed_texts.get(key)
+        if text is None:
+            if len(self._fixed_texts) >= _MAX_PLANS:
+                self._fixed_texts.clear()
+            text = self._fixed_texts[key] = self.msg.render(name, **{arg: value})
+        return text
+
+    def _field(self, state: State, field_id: str | None) -> FormField | None:
+        """The field ``field_id`` of the draft's form (None without a form or such a field)."""
+        # Ids from a corrupt draft (not a string) name no field, as in a search by equality.
+        entry = self._plan(state).fields.get(field_id) if type(field_id) is str else None
+        return entry[1] if entry else None
 
     def _current(self, state: State) -> _Step:
         return _Step(state["step"], state.get("field") if state["step"] == Submission.FIELD else None)
@@ -372,14 +453,19 @@ class DialogEngine:
         state["step"] = step.name
         state["field"] = step.field_id
 
-    def _autofill(self, state: State) -> None:
-        """Steps with a single possible answer are answered for the entrant."""
-        contest = self._contest(state)
+    def _autofill(self, state: State) -> _Plan:
+        """Steps with a single possible answer are answered for the entrant; returns the plan
+        of the draft as filled in."""
+        plan = self._plan(state)
+        contest = plan.contest
         if contest is not None and len(contest.channels) == 1 and not state.get("channel"):
             state["channel"] = contest.channels[0].id
-        channel = self._channel(state)
+            plan = self._plan(state)
+        channel = plan.channel
         if channel is not None and len(channel.forms) == 1 and not state.get("track"):
             state["track"] = next(iter(channel.forms))
+            plan = self._plan(state)
+        return plan
 
     def _missing(self, state: State) -> _Step | None:
         """The first step whose answer is still missing."""
@@ -399,18 +485,18 @@ class DialogEngine:
     def _advance(self, state: State, done: _Step, now: dt.datetime, replies: list[Reply]) -> Outcome:
         """Move on after ``done`` was answered: to the next step, or back to the review page
         when the entrant was changing one answer."""
-        self._autofill(state)
-        seq = self._sequence(state)
+        plan = self._autofill(state)
+        seq = plan.steps
         if state.pop("editing", False):
             target = self._missing(state) or _Step(Submission.REVIEW)
         else:
-            tokens = [s.token for s in seq]
-            if done.token in tokens and tokens.index(done.token) + 1 < len(seq):
-                target = seq[tokens.index(done.token) + 1]
+            i = plan.position.get(done.token)
+            if i is not None and i + 1 < len(seq):
+                target = seq[i + 1]
             else:  # the last step, or one the preset no longer has
                 target = self._missing(state) or _Step(Submission.REVIEW)
         self._goto(state, target)
-        replies.append(self._prompt(state, now))
+        replies.append(self._prompt(state, now, plan))
         return Outcome(state, replies)
 
     def _back(self, state: State, now: dt.datetime) -> Outcome:
@@ -422,10 +508,9 @@ class DialogEngine:
         if step == Submission.CANCEL:
             self._goto(state, self._return_step(state))
             return Outcome(state, [self._prompt(state, now)])
-        seq = self._sequence(state)
-        tokens = [s.token for s in seq]
-        cur = self._current(state).token
-        i = tokens.index(cur) if cur in tokens else len(seq)
+        plan = self._plan(state)
+        seq = plan.steps
+        i = plan.position.get(self._current(state).token, len(seq))
         if i <= 0:
             return Outcome(state, [Reply(self.msg.render("already_first")), self._prompt(state, now)])
         state.pop("editing", None)
@@ -440,8 +525,9 @@ class DialogEngine:
     def _items(self, state: State) -> list[tuple[_Step, str, str]]:
         """(step, label, value) for every answerable step, in review order."""
         items: list[tuple[_Step, str, str]] = []
-        contest, channel, form = self._contest(state), self._channel(state), self._form(state)
-        for step in self._sequence(state):
+        plan = self._plan(state)
+        contest, channel, form = self._contest(state), plan.channel, plan.form
+        for step in plan.steps:
             if step.name == Submission.CONTEST and contest:
                 items.append((step, self._step_label(state, step), contest.title))
             elif step.name == Submission.CHANNEL and channel:
@@ -451,11 +537,11 @@ class DialogEngine:
                     (
                         step,
                         self._step_label(state, step),
-                        self.msg.render("track_label", track=state["track"]),
+                        self._fixed("track_label", "track", state["track"]),
                     )
                 )
             elif step.name == Submission.FIELD and form and step.field_id in state["answers"]:
-                fld = form.field(step.field_id or "")
+                fld = self._field(state, step.field_id)
                 if fld is not None:
                     items.append((step, fld.label, self._show(fld, state["answers"][fld.id])))
             elif step.name == Submission.VIDEO and state.get("video"):
@@ -584,7 +670,7 @@ class DialogEngine:
         names = {"work": ["work", "微视频", "微视频作品", "作品", "视频"], "account": ["account", "科普号"]}
         key = self._match_option(value, [(t, names[t]) for t in channel.forms])
         if not isinstance(key, str):
-            labels = tuple(self.msg.render("track_label", track=t) for t in channel.forms)
+            labels = tuple(self._fixed("track_label", "track", t) for t in channel.forms)
             return self._reject(
                 state, "not_a_choice", {"options": labels}, self._label(Submission.TRACK), now
             )
@@ -592,8 +678,7 @@ class DialogEngine:
         return self._advance(state, _Step(Submission.TRACK), now, [])
 
     def _on_field(self, state: State, step: _Step, value: str, now: dt.datetime) -> Outcome:
-        form = self._form(state)
-        fld = form.field(step.field_id or "") if form else None
+        fld = self._field(state, step.field_id)
         if fld is None:  # the preset lost this field since the draft began
             return self._advance(state, step, now, [])
         v = _norm(value)
@@ -775,10 +860,13 @@ class DialogEngine:
         return Outcome(state, [self._prompt(state, now)])
 
     # ------------------------------------------------------------------ rendering
-    def _prompt(self, state: State, now: dt.datetime) -> Reply:
+    def _prompt(self, state: State, now: dt.datetime, plan: _Plan | None = None) -> Reply:
+        """The current step's question; ``plan`` is the draft's, when the caller has it."""
         step = self._current(state)
         token = step.token
-        contest = self._contest(state)
+        if plan is None:
+            plan = self._plan(state)
+        contest = plan.contest
         choices: tuple[Choice, ...] = ()
         match step.name:
             case Submission.CONTEST:
@@ -789,50 +877,63 @@ class DialogEngine:
                 return Reply(self.msg.render("prompt_contest", contests=open_now), choices)
             case Submission.CHANNEL:
                 assert contest is not None
-                choices = tuple(Choice(c.label, f"{token}|{i}") for i, c in enumerate(contest.channels, 1))
-                return Reply(self.msg.render("prompt_channel", contest=contest), choices)
+                if token not in plan.prompts:
+                    choices = tuple(
+                        Choice(c.label, f"{token}|{i}") for i, c in enumerate(contest.channels, 1)
+                    )
+                    plan.prompts[token] = (self.msg.render("prompt_channel", contest=contest), choices)
+                return Reply(*plan.prompts[token])
             case Submission.TRACK:
-                channel = self._channel(state)
+                channel = plan.channel
                 assert contest is not None and channel is not None
                 choices = tuple(
-                    Choice(self.msg.render("track_label", track=t), f"{token}|{t}") for t in channel.forms
+                    Choice(self._fixed("track_label", "track", t), f"{token}|{t}") for t in channel.forms
                 )
                 return Reply(self.msg.render("prompt_track", contest=contest), choices)
             case Submission.FIELD:
-                form = self._form(state)
-                fld = form.field(step.field_id or "") if form else None
-                assert form is not None and fld is not None
-                fields = [f.id for f in form.fields]
+                form = plan.form
+                entry = plan.fields.get(step.field_id) if type(step.field_id) is str else None
+                assert form is not None and entry is not None
+                number, fld = entry
                 current = state["answers"].get(fld.id)
+                blank = current in (None, "")
+                # Without an answer the prompt depends on the form alone: render it once.
+                if blank and token in plan.prompts:
+                    return Reply(*plan.prompts[token])
                 inline = fld.type is FieldType.CHOICE and len(fld.options) > MAX_CHOICE_BUTTONS
                 text = self.msg.render(
                     "prompt_field",
                     field=fld,
-                    index=fields.index(fld.id) + 1,
-                    total=len(fields),
-                    current=self._show(fld, current) if current not in (None, "") else None,
+                    index=number,
+                    total=len(form.fields),
+                    current=None if blank else self._show(fld, current),
                     form=form,
                     inline_options=inline,
                 )
                 if fld.type is FieldType.CHOICE and not inline:
                     choices = tuple(Choice(o, f"{token}|{i}") for i, o in enumerate(fld.options, 1))
                 elif fld.type is FieldType.PLEDGE:
-                    choices = (Choice(self.msg.render("button", name="agree"), f"{token}|同意"),)
+                    choices = (Choice(self._fixed("button", "name", "agree"), f"{token}|同意"),)
+                if blank:
+                    plan.prompts[token] = (text, choices)
                 return Reply(text, choices)
             case Submission.VIDEO:
                 assert contest is not None
                 video = state.get("video")
+                if not video and token in plan.prompts:
+                    return Reply(*plan.prompts[token])
                 current = self.msg.render("describe_video", video=video) if video else None
-                return Reply(
-                    self.msg.render("prompt_video", contest=contest, spec=contest.video, current=current)
-                )
+                text = self.msg.render("prompt_video", contest=contest, spec=contest.video, current=current)
+                if not video:
+                    plan.prompts[token] = (text, ())
+                return Reply(text)
             case Submission.REVIEW:
                 assert contest is not None
                 items = [{"label": label, "value": value} for _s, label, value in self._items(state)]
                 choices = (
-                    Choice(self.msg.render("button", name="confirm"), f"{token}|confirm"),
-                    Choice(self.msg.render("button", name="edit"), f"{token}|edit"),
-                    Choice(self.msg.render("button", name="cancel"), f"{token}|cancel"),
+                    Choice(self._fixed("button", "name", "confirm"), f"{token}|confirm"),
+                    Choice(self._fixed("button", "name", "edit"), f"{token}|edit"),
+                    Choice(self._fixed("button", "name", "cancel"), f"{token}|cancel"),
                 )
                 # The page's items are numbered already: its actions are answered by their words.
                 return Reply(self.msg.render("review", contest=contest, items=items), choices, numbered=False)
@@ -847,8 +948,8 @@ class DialogEngine:
                 return self.scan_prompt(state)
             case Submission.CANCEL:
                 choices = (
-                    Choice(self.msg.render("button", name="cancel_yes"), f"{token}|1"),
-                    Choice(self.msg.render("button", name="cancel_no"), f"{token}|2"),
+                    Choice(self._fixed("button", "name", "cancel_yes"), f"{token}|1"),
+                    Choice(self._fixed("button", "name", "cancel_no"), f"{token}|2"),
                 )
                 return Reply(self.msg.render("prompt_cancel"), choices)
         return Reply(self.msg.render("welcome", contests=[]))
@@ -860,13 +961,12 @@ class DialogEngine:
 
     def _step_label(self, state: State, step: _Step) -> str:
         if step.name == Submission.FIELD:
-            form = self._form(state)
-            fld = form.field(step.field_id or "") if form else None
+            fld = self._field(state, step.field_id)
             return fld.label if fld else ""
-        return self.msg.render("step_label", name=step.name)
+        return self._fixed("step_label", "name", step.name)
 
     def _label(self, step_name: str) -> str:
-        return self.msg.render("step_label", name=step_name)
+        return self._fixed("step_label", "name", step_name)
 
     def _error(self, code: str, params: dict[str, Any], label: str) -> str:
         return self.msg.render("error", code=code, p=params, label=label)
@@ -881,8 +981,7 @@ class DialogEngine:
         step = self._current(state)
         fld = None
         if step.name == Submission.FIELD:
-            form = self._form(state)
-            fld = form.field(step.field_id or "") if form else None
+            fld = self._field(state, step.field_id)
         return self.msg.render("help", step_name=step.name, contest=self._contest(state), field=fld)
 
     def _status(self, state: State, now: dt.datetime) -> str:
