@@ -303,7 +303,7 @@ def script(data_dir: Path) -> list[list[str]]:
 
     return [
         ["自荐", *(answer(f, i) for f in form.fields), share_link, "确认提交"]
-        for i in range(len(_GIVEN) * 600)
+        for i in range(20 * 30 * 30)  # the names above repeat after this many entrants
     ]
 
 
@@ -325,6 +325,7 @@ async def run_load(
     latencies: list[float] = []
     by_step: dict[str, list[float]] = {}
     finished: set[str] = set()
+    refused: list[str] = []  # confirmations answered with something else than 提交成功
     deferred = 0
     gate = asyncio.Semaphore(concurrency)
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -353,8 +354,11 @@ async def run_load(
                 await one(pusher.xml("event_subscribe", openid), "subscribe")
                 for n, text in enumerate(scripts[index]):
                     step = "确认提交" if text == "确认提交" else f"{n:02d}"
-                    if "提交成功" in await one(pusher.text(openid, text), step):
+                    reply = await one(pusher.text(openid, text), step)
+                    if "提交成功" in reply:
                         finished.add(openid)
+                    elif step == "确认提交" and reply:
+                        refused.append(f"{openid}: {reply[:300]}")
 
         # Warm-up entrants, not measured: a server's first requests pay for lazy imports, template
         # compilation and the drawing process's start, which 200 entrants would not amortise.
@@ -365,6 +369,7 @@ async def run_load(
         latencies.clear()
         by_step.clear()
         finished.clear()
+        refused.clear()
         deferred = 0
         cpu0, drawn0, threads0 = await _cpu_now(session)
         started = time.perf_counter()
@@ -372,6 +377,8 @@ async def run_load(
         seconds = time.perf_counter() - started
         await (await session.get("/_idle", timeout=aiohttp.ClientTimeout(total=limit))).text()
         cpu1, drawn1, threads1 = await _cpu_now(session)
+    for line in refused[:3]:
+        print(f"{name}: not submitted: {line}", file=sys.stderr)
     # A confirmation that outlived the reply budget arrived as 客服消息 (through the fake API).
     for message in api.sent:
         if message["touser"].startswith(f"oBench{run_id}") and "提交成功" in message["text"]["content"]:
