@@ -417,7 +417,6 @@ class SubmitHandler:
             replies.extend(await make_forms())
         replies.append(self.engine.scan_prompt(done.state))
         # The store dropped the draft with the submission; the scan step is a new one.
-        self._remember(user, None)
         await self._store(user, None, done.state)
         return replies
 

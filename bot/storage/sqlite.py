@@ -344,7 +344,9 @@ class SqliteStorage(SqliteStoreBase):
             conn.execute(_TOUCH, params)
             return True
 
-        return await self._conn().call(claim_and_touch)
+        # One transaction: one commit per push instead of one per statement, and no claimed
+        # message whose contact record a crash could lose.
+        return await self._write(claim_and_touch)
 
     async def touch_contact(self, user: UserKey, when: dt.datetime) -> None:
         await self._conn().fetchall(_TOUCH, (user.channel, user.user_id, utc_iso(when)))
