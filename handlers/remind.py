@@ -26,6 +26,7 @@ import datetime as dt
 import logging
 import re
 import secrets
+import sys
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -1083,9 +1084,6 @@ class RemindService:
     def outlets(self, notifiers: Mapping[str, Notifier]) -> tuple[dict[str, Outlet], list[Bot]]:
         """A sender with its limits for every channel that can push; and the Telegram bots made
         for it (their sessions are the caller's to close)."""
-        from aiogram import Bot
-        from aiogram.client.session.aiohttp import AiohttpSession
-
         from bot.channels.wechat import WechatNotifier
 
         c = self.config
@@ -1093,9 +1091,14 @@ class RemindService:
         bots: list[Bot] = []
         for channel, notifier in notifiers.items():
             bot = getattr(notifier, "bot", None)
-            if channel == "telegram" and isinstance(bot, Bot):
+            # aiogram only where Telegram runs: importing it takes seconds of CPU, and this
+            # runs in the event loop while a WeChat-only server is already answering.
+            aiogram = sys.modules.get("aiogram")  # imported by the Telegram channel, if any
+            if channel == "telegram" and aiogram is not None and isinstance(bot, aiogram.Bot):
+                from aiogram.client.session.aiohttp import AiohttpSession
+
                 # The channel's own session retries 429s itself; ours must see them.
-                own = Bot(token=bot.token, session=AiohttpSession(api=bot.session.api))
+                own = aiogram.Bot(token=bot.token, session=AiohttpSession(api=bot.session.api))
                 bots.append(own)
                 sender: Any = TelegramSender(own)
                 out[channel] = Outlet(
