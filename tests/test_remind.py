@@ -1042,3 +1042,25 @@ def _reached(fake: CountingTelegram, target: int, proc: asyncio.subprocess.Proce
         return fake.total >= target
 
     return check
+
+
+def test_the_worker_of_a_server_without_telegram_never_imports_aiogram() -> None:
+    """Importing aiogram costs seconds of CPU; the worker starts in the event loop of a running
+    server, so without a Telegram bot to wrap it must not import it (a fresh interpreter,
+    since this test module imports aiogram itself)."""
+    code = (
+        "import sys, types\n"
+        "from handlers.remind import RemindService, RemindSettings\n"
+        "me = types.SimpleNamespace(config=RemindSettings(_env_file=None))\n"
+        "out, bots = RemindService.outlets(me, {'web': object()})\n"
+        "print(sorted(out), len(bots), 'aiogram' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parents[1],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["['web']", "0", "False"]
