@@ -123,7 +123,7 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
         async def probe(url: str, contest: Contest) -> object:
             return await probe_link(url, contest, session=http, allow_private=settings.links_allow_private)
 
-        paperwork = Paperwork(key, verify_url=receipt_settings.verify_url)
+        paperwork = Paperwork(key, verify_url=receipt_settings.verify_url, folder=settings.data_dir / "drawn")
         stack.push_async_callback(paperwork.aclose)  # after the documents still being drawn
         quota = QuotaService(contests, storage, org)
         admin = AdminService(contests, storage, org)

@@ -55,9 +55,25 @@ class Choice:
 
 @dataclass(frozen=True, slots=True)
 class Document:
+    """A file for the user: its bytes in ``content``, or in the file at ``path``.
+
+    Forms and receipts come as ``path``: the drawing process writes them (under
+    ``DATA_DIR/drawn``, swept after a few hours) instead of sending 400 KB back through a
+    pipe, and a channel that stores them (WeChat's download links) links the file instead of
+    copying it.  :meth:`read` gives the bytes either way.
+    """
+
     filename: str
-    content: bytes
+    content: bytes = b""
     mime: str = "application/octet-stream"
+    path: str = ""
+
+    def read(self) -> bytes:
+        """The bytes; blocking when they are in a file (call it in a worker thread then)."""
+        if not self.path:
+            return self.content
+        with open(self.path, "rb") as fh:
+            return fh.read()
 
 
 @dataclass(frozen=True, slots=True)

@@ -678,9 +678,43 @@ async def test_the_drawing_process_draws_each_contest_it_is_sent(
             pdf, docx_doc = await work.form_documents(
                 contest, form.id, values, f"{contest.number_prefix}-000007"
             )
-            text = squash("".join(pdf_pages(pdf.content)))
+            text = squash("".join(pdf_pages(pdf.read())))
             assert squash(form.title) in text, contest_id
             assert f"{contest.number_prefix}-000007" in text
             assert docx_doc.filename.endswith(".docx")
     finally:
         await work.aclose()
+
+
+async def test_drawn_documents_are_private_files_and_old_ones_are_swept(
+    registry: ContestRegistry, tmp_path: Path
+) -> None:
+    """The drawing process leaves the documents as files (0600) in the folder it is given,
+    removing files left there hours ago; closing the pool keeps what the channels may link."""
+    from forms.paperwork import KEEP_DRAWN_SECONDS, Paperwork
+    from forms.receipts import ReceiptSettings, load_signing_key
+
+    folder = tmp_path / "drawn"
+    folder.mkdir(mode=0o700)
+    stale, fresh = folder / "old.pdf", folder / "recent.pdf"
+    for leftover in (stale, fresh):
+        leftover.write_bytes(b"%PDF-old")
+    old = dt.datetime.now().timestamp() - KEEP_DRAWN_SECONDS - 60
+    os.utime(stale, (old, old))
+    contest = registry.get("hlj-2022-kepu")
+    assert contest is not None
+    form = contest.forms[0]
+    work = Paperwork(load_signing_key(tmp_path, ReceiptSettings()), folder=folder)
+    try:
+        pdf, word = await work.form_documents(
+            contest, form.id, entrant_values(contest, form), "HLJ2022-000003"
+        )
+    finally:
+        await work.aclose()
+    for doc, magic in ((pdf, b"%PDF-"), (word, b"PK\x03\x04")):
+        path = Path(doc.path)
+        assert path.parent == folder and doc.content == b""
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert doc.read().startswith(magic)
+    assert "HLJ2022-000003" in "".join(pdf_pages(pdf.read()))
+    assert not stale.exists() and fresh.exists()

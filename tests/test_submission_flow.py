@@ -128,7 +128,7 @@ async def test_file_video_form_scan_and_receipt(
     await chat.say("确认提交")
     docs = [r.document for r in chat.last if r.document is not None]
     assert [d.filename.rsplit(".", 1)[1] for d in docs] == ["pdf", "docx"]
-    assert docs[0].content.startswith(b"%PDF-")
+    assert docs[0].read().startswith(b"%PDF-")
     assert "KP2026-000001" in docs[0].filename
     assert "签字、加盖公章后" in chat.last[-1].text
     assert "已计入您的自荐" in "\n".join(r.text for r in chat.last)
@@ -151,7 +151,7 @@ async def test_file_video_form_scan_and_receipt(
     assert sub.status == "complete"
     assert sub.extra["scans"] == [str(tmp_path / "scans" / "KP2026-000001" / "scan-1.png")]
     key = load_signing_key(tmp_path, ReceiptSettings())
-    verdict = verify_receipt(receipt_pdf.content, key.public)
+    verdict = verify_receipt(receipt_pdf.read(), key.public)
     assert verdict.ok, verdict.problem
     assert verdict.payload is not None
     assert verdict.payload["number"] == "KP2026-000001"

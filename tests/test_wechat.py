@@ -944,3 +944,20 @@ async def test_expired_retry_claims_are_swept_but_not_on_every_push(tmp_path: Pa
         assert await store.claim_once("wechat:msg:1", dt.timedelta(minutes=5)) is True
     finally:
         await store.close()
+
+
+async def test_a_drawn_document_is_linked_into_the_outbox_not_copied(tmp_path: Path) -> None:
+    """A form the drawing process left as a file becomes a download link to the same bytes,
+    which outlive the drawing folder's sweep of the original."""
+    drawn = tmp_path / "drawn" / "form.pdf"
+    drawn.parent.mkdir()
+    drawn.write_bytes(b"%PDF-1.7 drawn")
+    drawn.chmod(0o600)
+    outbox = Outbox(tmp_path, dt.timedelta(hours=1))
+    token = await outbox.put(Document("报名表.pdf", mime="application/pdf", path=str(drawn)))
+    entry = await outbox.get(token)
+    assert entry is not None and entry.filename == "报名表.pdf"
+    assert entry.path.stat().st_ino == drawn.stat().st_ino  # one file, two names
+    assert entry.path.stat().st_mode & 0o777 == 0o600
+    drawn.unlink()  # swept from the drawing folder
+    assert entry.path.read_bytes() == b"%PDF-1.7 drawn"

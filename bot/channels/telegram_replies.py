@@ -169,7 +169,11 @@ async def send_replies(bot: Bot, chat_id: int, replies: Iterable[Reply]) -> None
                     await bot.send_message(chat_id=chat_id, text=piece)
             await bot.send_document(
                 chat_id=chat_id,
-                document=BufferedInputFile(doc.content, filename=doc.filename),
+                # A drawn form is a file: read in one worker-thread call (aiogram's own file
+                # input would hand every 64 KB chunk to a thread).
+                document=BufferedInputFile(
+                    await asyncio.to_thread(doc.read) if doc.path else doc.content, filename=doc.filename
+                ),
                 caption=caption or None,
                 reply_markup=markup,
             )

@@ -279,10 +279,13 @@ class WechatNotifier:
         return Outgoing(tuple(pack_texts(texts)), tuple(images))
 
     async def _upload_image(self, doc: Document) -> str | None:
-        if doc.mime not in IMAGE_TYPES or len(doc.content) > MEDIA_LIMIT:
+        if doc.mime not in IMAGE_TYPES:
+            return None
+        content = await asyncio.to_thread(doc.read) if doc.path else doc.content
+        if len(content) > MEDIA_LIMIT:
             return None
         try:
-            return await self.api.upload_media("image", doc.filename, doc.content, doc.mime)
+            return await self.api.upload_media("image", doc.filename, content, doc.mime)
         except WechatApiError as exc:
             log.warning("wechat image upload failed (%s); sending a link instead", exc)
             return None

@@ -116,9 +116,18 @@ class Outbox:
         token = secrets.token_urlsafe(24)  # 32 characters, 192 bits
         meta = {"filename": doc.filename[:200] or "download", "mime": doc.mime, "expires": expires}
         data = self.root / f"{token}.bin"
-        fd = os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(doc.content)
+        if doc.path:
+            # A drawn document is already a private file on this disk: link it, no copy (its
+            # own folder is swept; this link lives as long as the download link).
+            try:
+                os.link(doc.path, data)
+            except OSError:
+                shutil.copyfile(doc.path, data)
+                os.chmod(data, 0o600)
+        else:
+            fd = os.open(data, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(doc.content)
         # The metadata last: an entry without it is not served.
         (self.root / f"{token}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         return token

@@ -47,7 +47,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         rows = await admin.export_rows(contest.id, args.unit)
         doc = await admin.export_file(contest.id, args.fmt, args.unit)
     try:
-        await asyncio.to_thread(_write, args.out, doc.content)
+        await asyncio.to_thread(lambda: _write(args.out, doc.read()))
     except OSError as exc:
         print(f"无法写入 {args.out}：{exc.strerror or exc}", file=sys.stderr)
         return 2

@@ -263,9 +263,13 @@ class WebChatPages:
         doc = sess.docs.get(doc_id) if sess and _DOC_ID.match(doc_id) else None
         if doc is None:
             raise web.HTTPNotFound(text="文件不存在或已过期。", headers=SECURITY_HEADERS)
+        try:
+            body = await asyncio.to_thread(doc.read) if doc.path else doc.content
+        except OSError:  # a drawn document swept after hours (see forms.paperwork)
+            raise web.HTTPNotFound(text="文件不存在或已过期。", headers=SECURITY_HEADERS) from None
         quoted = urllib.parse.quote(doc.filename)
         return web.Response(
-            body=doc.content,
+            body=body,
             content_type=doc.mime or "application/octet-stream",
             headers={
                 **SECURITY_HEADERS,
