@@ -1064,3 +1064,30 @@ def test_the_worker_of_a_server_without_telegram_never_imports_aiogram() -> None
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["['web']", "0", "False"]
+
+
+async def test_an_idle_worker_looks_less_and_less_often(sqlite_world: World) -> None:
+    """Nothing to do: the looks for due jobs and deliveries back off from poll_interval to
+    poll_interval × idle_backoff (an idle worker was most of an idle server's CPU)."""
+    config = fast(idle_backoff=8.0)
+    assert [config.idle_wait(n) for n in range(1, 7)] == [0.02, 0.04, 0.08, 0.16, 0.16, 0.16]
+    looks: collections.Counter[str] = collections.Counter()
+    jobs: Any = sqlite_world.jobs
+    for name in ("claim", "due_jobs"):
+
+        def counted(original: Any, name: str = name) -> Any:
+            async def look(*args: Any, **kw: Any) -> Any:
+                looks[name] += 1
+                return await original(*args, **kw)
+
+            return look
+
+        setattr(jobs, name, counted(getattr(jobs, name)))
+
+    async def nobody(job: Job) -> list[Recipient]:
+        return []
+
+    async with working(Worker(jobs, {}, expand=nobody, config=config)):
+        await asyncio.sleep(1.2)
+    # Without the back-off: about 60 of each in 1.2 s.
+    assert 3 <= looks["claim"] <= 16 and 3 <= looks["due_jobs"] <= 16, looks
