@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -74,6 +75,10 @@ class Document:
             return self.content
         with open(self.path, "rb") as fh:
             return fh.read()
+
+    async def load(self) -> bytes:
+        """The bytes, from the event loop: a file is read in one worker-thread call."""
+        return await asyncio.to_thread(self.read) if self.path else self.content
 
 
 @dataclass(frozen=True, slots=True)

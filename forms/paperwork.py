@@ -56,9 +56,9 @@ def _lower_priority() -> None:
 KEEP_DRAWN_SECONDS = 6 * 3600
 
 
-def _spill(folder: str, suffix: str, data: bytes) -> str:
-    """``data`` in a new private file in ``folder`` (in the drawing process, where blocking is
-    fine; old files are swept first); its path."""
+def _spill(folder: str, *files: tuple[str, bytes]) -> list[str]:
+    """Each ``(suffix, data)`` in a new private file in ``folder``, after removing the files
+    left there long ago (in the drawing process, where blocking is fine); their paths."""
     os.makedirs(folder, mode=0o700, exist_ok=True)
     cutoff = time.time() - KEEP_DRAWN_SECONDS
     with os.scandir(folder) as entries:
@@ -66,10 +66,13 @@ def _spill(folder: str, suffix: str, data: bytes) -> str:
             with contextlib.suppress(OSError):
                 if entry.is_file() and entry.stat().st_mtime < cutoff:
                     os.unlink(entry.path)
-    fd, path = tempfile.mkstemp(suffix=suffix, dir=folder)  # 0600
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return path
+    paths = []
+    for suffix, data in files:
+        fd, path = tempfile.mkstemp(suffix=suffix, dir=folder)  # 0600
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        paths.append(path)
+    return paths
 
 
 def _draw_form(
@@ -77,15 +80,13 @@ def _draw_form(
 ) -> tuple[str, str, str]:
     """(file name stem, PDF path, DOCX path) of the filled-in form, drawn in the drawing process."""
     rendered = render_form(_contest(pickled), form_id, answers, number=number, verify_code=code)
-    return (
-        rendered.filename_stem,
-        _spill(folder, ".pdf", rendered.pdf),
-        _spill(folder, ".docx", rendered.docx),
-    )
+    pdf, docx = _spill(folder, (".pdf", rendered.pdf), (".docx", rendered.docx))
+    return rendered.filename_stem, pdf, docx
 
 
 def _draw_receipt(receipt: Receipt, verify_url: str | None, folder: str) -> str:
-    return _spill(folder, ".pdf", receipt.pdf(verify_url))
+    [pdf] = _spill(folder, (".pdf", receipt.pdf(verify_url)))
+    return pdf
 
 
 class Paperwork:
@@ -137,7 +138,6 @@ class Paperwork:
         """``fn(*args, folder)`` in the drawing process; ``folder`` is created on first use."""
         if self._folder is None:
             self._folder = await asyncio.to_thread(tempfile.mkdtemp, prefix="kepu-paperwork-")
-            self._own_folder = True
         return await self._run(functools.partial(fn, *args, self._folder))
 
     async def aclose(self) -> None:

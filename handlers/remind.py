@@ -1089,11 +1089,11 @@ class RemindService:
         c = self.config
         out: dict[str, Outlet] = {}
         bots: list[Bot] = []
+        # aiogram only where Telegram runs (its channel imported it): importing it takes
+        # seconds of CPU, and this runs in the event loop of a server already answering.
+        aiogram = sys.modules.get("aiogram")
         for channel, notifier in notifiers.items():
             bot = getattr(notifier, "bot", None)
-            # aiogram only where Telegram runs: importing it takes seconds of CPU, and this
-            # runs in the event loop while a WeChat-only server is already answering.
-            aiogram = sys.modules.get("aiogram")  # imported by the Telegram channel, if any
             if channel == "telegram" and aiogram is not None and isinstance(bot, aiogram.Bot):
                 from aiogram.client.session.aiohttp import AiohttpSession
 

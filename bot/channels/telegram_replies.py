@@ -171,9 +171,7 @@ async def send_replies(bot: Bot, chat_id: int, replies: Iterable[Reply]) -> None
                 chat_id=chat_id,
                 # A drawn form is a file: read in one worker-thread call (aiogram's own file
                 # input would hand every 64 KB chunk to a thread).
-                document=BufferedInputFile(
-                    await asyncio.to_thread(doc.read) if doc.path else doc.content, filename=doc.filename
-                ),
+                document=BufferedInputFile(await doc.load(), filename=doc.filename),
                 caption=caption or None,
                 reply_markup=markup,
             )

@@ -281,7 +281,7 @@ class WechatNotifier:
     async def _upload_image(self, doc: Document) -> str | None:
         if doc.mime not in IMAGE_TYPES:
             return None
-        content = await asyncio.to_thread(doc.read) if doc.path else doc.content
+        content = await doc.load()
         if len(content) > MEDIA_LIMIT:
             return None
         try:

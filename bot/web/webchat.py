@@ -264,7 +264,7 @@ class WebChatPages:
         if doc is None:
             raise web.HTTPNotFound(text="文件不存在或已过期。", headers=SECURITY_HEADERS)
         try:
-            body = await asyncio.to_thread(doc.read) if doc.path else doc.content
+            body = await doc.load()
         except OSError:  # a drawn document swept after hours (see forms.paperwork)
             raise web.HTTPNotFound(text="文件不存在或已过期。", headers=SECURITY_HEADERS) from None
         quoted = urllib.parse.quote(doc.filename)
