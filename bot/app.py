@@ -7,7 +7,7 @@ and ``create_app(settings)`` ties the same lifetime to the web application via `
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -16,12 +16,12 @@ import aiohttp
 from aiohttp import web
 
 from dialogs.engine import DialogEngine
-from dialogs.events import Reply
+from dialogs.events import Document, Placement, Reply
 from dialogs.messages import Messages
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler
 
-from .channels import Channel, Notifier, discover
+from .channels import Channel, Notifier, PlansDocuments, discover
 from .contests import Contest, ContestRegistry
 from .settings import Settings
 from .storage import EventIsolation, Storage, UserKey, open_storage
@@ -59,6 +59,16 @@ class Services:
     def can_reach(self, user: UserKey) -> bool:
         """Whether :meth:`push` can reach this user (their channel runs in this process)."""
         return user.channel in self.notifiers
+
+    def plan_documents(
+        self, user: UserKey, files: Sequence[tuple[str, str]]
+    ) -> list[tuple[Document, Placement]] | None:
+        """Links to documents not drawn yet, where the user's channel gives them (WeChat);
+        else None, and the documents are pushed once drawn."""
+        notifier = self.notifiers.get(user.channel)
+        if isinstance(notifier, PlansDocuments):
+            return notifier.plan_documents(files)
+        return None
 
     async def push(self, user: UserKey, replies: list[Reply]) -> bool:
         """Send to a user outside a reply to their own message; False when their channel

@@ -82,6 +82,21 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a document not drawn yet is to be written, for a channel that hands out its link
+    before it exists (WeChat's download links, given in the passive reply of 确认提交).
+
+    The drawing process writes the document to ``path`` (a new private file), then
+    ``marker_text`` to ``marker`` (the link's metadata) by an atomic rename: whoever serves
+    the link sees the document whole or not at all.
+    """
+
+    path: str
+    marker: str
+    marker_text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     text: str
     choices: tuple[Choice, ...] = ()

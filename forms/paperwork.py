@@ -13,17 +13,17 @@ import pickle
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from bot.contests import Contest
 from bot.storage.base import Submission
-from dialogs.events import Document
+from dialogs.events import Document, Placement
 
 from .receipts import Receipt, SigningKey, form_code, issue_receipt
-from .render import render_form
+from .render import filename_stem, render_form
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,14 @@ def _lower_priority() -> None:
 KEEP_DRAWN_SECONDS = 6 * 3600
 
 
-def _spill(folder: str, *files: tuple[str, bytes]) -> list[str]:
+def _spill(folder: str, places: Sequence[Placement] | None, *files: tuple[str, bytes]) -> list[str]:
     """Each ``(suffix, data)`` in a new private file in ``folder``, after removing the files
-    left there long ago (in the drawing process, where blocking is fine); their paths."""
+    left there long ago (in the drawing process, where blocking is fine); their paths.
+
+    With ``places`` (one per file), each goes where its :class:`Placement` says instead.
+    """
+    if places is not None:
+        return [_place(place, data) for place, (_, data) in zip(places, files, strict=True)]
     os.makedirs(folder, mode=0o700, exist_ok=True)
     cutoff = time.time() - KEEP_DRAWN_SECONDS
     with os.scandir(folder) as entries:
@@ -75,18 +80,42 @@ def _spill(folder: str, *files: tuple[str, bytes]) -> list[str]:
     return paths
 
 
+def _place(place: Placement, data: bytes) -> str:
+    os.makedirs(os.path.dirname(place.path), mode=0o700, exist_ok=True)
+    fd = os.open(place.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    fd, part = tempfile.mkstemp(suffix=".part", dir=os.path.dirname(place.marker))
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(place.marker_text)
+    os.replace(part, place.marker)
+    return place.path
+
+
 def _draw_form(
-    pickled: bytes, form_id: str, answers: dict[str, Any], number: str, code: str, folder: str
-) -> tuple[str, str, str]:
-    """(file name stem, PDF path, DOCX path) of the filled-in form, drawn in the drawing process."""
+    pickled: bytes,
+    form_id: str,
+    answers: dict[str, Any],
+    number: str,
+    code: str,
+    places: Sequence[Placement] | None,
+    folder: str,
+) -> tuple[str, str]:
+    """(PDF path, DOCX path) of the filled-in form, drawn in the drawing process."""
     rendered = render_form(_contest(pickled), form_id, answers, number=number, verify_code=code)
-    pdf, docx = _spill(folder, (".pdf", rendered.pdf), (".docx", rendered.docx))
-    return rendered.filename_stem, pdf, docx
+    pdf, docx = _spill(folder, places, (".pdf", rendered.pdf), (".docx", rendered.docx))
+    return pdf, docx
 
 
-def _draw_receipt(receipt: Receipt, verify_url: str | None, folder: str) -> str:
-    [pdf] = _spill(folder, (".pdf", receipt.pdf(verify_url)))
+def _draw_receipt(
+    receipt: Receipt, verify_url: str | None, places: Sequence[Placement] | None, folder: str
+) -> str:
+    [pdf] = _spill(folder, places, (".pdf", receipt.pdf(verify_url)))
     return pdf
+
+
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 class Paperwork:
@@ -149,22 +178,28 @@ class Paperwork:
             folder, self._folder = self._folder, None
             await asyncio.to_thread(shutil.rmtree, folder, True)
 
+    @staticmethod
+    def form_files(contest: Contest, form_id: str, number: str) -> list[tuple[str, str]]:
+        """``(file name, MIME type)`` of what :meth:`form_documents` draws, known before it is drawn."""
+        stem = filename_stem(contest.form(form_id), number)
+        return [(f"{stem}.pdf", PDF), (f"{stem}.docx", DOCX)]
+
     async def form_documents(
-        self, contest: Contest, form_id: str, answers: Mapping[str, Any], number: str
+        self,
+        contest: Contest,
+        form_id: str,
+        answers: Mapping[str, Any],
+        number: str,
+        places: Sequence[Placement] | None = None,
     ) -> list[Document]:
-        """The form to print (PDF) and to edit (DOCX), carrying the number and its code."""
+        """The form to print (PDF) and to edit (DOCX), carrying the number and its code;
+        written where ``places`` say (one per :meth:`form_files` entry) when given."""
         code = form_code(number, self.key)
-        stem, pdf_path, docx_path = await self._draw(
-            _draw_form, self._pickle(contest), form_id, dict(answers), number, code
+        paths = await self._draw(
+            _draw_form, self._pickle(contest), form_id, dict(answers), number, code, places
         )
-        return [
-            Document(f"{stem}.pdf", mime="application/pdf", path=pdf_path),
-            Document(
-                f"{stem}.docx",
-                mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                path=docx_path,
-            ),
-        ]
+        files = self.form_files(contest, form_id, number)
+        return [Document(name, mime=mime, path=path) for (name, mime), path in zip(files, paths, strict=True)]
 
     def _pickle(self, contest: Contest) -> bytes:
         kept = self._pickled.get(id(contest))
@@ -181,10 +216,17 @@ class Paperwork:
     def receipt_text(self, receipt: Receipt) -> str:
         return receipt.text_zh(self.verify_url)
 
-    async def receipt_document(self, receipt: Receipt) -> Document:
-        """The receipt as a PDF with its QR code, drawn in the drawing process."""
-        path = await self._draw(_draw_receipt, receipt, self.verify_url)
-        return Document(f"{receipt.payload.get('number')}_回执.pdf", mime="application/pdf", path=path)
+    @staticmethod
+    def receipt_files(receipt: Receipt) -> list[tuple[str, str]]:
+        """``(file name, MIME type)`` of :meth:`receipt_document`, known before it is drawn."""
+        return [(f"{receipt.payload.get('number')}_回执.pdf", PDF)]
+
+    async def receipt_document(self, receipt: Receipt, places: Sequence[Placement] | None = None) -> Document:
+        """The receipt as a PDF with its QR code, drawn in the drawing process (written where
+        ``places`` says when given)."""
+        path = await self._draw(_draw_receipt, receipt, self.verify_url, places)
+        [(name, mime)] = self.receipt_files(receipt)
+        return Document(name, mime=mime, path=path)
 
 
 def read_head(path: Path, n: int = 16) -> bytes:

@@ -21,14 +21,14 @@ import datetime as dt
 import logging
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.contests import SHANGHAI, Contest
 from bot.storage.base import Draft, EventIsolation, StaleDraftError, Storage, Submission, UserKey
 from dialogs.engine import DialogEngine, Outcome, SubmitRequest, scan_limits
-from dialogs.events import Document, EventKind, Incoming, Reply
+from dialogs.events import Document, EventKind, Incoming, Placement, Reply
 from dialogs.states import Submission as Step
 from validators.links import parse_video_link
 from validators.text import Valid
@@ -115,6 +115,9 @@ class Pusher(Protocol):
 
     def can_reach(self, user: UserKey) -> bool: ...
     async def push(self, user: UserKey, replies: list[Reply]) -> bool: ...
+    def plan_documents(
+        self, user: UserKey, files: Sequence[tuple[str, str]]
+    ) -> list[tuple[Document, Placement]] | None: ...
 
 
 class UploadLinks(Protocol):
@@ -211,6 +214,8 @@ class SubmitHandler:
                 log.exception("documents for %s could not be made", user)
                 replies = [Reply(self.engine.msg.render("form_failed"), meta={"error": "form"})]
             assert self.pusher is not None
+            if not replies:  # drawn where the reply's links point
+                return
             try:
                 await self.pusher.push(user, replies)
             except Exception:
@@ -219,6 +224,37 @@ class SubmitHandler:
         task = asyncio.get_running_loop().create_task(run())
         self._later.add(task)
         task.add_done_callback(self._later.discard)
+
+    def _documents_ahead(
+        self,
+        user: UserKey,
+        files: Sequence[tuple[str, str]],
+        draw: Callable[[Sequence[Placement]], Awaitable[object]],
+        what: str,
+    ) -> list[Document] | None:
+        """The documents for this reply before they are drawn, where the user's channel gives
+        them as links (WeChat); they are drawn after the reply, where the links point.  None
+        where the channel cannot: then they are drawn first, or pushed once drawn.
+
+        Why: on WeChat the forms used to follow 确认提交 as a 客服消息, one of the five a
+        user's message allows, through an API call, and after a wait; now the links are in
+        the reply itself and the download page asks for a few seconds' patience instead.
+        """
+        planned = self.pusher.plan_documents(user, files) if self.pusher is not None else None
+        if not planned:
+            return None
+        places = [place for _, place in planned]
+
+        async def make() -> list[Reply]:
+            try:
+                await draw(places)
+            except Exception:
+                log.exception("%s could not be drawn", what)
+                return [Reply(self.engine.msg.render("form_failed"), meta={"error": "form"})]
+            return []
+
+        self._send_later(user, make)
+        return [doc for doc, _ in planned]
 
     async def handle(self, event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
         """Handle one event; on a storage failure the stored draft is left as it was."""
@@ -411,8 +447,12 @@ class SubmitHandler:
             return self._form_replies(contest, req.form_id, req.answers, number)
 
         if self.paperwork is not None and self._defer(user):
-            replies.append(Reply(self.engine.msg.render("documents_coming")))
-            self._send_later(user, make_forms)
+            ahead = self._form_ahead(user, contest, req.form_id, req.answers, number)
+            if ahead is not None:
+                replies.extend(ahead)
+            else:
+                replies.append(Reply(self.engine.msg.render("documents_coming")))
+                self._send_later(user, make_forms)
         else:
             replies.extend(await make_forms())
         replies.append(self.engine.scan_prompt(done.state))
@@ -430,8 +470,28 @@ class SubmitHandler:
         except Exception:
             log.exception("form of %s could not be rendered", number)
             return [Reply(self.engine.msg.render("form_failed"), meta={"error": "form"})]
+        return self._form_document_replies(contest, form_id, docs, "form_documents")
+
+    def _form_ahead(
+        self, user: UserKey, contest: Contest, form_id: str, answers: dict[str, Any], number: str
+    ) -> list[Reply] | None:
+        """The form's replies with links given before it is drawn (see _documents_ahead)."""
+        paperwork = self.paperwork
+        if paperwork is None:
+            return None
+
+        def draw(places: Sequence[Placement]) -> Awaitable[list[Document]]:
+            return paperwork.form_documents(contest, form_id, answers, number, places)
+
+        files = paperwork.form_files(contest, form_id, number)
+        docs = self._documents_ahead(user, files, draw, f"form of {number}")
+        return None if docs is None else self._form_document_replies(contest, form_id, docs, "form_links")
+
+    def _form_document_replies(
+        self, contest: Contest, form_id: str, docs: list[Document], message: str
+    ) -> list[Reply]:
         title = contest.form(form_id).title
-        head = Reply(self.engine.msg.render("form_documents", title=title), document=docs[0])
+        head = Reply(self.engine.msg.render(message, title=title), document=docs[0])
         return [head, *(Reply(d.filename, document=d) for d in docs[1:])]
 
     # ------------------------------------------------------------------ actions
@@ -449,8 +509,13 @@ class SubmitHandler:
             contest = self.engine.contests.get(state.get("contest") or "")
             if submission is None or contest is None:
                 return outcome, []
-            replies = await self._form_replies(
-                contest, submission.form_id, submission.answers, submission.number
+            ahead = self._form_ahead(user, contest, submission.form_id, submission.answers, submission.number)
+            replies = (
+                ahead
+                if ahead is not None
+                else await self._form_replies(
+                    contest, submission.form_id, submission.answers, submission.number
+                )
             )
             return outcome, replies or [Reply(self.engine.msg.render("form_failed"))]
         if action == "complete":
@@ -475,10 +540,18 @@ class SubmitHandler:
             document = await paperwork.receipt_document(receipt)
             return [Reply(document.filename, document=document)]
 
-        if self._defer(user):
+        if not self._defer(user):
+            replies.extend(await receipt_pdf())
+            return done, replies
+
+        def draw(places: Sequence[Placement]) -> Awaitable[Document]:
+            return paperwork.receipt_document(receipt, places)
+
+        docs = self._documents_ahead(user, paperwork.receipt_files(receipt), draw, f"receipt of {number}")
+        if docs is None:
             self._send_later(user, receipt_pdf)
         else:
-            replies.extend(await receipt_pdf())
+            replies.extend(Reply(d.filename, document=d) for d in docs)
         return done, replies
 
 

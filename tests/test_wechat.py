@@ -39,6 +39,7 @@ from bot.contests import ContestRegistry, dump_contest, new_edition
 from bot.settings import Settings
 from bot.storage import UserKey
 from dialogs.events import Document, EventKind, Incoming, Reply
+from forms import paperwork as paperwork_module
 from handlers.router import Assistant
 
 from .conftest import REDIS_URL, ChatDriver, valid_answer
@@ -278,15 +279,24 @@ async def test_whole_submission_through_wechat_with_passive_replies(
     assert [s.number for s in subs] == [f"{prefix}-000001"]
     assert subs[0].answers["phone"] == "13800138000"
     assert subs[0].video["url"].startswith("https://pan.baidu.com/s/1AbCdEfG")
-    # Forms the dialog hands out (Reply.document) come as download links that serve them.
-    for url in (line for line in done.splitlines() if line.startswith(f"{PUBLIC}/wechat/files/")):
+    # The forms' download links are in the reply itself, given before the forms are drawn;
+    # once drawn (submit.aclose() waits for that), they serve the PDF and the DOCX.
+    assert "几秒钟后即可从下面的链接下载" in done
+    urls = [line for line in done.splitlines() if line.startswith(f"{PUBLIC}/wechat/files/")]
+    assert len(urls) == 2, done
+    await h.services.submit.aclose()
+    bodies = []
+    for url in urls:
         resp = await h.client.get(url.removeprefix(PUBLIC))
-        assert resp.status == 200 and len(await resp.read()) > 0, url
+        assert resp.status == 200, url
+        bodies.append(await resp.read())
+    assert bodies[0].startswith(b"%PDF-") and bodies[1].startswith(b"PK\x03\x04")
     after = await chat.draft()  # done, or waiting for the signed form of this very submission
     assert after is None or (after.get("number"), after.get("answers")) == (f"{prefix}-000001", {})
-    # The dialog travelled in passive replies.  Only the confirmation, which renders the forms,
-    # may outlive the 4 s on a loaded machine and follow as one 客服消息.
+    # The dialog travelled in passive replies, and the forms did not follow as 客服消息.  (On
+    # a loaded machine the confirmation may still outlive the 4 s and follow as one.)
     assert len(h.fake.sent) <= 1, h.fake.sent
+    assert not any("报名表正在生成" in text for text in h.fake.texts_to(chat.user.user_id))
     assert await h.services.storage.last_contact(chat.user) is not None
 
 
@@ -779,6 +789,64 @@ async def test_a_document_goes_out_as_a_download_link_that_expires(make: Make) -
     assert (await h.client.get(path)).status == 404
     token = path.rsplit("/", 1)[1]
     assert not list((h.settings.data_dir / "outbox").glob(f"{token}.*"))  # the expired file is gone
+
+
+async def test_a_link_given_before_its_document_is_drawn_serves_it_once_written(
+    make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    h = await make(clock=clock)
+    notifier = h.services.notifiers["wechat"]
+    hand_offs: list[str] = []
+    to_thread = asyncio.to_thread
+
+    async def counting(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        hand_offs.append(getattr(fn, "__name__", "?"))
+        return await to_thread(fn, *args, **kwargs)
+
+    monkeypatch.setattr(wechat_files.asyncio, "to_thread", counting)
+    user = UserKey("wechat", "oKepuAhead")
+    planned = h.services.plan_documents(user, [("回执.pdf", "application/pdf")])
+    assert planned is not None
+    [(doc, place)] = planned
+    out = await notifier.compose([Reply("回执.pdf", document=doc)])
+    assert hand_offs == []  # the link costs no thread hand-off: nothing is on disk yet
+    [text] = out.texts
+    assert text.startswith("「回执.pdf」下载链接")
+    path = next(line for line in text.splitlines() if line.startswith(PUBLIC)).removeprefix(PUBLIC)
+    pending = await h.client.get(path)
+    assert pending.status == 404 and "需要几秒钟生成" in await pending.text()
+    assert pending.headers["Cache-Control"] == "no-store"
+    # What the drawing process does with a Placement: the file, then the metadata.
+    await asyncio.to_thread(paperwork_module._place, place, b"%PDF-1.7 receipt")
+    assert os.stat(place.path).st_mode & 0o777 == 0o600
+    resp = await h.client.get(path)
+    assert resp.status == 200 and await resp.read() == b"%PDF-1.7 receipt"
+    assert resp.headers["Content-Type"] == "application/pdf"
+    clock.offset = dt.timedelta(hours=73)  # the link's own lifetime, as for any document
+    assert (await h.client.get(path)).status == 404
+    # Users of a channel that pushes documents get none: they are drawn, then sent.
+    assert h.services.plan_documents(UserKey("terminal", "x"), [("回执.pdf", "application/pdf")]) is None
+
+
+async def test_a_form_that_fails_to_draw_after_its_links_were_given_is_reported(
+    make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = await make()
+    chat = h.chat("oKepuDrawFails")
+    await fill_until_review(chat, h.services.contests)
+    paperwork = h.services.submit.paperwork
+    assert paperwork is not None
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the drawing process died")
+
+    monkeypatch.setattr(paperwork, "form_documents", broken)
+    done = await chat.say("确认提交")
+    assert "提交成功" in done and "几秒钟后即可从下面的链接下载" in done
+    await h.services.submit.aclose()
+    assert any("报名表暂时没能生成" in t for t in h.fake.texts_to(chat.user.user_id))
+    assert len(await h.services.storage.list_submissions(user=chat.user)) == 1  # still submitted
 
 
 async def test_the_documents_of_one_push_are_stored_in_one_hand_off_and_all_served(

@@ -31,7 +31,7 @@ import datetime as dt
 import logging
 import re
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -44,7 +44,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from wechatpy.crypto import WeChatCrypto
 
 from dialogs.engine import choices_as_text
-from dialogs.events import Document, EventKind, FileInfo, Incoming, Reply
+from dialogs.events import Document, EventKind, FileInfo, Incoming, Placement, Reply
 
 from ..app import SERVICES, Services
 from ..contests import SHANGHAI
@@ -105,6 +105,8 @@ TEXTS = {
     "unsupported": "暂不支持这种消息。请用文字回复，或发送视频文件、视频链接；发送「帮助」查看说明。",
     "download": "「{name}」下载链接（{expires}前有效）：\n{url}",
     "no_download": "「{name}」暂时无法通过微信发送，请联系主办方获取。",
+    "not_ready": "文件暂时无法下载：刚提交的报名表或回执需要几秒钟生成，请稍后刷新本页。"
+    "若链接已过期，请在公众号回复“表格”重新获取报名表。",
 }
 #: Menu keys (CLICK events) and the event each stands for; :data:`DEFAULT_MENU` uses them.
 MENU_KEYS: dict[str, tuple[EventKind, str]] = {
@@ -248,6 +250,13 @@ class WechatNotifier:
             return
         quota = await self.message_quota(user)
         await self.send(user, await self.compose(replies), quota)
+
+    def plan_documents(self, files: Sequence[tuple[str, str]]) -> list[tuple[Document, Placement]] | None:
+        """Download links given before the documents are drawn (see :class:`PlansDocuments`);
+        None without ``BOT_WECHAT_PUBLIC_BASE_URL``."""
+        if not self.download_base:
+            return None
+        return [self.outbox.plan(name, mime) for name, mime in files]
 
     async def message_quota(self, user: UserKey) -> Quota:
         last = await self.storage.last_contact(user)
@@ -767,7 +776,8 @@ class WechatChannel:
             return web.Response(status=503)
         entry = await self._rt.outbox.get(request.match_info["token"])
         if entry is None:
-            raise web.HTTPNotFound()
+            # Also what a link given at 确认提交 answers while its form is still being drawn.
+            return web.Response(status=404, text=TEXTS["not_ready"], headers={"Cache-Control": "no-store"})
         return web.FileResponse(
             entry.path,
             headers={

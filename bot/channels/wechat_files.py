@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from dialogs.events import Document
+from dialogs.events import Document, Placement
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,24 @@ class Outbox:
         self.ttl = ttl
         self._clock = clock
 
+    def plan(self, filename: str, mime: str) -> tuple[Document, Placement]:
+        """A link for a document not drawn yet: the document as the reply carries it, and where
+        the drawing process must write it.  Until it has, the link answers 404 (the page says
+        to refresh in a few seconds).  No I/O: this runs in the event loop."""
+        token = secrets.token_urlsafe(24)
+        expires = (self._clock() + self.ttl).isoformat()
+        meta = {"filename": filename[:200] or "download", "mime": mime, "expires": expires}
+        data = self.root / f"{token}.bin"
+        place = Placement(str(data), str(self.root / f"{token}.json"), json.dumps(meta, ensure_ascii=False))
+        return Document(filename, mime=mime, path=str(data)), place
+
+    def _planned(self, doc: Document) -> str | None:
+        """The token of a document :meth:`plan` made, else None."""
+        path = Path(doc.path) if doc.path else None
+        if path is None or path.parent != self.root or path.suffix != ".bin":
+            return None
+        return path.stem if _TOKEN.match(path.stem) else None
+
     def _put_many(self, docs: Sequence[Document]) -> list[str]:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         expires = (self._clock() + self.ttl).isoformat()
@@ -139,10 +157,13 @@ class Outbox:
 
     async def put_many(self, docs: Sequence[Document]) -> list[str]:
         """Store ``docs`` in one thread hand-off (which costs more than the writes); their tokens,
-        in the same order."""
-        if not docs:
-            return []
-        return await asyncio.to_thread(self._put_many, docs)
+        in the same order.  Documents :meth:`plan` made are in already: no hand-off for them."""
+        tokens = [self._planned(doc) for doc in docs]
+        new = [doc for doc, token in zip(docs, tokens, strict=True) if token is None]
+        if new:
+            made = iter(await asyncio.to_thread(self._put_many, new))
+            tokens = [token or next(made) for token in tokens]
+        return [token for token in tokens if token is not None]
 
     def _get(self, token: str) -> OutboxEntry | None:
         if not _TOKEN.match(token):  # before any path is built from it
