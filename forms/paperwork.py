@@ -7,14 +7,12 @@ import asyncio
 import contextlib
 import functools
 import logging
-import multiprocessing
 import os
 import pickle
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from bot.contests import Contest
 from bot.storage.base import Submission
 from dialogs.events import Document, Placement
 
+from .drawing import DrawingProcess
 from .receipts import Receipt, SigningKey, form_code, issue_receipt
 from .render import filename_stem, render_form
 
@@ -43,12 +42,6 @@ def _contest(pickled: bytes) -> Contest:
     contest = pickle.loads(pickled)
     assert isinstance(contest, Contest)
     return contest
-
-
-def _lower_priority() -> None:
-    """Drawing is background work: entrants waiting for a reply come first."""
-    with contextlib.suppress(OSError):
-        os.nice(10)
 
 
 #: Drawn documents older than this are removed from the drawing folder: the channels have
@@ -122,15 +115,14 @@ class Paperwork:
     """Forms and receipts signed with the organiser's key.
 
     Drawing a PDF is a third of a CPU second of pure Python and C under the GIL: in a thread it
-    would stall the event loop of every chat.  So drawing happens in a small process pool of
-    its own (``workers`` processes, started on first use, "spawn" so that no lock of this
-    process is inherited, at a lower priority), which also bounds how many are drawn at once.
+    would stall the event loop of every chat.  So drawing happens in ``workers`` drawing
+    processes of its own (:mod:`forms.drawing`: fresh interpreters started on first use, at a
+    lower priority, driven from the event loop), which also bounds how many are drawn at once.
 
-    The documents come back as files in ``folder`` (:attr:`Document.path`), not through the
-    pool's pipe: a 380 KB form sent back as bytes cost this process ~2 ms of CPU per
-    submission (the pool's result thread reads it in 64 KB pieces, each fighting the event
-    loop for the GIL, then unpickles it with the layout it was drawn from), and WeChat then
-    wrote the same bytes to disk again for its download link, where it now links the file.
+    The documents come back as files in ``folder`` (:attr:`Document.path`), or where the
+    caller's :class:`Placement` says, not through the pipe: a 380 KB form sent back as bytes
+    cost this process ~2 ms of CPU per submission, and WeChat then wrote the same bytes to
+    disk again for its download link, where it now links the file.
     """
 
     def __init__(
@@ -143,8 +135,7 @@ class Paperwork:
     ) -> None:
         self.key = key
         self.verify_url = verify_url
-        self._workers = workers
-        self._pool: ProcessPoolExecutor | None = None
+        self._drawers = [DrawingProcess() for _ in range(max(1, workers))]
         # Where the drawing process leaves the documents (a private temporary folder if None,
         # removed by aclose()).
         self._folder: str | None = str(folder) if folder is not None else None
@@ -154,26 +145,17 @@ class Paperwork:
         # unpickles once too (see _contest).  The object is kept so that its id is not reused.
         self._pickled: dict[int, tuple[Contest, bytes]] = {}
 
-    async def _run(self, fn: Callable[[], Any]) -> Any:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self._workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority,
-            )
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
-
     async def _draw(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """``fn(*args, folder)`` in the drawing process; ``folder`` is created on first use."""
+        """``fn(*args, folder)`` in the least busy drawing process; ``folder`` is created on
+        first use."""
         if self._folder is None:
             self._folder = await asyncio.to_thread(tempfile.mkdtemp, prefix="kepu-paperwork-")
-        return await self._run(functools.partial(fn, *args, self._folder))
+        drawer = min(self._drawers, key=lambda d: d.load)
+        return await drawer.call(fn, *args, self._folder)
 
     async def aclose(self) -> None:
         """Stop the drawing processes (after what they are drawing is done)."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await asyncio.to_thread(pool.shutdown, True)
+        await asyncio.gather(*(drawer.aclose() for drawer in self._drawers))
         if self._own_folder and self._folder is not None:
             folder, self._folder = self._folder, None
             await asyncio.to_thread(shutil.rmtree, folder, True)
