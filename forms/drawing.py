@@ -141,8 +141,11 @@ class DrawingProcess:
 
     async def _start(self) -> _Child:
         async with self._starting:
-            if self._child is not None and self._child.alive:
-                return self._child
+            if self._child is not None:
+                if self._child.alive:
+                    return self._child
+                if self._child.proc.stdin is not None:  # the dead one's pipe, not left open
+                    self._child.proc.stdin.close()
             env = dict(os.environ)
             env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH", "")) if p)
             proc = await asyncio.create_subprocess_exec(
