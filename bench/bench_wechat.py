@@ -98,7 +98,7 @@ class _EchoDialog:
     isolates the channel's own cost (checks, claim, contact record, task, passive reply) from
     the dialog's and its drafts'."""
 
-    async def handle(self, event: Any, *, contest_hint: str | None = None) -> list[Any]:
+    async def handle(self, event: Any, *, contest_hint: str | None = None, gate: Any = None) -> list[Any]:
         from dialogs.events import Reply
 
         return [Reply(f"收到：{event.text}")]
@@ -221,8 +221,8 @@ class Server:
         ctx = mp.get_context("spawn")
         self._ready, child_ready = ctx.Pipe()
         self._stop, child_stop = ctx.Pipe()
-        # Not a daemon: our server draws its forms in a process pool of its own, and a daemonic
-        # process may not start children.  Stopped and joined (or killed) by __exit__.
+        # Not a daemon: our server draws its forms in a child process of its own, which it
+        # stops when it is stopped in order (by __exit__), not killed at this process's exit.
         self.process = ctx.Process(target=_serve, args=(kind, args, child_ready, child_stop))
 
     def __enter__(self) -> str:

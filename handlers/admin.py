@@ -520,6 +520,11 @@ class OrgCommands:
         self.admin = admin
         self.quota = quota
 
+    @staticmethod
+    def matches(text: str) -> bool:
+        """Whether :meth:`handle` may act on ``text`` (else it returns None); no I/O."""
+        return match_command(text) is not None
+
     async def handle(
         self, user: UserKey, text: str, *, contest_hint: str | None = None
     ) -> list[Reply] | None:

@@ -691,6 +691,27 @@ _OPT_OUT = frozenset({"退订", "取消订阅", "退订提醒", "td", "unsubscri
 _OPT_IN = frozenset({"订阅", "恢复订阅", "订阅提醒", "subscribe", "/subscribe"})
 
 
+def is_chat_command(text: str) -> bool:
+    """Whether ``text`` may be 退订 / 订阅 or a 广播 command (no I/O: whether the sender may
+    broadcast is :meth:`RemindService.chat_command`'s to find out)."""
+    word = unicodedata.normalize("NFKC", text).strip().casefold()
+    stripped = text.strip()
+    return word in _OPT_OUT or word in _OPT_IN or bool(_SHORT.match(stripped) or _COMMAND.match(stripped))
+
+
+class RemindCommand:
+    """退订 / 订阅 / 广播 as the router's extra command (:class:`handlers.router.ChatCommand`)."""
+
+    def __init__(self, service: RemindService) -> None:
+        self.service = service
+
+    def matches(self, user: UserKey, text: str) -> bool:
+        return is_chat_command(text)
+
+    async def __call__(self, user: UserKey, text: str) -> list[Reply] | None:
+        return await self.service.chat_command(user, text)
+
+
 def _pop(text: str) -> tuple[str, str]:
     m = re.match(r"\s*(\S+)\s*(.*)$", text, re.DOTALL)
     return (m.group(1), m.group(2)) if m else ("", "")
@@ -931,7 +952,10 @@ class RemindService:
 
     async def chat_command(self, user: UserKey, text: str) -> list[Reply] | None:
         """退订 / 订阅 (the whole message) and the organisers' 广播 commands; None for anything
-        else.  Fits :class:`handlers.router.Assistant`'s ``extra`` commands."""
+        else, and always when :func:`is_chat_command` is False.  :class:`RemindCommand` is
+        how :class:`handlers.router.Assistant` calls it."""
+        if not is_chat_command(text):
+            return None
         word = unicodedata.normalize("NFKC", text).strip().casefold()
         if word in _OPT_OUT:
             return await self.set_opt_out(user, True)
@@ -1161,14 +1185,15 @@ def remind_context(
         app[REMIND] = service
         # 退订 / 订阅 / 广播 in every channel, through the router's hook for extra commands.
         assistant = svc.assistant  # the one registered with, even if a test swaps it later
-        assistant.extra.append(service.chat_command)
+        command = RemindCommand(service)
+        assistant.extra.append(command)
         try:
             if remind.worker:
                 task = asyncio.create_task(service.run_worker(stop), name="remind-worker")
             yield
         finally:
             stop.set()
-            assistant.extra.remove(service.chat_command)
+            assistant.extra.remove(command)
             if task is not None:
                 try:
                     await task

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from bot.storage.base import Storage, UserKey
+from bot.storage.base import ClaimGate, Storage, UserKey
 from dialogs.events import EventKind, Incoming, Reply
 
 from .submit import SubmitHandler
@@ -29,7 +28,19 @@ log = logging.getLogger(__name__)
 # "问：视频多大", "问 截止日期", "？三区是什么意思", "?ai素材可以用吗"; a lone "？" is the help command.
 _QUESTION = re.compile(r"^\s*(?:问|提问|咨询|[?？])\s*[:：]?\s*(?P<q>\S.*)$", re.DOTALL)
 
-ExtraCommand = Callable[[UserKey, str], Awaitable[list[Reply] | None]]
+
+class ChatCommand(Protocol):
+    """A command tried before the dialog (:attr:`Assistant.extra`)."""
+
+    def matches(self, user: UserKey, text: str) -> bool:
+        """Whether calling the command may act on ``text`` (pure, no I/O); when False, the
+        call must return None."""
+
+    async def __call__(self, user: UserKey, text: str) -> list[Reply] | None:
+        """The replies, or None when ``text`` is not this command."""
+
+
+ExtraCommand = ChatCommand
 
 
 class Assistant:
@@ -52,16 +63,33 @@ class Assistant:
         self.operators = operators  # "telegram:-100123", "wechat:oAbc": who may answer tickets
         self.extra = extra or []
 
-    async def handle(self, event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
-        if event.kind is EventKind.TEXT and event.text.strip():
+    async def handle(
+        self, event: Incoming, *, contest_hint: str | None = None, gate: ClaimGate | None = None
+    ) -> list[Reply]:
+        """The replies to ``event``.  With ``gate`` (a message not claimed yet), a command is
+        claimed before it runs and the dialog claims as it sees fit (:class:`ClaimGate`);
+        raises :class:`~bot.storage.base.AlreadyClaimed` when another attempt has it."""
+        text = event.text.strip() if event.kind is EventKind.TEXT else ""
+        if text and (gate is None or self._may_be_command(event.user, text)):
+            if gate is not None:
+                await gate.ensure()
             try:
-                routed = await self._route_text(event.user, event.text.strip(), contest_hint)
+                routed = await self._route_text(event.user, text, contest_hint)
             except Exception:
                 log.exception("command of %s failed", event.user)
                 return [Reply(self.submit.engine.msg.render("internal_error"), meta={"error": "internal"})]
             if routed is not None:
                 return routed
-        return await self.submit.handle(event, contest_hint=contest_hint)
+        return await self.submit.handle(event, contest_hint=contest_hint, gate=gate)
+
+    def _may_be_command(self, user: UserKey, text: str) -> bool:
+        """Whether :meth:`_route_text` may act on ``text``; False means it returns None.
+        Pure, so that a plain answer in the dialog need not be claimed before it is read."""
+        if self.helpdesk is not None and (str(user) in self.operators or _QUESTION.match(text)):
+            return True
+        if self.org is not None and self.org.matches(text):
+            return True
+        return any(command.matches(user, text) for command in self.extra)
 
     async def operator_reply(self, user: UserKey, text: str) -> list[Reply] | None:
         """An operator's answer to a ticket ("回复 HD-000123 …"), or None when ``user`` is not an

@@ -26,7 +26,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.contests import SHANGHAI, Contest
-from bot.storage.base import Draft, EventIsolation, StaleDraftError, Storage, Submission, UserKey
+from bot.storage.base import (
+    AlreadyClaimed,
+    ClaimGate,
+    Draft,
+    EventIsolation,
+    StaleDraftError,
+    Storage,
+    Submission,
+    UserKey,
+)
 from dialogs.engine import DialogEngine, Outcome, SubmitRequest, scan_limits
 from dialogs.events import Document, EventKind, Incoming, Placement, Reply
 from dialogs.states import Submission as Step
@@ -256,16 +265,25 @@ class SubmitHandler:
         self._send_later(user, make)
         return [doc for doc, _ in planned]
 
-    async def handle(self, event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
-        """Handle one event; on a storage failure the stored draft is left as it was."""
+    async def handle(
+        self, event: Incoming, *, contest_hint: str | None = None, gate: ClaimGate | None = None
+    ) -> list[Reply]:
+        """Handle one event; on a storage failure the stored draft is left as it was.
+
+        With ``gate`` (a message not claimed yet, see :class:`ClaimGate`), the claim is taken
+        before anything with an effect, or with the draft when that is the only one; raises
+        :class:`AlreadyClaimed` when another attempt has it.
+        """
         try:
             async with user_turn(self.isolation, event.user):
                 try:
-                    return await self._handle_locked(event, contest_hint)
+                    return await self._handle_locked(event, contest_hint, gate)
                 except BaseException:
                     # The store may or may not hold what this event wrote.
                     self._drafts.pop(event.user, None)
                     raise
+        except AlreadyClaimed:
+            raise
         except Exception:
             log.exception("event of %s failed", event.user)
             return [Reply(self.engine.msg.render("internal_error"), meta={"error": "internal"})]
@@ -289,11 +307,15 @@ class SubmitHandler:
         while len(self._drafts) > self._draft_cache:
             self._drafts.popitem(last=False)
 
-    async def _handle_locked(self, event: Incoming, contest_hint: str | None) -> list[Reply]:
+    async def _handle_locked(
+        self, event: Incoming, contest_hint: str | None, gate: ClaimGate | None
+    ) -> list[Reply]:
         draft = await self._draft(event.user)
         now = self.clock()
         event = await self._prepare(event, draft)
         outcome = self.engine.handle(draft.data if draft else None, event, now, contest_hint=contest_hint)
+        if gate is not None and (outcome.submit is not None or outcome.actions):
+            await gate.ensure()  # effects beyond the draft follow: the message is ours first
         if outcome.submit is not None:
             return await self._submit(event.user, outcome, outcome.submit, now)
         replies = list(outcome.replies)
@@ -304,22 +326,38 @@ class SubmitHandler:
             notice = await self.quota.start_notice(event.user, outcome.state["contest"])
             if notice:
                 replies.insert(min(1, len(replies)), Reply(notice))
-        if not await self._store(event.user, draft, outcome.state):
+        if not await self._store(event.user, draft, outcome.state, gate):
             return [Reply(self.engine.msg.render("internal_error"), meta={"error": "stale"})]
         return replies
 
-    async def _store(self, user: UserKey, draft: Draft | None, state: dict[str, Any] | None) -> bool:
+    async def _store(
+        self,
+        user: UserKey,
+        draft: Draft | None,
+        state: dict[str, Any] | None,
+        gate: ClaimGate | None = None,
+    ) -> bool:
         if state is None:
             self._remember(user, None)
             if draft is not None:
+                if gate is not None:
+                    await gate.ensure()
                 await self.storage.delete_draft(user)
             return True
         if draft is not None and state == draft.data:
             return True
+        new = Draft(user=user, data=state, version=draft.version if draft else 0)
         try:
-            saved = await self.storage.save_draft(
-                Draft(user=user, data=state, version=draft.version if draft else 0)
-            )
+            if gate is None or gate.pending is None:
+                saved = await self.storage.save_draft(new)
+            else:  # the draft is this message's only effect: claim it in the same write
+                saved = await self.storage.save_draft(new, claim=gate.pending)
+                gate.settle(True)
+        except AlreadyClaimed:
+            if gate is not None:
+                gate.settle(False)
+            self._remember(user, None)  # another attempt saved this user's draft
+            raise
         except StaleDraftError:
             # Only possible if the lock expired under a very slow event (or, with the draft
             # cache, if another process wrote this user's draft): drop this answer, keep what

@@ -418,7 +418,7 @@ class FailingStorage:
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
-    async def save_draft(self, draft: object) -> object:
+    async def save_draft(self, draft: object, **kwargs: object) -> object:
         raise ConnectionError("database went away")
 
 

@@ -76,6 +76,7 @@ from dialogs.events import EventKind, Incoming
 from handlers.remind import (
     REMIND,
     AudienceError,
+    RemindCommand,
     RemindService,
     RemindSettings,
     TelegramSender,
@@ -894,6 +895,7 @@ async def test_serve_runs_the_worker_through_the_telegram_channel(
         for user in users:
             await services.storage.touch_contact(user, dt.datetime.now(dt.UTC))
         remind = app[REMIND]
+        assert sum(isinstance(c, RemindCommand) for c in services.assistant.extra) == 1
         job, reach = await remind.create_broadcast(CONTEST, "all", "来自 serve 的通知")
         assert reach == 3
         await until(lambda: job_over(remind.jobs, job.id))
@@ -912,7 +914,7 @@ async def test_serve_runs_the_worker_through_the_telegram_channel(
         (held,) = await services.assistant.handle(Incoming(boss, EventKind.TEXT, text="广播 全部 明天截止"))
         assert "确认广播 B" in held.text
     assert fake.delivered == {int(u.user_id): 1 for u in users}
-    assert remind.chat_command not in services.assistant.extra  # taken off at shutdown
+    assert not any(isinstance(c, RemindCommand) for c in services.assistant.extra)  # taken off at shutdown
 
 
 # ---------------------------------------------------------------------------- crashes

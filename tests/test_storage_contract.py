@@ -24,8 +24,10 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.storage import (
+    AlreadyClaimed,
     Draft,
     EventIsolation,
+    InboundClaim,
     StaleDraftError,
     Storage,
     Submission,
@@ -793,6 +795,39 @@ async def test_claim_inbound_claims_once_and_records_the_contact_only_when_claim
     assert await two.last_contact(ALICE) == later
     assert await one.last_contact(BOB) is None
     assert await one.list_contacts() == [ALICE]
+
+
+async def test_a_save_with_a_claim_claims_and_saves_together_or_not_at_all(backend: Backend) -> None:
+    one, two = await backend.open(), await backend.open()
+    ttl = dt.timedelta(minutes=5)
+    first = await one.save_draft(Draft(ALICE, {"step": "a"}))
+    claim = InboundClaim("wechat:msg:21", ttl, ALICE, T0)
+    # Two workers save the same message's answer: one claims it, the other changes nothing.
+    results = await asyncio.gather(
+        *(s.save_draft(Draft(ALICE, {"step": "b"}, version=first.version), claim=claim) for s in (one, two)),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["AlreadyClaimed", "Draft"]
+    stored = await two.get_draft(ALICE)
+    assert stored is not None and stored.data == {"step": "b"} and stored.version == first.version + 1
+    assert await one.last_contact(ALICE) == T0  # the contact record came with the claim
+    assert await two.claim_inbound("wechat:msg:21", ttl, ALICE, T0) is False  # the key space is shared
+    # A stale version: nothing is saved and the message stays unclaimed, for the next attempt.
+    stale = InboundClaim("wechat:msg:22", ttl, ALICE, T0 + dt.timedelta(hours=1))
+    with pytest.raises(StaleDraftError):
+        await one.save_draft(Draft(ALICE, {"step": "c"}, version=first.version), claim=stale)
+    assert await one.last_contact(ALICE) == T0
+    again = await one.get_draft(ALICE)
+    assert again is not None and again.data == {"step": "b"}
+    assert await two.claim_once("wechat:msg:22", ttl) is True
+    # A message claimed already (by claim_inbound, say) is refused before the version matters.
+    with pytest.raises(AlreadyClaimed):
+        await one.save_draft(Draft(ALICE, {"step": "d"}, version=again.version), claim=stale)
+    final = await two.get_draft(ALICE)
+    assert final is not None and final.data == {"step": "b"}
+    # A new user's first draft, with its claim.
+    bob = await one.save_draft(Draft(BOB, {"step": "a"}), claim=InboundClaim("wechat:msg:23", ttl, BOB, T0))
+    assert bob.version == 1 and await two.last_contact(BOB) == T0
 
 
 def _slots(name: str, n: int = 5) -> list[str]:

@@ -665,7 +665,7 @@ async def test_replies_to_quick_messages_do_not_interleave(
 ) -> None:
     async with running(settings, fake) as run:
 
-        async def three_messages(event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
+        async def three_messages(event: Incoming, **kwargs: Any) -> list[Reply]:
             # A text, a document and a text: three Telegram messages that cannot be merged.
             tag = event.text
             form = Document(f"{tag}.pdf", b"%PDF-1.7 " + tag.encode())
@@ -722,7 +722,7 @@ async def test_a_push_to_the_same_chat_while_its_update_is_handled_does_not_dead
         user = run.user(1200)
         notifier = run.services.notifiers["telegram"]
 
-        async def asks_and_notifies(event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
+        async def asks_and_notifies(event: Incoming, **kwargs: Any) -> list[Reply]:
             await notifier.push(user.key, [Reply("新工单：如何填写播出时间？")])
             return [Reply("已转人工客服。")]
 

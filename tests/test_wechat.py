@@ -25,6 +25,7 @@ from bot.app import SERVICES, Services, create_app
 from bot.channels import wechat as wechat_module
 from bot.channels import wechat_files
 from bot.channels.wechat import (
+    CLAIM_TTL,
     MEDIA_LIMIT,
     OutsideWindow,
     QuotaExhausted,
@@ -37,7 +38,7 @@ from bot.channels.wechat_files import Outbox, new_incoming_dir, sweep_incoming
 from bot.channels.wechat_xml import TEXT_LIMIT, pack_texts, parse_xml, split_text, to_message
 from bot.contests import ContestRegistry, dump_contest, new_edition
 from bot.settings import Settings
-from bot.storage import UserKey
+from bot.storage import ClaimGate, InboundClaim, UserKey
 from dialogs.events import Document, EventKind, Incoming, Reply
 from forms import paperwork as paperwork_module
 from handlers.router import Assistant
@@ -72,11 +73,13 @@ class Recording:
         self.delay = delay
         self.events: list[Incoming] = []
 
-    async def handle(self, event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
+    async def handle(
+        self, event: Incoming, *, contest_hint: str | None = None, gate: ClaimGate | None = None
+    ) -> list[Reply]:
         self.events.append(event)
         if self.delay:
             await asyncio.sleep(self.delay)
-        return await self.inner.handle(event, contest_hint=contest_hint)
+        return await self.inner.handle(event, contest_hint=contest_hint, gate=gate)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -449,21 +452,74 @@ async def test_retries_that_all_time_out_leave_one_customer_service_message(make
 
 
 async def test_a_retry_at_another_worker_is_not_processed_again(make: Make) -> None:
+    """A plain answer claims its message with its draft: of two workers given the same push,
+    the first to store it answers, the other drops what it worked out.  A command, whose
+    effects are more than a draft, is claimed before it runs: the other worker never runs it."""
     a = await make(backend="redis", budget=0.3)
     b = await make(backend="redis", budget=0.3, fake=a.fake)
     openid = "oKepuTwoWorkers"
+    user = UserKey("wechat", openid)
     await a.subscribe(openid)
+    before = await a.services.storage.get_draft(user)
+    assert before is not None
     rec_a, rec_b = a.record(delay=0.6), b.record()
     push = a.fake.text(openid, "2")
     first = asyncio.create_task(a.push(push))
     await asyncio.sleep(0.1)
     retry = await b.push(push)
-    assert retry.body == "success"
-    assert (await first).body == "success"
+    late = await first
     await a.channel.idle()
     await b.channel.idle()
-    assert len(rec_a.events) == 1 and rec_b.events == []
-    assert len(a.fake.texts_to(openid)) == 1
+    assert len(rec_a.events) == 1 and len(rec_b.events) == 1
+    answers = [d.content for d in (late, retry) if d.content] + a.fake.texts_to(openid)
+    assert len(answers) == 1, answers  # one reply reached the user: B's, passive
+    assert retry.content and late.body == "success"
+    after = await a.services.storage.get_draft(user)
+    assert after is not None and after.version == before.version + 1  # stored once
+    assert await a.services.storage.last_contact(user) is not None
+    # A command at two workers: claimed first, so only one of them runs it.
+    command = a.fake.text(openid, "退订")
+    a.record(delay=0.6)
+    first = asyncio.create_task(a.push(command))
+    await asyncio.sleep(0.1)
+    again = await b.push(command)
+    await first
+    await a.channel.idle()
+    await b.channel.idle()
+    said = [t for t in [*a.fake.texts_to(openid), again.content or ""] if "退订" in t]
+    assert len(said) == 1 and said[0].startswith("已退订"), said  # not also "您已经退订过了"
+
+
+async def test_a_plain_answer_claims_its_message_in_the_same_write_as_its_draft(
+    make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = await make()
+    openid = "oKepuOneWrite"
+    user = UserKey("wechat", openid)
+    await h.subscribe(openid)
+    storage = h.services.storage
+    calls: list[str] = []
+    claims: list[InboundClaim] = []
+    for name in ("claim_inbound", "claim_once", "save_draft"):
+        real = getattr(storage, name)
+
+        async def spy(*args: Any, _name: str = name, _real: Any = real, **kwargs: Any) -> Any:
+            claim = kwargs.get("claim")
+            calls.append(_name + (" with claim" if claim else ""))
+            if claim:
+                claims.append(claim)
+            return await _real(*args, **kwargs)
+
+        monkeypatch.setattr(storage, name, spy)
+    reply = await h.say(openid, "2")
+    assert reply and calls == ["save_draft with claim"]  # one write for the answer and its claim
+    assert await storage.last_contact(user) == claims[0].when
+    # That write claimed the message: a retry elsewhere would find it taken.
+    assert await storage.claim_once(claims[0].key, CLAIM_TTL) is False
+    # A command claims before it runs; 退订 stores no draft.
+    calls.clear()
+    assert "已退订" in await h.say(openid, "退订")
+    assert calls == ["claim_inbound"]
 
 
 async def test_a_users_quick_messages_are_handled_in_order(make: Make) -> None:
@@ -485,7 +541,7 @@ async def test_a_reply_too_long_for_one_message_continues_as_customer_service_me
     paragraphs = [f"第{i}段：" + "科普" * 300 for i in range(3)]  # ~1800 bytes each
 
     class Long:
-        async def handle(self, event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
+        async def handle(self, event: Incoming, **kwargs: Any) -> list[Reply]:
             return [Reply(p) for p in paragraphs]
 
     h.services.assistant = Long()  # type: ignore[assignment]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import contextvars
 import datetime as dt
 import logging
 import re
@@ -49,7 +50,7 @@ from dialogs.events import Document, EventKind, FileInfo, Incoming, Placement, R
 from ..app import SERVICES, Services
 from ..contests import SHANGHAI
 from ..settings import Settings
-from ..storage import UserKey
+from ..storage import AlreadyClaimed, ClaimGate, InboundClaim, UserKey
 from .wechat_api import (
     QUOTA_EXHAUSTED,
     WINDOW_CLOSED,
@@ -83,6 +84,8 @@ log = logging.getLogger(__name__)
 
 #: How long a MsgId stays claimed: far beyond WeChat's three retries (about 15 s).
 CLAIM_TTL = dt.timedelta(hours=1)
+# The claim of the text message the current attempt's task is answering (see _answer).
+_GATE: contextvars.ContextVar[ClaimGate | None] = contextvars.ContextVar("wechat_claim_gate", default=None)
 #: Seconds a finished answer stays in memory for a retry whose first response got lost.
 KEEP_ANSWERS = 60.0
 #: 临时素材 for video is capped at 10 MB; larger media is not downloaded (the dialog offers
@@ -702,8 +705,15 @@ class WechatChannel:
 
     async def _answer(self, attempt: _Attempt, message: Any) -> Outgoing | None:
         storage = self.services.storage
+        gate: ClaimGate | None = None
         if attempt.is_event:
             claimed = await storage.claim_once(attempt.key, CLAIM_TTL)
+        elif attempt.kind == "text":
+            # Claimed when first needed: a plain answer in the dialog claims its message in the
+            # same write as its draft (one store round trip instead of two), anything with an
+            # effect claims it first (ClaimGate).
+            gate = ClaimGate(storage, InboundClaim(attempt.key, CLAIM_TTL, attempt.user, attempt.created))
+            claimed = True
         else:
             # A user message opens WeChat's 48-hour window; its own CreateTime keeps the
             # record the same whichever retry or worker writes it.
@@ -711,7 +721,16 @@ class WechatChannel:
         if not claimed:
             log.info("wechat: %s was already handled", attempt.key)
             return None
-        replies = await translator(attempt.kind)(self, message, attempt.user)
+        token = _GATE.set(gate)
+        try:
+            replies = await translator(attempt.kind)(self, message, attempt.user)
+            if gate is not None:
+                await gate.ensure()  # an answer that stored nothing: claimed (and recorded) now
+        except AlreadyClaimed:
+            log.info("wechat: %s was already handled", attempt.key)
+            return None
+        finally:
+            _GATE.reset(token)
         return await self.notifier.compose(replies) if replies else None
 
     async def _deliver(self, attempt: _Attempt, out: Outgoing) -> None:
@@ -731,7 +750,7 @@ class WechatChannel:
     # -- what the translators use ----------------------------------------------------------------
 
     async def dialog(self, event: Incoming, hint: str | None = None) -> list[Reply]:
-        return await self.services.assistant.handle(event, contest_hint=hint)
+        return await self.services.assistant.handle(event, contest_hint=hint, gate=_GATE.get())
 
     async def fetch_media(self, message: Any) -> FileInfo:
         """The media of an image/video/file push, downloaded by media_id into a private folder

@@ -10,8 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .base import (
+    AlreadyClaimed,
+    ClaimGate,
     Draft,
     EventIsolation,
+    InboundClaim,
     StaleDraftError,
     Storage,
     Submission,
@@ -21,8 +24,11 @@ from .base import (
 
 __all__ = [
     "SQLITE_FILENAME",
+    "AlreadyClaimed",
+    "ClaimGate",
     "Draft",
     "EventIsolation",
+    "InboundClaim",
     "StaleDraftError",
     "Storage",
     "Submission",

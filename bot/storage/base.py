@@ -61,6 +61,54 @@ class StaleDraftError(Exception):
     """The draft changed since it was read (another worker saved it first)."""
 
 
+class AlreadyClaimed(Exception):
+    """The incoming message was claimed already: another attempt handles (or handled) it, and
+    this one must not act on it nor answer it."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundClaim:
+    """What :meth:`Storage.claim_inbound` takes: the message's key, how long the claim holds,
+    and who wrote when (the contact record)."""
+
+    key: str
+    ttl: dt.timedelta
+    user: UserKey
+    when: dt.datetime
+
+
+class ClaimGate:
+    """An incoming message's claim, taken when first needed rather than on arrival.
+
+    Anything with an effect (a command, a submission, a push) calls :meth:`ensure` first.  A
+    dialog step whose only effect is the draft hands :attr:`pending` to
+    :meth:`Storage.save_draft`, which takes the claim in the same write: one store round trip
+    per plain answer instead of two.  The channel settles what is left afterwards.
+    """
+
+    def __init__(self, storage: Storage, claim: InboundClaim) -> None:
+        self.storage = storage
+        self.claim = claim
+        self.owned: bool | None = None  # None: not claimed yet
+
+    @property
+    def pending(self) -> InboundClaim | None:
+        """The claim, while nobody has taken it."""
+        return self.claim if self.owned is None else None
+
+    def settle(self, owned: bool) -> None:
+        """Record what a save that carried :attr:`pending` found."""
+        self.owned = owned
+
+    async def ensure(self) -> None:
+        """Claim now unless done; raises :class:`AlreadyClaimed` when it is not ours."""
+        if self.owned is None:
+            c = self.claim
+            self.owned = await self.storage.claim_inbound(c.key, c.ttl, c.user, c.when)
+        if not self.owned:
+            raise AlreadyClaimed(self.claim.key)
+
+
 @runtime_checkable
 class Storage(Protocol):
     """Drafts, submissions and submission numbers.  All methods are safe to call concurrently."""
@@ -68,13 +116,15 @@ class Storage(Protocol):
     async def get_draft(self, user: UserKey) -> Draft | None:
         """The user's draft, or None."""
 
-    async def save_draft(self, draft: Draft) -> Draft:
+    async def save_draft(self, draft: Draft, *, claim: InboundClaim | None = None) -> Draft:
         """Store ``draft`` if its ``version`` is the stored one (0 for a new draft).
 
         Returns the draft with its new version and ``updated_at``; its ``data`` is the caller's
         own dict, not a copy read back from the store (a tuple in it stays a tuple, where
         :meth:`get_draft` would give a list).  Raises :class:`StaleDraftError` when someone
-        saved in between.
+        saved in between.  With ``claim``, the save also makes :meth:`claim_inbound`'s claim
+        and contact record, all or nothing: :class:`AlreadyClaimed` (nothing saved) when the
+        key is claimed already, checked before the version.
         """
 
     async def delete_draft(self, user: UserKey) -> bool:

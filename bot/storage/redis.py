@@ -32,14 +32,26 @@ import redis.asyncio as aioredis
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, WatchError
 
-from .base import Draft, StaleDraftError, Submission, UserKey, dump_json, merge_extra, parse_utc, utc_iso
+from .base import (
+    AlreadyClaimed,
+    Draft,
+    InboundClaim,
+    StaleDraftError,
+    Submission,
+    UserKey,
+    dump_json,
+    merge_extra,
+    parse_utc,
+    utc_iso,
+)
 
 __all__ = ["RedisIsolation", "RedisStorage"]
 
 log = logging.getLogger(__name__)
 
-# KEYS[1] draft hash.  ARGV: expected version, new version, data JSON, updated_at.
-_SAVE_DRAFT_LUA = """
+# The draft's compare-and-set: KEYS[1] draft hash; ARGV: expected version, new version, data
+# JSON, updated_at.  Returns 0 (stale) before anything is written.
+_VERSION_CHECK_LUA = """
 local current = redis.call('HGET', KEYS[1], 'version')
 local expected = tonumber(ARGV[1])
 if current then
@@ -47,9 +59,26 @@ if current then
 elseif expected ~= 0 then
     return 0
 end
+"""
+_DRAFT_WRITE_LUA = """
 redis.call('HSET', KEYS[1], 'version', ARGV[2], 'data', ARGV[3], 'updated_at', ARGV[4])
 return 1
 """
+_SAVE_DRAFT_LUA = _VERSION_CHECK_LUA + _DRAFT_WRITE_LUA
+
+# save_draft with an inbound claim: KEYS draft, claim, contacts; ARGV as _SAVE_DRAFT_LUA, then
+# the claim's TTL in ms, the contact's field and ISO time.  Returns -1 when the key is claimed
+# already (nothing written), 0 for a stale version (nothing written), 1 when all is done.
+_SAVE_DRAFT_CLAIMED_LUA = (
+    "if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end"
+    + _VERSION_CHECK_LUA
+    + """
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[5])
+local seen = redis.call('HGET', KEYS[3], ARGV[6])
+if (not seen) or seen < ARGV[7] then redis.call('HSET', KEYS[3], ARGV[6], ARGV[7]) end
+"""
+    + _DRAFT_WRITE_LUA
+)
 
 # KEYS: counter, global seq, submissions hash, idx:all, idx:contest, idx:user, draft.
 # ARGV: number prefix, submission JSON.  Returns the new number.
@@ -132,6 +161,7 @@ class RedisStorage:
         self._redis = redis
         self.prefix = prefix
         self._save_draft = redis.register_script(_SAVE_DRAFT_LUA)
+        self._save_draft_claimed = redis.register_script(_SAVE_DRAFT_CLAIMED_LUA)
         self._create_submission = redis.register_script(_CREATE_SUBMISSION_LUA)
         self._touch = redis.register_script(_TOUCH_LUA)
         self._claim_inbound = redis.register_script(_CLAIM_INBOUND_LUA)
@@ -175,14 +205,24 @@ class RedisStorage:
             updated_at=parse_utc(_text(updated_at)),
         )
 
-    async def save_draft(self, draft: Draft) -> Draft:
+    async def save_draft(self, draft: Draft, *, claim: InboundClaim | None = None) -> Draft:
         encoded = dump_json(draft.data)
         now = dt.datetime.now(dt.UTC)
         new_version = draft.version + 1
-        stored = await self._save_draft(
-            keys=[self._draft_key(draft.user)],
-            args=[draft.version, new_version, encoded, utc_iso(now)],
-        )
+        args: list[Any] = [draft.version, new_version, encoded, utc_iso(now)]
+        if claim is None:
+            stored = await self._save_draft(keys=[self._draft_key(draft.user)], args=args)
+        else:
+            ms = max(1, int(claim.ttl.total_seconds() * 1000))
+            field = f"{_part(claim.user.channel)}:{_part(claim.user.user_id)}"
+            keys = [
+                self._draft_key(draft.user),
+                f"{self.prefix}:claim:{_part(claim.key)}",
+                f"{self.prefix}:contacts",
+            ]
+            stored = await self._save_draft_claimed(keys=keys, args=[*args, ms, field, utc_iso(claim.when)])
+            if int(stored) == -1:
+                raise AlreadyClaimed(claim.key)
         if int(stored) != 1:
             raise StaleDraftError(f"draft of {draft.user} is not at version {draft.version}")
         # The caller's own data: decoding what was just encoded would only copy it.

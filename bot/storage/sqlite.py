@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from .base import (
+    AlreadyClaimed,
     Draft,
+    InboundClaim,
     StaleDraftError,
     Submission,
     UserKey,
@@ -167,7 +169,7 @@ class SqliteStorage(SqliteStoreBase):
         data, version, updated_at = found[0]
         return Draft(user=user, data=json.loads(data), version=version, updated_at=parse_utc(updated_at))
 
-    async def save_draft(self, draft: Draft) -> Draft:
+    async def save_draft(self, draft: Draft, *, claim: InboundClaim | None = None) -> Draft:
         encoded = dump_json(draft.data)
         now = dt.datetime.now(dt.UTC)
         new_version = draft.version + 1
@@ -178,7 +180,24 @@ class SqliteStorage(SqliteStoreBase):
             sql, params = _DRAFT_INSERT, (*key, encoded, new_version, utc_iso(now))
         else:
             sql, params = _DRAFT_UPDATE, (encoded, new_version, utc_iso(now), *key, draft.version)
-        if len(await self._read(sql, params)) != 1:
+        if claim is None:
+            saved = len(await self._read(sql, params)) == 1
+        else:
+            touch = (claim.user.channel, claim.user.user_id, utc_iso(claim.when))
+
+            def claim_and_save(conn: sqlite3.Connection) -> bool:
+                if not self._claim(conn, claim.key, claim.ttl, now):
+                    raise AlreadyClaimed(claim.key)
+                if len(rows(conn, sql, params)) != 1:
+                    raise StaleDraftError  # rolls the claim back with it
+                conn.execute(_TOUCH, touch)
+                return True
+
+            try:
+                saved = await self._write(claim_and_save)
+            except StaleDraftError:
+                saved = False
+        if not saved:
             raise StaleDraftError(f"draft of {draft.user} is not at version {draft.version}")
         # The caller's own data: decoding what was just encoded would only copy it.
         return Draft(user=draft.user, data=draft.data, version=new_version, updated_at=now)
