@@ -40,9 +40,6 @@ class ChatCommand(Protocol):
         """The replies, or None when ``text`` is not this command."""
 
 
-ExtraCommand = ChatCommand
-
-
 class Assistant:
     """The front door: one event in, the replies out."""
 
@@ -54,7 +51,7 @@ class Assistant:
         org: OrgCommands | None = None,
         helpdesk: HelpdeskService | None = None,
         operators: frozenset[str] = frozenset(),
-        extra: list[ExtraCommand] | None = None,
+        extra: list[ChatCommand] | None = None,
     ) -> None:
         self.submit = submit
         self.storage = storage

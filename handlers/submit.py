@@ -312,7 +312,7 @@ class SubmitHandler:
     ) -> list[Reply]:
         draft = await self._draft(event.user)
         now = self.clock()
-        event = await self._prepare(event, draft)
+        event = await self._prepare(event, draft, gate)
         outcome = self.engine.handle(draft.data if draft else None, event, now, contest_hint=contest_hint)
         if gate is not None and (outcome.submit is not None or outcome.actions):
             await gate.ensure()  # effects beyond the draft follow: the message is ours first
@@ -369,14 +369,19 @@ class SubmitHandler:
         return True
 
     # ------------------------------------------------------------------ before the dialog
-    async def _prepare(self, event: Incoming, draft: Draft | None) -> Incoming:
-        """Attach what the dialog cannot find out itself: a video's or link's check, a scan's."""
+    async def _prepare(self, event: Incoming, draft: Draft | None, gate: ClaimGate | None = None) -> Incoming:
+        """Attach what the dialog cannot find out itself: a video's or link's check, a scan's.
+
+        A check is claimed first (``gate``): it may take 20 s, past WeChat's retry, and a
+        retry at another worker must not fetch the same link again."""
         if draft is None or event.media is not None:
             return event
         step = draft.data.get("step")
         contest = self.engine.contests.get(draft.data.get("contest") or "")
         if contest is None:
             return event
+        if gate is not None and (step == Step.VIDEO or (step == Step.SCAN and event.kind is EventKind.FILE)):
+            await gate.ensure()
         if step == Step.VIDEO:
             if event.kind is EventKind.FILE:
                 return await self._check_video_file(event, contest)

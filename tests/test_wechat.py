@@ -35,7 +35,7 @@ from bot.channels.wechat import (
 )
 from bot.channels.wechat_api import LocalTokenStore, refresh_margin
 from bot.channels.wechat_files import Outbox, new_incoming_dir, sweep_incoming
-from bot.channels.wechat_xml import TEXT_LIMIT, pack_texts, parse_xml, split_text, to_message
+from bot.channels.wechat_xml import TEXT_LIMIT, dedup_key, pack_texts, parse_xml, split_text, to_message
 from bot.contests import ContestRegistry, dump_contest, new_edition
 from bot.settings import Settings
 from bot.storage import ClaimGate, InboundClaim, UserKey
@@ -520,6 +520,70 @@ async def test_a_plain_answer_claims_its_message_in_the_same_write_as_its_draft(
     calls.clear()
     assert "已退订" in await h.say(openid, "退订")
     assert calls == ["claim_inbound"]
+
+
+async def test_an_attempt_that_fails_leaves_its_message_unclaimed_for_another(
+    make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker whose store failed must not take the message from one that is answering it."""
+    h = await make()
+    openid = "oKepuFailedAttempt"
+    await h.subscribe(openid)
+    storage = h.services.storage
+    real = storage.save_draft
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("redis went away for a moment")
+
+    monkeypatch.setattr(storage, "save_draft", broken)
+    xml = h.fake.text(openid, "2")
+    delivery = await h.push(xml)
+    await h.channel.idle()
+    assert "抱歉" in (delivery.content or "")  # the entrant hears of it
+    key = dedup_key(to_message(parse_xml(xml.encode())))
+    monkeypatch.setattr(storage, "save_draft", real)
+    assert await storage.claim_once(key, CLAIM_TTL) is True  # nobody claimed it
+
+
+async def test_a_video_link_is_claimed_before_it_is_checked(
+    make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking a link may outlast WeChat's retry: a retry elsewhere must find it claimed."""
+    h = await make()
+    chat = h.chat("oKepuLinkCheck")
+    await chat.start()
+    text = await chat.say("自荐")
+    draft = await chat.draft()
+    assert draft is not None
+    contest = h.services.contests.get(draft["contest"])
+    assert contest is not None
+    for field in contest.form(contest.channel(draft["channel"]).forms["work"]).fields:
+        text = await chat.say(valid_answer(field, contest))
+    assert "请提交参赛视频" in text
+    storage, order = h.services.storage, []
+    real_claim = storage.claim_inbound
+
+    async def claim(*args: Any) -> bool:
+        order.append("claim")
+        return await real_claim(*args)
+
+    class Unreachable:
+        verdict = "unreachable"
+
+        def to_dict(self) -> dict[str, Any]:
+            return {"verdict": self.verdict}
+
+        def text_zh(self) -> str:
+            return "暂时无法访问该链接。"
+
+    async def prober(url: str, of: Any) -> Any:
+        order.append("check")
+        return Unreachable()
+
+    monkeypatch.setattr(storage, "claim_inbound", claim)
+    monkeypatch.setattr(h.services.submit, "link_prober", prober)
+    assert await chat.say("https://kepu.example.cn/videos/work.mp4")
+    assert order == ["claim", "check"]
 
 
 async def test_a_users_quick_messages_are_handled_in_order(make: Make) -> None:

@@ -84,8 +84,14 @@ log = logging.getLogger(__name__)
 
 #: How long a MsgId stays claimed: far beyond WeChat's three retries (about 15 s).
 CLAIM_TTL = dt.timedelta(hours=1)
-# The claim of the text message the current attempt's task is answering (see _answer).
-_GATE: contextvars.ContextVar[ClaimGate | None] = contextvars.ContextVar("wechat_claim_gate", default=None)
+# The claim of the text message an attempt's task is answering (see _answer), with that task:
+# a task started meanwhile inherits the variable, and must not take this message's claim.
+_GATE: contextvars.ContextVar[tuple[asyncio.Task[Any] | None, ClaimGate] | None] = contextvars.ContextVar(
+    "wechat_claim_gate", default=None
+)
+#: Replies that say the attempt failed (Reply.meta["error"]): such an attempt does not claim
+#: its message, so that another attempt (a retry, another worker) may still answer it.
+_FAILED = frozenset({"internal", "stale"})
 #: Seconds a finished answer stays in memory for a retry whose first response got lost.
 KEEP_ANSWERS = 60.0
 #: 临时素材 for video is capped at 10 MB; larger media is not downloaded (the dialog offers
@@ -721,10 +727,11 @@ class WechatChannel:
         if not claimed:
             log.info("wechat: %s was already handled", attempt.key)
             return None
-        token = _GATE.set(gate)
+        token = _GATE.set(None if gate is None else (asyncio.current_task(), gate))
         try:
             replies = await translator(attempt.kind)(self, message, attempt.user)
-            if gate is not None:
+            failed = any(r.meta.get("error") in _FAILED for r in replies)
+            if gate is not None and gate.pending is not None and not failed:
                 await gate.ensure()  # an answer that stored nothing: claimed (and recorded) now
         except AlreadyClaimed:
             log.info("wechat: %s was already handled", attempt.key)
@@ -750,7 +757,9 @@ class WechatChannel:
     # -- what the translators use ----------------------------------------------------------------
 
     async def dialog(self, event: Incoming, hint: str | None = None) -> list[Reply]:
-        return await self.services.assistant.handle(event, contest_hint=hint, gate=_GATE.get())
+        held = _GATE.get()
+        gate = held[1] if held is not None and held[0] is asyncio.current_task() else None
+        return await self.services.assistant.handle(event, contest_hint=hint, gate=gate)
 
     async def fetch_media(self, message: Any) -> FileInfo:
         """The media of an image/video/file push, downloaded by media_id into a private folder

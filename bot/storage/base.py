@@ -179,7 +179,8 @@ class Storage(Protocol):
 
     async def claim_inbound(self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime) -> bool:
         """:meth:`claim_once` of ``key`` and, only when this call claimed it, :meth:`touch_contact`
-        of ``user`` at ``when``: what every incoming WeChat message needs, in one round trip."""
+        of ``user`` at ``when``: what every incoming WeChat message needs, in one round trip
+        (a text message that only changes the draft makes both in :meth:`save_draft`)."""
 
     async def touch_contact(self, user: UserKey, when: dt.datetime) -> None:
         """Record that the user wrote at ``when`` (WeChat lets us reply for 48 h after)."""

@@ -70,7 +70,7 @@ _SAVE_DRAFT_LUA = _VERSION_CHECK_LUA + _DRAFT_WRITE_LUA
 # the claim's TTL in ms, the contact's field and ISO time.  Returns -1 when the key is claimed
 # already (nothing written), 0 for a stale version (nothing written), 1 when all is done.
 _SAVE_DRAFT_CLAIMED_LUA = (
-    "if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end"
+    "if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end\n"
     + _VERSION_CHECK_LUA
     + """
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[5])
