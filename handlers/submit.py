@@ -239,7 +239,6 @@ class SubmitHandler:
         user: UserKey,
         files: Sequence[tuple[str, str]],
         draw: Callable[[Sequence[Placement]], Awaitable[object]],
-        what: str,
     ) -> list[Document] | None:
         """The documents for this reply before they are drawn, where the user's channel gives
         them as links (WeChat); they are drawn after the reply, where the links point.  None
@@ -255,11 +254,7 @@ class SubmitHandler:
         places = [place for _, place in planned]
 
         async def make() -> list[Reply]:
-            try:
-                await draw(places)
-            except Exception:
-                log.exception("%s could not be drawn", what)
-                return [Reply(self.engine.msg.render("form_failed"), meta={"error": "form"})]
+            await draw(places)  # a failure is reported by _send_later
             return []
 
         self._send_later(user, make)
@@ -527,7 +522,7 @@ class SubmitHandler:
             return paperwork.form_documents(contest, form_id, answers, number, places)
 
         files = paperwork.form_files(contest, form_id, number)
-        docs = self._documents_ahead(user, files, draw, f"form of {number}")
+        docs = self._documents_ahead(user, files, draw)
         return None if docs is None else self._form_document_replies(contest, form_id, docs, "form_links")
 
     def _form_document_replies(
@@ -590,7 +585,7 @@ class SubmitHandler:
         def draw(places: Sequence[Placement]) -> Awaitable[Document]:
             return paperwork.receipt_document(receipt, places)
 
-        docs = self._documents_ahead(user, paperwork.receipt_files(receipt), draw, f"receipt of {number}")
+        docs = self._documents_ahead(user, paperwork.receipt_files(receipt), draw)
         if docs is None:
             self._send_later(user, receipt_pdf)
         else:

@@ -551,15 +551,7 @@ async def test_a_video_link_is_claimed_before_it_is_checked(
     """Checking a link may outlast WeChat's retry: a retry elsewhere must find it claimed."""
     h = await make()
     chat = h.chat("oKepuLinkCheck")
-    await chat.start()
-    text = await chat.say("自荐")
-    draft = await chat.draft()
-    assert draft is not None
-    contest = h.services.contests.get(draft["contest"])
-    assert contest is not None
-    for field in contest.form(contest.channel(draft["channel"]).forms["work"]).fields:
-        text = await chat.say(valid_answer(field, contest))
-    assert "请提交参赛视频" in text
+    await reach_video_step(h, "oKepuLinkCheck")
     storage, order = h.services.storage, []
     real_claim = storage.claim_inbound
 

@@ -111,12 +111,15 @@ class Outbox:
         """A link for a document not drawn yet: the document as the reply carries it, and where
         the drawing process must write it.  Until it has, the link answers 404 (the page says
         to refresh in a few seconds).  No I/O: this runs in the event loop."""
-        token = secrets.token_urlsafe(24)
-        expires = (self._clock() + self.ttl).isoformat()
-        meta = {"filename": filename[:200] or "download", "mime": mime, "expires": expires}
-        data = self.root / f"{token}.bin"
-        place = Placement(str(data), str(self.root / f"{token}.json"), json.dumps(meta, ensure_ascii=False))
+        _, data, meta = self._new_entry(filename, mime, (self._clock() + self.ttl).isoformat())
+        place = Placement(str(data), str(data.with_suffix(".json")), meta)
         return Document(filename, mime=mime, path=str(data)), place
+
+    def _new_entry(self, filename: str, mime: str, expires: str) -> tuple[str, Path, str]:
+        """A new entry's token, data file and metadata (JSON text); nothing written yet."""
+        token = secrets.token_urlsafe(24)  # 32 characters, 192 bits
+        meta = {"filename": filename[:200] or "download", "mime": mime, "expires": expires}
+        return token, self.root / f"{token}.bin", json.dumps(meta, ensure_ascii=False)
 
     def _planned(self, doc: Document) -> str | None:
         """The token of a document :meth:`plan` made, else None."""
@@ -131,9 +134,7 @@ class Outbox:
         return [self._put(doc, expires) for doc in docs]
 
     def _put(self, doc: Document, expires: str) -> str:
-        token = secrets.token_urlsafe(24)  # 32 characters, 192 bits
-        meta = {"filename": doc.filename[:200] or "download", "mime": doc.mime, "expires": expires}
-        data = self.root / f"{token}.bin"
+        token, data, meta = self._new_entry(doc.filename, doc.mime, expires)
         if doc.path:
             # A drawn document is already a private file on this disk: link it, no copy (its
             # own folder is swept; this link lives as long as the download link).
@@ -147,7 +148,7 @@ class Outbox:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(doc.content)
         # The metadata last: an entry without it is not served.
-        (self.root / f"{token}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        data.with_suffix(".json").write_text(meta, encoding="utf-8")
         return token
 
     async def put(self, doc: Document) -> str:
