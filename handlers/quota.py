@@ -370,6 +370,14 @@ class Hold:
     used: int  # including this entry
 
     @property
+    def extra(self) -> dict[str, Any]:
+        """What the submission stores about its unit (``extra.unit``), given to its creation."""
+        extra: dict[str, Any] = {"unit": self.holder.name, "unit_kind": self.holder.kind}
+        if self.holder.unverified:
+            extra["unit_unverified"] = True
+        return extra
+
+    @property
     def notice(self) -> str:
         """One line for the entrant after the submission was stored."""
         if self.holder.unverified:
@@ -575,23 +583,17 @@ class QuotaService:
                 min_works=holder.rule.min_works if holder.rule else None,
                 detail=shown.get(got.claim or "", ""),
             )
-        used = sum(
-            1 for p in await self.org.list_places(contest.id, holder=holder.key) if _counts(p, track, now)
-        )
-        return Hold(got, holder, limit, used)
+        return Hold(got, holder, limit, got.used)
 
     async def commit(self, hold: Hold, submission: Submission, now: dt.datetime | None = None) -> bool:
-        """Make the place permanent and note the unit on the submission (``extra.unit``)."""
+        """Make the place permanent; False (and the submission flagged ``extra.quota_lost``)
+        when the hold was lost.  The unit was stored with the submission (:attr:`Hold.extra`)."""
         now = now or self.clock()
         ok = await self.org.commit(hold.reservation, submission.number, now)
-        extra: dict[str, Any] = {"unit": hold.holder.name, "unit_kind": hold.holder.kind}
-        if hold.holder.unverified:
-            extra["unit_unverified"] = True
         if not ok:
             # Only after the hold outlived its ttl and its place went to someone else.
             log.error("quota hold of %s was lost; flagged for the organisers", submission.number)
-            extra["quota_lost"] = True
-        await self.storage.update_submission(submission.number, extra=extra)
+            await self.storage.update_submission(submission.number, extra={"quota_lost": True})
         return ok
 
     async def release(self, hold: Hold) -> None:
@@ -602,15 +604,17 @@ class QuotaService:
         self,
         user: UserKey,
         request: EntryRequest,
-        create: Callable[[], Awaitable[Submission]],
+        create: Callable[[dict[str, Any]], Awaitable[Submission]],
         now: dt.datetime | None = None,
     ) -> Confirmed | Submitted | QuotaRefusal:
-        """Reserve, then ``create()`` the submission, then commit; release if ``create`` fails.
+        """Reserve, then ``create(extra)`` the submission, then commit; release if ``create``
+        fails.
 
-        Call it where the submit flow now calls ``storage.create_submission``; a refusal
-        leaves nothing behind (show :func:`refusal_text`, keep the draft).  In a two-step
-        channel (a form field of role ``recommender``) nothing is reserved: the entry is
-        stored as submitted through the unit it names (:class:`Submitted`).
+        Call it where the submit flow now calls ``storage.create_submission``, passing it
+        ``extra`` (the unit the entry counts for, stored in the same write); a refusal leaves
+        nothing behind (show :func:`refusal_text`, keep the draft).  In a two-step channel
+        (a form field of role ``recommender``) nothing is reserved: the entry is stored as
+        submitted through the unit it names (:class:`Submitted`).
         """
         contest = self._contest(request.contest_id)
         channel = contest.channel(request.channel_id)
@@ -621,7 +625,7 @@ class QuotaService:
         if isinstance(hold, QuotaRefusal):
             return hold
         try:
-            submission = await create()
+            submission = await create(hold.extra)
         except BaseException:
             # Shielded: a cancelled event must still give its place back; if even that fails
             # the pending place stops counting after hold_ttl.
@@ -639,18 +643,16 @@ class QuotaService:
         channel: Channel,
         fld: FormField,
         request: EntryRequest,
-        create: Callable[[], Awaitable[Submission]],
+        create: Callable[[dict[str, Any]], Awaitable[Submission]],
     ) -> Submitted | QuotaRefusal:
         named = str(request.answers.get(fld.id) or "").strip()
         if not named:  # the dialog asks for it before confirm; a hand-made request may not
             return QuotaRefusal("no_unit", contest.id, "", "work", label=fld.label)
-        submission = await create()
         unit = await self._unit_named(contest, fld, named)
         rule = rule_for_unit(channel, unit) if unit is not None else None
         kind = rule.kind if rule else next((r.kind for r in channel.quota if named in r.units), "")
-        # Where the entry waits; if this write fails the answer still names the unit.
-        extra = {"district": named, "unit": named, "unit_kind": kind}
-        submission = await self.storage.update_submission(submission.number, extra=extra)
+        # Where the entry waits, stored with it.
+        submission = await create({"district": named, "unit": named, "unit_kind": kind})
         return Submitted(submission, named, channel.label, _window_text(contest, channel))
 
     # -- two steps: the recommending units choose (cq 区县推荐) ------------------------------

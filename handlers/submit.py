@@ -446,7 +446,7 @@ class SubmitHandler:
     async def _submit(
         self, user: UserKey, outcome: Outcome, req: SubmitRequest, now: dt.datetime
     ) -> list[Reply]:
-        def create() -> Awaitable[Submission]:
+        def create(extra: dict[str, Any] | None = None) -> Awaitable[Submission]:
             return self.storage.create_submission(
                 prefix=req.prefix,
                 contest_id=req.contest_id,
@@ -456,6 +456,7 @@ class SubmitHandler:
                 answers=req.answers,
                 video=req.video,
                 now=now,
+                extra=extra,
             )
 
         notice = ""

@@ -203,6 +203,7 @@ async def test_fifty_users_racing_for_one_code_bind_exactly_one(org: OrgStore) -
 
 async def test_places_run_out_at_the_limit_and_say_how_many_are_used(org: OrgStore) -> None:
     a, b = await held(org), await held(org)
+    assert (a.used, b.used) == (1, 2)  # each counts itself
     assert await org.commit(a, "KP2024-000001", T0)
     refused = await reserve(org)
     assert isinstance(refused, QuotaRefusal)
@@ -220,7 +221,8 @@ async def test_no_limit_means_no_refusal_but_places_are_still_counted(org: OrgSt
 
 async def test_tracks_and_holders_have_separate_places(org: OrgStore) -> None:
     await held(org, limit=1)
-    assert isinstance(await reserve(org, limit=1, track="account"), Reservation)
+    other_track = await reserve(org, limit=1, track="account")
+    assert isinstance(other_track, Reservation) and other_track.used == 1
     assert isinstance(await reserve(org, "unit:石家庄", limit=1), Reservation)
     assert isinstance(await reserve(org, limit=1), QuotaRefusal)
 
@@ -229,7 +231,8 @@ async def test_a_pending_place_stops_counting_after_its_ttl(org: OrgStore) -> No
     lost = await held(org, limit=1, ttl=dt.timedelta(minutes=5))
     assert isinstance(await reserve(org, limit=1, now=T0 + dt.timedelta(minutes=4)), QuotaRefusal)
     later = T0 + dt.timedelta(minutes=5)
-    assert isinstance(await reserve(org, limit=1, now=later), Reservation)
+    taken = await reserve(org, limit=1, now=later)
+    assert isinstance(taken, Reservation) and taken.used == 1  # the lapsed place no longer counts
     # The crashed worker comes back: its place went to someone else, so it must not commit.
     assert not await org.commit(lost, "KP2024-000009", later)
     assert await org.place_of(C, "KP2024-000009") is None
@@ -319,17 +322,19 @@ async def test_fifty_simultaneous_confirmations_for_five_places_give_five(backen
     setup = await held(stores[0], limit=6)
     assert await stores[0].commit(setup, "KP2024-000001", T0)
 
-    async def confirm(i: int) -> bool:
+    async def confirm(i: int) -> int | bool:
         store = stores[i % len(stores)]
         got = await reserve(store, limit=6)
         if isinstance(got, QuotaRefusal):
             assert (got.reason, got.used, got.limit) == ("full", 6, 6)
             return False
         assert await store.commit(got, f"KP2024-{i + 100:06d}", T0)
-        return True
+        return got.used
 
     outcomes = await asyncio.gather(*(confirm(i) for i in range(50)))
-    assert outcomes.count(True) == 5 and outcomes.count(False) == 45
+    assert outcomes.count(False) == 45
+    # Each winner was told its own count, taken in the same atomic step.
+    assert sorted(o for o in outcomes if o is not False) == [2, 3, 4, 5, 6]
     committed = [p for p in await stores[0].list_places(C, holder=HEBEI) if p.state is PlaceState.COMMITTED]
     assert len(committed) == 6
 

@@ -97,7 +97,7 @@ class World:
         return await self.quota.confirm(
             user,
             req,
-            lambda: self.storage.create_submission(
+            lambda extra: self.storage.create_submission(
                 prefix=req.prefix,
                 contest_id=req.contest_id,
                 user=user,
@@ -106,6 +106,7 @@ class World:
                 answers=req.answers,
                 video=req.video,
                 now=self.clock(),
+                extra=extra,
             ),
             now=self.clock(),
         )
@@ -432,7 +433,7 @@ async def test_a_storage_failure_after_reserving_gives_the_place_back(world: Wor
     await world.units(CAS, ("深圳市科技创新局", "sub_provincial", "广东省"))
     req = make_request(contest, "recommend", unit="深圳市科技创新局", authors="钱七")
 
-    async def broken() -> Submission:
+    async def broken(extra: dict[str, Any]) -> Submission:
         raise ConnectionError("disk gone")
 
     with pytest.raises(ConnectionError):
@@ -440,6 +441,56 @@ async def test_a_storage_failure_after_reserving_gives_the_place_back(world: Wor
     assert [p for p in await world.org.list_places(CAS) if p.counts(world.clock())] == []
     # Both the place and the first-author claim are free again.
     assert isinstance(await world.submit(BOB, req), Confirmed)
+
+
+async def test_the_unit_is_stored_with_the_submission_in_its_one_write(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(CAS, ("深圳市科技创新局", "sub_provincial", "广东省"))
+    req = make_request(contest, "recommend", unit="深圳市科技创新局")
+    writes: list[str] = []
+    update = world.storage.update_submission
+
+    async def counted(number: str, **changes: Any) -> Submission:
+        writes.append(number)
+        return await update(number, **changes)
+
+    world.storage.update_submission = counted  # type: ignore[method-assign]
+    got = await world.submit(BOB, req)
+    assert isinstance(got, Confirmed) and got.committed
+    assert got.submission.extra == {"unit": "深圳市科技创新局", "unit_kind": "sub_provincial"}
+    assert writes == []
+
+
+async def test_a_hold_that_lapsed_before_its_commit_is_flagged_for_the_organisers(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(CAS, ("深圳市科技创新局", "sub_provincial", "广东省"))
+    for _ in range(2):
+        await world.accepted(BOB, make_request(contest, "recommend", unit="深圳市科技创新局"))
+    slow = make_request(contest, "recommend", unit="深圳市科技创新局")
+    other = make_request(contest, "recommend", unit="深圳市科技创新局")
+
+    async def create_slowly(extra: dict[str, Any]) -> Submission:
+        # The store took longer than the hold: meanwhile its place went to another entrant.
+        world.clock.now += world.quota.hold_ttl + dt.timedelta(minutes=1)
+        assert isinstance(await world.submit(ALICE, other), Confirmed)
+        return await world.storage.create_submission(
+            prefix=slow.prefix,
+            contest_id=slow.contest_id,
+            user=BOB,
+            channel_id=slow.channel_id,
+            form_id=slow.form_id,
+            answers=slow.answers,
+            video=slow.video,
+            now=world.clock(),
+            extra=extra,
+        )
+
+    got = await world.quota.confirm(BOB, slow, create_slowly)
+    assert isinstance(got, Confirmed) and not got.committed
+    assert "人工核对" in got.notice
+    stored = await world.storage.get_submission(got.submission.number)
+    assert stored is not None
+    assert stored.extra == {"unit": "深圳市科技创新局", "unit_kind": "sub_provincial", "quota_lost": True}
 
 
 async def test_reserve_commit_and_release_by_hand(world: World) -> None:

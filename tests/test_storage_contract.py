@@ -308,6 +308,29 @@ async def test_submission_round_trip(store: Storage) -> None:
     assert await store.get_submission("KP2024-000002") is None
 
 
+async def test_extra_given_at_creation_is_stored_with_the_submission(
+    store: Storage, backend: Backend
+) -> None:
+    extra = {"unit": "深圳市科技创新局", "unit_kind": "sub_provincial"}
+    created = await store.create_submission(
+        prefix="KP2024",
+        contest_id="kepu-2024",
+        user=BOB,
+        channel_id="tg-main",
+        form_id="form-a",
+        answers={"title": "黑洞"},
+        video={},
+        now=T0,
+        extra=extra,
+    )
+    assert created.extra == extra
+    again = await (await backend.open()).get_submission(created.number)
+    assert again is not None and again.extra == extra
+    # Merged into by later updates as any extra is.
+    updated = await store.update_submission(created.number, extra={"quota_lost": True})
+    assert updated.extra == {**extra, "quota_lost": True}
+
+
 async def test_naive_datetime_is_refused_and_no_number_used(store: Storage) -> None:
     with pytest.raises(ValueError, match="naive"):
         await _submit(store, now=dt.datetime(2024, 5, 1, 9, 30))

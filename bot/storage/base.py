@@ -144,9 +144,11 @@ class Storage(Protocol):
         answers: dict[str, Any],
         video: dict[str, Any],
         now: dt.datetime,
+        extra: dict[str, Any] | None = None,
     ) -> Submission:
         """Store a submission with the next number for ``prefix`` (``KP2024-000001``, ...) and
-        drop the user's draft, both or neither."""
+        drop the user's draft, both or neither.  ``extra`` is stored with it (the unit whose
+        place it uses), so it needs no second write."""
 
     async def get_submission(self, number: str) -> Submission | None:
         """One submission by its number."""

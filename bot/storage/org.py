@@ -161,6 +161,9 @@ class Reservation:
     track: Track
     claims: tuple[str, ...]
     expires_at: dt.datetime
+    # Places of the holder's track that counted when it was made, itself included: the count
+    # the entrant is told, taken in the same atomic step.
+    used: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +256,8 @@ class OrgStore(Protocol):
     ) -> Reservation | QuotaRefusal:
         """Atomically: drop the holder's expired pending places, refuse if a claim is held by a
         live place (``claimed``) or ``limit`` places of ``holder``/``track`` count (``full``),
-        else hold a new pending place and its claims.  ``limit`` None: no limit."""
+        else hold a new pending place and its claims (:attr:`Reservation.used` counts it).
+        ``limit`` None: no limit."""
 
     async def commit(self, reservation: Reservation, number: str, now: dt.datetime) -> bool:
         """Make the reservation permanent for submission ``number``.  False when it was lost

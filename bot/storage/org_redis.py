@@ -91,7 +91,7 @@ end
 """
 
 # KEYS: bucket, claims, places, seq.  ARGV: token, now ms, expires ms, limit (-1: none), place JSON, claims...
-# Returns {'ok'} | {'full', used} | {'claimed', used, claim, number}.
+# Returns {'ok', used with this one} | {'full', used} | {'claimed', used, claim, number}.
 _RESERVE_LUA = (
     _DROP_FN
     + """
@@ -121,7 +121,7 @@ doc.seq = redis.call('INCR', KEYS[4])
 redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(doc))
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 for i = 6, #ARGV do redis.call('HSET', KEYS[2], ARGV[i], ARGV[1]) end
-return {'ok'}
+return {'ok', used + 1}
 """
 )
 
@@ -387,10 +387,9 @@ class RedisOrgStore:
             ],
             args=[token, _ms(now), _ms(expires), -1 if limit is None else limit, dump_json(doc), *claims],
         )
-        outcome = _text(reply[0])
+        outcome, used = _text(reply[0]), int(reply[1])
         if outcome == "ok":
-            return Reservation(token, contest_id, holder, track, claims, expires)
-        used = int(reply[1])
+            return Reservation(token, contest_id, holder, track, claims, expires, used)
         if outcome == "full":
             return QuotaRefusal("full", contest_id, holder, track, used, limit)
         return QuotaRefusal(

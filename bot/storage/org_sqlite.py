@@ -356,7 +356,9 @@ class SqliteOrgStore(SqliteStoreBase):
                     "INSERT INTO org_claims (contest_id, claim, token) VALUES (?, ?, ?)",
                     (contest_id, claim, token),
                 )
-            return Reservation(token, contest_id, holder, track, claims, parse_utc(utc_iso(expires)))
+            return Reservation(
+                token, contest_id, holder, track, claims, parse_utc(utc_iso(expires)), used + 1
+            )
 
         return await self._write(body)
 

@@ -269,6 +269,7 @@ class RedisStorage:
         answers: dict[str, Any],
         video: dict[str, Any],
         now: dt.datetime,
+        extra: dict[str, Any] | None = None,
     ) -> Submission:
         payload = dump_json(
             {
@@ -279,7 +280,7 @@ class RedisStorage:
                 "form_id": form_id,
                 "answers": answers,
                 "video": video,
-                "extra": {},
+                "extra": extra or {},
                 "status": "submitted",
                 "created_at": utc_iso(now),
             }

@@ -225,9 +225,10 @@ class SqliteStorage(SqliteStoreBase):
         answers: dict[str, Any],
         video: dict[str, Any],
         now: dt.datetime,
+        extra: dict[str, Any] | None = None,
     ) -> Submission:
         created = utc_iso(now)
-        answers_json, video_json, extra_json = dump_json(answers), dump_json(video), dump_json({})
+        answers_json, video_json, extra_json = dump_json(answers), dump_json(video), dump_json(extra or {})
         status = "submitted"
         row: tuple[str, ...] = (contest_id, user.channel, user.user_id, channel_id, form_id)
         row += (answers_json, video_json, extra_json, status, created)
@@ -258,7 +259,7 @@ class SqliteStorage(SqliteStoreBase):
             video=json.loads(video_json),
             created_at=parse_utc(created),
             status=status,
-            extra={},
+            extra=json.loads(extra_json),
         )
 
     async def get_submission(self, number: str) -> Submission | None:
