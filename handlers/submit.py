@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import contextvars
 import dataclasses
 import datetime as dt
 import logging
 import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.contests import SHANGHAI, Contest
@@ -64,8 +65,7 @@ def turn_key(user: UserKey) -> str:
     return f"user:{user}"
 
 
-@contextlib.asynccontextmanager
-async def user_turn(isolation: EventIsolation, user: UserKey) -> AsyncIterator[None]:
+def user_turn(isolation: EventIsolation, user: UserKey) -> AbstractAsyncContextManager[None]:
     """The user's turn: their lock (shared by all workers on Redis), held by the current task.
 
     One lock per update, not two: a channel holds the turn while it handles an update *and*
@@ -74,22 +74,42 @@ async def user_turn(isolation: EventIsolation, user: UserKey) -> AsyncIterator[N
     (a helpdesk ticket notifying the operator who wrote it).  Any other task waits, including
     one started meanwhile (documents drawn after the reply).
     """
-    task = asyncio.current_task()
-    key = turn_key(user)
-    held = _TURNS.get()
-    if held is not None and held[0] is task:
-        if key in held[1]:
-            yield
+    return _UserTurn(isolation, user)
+
+
+class _UserTurn:
+    # A class rather than a generator context manager: it is entered for every update, and
+    # a generator costs several times as much to enter and leave.
+    __slots__ = ("_isolation", "_lock", "_token", "_user")
+
+    def __init__(self, isolation: EventIsolation, user: UserKey) -> None:
+        self._isolation, self._user = isolation, user
+        self._lock: AbstractAsyncContextManager[None] | None = None
+
+    async def __aenter__(self) -> None:
+        task = asyncio.current_task()
+        key = turn_key(self._user)
+        held = _TURNS.get()
+        if held is not None and held[0] is task:
+            if key in held[1]:
+                return  # this task has the turn already
+            keys = held[1] | {key}
+        else:
+            keys = frozenset((key,))
+        lock = self._isolation.lock(key)
+        await lock.__aenter__()
+        self._lock = lock
+        self._token = _TURNS.set((task, keys))
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        lock = self._lock
+        if lock is None:
             return
-        keys = held[1] | {key}
-    else:
-        keys = frozenset((key,))
-    async with isolation.lock(key):
-        token = _TURNS.set((task, keys))
-        try:
-            yield
-        finally:
-            _TURNS.reset(token)
+        self._lock = None
+        _TURNS.reset(self._token)
+        await lock.__aexit__(exc_type, exc, tb)
 
 
 class MediaReportLike(Protocol):
