@@ -116,7 +116,7 @@ def _our_app(
     kind: str = "ours",
     profile: str = "",
 ) -> web.Application:
-    from bot.app import SERVICES, create_app
+    from bot.app import SERVICES, create_app, freeze_heap
     from bot.channels.wechat import WechatChannel, WechatSettings
     from bot.settings import Settings
 
@@ -176,6 +176,7 @@ def _our_app(
             app[SERVICES].submit.paperwork = None  # the confirmation without its PDF/DOCX forms
 
     app.on_startup.append(adjust)
+    app.on_startup.append(freeze_heap)  # as serve does (both servers built here)
     return app
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
+from bot.app import create_app, freeze_heap
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,6 +126,39 @@ async def test_serve_answers_healthz(tmp_path: Path, redis: bool) -> None:
         assert resp.status == 200
         body = await resp.json()
     assert body == {"status": "ok", "storage": "redis" if redis else "sqlite", "contests": 5, "channels": []}
+
+
+async def test_freeze_heap_takes_what_exists_out_of_the_gcs_scans() -> None:
+    import gc
+
+    from aiohttp import web
+
+    before = gc.get_freeze_count()
+    try:
+        await freeze_heap(web.Application())
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()  # back to the oldest generation: this test process goes on collecting
+
+
+def test_serve_freezes_the_heap_after_everything_else_has_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import argparse
+
+    from aiohttp import web
+
+    from bot.commands import serve
+
+    for key in [k for k in os.environ if k.startswith("BOT_")]:
+        monkeypatch.delenv(key)
+    started: list[web.Application] = []
+    monkeypatch.setattr(web, "run_app", lambda app, **kwargs: started.append(app))
+    assert serve.run(argparse.Namespace(), Settings(_env_file=None, data_dir=tmp_path)) == 0
+    [app] = started
+    assert app.on_startup[-1] is freeze_heap
+    # Not in create_app: the tests build many apps in one process.
+    assert freeze_heap not in create_app(Settings(_env_file=None, data_dir=tmp_path)).on_startup
 
 
 def test_serve_access_log_keeps_no_tokens_or_query(tmp_path: Path) -> None:

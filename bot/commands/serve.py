@@ -15,11 +15,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
-    from ..app import create_app
+    from ..app import create_app, freeze_heap
     from ..web.access_log import RedactingAccessLogger
 
+    app = create_app(settings)
+    # Here rather than in create_app: tests build hundreds of apps in one process, and a
+    # frozen heap is never collected.
+    app.on_startup.append(freeze_heap)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         print=None,
