@@ -555,7 +555,8 @@ class QuotaService:
     async def reserve(
         self, user: UserKey, request: EntryRequest, now: dt.datetime | None = None
     ) -> Hold | QuotaRefusal:
-        """Hold a place for ``request`` or say why not.  Commit or release what you get."""
+        """Hold a place for ``request`` or say why not.  Create the submission with
+        :attr:`Hold.extra` (its unit), then commit; or release what you get."""
         now = now or self.clock()
         contest = self._contest(request.contest_id)
         channel, form = contest.channel(request.channel_id), contest.form(request.form_id)

@@ -79,14 +79,19 @@ def user_turn(isolation: EventIsolation, user: UserKey) -> AbstractAsyncContextM
 
 class _UserTurn:
     # A class rather than a generator context manager: it is entered for every update, and
-    # a generator costs several times as much to enter and leave.
-    __slots__ = ("_isolation", "_lock", "_token", "_user")
+    # a generator costs several times as much to enter and leave.  Like a generator's, it is
+    # entered once: reusing one would let its inner exit release the outer's lock.
+    __slots__ = ("_entered", "_isolation", "_lock", "_token", "_user")
 
     def __init__(self, isolation: EventIsolation, user: UserKey) -> None:
         self._isolation, self._user = isolation, user
         self._lock: AbstractAsyncContextManager[None] | None = None
+        self._entered = False
 
     async def __aenter__(self) -> None:
+        if self._entered:
+            raise RuntimeError("a user_turn is entered once; call user_turn() again")
+        self._entered = True
         task = asyncio.current_task()
         key = turn_key(self._user)
         held = _TURNS.get()
@@ -108,8 +113,10 @@ class _UserTurn:
         if lock is None:
             return
         self._lock = None
-        _TURNS.reset(self._token)
-        await lock.__aexit__(exc_type, exc, tb)
+        try:
+            _TURNS.reset(self._token)
+        finally:  # even if left in another context: a lock kept would shut the user out
+            await lock.__aexit__(exc_type, exc, tb)
 
 
 class MediaReportLike(Protocol):

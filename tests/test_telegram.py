@@ -799,6 +799,45 @@ async def test_the_dialog_waits_while_another_task_holds_the_users_turn(
         assert isolation.active_keys == frozenset()  # type: ignore[attr-defined]
 
 
+async def test_a_turn_is_given_back_whatever_ends_it() -> None:
+    """An error in the body, a cancellation while waiting, and a second user's turn taken
+    inside the first (an operator's reply pushed to the entrant) all leave nothing held."""
+    from handlers.submit import _TURNS
+
+    isolation = LocalIsolation()
+    alice, bob = UserKey("telegram", "1600"), UserKey("telegram", "1601")
+    with pytest.raises(ValueError, match="boom"):
+        async with user_turn(isolation, alice):
+            raise ValueError("boom")
+    assert isolation.active_keys == frozenset() and _TURNS.get() is None
+
+    async with user_turn(isolation, alice):
+        waiting = asyncio.create_task(user_turn(isolation, alice).__aenter__())
+        for _ in range(5):
+            await asyncio.sleep(0)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        async with user_turn(isolation, bob):
+            assert isolation.active_keys == frozenset({"user:telegram:1600", "user:telegram:1601"})
+            held = _TURNS.get()
+            assert held is not None and held[1] == isolation.active_keys
+        assert isolation.active_keys == frozenset({"user:telegram:1600"})
+    assert isolation.active_keys == frozenset() and _TURNS.get() is None
+
+
+async def test_one_user_turn_cannot_be_entered_twice() -> None:
+    # Its inner exit would otherwise give back the outer's lock.
+    isolation = LocalIsolation()
+    turn = user_turn(isolation, UserKey("telegram", "1700"))
+    async with turn:
+        with pytest.raises(RuntimeError, match="entered once"):
+            async with turn:
+                pass
+        assert isolation.active_keys == frozenset({"user:telegram:1700"})
+    assert isolation.active_keys == frozenset()
+
+
 async def test_a_task_started_inside_a_turn_waits_for_it() -> None:
     """Documents drawn after the reply are pushed from a task started during the update: that
     task must wait until the replies to the update went out, not slip in between them."""

@@ -148,7 +148,8 @@ class Storage(Protocol):
     ) -> Submission:
         """Store a submission with the next number for ``prefix`` (``KP2024-000001``, ...) and
         drop the user's draft, both or neither.  ``extra`` is stored with it (the unit whose
-        place it uses), so it needs no second write."""
+        place it uses), so it needs no second write; keys set to None are left out, as
+        :meth:`update_submission` removes them."""
 
     async def get_submission(self, number: str) -> Submission | None:
         """One submission by its number."""

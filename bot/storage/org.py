@@ -163,7 +163,7 @@ class Reservation:
     expires_at: dt.datetime
     # Places of the holder's track that counted when it was made, itself included: the count
     # the entrant is told, taken in the same atomic step.
-    used: int = 1
+    used: int
 
 
 @dataclass(frozen=True, slots=True)

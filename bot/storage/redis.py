@@ -280,7 +280,7 @@ class RedisStorage:
                 "form_id": form_id,
                 "answers": answers,
                 "video": video,
-                "extra": extra or {},
+                "extra": merge_extra({}, extra or {}),
                 "status": "submitted",
                 "created_at": utc_iso(now),
             }

@@ -228,7 +228,8 @@ class SqliteStorage(SqliteStoreBase):
         extra: dict[str, Any] | None = None,
     ) -> Submission:
         created = utc_iso(now)
-        answers_json, video_json, extra_json = dump_json(answers), dump_json(video), dump_json(extra or {})
+        answers_json, video_json = dump_json(answers), dump_json(video)
+        extra_json = dump_json(merge_extra({}, extra or {}))
         status = "submitted"
         row: tuple[str, ...] = (contest_id, user.channel, user.user_id, channel_id, form_id)
         row += (answers_json, video_json, extra_json, status, created)
