@@ -92,23 +92,24 @@ class World:
         )
         assert (await self.org.redeem_invite(hash_code(code), user, now)).membership is not None
 
+    async def create(self, user: UserKey, req: SubmitRequest, extra: dict[str, Any]) -> Submission:
+        """The store's part of the confirm step, as the submit flow hands it to ``confirm``."""
+        return await self.storage.create_submission(
+            prefix=req.prefix,
+            contest_id=req.contest_id,
+            user=user,
+            channel_id=req.channel_id,
+            form_id=req.form_id,
+            answers=req.answers,
+            video=req.video,
+            now=self.clock(),
+            extra=extra,
+        )
+
     async def submit(self, user: UserKey, req: SubmitRequest) -> Confirmed | Submitted | QuotaRefusal:
         """The confirm step exactly as the submit flow calls it."""
         return await self.quota.confirm(
-            user,
-            req,
-            lambda extra: self.storage.create_submission(
-                prefix=req.prefix,
-                contest_id=req.contest_id,
-                user=user,
-                channel_id=req.channel_id,
-                form_id=req.form_id,
-                answers=req.answers,
-                video=req.video,
-                now=self.clock(),
-                extra=extra,
-            ),
-            now=self.clock(),
+            user, req, lambda extra: self.create(user, req, extra), now=self.clock()
         )
 
     async def accepted(self, user: UserKey, req: SubmitRequest) -> Submission:
@@ -473,17 +474,7 @@ async def test_a_hold_that_lapsed_before_its_commit_is_flagged_for_the_organiser
         # The store took longer than the hold: meanwhile its place went to another entrant.
         world.clock.now += world.quota.hold_ttl + dt.timedelta(minutes=1)
         assert isinstance(await world.submit(ALICE, other), Confirmed)
-        return await world.storage.create_submission(
-            prefix=slow.prefix,
-            contest_id=slow.contest_id,
-            user=BOB,
-            channel_id=slow.channel_id,
-            form_id=slow.form_id,
-            answers=slow.answers,
-            video=slow.video,
-            now=world.clock(),
-            extra=extra,
-        )
+        return await world.create(BOB, slow, extra)
 
     got = await world.quota.confirm(BOB, slow, create_slowly)
     assert isinstance(got, Confirmed) and not got.committed

@@ -66,16 +66,25 @@ return 1
 """
 _SAVE_DRAFT_LUA = _VERSION_CHECK_LUA + _DRAFT_WRITE_LUA
 
+# The contact record: the user's field of the contacts hash keeps the latest ISO time (fixed
+# width, so text order is time order), even if two workers record out of order.
+_TOUCH_FN = """
+local function touch(contacts, field, at)
+    local seen = redis.call('HGET', contacts, field)
+    if (not seen) or seen < at then redis.call('HSET', contacts, field, at) end
+end
+"""
+
 # save_draft with an inbound claim: KEYS draft, claim, contacts; ARGV as _SAVE_DRAFT_LUA, then
 # the claim's TTL in ms, the contact's field and ISO time.  Returns -1 when the key is claimed
 # already (nothing written), 0 for a stale version (nothing written), 1 when all is done.
 _SAVE_DRAFT_CLAIMED_LUA = (
-    "if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end\n"
+    _TOUCH_FN
+    + "if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end\n"
     + _VERSION_CHECK_LUA
     + """
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[5])
-local seen = redis.call('HGET', KEYS[3], ARGV[6])
-if (not seen) or seen < ARGV[7] then redis.call('HSET', KEYS[3], ARGV[6], ARGV[7]) end
+touch(KEYS[3], ARGV[6], ARGV[7])
 """
     + _DRAFT_WRITE_LUA
 )
@@ -100,20 +109,25 @@ return number
 """
 
 
-# KEYS[1] contacts hash.  ARGV: field, ISO time (fixed width, so text order is time order).
-_TOUCH_LUA = """
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if (not current) or current < ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+# KEYS[1] contacts hash.  ARGV: field, ISO time.
+_TOUCH_LUA = (
+    _TOUCH_FN
+    + """
+touch(KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
+)
 
-# claim_inbound: the claim, and only when it is ours, the contact (as _TOUCH_LUA).
-_CLAIM_INBOUND_LUA = """
+# claim_inbound: KEYS claim, contacts; ARGV TTL in ms, field, ISO time.  The claim, and only
+# when it is ours, the contact.
+_CLAIM_INBOUND_LUA = (
+    _TOUCH_FN
+    + """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
-local current = redis.call('HGET', KEYS[2], ARGV[2])
-if (not current) or current < ARGV[3] then redis.call('HSET', KEYS[2], ARGV[2], ARGV[3]) end
+touch(KEYS[2], ARGV[2], ARGV[3])
 return 1
 """
+)
 
 # claim_first: KEYS are claim keys (as claim_once names them), ARGV[1] their TTL in ms.  Returns
 # the 1-based position of the first key SET NX could take, 0 when none was free.
@@ -127,6 +141,16 @@ return 0
 
 def _part(text: str) -> str:
     return quote(text, safe="")
+
+
+def _contact_field(user: UserKey) -> str:
+    """The user's field of the contacts hash (``list_contacts`` splits it back)."""
+    return f"{_part(user.channel)}:{_part(user.user_id)}"
+
+
+def _ms(ttl: dt.timedelta) -> int:
+    """A claim's TTL for ``PX``: whole milliseconds, at least one."""
+    return max(1, int(ttl.total_seconds() * 1000))
 
 
 def _text(value: object) -> str:
@@ -191,6 +215,13 @@ class RedisStorage:
     def _submissions(self) -> str:
         return f"{self.prefix}:submissions"
 
+    def _claim_key(self, key: str) -> str:
+        return f"{self.prefix}:claim:{_part(key)}"
+
+    @property
+    def _contacts(self) -> str:
+        return f"{self.prefix}:contacts"
+
     # -- drafts -----------------------------------------------------------------------------
 
     async def get_draft(self, user: UserKey) -> Draft | None:
@@ -213,14 +244,9 @@ class RedisStorage:
         if claim is None:
             stored = await self._save_draft(keys=[self._draft_key(draft.user)], args=args)
         else:
-            ms = max(1, int(claim.ttl.total_seconds() * 1000))
-            field = f"{_part(claim.user.channel)}:{_part(claim.user.user_id)}"
-            keys = [
-                self._draft_key(draft.user),
-                f"{self.prefix}:claim:{_part(claim.key)}",
-                f"{self.prefix}:contacts",
-            ]
-            stored = await self._save_draft_claimed(keys=keys, args=[*args, ms, field, utc_iso(claim.when)])
+            keys = [self._draft_key(draft.user), self._claim_key(claim.key), self._contacts]
+            touch: list[Any] = [_ms(claim.ttl), _contact_field(claim.user), utc_iso(claim.when)]
+            stored = await self._save_draft_claimed(keys=keys, args=[*args, *touch])
             if int(stored) == -1:
                 raise AlreadyClaimed(claim.key)
         if int(stored) != 1:
@@ -358,36 +384,29 @@ class RedisStorage:
                     continue
 
     async def claim_once(self, key: str, ttl: dt.timedelta) -> bool:
-        ms = max(1, int(ttl.total_seconds() * 1000))
-        return bool(await self._redis.set(f"{self.prefix}:claim:{_part(key)}", "1", nx=True, px=ms))
+        return bool(await self._redis.set(self._claim_key(key), "1", nx=True, px=_ms(ttl)))
 
     async def claim_first(self, keys: Sequence[str], ttl: dt.timedelta) -> int | None:
         if not keys:
             return None
-        ms = max(1, int(ttl.total_seconds() * 1000))
-        names = [f"{self.prefix}:claim:{_part(key)}" for key in keys]
-        position = int(await self._claim_first(keys=names, args=[ms]))
+        names = [self._claim_key(key) for key in keys]
+        position = int(await self._claim_first(keys=names, args=[_ms(ttl)]))
         return position - 1 if position else None
 
     async def claim_inbound(self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime) -> bool:
-        ms = max(1, int(ttl.total_seconds() * 1000))
-        keys = [f"{self.prefix}:claim:{_part(key)}", f"{self.prefix}:contacts"]
-        field = f"{_part(user.channel)}:{_part(user.user_id)}"
-        return bool(await self._claim_inbound(keys=keys, args=[ms, field, utc_iso(when)]))
+        keys = [self._claim_key(key), self._contacts]
+        args: list[Any] = [_ms(ttl), _contact_field(user), utc_iso(when)]
+        return bool(await self._claim_inbound(keys=keys, args=args))
 
     async def touch_contact(self, user: UserKey, when: dt.datetime) -> None:
-        field = f"{_part(user.channel)}:{_part(user.user_id)}"
-        # Keep the latest time even if two workers record out of order.
-        await self._touch(keys=[f"{self.prefix}:contacts"], args=[field, utc_iso(when)])
+        await self._touch(keys=[self._contacts], args=[_contact_field(user), utc_iso(when)])
 
     async def last_contact(self, user: UserKey) -> dt.datetime | None:
-        value = await self._redis.hget(
-            f"{self.prefix}:contacts", f"{_part(user.channel)}:{_part(user.user_id)}"
-        )
+        value = await self._redis.hget(self._contacts, _contact_field(user))
         return None if value is None else parse_utc(_text(value))
 
     async def list_contacts(self) -> list[UserKey]:
-        fields = sorted(_text(f) for f in await self._redis.hkeys(f"{self.prefix}:contacts"))
+        fields = sorted(_text(f) for f in await self._redis.hkeys(self._contacts))
         users = [UserKey(unquote(c), unquote(u)) for c, _, u in (f.partition(":") for f in fields)]
         return sorted(users, key=lambda k: (k.channel, k.user_id))
 
