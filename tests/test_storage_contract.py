@@ -127,6 +127,22 @@ class Backend:
         self._opened.append(store)
         return store
 
+    async def dump(self) -> str:
+        """Everything the backend holds on disk or in the server, as text (keys and values)."""
+        if self.name == "sqlite":
+            files = sorted(self.path.parent.glob(self.path.name + "*"))
+            return "".join(f.read_bytes().decode("latin-1") for f in files)
+        client = aioredis.from_url(REDIS_URL, decode_responses=True)
+        try:
+            out = []
+            async for key in client.scan_iter(match=f"{self.redis_prefix}:*"):
+                out.append(key)
+                if await client.type(key) == "string":
+                    out.append(str(await client.get(key)))
+            return "\n".join(out)
+        finally:
+            await client.aclose()
+
     async def close_all(self) -> None:
         for store in self._opened:
             await store.close()
@@ -936,3 +952,31 @@ async def test_list_drafts_returns_every_draft_and_forgets_deleted_and_submitted
         prefix="T", contest_id="c1", user=BOB, channel_id="ch", form_id="f", answers={}, video={}, now=T0
     )
     assert [d.user for d in await store.list_drafts()] == [ALICE]
+
+
+async def test_a_web_session_names_its_user_until_closed_or_expired(store: Storage) -> None:
+    from bot.storage.base import session_hash
+
+    token = "cookie-value-never-stored"
+    user = UserKey("web", "w:odd/空格")
+    assert await store.session_user(session_hash(token)) is None
+    await store.open_session(session_hash(token), user, dt.timedelta(minutes=5))
+    assert await store.session_user(session_hash(token)) == user
+    assert await store.session_user(session_hash(token + "x")) is None
+    await store.close_session(session_hash(token))
+    assert await store.session_user(session_hash(token)) is None
+    await store.close_session(session_hash(token))  # closing twice is harmless
+    await store.open_session(session_hash("short"), user, dt.timedelta(milliseconds=20))
+    await asyncio.sleep(0.05)
+    assert await store.session_user(session_hash("short")) is None
+
+
+async def test_a_session_cookie_is_never_stored_as_itself(backend: Backend) -> None:
+    """A copy of the store (a backup, a dump) must open no session."""
+    from bot.storage.base import session_hash
+
+    store = await backend.open()
+    token = "S3cr3t-cookie-" + uuid.uuid4().hex
+    await store.open_session(session_hash(token), UserKey("web", "w1"), dt.timedelta(minutes=5))
+    assert token not in await backend.dump()
+    await store.close()

@@ -8,25 +8,31 @@ platform's side, a notifier for channel "test" that records what it is asked to 
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import datetime as dt
 import hashlib
 import io
+import json
 import re
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from yarl import URL
 
 from bot.app import SERVICES, Services, create_app
 from bot.contests import Contest, ContestRegistry, dump_contest, new_edition
 from bot.settings import Settings
 from bot.storage import UserKey
+from bot.storage.base import Draft, session_hash
 from bot.web import UPLOAD_PAGES, UPLOADS, WEB_CHAT, UploadService, UploadSettings
 from bot.web.upload import display_name, load_or_create_secret
 from dialogs.events import Document, EventKind, Incoming, Reply
@@ -764,9 +770,16 @@ class WebUser:
 
     @property
     def sid(self) -> str:
+        """The session cookie: a credential, never the user id."""
         return self.env.client.session.cookie_jar.filter_cookies(self.env.client.make_url("/chat"))[
             "kepu_chat"
         ].value
+
+    async def user(self) -> UserKey:
+        """The user the store's session names (what drafts and submissions are kept under)."""
+        user = await self.env.svc.storage.session_user(session_hash(self.sid))
+        assert user is not None and user.channel == "web" and user.user_id != self.sid
+        return user
 
     async def send(self, **body: Any) -> list[dict[str, Any]]:
         resp = await self.env.client.post("/chat/api/send", json=body, headers={"X-CSRF-Token": self.csrf})
@@ -809,7 +822,7 @@ async def test_the_web_chat_does_a_whole_submission(env: Env, videos: Videos) ->
     confirm = next(c for c in review["choices"] if c["label"] == "确认提交")
     done = await me.send(choice=confirm["payload"])
     assert any(re.search(r"提交成功！报名编号：KP\d{4}-000001", r["text"]) for r in done)
-    [sub] = await env.svc.storage.list_submissions(user=UserKey("web", me.sid))
+    [sub] = await env.svc.storage.list_submissions(user=await me.user())
     assert sub.video["sha256"] == hashlib.sha256(videos.good).hexdigest()
     assert sub.answers["phone"] == "13800138000"
     # The filled-in form is drawn after the reply and pushed to the page, as download links.
@@ -854,7 +867,7 @@ async def test_the_web_chat_attaches_files_within_limits(
     texts = "\n".join(r["text"] for r in body["replies"])
     assert "视频检查通过" in texts and "请核对报名信息" in texts
     assert list((env.settings.data_dir / "incoming").iterdir()) == []  # temp copies removed
-    assert (await env.svc.storage.get_draft(UserKey("web", me.sid))) is not None
+    assert (await env.svc.storage.get_draft(await me.user())) is not None
 
 
 async def test_the_web_chat_needs_its_session_and_csrf_token(env: Env) -> None:
@@ -869,19 +882,20 @@ async def test_the_web_chat_needs_its_session_and_csrf_token(env: Env) -> None:
     for headers in ({}, {"X-CSRF-Token": "0" * 64}, {"X-CSRF-Token": me.csrf[:-1]}):
         resp = await env.client.post("/chat/api/send", json={"text": "你好"}, headers=headers)
         assert resp.status == 403
-    assert await env.svc.storage.get_draft(UserKey("web", me.sid)) is None
-    # The same page again keeps the session (the draft is found again).
+    assert await env.svc.storage.get_draft(await me.user()) is None
+    # The same page again keeps the user (the draft is found again) under a new cookie.
     await me.send(start=True)
+    first_cookie, user = me.sid, await me.user()
     again = await WebUser.open(env)
-    assert again.sid == me.sid and again.csrf == me.csrf
-    assert await env.svc.storage.get_draft(UserKey("web", me.sid)) is not None
+    assert again.sid != first_cookie and again.csrf == me.csrf and await again.user() == user
+    assert await env.svc.storage.get_draft(user) is not None
     resp = await env.client.post("/chat/api/send", json={"nothing": 1}, headers={"X-CSRF-Token": me.csrf})
     assert resp.status == 400
 
 
 async def test_pushed_documents_download_and_the_queue_is_bounded(env: Env) -> None:
     me = await WebUser.open(env)
-    user = UserKey("web", me.sid)
+    user = await me.user()
     chat = env.app[WEB_CHAT]
     assert env.svc.notifiers["web"] is chat
     await chat.push(
@@ -907,3 +921,75 @@ def test_the_page_scripts_use_no_html_sinks() -> None:
         source = (static / script).read_text(encoding="utf-8")
         assert "innerHTML" not in source and "insertAdjacentHTML" not in source and "eval(" not in source
         assert "http://" not in source and "https://" not in source  # nothing from a CDN
+
+
+@contextlib.asynccontextmanager
+async def other_browser(env: Env) -> AsyncIterator[tuple[aiohttp.ClientSession, Callable[[str], URL]]]:
+    """A second browser, with a cookie jar of its own, on the same running server."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        yield session, env.client.make_url
+
+
+async def test_an_upload_link_hands_over_no_web_chat_session(env: Env) -> None:
+    """Regression: the link's payload named the web chat user by the session cookie, so anyone who
+    saw the link could set that cookie and read the entrant's review page (phone, address)."""
+    me = await WebUser.open(env)
+    await me.send(start=True)
+    replies = await me.send(text="自荐")
+    form = env.contest.form(env.contest.channel("self").forms["work"])
+    for field in form.fields:
+        replies = await me.send(text=valid_answer(field, env.contest))
+    replies = await me.send(text="上传")
+    url = replies[-1]["upload_url"]
+    token = urlsplit(url).path.rsplit("/", 1)[-1]
+    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
+    assert payload["u"] == (await me.user()).user_id
+    assert me.sid not in url and payload["u"] != me.sid
+
+    # An attacker with only the link, in a browser of their own.
+    async with other_browser(env) as (attacker, at):
+        for value in {payload["u"], token, token.split(".")[0]}:
+            attacker.cookie_jar.update_cookies({"kepu_chat": value}, at("/chat"))
+            resp = await attacker.get(at("/chat/api/poll"))
+            assert resp.status == 403
+            resp = await attacker.post(
+                at("/chat/api/send"), json={"text": "修改"}, headers={"X-CSRF-Token": "x"}
+            )
+            assert resp.status == 403
+        # Loading the page with such a cookie opens a session of a new, empty user.
+        attacker.cookie_jar.update_cookies({"kepu_chat": payload["u"]}, at("/chat"))
+        page = await attacker.get(at("/chat"))
+        html = await page.text()
+        assert "13800138000" not in html
+        csrf = re.search(r'<meta name="csrf-token" content="([0-9a-f]{64})">', html)
+        assert csrf is not None
+        resp = await attacker.post(
+            at("/chat/api/send"), json={"text": "修改"}, headers={"X-CSRF-Token": csrf.group(1)}
+        )
+        texts = "\n".join(r["text"] for r in (await resp.json())["replies"])
+        assert "13800138000" not in texts and valid_answer(form.fields[0], env.contest) not in texts
+    # The entrant's draft is untouched and still theirs.
+    draft = await env.svc.storage.get_draft(await me.user())
+    assert draft is not None and draft.data
+
+
+async def test_a_replaced_web_chat_cookie_opens_nothing(env: Env) -> None:
+    me = await WebUser.open(env)
+    await me.send(start=True)
+    old = me.sid
+    await WebUser.open(env)  # a reload: a new cookie
+    async with other_browser(env) as (other, at):
+        other.cookie_jar.update_cookies({"kepu_chat": old}, at("/chat"))
+        assert (await other.get(at("/chat/api/poll"))).status == 403
+
+
+async def test_a_cookie_from_before_server_sessions_keeps_its_draft_under_a_new_id(env: Env) -> None:
+    legacy = "L" * 43  # the cookie used to be the user id itself
+    await env.svc.storage.save_draft(Draft(UserKey("web", legacy), {"contest": env.contest.id, "step": "x"}))
+    env.client.session.cookie_jar.update_cookies({"kepu_chat": legacy})
+    me = await WebUser.open(env)
+    user = await me.user()
+    assert user.user_id != legacy and me.sid != legacy
+    moved = await env.svc.storage.get_draft(user)
+    assert moved is not None and moved.data["step"] == "x"
+    assert await env.svc.storage.get_draft(UserKey("web", legacy)) is None

@@ -8,6 +8,7 @@ against both, so a behaviour is either true of every backend or of none.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
@@ -194,6 +195,17 @@ class Storage(Protocol):
     async def list_contacts(self) -> list[UserKey]:
         """Everyone who ever wrote (:meth:`touch_contact`), ordered by user."""
 
+    async def open_session(self, token_hash: str, user: UserKey, ttl: dt.timedelta) -> None:
+        """Keep a web session for ``ttl``: ``token_hash`` (:func:`session_hash` of the cookie,
+        never the cookie itself) names ``user``.  The user id is the store's, not a secret, so
+        that a link or a log naming the user hands over no session."""
+
+    async def session_user(self, token_hash: str) -> UserKey | None:
+        """The user of a live session, or None (unknown, closed or expired)."""
+
+    async def close_session(self, token_hash: str) -> None:
+        """End a session (its cookie was replaced, or the user signed out)."""
+
     async def close(self) -> None:
         """Release connections.  The store is unusable afterwards."""
 
@@ -212,6 +224,12 @@ def merge_extra(extra: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     """``extra`` with ``patch`` applied: keys set, and keys whose value is None removed."""
     merged = {**extra, **patch}
     return {k: v for k, v in merged.items() if v is not None}
+
+
+def session_hash(token: str) -> str:
+    """What the store keeps of a session cookie: its SHA-256, so that a copy of the store (a
+    backup, a Redis dump) opens no session."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def format_number(prefix: str, seq: int) -> str:

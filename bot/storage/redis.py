@@ -11,6 +11,7 @@ cannot make two keys collide)::
     p:idx:contest:{contest_id}    zset  the same, per contest
     p:idx:user:{channel}:{user}   zset  the same, per entrant
     p:lock:{key}                  str   RedisIsolation lock token (with expiry)
+    p:session:{token hash}        str   a web session's user, ``{channel}:{user_id}`` (with expiry)
 
 Compare-and-set on drafts and the whole of ``create_submission`` run as Lua scripts, so each
 is atomic on the server whatever the number of workers.
@@ -409,6 +410,22 @@ class RedisStorage:
         fields = sorted(_text(f) for f in await self._redis.hkeys(self._contacts))
         users = [UserKey(unquote(c), unquote(u)) for c, _, u in (f.partition(":") for f in fields)]
         return sorted(users, key=lambda k: (k.channel, k.user_id))
+
+    def _session_key(self, token_hash: str) -> str:
+        return f"{self.prefix}:session:{_part(token_hash)}"
+
+    async def open_session(self, token_hash: str, user: UserKey, ttl: dt.timedelta) -> None:
+        await self._redis.set(self._session_key(token_hash), _contact_field(user), px=_ms(ttl))
+
+    async def session_user(self, token_hash: str) -> UserKey | None:
+        value = await self._redis.get(self._session_key(token_hash))
+        if value is None:
+            return None
+        channel, _, user_id = _text(value).partition(":")
+        return UserKey(unquote(channel), unquote(user_id))
+
+    async def close_session(self, token_hash: str) -> None:
+        await self._redis.delete(self._session_key(token_hash))
 
     async def ping(self) -> None:
         """Raise :class:`redis.exceptions.ConnectionError` when the server cannot be reached."""

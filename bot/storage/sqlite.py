@@ -35,7 +35,7 @@ from .sqlite_common import SqliteStoreBase, SqliteThread, changed, rows
 __all__ = ["SCHEMA_VERSION", "SqliteStorage"]
 
 #: ``PRAGMA user_version`` of a database with the current schema.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: ``_MIGRATIONS[n]`` takes a database from version ``n - 1`` to ``n``.  Append, never edit.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -86,6 +86,17 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (channel, user_id)
         )
         """,
+    ),
+    3: (
+        """
+        CREATE TABLE IF NOT EXISTS sessions (
+            token_hash TEXT PRIMARY KEY,
+            channel    TEXT NOT NULL,
+            user_id    TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at)",
     ),
 }
 
@@ -381,6 +392,33 @@ class SqliteStorage(SqliteStoreBase):
     async def list_contacts(self) -> list[UserKey]:
         found = await self._read("SELECT channel, user_id FROM contacts ORDER BY channel, user_id")
         return [UserKey(c, u) for c, u in found]
+
+    # -- web sessions -------------------------------------------------------------------------
+
+    async def open_session(self, token_hash: str, user: UserKey, ttl: dt.timedelta) -> None:
+        now = dt.datetime.now(dt.UTC)
+        params = (token_hash, user.channel, user.user_id, utc_iso(now + ttl))
+
+        def put(conn: sqlite3.Connection) -> None:
+            # Sessions are opened at page loads, rarely enough to sweep the expired ones here.
+            conn.execute("DELETE FROM sessions WHERE expires_at <= ?", (utc_iso(now),))
+            conn.execute(
+                "INSERT OR REPLACE INTO sessions (token_hash, channel, user_id, expires_at)"
+                " VALUES (?, ?, ?, ?)",
+                params,
+            )
+
+        await self._write(put)
+
+    async def session_user(self, token_hash: str) -> UserKey | None:
+        found = await self._read(
+            "SELECT channel, user_id FROM sessions WHERE token_hash = ? AND expires_at > ?",
+            (token_hash, utc_iso(dt.datetime.now(dt.UTC))),
+        )
+        return UserKey(found[0][0], found[0][1]) if found else None
+
+    async def close_session(self, token_hash: str) -> None:
+        await self._conn().fetchall("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

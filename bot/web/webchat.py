@@ -3,18 +3,24 @@
 Mounted only when no Telegram/WeChat channel is configured, on the service's own address
 (127.0.0.1 by default): it has no login, so whoever reaches it may submit.
 
-A random session id in a cookie (HttpOnly, SameSite=Strict) is the user:
-``UserKey("web", session_id)``.  ``POST /chat/api/send`` carries one event and answers with
-the replies; ``GET /chat/api/poll`` long-polls for replies pushed later (the upload page's
-verdict).  ``POST /chat/api/file`` attaches one file (the signed form's scan, a short video):
-its raw bytes, streamed to a private temp folder, up to :data:`MAX_FILE`; a larger file is
-announced without a copy and the dialog offers its upload link, as in Telegram.  POSTs need
-the page's CSRF token in a header, derived from the session id.
+The session cookie (HttpOnly, SameSite=Strict) is a credential and nothing else: the store
+keeps its hash and the user it opens (:meth:`Storage.open_session`), and the user is
+``UserKey("web", "w…")``, an id of the server's that names the entrant in upload links,
+receipts and logs without letting anyone who reads it in.  Every load of the page replaces
+the cookie (the old one then opens nothing), so a cookie planted or seen earlier is of no use.
+
+``POST /chat/api/send`` carries one event and answers with the replies; ``GET /chat/api/poll``
+long-polls for replies pushed later (the upload page's verdict).  ``POST /chat/api/file``
+attaches one file (the signed form's scan, a short video): its raw bytes, streamed to a
+private temp folder, up to :data:`MAX_FILE`; a larger file is announced without a copy and the
+dialog offers its upload link, as in Telegram.  POSTs need the page's CSRF token in a header,
+derived from the user id with a server key.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -31,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
-from bot.storage.base import UserKey
+from bot.storage.base import Draft, Storage, UserKey, session_hash
 from dialogs.events import Document, EventKind, FileInfo, Incoming, Reply
 
 from .upload import SECURITY_HEADERS, json_response, render
@@ -49,8 +55,15 @@ MAX_WAIT_S: Final = 25.0
 MAX_FILE: Final = 20 * 1024 * 1024  # as Telegram's cloud Bot API: larger files use the upload page
 MAX_NAME: Final = 255
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
-_SID = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
+SESSION_TTL: Final = dt.timedelta(days=30)  # the draft waits in the store; so does the session
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32): the cookie
+_USER_ID = re.compile(r"^w[A-Za-z0-9_-]{22}$")  # new_user_id()
 _DOC_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
+
+
+def new_user_id() -> str:
+    """A web chat user's id: random, and unrelated to any cookie."""
+    return "w" + secrets.token_urlsafe(16)
 
 
 @dataclass(slots=True)
@@ -61,10 +74,11 @@ class _Session:
 
 
 class WebChat:
-    """Sessions of the web chat, in memory and bounded; also the ``Notifier`` of channel "web".
+    """What each web chat user is waiting for, in memory and bounded, by user id; also the
+    ``Notifier`` of channel "web".
 
-    A session forgotten here (evicted, or a restart) loses only queued messages and document
-    links: the draft lives in the store under the session's user key.
+    A user forgotten here (evicted, or a restart) loses only queued messages and document
+    links: the draft lives in the store under the user key, the session cookie in the store.
     """
 
     def __init__(
@@ -75,26 +89,27 @@ class WebChat:
         self.max_sessions, self.max_queued, self.max_docs = max_sessions, max_queued, max_docs
         self.closing = False
 
-    def session(self, sid: str) -> _Session:
-        """The session's state, the most recently used kept when there are too many."""
-        sess = self._sessions.get(sid)
+    def session(self, user_id: str) -> _Session:
+        """The user's queue, the most recently used kept when there are too many."""
+        sess = self._sessions.get(user_id)
         if sess is None:
-            sess = self._sessions[sid] = _Session(deque(maxlen=self.max_queued))
+            sess = self._sessions[user_id] = _Session(deque(maxlen=self.max_queued))
             while len(self._sessions) > self.max_sessions:
                 _old, evicted = self._sessions.popitem(last=False)
                 evicted.wake.set()
         else:
-            self._sessions.move_to_end(sid)
+            self._sessions.move_to_end(user_id)
         return sess
 
-    def csrf(self, sid: str) -> str:
-        return hmac.new(self._csrf_key, sid.encode("ascii"), hashlib.sha256).hexdigest()
+    def csrf(self, user_id: str) -> str:
+        """The page's CSRF token: the same for every tab of one user, whatever its cookie."""
+        return hmac.new(self._csrf_key, user_id.encode("utf-8"), hashlib.sha256).hexdigest()
 
-    def reply_json(self, sid: str, reply: Reply) -> dict[str, Any]:
+    def reply_json(self, user_id: str, reply: Reply) -> dict[str, Any]:
         """A reply for the page; a document is kept for download under a random id."""
         doc = None
         if reply.document is not None:
-            sess = self.session(sid)
+            sess = self.session(user_id)
             doc_id = secrets.token_urlsafe(12)
             sess.docs[doc_id] = reply.document
             while len(sess.docs) > self.max_docs:
@@ -109,15 +124,15 @@ class WebChat:
 
     async def push(self, user: UserKey, replies: list[Reply]) -> None:
         """Queue replies for the session's next poll (oldest dropped beyond the bound)."""
-        if user.channel != CHANNEL or not _SID.match(user.user_id):
+        if user.channel != CHANNEL or not _USER_ID.match(user.user_id):
             raise ValueError(f"not a web chat user: {user}")
         sess = self.session(user.user_id)
         sess.outbox.extend(self.reply_json(user.user_id, r) for r in replies)
         sess.wake.set()
 
-    async def wait(self, sid: str, seconds: float) -> list[dict[str, Any]]:
+    async def wait(self, user_id: str, seconds: float) -> list[dict[str, Any]]:
         """Queued replies, waiting up to ``seconds`` for the first one."""
-        sess = self.session(sid)
+        sess = self.session(user_id)
         if not sess.outbox and seconds > 0 and not self.closing:
             sess.wake.clear()
             try:
@@ -163,47 +178,76 @@ class WebChatPages:
 
         app.on_shutdown.append(on_shutdown)
 
-    @staticmethod
-    def _sid(request: web.Request) -> str | None:
-        sid = request.cookies.get(SESSION_COOKIE, "")
-        return sid if _SID.match(sid) else None
+    @property
+    def _storage(self) -> Storage:
+        return self._services().storage
 
-    def _authorised(self, request: web.Request) -> str:
-        """The session id of a POST that carries its CSRF token; 403 otherwise."""
-        sid = self._sid(request)
-        if sid is None:
+    async def _user(self, request: web.Request) -> UserKey | None:
+        """The user whose live session the request's cookie opens, or None."""
+        token = request.cookies.get(SESSION_COOKIE, "")
+        if not _TOKEN.match(token):
+            return None
+        return await self._storage.session_user(session_hash(token))
+
+    async def _authorised(self, request: web.Request) -> UserKey:
+        """The user of a POST that carries its CSRF token; 403 otherwise."""
+        user = await self._user(request)
+        if user is None:
             raise web.HTTPForbidden(text="会话已失效，请刷新页面。", headers=SECURITY_HEADERS)
         sent = request.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(sent.encode(), self.chat.csrf(sid).encode()):
+        if not hmac.compare_digest(sent.encode(), self.chat.csrf(user.user_id).encode()):
             raise web.HTTPForbidden(text="请求校验失败，请刷新页面。", headers=SECURITY_HEADERS)
-        return sid
+        return user
 
     async def page(self, request: web.Request) -> web.Response:
-        sid = self._sid(request)
-        fresh = sid is None
-        if sid is None:
-            sid = secrets.token_urlsafe(32)
-        self.chat.session(sid)
-        response = render(request, "chat.html", csrf=self.chat.csrf(sid))
-        if fresh:
-            response.set_cookie(
-                SESSION_COOKIE,
-                sid,
-                httponly=True,
-                samesite="Strict",
-                secure=self._secure,
-                path="/chat",
-                max_age=30 * 24 * 3600,  # the draft waits in the store; so does the session
-            )
+        storage = self._storage
+        token = request.cookies.get(SESSION_COOKIE, "")
+        old = token if _TOKEN.match(token) else None
+        user = await storage.session_user(session_hash(old)) if old else None
+        if user is None and old is not None:
+            user = await self._adopt_legacy(old)
+        if user is None:
+            user = UserKey(CHANNEL, new_user_id())
+        # A new cookie at every load of the page, the old one closed: whoever planted or saw a
+        # cookie before cannot use it afterwards.  Other tabs keep working: they send the
+        # browser's current cookie, and their CSRF token is the user's, not the cookie's.
+        fresh = secrets.token_urlsafe(32)
+        await storage.open_session(session_hash(fresh), user, SESSION_TTL)
+        if old is not None:
+            await storage.close_session(session_hash(old))
+        self.chat.session(user.user_id)
+        response = render(request, "chat.html", csrf=self.chat.csrf(user.user_id))
+        response.set_cookie(
+            SESSION_COOKIE,
+            fresh,
+            httponly=True,
+            samesite="Strict",
+            secure=self._secure,
+            path="/chat",
+            max_age=int(SESSION_TTL.total_seconds()),
+        )
         return response
 
+    async def _adopt_legacy(self, token: str) -> UserKey | None:
+        """A cookie from before sessions were kept in the store was the user id itself: its
+        draft moves to a new id, so the cookie's value (it was shown in upload links) names
+        nobody from now on."""
+        storage = self._storage
+        draft = await storage.get_draft(UserKey(CHANNEL, token))
+        if draft is None:
+            return None
+        user = UserKey(CHANNEL, new_user_id())
+        await storage.save_draft(Draft(user, draft.data))
+        await storage.delete_draft(draft.user)
+        log.info("moved a web chat draft from a pre-session cookie to %s", user)
+        return user
+
     async def send(self, request: web.Request) -> web.Response:
-        sid = self._authorised(request)
+        user = await self._authorised(request)
         try:
             body = await request.json()
         except ValueError:
             return json_response({"error": "bad_request", "message": "请求格式不正确。"}, 400)
-        user = UserKey(CHANNEL, sid)
         if not isinstance(body, dict):
             return json_response({"error": "bad_request", "message": "请求格式不正确。"}, 400)
         if body.get("start") is True:
@@ -216,22 +260,21 @@ class WebChatPages:
             return json_response({"error": "bad_request", "message": "请输入文字或点选按钮。"}, 400)
         # The front door every channel uses: the dialog, and the helpdesk and organisers' commands.
         replies = await self._services().assistant.handle(event)
-        return json_response({"replies": [self.chat.reply_json(sid, r) for r in replies]})
+        return json_response({"replies": [self.chat.reply_json(user.user_id, r) for r in replies]})
 
     async def attach(self, request: web.Request) -> web.Response:
         """One file as the raw body; its name in ``X-File-Name`` (URL-encoded UTF-8)."""
-        sid = self._authorised(request)
+        user = await self._authorised(request)
         name = urllib.parse.unquote(request.headers.get("X-File-Name", ""))[:MAX_NAME] or "file"
         mime = request.content_type if request.content_type != "application/octet-stream" else ""
         size = request.content_length
         if size is None or size <= 0:
             return json_response({"error": "bad_size", "message": "文件为空或大小未知，请重新选择。"}, 400)
-        user = UserKey(CHANNEL, sid)
         handle = self._services().assistant.handle
         if size > MAX_FILE:
             # Not read: the dialog answers a file too large for the chat with the upload link.
             replies = await handle(Incoming(user, EventKind.FILE, file=FileInfo(name, size, mime)))
-            return json_response({"replies": [self.chat.reply_json(sid, r) for r in replies]})
+            return json_response({"replies": [self.chat.reply_json(user.user_id, r) for r in replies]})
         root = self._services().settings.data_dir / "incoming"
         folder = Path(await asyncio.to_thread(_temp_folder, root))
         try:
@@ -244,22 +287,22 @@ class WebChatPages:
             replies = await handle(Incoming(user, EventKind.FILE, file=info))
         finally:
             await asyncio.to_thread(shutil.rmtree, folder, True)
-        return json_response({"replies": [self.chat.reply_json(sid, r) for r in replies]})
+        return json_response({"replies": [self.chat.reply_json(user.user_id, r) for r in replies]})
 
     async def poll(self, request: web.Request) -> web.Response:
-        sid = self._sid(request)
-        if sid is None:
+        user = await self._user(request)
+        if user is None:
             return json_response({"error": "no_session", "message": "会话已失效，请刷新页面。"}, 403)
         try:
             wait = min(max(float(request.query.get("wait", "0")), 0.0), MAX_WAIT_S)
         except ValueError:
             wait = 0.0
-        return json_response({"replies": await self.chat.wait(sid, wait)})
+        return json_response({"replies": await self.chat.wait(user.user_id, wait)})
 
     async def document(self, request: web.Request) -> web.Response:
-        sid = self._sid(request)
+        user = await self._user(request)
         doc_id = request.match_info["doc_id"]
-        sess = self.chat.session(sid) if sid else None
+        sess = self.chat.session(user.user_id) if user else None
         doc = sess.docs.get(doc_id) if sess and _DOC_ID.match(doc_id) else None
         if doc is None:
             raise web.HTTPNotFound(text="文件不存在或已过期。", headers=SECURITY_HEADERS)
