@@ -1,6 +1,7 @@
 """Bench: the delivery rate a broadcast achieves against the configured platform limit.
 
-A broadcast of ``rate × seconds`` recipients goes through the real worker (:class:`bot.jobs.Worker`:
+A broadcast of ``rate × seconds`` recipients goes through the real worker
+(:class:`handlers.deliveries.Worker`:
 claims, begin/finish records in the store, the token bucket) and real aiogram sends to the
 fake Bot API server of ``tests/fakes/telegram_api.py`` on loopback, which answers at once.
 The rate is measured where Telegram would measure it, at the server: messages between the
@@ -40,21 +41,11 @@ from aiogram import Bot  # noqa: E402
 from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
 
-from bot.jobs import (  # noqa: E402
-    ChatSpacing,
-    Delivery,
-    Job,
-    JobKind,
-    JobState,
-    Outcome,
-    Outlet,
-    Recipient,
-    TokenBucket,
-    Worker,
-    WorkerConfig,
-)
-from bot.storage.base import UserKey  # noqa: E402
-from bot.storage.jobs import JobStore, open_job_store  # noqa: E402
+from bot.storage.jobs import open_job_store  # noqa: E402
+from contests.deliveries import Delivery, Job, JobKind, JobState, Outcome, Recipient  # noqa: E402
+from contests.ports import JobStore  # noqa: E402
+from contests.records import UserKey  # noqa: E402
+from handlers.deliveries import ChatSpacing, Outlet, TokenBucket, Worker, WorkerConfig  # noqa: E402
 from handlers.remind import TelegramSender  # noqa: E402
 from tests.fakes.telegram_api import TOKEN, FakeTelegram  # noqa: E402
 

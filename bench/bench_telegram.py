@@ -160,7 +160,7 @@ def prepare_contest(data_dir: Path) -> Callable[[int], list[Step]]:
     the channel button, every field typed, the video (a share link), the confirm button, the
     signed form sent back as a PDF, the 完成 button.  Title and first author are the entrant's
     own (one work per first author, as the notice says)."""
-    from bot.contests import ContestRegistry, dump_contest, new_edition
+    from contests.rules import ContestRegistry, dump_contest, new_edition
     from tests.conftest import valid_answer
 
     source = ContestRegistry.load().get("most-cas-2024-kepu")
@@ -340,8 +340,8 @@ async def dialog_alone(
     (this process runs nothing else meanwhile), to tell the dialog's cost from the channel's."""
     from bot.app import services
     from bot.settings import Settings
-    from bot.storage import UserKey
-    from dialogs.events import EventKind, FileInfo, Incoming
+    from contests.events import EventKind, FileInfo, Incoming
+    from contests.records import UserKey
 
     settings = Settings(
         _env_file=None,

@@ -66,7 +66,8 @@ def serve_page(folder: Path, port: int) -> None:
 
     from bot.app import create_app
     from bot.settings import Settings
-    from bot.web import UploadSettings, setup_web
+    from bot.web import setup_web
+    from bot.web.upload import UploadSettings
 
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, data_dir=folder / "data", contests_dir=folder / "contests", http_port=port
@@ -146,7 +147,7 @@ class Sampler:
 
 
 def write_contest(folder: Path) -> None:
-    from bot.contests import ContestRegistry, dump_contest, new_edition
+    from contests.rules import ContestRegistry, dump_contest, new_edition
 
     source = ContestRegistry.load().get("most-cas-2024-kepu")
     assert source is not None
@@ -230,8 +231,8 @@ async def curl_upload(port: int, path: Path, route: str = "/bare") -> float:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from bot.storage import UserKey
-    from bot.web import UploadService, UploadSettings
+    from bot.web.upload import UploadService, UploadSettings
+    from contests.records import UserKey
 
     if shutil.which("curl") is None:
         raise SystemExit("curl is needed (apt-get install curl)")

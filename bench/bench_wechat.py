@@ -99,7 +99,7 @@ class _EchoDialog:
     the dialog's and its drafts'."""
 
     async def handle(self, event: Any, *, contest_hint: str | None = None, gate: Any = None) -> list[Any]:
-        from dialogs.events import Reply
+        from contests.events import Reply
 
         return [Reply(f"收到：{event.text}")]
 
@@ -278,7 +278,7 @@ _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
 def script(data_dir: Path) -> list[list[str]]:
     """What each entrant types, in order.  Titles and first authors differ per entrant: the
     notice allows one work per first author and per title."""
-    from bot.contests import ContestRegistry, dump_contest, new_edition
+    from contests.rules import ContestRegistry, dump_contest, new_edition
     from tests.conftest import valid_answer
 
     source = ContestRegistry.load().get("most-cas-2024-kepu")

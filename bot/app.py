@@ -16,21 +16,24 @@ from typing import TYPE_CHECKING
 import aiohttp
 from aiohttp import web
 
+from bot.channels import Channel, discover
+from bot.settings import Settings
+from bot.storage import open_storage
+from bot.web import setup_web
+from bot.web.upload import UploadSettings
+from contests.events import Document, Placement, Reply
+from contests.ports import EventIsolation, Notifier, PlansDocuments, Storage
+from contests.records import UserKey
+from contests.rules import Contest, ContestRegistry
 from dialogs.engine import DialogEngine
-from dialogs.events import Document, Placement, Reply
 from dialogs.messages import Messages
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler
 
-from .channels import Channel, Notifier, PlansDocuments, discover
-from .contests import Contest, ContestRegistry
-from .settings import Settings
-from .storage import EventIsolation, Storage, UserKey, open_storage
-from .web import UploadSettings, setup_web
-
 if TYPE_CHECKING:
+    from contests.tickets import Ticket
     from handlers.admin import AdminService
-    from handlers.helpdesk import HelpdeskService, Ticket
+    from handlers.helpdesk import HelpdeskService
     from handlers.quota import QuotaService
     from handlers.remind import RemindSettings
 
@@ -103,16 +106,16 @@ class _Operators:
 @asynccontextmanager
 async def services(settings: Settings) -> AsyncIterator[Services]:
     """Everything a channel needs, opened here and closed on exit, last opened first closed."""
+    from bot.storage.org import open_org_store
+    from bot.storage.tickets import open_ticket_store
     from forms.paperwork import Paperwork
     from forms.receipts import ReceiptSettings, load_signing_key_async
     from handlers.admin import AdminService, OrgCommands
-    from handlers.helpdesk import HelpdeskService, open_ticket_store
+    from handlers.helpdesk import HelpdeskService
+    from handlers.knowledge import Helpdesk
     from handlers.quota import QuotaService
     from validators.media import check_video
     from validators.probe import probe_link
-
-    from .knowledge import Helpdesk
-    from .storage.org import open_org_store
 
     contests = ContestRegistry.load(settings.contest_folder)
     engine = DialogEngine(contests, Messages(settings.locale))

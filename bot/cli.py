@@ -7,9 +7,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from .commands import register_all
-from .contests import ContestError
-from .settings import Settings
+from bot.commands import register_all
+from bot.settings import Settings
+from contests.rules import ContestError
 
 
 def build_parser() -> argparse.ArgumentParser:

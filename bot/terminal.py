@@ -11,12 +11,11 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from bot.app import services
+from bot.settings import Settings
+from contests.events import EventKind, FileInfo, Incoming, Reply
+from contests.records import UserKey
 from dialogs.engine import choices_as_text
-from dialogs.events import EventKind, FileInfo, Incoming, Reply
-
-from .app import services
-from .settings import Settings
-from .storage import UserKey
 
 
 def _event(user: UserKey, line: str) -> Incoming:

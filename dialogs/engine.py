@@ -19,14 +19,13 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.contests import Channel, Contest, ContestRegistry, FieldType, Form, FormField, match_place
+from contests.events import Choice, EventKind, Incoming, Reply
+from contests.rules import Channel, Contest, ContestRegistry, FieldType, Form, FormField, match_place
+from dialogs.messages import Messages
+from dialogs.states import DRAFT_VERSION, Submission
 from validators.fields import check_answer
 from validators.links import VideoLink, assess_share_link, parse_video_link
 from validators.text import MAX_INPUT_CHARS, Invalid
-
-from .events import Choice, EventKind, Incoming, Reply
-from .messages import Messages
-from .states import DRAFT_VERSION, Submission
 
 State = dict[str, Any]
 

@@ -8,16 +8,16 @@ Importing this package loads neither WeasyPrint nor any key; both come on first 
 
 from __future__ import annotations
 
-from .layout import LayoutError
-from .receipts import Receipt, Verification, issue_receipt, verify_receipt
-from .render import (
+from forms.layout import LayoutError
+from forms.receipts import Receipt, Verification, issue_receipt, verify_receipt
+from forms.render import (
     RenderedForm,
     render_district_list,
     render_district_list_async,
     render_form,
     render_form_async,
 )
-from .sheet import FormError
+from forms.sheet import FormError
 
 __all__ = [
     "FormError",

@@ -38,7 +38,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from bot.contests import Contest, FieldType, Form
+from contests.rules import Contest, FieldType, Form
 
 log = logging.getLogger(__name__)
 

@@ -16,13 +16,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.contests import Contest
-from bot.storage.base import Submission
-from dialogs.events import Document, Placement
-
-from .drawing import DrawingProcess
-from .receipts import Receipt, SigningKey, form_code, issue_receipt
-from .render import filename_stem, render_form
+from contests.events import Document, Placement
+from contests.records import Submission
+from contests.rules import Contest
+from forms.drawing import DrawingProcess
+from forms.receipts import Receipt, SigningKey, form_code, issue_receipt
+from forms.render import filename_stem, render_form
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from .fonts import require_fonts
-from .qr import qr_svg_uri
-from .sheet import Sheet
+from forms.fonts import require_fonts
+from forms.qr import qr_svg_uri
+from forms.sheet import Sheet
 
 _RENDER_LOCK = threading.Lock()  # see the module docstring
 

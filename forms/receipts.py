@@ -44,10 +44,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.contests import SHANGHAI, Contest, FieldType
-from bot.storage.base import Submission
-
-from .sheet import display, printable
+from contests.records import Submission
+from contests.rules import SHANGHAI, Contest, FieldType
+from forms.sheet import display, printable
 
 log = logging.getLogger(__name__)
 
@@ -434,8 +433,8 @@ class Receipt:
     def pdf(self, verify_url: str | None = None) -> bytes:
         """The receipt as a one-page PDF with its QR code; the receipt file is embedded as
         ``receipt.json`` so that ``verify-receipt`` can read the PDF itself.  Blocking."""
-        from .pdf import html_to_pdf, stylesheet, template_env
-        from .qr import qr_svg_uri
+        from forms.pdf import html_to_pdf, stylesheet, template_env
+        from forms.qr import qr_svg_uri
 
         html = (
             template_env()

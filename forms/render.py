@@ -15,13 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.contests import Contest, Form
-from bot.storage.base import Submission
-
-from .layout import find_layout
-from .pdf import sheet_html, sheet_pdf
-from .sheet import FormError, Sheet, build_sheet, display
-from .word import sheet_docx
+from contests.records import Submission
+from contests.rules import Contest, Form
+from forms.layout import find_layout
+from forms.pdf import sheet_html, sheet_pdf
+from forms.sheet import FormError, Sheet, build_sheet, display
+from forms.word import sheet_docx
 
 #: The district list of the cq notice holds five works.
 DISTRICT_FORM = "district_list"

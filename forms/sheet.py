@@ -16,9 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.contests import Contest, FieldType, Form, FormField
-
-from .layout import TOKEN, Align, CellSpec, Layout, ParaSpec, pledge_options
+from contests.rules import Contest, FieldType, Form, FormField
+from forms.layout import TOKEN, Align, CellSpec, Layout, ParaSpec, pledge_options
 
 RunKind = Literal["text", "value", "placeholder", "blank"]
 CellKind = Literal["label", "value", "free"]

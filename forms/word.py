@@ -20,9 +20,9 @@ from docx.shared import Mm, Pt, RGBColor
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
-from .fonts import DOCX_BODY, DOCX_LABEL
-from .qr import qr_png
-from .sheet import Para, Sheet
+from forms.fonts import DOCX_BODY, DOCX_LABEL
+from forms.qr import qr_png
+from forms.sheet import Para, Sheet
 
 PAGE_W, PAGE_H = 210.0, 297.0
 MARGIN_TOP, MARGIN_BOTTOM, MARGIN_SIDE = 16.0, 14.0, 18.0

@@ -7,7 +7,7 @@ random bits, are single-use, expire, and are stored only as a hash.
 
 :class:`OrgCommands` recognises the chat commands (绑定 / 配额 / 撤回 / 导出, and for the
 units that choose among the works submitted through them, cq's 区县: 推荐列表 / 推荐 / 取消推荐 /
-推荐表) and answers them with :class:`~dialogs.events.Reply` lists, so a channel routes a
+推荐表) and answers them with :class:`~contests.events.Reply` lists, so a channel routes a
 message to it before the submission dialog.
 """
 
@@ -25,25 +25,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.contests import SHANGHAI, Contest, ContestRegistry
-from bot.export import FORMATS, ExportRow, Viewer, render, visible_submission
 from bot.settings import Settings
-from bot.storage import Storage, Submission, UserKey, open_storage
-from bot.storage.org import (
-    Invite,
-    Membership,
-    OrgStore,
-    PlaceState,
-    RedeemStatus,
-    Role,
-    Unit,
-    hash_code,
-    normalise_name,
-    open_org_store,
-)
-from dialogs.events import Document, Reply
-
-from .quota import (
+from bot.storage import open_storage
+from bot.storage.org import open_org_store
+from contests.events import Document, Reply
+from contests.org import Invite, Membership, PlaceState, RedeemStatus, Role, Unit, hash_code, normalise_name
+from contests.ports import OrgStore, Storage
+from contests.records import Submission, UserKey
+from contests.rules import SHANGHAI, Contest, ContestRegistry
+from handlers.export import FORMATS, ExportRow, Viewer, render, visible_submission
+from handlers.quota import (
     QuotaService,
     recommender_of,
     rule_for_unit,
@@ -275,7 +266,7 @@ class AdminService:
     # -- roles ----------------------------------------------------------------------------
 
     async def viewer(self, user: UserKey, contest_id: str) -> Viewer:
-        """The user's role in the contest, as :mod:`bot.export` needs it."""
+        """The user's role in the contest, as :mod:`handlers.export` needs it."""
         member = await self.org.get_membership(user, contest_id)
         if member is None:
             return Viewer(user, "entrant")
@@ -560,8 +551,8 @@ class OrgCommands:
 
     async def _district_list(self, user: UserKey, contest_id: str, unit: str | None) -> list[Reply]:
         """推荐表: the unit's list form (cq 附件2) of the works it recommended, PDF and DOCX."""
-        from forms import FormError
         from forms.render import DISTRICT_FORM, filename_stem, render_district_list_async
+        from forms.sheet import FormError
 
         pick = await self.quota.district_pick(user, contest_id, unit)
         if isinstance(pick, str):

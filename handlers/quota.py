@@ -1,7 +1,7 @@
 """Quotas as the notices set them: who an entry counts against, the atomic reservation at
 confirm time, the 配额 text, and withdrawing a recommendation.
 
-The first half is pure (rules from :mod:`bot.contests` data, no I/O); :class:`QuotaService`
+The first half is pure (rules from :mod:`contests.rules` data, no I/O); :class:`QuotaService`
 joins it to the stores.  How an entry's *holder* (the unit whose places it uses) is found:
 
 * a recommend (or member) channel: the unit the submitting member is bound to, else the
@@ -33,21 +33,9 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.contests import (
-    SHANGHAI,
-    Channel,
-    Contest,
-    ContestRegistry,
-    Form,
-    FormField,
-    QuotaRule,
-    match_place,
-)
-from bot.storage.base import Storage, Submission, UserKey
-from bot.storage.org import (
+from contests.org import (
     DEFAULT_HOLD_TTL,
     Membership,
-    OrgStore,
     Place,
     PlaceState,
     QuotaRefusal,
@@ -57,6 +45,18 @@ from bot.storage.org import (
     Unit,
     normalise_name,
     self_holder,
+)
+from contests.ports import OrgStore, Storage
+from contests.records import Submission, UserKey
+from contests.rules import (
+    SHANGHAI,
+    Channel,
+    Contest,
+    ContestRegistry,
+    Form,
+    FormField,
+    QuotaRule,
+    match_place,
 )
 
 __all__ = [

@@ -7,7 +7,7 @@
 * **Broadcasts**: an organiser's message to an audience (``all``, ``drafts``, ``members``,
   ``unit:<名称>``), now or at a set time, by the chat command 广播 (held until 确认广播) or
   ``python -m bot broadcast``.  The audience is taken when the job starts, not when it is made.
-* **Sending**: :class:`bot.jobs.Worker` over the :class:`~bot.storage.jobs.JobStore`, with one
+* **Sending**: :class:`handlers.deliveries.Worker` over the :class:`~bot.storage.jobs.JobStore`, with one
   sender per channel here: Telegram through aiogram (30/s overall, 1/s per chat, 429 waited
   out), WeChat by 客服消息 within 48 h of the user's last message and by 模板消息 beyond
   (daily cap), other channels through their notifier.
@@ -37,37 +37,23 @@ from aiohttp import web
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.contests import SHANGHAI, Contest, ContestRegistry
-from bot.jobs import (
-    ChatSpacing,
-    Delivery,
-    DeliveryState,
-    Job,
-    JobKind,
-    JobState,
-    Outcome,
-    Outlet,
-    Reason,
-    Recipient,
-    TokenBucket,
-    Worker,
-    WorkerConfig,
-)
-from bot.storage.base import Storage, UserKey
-from bot.storage.jobs import JobStore
-from bot.storage.org import OrgStore, Role, normalise_name
-from dialogs.events import Reply
+from contests.deliveries import Delivery, DeliveryState, Job, JobKind, JobState, Outcome, Reason, Recipient
+from contests.events import Reply
+from contests.org import Role, normalise_name
+from contests.ports import JobStore, OrgStore, Storage
+from contests.records import UserKey
+from contests.rules import SHANGHAI, Contest, ContestRegistry
 from dialogs.states import Submission as Step
-
-from .quota import QuotaService, days_left
+from handlers.deliveries import ChatSpacing, Outlet, TokenBucket, Worker, WorkerConfig
+from handlers.quota import QuotaService, days_left
 
 if TYPE_CHECKING:
     # aiogram is imported where it is used: building its types takes seconds, and the CLI
     # (``broadcast``) never sends.
     from aiogram import Bot
 
-    from bot.channels import Notifier
     from bot.channels.wechat import Quota
+    from contests.ports import Notifier
 
 __all__ = [
     "REASONS",
@@ -225,7 +211,7 @@ TEXTS = {
     "template_title_broadcast": "主办方通知",
 }
 
-#: How the report words each reason code of :class:`bot.jobs.Reason`.
+#: How the report words each reason code of :class:`handlers.deliveries.Reason`.
 REASONS = {
     Reason.OPTED_OUT: "已退订",
     Reason.NO_CHANNEL: "所在渠道不能主动发消息（终端、未启用的渠道）",
@@ -1147,7 +1133,7 @@ class RemindService:
 
     async def run_worker(self, stop: asyncio.Event) -> None:
         """Send until ``stop`` is set (or the task is cancelled), through the channels'
-        notifiers as they are when it starts.  Cancellation-safe; see :class:`bot.jobs.Worker`."""
+        notifiers as they are when it starts.  Cancellation-safe; see :class:`handlers.deliveries.Worker`."""
         outlets, bots = self.outlets(self.notifiers)
         try:
             await self.worker(outlets).run(stop)

@@ -14,14 +14,15 @@ import logging
 import re
 from typing import TYPE_CHECKING, Protocol
 
-from bot.storage.base import ClaimGate, Storage, UserKey
-from dialogs.events import EventKind, Incoming, Reply
-
-from .submit import SubmitHandler
+from contests.events import EventKind, Incoming, Reply
+from contests.ports import Storage
+from contests.records import UserKey
+from handlers.claims import ClaimGate
+from handlers.submit import SubmitHandler
 
 if TYPE_CHECKING:
-    from .admin import OrgCommands
-    from .helpdesk import HelpdeskService
+    from handlers.admin import OrgCommands
+    from handlers.helpdesk import HelpdeskService
 
 log = logging.getLogger(__name__)
 

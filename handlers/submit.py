@@ -26,20 +26,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.contests import SHANGHAI, Contest
-from bot.storage.base import (
-    AlreadyClaimed,
-    ClaimGate,
-    Draft,
-    EventIsolation,
-    StaleDraftError,
-    Storage,
-    Submission,
-    UserKey,
-)
+from contests.events import Document, EventKind, Incoming, Placement, Reply
+from contests.ports import EventIsolation, Storage
+from contests.records import AlreadyClaimed, Draft, StaleDraftError, Submission, UserKey
+from contests.rules import SHANGHAI, Contest
 from dialogs.engine import DialogEngine, Outcome, SubmitRequest, scan_limits
-from dialogs.events import Document, EventKind, Incoming, Placement, Reply
 from dialogs.states import Submission as Step
+from handlers.claims import ClaimGate
 from validators.links import parse_video_link
 from validators.text import Valid
 
@@ -488,7 +481,7 @@ class SubmitHandler:
 
         notice = ""
         if self.quota is not None:
-            from bot.storage.org import QuotaRefusal
+            from contests.org import QuotaRefusal
             from handlers.quota import refusal_text
 
             result = await self.quota.confirm(user, req, create, now=now)

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
-from bot.contests import SHANGHAI, Contest, ContestRegistry, FieldType, FormField, dump_contest, new_edition
 from bot.settings import Settings
-from bot.storage import EventIsolation, Storage, UserKey, open_storage
+from bot.storage import open_storage
+from contests.events import EventKind, FileInfo, Incoming, Reply
+from contests.ports import EventIsolation, Storage
+from contests.records import UserKey
+from contests.rules import SHANGHAI, Contest, ContestRegistry, FieldType, FormField, dump_contest, new_edition
 from dialogs.engine import DialogEngine, choices_as_text
-from dialogs.events import EventKind, FileInfo, Incoming, Reply
 from dialogs.messages import Messages
 from handlers.submit import SubmitHandler
 from validators.text import uscc_check_char

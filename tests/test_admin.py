@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.contests import Contest, ContestRegistry
 from bot.settings import Settings
-from bot.storage import UserKey
-from bot.storage.org import Role, Unit
-from dialogs.events import Document
+from contests.events import Document
+from contests.org import Role, Unit
+from contests.records import UserKey
+from contests.rules import Contest, ContestRegistry
 from handlers.admin import (
     AdminService,
     Denied,
@@ -35,10 +35,9 @@ from handlers.admin import (
     parse_units_csv,
 )
 from handlers.quota import QuotaService
-
-from .conftest import Clock, beijing
-from .test_quota import CAS, CQ, TECH, World, make_request
-from .test_quota import world as world  # a fixture: tests below ask for it by name
+from tests.conftest import Clock, beijing
+from tests.test_quota import CAS, CQ, TECH, World, make_request
+from tests.test_quota import world as world
 
 ROOT = Path(__file__).resolve().parents[1]
 ALICE = UserKey("telegram", "alice")  # 河北 member

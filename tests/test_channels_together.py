@@ -10,17 +10,13 @@ from bot.channels.telegram import TelegramSettings
 from bot.channels.telegram import create as create_telegram
 from bot.channels.wechat import WechatChannel, WechatSettings
 from bot.settings import Settings
-from bot.storage import UserKey
-
-from .fakes.telegram_api import TOKEN as TG_TOKEN
-from .fakes.telegram_api import FakeTelegram
-from .fakes.wechat_server import FakeWechat
-from .test_telegram import (
-    SECRET,
-    WEBHOOK_URL,
-)
-from .test_wechat import APP_ID, APP_SECRET, PUBLIC
-from .test_wechat import TOKEN as WX_TOKEN
+from contests.records import UserKey
+from tests.fakes.telegram_api import TOKEN as TG_TOKEN
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.wechat_server import FakeWechat
+from tests.test_telegram import SECRET, WEBHOOK_URL
+from tests.test_wechat import APP_ID, APP_SECRET, PUBLIC
+from tests.test_wechat import TOKEN as WX_TOKEN
 
 
 def both_channels(settings: Settings, tg: FakeTelegram, wx: FakeWechat) -> tuple[Channel, WechatChannel]:

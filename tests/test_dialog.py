@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.contests import ContestRegistry, dump_contest, new_edition
-from bot.storage import EventIsolation, Storage, UserKey, open_storage
+from bot.storage import open_storage
+from contests.events import EventKind, Incoming
+from contests.ports import EventIsolation, Storage
+from contests.records import UserKey
+from contests.rules import ContestRegistry, dump_contest, new_edition
 from dialogs.engine import DialogEngine
-from dialogs.events import EventKind, Incoming
 from dialogs.messages import Messages
 from handlers.submit import SubmitHandler
-
-from .conftest import ChatDriver, Clock, beijing, valid_answer, video_answer
+from tests.conftest import ChatDriver, Clock, beijing, valid_answer, video_answer
 
 Chat = Callable[..., ChatDriver]
 CONTEST = "most-cas-2024-kepu"

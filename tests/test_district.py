@@ -21,21 +21,21 @@ from pathlib import Path
 import docx
 import pytest
 
-from bot.contests import ContestRegistry, FieldType, match_place
 from bot.settings import Settings
-from bot.storage import EventIsolation, Storage, UserKey
-from bot.storage.org import Role
+from contests.org import Role
+from contests.ports import EventIsolation, Storage
+from contests.records import UserKey
+from contests.rules import ContestRegistry, FieldType, match_place
 from dialogs.engine import DialogEngine
-from forms import render_form
 from forms.layout import generic_layout
+from forms.render import render_form
 from handlers.admin import AdminService, Command, IssuedInvite, OrgCommands, match_command, open_backends
 from handlers.quota import Confirmed, QuotaService
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler
-
-from .conftest import ChatDriver, Clock, beijing, valid_answer, video_answer
-from .test_admin import cli
-from .test_quota import CAS, CQ, World, make_request, open_org_beside
+from tests.conftest import ChatDriver, Clock, beijing, valid_answer, video_answer
+from tests.test_admin import cli
+from tests.test_quota import CAS, CQ, World, make_request, open_org_beside
 
 ENTRANT = UserKey("terminal", "chuangzuo")  # a 创作单位 in 江北区
 JIANGBEI = UserKey("terminal", "jiangbei")  # 江北区科技局's member

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from bot.contests import Contest, ContestRegistry
-from bot.export import (
+from contests.records import Submission, UserKey
+from contests.rules import Contest, ContestRegistry
+from handlers.export import (
     ExportRow,
     Viewer,
     export_csv,
@@ -24,9 +25,7 @@ from bot.export import (
     render,
     visible_submission,
 )
-from bot.storage import Submission, UserKey
-
-from .test_quota import CACSI, CAS, CQ, TECH, make_request
+from tests.test_quota import CACSI, CAS, CQ, TECH, make_request
 
 T = dt.datetime(2024, 10, 1, 2, 30, tzinfo=dt.UTC)  # 10:30 in Beijing
 OWNER = UserKey("telegram", "owner")

@@ -28,14 +28,13 @@ from docx.text.paragraph import Paragraph
 from pypdf import PdfReader
 
 import forms.render
-from bot.contests import Contest, ContestRegistry, FieldType, Form, new_edition
 from bot.storage import open_storage
-from bot.storage.base import Submission, UserKey
-from forms import FormError, RenderedForm, render_district_list, render_form, render_form_async
+from contests.records import Submission, UserKey
+from contests.rules import Contest, ContestRegistry, FieldType, Form, new_edition
 from forms.layout import Layout, LayoutError, find_layout, generic_layout, layouts_dir
 from forms.pdf import html_to_pdf
-from forms.render import filename_stem
-from forms.sheet import MODELLED_NOTE, printable
+from forms.render import RenderedForm, filename_stem, render_district_list, render_form, render_form_async
+from forms.sheet import MODELLED_NOTE, FormError, printable
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -18,35 +18,21 @@ import pytest
 import redis.asyncio as aioredis
 import yaml
 
-from bot.contests import ContestRegistry, dump_contest, new_edition
-from bot.knowledge import (
-    BM25,
-    Analyzer,
-    Helpdesk,
-    KnowledgeError,
-    build_entries,
-    load_faq,
-    notices_dir,
-    parse_notice,
-)
-from bot.storage import UserKey
-from handlers.helpdesk import (
+from bot.storage.tickets import (
     HELPDESK_SQLITE_FILENAME,
-    HelpdeskService,
     RedisTicketStore,
     SqliteTicketStore,
-    Ticket,
-    TicketClosedError,
-    TicketNotFoundError,
-    TicketStatus,
-    TicketStore,
-    format_for_operators,
     open_ticket_store,
-    parse_operator_command,
 )
+from contests.ports import TicketStore
+from contests.records import UserKey
+from contests.rules import ContestRegistry, dump_contest, new_edition
+from contests.rules_data import notices_dir
+from contests.tickets import Ticket, TicketClosedError, TicketNotFoundError, TicketStatus
+from handlers.helpdesk import HelpdeskService, format_for_operators, parse_operator_command
+from handlers.knowledge import BM25, Analyzer, Helpdesk, KnowledgeError, build_entries, load_faq, parse_notice
+from tests.conftest import REDIS_URL, ChatDriver, drop_redis_prefix
 from tests.helpdesk_eval.run_eval import evaluate, load_questions
-
-from .conftest import REDIS_URL, ChatDriver, drop_redis_prefix
 
 ROOT = Path(__file__).resolve().parents[1]
 KEPU = "most-cas-2024-kepu"

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs import BeginResult, DeliveryState, Job, JobKind, JobState, Outcome, Reason, Recipient
-from bot.storage.base import UserKey
-from bot.storage.jobs import JobStore, open_job_store
-
-from .conftest import REDIS_URL, drop_redis_prefix
+from bot.storage.jobs import open_job_store
+from contests.deliveries import BeginResult, DeliveryState, Job, JobKind, JobState, Outcome, Reason, Recipient
+from contests.ports import JobStore
+from contests.records import UserKey
+from tests.conftest import REDIS_URL, drop_redis_prefix
 
 T0 = dt.datetime(2024, 10, 20, 1, 0, tzinfo=dt.UTC)
 

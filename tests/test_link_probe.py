@@ -27,7 +27,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
-from bot.contests import Contest, ContestRegistry, dump_contest
+from contests.rules import Contest, ContestRegistry, dump_contest
+from tests.media_factory import MediaFactory, Video
 from validators.media import MediaReport, format_size, inspect_video
 from validators.probe import (
     HEAD_BYTES,
@@ -39,8 +40,6 @@ from validators.probe import (
     probe_link,
     public_address,
 )
-
-from .media_factory import MediaFactory, Video
 
 ROOT = Path(__file__).resolve().parents[1]
 HUGE = 1 << 30  # what the hostile servers claim to send

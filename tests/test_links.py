@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.contests import Contest, ContestRegistry
+from contests.rules import Contest, ContestRegistry
 from validators.links import (
     SHARE_HOSTS,
     LinkAdvice,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.contests import Contest, ContestRegistry
+from contests.rules import Contest, ContestRegistry
 from tests.media_factory import MediaFactory, Video
 from validators import media
 from validators.media import (

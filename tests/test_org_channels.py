@@ -17,18 +17,17 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import SERVICES, Services, create_app
 from bot.channels.wechat import WechatChannel
 from bot.settings import Settings
-from bot.storage import UserKey
-from bot.storage.org import Role
+from contests.org import Role
+from contests.records import UserKey
 from handlers.admin import IssuedInvite
 from handlers.remind import REMIND, RemindSettings
-
-from .conftest import OPEN_ID
-from .fakes.telegram_api import FakeTelegram
-from .fakes.wechat_server import FakeWechat
-from .test_channels_together import both_channels
-from .test_telegram import SECRET
-from .test_wechat import APP_ID, APP_SECRET, PUBLIC
-from .test_wechat import TOKEN as WX_TOKEN
+from tests.conftest import OPEN_ID
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.wechat_server import FakeWechat
+from tests.test_channels_together import both_channels
+from tests.test_telegram import SECRET
+from tests.test_wechat import APP_ID, APP_SECRET, PUBLIC
+from tests.test_wechat import TOKEN as WX_TOKEN
 
 GROUP = -1001234567890  # the operators' Telegram group (tests/fixtures/telegram/message_group_text.json)
 OPERATOR = 5512345678  # an operator who is a member of that group

@@ -17,21 +17,12 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from bot.storage.base import UserKey
-from bot.storage.org import (
-    Invite,
-    OrgStore,
-    PlaceState,
-    QuotaRefusal,
-    RedeemStatus,
-    Reservation,
-    Role,
-    Unit,
-    hash_code,
-    open_org_store,
-)
+from bot.storage.org import open_org_store
 from bot.storage.org_redis import RedisOrgStore
 from bot.storage.org_sqlite import SqliteOrgStore
+from contests.org import Invite, PlaceState, QuotaRefusal, RedeemStatus, Reservation, Role, Unit, hash_code
+from contests.ports import OrgStore
+from contests.records import UserKey
 
 REDIS_URL = os.environ.get("KEPU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 C = "most-cas-2024-kepu"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from bot.contests import (
+from contests.rules import (
     SHANGHAI,
     Contest,
     ContestError,

@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 
-from bot.contests import Contest, ContestRegistry
-from bot.storage import EventIsolation, Storage, Submission, UserKey
-from bot.storage.org import Invite, OrgStore, QuotaRefusal, Role, Unit, hash_code
 from bot.storage.org_redis import RedisOrgStore
 from bot.storage.org_sqlite import SqliteOrgStore
 from bot.storage.sqlite import SqliteStorage
+from contests.org import Invite, QuotaRefusal, Role, Unit, hash_code
+from contests.ports import EventIsolation, OrgStore, Storage
+from contests.records import Submission, UserKey
+from contests.rules import Contest, ContestRegistry
 from dialogs.engine import SubmitRequest
 from handlers.quota import (
     Confirmed,
@@ -32,10 +33,9 @@ from handlers.quota import (
     first_author,
     refusal_text,
 )
+from tests.conftest import REDIS_URL, Clock, beijing, valid_answer
 from validators.fields import check_answer
 from validators.text import Valid
-
-from .conftest import REDIS_URL, Clock, beijing, valid_answer
 
 CAS = "most-cas-2024-kepu"
 TECH = "most-2023-tech-envoy"

@@ -21,10 +21,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader
 
-from bot.contests import Contest, ContestRegistry
 from bot.storage import open_storage
-from bot.storage.base import Submission, UserKey
-from forms import render_form
+from contests.records import Submission, UserKey
+from contests.rules import Contest, ContestRegistry
 from forms.receipts import (
     FIELDS,
     KEY_FILENAME,
@@ -44,6 +43,7 @@ from forms.receipts import (
     public_pem,
     verify_receipt,
 )
+from forms.render import render_form
 
 AT = dt.datetime(2024, 10, 1, 4, 30, tzinfo=dt.UTC)  # 12:30 in Beijing
 SHA = "9f" * 32

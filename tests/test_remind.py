@@ -41,38 +41,18 @@ from bot.channels.telegram import create as create_telegram
 from bot.channels.wechat import WechatNotifier
 from bot.channels.wechat_api import LocalTokenStore, WechatApi
 from bot.channels.wechat_files import Outbox
-from bot.contests import Contest, ContestRegistry
-from bot.jobs import (
-    ChatSpacing,
-    DeliveryState,
-    Job,
-    JobKind,
-    JobState,
-    Outlet,
-    Reason,
-    Recipient,
-    TokenBucket,
-    Worker,
-    WorkerConfig,
-)
 from bot.settings import Settings
-from bot.storage import EventIsolation, Storage, UserKey
-from bot.storage.base import Draft
-from bot.storage.jobs import JobStore, open_job_store
+from bot.storage.jobs import open_job_store
 from bot.storage.memory_lock import LocalIsolation
-from bot.storage.org import (
-    Invite,
-    OrgStore,
-    Reservation,
-    Role,
-    Unit,
-    hash_code,
-    normalise_name,
-    open_org_store,
-    unit_holder,
-)
+from bot.storage.org import open_org_store
 from bot.storage.sqlite import SqliteStorage
-from dialogs.events import EventKind, Incoming
+from contests.deliveries import DeliveryState, Job, JobKind, JobState, Reason, Recipient
+from contests.events import EventKind, Incoming
+from contests.org import Invite, Reservation, Role, Unit, hash_code, normalise_name, unit_holder
+from contests.ports import EventIsolation, JobStore, OrgStore, Storage
+from contests.records import Draft, UserKey
+from contests.rules import Contest, ContestRegistry
+from handlers.deliveries import ChatSpacing, Outlet, TokenBucket, Worker, WorkerConfig
 from handlers.remind import (
     REMIND,
     AudienceError,
@@ -87,10 +67,9 @@ from handlers.remind import (
     reminder_slot,
     reminder_times,
 )
-
-from .conftest import REDIS_URL, Clock, beijing
-from .fakes.telegram_api import TOKEN, FakeTelegram
-from .fakes.wechat_server import FakeWechat
+from tests.conftest import REDIS_URL, Clock, beijing
+from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.fakes.wechat_server import FakeWechat
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTEST = "most-cas-2024-kepu"  # opens 2024-09-26, deadline 2024-10-25

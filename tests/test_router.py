@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import Services, services
-from bot.contests import ContestRegistry, dump_contest, new_edition
 from bot.settings import Settings
-from bot.storage import UserKey
+from contests.events import EventKind, Incoming, Reply
+from contests.records import UserKey
+from contests.rules import ContestRegistry, dump_contest, new_edition
 from dialogs.engine import choices_as_text
-from dialogs.events import EventKind, Incoming, Reply
 
 
 class Recorder:

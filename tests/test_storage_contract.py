@@ -23,21 +23,20 @@ import redis.asyncio as aioredis
 from redis.asyncio.lock import Lock
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.storage import (
-    AlreadyClaimed,
-    Draft,
-    EventIsolation,
-    InboundClaim,
-    StaleDraftError,
-    Storage,
-    Submission,
-    UserKey,
-    format_number,
-    open_storage,
-)
+from bot.storage import open_storage
 from bot.storage.memory_lock import LocalIsolation
 from bot.storage.redis import RedisIsolation, RedisStorage
 from bot.storage.sqlite import SqliteStorage
+from contests.ports import EventIsolation, Storage
+from contests.records import (
+    AlreadyClaimed,
+    Draft,
+    InboundClaim,
+    StaleDraftError,
+    Submission,
+    UserKey,
+    format_number,
+)
 
 REDIS_URL = os.environ.get("KEPU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

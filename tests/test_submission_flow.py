@@ -10,19 +10,21 @@ from typing import Any
 
 import pytest
 
-from bot.contests import Contest, ContestRegistry, new_edition
-from bot.storage import Draft, EventIsolation, Storage, UserKey, open_storage
-from bot.storage.org import OrgStore, Unit, open_org_store
+from bot.storage import open_storage
+from bot.storage.org import open_org_store
+from contests.org import Unit
+from contests.ports import EventIsolation, OrgStore, Storage
+from contests.records import Draft, UserKey
+from contests.rules import Contest, ContestRegistry, new_edition
 from dialogs.engine import DialogEngine
 from dialogs.messages import Messages
 from forms.paperwork import Paperwork
 from forms.receipts import ReceiptSettings, load_signing_key, verify_receipt
 from handlers.quota import QuotaService
 from handlers.submit import SubmitHandler
+from tests.conftest import ChatDriver, Clock, beijing, valid_answer
 from tests.media_factory import MediaFactory, Video
 from validators.media import check_video
-
-from .conftest import ChatDriver, Clock, beijing, valid_answer
 
 NOW = beijing(2026, 11, 21)
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

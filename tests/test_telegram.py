@@ -28,15 +28,14 @@ from bot.channels.telegram_replies import (
     split_text,
     utf16_len,
 )
-from bot.contests import Contest
 from bot.settings import Settings
-from bot.storage import UserKey
 from bot.storage.memory_lock import LocalIsolation
-from dialogs.events import Choice, Document, EventKind, Incoming, Reply
+from contests.events import Choice, Document, EventKind, Incoming, Reply
+from contests.records import UserKey
+from contests.rules import Contest
 from handlers.submit import user_turn
-
-from .conftest import OPEN_ID, ChatDriver, valid_answer, write_open_edition
-from .fakes.telegram_api import TOKEN, Call, FakeTelegram
+from tests.conftest import OPEN_ID, ChatDriver, valid_answer, write_open_edition
+from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
 
 SECRET = "test-webhook-secret_0123456789"
 WEBHOOK_URL = "https://kepu.example.cn/telegram"

@@ -29,18 +29,17 @@ from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
 from bot.app import SERVICES, Services, create_app
-from bot.contests import Contest, ContestRegistry, dump_contest, new_edition
 from bot.settings import Settings
-from bot.storage import UserKey
-from bot.storage.base import Draft, session_hash
-from bot.web import UPLOAD_PAGES, UPLOADS, WEB_CHAT, UploadService, UploadSettings
-from bot.web.upload import display_name, load_or_create_secret
-from dialogs.events import Document, EventKind, Incoming, Reply
+from bot.storage.base import session_hash
+from bot.web import UPLOAD_PAGES, UPLOADS, WEB_CHAT
+from bot.web.upload import UploadService, UploadSettings, display_name, load_or_create_secret
+from contests.events import Document, EventKind, Incoming, Reply
+from contests.records import Draft, UserKey
+from contests.rules import Contest, ContestRegistry, dump_contest, new_edition
 from dialogs.states import Submission
+from tests.conftest import valid_answer
+from tests.media_factory import MediaFactory, Video
 from validators.media import check_video
-
-from .conftest import valid_answer
-from .media_factory import MediaFactory, Video
 
 CONTEST_ID = "kp-2099-upload"
 # A test key, passed explicitly: the service has no default secret.

@@ -17,7 +17,7 @@ import regex
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.contests import Contest, ContestRegistry, FieldType, FormField
+from contests.rules import Contest, ContestRegistry, FieldType, FormField
 from validators import text as text_module
 from validators.fields import check_answer
 from validators.text import (

@@ -20,18 +20,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, unused_port
 
 from bot.settings import Settings
-from bot.storage import UserKey
-
-from .conftest import valid_answer
-from .media_factory import MediaFactory, Video
-from .test_upload import (
-    Env,
-    RecordingNotifier,
-    build_app,
-    to_video_step,
-    upload_link,
-    write_contest,
-)
+from contests.records import UserKey
+from tests.conftest import valid_answer
+from tests.media_factory import MediaFactory, Video
+from tests.test_upload import Env, RecordingNotifier, build_app, to_video_step, upload_link, write_contest
 
 playwright_api = pytest.importorskip("playwright.async_api")
 

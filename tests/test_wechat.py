@@ -36,15 +36,15 @@ from bot.channels.wechat import (
 from bot.channels.wechat_api import LocalTokenStore, refresh_margin
 from bot.channels.wechat_files import Outbox, new_incoming_dir, sweep_incoming
 from bot.channels.wechat_xml import TEXT_LIMIT, dedup_key, pack_texts, parse_xml, split_text, to_message
-from bot.contests import ContestRegistry, dump_contest, new_edition
 from bot.settings import Settings
-from bot.storage import ClaimGate, InboundClaim, UserKey
-from dialogs.events import Document, EventKind, Incoming, Reply
+from contests.events import Document, EventKind, Incoming, Reply
+from contests.records import InboundClaim, UserKey
+from contests.rules import ContestRegistry, dump_contest, new_edition
 from forms import paperwork as paperwork_module
+from handlers.claims import ClaimGate
 from handlers.router import Assistant
-
-from .conftest import REDIS_URL, ChatDriver, valid_answer
-from .fakes.wechat_server import FIXTURES, Delivery, FakeWechat, Media, sign
+from tests.conftest import REDIS_URL, ChatDriver, valid_answer
+from tests.fakes.wechat_server import FIXTURES, Delivery, FakeWechat, Media, sign
 
 TOKEN = "kepuToken2026"
 APP_ID = "wx1234567890abcdef"

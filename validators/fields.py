@@ -1,12 +1,11 @@
-"""Checks one answer against the form field it fills: dispatches on :class:`bot.contests.FieldType`."""
+"""Checks one answer against the form field it fills: dispatches on :class:`contests.rules.FieldType`."""
 
 from __future__ import annotations
 
 import unicodedata
 
-from bot.contests import Contest, FieldType, FormField
-
-from .text import (
+from contests.rules import Contest, FieldType, FormField
+from validators.text import (
     Invalid,
     Result,
     Valid,

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from bot.contests import Contest, FieldType
-
-from .text import URL_TAIL, Invalid, Result, Valid, check_url, clean_text
+from contests.rules import Contest, FieldType
+from validators.text import URL_TAIL, Invalid, Result, Valid, check_url, clean_text
 
 # ---- the drives ----------------------------------------------------------------------------
 
@@ -328,7 +327,7 @@ def share_link_of(link: VideoLink) -> ShareLink | None:
 # ---- the folder name a notice prescribes ----------------------------------------------------
 
 # Which answer fills which part of a naming rule such as "省+报送单位（或个人）+视频名称".
-# Keys are roles (bot.contests.FormField.role) or field ids, tried in order.
+# Keys are roles (contests.rules.FormField.role) or field ids, tried in order.
 _PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"省|地区|地市", ("province",)),
     (r"单位|个人|机构", ("unit",)),

@@ -2,7 +2,7 @@
 
 The file is judged from its content, never its name: MediaInfo (through pymediainfo's data
 model) reads the container, streams and header, and each requirement of the contest's
-:class:`~bot.contests.VideoSpec` becomes one ✓/✗ line with the actual value against the
+:class:`~contests.rules.VideoSpec` becomes one ✓/✗ line with the actual value against the
 expected one, in plain Chinese.  Where the notice says nothing about a property, nothing is
 checked for it.  Dates outside the production window and similar doubts are warnings (⚠),
 never failures.
@@ -35,9 +35,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from bot.contests import SHANGHAI, Contest, VideoSpec, Window
-
-from . import media_probe
+from contests.rules import SHANGHAI, Contest, VideoSpec, Window
+from validators import media_probe
 
 MIB = 1 << 20
 GIB = 1 << 30

@@ -29,9 +29,8 @@ from typing import Any, Literal
 import aiohttp
 from yarl import URL
 
-from bot.contests import Contest
-
-from .media import MediaReport, inspect_video
+from contests.rules import Contest
+from validators.media import MediaReport, inspect_video
 
 MiB = 1024 * 1024
 DEFAULT_MAX_BYTES = 8 * MiB

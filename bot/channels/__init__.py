@@ -12,15 +12,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from aiohttp import web
 
-from dialogs.events import Document, Placement, Reply
-
-from ..settings import Settings
-from ..storage import UserKey
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -28,21 +24,8 @@ log = logging.getLogger(__name__)
 CHANNEL_MODULES = ("bot.channels.telegram", "bot.channels.wechat")
 
 
-class Notifier(Protocol):
-    """Sends replies to a user outside of a reply to their own message."""
-
-    async def push(self, user: UserKey, replies: list[Reply]) -> None: ...
 
 
-@runtime_checkable
-class PlansDocuments(Protocol):
-    """A notifier whose channel hands out documents as links, and can give the links before
-    the documents are drawn (WeChat): the entrant gets them in the reply to 确认提交, with no
-    客服消息 to wait for."""
-
-    def plan_documents(self, files: Sequence[tuple[str, str]]) -> list[tuple[Document, Placement]] | None:
-        """For each ``(file name, MIME type)``, the document to put in a reply and where to draw
-        it; None when links cannot be given (then the documents are pushed once drawn)."""
 
 
 class Channel(Protocol):

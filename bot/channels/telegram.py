@@ -1,6 +1,6 @@
 """The Telegram channel (aiogram 3): updates in, the dialog's replies out.
 
-Messages and button presses become :class:`~dialogs.events.Incoming` events for
+Messages and button presses become :class:`~contests.events.Incoming` events for
 :class:`~handlers.submit.SubmitHandler`; its replies go back as messages with inline keyboards
 and as documents.  Nothing about the dialog lives here.
 
@@ -54,14 +54,14 @@ from aiohttp import web
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dialogs.events import EventKind, Incoming, Reply
+from bot.app import SERVICES, Services
+from bot.channels.telegram_files import Downloads, media_of
+from bot.channels.telegram_replies import RetryAfterMiddleware, send_replies
+from bot.settings import Settings
+from contests.events import EventKind, Incoming, Reply
+from contests.ports import EventIsolation
+from contests.records import UserKey
 from handlers.submit import user_turn
-
-from ..app import SERVICES, Services
-from ..settings import Settings
-from ..storage import EventIsolation, UserKey
-from .telegram_files import Downloads, media_of
-from .telegram_replies import RetryAfterMiddleware, send_replies
 
 log = logging.getLogger(__name__)
 

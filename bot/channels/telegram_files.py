@@ -29,7 +29,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Message
 
-from dialogs.events import FileInfo
+from contests.events import FileInfo
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 
-from dialogs.events import Choice, Reply
+from contests.events import Choice, Reply
 
 log = logging.getLogger(__name__)
 

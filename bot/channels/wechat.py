@@ -44,14 +44,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from wechatpy.crypto import WeChatCrypto
 
-from dialogs.engine import choices_as_text
-from dialogs.events import Document, EventKind, FileInfo, Incoming, Placement, Reply
-
-from ..app import SERVICES, Services
-from ..contests import SHANGHAI
-from ..settings import Settings
-from ..storage import AlreadyClaimed, ClaimGate, InboundClaim, UserKey
-from .wechat_api import (
+from bot.app import SERVICES, Services
+from bot.channels.wechat_api import (
     QUOTA_EXHAUSTED,
     WINDOW_CLOSED,
     LocalTokenStore,
@@ -61,14 +55,20 @@ from .wechat_api import (
     WechatApi,
     WechatApiError,
 )
-from .wechat_files import (
+from bot.channels.wechat_files import (
     Outbox,
     content_disposition,
     extension_for,
     new_incoming_dir,
     sweep_incoming,
 )
-from .wechat_xml import MAX_BODY, Codec, Rejected, dedup_key, kind_of, pack_texts, text_reply
+from bot.channels.wechat_xml import MAX_BODY, Codec, Rejected, dedup_key, kind_of, pack_texts, text_reply
+from bot.settings import Settings
+from contests.events import Document, EventKind, FileInfo, Incoming, Placement, Reply
+from contests.records import AlreadyClaimed, InboundClaim, UserKey
+from contests.rules import SHANGHAI
+from dialogs.engine import choices_as_text
+from handlers.claims import ClaimGate
 
 __all__ = [
     "CustomerServiceRefused",

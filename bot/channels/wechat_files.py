@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from dialogs.events import Document, Placement
+from contests.events import Document, Placement
 
 log = logging.getLogger(__name__)
 

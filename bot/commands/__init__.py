@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 
-from ..settings import Settings
+from bot.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 

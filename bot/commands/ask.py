@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from ..settings import Settings
+from bot.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from ..contests import ContestRegistry
-    from ..knowledge import Helpdesk, KnowledgeError
+    from contests.rules import ContestRegistry
+    from handlers.knowledge import Helpdesk, KnowledgeError
 
     registry = ContestRegistry.load(settings.contest_folder)
     if args.contest is not None and registry.get(args.contest) is None:

@@ -20,8 +20,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from ..contests import SHANGHAI
-from ..settings import Settings
+from bot.settings import Settings
+from contests.rules import SHANGHAI
 
 if TYPE_CHECKING:
     from handlers.remind import RemindService

@@ -7,7 +7,7 @@ import asyncio
 import getpass
 import logging
 
-from ..settings import Settings
+from bot.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from ..terminal import run_chat
+    from bot.terminal import run_chat
 
     # The service's own log lines would interleave with the conversation.
     logging.getLogger().setLevel(logging.WARNING)

@@ -13,8 +13,8 @@ import json
 import sys
 from typing import Any
 
-from ..contests import Contest, ContestRegistry
-from ..settings import Settings
+from bot.settings import Settings
+from contests.rules import Contest, ContestRegistry
 
 EXIT = {"passed": 0, "failed": 1, "unreachable": 2}
 

@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from ..contests import ContestRegistry
-from ..settings import Settings
+from bot.settings import Settings
+from contests.rules import ContestRegistry
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -7,8 +7,8 @@ import datetime as dt
 import json
 import sys
 
-from ..contests import ContestError, ContestRegistry, dump_contest, new_edition
-from ..settings import Settings
+from bot.settings import Settings
+from contests.rules import ContestError, ContestRegistry, dump_contest, new_edition
 
 
 def iso_date(text: str) -> dt.date:

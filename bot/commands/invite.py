@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import sys
 
-from ..settings import Settings
+from bot.settings import Settings
 
 
 def _days(text: str) -> float:
@@ -39,8 +39,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.contests import SHANGHAI
-    from bot.storage.org import Role
+    from contests.org import Role
+    from contests.rules import SHANGHAI
     from handlers.admin import AdminService, Denied, open_backends
 
     async with open_backends(settings) as (contests, storage, org):

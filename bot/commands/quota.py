@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 
-from ..settings import Settings
+from bot.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..settings import Settings
+from bot.settings import Settings
 
 FORMATS = {".pdf": "pdf", ".json": "json", ".txt": "text"}
 
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 async def _load(settings: Settings, number: str) -> Any:
-    from ..storage import open_storage
+    from bot.storage import open_storage
 
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     storage, isolation = await open_storage(
@@ -36,9 +36,8 @@ async def _load(settings: Settings, number: str) -> Any:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from contests.rules import ContestRegistry
     from forms.receipts import ReceiptKeyError, ReceiptSettings, issue_receipt, load_signing_key
-
-    from ..contests import ContestRegistry
 
     fmt = args.format or FORMATS.get(args.out.suffix.lower())
     if fmt is None:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..settings import Settings
+from bot.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -54,7 +54,7 @@ def _read_values(source: str | None) -> dict[str, Any] | str:
 
 
 async def _submissions(settings: Settings, numbers: list[str]) -> list[Any] | str:
-    from ..storage import open_storage
+    from bot.storage import open_storage
 
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     storage, isolation = await open_storage(
@@ -76,11 +76,11 @@ async def _submissions(settings: Settings, numbers: list[str]) -> list[Any] | st
 def run(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
-    from forms import FormError, render_district_list, render_form
+    from contests.rules import ContestRegistry
     from forms.fonts import FontsMissing
     from forms.receipts import ReceiptKeyError, ReceiptSettings, form_code, load_signing_key
-
-    from ..contests import ContestRegistry
+    from forms.render import render_district_list, render_form
+    from forms.sheet import FormError
 
     registry = ContestRegistry.load(settings.contest_folder)
     contest = registry.get(args.contest)

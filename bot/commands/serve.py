@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..settings import Settings
+from bot.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -15,8 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from aiohttp import web
 
-    from ..app import create_app, freeze_heap
-    from ..web.access_log import RedactingAccessLogger
+    from bot.app import create_app, freeze_heap
+    from bot.web.access_log import RedactingAccessLogger
 
     app = create_app(settings)
     # Here rather than in create_app: tests build hundreds of apps in one process, and a

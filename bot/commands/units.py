@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..settings import Settings
+from bot.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

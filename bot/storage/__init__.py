@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import (
+from contests.ports import EventIsolation, Storage
+from contests.records import (
     AlreadyClaimed,
-    ClaimGate,
     Draft,
-    EventIsolation,
     InboundClaim,
     StaleDraftError,
-    Storage,
     Submission,
     UserKey,
     format_number,
 )
+from handlers.claims import ClaimGate
 
 __all__ = [
     "SQLITE_FILENAME",
@@ -53,7 +52,7 @@ async def open_storage(
     :class:`~bot.storage.memory_lock.LocalIsolation`.
     """
     if redis_url:
-        from .redis import RedisIsolation, RedisStorage
+        from bot.storage.redis import RedisIsolation, RedisStorage
 
         storage = RedisStorage.from_url(redis_url, redis_prefix)
         isolation = RedisIsolation.from_url(redis_url, redis_prefix)
@@ -65,7 +64,7 @@ async def open_storage(
             raise
         return storage, isolation
 
-    from .memory_lock import LocalIsolation
-    from .sqlite import SqliteStorage
+    from bot.storage.memory_lock import LocalIsolation
+    from bot.storage.sqlite import SqliteStorage
 
     return await SqliteStorage.open(Path(data_dir) / SQLITE_FILENAME), LocalIsolation()

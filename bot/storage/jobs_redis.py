@@ -30,10 +30,19 @@ from urllib.parse import quote, unquote
 
 import redis.asyncio as aioredis
 
-from bot.jobs import BeginResult, Delivery, DeliveryState, Job, JobState, Outcome, Recipient
-
-from .base import UserKey, dump_json, parse_utc, utc_iso
-from .jobs import DeliveryKey, job_doc, job_from_doc, unique_recipients
+from bot.storage.base import dump_json, parse_utc, utc_iso
+from bot.storage.jobs import job_doc, job_from_doc, unique_recipients
+from contests.deliveries import (
+    BeginResult,
+    Delivery,
+    DeliveryKey,
+    DeliveryState,
+    Job,
+    JobState,
+    Outcome,
+    Recipient,
+)
+from contests.records import UserKey
 
 __all__ = ["RedisJobStore"]
 

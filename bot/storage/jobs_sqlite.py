@@ -18,11 +18,21 @@ from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.jobs import BeginResult, Delivery, DeliveryState, Job, JobState, Outcome, Reason, Recipient
-
-from .base import UserKey, dump_json, parse_utc, utc_iso
-from .jobs import DeliveryKey, job_doc, job_from_doc, unique_recipients
-from .sqlite_common import SqliteStoreBase, changed, connect, migrate, rows
+from bot.storage.base import dump_json, parse_utc, utc_iso
+from bot.storage.jobs import job_doc, job_from_doc, unique_recipients
+from bot.storage.sqlite_common import SqliteStoreBase, changed, connect, migrate, rows
+from contests.deliveries import (
+    BeginResult,
+    Delivery,
+    DeliveryKey,
+    DeliveryState,
+    Job,
+    JobState,
+    Outcome,
+    Reason,
+    Recipient,
+)
+from contests.records import UserKey
 
 __all__ = ["JOBS_SCHEMA_VERSION", "SqliteJobStore"]
 

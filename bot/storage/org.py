@@ -22,268 +22,52 @@ of contests' rules: the caller computes the limit and the claims (see :mod:`hand
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import re
-import unicodedata
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
-from typing import Literal, Protocol, runtime_checkable
 
-from .base import UserKey
+from contests.ports import OrgStore
 
 __all__ = [
-    "DEFAULT_HOLD_TTL",
-    "Invite",
-    "Membership",
-    "OrgStore",
-    "Place",
-    "PlaceState",
-    "QuotaRefusal",
-    "RedeemResult",
-    "RedeemStatus",
-    "Reservation",
-    "Role",
-    "Track",
-    "Unit",
-    "hash_code",
-    "normalise_name",
     "open_org_store",
-    "self_holder",
-    "unit_holder",
 ]
 
-Track = Literal["work", "account"]
-
-#: How long a reserved place counts without being committed: far longer than creating a
-#: submission takes, short enough that a crash between the two does not lose a place for long.
-DEFAULT_HOLD_TTL = dt.timedelta(minutes=10)
 
 
-class Role(StrEnum):
-    MEMBER = "member"  # the representative of one recommending unit
-    ORGANISER = "organiser"
 
 
-class PlaceState(StrEnum):
-    PENDING = "pending"
-    COMMITTED = "committed"
-    WITHDRAWN = "withdrawn"
 
 
-class RedeemStatus(StrEnum):
-    OK = "ok"
-    UNKNOWN = "unknown"  # no such code: mistyped or forged
-    USED = "used"
-    EXPIRED = "expired"
 
 
-def normalise_name(name: str) -> str:
-    """The comparison form of a unit's or person's name: NFKC, no whitespace, case-folded.
-
-    Full-width and half-width forms, stray spaces (also U+3000) and Latin case do not make
-    two names different; everything else does ("exact after normalisation")."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).casefold()
 
 
-def unit_holder(name: str) -> str:
-    """The place holder of an imported unit."""
-    return "unit:" + normalise_name(name)
 
 
-def self_holder(user: UserKey) -> str:
-    """The place holder of a self-entrant: the entrant is their own unit."""
-    return f"self:{user.channel}:{user.user_id}"
 
 
-def hash_code(code: str) -> str:
-    """How an invite code is stored: only its SHA-256.  Codes carry 80 random bits, so an
-    unsalted hash cannot be reversed by trying codes."""
-    return hashlib.sha256(code.encode("ascii")).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Unit:
-    """A recommending unit of one contest, as the organiser imported it."""
-
-    contest_id: str
-    name: str
-    kind: str
-    province: str = ""
-
-    @property
-    def key(self) -> str:
-        return normalise_name(self.name)
-
-    @property
-    def holder(self) -> str:
-        return unit_holder(self.name)
 
 
-@dataclass(frozen=True, slots=True)
-class Membership:
-    """A user's role in one contest; ``unit_key`` (a normalised unit name) for members."""
-
-    user: UserKey
-    contest_id: str
-    role: Role
-    unit_key: str | None
-    bound_at: dt.datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Invite:
-    code_hash: str
-    contest_id: str
-    role: Role
-    unit_key: str | None
-    created_at: dt.datetime
-    expires_at: dt.datetime
-    used_at: dt.datetime | None = None
-    used_by: UserKey | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RedeemResult:
-    status: RedeemStatus
-    invite: Invite | None = None
-    membership: Membership | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Reservation:
-    """A place held at confirm time; :meth:`OrgStore.commit` or :meth:`OrgStore.release` it."""
-
-    token: str
-    contest_id: str
-    holder: str
-    track: Track
-    claims: tuple[str, ...]
-    expires_at: dt.datetime
-    # Places of the holder's track that counted when it was made, itself included: the count
-    # the entrant is told, taken in the same atomic step.
-    used: int
 
 
-@dataclass(frozen=True, slots=True)
-class QuotaRefusal:
-    """Why a place was not given.
-
-    ``full``: ``used`` of ``limit`` places are taken.  ``claimed``: ``claim`` is held by
-    another entry (``claim_number``, when that entry is committed).  ``no_unit``: the entry
-    names no known recommending unit (produced by the quota use case, never by a store).
-    The use case fills in ``unit_name``, ``min_works`` and ``label`` for the message.
-    """
-
-    reason: Literal["full", "claimed", "no_unit"]
-    contest_id: str
-    holder: str
-    track: Track
-    used: int = 0
-    limit: int | None = None
-    claim: str | None = None
-    claim_number: str | None = None
-    unit_name: str = ""
-    label: str = ""
-    min_works: int | None = None
-    detail: str = ""  # the claim as the entrant wrote it (name, title), for the message
 
 
-@dataclass(frozen=True, slots=True)
-class Place:
-    """One entry counted against a holder's quota."""
-
-    token: str
-    contest_id: str
-    holder: str
-    track: Track
-    state: PlaceState
-    number: str | None
-    claims: tuple[str, ...]
-    owner: UserKey
-    created_at: dt.datetime
-    expires_at: dt.datetime | None  # pending only
-
-    def counts(self, now: dt.datetime) -> bool:
-        """Whether the place uses up quota at ``now``."""
-        if self.state is PlaceState.COMMITTED:
-            return True
-        return self.state is PlaceState.PENDING and self.expires_at is not None and now < self.expires_at
 
 
-@runtime_checkable
-class OrgStore(Protocol):
-    """Units, roles, invite codes and quota places.  Every method is safe to call concurrently."""
 
-    # -- units ---------------------------------------------------------------------------
-    async def put_units(self, contest_id: str, units: list[Unit]) -> None:
-        """Add or replace (by normalised name) the units of a contest, all or none."""
-
-    async def list_units(self, contest_id: str) -> list[Unit]:
-        """The contest's units, in import order."""
-
-    async def get_unit(self, contest_id: str, name: str) -> Unit | None:
-        """A unit by name (compared after :func:`normalise_name`)."""
-
-    # -- roles ---------------------------------------------------------------------------
-    async def add_invite(self, invite: Invite) -> None:
-        """Store a new invite (its ``code_hash`` must be new)."""
-
-    async def redeem_invite(self, code_hash: str, user: UserKey, now: dt.datetime) -> RedeemResult:
-        """Use an invite once: on success the user's membership in its contest is set (replacing
-        any earlier one) in the same atomic step, so a code can never bind two users."""
-
-    async def get_membership(self, user: UserKey, contest_id: str) -> Membership | None: ...
-
-    async def list_memberships(
-        self, *, contest_id: str | None = None, user: UserKey | None = None
-    ) -> list[Membership]:
-        """Memberships filtered by contest and/or user."""
-
-    # -- places --------------------------------------------------------------------------
-    async def reserve(
-        self,
-        *,
-        contest_id: str,
-        holder: str,
-        track: Track,
-        limit: int | None,
-        claims: tuple[str, ...],
-        owner: UserKey,
-        now: dt.datetime,
-        ttl: dt.timedelta = DEFAULT_HOLD_TTL,
-    ) -> Reservation | QuotaRefusal:
-        """Atomically: drop the holder's expired pending places, refuse if a claim is held by a
-        live place (``claimed``) or ``limit`` places of ``holder``/``track`` count (``full``),
-        else hold a new pending place and its claims (:attr:`Reservation.used` counts it).
-        ``limit`` None: no limit."""
-
-    async def commit(self, reservation: Reservation, number: str, now: dt.datetime) -> bool:
-        """Make the reservation permanent for submission ``number``.  False when it was lost
-        (expired and its place or a claim taken since); the place is then released."""
-
-    async def release(self, reservation: Reservation) -> bool:
-        """Give back a place that was reserved but not committed; True if it was still held."""
-
-    async def withdraw(self, contest_id: str, number: str, now: dt.datetime) -> Place | None:
-        """Free the committed place of ``number`` and its claims.  Returns the place (state
-        ``withdrawn``) or None when no committed place has that number."""
-
-    async def place_of(self, contest_id: str, number: str) -> Place | None:
-        """The place (committed or withdrawn) of a submission."""
-
-    async def list_places(self, contest_id: str, *, holder: str | None = None) -> list[Place]:
-        """Places of a contest that are not released, oldest first; filter with ``.counts(now)``."""
-
-    async def close(self) -> None: ...
 
 
 async def open_org_store(*, data_dir: Path, redis_url: str | None, redis_prefix: str = "kepu") -> OrgStore:
     """Open the backend that matches :func:`bot.storage.open_storage`: Redis when a URL is given
     (same prefix), else the SQLite file of the data directory (its own tables)."""
     if redis_url:
-        from .org_redis import RedisOrgStore
+        from bot.storage.org_redis import RedisOrgStore
 
         store = RedisOrgStore.from_url(redis_url, redis_prefix)
         try:
@@ -292,7 +76,7 @@ async def open_org_store(*, data_dir: Path, redis_url: str | None, redis_prefix:
             await store.close()
             raise
         return store
-    from . import SQLITE_FILENAME
-    from .org_sqlite import SqliteOrgStore
+    from bot.storage import SQLITE_FILENAME
+    from bot.storage.org_sqlite import SqliteOrgStore
 
     return await SqliteOrgStore.open(Path(data_dir) / SQLITE_FILENAME)

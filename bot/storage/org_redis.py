@@ -27,8 +27,8 @@ from urllib.parse import quote
 
 import redis.asyncio as aioredis
 
-from .base import UserKey, dump_json, parse_utc, utc_iso
-from .org import (
+from bot.storage.base import dump_json, parse_utc, utc_iso
+from contests.org import (
     DEFAULT_HOLD_TTL,
     Invite,
     Membership,
@@ -43,6 +43,7 @@ from .org import (
     Unit,
     normalise_name,
 )
+from contests.records import UserKey
 
 __all__ = ["RedisOrgStore"]
 

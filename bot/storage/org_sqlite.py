@@ -17,8 +17,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, cast
 
-from .base import UserKey, dump_json, parse_utc, utc_iso
-from .org import (
+from bot.storage.base import dump_json, parse_utc, utc_iso
+from bot.storage.sqlite_common import SqliteStoreBase, changed, connect, migrate
+from bot.storage.sqlite_common import rows as _rows
+from contests.org import (
     DEFAULT_HOLD_TTL,
     Invite,
     Membership,
@@ -33,8 +35,7 @@ from .org import (
     Unit,
     normalise_name,
 )
-from .sqlite_common import SqliteStoreBase, changed, connect, migrate
-from .sqlite_common import rows as _rows
+from contests.records import UserKey
 
 __all__ = ["ORG_SCHEMA_VERSION", "SqliteOrgStore"]
 

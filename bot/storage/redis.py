@@ -33,17 +33,15 @@ import redis.asyncio as aioredis
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, WatchError
 
-from .base import (
+from bot.storage.base import dump_json, parse_utc, utc_iso
+from contests.records import (
     AlreadyClaimed,
     Draft,
     InboundClaim,
     StaleDraftError,
     Submission,
     UserKey,
-    dump_json,
     merge_extra,
-    parse_utc,
-    utc_iso,
 )
 
 __all__ = ["RedisIsolation", "RedisStorage"]

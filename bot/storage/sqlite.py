@@ -17,20 +17,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .base import (
+from bot.storage.base import dump_json, parse_utc, utc_iso
+from bot.storage.sqlite_common import SqliteStoreBase, SqliteThread, changed, rows
+from contests.records import (
     AlreadyClaimed,
     Draft,
     InboundClaim,
     StaleDraftError,
     Submission,
     UserKey,
-    dump_json,
     format_number,
     merge_extra,
-    parse_utc,
-    utc_iso,
 )
-from .sqlite_common import SqliteStoreBase, SqliteThread, changed, rows
 
 __all__ = ["SCHEMA_VERSION", "SqliteStorage"]
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from ..settings import Settings
-from .upload import TEMPLATES, UploadPages, UploadService, UploadSettings, sweeper, template_env
-from .webchat import CHANNEL, WebChat, WebChatPages
+from bot.settings import Settings
+from bot.web.upload import TEMPLATES, UploadPages, UploadService, UploadSettings, sweeper, template_env
+from bot.web.webchat import CHANNEL, WebChat, WebChatPages
 
 __all__ = ["UPLOADS", "UPLOAD_PAGES", "WEB_CHAT", "UploadService", "UploadSettings", "WebChat", "setup_web"]
 
@@ -52,7 +52,7 @@ def setup_web(
     Call after ``bot.app`` appended its services context: ours uses ``app[SERVICES]``.
     ``upload_settings`` defaults to ``UploadSettings()`` (``BOT_UPLOAD_*``), read at startup.
     """
-    from ..app import SERVICES  # bot.app imports this package: import it only when called
+    from bot.app import SERVICES
 
     env = template_env()
     app[TEMPLATES] = env

@@ -46,10 +46,10 @@ from aiohttp import web
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.contests import SHANGHAI, Contest
 from bot.settings import Settings
-from bot.storage.base import Draft, UserKey
-from dialogs.events import EventKind, FileInfo, Incoming, Reply
+from contests.events import EventKind, FileInfo, Incoming, Reply
+from contests.records import Draft, UserKey
+from contests.rules import SHANGHAI, Contest
 from dialogs.states import Submission
 from validators.media import StreamingHash, format_size
 

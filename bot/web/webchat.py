@@ -37,10 +37,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
-from bot.storage.base import Draft, Storage, UserKey, session_hash
-from dialogs.events import Document, EventKind, FileInfo, Incoming, Reply
-
-from .upload import SECURITY_HEADERS, json_response, render
+from bot.storage.base import session_hash
+from bot.web.upload import SECURITY_HEADERS, json_response, render
+from contests.events import Document, EventKind, FileInfo, Incoming, Reply
+from contests.ports import Storage
+from contests.records import Draft, UserKey
 
 if TYPE_CHECKING:  # bot.app imports this package to mount it
     from bot.app import Services

@@ -25,8 +25,8 @@ from typing import Any, Literal
 
 import yaml
 
-from bot.contests import ContestRegistry
-from bot.knowledge import HelpAnswer, Helpdesk
+from contests.rules import ContestRegistry
+from handlers.knowledge import HelpAnswer, Helpdesk
 
 QUESTIONS = Path(__file__).with_name("questions.yaml")
 

@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .contests import Contest, ContestRegistry, Form, QuotaRule
+from contests.rules import Contest, ContestRegistry, Form, QuotaRule
+from contests.rules_data import faq_dir, notices_dir
 
 if TYPE_CHECKING:  # jieba is imported when the first index is built, never at import time
     import jieba
@@ -50,9 +51,7 @@ __all__ = [
     "KnowledgeBase",
     "KnowledgeError",
     "build_entries",
-    "faq_dir",
     "load_faq",
-    "notices_dir",
     "parse_notice",
 ]
 
@@ -66,12 +65,8 @@ class KnowledgeError(Exception):
     """A notice or FAQ file is unreadable or malformed; the message names the file."""
 
 
-def notices_dir() -> Path:
-    return Path(__file__).with_name("notices")
 
 
-def faq_dir() -> Path:
-    return Path(__file__).with_name("faq")
 
 
 # --- the lexicon ------------------------------------------------------------------------------

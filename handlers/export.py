@@ -25,8 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .contests import SHANGHAI, Contest, FieldType, Form, FormField
-from .storage.base import Submission, UserKey
+from contests.records import Submission, UserKey
+from contests.rules import SHANGHAI, Contest, FieldType, Form, FormField
 
 __all__ = [
     "FORMATS",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from bot.storage.base import UserKey
+from contests.records import UserKey
 
 
 class EventKind(StrEnum):

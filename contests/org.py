@@ -1,0 +1,171 @@
+"""Who is who in a contest and who holds which place: units, members, invites and places."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from contests.records import UserKey
+
+Track = Literal["work", "account"]
+
+
+#: How long a reserved place counts without being committed: far longer than creating a
+#: submission takes, short enough that a crash between the two does not lose a place for long.
+DEFAULT_HOLD_TTL = dt.timedelta(minutes=10)
+
+
+class Role(StrEnum):
+    MEMBER = "member"  # the representative of one recommending unit
+    ORGANISER = "organiser"
+
+
+class PlaceState(StrEnum):
+    PENDING = "pending"
+    COMMITTED = "committed"
+    WITHDRAWN = "withdrawn"
+
+
+class RedeemStatus(StrEnum):
+    OK = "ok"
+    UNKNOWN = "unknown"  # no such code: mistyped or forged
+    USED = "used"
+    EXPIRED = "expired"
+
+
+def normalise_name(name: str) -> str:
+    """The comparison form of a unit's or person's name: NFKC, no whitespace, case-folded.
+
+    Full-width and half-width forms, stray spaces (also U+3000) and Latin case do not make
+    two names different; everything else does ("exact after normalisation")."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).casefold()
+
+
+def unit_holder(name: str) -> str:
+    """The place holder of an imported unit."""
+    return "unit:" + normalise_name(name)
+
+
+def self_holder(user: UserKey) -> str:
+    """The place holder of a self-entrant: the entrant is their own unit."""
+    return f"self:{user.channel}:{user.user_id}"
+
+
+def hash_code(code: str) -> str:
+    """How an invite code is stored: only its SHA-256.  Codes carry 80 random bits, so an
+    unsalted hash cannot be reversed by trying codes."""
+    return hashlib.sha256(code.encode("ascii")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A recommending unit of one contest, as the organiser imported it."""
+
+    contest_id: str
+    name: str
+    kind: str
+    province: str = ""
+
+    @property
+    def key(self) -> str:
+        return normalise_name(self.name)
+
+    @property
+    def holder(self) -> str:
+        return unit_holder(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A user's role in one contest; ``unit_key`` (a normalised unit name) for members."""
+
+    user: UserKey
+    contest_id: str
+    role: Role
+    unit_key: str | None
+    bound_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    code_hash: str
+    contest_id: str
+    role: Role
+    unit_key: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    used_at: dt.datetime | None = None
+    used_by: UserKey | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemResult:
+    status: RedeemStatus
+    invite: Invite | None = None
+    membership: Membership | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A place held at confirm time; :meth:`OrgStore.commit` or :meth:`OrgStore.release` it."""
+
+    token: str
+    contest_id: str
+    holder: str
+    track: Track
+    claims: tuple[str, ...]
+    expires_at: dt.datetime
+    # Places of the holder's track that counted when it was made, itself included: the count
+    # the entrant is told, taken in the same atomic step.
+    used: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaRefusal:
+    """Why a place was not given.
+
+    ``full``: ``used`` of ``limit`` places are taken.  ``claimed``: ``claim`` is held by
+    another entry (``claim_number``, when that entry is committed).  ``no_unit``: the entry
+    names no known recommending unit (produced by the quota use case, never by a store).
+    The use case fills in ``unit_name``, ``min_works`` and ``label`` for the message.
+    """
+
+    reason: Literal["full", "claimed", "no_unit"]
+    contest_id: str
+    holder: str
+    track: Track
+    used: int = 0
+    limit: int | None = None
+    claim: str | None = None
+    claim_number: str | None = None
+    unit_name: str = ""
+    label: str = ""
+    min_works: int | None = None
+    detail: str = ""  # the claim as the entrant wrote it (name, title), for the message
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """One entry counted against a holder's quota."""
+
+    token: str
+    contest_id: str
+    holder: str
+    track: Track
+    state: PlaceState
+    number: str | None
+    claims: tuple[str, ...]
+    owner: UserKey
+    created_at: dt.datetime
+    expires_at: dt.datetime | None  # pending only
+
+    def counts(self, now: dt.datetime) -> bool:
+        """Whether the place uses up quota at ``now``."""
+        if self.state is PlaceState.COMMITTED:
+            return True
+        return self.state is PlaceState.PENDING and self.expires_at is not None and now < self.expires_at

@@ -1,0 +1,80 @@
+"""The records the service keeps: who is talking, their draft, their submission."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class UserKey:
+    """Who is talking: the channel (``terminal``, ``telegram``, ``wechat``, ``web``) and its user id."""
+
+    channel: str
+    user_id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(slots=True)
+class Draft:
+    """An unfinished submission: where the entrant is in the dialog and what they have answered.
+
+    ``data`` is the dialog's own state (see :mod:`dialogs.engine`), stored as JSON.
+    ``version`` grows by one on every save; a save with a stale version is refused so that
+    two workers can never overwrite each other's answers.
+    """
+
+    user: UserKey
+    data: dict[str, Any]
+    version: int = 0
+    updated_at: dt.datetime | None = None
+
+
+@dataclass(slots=True)
+class Submission:
+    """A confirmed submission.  ``number`` (e.g. ``KP2024-000123``) is assigned by the store."""
+
+    number: str
+    contest_id: str
+    user: UserKey
+    channel_id: str
+    form_id: str
+    answers: dict[str, Any]
+    video: dict[str, Any]
+    created_at: dt.datetime
+    status: str = "submitted"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class StaleDraftError(Exception):
+    """The draft changed since it was read (another worker saved it first)."""
+
+
+class AlreadyClaimed(Exception):
+    """The incoming message was claimed already: another attempt handles (or handled) it, and
+    this one must not act on it nor answer it."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundClaim:
+    """What :meth:`Storage.claim_inbound` takes: the message's key, how long the claim holds,
+    and who wrote when (the contact record)."""
+
+    key: str
+    ttl: dt.timedelta
+    user: UserKey
+    when: dt.datetime
+
+
+def merge_extra(extra: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` with ``patch`` applied: keys set, and keys whose value is None removed."""
+    merged = {**extra, **patch}
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+def format_number(prefix: str, seq: int) -> str:
+    """``KP2024`` and 123 -> ``KP2024-000123``."""
+    return f"{prefix}-{seq:06d}"
