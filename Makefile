@@ -32,6 +32,7 @@ serve: install
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Tests use the Redis server at 127.0.0.1:6379 for real (.ci/run starts one if none answers).
 # -n auto: one pytest worker per core; the suite is mostly CPU (PDFs, videos, Chromium, the
