@@ -41,7 +41,7 @@ from aiogram import Bot  # noqa: E402
 from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
 
-from bot.storage.jobs import open_job_store  # noqa: E402
+from bot.storage import choose_backend  # noqa: E402
 from contests.deliveries import Delivery, Job, JobKind, JobState, Outcome, Recipient  # noqa: E402
 from contests.ports import JobStore  # noqa: E402
 from contests.records import UserKey  # noqa: E402
@@ -102,11 +102,11 @@ def max_in_window(times: Sequence[float], window: float = 1.0) -> int:
 async def one_run(rate: float, seconds: float, storage: str, data_dir: Path) -> Figures:
     n = max(2, round(rate * seconds))
     prefix = f"kepu-bench-{uuid.uuid4().hex[:10]}"
-    jobs: JobStore = await open_job_store(
+    jobs: JobStore = await choose_backend(
         data_dir=data_dir / f"r{rate:g}",
         redis_url=REDIS_URL if storage == "redis" else None,
         redis_prefix=prefix,
-    )
+    ).open_jobs()
     server = ArrivalServer()
     await server.start()
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))

@@ -381,11 +381,11 @@ async def dialog_alone(
 
 
 async def count_submissions(data_dir: Path, redis_prefix: str) -> int:
-    from bot.storage import open_storage
+    from bot.storage import choose_backend
 
-    storage, isolation = await open_storage(
+    storage, isolation = await choose_backend(
         data_dir=data_dir, redis_url=REDIS_URL if redis_prefix else None, redis_prefix=redis_prefix or "kepu"
-    )
+    ).open_storage()
     try:
         return len(await storage.list_submissions(contest_id=CONTEST_ID))
     finally:

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from bot.channels import Channel, discover
 from bot.settings import Settings
-from bot.storage import open_storage
+from bot.storage import Stores, open_stores
 from bot.web import setup_web
 from bot.web.upload import UploadSettings
 from contests.events import Document, Placement, Reply
@@ -57,6 +57,7 @@ class Services:
     admin: AdminService
     helpdesk: HelpdeskService
     http: aiohttp.ClientSession
+    stores: Stores
     # Channel name -> how to reach its users later; filled in by each channel's setup.
     notifiers: dict[str, Notifier] = field(default_factory=dict)
 
@@ -106,8 +107,6 @@ class _Operators:
 @asynccontextmanager
 async def services(settings: Settings) -> AsyncIterator[Services]:
     """Everything a channel needs, opened here and closed on exit, last opened first closed."""
-    from bot.storage.org import open_org_store
-    from bot.storage.tickets import open_ticket_store
     from forms.paperwork import Paperwork
     from forms.receipts import ReceiptSettings, load_signing_key_async
     from handlers.admin import AdminService, OrgCommands
@@ -120,15 +119,11 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
     contests = ContestRegistry.load(settings.contest_folder)
     engine = DialogEngine(contests, Messages(settings.locale))
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    stores = {"data_dir": settings.data_dir, "redis_url": redis_url, "redis_prefix": settings.redis_prefix}
     async with AsyncExitStack() as stack:
-        storage, isolation = await open_storage(**stores)  # type: ignore[arg-type]
-        stack.push_async_callback(storage.close)
-        stack.push_async_callback(isolation.close)
-        org = await open_org_store(**stores)  # type: ignore[arg-type]
-        stack.push_async_callback(org.close)
-        tickets = await open_ticket_store(**stores)  # type: ignore[arg-type]
-        stack.push_async_callback(tickets.close)
+        stores = await stack.enter_async_context(
+            open_stores(data_dir=settings.data_dir, redis_url=redis_url, redis_prefix=settings.redis_prefix)
+        )
+        storage, isolation, org, tickets = stores.storage, stores.isolation, stores.org, stores.tickets
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
         stack.push_async_callback(http.close)
         receipt_settings = ReceiptSettings()
@@ -171,7 +166,18 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
             operators=settings.operator_keys,
         )
         svc = Services(
-            settings, contests, storage, isolation, engine, submit, assistant, quota, admin, helpdesk, http
+            settings,
+            contests,
+            storage,
+            isolation,
+            engine,
+            submit,
+            assistant,
+            quota,
+            admin,
+            helpdesk,
+            http,
+            stores,
         )
         holder.append(svc)
         submit.pusher = svc

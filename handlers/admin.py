@@ -20,14 +20,10 @@ import io
 import re
 import secrets
 import unicodedata
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.settings import Settings
-from bot.storage import open_storage
-from bot.storage.org import open_org_store
 from contests.events import Document, Reply
 from contests.org import Invite, Membership, PlaceState, RedeemStatus, Role, Unit, hash_code, normalise_name
 from contests.ports import OrgStore, Storage
@@ -53,7 +49,6 @@ __all__ = [
     "UnitsImportError",
     "new_code",
     "normalise_code",
-    "open_backends",
     "parse_bind",
     "parse_units_csv",
 ]
@@ -592,30 +587,3 @@ class OrgCommands:
             if len(open_now) == 1:
                 return open_now[0].id
         return None
-
-
-# ------------------------------------------------------------------ for the CLI
-
-
-@asynccontextmanager
-async def open_backends(settings: Settings) -> AsyncIterator[tuple[ContestRegistry, Storage, OrgStore]]:
-    """The contests and both stores the settings name, closed on exit (the CLI commands' root)."""
-    contests = ContestRegistry.load(settings.contest_folder)
-    url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    storage, isolation = await open_storage(
-        data_dir=settings.data_dir, redis_url=url, redis_prefix=settings.redis_prefix
-    )
-    try:
-        org = await open_org_store(
-            data_dir=settings.data_dir, redis_url=url, redis_prefix=settings.redis_prefix
-        )
-    except BaseException:
-        await isolation.close()
-        await storage.close()
-        raise
-    try:
-        yield contests, storage, org
-    finally:
-        await org.close()
-        await isolation.close()
-        await storage.close()

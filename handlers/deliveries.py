@@ -2,7 +2,7 @@
 
 A *job* (a broadcast, or one deadline reminder of one contest) becomes, when it is due, one
 *delivery* per recipient.  Each delivery moves through states kept in the
-:class:`~bot.storage.jobs.JobStore`::
+:class:`~bot.storage.jobs_doc.JobStore`::
 
     pending ──claim──▶ claimed ──begin──▶ sending ──finish──▶ sent | failed | skipped
        ▲                  │                  │
@@ -72,26 +72,6 @@ def utcnow() -> dt.datetime:
 
 
 # ------------------------------------------------------------------------------- models
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 # ------------------------------------------------------------------------------- rate limits

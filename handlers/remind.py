@@ -7,7 +7,7 @@
 * **Broadcasts**: an organiser's message to an audience (``all``, ``drafts``, ``members``,
   ``unit:<名称>``), now or at a set time, by the chat command 广播 (held until 确认广播) or
   ``python -m bot broadcast``.  The audience is taken when the job starts, not when it is made.
-* **Sending**: :class:`handlers.deliveries.Worker` over the :class:`~bot.storage.jobs.JobStore`, with one
+* **Sending**: :class:`handlers.deliveries.Worker` over the :class:`~bot.storage.jobs_doc.JobStore`, with one
   sender per channel here: Telegram through aiogram (30/s overall, 1/s per chat, 429 waited
   out), WeChat by 客服消息 within 48 h of the user's last message and by 模板消息 beyond
   (daily cap), other channels through their notifier.
@@ -1154,15 +1154,10 @@ def remind_context(
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         from bot.app import SERVICES
-        from bot.storage.jobs import open_job_store
 
         svc = app[SERVICES]
-        settings = svc.settings
         remind = config or RemindSettings()
-        url = settings.redis_url.get_secret_value() if settings.redis_url else None
-        jobs = await open_job_store(
-            data_dir=settings.data_dir, redis_url=url, redis_prefix=settings.redis_prefix
-        )
+        jobs = svc.stores.jobs
         task: asyncio.Task[None] | None = None
         stop = asyncio.Event()
         service = RemindService(
@@ -1185,6 +1180,5 @@ def remind_context(
                     await task
                 except Exception:
                     log.exception("the delivery worker failed")
-            await jobs.close()
 
     return context

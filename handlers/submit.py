@@ -443,7 +443,7 @@ class SubmitHandler:
             folder = self.scan_dir / str(state.get("number", "unknown"))
         n = len(state.get("scans") or []) + 1
         # Size, kind and keeping the file in one worker-thread call: each hand-off costs more
-        # CPU than the work (see bot.storage.sqlite_common).
+        # CPU than the work (see bot.storage.sqlite.common).
         size, kind, stored = await asyncio.to_thread(
             take_scan, Path(info.path), int(max_mib * 1024 * 1024), folder, n
         )

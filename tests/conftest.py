@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.settings import Settings
-from bot.storage import open_storage
+from bot.storage import choose_backend
 from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
@@ -151,7 +151,9 @@ async def any_store(
     """Both backends, real: SQLite in a temp folder, Redis on 127.0.0.1:6379 under a unique prefix."""
     prefix = f"kepu-test-{uuid.uuid4().hex[:12]}"
     url = REDIS_URL if request.param == "redis" else None
-    storage, isolation = await open_storage(data_dir=tmp_path, redis_url=url, redis_prefix=prefix)
+    storage, isolation = await choose_backend(
+        data_dir=tmp_path, redis_url=url, redis_prefix=prefix
+    ).open_storage()
     yield storage, isolation
     await isolation.close()
     await storage.close()
@@ -161,7 +163,7 @@ async def any_store(
 
 @pytest.fixture
 async def sqlite_store(tmp_path: Path) -> AsyncIterator[tuple[Storage, EventIsolation]]:
-    storage, isolation = await open_storage(data_dir=tmp_path, redis_url=None)
+    storage, isolation = await choose_backend(data_dir=tmp_path, redis_url=None).open_storage()
     yield storage, isolation
     await isolation.close()
     await storage.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from bot.app import services
 from bot.settings import Settings
 from contests.events import Document
 from contests.org import Role, Unit
@@ -30,7 +31,6 @@ from handlers.admin import (
     match_command,
     new_code,
     normalise_code,
-    open_backends,
     parse_bind,
     parse_units_csv,
 )
@@ -360,7 +360,8 @@ def cli(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
 
 async def _submit_as_member(data_dir: Path, code: str) -> list[str]:
     """A member binds with the CLI's code and recommends two works; returns their numbers."""
-    async with open_backends(Settings(data_dir=data_dir)) as (contests, storage, org):
+    async with services(Settings(data_dir=data_dir)) as svc:
+        contests, storage, org = svc.contests, svc.storage, svc.stores.org
         clock = Clock(beijing(2023, 6, 1))
         w = World(contests, storage, org, clock, QuotaService(contests, storage, org, clock))
         admin = AdminService(contests, storage, org, clock)
@@ -442,7 +443,8 @@ def test_command_line_errors_exit_2_with_a_reason(tmp_path: Path) -> None:
 
 def test_units_list_after_import(tmp_path: Path) -> None:
     async def seed() -> None:
-        async with open_backends(Settings(data_dir=tmp_path)) as (_, _storage, org):
+        async with services(Settings(data_dir=tmp_path)) as svc:
+            org = svc.stores.org
             await org.put_units(CQ, [Unit(CQ, "万州区", "district", "重庆市")])
 
     asyncio.run(seed())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import open_storage
+from bot.storage import choose_backend
 from contests.events import EventKind, Incoming
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
@@ -209,7 +209,7 @@ async def test_status_and_help_keep_the_step(make_chat: Chat) -> None:
 
 async def test_draft_survives_a_restart(tmp_path: Path, engine: DialogEngine, clock: Clock) -> None:
     user = UserKey("terminal", "carol")
-    storage, isolation = await open_storage(data_dir=tmp_path, redis_url=None)
+    storage, isolation = await choose_backend(data_dir=tmp_path, redis_url=None).open_storage()
     chat = ChatDriver(SubmitHandler(engine, storage, isolation, clock=clock), user)
     await chat.start()
     await chat.say("2")
@@ -217,7 +217,9 @@ async def test_draft_survives_a_restart(tmp_path: Path, engine: DialogEngine, cl
     await storage.close()
     await isolation.close()
 
-    storage, isolation = await open_storage(data_dir=tmp_path, redis_url=None)  # a new process
+    storage, isolation = await choose_backend(
+        data_dir=tmp_path, redis_url=None
+    ).open_storage()  # a new process
     chat = ChatDriver(SubmitHandler(engine, storage, isolation, clock=clock), user)
     text = await chat.start()
     assert "欢迎回来" in text and "请填写「作品名称」" in text

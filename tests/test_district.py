@@ -21,6 +21,7 @@ from pathlib import Path
 import docx
 import pytest
 
+from bot.app import services
 from bot.settings import Settings
 from contests.org import Role
 from contests.ports import EventIsolation, Storage
@@ -29,7 +30,7 @@ from contests.rules import ContestRegistry, FieldType, match_place
 from dialogs.engine import DialogEngine
 from forms.layout import generic_layout
 from forms.render import render_form
-from handlers.admin import AdminService, Command, IssuedInvite, OrgCommands, match_command, open_backends
+from handlers.admin import AdminService, Command, IssuedInvite, OrgCommands, match_command
 from handlers.quota import Confirmed, QuotaService
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler
@@ -397,7 +398,8 @@ def test_the_district_command_words() -> None:
 
 
 async def _recommend_two(data_dir: Path) -> None:
-    async with open_backends(Settings(data_dir=data_dir)) as (contests, storage, org):
+    async with services(Settings(data_dir=data_dir)) as svc:
+        contests, storage, org = svc.contests, svc.storage, svc.stores.org
         clock = Clock(SUBMITTING)
         world = World(contests, storage, org, clock, QuotaService(contests, storage, org, clock))
         await AdminService(contests, storage, org, clock).import_units(CQ, UNITS)

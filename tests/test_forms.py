@@ -28,7 +28,7 @@ from docx.text.paragraph import Paragraph
 from pypdf import PdfReader
 
 import forms.render
-from bot.storage import open_storage
+from bot.storage import choose_backend
 from contests.records import Submission, UserKey
 from contests.rules import Contest, ContestRegistry, FieldType, Form, new_edition
 from forms.layout import Layout, LayoutError, find_layout, generic_layout, layouts_dir
@@ -620,7 +620,7 @@ def test_cli_render_form_refuses_bad_input_with_exit_2(
 
 def test_cli_render_form_builds_a_district_list_from_the_store(tmp_path: Path) -> None:
     async def seed() -> list[str]:
-        storage, isolation = await open_storage(data_dir=tmp_path / "data", redis_url=None)
+        storage, isolation = await choose_backend(data_dir=tmp_path / "data", redis_url=None).open_storage()
         try:
             numbers = []
             for n in (1, 2):

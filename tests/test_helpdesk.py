@@ -18,12 +18,9 @@ import pytest
 import redis.asyncio as aioredis
 import yaml
 
-from bot.storage.tickets import (
-    HELPDESK_SQLITE_FILENAME,
-    RedisTicketStore,
-    SqliteTicketStore,
-    open_ticket_store,
-)
+from bot.storage import choose_backend
+from bot.storage.redis.tickets import RedisTicketStore
+from bot.storage.sqlite.tickets import HELPDESK_SQLITE_FILENAME, SqliteTicketStore
 from contests.ports import TicketStore
 from contests.records import UserKey
 from contests.rules import ContestRegistry, dump_contest, new_edition
@@ -368,7 +365,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     """Both backends, real: SQLite in a temp folder, Redis on 127.0.0.1:6379 under a unique prefix."""
     prefix = f"kepu-test-{uuid.uuid4().hex[:12]}"
     url = REDIS_URL if request.param == "redis" else None
-    opened = await open_ticket_store(data_dir=tmp_path, redis_url=url, redis_prefix=prefix)
+    opened = await choose_backend(data_dir=tmp_path, redis_url=url, redis_prefix=prefix).open_tickets()
     yield opened
     await opened.close()
     if url:
@@ -501,7 +498,7 @@ class Pushes:
 
 @pytest.fixture
 async def sqlite_tickets(tmp_path: Path) -> AsyncIterator[TicketStore]:
-    opened = await open_ticket_store(data_dir=tmp_path, redis_url=None)
+    opened = await choose_backend(data_dir=tmp_path, redis_url=None).open_tickets()
     yield opened
     await opened.close()
 

@@ -1,4 +1,4 @@
-"""One contract for every :class:`~bot.storage.jobs.JobStore` backend (SQLite and real Redis).
+"""One contract for every :class:`~bot.storage.jobs_doc.JobStore` backend (SQLite and real Redis).
 
 What the worker's exactly-once rests on: creating a job twice does nothing, claims never
 overlap, every transition is a compare-and-set on (state, owner, attempt), a dead worker's
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.jobs import open_job_store
+from bot.storage import choose_backend
 from contests.deliveries import BeginResult, DeliveryState, Job, JobKind, JobState, Outcome, Reason, Recipient
 from contests.ports import JobStore
 from contests.records import UserKey
@@ -32,7 +32,7 @@ def at(seconds: float) -> dt.datetime:
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JobStore]:
     prefix = f"kepu-test-{uuid.uuid4().hex[:12]}"
     url = REDIS_URL if request.param == "redis" else None
-    jobs = await open_job_store(data_dir=tmp_path, redis_url=url, redis_prefix=prefix)
+    jobs = await choose_backend(data_dir=tmp_path, redis_url=url, redis_prefix=prefix).open_jobs()
     yield jobs
     await jobs.close()
     if url:

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from bot.storage.org import open_org_store
-from bot.storage.org_redis import RedisOrgStore
-from bot.storage.org_sqlite import SqliteOrgStore
+from bot.storage import choose_backend
+from bot.storage.redis.org import RedisOrgStore
+from bot.storage.sqlite.org import SqliteOrgStore
 from contests.org import Invite, PlaceState, QuotaRefusal, RedeemStatus, Reservation, Role, Unit, hash_code
 from contests.ports import OrgStore
 from contests.records import UserKey
@@ -331,13 +331,13 @@ async def test_fifty_simultaneous_confirmations_for_five_places_give_five(backen
 
 
 async def test_open_org_store_picks_the_configured_backend(tmp_path: Path) -> None:
-    store = await open_org_store(data_dir=tmp_path, redis_url=None)
+    store = await choose_backend(data_dir=tmp_path, redis_url=None).open_org()
     try:
         assert isinstance(store, SqliteOrgStore) and store.path == tmp_path / "kepu.sqlite3"
     finally:
         await store.close()
     prefix = f"kepu-test-{uuid.uuid4().hex[:12]}"
-    store = await open_org_store(data_dir=tmp_path, redis_url=REDIS_URL, redis_prefix=prefix)
+    store = await choose_backend(data_dir=tmp_path, redis_url=REDIS_URL, redis_prefix=prefix).open_org()
     try:
         assert isinstance(store, RedisOrgStore) and store.prefix == prefix
     finally:
@@ -345,7 +345,7 @@ async def test_open_org_store_picks_the_configured_backend(tmp_path: Path) -> No
 
 
 async def test_the_sqlite_tables_live_beside_the_submission_store(tmp_path: Path) -> None:
-    from bot.storage.sqlite import SqliteStorage
+    from bot.storage.sqlite.drafts import SqliteStorage
 
     storage = await SqliteStorage.open(tmp_path / "kepu.sqlite3")
     org = await SqliteOrgStore.open(tmp_path / "kepu.sqlite3")

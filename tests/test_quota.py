@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from bot.storage.org_redis import RedisOrgStore
-from bot.storage.org_sqlite import SqliteOrgStore
-from bot.storage.sqlite import SqliteStorage
+from bot.storage.redis.org import RedisOrgStore
+from bot.storage.sqlite.drafts import SqliteStorage
+from bot.storage.sqlite.org import SqliteOrgStore
 from contests.org import Invite, QuotaRefusal, Role, Unit, hash_code
 from contests.ports import EventIsolation, OrgStore, Storage
 from contests.records import Submission, UserKey

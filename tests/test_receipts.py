@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader
 
-from bot.storage import open_storage
+from bot.storage import choose_backend
 from contests.records import Submission, UserKey
 from contests.rules import Contest, ContestRegistry
 from forms.receipts import (
@@ -366,7 +366,7 @@ def cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[s
 
 def seed_store(data_dir: Path) -> str:
     async def create() -> str:
-        storage, isolation = await open_storage(data_dir=data_dir, redis_url=None)
+        storage, isolation = await choose_backend(data_dir=data_dir, redis_url=None).open_storage()
         try:
             sub = submission()
             made = await storage.create_submission(

@@ -42,10 +42,9 @@ from bot.channels.wechat import WechatNotifier
 from bot.channels.wechat_api import LocalTokenStore, WechatApi
 from bot.channels.wechat_files import Outbox
 from bot.settings import Settings
-from bot.storage.jobs import open_job_store
+from bot.storage import choose_backend
 from bot.storage.memory_lock import LocalIsolation
-from bot.storage.org import open_org_store
-from bot.storage.sqlite import SqliteStorage
+from bot.storage.sqlite.drafts import SqliteStorage
 from contests.deliveries import DeliveryState, Job, JobKind, JobState, Reason, Recipient
 from contests.events import EventKind, Incoming
 from contests.org import Invite, Reservation, Role, Unit, hash_code, normalise_name, unit_holder
@@ -181,8 +180,8 @@ async def stores_beside(storage: Storage) -> tuple[OrgStore, JobStore]:
         data_dir, url, prefix = storage.path.parent, None, "kepu"
     else:
         data_dir, url, prefix = Path("."), REDIS_URL, cast(Any, storage).prefix
-    org = await open_org_store(data_dir=data_dir, redis_url=url, redis_prefix=prefix)
-    jobs = await open_job_store(data_dir=data_dir, redis_url=url, redis_prefix=prefix)
+    org = await choose_backend(data_dir=data_dir, redis_url=url, redis_prefix=prefix).open_org()
+    jobs = await choose_backend(data_dir=data_dir, redis_url=url, redis_prefix=prefix).open_jobs()
     return org, jobs
 
 
@@ -950,7 +949,9 @@ def child_main(argv: list[str]) -> None:
     data_dir, redis_url, prefix, api = argv
 
     async def run() -> None:
-        jobs = await open_job_store(data_dir=Path(data_dir), redis_url=redis_url or None, redis_prefix=prefix)
+        jobs = await choose_backend(
+            data_dir=Path(data_dir), redis_url=redis_url or None, redis_prefix=prefix
+        ).open_jobs()
         bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api)))
 
         async def nobody(job: Job) -> list[Recipient]:
@@ -976,7 +977,9 @@ async def test_a_worker_process_killed_mid_broadcast_never_sends_twice(
         data_dir, url, prefix = str(storage.path.parent), "", "kepu"
     else:
         data_dir, url, prefix = str(tmp_path), REDIS_URL, cast(Any, storage).prefix
-    jobs = await open_job_store(data_dir=Path(data_dir), redis_url=url or None, redis_prefix=prefix)
+    jobs = await choose_backend(
+        data_dir=Path(data_dir), redis_url=url or None, redis_prefix=prefix
+    ).open_jobs()
     now = dt.datetime.now(dt.UTC)
     job = Job("B-KILL", JobKind.BROADCAST, CONTEST, "all", "复赛通知", now, "cli", now)
     await jobs.create_job(job)

@@ -1,4 +1,4 @@
-"""The SQLite connection thread every SQLite store runs on (``bot.storage.sqlite_common``)."""
+"""The SQLite connection thread every SQLite store runs on (``bot.storage.sqlite.common``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.sqlite_common import SqliteThread
+from bot.storage.sqlite.common import SqliteThread
 
 
 async def _open(tmp_path: Path) -> SqliteThread:

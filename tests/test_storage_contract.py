@@ -23,10 +23,11 @@ import redis.asyncio as aioredis
 from redis.asyncio.lock import Lock
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.storage import open_storage
+from bot.storage import choose_backend
 from bot.storage.memory_lock import LocalIsolation
-from bot.storage.redis import RedisIsolation, RedisStorage
-from bot.storage.sqlite import SqliteStorage
+from bot.storage.redis.drafts import RedisStorage
+from bot.storage.redis.lock import RedisIsolation
+from bot.storage.sqlite.drafts import SqliteStorage
 from contests.ports import EventIsolation, Storage
 from contests.records import (
     AlreadyClaimed,
@@ -496,7 +497,7 @@ async def test_sqlite_schema_version_and_wal(tmp_path: Path) -> None:
 
 async def test_open_storage_sqlite(tmp_path: Path) -> None:
     data_dir = tmp_path / "does" / "not" / "exist"
-    storage, isolation = await open_storage(data_dir=data_dir, redis_url=None)
+    storage, isolation = await choose_backend(data_dir=data_dir, redis_url=None).open_storage()
     try:
         assert isinstance(storage, SqliteStorage)
         assert isinstance(isolation, LocalIsolation)
@@ -512,7 +513,9 @@ async def test_open_storage_sqlite(tmp_path: Path) -> None:
 
 async def test_open_storage_redis(redis_prefix: str, tmp_path: Path) -> None:
     data_dir = tmp_path / "unused"
-    storage, isolation = await open_storage(data_dir=data_dir, redis_url=REDIS_URL, redis_prefix=redis_prefix)
+    storage, isolation = await choose_backend(
+        data_dir=data_dir, redis_url=REDIS_URL, redis_prefix=redis_prefix
+    ).open_storage()
     try:
         assert isinstance(storage, RedisStorage)
         assert isinstance(isolation, RedisIsolation)

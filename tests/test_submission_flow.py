@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.storage import open_storage
-from bot.storage.org import open_org_store
+from bot.storage import choose_backend
 from contests.org import Unit
 from contests.ports import EventIsolation, OrgStore, Storage
 from contests.records import Draft, UserKey
@@ -56,8 +55,8 @@ def contest(contests: ContestRegistry) -> Contest:
 
 @pytest.fixture
 async def stores(tmp_path: Path) -> AsyncIterator[tuple[Storage, EventIsolation, OrgStore]]:
-    storage, isolation = await open_storage(data_dir=tmp_path, redis_url=None)
-    org = await open_org_store(data_dir=tmp_path, redis_url=None)
+    storage, isolation = await choose_backend(data_dir=tmp_path, redis_url=None).open_storage()
+    org = await choose_backend(data_dir=tmp_path, redis_url=None).open_org()
     yield storage, isolation, org
     await org.close()
     await isolation.close()

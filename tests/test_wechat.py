@@ -1103,7 +1103,7 @@ async def test_expired_retry_claims_are_swept_but_not_on_every_push(tmp_path: Pa
     once per ``claim_sweep_every`` seconds, not as a second statement of every claim."""
     import sqlite3
 
-    from bot.storage.sqlite import SqliteStorage
+    from bot.storage.sqlite.drafts import SqliteStorage
 
     def keys() -> set[str]:
         with contextlib.closing(sqlite3.connect(store.path)) as conn:

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+from bot.app import services
 from bot.settings import Settings
 from contests.rules import SHANGHAI
 
@@ -56,19 +57,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 @asynccontextmanager
 async def _service(settings: Settings) -> AsyncIterator[RemindService]:
-    from bot.storage.jobs import open_job_store
-    from handlers.admin import open_backends
     from handlers.remind import RemindService
 
-    url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    async with open_backends(settings) as (contests, storage, org):
-        jobs = await open_job_store(
-            data_dir=settings.data_dir, redis_url=url, redis_prefix=settings.redis_prefix
-        )
-        try:
-            yield RemindService(contests, storage, org, jobs)
-        finally:
-            await jobs.close()
+    async with services(settings) as svc:
+        yield RemindService(svc.contests, svc.storage, svc.stores.org, svc.stores.jobs)
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot.app import services
 from bot.settings import Settings
 
 
@@ -32,9 +33,10 @@ def _write(path: Path, content: bytes) -> None:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.admin import AdminService, open_backends
+    from handlers.admin import AdminService
 
-    async with open_backends(settings) as (contests, storage, org):
+    async with services(settings) as svc:
+        contests, storage, org = svc.contests, svc.storage, svc.stores.org
         admin = AdminService(contests, storage, org)
         try:
             contest = admin.contest(args.contest)

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import sys
 
+from bot.app import services
 from bot.settings import Settings
 
 
@@ -41,9 +42,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from contests.org import Role
     from contests.rules import SHANGHAI
-    from handlers.admin import AdminService, Denied, open_backends
+    from handlers.admin import AdminService, Denied
 
-    async with open_backends(settings) as (contests, storage, org):
+    async with services(settings) as svc:
+        contests, storage, org = svc.contests, svc.storage, svc.stores.org
         admin = AdminService(contests, storage, org)
         try:
             admin.contest(args.contest)

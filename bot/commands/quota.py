@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 
+from bot.app import services
 from bot.settings import Settings
 
 
@@ -23,10 +24,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.admin import open_backends
+
     from handlers.quota import QuotaService
 
-    async with open_backends(settings) as (contests, storage, org):
+    async with services(settings) as svc:
+        contests, storage, org = svc.contests, svc.storage, svc.stores.org
         contest = contests.get(args.contest)
         if contest is None:
             print(

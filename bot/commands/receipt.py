@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
+from bot.storage import choose_backend
 
 FORMATS = {".pdf": "pdf", ".json": "json", ".txt": "text"}
 
@@ -22,12 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 async def _load(settings: Settings, number: str) -> Any:
-    from bot.storage import open_storage
 
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    storage, isolation = await open_storage(
+    backend = choose_backend(
         data_dir=settings.data_dir, redis_url=redis_url, redis_prefix=settings.redis_prefix
     )
+    storage, isolation = await backend.open_storage()
     try:
         return await storage.get_submission(number)
     finally:

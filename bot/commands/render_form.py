@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
+from bot.storage import choose_backend
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -54,12 +55,12 @@ def _read_values(source: str | None) -> dict[str, Any] | str:
 
 
 async def _submissions(settings: Settings, numbers: list[str]) -> list[Any] | str:
-    from bot.storage import open_storage
 
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    storage, isolation = await open_storage(
+    backend = choose_backend(
         data_dir=settings.data_dir, redis_url=redis_url, redis_prefix=settings.redis_prefix
     )
+    storage, isolation = await backend.open_storage()
     try:
         found = []
         for number in numbers:

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from bot.app import services
 from bot.settings import Settings
 
 
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.admin import AdminService, UnitsImportError, open_backends
+    from handlers.admin import AdminService, UnitsImportError
 
     if args.units_command == "import":
         try:
@@ -36,7 +37,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         except OSError as exc:
             print(f"无法读取 {args.csv}：{exc.strerror or exc}", file=sys.stderr)
             return 2
-    async with open_backends(settings) as (contests, storage, org):
+    async with services(settings) as svc:
+        contests, storage, org = svc.contests, svc.storage, svc.stores.org
         admin = AdminService(contests, storage, org)
         try:
             contest = admin.contest(args.contest)

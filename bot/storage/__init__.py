@@ -1,70 +1,44 @@
-"""Persistence for drafts and submissions, and per-user event isolation.
+"""Persistence: every store of the service, on one backend chosen in one place.
 
-:func:`open_storage` picks the backend: Redis when a URL is configured (several workers),
-else an SQLite file in the data directory (one worker).  Importing this package opens
-nothing and reads no configuration.
+:func:`choose_backend` is that place: Redis when a URL is configured (several workers), else SQLite
+files in the data directory (one worker).  :func:`open_stores` opens every store on it and
+closes them on exit.  Importing this package opens nothing and reads no configuration.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
-from contests.ports import EventIsolation, Storage
-from contests.records import (
-    AlreadyClaimed,
-    Draft,
-    InboundClaim,
-    StaleDraftError,
-    Submission,
-    UserKey,
-    format_number,
-)
-from handlers.claims import ClaimGate
+from bot.storage.base import Backend, Stores
+from bot.storage.redis import RedisBackend
+from bot.storage.sqlite import SQLITE_FILENAME, SqliteBackend
 
-__all__ = [
-    "SQLITE_FILENAME",
-    "AlreadyClaimed",
-    "ClaimGate",
-    "Draft",
-    "EventIsolation",
-    "InboundClaim",
-    "StaleDraftError",
-    "Storage",
-    "Submission",
-    "UserKey",
-    "format_number",
-    "open_storage",
-]
-
-#: Name of the SQLite database inside the data directory.
-SQLITE_FILENAME = "kepu.sqlite3"
+__all__ = ["SQLITE_FILENAME", "Backend", "Stores", "choose_backend", "open_stores"]
 
 
-async def open_storage(
-    *, data_dir: Path, redis_url: str | None, redis_prefix: str = "kepu"
-) -> tuple[Storage, EventIsolation]:
-    """Open the configured backend.  The caller closes both returned objects.
-
-    With a non-empty ``redis_url``: :class:`~bot.storage.redis.RedisStorage` and
-    :class:`~bot.storage.redis.RedisIsolation` (each on its own client; the server is pinged
-    so that a wrong URL fails here, not on the first message).  Without:
-    :class:`~bot.storage.sqlite.SqliteStorage` at ``data_dir / "kepu.sqlite3"`` and
-    :class:`~bot.storage.memory_lock.LocalIsolation`.
-    """
+def choose_backend(*, data_dir: Path, redis_url: str | None, redis_prefix: str = "kepu") -> Backend:
+    """The backend the settings name: Redis when ``redis_url`` is set, else SQLite."""
     if redis_url:
-        from bot.storage.redis import RedisIsolation, RedisStorage
+        return RedisBackend(redis_url, redis_prefix)
+    return SqliteBackend(data_dir)
 
-        storage = RedisStorage.from_url(redis_url, redis_prefix)
-        isolation = RedisIsolation.from_url(redis_url, redis_prefix)
-        try:
-            await storage.ping()
-        except BaseException:
-            await storage.close()
-            await isolation.close()
-            raise
-        return storage, isolation
 
-    from bot.storage.memory_lock import LocalIsolation
-    from bot.storage.sqlite import SqliteStorage
-
-    return await SqliteStorage.open(Path(data_dir) / SQLITE_FILENAME), LocalIsolation()
+@asynccontextmanager
+async def open_stores(
+    *, data_dir: Path, redis_url: str | None, redis_prefix: str = "kepu"
+) -> AsyncIterator[Stores]:
+    """Every store on the configured backend, closed on exit (last opened first)."""
+    chosen = choose_backend(data_dir=data_dir, redis_url=redis_url, redis_prefix=redis_prefix)
+    async with AsyncExitStack() as stack:
+        storage, isolation = await chosen.open_storage()
+        stack.push_async_callback(storage.close)
+        stack.push_async_callback(isolation.close)
+        org = await chosen.open_org()
+        stack.push_async_callback(org.close)
+        jobs = await chosen.open_jobs()
+        stack.push_async_callback(jobs.close)
+        tickets = await chosen.open_tickets()
+        stack.push_async_callback(tickets.close)
+        yield Stores(storage, isolation, org, jobs, tickets)

@@ -1,6 +1,6 @@
 """The repository interface every backend implements, and the records it keeps.
 
-Backends: :mod:`bot.storage.sqlite` (embedded default) and :mod:`bot.storage.redis`
+Backends: :mod:`bot.storage.sqlite.drafts` (embedded default) and :mod:`bot.storage.redis.drafts`
 (production, several workers).  ``tests/test_storage_contract.py`` runs one contract suite
 against both, so a behaviour is either true of every backend or of none.
 """
@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from contests.ports import EventIsolation, JobStore, OrgStore, Storage, TicketStore
 
 
 def session_hash(token: str) -> str:
     """What the store keeps of a session cookie: its SHA-256, so that a copy of the store (a
     backup, a Redis dump) opens no session."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 
 
 def dump_json(value: Any) -> str:
@@ -35,3 +36,27 @@ def utc_iso(moment: dt.datetime) -> str:
 
 def parse_utc(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+
+
+@dataclass(slots=True)
+class Stores:
+    """Every store of one process, all on one backend (see :func:`bot.storage.open_stores`)."""
+
+    storage: Storage
+    isolation: EventIsolation
+    org: OrgStore
+    jobs: JobStore
+    tickets: TicketStore
+
+
+class Backend(Protocol):
+    """Opens each store on one backend; :func:`bot.storage.choose_backend` says which.  The caller
+    closes what it opens."""
+
+    async def open_storage(self) -> tuple[Storage, EventIsolation]: ...
+
+    async def open_org(self) -> OrgStore: ...
+
+    async def open_jobs(self) -> JobStore: ...
+
+    async def open_tickets(self) -> TicketStore: ...

@@ -12,8 +12,8 @@ what :mod:`handlers.deliveries` needs to send every message exactly once through
 
 Every state change is one atomic step on the server (one SQLite statement or transaction,
 one Redis Lua script) guarded by compare-and-set on (state, owner, attempt), so two workers
-never claim, begin or finish the same delivery.  Backends: :mod:`bot.storage.jobs_sqlite`
-and :mod:`bot.storage.jobs_redis`; ``tests/test_jobs_contract.py`` runs one contract suite
+never claim, begin or finish the same delivery.  Backends: :mod:`bot.storage.sqlite.jobs`
+and :mod:`bot.storage.redis.jobs`; ``tests/test_jobs_contract.py`` runs one contract suite
 over both.
 """
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from contests.deliveries import (
@@ -29,13 +28,9 @@ from contests.deliveries import (
     JobState,
     Recipient,
 )
-from contests.ports import JobStore
 from contests.records import UserKey
 
-__all__ = ["JobStore", "job_doc", "job_from_doc", "open_job_store"]
-
-
-
+__all__ = ["job_doc", "job_from_doc", "unique_recipients"]
 
 
 # -- helpers shared by the backends ----------------------------------------------------------
@@ -101,22 +96,3 @@ def unique_recipients(recipients: Sequence[Recipient]) -> list[Recipient]:
             seen.add(r.user)
             out.append(r)
     return out
-
-
-async def open_job_store(*, data_dir: Path, redis_url: str | None, redis_prefix: str = "kepu") -> JobStore:
-    """The backend matching :func:`bot.storage.open_storage`: Redis when a URL is given (same
-    prefix), else the data directory's SQLite file (its own tables)."""
-    if redis_url:
-        from bot.storage.jobs_redis import RedisJobStore
-
-        store = RedisJobStore.from_url(redis_url, redis_prefix)
-        try:
-            await store.ping()
-        except BaseException:
-            await store.close()
-            raise
-        return store
-    from bot.storage import SQLITE_FILENAME
-    from bot.storage.jobs_sqlite import SqliteJobStore
-
-    return await SqliteJobStore.open(Path(data_dir) / SQLITE_FILENAME)

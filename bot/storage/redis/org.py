@@ -23,11 +23,11 @@ import datetime as dt
 import json
 import uuid
 from typing import Any, cast
-from urllib.parse import quote
 
 import redis.asyncio as aioredis
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
+from bot.storage.redis.common import as_text, part
 from contests.org import (
     DEFAULT_HOLD_TTL,
     Invite,
@@ -187,14 +187,6 @@ return out
 """
 
 
-def _part(text: str) -> str:
-    return quote(text, safe="")
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _ms(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -252,14 +244,14 @@ class RedisOrgStore:
     # -- keys -----------------------------------------------------------------------------
 
     def _k(self, *parts: str) -> str:
-        return ":".join([self.prefix, "org", parts[0], *(_part(p) for p in parts[1:])])
+        return ":".join([self.prefix, "org", parts[0], *(part(p) for p in parts[1:])])
 
     def _bucket(self, contest_id: str, holder: str, track: str) -> str:
         return self._k("bucket", contest_id, holder, track)
 
     @staticmethod
     def _member_field(contest_id: str, user: UserKey) -> str:
-        return f"{_part(contest_id)}:{_part(user.channel)}:{_part(user.user_id)}"
+        return f"{part(contest_id)}:{part(user.channel)}:{part(user.user_id)}"
 
     # -- units ----------------------------------------------------------------------------
 
@@ -273,7 +265,7 @@ class RedisOrgStore:
             )
 
     async def list_units(self, contest_id: str) -> list[Unit]:
-        keys = [_text(k) for k in await self._redis.zrange(self._k("unit_order", contest_id), 0, -1)]
+        keys = [as_text(k) for k in await self._redis.zrange(self._k("unit_order", contest_id), 0, -1)]
         if not keys:
             return []
         docs = await self._redis.hmget(self._k("units", contest_id), keys)
@@ -295,7 +287,7 @@ class RedisOrgStore:
         key = self._k("invite", invite.code_hash)
         fields = {
             "contest_id": invite.contest_id,
-            "member_prefix": _part(invite.contest_id),
+            "member_prefix": part(invite.contest_id),
             "role": invite.role.value,
             "unit_key": invite.unit_key or "",
             "created_at": utc_iso(invite.created_at),
@@ -312,12 +304,12 @@ class RedisOrgStore:
         key = self._k("invite", code_hash)
         reply = await self._redeem(
             keys=[key, self._k("members")],
-            args=[utc_iso(now), user.channel, user.user_id, f"{_part(user.channel)}:{_part(user.user_id)}"],
+            args=[utc_iso(now), user.channel, user.user_id, f"{part(user.channel)}:{part(user.user_id)}"],
         )
-        status = RedeemStatus(_text(reply[0]))
+        status = RedeemStatus(as_text(reply[0]))
         if status is RedeemStatus.UNKNOWN:
             return RedeemResult(status)
-        raw = {_text(k): _text(v) for k, v in (await self._redis.hgetall(key)).items()}
+        raw = {as_text(k): as_text(v) for k, v in (await self._redis.hgetall(key)).items()}
         invite = Invite(
             code_hash=code_hash,
             contest_id=raw["contest_id"],
@@ -388,7 +380,7 @@ class RedisOrgStore:
             ],
             args=[token, _ms(now), _ms(expires), -1 if limit is None else limit, dump_json(doc), *claims],
         )
-        outcome, used = _text(reply[0]), int(reply[1])
+        outcome, used = as_text(reply[0]), int(reply[1])
         if outcome == "ok":
             return Reservation(token, contest_id, holder, track, claims, expires, used)
         if outcome == "full":
@@ -400,8 +392,8 @@ class RedisOrgStore:
             track,
             used,
             limit,
-            claim=_text(reply[2]),
-            claim_number=_text(reply[3]) or None,
+            claim=as_text(reply[2]),
+            claim_number=as_text(reply[3]) or None,
         )
 
     async def commit(self, reservation: Reservation, number: str, now: dt.datetime) -> bool:
@@ -449,7 +441,7 @@ class RedisOrgStore:
         token = await self._redis.hget(self._k("numbers", contest_id), number)
         if token is None:
             return None
-        raw = await self._redis.hget(self._k("places", contest_id), _text(token))
+        raw = await self._redis.hget(self._k("places", contest_id), as_text(token))
         return None if raw is None else _place(json.loads(raw))
 
     async def list_places(self, contest_id: str, *, holder: str | None = None) -> list[Place]:

@@ -1,7 +1,7 @@
 """Embedded storage backend: one SQLite file under the data directory.
 
 The default for a single worker.  One connection lives in a thread of its own
-(:class:`~bot.storage.sqlite_common.SqliteThread`), so the event loop never blocks on disk
+(:class:`~bot.storage.sqlite.common.SqliteThread`), so the event loop never blocks on disk
 I/O, and each method below is one job there: one thread hand-off, whatever the number of
 statements.  ``BEGIN IMMEDIATE`` and single-statement compare-and-set keep the file
 consistent even when several processes open it.
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
-from bot.storage.sqlite_common import SqliteStoreBase, SqliteThread, changed, rows
+from bot.storage.sqlite.common import SqliteStoreBase, SqliteThread, changed, rows
 from contests.records import (
     AlreadyClaimed,
     Draft,

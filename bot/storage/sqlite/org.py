@@ -3,7 +3,7 @@
 Every change is one ``BEGIN IMMEDIATE`` transaction: SQLite takes the write lock before the
 first read, so "count the places, then add one" cannot interleave with another connection's,
 in this process or another.  Each method is one job in the connection's own thread (see
-:mod:`~bot.storage.sqlite_common`): a cancelled caller drops the result, never half a
+:mod:`~bot.storage.sqlite.common`): a cancelled caller drops the result, never half a
 transaction, so the shared connection is never left inside an open one.
 """
 
@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, cast
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
-from bot.storage.sqlite_common import SqliteStoreBase, changed, connect, migrate
-from bot.storage.sqlite_common import rows as _rows
+from bot.storage.sqlite.common import SqliteStoreBase, changed, connect, migrate
+from bot.storage.sqlite.common import rows as _rows
 from contests.org import (
     DEFAULT_HOLD_TTL,
     Invite,
@@ -40,7 +40,7 @@ from contests.records import UserKey
 __all__ = ["ORG_SCHEMA_VERSION", "SqliteOrgStore"]
 
 #: Version of the ``org_*`` tables, kept in ``org_schema`` (``PRAGMA user_version`` belongs to
-#: :class:`~bot.storage.sqlite.SqliteStorage`, which shares the file).
+#: :class:`~bot.storage.sqlite.drafts.SqliteStorage`, which shares the file).
 ORG_SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, tuple[str, ...]] = {

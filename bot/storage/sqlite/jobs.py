@@ -5,7 +5,7 @@ owner, attempt), so it is atomic also against other processes sharing the file. 
 counts a delivery off its job in the same statement when it reaches a final state, and marks
 the job ``done`` with the last one.  Starting a job (inserting its deliveries) and recovering
 a dead worker's claims are ``BEGIN IMMEDIATE`` transactions.  Every method is one job of the
-connection's thread (:class:`~bot.storage.sqlite_common.SqliteThread`), so a cancelled caller
+connection's thread (:class:`~bot.storage.sqlite.common.SqliteThread`), so a cancelled caller
 never cuts a transaction short nor leaves the connection inside one.
 """
 
@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
-from bot.storage.jobs import job_doc, job_from_doc, unique_recipients
-from bot.storage.sqlite_common import SqliteStoreBase, changed, connect, migrate, rows
+from bot.storage.jobs_doc import job_doc, job_from_doc, unique_recipients
+from bot.storage.sqlite.common import SqliteStoreBase, changed, connect, migrate, rows
 from contests.deliveries import (
     BeginResult,
     Delivery,
@@ -37,7 +37,7 @@ from contests.records import UserKey
 __all__ = ["JOBS_SCHEMA_VERSION", "SqliteJobStore"]
 
 #: Version of the ``job*`` tables, kept in ``jobs_schema`` (``PRAGMA user_version`` belongs to
-#: :class:`~bot.storage.sqlite.SqliteStorage`, which shares the file).
+#: :class:`~bot.storage.sqlite.drafts.SqliteStorage`, which shares the file).
 JOBS_SCHEMA_VERSION = 1
 
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -150,7 +150,7 @@ def _delivery(row: Iterable[Any]) -> Delivery:
 
 
 class SqliteJobStore(SqliteStoreBase):
-    """:class:`~bot.storage.jobs.JobStore` in SQLite (WAL).  Create with :meth:`open`."""
+    """:class:`~bot.storage.jobs_doc.JobStore` in SQLite (WAL).  Create with :meth:`open`."""
 
     @classmethod
     async def open(cls, path: Path) -> SqliteJobStore:

@@ -26,12 +26,13 @@ import json
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import redis.asyncio as aioredis
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
-from bot.storage.jobs import job_doc, job_from_doc, unique_recipients
+from bot.storage.jobs_doc import job_doc, job_from_doc, unique_recipients
+from bot.storage.redis.common import as_text, part
 from contests.deliveries import (
     BeginResult,
     Delivery,
@@ -278,14 +279,6 @@ return 1
 """
 
 
-def _part(text: str) -> str:
-    return quote(text, safe="")
-
-
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _ms(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -295,7 +288,7 @@ def _seq(n: int) -> str:
 
 
 def _delivery(job_id: str, seq: str, raw: object) -> Delivery:
-    d = json.loads(_text(raw))
+    d = json.loads(as_text(raw))
     return Delivery(
         job_id=job_id,
         seq=int(seq),
@@ -312,7 +305,7 @@ def _delivery(job_id: str, seq: str, raw: object) -> Delivery:
 
 
 class RedisJobStore:
-    """:class:`~bot.storage.jobs.JobStore` in Redis.  Takes ownership of ``redis``."""
+    """:class:`~bot.storage.jobs_doc.JobStore` in Redis.  Takes ownership of ``redis``."""
 
     def __init__(self, redis: aioredis.Redis, prefix: str = "kepu") -> None:
         self._redis = redis
@@ -342,19 +335,19 @@ class RedisJobStore:
     # -- keys -----------------------------------------------------------------------------
 
     def _job(self, job_id: str) -> str:
-        return f"{self._k}:job:{_part(job_id)}"
+        return f"{self._k}:job:{part(job_id)}"
 
     def _dlv(self, job_id: str) -> str:
-        return f"{self._k}:dlv:{_part(job_id)}"
+        return f"{self._k}:dlv:{part(job_id)}"
 
     def _due(self, job_id: str) -> str:
-        return f"{self._k}:due:{_part(job_id)}"
+        return f"{self._k}:due:{part(job_id)}"
 
     def _stats(self, job_id: str) -> str:
-        return f"{self._k}:stats:{_part(job_id)}"
+        return f"{self._k}:stats:{part(job_id)}"
 
     def _owned(self, worker: str) -> str:
-        return f"{self._k}:owned:{_part(worker)}"
+        return f"{self._k}:owned:{part(worker)}"
 
     @property
     def _index(self) -> str:
@@ -389,12 +382,12 @@ class RedisJobStore:
         if not fields or "doc" not in fields:
             return None
         return job_from_doc(
-            json.loads(_text(fields["doc"])),
-            state=_text(fields["state"]),
+            json.loads(as_text(fields["doc"])),
+            state=as_text(fields["state"]),
             total=int(fields.get("total") or 0),
             remaining=int(fields.get("remaining") or 0),
-            started_at=_text(fields["started_at"]) if fields.get("started_at") else None,
-            finished_at=_text(fields["finished_at"]) if fields.get("finished_at") else None,
+            started_at=as_text(fields["started_at"]) if fields.get("started_at") else None,
+            finished_at=as_text(fields["finished_at"]) if fields.get("finished_at") else None,
         )
 
     async def get_job(self, job_id: str) -> Job | None:
@@ -413,7 +406,7 @@ class RedisJobStore:
     async def list_jobs(
         self, *, contest_id: str | None = None, states: Collection[JobState] | None = None
     ) -> list[Job]:
-        ids = [_text(i) for i in await self._redis.zrange(self._index, 0, -1)]
+        ids = [as_text(i) for i in await self._redis.zrange(self._index, 0, -1)]
         jobs = await self._jobs(ids)
         return [
             j
@@ -443,7 +436,7 @@ class RedisJobStore:
         return await self.get_job(job_id)
 
     async def due_jobs(self, now: dt.datetime) -> list[Job]:
-        ids = [_text(i) for i in await self._redis.zrangebyscore(self._scheduled, "-inf", _ms(now))]
+        ids = [as_text(i) for i in await self._redis.zrangebyscore(self._scheduled, "-inf", _ms(now))]
         return [j for j in await self._jobs(ids) if j.state is JobState.SCHEDULED]
 
     async def start_job(self, job_id: str, recipients: Sequence[Recipient], now: dt.datetime) -> bool:
@@ -469,7 +462,7 @@ class RedisJobStore:
         ]
         # Staged in chunks under a key of this attempt alone, then moved by one script: a
         # second worker starting the same job stages its own copy, which the script drops.
-        stage = f"{self._k}:stage:{_part(job_id)}:{uuid.uuid4().hex}"
+        stage = f"{self._k}:stage:{part(job_id)}:{uuid.uuid4().hex}"
         for i in range(0, len(docs), 1000):
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.rpush(stage, *docs[i : i + 1000])
@@ -495,12 +488,12 @@ class RedisJobStore:
         for raw_id in await self._redis.zrange(self._running, 0, -1):
             if len(out) >= limit:
                 break
-            job_id = _text(raw_id)
+            job_id = as_text(raw_id)
             got = await self._claim(
                 keys=[self._job(job_id), self._due(job_id), self._dlv(job_id), self._owned(worker)],
                 args=[job_id, worker, _ms(now), utc_iso(now), limit - len(out)],
             )
-            out += [_delivery(job_id, _text(got[i]), got[i + 1]) for i in range(0, len(got), 2)]
+            out += [_delivery(job_id, as_text(got[i]), got[i + 1]) for i in range(0, len(got), 2)]
         return out
 
     async def release(self, worker: str, keys: Sequence[DeliveryKey], not_before: dt.datetime) -> int:
@@ -566,12 +559,12 @@ class RedisJobStore:
         self, job_id: str, *, states: Collection[DeliveryState] | None = None
     ) -> list[Delivery]:
         found = await self._redis.hgetall(self._dlv(job_id))
-        out = [_delivery(job_id, _text(seq), raw) for seq, raw in found.items()]
+        out = [_delivery(job_id, as_text(seq), raw) for seq, raw in found.items()]
         out.sort(key=lambda d: d.seq)
         return [d for d in out if states is None or d.state in states]
 
     async def stats(self, job_id: str) -> dict[str, int]:
-        counted = {_text(k): int(v) for k, v in (await self._redis.hgetall(self._stats(job_id))).items()}
+        counted = {as_text(k): int(v) for k, v in (await self._redis.hgetall(self._stats(job_id))).items()}
         out = {k: v for k, v in counted.items() if v}
         job = await self.get_job(job_id)
         if job is not None and job.remaining > 0:
@@ -593,10 +586,10 @@ class RedisJobStore:
         return int(alive) == 1
 
     async def recover(self, now: dt.datetime, *, resend_uncertain: bool) -> int:
-        live = {_text(w) for w in await self._redis.zrangebyscore(self._workers, f"({_ms(now)}", "+inf")}
+        live = {as_text(w) for w in await self._redis.zrangebyscore(self._workers, f"({_ms(now)}", "+inf")}
         owners: set[str] = set()
         async for key in self._redis.scan_iter(match=f"{self._k}:owned:*", count=500):
-            owners.add(unquote(_text(key).rsplit(":", 1)[1]))
+            owners.add(unquote(as_text(key).rsplit(":", 1)[1]))
         dead = {w for w in (await self._expired(now)) | owners if w not in live}
         moved = 0
         for worker in dead:
@@ -604,7 +597,7 @@ class RedisJobStore:
         return moved
 
     async def _expired(self, now: dt.datetime) -> set[str]:
-        return {_text(w) for w in await self._redis.zrangebyscore(self._workers, "-inf", _ms(now))}
+        return {as_text(w) for w in await self._redis.zrangebyscore(self._workers, "-inf", _ms(now))}
 
     async def retire(self, worker: str, now: dt.datetime, *, resend_uncertain: bool) -> int:
         return await self._give_up(worker, now, resend_uncertain, force=True)
@@ -615,7 +608,7 @@ class RedisJobStore:
             return 0  # renewed its lease meanwhile: alive after all
         by_job: dict[str, list[str]] = {}
         for member in await self._redis.smembers(self._owned(worker)):
-            job_id, _, seq = _text(member).rpartition("|")
+            job_id, _, seq = as_text(member).rpartition("|")
             by_job.setdefault(job_id, []).append(seq)
         moved = 0
         for job_id, seqs in by_job.items():
@@ -645,7 +638,7 @@ class RedisJobStore:
     # -- opt-outs and quotas --------------------------------------------------------------
 
     def _user_field(self, user: UserKey) -> str:
-        return f"{_part(user.channel)}:{_part(user.user_id)}"
+        return f"{part(user.channel)}:{part(user.user_id)}"
 
     async def set_opt_out(self, user: UserKey, out: bool, now: dt.datetime) -> bool:
         key = f"{self._k}:optout"
@@ -662,7 +655,7 @@ class RedisJobStore:
 
     async def take_quota(self, key: str, cap: int, ttl: dt.timedelta) -> bool:
         ms = max(1, int(ttl.total_seconds() * 1000))
-        return int(await self._quota(keys=[f"{self._k}:quota:{_part(key)}"], args=[cap, ms])) == 1
+        return int(await self._quota(keys=[f"{self._k}:quota:{part(key)}"], args=[cap, ms])) == 1
 
     async def close(self) -> None:
         await self._redis.aclose()

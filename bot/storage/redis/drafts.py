@@ -19,21 +19,19 @@ is atomic on the server whatever the number of workers.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
-import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import redis.asyncio as aioredis
-from redis.asyncio.lock import Lock
-from redis.exceptions import LockError, WatchError
+from redis.exceptions import WatchError
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
+from bot.storage.redis.common import as_text, part
+from bot.storage.redis.lock import RedisIsolation
 from contests.records import (
     AlreadyClaimed,
     Draft,
@@ -138,23 +136,14 @@ return 0
 """
 
 
-def _part(text: str) -> str:
-    return quote(text, safe="")
-
-
 def _contact_field(user: UserKey) -> str:
     """The user's field of the contacts hash (``list_contacts`` splits it back)."""
-    return f"{_part(user.channel)}:{_part(user.user_id)}"
+    return f"{part(user.channel)}:{part(user.user_id)}"
 
 
 def _ms(ttl: dt.timedelta) -> int:
     """A claim's TTL for ``PX``: whole milliseconds, at least one."""
     return max(1, int(ttl.total_seconds() * 1000))
-
-
-def _text(value: object) -> str:
-    """A reply as text, whether or not the client decodes responses."""
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _submission_from_json(number: str, payload: str | bytes) -> Submission:
@@ -198,13 +187,13 @@ class RedisStorage:
     # -- keys -------------------------------------------------------------------------------
 
     def _draft_key(self, user: UserKey) -> str:
-        return f"{self.prefix}:draft:{_part(user.channel)}:{_part(user.user_id)}"
+        return f"{self.prefix}:draft:{part(user.channel)}:{part(user.user_id)}"
 
     def _user_index(self, user: UserKey) -> str:
-        return f"{self.prefix}:idx:user:{_part(user.channel)}:{_part(user.user_id)}"
+        return f"{self.prefix}:idx:user:{part(user.channel)}:{part(user.user_id)}"
 
     def _contest_index(self, contest_id: str) -> str:
-        return f"{self.prefix}:idx:contest:{_part(contest_id)}"
+        return f"{self.prefix}:idx:contest:{part(contest_id)}"
 
     @property
     def _all_index(self) -> str:
@@ -215,7 +204,7 @@ class RedisStorage:
         return f"{self.prefix}:submissions"
 
     def _claim_key(self, key: str) -> str:
-        return f"{self.prefix}:claim:{_part(key)}"
+        return f"{self.prefix}:claim:{part(key)}"
 
     @property
     def _contacts(self) -> str:
@@ -232,7 +221,7 @@ class RedisStorage:
             user=user,
             data=json.loads(data),
             version=int(version),
-            updated_at=parse_utc(_text(updated_at)),
+            updated_at=parse_utc(as_text(updated_at)),
         )
 
     async def save_draft(self, draft: Draft, *, claim: InboundClaim | None = None) -> Draft:
@@ -256,7 +245,7 @@ class RedisStorage:
     async def list_drafts(self) -> list[Draft]:
         head = f"{self.prefix}:draft:"
         # SCAN, not KEYS: reminders run while the bot serves, and this must not block Redis.
-        keys = sorted({_text(k) async for k in self._redis.scan_iter(match=head + "*", count=1000)})
+        keys = sorted({as_text(k) async for k in self._redis.scan_iter(match=head + "*", count=1000)})
         drafts: list[Draft] = []
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
@@ -273,7 +262,7 @@ class RedisStorage:
                         UserKey(unquote(channel), unquote(user_id)),
                         json.loads(data),
                         int(version),
-                        parse_utc(_text(updated)),
+                        parse_utc(as_text(updated)),
                     )
                 )
         return sorted(drafts, key=lambda d: (d.user.channel, d.user.user_id))
@@ -312,7 +301,7 @@ class RedisStorage:
         )
         number = await self._create_submission(
             keys=[
-                f"{self.prefix}:counter:{_part(prefix)}",
+                f"{self.prefix}:counter:{part(prefix)}",
                 f"{self.prefix}:seq",
                 self._submissions,
                 self._all_index,
@@ -322,7 +311,7 @@ class RedisStorage:
             ],
             args=[prefix, payload],
         )
-        return _submission_from_json(_text(number), payload)
+        return _submission_from_json(as_text(number), payload)
 
     async def get_submission(self, number: str) -> Submission | None:
         payload = await self._redis.hget(self._submissions, number)
@@ -338,7 +327,7 @@ class RedisStorage:
             index = self._contest_index(contest_id)
         else:
             index = self._all_index
-        numbers = [_text(n) for n in await self._redis.zrange(index, 0, -1)]  # by insertion seq
+        numbers = [as_text(n) for n in await self._redis.zrange(index, 0, -1)]  # by insertion seq
         if not numbers:
             return []
         payloads = await self._redis.hmget(self._submissions, numbers)
@@ -402,15 +391,15 @@ class RedisStorage:
 
     async def last_contact(self, user: UserKey) -> dt.datetime | None:
         value = await self._redis.hget(self._contacts, _contact_field(user))
-        return None if value is None else parse_utc(_text(value))
+        return None if value is None else parse_utc(as_text(value))
 
     async def list_contacts(self) -> list[UserKey]:
-        fields = sorted(_text(f) for f in await self._redis.hkeys(self._contacts))
+        fields = sorted(as_text(f) for f in await self._redis.hkeys(self._contacts))
         users = [UserKey(unquote(c), unquote(u)) for c, _, u in (f.partition(":") for f in fields)]
         return sorted(users, key=lambda k: (k.channel, k.user_id))
 
     def _session_key(self, token_hash: str) -> str:
-        return f"{self.prefix}:session:{_part(token_hash)}"
+        return f"{self.prefix}:session:{part(token_hash)}"
 
     async def open_session(self, token_hash: str, user: UserKey, ttl: dt.timedelta) -> None:
         await self._redis.set(self._session_key(token_hash), _contact_field(user), px=_ms(ttl))
@@ -419,7 +408,7 @@ class RedisStorage:
         value = await self._redis.get(self._session_key(token_hash))
         if value is None:
             return None
-        channel, _, user_id = _text(value).partition(":")
+        channel, _, user_id = as_text(value).partition(":")
         return UserKey(unquote(channel), unquote(user_id))
 
     async def close_session(self, token_hash: str) -> None:
@@ -428,115 +417,6 @@ class RedisStorage:
     async def ping(self) -> None:
         """Raise :class:`redis.exceptions.ConnectionError` when the server cannot be reached."""
         await self._redis.ping()
-
-    async def close(self) -> None:
-        """Close the client and its connection pool."""
-        await self._redis.aclose()
-
-
-class RedisIsolation:
-    """:class:`~bot.storage.base.EventIsolation` across workers, with a Redis lock per key.
-
-    The lock key expires ``timeout`` seconds after it was last renewed, so a dead worker
-    cannot hold a user forever; while the holder is alive a background task renews it every
-    ``renew_every`` seconds (default ``timeout / 3``).  Waiting is given up after
-    ``blocking_timeout`` seconds (default ``timeout``) with :class:`TimeoutError`.
-    Unlike :class:`~bot.storage.memory_lock.LocalIsolation`, waiters are not served in FIFO order.
-    Takes ownership of ``redis``: :meth:`close` closes it.
-    """
-
-    def __init__(
-        self,
-        redis: aioredis.Redis,
-        prefix: str = "kepu",
-        timeout: float = 60.0,
-        *,
-        blocking_timeout: float | None = None,
-        renew_every: float | None = None,
-        poll_interval: float = 0.05,
-    ) -> None:
-        if timeout <= 0:
-            raise ValueError("timeout must be positive")
-        self._redis = redis
-        self.prefix = prefix
-        self.timeout = timeout
-        self.blocking_timeout = timeout if blocking_timeout is None else blocking_timeout
-        self.renew_every = timeout / 3 if renew_every is None else renew_every
-        self.poll_interval = poll_interval
-
-    @classmethod
-    def from_url(cls, url: str, prefix: str = "kepu", timeout: float = 60.0) -> RedisIsolation:
-        """Isolation on a new client for ``url``; connects lazily."""
-        return cls(aioredis.from_url(url, decode_responses=True), prefix, timeout)
-
-    def lock_name(self, key: str) -> str:
-        """The Redis key that holds ``key``'s lock."""
-        return f"{self.prefix}:lock:{_part(key)}"
-
-    @contextlib.asynccontextmanager
-    async def lock(self, key: str) -> AsyncIterator[None]:
-        """Hold ``key``'s lock, waiting up to ``blocking_timeout`` for another worker to let go."""
-        lock = self._redis.lock(
-            self.lock_name(key),
-            timeout=self.timeout,
-            sleep=self.poll_interval,
-            blocking=True,
-            blocking_timeout=self.blocking_timeout,
-            thread_local=False,
-        )
-        if not await self._acquire(lock, uuid.uuid4().hex):
-            raise TimeoutError(f"could not lock {key!r} within {self.blocking_timeout} s")
-        renewer = asyncio.get_running_loop().create_task(self._renew(lock, key))
-        try:
-            yield
-        finally:
-            renewer.cancel()
-            try:
-                await lock.release()
-            except LockError:
-                log.warning("lock for %r expired before its event was handled", key)
-            finally:
-                await asyncio.wait({renewer})
-
-    async def _acquire(self, lock: Lock, token: str) -> bool:
-        """Try to take ``lock`` until ``blocking_timeout``; False when it stays taken.
-
-        The loop is ours, not ``Lock.acquire``'s, so that a cancellation is never lost:
-        on Python 3.11 ``asyncio.wait_for`` (which redis-py wraps around each socket write)
-        drops a cancel that lands just as the write completes, and ``Lock.acquire`` would
-        then go on polling, or even take the lock, for a task that was cancelled.
-        """
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        cancels = task.cancelling() if task is not None else 0
-        deadline = loop.time() + self.blocking_timeout
-        try:
-            while True:
-                acquired = await lock.acquire(blocking=False, token=token)
-                if task is not None and task.cancelling() > cancels:
-                    raise asyncio.CancelledError
-                if acquired:
-                    return True
-                if loop.time() + self.poll_interval > deadline:
-                    return False
-                await asyncio.sleep(self.poll_interval)
-        except BaseException:
-            # Cancelled (or failed) while the SET may already have reached the server: do not
-            # leave the key held until it expires.
-            with contextlib.suppress(LockError, aioredis.RedisError):
-                await asyncio.shield(lock.do_release(token.encode()))
-            raise
-
-    async def _renew(self, lock: Lock, key: str) -> None:
-        while True:
-            await asyncio.sleep(self.renew_every)
-            try:
-                await lock.reacquire()
-            except LockError:
-                log.warning("lost the lock for %r while handling its event", key)
-                return
-            except aioredis.RedisError:
-                log.warning("could not renew the lock for %r", key, exc_info=True)
 
     async def close(self) -> None:
         """Close the client and its connection pool."""
