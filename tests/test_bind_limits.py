@@ -19,7 +19,7 @@ from handlers.admin import AdminService, IssuedInvite, OrgCommands, new_code
 from .test_org_contract import Backend
 from .test_org_contract import backend as backend  # fixtures: asked for by name below
 from .test_org_contract import org as org
-from .test_quota import CAS, World, open_org_beside
+from .test_quota import CAS, World, make_request, open_org_beside
 from .test_quota import any_world as any_world
 
 T0 = dt.datetime(2024, 10, 1, 4, 0, tzinfo=dt.UTC)  # a whole hour: windows start here
@@ -141,3 +141,38 @@ async def test_a_malformed_code_is_answered_without_counting(admin: AdminService
     for _ in range(10):
         assert (await admin.bind(ALICE, "12345")).status == "malformed"
     assert (await admin.bind(ALICE, new_code())).status == "unknown"
+
+
+# -- 撤回 tells nobody which numbers exist -------------------------------------------------------
+
+
+async def test_withdraw_answers_a_stranger_alike_for_a_missing_and_someone_elses_number(
+    any_world: World,
+) -> None:
+    contest = any_world.contest(CAS)
+    owner = UserKey("wechat", "owner")
+    sub = await any_world.accepted(owner, make_request(contest, "self", unit="张三工作室"))
+    missing = sub.number[:-6] + "999999"
+    theirs = await any_world.quota.withdraw(MALLORY, sub.number)
+    nothing = await any_world.quota.withdraw(MALLORY, missing)
+    assert not theirs.ok and not nothing.ok
+    assert theirs.code == nothing.code
+    assert theirs.text.replace(sub.number, "N") == nothing.text.replace(missing, "N")
+    stored = await any_world.storage.get_submission(sub.number)
+    assert stored is not None and stored.status == "submitted"  # untouched
+    assert (await any_world.quota.withdraw(owner, sub.number)).ok
+
+
+async def test_withdraw_through_the_chat_command_gives_the_same_reply_too(
+    any_world: World, admin: AdminService
+) -> None:
+    contest = any_world.contest(CAS)
+    sub = await any_world.accepted(
+        UserKey("wechat", "owner"), make_request(contest, "self", unit="张三工作室")
+    )
+    commands = OrgCommands(admin, any_world.quota)
+    theirs = await commands.handle(MALLORY, f"撤回 {sub.number}")
+    nothing = await commands.handle(MALLORY, "撤回 KP2024-999999")
+    assert theirs is not None and nothing is not None
+    assert theirs[0].meta == nothing[0].meta
+    assert theirs[0].text.replace(sub.number, "N") == nothing[0].text.replace("KP2024-999999", "N")
