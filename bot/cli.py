@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -28,7 +29,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        return int(args.handler(args, settings))
+        code = int(args.handler(args, settings))
+        sys.stdout.flush()  # here, so that a closed pipe is noticed inside the try
+        return code
+    except BrokenPipeError:
+        # The reader went away (`... | head`).  As Python's documentation recommends: point
+        # stdout at devnull, so that the flush at exit does not fail again, and exit 1.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except ContestError as exc:
         print(f"大赛文件有误：{exc}", file=sys.stderr)
         return 2

@@ -114,6 +114,31 @@ def test_bad_settings_fail_with_a_message(tmp_path: Path) -> None:
     assert result.returncode == 2 and "配置有误" in result.stderr
 
 
+@pytest.mark.parametrize("args", [["contests"], ["contests", "--json"]])
+def test_a_listing_into_a_closed_pipe_ends_quietly(tmp_path: Path, args: list[str]) -> None:
+    """Regression: ``python -m bot contests | head`` ended in a BrokenPipeError traceback."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    environ["BOT_DATA_DIR"] = str(tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written, as after `head` quits
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            env=environ,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1  # as Python's documentation recommends for EPIPE
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+    assert "Exception ignored" not in result.stderr, result.stderr
+
+
 @pytest.mark.parametrize("redis", [False, True])
 async def test_serve_answers_healthz(tmp_path: Path, redis: bool) -> None:
     settings = Settings(
