@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from .commands import register_all
 from .contests import ContestError
 from .settings import Settings
+from .storage import redacted_url, store_unreachable, unreachable_reason
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,3 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if not store_unreachable(exc):
+            raise
+        # One line, not a traceback: the operator's next step is to start or fix the store.
+        url = settings.redis_url.get_secret_value() if settings.redis_url else ""
+        print(f"无法连接存储 {redacted_url(url)}: {unreachable_reason(exc)}", file=sys.stderr)
+        return 1

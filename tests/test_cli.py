@@ -202,7 +202,13 @@ async def test_serve_answers_healthz(tmp_path: Path, redis: bool) -> None:
         resp = await client.get("/healthz")
         assert resp.status == 200
         body = await resp.json()
-    assert body == {"status": "ok", "storage": "redis" if redis else "sqlite", "contests": 5, "channels": []}
+    assert body == {
+        "status": "ok",
+        "storage": "redis" if redis else "sqlite",
+        "store": "ok",
+        "contests": 5,
+        "channels": [],
+    }
 
 
 async def test_freeze_heap_takes_what_exists_out_of_the_gcs_scans() -> None:
