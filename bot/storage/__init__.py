@@ -20,6 +20,9 @@ from .base import (
     Submission,
     UserKey,
     format_number,
+    redacted_url,
+    store_unreachable,
+    unreachable_reason,
 )
 
 __all__ = [
@@ -35,6 +38,9 @@ __all__ = [
     "UserKey",
     "format_number",
     "open_storage",
+    "redacted_url",
+    "store_unreachable",
+    "unreachable_reason",
 ]
 
 #: Name of the SQLite database inside the data directory.

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import urllib.parse
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -60,6 +62,35 @@ class Submission:
 
 class StaleDraftError(Exception):
     """The draft changed since it was read (another worker saved it first)."""
+
+
+def store_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the store's server cannot be reached now (Redis down or not
+    answering): the request can be tried again later, and nothing was lost."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    """Why, in a few words: the OS's for a refused or failed connection ("Connection refused")."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno:
+            return os.strerror(seen.errno)
+        seen = seen.__cause__ or seen.__context__
+    return str(exc) or type(exc).__name__
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without its password, fit for a log line or an error message."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
 class AlreadyClaimed(Exception):
@@ -205,6 +236,9 @@ class Storage(Protocol):
 
     async def close_session(self, token_hash: str) -> None:
         """End a session (its cookie was replaced, or the user signed out)."""
+
+    async def ping(self) -> None:
+        """Return when the store answers; raise when it cannot be reached (the health check)."""
 
     async def close(self) -> None:
         """Release connections.  The store is unusable afterwards."""
