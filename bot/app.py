@@ -6,21 +6,23 @@ and ``create_app(settings)`` ties the same lifetime to the web application via `
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
 
 from bot.channels import Channel, discover
 from bot.settings import Settings
-from bot.storage import Stores, open_stores
+from bot.storage import Stores, open_stores, store_unreachable, unreachable_reason
 from bot.web import setup_web
-from bot.web.upload import UploadSettings
+from bot.web.upload import SECURITY_HEADERS, UploadSettings
 from contests.events import Document, Placement, Reply
 from contests.ports import EventIsolation, Notifier, PlansDocuments, Storage
 from contests.records import UserKey
@@ -40,6 +42,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # Users whose last stored draft the submit handler keeps in memory (a few KB each).
 DRAFT_CACHE = 10_000
+# What a request that meets the store down is answered; it wrote nothing, the draft is intact.
+STORE_BUSY = "系统繁忙，请稍后再试。您已填写的内容不会丢失。"
+RETRY_AFTER_S = 5
+# A store that has not answered /healthz by then is as good as down for a balancer.
+HEALTH_PING_TIMEOUT_S = 2.0
 
 
 @dataclass(slots=True)
@@ -197,15 +204,61 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """The service and its store: 200 when the store answers, else 503 (take this worker out
+    of the balancer's rotation; it recovers by itself when the store is back)."""
     svc = request.app[SERVICES]
-    return web.json_response(
-        {
-            "status": "ok",
-            "storage": "redis" if svc.settings.redis_url else "sqlite",
-            "contests": len(svc.contests),
-            "channels": [c.name for c in request.app[CHANNELS]],
+    body: dict[str, Any] = {
+        "status": "ok",
+        "storage": "redis" if svc.settings.redis_url else "sqlite",
+        "store": "ok",
+        "contests": len(svc.contests),
+        "channels": [c.name for c in request.app[CHANNELS]],
+    }
+    try:
+        async with asyncio.timeout(HEALTH_PING_TIMEOUT_S):
+            await svc.storage.ping()
+    except Exception as exc:  # whatever the cause, the store cannot serve this worker now
+        reason = "timed out" if isinstance(exc, TimeoutError) else unreachable_reason(exc)
+        log.warning("health check: the store does not answer: %s", reason)
+        body |= {
+            "status": "unavailable",
+            "store": "unavailable",
+            "error": "store_unavailable",
+            "message": "存储服务不可用，请稍后再试。",
         }
-    )
+        return web.json_response(body, status=503, dumps=_dumps)
+    return web.json_response(body, dumps=_dumps)
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)
+
+
+@web.middleware
+async def store_unavailable(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A request that meets the store down gets a 503 with a message to show, not a 500:
+    nothing it would have written was written, so it can simply be sent again."""
+    try:
+        return await handler(request)
+    except Exception as exc:
+        if not store_unreachable(exc):
+            raise
+        # The route's pattern, not the path: upload and download paths carry tokens.
+        resource = request.match_info.route.resource
+        log.warning(
+            "%s %s: the store does not answer: %s",
+            request.method,
+            resource.canonical if resource is not None else "?",
+            unreachable_reason(exc),
+        )
+        return web.json_response(
+            {"error": "store_unavailable", "message": STORE_BUSY},
+            status=503,
+            headers={**SECURITY_HEADERS, "Retry-After": str(RETRY_AFTER_S)},
+            dumps=_dumps,
+        )
 
 
 async def freeze_heap(app: web.Application) -> None:
@@ -232,7 +285,7 @@ def create_app(
 
     ``channels`` defaults to those configured in the environment (:func:`bot.channels.discover`).
     """
-    app = web.Application(client_max_size=1024**2)
+    app = web.Application(client_max_size=1024**2, middlewares=[store_unavailable])
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_services_ctx)  # first: the channels' lifetimes use the services
     app.router.add_get("/healthz", healthz)

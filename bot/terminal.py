@@ -1,30 +1,87 @@
 """The terminal channel: ``python -m bot chat`` talks to the dialog line by line.
 
 Reads stdin (a person or a pipe), prints each reply with its choices as a numbered list, as
-WeChat shows them.  ``/file PATH`` sends a local file as if it had been uploaded.
+WeChat shows them.  ``/file PATH`` sends a local file as if it had been uploaded: like the chat
+apps' downloads, a private copy of it is what the dialog checks and keeps.
 """
 
 from __future__ import annotations
 
 import asyncio
+import mimetypes
+import shutil
+import stat
 import sys
+import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from bot.app import services
+from bot.app import Services, services
 from bot.settings import Settings
 from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.records import UserKey
 from dialogs.engine import choices_as_text
 
+FILE_COMMAND = "/file"
+FILE_USAGE = "用法：/file 文件路径，例如 /file ~/视频/作品.mp4"
 
-def _event(user: UserKey, line: str) -> Incoming:
-    if line.startswith("/file "):
-        path = Path(line[6:].strip()).expanduser()
-        size = path.stat().st_size if path.is_file() else None
-        mime = "video/mp4" if path.suffix.lower() in {".mp4", ".m4v"} else ""
-        return Incoming(user, EventKind.FILE, file=FileInfo(path.name, size, mime, str(path)))
-    return Incoming(user, EventKind.TEXT, text=line)
+
+class FileRefused(Exception):
+    """A path ``/file`` cannot send; the message says why, for the user."""
+
+
+def _copy_in(path: Path, folder: Path) -> tuple[Path, int, str]:
+    """``(copy, size, mime)`` of the regular file at ``path``, copied into ``folder``
+    (blocking: run in a worker thread).  Raises :class:`FileRefused`."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise FileRefused(f"找不到文件：{path}。请检查路径是否正确。") from None
+    except OSError as exc:
+        raise FileRefused(f"无法读取文件：{path}（{exc.strerror or exc}）。") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise FileRefused(f"{path} 是一个文件夹，请给出其中某个文件的路径。")
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO or a device would block the copy or never end.
+        raise FileRefused(f"{path} 不是普通文件，请给出视频或扫描件文件的路径。")
+    target = folder / f"upload{path.suffix.lower()[:9]}"
+    try:
+        shutil.copyfile(path, target)
+    except OSError as exc:
+        raise FileRefused(f"无法读取文件：{path}（{exc.strerror or exc}）。") from None
+    mime = mimetypes.guess_type(path.name)[0] or ""
+    return target, target.stat().st_size, mime
+
+
+def _temp_folder(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="terminal-", dir=root))
+
+
+def _file_path(argument: str) -> Path | None:
+    """The path after ``/file``; quotes around it (a dragged-in file) are not part of it."""
+    text = argument.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    return Path(text).expanduser() if text else None
+
+
+async def send_file(svc: Services, user: UserKey, argument: str) -> list[Reply]:
+    """The replies to ``/file ARGUMENT``: the dialog's to the file, or why it was not sent."""
+    path = _file_path(argument)
+    if path is None:
+        return [Reply(FILE_USAGE)]
+    folder = await asyncio.to_thread(_temp_folder, svc.settings.data_dir / "incoming")
+    try:
+        try:
+            copy, size, mime = await asyncio.to_thread(_copy_in, path, folder)
+        except FileRefused as exc:
+            return [Reply(str(exc))]
+        info = FileInfo(path.name, size, mime, path=str(copy))
+        return await svc.assistant.handle(Incoming(user, EventKind.FILE, file=info))
+    finally:
+        # The dialog keeps what it accepts elsewhere (a hard link or a copy).
+        await asyncio.to_thread(shutil.rmtree, folder, True)
 
 
 def _print(replies: list[Reply], out: TextIO) -> None:
@@ -49,5 +106,9 @@ async def run_chat(settings: Settings, *, user: str, contest: str | None, out: T
             line = line.rstrip("\n")
             if not line.strip():
                 continue
-            _print(await svc.assistant.handle(_event(key, line)), out)
+            command, _, argument = line.partition(" ")
+            if command == FILE_COMMAND:
+                _print(await send_file(svc, key, argument), out)
+                continue
+            _print(await svc.assistant.handle(Incoming(key, EventKind.TEXT, text=line)), out)
     return 0

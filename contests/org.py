@@ -11,6 +11,8 @@ contest:
   failed, and *withdrawn* when a member takes the recommendation back.  Pending places count
   as used, so two confirmations can never both take the last place; a pending place that was
   never committed (a crash in between) stops counting after its ``ttl``.
+* **attempts** – counters of tries (binding with an invite code) in fixed time windows,
+  kept here so that every worker counts against the same limit;
 * **claims** – contest-wide unique keys that a place holds (``author:<first author>``,
   ``work:<title>|<first author>``): how "one work per first author" and "one channel per
   work" are enforced in the same atomic step as the quota.
@@ -167,6 +169,29 @@ class QuotaRefusal:
     label: str = ""
     min_works: int | None = None
     detail: str = ""  # the claim as the entrant wrote it (name, title), for the message
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptLimit:
+    """At most ``limit`` attempts under ``key`` in each ``window`` (fixed windows counted from
+    the Unix epoch, so every worker and both backends agree on where a window starts)."""
+
+    key: str
+    limit: int
+    window: dt.timedelta
+
+    def __post_init__(self) -> None:
+        if self.limit < 1 or self.window < dt.timedelta(seconds=1):
+            raise ValueError("an attempt limit needs limit >= 1 and a window of a second or more")
+
+    def window_start(self, now: dt.datetime) -> int:
+        """Unix seconds at which the window holding ``now`` began."""
+        seconds = int(self.window.total_seconds())
+        return int(now.timestamp()) // seconds * seconds
+
+    def window_end(self, now: dt.datetime) -> dt.datetime:
+        start = self.window_start(now)
+        return dt.datetime.fromtimestamp(start, dt.UTC) + self.window
 
 
 @dataclass(frozen=True, slots=True)

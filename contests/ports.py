@@ -24,6 +24,7 @@ from contests.deliveries import (
 from contests.events import Document, Placement, Reply
 from contests.org import (
     DEFAULT_HOLD_TTL,
+    AttemptLimit,
     Invite,
     Membership,
     Place,
@@ -138,6 +139,9 @@ class Storage(Protocol):
     async def close_session(self, token_hash: str) -> None:
         """End a session (its cookie was replaced, or the user signed out)."""
 
+    async def ping(self) -> None:
+        """Return when the store answers; raise when it cannot be reached (the health check)."""
+
     async def close(self) -> None:
         """Release connections.  The store is unusable afterwards."""
 
@@ -175,6 +179,11 @@ class OrgStore(Protocol):
         any earlier one) in the same atomic step, so a code can never bind two users."""
 
     async def get_membership(self, user: UserKey, contest_id: str) -> Membership | None: ...
+
+    async def count_attempt(self, limits: Sequence[AttemptLimit], now: dt.datetime) -> dt.datetime | None:
+        """Atomically count one attempt under every limit, unless one of them is reached already:
+        then nothing is counted and the result is when the last reached window ends (the
+        earliest moment another attempt can count).  None: counted."""
 
     async def list_memberships(
         self, *, contest_id: str | None = None, user: UserKey | None = None

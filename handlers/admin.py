@@ -25,7 +25,17 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from contests.events import Document, Reply
-from contests.org import Invite, Membership, PlaceState, RedeemStatus, Role, Unit, hash_code, normalise_name
+from contests.org import (
+    AttemptLimit,
+    Invite,
+    Membership,
+    PlaceState,
+    RedeemStatus,
+    Role,
+    Unit,
+    hash_code,
+    normalise_name,
+)
 from contests.ports import OrgStore, Storage
 from contests.records import Submission, UserKey
 from contests.rules import SHANGHAI, Contest, ContestRegistry
@@ -41,6 +51,7 @@ from handlers.quota import (
 
 __all__ = [
     "AdminService",
+    "BindLimits",
     "BindResult",
     "Denied",
     "ImportSummary",
@@ -93,9 +104,29 @@ class IssuedInvite:
 @dataclass(frozen=True, slots=True)
 class BindResult:
     ok: bool
-    status: Literal["ok", "unknown", "used", "expired", "malformed"]
+    status: Literal["ok", "unknown", "used", "expired", "malformed", "limited"]
     text: str
     membership: Membership | None = None
+    retry_at: dt.datetime | None = None  # "limited": when a code may be tried again
+
+
+@dataclass(frozen=True, slots=True)
+class BindLimits:
+    """How many codes may be tried: a few a minute per user, and more an hour per code prefix
+    (its first four characters), so that many chats together cannot sweep one region of the
+    code space either.  Counted in the org store, shared by every worker."""
+
+    per_user: int = 5
+    user_window: dt.timedelta = dt.timedelta(minutes=1)
+    per_prefix: int = 30
+    prefix_window: dt.timedelta = dt.timedelta(hours=1)
+
+    def for_try(self, user: UserKey, canonical: str) -> tuple[AttemptLimit, AttemptLimit]:
+        prefix = canonical.removeprefix(CODE_PREFIX + "-")[:4]
+        return (
+            AttemptLimit(f"bind:user:{user.channel}:{user.user_id}", self.per_user, self.user_window),
+            AttemptLimit(f"bind:prefix:{prefix}", self.per_prefix, self.prefix_window),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +154,15 @@ def normalise_code(text: str) -> str | None:
     if len(raw) != CODE_CHARS or any(ch not in CODE_ALPHABET for ch in raw):
         return None
     return CODE_PREFIX + "-" + "-".join(raw[i : i + 4] for i in range(0, CODE_CHARS, 4))
+
+
+def _limited_text(retry_at: dt.datetime, now: dt.datetime) -> str:
+    minutes = max(1, -(-int((retry_at - now).total_seconds()) // 60))
+    at = retry_at.astimezone(SHANGHAI).strftime("%H:%M")
+    return (
+        f"邀请码尝试次数过多，请于北京时间 {at} 之后（约 {minutes} 分钟后）再试。"
+        "如果邀请码确实无误，请向主办方核对。"
+    )
 
 
 def parse_bind(text: str) -> str | None:
@@ -245,11 +285,13 @@ class AdminService:
         storage: Storage,
         org: OrgStore,
         clock: Callable[[], dt.datetime] = utcnow,
+        bind_limits: BindLimits | None = None,
     ) -> None:
         self.contests = contests
         self.storage = storage
         self.org = org
         self.clock = clock
+        self.bind_limits = bind_limits or BindLimits()
 
     def contest(self, contest_id: str) -> Contest:
         contest = self.contests.get(contest_id)
@@ -321,7 +363,12 @@ class AdminService:
             return BindResult(
                 False, "malformed", "邀请码格式不对：应形如 KP-XXXX-XXXX-XXXX-XXXX，请核对后重发。"
             )
-        result = await self.org.redeem_invite(hash_code(canonical), user, self.clock())
+        now = self.clock()
+        # Counted before the code is looked up, so that a limited user learns nothing about it.
+        retry_at = await self.org.count_attempt(self.bind_limits.for_try(user, canonical), now)
+        if retry_at is not None:
+            return BindResult(False, "limited", _limited_text(retry_at, now), retry_at=retry_at)
+        result = await self.org.redeem_invite(hash_code(canonical), user, now)
         if result.status is RedeemStatus.UNKNOWN:
             return BindResult(False, "unknown", "没有这个邀请码，请核对后重发，或向主办方索取新的邀请码。")
         if result.status is RedeemStatus.USED:

@@ -496,8 +496,18 @@ class UnitUsage:
 @dataclass(frozen=True, slots=True)
 class WithdrawResult:
     ok: bool
-    code: str  # withdrawn | already | not_found | forbidden | closed
+    code: str  # withdrawn | already | not_found (or not yours) | forbidden | closed
     text: str
+
+
+def _not_yours(number: str) -> WithdrawResult:
+    # One answer for "no such number" and "not yours": 撤回 must not tell a stranger which
+    # numbers exist.
+    return WithdrawResult(
+        False,
+        "not_found",
+        f"没有找到您可以撤回的报名 {number}：只有提交人、其推荐单位代表或主办方可以撤回，请核对编号。",
+    )
 
 
 # ------------------------------------------------------------------ the use case
@@ -1006,7 +1016,7 @@ class QuotaService:
         sub = await self.storage.get_submission(number)
         contest = self.contests.get(sub.contest_id) if sub else None
         if sub is None or contest is None:
-            return WithdrawResult(False, "not_found", f"没有找到编号为 {number} 的报名。")
+            return _not_yours(number)
         now = self.clock()
         place = await self.org.place_of(contest.id, number)
         member = await self.org.get_membership(user, contest.id)
@@ -1017,7 +1027,7 @@ class QuotaService:
             or (unit is not None and place is not None and place.holder == unit.holder)
         )
         if not allowed:
-            return WithdrawResult(False, "forbidden", f"只有本单位代表、主办方或提交人可以撤回 {number}。")
+            return _not_yours(number)
         owner_or_organiser = sub.user == user or (member is not None and member.role is Role.ORGANISER)
         channel = next((c for c in contest.channels if c.id == sub.channel_id), None)
         if not owner_or_organiser and channel is not None and selection_field(contest, channel):

@@ -82,6 +82,57 @@ def test_new_edition_then_a_whole_submission_in_the_terminal(tmp_path: Path) -> 
     assert "欢迎回来" in second.stdout and "已填写：1/14 项" in second.stdout
 
 
+def test_the_terminal_sends_a_video_and_the_signed_scan_with_file(tmp_path: Path) -> None:
+    """Regression: ``/file PATH`` handed the dialog no local copy, so every file, even a small valid
+    MP4 or a JPG scan, was taken for one too large for the chat and refused."""
+    import datetime as dt
+
+    from contests.rules import ContestRegistry, dump_contest, new_edition
+    from tests.media_factory import MediaFactory, Video
+
+    source = ContestRegistry.load().get("hlj-2022-kepu")
+    assert source is not None
+    data = new_edition(source, "hlj-2099-kepu", dt.date(2099, 5, 9), opens=dt.date(2026, 1, 1))
+    data["video"].update(min_duration_s=1, max_duration_s=10, max_size_mib=4)
+    del data["video"]["min_size_mib"]  # a small test video, every other rule the notice's
+    dump_contest(data, tmp_path / "contests" / "hlj-2099-kepu.yaml")
+    media = MediaFactory(tmp_path / "media")
+    video = media.video(Video(width=640, height=360, seconds=2))
+    scan = tmp_path / "media" / "签字盖章.jpg"
+    media.jpeg().rename(scan)
+    folder = tmp_path / "media" / "一个文件夹"
+    folder.mkdir()
+    loop = tmp_path / "media" / "loop.mp4"
+    loop.symlink_to(loop)  # no file behind it: unreadable even for root
+
+    answers = [
+        "2",  # 个人自荐
+        "张三工作室", "黑土地上的科学", "农业科技", "2098年6月1日", "张三、李四",
+        "哔哩哔哩 https://www.bilibili.com/video/BV1xx411c7mD", "哈尔滨市南岗区某街1号",
+        "0451-51920576", "zhang@example.cn", "介绍黑土保护的科学知识。", "用动画讲清黑土形成过程。",
+        "播放量1.2万", "同意",
+        "/file", f"/file {tmp_path / 'nope.mp4'}", f"/file {folder}", f"/file {loop}",
+        f'/file "{video}"', "确认提交", f"/file {scan}", "完成",
+    ]  # fmt: skip
+    chat = run(["chat", "--user", "zhang"], tmp_path, stdin="\n".join(answers) + "\n")
+    assert chat.returncode == 0, chat.stderr
+    out = chat.stdout
+    assert "用法：/file 文件路径" in out
+    assert f"找不到文件：{tmp_path / 'nope.mp4'}" in out
+    assert f"{folder} 是一个文件夹" in out
+    assert f"无法读取文件：{loop}" in out
+    assert "超出了聊天软件允许机器人接收的大小" not in out, out[-3000:]
+    assert "✅ 视频检查通过" in out, out[-3000:]
+    assert "提交成功！报名编号：HLJ2099-000001" in out, out[-3000:]
+    assert "已收到第1个扫描件" in out, out[-3000:]
+    # What the dialog kept are copies; the entrant's own files are where they were.
+    [kept] = (tmp_path / "videos").iterdir()
+    assert kept.read_bytes() == video.read_bytes()
+    [kept_scan] = (tmp_path / "scans" / "HLJ2099-000001").iterdir()
+    assert kept_scan.name == "scan-1.jpg" and kept_scan.read_bytes() == scan.read_bytes()
+    assert list((tmp_path / "incoming").iterdir()) == []
+
+
 def test_contests_new_from_an_unknown_contest_fails_clearly(tmp_path: Path) -> None:
     result = run(
         ["contests", "new", "--from", "nope", "--id", "x-2099", "--deadline", "2099-01-01"], tmp_path
@@ -114,6 +165,31 @@ def test_bad_settings_fail_with_a_message(tmp_path: Path) -> None:
     assert result.returncode == 2 and "配置有误" in result.stderr
 
 
+@pytest.mark.parametrize("args", [["contests"], ["contests", "--json"]])
+def test_a_listing_into_a_closed_pipe_ends_quietly(tmp_path: Path, args: list[str]) -> None:
+    """Regression: ``python -m bot contests | head`` ended in a BrokenPipeError traceback."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    environ["BOT_DATA_DIR"] = str(tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before anything is written, as after `head` quits
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            env=environ,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1  # as Python's documentation recommends for EPIPE
+    assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
+    assert "Exception ignored" not in result.stderr, result.stderr
+
+
 @pytest.mark.parametrize("redis", [False, True])
 async def test_serve_answers_healthz(tmp_path: Path, redis: bool) -> None:
     settings = Settings(
@@ -125,7 +201,13 @@ async def test_serve_answers_healthz(tmp_path: Path, redis: bool) -> None:
         resp = await client.get("/healthz")
         assert resp.status == 200
         body = await resp.json()
-    assert body == {"status": "ok", "storage": "redis" if redis else "sqlite", "contests": 5, "channels": []}
+    assert body == {
+        "status": "ok",
+        "storage": "redis" if redis else "sqlite",
+        "store": "ok",
+        "contests": 5,
+        "channels": [],
+    }
 
 
 async def test_freeze_heap_takes_what_exists_out_of_the_gcs_scans() -> None:

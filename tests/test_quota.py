@@ -546,7 +546,7 @@ async def test_only_the_unit_the_owner_or_an_organiser_may_withdraw(world: World
     sub = await world.accepted(owner, make_request(contest, "recommend", unit="深圳市科技创新局"))
     for stranger in (ALICE, BOB):  # another unit's member; an unrelated entrant
         refused = await world.quota.withdraw(stranger, sub.number)
-        assert (refused.ok, refused.code) == (False, "forbidden")
+        assert (refused.ok, refused.code) == (False, "not_found")  # as for a missing number
     boss = UserKey("telegram", "boss")
     await world.bind(boss, CAS, Role.ORGANISER)
     assert (await world.quota.withdraw(boss, sub.number)).ok

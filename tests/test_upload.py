@@ -34,9 +34,11 @@ from bot.storage.base import session_hash
 from bot.web import UPLOAD_PAGES, UPLOADS, WEB_CHAT
 from bot.web.upload import UploadService, UploadSettings, display_name, load_or_create_secret
 from contests.events import Document, EventKind, Incoming, Reply
+from contests.org import Role
 from contests.records import Draft, UserKey
 from contests.rules import Contest, ContestRegistry, dump_contest, new_edition
 from dialogs.states import Submission
+from handlers.admin import IssuedInvite
 from tests.conftest import valid_answer
 from tests.media_factory import MediaFactory, Video
 from validators.media import check_video
@@ -911,6 +913,26 @@ async def test_pushed_documents_download_and_the_queue_is_bounded(env: Env) -> N
     assert len(queued) == chat.max_queued and queued[-1]["text"] == f"消息{chat.max_queued + 9}"
     with pytest.raises(ValueError, match="not a web chat user"):
         await chat.push(UserKey("test", "x"), [Reply("x")])
+
+
+async def test_a_members_csv_export_downloads_from_the_web_chat(env: Env) -> None:
+    """Regression: the CSV's type carries a charset, which aiohttp refuses inside content_type,
+    so a member's 导出 csv in the web chat answered 500 instead of the file."""
+    admin = env.svc.admin
+    await admin.import_units(CONTEST_ID, "名称,类别,省份\n中国科学院,member_unit,\n")
+    invite = await admin.create_invite(CONTEST_ID, Role.MEMBER, "中国科学院")
+    assert isinstance(invite, IssuedInvite)
+    me = await WebUser.open(env)
+    [bound] = await me.send(text=f"绑定 {invite.code}")
+    assert bound["text"].startswith("绑定成功"), bound
+    [exported] = await me.send(text="导出 csv")
+    assert exported["document"]["name"].endswith(".csv"), exported
+    resp = await env.client.get(exported["document"]["url"])
+    assert resp.status == 200, await resp.text()
+    assert (resp.content_type, resp.charset) == ("text/csv", "utf-8")
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    header = (await resp.read()).decode("utf-8-sig").splitlines()[0]
+    assert "作品名称" in header
 
 
 def test_the_page_scripts_use_no_html_sinks() -> None:

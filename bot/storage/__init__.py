@@ -11,11 +11,20 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
-from bot.storage.base import Backend, Stores
+from bot.storage.base import Backend, Stores, redacted_url, store_unreachable, unreachable_reason
 from bot.storage.redis import RedisBackend
 from bot.storage.sqlite import SQLITE_FILENAME, SqliteBackend
 
-__all__ = ["SQLITE_FILENAME", "Backend", "Stores", "choose_backend", "open_stores"]
+__all__ = [
+    "SQLITE_FILENAME",
+    "Backend",
+    "Stores",
+    "choose_backend",
+    "open_stores",
+    "redacted_url",
+    "store_unreachable",
+    "unreachable_reason",
+]
 
 
 def choose_backend(*, data_dir: Path, redis_url: str | None, redis_prefix: str = "kepu") -> Backend:

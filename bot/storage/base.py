@@ -10,8 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from contests.ports import EventIsolation, JobStore, OrgStore, Storage, TicketStore
 
@@ -36,6 +41,32 @@ def utc_iso(moment: dt.datetime) -> str:
 
 def parse_utc(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+
+
+def store_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the store's server cannot be reached now (Redis down or not
+    answering): the request can be tried again later, and nothing was lost."""
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
+
+
+def unreachable_reason(exc: BaseException) -> str:
+    """Why, in a few words: the OS's for a refused or failed connection ("Connection refused")."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno:
+            return os.strerror(seen.errno)
+        seen = seen.__cause__ or seen.__context__
+    return str(exc) or type(exc).__name__
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without its password, fit for a log line or an error message."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
 @dataclass(slots=True)

@@ -11,6 +11,8 @@ Key layout (``p`` is the prefix, ``{x}`` percent-encoded, ``c`` a contest id)::
     p:org:claims:{c}                hash  claim -> token
     p:org:numbers:{c}               hash  submission number -> token
     p:org:seq:{c}                   int   order of places
+    p:org:attempts:{key}:{start}    int   tries under a limit in the window from ``start``
+                                          (Unix seconds); expires when the window ends
 
 Reserving, committing, releasing, withdrawing and redeeming an invite are each one Lua
 script, hence atomic on the server whatever the number of workers.  Every key a script
@@ -22,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -30,6 +33,7 @@ from bot.storage.base import dump_json, parse_utc, utc_iso
 from bot.storage.redis.common import as_text, part
 from contests.org import (
     DEFAULT_HOLD_TTL,
+    AttemptLimit,
     Invite,
     Membership,
     Place,
@@ -78,6 +82,23 @@ local member = cjson.encode({
     bound_at = ARGV[1]})
 redis.call('HSET', KEYS[2], redis.call('HGET', KEYS[1], 'member_prefix') .. ':' .. ARGV[4], member)
 return {'ok'}
+"""
+
+# KEYS: one counter per limit.  ARGV: limit1, ttl ms 1, limit2, ttl ms 2, ...
+# Returns {} when the attempt was counted, else the (1-based) indices of the limits reached.
+_COUNT_ATTEMPT_LUA = """
+local reached = {}
+for i = 1, #KEYS do
+    if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[2 * i - 1]) then
+        reached[#reached + 1] = i
+    end
+end
+if #reached > 0 then return reached end
+for i = 1, #KEYS do
+    redis.call('INCR', KEYS[i])
+    redis.call('PEXPIRE', KEYS[i], ARGV[2 * i])
+end
+return reached
 """
 
 # Shared by the scripts below: free a token's place and the claims it still holds.
@@ -232,6 +253,7 @@ class RedisOrgStore:
         self._commit = redis.register_script(_COMMIT_LUA)
         self._release = redis.register_script(_RELEASE_LUA)
         self._withdraw = redis.register_script(_WITHDRAW_LUA)
+        self._count_attempt = redis.register_script(_COUNT_ATTEMPT_LUA)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "kepu") -> RedisOrgStore:
@@ -328,6 +350,20 @@ class RedisOrgStore:
     async def get_membership(self, user: UserKey, contest_id: str) -> Membership | None:
         raw = await self._redis.hget(self._k("members"), self._member_field(contest_id, user))
         return None if raw is None else _membership(json.loads(raw))
+
+    async def count_attempt(self, limits: Sequence[AttemptLimit], now: dt.datetime) -> dt.datetime | None:
+        if not limits:
+            return None
+        keys: list[str] = []
+        args: list[int] = []
+        for limit in limits:
+            keys.append(self._k("attempts", limit.key, str(limit.window_start(now))))
+            # Relative to the caller's clock, as every other time this store keeps.
+            args += [limit.limit, max(1, _ms(limit.window_end(now)) - _ms(now))]
+        reached = await self._count_attempt(keys=keys, args=args)
+        if not reached:
+            return None
+        return max(limits[int(i) - 1].window_end(now) for i in reached)
 
     async def list_memberships(
         self, *, contest_id: str | None = None, user: UserKey | None = None

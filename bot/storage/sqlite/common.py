@@ -235,6 +235,10 @@ class SqliteStoreBase:
     async def _read(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         return await self._conn().fetchall(sql, params)
 
+    async def ping(self) -> None:
+        """Return when the database answers a query."""
+        await self._read("SELECT 1")
+
     async def close(self) -> None:
         """Close the connection (idempotent); the store is unusable afterwards."""
         db, self._db = self._db, None

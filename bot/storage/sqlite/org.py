@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,6 +22,7 @@ from bot.storage.sqlite.common import SqliteStoreBase, changed, connect, migrate
 from bot.storage.sqlite.common import rows as _rows
 from contests.org import (
     DEFAULT_HOLD_TTL,
+    AttemptLimit,
     Invite,
     Membership,
     Place,
@@ -41,7 +42,7 @@ __all__ = ["ORG_SCHEMA_VERSION", "SqliteOrgStore"]
 
 #: Version of the ``org_*`` tables, kept in ``org_schema`` (``PRAGMA user_version`` belongs to
 #: :class:`~bot.storage.sqlite.drafts.SqliteStorage`, which shares the file).
-ORG_SCHEMA_VERSION = 2
+ORG_SCHEMA_VERSION = 3
 
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -114,6 +115,19 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE UNIQUE INDEX org_places_number_committed ON org_places (contest_id, number)"
         " WHERE state = 'committed'",
         "CREATE INDEX org_places_number ON org_places (contest_id, number)",
+    ),
+    # Tries per key in its current fixed window (Unix seconds); rows of ended windows are
+    # deleted as new tries come in.
+    3: (
+        """
+        CREATE TABLE IF NOT EXISTS org_attempts (
+            key          TEXT PRIMARY KEY,
+            window_start INTEGER NOT NULL,
+            window_end   INTEGER NOT NULL,
+            count        INTEGER NOT NULL
+        )
+        """,
+        "CREATE INDEX IF NOT EXISTS org_attempts_end ON org_attempts (window_end)",
     ),
 }
 
@@ -270,6 +284,35 @@ class SqliteOrgStore(SqliteStoreBase):
     async def get_membership(self, user: UserKey, contest_id: str) -> Membership | None:
         found = await self.list_memberships(contest_id=contest_id, user=user)
         return found[0] if found else None
+
+    async def count_attempt(self, limits: Sequence[AttemptLimit], now: dt.datetime) -> dt.datetime | None:
+        now_s = int(now.timestamp())
+
+        def body(conn: sqlite3.Connection) -> dt.datetime | None:
+            conn.execute("DELETE FROM org_attempts WHERE window_end <= ?", (now_s,))
+            reached: list[dt.datetime] = []
+            for limit in limits:
+                found = _rows(
+                    conn,
+                    "SELECT count FROM org_attempts WHERE key = ? AND window_start = ?",
+                    (limit.key, limit.window_start(now)),
+                )
+                if found and found[0][0] >= limit.limit:
+                    reached.append(limit.window_end(now))
+            if reached:
+                return max(reached)
+            for limit in limits:
+                start = limit.window_start(now)
+                conn.execute(
+                    "INSERT INTO org_attempts (key, window_start, window_end, count) VALUES (?, ?, ?, 1)"
+                    " ON CONFLICT (key) DO UPDATE SET count = CASE"
+                    " WHEN window_start = excluded.window_start THEN count + 1 ELSE 1 END,"
+                    " window_start = excluded.window_start, window_end = excluded.window_end",
+                    (limit.key, start, start + int(limit.window.total_seconds())),
+                )
+            return None
+
+        return await self._write(body)
 
     async def list_memberships(
         self, *, contest_id: str | None = None, user: UserKey | None = None

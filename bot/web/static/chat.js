@@ -156,6 +156,11 @@
       try {
         const resp = await fetch("/chat/api/poll?wait=20", { cache: "no-store", credentials: "same-origin" });
         if (resp.status === 403) return;
+        if (!resp.ok) {
+          // The service is busy (its store is down): ask again later, not in a tight loop.
+          await sleep(3000);
+          continue;
+        }
         const data = await resp.json();
         if (data.replies && data.replies.length) {
           retireButtons();
