@@ -338,7 +338,7 @@ async def dialog_alone(
 ) -> DialogCost:
     """The same entrants' events straight into the submit handler of ``services``, one by one
     (this process runs nothing else meanwhile), to tell the dialog's cost from the channel's."""
-    from bot.app import services
+    from bot.services import services
     from bot.settings import Settings
     from contests.events import EventKind, FileInfo, Incoming
     from contests.records import UserKey

@@ -116,8 +116,9 @@ def _our_app(
     kind: str = "ours",
     profile: str = "",
 ) -> web.Application:
-    from bot.app import SERVICES, create_app, freeze_heap
+    from bot.app import create_app, freeze_heap
     from bot.channels.wechat import WechatChannel, WechatSettings
+    from bot.keys import SERVICES
     from bot.settings import Settings
 
     # Each server its own store: what one stored (claims, submissions) must not change how the

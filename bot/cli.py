@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from bot.commands import register_all
 from bot.settings import Settings
-from bot.storage import redacted_url, store_unreachable, unreachable_reason
+from bot.storage.base import redacted_url, store_unreachable, unreachable_reason
 from contests.rules import ContestError
 
 

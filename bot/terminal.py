@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from bot.app import Services, services
+from bot.services import Services, services
 from bot.settings import Settings
 from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.records import UserKey

@@ -1153,7 +1153,7 @@ def remind_context(
     stops first, with the calls in flight recorded)."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        from bot.app import SERVICES
+        from bot.keys import SERVICES
 
         svc = app[SERVICES]
         remind = config or RemindSettings()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from bot.app import services
+from bot.services import services
 from bot.settings import Settings
 from contests.events import Document
 from contests.org import Role, Unit

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import SERVICES, create_app
+from bot.app import create_app
 from bot.channels import Channel
 from bot.channels.telegram import TelegramSettings
 from bot.channels.telegram import create as create_telegram
 from bot.channels.wechat import WechatChannel, WechatSettings
+from bot.keys import SERVICES
 from bot.settings import Settings
 from contests.records import UserKey
 from tests.fakes.telegram_api import TOKEN as TG_TOKEN

@@ -21,7 +21,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from bot.app import services
+from bot.services import services
 from bot.settings import Settings
 from contests.org import Role
 from contests.ports import EventIsolation, Storage

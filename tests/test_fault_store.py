@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import SERVICES, create_app
+from bot.app import create_app
+from bot.keys import SERVICES
 from bot.settings import Settings
 from bot.storage.base import session_hash
-from bot.web import UploadSettings
+from bot.web.upload import UploadSettings
 from contests.records import UserKey
 from handlers.remind import RemindSettings
 from tests.conftest import OPEN_ID, drop_redis_prefix, valid_answer, write_open_edition

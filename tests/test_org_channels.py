@@ -14,8 +14,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import SERVICES, Services, create_app
+from bot.app import create_app
 from bot.channels.wechat import WechatChannel
+from bot.keys import SERVICES
+from bot.services import Services
 from bot.settings import Settings
 from contests.org import Role
 from contests.records import UserKey

@@ -35,12 +35,14 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import SERVICES, Services, create_app
+from bot.app import create_app
 from bot.channels.telegram import TelegramNotifier, TelegramSettings
 from bot.channels.telegram import create as create_telegram
 from bot.channels.wechat import WechatNotifier
 from bot.channels.wechat_api import LocalTokenStore, WechatApi
 from bot.channels.wechat_files import Outbox
+from bot.keys import SERVICES
+from bot.services import Services
 from bot.settings import Settings
 from bot.storage import choose_backend
 from bot.storage.memory_lock import LocalIsolation

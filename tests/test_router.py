@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import Services, services
+from bot.services import Services, services
 from bot.settings import Settings
 from contests.events import EventKind, Incoming, Reply
 from contests.records import UserKey

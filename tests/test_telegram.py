@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web import Application
 from pydantic import ValidationError
 
-from bot.app import SERVICES, Services, create_app, services
+from bot.app import create_app
 from bot.channels.telegram import MENU, TELEGRAM, TelegramSettings, create
 from bot.channels.telegram_files import IN_MEMORY_LIMIT
 from bot.channels.telegram_replies import (
@@ -28,6 +28,8 @@ from bot.channels.telegram_replies import (
     split_text,
     utf16_len,
 )
+from bot.keys import SERVICES
+from bot.services import Services, services
 from bot.settings import Settings
 from bot.storage.memory_lock import LocalIsolation
 from contests.events import Choice, Document, EventKind, Incoming, Reply

@@ -28,7 +28,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
-from bot.app import SERVICES, Services, create_app
+from bot.app import create_app
+from bot.keys import SERVICES
+from bot.services import Services
 from bot.settings import Settings
 from bot.storage.base import session_hash
 from bot.web import UPLOAD_PAGES, UPLOADS, WEB_CHAT

@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pydantic import ValidationError
 
-from bot.app import SERVICES, Services, create_app
+from bot.app import create_app
 from bot.channels import wechat as wechat_module
 from bot.channels import wechat_files
 from bot.channels.wechat import (
@@ -36,6 +36,8 @@ from bot.channels.wechat import (
 from bot.channels.wechat_api import LocalTokenStore, refresh_margin
 from bot.channels.wechat_files import Outbox, new_incoming_dir, sweep_incoming
 from bot.channels.wechat_xml import TEXT_LIMIT, dedup_key, pack_texts, parse_xml, split_text, to_message
+from bot.keys import SERVICES
+from bot.services import Services
 from bot.settings import Settings
 from contests.events import Document, EventKind, Incoming, Reply
 from contests.records import InboundClaim, UserKey

@@ -54,9 +54,10 @@ from aiohttp import web
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.app import SERVICES, Services
 from bot.channels.telegram_files import Downloads, media_of
 from bot.channels.telegram_replies import RetryAfterMiddleware, send_replies
+from bot.keys import SERVICES
+from bot.services import Services
 from bot.settings import Settings
 from contests.events import EventKind, Incoming, Reply
 from contests.ports import EventIsolation

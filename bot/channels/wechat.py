@@ -44,7 +44,6 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from wechatpy.crypto import WeChatCrypto
 
-from bot.app import SERVICES, Services
 from bot.channels.wechat_api import (
     QUOTA_EXHAUSTED,
     WINDOW_CLOSED,
@@ -63,6 +62,8 @@ from bot.channels.wechat_files import (
     sweep_incoming,
 )
 from bot.channels.wechat_xml import MAX_BODY, Codec, Rejected, dedup_key, kind_of, pack_texts, text_reply
+from bot.keys import SERVICES
+from bot.services import Services
 from bot.settings import Settings
 from contests.events import Document, EventKind, FileInfo, Incoming, Placement, Reply
 from contests.records import AlreadyClaimed, InboundClaim, UserKey

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from bot.app import services
+from bot.services import services
 from bot.settings import Settings
 from contests.rules import SHANGHAI
 

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import sys
 
-from bot.app import services
+from bot.services import services
 from bot.settings import Settings
 
 

@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 
-from bot.app import services
+from bot.services import services
 from bot.settings import Settings
 
 

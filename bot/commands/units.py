@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.app import services
+from bot.services import services
 from bot.settings import Settings
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.keys import SERVICES
 from bot.settings import Settings
 from bot.web.upload import TEMPLATES, UploadPages, UploadService, UploadSettings, sweeper, template_env
 from bot.web.webchat import CHANNEL, WebChat, WebChatPages
@@ -52,7 +53,6 @@ def setup_web(
     Call after ``bot.app`` appended its services context: ours uses ``app[SERVICES]``.
     ``upload_settings`` defaults to ``UploadSettings()`` (``BOT_UPLOAD_*``), read at startup.
     """
-    from bot.app import SERVICES
 
     env = template_env()
     app[TEMPLATES] = env

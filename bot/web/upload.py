@@ -54,7 +54,7 @@ from dialogs.states import Submission
 from validators.media import StreamingHash, format_size
 
 if TYPE_CHECKING:  # bot.app imports this package to mount it
-    from bot.app import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -45,7 +45,7 @@ from contests.ports import Storage
 from contests.records import Draft, UserKey
 
 if TYPE_CHECKING:  # bot.app imports this package to mount it
-    from bot.app import Services
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
