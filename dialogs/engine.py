@@ -22,7 +22,7 @@ from typing import Any
 from contests.events import Choice, EventKind, Incoming, Reply
 from contests.rules import Channel, Contest, ContestRegistry, FieldType, Form, FormField, match_place
 from dialogs.messages import Messages
-from dialogs.states import DRAFT_VERSION, Submission
+from dialogs.states import DRAFT_VERSION, Step
 from validators.fields import check_answer
 from validators.links import VideoLink, assess_share_link, parse_video_link
 from validators.text import MAX_INPUT_CHARS, Invalid
@@ -84,7 +84,7 @@ class SubmitRequest:
 
 
 @dataclass(slots=True)
-class Outcome:
+class StepResult:
     """The result of one event: ``state`` None means "drop the draft"."""
 
     state: State | None
@@ -164,7 +164,7 @@ class DialogEngine:
     # ------------------------------------------------------------------ entry point
     def handle(
         self, state: State | None, event: Incoming, now: dt.datetime, *, contest_hint: str | None = None
-    ) -> Outcome:
+    ) -> StepResult:
         """One event in, the new draft state and replies out.  ``contest_hint`` preselects a
         contest for a new draft (``chat --contest ID`` or a deep link)."""
         state = migrate(copy_state(state))
@@ -173,48 +173,49 @@ class DialogEngine:
             replies = [Reply(self.msg.render("input_too_long", limit=MAX_INPUT_CHARS))]
             if state is not None:
                 replies.append(self._prompt(state, now))
-            return Outcome(state, replies)
+            return StepResult(state, replies)
         norm = _norm(text)
         command = "start" if event.kind is EventKind.START else COMMANDS.get(norm) if text else None
 
         if state is None:
             if command == "cancel":
-                return Outcome(None, [Reply(self.msg.render("nothing_to_cancel"))])
+                return StepResult(None, [Reply(self.msg.render("nothing_to_cancel"))])
             return self._new_draft(now, contest_hint, show_help=command == "help")
 
-        if state["step"] == Submission.CANCEL and command is None:
+        if state["step"] == Step.CANCEL and command is None:
             return self._on_cancel_answer(state, event, now)
-        if state["step"] == Submission.SCAN:
+        if state["step"] == Step.SCAN:
             if command in ("back", "edit"):  # the submission is stored: it is not a draft any more
-                return Outcome(
+                return StepResult(
                     state, [Reply(self.msg.render("submitted_locked", number=state.get("number", "")))]
                 )
             if command == "cancel":
-                return Outcome(None, [Reply(self.msg.render("scan_dropped", number=state.get("number", "")))])
+                dropped = Reply(self.msg.render("scan_dropped", number=state.get("number", "")))
+                return StepResult(None, [dropped])
             if command is None:
                 value = (event.choice or "").partition("|")[2] if event.kind is EventKind.CHOICE else text
                 return self._on_scan(state, event, value, now)
         match command:
             case "start":
-                return Outcome(state, [Reply(self.msg.render("welcome_back")), self._prompt(state, now)])
+                return StepResult(state, [Reply(self.msg.render("welcome_back")), self._prompt(state, now)])
             case "help":
-                return Outcome(state, [Reply(self._help(state)), self._prompt(state, now)])
+                return StepResult(state, [Reply(self._help(state)), self._prompt(state, now)])
             case "status":
-                return Outcome(state, [Reply(self._status(state, now)), self._prompt(state, now)])
+                return StepResult(state, [Reply(self._status(state, now)), self._prompt(state, now)])
             case "back":
                 return self._back(state, now)
             case "edit":
                 return self._edit_menu(state, now)
             case "cancel":
-                if state["step"] != Submission.CANCEL:
+                if state["step"] != Step.CANCEL:
                     state["return_to"] = [state["step"], state.get("field")]  # a list, as JSON gives it back
-                state["step"] = Submission.CANCEL
-                return Outcome(state, [self._prompt(state, now)])
+                state["step"] = Step.CANCEL
+                return StepResult(state, [self._prompt(state, now)])
 
         if event.kind is EventKind.CHOICE:
             token, _, value = (event.choice or "").partition("|")
             if token != self._current(state).token:
-                return Outcome(state, [Reply(self.msg.render("stale_button")), self._prompt(state, now)])
+                return StepResult(state, [Reply(self.msg.render("stale_button")), self._prompt(state, now)])
             return self._answer(state, event, value, now)
         if norm.startswith(("修改", "edit")):
             rest = norm.removeprefix("修改").removeprefix("edit").strip()
@@ -222,7 +223,7 @@ class DialogEngine:
                 return self._pick_edit(state, rest, now)
         return self._answer(state, event, text, now)
 
-    def submitted(self, state: State, number: str, *, via: str = "") -> Outcome:
+    def submitted(self, state: State, number: str, *, via: str = "") -> StepResult:
         """After the store accepted the :class:`SubmitRequest`.  The draft becomes a small one
         that waits for the signed, sealed and scanned form; the submission itself is stored.
         ``via`` is the chat channel (the scan prompt says what that app can send)."""
@@ -234,7 +235,7 @@ class DialogEngine:
         )
         scan: State = {
             "v": DRAFT_VERSION,
-            "step": Submission.SCAN,
+            "step": Step.SCAN,
             "contest": contest.id,
             "channel": state.get("channel"),
             "track": state.get("track"),
@@ -249,7 +250,7 @@ class DialogEngine:
         recommender = form.recommender()
         if recommender is not None and state["answers"].get(recommender.id):
             scan["recommender"] = state["answers"][recommender.id]  # shown by 进度: 待区县推荐
-        return Outcome(scan, [Reply(text, meta={"number": number})])
+        return StepResult(scan, [Reply(text, meta={"number": number})])
 
     def scan_prompt(self, state: State) -> Reply:
         contest = self._contest(state)
@@ -265,7 +266,7 @@ class DialogEngine:
                 # A WeChat official account receives pictures from its users, never files.
                 photos_only=state.get("via") == "wechat",
             ),
-            (Choice(self._fixed("button", "name", "scan_done"), f"{Submission.SCAN}|完成"),),
+            (Choice(self._fixed("button", "name", "scan_done"), f"{Step.SCAN}|完成"),),
         )
 
     def _scan_form_title(self, state: State) -> str:
@@ -275,7 +276,7 @@ class DialogEngine:
         except KeyError:
             return ""
 
-    def _on_scan(self, state: State, event: Incoming, value: str, now: dt.datetime) -> Outcome:
+    def _on_scan(self, state: State, event: Incoming, value: str, now: dt.datetime) -> StepResult:
         contest = self._contest(state)
         assert contest is not None
         max_files, _max_mib = scan_limits(contest)
@@ -284,41 +285,42 @@ class DialogEngine:
             media = event.media or {}
             if not media.get("scan_ok"):
                 code = str(media.get("error") or "scan_unchecked")
-                return Outcome(state, [Reply(self._error(code, dict(media), "扫描件"), meta={"error": code})])
+                error = Reply(self._error(code, dict(media), "扫描件"), meta={"error": code})
+                return StepResult(state, [error])
             if len(scans) >= max_files:
-                return Outcome(state, [Reply(self._error("scan_too_many", {"max": max_files}, "扫描件"))])
+                return StepResult(state, [Reply(self._error("scan_too_many", {"max": max_files}, "扫描件"))])
             scans.append({"name": event.file.name if event.file else "", "stored": media.get("stored", "")})
             if len(scans) >= max_files:
-                return Outcome(state, [], actions=["complete"])
-            return Outcome(
+                return StepResult(state, [], actions=["complete"])
+            return StepResult(
                 state, [Reply(self.msg.render("scan_received", n=len(scans), max_files=max_files))]
             )
         v = _norm(value)
         if v in {"完成", "提交", "done", "确认", "1"}:
             if not scans:
-                return Outcome(
+                return StepResult(
                     state, [Reply(self._error("scan_none", {}, "扫描件")), self.scan_prompt(state)]
                 )
-            return Outcome(state, [], actions=["complete"])
+            return StepResult(state, [], actions=["complete"])
         if v in {"表格", "报名表", "form"}:
-            return Outcome(state, [], actions=["send_form"])
+            return StepResult(state, [], actions=["send_form"])
         if v in {"新报名", "新投稿", "再报名", "new"}:  # the scan can still be sent later
             return self._new_draft(now, None, show_help=False)
         if v in _SKIP | {"稍后", "later"}:
-            return Outcome(state, [Reply(self.msg.render("scan_later"))])
-        return Outcome(state, [self.scan_prompt(state)])
+            return StepResult(state, [Reply(self.msg.render("scan_later"))])
+        return StepResult(state, [self.scan_prompt(state)])
 
-    def completed(self, state: State, receipt_text: str = "") -> Outcome:
+    def completed(self, state: State, receipt_text: str = "") -> StepResult:
         """The scan arrived and the submission is complete: the receipt ends the dialog."""
         number = state.get("number", "")
         replies = [Reply(self.msg.render("completed", number=number, receipt=bool(receipt_text)))]
         if receipt_text:
             replies.append(Reply(receipt_text))
-        return Outcome(None, replies)
+        return StepResult(None, replies)
 
     # ------------------------------------------------------------------ draft creation
-    def _new_draft(self, now: dt.datetime, hint: str | None, *, show_help: bool) -> Outcome:
-        state: State = {"v": DRAFT_VERSION, "step": Submission.CONTEST, "answers": {}, "video": None}
+    def _new_draft(self, now: dt.datetime, hint: str | None, *, show_help: bool) -> StepResult:
+        state: State = {"v": DRAFT_VERSION, "step": Step.CONTEST, "answers": {}, "video": None}
         open_now = self.contests.open(now)
         replies = [Reply(self.msg.render("welcome", contests=open_now))]
         if show_help:
@@ -326,28 +328,28 @@ class DialogEngine:
         if hint:
             contest = self.contests.get(hint)
             if contest is None:
-                replies.append(Reply(self._error("contest_unknown", {}, self._label(Submission.CONTEST))))
+                replies.append(Reply(self._error("contest_unknown", {}, self._label(Step.CONTEST))))
             elif contest.status(now) != "open":
-                return Outcome(None, [*replies, Reply(self._closed_text(contest, now))])
+                return StepResult(None, [*replies, Reply(self._closed_text(contest, now))])
             else:
                 state["contest_fixed"] = True
                 return self._choose_contest(state, contest, now, replies)
         if not open_now:
-            return Outcome(None, [*replies, self._no_open(now)])
+            return StepResult(None, [*replies, self._no_open(now)])
         if len(open_now) == 1:
             state["contest_fixed"] = True
             return self._choose_contest(state, open_now[0], now, replies)
         replies.append(self._prompt(state, now))
-        return Outcome(state, replies)
+        return StepResult(state, replies)
 
     def _choose_contest(
         self, state: State, contest: Contest, now: dt.datetime, replies: list[Reply]
-    ) -> Outcome:
+    ) -> StepResult:
         if state.get("contest") != contest.id:
             state["contest"] = contest.id
             state["channel"] = state["track"] = None
         replies.append(Reply(self.msg.render("contest_intro", contest=contest)))
-        return self._advance(state, _Step(Submission.CONTEST), now, replies)
+        return self._advance(state, _Step(Step.CONTEST), now, replies)
 
     # ------------------------------------------------------------------ the steps
     def _contest(self, state: State) -> Contest | None:
@@ -393,10 +395,10 @@ class DialogEngine:
         steps: list[_Step] = []
         channel = form = None
         if not state.get("contest_fixed"):
-            steps.append(_Step(Submission.CONTEST))
+            steps.append(_Step(Step.CONTEST))
         if contest is not None:
             if len(contest.channels) > 1:
-                steps.append(_Step(Submission.CHANNEL))
+                steps.append(_Step(Step.CHANNEL))
             if state.get("channel"):
                 try:
                     channel = contest.channel(state["channel"])
@@ -404,15 +406,15 @@ class DialogEngine:
                     channel = None
         if contest is not None and channel is not None:
             if len(channel.forms) > 1:
-                steps.append(_Step(Submission.TRACK))
+                steps.append(_Step(Step.TRACK))
             track = state.get("track") or next(iter(channel.forms))
             form_id = channel.forms.get(track)
             form = contest.form(form_id) if form_id else None
         if form is not None:
-            steps.extend(_Step(Submission.FIELD, f.id) for f in form.fields)
+            steps.extend(_Step(Step.FIELD, f.id) for f in form.fields)
             if (state.get("track") or "work") == "work":
-                steps.append(_Step(Submission.VIDEO))
-            steps.append(_Step(Submission.REVIEW))
+                steps.append(_Step(Step.VIDEO))
+            steps.append(_Step(Step.REVIEW))
         position: dict[str, int] = {}
         for i, step in enumerate(steps):
             position.setdefault(step.token, i)
@@ -446,7 +448,7 @@ class DialogEngine:
         return entry[1] if entry else None
 
     def _current(self, state: State) -> _Step:
-        return _Step(state["step"], state.get("field") if state["step"] == Submission.FIELD else None)
+        return _Step(state["step"], state.get("field") if state["step"] == Step.FIELD else None)
 
     def _goto(self, state: State, step: _Step) -> None:
         state["step"] = step.name
@@ -469,55 +471,55 @@ class DialogEngine:
     def _missing(self, state: State) -> _Step | None:
         """The first step whose answer is still missing."""
         for step in self._sequence(state):
-            if step.name == Submission.CONTEST and not state.get("contest"):
+            if step.name == Step.CONTEST and not state.get("contest"):
                 return step
-            if step.name == Submission.CHANNEL and not state.get("channel"):
+            if step.name == Step.CHANNEL and not state.get("channel"):
                 return step
-            if step.name == Submission.TRACK and not state.get("track"):
+            if step.name == Step.TRACK and not state.get("track"):
                 return step
-            if step.name == Submission.FIELD and step.field_id not in state["answers"]:
+            if step.name == Step.FIELD and step.field_id not in state["answers"]:
                 return step
-            if step.name == Submission.VIDEO and not state.get("video"):
+            if step.name == Step.VIDEO and not state.get("video"):
                 return step
         return None
 
-    def _advance(self, state: State, done: _Step, now: dt.datetime, replies: list[Reply]) -> Outcome:
+    def _advance(self, state: State, done: _Step, now: dt.datetime, replies: list[Reply]) -> StepResult:
         """Move on after ``done`` was answered: to the next step, or back to the review page
         when the entrant was changing one answer."""
         plan = self._autofill(state)
         seq = plan.steps
         if state.pop("editing", False):
-            target = self._missing(state) or _Step(Submission.REVIEW)
+            target = self._missing(state) or _Step(Step.REVIEW)
         else:
             i = plan.position.get(done.token)
             if i is not None and i + 1 < len(seq):
                 target = seq[i + 1]
             else:  # the last step, or one the preset no longer has
-                target = self._missing(state) or _Step(Submission.REVIEW)
+                target = self._missing(state) or _Step(Step.REVIEW)
         self._goto(state, target)
         replies.append(self._prompt(state, now, plan))
-        return Outcome(state, replies)
+        return StepResult(state, replies)
 
-    def _back(self, state: State, now: dt.datetime) -> Outcome:
+    def _back(self, state: State, now: dt.datetime) -> StepResult:
         step = state["step"]
-        if step == Submission.EDIT:
-            name, field_id = state.pop("edit_from", None) or (Submission.REVIEW, None)
+        if step == Step.EDIT:
+            name, field_id = state.pop("edit_from", None) or (Step.REVIEW, None)
             self._goto(state, _Step(name, field_id))
-            return Outcome(state, [self._prompt(state, now)])
-        if step == Submission.CANCEL:
+            return StepResult(state, [self._prompt(state, now)])
+        if step == Step.CANCEL:
             self._goto(state, self._return_step(state))
-            return Outcome(state, [self._prompt(state, now)])
+            return StepResult(state, [self._prompt(state, now)])
         plan = self._plan(state)
         seq = plan.steps
         i = plan.position.get(self._current(state).token, len(seq))
         if i <= 0:
-            return Outcome(state, [Reply(self.msg.render("already_first")), self._prompt(state, now)])
+            return StepResult(state, [Reply(self.msg.render("already_first")), self._prompt(state, now)])
         state.pop("editing", None)
         self._goto(state, seq[i - 1])
-        return Outcome(state, [self._prompt(state, now)])
+        return StepResult(state, [self._prompt(state, now)])
 
     def _return_step(self, state: State) -> _Step:
-        name, field_id = state.pop("return_to", (Submission.CONTEST, None))
+        name, field_id = state.pop("return_to", (Step.CONTEST, None))
         return _Step(name, field_id)
 
     # ------------------------------------------------------------------ review and edit
@@ -527,11 +529,11 @@ class DialogEngine:
         plan = self._plan(state)
         contest, channel, form = self._contest(state), plan.channel, plan.form
         for step in plan.steps:
-            if step.name == Submission.CONTEST and contest:
+            if step.name == Step.CONTEST and contest:
                 items.append((step, self._step_label(state, step), contest.title))
-            elif step.name == Submission.CHANNEL and channel:
+            elif step.name == Step.CHANNEL and channel:
                 items.append((step, self._step_label(state, step), channel.label))
-            elif step.name == Submission.TRACK and state.get("track"):
+            elif step.name == Step.TRACK and state.get("track"):
                 items.append(
                     (
                         step,
@@ -539,11 +541,11 @@ class DialogEngine:
                         self._fixed("track_label", "track", state["track"]),
                     )
                 )
-            elif step.name == Submission.FIELD and form and step.field_id in state["answers"]:
+            elif step.name == Step.FIELD and form and step.field_id in state["answers"]:
                 fld = self._field(state, step.field_id)
                 if fld is not None:
                     items.append((step, fld.label, self._show(fld, state["answers"][fld.id])))
-            elif step.name == Submission.VIDEO and state.get("video"):
+            elif step.name == Step.VIDEO and state.get("video"):
                 items.append(
                     (
                         step,
@@ -553,16 +555,16 @@ class DialogEngine:
                 )
         return items
 
-    def _edit_menu(self, state: State, now: dt.datetime) -> Outcome:
+    def _edit_menu(self, state: State, now: dt.datetime) -> StepResult:
         items = self._items(state)
         if not items:
-            return Outcome(state, [Reply(self.msg.render("nothing_to_edit")), self._prompt(state, now)])
-        if state["step"] not in (Submission.EDIT, Submission.CANCEL):
+            return StepResult(state, [Reply(self.msg.render("nothing_to_edit")), self._prompt(state, now)])
+        if state["step"] not in (Step.EDIT, Step.CANCEL):
             state["edit_from"] = [state["step"], state.get("field")]
-        self._goto(state, _Step(Submission.EDIT))
-        return Outcome(state, [self._prompt(state, now)])
+        self._goto(state, _Step(Step.EDIT))
+        return StepResult(state, [self._prompt(state, now)])
 
-    def _pick_edit(self, state: State, value: str, now: dt.datetime) -> Outcome:
+    def _pick_edit(self, state: State, value: str, now: dt.datetime) -> StepResult:
         items = self._items(state)
         choice = value.strip()
         index = (
@@ -571,7 +573,7 @@ class DialogEngine:
             else next((i for i, (_, label, _v) in enumerate(items) if _norm(label) == _norm(choice)), -1)
         )
         if not 0 <= index < len(items):
-            return Outcome(
+            return StepResult(
                 state,
                 [Reply(self._error("choice_number", {"max": len(items)}, "")), self._prompt(state, now)],
             )
@@ -579,30 +581,30 @@ class DialogEngine:
         state.pop("edit_from", None)
         state["editing"] = True
         self._goto(state, step)
-        return Outcome(state, [self._prompt(state, now)])
+        return StepResult(state, [self._prompt(state, now)])
 
     # ------------------------------------------------------------------ answers
-    def _answer(self, state: State, event: Incoming, value: str, now: dt.datetime) -> Outcome:
+    def _answer(self, state: State, event: Incoming, value: str, now: dt.datetime) -> StepResult:
         step = self._current(state)
-        if event.kind is EventKind.FILE and step.name != Submission.VIDEO:
+        if event.kind is EventKind.FILE and step.name != Step.VIDEO:
             label = self._step_label(state, step)
-            return Outcome(
+            return StepResult(
                 state, [Reply(self.msg.render("text_expected", label=label)), self._prompt(state, now)]
             )
         match step.name:
-            case Submission.CONTEST:
+            case Step.CONTEST:
                 return self._on_contest(state, value, now)
-            case Submission.CHANNEL:
+            case Step.CHANNEL:
                 return self._on_channel(state, value, now)
-            case Submission.TRACK:
+            case Step.TRACK:
                 return self._on_track(state, value, now)
-            case Submission.FIELD:
+            case Step.FIELD:
                 return self._on_field(state, step, value, now)
-            case Submission.VIDEO:
+            case Step.VIDEO:
                 return self._on_video(state, event, value, now)
-            case Submission.REVIEW:
+            case Step.REVIEW:
                 return self._on_review(state, value, now)
-            case Submission.EDIT:
+            case Step.EDIT:
                 return self._pick_edit(state, value, now)
         return self._new_draft(now, None, show_help=False)  # an unknown step: start over cleanly
 
@@ -617,7 +619,7 @@ class DialogEngine:
                 return key
         return None
 
-    def _on_contest(self, state: State, value: str, now: dt.datetime) -> Outcome:
+    def _on_contest(self, state: State, value: str, now: dt.datetime) -> StepResult:
         open_now = self.contests.open(now)
         key = self._match_option(value, [(c.id, [c.id, c.title, c.short_title]) for c in open_now])
         if isinstance(key, str):
@@ -626,15 +628,15 @@ class DialogEngine:
             return self._choose_contest(state, contest, now, [])
         if key == -1:
             return self._reject(
-                state, "choice_number", {"max": len(open_now)}, self._label(Submission.CONTEST), now
+                state, "choice_number", {"max": len(open_now)}, self._label(Step.CONTEST), now
             )
         # Named a contest that is not open: say why rather than "not found".
         for contest in self.contests:
             if _norm(value) in {_norm(contest.id), _norm(contest.title), _norm(contest.short_title)}:
-                return Outcome(state, [Reply(self._closed_text(contest, now)), self._prompt(state, now)])
-        return self._reject(state, "contest_unknown", {}, self._label(Submission.CONTEST), now)
+                return StepResult(state, [Reply(self._closed_text(contest, now)), self._prompt(state, now)])
+        return self._reject(state, "contest_unknown", {}, self._label(Step.CONTEST), now)
 
-    def _on_channel(self, state: State, value: str, now: dt.datetime) -> Outcome:
+    def _on_channel(self, state: State, value: str, now: dt.datetime) -> StepResult:
         contest = self._contest(state)
         assert contest is not None
         options = []
@@ -653,17 +655,17 @@ class DialogEngine:
             labels = tuple(c.label for c in contest.channels)
             if key == -1:
                 return self._reject(
-                    state, "choice_number", {"max": len(labels)}, self._label(Submission.CHANNEL), now
+                    state, "choice_number", {"max": len(labels)}, self._label(Step.CHANNEL), now
                 )
             return self._reject(
-                state, "not_a_choice", {"options": labels}, self._label(Submission.CHANNEL), now
+                state, "not_a_choice", {"options": labels}, self._label(Step.CHANNEL), now
             )
         if state.get("channel") != key:
             state["channel"] = key
             state["track"] = None
-        return self._advance(state, _Step(Submission.CHANNEL), now, [])
+        return self._advance(state, _Step(Step.CHANNEL), now, [])
 
-    def _on_track(self, state: State, value: str, now: dt.datetime) -> Outcome:
+    def _on_track(self, state: State, value: str, now: dt.datetime) -> StepResult:
         channel = self._channel(state)
         assert channel is not None
         names = {"work": ["work", "微视频", "微视频作品", "作品", "视频"], "account": ["account", "科普号"]}
@@ -671,12 +673,12 @@ class DialogEngine:
         if not isinstance(key, str):
             labels = tuple(self._fixed("track_label", "track", t) for t in channel.forms)
             return self._reject(
-                state, "not_a_choice", {"options": labels}, self._label(Submission.TRACK), now
+                state, "not_a_choice", {"options": labels}, self._label(Step.TRACK), now
             )
         state["track"] = key
-        return self._advance(state, _Step(Submission.TRACK), now, [])
+        return self._advance(state, _Step(Step.TRACK), now, [])
 
-    def _on_field(self, state: State, step: _Step, value: str, now: dt.datetime) -> Outcome:
+    def _on_field(self, state: State, step: _Step, value: str, now: dt.datetime) -> StepResult:
         fld = self._field(state, step.field_id)
         if fld is None:  # the preset lost this field since the draft began
             return self._advance(state, step, now, [])
@@ -696,15 +698,15 @@ class DialogEngine:
         state["answers"][fld.id] = result.value
         return self._advance(state, step, now, [])
 
-    def _on_video(self, state: State, event: Incoming, value: str, now: dt.datetime) -> Outcome:
+    def _on_video(self, state: State, event: Incoming, value: str, now: dt.datetime) -> StepResult:
         contest = self._contest(state)
         assert contest is not None
         accepts = contest.delivery.accepts
-        label = self._label(Submission.VIDEO)
+        label = self._label(Step.VIDEO)
         if event.kind is not EventKind.FILE and _norm(value) in _UPLOAD:
             if "file" not in accepts:
                 return self._reject(state, "video_file_not_accepted", {}, label, now)
-            return Outcome(state, [], actions=["upload_link"])
+            return StepResult(state, [], actions=["upload_link"])
         if event.kind is EventKind.FILE and event.file is not None:
             info = event.file
             if "file" not in accepts:
@@ -730,13 +732,13 @@ class DialogEngine:
                 too_big = Reply(
                     self.msg.render("file_too_big_for_chat", name=info.name, size=_size_text(info.size))
                 )
-                return Outcome(state, [too_big], actions=["upload_link"])
+                return StepResult(state, [too_big], actions=["upload_link"])
             if event.media is not None:
                 report = Reply(
                     str(event.media.get("text", "")), meta={"media_ok": str(bool(event.media.get("ok")))}
                 )
                 if not event.media.get("ok"):
-                    return Outcome(state, [report, Reply(self.msg.render("video_retry"))])
+                    return StepResult(state, [report, Reply(self.msg.render("video_retry"))])
                 size = event.media.get("size", info.size)
                 checked: dict[str, Any] = {
                     "kind": "file",
@@ -750,14 +752,14 @@ class DialogEngine:
                     "stored": event.media.get("stored", ""),
                 }
                 state["video"] = checked
-                return self._advance(state, _Step(Submission.VIDEO), now, [report])
+                return self._advance(state, _Step(Step.VIDEO), now, [report])
             video: dict[str, Any] = {
                 "kind": "file", "name": info.name, "size": info.size, "mime": info.mime,
                 "size_text": _size_text(info.size), "checked": False, "stored": info.path,
             }  # fmt: skip
         else:
             if _norm(value) in _KEEP and state.get("video"):
-                return self._advance(state, _Step(Submission.VIDEO), now, [Reply(self.msg.render("kept"))])
+                return self._advance(state, _Step(Step.VIDEO), now, [Reply(self.msg.render("kept"))])
             pending = state.pop("pending_share", None)
             if pending and _SHARE_CODE.fullmatch(value.strip()):
                 value = f"{pending} 提取码 {value.strip()}"  # the code asked for, typed on its own
@@ -777,13 +779,13 @@ class DialogEngine:
                 if not advice.ok:
                     if "code" in advice.missing:
                         state["pending_share"] = value
-                    return Outcome(state, [notes])
+                    return StepResult(state, [notes])
                 state["video"] = advice.video_record()
-                return self._advance(state, _Step(Submission.VIDEO), now, [notes])
+                return self._advance(state, _Step(Step.VIDEO), now, [notes])
             if event.media is not None:  # the handler probed the link
                 probe = Reply(str(event.media.get("text", "")))
                 if event.media.get("verdict") != "passed":
-                    return Outcome(state, [probe, Reply(self.msg.render("video_retry"))])
+                    return StepResult(state, [probe, Reply(self.msg.render("video_retry"))])
                 probed: dict[str, Any] = event.media.get("report") or {}
                 video = {
                     "kind": "link",
@@ -796,11 +798,11 @@ class DialogEngine:
                     "duration_s": probed.get("duration_s"),
                 }
                 state["video"] = video
-                return self._advance(state, _Step(Submission.VIDEO), now, [probe])
+                return self._advance(state, _Step(Step.VIDEO), now, [probe])
             video = {"kind": "link", "url": link.url, "checked": False}
         state["video"] = video
         recorded = Reply(self.msg.render("video_recorded", video=video))
-        return self._advance(state, _Step(Submission.VIDEO), now, [recorded])
+        return self._advance(state, _Step(Step.VIDEO), now, [recorded])
 
     def _answers_by_role(self, state: State) -> dict[str, Any]:
         """Answers by field id and by role (unit, title, ...), as the link advice reads them."""
@@ -811,28 +813,28 @@ class DialogEngine:
                 answers.setdefault(fld.role, answers[fld.id])
         return answers
 
-    def _on_review(self, state: State, value: str, now: dt.datetime) -> Outcome:
+    def _on_review(self, state: State, value: str, now: dt.datetime) -> StepResult:
         v = _norm(value)
         if v in {"edit", "修改"}:
             return self._edit_menu(state, now)
         if v == "cancel":
-            state["return_to"] = [Submission.REVIEW, None]
-            state["step"] = Submission.CANCEL
-            return Outcome(state, [self._prompt(state, now)])
+            state["return_to"] = [Step.REVIEW, None]
+            state["step"] = Step.CANCEL
+            return StepResult(state, [self._prompt(state, now)])
         if v.isdigit():  # a number on the review page names the item to change
             return self._pick_edit(state, v, now)
         if v not in _CONFIRM:
-            return Outcome(state, [self._prompt(state, now)])
+            return StepResult(state, [self._prompt(state, now)])
         contest, channel, form = self._contest(state), self._channel(state), self._form(state)
         assert contest is not None
         if contest.status(now) != "open":
-            return Outcome(state, [Reply(self._closed_text(contest, now))])
+            return StepResult(state, [Reply(self._closed_text(contest, now))])
         missing = self._missing(state)
         if missing is not None or channel is None or form is None:
-            step = missing or _Step(Submission.CHANNEL)
+            step = missing or _Step(Step.CHANNEL)
             self._goto(state, step)
             label = self._step_label(state, step)
-            return Outcome(
+            return StepResult(
                 state, [Reply(self.msg.render("submit_incomplete", label=label)), self._prompt(state, now)]
             )
         answers = {f.id: state["answers"][f.id] for f in form.fields if f.id in state["answers"]}
@@ -844,19 +846,19 @@ class DialogEngine:
             answers=answers,
             video=dict(state.get("video") or {}),
         )
-        return Outcome(state, [], submit=request)
+        return StepResult(state, [], submit=request)
 
-    def _on_cancel_answer(self, state: State, event: Incoming, now: dt.datetime) -> Outcome:
+    def _on_cancel_answer(self, state: State, event: Incoming, now: dt.datetime) -> StepResult:
         value = (
             event.choice.partition("|")[2] if event.kind is EventKind.CHOICE and event.choice else event.text
         )
         v = _norm(value)
         if v in _YES or v == "1":
-            return Outcome(None, [Reply(self.msg.render("cancelled"))])
+            return StepResult(None, [Reply(self.msg.render("cancelled"))])
         if v in _NO or v == "2":
             self._goto(state, self._return_step(state))
-            return Outcome(state, [Reply(self.msg.render("cancel_aborted")), self._prompt(state, now)])
-        return Outcome(state, [self._prompt(state, now)])
+            return StepResult(state, [Reply(self.msg.render("cancel_aborted")), self._prompt(state, now)])
+        return StepResult(state, [self._prompt(state, now)])
 
     # ------------------------------------------------------------------ rendering
     def _prompt(self, state: State, now: dt.datetime, plan: _Plan | None = None) -> Reply:
@@ -868,13 +870,13 @@ class DialogEngine:
         contest = plan.contest
         choices: tuple[Choice, ...] = ()
         match step.name:
-            case Submission.CONTEST:
+            case Step.CONTEST:
                 open_now = self.contests.open(now)
                 if not open_now:
                     return self._no_open(now)
                 choices = tuple(Choice(c.title, f"{token}|{i}") for i, c in enumerate(open_now, 1))
                 return Reply(self.msg.render("prompt_contest", contests=open_now), choices)
-            case Submission.CHANNEL:
+            case Step.CHANNEL:
                 assert contest is not None
                 if token not in plan.prompts:
                     choices = tuple(
@@ -882,14 +884,14 @@ class DialogEngine:
                     )
                     plan.prompts[token] = (self.msg.render("prompt_channel", contest=contest), choices)
                 return Reply(*plan.prompts[token])
-            case Submission.TRACK:
+            case Step.TRACK:
                 channel = plan.channel
                 assert contest is not None and channel is not None
                 choices = tuple(
                     Choice(self._fixed("track_label", "track", t), f"{token}|{t}") for t in channel.forms
                 )
                 return Reply(self.msg.render("prompt_track", contest=contest), choices)
-            case Submission.FIELD:
+            case Step.FIELD:
                 form = plan.form
                 entry = plan.fields.get(step.field_id) if type(step.field_id) is str else None
                 assert form is not None and entry is not None
@@ -916,7 +918,7 @@ class DialogEngine:
                 if blank:
                     plan.prompts[token] = (text, choices)
                 return Reply(text, choices)
-            case Submission.VIDEO:
+            case Step.VIDEO:
                 assert contest is not None
                 video = state.get("video")
                 if not video and token in plan.prompts:
@@ -926,7 +928,7 @@ class DialogEngine:
                 if not video:
                     plan.prompts[token] = (text, ())
                 return Reply(text)
-            case Submission.REVIEW:
+            case Step.REVIEW:
                 assert contest is not None
                 items = [{"label": label, "value": value} for _s, label, value in self._items(state)]
                 choices = (
@@ -936,16 +938,16 @@ class DialogEngine:
                 )
                 # The page's items are numbered already: its actions are answered by their words.
                 return Reply(self.msg.render("review", contest=contest, items=items), choices, numbered=False)
-            case Submission.EDIT:
+            case Step.EDIT:
                 items = [{"label": label, "value": value} for _s, label, value in self._items(state)]
                 choices = tuple(
                     Choice(f"{i['label']}：{_clip(i['value'])}", f"{token}|{n}")
                     for n, i in enumerate(items, 1)
                 )
                 return Reply(self.msg.render("prompt_edit", items=items), choices)
-            case Submission.SCAN:
+            case Step.SCAN:
                 return self.scan_prompt(state)
-            case Submission.CANCEL:
+            case Step.CANCEL:
                 choices = (
                     Choice(self._fixed("button", "name", "cancel_yes"), f"{token}|1"),
                     Choice(self._fixed("button", "name", "cancel_no"), f"{token}|2"),
@@ -959,7 +961,7 @@ class DialogEngine:
         return str(value)
 
     def _step_label(self, state: State, step: _Step) -> str:
-        if step.name == Submission.FIELD:
+        if step.name == Step.FIELD:
             fld = self._field(state, step.field_id)
             return fld.label if fld else ""
         return self._fixed("step_label", "name", step.name)
@@ -972,25 +974,25 @@ class DialogEngine:
 
     def _reject(
         self, state: State, code: str, params: dict[str, Any], label: str, now: dt.datetime
-    ) -> Outcome:
+    ) -> StepResult:
         """A wrong answer: one sentence on what is wrong, the step asked again, nothing lost."""
-        return Outcome(state, [Reply(self._error(code, params, label), meta={"error": code})])
+        return StepResult(state, [Reply(self._error(code, params, label), meta={"error": code})])
 
     def _help(self, state: State) -> str:
         step = self._current(state)
         fld = None
-        if step.name == Submission.FIELD:
+        if step.name == Step.FIELD:
             fld = self._field(state, step.field_id)
         return self.msg.render("help", step_name=step.name, contest=self._contest(state), field=fld)
 
     def _status(self, state: State, now: dt.datetime) -> str:
         contest, channel = self._contest(state), self._channel(state)
-        seq = [s for s in self._sequence(state) if s.name in (Submission.FIELD, Submission.VIDEO)]
+        seq = [s for s in self._sequence(state) if s.name in (Step.FIELD, Step.VIDEO)]
         answered = sum(
             1
             for s in seq
-            if (s.name == Submission.FIELD and s.field_id in state["answers"])
-            or (s.name == Submission.VIDEO and state.get("video"))
+            if (s.name == Step.FIELD and s.field_id in state["answers"])
+            or (s.name == Step.VIDEO and state.get("video"))
         )
         days = None
         if contest is not None:
@@ -1003,7 +1005,7 @@ class DialogEngine:
             total=len(seq),
             current_label=self._step_label(state, self._current(state)),
             days_left=days,
-            number=state.get("number") if state["step"] == Submission.SCAN else None,
+            number=state.get("number") if state["step"] == Step.SCAN else None,
             recommender=state.get("recommender") or "",
         )
 

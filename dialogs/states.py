@@ -11,7 +11,9 @@ from typing import Final
 DRAFT_VERSION: Final = 1
 
 
-class Submission:
+class Step:
+    """The names of the dialog's steps, as a draft's ``step`` stores them."""
+
     CONTEST: Final = "contest"  # which contest (asked when several are open)
     CHANNEL: Final = "channel"  # 推荐 or 自荐
     TRACK: Final = "track"  # 微视频 or 科普号 (contests with both)
@@ -24,10 +26,10 @@ class Submission:
 
 
 FLOW_STEPS: Final = (
-    Submission.CONTEST,
-    Submission.CHANNEL,
-    Submission.TRACK,
-    Submission.FIELD,
-    Submission.VIDEO,
-    Submission.REVIEW,
+    Step.CONTEST,
+    Step.CHANNEL,
+    Step.TRACK,
+    Step.FIELD,
+    Step.VIDEO,
+    Step.REVIEW,
 )
