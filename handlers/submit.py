@@ -30,7 +30,9 @@ from contests.events import Document, EventKind, Incoming, Placement, Reply
 from contests.ports import EventIsolation, Storage
 from contests.records import AlreadyClaimed, Draft, StaleDraftError, Submission, UserKey
 from contests.rules import SHANGHAI, Contest
-from dialogs.engine import DialogEngine, StepResult, SubmitRequest, scan_limits
+from dialogs.engine import DialogEngine
+from dialogs.results import StepResult, SubmitRequest
+from dialogs.scan import scan_limits
 from dialogs.states import Step
 from handlers.claims import ClaimGate
 from validators.links import parse_video_link
