@@ -33,7 +33,7 @@ from handlers.submit import SubmitHandler
 if TYPE_CHECKING:
     from contests.tickets import Ticket
     from handlers.admin import AdminService
-    from handlers.helpdesk import HelpdeskService
+    from handlers.helpdesk.service import HelpdeskService
     from handlers.quota import QuotaService
     from handlers.remind import RemindSettings
 
@@ -92,7 +92,7 @@ class _Operators:
         self._svc = svc
 
     async def __call__(self, ticket: Ticket) -> None:
-        from handlers.helpdesk import format_for_operators
+        from handlers.helpdesk.service import format_for_operators
 
         svc = self._svc[0]
         keys = sorted(svc.settings.operator_keys)
@@ -111,8 +111,8 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
     from forms.paperwork import Paperwork
     from forms.receipts import ReceiptSettings, load_signing_key_async
     from handlers.admin import AdminService, OrgCommands
-    from handlers.helpdesk import HelpdeskService
-    from handlers.knowledge import Helpdesk
+    from handlers.helpdesk.answer import Helpdesk
+    from handlers.helpdesk.service import HelpdeskService
     from handlers.quota import QuotaService
     from validators.media import check_video
     from validators.probe import probe_link
