@@ -27,8 +27,8 @@ from dialogs.messages import Messages
 from forms.paperwork import Paperwork
 from forms.receipts import ReceiptSettings, load_signing_key_async
 from handlers.admin import AdminService, OrgCommands
-from handlers.helpdesk import HelpdeskService, format_for_operators
-from handlers.knowledge import Helpdesk
+from handlers.helpdesk.answer import Helpdesk
+from handlers.helpdesk.service import HelpdeskService, format_for_operators
 from handlers.quota import QuotaService
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler

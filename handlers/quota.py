@@ -334,7 +334,7 @@ def refusal_text(refusal: QuotaRefusal) -> str:
 
 
 class EntryRequest(Protocol):
-    """What the dialog hands over at confirm (:class:`dialogs.engine.SubmitRequest` fits)."""
+    """What the dialog hands over at confirm (:class:`dialogs.results.SubmitRequest` fits)."""
 
     @property
     def contest_id(self) -> str: ...

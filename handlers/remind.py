@@ -43,7 +43,7 @@ from contests.org import Role, normalise_name
 from contests.ports import JobStore, OrgStore, Storage
 from contests.records import UserKey
 from contests.rules import SHANGHAI, Contest, ContestRegistry
-from dialogs.states import Submission as Step
+from dialogs.states import Step
 from handlers.deliveries import ChatSpacing, Outlet, TokenBucket, Worker, WorkerConfig
 from handlers.quota import QuotaService, days_left
 

@@ -22,7 +22,7 @@ from handlers.submit import SubmitHandler
 
 if TYPE_CHECKING:
     from handlers.admin import OrgCommands
-    from handlers.helpdesk import HelpdeskService
+    from handlers.helpdesk.service import HelpdeskService
 
 log = logging.getLogger(__name__)
 

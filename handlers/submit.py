@@ -30,8 +30,10 @@ from contests.events import Document, EventKind, Incoming, Placement, Reply
 from contests.ports import EventIsolation, Storage
 from contests.records import AlreadyClaimed, Draft, StaleDraftError, Submission, UserKey
 from contests.rules import SHANGHAI, Contest
-from dialogs.engine import DialogEngine, Outcome, SubmitRequest, scan_limits
-from dialogs.states import Submission as Step
+from dialogs.engine import DialogEngine
+from dialogs.results import StepResult, SubmitRequest
+from dialogs.scan import scan_limits
+from dialogs.states import Step
 from handlers.claims import ClaimGate
 from validators.links import parse_video_link
 from validators.text import Valid
@@ -464,7 +466,7 @@ class SubmitHandler:
 
     # ------------------------------------------------------------------ confirm
     async def _submit(
-        self, user: UserKey, outcome: Outcome, req: SubmitRequest, now: dt.datetime
+        self, user: UserKey, outcome: StepResult, req: SubmitRequest, now: dt.datetime
     ) -> list[Reply]:
         def create(extra: dict[str, Any] | None = None) -> Awaitable[Submission]:
             return self.storage.create_submission(
@@ -554,7 +556,7 @@ class SubmitHandler:
         return [head, *(Reply(d.filename, document=d) for d in docs[1:])]
 
     # ------------------------------------------------------------------ actions
-    async def _do(self, action: str, user: UserKey, outcome: Outcome) -> tuple[Outcome, list[Reply]]:
+    async def _do(self, action: str, user: UserKey, outcome: StepResult) -> tuple[StepResult, list[Reply]]:
         state = outcome.state or {}
         if action == "upload_link":
             if self.uploads is None:
@@ -581,7 +583,7 @@ class SubmitHandler:
             return await self._complete(user, state)
         raise ValueError(f"unknown dialog action {action!r}")
 
-    async def _complete(self, user: UserKey, state: dict[str, Any]) -> tuple[Outcome, list[Reply]]:
+    async def _complete(self, user: UserKey, state: dict[str, Any]) -> tuple[StepResult, list[Reply]]:
         """The signed scan arrived: the submission is complete and gets its receipt."""
         number = str(state.get("number") or "")
         scans = [s.get("stored", "") for s in state.get("scans") or []]

@@ -26,8 +26,12 @@ from contests.records import UserKey
 from contests.rules import ContestRegistry, dump_contest, new_edition
 from contests.rules_data import notices_dir
 from contests.tickets import Ticket, TicketClosedError, TicketNotFoundError, TicketStatus
-from handlers.helpdesk import HelpdeskService, format_for_operators, parse_operator_command
-from handlers.knowledge import BM25, Analyzer, Helpdesk, KnowledgeError, build_entries, load_faq, parse_notice
+from handlers.helpdesk.analyzer import Analyzer
+from handlers.helpdesk.answer import Helpdesk
+from handlers.helpdesk.facts import build_entries
+from handlers.helpdesk.index import BM25
+from handlers.helpdesk.service import HelpdeskService, format_for_operators, parse_operator_command
+from handlers.helpdesk.sources import KnowledgeError, load_faq, parse_notice
 from tests.conftest import REDIS_URL, ChatDriver, drop_redis_prefix
 from tests.helpdesk_eval.run_eval import evaluate, load_questions
 
@@ -181,7 +185,7 @@ async def test_ask_async_runs_in_a_worker_thread(helpdesk: Helpdesk, monkeypatch
 
 
 def test_importing_the_knowledge_module_loads_no_dictionary() -> None:
-    code = "import sys, bot.knowledge, bot.commands.ask; print('jieba' in sys.modules)"
+    code = "import sys, handlers.helpdesk.service, bot.commands.ask; print('jieba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
 

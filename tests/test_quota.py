@@ -22,7 +22,7 @@ from contests.org import Invite, QuotaRefusal, Role, Unit, hash_code
 from contests.ports import EventIsolation, OrgStore, Storage
 from contests.records import Submission, UserKey
 from contests.rules import Contest, ContestRegistry
-from dialogs.engine import SubmitRequest
+from dialogs.results import SubmitRequest
 from handlers.quota import (
     Confirmed,
     Hold,

@@ -39,7 +39,7 @@ from contests.events import Document, EventKind, Incoming, Reply
 from contests.org import Role
 from contests.records import Draft, UserKey
 from contests.rules import Contest, ContestRegistry, dump_contest, new_edition
-from dialogs.states import Submission
+from dialogs.states import Step
 from handlers.admin import IssuedInvite
 from tests.conftest import valid_answer
 from tests.media_factory import MediaFactory, Video
@@ -290,7 +290,7 @@ async def test_upload_completes_the_dialog_and_the_report_is_pushed_to_the_chat(
     assert replies[0].meta["media_ok"] == "True" and "✓ 分辨率 1920×1080" in replies[0].text
     assert "请核对报名信息" in replies[-1].text and replies[-1].choices
     state = await draft(env, alice)
-    assert state["step"] == Submission.REVIEW
+    assert state["step"] == Step.REVIEW
     assert state["video"]["sha256"] == sha and state["video"]["name"] == "我的作品.mp4"
     kept = env.settings.data_dir / "videos" / f"{sha}.mp4"
     assert state["video"]["stored"] == str(kept) and kept.read_bytes() == data
@@ -315,7 +315,7 @@ async def test_upload_completes_the_dialog_and_the_report_is_pushed_to_the_chat(
     [sub] = await env.svc.storage.list_submissions(user=alice)
     assert sub.video["sha256"] == sha and sub.video["checked"] is True
     # A second link asked for before confirming is no use once the entry is submitted.
-    assert (await draft(env, alice))["step"] == Submission.SCAN
+    assert (await draft(env, alice))["step"] == Step.SCAN
     late = await env.client.get(spare)
     assert late.status == 409 and "没有找到报名草稿" in await late.text()
 
@@ -331,7 +331,7 @@ async def test_a_video_that_fails_the_check_leaves_the_draft_at_the_video_step(
     [(_user, replies)] = env.notifier.pushes
     assert replies[0].meta["media_ok"] == "False"
     state = await draft(env, bob)
-    assert state["step"] == Submission.VIDEO and not state.get("video")
+    assert state["step"] == Step.VIDEO and not state.get("video")
     # A refused file is not kept anywhere.
     assert not (env.settings.data_dir / "videos").exists() or not any(
         (env.settings.data_dir / "videos").iterdir()
@@ -549,7 +549,7 @@ async def test_an_expired_link_is_refused_and_touches_nothing(env: Env, videos: 
     assert (await put(env, path, videos.good, 0, CHUNK))[0] == 410
     assert (await finish(env, path))[0] == 410
     assert not env.uploads.root.exists()
-    assert (await draft(env, alice))["step"] == Submission.VIDEO
+    assert (await draft(env, alice))["step"] == Step.VIDEO
 
 
 async def test_forged_links_are_refused(env: Env, videos: Videos) -> None:
@@ -579,7 +579,7 @@ async def test_forged_links_are_refused(env: Env, videos: Videos) -> None:
         )
         assert resp.status in (403, 404), token
     assert not env.uploads.root.exists()
-    assert (await draft(env, alice))["step"] == Submission.VIDEO
+    assert (await draft(env, alice))["step"] == Step.VIDEO
 
 
 async def test_a_link_moves_only_its_owners_draft(env: Env, videos: Videos) -> None:
@@ -595,7 +595,7 @@ async def test_a_link_moves_only_its_owners_draft(env: Env, videos: Videos) -> N
     result = await upload(env, path_a, videos.good)
     assert result["ok"] is True
     assert [u for u, _ in env.notifier.pushes] == [alice]
-    assert (await draft(env, alice))["step"] == Submission.REVIEW
+    assert (await draft(env, alice))["step"] == Step.REVIEW
     assert await draft(env, bob) == before_b  # bob's draft is as it was
     code, st = await status_of(env, path_b)  # and so is his own upload
     assert (code, st["offset"], st["name"]) == (200, CHUNK, "bob.mp4")
@@ -618,7 +618,7 @@ async def test_a_used_link_cannot_complete_twice(env: Env, videos: Videos) -> No
     status, body = await finish(env, path)
     assert (status, body["error"]) == (410, "used")
     assert len(env.notifier.pushes) == 1
-    assert (await draft(env, alice))["step"] == Submission.VIDEO
+    assert (await draft(env, alice))["step"] == Step.VIDEO
 
 
 async def test_the_client_file_name_is_never_a_path(env: Env, videos: Videos) -> None:
@@ -653,7 +653,7 @@ async def test_completing_after_the_draft_moved_on_keeps_the_link(env: Env, vide
     path = await upload_link(env, alice)
     await send_all(env, path, videos.good, await start(env, path, videos.good))
     await say(env, alice, "链接: https://pan.baidu.com/s/1AbCdEfG 提取码: k3p9")  # a share link instead
-    assert (await draft(env, alice))["step"] == Submission.REVIEW
+    assert (await draft(env, alice))["step"] == Step.REVIEW
     page = await env.client.get(path)
     assert page.status == 200 and "当前不在“参赛视频”这一步" in await page.text()
     status, body = await finish(env, path)
@@ -661,10 +661,10 @@ async def test_completing_after_the_draft_moved_on_keeps_the_link(env: Env, vide
     assert env.notifier.pushes == []
     # Back to the video step through the review page's edit menu: the same link completes.
     menu = (await say(env, alice, "修改"))[-1]
-    assert (await draft(env, alice))["step"] == Submission.EDIT
+    assert (await draft(env, alice))["step"] == Step.EDIT
     payload = next(c.payload for c in menu.choices if c.label.startswith("参赛视频"))
     await env.svc.submit.handle(Incoming(alice, EventKind.CHOICE, choice=payload))
-    assert (await draft(env, alice))["step"] == Submission.VIDEO
+    assert (await draft(env, alice))["step"] == Step.VIDEO
     status, result = await finish(env, path)
     assert status == 200 and result["ok"] is True
     assert (await draft(env, alice))["video"]["kind"] == "file"

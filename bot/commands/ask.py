@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from contests.rules import ContestRegistry
-    from handlers.knowledge import Helpdesk, KnowledgeError
+    from handlers.helpdesk.answer import Helpdesk
+    from handlers.helpdesk.sources import KnowledgeError
 
     registry = ContestRegistry.load(settings.contest_folder)
     if args.contest is not None and registry.get(args.contest) is None:

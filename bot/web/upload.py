@@ -50,7 +50,7 @@ from bot.settings import Settings
 from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.records import Draft, UserKey
 from contests.rules import SHANGHAI, Contest
-from dialogs.states import Submission
+from dialogs.states import Step
 from validators.media import StreamingHash, format_size
 
 if TYPE_CHECKING:  # bot.app imports this package to mount it
@@ -430,7 +430,7 @@ def _open_draft(draft: Draft | None, grant: UploadGrant) -> bool:
     return (
         draft is not None
         and draft.data.get("contest") == grant.contest_id
-        and draft.data.get("step") != Submission.SCAN  # submitted: only the signed form is missing
+        and draft.data.get("step") != Step.SCAN  # submitted: only the signed form is missing
     )
 
 
@@ -545,7 +545,7 @@ class UploadPages:
         return render(
             request,
             "upload.html",
-            not_video_step=draft.data.get("step") != Submission.VIDEO,
+            not_video_step=draft.data.get("step") != Step.VIDEO,
             contest=contest,
             api=f"/upload/{token}",
             chunk=self.service.config.chunk_kib * 1024,
@@ -788,7 +788,7 @@ class UploadPages:
         if not _open_draft(draft, grant):
             raise _Reject(409, "no_draft", NO_DRAFT)
         assert draft is not None
-        if draft.data.get("step") != Submission.VIDEO:
+        if draft.data.get("step") != Step.VIDEO:
             raise _Reject(
                 409,
                 "not_video_step",

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import yaml
 
 from contests.rules import ContestRegistry
-from handlers.knowledge import HelpAnswer, Helpdesk
+from handlers.helpdesk.answer import HelpAnswer, Helpdesk
 
 QUESTIONS = Path(__file__).with_name("questions.yaml")
 

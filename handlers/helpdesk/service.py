@@ -1,6 +1,6 @@
 """The helpdesk use case: an entrant's question answered from the notice, or handed to an operator.
 
-:class:`HelpdeskService` asks :class:`handlers.knowledge.Helpdesk` (in a thread); a confident answer
+:class:`HelpdeskService` asks :class:`handlers.helpdesk.answer.Helpdesk` (in a thread); a confident answer
 goes straight back.  Otherwise the entrant is told the helpdesk is unsure, a :class:`Ticket` is
 stored and the organisers' operators are notified; when an operator replies, the reply is kept
 on the ticket and pushed to the entrant.  The service never reads or writes a draft, so a
@@ -24,7 +24,8 @@ from typing import Protocol
 from contests.ports import TicketStore
 from contests.records import UserKey
 from contests.tickets import Ticket, TicketClosedError, TicketNotFoundError, TicketStatus
-from handlers.knowledge import Helpdesk, KnowledgeError
+from handlers.helpdesk.answer import Helpdesk
+from handlers.helpdesk.sources import KnowledgeError
 
 __all__ = [
     "HelpdeskService",
@@ -39,47 +40,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-
-
-# --- tickets -----------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-# --- SQLite ------------------------------------------------------------------------------------
-
-
-
-
-
-
-
-# --- Redis -------------------------------------------------------------------------------------
-
-
-
-
-
-
-
-
 
 
 # --- the operators' side -----------------------------------------------------------------------

@@ -1,0 +1,137 @@
+"""After the submission: the draft waits for the signed, sealed and scanned form.
+
+The submission itself is stored by then; the draft left is a small one that collects the
+scanned files and ends with the receipt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from contests.events import Choice, EventKind, Incoming, Reply
+from contests.rules import Contest
+from dialogs.kit import SKIP, DialogKit, norm
+from dialogs.plans import Plan, StepRef
+from dialogs.results import Answer, Restart, StepResult
+from dialogs.states import DRAFT_VERSION, State, Step
+
+_DONE = {"完成", "提交", "done", "确认", "1"}
+_FORM = {"表格", "报名表", "form"}
+_NEW = {"新报名", "新投稿", "再报名", "new"}
+_LATER = SKIP | {"稍后", "later"}
+
+
+def scan_limits(contest: Contest) -> tuple[int, float]:
+    """How many scanned files, of what size (MiB), the signed form may come back as: the
+    notice's own limits where it sets them (hlj: 最多3个、每个20M以内), else a generous cap."""
+    return (contest.delivery.scan_max_files or 5, contest.delivery.scan_max_mib or 20.0)
+
+
+def submitted(kit: DialogKit, state: State, number: str, via: str) -> StepResult:
+    """The draft after the store accepted the submission: it waits for the scan."""
+    contest = kit.contest(state)
+    form = kit.form(state)
+    assert contest is not None and form is not None
+    text = kit.msg.render("submitted", number=number, contest=contest, form=form, delivery=contest.delivery)
+    scan: State = {
+        "v": DRAFT_VERSION,
+        "step": Step.SCAN,
+        "contest": contest.id,
+        "channel": state.get("channel"),
+        "track": state.get("track"),
+        "contest_fixed": True,
+        "answers": {},
+        "video": None,
+        "number": number,
+        "form_id": form.id,
+        "scans": [],
+        "via": via,
+    }
+    recommender = form.recommender()
+    if recommender is not None and state["answers"].get(recommender.id):
+        scan["recommender"] = state["answers"][recommender.id]  # shown by 进度: 待区县推荐
+    return StepResult(scan, [Reply(text, meta={"number": number})])
+
+
+def scan_prompt(kit: DialogKit, state: State) -> Reply:
+    """Asks for the scanned form: how many files, how large, how many came."""
+    contest = kit.contest(state)
+    assert contest is not None
+    max_files, max_mib = scan_limits(contest)
+    return Reply(
+        kit.msg.render(
+            "prompt_scan",
+            form_title=_form_title(kit, state),
+            max_files=max_files,
+            max_mib=max_mib,
+            received=len(state.get("scans") or []),
+            # A WeChat official account receives pictures from its users, never files.
+            photos_only=state.get("via") == "wechat",
+        ),
+        (Choice(kit.fixed("button", "name", "scan_done"), f"{Step.SCAN}|完成"),),
+    )
+
+
+def ask_scan(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.datetime) -> Reply:
+    return scan_prompt(kit, state)
+
+
+def _form_title(kit: DialogKit, state: State) -> str:
+    contest = kit.contest(state)
+    try:
+        return contest.form(state.get("form_id") or "").title if contest else ""
+    except KeyError:
+        return ""
+
+
+def read_scan(
+    kit: DialogKit, state: State, step: StepRef, event: Incoming, value: str, now: dt.datetime
+) -> Answer:
+    contest = kit.contest(state)
+    assert contest is not None
+    max_files, _max_mib = scan_limits(contest)
+    scans: list[dict[str, Any]] = state.setdefault("scans", [])
+    if event.kind is EventKind.FILE:
+        media = event.media or {}
+        if not media.get("scan_ok"):
+            code = str(media.get("error") or "scan_unchecked")
+            return StepResult(state, [Reply(kit.error(code, dict(media), "扫描件"), meta={"error": code})])
+        if len(scans) >= max_files:
+            return StepResult(state, [Reply(kit.error("scan_too_many", {"max": max_files}, "扫描件"))])
+        scans.append({"name": event.file.name if event.file else "", "stored": media.get("stored", "")})
+        if len(scans) >= max_files:
+            return StepResult(state, [], actions=["complete"])
+        return StepResult(state, [Reply(kit.msg.render("scan_received", n=len(scans), max_files=max_files))])
+    v = norm(value)
+    if v in _DONE:
+        if not scans:
+            return StepResult(state, [Reply(kit.error("scan_none", {}, "扫描件")), scan_prompt(kit, state)])
+        return StepResult(state, [], actions=["complete"])
+    if v in _FORM:
+        return StepResult(state, [], actions=["send_form"])
+    if v in _NEW:  # the scan can still be sent later
+        return Restart()
+    if v in _LATER:
+        return StepResult(state, [Reply(kit.msg.render("scan_later"))])
+    # Asked again without the plan: a submitted draft's form is its ``form_id``.
+    return StepResult(state, [scan_prompt(kit, state)])
+
+
+def locked(kit: DialogKit, state: State) -> StepResult:
+    """返回 or 修改 after the submission: it is stored, not a draft any more."""
+    return StepResult(state, [Reply(kit.msg.render("submitted_locked", number=state.get("number", "")))])
+
+
+def dropped(kit: DialogKit, state: State) -> StepResult:
+    """取消 while the scan is awaited: the draft goes, the submission stays."""
+    return StepResult(None, [Reply(kit.msg.render("scan_dropped", number=state.get("number", "")))])
+
+
+def completed(kit: DialogKit, state: State, receipt_text: str) -> StepResult:
+    """The scan arrived and the submission is complete: the receipt ends the dialog."""
+    number = state.get("number", "")
+    replies = [Reply(kit.msg.render("completed", number=number, receipt=bool(receipt_text)))]
+    if receipt_text:
+        replies.append(Reply(receipt_text))
+    return StepResult(None, replies)

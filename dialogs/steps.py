@@ -1,0 +1,313 @@
+"""The submission dialog, declared: every step, how it is asked, how its answer is read.
+
+:data:`STEPS` is the dialog's graph.  The steps that occur in a draft's sequence are listed in
+order (contest → channel → track → each form field → video → review), each with when it occurs;
+"next" is the following step of the sequence, or the review page when the entrant was changing
+one answer.  The steps after them are pages off the sequence: the edit menu, the cancel
+confirmation and, once submitted, the wait for the scanned form.  :mod:`dialogs.engine`
+interprets the table; the steps of the contest, channel, track and form fields are here, the
+others in :mod:`dialogs.video`, :mod:`dialogs.review` and :mod:`dialogs.scan`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+from contests.events import Choice, EventKind, Incoming, Reply
+from contests.rules import Contest, FieldType, match_place
+from dialogs import review, scan, video
+from dialogs.kit import KEEP, SKIP, DialogKit, StepSpec, norm, show_answer
+from dialogs.plans import Plan, Route, StepRef, goto
+from dialogs.results import Advance, Answer, Ask, StepResult
+from dialogs.states import State, Step
+from validators.fields import check_answer
+from validators.text import Invalid
+
+# A choice with more options than this (cq's 41 区县) is listed in the prompt's text and
+# answered by name, not offered as a wall of buttons.
+MAX_CHOICE_BUTTONS = 12
+_YES = {"确认取消", "是", "确定", "yes", "y"}
+_NO = {"继续填写", "否", "不", "no", "n", "继续"}
+# "推荐"/"自荐" name a channel only when the contest has one channel of that kind.
+_KIND_NAMES = {"recommend": ["推荐", "地方推荐", "单位推荐"], "self": ["自荐", "社会征集", "个人自荐"]}
+_TRACK_NAMES = {"work": ["work", "微视频", "微视频作品", "作品", "视频"], "account": ["account", "科普号"]}
+
+
+def match_option(value: str, options: list[tuple[str, list[str]]]) -> str | int | None:
+    """Pick by 1-based number or by any of an option's names; -1 for a bad number."""
+    v = norm(value)
+    if v.isdigit():
+        n = int(v)
+        return options[n - 1][0] if 1 <= n <= len(options) else -1
+    for key, names in options:
+        if any(v == norm(name) for name in names):
+            return key
+    return None
+
+
+# ---------------------------------------------------------------------- contest
+def ask_contest(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.datetime) -> Reply:
+    open_now = kit.contests.open(now)
+    if not open_now:
+        return kit.no_open(now)
+    choices = tuple(Choice(c.title, f"{step.token}|{i}") for i, c in enumerate(open_now, 1))
+    return Reply(kit.msg.render("prompt_contest", contests=open_now), choices)
+
+
+def read_contest(
+    kit: DialogKit, state: State, step: StepRef, event: Incoming, value: str, now: dt.datetime
+) -> Answer:
+    open_now = kit.contests.open(now)
+    key = match_option(value, [(c.id, [c.id, c.title, c.short_title]) for c in open_now])
+    if isinstance(key, str):
+        contest = kit.contests.get(key)
+        assert contest is not None
+        return choose_contest(kit, state, contest, [])
+    if key == -1:
+        return kit.reject(state, "choice_number", {"max": len(open_now)}, kit.label(Step.CONTEST))
+    # Named a contest that is not open: say why rather than "not found".
+    for contest in kit.contests:
+        if norm(value) in {norm(contest.id), norm(contest.title), norm(contest.short_title)}:
+            return Ask([Reply(kit.closed_text(contest, now))])
+    return kit.reject(state, "contest_unknown", {}, kit.label(Step.CONTEST))
+
+
+def choose_contest(kit: DialogKit, state: State, contest: Contest, replies: list[Reply]) -> Advance:
+    """The draft is for ``contest`` (picked, or the only one open): its introduction follows."""
+    if state.get("contest") != contest.id:
+        state["contest"] = contest.id
+        state["channel"] = state["track"] = None
+    return Advance([*replies, Reply(kit.msg.render("contest_intro", contest=contest))])
+
+
+def shown_contest(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tuple[str, str] | None:
+    contest = kit.contest(state)
+    return (kit.label(step.name), contest.title) if contest else None
+
+
+# ---------------------------------------------------------------------- channel
+def ask_channel(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.datetime) -> Reply:
+    contest = plan.contest
+    assert contest is not None
+    if step.token not in plan.prompts:
+        choices = tuple(Choice(c.label, f"{step.token}|{i}") for i, c in enumerate(contest.channels, 1))
+        plan.prompts[step.token] = (kit.msg.render("prompt_channel", contest=contest), choices)
+    return Reply(*plan.prompts[step.token])
+
+
+def read_channel(
+    kit: DialogKit, state: State, step: StepRef, event: Incoming, value: str, now: dt.datetime
+) -> Answer:
+    contest = kit.contest(state)
+    assert contest is not None
+    options = []
+    for ch in contest.channels:
+        names = [ch.id, ch.label]
+        if sum(c.kind == ch.kind for c in contest.channels) == 1:
+            names += _KIND_NAMES["recommend" if ch.kind == "recommend" else "self"]
+        options.append((ch.id, names))
+    key = match_option(value, options)
+    if not isinstance(key, str):
+        labels = tuple(c.label for c in contest.channels)
+        if key == -1:
+            return kit.reject(state, "choice_number", {"max": len(labels)}, kit.label(Step.CHANNEL))
+        return kit.reject(state, "not_a_choice", {"options": labels}, kit.label(Step.CHANNEL))
+    if state.get("channel") != key:
+        state["channel"] = key
+        state["track"] = None
+    return Advance()
+
+
+def shown_channel(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tuple[str, str] | None:
+    return (kit.label(step.name), plan.channel.label) if plan.channel else None
+
+
+# ---------------------------------------------------------------------- track
+def ask_track(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.datetime) -> Reply:
+    contest, channel = plan.contest, plan.channel
+    assert contest is not None and channel is not None
+    choices = tuple(Choice(kit.fixed("track_label", "track", t), f"{step.token}|{t}") for t in channel.forms)
+    return Reply(kit.msg.render("prompt_track", contest=contest), choices)
+
+
+def read_track(
+    kit: DialogKit, state: State, step: StepRef, event: Incoming, value: str, now: dt.datetime
+) -> Answer:
+    channel = kit.channel(state)
+    assert channel is not None
+    key = match_option(value, [(t, _TRACK_NAMES[t]) for t in channel.forms])
+    if not isinstance(key, str):
+        labels = tuple(kit.fixed("track_label", "track", t) for t in channel.forms)
+        return kit.reject(state, "not_a_choice", {"options": labels}, kit.label(Step.TRACK))
+    state["track"] = key
+    return Advance()
+
+
+def shown_track(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tuple[str, str] | None:
+    if not state.get("track"):
+        return None
+    return kit.label(step.name), kit.fixed("track_label", "track", state["track"])
+
+
+# ---------------------------------------------------------------------- form fields
+def ask_field(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.datetime) -> Reply:
+    form = plan.form
+    entry = plan.fields.get(step.field_id) if type(step.field_id) is str else None
+    assert form is not None and entry is not None
+    number, fld = entry
+    token = step.token
+    current = state["answers"].get(fld.id)
+    blank = current in (None, "")
+    # Without an answer the prompt depends on the form alone: render it once.
+    if blank and token in plan.prompts:
+        return Reply(*plan.prompts[token])
+    inline = fld.type is FieldType.CHOICE and len(fld.options) > MAX_CHOICE_BUTTONS
+    text = kit.msg.render(
+        "prompt_field",
+        field=fld,
+        index=number,
+        total=len(form.fields),
+        current=None if blank else show_answer(current),
+        form=form,
+        inline_options=inline,
+    )
+    choices: tuple[Choice, ...] = ()
+    if fld.type is FieldType.CHOICE and not inline:
+        choices = tuple(Choice(o, f"{token}|{i}") for i, o in enumerate(fld.options, 1))
+    elif fld.type is FieldType.PLEDGE:
+        choices = (Choice(kit.fixed("button", "name", "agree"), f"{token}|同意"),)
+    if blank:
+        plan.prompts[token] = (text, choices)
+    return Reply(text, choices)
+
+
+def read_field(
+    kit: DialogKit, state: State, step: StepRef, event: Incoming, value: str, now: dt.datetime
+) -> Answer:
+    fld = kit.field(state, step.field_id)
+    if fld is None:  # the preset lost this field since the draft began
+        return Advance()
+    v = norm(value)
+    if v in KEEP and fld.id in state["answers"]:
+        return Advance([Reply(kit.msg.render("kept"))])
+    if v in SKIP and not fld.required:
+        state["answers"][fld.id] = ""
+        return Advance()
+    contest = kit.contest(state)
+    assert contest is not None
+    if fld.role == "recommender" and not v.isdigit():
+        value = match_place(value, fld.options) or value  # "渝中" names 渝中区
+    result = check_answer(fld, value, contest)
+    if isinstance(result, Invalid):
+        return kit.reject(state, result.code, result.params, fld.label)
+    state["answers"][fld.id] = result.value
+    return Advance()
+
+
+def shown_field(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tuple[str, str] | None:
+    if plan.form is None or step.field_id not in state["answers"]:
+        return None
+    fld = plan.form_field(step.field_id)
+    return (fld.label, show_answer(state["answers"][fld.id])) if fld is not None else None
+
+
+# ---------------------------------------------------------------------- cancel
+def ask_cancel(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.datetime) -> Reply:
+    choices = (
+        Choice(kit.fixed("button", "name", "cancel_yes"), f"{step.token}|1"),
+        Choice(kit.fixed("button", "name", "cancel_no"), f"{step.token}|2"),
+    )
+    return Reply(kit.msg.render("prompt_cancel"), choices)
+
+
+def read_cancel(
+    kit: DialogKit, state: State, step: StepRef, event: Incoming, value: str, now: dt.datetime
+) -> Answer:
+    # Any button of the page answers it, and so does text typed without the commands' words.
+    said = event.choice.partition("|")[2] if event.kind is EventKind.CHOICE and event.choice else event.text
+    v = norm(said)
+    if v in _YES or v == "1":
+        return StepResult(None, [Reply(kit.msg.render("cancelled"))])
+    if v in _NO or v == "2":
+        goto(state, return_step(state))
+        return Ask([Reply(kit.msg.render("cancel_aborted"))])
+    return Ask()
+
+
+def return_step(state: State) -> StepRef:
+    """Where a cancel confirmation returns to (and forgets it)."""
+    name, field_id = state.pop("return_to", (Step.CONTEST, None))
+    return StepRef(name, field_id)
+
+
+# ---------------------------------------------------------------------- the table
+def _if(name: str, applies: Callable[[Route], bool]) -> Callable[[Route], tuple[StepRef, ...]]:
+    """A step that occurs once in a route where ``applies``, else not at all."""
+    step = (StepRef(name),)
+    return lambda route: step if applies(route) else ()
+
+
+def _fields(route: Route) -> tuple[StepRef, ...]:
+    """One step per field of the route's form."""
+    return tuple(StepRef(Step.FIELD, f.id) for f in route.form.fields) if route.form else ()
+
+
+STEPS: Mapping[str, StepSpec] = MappingProxyType(
+    {
+        # The sequence, in order.
+        Step.CONTEST: StepSpec(
+            ask_contest,
+            read_contest,
+            occurs=_if(Step.CONTEST, lambda r: not r.contest_fixed),
+            answered=lambda state, step: bool(state.get("contest")),
+            shown=shown_contest,
+        ),
+        Step.CHANNEL: StepSpec(
+            ask_channel,
+            read_channel,
+            occurs=_if(Step.CHANNEL, lambda r: r.contest is not None and len(r.contest.channels) > 1),
+            answered=lambda state, step: bool(state.get("channel")),
+            shown=shown_channel,
+        ),
+        Step.TRACK: StepSpec(
+            ask_track,
+            read_track,
+            occurs=_if(Step.TRACK, lambda r: r.channel is not None and len(r.channel.forms) > 1),
+            answered=lambda state, step: bool(state.get("track")),
+            shown=shown_track,
+        ),
+        Step.FIELD: StepSpec(
+            ask_field,
+            read_field,
+            occurs=_fields,
+            answered=lambda state, step: step.field_id in state["answers"],
+            shown=shown_field,
+        ),
+        Step.VIDEO: StepSpec(
+            video.ask_video,
+            video.read_video,
+            # A 科普号 (account) entry has no video of its own.
+            occurs=_if(Step.VIDEO, lambda r: r.form is not None and (r.track or "work") == "work"),
+            answered=lambda state, step: bool(state.get("video")),
+            shown=video.shown_video,
+            files=True,
+        ),
+        Step.REVIEW: StepSpec(
+            review.ask_review,
+            review.read_review,
+            occurs=_if(Step.REVIEW, lambda r: r.form is not None),
+        ),
+        # Pages off the sequence.
+        Step.EDIT: StepSpec(review.ask_edit, review.read_edit),
+        Step.CANCEL: StepSpec(ask_cancel, read_cancel, first=True),
+        Step.SCAN: StepSpec(
+            scan.ask_scan,
+            scan.read_scan,
+            files=True,
+            first=True,
+            commands={"back": scan.locked, "edit": scan.locked, "cancel": scan.dropped},
+        ),
+    }
+)

@@ -1,0 +1,171 @@
+"""The video step: a file sent in the chat, a link, or a cloud-drive share link.
+
+The dialog never reads files: the handler checks a file or probes a link before the event
+arrives and attaches the result as ``event.media``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from contests.events import EventKind, Incoming, Reply
+from dialogs.kit import KEEP, DialogKit, norm
+from dialogs.plans import Plan, StepRef
+from dialogs.results import Advance, Answer, StepResult
+from dialogs.states import State, Step
+from validators.links import VideoLink, assess_share_link, parse_video_link
+from validators.text import Invalid
+
+_SHARE_CODE = re.compile(r"[A-Za-z0-9]{4,8}")
+_UPLOAD = {"上传", "上传链接", "大文件", "大文件上传", "upload", "/upload"}
+
+
+def size_text(size: int | None) -> str:
+    """A file size as the entrant reads it: 12.3MB, 800KB."""
+    if size is None:
+        return ""
+    mib = size / (1024 * 1024)
+    return f"{mib:.1f}MB" if mib >= 1 else f"{size / 1024:.0f}KB"
+
+
+def ask_video(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.datetime) -> Reply:
+    contest = plan.contest
+    assert contest is not None
+    video = state.get("video")
+    if not video and step.token in plan.prompts:
+        return Reply(*plan.prompts[step.token])
+    current = kit.msg.render("describe_video", video=video) if video else None
+    text = kit.msg.render("prompt_video", contest=contest, spec=contest.video, current=current)
+    if not video:
+        plan.prompts[step.token] = (text, ())
+    return Reply(text)
+
+
+def shown_video(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tuple[str, str] | None:
+    if not state.get("video"):
+        return None
+    return kit.label(step.name), kit.msg.render("describe_video", video=state["video"])
+
+
+def read_video(
+    kit: DialogKit, state: State, step: StepRef, event: Incoming, value: str, now: dt.datetime
+) -> Answer:
+    contest = kit.contest(state)
+    assert contest is not None
+    accepts = contest.delivery.accepts
+    label = kit.label(Step.VIDEO)
+    if event.kind is not EventKind.FILE and norm(value) in _UPLOAD:
+        if "file" not in accepts:
+            return kit.reject(state, "video_file_not_accepted", {}, label)
+        return StepResult(state, [], actions=["upload_link"])
+    if event.kind is EventKind.FILE and event.file is not None:
+        return _read_file(kit, state, event, label)
+    if norm(value) in KEEP and state.get("video"):
+        return Advance([Reply(kit.msg.render("kept"))])
+    pending = state.pop("pending_share", None)
+    if pending and _SHARE_CODE.fullmatch(value.strip()):
+        value = f"{pending} 提取码 {value.strip()}"  # the code asked for, typed on its own
+    result = parse_video_link(value)
+    if isinstance(result, Invalid):
+        code = "video_expected" if result.code == "empty" else result.code
+        return kit.reject(state, code, result.params, label)
+    link: VideoLink = result.value
+    if link.kind == "link" and "link" not in accepts:
+        code = "video_share_link_required" if "share_link" in accepts else "video_link_not_accepted"
+        return kit.reject(state, code, {"value": link.url}, label)
+    if link.kind == "share_link" and "share_link" not in accepts:
+        return kit.reject(state, "video_link_not_accepted", {}, label)
+    if link.kind == "share_link":
+        advice = assess_share_link(link, contest, _answers_by_role(kit, state))
+        notes = Reply("\n".join(advice.notes_zh()))
+        if not advice.ok:
+            if "code" in advice.missing:
+                state["pending_share"] = value
+            return StepResult(state, [notes])
+        state["video"] = advice.video_record()
+        return Advance([notes])
+    if event.media is not None:  # the handler probed the link
+        probe = Reply(str(event.media.get("text", "")))
+        if event.media.get("verdict") != "passed":
+            return StepResult(state, [probe, Reply(kit.msg.render("video_retry"))])
+        probed: dict[str, Any] = event.media.get("report") or {}
+        state["video"] = {
+            "kind": "link",
+            "url": link.url,
+            "checked": True,
+            "verdict": "passed",
+            "size": event.media.get("size"),
+            "size_text": size_text(event.media.get("size")),
+            "sha256": None,
+            "duration_s": probed.get("duration_s"),
+        }
+        return Advance([probe])
+    return _recorded(kit, state, {"kind": "link", "url": link.url, "checked": False})
+
+
+def _read_file(kit: DialogKit, state: State, event: Incoming, label: str) -> Answer:
+    """A video file sent in the chat, checked by the handler (``event.media``) or not yet."""
+    contest = kit.contest(state)
+    assert contest is not None and event.file is not None
+    info = event.file
+    if "file" not in contest.delivery.accepts:
+        return kit.reject(state, "video_file_not_accepted", {}, label)
+    if info.mime and not info.mime.startswith("video/") and not info.name.lower().endswith((".mp4", ".mov")):
+        return kit.reject(state, "video_not_video", {"name": info.name}, label)
+    spec = contest.video
+    if spec and info.size is not None:
+        mib = info.size / (1024 * 1024)
+        if spec.max_size_mib is not None and mib > spec.max_size_mib:
+            params = {"actual": size_text(info.size), "max": f"{spec.max_size_mib:g}MB"}
+            return kit.reject(state, "video_too_big", params, label)
+        if spec.min_size_mib is not None and mib < spec.min_size_mib:
+            params = {"actual": size_text(info.size), "min": f"{spec.min_size_mib:g}MB"}
+            return kit.reject(state, "video_too_small", params, label)
+    if not info.path and event.media is None:
+        # The chat platform would not hand the file over (too large for bots): the personal
+        # upload page takes it instead.
+        too_big = Reply(kit.msg.render("file_too_big_for_chat", name=info.name, size=size_text(info.size)))
+        return StepResult(state, [too_big], actions=["upload_link"])
+    if event.media is None:
+        return _recorded(
+            kit,
+            state,
+            {
+                "kind": "file", "name": info.name, "size": info.size, "mime": info.mime,
+                "size_text": size_text(info.size), "checked": False, "stored": info.path,
+            },
+        )  # fmt: skip
+    report = Reply(str(event.media.get("text", "")), meta={"media_ok": str(bool(event.media.get("ok")))})
+    if not event.media.get("ok"):
+        return StepResult(state, [report, Reply(kit.msg.render("video_retry"))])
+    size = event.media.get("size", info.size)
+    state["video"] = {
+        "kind": "file",
+        "name": info.name,
+        "size": size,
+        "mime": info.mime,
+        "size_text": size_text(size),
+        "checked": True,
+        "verdict": "passed",
+        "sha256": event.media.get("sha256"),
+        "stored": event.media.get("stored", ""),
+    }
+    return Advance([report])
+
+
+def _recorded(kit: DialogKit, state: State, video: dict[str, Any]) -> Advance:
+    """A video taken as given, not checked (no prober, or a file the check has not seen)."""
+    state["video"] = video
+    return Advance([Reply(kit.msg.render("video_recorded", video=video))])
+
+
+def _answers_by_role(kit: DialogKit, state: State) -> dict[str, Any]:
+    """Answers by field id and by role (unit, title, ...), as the link advice reads them."""
+    form = kit.form(state)
+    answers = dict(state["answers"])
+    for fld in form.fields if form else ():
+        if fld.role and fld.id in answers:
+            answers.setdefault(fld.role, answers[fld.id])
+    return answers
