@@ -50,9 +50,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pypdf import PdfReader
+from pypdf.errors import LimitReachedError
 
 from contests.records import Submission
 from contests.rules import SHANGHAI, Contest, FieldType
+from forms.pdf import html_to_pdf, stylesheet, template_env
+from forms.qr import qr_svg_uri
 from forms.sheet import display, printable
 
 log = logging.getLogger(__name__)
@@ -449,8 +453,6 @@ class Receipt:
     def pdf(self, verify_url: str | None = None) -> bytes:
         """The receipt as a one-page PDF with its QR code; the receipt file is embedded as
         ``receipt.json`` so that ``verify-receipt`` can read the PDF itself.  Blocking."""
-        from forms.pdf import html_to_pdf, stylesheet, template_env
-        from forms.qr import qr_svg_uri
 
         html = (
             template_env()
@@ -597,8 +599,6 @@ def _read_pdf(data: bytes) -> tuple[bytes | None, str]:
     """The embedded ``receipt.json`` (None when there is none) and the text the pages show.
 
     Raises :class:`_PdfTooLarge` past the limits above, ValueError for an unreadable PDF."""
-    from pypdf import PdfReader
-    from pypdf.errors import LimitReachedError
 
     try:
         with _pdf_limits():

@@ -39,7 +39,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from contests.deliveries import (
     BeginResult,
@@ -50,9 +50,7 @@ from contests.deliveries import (
     Reason,
     Recipient,
 )
-
-if TYPE_CHECKING:
-    from contests.ports import JobStore
+from contests.ports import JobStore
 
 __all__ = [
     "ChatSpacing",

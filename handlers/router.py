@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from contests.events import EventKind, Incoming, Reply
 from contests.ports import Storage
 from contests.records import UserKey
+from handlers.admin import OrgCommands
 from handlers.claims import ClaimGate
+from handlers.helpdesk.service import HelpdeskService
 from handlers.submit import SubmitHandler
-
-if TYPE_CHECKING:
-    from handlers.admin import OrgCommands
-    from handlers.helpdesk.service import HelpdeskService
 
 log = logging.getLogger(__name__)
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from contests.deliveries import (
     Job,
+    JobKind,
     JobState,
     Recipient,
 )
@@ -61,7 +62,6 @@ def job_from_doc(
     started_at: str | None,
     finished_at: str | None,
 ) -> Job:
-    from contests.deliveries import JobKind
 
     def when(text: str | None) -> dt.datetime | None:
         return dt.datetime.fromisoformat(text).astimezone(dt.UTC) if text else None
