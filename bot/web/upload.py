@@ -25,6 +25,7 @@ import asyncio
 import base64
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import hmac
 import json
@@ -304,7 +305,11 @@ def display_name(name: str) -> str:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    try:
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+        raise
     os.replace(tmp, path)
 
 
@@ -388,6 +393,20 @@ LINK_ERRORS: dict[str, tuple[int, str, str]] = {
              "这个上传链接已经用过一次，不能再次上传。如需重新上传，请在聊天中回复“上传”获取新链接。"),
 }  # fmt: skip
 NO_DRAFT = "没有找到与此链接对应的报名草稿（可能已取消或已提交）。请回到聊天中查看。"
+DISK_FULL = (
+    "服务器存储空间暂时已满，无法继续接收文件。已上传的部分已保存，"
+    "请稍后重新打开本页，选择同一个文件从断点继续。"
+)
+
+
+def _disk_full(exc: OSError, **extra: Any) -> _Reject:
+    """The refusal for a full disk (or quota); other system errors are not ours to word."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        raise exc
+    log.error("upload refused: %s", exc)
+    return _Reject(507, "disk_full", DISK_FULL, **extra)
+
+
 SECURITY_HEADERS: dict[str, str] = {
     # Everything is served from here: no CDN, no inline script, no framing.
     "Content-Security-Policy": (
@@ -594,7 +613,10 @@ class UploadPages:
             async with up.lock:
                 disk = await self._disk(grant)
                 name, size, modified = await self._announced(request, contest)
-                offset = await self._begin(grant, up, disk, name=name, size=size, modified=modified)
+                try:
+                    offset = await self._begin(grant, up, disk, name=name, size=size, modified=modified)
+                except OSError as exc:
+                    raise _disk_full(exc) from exc
         except _Reject as exc:
             return self._error(exc)
         return json_response({"offset": offset, "size": size, "chunk": self.service.config.chunk_kib * 1024})
@@ -696,7 +718,10 @@ class UploadPages:
                 part = self.service.folder(grant) / PART_NAME
                 if up.hasher is None or up.hasher.size != disk.size:
                     up.hasher = await asyncio.to_thread(_rehash, part)
-                await self._receive(request, part, start, length, up)
+                try:
+                    await self._receive(request, part, start, length, up)
+                except OSError as exc:  # the chunk was cut back already: resume from its start
+                    raise _disk_full(exc, offset=start) from exc
         except _Reject as exc:
             return self._error(exc)
         offset = start + length

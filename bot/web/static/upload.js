@@ -145,7 +145,9 @@
         offset = await begin(file);
         continue;
       }
-      const retryable = !r || r.status >= 500 || ["busy", "body_too_short"].includes(r.data.error);
+      // A full disk (507, "disk_full") is not a network fault: its message says what to do.
+      const retryable =
+        !r || (r.status >= 500 && r.data.error !== "disk_full") || ["busy", "body_too_short"].includes(r.data.error);
       if (!retryable) throw new Fatal(r.data.message || `上传失败（${r.status}）`);
       failures++;
       if (failures >= MAX_FAILURES) throw new Fatal("网络持续中断。请检查网络后重新打开本页，选择同一个文件继续。");
