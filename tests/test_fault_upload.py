@@ -1,7 +1,9 @@
-"""The upload page under faults: a disk that fills up in the middle of a chunk.
+"""The upload page under faults: six uploads started at once, and a disk that fills up in
+the middle of a chunk.
 
-What must hold: the entrant reads what happened in Chinese, nothing answers a bare 500, and
-the data already received stays intact and resumable.
+What must hold: the per-entrant cap holds whatever the timing, the entrant reads what
+happened in Chinese, nothing answers a bare 500, and the data already received stays intact
+and resumable.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.contests import load_contest
 from bot.storage import UserKey
 
+from .media_factory import MediaFactory, Video
 from .test_upload import (
     CHUNK,
     CONTEST_ID,
     Env,
     RecordingNotifier,
+    Videos,
     build_app,
     finish,
     make_settings,
@@ -40,6 +44,15 @@ from .test_upload import (
 )
 
 
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Videos:
+    """The videos of tests/test_upload.py: one that passes the test contest's check, one not."""
+    media = MediaFactory(tmp_path_factory.mktemp("fault-media"))
+    good = media.video(Video(seconds=4, bitrate="3M"))
+    bad = media.video(Video(width=1280, height=720, seconds=3, bitrate="2M"))
+    return Videos(good=good.read_bytes(), bad=bad.read_bytes())
+
+
 @contextlib.asynccontextmanager
 async def app_on(root: Path, notifier: RecordingNotifier | None = None) -> AsyncIterator[Env]:
     """One server process's life on the data folder under ``root``; a second one is a restart."""
@@ -49,6 +62,30 @@ async def app_on(root: Path, notifier: RecordingNotifier | None = None) -> Async
     notifier = notifier or RecordingNotifier()
     async with TestClient(TestServer(build_app(settings, notifier))) as client:
         yield Env(client, settings, notifier, contest, root)
+
+
+# --------------------------------------------------------------------------- six starts at once
+
+
+async def test_six_uploads_started_at_once_respect_the_cap_of_two(tmp_path: Path, clips: Videos) -> None:
+    data = clips.good
+    alice = UserKey("test", "alice")
+    async with app_on(tmp_path) as env:
+        await to_video_step(env, alice)
+        links = [await upload_link(env, alice) for _ in range(6)]
+
+        async def begin(path: str) -> tuple[int, dict[str, Any]]:
+            resp = await env.client.post(
+                f"{path}/start", json={"name": "a.mp4", "size": len(data), "last_modified": 1}
+            )
+            return resp.status, await resp.json()
+
+        answers = await asyncio.gather(*(begin(p) for p in links))
+        assert sorted(s for s, _ in answers) == [200, 200, 429, 429, 429, 429], answers
+        refused = [body for s, body in answers if s == 429]
+        assert all(b["error"] == "too_many" and "上限 2 个" in b["message"] for b in refused)
+        parts = list(env.uploads.root.glob("*/video.part"))
+        assert len(parts) == 2  # nothing was created for the refused ones
 
 
 # --------------------------------------------------------------------------- a full disk

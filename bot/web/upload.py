@@ -26,6 +26,7 @@ import base64
 import contextlib
 import datetime as dt
 import errno
+import fcntl
 import hashlib
 import hmac
 import json
@@ -36,7 +37,7 @@ import secrets
 import shutil
 import unicodedata
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,9 @@ PART_NAME: Final = "video.part"
 DONE_NAME: Final = "video.mp4"
 META_NAME: Final = "meta.json"
 RESULT_NAME: Final = "result.json"
+# Serialises the check-and-start of uploads (the per-entrant cap) across requests and across
+# workers sharing DATA_DIR; held for a scan of the folder names, never during a transfer.
+START_LOCK: Final = "upload-start.lock"  # next to the uploads folder, which holds only links
 SECRET_FILE: Final = "upload.key"
 _TOKEN_MAX = 2048
 _B64 = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -341,6 +345,34 @@ def _look(folder: Path) -> _OnDisk:
     return _OnDisk(
         _read_json(folder / RESULT_NAME), _read_json(folder / META_NAME), _size(folder / PART_NAME)
     )
+
+
+@contextlib.contextmanager
+def _flocked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (created if missing), waited for: one holder at a time,
+    in this process or another; the kernel drops it when its holder dies."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # also releases the lock
+
+
+def _start_files(root: Path, folder: Path, user: str, cap: int, meta: dict[str, Any]) -> int | None:
+    """Start ``folder``'s upload over for the file ``meta`` announces unless ``user`` holds
+    ``cap`` other unfinished uploads already (then their number); the count and the start are
+    one step under the start lock, so concurrent starts cannot all pass the count."""
+    root.mkdir(parents=True, exist_ok=True)
+    with _flocked(root.with_name(START_LOCK)):
+        others = _open_uploads(root, user, folder.name)
+        if others >= cap:
+            return others
+        folder.mkdir(exist_ok=True)
+        with (folder / PART_NAME).open("wb"):
+            pass
+        _write_json(folder / META_NAME, meta)
+    return None
 
 
 def _open_at(path: Path, offset: int) -> int:
@@ -651,7 +683,6 @@ class UploadPages:
         self, grant: UploadGrant, up: _Upload, disk: _OnDisk, *, name: str, size: int, modified: int | None
     ) -> int:
         folder = self.service.folder(grant)
-        part = folder / PART_NAME
         meta = disk.meta
         same = (
             meta is not None
@@ -661,17 +692,6 @@ class UploadPages:
         )
         if same:
             return disk.size
-        # Links cost nothing to mint (they are signed, not stored), so what bounds one entrant's
-        # share of the disk is how many partial files they may keep at once.
-        others = await asyncio.to_thread(_open_uploads, self.service.root, str(grant.user), grant.token_id)
-        cap = self.service.config.max_open_per_user
-        if others >= cap:
-            raise _Reject(
-                429,
-                "too_many",
-                f"您已有 {others} 个未完成的上传（上限 {cap} 个）。请在原来的上传页面继续，"
-                "或等那些链接过期后再开始新的上传。",
-            )
         new_meta = {
             "user": str(grant.user),
             "contest": grant.contest_id,
@@ -680,14 +700,19 @@ class UploadPages:
             "size": size,
             "last_modified": modified,
         }
-
-        def reset() -> None:  # a different file: start over
-            folder.mkdir(parents=True, exist_ok=True)
-            with part.open("wb"):
-                pass
-            _write_json(folder / META_NAME, new_meta)
-
-        await asyncio.to_thread(reset)
+        # Links cost nothing to mint (they are signed, not stored), so what bounds one entrant's
+        # share of the disk is how many partial files they may keep at once.
+        cap = self.service.config.max_open_per_user
+        others = await asyncio.to_thread(
+            _start_files, self.service.root, folder, str(grant.user), cap, new_meta
+        )
+        if others is not None:
+            raise _Reject(
+                429,
+                "too_many",
+                f"您已有 {others} 个未完成的上传（上限 {cap} 个）。请在原来的上传页面继续，"
+                "或等那些链接过期后再开始新的上传。",
+            )
         up.hasher = StreamingHash()
         return 0
 
