@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -248,8 +249,18 @@ async def test_an_upload_sealed_but_never_handed_over_is_swept_when_its_link_exp
 # --------------------------------------------------------------------------- six starts at once
 
 
-async def test_six_uploads_started_at_once_respect_the_cap_of_two(tmp_path: Path, clips: Videos) -> None:
+async def test_six_uploads_started_at_once_respect_the_cap_of_two(
+    tmp_path: Path, clips: Videos, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = clips.good
+    real_count = upload_module._open_uploads
+
+    def slow_count(*args: Any) -> int:
+        count = real_count(*args)
+        time.sleep(0.05)  # a slow disk (a worker thread): starts not serialised all count 0
+        return count
+
+    monkeypatch.setattr(upload_module, "_open_uploads", slow_count)
     alice = UserKey("test", "alice")
     async with app_on(tmp_path) as env:
         await to_video_step(env, alice)
@@ -267,6 +278,43 @@ async def test_six_uploads_started_at_once_respect_the_cap_of_two(tmp_path: Path
         assert all(b["error"] == "too_many" and "上限 2 个" in b["message"] for b in refused)
         parts = list(env.uploads.root.glob("*/video.part"))
         assert len(parts) == 2  # nothing was created for the refused ones
+
+
+STARTER = """
+import json, sys, time
+from pathlib import Path
+from bot.web import upload
+real = upload._open_uploads
+# A slow disk: the count takes a while, so starts that are not serialised all count 0.
+upload._open_uploads = lambda *args: (real(*args), time.sleep(0.2))[0]
+root, go, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+while not go.exists():
+    time.sleep(0.001)
+meta = {"user": "test:alice", "name": "a.mp4", "size": 1, "expires": "2099-01-01T00:00:00+00:00"}
+print(json.dumps(upload._start_files(root, root / name, "test:alice", 2, meta)))
+"""
+
+
+async def test_six_workers_starting_at_once_respect_the_cap_of_two(tmp_path: Path) -> None:
+    """The same cap across processes sharing DATA_DIR: six worker processes start one upload
+    each for one entrant at the same moment; two start, four are told how many are open."""
+    root, go = tmp_path / "data" / "uploads", tmp_path / "go"
+    environ = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    async def worker(n: int) -> asyncio.subprocess.Process:
+        args = [STARTER, str(root), str(go), f"{n:032x}"]  # the link's folder name
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-c", *args, cwd=tmp_path, env=environ, stdout=subprocess.PIPE
+        )
+
+    procs = [await worker(n) for n in range(6)]
+    await asyncio.sleep(0.5)  # let them all get to the starting line
+    go.touch()
+    async with asyncio.timeout(120):
+        outputs = [(await p.communicate())[0].decode().strip() for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    assert sorted(outputs) == ["2", "2", "2", "2", "null", "null"], outputs
+    assert len(list(root.glob("*/video.part"))) == 2
 
 
 # --------------------------------------------------------------------------- a full disk
