@@ -6,7 +6,7 @@
 Two servers run as child processes on 127.0.0.1, each on its own port, and curl is the client
 of both, so that the figures compare servers:
 
-* ``page``: the real service (``create_app`` + ``setup_web``) and its chunk protocol
+* ``page``: the real service (``create_app``, which mounts the page) and its chunk protocol
   (``POST /upload/{token}/start``, then ``PUT /upload/{token}/chunk`` with ``Content-Range``,
   8 MiB at a time, one after the other as the page's script sends them; one curl process,
   one kept-alive connection).  The server writes and hashes (SHA-256) every byte; completion
@@ -66,15 +66,14 @@ def serve_page(folder: Path, port: int) -> None:
 
     from bot.app import create_app
     from bot.settings import Settings
-    from bot.web import setup_web
     from bot.web.upload import UploadSettings
 
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, data_dir=folder / "data", contests_dir=folder / "contests", http_port=port
     )
-    app = create_app(settings, channels=[])
     upload = UploadSettings(_env_file=None, secret=SECRET, max_mb=64 * 1024)  # type: ignore[call-arg]
-    setup_web(app, settings, chat_page=False, upload_settings=upload)
+    # create_app mounts the pages itself (setup_web); mounting them twice is refused.
+    app = create_app(settings, channels=[], upload_settings=upload)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 
 

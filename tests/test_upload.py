@@ -642,7 +642,8 @@ async def test_the_client_file_name_is_never_a_path(env: Env, videos: Videos) ->
     new = all_files(env.root) - before
     assert not any("evil" in f for f in new), new
     pattern = re.compile(
-        r"^data/(uploads/[0-9a-f]{32}/(meta|result)\.json|videos/[0-9a-f]{64}\.mp4|kepu\.sqlite3.*|upload\.key)$"
+        r"^data/(uploads/[0-9a-f]{32}/(meta|result)\.json|videos/[0-9a-f]{64}\.mp4|kepu\.sqlite3.*"
+        r"|upload\.key|upload-start\.lock)$"
     )
     assert all(pattern.match(f) for f in new), new
 

@@ -8,6 +8,7 @@ and ``fonts-noto-cjk``); playwright's own browser download is never used.  Scree
 from __future__ import annotations
 
 import asyncio
+import errno
 import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,6 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, unused_port
 
 from bot.settings import Settings
+from bot.web import upload as upload_module
 from contests.records import UserKey
 from tests.conftest import valid_answer
 from tests.media_factory import MediaFactory, Video
@@ -266,3 +268,39 @@ async def test_the_upload_page_resumes_after_a_reload_and_a_dropped_chunk(
     assert response is not None and response.status == 410
     await expect(again.locator("h1")).to_have_text("链接已使用")
     await expect(again.locator("pre")).to_contain_text("视频检查通过")
+
+
+async def test_the_upload_page_shows_the_full_disk_message_and_resumes_later(
+    browser: Callable[[ChunkGate], Awaitable[Browser]], video_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chunk = 128 * 1024
+    gate = ChunkGate()  # only records the chunks
+    b = await browser(gate)
+    expect = playwright_api.expect
+    alice = UserKey("test", "alice")
+    await to_video_step(b.env, alice)
+    path = await upload_link(b.env, alice)
+    # The disk fills up while the third chunk is written: the writer thread gets ENOSPC.
+    real_write_all = upload_module._write_all
+
+    def write_all(fd: int, pieces: list[bytes]) -> None:
+        if len(gate.ranges) > 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write_all(fd, pieces)
+
+    monkeypatch.setattr(upload_module, "_write_all", write_all)
+    page = await b.context.new_page()
+    await page.goto(b.base + path)
+    await page.set_input_files("#file", str(video_file))
+    await page.click("#go")
+    status = page.locator("#status")
+    await expect(status).to_have_text(upload_module.DISK_FULL, timeout=TIMEOUT_MS)
+    await expect(status).to_have_class("error")
+    await expect(page.locator("#go")).to_be_enabled()  # no retry loop: the entrant decides
+    assert gate.starts() == [0, chunk, 2 * chunk]
+
+    # Room again: the same file carries on from the two chunks the server kept.
+    monkeypatch.setattr(upload_module, "_write_all", real_write_all)
+    await page.click("#go")
+    await expect(page.locator("#verdict-title")).to_have_text("✓ 视频检查通过", timeout=TIMEOUT_MS)
+    assert gate.starts()[3] == 2 * chunk

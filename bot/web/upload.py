@@ -17,6 +17,15 @@ Protocol, all under ``/upload/{token}``::
 Bytes go to ``DATA_DIR/uploads/<token id>/video.part`` as they arrive (never the client's file
 name, never the whole file in memory) and are hashed on the way.  The part file lives on the
 worker's disk: with several workers, route ``/upload/`` stickily or share ``DATA_DIR``.
+
+Finishing is a state machine kept on disk, so that a crash at any point is picked up by the
+next ``finish`` (the page calls it again on load) and never runs the dialog twice::
+
+    video.part --(seal: rename)--> video.mp4 --(handoff.json, then the store's claim)-->
+    handed to the dialog --(handoff.json gets "keep", then result.json)--> done, settled
+
+A ``handoff.json`` without ``result.json`` is a hand-off of this folder that did not finish:
+the claim is its own, and the draft tells whether the dialog took the video already.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ import asyncio
 import base64
 import contextlib
 import datetime as dt
+import errno
+import fcntl
 import hashlib
 import hmac
 import json
@@ -35,7 +46,7 @@ import secrets
 import shutil
 import unicodedata
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +83,10 @@ PART_NAME: Final = "video.part"
 DONE_NAME: Final = "video.mp4"
 META_NAME: Final = "meta.json"
 RESULT_NAME: Final = "result.json"
+HANDOFF_NAME: Final = "handoff.json"
+# Serialises the check-and-start of uploads (the per-entrant cap) across requests and across
+# workers sharing DATA_DIR; held for a scan of the folder names, never during a transfer.
+START_LOCK: Final = "upload-start.lock"  # next to the uploads folder, which holds only links
 SECRET_FILE: Final = "upload.key"
 _TOKEN_MAX = 2048
 _B64 = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -304,7 +319,11 @@ def display_name(name: str) -> str:
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    try:
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+        raise
     os.replace(tmp, path)
 
 
@@ -329,17 +348,89 @@ class _OnDisk:
 
     result: dict[str, Any] | None  # set once the upload completed
     meta: dict[str, Any] | None  # the announced file, set by ``start``
-    size: int  # bytes of the part file so far
+    size: int  # bytes received so far: of the part file, or of the sealed video
+    sealed: bool = False  # the part became ``video.mp4``: no more bytes are taken
+    handoff: dict[str, Any] | None = None  # a hand-off to the dialog began (and may have ended)
+
+    @property
+    def finishing(self) -> bool:
+        """Whole and on its way to the dialog, with no verdict yet (a crash may have left it)."""
+        return self.result is None and self.meta is not None and (self.sealed or self.handoff is not None)
 
 
 def _look(folder: Path) -> _OnDisk:
+    part, video = folder / PART_NAME, folder / DONE_NAME
+    sealed = not part.exists() and video.exists()
     return _OnDisk(
-        _read_json(folder / RESULT_NAME), _read_json(folder / META_NAME), _size(folder / PART_NAME)
+        _read_json(folder / RESULT_NAME),
+        _read_json(folder / META_NAME),
+        _size(video if sealed else part),
+        sealed,
+        _read_json(folder / HANDOFF_NAME),
     )
 
 
+def _settle(folder: Path) -> None:
+    """The last step of a finish, again if a crash cut it short: with the verdict written, drop
+    the video unless the dialog keeps it here, then the hand-off record."""
+    handoff = _read_json(folder / HANDOFF_NAME)
+    if handoff is None or not (folder / RESULT_NAME).exists():
+        return
+    if handoff.get("keep") is False:
+        (folder / DONE_NAME).unlink(missing_ok=True)
+    (folder / HANDOFF_NAME).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _flocked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (created if missing), waited for: one holder at a time,
+    in this process or another; the kernel drops it when its holder dies."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # also releases the lock
+
+
+def _try_lock_folder(folder: Path) -> int | None:
+    """A held exclusive lock on ``folder`` (its open descriptor), None when another request,
+    here or in another worker, holds it.  A killed holder's lock goes with it."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _start_files(root: Path, folder: Path, user: str, cap: int, meta: dict[str, Any]) -> int | None:
+    """Start ``folder``'s upload over for the file ``meta`` announces unless ``user`` holds
+    ``cap`` other unfinished uploads already (then their number); the count and the start are
+    one step under the start lock, so concurrent starts cannot all pass the count."""
+    root.mkdir(parents=True, exist_ok=True)
+    with _flocked(root.with_name(START_LOCK)):
+        others = _open_uploads(root, user, folder.name)
+        if others >= cap:
+            return others
+        folder.mkdir(exist_ok=True)
+        held = _try_lock_folder(folder)
+        if held is None:  # another worker is finishing this link
+            raise BlockingIOError(errno.EWOULDBLOCK, "upload folder busy")
+        try:
+            (folder / DONE_NAME).unlink(missing_ok=True)  # a sealed earlier choice, never handed
+            with (folder / PART_NAME).open("wb"):
+                pass
+            _write_json(folder / META_NAME, meta)
+        finally:
+            os.close(held)
+    return None
+
+
 def _open_at(path: Path, offset: int) -> int:
-    fd = os.open(path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+    # O_CREAT: a part file lost with its folder's earlier state is started again, not a 500.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
     os.lseek(fd, offset, os.SEEK_SET)
     return fd
 
@@ -388,6 +479,22 @@ LINK_ERRORS: dict[str, tuple[int, str, str]] = {
              "这个上传链接已经用过一次，不能再次上传。如需重新上传，请在聊天中回复“上传”获取新链接。"),
 }  # fmt: skip
 NO_DRAFT = "没有找到与此链接对应的报名草稿（可能已取消或已提交）。请回到聊天中查看。"
+DISK_FULL = (
+    "服务器存储空间暂时已满，无法继续接收文件。已上传的部分已保存，"
+    "请稍后重新打开本页，选择同一个文件从断点继续。"
+)
+FINISHING = "文件已上传完整，正在检查，不能再更换或续传。请刷新本页查看检查结果。"
+RECOVERED = "您的视频已收到并保存到报名草稿。请回到聊天中继续报名。"
+
+
+def _disk_full(exc: OSError, **extra: Any) -> _Reject:
+    """The refusal for a full disk (or quota); other system errors are not ours to word."""
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        raise exc
+    log.error("upload refused: %s", exc)
+    return _Reject(507, "disk_full", DISK_FULL, **extra)
+
+
 SECURITY_HEADERS: dict[str, str] = {
     # Everything is served from here: no CDN, no inline script, no framing.
     "Content-Security-Policy": (
@@ -481,7 +588,8 @@ class UploadPages:
         disk = await asyncio.to_thread(_look, self.service.folder(grant))
         if disk.result is not None:
             status, _title, message = LINK_ERRORS["used"]
-            raise _Reject(status, "used", message)
+            # With the verdict: a page whose finish answer was lost (a crash) can still show it.
+            raise _Reject(status, "used", message, result=disk.result)
         return disk
 
     def _lock(self, grant: UploadGrant, busy: str) -> _Upload:
@@ -570,9 +678,13 @@ class UploadPages:
             return self._error(exc)
         meta, offset = disk.meta, disk.size
         low, cap = self.limits(contest)
+        # "finishing": whole, with the dialog's verdict still to come (the page calls finish).
+        state = "new" if meta is None else "finishing" if disk.finishing else "uploading"
+        if meta is not None and disk.finishing:
+            offset = meta["size"]
         return json_response(
             {
-                "state": "uploading" if meta else "new",
+                "state": state,
                 "offset": offset if meta else 0,
                 "size": meta["size"] if meta else None,
                 "name": meta["name"] if meta else None,
@@ -594,7 +706,10 @@ class UploadPages:
             async with up.lock:
                 disk = await self._disk(grant)
                 name, size, modified = await self._announced(request, contest)
-                offset = await self._begin(grant, up, disk, name=name, size=size, modified=modified)
+                try:
+                    offset = await self._begin(grant, up, disk, name=name, size=size, modified=modified)
+                except OSError as exc:
+                    raise _disk_full(exc) from exc
         except _Reject as exc:
             return self._error(exc)
         return json_response({"offset": offset, "size": size, "chunk": self.service.config.chunk_kib * 1024})
@@ -629,7 +744,6 @@ class UploadPages:
         self, grant: UploadGrant, up: _Upload, disk: _OnDisk, *, name: str, size: int, modified: int | None
     ) -> int:
         folder = self.service.folder(grant)
-        part = folder / PART_NAME
         meta = disk.meta
         same = (
             meta is not None
@@ -639,17 +753,8 @@ class UploadPages:
         )
         if same:
             return disk.size
-        # Links cost nothing to mint (they are signed, not stored), so what bounds one entrant's
-        # share of the disk is how many partial files they may keep at once.
-        others = await asyncio.to_thread(_open_uploads, self.service.root, str(grant.user), grant.token_id)
-        cap = self.service.config.max_open_per_user
-        if others >= cap:
-            raise _Reject(
-                429,
-                "too_many",
-                f"您已有 {others} 个未完成的上传（上限 {cap} 个）。请在原来的上传页面继续，"
-                "或等那些链接过期后再开始新的上传。",
-            )
+        if disk.handoff is not None:
+            raise _Reject(409, "finishing", FINISHING, offset=disk.size)
         new_meta = {
             "user": str(grant.user),
             "contest": grant.contest_id,
@@ -658,14 +763,22 @@ class UploadPages:
             "size": size,
             "last_modified": modified,
         }
-
-        def reset() -> None:  # a different file: start over
-            folder.mkdir(parents=True, exist_ok=True)
-            with part.open("wb"):
-                pass
-            _write_json(folder / META_NAME, new_meta)
-
-        await asyncio.to_thread(reset)
+        # Links cost nothing to mint (they are signed, not stored), so what bounds one entrant's
+        # share of the disk is how many partial files they may keep at once.
+        cap = self.service.config.max_open_per_user
+        try:
+            others = await asyncio.to_thread(
+                _start_files, self.service.root, folder, str(grant.user), cap, new_meta
+            )
+        except BlockingIOError as exc:
+            raise _Reject(409, "busy", "这个链接正在另一个窗口上传，请关闭其他窗口后重试。") from exc
+        if others is not None:
+            raise _Reject(
+                429,
+                "too_many",
+                f"您已有 {others} 个未完成的上传（上限 {cap} 个）。请在原来的上传页面继续，"
+                "或等那些链接过期后再开始新的上传。",
+            )
         up.hasher = StreamingHash()
         return 0
 
@@ -689,14 +802,19 @@ class UploadPages:
                 disk = await self._disk(grant)  # one trip to the disk per chunk
                 if disk.meta is None:
                     raise _Reject(409, "not_started", "请先选择文件开始上传。", offset=0)
+                if disk.finishing:
+                    raise _Reject(409, "finishing", FINISHING, offset=disk.meta["size"])
                 if total != disk.meta["size"]:
                     raise _Reject(400, "bad_range", "分块范围与文件大小不符，请重新开始上传。")
                 if start != disk.size:
                     raise _Reject(409, "wrong_offset", "分块位置不对，将从断点继续。", offset=disk.size)
                 part = self.service.folder(grant) / PART_NAME
                 if up.hasher is None or up.hasher.size != disk.size:
-                    up.hasher = await asyncio.to_thread(_rehash, part)
-                await self._receive(request, part, start, length, up)
+                    up.hasher = await asyncio.to_thread(_rehash, part) if disk.size else StreamingHash()
+                try:
+                    await self._receive(request, part, start, length, up)
+                except OSError as exc:  # the chunk was cut back already: resume from its start
+                    raise _disk_full(exc, offset=start) from exc
         except _Reject as exc:
             return self._error(exc)
         offset = start + length
@@ -764,26 +882,81 @@ class UploadPages:
 
     # ----------------------------------------------------------- POST finish
     async def finish(self, request: web.Request) -> web.Response:
-        """The file is complete: hand it to the dialog as a FILE event of the link's owner."""
+        """The file is complete: hand it to the dialog as a FILE event of the link's owner.
+        Called again after a crash at any step, it carries on from where the disk says."""
         svc = self._services()
+        busy = "上传仍在进行，请稍候。"
         try:
             grant = self._grant(request)
             self._contest(grant)
-            up = self._lock(grant, "上传仍在进行，请稍候。")
+            up = self._lock(grant, busy)
             async with up.lock:
-                result = await self._complete(svc, grant, up, await self._disk(grant))
+                disk = await self._disk(grant)
+                if disk.meta is None:
+                    raise _Reject(409, "incomplete", "文件尚未上传完整，将从断点继续。", offset=0)
+                async with self._folder_lock(grant, busy):
+                    # Again under the lock: another worker may have moved it on meanwhile.
+                    result = await self._complete(svc, grant, up, await self._disk(grant))
         except _Reject as exc:
             return self._error(exc)
+        except OSError as exc:  # every step so far is kept: finish again once there is room
+            return self._error(_disk_full(exc))
         return json_response(result)
+
+    @contextlib.asynccontextmanager
+    async def _folder_lock(self, grant: UploadGrant, busy: str) -> AsyncIterator[None]:
+        """The link's folder, locked against a finish or restart of it in another worker."""
+        fd = await asyncio.to_thread(_try_lock_folder, self.service.folder(grant))
+        if fd is None:
+            raise _Reject(409, "busy", busy)
+        try:
+            yield
+        finally:
+            os.close(fd)
 
     async def _complete(
         self, svc: Services, grant: UploadGrant, up: _Upload, disk: _OnDisk
     ) -> dict[str, Any]:
         folder = self.service.folder(grant)
-        meta, offset = disk.meta, disk.size
-        part = folder / PART_NAME
-        if meta is None or offset != meta["size"]:
-            raise _Reject(409, "incomplete", "文件尚未上传完整，将从断点继续。", offset=offset)
+        meta = disk.meta
+        assert meta is not None
+        video = folder / DONE_NAME
+        handoff = disk.handoff
+        resumed = handoff is not None
+        if handoff is None:
+            if not disk.sealed and disk.size != meta["size"]:
+                raise _Reject(409, "incomplete", "文件尚未上传完整，将从断点继续。", offset=disk.size)
+            await self._check_draft(svc, grant)
+            sha256 = await self._seal(folder, up, disk)
+            handoff = {"sha256": sha256, "size": meta["size"], "name": meta["name"]}
+            # Written before the claim: a crash after it leaves the record that says the claim
+            # is this folder's, so that the next finish resumes instead of finding it "used".
+            await asyncio.to_thread(_write_json, folder / HANDOFF_NAME, handoff)
+            # One completion per link, across workers: the claim lives in the shared store.
+            ttl = max(grant.expires_at - self.service.clock(), dt.timedelta(0)) + dt.timedelta(days=1)
+            if not await svc.storage.claim_once(f"upload:{grant.token_id}", ttl):
+                await asyncio.to_thread((folder / HANDOFF_NAME).unlink, True)
+                status, _title, message = LINK_ERRORS["used"]
+                raise _Reject(status, "used", message)
+        sha256 = str(handoff["sha256"])
+        held = await self._holder(svc, grant.user, video, sha256, taken=True) if resumed else None
+        if held is not None:
+            # A crash came after the dialog took the video: say so rather than run it twice.
+            result = self._recovered(meta, sha256, held)
+        else:
+            await self._check_draft(svc, grant)
+            result = await self._hand_over(svc, grant, meta, video, sha256)
+        # The keep-or-drop decision goes to disk before the verdict, so that _settle can finish
+        # the clean-up after a crash without asking the store.
+        keep = await self._holder(svc, grant.user, video) is not None
+        await asyncio.to_thread(_write_json, folder / HANDOFF_NAME, {**handoff, "keep": keep})
+        await asyncio.to_thread(_write_json, folder / RESULT_NAME, result)
+        await asyncio.to_thread(_settle, folder)
+        self._uploads.pop(grant.token_id, None)
+        return result
+
+    async def _check_draft(self, svc: Services, grant: UploadGrant) -> None:
+        """Refuse (409) unless the link's owner has a draft of its contest at the video step."""
         draft = await svc.storage.get_draft(grant.user)
         if not _open_draft(draft, grant):
             raise _Reject(409, "no_draft", NO_DRAFT)
@@ -794,20 +967,24 @@ class UploadPages:
                 "not_video_step",
                 "您的报名当前不在“参赛视频”这一步。请在聊天中回复“修改”并选择参赛视频，然后刷新本页即可完成。",
             )
-        # One completion per link, across workers: the claim lives in the shared store.
-        ttl = max(grant.expires_at - self.service.clock(), dt.timedelta(0)) + dt.timedelta(days=1)
-        if not await svc.storage.claim_once(f"upload:{grant.token_id}", ttl):
-            status, _title, message = LINK_ERRORS["used"]
-            raise _Reject(status, "used", message)
+
+    async def _seal(self, folder: Path, up: _Upload, disk: _OnDisk) -> str:
+        """The SHA-256 of the whole file, renamed to ``video.mp4`` (once: a sealed file stays)."""
+        path = folder / (DONE_NAME if disk.sealed else PART_NAME)
         hasher = up.hasher
-        if hasher is None or hasher.size != offset:
-            hasher = up.hasher = await asyncio.to_thread(_rehash, part)
-        sha256 = hasher.hexdigest()
-        video = folder / DONE_NAME
-        await asyncio.to_thread(os.replace, part, video)
+        if hasher is None or hasher.size != disk.size:
+            hasher = up.hasher = await asyncio.to_thread(_rehash, path)
+        if not disk.sealed:
+            await asyncio.to_thread(os.replace, path, folder / DONE_NAME)
+        return hasher.hexdigest()
+
+    async def _hand_over(
+        self, svc: Services, grant: UploadGrant, meta: dict[str, Any], video: Path, sha256: str
+    ) -> dict[str, Any]:
+        """Run the dialog with the video and push its replies to the chat: the verdict."""
         info = FileInfo(
             name=meta["name"],
-            size=offset,
+            size=meta["size"],
             mime="video/mp4",
             ref=grant.token_id,
             path=str(video),
@@ -823,38 +1000,77 @@ class UploadPages:
             except Exception:  # the page shows the replies instead
                 log.exception("could not push the upload result to %s", grant.user)
         report = next((r for r in replies if "media_ok" in r.meta), None)
-        result: dict[str, Any] = {
+        return {
             "state": "done",
             "ok": report.meta["media_ok"] == "True" if report else None,
             "verdict": report.text if report else "",
             "replies": [] if pushed else [reply_json(r) for r in replies],
             "pushed": pushed,
             "name": meta["name"],
-            "size": offset,
-            "size_text": format_size(offset),
+            "size": meta["size"],
+            "size_text": format_size(meta["size"]),
             "sha256": sha256,
         }
-        await asyncio.to_thread(_write_json, folder / RESULT_NAME, result)
-        await self._drop_unless_kept(svc, grant, video)
-        self._uploads.pop(grant.token_id, None)
-        return result
 
-    async def _drop_unless_kept(self, svc: Services, grant: UploadGrant, video: Path) -> None:
-        """Delete our copy unless the draft points at it (no video folder configured): an
-        accepted video was kept under its hash by the handler, a refused one is of no use."""
-        draft = await svc.storage.get_draft(grant.user)
-        stored = ((draft.data.get("video") or {}).get("stored") if draft else None) or ""
-        if stored != str(video):
-            subs = await svc.storage.list_submissions(user=grant.user)
-            if not any(s.video.get("stored") == str(video) for s in subs):
-                await asyncio.to_thread(video.unlink, True)
+    @staticmethod
+    def _recovered(meta: dict[str, Any], sha256: str, held: dict[str, Any]) -> dict[str, Any]:
+        """The verdict of a hand-off whose answer a crash lost, from the video record the
+        dialog made of it (a checked one passed the check: a refused one makes none)."""
+        checked = bool(held.get("checked"))
+        return {
+            "state": "done",
+            "ok": True if checked else None,
+            "verdict": "✅ 视频检查通过" if checked else "",
+            "replies": [reply_json(Reply(RECOVERED))],
+            "pushed": False,
+            "name": meta["name"],
+            "size": meta["size"],
+            "size_text": format_size(meta["size"]),
+            "sha256": sha256,
+        }
+
+    async def _holder(
+        self, svc: Services, user: UserKey, video: Path, sha256: str | None = None, *, taken: bool = False
+    ) -> dict[str, Any] | None:
+        """The video record of the user's draft or submission that holds this upload: its path
+        (no video folder configured) or, with ``sha256``, the same file kept under its hash.
+        ``taken``: only a draft past the video step counts (one still there takes the file,
+        again, itself)."""
+
+        def holds(record: dict[str, Any] | None) -> bool:
+            record = record or {}
+            if record.get("kind", "file") != "file":
+                return False
+            return record.get("stored") == str(video) or (
+                sha256 is not None and record.get("sha256") == sha256
+            )
+
+        draft = await svc.storage.get_draft(user)
+        if draft is not None and not (taken and draft.data.get("step") == Step.VIDEO):
+            record = draft.data.get("video")
+            if isinstance(record, dict) and holds(record):
+                return dict(record)
+        return next(
+            (dict(s.video) for s in await svc.storage.list_submissions(user=user) if holds(s.video)), None
+        )
 
     # ----------------------------------------------------------- housekeeping
     async def sweep(self, grace: dt.timedelta = dt.timedelta(hours=1)) -> int:
-        """Delete the folders of links that expired more than ``grace`` ago; returns how many."""
+        """Finish the clean-up of completed uploads a crash interrupted, and delete the folders
+        of links that expired more than ``grace`` ago; returns how many folders went."""
         now = self.service.clock()
         busy = {tid for tid, up in self._uploads.items() if up.lock.locked()}
-        removed = await asyncio.to_thread(_sweep, self.service.root, now - grace, busy)
+        before = now - grace
+        # An expired hand-off a crash left without a verdict: its video stays only when the
+        # entrant's draft or submission points at it (no video folder configured).
+        keep: set[str] = set()
+        for tid, user in await asyncio.to_thread(_stalled, self.service.root, before, busy):
+            channel, _, user_id = user.partition(":")
+            if await self._holder(
+                self._services(), UserKey(channel, user_id), self.service.root / tid / DONE_NAME
+            ):
+                keep.add(tid)
+        removed = await asyncio.to_thread(_sweep, self.service.root, before, busy, keep)
         for tid in removed:
             self._uploads.pop(tid, None)
         return len(removed)
@@ -869,27 +1085,52 @@ def _open_uploads(root: Path, user: str, except_id: str) -> int:
         if folder.name == except_id or not folder.is_dir() or (folder / RESULT_NAME).exists():
             continue
         meta = _read_json(folder / META_NAME)
-        if meta is not None and meta.get("user") == user and (folder / PART_NAME).exists():
+        if meta is None or meta.get("user") != user:
+            continue
+        if (folder / PART_NAME).exists() or (folder / DONE_NAME).exists():
             count += 1
     return count
 
 
-def _sweep(root: Path, before: dt.datetime, busy: set[str]) -> list[str]:
+def _expires(folder: Path) -> dt.datetime:
+    meta = _read_json(folder / META_NAME) or {}
+    try:
+        return dt.datetime.fromisoformat(str(meta["expires"]))
+    except (KeyError, ValueError):
+        # No readable meta: judge by age, against the longest TTL a link can have.
+        return dt.datetime.fromtimestamp(folder.stat().st_mtime, dt.UTC) + dt.timedelta(days=30)
+
+
+def _stalled(root: Path, before: dt.datetime, busy: set[str]) -> list[tuple[str, str]]:
+    """(token id, user) of expired folders holding a video handed over without a verdict."""
+    found: list[tuple[str, str]] = []
+    if not root.is_dir():
+        return found
+    for folder in root.iterdir():
+        if (
+            folder.is_dir()
+            and folder.name not in busy
+            and (folder / HANDOFF_NAME).exists()
+            and (folder / DONE_NAME).exists()
+            and not (folder / RESULT_NAME).exists()
+            and _expires(folder) < before
+        ):
+            found.append((folder.name, str((_read_json(folder / META_NAME) or {}).get("user", ""))))
+    return found
+
+
+def _sweep(root: Path, before: dt.datetime, busy: set[str], keep: set[str]) -> list[str]:
     removed: list[str] = []
     if not root.is_dir():
         return removed
     for folder in root.iterdir():
         if not folder.is_dir() or folder.name in busy:
             continue
-        meta = _read_json(folder / META_NAME) or {}
-        try:
-            expires = dt.datetime.fromisoformat(str(meta["expires"]))
-        except (KeyError, ValueError):
-            # No readable meta: judge by age, against the longest TTL a link can have.
-            expires = dt.datetime.fromtimestamp(folder.stat().st_mtime, dt.UTC) + dt.timedelta(days=30)
-        if expires >= before:
+        _settle(folder)
+        if _expires(folder) >= before:
             continue
-        if (folder / DONE_NAME).exists():
+        done = (folder / RESULT_NAME).exists() and not (folder / HANDOFF_NAME).exists()
+        if (folder / DONE_NAME).exists() and (done or folder.name in keep):
             # A completed video still here is the one a draft points at (no video folder is
             # configured): keep it, drop the rest.
             for path in folder.iterdir():

@@ -145,7 +145,13 @@
         offset = await begin(file);
         continue;
       }
-      const retryable = !r || r.status >= 500 || ["busy", "body_too_short"].includes(r.data.error);
+      if (r && r.data.error === "finishing") {
+        offset = file.size; // the server has the whole file already: ask for the verdict
+        continue;
+      }
+      // A full disk (507, "disk_full") is not a network fault: its message says what to do.
+      const retryable =
+        !r || (r.status >= 500 && r.data.error !== "disk_full") || ["busy", "body_too_short"].includes(r.data.error);
       if (!retryable) throw new Fatal(r.data.message || `上传失败（${r.status}）`);
       failures++;
       if (failures >= MAX_FAILURES) throw new Fatal("网络持续中断。请检查网络后重新打开本页，选择同一个文件继续。");
@@ -166,7 +172,9 @@
       try {
         const r = await postJSON("/finish");
         if (r.status === 200) return showResult(r.data);
-        if (r.status < 500) throw new Fatal(r.data.message || `检查失败（${r.status}）`);
+        // Finished already (its answer was lost, e.g. in a server restart): the same verdict.
+        if (r.data.error === "used" && r.data.result) return showResult(r.data.result);
+        if (r.status < 500 || r.data.error === "disk_full") throw new Fatal(r.data.message || `检查失败（${r.status}）`);
       } catch (e) {
         if (e instanceof Fatal) throw e;
         // The answer may have been lost after the server finished: it keeps the result.
@@ -247,6 +255,12 @@
     try {
       const st = await serverOffset();
       if (st.state === "done") return showResult(st.result);
+      if (st.state === "finishing") {
+        // The whole file is on the server but its check was cut short: carry on with it.
+        go.disabled = true;
+        fileInput.disabled = true;
+        return await finish();
+      }
       if (st.state === "uploading" && st.size) {
         known = st;
         setProgress(st.offset, st.size);
