@@ -1,23 +1,37 @@
-"""Hostile uploads: videos whose header lies, broken and absurd files.  Each is refused with
-a Chinese reason, in bounded time.  The files are built here, from real encodes, and patched
-the way an entrant (or an attacker) would."""
+"""Hostile uploads: videos whose header lies, broken and absurd files, and scans that only
+look like a JPEG, PNG or PDF from their first bytes.  Each is refused with a Chinese reason,
+in bounded time, and nothing is kept.  The files are built here, from real encodes and real
+images, and patched the way an entrant (or an attacker) would."""
 
 from __future__ import annotations
 
+import io
 import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image
+from pypdf import PdfWriter
 
 from bot.contests import Contest, ContestRegistry
+from bot.storage import EventIsolation, Storage, UserKey
+from bot.storage.org import OrgStore
+from handlers.submit import take_scan
 from tests.media_factory import MediaFactory, Video
 from validators import decode
 from validators.decode import DecodedVideo, decode_sample, parse_report
 from validators.media import MediaReport, inspect_video
+from validators.scan import ScanLimits, inspect_scan
+
+from .conftest import ChatDriver
+from .test_submission_flow import answer_fields, make_handler, small_video_edition
+from .test_submission_flow import stores as stores
 
 CQ, HLJ = "cq-2023-scientist-spirit", "hlj-2022-kepu"
 SMALL = Video(width=320, height=180, seconds=4)
+MAX_SCAN = 20 * 1024 * 1024
 
 # --- building hostile videos ------------------------------------------------------------------
 
@@ -190,3 +204,143 @@ def test_broken_and_absurd_videos_are_refused_with_a_chinese_reason(
         assert not report.ok
         assert reason in report.text_zh()
         assert report.text_zh().startswith("❌")
+
+
+# --- hostile scans (defect 11) -----------------------------------------------------------------
+
+
+def _image(kind: str, size: tuple[int, int] = (800, 1100)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, "white").save(out, {"jpg": "JPEG", "png": "PNG"}[kind])
+    return out.getvalue()
+
+
+def _pdf(pages: int = 1, tail: bytes = b"") -> bytes:
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue() + tail
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png_bomb(side: int = 30000) -> bytes:
+    """A one-colour ``side``×``side`` PNG: about 100 KB on disk, 900 megapixels decoded."""
+    packer = zlib.compressobj(9)
+    row = bytes(1 + (side + 7) // 8)  # filter byte, then one bit a pixel
+    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def _broken_xref() -> bytes:
+    data = bytearray(_pdf())
+    at = data.index(b"\nxref\n")
+    for i in range(at + 5, data.index(b"trailer", at)):  # every offset in the table points nowhere
+        if data[i : i + 1].isdigit():
+            data[i : i + 1] = b"7"
+    return bytes(data)
+
+
+HOSTILE_SCANS = {
+    "pdf_header_then_script": (b"%PDF-1.4\n<script>alert(document.cookie)</script>\n", "网页代码"),
+    "pdf_html_polyglot": (_pdf(tail=b"\n<html><body><script>alert(1)</script></body></html>\n"), "网页代码"),
+    "png_signature_html": (b"\x89PNG\r\n\x1a\n<!doctype html><html><script>alert(1)</script>", "网页代码"),
+    "png_signature_garbage": (b"\x89PNG\r\n\x1a\n" + bytes(4096), "图片数据无法解码"),
+    "jpeg_signature_garbage": (b"\xff\xd8\xff\xe0" + bytes(4096), "图片数据无法解码"),
+    "truncated_png": (_image("png")[:1500], "图片数据无法解码"),
+    "decompression_bomb_png": (_png_bomb(), "像素多得不合理"),
+    "pdf_with_3000_pages": (_pdf(pages=3000), "页数过多"),
+    "pdf_with_a_broken_xref": (_broken_xref(), "无法作为 PDF 打开"),
+    "pdf_without_xref": (b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\n%%EOF\n", "无法作为 PDF 打开"),
+    "pdf_with_javascript": (_pdf(tail=b"\n9 0 obj<</S/JavaScript/JS(app.alert(1))>>endobj\n"), "脚本"),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_SCANS))
+def test_a_scan_that_does_not_open_with_a_real_parser_is_refused_and_not_kept(
+    name: str, tmp_path: Path
+) -> None:
+    content, reason = HOSTILE_SCANS[name]
+    received = tmp_path / "incoming" / "签字盖章.png"
+    received.parent.mkdir()
+    received.write_bytes(content)
+    folder = tmp_path / "scans"
+    size, kind, kept, why = take_scan(received, MAX_SCAN, folder, 1)
+    assert (size, kind, kept) == (len(content), None, received)
+    assert reason in why and "请重新扫描或用手机拍照，发送 jpg、png 或 pdf 文件" in why
+    assert not folder.exists()
+    assert received.read_bytes() == content
+
+
+@pytest.mark.parametrize(
+    "content", [b"", b"<html><script>alert(1)</script></html>"], ids=["zero_bytes", "html_named_png"]
+)
+def test_a_file_that_is_no_scan_at_all_is_refused_and_not_kept(content: bytes, tmp_path: Path) -> None:
+    received = tmp_path / "签字盖章.png"
+    received.write_bytes(content)
+    folder = tmp_path / "scans"
+    # No reason: the dialog says its usual "jpg、png 或 pdf only".
+    assert take_scan(received, MAX_SCAN, folder, 1) == (len(content), None, received, "")
+    assert not inspect_scan(received).ok
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "content"), [("jpg", _image("jpg")), ("png", _image("png")), ("pdf", _pdf(2))]
+)
+def test_a_real_scan_with_a_wrong_extension_is_kept_under_its_real_kind(
+    kind: str, content: bytes, tmp_path: Path
+) -> None:
+    received = tmp_path / "签字盖章.docx"  # the entrant's name says nothing
+    received.write_bytes(content)
+    folder = tmp_path / "scans"
+    size, got, kept, why = take_scan(received, MAX_SCAN, folder, 1)
+    assert (size, got, kept, why) == (len(content), kind, folder / f"scan-1.{kind}", "")
+    assert kept.read_bytes() == content
+
+
+def test_a_parse_that_outlasts_its_timeout_is_refused_not_waited_for(tmp_path: Path) -> None:
+    path = tmp_path / "many.pdf"
+    path.write_bytes(_pdf(pages=3000))
+    verdict = inspect_scan(path, ScanLimits(timeout_s=0.01))  # the child cannot even start in time
+    assert not verdict.ok and "秒内没能打开" in verdict.reason
+
+
+async def test_a_hostile_scan_gets_a_chinese_reason_and_the_submission_stays_incomplete(
+    contests: ContestRegistry,
+    stores: tuple[Storage, EventIsolation, OrgStore],
+    factory: MediaFactory,
+    tmp_path: Path,
+) -> None:
+    source = contests.get("most-cas-2024-kepu")
+    assert source is not None
+    contest = small_video_edition(source)
+    handler = make_handler(contest, stores, tmp_path)
+    chat = ChatDriver(handler, UserKey("terminal", "mallory"))
+    await answer_fields(chat, contest, "自荐", "self")
+    good = factory.video(Video(seconds=4))
+    await chat.upload("作品.mp4", good.stat().st_size, path=str(good))
+    await chat.say("确认提交")
+    for name in ("pdf_header_then_script", "png_signature_html", "decompression_bomb_png"):
+        content, reason = HOSTILE_SCANS[name]
+        hostile = tmp_path / f"{name}.pdf"
+        hostile.write_bytes(content)
+        text = await chat.upload("签字盖章.pdf", len(content), "application/pdf", path=str(hostile))
+        assert "扫描件“签字盖章.pdf”没有收下：文件开头标明是" in text and reason in text
+        assert "已收到" not in text
+    assert (await chat.draft() or {})["scans"] == []
+    text = await chat.say("完成")
+    assert "材料齐全" not in text and "还没有收到扫描件" in text
+    sub = await handler.storage.get_submission("KP2026-000001")
+    assert sub is not None and sub.status != "complete"
+    assert not (tmp_path / "scans").exists()
