@@ -21,7 +21,7 @@ from bot.storage.org import OrgStore
 from handlers.submit import take_scan
 from tests.media_factory import MediaFactory, Video
 from validators import decode
-from validators.decode import DecodedVideo, decode_sample, parse_report
+from validators.decode import DecodedVideo, DecodeLimits, decode_sample, parse_report
 from validators.media import MediaReport, inspect_video
 from validators.scan import ScanLimits, inspect_scan
 
@@ -164,6 +164,28 @@ def test_the_decoded_sample_reads_the_stream_not_the_header(factory: MediaFactor
     assert (decode_sample(cut).duration_s or 0) < 3.5
     text = factory.text()
     assert decode_sample(text) == DecodedVideo(True, failure="视频数据无法解码出画面")
+
+
+def test_a_decode_cut_off_by_its_output_cap_keeps_the_size_and_confirms_no_duration(
+    factory: MediaFactory, contests: ContestRegistry
+) -> None:
+    # A last GOP of more packets than the report may hold: ffprobe is stopped at the cap.
+    capped = DecodeLimits(output_kib=1)
+    decoded = decode_sample(factory.video(SMALL), capped)
+    assert (decoded.width, decoded.height, decoded.end_s) == (320, 180, None)
+    assert "被迫中止" in decoded.failure
+    report = inspect_video(factory.video(Video(seconds=4)), preset(contests, HLJ), decode=capped)
+    assert "时长 文件头标称 4秒，但视频数据无法解码核实" in by_id(report)["duration"]
+
+
+def test_a_decode_past_its_timeout_is_a_warning_not_a_verdict(
+    factory: MediaFactory, contests: ContestRegistry
+) -> None:
+    # The server, not the file, is slow here: the entrant is told nothing was confirmed.
+    report = inspect_video(factory.video(SMALL), preset(contests, HLJ), decode=DecodeLimits(timeout_s=0.001))
+    assert [w.id for w in report.warnings] == ["decode_unverified"]
+    assert "⚠ 无法解码核实分辨率和时长（解码超时（0.001 秒））" in report.text_zh()
+    assert "duration" in by_id(report)  # 4 s against 2–5 minutes: the header's verdict stands
 
 
 def test_ffprobe_reports_that_stop_early_or_hold_garbage_are_parsed_safely() -> None:

@@ -16,6 +16,7 @@ files only (no network, no playlist demuxers).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
@@ -31,12 +32,15 @@ _FORMATS = "mov,matroska,avi,flv,mpegts,mpeg,asf,nut,rm,ivf,h264,hevc,mpegvideo"
 _PAST_THE_END = "999999999"
 # Sets the limits, lowers the priority and becomes ffprobe; -I -S keeps start-up to ~15 ms.
 _SHIM = (
-    "import os, resource, sys\n"
+    "import os, resource, signal, sys\n"
     "memory, cpu, output = (int(x) for x in sys.argv[1:4])\n"
     "resource.setrlimit(resource.RLIMIT_AS, (memory, memory))\n"
     "resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))\n"
     "resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))\n"
     "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
+    # Python ignores SIGXFSZ and exec keeps that: without this, output past the cap would
+    # be dropped silently instead of ending ffprobe.
+    "signal.signal(signal.SIGXFSZ, signal.SIG_DFL)\n"
     "os.nice(10)\n"
     "os.execv(sys.argv[4], sys.argv[4:])\n"
 )
@@ -48,7 +52,9 @@ class DecodeLimits:
 
     timeout_s: float = 20.0
     memory_mib: int = 1024  # a 4K frame and the decoder's references fit well inside
-    output_kib: int = 2048  # ~40 bytes a packet: a 40 000-frame last GOP
+    # ~45 bytes a packet: a last GOP of 180 000 frames (a screen recording with one key
+    # frame, 100 minutes at 30 fps) still fits.
+    output_kib: int = 8192
 
 
 DEFAULT_DECODE_LIMITS = DecodeLimits()
@@ -147,11 +153,17 @@ def decode_sample(path: Path, limits: DecodeLimits = DEFAULT_DECODE_LIMITS) -> D
                 child.kill()
                 child.wait()
                 raise
-        if returncode < 0:  # killed by a limit (memory, CPU, output): the file is not ordinary
-            return DecodedVideo(True, failure=f"解码程序被迫中止（信号 {-returncode}）")
+        cap = limits.output_kib << 10
+        cut_off = out.seek(0, os.SEEK_END) >= cap
         out.seek(0)
-        report = out.read(limits.output_kib << 10).decode("utf-8", "replace")
-    return parse_report(report)
+        report = out.read(cap).decode("utf-8", "replace")
+    decoded = parse_report(report)
+    if returncode < 0 or cut_off:
+        # Killed by a limit (memory, CPU, output) before the end: the first frame's size
+        # stands, but where the stream ends is unknown.
+        failure = f"解码程序被迫中止（信号 {-returncode}）"
+        return dataclasses.replace(decoded, end_s=None, failure=decoded.failure or failure)
+    return decoded
 
 
 def _fields(line: str) -> dict[str, str]:
