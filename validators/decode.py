@@ -154,9 +154,11 @@ def decode_sample(path: Path, limits: DecodeLimits = DEFAULT_DECODE_LIMITS) -> D
                 child.wait()
                 raise
         cap = limits.output_kib << 10
-        cut_off = out.seek(0, os.SEEK_END) >= cap
+        written = out.seek(0, os.SEEK_END)
+        cut_off = written >= cap
         out.seek(0)
-        report = out.read(cap).decode("utf-8", "replace")
+        # What was written, not the cap: read(cap) would allocate the whole cap up front.
+        report = out.read(min(written, cap)).decode("utf-8", "replace")
     decoded = parse_report(report)
     if returncode < 0 or cut_off:
         # Killed by a limit (memory, CPU, output) before the end: the first frame's size
