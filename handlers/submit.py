@@ -435,7 +435,7 @@ class SubmitHandler:
         )
 
     async def _check_scan(self, event: Incoming, contest: Contest, state: dict[str, Any]) -> Incoming:
-        """A returned scan: jpg, png or pdf by its content, within the notice's size limit."""
+        """A returned scan: a jpg, png or pdf that opens, within the notice's size limit."""
         info = event.file
         if info is None or not info.path:
             return dataclasses.replace(event, media={"scan_ok": False, "error": "scan_unchecked"})
@@ -446,7 +446,7 @@ class SubmitHandler:
         n = len(state.get("scans") or []) + 1
         # Size, kind and keeping the file in one worker-thread call: each hand-off costs more
         # CPU than the work (see bot.storage.sqlite.common).
-        size, kind, stored = await asyncio.to_thread(
+        size, kind, stored, why = await asyncio.to_thread(
             take_scan, Path(info.path), int(max_mib * 1024 * 1024), folder, n
         )
         if kind is None and size > max_mib * 1024 * 1024:
@@ -459,9 +459,8 @@ class SubmitHandler:
             }
             return dataclasses.replace(event, media=media)
         if kind is None:
-            return dataclasses.replace(
-                event, media={"scan_ok": False, "error": "scan_type", "name": info.name}
-            )
+            media = {"scan_ok": False, "error": "scan_type", "name": info.name, "reason": why}
+            return dataclasses.replace(event, media=media)
         return dataclasses.replace(event, media={"scan_ok": True, "stored": str(stored), "kind": kind})
 
     # ------------------------------------------------------------------ confirm
@@ -616,22 +615,29 @@ class SubmitHandler:
         return done, replies
 
 
-def take_scan(path: Path, max_bytes: int, folder: Path | None, n: int) -> tuple[int, str | None, Path]:
-    """``(size, kind, where kept)`` of a returned scan (blocking: run in a worker thread).
+def take_scan(path: Path, max_bytes: int, folder: Path | None, n: int) -> tuple[int, str | None, Path, str]:
+    """``(size, kind, where kept, why not)`` of a returned scan (blocking: run in a worker thread).
 
-    ``kind`` is jpg, png or pdf judged by content, or None when the file is larger than
-    ``max_bytes`` (not read then) or is none of them; only an accepted scan is kept, as
-    ``folder/scan-{n}.{kind}`` (left where it is when ``folder`` is None).
+    ``kind`` is jpg, png or pdf when the file opens as one with a real parser (in a bounded
+    child: :func:`validators.scan.inspect_scan`), or None when the file is larger than
+    ``max_bytes`` (not read then) or does not open; ``why not`` then says why, in Chinese
+    ("" when too big, or when it does not even claim to be one of the three).  Only an
+    accepted scan is kept, as ``folder/scan-{n}.{kind}`` (left where it is when ``folder``
+    is None).
     """
-    from forms.paperwork import read_head, scan_kind
+    from validators.scan import inspect_scan
 
     size = path.stat().st_size
     if size > max_bytes:
-        return size, None, path
-    kind = scan_kind(read_head(path))
-    if kind is None or folder is None:
-        return size, kind, path
-    return size, kind, keep_file(path, folder / f"scan-{n}.{kind}")
+        return size, None, path, ""
+    verdict = inspect_scan(path)
+    if verdict.kind is None:
+        # A file of another kind gets the usual "jpg, png or pdf only"; one that claims to be a
+        # scan and does not open gets the parser's reason.
+        return size, None, path, verdict.reason if verdict.problem == "broken" else ""
+    if folder is None:
+        return size, verdict.kind, path, ""
+    return size, verdict.kind, keep_file(path, folder / f"scan-{n}.{verdict.kind}"), ""
 
 
 __all__ = [

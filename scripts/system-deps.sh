@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the project needs beyond its Python wheels, installed when missing.
-#   runtime: what forms/SYSTEM_DEPS.txt lists (WeasyPrint's Pango, the CJK fonts)
-#   --test (default here): also ffmpeg (test videos, the bench's ffprobe), poppler-utils
+#   runtime: what forms/SYSTEM_DEPS.txt lists (WeasyPrint's Pango, the CJK fonts, ffprobe)
+#   --test (default here): also ffmpeg (test videos), poppler-utils
 #   (reading PDFs back), openssl (a test's certificate), chromium + its driver (page tests)
 # MediaInfo ships inside the pymediainfo wheel, so it is not installed here.
 #

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from PIL import Image
+from pypdf import PdfWriter
 
 from handlers.submit import take_scan
 
-JPEG = b"\xff\xd8\xff\xe0" + bytes(1000)
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(1000)
-PDF = b"%PDF-1.7\n" + bytes(1000)
+
+def _image(fmt: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("L", (600, 800), 255).save(out, fmt)
+    return out.getvalue()
+
+
+def _pdf() -> bytes:
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+# Real files: a scan is opened with a parser, not judged by its first bytes.
+JPEG, PNG, PDF = _image("JPEG"), _image("PNG"), _pdf()
 
 
 @pytest.mark.parametrize(("content", "kind"), [(JPEG, "jpg"), (PNG, "png"), (PDF, "pdf")])
@@ -21,8 +38,8 @@ def test_a_scan_is_judged_by_content_and_kept_under_the_submission(
     received.parent.mkdir()
     received.write_bytes(content)
     folder = tmp_path / "scans" / "KP2026-000001"
-    size, got, kept = take_scan(received, 20 * 1024 * 1024, folder, 2)
-    assert (size, got) == (len(content), kind)
+    size, got, kept, why = take_scan(received, 20 * 1024 * 1024, folder, 2)
+    assert (size, got, why) == (len(content), kind, "")
     assert kept == folder / f"scan-2.{kind}"
     assert kept.read_bytes() == content
     received.unlink()  # the channel removes its temp copy; the kept one stays
@@ -34,8 +51,8 @@ def test_a_scan_over_the_limit_is_refused_without_being_read_or_kept(tmp_path: P
     with received.open("wb") as fh:  # sparse: 21 MiB that a read would notice
         fh.truncate(21 * 1024 * 1024)
     folder = tmp_path / "scans"
-    size, kind, kept = take_scan(received, 20 * 1024 * 1024, folder, 1)
-    assert (size, kind, kept) == (21 * 1024 * 1024, None, received)
+    size, kind, kept, why = take_scan(received, 20 * 1024 * 1024, folder, 1)
+    assert (size, kind, kept, why) == (21 * 1024 * 1024, None, received, "")
     assert not folder.exists()
 
 
@@ -48,11 +65,11 @@ def test_anything_but_jpg_png_pdf_is_refused_and_not_kept(tmp_path: Path, conten
     received = tmp_path / "scan.pdf"  # a PDF by name only
     received.write_bytes(content)
     folder = tmp_path / "scans"
-    assert take_scan(received, 20 * 1024 * 1024, folder, 1) == (len(content), None, received)
+    assert take_scan(received, 20 * 1024 * 1024, folder, 1) == (len(content), None, received, "")
     assert not folder.exists()
 
 
 def test_without_a_scan_folder_the_file_stays_where_it_is(tmp_path: Path) -> None:
     received = tmp_path / "scan"
     received.write_bytes(PNG)
-    assert take_scan(received, 1024 * 1024, None, 1) == (len(PNG), "png", received)
+    assert take_scan(received, 1024 * 1024, None, 1) == (len(PNG), "png", received, "")

@@ -4,11 +4,13 @@ video, the quota at confirm, the filled-in form, the signed scan and the verifia
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from bot.storage import choose_backend
 from contests.org import Unit
@@ -26,7 +28,13 @@ from tests.media_factory import MediaFactory, Video
 from validators.media import check_video
 
 NOW = beijing(2026, 11, 21)
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def png_scan() -> bytes:
+    """A real (blank) PNG: a scan is opened with an image parser, not judged by its signature."""
+    out = io.BytesIO()
+    Image.new("L", (600, 800), 255).save(out, "PNG")
+    return out.getvalue()
 
 
 def small_video_edition(source: Contest) -> Contest:
@@ -139,7 +147,7 @@ async def test_file_video_form_scan_and_receipt(
     text = await chat.upload("scan.jpg", fake_scan.stat().st_size, "image/jpeg", path=str(fake_scan))
     assert "只能是 jpg、png 或 pdf" in text
     scan = tmp_path / "scan.png"
-    scan.write_bytes(PNG)
+    scan.write_bytes(png_scan())
     text = await chat.upload("签字盖章.png", scan.stat().st_size, "image/png", path=str(scan))
     assert "已收到第1个扫描件" in text
     text = await chat.say("完成")

@@ -5,6 +5,7 @@ malformed call), on SQLite and on real Redis."""
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from aiohttp.web import Application
 from pydantic import ValidationError
+from pypdf import PdfWriter
 
 from bot.app import create_app
 from bot.channels.telegram import MENU, TELEGRAM, TelegramSettings, create
@@ -38,6 +40,17 @@ from contests.rules import Contest
 from handlers.submit import user_turn
 from tests.conftest import OPEN_ID, ChatDriver, valid_answer, write_open_edition
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
+
+
+def signed_pdf() -> bytes:
+    """A real one-page PDF: a returned scan is opened with a PDF parser, not judged by "%PDF"."""
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.add_metadata({"/Title": "signed and sealed"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
 
 SECRET = "test-webhook-secret_0123456789"
 WEBHOOK_URL = "https://kepu.example.cn/telegram"
@@ -194,7 +207,8 @@ async def test_whole_submission_through_the_webhook_with_buttons(
 
         # The signed scan goes back as a document: downloaded through the file endpoint, kept by
         # the dialog, and the channel's temporary copy removed.
-        scan = fake.add_file(b"%PDF-1.7\n% signed and sealed\n" + bytes(4096))
+        signed = signed_pdf()
+        scan = fake.add_file(signed)
         text = await user.send(fake.document(user.id, scan, "签字盖章.pdf"))
         assert "已收到第1个扫描件" in text
         assert [c.method for c in fake.calls if c.method in ("getFile", "download")] == [
@@ -213,7 +227,7 @@ async def test_whole_submission_through_the_webhook_with_buttons(
         assert subs[0].answers["title"] == "星空下的实验室"
         assert subs[0].answers["phone"] == "13800138000"
         (kept,) = subs[0].extra["scans"]
-        assert Path(kept).read_bytes().startswith(b"%PDF-1.7\n% signed and sealed")
+        assert Path(kept).read_bytes() == signed
         assert not list((settings.data_dir / "incoming").iterdir())  # no temp file left behind
         # Every press was answered exactly once; every keyboard fit Telegram's limits (the fake
         # checks callback_data and would have recorded an error).

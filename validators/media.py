@@ -37,6 +37,7 @@ from typing import Any, Literal, TypeVar
 
 from contests.rules import SHANGHAI, Contest, VideoSpec, Window
 from validators import media_probe
+from validators.decode import DEFAULT_DECODE_LIMITS, DecodedVideo, DecodeLimits, decode_sample
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -643,9 +644,14 @@ def forbids_dropped_frames(spec: VideoSpec) -> bool:
 
 
 def evaluate(
-    facts: MediaFacts, size: int, contest: Contest
+    facts: MediaFacts, size: int, contest: Contest, decoded: DecodedVideo | None = None
 ) -> tuple[tuple[MediaCheck, ...], tuple[MediaCheck, ...]]:
-    """Checks (one per requirement the notice sets) and warnings for a readable file."""
+    """Checks (one per requirement the notice sets) and warnings for a readable file.
+
+    ``decoded`` (:func:`~validators.decode.decode_sample`) confirms the picture size and the
+    duration the header claims, where the notice sets them (:func:`needs_decoding`); None
+    judges the header alone.
+    """
     checks: list[MediaCheck] = []
     warnings: list[MediaCheck] = []
     if facts.truncated:  # a defect of the file, whatever the notice says
@@ -662,6 +668,9 @@ def evaluate(
     spec = contest.video
     if spec is not None:
         checks += _spec_checks(facts, size, spec)
+        if decoded is not None and needs_decoding(spec):
+            checks, unverified = _confirm(checks, facts, decoded)
+            warnings += unverified
         warnings += _spec_warnings(facts, spec)
     window = contest.production_window
     if window is not None and facts.encoded_date is not None and not window.contains(facts.encoded_date):
@@ -747,6 +756,76 @@ def _spec_checks(facts: MediaFacts, size: int, spec: VideoSpec) -> list[MediaChe
     if forbids_dropped_frames(spec):
         checks.append(_frame_rate_check(facts))
     return checks
+
+
+# Checks that rest on the picture size, and their labels.
+_SIZE_CHECKS = {"resolution": "分辨率", "aspect_ratio": "画面比例", "orientation": "画面方向"}
+_HEADER_HINT = "文件头记录的信息与视频数据不符（文件可能被改动或已损坏），请用剪辑软件重新导出"
+# Audio a little longer than the picture is normal (encoder priming, a fade-out).
+DURATION_SLACK_S = 1.0
+DURATION_SLACK = 0.02
+
+
+def needs_decoding(spec: VideoSpec) -> bool:
+    """The notice sets a picture size or a duration, which the frames must confirm."""
+    return bool(
+        spec.resolutions
+        or spec.min_height is not None
+        or spec.aspect_ratio is not None
+        or spec.orientation is not None
+        or spec.min_duration_s is not None
+        or spec.max_duration_s is not None
+    )
+
+
+def _confirm(
+    checks: list[MediaCheck], facts: MediaFacts, decoded: DecodedVideo
+) -> tuple[list[MediaCheck], list[MediaCheck]]:
+    """The checks with the header's picture size and duration held against the decoded ones;
+    a warning instead when the decoding could not run at all."""
+    if not decoded.verified:
+        warning = _warning(
+            "decode_unverified",
+            decoded.failure,
+            "解码核实",
+            f"无法解码核实分辨率和时长（{decoded.failure}），以上结果只依据文件头信息",
+        )
+        return checks, [warning]
+    out: list[MediaCheck] = []
+    for check in checks:
+        actual = ""
+        if check.id in _SIZE_CHECKS and facts.width and facts.height:
+            actual = _size_mismatch(facts, decoded, lines=check.id == "resolution")
+        elif check.id == "duration" and facts.duration_s is not None:
+            actual = _duration_mismatch(facts.duration_s, decoded)
+        if actual:
+            label = _SIZE_CHECKS.get(check.id, "时长")
+            check = _check(check.id, label, False, actual, check.expected, _HEADER_HINT)
+        out.append(check)
+    return out, []
+
+
+def _size_mismatch(facts: MediaFacts, decoded: DecodedVideo, *, lines: bool) -> str:
+    header = f"文件头标称 {facts.width}×{facts.height}"
+    if decoded.width is None or decoded.height is None:
+        return f"{header}，但视频数据无法解码出画面"
+    width, height = decoded.width, decoded.height
+    if facts.rotation in (90, 270):  # frames are stored unrotated; the facts are as shown
+        width, height = height, width
+    # Within a macroblock: a codec's padding or cropping, not a different picture.
+    if abs(width - (facts.width or 0)) <= 16 and abs(height - (facts.height or 0)) <= 16:
+        return ""
+    return f"{header}，实际解码 {width}×{height}" + (f"（{min(width, height)}p）" if lines else "")
+
+
+def _duration_mismatch(claimed: float, decoded: DecodedVideo) -> str:
+    header = f"文件头标称 {format_duration(claimed)}"
+    real = decoded.duration_s
+    if real is None:
+        return f"{header}，但视频数据无法解码核实"
+    if abs(real - claimed) <= max(DURATION_SLACK_S, claimed * DURATION_SLACK):
+        return ""
+    return f"{header}，实际解码 {format_duration(real)}"
 
 
 def _fps(value: float) -> str:
@@ -839,9 +918,17 @@ def _unreadable(reason: str, size: int | None, sha256: str | None) -> MediaRepor
 
 
 def inspect_video(
-    path: Path, contest: Contest, *, sha256: str | None = None, limits: ProbeLimits = DEFAULT_LIMITS
+    path: Path,
+    contest: Contest,
+    *,
+    sha256: str | None = None,
+    limits: ProbeLimits = DEFAULT_LIMITS,
+    decode: DecodeLimits | None = DEFAULT_DECODE_LIMITS,
 ) -> MediaReport:
     """Check ``path`` against ``contest``'s video spec; blocking, bounded by ``limits``.
+
+    The picture size and duration the notice sets are confirmed from decoded frames, within
+    ``decode``; None skips that (the report then warns that they were not confirmed).
 
     The SHA-256 is computed while MediaInfo works, unless given (the upload page hashes as the
     bytes arrive) or the file is over the contest's size limit (it cannot be submitted, and
@@ -870,7 +957,13 @@ def inspect_video(
         if probe.partial:
             reason += f"（只读了前 {probe.bytes_read // MIB}MB 仍未识别）"
         return _unreadable(reason, size, digest)
-    checks, warnings = evaluate(facts, size, contest)
+    decoded = None
+    if contest.video is not None and needs_decoding(contest.video):
+        if decode is None:
+            decoded = DecodedVideo(False, failure="只读取了文件头和索引，没有视频数据")
+        else:
+            decoded = decode_sample(path, decode)
+    checks, warnings = evaluate(facts, size, contest, decoded)
     return MediaReport(
         ok=all(c.ok for c in checks),
         readable=True,

@@ -1,0 +1,259 @@
+"""The signed form's scan: is this file really a JPEG, PNG or PDF that opens?
+
+A file's first bytes say what it claims to be, not what it is (``%PDF-1.4`` and then an HTML
+page is no PDF), so the file is opened with a real parser: Pillow decodes an image, pypdf
+reads a PDF's structure and every page.  Parsers of untrusted files can be made to allocate
+or loop without end (a 30000×30000 PNG of one colour is a few hundred KB), so the parsing
+runs in a short-lived child of this module, under an address space cap, a CPU limit and a
+wall-clock timeout, with Pillow's pixel cap and a page cap for PDFs.
+
+    python -I scan.py FD MAX_PIXELS MAX_PAGES MEMORY_MIB CPU_S
+
+The child prints one line of JSON: ``{"kind": "png"}`` or ``{"problem": code, ...}``.  This
+module imports nothing from the project, so that the child starts with the interpreter and
+the two parsers only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Magic numbers of what a signed form may come back as; the client's file name and the
+# platform's MIME type are not trusted.
+_MAGIC = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"%PDF-", "pdf"))
+_FORMATS = {"jpg": "JPEG", "png": "PNG"}  # Pillow's names
+# What a browser's content sniffing takes for a web page; a scan has no reason to contain it.
+_HTML_MARKS = (b"<!doctype html", b"<html", b"<script", b"<body", b"<iframe", b"<svg", b"<head")
+_HEAD = 4096
+_KIND_NAMES = {"jpg": "JPG 图片", "png": "PNG 图片", "pdf": "PDF 文件"}
+_SEND_INSTEAD = "请重新扫描或用手机拍照，发送 jpg、png 或 pdf 文件"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanLimits:
+    """Bounds on one parse: wall time, address space, decoded pixels, PDF pages."""
+
+    timeout_s: float = 20.0
+    memory_mib: int = 1024
+    # A 108-megapixel phone photo of the form passes; a 30000×30000 bomb (900 MP) does not.
+    max_pixels: int = 120_000_000
+    max_pages: int = 30  # the form and its attachments; a real scan has a handful
+
+
+DEFAULT_SCAN_LIMITS = ScanLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class ScanVerdict:
+    """``kind`` (jpg, png, pdf) when the file opens; else ``problem`` and ``reason`` (Chinese)."""
+
+    kind: str | None
+    problem: str = ""  # "type": none of the three; "broken": it claims one and does not open
+    reason: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.kind is not None
+
+
+def kind_of(head: bytes) -> str | None:
+    """``jpg``, ``png`` or ``pdf`` as the file's first bytes claim, else None."""
+    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+
+
+def _broken(kind: str, why: str) -> ScanVerdict:
+    name = _KIND_NAMES[kind]
+    return ScanVerdict(None, "broken", f"文件开头标明是 {name}，但{why}。{_SEND_INSTEAD}", {"claimed": kind})
+
+
+# --- the parent side ----------------------------------------------------------------------------
+
+
+def inspect_scan(path: Path, limits: ScanLimits = DEFAULT_SCAN_LIMITS) -> ScanVerdict:
+    """Open ``path`` with a real parser in a bounded child (blocking: run it in a worker thread)."""
+    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return ScanVerdict(None, "type", f"文件无法读取。{_SEND_INSTEAD}")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size == 0:
+            return ScanVerdict(None, "type", f"文件是空的。{_SEND_INSTEAD}")
+        kind = kind_of(os.pread(fd, 16, 0))
+        if kind is None:
+            return ScanVerdict(None, "type", f"文件不是 jpg、png 或 pdf。{_SEND_INSTEAD}")
+        return _run_child(fd, kind, limits)
+    finally:
+        os.close(fd)
+
+
+def _run_child(fd: int, kind: str, limits: ScanLimits) -> ScanVerdict:
+    command = [
+        sys.executable,
+        "-I",  # no PYTHONPATH, no user site: the interpreter and its installed packages only
+        __file__,
+        str(fd),
+        str(limits.max_pixels),
+        str(limits.max_pages),
+        str(limits.memory_mib),
+        str(max(1, math.ceil(limits.timeout_s))),
+    ]
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LD_LIBRARY_PATH")}
+    try:
+        done = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            pass_fds=(fd,),
+            env=env,
+            timeout=limits.timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return _broken(kind, f"{limits.timeout_s:g} 秒内没能打开，文件结构异常")
+    except OSError as exc:  # the server's fault, not the file's
+        raise RuntimeError(f"cannot start the scan parser: {exc}") from exc
+    lines = done.stdout.decode("utf-8", "replace").strip().splitlines()
+    try:
+        said = json.loads(lines[-1]) if lines else {}
+    except ValueError:
+        said = {}
+    if not isinstance(said, dict):
+        said = {}
+    if done.returncode == 0 and said.get("kind") == kind:
+        return ScanVerdict(kind, details={k: v for k, v in said.items() if k != "kind"})
+    if said.get("problem"):
+        return _broken(kind, str(said.get("why") or "无法打开"))
+    if done.returncode == 3:  # the parsers are missing: an operator problem
+        raise RuntimeError(f"scan parser unavailable: {done.stderr.decode('utf-8', 'replace')[-300:]}")
+    # Killed by the memory or CPU cap, or a parser crash: a file no scanner makes.
+    return _broken(kind, "打开时耗尽了允许的内存或时间，文件结构异常")
+
+
+# --- the child side -----------------------------------------------------------------------------
+
+
+class _Refused(Exception):
+    """The file does not open as what it claims; the message says why, in Chinese."""
+
+
+def _apply_limits(memory_mib: int, cpu_s: int) -> None:
+    try:
+        import resource
+    except ImportError:  # not POSIX: the parent's timeout is the only bound
+        return
+    memory = memory_mib << 20
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _looks_like_html(data: bytes) -> bool:
+    head = data[:_HEAD].lower()
+    return any(mark in head for mark in _HTML_MARKS) or b"<script" in data.lower()
+
+
+def _check_image(data: bytes, kind: str, max_pixels: int) -> dict[str, Any]:
+    import io
+    import warnings
+
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with warnings.catch_warnings():
+            # Over the cap is a bomb, not a warning (Pillow only errs at twice the cap).
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=[_FORMATS[kind]]) as image:
+                width, height = image.size
+                if kind == "jpg":
+                    image.draft("RGB", (2048, 2048))  # every coefficient is still read
+                image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _Refused("图片的像素多得不合理（可能是恶意构造的文件），无法作为扫描件") from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise _Refused("图片数据无法解码，文件已损坏或不完整") from None
+    return {"width": width, "height": height}
+
+
+def _check_pdf(data: bytes, max_pages: int) -> dict[str, Any]:
+    import io
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+    from pypdf.generic import DictionaryObject
+
+    logging.disable(logging.CRITICAL)  # pypdf logs what strict mode turns into errors anyway
+    if b"/JavaScript" in data:  # a script action; "/JS" alone is 3 bytes, too common in binary streams
+        raise _Refused("其中含有脚本代码，扫描件不应含有脚本")
+    try:
+        # Strict: a broken cross-reference table is refused, not silently rebuilt.
+        reader = PdfReader(io.BytesIO(data), strict=True)
+        if reader.is_encrypted:
+            raise _Refused("文件设有密码或加密，无法查看")
+        tree = reader.root_object.get("/Pages")
+        tree = tree.get_object() if tree is not None else None
+        count = tree.get("/Count", 0) if isinstance(tree, DictionaryObject) else 0
+        if not isinstance(count, int) or count > max_pages:
+            raise _Refused(f"页数过多（{count} 页，最多 {max_pages} 页）")
+        pages = len(reader.pages)  # the real page tree, not the /Count it claims
+        if pages > max_pages:
+            raise _Refused(f"页数过多（{pages} 页，最多 {max_pages} 页）")
+        if pages == 0:
+            raise _Refused("文件里没有任何页面")
+        for page in reader.pages:
+            box = page.mediabox
+            if not (box.width > 0 and box.height > 0):
+                raise _Refused("页面尺寸无效")
+    except _Refused:
+        raise
+    except (PyPdfError, KeyError, ValueError, TypeError, AttributeError, IndexError, RecursionError):
+        raise _Refused("文件结构损坏（如交叉引用表错误），无法作为 PDF 打开") from None
+    return {"pages": pages}
+
+
+def _child(argv: list[str]) -> int:
+    fd, max_pixels, max_pages, memory_mib, cpu_s = (int(a) for a in argv)
+    _apply_limits(memory_mib, cpu_s)
+    with os.fdopen(fd, "rb", closefd=False) as fh:
+        data = fh.read()
+    kind = kind_of(data[:16])
+    if kind is None:
+        raise SystemExit(64)
+    try:
+        if _looks_like_html(data):
+            raise _Refused("其中夹带了网页代码（HTML/脚本），不是正常的扫描件")
+        details = _check_pdf(data, max_pages) if kind == "pdf" else _check_image(data, kind, max_pixels)
+    except _Refused as refused:
+        why = str(refused)
+    except MemoryError:
+        why = "打开时耗尽了允许的内存，文件结构异常"
+    except Exception:  # whatever else a parser raises on a hostile file is a refusal too
+        why = "无法打开，文件已损坏"
+    else:
+        why = ""
+    if why:
+        print(json.dumps({"problem": "broken", "why": why}, ensure_ascii=False))
+        return 1
+    print(json.dumps({"kind": kind, **details}))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(_child(sys.argv[1:]))
+    except ImportError as missing:  # Pillow or pypdf not installed
+        print(missing, file=sys.stderr)
+        sys.exit(3)
