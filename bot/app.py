@@ -20,8 +20,8 @@ from bot.keys import SERVICES, SETTINGS
 from bot.services import services
 from bot.settings import Settings
 from bot.storage.base import store_unreachable, unreachable_reason
-from bot.web import setup_web
-from bot.web.upload import SECURITY_HEADERS, UploadSettings
+from bot.web import UPLOADS, setup_web
+from bot.web.upload import SECURITY_HEADERS, UploadService, UploadSettings
 from handlers.remind import RemindSettings, remind_context
 
 log = logging.getLogger(__name__)
@@ -32,19 +32,24 @@ RETRY_AFTER_S = 5
 HEALTH_PING_TIMEOUT_S = 2.0
 
 
-
-
-
-
-
-
 CHANNELS = web.AppKey("channels", list[Channel])
 
 
-async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
-    async with services(app[SETTINGS]) as svc:
-        app[SERVICES] = svc
-        yield
+def _services_ctx(
+    upload_settings: UploadSettings | None,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The services' lifetime, first of the app's: the upload links they mint come from the
+    key the upload page verifies them with."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        uploads = await UploadService.open(settings, upload_settings)
+        async with services(settings, uploads=uploads) as svc:
+            app[UPLOADS] = uploads
+            app[SERVICES] = svc
+            yield
+
+    return context
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -131,7 +136,7 @@ def create_app(
     """
     app = web.Application(client_max_size=1024**2, middlewares=[store_unavailable])
     app[SETTINGS] = settings
-    app.cleanup_ctx.append(_services_ctx)  # first: the channels' lifetimes use the services
+    app.cleanup_ctx.append(_services_ctx(upload_settings))  # first: the channels' lifetimes use the services
     app.router.add_get("/healthz", healthz)
     app[CHANNELS] = discover(settings) if channels is None else channels
     for channel in app[CHANNELS]:
@@ -141,7 +146,7 @@ def create_app(
     app.cleanup_ctx.append(remind_context(remind_settings))
     # The upload page always; the web chat page only when no chat channel is configured, so
     # that a newcomer can try the dialog in a browser (it listens where BOT_HTTP_HOST says).
-    setup_web(app, settings, chat_page=not app[CHANNELS], upload_settings=upload_settings)
+    setup_web(app, settings, chat_page=not app[CHANNELS])
     if not app[CHANNELS]:
         log.warning(
             "no chat channel is configured: set BOT_TELEGRAM_TOKEN or BOT_WECHAT_TOKEN (see .env.example); "

@@ -8,17 +8,17 @@ tests call it; nothing is built at import time.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import aiohttp
 
 from bot.settings import Settings
 from bot.storage import open_stores
 from bot.storage.base import Stores
-from contests.events import Document, Placement, Reply
-from contests.ports import EventIsolation, Notifier, PlansDocuments, Storage
+from contests.events import Reply
+from contests.ports import EventIsolation, Notifier, Storage
 from contests.records import UserKey
 from contests.rules import Contest, ContestRegistry
 from contests.tickets import Ticket
@@ -29,9 +29,10 @@ from forms.receipts import ReceiptSettings, load_signing_key_async
 from handlers.admin import AdminService, OrgCommands
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.service import HelpdeskService, format_for_operators
+from handlers.outbound import Reach
 from handlers.quota import QuotaService
 from handlers.router import Assistant
-from handlers.submit import SubmitHandler
+from handlers.submit import SubmitHandler, UploadLinks
 from validators.media import check_video
 from validators.probe import probe_link
 
@@ -47,63 +48,55 @@ class Services:
 
     settings: Settings
     contests: ContestRegistry
-    storage: Storage
-    isolation: EventIsolation
+    stores: Stores
     engine: DialogEngine
+    reach: Reach
     submit: SubmitHandler
     assistant: Assistant
     quota: QuotaService
     admin: AdminService
     helpdesk: HelpdeskService
     http: aiohttp.ClientSession
-    stores: Stores
-    # Channel name -> how to reach its users later; filled in by each channel's setup.
-    notifiers: dict[str, Notifier] = field(default_factory=dict)
 
-    def can_reach(self, user: UserKey) -> bool:
-        """Whether :meth:`push` can reach this user (their channel runs in this process)."""
-        return user.channel in self.notifiers
+    @property
+    def storage(self) -> Storage:
+        return self.stores.storage
 
-    def plan_documents(
-        self, user: UserKey, files: Sequence[tuple[str, str]]
-    ) -> list[tuple[Document, Placement]] | None:
-        """Links to documents not drawn yet, where the user's channel gives them (WeChat);
-        else None, and the documents are pushed once drawn."""
-        notifier = self.notifiers.get(user.channel)
-        if isinstance(notifier, PlansDocuments):
-            return notifier.plan_documents(files)
-        return None
+    @property
+    def isolation(self) -> EventIsolation:
+        return self.stores.isolation
 
-    async def push(self, user: UserKey, replies: list[Reply]) -> bool:
-        """Send to a user outside a reply to their own message; False when their channel
-        cannot (the terminal, or a channel that is not running in this process)."""
-        notifier = self.notifiers.get(user.channel)
-        if notifier is None:
-            log.warning("no way to reach %s now; %d message(s) not delivered", user, len(replies))
-            return False
-        await notifier.push(user, replies)
-        return True
+    @property
+    def notifiers(self) -> Mapping[str, Notifier]:
+        """The running channels' notifiers (registered in :attr:`reach` as they start)."""
+        return self.reach.notifiers
 
 
 class _Operators:
-    """Tells the operators named in settings about a new helpdesk ticket, via their channels."""
+    """Tells the operators named in settings about a new helpdesk ticket, via their channels.
 
-    def __init__(self, svc: list[Services]) -> None:
-        self._svc = svc
+    Called inside the asker's turn, so each message is posted, not pushed: waiting there for an
+    operator's turn could wait for the asker's own."""
+
+    def __init__(self, reach: Reach, operators: frozenset[str]) -> None:
+        self.reach = reach
+        self.operators = sorted(operators)
 
     async def __call__(self, ticket: Ticket) -> None:
-        svc = self._svc[0]
-        keys = sorted(svc.settings.operator_keys)
-        if not keys:
+        if not self.operators:
             log.warning("helpdesk ticket with no operator configured:\n%s", format_for_operators(ticket))
-        for key in keys:
+        for key in self.operators:
             channel, _, user_id = key.partition(":")
-            await svc.push(UserKey(channel, user_id), [Reply(format_for_operators(ticket))])
+            await self.reach.post(UserKey(channel, user_id), [Reply(format_for_operators(ticket))])
 
 
 @asynccontextmanager
-async def services(settings: Settings) -> AsyncIterator[Services]:
-    """Everything a channel needs, opened here and closed on exit, last opened first closed."""
+async def services(settings: Settings, *, uploads: UploadLinks | None = None) -> AsyncIterator[Services]:
+    """Everything a channel needs, opened here and closed on exit, last opened first closed.
+
+    ``uploads`` mints the personal large-file upload links, where a page serves them
+    (``serve``); without it the dialog offers none.
+    """
 
     contests = ContestRegistry.load(settings.contest_folder)
     engine = DialogEngine(contests, Messages(settings.locale))
@@ -123,52 +116,44 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
 
         paperwork = Paperwork(key, verify_url=receipt_settings.verify_url, folder=settings.data_dir / "drawn")
         stack.push_async_callback(paperwork.aclose)  # after the documents still being drawn
+        reach = Reach(isolation)
+        stack.push_async_callback(reach.drain)
         quota = QuotaService(contests, storage, org)
         admin = AdminService(contests, storage, org)
         submit = SubmitHandler(
             engine,
             storage,
-            isolation,
             media_checker=check_video,
             link_prober=probe,  # type: ignore[arg-type]
             video_dir=settings.data_dir / "videos",
             scan_dir=settings.data_dir / "scans",
             quota=quota,
             paperwork=paperwork,
+            uploads=uploads,
+            pusher=reach,
             # SQLite serves one worker process, the only one writing its drafts; with Redis
             # another worker may have handled the user's last event (see SubmitHandler).
             draft_cache=0 if redis_url else DRAFT_CACHE,
         )
-        holder: list[Services] = []  # the helpdesk reaches users through the channels' notifiers
+        stack.push_async_callback(submit.aclose)  # documents still being drawn are sent first
 
-        async def push(user: UserKey, text: str) -> None:
-            await holder[0].push(user, [Reply(text)])
+        async def relay(user: UserKey, text: str) -> None:
+            await reach.post(user, [Reply(text)])  # an operator's answer, sent from their turn
 
         helpdesk = HelpdeskService(
-            Helpdesk(contests, [settings.data_dir / "faq"]), tickets, _Operators(holder), push
+            Helpdesk(contests, [settings.data_dir / "faq"]),
+            tickets,
+            _Operators(reach, settings.operator_keys),
+            relay,
         )
         assistant = Assistant(
             submit,
             storage,
+            isolation,
             org=OrgCommands(admin, quota),
             helpdesk=helpdesk,
             operators=settings.operator_keys,
         )
-        svc = Services(
-            settings,
-            contests,
-            storage,
-            isolation,
-            engine,
-            submit,
-            assistant,
-            quota,
-            admin,
-            helpdesk,
-            http,
-            stores,
+        yield Services(
+            settings, contests, stores, engine, reach, submit, assistant, quota, admin, helpdesk, http
         )
-        holder.append(svc)
-        submit.pusher = svc
-        stack.push_async_callback(submit.aclose)  # documents still being drawn are sent first
-        yield svc

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from contests.events import EventKind, Incoming, Reply
-from contests.ports import Storage
+from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
 from handlers.admin import OrgCommands
 from handlers.claims import ClaimGate
 from handlers.helpdesk.service import HelpdeskService
+from handlers.outbound import turn_key
 from handlers.submit import SubmitHandler
 
 log = logging.getLogger(__name__)
@@ -39,13 +41,24 @@ class ChatCommand(Protocol):
         """The replies, or None when ``text`` is not this command."""
 
 
+Respond = Callable[[list[Reply]], Awaitable[None]]
+
+
 class Assistant:
-    """The front door: one event in, the replies out."""
+    """The front door: one event in, the replies out, under the user's turn.
+
+    The turn (the user's lock in :class:`EventIsolation`, shared by every worker on Redis) is
+    taken here and only here, for every channel and every command, as aiogram's
+    ``FSMContextMiddleware`` takes its lock around a whole update: two events of one user are
+    never handled at once, and a channel that sends its replies itself (``respond``) sends them
+    before the next event of that user starts, so replies never interleave.
+    """
 
     def __init__(
         self,
         submit: SubmitHandler,
         storage: Storage,
+        isolation: EventIsolation,
         *,
         org: OrgCommands | None = None,
         helpdesk: HelpdeskService | None = None,
@@ -54,17 +67,40 @@ class Assistant:
     ) -> None:
         self.submit = submit
         self.storage = storage
+        self.isolation = isolation
         self.org = org
         self.helpdesk = helpdesk
         self.operators = operators  # "telegram:-100123", "wechat:oAbc": who may answer tickets
         self.extra = extra or []
 
     async def handle(
-        self, event: Incoming, *, contest_hint: str | None = None, gate: ClaimGate | None = None
+        self,
+        event: Incoming,
+        *,
+        contest_hint: str | None = None,
+        gate: ClaimGate | None = None,
+        respond: Respond | None = None,
     ) -> list[Reply]:
-        """The replies to ``event``.  With ``gate`` (a message not claimed yet), a command is
-        claimed before it runs and the dialog claims as it sees fit (:class:`ClaimGate`);
-        raises :class:`~bot.storage.base.AlreadyClaimed` when another attempt has it."""
+        """The replies to ``event``, handled under the user's turn; ``respond`` (the channel's
+        sending) runs inside the turn too.  With ``gate`` (a message not claimed yet), a
+        command is claimed before it runs and the dialog claims as it sees fit
+        (:class:`ClaimGate`); raises :class:`~contests.records.AlreadyClaimed` when another
+        attempt has it."""
+        async with self.isolation.lock(turn_key(event.user)):
+            replies = await self._handle(event, contest_hint, gate)
+            if respond is not None:
+                await respond(replies)
+            return replies
+
+    async def operators_chat(self, chat: UserKey, text: str, respond: Respond) -> None:
+        """A message in an operators' group chat, where only ticket answers are for us (the
+        rest is the operators talking among themselves), under the chat's turn."""
+        async with self.isolation.lock(turn_key(chat)):
+            replies = await self.operator_reply(chat, text)
+            if replies:
+                await respond(replies)
+
+    async def _handle(self, event: Incoming, contest_hint: str | None, gate: ClaimGate | None) -> list[Reply]:
         text = event.text.strip() if event.kind is EventKind.TEXT else ""
         if text and (gate is None or self._may_be_command(event.user, text)):
             if gate is not None:

@@ -1,8 +1,9 @@
 """The submit use case: one event of one user through the dialog, with the draft stored.
 
 Channels (terminal, Telegram, WeChat, web) translate their updates to :class:`Incoming` and
-send back the :class:`Reply` list; everything in between happens here, under the user's lock,
-so that two updates of one user are never handled at once, even on two workers.
+send back the :class:`Reply` list; everything in between happens here, under the user's turn, which the
+front door (:class:`handlers.router.Assistant`) holds: two updates of one user are never
+handled at once, even on two workers.
 
 The dialog itself (``dialogs.engine``) is pure.  What it cannot do, this module does around
 it: checking a received video or a direct link before the dialog sees the event, reserving a
@@ -14,20 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextvars
 import dataclasses
 import datetime as dt
 import logging
 import os
 import shutil
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from contests.events import Document, EventKind, Incoming, Placement, Reply
-from contests.ports import EventIsolation, Storage
+from contests.ports import Storage
 from contests.records import AlreadyClaimed, Draft, StaleDraftError, Submission, UserKey
 from contests.rules import SHANGHAI, Contest
 from dialogs.engine import DialogEngine
@@ -47,71 +45,6 @@ log = logging.getLogger(__name__)
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-# The users whose turn the current task holds, with that task (see :func:`user_turn`).
-_TURNS: contextvars.ContextVar[tuple[asyncio.Task[Any] | None, frozenset[str]] | None] = (
-    contextvars.ContextVar("user_turns", default=None)
-)
-
-
-def turn_key(user: UserKey) -> str:
-    """The isolation key of a user's turn."""
-    return f"user:{user}"
-
-
-def user_turn(isolation: EventIsolation, user: UserKey) -> AbstractAsyncContextManager[None]:
-    """The user's turn: their lock (shared by all workers on Redis), held by the current task.
-
-    One lock per update, not two: a channel holds the turn while it handles an update *and*
-    sends the replies (so that the replies to two quick messages never interleave), and the
-    dialog inside the same task does not take it again; so does a push from that very task
-    (a helpdesk ticket notifying the operator who wrote it).  Any other task waits, including
-    one started meanwhile (documents drawn after the reply).
-    """
-    return _UserTurn(isolation, user)
-
-
-class _UserTurn:
-    # A class rather than a generator context manager: it is entered for every update, and
-    # a generator costs several times as much to enter and leave.  Like a generator's, it is
-    # entered once: reusing one would let its inner exit release the outer's lock.
-    __slots__ = ("_entered", "_isolation", "_lock", "_token", "_user")
-
-    def __init__(self, isolation: EventIsolation, user: UserKey) -> None:
-        self._isolation, self._user = isolation, user
-        self._lock: AbstractAsyncContextManager[None] | None = None
-        self._entered = False
-
-    async def __aenter__(self) -> None:
-        if self._entered:
-            raise RuntimeError("a user_turn is entered once; call user_turn() again")
-        self._entered = True
-        task = asyncio.current_task()
-        key = turn_key(self._user)
-        held = _TURNS.get()
-        if held is not None and held[0] is task:
-            if key in held[1]:
-                return  # this task has the turn already
-            keys = held[1] | {key}
-        else:
-            keys = frozenset((key,))
-        lock = self._isolation.lock(key)
-        await lock.__aenter__()
-        self._lock = lock
-        self._token = _TURNS.set((task, keys))
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        lock = self._lock
-        if lock is None:
-            return
-        self._lock = None
-        try:
-            _TURNS.reset(self._token)
-        finally:  # even if left in another context: a lock kept would shut the user out
-            await lock.__aexit__(exc_type, exc, tb)
 
 
 class MediaReportLike(Protocol):
@@ -198,7 +131,6 @@ class SubmitHandler:
         self,
         engine: DialogEngine,
         storage: Storage,
-        isolation: EventIsolation,
         clock: Callable[[], dt.datetime] = utcnow,
         *,
         media_checker: MediaChecker | None = None,
@@ -213,7 +145,6 @@ class SubmitHandler:
     ) -> None:
         self.engine = engine
         self.storage = storage
-        self.isolation = isolation
         self.clock = clock
         self.media_checker = media_checker
         self.link_prober = link_prober
@@ -292,13 +223,12 @@ class SubmitHandler:
         :class:`AlreadyClaimed` when another attempt has it.
         """
         try:
-            async with user_turn(self.isolation, event.user):
-                try:
-                    return await self._handle_locked(event, contest_hint, gate)
-                except BaseException:
-                    # The store may or may not hold what this event wrote.
-                    self._drafts.pop(event.user, None)
-                    raise
+            try:
+                return await self._handle_event(event, contest_hint, gate)
+            except BaseException:
+                # The store may or may not hold what this event wrote.
+                self._drafts.pop(event.user, None)
+                raise
         except AlreadyClaimed:
             raise
         except Exception:
@@ -324,7 +254,7 @@ class SubmitHandler:
         while len(self._drafts) > self._draft_cache:
             self._drafts.popitem(last=False)
 
-    async def _handle_locked(
+    async def _handle_event(
         self, event: Incoming, contest_hint: str | None, gate: ClaimGate | None
     ) -> list[Reply]:
         draft = await self._draft(event.user)
@@ -648,5 +578,4 @@ __all__ = [
     "UploadLinks",
     "keep_file",
     "keep_video",
-    "user_turn",
 ]

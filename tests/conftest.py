@@ -12,12 +12,14 @@ import pytest
 
 from bot.settings import Settings
 from bot.storage import choose_backend
+from bot.storage.memory_lock import LocalIsolation
 from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
 from contests.rules import SHANGHAI, Contest, ContestRegistry, FieldType, FormField, dump_contest, new_edition
 from dialogs.engine import DialogEngine, choices_as_text
 from dialogs.messages import Messages
+from handlers.router import Assistant
 from handlers.submit import SubmitHandler
 from validators.text import uscc_check_char
 
@@ -102,15 +104,19 @@ def video_answer(contest: Contest) -> str:
 
 
 class ChatDriver:
-    """Talks to :class:`SubmitHandler` as one user would, through a real store."""
+    """Talks to :class:`SubmitHandler` as one user would, through the front door
+    (:class:`Assistant`, which takes the user's turn) and a real store."""
 
-    def __init__(self, handler: SubmitHandler, user: UserKey) -> None:
+    def __init__(
+        self, handler: SubmitHandler, user: UserKey, isolation: EventIsolation | None = None
+    ) -> None:
         self.handler = handler
+        self.front = Assistant(handler, handler.storage, isolation or LocalIsolation())
         self.user = user
         self.last: list[Reply] = []
 
     async def send(self, event: Incoming, hint: str | None = None) -> str:
-        self.last = await self.handler.handle(event, contest_hint=hint)
+        self.last = await self.front.handle(event, contest_hint=hint)
         return "\n".join(choices_as_text(r) for r in self.last)
 
     async def say(self, text: str) -> str:
@@ -179,8 +185,8 @@ def make_chat(
     engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation], clock: Clock
 ) -> Callable[[str], ChatDriver]:
     storage, isolation = sqlite_store
-    handler = SubmitHandler(engine, storage, isolation, clock=clock)
-    return lambda user="alice": ChatDriver(handler, UserKey("terminal", user))
+    handler = SubmitHandler(engine, storage, clock=clock)
+    return lambda user="alice": ChatDriver(handler, UserKey("terminal", user), isolation)
 
 
 OPEN_ID = "most-cas-tg-kepu"

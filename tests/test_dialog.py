@@ -80,8 +80,8 @@ async def test_every_preset_completes_through_every_channel(
     contest = contests.get(contest_id)
     assert contest is not None
     now = dt.datetime.combine(contest.deadline, dt.time(12), contest.closes_at().tzinfo)
-    storage, isolation = sqlite_store
-    handler = SubmitHandler(engine, storage, isolation, clock=Clock(now))
+    storage, _isolation = sqlite_store
+    handler = SubmitHandler(engine, storage, clock=Clock(now))
     for channel in contest.channels:
         for track, form_id in channel.forms.items():
             chat = ChatDriver(handler, UserKey("terminal", f"{channel.id}-{track}"))
@@ -210,7 +210,7 @@ async def test_status_and_help_keep_the_step(make_chat: Chat) -> None:
 async def test_draft_survives_a_restart(tmp_path: Path, engine: DialogEngine, clock: Clock) -> None:
     user = UserKey("terminal", "carol")
     storage, isolation = await choose_backend(data_dir=tmp_path, redis_url=None).open_storage()
-    chat = ChatDriver(SubmitHandler(engine, storage, isolation, clock=clock), user)
+    chat = ChatDriver(SubmitHandler(engine, storage, clock=clock), user)
     await chat.start()
     await chat.say("2")
     await chat.say("某某科普中心")
@@ -220,7 +220,7 @@ async def test_draft_survives_a_restart(tmp_path: Path, engine: DialogEngine, cl
     storage, isolation = await choose_backend(
         data_dir=tmp_path, redis_url=None
     ).open_storage()  # a new process
-    chat = ChatDriver(SubmitHandler(engine, storage, isolation, clock=clock), user)
+    chat = ChatDriver(SubmitHandler(engine, storage, clock=clock), user)
     text = await chat.start()
     assert "欢迎回来" in text and "请填写「作品名称」" in text
     assert (await chat.draft() or {})["answers"] == {"unit": "某某科普中心"}
@@ -308,8 +308,8 @@ async def test_share_link_only_contest_refuses_files_and_plain_links(
 ) -> None:
     contest = contests.get("cacsi-2022-youth")
     assert contest is not None
-    storage, isolation = sqlite_store
-    handler = SubmitHandler(engine, storage, isolation, clock=Clock(beijing(2022, 10, 1)))
+    storage, _isolation = sqlite_store
+    handler = SubmitHandler(engine, storage, clock=Clock(beijing(2022, 10, 1)))
     chat = ChatDriver(handler, UserKey("terminal", "dave"))
     await chat.start(hint=contest.id)
     await chat.press("channel|3")  # 其他机构和个人自荐
@@ -371,10 +371,8 @@ async def test_new_edition_is_offered_and_closed_ones_are_named(
         assert src is not None
         dump_contest(new_edition(src, new_id, dt.date(2026, 12, 31)), folder / f"{new_id}.yaml")
     registry = ContestRegistry.load(folder)
-    storage, isolation = sqlite_store
-    handler = SubmitHandler(
-        DialogEngine(registry, messages), storage, isolation, clock=Clock(beijing(2026, 11, 21))
-    )
+    storage, _isolation = sqlite_store
+    handler = SubmitHandler(DialogEngine(registry, messages), storage, clock=Clock(beijing(2026, 11, 21)))
     chat = ChatDriver(handler, UserKey("terminal", "erin"))
     text = await chat.start()
     assert "请选择要报名的大赛" in text
@@ -432,8 +430,8 @@ async def test_storage_failure_answers_politely_and_keeps_the_stored_draft(
     await chat.start()
     await chat.say("2")
     before = await chat.draft()
-    storage, isolation = sqlite_store
-    broken = ChatDriver(SubmitHandler(engine, FailingStorage(storage), isolation, clock=clock), chat.user)  # type: ignore[arg-type]
+    storage, _isolation = sqlite_store
+    broken = ChatDriver(SubmitHandler(engine, FailingStorage(storage), clock=clock), chat.user)  # type: ignore[arg-type]
     text = await broken.say("某某科普中心")
     assert "系统刚才出了点问题" in text and "都还在" in text
     assert await chat.draft() == before
@@ -518,8 +516,8 @@ async def test_start_event_on_every_channel_kind_creates_one_draft(make_chat: Ch
 async def test_the_same_dialog_on_sqlite_and_redis(
     any_store: tuple[Storage, EventIsolation], engine: DialogEngine, contests: ContestRegistry, clock: Clock
 ) -> None:
-    storage, isolation = any_store
-    chat = ChatDriver(SubmitHandler(engine, storage, isolation, clock=clock), UserKey("telegram", "42"))
+    storage, _isolation = any_store
+    chat = ChatDriver(SubmitHandler(engine, storage, clock=clock), UserKey("telegram", "42"))
     await fill_until_review(chat, contests)
     assert "KP2024-000001" in await chat.say("确认提交")
     sub = await storage.get_submission("KP2024-000001")

@@ -74,8 +74,8 @@ async def open_desk(
     clock = Clock(SUBMITTING)
     quota = QuotaService(contests, storage, org, clock)
     admin = AdminService(contests, storage, org, clock)
-    submit = SubmitHandler(engine, storage, isolation, clock=clock, quota=quota)
-    assistant = Assistant(submit, storage, org=OrgCommands(admin, quota))
+    submit = SubmitHandler(engine, storage, clock=clock, quota=quota)
+    assistant = Assistant(submit, storage, isolation, org=OrgCommands(admin, quota))
     await admin.import_units(CQ, UNITS)
     return Desk(World(contests, storage, org, clock, quota), admin, assistant)
 

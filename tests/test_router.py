@@ -62,15 +62,17 @@ async def test_a_question_mid_dialog_is_answered_and_the_draft_kept(svc: Service
 
 async def test_an_unsure_question_becomes_a_ticket_and_the_reply_comes_back(svc: Services) -> None:
     recorder = Recorder()
-    svc.notifiers["test"] = recorder
+    svc.reach.register("test", recorder)
     bob, operators = UserKey("test", "bob"), UserKey("test", "operators")
     text = await say(svc, bob, "？我的作品收到了吗")
     found = re.search(r"HD-\d{6}", text)
     assert found is not None, text
     ticket_id = found.group(0)
+    await svc.reach.drain()  # posted from the asker's turn, sent from a task of its own
     assert recorder.sent and recorder.sent[0][0] == operators and ticket_id in recorder.sent[0][1]
     confirmation = await say(svc, operators, f"回复 {ticket_id} 已收到，请耐心等待评审。")
     assert ticket_id in confirmation
+    await svc.reach.drain()
     assert any(u == bob and "已收到，请耐心等待评审。" in t for u, t in recorder.sent), recorder.sent
     # An entrant who types the same words is not an operator: it is just a message.
     assert "请选择参赛渠道" in await say(svc, bob, f"回复 {ticket_id} 我自己回复")

@@ -86,13 +86,12 @@ def make_handler(
     paperwork: Paperwork | None = None,
     draft_cache: int = 0,
 ) -> SubmitHandler:
-    storage, isolation, org = stores
+    storage, _isolation, org = stores
     registry = ContestRegistry([contest])
     clock = Clock(NOW)
     return SubmitHandler(
         DialogEngine(registry, Messages()),
         storage,
-        isolation,
         clock,
         media_checker=check_video,
         video_dir=tmp_path / "videos",

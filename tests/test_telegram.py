@@ -33,11 +33,10 @@ from bot.channels.telegram_replies import (
 from bot.keys import SERVICES
 from bot.services import Services, services
 from bot.settings import Settings
-from bot.storage.memory_lock import LocalIsolation
 from contests.events import Choice, Document, EventKind, Incoming, Reply
 from contests.records import UserKey
 from contests.rules import Contest
-from handlers.submit import user_turn
+from handlers.outbound import turn_key
 from tests.conftest import OPEN_ID, ChatDriver, valid_answer, write_open_edition
 from tests.fakes.telegram_api import TOKEN, Call, FakeTelegram
 
@@ -367,11 +366,11 @@ async def test_a_document_is_downloaded_to_a_private_temp_path_and_removed(
         seen: list[tuple[Incoming, bytes]] = []
         real = run.services.assistant.handle
 
-        async def spy(event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
+        async def spy(event: Incoming, **kwargs: Any) -> list[Reply]:
             if event.file is not None:
                 path = Path(event.file.path)
                 seen.append((event, await asyncio.to_thread(path.read_bytes) if event.file.path else b""))
-            return await real(event, contest_hint=contest_hint)
+            return await real(event, **kwargs)
 
         monkeypatch.setattr(run.services.assistant, "handle", spy)
         doc = fake.add_file(content)
@@ -405,9 +404,9 @@ async def test_photo_takes_its_largest_size(
         seen: list[Incoming] = []
         real = run.services.assistant.handle
 
-        async def spy(event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
+        async def spy(event: Incoming, **kwargs: Any) -> list[Reply]:
             seen.append(event)
-            return await real(event, contest_hint=contest_hint)
+            return await real(event, **kwargs)
 
         monkeypatch.setattr(run.services.assistant, "handle", spy)
         photo = fake.add_file(b"\xff\xd8\xff\xe0" + b"0" * 5000)
@@ -436,9 +435,9 @@ async def test_local_bot_api_server_files_are_read_from_its_disk(
             seen: list[Incoming] = []
             real = run.services.assistant.handle
 
-            async def spy(event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
+            async def spy(event: Incoming, **kwargs: Any) -> list[Reply]:
                 seen.append(event)
-                return await real(event, contest_hint=contest_hint)
+                return await real(event, **kwargs)
 
             monkeypatch.setattr(run.services.assistant, "handle", spy)
             await user.send(fake.video(user.id, video))
@@ -649,9 +648,9 @@ async def test_incoming_events_carry_the_telegram_user_key(
         seen: list[tuple[Incoming, str | None]] = []
         real = run.services.assistant.handle
 
-        async def spy(event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
-            seen.append((event, contest_hint))
-            return await real(event, contest_hint=contest_hint)
+        async def spy(event: Incoming, **kwargs: Any) -> list[Reply]:
+            seen.append((event, kwargs.get("contest_hint")))
+            return await real(event, **kwargs)
 
         monkeypatch.setattr(run.services.assistant, "handle", spy)
         user = run.user(5512345678)
@@ -700,8 +699,7 @@ async def test_replies_to_quick_messages_do_not_interleave(
         # And a push (e.g. a video check finished) waits for the batch under way.
         update = asyncio.create_task(user.say("丁"))
         await fake.wait_for(lambda: "丁-1" in fake.texts(user.id))  # the batch has begun
-        notifier = run.services.notifiers["telegram"]
-        await notifier.push(user.key, [Reply("检查完成", document=Document("r.pdf", b"%PDF"))])
+        await run.services.reach.push(user.key, [Reply("检查完成", document=Document("r.pdf", b"%PDF"))])
         await update
         assert fake.texts(user.id)[9:] == ["丁-1", "丁-doc", "丁-3", "检查完成"]
 
@@ -786,23 +784,23 @@ async def test_an_update_takes_its_users_lock_once_for_the_dialog_and_the_replie
 async def test_the_dialog_waits_while_another_task_holds_the_users_turn(
     sqlite_settings: Settings, fake: FakeTelegram
 ) -> None:
-    """e.g. the upload page finishing a video while the entrant's update is being answered:
-    the turn is re-entrant only for the task that holds it."""
+    """e.g. the upload page finishing a video while the entrant's update is being answered."""
     async with running(sqlite_settings, fake) as run:
         user = run.user(1400)
         await user.say("/start")
-        isolation, submit = run.services.isolation, run.services.submit
+        isolation, assistant = run.services.isolation, run.services.assistant
         held, release = asyncio.Event(), asyncio.Event()
 
         async def replying() -> None:
-            # The second is the dialog's inside the channel's: no deadlock.
-            async with user_turn(isolation, user.key), user_turn(isolation, user.key):
+            async with isolation.lock(turn_key(user.key)):
                 held.set()
                 await release.wait()
 
         holder = asyncio.create_task(replying())
         await held.wait()
-        other = asyncio.create_task(submit.handle(Incoming(user.key, EventKind.CHOICE, choice="channel|2")))
+        other = asyncio.create_task(
+            assistant.handle(Incoming(user.key, EventKind.CHOICE, choice="channel|2"))
+        )
         for _ in range(10):
             await asyncio.sleep(0)
         assert not other.done() and (await user.draft() or {}).get("channel") is None
@@ -814,60 +812,79 @@ async def test_the_dialog_waits_while_another_task_holds_the_users_turn(
         assert isolation.active_keys == frozenset()  # type: ignore[attr-defined]
 
 
-async def test_a_turn_is_given_back_whatever_ends_it() -> None:
-    """An error in the body, a cancellation while waiting, and a second user's turn taken
-    inside the first (an operator's reply pushed to the entrant) all leave nothing held."""
-    from handlers.submit import _TURNS
+async def test_a_turn_is_given_back_whatever_ends_it(sqlite_settings: Settings, fake: FakeTelegram) -> None:
+    """An error while sending the replies, a cancellation while waiting, and a message posted to
+    a second user from inside the first one's turn (an operator's answer relayed to the
+    entrant) all leave nothing held."""
+    async with running(sqlite_settings, fake) as run:
+        alice, bob = run.user(1600).key, run.user(1601).key
+        assistant, isolation, reach = run.services.assistant, run.services.isolation, run.services.reach
+        start = Incoming(alice, EventKind.START)
 
-    isolation = LocalIsolation()
-    alice, bob = UserKey("telegram", "1600"), UserKey("telegram", "1601")
-    with pytest.raises(ValueError, match="boom"):
-        async with user_turn(isolation, alice):
+        async def boom(replies: list[Reply]) -> None:
             raise ValueError("boom")
-    assert isolation.active_keys == frozenset() and _TURNS.get() is None
 
-    async with user_turn(isolation, alice):
-        waiting = asyncio.create_task(user_turn(isolation, alice).__aenter__())
-        for _ in range(5):
-            await asyncio.sleep(0)
-        waiting.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiting
-        async with user_turn(isolation, bob):
-            assert isolation.active_keys == frozenset({"user:telegram:1600", "user:telegram:1601"})
-            held = _TURNS.get()
-            assert held is not None and held[1] == isolation.active_keys
-        assert isolation.active_keys == frozenset({"user:telegram:1600"})
-    assert isolation.active_keys == frozenset() and _TURNS.get() is None
+        with pytest.raises(ValueError, match="boom"):
+            await assistant.handle(start, respond=boom)
+        assert isolation.active_keys == frozenset()  # type: ignore[attr-defined]
 
+        async def wait_then_post(replies: list[Reply]) -> None:
+            waiting = asyncio.create_task(assistant.handle(start))
+            for _ in range(5):
+                await asyncio.sleep(0)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            await reach.post(bob, [Reply("回复：已收到")])
+            assert isolation.active_keys == frozenset({f"user:{alice}"})  # type: ignore[attr-defined]
 
-async def test_one_user_turn_cannot_be_entered_twice() -> None:
-    # Its inner exit would otherwise give back the outer's lock.
-    isolation = LocalIsolation()
-    turn = user_turn(isolation, UserKey("telegram", "1700"))
-    async with turn:
-        with pytest.raises(RuntimeError, match="entered once"):
-            async with turn:
-                pass
-        assert isolation.active_keys == frozenset({"user:telegram:1700"})
-    assert isolation.active_keys == frozenset()
+        await assistant.handle(start, respond=wait_then_post)
+        await reach.drain()
+        assert isolation.active_keys == frozenset()  # type: ignore[attr-defined]
+        assert any("已收到" in t for t in fake.texts(1601))
 
 
-async def test_a_task_started_inside_a_turn_waits_for_it() -> None:
+async def test_a_message_posted_to_oneself_inside_a_turn_does_not_deadlock(
+    sqlite_settings: Settings, fake: FakeTelegram
+) -> None:
+    """An operator who asks a question themselves is told of their own ticket: the message is
+    posted from their turn and goes out after it, instead of waiting for it forever."""
+    async with running(sqlite_settings, fake) as run:
+        key = run.user(1700).key
+        assistant, reach = run.services.assistant, run.services.reach
+
+        async def post_to_self(replies: list[Reply]) -> None:
+            await reach.post(key, [Reply("新工单：HD-000001")])
+
+        await asyncio.wait_for(assistant.handle(Incoming(key, EventKind.START), respond=post_to_self), 10)
+        await asyncio.wait_for(reach.drain(), 10)
+        assert any("新工单" in t for t in fake.texts(1700))
+
+
+async def test_a_task_started_inside_a_turn_waits_for_it(
+    sqlite_settings: Settings, fake: FakeTelegram
+) -> None:
     """Documents drawn after the reply are pushed from a task started during the update: that
     task must wait until the replies to the update went out, not slip in between them."""
-    isolation = LocalIsolation()
-    key = UserKey("telegram", "1500")
-    order: list[str] = []
+    async with running(sqlite_settings, fake) as run:
+        key = run.user(1500).key
+        assistant, reach = run.services.assistant, run.services.reach
+        order: list[str] = []
 
-    async def push_later() -> None:
-        async with user_turn(isolation, key):
-            order.append("documents")
+        class Recorder:
+            async def push(self, user: UserKey, replies: list[Reply]) -> None:
+                order.append("documents")
 
-    async with user_turn(isolation, key):
-        later = asyncio.create_task(push_later())
-        for _ in range(10):
-            await asyncio.sleep(0)
-        order.append("replies")
-    await later
-    assert order == ["replies", "documents"]
+        reach.register("recorder", Recorder())
+        user = UserKey("recorder", key.user_id)
+        later: list[asyncio.Task[bool]] = []
+
+        async def respond(replies: list[Reply]) -> None:
+            later.append(asyncio.create_task(reach.push(user, [Reply("报名表")])))
+            for _ in range(10):
+                await asyncio.sleep(0)
+            order.append("replies")
+
+        await assistant.handle(Incoming(user, EventKind.START), respond=respond)
+        await later[0]
+        assert order == ["replies", "documents"]

@@ -114,7 +114,7 @@ def build_app(settings: Settings, notifier: RecordingNotifier, **upload: Any) ->
         # services() wires the real media check and the video folder; the tests rely on both.
         assert svc.submit.media_checker is check_video
         assert svc.submit.video_dir == settings.data_dir / "videos"
-        svc.notifiers["test"] = notifier  # the chat platform of the "test" channel
+        svc.reach.register("test", notifier)  # the chat platform of the "test" channel
         yield
 
     app.cleanup_ctx.append(wiring)

@@ -60,9 +60,7 @@ from bot.keys import SERVICES
 from bot.services import Services
 from bot.settings import Settings
 from contests.events import EventKind, Incoming, Reply
-from contests.ports import EventIsolation
 from contests.records import UserKey
-from handlers.submit import user_turn
 
 log = logging.getLogger(__name__)
 
@@ -313,13 +311,14 @@ class TelegramBot:
     async def on_operators_text(self, message: Message) -> None:
         assert message.text is not None
         group = UserKey(CHANNEL, str(message.chat.id))
-        async with user_turn(self.services.isolation, group):
-            replies = await self.services.assistant.operator_reply(group, message.text)
-            if replies:
-                try:
-                    await send_replies(self.bot, message.chat.id, replies)
-                except AiogramError as exc:
-                    log.warning("confirmation to operators %s not sent: %s", group, exc)
+
+        async def respond(replies: list[Reply]) -> None:
+            try:
+                await send_replies(self.bot, message.chat.id, replies)
+            except AiogramError as exc:
+                log.warning("confirmation to operators %s not sent: %s", group, exc)
+
+        await self.services.assistant.operators_chat(group, message.text, respond)
 
     async def on_operators_other(self, message: Message) -> None:
         """Photos, stickers, members joining…: not for the bot."""
@@ -479,10 +478,10 @@ class TelegramBot:
         # our sending: without it the replies to two quick messages interleave.  The submit
         # handler inside runs in this task and does not take the lock again.  Private chats
         # only (the router's filter), so the chat is the user's.
-        async with user_turn(self.services.isolation, event.user):
-            if self.contacts.due(event.user):
-                await self.services.storage.touch_contact(event.user, dt.datetime.now(dt.UTC))
-            replies = await self.services.assistant.handle(event, contest_hint=hint)
+        if self.contacts.due(event.user):
+            await self.services.storage.touch_contact(event.user, dt.datetime.now(dt.UTC))
+
+        async def respond(replies: list[Reply]) -> None:
             try:
                 await send_replies(self.bot, chat_id, replies)
             except AiogramError as exc:
@@ -490,24 +489,26 @@ class TelegramBot:
                 # it (and the guard drop it).  The entrant sees the question again on /start.
                 log.warning("replies to %s not sent: %s", event.user, exc)
 
+        # Sent inside the user's turn: the replies to two quick messages never interleave.
+        await self.services.assistant.handle(event, contest_hint=hint, respond=respond)
+
 
 class TelegramNotifier:
     """Reaches a Telegram user outside of a reply (video checks, reminders)."""
 
-    def __init__(self, bot: Bot, isolation: EventIsolation) -> None:
+    def __init__(self, bot: Bot) -> None:
         self.bot = bot
-        self.isolation = isolation
 
     async def push(self, user: UserKey, replies: list[Reply]) -> None:
-        """Send ``replies`` to the user's private chat (its id is the user id), never in the
-        middle of the replies to one of their messages.  A user who blocked the bot is logged
-        and skipped; other errors propagate."""
+        """Send ``replies`` to the user's private chat (its id is the user id).  Called by
+        :meth:`handlers.outbound.Reach.push` inside the user's turn, so never in the middle of
+        the replies to one of their messages.  A user who blocked the bot is logged and
+        skipped; other errors propagate."""
         if user.channel != CHANNEL:
             raise ValueError(f"not a telegram user: {user}")
         chat_id = int(user.user_id)
         try:
-            async with user_turn(self.isolation, user):
-                await send_replies(self.bot, chat_id, replies)
+            await send_replies(self.bot, chat_id, replies)
         except TelegramForbiddenError:
             log.info("telegram user %s blocked the bot; message dropped", user.user_id)
 
@@ -535,7 +536,7 @@ class TelegramChannel:
         app[TELEGRAM] = bot
         try:
             await bot.start()
-            services.notifiers[self.name] = TelegramNotifier(bot.bot, services.isolation)
+            services.reach.register(self.name, TelegramNotifier(bot.bot))
             yield
         finally:
             try:
@@ -544,7 +545,7 @@ class TelegramChannel:
                 # them go out before the bot goes (the services close after the channels).
                 await services.submit.aclose()
             finally:
-                services.notifiers.pop(self.name, None)
+                services.reach.unregister(self.name)
                 await bot.close()
 
 

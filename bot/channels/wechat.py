@@ -554,7 +554,7 @@ class WechatChannel:
                 api, services, outbox, download_base=self.config.download_base, clock=self.clock
             )
             self._rt = _Runtime(services, api, notifier, outbox)
-            services.notifiers[self.name] = notifier
+            services.reach.register(self.name, notifier)
             self._janitor = asyncio.create_task(self._sweep_forever(), name="wechat-janitor")
             if self.config.create_menu:
                 self.spawn(self._create_menu())
@@ -562,7 +562,7 @@ class WechatChannel:
             yield
         finally:
             await self._drain()
-            services.notifiers.pop(self.name, None)
+            services.reach.unregister(self.name)
             self._rt = None
             await session.close()
             if redis_client is not None:

@@ -46,12 +46,11 @@ def setup_web(
     settings: Settings,
     *,
     chat_page: bool,
-    upload_settings: UploadSettings | None = None,
 ) -> None:
     """Mount the upload page (always) and the web chat (when ``chat_page``) on ``app``.
 
-    Call after ``bot.app`` appended its services context: ours uses ``app[SERVICES]``.
-    ``upload_settings`` defaults to ``UploadSettings()`` (``BOT_UPLOAD_*``), read at startup.
+    Call after ``bot.app`` appended its services context: ours uses ``app[SERVICES]`` and
+    ``app[UPLOADS]``, which it opens.
     """
 
     env = template_env()
@@ -69,16 +68,16 @@ def setup_web(
 
     async def web_ctx(app: web.Application) -> AsyncIterator[None]:
         svc = app[SERVICES]
-        service = await UploadService.open(settings, upload_settings)
         # Compile the templates off the loop, once, so that no request reads them from disk.
         await asyncio.gather(*(asyncio.to_thread(env.get_template, n) for n in _PAGE_TEMPLATES))
-        app[UPLOADS] = service
-        # Links are worth minting only while this page serves them (not in `chat`).
-        svc.submit.uploads = service
         if chat_page:
-            chat = app[WEB_CHAT] = WebChat(service.subkey("webchat-csrf"))
-            svc.notifiers[CHANNEL] = chat
-        async for _ in sweeper(uploads):
-            yield
+            chat = app[WEB_CHAT] = WebChat(app[UPLOADS].subkey("webchat-csrf"))
+            svc.reach.register(CHANNEL, chat)
+        try:
+            async for _ in sweeper(uploads):
+                yield
+        finally:
+            if chat_page:
+                svc.reach.unregister(CHANNEL)
 
     app.cleanup_ctx.append(web_ctx)

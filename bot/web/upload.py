@@ -990,15 +990,12 @@ class UploadPages:
             path=str(video),
             sha256=sha256,
         )
-        replies: list[Reply] = await svc.submit.handle(Incoming(grant.user, EventKind.FILE, file=info))
+        replies: list[Reply] = await svc.assistant.handle(Incoming(grant.user, EventKind.FILE, file=info))
         pushed = False
-        notifier = svc.notifiers.get(grant.user.channel)
-        if notifier is not None:
-            try:
-                await notifier.push(grant.user, replies)
-                pushed = True
-            except Exception:  # the page shows the replies instead
-                log.exception("could not push the upload result to %s", grant.user)
+        try:
+            pushed = await svc.reach.push(grant.user, replies)
+        except Exception:  # the page shows the replies instead
+            log.exception("could not push the upload result to %s", grant.user)
         report = next((r for r in replies if "media_ok" in r.meta), None)
         return {
             "state": "done",

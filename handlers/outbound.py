@@ -1,0 +1,92 @@
+"""Messages to a user outside a reply to their own message: documents drawn later, an
+upload's verdict, an operator's answer, a reminder.
+
+Each running channel registers its notifier here when it starts (:meth:`Reach.register`).
+A push takes the user's turn (the lock :class:`handlers.router.Assistant` holds while it
+handles one of their messages and sends the replies), so that it never lands in the middle of
+those replies.  Code that runs inside a turn must not wait for another turn (it could be its
+own, or one that waits for its own): it :meth:`Reach.post` s instead, and the message goes out
+from a task of its own, kept and awaited by :meth:`Reach.drain`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+
+from contests.events import Document, Placement, Reply
+from contests.ports import EventIsolation, Notifier, PlansDocuments
+from contests.records import UserKey
+
+log = logging.getLogger(__name__)
+
+
+def turn_key(user: UserKey) -> str:
+    """The isolation key of a user's turn."""
+    return f"user:{user}"
+
+
+class Reach:
+    """The channels' notifiers, and pushes ordered with the users' turns."""
+
+    def __init__(self, isolation: EventIsolation) -> None:
+        self.isolation = isolation
+        self._notifiers: dict[str, Notifier] = {}
+        self._posted: set[asyncio.Task[None]] = set()
+
+    @property
+    def notifiers(self) -> Mapping[str, Notifier]:
+        """The notifiers of the channels running now, by channel name."""
+        return self._notifiers
+
+    def register(self, channel: str, notifier: Notifier) -> None:
+        """A channel that started: its users can be reached from now on."""
+        self._notifiers[channel] = notifier
+
+    def unregister(self, channel: str) -> None:
+        """A channel that stopped."""
+        self._notifiers.pop(channel, None)
+
+    def can_reach(self, user: UserKey) -> bool:
+        """Whether :meth:`push` can reach this user (their channel runs in this process)."""
+        return user.channel in self._notifiers
+
+    def plan_documents(
+        self, user: UserKey, files: Sequence[tuple[str, str]]
+    ) -> list[tuple[Document, Placement]] | None:
+        """Links to documents not drawn yet, where the user's channel gives them (WeChat);
+        else None, and the documents are pushed once drawn."""
+        notifier = self._notifiers.get(user.channel)
+        if isinstance(notifier, PlansDocuments):
+            return notifier.plan_documents(files)
+        return None
+
+    async def push(self, user: UserKey, replies: list[Reply]) -> bool:
+        """Send to a user once their turn is free; False when their channel cannot (the
+        terminal, or a channel not running in this process).  Never call it inside a turn."""
+        notifier = self._notifiers.get(user.channel)
+        if notifier is None:
+            log.warning("no way to reach %s now; %d message(s) not delivered", user, len(replies))
+            return False
+        async with self.isolation.lock(turn_key(user)):
+            await notifier.push(user, replies)
+        return True
+
+    async def post(self, user: UserKey, replies: list[Reply]) -> None:
+        """:meth:`push` from a task of its own: what code inside a turn uses."""
+
+        async def send() -> None:
+            try:
+                await self.push(user, replies)
+            except Exception:
+                log.exception("message to %s could not be sent", user)
+
+        task = asyncio.get_running_loop().create_task(send())
+        self._posted.add(task)
+        task.add_done_callback(self._posted.discard)
+
+    async def drain(self) -> None:
+        """Wait for the posted messages still on their way (at shutdown, and in tests)."""
+        while self._posted:
+            await asyncio.gather(*list(self._posted), return_exceptions=True)
