@@ -83,9 +83,11 @@ UPDATE_SEEN_TTL = dt.timedelta(hours=25)
 #: that a redelivery may still be handled.
 _FAILED = frozenset({"internal", "stale"})
 #: To a redelivered update that was handled before (then the process died before Telegram got
-#: its answer): the entrant may have seen nothing, so where they are is shown again.
-HANDLED_BEFORE = "您的上一条消息已收到并保存。"
-HANDLED_NO_DRAFT = "您的上一条消息已收到并处理。发送 /start 开始或继续报名。"
+#: its answer): the entrant may have seen nothing, so where they are is shown again.  Not
+#: "saved": a crash after the claim of a submission but before the store kept it is possible,
+#: and then the review page shown again is what tells them.
+HANDLED_BEFORE = "您的上一条消息已收到。当前进度如下："
+HANDLED_NO_DRAFT = "您的上一条消息已收到。如需报名，请发送 /start。"
 DRAIN_TIMEOUT = 30.0  # seconds to let updates in flight finish on shutdown
 POLLING_CONCURRENCY = 64  # updates handled at once in polling mode (each user's still in order)
 _CONTEST_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")  # a /start deep-link payload naming a contest
