@@ -468,9 +468,10 @@ class TelegramBot:
         #
         # The update is claimed in the store when first needed (ClaimGate): with the draft for
         # a plain answer (one write, as before), before anything else with an effect, and at
-        # the end when nothing was stored.  So a redelivery after a crash that came before the
-        # claim is handled afresh, and one after it changes nothing.  The claim also records
-        # who wrote, for broadcasts to everyone.
+        # the end when nothing was stored (replayed after later updates, a rejected answer
+        # could fill a step reached since).  So a redelivery after a crash that came before
+        # the claim is handled afresh, and one after it changes nothing.  The claim also
+        # records who wrote, for broadcasts to everyone.
         claim = InboundClaim(self._claim_key(update), UPDATE_SEEN_TTL, event.user, dt.datetime.now(dt.UTC))
         gate = ClaimGate(self.services.storage, claim)
         async with user_turn(self.services.isolation, event.user):
