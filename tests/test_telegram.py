@@ -32,7 +32,7 @@ from bot.channels.telegram_replies import (
 )
 from bot.contests import Contest
 from bot.settings import Settings
-from bot.storage import UserKey
+from bot.storage import ClaimGate, UserKey
 from bot.storage.memory_lock import LocalIsolation
 from dialogs.events import Choice, Document, EventKind, Incoming, Reply
 from handlers.submit import user_turn
@@ -366,11 +366,13 @@ async def test_a_document_is_downloaded_to_a_private_temp_path_and_removed(
         seen: list[tuple[Incoming, bytes]] = []
         real = run.services.assistant.handle
 
-        async def spy(event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
+        async def spy(
+            event: Incoming, *, contest_hint: str | None = None, gate: ClaimGate | None = None
+        ) -> list[Reply]:
             if event.file is not None:
                 path = Path(event.file.path)
                 seen.append((event, await asyncio.to_thread(path.read_bytes) if event.file.path else b""))
-            return await real(event, contest_hint=contest_hint)
+            return await real(event, contest_hint=contest_hint, gate=gate)
 
         monkeypatch.setattr(run.services.assistant, "handle", spy)
         doc = fake.add_file(content)
@@ -404,9 +406,11 @@ async def test_photo_takes_its_largest_size(
         seen: list[Incoming] = []
         real = run.services.assistant.handle
 
-        async def spy(event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
+        async def spy(
+            event: Incoming, *, contest_hint: str | None = None, gate: ClaimGate | None = None
+        ) -> list[Reply]:
             seen.append(event)
-            return await real(event, contest_hint=contest_hint)
+            return await real(event, contest_hint=contest_hint, gate=gate)
 
         monkeypatch.setattr(run.services.assistant, "handle", spy)
         photo = fake.add_file(b"\xff\xd8\xff\xe0" + b"0" * 5000)
@@ -435,9 +439,11 @@ async def test_local_bot_api_server_files_are_read_from_its_disk(
             seen: list[Incoming] = []
             real = run.services.assistant.handle
 
-            async def spy(event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
+            async def spy(
+                event: Incoming, *, contest_hint: str | None = None, gate: ClaimGate | None = None
+            ) -> list[Reply]:
                 seen.append(event)
-                return await real(event, contest_hint=contest_hint)
+                return await real(event, contest_hint=contest_hint, gate=gate)
 
             monkeypatch.setattr(run.services.assistant, "handle", spy)
             await user.send(fake.video(user.id, video))
@@ -501,6 +507,36 @@ async def test_a_redelivered_update_is_handled_once(settings: Settings, fake: Fa
         sent = len(fake.sent())
         assert await user.post(update) == 200  # Telegram retries a delivery it thinks failed
         assert len(fake.sent()) == sent and await user.draft() == after_first
+
+
+async def test_an_updates_claim_costs_no_store_round_trip_of_its_own_on_a_plain_answer(
+    settings: Settings, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim that makes an update once across restarts goes with the draft's save; a reply
+    that stores nothing (help, a rejected answer) claims on its own, once."""
+    async with running(settings, fake) as run:
+        user = run.user(807)
+        await user.say("/start")
+        await user.press_label("社会征集（自荐）")
+        storage = run.services.storage
+        writes: list[str] = []
+
+        def spy(name: str) -> Any:
+            real = getattr(storage, name)
+
+            def call(*args: Any, **kw: Any) -> Any:
+                writes.append(name + (" with the claim" if kw.get("claim") is not None else ""))
+                return real(*args, **kw)
+
+            return call
+
+        for name in ("claim_once", "claim_inbound", "save_draft", "touch_contact", "delete_draft"):
+            monkeypatch.setattr(storage, name, spy(name))
+        await user.say("某某科普中心")
+        assert writes == ["save_draft with the claim"]
+        writes.clear()
+        await user.say("/help")
+        assert writes == ["claim_inbound"]
 
 
 async def test_group_messages_are_ignored(sqlite_settings: Settings, fake: FakeTelegram) -> None:
@@ -648,9 +684,11 @@ async def test_incoming_events_carry_the_telegram_user_key(
         seen: list[tuple[Incoming, str | None]] = []
         real = run.services.assistant.handle
 
-        async def spy(event: Incoming, *, contest_hint: str | None = None) -> list[Reply]:
+        async def spy(
+            event: Incoming, *, contest_hint: str | None = None, gate: ClaimGate | None = None
+        ) -> list[Reply]:
             seen.append((event, contest_hint))
-            return await real(event, contest_hint=contest_hint)
+            return await real(event, contest_hint=contest_hint, gate=gate)
 
         monkeypatch.setattr(run.services.assistant, "handle", spy)
         user = run.user(5512345678)
@@ -745,7 +783,7 @@ async def test_a_push_to_the_same_chat_while_its_update_is_handled_does_not_dead
         assert fake.texts(user.id) == ["新工单：如何填写播出时间？", "已转人工客服。"]
 
 
-async def test_who_wrote_is_recorded_once_an_hour_for_broadcasts_to_everyone(
+async def test_who_wrote_is_recorded_with_the_updates_claim_for_broadcasts_to_everyone(
     settings: Settings, fake: FakeTelegram
 ) -> None:
     async with running(settings, fake) as run:
@@ -756,7 +794,9 @@ async def test_who_wrote_is_recorded_once_an_hour_for_broadcasts_to_everyone(
         assert first is not None
         await busy.say("/start")
         await quiet.say("/status")
-        assert await storage.last_contact(UserKey("telegram", "811")) == first  # throttled
+        # Recorded in the same write as the update's claim, so it costs nothing to keep current.
+        later = await storage.last_contact(UserKey("telegram", "811"))
+        assert later is not None and later > first
         assert {UserKey("telegram", "811"), UserKey("telegram", "812")} <= set(await storage.list_contacts())
 
 
