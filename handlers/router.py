@@ -92,10 +92,15 @@ class Assistant:
                 await respond(replies)
             return replies
 
-    async def operators_chat(self, chat: UserKey, text: str, respond: Respond) -> None:
+    async def operators_chat(
+        self, chat: UserKey, text: str, respond: Respond, *, gate: ClaimGate | None = None
+    ) -> None:
         """A message in an operators' group chat, where only ticket answers are for us (the
-        rest is the operators talking among themselves), under the chat's turn."""
+        rest is the operators talking among themselves), under the chat's turn; with ``gate``
+        it is claimed first (raises :class:`~contests.records.AlreadyClaimed`)."""
         async with self.isolation.lock(turn_key(chat)):
+            if gate is not None:
+                await gate.ensure()
             replies = await self.operator_reply(chat, text)
             if replies:
                 await respond(replies)

@@ -503,6 +503,36 @@ async def test_a_redelivered_update_is_handled_once(settings: Settings, fake: Fa
         assert len(fake.sent()) == sent and await user.draft() == after_first
 
 
+async def test_an_updates_claim_costs_no_store_round_trip_of_its_own_on_a_plain_answer(
+    settings: Settings, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim that makes an update once across restarts goes with the draft's save; a reply
+    that stores nothing (help, a rejected answer) claims on its own, once."""
+    async with running(settings, fake) as run:
+        user = run.user(807)
+        await user.say("/start")
+        await user.press_label("社会征集（自荐）")
+        storage = run.services.storage
+        writes: list[str] = []
+
+        def spy(name: str) -> Any:
+            real = getattr(storage, name)
+
+            def call(*args: Any, **kw: Any) -> Any:
+                writes.append(name + (" with the claim" if kw.get("claim") is not None else ""))
+                return real(*args, **kw)
+
+            return call
+
+        for name in ("claim_once", "claim_inbound", "save_draft", "touch_contact", "delete_draft"):
+            monkeypatch.setattr(storage, name, spy(name))
+        await user.say("某某科普中心")
+        assert writes == ["save_draft with the claim"]
+        writes.clear()
+        await user.say("/help")
+        assert writes == ["claim_inbound"]
+
+
 async def test_group_messages_are_ignored(sqlite_settings: Settings, fake: FakeTelegram) -> None:
     async with running(sqlite_settings, fake) as run:
         user = run.user(804)
@@ -744,7 +774,7 @@ async def test_a_push_to_the_same_chat_while_its_update_is_handled_does_not_dead
         assert fake.texts(user.id) == ["新工单：如何填写播出时间？", "已转人工客服。"]
 
 
-async def test_who_wrote_is_recorded_once_an_hour_for_broadcasts_to_everyone(
+async def test_who_wrote_is_recorded_with_the_updates_claim_for_broadcasts_to_everyone(
     settings: Settings, fake: FakeTelegram
 ) -> None:
     async with running(settings, fake) as run:
@@ -755,7 +785,9 @@ async def test_who_wrote_is_recorded_once_an_hour_for_broadcasts_to_everyone(
         assert first is not None
         await busy.say("/start")
         await quiet.say("/status")
-        assert await storage.last_contact(UserKey("telegram", "811")) == first  # throttled
+        # Recorded in the same write as the update's claim, so it costs nothing to keep current.
+        later = await storage.last_contact(UserKey("telegram", "811"))
+        assert later is not None and later > first
         assert {UserKey("telegram", "811"), UserKey("telegram", "812")} <= set(await storage.list_contacts())
 
 

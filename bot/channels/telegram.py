@@ -24,7 +24,7 @@ import hmac
 import logging
 import re
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -60,7 +60,8 @@ from bot.keys import SERVICES
 from bot.services import Services
 from bot.settings import Settings
 from contests.events import EventKind, Incoming, Reply
-from contests.records import UserKey
+from contests.records import AlreadyClaimed, InboundClaim, UserKey
+from handlers.claims import ClaimGate
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +76,18 @@ MENU = (
     ("edit", "修改已填写的内容"),
     ("cancel", "取消本次报名"),
 )
-# A retried update (webhook redelivery, getUpdates after a crash) is dropped if seen within
-# this time; Telegram keeps undelivered updates for 24 hours.
+# A retried update (webhook redelivery, getUpdates after a crash) is claimed in the store for
+# this long; Telegram keeps undelivered updates for 24 hours.
 UPDATE_SEEN_TTL = dt.timedelta(hours=25)
+#: Replies that say handling failed (Reply.meta["error"]): such an update is not claimed, so
+#: that a redelivery may still be handled.
+_FAILED = frozenset({"internal", "stale"})
+#: To a redelivered update that was handled before (then the process died before Telegram got
+#: its answer): the entrant may have seen nothing, so where they are is shown again.  Not
+#: "saved": a crash after the claim of a submission but before the store kept it is possible,
+#: and then the review page shown again is what tells them.
+HANDLED_BEFORE = "您的上一条消息已收到。当前进度如下："
+HANDLED_NO_DRAFT = "您的上一条消息已收到。如需报名，请发送 /start。"
 DRAIN_TIMEOUT = 30.0  # seconds to let updates in flight finish on shutdown
 POLLING_CONCURRENCY = 64  # updates handled at once in polling mode (each user's still in order)
 _CONTEST_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")  # a /start deep-link payload naming a contest
@@ -194,8 +204,8 @@ class _InFlight:
 
 
 class _Recent:
-    """The last ``size`` update ids this process saw: a redelivered update comes back within
-    seconds, so a bounded memory suffices for one worker."""
+    """The last ``size`` update ids this process saw: a redelivery to the same process comes
+    back within seconds, and is dropped without asking the store."""
 
     def __init__(self, size: int = 10_000) -> None:
         self._order: deque[int] = deque(maxlen=size)
@@ -208,28 +218,6 @@ class _Recent:
             self._ids.discard(self._order[0])
         self._order.append(update_id)
         self._ids.add(update_id)
-        return True
-
-
-class _Contacts:
-    """Records who wrote (for broadcasts to everyone), at most once an hour per user and
-    process: Telegram has no reply window, so the exact time does not matter, and a store
-    write on every update would cost more than the dialog itself."""
-
-    def __init__(self, every: float = 3600.0, size: int = 100_000) -> None:
-        self.every = every
-        self._last: dict[UserKey, float] = {}  # insertion order: oldest first
-        self._size = size
-
-    def due(self, user: UserKey) -> bool:
-        now = asyncio.get_running_loop().time()
-        last = self._last.get(user)
-        if last is not None and now - last < self.every:
-            return False
-        self._last.pop(user, None)
-        self._last[user] = now
-        if len(self._last) > self._size:
-            del self._last[next(iter(self._last))]
         return True
 
 
@@ -279,11 +267,9 @@ class TelegramBot:
             secret_token=config.secret(),
         )
         self.inflight = _InFlight()
+        # A redelivery to this very process is dropped without asking the store; one after a
+        # restart, or to another worker, meets the update's claim in the store (see _handle).
         self.recent = _Recent()
-        self.contacts = _Contacts()
-        # Several workers only run on Redis: there a redelivery may reach another worker, so
-        # the store is asked too (one SET NX).  On SQLite there is one worker and memory is enough.
-        self.shared_claims = services.settings.redis_url is not None
         self._polling: asyncio.Task[None] | None = None
         # aiogram parses every answer as ``Response[T]``; pydantic caches such generic models
         # only weakly, so without a reference each is garbage-collected and rebuilt (~10 ms of
@@ -308,7 +294,7 @@ class TelegramBot:
         router.message.register(self.on_operators_other)
         return router
 
-    async def on_operators_text(self, message: Message) -> None:
+    async def on_operators_text(self, message: Message, event_update: Update) -> None:
         assert message.text is not None
         group = UserKey(CHANNEL, str(message.chat.id))
 
@@ -318,7 +304,15 @@ class TelegramBot:
             except AiogramError as exc:
                 log.warning("confirmation to operators %s not sent: %s", group, exc)
 
-        await self.services.assistant.operators_chat(group, message.text, respond)
+        # Claimed before it acts (an answer goes to an entrant): an operator who sees no
+        # confirmation after a crash sends the answer again.
+        claim = InboundClaim(self._claim_key(event_update), UPDATE_SEEN_TTL, group, dt.datetime.now(dt.UTC))
+        try:
+            await self.services.assistant.operators_chat(
+                group, message.text, respond, gate=ClaimGate(self.services.storage, claim)
+            )
+        except AlreadyClaimed:
+            log.info("telegram update %s handled before: skipped", event_update.update_id)
 
     async def on_operators_other(self, message: Message) -> None:
         """Photos, stickers, members joining…: not for the bot."""
@@ -408,62 +402,59 @@ class TelegramBot:
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        """Every update once (a redelivered one is dropped), counted while it runs.
-
-        Telegram redelivers an update whose webhook request failed or timed out, and getUpdates
-        repeats what was not confirmed before a crash; handled twice, one answer would also
-        answer the next question.
-        """
+        """Every update once here (a redelivery to this process is dropped), counted while it
+        runs; the store's claim (:meth:`_handle`) makes it once across restarts and workers."""
         assert isinstance(event, Update)
         self.inflight.enter()
         try:
-            first = self.recent.first_time(event.update_id)
-            if first and self.shared_claims:
-                key = f"telegram:update:{self.bot.id}:{event.update_id}"
-                first = await self.services.storage.claim_once(key, UPDATE_SEEN_TTL)
-            if not first:
+            if not self.recent.first_time(event.update_id):
                 log.info("telegram update %s seen before: skipped", event.update_id)
                 return None
             return await handler(event, data)
         finally:
             self.inflight.leave()
 
-    async def on_start(self, message: Message, command: CommandObject) -> None:
+    def _claim_key(self, update: Update) -> str:
+        return f"telegram:update:{self.bot.id}:{update.update_id}"
+
+    async def on_start(self, message: Message, command: CommandObject, event_update: Update) -> None:
         """/start, optionally with a deep-link payload naming a contest (t.me/<bot>?start=<id>)."""
         assert message.from_user is not None
         hint = command.args if command.args and _CONTEST_ID.fullmatch(command.args) else None
-        await self._handle(message.chat.id, Incoming(user_key(message.from_user), EventKind.START), hint)
+        event = Incoming(user_key(message.from_user), EventKind.START)
+        await self._handle(event_update, message.chat.id, event, hint)
 
-    async def on_command(self, message: Message, command: CommandObject) -> None:
+    async def on_command(self, message: Message, command: CommandObject, event_update: Update) -> None:
         """/help /back /edit /cancel /status (also ``/help@bot``), as the dialog's own words."""
         assert message.from_user is not None
         text = f"/{command.command}"
         if command.command == "edit" and command.args:
             text = f"edit {command.args}"  # "/edit 3": straight to item 3 of the review page
-        await self._handle(message.chat.id, Incoming(user_key(message.from_user), EventKind.TEXT, text=text))
+        event = Incoming(user_key(message.from_user), EventKind.TEXT, text=text)
+        await self._handle(event_update, message.chat.id, event)
 
-    async def on_text(self, message: Message) -> None:
+    async def on_text(self, message: Message, event_update: Update) -> None:
         assert message.from_user is not None and message.text is not None
         event = Incoming(user_key(message.from_user), EventKind.TEXT, text=message.text)
-        await self._handle(message.chat.id, event)
+        await self._handle(event_update, message.chat.id, event)
 
-    async def on_file(self, message: Message) -> None:
+    async def on_file(self, message: Message, event_update: Update) -> None:
         """A document, video, photo…: downloaded when allowed, then handed to the dialog."""
         assert message.from_user is not None
         media = media_of(message)
         assert media is not None
         async with self.downloads.fetch(media) as info:
             event = Incoming(user_key(message.from_user), EventKind.FILE, file=info)
-            await self._handle(message.chat.id, event)
+            await self._handle(event_update, message.chat.id, event)
 
-    async def on_other(self, message: Message) -> None:
+    async def on_other(self, message: Message, event_update: Update) -> None:
         """A location, contact, poll…: not an answer to anything, so the polite reply is the help
         for the current step (which asks the question again)."""
         assert message.from_user is not None
         event = Incoming(user_key(message.from_user), EventKind.TEXT, text="/help")
-        await self._handle(message.chat.id, event)
+        await self._handle(event_update, message.chat.id, event)
 
-    async def on_callback(self, query: CallbackQuery) -> None:
+    async def on_callback(self, query: CallbackQuery, event_update: Update) -> None:
         """A button press.  Answered at once (the client shows a spinner until then); stale or
         malformed data is the dialog's to judge: it says the button expired and asks again."""
         try:
@@ -471,26 +462,50 @@ class TelegramBot:
         except AiogramError as exc:  # e.g. "query is too old" after a restart: still handle it
             log.info("could not answer callback query: %s", exc)
         event = Incoming(user_key(query.from_user), EventKind.CHOICE, choice=query.data or "")
-        await self._handle(query.from_user.id, event)
+        await self._handle(event_update, query.from_user.id, event)
 
-    async def _handle(self, chat_id: int, event: Incoming, hint: str | None = None) -> None:
-        # The user's turn (their lock, shared by all workers on Redis) covers the dialog *and*
-        # our sending: without it the replies to two quick messages interleave.  The submit
-        # handler inside runs in this task and does not take the lock again.  Private chats
-        # only (the router's filter), so the chat is the user's.
-        if self.contacts.due(event.user):
-            await self.services.storage.touch_contact(event.user, dt.datetime.now(dt.UTC))
+    async def _handle(self, update: Update, chat_id: int, event: Incoming, hint: str | None = None) -> None:
+        # The update is claimed in the store when first needed (ClaimGate): with the draft for
+        # a plain answer (one write, as before), before anything else with an effect, and at
+        # the end when nothing was stored (replayed after later updates, a rejected answer
+        # could fill a step reached since).  So a redelivery after a crash that came before
+        # the claim is handled afresh, and one after it changes nothing.  The claim also
+        # records who wrote, for broadcasts to everyone.  Private chats only (the router's
+        # filter), so the chat is the user's.
+        claim = InboundClaim(self._claim_key(update), UPDATE_SEEN_TTL, event.user, dt.datetime.now(dt.UTC))
+        gate = ClaimGate(self.services.storage, claim)
 
         async def respond(replies: list[Reply]) -> None:
+            if gate.pending is not None and not _failed(replies):
+                await gate.ensure()
             try:
                 await send_replies(self.bot, chat_id, replies)
             except AiogramError as exc:
                 # The answer is stored; failing the update would only make Telegram redeliver
-                # it (and the guard drop it).  The entrant sees the question again on /start.
+                # it (and the claim turn it away).  The entrant sees the question again on /start.
                 log.warning("replies to %s not sent: %s", event.user, exc)
 
-        # Sent inside the user's turn: the replies to two quick messages never interleave.
-        await self.services.assistant.handle(event, contest_hint=hint, respond=respond)
+        try:
+            # Sent inside the user's turn: the replies to two quick messages never interleave.
+            await self.services.assistant.handle(event, contest_hint=hint, gate=gate, respond=respond)
+        except AlreadyClaimed:
+            log.info("telegram update %s handled before: where the user is, again", update.update_id)
+            await self.services.reach.push(event.user, await self._handled_before(event.user))
+
+    async def _handled_before(self, user: UserKey) -> list[Reply]:
+        """For a redelivered update that was handled before: the progress and the current
+        question, read from the store and changing nothing."""
+        services = self.services
+        draft = await services.storage.get_draft(user)
+        if draft is None:
+            return [Reply(HANDLED_NO_DRAFT)]
+        status = Incoming(user, EventKind.TEXT, text="/status")
+        outcome = services.engine.handle(draft.data, status, services.submit.clock())
+        return [Reply(HANDLED_BEFORE), *outcome.replies]
+
+
+def _failed(replies: Sequence[Reply]) -> bool:
+    return any(r.meta.get("error") in _FAILED for r in replies)
 
 
 class TelegramNotifier:
