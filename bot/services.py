@@ -29,7 +29,7 @@ from forms.receipts import ReceiptSettings, load_signing_key_async
 from handlers.admin import AdminService, OrgCommands
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.service import HelpdeskService, format_for_operators
-from handlers.quota import QuotaService
+from handlers.quota.service import QuotaService
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler
 from validators.media import check_video

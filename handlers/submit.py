@@ -27,6 +27,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from contests.events import Document, EventKind, Incoming, Placement, Reply
+from contests.org import QuotaRefusal
 from contests.ports import EventIsolation, Storage
 from contests.records import AlreadyClaimed, Draft, StaleDraftError, Submission, UserKey
 from contests.rules import SHANGHAI, Contest
@@ -35,12 +36,13 @@ from dialogs.results import StepResult, SubmitRequest
 from dialogs.scan import scan_limits
 from dialogs.states import Step
 from handlers.claims import ClaimGate
+from handlers.quota.service import QuotaService
+from handlers.quota.texts import refusal_text
 from validators.links import parse_video_link
 from validators.text import Valid
 
 if TYPE_CHECKING:
     from forms.paperwork import Paperwork
-    from handlers.quota import QuotaService
 
 log = logging.getLogger(__name__)
 
@@ -483,9 +485,6 @@ class SubmitHandler:
 
         notice = ""
         if self.quota is not None:
-            from contests.org import QuotaRefusal
-            from handlers.quota import refusal_text
-
             result = await self.quota.confirm(user, req, create, now=now)
             if isinstance(result, QuotaRefusal):
                 # Nothing was stored and the draft stays at the review page.

@@ -34,7 +34,7 @@ from handlers.admin import (
     parse_bind,
     parse_units_csv,
 )
-from handlers.quota import QuotaService
+from handlers.quota.service import QuotaService
 from tests.conftest import Clock, beijing
 from tests.test_quota import CAS, CQ, TECH, World, make_request
 from tests.test_quota import world as world

@@ -31,7 +31,8 @@ from dialogs.engine import DialogEngine
 from forms.layout import generic_layout
 from forms.render import render_form
 from handlers.admin import AdminService, Command, IssuedInvite, OrgCommands, match_command
-from handlers.quota import Confirmed, QuotaService
+from handlers.quota.results import Confirmed
+from handlers.quota.service import QuotaService
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler
 from tests.conftest import ChatDriver, Clock, beijing, valid_answer, video_answer

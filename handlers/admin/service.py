@@ -40,14 +40,8 @@ from contests.ports import OrgStore, Storage
 from contests.records import Submission, UserKey
 from contests.rules import SHANGHAI, Contest, ContestRegistry
 from handlers.export import FORMATS, ExportRow, Viewer, render, visible_submission
-from handlers.quota import (
-    QuotaService,
-    recommender_of,
-    rule_for_unit,
-    selection_field,
-    submitted_through,
-    utcnow,
-)
+from handlers.quota.rules import recommender_of, rule_for_unit, selection_field, submitted_through
+from handlers.quota.service import QuotaService, utcnow
 
 __all__ = [
     "AdminService",
