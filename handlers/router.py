@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Protocol
 from contests.events import EventKind, Incoming, Reply
 from contests.ports import Storage
 from contests.records import UserKey
+from handlers.admin.commands import OrgCommands
 from handlers.claims import ClaimGate
 from handlers.submit import SubmitHandler
 
 if TYPE_CHECKING:
-    from handlers.admin import OrgCommands
     from handlers.helpdesk.service import HelpdeskService
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,9 @@ from contests.rules import ContestRegistry, FieldType, match_place
 from dialogs.engine import DialogEngine
 from forms.layout import generic_layout
 from forms.render import render_form
-from handlers.admin import AdminService, Command, IssuedInvite, OrgCommands, match_command
+from handlers.admin.commands import Command, OrgCommands, match_command
+from handlers.admin.invites import IssuedInvite
+from handlers.admin.service import AdminService
 from handlers.quota.results import Confirmed
 from handlers.quota.service import QuotaService
 from handlers.router import Assistant
