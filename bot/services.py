@@ -26,11 +26,12 @@ from dialogs.engine import DialogEngine
 from dialogs.messages import Messages
 from forms.paperwork import Paperwork
 from forms.receipts import ReceiptSettings, load_signing_key_async
-from handlers.admin import AdminService, OrgCommands
+from handlers.admin.commands import OrgCommands
+from handlers.admin.service import AdminService
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.service import HelpdeskService, format_for_operators
 from handlers.outbound import Reach
-from handlers.quota import QuotaService
+from handlers.quota.service import QuotaService
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler, UploadLinks
 from validators.media import check_video

@@ -45,7 +45,8 @@ from contests.records import UserKey
 from contests.rules import SHANGHAI, Contest, ContestRegistry
 from dialogs.states import Step
 from handlers.deliveries import ChatSpacing, Outlet, TokenBucket, Worker, WorkerConfig
-from handlers.quota import QuotaService, days_left
+from handlers.quota.rules import days_left
+from handlers.quota.service import QuotaService
 
 if TYPE_CHECKING:
     # aiogram is imported where it is used: building its types takes seconds, and the CLI

@@ -18,7 +18,7 @@ from typing import Protocol
 from contests.events import EventKind, Incoming, Reply
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
-from handlers.admin import OrgCommands
+from handlers.admin.commands import OrgCommands
 from handlers.claims import ClaimGate
 from handlers.helpdesk.service import HelpdeskService
 from handlers.outbound import turn_key

@@ -22,9 +22,10 @@ import os
 import shutil
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from contests.events import Document, EventKind, Incoming, Placement, Reply
+from contests.org import QuotaRefusal
 from contests.ports import Storage
 from contests.records import AlreadyClaimed, Draft, StaleDraftError, Submission, UserKey
 from contests.rules import SHANGHAI, Contest
@@ -32,13 +33,13 @@ from dialogs.engine import DialogEngine
 from dialogs.results import StepResult, SubmitRequest
 from dialogs.scan import scan_limits
 from dialogs.states import Step
+from forms.paperwork import Paperwork
 from handlers.claims import ClaimGate
+from handlers.quota.service import QuotaService
+from handlers.quota.texts import refusal_text
 from validators.links import parse_video_link
+from validators.scan import inspect_scan
 from validators.text import Valid
-
-if TYPE_CHECKING:
-    from forms.paperwork import Paperwork
-    from handlers.quota import QuotaService
 
 log = logging.getLogger(__name__)
 
@@ -412,9 +413,6 @@ class SubmitHandler:
 
         notice = ""
         if self.quota is not None:
-            from contests.org import QuotaRefusal
-            from handlers.quota import refusal_text
-
             result = await self.quota.confirm(user, req, create, now=now)
             if isinstance(result, QuotaRefusal):
                 # Nothing was stored and the draft stays at the review page.
@@ -555,8 +553,6 @@ def take_scan(path: Path, max_bytes: int, folder: Path | None, n: int) -> tuple[
     accepted scan is kept, as ``folder/scan-{n}.{kind}`` (left where it is when ``folder``
     is None).
     """
-    from validators.scan import inspect_scan
-
     size = path.stat().st_size
     if size > max_bytes:
         return size, None, path, ""

@@ -22,19 +22,11 @@ from contests.events import Document
 from contests.org import Role, Unit
 from contests.records import UserKey
 from contests.rules import Contest, ContestRegistry
-from handlers.admin import (
-    AdminService,
-    Denied,
-    IssuedInvite,
-    OrgCommands,
-    UnitsImportError,
-    match_command,
-    new_code,
-    normalise_code,
-    parse_bind,
-    parse_units_csv,
-)
-from handlers.quota import QuotaService
+from handlers.admin.commands import OrgCommands, match_command
+from handlers.admin.invites import IssuedInvite, new_code, normalise_code, parse_bind
+from handlers.admin.service import AdminService, Denied
+from handlers.admin.units import UnitsImportError, parse_units_csv
+from handlers.quota.service import QuotaService
 from tests.conftest import Clock, beijing
 from tests.test_quota import CAS, CQ, TECH, World, make_request
 from tests.test_quota import world as world

@@ -15,7 +15,9 @@ import pytest
 from contests.org import AttemptLimit, Role
 from contests.ports import OrgStore
 from contests.records import UserKey
-from handlers.admin import AdminService, IssuedInvite, OrgCommands, new_code
+from handlers.admin.commands import OrgCommands
+from handlers.admin.invites import IssuedInvite, new_code
+from handlers.admin.service import AdminService
 from tests.test_org_contract import Backend
 from tests.test_org_contract import backend as backend
 from tests.test_org_contract import org as org

@@ -30,8 +30,11 @@ from contests.rules import ContestRegistry, FieldType, match_place
 from dialogs.engine import DialogEngine
 from forms.layout import generic_layout
 from forms.render import render_form
-from handlers.admin import AdminService, Command, IssuedInvite, OrgCommands, match_command
-from handlers.quota import Confirmed, QuotaService
+from handlers.admin.commands import Command, OrgCommands, match_command
+from handlers.admin.invites import IssuedInvite
+from handlers.admin.service import AdminService
+from handlers.quota.results import Confirmed
+from handlers.quota.service import QuotaService
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler
 from tests.conftest import ChatDriver, Clock, beijing, valid_answer, video_answer

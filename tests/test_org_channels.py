@@ -21,7 +21,7 @@ from bot.services import Services
 from bot.settings import Settings
 from contests.org import Role
 from contests.records import UserKey
-from handlers.admin import IssuedInvite
+from handlers.admin.invites import IssuedInvite
 from handlers.remind import REMIND, RemindSettings
 from tests.conftest import OPEN_ID
 from tests.fakes.telegram_api import FakeTelegram

@@ -23,16 +23,11 @@ from contests.ports import EventIsolation, OrgStore, Storage
 from contests.records import Submission, UserKey
 from contests.rules import Contest, ContestRegistry
 from dialogs.results import SubmitRequest
-from handlers.quota import (
-    Confirmed,
-    Hold,
-    QuotaService,
-    Submitted,
-    author_rules,
-    days_left,
-    first_author,
-    refusal_text,
-)
+from handlers.admin.units import parse_units_csv
+from handlers.quota.results import Confirmed, Hold, Submitted
+from handlers.quota.rules import author_rules, days_left, first_author
+from handlers.quota.service import QuotaService
+from handlers.quota.texts import refusal_text
 from tests.conftest import REDIS_URL, Clock, beijing, valid_answer
 from validators.fields import check_answer
 from validators.text import Valid
@@ -233,8 +228,6 @@ async def test_quota_table_row(
     limit: int | None,
     least: int | None,
 ) -> None:
-    from handlers.admin import parse_units_csv
-
     contest = world.contest(contest_id)
     world.clock.now = open_day(contest)
     if unit is not None:

@@ -21,7 +21,7 @@ from dialogs.engine import DialogEngine
 from dialogs.messages import Messages
 from forms.paperwork import Paperwork
 from forms.receipts import ReceiptSettings, load_signing_key, verify_receipt
-from handlers.quota import QuotaService
+from handlers.quota.service import QuotaService
 from handlers.submit import SubmitHandler
 from tests.conftest import ChatDriver, Clock, beijing, valid_answer
 from tests.media_factory import MediaFactory, Video

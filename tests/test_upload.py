@@ -40,7 +40,7 @@ from contests.org import Role
 from contests.records import Draft, UserKey
 from contests.rules import Contest, ContestRegistry, dump_contest, new_edition
 from dialogs.states import Step
-from handlers.admin import IssuedInvite
+from handlers.admin.invites import IssuedInvite
 from tests.conftest import valid_answer
 from tests.media_factory import MediaFactory, Video
 from validators.media import check_video

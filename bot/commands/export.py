@@ -33,7 +33,7 @@ def _write(path: Path, content: bytes) -> None:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.admin import AdminService
+    from handlers.admin.service import AdminService
 
     async with services(settings) as svc:
         contests, storage, org = svc.contests, svc.storage, svc.stores.org

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from contests.org import Role
     from contests.rules import SHANGHAI
-    from handlers.admin import AdminService, Denied
+    from handlers.admin.service import AdminService, Denied
 
     async with services(settings) as svc:
         contests, storage, org = svc.contests, svc.storage, svc.stores.org

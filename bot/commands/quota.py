@@ -25,7 +25,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
-    from handlers.quota import QuotaService
+    from handlers.quota.service import QuotaService
 
     async with services(settings) as svc:
         contests, storage, org = svc.contests, svc.storage, svc.stores.org

@@ -29,7 +29,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.admin import AdminService, UnitsImportError
+    from handlers.admin.service import AdminService
+    from handlers.admin.units import UnitsImportError
 
     if args.units_command == "import":
         try:

@@ -1,0 +1,261 @@
+"""The organisers' use case: roles, units import, invites and binding, visibility, exports.
+
+Roles are per contest: *organiser*, *member* (the representative of one imported unit), and
+everybody else an *entrant* (see :mod:`handlers.admin.invites` for how one becomes a member).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from contests.events import Document
+from contests.org import Invite, PlaceState, RedeemStatus, Role, hash_code, normalise_name
+from contests.ports import OrgStore, Storage
+from contests.records import Submission, UserKey
+from contests.rules import SHANGHAI, Contest, ContestRegistry
+from handlers.admin.invites import (
+    DEFAULT_INVITE_VALIDITY,
+    BindLimits,
+    BindResult,
+    IssuedInvite,
+    limited_text,
+    new_code,
+    normalise_code,
+)
+from handlers.admin.units import ImportSummary, parse_units_csv
+from handlers.export import FORMATS, ExportRow, Viewer, render, visible_submission
+from handlers.quota.rules import recommender_of, rule_for_unit, selection_field, submitted_through
+from handlers.quota.service import utcnow
+
+__all__ = ["AdminService", "Denied"]
+
+_ROLE_CN = {Role.MEMBER: "推荐单位代表", Role.ORGANISER: "主办方"}
+
+
+@dataclass(frozen=True, slots=True)
+class Denied:
+    """A refused request, with the reply for the user."""
+
+    text: str
+
+
+class AdminService:
+    """Roles, units, invites and exports of every contest in ``contests``."""
+
+    def __init__(
+        self,
+        contests: ContestRegistry,
+        storage: Storage,
+        org: OrgStore,
+        clock: Callable[[], dt.datetime] = utcnow,
+        bind_limits: BindLimits | None = None,
+    ) -> None:
+        self.contests = contests
+        self.storage = storage
+        self.org = org
+        self.clock = clock
+        self.bind_limits = bind_limits or BindLimits()
+
+    def contest(self, contest_id: str) -> Contest:
+        contest = self.contests.get(contest_id)
+        if contest is None:
+            known = "、".join(c.id for c in self.contests)
+            raise KeyError(f"没有找到大赛 {contest_id!r}；可用：{known}")
+        return contest
+
+    # -- roles ----------------------------------------------------------------------------
+
+    async def viewer(self, user: UserKey, contest_id: str) -> Viewer:
+        """The user's role in the contest, as :mod:`handlers.export` needs it."""
+        member = await self.org.get_membership(user, contest_id)
+        if member is None:
+            return Viewer(user, "entrant")
+        if member.role is Role.ORGANISER:
+            return Viewer(user, "organiser")
+        return Viewer(user, "member", f"unit:{member.unit_key}" if member.unit_key else None)
+
+    async def is_organiser(self, user: UserKey, contest_id: str) -> bool:
+        return (await self.viewer(user, contest_id)).role == "organiser"
+
+    # -- units ----------------------------------------------------------------------------
+
+    async def import_units(self, contest_id: str, data: bytes | str) -> ImportSummary:
+        """Import (add or update by name) the units of a CSV file; all or nothing."""
+        contest = self.contest(contest_id)
+        units, notes = parse_units_csv(data, contest)
+        existing = {u.key for u in await self.org.list_units(contest.id)}
+        await self.org.put_units(contest.id, units)
+        updated = sum(1 for u in units if u.key in existing)
+        return ImportSummary(len(units) - updated, updated, tuple(notes))
+
+    # -- invites ----------------------------------------------------------------------------
+
+    async def create_invite(
+        self,
+        contest_id: str,
+        role: Role,
+        unit: str | None = None,
+        *,
+        by: UserKey | None = None,
+        valid_for: dt.timedelta = DEFAULT_INVITE_VALIDITY,
+    ) -> IssuedInvite | Denied:
+        """A new code.  ``by`` is the organiser asking in chat (checked); None is the operator's CLI."""
+        contest = self.contest(contest_id)
+        if by is not None and not await self.is_organiser(by, contest.id):
+            return Denied("只有主办方可以生成邀请码。")
+        unit_key: str | None = None
+        if role is Role.MEMBER:
+            found = await self.org.get_unit(contest.id, unit or "")
+            if found is None:
+                return Denied(f"本赛事没有登记名为“{unit or ''}”的推荐单位，请先导入单位名单。")
+            unit, unit_key = found.name, found.key
+        elif unit:
+            return Denied("主办方邀请码不属于任何单位，请不要指定单位。")
+        if valid_for <= dt.timedelta(0):
+            return Denied("有效期须为正数。")
+        now = self.clock()
+        code = new_code()
+        expires = now + valid_for
+        await self.org.add_invite(Invite(hash_code(code), contest.id, role, unit_key, now, expires))
+        return IssuedInvite(code, contest.id, role, unit if role is Role.MEMBER else None, expires)
+
+    async def bind(self, user: UserKey, code: str) -> BindResult:
+        """Bind ``user`` to the role of an invite code (any channel, any time)."""
+        canonical = normalise_code(code)
+        if canonical is None:
+            return BindResult(
+                False, "malformed", "邀请码格式不对：应形如 KP-XXXX-XXXX-XXXX-XXXX，请核对后重发。"
+            )
+        now = self.clock()
+        # Counted before the code is looked up, so that a limited user learns nothing about it.
+        retry_at = await self.org.count_attempt(self.bind_limits.for_try(user, canonical), now)
+        if retry_at is not None:
+            return BindResult(False, "limited", limited_text(retry_at, now), retry_at=retry_at)
+        result = await self.org.redeem_invite(hash_code(canonical), user, now)
+        if result.status is RedeemStatus.UNKNOWN:
+            return BindResult(False, "unknown", "没有这个邀请码，请核对后重发，或向主办方索取新的邀请码。")
+        if result.status is RedeemStatus.USED:
+            return BindResult(
+                False, "used", "这个邀请码已经被使用过了；每个邀请码只能绑定一次，请向主办方索取新的。"
+            )
+        if result.status is RedeemStatus.EXPIRED:
+            return BindResult(False, "expired", "这个邀请码已过期，请向主办方索取新的邀请码。")
+        member = result.membership
+        assert member is not None
+        contest = self.contests.get(member.contest_id)
+        title = contest.short_title if contest else member.contest_id
+        text = f"绑定成功：您是【{title}】的{_ROLE_CN[member.role]}"
+        if member.role is Role.MEMBER and member.unit_key:
+            unit = await self.org.get_unit(member.contest_id, member.unit_key)
+            text += f"（{unit.name if unit else member.unit_key}）"
+        text += "。发送“配额”查看名额，发送“导出”获取报名表。"
+        if member.role is Role.MEMBER and contest is not None and member.unit_key:
+            bound = await self.org.get_unit(member.contest_id, member.unit_key)
+            if bound is not None and any(
+                selection_field(contest, c) and rule_for_unit(c, bound) for c in contest.channels
+            ):
+                text += "发送“推荐列表”查看报送至本单位的作品，“推荐 编号”推荐，“推荐表”生成推荐表。"
+        return BindResult(True, "ok", text, member)
+
+    # -- visibility -------------------------------------------------------------------------
+
+    async def _holders(self, contest: Contest, subs: list[Submission]) -> dict[str, str]:
+        """Submission number -> the unit whose work it is: the holder of its place (a committed
+        one over a withdrawn one), else, for a work submitted through a unit that has not
+        chosen it yet (cq 待区县推荐), that unit."""
+        found: dict[str, str] = {}
+        for p in await self.org.list_places(contest.id):
+            if p.number and (
+                p.state is PlaceState.COMMITTED or (p.state is PlaceState.WITHDRAWN and p.number not in found)
+            ):
+                found[p.number] = p.holder
+        units = await self.org.list_units(contest.id)
+        for sub in subs:
+            if sub.number not in found and (through := submitted_through(contest, sub, units)):
+                found[sub.number] = through.holder
+        return found
+
+    async def visible_submission(self, viewer: UserKey, submission: Submission) -> dict[str, Any]:
+        """``submission`` as ``viewer`` may see it: personal data (phones, e-mails, addresses,
+        contact persons) only for its owner, its unit's member and the organisers."""
+        contest = self.contest(submission.contest_id)
+        holder = (await self._holders(contest, [submission])).get(submission.number)
+        role = await self.viewer(viewer, contest.id)
+        unit = str(submission.extra.get("unit") or "")
+        return visible_submission(role, submission, contest, holder=holder, unit=unit)
+
+    async def submissions_for(self, user: UserKey, contest_id: str) -> list[dict[str, Any]]:
+        """What the user may list: organisers every work, members their unit's (with the works
+        submitted through it), entrants their own."""
+        role = await self.viewer(user, contest_id)
+        contest = self.contest(contest_id)
+        subs = await self.storage.list_submissions(contest_id=contest_id)
+        holders = await self._holders(contest, subs)
+        return [
+            visible_submission(
+                role, s, contest, holder=holders.get(s.number), unit=str(s.extra.get("unit") or "")
+            )
+            for s in subs
+            if role.entitled(s, holders.get(s.number))
+        ]
+
+    # -- exports ----------------------------------------------------------------------------
+
+    async def export_rows(self, contest_id: str, unit: str | None = None) -> list[ExportRow]:
+        """Every submission of the contest (or of one unit, with the works submitted through
+        it) with its unit and, where units choose (cq), whether it was recommended; oldest first."""
+        contest = self.contest(contest_id)
+        subs = await self.storage.list_submissions(contest_id=contest.id)
+        places = await self.org.list_places(contest.id)
+        committed = {p.number for p in places if p.number and p.state is PlaceState.COMMITTED}
+        placed = {p.number for p in places if p.number and p.state is not PlaceState.PENDING}
+        holders = await self._holders(contest, subs)
+        units = {u.holder: u for u in await self.org.list_units(contest.id)}
+        wanted = f"unit:{normalise_name(unit)}" if unit is not None else None
+        rows = []
+        for sub in subs:
+            holder = holders.get(sub.number)
+            if wanted is not None and holder != wanted:
+                continue
+            known = units.get(holder or "")
+            named = recommender_of(contest, sub)
+            name = known.name if known else (named or str(sub.extra.get("unit") or ""))
+            kind = str(sub.extra.get("unit_kind") or (known.kind if known else ""))
+            # Counted against the unit: committed, or withdrawn together with the submission.
+            counted = sub.number in committed or (sub.status == "withdrawn" and sub.number in placed)
+            selection = ""
+            if named and sub.status != "withdrawn":
+                selection = "已推荐" if sub.number in committed else "待推荐"
+            rows.append(ExportRow(sub, name, kind, known is not None and counted, selection))
+        return rows
+
+    async def export_file(self, contest_id: str, fmt: str, unit: str | None = None) -> Document:
+        """The export as a file (the operator's CLI: no role check)."""
+        if fmt not in FORMATS:
+            raise ValueError(f"格式应为 {'、'.join(FORMATS)} 之一：{fmt!r}")
+        contest = self.contest(contest_id)
+        rows = await self.export_rows(contest.id, unit)
+        # openpyxl builds the workbook in memory: seconds for thousands of rows, so not in the loop.
+        content = await asyncio.to_thread(render, fmt, contest, rows)
+        stamp = self.clock().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
+        scope = "unit" if unit is not None else "all"
+        return Document(f"{contest.id}-{scope}-{stamp}.{fmt}", content, FORMATS[fmt])
+
+    async def export_for(self, user: UserKey, contest_id: str, fmt: str = "xlsx") -> Document | Denied:
+        """The 导出 command: organisers get every submission, a member their unit's only."""
+        if fmt not in FORMATS:
+            return Denied(f"导出格式应为 {'、'.join(FORMATS)} 之一。")
+        if self.contests.get(contest_id) is None:
+            return Denied(f"没有找到大赛“{contest_id}”。")
+        member = await self.org.get_membership(user, contest_id)
+        if member is None:
+            return Denied("只有主办方和推荐单位代表可以导出报名表；请先发送邀请码绑定。")
+        if member.role is Role.ORGANISER:
+            return await self.export_file(contest_id, fmt)
+        if not member.unit_key:
+            return Denied("您的绑定没有对应的推荐单位，请联系主办方。")
+        return await self.export_file(contest_id, fmt, unit=member.unit_key)

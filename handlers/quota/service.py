@@ -1,0 +1,413 @@
+"""The quota use case: whose places an entry uses, the atomic reservation at confirm time,
+the 配额 text and 撤回 (see :mod:`handlers.quota` for the rules it follows)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from contests.org import DEFAULT_HOLD_TTL, QuotaRefusal, Role, Track, Unit, normalise_name, self_holder
+from contests.ports import OrgStore, Storage
+from contests.records import Submission, UserKey
+from contests.rules import SHANGHAI, Channel, Contest, ContestRegistry, Form
+from handlers.quota.district import DistrictRecommendations, unit_of_member
+from handlers.quota.results import (
+    Confirmed,
+    DistrictPick,
+    EntryRequest,
+    Hold,
+    Holder,
+    SelectResult,
+    Submitted,
+    WithdrawResult,
+)
+from handlers.quota.rules import (
+    UnitUsage,
+    author_rules,
+    claims_for,
+    days_left,
+    field_value,
+    limit_for,
+    rule_for_unit,
+    selection_field,
+    unit_usage,
+)
+from handlers.quota.texts import count_line, deadline_text, noun, pick_line, title_of, window_text
+
+__all__ = ["QuotaService", "utcnow"]
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> dt.datetime:
+    """Now, aware (UTC): the services' default clock."""
+    return dt.datetime.now(dt.UTC)
+
+
+class QuotaService:
+    """Quota checks for the submit flow and the 配额 / 撤回 commands; the units' recommendations
+    (推荐 / 取消推荐 / 推荐列表 / 推荐表) go to its :attr:`districts`."""
+
+    def __init__(
+        self,
+        contests: ContestRegistry,
+        storage: Storage,
+        org: OrgStore,
+        clock: Callable[[], dt.datetime] = utcnow,
+        *,
+        hold_ttl: dt.timedelta = DEFAULT_HOLD_TTL,
+    ) -> None:
+        self.contests = contests
+        self.storage = storage
+        self.org = org
+        self.clock = clock
+        self.hold_ttl = hold_ttl
+        self.districts = DistrictRecommendations(contests, storage, org, clock, hold_ttl=hold_ttl)
+
+    # -- whose places ----------------------------------------------------------------------
+
+    async def resolve_holder(
+        self, user: UserKey, contest: Contest, channel: Channel, form: Form, answers: Mapping[str, Any]
+    ) -> Holder | QuotaRefusal:
+        """Whose places this entry uses (see :mod:`handlers.quota`), or ``no_unit``."""
+        unit = await unit_of_member(self.org, await self.org.get_membership(user, contest.id))
+        rule = rule_for_unit(channel, unit) if unit else None
+        named = str(field_value(form, answers, "unit") or "").strip()
+        if rule is None and named:
+            unit = await self.org.get_unit(contest.id, named)
+            rule = rule_for_unit(channel, unit) if unit else None
+        if unit is not None and rule is not None:
+            return Holder(unit.holder, unit.name, rule.kind, rule, unit)
+        own = next((r for r in channel.quota if r.kind == "self"), None)
+        if own is not None or not channel.quota:
+            return Holder(self_holder(user), named or str(user), own.kind if own else "", own, None)
+        if not await self.org.list_units(contest.id):
+            key = f"unit-unverified:{normalise_name(named) or self_holder(user)}"
+            return Holder(key, named or str(user), "", None, None, unverified=True)
+        track: Track = "account" if form.track == "account" else "work"
+        labels = "、".join(r.label for r in channel.quota)
+        return QuotaRefusal("no_unit", contest.id, "", track, unit_name=named, label=labels)
+
+    # -- confirm time ------------------------------------------------------------------------
+
+    async def reserve(
+        self, user: UserKey, request: EntryRequest, now: dt.datetime | None = None
+    ) -> Hold | QuotaRefusal:
+        """Hold a place for ``request`` or say why not.  Create the submission with
+        :attr:`Hold.extra` (its unit), then commit; or release what you get."""
+        now = now or self.clock()
+        contest = self._contest(request.contest_id)
+        channel, form = contest.channel(request.channel_id), contest.form(request.form_id)
+        holder = await self.resolve_holder(user, contest, channel, form, request.answers)
+        if isinstance(holder, QuotaRefusal):
+            return holder
+        track: Track = "account" if form.track == "account" else "work"
+        limit = limit_for(holder.rule, holder.unit, track)
+        claims, shown = claims_for(contest, form, request.answers)
+        got = await self.org.reserve(
+            contest_id=contest.id,
+            holder=holder.key,
+            track=track,
+            limit=limit,
+            claims=claims,
+            owner=user,
+            now=now,
+            ttl=self.hold_ttl,
+        )
+        if isinstance(got, QuotaRefusal):
+            return dataclasses.replace(
+                got,
+                unit_name=holder.name,
+                label=holder.rule.label if holder.rule else "",
+                min_works=holder.rule.min_works if holder.rule else None,
+                detail=shown.get(got.claim or "", ""),
+            )
+        return Hold(got, holder, limit, got.used)
+
+    async def commit(self, hold: Hold, submission: Submission, now: dt.datetime | None = None) -> bool:
+        """Make the place permanent; False (and the submission flagged ``extra.quota_lost``)
+        when the hold was lost.  The unit was stored with the submission (:attr:`Hold.extra`)."""
+        now = now or self.clock()
+        ok = await self.org.commit(hold.reservation, submission.number, now)
+        if not ok:
+            # Only after the hold outlived its ttl and its place went to someone else.
+            log.error("quota hold of %s was lost; flagged for the organisers", submission.number)
+            await self.storage.update_submission(submission.number, extra={"quota_lost": True})
+        return ok
+
+    async def release(self, hold: Hold) -> None:
+        """Give the place back (the submission could not be stored)."""
+        await self.org.release(hold.reservation)
+
+    async def confirm(
+        self,
+        user: UserKey,
+        request: EntryRequest,
+        create: Callable[[dict[str, Any]], Awaitable[Submission]],
+        now: dt.datetime | None = None,
+    ) -> Confirmed | Submitted | QuotaRefusal:
+        """Reserve, then ``create(extra)`` the submission, then commit; release if ``create``
+        fails.
+
+        Call it where the submit flow now calls ``storage.create_submission``, passing it
+        ``extra`` (the unit the entry counts for, stored in the same write); a refusal leaves
+        nothing behind (show :func:`refusal_text`, keep the draft).  In a two-step channel
+        (a form field of role ``recommender``) nothing is reserved: the entry is stored as
+        submitted through the unit it names (:class:`Submitted`).
+        """
+        contest = self._contest(request.contest_id)
+        channel = contest.channel(request.channel_id)
+        fld = contest.form(request.form_id).recommender()
+        if fld is not None:
+            return await self.districts.submit_through(contest, channel, fld, request, create)
+        hold = await self.reserve(user, request, now)
+        if isinstance(hold, QuotaRefusal):
+            return hold
+        try:
+            submission = await create(hold.extra)
+        except BaseException:
+            # Shielded: a cancelled event must still give its place back; if even that fails
+            # the pending place stops counting after hold_ttl.
+            try:
+                await asyncio.shield(self.release(hold))
+            except Exception:
+                log.warning("could not release the quota hold of %s; it lapses in %s", user, self.hold_ttl)
+            raise
+        committed = await self.commit(hold, submission, now)
+        return Confirmed(submission, hold, committed)
+
+    # -- two steps: the recommending units choose (cq 区县推荐) ------------------------------
+
+    async def recommend(self, user: UserKey, number: str) -> SelectResult:
+        """推荐 <编号> (see :meth:`DistrictRecommendations.recommend`)."""
+        return await self.districts.recommend(user, number)
+
+    async def unrecommend(self, user: UserKey, number: str) -> SelectResult:
+        """取消推荐 <编号> (see :meth:`DistrictRecommendations.unrecommend`)."""
+        return await self.districts.unrecommend(user, number)
+
+    async def candidates_text(self, user: UserKey, contest_id: str) -> str:
+        """推荐列表 (see :meth:`DistrictRecommendations.candidates_text`)."""
+        return await self.districts.candidates_text(user, contest_id)
+
+    async def district_pick(
+        self, user: UserKey, contest_id: str, unit_name: str | None = None
+    ) -> DistrictPick | str:
+        """What a 推荐表 is drawn from (see :meth:`DistrictRecommendations.district_pick`)."""
+        return await self.districts.district_pick(user, contest_id, unit_name)
+
+    # -- what is used ------------------------------------------------------------------------
+
+    async def usage(self, contest_id: str, *, unit: str | None = None) -> list[UnitUsage]:
+        """Every imported unit's places (or one unit's), in import order."""
+        contest = self._contest(contest_id)
+        now = self.clock()
+        places = await self.org.list_places(contest_id)
+        units = await self.org.list_units(contest_id)
+        if unit is not None:
+            units = [u for u in units if u.key == normalise_name(unit)]
+        return [unit_usage(contest, u, places, now) for u in units]
+
+    async def quota_text(self, user: UserKey, contest_id: str) -> str:
+        """The 配额 reply: a member's unit in full, an organiser's overview, an entrant's own entries."""
+        contest = self.contests.get(contest_id)
+        if contest is None:
+            return f"没有找到大赛“{contest_id}”。"
+        now = self.clock()
+        member = await self.org.get_membership(user, contest.id)
+        head = f"【{contest.short_title}】名额"
+        if member is not None and member.role is Role.ORGANISER:
+            return await self._overview(contest, head, now)
+        unit = await unit_of_member(self.org, member)
+        if unit is not None:
+            return await self._unit_text(contest, unit, head, now)
+        return await self._entrant_text(contest, user, head, now)
+
+    async def start_notice(self, user: UserKey, contest_id: str) -> str | None:
+        """One line before a member starts a new entry: "本单位已推荐 3/6 部，还可推荐 3 部。"."""
+        contest = self.contests.get(contest_id)
+        unit = (
+            await unit_of_member(self.org, await self.org.get_membership(user, contest_id))
+            if contest
+            else None
+        )
+        if contest is None or unit is None:
+            return None
+        u = unit_usage(
+            contest, unit, await self.org.list_places(contest.id, holder=unit.holder), self.clock()
+        )
+        line = count_line(u.used, u.limit, "work", u.min_works).removeprefix("作品：")
+        return f"本单位（{unit.name}）{line}"
+
+    # -- withdraw ----------------------------------------------------------------------------
+
+    async def withdraw(self, user: UserKey, number: str) -> WithdrawResult:
+        """Take a recommendation back before the deadline, freeing its place.
+
+        Allowed to the member of the unit it counts against, the contest's organisers, and
+        the entrant who submitted it.
+        """
+        number = number.strip().upper()
+        sub = await self.storage.get_submission(number)
+        contest = self.contests.get(sub.contest_id) if sub else None
+        if sub is None or contest is None:
+            return _not_yours(number)
+        now = self.clock()
+        place = await self.org.place_of(contest.id, number)
+        member = await self.org.get_membership(user, contest.id)
+        unit = await unit_of_member(self.org, member)
+        allowed = (
+            sub.user == user
+            or (member is not None and member.role is Role.ORGANISER)
+            or (unit is not None and place is not None and place.holder == unit.holder)
+        )
+        if not allowed:
+            return _not_yours(number)
+        owner_or_organiser = sub.user == user or (member is not None and member.role is Role.ORGANISER)
+        channel = next((c for c in contest.channels if c.id == sub.channel_id), None)
+        if not owner_or_organiser and channel is not None and selection_field(contest, channel):
+            # The unit only chose this work: it cancels its choice, the entry stays the entrant's.
+            text = f"推荐单位请发送“取消推荐 {number}”取消推荐；撤回报名须由报送单位本人提出。"
+            return WithdrawResult(False, "forbidden", text)
+        if now >= contest.closes_at():
+            return WithdrawResult(False, "closed", f"{deadline_text(contest, now)}截止后不能撤回 {number}。")
+        if sub.status != "withdrawn":
+            # Status first: if freeing the place then fails, a retry frees it (never the reverse,
+            # which could leave a counted-out work still "submitted").
+            await self.storage.update_submission(
+                number, status="withdrawn", extra={"withdrawn_by": str(user), "withdrawn_at": now.isoformat()}
+            )
+        freed = await self.org.withdraw(contest.id, number, now)
+        if freed is None and sub.status == "withdrawn":
+            return WithdrawResult(False, "already", f"{number} 已经撤回过了。")
+        title = title_of(contest, sub)
+        text = f"已撤回 {number}{title}。"
+        if freed is not None and freed.holder.startswith("unit:"):
+            units = {u.holder: u for u in await self.org.list_units(contest.id)}
+            owner_unit = units.get(freed.holder)
+            if owner_unit is not None:
+                u = unit_usage(
+                    contest, owner_unit, await self.org.list_places(contest.id, holder=freed.holder), now
+                )
+                used, limit = (
+                    (u.used, u.limit) if freed.track == "work" else (u.accounts_used, u.accounts_limit)
+                )
+                text += f"“{owner_unit.name}”释放 1 个名额，" + count_line(
+                    used, limit, freed.track, u.min_works
+                )
+        return WithdrawResult(True, "withdrawn", text)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _contest(self, contest_id: str) -> Contest:
+        contest = self.contests.get(contest_id)
+        if contest is None:
+            raise KeyError(f"unknown contest {contest_id!r}")
+        return contest
+
+    async def _unit_text(self, contest: Contest, unit: Unit, head: str, now: dt.datetime) -> str:
+        u = unit_usage(contest, unit, await self.org.list_places(contest.id, holder=unit.holder), now)
+        lines = [
+            head,
+            f"推荐单位：{unit.name}（{u.label or unit.kind}）",
+            count_line(u.used, u.limit, "work", u.min_works),
+        ]
+        if "account" in contest.tracks():
+            lines.append(count_line(u.accounts_used, u.accounts_limit, "account"))
+        numbers = [*u.works, *u.accounts]
+        choosing = next(
+            (c for c in contest.channels if selection_field(contest, c) and rule_for_unit(c, unit)), None
+        )
+        if choosing is not None:
+            # A unit that chooses among the works submitted through it (cq 区县推荐).
+            lines[2] = "作品：" + pick_line(u.used, u.limit, u.min_works)
+            if numbers:
+                lines.append("已推荐的作品：")
+                for i, number in enumerate(numbers, 1):
+                    sub = await self.storage.get_submission(number)
+                    lines.append(f"{i}. {number}{title_of(contest, sub) if sub else ''}")
+            waiting = sum(1 for c in await self.districts.candidates(contest, unit) if not c.recommended)
+            lines.append(f"报送至本单位、待推荐的作品 {waiting} 部，发送“推荐列表”查看。")
+            lines.append(
+                f"{window_text(contest, choosing)}：发送“推荐 编号”推荐，“取消推荐 编号”取消，"
+                "“推荐表”生成推荐表。"
+            )
+            return "\n".join(lines)
+        if numbers:
+            lines.append("已计入名额的报名：")
+            for i, number in enumerate(numbers, 1):
+                sub = await self.storage.get_submission(number)
+                when = sub.created_at.astimezone(SHANGHAI).strftime("%m月%d日") if sub else ""
+                lines.append(f"{i}. {number}{title_of(contest, sub) if sub else ''} {when}提交".rstrip())
+        lines.append(deadline_text(contest, now))
+        if days_left(contest, now) >= 0 and numbers:
+            lines.append("截止前可发送“撤回 编号”撤回一部，释放名额。")
+        return "\n".join(lines)
+
+    async def _overview(self, contest: Contest, head: str, now: dt.datetime) -> str:
+        places = await self.org.list_places(contest.id)
+        units = await self.org.list_units(contest.id)
+        lines = [head + f"（{len(units)} 个推荐单位）"]
+        shown = 30  # a chat message, not a report: the export has everything
+        for unit in units[:shown]:
+            u = unit_usage(contest, unit, places, now)
+            limit = "不限" if u.limit is None else str(u.limit)
+            line = f"· {unit.name}：{u.used}/{limit} 部"
+            if u.accounts_used or u.accounts_limit:
+                cap = "不限" if u.accounts_limit is None else str(u.accounts_limit)
+                line += f"，科普号 {u.accounts_used}/{cap} 个"
+            if u.min_works and u.used < u.min_works:
+                line += f"（不足 {u.min_works} 部）"
+            lines.append(line)
+        if len(units) > shown:
+            lines.append(f"……另有 {len(units) - shown} 个单位，完整清单请发送“导出”或运行 quota 命令。")
+        own = sum(1 for p in places if p.holder.startswith("self:") and p.counts(now))
+        lines.append(f"自荐及其他渠道：{own} 份。")
+        if any(selection_field(contest, c) for c in contest.channels):
+            waiting = sum(1 for c in await self.districts.candidates(contest) if not c.recommended)
+            lines.append(f"已报送、待推荐单位推荐的作品：{waiting} 部（发送“推荐列表”查看）。")
+        lines.append(deadline_text(contest, now))
+        return "\n".join(lines)
+
+    async def _entrant_text(self, contest: Contest, user: UserKey, head: str, now: dt.datetime) -> str:
+        lines = [head]
+        mine = [p for p in await self.org.list_places(contest.id, holder=self_holder(user)) if p.counts(now)]
+        for channel in contest.channels:
+            own = next((r for r in channel.quota if r.kind == "self"), None)
+            if own is not None:
+                for track in channel.forms:
+                    t: Track = "account" if track == "account" else "work"
+                    limit = limit_for(own, None, t)
+                    used = sum(1 for p in mine if p.track == t)
+                    what, unit = noun(t)
+                    cap = "不限数量" if limit is None else f"限 {limit} {unit}"
+                    lines.append(f"{channel.label}（{what}）：{cap}，您已提交 {used} {unit}。")
+            elif selection_field(contest, channel) is not None:
+                when = window_text(contest, channel)
+                lines.append(
+                    f"{channel.label}：作品报送至所选推荐单位，由其在{when}择优推荐，推荐后才计入其名额。"
+                )
+                lines.extend(await self.districts.own_entries(contest, channel, user))
+            elif channel.quota:
+                lines.append(f"{channel.label}：名额由推荐单位掌握，推荐单位代表可发送“配额”查看。")
+        rules = author_rules(contest)
+        if rules.one_work_per_first_author:
+            lines.append("通知规定：同一第一作者只能申报一部作品。")
+        if rules.one_channel_per_work:
+            lines.append("通知规定：作品只能通过一种方式（推荐或自荐）参加评选。")
+        lines.append(deadline_text(contest, now))
+        return "\n".join(lines)
+
+
+def _not_yours(number: str) -> WithdrawResult:
+    # One answer for "no such number" and "not yours": 撤回 must not tell a stranger which
+    # numbers exist.
+    return WithdrawResult(
+        False,
+        "not_found",
+        f"没有找到您可以撤回的报名 {number}：只有提交人、其推荐单位代表或主办方可以撤回，请核对编号。",
+    )
