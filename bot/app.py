@@ -17,7 +17,9 @@ import aiohttp
 from aiohttp import web
 
 from bot.channels import Channel, discover
+from bot.deliveries import remind_context
 from bot.settings import Settings
+from bot.settings_remind import RemindSettings
 from bot.storage import open_storage
 from bot.web import setup_web
 from bot.web.upload import UploadSettings
@@ -35,7 +37,6 @@ if TYPE_CHECKING:
     from handlers.admin import AdminService
     from handlers.helpdesk import HelpdeskService
     from handlers.quota import QuotaService
-    from handlers.remind import RemindSettings
 
 log = logging.getLogger(__name__)
 # Users whose last stored draft the submit handler keeps in memory (a few KB each).
@@ -233,10 +234,8 @@ def create_app(
     app[CHANNELS] = discover(settings) if channels is None else channels
     for channel in app[CHANNELS]:
         channel.setup(app)
-    from handlers.remind import remind_context
-
     # After the channels: the delivery worker sends through their notifiers, and stops first.
-    app.cleanup_ctx.append(remind_context(remind_settings))
+    app.cleanup_ctx.append(remind_context(lambda running: running[SERVICES], remind_settings))
     # The upload page always; the web chat page only when no chat channel is configured, so
     # that a newcomer can try the dialog in a browser (it listens where BOT_HTTP_HOST says).
     setup_web(app, settings, chat_page=not app[CHANNELS], upload_settings=upload_settings)

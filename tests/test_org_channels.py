@@ -16,11 +16,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import SERVICES, Services, create_app
 from bot.channels.wechat import WechatChannel
+from bot.deliveries import REMIND
 from bot.settings import Settings
+from bot.settings_remind import RemindSettings
 from contests.org import Role
 from contests.records import UserKey
 from handlers.admin import IssuedInvite
-from handlers.remind import REMIND, RemindSettings
 from tests.conftest import OPEN_ID
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.wechat_server import FakeWechat

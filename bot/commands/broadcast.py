@@ -16,15 +16,12 @@ import asyncio
 import datetime as dt
 import json
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
 
+from bot.deliveries import open_reminders
 from bot.settings import Settings
 from contests.rules import SHANGHAI
-
-if TYPE_CHECKING:
-    from handlers.remind import RemindService
+from handlers.admin import open_backends
+from handlers.remind.texts import audience_label
 
 
 def at_time(text: str) -> dt.datetime:
@@ -54,27 +51,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_run(args, settings))
 
 
-@asynccontextmanager
-async def _service(settings: Settings) -> AsyncIterator[RemindService]:
-    from bot.storage.jobs import open_job_store
-    from handlers.admin import open_backends
-    from handlers.remind import RemindService
-
-    url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    async with open_backends(settings) as (contests, storage, org):
-        jobs = await open_job_store(
-            data_dir=settings.data_dir, redis_url=url, redis_prefix=settings.redis_prefix
-        )
-        try:
-            yield RemindService(contests, storage, org, jobs)
-        finally:
-            await jobs.close()
-
-
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.remind import audience_label
-
-    async with _service(settings) as remind:
+    async with (
+        open_backends(settings) as (contests, storage, org),
+        open_reminders(settings, contests, storage, org) as remind,
+    ):
         if args.report or args.cancel:
             job_id = args.report or args.cancel
             if args.cancel:
