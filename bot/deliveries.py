@@ -1,10 +1,8 @@
-"""Reminders and broadcasts wired to the stores and the channels: what ``serve`` runs and the
-``broadcast`` command opens.
+"""Reminders and broadcasts wired to the channels: what ``serve`` runs.
 
 * :func:`build_outlets`: a sender with its limits for every channel that can push — the one a
   channel hands (:class:`~contests.ports.HandsSender`: Telegram, whose aiogram is imported only
   where that channel runs), WeChat's 客服消息/模板消息, else the channel's ``push``.
-* :func:`open_reminders`: the job store and the :class:`RemindService` on it, closed on exit.
 * :func:`remind_context`: the ``cleanup_ctx`` of ``serve``: the service, its chat command in
   the router, and the delivery worker.
 """
@@ -15,18 +13,17 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
 from typing import Protocol
 
 from aiohttp import web
 
 from bot.channels.wechat_sender import WechatNotifierLike, WechatSender
+from bot.reminders import open_reminders
 from bot.settings import Settings
 from bot.settings_remind import RemindSettings
-from bot.storage.jobs import open_job_store
 from contests.deliveries import Delivery, Job, Outcome, Reason
 from contests.events import Reply
-from contests.ports import HandsSender, JobStore, Notifier, OrgStore, OwnedSender, Storage
+from contests.ports import HandsSender, JobStore, Notifier, OwnedSender, Storage
 from contests.rules import ContestRegistry
 from handlers.admin import AdminService
 from handlers.deliveries import ChatSpacing, Outlet, TokenBucket
@@ -34,7 +31,7 @@ from handlers.remind.command import RemindCommand
 from handlers.remind.service import RemindService
 from handlers.router import Assistant
 
-__all__ = ["REMIND", "PushSender", "build_outlets", "open_reminders", "remind_context"]
+__all__ = ["REMIND", "PushSender", "RemindHost", "build_outlets", "remind_context"]
 
 log = logging.getLogger(__name__)
 
@@ -93,41 +90,6 @@ def build_outlets(
     return out, opened
 
 
-@asynccontextmanager
-async def open_reminders(
-    settings: Settings,
-    contests: ContestRegistry,
-    storage: Storage,
-    org: OrgStore,
-    config: RemindSettings | None = None,
-    *,
-    notifiers: Mapping[str, Notifier] | None = None,
-) -> AsyncIterator[RemindService]:
-    """The job store the settings name and the service on it, sending through ``notifiers``
-    (none: the service makes and reads jobs but cannot run a worker).  Closed on exit."""
-    remind = config or RemindSettings()
-    url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    jobs = await open_job_store(data_dir=settings.data_dir, redis_url=url, redis_prefix=settings.redis_prefix)
-    opened: list[OwnedSender] = []
-    try:
-        outlets, opened = build_outlets(
-            remind, notifiers or {}, storage=storage, jobs=jobs, contests=contests
-        )
-        yield RemindService(
-            contests,
-            storage,
-            org,
-            jobs,
-            remind.remind_config(),
-            outlets=outlets,
-            worker_config=remind.worker_config(),
-        )
-    finally:
-        for sender in opened:
-            await sender.aclose()
-        await jobs.close()
-
-
 class RemindHost(Protocol):
     """What :func:`remind_context` uses of the services (:class:`bot.app.Services`)."""
 
@@ -163,9 +125,18 @@ def remind_context(
     async def context(app: web.Application) -> AsyncIterator[None]:
         svc = services(app)
         remind = config or RemindSettings()
-        notifiers = svc.notifiers if remind.worker else None
+
+        def outlets(jobs: JobStore) -> tuple[dict[str, Outlet], list[OwnedSender]]:
+            # The channels' notifiers as they are now: they were set up before this context.
+            return build_outlets(remind, svc.notifiers, storage=svc.storage, jobs=jobs, contests=svc.contests)
+
         async with open_reminders(
-            svc.settings, svc.contests, svc.storage, svc.admin.org, remind, notifiers=notifiers
+            svc.settings,
+            svc.contests,
+            svc.storage,
+            svc.admin.org,
+            remind,
+            outlets=outlets if remind.worker else None,
         ) as service:
             app[REMIND] = service
             # 退订 / 订阅 / 广播 in every channel, through the router's hook for extra commands.

@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import sys
 
-from bot.deliveries import open_reminders
+from bot.reminders import open_reminders
 from bot.settings import Settings
 from contests.rules import SHANGHAI
 from handlers.admin import open_backends
