@@ -41,12 +41,12 @@ from aiogram import Bot  # noqa: E402
 from aiogram.client.session.aiohttp import AiohttpSession  # noqa: E402
 from aiogram.client.telegram import TelegramAPIServer  # noqa: E402
 
+from bot.channels.telegram_sender import TelegramSender  # noqa: E402
 from bot.storage import choose_backend  # noqa: E402
 from contests.deliveries import Delivery, Job, JobKind, JobState, Outcome, Recipient  # noqa: E402
 from contests.ports import JobStore  # noqa: E402
 from contests.records import UserKey  # noqa: E402
 from handlers.deliveries import ChatSpacing, Outlet, TokenBucket, Worker, WorkerConfig  # noqa: E402
-from handlers.remind import TelegramSender  # noqa: E402
 from tests.fakes.telegram_api import TOKEN, FakeTelegram  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

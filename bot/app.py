@@ -16,13 +16,14 @@ from typing import Any
 from aiohttp import web
 
 from bot.channels import Channel, discover
+from bot.deliveries import remind_context
 from bot.keys import SERVICES, SETTINGS
 from bot.services import services
 from bot.settings import Settings
+from bot.settings_remind import RemindSettings
 from bot.storage.base import store_unreachable, unreachable_reason
 from bot.web import UPLOADS, setup_web
 from bot.web.upload import SECURITY_HEADERS, UploadService, UploadSettings
-from handlers.remind import RemindSettings, remind_context
 
 log = logging.getLogger(__name__)
 # What a request that meets the store down is answered; it wrote nothing, the draft is intact.
@@ -143,7 +144,7 @@ def create_app(
         channel.setup(app)
 
     # After the channels: the delivery worker sends through their notifiers, and stops first.
-    app.cleanup_ctx.append(remind_context(remind_settings))
+    app.cleanup_ctx.append(remind_context(lambda running: running[SERVICES], remind_settings))
     # The upload page always; the web chat page only when no chat channel is configured, so
     # that a newcomer can try the dialog in a browser (it listens where BOT_HTTP_HOST says).
     setup_web(app, settings, chat_page=not app[CHANNELS])

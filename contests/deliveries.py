@@ -40,7 +40,7 @@ TERMINAL = frozenset({DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SK
 
 class Reason:
     """Why a delivery was skipped, failed or put off (codes kept in the store; the report
-    words them, see :data:`handlers.remind.REASONS`)."""
+    words them, see :data:`handlers.remind.texts.REASONS`)."""
 
     OPTED_OUT = "opted_out"
     NO_CHANNEL = "no_channel"  # the user's channel cannot push (terminal) or is not running

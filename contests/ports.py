@@ -370,3 +370,28 @@ class PlansDocuments(Protocol):
     def plan_documents(self, files: Sequence[tuple[str, str]]) -> list[tuple[Document, Placement]] | None:
         """For each ``(file name, MIME type)``, the document to put in a reply and where to draw
         it; None when links cannot be given (then the documents are pushed once drawn)."""
+
+
+class Sender(Protocol):
+    """One channel's way out for deliveries (reminders, broadcasts).  ``route`` decides how
+    (or whether) a delivery can go, without side effects; ``send`` makes the one platform
+    call and says what happened."""
+
+    async def route(self, job: Job, delivery: Delivery, now: dt.datetime) -> str | Outcome: ...
+
+    async def send(self, job: Job, delivery: Delivery, text: str, route: str) -> Outcome: ...
+
+
+class OwnedSender(Sender, Protocol):
+    """A sender holding a connection of its own, released by :meth:`aclose`."""
+
+    async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class HandsSender(Protocol):
+    """A notifier whose channel makes the sender of deliveries itself: the platform's library
+    is then imported only where that channel runs (aiogram costs seconds of CPU)."""
+
+    def delivery_sender(self) -> OwnedSender:
+        """A new sender; the caller closes it (:meth:`OwnedSender.aclose`)."""

@@ -39,7 +39,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from contests.deliveries import (
     BeginResult,
@@ -50,12 +50,11 @@ from contests.deliveries import (
     Reason,
     Recipient,
 )
-from contests.ports import JobStore
+from contests.ports import JobStore, Sender
 
 __all__ = [
     "ChatSpacing",
     "Outlet",
-    "Sender",
     "TokenBucket",
     "Worker",
     "WorkerConfig",
@@ -174,16 +173,7 @@ class ChatSpacing:
             self._called = {k: v for k, v in self._called.items() if v + self.interval > now}
 
 
-# ------------------------------------------------------------------------------- senders
-
-
-class Sender(Protocol):
-    """One channel's way out.  ``route`` decides how (or whether) a delivery can go, without
-    side effects; ``send`` makes the one platform call and says what happened."""
-
-    async def route(self, job: Job, delivery: Delivery, now: dt.datetime) -> str | Outcome: ...
-
-    async def send(self, job: Job, delivery: Delivery, text: str, route: str) -> Outcome: ...
+# ------------------------------------------------------------------------------- outlets
 
 
 @dataclass(slots=True)

@@ -16,13 +16,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
 from bot.channels.wechat import WechatChannel
+from bot.deliveries import REMIND
 from bot.keys import SERVICES
 from bot.services import Services
 from bot.settings import Settings
+from bot.settings_remind import RemindSettings
 from contests.org import Role
 from contests.records import UserKey
 from handlers.admin.invites import IssuedInvite
-from handlers.remind import REMIND, RemindSettings
 from tests.conftest import OPEN_ID
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.wechat_server import FakeWechat
@@ -58,6 +59,7 @@ class World:
             "/telegram", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
         )
         assert resp.status == 200
+        await self.svc.reach.drain()  # what the message posted to others (an answer relayed)
         return self.tg.texts(chat_id)[before:]
 
     async def wx_say(self, openid: str, text: str) -> list[str]:
@@ -66,6 +68,7 @@ class World:
         delivery = await self.wx.post(self.client, self.wx.text(openid, text))
         assert delivery.status == 200
         await self.wechat.idle()  # an answer slower than the reply budget comes as 客服消息
+        await self.svc.reach.drain()  # what the message posted to others (a ticket's notice)
         passive = [delivery.content] if delivery.content else []
         return passive + self.wx.texts_to(openid)[before:]
 

@@ -38,14 +38,16 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from bot.channels.telegram import TelegramNotifier, TelegramSettings
 from bot.channels.telegram import create as create_telegram
+from bot.channels.telegram_sender import TelegramSender
 from bot.channels.wechat import WechatNotifier
 from bot.channels.wechat_api import LocalTokenStore, WechatApi
 from bot.channels.wechat_files import Outbox
+from bot.deliveries import REMIND, build_outlets
 from bot.keys import SERVICES
 from bot.services import Services
 from bot.settings import Settings
+from bot.settings_remind import RemindSettings
 from bot.storage import choose_backend
-from bot.storage.memory_lock import LocalIsolation
 from bot.storage.sqlite.drafts import SqliteStorage
 from contests.deliveries import DeliveryState, Job, JobKind, JobState, Reason, Recipient
 from contests.events import EventKind, Incoming
@@ -54,20 +56,10 @@ from contests.ports import EventIsolation, JobStore, OrgStore, Storage
 from contests.records import Draft, UserKey
 from contests.rules import Contest, ContestRegistry
 from handlers.deliveries import ChatSpacing, Outlet, TokenBucket, Worker, WorkerConfig
-from handlers.remind import (
-    REMIND,
-    AudienceError,
-    RemindCommand,
-    RemindService,
-    RemindSettings,
-    TelegramSender,
-    list_draft_users,
-    missing_items,
-    parse_audience,
-    parse_days,
-    reminder_slot,
-    reminder_times,
-)
+from handlers.remind.audience import AudienceError, list_draft_users, parse_audience
+from handlers.remind.command import RemindCommand
+from handlers.remind.schedule import missing_items, parse_days, reminder_slot, reminder_times
+from handlers.remind.service import RemindService
 from tests.conftest import REDIS_URL, Clock, beijing
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.fakes.wechat_server import FakeWechat
@@ -138,12 +130,35 @@ class World:
     def service(self, **config: Any) -> RemindService:
         """Another service on the same stores (another worker, or after a restart)."""
         settings = RemindSettings(_env_file=None, **config)
-        return RemindService(self.contests, self.storage, self.org, self.jobs, settings, clock=self.clock)
+        return RemindService(
+            self.contests,
+            self.storage,
+            self.org,
+            self.jobs,
+            settings.remind_config(),
+            worker_config=settings.worker_config(),
+            clock=self.clock,
+        )
 
-    def live(self, notifiers: dict[str, Any] | None = None, **config: Any) -> RemindService:
+    def live(self, outlets: dict[str, Outlet] | None = None, **config: Any) -> RemindService:
         """A service on the real clock, for the worker (its retries wait in real time)."""
         settings = RemindSettings(_env_file=None, **config)
-        return RemindService(self.contests, self.storage, self.org, self.jobs, settings, notifiers=notifiers)
+        return RemindService(
+            self.contests,
+            self.storage,
+            self.org,
+            self.jobs,
+            settings.remind_config(),
+            outlets=outlets,
+            worker_config=settings.worker_config(),
+        )
+
+    def outlets(self, notifiers: dict[str, Any], **config: Any) -> tuple[dict[str, Outlet], list[Any]]:
+        """The channels' outlets as ``serve`` makes them, and the senders to close after."""
+        settings = RemindSettings(_env_file=None, **config)
+        return build_outlets(
+            settings, notifiers, storage=self.storage, jobs=self.jobs, contests=self.contests
+        )
 
     async def bind(
         self, user: UserKey, role: Role, unit: str | None = None, contest_id: str = CONTEST
@@ -191,7 +206,9 @@ async def stores_beside(storage: Storage) -> tuple[OrgStore, JobStore]:
 async def open_world(contests: ContestRegistry, storage: Storage) -> AsyncIterator[World]:
     org, jobs = await stores_beside(storage)
     clock = Clock(beijing(2024, 10, 1))
-    remind = RemindService(contests, storage, org, jobs, RemindSettings(_env_file=None), clock=clock)
+    remind = RemindService(
+        contests, storage, org, jobs, RemindSettings(_env_file=None).remind_config(), clock=clock
+    )
     try:
         yield World(contests, storage, org, jobs, clock, remind)
     finally:
@@ -644,7 +661,9 @@ async def wechat(
         )
         services = cast(Services, types.SimpleNamespace(storage=world.storage))
         notifier = WechatNotifier(api, services, Outbox(tmp_path, dt.timedelta(hours=1)), download_base="")
-        yield fake, world.live({"wechat": notifier}, **config)
+        outlets, bots = world.outlets({"wechat": notifier}, **config)
+        assert not bots
+        yield fake, world.live(outlets, **config)
     finally:
         await session.close()
         await fake.close()
@@ -653,9 +672,7 @@ async def wechat(
 
 async def run_broadcast(world: World, service: RemindService, text: str) -> Job:
     job, _ = await service.create_broadcast(CONTEST, "all", text)
-    outlets, bots = service.outlets(service.notifiers)
-    assert not bots
-    async with working(service.worker(outlets, fast())):
+    async with working(service.worker(service.outlets, fast())):
         await until(lambda: job_over(world.jobs, job.id))
     done = await world.jobs.get_job(job.id)
     assert done is not None
@@ -730,8 +747,7 @@ async def test_the_template_daily_cap_puts_the_rest_off(sqlite_world: World, tmp
         service,
     ):
         job, _ = await service.create_broadcast(CONTEST, "drafts", "提醒")
-        outlets, _ = service.outlets(service.notifiers)
-        async with working(service.worker(outlets, fast())):
+        async with working(service.worker(service.outlets, fast())):
             await until(lambda: _stats_have(world.jobs, job.id, "pending"))
         assert len(fake.templates) == 2
         (waiting,) = await world.jobs.deliveries(job.id, states={DeliveryState.PENDING})
@@ -753,7 +769,7 @@ async def test_the_broadcast_command_for_organisers(sqlite_world: World) -> None
     boss, entrant = UserKey("telegram", "100"), UserKey("telegram", "200")
     await world.bind(boss, Role.ORGANISER)
     await world.draft(entrant, channel="self")
-    remind = world.remind
+    remind = RemindCommand(world.remind)
     assert await remind.handle_command(entrant, "广播 全部 你好") is None  # not theirs: the dialog's
     assert await remind.handle_command(boss, "你好") is None
     (usage,) = await remind.handle_command(boss, "广播") or []
@@ -784,22 +800,22 @@ async def test_the_broadcast_command_at_a_time_and_its_errors(sqlite_world: Worl
     boss = UserKey("wechat", "o-boss")
     await world.bind(boss, Role.ORGANISER)
     await world.org.put_units(CONTEST, [Unit(CONTEST, "中国科协", "member_unit")])
+    command = RemindCommand(world.remind)
     (held,) = (
-        await world.remind.handle_command(boss, "广播 单位:中国科协 定时 2024-10-20 09:30 请核对推荐名单")
-        or []
+        await command.handle_command(boss, "广播 单位:中国科协 定时 2024-10-20 09:30 请核对推荐名单") or []
     )
     job = await world.jobs.get_job(held.meta["job"])
     assert job is not None and job.at == beijing(2024, 10, 20, 9).replace(minute=30)
     assert job.text.startswith("请核对推荐名单\n") and "2024-10-20 09:30（北京时间）发送" in held.text
-    (bad,) = await world.remind.handle_command(boss, "广播 单位:火星 你好") or []
+    (bad,) = await command.handle_command(boss, "广播 单位:火星 你好") or []
     assert "没有登记名为“火星”" in bad.text
-    (past,) = await world.remind.handle_command(boss, "广播 全部 定时 2024-09-01 09:00 过去了") or []
+    (past,) = await command.handle_command(boss, "广播 全部 定时 2024-09-01 09:00 过去了") or []
     assert "已经过去了" in past.text
-    (who,) = await world.remind.handle_command(boss, "广播 朋友们 你好") or []
+    (who,) = await command.handle_command(boss, "广播 朋友们 你好") or []
     assert who.meta == {"error": "audience"}
-    (long,) = await world.remind.handle_command(boss, "广播 全部 " + "长" * 700) or []
+    (long,) = await command.handle_command(boss, "广播 全部 " + "长" * 700) or []
     assert "超过 600 字" in long.text
-    (other,) = await world.remind.handle_command(boss, "广播 cq-2023-scientist-spirit 全部 你好") or []
+    (other,) = await command.handle_command(boss, "广播 cq-2023-scientist-spirit 全部 你好") or []
     assert other.meta == {"error": "forbidden"}
 
 
@@ -913,13 +929,13 @@ async def test_a_10000_recipient_broadcast_survives_cancellation_at_random_point
     job, reach = await service.create_broadcast(CONTEST, "all", "决赛入围名单已公布。")
     assert reach == n
     bot = tg_bot(fake)
-    notifiers: dict[str, Any] = {"telegram": TelegramNotifier(bot, LocalIsolation())}
+    notifiers: dict[str, Any] = {"telegram": TelegramNotifier(bot)}
     rng = random.Random(20241025)
     config = fast(concurrency=16, batch=200)
     restarts = 0
     try:
         while not await job_over(world.jobs, job.id):
-            outlets, own = service.outlets(notifiers)
+            outlets, own = world.outlets(notifiers, telegram_rate=5000)
             task = asyncio.create_task(service.worker(outlets, config).run(asyncio.Event()))
             if restarts < 5:
                 await asyncio.sleep(rng.uniform(0.05, 0.6))
@@ -936,7 +952,7 @@ async def test_a_10000_recipient_broadcast_survives_cancellation_at_random_point
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             for b in own:
-                await b.session.close()
+                await b.aclose()
     finally:
         await bot.session.close()
     assert restarts == 5
@@ -1036,9 +1052,11 @@ def test_the_worker_of_a_server_without_telegram_never_imports_aiogram() -> None
     since this test module imports aiogram itself)."""
     code = (
         "import sys, types\n"
-        "from handlers.remind import RemindService, RemindSettings\n"
-        "me = types.SimpleNamespace(config=RemindSettings(_env_file=None))\n"
-        "out, bots = RemindService.outlets(me, {'web': object()})\n"
+        "from bot.deliveries import build_outlets\n"
+        "from bot.settings_remind import RemindSettings\n"
+        "none = types.SimpleNamespace()\n"
+        "config = RemindSettings(_env_file=None)\n"
+        "out, bots = build_outlets(config, {'web': object()}, storage=none, jobs=none, contests=none)\n"
         "print(sorted(out), len(bots), 'aiogram' in sys.modules)\n"
     )
     done = subprocess.run(

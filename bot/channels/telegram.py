@@ -56,6 +56,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.channels.telegram_files import Downloads, media_of
 from bot.channels.telegram_replies import RetryAfterMiddleware, send_replies
+from bot.channels.telegram_sender import TelegramSender
 from bot.keys import SERVICES
 from bot.services import Services
 from bot.settings import Settings
@@ -526,6 +527,11 @@ class TelegramNotifier:
             await send_replies(self.bot, chat_id, replies)
         except TelegramForbiddenError:
             log.info("telegram user %s blocked the bot; message dropped", user.user_id)
+
+    def delivery_sender(self) -> TelegramSender:
+        """The sender of reminders and broadcasts (:class:`~contests.ports.HandsSender`), on a
+        session of its own; the caller closes it."""
+        return TelegramSender.on_own_session(self.bot)
 
 
 TELEGRAM = web.AppKey("telegram", TelegramBot)

@@ -61,6 +61,7 @@ from bot.channels.wechat_files import (
     new_incoming_dir,
     sweep_incoming,
 )
+from bot.channels.wechat_limits import CustomerServiceRefused, Outgoing, OutsideWindow, Quota, QuotaExhausted
 from bot.channels.wechat_xml import MAX_BODY, Codec, Rejected, dedup_key, kind_of, pack_texts, text_reply
 from bot.keys import SERVICES
 from bot.services import Services
@@ -184,51 +185,6 @@ class WechatSettings(BaseSettings):
 
 
 # --------------------------------------------------------------------------- 客服消息 limits
-
-
-class CustomerServiceRefused(Exception):
-    """客服消息 cannot reach ``user`` now: ``sent`` messages went out, ``pending`` did not.
-    The reminders use a template message instead."""
-
-    def __init__(self, user: UserKey, reason: str, *, sent: int = 0, pending: int = 0) -> None:
-        super().__init__(f"{user}: {reason} ({sent} sent, {pending} not sent)")
-        self.user = user
-        self.reason = reason
-        self.sent = sent
-        self.pending = pending
-
-
-class OutsideWindow(CustomerServiceRefused):
-    """The user last wrote more than 48 hours ago (or never)."""
-
-
-class QuotaExhausted(CustomerServiceRefused):
-    """The 5 messages allowed after the user's last message (3 after a click) are used up."""
-
-
-@dataclass(frozen=True, slots=True)
-class Quota:
-    """客服消息 allowed after one interaction: ``limit`` messages within ``period`` of ``anchor``."""
-
-    anchor: dt.datetime
-    limit: int
-    period: dt.timedelta
-    scope: str
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """Replies as WeChat messages: texts packed to 2048 bytes each, then image media ids."""
-
-    texts: tuple[str, ...] = ()
-    images: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.texts or self.images)
-
-    @property
-    def count(self) -> int:
-        return len(self.texts) + len(self.images)
 
 
 class WechatNotifier:

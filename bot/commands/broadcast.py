@@ -16,16 +16,11 @@ import asyncio
 import datetime as dt
 import json
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
 
-from bot.services import services
+from bot.reminders import open_reminders
 from bot.settings import Settings
 from contests.rules import SHANGHAI
-
-if TYPE_CHECKING:
-    from handlers.remind import RemindService
+from handlers.remind.texts import audience_label
 
 
 def at_time(text: str) -> dt.datetime:
@@ -55,18 +50,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_run(args, settings))
 
 
-@asynccontextmanager
-async def _service(settings: Settings) -> AsyncIterator[RemindService]:
-    from handlers.remind import RemindService
-
-    async with services(settings) as svc:
-        yield RemindService(svc.contests, svc.storage, svc.stores.org, svc.stores.jobs)
-
-
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.remind import audience_label
+    from bot.services import services
 
-    async with _service(settings) as remind:
+    async with (
+        services(settings) as svc,
+        open_reminders(svc.contests, svc.storage, svc.stores.org, svc.stores.jobs) as remind,
+    ):
         if args.report or args.cancel:
             job_id = args.report or args.cancel
             if args.cancel:
