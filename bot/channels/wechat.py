@@ -68,7 +68,7 @@ from .wechat_files import (
     new_incoming_dir,
     sweep_incoming,
 )
-from .wechat_xml import MAX_BODY, Codec, Rejected, dedup_key, kind_of, pack_texts, text_reply
+from .wechat_xml import FRESHNESS, MAX_BODY, Codec, Rejected, dedup_key, kind_of, pack_texts, text_reply
 
 __all__ = [
     "CustomerServiceRefused",
@@ -82,8 +82,15 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: How long a MsgId stays claimed: far beyond WeChat's three retries (about 15 s).
+#: How long a MsgId stays claimed: far beyond WeChat's three retries (about 15 s), and beyond
+#: any replay of a captured push the freshness check lets in.  A push signed at T passes it
+#: from T - FRESHNESS to T + FRESHNESS, so its first arrival and its last replay can be up to
+#: 2 × FRESHNESS apart: the claim must last at least that, or the replay runs again.
 CLAIM_TTL = dt.timedelta(hours=1)
+#: A push's CreateTime is WeChat's clock (in 明文模式 anyone's: the signature does not cover the
+#: body): it is taken as the time the user wrote only when at most this much before our clock,
+#: else our own receive time is.
+PLAUSIBLE_DELAY = dt.timedelta(seconds=FRESHNESS)
 # The claim of the text message an attempt's task is answering (see _answer), with that task:
 # a task started meanwhile inherits the variable, and must not take this message's claim.
 _GATE: contextvars.ContextVar[tuple[asyncio.Task[Any] | None, ClaimGate] | None] = contextvars.ContextVar(
@@ -496,7 +503,7 @@ class WechatChannel:
         crypto = None
         if config.aes_key is not None:
             crypto = WeChatCrypto(token, config.aes_key.get_secret_value(), config.app_id)
-        self.codec = Codec(token, crypto)
+        self.codec = Codec(token, crypto, now=lambda: self.clock().timestamp())
         self._rt: _Runtime | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._janitor: asyncio.Task[None] | None = None
@@ -665,13 +672,23 @@ class WechatChannel:
             log.info("wechat: retry of %s", key)
             return attempt
         openid = str(message.source)
-        created = dt.datetime.fromtimestamp(int(message._data["CreateTime"]), dt.UTC)
-        attempt = _Attempt(key, UserKey(self.name, openid), kind_of(message), created)
+        attempt = _Attempt(key, UserKey(self.name, openid), kind_of(message), self._written_at(message))
         self._attempts[key] = attempt
         task = self.spawn(self._run(attempt, message, self._tails.get(openid)))
         self._tails[openid] = task
         task.add_done_callback(self._untail)
         return attempt
+
+    def _written_at(self, message: Any) -> dt.datetime:
+        """When the user wrote, for the 48-hour window and the event quota: the push's
+        CreateTime when plausible, so that every retry and worker records the same time; else
+        (a far-future or ancient one, year 33658 included) when we received it."""
+        now = self.clock()
+        sent = int(message._data["CreateTime"])  # digits only (Codec.open): no overflow in int
+        if 0 <= now.timestamp() - sent <= PLAUSIBLE_DELAY.total_seconds():
+            return dt.datetime.fromtimestamp(sent, dt.UTC)
+        log.info("wechat: CreateTime %s implausible, the contact time is ours", sent)
+        return now
 
     def _untail(self, task: asyncio.Task[Any]) -> None:
         for openid, tail in list(self._tails.items()):
