@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from bot.channels import wechat as wechat_module
 from bot.channels.wechat import CLAIM_TTL, OutsideWindow
 from bot.channels.wechat_xml import FRESHNESS
 from bot.storage import UserKey
@@ -143,3 +144,26 @@ async def test_a_replay_inside_the_window_is_not_processed_again(make: Make) -> 
     await h.channel.idle()
     assert await h.services.storage.get_draft(UserKey("wechat", openid)) == stored
     assert h.fake.sent == []
+
+
+# --------------------------------------------------------------------------- memory after a load
+
+
+async def test_after_many_users_the_kept_answers_hold_at_most_their_bound(
+    make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(wechat_module, "KEEP_ANSWERS_MAX", 5, raising=False)
+    h = await make()
+    pushes = [h.fake.xml("voice", f"oKepuMany{i:02d}", media_id="v") for i in range(12)]
+    for push in pushes:
+        assert (await h.push(push)).content
+    await h.channel.idle()
+    assert len(h.channel._attempts) <= 5
+    # The latest answers are still there for a retry whose response got lost; the dropped
+    # ones are not run again (the store's claim) and get the empty success.
+    retry = await h.push(pushes[-1])
+    assert retry.content and "语音" in retry.content
+    dropped = await h.push(pushes[0])
+    assert (dropped.status, dropped.body) == (200, "success")
+    await h.channel.idle()
+    assert len(h.channel._attempts) <= 5

@@ -101,6 +101,10 @@ _GATE: contextvars.ContextVar[tuple[asyncio.Task[Any] | None, ClaimGate] | None]
 _FAILED = frozenset({"internal", "stale"})
 #: Seconds a finished answer stays in memory for a retry whose first response got lost.
 KEEP_ANSWERS = 60.0
+#: At most this many finished answers are kept (about 1.5 KB each): without a cap, every push
+#: of the last minute stayed, and after a load all of them until the next push came.  A retry
+#: of an answer dropped early still meets the store's claim: not run twice, answered success.
+KEEP_ANSWERS_MAX = 2000
 #: 临时素材 for video is capped at 10 MB; larger media is not downloaded (the dialog offers
 #: the upload link instead).  The same cap keeps any other download bounded.
 MEDIA_LIMIT = 10 * 1024 * 1024
@@ -508,7 +512,7 @@ class WechatChannel:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._janitor: asyncio.Task[None] | None = None
         self._attempts: dict[str, _Attempt] = {}
-        self._finished: collections.deque[tuple[float, str]] = collections.deque()
+        self._finished: collections.deque[tuple[float, _Attempt]] = collections.deque()
         self._tails: dict[str, asyncio.Task[None]] = {}  # each user's latest task: keeps their order
 
     # -- wiring ----------------------------------------------------------------------------------
@@ -664,8 +668,7 @@ class WechatChannel:
         return response
 
     def _attempt_for(self, message: Any, now: float) -> _Attempt:
-        while self._finished and self._finished[0][0] < now - KEEP_ANSWERS:
-            self._attempts.pop(self._finished.popleft()[1], None)
+        self._forget_answers(now)
         key = dedup_key(message)
         attempt = self._attempts.get(key)
         if attempt is not None:
@@ -678,6 +681,15 @@ class WechatChannel:
         self._tails[openid] = task
         task.add_done_callback(self._untail)
         return attempt
+
+    def _forget_answers(self, now: float) -> None:
+        """Drop finished answers older than :data:`KEEP_ANSWERS`, and the oldest beyond
+        :data:`KEEP_ANSWERS_MAX`."""
+        finished = self._finished
+        while finished and (len(finished) > KEEP_ANSWERS_MAX or finished[0][0] < now - KEEP_ANSWERS):
+            attempt = finished.popleft()[1]
+            if self._attempts.get(attempt.key) is attempt:  # not a later attempt of the same key
+                del self._attempts[attempt.key]
 
     def _written_at(self, message: Any) -> dt.datetime:
         """When the user wrote, for the 48-hour window and the event quota: the push's
@@ -722,7 +734,9 @@ class WechatChannel:
         attempt.outgoing = out
         attempt.passive = bool(out and out.texts and attempt.waiting)
         attempt.done.set()
-        self._finished.append((asyncio.get_running_loop().time(), attempt.key))
+        now = asyncio.get_running_loop().time()
+        self._finished.append((now, attempt))
+        self._forget_answers(now)
         if out and not attempt.passive:
             await self._deliver(attempt, out)
 
