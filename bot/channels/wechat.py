@@ -62,7 +62,16 @@ from bot.channels.wechat_files import (
     sweep_incoming,
 )
 from bot.channels.wechat_limits import CustomerServiceRefused, Outgoing, OutsideWindow, Quota, QuotaExhausted
-from bot.channels.wechat_xml import MAX_BODY, Codec, Rejected, dedup_key, kind_of, pack_texts, text_reply
+from bot.channels.wechat_xml import (
+    FRESHNESS,
+    MAX_BODY,
+    Codec,
+    Rejected,
+    dedup_key,
+    kind_of,
+    pack_texts,
+    text_reply,
+)
 from bot.keys import SERVICES
 from bot.services import Services
 from bot.settings import Settings
@@ -84,8 +93,15 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: How long a MsgId stays claimed: far beyond WeChat's three retries (about 15 s).
+#: How long a MsgId stays claimed: far beyond WeChat's three retries (about 15 s), and beyond
+#: any replay of a captured push the freshness check lets in.  A push signed at T passes it
+#: from T - FRESHNESS to T + FRESHNESS, so its first arrival and its last replay can be up to
+#: 2 × FRESHNESS apart: the claim must last at least that, or the replay runs again.
 CLAIM_TTL = dt.timedelta(hours=1)
+#: A push's CreateTime is WeChat's clock (in 明文模式 anyone's: the signature does not cover the
+#: body): it is taken as the time the user wrote only when at most this much before our clock,
+#: else our own receive time is.
+PLAUSIBLE_DELAY = dt.timedelta(seconds=FRESHNESS)
 # The claim of the text message an attempt's task is answering (see _answer), with that task:
 # a task started meanwhile inherits the variable, and must not take this message's claim.
 _GATE: contextvars.ContextVar[tuple[asyncio.Task[Any] | None, ClaimGate] | None] = contextvars.ContextVar(
@@ -96,6 +112,10 @@ _GATE: contextvars.ContextVar[tuple[asyncio.Task[Any] | None, ClaimGate] | None]
 _FAILED = frozenset({"internal", "stale"})
 #: Seconds a finished answer stays in memory for a retry whose first response got lost.
 KEEP_ANSWERS = 60.0
+#: At most this many finished answers are kept (about 1.5 KB each): without a cap, every push
+#: of the last minute stayed, and after a load all of them until the next push came.  A retry
+#: of an answer dropped early still meets the store's claim: not run twice, answered success.
+KEEP_ANSWERS_MAX = 2000
 #: 临时素材 for video is capped at 10 MB; larger media is not downloaded (the dialog offers
 #: the upload link instead).  The same cap keeps any other download bounded.
 MEDIA_LIMIT = 10 * 1024 * 1024
@@ -453,12 +473,12 @@ class WechatChannel:
         crypto = None
         if config.aes_key is not None:
             crypto = WeChatCrypto(token, config.aes_key.get_secret_value(), config.app_id)
-        self.codec = Codec(token, crypto)
+        self.codec = Codec(token, crypto, now=lambda: self.clock().timestamp())
         self._rt: _Runtime | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._janitor: asyncio.Task[None] | None = None
         self._attempts: dict[str, _Attempt] = {}
-        self._finished: collections.deque[tuple[float, str]] = collections.deque()
+        self._finished: collections.deque[tuple[float, _Attempt]] = collections.deque()
         self._tails: dict[str, asyncio.Task[None]] = {}  # each user's latest task: keeps their order
 
     # -- wiring ----------------------------------------------------------------------------------
@@ -614,21 +634,39 @@ class WechatChannel:
         return response
 
     def _attempt_for(self, message: Any, now: float) -> _Attempt:
-        while self._finished and self._finished[0][0] < now - KEEP_ANSWERS:
-            self._attempts.pop(self._finished.popleft()[1], None)
+        self._forget_answers(now)
         key = dedup_key(message)
         attempt = self._attempts.get(key)
         if attempt is not None:
             log.info("wechat: retry of %s", key)
             return attempt
         openid = str(message.source)
-        created = dt.datetime.fromtimestamp(int(message._data["CreateTime"]), dt.UTC)
-        attempt = _Attempt(key, UserKey(self.name, openid), kind_of(message), created)
+        attempt = _Attempt(key, UserKey(self.name, openid), kind_of(message), self._written_at(message))
         self._attempts[key] = attempt
         task = self.spawn(self._run(attempt, message, self._tails.get(openid)))
         self._tails[openid] = task
         task.add_done_callback(self._untail)
         return attempt
+
+    def _forget_answers(self, now: float) -> None:
+        """Drop finished answers older than :data:`KEEP_ANSWERS`, and the oldest beyond
+        :data:`KEEP_ANSWERS_MAX`."""
+        finished = self._finished
+        while finished and (len(finished) > KEEP_ANSWERS_MAX or finished[0][0] < now - KEEP_ANSWERS):
+            attempt = finished.popleft()[1]
+            if self._attempts.get(attempt.key) is attempt:  # not a later attempt of the same key
+                del self._attempts[attempt.key]
+
+    def _written_at(self, message: Any) -> dt.datetime:
+        """When the user wrote, for the 48-hour window and the event quota: the push's
+        CreateTime when plausible, so that every retry and worker records the same time; else
+        (a far-future or ancient one, year 33658 included) when we received it."""
+        now = self.clock()
+        sent = int(message._data["CreateTime"])  # digits only (Codec.open): no overflow in int
+        if 0 <= now.timestamp() - sent <= PLAUSIBLE_DELAY.total_seconds():
+            return dt.datetime.fromtimestamp(sent, dt.UTC)
+        log.info("wechat: CreateTime %s implausible, the contact time is ours", sent)
+        return now
 
     def _untail(self, task: asyncio.Task[Any]) -> None:
         for openid, tail in list(self._tails.items()):
@@ -662,7 +700,9 @@ class WechatChannel:
         attempt.outgoing = out
         attempt.passive = bool(out and out.texts and attempt.waiting)
         attempt.done.set()
-        self._finished.append((asyncio.get_running_loop().time(), attempt.key))
+        now = asyncio.get_running_loop().time()
+        self._finished.append((now, attempt))
+        self._forget_answers(now)
         if out and not attempt.passive:
             await self._deliver(attempt, out)
 

@@ -22,7 +22,7 @@ import re
 import secrets
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from wechatpy import create_reply
@@ -36,6 +36,13 @@ from wechatpy.utils import check_signature
 MAX_BODY = 64 * 1024
 #: One text message, passive or customer-service: WeChat cuts at 2048 bytes of UTF-8.
 TEXT_LIMIT = 2047
+#: Seconds a request's signed ``timestamp`` may be from our clock, either way.  WeChat signs
+#: each request as it sends it (a retry is signed anew), so a genuine one is seconds old; an
+#: older one is a replay: in 明文模式 the signature does not even cover the body.  Five
+#: minutes, as WeChat Pay's own SDK refuses older answers (wechatpay-apiv3's
+#: wechatpay-apache-httpclient, ``WechatPay2Validator``: "拒绝5分钟之外的应答"); wechatpy checks
+#: no timestamp at all.  Claims of a message must outlast this window (see ``CLAIM_TTL``).
+FRESHNESS = 300
 
 _DIGITS = re.compile(r"^\d{1,12}$")
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -103,16 +110,20 @@ def _text(data: Mapping[str, Any], tag: str) -> str:
 class Codec:
     """Checks and opens pushes, seals replies: plain mode, or 安全模式 with ``crypto``."""
 
-    def __init__(self, token: str, crypto: WeChatCrypto | None = None) -> None:
+    def __init__(
+        self, token: str, crypto: WeChatCrypto | None = None, *, now: Callable[[], float] = time.time
+    ) -> None:
         self.token = token
         self.crypto = crypto
+        self.now = now  # seconds since the epoch, as WeChat's timestamp
 
     @property
     def safe_mode(self) -> bool:
         return self.crypto is not None
 
     def check_query(self, query: Mapping[str, str]) -> None:
-        """The ``signature`` WeChat puts on every request: sha1 of sorted token, timestamp, nonce."""
+        """The ``signature`` WeChat puts on every request: sha1 of sorted token, timestamp, nonce;
+        and the timestamp within :data:`FRESHNESS` of now."""
         signature, timestamp, nonce = (query.get(k, "") for k in ("signature", "timestamp", "nonce"))
         if not (_SIGNATURE.match(signature) and _DIGITS.match(timestamp) and _NONCE.match(nonce)):
             raise Rejected(403, "signature parameters missing or malformed")
@@ -120,6 +131,8 @@ class Codec:
             check_signature(self.token, signature, timestamp, nonce)
         except InvalidSignatureException:
             raise Rejected(403, "bad signature") from None
+        if abs(self.now() - int(timestamp)) > FRESHNESS:
+            raise Rejected(403, f"timestamp {timestamp} outside {FRESHNESS} s of now")
 
     def echo(self, query: Mapping[str, str]) -> str:
         """URL verification (GET): the ``echostr`` back when the signature is right."""
@@ -166,7 +179,7 @@ class Codec:
         """A passive reply as it goes on the wire: encrypted and signed in 安全模式."""
         if self.crypto is None:
             return xml
-        return str(self.crypto.encrypt_message(xml, secrets.token_hex(8), str(int(time.time()))))
+        return str(self.crypto.encrypt_message(xml, secrets.token_hex(8), str(int(self.now()))))
 
 
 def cdata_safe(text: str) -> str:

@@ -298,9 +298,13 @@ class FakeWechat:
     def text(self, openid: str, content: str, **fields: Any) -> str:
         return self.xml("text", openid, content=content, **fields)
 
-    def signed(self, xml: str, *, token: str | None = None) -> tuple[dict[str, str], str]:
-        """Query string and body of the POST WeChat would make for ``xml``."""
-        timestamp, nonce = str(int(time.time())), str(secrets.randbelow(10**10))
+    def signed(
+        self, xml: str, *, token: str | None = None, at: int | None = None
+    ) -> tuple[dict[str, str], str]:
+        """Query string and body of the POST WeChat would make for ``xml`` (signed now, or at
+        the epoch second ``at``)."""
+        timestamp = str(int(time.time()) if at is None else at)
+        nonce = str(secrets.randbelow(10**10))
         query = {
             "signature": sign(token or self.token, timestamp, nonce),
             "timestamp": timestamp,
