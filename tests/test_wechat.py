@@ -920,7 +920,7 @@ async def test_a_link_given_before_its_document_is_drawn_serves_it_once_written(
 
     monkeypatch.setattr(wechat_files.asyncio, "to_thread", counting)
     user = UserKey("wechat", "oKepuAhead")
-    planned = h.services.plan_documents(user, [("回执.pdf", "application/pdf")])
+    planned = h.services.reach.plan_documents(user, [("回执.pdf", "application/pdf")])
     assert planned is not None
     [(doc, place)] = planned
     out = await notifier.compose([Reply("回执.pdf", document=doc)])
@@ -940,7 +940,7 @@ async def test_a_link_given_before_its_document_is_drawn_serves_it_once_written(
     clock.offset = dt.timedelta(hours=73)  # the link's own lifetime, as for any document
     assert (await h.client.get(path)).status == 404
     # Users of a channel that pushes documents get none: they are drawn, then sent.
-    assert h.services.plan_documents(UserKey("terminal", "x"), [("回执.pdf", "application/pdf")]) is None
+    assert h.services.reach.plan_documents(UserKey("terminal", "x"), [("回执.pdf", "application/pdf")]) is None
 
 
 async def test_a_form_that_fails_to_draw_after_its_links_were_given_is_reported(

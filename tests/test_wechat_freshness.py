@@ -7,16 +7,15 @@ import datetime as dt
 import time
 
 import pytest
-from dialogs.events import Reply
 
 from bot.channels import wechat as wechat_module
 from bot.channels.wechat import CLAIM_TTL, OutsideWindow
 from bot.channels.wechat_xml import FRESHNESS
-from bot.storage import UserKey
-
-from . import test_wechat
-from .fakes.wechat_server import sign
-from .test_wechat import BACKENDS, TOKEN, Clock, Make, stored_nothing
+from contests.events import Reply
+from contests.records import UserKey
+from tests import test_wechat
+from tests.fakes.wechat_server import sign
+from tests.test_wechat import BACKENDS, TOKEN, Clock, Make, stored_nothing
 
 # The workers of test_wechat (the serve app, the fake WeChat, a real store), as fixtures here.
 make = test_wechat.make

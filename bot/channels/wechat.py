@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import contextvars
 import datetime as dt
 import logging
 import re
@@ -102,11 +101,6 @@ CLAIM_TTL = dt.timedelta(hours=1)
 #: body): it is taken as the time the user wrote only when at most this much before our clock,
 #: else our own receive time is.
 PLAUSIBLE_DELAY = dt.timedelta(seconds=FRESHNESS)
-# The claim of the text message an attempt's task is answering (see _answer), with that task:
-# a task started meanwhile inherits the variable, and must not take this message's claim.
-_GATE: contextvars.ContextVar[tuple[asyncio.Task[Any] | None, ClaimGate] | None] = contextvars.ContextVar(
-    "wechat_claim_gate", default=None
-)
 #: Replies that say the attempt failed (Reply.meta["error"]): such an attempt does not claim
 #: its message, so that another attempt (a retry, another worker) may still answer it.
 _FAILED = frozenset({"internal", "stale"})
@@ -334,7 +328,9 @@ class WechatNotifier:
 
 # --------------------------------------------------------------------------- message registry
 
-Translate = Callable[["WechatChannel", Any, UserKey], Awaitable[list[Reply]]]
+#: ``(channel, message, user, gate)``: ``gate`` is the text message's claim, taken when first
+#: needed (:class:`ClaimGate`), or None where the message was claimed on arrival.
+Translate = Callable[["WechatChannel", Any, UserKey, "ClaimGate | None"], Awaitable[list[Reply]]]
 _KINDS: dict[str, Translate] = {}
 
 
@@ -350,36 +346,46 @@ def handles(*kinds: str) -> Callable[[Translate], Translate]:
 
 
 @handles("text")
-async def _on_text(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
-    return await channel.dialog(Incoming(user, EventKind.TEXT, text=str(message.content or "")))
+async def _on_text(
+    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
+) -> list[Reply]:
+    return await channel.dialog(Incoming(user, EventKind.TEXT, text=str(message.content or "")), gate=gate)
 
 
 @handles("image", "video", "shortvideo", "file")
-async def _on_media(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+async def _on_media(
+    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
+) -> list[Reply]:
     info = await channel.fetch_media(message)
-    return await channel.dialog(Incoming(user, EventKind.FILE, file=info))
+    return await channel.dialog(Incoming(user, EventKind.FILE, file=info), gate=gate)
 
 
 @handles("voice", "location", "link")
-async def _on_polite(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+async def _on_polite(
+    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
+) -> list[Reply]:
     return [Reply(TEXTS[kind_of(message)])]
 
 
 @handles("event:subscribe", "event:subscribe_scan", "event:scan")
-async def _on_subscribe(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+async def _on_subscribe(
+    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
+) -> list[Reply]:
     # A QR code with a scene (qrscene_<contest id>) starts that contest's dialog.
     scene = str(message._data.get("EventKey") or "")
     hint = scene if scene and channel.services.contests.get(scene) is not None else None
-    return await channel.dialog(Incoming(user, EventKind.START), hint=hint)
+    return await channel.dialog(Incoming(user, EventKind.START), hint=hint, gate=gate)
 
 
 @handles("event:click")
-async def _on_click(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+async def _on_click(
+    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
+) -> list[Reply]:
     action = MENU_KEYS.get(str(message._data.get("EventKey") or ""))
     if action is None:
         return [Reply(TEXTS["unsupported"])]
     kind, text = action
-    return await channel.dialog(Incoming(user, kind, text=text))
+    return await channel.dialog(Incoming(user, kind, text=text), gate=gate)
 
 
 @handles(
@@ -390,16 +396,22 @@ async def _on_click(channel: WechatChannel, message: Any, user: UserKey) -> list
     "event:masssendjobfinish",
     "event:view_miniprogram",
 )
-async def _on_silent(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+async def _on_silent(
+    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
+) -> list[Reply]:
     return []
 
 
-async def _unknown_message(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+async def _unknown_message(
+    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
+) -> list[Reply]:
     log.info("wechat: unsupported message type %s", kind_of(message))
     return [Reply(TEXTS["unsupported"])]
 
 
-async def _unknown_event(channel: WechatChannel, message: Any, user: UserKey) -> list[Reply]:
+async def _unknown_event(
+    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
+) -> list[Reply]:
     # Events are not something the user said: an unknown one gets no answer.
     log.info("wechat: ignored event %s", kind_of(message))
     return []
@@ -724,17 +736,14 @@ class WechatChannel:
         if not claimed:
             log.info("wechat: %s was already handled", attempt.key)
             return None
-        token = _GATE.set(None if gate is None else (asyncio.current_task(), gate))
         try:
-            replies = await translator(attempt.kind)(self, message, attempt.user)
+            replies = await translator(attempt.kind)(self, message, attempt.user, gate)
             failed = any(r.meta.get("error") in _FAILED for r in replies)
             if gate is not None and gate.pending is not None and not failed:
                 await gate.ensure()  # an answer that stored nothing: claimed (and recorded) now
         except AlreadyClaimed:
             log.info("wechat: %s was already handled", attempt.key)
             return None
-        finally:
-            _GATE.reset(token)
         return await self.notifier.compose(replies) if replies else None
 
     async def _deliver(self, attempt: _Attempt, out: Outgoing) -> None:
@@ -753,9 +762,9 @@ class WechatChannel:
 
     # -- what the translators use ----------------------------------------------------------------
 
-    async def dialog(self, event: Incoming, hint: str | None = None) -> list[Reply]:
-        held = _GATE.get()
-        gate = held[1] if held is not None and held[0] is asyncio.current_task() else None
+    async def dialog(
+        self, event: Incoming, hint: str | None = None, gate: ClaimGate | None = None
+    ) -> list[Reply]:
         return await self.services.assistant.handle(event, contest_hint=hint, gate=gate)
 
     async def fetch_media(self, message: Any) -> FileInfo:
