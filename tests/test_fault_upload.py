@@ -31,7 +31,7 @@ from bot.web import upload as upload_module
 from contests.events import Incoming, Reply
 from contests.records import UserKey
 from contests.rules import load_contest
-from dialogs.states import Submission
+from dialogs.states import Step
 from tests.media_factory import MediaFactory, Video
 from tests.test_upload import (
     CHUNK,
@@ -191,7 +191,7 @@ async def test_a_finish_cut_short_at_any_step_completes_once_after_a_restart(
         assert status == 410 and again["result"]["sha256"] == sha
         assert calls == [sha]  # the dialog took the video exactly once
         state = await draft(env, alice)
-        assert state["step"] == Submission.REVIEW and state["video"]["sha256"] == sha
+        assert state["step"] == Step.REVIEW and state["video"]["sha256"] == sha
         assert kept_videos(env) == [f"{sha}.mp4"]
         assert (env.settings.data_dir / "videos" / f"{sha}.mp4").read_bytes() == data
         # The startup sweep finished an interrupted clean-up; nothing else is left behind.
@@ -219,7 +219,7 @@ async def test_a_refused_video_cut_short_after_the_dialog_is_checked_again_not_l
         count_files(env, calls)
         status, result = await finish(env, path)
         assert status == 200 and result["ok"] is False and "✗ 分辨率 1280×720" in result["verdict"]
-        assert (await draft(env, bob))["step"] == Submission.VIDEO
+        assert (await draft(env, bob))["step"] == Step.VIDEO
         assert kept_videos(env) == []
         assert not list(env.uploads.root.rglob("*.mp4")) and not list(env.uploads.root.rglob("*.part"))
 
@@ -506,7 +506,7 @@ async def test_a_server_killed_mid_finish_finishes_the_upload_after_a_restart(
     async with app_on(tmp_path) as env:
         for user in users:
             state = await draft(env, user)
-            assert state["step"] == Submission.REVIEW and state["video"]["sha256"] == sha
+            assert state["step"] == Step.REVIEW and state["video"]["sha256"] == sha
         assert (env.settings.data_dir / "videos" / f"{sha}.mp4").read_bytes() == data
         assert not list(env.uploads.root.rglob("*.mp4")) and not list(env.uploads.root.rglob("*.part"))
 
