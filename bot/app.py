@@ -21,7 +21,8 @@ from bot.services import services
 from bot.settings import Settings
 from bot.storage.base import store_unreachable, unreachable_reason
 from bot.web import setup_web
-from bot.web.upload import SECURITY_HEADERS, UploadSettings
+from bot.web.responses import SECURITY_HEADERS
+from bot.web.upload_links import UploadSettings
 from handlers.remind import RemindSettings, remind_context
 
 log = logging.getLogger(__name__)

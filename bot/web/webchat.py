@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Final
 from aiohttp import web
 
 from bot.storage.base import session_hash
-from bot.web.upload import SECURITY_HEADERS, json_response, render
+from bot.web.responses import SECURITY_HEADERS, json_response, render
 from contests.events import Document, EventKind, FileInfo, Incoming, Reply
 from contests.ports import Storage
 from contests.records import Draft, UserKey
