@@ -40,7 +40,8 @@ from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.records import Draft, UserKey
 from contests.rules import SHANGHAI, Contest
 from dialogs.states import Step
-from validators.media import StreamingHash, format_size
+from validators.hashing import StreamingHash
+from validators.media_text import format_size
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from validators.media import StreamingHash
+from validators.hashing import StreamingHash
 
 PART_NAME: Final = "video.part"
 DONE_NAME: Final = "video.mp4"
