@@ -31,12 +31,12 @@ from typing import Any, Final
 
 from aiohttp import web
 
-# The disk's steps are called through their module, so each has one name wherever it is used.
+# Called through their modules: each step has one name wherever it is used.
 import bot.web.upload_disk as upload_disk
+import bot.web.upload_handoff as upload_handoff
 from bot.services import Services
 from bot.web.responses import json_response, render
 from bot.web.upload_links import MAX_CHUNK, MIB, UploadGrant, UploadLinkError, UploadService
-from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.records import Draft, UserKey
 from contests.rules import SHANGHAI, Contest
 from dialogs.states import Step
@@ -94,7 +94,6 @@ DISK_FULL = (
     "请稍后重新打开本页，选择同一个文件从断点继续。"
 )
 FINISHING = "文件已上传完整，正在检查，不能再更换或续传。请刷新本页查看检查结果。"
-RECOVERED = "您的视频已收到并保存到报名草稿。请回到聊天中继续报名。"
 
 
 def _disk_full(exc: OSError, **extra: Any) -> _Reject:
@@ -521,16 +520,16 @@ class UploadPages:
                 status, _title, message = LINK_ERRORS["used"]
                 raise _Reject(status, "used", message)
         sha256 = str(handoff["sha256"])
-        held = await self._holder(svc, grant.user, video, sha256, taken=True) if resumed else None
+        held = await upload_handoff.holder(svc, grant.user, video, sha256, taken=True) if resumed else None
         if held is not None:
             # A crash came after the dialog took the video: say so rather than run it twice.
-            result = self._recovered(meta, sha256, held)
+            result = upload_handoff.recovered(meta, sha256, held)
         else:
             await self._check_draft(svc, grant)
-            result = await self._hand_over(svc, grant, meta, video, sha256)
+            result = await upload_handoff.hand_over(svc, grant, meta, video, sha256)
         # The keep-or-drop decision goes to disk before the verdict, so that settle can finish
         # the clean-up after a crash without asking the store.
-        keep = await self._holder(svc, grant.user, video) is not None
+        keep = await upload_handoff.holder(svc, grant.user, video) is not None
         await asyncio.to_thread(
             upload_disk.write_json, folder / upload_disk.HANDOFF_NAME, {**handoff, "keep": keep}
         )
@@ -562,82 +561,6 @@ class UploadPages:
             await asyncio.to_thread(os.replace, path, folder / upload_disk.DONE_NAME)
         return hasher.hexdigest()
 
-    async def _hand_over(
-        self, svc: Services, grant: UploadGrant, meta: dict[str, Any], video: Path, sha256: str
-    ) -> dict[str, Any]:
-        """Run the dialog with the video and push its replies to the chat: the verdict."""
-        info = FileInfo(
-            name=meta["name"],
-            size=meta["size"],
-            mime="video/mp4",
-            ref=grant.token_id,
-            path=str(video),
-            sha256=sha256,
-        )
-        replies: list[Reply] = await svc.submit.handle(Incoming(grant.user, EventKind.FILE, file=info))
-        pushed = False
-        notifier = svc.notifiers.get(grant.user.channel)
-        if notifier is not None:
-            try:
-                await notifier.push(grant.user, replies)
-                pushed = True
-            except Exception:  # the page shows the replies instead
-                log.exception("could not push the upload result to %s", grant.user)
-        report = next((r for r in replies if "media_ok" in r.meta), None)
-        return {
-            "state": "done",
-            "ok": report.meta["media_ok"] == "True" if report else None,
-            "verdict": report.text if report else "",
-            "replies": [] if pushed else [reply_json(r) for r in replies],
-            "pushed": pushed,
-            "name": meta["name"],
-            "size": meta["size"],
-            "size_text": format_size(meta["size"]),
-            "sha256": sha256,
-        }
-
-    @staticmethod
-    def _recovered(meta: dict[str, Any], sha256: str, held: dict[str, Any]) -> dict[str, Any]:
-        """The verdict of a hand-off whose answer a crash lost, from the video record the
-        dialog made of it (a checked one passed the check: a refused one makes none)."""
-        checked = bool(held.get("checked"))
-        return {
-            "state": "done",
-            "ok": True if checked else None,
-            "verdict": "✅ 视频检查通过" if checked else "",
-            "replies": [reply_json(Reply(RECOVERED))],
-            "pushed": False,
-            "name": meta["name"],
-            "size": meta["size"],
-            "size_text": format_size(meta["size"]),
-            "sha256": sha256,
-        }
-
-    async def _holder(
-        self, svc: Services, user: UserKey, video: Path, sha256: str | None = None, *, taken: bool = False
-    ) -> dict[str, Any] | None:
-        """The video record of the user's draft or submission that holds this upload: its path
-        (no video folder configured) or, with ``sha256``, the same file kept under its hash.
-        ``taken``: only a draft past the video step counts (one still there takes the file,
-        again, itself)."""
-
-        def holds(record: dict[str, Any] | None) -> bool:
-            record = record or {}
-            if record.get("kind", "file") != "file":
-                return False
-            return record.get("stored") == str(video) or (
-                sha256 is not None and record.get("sha256") == sha256
-            )
-
-        draft = await svc.storage.get_draft(user)
-        if draft is not None and not (taken and draft.data.get("step") == Step.VIDEO):
-            record = draft.data.get("video")
-            if isinstance(record, dict) and holds(record):
-                return dict(record)
-        return next(
-            (dict(s.video) for s in await svc.storage.list_submissions(user=user) if holds(s.video)), None
-        )
-
     # ----------------------------------------------------------- housekeeping
     async def sweep(self, grace: dt.timedelta = dt.timedelta(hours=1)) -> int:
         """Finish the clean-up of completed uploads a crash interrupted, and delete the folders
@@ -650,7 +573,7 @@ class UploadPages:
         keep: set[str] = set()
         for tid, user in await asyncio.to_thread(upload_disk.stalled, self.service.root, before, busy):
             channel, _, user_id = user.partition(":")
-            if await self._holder(
+            if await upload_handoff.holder(
                 self._services(), UserKey(channel, user_id), self.service.root / tid / upload_disk.DONE_NAME
             ):
                 keep.add(tid)
@@ -658,15 +581,6 @@ class UploadPages:
         for tid in removed:
             self._uploads.pop(tid, None)
         return len(removed)
-
-
-def reply_json(reply: Reply) -> dict[str, Any]:
-    """A reply as the pages show it: text, buttons, and the upload link if it carries one."""
-    return {
-        "text": reply.text,
-        "choices": [{"label": c.label, "payload": c.payload} for c in reply.choices],
-        "upload_url": reply.meta.get("upload_url"),
-    }
 
 
 async def sweeper(pages: UploadPages, every: dt.timedelta = dt.timedelta(hours=1)) -> AsyncIterator[None]:
