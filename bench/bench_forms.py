@@ -80,8 +80,9 @@ def main() -> int:
 
     from forms.layout import find_layout
     from forms.pdf import sheet_pdf
-    from forms.receipts import issue_receipt, verify_receipt
+    from forms.receipts import issue_receipt
     from forms.sheet import build_sheet
+    from forms.verify import verify_receipt
     from forms.word import sheet_docx
 
     registry = ContestRegistry.load()

@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))  # tests.media_factory: the bench builds its video as the tests do
     from contests.rules import ContestRegistry
     from tests.media_factory import MediaFactory, Video
-    from validators.media import inspect_video, sha256_file
+    from validators.hashing import sha256_file
+    from validators.media import inspect_video
 
     contest = ContestRegistry.load().get(args.contest)
     if contest is None:

@@ -66,7 +66,7 @@ def serve_page(folder: Path, port: int) -> None:
 
     from bot.app import create_app
     from bot.settings import Settings
-    from bot.web.upload import UploadSettings
+    from bot.web.upload_links import UploadSettings
 
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None, data_dir=folder / "data", contests_dir=folder / "contests", http_port=port
@@ -230,7 +230,7 @@ async def curl_upload(port: int, path: Path, route: str = "/bare") -> float:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    from bot.web.upload import UploadService, UploadSettings
+    from bot.web.upload_links import UploadService, UploadSettings
     from contests.records import UserKey
 
     if shutil.which("curl") is None:

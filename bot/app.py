@@ -23,7 +23,8 @@ from bot.settings import Settings
 from bot.settings_remind import RemindSettings
 from bot.storage.base import store_unreachable, unreachable_reason
 from bot.web import UPLOADS, setup_web
-from bot.web.upload import SECURITY_HEADERS, UploadService, UploadSettings
+from bot.web.responses import SECURITY_HEADERS
+from bot.web.upload_links import UploadService, UploadSettings
 
 log = logging.getLogger(__name__)
 # What a request that meets the store down is answered; it wrote nothing, the draft is intact.

@@ -1,7 +1,8 @@
 """Paper forms and receipts: pure components, no chat platform in sight.
 
 * :mod:`forms.render` — the notice's forms filled in, as DOCX and print-ready PDF;
-* :mod:`forms.receipts` — signed receipts (回执) anyone can verify with the organiser's public key.
+* :mod:`forms.receipts` — signed receipts (回执) anyone can verify with the organiser's public key;
+* :mod:`forms.verify` — checking a receipt against that key.
 
 Importing this package loads neither WeasyPrint nor any key; both come on first use.
 """
@@ -9,7 +10,7 @@ Importing this package loads neither WeasyPrint nor any key; both come on first 
 from __future__ import annotations
 
 from forms.layout import LayoutError
-from forms.receipts import Receipt, Verification, issue_receipt, verify_receipt
+from forms.receipts import Receipt, issue_receipt
 from forms.render import (
     RenderedForm,
     render_district_list,
@@ -18,6 +19,7 @@ from forms.render import (
     render_form_async,
 )
 from forms.sheet import FormError
+from forms.verify import Verification, verify_receipt
 
 __all__ = [
     "FormError",

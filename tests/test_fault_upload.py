@@ -26,12 +26,11 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.web import UPLOAD_PAGES
-from bot.web import upload as upload_module
+from bot.web import UPLOAD_PAGES, upload_disk
 from contests.events import Incoming, Reply
 from contests.records import UserKey
 from contests.rules import load_contest
-from dialogs.states import Submission
+from dialogs.states import Step
 from tests.media_factory import MediaFactory, Video
 from tests.test_upload import (
     CHUNK,
@@ -101,7 +100,7 @@ def after_seal(monkeypatch: pytest.MonkeyPatch, env: Env, calls: list[str]) -> N
 
     def replace(src: Any, dst: Any) -> None:
         real(src, dst)
-        if Path(dst).name == upload_module.DONE_NAME and Path(src).name == upload_module.PART_NAME:
+        if Path(dst).name == upload_disk.DONE_NAME and Path(src).name == upload_disk.PART_NAME:
             raise Crash("after the part became video.mp4")
 
     monkeypatch.setattr(os, "replace", replace)
@@ -138,7 +137,7 @@ def after_verdict(monkeypatch: pytest.MonkeyPatch, env: Env, calls: list[str]) -
     def settle(folder: Path) -> None:
         raise Crash("after result.json, before the clean-up")
 
-    monkeypatch.setattr(upload_module, "_settle", settle)
+    monkeypatch.setattr(upload_disk, "settle", settle)
 
 
 def count_files(env: Env, calls: list[str]) -> None:
@@ -191,7 +190,7 @@ async def test_a_finish_cut_short_at_any_step_completes_once_after_a_restart(
         assert status == 410 and again["result"]["sha256"] == sha
         assert calls == [sha]  # the dialog took the video exactly once
         state = await draft(env, alice)
-        assert state["step"] == Submission.REVIEW and state["video"]["sha256"] == sha
+        assert state["step"] == Step.REVIEW and state["video"]["sha256"] == sha
         assert kept_videos(env) == [f"{sha}.mp4"]
         assert (env.settings.data_dir / "videos" / f"{sha}.mp4").read_bytes() == data
         # The startup sweep finished an interrupted clean-up; nothing else is left behind.
@@ -219,7 +218,7 @@ async def test_a_refused_video_cut_short_after_the_dialog_is_checked_again_not_l
         count_files(env, calls)
         status, result = await finish(env, path)
         assert status == 200 and result["ok"] is False and "✗ 分辨率 1280×720" in result["verdict"]
-        assert (await draft(env, bob))["step"] == Submission.VIDEO
+        assert (await draft(env, bob))["step"] == Step.VIDEO
         assert kept_videos(env) == []
         assert not list(env.uploads.root.rglob("*.mp4")) and not list(env.uploads.root.rglob("*.part"))
 
@@ -252,14 +251,14 @@ async def test_six_uploads_started_at_once_respect_the_cap_of_two(
     tmp_path: Path, clips: Videos, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = clips.good
-    real_count = upload_module._open_uploads
+    real_count = upload_disk.open_uploads
 
     def slow_count(*args: Any) -> int:
         count = real_count(*args)
         time.sleep(0.05)  # a slow disk (a worker thread): starts not serialised all count 0
         return count
 
-    monkeypatch.setattr(upload_module, "_open_uploads", slow_count)
+    monkeypatch.setattr(upload_disk, "open_uploads", slow_count)
     alice = UserKey("test", "alice")
     async with app_on(tmp_path) as env:
         await to_video_step(env, alice)
@@ -282,15 +281,15 @@ async def test_six_uploads_started_at_once_respect_the_cap_of_two(
 STARTER = """
 import json, sys, time
 from pathlib import Path
-from bot.web import upload
-real = upload._open_uploads
+from bot.web import upload_disk
+real = upload_disk.open_uploads
 # A slow disk: the count takes a while, so starts that are not serialised all count 0.
-upload._open_uploads = lambda *args: (real(*args), time.sleep(0.2))[0]
+upload_disk.open_uploads = lambda *args: (real(*args), time.sleep(0.2))[0]
 root, go, name = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 while not go.exists():
     time.sleep(0.001)
 meta = {"user": "test:alice", "name": "a.mp4", "size": 1, "expires": "2099-01-01T00:00:00+00:00"}
-print(json.dumps(upload._start_files(root, root / name, "test:alice", 2, meta)))
+print(json.dumps(upload_disk.start_files(root, root / name, "test:alice", 2, meta)))
 """
 
 
@@ -506,7 +505,7 @@ async def test_a_server_killed_mid_finish_finishes_the_upload_after_a_restart(
     async with app_on(tmp_path) as env:
         for user in users:
             state = await draft(env, user)
-            assert state["step"] == Submission.REVIEW and state["video"]["sha256"] == sha
+            assert state["step"] == Step.REVIEW and state["video"]["sha256"] == sha
         assert (env.settings.data_dir / "videos" / f"{sha}.mp4").read_bytes() == data
         assert not list(env.uploads.root.rglob("*.mp4")) and not list(env.uploads.root.rglob("*.part"))
 

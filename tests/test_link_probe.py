@@ -29,7 +29,8 @@ from yarl import URL
 
 from contests.rules import Contest, ContestRegistry, dump_contest
 from tests.media_factory import MediaFactory, Video
-from validators.media import MediaReport, format_size, inspect_video
+from validators.media import MediaReport, inspect_video
+from validators.media_text import format_size
 from validators.probe import (
     HEAD_BYTES,
     IPAddress,

@@ -18,25 +18,13 @@ import pytest
 
 from contests.rules import Contest, ContestRegistry
 from tests.media_factory import MediaFactory, Video
-from validators import media
-from validators.media import (
-    GIB,
-    MIB,
-    MediaFacts,
-    MediaReport,
-    MediaToolError,
-    ProbeLimits,
-    StreamingHash,
-    check_video,
-    evaluate,
-    format_duration,
-    format_size,
-    inspect_video,
-    probe_media,
-    read_facts,
-    sha256_file,
-)
+from validators import media, mediainfo
+from validators.hashing import StreamingHash, sha256_file
+from validators.media import MediaReport, check_video, inspect_video
 from validators.media_probe import CHUNK
+from validators.media_rules import evaluate
+from validators.media_text import GIB, MIB, format_duration, format_size
+from validators.mediainfo import MediaFacts, MediaToolError, ProbeLimits, probe_media, read_facts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -545,7 +533,7 @@ def test_the_child_memory_cap_turns_an_allocation_into_a_clean_error() -> None:
 def test_a_checker_that_cannot_run_is_an_operator_error_not_a_verdict(
     videos: dict[str, Path], contests: ContestRegistry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(media, "mediainfo_library", lambda: "/nonexistent/libmediainfo.so.0")
+    monkeypatch.setattr(mediainfo, "mediainfo_library", lambda: "/nonexistent/libmediainfo.so.0")
     with pytest.raises(MediaToolError, match="cannot load MediaInfo"):
         inspect_video(videos["short"], preset(contests, HLJ))
 
@@ -609,7 +597,7 @@ def test_odd_number_formats_and_dates_are_read(contests: ContestRegistry) -> Non
 
 @pytest.mark.parametrize("xml", ["", "not xml", "<Mediainfo><File></File></Mediainfo>"])
 def test_garbage_reports_are_unreadable(xml: str) -> None:
-    with pytest.raises(media.UnreadableMedia):
+    with pytest.raises(mediainfo.UnreadableMedia):
         read_facts(xml)
 
 

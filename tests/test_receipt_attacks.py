@@ -19,17 +19,8 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from contests.rules import Contest
 from forms.pdf import html_to_pdf, stylesheet, template_env
 from forms.qr import qr_svg_uri
-from forms.receipts import (
-    FIELDS,
-    MAX_PAYLOAD_BYTES,
-    MAX_PDF_BYTES,
-    MAX_TEXT_BYTES,
-    TOKEN_PREFIX,
-    Receipt,
-    issue_receipt,
-    public_pem,
-    verify_receipt,
-)
+from forms.receipts import FIELDS, TOKEN_PREFIX, Receipt, issue_receipt, public_pem
+from forms.verify import MAX_PAYLOAD_BYTES, MAX_PDF_BYTES, MAX_TEXT_BYTES, verify_receipt
 from tests.test_receipts import cli, submission
 from tests.test_receipts import contest as contest
 from tests.test_receipts import key as key

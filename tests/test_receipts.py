@@ -41,9 +41,9 @@ from forms.receipts import (
     load_public_key,
     load_signing_key,
     public_pem,
-    verify_receipt,
 )
 from forms.render import render_form
+from forms.verify import verify_receipt
 
 AT = dt.datetime(2024, 10, 1, 4, 30, tzinfo=dt.UTC)  # 12:30 in Beijing
 SHA = "9f" * 32

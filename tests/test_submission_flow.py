@@ -20,7 +20,8 @@ from contests.rules import Contest, ContestRegistry, new_edition
 from dialogs.engine import DialogEngine
 from dialogs.messages import Messages
 from forms.paperwork import Paperwork
-from forms.receipts import ReceiptSettings, load_signing_key, verify_receipt
+from forms.receipts import ReceiptSettings, load_signing_key
+from forms.verify import verify_receipt
 from handlers.quota.service import QuotaService
 from handlers.submit import SubmitHandler
 from tests.conftest import ChatDriver, Clock, beijing, valid_answer

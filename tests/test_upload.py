@@ -34,7 +34,8 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.storage.base import session_hash
 from bot.web import UPLOAD_PAGES, UPLOADS, WEB_CHAT
-from bot.web.upload import UploadService, UploadSettings, display_name, load_or_create_secret
+from bot.web.upload import display_name
+from bot.web.upload_links import UploadService, UploadSettings, load_or_create_secret
 from contests.events import Document, EventKind, Incoming, Reply
 from contests.org import Role
 from contests.records import Draft, UserKey

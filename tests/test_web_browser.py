@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestClient, TestServer, unused_port
 
 from bot.settings import Settings
 from bot.web import upload as upload_module
+from bot.web import upload_disk
 from contests.records import UserKey
 from tests.conftest import valid_answer
 from tests.media_factory import MediaFactory, Video
@@ -281,14 +282,14 @@ async def test_the_upload_page_shows_the_full_disk_message_and_resumes_later(
     await to_video_step(b.env, alice)
     path = await upload_link(b.env, alice)
     # The disk fills up while the third chunk is written: the writer thread gets ENOSPC.
-    real_write_all = upload_module._write_all
+    real_write_all = upload_disk.write_all
 
     def write_all(fd: int, pieces: list[bytes]) -> None:
         if len(gate.ranges) > 2:
             raise OSError(errno.ENOSPC, "No space left on device")
         real_write_all(fd, pieces)
 
-    monkeypatch.setattr(upload_module, "_write_all", write_all)
+    monkeypatch.setattr(upload_disk, "write_all", write_all)
     page = await b.context.new_page()
     await page.goto(b.base + path)
     await page.set_input_files("#file", str(video_file))
@@ -300,7 +301,7 @@ async def test_the_upload_page_shows_the_full_disk_message_and_resumes_later(
     assert gate.starts() == [0, chunk, 2 * chunk]
 
     # Room again: the same file carries on from the two chunks the server kept.
-    monkeypatch.setattr(upload_module, "_write_all", real_write_all)
+    monkeypatch.setattr(upload_disk, "write_all", real_write_all)
     await page.click("#go")
     await expect(page.locator("#verdict-title")).to_have_text("✓ 视频检查通过", timeout=TIMEOUT_MS)
     assert gate.starts()[3] == 2 * chunk

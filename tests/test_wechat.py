@@ -940,7 +940,8 @@ async def test_a_link_given_before_its_document_is_drawn_serves_it_once_written(
     clock.offset = dt.timedelta(hours=73)  # the link's own lifetime, as for any document
     assert (await h.client.get(path)).status == 404
     # Users of a channel that pushes documents get none: they are drawn, then sent.
-    assert h.services.reach.plan_documents(UserKey("terminal", "x"), [("回执.pdf", "application/pdf")]) is None
+    terminal = UserKey("terminal", "x")
+    assert h.services.reach.plan_documents(terminal, [("回执.pdf", "application/pdf")]) is None
 
 
 async def test_a_form_that_fails_to_draw_after_its_links_were_given_is_reported(

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 async def _probe(args: argparse.Namespace, url: str, contest: Contest) -> int:
     import aiohttp
 
-    from validators.media import MediaToolError
+    from validators.mediainfo import MediaToolError
     from validators.probe import probe_link
 
     async with aiohttp.ClientSession() as session:

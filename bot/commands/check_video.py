@@ -38,7 +38,8 @@ def _refuse(message: str, as_json: bool) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from validators.media import MediaToolError, inspect_video  # pymediainfo only when used
+    from validators.media import inspect_video  # pymediainfo only when used
+    from validators.mediainfo import MediaToolError
 
     registry = ContestRegistry.load(settings.contest_folder)
     contest = registry.get(args.contest)

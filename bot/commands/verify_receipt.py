@@ -49,14 +49,8 @@ def _read_input(name: str, limit: int) -> bytes | None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from forms.receipts import (
-        MAX_PDF_BYTES,
-        ReceiptKeyError,
-        ReceiptSettings,
-        load_public_key,
-        load_signing_key,
-        verify_receipt,
-    )
+    from forms.receipts import ReceiptKeyError, ReceiptSettings, load_public_key, load_signing_key
+    from forms.verify import MAX_PDF_BYTES, verify_receipt
 
     try:
         data = _read_input(args.file, MAX_PDF_BYTES)

@@ -18,7 +18,9 @@ from aiohttp import web
 
 from bot.keys import SERVICES
 from bot.settings import Settings
-from bot.web.upload import TEMPLATES, UploadPages, UploadService, UploadSettings, sweeper, template_env
+from bot.web.responses import TEMPLATES, template_env
+from bot.web.upload import UploadPages, sweeper
+from bot.web.upload_links import UploadService, UploadSettings
 from bot.web.webchat import CHANNEL, WebChat, WebChatPages
 
 __all__ = ["UPLOADS", "UPLOAD_PAGES", "WEB_CHAT", "UploadService", "UploadSettings", "WebChat", "setup_web"]

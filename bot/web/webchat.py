@@ -34,18 +34,16 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from aiohttp import web
 
+from bot.services import Services
 from bot.storage.base import session_hash
-from bot.web.upload import SECURITY_HEADERS, json_response, render
+from bot.web.responses import SECURITY_HEADERS, json_response, render
 from contests.events import Document, EventKind, FileInfo, Incoming, Reply
 from contests.ports import Storage
 from contests.records import Draft, UserKey
-
-if TYPE_CHECKING:  # bot.app imports this package to mount it
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
