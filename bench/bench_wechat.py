@@ -117,7 +117,8 @@ def _our_app(
     profile: str = "",
 ) -> web.Application:
     from bot.app import create_app, freeze_heap
-    from bot.channels.wechat import WechatChannel, WechatSettings
+    from bot.channels.wechat import WechatChannel
+    from bot.channels.wechat_notifier import WechatSettings
     from bot.keys import SERVICES
     from bot.settings import Settings
 

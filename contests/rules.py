@@ -138,8 +138,9 @@ class QuotaRule(_Model):
     note: str = ""
 
 
-class Channel(_Model):
-    """A way in: 地方/部门推荐 (recommended by a unit) or 社会征集/自荐."""
+class EntryRoute(_Model):
+    """A way in: 地方/部门推荐 (recommended by a unit) or 社会征集/自荐.  The notices and the
+    YAML call it a channel (渠道); in code a channel is a chat platform."""
 
     id: Annotated[str, Field(pattern=_ID)]
     kind: Literal["recommend", "self"]
@@ -186,7 +187,7 @@ class Contact(_Model):
     note: str = ""
 
 
-class Delivery(_Model):
+class MaterialsDelivery(_Model):
     """How the materials reach the organisers."""
 
     accepts: tuple[Literal["file", "link", "share_link"], ...] = ("file", "link", "share_link")
@@ -238,10 +239,10 @@ class Contest(_Model):
     schedule: tuple[Stage, ...] = ()
     production_window: Window | None = None
     broadcast_window: Window | None = None
-    channels: tuple[Channel, ...]
+    channels: tuple[EntryRoute, ...]
     forms: tuple[Form, ...]
     video: VideoSpec | None = None
-    delivery: Delivery
+    delivery: MaterialsDelivery
     rubric: tuple[RubricItem, ...] = ()
     rules: tuple[str, ...] = ()  # other rules from the notice, quoted or closely paraphrased
     contacts: tuple[Contact, ...] = ()
@@ -272,7 +273,7 @@ class Contest(_Model):
                 return form
         raise KeyError(form_id)
 
-    def channel(self, channel_id: str) -> Channel:
+    def channel(self, channel_id: str) -> EntryRoute:
         for channel in self.channels:
             if channel.id == channel_id:
                 return channel

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contests.events import Incoming, Reply
-from contests.rules import Channel, Contest, ContestRegistry, Form, FormField
+from contests.rules import Contest, ContestRegistry, EntryRoute, Form, FormField
 from dialogs.messages import Messages
 from dialogs.plans import MAX_CACHED, Plan, Planner, Route, StepRef
 from dialogs.results import Answer, StepResult
@@ -69,7 +69,7 @@ class DialogKit:
         cid = state.get("contest")
         return self.contests.get(cid) if cid else None
 
-    def channel(self, state: State) -> Channel | None:
+    def channel(self, state: State) -> EntryRoute | None:
         return self.planner.plan(state).channel
 
     def form(self, state: State) -> Form | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contests.events import Choice
-from contests.rules import Channel, Contest, ContestRegistry, Form, FormField
+from contests.rules import Contest, ContestRegistry, EntryRoute, Form, FormField
 from dialogs.states import State, Step
 
 
@@ -36,7 +36,7 @@ class Route:
     """What decides a draft's steps: its contest, channel and form, resolved."""
 
     contest: Contest | None
-    channel: Channel | None
+    channel: EntryRoute | None
     form: Form | None
     track: str | None
     contest_fixed: bool
@@ -54,7 +54,7 @@ class Plan:
     contests are immutable, and the draft's answers play no part in it."""
 
     contest: Contest | None
-    channel: Channel | None
+    channel: EntryRoute | None
     form: Form | None
     steps: tuple[StepRef, ...]
     position: dict[str, int]  # step token -> its first index in ``steps``

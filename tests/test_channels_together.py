@@ -8,7 +8,8 @@ from bot.app import create_app
 from bot.channels import Channel
 from bot.channels.telegram import TelegramSettings
 from bot.channels.telegram import create as create_telegram
-from bot.channels.wechat import WechatChannel, WechatSettings
+from bot.channels.wechat import WechatChannel
+from bot.channels.wechat_notifier import WechatSettings
 from bot.keys import SERVICES
 from bot.settings import Settings
 from contests.records import UserKey

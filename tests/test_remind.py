@@ -39,9 +39,9 @@ from bot.app import create_app
 from bot.channels.telegram import TelegramNotifier, TelegramSettings
 from bot.channels.telegram import create as create_telegram
 from bot.channels.telegram_sender import TelegramSender
-from bot.channels.wechat import WechatNotifier
 from bot.channels.wechat_api import LocalTokenStore, WechatApi
 from bot.channels.wechat_files import Outbox
+from bot.channels.wechat_notifier import WechatNotifier
 from bot.deliveries import REMIND, build_outlets
 from bot.keys import SERVICES
 from bot.services import Services

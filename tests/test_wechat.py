@@ -24,17 +24,10 @@ from pydantic import ValidationError
 from bot.app import create_app
 from bot.channels import wechat as wechat_module
 from bot.channels import wechat_files
-from bot.channels.wechat import (
-    CLAIM_TTL,
-    MEDIA_LIMIT,
-    OutsideWindow,
-    QuotaExhausted,
-    WechatChannel,
-    WechatSettings,
-    create,
-)
+from bot.channels.wechat import CLAIM_TTL, OutsideWindow, QuotaExhausted, WechatChannel, create
 from bot.channels.wechat_api import LocalTokenStore, refresh_margin
 from bot.channels.wechat_files import Outbox, new_incoming_dir, sweep_incoming
+from bot.channels.wechat_notifier import MEDIA_LIMIT, WechatSettings
 from bot.channels.wechat_xml import TEXT_LIMIT, dedup_key, pack_texts, parse_xml, split_text, to_message
 from bot.keys import SERVICES
 from bot.services import Services

@@ -18,7 +18,7 @@ from typing import Any
 from contests.org import DEFAULT_HOLD_TTL, Membership, Place, PlaceState, QuotaRefusal, Role, Unit
 from contests.ports import OrgStore, Storage
 from contests.records import Submission, UserKey
-from contests.rules import SHANGHAI, Channel, Contest, ContestRegistry, FormField, QuotaRule, match_place
+from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, FormField, QuotaRule, match_place
 from handlers.quota.results import Candidate, DistrictPick, EntryRequest, SelectResult, Submitted
 from handlers.quota.rules import (
     field_value,
@@ -64,7 +64,7 @@ class DistrictRecommendations:
     async def submit_through(
         self,
         contest: Contest,
-        channel: Channel,
+        channel: EntryRoute,
         fld: FormField,
         request: EntryRequest,
         create: Callable[[dict[str, Any]], Awaitable[Submission]],
@@ -126,7 +126,7 @@ class DistrictRecommendations:
 
     async def _selector(
         self, user: UserKey, contest: Contest
-    ) -> tuple[Unit, Channel, FormField, QuotaRule] | str:
+    ) -> tuple[Unit, EntryRoute, FormField, QuotaRule] | str:
         """The user's unit if it recommends in a two-step channel of ``contest``, else why not."""
         member = await self.org.get_membership(user, contest.id)
         if member is not None and member.role is Role.ORGANISER:
@@ -146,7 +146,7 @@ class DistrictRecommendations:
         )
 
     def _out_of_window(
-        self, contest: Contest, channel: Channel, now: dt.datetime, *, cancel: bool
+        self, contest: Contest, channel: EntryRoute, now: dt.datetime, *, cancel: bool
     ) -> SelectResult | None:
         """Why the units cannot choose today (Beijing), or None when they can.  The organisers
         cannot override the notice's dates."""
@@ -163,7 +163,7 @@ class DistrictRecommendations:
 
     async def _own_candidate(
         self, user: UserKey, number: str
-    ) -> tuple[Contest, Submission, Unit, Channel, FormField, QuotaRule] | SelectResult:
+    ) -> tuple[Contest, Submission, Unit, EntryRoute, FormField, QuotaRule] | SelectResult:
         """The submission ``number`` if the user's unit may choose it, else the refusal."""
         sub = await self.storage.get_submission(number)
         contest = self.contests.get(sub.contest_id) if sub else None
@@ -322,7 +322,7 @@ class DistrictRecommendations:
         )
         return "\n".join(lines)
 
-    async def _all_candidates_text(self, contest: Contest, channel: Channel, head: str) -> str:
+    async def _all_candidates_text(self, contest: Contest, channel: EntryRoute, head: str) -> str:
         works = await self.candidates(contest)
         by_unit: dict[str, list[Candidate]] = {}
         for c in works:
@@ -380,7 +380,7 @@ class DistrictRecommendations:
             return f"“{unit.name}”还没有推荐作品：先发送“推荐 编号”推荐，再发送“推荐表”。"
         return DistrictPick(contest, unit, tuple(subs))
 
-    async def own_entries(self, contest: Contest, channel: Channel, user: UserKey) -> list[str]:
+    async def own_entries(self, contest: Contest, channel: EntryRoute, user: UserKey) -> list[str]:
         """An entrant's works in a two-step channel, each with whether it was recommended."""
         mine = [
             s

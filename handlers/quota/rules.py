@@ -17,7 +17,7 @@ from typing import Any
 
 from contests.org import Place, PlaceState, Track, Unit, normalise_name
 from contests.records import Submission
-from contests.rules import SHANGHAI, Channel, Contest, Form, FormField, QuotaRule, match_place
+from contests.rules import SHANGHAI, Contest, EntryRoute, Form, FormField, QuotaRule, match_place
 
 __all__ = [
     "AuthorRules",
@@ -64,7 +64,7 @@ def author_rules(contest: Contest) -> AuthorRules:
     return AuthorRules(one_per_author, one_channel)
 
 
-def rule_for_unit(channel: Channel, unit: Unit) -> QuotaRule | None:
+def rule_for_unit(channel: EntryRoute, unit: Unit) -> QuotaRule | None:
     """The rule of ``channel`` that governs ``unit``: one that names it, else one of its kind
     that names nobody (cq's 12 listed districts vs. every other 区县)."""
     key = unit.key
@@ -147,7 +147,7 @@ def days_left(contest: Contest, now: dt.datetime) -> int:
     return (contest.deadline - now.astimezone(SHANGHAI).date()).days
 
 
-def selection_field(contest: Contest, channel: Channel) -> FormField | None:
+def selection_field(contest: Contest, channel: EntryRoute) -> FormField | None:
     """The ``recommender`` field of the channel's work form: set when entries are submitted
     through a unit that later recommends some of them (cq: 报送区县), else None."""
     form_id = channel.forms.get("work")
@@ -186,7 +186,7 @@ def same_unit(fld: FormField, unit: Unit, named: str) -> bool:
     return normalise_name(canonical) == normalise_name(named)
 
 
-def selection_window(contest: Contest, channel: Channel) -> tuple[dt.date | None, dt.date | None, str]:
+def selection_window(contest: Contest, channel: EntryRoute) -> tuple[dt.date | None, dt.date | None, str]:
     """(first day, last day, stage name) in which the units recommend.  Without the stage (a
     copied edition whose schedule is not written yet): from the day after the deadline, no end."""
     stage = contest.stage(channel.selection_stage)

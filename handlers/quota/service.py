@@ -13,7 +13,7 @@ from typing import Any
 from contests.org import DEFAULT_HOLD_TTL, QuotaRefusal, Role, Track, Unit, normalise_name, self_holder
 from contests.ports import OrgStore, Storage
 from contests.records import Submission, UserKey
-from contests.rules import SHANGHAI, Channel, Contest, ContestRegistry, Form
+from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, Form
 from handlers.quota.district import DistrictRecommendations, unit_of_member
 from handlers.quota.results import (
     Confirmed,
@@ -71,7 +71,7 @@ class QuotaService:
     # -- whose places ----------------------------------------------------------------------
 
     async def resolve_holder(
-        self, user: UserKey, contest: Contest, channel: Channel, form: Form, answers: Mapping[str, Any]
+        self, user: UserKey, contest: Contest, channel: EntryRoute, form: Form, answers: Mapping[str, Any]
     ) -> Holder | QuotaRefusal:
         """Whose places this entry uses (see :mod:`handlers.quota`), or ``no_unit``."""
         unit = await unit_of_member(self.org, await self.org.get_membership(user, contest.id))

@@ -7,7 +7,7 @@ import datetime as dt
 
 from contests.org import QuotaRefusal, Track
 from contests.records import Submission
-from contests.rules import Channel, Contest
+from contests.rules import Contest, EntryRoute
 from handlers.quota.rules import days_left, field_value, selection_window
 
 __all__ = [
@@ -27,7 +27,7 @@ def cn_day(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def window_text(contest: Contest, channel: Channel) -> str:
+def window_text(contest: Contest, channel: EntryRoute) -> str:
     """When the units recommend, e.g. 初审阶段（2023年6月1日至7月31日）."""
     start, end, name = selection_window(contest, channel)
     last = cn_day(end) if end else ""
