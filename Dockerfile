@@ -20,6 +20,7 @@ print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependenc
 PY
 RUN pip install -r /tmp/requirements.txt
 
+COPY contests ./contests
 COPY bot ./bot
 COPY dialogs ./dialogs
 COPY handlers ./handlers

@@ -23,10 +23,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from bot.keys import SERVICES
 from bot.settings import Settings
+from bot.settings_remind import RemindSettings
 from bot.storage.base import session_hash
 from bot.web.upload_links import UploadSettings
 from contests.records import UserKey
-from handlers.remind import RemindSettings
 from tests.conftest import OPEN_ID, drop_redis_prefix, valid_answer, write_open_edition
 
 REDIS = ("127.0.0.1", 6379)
