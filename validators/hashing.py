@@ -12,8 +12,6 @@ _HASH_CHUNK = 1 << 20
 class StreamingHash:
     """SHA-256 of a file fed chunk by chunk as it arrives (an upload), counting its bytes."""
 
-    __slots__ = ("_hash", "_size")
-
     def __init__(self) -> None:
         self._hash = hashlib.sha256()
         self._size = 0
