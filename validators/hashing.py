@@ -37,6 +37,7 @@ class StreamingHash:
         return hasher
 
 
+# bench/README.md 'Media check': 435 MiB/s, 5.27× sha256sum.
 def _feed(hasher: StreamingHash, fh: io.RawIOBase, chunk: int, length: int | None = None) -> None:
     # One buffer for the whole file: hashing 300 MB allocates 1 MB, and hashlib releases the
     # GIL for each chunk, so a thread hashing does not stall the event loop's thread.
