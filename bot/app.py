@@ -112,6 +112,7 @@ async def store_unavailable(
         )
 
 
+# bench/README.md 'WeChat' session 7: full collections 19.4 → 3.0 µs per update.
 async def freeze_heap(app: web.Application) -> None:
     """An ``on_startup`` hook of ``serve``, last, once the services and channels are up.
 

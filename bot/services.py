@@ -40,6 +40,7 @@ from validators.probe import probe_link
 log = logging.getLogger(__name__)
 
 # Users whose last stored draft the submit handler keeps in memory (a few KB each).
+# bench/README.md 'WeChat' session 4: ~90 + ~80 µs less per typed answer.
 DRAFT_CACHE = 10_000
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from contests.events import Incoming, Reply
 from contests.rules import Contest, ContestRegistry, EntryRoute, Form, FormField
 from dialogs.messages import Messages
-from dialogs.plans import MAX_CACHED, Plan, Planner, Route, StepRef
+from dialogs.plans import Plan, Planner, Route, StepRef
 from dialogs.results import Answer, StepResult
 from dialogs.states import State, Step
 
@@ -45,7 +45,6 @@ class DialogKit:
         self.steps = steps
         self.planner = Planner(contests, [spec.occurs for spec in steps.values() if spec.occurs])
         self._msg = messages
-        self._fixed_texts: dict[tuple[str, str], str] = {}
 
     @property
     def msg(self) -> Messages:
@@ -54,11 +53,9 @@ class DialogKit:
 
     @msg.setter
     def msg(self, messages: Messages) -> None:
-        # Plans keep prompts, and the texts of one word are kept: both were rendered by the
-        # messages replaced.
+        # Plans keep prompts, rendered by the messages replaced.
         self._msg = messages
         self.planner.clear()
-        self._fixed_texts.clear()
 
     # ------------------------------------------------------------------ the draft
     def plan(self, state: State) -> Plan:
@@ -89,17 +86,8 @@ class DialogKit:
 
     # ------------------------------------------------------------------ texts
     def fixed(self, name: str, arg: str, value: Any) -> str:
-        """``msg.render(name, arg=value)`` for a message of one word (a button, a step's name):
-        rendered once per value."""
-        if type(value) is not str:
-            return self.msg.render(name, **{arg: value})
-        key = (name, value)
-        text = self._fixed_texts.get(key)
-        if text is None:
-            if len(self._fixed_texts) >= MAX_CACHED:
-                self._fixed_texts.clear()
-            text = self._fixed_texts[key] = self.msg.render(name, **{arg: value})
-        return text
+        """``msg.render(name, arg=value)`` for a message of one word (a button, a step's name)."""
+        return self.msg.render(name, **{arg: value})
 
     def label(self, step_name: str) -> str:
         """A step's name as the entrant reads it."""

@@ -86,6 +86,7 @@ def goto(state: State, step: StepRef) -> None:
     state["field"] = step.field_id
 
 
+# bench/README.md 'WeChat' session 4: the engine 199 → 134 µs per event.
 class Planner:
     """Resolves drafts into plans, and keeps the plans (they are asked for on every event)."""
 

@@ -125,6 +125,7 @@ class _Child:
                     future.set_exception(DrawingFailed("绘制进程意外退出"))
 
 
+# bench/README.md 'WeChat' session 6: the pool's two threads cost ~35 µs per update.
 class DrawingProcess:
     """Calls functions in a child process (``python -m forms.drawing``), started on first use
     and again after it died; calls are drawn one at a time, in order."""

@@ -59,7 +59,7 @@ def html_to_pdf(html: str, attachments: dict[str, bytes] | None = None) -> bytes
     require_fonts()
     # Its INFO "Step 1 … Step 7" lines (on import, then per document) would drown the log.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    import weasyprint  # type: ignore[import-untyped]  # heavy (Pango); loaded on first render
+    import weasyprint  # type: ignore[import-untyped]  # bench/bench_cli.py: 1.5 s to import
 
     # A refused URL is skipped with a logged warning, not raised: WeasyPrint's fatal fetch
     # error derives from BaseException and would tear through the caller's error handling.

@@ -115,9 +115,6 @@ class Sheet:
 # Characters that reorder or hide text when interpreted: bidi embeddings, overrides, isolates
 # and marks.  A paper form must show what was typed, so they are printed as their code point.
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# Any character printable() must rewrite (the set its loop tests, \n and \t excepted): most
-# values have none, and one regex scan is far cheaper than a category lookup per character.
-_ESCAPE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff" + "".join(sorted(_BIDI)) + "]")
 
 
 def printable(text: str) -> str:
@@ -125,8 +122,6 @@ def printable(text: str) -> str:
     shown (bidi controls, C0/C1 controls, lone surrogates, XML non-characters) becomes a
     visible ``[U+XXXX]``; line breaks stay, ``\\r\\n`` becomes ``\\n``."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if _ESCAPE.search(text) is None:
-        return text
     out: list[str] = []
     for ch in text:
         code = ord(ch)

@@ -30,7 +30,7 @@ from pathlib import Path
 _FORMATS = "mov,matroska,avi,flv,mpegts,mpeg,asf,nut,rm,ivf,h264,hevc,mpegvideo"
 # A time past the end of any video: ffprobe's seek there lands on the last key frame.
 _PAST_THE_END = "999999999"
-# Sets the limits, lowers the priority and becomes ffprobe; -I -S keeps start-up to ~15 ms.
+# Sets the limits, lowers the priority and becomes ffprobe; -I -S: isolated, the standard library only.
 _SHIM = (
     "import os, resource, signal, sys\n"
     "memory, cpu, output = (int(x) for x in sys.argv[1:4])\n"

@@ -12,8 +12,6 @@ _HASH_CHUNK = 1 << 20
 class StreamingHash:
     """SHA-256 of a file fed chunk by chunk as it arrives (an upload), counting its bytes."""
 
-    __slots__ = ("_hash", "_size")
-
     def __init__(self) -> None:
         self._hash = hashlib.sha256()
         self._size = 0
@@ -39,6 +37,7 @@ class StreamingHash:
         return hasher
 
 
+# bench/README.md 'Media check': 435 MiB/s, 5.27× sha256sum.
 def _feed(hasher: StreamingHash, fh: io.RawIOBase, chunk: int, length: int | None = None) -> None:
     # One buffer for the whole file: hashing 300 MB allocates 1 MB, and hashlib releases the
     # GIL for each chunk, so a thread hashing does not stall the event loop's thread.

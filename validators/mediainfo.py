@@ -100,7 +100,7 @@ def mediainfo_library() -> str:
     """Where libmediainfo is: the copy inside the pymediainfo wheel, else the system's."""
     import ctypes.util
 
-    import pymediainfo
+    import pymediainfo  # bench/README.md 'Media check': ~120 ms to import, the child never does
 
     here = Path(pymediainfo.__file__).parent
     for name in ("libmediainfo.so.0", "libmediainfo.0.dylib", "libmediainfo.dylib", "MediaInfo.dll"):

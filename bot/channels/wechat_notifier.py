@@ -158,7 +158,7 @@ class WechatNotifier:
                     linked.append((len(texts), reply.document))
             texts.append(choices_as_text(reply))
         if linked:
-            # All links of the reply in one outbox job: a thread hand-off costs more than the writes.
+            # All links of the reply in one outbox job: bench/README.md 'WeChat' session 6.
             links = await self._links([doc for _, doc in linked])
             for (i, doc), link in zip(linked, links, strict=True):
                 # A reply that is only the file's name says nothing the link line does not.

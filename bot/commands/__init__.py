@@ -2,8 +2,8 @@
 
 A command module defines ``register(sub)``, which adds its parser to the subparsers and sets
 ``handler=<callable(args, settings) -> int>`` as the parser's default.  Adding a command is
-adding a module; nothing else changes.  Modules import their heavy dependencies inside the
-handler so that ``python -m bot --help`` stays fast.
+adding a module; nothing else changes.  Imports sit at the top of each module: importing
+them inside the handlers saved ``python -m bot contests`` only 1.09× (bench/bench_cli.py).
 """
 
 from __future__ import annotations

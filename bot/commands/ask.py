@@ -12,6 +12,9 @@ import json
 import sys
 
 from bot.settings import Settings
+from contests.rules import ContestRegistry
+from handlers.helpdesk.answer import Helpdesk
+from handlers.helpdesk.sources import KnowledgeError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -23,10 +26,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from contests.rules import ContestRegistry
-    from handlers.helpdesk.answer import Helpdesk
-    from handlers.helpdesk.sources import KnowledgeError
-
     registry = ContestRegistry.load(settings.contest_folder)
     if args.contest is not None and registry.get(args.contest) is None:
         print(f"没有找到大赛 {args.contest!r}；可用：{', '.join(c.id for c in registry)}", file=sys.stderr)

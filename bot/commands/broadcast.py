@@ -18,6 +18,7 @@ import json
 import sys
 
 from bot.reminders import open_reminders
+from bot.services import services
 from bot.settings import Settings
 from contests.rules import SHANGHAI
 from handlers.remind.texts import audience_label
@@ -51,8 +52,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.services import services
-
     async with (
         services(settings) as svc,
         open_reminders(svc.contests, svc.storage, svc.stores.org, svc.stores.jobs) as remind,

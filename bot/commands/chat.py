@@ -8,6 +8,7 @@ import getpass
 import logging
 
 from bot.settings import Settings
+from bot.terminal import run_chat
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,8 +19,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.terminal import run_chat
-
     # The service's own log lines would interleave with the conversation.
     logging.getLogger().setLevel(logging.WARNING)
     return asyncio.run(run_chat(settings, user=args.user or getpass.getuser(), contest=args.contest))

@@ -13,8 +13,14 @@ import json
 import sys
 from typing import Any
 
+import aiohttp
+
 from bot.settings import Settings
 from contests.rules import Contest, ContestRegistry
+from validators.links import VideoLink, assess_share_link, parse_video_link
+from validators.mediainfo import MediaToolError
+from validators.probe import probe_link
+from validators.text import Invalid
 
 EXIT = {"passed": 0, "failed": 1, "unreachable": 2}
 
@@ -41,9 +47,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from validators.links import VideoLink, assess_share_link, parse_video_link
-    from validators.text import Invalid
-
     registry = ContestRegistry.load(settings.contest_folder)
     contest = registry.get(args.contest)
     if contest is None:
@@ -80,11 +83,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _probe(args: argparse.Namespace, url: str, contest: Contest) -> int:
-    import aiohttp
-
-    from validators.mediainfo import MediaToolError
-    from validators.probe import probe_link
-
     async with aiohttp.ClientSession() as session:
         try:
             result = await probe_link(

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from bot.settings import Settings
 from contests.rules import ContestRegistry
+from validators.media import inspect_video  # pymediainfo only when used
+from validators.mediainfo import MediaToolError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,9 +40,6 @@ def _refuse(message: str, as_json: bool) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from validators.media import inspect_video  # pymediainfo only when used
-    from validators.mediainfo import MediaToolError
-
     registry = ContestRegistry.load(settings.contest_folder)
     contest = registry.get(args.contest)
     if contest is None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.services import services
 from bot.settings import Settings
+from handlers.admin.service import AdminService
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,8 +34,6 @@ def _write(path: Path, content: bytes) -> None:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.admin.service import AdminService
-
     async with services(settings) as svc:
         contests, storage, org = svc.contests, svc.storage, svc.stores.org
         admin = AdminService(contests, storage, org)

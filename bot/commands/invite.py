@@ -10,6 +10,9 @@ import sys
 
 from bot.services import services
 from bot.settings import Settings
+from contests.org import Role
+from contests.rules import SHANGHAI
+from handlers.admin.service import AdminService, Denied
 
 
 def _days(text: str) -> float:
@@ -40,10 +43,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from contests.org import Role
-    from contests.rules import SHANGHAI
-    from handlers.admin.service import AdminService, Denied
-
     async with services(settings) as svc:
         contests, storage, org = svc.contests, svc.storage, svc.stores.org
         admin = AdminService(contests, storage, org)

@@ -7,6 +7,13 @@ import sys
 from pathlib import Path
 
 from bot.settings import Settings
+from forms.receipts import (
+    ReceiptKeyError,
+    ReceiptSettings,
+    fingerprint,
+    load_signing_key,
+    public_pem,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -16,14 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from forms.receipts import (
-        ReceiptKeyError,
-        ReceiptSettings,
-        fingerprint,
-        load_signing_key,
-        public_pem,
-    )
-
     try:
         key = load_signing_key(settings.data_dir, ReceiptSettings())
     except (ReceiptKeyError, ValueError) as exc:

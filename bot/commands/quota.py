@@ -9,6 +9,7 @@ import sys
 
 from bot.services import services
 from bot.settings import Settings
+from handlers.quota.service import QuotaService
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,9 +25,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-
-    from handlers.quota.service import QuotaService
-
     async with services(settings) as svc:
         contests, storage, org = svc.contests, svc.storage, svc.stores.org
         contest = contests.get(args.contest)

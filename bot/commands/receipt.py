@@ -10,6 +10,8 @@ from typing import Any
 
 from bot.settings import Settings
 from bot.storage import choose_backend
+from contests.rules import ContestRegistry
+from forms.receipts import ReceiptKeyError, ReceiptSettings, issue_receipt, load_signing_key
 
 FORMATS = {".pdf": "pdf", ".json": "json", ".txt": "text"}
 
@@ -23,7 +25,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 async def _load(settings: Settings, number: str) -> Any:
-
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     backend = choose_backend(
         data_dir=settings.data_dir, redis_url=redis_url, redis_prefix=settings.redis_prefix
@@ -37,9 +38,6 @@ async def _load(settings: Settings, number: str) -> Any:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from contests.rules import ContestRegistry
-    from forms.receipts import ReceiptKeyError, ReceiptSettings, issue_receipt, load_signing_key
-
     fmt = args.format or FORMATS.get(args.out.suffix.lower())
     if fmt is None:
         print(f"无法从文件名 {args.out.name} 判断格式，请用 --format pdf|json|text", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -10,6 +11,11 @@ from typing import Any
 
 from bot.settings import Settings
 from bot.storage import choose_backend
+from contests.rules import ContestRegistry
+from forms.fonts import FontsMissing
+from forms.receipts import ReceiptKeyError, ReceiptSettings, form_code, load_signing_key
+from forms.render import render_district_list, render_form
+from forms.sheet import FormError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -55,7 +61,6 @@ def _read_values(source: str | None) -> dict[str, Any] | str:
 
 
 async def _submissions(settings: Settings, numbers: list[str]) -> list[Any] | str:
-
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     backend = choose_backend(
         data_dir=settings.data_dir, redis_url=redis_url, redis_prefix=settings.redis_prefix
@@ -75,14 +80,6 @@ async def _submissions(settings: Settings, numbers: list[str]) -> list[Any] | st
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import asyncio
-
-    from contests.rules import ContestRegistry
-    from forms.fonts import FontsMissing
-    from forms.receipts import ReceiptKeyError, ReceiptSettings, form_code, load_signing_key
-    from forms.render import render_district_list, render_form
-    from forms.sheet import FormError
-
     registry = ContestRegistry.load(settings.contest_folder)
     contest = registry.get(args.contest)
     if contest is None:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from aiohttp import web
+
+from bot.app import create_app, freeze_heap
 from bot.settings import Settings
+from bot.web.access_log import RedactingAccessLogger
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -13,11 +17,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from aiohttp import web
-
-    from bot.app import create_app, freeze_heap
-    from bot.web.access_log import RedactingAccessLogger
-
     app = create_app(settings)
     # Here rather than in create_app: tests build hundreds of apps in one process, and a
     # frozen heap is never collected.

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from bot.services import services
 from bot.settings import Settings
+from handlers.admin.service import AdminService
+from handlers.admin.units import UnitsImportError
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,9 +31,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.admin.service import AdminService
-    from handlers.admin.units import UnitsImportError
-
     if args.units_command == "import":
         try:
             data = await asyncio.to_thread(args.csv.read_bytes)

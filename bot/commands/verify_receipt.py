@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bot.settings import Settings
+from forms.receipts import ReceiptKeyError, ReceiptSettings, load_public_key, load_signing_key
+from forms.verify import MAX_PDF_BYTES, verify_receipt
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -49,9 +51,6 @@ def _read_input(name: str, limit: int) -> bytes | None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from forms.receipts import ReceiptKeyError, ReceiptSettings, load_public_key, load_signing_key
-    from forms.verify import MAX_PDF_BYTES, verify_receipt
-
     try:
         data = _read_input(args.file, MAX_PDF_BYTES)
     except OSError as exc:

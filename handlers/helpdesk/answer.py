@@ -86,6 +86,7 @@ class Helpdesk:
                 self._notices[contest_id] = notice
             return self._notices[contest_id]
 
+    # bench/README.md 'Helpdesk': an index takes ~3 s to build, a question ~0.7 ms.
     def knowledge(self, contest_id: str) -> KnowledgeBase:
         """The contest's index, built now if new or if its FAQ files changed since."""
         contest = self.contests.get(contest_id)

@@ -29,6 +29,7 @@ Job = Callable[[sqlite3.Connection], Any]
 _Done = list[tuple["asyncio.Future[Any]", Any, BaseException | None]]
 
 
+# bench/README.md 'Telegram: session 3': ~45 µs per job instead of ~230–270.
 class SqliteThread:
     """One :class:`sqlite3.Connection` in a thread of its own, fed jobs from the event loop.
 

@@ -331,6 +331,7 @@ class SqliteStorage(SqliteStoreBase):
         # yields a row only when this call claimed the key.
         return bool(conn.execute(_CLAIM, (key, utc_iso(now + ttl), utc_iso(now))).fetchall())
 
+    # bench/README.md 'WeChat' session 3 --diagnose: a claim 0.46 → 0.04 ms per push.
     def _sweep_claims(self, conn: sqlite3.Connection, now: dt.datetime) -> None:
         # Expired claims are of no use, but sweeping them on every claim (a WeChat push claims
         # its MsgId) doubled the cost of each: at most once per claim_sweep_every seconds.
