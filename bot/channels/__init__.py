@@ -24,10 +24,6 @@ log = logging.getLogger(__name__)
 CHANNEL_MODULES = ("bot.channels.telegram", "bot.channels.wechat")
 
 
-
-
-
-
 class Channel(Protocol):
     name: str
 
