@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import io
 import json
 import logging
 import os
@@ -40,6 +41,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from pypdf import PdfWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a file, not only as ``-m bench.bench_telegram``
@@ -151,7 +153,15 @@ async def serve(args: argparse.Namespace) -> None:
 
 # ---------------------------------------------------------------------------- the entrants (parent side)
 SHARE_LINK = "链接: https://pan.baidu.com/s/1AbCdEfG 提取码: k3p9"  # recorded as given: no network
-SCAN = b"%PDF-1.7\n% signed and sealed\n" + bytes(60_000)
+def signed_scan() -> bytes:
+    """A real one-page PDF: the scan check opens it with a parser (a signature alone is refused)."""
+    out = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    writer.write(out)
+    return out.getvalue()
+
+
 Step = tuple[str, str]  # ("text", typed) | ("press", callback_data) | ("scan", "")
 
 
@@ -351,7 +361,8 @@ async def dialog_alone(
         redis_prefix=redis_prefix or "kepu",
     )
     scan = data_dir / "scan.pdf"
-    await asyncio.to_thread(scan.write_bytes, SCAN)
+    content = signed_scan()
+    await asyncio.to_thread(scan.write_bytes, content)
     answer = paper = 0.0
     answers = papers = 0
     async with services(settings) as svc:
@@ -360,7 +371,7 @@ async def dialog_alone(
             for step in script(first_user + n):
                 kind, value = step
                 if kind == "scan":
-                    info = FileInfo("签字盖章.pdf", len(SCAN), "application/pdf", "bench", str(scan))
+                    info = FileInfo("签字盖章.pdf", len(content), "application/pdf", "bench", str(scan))
                     event = Incoming(user, EventKind.FILE, file=info)
                 elif kind == "press":
                     event = Incoming(user, EventKind.CHOICE, choice=value)
@@ -459,7 +470,7 @@ async def bench(args: argparse.Namespace) -> tuple[Phase, Phase, DialogCost]:
         with tempfile.TemporaryDirectory(prefix="kepu-bench-") as tmp:
             data_dir = Path(tmp)
             script = prepare_contest(data_dir)
-            scan_id = fake.add_file(SCAN)
+            scan_id = fake.add_file(signed_scan())
             print("phase A: answer steps", file=sys.stderr)
             answers = await run_phase(
                 args, fake, data_dir, redis_prefix, answers_only(script), scan_id, args.rounds, 0
