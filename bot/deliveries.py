@@ -91,7 +91,7 @@ def build_outlets(
 
 
 class RemindHost(Protocol):
-    """What :func:`remind_context` uses of the services (:class:`bot.app.Services`)."""
+    """What :func:`remind_context` uses of the services (:class:`bot.services.Services`)."""
 
     @property
     def settings(self) -> Settings: ...

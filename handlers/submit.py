@@ -76,7 +76,7 @@ LinkProber = Callable[[str, Contest], Awaitable[LinkProbeLike]]
 
 
 class Pusher(Protocol):
-    """Reaches a user outside a reply to their own message (``bot.app.Services``)."""
+    """Reaches a user outside a reply to their own message (:class:`handlers.outbound.Reach`)."""
 
     def can_reach(self, user: UserKey) -> bool: ...
     async def push(self, user: UserKey, replies: list[Reply]) -> bool: ...

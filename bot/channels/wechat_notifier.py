@@ -100,7 +100,7 @@ class WechatSettings(BaseSettings):
 
 
 class WechatNotifier:
-    """Reaches a WeChat user outside a passive reply (``services.notifiers["wechat"]``).
+    """Reaches a WeChat user outside a passive reply (registered in ``services.reach``).
 
     Counts every message against WeChat's limits *before* sending it, with ``claim_once``
     slots in the shared store, so that several workers together stay within them too.

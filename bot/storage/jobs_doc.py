@@ -1,6 +1,6 @@
 """The job store: persistent jobs and the state of every one of their deliveries.
 
-Beside :class:`~bot.storage.base.Storage` and :class:`~bot.storage.org.OrgStore`, this keeps
+Beside :class:`~contests.ports.Storage` and :class:`~contests.ports.OrgStore`, this keeps
 what :mod:`handlers.deliveries` needs to send every message exactly once through crashes and restarts:
 
 * **jobs** – broadcasts and reminders, held / scheduled / running / done / cancelled;

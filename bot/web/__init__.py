@@ -1,9 +1,9 @@
 """The service's own web pages: the large-file upload page and, without chat apps, a web chat.
 
 ``setup_web(app, settings, chat_page=...)`` adds the routes and one ``cleanup_ctx`` that, once
-the services are up (``bot.app``'s context runs first), builds the :class:`UploadService`,
-hands it to the submit handler as its ``UploadLinks``, registers the web chat's notifier, and
-runs the sweeper of expired uploads.
+the services are up (``bot.app``'s context runs first and opens the :class:`UploadService` the
+submit handler mints its links with), compiles the templates, registers the web chat's
+notifier, and runs the sweeper of expired uploads.
 """
 
 from __future__ import annotations

@@ -163,7 +163,7 @@ def _submission_from_json(number: str, payload: str | bytes) -> Submission:
 
 
 class RedisStorage:
-    """:class:`~bot.storage.base.Storage` in Redis, shared by several workers.
+    """:class:`~contests.ports.Storage` in Redis, shared by several workers.
 
     Takes ownership of ``redis``: :meth:`close` closes it.  Works with and without
     ``decode_responses``.

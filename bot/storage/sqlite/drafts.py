@@ -144,7 +144,7 @@ def _row_to_submission(row: sqlite3.Row | tuple[Any, ...]) -> Submission:
 
 
 class SqliteStorage(SqliteStoreBase):
-    """:class:`~bot.storage.base.Storage` in one SQLite file (WAL mode); survives restarts.
+    """:class:`~contests.ports.Storage` in one SQLite file (WAL mode); survives restarts.
 
     Create with :meth:`open`; call :meth:`close` when done.
     """
