@@ -34,6 +34,19 @@ from aiogram.client.telegram import SimpleFilesPathWrapper, TelegramAPIServer
 from aiogram.enums import ChatType
 from aiogram.exceptions import AiogramError, TelegramForbiddenError
 from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteWebhook,
+    GetFile,
+    GetMe,
+    GetUpdates,
+    Response,
+    SendDocument,
+    SendMessage,
+    SetMyCommands,
+    SetWebhook,
+    TelegramMethod,
+)
 from aiogram.types import BotCommand, CallbackQuery, Message, TelegramObject, Update, User
 from aiogram.utils.token import TokenValidationError, validate_token
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
@@ -81,6 +94,11 @@ POLLING_CONCURRENCY = 64  # updates handled at once in polling mode (each user's
 _CONTEST_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")  # a /start deep-link payload naming a contest
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram allows as secret_token
 _SECRET_LABEL = b"kepu-submit/telegram-webhook-secret/v1"
+# The Bot API methods this channel calls (see TelegramBot._response_types).
+_METHODS_USED: tuple[type[TelegramMethod[Any]], ...] = (
+    GetMe, SetMyCommands, SetWebhook, DeleteWebhook, GetUpdates,
+    SendMessage, SendDocument, AnswerCallbackQuery, GetFile,
+)  # fmt: skip
 
 
 class TelegramSettings(BaseSettings):
@@ -255,6 +273,10 @@ class TelegramBot:
         # restart, or to another worker, meets the update's claim in the store (see _handle).
         self.recent = _Recent()
         self._polling: asyncio.Task[None] | None = None
+        # aiogram parses every answer as ``Response[T]``; pydantic caches such generic models
+        # only weakly, so without a reference each is garbage-collected and rebuilt (~10 ms of
+        # schema building) again and again under load.  Holding them makes them built once.
+        self._response_types = [Response.__class_getitem__(m.__returning__) for m in _METHODS_USED]
 
     def _operators_router(self) -> Router:
         """An operators' group (``BOT_HELPDESK_OPERATORS=telegram:<group id>``): the group, not
