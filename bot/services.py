@@ -140,7 +140,11 @@ async def services(settings: Settings, *, uploads: UploadLinks | None = None) ->
         stack.push_async_callback(submit.aclose)  # documents still being drawn are sent first
 
         async def relay(user: UserKey, text: str) -> None:
-            await reach.post(user, [Reply(text)])  # an operator's answer, sent from their turn
+            # An operator's answer, sent from the operator's turn: posted, not pushed.  What
+            # cannot go out at all fails here, so the operator is told to try again.
+            if not reach.can_reach(user):
+                raise LookupError(f"no channel reaches {user} in this process")
+            await reach.post(user, [Reply(text)])
 
         helpdesk = HelpdeskService(
             Helpdesk(contests, [settings.data_dir / "faq"]),

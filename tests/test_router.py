@@ -82,3 +82,15 @@ async def test_quota_command_reaches_the_quota_service(svc: Services) -> None:
     text = await say(svc, UserKey("test", "carol"), "配额")
     assert "名额" in text
     assert "请选择参赛渠道" not in text  # not taken as a dialog answer
+
+
+async def test_an_answer_to_an_entrant_no_channel_reaches_is_not_called_relayed(svc: Services) -> None:
+    """Regression: the relay was posted from a task of its own and every failure swallowed, so
+    the operator read 「已转告报名者」 for an entrant whose channel does not run here."""
+    svc.reach.register("test", Recorder())
+    elsewhere, operators = UserKey("wechat", "oNotHere"), UserKey("test", "operators")
+    text = await say(svc, elsewhere, "？我的作品收到了吗")
+    found = re.search(r"HD-\d{6}", text)
+    assert found is not None, text
+    confirmation = await say(svc, operators, f"回复 {found.group(0)} 已收到。")
+    assert "未能转告报名者" in confirmation and "已保存" in confirmation

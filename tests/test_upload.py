@@ -998,14 +998,36 @@ async def test_an_upload_link_hands_over_no_web_chat_session(env: Env) -> None:
     assert draft is not None and draft.data
 
 
-async def test_a_replaced_web_chat_cookie_opens_nothing(env: Env) -> None:
+async def test_a_replaced_web_chat_cookie_opens_nothing(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.web import webchat
+
+    monkeypatch.setattr(webchat, "ROTATION_GRACE", dt.timedelta(milliseconds=50))
     me = await WebUser.open(env)
     await me.send(start=True)
     old = me.sid
     await WebUser.open(env)  # a reload: a new cookie
+    await asyncio.sleep(0.1)  # past the grace that a second, simultaneous load gets
     async with other_browser(env) as (other, at):
         other.cookie_jar.update_cookies({"kepu_chat": old}, at("/chat"))
         assert (await other.get(at("/chat/api/poll"))).status == 403
+
+
+async def test_two_tabs_loading_with_the_same_cookie_keep_one_user(env: Env) -> None:
+    """Regression: a second load carrying the cookie the first load just replaced (two tabs
+    restored at once, two quick reloads) got a new, empty user; the draft was out of reach."""
+    me = await WebUser.open(env)
+    await me.send(start=True)
+    user, old = await me.user(), me.sid
+    async with other_browser(env) as (tab_a, at), other_browser(env) as (tab_b, _):
+        for tab in (tab_a, tab_b):
+            tab.cookie_jar.update_cookies({"kepu_chat": old}, at("/chat"))
+        # One after the other: the second arrives after the first replaced the cookie.
+        first = await tab_a.get(at("/chat"))
+        second = await tab_b.get(at("/chat"))
+        for tab, page in ((tab_a, first), (tab_b, second)):
+            assert page.status == 200
+            cookie = tab.cookie_jar.filter_cookies(at("/chat"))["kepu_chat"].value
+            assert await env.svc.storage.session_user(session_hash(cookie)) == user
 
 
 async def test_a_cookie_from_before_server_sessions_keeps_its_draft_under_a_new_id(env: Env) -> None:

@@ -566,6 +566,7 @@ class TelegramChannel:
                 # Forms and receipts are drawn after the reply and pushed through this bot: let
                 # them go out before the bot goes (the services close after the channels).
                 await services.submit.aclose()
+                await services.reach.drain()  # and what was posted (relays, ticket notices)
             finally:
                 services.reach.unregister(self.name)
                 await bot.close()

@@ -347,6 +347,7 @@ class WechatChannel:
             yield
         finally:
             await self._drain()
+            await services.reach.drain()  # what was posted to WeChat users goes before the API does
             services.reach.unregister(self.name)
             self._rt = None
             await session.close()

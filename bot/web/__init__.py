@@ -80,6 +80,7 @@ def setup_web(
                 yield
         finally:
             if chat_page:
+                await svc.reach.drain()
                 svc.reach.unregister(CHANNEL)
 
     app.cleanup_ctx.append(web_ctx)

@@ -7,7 +7,8 @@ The session cookie (HttpOnly, SameSite=Strict) is a credential and nothing else:
 keeps its hash and the user it opens (:meth:`Storage.open_session`), and the user is
 ``UserKey("web", "w…")``, an id of the server's that names the entrant in upload links,
 receipts and logs without letting anyone who reads it in.  Every load of the page replaces
-the cookie (the old one then opens nothing), so a cookie planted or seen earlier is of no use.
+the cookie (the old one opens nothing after :data:`ROTATION_GRACE`), so a cookie planted or
+seen earlier is of no use.
 
 ``POST /chat/api/send`` carries one event and answers with the replies; ``GET /chat/api/poll``
 long-polls for replies pushed later (the upload page's verdict).  ``POST /chat/api/file``
@@ -56,6 +57,9 @@ MAX_FILE: Final = 20 * 1024 * 1024  # as Telegram's cloud Bot API: larger files 
 MAX_NAME: Final = 255
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,8}$")
 SESSION_TTL: Final = dt.timedelta(days=30)  # the draft waits in the store; so does the session
+# A replaced cookie still names its user this long: two tabs restored at once, or two quick
+# reloads, arrive with the same old cookie, and the second must find the same user.
+ROTATION_GRACE: Final = dt.timedelta(seconds=30)
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32): the cookie
 _USER_ID = re.compile(r"^w[A-Za-z0-9_-]{22}$")  # new_user_id()
 _DOC_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
@@ -208,13 +212,13 @@ class WebChatPages:
             user = await self._adopt_legacy(old)
         if user is None:
             user = UserKey(CHANNEL, new_user_id())
-        # A new cookie at every load of the page, the old one closed: whoever planted or saw a
-        # cookie before cannot use it afterwards.  Other tabs keep working: they send the
-        # browser's current cookie, and their CSRF token is the user's, not the cookie's.
+        # A new cookie at every load of the page, the old one kept only for ROTATION_GRACE:
+        # whoever planted or saw a cookie before cannot use it afterwards.  Other tabs keep
+        # working: they send the browser's current cookie, and their CSRF token is the user's.
         fresh = secrets.token_urlsafe(32)
         await storage.open_session(session_hash(fresh), user, SESSION_TTL)
         if old is not None:
-            await storage.close_session(session_hash(old))
+            await storage.open_session(session_hash(old), user, ROTATION_GRACE)
         self.chat.session(user.user_id)
         response = render(request, "chat.html", csrf=self.chat.csrf(user.user_id))
         response.set_cookie(
