@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from contests.events import Document, Placement, Reply
 from contests.ports import EventIsolation, Notifier, PlansDocuments
 from contests.records import UserKey
 
 log = logging.getLogger(__name__)
+
+
+async def _ready(replies: list[Reply]) -> list[Reply]:
+    return replies
 
 
 def turn_key(user: UserKey) -> str:
@@ -65,12 +69,17 @@ class Reach:
     async def push(self, user: UserKey, replies: list[Reply]) -> bool:
         """Send to a user once their turn is free; False when their channel cannot (the
         terminal, or a channel not running in this process).  Never call it inside a turn."""
+        return await self.push_made(user, lambda: _ready(replies))
+
+    async def push_made(self, user: UserKey, make: Callable[[], Awaitable[list[Reply]]]) -> bool:
+        """:meth:`push` of replies made inside the user's turn, from what the store holds then
+        (not before another event of theirs changed it)."""
         notifier = self._notifiers.get(user.channel)
         if notifier is None:
-            log.warning("no way to reach %s now; %d message(s) not delivered", user, len(replies))
+            log.warning("no way to reach %s now; message(s) not delivered", user)
             return False
         async with self.isolation.lock(turn_key(user)):
-            await notifier.push(user, replies)
+            await notifier.push(user, await make())
         return True
 
     async def post(self, user: UserKey, replies: list[Reply]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from contests.events import EventKind, Incoming, Reply
 from contests.records import UserKey
 from contests.rules import ContestRegistry, dump_contest, new_edition
 from dialogs.engine import choices_as_text
+from handlers.outbound import turn_key
 
 
 class Recorder:
@@ -94,3 +96,33 @@ async def test_an_answer_to_an_entrant_no_channel_reaches_is_not_called_relayed(
     assert found is not None, text
     confirmation = await say(svc, operators, f"回复 {found.group(0)} 已收到。")
     assert "未能转告报名者" in confirmation and "已保存" in confirmation
+
+
+async def test_replies_made_for_a_push_are_made_inside_the_users_turn(svc: Services) -> None:
+    """A redelivered Telegram update is answered with where the user is: read once the turn is
+    free, not before a newer event of theirs (holding the turn) changed it."""
+    recorder = Recorder()
+    svc.reach.register("test", recorder)
+    user = UserKey("test", "dora")
+    made: list[str] = []
+    release = asyncio.Event()
+
+    async def newer_event() -> None:
+        async with svc.isolation.lock(turn_key(user)):
+            await release.wait()
+            made.append("newer event handled")
+
+    async def status() -> list[Reply]:
+        made.append("status read")
+        return [Reply("您的上一条消息已收到。")]
+
+    holder = asyncio.create_task(newer_event())
+    await asyncio.sleep(0)
+    pushing = asyncio.create_task(svc.reach.push_made(user, status))
+    await asyncio.sleep(0.05)
+    assert made == []  # the status waits for the turn
+    release.set()
+    assert await pushing is True
+    await holder
+    assert made == ["newer event handled", "status read"]
+    assert recorder.sent == [(user, "您的上一条消息已收到。")]

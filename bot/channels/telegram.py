@@ -492,7 +492,8 @@ class TelegramBot:
             await self.services.assistant.handle(event, contest_hint=hint, gate=gate, respond=respond)
         except AlreadyClaimed:
             log.info("telegram update %s handled before: where the user is, again", update.update_id)
-            await self.services.reach.push(event.user, await self._handled_before(event.user))
+            # Read inside the turn: a newer update of this user may be under way meanwhile.
+            await self.services.reach.push_made(event.user, lambda: self._handled_before(event.user))
 
     async def _handled_before(self, user: UserKey) -> list[Reply]:
         """For a redelivered update that was handled before: the progress and the current
