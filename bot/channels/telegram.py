@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -272,6 +273,7 @@ class TelegramBot:
         # A redelivery to this very process is dropped without asking the store; one after a
         # restart, or to another worker, meets the update's claim in the store (see _handle).
         self.recent = _Recent()
+        self.arrival = _ArrivalOrder()
         self._polling: asyncio.Task[None] | None = None
         # aiogram parses every answer as ``Response[T]``; pydantic caches such generic models
         # only weakly, so without a reference each is garbage-collected and rebuilt (~10 ms of
@@ -412,7 +414,11 @@ class TelegramBot:
             if not self.recent.first_time(event.update_id):
                 log.info("telegram update %s seen before: skipped", event.update_id)
                 return None
-            return await handler(event, data)
+            # aiogram handles updates in concurrent tasks, and a filter may await (CommandStart
+            # asks for the bot's name): queued here, in arrival order, before any of that, one
+            # sender's updates reach their turn in the order Telegram sent them.
+            async with self.arrival.hold(_sender(event)):
+                return await handler(event, data)
         finally:
             self.inflight.leave()
 
@@ -505,6 +511,40 @@ class TelegramBot:
         status = Incoming(user, EventKind.TEXT, text="/status")
         outcome = services.engine.handle(draft.data, status, services.submit.clock())
         return [Reply(HANDLED_BEFORE), *outcome.replies]
+
+
+def _sender(update: Update) -> int | None:
+    """Whose update it is (the chat of a message, the user of a button press)."""
+    if update.message is not None:
+        return update.message.chat.id
+    if update.callback_query is not None:
+        return update.callback_query.from_user.id
+    return None
+
+
+class _ArrivalOrder:
+    """One FIFO queue per sender, forgotten when empty: ``asyncio.Lock`` wakes its waiters in
+    the order they came."""
+
+    def __init__(self) -> None:
+        self._queues: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, sender: int | None) -> AsyncIterator[None]:
+        if sender is None:
+            yield
+            return
+        lock, users = self._queues.get(sender, (asyncio.Lock(), 0))
+        self._queues[sender] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._queues[sender]
+            if users == 1:
+                del self._queues[sender]
+            else:
+                self._queues[sender] = (lock, users - 1)
 
 
 def _failed(replies: Sequence[Reply]) -> bool:
