@@ -120,7 +120,17 @@ async def services(settings: Settings, *, uploads: UploadLinks | None = None) ->
         stack.push_async_callback(paperwork.aclose)  # after the documents still being drawn
         reach = Reach(isolation)
         stack.push_async_callback(reach.drain)
-        quota = QuotaService(contests, storage, org)
+
+        async def tell(user: UserKey, replies: list[Reply]) -> None:
+            # An entrant told what their unit or an organiser did, from someone else's turn:
+            # posted, not pushed.  Where no channel of this process reaches them (the terminal,
+            # a channel another worker runs), the state waits for them in 我的投稿.
+            if reach.can_reach(user):
+                await reach.post(user, replies)
+            else:
+                log.info("%s is not reachable from this process; not told: %s", user, replies[0].text[:40])
+
+        quota = QuotaService(contests, storage, org, tell=tell)
         admin = AdminService(contests, storage, org)
         submit = SubmitHandler(
             engine,

@@ -100,10 +100,14 @@ class Storage(Protocol):
         status: str | None = None,
         video: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
+        answers: dict[str, Any] | None = None,
+        history: dict[str, Any] | None = None,
     ) -> Submission:
-        """Change a stored submission: a new ``status`` or ``video``, and ``extra`` keys merged
-        into its ``extra`` (a key set to None is removed).  Raises :class:`KeyError` when there
-        is no such submission."""
+        """Change a stored submission in one atomic step: a new ``status``, ``video`` or
+        ``answers`` (a resubmission after 退回修改), ``extra`` keys merged into its ``extra`` (a
+        key set to None is removed), and ``history`` appended to ``extra["history"]`` (who
+        changed what, when: the record both the entrant and the organisers see).  Raises
+        :class:`KeyError` when there is no such submission."""
 
     async def claim_once(self, key: str, ttl: dt.timedelta) -> bool:
         """True for the first claim of ``key`` within ``ttl``, False for every later one: how a

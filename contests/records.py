@@ -75,6 +75,28 @@ def merge_extra(extra: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in merged.items() if v is not None}
 
 
+def apply_update(
+    doc: dict[str, Any],
+    *,
+    status: str | None,
+    video: dict[str, Any] | None,
+    extra: dict[str, Any] | None,
+    answers: dict[str, Any] | None,
+    history: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A stored submission's fields after :meth:`~contests.ports.Storage.update_submission`:
+    one rule for every backend.  ``doc`` holds ``status``, ``video``, ``answers``, ``extra``."""
+    new_extra = merge_extra(doc.get("extra") or {}, extra or {})
+    if history is not None:
+        new_extra["history"] = [*(new_extra.get("history") or []), history]
+    return {
+        "status": status or doc["status"],
+        "video": doc["video"] if video is None else video,
+        "answers": doc["answers"] if answers is None else answers,
+        "extra": new_extra,
+    }
+
+
 def format_number(prefix: str, seq: int) -> str:
     """``KP2024`` and 123 -> ``KP2024-000123``."""
     return f"{prefix}-{seq:06d}"

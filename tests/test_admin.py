@@ -237,11 +237,13 @@ async def people(world: World) -> dict[str, str]:
     await world.bind(ALICE, CAS, Role.MEMBER, "河北省科学技术厅")
     await world.bind(CAROL, CAS, Role.MEMBER, "北京市科学技术委员会")
     await world.bind(BOSS, CAS, Role.ORGANISER)
-    hebei = await world.accepted(
-        BOB, make_request(cas, "recommend", unit="河北省科学技术厅", phone="13911112222")
+    hebei = await world.through_unit(
+        BOB, make_request(cas, "recommend", unit="河北省科学技术厅", phone="13911112222"), ALICE
     )
     stranger = UserKey("wechat", "stranger")
-    beijing_ = await world.accepted(stranger, make_request(cas, "recommend", unit="北京市科学技术委员会"))
+    beijing_ = await world.through_unit(
+        stranger, make_request(cas, "recommend", unit="北京市科学技术委员会"), CAROL
+    )
     own = await world.accepted(BOB, make_request(cas, "self"))
     return {"hebei": hebei.number, "beijing": beijing_.number, "self": own.number}
 

@@ -24,7 +24,7 @@ from contests.records import Submission, UserKey
 from contests.rules import Contest, ContestRegistry
 from dialogs.results import SubmitRequest
 from handlers.admin.units import parse_units_csv
-from handlers.quota.results import Confirmed, Hold, Submitted
+from handlers.quota.results import AwaitingUnit, Confirmed, Hold, Submitted
 from handlers.quota.rules import author_rules, days_left, first_author
 from handlers.quota.service import QuotaService
 from handlers.quota.texts import refusal_text
@@ -101,11 +101,30 @@ class World:
             extra=extra,
         )
 
-    async def submit(self, user: UserKey, req: SubmitRequest) -> Confirmed | Submitted | QuotaRefusal:
-        """The confirm step exactly as the submit flow calls it."""
+    async def submit(
+        self, user: UserKey, req: SubmitRequest, *, as_member: bool = True
+    ) -> Confirmed | Submitted | AwaitingUnit | QuotaRefusal:
+        """The confirm step exactly as the submit flow calls it.  ``as_member``: the entrant
+        speaks for the unit they name (bound as its member first, unless bound already), so
+        the entry counts at once; otherwise it waits for the unit (:class:`AwaitingUnit`)."""
+        named = str(req.answers.get("unit") or "")
+        unit = await self.org.get_unit(req.contest_id, named) if as_member and named else None
+        if unit is not None and await self.org.get_membership(user, req.contest_id) is None:
+            await self.bind(user, req.contest_id, Role.MEMBER, named)
         return await self.quota.confirm(
             user, req, lambda extra: self.create(user, req, extra), now=self.clock()
         )
+
+    async def through_unit(self, user: UserKey, req: SubmitRequest, confirmer: UserKey) -> Submission:
+        """An entrant names a unit (not being its member); ``confirmer`` (the unit's member, or
+        an organiser for a unit nobody is bound to) confirms it."""
+        got = await self.submit(user, req, as_member=False)
+        assert isinstance(got, AwaitingUnit), got
+        confirmed = await self.quota.recommend(confirmer, got.submission.number)
+        assert confirmed.ok, confirmed.text
+        stored = await self.storage.get_submission(got.submission.number)
+        assert stored is not None
+        return stored
 
     async def accepted(self, user: UserKey, req: SubmitRequest) -> Submission:
         """Stored: counted at once, or (cq) submitted through its district for it to recommend."""
@@ -156,6 +175,7 @@ def open_day(contest: Contest) -> dt.datetime:
 
 ALICE = UserKey("telegram", "alice")
 BOB = UserKey("wechat", "bob")
+CAROL = UserKey("web", "wcarol")
 
 # -- the notices' rules, read from the presets ---------------------------------------------------
 
@@ -325,7 +345,7 @@ async def test_the_unit_field_matches_an_imported_unit_after_normalisation(world
     await world.units(CAS, ("中国科协 科普部", "member_unit", ""))
     got = await world.submit(BOB, make_request(contest, "recommend", unit="　中国科协科普部 "))
     assert isinstance(got, Confirmed) and got.hold.holder.key == "unit:中国科协科普部"
-    wrong = await world.submit(BOB, make_request(contest, "recommend", unit="中国科协科普处"))
+    wrong = await world.submit(CAROL, make_request(contest, "recommend", unit="中国科协科普处"))
     assert isinstance(wrong, QuotaRefusal) and wrong.reason == "no_unit"
     text = refusal_text(wrong)
     assert "“中国科协科普处”" in text and "全国科普工作联席会议成员单位" in text and "已保存" in text
@@ -554,9 +574,12 @@ async def test_the_quota_command_for_a_member(world: World) -> None:
     await world.units(CAS, ("河北省科学技术厅", "province", "河北省"))
     await world.bind(ALICE, CAS, Role.MEMBER, "河北省科学技术厅")
     a = await world.accepted(ALICE, make_request(contest, "recommend", title="黑洞漫游"))
-    b = await world.accepted(
-        BOB, make_request(contest, "recommend", unit="河北省科学技术厅", title="量子之谜")
+    waiting = await world.submit(
+        BOB, make_request(contest, "recommend", unit="河北省科学技术厅", title="量子之谜"), as_member=False
     )
+    assert isinstance(waiting, AwaitingUnit)  # BOB only named the unit: its member confirms
+    b = waiting.submission
+    assert (await world.quota.recommend(ALICE, b.number)).ok
     text = await world.quota.quota_text(ALICE, CAS)
     assert text.splitlines()[:3] == [
         "【2024全国科普微视频大赛】名额",

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from bot.storage import choose_backend
-from contests.org import Unit
+from contests.org import Invite, Role, Unit, hash_code
 from contests.ports import EventIsolation, OrgStore, Storage
 from contests.records import Draft, UserKey
 from contests.rules import Contest, ContestRegistry, new_edition
@@ -172,9 +172,16 @@ async def test_quota_refuses_past_the_limit_and_keeps_the_draft(
 ) -> None:
     storage, _, org = stores
     await org.put_units(contest.id, [Unit(contest.id, "测试科技厅", "sub_provincial")])  # ≤3 works
+    # The unit's member enters its works (an entrant who only names the unit waits for it:
+    # tests/test_unit_confirmation.py).
+    member = UserKey("terminal", "member")
+    now = dt.datetime.now(dt.UTC)
+    invite = Invite(hash_code("M-1"), contest.id, Role.MEMBER, "测试科技厅", now, now + dt.timedelta(days=1))
+    await org.add_invite(invite)
+    assert (await org.redeem_invite(hash_code("M-1"), member, now)).membership is not None
     handler = make_handler(contest, stores, tmp_path, paperwork=None)
     for n in range(4):
-        chat = ChatDriver(handler, UserKey("terminal", f"entrant-{n}"))
+        chat = ChatDriver(handler, member)
         await answer_fields(chat, contest, "推荐", "recommend")
         draft = await chat.draft()
         assert draft is not None
@@ -192,6 +199,7 @@ async def test_quota_refuses_past_the_limit_and_keeps_the_draft(
         if n < 3:
             assert f"KP2026-00000{n + 1}" in text
             assert f"{n + 1}/3" in text
+            await chat.say("新报名")
         else:
             assert "提交成功" not in text
             assert "3" in text and "测试科技厅" in text

@@ -12,15 +12,29 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from contests.org import DEFAULT_HOLD_TTL, Membership, Place, PlaceState, QuotaRefusal, Role, Unit
+from contests.events import Reply
+from contests.org import (
+    DEFAULT_HOLD_TTL,
+    Membership,
+    Place,
+    PlaceState,
+    QuotaRefusal,
+    Role,
+    Track,
+    Unit,
+    normalise_name,
+)
 from contests.ports import OrgStore, Storage
 from contests.records import Submission, UserKey
+from contests.review import HistoryEntry, ReviewState, awaiting_unit
 from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, FormField, QuotaRule, match_place
 from handlers.quota.results import Candidate, DistrictPick, EntryRequest, SelectResult, Submitted
 from handlers.quota.rules import (
+    claims_for,
     field_value,
     limit_for,
     place_counts,
@@ -30,9 +44,15 @@ from handlers.quota.rules import (
     selection_field,
     selection_window,
 )
-from handlers.quota.texts import cn_day, pick_line, title_of, window_text
+from handlers.quota.texts import cn_day, pick_line, refusal_text, title_of, window_text
 
-__all__ = ["DistrictRecommendations", "unit_of_member"]
+__all__ = ["DistrictRecommendations", "Tell", "unit_of_member"]
+
+log = logging.getLogger(__name__)
+
+# Sends an entrant a message outside of a reply to their own (called inside another user's turn,
+# so it must post, never wait for the entrant's turn).
+Tell = Callable[[UserKey, list[Reply]], Awaitable[None]]
 
 
 async def unit_of_member(org: OrgStore, member: Membership | None) -> Unit | None:
@@ -54,12 +74,24 @@ class DistrictRecommendations:
         clock: Callable[[], dt.datetime],
         *,
         hold_ttl: dt.timedelta = DEFAULT_HOLD_TTL,
+        tell: Tell | None = None,
     ) -> None:
         self.contests = contests
         self.storage = storage
         self.org = org
         self.clock = clock
         self.hold_ttl = hold_ttl
+        self.tell = tell
+
+    async def _tell(self, user: UserKey, text: str) -> None:
+        """Tell the entrant what their unit did; a message that cannot go out is only logged
+        (the entrant sees the state in 我的投稿 whatever happens)."""
+        if self.tell is None:
+            return
+        try:
+            await self.tell(user, [Reply(text)])
+        except Exception:
+            log.warning("could not tell %s: %s", user, text, exc_info=True)
 
     async def submit_through(
         self,
@@ -163,8 +195,10 @@ class DistrictRecommendations:
 
     async def _own_candidate(
         self, user: UserKey, number: str
-    ) -> tuple[Contest, Submission, Unit, EntryRoute, FormField, QuotaRule] | SelectResult:
-        """The submission ``number`` if the user's unit may choose it, else the refusal."""
+    ) -> tuple[Contest, Submission, Unit, EntryRoute, QuotaRule, bool] | SelectResult:
+        """The submission ``number`` if the user's unit may choose it, with whether it is a
+        two-step entry (chosen in the selection stage) or one waiting for its unit's
+        confirmation; else the refusal.  An organiser confirms for a unit no member is bound to."""
         sub = await self.storage.get_submission(number)
         contest = self.contests.get(sub.contest_id) if sub else None
         if sub is None or contest is None:
@@ -174,9 +208,7 @@ class DistrictRecommendations:
         except KeyError:
             return SelectResult(False, "not_found", f"没有找到编号为 {number} 的报名。")
         if selection_field(contest, channel) is None:
-            return SelectResult(
-                False, "not_applicable", f"{number} 所在的“{channel.label}”不经初审推荐：无需“推荐”。"
-            )
+            return await self._confirming_unit(user, contest, sub, channel)
         selector = await self._selector(user, contest)
         if isinstance(selector, str):
             return SelectResult(False, "forbidden", selector)
@@ -184,7 +216,50 @@ class DistrictRecommendations:
         if own_channel.id != channel.id or not same_unit(fld, unit, recommender_of(contest, sub)):
             # Another unit's entry: say no more than that it is not this unit's.
             return SelectResult(False, "not_found", f"没有找到报送至“{unit.name}”的作品 {number}。")
-        return contest, sub, unit, channel, fld, rule
+        return contest, sub, unit, channel, rule, True
+
+    async def _confirming_unit(
+        self, user: UserKey, contest: Contest, sub: Submission, channel: EntryRoute
+    ) -> tuple[Contest, Submission, Unit, EntryRoute, QuotaRule, bool] | SelectResult:
+        """The unit that confirms a one-step entry named to it, if ``user`` speaks for it."""
+        number = sub.number
+        named = str(sub.extra.get("unit") or "")
+        if not (awaiting_unit(sub) or sub.extra.get("recommended_by")) or not named:
+            return SelectResult(
+                False, "not_applicable", f"{number} 不需要推荐单位确认（本人即推荐单位代表，或为自荐）。"
+            )
+        member = await self.org.get_membership(user, contest.id)
+        if member is not None and member.role is Role.ORGANISER:
+            unit = await self.org.get_unit(contest.id, named)
+            if unit is None:
+                return SelectResult(
+                    False, "not_found", f"“{named}”不在推荐单位名单中：请先导入该单位，再代为确认 {number}。"
+                )
+            bound = [
+                m
+                for m in await self.org.list_memberships(contest_id=contest.id)
+                if m.role is Role.MEMBER and m.unit_key == unit.key
+            ]
+            if bound:
+                return SelectResult(
+                    False,
+                    "forbidden",
+                    f"“{unit.name}”已有绑定的代表，应由该单位代表发送“推荐 {number}”确认。",
+                )
+        else:
+            unit = await unit_of_member(self.org, member)
+            if unit is None:
+                return SelectResult(
+                    False, "forbidden", "只有推荐单位的代表可以确认推荐：请先发送主办方发放的邀请码绑定。"
+                )
+            if normalise_name(unit.name) != normalise_name(named):
+                return SelectResult(False, "not_found", f"没有找到待“{unit.name}”确认的作品 {number}。")
+        rule = rule_for_unit(channel, unit)
+        if rule is None:
+            return SelectResult(
+                False, "not_applicable", f"“{channel.label}”没有“{unit.name}”这一类单位的名额规定。"
+            )
+        return contest, sub, unit, channel, rule, False
 
     async def _used(self, contest: Contest, unit: Unit, now: dt.datetime) -> int:
         return sum(
@@ -200,12 +275,12 @@ class DistrictRecommendations:
         found = await self._own_candidate(user, number)
         if isinstance(found, SelectResult):
             return found
-        contest, sub, unit, channel, _fld, rule = found
+        contest, sub, unit, channel, rule, two_step = found
         now = self.clock()
         title = title_of(contest, sub)
         if sub.status == "withdrawn":
             return SelectResult(False, "withdrawn", f"{number}{title} 已由报送单位撤回，不能推荐。")
-        late = self._out_of_window(contest, channel, now, cancel=False)
+        late = self._out_of_window(contest, channel, now, cancel=False) if two_step else None
         if late is not None:
             return late
         limit = limit_for(rule, unit, "work")
@@ -219,19 +294,30 @@ class DistrictRecommendations:
         before = [p for p in await self.org.list_places(contest.id, holder=unit.holder) if p.number == number]
         if any(p.state is PlaceState.COMMITTED for p in before):
             return await already()
+        # One recommendation per work, even if sent twice at once; a one-step entry takes the
+        # author and work claims it would have taken had its unit's member submitted it.
+        claims: tuple[str, ...] = (f"pick:{number}",)
+        track: Track = "work"
+        if not two_step:
+            form = contest.form(sub.form_id)
+            claims += claims_for(contest, form, sub.answers)[0]
+            track = "account" if form.track == "account" else "work"
         got = await self.org.reserve(
             contest_id=contest.id,
             holder=unit.holder,
-            track="work",
-            limit=limit,
-            claims=(f"pick:{number}",),  # one recommendation per work, even if sent twice at once
+            track=track,
+            limit=limit_for(rule, unit, track),
+            claims=claims,
             owner=user,
             now=now,
             ttl=self.hold_ttl,
         )
         if isinstance(got, QuotaRefusal):
-            if got.reason == "claimed":  # the same 推荐 sent twice at once: the other one won
+            if got.reason == "claimed" and got.claim == f"pick:{number}":  # sent twice at once
                 return await already()
+            if got.reason == "claimed":
+                text = f"不能推荐 {number}{title}：" + refusal_text(got)
+                return SelectResult(False, "claimed", text, got)
             refusal = dataclasses.replace(got, unit_name=unit.name, label=rule.label, min_works=least)
             text = (
                 f"“{unit.name}”的推荐名额已满：通知规定{rule.label}每个限推荐 {limit} 部作品，"
@@ -252,8 +338,13 @@ class DistrictRecommendations:
                 "unit_kind": rule.kind,
                 "recommended_by": str(user),
                 "recommended_at": now.isoformat(),
+                "awaiting_unit": None,
             },
+            history=HistoryEntry(
+                now, str(user), "unit_confirmed", ReviewState.RECOMMENDED.value, detail={"unit": unit.name}
+            ).to_json(),
         )
+        await self._tell(sub.user, f"您的作品 {number}{title} 已获“{unit.name}”确认推荐，计入其推荐名额。")
         used = await self._used(contest, unit, now)
         maker = str(field_value(contest.form(sub.form_id), sub.answers, "unit") or "")
         by = f"（{maker}）" if maker else ""
@@ -267,13 +358,13 @@ class DistrictRecommendations:
         found = await self._own_candidate(user, number)
         if isinstance(found, SelectResult):
             return found
-        contest, sub, unit, channel, _fld, rule = found
+        contest, sub, unit, channel, rule, two_step = found
         now = self.clock()
         title = title_of(contest, sub)
         picked = (await self.recommended(contest.id)).get(number)
         if picked is None or picked.holder != unit.holder:
             return SelectResult(False, "not_recommended", f"{number}{title} 还没有推荐，无需取消。")
-        late = self._out_of_window(contest, channel, now, cancel=True)
+        late = self._out_of_window(contest, channel, now, cancel=True) if two_step else None
         if late is not None:
             return late
         freed = await self.org.withdraw(contest.id, number, now)
@@ -281,7 +372,16 @@ class DistrictRecommendations:
             return SelectResult(False, "not_recommended", f"{number}{title} 还没有推荐，无需取消。")
         await self.storage.update_submission(
             number,
-            extra={"recommended_by": None, "recommended_at": None, "unrecommended_at": now.isoformat()},
+            extra={
+                "recommended_by": None,
+                "recommended_at": None,
+                "unrecommended_at": now.isoformat(),
+                "awaiting_unit": None if two_step else unit.name,
+            },
+            history=HistoryEntry(now, str(user), "unit_cancelled", detail={"unit": unit.name}).to_json(),
+        )
+        await self._tell(
+            sub.user, f"“{unit.name}”取消了对您的作品 {number}{title} 的推荐。如有疑问请联系该单位。"
         )
         used = await self._used(contest, unit, now)
         limit = limit_for(rule, unit, "work")

@@ -11,6 +11,7 @@ from contests.rules import Contest, QuotaRule
 from handlers.quota.texts import count_line
 
 __all__ = [
+    "AwaitingUnit",
     "Candidate",
     "Confirmed",
     "DistrictPick",
@@ -46,8 +47,11 @@ class Holder:
     rule: QuotaRule | None
     unit: Unit | None  # None for self-entrants
     # True when the organisers have imported no units yet: nobody can tell whose places a
-    # recommended entry uses, so it is taken and flagged rather than refused.
+    # recommended entry uses, so it waits, flagged, for an organiser to check it.
     unverified: bool = False
+    # True when the entrant only named the unit (they are not its member): the entry uses no
+    # place until the unit's member (or an organiser on its behalf) confirms it.
+    awaiting: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +110,31 @@ class Submitted:
         return (
             f"已报送至“{self.recommender}”，待{self.label}：{self.recommender}将在{self.window}"
             "择优推荐，推荐后才计入其名额。推荐结果可随时发送“配额”查看。"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitingUnit:
+    """An entry stored as waiting for its recommending unit to confirm it (the unit, not the
+    entrant, is answerable for a recommendation: its seal is on the form).  It uses no place
+    until then (see :meth:`QuotaService.recommend`)."""
+
+    submission: Submission
+    unit_name: str
+    verified: bool  # False: the organisers imported no units yet, nobody can confirm it yet
+    usage: str  # the unit's places now, e.g. "已推荐 2/5 部，还可推荐 3 部。"
+
+    @property
+    def notice(self) -> str:
+        if not self.verified:
+            return (
+                "主办方尚未导入推荐单位名单，本作品的推荐名额将由主办方人工核对；"
+                "核对前作品状态为“待单位确认”，可随时发送“我的投稿”查看。"
+            )
+        return (
+            f"本作品待“{self.unit_name}”确认推荐：推荐由单位负责（推荐表须加盖单位公章），"
+            f"单位确认后才计入其名额。“{self.unit_name}”目前{self.usage}"
+            "确认后会通知您；也可随时发送“我的投稿”查看状态。"
         )
 
 

@@ -14,8 +14,9 @@ from contests.org import DEFAULT_HOLD_TTL, QuotaRefusal, Role, Track, Unit, norm
 from contests.ports import OrgStore, Storage
 from contests.records import Submission, UserKey
 from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, Form
-from handlers.quota.district import DistrictRecommendations, unit_of_member
+from handlers.quota.district import DistrictRecommendations, Tell, unit_of_member
 from handlers.quota.results import (
+    AwaitingUnit,
     Confirmed,
     DistrictPick,
     EntryRequest,
@@ -60,34 +61,42 @@ class QuotaService:
         clock: Callable[[], dt.datetime] = utcnow,
         *,
         hold_ttl: dt.timedelta = DEFAULT_HOLD_TTL,
+        tell: Tell | None = None,
     ) -> None:
         self.contests = contests
         self.storage = storage
         self.org = org
         self.clock = clock
         self.hold_ttl = hold_ttl
-        self.districts = DistrictRecommendations(contests, storage, org, clock, hold_ttl=hold_ttl)
+        self.districts = DistrictRecommendations(contests, storage, org, clock, hold_ttl=hold_ttl, tell=tell)
 
     # -- whose places ----------------------------------------------------------------------
 
     async def resolve_holder(
         self, user: UserKey, contest: Contest, channel: EntryRoute, form: Form, answers: Mapping[str, Any]
     ) -> Holder | QuotaRefusal:
-        """Whose places this entry uses (see :mod:`handlers.quota`), or ``no_unit``."""
-        unit = await unit_of_member(self.org, await self.org.get_membership(user, contest.id))
+        """Whose places this entry uses (see :mod:`handlers.quota`), or ``no_unit``.
+
+        Only the unit's own member (or an organiser) takes a unit's place at confirm time; an
+        entrant who merely names the unit gets a holder marked ``awaiting``: the entry waits,
+        using no place, until the unit confirms it (:meth:`recommend`)."""
+        member = await self.org.get_membership(user, contest.id)
+        unit = await unit_of_member(self.org, member)
         rule = rule_for_unit(channel, unit) if unit else None
         named = str(field_value(form, answers, "unit") or "").strip()
+        awaiting = False
         if rule is None and named:
             unit = await self.org.get_unit(contest.id, named)
             rule = rule_for_unit(channel, unit) if unit else None
+            awaiting = member is None or member.role is not Role.ORGANISER
         if unit is not None and rule is not None:
-            return Holder(unit.holder, unit.name, rule.kind, rule, unit)
+            return Holder(unit.holder, unit.name, rule.kind, rule, unit, awaiting=awaiting)
         own = next((r for r in channel.quota if r.kind == "self"), None)
         if own is not None or not channel.quota:
             return Holder(self_holder(user), named or str(user), own.kind if own else "", own, None)
         if not await self.org.list_units(contest.id):
             key = f"unit-unverified:{normalise_name(named) or self_holder(user)}"
-            return Holder(key, named or str(user), "", None, None, unverified=True)
+            return Holder(key, named or str(user), "", None, None, unverified=True, awaiting=True)
         track: Track = "account" if form.track == "account" else "work"
         labels = "、".join(r.label for r in channel.quota)
         return QuotaRefusal("no_unit", contest.id, "", track, unit_name=named, label=labels)
@@ -95,16 +104,23 @@ class QuotaService:
     # -- confirm time ------------------------------------------------------------------------
 
     async def reserve(
-        self, user: UserKey, request: EntryRequest, now: dt.datetime | None = None
+        self,
+        user: UserKey,
+        request: EntryRequest,
+        now: dt.datetime | None = None,
+        *,
+        holder: Holder | None = None,
     ) -> Hold | QuotaRefusal:
-        """Hold a place for ``request`` or say why not.  Create the submission with
-        :attr:`Hold.extra` (its unit), then commit; or release what you get."""
+        """Hold a place for ``request`` (of ``holder``, resolved here when not given) or say
+        why not.  Create the submission with :attr:`Hold.extra` (its unit), then commit; or
+        release what you get."""
         now = now or self.clock()
         contest = self._contest(request.contest_id)
         channel, form = contest.channel(request.channel_id), contest.form(request.form_id)
-        holder = await self.resolve_holder(user, contest, channel, form, request.answers)
-        if isinstance(holder, QuotaRefusal):
-            return holder
+        resolved = holder or await self.resolve_holder(user, contest, channel, form, request.answers)
+        if isinstance(resolved, QuotaRefusal):
+            return resolved
+        holder = resolved
         track: Track = "account" if form.track == "account" else "work"
         limit = limit_for(holder.rule, holder.unit, track)
         claims, shown = claims_for(contest, form, request.answers)
@@ -149,7 +165,7 @@ class QuotaService:
         request: EntryRequest,
         create: Callable[[dict[str, Any]], Awaitable[Submission]],
         now: dt.datetime | None = None,
-    ) -> Confirmed | Submitted | QuotaRefusal:
+    ) -> Confirmed | Submitted | AwaitingUnit | QuotaRefusal:
         """Reserve, then ``create(extra)`` the submission, then commit; release if ``create``
         fails.
 
@@ -157,14 +173,21 @@ class QuotaService:
         ``extra`` (the unit the entry counts for, stored in the same write); a refusal leaves
         nothing behind (show :func:`refusal_text`, keep the draft).  In a two-step channel
         (a form field of role ``recommender``) nothing is reserved: the entry is stored as
-        submitted through the unit it names (:class:`Submitted`).
+        submitted through the unit it names (:class:`Submitted`); an entrant who is not the
+        named unit's member gets :class:`AwaitingUnit` (no place until the unit confirms).
         """
         contest = self._contest(request.contest_id)
         channel = contest.channel(request.channel_id)
         fld = contest.form(request.form_id).recommender()
         if fld is not None:
             return await self.districts.submit_through(contest, channel, fld, request, create)
-        hold = await self.reserve(user, request, now)
+        form = contest.form(request.form_id)
+        holder = await self.resolve_holder(user, contest, channel, form, request.answers)
+        if isinstance(holder, QuotaRefusal):
+            return holder
+        if holder.awaiting:
+            return await self._await_unit(contest, holder, create, now or self.clock())
+        hold = await self.reserve(user, request, now, holder=holder)
         if isinstance(hold, QuotaRefusal):
             return hold
         try:
@@ -179,6 +202,25 @@ class QuotaService:
             raise
         committed = await self.commit(hold, submission, now)
         return Confirmed(submission, hold, committed)
+
+    async def _await_unit(
+        self,
+        contest: Contest,
+        holder: Holder,
+        create: Callable[[dict[str, Any]], Awaitable[Submission]],
+        now: dt.datetime,
+    ) -> AwaitingUnit:
+        extra: dict[str, Any] = {"unit": holder.name, "unit_kind": holder.kind, "awaiting_unit": holder.name}
+        usage = ""
+        if holder.unverified:
+            extra["unit_unverified"] = True
+        elif holder.unit is not None:
+            u = unit_usage(
+                contest, holder.unit, await self.org.list_places(contest.id, holder=holder.key), now
+            )
+            usage = count_line(u.used, u.limit, "work", u.min_works).removeprefix("作品：")
+        submission = await create(extra)
+        return AwaitingUnit(submission, holder.name, not holder.unverified, usage)
 
     # -- two steps: the recommending units choose (cq 区县推荐) ------------------------------
 

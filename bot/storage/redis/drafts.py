@@ -39,6 +39,7 @@ from contests.records import (
     StaleDraftError,
     Submission,
     UserKey,
+    apply_update,
     merge_extra,
 )
 
@@ -349,6 +350,8 @@ class RedisStorage:
         status: str | None = None,
         video: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
+        answers: dict[str, Any] | None = None,
+        history: dict[str, Any] | None = None,
     ) -> Submission:
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:  # optimistic: retried when another worker changed the record meanwhile
@@ -358,11 +361,11 @@ class RedisStorage:
                     if payload is None:
                         raise KeyError(number)
                     doc = json.loads(payload)
-                    if status is not None:
-                        doc["status"] = status
-                    if video is not None:
-                        doc["video"] = video
-                    doc["extra"] = merge_extra(doc.get("extra") or {}, extra or {})
+                    doc.update(
+                        apply_update(
+                            doc, status=status, video=video, extra=extra, answers=answers, history=history
+                        )
+                    )
                     encoded = dump_json(doc)
                     pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
                     pipe.hset(self._submissions, number, encoded)

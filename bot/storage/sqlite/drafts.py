@@ -26,6 +26,7 @@ from contests.records import (
     StaleDraftError,
     Submission,
     UserKey,
+    apply_update,
     format_number,
     merge_extra,
 )
@@ -301,6 +302,8 @@ class SqliteStorage(SqliteStoreBase):
         status: str | None = None,
         video: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
+        answers: dict[str, Any] | None = None,
+        history: dict[str, Any] | None = None,
     ) -> Submission:
         select = f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE number = ?"
 
@@ -309,13 +312,26 @@ class SqliteStorage(SqliteStoreBase):
             if not found:
                 raise KeyError(number)
             current = _row_to_submission(found[0])
-            new_extra = merge_extra(current.extra, extra or {})
+            doc = apply_update(
+                {
+                    "status": current.status,
+                    "video": current.video,
+                    "answers": current.answers,
+                    "extra": current.extra,
+                },
+                status=status,
+                video=video,
+                extra=extra,
+                answers=answers,
+                history=history,
+            )
             conn.execute(
-                "UPDATE submissions SET status = ?, video = ?, extra = ? WHERE number = ?",
+                "UPDATE submissions SET status = ?, video = ?, answers = ?, extra = ? WHERE number = ?",
                 (
-                    status or current.status,
-                    dump_json(current.video if video is None else video),
-                    dump_json(new_extra),
+                    doc["status"],
+                    dump_json(doc["video"]),
+                    dump_json(doc["answers"]),
+                    dump_json(doc["extra"]),
                     number,
                 ),
             )

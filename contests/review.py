@@ -1,0 +1,159 @@
+"""Where a submission stands (形式审查), as the entrant and the organisers both see it.
+
+A submission's state is read from what the store keeps of it, never stored twice: its
+``status`` (``submitted``, ``complete`` once the signed scan is in, ``withdrawn``), the
+organisers' last decision (``extra["review"]``), and whether its recommending unit has
+confirmed it (``extra["awaiting_unit"]`` until then).  Every change is appended to
+``extra["history"]`` (:class:`HistoryEntry`) in the same atomic write as the change itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from contests.records import Submission
+
+
+class ReviewState(StrEnum):
+    SUBMITTED = "submitted"
+    AWAITING_UNIT = "awaiting_unit"
+    RECOMMENDED = "recommended"
+    COMPLETE = "complete"
+    PASSED = "passed"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self]
+
+
+STATE_LABELS: dict[ReviewState, str] = {
+    ReviewState.SUBMITTED: "已提交",
+    ReviewState.AWAITING_UNIT: "待单位确认",
+    ReviewState.RECOMMENDED: "已推荐",
+    ReviewState.COMPLETE: "材料齐全",
+    ReviewState.PASSED: "通过形式审查",
+    ReviewState.RETURNED: "退回修改",
+    ReviewState.REJECTED: "未通过",
+    ReviewState.WITHDRAWN: "已撤回",
+}
+
+
+class Decision(StrEnum):
+    """What an organiser decides in the formal review."""
+
+    PASS = "pass"
+    RETURN = "return"
+    REJECT = "reject"
+
+    @property
+    def state(self) -> ReviewState:
+        return _DECISION_STATES[self]
+
+    @property
+    def label(self) -> str:
+        return {Decision.PASS: "通过", Decision.RETURN: "退回修改", Decision.REJECT: "未通过"}[self]
+
+
+_DECISION_STATES = {
+    Decision.PASS: ReviewState.PASSED,
+    Decision.RETURN: ReviewState.RETURNED,
+    Decision.REJECT: ReviewState.REJECTED,
+}
+
+# What a return may name besides the form's fields: the entrant reopens exactly these.
+ITEM_VIDEO = "video"
+ITEM_SCAN = "scan"
+ITEM_LABELS = {ITEM_VIDEO: "参赛视频（文件或链接）", ITEM_SCAN: "签字盖章的扫描件"}
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One change of a submission: what happened, by whom (``UserKey`` text, ``cli:…``), when."""
+
+    at: dt.datetime
+    by: str
+    # submitted, unit_confirmed, unit_cancelled, complete, decided, resubmitted, withdrawn
+    event: str
+    state: str = ""  # the state after the change, when it changed one
+    reason: str = ""
+    items: tuple[str, ...] = ()
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "at": self.at.astimezone(dt.UTC).isoformat(),
+            "by": self.by,
+            "event": self.event,
+        }
+        if self.state:
+            doc["state"] = self.state
+        if self.reason:
+            doc["reason"] = self.reason
+        if self.items:
+            doc["items"] = list(self.items)
+        if self.detail:
+            doc["detail"] = self.detail
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> HistoryEntry:
+        return cls(
+            at=dt.datetime.fromisoformat(str(doc["at"])),
+            by=str(doc.get("by") or ""),
+            event=str(doc.get("event") or ""),
+            state=str(doc.get("state") or ""),
+            reason=str(doc.get("reason") or ""),
+            items=tuple(str(i) for i in doc.get("items") or ()),
+            detail=dict(doc.get("detail") or {}),
+        )
+
+
+def history_of(sub: Submission) -> list[HistoryEntry]:
+    """The submission's changes, oldest first; its creation comes first even when the record
+    predates the history (stored before it was kept)."""
+    kept = [HistoryEntry.from_json(d) for d in sub.extra.get("history") or [] if isinstance(d, dict)]
+    if not kept or kept[0].event != "submitted":
+        kept.insert(0, HistoryEntry(sub.created_at, str(sub.user), "submitted", ReviewState.SUBMITTED.value))
+    return kept
+
+
+def last_decision(sub: Submission) -> dict[str, Any] | None:
+    """The organisers' standing decision (``decision``, ``reason``, ``items``, ``by``, ``at``),
+    or None (none yet, or the entrant resubmitted after a return)."""
+    review = sub.extra.get("review")
+    return review if isinstance(review, dict) and review.get("decision") in set(Decision) else None
+
+
+def awaiting_unit(sub: Submission) -> str:
+    """The unit whose confirmation the entry waits for, or ""."""
+    return str(sub.extra.get("awaiting_unit") or "")
+
+
+def state_of(sub: Submission) -> ReviewState:
+    """Where the submission stands now."""
+    if sub.status == "withdrawn":
+        return ReviewState.WITHDRAWN
+    decision = last_decision(sub)
+    if decision is not None:
+        return Decision(decision["decision"]).state
+    if awaiting_unit(sub):
+        return ReviewState.AWAITING_UNIT
+    if sub.status == "complete":
+        return ReviewState.COMPLETE
+    if sub.extra.get("recommended_by"):
+        return ReviewState.RECOMMENDED
+    return ReviewState.SUBMITTED
+
+
+def returned_items(sub: Submission) -> tuple[str, ...]:
+    """What a standing 退回修改 names (field ids, ``video``, ``scan``); empty otherwise."""
+    decision = last_decision(sub)
+    if decision is None or decision.get("decision") != Decision.RETURN:
+        return ()
+    return tuple(str(i) for i in decision.get("items") or ())
