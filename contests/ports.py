@@ -11,6 +11,7 @@ from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, runtime_checkable
 
+from contests.audit import AuditEntry
 from contests.deliveries import (
     BeginResult,
     Delivery,
@@ -354,6 +355,34 @@ class TicketStore(Protocol):
 
     async def close_ticket(self, ticket_id: str, *, now: dt.datetime) -> Ticket:
         """Close the ticket (closing a closed one changes nothing).  Raises :class:`TicketNotFoundError`."""
+
+    async def close(self) -> None:
+        """Release connections.  The store is unusable afterwards."""
+
+
+@runtime_checkable
+class AuditLog(Protocol):
+    """Who viewed, downloaded, exported or decided what: append-only, there is no update or
+    delete.  Every method is safe to call concurrently."""
+
+    async def append(self, entry: AuditEntry) -> AuditEntry:
+        """Store ``entry`` (its ``seq`` must be 0) and return it with the store's next ``seq``,
+        strictly greater than every earlier one (numbers may be skipped)."""
+
+    async def list_entries(
+        self,
+        *,
+        contest_id: str | None = None,
+        actor: str | None = None,
+        target: str | None = None,
+        action_prefix: str | None = None,
+        after_seq: int = 0,
+        limit: int = 200,
+        newest_first: bool = True,
+    ) -> list[AuditEntry]:
+        """Up to ``limit`` (at least 1) entries with ``seq > after_seq`` matching every filter
+        given (``action_prefix``: the action starts with it, case-sensitive), ordered by ``seq``:
+        the newest ones first by default, else the oldest ones first."""
 
     async def close(self) -> None:
         """Release connections.  The store is unusable afterwards."""

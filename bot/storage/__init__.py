@@ -50,4 +50,6 @@ async def open_stores(
         stack.push_async_callback(jobs.close)
         tickets = await chosen.open_tickets()
         stack.push_async_callback(tickets.close)
-        yield Stores(storage, isolation, org, jobs, tickets)
+        audit = await chosen.open_audit()
+        stack.push_async_callback(audit.close)
+        yield Stores(storage, isolation, org, jobs, tickets, audit)

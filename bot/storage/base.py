@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from contests.ports import EventIsolation, JobStore, OrgStore, Storage, TicketStore
+from contests.ports import AuditLog, EventIsolation, JobStore, OrgStore, Storage, TicketStore
 
 
 def session_hash(token: str) -> str:
@@ -78,6 +78,7 @@ class Stores:
     org: OrgStore
     jobs: JobStore
     tickets: TicketStore
+    audit: AuditLog
 
 
 class Backend(Protocol):
@@ -91,3 +92,5 @@ class Backend(Protocol):
     async def open_jobs(self) -> JobStore: ...
 
     async def open_tickets(self) -> TicketStore: ...
+
+    async def open_audit(self) -> AuditLog: ...

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
+from bot.storage.redis.audit import RedisAuditLog
 from bot.storage.redis.drafts import RedisStorage
 from bot.storage.redis.jobs import RedisJobStore
 from bot.storage.redis.lock import RedisIsolation
 from bot.storage.redis.org import RedisOrgStore
 from bot.storage.redis.tickets import RedisTicketStore
-from contests.ports import EventIsolation, JobStore, OrgStore, Storage, TicketStore
+from contests.ports import AuditLog, EventIsolation, JobStore, OrgStore, Storage, TicketStore
 
 
 class _Pingable(Protocol):
@@ -56,3 +57,6 @@ class RedisBackend:
 
     async def open_tickets(self) -> TicketStore:
         return await _pinged(RedisTicketStore.from_url(self.url, self.prefix))
+
+    async def open_audit(self) -> AuditLog:
+        return await _pinged(RedisAuditLog.from_url(self.url, self.prefix))

@@ -1,6 +1,6 @@
 """The embedded backend: SQLite files in the data directory, for one worker process.
 
-Drafts, submissions, the organisation and the delivery jobs share ``kepu.sqlite3`` (each in
+Drafts, submissions, the organisation, the delivery jobs and the audit log share ``kepu.sqlite3`` (each in
 its own tables); the helpdesk's tickets live in ``helpdesk.sqlite3``.
 """
 
@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.storage.memory_lock import LocalIsolation
+from bot.storage.sqlite.audit import SqliteAuditLog
 from bot.storage.sqlite.drafts import SqliteStorage
 from bot.storage.sqlite.jobs import SqliteJobStore
 from bot.storage.sqlite.org import SqliteOrgStore
 from bot.storage.sqlite.tickets import HELPDESK_SQLITE_FILENAME, SqliteTicketStore
-from contests.ports import EventIsolation, JobStore, OrgStore, Storage, TicketStore
+from contests.ports import AuditLog, EventIsolation, JobStore, OrgStore, Storage, TicketStore
 
 #: Name of the SQLite database inside the data directory.
 SQLITE_FILENAME = "kepu.sqlite3"
@@ -37,3 +38,6 @@ class SqliteBackend:
 
     async def open_tickets(self) -> TicketStore:
         return await SqliteTicketStore.open(self.tickets_path)
+
+    async def open_audit(self) -> AuditLog:
+        return await SqliteAuditLog.open(self.path)
