@@ -32,6 +32,8 @@ from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.service import HelpdeskService, format_for_operators
 from handlers.outbound import Reach
 from handlers.quota.service import QuotaService
+from handlers.review.commands import ReviewCommands
+from handlers.review.service import ReviewService
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler, UploadLinks
 from validators.media import check_video
@@ -58,6 +60,7 @@ class Services:
     quota: QuotaService
     admin: AdminService
     helpdesk: HelpdeskService
+    review: ReviewService
     http: aiohttp.ClientSession
 
     @property
@@ -131,6 +134,7 @@ async def services(settings: Settings, *, uploads: UploadLinks | None = None) ->
                 log.info("%s is not reachable from this process; not told: %s", user, replies[0].text[:40])
 
         quota = QuotaService(contests, storage, org, tell=tell)
+        review = ReviewService(contests, storage, org, tell=tell, audit=stores.audit)
         admin = AdminService(contests, storage, org)
         submit = SubmitHandler(
             engine,
@@ -143,6 +147,7 @@ async def services(settings: Settings, *, uploads: UploadLinks | None = None) ->
             paperwork=paperwork,
             uploads=uploads,
             pusher=reach,
+            resubmitter=review,
             # SQLite serves one worker process, the only one writing its drafts; with Redis
             # another worker may have handled the user's last event (see SubmitHandler).
             draft_cache=0 if redis_url else DRAFT_CACHE,
@@ -161,6 +166,7 @@ async def services(settings: Settings, *, uploads: UploadLinks | None = None) ->
             tickets,
             _Operators(reach, settings.operator_keys),
             relay,
+            own_submissions=review.own_submissions,
         )
         assistant = Assistant(
             submit,
@@ -169,7 +175,8 @@ async def services(settings: Settings, *, uploads: UploadLinks | None = None) ->
             org=OrgCommands(admin, quota),
             helpdesk=helpdesk,
             operators=settings.operator_keys,
+            extra=[ReviewCommands(review, submit)],
         )
         yield Services(
-            settings, contests, stores, engine, reach, submit, assistant, quota, admin, helpdesk, http
+            settings, contests, stores, engine, reach, submit, assistant, quota, admin, helpdesk, review, http
         )

@@ -26,6 +26,7 @@ class SubmitRequest:
     form_id: str
     answers: dict[str, Any]
     video: dict[str, Any]
+    amend: str | None = None  # a returned submission's number: stored again under it
 
 
 @dataclass(slots=True)

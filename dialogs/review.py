@@ -73,6 +73,7 @@ def read_review(
         form_id=form.id,
         answers=answers,
         video=dict(state.get("video") or {}),
+        amend=state.get("amend"),
     )
     return StepResult(state, [], submit=request)
 

@@ -28,6 +28,7 @@ from contests.events import Document, EventKind, Incoming, Placement, Reply
 from contests.org import QuotaRefusal
 from contests.ports import Storage
 from contests.records import AlreadyClaimed, Draft, StaleDraftError, Submission, UserKey
+from contests.review import HistoryEntry, ReviewState
 from contests.rules import SHANGHAI, Contest
 from dialogs.engine import DialogEngine
 from dialogs.results import StepResult, SubmitRequest
@@ -83,6 +84,27 @@ class Pusher(Protocol):
     def plan_documents(
         self, user: UserKey, files: Sequence[tuple[str, str]]
     ) -> list[tuple[Document, Placement]] | None: ...
+
+
+class Resubmitted(Protocol):
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def submission(self) -> Submission | None: ...
+    @property
+    def needs_scan(self) -> bool: ...
+
+
+class Resubmitter(Protocol):
+    """Stores a returned submission fixed in the dialog (:class:`handlers.review.service.ReviewService`)."""
+
+    async def resubmit(
+        self, user: UserKey, number: str, answers: dict[str, Any], video: dict[str, Any], now: dt.datetime
+    ) -> Resubmitted: ...
 
 
 class UploadLinks(Protocol):
@@ -142,6 +164,7 @@ class SubmitHandler:
         quota: QuotaService | None = None,
         paperwork: Paperwork | None = None,
         pusher: Pusher | None = None,
+        resubmitter: Resubmitter | None = None,
         draft_cache: int = 0,
     ) -> None:
         self.engine = engine
@@ -155,6 +178,7 @@ class SubmitHandler:
         self.quota = quota
         self.paperwork = paperwork
         self.pusher = pusher
+        self.resubmitter = resubmitter
         # Documents drawn after the reply went out (a PDF costs a third of a CPU second, and
         # WeChat wants its reply within 4 s): kept here and awaited by aclose().
         self._later: set[asyncio.Task[None]] = set()
@@ -254,6 +278,15 @@ class SubmitHandler:
         self._drafts.move_to_end(user)
         while len(self._drafts) > self._draft_cache:
             self._drafts.popitem(last=False)
+
+    async def reopen(self, user: UserKey, state: dict[str, Any], *, head: str) -> list[Reply]:
+        """Store ``state`` as the user's draft (a returned submission reopened for fixing,
+        :meth:`~handlers.review.service.ReviewService.reopen_state`) and show where it is."""
+        draft = await self._draft(user)
+        if not await self._store(user, draft, state):
+            return [Reply(self.engine.msg.render("internal_error"), meta={"error": "stale"})]
+        outcome = self.engine.handle(state, Incoming(user, EventKind.TEXT, "开始"), self.clock())
+        return [Reply(head), *outcome.replies[1:]]
 
     async def _handle_event(
         self, event: Incoming, contest_hint: str | None, gate: ClaimGate | None
@@ -411,6 +444,8 @@ class SubmitHandler:
                 extra=extra,
             )
 
+        if req.amend:
+            return await self._resubmit(user, outcome, req, now)
         notice = ""
         if self.quota is not None:
             result = await self.quota.confirm(user, req, create, now=now)
@@ -446,6 +481,28 @@ class SubmitHandler:
         replies.append(self.engine.scan_prompt(done.state))
         # The store dropped the draft with the submission; the scan step is a new one.
         await self._store(user, None, done.state)
+        return replies
+
+    async def _resubmit(
+        self, user: UserKey, outcome: StepResult, req: SubmitRequest, now: dt.datetime
+    ) -> list[Reply]:
+        """A returned submission fixed and confirmed: stored under its own number."""
+        assert req.amend is not None and outcome.state is not None
+        if self.resubmitter is None:
+            return [Reply(self.engine.msg.render("internal_error"), meta={"error": "resubmit"})]
+        done = await self.resubmitter.resubmit(user, req.amend, req.answers, req.video, now)
+        if not done.ok or done.submission is None:
+            return [*outcome.replies, Reply(done.text, meta={"error": done.code})]
+        sub = done.submission
+        replies = [*outcome.replies, Reply(done.text, meta={"number": sub.number})]
+        contest = self.engine.contests.get(sub.contest_id)
+        if not done.needs_scan or contest is None:
+            await self._store(user, await self._draft(user), None)
+            return replies
+        replies.extend(await self._form_replies(contest, sub.form_id, sub.answers, sub.number))
+        scan = self.engine.submitted(outcome.state, sub.number, via=user.channel)
+        replies.append(self.engine.scan_prompt(scan.state or {}))
+        await self._store(user, await self._draft(user), scan.state)
         return replies
 
     async def _form_replies(
@@ -514,7 +571,10 @@ class SubmitHandler:
         """The signed scan arrived: the submission is complete and gets its receipt."""
         number = str(state.get("number") or "")
         scans = [s.get("stored", "") for s in state.get("scans") or []]
-        submission = await self.storage.update_submission(number, status="complete", extra={"scans": scans})
+        entry = HistoryEntry(self.clock(), str(user), "complete", ReviewState.COMPLETE.value)
+        submission = await self.storage.update_submission(
+            number, status="complete", extra={"scans": scans}, history=entry.to_json()
+        )
         contest = self.engine.contests.get(submission.contest_id)
         paperwork = self.paperwork
         if paperwork is None or contest is None:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from contests.events import Document
-from contests.org import Invite, PlaceState, RedeemStatus, Role, hash_code, normalise_name
+from contests.org import Invite, PlaceState, RedeemStatus, Role, hash_code, normalise_name, unit_holder
 from contests.ports import OrgStore, Storage
 from contests.records import Submission, UserKey
+from contests.review import awaiting_unit
 from contests.rules import SHANGHAI, Contest, ContestRegistry
 from handlers.admin.invites import (
     DEFAULT_INVITE_VALIDITY,
@@ -177,6 +178,9 @@ class AdminService:
         for sub in subs:
             if sub.number not in found and (through := submitted_through(contest, sub, units)):
                 found[sub.number] = through.holder
+            elif sub.number not in found and (waiting := awaiting_unit(sub)):
+                # Named to a unit that has not confirmed it yet: that unit's to decide on.
+                found[sub.number] = unit_holder(waiting)
         return found
 
     async def visible_submission(self, viewer: UserKey, submission: Submission) -> dict[str, Any]:

@@ -17,14 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from contests.ports import TicketStore
 from contests.records import UserKey
 from contests.tickets import Ticket, TicketClosedError, TicketNotFoundError, TicketStatus
-from handlers.helpdesk.answer import Helpdesk
+from handlers.helpdesk.answer import PERSONAL_REPLY, Helpdesk
 from handlers.helpdesk.sources import KnowledgeError
 
 __all__ = [
@@ -119,12 +119,16 @@ class HelpdeskService:
         push: Push,
         *,
         clock: Callable[[], dt.datetime] = utcnow,
+        own_submissions: Callable[[UserKey], Awaitable[str | None]] | None = None,
     ) -> None:
         self.helpdesk = helpdesk
         self.store = store
         self.operators = operators
         self.push = push
         self.clock = clock
+        # 我的投稿 for a question about one's own submissions ("我的作品审核通过了吗"): the
+        # answer is in the store, not in the notice, and needs no person.  None: no submissions.
+        self.own_submissions = own_submissions
 
     async def answer(self, user: UserKey, contest_id: str | None, question: str) -> list[str]:
         """The texts to send to ``user`` for ``question``: an answer with its source, or an honest
@@ -142,6 +146,10 @@ class HelpdeskService:
         else:
             if result.confident:
                 return [result.answer]
+            if result.answer == PERSONAL_REPLY and self.own_submissions is not None:
+                own = await self.own_submissions(user)
+                if own is not None:
+                    return [own]
             answer_text, suggestion, picked = result.answer, result.suggestion, result.contest_id
         try:
             ticket = await self.store.create(

@@ -13,6 +13,7 @@ from typing import Any
 from contests.org import DEFAULT_HOLD_TTL, QuotaRefusal, Role, Track, Unit, normalise_name, self_holder
 from contests.ports import OrgStore, Storage
 from contests.records import Submission, UserKey
+from contests.review import HistoryEntry, ReviewState
 from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, Form
 from handlers.quota.district import DistrictRecommendations, Tell, unit_of_member
 from handlers.quota.results import (
@@ -321,7 +322,10 @@ class QuotaService:
             # Status first: if freeing the place then fails, a retry frees it (never the reverse,
             # which could leave a counted-out work still "submitted").
             await self.storage.update_submission(
-                number, status="withdrawn", extra={"withdrawn_by": str(user), "withdrawn_at": now.isoformat()}
+                number,
+                status="withdrawn",
+                extra={"withdrawn_by": str(user), "withdrawn_at": now.isoformat()},
+                history=HistoryEntry(now, str(user), "withdrawn", ReviewState.WITHDRAWN.value).to_json(),
             )
         freed = await self.org.withdraw(contest.id, number, now)
         if freed is None and sub.status == "withdrawn":

@@ -1,0 +1,426 @@
+"""The formal review (形式审查): organisers decide, entrants see where they stand and fix
+what was returned, under the same number and keeping their place.
+
+States and history are read by :mod:`contests.review`; every change here is one atomic
+:meth:`~contests.ports.Storage.update_submission` that also appends its history entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from contests.audit import AuditEntry
+from contests.events import Reply
+from contests.org import Role
+from contests.ports import AuditLog, OrgStore, Storage
+from contests.records import Submission, UserKey
+from contests.review import (
+    ITEM_LABELS,
+    ITEM_SCAN,
+    ITEM_VIDEO,
+    Decision,
+    HistoryEntry,
+    ReviewState,
+    last_decision,
+    returned_items,
+    state_of,
+)
+from contests.rules import SHANGHAI, Contest, ContestRegistry
+from dialogs.states import DRAFT_VERSION, State, Step
+
+__all__ = ["LINK_CHECKS", "MAX_REASON_CHARS", "OPERATOR_CHANNEL", "ReviewOutcome", "ReviewService"]
+
+log = logging.getLogger(__name__)
+
+MAX_REASON_CHARS = 500
+# Who acts from the server itself (``python -m bot review``): trusted as an organiser.
+OPERATOR_CHANNEL = "cli"
+# What an organiser checks of a cloud-drive link (the notices: 网盘链接须长期有效、提取码正确).
+LINK_CHECKS: dict[str, str] = {
+    "opened": "链接能打开",
+    "plays": "视频能播放",
+    "code_works": "提取码正确",
+    "permanent": "长期有效（非临时链接）",
+    "folder_named": "文件夹按通知要求命名",
+}
+Tell = Callable[[UserKey, list[Reply]], Awaitable[None]]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewOutcome:
+    """The answer to a decision, a link check or a resubmission: ``text`` is for the one who
+    asked (page or chat); ``code`` names the outcome (ok, not_found, forbidden, invalid, ...)."""
+
+    ok: bool
+    code: str
+    text: str
+    submission: Submission | None = None
+    needs_scan: bool = False  # a resubmission whose form changed: print, sign and scan again
+
+
+def title_of(contest: Contest, sub: Submission) -> str:
+    try:
+        form = contest.form(sub.form_id)
+    except KeyError:
+        return ""
+    fld = next((f for f in form.fields if f.role == "title"), None)
+    value = str(sub.answers.get(fld.id) or "") if fld else ""
+    return f"《{value}》" if value else ""
+
+
+def item_label(contest: Contest, sub: Submission, item: str) -> str:
+    """What a returned item is called for the entrant: a field's label, 视频, 扫描件."""
+    if item in ITEM_LABELS:
+        return ITEM_LABELS[item]
+    try:
+        fld = next((f for f in contest.form(sub.form_id).fields if f.id == item), None)
+    except KeyError:
+        fld = None
+    return fld.label if fld else item
+
+
+class ReviewService:
+    """Decisions, link checks, resubmissions and 我的投稿 for every contest in ``contests``."""
+
+    def __init__(
+        self,
+        contests: ContestRegistry,
+        storage: Storage,
+        org: OrgStore,
+        *,
+        tell: Tell | None = None,
+        audit: AuditLog | None = None,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.contests = contests
+        self.storage = storage
+        self.org = org
+        self.tell = tell
+        self.audit = audit
+        self.clock = clock
+
+    async def _audit(
+        self, by: UserKey, action: str, sub: Submission, source: str, detail: dict[str, Any]
+    ) -> None:
+        """Every decision and link check is kept in the append-only audit log."""
+        if self.audit is None:
+            return
+        role = "operator" if by.channel == OPERATOR_CHANNEL else "organiser"
+        entry = AuditEntry(
+            at=self.clock(),
+            actor=str(by),
+            role=role,
+            action=action,
+            contest_id=sub.contest_id,
+            target=sub.number,
+            detail=detail,
+            source=source,
+        )
+        await self.audit.append(entry)
+
+    # -- who ---------------------------------------------------------------------------------
+
+    async def is_organiser(self, user: UserKey, contest_id: str) -> bool:
+        member = await self.org.get_membership(user, contest_id)
+        return member is not None and member.role is Role.ORGANISER
+
+    async def _tell(self, user: UserKey, text: str) -> None:
+        if self.tell is None:
+            return
+        try:
+            await self.tell(user, [Reply(text)])
+        except Exception:
+            log.warning("could not tell %s about their submission", user, exc_info=True)
+
+    async def _found(self, number: str, by: UserKey | None) -> tuple[Submission, Contest] | ReviewOutcome:
+        # ``by`` None: nobody to check (the entrant's own, checked by the caller); the server's
+        # own operator (``cli:`` on the machine itself) acts as an organiser.
+        number = number.strip().upper()
+        sub = await self.storage.get_submission(number)
+        contest = self.contests.get(sub.contest_id) if sub else None
+        if sub is None or contest is None:
+            return ReviewOutcome(False, "not_found", f"没有找到编号为 {number} 的投稿。")
+        if by is not None and by.channel != OPERATOR_CHANNEL and not await self.is_organiser(by, contest.id):
+            return ReviewOutcome(False, "forbidden", "只有本大赛的主办方可以进行形式审查。")
+        return sub, contest
+
+    # -- the organisers' decision ------------------------------------------------------------
+
+    def valid_items(self, contest: Contest, sub: Submission) -> dict[str, str]:
+        """What a 退回修改 may name for this submission: its form's fields, the video, the scan."""
+        try:
+            fields = {f.id: f.label for f in contest.form(sub.form_id).fields}
+        except KeyError:
+            fields = {}
+        return {**fields, ITEM_VIDEO: ITEM_LABELS[ITEM_VIDEO], ITEM_SCAN: ITEM_LABELS[ITEM_SCAN]}
+
+    async def decide(
+        self,
+        number: str,
+        decision: Decision,
+        reason: str,
+        *,
+        by: UserKey,
+        items: Sequence[str] = (),
+        now: dt.datetime | None = None,
+        source: str = "chat",
+    ) -> ReviewOutcome:
+        """通过 / 退回修改 / 未通过, with a reason (required for the last two); the entrant is
+        told at once.  A return names what is to be fixed (``items``: field ids, ``video``,
+        ``scan``); the entrant reopens exactly those with “修改 编号”."""
+        found = await self._found(number, by)
+        if isinstance(found, ReviewOutcome):
+            return found
+        sub, contest = found
+        now = now or self.clock()
+        reason = " ".join(reason.split())
+        if len(reason) > MAX_REASON_CHARS:
+            return ReviewOutcome(
+                False, "invalid", f"理由太长（{len(reason)} 字），请控制在 {MAX_REASON_CHARS} 字以内。"
+            )
+        state = state_of(sub)
+        if state is ReviewState.WITHDRAWN:
+            return ReviewOutcome(False, "withdrawn", f"{sub.number} 已撤回，不能审查。")
+        if decision is not Decision.PASS and not reason:
+            return ReviewOutcome(False, "invalid", f"“{decision.label}”须写明理由，报名者会收到这段话。")
+        allowed = self.valid_items(contest, sub)
+        chosen = tuple(dict.fromkeys(i for i in items if i))
+        unknown = [i for i in chosen if i not in allowed]
+        if unknown:
+            return ReviewOutcome(False, "invalid", f"无法识别要修改的项：{'、'.join(unknown)}。")
+        if decision is Decision.RETURN and not chosen:
+            return ReviewOutcome(
+                False, "invalid", "退回修改须至少选择一项要修改的内容（字段、视频或扫描件）。"
+            )
+        if decision is Decision.PASS:
+            blocker = self._pass_blocker(sub, state)
+            if blocker:
+                return ReviewOutcome(False, "not_ready", blocker)
+        record = {
+            "decision": decision.value,
+            "reason": reason,
+            "items": list(chosen) if decision is Decision.RETURN else [],
+            "by": str(by),
+            "at": now.isoformat(),
+        }
+        kept = chosen if decision is Decision.RETURN else ()
+        history = HistoryEntry(now, str(by), "decided", decision.state.value, reason, kept)
+        stored = await self.storage.update_submission(
+            sub.number, extra={"review": record}, history=history.to_json()
+        )
+        await self._audit(
+            by,
+            "review.decide",
+            sub,
+            source,
+            {"decision": decision.value, "reason": reason, "items": list(kept)},
+        )
+        await self._tell(sub.user, self._decision_text(contest, stored, now))
+        return ReviewOutcome(
+            True, decision.value, f"已记录：{sub.number}{title_of(contest, sub)} {decision.label}。", stored
+        )
+
+    @staticmethod
+    def _pass_blocker(sub: Submission, state: ReviewState) -> str:
+        if state is ReviewState.AWAITING_UNIT:
+            return f"{sub.number} 还在等待推荐单位确认，确认后才能通过形式审查。"
+        if sub.status != "complete":
+            return f"{sub.number} 材料不齐：还没有收到签字盖章的扫描件。"
+        video = sub.video or {}
+        if video.get("kind") != "file" and not video.get("checked"):
+            check = sub.extra.get("link_check")
+            if not (isinstance(check, dict) and check.get("ok")):
+                return (
+                    f"{sub.number} 的视频是网盘或外部链接：请先记录链接核验（能打开、能播放、提取码正确……）。"
+                )
+        return ""
+
+    def _decision_text(self, contest: Contest, sub: Submission, now: dt.datetime) -> str:
+        decision = last_decision(sub) or {}
+        head = f"【{contest.short_title}】您的投稿 {sub.number}{title_of(contest, sub)}"
+        reason = str(decision.get("reason") or "")
+        match decision.get("decision"):
+            case Decision.PASS:
+                return f"{head} 已通过形式审查。" + (f"\n备注：{reason}" if reason else "")
+            case Decision.REJECT:
+                return f"{head} 未通过形式审查。\n理由：{reason}\n如有疑问请联系主办方。"
+        names = "、".join(item_label(contest, sub, i) for i in returned_items(sub))
+        return (
+            f"{head} 被退回修改。\n理由：{reason}\n需要修改：{names}\n"
+            f"请在截止（{contest.deadline.month}月{contest.deadline.day}日）前发送“修改 {sub.number}”"
+            "按提示修改后重新提交；编号和名额保持不变。"
+        )
+
+    async def check_link(
+        self,
+        number: str,
+        *,
+        by: UserKey,
+        checks: Mapping[str, bool],
+        note: str = "",
+        now: dt.datetime | None = None,
+        source: str = "chat",
+    ) -> ReviewOutcome:
+        """Record an organiser's check of a cloud-drive link: each of :data:`LINK_CHECKS`
+        passed or not; the link counts as checked when all passed."""
+        found = await self._found(number, by)
+        if isinstance(found, ReviewOutcome):
+            return found
+        sub, _contest = found
+        if (sub.video or {}).get("kind") == "file":
+            return ReviewOutcome(
+                False, "not_applicable", f"{sub.number} 的视频是上传的文件，不需要链接核验。"
+            )
+        unknown = [k for k in checks if k not in LINK_CHECKS]
+        if unknown:
+            return ReviewOutcome(False, "invalid", f"无法识别的核验项：{'、'.join(unknown)}。")
+        now = now or self.clock()
+        result = {k: bool(checks.get(k)) for k in LINK_CHECKS}
+        ok = all(result.values())
+        note = " ".join(note.split())[:MAX_REASON_CHARS]
+        record = {"ok": ok, "checks": result, "note": note, "by": str(by), "at": now.isoformat()}
+        failed = [LINK_CHECKS[k] for k, v in result.items() if not v]
+        history = HistoryEntry(now, str(by), "link_checked", reason=note, detail={"ok": ok, "failed": failed})
+        stored = await self.storage.update_submission(
+            sub.number, extra={"link_check": record}, history=history.to_json()
+        )
+        await self._audit(by, "review.link_check", sub, source, {"ok": ok, "failed": failed})
+        text = "链接核验通过。" if ok else "链接核验未通过：" + "、".join(failed) + "。"
+        return ReviewOutcome(True, "link_checked", text, stored)
+
+    # -- the entrant's side -------------------------------------------------------------------
+
+    async def reopen_state(self, user: UserKey, number: str, now: dt.datetime | None = None) -> State | str:
+        """The draft in which the entrant fixes a returned submission (the review page with
+        every answer as stored, marked with the number it is resubmitted under), or why not."""
+        found = await self._found(number, None)
+        if isinstance(found, ReviewOutcome):
+            return found.text
+        sub, contest = found
+        if sub.user != user:
+            return f"没有找到您的投稿 {sub.number}。"  # the same answer as for no such number
+        if state_of(sub) is not ReviewState.RETURNED:
+            return f"{sub.number} 目前为“{state_of(sub).label}”，不需要修改。发送“我的投稿”查看状态。"
+        if (now or self.clock()) >= contest.closes_at():
+            return (
+                f"投稿已于 {contest.deadline.month}月{contest.deadline.day}日截止，不能再修改 {sub.number}。"
+            )
+        channel = contest.channel(sub.channel_id)
+        track = next((t for t, f in channel.forms.items() if f == sub.form_id), "work")
+        return {
+            "v": DRAFT_VERSION,
+            "step": Step.REVIEW,
+            "field": None,
+            "contest": contest.id,
+            "contest_fixed": True,
+            "channel": channel.id,
+            "track": track,
+            "answers": dict(sub.answers),
+            "video": dict(sub.video or {}),
+            "amend": sub.number,
+        }
+
+    async def resubmit(
+        self,
+        user: UserKey,
+        number: str,
+        answers: dict[str, Any],
+        video: dict[str, Any],
+        now: dt.datetime | None = None,
+    ) -> ReviewOutcome:
+        """Store the fixed answers under the same number (its place kept).  The unit an entry
+        counts for cannot change here: that is a new entry."""
+        found = await self._found(number, None)
+        if isinstance(found, ReviewOutcome):
+            return found
+        sub, contest = found
+        now = now or self.clock()
+        if sub.user != user or state_of(sub) is not ReviewState.RETURNED:
+            return ReviewOutcome(
+                False, "not_returned", f"{sub.number} 目前不能重新提交（状态：{state_of(sub).label}）。"
+            )
+        if now >= contest.closes_at():
+            return ReviewOutcome(False, "closed", "投稿已截止，不能再重新提交。")
+        form = contest.form(sub.form_id)
+        fixed = {f.id for f in form.fields if f.role in ("unit", "recommender")}
+        moved = [f.label for f in form.fields if f.id in fixed and answers.get(f.id) != sub.answers.get(f.id)]
+        if moved:
+            text = f"“{'、'.join(moved)}”不能在修改中更换；如需更换推荐单位，请撤回后重新报名。"
+            return ReviewOutcome(False, "unit_changed", text)
+        changed = [f.id for f in form.fields if answers.get(f.id) != sub.answers.get(f.id)]
+        video_changed = video != (sub.video or {})
+        needs_scan = bool(changed) or ITEM_SCAN in returned_items(sub)
+        history = HistoryEntry(
+            now,
+            str(user),
+            "resubmitted",
+            detail={"fields": changed, "video": video_changed, "scan_again": needs_scan},
+        )
+        stored = await self.storage.update_submission(
+            sub.number,
+            status="submitted" if needs_scan else None,
+            answers=answers,
+            video=video,
+            extra={
+                "review": None,
+                "scans": None if needs_scan else sub.extra.get("scans"),
+                "previous_scans": sub.extra.get("scans") if needs_scan else None,
+            },
+            history=history.to_json(),
+        )
+        text = f"已重新提交 {sub.number}{title_of(contest, sub)}（编号和名额不变），主办方将再次审查。"
+        return ReviewOutcome(True, "resubmitted", text, stored, needs_scan)
+
+    async def own_submissions(self, user: UserKey) -> str | None:
+        """:meth:`mine_text` for a question about one's own submissions, None when there are none
+        (then the question goes to a person as before)."""
+        if not await self.storage.list_submissions(user=user):
+            return None
+        return "您问的是本人投稿的情况，以下是系统中的记录：\n" + await self.mine_text(user)
+
+    async def mine_text(self, user: UserKey, now: dt.datetime | None = None) -> str:
+        """我的投稿: every submission of the user with its state, the reason of a decision,
+        what is still missing and the days left."""
+        now = now or self.clock()
+        subs = await self.storage.list_submissions(user=user)
+        if not subs:
+            return "您还没有提交过作品。发送“开始”报名。"
+        lines = [f"您的投稿（{len(subs)} 份）："]
+        for i, sub in enumerate(subs, 1):
+            contest = self.contests.get(sub.contest_id)
+            if contest is None:
+                continue
+            state = state_of(sub)
+            lines.append(f"{i}. {sub.number}{title_of(contest, sub)}【{state.label}】{contest.short_title}")
+            lines.extend("   " + line for line in self._explain(contest, sub, state, now))
+        return "\n".join(lines)
+
+    def _explain(self, contest: Contest, sub: Submission, state: ReviewState, now: dt.datetime) -> list[str]:
+        found: list[str] = []
+        decision = last_decision(sub) or {}
+        if state in (ReviewState.RETURNED, ReviewState.REJECTED) or (
+            state is ReviewState.PASSED and decision.get("reason")
+        ):
+            found.append(f"理由：{decision.get('reason')}")
+        if state is ReviewState.RETURNED:
+            names = "、".join(item_label(contest, sub, i) for i in returned_items(sub))
+            found.append(f"需要修改：{names}；发送“修改 {sub.number}”修改后重新提交。")
+        if state is ReviewState.AWAITING_UNIT:
+            found.append(f"待“{sub.extra.get('awaiting_unit')}”确认推荐。")
+        missing = []
+        if sub.status != "complete" and state not in (ReviewState.WITHDRAWN, ReviewState.REJECTED):
+            missing.append("签字盖章的扫描件（发送“开始”继续上传）")
+        if missing:
+            found.append("还缺：" + "、".join(missing))
+        if state not in (ReviewState.WITHDRAWN, ReviewState.REJECTED, ReviewState.PASSED):
+            days = (contest.deadline - now.astimezone(SHANGHAI).date()).days
+            found.append(f"距截止还有 {days} 天。" if days >= 0 else "已截止。")
+        return found

@@ -1,0 +1,177 @@
+"""The formal review loop in chat: an organiser returns a submission with a reason, the
+entrant sees it in 我的投稿, fixes the named field under the same number, and is passed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.services import Services, services
+from bot.settings import Settings
+from contests.events import EventKind, FileInfo, Incoming, Reply
+from contests.org import Invite, Role, hash_code
+from contests.records import UserKey
+from contests.review import Decision, ReviewState, history_of, state_of
+from dialogs.engine import choices_as_text
+from handlers.review.service import LINK_CHECKS
+from tests.conftest import OPEN_ID, valid_answer, write_open_edition
+from tests.test_submission_flow import png_scan
+
+ENTRANT = UserKey("terminal", "entrant")
+BOSS = UserKey("terminal", "boss")
+
+
+class Inbox:
+    """The terminal channel's notifier: what the entrant is told outside their own turn."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    async def push(self, user: UserKey, replies: list[Reply]) -> None:
+        if user == ENTRANT:
+            self.texts.extend(r.text for r in replies)
+
+
+async def say(svc: Services, user: UserKey, text: str) -> str:
+    replies = await svc.assistant.handle(Incoming(user, EventKind.TEXT, text=text))
+    return "\n".join(choices_as_text(r) for r in replies)
+
+
+async def bind(svc: Services, user: UserKey, role: Role, code: str) -> None:
+    now = dt.datetime.now(dt.UTC)
+    await svc.stores.org.add_invite(
+        Invite(hash_code(code), OPEN_ID, role, None, now, now + dt.timedelta(days=1))
+    )
+    assert (await svc.stores.org.redeem_invite(hash_code(code), user, now)).membership is not None
+
+
+async def submit_complete(svc: Services, tmp_path: Path) -> str:
+    contest = svc.contests.get(OPEN_ID)
+    assert contest is not None
+    await say(svc, ENTRANT, "开始")
+    await say(svc, ENTRANT, "自荐")
+    for field in contest.form(contest.channel("self").forms["work"]).fields:
+        await say(svc, ENTRANT, valid_answer(field, contest))
+    await say(svc, ENTRANT, "链接: https://pan.baidu.com/s/1AbCdEfG 提取码: k3p9")  # probed by nobody
+    text = await say(svc, ENTRANT, "确认提交")
+    found = re.search(r"[A-Z]{2}\d{4}-\d{6}", text)
+    assert found is not None, text
+    number = found.group(0)
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(png_scan())
+    info = FileInfo(scan.name, scan.stat().st_size, "image/png", "ref-1", path=str(scan))
+    await svc.assistant.handle(Incoming(ENTRANT, EventKind.FILE, file=info))  # the signed form, scanned
+    assert "材料齐全" in await say(svc, ENTRANT, "完成")
+    return number
+
+
+async def test_return_fix_resubmit_and_pass_in_chat(tmp_path: Path) -> None:
+    write_open_edition(tmp_path / "contests")
+    settings = Settings(_env_file=None, data_dir=tmp_path, contests_dir=tmp_path / "contests")
+    async with services(settings) as svc:
+        inbox = Inbox()
+        svc.reach.register("terminal", inbox)
+        number = await submit_complete(svc, tmp_path)
+        await bind(svc, BOSS, Role.ORGANISER, "BOSS-1")
+
+        # Only organisers decide; a return needs a reason and names what is to be fixed.
+        assert "只有本大赛的主办方" in await say(svc, ENTRANT, f"审核 {number} 通过")
+        refused = await say(svc, BOSS, f"审核 {number} 退回")
+        assert "须写明理由" in refused
+        answer = await say(svc, BOSS, f"审核 {number} 退回 作品名称 片头名称与推荐表不一致")
+        assert f"已记录：{number}" in answer and "退回修改" in answer
+        await svc.reach.drain()
+        told = "\n".join(inbox.texts)
+        assert "被退回修改" in told and "片头名称与推荐表不一致" in told and "需要修改：作品名称" in told
+        assert f"修改 {number}" in told
+
+        asked = await say(svc, ENTRANT, "问：我的作品审核通过了吗")  # answered, not handed off
+        assert "【退回修改】" in asked and "HD-" not in asked
+        mine = await say(svc, ENTRANT, "我的投稿")
+        assert f"{number}" in mine and "【退回修改】" in mine and "理由：片头名称与推荐表不一致" in mine
+
+        # The entrant reopens the submission, fixes the title and confirms: same number.
+        page = await say(svc, ENTRANT, f"修改 {number}")
+        assert f"正在修改 {number}" in page and "确认提交" in page
+        draft = await svc.storage.get_draft(ENTRANT)
+        assert draft is not None and draft.data["amend"] == number
+        await say(svc, ENTRANT, "修改 3")  # the title's row on the review page
+        await say(svc, ENTRANT, "新的作品名称")
+        done = await say(svc, ENTRANT, "确认提交")
+        assert f"已重新提交 {number}" in done and "提交成功" not in done
+        sub = await svc.storage.get_submission(number)
+        assert sub is not None and "新的作品名称" in sub.answers.values()
+        assert state_of(sub) is ReviewState.SUBMITTED  # the form changed: sign and scan again
+        assert len(await svc.storage.list_submissions()) == 1  # no second number
+        scan = tmp_path / "scan2.png"
+        scan.write_bytes(png_scan())
+        info = FileInfo(scan.name, scan.stat().st_size, "image/png", "ref-2", path=str(scan))
+        await svc.assistant.handle(Incoming(ENTRANT, EventKind.FILE, file=info))
+        assert "材料齐全" in await say(svc, ENTRANT, "完成")
+
+        blocked = await svc.review.decide(number, Decision.PASS, "", by=BOSS)
+        assert (blocked.ok, blocked.code) == (False, "not_ready") and "链接核验" in blocked.text
+        checks = dict.fromkeys(LINK_CHECKS, True)
+        bad = await svc.review.check_link(number, by=BOSS, checks={**checks, "code_works": False})
+        assert bad.ok and "提取码正确" in bad.text
+        assert not (await svc.review.decide(number, Decision.PASS, "", by=BOSS)).ok
+        assert not (await svc.review.check_link(number, by=ENTRANT, checks=checks)).ok
+        assert (await svc.review.check_link(number, by=BOSS, checks=checks)).text == "链接核验通过。"
+        passed = await svc.review.decide(number, Decision.PASS, "", by=BOSS)
+        assert passed.ok, passed.text
+        sub = await svc.storage.get_submission(number)
+        assert sub is not None and state_of(sub) is ReviewState.PASSED
+        events = [h.event for h in history_of(sub)]
+        assert events == [
+            "submitted",
+            "complete",
+            "decided",
+            "resubmitted",
+            "complete",
+            "link_checked",
+            "link_checked",
+            "decided",
+        ]
+        assert "【通过形式审查】" in await say(svc, ENTRANT, "我的投稿")
+        assert "不需要修改" in await say(svc, ENTRANT, f"修改 {number}")
+        audit = await svc.stores.audit.list_entries(target=number, newest_first=False)
+        assert [(e.actor, e.action) for e in audit][-1] == (str(BOSS), "review.decide")
+        assert [e.detail.get("decision") for e in audit if e.action == "review.decide"] == ["return", "pass"]
+        svc.reach.unregister("terminal")
+
+
+def test_review_from_the_command_line(tmp_path: Path) -> None:
+    """``python -m bot review``: the server's operator decides, with the same checks."""
+    write_open_edition(tmp_path / "contests")
+    settings = Settings(_env_file=None, data_dir=tmp_path, contests_dir=tmp_path / "contests")
+
+    async def seed() -> str:
+        async with services(settings) as svc:
+            return await submit_complete(svc, tmp_path)
+
+    number = asyncio.run(seed())
+    env = {**os.environ, "BOT_DATA_DIR": str(tmp_path), "BOT_CONTESTS_DIR": str(tmp_path / "contests")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "bot", "review", number, *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+
+    refused = cli("--decision", "return")
+    assert refused.returncode == 2 and "须写明理由" in refused.stderr
+    done = cli("--decision", "return", "--reason", "扫描件不清晰", "--items", "scan")
+    assert done.returncode == 0 and "退回修改" in done.stdout, done.stderr
+
+    async def check() -> None:
+        async with services(settings) as svc:
+            sub = await svc.storage.get_submission(number)
+            assert sub is not None and state_of(sub) is ReviewState.RETURNED
+            assert history_of(sub)[-1].by.startswith("cli:")
+            entries = await svc.stores.audit.list_entries(target=number)
+            assert entries[0].source == "cli" and entries[0].action == "review.decide"
+
+    asyncio.run(check())
