@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +37,21 @@ class Settings(BaseSettings):
         description="who answers helpdesk tickets: channel:user ids, comma separated "
         "(telegram:-1001234567890 for a group, wechat:oOPENID)",
     )
+
+    public_base_url: str | None = Field(
+        default=None,
+        description="scheme://host[:port] where people reach this service (console sign-in links); "
+        "default BOT_UPLOAD_PUBLIC_BASE_URL, else http://HTTP_HOST:HTTP_PORT",
+    )
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("PUBLIC_BASE_URL looks like https://example.cn or http://127.0.0.1:8080")
+        return value.rstrip("/")
 
     @property
     def contest_folder(self) -> Path:
