@@ -164,10 +164,11 @@ class AdminService:
 
     # -- visibility -------------------------------------------------------------------------
 
-    async def _holders(self, contest: Contest, subs: list[Submission]) -> dict[str, str]:
+    async def holders(self, contest: Contest, subs: list[Submission]) -> dict[str, str]:
         """Submission number -> the unit whose work it is: the holder of its place (a committed
         one over a withdrawn one), else, for a work submitted through a unit that has not
-        chosen it yet (cq 待区县推荐), that unit."""
+        chosen it yet (cq 待区县推荐), that unit, else the unit whose confirmation the entry
+        waits for (``extra["awaiting_unit"]``)."""
         found: dict[str, str] = {}
         for p in await self.org.list_places(contest.id):
             if p.number and (
@@ -187,7 +188,7 @@ class AdminService:
         """``submission`` as ``viewer`` may see it: personal data (phones, e-mails, addresses,
         contact persons) only for its owner, its unit's member and the organisers."""
         contest = self.contest(submission.contest_id)
-        holder = (await self._holders(contest, [submission])).get(submission.number)
+        holder = (await self.holders(contest, [submission])).get(submission.number)
         role = await self.viewer(viewer, contest.id)
         unit = str(submission.extra.get("unit") or "")
         return visible_submission(role, submission, contest, holder=holder, unit=unit)
@@ -198,7 +199,7 @@ class AdminService:
         role = await self.viewer(user, contest_id)
         contest = self.contest(contest_id)
         subs = await self.storage.list_submissions(contest_id=contest_id)
-        holders = await self._holders(contest, subs)
+        holders = await self.holders(contest, subs)
         return [
             visible_submission(
                 role, s, contest, holder=holders.get(s.number), unit=str(s.extra.get("unit") or "")
@@ -217,7 +218,7 @@ class AdminService:
         places = await self.org.list_places(contest.id)
         committed = {p.number for p in places if p.number and p.state is PlaceState.COMMITTED}
         placed = {p.number for p in places if p.number and p.state is not PlaceState.PENDING}
-        holders = await self._holders(contest, subs)
+        holders = await self.holders(contest, subs)
         units = {u.holder: u for u in await self.org.list_units(contest.id)}
         wanted = f"unit:{normalise_name(unit)}" if unit is not None else None
         rows = []

@@ -1,0 +1,361 @@
+"""What a console viewer may see and do: the roles of :mod:`handlers.admin` applied to every
+page, API call and download, and every view of personal data, download, export, decision and
+sign-in written to the audit log.
+
+A viewer's roles come from their memberships: an organiser of a contest sees all its
+submissions, a unit's member only their unit's (the works whose place the unit holds, those
+submitted through it, and those waiting for its confirmation: :meth:`AdminService.holders`).
+Personal data (phones, e-mails, addresses) only where :meth:`Viewer.entitled` says so.
+Decisions go to the review use case (:class:`ReviewService`), which checks the organiser's role again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from contests.audit import AuditEntry
+from contests.events import Document
+from contests.org import Role, normalise_name
+from contests.ports import AuditLog, OrgStore
+from contests.records import UserKey
+from contests.review import ITEM_LABELS, Decision, awaiting_unit
+from contests.rules import Contest
+from handlers.admin.service import AdminService
+from handlers.console.views import (
+    ConsoleEntry,
+    ConsoleFile,
+    Filters,
+    Listing,
+    history_rows,
+    video_lines,
+    when,
+)
+from handlers.export import Viewer, visible_submission
+from handlers.quota.service import QuotaService, utcnow
+from handlers.review.service import ReviewService
+
+__all__ = ["ConsoleService", "ConsoleUser", "DecisionResult", "Scope"]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionResult:
+    ok: bool
+    code: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The viewer's role in one contest; ``holder`` the member's unit (``unit:<key>``)."""
+
+    contest_id: str
+    role: Literal["organiser", "member"]
+    holder: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleUser:
+    """A signed-in viewer and their role in each contest."""
+
+    user: UserKey
+    scopes: dict[str, Scope] = field(default_factory=dict)
+
+    def viewer(self, contest_id: str) -> Viewer:
+        scope = self.scopes.get(contest_id)
+        if scope is None:
+            return Viewer(self.user, "entrant")
+        return Viewer(self.user, scope.role, scope.holder)
+
+    def sees(self, contest_id: str, holder: str | None) -> bool:
+        """Whether the viewer may open a submission of ``contest_id`` counted against ``holder``."""
+        scope = self.scopes.get(contest_id)
+        if scope is None:
+            return False
+        return scope.role == "organiser" or (holder is not None and holder == scope.holder)
+
+    def role(self, contest_id: str) -> str:
+        scope = self.scopes.get(contest_id)
+        return scope.role if scope else "entrant"
+
+
+class ConsoleService:
+    """The console's use cases over the admin and quota services and the audit log."""
+
+    def __init__(
+        self,
+        admin: AdminService,
+        quota: QuotaService,
+        org: OrgStore,
+        audit: AuditLog,
+        *,
+        review: ReviewService | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.admin = admin
+        self.quota = quota
+        self.org = org
+        self.audit = audit
+        self.review = review
+        self.clock = clock
+
+    # -- who ------------------------------------------------------------------------------
+
+    async def who(self, user: UserKey) -> ConsoleUser:
+        scopes = {}
+        for m in await self.org.list_memberships(user=user):
+            if self.admin.contests.get(m.contest_id) is None:
+                continue
+            if m.role is Role.ORGANISER:
+                scopes[m.contest_id] = Scope(m.contest_id, "organiser")
+            elif m.unit_key:
+                scopes[m.contest_id] = Scope(m.contest_id, "member", f"unit:{normalise_name(m.unit_key)}")
+        return ConsoleUser(user, scopes)
+
+    async def record(
+        self,
+        viewer: ConsoleUser,
+        action: str,
+        contest_id: str,
+        *,
+        target: str = "",
+        source: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """One audit entry: actor, role, action, contest, target, source address."""
+        await self.audit.append(
+            AuditEntry(
+                at=self.clock(),
+                actor=str(viewer.user),
+                role=viewer.role(contest_id),
+                action=action,
+                contest_id=contest_id,
+                target=target,
+                detail=detail or {},
+                source=source,
+            )
+        )
+
+    # -- lists ----------------------------------------------------------------------------
+
+    async def entries(self, viewer: ConsoleUser, contest_id: str) -> list[ConsoleEntry]:
+        """Every submission of the contest the viewer may see, oldest first."""
+        contest = self.admin.contests.get(contest_id)
+        if contest is None or contest_id not in viewer.scopes:
+            return []
+        subs = await self.admin.storage.list_submissions(contest_id=contest_id)
+        holders = await self.admin.holders(contest, subs)
+        names = {u.holder: u.name for u in await self.org.list_units(contest_id)}
+        out = []
+        for sub in subs:
+            holder = holders.get(sub.number)
+            if viewer.sees(contest_id, holder):
+                out.append(ConsoleEntry.of(sub, contest, holder, self._unit_name(sub, holder, names)))
+        return out
+
+    @staticmethod
+    def _unit_name(sub: Any, holder: str | None, names: dict[str, str]) -> str:
+        if holder in names:
+            return names[holder or ""]
+        if holder and holder.startswith("self:"):
+            return "自荐"
+        return awaiting_unit(sub) or str(sub.extra.get("unit") or "")
+
+    async def listing(self, viewer: ConsoleUser, filters: Filters) -> Listing:
+        contests = [c for c in self.admin.contests if c.id in viewer.scopes]
+        chosen = next((c for c in contests if c.id == filters.contest), contests[0] if contests else None)
+        if chosen is None:
+            return Listing.build([], filters)
+        filters = Filters(**{**_fields(filters), "contest": chosen.id})
+        entries = await self.entries(viewer, chosen.id)
+        scope = viewer.scopes[chosen.id]
+        units = [(u.holder, u.name) for u in await self.org.list_units(chosen.id)]
+        if scope.role == "member":
+            units = [(h, n) for h, n in units if h == scope.holder]
+        return Listing.build(
+            entries,
+            filters,
+            contests=[(c.id, c.short_title) for c in contests],
+            channels=[(ch.id, ch.label) for ch in chosen.channels],
+            units=units,
+        )
+
+    async def entry(self, viewer: ConsoleUser, number: str) -> ConsoleEntry | None:
+        """One submission the viewer may see, or None (absent, or not theirs to see: the
+        same answer, so that nobody learns which numbers exist)."""
+        if not number or len(number) > 40:
+            return None
+        sub = await self.admin.storage.get_submission(number)
+        if sub is None or sub.contest_id not in viewer.scopes:
+            return None
+        contest = self.admin.contests.get(sub.contest_id)
+        if contest is None:
+            return None
+        holder = (await self.admin.holders(contest, [sub])).get(sub.number)
+        if not viewer.sees(contest.id, holder):
+            return None
+        names = {u.holder: u.name for u in await self.org.list_units(contest.id)}
+        return ConsoleEntry.of(sub, contest, holder, self._unit_name(sub, holder, names))
+
+    # -- one submission -------------------------------------------------------------------
+
+    async def detail(self, viewer: ConsoleUser, entry: ConsoleEntry, *, source: str) -> dict[str, Any]:
+        """Everything the page shows of one submission; the view is audited."""
+        sub, contest = entry.sub, entry.contest
+        role = viewer.viewer(contest.id)
+        seen = visible_submission(role, sub, contest, holder=entry.holder, unit=entry.unit)
+        personal = not seen["redacted"] and role.entitled(sub, entry.holder)
+        labels: dict[str, str] = seen["labels"]
+        fields = [
+            {"id": fid, "label": label, "value": _text(seen["answers"].get(fid))}
+            for fid, label in labels.items()
+        ]
+        await self.record(
+            viewer,
+            "submission.view",
+            contest.id,
+            target=sub.number,
+            source=source,
+            detail={"personal": personal},
+        )
+        return {
+            **entry.row(),
+            "form": seen["form"],
+            "user": seen["user"],
+            "personal": personal,
+            "fields": fields,
+            "state": entry.state.value,
+            "history": history_rows(sub, labels),
+            "video": video_lines(sub.video, personal=personal),
+            "video_kind": str(sub.video.get("kind") or ""),
+            "files": [
+                {"kind": f.kind, "label": f.label, "name": f.name, "index": f.index, "inline": f.inline}
+                for f in self.files(entry)
+            ],
+            "items": [{"id": k, "label": v} for k, v in self._items(entry, labels).items()],
+            "may_decide": viewer.role(contest.id) == "organiser",
+            "submitted": when(sub.created_at),
+        }
+
+    def _items(self, entry: ConsoleEntry, labels: dict[str, str]) -> dict[str, str]:
+        """What a 退回修改 may name: as the review use case has it."""
+        if self.review is not None:
+            return self.review.valid_items(entry.contest, entry.sub)
+        return {**labels, **ITEM_LABELS}
+
+    @staticmethod
+    def files(entry: ConsoleEntry) -> list[ConsoleFile]:
+        """The submission's files kept by the service: its video, its scans (the form and the
+        receipt are drawn on demand by the pages)."""
+        found = []
+        video = entry.sub.video
+        if video.get("kind") == "file" and video.get("stored"):
+            name = str(video.get("name") or "video.mp4")
+            found.append(ConsoleFile("video", "参赛视频", name, _path(video["stored"])))
+        for i, scan in enumerate(entry.scans, 1):
+            suffix = scan.rsplit(".", 1)[-1].lower() if "." in scan else "bin"
+            found.append(ConsoleFile("scan", f"扫描件 {i}", f"扫描件{i}.{suffix}", _path(scan), i))
+        return found
+
+    # -- decisions ------------------------------------------------------------------------
+
+    async def decide(
+        self,
+        viewer: ConsoleUser,
+        entry: ConsoleEntry,
+        decision: str,
+        reason: str,
+        items: Sequence[str],
+        *,
+        source: str,
+    ) -> DecisionResult:
+        """An organiser's decision, through the review use case (which checks the role again
+        and writes the decision to the audit log); a refusal here is audited here."""
+        contest_id = entry.contest.id
+        if viewer.role(contest_id) != "organiser":
+            result = DecisionResult(False, "forbidden", "只有主办方可以作出审核决定。")
+        elif decision not in set(Decision):
+            result = DecisionResult(False, "invalid", "请选择“通过”“退回修改”或“未通过”。")
+        elif self.review is None:
+            result = DecisionResult(False, "unavailable", "审核功能尚未启用。")
+        else:
+            out = await self.review.decide(
+                entry.number, Decision(decision), reason, by=viewer.user, items=tuple(items), source=source
+            )
+            return DecisionResult(out.ok, out.code, out.text)
+        await self.record(
+            viewer,
+            "submission.decide_refused",
+            contest_id,
+            target=entry.number,
+            source=source,
+            detail={"decision": decision[:20], "code": result.code},
+        )
+        return result
+
+    # -- units and exports ----------------------------------------------------------------
+
+    async def units(self, viewer: ConsoleUser, contest_id: str) -> list[dict[str, Any]] | None:
+        """Every unit (a member: their own) with its places used, its limit and the entries
+        waiting for its confirmation; None when the viewer has no role in the contest."""
+        scope = viewer.scopes.get(contest_id)
+        if scope is None:
+            return None
+        subs = await self.admin.storage.list_submissions(contest_id=contest_id)
+        waiting: dict[str, int] = {}
+        for sub in subs:
+            if (name := awaiting_unit(sub)) and sub.status != "withdrawn":
+                waiting[normalise_name(name)] = waiting.get(normalise_name(name), 0) + 1
+        out = []
+        for u in await self.quota.usage(contest_id):
+            if scope.role == "member" and u.holder != scope.holder:
+                continue
+            key = u.holder.removeprefix("unit:")
+            out.append(
+                {
+                    "unit": u.name,
+                    "kind": u.label or u.kind,
+                    "used": u.used,
+                    "limit": u.limit,
+                    "accounts_used": u.accounts_used,
+                    "accounts_limit": u.accounts_limit,
+                    "waiting": waiting.get(key, 0),
+                }
+            )
+        return out
+
+    async def export(self, viewer: ConsoleUser, contest_id: str, *, source: str) -> Document | None:
+        """The xlsx list: the organisers' of the whole contest, a member's of their unit; audited."""
+        scope = viewer.scopes.get(contest_id)
+        if scope is None:
+            return None
+        unit = scope.holder.removeprefix("unit:") if scope.role == "member" and scope.holder else None
+        document = await self.admin.export_file(contest_id, "xlsx", unit=unit)
+        await self.record(viewer, "export.xlsx", contest_id, target=unit or "", source=source)
+        return document
+
+    async def provinces(self, contest_id: str) -> dict[str, str]:
+        """Unit holder -> the province it belongs to (for folder names such as cacsi's)."""
+        return {u.holder: u.province for u in await self.org.list_units(contest_id)}
+
+    def contest(self, contest_id: str) -> Contest | None:
+        return self.admin.contests.get(contest_id)
+
+
+def _fields(filters: Filters) -> dict[str, Any]:
+    return {name: getattr(filters, name) for name in Filters.__dataclass_fields__}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return "" if value is None else str(value)
+
+
+def _path(text: Any) -> Path:
+    return Path(str(text))
