@@ -46,7 +46,8 @@ def _services_ctx(
     async def context(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         uploads = await UploadService.open(settings, upload_settings)
-        async with services(settings, uploads=uploads) as svc:
+        public_url = settings.public_base_url or uploads.base_url
+        async with services(settings, uploads=uploads, public_url=public_url) as svc:
             app[UPLOADS] = uploads
             app[SERVICES] = svc
             yield

@@ -16,7 +16,7 @@ import aiohttp
 
 from bot.settings import Settings
 from bot.storage import open_stores
-from bot.storage.base import Stores
+from bot.storage.base import Stores, session_hash
 from contests.events import Reply
 from contests.ports import EventIsolation, Notifier, Storage
 from contests.records import UserKey
@@ -28,6 +28,8 @@ from forms.paperwork import Paperwork
 from forms.receipts import ReceiptSettings, load_signing_key_async
 from handlers.admin.commands import OrgCommands
 from handlers.admin.service import AdminService
+from handlers.console.login import ConsoleCommand, ConsoleSignIn
+from handlers.console.service import ConsoleService
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.service import HelpdeskService, format_for_operators
 from handlers.outbound import Reach
@@ -62,6 +64,8 @@ class Services:
     helpdesk: HelpdeskService
     review: ReviewService
     http: aiohttp.ClientSession
+    sign_in: ConsoleSignIn
+    console: ConsoleService
 
     @property
     def storage(self) -> Storage:
@@ -96,11 +100,15 @@ class _Operators:
 
 
 @asynccontextmanager
-async def services(settings: Settings, *, uploads: UploadLinks | None = None) -> AsyncIterator[Services]:
+async def services(
+    settings: Settings, *, uploads: UploadLinks | None = None, public_url: str | None = None
+) -> AsyncIterator[Services]:
     """Everything a channel needs, opened here and closed on exit, last opened first closed.
 
     ``uploads`` mints the personal large-file upload links, where a page serves them
-    (``serve``); without it the dialog offers none.
+    (``serve``); without it the dialog offers none.  ``public_url`` is where people reach the
+    pages (``serve`` knows it; default :attr:`Settings.public_base_url`, else the listening
+    address): the console's sign-in links start with it.
     """
 
     contests = ContestRegistry.load(settings.contest_folder)
@@ -168,6 +176,13 @@ async def services(settings: Settings, *, uploads: UploadLinks | None = None) ->
             relay,
             own_submissions=review.own_submissions,
         )
+        sign_in = ConsoleSignIn(
+            storage,
+            org,
+            stores.audit,
+            base_url=public_url or settings.public_base_url or listening_url(settings),
+            hash_token=session_hash,
+        )
         assistant = Assistant(
             submit,
             storage,
@@ -175,8 +190,27 @@ async def services(settings: Settings, *, uploads: UploadLinks | None = None) ->
             org=OrgCommands(admin, quota),
             helpdesk=helpdesk,
             operators=settings.operator_keys,
-            extra=[ReviewCommands(review, submit)],
+            extra=[ReviewCommands(review, submit), ConsoleCommand(sign_in)],
         )
         yield Services(
-            settings, contests, stores, engine, reach, submit, assistant, quota, admin, helpdesk, review, http
+            settings,
+            contests,
+            stores,
+            engine,
+            reach,
+            submit,
+            assistant,
+            quota,
+            admin,
+            helpdesk,
+            review,
+            http,
+            sign_in,
+            ConsoleService(admin, quota, org, stores.audit, review=review),
         )
+
+
+def listening_url(settings: Settings) -> str:
+    """``http://HTTP_HOST:HTTP_PORT``: the service's own address, where no public one is set."""
+    host = settings.http_host
+    return f"http://[{host}]:{settings.http_port}" if ":" in host else f"http://{host}:{settings.http_port}"

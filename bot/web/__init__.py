@@ -18,6 +18,8 @@ from aiohttp import web
 
 from bot.keys import SERVICES
 from bot.settings import Settings
+from bot.web.console import TEMPLATES as CONSOLE_TEMPLATES
+from bot.web.console import setup_console
 from bot.web.responses import TEMPLATES, template_env
 from bot.web.upload import UploadPages, sweeper
 from bot.web.upload_links import UploadService, UploadSettings
@@ -31,7 +33,7 @@ UPLOADS = web.AppKey("uploads", UploadService)
 UPLOAD_PAGES = web.AppKey("upload_pages", UploadPages)
 WEB_CHAT = web.AppKey("web_chat", WebChat)
 STATIC_DIR = Path(__file__).with_name("static")
-_PAGE_TEMPLATES = ("upload.html", "upload_error.html", "chat.html")
+_PAGE_TEMPLATES = ("upload.html", "upload_error.html", "chat.html", *CONSOLE_TEMPLATES)
 
 
 def is_loopback(host: str) -> bool:
@@ -60,6 +62,7 @@ def setup_web(
     app.router.add_static("/web/static/", STATIC_DIR, name="web_static")
     uploads = app[UPLOAD_PAGES] = UploadPages(lambda: app[SERVICES], lambda: app[UPLOADS])
     uploads.add_routes(app)
+    setup_console(app, UPLOADS)
     if chat_page:
         WebChatPages(lambda: app[WEB_CHAT], lambda: app[SERVICES]).add_routes(app)
         if not is_loopback(settings.http_host):

@@ -1,0 +1,119 @@
+"""Who is asking, for every page, API call and download of the console; and the checks on
+every change: a CSRF token derived from the session (a hidden field, or ``X-CSRF-Token`` for
+the API), compared with :func:`hmac.compare_digest`, and an ``Origin``/``Referer`` of our own
+when the browser sends one."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from bot.keys import SERVICES
+from bot.services import Services
+from bot.web.responses import SECURITY_HEADERS
+from bot.web.upload_links import UploadService
+from contests.records import UserKey
+
+COOKIE: Final = "kepu_console"
+CSRF_FIELD: Final = "csrf"
+CSRF_HEADER: Final = "X-CSRF-Token"
+PATH: Final = "/console"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    """A signed-in request: its user, the session's CSRF token, and the client's address."""
+
+    user: UserKey
+    csrf: str
+    source: str
+
+
+class ConsoleAuth:
+    """Cookies, sessions and CSRF tokens of the console (looked up per request: the app's
+    cleanup context opens the services after the routes are added)."""
+
+    def __init__(self, uploads: Callable[[], UploadService]) -> None:
+        self._uploads = uploads
+
+    @staticmethod
+    def services(request: web.Request) -> Services:
+        return request.app[SERVICES]
+
+    @staticmethod
+    def source(request: web.Request) -> str:
+        return request.remote or "-"
+
+    def csrf_of(self, session_id: str) -> str:
+        key = self._uploads().subkey("console-csrf")
+        return hmac.new(key, session_id.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def secure(self, request: web.Request) -> bool:
+        svc = self.services(request)
+        return request.secure or svc.sign_in.base_url.startswith("https://")
+
+    async def session(self, request: web.Request) -> ConsoleSession | None:
+        cookie = request.cookies.get(COOKIE, "")
+        sign_in = self.services(request).sign_in
+        user = await sign_in.user_of(cookie)
+        if user is None:
+            return None
+        return ConsoleSession(user, self.csrf_of(sign_in.session_id(cookie)), self.source(request))
+
+    async def required(self, request: web.Request, *, api: bool = False) -> ConsoleSession:
+        """The request's session; else the page that says how to sign in (401)."""
+        found = await self.session(request)
+        if found is None:
+            if api:
+                raise web.HTTPUnauthorized(
+                    text='{"error":"no_session","message":"未登录或登录已过期，请在聊天中发送“后台”获取登录链接。"}',
+                    content_type="application/json",
+                    headers=SECURITY_HEADERS,
+                )
+            raise web.HTTPUnauthorized(
+                text="未登录或登录已过期：请在聊天中发送“后台”获取新的登录链接。",
+                headers=SECURITY_HEADERS,
+            )
+        return found
+
+    def check_origin(self, request: web.Request) -> None:
+        """A change must come from our own pages, when the browser says where from."""
+        ours = {urlsplit(self.services(request).sign_in.base_url).netloc, request.host}
+        for header in ("Origin", "Referer"):
+            value = request.headers.get(header)
+            if value and value != "null" and urlsplit(value).netloc not in ours:
+                raise web.HTTPForbidden(text="请求来源不符，已拒绝。", headers=SECURITY_HEADERS)
+
+    async def changing(
+        self, request: web.Request, *, api: bool = False
+    ) -> tuple[ConsoleSession, dict[str, str]]:
+        """The session of a change (POST) carrying its CSRF token, and the form it posted."""
+        found = await self.required(request, api=api)
+        self.check_origin(request)
+        form: dict[str, str] = {}
+        if api:
+            sent = request.headers.get(CSRF_HEADER, "")
+        else:
+            posted = await request.post()
+            form = {k: str(v) for k, v in posted.items() if isinstance(v, str)}
+            form |= {f"{k}[]": ",".join(str(x) for x in posted.getall(k)) for k in set(posted.keys())}
+            sent = form.get(CSRF_FIELD, "")
+        if not hmac.compare_digest(sent.encode(), found.csrf.encode()):
+            raise web.HTTPForbidden(text="请求校验失败（CSRF），请刷新页面后重试。", headers=SECURITY_HEADERS)
+        return found, form
+
+    def set_cookie(self, request: web.Request, response: web.StreamResponse, cookie: str) -> None:
+        response.set_cookie(
+            COOKIE,
+            cookie,
+            httponly=True,
+            samesite="Strict",
+            secure=self.secure(request),
+            path=PATH,  # a browser-session cookie: the store's idle limit (SESSION_IDLE) decides
+        )

@@ -1,0 +1,157 @@
+"""The console's HTML pages: signing in and out, the list of submissions, one submission with
+its decision form, and the units' places.  Every page asks :class:`ConsoleAuth` who is
+looking and :class:`~handlers.console.service.ConsoleService` what they may see."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from bot.web.console.auth import COOKIE, PATH, ConsoleAuth
+from bot.web.responses import SECURITY_HEADERS, render
+from contests.review import Decision, ReviewState
+from handlers.console.views import SORTS, VERDICT_LABELS, Filters
+
+log = logging.getLogger(__name__)
+
+_SIGN_IN_REFUSED = {
+    "invalid": "这个登录链接无效或已过期（链接 10 分钟内有效）。",
+    "used": "这个登录链接已经使用过了：每个链接只能使用一次。",
+    "limited": "尝试次数过多，请稍后再试。",
+}
+
+
+def _message(request: web.Request, title: str, message: str, status: int, **context: object) -> web.Response:
+    return render(
+        request, "console/message.html", status, title=title, message=message, error=status >= 400, **context
+    )
+
+
+class ConsolePages:
+    """The aiohttp handlers of the console's pages."""
+
+    def __init__(self, auth: ConsoleAuth) -> None:
+        self.auth = auth
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/console/login/{token}", self.login_page)
+        app.router.add_post("/console/login/{token}", self.login)
+        app.router.add_post("/console/logout", self.logout)
+        app.router.add_get("/console", self.to_list)
+        app.router.add_get("/console/", self.submissions)
+        app.router.add_get("/console/submissions", self.submissions)
+        app.router.add_get("/console/s/{number:[A-Za-z0-9_-]+}", self.submission)
+        app.router.add_post("/console/s/{number:[A-Za-z0-9_-]+}/decision", self.decision)
+        app.router.add_get("/console/units", self.units)
+
+    # -- signing in and out ---------------------------------------------------------------
+
+    async def login_page(self, request: web.Request) -> web.Response:
+        """The link's page: a button that signs in (a GET burns nothing: link previews)."""
+        user = await self.auth.services(request).sign_in.peek(request.match_info["token"])
+        if user is None:
+            return render(request, "console/login.html", 404, ok=False, message=_SIGN_IN_REFUSED["invalid"])
+        return render(request, "console/login.html", ok=True, who=str(user), message="")
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        self.auth.check_origin(request)
+        result = await self.auth.services(request).sign_in.redeem(
+            request.match_info["token"], self.auth.source(request)
+        )
+        if result.status != "ok":
+            status = 429 if result.status == "limited" else 403
+            return render(
+                request, "console/login.html", status, ok=False, message=_SIGN_IN_REFUSED[result.status]
+            )
+        response = web.Response(status=303, headers={**SECURITY_HEADERS, "Location": "/console/"})
+        self.auth.set_cookie(request, response, result.cookie)
+        return response
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        await self.auth.changing(request)
+        await self.auth.services(request).sign_in.sign_out(request.cookies.get(COOKIE, ""))
+        response = _message(request, "已退出", "您已退出管理后台。需要时在聊天中发送“后台”重新登录。", 200)
+        response.del_cookie(COOKIE, path=PATH)
+        return response
+
+    # -- the list -------------------------------------------------------------------------
+
+    async def to_list(self, request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound("/console/", headers=SECURITY_HEADERS)
+
+    async def submissions(self, request: web.Request) -> web.Response:
+        session = await self.auth.required(request)
+        console = self.auth.services(request).console
+        viewer = await console.who(session.user)
+        listing = await console.listing(viewer, Filters.of(request.query))
+        f = listing.filters
+
+        def link(**changes: object) -> str:
+            return "/console/?" + urlencode(f.query(**changes))
+
+        return render(
+            request,
+            "console/list.html",
+            session=session,
+            listing=listing,
+            rows=[e.row() for e in listing.entries],
+            role=viewer.role(f.contest),
+            states=[(s.value, s.label) for s in ReviewState],
+            verdicts=list(VERDICT_LABELS.items()),
+            sorts=list(SORTS.items()),
+            prev_link=link(page=listing.page - 1) if listing.page > 1 else "",
+            next_link=link(page=listing.page + 1) if listing.page < listing.pages else "",
+            export_link=f"/console/export/{f.contest}.zip" if f.contest else "",
+        )
+
+    # -- one submission -------------------------------------------------------------------
+
+    async def submission(self, request: web.Request) -> web.Response:
+        session = await self.auth.required(request)
+        console = self.auth.services(request).console
+        viewer = await console.who(session.user)
+        entry = await console.entry(viewer, request.match_info["number"])
+        if entry is None:
+            return _message(request, "没有找到", "没有这个作品，或您无权查看。", 404, session=session)
+        view = await console.detail(viewer, entry, source=session.source)
+        return render(
+            request,
+            "console/submission.html",
+            session=session,
+            s=view,
+            decisions=[(d.value, d.label) for d in Decision],
+            notice=request.query.get("notice", "")[:300],
+        )
+
+    async def decision(self, request: web.Request) -> web.Response:
+        session, form = await self.auth.changing(request)
+        console = self.auth.services(request).console
+        viewer = await console.who(session.user)
+        entry = await console.entry(viewer, request.match_info["number"])
+        if entry is None:
+            return _message(request, "没有找到", "没有这个作品，或您无权查看。", 404, session=session)
+        items = [i for i in form.get("items[]", "").split(",") if i]
+        result = await console.decide(
+            viewer, entry, form.get("decision", ""), form.get("reason", ""), items, source=session.source
+        )
+        if result.ok:
+            raise web.HTTPSeeOther(
+                f"/console/s/{entry.number}?" + urlencode({"notice": result.text}), headers=SECURITY_HEADERS
+            )
+        status = 403 if result.code == "forbidden" else 400
+        return _message(request, "未能保存审核决定", result.text, status, session=session)
+
+    # -- units ----------------------------------------------------------------------------
+
+    async def units(self, request: web.Request) -> web.Response:
+        session = await self.auth.required(request)
+        console = self.auth.services(request).console
+        viewer = await console.who(session.user)
+        contests = [(cid, c.short_title) for cid in viewer.scopes if (c := console.contest(cid))]
+        chosen = request.query.get("contest") or (contests[0][0] if contests else "")
+        rows = await console.units(viewer, chosen) or []
+        return render(
+            request, "console/units.html", session=session, contests=contests, chosen=chosen, rows=rows
+        )
