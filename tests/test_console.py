@@ -1,0 +1,401 @@
+"""The organisers' and units' web console, end to end over HTTP on the real app (SQLite in
+``tmp_path``): signing in with the chat's one-time link, who sees what on every page, API call
+and download, the audit log, CSRF, Range requests and the ZIP layouts."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import re
+import zipfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.keys import SERVICES
+from bot.services import Services
+from bot.settings import Settings
+from bot.web.upload_links import UploadSettings
+from contests.events import EventKind, Incoming
+from contests.org import Role, Unit
+from contests.records import Submission, UserKey
+
+CAS = "most-cas-2024-kepu"
+CACSI = "cacsi-2022-youth"
+SECRET = "test-console-secret-0123456789abcdef0123456789"
+ORGANISER = UserKey("terminal", "org")
+MEMBER_A = UserKey("telegram", "1001")
+MEMBER_B = UserKey("wechat", "oB")
+ENTRANT = UserKey("telegram", "2002")
+UNIT_A = "河北省科学技术厅"
+UNIT_B = "山西省科学技术厅"
+VIDEO = bytes(range(256)) * 40  # 10 KiB that are not a real video: the route serves bytes
+PDF = b"%PDF-1.4\n% scan\n" + b"0" * 100
+PHONE_A = "13800138000"
+
+
+@dataclass
+class Env:
+    client: TestClient[web.Request, web.Application]
+    settings: Settings
+    a: Submission  # unit A's work, its place committed
+    b: Submission  # waiting for unit B's confirmation
+
+    @property
+    def svc(self) -> Services:
+        return self.client.app[SERVICES]  # type: ignore[index]
+
+
+def answers(title: str, unit: str, phone: str) -> dict[str, Any]:
+    return {
+        "unit": unit,
+        "title": title,
+        "category": "科普",
+        "broadcast_date": "2024-05-01",
+        "authors": ["张三", "李四"],
+        "platform": "https://example.cn/v/1",
+        "address": "石家庄市某路 1 号",
+        "phone": phone,
+        "email": "a@example.cn",
+        "summary": "简介",
+    }
+
+
+async def submit(
+    svc: Services, contest_id: str, user: UserKey, values: dict[str, Any], **extra: Any
+) -> Submission:
+    contest = svc.contests.get(contest_id)
+    assert contest is not None
+    channel = contest.channels[0]
+    return await svc.storage.create_submission(
+        prefix=contest.number_prefix,
+        contest_id=contest_id,
+        user=user,
+        channel_id=channel.id,
+        form_id=channel.forms["work"],
+        answers=values,
+        video={},
+        now=dt.datetime.now(dt.UTC),
+        extra=extra,
+    )
+
+
+async def attach_files(svc: Services, settings: Settings, sub: Submission) -> Submission:
+    video = settings.data_dir / "videos" / f"{sub.number}.mp4"
+    video.parent.mkdir(parents=True, exist_ok=True)
+    video.write_bytes(VIDEO)
+    scan = settings.data_dir / "scans" / sub.number / "scan1.pdf"
+    scan.parent.mkdir(parents=True, exist_ok=True)
+    scan.write_bytes(PDF)
+    record = {
+        "kind": "file",
+        "name": "作品.mp4",
+        "size": len(VIDEO),
+        "checked": True,
+        "verdict": "passed",
+        "sha256": "ab" * 32,
+        "stored": str(video),
+        "checks": [{"id": "resolution", "ok": True, "message": "分辨率 1920×1080，符合要求"}],
+    }
+    return await svc.storage.update_submission(
+        sub.number, video=record, status="complete", extra={"scans": [str(scan)]}
+    )
+
+
+async def bind(svc: Services, user: UserKey, contest_id: str, role: Role, unit: str | None = None) -> None:
+    invite = await svc.admin.create_invite(contest_id, role, unit)
+    result = await svc.admin.bind(user, invite.code)  # type: ignore[union-attr]
+    assert result.ok, result.text
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[Env]:
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", contests_dir=tmp_path / "contests")  # type: ignore[call-arg]
+    upload = UploadSettings(_env_file=None, secret=SECRET)  # type: ignore[call-arg]
+    app = create_app(settings, channels=[], upload_settings=upload)
+    async with TestClient(TestServer(app)) as client:
+        svc: Services = app[SERVICES]
+        await svc.stores.org.put_units(
+            CAS, [Unit(CAS, UNIT_A, "province", "河北省"), Unit(CAS, UNIT_B, "province", "山西省")]
+        )
+        await bind(svc, ORGANISER, CAS, Role.ORGANISER)
+        await bind(svc, MEMBER_A, CAS, Role.MEMBER, UNIT_A)
+        await bind(svc, MEMBER_B, CAS, Role.MEMBER, UNIT_B)
+        now = dt.datetime.now(dt.UTC)
+        reservation = await svc.stores.org.reserve(
+            contest_id=CAS, holder=f"unit:{UNIT_A}", track="work", limit=10, claims=(), owner=ENTRANT, now=now
+        )
+        a = await submit(svc, CAS, ENTRANT, answers("星空的秘密", UNIT_A, PHONE_A), unit=UNIT_A)
+        assert await svc.stores.org.commit(reservation, a.number, now)  # type: ignore[arg-type]
+        a = await attach_files(svc, settings, a)
+        b = await submit(
+            svc,
+            CAS,
+            UserKey("telegram", "3003"),
+            answers("海洋之歌", UNIT_B, "13900139000"),
+            awaiting_unit=UNIT_B,
+        )
+        yield Env(client, settings, a, b)
+
+
+async def link_for(svc: Services, user: UserKey) -> str:
+    [reply] = await svc.assistant.handle(Incoming(user, EventKind.TEXT, text="后台"))
+    found = re.search(r"https?://\S+/console/login/([A-Za-z0-9_-]{43})", reply.text)
+    assert found, reply.text
+    return f"/console/login/{found.group(1)}"
+
+
+async def sign_in(env: Env, user: UserKey) -> None:
+    env.client.session.cookie_jar.clear()
+    path = await link_for(env.svc, user)
+    page = await env.client.get(path)
+    assert page.status == 200 and "进入后台" in await page.text()
+    done = await env.client.post(path, allow_redirects=False)
+    assert done.status == 303 and done.headers["Location"] == "/console/"
+    cookie = done.headers["Set-Cookie"]
+    assert "kepu_console=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "Path=/console" in cookie
+
+
+async def csrf(env: Env, number: str) -> str:
+    page = await (await env.client.get(f"/console/s/{number}")).text()
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+    assert found
+    return found.group(1)
+
+
+# --------------------------------------------------------------------------- sign-in
+
+
+async def test_the_link_signs_in_once_and_a_get_does_not_use_it(env: Env) -> None:
+    path = await link_for(env.svc, ORGANISER)
+    for _ in range(2):  # a link preview's GET burns nothing
+        assert "进入后台" in await (await env.client.get(path)).text()
+    assert (await env.client.post(path, allow_redirects=False)).status == 303
+    listing = await env.client.get("/console/")
+    assert env.a.number in await listing.text()
+    again = await env.client.post(path, allow_redirects=False)
+    assert again.status == 403 and "无效或已过期" in await again.text()
+    entries = await env.svc.stores.audit.list_entries(actor=str(ORGANISER), action_prefix="console.login")
+    assert [(e.contest_id, e.role, e.source) for e in entries] == [(CAS, "organiser", "127.0.0.1")]
+
+
+async def test_an_expired_link_opens_nothing(env: Env) -> None:
+    token = (await link_for(env.svc, MEMBER_A)).rsplit("/", 1)[1]
+    # The store's own expiry: the session the link names is opened again with no time left.
+    key = env.svc.sign_in._login_key(token)
+    await env.svc.storage.open_session(key, MEMBER_A, dt.timedelta(milliseconds=1))
+    await asyncio.sleep(0.05)
+    page = await env.client.get(f"/console/login/{token}")
+    assert page.status == 404 and "无效或已过期" in await page.text()
+    post = await env.client.post(f"/console/login/{token}", allow_redirects=False)
+    assert post.status == 403 and "kepu_console" not in post.headers.get("Set-Cookie", "")
+
+
+async def test_an_entrant_without_a_role_is_refused_in_chinese(env: Env) -> None:
+    [reply] = await env.svc.assistant.handle(Incoming(ENTRANT, EventKind.TEXT, text="后台"))
+    assert "还没有绑定身份" in reply.text and "/console/login/" not in reply.text
+
+
+async def test_without_a_session_nothing_is_shown(env: Env) -> None:
+    for path in (
+        "/console/",
+        f"/console/s/{env.a.number}",
+        f"/console/s/{env.a.number}/video",
+        "/console/api/submissions",
+    ):
+        response = await env.client.get(path)
+        assert response.status == 401, path
+        assert env.a.number not in await response.text()
+
+
+async def test_sign_out_closes_the_session(env: Env) -> None:
+    await sign_in(env, ORGANISER)
+    token = await csrf(env, env.a.number)
+    out = await env.client.post("/console/logout", data={"csrf": token})
+    assert "已退出" in await out.text()
+    assert (await env.client.get("/console/")).status == 401
+
+
+# --------------------------------------------------------------------------- who sees what
+
+
+async def test_a_member_of_another_unit_sees_the_entry_nowhere(env: Env) -> None:
+    await sign_in(env, MEMBER_B)
+    number = env.a.number
+    listing = await (await env.client.get("/console/")).text()
+    assert env.b.number in listing and "海洋之歌" in listing  # waiting for unit B: B's to see
+    assert number not in listing and "星空的秘密" not in listing
+    api = await (await env.client.get(f"/console/api/submissions?contest={CAS}")).json()
+    assert [s["number"] for s in api["submissions"]] == [env.b.number]
+    for path in (
+        f"/console/s/{number}",
+        f"/console/api/submissions/{number}",
+        f"/console/s/{number}/video",
+        f"/console/s/{number}/scan/1",
+        f"/console/s/{number}/form.pdf",
+        f"/console/s/{number}.zip",
+    ):
+        response = await env.client.get(path)
+        assert response.status == 404, path
+        assert PHONE_A not in await response.text()
+    archive = await env.client.get(f"/console/export/{CAS}.zip")
+    names = zipfile.ZipFile(io.BytesIO(await archive.read())).namelist()
+    assert not any(number in n or "星空的秘密" in n for n in names), names
+    units = await (await env.client.get(f"/console/api/units?contest={CAS}")).json()
+    assert [(u["unit"], u["waiting"]) for u in units["units"]] == [(UNIT_B, 1)]
+
+
+async def test_the_member_of_the_unit_and_the_organiser_see_personal_data(env: Env) -> None:
+    for user in (MEMBER_A, ORGANISER):
+        await sign_in(env, user)
+        page = await (await env.client.get(f"/console/s/{env.a.number}")).text()
+        assert PHONE_A in page and "石家庄市某路 1 号" in page and "已隐藏" not in page
+        assert "分辨率 1920×1080，符合要求" in page  # the video report, line by line
+    listing = await (await env.client.get(f"/console/api/submissions?contest={CAS}")).json()
+    assert {s["number"] for s in listing["submissions"]} == {env.a.number, env.b.number}
+    assert PHONE_A not in str(listing)  # the list never carries personal data
+    views = await env.svc.stores.audit.list_entries(target=env.a.number, action_prefix="submission.view")
+    assert {(e.actor, e.role, e.detail["personal"]) for e in views} == {
+        (str(MEMBER_A), "member", True),
+        (str(ORGANISER), "organiser", True),
+    }
+
+
+async def test_personal_data_is_hidden_from_those_not_entitled(env: Env) -> None:
+    # The pages never hand another unit's entry to its member (above); should a view of it be
+    # built for them all the same, the entrant's phone, address and account stay hidden.
+    console = env.svc.console
+    viewer = await console.who(MEMBER_B)
+    entry = await console.entry(await console.who(ORGANISER), env.a.number)
+    assert entry is not None and await console.entry(viewer, env.a.number) is None
+    seen = await console.detail(viewer, entry, source="test")
+    assert seen["personal"] is False and PHONE_A not in str(seen["fields"])
+    assert "（已隐藏）" in str(seen["fields"]) and seen["user"] == "（已隐藏）"
+
+
+# --------------------------------------------------------------------------- changes
+
+
+async def test_a_decision_needs_the_csrf_token_and_an_organiser(env: Env) -> None:
+    await sign_in(env, ORGANISER)
+    number = env.a.number
+    refused = await env.client.post(
+        f"/console/s/{number}/decision", data={"decision": "pass", "csrf": "0" * 64}
+    )
+    assert refused.status == 403 and "CSRF" in await refused.text()
+    api = await env.client.post(f"/console/api/submissions/{number}/decision", json={"decision": "pass"})
+    assert api.status == 403
+    token = await csrf(env, number)
+    foreign = await env.client.post(
+        f"/console/s/{number}/decision",
+        data={"decision": "pass", "csrf": token},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert foreign.status == 403 and "来源" in await foreign.text()
+    sub = await env.svc.storage.get_submission(number)
+    assert sub is not None and "review" not in sub.extra
+    ok = await env.client.post(
+        f"/console/api/submissions/{number}/decision",
+        json={"decision": "return", "reason": "请补充播出证明", "items": ["platform", "scan"]},
+        headers={"X-CSRF-Token": token},
+    )
+    body = await ok.json()
+    assert ok.status == 200 and body["ok"], body
+    page = await (await env.client.get(f"/console/s/{number}")).text()
+    assert "退回修改" in page and "请补充播出证明" in page and "播出平台及网址" in page
+    decided = await env.svc.stores.audit.list_entries(target=number, action_prefix="review.")
+    assert decided and decided[0].source == "127.0.0.1" and decided[0].actor == str(ORGANISER)
+
+
+async def test_a_member_may_not_decide(env: Env) -> None:
+    await sign_in(env, MEMBER_A)
+    token = await csrf(env, env.a.number)
+    response = await env.client.post(
+        f"/console/api/submissions/{env.a.number}/decision",
+        json={"decision": "pass"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert response.status == 403 and (await response.json())["code"] == "forbidden"
+
+
+# --------------------------------------------------------------------------- files
+
+
+async def test_the_video_answers_a_range_with_206_and_the_right_bytes(env: Env) -> None:
+    await sign_in(env, ORGANISER)
+    response = await env.client.get(f"/console/s/{env.a.number}/video", headers={"Range": "bytes=100-199"})
+    assert response.status == 206
+    assert await response.read() == VIDEO[100:200]
+    assert response.headers["Content-Range"] == f"bytes 100-199/{len(VIDEO)}"
+    whole = await env.client.get(f"/console/s/{env.a.number}/video")
+    assert await whole.read() == VIDEO
+    scan = await env.client.get(f"/console/s/{env.a.number}/scan/1")
+    assert await scan.read() == PDF and "frame-ancestors 'self'" in scan.headers["Content-Security-Policy"]
+    files = await env.svc.stores.audit.list_entries(target=env.a.number, action_prefix="file.")
+    assert [e.action for e in files] == ["file.scan", "file.video"]  # the 100-199 range is not a view
+
+
+async def test_one_work_as_a_zip_in_its_folder(env: Env) -> None:
+    await sign_in(env, MEMBER_A)
+    response = await env.client.get(f"/console/s/{env.a.number}.zip")
+    assert response.status == 200
+    archive = zipfile.ZipFile(io.BytesIO(await response.read()))
+    folder = f"{env.a.number}+星空的秘密"
+    names = archive.namelist()
+    assert f"{folder}/星空的秘密.mp4" in names and f"{folder}/扫描件1.pdf" in names
+    assert any(n.startswith(folder + "/") and n.endswith(".pdf") and "扫描件" not in n for n in names), names
+    assert archive.read(f"{folder}/星空的秘密.mp4") == VIDEO
+    downloads = await env.svc.stores.audit.list_entries(action_prefix="download.")
+    assert [(e.action, e.target, e.role) for e in downloads] == [
+        ("download.submission", env.a.number, "member")
+    ]
+
+
+async def test_the_whole_contest_as_one_zip_with_the_list(env: Env) -> None:
+    await sign_in(env, ORGANISER)
+    response = await env.client.get(f"/console/export/{CAS}.zip")
+    archive = zipfile.ZipFile(io.BytesIO(await response.read()))
+    names = archive.namelist()
+    xlsx = [n for n in names if n.endswith(".xlsx")]
+    assert len(xlsx) == 1 and archive.read(xlsx[0])[:2] == b"PK"
+    assert any(n.endswith(f"{env.a.number}+星空的秘密/星空的秘密.mp4") for n in names)
+    actions = {e.action for e in await env.svc.stores.audit.list_entries(actor=str(ORGANISER))}
+    assert {"export.xlsx", "download.contest", "console.login"} <= actions
+
+
+async def test_cacsi_folders_are_named_province_unit_title(env: Env) -> None:
+    svc = env.svc
+    unit = "河北省青少年科技辅导员协会"
+    await svc.stores.org.put_units(CACSI, [Unit(CACSI, unit, "province", "河北省")])
+    await bind(svc, ORGANISER, CACSI, Role.ORGANISER)
+    values = {"unit": unit, "member": "是", "title": "小小实验室", "category": "科普", "authors": ["王五"]}
+    sub = await attach_files(svc, env.settings, await submit(svc, CACSI, ENTRANT, values, awaiting_unit=unit))
+    await sign_in(env, ORGANISER)
+    response = await env.client.get(f"/console/s/{sub.number}.zip")
+    names = zipfile.ZipFile(io.BytesIO(await response.read())).namelist()
+    folder = f"河北省{unit}小小实验室"
+    assert f"{folder}/小小实验室.mp4" in names and f"{folder}/扫描件1.pdf" in names, names
+
+
+async def test_the_pages_are_chinese_and_self_contained(env: Env) -> None:
+    await sign_in(env, ORGANISER)
+    for path in ("/console/", f"/console/s/{env.a.number}", "/console/units"):
+        response = await env.client.get(path)
+        page = await response.text()
+        assert response.status == 200 and '<html lang="zh-CN">' in page
+        assert (
+            "width=device-width" in page
+            and "http://" not in page
+            and "https://" not in page.replace("https://example.cn/v/1", "")
+        )
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    units = await (await env.client.get("/console/units")).text()
+    assert UNIT_A in units and "1/" in units
