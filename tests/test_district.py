@@ -340,7 +340,10 @@ async def test_an_entrant_of_another_preset_is_counted_at_confirm_as_before(desk
     await world.bind(JIANGBEI, CAS, Role.MEMBER, "河北省科学技术厅")
     nothing = await world.quota.recommend(JIANGBEI, got.submission.number)
     assert nothing.code == "not_applicable"
-    assert "没有报送后由推荐单位初审推荐的环节" in await world.quota.candidates_text(JIANGBEI, CAS)
+    listed = await world.quota.candidates_text(JIANGBEI, CAS)  # the entries naming its unit
+    assert (
+        "报名时填写“河北省科学技术厅”为推荐单位的作品（1 部）" in listed and got.submission.number in listed
+    )
 
 
 def test_the_district_is_not_printed_on_the_unit_report(contests: ContestRegistry) -> None:

@@ -70,8 +70,14 @@ async def test_the_units_member_confirms_and_the_entrant_is_told(world: World) -
     refused = await world.quota.recommend(BOSS, number)  # the unit has a member of its own
     assert (refused.ok, refused.code) == (False, "forbidden") and "代表" in refused.text
     assert await usage(world, "河北省科学技术厅") == 0
+    listed = await world.quota.candidates_text(ALICE, CAS)
+    assert f"1. {number}" in listed and "【待确认】" in listed and "推荐 编号" in listed
+    assert number not in await world.quota.candidates_text(CAROL, CAS)
+    overview = await world.quota.candidates_text(BOSS, CAS)
+    assert "河北省科学技术厅：1 部" in overview and "无人绑定" not in overview
     done = await world.quota.recommend(ALICE, number)
     assert done.ok and "1/6" in done.text
+    assert "【已推荐】" in await world.quota.candidates_text(ALICE, CAS)
     assert await usage(world, "河北省科学技术厅") == 1
     stored = await world.storage.get_submission(number)
     assert stored is not None and state_of(stored) is ReviewState.RECOMMENDED

@@ -45,6 +45,7 @@ from handlers.quota.rules import (
     selection_window,
 )
 from handlers.quota.texts import cn_day, pick_line, refusal_text, title_of, window_text
+from handlers.quota.waiting import waiting_text
 
 __all__ = ["DistrictRecommendations", "Tell", "unit_of_member"]
 
@@ -395,8 +396,8 @@ class DistrictRecommendations:
         if contest is None:
             return f"没有找到大赛“{contest_id}”。"
         channel = next((c for c in contest.channels if selection_field(contest, c) is not None), None)
-        if channel is None:
-            return f"【{contest.short_title}】没有报送后由推荐单位初审推荐的环节。"
+        if channel is None:  # entrants name their unit at submission: it confirms them
+            return await waiting_text(self.storage, self.org, user, contest, self.clock())
         head = f"【{contest.short_title}】"
         member = await self.org.get_membership(user, contest.id)
         if member is not None and member.role is Role.ORGANISER:
