@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import io
 import re
+import shutil
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from contests.records import Submission, UserKey
 
 CAS = "most-cas-2024-kepu"
 CACSI = "cacsi-2022-youth"
+CHROMIUM = "/usr/bin/chromium"
 SECRET = "test-console-secret-0123456789abcdef0123456789"
 ORGANISER = UserKey("terminal", "org")
 MEMBER_A = UserKey("telegram", "1001")
@@ -399,3 +401,47 @@ async def test_the_pages_are_chinese_and_self_contained(env: Env) -> None:
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     units = await (await env.client.get("/console/units")).text()
     assert UNIT_A in units and "1/" in units
+
+
+# --------------------------------------------------------------------------- a phone's browser
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+async def test_an_organiser_reviews_on_a_phone_sized_browser(env: Env, tmp_path: Path) -> None:
+    playwright_api = pytest.importorskip("playwright.async_api")
+    link = str(env.client.make_url(await link_for(env.svc, ORGANISER)))
+    async with playwright_api.async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            context = await chromium.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+            page = await context.new_page()
+            outside: list[str] = []
+            page.on(  # the built-in PDF viewer's own chrome-extension:// requests are not the page's
+                "request",
+                lambda r: (
+                    outside.append(r.url) if r.url.startswith("http") and "127.0.0.1" not in r.url else None
+                ),
+            )
+            await page.goto(link)
+            await page.get_by_role("button", name="进入后台").click()
+            await page.wait_for_selector("#submissions")
+            assert await page.evaluate("document.scrollingElement.scrollWidth") <= 390
+            await page.get_by_role("link", name="星空的秘密").click()
+            await page.wait_for_selector("video")
+            assert await page.evaluate("document.scrollingElement.scrollWidth") <= 390
+            assert PHONE_A in await page.inner_text("#fields")
+            await page.screenshot(path=str(tmp_path / "submission.png"), full_page=True)
+            shutil.copy(tmp_path / "submission.png", "/tmp/console-submission.png")
+            await page.get_by_role("radio", name="退回修改").check()
+            await page.get_by_role("checkbox", name="播出平台及网址").check()
+            await page.fill("textarea[name=reason]", "播出证明缺失")
+            await page.get_by_role("button", name="提交决定").click()
+            await page.wait_for_selector("#notice")
+            assert "退回修改" in await page.inner_text("#state")
+            history = await page.inner_text("#history")
+            assert "播出证明缺失" in history and "需修改：播出平台及网址" in history
+            assert outside == []
+        finally:
+            await chromium.close()
+    sub = await env.svc.storage.get_submission(env.a.number)
+    assert sub is not None and sub.extra["review"]["items"] == ["platform"]
