@@ -404,6 +404,55 @@ async def test_the_pages_are_chinese_and_self_contained(env: Env) -> None:
     assert UNIT_A in units and "1/" in units
 
 
+async def test_units_confirm_the_entries_waiting_for_them_on_the_page(env: Env) -> None:
+    """Unit B's member confirms the entry named to it; the organiser may not while B has a
+    member, and confirms for a unit nobody is bound to."""
+    await sign_in(env, ORGANISER)
+    page = await (await env.client.get(f"/console/units?contest={CAS}")).text()
+    assert env.b.number in page and "待单位代表确认" in page  # B has its own member
+    token = await csrf(env, env.a.number)
+    refused = await env.client.post(
+        "/console/units/confirm", data={"number": env.b.number, "contest": CAS, "csrf": token}
+    )
+    assert refused.status == 400 and "已有绑定的代表" in await refused.text()
+    await sign_in(env, MEMBER_B)
+    page = await (await env.client.get(f"/console/units?contest={CAS}")).text()
+    assert "确认推荐" in page and UNIT_A not in page
+    token = await csrf(env, env.b.number)
+    forged = await env.client.post("/console/units/confirm", data={"number": env.b.number, "csrf": "0" * 64})
+    assert forged.status == 403
+    done = await env.client.post(
+        "/console/units/confirm",
+        data={"number": env.b.number, "contest": CAS, "csrf": token},
+        allow_redirects=False,
+    )
+    assert done.status == 303
+    usage = {u.name: u.used for u in await env.svc.quota.usage(CAS)}
+    assert usage[UNIT_B] == 1
+    (entry,) = await env.svc.stores.audit.list_entries(action_prefix="unit.confirm")
+    assert entry.target == env.b.number and entry.actor == str(MEMBER_B)
+    # A unit nobody is bound to: the organiser confirms on its behalf.
+    await env.svc.stores.org.put_units(CAS, [Unit(CAS, "天津市科学技术局", "province", "天津市")])
+    c = await submit(
+        env.svc,
+        CAS,
+        UserKey("web", "wc"),
+        {**answers("潮汐", "天津市科学技术局", "13700137000"), "authors": ["王五"]},
+        awaiting_unit="天津市科学技术局",
+    )
+    await sign_in(env, ORGANISER)
+    page = await (await env.client.get(f"/console/units?contest={CAS}")).text()
+    assert "代为确认" in page and c.number in page
+    token = await csrf(env, env.a.number)
+    done = await env.client.post(
+        "/console/units/confirm",
+        data={"number": c.number, "contest": CAS, "csrf": token},
+        allow_redirects=False,
+    )
+    assert done.status == 303
+    assert {u.name: u.used for u in await env.svc.quota.usage(CAS)}["天津市科学技术局"] == 1
+
+
 # --------------------------------------------------------------------------- a phone's browser
 
 

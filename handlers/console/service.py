@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from contests.audit import AuditEntry
 from contests.events import Document
-from contests.org import Role, normalise_name
+from contests.org import Role, normalise_name, unit_holder
 from contests.ports import AuditLog, OrgStore
 from contests.records import UserKey
 from contests.review import ITEM_LABELS, Decision, awaiting_unit
@@ -327,11 +327,20 @@ class ConsoleService:
         scope = viewer.scopes.get(contest_id)
         if scope is None:
             return None
+        contest = self.admin.contests.get(contest_id)
         subs = await self.admin.storage.list_submissions(contest_id=contest_id)
-        waiting: dict[str, int] = {}
+        waiting: dict[str, list[dict[str, str]]] = {}
         for sub in subs:
-            if (name := awaiting_unit(sub)) and sub.status != "withdrawn":
-                waiting[normalise_name(name)] = waiting.get(normalise_name(name), 0) + 1
+            if (name := awaiting_unit(sub)) and sub.status != "withdrawn" and contest is not None:
+                entry = ConsoleEntry.of(sub, contest, unit_holder(name), name)
+                waiting.setdefault(normalise_name(name), []).append(
+                    {"number": sub.number, "title": entry.title}
+                )
+        bound = {
+            m.unit_key
+            for m in await self.org.list_memberships(contest_id=contest_id)
+            if m.role is Role.MEMBER and m.unit_key
+        }
         out = []
         for u in await self.quota.usage(contest_id):
             if scope.role == "member" and u.holder != scope.holder:
@@ -345,10 +354,31 @@ class ConsoleService:
                     "limit": u.limit,
                     "accounts_used": u.accounts_used,
                     "accounts_limit": u.accounts_limit,
-                    "waiting": waiting.get(key, 0),
+                    "waiting": len(waiting.get(key, [])),
+                    "entries": waiting.get(key, []),
+                    # Who may confirm from this page: the unit's own member; an organiser only
+                    # for a unit nobody is bound to (as 推荐 编号 in the chat).
+                    "may_confirm": scope.role == "member" or key not in bound,
+                    "bound": key in bound,
                 }
             )
         return out
+
+    async def confirm_for_unit(self, viewer: ConsoleUser, number: str, *, source: str) -> tuple[bool, str]:
+        """A unit's confirmation of an entry named to it (its member, or an organiser on behalf
+        of a unit nobody is bound to): :meth:`QuotaService.recommend`, audited."""
+        result = await self.quota.recommend(viewer.user, number)
+        sub = await self.admin.storage.get_submission(number.strip().upper()) if result.ok else None
+        if sub is not None:
+            await self.record(
+                viewer,
+                "unit.confirm",
+                sub.contest_id,
+                target=sub.number,
+                source=source,
+                detail={"text": result.text},
+            )
+        return result.ok, result.text
 
     async def export(self, viewer: ConsoleUser, contest_id: str, *, source: str) -> Document | None:
         """The xlsx list: the organisers' of the whole contest, a member's of their unit; audited."""

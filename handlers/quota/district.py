@@ -224,7 +224,7 @@ class DistrictRecommendations:
     ) -> tuple[Contest, Submission, Unit, EntryRoute, QuotaRule, bool] | SelectResult:
         """The unit that confirms a one-step entry named to it, if ``user`` speaks for it."""
         number = sub.number
-        named = str(sub.extra.get("unit") or "")
+        named = awaiting_unit(sub) or str(sub.extra.get("unit") or "")
         if not (awaiting_unit(sub) or sub.extra.get("recommended_by")) or not named:
             return SelectResult(
                 False, "not_applicable", f"{number} 不需要推荐单位确认（本人即推荐单位代表，或为自荐）。"
@@ -299,9 +299,11 @@ class DistrictRecommendations:
         # author and work claims it would have taken had its unit's member submitted it.
         claims: tuple[str, ...] = (f"pick:{number}",)
         track: Track = "work"
+        shown: dict[str, str] = {}
         if not two_step:
             form = contest.form(sub.form_id)
-            claims += claims_for(contest, form, sub.answers)[0]
+            more, shown = claims_for(contest, form, sub.answers)
+            claims += more
             track = "account" if form.track == "account" else "work"
         got = await self.org.reserve(
             contest_id=contest.id,
@@ -317,6 +319,7 @@ class DistrictRecommendations:
             if got.reason == "claimed" and got.claim == f"pick:{number}":  # sent twice at once
                 return await already()
             if got.reason == "claimed":
+                got = dataclasses.replace(got, detail=shown.get(got.claim or "", ""))
                 text = f"不能推荐 {number}{title}：" + refusal_text(got)
                 return SelectResult(False, "claimed", text, got)
             refusal = dataclasses.replace(got, unit_name=unit.name, label=rule.label, min_works=least)

@@ -47,6 +47,7 @@ class ConsolePages:
         app.router.add_post("/console/s/{number:[A-Za-z0-9_-]+}/decision", self.decision)
         app.router.add_post("/console/s/{number:[A-Za-z0-9_-]+}/link-check", self.link_check)
         app.router.add_get("/console/units", self.units)
+        app.router.add_post("/console/units/confirm", self.confirm_for_unit)
 
     # -- signing in and out ---------------------------------------------------------------
 
@@ -172,5 +173,22 @@ class ConsolePages:
         chosen = request.query.get("contest") or (contests[0][0] if contests else "")
         rows = await console.units(viewer, chosen) or []
         return render(
-            request, "console/units.html", session=session, contests=contests, chosen=chosen, rows=rows
+            request,
+            "console/units.html",
+            session=session,
+            contests=contests,
+            chosen=chosen,
+            rows=rows,
+            notice=request.query.get("notice", ""),
         )
+
+    async def confirm_for_unit(self, request: web.Request) -> web.Response:
+        """确认推荐 from the units page (see :meth:`ConsoleService.confirm_for_unit`)."""
+        session, form = await self.auth.changing(request)
+        console = self.auth.services(request).console
+        viewer = await console.who(session.user)
+        ok, text = await console.confirm_for_unit(viewer, form.get("number", ""), source=session.source)
+        if not ok:
+            return _message(request, "未能确认推荐", text, 400, session=session)
+        query = urlencode({"contest": form.get("contest", ""), "notice": text})
+        raise web.HTTPSeeOther(f"/console/units?{query}", headers=SECURITY_HEADERS)
