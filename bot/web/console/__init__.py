@@ -11,6 +11,7 @@ from bot.web.console.api import ConsoleApi
 from bot.web.console.auth import ConsoleAuth
 from bot.web.console.files import ConsoleFiles
 from bot.web.console.pages import ConsolePages
+from bot.web.console.tickets import TicketsPage
 from bot.web.upload_links import UploadService
 
 __all__ = ["TEMPLATES", "setup_console"]
@@ -21,6 +22,7 @@ TEMPLATES = (
     "console/list.html",
     "console/submission.html",
     "console/units.html",
+    "console/tickets.html",
 )
 
 
@@ -30,3 +32,4 @@ def setup_console(app: web.Application, uploads: web.AppKey[UploadService]) -> N
     ConsolePages(auth).add_routes(app)
     ConsoleFiles(auth).add_routes(app)
     ConsoleApi(auth).add_routes(app)
+    TicketsPage(auth).add_routes(app)

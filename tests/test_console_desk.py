@@ -1,0 +1,120 @@
+"""The organisers' desk in the console, end to end over HTTP on the real app (SQLite in
+``tmp_path``, the fixtures of :mod:`tests.test_console`): helpdesk tickets answered from the
+page, broadcasts counted per channel before they are confirmed, the overview's charts, and the
+audit log read and exported."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from contests.events import Reply
+from contests.records import UserKey
+from tests.test_console import CAS, ENTRANT, MEMBER_A, ORGANISER, Env, env, sign_in
+
+__all__ = ["env"]  # the fixture, shared with tests.test_console
+
+DESK_PAGES = ("/console/tickets", "/console/broadcasts", "/console/overview", "/console/audit")
+
+
+class Inbox:
+    """A channel's notifier that keeps what was pushed to whom."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[UserKey, str]] = []
+
+    async def push(self, user: UserKey, replies: list[Reply]) -> None:
+        self.sent.extend((user, r.text) for r in replies)
+
+
+async def page_csrf(env: Env, path: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', await (await env.client.get(path)).text())
+    assert found, path
+    return found.group(1)
+
+
+# --------------------------------------------------------------------------- who may look
+
+
+async def test_the_desk_is_for_organisers_only(env: Env) -> None:
+    for path in DESK_PAGES:
+        response = await env.client.get(path)  # no session: how to sign in
+        assert response.status == 401 and "后台" in await response.text(), path
+    await sign_in(env, MEMBER_A)
+    for path in (*DESK_PAGES, "/console/audit.csv"):
+        response = await env.client.get(path)
+        assert response.status == 403 and "只对大赛主办方开放" in await response.text(), path
+    token = await page_csrf(env, f"/console/s/{env.a.number}")
+    ticket = await env.svc.helpdesk.store.create(
+        contest_id=CAS, user=ENTRANT, question="能用竖屏吗？", suggestion="", now=dt.datetime.now(dt.UTC)
+    )
+    refused = await env.client.post(
+        f"/console/tickets/{ticket.id}/answer", data={"csrf": token, "text": "可以。", "close": "1"}
+    )
+    assert refused.status == 403
+    kept = await env.svc.helpdesk.store.get(ticket.id)
+    assert kept is not None and kept.status == "open" and kept.reply == ""
+
+
+# --------------------------------------------------------------------------- helpdesk
+
+
+async def test_an_answer_from_the_page_is_relayed_to_the_entrant_and_closes_the_ticket(env: Env) -> None:
+    inbox = Inbox()
+    env.svc.reach.register("telegram", inbox)
+    now = dt.datetime.now(dt.UTC)
+    store = env.svc.helpdesk.store
+    ticket = await store.create(
+        contest_id=CAS, user=ENTRANT, question="作品可以用竖屏拍摄吗？", suggestion="视频要求：横屏", now=now
+    )
+    await sign_in(env, ORGANISER)
+    page = await (await env.client.get("/console/tickets")).text()
+    assert ticket.id in page and "作品可以用竖屏拍摄吗？" in page and "视频要求：横屏" in page
+    assert "Telegram" in page and str(ENTRANT) not in page  # the channel, not the account
+    token = await page_csrf(env, "/console/tickets")
+    without = await env.client.post(
+        f"/console/tickets/{ticket.id}/answer", data={"text": "不行", "close": "1"}
+    )
+    assert without.status == 403 and "CSRF" in await without.text()
+    done = await env.client.post(
+        f"/console/tickets/{ticket.id}/answer",
+        data={"csrf": token, "text": "请按通知要求横屏拍摄。", "close": "1", "contest": CAS},
+    )
+    assert done.status == 200 and "已转告报名者" in await done.text()
+    await env.svc.reach.drain()
+    assert [(u, t) for u, t in inbox.sent if "请按通知要求横屏拍摄。" in t and ticket.id in t] == [
+        (ENTRANT, inbox.sent[0][1])
+    ]
+    closed = await store.get(ticket.id)
+    assert closed is not None and closed.status == "closed" and closed.reply == "请按通知要求横屏拍摄。"
+    assert closed.operator == str(ORGANISER)
+    assert ticket.id not in await (await env.client.get("/console/tickets")).text()
+    assert ticket.id in await (await env.client.get("/console/tickets?status=closed")).text()
+    [entry] = await env.svc.stores.audit.list_entries(action_prefix="ticket.")
+    assert (entry.action, entry.target, entry.actor, entry.role, entry.source) == (
+        "ticket.answer",
+        ticket.id,
+        str(ORGANISER),
+        "organiser",
+        "127.0.0.1",
+    )
+    assert entry.detail["relayed"] is True and entry.detail["closed"] is True
+
+
+async def test_an_entrant_no_channel_reaches_keeps_the_ticket_open(env: Env) -> None:
+    # No notifier at all (no operators' chat, no channel): the answer is kept, the page says so.
+    ticket = await env.svc.helpdesk.store.create(
+        contest_id=CAS, user=ENTRANT, question="几号截止？", suggestion="", now=dt.datetime.now(dt.UTC)
+    )
+    await sign_in(env, ORGANISER)
+    token = await page_csrf(env, "/console/tickets")
+    response = await env.client.post(
+        f"/console/tickets/{ticket.id}/answer", data={"csrf": token, "text": "5 月 31 日。", "close": "1"}
+    )
+    assert response.status == 502 and "未能转告报名者" in await response.text()
+    kept = await env.svc.helpdesk.store.get(ticket.id)
+    assert kept is not None and kept.status == "answered" and kept.reply == "5 月 31 日。"
+    closing = await env.client.post(f"/console/tickets/{ticket.id}/close", data={"csrf": token})
+    assert "已关闭" in await closing.text()
+    closed = await env.svc.helpdesk.store.get(ticket.id)
+    assert closed is not None and closed.status == "closed"
