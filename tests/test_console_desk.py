@@ -5,9 +5,12 @@ audit log read and exported."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 
+from contests.audit import AuditEntry
 from contests.events import Reply
 from contests.records import UserKey
 from tests.test_console import CAS, ENTRANT, MEMBER_A, ORGANISER, Env, env, sign_in
@@ -118,3 +121,56 @@ async def test_an_entrant_no_channel_reaches_keeps_the_ticket_open(env: Env) -> 
     assert "已关闭" in await closing.text()
     closed = await env.svc.helpdesk.store.get(ticket.id)
     assert closed is not None and closed.status == "closed"
+
+
+# --------------------------------------------------------------------------- audit log
+
+
+async def test_the_audit_log_lists_and_exports_its_entries_and_the_export_is_audited(env: Env) -> None:
+    await env.svc.stores.audit.append(
+        AuditEntry(
+            at=dt.datetime.now(dt.UTC),
+            actor="cli:root",
+            role="system",
+            action="export.contest",
+            contest_id=CAS,
+            target="=HYPERLINK(1)",
+            source="cli",
+        )
+    )
+    await env.svc.stores.audit.append(  # another contest's entry: not this organiser's to read
+        AuditEntry(
+            at=dt.datetime.now(dt.UTC),
+            actor="cli:x",
+            role="system",
+            action="x.y",
+            contest_id="other",
+            source="cli",
+        )
+    )
+    await sign_in(env, ORGANISER)
+    await env.client.get(f"/console/s/{env.a.number}")  # a view of personal data, audited
+    page = await (await env.client.get("/console/audit")).text()
+    assert "console.login" in page and "submission.view" in page and env.a.number in page
+    assert "cli:x" not in page
+    assert page.index("submission.view") < page.index("console.login")  # newest first
+    only = await (await env.client.get("/console/audit?action=submission.&limit=1")).text()
+    assert "submission.view" in only and "console.login" not in only
+    response = await env.client.get(f"/console/audit.csv?contest={CAS}")
+    assert response.status == 200 and response.headers["Content-Type"].startswith("text/csv")
+    body = await response.read()
+    assert body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0][:5] == ["序号", "时间（北京）", "操作人", "身份", "操作"]
+    actions = [r[4] for r in rows[1:]]
+    assert actions == ["export.contest", "console.login", "submission.view"]  # oldest first
+    assert rows[1][6] == "'=HYPERLINK(1)" and "cli:x" not in body.decode("utf-8-sig")
+    [exported] = await env.svc.stores.audit.list_entries(action_prefix="export.audit")
+    assert (exported.actor, exported.role, exported.contest_id, exported.source) == (
+        str(ORGANISER),
+        "organiser",
+        CAS,
+        "127.0.0.1",
+    )
+    assert exported.detail["entries"] == 3
+    assert "export.audit" in await (await env.client.get("/console/audit")).text()

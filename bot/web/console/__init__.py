@@ -8,6 +8,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.web.console.api import ConsoleApi
+from bot.web.console.audit import AuditPage
 from bot.web.console.auth import ConsoleAuth
 from bot.web.console.files import ConsoleFiles
 from bot.web.console.pages import ConsolePages
@@ -23,6 +24,7 @@ TEMPLATES = (
     "console/submission.html",
     "console/units.html",
     "console/tickets.html",
+    "console/audit.html",
 )
 
 
@@ -33,3 +35,4 @@ def setup_console(app: web.Application, uploads: web.AppKey[UploadService]) -> N
     ConsoleFiles(auth).add_routes(app)
     ConsoleApi(auth).add_routes(app)
     TicketsPage(auth).add_routes(app)
+    AuditPage(auth).add_routes(app)
