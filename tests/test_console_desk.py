@@ -174,3 +174,57 @@ async def test_the_audit_log_lists_and_exports_its_entries_and_the_export_is_aud
     )
     assert exported.detail["entries"] == 3
     assert "export.audit" in await (await env.client.get("/console/audit")).text()
+
+
+# --------------------------------------------------------------------------- broadcasts
+
+
+async def test_a_broadcast_shows_its_reach_per_channel_and_is_made_only_when_confirmed(env: Env) -> None:
+    jobs = env.svc.stores.jobs
+    await sign_in(env, ORGANISER)
+    page = await (await env.client.get("/console/broadcasts")).text()
+    assert "撰写广播" in page and "推荐单位：河北省科学技术厅" in page and "not-running" not in page
+    token = await page_csrf(env, "/console/broadcasts")
+    form = {"contest": CAS, "audience": "all", "text": "提醒：5 月 31 日截止。", "at": ""}
+    preview = await env.client.post("/console/broadcasts/preview", data={**form, "csrf": token})
+    text = await preview.text()
+    assert preview.status == 200
+    total = re.search(r'id="reach-total">(\d+)<', text)
+    channels = re.findall(r"<li>([^<：]+)：(\d+) 人</li>", text)
+    # the two entrants and unit A's member on Telegram, unit B's on WeChat, the organiser's terminal
+    assert total and total.group(1) == "5"
+    assert channels == [("Telegram", "3"), ("终端", "1"), ("微信", "1")]  # most first
+    assert await jobs.list_jobs(contest_id=CAS) == []  # counted, nothing made
+    refused = await env.client.post("/console/broadcasts/send", data=form)
+    assert refused.status == 403 and "CSRF" in await refused.text()
+    wrong = await env.client.post("/console/broadcasts/send", data={**form, "csrf": "0" * 64})
+    assert wrong.status == 403 and await jobs.list_jobs(contest_id=CAS) == []
+    sent = await env.client.post("/console/broadcasts/send", data={**form, "csrf": token})
+    assert sent.status == 200 and "已确认" in await sent.text()
+    [job] = await jobs.list_jobs(contest_id=CAS)
+    assert job.kind == "broadcast" and job.audience == "all" and job.created_by == str(ORGANISER)
+    assert job.text.startswith("提醒：5 月 31 日截止。") and job.state != "held"  # held, then confirmed
+    page = await (await env.client.get("/console/broadcasts")).text()
+    assert f"job-{job.id}" in page and "发送报告" in page
+    [entry] = await env.svc.stores.audit.list_entries(action_prefix="broadcast.")
+    assert (entry.action, entry.target, entry.role, entry.detail["reach"]) == (
+        "broadcast.create",
+        job.id,
+        "organiser",
+        5,
+    )
+
+
+async def test_a_broadcast_for_an_unknown_unit_or_a_past_time_is_refused_before_sending(env: Env) -> None:
+    await sign_in(env, ORGANISER)
+    token = await page_csrf(env, "/console/broadcasts")
+    for changes, why in (
+        ({"audience": "unit:不存在的单位"}, "没有登记"),
+        ({"at": "2001-01-01T09:00"}, "已经过去"),
+    ):
+        form = {"csrf": token, "contest": CAS, "audience": "all", "text": "你好", "at": "", **changes}
+        response = await env.client.post("/console/broadcasts/preview", data=form)
+        assert response.status == 400 and why in await response.text()
+        response = await env.client.post("/console/broadcasts/send", data=form)
+        assert response.status == 400 and why in await response.text()
+    assert await env.svc.stores.jobs.list_jobs(contest_id=CAS) == []

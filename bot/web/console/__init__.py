@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.web.console.api import ConsoleApi
 from bot.web.console.audit import AuditPage
 from bot.web.console.auth import ConsoleAuth
+from bot.web.console.broadcasts import BroadcastsPage
 from bot.web.console.files import ConsoleFiles
 from bot.web.console.pages import ConsolePages
 from bot.web.console.tickets import TicketsPage
@@ -25,6 +26,7 @@ TEMPLATES = (
     "console/units.html",
     "console/tickets.html",
     "console/audit.html",
+    "console/broadcasts.html",
 )
 
 
@@ -36,3 +38,4 @@ def setup_console(app: web.Application, uploads: web.AppKey[UploadService]) -> N
     ConsoleApi(auth).add_routes(app)
     TicketsPage(auth).add_routes(app)
     AuditPage(auth).add_routes(app)
+    BroadcastsPage(auth).add_routes(app)
