@@ -13,7 +13,10 @@ import re
 from contests.audit import AuditEntry
 from contests.events import Reply
 from contests.records import UserKey
-from tests.test_console import CAS, ENTRANT, MEMBER_A, ORGANISER, Env, env, sign_in
+from contests.rules import SHANGHAI
+from handlers.console.charts import column_chart, row_chart
+from handlers.console.overview import failures_of
+from tests.test_console import CAS, ENTRANT, MEMBER_A, ORGANISER, UNIT_A, UNIT_B, Env, answers, env, sign_in
 
 __all__ = ["env"]  # the fixture, shared with tests.test_console
 
@@ -228,3 +231,72 @@ async def test_a_broadcast_for_an_unknown_unit_or_a_past_time_is_refused_before_
         response = await env.client.post("/console/broadcasts/send", data=form)
         assert response.status == 400 and why in await response.text()
     assert await env.svc.stores.jobs.list_jobs(contest_id=CAS) == []
+
+
+# --------------------------------------------------------------------------- overview
+
+
+def test_the_charts_draw_one_bar_per_item_and_escape_their_labels() -> None:
+    svg = column_chart(
+        [("5/1", 2), ("5/2", 0), ("<5/3>", 7)], title="每日&提交", marker=1, marker_label="截止"
+    )
+    assert svg.startswith("<svg") and svg.endswith("</svg>") and svg.count('class="bar"') == 3
+    assert "&lt;5/3&gt;" in svg and "<5/3>" not in svg and "每日&amp;提交" in svg
+    assert 'class="marker"' in svg and "截止" in svg and "style=" not in svg and "<script" not in svg
+    rows = row_chart([("河北省科学技术厅", 3), ('"><script>', 1)], title="按单位")
+    assert rows.count('class="bar"') == 2 and "<script>" not in rows and "&lt;script&gt;" in rows
+    assert "暂无数据" in row_chart([], title="空")
+
+
+def test_a_video_records_failed_checks_and_warnings_are_named() -> None:
+    video = {
+        "checks": [
+            {"id": "resolution", "ok": False, "message": "分辨率 1280×720"},
+            {"id": "duration", "ok": True},
+        ],
+        "warnings": [{"id": "variable_frame_rate", "message": "可变帧率"}],
+    }
+    assert failures_of(video) == ["分辨率", "⚠ 可变帧率"]
+    assert failures_of({"verdict": "failed"}) == ["视频未通过（无明细）"] and failures_of({}) == []
+
+
+async def test_the_overview_draws_a_bar_per_day_and_counts_by_channel_unit_state_and_failure(
+    env: Env,
+) -> None:
+    svc = env.svc
+    now = dt.datetime.now(dt.UTC)
+    contest = svc.contests.get(CAS)
+    assert contest is not None
+    route = contest.channels[0]
+    for days_ago, unit in ((3, "<script>单位</script>"), (3, UNIT_A)):
+        await svc.storage.create_submission(
+            prefix=contest.number_prefix,
+            contest_id=CAS,
+            user=UserKey("web", f"w{days_ago}{len(unit)}"),
+            channel_id=route.id,
+            form_id=route.forms["work"],
+            answers=answers("早来的作品", unit, "13700137000"),
+            video={"kind": "file", "verdict": "passed", "checks": [{"id": "resolution", "ok": False}]},
+            now=now - dt.timedelta(days=days_ago),
+            extra={"unit": unit},
+        )
+    await sign_in(env, ORGANISER)
+    response = await env.client.get(f"/console/overview?contest={CAS}")
+    page = await response.text()
+    assert response.status == 200 and "<script" not in page and "&lt;script&gt;单位" in page
+    assert "共 <strong>4</strong> 件作品" in page and "已截止" in page  # the 2024 contest is over
+
+    def section(name: str) -> str:
+        start = page.index(f'id="chart-{name}"')
+        return page[start : page.index("</section>", start)]
+
+    first = (now - dt.timedelta(days=3)).astimezone(SHANGHAI).date()
+    days = (now.astimezone(SHANGHAI).date() - first).days + 1
+    assert days == 4 and section("days").count('class="bar"') == days  # the empty days too
+    assert f"{first.month}/{first.day}：2" in section("days") and "：0<" in section("days")
+    assert section("routes").count('class="bar"') == 1 and f"{route.label}：4" in section("routes")
+    assert f"{UNIT_A}：2" in section("units") and f"{UNIT_B}：1" in section("units")
+    states = section("states")
+    assert all(f"{label}：{n}<" in states for label, n in (("已提交", 2), ("待单位确认", 1), ("材料齐全", 1)))
+    assert section("failures").count('class="bar"') == 1 and "分辨率：2" in section("failures")
+    assert "http://" not in page and "https://" not in page  # nothing fetched from elsewhere

@@ -12,6 +12,7 @@ from bot.web.console.audit import AuditPage
 from bot.web.console.auth import ConsoleAuth
 from bot.web.console.broadcasts import BroadcastsPage
 from bot.web.console.files import ConsoleFiles
+from bot.web.console.overview import OverviewPage
 from bot.web.console.pages import ConsolePages
 from bot.web.console.tickets import TicketsPage
 from bot.web.upload_links import UploadService
@@ -27,6 +28,7 @@ TEMPLATES = (
     "console/tickets.html",
     "console/audit.html",
     "console/broadcasts.html",
+    "console/overview.html",
 )
 
 
@@ -39,3 +41,4 @@ def setup_console(app: web.Application, uploads: web.AppKey[UploadService]) -> N
     TicketsPage(auth).add_routes(app)
     AuditPage(auth).add_routes(app)
     BroadcastsPage(auth).add_routes(app)
+    OverviewPage(auth).add_routes(app)
