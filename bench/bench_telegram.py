@@ -153,6 +153,8 @@ async def serve(args: argparse.Namespace) -> None:
 
 # ---------------------------------------------------------------------------- the entrants (parent side)
 SHARE_LINK = "链接: https://pan.baidu.com/s/1AbCdEfG 提取码: k3p9"  # recorded as given: no network
+
+
 def signed_scan() -> bytes:
     """A real one-page PDF: the scan check opens it with a parser (a signature alone is refused)."""
     out = io.BytesIO()

@@ -307,9 +307,26 @@ class SubmitHandler:
             notice = await self.quota.start_notice(event.user, outcome.state["contest"])
             if notice:
                 replies.insert(min(1, len(replies)), Reply(notice))
+        elif draft is not None and outcome.state and self.quota is not None:
+            named = self._unit_named(draft.data, outcome.state)
+            notice = named and await self.quota.unit_notice(
+                event.user, outcome.state["contest"], outcome.state.get("channel") or "", named
+            )
+            if notice:
+                replies.insert(min(1, len(replies)), Reply(notice))
         if not await self._store(event.user, draft, outcome.state, gate):
             return [Reply(self.engine.msg.render("internal_error"), meta={"error": "stale"})]
         return replies
+
+    def _unit_named(self, before: dict[str, Any], after: dict[str, Any]) -> str:
+        """The recommending unit this event answered, if it did (so its places can be shown)."""
+        if before.get("step") != Step.FIELD or not after.get("contest"):
+            return ""
+        fld = self.engine.field(after, before.get("field"))
+        if fld is None or fld.role != "unit":
+            return ""
+        value = (after.get("answers") or {}).get(fld.id)
+        return str(value) if value and value != (before.get("answers") or {}).get(fld.id) else ""
 
     async def _store(
         self,

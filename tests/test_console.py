@@ -445,3 +445,36 @@ async def test_an_organiser_reviews_on_a_phone_sized_browser(env: Env, tmp_path:
             await chromium.close()
     sub = await env.svc.storage.get_submission(env.a.number)
     assert sub is not None and sub.extra["review"]["items"] == ["platform"]
+
+
+async def test_an_organiser_checks_a_cloud_link_on_the_page(env: Env) -> None:
+    share = {
+        "kind": "share_link",
+        "url": "https://pan.baidu.com/s/1AbCdEfG",
+        "code": "k3p9",
+        "checked": False,
+    }
+    await env.svc.storage.update_submission(env.b.number, video=share)
+    await sign_in(env, MEMBER_B)
+    seen = await (await env.client.get(f"/console/s/{env.b.number}")).text()
+    assert "提取码" in seen and "k3p9" in seen and "网盘链接核验" not in seen  # the unit sees, may not check
+    await sign_in(env, ORGANISER)
+    page = await (await env.client.get(f"/console/s/{env.b.number}")).text()
+    assert "网盘链接核验" in page and "https://pan.baidu.com/s/1AbCdEfG" in page
+    token = await csrf(env, env.b.number)
+    form = [("csrf", token), ("checks", "opened"), ("checks", "plays"), ("note", "提取码错误")]
+    done = await env.client.post(f"/console/s/{env.b.number}/link-check", data=form)
+    text = await done.text()
+    assert "链接核验未通过" in text and "提取码正确" in text
+    sub = await env.svc.storage.get_submission(env.b.number)
+    assert sub is not None and sub.extra["link_check"]["checks"]["opened"] is True
+    assert sub.extra["link_check"]["checks"]["code_works"] is False
+
+
+async def test_sign_in_tries_are_limited_per_address(env: Env) -> None:
+    bogus = "/console/login/" + "x" * 43
+    statuses = [(await env.client.post(bogus)).status for _ in range(21)]
+    assert statuses[:20] == [403] * 20 and statuses[20] == 429
+    path = await link_for(env.svc, ORGANISER)  # a genuine link from the same address waits too
+    limited = await env.client.post(path)
+    assert limited.status == 429 and "尝试次数过多" in await limited.text()

@@ -208,6 +208,24 @@ async def test_quota_refuses_past_the_limit_and_keeps_the_draft(
     assert len(await storage.list_submissions(contest_id=contest.id)) == 3
 
 
+async def test_an_entrant_naming_a_unit_sees_its_places_and_waits_for_it(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
+) -> None:
+    """Tried as the issue did: an unbound entrant types a unit's name; nothing is counted."""
+    _, _, org = stores
+    await org.put_units(contest.id, [Unit(contest.id, "测试科技厅", "sub_provincial")])  # ≤3 works
+    handler = make_handler(contest, stores, tmp_path, paperwork=None)
+    chat = ChatDriver(handler, UserKey("terminal", "stranger"))
+    await answer_fields(chat, contest, "推荐", "recommend")
+    await chat.say("修改 2")  # the 推荐单位 row
+    text = await chat.say("测试科技厅")
+    assert "“测试科技厅”目前已推荐 0/3 部，还可推荐 3 部。提交后须由该单位确认推荐" in text
+    await chat.say("https://video.example.cn/v.mp4")
+    done = await chat.say("确认提交")
+    assert "KP2026-000001" in done and "待“测试科技厅”确认推荐" in done and "已计入" not in done
+    assert await org.list_places(contest.id) == []
+
+
 async def test_recommended_entry_without_imported_units_is_taken_and_flagged(
     contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ of sparse files (no disk) while sampling this process's resident set.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import shutil
@@ -314,8 +315,11 @@ async def test_a_client_that_goes_away_stops_the_reading(
             await resp.content.readexactly(3 * MB)
             resp.close()  # the browser's "cancel": the connection goes
             if cancelling:
-                with pytest.raises(asyncio.CancelledError):
+                # Usually the handler is cancelled; under load its next write may meet the
+                # closed connection first and end quietly.  Either way it must end.
+                with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(finished, timeout=10)
+                assert finished.done()
             else:
                 response = await asyncio.wait_for(finished, timeout=10)  # no exception escaped
                 assert response.prepared

@@ -12,7 +12,7 @@ Decisions go to the review use case (:class:`ReviewService`), which checks the o
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +36,7 @@ from handlers.console.views import (
 )
 from handlers.export import Viewer, visible_submission
 from handlers.quota.service import QuotaService, utcnow
-from handlers.review.service import ReviewService
+from handlers.review.service import LINK_CHECKS, ReviewService
 
 __all__ = ["ConsoleService", "ConsoleUser", "DecisionResult", "Scope"]
 
@@ -237,6 +237,11 @@ class ConsoleService:
             ],
             "items": [{"id": k, "label": v} for k, v in self._items(entry, labels).items()],
             "may_decide": viewer.role(contest.id) == "organiser",
+            # A link is not opened by the server: the organisers check it themselves.
+            "link_checks": list(LINK_CHECKS.items())
+            if sub.video.get("kind") in ("link", "share_link")
+            else [],
+            "link_check": sub.extra.get("link_check") or {},
             "submitted": when(sub.created_at),
         }
 
@@ -293,6 +298,24 @@ class ConsoleService:
             target=entry.number,
             source=source,
             detail={"decision": decision[:20], "code": result.code},
+        )
+        return result
+
+    async def check_link(
+        self, viewer: ConsoleUser, entry: ConsoleEntry, checks: Mapping[str, bool], note: str, *, source: str
+    ) -> DecisionResult:
+        """An organiser's check of a cloud-drive link (网盘链接核验), through the review use case."""
+        if viewer.role(entry.contest.id) != "organiser":
+            result = DecisionResult(False, "forbidden", "只有主办方可以核验网盘链接。")
+        elif self.review is None:
+            result = DecisionResult(False, "unavailable", "审核功能尚未启用。")
+        else:
+            out = await self.review.check_link(
+                entry.number, by=viewer.user, checks=checks, note=note, source=source
+            )
+            return DecisionResult(out.ok, out.code, out.text)
+        await self.record(
+            viewer, "review.link_check_refused", entry.contest.id, target=entry.number, source=source
         )
         return result
 

@@ -286,6 +286,29 @@ class QuotaService:
         line = count_line(u.used, u.limit, "work", u.min_works).removeprefix("作品：")
         return f"本单位（{unit.name}）{line}"
 
+    async def unit_notice(self, user: UserKey, contest_id: str, channel_id: str, named: str) -> str | None:
+        """One line when an entrant names a recommending unit (not being its member): its places
+        now, and that the entry will wait for its confirmation.  None when there is nothing to say."""
+        contest = self.contests.get(contest_id)
+        if contest is None or not named.strip():
+            return None
+        try:
+            channel = contest.channel(channel_id)
+        except KeyError:
+            return None
+        unit = await self.org.get_unit(contest.id, named)
+        rule = rule_for_unit(channel, unit) if unit is not None else None
+        if unit is None or rule is None:
+            return None
+        member = await self.org.get_membership(user, contest.id)
+        if member is not None and (member.role is Role.ORGANISER or member.unit_key == unit.key):
+            return None
+        u = unit_usage(
+            contest, unit, await self.org.list_places(contest.id, holder=unit.holder), self.clock()
+        )
+        line = count_line(u.used, u.limit, "work", u.min_works).removeprefix("作品：")
+        return f"“{unit.name}”目前{line}提交后须由该单位确认推荐，确认后才计入其名额。"
+
     # -- withdraw ----------------------------------------------------------------------------
 
     async def withdraw(self, user: UserKey, number: str) -> WithdrawResult:

@@ -4,6 +4,7 @@ carry the session's CSRF token in ``X-CSRF-Token``):
 * ``GET /console/api/submissions?contest=&channel=&state=&unit=&verdict=&scan=&q=&sort=&page=``
 * ``GET /console/api/submissions/<number>`` (audited: it shows personal data to those entitled)
 * ``POST /console/api/submissions/<number>/decision`` ``{"decision", "reason", "items"}``
+* ``POST /console/api/submissions/<number>/link-check`` ``{"checks": {key: bool}, "note"}``
 * ``GET /console/api/units?contest=`` every unit (a member: theirs) with used/limit/waiting
 """
 
@@ -32,6 +33,7 @@ class ConsoleApi:
         app.router.add_get("/console/api/submissions", self.submissions)
         app.router.add_get("/console/api/submissions/{number:[A-Za-z0-9_-]+}", self.submission)
         app.router.add_post("/console/api/submissions/{number:[A-Za-z0-9_-]+}/decision", self.decision)
+        app.router.add_post("/console/api/submissions/{number:[A-Za-z0-9_-]+}/link-check", self.link_check)
         app.router.add_get("/console/api/units", self.units)
 
     async def submissions(self, request: web.Request) -> web.Response:
@@ -82,6 +84,25 @@ class ConsoleApi:
             items,
             source=session.source,
         )
+        status = 200 if result.ok else (403 if result.code == "forbidden" else 400)
+        return json_response({"ok": result.ok, "code": result.code, "message": result.text}, status)
+
+    async def link_check(self, request: web.Request) -> web.Response:
+        session, _ = await self.auth.changing(request, api=True)
+        try:
+            body: Any = await request.json()
+        except ValueError:
+            body = None
+        checks = body.get("checks") if isinstance(body, dict) else None
+        if not isinstance(checks, dict) or not all(isinstance(v, bool) for v in checks.values()):
+            return _error("bad_request", "请求格式不正确：应为 {checks: {项: true/false}, note}。", 400)
+        console = self.auth.services(request).console
+        viewer = await console.who(session.user)
+        entry = await console.entry(viewer, request.match_info["number"])
+        if entry is None:
+            return _error("not_found", "没有这个作品，或您无权查看。", 404)
+        note = str(body.get("note") or "")
+        result = await console.check_link(viewer, entry, checks, note, source=session.source)
         status = 200 if result.ok else (403 if result.code == "forbidden" else 400)
         return json_response({"ok": result.ok, "code": result.code, "message": result.text}, status)
 

@@ -13,6 +13,7 @@ from bot.web.console.auth import COOKIE, PATH, ConsoleAuth
 from bot.web.responses import SECURITY_HEADERS, render
 from contests.review import Decision, ReviewState
 from handlers.console.views import SORTS, VERDICT_LABELS, Filters
+from handlers.review.service import LINK_CHECKS
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class ConsolePages:
         app.router.add_get("/console/submissions", self.submissions)
         app.router.add_get("/console/s/{number:[A-Za-z0-9_-]+}", self.submission)
         app.router.add_post("/console/s/{number:[A-Za-z0-9_-]+}/decision", self.decision)
+        app.router.add_post("/console/s/{number:[A-Za-z0-9_-]+}/link-check", self.link_check)
         app.router.add_get("/console/units", self.units)
 
     # -- signing in and out ---------------------------------------------------------------
@@ -142,6 +144,23 @@ class ConsolePages:
             )
         status = 403 if result.code == "forbidden" else 400
         return _message(request, "未能保存审核决定", result.text, status, session=session)
+
+    async def link_check(self, request: web.Request) -> web.Response:
+        session, form = await self.auth.changing(request)
+        console = self.auth.services(request).console
+        viewer = await console.who(session.user)
+        entry = await console.entry(viewer, request.match_info["number"])
+        if entry is None:
+            return _message(request, "没有找到", "没有这个作品，或您无权查看。", 404, session=session)
+        ticked = {c for c in form.get("checks[]", "").split(",") if c}
+        checks = {key: key in ticked for key in LINK_CHECKS}
+        result = await console.check_link(viewer, entry, checks, form.get("note", ""), source=session.source)
+        if result.ok:
+            raise web.HTTPSeeOther(
+                f"/console/s/{entry.number}?" + urlencode({"notice": result.text}), headers=SECURITY_HEADERS
+            )
+        status = 403 if result.code == "forbidden" else 400
+        return _message(request, "未能保存链接核验", result.text, status, session=session)
 
     # -- units ----------------------------------------------------------------------------
 
