@@ -9,14 +9,33 @@ import csv
 import datetime as dt
 import io
 import re
+from pathlib import Path
 
+import pytest
+from aiohttp import web
+
+from bot.web.console import broadcasts as broadcasts_page
 from contests.audit import AuditEntry
 from contests.events import Reply
 from contests.records import UserKey
 from contests.rules import SHANGHAI
 from handlers.console.charts import column_chart, row_chart
 from handlers.console.overview import failures_of
-from tests.test_console import CAS, ENTRANT, MEMBER_A, ORGANISER, UNIT_A, UNIT_B, Env, answers, env, sign_in
+from handlers.remind.service import RemindService
+from tests.test_console import (
+    CAS,
+    CHROMIUM,
+    ENTRANT,
+    MEMBER_A,
+    ORGANISER,
+    UNIT_A,
+    UNIT_B,
+    Env,
+    answers,
+    env,
+    link_for,
+    sign_in,
+)
 
 __all__ = ["env"]  # the fixture, shared with tests.test_console
 
@@ -193,7 +212,7 @@ async def test_a_broadcast_shows_its_reach_per_channel_and_is_made_only_when_con
     text = await preview.text()
     assert preview.status == 200
     total = re.search(r'id="reach-total">(\d+)<', text)
-    channels = re.findall(r"<li>([^<：]+)：(\d+) 人</li>", text)
+    channels = re.findall(r"<div>([^<：]+)：(\d+) 人</div>", text)
     # the two entrants and unit A's member on Telegram, unit B's on WeChat, the organiser's terminal
     assert total and total.group(1) == "5"
     assert channels == [("Telegram", "3"), ("终端", "1"), ("微信", "1")]  # most first
@@ -300,3 +319,62 @@ async def test_the_overview_draws_a_bar_per_day_and_counts_by_channel_unit_state
     assert all(f"{label}：{n}<" in states for label, n in (("已提交", 2), ("待单位确认", 1), ("材料齐全", 1)))
     assert section("failures").count('class="bar"') == 1 and "分辨率：2" in section("failures")
     assert "http://" not in page and "https://" not in page  # nothing fetched from elsewhere
+
+
+async def test_without_the_reminder_worker_the_page_says_broadcasts_cannot_go(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The app's REMIND key as if the reminders' lifetime had not started: an absent key.
+    monkeypatch.setattr(broadcasts_page, "REMIND", web.AppKey("remind-absent", RemindService))
+    await sign_in(env, ORGANISER)
+    page = await (await env.client.get("/console/broadcasts")).text()
+    assert 'id="not-running"' in page and "广播服务没有运行" in page and "撰写广播" not in page
+    token = await page_csrf(env, f"/console/s/{env.a.number}")
+    form = {"csrf": token, "contest": CAS, "audience": "all", "text": "你好"}
+    response = await env.client.post("/console/broadcasts/send", data=form)
+    assert response.status == 503 and "广播服务没有运行" in await response.text()
+    assert await env.svc.stores.jobs.list_jobs(contest_id=CAS) == []
+
+
+# --------------------------------------------------------------------------- a phone's browser
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+async def test_the_desk_fits_a_phone_and_fetches_nothing_from_elsewhere(env: Env) -> None:
+    playwright_api = pytest.importorskip("playwright.async_api")
+    await env.svc.helpdesk.store.create(
+        contest_id=CAS,
+        user=ENTRANT,
+        question="能用竖屏吗？" * 8,
+        suggestion="横屏",
+        now=dt.datetime.now(dt.UTC),
+    )
+    link = str(env.client.make_url(await link_for(env.svc, ORGANISER)))
+    async with playwright_api.async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            context = await chromium.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+            page = await context.new_page()
+            outside: list[str] = []
+            page.on("request", lambda r: outside.append(r.url) if "127.0.0.1" not in r.url else None)
+            await page.goto(link)
+            await page.get_by_role("button", name="进入后台").click()
+            await page.wait_for_selector("#submissions")
+            for name, selector in (
+                ("工单", "#tickets"),
+                ("广播", "textarea"),
+                ("概览", "svg.chart"),
+                ("审计", "#audit"),
+            ):
+                await page.get_by_role("link", name=name, exact=True).click()
+                await page.wait_for_selector(selector)
+                width = await page.evaluate("document.scrollingElement.scrollWidth")
+                assert width <= 390, (name, width)
+            await page.goto(str(env.client.make_url("/console/broadcasts")))
+            await page.fill("textarea[name=text]", "提醒：本周五截止。")
+            await page.get_by_role("button", name="预览受众人数").click()
+            await page.wait_for_selector("#reach-channels")
+            assert "Telegram：3 人" in await page.inner_text("#reach-channels")
+            assert outside == []
+        finally:
+            await chromium.close()

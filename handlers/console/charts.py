@@ -41,6 +41,7 @@ def column_chart(
     plot = height - top - bottom
     top_value = max((v for _, v in items), default=0) or 1
     step = (WIDTH - 2 * left) / max(len(items), 1)
+    bar = min(step * 0.7, 28.0)  # a few days do not make a wall
     every = max(1, -(-len(items) // 8))  # at most about eight labels
     parts = [_open(height, title)]
     parts.append(
@@ -52,7 +53,7 @@ def column_chart(
         x = left + i * step
         tip = escape(f"{label}：{value}", quote=True)
         parts.append(
-            f'<rect class="bar" x="{x + step * 0.15:.1f}" y="{top + plot - h:.1f}" width="{step * 0.7:.1f}" '
+            f'<rect class="bar" x="{x + (step - bar) / 2:.1f}" y="{top + plot - h:.1f}" width="{bar:.1f}" '
             f'height="{h:.1f}" fill="{_BAR}"><title>{tip}</title></rect>'
         )
         if value and len(items) <= 31:
