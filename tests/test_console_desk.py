@@ -217,12 +217,17 @@ async def test_a_broadcast_shows_its_reach_per_channel_and_is_made_only_when_con
     assert total and total.group(1) == "5"
     assert channels == [("Telegram", "3"), ("终端", "1"), ("微信", "1")]  # most first
     assert await jobs.list_jobs(contest_id=CAS) == []  # counted, nothing made
+    nonce = re.search(r'name="nonce" value="([A-Za-z0-9_-]{22})"', text)
+    assert nonce
+    form["nonce"] = nonce.group(1)
     refused = await env.client.post("/console/broadcasts/send", data=form)
     assert refused.status == 403 and "CSRF" in await refused.text()
     wrong = await env.client.post("/console/broadcasts/send", data={**form, "csrf": "0" * 64})
     assert wrong.status == 403 and await jobs.list_jobs(contest_id=CAS) == []
     sent = await env.client.post("/console/broadcasts/send", data={**form, "csrf": token})
     assert sent.status == 200 and "已确认" in await sent.text()
+    again = await env.client.post("/console/broadcasts/send", data={**form, "csrf": token})  # a double tap
+    assert again.status == 409 and "已经处理过" in await again.text()
     [job] = await jobs.list_jobs(contest_id=CAS)
     assert job.kind == "broadcast" and job.audience == "all" and job.created_by == str(ORGANISER)
     assert job.text.startswith("提醒：5 月 31 日截止。") and job.state != "held"  # held, then confirmed
@@ -240,11 +245,19 @@ async def test_a_broadcast_shows_its_reach_per_channel_and_is_made_only_when_con
 async def test_a_broadcast_for_an_unknown_unit_or_a_past_time_is_refused_before_sending(env: Env) -> None:
     await sign_in(env, ORGANISER)
     token = await page_csrf(env, "/console/broadcasts")
-    for changes, why in (
-        ({"audience": "unit:不存在的单位"}, "没有登记"),
-        ({"at": "2001-01-01T09:00"}, "已经过去"),
+    for nonce, changes, why in (
+        ("A" * 22, {"audience": "unit:不存在的单位"}, "没有登记"),
+        ("B" * 22, {"at": "2001-01-01T09:00"}, "已经过去"),
     ):
-        form = {"csrf": token, "contest": CAS, "audience": "all", "text": "你好", "at": "", **changes}
+        form = {
+            "csrf": token,
+            "contest": CAS,
+            "audience": "all",
+            "text": "你好",
+            "at": "",
+            "nonce": nonce,
+            **changes,
+        }
         response = await env.client.post("/console/broadcasts/preview", data=form)
         assert response.status == 400 and why in await response.text()
         response = await env.client.post("/console/broadcasts/send", data=form)
@@ -378,3 +391,16 @@ async def test_the_desk_fits_a_phone_and_fetches_nothing_from_elsewhere(env: Env
             assert outside == []
         finally:
             await chromium.close()
+
+
+async def test_a_contest_the_organiser_does_not_organise_is_refused_not_swapped(env: Env) -> None:
+    await sign_in(env, ORGANISER)
+    token = await page_csrf(env, "/console/broadcasts")
+    form = {"csrf": token, "contest": "cacsi-2022-youth", "audience": "all", "text": "你好"}
+    response = await env.client.post("/console/broadcasts/send", data=form)
+    assert response.status == 403 and "只对大赛主办方开放" in await response.text()
+    assert await env.svc.stores.jobs.list_jobs() == []
+    for path in ("/console/audit.csv", "/console/overview", "/console/tickets", "/console/audit"):
+        refused = await env.client.get(f"{path}?contest=cacsi-2022-youth")
+        assert refused.status == 403, path
+    assert await env.svc.stores.audit.list_entries(action_prefix="export.") == []

@@ -6,6 +6,9 @@ and the delivery reports of past broadcasts.  Broadcasts go through the reminder
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import secrets
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -16,6 +19,7 @@ from bot.web.console.organisers import OrganiserGate, OrganiserView, refused
 from bot.web.responses import SECURITY_HEADERS, render
 from handlers.console.broadcasts import AUDIENCES, BroadcastDesk, BroadcastReach
 
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{22}$")
 NOT_RUNNING = "广播服务没有运行（提醒与广播的发送程序未启动），暂时不能发送广播。请联系技术人员。"
 
 
@@ -56,6 +60,7 @@ class BroadcastsPage:
             not_running=NOT_RUNNING,
             audiences=[*AUDIENCES, *((f"unit:{u.name}", f"推荐单位：{u.name}") for u in units)],
             reach=reach,
+            nonce=secrets.token_urlsafe(16),
             past=await desk.past(view.viewer, view.chosen) if desk else [],
             notice=request.query.get("notice", "")[:300],
         )
@@ -78,6 +83,15 @@ class BroadcastsPage:
         desk = self._desk(request, view)
         if desk is None:
             return await self._page(request, view, status=503)
+        # One confirmation, one broadcast: a double tap or a resent form does not send it twice.
+        nonce = form.get("nonce", "")
+        storage = self.auth.services(request).storage
+        if not _NONCE.match(nonce) or not await storage.claim_once(
+            f"console-broadcast:{nonce}", dt.timedelta(days=1)
+        ):
+            return refused(
+                request, view.session, "广播未发送", "这次确认已经处理过了，请在发送记录中查看。", 409
+            )
         job_id, error = await desk.send(
             view.viewer,
             view.chosen,

@@ -44,14 +44,16 @@ class OrganiserGate:
     ) -> OrganiserView:
         console = self.auth.services(request).console
         contests = [(cid, c.short_title) for cid in organised(viewer) if (c := console.contest(cid))]
-        if not contests:
+        ids = [cid for cid, _ in contests]
+        # Never another contest than the one asked for: a broadcast or an export must not land
+        # on the viewer's first contest because the one named is not theirs.
+        if not contests or (wanted and wanted not in ids):
             raise web.HTTPForbidden(
                 text=refused(request, session, "无权访问", "这个页面只对大赛主办方开放。", 403).text,
                 content_type="text/html",
                 headers=SECURITY_HEADERS,
             )
-        ids = [cid for cid, _ in contests]
-        return OrganiserView(session, console, viewer, contests, wanted if wanted in ids else ids[0])
+        return OrganiserView(session, console, viewer, contests, wanted or ids[0])
 
     async def page(self, request: web.Request) -> OrganiserView:
         """A GET of an organiser's page."""
