@@ -23,6 +23,7 @@ from bot.app import create_app
 from bot.keys import SERVICES
 from bot.services import Services
 from bot.settings import Settings
+from bot.web.access_log import redact_path
 from bot.web.upload_links import UploadSettings
 from contests.events import EventKind, Incoming
 from contests.org import Role, Unit
@@ -478,3 +479,9 @@ async def test_sign_in_tries_are_limited_per_address(env: Env) -> None:
     path = await link_for(env.svc, ORGANISER)  # a genuine link from the same address waits too
     limited = await env.client.post(path)
     assert limited.status == 429 and "尝试次数过多" in await limited.text()
+
+
+def test_the_access_log_keeps_no_sign_in_token() -> None:
+    token = "A" * 43
+    assert redact_path(f"/console/login/{token}?x=1") == "/console/login/…"
+    assert redact_path("/console/s/KP2024-000001") == "/console/s/KP2024-000001"

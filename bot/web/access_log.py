@@ -1,7 +1,8 @@
 """aiohttp's access log without the secrets that travel in URLs.
 
-An upload link (``/upload/<token>``), a form download link (``/wechat/files/<token>``) and a
-web chat document (``/chat/api/doc/<id>``) are capabilities: whoever reads the log could use
+An upload link (``/upload/<token>``), a form download link (``/wechat/files/<token>``), a
+web chat document (``/chat/api/doc/<id>``) and a console sign-in link (``/console/login/<token>``)
+are capabilities: whoever reads the log could use
 them.  WeChat's pushes carry the user's openid, the signature and the nonce in the query.  So
 the log keeps the route, the status and the timing, and drops the token and the query.
 """
@@ -18,7 +19,7 @@ from aiohttp.web_response import StreamResponse
 __all__ = ["RedactingAccessLogger", "redact_path"]
 
 # The first path segment after these prefixes is a bearer token.
-_CAPABILITY = re.compile(r"^(/upload/|/wechat/files/|/chat/api/doc/)[^/]+")
+_CAPABILITY = re.compile(r"^(/upload/|/wechat/files/|/chat/api/doc/|/console/login/)[^/]+")
 
 
 def redact_path(path: str) -> str:
