@@ -7,7 +7,9 @@ tests call it; nothing is built at import time.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ import aiohttp
 from bot.settings import Settings
 from bot.storage import open_stores
 from bot.storage.base import Stores, session_hash
+from contests.deliveries import NOTICE_JOB_PREFIX, Job, JobKind, notice_audience
 from contests.events import Reply
 from contests.ports import EventIsolation, Notifier, Storage
 from contests.records import UserKey
@@ -134,9 +137,24 @@ async def services(
 
         async def tell(user: UserKey, replies: list[Reply]) -> None:
             # An entrant told what their unit or an organiser did, from someone else's turn:
-            # posted, not pushed.  Where no channel of this process reaches them (the terminal,
-            # a channel another worker runs), the state waits for them in 我的投稿.
-            if reach.can_reach(user):
+            # posted, not pushed.  WeChat allows 客服消息 only 48 h after the user last wrote,
+            # then a template where configured: a notice job, sent by the delivery worker,
+            # which knows those rules.  Where no channel of this process reaches them (the
+            # terminal, a channel another worker runs), the state waits in 我的投稿.
+            if user.channel == "wechat":
+                now = dt.datetime.now(dt.UTC)
+                job = Job(
+                    id=f"{NOTICE_JOB_PREFIX}{uuid.uuid4().hex}",
+                    kind=JobKind.NOTICE,
+                    contest_id=replies[0].meta.get("contest", ""),
+                    audience=notice_audience(user),
+                    text="\n".join(r.text for r in replies),
+                    at=now,
+                    created_by="system",
+                    created_at=now,
+                )
+                await stores.jobs.create_job(job)
+            elif reach.can_reach(user):
                 await reach.post(user, replies)
             else:
                 log.info("%s is not reachable from this process; not told: %s", user, replies[0].text[:40])

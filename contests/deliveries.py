@@ -16,6 +16,23 @@ if TYPE_CHECKING:
 class JobKind(StrEnum):
     BROADCAST = "broadcast"
     REMINDER = "reminder"
+    # One entrant told about their own submission (a decision, their unit's confirmation): it
+    # goes whatever they opted out of, which concerns reminders and broadcasts only.
+    NOTICE = "notice"
+
+
+NOTICE_JOB_PREFIX = "notice-"  # a notice's job id: its deliveries skip the opt-out check
+
+
+def notice_audience(user: UserKey) -> str:
+    """The audience of a notice: exactly one user."""
+    return f"user:{user.channel}:{user.user_id}"
+
+
+def notice_recipient(audience: str) -> UserKey | None:
+    """The user a notice's audience names, or None when it names nobody."""
+    channel, _, user_id = audience.removeprefix("user:").partition(":")
+    return UserKey(channel, user_id) if audience.startswith("user:") and channel and user_id else None
 
 
 class JobState(StrEnum):

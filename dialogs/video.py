@@ -100,6 +100,7 @@ def read_video(
             "size_text": size_text(event.media.get("size")),
             "sha256": None,
             "duration_s": probed.get("duration_s"),
+            "report": str(event.media.get("text", "")),
         }
         return Advance([probe])
     return _recorded(kit, state, {"kind": "link", "url": link.url, "checked": False})
@@ -151,6 +152,9 @@ def _read_file(kit: DialogKit, state: State, event: Incoming, label: str) -> Ans
         "verdict": "passed",
         "sha256": event.media.get("sha256"),
         "stored": event.media.get("stored", ""),
+        # The check's lines (✓/✗ with the values), as the entrant read them: the organisers'
+        # page shows them line by line.
+        "report": str(event.media.get("text", "")),
     }
     return Advance([report])
 

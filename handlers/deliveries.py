@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contests.deliveries import (
+    NOTICE_JOB_PREFIX,
     BeginResult,
     Delivery,
     DeliveryState,
@@ -391,7 +392,7 @@ class Worker:
                     self._claimed[d.key] = d
                 opted = await self.store.opted_out([d.user for d in got])
                 for d in got:
-                    if d.user in opted:
+                    if d.user in opted and not d.job_id.startswith(NOTICE_JOB_PREFIX):
                         await self._finish(d, 0, Outcome.skipped(Reason.OPTED_OUT))
                     else:
                         self._queue.put_nowait(d)

@@ -105,7 +105,7 @@ async def attach_files(svc: Services, settings: Settings, sub: Submission) -> Su
         "verdict": "passed",
         "sha256": "ab" * 32,
         "stored": str(video),
-        "checks": [{"id": "resolution", "ok": True, "message": "分辨率 1920×1080，符合要求"}],
+        "report": "✅ 视频检查通过：1 项技术要求全部符合。\n✓ 分辨率 1920×1080，符合要求",
     }
     return await svc.storage.update_submission(
         sub.number, video=record, status="complete", extra={"scans": [str(scan)]}

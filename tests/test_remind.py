@@ -49,7 +49,16 @@ from bot.settings import Settings
 from bot.settings_remind import RemindSettings
 from bot.storage import choose_backend
 from bot.storage.sqlite.drafts import SqliteStorage
-from contests.deliveries import DeliveryState, Job, JobKind, JobState, Reason, Recipient
+from contests.deliveries import (
+    NOTICE_JOB_PREFIX,
+    DeliveryState,
+    Job,
+    JobKind,
+    JobState,
+    Reason,
+    Recipient,
+    notice_audience,
+)
 from contests.events import EventKind, Incoming
 from contests.org import Invite, Reservation, Role, Unit, hash_code, normalise_name, unit_holder
 from contests.ports import EventIsolation, JobStore, OrgStore, Storage
@@ -1095,3 +1104,42 @@ async def test_an_idle_worker_looks_less_and_less_often(sqlite_world: World) -> 
         await asyncio.sleep(1.2)
     # Without the back-off: about 60 of each in 1.2 s.
     assert 3 <= looks["claim"] <= 16 and 3 <= looks["due_jobs"] <= 16, looks
+
+
+async def test_a_notice_reaches_one_wechat_entrant_in_or_beyond_the_window_even_opted_out(
+    world: World, tmp_path: Path
+) -> None:
+    """A decision about one's own submission is not a broadcast: it goes whatever one opted out
+    of, as a 客服消息 within 48 h and as a template beyond it (where configured)."""
+    now = dt.datetime.now(dt.UTC)
+    recent, old = UserKey("wechat", "o-recent"), UserKey("wechat", "o-old")
+    await world.storage.touch_contact(recent, now - dt.timedelta(hours=1))
+    await world.storage.touch_contact(old, now - dt.timedelta(hours=60))
+    await world.jobs.set_opt_out(recent, True, now)
+
+    def notice(user: UserKey, text: str) -> Job:
+        return Job(
+            id=f"{NOTICE_JOB_PREFIX}{user.user_id}",
+            kind=JobKind.NOTICE,
+            contest_id=CONTEST,
+            audience=notice_audience(user),
+            text=text,
+            at=now,
+            created_by="system",
+            created_at=now,
+        )
+
+    async with wechat(world, tmp_path, wechat_template_id="TPL-notice") as (fake, service):
+        for user, text in (
+            (recent, "您的投稿 KP2024-000001 被退回修改。"),
+            (old, "您的投稿 KP2024-000002 已通过形式审查。"),
+        ):
+            job = notice(user, text)
+            assert await world.jobs.create_job(job)
+            assert await service.expand(job) == [Recipient(user)]
+        async with working(service.worker(service.outlets, fast())):
+            await until(lambda: job_over(world.jobs, f"{NOTICE_JOB_PREFIX}o-old"))
+            await until(lambda: job_over(world.jobs, f"{NOTICE_JOB_PREFIX}o-recent"))
+        assert fake.texts_to("o-recent") == ["您的投稿 KP2024-000001 被退回修改。"]
+        (template,) = fake.templates
+        assert template["touser"] == "o-old" and template["data"]["first"] == {"value": "投稿状态通知"}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.services import Services, services
 from bot.settings import Settings
+from contests.deliveries import JobKind
 from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.org import Invite, Role, hash_code
 from contests.records import UserKey
@@ -175,3 +176,30 @@ def test_review_from_the_command_line(tmp_path: Path) -> None:
             assert entries[0].source == "cli" and entries[0].action == "review.decide"
 
     asyncio.run(check())
+
+
+async def test_a_wechat_entrant_is_told_through_a_notice_job(tmp_path: Path) -> None:
+    """WeChat's 48-hour window and templates are the delivery worker's business: a decision
+    about a WeChat entrant's work becomes a notice job for them alone."""
+    write_open_edition(tmp_path / "contests")
+    settings = Settings(_env_file=None, data_dir=tmp_path, contests_dir=tmp_path / "contests")
+    wx = UserKey("wechat", "oEntrant")
+    async with services(settings) as svc:
+        contest = svc.contests.get(OPEN_ID)
+        assert contest is not None
+        sub = await svc.storage.create_submission(
+            prefix=contest.number_prefix,
+            contest_id=contest.id,
+            user=wx,
+            channel_id="self",
+            form_id="self",
+            answers={"title": "星空"},
+            video={"kind": "share_link", "url": "https://pan.baidu.com/s/1x"},
+            now=dt.datetime.now(dt.UTC),
+        )
+        await bind(svc, BOSS, Role.ORGANISER, "BOSS-2")
+        done = await svc.review.decide(sub.number, Decision.RETURN, "缺少片尾字幕", by=BOSS, items=["video"])
+        assert done.ok, done.text
+        (job,) = await svc.stores.jobs.list_jobs()
+        assert job.kind is JobKind.NOTICE and job.audience == "user:wechat:oEntrant"
+        assert job.contest_id == contest.id and "缺少片尾字幕" in job.text and "参赛视频" in job.text

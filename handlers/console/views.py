@@ -294,6 +294,11 @@ def video_lines(video: Mapping[str, Any], *, personal: bool) -> list[tuple[str, 
     if video.get("width") and video.get("height"):
         lines.append(("分辨率", f"{video['width']}×{video['height']}"))
     lines.append(("检查结果", VERDICT_LABELS[verdict_of(video)]))
+    for line in str(video.get("report") or "").splitlines():
+        # The check's lines as the entrant read them (✓/✗ with the measured values).
+        if line.strip():
+            mark = line[0] if line[0] in "✓✗⚠" else "报告"
+            lines.append((mark, line[1:].strip() if mark != "报告" else line.strip()))
     for check in video.get("checks") or ():
         if isinstance(check, Mapping):
             mark = "✓" if check.get("ok") else "✗"

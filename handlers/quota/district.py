@@ -84,13 +84,13 @@ class DistrictRecommendations:
         self.hold_ttl = hold_ttl
         self.tell = tell
 
-    async def _tell(self, user: UserKey, text: str) -> None:
+    async def _tell(self, user: UserKey, text: str, contest_id: str) -> None:
         """Tell the entrant what their unit did; a message that cannot go out is only logged
         (the entrant sees the state in 我的投稿 whatever happens)."""
         if self.tell is None:
             return
         try:
-            await self.tell(user, [Reply(text)])
+            await self.tell(user, [Reply(text, meta={"contest": contest_id})])
         except Exception:
             log.warning("could not tell %s: %s", user, text, exc_info=True)
 
@@ -345,7 +345,8 @@ class DistrictRecommendations:
                 now, str(user), "unit_confirmed", ReviewState.RECOMMENDED.value, detail={"unit": unit.name}
             ).to_json(),
         )
-        await self._tell(sub.user, f"您的作品 {number}{title} 已获“{unit.name}”确认推荐，计入其推荐名额。")
+        told = f"您的作品 {number}{title} 已获“{unit.name}”确认推荐，计入其推荐名额。"
+        await self._tell(sub.user, told, contest.id)
         used = await self._used(contest, unit, now)
         maker = str(field_value(contest.form(sub.form_id), sub.answers, "unit") or "")
         by = f"（{maker}）" if maker else ""
@@ -381,9 +382,8 @@ class DistrictRecommendations:
             },
             history=HistoryEntry(now, str(user), "unit_cancelled", detail={"unit": unit.name}).to_json(),
         )
-        await self._tell(
-            sub.user, f"“{unit.name}”取消了对您的作品 {number}{title} 的推荐。如有疑问请联系该单位。"
-        )
+        told = f"“{unit.name}”取消了对您的作品 {number}{title} 的推荐。如有疑问请联系该单位。"
+        await self._tell(sub.user, told, contest.id)
         used = await self._used(contest, unit, now)
         limit = limit_for(rule, unit, "work")
         text = f"已取消推荐 {number}{title}，释放 1 个名额。“{unit.name}”"

@@ -178,7 +178,10 @@ class RemindCommand:
             if denied is not None:
                 return [denied]
             assert contest_id is not None
-            jobs = await svc.jobs.list_jobs(contest_id=contest_id)
+            # Notices to single entrants about their own work are not the organisers' broadcasts.
+            jobs = [
+                j for j in await svc.jobs.list_jobs(contest_id=contest_id) if j.kind is not JobKind.NOTICE
+            ]
             if verb == "报告":
                 if not jobs:
                     return [Reply("还没有广播或提醒。")]

@@ -81,7 +81,7 @@ class DeliveryReport:
     def text(self, *, listed: int = 10) -> str:
         """The report in Chinese; up to ``listed`` failed or skipped recipients by name."""
         j = self.job
-        what = "截止提醒" if j.kind is JobKind.REMINDER else "广播"
+        what = {JobKind.REMINDER: "截止提醒", JobKind.NOTICE: "投稿状态通知"}.get(j.kind, "广播")
         lines = [f"【{what} {j.id}】{audience_label(j.audience)}，共 {j.total} 人"]
         state = STATE_LABELS[j.state]
         if j.started_at:

@@ -13,7 +13,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 
-from contests.deliveries import DeliveryState, Job, JobKind, JobState, Recipient
+from contests.deliveries import DeliveryState, Job, JobKind, JobState, Recipient, notice_recipient
 from contests.events import Reply
 from contests.org import Role
 from contests.ports import JobStore, OrgStore, Storage
@@ -157,6 +157,9 @@ class RemindService:
 
     async def expand(self, job: Job) -> list[Recipient]:
         """A due job's recipients, as of now (the worker's ``expand``)."""
+        if job.kind is JobKind.NOTICE:
+            user = notice_recipient(job.audience)
+            return [Recipient(user)] if user is not None else []
         contest = self.contests.get(job.contest_id)
         if contest is None:
             log.error("job %s names unknown contest %s: nobody to send to", job.id, job.contest_id)

@@ -35,6 +35,7 @@ TEXTS = {
     "opted_in_again": "您正在接收截止提醒和主办方通知。回复“退订”可取消。",
     "template_title_reminder": "截止提醒",
     "template_title_broadcast": "主办方通知",
+    "template_title_notice": "投稿状态通知",
 }
 
 #: How the report words each reason code of :class:`contests.deliveries.Reason`.

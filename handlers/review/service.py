@@ -132,11 +132,11 @@ class ReviewService:
         member = await self.org.get_membership(user, contest_id)
         return member is not None and member.role is Role.ORGANISER
 
-    async def _tell(self, user: UserKey, text: str) -> None:
+    async def _tell(self, user: UserKey, text: str, contest_id: str) -> None:
         if self.tell is None:
             return
         try:
-            await self.tell(user, [Reply(text)])
+            await self.tell(user, [Reply(text, meta={"contest": contest_id})])
         except Exception:
             log.warning("could not tell %s about their submission", user, exc_info=True)
 
@@ -223,7 +223,7 @@ class ReviewService:
             source,
             {"decision": decision.value, "reason": reason, "items": list(kept)},
         )
-        await self._tell(sub.user, self._decision_text(contest, stored, now))
+        await self._tell(sub.user, self._decision_text(contest, stored, now), contest.id)
         return ReviewOutcome(
             True, decision.value, f"已记录：{sub.number}{title_of(contest, sub)} {decision.label}。", stored
         )
