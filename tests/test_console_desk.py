@@ -290,6 +290,12 @@ def test_a_video_records_failed_checks_and_warnings_are_named() -> None:
     }
     assert failures_of(video) == ["分辨率", "⚠ 可变帧率"]
     assert failures_of({"verdict": "failed"}) == ["视频未通过（无明细）"] and failures_of({}) == []
+    kept = {
+        "report": "✅ 视频检查通过\n✓ 时长 2分钟，要求 不超过3分钟\n"
+        "⚠ 视频是可变帧率（手机录制常见），建议导出为恒定帧率"
+    }
+    assert failures_of(kept) == ["⚠ 视频是可变帧率"]
+    assert failures_of({"report": "✗ 分辨率 1280×720，要求 1920×1080"}) == ["分辨率"]
 
 
 async def test_the_overview_draws_a_bar_per_day_and_counts_by_channel_unit_state_and_failure(

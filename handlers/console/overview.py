@@ -4,13 +4,15 @@ chart (:mod:`handlers.console.charts`).
 
 The failures come from what a submission keeps of its video (``sub.video``): the checks of
 :meth:`validators.media.MediaReport.to_dict` (``checks`` with ``ok`` false, ``warnings``) where
-the record carries them, else its verdict.  The chat refuses a video that fails, so a stored
+the record carries them, else the ✗ and ⚠ lines of the report text the dialog keeps
+(``report``), else its verdict.  The chat refuses a video that fails, so a stored
 record mostly passed: the chart shows what the kept works still carry."""
 
 from __future__ import annotations
 
 import collections
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -53,9 +55,22 @@ def failures_of(video: Mapping[str, Any]) -> list[str]:
         if isinstance(warning, Mapping):
             key = str(warning.get("id") or "")
             found.append("⚠ " + (CHECK_LABELS.get(key) or str(warning.get("message") or key or "提示")))
+    if not found:  # a record keeps the entrant's report text only: its ✗ and ⚠ lines
+        found = [
+            _line_label(line) for line in str(video.get("report") or "").splitlines() if line[:1] in "✗⚠"
+        ]
     if not found and video.get("verdict") == "failed":
         found.append("视频未通过（无明细）")
     return found
+
+
+def _line_label(line: str) -> str:
+    """``✗ 分辨率 1280×720，要求 …`` → ``分辨率`` (a check's label comes first); ``⚠ 视频是可变帧率
+    （手机录制常见），建议 …`` → ``⚠ 视频是可变帧率`` (a warning up to its first pause)."""
+    mark, text = line[0], line[1:].strip()
+    if mark == "✗":
+        return text.split(" ", 1)[0] or "其他"
+    return "⚠ " + (re.split(r"[，,（(。]", text, maxsplit=1)[0][:16] or "提示")
 
 
 def _ranked(counts: Mapping[str, int], top: int = 12) -> list[tuple[str, int]]:
