@@ -8,9 +8,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.web.console.api import ConsoleApi
+from bot.web.console.audit import AuditPage
 from bot.web.console.auth import ConsoleAuth
+from bot.web.console.broadcasts import BroadcastsPage
 from bot.web.console.files import ConsoleFiles
+from bot.web.console.overview import OverviewPage
 from bot.web.console.pages import ConsolePages
+from bot.web.console.tickets import TicketsPage
 from bot.web.upload_links import UploadService
 
 __all__ = ["TEMPLATES", "setup_console"]
@@ -21,6 +25,10 @@ TEMPLATES = (
     "console/list.html",
     "console/submission.html",
     "console/units.html",
+    "console/tickets.html",
+    "console/audit.html",
+    "console/broadcasts.html",
+    "console/overview.html",
 )
 
 
@@ -30,3 +38,7 @@ def setup_console(app: web.Application, uploads: web.AppKey[UploadService]) -> N
     ConsolePages(auth).add_routes(app)
     ConsoleFiles(auth).add_routes(app)
     ConsoleApi(auth).add_routes(app)
+    TicketsPage(auth).add_routes(app)
+    AuditPage(auth).add_routes(app)
+    BroadcastsPage(auth).add_routes(app)
+    OverviewPage(auth).add_routes(app)
