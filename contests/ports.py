@@ -110,6 +110,16 @@ class Storage(Protocol):
         changed what, when: the record both the entrant and the organisers see).  Raises
         :class:`KeyError` when there is no such submission."""
 
+    async def submissions_version(self) -> int:
+        """A number that grows whenever any submission is created or changed, by any worker
+        sharing this store: a reader may keep what it derived from the submissions for as long
+        as it stays the same (the console's list of 10,000 works, bench/bench_console.py)."""
+
+    async def submissions_changed(self, contest_id: str, since: int) -> tuple[int, list[Submission]]:
+        """The current :meth:`submissions_version` and the contest's submissions created or
+        changed after version ``since`` (0: all), oldest first; may include some changed just
+        after the version was read, never misses one made before."""
+
     async def claim_once(self, key: str, ttl: dt.timedelta) -> bool:
         """True for the first claim of ``key`` within ``ttl``, False for every later one: how a
         message retried by the platform (same MsgId) is processed exactly once."""

@@ -23,6 +23,7 @@ from bot.app import create_app
 from bot.keys import SERVICES
 from bot.services import Services
 from bot.settings import Settings
+from bot.storage.sqlite.drafts import SqliteStorage
 from bot.web.access_log import redact_path
 from bot.web.upload_links import UploadSettings
 from contests.events import EventKind, Incoming
@@ -451,6 +452,26 @@ async def test_units_confirm_the_entries_waiting_for_them_on_the_page(env: Env) 
     )
     assert done.status == 303
     assert {u.name: u.used for u in await env.svc.quota.usage(CAS)}["天津市科学技术局"] == 1
+
+
+async def test_the_list_follows_every_change_made_anywhere(env: Env, tmp_path: Path) -> None:
+    """The console keeps decoded submissions between requests: a decision, a new work and a
+    change written by another worker (another store on the same database) all show at once."""
+    await sign_in(env, ORGANISER)
+    assert env.a.number in await (await env.client.get(f"/console/?contest={CAS}")).text()
+    assert env.a.number not in await (await env.client.get(f"/console/?contest={CAS}&state=passed")).text()
+    other = await SqliteStorage.open(env.settings.data_dir / "kepu.sqlite3")  # another worker
+    try:
+        await other.update_submission(
+            env.a.number,
+            extra={"review": {"decision": "pass", "reason": "", "items": [], "by": "x", "at": "t"}},
+        )
+        c = await submit(env.svc, CAS, UserKey("web", "wnew"), answers("新作品", UNIT_A, "13600136000"))
+    finally:
+        await other.close()
+    listed = await (await env.client.get(f"/console/?contest={CAS}&state=passed")).text()
+    assert env.a.number in listed and env.b.number not in listed
+    assert c.number in await (await env.client.get(f"/console/?contest={CAS}&q=新作品")).text()
 
 
 # --------------------------------------------------------------------------- a phone's browser

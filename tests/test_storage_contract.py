@@ -793,6 +793,65 @@ async def test_update_submission_changes_status_video_and_merges_extra(
     assert (again.status, again.video, again.extra) == (updated.status, updated.video, updated.extra)
 
 
+async def test_update_submission_replaces_answers_and_appends_history(
+    store: Storage, backend: Backend
+) -> None:
+    """A resubmission after 退回修改 (new answers) and the review's history, each appended in
+    the same atomic write as the change it records."""
+    sub = await _submit(store)
+    first = {"at": "2024-10-01T04:00:00+00:00", "by": "telegram:1", "event": "decided", "state": "returned"}
+    second = {"at": "2024-10-02T04:00:00+00:00", "by": "telegram:2", "event": "resubmitted"}
+    await store.update_submission(sub.number, extra={"review": {"decision": "return"}}, history=first)
+    answers = {**sub.answers, "title": "新的作品名称"}
+    updated = await store.update_submission(
+        sub.number, answers=answers, extra={"review": None}, history=second
+    )
+    assert updated.answers == answers and "review" not in updated.extra
+    assert updated.extra["history"] == [first, second]
+    again = await (await backend.open()).get_submission(sub.number)
+    assert again is not None and again.answers == answers and again.extra["history"] == [first, second]
+
+
+async def test_concurrent_history_entries_are_all_kept(store: Storage) -> None:
+    sub = await _submit(store)
+    entries = [{"at": f"2024-10-01T04:00:{i:02d}+00:00", "by": f"t:{i}", "event": "x"} for i in range(12)]
+    await asyncio.gather(*(store.update_submission(sub.number, history=e) for e in entries))
+    stored = await store.get_submission(sub.number)
+    assert stored is not None
+    assert sorted(h["by"] for h in stored.extra["history"]) == sorted(e["by"] for e in entries)
+
+
+async def test_the_submissions_version_changes_with_every_write_and_only_then(
+    store: Storage, backend: Backend
+) -> None:
+    start = await store.submissions_version()
+    sub = await _submit(store)
+    created = await store.submissions_version()
+    assert created != start
+    await store.save_draft(Draft(UserKey("telegram", "9"), {"step": "x"}))  # not a submission
+    await store.get_submission(sub.number)
+    assert await store.submissions_version() == created
+    await store.update_submission(sub.number, extra={"k": "v"})
+    other = await backend.open()  # another worker on the same store sees the same version
+    assert await other.submissions_version() == await store.submissions_version() != created
+
+
+async def test_submissions_changed_since_a_version(store: Storage, backend: Backend) -> None:
+    first = await _submit(store)
+    v1, everything = await store.submissions_changed(first.contest_id, 0)
+    assert [s.number for s in everything] == [first.number]
+    second = await _submit(store, user=UserKey("telegram", "22"))
+    v2, new = await store.submissions_changed(first.contest_id, v1)
+    assert v2 > v1 and [s.number for s in new] == [second.number]
+    assert (await store.submissions_changed(first.contest_id, v2)) == (v2, [])
+    await (await backend.open()).update_submission(first.number, extra={"review": {"decision": "pass"}})
+    v3, changed = await store.submissions_changed(first.contest_id, v2)
+    assert v3 > v2 and [(s.number, s.extra) for s in changed] == [
+        (first.number, {"review": {"decision": "pass"}})
+    ]
+    assert (await store.submissions_changed("another-contest", v2)) == (v3, [])
+
+
 async def test_update_of_an_unknown_submission_raises_key_error(store: Storage) -> None:
     with pytest.raises(KeyError):
         await store.update_submission("KP2024-999999", status="complete")

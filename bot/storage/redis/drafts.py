@@ -87,7 +87,8 @@ touch(KEYS[3], ARGV[6], ARGV[7])
     + _DRAFT_WRITE_LUA
 )
 
-# KEYS: counter, global seq, submissions hash, idx:all, idx:contest, idx:user, draft.
+# KEYS: counter, global seq, submissions hash, idx:all, idx:contest, idx:user, draft, the
+# submissions' version, the contest's changed index (number scored by the version it was written at).
 # ARGV: number prefix, submission JSON.  Returns the new number.
 # The format must match bot.storage.base.format_number (the contract suite checks it).
 _CREATE_SUBMISSION_LUA = """
@@ -103,7 +104,16 @@ redis.call('ZADD', KEYS[4], seq, number)
 redis.call('ZADD', KEYS[5], seq, number)
 redis.call('ZADD', KEYS[6], seq, number)
 redis.call('DEL', KEYS[7])
+redis.call('ZADD', KEYS[9], redis.call('INCR', KEYS[8]), number)
 return number
+"""
+
+
+# KEYS: the submissions' version, the contest's changed index.  ARGV: number.  A write's stamp,
+# queued in the same MULTI as the write (see submissions_changed).
+_STAMP_LUA = """
+redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[1]), ARGV[1])
+return 1
 """
 
 
@@ -176,6 +186,7 @@ class RedisStorage:
         self._save_draft = redis.register_script(_SAVE_DRAFT_LUA)
         self._save_draft_claimed = redis.register_script(_SAVE_DRAFT_CLAIMED_LUA)
         self._create_submission = redis.register_script(_CREATE_SUBMISSION_LUA)
+        self._stamp = redis.register_script(_STAMP_LUA)
         self._touch = redis.register_script(_TOUCH_LUA)
         self._claim_inbound = redis.register_script(_CLAIM_INBOUND_LUA)
         self._claim_first = redis.register_script(_CLAIM_FIRST_LUA)
@@ -193,12 +204,19 @@ class RedisStorage:
     def _user_index(self, user: UserKey) -> str:
         return f"{self.prefix}:idx:user:{part(user.channel)}:{part(user.user_id)}"
 
+    def _changed_index(self, contest_id: str) -> str:
+        return f"{self.prefix}:idx:changed:{part(contest_id)}"
+
     def _contest_index(self, contest_id: str) -> str:
         return f"{self.prefix}:idx:contest:{part(contest_id)}"
 
     @property
     def _all_index(self) -> str:
         return f"{self.prefix}:idx:all"
+
+    @property
+    def _changes(self) -> str:
+        return f"{self.prefix}:subs:changes"
 
     @property
     def _submissions(self) -> str:
@@ -309,10 +327,30 @@ class RedisStorage:
                 self._contest_index(contest_id),
                 self._user_index(user),
                 self._draft_key(user),
+                self._changes,
+                self._changed_index(contest_id),
             ],
             args=[prefix, payload],
         )
         return _submission_from_json(as_text(number), payload)
+
+    async def submissions_version(self) -> int:
+        return int(await self._redis.get(self._changes) or 0)
+
+    async def submissions_changed(self, contest_id: str, since: int) -> tuple[int, list[Submission]]:
+        version = await self.submissions_version()  # first: a row written later comes too
+        if since <= 0:  # all of them (also those stored before the changed index was kept)
+            return version, await self.list_submissions(contest_id=contest_id)
+        numbers = [
+            as_text(n)
+            for n in await self._redis.zrangebyscore(self._changed_index(contest_id), f"({since}", "+inf")
+        ]
+        if not numbers:
+            return version, []
+        payloads = await self._redis.hmget(self._submissions, numbers)
+        found = [_submission_from_json(n, p) for n, p in zip(numbers, payloads, strict=True) if p is not None]
+        found.sort(key=lambda s: (s.created_at, s.number))
+        return version, found
 
     async def get_submission(self, number: str) -> Submission | None:
         payload = await self._redis.hget(self._submissions, number)
@@ -369,6 +407,8 @@ class RedisStorage:
                     encoded = dump_json(doc)
                     pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
                     pipe.hset(self._submissions, number, encoded)
+                    changed = self._changed_index(str(doc["contest_id"]))
+                    await self._stamp(keys=[self._changes, changed], args=[number], client=pipe)
                     await pipe.execute()
                     return _submission_from_json(number, encoded)
                 except WatchError:

@@ -34,7 +34,7 @@ from contests.records import (
 __all__ = ["SCHEMA_VERSION", "SqliteStorage"]
 
 #: ``PRAGMA user_version`` of a database with the current schema.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 #: ``_MIGRATIONS[n]`` takes a database from version ``n - 1`` to ``n``.  Append, never edit.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -96,6 +96,30 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         )
         """,
         "CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at)",
+    ),
+    4: (
+        # submissions_version() and submissions_changed(): counted and stamped by the database
+        # itself, so that no write can forget them.  ``changed`` is the version a row was last
+        # written at (the trigger's own UPDATE OF changed does not fire it again).
+        "CREATE TABLE IF NOT EXISTS changes (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+        "INSERT OR IGNORE INTO changes (name, value) VALUES ('submissions', 0)",
+        "ALTER TABLE submissions ADD COLUMN changed INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX IF NOT EXISTS submissions_changed ON submissions (contest_id, changed)",
+        """
+        CREATE TRIGGER IF NOT EXISTS submissions_inserted AFTER INSERT ON submissions BEGIN
+            UPDATE changes SET value = value + 1 WHERE name = 'submissions';
+            UPDATE submissions SET changed = (SELECT value FROM changes WHERE name = 'submissions')
+                WHERE rowid = NEW.rowid;
+        END
+        """,
+        """
+        CREATE TRIGGER IF NOT EXISTS submissions_updated
+        AFTER UPDATE OF status, video, answers, extra ON submissions BEGIN
+            UPDATE changes SET value = value + 1 WHERE name = 'submissions';
+            UPDATE submissions SET changed = (SELECT value FROM changes WHERE name = 'submissions')
+                WHERE rowid = NEW.rowid;
+        END
+        """,
     ),
 }
 
@@ -294,6 +318,20 @@ class SqliteStorage(SqliteStoreBase):
         # Ties on created_at fall back to insertion order.
         sql += " ORDER BY created_at, rowid"
         return [_row_to_submission(row) for row in await self._read(sql, params)]
+
+    async def submissions_version(self) -> int:
+        found = await self._read("SELECT value FROM changes WHERE name = 'submissions'", ())
+        return int(found[0][0]) if found else 0
+
+    async def submissions_changed(self, contest_id: str, since: int) -> tuple[int, list[Submission]]:
+        version = await self.submissions_version()  # first: a row written later comes too
+        if since <= 0:  # all of them (also rows stamped 0, stored before the stamp was kept)
+            return version, await self.list_submissions(contest_id=contest_id)
+        sql = (
+            f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE contest_id = ? AND changed > ?"
+            " ORDER BY created_at, rowid"
+        )
+        return version, [_row_to_submission(row) for row in await self._read(sql, (contest_id, since))]
 
     async def update_submission(
         self,
