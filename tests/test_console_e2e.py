@@ -147,6 +147,11 @@ async def test_the_whole_review_loop_in_a_real_browser(tmp_path: Path) -> None:
         assert played["t"] > 0 and played["w"] == 1920, played
         scan = page.locator("iframe, embed, object, img.scan").first
         assert await scan.count() == 1
+        # Headless Chromium has no PDF viewer to paint the frame: check what the frame loads.
+        source = await scan.get_attribute("src") or await scan.get_attribute("data") or ""
+        shown = await page.request.get(f"http://127.0.0.1:{port}{source}")
+        assert shown.status == 200 and (await shown.body()) == signed_pdf()
+        assert shown.headers["content-type"].startswith("application/pdf")
         await shoot(page, "submission-desktop")
         await page.locator("input[name=decision][value=return]").check()
         await page.locator("input[name=items][value=title]").check()
