@@ -244,6 +244,13 @@ async def test_the_whole_review_loop_in_a_real_browser(tmp_path: Path) -> None:
         await shoot(small, "units-phone")
         await page.goto(f"http://127.0.0.1:{port}/console/units")
         await shoot(page, "units-desktop")
+        for name in ("overview", "audit", "tickets", "broadcasts"):
+            await page.goto(f"http://127.0.0.1:{port}/console/{name}?contest={CONTEST_ID}")
+            assert "console/login" not in page.url
+            await shoot(page, f"{name}-desktop")
+            if name == "audit":  # the decisions and the download above, with who and from where
+                logged = await page.content()
+                assert "review.decide" in logged and "download.contest" in logged
     finally:
         await chromium.close()
         await pw.stop()
