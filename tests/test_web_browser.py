@@ -179,7 +179,7 @@ async def test_the_web_chat_takes_an_entrant_through_upload_to_submission(
     await expect(last_bot).to_contain_text("请打印")  # now the signed scan is asked for
     # The filled-in form arrives as a download link; the browser gets the PDF.
     link = page.locator("a.doc-link", has_text=".pdf")
-    await expect(link).to_have_count(1)
+    await expect(link).to_have_count(1, timeout=TIMEOUT_MS)  # drawn after the reply: slower under load
     async with page.expect_download() as download_info:
         await link.click()
     download = await download_info.value
