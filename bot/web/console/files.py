@@ -29,6 +29,10 @@ _FRAMABLE = {
     ),
 }
 _NOT_FOUND = "文件不存在，或您无权查看。"
+# Where an entrant's files are kept under the data folder: the checked videos and scans, and
+# (no checker, or a video taken from the upload page) the channels' downloads and the uploads.
+# Never the folder itself: it holds the database, the receipt-signing key and the upload secret.
+FILE_FOLDERS = ("videos", "scans", "uploads", "incoming")
 
 
 def _not_found() -> web.HTTPNotFound:
@@ -61,15 +65,17 @@ class ConsoleFiles:
         return session, console, viewer, entry
 
     def _kept(self, request: web.Request, path: Path | None) -> Path:
-        """A stored file's path, only when it is a file under the data folder."""
+        """A stored file's path, only when it is a file in one of the data folder's
+        :data:`FILE_FOLDERS` (a forged or stale record names nothing else)."""
         if path is None:
             raise _not_found()
-        root = self.auth.services(request).settings.data_dir.resolve()
+        data = self.auth.services(request).settings.data_dir
         try:
             real = path.resolve()
+            roots = [(data / folder).resolve() for folder in FILE_FOLDERS]
         except OSError:
             raise _not_found() from None
-        if not real.is_relative_to(root) or not real.is_file():
+        if not any(real.is_relative_to(root) for root in roots) or not real.is_file():
             raise _not_found()
         return real
 
