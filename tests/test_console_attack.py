@@ -332,6 +332,21 @@ async def test_absurd_input_is_refused_politely(env: Env) -> None:
     assert form.status == 413
 
 
+async def test_control_characters_in_a_reason_are_not_kept(env: Env) -> None:
+    await sign_in(env, ORGANISER)
+    token = await page_csrf(env)
+    response = await env.client.post(
+        f"/console/api/submissions/{env.a.number}/decision",
+        json={"decision": "return", "reason": "请\x00补充\x1b[2J证明\u202e\x7f", "items": ["title"]},
+        headers={"X-CSRF-Token": token},
+    )
+    assert response.status == 200, await response.text()
+    sub = await env.svc.storage.get_submission(env.a.number)
+    assert sub is not None
+    reason = sub.extra["review"]["reason"]
+    assert reason.startswith("请") and not re.search(r"[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]", reason)
+
+
 async def test_member_a_still_sees_their_own(env: Env) -> None:
     # A control for the refusals above: the same routes answer the entitled viewer.
     await sign_in(env, MEMBER_A)
