@@ -353,3 +353,17 @@ async def test_member_a_still_sees_their_own(env: Env) -> None:
     assert PHONE_A in await (await env.client.get(f"/console/s/{env.a.number}")).text()
     assert (await env.client.get(f"/console/s/{env.a.number}/video")).status == 200
     assert MEMBER_B != MEMBER_A
+
+
+async def test_a_kept_file_named_like_a_page_is_not_served_as_one(env: Env) -> None:
+    # A stale or forged record naming an .html or .svg file among the kept ones: served inline
+    # as a page of ours, its script would run with the organiser's session.
+    await sign_in(env, ORGANISER)
+    for name in ("evil.html", "evil.svg", "evil.js", "evil.xhtml"):
+        kept = env.settings.data_dir / "videos" / name
+        kept.write_text("<html><script>alert(1)</script></html>")
+        await _forge(env, str(kept))
+        for path in ("video", "scan/1"):
+            response = await env.client.get(f"/console/s/{env.a.number}/{path}")
+            kind = response.headers.get("Content-Type", "")
+            assert not any(t in kind for t in ("html", "svg", "javascript", "xml")), (name, path, kind)

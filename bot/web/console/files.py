@@ -33,6 +33,17 @@ _NOT_FOUND = "文件不存在，或您无权查看。"
 # (no checker, or a video taken from the upload page) the channels' downloads and the uploads.
 # Never the folder itself: it holds the database, the receipt-signing key and the upload secret.
 FILE_FOLDERS = ("videos", "scans", "uploads", "incoming")
+# What a kept file is served as, by its suffix; anything else is bytes to download (with nosniff):
+# a file named .html or .svg among them must not open as a page of ours.
+VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm"}
+SCAN_TYPES = {
+    ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
 
 
 def _not_found() -> web.HTTPNotFound:
@@ -97,7 +108,12 @@ class ConsoleFiles:
             )
         assert found is not None
         return web.FileResponse(
-            path, headers={**SECURITY_HEADERS, "Content-Disposition": self._disposition(request, found.name)}
+            path,
+            headers={
+                **SECURITY_HEADERS,
+                "Content-Type": VIDEO_TYPES.get(path.suffix.lower(), "application/octet-stream"),
+                "Content-Disposition": self._disposition(request, found.name),
+            },
         )
 
     async def scan(self, request: web.Request) -> web.FileResponse:
@@ -115,7 +131,12 @@ class ConsoleFiles:
             detail={"index": index},
         )
         return web.FileResponse(
-            path, headers={**_FRAMABLE, "Content-Disposition": self._disposition(request, found.name)}
+            path,
+            headers={
+                **_FRAMABLE,
+                "Content-Type": SCAN_TYPES.get(path.suffix.lower(), "application/octet-stream"),
+                "Content-Disposition": self._disposition(request, found.name),
+            },
         )
 
     async def _drawn(self, request: web.Request, entry: ConsoleEntry, kind: str) -> Document:
