@@ -11,23 +11,34 @@ import io
 import json
 import re
 import zipfile
+from pathlib import Path
 from urllib.parse import urlencode
 
 import openpyxl
+from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import create_app
+from bot.keys import SERVICES
+from bot.services import Services
+from bot.settings import Settings
 from bot.web.console.auth import COOKIE
+from bot.web.upload_links import UploadSettings
+from contests.org import Role
 from contests.records import UserKey
 from forms.receipts import KEY_FILENAME
 from tests.test_console import (
+    CACSI,
     CAS,
     ENTRANT,
     MEMBER_A,
     MEMBER_B,
     ORGANISER,
     PHONE_A,
+    SECRET,
     VIDEO,
     Env,
     answers,
+    bind,
     env,
     link_for,
     sign_in,
@@ -367,3 +378,81 @@ async def test_a_kept_file_named_like_a_page_is_not_served_as_one(env: Env) -> N
             response = await env.client.get(f"/console/s/{env.a.number}/{path}")
             kind = response.headers.get("Content-Type", "")
             assert not any(t in kind for t in ("html", "svg", "javascript", "xml")), (name, path, kind)
+
+
+async def test_another_contests_organiser_reaches_nothing_of_this_one(env: Env) -> None:
+    other = UserKey("telegram", "5005")
+    await bind(env.svc, other, CACSI, Role.ORGANISER)
+    ticket = await env.svc.helpdesk.store.create(
+        contest_id=CAS, user=ENTRANT, question="竖屏？", suggestion="", now=dt.datetime.now(dt.UTC)
+    )
+    await sign_in(env, other)
+    number = env.a.number
+    for path in (
+        f"/console/s/{number}",
+        f"/console/s/{number}/video",
+        f"/console/s/{number}/receipt.pdf",
+        f"/console/s/{number}.zip",
+        f"/console/api/submissions/{number}",
+        f"/console/export/{CAS}.zip",
+        f"/console/api/units?contest={CAS}",
+    ):
+        assert (await env.client.get(path)).status == 404, path
+    for path in ("/console/tickets", "/console/audit", "/console/audit.csv", "/console/overview"):
+        assert (await env.client.get(f"{path}?contest={CAS}")).status == 403, path
+    listing = await (await env.client.get(f"/console/api/submissions?contest={CAS}")).json()
+    assert listing["contest"] == CACSI and listing["submissions"] == []
+    token = await page_csrf(env, f"/console/tickets?contest={CACSI}")
+    for path, data in (
+        (f"/console/tickets/{ticket.id}/answer", {"text": "可以", "close": "1"}),
+        (f"/console/tickets/{ticket.id}/close", {}),
+    ):
+        for contest in (CACSI, CAS):
+            response = await env.client.post(path, data={**data, "csrf": token, "contest": contest})
+            assert response.status in (403, 404), (path, contest)
+    kept = await env.svc.helpdesk.store.get(ticket.id)
+    assert kept is not None and kept.status == "open" and kept.reply == ""
+    api = await env.client.post(
+        f"/console/api/submissions/{number}/decision",
+        json={"decision": "pass"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert api.status == 404
+    confirm = await env.client.post("/console/units/confirm", data={"csrf": token, "number": env.b.number})
+    assert confirm.status == 400 and "海洋之歌" not in await confirm.text()
+
+
+async def test_behind_a_trusted_proxy_one_client_cannot_lock_everybody_out(tmp_path: Path) -> None:
+    # Behind nginx (README) every request comes from 127.0.0.1: without knowing the proxy, 20 junk
+    # tries by anybody refused every organiser's sign-in for ten minutes, and the audit log's
+    # source was the proxy's address.  With BOT_TRUSTED_PROXIES the client's own address counts.
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        contests_dir=tmp_path / "contests",
+        trusted_proxies="127.0.0.1",
+    )
+    app = create_app(settings, channels=[], upload_settings=UploadSettings(_env_file=None, secret=SECRET))  # type: ignore[call-arg]
+    async with TestClient(TestServer(app)) as client:
+        svc: Services = app[SERVICES]
+        await bind(svc, ORGANISER, CAS, Role.ORGANISER)
+        statuses = []
+        for _ in range(25):
+            junk = await client.post(
+                "/console/login/" + "x" * 43,
+                headers={"X-Forwarded-For": "203.0.113.9"},
+                allow_redirects=False,
+            )
+            statuses.append(junk.status)
+        assert statuses[-1] == 429
+        spoofed = await client.post(
+            "/console/login/" + "x" * 43,
+            headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.9"},  # the proxy appends the real one
+            allow_redirects=False,
+        )
+        assert spoofed.status == 429
+        path = await link_for(svc, ORGANISER)
+        done = await client.post(path, headers={"X-Forwarded-For": "198.51.100.7"}, allow_redirects=False)
+        assert done.status == 303
+        [entry] = await svc.stores.audit.list_entries(action_prefix="console.login")
+        assert entry.source == "198.51.100.7"
