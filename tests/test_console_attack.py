@@ -456,3 +456,19 @@ async def test_behind_a_trusted_proxy_one_client_cannot_lock_everybody_out(tmp_p
         assert done.status == 303
         [entry] = await svc.stores.audit.list_entries(action_prefix="console.login")
         assert entry.source == "198.51.100.7"
+
+
+async def test_no_range_trick_watches_a_video_without_an_audit_entry(env: Env) -> None:
+    # Only a range starting with "bytes=0-" was recorded: "bytes=1-" (all but one byte),
+    # "bytes=00-" or a suffix range as long as the file fetched it unrecorded.
+    for ranged in ("bytes=1-", "bytes=00-", f"bytes=-{len(VIDEO)}", "bytes=0000-"):
+        await sign_in(env, ORGANISER)
+        before = await env.svc.stores.audit.list_entries(target=env.a.number, action_prefix="file.video")
+        response = await env.client.get(f"/console/s/{env.a.number}/video", headers={"Range": ranged})
+        assert response.status == 206 and len(await response.read()) >= len(VIDEO) - 1, ranged
+        after = await env.svc.stores.audit.list_entries(target=env.a.number, action_prefix="file.video")
+        assert len(after) == len(before) + 1, ranged
+    # A player's many ranges of one viewing are one entry.
+    for ranged in ("bytes=0-", "bytes=4096-", "bytes=8192-"):
+        await env.client.get(f"/console/s/{env.a.number}/video", headers={"Range": ranged})
+    assert len(await env.svc.stores.audit.list_entries(target=env.a.number, action_prefix="file.video")) == 4

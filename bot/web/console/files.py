@@ -5,6 +5,7 @@ streamed ZIP with the xlsx list inside."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.web.responses import SECURITY_HEADERS
 from bot.web.zipstream import ZipMember, content_disposition, zip_response
 from contests.events import Document
 from handlers.console.bundle import folder_name, layout, safe_name
+from handlers.console.login import SESSION_IDLE
 from handlers.console.service import ConsoleService, ConsoleUser
 from handlers.console.views import ConsoleEntry
 
@@ -100,9 +102,11 @@ class ConsoleFiles:
         session, console, viewer, entry = await self._entry(request)
         found = next((f for f in console.files(entry) if f.kind == "video"), None)
         path = self._kept(request, found.path if found else None)
-        # A <video> asks for many ranges: the first one (or a whole download) is the view.
-        ranged = request.headers.get("Range", "")
-        if not ranged or ranged.replace(" ", "").startswith("bytes=0-"):
+        # A <video> asks for many ranges: one entry per session's viewing of the work (whichever
+        # range comes first: "bytes=1-" is the whole video too), and one per whole download.
+        viewing = f"console-viewing:{hashlib.sha256(session.csrf.encode()).hexdigest()[:32]}:{entry.number}"
+        storage = self.auth.services(request).storage
+        if "Range" not in request.headers or await storage.claim_once(viewing, SESSION_IDLE):
             await console.record(
                 viewer, "file.video", entry.contest.id, target=entry.number, source=session.source
             )
