@@ -472,3 +472,17 @@ async def test_no_range_trick_watches_a_video_without_an_audit_entry(env: Env) -
     for ranged in ("bytes=0-", "bytes=4096-", "bytes=8192-"):
         await env.client.get(f"/console/s/{env.a.number}/video", headers={"Range": ranged})
     assert len(await env.svc.stores.audit.list_entries(target=env.a.number, action_prefix="file.video")) == 4
+
+
+async def test_a_member_cannot_confirm_another_units_entry(env: Env) -> None:
+    await sign_in(env, MEMBER_A)
+    token = await page_csrf(env)
+    for number in (env.b.number, env.b.number.lower() + " ", "KP2024-999999"):
+        response = await env.client.post(
+            "/console/units/confirm", data={"csrf": token, "number": number, "contest": CAS}
+        )
+        assert response.status == 400, number
+        assert "海洋之歌" not in await response.text() and "13900139000" not in await response.text()
+    kept = await env.svc.storage.get_submission(env.b.number)
+    assert kept is not None and kept.extra.get("awaiting_unit")
+    assert not await env.svc.stores.audit.list_entries(action_prefix="unit.confirm")
