@@ -38,6 +38,13 @@ class Settings(BaseSettings):
         "(telegram:-1001234567890 for a group, wechat:oOPENID)",
     )
 
+    trusted_proxies: str = Field(
+        default="",
+        description="addresses of the reverse proxies (nginx) in front of this service, comma "
+        "separated; their X-Forwarded-For gives the client's address (console sign-in limits, "
+        "audit log). Empty: the header is never believed",
+    )
+
     public_base_url: str | None = Field(
         default=None,
         description="scheme://host[:port] where people reach this service (console sign-in links); "
@@ -56,6 +63,10 @@ class Settings(BaseSettings):
     @property
     def contest_folder(self) -> Path:
         return self.contests_dir or self.data_dir / "contests"
+
+    @property
+    def proxies(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.trusted_proxies.split(",") if a.strip())
 
     @property
     def operator_keys(self) -> frozenset[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,17 @@ __all__ = ["LINK_CHECKS", "MAX_REASON_CHARS", "OPERATOR_CHANNEL", "ReviewOutcome
 log = logging.getLogger(__name__)
 
 MAX_REASON_CHARS = 500
+# Control characters and bidi overrides in an organiser's reason or note: a terminal escape, a NUL
+# that XML (xlsx, WeChat) cannot hold, or a right-to-left override that turns the text around on
+# the entrant's screen; what the organiser meant is the text around them.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _plain(text: str) -> str:
+    """One line of plain text: controls dropped, whitespace runs folded to one space."""
+    return " ".join(_INVISIBLE.sub("", text).split())
+
+
 # Who acts from the server itself (``python -m bot review``): trusted as an organiser.
 OPERATOR_CHANNEL = "cli"
 # What an organiser checks of a cloud-drive link (the notices: 网盘链接须长期有效、提取码正确).
@@ -181,7 +193,7 @@ class ReviewService:
             return found
         sub, contest = found
         now = now or self.clock()
-        reason = " ".join(reason.split())
+        reason = _plain(reason)
         if len(reason) > MAX_REASON_CHARS:
             return ReviewOutcome(
                 False, "invalid", f"理由太长（{len(reason)} 字），请控制在 {MAX_REASON_CHARS} 字以内。"
@@ -285,7 +297,7 @@ class ReviewService:
         now = now or self.clock()
         result = {k: bool(checks.get(k)) for k in LINK_CHECKS}
         ok = all(result.values())
-        note = " ".join(note.split())[:MAX_REASON_CHARS]
+        note = _plain(note)[:MAX_REASON_CHARS]
         record = {"ok": ok, "checks": result, "note": note, "by": str(by), "at": now.isoformat()}
         failed = [LINK_CHECKS[k] for k, v in result.items() if not v]
         history = HistoryEntry(now, str(by), "link_checked", reason=note, detail={"ok": ok, "failed": failed})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -46,9 +47,23 @@ class ConsoleAuth:
     def services(request: web.Request) -> Services:
         return request.app[SERVICES]
 
-    @staticmethod
-    def source(request: web.Request) -> str:
-        return request.remote or "-"
+    @classmethod
+    def source(cls, request: web.Request) -> str:
+        """The client's address: the peer's, or behind a trusted proxy (``BOT_TRUSTED_PROXIES``)
+        the nearest address in ``X-Forwarded-For`` that is not one of the proxies (the ones
+        before it are whatever the client wrote)."""
+        remote = request.remote or "-"
+        proxies = cls.services(request).settings.proxies
+        if remote not in proxies:
+            return remote
+        for hop in reversed(",".join(request.headers.getall("X-Forwarded-For", [])).split(",")):
+            hop = hop.strip()
+            if hop and hop not in proxies:
+                try:
+                    return str(ipaddress.ip_address(hop))
+                except ValueError:
+                    return remote
+        return remote
 
     def csrf_of(self, session_id: str) -> str:
         key = self._uploads().subkey("console-csrf")

@@ -5,6 +5,7 @@ streamed ZIP with the xlsx list inside."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.web.responses import SECURITY_HEADERS
 from bot.web.zipstream import ZipMember, content_disposition, zip_response
 from contests.events import Document
 from handlers.console.bundle import folder_name, layout, safe_name
+from handlers.console.login import SESSION_IDLE
 from handlers.console.service import ConsoleService, ConsoleUser
 from handlers.console.views import ConsoleEntry
 
@@ -29,6 +31,21 @@ _FRAMABLE = {
     ),
 }
 _NOT_FOUND = "文件不存在，或您无权查看。"
+# Where an entrant's files are kept under the data folder: the checked videos and scans, and
+# (no checker, or a video taken from the upload page) the channels' downloads and the uploads.
+# Never the folder itself: it holds the database, the receipt-signing key and the upload secret.
+FILE_FOLDERS = ("videos", "scans", "uploads", "incoming")
+# What a kept file is served as, by its suffix; anything else is bytes to download (with nosniff):
+# a file named .html or .svg among them must not open as a page of ours.
+VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm"}
+SCAN_TYPES = {
+    ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
 
 
 def _not_found() -> web.HTTPNotFound:
@@ -61,15 +78,17 @@ class ConsoleFiles:
         return session, console, viewer, entry
 
     def _kept(self, request: web.Request, path: Path | None) -> Path:
-        """A stored file's path, only when it is a file under the data folder."""
+        """A stored file's path, only when it is a file in one of the data folder's
+        :data:`FILE_FOLDERS` (a forged or stale record names nothing else)."""
         if path is None:
             raise _not_found()
-        root = self.auth.services(request).settings.data_dir.resolve()
+        data = self.auth.services(request).settings.data_dir
         try:
             real = path.resolve()
+            roots = [(data / folder).resolve() for folder in FILE_FOLDERS]
         except OSError:
             raise _not_found() from None
-        if not real.is_relative_to(root) or not real.is_file():
+        if not any(real.is_relative_to(root) for root in roots) or not real.is_file():
             raise _not_found()
         return real
 
@@ -83,15 +102,22 @@ class ConsoleFiles:
         session, console, viewer, entry = await self._entry(request)
         found = next((f for f in console.files(entry) if f.kind == "video"), None)
         path = self._kept(request, found.path if found else None)
-        # A <video> asks for many ranges: the first one (or a whole download) is the view.
-        ranged = request.headers.get("Range", "")
-        if not ranged or ranged.replace(" ", "").startswith("bytes=0-"):
+        # A <video> asks for many ranges: one entry per session's viewing of the work (whichever
+        # range comes first: "bytes=1-" is the whole video too), and one per whole download.
+        viewing = f"console-viewing:{hashlib.sha256(session.csrf.encode()).hexdigest()[:32]}:{entry.number}"
+        storage = self.auth.services(request).storage
+        if "Range" not in request.headers or await storage.claim_once(viewing, SESSION_IDLE):
             await console.record(
                 viewer, "file.video", entry.contest.id, target=entry.number, source=session.source
             )
         assert found is not None
         return web.FileResponse(
-            path, headers={**SECURITY_HEADERS, "Content-Disposition": self._disposition(request, found.name)}
+            path,
+            headers={
+                **SECURITY_HEADERS,
+                "Content-Type": VIDEO_TYPES.get(path.suffix.lower(), "application/octet-stream"),
+                "Content-Disposition": self._disposition(request, found.name),
+            },
         )
 
     async def scan(self, request: web.Request) -> web.FileResponse:
@@ -109,7 +135,12 @@ class ConsoleFiles:
             detail={"index": index},
         )
         return web.FileResponse(
-            path, headers={**_FRAMABLE, "Content-Disposition": self._disposition(request, found.name)}
+            path,
+            headers={
+                **_FRAMABLE,
+                "Content-Type": SCAN_TYPES.get(path.suffix.lower(), "application/octet-stream"),
+                "Content-Disposition": self._disposition(request, found.name),
+            },
         )
 
     async def _drawn(self, request: web.Request, entry: ConsoleEntry, kind: str) -> Document:
