@@ -39,6 +39,7 @@ from tests.test_console import (
     Env,
     answers,
     bind,
+    csrf,
     env,
     link_for,
     sign_in,
@@ -301,6 +302,23 @@ async def test_entrant_text_is_escaped_everywhere(env: Env) -> None:
     assert "\r" not in disposition and "\n" not in disposition and disposition.count('"') == 2
     api = await env.client.get(f"/console/api/submissions/{evil.number}")
     assert api.content_type == "application/json"
+
+
+async def test_a_crafted_link_cannot_put_its_words_in_the_done_box(env: Env) -> None:
+    """A notice shows only when the console itself signed it (after a change it made)."""
+    await sign_in(env, ORGANISER)
+    phishing = "请立即向以下账户缴纳报名费"
+    for path in (f"/console/s/{env.a.number}", "/console/units", "/console/tickets", "/console/broadcasts"):
+        page = await (await env.client.get(f"{path}?contest={CAS}&notice={phishing}&ns=0")).text()
+        assert phishing not in page, path
+    token = await csrf(env, env.a.number)
+    done = await env.client.post(
+        f"/console/s/{env.a.number}/decision",
+        data={"decision": "return", "reason": "请补充播出证明", "items": "platform", "csrf": token},
+    )
+    page = await done.text()
+    assert done.status == 200 and "已记录" in page  # the console's own notice, after the redirect
+    assert "ns=" in str(done.url)
 
 
 # --------------------------------------------------------------------------- input

@@ -211,6 +211,7 @@ async def test_the_whole_review_loop_in_a_real_browser(tmp_path: Path) -> None:
         await theirs.get_by_role("button", name="进入后台").click()
         await theirs.wait_for_url(re.compile(r"/console/"))
         assert number not in await theirs.content()
+        assert await theirs.locator("nav a[href='/console/audit']").count() == 0  # organisers' pages
         await shoot(theirs, "list-phone-other-unit")
         for path_ in (
             f"/console/s/{number}",

@@ -19,12 +19,14 @@ from bot.keys import SERVICES
 from bot.services import Services
 from bot.web.responses import SECURITY_HEADERS
 from bot.web.upload_links import UploadService
+from contests.org import Role
 from contests.records import UserKey
 
 COOKIE: Final = "kepu_console"
 CSRF_FIELD: Final = "csrf"
 CSRF_HEADER: Final = "X-CSRF-Token"
 PATH: Final = "/console"
+NOTICE_MAX_CHARS: Final = 300  # a notice shown after a change (see ConsoleAuth.notice_query)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,7 @@ class ConsoleSession:
     user: UserKey
     csrf: str
     source: str
+    organiser: bool = False  # of some contest: the desk pages are in the menu (they check again)
 
 
 class ConsoleAuth:
@@ -65,6 +68,23 @@ class ConsoleAuth:
                     return remote
         return remote
 
+    def notice_query(self, text: str) -> dict[str, str]:
+        """Query parameters carrying a notice for the next page, signed: a link someone crafted
+        cannot put its own words in the console's "done" box (phishing on our domain)."""
+        text = text[:NOTICE_MAX_CHARS]
+        return {"notice": text, "ns": self._notice_sig(text)}
+
+    def notice_of(self, request: web.Request) -> str:
+        """The notice of :meth:`notice_query`, or "" when it is missing or its signature is not ours."""
+        text = request.query.get("notice", "")
+        if not text or len(text) > NOTICE_MAX_CHARS:
+            return ""
+        return text if hmac.compare_digest(request.query.get("ns", ""), self._notice_sig(text)) else ""
+
+    def _notice_sig(self, text: str) -> str:
+        key = self._uploads().subkey("console-notice")
+        return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
     def csrf_of(self, session_id: str) -> str:
         key = self._uploads().subkey("console-csrf")
         return hmac.new(key, session_id.encode("ascii"), hashlib.sha256).hexdigest()
@@ -79,7 +99,9 @@ class ConsoleAuth:
         user = await sign_in.user_of(cookie)
         if user is None:
             return None
-        return ConsoleSession(user, self.csrf_of(sign_in.session_id(cookie)), self.source(request))
+        memberships = await self.services(request).stores.org.list_memberships(user=user)
+        organiser = any(m.role is Role.ORGANISER for m in memberships)
+        return ConsoleSession(user, self.csrf_of(sign_in.session_id(cookie)), self.source(request), organiser)
 
     async def required(self, request: web.Request, *, api: bool = False) -> ConsoleSession:
         """The request's session; else the page that says how to sign in (401)."""

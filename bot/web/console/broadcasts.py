@@ -62,7 +62,7 @@ class BroadcastsPage:
             reach=reach,
             nonce=secrets.token_urlsafe(16),
             past=await desk.past(view.viewer, view.chosen) if desk else [],
-            notice=request.query.get("notice", "")[:300],
+            notice=self.auth.notice_of(request),
         )
 
     async def broadcasts(self, request: web.Request) -> web.Response:
@@ -103,5 +103,5 @@ class BroadcastsPage:
         if error:
             return refused(request, view.session, "广播未发送", error, 400)
         notice = f"广播 {job_id} 已确认，将按时发送。发送情况见下方报告。"
-        query = urlencode({"contest": view.chosen, "notice": notice})
+        query = urlencode({"contest": view.chosen, **self.auth.notice_query(notice)})
         raise web.HTTPSeeOther(f"/console/broadcasts?{query}", headers=SECURITY_HEADERS)

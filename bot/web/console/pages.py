@@ -125,7 +125,7 @@ class ConsolePages:
             session=session,
             s=view,
             decisions=[(d.value, d.label) for d in Decision],
-            notice=request.query.get("notice", "")[:300],
+            notice=self.auth.notice_of(request),
         )
 
     async def decision(self, request: web.Request) -> web.Response:
@@ -141,7 +141,8 @@ class ConsolePages:
         )
         if result.ok:
             raise web.HTTPSeeOther(
-                f"/console/s/{entry.number}?" + urlencode({"notice": result.text}), headers=SECURITY_HEADERS
+                f"/console/s/{entry.number}?" + urlencode(self.auth.notice_query(result.text)),
+                headers=SECURITY_HEADERS,
             )
         status = 403 if result.code == "forbidden" else 400
         return _message(request, "未能保存审核决定", result.text, status, session=session)
@@ -158,7 +159,8 @@ class ConsolePages:
         result = await console.check_link(viewer, entry, checks, form.get("note", ""), source=session.source)
         if result.ok:
             raise web.HTTPSeeOther(
-                f"/console/s/{entry.number}?" + urlencode({"notice": result.text}), headers=SECURITY_HEADERS
+                f"/console/s/{entry.number}?" + urlencode(self.auth.notice_query(result.text)),
+                headers=SECURITY_HEADERS,
             )
         status = 403 if result.code == "forbidden" else 400
         return _message(request, "未能保存链接核验", result.text, status, session=session)
@@ -179,7 +181,7 @@ class ConsolePages:
             contests=contests,
             chosen=chosen,
             rows=rows,
-            notice=request.query.get("notice", ""),
+            notice=self.auth.notice_of(request),
         )
 
     async def confirm_for_unit(self, request: web.Request) -> web.Response:
@@ -190,5 +192,5 @@ class ConsolePages:
         ok, text = await console.confirm_for_unit(viewer, form.get("number", ""), source=session.source)
         if not ok:
             return _message(request, "未能确认推荐", text, 400, session=session)
-        query = urlencode({"contest": form.get("contest", ""), "notice": text})
+        query = urlencode({"contest": form.get("contest", ""), **self.auth.notice_query(text)})
         raise web.HTTPSeeOther(f"/console/units?{query}", headers=SECURITY_HEADERS)

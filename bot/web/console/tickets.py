@@ -45,11 +45,15 @@ class TicketsPage:
             shown=status,
             statuses=list(STATUS_LABELS.items()),
             rows=rows,
-            notice=request.query.get("notice", "")[:300],
+            notice=self.auth.notice_of(request),
         )
 
     def _back(self, view: OrganiserView, form: dict[str, str], text: str) -> web.HTTPSeeOther:
-        query = {"contest": view.chosen, "status": form.get("status") or "open", "notice": text}
+        query = {
+            "contest": view.chosen,
+            "status": form.get("status") or "open",
+            **self.auth.notice_query(text),
+        }
         return web.HTTPSeeOther("/console/tickets?" + urlencode(query), headers=SECURITY_HEADERS)
 
     async def answer(self, request: web.Request) -> web.Response:
