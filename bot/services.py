@@ -159,7 +159,7 @@ async def services(
             else:
                 log.info("%s is not reachable from this process; not told: %s", user, replies[0].text[:40])
 
-        quota = QuotaService(contests, storage, org, tell=tell)
+        quota = QuotaService(contests, storage, org, tell=tell, audit=stores.audit)
         review = ReviewService(contests, storage, org, tell=tell, audit=stores.audit)
         admin = AdminService(contests, storage, org)
         submit = SubmitHandler(

@@ -252,6 +252,7 @@ async def test_the_whole_review_loop_in_a_real_browser(tmp_path: Path) -> None:
             if name == "audit":  # the decisions and the download above, with who and from where
                 logged = await page.content()
                 assert "review.decide" in logged and "download.contest" in logged
+                assert "unit.confirm" in logged  # the organiser's 推荐 in the chat, on the unit's behalf
     finally:
         await chromium.close()
         await pw.stop()

@@ -413,17 +413,7 @@ class ConsoleService:
     async def confirm_for_unit(self, viewer: ConsoleUser, number: str, *, source: str) -> tuple[bool, str]:
         """A unit's confirmation of an entry named to it (its member, or an organiser on behalf
         of a unit nobody is bound to): :meth:`QuotaService.recommend`, audited."""
-        result = await self.quota.recommend(viewer.user, number)
-        sub = await self.admin.storage.get_submission(number.strip().upper()) if result.ok else None
-        if sub is not None:
-            await self.record(
-                viewer,
-                "unit.confirm",
-                sub.contest_id,
-                target=sub.number,
-                source=source,
-                detail={"text": result.text},
-            )
+        result = await self.quota.recommend(viewer.user, number, source=source)
         return result.ok, result.text
 
     async def export(self, viewer: ConsoleUser, contest_id: str, *, source: str) -> Document | None:

@@ -10,8 +10,9 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from contests.audit import AuditEntry
 from contests.org import DEFAULT_HOLD_TTL, QuotaRefusal, Role, Track, Unit, normalise_name, self_holder
-from contests.ports import OrgStore, Storage
+from contests.ports import AuditLog, OrgStore, Storage
 from contests.records import Submission, UserKey
 from contests.review import HistoryEntry, ReviewState
 from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, Form
@@ -63,12 +64,14 @@ class QuotaService:
         *,
         hold_ttl: dt.timedelta = DEFAULT_HOLD_TTL,
         tell: Tell | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self.contests = contests
         self.storage = storage
         self.org = org
         self.clock = clock
         self.hold_ttl = hold_ttl
+        self.audit = audit  # units' confirmations, who and from where
         self.districts = DistrictRecommendations(contests, storage, org, clock, hold_ttl=hold_ttl, tell=tell)
 
     # -- whose places ----------------------------------------------------------------------
@@ -225,13 +228,37 @@ class QuotaService:
 
     # -- two steps: the recommending units choose (cq 区县推荐) ------------------------------
 
-    async def recommend(self, user: UserKey, number: str) -> SelectResult:
-        """推荐 <编号> (see :meth:`DistrictRecommendations.recommend`)."""
-        return await self.districts.recommend(user, number)
+    async def recommend(self, user: UserKey, number: str, *, source: str = "chat") -> SelectResult:
+        """推荐 <编号> (see :meth:`DistrictRecommendations.recommend`); audited when it took a place."""
+        result = await self.districts.recommend(user, number)
+        await self._audit(user, "unit.confirm", number, result, source)
+        return result
 
-    async def unrecommend(self, user: UserKey, number: str) -> SelectResult:
-        """取消推荐 <编号> (see :meth:`DistrictRecommendations.unrecommend`)."""
-        return await self.districts.unrecommend(user, number)
+    async def unrecommend(self, user: UserKey, number: str, *, source: str = "chat") -> SelectResult:
+        """取消推荐 <编号> (see :meth:`DistrictRecommendations.unrecommend`); audited when it freed one."""
+        result = await self.districts.unrecommend(user, number)
+        await self._audit(user, "unit.cancel", number, result, source)
+        return result
+
+    async def _audit(
+        self, user: UserKey, action: str, number: str, result: SelectResult, source: str
+    ) -> None:
+        sub = await self.storage.get_submission(number.strip().upper()) if result.ok and self.audit else None
+        if sub is None or self.audit is None:
+            return
+        member = await self.org.get_membership(user, sub.contest_id)
+        role = "organiser" if member is not None and member.role is Role.ORGANISER else "member"
+        entry = AuditEntry(
+            at=self.clock(),
+            actor=str(user),
+            role=role,
+            action=action,
+            contest_id=sub.contest_id,
+            target=sub.number,
+            detail={"text": result.text},
+            source=source,
+        )
+        await self.audit.append(entry)
 
     async def candidates_text(self, user: UserKey, contest_id: str) -> str:
         """推荐列表 (see :meth:`DistrictRecommendations.candidates_text`)."""
