@@ -28,6 +28,8 @@ QUESTION: Final = 2
 
 # Links and addresses are set aside first: "…?pwd=k3p9" is not a question mark.
 _LINKS = re.compile(r"(?:https?://|www\.)[^\s，。；、]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+# A question quoted in prose is cited, not asked ("评论区最多的问题是“这是真的吗”").
+_QUOTED = re.compile(r"“[^”]*”|「[^」]*」|『[^』]*』|\"[^\"]*\"")
 _TRAILING = "。.!！~～…\u3000 \t\n)）」』\"'”"
 _FINAL_MARK = re.compile(r"[?？][" + re.escape(_TRAILING) + r"]*$")
 # A final particle that asks ("…吗", "…么" as in "可以么", "…嘛"); 呢/吧 ask only with a mark.
@@ -42,13 +44,7 @@ _QUESTION_WORDS = re.compile(
     r"多少|多大|多长|多久|多高|多宽|多重|什么|啥|怎么|怎样|咋|如何|为什么|为何|何时|何地|谁"
     r"|哪(?!吒)|几(?:个|天|号|月|日|点|分钟|秒|岁|部|件|项|位|张|次|页|年|种|级|人|兆|[mMgG]|号前|时)"
 )
-_SENTENCE_END = re.compile(r"[。！!；;\n]")
-# A name or a unit typed with a question word inside ("什么值得买科技有限公司"): not a question
-# unless a mark says it.
-_ORG_SUFFIX = re.compile(
-    r"(?:公司|中心|研究所|研究院|工作室|协会|学会|大学|学院|学校|中学|小学|医院|博物馆|科技馆|馆|局|委员会|厅"
-    r"|站|电视台|台|出版社|社|团队|实验室|集团|基金会|联合会|委|部|院|所|组)$"
-)
+_SENTENCE_END = re.compile(r"[。！!；;？?\n]")
 _EN_WH = re.compile(r"^(?:what|how|when|where|why|which|who|whom|whose)\b", re.IGNORECASE)
 _EN_AUX = re.compile(
     r"^(?:can|could|may|might|must|is|are|am|was|were|do|does|did|should|shall|will|would|have|has)\s+\w+",
@@ -71,8 +67,9 @@ LOOKS_LIKE_MAX_CHARS = 30  # a question word in a longer text is prose ("本片�
 
 
 def _plain(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).strip()
-    return _LINKS.sub(" ", text).strip()
+    text = _LINKS.sub(" ", unicodedata.normalize("NFKC", text).strip()).strip()
+    unquoted = _QUOTED.sub("", text).strip()
+    return unquoted if unquoted.strip(_TRAILING + "，,") else text
 
 
 def question_grade(text: str) -> int:
@@ -98,11 +95,6 @@ def question_grade(text: str) -> int:
 def about_contest(text: str) -> bool:
     """Whether a question asks about taking part (deadline, forms, seal, video size…)."""
     return bool(_CONTEST_WORDS.search(_plain(text)))
-
-
-def is_named_unit(text: str) -> bool:
-    """Whether ``text`` ends like the name of a unit (公司, 中心, 工作室…), mark aside."""
-    return bool(_ORG_SUFFIX.search(_plain(text).rstrip(_TRAILING)))
 
 
 def contest_question(text: str) -> bool:
