@@ -29,7 +29,7 @@ from dialogs.plans import StepRef
 from dialogs.results import Ask, StepResult
 from dialogs.states import State, Step
 from validators.fields import is_name_field
-from validators.questions import LOOKS_LIKE, QUESTION, contest_question, is_named_unit, question_grade
+from validators.questions import LOOKS_LIKE, QUESTION, contest_question, question_grade
 
 PENDING = "maybe_question"  # {"text": the message, "at": the step's token}
 CONFIRMED = "answer_confirmed"  # set for one read: the entrant said the text is the answer
@@ -78,8 +78,8 @@ def reading(kit: DialogKit, state: State, step: StepRef, text: str) -> Reading:
         return "field"
     if ambiguous(fld):
         return "clarify"
-    if grade < QUESTION and is_name_field(fld) and is_named_unit(text):
-        return "answer"  # "什么值得买科技有限公司"
+    if grade < QUESTION and is_name_field(fld):
+        return "answer"  # "什么值得买科技有限公司", "何时雨、李四": names, unless a mark asks
     return "ask"
 
 
