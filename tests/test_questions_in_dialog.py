@@ -8,6 +8,7 @@ that read like questions.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from dialogs.questions import PENDING, reading
 from dialogs.results import StepResult
 from dialogs.states import State, Step, copy_state
 from tests.conftest import OPEN_2024, ChatDriver
+from validators.questions import question_grade
 
 CLARIFY = "这是要填写的「作品名称」，还是想问问题？"
 NOT_RECORDED = "没有填入"
@@ -334,3 +336,13 @@ def test_a_question_on_the_review_page_is_answered(engine: DialogEngine) -> None
 
 def current_step(fid: str) -> StepRef:
     return StepRef(Step.FIELD, fid)
+
+
+@pytest.mark.parametrize(
+    "text", ["可以" * 2000, "“" * 3000 + "吗", "a" * 4000 + "@", "本片介绍了如何观测。" * 400]
+)
+def test_grading_is_cheap_whatever_is_pasted(text: str) -> None:
+    started = time.perf_counter()
+    for _ in range(20):
+        question_grade(text)
+    assert (time.perf_counter() - started) / 20 < 0.002

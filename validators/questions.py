@@ -27,9 +27,11 @@ LOOKS_LIKE: Final = 1
 QUESTION: Final = 2
 
 # Links and addresses are set aside first: "…?pwd=k3p9" is not a question mark.
-_LINKS = re.compile(r"(?:https?://|www\.)[^\s，。；、]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE)
+_LINKS = re.compile(
+    r"(?:https?://|www\.)[^\s，。；、]+|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE
+)
 # A question quoted in prose is cited, not asked ("评论区最多的问题是“这是真的吗”").
-_QUOTED = re.compile(r"“[^”]*”|「[^」]*」|『[^』]*』|\"[^\"]*\"")
+_QUOTED = re.compile(r"“[^“”]*”|「[^「」]*」|『[^『』]*』|\"[^\"]*\"")
 _TRAILING = "。.!！~～…\u3000 \t\n)）」』\"'”"
 _FINAL_MARK = re.compile(r"[?？][" + re.escape(_TRAILING) + r"]*$")
 # A final particle that asks ("…吗", "…么" as in "可以么", "…嘛"); 呢/吧 ask only with a mark.
@@ -63,7 +65,9 @@ _EMBEDDED = re.compile(
     r"(?:介绍|讲述|讲解|展示|揭示|探讨|探究|解释|说明|告诉|带你|带您|了解|认识|演示|呈现|阐述|描述|分析|揭秘)"
     r"[了过着]?.{0,8}?(?:什么|如何|怎么|怎样|为什么|为何|多少|哪)"
 )
-LOOKS_LIKE_MAX_CHARS = 30  # a question word in a longer text is prose ("本片介绍了如何…")
+LOOKS_LIKE_MAX_CHARS = 30
+# Longer than any question typed in a chat: a pasted summary, graded as an answer at no cost.
+MAX_QUESTION_CHARS = 300  # a question word in a longer text is prose ("本片介绍了如何…")
 
 
 def _plain(text: str) -> str:
@@ -74,6 +78,8 @@ def _plain(text: str) -> str:
 
 def question_grade(text: str) -> int:
     """How surely ``text`` is a question: :data:`NOT_A_QUESTION`, :data:`LOOKS_LIKE` or :data:`QUESTION`."""
+    if len(text) > MAX_QUESTION_CHARS:
+        return NOT_A_QUESTION
     plain = _plain(text)
     if not plain:
         return NOT_A_QUESTION
