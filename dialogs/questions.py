@@ -74,6 +74,8 @@ def reading(kit: DialogKit, state: State, step: StepRef, text: str) -> Reading:
         return "answer"
     if contest_question(text):
         return "ask"
+    if fld.type is FieldType.PLEDGE:
+        return "answer"  # "同意？" is not agreeing, and the pledge's refusal says so
     if _ABOUT_FIELD.search(text) and len(text) <= 30:
         return "field"
     if ambiguous(fld):

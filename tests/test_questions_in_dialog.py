@@ -327,6 +327,14 @@ def test_questions_are_recognised_at_every_step(
     assert bool(result.question) is (expected == "ask")
 
 
+def test_a_questioning_agreement_is_refused_by_the_pledge_not_answered(engine: DialogEngine) -> None:
+    state = at_field(engine, "title")
+    state.update(contest="hlj-2022-kepu", channel="self")  # hlj's form ends with the pledge
+    goto(state, StepRef(Step.FIELD, "pledge"))
+    result = handle(engine, state, "同意？")
+    assert not result.question and result.replies[0].meta.get("error") == "pledge_required"
+
+
 def test_a_question_on_the_review_page_is_answered(engine: DialogEngine) -> None:
     state = at_field(engine, "title")
     goto(state, StepRef(Step.REVIEW))
