@@ -342,6 +342,16 @@ def test_a_question_on_the_review_page_is_answered(engine: DialogEngine) -> None
     assert result.question == "提交以后还能改吗？" and result.state == state
 
 
+def test_a_question_while_the_scan_is_awaited_is_answered(engine: DialogEngine) -> None:
+    state = engine.submitted(at_field(engine, "title"), "KP2024-000001").state
+    assert state is not None and state["step"] == Step.SCAN
+    result = handle(engine, state, "扫描件可以用手机拍吗？")
+    assert result.question == "扫描件可以用手机拍吗？" and result.state == state
+    assert "报名草稿没有改动" in result.replies[0].text and "签字" in result.replies[-1].text
+    done = handle(engine, state, "稍后")
+    assert not done.question
+
+
 def current_step(fid: str) -> StepRef:
     return StepRef(Step.FIELD, fid)
 
