@@ -16,6 +16,7 @@ import datetime as dt
 
 from contests.events import EventKind, Incoming, Reply
 from contests.rules import ContestRegistry
+from dialogs import questions as questions_mod
 from dialogs import review, scan
 from dialogs.kit import DialogKit, StepSpec, norm
 from dialogs.messages import Messages
@@ -23,6 +24,7 @@ from dialogs.plans import StepRef, current, goto
 from dialogs.results import Advance, Answer, Ask, Restart, StepResult
 from dialogs.states import DRAFT_VERSION, State, Step, copy_state, migrate
 from dialogs.steps import STEPS, choose_contest, return_step
+from validators.questions import LOOKS_LIKE, question_grade
 from validators.text import MAX_INPUT_CHARS
 
 # Typed words that are commands at every step.  Only a whole message counts, so a summary that
@@ -47,10 +49,18 @@ class DialogEngine(DialogKit):
 
     # ------------------------------------------------------------------ entry point
     def handle(
-        self, state: State | None, event: Incoming, now: dt.datetime, *, contest_hint: str | None = None
+        self,
+        state: State | None,
+        event: Incoming,
+        now: dt.datetime,
+        *,
+        contest_hint: str | None = None,
+        questions: bool = False,
     ) -> StepResult:
         """One event in, the new draft state and replies out.  ``contest_hint`` preselects a
-        contest for a new draft (``chat --contest ID`` or a deep link)."""
+        contest for a new draft (``chat --contest ID`` or a deep link).  With ``questions``
+        (the caller answers :attr:`StepResult.question`), a typed question is recognised at
+        any step without a prefix (:mod:`dialogs.questions`)."""
         state = migrate(copy_state(state))
         text = event.text if event.kind in (EventKind.TEXT, EventKind.START) else ""
         if len(text) > MAX_EVENT_CHARS:
@@ -60,14 +70,32 @@ class DialogEngine(DialogKit):
             return StepResult(state, replies)
         typed = norm(text)
         command = "start" if event.kind is EventKind.START else COMMANDS.get(typed) if text else None
+        forced = questions_mod.forced_answer(text) if event.kind is EventKind.TEXT else None
+        asks = questions and event.kind is EventKind.TEXT and command is None and forced is None
 
         if state is None:
             if command == "cancel":
                 return StepResult(None, [Reply(self.msg.render("nothing_to_cancel"))])
-            return self._new_draft(now, contest_hint, show_help=command == "help")
+            started = self._new_draft(now, contest_hint, show_help=command == "help")
+            if asks and question_grade(text) >= LOOKS_LIKE:
+                started.question = text
+            return started
 
         step = current(state)
         spec = self._spec(step)
+        pending = state.pop(questions_mod.PENDING, None)  # answered by this event, or dropped
+        if pending is not None and command is None and spec is not None:
+            made = questions_mod.choice_made(pending, step, event, text)
+            if made is not None:
+                return self._clarified(state, step, spec, event, *made, now)
+        if asks and spec is not None:
+            asked = self._question(state, step, text, now)
+            if asked is not None:
+                return asked
+        if forced is not None and spec is not None and step.name == Step.FIELD:
+            return self._clarified(state, step, spec, event, "fill", forced, now)
+        if forced is not None:
+            text = forced
         if spec is not None and spec.first and command is None:
             value = (event.choice or "").partition("|")[2] if event.kind is EventKind.CHOICE else text
             return self._settle(state, step, spec.read(self, state, step, event, value, now), now)
@@ -100,6 +128,44 @@ class DialogEngine(DialogKit):
             if rest.isdigit():  # "修改 3": straight to item 3 of the review page
                 return self._settle(state, step, review.pick_edit(self, state, rest), now)
         return self._answer(state, step, spec, event, text, now)
+
+    def _question(self, state: State, step: StepRef, text: str, now: dt.datetime) -> StepResult | None:
+        """A typed message that reads as a question at ``step``, answered or asked about; None
+        when it is read as the answer."""
+        match questions_mod.reading(self, state, step, text):
+            case "ask":
+                return self._question_answered(state, step, text, now)
+            case "field":
+                return self._settle(state, step, questions_mod.field_answer(self, state, step), now)
+            case "clarify":
+                return questions_mod.clarify(self, state, step, text)
+        return None
+
+    def _clarified(
+        self,
+        state: State,
+        step: StepRef,
+        spec: StepSpec,
+        event: Incoming,
+        choice: str,
+        text: str,
+        now: dt.datetime,
+    ) -> StepResult:
+        """The entrant said whether the message asked about was the answer or a question."""
+        if choice == "ask":
+            return self._question_answered(state, step, text, now)
+        state[questions_mod.CONFIRMED] = True
+        typed = Incoming(event.user, EventKind.TEXT, text=text)
+        result = self._settle(state, step, spec.read(self, state, step, typed, text, now), now)
+        if result.state is not None:
+            result.state.pop(questions_mod.CONFIRMED, None)
+        return result
+
+    def _question_answered(self, state: State, step: StepRef, text: str, now: dt.datetime) -> StepResult:
+        ask, question = questions_mod.question_answer(self, state, step, text)
+        result = self._settle(state, step, ask, now)
+        result.question = question
+        return result
 
     def submitted(self, state: State, number: str, *, via: str = "") -> StepResult:
         """After the store accepted the :class:`SubmitRequest`.  The draft becomes a small one

@@ -39,6 +39,9 @@ class StepResult:
     # Work only the caller can do, named: "upload_link" (mint a personal large-file upload
     # link), "complete" (the scan is in), "send_form" (the form again).
     actions: list[str] = field(default_factory=list)
+    # A question typed in the dialog (see dialogs.questions): the caller's helpdesk answers it
+    # and its answer goes before ``replies`` (which end with the step's prompt).
+    question: str = ""
 
 
 @dataclass(slots=True)

@@ -20,6 +20,7 @@ from contests.rules import Contest, FieldType, match_place
 from dialogs import review, scan, video
 from dialogs.kit import KEEP, SKIP, DialogKit, StepSpec, norm, show_answer
 from dialogs.plans import Plan, Route, StepRef, goto
+from dialogs.questions import CONFIRMED
 from dialogs.results import Advance, Answer, Ask, StepResult
 from dialogs.states import State, Step
 from validators.fields import check_answer
@@ -186,6 +187,7 @@ def ask_field(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
 def read_field(
     kit: DialogKit, state: State, step: StepRef, event: Incoming, value: str, now: dt.datetime
 ) -> Answer:
+    confirmed = bool(state.pop(CONFIRMED, False))  # "答：…", or 「填写」 after being asked
     fld = kit.field(state, step.field_id)
     if fld is None:  # the preset lost this field since the draft began
         return Advance()
@@ -199,7 +201,7 @@ def read_field(
     assert contest is not None
     if fld.role == "recommender" and not v.isdigit():
         value = match_place(value, fld.options) or value  # "渝中" names 渝中区
-    result = check_answer(fld, value, contest)
+    result = check_answer(fld, value, contest, confirmed=confirmed)
     if isinstance(result, Invalid):
         return kit.reject(state, result.code, result.params, fld.label)
     state["answers"][fld.id] = result.value

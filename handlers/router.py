@@ -5,7 +5,9 @@ operator chat), then the organisation commands (绑定/配额/撤回/导出, the
 推荐列表/推荐/取消推荐/推荐表, also 广播/退订 when the reminders are configured), then
 questions for the helpdesk ("问：…" or "？…"), and everything else is the submission dialog.
 A question asked in the middle of the dialog leaves the draft exactly as it was and reminds
-the entrant where they are.
+the entrant where they are.  A question typed without a prefix goes to the dialog, which
+knows the step being asked and so whether the message is an answer that merely reads like a
+question (:mod:`dialogs.questions`); the ones it finds are answered by the helpdesk here.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from handlers.admin.commands import OrgCommands
 from handlers.claims import ClaimGate
 from handlers.helpdesk.service import HelpdeskService
 from handlers.outbound import turn_key
-from handlers.submit import SubmitHandler
+from handlers.submit import AskHelpdesk, SubmitHandler
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +119,17 @@ class Assistant:
                 return [Reply(self.submit.engine.msg.render("internal_error"), meta={"error": "internal"})]
             if routed is not None:
                 return routed
-        return await self.submit.handle(event, contest_hint=contest_hint, gate=gate)
+        ask = None if self.helpdesk is None else self._answers_for(event.user)
+        return await self.submit.handle(event, contest_hint=contest_hint, gate=gate, ask=ask)
+
+    def _answers_for(self, user: UserKey) -> AskHelpdesk:
+        """The helpdesk's answer to a question typed in the dialog without a prefix."""
+
+        async def answers(question: str, contest_id: str | None) -> list[Reply]:
+            assert self.helpdesk is not None
+            return [Reply(t) for t in await self.helpdesk.answer(user, contest_id, question)]
+
+        return answers
 
     def _may_be_command(self, user: UserKey, text: str) -> bool:
         """Whether :meth:`_route_text` may act on ``text``; False means it returns None.

@@ -74,6 +74,8 @@ class LinkProbeLike(Protocol):
 
 
 LinkProber = Callable[[str, Contest], Awaitable[LinkProbeLike]]
+AskHelpdesk = Callable[[str, str | None], Awaitable[list[Reply]]]
+"""Answers a question typed in the dialog: ``ask(question, contest_id)``."""
 
 
 class Pusher(Protocol):
@@ -239,17 +241,23 @@ class SubmitHandler:
         return [doc for doc, _ in planned]
 
     async def handle(
-        self, event: Incoming, *, contest_hint: str | None = None, gate: ClaimGate | None = None
+        self,
+        event: Incoming,
+        *,
+        contest_hint: str | None = None,
+        gate: ClaimGate | None = None,
+        ask: AskHelpdesk | None = None,
     ) -> list[Reply]:
         """Handle one event; on a storage failure the stored draft is left as it was.
 
         With ``gate`` (a message not claimed yet, see :class:`ClaimGate`), the claim is taken
         before anything with an effect, or with the draft when that is the only one; raises
-        :class:`AlreadyClaimed` when another attempt has it.
+        :class:`AlreadyClaimed` when another attempt has it.  With ``ask`` (the helpdesk), a
+        question typed without a prefix is recognised at any step and answered by it.
         """
         try:
             try:
-                return await self._handle_event(event, contest_hint, gate)
+                return await self._handle_event(event, contest_hint, gate, ask)
             except BaseException:
                 # The store may or may not hold what this event wrote.
                 self._drafts.pop(event.user, None)
@@ -289,13 +297,19 @@ class SubmitHandler:
         return [Reply(head), *outcome.replies[1:]]
 
     async def _handle_event(
-        self, event: Incoming, contest_hint: str | None, gate: ClaimGate | None
+        self,
+        event: Incoming,
+        contest_hint: str | None,
+        gate: ClaimGate | None,
+        ask: AskHelpdesk | None = None,
     ) -> list[Reply]:
         draft = await self._draft(event.user)
         now = self.clock()
         event = await self._prepare(event, draft, gate)
-        outcome = self.engine.handle(draft.data if draft else None, event, now, contest_hint=contest_hint)
-        if gate is not None and (outcome.submit is not None or outcome.actions):
+        outcome = self.engine.handle(
+            draft.data if draft else None, event, now, contest_hint=contest_hint, questions=ask is not None
+        )
+        if gate is not None and (outcome.submit is not None or outcome.actions or outcome.question):
             await gate.ensure()  # effects beyond the draft follow: the message is ours first
         if outcome.submit is not None:
             return await self._submit(event.user, outcome, outcome.submit, now)
@@ -316,6 +330,9 @@ class SubmitHandler:
                 replies.insert(min(1, len(replies)), Reply(notice))
         if not await self._store(event.user, draft, outcome.state, gate):
             return [Reply(self.engine.msg.render("internal_error"), meta={"error": "stale"})]
+        if outcome.question and ask is not None:
+            contest_id = (outcome.state or {}).get("contest") or contest_hint
+            replies = [*await ask(outcome.question, contest_id), *replies]
         return replies
 
     def _unit_named(self, before: dict[str, Any], after: dict[str, Any]) -> str:

@@ -105,13 +105,19 @@ def video_answer(contest: Contest) -> str:
 
 class ChatDriver:
     """Talks to :class:`SubmitHandler` as one user would, through the front door
-    (:class:`Assistant`, which takes the user's turn) and a real store."""
+    (:class:`Assistant`, which takes the user's turn) and a real store.  ``front``: the
+    service's own front door (with its helpdesk), instead of a bare one."""
 
     def __init__(
-        self, handler: SubmitHandler, user: UserKey, isolation: EventIsolation | None = None
+        self,
+        handler: SubmitHandler,
+        user: UserKey,
+        isolation: EventIsolation | None = None,
+        *,
+        front: Assistant | None = None,
     ) -> None:
         self.handler = handler
-        self.front = Assistant(handler, handler.storage, isolation or LocalIsolation())
+        self.front = front or Assistant(handler, handler.storage, isolation or LocalIsolation())
         self.user = user
         self.last: list[Reply] = []
 

@@ -61,8 +61,7 @@ class Desk:
     assistant: Assistant
 
     def chat(self, user: UserKey) -> ChatDriver:
-        # The Assistant answers like the SubmitHandler the driver expects: handle(event, contest_hint=).
-        return ChatDriver(self.assistant, user)  # type: ignore[arg-type]
+        return ChatDriver(self.assistant.submit, user, front=self.assistant)
 
     async def bind(self, user: UserKey, role: Role, unit: str | None = None) -> str:
         issued = await self.admin.create_invite(CQ, role, unit)

@@ -18,6 +18,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from contests.rules import Contest, ContestRegistry, FieldType, FormField
+from dialogs.messages import Messages
 from validators import text as text_module
 from validators.fields import check_answer
 from validators.text import (
@@ -1230,3 +1231,65 @@ def test_check_answer_never_raises_for_any_preset_field(entry: tuple[str, FormFi
     assert isinstance(result, Valid | Invalid)
     if isinstance(result, Invalid):
         assert result.code and isinstance(result.params, dict)
+
+
+# ---------------------------------------------------------------------------
+# fields.check_answer: what cannot be a field's answer is refused with its reason (issue 17)
+
+
+@pytest.mark.parametrize(
+    ("fld", "raw"),
+    [
+        (
+            FormField(id="unit", label="自荐机构（个人）", role="unit"),
+            "https://www.bilibili.com/video/BV1xx411c7mD",
+        ),
+        (FormField(id="unit", label="推荐单位", role="unit"), "www.kepu.gov.cn"),
+        (FormField(id="authors", label="主创人员", type=FieldType.PEOPLE), "张三、https://b23.tv/abc"),
+        (FormField(id="contact_name", label="联系人姓名"), "http://example.cn/me"),
+        (FormField(id="lead_name", label="主要负责人姓名"), "见 kepu.cn/team"),
+    ],
+)
+def test_a_link_is_not_a_persons_or_units_name(fld: FormField, raw: str, kepu2024: Contest) -> None:
+    invalid(check_answer(fld, raw, kepu2024), "name_is_url")
+
+
+def test_names_with_dots_and_the_platform_field_keep_their_links(kepu2024: Contest) -> None:
+    unit = FormField(id="unit", label="推荐单位", role="unit")
+    assert valid(check_answer(unit, "中国科学院科学传播局", kepu2024)) == "中国科学院科学传播局"
+    people = FormField(id="authors", label="主创人员", type=FieldType.PEOPLE)
+    assert valid(check_answer(people, "J.K. 李、王五", kepu2024)) == ["J.K. 李", "王五"]
+    platform = FormField(id="platform", label="播出平台及网址", must_contain_url=True)
+    assert valid(check_answer(platform, "B站 https://www.bilibili.com/video/BV1xx", kepu2024))
+
+
+@pytest.mark.parametrize(
+    "raw", ["截止日期是哪天", "视频可以多大？", "推荐表要盖章吗", "What is the deadline?"]
+)
+def test_a_question_about_the_contest_is_not_a_title_unless_confirmed(raw: str, kepu2024: Contest) -> None:
+    title = FormField(id="title", label="作品名称", role="title")
+    invalid(check_answer(title, raw, kepu2024), "title_is_question")
+    assert valid(check_answer(title, raw, kepu2024, confirmed=True)) == raw
+
+
+@pytest.mark.parametrize("raw", ["宇宙有多大？", "为什么天是蓝的", "什么是黑洞", "AI会取代医生吗"])
+def test_a_title_that_asks_about_the_world_is_a_title(raw: str, kepu2024: Contest) -> None:
+    title = FormField(id="title", label="作品名称", role="title")
+    assert valid(check_answer(title, raw, kepu2024)) == raw
+
+
+@pytest.mark.parametrize("raw", ["13800138000", "010-58882950", "+86 138 0013 8000"])
+def test_a_phone_number_is_not_an_email(raw: str) -> None:
+    invalid(check_email(raw), "email_is_phone")
+
+
+@pytest.mark.parametrize("raw", ["entrant@example.cn", "电话就是 entrant@qq.com", "zhangsan＠163．com"])
+def test_an_email_is_not_a_phone_number(raw: str) -> None:
+    invalid(check_phone(raw), "phone_is_email")
+
+
+def test_the_refusals_say_why_in_one_sentence() -> None:
+    msg = Messages()
+    for code in ("name_is_url", "title_is_question", "email_is_phone", "phone_is_email"):
+        text = msg.render("error", code=code, p={"value": "x"}, label="作品名称")
+        assert "填写有误" not in text and text.count("\n") == 0, text

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from contests.rules import Contest, FieldType, FormField
+from validators.questions import contest_question
 from validators.text import (
     Invalid,
     Result,
@@ -19,14 +21,39 @@ from validators.text import (
     check_text,
     check_url,
     check_uscc,
+    find_urls,
 )
 
 _AGREE = {"同意", "我同意", "确认", "是", "yes", "y", "agree", "1"}
+# The label of a cell that holds a person's or a unit's name (not the work's: 微视频名称).
+_NAME_LABEL = re.compile(r"姓名|单位|机构|联系人|代表人|负责人|主创|作者|申报人|个人|团队")
+_BARE_ADDRESS = re.compile(r"(?:^|[\s:：])(?:www\.|[\w-]+\.(?:com|cn|net|org|tv)(?:/|$))", re.IGNORECASE)
 
 
-def check_answer(fld: FormField, raw: str, contest: Contest) -> Result:
-    """Check ``raw`` for ``fld``; the value in :class:`Valid` is what the form will print."""
+def is_name_field(fld: FormField) -> bool:
+    """Whether ``fld`` holds names of people or units (authors, unit, contact person…)."""
+    if fld.type is FieldType.PEOPLE or fld.role in ("unit", "authors"):
+        return True
+    return fld.type is FieldType.TEXT and fld.role is None and bool(_NAME_LABEL.search(fld.label))
+
+
+def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
+    """What cannot be this field's answer whatever its form: a link as a name, a question
+    about the contest as a title (unless the entrant confirmed it is the title)."""
+    if is_name_field(fld) and (find_urls(raw) or _BARE_ADDRESS.search(raw)):
+        return Invalid("name_is_url", {})
+    if fld.role == "title" and not confirmed and contest_question(raw):
+        return Invalid("title_is_question", {})
+    return None
+
+
+def check_answer(fld: FormField, raw: str, contest: Contest, *, confirmed: bool = False) -> Result:
+    """Check ``raw`` for ``fld``; the value in :class:`Valid` is what the form will print.
+    ``confirmed``: the entrant said this is the answer, though it reads as a question."""
     required = fld.required
+    misplaced = _misplaced(fld, raw, confirmed) if fld.type in (FieldType.TEXT, FieldType.PEOPLE) else None
+    if misplaced is not None:
+        return misplaced
     match fld.type:
         case FieldType.TEXT:
             if fld.must_contain_url:

@@ -175,6 +175,8 @@ def check_phone(raw: str, *, required: bool = True) -> Result:
     text = clean_text(raw)
     if not text:
         return Invalid("empty") if required else Valid("")
+    if _EMAIL.search(unicodedata.normalize("NFKC", text)):
+        return Invalid("phone_is_email", {"value": text[:40]})
     if len(text) > 80:
         return Invalid("bad_phone", {"value": text[:20] + "…"})
     found: list[str] = []
@@ -211,6 +213,8 @@ def check_email(raw: str, *, required: bool = True) -> Result:
     if not text:
         return Invalid("empty") if required else Valid("")
     if len(text) > 254 or not _EMAIL.fullmatch(text):
+        if "@" not in text and isinstance(check_phone(text), Valid):
+            return Invalid("email_is_phone", {"value": text[:40]})
         return Invalid("bad_email", {"value": text[:40]})
     local, _, domain = text.partition("@")
     if len(local) > 64:

@@ -1,0 +1,127 @@
+"""Questions typed in the dialog without "问：": answered, asked about once, or read as answers.
+
+An entrant in the middle of the form types "视频可以多大？" at 自荐机构 or "截止日期是哪天" at
+作品名称.  Such a message must be answered (by the helpdesk, which the caller owns: the result
+names the question in :attr:`~dialogs.results.StepResult.question`) and the entrant brought
+back to the step with nothing recorded.  How a message reads is graded in
+:mod:`validators.questions`; what the grade means depends on the step, decided here (pure):
+
+* a step whose answer never reads as a question (a choice, a date, a phone number, a name,
+  the review page, the scan…): anything that reads as one is one;
+* a free-text step whose answer may (a title, a summary): a question about taking part is
+  answered, anything else that reads as a question is asked about once — 「填写」 or 「提问」,
+  kept in the draft under :data:`PENDING` until the next message;
+* a yes/no question about the field itself ("可以不填吗", "要写多少字") is answered from the
+  form, here.
+
+"答：…" (or "填：…") forces a message to be read as the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from contests.events import Choice, Incoming, Reply
+from contests.rules import FieldType, FormField
+from dialogs.kit import DialogKit, norm
+from dialogs.plans import StepRef
+from dialogs.results import Ask, StepResult
+from dialogs.states import State, Step
+from validators.fields import is_name_field
+from validators.questions import LOOKS_LIKE, QUESTION, contest_question, question_grade
+
+PENDING = "maybe_question"  # {"text": the message, "at": the step's token}
+CONFIRMED = "answer_confirmed"  # set for one read: the entrant said the text is the answer
+
+_FORCED = re.compile(r"^\s*(?:答|填|填写|回答)\s*[:：]\s*(?P<a>\S.*)$", re.DOTALL)
+# A question about the field being asked rather than about the contest.
+_ABOUT_FIELD = re.compile(
+    r"(?:不填|不写|空着|留空|空白|不选|省略|跳过)|(?:填|写|选)(?:什么|啥|哪个|哪些|哪一个|哪项)"
+    r"|(?:怎么|如何|怎样|咋)(?:填|写|选)|(?:必须|一定要|非得|非要|需要|要)(?:填|写|选)(?:吗|么|嘛|[?？]|$)"
+    r"|(?:多少|几个)字|字数|必填|选填"
+)
+_ASKED = "?"  # the clarification's buttons: the step's token and this
+_FILL = {"1", "填写", "填", "填的", "填写的", "是填写", "要填写", "是要填写", "答案", "回答", "fill"}
+_ASK = {"2", "提问", "问", "问题", "问问题", "想问问题", "是提问", "是问题", "要提问", "ask"}
+
+Reading = Literal["answer", "ask", "field", "clarify"]
+
+
+def forced_answer(text: str) -> str | None:
+    """The answer in "答：…", or None without the prefix."""
+    m = _FORCED.match(text)
+    return m["a"] if m else None
+
+
+def ambiguous(fld: FormField) -> bool:
+    """Whether a real answer to ``fld`` may read as a question (a title, a summary, prose)."""
+    if fld.type is not FieldType.TEXT or fld.must_contain_url:
+        return False
+    return fld.role in ("title", "summary") or fld.multiline
+
+
+def reading(kit: DialogKit, state: State, step: StepRef, text: str) -> Reading:
+    """How a typed message is taken at ``step``: an answer, a question, a question about the
+    field, or unclear (ask which)."""
+    grade = question_grade(text)
+    if grade < LOOKS_LIKE or step.name == Step.CANCEL:
+        return "answer"
+    if step.name != Step.FIELD:
+        return "ask"
+    fld = kit.field(state, step.field_id)
+    if fld is None:
+        return "answer"
+    if contest_question(text):
+        return "ask"
+    if fld.type is FieldType.PLEDGE:
+        return "answer"  # "同意？" is not agreeing, and the pledge's refusal says so
+    if _ABOUT_FIELD.search(text) and len(text) <= 30:
+        return "field"
+    if ambiguous(fld):
+        return "clarify"
+    if grade < QUESTION and is_name_field(fld):
+        return "answer"  # "什么值得买科技有限公司", "何时雨、李四": names, unless a mark asks
+    return "ask"
+
+
+def question_answer(kit: DialogKit, state: State, step: StepRef, text: str) -> tuple[Ask, str]:
+    """A question at ``step``: answered by the caller, then the step's prompt again."""
+    return Ask([Reply(kit.msg.render("question_not_recorded", label=_field_label(kit, state, step)))]), text
+
+
+def field_answer(kit: DialogKit, state: State, step: StepRef) -> Ask:
+    """A question about the field itself, answered from the form."""
+    fld = kit.field(state, step.field_id)
+    return Ask([Reply(kit.msg.render("about_field", field=fld))])
+
+
+def clarify(kit: DialogKit, state: State, step: StepRef, text: str) -> StepResult:
+    """Ask once whether ``text`` is the answer or a question; the draft keeps it until then."""
+    state[PENDING] = {"text": text, "at": step.token}
+    label = kit.step_label(state, step)
+    token = step.token + _ASKED  # a press after the choice was made is a stale button
+    choices = (Choice("填写", f"{token}|填写"), Choice("提问", f"{token}|提问"))
+    return StepResult(state, [Reply(kit.msg.render("maybe_question", label=label), choices)])
+
+
+def choice_made(pending: object, step: StepRef, event: Incoming, text: str) -> tuple[str, str] | None:
+    """``("fill" | "ask", the message asked about)`` when ``event`` answers the clarification,
+    else None (the clarification is dropped and the event read as usual)."""
+    if not isinstance(pending, dict) or pending.get("at") != step.token or not pending.get("text"):
+        return None
+    said = text
+    if event.choice:
+        token, _, said = event.choice.partition("|")
+        if token != step.token + _ASKED:
+            return None
+    said = norm(said).strip("。.!！ ")
+    if said in _FILL:
+        return "fill", str(pending["text"])
+    if said in _ASK:
+        return "ask", str(pending["text"])
+    return None
+
+
+def _field_label(kit: DialogKit, state: State, step: StepRef) -> str:
+    return kit.step_label(state, step) if step.name == Step.FIELD else ""

@@ -1,0 +1,366 @@
+"""Questions typed in the dialog without "问：" (issue 17): answered, asked about once, or answers.
+
+Through the front door (:class:`ChatDriver` over the service's :class:`Assistant`, with its
+helpdesk) for what an entrant sees, and on the pure engine for the long lists of real answers
+that read like questions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.services import Services, services
+from bot.settings import Settings
+from contests.events import EventKind, Incoming
+from contests.records import UserKey
+from contests.rules import ContestRegistry, dump_contest, new_edition
+from dialogs.engine import DialogEngine
+from dialogs.plans import StepRef, goto
+from dialogs.questions import PENDING, reading
+from dialogs.results import StepResult
+from dialogs.states import State, Step, copy_state
+from tests.conftest import OPEN_2024, ChatDriver
+from validators.questions import question_grade
+
+CLARIFY = "这是要填写的「作品名称」，还是想问问题？"
+NOT_RECORDED = "没有填入"
+
+
+@pytest.fixture
+async def svc(tmp_path: Path, contests: ContestRegistry) -> AsyncIterator[Services]:
+    source = contests.get("most-cas-2024-kepu")
+    assert source is not None
+    dump_contest(
+        new_edition(source, "most-cas-2099-kepu", dt.date(2099, 10, 25), dt.date(2000, 1, 1)),
+        tmp_path / "contests" / "most-cas-2099-kepu.yaml",
+    )
+    async with services(Settings(data_dir=tmp_path, helpdesk_operators="test:operators")) as s:
+        yield s
+
+
+@pytest.fixture
+def chat(svc: Services) -> Callable[[str], ChatDriver]:
+    return lambda name="alice": ChatDriver(svc.submit, UserKey("test", name), front=svc.assistant)
+
+
+async def at_title(c: ChatDriver) -> None:
+    await c.start()
+    await c.say("自荐")
+    await c.say("某某科普中心")
+
+
+async def asked_and_kept(c: ChatDriver, text: str, prompt: str) -> str:
+    """Say ``text``; assert it was answered as a question with nothing recorded and the step's
+    prompt repeated; return the reply."""
+    before = await c.draft()
+    reply = await c.say(text)
+    assert await c.draft() == before, reply
+    assert NOT_RECORDED in reply and prompt in reply, reply
+    assert reply.index(NOT_RECORDED) > 0  # the helpdesk's answer comes first
+    return reply
+
+
+# ---------------------------------------------------------------------- the issue's three examples
+async def test_the_three_questions_of_the_issue_are_answered_and_nothing_is_recorded(
+    chat: Callable[[str], ChatDriver],
+) -> None:
+    c = chat("alice")
+    await c.start()
+    await c.say("自荐")
+    reply = await asked_and_kept(c, "视频可以多大？", "请填写「自荐机构（个人）」")
+    assert "300" in reply  # the notice's 100～300兆
+    await c.say("某某科普中心")
+    await asked_and_kept(c, "截止日期是哪天", "请填写「作品名称」")
+    await c.say("星空的秘密")
+    await asked_and_kept(c, "推荐表要盖章吗", "请填写「类别」")
+    draft = await c.draft()
+    assert draft is not None
+    assert draft["answers"] == {"unit": "某某科普中心", "title": "星空的秘密"}
+
+
+async def test_an_english_question_is_answered(chat: Callable[[str], ChatDriver]) -> None:
+    c = chat("erin")
+    await at_title(c)
+    await c.say("星空的秘密")
+    await asked_and_kept(c, "When is the deadline?", "请填写「类别」")
+    await asked_and_kept(c, "how big can the video be", "请填写「类别」")
+
+
+async def test_a_question_at_the_channel_step_is_answered(chat: Callable[[str], ChatDriver]) -> None:
+    c = chat("chen")
+    await c.start()
+    before = await c.draft()
+    reply = await c.say("推荐和自荐有什么区别？")
+    assert await c.draft() == before
+    assert "请选择参赛渠道" in reply and "报名草稿没有改动" in reply
+
+
+async def test_a_question_before_any_draft_is_answered_and_the_dialog_starts(
+    chat: Callable[[str], ChatDriver],
+) -> None:
+    c = chat("fang")
+    reply = await c.say("视频可以多大？")
+    assert "300" in reply and "请选择参赛渠道" in reply
+    assert reply.index("300") < reply.index("请选择参赛渠道")
+
+
+# ---------------------------------------------------------------------- asked about once
+async def test_a_title_that_reads_as_a_question_is_asked_about_and_filled(
+    chat: Callable[[str], ChatDriver],
+) -> None:
+    c = chat("bob")
+    await at_title(c)
+    reply = await c.say("宇宙有多大？")
+    assert CLARIFY in reply and "1. 填写" in reply and "2. 提问" in reply
+    draft = await c.draft()
+    assert draft is not None and "title" not in draft["answers"] and draft[PENDING]["text"] == "宇宙有多大？"
+    reply = await c.say("1")
+    draft = await c.draft()
+    assert draft is not None and draft["answers"]["title"] == "宇宙有多大？" and PENDING not in draft
+    assert "请填写「类别」" in reply
+
+
+async def test_a_title_that_reads_as_a_question_is_asked_about_and_answered(
+    chat: Callable[[str], ChatDriver],
+) -> None:
+    c = chat("dan")
+    await at_title(c)
+    before = await c.draft()
+    reply = await c.say("为什么天是蓝的")
+    assert CLARIFY in reply
+    token = next(ch.payload for r in c.last for ch in r.choices if ch.label == "提问")
+    reply = await c.press(token)
+    assert NOT_RECORDED in reply and "请填写「作品名称」" in reply
+    assert await c.draft() == before  # the marker gone, nothing recorded
+    assert "过期" in await c.press(token)  # the same button again is stale
+
+
+async def test_the_typed_words_answer_the_clarification(engine: DialogEngine) -> None:
+    state = at_field(engine, "title")
+    for word, filled in (("填写", True), ("提问", False), ("2", False), ("是填写。", True)):
+        asked = handle(engine, state, "什么是黑洞")
+        assert asked.state is not None and PENDING in asked.state
+        done = handle(engine, asked.state, word)
+        assert done.state is not None and PENDING not in done.state
+        assert (done.state["answers"].get("title") == "什么是黑洞") is filled, word
+        assert bool(done.question) is not filled
+
+
+async def test_another_message_drops_the_clarification(engine: DialogEngine) -> None:
+    asked = handle(engine, at_field(engine, "title"), "什么是黑洞")
+    assert asked.state is not None
+    done = handle(engine, asked.state, "黑洞的秘密")
+    assert done.state is not None and PENDING not in done.state
+    assert done.state["answers"]["title"] == "黑洞的秘密"
+
+
+async def test_a_question_about_the_field_itself_is_answered_from_the_form(
+    chat: Callable[[str], ChatDriver],
+) -> None:
+    c = chat("gao")
+    await at_title(c)
+    before = await c.draft()
+    reply = await c.say("可以不填吗")
+    assert "「作品名称」是必填项" in reply and "请填写「作品名称」" in reply
+    assert await c.draft() == before
+
+
+async def test_answer_prefix_forces_an_answer(chat: Callable[[str], ChatDriver]) -> None:
+    c = chat("hu")
+    await at_title(c)
+    await c.say("答：截止日期是哪天")
+    draft = await c.draft()
+    assert draft is not None and draft["answers"]["title"] == "截止日期是哪天"
+
+
+async def test_help_says_questions_can_be_asked_any_time(chat: Callable[[str], ChatDriver]) -> None:
+    c = chat("ivy")
+    await at_title(c)
+    reply = await c.say("帮助")
+    assert "随时可以提问" in reply and "问：" in reply
+
+
+# ---------------------------------------------------------------------- refusals in the dialog
+async def test_a_field_refuses_what_cannot_be_its_answer(chat: Callable[[str], ChatDriver]) -> None:
+    c = chat("jin")
+    await c.start()
+    await c.say("自荐")
+    reply = await c.say("https://www.bilibili.com/video/BV1xx411c7mD")
+    assert "不能是网址" in reply
+    draft = await c.draft()
+    assert draft is not None and draft["answers"] == {}
+
+
+async def test_without_a_helpdesk_the_dialog_reads_answers_as_before(
+    make_chat: Callable[[str], ChatDriver],
+) -> None:
+    c = make_chat("kai")
+    await c.start()
+    await c.say("自荐")
+    await c.say("某某科普中心")
+    assert "像是在问问题" in await c.say("截止日期是哪天")
+    await c.say("宇宙有多大？")
+    draft = await c.draft()
+    assert draft is not None and draft["answers"]["title"] == "宇宙有多大？"
+
+
+# ---------------------------------------------------------------------- real answers that read like questions
+def at_field(engine: DialogEngine, field_id: str, channel: str = "self") -> State:
+    state = handle(engine, None, "").state
+    assert state is not None
+    state = handle(engine, state, "2" if channel == "self" else "1").state
+    assert state is not None
+    goto(state, StepRef(Step.FIELD, field_id))
+    return state
+
+
+def handle(engine: DialogEngine, state: State | None, text: str) -> StepResult:
+    kind = EventKind.START if state is None else EventKind.TEXT
+    event = Incoming(UserKey("test", "q"), kind, text=text)
+    return engine.handle(copy_state(state), event, OPEN_2024, questions=True)
+
+
+# At steps whose answers never ask: read as answers, straight away.
+PLAIN_LOOK_ALIKES = [
+    ("unit", "什么值得买科技有限公司"),
+    ("unit", "几何画板工作室"),
+    ("unit", "哪吒科普团队"),
+    ("unit", "为什么科学实验室"),
+    ("unit", "如何科技（北京）有限公司"),
+    ("unit", "好奇心研究所"),
+    ("authors", "何时雨、李四"),
+    ("authors", "谁知道科普工作室、王五"),
+    ("authors", "张多少、刘如何"),
+    ("category", "几何与数学"),
+    ("category", "科学百科"),
+    ("address", "北京市东城区哪吒路1号"),
+    ("platform", "哔哩哔哩 https://www.bilibili.com/video/BV1xx411c7mD?p=1"),
+    ("platform", "B站 https://b23.tv/abc?share_source=copy 播放量12万"),
+    ("broadcast_date", "2024年5月1日"),
+    ("phone", "010-58882950转8008"),
+    ("email", "what@example.cn"),
+]
+# At free-text steps: read as answers, or asked about once; never answered as a question.
+PROSE_LOOK_ALIKES = [
+    ("title", "宇宙有多大？"),
+    ("title", "为什么天是蓝的"),
+    ("title", "什么是黑洞"),
+    ("title", "谁动了我的奶酪"),
+    ("title", "如何科学减肥"),
+    ("title", "你的手机安全吗？"),
+    ("title", "怎样预防近视"),
+    ("title", "地球有多少岁了？"),
+    ("title", "哪种口罩更防病毒"),
+    ("title", "AI会取代医生吗"),
+    ("title", "星星为什么会眨眼"),
+    ("title", "How Stars Are Born"),
+    ("summary", "本片介绍了什么是黑洞，以及科学家如何观测它。"),
+    ("summary", "你知道吗？每天喝八杯水其实没有科学依据。本片用动画讲清楚人到底需要多少水。"),
+    ("summary", "片子从“为什么会打雷”讲起，带观众认识大气中的电。"),
+    ("innovation", "用孩子的提问“月亮为什么跟着我走”串起全片，动画与实拍结合。"),
+    ("innovation", "首次用显微延时摄影呈现种子如何发芽。"),
+    ("impact", "全网播放量多少？截至目前超过120万次，获央视新闻转发。"),
+    ("impact", "B站播放23万，评论区最多的问题是“这是真的吗”。"),
+]
+# Questions entrants typed: recognised at every step (answered, or asked about where unclear).
+QUESTIONS = [
+    ("unit", "视频可以多大？", "ask"),
+    ("unit", "自荐机构可以是个人吗", "ask"),
+    ("title", "截止日期是哪天", "ask"),
+    ("title", "作品名称有字数限制吗", "field"),
+    ("title", "可以不填吗", "field"),
+    ("category", "推荐表要盖章吗", "ask"),
+    ("category", "类别填什么", "field"),
+    ("broadcast_date", "播出时间要在什么范围内？", "ask"),
+    ("broadcast_date", "没播出过可以吗", "ask"),
+    ("phone", "可以填座机吗", "ask"),
+    ("email", "需不需要填邮箱", "ask"),
+    ("authors", "主创人员最多几个人？", "ask"),
+    ("platform", "没有网址怎么办", "ask"),
+    ("summary", "简介要写多少字", "field"),
+    ("summary", "能用AI生成吗？", "clarify"),
+    ("title", "Can I submit two videos?", "ask"),
+]
+
+
+def test_look_alike_answers_at_plain_steps_are_answers(engine: DialogEngine) -> None:
+    misread = [
+        (fid, text)
+        for fid, text in PLAIN_LOOK_ALIKES
+        if reading(engine, at_field(engine, fid), current_step(fid), text) != "answer"
+    ]
+    assert misread == []
+
+
+def test_look_alike_answers_at_free_text_steps_are_asked_about_at_most_once(engine: DialogEngine) -> None:
+    answered_as_questions, asked = [], 0
+    for fid, text in PROSE_LOOK_ALIKES:
+        first = handle(engine, at_field(engine, fid), text)
+        assert first.state is not None
+        if first.question:
+            answered_as_questions.append(text)
+            continue
+        if PENDING in first.state:
+            asked += 1
+            done = handle(engine, first.state, "填写")
+            assert done.state is not None and fid in done.state["answers"], text
+        else:
+            assert fid in first.state["answers"], text
+    assert answered_as_questions == []
+    assert asked >= 12  # the titles are asked about; prose with a question word mostly is not
+
+
+@pytest.mark.parametrize(("fid", "text", "expected"), QUESTIONS)
+def test_questions_are_recognised_at_every_step(
+    engine: DialogEngine, fid: str, text: str, expected: str
+) -> None:
+    state = at_field(engine, fid)
+    assert reading(engine, state, current_step(fid), text) == expected
+    result = handle(engine, state, text)
+    assert result.state is not None
+    assert result.state["answers"] == state["answers"]
+    assert bool(result.question) is (expected == "ask")
+
+
+def test_a_questioning_agreement_is_refused_by_the_pledge_not_answered(engine: DialogEngine) -> None:
+    state = at_field(engine, "title")
+    state.update(contest="hlj-2022-kepu", channel="self")  # hlj's form ends with the pledge
+    goto(state, StepRef(Step.FIELD, "pledge"))
+    result = handle(engine, state, "同意？")
+    assert not result.question and result.replies[0].meta.get("error") == "pledge_required"
+
+
+def test_a_question_on_the_review_page_is_answered(engine: DialogEngine) -> None:
+    state = at_field(engine, "title")
+    goto(state, StepRef(Step.REVIEW))
+    result = handle(engine, state, "提交以后还能改吗？")
+    assert result.question == "提交以后还能改吗？" and result.state == state
+
+
+def test_a_question_while_the_scan_is_awaited_is_answered(engine: DialogEngine) -> None:
+    state = engine.submitted(at_field(engine, "title"), "KP2024-000001").state
+    assert state is not None and state["step"] == Step.SCAN
+    result = handle(engine, state, "扫描件可以用手机拍吗？")
+    assert result.question == "扫描件可以用手机拍吗？" and result.state == state
+    assert "报名草稿没有改动" in result.replies[0].text and "签字" in result.replies[-1].text
+    done = handle(engine, state, "稍后")
+    assert not done.question
+
+
+def current_step(fid: str) -> StepRef:
+    return StepRef(Step.FIELD, fid)
+
+
+@pytest.mark.parametrize(
+    "text", ["可以" * 2000, "“" * 3000 + "吗", "a" * 4000 + "@", "本片介绍了如何观测。" * 400]
+)
+def test_grading_is_cheap_whatever_is_pasted(text: str) -> None:
+    started = time.perf_counter()
+    for _ in range(20):
+        question_grade(text)
+    assert (time.perf_counter() - started) / 20 < 0.002

@@ -1,0 +1,108 @@
+"""Whether a typed message reads as a question, and how surely: pure, a few regexes, no I/O.
+
+The dialog asks for names, titles and summaries, and entrants also type questions in the middle
+of it without any prefix ("视频可以多大？", "截止日期是哪天", "推荐表要盖章吗").  Many real
+answers carry the same words ("宇宙有多大？", "为什么天是蓝的", a summary that says what and
+how, "几何画板工作室"), so this module only grades a message; the step being asked decides
+what to do with the grade (:mod:`dialogs.questions`).
+
+* :data:`NOT_A_QUESTION` (0): no question form at all.
+* :data:`LOOKS_LIKE` (1): a question word in a short, single sentence ("为什么天是蓝的",
+  "how stars are born"), with nothing else that says it is a question.
+* :data:`QUESTION` (2): the form itself asks: a final ？/?, a final 吗, an A-not-A
+  ("要不要", "能不能"), "可以…吗", an English question ending with "?".
+
+:func:`about_contest` says whether a question asks about taking part (the deadline, the forms,
+the seal, the video's size…): such a question is never a title.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Final
+
+NOT_A_QUESTION: Final = 0
+LOOKS_LIKE: Final = 1
+QUESTION: Final = 2
+
+# Links and addresses are set aside first: "…?pwd=k3p9" is not a question mark.
+_LINKS = re.compile(
+    r"(?:https?://|www\.)[^\s，。；、]+|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.IGNORECASE
+)
+# A question quoted in prose is cited, not asked ("评论区最多的问题是“这是真的吗”").
+_QUOTED = re.compile(r"“[^“”]*”|「[^「」]*」|『[^『』]*』|\"[^\"]*\"")
+_TRAILING = "。.!！~～…\u3000 \t\n)）」』\"'”"
+_FINAL_MARK = re.compile(r"[?？][" + re.escape(_TRAILING) + r"]*$")
+# A final particle that asks ("…吗", "…么" as in "可以么", "…嘛"); 呢/吧 ask only with a mark.
+_FINAL_PARTICLE = re.compile(r"(?:吗|嘛|(?<![什怎那这多])么)[" + re.escape(_TRAILING) + r"]*$")
+# A-not-A and other forms that ask whatever the length: "要不要盖章", "能不能用AI".
+_ASKING_FORMS = re.compile(
+    r"能不能|可不可以|可以不可以|需不需要|要不要|有没有|是不是|会不会|行不行|用不用|算不算|对不对"
+    r"|该不该|允不允许|准不准|是否|可以.{0,12}?吗|能否"
+)
+# Question words.  几 asks only before a measure word (几何, 几乎, 茶几 do not); 哪 not in 哪吒.
+_QUESTION_WORDS = re.compile(
+    r"多少|多大|多长|多久|多高|多宽|多重|什么|啥|怎么|怎样|咋|如何|为什么|为何|何时|何地|谁"
+    r"|哪(?!吒)|几(?:个|天|号|月|日|点|分钟|秒|岁|部|件|项|位|张|次|页|年|种|级|人|兆|[mMgG]|号前|时)"
+)
+_SENTENCE_END = re.compile(r"[。！!；;？?\n]")
+_EN_WH = re.compile(r"^(?:what|how|when|where|why|which|who|whom|whose)\b", re.IGNORECASE)
+_EN_AUX = re.compile(
+    r"^(?:can|could|may|might|must|is|are|am|was|were|do|does|did|should|shall|will|would|have|has)\s+\w+",
+    re.IGNORECASE,
+)
+# What taking part is about: a question with one of these asks the organisers, not the form.
+_CONTEST_WORDS = re.compile(
+    r"截止|截至|报名|参赛|投稿|盖章|公章|签字|推荐表|自荐表|报名表|申报|名额|评审|评选|奖金"
+    r"|主办方|附件|提交|上传|网盘|提取码|分辨率|格式|时长|大赛"
+    r"|(?:视频|作品|片子|文件).{0,6}(?:多大|多长|几分钟|大小|尺寸|多少|几个|几部)"
+    r"|deadline|submit|submission|entry|entries|video|stamp|seal|contest",
+    re.IGNORECASE,
+)
+# A question word after a verb that tells or shows is prose about the work ("本片介绍了什么是黑洞").
+_EMBEDDED = re.compile(
+    r"(?:介绍|讲述|讲解|展示|揭示|探讨|探究|解释|说明|告诉|带你|带您|了解|认识|演示|呈现|阐述|描述|分析|揭秘)"
+    r"[了过着]?.{0,8}?(?:什么|如何|怎么|怎样|为什么|为何|多少|哪)"
+)
+LOOKS_LIKE_MAX_CHARS = 30
+# Longer than any question typed in a chat: a pasted summary, graded as an answer at no cost.
+MAX_QUESTION_CHARS = 300  # a question word in a longer text is prose ("本片介绍了如何…")
+
+
+def _plain(text: str) -> str:
+    text = _LINKS.sub(" ", unicodedata.normalize("NFKC", text).strip()).strip()
+    unquoted = _QUOTED.sub("", text).strip()
+    return unquoted if unquoted.strip(_TRAILING + "，,") else text
+
+
+def question_grade(text: str) -> int:
+    """How surely ``text`` is a question: :data:`NOT_A_QUESTION`, :data:`LOOKS_LIKE` or :data:`QUESTION`."""
+    if len(text) > MAX_QUESTION_CHARS:
+        return NOT_A_QUESTION
+    plain = _plain(text)
+    if not plain:
+        return NOT_A_QUESTION
+    if _FINAL_MARK.search(plain):
+        # A bare "?" is the help command, and a mark after a link alone asks nothing.
+        return QUESTION if len(plain.rstrip("?？ ")) > 0 else NOT_A_QUESTION
+    if _EN_WH.match(plain) or _EN_AUX.match(plain):
+        return LOOKS_LIKE if len(plain.split()) >= 3 else NOT_A_QUESTION
+    if _FINAL_PARTICLE.search(plain):
+        return QUESTION
+    single = not _SENTENCE_END.search(plain.rstrip(_TRAILING))
+    if _ASKING_FORMS.search(plain) and single and len(plain) <= LOOKS_LIKE_MAX_CHARS * 2:
+        return QUESTION
+    if _QUESTION_WORDS.search(plain) and single and len(plain) <= LOOKS_LIKE_MAX_CHARS:
+        return NOT_A_QUESTION if _EMBEDDED.search(plain) and not about_contest(plain) else LOOKS_LIKE
+    return NOT_A_QUESTION
+
+
+def about_contest(text: str) -> bool:
+    """Whether a question asks about taking part (deadline, forms, seal, video size…)."""
+    return bool(_CONTEST_WORDS.search(_plain(text)))
+
+
+def contest_question(text: str) -> bool:
+    """A question about taking part, which no title or name is ("截止日期是哪天", "视频可以多大？")."""
+    return question_grade(text) >= LOOKS_LIKE and about_contest(text)
