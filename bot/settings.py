@@ -9,6 +9,16 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def base_url(value: str | None) -> str | None:
+    """A ``*_PUBLIC_BASE_URL`` setting checked: scheme://host[:port][/path], no trailing slash;
+    None when unset."""
+    if value is None or value == "":
+        return None
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+        raise ValueError("PUBLIC_BASE_URL looks like https://example.cn or http://127.0.0.1:8080")
+    return value.rstrip("/")
+
+
 class Settings(BaseSettings):
     """Everything the service and the CLI read.  Build one with ``Settings()``; nothing reads
     the environment at import time."""
@@ -54,11 +64,7 @@ class Settings(BaseSettings):
     @field_validator("public_base_url")
     @classmethod
     def _base_url(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
-            raise ValueError("PUBLIC_BASE_URL looks like https://example.cn or http://127.0.0.1:8080")
-        return value.rstrip("/")
+        return base_url(value)
 
     @property
     def contest_folder(self) -> Path:

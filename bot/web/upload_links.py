@@ -28,7 +28,7 @@ from typing import Final, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.settings import Settings
+from bot.settings import Settings, base_url
 from contests.records import UserKey
 
 log = logging.getLogger(__name__)
@@ -72,11 +72,7 @@ class UploadSettings(BaseSettings):
     @field_validator("public_base_url")
     @classmethod
     def _base_url(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
-            raise ValueError("PUBLIC_BASE_URL looks like https://example.cn or http://127.0.0.1:8080")
-        return value.rstrip("/")
+        return base_url(value)
 
     @field_validator("secret")
     @classmethod
