@@ -456,8 +456,20 @@ class ContestRegistry:
         return [c for c in self if c.status(now) == "open"]
 
 
+def next_prefix(source: Contest, deadline: dt.date) -> str:
+    """The submission numbers' prefix of ``source``'s edition with this ``deadline`` (KP2024 →
+    KP2026): the letters kept, the year moved."""
+    years = deadline.year - source.deadline.year
+    return re.sub(r"\d{4}$", str(source.year + years), source.number_prefix)
+
+
 def new_edition(
-    source: Contest, new_id: str, deadline: dt.date, opens: dt.date | None = None
+    source: Contest,
+    new_id: str,
+    deadline: dt.date,
+    opens: dt.date | None = None,
+    *,
+    prefix: str | None = None,
 ) -> dict[str, Any]:
     """Last year's contest as the start of this year's: new id, dates and numbering.
 
@@ -468,7 +480,7 @@ def new_edition(
     years = deadline.year - source.deadline.year
     data["id"] = new_id
     data["year"] = source.year + years
-    data["number_prefix"] = re.sub(r"\d{4}$", str(source.year + years), source.number_prefix)
+    data["number_prefix"] = prefix or next_prefix(source, deadline)
     data["deadline"] = deadline.isoformat()
     old_year, new_year = str(source.year), str(source.year + years)
     for key in ("title", "short_title"):

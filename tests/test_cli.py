@@ -53,6 +53,40 @@ def test_contests_json_lists_every_preset_with_forms_and_field_limits(tmp_path: 
     assert next(f for f in cacsi_video["fields"] if f["id"] == "summary")["limits"]["max_chars"] == 300
 
 
+def test_two_editions_never_share_a_numbering_sequence(tmp_path: Path) -> None:
+    """most-cas 2024 and envoy 2023 both rolled to KP2026: the second is refused until it is
+    given a prefix of its own."""
+    first = [
+        "contests",
+        "new",
+        "--from",
+        "most-cas-2024-kepu",
+        "--id",
+        "most-cas-2026",
+        "--deadline",
+        "2026-10-25",
+    ]
+    assert run(first, tmp_path).returncode == 0
+    second = [
+        "contests",
+        "new",
+        "--from",
+        "most-2023-tech-envoy",
+        "--id",
+        "envoy-2026",
+        "--deadline",
+        "2026-06-30",
+    ]
+    refused = run(second, tmp_path)
+    assert refused.returncode == 2 and "KP2026" in refused.stderr and "most-cas-2026" in refused.stderr
+    assert not (tmp_path / "contests" / "envoy-2026.yaml").exists()
+    assert run([*second, "--prefix", "TP2026"], tmp_path).returncode == 0
+    listed = json.loads(run(["contests", "--json"], tmp_path).stdout)
+    assert {"most-cas-2026", "envoy-2026"} <= {r["id"] for r in listed}
+    written = (tmp_path / "contests" / "envoy-2026.yaml").read_text(encoding="utf-8")
+    assert "number_prefix: TP2026" in written
+
+
 def test_new_edition_then_a_whole_submission_in_the_terminal(tmp_path: Path) -> None:
     args = ["contests", "new", "--from", "hlj-2022-kepu", "--id", "hlj-2099-kepu", "--deadline", "2099-05-09"]
     made = run([*args, "--opens", "2026-01-01"], tmp_path)

@@ -8,7 +8,7 @@ import json
 import sys
 
 from bot.settings import Settings
-from contests.rules import ContestError, ContestRegistry, dump_contest, new_edition
+from contests.rules import ContestError, ContestRegistry, dump_contest, new_edition, next_prefix
 
 
 def iso_date(text: str) -> dt.date:
@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     new.add_argument("--id", dest="new_id", required=True, help="id of the new contest")
     new.add_argument("--deadline", type=iso_date, required=True, help="YYYY-MM-DD (Asia/Shanghai)")
     new.add_argument("--opens", type=iso_date, help="YYYY-MM-DD (Asia/Shanghai)")
+    new.add_argument(
+        "--prefix", help="submission numbers' prefix, e.g. TP2026 (default: the source's letters, new year)"
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -60,9 +63,22 @@ def _new(args: argparse.Namespace, settings: Settings, registry: ContestRegistry
     if registry.get(args.new_id) is not None:
         print(f"大赛 {args.new_id!r} 已存在", file=sys.stderr)
         return 2
+    # Two contests sharing a prefix would share one numbering sequence (most-cas and envoy
+    # both rolled to KP2026): their works' numbers would interleave and name each other.
+    prefix = args.prefix or next_prefix(source, args.deadline)
+    holder = next((c for c in registry if c.number_prefix == prefix), None)
+    if holder is not None:
+        print(
+            f"编号前缀 {prefix} 已由「{holder.title}」（{holder.id}）使用："
+            "两个大赛共用前缀会共用一个编号序列。"
+            f"请用 --prefix 指定另一个，例如 --prefix TP{prefix[-4:]}",
+            file=sys.stderr,
+        )
+        return 2
     path = settings.contest_folder / f"{args.new_id}.yaml"
     try:
-        contest = dump_contest(new_edition(source, args.new_id, args.deadline, args.opens), path)
+        edition = new_edition(source, args.new_id, args.deadline, args.opens, prefix=prefix)
+        contest = dump_contest(edition, path)
     except FileExistsError:
         print(f"{path} 已存在，未覆盖", file=sys.stderr)
         return 2
