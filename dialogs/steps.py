@@ -29,8 +29,12 @@ from validators.text import Invalid
 # A choice with more options than this (cq's 41 区县) is listed in the prompt's text and
 # answered by name, not offered as a wall of buttons.
 MAX_CHOICE_BUTTONS = 12
-_YES = {"确认取消", "是", "确定", "yes", "y"}
-_NO = {"继续填写", "否", "不", "no", "n", "继续"}
+_YES = {"确认取消", "是", "是的", "确定", "确定取消", "取消吧", "yes", "y"}
+# As people answer "确定要取消吗？" when they changed their mind.
+_NO = {
+    "继续填写", "否", "不", "no", "n", "继续",
+    "不取消", "不取消了", "不要取消", "别取消", "不了", "先不取消",
+}  # fmt: skip
 # "推荐"/"自荐" name a channel only when the contest has one channel of that kind.
 _KIND_NAMES = {"recommend": ["推荐", "地方推荐", "单位推荐"], "self": ["自荐", "社会征集", "个人自荐"]}
 _TRACK_NAMES = {"work": ["work", "微视频", "微视频作品", "作品", "视频"], "account": ["account", "科普号"]}

@@ -187,6 +187,9 @@ async def test_cancel_asks_first_and_keeps_the_draft_on_no(make_chat: Chat) -> N
     text = await chat.say("继续填写")
     assert "请填写「作品名称」" in text
     await chat.say("取消")
+    assert "请填写「作品名称」" in await chat.say("不取消了")  # as people say it
+    assert (await chat.draft() or {})["answers"] == {"unit": "某某科普中心"}
+    await chat.say("取消")
     text = await chat.press("cancel|1")
     assert "已取消" in text
     assert await chat.draft() is None

@@ -473,6 +473,9 @@ def test_phone_never_raises(raw: str) -> None:
         ("kepu@most。cn", "kepu@most.cn"),
         ("Zhang@QQ.COM", "Zhang@qq.com"),  # domain lower-cased, local part kept
         ("ｚｈａｎｇ＠ｑｑ．ｃｏｍ", "zhang@qq.com"),  # typed in full-width mode
+        ("kepu@most.cn。", "kepu@most.cn"),  # the sentence's full stop after the address
+        ("kepu@most.cn.", "kepu@most.cn"),
+        ("kepu@most.cn，", "kepu@most.cn"),
     ],
 )
 def test_email_accepts(raw: str, expected: str) -> None:

@@ -210,6 +210,8 @@ def check_email(raw: str, *, required: bool = True) -> Result:
     """An address like name@example.cn; full-width ＠ and ． typed by Chinese IMEs are accepted."""
     # NFKC folds ＠, ． and letters typed in full-width mode; 。 is a dot typed in Chinese mode.
     text = unicodedata.normalize("NFKC", clean_text(raw)).replace("。", ".")
+    # The full stop (or comma) typed after the address ends the sentence, not the domain.
+    text = text.rstrip(".,;!?、 ")
     if not text:
         return Invalid("empty") if required else Valid("")
     if len(text) > 254 or not _EMAIL.fullmatch(text):
