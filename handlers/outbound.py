@@ -99,3 +99,19 @@ class Reach:
         """Wait for the posted messages still on their way (at shutdown, and in tests)."""
         while self._posted:
             await asyncio.gather(*list(self._posted), return_exceptions=True)
+
+
+# Sends an entrant a message outside of a reply to their own, from someone else's turn (an
+# organiser's decision, a unit's confirmation): it must post, never wait for the entrant's turn.
+Tell = Callable[[UserKey, list[Reply]], Awaitable[None]]
+
+
+async def tell(send: Tell | None, user: UserKey, text: str, contest_id: str) -> None:
+    """Tell ``user`` about their own submission; a message that cannot go out is only logged
+    (the entrant sees the state in 我的投稿 whatever happens)."""
+    if send is None:
+        return
+    try:
+        await send(user, [Reply(text, meta={"contest": contest_id})])
+    except Exception:
+        log.warning("could not tell %s about their submission: %s", user, text[:40], exc_info=True)

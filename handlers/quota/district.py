@@ -16,10 +16,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from contests.events import Reply
 from contests.org import (
     DEFAULT_HOLD_TTL,
-    Membership,
     Place,
     PlaceState,
     QuotaRefusal,
@@ -32,6 +30,7 @@ from contests.ports import OrgStore, Storage
 from contests.records import Submission, UserKey
 from contests.review import HistoryEntry, ReviewState, awaiting_unit
 from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, FormField, QuotaRule, match_place
+from handlers.outbound import Tell, tell
 from handlers.quota.results import Candidate, DistrictPick, EntryRequest, SelectResult, Submitted
 from handlers.quota.rules import (
     claims_for,
@@ -43,24 +42,14 @@ from handlers.quota.rules import (
     same_unit,
     selection_field,
     selection_window,
+    unit_of_member,
 )
 from handlers.quota.texts import cn_day, pick_line, refusal_text, title_of, window_text
 from handlers.quota.waiting import waiting_text
 
-__all__ = ["DistrictRecommendations", "Tell", "unit_of_member"]
+__all__ = ["DistrictRecommendations"]
 
 log = logging.getLogger(__name__)
-
-# Sends an entrant a message outside of a reply to their own (called inside another user's turn,
-# so it must post, never wait for the entrant's turn).
-Tell = Callable[[UserKey, list[Reply]], Awaitable[None]]
-
-
-async def unit_of_member(org: OrgStore, member: Membership | None) -> Unit | None:
-    """The imported unit a member represents; None for organisers and entrants."""
-    if member is None or member.role is not Role.MEMBER or not member.unit_key:
-        return None
-    return await org.get_unit(member.contest_id, member.unit_key)
 
 
 class DistrictRecommendations:
@@ -83,16 +72,6 @@ class DistrictRecommendations:
         self.clock = clock
         self.hold_ttl = hold_ttl
         self.tell = tell
-
-    async def _tell(self, user: UserKey, text: str, contest_id: str) -> None:
-        """Tell the entrant what their unit did; a message that cannot go out is only logged
-        (the entrant sees the state in 我的投稿 whatever happens)."""
-        if self.tell is None:
-            return
-        try:
-            await self.tell(user, [Reply(text, meta={"contest": contest_id})])
-        except Exception:
-            log.warning("could not tell %s: %s", user, text, exc_info=True)
 
     async def submit_through(
         self,
@@ -349,7 +328,7 @@ class DistrictRecommendations:
             ).to_json(),
         )
         told = f"您的作品 {number}{title} 已获“{unit.name}”确认推荐，计入其推荐名额。"
-        await self._tell(sub.user, told, contest.id)
+        await tell(self.tell, sub.user, told, contest.id)
         used = await self._used(contest, unit, now)
         maker = str(field_value(contest.form(sub.form_id), sub.answers, "unit") or "")
         by = f"（{maker}）" if maker else ""
@@ -386,7 +365,7 @@ class DistrictRecommendations:
             history=HistoryEntry(now, str(user), "unit_cancelled", detail={"unit": unit.name}).to_json(),
         )
         told = f"“{unit.name}”取消了对您的作品 {number}{title} 的推荐。如有疑问请联系该单位。"
-        await self._tell(sub.user, told, contest.id)
+        await tell(self.tell, sub.user, told, contest.id)
         used = await self._used(contest, unit, now)
         limit = limit_for(rule, unit, "work")
         text = f"已取消推荐 {number}{title}，释放 1 个名额。“{unit.name}”"

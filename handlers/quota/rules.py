@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from contests.org import Place, PlaceState, Track, Unit, normalise_name
+from contests.org import Membership, Place, PlaceState, Role, Track, Unit, normalise_name
+from contests.ports import OrgStore
 from contests.records import Submission
 from contests.rules import SHANGHAI, Contest, EntryRoute, Form, FormField, QuotaRule, match_place
 
@@ -62,6 +63,13 @@ def author_rules(contest: Contest) -> AuthorRules:
     one_per_author = any("限1部" in s for s in submitters) or any("同一作者只能申报一部" in r for r in rules)
     one_channel = any("只能通过" in r and "一种方式" in r for r in rules)
     return AuthorRules(one_per_author, one_channel)
+
+
+async def unit_of_member(org: OrgStore, member: Membership | None) -> Unit | None:
+    """The imported unit a member represents; None for organisers and entrants."""
+    if member is None or member.role is not Role.MEMBER or not member.unit_key:
+        return None
+    return await org.get_unit(member.contest_id, member.unit_key)
 
 
 def rule_for_unit(channel: EntryRoute, unit: Unit) -> QuotaRule | None:

@@ -16,7 +16,8 @@ from contests.ports import AuditLog, OrgStore, Storage
 from contests.records import Submission, UserKey
 from contests.review import HistoryEntry, ReviewState
 from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, Form
-from handlers.quota.district import DistrictRecommendations, Tell, unit_of_member
+from handlers.outbound import Tell
+from handlers.quota.district import DistrictRecommendations
 from handlers.quota.results import (
     AwaitingUnit,
     Confirmed,
@@ -37,6 +38,7 @@ from handlers.quota.rules import (
     limit_for,
     rule_for_unit,
     selection_field,
+    unit_of_member,
     unit_usage,
 )
 from handlers.quota.texts import count_line, deadline_text, noun, pick_line, title_of, window_text

@@ -10,7 +10,7 @@ from contests.ports import OrgStore, Storage
 from contests.records import Submission, UserKey
 from contests.review import ReviewState, awaiting_unit, state_of
 from contests.rules import Contest
-from handlers.quota.rules import unit_usage
+from handlers.quota.rules import unit_of_member, unit_usage
 from handlers.quota.texts import count_line, title_of
 
 __all__ = ["waiting_text"]
@@ -56,9 +56,7 @@ async def waiting_text(
     subs = [s for s in await storage.list_submissions(contest_id=contest.id) if s.extra.get("unit")]
     if member is not None and member.role is Role.ORGANISER:
         return await _organisers_view(org, contest, subs)
-    unit = None
-    if member is not None and member.role is Role.MEMBER and member.unit_key:
-        unit = await org.get_unit(contest.id, member.unit_key)
+    unit = await unit_of_member(org, member)
     if unit is None:
         return NOT_MEMBER
     mine = [s for s in subs if normalise_name(str(s.extra.get("unit"))) == unit.key and s.user != user]

@@ -10,12 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from contests.audit import AuditEntry
-from contests.events import Reply
 from contests.org import Role
 from contests.ports import AuditLog, OrgStore, Storage
 from contests.records import Submission, UserKey
@@ -30,8 +29,11 @@ from contests.review import (
     returned_items,
     state_of,
 )
-from contests.rules import SHANGHAI, Contest, ContestRegistry
+from contests.rules import Contest, ContestRegistry
 from dialogs.states import DRAFT_VERSION, State, Step
+from handlers.outbound import Tell, tell
+from handlers.quota.rules import days_left
+from handlers.quota.texts import title_of
 
 __all__ = ["LINK_CHECKS", "MAX_REASON_CHARS", "OPERATOR_CHANNEL", "ReviewOutcome", "ReviewService"]
 
@@ -59,7 +61,6 @@ LINK_CHECKS: dict[str, str] = {
     "permanent": "长期有效（非临时链接）",
     "folder_named": "文件夹按通知要求命名",
 }
-Tell = Callable[[UserKey, list[Reply]], Awaitable[None]]
 
 
 def _utcnow() -> dt.datetime:
@@ -76,16 +77,6 @@ class ReviewOutcome:
     text: str
     submission: Submission | None = None
     needs_scan: bool = False  # a resubmission whose form changed: print, sign and scan again
-
-
-def title_of(contest: Contest, sub: Submission) -> str:
-    try:
-        form = contest.form(sub.form_id)
-    except KeyError:
-        return ""
-    fld = next((f for f in form.fields if f.role == "title"), None)
-    value = str(sub.answers.get(fld.id) or "") if fld else ""
-    return f"《{value}》" if value else ""
 
 
 def item_label(contest: Contest, sub: Submission, item: str) -> str:
@@ -143,14 +134,6 @@ class ReviewService:
     async def is_organiser(self, user: UserKey, contest_id: str) -> bool:
         member = await self.org.get_membership(user, contest_id)
         return member is not None and member.role is Role.ORGANISER
-
-    async def _tell(self, user: UserKey, text: str, contest_id: str) -> None:
-        if self.tell is None:
-            return
-        try:
-            await self.tell(user, [Reply(text, meta={"contest": contest_id})])
-        except Exception:
-            log.warning("could not tell %s about their submission", user, exc_info=True)
 
     async def _found(self, number: str, by: UserKey | None) -> tuple[Submission, Contest] | ReviewOutcome:
         # ``by`` None: nobody to check (the entrant's own, checked by the caller); the server's
@@ -235,7 +218,7 @@ class ReviewService:
             source,
             {"decision": decision.value, "reason": reason, "items": list(kept)},
         )
-        await self._tell(sub.user, self._decision_text(contest, stored, now), contest.id)
+        await tell(self.tell, sub.user, self._decision_text(contest, stored, now), contest.id)
         return ReviewOutcome(
             True, decision.value, f"已记录：{sub.number}{title_of(contest, sub)} {decision.label}。", stored
         )
@@ -433,6 +416,6 @@ class ReviewService:
         if missing:
             found.append("还缺：" + "、".join(missing))
         if state not in (ReviewState.WITHDRAWN, ReviewState.REJECTED, ReviewState.PASSED):
-            days = (contest.deadline - now.astimezone(SHANGHAI).date()).days
+            days = days_left(contest, now)
             found.append(f"距截止还有 {days} 天。" if days >= 0 else "已截止。")
         return found

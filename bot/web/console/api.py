@@ -39,7 +39,7 @@ class ConsoleApi:
     async def submissions(self, request: web.Request) -> web.Response:
         session = await self.auth.required(request, api=True)
         console = self.auth.services(request).console
-        viewer = await console.who(session.user)
+        viewer = session.viewer
         listing = await console.listing(viewer, Filters.of(request.query))
         return json_response(
             {
@@ -54,7 +54,7 @@ class ConsoleApi:
     async def submission(self, request: web.Request) -> web.Response:
         session = await self.auth.required(request, api=True)
         console = self.auth.services(request).console
-        viewer = await console.who(session.user)
+        viewer = session.viewer
         entry = await console.entry(viewer, request.match_info["number"])
         if entry is None:
             return _error("not_found", "没有这个作品，或您无权查看。", 404)
@@ -72,7 +72,7 @@ class ConsoleApi:
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             return _error("bad_request", "items 应为字符串列表。", 400)
         console = self.auth.services(request).console
-        viewer = await console.who(session.user)
+        viewer = session.viewer
         entry = await console.entry(viewer, request.match_info["number"])
         if entry is None:
             return _error("not_found", "没有这个作品，或您无权查看。", 404)
@@ -97,7 +97,7 @@ class ConsoleApi:
         if not isinstance(checks, dict) or not all(isinstance(v, bool) for v in checks.values()):
             return _error("bad_request", "请求格式不正确：应为 {checks: {项: true/false}, note}。", 400)
         console = self.auth.services(request).console
-        viewer = await console.who(session.user)
+        viewer = session.viewer
         entry = await console.entry(viewer, request.match_info["number"])
         if entry is None:
             return _error("not_found", "没有这个作品，或您无权查看。", 404)
@@ -109,7 +109,7 @@ class ConsoleApi:
     async def units(self, request: web.Request) -> web.Response:
         session = await self.auth.required(request, api=True)
         console = self.auth.services(request).console
-        viewer = await console.who(session.user)
+        viewer = session.viewer
         rows = await console.units(viewer, request.query.get("contest", ""))
         if rows is None:
             return _error("not_found", "没有这个大赛，或您在其中没有身份。", 404)

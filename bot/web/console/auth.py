@@ -19,8 +19,8 @@ from bot.keys import SERVICES
 from bot.services import Services
 from bot.web.responses import SECURITY_HEADERS
 from bot.web.upload_links import UploadService
-from contests.org import Role
 from contests.records import UserKey
+from handlers.console.service import ConsoleUser
 
 COOKIE: Final = "kepu_console"
 CSRF_FIELD: Final = "csrf"
@@ -31,12 +31,18 @@ NOTICE_MAX_CHARS: Final = 300  # a notice shown after a change (see ConsoleAuth.
 
 @dataclass(frozen=True, slots=True)
 class ConsoleSession:
-    """A signed-in request: its user, the session's CSRF token, and the client's address."""
+    """A signed-in request: its user and their roles, the session's CSRF token, and the
+    client's address."""
 
     user: UserKey
     csrf: str
     source: str
-    organiser: bool = False  # of some contest: the desk pages are in the menu (they check again)
+    viewer: ConsoleUser  # read once per request; every page and file asks it
+
+    @property
+    def organiser(self) -> bool:
+        """Of some contest: the desk pages are in the menu (each page checks its contest)."""
+        return any(scope.role == "organiser" for scope in self.viewer.scopes.values())
 
 
 class ConsoleAuth:
@@ -99,9 +105,8 @@ class ConsoleAuth:
         user = await sign_in.user_of(cookie)
         if user is None:
             return None
-        memberships = await self.services(request).stores.org.list_memberships(user=user)
-        organiser = any(m.role is Role.ORGANISER for m in memberships)
-        return ConsoleSession(user, self.csrf_of(sign_in.session_id(cookie)), self.source(request), organiser)
+        viewer = await self.services(request).console.who(user)
+        return ConsoleSession(user, self.csrf_of(sign_in.session_id(cookie)), self.source(request), viewer)
 
     async def required(self, request: web.Request, *, api: bool = False) -> ConsoleSession:
         """The request's session; else the page that says how to sign in (401)."""

@@ -5,6 +5,7 @@ streamed ZIP with the xlsx list inside."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import AsyncIterator
@@ -71,24 +72,21 @@ class ConsoleFiles:
     ) -> tuple[ConsoleSession, ConsoleService, ConsoleUser, ConsoleEntry]:
         session = await self.auth.required(request)
         console = self.auth.services(request).console
-        viewer = await console.who(session.user)
+        viewer = session.viewer
         entry = await console.entry(viewer, request.match_info["number"])
         if entry is None:
             raise _not_found()
         return session, console, viewer, entry
 
-    def _kept(self, request: web.Request, path: Path | None) -> Path:
+    async def _kept(self, request: web.Request, path: Path | None) -> Path:
         """A stored file's path, only when it is a file in one of the data folder's
         :data:`FILE_FOLDERS` (a forged or stale record names nothing else)."""
         if path is None:
             raise _not_found()
-        data = self.auth.services(request).settings.data_dir
-        try:
-            real = path.resolve()
-            roots = [(data / folder).resolve() for folder in FILE_FOLDERS]
-        except OSError:
-            raise _not_found() from None
-        if not any(real.is_relative_to(root) for root in roots) or not real.is_file():
+        # resolve() and is_file() touch the disk (a shared volume, with several workers):
+        # off the event loop, as every other file access here.
+        real = await asyncio.to_thread(_kept_file, self.auth.services(request).settings.data_dir, path)
+        if real is None:
             raise _not_found()
         return real
 
@@ -101,7 +99,7 @@ class ConsoleFiles:
     async def video(self, request: web.Request) -> web.FileResponse:
         session, console, viewer, entry = await self._entry(request)
         found = next((f for f in console.files(entry) if f.kind == "video"), None)
-        path = self._kept(request, found.path if found else None)
+        path = await self._kept(request, found.path if found else None)
         # A <video> asks for many ranges: one entry per session's viewing of the work (whichever
         # range comes first: "bytes=1-" is the whole video too), and one per whole download.
         viewing = f"console-viewing:{hashlib.sha256(session.csrf.encode()).hexdigest()[:32]}:{entry.number}"
@@ -124,7 +122,7 @@ class ConsoleFiles:
         session, console, viewer, entry = await self._entry(request)
         index = int(request.match_info["index"])
         found = next((f for f in console.files(entry) if f.kind == "scan" and f.index == index), None)
-        path = self._kept(request, found.path if found else None)
+        path = await self._kept(request, found.path if found else None)
         assert found is not None
         await console.record(
             viewer,
@@ -189,7 +187,7 @@ class ConsoleFiles:
         """One work: its folder with the drawn form, the scans and the video."""
         session, console, viewer, entry = await self._entry(request)
         provinces = await console.provinces(entry.contest.id)
-        members = self._members(request, console, entry, provinces.get(entry.holder or "", ""))
+        members = await self._members(request, console, entry, provinces.get(entry.holder or "", ""))
         paperwork = self.auth.services(request).submit.paperwork
         if paperwork is not None:
             pdf = await self._drawn(request, entry, "pdf")
@@ -200,13 +198,13 @@ class ConsoleFiles:
         )
         return await zip_response(request, members, f"{safe_name(entry.number + '+' + entry.title)}.zip")
 
-    def _members(
+    async def _members(
         self, request: web.Request, console: ConsoleService, entry: ConsoleEntry, province: str, top: str = ""
     ) -> list[ZipMember]:
         members = []
         for name, path in layout(entry, console.files(entry), province=province, top=top):
             try:
-                members.append(ZipMember(name, path=self._kept(request, path)))
+                members.append(ZipMember(name, path=await self._kept(request, path)))
             except web.HTTPNotFound:
                 log.warning("%s: a stored file is missing: %s", entry.number, path)
         return members
@@ -215,7 +213,7 @@ class ConsoleFiles:
         """Every work the viewer may see (a member: their unit's) with the xlsx list."""
         session = await self.auth.required(request)
         console = self.auth.services(request).console
-        viewer = await console.who(session.user)
+        viewer = session.viewer
         contest_id = request.match_info["contest"]
         document = await console.export(viewer, contest_id, source=session.source)
         contest = console.contest(contest_id)
@@ -238,7 +236,7 @@ class ConsoleFiles:
                     pdf = await self._drawn(request, entry, "pdf")
                     folder = f"{top}/{folder_name(entry, province)}"
                     yield _document_member(f"{folder}/{safe_name(pdf.filename, 120)}", pdf)
-                for member in self._members(request, console, entry, province, top):
+                for member in await self._members(request, console, entry, province, top):
                     yield member
 
         scope = "全部" if viewer.role(contest_id) == "organiser" else "本单位"
@@ -257,3 +255,15 @@ def _document_member(name: str, document: Document) -> ZipMember:
     if document.path:
         return ZipMember(name, path=Path(document.path))
     return ZipMember(name, data=document.content)
+
+
+def _kept_file(data: Path, path: Path) -> Path | None:
+    """``path`` resolved, when it is a file under one of ``data``'s :data:`FILE_FOLDERS`."""
+    try:
+        real = path.resolve()
+        roots = [(data / folder).resolve() for folder in FILE_FOLDERS]
+    except OSError:
+        return None
+    if not any(real.is_relative_to(root) for root in roots) or not real.is_file():
+        return None
+    return real

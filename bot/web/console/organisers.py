@@ -58,12 +58,12 @@ class OrganiserGate:
     async def page(self, request: web.Request) -> OrganiserView:
         """A GET of an organiser's page."""
         session = await self.auth.required(request)
-        viewer = await self.auth.services(request).console.who(session.user)
+        viewer = session.viewer
         return self._view(request, session, viewer, request.query.get("contest", ""))
 
     async def change(self, request: web.Request) -> tuple[OrganiserView, dict[str, str]]:
         """A POST of an organiser's page: its CSRF token checked, and the form it posted."""
         session, form = await self.auth.changing(request)
-        viewer = await self.auth.services(request).console.who(session.user)
+        viewer = session.viewer
         wanted = form.get("contest") or request.query.get("contest", "")
         return self._view(request, session, viewer, wanted), form

@@ -87,7 +87,7 @@ class ConsolePages:
     async def submissions(self, request: web.Request) -> web.Response:
         session = await self.auth.required(request)
         console = self.auth.services(request).console
-        viewer = await console.who(session.user)
+        viewer = session.viewer
         listing = await console.listing(viewer, Filters.of(request.query))
         f = listing.filters
 
@@ -114,7 +114,7 @@ class ConsolePages:
     async def submission(self, request: web.Request) -> web.Response:
         session = await self.auth.required(request)
         console = self.auth.services(request).console
-        viewer = await console.who(session.user)
+        viewer = session.viewer
         entry = await console.entry(viewer, request.match_info["number"])
         if entry is None:
             return _message(request, "没有找到", "没有这个作品，或您无权查看。", 404, session=session)
@@ -131,7 +131,7 @@ class ConsolePages:
     async def decision(self, request: web.Request) -> web.Response:
         session, form = await self.auth.changing(request)
         console = self.auth.services(request).console
-        viewer = await console.who(session.user)
+        viewer = session.viewer
         entry = await console.entry(viewer, request.match_info["number"])
         if entry is None:
             return _message(request, "没有找到", "没有这个作品，或您无权查看。", 404, session=session)
@@ -150,7 +150,7 @@ class ConsolePages:
     async def link_check(self, request: web.Request) -> web.Response:
         session, form = await self.auth.changing(request)
         console = self.auth.services(request).console
-        viewer = await console.who(session.user)
+        viewer = session.viewer
         entry = await console.entry(viewer, request.match_info["number"])
         if entry is None:
             return _message(request, "没有找到", "没有这个作品，或您无权查看。", 404, session=session)
@@ -170,7 +170,7 @@ class ConsolePages:
     async def units(self, request: web.Request) -> web.Response:
         session = await self.auth.required(request)
         console = self.auth.services(request).console
-        viewer = await console.who(session.user)
+        viewer = session.viewer
         contests = [(cid, c.short_title) for cid in viewer.scopes if (c := console.contest(cid))]
         chosen = request.query.get("contest") or (contests[0][0] if contests else "")
         rows = await console.units(viewer, chosen) or []
@@ -188,7 +188,7 @@ class ConsolePages:
         """确认推荐 from the units page (see :meth:`ConsoleService.confirm_for_unit`)."""
         session, form = await self.auth.changing(request)
         console = self.auth.services(request).console
-        viewer = await console.who(session.user)
+        viewer = session.viewer
         ok, text = await console.confirm_for_unit(viewer, form.get("number", ""), source=session.source)
         if not ok:
             return _message(request, "未能确认推荐", text, 400, session=session)
