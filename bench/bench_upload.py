@@ -47,6 +47,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu_probe import process_cpu_s, rss_kib  # noqa: E402
+
 MIB = 1 << 20
 SECRET = "bench-upload-secret-" + "0" * 32  # a throwaway key for a throwaway server
 CONTEST_ID = "bench-2099-upload"
@@ -106,19 +108,6 @@ def serve_bare(folder: Path, port: int) -> None:
 
 
 # --------------------------------------------------------------------------- the driver
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 
 class Sampler:
@@ -272,14 +261,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     user = UserKey("bench", f"{n}-{r}")
                     token = (await links.mint(user, CONTEST_ID))[0].rsplit("/", 1)[1]
                     before = rss_kib(page.pid)
-                    cpu = cpu_s(page.pid)
+                    cpu = process_cpu_s(page.pid)
                     async with Sampler(page.pid) as sampler:
                         page_s.append(await page_upload(page_port, token, parts))
-                    page_cpu.append(cpu_s(page.pid) - cpu)
+                    page_cpu.append(process_cpu_s(page.pid) - cpu)
                     peak = max(peak, sampler.peak)
-                    cpu = cpu_s(bare.pid)
+                    cpu = process_cpu_s(bare.pid)
                     bare_s.append(await curl_upload(bare_port, source))
-                    bare_cpu.append(cpu_s(bare.pid) - cpu)
+                    bare_cpu.append(process_cpu_s(bare.pid) - cpu)
                     hashed_s.append(await curl_upload(bare_port, source, "/bare-sha256"))
                     shutil.rmtree(folder / "data" / "uploads", ignore_errors=True)  # keep the disk bounded
                 source.unlink()

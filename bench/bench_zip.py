@@ -47,6 +47,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.cpu_probe import process_cpu_s, rss_kib  # noqa: E402
+
 MB = 1_000_000
 MIB = 1 << 20
 
@@ -101,17 +103,8 @@ def serve(folder: Path, port: int) -> None:
 # --------------------------------------------------------------------------- the driver
 
 
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
+    return rss_kib(pid) * 1024
 
 
 async def sample_peak(pid: int, into: list[int], stop: asyncio.Event) -> None:
@@ -209,14 +202,14 @@ async def one_round(
     disk_s = time.perf_counter() - began
     if cold:
         evict(paths)
-    before, cpu = rss_bytes(server.pid), cpu_s(server.pid)
+    before, cpu = rss_bytes(server.pid), process_cpu_s(server.pid)
     samples: list[int] = []
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_peak(server.pid, samples, stop))
     began = time.perf_counter()
     received = await download(session, f"{url}/zip")
     zip_s = time.perf_counter() - began
-    zip_cpu = cpu_s(server.pid) - cpu
+    zip_cpu = process_cpu_s(server.pid) - cpu
     stop.set()
     await sampler
     peak = max([*samples, rss_bytes(server.pid)])

@@ -20,7 +20,21 @@ from pathlib import Path
 
 from aiohttp import web
 
-__all__ = ["CpuProbe", "children_cpu", "threads_cpu"]
+__all__ = ["CpuProbe", "children_cpu", "process_cpu_s", "rss_kib", "threads_cpu"]
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of process ``pid`` (VmRSS), KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
 
 
 def children_cpu() -> float:

@@ -36,16 +36,9 @@ from handlers.console.views import (
 )
 from handlers.export import Viewer, visible_submission
 from handlers.quota.service import QuotaService, utcnow
-from handlers.review.service import LINK_CHECKS, ReviewService
+from handlers.review.service import LINK_CHECKS, ReviewOutcome, ReviewService
 
-__all__ = ["ConsoleService", "ConsoleUser", "DecisionResult", "Scope"]
-
-
-@dataclass(frozen=True, slots=True)
-class DecisionResult:
-    ok: bool
-    code: str
-    text: str
+__all__ = ["ConsoleService", "ConsoleUser", "Scope"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,21 +315,21 @@ class ConsoleService:
         items: Sequence[str],
         *,
         source: str,
-    ) -> DecisionResult:
+    ) -> ReviewOutcome:
         """An organiser's decision, through the review use case (which checks the role again
         and writes the decision to the audit log); a refusal here is audited here."""
         contest_id = entry.contest.id
         if viewer.role(contest_id) != "organiser":
-            result = DecisionResult(False, "forbidden", "只有主办方可以作出审核决定。")
+            result = ReviewOutcome(False, "forbidden", "只有主办方可以作出审核决定。")
         elif decision not in set(Decision):
-            result = DecisionResult(False, "invalid", "请选择“通过”“退回修改”或“未通过”。")
+            result = ReviewOutcome(False, "invalid", "请选择“通过”“退回修改”或“未通过”。")
         elif self.review is None:
-            result = DecisionResult(False, "unavailable", "审核功能尚未启用。")
+            result = ReviewOutcome(False, "unavailable", "审核功能尚未启用。")
         else:
             out = await self.review.decide(
                 entry.number, Decision(decision), reason, by=viewer.user, items=tuple(items), source=source
             )
-            return DecisionResult(out.ok, out.code, out.text)
+            return out
         await self.record(
             viewer,
             "submission.decide_refused",
@@ -349,17 +342,17 @@ class ConsoleService:
 
     async def check_link(
         self, viewer: ConsoleUser, entry: ConsoleEntry, checks: Mapping[str, bool], note: str, *, source: str
-    ) -> DecisionResult:
+    ) -> ReviewOutcome:
         """An organiser's check of a cloud-drive link (网盘链接核验), through the review use case."""
         if viewer.role(entry.contest.id) != "organiser":
-            result = DecisionResult(False, "forbidden", "只有主办方可以核验网盘链接。")
+            result = ReviewOutcome(False, "forbidden", "只有主办方可以核验网盘链接。")
         elif self.review is None:
-            result = DecisionResult(False, "unavailable", "审核功能尚未启用。")
+            result = ReviewOutcome(False, "unavailable", "审核功能尚未启用。")
         else:
             out = await self.review.check_link(
                 entry.number, by=viewer.user, checks=checks, note=note, source=source
             )
-            return DecisionResult(out.ok, out.code, out.text)
+            return out
         await self.record(
             viewer, "review.link_check_refused", entry.contest.id, target=entry.number, source=source
         )

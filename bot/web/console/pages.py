@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from bot.web.console.auth import COOKIE, PATH, ConsoleAuth
+from bot.web.console.auth import COOKIE, PATH, ConsoleAuth, ConsoleSession
 from bot.web.responses import SECURITY_HEADERS, render
 from contests.review import Decision, ReviewState
 from handlers.console.views import SORTS, VERDICT_LABELS, Filters
-from handlers.review.service import LINK_CHECKS
+from handlers.review.service import LINK_CHECKS, ReviewOutcome
 
 log = logging.getLogger(__name__)
 
@@ -139,13 +139,7 @@ class ConsolePages:
         result = await console.decide(
             viewer, entry, form.get("decision", ""), form.get("reason", ""), items, source=session.source
         )
-        if result.ok:
-            raise web.HTTPSeeOther(
-                f"/console/s/{entry.number}?" + urlencode(self.auth.notice_query(result.text)),
-                headers=SECURITY_HEADERS,
-            )
-        status = 403 if result.code == "forbidden" else 400
-        return _message(request, "未能保存审核决定", result.text, status, session=session)
+        return self._after(request, session, entry.number, result, "未能保存审核决定")
 
     async def link_check(self, request: web.Request) -> web.Response:
         session, form = await self.auth.changing(request)
@@ -157,13 +151,19 @@ class ConsolePages:
         ticked = {c for c in form.get("checks[]", "").split(",") if c}
         checks = {key: key in ticked for key in LINK_CHECKS}
         result = await console.check_link(viewer, entry, checks, form.get("note", ""), source=session.source)
+        return self._after(request, session, entry.number, result, "未能保存链接核验")
+
+    def _after(
+        self, request: web.Request, session: ConsoleSession, number: str, result: ReviewOutcome, title: str
+    ) -> web.Response:
+        """Back to the work's page with the console's signed notice, or why not."""
         if result.ok:
             raise web.HTTPSeeOther(
-                f"/console/s/{entry.number}?" + urlencode(self.auth.notice_query(result.text)),
+                f"/console/s/{number}?" + urlencode(self.auth.notice_query(result.text)),
                 headers=SECURITY_HEADERS,
             )
         status = 403 if result.code == "forbidden" else 400
-        return _message(request, "未能保存链接核验", result.text, status, session=session)
+        return _message(request, title, result.text, status, session=session)
 
     # -- units ----------------------------------------------------------------------------
 
