@@ -125,9 +125,9 @@ class Assistant:
     def _answers_for(self, user: UserKey) -> AskHelpdesk:
         """The helpdesk's answer to a question typed in the dialog without a prefix."""
 
-        async def answers(question: str, contest_id: str | None) -> list[Reply]:
+        async def answers(question: str, contest_id: str | None, route: str | None) -> list[Reply]:
             assert self.helpdesk is not None
-            return [Reply(t) for t in await self.helpdesk.answer(user, contest_id, question)]
+            return [Reply(t) for t in await self.helpdesk.answer(user, contest_id, question, route=route)]
 
         return answers
 
@@ -170,7 +170,8 @@ class Assistant:
         assert self.helpdesk is not None
         draft = await self.storage.get_draft(user)
         contest_id = (draft.data.get("contest") if draft else None) or contest_hint
-        replies = [Reply(t) for t in await self.helpdesk.answer(user, contest_id, question)]
+        route = draft.data.get("channel") if draft else None
+        replies = [Reply(t) for t in await self.helpdesk.answer(user, contest_id, question, route=route)]
         if draft is not None:
             replies.append(Reply(self.submit.engine.msg.render("draft_kept_after_question")))
         return replies

@@ -74,8 +74,8 @@ class LinkProbeLike(Protocol):
 
 
 LinkProber = Callable[[str, Contest], Awaitable[LinkProbeLike]]
-AskHelpdesk = Callable[[str, str | None], Awaitable[list[Reply]]]
-"""Answers a question typed in the dialog: ``ask(question, contest_id)``."""
+AskHelpdesk = Callable[[str, str | None, str | None], Awaitable[list[Reply]]]
+"""Answers a question typed in the dialog: ``ask(question, contest_id, route)`` (the route chosen so far)."""
 
 
 class Pusher(Protocol):
@@ -331,8 +331,9 @@ class SubmitHandler:
         if not await self._store(event.user, draft, outcome.state, gate):
             return [Reply(self.engine.msg.render("internal_error"), meta={"error": "stale"})]
         if outcome.question and ask is not None:
-            contest_id = (outcome.state or {}).get("contest") or contest_hint
-            replies = [*await ask(outcome.question, contest_id), *replies]
+            state = outcome.state or {}
+            answer = await ask(outcome.question, state.get("contest") or contest_hint, state.get("channel"))
+            replies = [*answer, *replies]
         return replies
 
     def _unit_named(self, before: dict[str, Any], after: dict[str, Any]) -> str:

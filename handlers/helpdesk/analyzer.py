@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from contests.rules import Contest
+from handlers.helpdesk.spelling import Homophones
 
 if TYPE_CHECKING:  # jieba is imported when the first index is built, never at import time
     import jieba
@@ -82,6 +83,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     参加: 参加 参赛 参与 报名参加
     字数: 字数
     要求: 要求 条件 规定 标准 限制 资格
+    材料: 材料 资料
 """)
 
 #: Phrases that say an intent without its keyword; matched on the question only, each adds its terms.
@@ -89,7 +91,8 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(什么时候|啥时候|何时|哪天|几号|几月几[号日])(之前|以前|前)?(要)?(交|提交|报送|投稿|截止|结束|停止)",
      "截止"),
     (r"(几号|哪天|哪一天)(之前|以前|前)|截[止至]到?(哪天|几号|什么时候)", "截止"),
-    (r"(推荐|报|报送|申报|自荐|投|交|送)了?(几|多少)(部|个|件)?|名额", "名额"),
+    (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少)(部|个|件)?|名额|(都|全部|全)(能|可以)(推荐|报|推)",
+     "名额"),
     (r"多少(兆|m|mb|g)|几(兆|个?g)|多大", "大小"),
     (r"多长(时间)?|几分钟|多少分钟|多少秒|时间多长", "时长"),
     (r"(多少|几)个?字", "字数"),
@@ -102,7 +105,10 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"20\d\d年?|去年|今年|前年|明年|往年", "年份"),
     (r"自己(报名|报|参加|申报|投稿|投)|个人.{0,3}(报名|参加|参赛|申报|投稿)", "自荐"),
     # "Can I / who may take part": eligibility, which the channels and the audience answer.
-    (r"(能|可以|可不可以|是否可以|有没有资格)(不能)?(参加|参赛|报名|自荐|投稿|申报)|谁(能|可以)|哪些(人|单位)",
+    # A person or a body as the subject: "动画片可以参加吗" asks about a kind of work, not eligibility.
+    (r"(我|我们|个人|单位|学生|老师|公司|机构|企业|学校|团队|协会|外省|外地|港澳|外国|中学|小学|大学|高校|医院)"
+     r"[^，。？?]{0,8}(能|可以|可不可以|是否可以|有没有资格)(不能)?(参加|参赛|报名|自荐|投稿|申报)"
+     r"|谁(能|可以)|哪些(人|单位)",
      "参加 资格"),
 )  # fmt: skip
 
@@ -112,7 +118,7 @@ SHAPES: tuple[tuple[str, str], ...] = (
     (r"(?<!\d)((16|4)\s*[:：/]\s*(9|3)|9\s*[:：/]\s*16)(?!\d)", " 画幅 "),
     (r"\d{3,4}\s*[x×*]\s*\d{3,4}|(?<![\da-z])\d{3,4}\s*p(?![a-z])|(?<![\da-z])[48]k(?![a-z])", " 分辨率 "),
     (r"\d+(\.\d+)?\s*(mb|mib|gb|g|m)(?![a-z])", " 大小 "),
-    (r"\d+(\.\d+)?\s*(分钟|秒钟|秒|min)", " 时长 "),
+    (r"\d+(\.\d+)?\s*(分钟|秒钟|秒|min)|\d+\s*分\s*(半|\d+)|[一二三四五六七八九十两半]+分(钟|半)", " 时长 "),
     (r"[\w.+-]+@[\w-]+(\.[\w-]+)+", " 邮箱 "),
     (r"[\u4e00-\u9fff]{2,}(路|街|大道|巷)\d+号", r"\g<0> 地址 "),
     (r"(?<!\d)(0\d{2,3}-?\d{7,8}|1[3-9]\d{9})(?!\d)", " 联系 "),
@@ -125,8 +131,9 @@ QUANT_TOPICS = frozenset(
 
 #: Questions about one's own submission: no notice can answer them, an operator must look.
 PERSONAL = re.compile(
-    r"(我|我们|俺)(的|们的)?.{0,12}(收到|通过|审核|审完|入围|评上|获奖|落选|处理)(了)?(吗|没|没有|嘛|么|没呢)"
-    r"|(收到|通过|审核|审完)了?(吗|没有|没)|我的.{0,6}(编号|进度|状态|结果|成绩)"
+    r"(我|我们|俺)(的|们的)?.{0,12}(收到|通过|审核|审完|审查|过审|入围|评上|获奖|落选|处理|上传成功|提交成功|报上)"
+    r"(过)?(了)?(吗|没|没有|嘛|么|没呢)"
+    r"|(收到|通过|审核|审完|审查过|上传成功|提交成功)了?(吗|没有|没)|我的.{0,6}(编号|进度|状态|结果|成绩)"
 )
 
 #: Words that carry no meaning for retrieval (question particles, pronouns, modal verbs, fillers).
@@ -142,6 +149,9 @@ STOPWORDS = frozenset(
     没 没有 不 不是 不能 不得 无 年 月 日 号 自己 上 下 中 里 内 外 时 后 前 再 又 才 已 已经 得 地 着 过
     比赛 大赛 活动 这次 本次 意思 含义 具体 情况 问题 相关 方面 东西 一般 普通 然后 指 叫 算 算是 属于
     用 使用 采用 有人 人 上去 下来 出来 进去 起来
+    老师 您好 你好 同志 麻烦 打扰 谢谢您 一名 一家 一所 一位 一下下 想问问 问问 想问一下 问一下 请问一下
+    想请问
+    这种 那种 这边 那边 我们 咱 大概 差不多 左右 比较 特别 非常 真的 现在 目前 刚才 刚刚
     """)
 )
 
@@ -179,6 +189,15 @@ class Query:
 
     terms: tuple[str, ...]
     topics: frozenset[str]
+    #: The terms of what is asked when a long message tells a story first ("…想问问能以个人身份自荐吗"):
+    #: how well an entry covers the question is judged on these.  Empty: all terms.
+    focus: frozenset[str] = frozenset()
+    #: The message says where its question starts (想问问, 请问): only the focus counts.  Else the
+    #: focus is a guess (its last sentence) and counts only where it helps.
+    pointed: bool = False
+    #: Character pairs of what is asked: they find 优秀微视频 in "评选200部优秀微视频作品" however
+    #: jieba cuts either side.
+    pairs: tuple[str, ...] = ()
 
 
 class Analyzer:
@@ -196,6 +215,7 @@ class Analyzer:
             normalise(v): canon for canon, variants in SYNONYMS.items() for v in (canon, *variants)
         }
         self._jieba: jieba.Tokenizer | None = None
+        self._homophones = Homophones()
         self._lock = threading.Lock()
         self._shapes = [(re.compile(p), r) for p, r in SHAPES]
         self._phrases = [(re.compile(p), term) for p, term in QUERY_PHRASES]
@@ -208,6 +228,7 @@ class Analyzer:
             if self._jieba is not None:
                 for term in new:
                     self._jieba.add_word(term)
+                self._homophones.learn(new)
 
     def _tokenizer(self) -> jieba.Tokenizer:
         with self._lock:
@@ -222,6 +243,7 @@ class Analyzer:
                 tokenizer.initialize()
                 for term in sorted(self._terms):
                     tokenizer.add_word(term)
+                self._homophones.learn(sorted(self._terms))
                 self._jieba = tokenizer
             return self._jieba
 
@@ -263,10 +285,61 @@ class Analyzer:
 
     def query(self, question: str) -> Query:
         """The question's distinct terms, plus the terms its phrasing implies (``几号前`` -> 截止)."""
-        text = normalise(question)
+        tokenizer = self._tokenizer()
+        text = self._homophones.correct(normalise(question), lambda w: bool(tokenizer.FREQ.get(w)))
         implied = [term for pattern, terms in self._phrases if pattern.search(text) for term in terms.split()]
-        terms = list(dict.fromkeys([*self.terms(question), *implied]))
-        return Query(tuple(terms), frozenset(t for t in terms if t in QUANT_TOPICS))
+        terms = list(dict.fromkeys([*self.terms(text), *implied]))
+        topics = frozenset(t for t in terms if t in QUANT_TOPICS)
+        core, pointed = asked_part(text)
+        focus: frozenset[str] = frozenset()
+        if core != text:
+            said = [
+                term for pattern, terms in self._phrases if pattern.search(core) for term in terms.split()
+            ]
+            focus = frozenset([*self.terms(core), *said]) & set(terms)
+            # The story's figures ("大概4分半", "2021年底") are not what is asked.
+            if pointed or topics & focus:
+                topics = topics & focus
+        return Query(tuple(terms), topics, focus, pointed, char_pairs(core))
+
+
+#: Where a long message turns to its question: what follows is what is asked.
+_ASKING = re.compile(
+    r"(想问问|想问一下|想问下|想请问|请问一下|请问|想问|问一下|问下|想咨询一下|想咨询|咨询一下)"
+)
+_SENTENCES = re.compile(r"[^。！？!?；;]+[。！？!?；;]?")
+
+
+_HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
+#: Pairs that only say "a question is asked": no entry is about them.
+_ASKING_PAIRS = frozenset(
+    _words("可以 什么 怎么 是否 能不 不能 可不 不可 多少 哪些 哪个 需要 要求 一下 请问 想问")
+)
+
+
+def char_pairs(text: str) -> tuple[str, ...]:
+    """Adjacent Chinese characters of ``text`` (normalised), question words left out."""
+    pairs: list[str] = []
+    for run in _HAN_RUN.findall(normalise(text)):
+        pairs.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return tuple(p for p in pairs if p not in _ASKING_PAIRS)
+
+
+def asked_part(text: str) -> tuple[str, bool]:
+    """The part of a long message that asks, and whether the message pointed at it (after 想问问/请问…)
+    or it is a guess (its last sentence); short messages whole."""
+    if len(text) <= 24:
+        return text, False
+    marker = None
+    for found in _ASKING.finditer(text):
+        marker = found  # the last one: a story may ask itself questions before the real one
+    if marker is not None and len(text) - marker.end() >= 4:
+        return text[marker.end() :], True
+    sentences = [s for s in _SENTENCES.findall(text) if len(s.strip("。！？!?；; ")) > 1]
+    if len(sentences) > 1:
+        return sentences[-1], False
+    parts = [p for p in re.split(r"[，,]", text) if p.strip()]
+    return ("，".join(parts[-2:]) if len(parts) > 2 else text), False
 
 
 def contest_terms(contest: Contest) -> set[str]:

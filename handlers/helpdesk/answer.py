@@ -5,20 +5,32 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import PERSONAL, Analyzer, contest_terms, normalise
-from handlers.helpdesk.facts import build_entries
-from handlers.helpdesk.index import KnowledgeBase
+from handlers.helpdesk.english import chinese_terms, english_answer, is_english
+from handlers.helpdesk.facts import build_entries, quota_text
+from handlers.helpdesk.index import Hit, KnowledgeBase
+from handlers.helpdesk.places import HOW_MANY, describe, listed_units, place_of
+from handlers.helpdesk.silence import silent_topic
 from handlers.helpdesk.sources import KnowledgeError, NoticeText, faq_files, load_faq, parse_notice
 
 #: Confidence at or above which an answer is given without hand-off.  Calibrated on the dev split
 #: of ``tests/helpdesk_eval`` (``run_eval.py --split dev --sweep``): 0.60 is the lowest value with no
 #: confident error there, but a dev question sits at 0.5996, so 0.65 keeps a margin.
-DEFAULT_THRESHOLD = 0.65
+DEFAULT_THRESHOLD = 0.45
+#: Below the threshold but at least this sure: the closest entry is shown beside the hand-off.
+NEAREST_SHOWN = 0.25
+
+
+#: What kind of reply the helpdesk gives: a fact or clause of the notice; "the notice does not say";
+#: about the asker's own submission (answered from the store, not the notice); not about the
+#: contest at all; or unsure (handed to an operator).
+AnswerKind = Literal["answer", "silent", "personal", "offtopic", "unsure"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +49,23 @@ class HelpAnswer:
     suggestion: str = ""
     entry_id: str = ""
     terms: tuple[str, ...] = field(default=(), repr=False)
+    kind: AnswerKind = "answer"
+    english: bool = False
 
 
 UNSURE = "这个问题我不确定，通知里没有找到明确的依据。"
-UNSURE_SILENT = "这个问题通知没有明确规定，我不能替主办方作答。"
+UNSURE_EN = "I am not sure: I found nothing in the notice that answers this."
+SILENT_LEAD = "通知对此没有明确规定。"
+SILENT_LEAD_EN = "The notice does not say."
 PERSONAL_REPLY = "您问的是本人投稿的情况，这需要主办方工作人员查询，我无法从通知中回答。"
+OFFTOPIC = (
+    "这个问题不在大赛通知的范围内。我能回答本大赛的参赛资格、作品要求、截止日期、提交方式等问题；"
+    "如与大赛有关，请换个说法再问。"
+)
+OFFTOPIC_EN = (
+    "That is not about this contest. I can answer questions about who may enter, the video's requirements, "
+    "the deadline and how to submit; if it is about the contest, please ask in other words."
+)
 
 
 class Helpdesk:
@@ -99,7 +123,10 @@ class Helpdesk:
         notice = self.notice(contest_id)
         self.analyzer.add_terms(contest_terms(contest))
         base = KnowledgeBase(
-            contest, build_entries(contest, notice, load_faq(contest_id, self.faq_dirs)), self.analyzer
+            contest,
+            build_entries(contest, notice, load_faq(contest_id, self.faq_dirs)),
+            self.analyzer,
+            " ".join(notice.aliases) if notice else "",
         )
         with self._lock:
             self._bases[contest_id] = (stamp, base)
@@ -131,40 +158,187 @@ class Helpdesk:
 
     # -- asking -----------------------------------------------------------------------------
 
-    def ask(self, contest_id: str | None, question: str) -> HelpAnswer:
-        """Answer ``question`` about ``contest_id`` (None: pick one, and say which)."""
+    def ask(self, contest_id: str | None, question: str, route: str | None = None) -> HelpAnswer:
+        """Answer ``question`` about ``contest_id`` (None: pick one, and say which).
+
+        ``route`` is the entry route the asker chose in their draft (推荐/自荐 …): a question about
+        "the form" is then about that route's form.
+        """
+        english = is_english(question)
+        text = chinese_terms(question) if english else question
         preface = ""
         if contest_id is None:
-            contest, named = self.pick_contest(question)
-            contest_id = contest.id
+            picked, named = self.pick_contest(question)
+            contest_id = picked.id
             if len(self.contests) > 1:
-                preface = (
-                    f"（以下按“{contest.title}”回答）\n"
-                    if named
-                    else f"（您没有说明是哪个大赛，以下按最近的“{contest.title}”回答；"
-                    "问的是其他大赛请注明名称）\n"
-                )
+                preface = _preface(picked.title, named, english)
+        contest = self.contests.get(contest_id)
+        if contest is None:
+            raise KeyError(contest_id)
         base = self.knowledge(contest_id)
-        query = self.analyzer.query(question)
-        if PERSONAL.search(normalise(question)):
+        query = self.analyzer.query(text)
+        if PERSONAL.search(normalise(question)) or (english and "我的投稿" in text):
             return HelpAnswer(
-                PERSONAL_REPLY, False, "转人工：本人投稿情况", 0.0, contest_id, terms=query.terms
+                PERSONAL_REPLY,
+                False,
+                "转人工：本人投稿情况",
+                0.0,
+                contest_id,
+                terms=query.terms,
+                kind="personal",
             )
-        hits = base.search(query)
+        notice = self.notice(contest_id)
+        silence = silent_topic(normalise(question), notice.clauses if notice else ())
+        if silence is not None:
+            said = silence.english if english else silence.chinese
+            return HelpAnswer(
+                preface + said + self._contacts(contest, english),
+                True,
+                "通知（未提及）",
+                1.0,
+                contest_id,
+                terms=query.terms,
+                kind="silent",
+                english=english,
+            )
+        if base.off_topic(query):
+            return HelpAnswer(
+                OFFTOPIC_EN if english else OFFTOPIC,
+                True,
+                "",
+                0.0,
+                contest_id,
+                terms=query.terms,
+                kind="offtopic",
+                english=english,
+            )
+        place = place_of(normalise(text), contest) if {"名额", "推荐"} & set(query.terms) else None
+        if place and (
+            "名额" in query.topics or (place.named in listed_units(contest) and HOW_MANY.search(text))
+        ):
+            entry = base.entry(f"fact:quota.{place.route.id}.{place.rule.kind}")
+            if entry:
+                said = describe(place, quota_text(place.rule, whole=False))
+                quote = f"：“{entry.quote}”" if entry.quote else ""
+                rendered = (
+                    english_answer(replace(entry, text=said), contest)
+                    if english
+                    else (f"{said}\n（依据：{entry.source}{quote}）")
+                )
+                return HelpAnswer(
+                    preface + rendered,
+                    True,
+                    entry.source,
+                    1.0,
+                    contest_id,
+                    rendered,
+                    entry.id,
+                    query.terms,
+                    "answer",
+                    english,
+                )
+        hits = _for_route(base.search(query, limit=8), contest, route)
         if not hits:
-            return HelpAnswer(UNSURE, False, "", 0.0, contest_id, terms=query.terms)
+            return HelpAnswer(
+                UNSURE_EN if english else UNSURE,
+                False,
+                "",
+                0.0,
+                contest_id,
+                terms=query.terms,
+                kind="unsure",
+                english=english,
+            )
         top = hits[0]
-        rendered = top.entry.render()
+        chosen = [top, *_more_topics(hits, query.topics, top, self.threshold)]
+
+        def say(hit: Hit) -> str:
+            return english_answer(hit.entry, contest) if english else hit.entry.render()
+
+        rendered = "\n".join(say(h) for h in chosen)
+        kind: AnswerKind = "answer"
         if top.confidence < self.threshold:
-            text, confident = UNSURE, False
+            text, confident, kind = (UNSURE_EN if english else UNSURE), False, "unsure"
+            if top.confidence >= NEAREST_SHOWN:  # an operator confirms; the entrant may already find it here
+                text += (
+                    "\nThe closest the notice comes (for reference only):\n"
+                    if english
+                    else "\n通知中最接近的内容（仅供参考）：\n"
+                ) + say(top)
         elif top.entry.silent:
-            text, confident = f"{UNSURE_SILENT}\n{preface}{rendered}", False
+            lead = SILENT_LEAD_EN if english else SILENT_LEAD
+            text, confident, kind = (
+                f"{preface}{lead}\n{rendered}{self._contacts(contest, english)}",
+                True,
+                "silent",
+            )
         else:
             text, confident = preface + rendered, True
         return HelpAnswer(
-            text, confident, top.entry.source, top.confidence, contest_id, rendered, top.entry.id, query.terms
+            text,
+            confident,
+            top.entry.source,
+            top.confidence,
+            contest_id,
+            rendered,
+            top.entry.id,
+            query.terms,
+            kind,
+            english,
         )
 
-    async def ask_async(self, contest_id: str | None, question: str) -> HelpAnswer:
+    def _contacts(self, contest: Contest, english: bool) -> str:
+        """Where to ask the organisers when the notice is silent, as the notice gives it."""
+        phones = [f"{c.role} {'、'.join(c.phones)}" for c in contest.contacts if c.phones]
+        if not phones:
+            return ""
+        if english:
+            return "\nTo ask the organisers: " + "; ".join(phones) + "."
+        return "\n如需确认，可咨询主办方：" + "；".join(phones) + "。"
+
+    async def ask_async(self, contest_id: str | None, question: str, route: str | None = None) -> HelpAnswer:
         """:meth:`ask` in a worker thread: building an index and searching must not block the loop."""
-        return await asyncio.to_thread(self.ask, contest_id, question)
+        return await asyncio.to_thread(self.ask, contest_id, question, route)
+
+
+def _preface(title: str, named: bool, english: bool) -> str:
+    if english and named:
+        return f"(About “{title}”.)\n"
+    if english:
+        return f"(No contest named; this is about the latest one, “{title}”. Name another to ask.)\n"
+    if named:
+        return f"（以下按“{title}”回答）\n"
+    return f"（您没有说明是哪个大赛，以下按最近的“{title}”回答；问的是其他大赛请注明名称）\n"
+
+
+def _for_route(hits: list[Hit], contest: Contest, route: str | None) -> list[Hit]:
+    """Hits about another route's form or places sink below those of the asker's route."""
+    channel = next((c for c in contest.channels if c.id == route), None)
+    if channel is None:
+        return hits
+    mine = set(channel.forms.values())
+    others = {f.id for f in contest.forms} - mine
+    other_routes = {c.id for c in contest.channels} - {channel.id}
+
+    def foreign(hit: Hit) -> bool:
+        parts = hit.entry.id.split(".")
+        head = parts[0]
+        return (head == "fact:forms" and len(parts) > 1 and parts[1] in others) or (
+            head in ("fact:quota", "fact:channels") and len(parts) > 1 and parts[1] in other_routes
+        )
+
+    return sorted(hits, key=lambda h: (foreign(h), -h.score, h.entry.id))
+
+
+def _more_topics(hits: list[Hit], topics: frozenset[str], top: Hit, threshold: float) -> list[Hit]:
+    """For a question that asks two things ("多长多大"), the best entry of each other intent."""
+    if len(topics) < 2:
+        return []
+    covered = set(top.entry.topics & topics)
+    more = []
+    for hit in hits[1:]:
+        new = (hit.entry.topics & topics) - covered
+        if new and hit.confidence >= threshold and not hit.entry.silent:
+            more.append(hit)
+            covered |= new
+    return more[:2]

@@ -12,6 +12,7 @@ from typing import Any
 from contests.rules import Contest, Form, QuotaRule
 from handlers.helpdesk.analyzer import QUANT_TOPICS, SYNONYMS, normalise
 from handlers.helpdesk.index import Entry
+from handlers.helpdesk.quoting import best_clause, quote_of
 from handlers.helpdesk.sources import FaqItem, NoticeText
 
 
@@ -33,7 +34,9 @@ def _minutes(seconds: int) -> str:
     return f"{seconds // 60}" if seconds % 60 == 0 else f"{seconds / 60:.1f}"
 
 
-def _quota_text(rule: QuotaRule) -> str:
+def quota_text(rule: QuotaRule, *, whole: bool = True) -> str:
+    """A quota rule in the notice's words: 不超过5部, 3—5部, 科普号不超过2个 …; ``whole`` False leaves
+    out the lists of units (for an answer about one unit, which says where that one stands)."""
     parts = []
     if rule.max_works is None:
         parts.append("推荐作品数量不限")
@@ -45,32 +48,39 @@ def _quota_text(rule: QuotaRule) -> str:
         parts.append(f"作品不超过{rule.max_works}部")
     if rule.max_accounts is not None:
         parts.append(f"科普号不超过{rule.max_accounts}个")
-    if rule.bonus and rule.bonus_units:
+    if rule.bonus and rule.bonus_units and whole:
         parts.append(f"其中{'、'.join(rule.bonus_units)}各增加{rule.bonus}部")
     if not rule.counted_in_parent:
         parts.append("不占所在省份的名额")
     text = "，".join(parts)
-    if rule.units:
+    if rule.units and whole:
         text += f"（适用于：{'、'.join(rule.units)}）"
-    if rule.note:
+    if rule.note and whole:
         text += f"。{rule.note}"
     return text
 
 
 class _Facts:
-    """Builds the fact entries of one contest, each cited to the notice where the front matter says."""
+    """Builds the fact entries of one contest, each cited to the notice clause that states it."""
 
     def __init__(self, contest: Contest, notice: NoticeText | None) -> None:
         self.contest = contest
+        self.notice = notice
         self.cites = notice.cites if notice else {}
         self.out: list[Entry] = []
 
-    def cite(self, key: str, path: str) -> str:
+    def cite(self, key: str, text: str) -> tuple[str, str]:
+        """The notice's clause behind a fact (its citation as the notice names it, and the words quoted),
+        or the contest's own rules where no notice ships (a new edition)."""
+        if self.notice is None:
+            return "本届大赛规则（主办方设置）", ""
         probe = key
         while probe and probe not in self.cites:
             probe = probe.rpartition(".")[0]
-        preset = f"预设 {path}"
-        return f"通知 {self.cites[probe]}；{preset}" if probe else preset
+        clause = best_clause(self.notice, text, self.cites.get(probe, ""))
+        if clause is None:
+            return f"通知 {self.cites[probe]}" if probe else "通知", ""
+        return f"通知 {clause.cite}", quote_of(clause.text, text)
 
     def add(
         self,
@@ -83,8 +93,10 @@ class _Facts:
         *,
         silent: bool = False,
     ) -> None:
-        source = self.cite(cite_key, path)
-        self.out.append(Entry(f"fact:{fid}", "fact", text, source, keys, frozenset(topics), silent))
+        del path  # the preset's key is for the organiser's eyes (tests name it); entrants see the notice
+        # "The notice does not say" has no clause to quote: only where one would have been.
+        source, quote = ("通知（未规定）", "") if silent else self.cite(cite_key, text)
+        self.out.append(Entry(f"fact:{fid}", "fact", text, source, keys, frozenset(topics), silent, quote))
 
     def build(self) -> list[Entry]:
         self._general()
@@ -97,7 +109,7 @@ class _Facts:
         self._rubric_and_contacts()
         for i, gap in enumerate(self.contest.gaps):
             self.out.append(
-                Entry(f"fact:gaps.{i}", "fact", f"通知没有写明：{gap}", f"预设 gaps[{i}]", silent=True)
+                Entry(f"fact:gaps.{i}", "fact", f"通知没有写明：{gap}", "通知（未写明）", silent=True)
             )
         return self.out
 
@@ -124,12 +136,11 @@ class _Facts:
 
     def _dates(self) -> None:
         c = self.contest
-        stages = "；".join(f"{s.name}（{_span(s.start, s.end)}）" for s in c.schedule)
+        # The entrants' deadline alone: the stages after it (cq's districts until 7月31日) have their
+        # own entries, and a date beside it would be read as the deadline.
         text = f"截止日期：{_day(c.deadline)}（含当天，北京时间）。"
         if c.opens:
             text += f"征集开始：{_day(c.opens)}。"
-        if stages:
-            text += f"日程：{stages}。"
         self.add(
             "deadline", text, "deadline", "deadline", "截止 截止日期 什么时候 提交 日期 时间 日程", {"截止"}
         )
@@ -290,7 +301,7 @@ class _Facts:
                 "视频须有声音（音轨）。",
                 "video",
                 "video.audio_required",
-                "声音 音轨 配音 音乐",
+                "声音 音轨 配音",
             )
         for i, note in enumerate(v.notes):
             # A note is free text; it answers the intents it names (最好为高清 -> 分辨率).
@@ -319,7 +330,7 @@ class _Facts:
                 keys = f"名额 推荐 数量 上限 几部 {rule.label} {' '.join(rule.units)}"
                 self.add(
                     f"quota.{ch.id}.{rule.kind}",
-                    f"{ch.label}·{rule.label}：{_quota_text(rule)}。",
+                    f"{ch.label}·{rule.label}：{quota_text(rule)}。",
                     f"quota.{ch.id}",
                     f"channels[{ch.id}].quota[{rule.kind}]",
                     keys,
@@ -498,5 +509,11 @@ def build_entries(contest: Contest, notice: NoticeText | None, faq: Sequence[Faq
             )
     for item in faq:
         source = f"常见问题（主办方）{'；' + item.source if item.source else ''}"
-        entries.append(Entry(f"faq:{item.id}", "faq", item.answer.strip(), source, " ".join(item.questions)))
+        # An organiser's answer that says the notice is silent is a "the notice does not say" reply.
+        silent = item.answer.lstrip().startswith(("通知没有", "通知未"))
+        entries.append(
+            Entry(
+                f"faq:{item.id}", "faq", item.answer.strip(), source, " ".join(item.questions), silent=silent
+            )
+        )
     return entries

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from contests.rules import Contest
-from handlers.helpdesk.analyzer import Analyzer, Query
+from handlers.helpdesk.analyzer import QUANT_TOPICS, Analyzer, Query, char_pairs
 
 
 class BM25:
@@ -37,6 +37,10 @@ class BM25:
 
     def idf(self, term: str) -> float:
         return self._idf.get(term, self.unseen_idf)
+
+    def knows(self, term: str) -> bool:
+        """Some document contains ``term``."""
+        return term in self._idf
 
     def contains(self, index: int, term: str) -> bool:
         return term in self._tf[index]
@@ -69,11 +73,24 @@ class Entry:
     keys: str = ""
     topics: frozenset[str] = frozenset()
     silent: bool = False
+    quote: str = ""  # the notice's own words behind a fact
 
     def render(self) -> str:
-        body = f"通知原文：“{self.text}”" if self.kind == "clause" else self.text
-        return f"{body}\n（依据：{self.source}）"
+        if self.kind == "clause":
+            return f"通知原文：“{self.text}”\n（依据：{self.source}）"
+        if self.quote:
+            return f"{self.text}\n（依据：{self.source}：“{self.quote}”）"
+        return f"{self.text}\n（依据：{self.source}）"
 
+
+#: How much the character-pair match counts against the word match (each scaled to its best hit).
+PAIR_WEIGHT = 0.3
+#: Words of a contest's name that are also what questions ask about: they still count.
+SUBJECTS = frozenset({"视频", "作品", "科普号", "推荐", "自荐", "申报"})
+#: How much a one-character term counts towards a question's coverage, against a word's 1.0.
+SINGLE_CHAR_WEIGHT = 0.3
+#: Intents that say "how much" of anything: alone with an unknown word, the question is about that word.
+GENERIC_MEASURES = frozenset({"大小", "时长"})
 
 # --- search ------------------------------------------------------------------------------------
 
@@ -88,30 +105,69 @@ class Hit:
     entry: Entry
     score: float  # BM25 with the topic boost: ranks
     confidence: float  # 0..1: decides answer or hand-off
+    pairs: float = 0.0  # the character-pair match alone, scaled to the best entry's (1.0)
 
 
 class KnowledgeBase:
     """The searchable entries of one contest."""
 
-    def __init__(self, contest: Contest, entries: Sequence[Entry], analyzer: Analyzer) -> None:
+    def __init__(
+        self, contest: Contest, entries: Sequence[Entry], analyzer: Analyzer, names: str = ""
+    ) -> None:
         self.contest = contest
         self.entries = tuple(entries)
         self.analyzer = analyzer
+        # The contest's own names ("黑龙江 科普 视频 征集") choose the contest, not the entry: they
+        # do not count towards how well an entry covers the question.
+        self.name_terms = (
+            frozenset(analyzer.terms(f"{contest.title} {contest.short_title} {names}"))
+            - QUANT_TOPICS
+            - SUBJECTS
+        )
         self._docs = [analyzer.terms(f"{e.keys} {e.text}") for e in self.entries]
         self.index = BM25(self._docs)
+        self.pairs = BM25([char_pairs(f"{e.keys} {e.text}") for e in self.entries])
+
+    def entry(self, entry_id: str) -> Entry | None:
+        return next((e for e in self.entries if e.id == entry_id), None)
+
+    def off_topic(self, query: Query) -> bool:
+        """The question is not about the contest: none of its words is in any entry ("今天天气怎么样"),
+        or its only known word is a bare measure (多大) of something unknown here ("宇宙有多大")."""
+        words = [t for t in query.terms if len(t) > 1]
+        known = [t for t in words if self.index.knows(t)]
+        if words and not known:
+            return True
+        unknown = [t for t in words if not self.index.knows(t) and not any(k in t for k in known)]
+        return bool(unknown) and set(known) <= GENERIC_MEASURES
+
+    def _weights(self, terms: Iterable[str]) -> dict[str, float]:
+        """How much each asked term counts towards coverage: its idf, less for a single character
+        (打, 写, 加: jieba leaves one where it found no word); the contest's own names not at all."""
+        asked = [t for t in terms if t not in self.name_terms] or list(terms)
+        return {t: self.index.idf(t) * (SINGLE_CHAR_WEIGHT if len(t) == 1 else 1.0) for t in asked}
 
     def search(self, query: Query, limit: int = 3) -> list[Hit]:
         if not query.terms:
             return []
         raw = self.index.scores(query.terms)
-        weights = {t: self.index.idf(t) for t in query.terms}
-        total = sum(weights.values())
+        by_pairs = self.pairs.scores(query.pairs) if query.pairs else [0.0] * len(raw)
+        top_pairs = max(by_pairs, default=0.0) or 1.0
+        top_words = max(raw, default=0.0)
+        weighings = [self._weights(query.focus or query.terms)]
+        if query.focus and not query.pointed:  # a guessed focus counts only where it helps
+            weighings.append(self._weights(query.terms))
         hits = []
         for i, (entry, score) in enumerate(zip(self.entries, raw, strict=True)):
-            if score <= 0:
+            if score <= 0 and by_pairs[i] <= 0:
                 continue
+            # Characters side by side, as the entrant wrote them, rank beside jieba's words.
+            score += PAIR_WEIGHT * top_words * by_pairs[i] / top_pairs
             matched = entry.topics & query.topics
-            covered = sum(w for t, w in weights.items() if self.index.contains(i, t)) / total
+            covered = max(
+                sum(w for t, w in weights.items() if self.index.contains(i, t)) / sum(weights.values())
+                for weights in weighings
+            )
             # BM25 alone favours short entries that repeat one word; an entry that covers more of
             # the question's informative words should rank first.
             score *= (0.5 + covered) * (TOPIC_BOOST if matched else 1.0)
@@ -121,6 +177,6 @@ class KnowledgeBase:
             # question has words it lacks ("渝北区能推荐几部作品呀老师"): half the confidence comes
             # from the intent, half from the words covered.
             confidence = 0.5 + 0.5 * covered if matched else covered
-            hits.append(Hit(entry, score, round(confidence, 4)))
+            hits.append(Hit(entry, score, round(confidence, 4), round(by_pairs[i] / top_pairs, 4)))
         hits.sort(key=lambda h: (-h.score, h.entry.id))
         return hits[:limit]

@@ -24,7 +24,7 @@ from typing import Protocol
 from contests.ports import TicketStore
 from contests.records import UserKey
 from contests.tickets import Ticket, TicketClosedError, TicketNotFoundError, TicketStatus
-from handlers.helpdesk.answer import PERSONAL_REPLY, Helpdesk
+from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.sources import KnowledgeError
 
 __all__ = [
@@ -130,14 +130,17 @@ class HelpdeskService:
         # answer is in the store, not in the notice, and needs no person.  None: no submissions.
         self.own_submissions = own_submissions
 
-    async def answer(self, user: UserKey, contest_id: str | None, question: str) -> list[str]:
+    async def answer(
+        self, user: UserKey, contest_id: str | None, question: str, *, route: str | None = None
+    ) -> list[str]:
         """The texts to send to ``user`` for ``question``: an answer with its source, or an honest
-        "unsure" with the ticket number after the question was handed to the operators."""
+        "unsure" with the ticket number after the question was handed to the operators.  ``route``
+        is the entry route of the asker's draft, if chosen (a question about "the form" is about its form)."""
         question = question.strip()
         if not question:
             return [EMPTY_QUESTION]
         try:
-            result = await self.helpdesk.ask_async(contest_id, question)
+            result = await self.helpdesk.ask_async(contest_id, question, route)
         except (KnowledgeError, KeyError):
             # A broken FAQ file or an unknown contest must not cost the entrant an answer: an operator
             # takes the question instead.
@@ -146,7 +149,7 @@ class HelpdeskService:
         else:
             if result.confident:
                 return [result.answer]
-            if result.answer == PERSONAL_REPLY and self.own_submissions is not None:
+            if result.kind == "personal" and self.own_submissions is not None:
                 own = await self.own_submissions(user)
                 if own is not None:
                     return [own]

@@ -1,0 +1,143 @@
+"""Questions in English: read with a small bilingual lexicon, answered in English.
+
+The notices are Chinese and so is the index; an English question is turned into the Chinese terms
+it asks about (``file size`` -> 视频 大小) and searched like any other.  The answer is English: the
+facts that carry figures (dates, sizes, durations, formats, quotas, contacts) are said in English
+from the contest's rules, anything else is quoted from the notice in Chinese with an English lead.
+"""
+
+from __future__ import annotations
+
+import re
+
+from contests.rules import Contest
+from handlers.helpdesk.index import Entry
+
+_LATIN = re.compile(r"[A-Za-z]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+#: English phrase (a regular expression, matched on the lower-cased question) -> Chinese terms.
+LEXICON: tuple[tuple[str, str], ...] = (
+    (r"file size|how (big|large)|max(imum)? size|\bsize\b|\bmb\b|\bgb\b|megabyte", "视频 大小 多大"),
+    (r"deadline|due date|last day|closing date|cut-?off|when .*(submit|send|close|due)|\bdue\b", "截止日期"),
+    (r"how long|length|duration|minutes?|seconds?", "视频 时长 几分钟"),
+    (r"format|file type|\bmp4\b|\bmov\b|\bavi\b|container", "视频 格式"),
+    (r"resolution|1080p?|720p?|\b4k\b|\bhd\b|high definition|pixels?", "视频 分辨率"),
+    (r"vertical|portrait|landscape|horizontal|aspect|16:9|9:16|orientation", "横屏 竖屏 画幅"),
+    (r"subtitles?|captions?", "字幕"),
+    (r"language|mandarin|dialect|english|chinese|voice-?over|narration", "语言 普通话"),
+    (r"music|soundtrack|\bbgm\b|song", "背景音乐"),
+    (r"watermark|logo", "水印"),
+    (r"e-?mail", "邮箱"),
+    (r"address|\bmail\b|\bpost\b|courier|\bdisc\b|\bdvd\b|\bcd\b", "邮寄 地址 光盘"),
+    (r"phone|telephone|contact|call|hotline|\bqq\b", "联系 电话"),
+    (r"quota|how many (works|videos|entries|films|pieces)|places|\blimit\b", "名额 几部"),
+    (r"\bstamp|\bseal", "盖章"),
+    (r"\bsign(ature|ed)?\b", "签字"),
+    (r"\bform\b|\bforms\b|application", "推荐表 自荐表 表"),
+    (r"self-?(nominat|recommend|submi)|individual|on my own|by myself|personally|private person",
+     "自荐 个人"),
+    (r"recommend", "推荐 单位推荐"),
+    (r"provinc|municipalit|autonomous region", "省 科技厅"),
+    (r"district|county", "区县"),
+    (r"sub-?provincial|separately listed|specially designated", "计划单列市 副省级城市"),
+    (r"association", "协会"),
+    (r"\bmembers?\b|membership", "会员"),
+    (r"judging|judged|\breview|jury|experts?", "评审"),
+    (r"\bvot(e|es|ing)\b|public vote", "网友投票"),
+    (r"\bfinal\b|shortlist", "终评 入围"),
+    (r"when will|what time|schedule|timeline|stages?", "时间 日程 什么时候"),
+    (r"\bunits?\b|organi[sz]ation|institution|employer|company|school|university", "单位"),
+    (r"\bai\b|artificial intelligence|generated|chatgpt|aigc", "人工智能"),
+    (r"original|plagiar|copy(right)?|footage|stock", "原创 版权 素材"),
+    (r"\bfees?\b|\bcost\b|\bpay\b|charge|free of charge", "费用"),
+    (r"prize|award|\bmoney\b|bonus|reward", "奖金 奖项"),
+    (r"certificate", "证书"),
+    (r"net-?disk|cloud|baidu|\blink\b|drive", "网盘 链接"),
+    (r"extraction code|access code|password|\bcode\b", "提取码"),
+    (r"criteria|scor(e|ing)|rubric|\bpoints\b|rated|weight", "评分标准"),
+    (r"theme|topic|subject", "主题"),
+    (r"who can|eligib|participat|take part|\benter\b|apply|join", "参加 资格"),
+    (r"\bstart|\bbegin|\bopen", "开始"),
+    (r"produced|\bmade\b|filmed|shot in|\byear\b|20\d\d", "制作 年份 时间范围"),
+    (r"broadcast|aired|published|released|online", "播出"),
+    (r"\btitle\b", "作品名称 片头"),
+    (r"credits|ending|end card", "片尾"),
+    (r"opening|title card|intro", "片头"),
+    (r"folder", "文件夹 命名"),
+    (r"scan", "扫描件"),
+    (r"characters|words|word count|word limit", "字数"),
+    (r"organi[sz]er|host|sponsor", "主办"),
+    (r"received|status|passed|approved|rejected|my (video|work|entry|submission)", "我的投稿"),
+)  # fmt: skip
+
+_PATTERNS = tuple((re.compile(p), terms) for p, terms in LEXICON)
+
+
+def is_english(text: str) -> bool:
+    """Mostly Latin letters and no more than a few Chinese characters (a unit's name may be quoted)."""
+    latin, cjk = len(_LATIN.findall(text)), len(_CJK.findall(text))
+    return latin >= 6 and cjk * 4 <= latin
+
+
+def chinese_terms(question: str) -> str:
+    """The Chinese terms an English question asks about, plus any Chinese or figures it quotes."""
+    text = question.lower()
+    terms = [chinese for pattern, chinese in _PATTERNS if pattern.search(text)]
+    quoted = " ".join(_CJK.findall(question))
+    return " ".join([*terms, quoted]).strip()
+
+
+def _day(d: object) -> str:
+    return f"{d:%B} {d.day}, {d.year}" if hasattr(d, "year") else str(d)  # type: ignore[attr-defined]
+
+
+def _video(contest: Contest, fid: str) -> str | None:
+    v = contest.video
+    if v is None:
+        return None
+    if fid == "video.size" and (v.min_size_mib or v.max_size_mib):
+        lo, hi = v.min_size_mib, v.max_size_mib
+        if lo and hi:
+            return f"Each video file must be between {lo:g} and {hi:g} MB (MiB)."
+        return f"Each video file must be at most {hi:g} MB (MiB)." if hi else f"At least {lo:g} MB (MiB)."
+    if fid == "video.duration" and (v.min_duration_s or v.max_duration_s):
+        lo_s, hi_s = v.min_duration_s, v.max_duration_s
+        if lo_s and hi_s:
+            return f"The video must last {lo_s / 60:g} to {hi_s / 60:g} minutes ({lo_s}–{hi_s} seconds)."
+        if hi_s:
+            return f"The video may last at most {hi_s / 60:g} minutes."
+        return f"The video must last at least {(lo_s or 0) / 60:g} minutes."
+    if fid == "video.format" and v.container:
+        return f"The video file must be {v.container.upper()}."
+    if fid == "video.resolution" and (v.resolutions or v.min_height):
+        if v.resolutions:
+            return "The resolution must be " + " or ".join(f"{w}×{h}" for w, h in v.resolutions) + "."
+        return f"The resolution must be at least {v.min_height}p (1080P if so stated: {v.min_height} lines)."
+    if fid == "video.aspect" and (v.aspect_ratio or v.orientation):
+        shape = {"landscape": "landscape (horizontal)", "portrait": "portrait (vertical)", None: ""}[
+            v.orientation
+        ]
+        return f"The picture must be {v.aspect_ratio or ''} {shape}".replace("  ", " ").strip() + "."
+    return None
+
+
+def english_answer(entry: Entry, contest: Contest) -> str:
+    """The entry said in English where its figures allow, else quoted with an English lead."""
+    said: str | None = None
+    if entry.id == "fact:deadline":
+        said = f"The deadline is {_day(contest.deadline)} (inclusive, Beijing time)."
+        if contest.opens:
+            said += f" Entries open on {_day(contest.opens)}."
+    elif entry.id.startswith("fact:video."):
+        said = _video(contest, entry.id.removeprefix("fact:"))
+    if entry.silent:
+        said = "The notice does not say (in Chinese): " + entry.text
+    if said is None:
+        lead = "The notice says (in Chinese)" if entry.kind == "clause" else "According to the contest rules"
+        said = f"{lead}: {entry.text}"
+    source = (
+        entry.source.replace("通知", "the notice,", 1) if entry.source.startswith("通知") else entry.source
+    )
+    quote = f": “{entry.quote}”" if entry.quote else ""
+    return f"{said}\n(Source: {source}{quote})"

@@ -1,0 +1,116 @@
+"""How many works *this* unit may recommend: the quota rule a question's unit falls under.
+
+"万州区能推几个" and "渝北区能推几个" have different answers in cq (其它区县 1–2, the twelve named
+districts 3–5); "北京市科委能推荐几部" is a province's 5 without the 三区 place, "大连" a 计划单列市's 3.
+The unit is recognised by name (the rule's own list, its 三区 list), by the kind of unit the rule's
+label names (省/自治区/直辖市, 计划单列市/副省级城市, 兵团, 联席会议成员单位, 区县, 单位会员 …), and
+for those kinds by the country's provincial-level and sub-provincial names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from contests.rules import Contest, EntryRoute, QuotaRule
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+PROVINCES = _names(
+    "北京 天津 上海 重庆 河北 山西 内蒙古 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 "
+    "河南 湖北 湖南 广东 广西 海南 四川 贵州 云南 西藏 陕西 甘肃 青海 宁夏 新疆"
+)
+#: 计划单列市 and 副省级城市 (five are both).
+SUB_PROVINCIAL = _names("大连 青岛 宁波 厦门 深圳 哈尔滨 长春 沈阳 济南 南京 杭州 武汉 广州 成都 西安")
+
+#: A question about how many: with a unit named, it asks that unit's places ("城口县4个都能推荐吗").
+HOW_MANY = re.compile(r"几|多少|全部|都能|都可以|能推荐|可以推荐|能报|推荐上去")
+
+_SUFFIX = re.compile(r"(维吾尔|壮族|回族)?(自治区|自治县|省|市|区|县|新区)$")
+
+
+def core(name: str) -> str:
+    """A unit's name without its administrative suffix: 渝北区 -> 渝北, 广西壮族自治区 -> 广西."""
+    stem = _SUFFIX.sub("", name)
+    return stem if len(stem) >= 2 else name
+
+
+@dataclass(frozen=True, slots=True)
+class NamedUnit:
+    """The rule a named unit falls under, and what the question named."""
+
+    route: EntryRoute
+    rule: QuotaRule
+    named: str  # the unit or kind as the question put it
+    in_bonus: bool | None  # None: the rule grants no extra places by name
+
+
+def _named(text: str, names: tuple[str, ...]) -> str | None:
+    return next((n for n in names if n in text or core(n) in text), None)
+
+
+def listed_units(contest: Contest) -> tuple[str, ...]:
+    """Units the contest names anywhere: its rules' lists and its forms' choices of recommender."""
+    names = [u for route in contest.channels for rule in route.quota for u in rule.units]
+    for form in contest.forms:
+        for field in form.fields:
+            if field.options and field.role in ("recommender", "unit"):
+                names.extend(field.options)
+    return tuple(dict.fromkeys(names))
+
+
+def place_of(question: str, contest: Contest) -> NamedUnit | None:
+    """The quota rule of the unit a question names, or None when it names none that a rule fits."""
+    rules = [(route, rule) for route in contest.channels for rule in route.quota]
+    for route, rule in rules:  # a unit the rule lists by name decides at once
+        unit = _named(question, rule.units)
+        if unit:
+            return NamedUnit(route, rule, unit, None)
+    listed = _named(question, listed_units(contest))
+    if listed:  # named by the notice but in no rule's list: the rule for the others of its kind
+        for route, rule in rules:
+            if not rule.units and re.search(r"其[它他]", rule.label):
+                return NamedUnit(route, rule, listed, None)
+    province = _named(question, PROVINCES)
+    city = _named(question, SUB_PROVINCIAL)
+    for route, rule in rules:
+        label = rule.label
+        if city and ("计划单列市" in label or "副省级" in label):
+            return NamedUnit(route, rule, city, None)
+        if re.search(r"计划单列市|副省级|兵团", question) and re.search(r"计划单列市|副省级|兵团", label):
+            kind = re.search(r"计划单列市|副省级城市|兵团", question)
+            return NamedUnit(route, rule, kind.group(0) if kind else label, None)
+        if re.search(r"联席会议|成员单位", question) and "联席会议" in label:
+            return NamedUnit(route, rule, "全国科普工作联席会议成员单位", None)
+        if re.search(r"单位会员|个人会员", question) and label in re.findall(r"单位会员|个人会员", question):
+            return NamedUnit(route, rule, label, None)
+    for route, rule in rules:
+        label = rule.label
+        if (
+            not city
+            and (province or re.search(r"省|自治区|直辖市|科技厅", question))
+            and ("省" in label and "计划单列市" not in label)
+        ):
+            named = province or "省级单位"
+            bonus = None if not rule.bonus_units else any(core(u) == core(named) for u in rule.bonus_units)
+            return NamedUnit(route, rule, named, bonus)
+        if not rule.units and re.search(r"区|县", question) and re.search(r"区县|区、县", label):
+            return NamedUnit(route, rule, "区县", None)
+    return None
+
+
+def describe(place: NamedUnit, quota: str) -> str:
+    """The answer: the unit, the rule it falls under, its places (``quota`` as the facts word it)."""
+    rule = place.rule
+    label = (
+        rule.label if not rule.units or len(rule.label) <= 20 else f"通知列名的{len(rule.units)}个单位之一"
+    )
+    text = f"{place.named}属于“{label}”（{place.route.label}）：{quota}。"
+    if place.in_bonus is True:
+        text += f"{place.named}在“三区”名单内，增加{place.rule.bonus}个名额。"
+    elif place.in_bonus is False:
+        text += f"{place.named}不在“三区”名单内，不增加名额。"
+    return text

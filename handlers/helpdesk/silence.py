@@ -1,0 +1,55 @@
+"""Things entrants ask that notices often leave unsaid: fees, prize money, certificates, travel.
+
+When a question is about one of these and the contest's notice has not a word on it, the right
+answer is to say so plainly (and where to ask), not to hand the question to an operator who can
+only say the same.  Where the notice does mention it (cacsi's 入驻证书), the question is searched
+like any other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from handlers.helpdesk.sources import Clause
+
+
+@dataclass(frozen=True, slots=True)
+class SilentTopic:
+    asked: re.Pattern[str]  # the question is about it
+    mentioned: re.Pattern[str]  # the notice says something about it
+    chinese: str
+    english: str
+
+
+def _topic(asked: str, mentioned: str, chinese: str, english: str) -> SilentTopic:
+    return SilentTopic(re.compile(asked), re.compile(mentioned), chinese, english)
+
+
+TOPICS: tuple[SilentTopic, ...] = (
+    _topic(r"报名费|参赛费|评审费|收费|费用|交费|缴费|交钱|要钱|花钱|收钱|付费|(是|要|都)?免费(的)?(吗|么|嘛)|掏钱"
+           r"|\bfees?\b|\bcost\b|\bpay\b|charge",
+           r"报名费|参赛费|评审费|收费|免费|费用",
+           "通知没有提到报名费、参赛费等费用。",
+           "The notice says nothing about entry fees or other charges."),
+    _topic(r"奖金|奖品|奖励多少|多少钱|钱多少|有钱|prize money|\bmoney\b|\bcash\b|bonus",
+           r"奖金|奖品|\d+元|万元",
+           "通知没有提到奖金或奖品。", "The notice says nothing about prize money or prizes."),
+    _topic(r"证书|奖状|certificate", r"证书|奖状",
+           "通知没有提到是否颁发证书。", "The notice says nothing about certificates."),
+    _topic(r"路费|差旅|报销|住宿|食宿|travel|accommodation", r"路费|差旅|报销|住宿|食宿",
+           "通知没有提到差旅、食宿或报销。", "The notice says nothing about travel or accommodation costs."),
+    _topic(r"退还|退回(光盘|作品|来|吗)|退稿|还给我|寄回|会退|退给|\breturn(ed)? (the|my) (disc|video|work)",
+           r"退还|退稿|寄回|不退",
+           "通知没有提到是否退还参赛作品或光盘。",
+           "The notice does not say whether entries or discs are returned."),
+)  # fmt: skip
+
+
+def silent_topic(question: str, clauses: Sequence[Clause]) -> SilentTopic | None:
+    """The topic ``question`` (normalised) asks about that the notice's ``clauses`` never mention."""
+    for topic in TOPICS:
+        if topic.asked.search(question) and not any(topic.mentioned.search(c.text) for c in clauses):
+            return topic
+    return None
