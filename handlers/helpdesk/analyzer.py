@@ -84,6 +84,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     字数: 字数
     要求: 要求 条件 规定 标准 限制 资格
     材料: 材料 资料
+    共同: 共同 合拍 合作拍 一起拍 联合 联合制作 两家 几家 多家 多个单位
+    重复: 重复 两条路 各报 都报 同时报 再报 重复推荐 两种方式
+    用途: 用途 干什么用 干啥用 干啥 拿去 使用权 无偿用于
+    带货: 带货 卖货 卖东西 推销 卖产品
+    评选: 评选 评出 选出
 """)
 
 #: Phrases that say an intent without its keyword; matched on the question only, each adds its terms.
@@ -91,7 +96,8 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(什么时候|啥时候|何时|哪天|几号|几月几[号日])(之前|以前|前)?(要)?(交|提交|报送|投稿|截止|结束|停止)",
      "截止"),
     (r"(几号|哪天|哪一天)(之前|以前|前)|截[止至]到?(哪天|几号|什么时候)", "截止"),
-    (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少)(部|个|件)?|名额|(都|全部|全)(能|可以)(推荐|报|推)",
+    (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少)(?!天|分|秒|号|月|年|兆|个?字|个?税)(部|个|件)?|名额"
+     r"|(都|全部|全)(能|可以)(推荐|报|推)",
      "名额"),
     (r"多少(兆|m|mb|g)|几(兆|个?g)|多大", "大小"),
     (r"多长(时间)?|几分钟|多少分钟|多少秒|时间多长", "时长"),
@@ -102,7 +108,13 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(在哪|哪里|哪儿|怎么|如何|怎样|通过什么|什么方式|什么渠道|什么途径)(里|儿)?(报名|提交|报送|交|投稿|寄|上传|发)",
      "提交方式"),
     (r"盖(个)?章", "盖章"),
-    (r"20\d\d年?|去年|今年|前年|明年|往年", "年份"),
+    (r"(交|报|送|寄|发)(给|到)(哪|谁|什么)", "提交方式"),
+    (r"(自荐|推荐|报|交|投)(两|三|四|五|六|\d+)(部|个)|(一共|总共|共|最多|最少)(能|可以)?(推|报)?(几|多少)(部|个)",
+     "名额"),
+    (r"(评|选|评选|评出|选出|进|入围)(出)?了?(几|多少)", "评选"),
+    # "今年" is the contest's own year ("今年主题是啥"), not a question about when a work was made.
+    (r"20\d\d年?|去年|前年|明年|往年", "年份"),
+    (r"(什么|啥)时候(的|拍的|做的|制作的|播的)|哪(一)?年(的|拍的|做的|播的)", "年份 制作"),
     (r"自己(报名|报|参加|申报|投稿|投)|个人.{0,3}(报名|参加|参赛|申报|投稿)", "自荐"),
     # "Can I / who may take part": eligibility, which the channels and the audience answer.
     # A person or a body as the subject: "动画片可以参加吗" asks about a kind of work, not eligibility.
@@ -111,6 +123,11 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
      r"|谁(能|可以)|哪些(人|单位)",
      "参加 资格"),
 )  # fmt: skip
+
+#: Rewrites of the question alone: what it says by negation ("不是会员" asks about the route for others).
+QUERY_REWRITES: tuple[tuple[str, str], ...] = (
+    (r"不是(协会的?)?会员|非会员|没(有)?入会", " 其他机构和个人 自荐 "),
+)
 
 #: Rewrites applied to both sides before tokenising: shapes jieba would cut apart.  Boundaries are
 #: lookarounds, not ``\b``: Chinese characters are word characters, so ``9横`` has no ``\b`` inside.
@@ -132,8 +149,11 @@ QUANT_TOPICS = frozenset(
 #: Questions about one's own submission: no notice can answer them, an operator must look.
 PERSONAL = re.compile(
     r"(我|我们|俺)(的|们的)?.{0,12}(收到|通过|审核|审完|审查|过审|入围|评上|获奖|落选|处理|上传成功|提交成功|报上)"
-    r"(过)?(了)?(吗|没|没有|嘛|么|没呢)"
+    r"(过)?(了)?(吗|没|没有|没得|嘛|么|没呢)"
     r"|(收到|通过|审核|审完|审查过|上传成功|提交成功)了?(吗|没有|没)|我的.{0,6}(编号|进度|状态|结果|成绩)"
+    r"|(我|我们)(投稿|提交|报名|交|报)的.{0,6}(编号|进度|状态|结果|成绩)"
+    r"|(我|我们|俺).{0,10}(排第几|排名|多少票|票数)"
+    r"|(推上去|报上去|推荐上去|交上去)了?(没|没有|没得|吗|了吗)"
 )
 
 #: Words that carry no meaning for retrieval (question particles, pronouns, modal verbs, fillers).
@@ -152,6 +172,8 @@ STOPWORDS = frozenset(
     老师 您好 你好 同志 麻烦 打扰 谢谢您 一名 一家 一所 一位 一下下 想问问 问问 想问一下 问一下 请问一下
     想请问
     这种 那种 这边 那边 我们 咱 大概 差不多 左右 比较 特别 非常 真的 现在 目前 刚才 刚刚
+    给 一个 给一个 哪位 哪家 哪几家 哪儿 到底 究竟 还是 是不是 要不 行不 不行 行吗 算不算 不算 随便 领导
+    主要 方面 哪些方面 啥样 咋样 咋办 咋 那部 这部 一部 一下子 看看 帮忙 帮 告诉 知道 清楚 弄清楚
     """)
 )
 
@@ -198,6 +220,7 @@ class Query:
     #: Character pairs of what is asked: they find 优秀微视频 in "评选200部优秀微视频作品" however
     #: jieba cuts either side.
     pairs: tuple[str, ...] = ()
+    figures: bool = False  # the question quotes a figure (301兆, 7月1号): it is about a rule's number
 
 
 class Analyzer:
@@ -219,6 +242,7 @@ class Analyzer:
         self._lock = threading.Lock()
         self._shapes = [(re.compile(p), r) for p, r in SHAPES]
         self._phrases = [(re.compile(p), term) for p, term in QUERY_PHRASES]
+        self._rewrites = [(re.compile(p), r) for p, r in QUERY_REWRITES]
 
     def add_terms(self, terms: Iterable[str]) -> None:
         """Teach the tokenizer more whole words (unit names, form titles)."""
@@ -287,6 +311,8 @@ class Analyzer:
         """The question's distinct terms, plus the terms its phrasing implies (``几号前`` -> 截止)."""
         tokenizer = self._tokenizer()
         text = self._homophones.correct(normalise(question), lambda w: bool(tokenizer.FREQ.get(w)))
+        for pattern, replacement in self._rewrites:
+            text = pattern.sub(replacement, text)
         implied = [term for pattern, terms in self._phrases if pattern.search(text) for term in terms.split()]
         terms = list(dict.fromkeys([*self.terms(text), *implied]))
         topics = frozenset(t for t in terms if t in QUANT_TOPICS)
@@ -300,7 +326,7 @@ class Analyzer:
             # The story's figures ("大概4分半", "2021年底") are not what is asked.
             if pointed or topics & focus:
                 topics = topics & focus
-        return Query(tuple(terms), topics, focus, pointed, char_pairs(core))
+        return Query(tuple(terms), topics, focus, pointed, char_pairs(core), bool(re.search(r"\d", text)))
 
 
 #: Where a long message turns to its question: what follows is what is asked.

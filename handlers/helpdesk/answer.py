@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -11,7 +12,7 @@ from typing import Literal
 
 from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
-from handlers.helpdesk.analyzer import PERSONAL, Analyzer, contest_terms, normalise
+from handlers.helpdesk.analyzer import PERSONAL, Analyzer, Query, contest_terms, normalise
 from handlers.helpdesk.english import chinese_terms, english_answer, is_english
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.index import Hit, KnowledgeBase
@@ -54,6 +55,8 @@ class HelpAnswer:
 
 
 UNSURE = "这个问题我不确定，通知里没有找到明确的依据。"
+NEAREST = "通知中最接近的内容（仅供参考）："
+NEAREST_EN = "The closest the notice comes (for reference only):"
 UNSURE_EN = "I am not sure: I found nothing in the notice that answers this."
 SILENT_LEAD = "通知对此没有明确规定。"
 SILENT_LEAD_EN = "The notice does not say."
@@ -162,129 +165,107 @@ class Helpdesk:
         """Answer ``question`` about ``contest_id`` (None: pick one, and say which).
 
         ``route`` is the entry route the asker chose in their draft (推荐/自荐 …): a question about
-        "the form" is then about that route's form.
+        "the form" is then about that route's form.  A message asking two things ("能推荐几部？要盖
+        什么章？") gets both answers, and is sure only if both are.
         """
         english = is_english(question)
-        text = chinese_terms(question) if english else question
         preface = ""
         if contest_id is None:
-            picked, named = self.pick_contest(question)
+            picked, named = self.pick_contest(chinese_terms(question) if english else question)
             contest_id = picked.id
             if len(self.contests) > 1:
                 preface = _preface(picked.title, named, english)
         contest = self.contests.get(contest_id)
         if contest is None:
             raise KeyError(contest_id)
-        base = self.knowledge(contest_id)
+        parts: list[str] = []
+        for piece in split_questions(question):
+            # A short follow-up without an intent of its own ("一共几部", "通知里找不到") leans on the
+            # question before it; "时长可以吗" asks something itself.
+            if parts and len(piece) < FOLLOW_UP_CHARS and self.analyzer.query(piece).topics <= {"名额"}:
+                parts[-1] += "，" + piece
+            else:
+                parts.append(piece)
+        parts = parts if len(parts) > 1 else [question]
+        answers = [self._one(contest, part, route, english) for part in parts]
+        result = answers[0] if len(answers) == 1 else _together(answers)
+        if preface and result.kind in ("answer", "silent"):
+            result = replace(result, answer=preface + result.answer)
+        return result
+
+    def _one(self, contest: Contest, question: str, route: str | None, english: bool) -> HelpAnswer:
+        """One question's answer, without the preface naming the contest."""
+        text = chinese_terms(question) if english else question
+        base = self.knowledge(contest.id)
         query = self.analyzer.query(text)
-        if PERSONAL.search(normalise(question)) or (english and "我的投稿" in text):
+
+        def reply(answer: str, kind: AnswerKind, source: str = "", confident: bool = True) -> HelpAnswer:
             return HelpAnswer(
-                PERSONAL_REPLY,
-                False,
-                "转人工：本人投稿情况",
-                0.0,
-                contest_id,
-                terms=query.terms,
-                kind="personal",
-            )
-        notice = self.notice(contest_id)
+                answer, confident, source, 1.0 if confident else 0.0, contest.id, terms=query.terms,
+                kind=kind, english=english,
+            )  # fmt: skip
+
+        if PERSONAL.search(normalise(question)) or (english and "我的投稿" in text):
+            return reply(PERSONAL_REPLY, "personal", "转人工：本人投稿情况", confident=False)
+        notice = self.notice(contest.id)
         silence = silent_topic(normalise(question), notice.clauses if notice else ())
         if silence is not None:
             said = silence.english if english else silence.chinese
-            return HelpAnswer(
-                preface + said + self._contacts(contest, english),
-                True,
-                "通知（未提及）",
-                1.0,
-                contest_id,
-                terms=query.terms,
-                kind="silent",
-                english=english,
-            )
+            return reply(said + self._contacts(contest, english), "silent", "通知（未提及）")
         if base.off_topic(query):
-            return HelpAnswer(
-                OFFTOPIC_EN if english else OFFTOPIC,
-                True,
-                "",
-                0.0,
-                contest_id,
-                terms=query.terms,
-                kind="offtopic",
-                english=english,
-            )
-        place = place_of(normalise(text), contest) if {"名额", "推荐"} & set(query.terms) else None
-        if place and (
-            "名额" in query.topics or (place.named in listed_units(contest) and HOW_MANY.search(text))
-        ):
-            entry = base.entry(f"fact:quota.{place.route.id}.{place.rule.kind}")
-            if entry:
-                said = describe(place, quota_text(place.rule, whole=False))
-                quote = f"：“{entry.quote}”" if entry.quote else ""
-                rendered = (
-                    english_answer(replace(entry, text=said), contest)
-                    if english
-                    else (f"{said}\n（依据：{entry.source}{quote}）")
-                )
-                return HelpAnswer(
-                    preface + rendered,
-                    True,
-                    entry.source,
-                    1.0,
-                    contest_id,
-                    rendered,
-                    entry.id,
-                    query.terms,
-                    "answer",
-                    english,
-                )
+            return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
+        places = self._places(contest, base, query, text, english)
+        if places is not None:
+            return places
         hits = _for_route(base.search(query, limit=8), contest, route)
         if not hits:
-            return HelpAnswer(
-                UNSURE_EN if english else UNSURE,
-                False,
-                "",
-                0.0,
-                contest_id,
-                terms=query.terms,
-                kind="unsure",
-                english=english,
-            )
+            return reply(UNSURE_EN if english else UNSURE, "unsure", confident=False)
         top = hits[0]
         chosen = [top, *_more_topics(hits, query.topics, top, self.threshold)]
+        chosen += _siblings(hits, top, chosen, route)
 
         def say(hit: Hit) -> str:
             return english_answer(hit.entry, contest) if english else hit.entry.render()
 
         rendered = "\n".join(say(h) for h in chosen)
         kind: AnswerKind = "answer"
+        confident = True
+        text = rendered
         if top.confidence < self.threshold:
             text, confident, kind = (UNSURE_EN if english else UNSURE), False, "unsure"
             if top.confidence >= NEAREST_SHOWN:  # an operator confirms; the entrant may already find it here
-                text += (
-                    "\nThe closest the notice comes (for reference only):\n"
-                    if english
-                    else "\n通知中最接近的内容（仅供参考）：\n"
-                ) + say(top)
+                lead = NEAREST_EN if english else NEAREST
+                text += f"\n{lead}\n{say(top)}"
         elif top.entry.silent:
             lead = SILENT_LEAD_EN if english else SILENT_LEAD
-            text, confident, kind = (
-                f"{preface}{lead}\n{rendered}{self._contacts(contest, english)}",
-                True,
-                "silent",
-            )
-        else:
-            text, confident = preface + rendered, True
+            text, kind = f"{lead}\n{rendered}{self._contacts(contest, english)}", "silent"
         return HelpAnswer(
-            text,
-            confident,
-            top.entry.source,
-            top.confidence,
-            contest_id,
-            rendered,
-            top.entry.id,
-            query.terms,
-            kind,
-            english,
+            text, confident, top.entry.source, top.confidence, contest.id, rendered, top.entry.id,
+            query.terms, kind, english,
+        )  # fmt: skip
+
+    def _places(
+        self, contest: Contest, base: KnowledgeBase, query: Query, text: str, english: bool
+    ) -> HelpAnswer | None:
+        """How many works the unit the question names may recommend, from the rule it falls under."""
+        if not {"名额", "推荐"} & set(query.terms):
+            return None
+        place = place_of(normalise(text), contest)
+        # The count must be what is asked, not the story around it ("省里说用三区名额推荐，材料谁交").
+        counted = "名额" in query.topics and (not query.focus or "名额" in query.focus)
+        if place is None or not (counted or (place.named in listed_units(contest) and HOW_MANY.search(text))):
+            return None
+        entry = base.entry(f"fact:quota.{place.route.id}.{place.rule.kind}")
+        if entry is None:
+            return None
+        said = describe(place, quota_text(place.rule, whole=False))
+        quote = f"：“{entry.quote}”" if entry.quote else ""
+        rendered = (
+            english_answer(replace(entry, text=said), contest) if english
+            else f"{said}\n（依据：{entry.source}{quote}）"
+        )  # fmt: skip
+        return HelpAnswer(
+            rendered, True, entry.source, 1.0, contest.id, rendered, entry.id, query.terms, "answer", english
         )
 
     def _contacts(self, contest: Contest, english: bool) -> str:
@@ -328,6 +309,52 @@ def _for_route(hits: list[Hit], contest: Contest, route: str | None) -> list[Hit
         )
 
     return sorted(hits, key=lambda h: (foreign(h), -h.score, h.entry.id))
+
+
+#: Where one message asks several things: question marks, and a comma before 又/还/另外 (“初审啥时候，
+#: 评审又是啥时候”).
+_PARTS = re.compile(r"[？?；;]+|[，,](?=[^，,？?]{0,6}(又|还有|另外|以及|同时))")
+
+
+def split_questions(question: str) -> list[str]:
+    """The pieces of a message between its question marks (and 又/还有 after a comma)."""
+    pieces = (p.strip() for p in _PARTS.split(question) if p)
+    return [p for p in pieces if p and not _CONNECTIVE.fullmatch(p)]
+
+
+#: A part of a message shorter than this is read with the part before it.
+FOLLOW_UP_CHARS = 8
+_CONNECTIVE = re.compile(r"又|还有|另外|以及|同时")
+
+
+def _together(answers: list[HelpAnswer]) -> HelpAnswer:
+    """One reply for a message that asked several things: every answer, sure only if each is."""
+    personal = next((a for a in answers if a.kind == "personal"), None)
+    if personal is not None:
+        return personal
+    unsure = next((a for a in answers if not a.confident), None)
+    seen: set[str] = set()
+    said = []
+    for a in answers:
+        key = a.entry_id or a.answer
+        if key not in seen:
+            seen.add(key)
+            said.append(a.answer if a.confident else a.suggestion or a.answer)
+    text = "\n\n".join(said)
+    first = answers[0]
+    if unsure is not None:
+        return replace(unsure, suggestion=text)
+    kind: AnswerKind = "answer" if any(a.kind == "answer" for a in answers) else first.kind
+    return replace(first, answer=text, suggestion=text, kind=kind, score=min(a.score for a in answers))
+
+
+def _siblings(hits: list[Hit], top: Hit, chosen: list[Hit], route: str | None) -> list[Hit]:
+    """The other routes' ways of delivering, when the asker has no route yet: "光盘寄哪儿" has one
+    answer per route (推荐 and 自荐 send to different addresses), and the entrant reads both."""
+    if route is not None or not top.entry.id.startswith("fact:delivery.") or not top.entry.id[-1:].isdigit():
+        return []
+    return [h for h in hits[1:4] if h.entry.id.startswith("fact:delivery.") and h.entry.id[-1:].isdigit()
+            and h not in chosen][:2]  # fmt: skip
 
 
 def _more_topics(hits: list[Hit], topics: frozenset[str], top: Hit, threshold: float) -> list[Hit]:

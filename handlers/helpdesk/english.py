@@ -30,8 +30,14 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"watermark|logo", "水印"),
     (r"e-?mail", "邮箱"),
     (r"address|\bmail\b|\bpost\b|courier|\bdisc\b|\bdvd\b|\bcd\b", "邮寄 地址 光盘"),
-    (r"phone|telephone|contact|call|hotline|\bqq\b", "联系 电话"),
-    (r"quota|how many (works|videos|entries|films|pieces)|places|\blimit\b", "名额 几部"),
+    (r"phone|telephone|contact|\bcall\b|hotline|\bqq\b|who (can|should|do) i (ask|call|phone|contact)",
+     "联系 电话"),
+    (r"quota|how many (works|videos|entries|films|pieces) (can|may|could)|\bplaces\b|\blimit on",
+     "名额 几部"),
+    (r"chosen|selected|excellent|winners?|awarded|shortlist", "评选 优秀 入围"),
+    (r"followers?|\bfans\b|subscribers?", "粉丝"),
+    (r"\bchange|modif|\bedit|correct|mistake|delete|withdraw", "修改 删除"),
+    (r"period|window|\bopen(s|ing)? (date|period)", "征集 时间 截止 开始"),
     (r"\bstamp|\bseal", "盖章"),
     (r"\bsign(ature|ed)?\b", "签字"),
     (r"\bform\b|\bforms\b|application", "推荐表 自荐表 表"),
@@ -57,9 +63,10 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"extraction code|access code|password|\bcode\b", "提取码"),
     (r"criteria|scor(e|ing)|rubric|\bpoints\b|rated|weight", "评分标准"),
     (r"theme|topic|subject", "主题"),
-    (r"who can|eligib|participat|take part|\benter\b|apply|join", "参加 资格"),
+    (r"who can (enter|take part|participate|apply|join)|eligib|participat|take part|\benter\b|apply|join",
+     "参加 资格"),
     (r"\bstart|\bbegin|\bopen", "开始"),
-    (r"produced|\bmade\b|filmed|shot in|\byear\b|20\d\d", "制作 年份 时间范围"),
+    (r"produced|(was|were|be) made|made in|filmed|shot in|\byear\b|20\d\d", "制作 年份 时间范围"),
     (r"broadcast|aired|published|released|online", "播出"),
     (r"\btitle\b", "作品名称 片头"),
     (r"credits|ending|end card", "片尾"),
@@ -68,7 +75,21 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"scan", "扫描件"),
     (r"characters|words|word count|word limit", "字数"),
     (r"organi[sz]er|host|sponsor", "主办"),
-    (r"received|status|passed|approved|rejected|my (video|work|entry|submission)", "我的投稿"),
+    (r"(received|status|passed|approved|rejected|result|number|ranking).{0,30}"
+     r"\bmy (video|work|entry|submission)"
+     r"|\bmy (video|work|entry|submission).{0,30}(received|status|passed|approved|rejected|result|number)",
+     "我的投稿"),
+)  # fmt: skip
+
+#: Contests as English speakers name them -> the Chinese names the notices use (for choosing the contest).
+CONTEST_NAMES: tuple[tuple[str, str], ...] = (
+    (r"chongqing", "重庆"),
+    (r"heilongjiang|harbin", "黑龙江"),
+    (r"tech(nology)? envoy|science and technology envoy|special commissioner|tech(nology)? commissioner",
+     "科技特派团"),
+    (r"youth|cacsi|teachers'? association|science education association", "青少年科技教育"),
+    (r"national .*micro-?video|chinese academy of sciences|\bcas\b|ministry of science",
+     "全国科普微视频大赛"),
 )  # fmt: skip
 
 _PATTERNS = tuple((re.compile(p), terms) for p, terms in LEXICON)
@@ -84,6 +105,7 @@ def chinese_terms(question: str) -> str:
     """The Chinese terms an English question asks about, plus any Chinese or figures it quotes."""
     text = question.lower()
     terms = [chinese for pattern, chinese in _PATTERNS if pattern.search(text)]
+    terms += [chinese for pattern, chinese in CONTEST_NAMES if re.search(pattern, text)]
     quoted = " ".join(_CJK.findall(question))
     return " ".join([*terms, quoted]).strip()
 

@@ -92,11 +92,14 @@ class _Facts:
         topics: Iterable[str] = (),
         *,
         silent: bool = False,
+        needs: tuple[str, ...] = (),
     ) -> None:
         del path  # the preset's key is for the organiser's eyes (tests name it); entrants see the notice
         # "The notice does not say" has no clause to quote: only where one would have been.
         source, quote = ("通知（未规定）", "") if silent else self.cite(cite_key, text)
-        self.out.append(Entry(f"fact:{fid}", "fact", text, source, keys, frozenset(topics), silent, quote))
+        self.out.append(
+            Entry(f"fact:{fid}", "fact", text, source, keys, frozenset(topics), silent, quote, needs)
+        )
 
     def build(self) -> list[Entry]:
         self._general()
@@ -170,7 +173,11 @@ class _Facts:
                 "schedule",
                 f"schedule[{i}]",
                 f"日程 安排 时间 什么时候 {stage.name}",
-                {"日程"},
+                # A stage that ends with a hand-over (cq's districts to the committee by 7月31日) is
+                # another deadline: the words of the question (区县, 组委会) tell it from the entrants'.
+                {"日程", "截止"}
+                if stage.end and stage.end != c.deadline and "报送" in stage.text
+                else {"日程"},
             )
         keys = "制作 完成 时间 年份 拍摄 哪年 作品 时间范围"
         if c.production_window:
@@ -436,6 +443,7 @@ class _Facts:
                 "delivery.scan_limits",
                 "推荐表 自荐表 扫描件 附件 上传 大小 文件",
                 {"大小"},
+                needs=("扫描件", "附件", "推荐表", "自荐表", "申报表", "报送表", "表", "扫描", "上传"),
             )
 
     def _rubric_and_contacts(self) -> None:

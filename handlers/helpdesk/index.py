@@ -74,6 +74,7 @@ class Entry:
     topics: frozenset[str] = frozenset()
     silent: bool = False
     quote: str = ""  # the notice's own words behind a fact
+    needs: tuple[str, ...] = ()  # words one of which a question must have to be about this entry
 
     def render(self) -> str:
         if self.kind == "clause":
@@ -83,6 +84,10 @@ class Entry:
         return f"{self.text}\n（依据：{self.source}）"
 
 
+#: How much the words of a long message's story count against those of its question.
+STORY_WEIGHT = 0.3
+#: An entry that needs a word the question lacks (the scans' upload limit needs 扫描件/附件/表) yields.
+MISSING_NEED_DAMPING = 0.2
 #: How much the character-pair match counts against the word match (each scaled to its best hit).
 PAIR_WEIGHT = 0.3
 #: Words of a contest's name that are also what questions ask about: they still count.
@@ -136,10 +141,10 @@ class KnowledgeBase:
         or its only known word is a bare measure (多大) of something unknown here ("宇宙有多大")."""
         words = [t for t in query.terms if len(t) > 1]
         known = [t for t in words if self.index.knows(t)]
-        if words and not known:
+        if words and not any(self.index.knows(t) for t in query.terms) and not query.figures:
             return True
         unknown = [t for t in words if not self.index.knows(t) and not any(k in t for k in known)]
-        return bool(unknown) and set(known) <= GENERIC_MEASURES
+        return bool(unknown) and set(known) <= GENERIC_MEASURES and not query.figures
 
     def _weights(self, terms: Iterable[str]) -> dict[str, float]:
         """How much each asked term counts towards coverage: its idf, less for a single character
@@ -151,6 +156,9 @@ class KnowledgeBase:
         if not query.terms:
             return []
         raw = self.index.scores(query.terms)
+        if query.focus:  # what is asked ranks first; the story around it counts for a third
+            asked = self.index.scores(tuple(query.focus))
+            raw = [a + (r - a) * STORY_WEIGHT for a, r in zip(asked, raw, strict=True)]
         by_pairs = self.pairs.scores(query.pairs) if query.pairs else [0.0] * len(raw)
         top_pairs = max(by_pairs, default=0.0) or 1.0
         top_words = max(raw, default=0.0)
@@ -173,6 +181,8 @@ class KnowledgeBase:
             score *= (0.5 + covered) * (TOPIC_BOOST if matched else 1.0)
             if entry.silent:
                 score *= SILENT_DAMPING
+            if entry.needs and not any(n in query.terms for n in entry.needs):
+                score *= MISSING_NEED_DAMPING
             # A structured fact whose topic is the question's intent answers it even when the
             # question has words it lacks ("渝北区能推荐几部作品呀老师"): half the confidence comes
             # from the intent, half from the words covered.

@@ -110,7 +110,8 @@ def describe(place: NamedUnit, quota: str) -> str:
     )
     text = f"{place.named}属于“{label}”（{place.route.label}）：{quota}。"
     if place.in_bonus is True:
-        text += f"{place.named}在“三区”名单内，增加{place.rule.bonus}个名额。"
+        total = (place.rule.max_works or 0) + place.rule.bonus
+        text += f"{place.named}在“三区”名单内，增加{place.rule.bonus}个名额，共{total}部。"
     elif place.in_bonus is False:
         text += f"{place.named}不在“三区”名单内，不增加名额。"
     return text

@@ -43,7 +43,11 @@ Kind = Literal["answer", "silent", "personal", "offtopic"]
 NOT_STATED = re.compile(
     r"未在通知中公布|通知(没有|未|并未)(写明|规定|提到|公布|说明|给出)|没有(规定|提到|写明)"
 )
-SETS = {"seen": QUESTIONS, "unseen": QUESTIONS.with_name("unseen.yaml")}
+SETS = {
+    "seen": QUESTIONS,
+    "unseen": QUESTIONS.with_name("unseen.yaml"),
+    "unseen2": QUESTIONS.with_name("unseen2.yaml"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +184,7 @@ def evaluate(helpdesk: Helpdesk, questions: Sequence[Question]) -> Report:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=["seen", "unseen", "all"], default="all")
+    parser.add_argument("--set", choices=[*SETS, "all"], default="all")
     parser.add_argument("--split", choices=["dev", "test", "all"], default="all")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="print every question that is not correct"
