@@ -45,9 +45,9 @@ class RedisBackend:
         self.url, self.prefix = url, prefix
 
     async def open_storage(self) -> tuple[Storage, EventIsolation]:
-        isolation = RedisIsolation.from_url(self.url, self.prefix)
-        storage = await _pinged(RedisStorage.from_url(self.url, self.prefix), isolation.close)
-        return storage, isolation
+        storage = await _pinged(RedisStorage.from_url(self.url, self.prefix))
+        # The isolation reads a turn's draft through the store, in the script that takes the lock.
+        return storage, RedisIsolation.from_url(self.url, self.prefix, drafts=storage)
 
     async def open_org(self) -> OrgStore:
         return await _pinged(RedisOrgStore.from_url(self.url, self.prefix))
