@@ -24,6 +24,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.storage import choose_backend
 from bot.storage.memory_lock import LocalIsolation
+from bot.storage.redis.common import connect, key_prefix
 from bot.storage.redis.drafts import RedisStorage
 from bot.storage.redis.lock import RedisIsolation
 from bot.storage.sqlite.drafts import SqliteStorage
@@ -37,6 +38,7 @@ from contests.records import (
     UserKey,
     format_number,
 )
+from tests.conftest import BACKENDS, drop_redis_prefix, redis_for
 
 REDIS_URL = os.environ.get("KEPU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -109,10 +111,13 @@ async def redis_prefix() -> AsyncIterator[str]:
 class Backend:
     """Opens stores on one underlying database (file or key prefix), closes them at teardown."""
 
-    def __init__(self, name: str, tmp_path: Path, redis_prefix: str | None) -> None:
+    def __init__(
+        self, name: str, tmp_path: Path, redis_prefix: str | None, url: str = REDIS_URL, cluster: bool = False
+    ) -> None:
         self.name = name
         self.path = tmp_path / "data" / "kepu.sqlite3"
         self.redis_prefix = redis_prefix
+        self.url, self.cluster = url, cluster
         self._opened: list[Storage] = []
 
     async def open(self) -> Storage:
@@ -122,7 +127,9 @@ class Backend:
             store = await SqliteStorage.open(self.path)
         else:
             assert self.redis_prefix is not None
-            store = RedisStorage.from_url(REDIS_URL, self.redis_prefix)
+            store = RedisStorage(
+                connect(self.url, cluster=self.cluster), key_prefix(self.redis_prefix, cluster=self.cluster)
+            )
         self._opened.append(store)
         return store
 
@@ -131,10 +138,13 @@ class Backend:
         if self.name == "sqlite":
             files = sorted(self.path.parent.glob(self.path.name + "*"))
             return "".join(f.read_bytes().decode("latin-1") for f in files)
-        client = aioredis.from_url(REDIS_URL, decode_responses=True)
+        assert self.redis_prefix is not None
+        client = connect(self.url, cluster=self.cluster)
         try:
             out = []
-            async for key in client.scan_iter(match=f"{self.redis_prefix}:*"):
+            async for key in client.scan_iter(
+                match=f"{key_prefix(self.redis_prefix, cluster=self.cluster)}:*"
+            ):
                 out.append(key)
                 if await client.type(key) == "string":
                     out.append(str(await client.get(key)))
@@ -147,13 +157,17 @@ class Backend:
             await store.close()
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=BACKENDS)
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     async with contextlib.AsyncExitStack() as stack:
         prefix = None
+        url, cluster = redis_for(request, request.param)
         if request.param == "redis":
             prefix = await stack.enter_async_context(_scratch_prefix())
-        backend = Backend(request.param, tmp_path, prefix)
+        elif url is not None:
+            prefix = f"kepu-test-{uuid.uuid4().hex}"
+            stack.push_async_callback(drop_redis_prefix, prefix, url, cluster)
+        backend = Backend("sqlite" if url is None else "redis", tmp_path, prefix, url or REDIS_URL, cluster)
         stack.push_async_callback(backend.close_all)
         yield backend
 
@@ -529,17 +543,18 @@ async def test_open_storage_redis(redis_prefix: str, tmp_path: Path) -> None:
 # -- a user's turn: the lock with the draft, ended by the save -------------------------------
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=BACKENDS)
 async def paired(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[Storage, EventIsolation]]:
     """The store and the isolation of one backend, as ``open_storage`` pairs them."""
     async with contextlib.AsyncExitStack() as stack:
-        url = prefix = None
-        if request.param == "redis":
-            url, prefix = REDIS_URL, await stack.enter_async_context(_scratch_prefix())
+        url, cluster = redis_for(request, request.param)
+        prefix = f"kepu-test-{uuid.uuid4().hex}"
+        if url is not None:
+            stack.push_async_callback(drop_redis_prefix, prefix, url, cluster)
         storage, isolation = await choose_backend(
-            data_dir=tmp_path, redis_url=url, redis_prefix=prefix or "kepu"
+            data_dir=tmp_path, redis_url=url, redis_prefix=prefix, redis_cluster=cluster
         ).open_storage()
         stack.push_async_callback(storage.close)
         stack.push_async_callback(isolation.close)

@@ -214,7 +214,6 @@ class RedisStorage:
         self._save_draft_claimed_ending = redis.register_script(_SAVE_DRAFT_CLAIMED_LUA + _END_TURN_LUA)
         self._take_turn = redis.register_script(_TAKE_TURN_LUA)
         self._create_submission = redis.register_script(_CREATE_SUBMISSION_LUA)
-        self._stamp = redis.register_script(_STAMP_LUA)
         self._touch = redis.register_script(_TOUCH_LUA)
         self._claim_inbound = redis.register_script(_CLAIM_INBOUND_LUA)
         self._claim_first = redis.register_script(_CLAIM_FIRST_LUA)
@@ -448,7 +447,9 @@ class RedisStorage:
                     pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
                     pipe.hset(self._submissions, number, encoded)
                     changed = self._changed_index(str(doc["contest_id"]))
-                    await self._stamp(keys=[self._changes, changed], args=[number], client=pipe)
+                    # EVAL, not EVALSHA: a cluster's transaction does not load scripts first, and
+                    # a missing one would fail alone inside EXEC, after the HSET was applied.
+                    pipe.eval(_STAMP_LUA, 2, self._changes, changed, number)
                     await pipe.execute()
                     return _submission_from_json(number, encoded)
                 except WatchError:
