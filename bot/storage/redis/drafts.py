@@ -1,6 +1,7 @@
 """Redis storage backend and cross-worker event isolation, for production with several workers.
 
-Key layout (``p`` is the prefix, ``{x}`` a percent-encoded component so that ``:`` in an id
+Key layout (``p`` is the prefix, ``{prefix}`` itself on a Redis Cluster so that all keys share
+one hash slot; ``{x}`` a percent-encoded component so that ``:`` in an id
 cannot make two keys collide)::
 
     p:draft:{channel}:{user_id}   hash  data (JSON), version, updated_at
