@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install install-test system-deps run serve test lint clean
+.PHONY: install install-test system-deps run serve test lint bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ lint: install-test
 # ports, folders and Redis prefix, so workers do not meet.
 test: install-test system-deps lint
 	$(BIN)/pytest -q -n auto
+
+# Every bench once in its --smoke form (one tiny round each, about a minute in all): a bench
+# that crashes fails; figures of a tiny round mean nothing, so a missed target does not.
+bench-smoke: install-test
+	PYTHON=$(BIN)/python bash scripts/bench-smoke.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -56,7 +56,14 @@ def timed(argv: list[str]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one tiny round, seconds: the bench still runs, its figures mean nothing",
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.repeat = 1
 
     modules = lazy_modules()
     eager = "".join(f"import {m}; " for m in modules) + (

@@ -74,7 +74,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=7, help="timed repeats; the median is reported")
     parser.add_argument("--rounds", type=int, default=3, help="renders of every form per repeat")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one tiny round, seconds: the bench still runs, its figures mean nothing",
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.repeat, args.rounds = 1, 1
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 

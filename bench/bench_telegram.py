@@ -265,8 +265,10 @@ async def drive(
     entrants: int,
     concurrency: int,
     first_user: int,
+    warmup: int = 10,
 ) -> Result:
-    """Every entrant through the whole script; deliveries capped at ``concurrency``."""
+    """Every entrant through the whole script, after ``warmup`` not counted; deliveries capped
+    at ``concurrency``."""
     slots = asyncio.Semaphore(concurrency)
     headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
     webhook_ms: list[float] = []
@@ -302,13 +304,13 @@ async def drive(
                 got = await resp.json()
                 return float(got["cpu"]), float(got["children"])
 
-        await asyncio.gather(*(one(first_user - 1 - i) for i in range(10)))  # warm-up, not counted
+        await asyncio.gather(*(one(first_user - 1 - i) for i in range(warmup)))  # not counted
         for kept in (webhook_ms, paper_ms, queued_ms):
             kept.clear()
         users = [first_user + i for i in range(entrants)]
         paperwork = name == "kepu" and any(is_paperwork(s) for s in script(0))
         if paperwork:  # the warm-up's documents, drawn after its replies, come first
-            warm = [first_user - 1 - i for i in range(10)]
+            warm = [first_user - 1 - i for i in range(warmup)]
             await fake.wait_for(lambda: all(len(fake.documents_at[u]) >= DOCUMENTS for u in warm), 600)
         paper_sent.clear()
         (cpu0, drawn0), t0 = await cpu_now(), time.perf_counter()
@@ -437,7 +439,15 @@ async def run_phase(
         path = f"{args.profile}.{'B' if base_user else 'A'}"
         async with child("kepu", fake.url, data_dir, redis_prefix, path) as base:
             await drive(
-                "kepu", base, fake, script, scan_id, args.entrants, args.concurrency, base_user + 500_000
+                "kepu",
+                base,
+                fake,
+                script,
+                scan_id,
+                args.entrants,
+                args.concurrency,
+                base_user + 500_000,
+                args.warmup,
             )
         print(f"  profile of our app written to {path}", file=sys.stderr)
     for n in range(rounds):
@@ -446,15 +456,15 @@ async def run_phase(
             prefix = redis_prefix if app == "kepu" else ""
             async with child(app, fake.url, data_dir, prefix) as base:
                 result = await drive(
-                    app, base, fake, script, scan_id, args.entrants, args.concurrency, first_user
+                    app, base, fake, script, scan_id, args.entrants, args.concurrency, first_user, args.warmup
                 )
             (phase.ours if app == "kepu" else phase.echoes).append(result)
             print(f"  round {n + 1} {app}: {result.cpu_us:,.0f} µs CPU/update", file=sys.stderr)
-    if rounds == 1:  # the echo once more, after ours: one sample each side of it, as the load drifts
+    if rounds == 1 and not args.smoke:  # the echo once more, after ours: one sample each side of it
         first_user = base_user + 1_000_000 * 3
         async with child("echo", fake.url, data_dir, "") as base:
             result = await drive(
-                "echo", base, fake, script, scan_id, args.entrants, args.concurrency, first_user
+                "echo", base, fake, script, scan_id, args.entrants, args.concurrency, first_user, args.warmup
             )
         phase.echoes.append(result)
         print(f"  last echo: {result.cpu_us:,.0f} µs CPU/update", file=sys.stderr)
@@ -479,10 +489,10 @@ async def bench(args: argparse.Namespace) -> tuple[Phase, Phase, DialogCost]:
             )
             print("phase B: whole dialog", file=sys.stderr)
             whole = await run_phase(args, fake, data_dir, redis_prefix, script, scan_id, 1, 100_000_000)
-            alone = await dialog_alone(data_dir, redis_prefix, script, DIALOG_ALONE, 900_000_000)
+            alone = await dialog_alone(data_dir, redis_prefix, script, args.alone, 900_000_000)
             stored = await count_submissions(data_dir, redis_prefix)
             # Phase B's warm-up entrants submit too, and so does its profiled round.
-            expected = (args.entrants + 10) * (2 if args.profile else 1) + DIALOG_ALONE
+            expected = (args.entrants + args.warmup) * (2 if args.profile else 1) + args.alone
             if stored != expected:
                 raise RuntimeError(f"{stored} submissions stored, expected {expected}")
     finally:
@@ -648,17 +658,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--write-readme", action="store_true", help="update bench/README.md's Telegram section"
     )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one tiny round, seconds: the bench still runs, its figures mean nothing",
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         asyncio.run(serve(args))
         return 0
+    args.warmup, args.alone = 10, DIALOG_ALONE
+    if args.smoke:
+        args.entrants, args.rounds, args.concurrency, args.warmup, args.alone = 3, 1, 3, 1, 2
     answers, whole, alone = asyncio.run(bench(args))
     body = report(answers, whole, alone, args)
     print(body)
     if args.write_readme:
         write_readme(body, args)
         print(f"\nwritten to {README.relative_to(ROOT)}")
-    return 0 if targets_met(answers, whole) else 1  # as every bench here: 1 when a target is missed
+    return 0 if targets_met(answers, whole) or args.smoke else 1  # 1 when a target is missed
 
 
 if __name__ == "__main__":

@@ -324,7 +324,14 @@ def main() -> int:
         help="where the files and uploads go (default /dev/shm, else the temp folder)",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one tiny round, seconds: the bench still runs, its figures mean nothing",
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.sizes, args.repeat = "1", 1
     result = asyncio.run(run(args))
     if args.json:
         print(json.dumps(result, indent=2))
@@ -346,7 +353,7 @@ def main() -> int:
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     worst = min(row["ratio"] for row in result["rows"])
     print(f"target page ≥ 0.8 × bare: {'met' if worst >= 0.8 else 'NOT met'} (worst ratio {worst})")
-    return 0 if worst >= 0.8 else 1  # bench/README.md: exit 1 when the target is not met
+    return 0 if worst >= 0.8 or args.smoke else 1  # bench/README.md: exit 1 when a target is not met
 
 
 if __name__ == "__main__":

@@ -53,7 +53,7 @@ TOKEN = "kepuBenchToken"
 APP_ID = "wxbench000000000"
 APP_SECRET = "bench-secret"
 AES_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY"
-REDIS_URL = "redis://127.0.0.1:6379/0"
+SHARED_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 # --------------------------------------------------------------------------- servers (child processes)
@@ -110,6 +110,7 @@ def _our_app(
     store: str,
     prefix: str,
     api_base: str,
+    redis_url: str = SHARED_REDIS_URL,
     forms: bool = True,
     dialog: bool = True,
     store_writes: bool = True,
@@ -128,7 +129,7 @@ def _our_app(
         _env_file=None,
         data_dir=Path(data_dir) / kind,
         contests_dir=Path(data_dir) / "contests",
-        redis_url=REDIS_URL if store == "redis" else None,
+        redis_url=redis_url if store == "redis" else None,
         redis_prefix=f"{prefix}-{kind}",
     )
     config = WechatSettings(
@@ -153,6 +154,7 @@ def _our_app(
         return web.Response(text="idle")
 
     app.router.add_get("/_idle", idle)
+    app.router.add_get("/_trips", _count_round_trips())
 
     async def adjust(app: web.Application) -> None:  # runs once the services are up
         if not store_writes:  # diagnosis only: what the channel costs without its two writes
@@ -180,6 +182,27 @@ def _our_app(
     app.on_startup.append(adjust)
     app.on_startup.append(freeze_heap)  # as serve does (both servers built here)
     return app
+
+
+def _count_round_trips() -> Any:
+    """A handler answering how many times this process has written to a Redis connection: one
+    per command sent alone, one per pipeline, one per script call (what INFO commandstats
+    cannot tell apart: a script's own commands are counted there too, under their names)."""
+    from redis.asyncio.connection import AbstractConnection
+
+    sent = [0]
+    real = AbstractConnection.send_packed_command
+
+    async def counted(self: Any, command: Any, check_health: bool = True) -> None:
+        sent[0] += 1
+        await real(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]
+
+    async def trips(request: web.Request) -> web.Response:
+        return web.json_response(sent[0])
+
+    return trips
 
 
 async def _cpu_now(session: aiohttp.ClientSession) -> tuple[float, float, dict[str, float]]:
@@ -256,6 +279,7 @@ class Result:
     by_step: dict[str, list[float]]
     drawing: float = 0.0  # CPU seconds of the server's child processes (drawing forms), not in ``cpu``
     threads: dict[str, float] = field(default_factory=dict)  # ``cpu`` by thread kind (live threads)
+    commands: dict[str, int] = field(default_factory=dict)  # Redis INFO commandstats calls in the window
 
     @property
     def per_second(self) -> float:
@@ -322,6 +346,7 @@ async def run_load(
     first: int = 0,
     warmup: int = 0,
     submits: bool = True,
+    redis_url: str | None = None,
 ) -> Result:
     from tests.fakes.wechat_server import FakeWechat
 
@@ -375,12 +400,18 @@ async def run_load(
         finished.clear()
         refused.clear()
         deferred = 0
+        if redis_url:
+            await _redis_stats(redis_url, reset=True)
+            trips0 = await (await session.get("/_trips")).json()
         cpu0, drawn0, threads0 = await _cpu_now(session)
         started = time.perf_counter()
         await asyncio.wait_for(asyncio.gather(*(entrant(i, first + i) for i in range(entrants))), limit)
         seconds = time.perf_counter() - started
         await (await session.get("/_idle", timeout=aiohttp.ClientTimeout(total=limit))).text()
         cpu1, drawn1, threads1 = await _cpu_now(session)
+        commands = await _redis_stats(redis_url) if redis_url else {}
+        if redis_url:
+            commands["(round trips)"] = await (await session.get("/_trips")).json() - trips0
     for line in refused[:3] if submits else []:
         print(f"{name}: not submitted: {line}", file=sys.stderr)
     # A confirmation that outlived the reply budget arrived as 客服消息 (through the fake API).
@@ -398,7 +429,24 @@ async def run_load(
         by_step,
         drawn1 - drawn0,
         {k: v - threads0.get(k, 0.0) for k, v in threads1.items()},
+        commands,
     )
+
+
+async def _redis_stats(url: str, reset: bool = False) -> dict[str, int]:
+    """Calls per command since the last reset (``INFO commandstats``; a script's own commands
+    are counted too, under their names, beside its ``evalsha``)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(url)
+    try:
+        if reset:
+            await client.config_resetstat()
+            return {}
+        stats = await client.info("commandstats")
+    finally:
+        await client.aclose()
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
 
 
 def report(results: list[Result], entrants: int) -> str:
@@ -429,6 +477,12 @@ def report(results: list[Result], entrants: int) -> str:
         split = sorted(r.threads.items(), key=lambda kv: -kv[1])
         shown = ", ".join(f"{k} {v / r.updates * 1e6:.0f}" for k, v in split if v > 0)
         lines.append(f"{r.name}: CPU µs per update by thread: {shown}")
+        if r.commands:
+            per = sorted(r.commands.items(), key=lambda kv: -kv[1])
+            calls = ", ".join(f"{k} {v / r.updates:.2f}" for k, v in per if not k.startswith("config"))
+            lines.append(
+                f"{r.name}: Redis per update (INFO commandstats; round trips counted in the client): {calls}"
+            )
     if ours.drawing:
         lines.append(
             f"forms drawn in the server's drawing process: {ours.drawing / max(ours.completed, 1):.2f} s CPU "
@@ -486,6 +540,19 @@ def verdict(rounds: list[list[Result]], entrants: int) -> tuple[bool, str]:
 
 
 async def main_async(args: argparse.Namespace) -> int:
+    from tests.redis_servers import private_redis, redis_server_missing
+
+    if args.store != "redis" or args.shared_redis:
+        return await _bench(args, SHARED_REDIS_URL)
+    if (why := redis_server_missing()) is not None:
+        print(f"no private Redis ({why}): counting on the shared server", file=sys.stderr)
+        return await _bench(args, SHARED_REDIS_URL)
+    # A server of our own: INFO commandstats then counts our servers' commands only.
+    with private_redis() as url:
+        return await _bench(args, url)
+
+
+async def _bench(args: argparse.Namespace, redis_url: str) -> int:
     from tests.fakes.wechat_server import FakeWechat
 
     # The API the channel calls when a reply outlives its budget (客服消息); any other call fails.
@@ -501,6 +568,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 "store": args.store,
                 "prefix": prefix,
                 "api_base": fake.base_url,
+                "redis_url": redis_url,
                 "profile": args.profile,
             }
             mode = "safe" if args.safe else "plain"
@@ -531,13 +599,14 @@ async def main_async(args: argparse.Namespace) -> int:
                                 first=n * args.entrants,
                                 warmup=args.warmup,
                                 submits=kind == "ours",
+                                redis_url=redis_url if args.store == "redis" and kind != "echo" else None,
                             )
                         )
                 rounds.append(results)
             if args.store == "redis":
                 import redis.asyncio as aioredis
 
-                client = aioredis.from_url(REDIS_URL)
+                client = aioredis.from_url(redis_url)
                 keys = [k async for k in client.scan_iter(match=f"{prefix}-*:*")]
                 if keys:
                     await client.delete(*keys)
@@ -578,7 +647,20 @@ def main() -> int:
     )
     parser.add_argument("--time-limit", type=float, default=600.0, help="seconds per server before giving up")
     parser.add_argument("--profile", default="", help="write a cProfile of our app's window to this file")
-    return asyncio.run(main_async(parser.parse_args()))
+    parser.add_argument(
+        "--shared-redis",
+        action="store_true",
+        help=f"use {SHARED_REDIS_URL} instead of a redis-server of the bench's own (commandstats then "
+        "count other clients too)",
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="one tiny round (3 entrants): seconds, no verdict"
+    )
+    args = parser.parse_args()
+    if args.smoke:
+        args.entrants, args.warmup, args.rounds, args.concurrency = 3, 1, 1, 3
+    code = asyncio.run(main_async(args))
+    return 0 if args.smoke else code
 
 
 if __name__ == "__main__":

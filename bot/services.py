@@ -119,7 +119,12 @@ async def services(
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     async with AsyncExitStack() as stack:
         stores = await stack.enter_async_context(
-            open_stores(data_dir=settings.data_dir, redis_url=redis_url, redis_prefix=settings.redis_prefix)
+            open_stores(
+                data_dir=settings.data_dir,
+                redis_url=redis_url,
+                redis_prefix=settings.redis_prefix,
+                redis_cluster=settings.redis_cluster,
+            )
         )
         storage, isolation, org, tickets = stores.storage, stores.isolation, stores.org, stores.tickets
         http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))

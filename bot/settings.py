@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     )
     redis_url: SecretStr | None = Field(default=None, description="redis://… to use Redis instead of SQLite")
     redis_prefix: str = Field(default="kepu", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    redis_cluster: bool = Field(
+        default=False, description="REDIS_URL names any node of a Redis Cluster (keys under the tag {PREFIX})"
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
     locale: str = "zh_CN"

@@ -39,6 +39,7 @@ from contests.records import (
     Draft,
     InboundClaim,
     Submission,
+    Turn,
     UserKey,
 )
 from contests.tickets import Ticket, TicketStatus
@@ -51,7 +52,9 @@ class Storage(Protocol):
     async def get_draft(self, user: UserKey) -> Draft | None:
         """The user's draft, or None."""
 
-    async def save_draft(self, draft: Draft, *, claim: InboundClaim | None = None) -> Draft:
+    async def save_draft(
+        self, draft: Draft, *, claim: InboundClaim | None = None, turn: Turn | None = None
+    ) -> Draft:
         """Store ``draft`` if its ``version`` is the stored one (0 for a new draft).
 
         Returns the draft with its new version and ``updated_at``; its ``data`` is the caller's
@@ -59,7 +62,10 @@ class Storage(Protocol):
         :meth:`get_draft` would give a list).  Raises :class:`StaleDraftError` when someone
         saved in between.  With ``claim``, the save also makes :meth:`claim_inbound`'s claim
         and contact record, all or nothing: :class:`AlreadyClaimed` (nothing saved) when the
-        key is claimed already, checked before the version.
+        key is claimed already, checked before the version.  With ``turn`` (held by this
+        store's own isolation and marked :attr:`~Turn.may_end_in_save`), a store that can
+        ends the turn in the same write and sets :attr:`~Turn.ended`; one that cannot, or a
+        save that raised, leaves the turn to its isolation.
         """
 
     async def delete_draft(self, user: UserKey) -> bool:
@@ -167,6 +173,11 @@ class EventIsolation(Protocol):
 
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         """Hold while one event of ``key`` is handled."""
+
+    def turn(self, key: str, user: UserKey) -> AbstractAsyncContextManager[Turn]:
+        """Hold ``key`` (as :meth:`lock`) for one event of ``user``.  The isolation may read
+        the user's draft in the same step (:attr:`Turn.draft_read`), and does not release a
+        turn that the store ended with its save (:attr:`Turn.ended`)."""
 
     async def close(self) -> None: ...
 

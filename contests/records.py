@@ -69,6 +69,25 @@ class InboundClaim:
     when: dt.datetime
 
 
+@dataclass(slots=True)
+class Turn:
+    """A user's turn while it is held (:meth:`~contests.ports.EventIsolation.turn`).
+
+    ``draft_read`` says whether the isolation read the user's draft together with taking the
+    lock (one round trip instead of two on Redis); then ``draft`` is what was stored.  A
+    turn marked ``may_end_in_save`` may be ended by the save of the draft
+    (:meth:`~contests.ports.Storage.save_draft` with ``turn=``), which then sets ``ended``
+    so that the isolation does not release it again.  ``handle`` is the isolation's own.
+    """
+
+    user: UserKey
+    draft: Draft | None = None
+    draft_read: bool = False
+    may_end_in_save: bool = False
+    ended: bool = False
+    handle: object = None
+
+
 def merge_extra(extra: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     """``extra`` with ``patch`` applied: keys set, and keys whose value is None removed."""
     merged = {**extra, **patch}

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from contests.events import EventKind, Incoming, Reply
 from contests.ports import EventIsolation, Storage
-from contests.records import UserKey
+from contests.records import Turn, UserKey
 from handlers.admin.commands import OrgCommands
 from handlers.claims import ClaimGate
 from handlers.helpdesk.service import HelpdeskService
@@ -88,8 +88,10 @@ class Assistant:
         command is claimed before it runs and the dialog claims as it sees fit
         (:class:`ClaimGate`); raises :class:`~contests.records.AlreadyClaimed` when another
         attempt has it."""
-        async with self.isolation.lock(turn_key(event.user)):
-            replies = await self._handle(event, contest_hint, gate)
+        async with self.isolation.turn(turn_key(event.user), event.user) as turn:
+            # Without replies to send inside the turn, the draft's save may end it.
+            turn.may_end_in_save = respond is None
+            replies = await self._handle(event, contest_hint, gate, turn)
             if respond is not None:
                 await respond(replies)
             return replies
@@ -107,20 +109,22 @@ class Assistant:
             if replies:
                 await respond(replies)
 
-    async def _handle(self, event: Incoming, contest_hint: str | None, gate: ClaimGate | None) -> list[Reply]:
+    async def _handle(
+        self, event: Incoming, contest_hint: str | None, gate: ClaimGate | None, turn: Turn
+    ) -> list[Reply]:
         text = event.text.strip() if event.kind is EventKind.TEXT else ""
         if text and (gate is None or self._may_be_command(event.user, text)):
             if gate is not None:
                 await gate.ensure()
             try:
-                routed = await self._route_text(event.user, text, contest_hint)
+                routed = await self._route_text(event.user, text, contest_hint, turn)
             except Exception:
                 log.exception("command of %s failed", event.user)
                 return [Reply(self.submit.engine.msg.render("internal_error"), meta={"error": "internal"})]
             if routed is not None:
                 return routed
         ask = None if self.helpdesk is None else self._answers_for(event.user)
-        return await self.submit.handle(event, contest_hint=contest_hint, gate=gate, ask=ask)
+        return await self.submit.handle(event, contest_hint=contest_hint, gate=gate, ask=ask, turn=turn)
 
     def _answers_for(self, user: UserKey) -> AskHelpdesk:
         """The helpdesk's answer to a question typed in the dialog without a prefix."""
@@ -149,7 +153,9 @@ class Assistant:
         confirmation = await self.helpdesk.handle_operator_message(text.strip(), operator=str(user))
         return None if confirmation is None else [Reply(confirmation)]
 
-    async def _route_text(self, user: UserKey, text: str, contest_hint: str | None) -> list[Reply] | None:
+    async def _route_text(
+        self, user: UserKey, text: str, contest_hint: str | None, turn: Turn
+    ) -> list[Reply] | None:
         answered = await self.operator_reply(user, text)
         if answered is not None:
             return answered
@@ -163,12 +169,12 @@ class Assistant:
                 return replies
         m = _QUESTION.match(text)
         if self.helpdesk is not None and m:
-            return await self._ask(user, m["q"], contest_hint)
+            return await self._ask(user, m["q"], contest_hint, turn)
         return None
 
-    async def _ask(self, user: UserKey, question: str, contest_hint: str | None) -> list[Reply]:
+    async def _ask(self, user: UserKey, question: str, contest_hint: str | None, turn: Turn) -> list[Reply]:
         assert self.helpdesk is not None
-        draft = await self.storage.get_draft(user)
+        draft = turn.draft if turn.draft_read else await self.storage.get_draft(user)
         contest_id = (draft.data.get("contest") if draft else None) or contest_hint
         route = draft.data.get("channel") if draft else None
         replies = [Reply(t) for t in await self.helpdesk.answer(user, contest_id, question, route=route)]

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from contests.events import Document, EventKind, Incoming, Placement, Reply
 from contests.org import QuotaRefusal
 from contests.ports import Storage
-from contests.records import AlreadyClaimed, Draft, StaleDraftError, Submission, UserKey
+from contests.records import AlreadyClaimed, Draft, StaleDraftError, Submission, Turn, UserKey
 from contests.review import HistoryEntry, ReviewState
 from contests.rules import SHANGHAI, Contest
 from dialogs.engine import DialogEngine
@@ -247,17 +247,20 @@ class SubmitHandler:
         contest_hint: str | None = None,
         gate: ClaimGate | None = None,
         ask: AskHelpdesk | None = None,
+        turn: Turn | None = None,
     ) -> list[Reply]:
         """Handle one event; on a storage failure the stored draft is left as it was.
 
         With ``gate`` (a message not claimed yet, see :class:`ClaimGate`), the claim is taken
         before anything with an effect, or with the draft when that is the only one; raises
         :class:`AlreadyClaimed` when another attempt has it.  With ``ask`` (the helpdesk), a
-        question typed without a prefix is recognised at any step and answered by it.
+        question typed without a prefix is recognised at any step and answered by it.  With
+        ``turn`` (the user's, held by the caller), the draft read with it is used, and the
+        draft's save may end it when that is the event's last effect.
         """
         try:
             try:
-                return await self._handle_event(event, contest_hint, gate, ask)
+                return await self._handle_event(event, contest_hint, gate, ask, turn)
             except BaseException:
                 # The store may or may not hold what this event wrote.
                 self._drafts.pop(event.user, None)
@@ -302,8 +305,13 @@ class SubmitHandler:
         contest_hint: str | None,
         gate: ClaimGate | None,
         ask: AskHelpdesk | None = None,
+        turn: Turn | None = None,
     ) -> list[Reply]:
-        draft = await self._draft(event.user)
+        if turn is not None and turn.draft_read:
+            draft = turn.draft
+            self._remember(event.user, draft)
+        else:
+            draft = await self._draft(event.user)
         now = self.clock()
         event = await self._prepare(event, draft, gate)
         outcome = self.engine.handle(
@@ -328,9 +336,11 @@ class SubmitHandler:
             )
             if notice:
                 replies.insert(min(1, len(replies)), Reply(notice))
-        if not await self._store(event.user, draft, outcome.state, gate):
+        asking = bool(outcome.question and ask is not None)
+        # The save ends the turn only when it is the event's last effect (not before a question).
+        if not await self._store(event.user, draft, outcome.state, gate, None if asking else turn):
             return [Reply(self.engine.msg.render("internal_error"), meta={"error": "stale"})]
-        if outcome.question and ask is not None:
+        if asking and outcome.question and ask is not None:
             state = outcome.state or {}
             answer = await ask(outcome.question, state.get("contest") or contest_hint, state.get("channel"))
             replies = [*answer, *replies]
@@ -352,6 +362,7 @@ class SubmitHandler:
         draft: Draft | None,
         state: dict[str, Any] | None,
         gate: ClaimGate | None = None,
+        turn: Turn | None = None,
     ) -> bool:
         if state is None:
             self._remember(user, None)
@@ -365,9 +376,9 @@ class SubmitHandler:
         new = Draft(user=user, data=state, version=draft.version if draft else 0)
         try:
             if gate is None or gate.pending is None:
-                saved = await self.storage.save_draft(new)
+                saved = await self.storage.save_draft(new, turn=turn)
             else:  # the draft is this message's only effect: claim it in the same write
-                saved = await self.storage.save_draft(new, claim=gate.pending)
+                saved = await self.storage.save_draft(new, claim=gate.pending, turn=turn)
                 gate.settle(True)
         except AlreadyClaimed:
             if gate is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from bot.settings import Settings
 from bot.storage import choose_backend
 from bot.storage.memory_lock import LocalIsolation
+from bot.storage.redis.common import connect, key_prefix
 from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
@@ -21,9 +22,32 @@ from dialogs.engine import DialogEngine, choices_as_text
 from dialogs.messages import Messages
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler
+from tests.redis_servers import redis_cluster, redis_server_missing
 from validators.text import uscc_check_char
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+#: Every backend a contract suite runs on: SQLite, the Redis server, a three-node Redis Cluster.
+BACKENDS = ["sqlite", "redis", "cluster"]
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """A three-node Redis Cluster of this test session (of this xdist worker), started on first
+    use: the URL of one of its nodes."""
+    if (why := redis_server_missing()) is not None:
+        pytest.skip(f"no Redis Cluster: {why}")
+    with redis_cluster() as url:
+        yield url
+
+
+def redis_for(request: pytest.FixtureRequest, kind: str) -> tuple[str | None, bool]:
+    """``(redis_url, redis_cluster)`` for one of :data:`BACKENDS` (no URL for SQLite)."""
+    if kind == "sqlite":
+        return None, False
+    if kind == "cluster":
+        return str(request.getfixturevalue("redis_cluster_url")), True
+    return REDIS_URL, False
 
 
 def beijing(year: int, month: int, day: int, hour: int = 12) -> dt.datetime:
@@ -143,15 +167,13 @@ class ChatDriver:
         return d.data if d else None
 
 
-async def drop_redis_prefix(prefix: str, url: str = REDIS_URL) -> None:
+async def drop_redis_prefix(prefix: str, url: str = REDIS_URL, cluster: bool = False) -> None:
     """Delete every key a test wrote under ``prefix`` (each test has a unique one)."""
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(url)
+    client = connect(url, cluster=cluster, decode=False)
     try:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
+        keys = [k async for k in client.scan_iter(match=f"{key_prefix(prefix, cluster=cluster)}:*")]
+        for key in keys:  # one by one: a cluster refuses a DEL of keys in several slots
+            await client.delete(key)
     finally:
         await client.aclose()
 
@@ -160,17 +182,19 @@ async def drop_redis_prefix(prefix: str, url: str = REDIS_URL) -> None:
 async def any_store(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[Storage, EventIsolation]]:
-    """Both backends, real: SQLite in a temp folder, Redis on 127.0.0.1:6379 under a unique prefix."""
+    """Both backends, real: SQLite in a temp folder, Redis on 127.0.0.1:6379 under a unique
+    prefix (the contract suites run on the cluster too; the tests using this open other
+    stores on the same plain prefix)."""
     prefix = f"kepu-test-{uuid.uuid4().hex[:12]}"
-    url = REDIS_URL if request.param == "redis" else None
+    url, cluster = redis_for(request, request.param)
     storage, isolation = await choose_backend(
-        data_dir=tmp_path, redis_url=url, redis_prefix=prefix
+        data_dir=tmp_path, redis_url=url, redis_prefix=prefix, redis_cluster=cluster
     ).open_storage()
     yield storage, isolation
     await isolation.close()
     await storage.close()
     if url:
-        await drop_redis_prefix(prefix, url)
+        await drop_redis_prefix(prefix, url, cluster)
 
 
 @pytest.fixture

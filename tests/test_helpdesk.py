@@ -32,7 +32,7 @@ from handlers.helpdesk.facts import build_entries
 from handlers.helpdesk.index import BM25
 from handlers.helpdesk.service import HelpdeskService, format_for_operators, parse_operator_command
 from handlers.helpdesk.sources import KnowledgeError, load_faq, parse_notice
-from tests.conftest import REDIS_URL, ChatDriver, drop_redis_prefix
+from tests.conftest import BACKENDS, REDIS_URL, ChatDriver, drop_redis_prefix, redis_for
 from tests.helpdesk_eval.run_eval import SETS, evaluate, load_questions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -426,16 +426,18 @@ def test_eval_holds_the_measured_quality(helpdesk: Helpdesk) -> None:
 # --- tickets: one contract, both stores --------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[TicketStore]:
-    """Both backends, real: SQLite in a temp folder, Redis on 127.0.0.1:6379 under a unique prefix."""
+    """Every backend, real: SQLite in a temp folder, Redis on 127.0.0.1:6379 and the session's
+    Redis Cluster under a unique prefix."""
     prefix = f"kepu-test-{uuid.uuid4().hex[:12]}"
-    url = REDIS_URL if request.param == "redis" else None
-    opened = await choose_backend(data_dir=tmp_path, redis_url=url, redis_prefix=prefix).open_tickets()
+    url, cluster = redis_for(request, request.param)
+    backend = choose_backend(data_dir=tmp_path, redis_url=url, redis_prefix=prefix, redis_cluster=cluster)
+    opened = await backend.open_tickets()
     yield opened
     await opened.close()
     if url:
-        await drop_redis_prefix(prefix, url)
+        await drop_redis_prefix(prefix, url, cluster)
 
 
 async def test_tickets_get_sequential_ids_and_keep_what_was_asked(store: TicketStore) -> None:

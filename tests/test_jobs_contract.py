@@ -19,7 +19,7 @@ from bot.storage import choose_backend
 from contests.deliveries import BeginResult, DeliveryState, Job, JobKind, JobState, Outcome, Reason, Recipient
 from contests.ports import JobStore
 from contests.records import UserKey
-from tests.conftest import REDIS_URL, drop_redis_prefix
+from tests.conftest import BACKENDS, drop_redis_prefix, redis_for
 
 T0 = dt.datetime(2024, 10, 20, 1, 0, tzinfo=dt.UTC)
 
@@ -28,15 +28,16 @@ def at(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[JobStore]:
     prefix = f"kepu-test-{uuid.uuid4().hex[:12]}"
-    url = REDIS_URL if request.param == "redis" else None
-    jobs = await choose_backend(data_dir=tmp_path, redis_url=url, redis_prefix=prefix).open_jobs()
+    url, cluster = redis_for(request, request.param)
+    backend = choose_backend(data_dir=tmp_path, redis_url=url, redis_prefix=prefix, redis_cluster=cluster)
+    jobs = await backend.open_jobs()
     yield jobs
     await jobs.close()
     if url:
-        await drop_redis_prefix(prefix, url)
+        await drop_redis_prefix(prefix, url, cluster)
 
 
 def job(job_id: str = "B1", *, state: JobState = JobState.SCHEDULED, when: float = 0, **kw: object) -> Job:

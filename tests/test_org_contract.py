@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 
 from bot.storage import choose_backend
 from bot.storage.redis.org import RedisOrgStore
@@ -23,6 +22,7 @@ from bot.storage.sqlite.org import SqliteOrgStore
 from contests.org import Invite, PlaceState, QuotaRefusal, RedeemStatus, Reservation, Role, Unit, hash_code
 from contests.ports import OrgStore
 from contests.records import UserKey
+from tests.conftest import BACKENDS, drop_redis_prefix, redis_for
 
 REDIS_URL = os.environ.get("KEPU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 C = "most-cas-2024-kepu"
@@ -35,8 +35,9 @@ HEBEI = "unit:河北省科学技术厅"
 class Backend:
     """Opens stores of one backend; several stores share one database / key prefix."""
 
-    def __init__(self, kind: str, tmp_path: Path) -> None:
+    def __init__(self, kind: str, tmp_path: Path, redis: tuple[str | None, bool] = (None, False)) -> None:
         self.kind = kind
+        self.url, self.cluster = redis
         self.path = tmp_path / "kepu.sqlite3"
         self.prefix = f"kepu-test-{uuid.uuid4().hex[:12]}"
         self.opened: list[OrgStore] = []
@@ -46,24 +47,25 @@ class Backend:
         if self.kind == "sqlite":
             store = await SqliteOrgStore.open(self.path)
         else:
-            store = RedisOrgStore.from_url(REDIS_URL, self.prefix)
+            store = await choose_backend(
+                data_dir=self.path.parent,
+                redis_url=self.url,
+                redis_prefix=self.prefix,
+                redis_cluster=self.cluster,
+            ).open_org()
         self.opened.append(store)
         return store
 
     async def cleanup(self) -> None:
         for store in self.opened:
             await store.close()
-        if self.kind == "redis":
-            client = aioredis.from_url(REDIS_URL)
-            keys = [k async for k in client.scan_iter(match=f"{self.prefix}:*")]
-            if keys:
-                await client.delete(*keys)
-            await client.aclose()
+        if self.url is not None:
+            await drop_redis_prefix(self.prefix, self.url, self.cluster)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=BACKENDS)
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    b = Backend(request.param, tmp_path)
+    b = Backend(request.param, tmp_path, redis_for(request, request.param))
     yield b
     await b.cleanup()
 

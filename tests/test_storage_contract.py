@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
-from redis.asyncio.lock import Lock
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.storage import choose_backend
 from bot.storage.memory_lock import LocalIsolation
+from bot.storage.redis.common import connect, key_prefix
 from bot.storage.redis.drafts import RedisStorage
 from bot.storage.redis.lock import RedisIsolation
 from bot.storage.sqlite.drafts import SqliteStorage
@@ -38,6 +38,7 @@ from contests.records import (
     UserKey,
     format_number,
 )
+from tests.conftest import BACKENDS, drop_redis_prefix, redis_for
 
 REDIS_URL = os.environ.get("KEPU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -110,10 +111,13 @@ async def redis_prefix() -> AsyncIterator[str]:
 class Backend:
     """Opens stores on one underlying database (file or key prefix), closes them at teardown."""
 
-    def __init__(self, name: str, tmp_path: Path, redis_prefix: str | None) -> None:
+    def __init__(
+        self, name: str, tmp_path: Path, redis_prefix: str | None, url: str = REDIS_URL, cluster: bool = False
+    ) -> None:
         self.name = name
         self.path = tmp_path / "data" / "kepu.sqlite3"
         self.redis_prefix = redis_prefix
+        self.url, self.cluster = url, cluster
         self._opened: list[Storage] = []
 
     async def open(self) -> Storage:
@@ -123,7 +127,9 @@ class Backend:
             store = await SqliteStorage.open(self.path)
         else:
             assert self.redis_prefix is not None
-            store = RedisStorage.from_url(REDIS_URL, self.redis_prefix)
+            store = RedisStorage(
+                connect(self.url, cluster=self.cluster), key_prefix(self.redis_prefix, cluster=self.cluster)
+            )
         self._opened.append(store)
         return store
 
@@ -132,10 +138,13 @@ class Backend:
         if self.name == "sqlite":
             files = sorted(self.path.parent.glob(self.path.name + "*"))
             return "".join(f.read_bytes().decode("latin-1") for f in files)
-        client = aioredis.from_url(REDIS_URL, decode_responses=True)
+        assert self.redis_prefix is not None
+        client = connect(self.url, cluster=self.cluster)
         try:
             out = []
-            async for key in client.scan_iter(match=f"{self.redis_prefix}:*"):
+            async for key in client.scan_iter(
+                match=f"{key_prefix(self.redis_prefix, cluster=self.cluster)}:*"
+            ):
                 out.append(key)
                 if await client.type(key) == "string":
                     out.append(str(await client.get(key)))
@@ -148,13 +157,17 @@ class Backend:
             await store.close()
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=BACKENDS)
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     async with contextlib.AsyncExitStack() as stack:
         prefix = None
+        url, cluster = redis_for(request, request.param)
         if request.param == "redis":
             prefix = await stack.enter_async_context(_scratch_prefix())
-        backend = Backend(request.param, tmp_path, prefix)
+        elif url is not None:
+            prefix = f"kepu-test-{uuid.uuid4().hex}"
+            stack.push_async_callback(drop_redis_prefix, prefix, url, cluster)
+        backend = Backend("sqlite" if url is None else "redis", tmp_path, prefix, url or REDIS_URL, cluster)
         stack.push_async_callback(backend.close_all)
         yield backend
 
@@ -527,6 +540,94 @@ async def test_open_storage_redis(redis_prefix: str, tmp_path: Path) -> None:
     assert not await asyncio.to_thread(data_dir.exists), "the Redis backend writes no files"
 
 
+# -- a user's turn: the lock with the draft, ended by the save -------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+async def paired(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[Storage, EventIsolation]]:
+    """The store and the isolation of one backend, as ``open_storage`` pairs them."""
+    async with contextlib.AsyncExitStack() as stack:
+        url, cluster = redis_for(request, request.param)
+        prefix = f"kepu-test-{uuid.uuid4().hex}"
+        if url is not None:
+            stack.push_async_callback(drop_redis_prefix, prefix, url, cluster)
+        storage, isolation = await choose_backend(
+            data_dir=tmp_path, redis_url=url, redis_prefix=prefix, redis_cluster=cluster
+        ).open_storage()
+        stack.push_async_callback(storage.close)
+        stack.push_async_callback(isolation.close)
+        yield storage, isolation
+
+
+async def _taken_meanwhile(isolation: EventIsolation, key: str) -> bool:
+    """Whether another event of ``key`` could start now (it waits while the turn is held)."""
+
+    async def other() -> None:
+        async with isolation.lock(key):
+            pass
+
+    try:
+        await asyncio.wait_for(other(), timeout=0.3)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def test_turn_reads_the_draft_and_the_save_may_end_it(paired: tuple[Storage, EventIsolation]) -> None:
+    storage, isolation = paired
+    saved = await storage.save_draft(Draft(ALICE, RICH_DATA, 0))
+    async with isolation.turn("user:alice", ALICE) as turn:
+        assert turn.user == ALICE
+        if turn.draft_read:  # Redis: read in the script that took the lock
+            assert turn.draft is not None
+            assert (turn.draft.data, turn.draft.version) == (RICH_DATA, saved.version)
+        turn.may_end_in_save = True
+        again = await storage.save_draft(Draft(ALICE, {"step": "b"}, saved.version), turn=turn)
+        assert again.version == saved.version + 1
+        # Ended by the save, or still held until the block ends: never both free and not ended.
+        assert turn.ended == await _taken_meanwhile(isolation, "user:alice")
+    assert await _taken_meanwhile(isolation, "user:alice")
+    got = await storage.get_draft(ALICE)
+    assert got is not None and got.data == {"step": "b"}
+
+
+async def test_turn_of_a_user_without_draft(paired: tuple[Storage, EventIsolation]) -> None:
+    storage, isolation = paired
+    async with isolation.turn("user:bob", BOB) as turn:
+        assert turn.draft is None
+    assert await storage.get_draft(BOB) is None
+
+
+async def test_turn_not_marked_is_not_ended_by_the_save(paired: tuple[Storage, EventIsolation]) -> None:
+    """A channel that sends its replies inside the turn (Telegram) keeps it past the save."""
+    storage, isolation = paired
+    async with isolation.turn("user:alice", ALICE) as turn:
+        await storage.save_draft(Draft(ALICE, {"step": "a"}, 0), turn=turn)
+        assert not turn.ended
+        assert not await _taken_meanwhile(isolation, "user:alice")
+    assert await _taken_meanwhile(isolation, "user:alice")
+
+
+async def test_stale_or_claimed_save_leaves_the_turn_held(paired: tuple[Storage, EventIsolation]) -> None:
+    storage, isolation = paired
+    await storage.save_draft(Draft(ALICE, {"step": "a"}, 0))
+    claim = InboundClaim("wechat:msg-1", dt.timedelta(minutes=5), ALICE, T0)
+    assert await storage.claim_inbound(claim.key, claim.ttl, ALICE, T0)
+    async with isolation.turn("user:alice", ALICE) as turn:
+        turn.may_end_in_save = True
+        with pytest.raises(StaleDraftError):
+            await storage.save_draft(Draft(ALICE, {"step": "b"}, 7), turn=turn)
+        with pytest.raises(AlreadyClaimed):
+            await storage.save_draft(Draft(ALICE, {"step": "b"}, 1), claim=claim, turn=turn)
+        assert not turn.ended
+        assert not await _taken_meanwhile(isolation, "user:alice")
+    assert await _taken_meanwhile(isolation, "user:alice")
+    got = await storage.get_draft(ALICE)
+    assert got is not None and got.data == {"step": "a"}
+
+
 # -- LocalIsolation -------------------------------------------------------------------------
 
 
@@ -745,9 +846,9 @@ async def test_redis_isolation_honours_a_cancel_that_redis_py_swallowed(
 ) -> None:
     """Python 3.11's wait_for, around redis-py's socket writes, can drop a cancel."""
     one, _ = two_workers
-    real = Lock.acquire
+    real = RedisIsolation._try_take
 
-    async def acquire_losing_the_cancel(self: Lock, *args: Any, **kwargs: Any) -> bool:
+    async def take_losing_the_cancel(self: RedisIsolation, *args: Any, **kwargs: Any) -> bool:
         task = asyncio.current_task()
         assert task is not None
         task.cancel()
@@ -755,7 +856,7 @@ async def test_redis_isolation_honours_a_cancel_that_redis_py_swallowed(
             await asyncio.sleep(0)  # the cancel lands and is lost, as in wait_for
         return await real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Lock, "acquire", acquire_losing_the_cancel)
+    monkeypatch.setattr(RedisIsolation, "_try_take", take_losing_the_cancel)
     entered = False
 
     async def handler() -> None:

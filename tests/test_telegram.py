@@ -34,7 +34,7 @@ from bot.keys import SERVICES
 from bot.services import Services, services
 from bot.settings import Settings
 from contests.events import Choice, Document, EventKind, Incoming, Reply
-from contests.records import UserKey
+from contests.records import Turn, UserKey
 from contests.rules import Contest
 from handlers.outbound import turn_key
 from tests.conftest import OPEN_ID, ChatDriver, valid_answer, write_open_edition
@@ -794,18 +794,18 @@ async def test_who_wrote_is_recorded_with_the_updates_claim_for_broadcasts_to_ev
 async def test_an_update_takes_its_users_lock_once_for_the_dialog_and_the_replies(
     settings: Settings, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The channel's turn (held while the replies go out) and the dialog's are one lock: on
-    Redis each lock is two round trips and a renewal task."""
+    """The channel's turn (held while the replies go out) and the dialog's are one turn: on
+    Redis each is a round trip to take it and one to end it."""
     async with running(settings, fake) as run:
         isolation = run.services.isolation
         taken: list[str] = []
-        real = isolation.lock
+        real = isolation.turn
 
-        def spy(key: str) -> AbstractAsyncContextManager[None]:
+        def spy(key: str, who: UserKey) -> AbstractAsyncContextManager[Turn]:
             taken.append(key)
-            return real(key)
+            return real(key, who)
 
-        monkeypatch.setattr(isolation, "lock", spy)
+        monkeypatch.setattr(isolation, "turn", spy)
         user = run.user(1300)
         assert "请选择参赛渠道" in await user.say("/start")
         assert "请填写「自荐机构（个人）」" in await user.press("channel|2")

@@ -70,6 +70,7 @@ from bot.channels.wechat_xml import FRESHNESS, MAX_BODY, Codec, Rejected, dedup_
 from bot.keys import SERVICES
 from bot.services import Services
 from bot.settings import Settings
+from bot.storage import RedisBackend, choose_backend
 from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.records import AlreadyClaimed, InboundClaim, UserKey
 from handlers.claims import ClaimGate
@@ -319,9 +320,15 @@ class WechatChannel:
         redis_client: aioredis.Redis | None = None
         try:
             tokens: TokenStore
-            if self.settings.redis_url is not None:
-                redis_client = aioredis.from_url(self.settings.redis_url.get_secret_value())
-                tokens = RedisTokenStore(redis_client, self.settings.redis_prefix, self.config.app_id)
+            backend = choose_backend(
+                data_dir=self.settings.data_dir,
+                redis_url=self.settings.redis_url.get_secret_value() if self.settings.redis_url else None,
+                redis_prefix=self.settings.redis_prefix,
+                redis_cluster=self.settings.redis_cluster,
+            )
+            if isinstance(backend, RedisBackend):  # the token is shared by the workers
+                redis_client = backend.connect(decode=False)
+                tokens = RedisTokenStore(redis_client, backend.key_prefix, self.config.app_id)
             else:
                 tokens = LocalTokenStore()
             secret = self.config.app_secret.get_secret_value() if self.config.app_secret else ""

@@ -27,7 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 async def _load(settings: Settings, number: str) -> Any:
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     backend = choose_backend(
-        data_dir=settings.data_dir, redis_url=redis_url, redis_prefix=settings.redis_prefix
+        data_dir=settings.data_dir,
+        redis_url=redis_url,
+        redis_prefix=settings.redis_prefix,
+        redis_cluster=settings.redis_cluster,
     )
     storage, isolation = await backend.open_storage()
     try:

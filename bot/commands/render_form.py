@@ -63,7 +63,10 @@ def _read_values(source: str | None) -> dict[str, Any] | str:
 async def _submissions(settings: Settings, numbers: list[str]) -> list[Any] | str:
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     backend = choose_backend(
-        data_dir=settings.data_dir, redis_url=redis_url, redis_prefix=settings.redis_prefix
+        data_dir=settings.data_dir,
+        redis_url=redis_url,
+        redis_prefix=settings.redis_prefix,
+        redis_cluster=settings.redis_cluster,
     )
     storage, isolation = await backend.open_storage()
     try:

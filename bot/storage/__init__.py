@@ -18,6 +18,7 @@ from bot.storage.sqlite import SQLITE_FILENAME, SqliteBackend
 __all__ = [
     "SQLITE_FILENAME",
     "Backend",
+    "RedisBackend",
     "Stores",
     "choose_backend",
     "open_stores",
@@ -27,19 +28,24 @@ __all__ = [
 ]
 
 
-def choose_backend(*, data_dir: Path, redis_url: str | None, redis_prefix: str = "kepu") -> Backend:
-    """The backend the settings name: Redis when ``redis_url`` is set, else SQLite."""
+def choose_backend(
+    *, data_dir: Path, redis_url: str | None, redis_prefix: str = "kepu", redis_cluster: bool = False
+) -> Backend:
+    """The backend the settings name: Redis when ``redis_url`` is set (with ``redis_cluster``,
+    the Redis Cluster that ``redis_url`` names a node of), else SQLite."""
     if redis_url:
-        return RedisBackend(redis_url, redis_prefix)
+        return RedisBackend(redis_url, redis_prefix, cluster=redis_cluster)
     return SqliteBackend(data_dir)
 
 
 @asynccontextmanager
 async def open_stores(
-    *, data_dir: Path, redis_url: str | None, redis_prefix: str = "kepu"
+    *, data_dir: Path, redis_url: str | None, redis_prefix: str = "kepu", redis_cluster: bool = False
 ) -> AsyncIterator[Stores]:
     """Every store on the configured backend, closed on exit (last opened first)."""
-    chosen = choose_backend(data_dir=data_dir, redis_url=redis_url, redis_prefix=redis_prefix)
+    chosen = choose_backend(
+        data_dir=data_dir, redis_url=redis_url, redis_prefix=redis_prefix, redis_cluster=redis_cluster
+    )
     async with AsyncExitStack() as stack:
         storage, isolation = await chosen.open_storage()
         stack.push_async_callback(storage.close)

@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+from contests.records import Turn, UserKey
+
 __all__ = ["LocalIsolation"]
 
 
@@ -48,6 +50,12 @@ class LocalIsolation:
         finally:
             entry.lock.release()
             self._leave(key, entry)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, key: str, user: UserKey) -> AsyncIterator[Turn]:
+        """:meth:`lock`, as a :class:`Turn` (the draft is not read: the store is in this process)."""
+        async with self.lock(key):
+            yield Turn(user)
 
     def _leave(self, key: str, entry: _Entry) -> None:
         entry.users -= 1

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
+import redis.asyncio as aioredis
+
 from bot.storage.redis.audit import RedisAuditLog
+from bot.storage.redis.common import connect, key_prefix
 from bot.storage.redis.drafts import RedisStorage
 from bot.storage.redis.jobs import RedisJobStore
 from bot.storage.redis.lock import RedisIsolation
@@ -39,24 +42,32 @@ async def _pinged(store: S, *also: Callable[[], Awaitable[None]]) -> S:
 
 
 class RedisBackend:
-    """:class:`~bot.storage.base.Backend` on the server at ``url``, keys under ``prefix``."""
+    """:class:`~bot.storage.base.Backend` on the server at ``url``, keys under ``prefix``; with
+    ``cluster``, on the Redis Cluster that ``url`` names a node of, every key under the hash tag
+    ``{prefix}`` (:func:`~bot.storage.redis.common.key_prefix`)."""
 
-    def __init__(self, url: str, prefix: str = "kepu") -> None:
-        self.url, self.prefix = url, prefix
+    def __init__(self, url: str, prefix: str = "kepu", *, cluster: bool = False) -> None:
+        self.url, self.prefix, self.cluster = url, prefix, cluster
+        self.key_prefix = key_prefix(prefix, cluster=cluster)
+
+    def connect(self, *, decode: bool = True) -> aioredis.Redis:
+        """A new client on this backend's server or cluster, for an adapter's own keys (under
+        :attr:`key_prefix`)."""
+        return connect(self.url, cluster=self.cluster, decode=decode)
 
     async def open_storage(self) -> tuple[Storage, EventIsolation]:
-        isolation = RedisIsolation.from_url(self.url, self.prefix)
-        storage = await _pinged(RedisStorage.from_url(self.url, self.prefix), isolation.close)
-        return storage, isolation
+        storage = await _pinged(RedisStorage(self.connect(), self.key_prefix))
+        # The isolation reads a turn's draft through the store, in the script that takes the lock.
+        return storage, RedisIsolation(self.connect(), self.key_prefix, drafts=storage)
 
     async def open_org(self) -> OrgStore:
-        return await _pinged(RedisOrgStore.from_url(self.url, self.prefix))
+        return await _pinged(RedisOrgStore(self.connect(), self.key_prefix))
 
     async def open_jobs(self) -> JobStore:
-        return await _pinged(RedisJobStore.from_url(self.url, self.prefix))
+        return await _pinged(RedisJobStore(self.connect(), self.key_prefix))
 
     async def open_tickets(self) -> TicketStore:
-        return await _pinged(RedisTicketStore.from_url(self.url, self.prefix))
+        return await _pinged(RedisTicketStore(self.connect(), self.key_prefix))
 
     async def open_audit(self) -> AuditLog:
-        return await _pinged(RedisAuditLog.from_url(self.url, self.prefix))
+        return await _pinged(RedisAuditLog(self.connect(), self.key_prefix))

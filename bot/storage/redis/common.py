@@ -1,8 +1,31 @@
-"""What every Redis store shares: key parts and replies as text."""
+"""What every Redis store shares: the client, key parts and replies as text."""
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import quote
+
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
+
+
+def connect(url: str, *, cluster: bool = False, decode: bool = True) -> aioredis.Redis:
+    """A new client for ``url`` (connects lazily): with ``cluster``, a Redis Cluster client that
+    ``url`` introduces to any node of the cluster.
+
+    The cluster client is typed as the plain one: it speaks every command, script and
+    single-slot transaction the stores use, routed by each key's slot (the contract suites run
+    on both), but the two classes share no base."""
+    if cluster:
+        return cast(aioredis.Redis, RedisCluster.from_url(url, decode_responses=decode))
+    return aioredis.from_url(url, decode_responses=decode)
+
+
+def key_prefix(prefix: str, *, cluster: bool = False) -> str:
+    """The keys' prefix: on a cluster a hash tag, so that every key that a script or a
+    transaction touches together lies in one slot (a single server keeps the plain prefix,
+    and with it the keys it has stored)."""
+    return f"{{{prefix}}}" if cluster else prefix
 
 
 def part(text: str) -> str:

@@ -1,6 +1,7 @@
 """Redis storage backend and cross-worker event isolation, for production with several workers.
 
-Key layout (``p`` is the prefix, ``{x}`` a percent-encoded component so that ``:`` in an id
+Key layout (``p`` is the prefix, ``{prefix}`` itself on a Redis Cluster so that all keys share
+one hash slot; ``{x}`` a percent-encoded component so that ``:`` in an id
 cannot make two keys collide)::
 
     p:draft:{channel}:{user_id}   hash  data (JSON), version, updated_at
@@ -31,13 +32,14 @@ from redis.exceptions import WatchError
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
 from bot.storage.redis.common import as_text, part
-from bot.storage.redis.lock import RedisIsolation
+from bot.storage.redis.lock import RedisIsolation, TurnHandle
 from contests.records import (
     AlreadyClaimed,
     Draft,
     InboundClaim,
     StaleDraftError,
     Submission,
+    Turn,
     UserKey,
     apply_update,
     merge_extra,
@@ -60,9 +62,23 @@ end
 """
 _DRAFT_WRITE_LUA = """
 redis.call('HSET', KEYS[1], 'version', ARGV[2], 'data', ARGV[3], 'updated_at', ARGV[4])
+"""
+_SAVE_DRAFT_LUA = _VERSION_CHECK_LUA + _DRAFT_WRITE_LUA + "return 1\n"
+
+# A save that also ends the user's turn: the lock is the last key, its token the last
+# argument (RELEASE_LUA's test: only while the lock is still ours).  Released after the write,
+# and only when the write was made.
+_END_TURN_LUA = """
+if redis.call('GET', KEYS[#KEYS]) == ARGV[#ARGV] then redis.call('DEL', KEYS[#KEYS]) end
 return 1
 """
-_SAVE_DRAFT_LUA = _VERSION_CHECK_LUA + _DRAFT_WRITE_LUA
+
+# The turn taken with the draft read: KEYS lock, draft; ARGV token, TTL in ms.  Returns nil
+# when the lock is held by someone else, else the draft's data, version, updated_at.
+_TAKE_TURN_LUA = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
+return redis.call('HMGET', KEYS[2], 'data', 'version', 'updated_at')
+"""
 
 # The contact record: the user's field of the contacts hash keeps the latest ISO time (fixed
 # width, so text order is time order), even if two workers record out of order.
@@ -157,6 +173,16 @@ def _ms(ttl: dt.timedelta) -> int:
     return max(1, int(ttl.total_seconds() * 1000))
 
 
+def _draft_from(user: UserKey, fields: Sequence[Any]) -> Draft | None:
+    """A draft from its hash's data, version, updated_at (None when any is missing)."""
+    data, version, updated_at = fields
+    if data is None or version is None or updated_at is None:
+        return None
+    return Draft(
+        user=user, data=json.loads(data), version=int(version), updated_at=parse_utc(as_text(updated_at))
+    )
+
+
 def _submission_from_json(number: str, payload: str | bytes) -> Submission:
     doc = json.loads(payload)
     return Submission(
@@ -184,9 +210,11 @@ class RedisStorage:
         self._redis = redis
         self.prefix = prefix
         self._save_draft = redis.register_script(_SAVE_DRAFT_LUA)
-        self._save_draft_claimed = redis.register_script(_SAVE_DRAFT_CLAIMED_LUA)
+        self._save_draft_claimed = redis.register_script(_SAVE_DRAFT_CLAIMED_LUA + "return 1\n")
+        self._save_draft_ending = redis.register_script(_VERSION_CHECK_LUA + _DRAFT_WRITE_LUA + _END_TURN_LUA)
+        self._save_draft_claimed_ending = redis.register_script(_SAVE_DRAFT_CLAIMED_LUA + _END_TURN_LUA)
+        self._take_turn = redis.register_script(_TAKE_TURN_LUA)
         self._create_submission = redis.register_script(_CREATE_SUBMISSION_LUA)
-        self._stamp = redis.register_script(_STAMP_LUA)
         self._touch = redis.register_script(_TOUCH_LUA)
         self._claim_inbound = redis.register_script(_CLAIM_INBOUND_LUA)
         self._claim_first = redis.register_script(_CLAIM_FIRST_LUA)
@@ -233,31 +261,43 @@ class RedisStorage:
 
     async def get_draft(self, user: UserKey) -> Draft | None:
         fields = await self._redis.hmget(self._draft_key(user), ["data", "version", "updated_at"])
-        data, version, updated_at = fields
-        if data is None or version is None or updated_at is None:
-            return None
-        return Draft(
-            user=user,
-            data=json.loads(data),
-            version=int(version),
-            updated_at=parse_utc(as_text(updated_at)),
-        )
+        return _draft_from(user, fields)
 
-    async def save_draft(self, draft: Draft, *, claim: InboundClaim | None = None) -> Draft:
+    async def take_turn(
+        self, lock_name: str, token: str, ttl_ms: int, user: UserKey
+    ) -> tuple[bool, Draft | None]:
+        """Take the turn's lock (``SET NX PX``) and, when it was free, read ``user``'s draft in
+        the same script: (taken, the draft).  Called by :class:`RedisIsolation`."""
+        fields = await self._take_turn(keys=[lock_name, self._draft_key(user)], args=[token, ttl_ms])
+        return (False, None) if fields is None else (True, _draft_from(user, fields))
+
+    async def save_draft(
+        self, draft: Draft, *, claim: InboundClaim | None = None, turn: Turn | None = None
+    ) -> Draft:
         encoded = dump_json(draft.data)
         now = dt.datetime.now(dt.UTC)
         new_version = draft.version + 1
+        keys = [self._draft_key(draft.user)]
         args: list[Any] = [draft.version, new_version, encoded, utc_iso(now)]
-        if claim is None:
-            stored = await self._save_draft(keys=[self._draft_key(draft.user)], args=args)
+        if claim is not None:
+            keys += [self._claim_key(claim.key), self._contacts]
+            args += [_ms(claim.ttl), _contact_field(claim.user), utc_iso(claim.when)]
+        ending = turn is not None and turn.may_end_in_save and isinstance(turn.handle, TurnHandle)
+        if ending:
+            assert turn is not None and isinstance(turn.handle, TurnHandle)
+            keys.append(turn.handle.lock_name)
+            args.append(turn.handle.token)
+            script = self._save_draft_ending if claim is None else self._save_draft_claimed_ending
         else:
-            keys = [self._draft_key(draft.user), self._claim_key(claim.key), self._contacts]
-            touch: list[Any] = [_ms(claim.ttl), _contact_field(claim.user), utc_iso(claim.when)]
-            stored = await self._save_draft_claimed(keys=keys, args=[*args, *touch])
-            if int(stored) == -1:
-                raise AlreadyClaimed(claim.key)
-        if int(stored) != 1:
+            script = self._save_draft if claim is None else self._save_draft_claimed
+        stored = int(await script(keys=keys, args=args))
+        if stored == -1 and claim is not None:
+            raise AlreadyClaimed(claim.key)
+        if stored != 1:
             raise StaleDraftError(f"draft of {draft.user} is not at version {draft.version}")
+        if ending:
+            assert turn is not None
+            turn.ended = True
         # The caller's own data: decoding what was just encoded would only copy it.
         return Draft(user=draft.user, data=draft.data, version=new_version, updated_at=now)
 
@@ -408,7 +448,9 @@ class RedisStorage:
                     pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
                     pipe.hset(self._submissions, number, encoded)
                     changed = self._changed_index(str(doc["contest_id"]))
-                    await self._stamp(keys=[self._changes, changed], args=[number], client=pipe)
+                    # EVAL, not EVALSHA: a cluster's transaction does not load scripts first, and
+                    # a missing one would fail alone inside EXEC, after the HSET was applied.
+                    pipe.eval(_STAMP_LUA, 2, self._changes, changed, number)
                     await pipe.execute()
                     return _submission_from_json(number, encoded)
                 except WatchError:

@@ -25,6 +25,7 @@ from contests.records import (
     InboundClaim,
     StaleDraftError,
     Submission,
+    Turn,
     UserKey,
     apply_update,
     format_number,
@@ -203,7 +204,10 @@ class SqliteStorage(SqliteStoreBase):
         data, version, updated_at = found[0]
         return Draft(user=user, data=json.loads(data), version=version, updated_at=parse_utc(updated_at))
 
-    async def save_draft(self, draft: Draft, *, claim: InboundClaim | None = None) -> Draft:
+    async def save_draft(
+        self, draft: Draft, *, claim: InboundClaim | None = None, turn: Turn | None = None
+    ) -> Draft:
+        # ``turn`` is left alone: LocalIsolation's lock is in this process and costs no trip.
         encoded = dump_json(draft.data)
         now = dt.datetime.now(dt.UTC)
         new_version = draft.version + 1
