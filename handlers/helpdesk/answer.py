@@ -182,7 +182,7 @@ class Helpdesk:
         for piece in split_questions(question):
             # A short follow-up without an intent of its own ("一共几部", "通知里找不到") leans on the
             # question before it; "时长可以吗" asks something itself.
-            if parts and len(piece) < FOLLOW_UP_CHARS and self.analyzer.query(piece).topics <= {"名额"}:
+            if parts and len(piece) < FOLLOW_UP_CHARS and not self._says_what(contest, piece):
                 parts[-1] += "，" + piece
             else:
                 parts.append(piece)
@@ -192,6 +192,14 @@ class Helpdesk:
         if preface and result.kind in ("answer", "silent"):
             result = replace(result, answer=preface + result.answer)
         return result
+
+    def _says_what(self, contest: Contest, piece: str) -> bool:
+        """Whether a piece of a message names something of its own to ask about (配音, 时长), beyond
+        a count or a verb that needs the question before it (一共几部, 通知里找不到)."""
+        base = self.knowledge(contest.id)
+        query = self.analyzer.query(piece)
+        own = [t for t in query.terms if len(t) > 1 and base.index.knows(t) and t not in FOLLOW_UP_WORDS]
+        return bool(own or query.topics - {"名额"})
 
     def _one(self, contest: Contest, question: str, route: str | None, english: bool) -> HelpAnswer:
         """One question's answer, without the preface naming the contest."""
@@ -313,7 +321,7 @@ def _for_route(hits: list[Hit], contest: Contest, route: str | None) -> list[Hit
 
 #: Where one message asks several things: question marks, and a comma before 又/还/另外 (“初审啥时候，
 #: 评审又是啥时候”).
-_PARTS = re.compile(r"[？?；;]+|[，,](?=[^，,？?]{0,6}(又|还有|另外|以及|同时))")
+_PARTS = re.compile(r"[？?；;]+|[，,、](?=[^，,、？?]{0,6}(又|还有|另外|以及|同时))")
 
 
 def split_questions(question: str) -> list[str]:
@@ -322,8 +330,10 @@ def split_questions(question: str) -> list[str]:
     return [p for p in pieces if p and not _CONNECTIVE.fullmatch(p)]
 
 
-#: A part of a message shorter than this is read with the part before it.
+#: A part of a message shorter than this, naming nothing of its own, is read with the part before it.
 FOLLOW_UP_CHARS = 8
+#: Words a follow-up may have and still lean on the question before it.
+FOLLOW_UP_WORDS = frozenset({"名额", "提交", "几部", "一共", "通知", "要求", "作品", "视频"})
 _CONNECTIVE = re.compile(r"又|还有|另外|以及|同时")
 
 
