@@ -204,6 +204,7 @@ class Helpdesk:
     def _one(self, contest: Contest, question: str, route: str | None, english: bool) -> HelpAnswer:
         """One question's answer, without the preface naming the contest."""
         text = chinese_terms(question) if english else question
+        text, note = _own_form(text, contest, route)
         base = self.knowledge(contest.id)
         query = self.analyzer.query(text)
 
@@ -247,6 +248,8 @@ class Helpdesk:
         elif top.entry.silent:
             lead = SILENT_LEAD_EN if english else SILENT_LEAD
             text, kind = f"{lead}\n{rendered}{self._contacts(contest, english)}", "silent"
+        if note and confident:
+            text = f"{note}\n{text}"
         return HelpAnswer(
             text, confident, top.entry.source, top.confidence, contest.id, rendered, top.entry.id,
             query.terms, kind, english,
@@ -298,6 +301,27 @@ def _preface(title: str, named: bool, english: bool) -> str:
     if named:
         return f"（以下按“{title}”回答）\n"
     return f"（您没有说明是哪个大赛，以下按最近的“{title}”回答；问的是其他大赛请注明名称）\n"
+
+
+#: How entrants name the forms.
+FORM_NAMES = ("推荐表", "自荐表", "申报表", "报送表")
+
+
+def _own_form(text: str, contest: Contest, route: str | None) -> tuple[str, str]:
+    """A question naming another route's form (a 自荐 entrant asking about "推荐表") is about the
+    asker's own form: the text with the form named as the route names it, and a note saying so."""
+    channel = next((c for c in contest.channels if c.id == route), None)
+    if channel is None:
+        return text, ""
+    mine = [contest.form(fid) for fid in channel.forms.values()]
+    own = next((n for f in mine for n in FORM_NAMES if n in f.title), None)
+    named = next((n for n in FORM_NAMES if n in text), None)
+    if own is None or named is None or named == own:
+        return text, ""
+    form = next(f for f in mine if own in f.title)
+    return text.replace(
+        named, own
+    ), f"（您选择的是“{channel.label}”，对应的是《{form.title}》，以下按此回答）"
 
 
 def _for_route(hits: list[Hit], contest: Contest, route: str | None) -> list[Hit]:

@@ -88,8 +88,6 @@ class Entry:
 STORY_WEIGHT = 0.3
 #: An entry that needs a word the question lacks (the scans' upload limit needs 扫描件/附件/表) yields.
 MISSING_NEED_DAMPING = 0.2
-#: A clause's coverage, scaled by this, is its confidence.
-CLAUSE_CONFIDENCE = 1.5
 #: How much the character-pair match counts against the word match (each scaled to its best hit).
 PAIR_WEIGHT = 0.3
 #: Words of a contest's name that are also what questions ask about: they still count.
@@ -191,10 +189,6 @@ class KnowledgeBase:
             # question has words it lacks ("渝北区能推荐几部作品呀老师"): half the confidence comes
             # from the intent, half from the words covered.
             confidence = 0.5 + 0.5 * covered if matched else covered
-            if entry.kind == "clause":
-                # The notice's own sentences rarely repeat the entrant's words as a fact's keys do: the
-                # same coverage means more there (measured on the dev questions, bench/README.md).
-                confidence = min(1.0, confidence * CLAUSE_CONFIDENCE)
             hits.append(Hit(entry, score, round(confidence, 4), round(by_pairs[i] / top_pairs, 4)))
         hits.sort(key=lambda h: (-h.score, h.entry.id))
         return hits[:limit]
