@@ -178,20 +178,37 @@ class Helpdesk:
         contest = self.contests.get(contest_id)
         if contest is None:
             raise KeyError(contest_id)
+        pieces = [p for p in split_questions(self._unnamed(contest, question)) if p.strip(" ，。?？")]
         parts: list[str] = []
-        for piece in split_questions(question):
-            # A short follow-up without an intent of its own ("一共几部", "通知里找不到") leans on the
-            # question before it; "时长可以吗" asks something itself.
-            if parts and len(piece) < FOLLOW_UP_CHARS and not self._says_what(contest, piece):
-                parts[-1] += "，" + piece
+        leaning = ""
+        for piece in pieces:
+            # A short piece without an intent of its own ("一共几部", "通知里找不到", "用啥交") leans on the
+            # question beside it; "时长可以吗" asks something itself.
+            if len(piece) < FOLLOW_UP_CHARS and not self._says_what(contest, piece):
+                if parts:
+                    parts[-1] += "，" + piece
+                else:
+                    leaning += piece + "，"
             else:
-                parts.append(piece)
+                parts.append(leaning + piece)
+                leaning = ""
+        if leaning and parts:
+            parts[-1] += "，" + leaning.rstrip("，")
         parts = parts if len(parts) > 1 else [question]
         answers = [self._one(contest, part, route, english) for part in parts]
         result = answers[0] if len(answers) == 1 else _together(answers)
         if preface and result.kind in ("answer", "silent"):
             result = replace(result, answer=preface + result.answer)
         return result
+
+    def _unnamed(self, contest: Contest, text: str) -> str:
+        """The question without the contest's own names: "2024全国科普微视频大赛 自荐邮箱" asks about
+        the e-mail, not about the year 2024."""
+        notice = self.notice(contest.id)
+        names = {contest.title, contest.short_title, *(notice.aliases if notice else ())}
+        for name in sorted((n for n in names if n and len(n) >= 4), key=len, reverse=True):
+            text = text.replace(name, " ")
+        return text
 
     def _says_what(self, contest: Contest, piece: str) -> bool:
         """Whether a piece of a message names something of its own to ask about (配音, 时长), beyond
@@ -204,7 +221,7 @@ class Helpdesk:
     def _one(self, contest: Contest, question: str, route: str | None, english: bool) -> HelpAnswer:
         """One question's answer, without the preface naming the contest."""
         text = chinese_terms(question) if english else question
-        text, note = _own_form(text, contest, route)
+        text, note = _own_form(self._unnamed(contest, text), contest, route)
         base = self.knowledge(contest.id)
         query = self.analyzer.query(text)
 
@@ -345,7 +362,11 @@ def _for_route(hits: list[Hit], contest: Contest, route: str | None) -> list[Hit
 
 #: Where one message asks several things: question marks, and a comma before 又/还/另外 (“初审啥时候，
 #: 评审又是啥时候”).
-_PARTS = re.compile(r"[？?；;]+|[，,、](?=[^，,、？?]{0,6}(又|还有|另外|以及|同时))")
+_PARTS = re.compile(
+    r"[？?；;]+|[，,、](?=[^，,、？?]{0,6}(又|还有|另外|以及|同时))"
+    # a space between Chinese words: chats typed without punctuation ("想自己报 需要啥手续 能报几部")
+    r"|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])"
+)
 
 
 def split_questions(question: str) -> list[str]:
@@ -366,6 +387,8 @@ def _together(answers: list[HelpAnswer]) -> HelpAnswer:
     personal = next((a for a in answers if a.kind == "personal"), None)
     if personal is not None:
         return personal
+    # A part that reads as off-topic beside parts about the contest was only not understood.
+    answers = [replace(a, confident=False, kind="unsure") if a.kind == "offtopic" else a for a in answers]
     unsure = next((a for a in answers if not a.confident), None)
     seen: set[str] = set()
     said = []

@@ -495,7 +495,7 @@ class _Facts:
                 "contacts",
                 f"contacts[{i}]",
                 f"联系 电话 联系人 咨询 邮箱 找谁 {ct.role}",
-                {"联系"},
+                {"联系方式"},
             )
         if not c.contacts:
             self.add(
@@ -504,7 +504,7 @@ class _Facts:
                 "contacts",
                 "contacts",
                 "联系 电话 联系人 咨询 找谁",
-                {"联系"},
+                {"联系方式"},
                 silent=True,
             )
 
