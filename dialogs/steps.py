@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from contests.events import Choice, EventKind, Incoming, Reply
-from contests.rules import Contest, FieldType, match_place
+from contests.names import match_place
+from contests.rules import Contest, FieldType
 from dialogs import review, scan, video
 from dialogs.kit import KEEP, SKIP, DialogKit, StepSpec, norm, show_answer
 from dialogs.plans import Plan, Route, StepRef, goto

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from contests.names import match_place
 from contests.org import (
     DEFAULT_HOLD_TTL,
     Place,
@@ -29,7 +30,7 @@ from contests.org import (
 from contests.ports import OrgStore, Storage
 from contests.records import Submission, UserKey
 from contests.review import HistoryEntry, ReviewState, awaiting_unit
-from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, FormField, QuotaRule, match_place
+from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, FormField, QuotaRule
 from handlers.outbound import Tell, tell
 from handlers.quota.results import Candidate, DistrictPick, EntryRequest, SelectResult, Submitted
 from handlers.quota.rules import (

@@ -15,10 +15,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from contests.names import place_of_unit, province_of
 from contests.org import Membership, Place, PlaceState, Role, Track, Unit, normalise_name
 from contests.ports import OrgStore
 from contests.records import Submission
-from contests.rules import SHANGHAI, Contest, EntryRoute, Form, FormField, QuotaRule, match_place
+from contests.rules import SHANGHAI, Contest, EntryRoute, Form, FormField, QuotaRule
 
 __all__ = [
     "AuthorRules",
@@ -75,10 +76,9 @@ async def unit_of_member(org: OrgStore, member: Membership | None) -> Unit | Non
 def rule_for_unit(channel: EntryRoute, unit: Unit) -> QuotaRule | None:
     """The rule of ``channel`` that governs ``unit``: one that names it, else one of its kind
     that names nobody (cq's 12 listed districts vs. every other 区县)."""
-    key = unit.key
     for rule in channel.quota:
-        if any(normalise_name(u) == key for u in rule.units):
-            return rule
+        if rule.units and place_of_unit(unit.name, rule.units) is not None:
+            return rule  # "江北区科技局" is the 江北区 the notice lists, whatever its suffix
     for rule in channel.quota:
         if rule.kind == unit.kind and not rule.units:
             return rule
@@ -89,10 +89,10 @@ def _bonus(rule: QuotaRule, unit: Unit | None) -> int:
     if unit is None or not rule.bonus:
         return 0
     names = {normalise_name(n) for n in rule.bonus_units}
-    # A province's department is imported under its own name; its province column names the province.
-    return (
-        rule.bonus if unit.key in names or (unit.province and normalise_name(unit.province) in names) else 0
-    )
+    # A province's department is imported under its own name; its province column (else the
+    # name's own start: 河北省科技厅) names the province.
+    province = unit.province or province_of(unit.name)
+    return rule.bonus if unit.key in names or (province and normalise_name(province) in names) else 0
 
 
 def limit_for(rule: QuotaRule | None, unit: Unit | None, track: Track) -> int | None:
@@ -190,7 +190,7 @@ def same_unit(fld: FormField, unit: Unit, named: str) -> bool:
     """Whether the imported ``unit`` ("重庆市江北区科学技术局" or "江北区") is the one named."""
     if not named:
         return False
-    canonical = match_place(unit.name, fld.options) or unit.name
+    canonical = place_of_unit(unit.name, fld.options) or unit.name
     return normalise_name(canonical) == normalise_name(named)
 
 
