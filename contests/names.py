@@ -31,6 +31,7 @@ __all__ = [
     "office_core",
     "place_of_unit",
     "province_of",
+    "split_province",
 ]
 
 # The 34 provincial-level divisions, as unit names begin with them.
@@ -155,16 +156,18 @@ def province_of(name: str) -> str:
     return _prefixed(name, _PROVINCE_PREFIX)
 
 
+def split_province(name: str) -> tuple[str, str]:
+    """(the province a name begins with, the rest of the folded name): 广西科技厅 →
+    (广西壮族自治区, 科技厅); ("", the folded name) when it begins with none."""
+    text = fold(name)
+    best = max((p for p in _PROVINCE_PREFIX if text.startswith(fold(p))), key=len, default="")
+    return (_PROVINCE_PREFIX[best], text[len(fold(best)) :]) if best else ("", text)
+
+
 def city_of(name: str) -> str:
     """The 副省级城市 a unit's name stands for (深圳市科技创新局 → 深圳市,
     广东省深圳市科技局 → 深圳市), or ""."""
-    text = fold(name)
-    province = province_of(text)
-    if province:
-        text = text.removeprefix(fold(province)) if text.startswith(fold(province)) else text
-        for short in (_PROVINCE_END.sub("", province),):
-            text = text.removeprefix(fold(short))
-    return _prefixed(text, _CITY_PREFIX)
+    return _prefixed(split_province(name)[1], _CITY_PREFIX)
 
 
 def is_xpcc(name: str) -> bool:
