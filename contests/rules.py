@@ -78,6 +78,9 @@ class FormField(_Model):
     # units that select and recommend.  The entry waits for that unit's choice instead of using
     # a place at confirm; the paper form has no cell for it (the layout omits it).
     role: Literal["title", "authors", "unit", "phone", "email", "summary", "recommender"] | None = None
+    # CHOICE: the options a channel allows, where the channel decides the answer (cacsi: 是否为
+    # 会员 is 是 in the 会员 channel, 否 in 其他机构和个人自荐).  Channel id -> options.
+    channel_options: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> FormField:
@@ -89,6 +92,9 @@ class FormField(_Model):
             raise ValueError("min_chars is larger than max_chars")
         if self.role == "recommender" and self.type is not FieldType.CHOICE:
             raise ValueError("a recommender field is a choice among the recommending units")
+        for channel_id, allowed in self.channel_options.items():
+            if not allowed or not set(allowed) <= set(self.options):
+                raise ValueError(f"channel_options[{channel_id}] must be some of the field's options")
         return self
 
 
