@@ -24,6 +24,7 @@ from dialogs.plans import StepRef, current, goto
 from dialogs.results import Advance, Answer, Ask, Restart, StepResult
 from dialogs.states import DRAFT_VERSION, State, Step, copy_state, migrate
 from dialogs.steps import STEPS, choose_contest, return_step
+from validators.link_fields import without_link
 from validators.questions import LOOKS_LIKE, question_grade
 from validators.text import MAX_INPUT_CHARS
 
@@ -181,7 +182,7 @@ class DialogEngine(DialogKit):
         spec = self.steps[step.name]
         result = self._settle(state, step, spec.read(self, state, step, event, text, now), now)
         result.replies = [Reply(self.msg.render("link_kept_with_question")), *result.replies]
-        result.question = text
+        result.question = without_link(text) or text
         return result
 
     def _question_answered(self, state: State, step: StepRef, text: str, now: dt.datetime) -> StepResult:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from validators.links import VideoLink, drive_for, parse_video_link, share_link_of
 from validators.text import Invalid, Result, Valid, check_url, clean_text
 
-__all__ = ["check_link_field", "code_alone", "with_code"]
+__all__ = ["check_link_field", "code_alone", "with_code", "without_link"]
 
 # A message that is only a code: "abcd", "提取码：abcd", "密码 abcd", "pwd=abcd".
 _CODE_ALONE = re.compile(
@@ -24,6 +24,13 @@ _CODE_ALONE = re.compile(
     re.IGNORECASE,
 )
 _CODE_WORD = re.compile(r"提取码|提取碼|访问码|取件码|口令|密码|pwd|code", re.IGNORECASE)
+# What a message holds besides its question: the address (with or without its scheme), its
+# code, the word 链接 before it.
+_LINK_PARTS = re.compile(
+    r"(?:链接|网址|地址)?\s*[:：]?\s*(?:[a-z][a-z0-9+.\-]*://|www\.)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/[\x21-\x7e]*)?"
+    r"|(?:提取码|提取碼|访问码|密码|pwd|code)\s*(?:是|为)?\s*[:：=]?\s*[A-Za-z0-9]{4,8}",
+    re.IGNORECASE,
+)
 
 
 def code_alone(text: str, *, bare: bool = True) -> str | None:
@@ -34,6 +41,13 @@ def code_alone(text: str, *, bare: bool = True) -> str | None:
     if m is None or (not bare and not _CODE_WORD.match(said)):
         return None
     return m["code"]
+
+
+def without_link(text: str) -> str:
+    """The rest of a message once its link and code are taken out ("链接 x.cn/a 提取码 ab12，视频
+    可以多大？" → "视频可以多大？"): what a question-answerer should read."""
+    rest = _LINK_PARTS.sub(" ", clean_text(text))
+    return re.sub(r"^[\s，,。；;:：]+", "", re.sub(r"\s+", " ", rest)).strip()
 
 
 def with_code(link_text: str, code: str) -> str:
