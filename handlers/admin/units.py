@@ -235,7 +235,9 @@ def read_units(data: bytes | str, contest: Contest, existing: Sequence[Unit] = (
     notes: list[str] = []
     rows: list[UnitRow] = []
     seen: dict[str, int] = {}
-    reader = csv.reader(io.StringIO(text))
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    # Rows copied out of a spreadsheet arrive separated by tabs.
+    reader = csv.reader(io.StringIO(text), delimiter="\t" if "\t" in first and "," not in first else ",")
     columns: list[str] | None = None
     for row in reader:
         line = reader.line_num
