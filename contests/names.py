@@ -31,6 +31,7 @@ __all__ = [
     "office_core",
     "place_of_unit",
     "province_of",
+    "same_name",
     "split_province",
 ]
 
@@ -174,6 +175,15 @@ def is_xpcc(name: str) -> bool:
     """Whether a unit's name is the 新疆生产建设兵团's (its 科技局, or 兵团 for short)."""
     text = fold(name)
     return any(text.startswith(n) for n in _XPCC_NAMES)
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two names of a unit are one: equal once short forms are spelled out, also when
+    one leaves out its province's 省/市 (河北科技厅 and 河北省科学技术厅)."""
+    if expand(a) == expand(b):
+        return True
+    (pa, ra), (pb, rb) = split_province(a), split_province(b)
+    return bool(pa) and pa == pb and expand(ra) == expand(rb)
 
 
 def find_all(text: str, names: Iterable[tuple[str, Iterable[str]]], *, least: int = 2) -> list[str]:

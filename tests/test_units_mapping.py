@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from contests.names import city_of, expand, office_core, place_of_unit, province_of
+from contests.org import Role
 from contests.rules import Contest, ContestRegistry
-from handlers.admin.service import AdminService
+from handlers.admin.service import AdminService, Denied
 from handlers.admin.units import UnitsImportError, read_units
-from handlers.quota.rules import limit_for, rule_for_unit
-from tests.test_quota import CAS, CQ, TECH, World
+from handlers.quota.rules import find_unit, limit_for, rule_for_unit
+from tests.test_quota import ALICE, CAS, CQ, TECH, World
 from tests.test_quota import world as world
 
 CACSI = "cacsi-2022-youth"
@@ -214,3 +215,17 @@ def test_the_cli_shows_the_mapping_and_saves_only_when_confirmed(tmp_path: Path)
     bad.write_text("名称\n重庆市科学技术局\n", encoding="utf-8")
     refused_ = _cli(["units", "import", str(bad), "--contest", CQ, "--yes"], tmp_path)
     assert refused_.returncode == 2 and "不是通知所列的区县" in refused_.stderr
+
+
+# ---------------------------------------------------------------- a unit typed later by another name
+async def test_a_unit_typed_by_another_name_is_the_imported_one(world: World) -> None:
+    admin = AdminService(world.contests, world.storage, world.org, world.clock)
+    await admin.import_units(CAS, "名称,类别\n河北省科学技术厅,\n中国科学技术协会,member_unit\n")
+    for typed in ("河北省科技厅", "河北科技厅", "河北省 科学技术厅"):
+        found = await find_unit(world.org, CAS, typed)
+        assert found is not None and found.name == "河北省科学技术厅", typed
+    assert await find_unit(world.org, CAS, "山西省科技厅") is None
+    invite = await admin.create_invite(CAS, Role.MEMBER, "河北科技厅")
+    assert not isinstance(invite, Denied) and invite.unit == "河北省科学技术厅"
+    notice = await world.quota.unit_notice(ALICE, CAS, "recommend", "河北省科技厅")
+    assert notice is not None and notice.startswith("“河北省科学技术厅”目前")

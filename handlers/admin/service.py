@@ -29,7 +29,7 @@ from handlers.admin.invites import (
 )
 from handlers.admin.units import ImportSummary, UnitsPreview, read_units
 from handlers.export import FORMATS, ExportRow, Viewer, render, visible_submission
-from handlers.quota.rules import recommender_of, rule_for_unit, selection_field, submitted_through
+from handlers.quota.rules import find_unit, recommender_of, rule_for_unit, selection_field, submitted_through
 from handlers.quota.service import utcnow
 
 __all__ = ["AdminService", "Denied"]
@@ -115,7 +115,7 @@ class AdminService:
             return Denied("只有主办方可以生成邀请码。")
         unit_key: str | None = None
         if role is Role.MEMBER:
-            found = await self.org.get_unit(contest.id, unit or "")
+            found = await find_unit(self.org, contest.id, unit or "")
             if found is None:
                 return Denied(f"本赛事没有登记名为“{unit or ''}”的推荐单位，请先导入单位名单。")
             unit, unit_key = found.name, found.key

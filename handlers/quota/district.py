@@ -36,6 +36,7 @@ from handlers.quota.results import Candidate, DistrictPick, EntryRequest, Select
 from handlers.quota.rules import (
     claims_for,
     field_value,
+    find_unit,
     limit_for,
     place_counts,
     recommender_of,
@@ -96,7 +97,7 @@ class DistrictRecommendations:
 
     async def _unit_named(self, contest: Contest, fld: FormField, named: str) -> Unit | None:
         """The imported unit an entrant's answer names ("江北区" for 重庆市江北区科学技术局)."""
-        found = await self.org.get_unit(contest.id, named)
+        found = await find_unit(self.org, contest.id, named)
         if found is not None:
             return found
         return next((u for u in await self.org.list_units(contest.id) if same_unit(fld, u, named)), None)
@@ -211,7 +212,7 @@ class DistrictRecommendations:
             )
         member = await self.org.get_membership(user, contest.id)
         if member is not None and member.role is Role.ORGANISER:
-            unit = await self.org.get_unit(contest.id, named)
+            unit = await find_unit(self.org, contest.id, named)
             if unit is None:
                 return SelectResult(
                     False, "not_found", f"“{named}”不在推荐单位名单中：请先导入该单位，再代为确认 {number}。"

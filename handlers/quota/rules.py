@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from contests.names import place_of_unit, province_of
+from contests.names import place_of_unit, province_of, same_name
 from contests.org import Membership, Place, PlaceState, Role, Track, Unit, normalise_name
 from contests.ports import OrgStore
 from contests.records import Submission
@@ -28,6 +28,7 @@ __all__ = [
     "claims_for",
     "days_left",
     "field_value",
+    "find_unit",
     "first_author",
     "limit_for",
     "place_counts",
@@ -71,6 +72,16 @@ async def unit_of_member(org: OrgStore, member: Membership | None) -> Unit | Non
     if member is None or member.role is not Role.MEMBER or not member.unit_key:
         return None
     return await org.get_unit(member.contest_id, member.unit_key)
+
+
+async def find_unit(org: OrgStore, contest_id: str, named: str) -> Unit | None:
+    """The imported unit a typed name means: the name itself, else the one unit it is another
+    name of (河北省科技厅 for an imported 河北省科学技术厅); None when none or several are."""
+    found = await org.get_unit(contest_id, named)
+    if found is not None or not named.strip():
+        return found
+    alike = [u for u in await org.list_units(contest_id) if same_name(u.name, named)]
+    return alike[0] if len(alike) == 1 else None
 
 
 def rule_for_unit(channel: EntryRoute, unit: Unit) -> QuotaRule | None:
