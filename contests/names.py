@@ -28,6 +28,7 @@ __all__ = [
     "fold",
     "is_xpcc",
     "match_place",
+    "name_keys",
     "office_core",
     "place_of_unit",
     "province_of",
@@ -82,6 +83,8 @@ _PROVINCE_PREFIX = {
     **{short: full for full in PROVINCES for short in {full, _PROVINCE_END.sub("", full)}},
 }
 _CITY_PREFIX = {short: full for full in SUB_PROVINCIAL_CITIES for short in {full, full.removesuffix("市")}}
+# The place names above are CJK, already in folded form; the longest is the 兵团's 8 characters.
+_LONGEST = max(len(k) for k in (*_PROVINCE_PREFIX, *_CITY_PREFIX))
 _XPCC_NAMES = ("新疆生产建设兵团", "新疆兵团", "兵团")
 
 
@@ -145,9 +148,16 @@ def place_of_unit(name: str, places: Iterable[str]) -> str | None:
     return match_place(name, options) or match_place(office_core(name), options)
 
 
+def _longest_prefix(text: str, table: dict[str, str]) -> str:
+    """The longest key of ``table`` (names in folded form) that ``text`` (folded) begins with."""
+    for length in range(min(len(text), _LONGEST), 1, -1):
+        if text[:length] in table:
+            return text[:length]
+    return ""
+
+
 def _prefixed(name: str, table: dict[str, str]) -> str:
-    text = fold(name)
-    best = max((p for p in table if text.startswith(fold(p))), key=len, default="")
+    best = _longest_prefix(fold(name), table)
     return table[best] if best else ""
 
 
@@ -161,8 +171,8 @@ def split_province(name: str) -> tuple[str, str]:
     """(the province a name begins with, the rest of the folded name): 广西科技厅 →
     (广西壮族自治区, 科技厅); ("", the folded name) when it begins with none."""
     text = fold(name)
-    best = max((p for p in _PROVINCE_PREFIX if text.startswith(fold(p))), key=len, default="")
-    return (_PROVINCE_PREFIX[best], text[len(fold(best)) :]) if best else ("", text)
+    best = _longest_prefix(text, _PROVINCE_PREFIX)
+    return (_PROVINCE_PREFIX[best], text[len(best) :]) if best else ("", text)
 
 
 def city_of(name: str) -> str:
@@ -177,13 +187,20 @@ def is_xpcc(name: str) -> bool:
     return any(text.startswith(n) for n in _XPCC_NAMES)
 
 
+def name_keys(name: str) -> frozenset[str]:
+    """The forms under which two names of one unit meet: spelled out, and (when it begins
+    with a province) the province's full name with the rest spelled out."""
+    province, rest = split_province(name)
+    keys = {expand(name)}
+    if province:
+        keys.add(province + "|" + expand(rest))
+    return frozenset(keys)
+
+
 def same_name(a: str, b: str) -> bool:
     """Whether two names of a unit are one: equal once short forms are spelled out, also when
     one leaves out its province's 省/市 (河北科技厅 and 河北省科学技术厅)."""
-    if expand(a) == expand(b):
-        return True
-    (pa, ra), (pb, rb) = split_province(a), split_province(b)
-    return bool(pa) and pa == pb and expand(ra) == expand(rb)
+    return not name_keys(a).isdisjoint(name_keys(b))
 
 
 def find_all(text: str, names: Iterable[tuple[str, Iterable[str]]], *, least: int = 2) -> list[str]:

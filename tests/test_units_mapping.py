@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from contests.names import city_of, expand, office_core, place_of_unit, province_of
+from contests.names import city_of, expand, office_core, place_of_unit, province_of, same_name
 from contests.org import Role
 from contests.rules import Contest, ContestRegistry
 from handlers.admin.service import AdminService, Denied
@@ -72,6 +72,8 @@ def test_short_forms_are_spelled_out_and_offices_taken_off() -> None:
     assert province_of("广西科技厅") == "广西壮族自治区"
     assert city_of("广东省深圳市科技局") == "深圳市" and city_of("宁波科技局") == "宁波市"
     assert city_of("河北省科技厅") == ""
+    assert same_name("河北科技厅", "河北省科学技术厅") and same_name("中国科协", "中国科学技术协会")
+    assert not same_name("河北省科技厅", "山西省科技厅") and not same_name("河北省科协", "河北省科技厅")
 
 
 # ---------------------------------------------------------------- cq: 12 named districts 3—5, others 1—2

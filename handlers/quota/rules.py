@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from contests.names import place_of_unit, province_of, same_name
+from contests.names import name_keys, place_of_unit, province_of
 from contests.org import Membership, Place, PlaceState, Role, Track, Unit, normalise_name
 from contests.ports import OrgStore
 from contests.records import Submission
@@ -80,7 +80,8 @@ async def find_unit(org: OrgStore, contest_id: str, named: str) -> Unit | None:
     found = await org.get_unit(contest_id, named)
     if found is not None or not named.strip():
         return found
-    alike = [u for u in await org.list_units(contest_id) if same_name(u.name, named)]
+    keys = name_keys(named)
+    alike = [u for u in await org.list_units(contest_id) if not keys.isdisjoint(name_keys(u.name))]
     return alike[0] if len(alike) == 1 else None
 
 
