@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -79,6 +78,9 @@ class FormField(_Model):
     # units that select and recommend.  The entry waits for that unit's choice instead of using
     # a place at confirm; the paper form has no cell for it (the layout omits it).
     role: Literal["title", "authors", "unit", "phone", "email", "summary", "recommender"] | None = None
+    # CHOICE: the options a channel allows, where the channel decides the answer (cacsi: 是否为
+    # 会员 is 是 in the 会员 channel, 否 in 其他机构和个人自荐).  Channel id -> options.
+    channel_options: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> FormField:
@@ -90,6 +92,9 @@ class FormField(_Model):
             raise ValueError("min_chars is larger than max_chars")
         if self.role == "recommender" and self.type is not FieldType.CHOICE:
             raise ValueError("a recommender field is a choice among the recommending units")
+        for channel_id, allowed in self.channel_options.items():
+            if not allowed or not set(allowed) <= set(self.options):
+                raise ValueError(f"channel_options[{channel_id}] must be some of the field's options")
         return self
 
 
@@ -135,6 +140,10 @@ class QuotaRule(_Model):
     bonus_units: tuple[str, ...] = ()  # units granted ``bonus`` extra places (e.g. 三区 provinces)
     bonus: int = 0
     counted_in_parent: bool = True  # False: does not use up its province's places
+    # The level of place a unit of this kind stands for, when the notice names a level rather
+    # than a list (省、自治区、直辖市 / 计划单列市、副省级城市 / 新疆生产建设兵团): an imported
+    # unit's name must name such a place (:mod:`contests.names`).
+    places: tuple[Literal["province", "sub_provincial", "xpcc"], ...] = ()
     note: str = ""
 
 
@@ -335,45 +344,6 @@ class Contest(_Model):
                 for f in self.forms
             ],
         }
-
-
-# A leading province or city ("重庆市渝中区"): not part of a unit's short name.
-_PLACE_PREFIX = re.compile(r"^\w{2,3}?[省市](?=\w{2})")
-
-
-def _place_key(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
-
-
-def match_place(text: str, names: Iterable[str]) -> str | None:
-    """The one of ``names`` (place or unit names) that ``text`` means, else None.
-
-    Accepts the name itself, a short form ("渝中" for 渝中区, "两江" for 两江新区, "高新区" for
-    西部科学城重庆高新区), and a longer name that starts with it ("重庆市渝中区科学技术局").
-    A short form that fits several names ("新区") matches none.
-    """
-    options = list(names)
-    keyed = [(_place_key(n), n) for n in options]
-    key = _place_key(text)
-    if not key:
-        return None
-    for candidate in (key, _PLACE_PREFIX.sub("", key, count=1)):
-        exact = [n for k, n in keyed if k == candidate]
-        if exact:
-            return exact[0]
-        longer = [(len(k), n) for k, n in keyed if candidate.startswith(k)]
-        if longer:
-            return max(longer)[1]
-        short = {
-            n
-            for k, n in keyed
-            if (len(candidate) >= 2 and k.startswith(candidate)) or (len(candidate) >= 3 and candidate in k)
-        }
-        if len(short) == 1:
-            return short.pop()
-        if short:
-            return None
-    return None
 
 
 def _limits(fld: FormField) -> dict[str, Any]:

@@ -17,13 +17,14 @@ import datetime as dt
 from contests.events import EventKind, Incoming, Reply
 from contests.rules import ContestRegistry
 from dialogs import questions as questions_mod
-from dialogs import review, scan
+from dialogs import review, scan, typed_links
 from dialogs.kit import DialogKit, StepSpec, norm
 from dialogs.messages import Messages
 from dialogs.plans import StepRef, current, goto
 from dialogs.results import Advance, Answer, Ask, Restart, StepResult
 from dialogs.states import DRAFT_VERSION, State, Step, copy_state, migrate
 from dialogs.steps import STEPS, choose_contest, return_step
+from validators.link_fields import without_link
 from validators.questions import LOOKS_LIKE, question_grade
 from validators.text import MAX_INPUT_CHARS
 
@@ -83,13 +84,21 @@ class DialogEngine(DialogKit):
 
         step = current(state)
         spec = self._spec(step)
+        # The 提取码 of the share link just taken, sent on its own: added to that link.
+        late = (
+            typed_links.late_code(self, state, text)
+            if event.kind is EventKind.TEXT and command is None
+            else None
+        )
+        if late is not None:
+            return StepResult(state, [late, self._prompt(state, now)])
         pending = state.pop(questions_mod.PENDING, None)  # answered by this event, or dropped
         if pending is not None and command is None and spec is not None:
             made = questions_mod.choice_made(pending, step, event, text)
             if made is not None:
                 return self._clarified(state, step, spec, event, *made, now)
         if asks and spec is not None:
-            asked = self._question(state, step, text, now)
+            asked = self._question(state, step, event, text, now)
             if asked is not None:
                 return asked
         if forced is not None and spec is not None and step.name == Step.FIELD:
@@ -129,10 +138,14 @@ class DialogEngine(DialogKit):
                 return self._settle(state, step, review.pick_edit(self, state, rest), now)
         return self._answer(state, step, spec, event, text, now)
 
-    def _question(self, state: State, step: StepRef, text: str, now: dt.datetime) -> StepResult | None:
+    def _question(
+        self, state: State, step: StepRef, event: Incoming, text: str, now: dt.datetime
+    ) -> StepResult | None:
         """A typed message that reads as a question at ``step``, answered or asked about; None
         when it is read as the answer."""
         match questions_mod.reading(self, state, step, text):
+            case "ask" if questions_mod.carries_link(self, state, step, text):
+                return self._link_and_question(state, step, event, text, now)
             case "ask":
                 return self._question_answered(state, step, text, now)
             case "field":
@@ -159,6 +172,17 @@ class DialogEngine(DialogKit):
         result = self._settle(state, step, spec.read(self, state, step, typed, text, now), now)
         if result.state is not None:
             result.state.pop(questions_mod.CONFIRMED, None)
+        return result
+
+    def _link_and_question(
+        self, state: State, step: StepRef, event: Incoming, text: str, now: dt.datetime
+    ) -> StepResult:
+        """A link and a question in one message where a link is asked for ("https://b23.tv/x
+        这个链接可以吗？"): the link is read as the answer, and the question answered too."""
+        spec = self.steps[step.name]
+        result = self._settle(state, step, spec.read(self, state, step, event, text, now), now)
+        result.replies = [Reply(self.msg.render("link_kept_with_question")), *result.replies]
+        result.question = without_link(text) or text
         return result
 
     def _question_answered(self, state: State, step: StepRef, text: str, now: dt.datetime) -> StepResult:

@@ -23,10 +23,11 @@ import pytest
 
 from bot.services import services
 from bot.settings import Settings
+from contests.names import match_place
 from contests.org import Role
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
-from contests.rules import ContestRegistry, FieldType, match_place
+from contests.rules import ContestRegistry, FieldType
 from dialogs.engine import DialogEngine
 from forms.layout import generic_layout
 from forms.render import render_form

@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from contests.rules import Contest, FieldType, FormField
+from validators.link_fields import check_link_field
 from validators.questions import contest_question
 from validators.text import (
     Invalid,
@@ -19,7 +20,6 @@ from validators.text import (
     check_people,
     check_phone,
     check_text,
-    check_url,
     check_uscc,
     find_urls,
 )
@@ -74,7 +74,7 @@ def check_answer(fld: FormField, raw: str, contest: Contest, *, confirmed: bool 
         case FieldType.USCC:
             return check_uscc(raw, required=required)
         case FieldType.URL:
-            return check_url(raw, required=required)
+            return check_link_field(raw, required=required)
         case FieldType.DATE:
             window = contest.window(fld.window) if fld.window else None
             return check_date(

@@ -35,6 +35,7 @@ from handlers.quota.rules import (
     claims_for,
     days_left,
     field_value,
+    find_unit,
     limit_for,
     rule_for_unit,
     selection_field,
@@ -92,7 +93,7 @@ class QuotaService:
         named = str(field_value(form, answers, "unit") or "").strip()
         awaiting = False
         if rule is None and named:
-            unit = await self.org.get_unit(contest.id, named)
+            unit = await find_unit(self.org, contest.id, named)
             rule = rule_for_unit(channel, unit) if unit else None
             awaiting = member is None or member.role is not Role.ORGANISER
         if unit is not None and rule is not None:
@@ -325,7 +326,7 @@ class QuotaService:
             channel = contest.channel(channel_id)
         except KeyError:
             return None
-        unit = await self.org.get_unit(contest.id, named)
+        unit = await find_unit(self.org, contest.id, named)
         rule = rule_for_unit(channel, unit) if unit is not None else None
         if unit is None or rule is None:
             return None
