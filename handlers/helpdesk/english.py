@@ -32,7 +32,8 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"address|\bmail\b|\bpost\b|courier|\bdisc\b|\bdvd\b|\bcd\b", "邮寄 地址 光盘"),
     (r"phone|telephone|contact|\bcall\b|hotline|\bqq\b|who (can|should|do) i (ask|call|phone|contact)",
      "联系 电话"),
-    (r"quota|how many (works|videos|entries|films|pieces)(?! (will|are|were|to) (be )?(chosen|selected|award))"
+    (r"quota|how many (works|videos|entries|films|pieces)"
+     r"(?! (will|are|were|to) (be )?(chosen|selected|award))"
      r"|\bplaces\b|\blimit on|\bmax(imum)? (number|videos|works|entries)|videos max",
      "名额 几部"),
     (r"chosen|selected|excellent|winners?|awarded|shortlist", "评选 优秀 入围"),
