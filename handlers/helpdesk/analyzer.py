@@ -134,7 +134,7 @@ CONTEST_WORDS = re.compile(
 
 #: Rewrites of the question alone: what it says by negation ("不是会员" asks about the route for others).
 QUERY_REWRITES: tuple[tuple[str, str], ...] = (
-    (r"不是(协会的?)?会员|非会员|没(有)?入会", " 其他机构和个人 自荐 "),
+    (r"(?<!是)不是(协会的?)?会员|非会员|没(有)?入会", " 其他机构和个人 自荐 "),
 )
 
 #: Rewrites applied to both sides before tokenising: shapes jieba would cut apart.  Boundaries are
@@ -158,11 +158,12 @@ QUANT_TOPICS = frozenset(
 PERSONAL = re.compile(
     r"(我|我们|俺)(的|们的)?.{0,12}(收到|通过|审核|审完|审查|过审|入围|评上|获奖|落选|处理|上传成功|提交成功|报上)"
     r"(过)?(了)?(吗|没|没有|没得|嘛|么|没呢)"
-    r"|(收到|通过|审核|审完|审查过|上传成功|提交成功)了?(吗|没有|没)|我的.{0,6}(编号|进度|状态|结果|成绩)"
+    r"|(收到|通过|审核|审完|审查过|上传成功|提交成功)了(吗|没有|没)|(收到|通过)(没有|没)|我的.{0,6}(编号|进度|状态|结果|成绩)"
     r"|(我|我们)(投稿|提交|报名|交|报)的.{0,6}(编号|进度|状态|结果|成绩)"
     r"|(我|我们|俺).{0,10}(排第几|排名|多少票|票数)"
     r"|(推上去|报上去|推荐上去|交上去)了?(没|没有|没得|吗|了吗)"
     r"|(帮我|帮我们|能不能帮|可以帮).{0,10}(撤回|撤销|换|改|删|退回|查)"
+    r"|没传上|传上了没|传上去了吗|显示审核中|一直显示"
 )
 
 #: Words that carry no meaning for retrieval (question particles, pronouns, modal verbs, fillers).

@@ -184,7 +184,9 @@ class Helpdesk:
         for piece in pieces:
             # A short piece without an intent of its own ("一共几部", "通知里找不到", "用啥交") leans on the
             # question beside it; "时长可以吗" asks something itself.
-            if len(piece) < FOLLOW_UP_CHARS and not self._says_what(contest, piece):
+            if (len(piece) < FOLLOW_UP_CHARS and not self._says_what(contest, piece)) or (
+                piece is not pieces[-1] and not ASKS.search(piece)
+            ):
                 if parts:
                     parts[-1] += "，" + piece
                 else:
@@ -243,7 +245,7 @@ class Helpdesk:
         places = self._places(contest, base, query, text, english)
         if places is not None:
             return places
-        hits = _for_route(base.search(query, limit=8), contest, route)
+        hits = _for_form(_for_route(base.search(query, limit=8), contest, route), contest, text)
         if not hits:
             return reply(UNSURE_EN if english else UNSURE, "unsure", confident=False)
         top = hits[0]
@@ -341,6 +343,25 @@ def _own_form(text: str, contest: Contest, route: str | None) -> tuple[str, str]
     ), f"（您选择的是“{channel.label}”，对应的是《{form.title}》，以下按此回答）"
 
 
+def _for_form(hits: list[Hit], contest: Contest, text: str) -> list[Hit]:
+    """A question that names a form ("推荐表承诺书里…") is about that form: another form's entries sink."""
+    named = next((n for n in FORM_NAMES if n in text), None)
+    if named is None:
+        return hits
+    others = {f.id for f in contest.forms if named not in f.title}
+    if len(others) == len(contest.forms):
+        return hits
+    sections = tuple(f"通知 {f.attachment} " for f in contest.forms if f.id in others and f.attachment)
+
+    def other(hit: Hit) -> bool:
+        parts = hit.entry.id.split(".")
+        if hit.entry.kind == "clause":  # the other form's own attachment
+            return bool(sections) and (hit.entry.source + " ").startswith(sections)
+        return parts[0] == "fact:forms" and len(parts) > 1 and parts[1] in others
+
+    return sorted(hits, key=lambda h: (other(h), -h.score, h.entry.id))
+
+
 def _for_route(hits: list[Hit], contest: Contest, route: str | None) -> list[Hit]:
     """Hits about another route's form or places sink below those of the asker's route."""
     channel = next((c for c in contest.channels if c.id == route), None)
@@ -375,6 +396,13 @@ def split_questions(question: str) -> list[str]:
     return [p for p in pieces if p and not _CONNECTIVE.fullmatch(p)]
 
 
+#: A piece that asks something; one that does not ("我们公司想自己报", "大美科技特派团的视频") sets the
+#: scene for the next.
+ASKS = re.compile(
+    r"[吗呢嘛么?？]|啥|什么|多少|几|哪|谁|怎么|咋|如何|能不能|可不可以|可以不|是否|要不要|有没有|行不行|算不算|不$"
+    r"|\b(what|how|when|where|who|which|can|may|is|are|do|does|should)\b",
+    re.IGNORECASE,
+)
 #: A part of a message shorter than this, naming nothing of its own, is read with the part before it.
 FOLLOW_UP_CHARS = 8
 #: Words a follow-up may have and still lean on the question before it.

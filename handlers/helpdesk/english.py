@@ -81,6 +81,7 @@ LEXICON: tuple[tuple[str, str], ...] = (
      r"\bmy (video|work|entry|submission)"
      r"|\bmy (video|work|entry|submission).{0,30}(received|status|passed|approved|rejected|result|number)",
      "我的投稿"),
+    (r"can (you|u) check|did (you|u) (get|receive)|have (you|u) received|\bsent (it|them)\b", "我的投稿"),
 )  # fmt: skip
 
 #: Contests as English speakers name them -> the Chinese names the notices use (for choosing the contest).
