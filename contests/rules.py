@@ -179,6 +179,7 @@ class ContentSpec(_Model):
     simplified: bool = False  # the notice says 简体: traditional characters are reported
     title_card: ContentRule | None = None  # 片头名称应与推荐表一致: the opening shows the title
     credits: ContentRule | None = None  # 片尾应体现主创人员、制作单位、版权单位、录制时间
+    credit_items: tuple[str, ...] = ()  # what the credits must name; empty: any closing text
     no_title_card: ContentRule | None = None  # cq 去除片头片尾: an opening title card is reported
     watermark: ContentRule | None = None  # 去除所有水印: platform marks in a corner
     duplicates: ContentRule | None = None  # 重复推荐取消资格 / 已参加过历届: told to the entrant

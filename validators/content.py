@@ -1,0 +1,217 @@
+"""The video's content against the notice: one bounded decode, then one line per content rule.
+
+After the container verdict (:mod:`validators.media`), :func:`inspect_content` decodes the whole
+file once in a child process (:mod:`validators.content_probe`: ffmpeg's loudness, silence,
+black and freeze filters, OCR of sampled frames, a perceptual fingerprint) under a wall-clock
+timeout, an address-space cap, a CPU limit and a lowered priority, and judges what it measured
+against the contest's :class:`~contests.rules.ContentSpec` (:mod:`validators.content_rules`).
+Duplicates need the other submissions: the caller adds that item with
+:meth:`ContentReport.with_duplicates`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import validators.content_probe as content_probe
+from contests.rules import ContentRule, Contest
+from validators.content_log import read_log
+from validators.content_rules import ContentItem, Readings, duplicates, judge
+from validators.fingerprint import Fingerprint, Match
+
+_PROBE_SCRIPT = Path(content_probe.__file__)
+
+
+@dataclass(frozen=True, slots=True)
+class ContentLimits:
+    """Bounds on one content check: wall time, address space per process, CPU seconds."""
+
+    timeout_s: float = 900.0  # an 8-minute 1080p film decodes in about a minute on one core
+    memory_mib: int = 3072  # the OCR model and its runtime reserve ~1.5 GiB of address space
+    cpu_s: int = 1800
+
+
+DEFAULT_CONTENT_LIMITS = ContentLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class ContentReport:
+    """The content checks of one file for one contest, as shown in the chat and stored."""
+
+    checked: bool
+    items: tuple[ContentItem, ...]
+    fingerprint: Fingerprint | None = None
+    failure: str = ""  # why the check could not run, when ``checked`` is False
+    seconds: int = 0  # seconds of picture decoded
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """No ✗: warnings and 需人工确认 do not stop a submission."""
+        return all(item.status != "fail" for item in self.items)
+
+    def with_duplicates(
+        self, rule: ContentRule | None, matches: list[Match], describe: dict[str, str]
+    ) -> ContentReport:
+        return dataclasses.replace(self, items=(*self.items, duplicates(rule, matches, describe)))
+
+    def for_entrant(self, rule: ContentRule | None) -> ContentReport:
+        """What the entrant is shown: a duplicate only where the notice forbids it (it names
+        other entrants' works otherwise, which is the organisers' business)."""
+        if rule is not None:
+            return self
+        return dataclasses.replace(self, items=tuple(i for i in self.items if i.id != "duplicates"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``check-video --content --json`` shape; JSON-safe, stored with the submission."""
+        return {
+            "checked": self.checked,
+            "ok": self.ok,
+            "failure": self.failure or None,
+            "seconds_decoded": self.seconds,
+            "checks": [item.to_dict() for item in self.items],
+            "fingerprint": self.fingerprint.to_bytes().hex() if self.fingerprint else None,
+            "timings": self.timings,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ContentReport:
+        items = tuple(
+            ContentItem(c["id"], c["status"], c["message"], c.get("clause", ""), c.get("values", {}))
+            for c in data.get("checks", ())
+        )
+        fingerprint = (
+            Fingerprint.from_bytes(bytes.fromhex(data["fingerprint"])) if data.get("fingerprint") else None
+        )
+        return cls(
+            bool(data.get("checked")),
+            items,
+            fingerprint,
+            data.get("failure") or "",
+            int(data.get("seconds_decoded", 0)),
+        )
+
+    def text_zh(self) -> str:
+        """The chat report: a verdict line, then one ✓/⚠/✗/需人工确认 line per rule."""
+        if not self.checked:
+            return f"⚠ 视频内容检查没有完成：{self.failure}。组委会将人工查看。"
+        failed = [i for i in self.items if i.status == "fail"]
+        warned = [i for i in self.items if i.status == "warning"]
+        if failed:
+            head = f"❌ 视频内容有 {len(failed)} 项不符合通知要求，请修改后重新上传视频："
+        elif warned:
+            head = f"⚠ 视频内容检查：{len(warned)} 项建议修改（不影响提交，评审时可能扣分）："
+        else:
+            head = "✅ 视频内容检查完成，未发现问题："
+        return "\n".join([head, *(i.line() for i in self.items)])
+
+
+def _fail(reason: str) -> ContentReport:
+    return ContentReport(False, (), failure=reason)
+
+
+def run_probe(path: Path, limits: ContentLimits) -> dict[str, Any] | str:
+    """The child's JSON report, or why there is none (in Chinese)."""
+    if not sys.executable:
+        return "服务器缺少 Python 解释器"
+    command = [
+        sys.executable,
+        "-I",
+        str(_PROBE_SCRIPT),
+        str(path.resolve()),
+        str(limits.memory_mib),
+        str(limits.cpu_s),
+    ]
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LD_LIBRARY_PATH", "HOME")}
+    env["OMP_NUM_THREADS"] = "1"
+    try:
+        child = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # the OCR runtime's chatter; the report is on stdout
+            env=env,
+            start_new_session=True,  # its ffmpeg is in the group: a timeout ends both
+        )
+    except OSError:
+        return "无法启动内容检查程序"
+    with child:
+        try:
+            out, _ = child.communicate(timeout=limits.timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            return f"内容检查超时（{limits.timeout_s:g} 秒）"
+        except BaseException:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            raise
+    if child.returncode != 0:
+        reason = f"信号 {-child.returncode}" if child.returncode < 0 else f"退出码 {child.returncode}"
+        return f"内容检查程序出错（{reason}）"
+    try:
+        report = json.loads(out)
+    except ValueError:
+        return "内容检查程序的结果无法读取"
+    return report if isinstance(report, dict) else "内容检查程序的结果无法读取"
+
+
+def _readings(report: dict[str, Any]) -> Readings:
+    info = report.get("probe", {})
+    duration = info.get("duration")
+    seconds = int(report.get("seconds_read", 0))
+    return Readings(
+        duration=float(duration)
+        if isinstance(duration, int | float) and math.isfinite(duration)
+        else seconds or None,
+        audio=bool(info.get("audio")),
+        subtitle_tracks=tuple(info.get("subtitle_tracks", ())),
+        opening=tuple((int(s), tuple(t)) for s, t in report.get("opening", ())),
+        subtitles=tuple((int(s), str(t)) for s, t in report.get("subtitles", ())),
+        closing=tuple((int(s), tuple(t)) for s, t in report.get("closing", ())),
+        corners={k: tuple(v) for k, v in report.get("corners", {}).items()},
+    )
+
+
+def inspect_content(
+    path: Path, contest: Contest, *, title: str = "", limits: ContentLimits = DEFAULT_CONTENT_LIMITS
+) -> ContentReport:
+    """Decode ``path`` once and judge it against ``contest``'s content rules (blocking, bounded).
+
+    Never raises for a bad file: a report with ``checked`` False says why.
+    """
+    if contest.video is None:
+        return _fail("本大赛通知没有规定视频内容要求")
+    report = run_probe(path, limits)
+    if isinstance(report, str):
+        return _fail(report)
+    if report.get("error") == "no_video":
+        return _fail("文件里没有可以解码的画面")
+    readings = _readings(report)
+    log = read_log(str(report.get("log", "")), readings.duration)
+    seconds = int(report.get("seconds_read", 0))
+    if seconds == 0:
+        return _fail("视频数据无法解码出画面")
+    items = judge(contest.video, log, readings, title=title)
+    timings = {k: float(report[k]) for k in ("wall_s", "ocr_s") if isinstance(report.get(k), int | float)}
+    timings["ocr_calls"] = float(report.get("ocr_calls", 0))
+    return ContentReport(
+        True, items, Fingerprint.from_pairs(report.get("fingerprint", ())), seconds=seconds, timings=timings
+    )
+
+
+async def check_content(
+    path: Path, contest: Contest, *, title: str = "", limits: ContentLimits = DEFAULT_CONTENT_LIMITS
+) -> ContentReport:
+    """:func:`inspect_content` in a worker thread: the event loop keeps serving other users."""
+    return await asyncio.to_thread(inspect_content, path, contest, title=title, limits=limits)
