@@ -53,6 +53,7 @@ class ContentReport:
     fingerprint: Fingerprint | None = None
     failure: str = ""  # why the check could not run, when ``checked`` is False
     seconds: int = 0  # seconds of picture decoded
+    size: tuple[int, int] | None = None  # the stream's own picture size (the codec's, not the header's)
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
@@ -79,6 +80,7 @@ class ContentReport:
             "ok": self.ok,
             "failure": self.failure or None,
             "seconds_decoded": self.seconds,
+            "decoded_size": list(self.size) if self.size else None,
             "checks": [item.to_dict() for item in self.items],
             "fingerprint": self.fingerprint.to_bytes().hex() if self.fingerprint else None,
             "timings": self.timings,
@@ -93,12 +95,14 @@ class ContentReport:
         fingerprint = (
             Fingerprint.from_bytes(bytes.fromhex(data["fingerprint"])) if data.get("fingerprint") else None
         )
+        size = data.get("decoded_size")
         return cls(
             bool(data.get("checked")),
             items,
             fingerprint,
             data.get("failure") or "",
             int(data.get("seconds_decoded", 0)),
+            (int(size[0]), int(size[1])) if size else None,
         )
 
     def text_zh(self) -> str:
@@ -192,9 +196,15 @@ def inspect_content(
     """
     if contest.video is None:
         return _fail("本大赛通知没有规定视频内容要求")
-    report = run_probe(path, limits)
+    return judge_probe(run_probe(path, limits), contest, title=title)
+
+
+def judge_probe(report: dict[str, Any] | str, contest: Contest, *, title: str = "") -> ContentReport:
+    """The child's report (or why there is none) judged against ``contest``'s content rules."""
     if isinstance(report, str):
         return _fail(report)
+    if contest.video is None:
+        return _fail("本大赛通知没有规定视频内容要求")
     if report.get("error") == "no_video":
         return _fail("文件里没有可以解码的画面")
     readings = _readings(report)
@@ -205,8 +215,14 @@ def inspect_content(
     items = judge(contest.video, log, readings, title=title)
     timings = {k: float(report[k]) for k in ("wall_s", "ocr_s") if isinstance(report.get(k), int | float)}
     timings["ocr_calls"] = float(report.get("ocr_calls", 0))
+    info = report.get("probe", {})
     return ContentReport(
-        True, items, Fingerprint.from_pairs(report.get("fingerprint", ())), seconds=seconds, timings=timings
+        True,
+        items,
+        Fingerprint.from_pairs(report.get("fingerprint", ())),
+        seconds=seconds,
+        size=(int(info.get("width", 0)), int(info.get("height", 0))),
+        timings=timings,
     )
 
 

@@ -39,6 +39,7 @@ OPENING_S = 10  # a title card is up within the first seconds
 CLOSING_S = 12  # credits roll in the last seconds
 MAX_CARDS = 4  # OCR reads of the opening, and of the closing: a card held still is read once
 SUBTITLE_EVERY_S = 3
+SUBTITLE_BAND = 0.7  # subtitles sit in the bottom 30 % of the picture
 CORNER_EVERY_S = 3
 MAX_SECONDS = 3600  # no notice allows an hour; frames past it are not read
 LOG_CAP = 1 << 20
@@ -149,14 +150,20 @@ class Reader:
         self.ocr_s = 0.0
         self._last_opening: Any = None
 
-    def read(self, image: Any) -> list[str]:
-        """OCR lines of a grey image, the sure ones only."""
+    def read(self, image: Any, above: float = 1.0) -> list[str]:
+        """OCR lines of a grey image, the sure ones only; ``above``: only lines whose middle is
+        above that share of the height (a title card's lines, not the subtitle under it)."""
         started = time.monotonic()
         rgb = self.np.ascontiguousarray(self.np.repeat(image[:, :, None], 3, axis=2))
         result, _ = self.ocr(rgb, use_cls=False)
         self.ocr_calls += 1
         self.ocr_s += time.monotonic() - started
-        return [str(line[1]) for line in result or () if float(line[2]) >= MIN_SCORE]
+        limit = image.shape[0] * above
+        return [
+            str(text)
+            for box, text, score in result or ()
+            if float(score) >= MIN_SCORE and sum(float(p[1]) for p in box) / len(box) <= limit
+        ]
 
     def _blank(self, frame: Any) -> bool:
         return float(frame.std()) < 4.0  # one flat colour: nothing written on it
@@ -187,10 +194,10 @@ class Reader:
             self.fingerprint.append((second, digest))
         opening = second < OPENING_S and len(self.opening) < MAX_CARDS and not self._blank(frame)
         if opening and (self._last_opening is None or not self._like(frame, self._last_opening)):
-            self.opening.append((second, self.read(frame)))
+            self.opening.append((second, self.read(frame, above=SUBTITLE_BAND)))
             self._last_opening = frame
         if second % SUBTITLE_EVERY_S == 1:
-            band = frame[int(self.height * 0.7) :, :]
+            band = frame[int(self.height * SUBTITLE_BAND) :, :]
             self.subtitles.append((second, " ".join(self.read(band)) if not self._blank(band) else ""))
         if second % CORNER_EVERY_S == 0:
             self.corner_stack.append(self._corners(frame))
@@ -213,13 +220,20 @@ class Reader:
         self.closing.reverse()
 
     def corners(self) -> dict[str, list[str]]:
-        if len(self.corner_stack) < 3:
+        """Text in each corner that reads the same in the medians of both halves of the video:
+        a mark that stays; a clock or a caption that changes is not one."""
+        if len(self.corner_stack) < 4:
             return {}
-        median = self.np.median(self.np.stack(self.corner_stack), axis=0).astype("uint8")
-        names = ("top_left", "top_right", "bottom_left", "bottom_right")
-        return {
-            name: (self.read(median[i]) if not self._blank(median[i]) else []) for i, name in enumerate(names)
-        }
+        half = len(self.corner_stack) // 2
+        medians = [
+            self.np.median(self.np.stack(part), axis=0).astype("uint8")
+            for part in (self.corner_stack[:half], self.corner_stack[half:])
+        ]
+        found = {}
+        for i, name in enumerate(("top_left", "top_right", "bottom_left", "bottom_right")):
+            first, second = ([] if self._blank(m[i]) else self.read(m[i]) for m in medians)
+            found[name] = [line for line in first if line in second]
+        return found
 
 
 def main(argv: list[str]) -> int:

@@ -18,9 +18,12 @@ Thresholds, and why:
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from typing import Any, Literal
 
 from contests.rules import ContentRule, ContentSpec, VideoSpec
@@ -223,16 +226,18 @@ def _inside(second: int, stretches: Sequence[Stretch]) -> bool:
     return any(s.start <= second <= s.end for s in stretches)
 
 
-def traditional(texts: Sequence[str]) -> list[str]:
-    """Characters written the traditional way (they change when converted to simplified)."""
-    from zhconv import convert  # a 1 MB table: loaded when a notice asks for 简体 only
+@lru_cache(maxsize=1)
+def _traditional_only() -> frozenset[str]:
+    # zhconv's table of characters used only in traditional writing, read once when a notice
+    # asks for 简体 (its own loader keeps the file open and the table in module globals).
+    table = json.loads((resources.files("zhconv") / "zhcdict.json").read_bytes())
+    return frozenset(table["TRADONLY"])
 
-    found: list[str] = []
-    for text in texts:
-        for char in _HAN.findall(text):
-            if convert(char, "zh-cn") != char and char not in found:
-                found.append(char)
-    return found
+
+def traditional(texts: Sequence[str]) -> list[str]:
+    """Characters written the traditional way, in the order they appear."""
+    only = _traditional_only()
+    return list(dict.fromkeys(c for text in texts for c in _HAN.findall(text) if c in only))
 
 
 def subtitles(rule: ContentRule, spec: ContentSpec, log: FilterLog, readings: Readings) -> ContentItem:
@@ -255,9 +260,11 @@ def subtitles(rule: ContentRule, spec: ContentSpec, log: FilterLog, readings: Re
     share = len(shown) / len(heard)
     values: dict[str, Any] = {"sampled": len(heard), "with_subtitles": len(shown), "share": round(share, 2)}
     if spec.simplified and shown:
-        chars = traditional(shown)
+        # A character OCR saw in one frame only may be its own misreading; in two, it is written.
+        seen = [c for c in traditional(shown) if sum(c in text for text in shown) >= min(2, len(shown))]
+        chars = seen
         values["traditional"] = "".join(chars)
-        if len(chars) >= 2:
+        if chars:
             status: Status = "fail" if rule.condition else "warning"
             return ContentItem(
                 "subtitles",

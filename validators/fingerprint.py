@@ -82,7 +82,9 @@ def similarity(a: Fingerprint, b: Fingerprint) -> float:
     best = 0
     for centre in np.argsort(votes)[-3:]:
         window = np.abs(offsets - low - centre) <= 1
-        best = max(best, np.unique(rows[window]).size)
+        # Each second counts once on both sides, so a run of near-identical frames cannot
+        # stand in for a whole film.
+        best = max(best, min(np.unique(rows[window]).size, np.unique(cols[window]).size))
     return best / min(len(a), len(b))
 
 
