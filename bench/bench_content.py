@@ -1,0 +1,133 @@
+"""Content check: one whole check against one plain decode of the same file; fingerprint lookups.
+
+    .venv/bin/python bench/bench_content.py [--seconds 300] [--repeat 1] [--dir DIR] [--json]
+
+A 5-minute 1920×1080 25 fps H.264/AAC MP4 is built with ffmpeg (tests/media_factory.py: a
+2-second segment looped by stream copy) in a temporary folder under ``--dir`` and removed at
+the end.  Each round runs, in turn, each in a wrapper process that reports the peak resident
+memory of the largest process under it:
+
+* ``decode``: ``ffmpeg -i FILE -f null -``, the yardstick: every frame and sample decoded,
+  nothing measured;
+* ``content``: the content check's child (``validators/content_probe.py``: the same decode
+  with loudness, silence, black and freeze filters, OCR of sampled frames, fingerprints).
+
+Then the fingerprint lookup: 10,000 stored fingerprints of 3-minute videos (random hashes; a
+re-encoded copy of the query among them, its hashes moved by up to 6 bits), the index built
+once, and the time per lookup over 20 queries.
+
+Target: content / decode ≤ 1.5.  Exit status 0 when met, 1 when not, 2 when ffmpeg is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.media_factory import MediaFactory, Video  # noqa: E402
+from validators import content_probe  # noqa: E402
+from validators.fingerprint import Fingerprint, FingerprintIndex  # noqa: E402
+
+# Runs a command and prints the peak RSS (KiB) of the largest process it waited for.
+_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+
+
+def measured(command: list[str]) -> tuple[float, int]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *command], capture_output=True, text=True, check=True
+    )
+    return time.perf_counter() - started, int(done.stdout.strip() or 0)
+
+
+def fingerprints(
+    count: int, seconds: int, seed: int = 7
+) -> tuple[list[tuple[str, Fingerprint]], Fingerprint]:
+    rng = random.Random(seed)
+    stored = [
+        (
+            f"KP2024-{n:05d}",
+            Fingerprint(tuple(range(seconds)), tuple(rng.getrandbits(64) for _ in range(seconds))),
+        )
+        for n in range(count)
+    ]
+    original = stored[count // 2][1]
+    moved = []
+    for value in original.hashes[2:]:  # trimmed by 2 s, a few bits flipped by the re-encode
+        for _ in range(rng.randint(0, 6)):
+            value ^= 1 << rng.randrange(64)
+        moved.append(value)
+    return stored, Fingerprint(tuple(range(len(moved))), tuple(moved))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if shutil.which("ffmpeg") is None:
+        print("ffmpeg is missing: run scripts/system-deps.sh", file=sys.stderr)
+        return 2
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(dir=args.dir) as folder:
+        started = time.perf_counter()
+        video = MediaFactory(Path(folder)).video(Video(seconds=args.seconds, bitrate="6M"))
+        built = time.perf_counter() - started
+        print(f"built {video.stat().st_size / 2**20:.0f} MiB, {args.seconds} s 1080p in {built:.1f} s")
+        decode = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(video), "-f", "null", "-"]
+        content = [sys.executable, "-I", content_probe.__file__, str(video), "3072", "1800"]
+        rounds: dict[str, list[tuple[float, int]]] = {"decode": [], "content": []}
+        for _ in range(args.repeat):
+            rounds["decode"].append(measured(decode))
+            rounds["content"].append(measured(content))
+        for name, runs in rounds.items():
+            figures[name] = {
+                "s": round(statistics.median(t for t, _ in runs), 2),
+                "peak_rss_mib": round(max(m for _, m in runs) / 1024),
+            }
+    figures["ratio"] = round(figures["content"]["s"] / figures["decode"]["s"], 2)
+    stored, query = fingerprints(10_000, 180)
+    started = time.perf_counter()
+    index = FingerprintIndex(stored)
+    figures["index_build_s"] = round(time.perf_counter() - started, 2)
+    times = []
+    for _ in range(20):
+        started = time.perf_counter()
+        found = index.search(query)
+        times.append(time.perf_counter() - started)
+    figures["lookup_ms"] = round(statistics.median(times) * 1000, 1)
+    figures["lookup_found"] = [m.key for m in found]
+    print(f"decode (yardstick): {figures['decode']['s']} s, peak RSS {figures['decode']['peak_rss_mib']} MiB")
+    print(
+        f"content check:      {figures['content']['s']} s, peak RSS {figures['content']['peak_rss_mib']} MiB"
+    )
+    print(f"ratio content/decode: {figures['ratio']} (target ≤ 1.5)")
+    print(
+        f"fingerprints: 10,000 stored, index built in {figures['index_build_s']} s, "
+        f"{figures['lookup_ms']} ms per lookup, found {figures['lookup_found']}"
+    )
+    if args.json:
+        print(json.dumps(figures))
+    return 0 if figures["ratio"] <= 1.5 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
