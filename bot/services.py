@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 
@@ -33,6 +34,7 @@ from handlers.admin.commands import OrgCommands
 from handlers.admin.service import AdminService
 from handlers.console.login import ConsoleCommand, ConsoleSignIn
 from handlers.console.service import ConsoleService
+from handlers.content import ContentChecks
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.service import HelpdeskService, format_for_operators
 from handlers.outbound import Reach
@@ -41,6 +43,7 @@ from handlers.review.commands import ReviewCommands
 from handlers.review.service import ReviewService
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler, UploadLinks
+from validators.content import ContentReport, check_content
 from validators.media import check_video
 from validators.probe import probe_link
 
@@ -69,6 +72,7 @@ class Services:
     http: aiohttp.ClientSession
     sign_in: ConsoleSignIn
     console: ConsoleService
+    content: ContentChecks
 
     @property
     def storage(self) -> Storage:
@@ -159,6 +163,19 @@ async def services(
             else:
                 log.info("%s is not reachable from this process; not told: %s", user, replies[0].text[:40])
 
+        async def content_check(path: Path, contest: Contest, title: str) -> ContentReport:
+            return await check_content(path, contest, title=title)
+
+        content = ContentChecks(
+            contests,
+            storage,
+            stores.fingerprints,
+            reach,
+            content_check,
+            engine.msg,
+            workers=settings.content_workers,
+        )
+        stack.push_async_callback(content.aclose)  # before the stores: a check's child is ended
         quota = QuotaService(contests, storage, org, tell=tell, audit=stores.audit)
         review = ReviewService(contests, storage, org, tell=tell, audit=stores.audit)
         admin = AdminService(contests, storage, org)
@@ -174,6 +191,7 @@ async def services(
             uploads=uploads,
             pusher=reach,
             resubmitter=review,
+            content=content,
             # SQLite serves one worker process, the only one writing its drafts; with Redis
             # another worker may have handled the user's last event (see SubmitHandler).
             draft_cache=0 if redis_url else DRAFT_CACHE,
@@ -225,6 +243,7 @@ async def services(
             http,
             sign_in,
             ConsoleService(admin, quota, org, stores.audit, review=review),
+            content,
         )
 
 

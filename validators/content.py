@@ -12,6 +12,7 @@ Duplicates need the other submissions: the caller adds that item with
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import math
@@ -64,7 +65,10 @@ class ContentReport:
     def with_duplicates(
         self, rule: ContentRule | None, matches: list[Match], describe: dict[str, str]
     ) -> ContentReport:
-        return dataclasses.replace(self, items=(*self.items, duplicates(rule, matches, describe)))
+        """The report with its duplicates item (replacing any earlier one: the stored works
+        change as others submit)."""
+        kept = tuple(i for i in self.items if i.id != "duplicates")
+        return dataclasses.replace(self, items=(*kept, duplicates(rule, matches, describe)))
 
     def for_entrant(self, rule: ContentRule | None) -> ContentReport:
         """What the entrant is shown: a duplicate only where the notice forbids it (it names
@@ -105,6 +109,18 @@ class ContentReport:
             (int(size[0]), int(size[1])) if size else None,
         )
 
+    def summary_zh(self) -> str:
+        """One cell of the export: the verdict, then what failed or warned, in a few words."""
+        if not self.checked:
+            return f"未完成：{self.failure}"
+        failed = [i.message for i in self.items if i.status == "fail"]
+        warned = [i.message for i in self.items if i.status == "warning"]
+        manual = sum(1 for i in self.items if i.status == "manual")
+        parts = [f"✗ {m}" for m in failed] + [f"⚠ {m}" for m in warned]
+        head = "不符合" if failed else "建议修改" if warned else "通过"
+        tail = f"；{manual} 项需人工确认" if manual else ""
+        return f"{head}{'：' if parts else ''}{'；'.join(parts)}{tail}"
+
     def text_zh(self) -> str:
         """The chat report: a verdict line, then one ✓/⚠/✗/需人工确认 line per rule."""
         if not self.checked:
@@ -124,10 +140,7 @@ def _fail(reason: str) -> ContentReport:
     return ContentReport(False, (), failure=reason)
 
 
-def run_probe(path: Path, limits: ContentLimits) -> dict[str, Any] | str:
-    """The child's JSON report, or why there is none (in Chinese)."""
-    if not sys.executable:
-        return "服务器缺少 Python 解释器"
+def _command(path: Path, limits: ContentLimits) -> tuple[list[str], dict[str, str]]:
     command = [
         sys.executable,
         "-I",
@@ -138,6 +151,30 @@ def run_probe(path: Path, limits: ContentLimits) -> dict[str, Any] | str:
     ]
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LD_LIBRARY_PATH", "HOME")}
     env["OMP_NUM_THREADS"] = "1"
+    return command, env
+
+
+def _parsed(returncode: int, out: bytes) -> dict[str, Any] | str:
+    if returncode != 0:
+        reason = f"信号 {-returncode}" if returncode < 0 else f"退出码 {returncode}"
+        return f"内容检查程序出错（{reason}）"
+    try:
+        report = json.loads(out)
+    except ValueError:
+        return "内容检查程序的结果无法读取"
+    return report if isinstance(report, dict) else "内容检查程序的结果无法读取"
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # ended on its own just before
+        os.killpg(pid, signal.SIGKILL)
+
+
+def run_probe(path: Path, limits: ContentLimits) -> dict[str, Any] | str:
+    """The child's JSON report, or why there is none (in Chinese)."""
+    if not sys.executable:
+        return "服务器缺少 Python 解释器"
+    command, env = _command(path, limits)
     try:
         child = subprocess.Popen(
             command,
@@ -153,21 +190,45 @@ def run_probe(path: Path, limits: ContentLimits) -> dict[str, Any] | str:
         try:
             out, _ = child.communicate(timeout=limits.timeout_s)
         except subprocess.TimeoutExpired:
-            os.killpg(child.pid, signal.SIGKILL)
+            _kill_group(child.pid)
             child.communicate()
             return f"内容检查超时（{limits.timeout_s:g} 秒）"
         except BaseException:
-            os.killpg(child.pid, signal.SIGKILL)
+            _kill_group(child.pid)
             child.communicate()
             raise
-    if child.returncode != 0:
-        reason = f"信号 {-child.returncode}" if child.returncode < 0 else f"退出码 {child.returncode}"
-        return f"内容检查程序出错（{reason}）"
+    return _parsed(child.returncode, out)
+
+
+async def run_probe_async(path: Path, limits: ContentLimits) -> dict[str, Any] | str:
+    """:func:`run_probe` from the event loop: a cancelled caller (a service shutting down)
+    ends the child and its ffmpeg at once, where a worker thread would wait for them."""
+    if not sys.executable:
+        return "服务器缺少 Python 解释器"
+    command, env = _command(path, limits)
     try:
-        report = json.loads(out)
-    except ValueError:
-        return "内容检查程序的结果无法读取"
-    return report if isinstance(report, dict) else "内容检查程序的结果无法读取"
+        child = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+    except OSError:
+        return "无法启动内容检查程序"
+    try:
+        out, _ = await asyncio.wait_for(child.communicate(), timeout=limits.timeout_s)
+    except TimeoutError:
+        _kill_group(child.pid)
+        await child.wait()
+        return f"内容检查超时（{limits.timeout_s:g} 秒）"
+    except BaseException:
+        _kill_group(child.pid)
+        await asyncio.shield(child.wait())
+        raise
+    assert child.returncode is not None
+    return _parsed(child.returncode, out)
 
 
 def _readings(report: dict[str, Any]) -> Readings:
@@ -229,5 +290,7 @@ def judge_probe(report: dict[str, Any] | str, contest: Contest, *, title: str = 
 async def check_content(
     path: Path, contest: Contest, *, title: str = "", limits: ContentLimits = DEFAULT_CONTENT_LIMITS
 ) -> ContentReport:
-    """:func:`inspect_content` in a worker thread: the event loop keeps serving other users."""
-    return await asyncio.to_thread(inspect_content, path, contest, title=title, limits=limits)
+    """:func:`inspect_content` without blocking the event loop; cancelling it ends the child."""
+    if contest.video is None:
+        return _fail("本大赛通知没有规定视频内容要求")
+    return judge_probe(await run_probe_async(path, limits), contest, title=title)

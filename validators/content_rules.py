@@ -377,7 +377,7 @@ def duplicates(rule: ContentRule | None, matches: Sequence[Match], describe: dic
     clause = rule.clause if rule else ""
     if not matches:
         return ContentItem("duplicates", "ok", "没有发现与其他投稿或往届作品相同的视频", clause, values)
-    named = "、".join(describe.get(m.key, m.key) for m in matches[:3])
+    named = "、".join(dict.fromkeys(describe.get(m.key, m.key) for m in matches[:3]))
     status: Status = "fail" if rule is not None and rule.condition else "warning"
     return ContentItem("duplicates", status, f"与已有投稿画面相同：{named}", clause, values)
 
