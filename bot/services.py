@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,10 +44,16 @@ from handlers.review.service import ReviewService
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler, UploadLinks
 from validators.content import ContentReport, check_content
+from validators.download import fetched_video
 from validators.media import check_video
 from validators.probe import probe_link
 
 log = logging.getLogger(__name__)
+
+# A direct link's video fetched for the content checks: the notice's size limit, else this;
+# and the time the whole download may take.
+FETCH_MAX_MIB = 2048
+FETCH_TIMEOUT_S = 1800.0
 
 # Users whose last stored draft the submit handler keeps in memory (a few KB each).
 # bench/README.md 'WeChat' session 4: ~90 + ~80 µs less per typed answer.
@@ -166,6 +172,22 @@ async def services(
         async def content_check(path: Path, contest: Contest, title: str) -> ContentReport:
             return await check_content(path, contest, title=title)
 
+        # A whole video takes minutes to arrive: no total limit per request, as ``http`` has,
+        # but one per read, and the download's own budget (FETCH_TIMEOUT_S).
+        downloads = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=60))
+        stack.push_async_callback(downloads.close)
+
+        def download(url: str, contest: Contest) -> AbstractAsyncContextManager[Path | str]:
+            limit = contest.video.max_size_mib if contest.video else None
+            return fetched_video(
+                url,
+                session=downloads,
+                max_bytes=int((limit or FETCH_MAX_MIB) * 1024 * 1024) + 1,
+                timeout=FETCH_TIMEOUT_S,
+                allow_private=settings.links_allow_private,
+                tmp_dir=settings.data_dir / "fetched",
+            )
+
         content = ContentChecks(
             contests,
             storage,
@@ -173,6 +195,7 @@ async def services(
             reach,
             content_check,
             engine.msg,
+            download=download,
             workers=settings.content_workers,
         )
         stack.push_async_callback(content.aclose)  # before the stores: a check's child is ended

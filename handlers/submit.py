@@ -340,7 +340,8 @@ class SubmitHandler:
         if not await self._store(event.user, draft, outcome.state, gate):
             return [Reply(self.engine.msg.render("internal_error"), meta={"error": "stale"})]
         if self._check_content(event.user, draft, outcome.state):
-            replies.append(Reply(self.engine.msg.render("content_checking")))
+            # Right after the container verdict: the next question stays the last reply.
+            replies.insert(min(1, len(replies)), Reply(self.engine.msg.render("content_checking")))
         if outcome.question and ask is not None:
             contest_id = (outcome.state or {}).get("contest") or contest_hint
             replies = [*await ask(outcome.question, contest_id), *replies]

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
 from bot.keys import SERVICES
-from bot.services import Services
+from bot.services import Services, services
 from bot.settings import Settings
 from bot.web.upload_links import UploadSettings
 from contests.events import EventKind, FileInfo, Incoming
@@ -126,3 +126,39 @@ async def test_the_content_report_follows_the_verdict_and_a_re_entered_work_is_f
     cells = {r["报名编号"]: r["视频内容检查"] for r in rows}
     assert cells[second].startswith("不符合") and "与已有投稿画面相同" in cells[second]
     assert cells[first].startswith("不符合") and "字幕" in cells[first]
+
+
+async def test_a_direct_link_is_downloaded_for_the_content_checks(tmp_path: Path) -> None:
+    clip = MediaFactory(tmp_path / "media").video(Video(seconds=6, bitrate="3M"))
+
+    async def serve(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(clip)
+
+    served = web.Application()
+    served.router.add_get("/v.mp4", serve)
+    write_contest(tmp_path / "contests")
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        data_dir=tmp_path / "data",
+        contests_dir=tmp_path / "contests",
+        links_allow_private=True,  # the server below is on loopback
+    )
+    async with TestServer(served, host="127.0.0.1") as server, services(settings) as svc:
+        inbox = Inbox()
+        svc.reach.register("terminal", inbox)
+        contest = svc.contests.get(CONTEST_ID)
+        assert contest is not None
+        await say(svc, FIRST, "开始")
+        await say(svc, FIRST, "自荐")
+        for field in contest.form(contest.channel("self").forms["work"]).fields:
+            await say(svc, FIRST, valid_answer(field, contest))
+        verdict = await say(svc, FIRST, str(server.make_url("/v.mp4")))
+        assert "视频检查通过" in verdict and "正在后台检查" in verdict
+        await svc.content.drain()
+        report = told(inbox, FIRST)
+        assert "【视频内容检查】" in report and "没有完成" not in report and "字幕" in report
+        draft = await svc.storage.get_draft(FIRST)
+        assert draft is not None and draft.data["video"]["kind"] == "link"
+        assert draft.data["video"]["content"]["seconds_decoded"] == 6
+        # The fetched copy is gone once checked: only the link is kept.
+        assert not any((tmp_path / "data" / "fetched").iterdir())
