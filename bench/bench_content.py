@@ -40,20 +40,28 @@ from tests.media_factory import MediaFactory, Video  # noqa: E402
 from validators import content_probe  # noqa: E402
 from validators.fingerprint import Fingerprint, FingerprintIndex  # noqa: E402
 
-# Runs a command and prints the peak RSS (KiB) of the largest process it waited for.
+# Runs a command and prints the peak RSS (KiB) of the largest process it waited for, then the
+# command's own output (the content check's JSON report: its OCR calls and seconds).
 _WRAPPER = (
     "import resource, subprocess, sys\n"
-    "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)\n"
+    "out = subprocess.run(sys.argv[1:], capture_output=True, text=True, check=True).stdout\n"
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "print(out)\n"
 )
 
 
-def measured(command: list[str]) -> tuple[float, int]:
+def measured(command: list[str]) -> tuple[float, int, dict[str, Any]]:
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", _WRAPPER, *command], capture_output=True, text=True, check=True
     )
-    return time.perf_counter() - started, int(done.stdout.strip() or 0)
+    elapsed = time.perf_counter() - started
+    rss, _, rest = done.stdout.partition("\n")
+    try:
+        report = json.loads(rest)
+    except ValueError:
+        report = {}
+    return elapsed, int(rss.strip() or 0), report if isinstance(report, dict) else {}
 
 
 def fingerprints(
@@ -94,15 +102,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"built {video.stat().st_size / 2**20:.0f} MiB, {args.seconds} s 1080p in {built:.1f} s")
         decode = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(video), "-f", "null", "-"]
         content = [sys.executable, "-I", content_probe.__file__, str(video), "3072", "1800"]
-        rounds: dict[str, list[tuple[float, int]]] = {"decode": [], "content": []}
+        rounds: dict[str, list[tuple[float, int, dict[str, Any]]]] = {"decode": [], "content": []}
         for _ in range(args.repeat):
             rounds["decode"].append(measured(decode))
             rounds["content"].append(measured(content))
         for name, runs in rounds.items():
             figures[name] = {
-                "s": round(statistics.median(t for t, _ in runs), 2),
-                "peak_rss_mib": round(max(m for _, m in runs) / 1024),
+                "s": round(statistics.median(t for t, _, _ in runs), 2),
+                "peak_rss_mib": round(max(m for _, m, _ in runs) / 1024),
             }
+        reports = [r for _, _, r in rounds["content"]]
+        figures["content"]["ocr_calls"] = statistics.median(int(r.get("ocr_calls", 0)) for r in reports)
+        figures["content"]["ocr_s"] = round(statistics.median(float(r.get("ocr_s", 0)) for r in reports), 2)
     figures["ratio"] = round(figures["content"]["s"] / figures["decode"]["s"], 2)
     stored, query = fingerprints(10_000, 180)
     started = time.perf_counter()
@@ -119,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"content check:      {figures['content']['s']} s, peak RSS {figures['content']['peak_rss_mib']} MiB"
     )
+    print(f"  of which OCR:       {figures['content']['ocr_s']} s in {figures['content']['ocr_calls']} calls")
     print(f"ratio content/decode: {figures['ratio']} (target ≤ 1.5)")
     print(
         f"fingerprints: 10,000 stored, index built in {figures['index_build_s']} s, "
