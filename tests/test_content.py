@@ -21,6 +21,7 @@ from tests.media_factory import MediaFactory, Video
 from tests.test_hostile_media import claim_size
 from validators.content import ContentLimits, ContentReport, inspect_content, judge_probe, run_probe
 from validators.content_log import read_log
+from validators.content_probe import SUBTITLE_SAMPLES, subtitle_every
 from validators.fingerprint import Fingerprint, FingerprintIndex, similarity
 
 SECONDS = 12
@@ -350,3 +351,11 @@ def test_filter_logs_with_open_stretches_and_a_first_empty_summary_are_read_righ
     assert [(s.start, s.end) for s in read.silences] == [(0.0, 3.2)]
     assert [(s.start, s.end) for s in read.blacks] == [(0.0, 2.1)]
     assert [(s.start, s.end) for s in read.freezes] == [(9.5, 12.0)]
+
+
+def test_a_long_video_reads_about_forty_subtitle_bands_and_a_short_one_every_three_seconds() -> None:
+    assert subtitle_every(12) == subtitle_every(None) == subtitle_every(float("nan")) == 3
+    for seconds in (300, 480, 3600):
+        every = subtitle_every(seconds)
+        read = len([s for s in range(seconds) if s % every == 1])
+        assert SUBTITLE_SAMPLES - 3 <= read <= SUBTITLE_SAMPLES, (seconds, every, read)

@@ -14,7 +14,8 @@ an OCR model.  One ffmpeg pass decodes the file once and feeds every measurement
   read by OCR (rapidocr-onnxruntime, whose models ship in its wheel: nothing is fetched).
 
 OCR is the dear part, so it reads only what a check needs: the opening seconds (the title
-card), the bottom band of one frame in three seconds (subtitles), the closing seconds (credits)
+card), the bottom band of one frame in three seconds, or of about forty frames spread over a
+longer video (subtitles), the closing seconds (credits)
 and once, at the end, each corner of the temporal median of the frames (a mark that stays put
 survives the median; the moving picture under it does not).  Frames that look like the one
 read just before are not read again.
@@ -39,6 +40,10 @@ OPENING_S = 10  # a title card is up within the first seconds
 CLOSING_S = 12  # credits roll in the last seconds
 MAX_CARDS = 4  # OCR reads of the opening, and of the closing: a card held still is read once
 SUBTITLE_EVERY_S = 3
+# Subtitle bands read in a whole video at most: 40 samples put the share of subtitled speech
+# within a few points, and a 5-minute film read every 3 s spent 100 of its 110 OCR calls on
+# bands (bench/README.md, content check).
+SUBTITLE_SAMPLES = 40
 SUBTITLE_BAND = 0.7  # subtitles sit in the bottom 30 % of the picture
 CORNER_EVERY_S = 3
 MAX_SECONDS = 3600  # no notice allows an hour; frames past it are not read
@@ -101,6 +106,14 @@ def probe(path: str) -> dict[str, Any]:
     }
 
 
+def subtitle_every(duration: Any) -> int:
+    """Seconds between two subtitle bands read: every SUBTITLE_EVERY_S seconds, spread further
+    in a long video so that about SUBTITLE_SAMPLES are read."""
+    if not isinstance(duration, int | float) or duration != duration or duration <= 0:
+        return SUBTITLE_EVERY_S
+    return max(SUBTITLE_EVERY_S, -(-int(min(duration, MAX_SECONDS)) // SUBTITLE_SAMPLES))
+
+
 def frame_size(width: int, height: int) -> tuple[int, int]:
     """The size ffmpeg's scale below produces: the longer side at most MAX_SIDE, both even."""
     scale = min(1.0, MAX_SIDE / max(width, height))
@@ -128,7 +141,7 @@ def ffmpeg_command(path: str, info: dict[str, Any], size: tuple[int, int]) -> li
 class Reader:
     """Everything done to the one-a-second frames as they arrive."""
 
-    def __init__(self, size: tuple[int, int]) -> None:
+    def __init__(self, size: tuple[int, int], every: int = SUBTITLE_EVERY_S) -> None:
         import cv2
         import numpy as np
         from rapidocr_onnxruntime import RapidOCR
@@ -140,6 +153,7 @@ class Reader:
             det_limit_side_len=MAX_SIDE, det_limit_type="max", intra_op_num_threads=1, inter_op_num_threads=1
         )
         self.width, self.height = size
+        self.subtitle_every = every
         self.fingerprint: list[tuple[int, str]] = []
         self.opening: list[tuple[int, list[str]]] = []
         self.subtitles: list[tuple[int, str]] = []
@@ -196,7 +210,7 @@ class Reader:
         if opening and (self._last_opening is None or not self._like(frame, self._last_opening)):
             self.opening.append((second, self.read(frame, above=SUBTITLE_BAND)))
             self._last_opening = frame
-        if second % SUBTITLE_EVERY_S == 1:
+        if second % self.subtitle_every == 1:
             band = frame[int(self.height * SUBTITLE_BAND) :, :]
             self.subtitles.append((second, " ".join(self.read(band)) if not self._blank(band) else ""))
         if second % CORNER_EVERY_S == 0:
@@ -248,7 +262,7 @@ def main(argv: list[str]) -> int:
         json.dump({"probe": info, "error": "no_video"}, sys.stdout)
         return 0
     size = frame_size(info["width"], info["height"])
-    reader = Reader(size)
+    reader = Reader(size, subtitle_every(info.get("duration")))
     frame_bytes = size[0] * size[1]
     with tempfile.TemporaryFile() as log:
         child = subprocess.Popen(
