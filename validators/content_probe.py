@@ -42,7 +42,7 @@ MAX_CARDS = 4  # OCR reads of the opening, and of the closing: a card held still
 SUBTITLE_EVERY_S = 3
 # Subtitle bands read in a whole video at most: 40 samples put the share of subtitled speech
 # within a few points, and a 5-minute film read every 3 s spent 100 of its 110 OCR calls on
-# bands (bench/README.md, content check).
+# bands (bench/README.md 'Content check' session 2: 110 → 48 calls, ratio 1.59–1.68 → 1.08–1.37).
 SUBTITLE_SAMPLES = 40
 SUBTITLE_BAND = 0.7  # subtitles sit in the bottom 30 % of the picture
 CORNER_EVERY_S = 3
