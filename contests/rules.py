@@ -163,6 +163,38 @@ class EntryRoute(_Model):
     selection_stage: str = ""
 
 
+class ContentRule(_Model):
+    """One content requirement of the notice, checked from the decoded video.
+
+    ``clause`` quotes the notice; ``condition`` is True only where the notice makes the rule a
+    condition of entry (取消资格, 不再参加): a failure is then ✗, otherwise a warning (⚠).
+    """
+
+    clause: str
+    condition: bool = False
+
+
+class ContentSpec(_Model):
+    """What the notice asks of the video's content; a None rule is not checked (the notice is silent).
+
+    Things a machine cannot judge honestly (真人出镜, 声画同步 without a reference) go in
+    ``manual``: the report lists them as 需人工确认 with their clause, never as passed.
+    """
+
+    loudness: ContentRule | None = None  # 音量适中、无时大时小 (EBU R128)
+    silence: ContentRule | None = None  # long silences, a silent track
+    picture: ContentRule | None = None  # black or frozen stretches, 跳帧漏帧
+    subtitles: ContentRule | None = None  # soft track or burned-in Chinese subtitles
+    simplified: bool = False  # the notice says 简体: traditional characters are reported
+    title_card: ContentRule | None = None  # 片头名称应与推荐表一致: the opening shows the title
+    credits: ContentRule | None = None  # 片尾应体现主创人员、制作单位、版权单位、录制时间
+    credit_items: tuple[str, ...] = ()  # what the credits must name; empty: any closing text
+    no_title_card: ContentRule | None = None  # cq 去除片头片尾: an opening title card is reported
+    watermark: ContentRule | None = None  # 去除所有水印: platform marks in a corner
+    duplicates: ContentRule | None = None  # 重复推荐取消资格 / 已参加过历届: told to the entrant
+    manual: tuple[ContentRule, ...] = ()
+
+
 class VideoSpec(_Model):
     """What the notice demands of the video file; None means the notice says nothing."""
 
@@ -178,6 +210,7 @@ class VideoSpec(_Model):
     audio_required: bool = False
     language: str = ""
     notes: tuple[str, ...] = ()
+    content: ContentSpec = ContentSpec()
 
     @field_validator("aspect_ratio")
     @classmethod
@@ -256,6 +289,7 @@ class Contest(_Model):
     rules: tuple[str, ...] = ()  # other rules from the notice, quoted or closely paraphrased
     contacts: tuple[Contact, ...] = ()
     gaps: tuple[str, ...] = ()  # what the notice leaves silent or garbled
+    series: str = ""  # set by ``contests new`` so that later editions share the first one's lineage
 
     @model_validator(mode="after")
     def _references(self) -> Contest:
@@ -291,6 +325,13 @@ class Contest(_Model):
     def stage(self, name: str) -> Stage | None:
         """The schedule stage called ``name`` (None when there is none, e.g. a copied edition)."""
         return next((s for s in self.schedule if s.name == name), None) if name else None
+
+    @property
+    def lineage(self) -> str:
+        """The contest across its editions (earlier works are compared against it): ``series``,
+        else the id without its year (most-cas-2024-kepu → most-cas-kepu).  Not the numbering
+        prefix: two contests of one ministry share KP."""
+        return self.series or re.sub(r"-?\d{4}(?=-|$)", "", self.id)
 
     def tracks(self) -> list[str]:
         """Entry tracks in a stable order: ``work`` (微视频) first, then ``account`` (科普号)."""
@@ -449,6 +490,7 @@ def new_edition(
     data = source.model_dump(mode="json", exclude_defaults=True)
     years = deadline.year - source.deadline.year
     data["id"] = new_id
+    data["series"] = source.lineage
     data["year"] = source.year + years
     data["number_prefix"] = prefix or next_prefix(source, deadline)
     data["deadline"] = deadline.isoformat()
