@@ -128,7 +128,7 @@ class ContentReport:
         failed = [i for i in self.items if i.status == "fail"]
         warned = [i for i in self.items if i.status == "warning"]
         if failed:
-            head = f"❌ 视频内容有 {len(failed)} 项不符合通知要求，请修改后重新上传视频："
+            head = f"❌ 视频内容有 {len(failed)} 项不符合通知要求："  # how to replace it follows, by state
         elif warned:
             head = f"⚠ 视频内容检查：{len(warned)} 项建议修改（不影响提交，评审时可能扣分）："
         else:
