@@ -431,6 +431,17 @@ class ContestRegistry:
 
     def __init__(self, contests: Iterable[Contest]) -> None:
         self._by_id = {c.id: c for c in contests}
+        # One prefix is one numbering sequence: two contests holding it would issue numbers
+        # from the same counter and each number would name a work of either.
+        holders: dict[str, Contest] = {}
+        for contest in sorted(self._by_id.values(), key=lambda c: c.id):
+            other = holders.setdefault(contest.number_prefix, contest)
+            if other is not contest:
+                raise ContestError(
+                    f"编号前缀 {contest.number_prefix} 同时用于「{other.title}」（{other.id}）"
+                    f"和「{contest.title}」（{contest.id}）：两个大赛不能共用一个编号序列，"
+                    "请修改其中一个的 number_prefix"
+                )
 
     @classmethod
     def load(cls, *folders: Path) -> ContestRegistry:

@@ -54,8 +54,8 @@ def test_contests_json_lists_every_preset_with_forms_and_field_limits(tmp_path: 
 
 
 def test_two_editions_never_share_a_numbering_sequence(tmp_path: Path) -> None:
-    """most-cas 2024 and envoy 2023 both rolled to KP2026: the second is refused until it is
-    given a prefix of its own."""
+    """most-cas 2024 and envoy 2023 both rolled to KP2026: envoy now has letters of its own, and
+    a prefix another contest holds is refused until the edition is given another."""
     first = [
         "contests",
         "new",
@@ -77,14 +77,26 @@ def test_two_editions_never_share_a_numbering_sequence(tmp_path: Path) -> None:
         "--deadline",
         "2026-06-30",
     ]
-    refused = run(second, tmp_path)
+    refused = run([*second, "--prefix", "KP2026"], tmp_path)
     assert refused.returncode == 2 and "KP2026" in refused.stderr and "most-cas-2026" in refused.stderr
     assert not (tmp_path / "contests" / "envoy-2026.yaml").exists()
-    assert run([*second, "--prefix", "TP2026"], tmp_path).returncode == 0
+    assert run(second, tmp_path).returncode == 0
     listed = json.loads(run(["contests", "--json"], tmp_path).stdout)
     assert {"most-cas-2026", "envoy-2026"} <= {r["id"] for r in listed}
     written = (tmp_path / "contests" / "envoy-2026.yaml").read_text(encoding="utf-8")
     assert "number_prefix: TP2026" in written
+
+
+def test_a_contest_file_taking_another_contests_prefix_is_refused_at_load(tmp_path: Path) -> None:
+    """A hand-edited file can still name a prefix in use: every command refuses to start."""
+    folder = tmp_path / "contests"
+    folder.mkdir()
+    text = (ROOT / "contests" / "presets" / "hlj-2022-kepu.yaml").read_text(encoding="utf-8")
+    text = text.replace("id: hlj-2022-kepu", "id: hlj-copy").replace("HLJ2022", "QK2022")
+    (folder / "hlj-copy.yaml").write_text(text, encoding="utf-8")
+    result = run(["contests"], tmp_path)
+    assert result.returncode == 2
+    assert "QK2022" in result.stderr and "hlj-copy" in result.stderr and "cacsi-2022-youth" in result.stderr
 
 
 def test_new_edition_then_a_whole_submission_in_the_terminal(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from contests.rules import (
     dump_contest,
     load_contest,
     new_edition,
+    next_prefix,
     preset_dir,
 )
 
@@ -101,7 +102,7 @@ def test_tech_envoy_2023(registry: ContestRegistry) -> None:
     c = contest(registry, "most-2023-tech-envoy")
     assert c.deadline == dt.date(2023, 6, 30)
     assert c.opens is None
-    assert c.number_prefix == "KP2023"
+    assert c.number_prefix == "TP2023"
     assert [ch.id for ch in c.channels] == ["recommend", "self"]
     assert quota(c, "recommend", "province").max_works == 10
     team = quota(c, "recommend", "county_team")
@@ -377,6 +378,33 @@ def test_an_operator_file_replaces_the_preset_with_the_same_id(tmp_path: Path) -
     c = ContestRegistry.load(tmp_path).get("hlj-2022-kepu")
     assert c is not None
     assert c.deadline == dt.date(2022, 5, 20)
+
+
+def test_the_shipped_contests_number_from_sequences_of_their_own(registry: ContestRegistry) -> None:
+    """Letters, not only prefixes, differ: most-cas (KP2024) and envoy (KP2023) both rolled to
+    KP2026 in their next editions."""
+    letters = [re.sub(r"\d{4}$", "", c.number_prefix) for c in registry]
+    assert len(set(letters)) == len(letters), letters
+    for source in registry:
+        for other in registry:
+            if other is not source:
+                assert next_prefix(source, dt.date(2027, 1, 1)) != next_prefix(other, dt.date(2027, 1, 1))
+
+
+def test_two_contests_with_one_prefix_are_refused_at_load_naming_both(tmp_path: Path) -> None:
+    data = _raw("hlj-2022-kepu")
+    data["id"] = "hlj-copy"
+    data["number_prefix"] = "CQ2023"
+    _write(tmp_path, data)
+    with pytest.raises(ContestError) as info:
+        ContestRegistry.load(tmp_path)
+    message = str(info.value)
+    assert "CQ2023" in message and "hlj-copy" in message and "cq-2023-scientist-spirit" in message
+    # The same prefix under the same id is the organiser's correction of a preset, not a clash.
+    other = tmp_path / "other"
+    other.mkdir()
+    _write(other, _raw("cq-2023-scientist-spirit"))
+    assert ContestRegistry.load(other).get("cq-2023-scientist-spirit") is not None
 
 
 # --- next year's edition ------------------------------------------------------------------
