@@ -177,6 +177,7 @@ def ask_field(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
         current=None if blank else show_answer(current),
         form=form,
         inline_options=inline,
+        example=plan.contest.example_date(fld) if plan.contest and fld.type is FieldType.DATE else None,
     )
     choices: tuple[Choice, ...] = ()
     if fld.type is FieldType.CHOICE and not inline:
@@ -207,7 +208,10 @@ def read_field(
         value = match_place(value, fld.options) or value  # "渝中" names 渝中区
     result = check_answer(fld, value, contest, confirmed=confirmed)
     if isinstance(result, Invalid):
-        return kit.reject(state, result.code, result.params, fld.label)
+        params = result.params
+        if result.code == "bad_date":  # shown with a date of this edition, in both formats
+            params = {**params, "example": contest.example_date(fld)}
+        return kit.reject(state, result.code, params, fld.label)
     state["answers"][fld.id] = result.value
     return Advance()
 

@@ -99,6 +99,26 @@ def test_a_contest_file_taking_another_contests_prefix_is_refused_at_load(tmp_pa
     assert "QK2022" in result.stderr and "hlj-copy" in result.stderr and "cacsi-2022-youth" in result.stderr
 
 
+def test_new_edition_moves_the_prose_dates_and_shows_every_line_to_check(tmp_path: Path) -> None:
+    args = ["contests", "new", "--from", "hlj-2022-kepu", "--id", "hlj-2027-kepu"]
+    made = run([*args, "--deadline", "2027-05-20", "--opens", "2027-04-01"], tmp_path)
+    assert made.returncode == 0, made.stderr
+    written = (tmp_path / "contests" / "hlj-2027-kepu.yaml").read_text(encoding="utf-8")
+    assert (
+        "请于5月20日前，使用微信扫描二维码进入活动页面（“2027年黑龙江省科普微视频征集评选活动”）" in written
+    )
+    assert "5月9日" not in written
+    out = made.stdout
+    assert "delivery.methods[0]：5月9日 → 5月20日" in out
+    lines = out.splitlines()
+    check = lines.index(next(line for line in lines if "仍需对照新通知核对" in line))
+    listed = "\n".join(lines[check:])
+    # The activity page's line, the names given the new year and the old notice's number.
+    assert "delivery.methods[0]（" in listed and "活动页面" in listed
+    assert "title（名称中的年份已改为新一届的年份" in listed
+    assert "notice（上一届通知的文号和日期" in listed and "〔2022〕175号" in listed
+
+
 def test_new_edition_then_a_whole_submission_in_the_terminal(tmp_path: Path) -> None:
     args = ["contests", "new", "--from", "hlj-2022-kepu", "--id", "hlj-2099-kepu", "--deadline", "2099-05-09"]
     made = run([*args, "--opens", "2026-01-01"], tmp_path)

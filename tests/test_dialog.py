@@ -104,6 +104,55 @@ async def test_every_preset_completes_through_every_channel(
     )
 
 
+async def test_prompts_say_the_editions_own_requirements_and_dates(
+    tmp_path: Path,
+    contests: ContestRegistry,
+    messages: Messages,
+    sqlite_store: tuple[Storage, EventIsolation],
+) -> None:
+    """envoy's notice sets no format, size or length: its video prompt says what it does set
+    (sound, the notes), never "通知要求：。"; a date's example is a date of the edition."""
+    folder = tmp_path / "contests"
+    source = contests.get("most-2023-tech-envoy")
+    assert source is not None
+    dump_contest(new_edition(source, "envoy-2027", dt.date(2027, 6, 30)), folder / "envoy-2027.yaml")
+    registry = ContestRegistry.load(folder)
+    storage, _isolation = sqlite_store
+    handler = SubmitHandler(DialogEngine(registry, messages), storage, clock=Clock(beijing(2027, 6, 1)))
+    chat = ChatDriver(handler, UserKey("terminal", "fay"))
+    text = await chat.start(hint="envoy-2027")
+    contest = registry.get("envoy-2027")
+    assert contest is not None
+    text = await chat.say("地方推荐")
+    for fld in contest.form("recommend").fields:
+        if fld.id == "broadcast_date":
+            assert "例如 2027-06-01 或 2027年6月1日" in text, text
+            assert "2023" not in text
+            bad = await chat.say("去年五月")
+            assert "例如 2027-06-01 或 2027年6月1日" in bad and "2023" not in bad
+        text = await chat.say(valid_answer(fld, contest))
+    assert "请提交参赛视频" in text
+    assert "通知要求：。" not in text and "通知要求：，" not in text
+    assert "通知要求：须有声音。" in text
+    assert "需简单配乐，有真人出镜" in text  # the notice's own words about the video
+
+
+async def test_video_prompt_lists_each_requirement_once_with_no_dangling_comma(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    chat = make_chat()
+    await chat.start()
+    text = await chat.say("自荐")
+    draft = await chat.draft()
+    assert draft is not None
+    contest = contests.get(draft["contest"])
+    assert contest is not None and contest.video is not None
+    for fld in contest.form("self").fields:
+        text = await chat.say(valid_answer(fld, contest))
+    line = next(x for x in text.splitlines() if x.startswith("通知要求："))
+    assert "，，" not in line and not line.startswith("通知要求：，") and line.endswith("。")
+
+
 async def test_choices_answer_by_number_words_or_button(make_chat: Chat) -> None:
     for how in ("2", "社会征集（自荐）", "自荐", "self"):
         chat = make_chat(f"u-{how}")
