@@ -218,8 +218,8 @@ async def test_changing_channel_keeps_shared_answers_and_asks_the_rest(
 ) -> None:
     chat = make_chat()
     review = await fill_until_review(chat, contests)
-    assert "参赛渠道：社会征集（自荐）" in review
-    await chat.say("修改 1")
+    assert "· 参赛渠道：社会征集（自荐）" in review  # asked before the form: changed by its name
+    await chat.say("修改 参赛渠道")
     text = await chat.say("推荐")
     # The 推荐表 shares every field id with the 自荐表 here, so nothing is asked again.
     assert "请核对报名信息" in text and "参赛渠道：地方、部门推荐" in text
@@ -586,9 +586,55 @@ async def test_a_bare_number_on_the_review_page_edits_that_item_not_an_action(
     chat = make_chat()
     review = await fill_until_review(chat, contests)
     assert "“确认提交” / “修改” / “取消”" in review  # actions as words: the items are numbered
-    text = await chat.say("1")  # item 1 is 参赛渠道, not "confirm"
+    text = await chat.say("1")  # item 1 is the form's first field, not "confirm"
+    assert "【1/12】" in text and "请填写「自荐机构（个人）」" in text
+    assert await chat.handler.storage.list_submissions() == []
+    text = await chat.say("保留")
+    assert "请核对报名信息" in text
+    text = await chat.say("渠道")  # the channel, by (part of) its name
     assert "请选择参赛渠道" in text
     assert await chat.handler.storage.list_submissions() == []
+
+
+async def test_review_numbers_are_the_counters_seen_while_filling_in(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """ "修改 3" is the field asked as 【3/12】; the video comes after the last field; the
+    channel, chosen before the form, is changed by its name."""
+    chat = make_chat()
+    text = await chat.start()
+    text = await chat.say("自荐")
+    draft = await chat.draft()
+    assert draft is not None
+    contest = contests.get(draft["contest"])
+    assert contest is not None
+    form = contest.form("self")
+    asked: dict[int, str] = {}
+    for fld in form.fields:
+        counter = text[text.index("【") + 1 : text.index("】")]
+        n, total = (int(x) for x in counter.split("/"))
+        assert total == len(form.fields)
+        asked[n] = fld.label
+        text = await chat.say(valid_answer(fld, contest))
+    review = await chat.say(video_answer(contest))
+    lines = review.splitlines()
+    for n, label in asked.items():
+        assert any(line.startswith(f"{n}. {label}：") for line in lines), (n, label, review)
+    assert any(line.startswith(f"{len(form.fields) + 1}. 参赛视频：") for line in lines), review
+    for n in (3, len(form.fields)):
+        text = await chat.say(f"修改 {n}")
+        assert f"【{n}/{len(form.fields)}】" in text and f"「{asked[n]}」" in text
+        assert "请核对报名信息" in await chat.say("保留")
+    text = await chat.say(f"修改 {len(form.fields) + 1}")
+    assert "请提交参赛视频" in text
+    assert "请核对报名信息" in await chat.say("保留")
+    text = await chat.say(f"修改 {len(form.fields) + 2}")
+    assert "没有这一项" in text and f"1～{len(form.fields) + 1}" in text
+    # The edit menu numbers them the same way, and its buttons carry those numbers.
+    menu = await chat.say("修改")
+    assert menu.count(f"3. {asked[3]}：") == 1  # listed once, also where there are no buttons
+    text = await chat.press("edit|3")
+    assert f"【3/{len(form.fields)}】" in text
 
 
 def test_the_engine_never_changes_the_state_it_was_given(contests: ContestRegistry) -> None:

@@ -186,13 +186,13 @@ async def test_quota_refuses_past_the_limit_and_keeps_the_draft(
         draft = await chat.draft()
         assert draft is not None
         draft_unit = draft["answers"]["unit"]
-        await chat.say("修改 2")  # the 推荐单位 row
+        await chat.say("修改 1")  # 推荐单位, asked as 【1/12】
         await chat.say("测试科技厅")
         assert draft_unit != "测试科技厅"
         # Different works by different first authors: one work per first author is a rule too.
-        await chat.say("修改 3")
+        await chat.say("修改 2")  # 作品名称, 【2/12】
         await chat.say(f"第{n}部作品")
-        await chat.say("修改 6")
+        await chat.say("修改 5")  # 主创人员, 【5/12】
         await chat.say(f"作者{n}、李四")
         await chat.say(f"https://video.example.cn/{n}.mp4")
         text = await chat.say("确认提交")
@@ -217,7 +217,7 @@ async def test_an_entrant_naming_a_unit_sees_its_places_and_waits_for_it(
     handler = make_handler(contest, stores, tmp_path, paperwork=None)
     chat = ChatDriver(handler, UserKey("terminal", "stranger"))
     await answer_fields(chat, contest, "推荐", "recommend")
-    await chat.say("修改 2")  # the 推荐单位 row
+    await chat.say("修改 1")  # 推荐单位, asked as 【1/12】
     text = await chat.say("测试科技厅")
     assert "“测试科技厅”目前已推荐 0/3 部，还可推荐 3 部。提交后须由该单位确认推荐" in text
     await chat.say("https://video.example.cn/v.mp4")
