@@ -170,6 +170,13 @@ class DialogEngine(DialogKit):
         result.question = question
         return result
 
+    def refuse(self, before: State, text: str, now: dt.datetime) -> StepResult:
+        """An answer the caller refused after its step took it (a first author who holds the
+        contest's one work already): the draft as it was, the reason, the step asked again."""
+        state = migrate(copy_state(before))
+        assert state is not None
+        return StepResult(state, [Reply(text, meta={"error": "claimed"}), self._prompt(state, now)])
+
     def submitted(self, state: State, number: str, *, via: str = "") -> StepResult:
         """After the store accepted the :class:`SubmitRequest`.  The draft becomes a small one
         that waits for the signed, sealed and scanned form; the submission itself is stored.
