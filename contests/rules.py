@@ -81,7 +81,16 @@ class FormField(_Model):
     # ``recommender``: the unit the entrant submits *through* (cq: 报送区县), a CHOICE among the
     # units that select and recommend.  The entry waits for that unit's choice instead of using
     # a place at confirm; the paper form has no cell for it (the layout omits it).
-    role: Literal["title", "authors", "unit", "phone", "email", "summary", "recommender"] | None = None
+    # ``review_way`` and ``reviewers``: who reviewed a self-nominated work and how (most-cas
+    # 附件1 三、3: its unit, or two experts of 副高 title or above); ``province`` and ``cover``:
+    # what the notice asks of the materials (cacsi's folder name, its 封面图).
+    role: (
+        Literal[
+            "title", "authors", "unit", "phone", "email", "summary", "recommender",
+            "review_way", "reviewers", "province", "cover",
+        ]
+        | None
+    ) = None  # fmt: skip
 
     @model_validator(mode="after")
     def _consistent(self) -> FormField:
@@ -196,6 +205,8 @@ class MaterialsDelivery(_Model):
     accepts: tuple[Literal["file", "link", "share_link"], ...] = ("file", "link", "share_link")
     methods: tuple[str, ...]
     share_folder_name: str = ""  # a naming rule the notice prescribes
+    # The form fields whose answers make that name, in its order (cacsi: 省+报送单位+视频名称).
+    share_folder_fields: tuple[str, ...] = ()
     share_link_permanent: bool = False
     scan_limits: str = ""
     scan_max_files: int | None = Field(
@@ -267,7 +278,19 @@ class Contest(_Model):
                     raise ValueError(f"channel {channel.id!r}: form {form_id!r} is not a {track} form")
         if self.opens and self.opens > self.deadline:
             raise ValueError("opens is after deadline")
+        for field_id in self.delivery.share_folder_fields:
+            if not any(f.field(field_id) for f in self.forms):
+                raise ValueError(f"delivery.share_folder_fields names unknown field {field_id!r}")
         return self
+
+    def share_folder(self, form: Form, answers: dict[str, Any]) -> str | None:
+        """The net-disk folder's name the notice prescribes, made of this entry's answers (None
+        while one of them is missing, or when the notice prescribes none for this form)."""
+        ids = self.delivery.share_folder_fields
+        values = [answers.get(i) for i in ids if form.field(i) is not None]
+        if not ids or len(values) != len(ids) or not all(isinstance(v, str) and v for v in values):
+            return None
+        return "+".join(str(v) for v in values)
 
     # --- lookups -------------------------------------------------------------------------
     def form(self, form_id: str) -> Form:

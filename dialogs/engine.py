@@ -239,6 +239,8 @@ class DialogEngine(DialogKit):
         seq = plan.steps
         if state.pop("editing", False):
             target = self.missing(state) or StepRef(Step.REVIEW)
+            if target.name != Step.REVIEW:  # an answer the change made missing: then back again
+                state["editing"] = True
         else:
             i = plan.position.get(done.token)
             if i is not None and i + 1 < len(seq):

@@ -24,6 +24,7 @@ from dialogs.questions import CONFIRMED
 from dialogs.results import Advance, Answer, Ask, StepResult
 from dialogs.states import State, Step
 from validators.fields import check_answer
+from validators.requirements import check_reviewers
 from validators.text import Invalid
 
 # A choice with more options than this (cq's 41 区县) is listed in the prompt's text and
@@ -158,15 +159,17 @@ def shown_track(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tupl
 
 # ---------------------------------------------------------------------- form fields
 def ask_field(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.datetime) -> Reply:
-    form = plan.form
+    form, contest = plan.form, plan.contest
     entry = plan.fields.get(step.field_id) if type(step.field_id) is str else None
-    assert form is not None and entry is not None
+    assert form is not None and entry is not None and contest is not None
     number, fld = entry
     token = step.token
     current = state["answers"].get(fld.id)
     blank = current in (None, "")
+    # The net-disk link's prompt names the folder the notice prescribes, made of the answers.
+    folder = contest.share_folder(form, state["answers"]) if fld.type is FieldType.URL else None
     # Without an answer the prompt depends on the form alone: render it once.
-    if blank and token in plan.prompts:
+    if blank and folder is None and token in plan.prompts:
         return Reply(*plan.prompts[token])
     inline = fld.type is FieldType.CHOICE and len(fld.options) > MAX_CHOICE_BUTTONS
     text = kit.msg.render(
@@ -177,14 +180,15 @@ def ask_field(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
         current=None if blank else show_answer(current),
         form=form,
         inline_options=inline,
-        example=plan.contest.example_date(fld) if plan.contest and fld.type is FieldType.DATE else None,
+        example=contest.example_date(fld) if fld.type is FieldType.DATE else None,
+        folder=folder,
     )
     choices: tuple[Choice, ...] = ()
     if fld.type is FieldType.CHOICE and not inline:
         choices = tuple(Choice(o, f"{token}|{i}") for i, o in enumerate(fld.options, 1))
     elif fld.type is FieldType.PLEDGE:
         choices = (Choice(kit.fixed("button", "name", "agree"), f"{token}|同意"),)
-    if blank:
+    if blank and folder is None:
         plan.prompts[token] = (text, choices)
     return Reply(text, choices)
 
@@ -204,16 +208,32 @@ def read_field(
         return Advance()
     contest = kit.contest(state)
     assert contest is not None
-    if fld.role == "recommender" and not v.isdigit():
-        value = match_place(value, fld.options) or value  # "渝中" names 渝中区
-    result = check_answer(fld, value, contest, confirmed=confirmed)
+    if fld.role in ("recommender", "province") and not v.isdigit():
+        value = match_place(value, fld.options) or value  # "渝中" names 渝中区, "广西" 广西壮族自治区
+    if fld.role == "reviewers":  # the unit's name, or two experts: as the way chosen says
+        result = check_reviewers(value, experts="专家" in str(_answer_of(kit, state, "review_way")))
+    else:
+        result = check_answer(fld, value, contest, confirmed=confirmed)
     if isinstance(result, Invalid):
         params = result.params
         if result.code == "bad_date":  # shown with a date of this edition, in both formats
             params = {**params, "example": contest.example_date(fld)}
         return kit.reject(state, result.code, params, fld.label)
+    if fld.role == "review_way" and state["answers"].get(fld.id) not in (None, result.value):
+        # Another way of review: the reviewers named for the old one are asked again.
+        form = kit.form(state)
+        reviewers = next((f for f in form.fields if f.role == "reviewers"), None) if form else None
+        if reviewers is not None:
+            state["answers"].pop(reviewers.id, None)
     state["answers"][fld.id] = result.value
     return Advance()
+
+
+def _answer_of(kit: DialogKit, state: State, role: str) -> object:
+    """The draft's answer to its form's field of ``role``, if any."""
+    form = kit.form(state)
+    fld = next((f for f in form.fields if f.role == role), None) if form else None
+    return state["answers"].get(fld.id) if fld else None
 
 
 def shown_field(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tuple[str, str] | None:

@@ -91,6 +91,8 @@ def valid_answer(field: FormField, contest: Contest) -> str:
             return "同意"
     if field.must_contain_url:
         return "哔哩哔哩 https://www.bilibili.com/video/BV1xx411c7mD"
+    if field.role == "cover":
+        return "封面.jpg"
     text = "科学精神照亮前行之路"
     if field.min_chars:
         text = text * (field.min_chars // len(text) + 1)

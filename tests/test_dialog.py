@@ -13,7 +13,7 @@ from bot.storage import choose_backend
 from contests.events import EventKind, Incoming
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
-from contests.rules import ContestRegistry, dump_contest, new_edition
+from contests.rules import ContestRegistry, FieldType, dump_contest, new_edition
 from dialogs.engine import DialogEngine
 from dialogs.messages import Messages
 from handlers.submit import SubmitHandler
@@ -153,6 +153,95 @@ async def test_video_prompt_lists_each_requirement_once_with_no_dangling_comma(
     assert "，，" not in line and not line.startswith("通知要求：，") and line.endswith("。")
 
 
+def _open_at_deadline(
+    contest_id: str, contests: ContestRegistry, engine: DialogEngine, store: tuple[Storage, EventIsolation]
+) -> SubmitHandler:
+    contest = contests.get(contest_id)
+    assert contest is not None
+    now = dt.datetime.combine(contest.deadline, dt.time(12), contest.closes_at().tzinfo)
+    return SubmitHandler(engine, store[0], clock=Clock(now))
+
+
+async def test_most_cas_self_nomination_asks_who_reviewed_it_as_the_notice_requires(
+    contests: ContestRegistry, engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation]
+) -> None:
+    """附件1 三、3: a self-nominated work is reviewed by the entrant's unit or by two experts of
+    副高 title or above; asked in the 自荐 route only, and printed on the 自荐表."""
+    contest = contests.get(CONTEST)
+    assert contest is not None
+    handler = _open_at_deadline(CONTEST, contests, engine, sqlite_store)
+    assert not any(f.role in ("review_way", "reviewers") for f in contest.form("recommend").fields)
+    chat = ChatDriver(handler, UserKey("terminal", "reviewed"))
+    await chat.start(hint=CONTEST)
+    text = await chat.say("自荐")
+    form = contest.form("self")
+    for fld in form.fields:
+        if fld.role == "review_way":
+            break
+        text = await chat.say(valid_answer(fld, contest))
+    assert "「自荐作品审核方式」" in text and "附件1 三、3" in text
+    text = await chat.say("两位副高级职称及以上专家审核")
+    assert "「审核单位或审核专家」" in text
+    for typed, expected in (
+        ("张三 研究员", "须写明两位专家"),
+        ("张三 讲师、李四 教授", "“张三 讲师”没有写明副高级及以上职称"),
+        ("张三 助理研究员、李四 教授", "“张三 助理研究员”没有写明副高级及以上职称"),
+        ("研究员、副教授", "请写明每位专家的姓名和职称"),
+    ):
+        text = await chat.say(typed)
+        assert expected in text, (typed, text)
+        assert "reviewers" not in (await chat.draft() or {})["answers"]
+    text = await chat.say("张三 研究员、李四 副教授")
+    assert "请提交参赛视频" in text
+    review = await chat.say(video_answer(contest))
+    n_way = next(n for n, f in enumerate(form.fields, 1) if f.role == "review_way")
+    assert f"{n_way}. 自荐作品审核方式：两位副高级职称及以上专家审核" in review
+    assert f"{n_way + 1}. 审核单位或审核专家：张三 研究员、李四 副教授" in review
+    # Another way of review: the reviewers named for the experts are asked again.
+    await chat.say(f"修改 {n_way}")
+    text = await chat.say("所在单位审核")
+    assert "「审核单位或审核专家」" in text
+    text = await chat.say("中国科学院物理研究所")
+    assert f"{n_way + 1}. 审核单位或审核专家：中国科学院物理研究所" in text
+    assert "提交成功" in await chat.say("确认提交")
+    sub = (await handler.storage.list_submissions(contest_id=CONTEST))[0]
+    assert (sub.answers["review_by"], sub.answers["reviewers"]) == ("所在单位审核", "中国科学院物理研究所")
+
+
+async def test_cacsi_asks_the_province_names_the_folder_and_asks_for_the_cover(
+    contests: ContestRegistry, engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation]
+) -> None:
+    """ "文件夹以“省+报送单位（或个人）+视频名称”命名", and 封面图 among the materials."""
+    cid = "cacsi-2022-youth"
+    contest = contests.get(cid)
+    assert contest is not None
+    handler = _open_at_deadline(cid, contests, engine, sqlite_store)
+    chat = ChatDriver(handler, UserKey("terminal", "folder"))
+    await chat.start(hint=cid)
+    await chat.say("其他机构和个人自荐（社会征集）")
+    text = await chat.say("微视频")
+    assert "「所在省份（省、自治区、直辖市）」" in text and "省+报送单位" in text
+    text = await chat.say("新疆")  # 新疆维吾尔自治区 or 新疆生产建设兵团: which, asked again
+    assert "请从以下选项中选择" in text and "新疆生产建设兵团" in text
+    assert (await chat.draft() or {})["answers"] == {}
+    text = await chat.say("广西")
+    assert (await chat.draft() or {})["answers"]["province"] == "广西壮族自治区"
+    answers = {"unit": "南宁市青少年科技中心", "title": "水的三态变化"}
+    for fld in contest.form("video").fields[1:]:
+        if fld.type is FieldType.URL:
+            assert "网盘文件夹请按通知命名为：广西壮族自治区+南宁市青少年科技中心+水的三态变化" in text
+        if fld.role == "cover":
+            assert "「封面图」" in text
+            bad = await chat.say("封面")
+            assert "不像图片文件名" in bad and "cover" not in (await chat.draft() or {})["answers"]
+            text = await chat.say("水的三态变化封面.png")
+            continue
+        text = await chat.say(answers.get(fld.id) or valid_answer(fld, contest))
+    assert "请提交参赛视频" in text
+    assert "文件夹请按通知命名为：广西壮族自治区+南宁市青少年科技中心+水的三态变化" in text
+    assert "通知要求：MP4格式，时长3分钟～8分钟" in text
+
+
 async def test_choices_answer_by_number_words_or_button(make_chat: Chat) -> None:
     for how in ("2", "社会征集（自荐）", "自荐", "self"):
         chat = make_chat(f"u-{how}")
@@ -251,7 +340,7 @@ async def test_status_and_help_keep_the_step(make_chat: Chat) -> None:
     await chat.say("2")
     await chat.say("某某科普中心")
     text = await chat.say("进度")
-    assert "已填写：1/13 项" in text
+    assert "已填写：1/15 项" in text
     assert "2024年10月25日" in text and "还剩24天" in text
     assert "当前：作品名称" in text
     text = await chat.say("帮助")
@@ -587,7 +676,7 @@ async def test_a_bare_number_on_the_review_page_edits_that_item_not_an_action(
     review = await fill_until_review(chat, contests)
     assert "“确认提交” / “修改” / “取消”" in review  # actions as words: the items are numbered
     text = await chat.say("1")  # item 1 is the form's first field, not "confirm"
-    assert "【1/12】" in text and "请填写「自荐机构（个人）」" in text
+    assert "【1/14】" in text and "请填写「自荐机构（个人）」" in text
     assert await chat.handler.storage.list_submissions() == []
     text = await chat.say("保留")
     assert "请核对报名信息" in text

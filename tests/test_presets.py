@@ -408,6 +408,21 @@ def test_two_contests_with_one_prefix_are_refused_at_load_naming_both(tmp_path: 
     assert ContestRegistry.load(other).get("cq-2023-scientist-spirit") is not None
 
 
+def test_cacsi_names_its_folder_from_the_answers_and_a_wrong_field_is_refused(
+    registry: ContestRegistry, tmp_path: Path
+) -> None:
+    c = contest(registry, "cacsi-2022-youth")
+    form = c.form("video")
+    answers = {"province": "北京市", "unit": "某某中学", "title": "水的三态变化"}
+    assert c.share_folder(form, answers) == "北京市+某某中学+水的三态变化"
+    assert c.share_folder(form, {**answers, "province": ""}) is None  # not yet answered
+    assert contest(registry, "hlj-2022-kepu").share_folder(form, answers) is None  # none prescribed
+    data = _raw("cacsi-2022-youth")
+    data["delivery"]["share_folder_fields"] = ["province", "school"]
+    with pytest.raises(ContestError, match="school"):
+        load_contest(_write(tmp_path, data))
+
+
 # --- next year's edition ------------------------------------------------------------------
 
 
