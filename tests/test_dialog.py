@@ -688,7 +688,7 @@ async def test_a_bare_number_on_the_review_page_edits_that_item_not_an_action(
 async def test_review_numbers_are_the_counters_seen_while_filling_in(
     make_chat: Chat, contests: ContestRegistry
 ) -> None:
-    """ "修改 3" is the field asked as 【3/12】; the video comes after the last field; the
+    """ "修改 3" is the field asked as 【3/m】; the video comes after the last field; the
     channel, chosen before the form, is changed by its name."""
     chat = make_chat()
     text = await chat.start()
