@@ -209,7 +209,13 @@ def read_field(
     contest = kit.contest(state)
     assert contest is not None
     if fld.role in ("recommender", "province") and not v.isdigit():
-        value = match_place(value, fld.options) or value  # "渝中" names 渝中区, "广西" 广西壮族自治区
+        matched = match_place(value, fld.options)  # "渝中" names 渝中区, "广西" 广西壮族自治区
+        several = [o for o in fld.options if len(v) >= 2 and v in norm(o)] if matched is None else []
+        if len(several) > 1:  # "新疆": 新疆维吾尔自治区 or 新疆生产建设兵团, asked rather than guessed
+            return kit.reject(
+                state, "choice_ambiguous", {"value": value.strip(), "options": several}, fld.label
+            )
+        value = matched or value
     if fld.role == "reviewers":  # the unit's name, or two experts: as the way chosen says
         result = check_reviewers(value, experts="专家" in str(_answer_of(kit, state, "review_way")))
     else:
