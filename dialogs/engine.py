@@ -134,7 +134,10 @@ class DialogEngine(DialogKit):
             return self._answer(state, step, spec, event, value, now)
         if typed.startswith(("修改", "edit")):
             rest = typed.removeprefix("修改").removeprefix("edit").strip()
-            if rest.isdigit():  # "修改 3": straight to item 3 of the review page
+            # "修改 3": straight to item 3 of the review page (the field asked as 【3/…】);
+            # "修改 参赛渠道" by its name, which no answer to another step is.
+            loose = step.name in (Step.REVIEW, Step.EDIT)
+            if rest.isdigit() or (rest and review.find_item(self, state, rest, loose=loose) is not None):
                 return self._settle(state, step, review.pick_edit(self, state, rest), now)
         return self._answer(state, step, spec, event, text, now)
 
@@ -190,6 +193,13 @@ class DialogEngine(DialogKit):
         result = self._settle(state, step, ask, now)
         result.question = question
         return result
+
+    def refuse(self, before: State, text: str, now: dt.datetime) -> StepResult:
+        """An answer the caller refused after its step took it (a first author who holds the
+        contest's one work already): the draft as it was, the reason, the step asked again."""
+        state = migrate(copy_state(before))
+        assert state is not None
+        return StepResult(state, [Reply(text, meta={"error": "claimed"}), self._prompt(state, now)])
 
     def submitted(self, state: State, number: str, *, via: str = "") -> StepResult:
         """After the store accepted the :class:`SubmitRequest`.  The draft becomes a small one
@@ -253,6 +263,8 @@ class DialogEngine(DialogKit):
         seq = plan.steps
         if state.pop("editing", False):
             target = self.missing(state) or StepRef(Step.REVIEW)
+            if target.name != Step.REVIEW:  # an answer the change made missing: then back again
+                state["editing"] = True
         else:
             i = plan.position.get(done.token)
             if i is not None and i + 1 < len(seq):
@@ -343,6 +355,9 @@ def choices_as_text(reply: Reply) -> str:
     if not reply.choices:
         return reply.text
     if not reply.numbered:
-        return reply.text + "\n" + " / ".join(f"“{c.label}”" for c in reply.choices)
-    lines = [f"{i}. {c.label}" for i, c in enumerate(reply.choices, 1)]
-    return reply.text + "\n" + "\n".join(lines)
+        # Choices the text lists already, line for line (the edit menu's items), are not repeated.
+        shown = set(reply.text.splitlines())
+        words = [c.label for c in reply.choices if c.label not in shown]
+        return reply.text + "\n" + " / ".join(f"“{w}”" for w in words) if words else reply.text
+    numbered = [f"{i}. {c.label}" for i, c in enumerate(reply.choices, 1)]
+    return reply.text + "\n" + "\n".join(numbered)

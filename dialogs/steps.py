@@ -26,6 +26,7 @@ from dialogs.questions import CONFIRMED
 from dialogs.results import Advance, Answer, Ask, StepResult
 from dialogs.states import State, Step
 from validators.fields import check_answer
+from validators.requirements import check_reviewers
 from validators.text import Invalid
 
 # A choice with more options than this (cq's 41 区县) is listed in the prompt's text and
@@ -194,15 +195,17 @@ def shown_track(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tupl
 
 # ---------------------------------------------------------------------- form fields
 def ask_field(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.datetime) -> Reply:
-    form = plan.form
+    form, contest = plan.form, plan.contest
     entry = plan.fields.get(step.field_id) if type(step.field_id) is str else None
-    assert form is not None and entry is not None
+    assert form is not None and entry is not None and contest is not None
     number, fld = entry
     token = step.token
     current = state["answers"].get(fld.id)
     blank = current in (None, "")
+    # The net-disk link's prompt names the folder the notice prescribes, made of the answers.
+    folder = contest.share_folder(form, state["answers"]) if fld.type is FieldType.URL else None
     # Without an answer the prompt depends on the form alone: render it once.
-    if blank and token in plan.prompts:
+    if blank and folder is None and token in plan.prompts:
         return Reply(*plan.prompts[token])
     inline = fld.type is FieldType.CHOICE and len(fld.options) > MAX_CHOICE_BUTTONS
     options = _channel_options(plan.channel.id if plan.channel else "", fld)
@@ -216,13 +219,15 @@ def ask_field(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
         inline_options=inline,
         only=options if options != fld.options else (),
         channel=plan.channel,
+        example=contest.example_date(fld) if fld.type is FieldType.DATE else None,
+        folder=folder,
     )
     choices: tuple[Choice, ...] = ()
     if fld.type is FieldType.CHOICE and not inline:
         choices = tuple(Choice(o, f"{token}|{i}") for i, o in enumerate(options, 1))
     elif fld.type is FieldType.PLEDGE:
         choices = (Choice(kit.fixed("button", "name", "agree"), f"{token}|同意"),)
-    if blank:
+    if blank and folder is None:
         plan.prompts[token] = (text, choices)
     return Reply(text, choices)
 
@@ -247,21 +252,39 @@ def read_field(
         return Advance()
     contest = kit.contest(state)
     assert contest is not None
-    if fld.role == "recommender" and not v.isdigit():
-        value = match_place(value, fld.options) or value  # "渝中" names 渝中区
+    if fld.role in ("recommender", "province") and not v.isdigit():
+        matched = match_place(value, fld.options)  # "渝中" names 渝中区, "广西" 广西壮族自治区
+        several = [o for o in fld.options if len(v) >= 2 and v in norm(o)] if matched is None else []
+        if len(several) > 1:  # "新疆": 新疆维吾尔自治区 or 新疆生产建设兵团, asked rather than guessed
+            return kit.reject(
+                state, "choice_ambiguous", {"value": value.strip(), "options": several}, fld.label
+            )
+        value = matched or value
     if fld.type is FieldType.URL:
         value = typed_links.joined(state, step.token, value)  # its 提取码, sent on its own
     channel = kit.channel(state)
     allowed = fld.channel_options.get(channel.id) if channel is not None else None
     if allowed and v.isdigit() and 1 <= int(v) <= len(allowed):
         value = allowed[int(v) - 1]  # the buttons and numbers offered were the channel's
-    result = check_answer(fld, value, contest, confirmed=confirmed)
+    if fld.role == "reviewers":  # the unit's name, or two experts: as the way chosen says
+        result = check_reviewers(value, experts="专家" in str(_answer_of(kit, state, "review_way")))
+    else:
+        result = check_answer(fld, value, contest, confirmed=confirmed)
     if isinstance(result, Invalid):
         if result.code == "share_code_missing":
             typed_links.keep_pending(state, step.token, value)
-        return kit.reject(state, result.code, result.params, fld.label)
+        params = result.params
+        if result.code == "bad_date":  # shown with a date of this edition, in both formats
+            params = {**params, "example": contest.example_date(fld)}
+        return kit.reject(state, result.code, params, fld.label)
     if allowed and result.value not in allowed:
         return _not_in_channel(kit, state, contest, fld, str(result.value))
+    if fld.role == "review_way" and state["answers"].get(fld.id) not in (None, result.value):
+        # Another way of review: the reviewers named for the old one are asked again.
+        form = kit.form(state)
+        reviewers = next((f for f in form.fields if f.role == "reviewers"), None) if form else None
+        if reviewers is not None:
+            state["answers"].pop(reviewers.id, None)
     state["answers"][fld.id] = result.value
     if fld.type is FieldType.URL and isinstance(result.value, str) and result.value:
         typed_links.remember_link(state, fld.id, result.value)
@@ -279,6 +302,13 @@ def _not_in_channel(kit: DialogKit, state: State, contest: Contest, fld: FormFie
     )
     params = {"channel": channel.label, "allowed": allowed, "value": value, "others": others}
     return kit.reject(state, "not_in_channel", params, fld.label)
+
+
+def _answer_of(kit: DialogKit, state: State, role: str) -> object:
+    """The draft's answer to its form's field of ``role``, if any."""
+    form = kit.form(state)
+    fld = next((f for f in form.fields if f.role == role), None) if form else None
+    return state["answers"].get(fld.id) if fld else None
 
 
 def shown_field(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tuple[str, str] | None:

@@ -34,11 +34,13 @@ def ask_video(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
     contest = plan.contest
     assert contest is not None
     video = state.get("video")
-    if not video and step.token in plan.prompts:
+    # The folder the notice prescribes is named from the answers: such a prompt is not kept.
+    folder = contest.share_folder(plan.form, state["answers"]) if plan.form else None
+    if not video and folder is None and step.token in plan.prompts:
         return Reply(*plan.prompts[step.token])
     current = kit.msg.render("describe_video", video=video) if video else None
-    text = kit.msg.render("prompt_video", contest=contest, spec=contest.video, current=current)
-    if not video:
+    text = kit.msg.render("prompt_video", contest=contest, spec=contest.video, current=current, folder=folder)
+    if not video and folder is None:
         plan.prompts[step.token] = (text, ())
     return Reply(text)
 

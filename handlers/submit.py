@@ -330,6 +330,10 @@ class SubmitHandler:
             await gate.ensure()  # effects beyond the draft follow: the message is ours first
         if outcome.submit is not None:
             return await self._submit(event.user, outcome, outcome.submit, now)
+        if draft is not None and outcome.state and self.quota is not None:
+            taken = await self._claim_named(draft.data, outcome.state, now)
+            if taken:  # said now, not after every other field: the draft stays as it was
+                outcome = self.engine.refuse(draft.data, taken, now)
         replies = list(outcome.replies)
         for action in outcome.actions:
             outcome, more = await self._do(action, event.user, outcome)
@@ -380,6 +384,21 @@ class SubmitHandler:
             await self.content.submitted(sub)
         except Exception:
             log.exception("content report of %s could not be kept", sub.number)
+
+    async def _claim_named(
+        self, before: dict[str, Any], after: dict[str, Any], now: dt.datetime
+    ) -> str | None:
+        """Why the first author this event named cannot enter (another work holds them), if so."""
+        if before.get("step") != Step.FIELD or not after.get("contest") or self.quota is None:
+            return None
+        fld, form = self.engine.field(after, before.get("field")), self.engine.form(after)
+        answers = after.get("answers") or {}
+        if fld is None or form is None or fld.role != "authors" or not answers.get(fld.id):
+            return None
+        if answers.get(fld.id) == (before.get("answers") or {}).get(fld.id):
+            return None
+        amend = after.get("amend")
+        return await self.quota.named_claim(after["contest"], form.id, answers, amend=amend, now=now)
 
     def _unit_named(self, before: dict[str, Any], after: dict[str, Any]) -> str:
         """The recommending unit this event answered, if it did (so its places can be shown)."""

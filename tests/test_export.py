@@ -134,7 +134,7 @@ def test_national_list_names_the_makers_not_the_recommending_unit(contests: Cont
     assert listing[1][0] == "推荐单位（盖章）：河北省科学技术厅"
     assert listing[3][2] == "张三、李四"
     assert len([r for r in listing if r[0] == 1]) == 1  # the self-submitted work is not on the list
-    assert book["附件4 作品自荐表"].cell(3, 2).value == "KP2023-000002"
+    assert book["附件4 作品自荐表"].cell(3, 2).value == "TP2023-000002"
 
 
 def test_cacsi_has_a_sheet_per_form_with_its_own_columns(contests: ContestRegistry) -> None:

@@ -664,7 +664,7 @@ async def test_completing_after_the_draft_moved_on_keeps_the_link(env: Env, vide
     # Back to the video step through the review page's edit menu: the same link completes.
     menu = (await say(env, alice, "修改"))[-1]
     assert (await draft(env, alice))["step"] == Step.EDIT
-    payload = next(c.payload for c in menu.choices if c.label.startswith("参赛视频"))
+    payload = next(c.payload for c in menu.choices if "参赛视频：" in c.label)
     await env.svc.submit.handle(Incoming(alice, EventKind.CHOICE, choice=payload))
     assert (await draft(env, alice))["step"] == Step.VIDEO
     status, result = await finish(env, path)

@@ -8,6 +8,7 @@ import unicodedata
 from contests.rules import Contest, FieldType, FormField
 from validators.link_fields import check_link_field
 from validators.questions import contest_question
+from validators.requirements import check_cover_name
 from validators.text import (
     Invalid,
     Result,
@@ -54,6 +55,8 @@ def check_answer(fld: FormField, raw: str, contest: Contest, *, confirmed: bool 
     misplaced = _misplaced(fld, raw, confirmed) if fld.type in (FieldType.TEXT, FieldType.PEOPLE) else None
     if misplaced is not None:
         return misplaced
+    if fld.role == "cover":
+        return check_cover_name(raw)
     match fld.type:
         case FieldType.TEXT:
             if fld.must_contain_url:
