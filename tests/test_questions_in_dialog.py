@@ -285,6 +285,10 @@ QUESTIONS = [
     ("summary", "简介要写多少字", "field"),
     ("summary", "能用AI生成吗？", "clarify"),
     ("title", "Can I submit two videos?", "ask"),
+    # A question with a word of context after it (tried as an entrant: both were recorded).
+    ("unit", "推荐单位填谁？我们是大学", "ask"),
+    ("summary", "片子要求多长时间？另外截止日期是什么时候", "ask"),
+    ("title", "您好！视频可以多大？我的有400M", "ask"),
 ]
 
 

@@ -1258,6 +1258,21 @@ def test_a_link_is_not_a_persons_or_units_name(fld: FormField, raw: str, kepu202
     invalid(check_answer(fld, raw, kepu2024), "name_is_url")
 
 
+@pytest.mark.parametrize(
+    ("fld", "raw"),
+    [
+        (FormField(id="contact_name", label="联系人姓名"), "023-65102114"),
+        (FormField(id="authors", label="主创人员", type=FieldType.PEOPLE), "2026-03-15"),
+        (FormField(id="unit", label="推荐单位", role="unit"), "13800138000"),
+    ],
+)
+def test_a_phone_number_or_a_date_is_not_a_name(fld: FormField, raw: str, kepu2024: Contest) -> None:
+    # Tried as an entrant: the phone typed one step early became the cq form's 联系人姓名.
+    invalid(check_answer(fld, raw, kepu2024), "name_is_number")
+    text = Messages().render("error", code="name_is_number", p={"value": raw}, label=fld.label)
+    assert raw in text and fld.label in text
+
+
 def test_names_with_dots_and_the_platform_field_keep_their_links(kepu2024: Contest) -> None:
     unit = FormField(id="unit", label="推荐单位", role="unit")
     assert valid(check_answer(unit, "中国科学院科学传播局", kepu2024)) == "中国科学院科学传播局"
@@ -1294,6 +1309,6 @@ def test_an_email_is_not_a_phone_number(raw: str) -> None:
 
 def test_the_refusals_say_why_in_one_sentence() -> None:
     msg = Messages()
-    for code in ("name_is_url", "title_is_question", "email_is_phone", "phone_is_email"):
+    for code in ("name_is_url", "name_is_number", "title_is_question", "email_is_phone", "phone_is_email"):
         text = msg.render("error", code=code, p={"value": "x"}, label="作品名称")
         assert "填写有误" not in text and text.count("\n") == 0, text

@@ -39,10 +39,13 @@ def is_name_field(fld: FormField) -> bool:
 
 
 def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
-    """What cannot be this field's answer whatever its form: a link as a name, a question
+    """What cannot be this field's answer whatever its form: a link or a number as a name, a question
     about the contest as a title (unless the entrant confirmed it is the title)."""
     if is_name_field(fld) and (find_urls(raw) or _BARE_ADDRESS.search(raw)):
         return Invalid("name_is_url", {})
+    if is_name_field(fld) and raw.strip() and not any(ch.isalpha() for ch in raw):
+        # Digits and signs only: a phone number or a date typed one step too early or late.
+        return Invalid("name_is_number", {"value": raw.strip()})
     if fld.role == "title" and not confirmed and contest_question(raw):
         return Invalid("title_is_question", {})
     return None

@@ -10,7 +10,8 @@ what to do with the grade (:mod:`dialogs.questions`).
 * :data:`LOOKS_LIKE` (1): a question word in a short, single sentence ("为什么天是蓝的",
   "how stars are born"), with nothing else that says it is a question.
 * :data:`QUESTION` (2): the form itself asks: a final ？/?, a final 吗, an A-not-A
-  ("要不要", "能不能"), "可以…吗", an English question ending with "?".
+  ("要不要", "能不能"), "可以…吗", an English question ending with "?", a question mark
+  inside a short message ("推荐单位填谁？我们是大学").
 
 :func:`about_contest` says whether a question asks about taking part (the deadline, the forms,
 the seal, the video's size…): such a question is never a title.
@@ -66,6 +67,12 @@ _EMBEDDED = re.compile(
     r"[了过着]?.{0,8}?(?:什么|如何|怎么|怎样|为什么|为何|多少|哪)"
 )
 LOOKS_LIKE_MAX_CHARS = 30
+# A short message with a question mark inside asks first and then adds a few words of context
+# or a second question ("推荐单位填谁？我们是大学", "片子要求多长时间？另外截止日期是什么时候");
+# a rhetorical question before a statement ("全网播放量多少？截至目前超过120万次") is prose.
+_INNER_MARK = re.compile(r"[^?？\s][?？]")
+INNER_QUESTION_MAX_CHARS = 40
+CONTEXT_MAX_CHARS = 8
 # Longer than any question typed in a chat: a pasted summary, graded as an answer at no cost.
 MAX_QUESTION_CHARS = 300  # a question word in a longer text is prose ("本片介绍了如何…")
 
@@ -86,6 +93,11 @@ def question_grade(text: str) -> int:
     if _FINAL_MARK.search(plain):
         # A bare "?" is the help command, and a mark after a link alone asks nothing.
         return QUESTION if len(plain.rstrip("?？ ")) > 0 else NOT_A_QUESTION
+    inner = _INNER_MARK.search(plain) if len(plain) <= INNER_QUESTION_MAX_CHARS else None
+    if inner is not None:
+        rest = plain[inner.end() :].strip(_TRAILING + "，,")
+        if len(rest) <= CONTEXT_MAX_CHARS or question_grade(rest) >= LOOKS_LIKE:
+            return QUESTION
     if _EN_WH.match(plain) or _EN_AUX.match(plain):
         return LOOKS_LIKE if len(plain.split()) >= 3 else NOT_A_QUESTION
     if _FINAL_PARTICLE.search(plain):
