@@ -137,6 +137,33 @@ async def test_prompts_say_the_editions_own_requirements_and_dates(
     assert "需简单配乐，有真人出镜" in text  # the notice's own words about the video
 
 
+async def test_prompts_and_next_steps_say_what_concerns_this_entrant(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """Tried as an entrant: the date prompt said only "须在通知规定的时间范围内", the people prompt
+    said 第一制作单位 above the 自荐表's own 第一制作人, and a self-nominated work was told
+    where recommended works are mailed."""
+    chat = make_chat("gus")
+    contest = contests.get(CONTEST)
+    assert contest is not None
+    await chat.start()
+    text = await chat.say("自荐")
+    form = contest.form("self")
+    for fld in form.fields:
+        if fld.id == "broadcast_date":
+            assert "（通知规定：2023年1月1日至2023年12月31日）" in text, text
+        if fld.id == "authors":
+            assert "第一制作人" in text and "第一制作单位" not in text, text
+        text = await chat.say(valid_answer(fld, contest))
+    await chat.say(video_answer(contest))
+    done = await chat.say("确认提交")
+    assert "kepuchuwsp@126.com" in done and "kepuwsp@163.com" not in done, done
+    other = make_chat("hal")
+    await fill_until_review(other, contests, channel="推荐")
+    done = await other.say("确认提交")
+    assert "kepuwsp@163.com" in done and "kepuchuwsp@126.com" not in done, done
+
+
 async def test_video_prompt_lists_each_requirement_once_with_no_dangling_comma(
     make_chat: Chat, contests: ContestRegistry
 ) -> None:
