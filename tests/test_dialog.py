@@ -154,6 +154,7 @@ async def test_prompts_and_next_steps_say_what_concerns_this_entrant(
             assert "（通知规定：2023年1月1日至2023年12月31日）" in text, text
         if fld.id == "authors":
             assert "第一制作人" in text and "第一制作单位" not in text, text
+            assert "多位请用“、”分隔。\n说明：" in text, text
         text = await chat.say(valid_answer(fld, contest))
     await chat.say(video_answer(contest))
     done = await chat.say("确认提交")
