@@ -57,6 +57,7 @@ _EN_AUX = re.compile(
 _CONTEST_WORDS = re.compile(
     r"截止|截至|报名|参赛|投稿|盖章|公章|签字|推荐表|自荐表|报名表|申报|名额|评审|评选|奖金"
     r"|主办方|附件|提交|上传|网盘|提取码|分辨率|格式|时长|大赛"
+    r"|(?:推荐|报|交|送|投)(?:几|多少)|(?:能|可以|可)推荐"
     r"|(?:视频|作品|片子|文件).{0,6}(?:多大|多长|几分钟|大小|尺寸|多少|几个|几部)"
     r"|deadline|submit|submission|entry|entries|video|stamp|seal|contest",
     re.IGNORECASE,
