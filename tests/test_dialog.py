@@ -125,6 +125,8 @@ async def test_prompts_say_the_editions_own_requirements_and_dates(
     assert contest is not None
     text = await chat.say("地方推荐")
     for fld in contest.form("recommend").fields:
+        if fld.id == "title":  # the form's cell says only 名称: entrants typed their unit's
+            assert "请填写「名称」" in text and "微视频作品的名称" in text, text
         if fld.id == "broadcast_date":
             assert "例如 2027-06-01 或 2027年6月1日" in text, text
             assert "2023" not in text
