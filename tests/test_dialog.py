@@ -260,6 +260,11 @@ async def test_cacsi_asks_the_province_names_the_folder_and_asks_for_the_cover(
     for fld in contest.form("video").fields[1:]:
         if fld.type is FieldType.URL:
             assert "网盘文件夹请按通知命名为：广西壮族自治区+南宁市青少年科技中心+水的三态变化" in text
+            # Tried as an entrant: the video's B站 page passed for the 百度网盘 folder.
+            bad = await chat.say("B站 www.bilibili.com/video/BV1ab411c7xy")
+            assert "不是网盘分享链接" in bad and fld.id not in (await chat.draft() or {})["answers"]
+        if fld.type is FieldType.PEOPLE:  # its 说明 names no order: the prompt's own line does
+            assert "第一位为第一作者" in text and "注明人员工作或学习单位" in text, text
         if fld.role == "cover":
             assert "「封面图」" in text
             bad = await chat.say("封面")
@@ -645,6 +650,7 @@ async def test_every_error_code_has_its_own_sentence(messages: Messages) -> None
         "bad_url": {"value": "x"},
         "url_scheme": {"value": "x"},
         "url_missing": {},
+        "not_share_link": {"value": "x"},
         "uscc_length": {"actual": 3},
         "uscc_chars": {"char": "I"},
         "uscc_region": {},

@@ -80,7 +80,7 @@ def check_answer(fld: FormField, raw: str, contest: Contest, *, confirmed: bool 
         case FieldType.USCC:
             return check_uscc(raw, required=required)
         case FieldType.URL:
-            return check_link_field(raw, required=required)
+            return check_link_field(raw, required=required, share_only="网盘" in fld.label)
         case FieldType.DATE:
             window = contest.window(fld.window) if fld.window else None
             return check_date(
