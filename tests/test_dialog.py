@@ -275,6 +275,9 @@ async def test_cacsi_asks_the_province_names_the_folder_and_asks_for_the_cover(
     assert "请提交参赛视频" in text
     assert "文件夹请按通知命名为：广西壮族自治区+南宁市青少年科技中心+水的三态变化" in text
     assert "通知要求：MP4格式，时长3分钟～8分钟" in text
+    # The link's advice names the same folder as the prompt (it said 广西壮族自治区-南宁市…).
+    text = await chat.say("https://pan.baidu.com/s/1QwErTyUiOp?pwd=k3p9")
+    assert "请命名为：广西壮族自治区+南宁市青少年科技中心+水的三态变化" in text, text
 
 
 async def test_choices_answer_by_number_words_or_button(make_chat: Chat) -> None:
