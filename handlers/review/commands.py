@@ -65,7 +65,9 @@ class ReviewCommands:
         """我的投稿, and the form still being filled in: tried as an entrant on the review page,
         "您还没有提交过作品。发送“开始”报名。" read as if the whole form were lost."""
         draft = await self.submit.storage.get_draft(user)
-        filling = draft is not None and draft.data.get("step") != Step.SCAN and not draft.data.get("amend")
+        # A draft with nothing in it yet (帮助 after a receipt starts one) is no form being filled.
+        data = draft.data if draft is not None else {}
+        filling = data.get("step") != Step.SCAN and not data.get("amend") and bool(data.get("answers"))
         if not filling:
             return await self.review.mine_text(user)
         pending = "正在填写的报名还没有提交：发送“进度”查看填到哪一项，填完后在核对页回复“确认提交”。"
