@@ -170,6 +170,16 @@ async def test_a_question_about_the_field_itself_is_answered_from_the_form(
     assert await c.draft() == before
 
 
+async def test_a_length_question_is_answered_where_the_form_sets_no_limit(
+    chat: Callable[[str], ChatDriver],
+) -> None:
+    # Tried on cq's 内容简介及主要创新点: "简介有字数限制吗" was told only that it is required.
+    c = chat("gu")
+    await at_title(c)
+    reply = await c.say("作品名称有字数限制吗")
+    assert "「作品名称」是必填项，不能跳过，通知未规定字数。" in reply, reply
+
+
 async def test_answer_prefix_forces_an_answer(chat: Callable[[str], ChatDriver]) -> None:
     c = chat("hu")
     await at_title(c)
