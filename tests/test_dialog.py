@@ -161,6 +161,8 @@ async def test_prompts_and_next_steps_say_what_concerns_this_entrant(
     await chat.say(video_answer(contest))
     done = await chat.say("确认提交")
     assert "kepuchuwsp@126.com" in done and "kepuwsp@163.com" not in done, done
+    # The form may come after this message (drawn later on the web chat): not "上面的".
+    assert "请打印发给您的《" in done and "请打印上面的" not in done, done
     other = make_chat("hal")
     await fill_until_review(other, contests, channel="推荐")
     done = await other.say("确认提交")
