@@ -343,6 +343,21 @@ def test_questions_are_recognised_at_every_step(
     assert bool(result.question) is (expected == "ask")
 
 
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("推荐单位要盖章吗？我们是科技馆", "推荐单位要盖章吗？"),  # the helpdesk handed the whole off
+        ("片子要求多长时间？另外截止日期是什么时候", "片子要求多长时间？另外截止日期是什么时候"),
+        ("视频可以多大？", "视频可以多大？"),
+    ],
+)
+def test_the_helpdesk_is_asked_the_question_without_its_context(
+    engine: DialogEngine, text: str, asked: str
+) -> None:
+    result = handle(engine, at_field(engine, "unit"), text)
+    assert result.question == asked
+
+
 def test_a_questioning_agreement_is_refused_by_the_pledge_not_answered(engine: DialogEngine) -> None:
     state = at_field(engine, "title")
     state.update(contest="hlj-2022-kepu", channel="self")  # hlj's form ends with the pledge

@@ -111,6 +111,21 @@ def question_grade(text: str) -> int:
     return NOT_A_QUESTION
 
 
+def asked_part(text: str) -> str:
+    """What a message asks, without the few words of context after its question mark
+    ("推荐单位要盖章吗？我们是科技馆" → "推荐单位要盖章吗？"): the context is for a person, and
+    an answerer reading it looks for a fact the notice does not hold (a hand-off's ticket then
+    carries the question alone).  Anything else whole."""
+    plain = text.strip()  # not NFKC-folded: the entrant's own ？ is kept
+    inner = _INNER_MARK.search(plain) if len(plain) <= INNER_QUESTION_MAX_CHARS else None
+    if inner is None or _LINKS.search(plain):
+        return text
+    rest = plain[inner.end() :].strip(_TRAILING + "，,")
+    if not rest or question_grade(rest) >= LOOKS_LIKE:
+        return text  # a second question is asked too
+    return plain[: inner.end()]
+
+
 def about_contest(text: str) -> bool:
     """Whether a question asks about taking part (deadline, forms, seal, video size…)."""
     return bool(_CONTEST_WORDS.search(_plain(text)))
