@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage import choose_backend
-from contests.events import EventKind, Incoming
+from contests.events import EventKind, FileInfo, Incoming
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
 from contests.rules import ContestRegistry, FieldType, dump_contest, new_edition
@@ -656,6 +656,7 @@ async def test_every_error_code_has_its_own_sentence(messages: Messages) -> None
         "url_scheme": {"value": "x"},
         "url_missing": {},
         "not_share_link": {"value": "x"},
+        "command_as_answer": {"value": "确认提交"},
         "uscc_length": {"actual": 3},
         "uscc_chars": {"char": "I"},
         "uscc_region": {},
@@ -685,6 +686,17 @@ async def test_every_error_code_has_its_own_sentence(messages: Messages) -> None
         assert text.count("\n") == 0, code
         seen.add(text)
     assert len(seen) == len(codes)
+
+
+async def test_a_scan_sent_on_the_review_page_is_told_to_wait_for_the_submission(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    chat = make_chat("ivy")
+    await fill_until_review(chat, contests)
+    text = await chat.send(Incoming(chat.user, EventKind.FILE, file=FileInfo("扫描件.png", 1000, "image/png")))
+    assert "请先核对下面的信息并回复“确认提交”" in text and "「核对信息」" not in text, text
+    draft = await chat.draft()
+    assert draft is not None and draft["step"] == "review"
 
 
 async def test_start_event_on_every_channel_kind_creates_one_draft(make_chat: Chat) -> None:

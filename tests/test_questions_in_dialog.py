@@ -313,6 +313,12 @@ def test_look_alike_answers_at_plain_steps_are_answers(engine: DialogEngine) -> 
     assert misread == []
 
 
+def test_a_summary_that_explains_why_is_an_answer(engine: DialogEngine) -> None:
+    # hlj on the web chat: asked about, the entrant missed it and typed 确认提交 as the summary.
+    text = "用实拍与动画讲清极光的成因，以及为什么漠河能看到极光。"
+    assert reading(engine, at_field(engine, "summary"), current_step("summary"), text) == "answer"
+
+
 def test_look_alike_answers_at_free_text_steps_are_asked_about_at_most_once(engine: DialogEngine) -> None:
     answered_as_questions, asked = [], 0
     for fid, text in PROSE_LOOK_ALIKES:

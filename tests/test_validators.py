@@ -1273,6 +1273,13 @@ def test_a_phone_number_or_a_date_is_not_a_name(fld: FormField, raw: str, kepu20
     assert raw in text and fld.label in text
 
 
+@pytest.mark.parametrize("raw", ["确认提交", "确认提交。", "确认无误"])
+def test_the_review_pages_word_is_not_a_fields_answer(raw: str, kepu2024: Contest) -> None:
+    summary = FormField(id="summary", label="内容简介", max_chars=100, multiline=True)
+    invalid(check_answer(summary, raw, kepu2024), "command_as_answer")
+    assert valid(check_answer(summary, "观众确认提交了问卷后……", kepu2024))
+
+
 def test_names_with_dots_and_the_platform_field_keep_their_links(kepu2024: Contest) -> None:
     unit = FormField(id="unit", label="推荐单位", role="unit")
     assert valid(check_answer(unit, "中国科学院科学传播局", kepu2024)) == "中国科学院科学传播局"

@@ -64,7 +64,8 @@ _CONTEST_WORDS = re.compile(
 )
 # A question word after a verb that tells or shows is prose about the work ("本片介绍了什么是黑洞").
 _EMBEDDED = re.compile(
-    r"(?:介绍|讲述|讲解|展示|揭示|探讨|探究|解释|说明|告诉|带你|带您|了解|认识|演示|呈现|阐述|描述|分析|揭秘)"
+    r"(?:介绍|讲述|讲解|讲清|讲明|说清|弄清|搞清|展示|揭示|探讨|探究|解释|说明|告诉|带你|带您|了解|认识|演示"
+    r"|呈现|阐述|描述|分析|揭秘)"
     r"[了过着]?.{0,8}?(?:什么|如何|怎么|怎样|为什么|为何|多少|哪)"
 )
 LOOKS_LIKE_MAX_CHARS = 30
