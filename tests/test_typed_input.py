@@ -107,6 +107,8 @@ def test_contests_meant_by_words_around_the_name(contests: ContestRegistry) -> N
     every = list(contests)
     assert [x.id for x in contests_meant("我要报名黑龙江的那个比赛", every)] == ["hlj-2022-kepu"]
     assert [x.id for x in contests_meant("大美科技特派团", every)] == ["most-2023-tech-envoy"]
+    # Tried as an entrant on the web chat: refused as 没有找到这个大赛.
+    assert [x.id for x in contests_meant("我想报科技特派团那个", every)] == ["most-2023-tech-envoy"]
     assert len(contests_meant("2023", every)) == 2
     assert contests_meant("科", every) == []  # one character names nothing
 
@@ -194,7 +196,7 @@ async def test_a_baidu_link_on_the_form_needs_its_code_and_takes_it_from_the_nex
     assert after is not None and before is not None
     assert after["answers"] == before["answers"] and after["field"] == "share_link"
     taken = await c.say("提取码：k3p9")
-    assert "「联系电话」" in taken
+    assert "「封面图」" in taken  # the next field since the notice's 封面图 is asked
     stored = (await c.draft() or {})["answers"]["share_link"]
     assert stored == "https://pan.baidu.com/s/1AbCdEfG?pwd=k3p9 提取码：k3p9"
 
@@ -213,13 +215,14 @@ async def test_an_aliyun_code_sent_after_its_link_is_added_not_refused(
 ) -> None:
     c = chat("aliyun")
     await at_field(c, svc, CACSI, "其他机构和个人自荐（社会征集）", "share_link")
-    assert "「联系电话」" in await c.say("阿里云盘 www.alipan.com/s/Ab12Cd34")
+    assert "「封面图」" in await c.say("阿里云盘 www.alipan.com/s/Ab12Cd34")
     reply = await c.say("提取码 x7y8")
-    assert "已把提取码 x7y8 补到刚才的网盘链接上" in reply and "「联系电话」" in reply
+    assert "已把提取码 x7y8 补到刚才的网盘链接上" in reply and "「封面图」" in reply
     draft = await c.draft()
-    assert draft is not None and draft["field"] == "phone" and "phone" not in draft["answers"]
+    assert draft is not None and draft["field"] == "cover" and "cover" not in draft["answers"]
     assert draft["answers"]["share_link"] == "https://www.alipan.com/s/Ab12Cd34 提取码：x7y8"
     # Only the very next message: a code-like answer later is the answer it is.
+    await c.say("封面.jpg")
     await c.say("13800138000")
     assert (await c.draft() or {})["answers"]["phone"] == "13800138000"
 
