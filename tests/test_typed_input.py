@@ -109,6 +109,7 @@ def test_contests_meant_by_words_around_the_name(contests: ContestRegistry) -> N
     assert [x.id for x in contests_meant("大美科技特派团", every)] == ["most-2023-tech-envoy"]
     # Tried as an entrant on the web chat: refused as 没有找到这个大赛.
     assert [x.id for x in contests_meant("我想报科技特派团那个", every)] == ["most-2023-tech-envoy"]
+    assert [x.id for x in contests_meant("青少年科技教育的征集", every)] == ["cacsi-2022-youth"]
     assert len(contests_meant("2023", every)) == 2
     assert contests_meant("科", every) == []  # one character names nothing
 
