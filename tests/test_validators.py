@@ -927,6 +927,9 @@ def test_date_never_raises(raw: str) -> None:
         ("1.2万人", 12000),
         ("50部", 50),
         ("0", 0),
+        ("约60部", 60),  # tried as a cacsi entrant: refused as not a number
+        ("超过1.2万人", 12000),
+        ("60多部", 60),
     ],
 )
 def test_integer_accepts(raw: str, expected: int) -> None:
