@@ -579,10 +579,10 @@ def plan_edition(
         # Moved by whole years, a window that closed before last year's deadline can close after
         # this year's (hlj: 2月28日 against a deadline of 2月1日): the works would be entered
         # before the window they must fall in has ended.
-        if window and window.get("end") and was is not None and was.end and was.end <= source.deadline:
-            if dt.date.fromisoformat(window["end"]) > deadline:
-                why = "按整年移动后晚于本届截止日期（上一届早于截止日期），请按新通知核对"
-                unchecked.append(Unchecked(f"{key}.end", window["end"], why))
+        closed_before = was is not None and was.end is not None and was.end <= source.deadline
+        if closed_before and window and window.get("end") and dt.date.fromisoformat(window["end"]) > deadline:
+            why = "按整年移动后晚于本届截止日期（上一届早于截止日期），请按新通知核对"
+            unchecked.append(Unchecked(f"{key}.end", window["end"], why))
     notice = source.notice
     if notice.document_no or notice.date:
         issued = notice.date.isoformat() if notice.date else ""

@@ -693,7 +693,9 @@ async def test_a_scan_sent_on_the_review_page_is_told_to_wait_for_the_submission
 ) -> None:
     chat = make_chat("ivy")
     await fill_until_review(chat, contests)
-    text = await chat.send(Incoming(chat.user, EventKind.FILE, file=FileInfo("扫描件.png", 1000, "image/png")))
+    text = await chat.send(
+        Incoming(chat.user, EventKind.FILE, file=FileInfo("扫描件.png", 1000, "image/png"))
+    )
     assert "请先核对下面的信息并回复“确认提交”" in text and "「核对信息」" not in text, text
     draft = await chat.draft()
     assert draft is not None and draft["step"] == "review"

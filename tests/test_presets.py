@@ -601,4 +601,3 @@ def test_a_window_moved_past_the_new_deadline_is_listed_to_check(registry: Conte
     ]
     on_time = plan_edition(contest(registry, "hlj-2022-kepu"), "hlj-2027", dt.date(2027, 5, 9))
     assert not [u for u in on_time.unchecked if u.where.endswith("window.end")]
-

@@ -156,7 +156,9 @@ async def test_my_submissions_mention_the_form_being_filled_in(tmp_path: Path) -
         assert "正在填写" not in await say(svc, ENTRANT, "我的投稿")  # nothing filled in yet
         await say(svc, ENTRANT, "某某科普中心")
         mine = await say(svc, ENTRANT, "我的投稿")
-        assert "还没有提交过作品" in mine and "正在填写的报名还没有提交" in mine and "发送“开始”报名" not in mine
+        assert (
+            "还没有提交过作品" in mine and "正在填写的报名还没有提交" in mine and "发送“开始”报名" not in mine
+        )
         draft = await svc.storage.get_draft(ENTRANT)
         assert draft is not None and draft.data["step"] != "scan"  # 我的投稿 left it as it was
 
