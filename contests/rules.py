@@ -574,6 +574,15 @@ def plan_edition(
                 old = dt.date.fromisoformat(window[end])
                 window[end] = moves.setdefault(old, _shift(old, years)).isoformat()
     moved, unchecked = move_prose(data, moves, source.year, source.year + years, skip=_NOT_PROSE)
+    for key in ("production_window", "broadcast_window"):
+        window, was = data.get(key), getattr(source, key)
+        # Moved by whole years, a window that closed before last year's deadline can close after
+        # this year's (hlj: 2月28日 against a deadline of 2月1日): the works would be entered
+        # before the window they must fall in has ended.
+        closed_before = was is not None and was.end is not None and was.end <= source.deadline
+        if closed_before and window and window.get("end") and dt.date.fromisoformat(window["end"]) > deadline:
+            why = "按整年移动后晚于本届截止日期（上一届早于截止日期），请按新通知核对"
+            unchecked.append(Unchecked(f"{key}.end", window["end"], why))
     notice = source.notice
     if notice.document_no or notice.date:
         issued = notice.date.isoformat() if notice.date else ""

@@ -18,7 +18,9 @@ from contests.rules import Contest, EntryRoute
 __all__ = ["channels_meant", "contests_meant", "picked_number"]
 
 # Words around a contest's name that are not part of it: "我要报名黑龙江的那个比赛".
-_FILLER = re.compile(r"我想|我要|我们|想|要|报名|参加|参赛|投稿|的|那个|这个|比赛|活动|吧|呢|啊|一下")
+_FILLER = re.compile(
+    r"我想|我要|我们|想|要|报名|参加|参赛|投稿|报|投|的|那个|这个|比赛|大赛|征集|活动|吧|呢|啊|一下"
+)
 # A number picked in words: "选2", "第2个", "2号".
 _PICKED = re.compile(r"(?:选择?|第|^)\s*(\d{1,2})(?!\d)\s*(?:个|项|号|$)|(?<!\d)(\d{1,2})\s*(?:号|$)")
 _RECOMMEND = ("推荐", "单位报", "单位报送", "单位申报")

@@ -232,7 +232,12 @@ class DialogEngine(DialogKit):
         if event.kind is EventKind.FILE and not (spec is not None and spec.files):
             label = self.step_label(state, step)
             return StepResult(
-                state, [Reply(self.msg.render("text_expected", label=label)), self._prompt(state, now)]
+                state,
+                [
+                    # A scan sent before 确认提交 is the form's, not a 核对信息 to type.
+                    Reply(self.msg.render("text_expected", label=label, review=step.name == Step.REVIEW)),
+                    self._prompt(state, now),
+                ],
             )
         if spec is None:  # an unknown step: start over cleanly
             return self._new_draft(now, None, show_help=False)

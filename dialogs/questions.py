@@ -30,7 +30,7 @@ from dialogs.results import Ask, StepResult
 from dialogs.states import State, Step
 from validators.fields import is_name_field
 from validators.links import parse_video_link
-from validators.questions import LOOKS_LIKE, QUESTION, contest_question, question_grade
+from validators.questions import LOOKS_LIKE, QUESTION, asked_part, contest_question, question_grade
 from validators.text import Valid
 
 PENDING = "maybe_question"  # {"text": the message, "at": the step's token}
@@ -101,7 +101,8 @@ def carries_link(kit: DialogKit, state: State, step: StepRef, text: str) -> bool
 
 def question_answer(kit: DialogKit, state: State, step: StepRef, text: str) -> tuple[Ask, str]:
     """A question at ``step``: answered by the caller, then the step's prompt again."""
-    return Ask([Reply(kit.msg.render("question_not_recorded", label=_field_label(kit, state, step)))]), text
+    reply = Reply(kit.msg.render("question_not_recorded", label=_field_label(kit, state, step)))
+    return Ask([reply]), asked_part(text)
 
 
 def field_answer(kit: DialogKit, state: State, step: StepRef) -> Ask:

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from contests.events import Choice, EventKind, Incoming, Reply
-from contests.rules import Contest
+from contests.rules import Contest, EntryRoute
 from dialogs.kit import SKIP, DialogKit, norm
 from dialogs.plans import Plan, StepRef
 from dialogs.results import Answer, Restart, StepResult
@@ -28,12 +28,25 @@ def scan_limits(contest: Contest) -> tuple[int, float]:
     return (contest.delivery.scan_max_files or 5, contest.delivery.scan_max_mib or 20.0)
 
 
+def route_methods(contest: Contest, route: EntryRoute | None) -> list[str]:
+    """The delivery methods that concern an entrant of ``route``: a method the notice writes for
+    one route ("社会征集：将微视频光盘…") is not shown to entrants of the other."""
+    kept = []
+    for method in contest.delivery.methods:
+        head, sep, _rest = method.partition("：")
+        owners = [c for c in contest.channels if sep and (head in c.label or c.label in head)]
+        if route is None or not owners or route in owners:
+            kept.append(method)
+    return kept
+
+
 def submitted(kit: DialogKit, state: State, number: str, via: str) -> StepResult:
     """The draft after the store accepted the submission: it waits for the scan."""
     contest = kit.contest(state)
     form = kit.form(state)
     assert contest is not None and form is not None
-    text = kit.msg.render("submitted", number=number, contest=contest, form=form, delivery=contest.delivery)
+    methods = route_methods(contest, kit.channel(state))
+    text = kit.msg.render("submitted", number=number, contest=contest, form=form, methods=methods)
     scan: State = {
         "v": DRAFT_VERSION,
         "step": Step.SCAN,

@@ -220,6 +220,7 @@ def ask_field(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
         only=options if options != fld.options else (),
         channel=plan.channel,
         example=contest.example_date(fld) if fld.type is FieldType.DATE else None,
+        window=contest.window(fld.window) if fld.window else None,
         folder=folder,
     )
     choices: tuple[Choice, ...] = ()

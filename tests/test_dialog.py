@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage import choose_backend
-from contests.events import EventKind, Incoming
+from contests.events import EventKind, FileInfo, Incoming
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
 from contests.rules import ContestRegistry, FieldType, dump_contest, new_edition
@@ -125,6 +125,8 @@ async def test_prompts_say_the_editions_own_requirements_and_dates(
     assert contest is not None
     text = await chat.say("地方推荐")
     for fld in contest.form("recommend").fields:
+        if fld.id == "title":  # the form's cell says only 名称: entrants typed their unit's
+            assert "请填写「名称」" in text and "微视频作品的名称" in text, text
         if fld.id == "broadcast_date":
             assert "例如 2027-06-01 或 2027年6月1日" in text, text
             assert "2023" not in text
@@ -135,6 +137,36 @@ async def test_prompts_say_the_editions_own_requirements_and_dates(
     assert "通知要求：。" not in text and "通知要求：，" not in text
     assert "通知要求：须有声音。" in text
     assert "需简单配乐，有真人出镜" in text  # the notice's own words about the video
+
+
+async def test_prompts_and_next_steps_say_what_concerns_this_entrant(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """Tried as an entrant: the date prompt said only "须在通知规定的时间范围内", the people prompt
+    said 第一制作单位 above the 自荐表's own 第一制作人, and a self-nominated work was told
+    where recommended works are mailed."""
+    chat = make_chat("gus")
+    contest = contests.get(CONTEST)
+    assert contest is not None
+    await chat.start()
+    text = await chat.say("自荐")
+    form = contest.form("self")
+    for fld in form.fields:
+        if fld.id == "broadcast_date":
+            assert "（通知规定：2023年1月1日至2023年12月31日）" in text, text
+        if fld.id == "authors":
+            assert "第一制作人" in text and "第一制作单位" not in text, text
+            assert "多位请用“、”分隔。\n说明：" in text, text
+        text = await chat.say(valid_answer(fld, contest))
+    await chat.say(video_answer(contest))
+    done = await chat.say("确认提交")
+    assert "kepuchuwsp@126.com" in done and "kepuwsp@163.com" not in done, done
+    # The form may come after this message (drawn later on the web chat): not "上面的".
+    assert "请打印发给您的《" in done and "请打印上面的" not in done, done
+    other = make_chat("hal")
+    await fill_until_review(other, contests, channel="推荐")
+    done = await other.say("确认提交")
+    assert "kepuwsp@163.com" in done and "kepuchuwsp@126.com" not in done, done
 
 
 async def test_video_prompt_lists_each_requirement_once_with_no_dangling_comma(
@@ -230,6 +262,11 @@ async def test_cacsi_asks_the_province_names_the_folder_and_asks_for_the_cover(
     for fld in contest.form("video").fields[1:]:
         if fld.type is FieldType.URL:
             assert "网盘文件夹请按通知命名为：广西壮族自治区+南宁市青少年科技中心+水的三态变化" in text
+            # Tried as an entrant: the video's B站 page passed for the 百度网盘 folder.
+            bad = await chat.say("B站 www.bilibili.com/video/BV1ab411c7xy")
+            assert "不是网盘分享链接" in bad and fld.id not in (await chat.draft() or {})["answers"]
+        if fld.type is FieldType.PEOPLE:  # its 说明 names no order: the prompt's own line does
+            assert "第一位为第一作者" in text and "注明人员工作或学习单位" in text, text
         if fld.role == "cover":
             assert "「封面图」" in text
             bad = await chat.say("封面")
@@ -240,6 +277,9 @@ async def test_cacsi_asks_the_province_names_the_folder_and_asks_for_the_cover(
     assert "请提交参赛视频" in text
     assert "文件夹请按通知命名为：广西壮族自治区+南宁市青少年科技中心+水的三态变化" in text
     assert "通知要求：MP4格式，时长3分钟～8分钟" in text
+    # The link's advice names the same folder as the prompt (it said 广西壮族自治区-南宁市…).
+    text = await chat.say("https://pan.baidu.com/s/1QwErTyUiOp?pwd=k3p9")
+    assert "请命名为：广西壮族自治区+南宁市青少年科技中心+水的三态变化" in text, text
 
 
 async def test_choices_answer_by_number_words_or_button(make_chat: Chat) -> None:
@@ -615,6 +655,8 @@ async def test_every_error_code_has_its_own_sentence(messages: Messages) -> None
         "bad_url": {"value": "x"},
         "url_scheme": {"value": "x"},
         "url_missing": {},
+        "not_share_link": {"value": "x"},
+        "command_as_answer": {"value": "确认提交"},
         "uscc_length": {"actual": 3},
         "uscc_chars": {"char": "I"},
         "uscc_region": {},
@@ -644,6 +686,19 @@ async def test_every_error_code_has_its_own_sentence(messages: Messages) -> None
         assert text.count("\n") == 0, code
         seen.add(text)
     assert len(seen) == len(codes)
+
+
+async def test_a_scan_sent_on_the_review_page_is_told_to_wait_for_the_submission(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    chat = make_chat("ivy")
+    await fill_until_review(chat, contests)
+    text = await chat.send(
+        Incoming(chat.user, EventKind.FILE, file=FileInfo("扫描件.png", 1000, "image/png"))
+    )
+    assert "请先核对下面的信息并回复“确认提交”" in text and "「核对信息」" not in text, text
+    draft = await chat.draft()
+    assert draft is not None and draft["step"] == "review"
 
 
 async def test_start_event_on_every_channel_kind_creates_one_draft(make_chat: Chat) -> None:

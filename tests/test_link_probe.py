@@ -824,7 +824,7 @@ async def test_cli_share_link_missing_code_exits_1(tmp_path: Path) -> None:
     data = json.loads(out)
     assert data["kind"] == "share_link" and data["ok"] is False and data["checked"] is False
     assert data["missing"] == ["code"]
-    assert data["folder_name"] == "黑龙江省-黑龙江省科学技术馆-光的旅行"
+    assert data["folder_name"] == "黑龙江省+黑龙江省科学技术馆+光的旅行"
     assert {c["id"]: c["ok"] for c in data["checks"]}["permanent"] is None  # never claimed
 
 

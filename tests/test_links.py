@@ -585,7 +585,7 @@ def test_cacsi_baidu_link_without_code(cacsi: Contest) -> None:
     assert notes[0] == "已识别为百度网盘分享链接：https://pan.baidu.com/s/1Abc2DeF3gHiJk。"
     assert "需要提取码" in notes[1] and "?pwd=" in notes[1]
     assert any("永久有效" in n and "无法打开网盘核实" in n for n in notes)
-    assert any("黑龙江省-黑龙江省科学技术馆-光的旅行" in n and "根据单位名称推断" in n for n in notes)
+    assert any("黑龙江省+黑龙江省科学技术馆+光的旅行" in n and "根据单位名称推断" in n for n in notes)
     assert "人工审核" in notes[-1]
 
 
@@ -594,7 +594,7 @@ def test_cacsi_baidu_link_with_code_and_all_answers(cacsi: Contest) -> None:
     advice = advise("https://pan.baidu.com/s/1Abc2DeF3gHiJk?pwd=k7p2", cacsi, answers)
     assert advice.ok and advice.missing == ()
     assert advice.folder is not None and advice.folder.complete and advice.folder.guessed == ()
-    assert advice.folder.text == "北京市-海淀区实验小学-光的旅行"
+    assert advice.folder.text == "北京市+海淀区实验小学+光的旅行"
     checks = by_id(advice)
     assert checks["code"].ok is True
     # Nothing that needs the drive opened is ever reported as passed.
@@ -602,14 +602,14 @@ def test_cacsi_baidu_link_with_code_and_all_answers(cacsi: Contest) -> None:
     data = json.loads(json.dumps(advice.to_dict(), ensure_ascii=False))
     assert data["ok"] is True and data["kind"] == "share_link" and data["checked"] is False
     assert data["url"] == "https://pan.baidu.com/s/1Abc2DeF3gHiJk?pwd=k7p2"
-    assert data["folder_name"] == "北京市-海淀区实验小学-光的旅行"
+    assert data["folder_name"] == "北京市+海淀区实验小学+光的旅行"
     assert {c["id"]: c["severity"] for c in data["checks"]}["permanent"] == "reminder"
 
 
 def test_cacsi_folder_name_without_answers_has_placeholders(cacsi: Contest) -> None:
     advice = advise("https://pan.baidu.com/s/1Abc2DeF3gHiJk?pwd=k7p2", cacsi)
     assert advice.folder is not None and not advice.folder.complete
-    assert advice.folder.text == "【省】-【报送单位（或个人）】-【视频名称】"
+    assert advice.folder.text == "【省】+【报送单位（或个人）】+【视频名称】"
     assert any("【】处请换成实际内容" in n for n in advice.notes_zh())
 
 
@@ -691,13 +691,13 @@ def test_folder_name_takes_answers_by_role_and_cleans_them() -> None:
         "省＋作品名称+作者", {"province": "四川省", "title": "光/的:旅行?", "authors": ["张三", "李四"]}
     )
     assert name.parts == (("省", "四川省"), ("作品名称", "光/的:旅行?"), ("作者", "张三"))
-    assert name.text == "四川省-光_的_旅行_-张三"  # 百度网盘 refuses / : ? in names
+    assert name.text == "四川省+光_的_旅行_+张三"  # 百度网盘 refuses / : ? in names
     assert name.complete
 
 
 def test_folder_name_unknown_part_stays_a_placeholder() -> None:
     name = folder_name("报送单位+联系人电话", {"unit": "某中学"})
-    assert name.text == "某中学-【联系人电话】"
+    assert name.text == "某中学+【联系人电话】"
     assert not name.complete
 
 

@@ -589,3 +589,15 @@ def test_dump_contest_refuses_invalid_data_and_writes_nothing(
     with pytest.raises(ValidationError, match="number_prefix"):
         dump_contest(data, path)
     assert not path.exists()
+
+
+def test_a_window_moved_past_the_new_deadline_is_listed_to_check(registry: ContestRegistry) -> None:
+    # Tried as an organiser: hlj's windows ended 2027-02-28 for a deadline of 2027-02-01, unlisted.
+    edition = plan_edition(contest(registry, "hlj-2022-kepu"), "hlj-2027", dt.date(2027, 2, 1))
+    late = [u for u in edition.unchecked if u.where.endswith("window.end")]
+    assert [(u.where, u.text) for u in late] == [
+        ("production_window.end", "2027-02-28"),
+        ("broadcast_window.end", "2027-02-28"),
+    ]
+    on_time = plan_edition(contest(registry, "hlj-2022-kepu"), "hlj-2027", dt.date(2027, 5, 9))
+    assert not [u for u in on_time.unchecked if u.where.endswith("window.end")]

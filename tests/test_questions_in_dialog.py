@@ -170,6 +170,16 @@ async def test_a_question_about_the_field_itself_is_answered_from_the_form(
     assert await c.draft() == before
 
 
+async def test_a_length_question_is_answered_where_the_form_sets_no_limit(
+    chat: Callable[[str], ChatDriver],
+) -> None:
+    # Tried on cq's 内容简介及主要创新点: "简介有字数限制吗" was told only that it is required.
+    c = chat("gu")
+    await at_title(c)
+    reply = await c.say("作品名称有字数限制吗")
+    assert "「作品名称」是必填项，不能跳过，通知未规定字数。" in reply, reply
+
+
 async def test_answer_prefix_forces_an_answer(chat: Callable[[str], ChatDriver]) -> None:
     c = chat("hu")
     await at_title(c)
@@ -285,6 +295,12 @@ QUESTIONS = [
     ("summary", "简介要写多少字", "field"),
     ("summary", "能用AI生成吗？", "clarify"),
     ("title", "Can I submit two videos?", "ask"),
+    # A question with a word of context after it (tried as an entrant: both were recorded).
+    ("unit", "推荐单位填谁？我们是大学", "ask"),
+    ("summary", "片子要求多长时间？另外截止日期是什么时候", "ask"),
+    ("title", "您好！视频可以多大？我的有400M", "ask"),
+    ("unit", "我们县能推荐几部", "ask"),  # envoy: became the 推荐单位
+    ("unit", "每个单位可以推荐多少个", "ask"),
 ]
 
 
@@ -295,6 +311,12 @@ def test_look_alike_answers_at_plain_steps_are_answers(engine: DialogEngine) -> 
         if reading(engine, at_field(engine, fid), current_step(fid), text) != "answer"
     ]
     assert misread == []
+
+
+def test_a_summary_that_explains_why_is_an_answer(engine: DialogEngine) -> None:
+    # hlj on the web chat: asked about, the entrant missed it and typed 确认提交 as the summary.
+    text = "用实拍与动画讲清极光的成因，以及为什么漠河能看到极光。"
+    assert reading(engine, at_field(engine, "summary"), current_step("summary"), text) == "answer"
 
 
 def test_look_alike_answers_at_free_text_steps_are_asked_about_at_most_once(engine: DialogEngine) -> None:
@@ -325,6 +347,21 @@ def test_questions_are_recognised_at_every_step(
     assert result.state is not None
     assert result.state["answers"] == state["answers"]
     assert bool(result.question) is (expected == "ask")
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("推荐单位要盖章吗？我们是科技馆", "推荐单位要盖章吗？"),  # the helpdesk handed the whole off
+        ("片子要求多长时间？另外截止日期是什么时候", "片子要求多长时间？另外截止日期是什么时候"),
+        ("视频可以多大？", "视频可以多大？"),
+    ],
+)
+def test_the_helpdesk_is_asked_the_question_without_its_context(
+    engine: DialogEngine, text: str, asked: str
+) -> None:
+    result = handle(engine, at_field(engine, "unit"), text)
+    assert result.question == asked
 
 
 def test_a_questioning_agreement_is_refused_by_the_pledge_not_answered(engine: DialogEngine) -> None:

@@ -146,6 +146,23 @@ async def test_return_fix_resubmit_and_pass_in_chat(tmp_path: Path) -> None:
         svc.reach.unregister("terminal")
 
 
+async def test_my_submissions_mention_the_form_being_filled_in(tmp_path: Path) -> None:
+    write_open_edition(tmp_path / "contests")
+    settings = Settings(_env_file=None, data_dir=tmp_path, contests_dir=tmp_path / "contests")
+    async with services(settings) as svc:
+        assert "发送“开始”报名" in await say(svc, ENTRANT, "我的投稿")
+        await svc.assistant.handle(Incoming(ENTRANT, EventKind.START), contest_hint=OPEN_ID)
+        await say(svc, ENTRANT, "自荐")
+        assert "正在填写" not in await say(svc, ENTRANT, "我的投稿")  # nothing filled in yet
+        await say(svc, ENTRANT, "某某科普中心")
+        mine = await say(svc, ENTRANT, "我的投稿")
+        assert (
+            "还没有提交过作品" in mine and "正在填写的报名还没有提交" in mine and "发送“开始”报名" not in mine
+        )
+        draft = await svc.storage.get_draft(ENTRANT)
+        assert draft is not None and draft.data["step"] != "scan"  # 我的投稿 left it as it was
+
+
 def test_review_from_the_command_line(tmp_path: Path) -> None:
     """``python -m bot review``: the server's operator decides, with the same checks."""
     write_open_edition(tmp_path / "contests")

@@ -107,6 +107,9 @@ def test_contests_meant_by_words_around_the_name(contests: ContestRegistry) -> N
     every = list(contests)
     assert [x.id for x in contests_meant("我要报名黑龙江的那个比赛", every)] == ["hlj-2022-kepu"]
     assert [x.id for x in contests_meant("大美科技特派团", every)] == ["most-2023-tech-envoy"]
+    # Tried as an entrant on the web chat: refused as 没有找到这个大赛.
+    assert [x.id for x in contests_meant("我想报科技特派团那个", every)] == ["most-2023-tech-envoy"]
+    assert [x.id for x in contests_meant("青少年科技教育的征集", every)] == ["cacsi-2022-youth"]
     assert len(contests_meant("2023", every)) == 2
     assert contests_meant("科", every) == []  # one character names nothing
 

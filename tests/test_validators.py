@@ -927,6 +927,9 @@ def test_date_never_raises(raw: str) -> None:
         ("1.2万人", 12000),
         ("50部", 50),
         ("0", 0),
+        ("约60部", 60),  # tried as a cacsi entrant: refused as not a number
+        ("超过1.2万人", 12000),
+        ("60多部", 60),
     ],
 )
 def test_integer_accepts(raw: str, expected: int) -> None:
@@ -1258,6 +1261,28 @@ def test_a_link_is_not_a_persons_or_units_name(fld: FormField, raw: str, kepu202
     invalid(check_answer(fld, raw, kepu2024), "name_is_url")
 
 
+@pytest.mark.parametrize(
+    ("fld", "raw"),
+    [
+        (FormField(id="contact_name", label="联系人姓名"), "023-65102114"),
+        (FormField(id="authors", label="主创人员", type=FieldType.PEOPLE), "2026-03-15"),
+        (FormField(id="unit", label="推荐单位", role="unit"), "13800138000"),
+    ],
+)
+def test_a_phone_number_or_a_date_is_not_a_name(fld: FormField, raw: str, kepu2024: Contest) -> None:
+    # Tried as an entrant: the phone typed one step early became the cq form's 联系人姓名.
+    invalid(check_answer(fld, raw, kepu2024), "name_is_number")
+    text = Messages().render("error", code="name_is_number", p={"value": raw}, label=fld.label)
+    assert raw in text and fld.label in text
+
+
+@pytest.mark.parametrize("raw", ["确认提交", "确认提交。", "确认无误"])
+def test_the_review_pages_word_is_not_a_fields_answer(raw: str, kepu2024: Contest) -> None:
+    summary = FormField(id="summary", label="内容简介", max_chars=100, multiline=True)
+    invalid(check_answer(summary, raw, kepu2024), "command_as_answer")
+    assert valid(check_answer(summary, "观众确认提交了问卷后……", kepu2024))
+
+
 def test_names_with_dots_and_the_platform_field_keep_their_links(kepu2024: Contest) -> None:
     unit = FormField(id="unit", label="推荐单位", role="unit")
     assert valid(check_answer(unit, "中国科学院科学传播局", kepu2024)) == "中国科学院科学传播局"
@@ -1294,6 +1319,6 @@ def test_an_email_is_not_a_phone_number(raw: str) -> None:
 
 def test_the_refusals_say_why_in_one_sentence() -> None:
     msg = Messages()
-    for code in ("name_is_url", "title_is_question", "email_is_phone", "phone_is_email"):
+    for code in ("name_is_url", "name_is_number", "title_is_question", "email_is_phone", "phone_is_email"):
         text = msg.render("error", code=code, p={"value": "x"}, label="作品名称")
         assert "填写有误" not in text and text.count("\n") == 0, text

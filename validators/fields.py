@@ -28,6 +28,7 @@ from validators.text import (
 _AGREE = {"同意", "我同意", "确认", "是", "yes", "y", "agree", "1"}
 # The label of a cell that holds a person's or a unit's name (not the work's: 微视频名称).
 _NAME_LABEL = re.compile(r"姓名|单位|机构|联系人|代表人|负责人|主创|作者|申报人|个人|团队")
+_COMMAND_WORDS = re.compile(r"确认提交|确定提交|提交报名|确认无误")
 _BARE_ADDRESS = re.compile(r"(?:^|[\s:：])(?:www\.|[\w-]+\.(?:com|cn|net|org|tv)(?:/|$))", re.IGNORECASE)
 
 
@@ -39,10 +40,16 @@ def is_name_field(fld: FormField) -> bool:
 
 
 def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
-    """What cannot be this field's answer whatever its form: a link as a name, a question
+    """What cannot be this field's answer whatever its form: a link or a number as a name, a question
     about the contest as a title (unless the entrant confirmed it is the title)."""
     if is_name_field(fld) and (find_urls(raw) or _BARE_ADDRESS.search(raw)):
         return Invalid("name_is_url", {})
+    if is_name_field(fld) and raw.strip() and not any(ch.isalpha() for ch in raw):
+        # Digits and signs only: a phone number or a date typed one step too early or late.
+        return Invalid("name_is_number", {"value": raw.strip()})
+    if _COMMAND_WORDS.fullmatch(unicodedata.normalize("NFKC", raw).strip(" 。.!！")):
+        # The review page's word typed while a field is still asked (a clarification missed).
+        return Invalid("command_as_answer", {"value": raw.strip()})
     if fld.role == "title" and not confirmed and contest_question(raw):
         return Invalid("title_is_question", {})
     return None
@@ -77,7 +84,7 @@ def check_answer(fld: FormField, raw: str, contest: Contest, *, confirmed: bool 
         case FieldType.USCC:
             return check_uscc(raw, required=required)
         case FieldType.URL:
-            return check_link_field(raw, required=required)
+            return check_link_field(raw, required=required, share_only="网盘" in fld.label)
         case FieldType.DATE:
             window = contest.window(fld.window) if fld.window else None
             return check_date(

@@ -55,22 +55,24 @@ def with_code(link_text: str, code: str) -> str:
     return f"{link_text} 提取码 {code}"
 
 
-def check_link_field(raw: str, *, required: bool = True) -> Result:
+def check_link_field(raw: str, *, required: bool = True, share_only: bool = False) -> Result:
     """The address in what was typed for a URL field.  A share link keeps its 提取码 in the
-    value; one of a drive that needs a code and has none is ``share_code_missing``."""
+    value; one of a drive that needs a code and has none is ``share_code_missing``.
+    ``share_only``: the field asks for a net-disk folder (cacsi's 百度网盘), so another link
+    (a video page) is ``not_share_link``."""
     text = clean_text(raw)
     if not text:
         return Invalid("empty") if required else Valid("")
     plain = check_url(text)
     if isinstance(plain, Valid) and drive_for(urlsplit(plain.value).hostname or "") is None:
-        return plain
+        return Invalid("not_share_link", {"value": plain.value}) if share_only else plain
     found = parse_video_link(text)
     if not isinstance(found, Valid):
         return plain if isinstance(plain, Invalid) else found
     link: VideoLink = found.value
     share = share_link_of(link)
     if share is None:
-        return Valid(link.url)
+        return Invalid("not_share_link", {"value": link.url}) if share_only else Valid(link.url)
     if share.drive.code == "required" and not share.code:
         hint = f"（{share.drive.code_hint}）" if share.drive.code_hint else ""
         params = {"drive": share.drive.name, "word": share.drive.code_word, "hint": hint, "value": share.url}

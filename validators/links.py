@@ -349,7 +349,8 @@ class FolderName:
 
     @property
     def text(self) -> str:
-        return "-".join(_NOT_IN_NAMES.sub("_", v) if v else f"【{label}】" for label, v in self.parts)
+        # Joined as the notice writes the rule ("省+报送单位+视频名称"), as the form's prompt shows it.
+        return "+".join(_NOT_IN_NAMES.sub("_", v) if v else f"【{label}】" for label, v in self.parts)
 
     @property
     def complete(self) -> bool:

@@ -10,7 +10,8 @@ what to do with the grade (:mod:`dialogs.questions`).
 * :data:`LOOKS_LIKE` (1): a question word in a short, single sentence ("为什么天是蓝的",
   "how stars are born"), with nothing else that says it is a question.
 * :data:`QUESTION` (2): the form itself asks: a final ？/?, a final 吗, an A-not-A
-  ("要不要", "能不能"), "可以…吗", an English question ending with "?".
+  ("要不要", "能不能"), "可以…吗", an English question ending with "?", a question mark
+  inside a short message ("推荐单位填谁？我们是大学").
 
 :func:`about_contest` says whether a question asks about taking part (the deadline, the forms,
 the seal, the video's size…): such a question is never a title.
@@ -56,16 +57,24 @@ _EN_AUX = re.compile(
 _CONTEST_WORDS = re.compile(
     r"截止|截至|报名|参赛|投稿|盖章|公章|签字|推荐表|自荐表|报名表|申报|名额|评审|评选|奖金"
     r"|主办方|附件|提交|上传|网盘|提取码|分辨率|格式|时长|大赛"
+    r"|(?:推荐|报|交|送|投)(?:几|多少)|(?:能|可以|可)推荐"
     r"|(?:视频|作品|片子|文件).{0,6}(?:多大|多长|几分钟|大小|尺寸|多少|几个|几部)"
     r"|deadline|submit|submission|entry|entries|video|stamp|seal|contest",
     re.IGNORECASE,
 )
 # A question word after a verb that tells or shows is prose about the work ("本片介绍了什么是黑洞").
 _EMBEDDED = re.compile(
-    r"(?:介绍|讲述|讲解|展示|揭示|探讨|探究|解释|说明|告诉|带你|带您|了解|认识|演示|呈现|阐述|描述|分析|揭秘)"
+    r"(?:介绍|讲述|讲解|讲清|讲明|说清|弄清|搞清|展示|揭示|探讨|探究|解释|说明|告诉|带你|带您|了解|认识|演示"
+    r"|呈现|阐述|描述|分析|揭秘)"
     r"[了过着]?.{0,8}?(?:什么|如何|怎么|怎样|为什么|为何|多少|哪)"
 )
 LOOKS_LIKE_MAX_CHARS = 30
+# A short message with a question mark inside asks first and then adds a few words of context
+# or a second question ("推荐单位填谁？我们是大学", "片子要求多长时间？另外截止日期是什么时候");
+# a rhetorical question before a statement ("全网播放量多少？截至目前超过120万次") is prose.
+_INNER_MARK = re.compile(r"[^?？\s][?？]")
+INNER_QUESTION_MAX_CHARS = 40
+CONTEXT_MAX_CHARS = 8
 # Longer than any question typed in a chat: a pasted summary, graded as an answer at no cost.
 MAX_QUESTION_CHARS = 300  # a question word in a longer text is prose ("本片介绍了如何…")
 
@@ -86,6 +95,11 @@ def question_grade(text: str) -> int:
     if _FINAL_MARK.search(plain):
         # A bare "?" is the help command, and a mark after a link alone asks nothing.
         return QUESTION if len(plain.rstrip("?？ ")) > 0 else NOT_A_QUESTION
+    inner = _INNER_MARK.search(plain) if len(plain) <= INNER_QUESTION_MAX_CHARS else None
+    if inner is not None:
+        rest = plain[inner.end() :].strip(_TRAILING + "，,")
+        if len(rest) <= CONTEXT_MAX_CHARS or question_grade(rest) >= LOOKS_LIKE:
+            return QUESTION
     if _EN_WH.match(plain) or _EN_AUX.match(plain):
         return LOOKS_LIKE if len(plain.split()) >= 3 else NOT_A_QUESTION
     if _FINAL_PARTICLE.search(plain):
@@ -96,6 +110,21 @@ def question_grade(text: str) -> int:
     if _QUESTION_WORDS.search(plain) and single and len(plain) <= LOOKS_LIKE_MAX_CHARS:
         return NOT_A_QUESTION if _EMBEDDED.search(plain) and not about_contest(plain) else LOOKS_LIKE
     return NOT_A_QUESTION
+
+
+def asked_part(text: str) -> str:
+    """What a message asks, without the few words of context after its question mark
+    ("推荐单位要盖章吗？我们是科技馆" → "推荐单位要盖章吗？"): the context is for a person, and
+    an answerer reading it looks for a fact the notice does not hold (a hand-off's ticket then
+    carries the question alone).  Anything else whole."""
+    plain = text.strip()  # not NFKC-folded: the entrant's own ？ is kept
+    inner = _INNER_MARK.search(plain) if len(plain) <= INNER_QUESTION_MAX_CHARS else None
+    if inner is None or _LINKS.search(plain):
+        return text
+    rest = plain[inner.end() :].strip(_TRAILING + "，,")
+    if not rest or question_grade(rest) >= LOOKS_LIKE:
+        return text  # a second question is asked too
+    return plain[: inner.end()]
 
 
 def about_contest(text: str) -> bool:

@@ -380,11 +380,14 @@ def check_date(
 def check_integer(
     raw: str, *, min_value: int | None = None, max_value: int | None = None, required: bool = True
 ) -> Result:
-    """A whole number; thousands separators and a trailing 万 (×10000) are understood."""
+    """A whole number; thousands separators, a trailing 万 (×10000), and 约/超过/多 around it
+    are understood."""
     text = unicodedata.normalize("NFKC", clean_text(raw)).replace(",", "").replace(" ", "")
     if not text:
         return Invalid("empty") if required else Valid(None)
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)(万)?[人个部条]?", text)
+    # "约60部", "超过1.2万人", "60多部": the number as people write it; the figure before 多 or
+    # after 超过 is what the notice's minimum is checked against.
+    m = re.fullmatch(r"(?:约|大约|共|超过|逾)?(\d+(?:\.\d+)?)(万)?[多余]?[人个部条]?", text)
     if not m or (m[1].count(".") and not m[2]) or len(m[1]) > 12:
         return Invalid("bad_integer", {"value": text[:20]})
     value = round(float(m[1]) * 10000) if m[2] else int(m[1])

@@ -47,7 +47,7 @@ class ReviewCommands:
     async def __call__(self, user: UserKey, text: str) -> list[Reply] | None:
         t = _clean(text)
         if _MINE.match(t):
-            return [Reply(await self.review.mine_text(user))]
+            return [Reply(await self._mine(user))]
         if _STATUS.match(t):
             draft = await self.submit.storage.get_draft(user)
             if draft is not None and draft.data.get("step") != Step.SCAN:
@@ -60,6 +60,20 @@ class ReviewCommands:
         if m := _DECIDE.match(t):
             return [Reply(await self._decide(user, m.group(1).upper(), m.group(2), m.group(3) or ""))]
         return None
+
+    async def _mine(self, user: UserKey) -> str:
+        """我的投稿, and the form still being filled in: tried as an entrant on the review page,
+        "您还没有提交过作品。发送“开始”报名。" read as if the whole form were lost."""
+        draft = await self.submit.storage.get_draft(user)
+        # A draft with nothing in it yet (帮助 after a receipt starts one) is no form being filled.
+        data = draft.data if draft is not None else {}
+        filling = data.get("step") != Step.SCAN and not data.get("amend") and bool(data.get("answers"))
+        if not filling:
+            return await self.review.mine_text(user)
+        pending = "正在填写的报名还没有提交：发送“进度”查看填到哪一项，填完后在核对页回复“确认提交”。"
+        if not await self.submit.storage.list_submissions(user=user):
+            return "您还没有提交过作品。" + pending
+        return await self.review.mine_text(user) + "\n另有一份" + pending
 
     async def _amend(self, user: UserKey, number: str) -> list[Reply]:
         draft = await self.submit.storage.get_draft(user)
