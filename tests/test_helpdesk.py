@@ -230,7 +230,8 @@ def test_a_contest_without_a_notice_file_is_answered_from_its_preset(
     answer = desk.ask("hlj-2099-kepu", "截止日期是哪天？")
     assert answer.confident and "2099年5月9日" in answer.answer
     assert answer.source == "本届大赛规则（主办方设置）"  # no notice to cite
-    assert desk.notice("hlj-2099-kepu") is None
+    lent = desk.notice("hlj-2099-kepu")  # last edition's undated clauses, never its dates
+    assert lent is not None and lent.borrowed_from == "hlj-2022-kepu"
 
 
 async def test_ask_async_runs_in_a_worker_thread(helpdesk: Helpdesk, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -727,3 +728,22 @@ def test_a_self_entrant_asking_about_the_recommendation_form_hears_about_their_o
     assert answer.confident and "自荐表" in answer.answer.splitlines()[1], answer.answer
     assert "您选择的是“社会征集（自荐）”" in answer.answer
     assert "《2024年全国科普微视频大赛作品推荐表》" not in answer.answer
+
+
+def test_a_new_edition_without_its_notice_quotes_last_years_undated_clauses(
+    contests: ContestRegistry, tmp_path: Path
+) -> None:
+    """Editions made with `contests new` ship no notice text: the earlier edition's clauses that name
+    no date still answer (cited as 上届通知); a dated one never does, and facts keep this year's dates."""
+    source = contests.get(KEPU)
+    assert source is not None
+    edition = new_edition(source, "most-cas-2027", dt.date(2027, 2, 1), dt.date(2026, 12, 1))
+    dump_contest(edition, tmp_path / "most-cas-2027.yaml")
+    desk = Helpdesk(ContestRegistry.load(tmp_path))
+    notice = desk.notice("most-cas-2027")
+    assert notice is not None and notice.borrowed_from == KEPU
+    assert not any("2024年" in c.text or "10月25日" in c.text for c in notice.clauses)
+    music = desk.ask("most-cas-2027", "背景音乐用了别人的歌要授权吗")
+    assert music.confident and "版权方授权" in music.answer and "上届通知" in music.answer
+    deadline = desk.ask("most-cas-2027", "截止日期是哪天？")
+    assert "2027年2月1日" in deadline.answer and "2024" not in deadline.answer

@@ -18,7 +18,15 @@ from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.index import Hit, KnowledgeBase
 from handlers.helpdesk.places import HOW_MANY, describe, listed_units, place_of
 from handlers.helpdesk.silence import silent_topic
-from handlers.helpdesk.sources import KnowledgeError, NoticeText, faq_files, load_faq, parse_notice
+from handlers.helpdesk.sources import (
+    KnowledgeError,
+    NoticeText,
+    faq_files,
+    lend,
+    lineage_of,
+    load_faq,
+    parse_notice,
+)
 
 #: Confidence at or above which an answer is given without hand-off.  Calibrated on the dev split
 #: of ``tests/helpdesk_eval`` (``run_eval.py --split dev --sweep``): 0.60 is the lowest value with no
@@ -99,7 +107,8 @@ class Helpdesk:
     # -- building ---------------------------------------------------------------------------
 
     def notice(self, contest_id: str) -> NoticeText | None:
-        """The contest's notice text, or None when none ships for it (a new edition, say)."""
+        """The contest's notice text; for a new edition that ships none, the latest earlier
+        edition's undated clauses (:func:`lend`); None when there is neither."""
         with self._lock:
             if contest_id not in self._notices:
                 path = self.notices / f"{contest_id}.md"
@@ -110,8 +119,22 @@ class Helpdesk:
                         raise KnowledgeError(
                             f"{path}: contest {notice.contest_id!r} does not match the file name"
                         )
+                else:
+                    notice = self._earlier_notice(contest_id)
                 self._notices[contest_id] = notice
             return self._notices[contest_id]
+
+    def _earlier_notice(self, contest_id: str) -> NoticeText | None:
+        contest = self.contests.get(contest_id)
+        lineage = contest.lineage if contest is not None else lineage_of(contest_id)
+        earlier = sorted(
+            (p for p in self.notices.glob("*.md") if lineage_of(p.stem) == lineage and p.stem != contest_id),
+            key=lambda p: p.stem,
+        )
+        if not earlier:
+            return None
+        path = earlier[-1]
+        return lend(parse_notice(path.read_text(encoding="utf-8"), str(path)))
 
     # bench/README.md 'Helpdesk': an index takes ~3 s to build, a question ~0.7 ms.
     def knowledge(self, contest_id: str) -> KnowledgeBase:

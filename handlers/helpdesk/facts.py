@@ -12,7 +12,7 @@ from typing import Any
 from contests.rules import Contest, Form, QuotaRule
 from handlers.helpdesk.analyzer import QUANT_TOPICS, SYNONYMS, normalise
 from handlers.helpdesk.index import Entry
-from handlers.helpdesk.quoting import best_clause, quote_of
+from handlers.helpdesk.quoting import best_clause, quote_of, states_all
 from handlers.helpdesk.sources import Clause, FaqItem, NoticeText
 
 
@@ -78,9 +78,12 @@ class _Facts:
         while probe and probe not in self.cites:
             probe = probe.rpartition(".")[0]
         clause = best_clause(self.notice, text, self.cites.get(probe, ""))
+        if self.notice.borrowed_from and (clause is None or not states_all(clause.text, text)):
+            # Last year's words back this year's rule only where they state its very figures.
+            return "本届大赛规则（主办方设置）", ""
         if clause is None:
-            return f"通知 {self.cites[probe]}" if probe else "通知", ""
-        return f"通知 {clause.cite}", quote_of(clause.text, text)
+            return (f"{self.notice.name} {self.cites[probe]}" if probe else self.notice.name), ""
+        return f"{self.notice.name} {clause.cite}", quote_of(clause.text, text)
 
     def add(
         self,
@@ -531,7 +534,11 @@ def build_entries(contest: Contest, notice: NoticeText | None, faq: Sequence[Faq
         for i, clause in enumerate(clauses):
             entries.append(
                 Entry(
-                    f"clause:{i}", "clause", with_its_list(clauses, i), f"通知 {clause.cite}", clause.headings
+                    f"clause:{i}",
+                    "clause",
+                    with_its_list(clauses, i),
+                    f"{notice.name} {clause.cite}",
+                    clause.headings,
                 )
             )
     for item in faq:

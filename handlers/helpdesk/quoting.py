@@ -34,6 +34,12 @@ def _score(clause_text: str, figures: set[str], grams: set[str]) -> tuple[int, f
     return len(figures & have), (len(shared) / len(grams) if grams else 0.0)
 
 
+def states_all(clause_text: str, text: str) -> bool:
+    """Whether the clause states every figure of ``text`` (and ``text`` has some)."""
+    figures = _figures(text)
+    return bool(figures) and figures <= _figures(clause_text)
+
+
 def best_clause(notice: NoticeText, text: str, section: str) -> Clause | None:
     """The clause of ``section`` (a citation prefix; empty: the whole notice) that states ``text``."""
     clauses = [

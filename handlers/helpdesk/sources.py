@@ -32,12 +32,38 @@ class NoticeText:
     aliases: tuple[str, ...]
     cites: dict[str, str]
     clauses: tuple[Clause, ...]
+    #: Set when this is an earlier edition's notice lent to a new edition that ships none: only
+    #: its undated clauses are kept, and they are cited as the earlier notice's.
+    borrowed_from: str = ""
+
+    @property
+    def name(self) -> str:
+        """How answers name it: "通知", or "上届通知" for a lent one."""
+        return "上届通知" if self.borrowed_from else "通知"
 
     def clause_for(self, cite: str) -> Clause | None:
         return next((c for c in self.clauses if c.cite == cite or c.cite.startswith(cite + " ")), None)
 
 
 _ENUM = re.compile(r"^(（[一二三四五六七八九十]+）|（\d+）|\d+[.．、])")
+
+
+#: A date or a year in a clause: last year's, in a notice lent to a new edition.
+_DATED = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{1,2}-\d{1,2}")
+
+
+def lend(notice: NoticeText) -> NoticeText:
+    """An earlier edition's notice as a new edition may use it: the clauses that name no date or
+    year (the rules of the form, the video, the delivery), cited as the earlier notice's."""
+    clauses = tuple(c for c in notice.clauses if not _DATED.search(c.text))
+    kept = {c.cite for c in clauses}
+    cites = {k: v for k, v in notice.cites.items() if any(c == v or c.startswith(v + " ") for c in kept)}
+    return NoticeText(notice.contest_id, notice.title, notice.aliases, cites, clauses, notice.contest_id)
+
+
+def lineage_of(contest_id: str) -> str:
+    """A contest id without its year (most-cas-2024-kepu -> most-cas-kepu), as editions share it."""
+    return re.sub(r"-?\d{4}(?=-|$)", "", contest_id)
 
 
 def parse_notice(text: str, where: str = "<notice>") -> NoticeText:
