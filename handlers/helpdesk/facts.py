@@ -320,6 +320,8 @@ class _Facts:
                 for t in QUANT_TOPICS
                 if any(len(w) > 1 and w in normalise(note) for w in SYNONYMS.get(t, ()))
             }
+            if "%" in note:  # a share of the length ("非原创…不得超过总时长的10%") is no rule of length
+                topics.discard("时长")
             self.add(
                 f"video.notes.{i}", f"视频要求：{note}。", "video", f"video.notes[{i}]", "视频 要求", topics
             )
