@@ -166,7 +166,9 @@ def _our_app(
             async def touch_contact(user: Any, when: dt.datetime) -> None:
                 return None
 
-            async def claim_inbound(key: str, ttl: dt.timedelta, user: Any, when: dt.datetime) -> bool:
+            async def claim_inbound(
+                key: str, ttl: dt.timedelta, user: Any, when: dt.datetime, *, turn: Any = None
+            ) -> bool:
                 return True
 
             async def claim_first(keys: Any, ttl: dt.timedelta) -> int | None:
