@@ -11,8 +11,9 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 
@@ -33,6 +34,7 @@ from handlers.admin.commands import OrgCommands
 from handlers.admin.service import AdminService
 from handlers.console.login import ConsoleCommand, ConsoleSignIn
 from handlers.console.service import ConsoleService
+from handlers.content import ContentChecks
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.service import HelpdeskService, format_for_operators
 from handlers.outbound import Reach
@@ -41,10 +43,17 @@ from handlers.review.commands import ReviewCommands
 from handlers.review.service import ReviewService
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler, UploadLinks
+from validators.content import ContentReport, check_content
+from validators.download import fetched_video
 from validators.media import check_video
 from validators.probe import probe_link
 
 log = logging.getLogger(__name__)
+
+# A direct link's video fetched for the content checks: the notice's size limit, else this;
+# and the time the whole download may take.
+FETCH_MAX_MIB = 2048
+FETCH_TIMEOUT_S = 1800.0
 
 # Users whose last stored draft the submit handler keeps in memory (a few KB each).
 # bench/README.md 'WeChat' session 4: ~90 + ~80 µs less per typed answer.
@@ -69,6 +78,7 @@ class Services:
     http: aiohttp.ClientSession
     sign_in: ConsoleSignIn
     console: ConsoleService
+    content: ContentChecks
 
     @property
     def storage(self) -> Storage:
@@ -165,6 +175,36 @@ async def services(
             else:
                 log.info("%s is not reachable from this process; not told: %s", user, replies[0].text[:40])
 
+        async def content_check(path: Path, contest: Contest, title: str) -> ContentReport:
+            return await check_content(path, contest, title=title)
+
+        # A whole video takes minutes to arrive: no total limit per request, as ``http`` has,
+        # but one per read, and the download's own budget (FETCH_TIMEOUT_S).
+        downloads = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, sock_read=60))
+        stack.push_async_callback(downloads.close)
+
+        def download(url: str, contest: Contest) -> AbstractAsyncContextManager[Path | str]:
+            limit = contest.video.max_size_mib if contest.video else None
+            return fetched_video(
+                url,
+                session=downloads,
+                max_bytes=int((limit or FETCH_MAX_MIB) * 1024 * 1024) + 1,
+                timeout=FETCH_TIMEOUT_S,
+                allow_private=settings.links_allow_private,
+                tmp_dir=settings.data_dir / "fetched",
+            )
+
+        content = ContentChecks(
+            contests,
+            storage,
+            stores.fingerprints,
+            reach,
+            content_check,
+            engine.msg,
+            download=download,
+            workers=settings.content_workers,
+        )
+        stack.push_async_callback(content.aclose)  # before the stores: a check's child is ended
         quota = QuotaService(contests, storage, org, tell=tell, audit=stores.audit)
         review = ReviewService(contests, storage, org, tell=tell, audit=stores.audit)
         admin = AdminService(contests, storage, org)
@@ -180,6 +220,7 @@ async def services(
             uploads=uploads,
             pusher=reach,
             resubmitter=review,
+            content=content,
             # SQLite serves one worker process, the only one writing its drafts; with Redis
             # another worker may have handled the user's last event (see SubmitHandler).
             draft_cache=0 if redis_url else DRAFT_CACHE,
@@ -231,6 +272,7 @@ async def services(
             http,
             sign_in,
             ConsoleService(admin, quota, org, stores.audit, review=review),
+            content,
         )
 
 

@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     links_allow_private: bool = Field(
         default=False, description="probe video links on private/loopback addresses (tests, intranets)"
     )
+    content_workers: int = Field(
+        default=1,
+        ge=0,
+        description="content checks (a whole-video decode each) run at once in the background; "
+        "0 turns them off",
+    )
     helpdesk_operators: str = Field(
         default="",
         description="who answers helpdesk tickets: channel:user ids, comma separated "

@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
-import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from contests.names import fold
 from contests.records import UserKey
 
 Track = Literal["work", "account"]
@@ -65,7 +64,7 @@ def normalise_name(name: str) -> str:
 
     Full-width and half-width forms, stray spaces (also U+3000) and Latin case do not make
     two names different; everything else does ("exact after normalisation")."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).casefold()
+    return fold(name)
 
 
 def unit_holder(name: str) -> str:

@@ -37,6 +37,7 @@ from contests.org import (
 )
 from contests.records import (
     Draft,
+    FingerprintRecord,
     InboundClaim,
     Submission,
     Turn,
@@ -412,6 +413,29 @@ class AuditLog(Protocol):
         """Up to ``limit`` (at least 1) entries with ``seq > after_seq`` matching every filter
         given (``action_prefix``: the action starts with it, case-sensitive), ordered by ``seq``:
         the newest ones first by default, else the oldest ones first."""
+
+    async def close(self) -> None:
+        """Release connections.  The store is unusable afterwards."""
+
+
+@runtime_checkable
+class FingerprintStore(Protocol):
+    """One fingerprint per accepted video, by contest and submission number, listed across a
+    contest's editions.  Every method is safe to call concurrently."""
+
+    async def put(self, record: FingerprintRecord) -> None:
+        """Store ``record``, replacing the one of the same contest and number (a video
+        replaced by a resubmission)."""
+
+    async def get(self, contest_id: str, number: str) -> FingerprintRecord | None:
+        """The fingerprint of one submission, or None."""
+
+    async def list_lineage(self, lineage: str) -> list[FingerprintRecord]:
+        """Every fingerprint of the contests of ``lineage`` (this edition and the others),
+        ordered by contest and number."""
+
+    async def remove(self, contest_id: str, number: str) -> bool:
+        """Forget a submission's fingerprint (its video is gone); True when there was one."""
 
     async def close(self) -> None:
         """Release connections.  The store is unusable afterwards."""

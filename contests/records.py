@@ -49,6 +49,21 @@ class Submission:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class FingerprintRecord:
+    """The perceptual fingerprint of one accepted video, kept to find the same work entered
+    again: in the same contest (two channels, two units) or in a later edition (``lineage``,
+    :attr:`contests.rules.Contest.lineage`).  ``data`` is the fingerprint's own bytes
+    (``validators.fingerprint.Fingerprint.to_bytes``); ``title`` names the work to organisers."""
+
+    contest_id: str
+    lineage: str
+    number: str
+    data: bytes
+    title: str = ""
+    created_at: dt.datetime | None = None
+
+
 class StaleDraftError(Exception):
     """The draft changed since it was read (another worker saved it first)."""
 

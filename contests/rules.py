@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from contests.prose import Moved, Unchecked, move_prose
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ID = r"^[a-z0-9][a-z0-9_-]{1,63}$"
@@ -78,7 +80,19 @@ class FormField(_Model):
     # ``recommender``: the unit the entrant submits *through* (cq: 报送区县), a CHOICE among the
     # units that select and recommend.  The entry waits for that unit's choice instead of using
     # a place at confirm; the paper form has no cell for it (the layout omits it).
-    role: Literal["title", "authors", "unit", "phone", "email", "summary", "recommender"] | None = None
+    # ``review_way`` and ``reviewers``: who reviewed a self-nominated work and how (most-cas
+    # 附件1 三、3: its unit, or two experts of 副高 title or above); ``province`` and ``cover``:
+    # what the notice asks of the materials (cacsi's folder name, its 封面图).
+    role: (
+        Literal[
+            "title", "authors", "unit", "phone", "email", "summary", "recommender",
+            "review_way", "reviewers", "province", "cover",
+        ]
+        | None
+    ) = None  # fmt: skip
+    # CHOICE: the options a channel allows, where the channel decides the answer (cacsi: 是否为
+    # 会员 is 是 in the 会员 channel, 否 in 其他机构和个人自荐).  Channel id -> options.
+    channel_options: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> FormField:
@@ -90,6 +104,9 @@ class FormField(_Model):
             raise ValueError("min_chars is larger than max_chars")
         if self.role == "recommender" and self.type is not FieldType.CHOICE:
             raise ValueError("a recommender field is a choice among the recommending units")
+        for channel_id, allowed in self.channel_options.items():
+            if not allowed or not set(allowed) <= set(self.options):
+                raise ValueError(f"channel_options[{channel_id}] must be some of the field's options")
         return self
 
 
@@ -135,6 +152,10 @@ class QuotaRule(_Model):
     bonus_units: tuple[str, ...] = ()  # units granted ``bonus`` extra places (e.g. 三区 provinces)
     bonus: int = 0
     counted_in_parent: bool = True  # False: does not use up its province's places
+    # The level of place a unit of this kind stands for, when the notice names a level rather
+    # than a list (省、自治区、直辖市 / 计划单列市、副省级城市 / 新疆生产建设兵团): an imported
+    # unit's name must name such a place (:mod:`contests.names`).
+    places: tuple[Literal["province", "sub_provincial", "xpcc"], ...] = ()
     note: str = ""
 
 
@@ -154,6 +175,38 @@ class EntryRoute(_Model):
     selection_stage: str = ""
 
 
+class ContentRule(_Model):
+    """One content requirement of the notice, checked from the decoded video.
+
+    ``clause`` quotes the notice; ``condition`` is True only where the notice makes the rule a
+    condition of entry (取消资格, 不再参加): a failure is then ✗, otherwise a warning (⚠).
+    """
+
+    clause: str
+    condition: bool = False
+
+
+class ContentSpec(_Model):
+    """What the notice asks of the video's content; a None rule is not checked (the notice is silent).
+
+    Things a machine cannot judge honestly (真人出镜, 声画同步 without a reference) go in
+    ``manual``: the report lists them as 需人工确认 with their clause, never as passed.
+    """
+
+    loudness: ContentRule | None = None  # 音量适中、无时大时小 (EBU R128)
+    silence: ContentRule | None = None  # long silences, a silent track
+    picture: ContentRule | None = None  # black or frozen stretches, 跳帧漏帧
+    subtitles: ContentRule | None = None  # soft track or burned-in Chinese subtitles
+    simplified: bool = False  # the notice says 简体: traditional characters are reported
+    title_card: ContentRule | None = None  # 片头名称应与推荐表一致: the opening shows the title
+    credits: ContentRule | None = None  # 片尾应体现主创人员、制作单位、版权单位、录制时间
+    credit_items: tuple[str, ...] = ()  # what the credits must name; empty: any closing text
+    no_title_card: ContentRule | None = None  # cq 去除片头片尾: an opening title card is reported
+    watermark: ContentRule | None = None  # 去除所有水印: platform marks in a corner
+    duplicates: ContentRule | None = None  # 重复推荐取消资格 / 已参加过历届: told to the entrant
+    manual: tuple[ContentRule, ...] = ()
+
+
 class VideoSpec(_Model):
     """What the notice demands of the video file; None means the notice says nothing."""
 
@@ -169,6 +222,7 @@ class VideoSpec(_Model):
     audio_required: bool = False
     language: str = ""
     notes: tuple[str, ...] = ()
+    content: ContentSpec = ContentSpec()
 
     @field_validator("aspect_ratio")
     @classmethod
@@ -193,6 +247,8 @@ class MaterialsDelivery(_Model):
     accepts: tuple[Literal["file", "link", "share_link"], ...] = ("file", "link", "share_link")
     methods: tuple[str, ...]
     share_folder_name: str = ""  # a naming rule the notice prescribes
+    # The form fields whose answers make that name, in its order (cacsi: 省+报送单位+视频名称).
+    share_folder_fields: tuple[str, ...] = ()
     share_link_permanent: bool = False
     scan_limits: str = ""
     scan_max_files: int | None = Field(
@@ -247,6 +303,7 @@ class Contest(_Model):
     rules: tuple[str, ...] = ()  # other rules from the notice, quoted or closely paraphrased
     contacts: tuple[Contact, ...] = ()
     gaps: tuple[str, ...] = ()  # what the notice leaves silent or garbled
+    series: str = ""  # set by ``contests new`` so that later editions share the first one's lineage
 
     @model_validator(mode="after")
     def _references(self) -> Contest:
@@ -264,7 +321,19 @@ class Contest(_Model):
                     raise ValueError(f"channel {channel.id!r}: form {form_id!r} is not a {track} form")
         if self.opens and self.opens > self.deadline:
             raise ValueError("opens is after deadline")
+        for field_id in self.delivery.share_folder_fields:
+            if not any(f.field(field_id) for f in self.forms):
+                raise ValueError(f"delivery.share_folder_fields names unknown field {field_id!r}")
         return self
+
+    def share_folder(self, form: Form, answers: dict[str, Any]) -> str | None:
+        """The net-disk folder's name the notice prescribes, made of this entry's answers (None
+        while one of them is missing, or when the notice prescribes none for this form)."""
+        ids = self.delivery.share_folder_fields
+        values = [answers.get(i) for i in ids if form.field(i) is not None]
+        if not ids or len(values) != len(ids) or not all(isinstance(v, str) and v for v in values):
+            return None
+        return "+".join(str(v) for v in values)
 
     # --- lookups -------------------------------------------------------------------------
     def form(self, form_id: str) -> Form:
@@ -282,6 +351,13 @@ class Contest(_Model):
     def stage(self, name: str) -> Stage | None:
         """The schedule stage called ``name`` (None when there is none, e.g. a copied edition)."""
         return next((s for s in self.schedule if s.name == name), None) if name else None
+
+    @property
+    def lineage(self) -> str:
+        """The contest across its editions (earlier works are compared against it): ``series``,
+        else the id without its year (most-cas-2024-kepu → most-cas-kepu).  Not the numbering
+        prefix: two contests of one ministry share KP."""
+        return self.series or re.sub(r"-?\d{4}(?=-|$)", "", self.id)
 
     def tracks(self) -> list[str]:
         """Entry tracks in a stable order: ``work`` (微视频) first, then ``account`` (科普号)."""
@@ -304,6 +380,14 @@ class Contest(_Model):
 
     def window(self, name: str) -> Window | None:
         return {"production": self.production_window, "broadcast": self.broadcast_window}.get(name)
+
+    def example_date(self, fld: FormField) -> dt.date:
+        """A date to show as the example of ``fld``'s format: a real one of this edition (the
+        first of the last month its window allows, before the deadline), not a fixed year."""
+        window = self.window(fld.window) if fld.window else None
+        last = min(d for d in (window.end if window else None, self.deadline) if d is not None)
+        day = last.replace(day=1)
+        return max(day, window.start) if window and window.start else day
 
     def summary(self) -> dict[str, Any]:
         """What ``contests --json`` prints for this contest."""
@@ -335,45 +419,6 @@ class Contest(_Model):
                 for f in self.forms
             ],
         }
-
-
-# A leading province or city ("重庆市渝中区"): not part of a unit's short name.
-_PLACE_PREFIX = re.compile(r"^\w{2,3}?[省市](?=\w{2})")
-
-
-def _place_key(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
-
-
-def match_place(text: str, names: Iterable[str]) -> str | None:
-    """The one of ``names`` (place or unit names) that ``text`` means, else None.
-
-    Accepts the name itself, a short form ("渝中" for 渝中区, "两江" for 两江新区, "高新区" for
-    西部科学城重庆高新区), and a longer name that starts with it ("重庆市渝中区科学技术局").
-    A short form that fits several names ("新区") matches none.
-    """
-    options = list(names)
-    keyed = [(_place_key(n), n) for n in options]
-    key = _place_key(text)
-    if not key:
-        return None
-    for candidate in (key, _PLACE_PREFIX.sub("", key, count=1)):
-        exact = [n for k, n in keyed if k == candidate]
-        if exact:
-            return exact[0]
-        longer = [(len(k), n) for k, n in keyed if candidate.startswith(k)]
-        if longer:
-            return max(longer)[1]
-        short = {
-            n
-            for k, n in keyed
-            if (len(candidate) >= 2 and k.startswith(candidate)) or (len(candidate) >= 3 and candidate in k)
-        }
-        if len(short) == 1:
-            return short.pop()
-        if short:
-            return None
-    return None
 
 
 def _limits(fld: FormField) -> dict[str, Any]:
@@ -431,6 +476,17 @@ class ContestRegistry:
 
     def __init__(self, contests: Iterable[Contest]) -> None:
         self._by_id = {c.id: c for c in contests}
+        # One prefix is one numbering sequence: two contests holding it would issue numbers
+        # from the same counter and each number would name a work of either.
+        holders: dict[str, Contest] = {}
+        for contest in sorted(self._by_id.values(), key=lambda c: c.id):
+            other = holders.setdefault(contest.number_prefix, contest)
+            if other is not contest:
+                raise ContestError(
+                    f"编号前缀 {contest.number_prefix} 同时用于「{other.title}」（{other.id}）"
+                    f"和「{contest.title}」（{contest.id}）：两个大赛不能共用一个编号序列，"
+                    "请修改其中一个的 number_prefix"
+                )
 
     @classmethod
     def load(cls, *folders: Path) -> ContestRegistry:
@@ -463,6 +519,74 @@ def next_prefix(source: Contest, deadline: dt.date) -> str:
     return re.sub(r"\d{4}$", str(source.year + years), source.number_prefix)
 
 
+@dataclass(frozen=True, slots=True)
+class Edition:
+    """A new edition as plain data, with what its prose said and what is left to check."""
+
+    data: dict[str, Any]
+    moved: tuple[Moved, ...]  # dates in the prose moved with the edition
+    unchecked: tuple[Unchecked, ...]  # lines the organiser must read against the new notice
+
+
+# Keys whose values are not prose: ids, the dates themselves (moved as dates), the old notice.
+_NOT_PROSE = frozenset({"id", "number_prefix", "year", "deadline", "opens", "start", "end", "notice", "seed"})
+
+
+def plan_edition(
+    source: Contest,
+    new_id: str,
+    deadline: dt.date,
+    opens: dt.date | None = None,
+    *,
+    prefix: str | None = None,
+) -> Edition:
+    """Last year's contest as the start of this year's: new id, dates, numbering and prose.
+
+    The deadline and the opening are given; the stages keep their distance from the deadline
+    (cq's districts choose in the two months after it); the production and broadcast windows
+    move by whole years, so that "produced in the year before" stays true.  Dates written in
+    the prose move with the dates they are, and year names take the new year
+    (:mod:`contests.prose`); the rest is listed in :attr:`Edition.unchecked`.
+    """
+    data = source.model_dump(mode="json", exclude_defaults=True)
+    years = deadline.year - source.deadline.year
+    days = deadline - source.deadline
+    data["id"] = new_id
+    data["series"] = source.lineage  # the earlier editions a re-entered work is compared with
+    data["year"] = source.year + years
+    data["number_prefix"] = prefix or next_prefix(source, deadline)
+    data["deadline"] = deadline.isoformat()
+    moves: dict[dt.date, dt.date] = {source.deadline: deadline}
+    new_opens = opens or (_shift(source.opens, years) if source.opens else None)
+    if source.opens is not None and new_opens is not None:
+        moves[source.opens] = new_opens
+    if new_opens is not None:
+        data["opens"] = new_opens.isoformat()
+    for stage in data.get("schedule", []):
+        for end in ("start", "end"):
+            if stage.get(end):
+                old = dt.date.fromisoformat(stage[end])
+                stage[end] = moves.setdefault(old, old + days).isoformat()
+    for key in ("production_window", "broadcast_window"):
+        window = data.get(key)
+        for end in ("start", "end"):
+            if window and window.get(end):
+                old = dt.date.fromisoformat(window[end])
+                window[end] = moves.setdefault(old, _shift(old, years)).isoformat()
+    moved, unchecked = move_prose(data, moves, source.year, source.year + years, skip=_NOT_PROSE)
+    notice = source.notice
+    if notice.document_no or notice.date:
+        issued = notice.date.isoformat() if notice.date else ""
+        named = "，".join(x for x in (notice.document_no, issued) if x)
+        unchecked.append(Unchecked("notice", named, "上一届通知的文号和日期，请改为新一届通知的"))
+    data["gaps"] = [
+        *data.get("gaps", []),
+        f"由 {source.id} 复制生成：日期随新一届的截止日期移动（文中写到的日期一并移动），"
+        "规则与文字沿用上一届，请对照新通知核对。",
+    ]
+    return Edition(data, tuple(moved), tuple(unchecked))
+
+
 def new_edition(
     source: Contest,
     new_id: str,
@@ -471,37 +595,8 @@ def new_edition(
     *,
     prefix: str | None = None,
 ) -> dict[str, Any]:
-    """Last year's contest as the start of this year's: new id, dates and numbering.
-
-    Windows and stage dates are shifted by the same number of years as the deadline so that
-    e.g. "produced in the year before" stays true; the organiser reviews the written file.
-    """
-    data = source.model_dump(mode="json", exclude_defaults=True)
-    years = deadline.year - source.deadline.year
-    data["id"] = new_id
-    data["year"] = source.year + years
-    data["number_prefix"] = prefix or next_prefix(source, deadline)
-    data["deadline"] = deadline.isoformat()
-    old_year, new_year = str(source.year), str(source.year + years)
-    for key in ("title", "short_title"):
-        data[key] = data[key].replace(old_year, new_year)
-    for form in data["forms"]:
-        form["title"] = form["title"].replace(old_year, new_year)
-    if opens is not None:
-        data["opens"] = opens.isoformat()
-    elif source.opens is not None:
-        data["opens"] = _shift(source.opens, years).isoformat()
-    for key in ("production_window", "broadcast_window"):
-        window = data.get(key)
-        for end in ("start", "end"):
-            if window and window.get(end):
-                window[end] = _shift(dt.date.fromisoformat(window[end]), years).isoformat()
-    data.pop("schedule", None)  # last year's stage dates are not this year's; the notice sets them
-    data["gaps"] = [
-        *data.get("gaps", []),
-        f"由 {source.id} 复制生成：除截止/开始日期与作品时间窗口外，规则沿用上一届，请对照新通知核对。",
-    ]
-    return data
+    """The data of :func:`plan_edition`, for callers that need no list of what to check."""
+    return plan_edition(source, new_id, deadline, opens, prefix=prefix).data
 
 
 def _shift(day: dt.date, years: int) -> dt.date:

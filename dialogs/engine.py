@@ -17,13 +17,14 @@ import datetime as dt
 from contests.events import EventKind, Incoming, Reply
 from contests.rules import ContestRegistry
 from dialogs import questions as questions_mod
-from dialogs import review, scan
+from dialogs import review, scan, typed_links
 from dialogs.kit import DialogKit, StepSpec, norm
 from dialogs.messages import Messages
 from dialogs.plans import StepRef, current, goto
 from dialogs.results import Advance, Answer, Ask, Restart, StepResult
 from dialogs.states import DRAFT_VERSION, State, Step, copy_state, migrate
 from dialogs.steps import STEPS, choose_contest, return_step
+from validators.link_fields import without_link
 from validators.questions import LOOKS_LIKE, question_grade
 from validators.text import MAX_INPUT_CHARS
 
@@ -83,13 +84,21 @@ class DialogEngine(DialogKit):
 
         step = current(state)
         spec = self._spec(step)
+        # The 提取码 of the share link just taken, sent on its own: added to that link.
+        late = (
+            typed_links.late_code(self, state, text)
+            if event.kind is EventKind.TEXT and command is None
+            else None
+        )
+        if late is not None:
+            return StepResult(state, [late, self._prompt(state, now)])
         pending = state.pop(questions_mod.PENDING, None)  # answered by this event, or dropped
         if pending is not None and command is None and spec is not None:
             made = questions_mod.choice_made(pending, step, event, text)
             if made is not None:
                 return self._clarified(state, step, spec, event, *made, now)
         if asks and spec is not None:
-            asked = self._question(state, step, text, now)
+            asked = self._question(state, step, event, text, now)
             if asked is not None:
                 return asked
         if forced is not None and spec is not None and step.name == Step.FIELD:
@@ -125,14 +134,21 @@ class DialogEngine(DialogKit):
             return self._answer(state, step, spec, event, value, now)
         if typed.startswith(("修改", "edit")):
             rest = typed.removeprefix("修改").removeprefix("edit").strip()
-            if rest.isdigit():  # "修改 3": straight to item 3 of the review page
+            # "修改 3": straight to item 3 of the review page (the field asked as 【3/…】);
+            # "修改 参赛渠道" by its name, which no answer to another step is.
+            loose = step.name in (Step.REVIEW, Step.EDIT)
+            if rest.isdigit() or (rest and review.find_item(self, state, rest, loose=loose) is not None):
                 return self._settle(state, step, review.pick_edit(self, state, rest), now)
         return self._answer(state, step, spec, event, text, now)
 
-    def _question(self, state: State, step: StepRef, text: str, now: dt.datetime) -> StepResult | None:
+    def _question(
+        self, state: State, step: StepRef, event: Incoming, text: str, now: dt.datetime
+    ) -> StepResult | None:
         """A typed message that reads as a question at ``step``, answered or asked about; None
         when it is read as the answer."""
         match questions_mod.reading(self, state, step, text):
+            case "ask" if questions_mod.carries_link(self, state, step, text):
+                return self._link_and_question(state, step, event, text, now)
             case "ask":
                 return self._question_answered(state, step, text, now)
             case "field":
@@ -161,11 +177,29 @@ class DialogEngine(DialogKit):
             result.state.pop(questions_mod.CONFIRMED, None)
         return result
 
+    def _link_and_question(
+        self, state: State, step: StepRef, event: Incoming, text: str, now: dt.datetime
+    ) -> StepResult:
+        """A link and a question in one message where a link is asked for ("https://b23.tv/x
+        这个链接可以吗？"): the link is read as the answer, and the question answered too."""
+        spec = self.steps[step.name]
+        result = self._settle(state, step, spec.read(self, state, step, event, text, now), now)
+        result.replies = [Reply(self.msg.render("link_kept_with_question")), *result.replies]
+        result.question = without_link(text) or text
+        return result
+
     def _question_answered(self, state: State, step: StepRef, text: str, now: dt.datetime) -> StepResult:
         ask, question = questions_mod.question_answer(self, state, step, text)
         result = self._settle(state, step, ask, now)
         result.question = question
         return result
+
+    def refuse(self, before: State, text: str, now: dt.datetime) -> StepResult:
+        """An answer the caller refused after its step took it (a first author who holds the
+        contest's one work already): the draft as it was, the reason, the step asked again."""
+        state = migrate(copy_state(before))
+        assert state is not None
+        return StepResult(state, [Reply(text, meta={"error": "claimed"}), self._prompt(state, now)])
 
     def submitted(self, state: State, number: str, *, via: str = "") -> StepResult:
         """After the store accepted the :class:`SubmitRequest`.  The draft becomes a small one
@@ -229,6 +263,8 @@ class DialogEngine(DialogKit):
         seq = plan.steps
         if state.pop("editing", False):
             target = self.missing(state) or StepRef(Step.REVIEW)
+            if target.name != Step.REVIEW:  # an answer the change made missing: then back again
+                state["editing"] = True
         else:
             i = plan.position.get(done.token)
             if i is not None and i + 1 < len(seq):
@@ -319,6 +355,9 @@ def choices_as_text(reply: Reply) -> str:
     if not reply.choices:
         return reply.text
     if not reply.numbered:
-        return reply.text + "\n" + " / ".join(f"“{c.label}”" for c in reply.choices)
-    lines = [f"{i}. {c.label}" for i, c in enumerate(reply.choices, 1)]
-    return reply.text + "\n" + "\n".join(lines)
+        # Choices the text lists already, line for line (the edit menu's items), are not repeated.
+        shown = set(reply.text.splitlines())
+        words = [c.label for c in reply.choices if c.label not in shown]
+        return reply.text + "\n" + " / ".join(f"“{w}”" for w in words) if words else reply.text
+    numbered = [f"{i}. {c.label}" for i, c in enumerate(reply.choices, 1)]
+    return reply.text + "\n" + "\n".join(numbered)

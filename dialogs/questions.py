@@ -29,7 +29,9 @@ from dialogs.plans import StepRef
 from dialogs.results import Ask, StepResult
 from dialogs.states import State, Step
 from validators.fields import is_name_field
+from validators.links import parse_video_link
 from validators.questions import LOOKS_LIKE, QUESTION, contest_question, question_grade
+from validators.text import Valid
 
 PENDING = "maybe_question"  # {"text": the message, "at": the step's token}
 CONFIRMED = "answer_confirmed"  # set for one read: the entrant said the text is the answer
@@ -83,6 +85,18 @@ def reading(kit: DialogKit, state: State, step: StepRef, text: str) -> Reading:
     if grade < QUESTION and is_name_field(fld):
         return "answer"  # "什么值得买科技有限公司", "何时雨、李四": names, unless a mark asks
     return "ask"
+
+
+def carries_link(kit: DialogKit, state: State, step: StepRef, text: str) -> bool:
+    """Whether a message that reads as a question also holds the link the step asks for (the
+    video step, a URL field): the link must not be lost to the question."""
+    if step.name == Step.FIELD:
+        fld = kit.field(state, step.field_id)
+        if fld is None or fld.type is not FieldType.URL:
+            return False
+    elif step.name != Step.VIDEO:
+        return False
+    return isinstance(parse_video_link(text), Valid)
 
 
 def question_answer(kit: DialogKit, state: State, step: StepRef, text: str) -> tuple[Ask, str]:

@@ -16,14 +16,17 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from contests.events import Choice, EventKind, Incoming, Reply
-from contests.rules import Contest, FieldType, match_place
-from dialogs import review, scan, video
+from contests.names import match_place
+from contests.rules import Contest, EntryRoute, FieldType, FormField
+from dialogs import review, scan, typed_links, video
+from dialogs.choosing import channels_meant, contests_meant, picked_number
 from dialogs.kit import KEEP, SKIP, DialogKit, StepSpec, norm, show_answer
 from dialogs.plans import Plan, Route, StepRef, goto
 from dialogs.questions import CONFIRMED
 from dialogs.results import Advance, Answer, Ask, StepResult
 from dialogs.states import State, Step
 from validators.fields import check_answer
+from validators.requirements import check_reviewers
 from validators.text import Invalid
 
 # A choice with more options than this (cq's 41 区县) is listed in the prompt's text and
@@ -72,10 +75,20 @@ def read_contest(
         return choose_contest(kit, state, contest, [])
     if key == -1:
         return kit.reject(state, "choice_number", {"max": len(open_now)}, kit.label(Step.CONTEST))
+    # Part of a name ("黑龙江", "全国科普微视频大赛"): one contest is taken, several offered.
+    meant = contests_meant(value, open_now)
+    if len(meant) == 1:
+        return choose_contest(kit, state, meant[0], [])
+    if meant:
+        text = kit.msg.render("which_contest", typed=value.strip(), contests=meant)
+        offered = tuple(Choice(c.title, f"{step.token}|{c.id}") for c in meant)
+        return StepResult(state, [Reply(text, offered, numbered=False)])
     # Named a contest that is not open: say why rather than "not found".
-    for contest in kit.contests:
-        if norm(value) in {norm(contest.id), norm(contest.title), norm(contest.short_title)}:
-            return Ask([Reply(kit.closed_text(contest, now))])
+    closed = [c for c in kit.contests if c.status(now) != "open"]
+    named = [c for c in closed if norm(value) in {norm(c.id), norm(c.title), norm(c.short_title)}]
+    named = named or contests_meant(value, closed)
+    if len(named) == 1:
+        return Ask([Reply(kit.closed_text(named[0], now))])
     return kit.reject(state, "contest_unknown", {}, kit.label(Step.CONTEST))
 
 
@@ -114,6 +127,13 @@ def read_channel(
             names += _KIND_NAMES["recommend" if ch.kind == "recommend" else "self"]
         options.append((ch.id, names))
     key = match_option(value, options)
+    if key is None:
+        words = _channel_in_words(contest, value)
+        if isinstance(words, list):
+            text = kit.msg.render("which_channel", typed=value.strip(), channels=words)
+            offered = tuple(Choice(ch.label, f"{step.token}|{ch.id}") for ch in words)
+            return StepResult(state, [Reply(text, offered, numbered=False)])
+        key = words
     if not isinstance(key, str):
         labels = tuple(c.label for c in contest.channels)
         if key == -1:
@@ -123,6 +143,23 @@ def read_channel(
         state["channel"] = key
         state["track"] = None
     return Advance()
+
+
+def _channel_in_words(contest: Contest, value: str) -> str | int | list[EntryRoute] | None:
+    """A channel named by a phrase ("我是单位推荐的", "我是个人会员，选2"): its id; -1 for a bad
+    number; the candidates when the phrase fits several or its words and number disagree."""
+    meant = channels_meant(value, contest.channels)
+    number = picked_number(value)
+    if number is not None:
+        if not 1 <= number <= len(contest.channels):
+            return -1
+        picked = contest.channels[number - 1]
+        if not meant or picked in meant:
+            return picked.id
+        return [picked, *(ch for ch in meant if ch is not picked)]
+    if len(meant) == 1:
+        return meant[0].id
+    return meant or None
 
 
 def shown_channel(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tuple[str, str] | None:
@@ -158,17 +195,20 @@ def shown_track(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tupl
 
 # ---------------------------------------------------------------------- form fields
 def ask_field(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.datetime) -> Reply:
-    form = plan.form
+    form, contest = plan.form, plan.contest
     entry = plan.fields.get(step.field_id) if type(step.field_id) is str else None
-    assert form is not None and entry is not None
+    assert form is not None and entry is not None and contest is not None
     number, fld = entry
     token = step.token
     current = state["answers"].get(fld.id)
     blank = current in (None, "")
+    # The net-disk link's prompt names the folder the notice prescribes, made of the answers.
+    folder = contest.share_folder(form, state["answers"]) if fld.type is FieldType.URL else None
     # Without an answer the prompt depends on the form alone: render it once.
-    if blank and token in plan.prompts:
+    if blank and folder is None and token in plan.prompts:
         return Reply(*plan.prompts[token])
     inline = fld.type is FieldType.CHOICE and len(fld.options) > MAX_CHOICE_BUTTONS
+    options = _channel_options(plan.channel.id if plan.channel else "", fld)
     text = kit.msg.render(
         "prompt_field",
         field=fld,
@@ -177,15 +217,24 @@ def ask_field(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
         current=None if blank else show_answer(current),
         form=form,
         inline_options=inline,
+        only=options if options != fld.options else (),
+        channel=plan.channel,
+        example=contest.example_date(fld) if fld.type is FieldType.DATE else None,
+        folder=folder,
     )
     choices: tuple[Choice, ...] = ()
     if fld.type is FieldType.CHOICE and not inline:
-        choices = tuple(Choice(o, f"{token}|{i}") for i, o in enumerate(fld.options, 1))
+        choices = tuple(Choice(o, f"{token}|{i}") for i, o in enumerate(options, 1))
     elif fld.type is FieldType.PLEDGE:
         choices = (Choice(kit.fixed("button", "name", "agree"), f"{token}|同意"),)
-    if blank:
+    if blank and folder is None:
         plan.prompts[token] = (text, choices)
     return Reply(text, choices)
+
+
+def _channel_options(channel_id: str, fld: FormField) -> tuple[str, ...]:
+    """The options of a choice that the chosen channel allows (all, unless it rules some out)."""
+    return fld.channel_options.get(channel_id) or fld.options
 
 
 def read_field(
@@ -203,13 +252,63 @@ def read_field(
         return Advance()
     contest = kit.contest(state)
     assert contest is not None
-    if fld.role == "recommender" and not v.isdigit():
-        value = match_place(value, fld.options) or value  # "渝中" names 渝中区
-    result = check_answer(fld, value, contest, confirmed=confirmed)
+    if fld.role in ("recommender", "province") and not v.isdigit():
+        matched = match_place(value, fld.options)  # "渝中" names 渝中区, "广西" 广西壮族自治区
+        several = [o for o in fld.options if len(v) >= 2 and v in norm(o)] if matched is None else []
+        if len(several) > 1:  # "新疆": 新疆维吾尔自治区 or 新疆生产建设兵团, asked rather than guessed
+            return kit.reject(
+                state, "choice_ambiguous", {"value": value.strip(), "options": several}, fld.label
+            )
+        value = matched or value
+    if fld.type is FieldType.URL:
+        value = typed_links.joined(state, step.token, value)  # its 提取码, sent on its own
+    channel = kit.channel(state)
+    allowed = fld.channel_options.get(channel.id) if channel is not None else None
+    if allowed and v.isdigit() and 1 <= int(v) <= len(allowed):
+        value = allowed[int(v) - 1]  # the buttons and numbers offered were the channel's
+    if fld.role == "reviewers":  # the unit's name, or two experts: as the way chosen says
+        result = check_reviewers(value, experts="专家" in str(_answer_of(kit, state, "review_way")))
+    else:
+        result = check_answer(fld, value, contest, confirmed=confirmed)
     if isinstance(result, Invalid):
-        return kit.reject(state, result.code, result.params, fld.label)
+        if result.code == "share_code_missing":
+            typed_links.keep_pending(state, step.token, value)
+        params = result.params
+        if result.code == "bad_date":  # shown with a date of this edition, in both formats
+            params = {**params, "example": contest.example_date(fld)}
+        return kit.reject(state, result.code, params, fld.label)
+    if allowed and result.value not in allowed:
+        return _not_in_channel(kit, state, contest, fld, str(result.value))
+    if fld.role == "review_way" and state["answers"].get(fld.id) not in (None, result.value):
+        # Another way of review: the reviewers named for the old one are asked again.
+        form = kit.form(state)
+        reviewers = next((f for f in form.fields if f.role == "reviewers"), None) if form else None
+        if reviewers is not None:
+            state["answers"].pop(reviewers.id, None)
     state["answers"][fld.id] = result.value
+    if fld.type is FieldType.URL and isinstance(result.value, str) and result.value:
+        typed_links.remember_link(state, fld.id, result.value)
     return Advance()
+
+
+def _not_in_channel(kit: DialogKit, state: State, contest: Contest, fld: FormField, value: str) -> StepResult:
+    """An answer the chosen channel rules out (cacsi: 是否为会员 “否” in the 会员 channel): the
+    entrant is told which channel takes it."""
+    channel = kit.channel(state)
+    assert channel is not None
+    allowed = fld.channel_options[channel.id]
+    others = tuple(
+        c.label for c in contest.channels if c.id != channel.id and value in fld.channel_options.get(c.id, ())
+    )
+    params = {"channel": channel.label, "allowed": allowed, "value": value, "others": others}
+    return kit.reject(state, "not_in_channel", params, fld.label)
+
+
+def _answer_of(kit: DialogKit, state: State, role: str) -> object:
+    """The draft's answer to its form's field of ``role``, if any."""
+    form = kit.form(state)
+    fld = next((f for f in form.fields if f.role == role), None) if form else None
+    return state["answers"].get(fld.id) if fld else None
 
 
 def shown_field(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tuple[str, str] | None:

@@ -7,18 +7,18 @@ arrives and attaches the result as ``event.media``.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from contests.events import EventKind, Incoming, Reply
+from dialogs import typed_links
 from dialogs.kit import KEEP, DialogKit, norm
 from dialogs.plans import Plan, StepRef
 from dialogs.results import Advance, Answer, StepResult
 from dialogs.states import State, Step
+from validators.link_fields import code_alone, with_code
 from validators.links import VideoLink, assess_share_link, parse_video_link
 from validators.text import Invalid
 
-_SHARE_CODE = re.compile(r"[A-Za-z0-9]{4,8}")
 _UPLOAD = {"上传", "上传链接", "大文件", "大文件上传", "upload", "/upload"}
 
 
@@ -34,11 +34,13 @@ def ask_video(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
     contest = plan.contest
     assert contest is not None
     video = state.get("video")
-    if not video and step.token in plan.prompts:
+    # The folder the notice prescribes is named from the answers: such a prompt is not kept.
+    folder = contest.share_folder(plan.form, state["answers"]) if plan.form else None
+    if not video and folder is None and step.token in plan.prompts:
         return Reply(*plan.prompts[step.token])
     current = kit.msg.render("describe_video", video=video) if video else None
-    text = kit.msg.render("prompt_video", contest=contest, spec=contest.video, current=current)
-    if not video:
+    text = kit.msg.render("prompt_video", contest=contest, spec=contest.video, current=current, folder=folder)
+    if not video and folder is None:
         plan.prompts[step.token] = (text, ())
     return Reply(text)
 
@@ -65,8 +67,8 @@ def read_video(
     if norm(value) in KEEP and state.get("video"):
         return Advance([Reply(kit.msg.render("kept"))])
     pending = state.pop("pending_share", None)
-    if pending and _SHARE_CODE.fullmatch(value.strip()):
-        value = f"{pending} 提取码 {value.strip()}"  # the code asked for, typed on its own
+    if pending and (code := code_alone(value)):
+        value = with_code(pending, code)  # the code asked for, typed on its own ("提取码：ab12")
     result = parse_video_link(value)
     if isinstance(result, Invalid):
         code = "video_expected" if result.code == "empty" else result.code
@@ -85,6 +87,7 @@ def read_video(
                 state["pending_share"] = value
             return StepResult(state, [notes])
         state["video"] = advice.video_record()
+        typed_links.remember_link(state, Step.VIDEO, value)  # its code may follow on its own
         return Advance([notes])
     if event.media is not None:  # the handler probed the link
         probe = Reply(str(event.media.get("text", "")))

@@ -10,8 +10,14 @@ Windows, macOS and WPS install has (宋体, 黑体); Word substitutes its own wh
 from __future__ import annotations
 
 import functools
+import logging
 import shutil
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
 
 #: CSS font families of the PDF, in fallback order (the names fontconfig knows them by).
 SERIF = "Noto Serif CJK SC"  # 宋体-like: the body of the notices' tables
@@ -68,3 +74,137 @@ def require_fonts() -> None:
             f"缺少 PDF 所需的中文字体：{', '.join(missing)}；请安装 {' '.join(packages)}"
             f" / missing fonts {', '.join(missing)}: apt-get install {' '.join(packages)}"
         )
+
+
+# --- the common characters' faces ------------------------------------------------------------
+#
+# bench/README.md 'Forms': WeasyPrint copies each font it uses whole (the Noto CJK collections
+# are 19-27 MB) and subsets it keeping every glyph's number (up to 65,535), for every PDF:
+# about half the CPU of a form.  The stylesheets therefore name first a face cut, once per
+# process, from the same font to the characters of GB 2312 and the punctuation and Latin
+# around them (~13,000 glyphs, ~4.6 MB): the same outlines and metrics, so the page looks the
+# same (tests/test_form_looks.py), and a character outside it falls back to the full font.
+
+#: The faces cut to the common characters: (family the stylesheets name, full family, weight).
+COMMON_FACES = (
+    ("Noto Serif CJK SC Common", SERIF, "normal"),
+    ("Noto Serif CJK SC Common", SERIF, "bold"),
+    ("Noto Sans CJK SC Common", SANS, "normal"),
+)
+
+
+def common_codepoints() -> list[int]:
+    """Latin, punctuation, CJK symbols, full-width forms and the 6,763 hanzi of GB 2312."""
+    ranges = ((0x20, 0x250), (0x2000, 0x2070), (0x2100, 0x2200), (0x2460, 0x2500), (0x3000, 0x3040))
+    points = {cp for low, high in (*ranges, (0xFF00, 0xFFF0)) for cp in range(low, high)}
+    for cp in range(0x4E00, 0xA000):
+        try:
+            chr(cp).encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        points.add(cp)
+    return sorted(points)
+
+
+@dataclass(frozen=True, slots=True)
+class CommonFace:
+    family: str
+    weight: str
+    data: bytes  # an OpenType font
+
+
+def _font_file(family: str, weight: str) -> tuple[str, int] | None:
+    """The file and face index fontconfig gives ``family`` at ``weight``."""
+    fc_match = shutil.which("fc-match")
+    if fc_match is None:
+        return None
+    query = f"{family}:weight={'bold' if weight == 'bold' else 'regular'}"
+    out = subprocess.run(
+        [fc_match, "-f", "%{family}|%{file}|%{index}", query],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    ).stdout
+    families, _, rest = out.partition("|")
+    path, _, index = rest.partition("|")
+    if family not in families.split(",") or not path or not index.isdigit():
+        return None  # fontconfig substituted another font: cut nothing from it
+    return path, int(index)
+
+
+def _harfbuzz() -> tuple[Any, Any, Any]:
+    import cffi  # type: ignore[import-untyped]  # WeasyPrint's bindings, where PDFs are drawn
+
+    ffi = cffi.FFI()
+    ffi.cdef(
+        """
+        typedef struct hb_blob_t hb_blob_t; typedef struct hb_face_t hb_face_t;
+        typedef struct hb_set_t hb_set_t; typedef struct hb_subset_input_t hb_subset_input_t;
+        hb_blob_t *hb_blob_create_from_file (const char *file_name);
+        void hb_blob_destroy (hb_blob_t *blob);
+        const char *hb_blob_get_data (hb_blob_t *blob, unsigned int *length);
+        hb_face_t *hb_face_create (hb_blob_t *blob, unsigned int index);
+        hb_blob_t *hb_face_reference_blob (hb_face_t *face);
+        void hb_face_destroy (hb_face_t *face);
+        void hb_set_add_sorted_array (hb_set_t *set, const uint32_t *array, unsigned int n);
+        hb_subset_input_t *hb_subset_input_create_or_fail (void);
+        void hb_subset_input_destroy (hb_subset_input_t *input);
+        hb_set_t *hb_subset_input_unicode_set (hb_subset_input_t *input);
+        hb_set_t *hb_subset_input_set (hb_subset_input_t *input, int set_type);
+        void hb_set_del (hb_set_t *set, uint32_t codepoint);
+        void hb_subset_input_set_flags (hb_subset_input_t *input, unsigned value);
+        hb_face_t *hb_subset_or_fail (hb_face_t *source, const hb_subset_input_t *input);
+        """
+    )
+    return ffi, ffi.dlopen("libharfbuzz.so.0"), ffi.dlopen("libharfbuzz-subset.so.0")
+
+
+_DROP_TABLE_TAG = 3  # hb_subset_sets_t
+_BASE = int.from_bytes(b"BASE", "big")
+_PASSTHROUGH_UNRECOGNIZED = 0x20  # hb_subset_flags_t
+
+
+def _cut(path: str, index: int, points: list[int]) -> bytes:
+    ffi, hb, subset = _harfbuzz()
+    blob = hb.hb_blob_create_from_file(path.encode())
+    face = hb.hb_face_create(blob, index)
+    request = subset.hb_subset_input_create_or_fail()
+    try:
+        array = ffi.new("uint32_t[]", points)
+        hb.hb_set_add_sorted_array(subset.hb_subset_input_unicode_set(request), array, len(points))
+        # HarfBuzz drops the baseline table (BASE) by default, or cannot subset it (6.0), and
+        # Pango places a line of Latin letters by it: kept as it is (it names no glyphs here).
+        hb.hb_set_del(subset.hb_subset_input_set(request, _DROP_TABLE_TAG), _BASE)
+        subset.hb_subset_input_set_flags(request, _PASSTHROUGH_UNRECOGNIZED)
+        cut = subset.hb_subset_or_fail(face, request)
+        if cut == ffi.NULL:
+            raise OSError(f"HarfBuzz could not subset {path}")
+        out = hb.hb_face_reference_blob(cut)
+        size = ffi.new("unsigned int *")
+        data = bytes(ffi.buffer(hb.hb_blob_get_data(out, size), size[0]))
+        hb.hb_blob_destroy(out)
+        hb.hb_face_destroy(cut)
+    finally:
+        subset.hb_subset_input_destroy(request)
+        hb.hb_face_destroy(face)
+        hb.hb_blob_destroy(blob)
+    if not data:
+        raise OSError(f"HarfBuzz gave an empty subset of {path}")
+    return data
+
+
+def common_faces() -> Iterator[CommonFace]:
+    """Each face of :data:`COMMON_FACES` that could be cut (about 0.5 s each; a face that
+    cannot be, for want of its font or of HarfBuzz's subsetter, is left out with a warning:
+    the stylesheets' next family, the full font, then draws everything)."""
+    points = common_codepoints()
+    for family, full, weight in COMMON_FACES:
+        found = _font_file(full, weight)
+        if found is None:
+            log.warning("no file for %s (%s): PDFs use the full font", full, weight)
+            continue
+        try:
+            yield CommonFace(family, weight, _cut(*found, points))
+        except (ImportError, OSError) as exc:  # cffi or a library missing, or a failed cut
+            log.warning("%s (%s) not cut to the common characters: %s", full, weight, exc)

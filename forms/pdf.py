@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import functools
 import logging
+import tempfile
 import threading
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from forms.fonts import require_fonts
+from forms.fonts import common_faces, require_fonts
 from forms.qr import qr_svg_uri
 from forms.sheet import Sheet
 
@@ -52,6 +54,32 @@ def sheet_html(sheet: Sheet) -> str:
     )
 
 
+@functools.cache
+def font_config() -> Any:
+    """This process's WeasyPrint font configuration, knowing the common characters' faces
+    (:func:`forms.fonts.common_faces`) that the stylesheets name first.  Made on the first
+    PDF (a few seconds: the faces are cut then) and kept: every PDF after it reuses the faces
+    and fontconfig's setup."""
+    import weasyprint  # type: ignore[import-untyped]  # bench/bench_cli.py: 1.5 s to import
+    from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
+
+    config = FontConfiguration()
+    with tempfile.TemporaryDirectory(prefix="kepu-faces-") as folder:
+        rules = []
+        for n, face in enumerate(common_faces()):
+            path = Path(folder) / f"{n}.otf"
+            path.write_bytes(face.data)
+            rules.append(
+                f'@font-face {{ font-family: "{face.family}"; font-weight: {face.weight}; '
+                f'src: url("{path.as_uri()}"); }}'
+            )
+        # Our own files only; the documents' fetcher still loads nothing but data: URIs.
+        # WeasyPrint copies each face into its own folder, so this one can go.
+        fetcher = weasyprint.URLFetcher(allowed_protocols=("file",), fail_on_errors=False)
+        weasyprint.CSS(string="\n".join(rules), font_config=config, url_fetcher=fetcher)
+    return config
+
+
 def html_to_pdf(html: str, attachments: dict[str, bytes] | None = None) -> bytes:
     """Draw ``html`` as PDF.  Nothing outside the document is fetched: only ``data:`` URIs
     load, so neither a template slip nor a value can make the renderer read a local file or
@@ -59,7 +87,7 @@ def html_to_pdf(html: str, attachments: dict[str, bytes] | None = None) -> bytes
     require_fonts()
     # Its INFO "Step 1 … Step 7" lines (on import, then per document) would drown the log.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    import weasyprint  # type: ignore[import-untyped]  # bench/bench_cli.py: 1.5 s to import
+    import weasyprint  # bench/bench_cli.py: 1.5 s to import
 
     # A refused URL is skipped with a logged warning, not raised: WeasyPrint's fatal fetch
     # error derives from BaseException and would tear through the caller's error handling.
@@ -72,7 +100,7 @@ def html_to_pdf(html: str, attachments: dict[str, bytes] | None = None) -> bytes
         ]
     with _RENDER_LOCK:
         document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None)
-        pdf = document.write_pdf(**options)
+        pdf = document.write_pdf(font_config=font_config(), **options)
     assert isinstance(pdf, bytes)
     return pdf
 

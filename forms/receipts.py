@@ -427,11 +427,9 @@ class Receipt:
         The token goes in the URL's fragment, which browsers do not send to the server."""
         return f"{verify_url.rstrip('#')}#{self.token}" if verify_url else self.token
 
-    def pdf(self, verify_url: str | None = None) -> bytes:
-        """The receipt as a one-page PDF with its QR code; the receipt file is embedded as
-        ``receipt.json`` so that ``verify-receipt`` can read the PDF itself.  Blocking."""
-
-        html = (
+    def html(self, verify_url: str | None = None) -> str:
+        """The HTML the PDF is drawn from."""
+        return (
             template_env()
             .get_template("receipt.html.j2")
             .render(
@@ -442,7 +440,11 @@ class Receipt:
                 css=stylesheet("receipt.css"),
             )
         )
-        return html_to_pdf(html, attachments={"receipt.json": self.to_json().encode()})
+
+    def pdf(self, verify_url: str | None = None) -> bytes:
+        """The receipt as a one-page PDF with its QR code; the receipt file is embedded as
+        ``receipt.json`` so that ``verify-receipt`` can read the PDF itself.  Blocking."""
+        return html_to_pdf(self.html(verify_url), attachments={"receipt.json": self.to_json().encode()})
 
 
 def _beijing(iso: str) -> str:

@@ -20,7 +20,7 @@ from contests.rules import Contest, Form
 from forms.layout import find_layout
 from forms.pdf import sheet_html, sheet_pdf
 from forms.sheet import FormError, Sheet, build_sheet, display
-from forms.word import sheet_docx
+from forms.word import filled_docx
 
 #: The district list of the cq notice holds five works.
 DISTRICT_FORM = "district_list"
@@ -64,7 +64,7 @@ def filename_stem(form: Form, number: str | None) -> str:
 
 def _render(form: Form, sheet: Sheet, number: str | None) -> RenderedForm:
     return RenderedForm(
-        docx=sheet_docx(sheet), pdf=sheet_pdf(sheet), filename_stem=filename_stem(form, number), sheet=sheet
+        docx=filled_docx(sheet), pdf=sheet_pdf(sheet), filename_stem=filename_stem(form, number), sheet=sheet
     )
 
 

@@ -8,7 +8,11 @@ has already replaced what XML cannot hold.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import io
+import re
+import zipfile
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
@@ -22,7 +26,7 @@ from docx.text.paragraph import Paragraph
 
 from forms.fonts import DOCX_BODY, DOCX_LABEL
 from forms.qr import qr_png
-from forms.sheet import Para, Sheet
+from forms.sheet import Para, Row, Sheet
 
 PAGE_W, PAGE_H = 210.0, 297.0
 MARGIN_TOP, MARGIN_BOTTOM, MARGIN_SIDE = 16.0, 14.0, 18.0
@@ -212,4 +216,99 @@ def sheet_docx(sheet: Sheet) -> bytes:
 
     buf = io.BytesIO()
     doc.save(buf)
+    return buf.getvalue()
+
+
+# --- the same DOCX, drawn once per shape of sheet ---------------------------------------------
+#
+# bench/README.md 'Forms': python-docx builds the whole document object by object for every
+# submission (~40 ms of CPU), while only the entrant's values, the number and its QR code
+# change.  So the document is drawn once per *shape* (the sheet with every value replaced by a
+# numbered mark) and the values are then written into its XML: the bytes python-docx would have
+# written (tests/test_form_looks.py compares every part for the five notices' forms).
+
+#: Private-use characters around a mark's number: ``printable`` values never hold these as
+#: marks, and a value is written in after the marks are found, so it is never searched itself.
+_MARK = "\ue000{}\ue001"
+_MARKED = re.compile("<w:t>\ue000(\\d+)\ue001</w:t>|\ue000(\\d+)\ue001")
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _run_content(text: str) -> str:
+    """A run's text as python-docx writes it (``CT_R.text``): tabs and line breaks as their
+    own elements, ``xml:space="preserve"`` where the text starts or ends with white space."""
+    out = []
+    for n, part in enumerate(re.split(r"(\t|\r|\n)", text)):
+        if n % 2:
+            out.append("<w:tab/>" if part == "\t" else "<w:br/>")
+        elif part:
+            space = ' xml:space="preserve"' if len(part.strip()) < len(part) else ""
+            out.append(f"<w:t{space}>{_xml_text(part)}</w:t>")
+    return "".join(out)
+
+
+def _shape(sheet: Sheet) -> tuple[Sheet, list[str]]:
+    """``sheet`` with each value run, the number and the code replaced by a mark; the texts
+    the marks stand for, by number."""
+    texts: list[str] = []
+
+    def mark(text: str) -> str:
+        texts.append(text)
+        return _MARK.format(len(texts) - 1)
+
+    def para(p: Para) -> Para:
+        runs = tuple(dataclasses.replace(r, text=mark(r.text)) if r.kind == "value" else r for r in p.runs)
+        return dataclasses.replace(p, runs=runs)
+
+    def row(r: Row) -> Row:
+        cells = tuple(dataclasses.replace(c, paras=tuple(para(p) for p in c.paras)) for c in r.cells)
+        return dataclasses.replace(r, cells=cells)
+
+    shape = dataclasses.replace(
+        sheet,
+        heading=tuple(tuple(para(p) for p in line) for line in sheet.heading),
+        rows=tuple(row(r) for r in sheet.rows),
+        number=mark(sheet.number) if sheet.number else None,
+        verify_code=mark(sheet.verify_code) if sheet.verify_code else None,
+    )
+    return shape, texts
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Drawn:
+    parts: tuple[tuple[zipfile.ZipInfo, bytes], ...]  # the package's parts, in its order
+    marked: frozenset[str]  # the parts that hold marks (the document, its properties)
+    picture: str | None  # the QR code's part
+
+
+@functools.lru_cache(maxsize=64)
+def _drawn(shape: Sheet) -> _Drawn:
+    with zipfile.ZipFile(io.BytesIO(sheet_docx(shape))) as package:
+        parts = tuple((info, package.read(info)) for info in package.infolist())
+    marked = frozenset(info.filename for info, data in parts if "\ue000".encode() in data)
+    pictures = [info.filename for info, _ in parts if info.filename.startswith("word/media/")]
+    if len(pictures) > 1:
+        raise AssertionError(f"a form holds one picture, its QR code, not {pictures}")
+    return _Drawn(parts, marked, pictures[0] if pictures else None)
+
+
+def filled_docx(sheet: Sheet) -> bytes:
+    """What :func:`sheet_docx` gives for ``sheet``, from the document drawn once for its shape."""
+    shape, texts = _shape(sheet)
+    drawn = _drawn(shape)
+
+    def fill(m: re.Match[str]) -> str:
+        return _run_content(texts[int(m[1])]) if m[1] is not None else _xml_text(texts[int(m[2])])
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info, data in drawn.parts:
+            if info.filename in drawn.marked:
+                data = _MARKED.sub(fill, data.decode("utf-8")).encode("utf-8")
+            elif info.filename == drawn.picture and sheet.qr_text:
+                data = qr_png(sheet.qr_text)
+            out.writestr(info, data)
     return buf.getvalue()

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from contests.records import Submission, UserKey
 from contests.rules import SHANGHAI, Contest, FieldType, Form, FormField
+from validators.content import ContentReport
 
 __all__ = [
     "FORMATS",
@@ -139,6 +140,16 @@ def _video(video: dict[str, Any]) -> tuple[str, str, str]:
     return where, str(video.get("sha256") or ""), VERDICT_CN.get(verdict, verdict)
 
 
+def content_summary(video: dict[str, Any]) -> str:
+    """The content checks' verdict in one cell: 通过, 建议修改 or 不符合 with what, or why none."""
+    stored = video.get("content")
+    if isinstance(stored, dict):
+        return ContentReport.from_dict(stored).summary_zh()
+    if video.get("checked") and video.get("kind") in ("file", "link"):
+        return "未检查"
+    return ""
+
+
 def _when(sub: Submission) -> str:
     return sub.created_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
@@ -202,7 +213,7 @@ def visible_submission(
 
 
 _BEFORE = ("序号", "报名编号", "报名渠道", "推荐单位（自荐者）", "单位类别", "状态")
-_AFTER = ("视频（链接或文件）", "视频SHA-256", "视频检查结果", "提交时间", "提交账号")
+_AFTER = ("视频（链接或文件）", "视频SHA-256", "视频检查结果", "视频内容检查", "提交时间", "提交账号")
 
 
 def _selection_label(contest: Contest) -> str | None:
@@ -233,7 +244,15 @@ def _fixed(i: int, contest: Contest, row: ExportRow) -> tuple[list[Any], list[An
     ]
     if _selection_label(contest) is not None:
         before.append(row.selection)
-    after: list[Any] = [neutralise(where), sha, neutralise(verdict), _when(sub), neutralise(str(sub.user))]
+    content = neutralise(content_summary(sub.video))
+    after: list[Any] = [
+        neutralise(where),
+        sha,
+        neutralise(verdict),
+        content,
+        _when(sub),
+        neutralise(str(sub.user)),
+    ]
     return before, after
 
 
@@ -451,9 +470,10 @@ def export_json(contest: Contest, rows: Sequence[ExportRow]) -> bytes:
                 "created_at": sub.created_at.isoformat(),
                 "user": str(sub.user),
                 "fields": [_json_field(f, sub.answers) for f in form.fields] if form else [],
-                # "stored" is a path on the server: of no use outside it.
+                # "stored" is a path on the server, the fingerprint its own bytes: of no use outside.
                 "video": {
-                    **{k: v for k, v in sub.video.items() if k != "stored"},
+                    **{k: v for k, v in sub.video.items() if k not in ("stored", "content")},
+                    **({"content": _content_json(sub.video["content"])} if sub.video.get("content") else {}),
                     "link": where,
                     "sha256": sha,
                     "verdict": verdict,
@@ -462,6 +482,12 @@ def export_json(contest: Contest, rows: Sequence[ExportRow]) -> bytes:
         )
     doc = {"contest": contest.id, "title": contest.title, "submissions": out}
     return json.dumps(doc, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _content_json(stored: Any) -> dict[str, Any]:
+    if not isinstance(stored, dict):
+        return {}
+    return {k: v for k, v in stored.items() if k not in ("fingerprint", "timings")}
 
 
 def render(fmt: str, contest: Contest, rows: Sequence[ExportRow]) -> bytes:

@@ -82,6 +82,21 @@ class Reach:
             await notifier.push(user, await make())
         return True
 
+    async def settle(self, user: UserKey, make: Callable[[], Awaitable[list[Reply]]]) -> bool:
+        """Run ``make`` in the user's turn, whether or not their channel runs here (what it
+        stores cannot interleave with their own events), then push its replies where it can.
+        False when the replies could not go out (none, or no channel reaches the user)."""
+        async with self.isolation.lock(turn_key(user)):
+            replies = await make()
+            notifier = self._notifiers.get(user.channel)
+            if not replies:
+                return False
+            if notifier is None:
+                log.info("%s is not reachable from this process; kept for 我的投稿 and the console", user)
+                return False
+            await notifier.push(user, replies)
+        return True
+
     async def post(self, user: UserKey, replies: list[Reply]) -> None:
         """:meth:`push` from a task of its own: what code inside a turn uses."""
 

@@ -109,6 +109,13 @@ class Resubmitter(Protocol):
     ) -> Resubmitted: ...
 
 
+class ContentStarter(Protocol):
+    """Checks an accepted video's content in the background (:class:`handlers.content.ContentChecks`)."""
+
+    def start(self, user: UserKey, contest_id: str, video: dict[str, Any], title: str) -> bool: ...
+    async def submitted(self, sub: Submission) -> None: ...
+
+
 class UploadLinks(Protocol):
     """Mints a personal, expiring large-file upload link for one entrant's draft."""
 
@@ -167,6 +174,7 @@ class SubmitHandler:
         paperwork: Paperwork | None = None,
         pusher: Pusher | None = None,
         resubmitter: Resubmitter | None = None,
+        content: ContentStarter | None = None,
         draft_cache: int = 0,
     ) -> None:
         self.engine = engine
@@ -181,6 +189,7 @@ class SubmitHandler:
         self.paperwork = paperwork
         self.pusher = pusher
         self.resubmitter = resubmitter
+        self.content = content
         # Documents drawn after the reply went out (a PDF costs a third of a CPU second, and
         # WeChat wants its reply within 4 s): kept here and awaited by aclose().
         self._later: set[asyncio.Task[None]] = set()
@@ -321,6 +330,10 @@ class SubmitHandler:
             await gate.ensure(turn)  # effects beyond the draft follow: the message is ours first
         if outcome.submit is not None:
             return await self._submit(event.user, outcome, outcome.submit, now)
+        if draft is not None and outcome.state and self.quota is not None:
+            taken = await self._claim_named(draft.data, outcome.state, now)
+            if taken:  # said now, not after every other field: the draft stays as it was
+                outcome = self.engine.refuse(draft.data, taken, now)
         replies = list(outcome.replies)
         for action in outcome.actions:
             outcome, more = await self._do(action, event.user, outcome)
@@ -340,11 +353,52 @@ class SubmitHandler:
         # The save ends the turn only when it is the event's last effect (not before a question).
         if not await self._store(event.user, draft, outcome.state, gate, None if asking else turn):
             return [Reply(self.engine.msg.render("internal_error"), meta={"error": "stale"})]
+        if self._check_content(event.user, draft, outcome.state):
+            # Right after the container verdict: the next question stays the last reply.
+            replies.insert(min(1, len(replies)), Reply(self.engine.msg.render("content_checking")))
         if asking and outcome.question and ask is not None:
             state = outcome.state or {}
             answer = await ask(outcome.question, state.get("contest") or contest_hint, state.get("channel"))
             replies = [*answer, *replies]
         return replies
+
+    def _check_content(self, user: UserKey, draft: Draft | None, state: dict[str, Any] | None) -> bool:
+        """Start the content checks of a video this event accepted (after the container
+        verdict, and after the draft holding it is stored: the report finds it there)."""
+        if self.content is None or draft is None or not state or not state.get("contest"):
+            return False
+        video = state.get("video")
+        if not isinstance(video, dict) or video == draft.data.get("video"):
+            return False
+        form = self.engine.form(state)
+        answers = state.get("answers") or {}
+        fields = form.fields if form is not None else ()
+        title = next((str(answers[f.id]) for f in fields if f.role == "title" and answers.get(f.id)), "")
+        return self.content.start(user, state["contest"], video, title)
+
+    async def _content_submitted(self, sub: Submission) -> None:
+        """The fingerprint of a confirmed video kept and compared again; never fails the submission."""
+        if self.content is None:
+            return
+        try:
+            await self.content.submitted(sub)
+        except Exception:
+            log.exception("content report of %s could not be kept", sub.number)
+
+    async def _claim_named(
+        self, before: dict[str, Any], after: dict[str, Any], now: dt.datetime
+    ) -> str | None:
+        """Why the first author this event named cannot enter (another work holds them), if so."""
+        if before.get("step") != Step.FIELD or not after.get("contest") or self.quota is None:
+            return None
+        fld, form = self.engine.field(after, before.get("field")), self.engine.form(after)
+        answers = after.get("answers") or {}
+        if fld is None or form is None or fld.role != "authors" or not answers.get(fld.id):
+            return None
+        if answers.get(fld.id) == (before.get("answers") or {}).get(fld.id):
+            return None
+        amend = after.get("amend")
+        return await self.quota.named_claim(after["contest"], form.id, answers, amend=amend, now=now)
 
     def _unit_named(self, before: dict[str, Any], after: dict[str, Any]) -> str:
         """The recommending unit this event answered, if it did (so its places can be shown)."""
@@ -506,6 +560,7 @@ class SubmitHandler:
             submission = await create()
         assert outcome.state is not None
         log.info("submission %s by %s", submission.number, user)
+        await self._content_submitted(submission)
         done = self.engine.submitted(outcome.state, submission.number, via=user.channel)
         replies = [*outcome.replies, *done.replies]
         if notice:
@@ -542,6 +597,7 @@ class SubmitHandler:
         if not done.ok or done.submission is None:
             return [*outcome.replies, Reply(done.text, meta={"error": done.code})]
         sub = done.submission
+        await self._content_submitted(sub)
         replies = [*outcome.replies, Reply(done.text, meta={"number": sub.number})]
         contest = self.engine.contests.get(sub.contest_id)
         if not done.needs_scan or contest is None:

@@ -115,6 +115,8 @@ def valid_answer(field: FormField, contest: Contest) -> str:
             return "同意"
     if field.must_contain_url:
         return "哔哩哔哩 https://www.bilibili.com/video/BV1xx411c7mD"
+    if field.role == "cover":
+        return "封面.jpg"
     text = "科学精神照亮前行之路"
     if field.min_chars:
         text = text * (field.min_chars // len(text) + 1)
@@ -222,12 +224,14 @@ def make_chat(
 OPEN_ID = "most-cas-tg-kepu"
 
 
-def write_open_edition(folder: Path, new_id: str = OPEN_ID) -> Contest:
-    """This year's edition of the 2024 contest, open today (the dialog runs on the real clock)."""
+def write_open_edition(folder: Path, new_id: str = OPEN_ID, prefix: str | None = None) -> Contest:
+    """This year's edition of the 2024 contest, open today (the dialog runs on the real clock).
+    A second one in the same folder needs a ``prefix`` of its own (one sequence per contest)."""
     source = ContestRegistry.load().get("most-cas-2024-kepu")
     assert source is not None
     today = dt.date.today()
-    data = new_edition(source, new_id, today + dt.timedelta(days=60), opens=today - dt.timedelta(days=10))
+    deadline, opens = today + dt.timedelta(days=60), today - dt.timedelta(days=10)
+    data = new_edition(source, new_id, deadline, opens=opens, prefix=prefix)
     return dump_contest(data, folder / f"{new_id}.yaml")
 
 

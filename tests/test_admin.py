@@ -106,16 +106,15 @@ def test_cq_listed_districts_take_the_notices_kind(contests: ContestRegistry) ->
     units, notes = parse_units_csv("name,kind\n渝中区,district\n万州区,district\n", cq)
     assert [(u.name, u.kind) for u in units] == [("渝中区", "district_core"), ("万州区", "district")]
     assert notes == ["第 2 行：“渝中区”在通知名单中，类别按通知改为 district_core"]
-    with pytest.raises(UnitsImportError) as caught:
-        parse_units_csv("name,kind\n万州区,district_core\n", cq)
-    assert caught.value.errors == [
-        "第 2 行：“万州区”不在通知列出的 district_core 名单中；其他单位请用 district"
-    ]
+    # Either way round: the notice's list decides the tier, and the organiser is told.
+    units, notes = parse_units_csv("name,kind\n万州区,district_core\n", cq)
+    assert [(u.name, u.kind) for u in units] == [("万州区", "district")]
+    assert notes == ["第 2 行：“万州区”在通知名单中，类别按通知改为 district"]
 
 
-def test_a_province_without_its_province_column_is_warned_about_the_bonus(contests: ContestRegistry) -> None:
-    _, notes = parse_units_csv("name,kind\n河北省科学技术厅,province\n", contest_of(contests, CAS))
-    assert len(notes) == 1 and "未填省份" in notes[0] and "三区" in notes[0]
+def test_a_province_without_its_province_column_takes_it_from_its_name(contests: ContestRegistry) -> None:
+    units, notes = parse_units_csv("name,kind\n河北省科学技术厅,province\n", contest_of(contests, CAS))
+    assert [(u.name, u.province) for u in units] == [("河北省科学技术厅", "河北省")] and notes == []
 
 
 async def test_import_is_all_or_nothing_and_counts_updates(admin: AdminService, world: World) -> None:
@@ -372,8 +371,11 @@ def test_the_organisers_command_line_end_to_end(tmp_path: Path) -> None:
     units.write_text(
         "name,kind,province\n河北省科学技术厅,province,河北省\n阜平县科技特派团,county_team,河北省\n"
     )
-    imported = cli(["units", "import", str(units), "--contest", TECH], tmp_path)
+    unconfirmed = cli(["units", "import", str(units), "--contest", TECH], tmp_path)
+    assert unconfirmed.returncode == 1 and "未导入" in unconfirmed.stdout  # no terminal, no --yes
+    imported = cli(["units", "import", str(units), "--contest", TECH, "--yes"], tmp_path)
     assert imported.returncode == 0, imported.stderr
+    assert "河北省科学技术厅 → 河北省 · province" in imported.stdout  # the mapping, shown before saving
     assert "新增 2 个，更新 0 个" in imported.stdout
 
     invited = cli(

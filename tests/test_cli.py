@@ -54,8 +54,8 @@ def test_contests_json_lists_every_preset_with_forms_and_field_limits(tmp_path: 
 
 
 def test_two_editions_never_share_a_numbering_sequence(tmp_path: Path) -> None:
-    """most-cas 2024 and envoy 2023 both rolled to KP2026: the second is refused until it is
-    given a prefix of its own."""
+    """most-cas 2024 and envoy 2023 both rolled to KP2026: envoy now has letters of its own, and
+    a prefix another contest holds is refused until the edition is given another."""
     first = [
         "contests",
         "new",
@@ -77,14 +77,46 @@ def test_two_editions_never_share_a_numbering_sequence(tmp_path: Path) -> None:
         "--deadline",
         "2026-06-30",
     ]
-    refused = run(second, tmp_path)
+    refused = run([*second, "--prefix", "KP2026"], tmp_path)
     assert refused.returncode == 2 and "KP2026" in refused.stderr and "most-cas-2026" in refused.stderr
     assert not (tmp_path / "contests" / "envoy-2026.yaml").exists()
-    assert run([*second, "--prefix", "TP2026"], tmp_path).returncode == 0
+    assert run(second, tmp_path).returncode == 0
     listed = json.loads(run(["contests", "--json"], tmp_path).stdout)
     assert {"most-cas-2026", "envoy-2026"} <= {r["id"] for r in listed}
     written = (tmp_path / "contests" / "envoy-2026.yaml").read_text(encoding="utf-8")
     assert "number_prefix: TP2026" in written
+
+
+def test_a_contest_file_taking_another_contests_prefix_is_refused_at_load(tmp_path: Path) -> None:
+    """A hand-edited file can still name a prefix in use: every command refuses to start."""
+    folder = tmp_path / "contests"
+    folder.mkdir()
+    text = (ROOT / "contests" / "presets" / "hlj-2022-kepu.yaml").read_text(encoding="utf-8")
+    text = text.replace("id: hlj-2022-kepu", "id: hlj-copy").replace("HLJ2022", "QK2022")
+    (folder / "hlj-copy.yaml").write_text(text, encoding="utf-8")
+    result = run(["contests"], tmp_path)
+    assert result.returncode == 2
+    assert "QK2022" in result.stderr and "hlj-copy" in result.stderr and "cacsi-2022-youth" in result.stderr
+
+
+def test_new_edition_moves_the_prose_dates_and_shows_every_line_to_check(tmp_path: Path) -> None:
+    args = ["contests", "new", "--from", "hlj-2022-kepu", "--id", "hlj-2027-kepu"]
+    made = run([*args, "--deadline", "2027-05-20", "--opens", "2027-04-01"], tmp_path)
+    assert made.returncode == 0, made.stderr
+    written = (tmp_path / "contests" / "hlj-2027-kepu.yaml").read_text(encoding="utf-8")
+    assert (
+        "请于5月20日前，使用微信扫描二维码进入活动页面（“2027年黑龙江省科普微视频征集评选活动”）" in written
+    )
+    assert "5月9日" not in written
+    out = made.stdout
+    assert "delivery.methods[0]：5月9日 → 5月20日" in out
+    lines = out.splitlines()
+    check = lines.index(next(line for line in lines if "仍需对照新通知核对" in line))
+    listed = "\n".join(lines[check:])
+    # The activity page's line, the names given the new year and the old notice's number.
+    assert "delivery.methods[0]（" in listed and "活动页面" in listed
+    assert "title（名称中的年份已改为新一届的年份" in listed
+    assert "notice（上一届通知的文号和日期" in listed and "〔2022〕175号" in listed
 
 
 def test_new_edition_then_a_whole_submission_in_the_terminal(tmp_path: Path) -> None:

@@ -556,3 +556,56 @@ def test_the_access_log_keeps_no_sign_in_token() -> None:
     token = "A" * 43
     assert redact_path(f"/console/login/{token}?x=1") == "/console/login/…"
     assert redact_path("/console/s/KP2024-000001") == "/console/s/KP2024-000001"
+
+
+# --------------------------------------------------------------------------- units imported here
+
+
+async def units_csrf(env: Env) -> str:
+    page = await (await env.client.get(f"/console/units?contest={CAS}")).text()
+    found = re.search(r'name="csrf" value="([0-9a-f]{64})"', page)
+    assert found
+    return found.group(1)
+
+
+async def test_units_pasted_in_the_console_are_shown_mapped_before_they_are_saved(env: Env) -> None:
+    await sign_in(env, ORGANISER)
+    assert "导入推荐单位" in await (await env.client.get(f"/console/units?contest={CAS}")).text()
+    token = await units_csrf(env)
+    pasted = "名称\t类别\t省份\n广西科技厅\t\t\n深圳市科技创新局\t\t\n"  # copied out of a spreadsheet
+    before = await env.svc.stores.org.list_units(CAS)
+    shown = await env.client.post(
+        "/console/units/preview", data={"contest": CAS, "csv": pasted, "csrf": token}
+    )
+    page = await shown.text()
+    assert shown.status == 200 and "确认导入" in page
+    assert "广西科技厅 → 广西壮族自治区 · province" in page and "5+1=6" in page
+    assert "深圳市科技创新局 → 深圳市 · 广东省 · sub_provincial" in page
+    assert await env.svc.stores.org.list_units(CAS) == before  # nothing saved yet
+    done = await env.client.post(
+        "/console/units/import", data={"contest": CAS, "csv": pasted, "csrf": token}, allow_redirects=False
+    )
+    assert done.status == 303
+    names = [u.name for u in await env.svc.stores.org.list_units(CAS)]
+    assert names[-2:] == ["广西科技厅", "深圳市科技创新局"]
+    (entry,) = await env.svc.stores.audit.list_entries(action_prefix="units.import")
+    assert entry.actor == str(ORGANISER) and entry.target == "新增 2 个，更新 0 个"
+
+
+async def test_the_console_refuses_what_it_cannot_map_and_members_import_nothing(env: Env) -> None:
+    await sign_in(env, ORGANISER)
+    token = await units_csrf(env)
+    bad = await env.client.post(
+        "/console/units/preview", data={"contest": CAS, "csv": "名称\n北京市海淀区科委\n", "csrf": token}
+    )
+    page = await bad.text()
+    assert bad.status == 400 and "看不出“北京市海淀区科委”属于哪一类名额" in page and "确认导入" not in page
+    await sign_in(env, MEMBER_A)
+    page = await (await env.client.get(f"/console/units?contest={CAS}")).text()
+    assert "导入推荐单位" not in page
+    token = await units_csrf(env)
+    denied = await env.client.post(
+        "/console/units/import", data={"contest": CAS, "csv": "名称\n广西科技厅\n", "csrf": token}
+    )
+    assert denied.status == 403
+    assert "广西科技厅" not in [u.name for u in await env.svc.stores.org.list_units(CAS)]

@@ -166,7 +166,7 @@ async def test_the_whole_review_loop_in_a_real_browser(tmp_path: Path) -> None:
         )
         assert any(f"修改 {number}" in t for t in fake.texts(ENTRANT))
         assert f"正在修改 {number}" in await entrant.say(f"修改 {number}")
-        await entrant.say("修改 3")  # the title's row on the review page
+        await entrant.say("修改 2")  # the title, asked as 【2/…】
         await entrant.say("星空下的实验室（修订版）")
         again = await entrant.press_label("确认提交")
         assert f"已重新提交 {number}" in again, again

@@ -13,7 +13,7 @@ from bot.storage import choose_backend
 from contests.events import EventKind, Incoming
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
-from contests.rules import ContestRegistry, dump_contest, new_edition
+from contests.rules import ContestRegistry, FieldType, dump_contest, new_edition
 from dialogs.engine import DialogEngine
 from dialogs.messages import Messages
 from handlers.submit import SubmitHandler
@@ -104,6 +104,144 @@ async def test_every_preset_completes_through_every_channel(
     )
 
 
+async def test_prompts_say_the_editions_own_requirements_and_dates(
+    tmp_path: Path,
+    contests: ContestRegistry,
+    messages: Messages,
+    sqlite_store: tuple[Storage, EventIsolation],
+) -> None:
+    """envoy's notice sets no format, size or length: its video prompt says what it does set
+    (sound, the notes), never "通知要求：。"; a date's example is a date of the edition."""
+    folder = tmp_path / "contests"
+    source = contests.get("most-2023-tech-envoy")
+    assert source is not None
+    dump_contest(new_edition(source, "envoy-2027", dt.date(2027, 6, 30)), folder / "envoy-2027.yaml")
+    registry = ContestRegistry.load(folder)
+    storage, _isolation = sqlite_store
+    handler = SubmitHandler(DialogEngine(registry, messages), storage, clock=Clock(beijing(2027, 6, 1)))
+    chat = ChatDriver(handler, UserKey("terminal", "fay"))
+    text = await chat.start(hint="envoy-2027")
+    contest = registry.get("envoy-2027")
+    assert contest is not None
+    text = await chat.say("地方推荐")
+    for fld in contest.form("recommend").fields:
+        if fld.id == "broadcast_date":
+            assert "例如 2027-06-01 或 2027年6月1日" in text, text
+            assert "2023" not in text
+            bad = await chat.say("去年五月")
+            assert "例如 2027-06-01 或 2027年6月1日" in bad and "2023" not in bad
+        text = await chat.say(valid_answer(fld, contest))
+    assert "请提交参赛视频" in text
+    assert "通知要求：。" not in text and "通知要求：，" not in text
+    assert "通知要求：须有声音。" in text
+    assert "需简单配乐，有真人出镜" in text  # the notice's own words about the video
+
+
+async def test_video_prompt_lists_each_requirement_once_with_no_dangling_comma(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    chat = make_chat()
+    await chat.start()
+    text = await chat.say("自荐")
+    draft = await chat.draft()
+    assert draft is not None
+    contest = contests.get(draft["contest"])
+    assert contest is not None and contest.video is not None
+    for fld in contest.form("self").fields:
+        text = await chat.say(valid_answer(fld, contest))
+    line = next(x for x in text.splitlines() if x.startswith("通知要求："))
+    assert "，，" not in line and not line.startswith("通知要求：，") and line.endswith("。")
+
+
+def _open_at_deadline(
+    contest_id: str, contests: ContestRegistry, engine: DialogEngine, store: tuple[Storage, EventIsolation]
+) -> SubmitHandler:
+    contest = contests.get(contest_id)
+    assert contest is not None
+    now = dt.datetime.combine(contest.deadline, dt.time(12), contest.closes_at().tzinfo)
+    return SubmitHandler(engine, store[0], clock=Clock(now))
+
+
+async def test_most_cas_self_nomination_asks_who_reviewed_it_as_the_notice_requires(
+    contests: ContestRegistry, engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation]
+) -> None:
+    """附件1 三、3: a self-nominated work is reviewed by the entrant's unit or by two experts of
+    副高 title or above; asked in the 自荐 route only, and printed on the 自荐表."""
+    contest = contests.get(CONTEST)
+    assert contest is not None
+    handler = _open_at_deadline(CONTEST, contests, engine, sqlite_store)
+    assert not any(f.role in ("review_way", "reviewers") for f in contest.form("recommend").fields)
+    chat = ChatDriver(handler, UserKey("terminal", "reviewed"))
+    await chat.start(hint=CONTEST)
+    text = await chat.say("自荐")
+    form = contest.form("self")
+    for fld in form.fields:
+        if fld.role == "review_way":
+            break
+        text = await chat.say(valid_answer(fld, contest))
+    assert "「自荐作品审核方式」" in text and "附件1 三、3" in text
+    text = await chat.say("两位副高级职称及以上专家审核")
+    assert "「审核单位或审核专家」" in text
+    for typed, expected in (
+        ("张三 研究员", "须写明两位专家"),
+        ("张三 讲师、李四 教授", "“张三 讲师”没有写明副高级及以上职称"),
+        ("张三 助理研究员、李四 教授", "“张三 助理研究员”没有写明副高级及以上职称"),
+        ("研究员、副教授", "请写明每位专家的姓名和职称"),
+    ):
+        text = await chat.say(typed)
+        assert expected in text, (typed, text)
+        assert "reviewers" not in (await chat.draft() or {})["answers"]
+    text = await chat.say("张三 研究员、李四 副教授")
+    assert "请提交参赛视频" in text
+    review = await chat.say(video_answer(contest))
+    n_way = next(n for n, f in enumerate(form.fields, 1) if f.role == "review_way")
+    assert f"{n_way}. 自荐作品审核方式：两位副高级职称及以上专家审核" in review
+    assert f"{n_way + 1}. 审核单位或审核专家：张三 研究员、李四 副教授" in review
+    # Another way of review: the reviewers named for the experts are asked again.
+    await chat.say(f"修改 {n_way}")
+    text = await chat.say("所在单位审核")
+    assert "「审核单位或审核专家」" in text
+    text = await chat.say("中国科学院物理研究所")
+    assert f"{n_way + 1}. 审核单位或审核专家：中国科学院物理研究所" in text
+    assert "提交成功" in await chat.say("确认提交")
+    sub = (await handler.storage.list_submissions(contest_id=CONTEST))[0]
+    assert (sub.answers["review_by"], sub.answers["reviewers"]) == ("所在单位审核", "中国科学院物理研究所")
+
+
+async def test_cacsi_asks_the_province_names_the_folder_and_asks_for_the_cover(
+    contests: ContestRegistry, engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation]
+) -> None:
+    """ "文件夹以“省+报送单位（或个人）+视频名称”命名", and 封面图 among the materials."""
+    cid = "cacsi-2022-youth"
+    contest = contests.get(cid)
+    assert contest is not None
+    handler = _open_at_deadline(cid, contests, engine, sqlite_store)
+    chat = ChatDriver(handler, UserKey("terminal", "folder"))
+    await chat.start(hint=cid)
+    await chat.say("其他机构和个人自荐（社会征集）")
+    text = await chat.say("微视频")
+    assert "「所在省份（省、自治区、直辖市）」" in text and "省+报送单位" in text
+    text = await chat.say("新疆")  # 新疆维吾尔自治区 or 新疆生产建设兵团: which, asked again
+    assert "“新疆”可以指新疆维吾尔自治区、新疆生产建设兵团，请回复其中一个的全称" in text
+    assert (await chat.draft() or {})["answers"] == {}
+    text = await chat.say("广西")
+    assert (await chat.draft() or {})["answers"]["province"] == "广西壮族自治区"
+    answers = {"unit": "南宁市青少年科技中心", "title": "水的三态变化"}
+    for fld in contest.form("video").fields[1:]:
+        if fld.type is FieldType.URL:
+            assert "网盘文件夹请按通知命名为：广西壮族自治区+南宁市青少年科技中心+水的三态变化" in text
+        if fld.role == "cover":
+            assert "「封面图」" in text
+            bad = await chat.say("封面")
+            assert "不像图片文件名" in bad and "cover" not in (await chat.draft() or {})["answers"]
+            text = await chat.say("水的三态变化封面.png")
+            continue
+        text = await chat.say(answers.get(fld.id) or valid_answer(fld, contest))
+    assert "请提交参赛视频" in text
+    assert "文件夹请按通知命名为：广西壮族自治区+南宁市青少年科技中心+水的三态变化" in text
+    assert "通知要求：MP4格式，时长3分钟～8分钟" in text
+
+
 async def test_choices_answer_by_number_words_or_button(make_chat: Chat) -> None:
     for how in ("2", "社会征集（自荐）", "自荐", "self"):
         chat = make_chat(f"u-{how}")
@@ -169,8 +307,8 @@ async def test_changing_channel_keeps_shared_answers_and_asks_the_rest(
 ) -> None:
     chat = make_chat()
     review = await fill_until_review(chat, contests)
-    assert "参赛渠道：社会征集（自荐）" in review
-    await chat.say("修改 1")
+    assert "· 参赛渠道：社会征集（自荐）" in review  # asked before the form: changed by its name
+    await chat.say("修改 参赛渠道")
     text = await chat.say("推荐")
     # The 推荐表 shares every field id with the 自荐表 here, so nothing is asked again.
     assert "请核对报名信息" in text and "参赛渠道：地方、部门推荐" in text
@@ -202,7 +340,7 @@ async def test_status_and_help_keep_the_step(make_chat: Chat) -> None:
     await chat.say("2")
     await chat.say("某某科普中心")
     text = await chat.say("进度")
-    assert "已填写：1/13 项" in text
+    assert "已填写：1/15 项" in text
     assert "2024年10月25日" in text and "还剩24天" in text
     assert "当前：作品名称" in text
     text = await chat.say("帮助")
@@ -537,9 +675,55 @@ async def test_a_bare_number_on_the_review_page_edits_that_item_not_an_action(
     chat = make_chat()
     review = await fill_until_review(chat, contests)
     assert "“确认提交” / “修改” / “取消”" in review  # actions as words: the items are numbered
-    text = await chat.say("1")  # item 1 is 参赛渠道, not "confirm"
+    text = await chat.say("1")  # item 1 is the form's first field, not "confirm"
+    assert "【1/14】" in text and "请填写「自荐机构（个人）」" in text
+    assert await chat.handler.storage.list_submissions() == []
+    text = await chat.say("保留")
+    assert "请核对报名信息" in text
+    text = await chat.say("渠道")  # the channel, by (part of) its name
     assert "请选择参赛渠道" in text
     assert await chat.handler.storage.list_submissions() == []
+
+
+async def test_review_numbers_are_the_counters_seen_while_filling_in(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """ "修改 3" is the field asked as 【3/m】; the video comes after the last field; the
+    channel, chosen before the form, is changed by its name."""
+    chat = make_chat()
+    text = await chat.start()
+    text = await chat.say("自荐")
+    draft = await chat.draft()
+    assert draft is not None
+    contest = contests.get(draft["contest"])
+    assert contest is not None
+    form = contest.form("self")
+    asked: dict[int, str] = {}
+    for fld in form.fields:
+        counter = text[text.index("【") + 1 : text.index("】")]
+        n, total = (int(x) for x in counter.split("/"))
+        assert total == len(form.fields)
+        asked[n] = fld.label
+        text = await chat.say(valid_answer(fld, contest))
+    review = await chat.say(video_answer(contest))
+    lines = review.splitlines()
+    for n, label in asked.items():
+        assert any(line.startswith(f"{n}. {label}：") for line in lines), (n, label, review)
+    assert any(line.startswith(f"{len(form.fields) + 1}. 参赛视频：") for line in lines), review
+    for n in (3, len(form.fields)):
+        text = await chat.say(f"修改 {n}")
+        assert f"【{n}/{len(form.fields)}】" in text and f"「{asked[n]}」" in text
+        assert "请核对报名信息" in await chat.say("保留")
+    text = await chat.say(f"修改 {len(form.fields) + 1}")
+    assert "请提交参赛视频" in text
+    assert "请核对报名信息" in await chat.say("保留")
+    text = await chat.say(f"修改 {len(form.fields) + 2}")
+    assert "没有这一项" in text and f"1～{len(form.fields) + 1}" in text
+    # The edit menu numbers them the same way, and its buttons carry those numbers.
+    menu = await chat.say("修改")
+    assert menu.count(f"3. {asked[3]}：") == 1  # listed once, also where there are no buttons
+    text = await chat.press("edit|3")
+    assert f"【3/{len(form.fields)}】" in text
 
 
 def test_the_engine_never_changes_the_state_it_was_given(contests: ContestRegistry) -> None:

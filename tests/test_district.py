@@ -23,10 +23,11 @@ import pytest
 
 from bot.services import services
 from bot.settings import Settings
+from contests.names import match_place
 from contests.org import Role
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
-from contests.rules import ContestRegistry, FieldType, match_place
+from contests.rules import ContestRegistry, FieldType
 from dialogs.engine import DialogEngine
 from forms.layout import generic_layout
 from forms.render import render_form
@@ -135,7 +136,7 @@ async def test_a_work_submitted_through_jiangbei_is_recommended_listed_and_freed
     assert entrant.last[-1].choices == ()
     refused = await entrant.say("北京市海淀区")
     assert "请从以下选项中选择" in refused and (await entrant.draft() or {})["answers"] == {}
-    assert "请从以下选项中选择" in await entrant.say("新区")  # 两江新区 or 重庆高新区: ambiguous
+    assert "“新区”可以指两江新区、西部科学城重庆高新区" in await entrant.say("新区")  # ambiguous: asked which
     await entrant.say("重庆市江北")
     assert (await entrant.draft() or {})["answers"]["district"] == "江北区"
     await entrant.say("取消")

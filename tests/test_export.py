@@ -90,7 +90,7 @@ def test_cq_workbook_has_the_report_form_and_the_district_list(contests: Contest
     assert header == [
         "序号", "报名编号", "报名渠道", "推荐单位（自荐者）", "单位类别", "状态", "区县推荐",
         *(f.label for f in form.fields),
-        "视频（链接或文件）", "视频SHA-256", "视频检查结果", "提交时间", "提交账号",
+        "视频（链接或文件）", "视频SHA-256", "视频检查结果", "视频内容检查", "提交时间", "提交账号",
     ]  # fmt: skip
     first = dict(zip(header, [c.value for c in report[3]], strict=True))
     assert first["序号"] == 1 and first["报名编号"] == "CQ2023-000001" and first["报名渠道"] == "区县推荐"
@@ -134,7 +134,7 @@ def test_national_list_names_the_makers_not_the_recommending_unit(contests: Cont
     assert listing[1][0] == "推荐单位（盖章）：河北省科学技术厅"
     assert listing[3][2] == "张三、李四"
     assert len([r for r in listing if r[0] == 1]) == 1  # the self-submitted work is not on the list
-    assert book["附件4 作品自荐表"].cell(3, 2).value == "KP2023-000002"
+    assert book["附件4 作品自荐表"].cell(3, 2).value == "TP2023-000002"
 
 
 def test_cacsi_has_a_sheet_per_form_with_its_own_columns(contests: ContestRegistry) -> None:

@@ -772,6 +772,7 @@ def data_dir(tmp_path: Path, fits: Contest) -> Path:
     """A data folder whose contests/ holds ``fits`` as contest ``link-test``."""
     data = fits.model_dump(mode="json", exclude_defaults=True)
     data["id"] = "link-test"
+    data["number_prefix"] = "LINK2024"  # beside most-cas-2024-kepu, a sequence of its own
     dump_contest(data, tmp_path / "contests" / "link-test.yaml")
     return tmp_path
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contests.names import province_of
 from contests.rules import Contest, ContestRegistry
 from validators.links import (
     SHARE_HOSTS,
@@ -21,7 +22,6 @@ from validators.links import (
     drives_named,
     folder_name,
     parse_video_link,
-    province_of,
     share_link_of,
 )
 from validators.text import Invalid, Valid

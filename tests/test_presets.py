@@ -20,6 +20,8 @@ from contests.rules import (
     dump_contest,
     load_contest,
     new_edition,
+    next_prefix,
+    plan_edition,
     preset_dir,
 )
 
@@ -101,7 +103,7 @@ def test_tech_envoy_2023(registry: ContestRegistry) -> None:
     c = contest(registry, "most-2023-tech-envoy")
     assert c.deadline == dt.date(2023, 6, 30)
     assert c.opens is None
-    assert c.number_prefix == "KP2023"
+    assert c.number_prefix == "TP2023"
     assert [ch.id for ch in c.channels] == ["recommend", "self"]
     assert quota(c, "recommend", "province").max_works == 10
     team = quota(c, "recommend", "county_team")
@@ -379,6 +381,48 @@ def test_an_operator_file_replaces_the_preset_with_the_same_id(tmp_path: Path) -
     assert c.deadline == dt.date(2022, 5, 20)
 
 
+def test_the_shipped_contests_number_from_sequences_of_their_own(registry: ContestRegistry) -> None:
+    """Letters, not only prefixes, differ: most-cas (KP2024) and envoy (KP2023) both rolled to
+    KP2026 in their next editions."""
+    letters = [re.sub(r"\d{4}$", "", c.number_prefix) for c in registry]
+    assert len(set(letters)) == len(letters), letters
+    for source in registry:
+        for other in registry:
+            if other is not source:
+                assert next_prefix(source, dt.date(2027, 1, 1)) != next_prefix(other, dt.date(2027, 1, 1))
+
+
+def test_two_contests_with_one_prefix_are_refused_at_load_naming_both(tmp_path: Path) -> None:
+    data = _raw("hlj-2022-kepu")
+    data["id"] = "hlj-copy"
+    data["number_prefix"] = "CQ2023"
+    _write(tmp_path, data)
+    with pytest.raises(ContestError) as info:
+        ContestRegistry.load(tmp_path)
+    message = str(info.value)
+    assert "CQ2023" in message and "hlj-copy" in message and "cq-2023-scientist-spirit" in message
+    # The same prefix under the same id is the organiser's correction of a preset, not a clash.
+    other = tmp_path / "other"
+    other.mkdir()
+    _write(other, _raw("cq-2023-scientist-spirit"))
+    assert ContestRegistry.load(other).get("cq-2023-scientist-spirit") is not None
+
+
+def test_cacsi_names_its_folder_from_the_answers_and_a_wrong_field_is_refused(
+    registry: ContestRegistry, tmp_path: Path
+) -> None:
+    c = contest(registry, "cacsi-2022-youth")
+    form = c.form("video")
+    answers = {"province": "北京市", "unit": "某某中学", "title": "水的三态变化"}
+    assert c.share_folder(form, answers) == "北京市+某某中学+水的三态变化"
+    assert c.share_folder(form, {**answers, "province": ""}) is None  # not yet answered
+    assert contest(registry, "hlj-2022-kepu").share_folder(form, answers) is None  # none prescribed
+    data = _raw("cacsi-2022-youth")
+    data["delivery"]["share_folder_fields"] = ["province", "school"]
+    with pytest.raises(ContestError, match="school"):
+        load_contest(_write(tmp_path, data))
+
+
 # --- next year's edition ------------------------------------------------------------------
 
 
@@ -392,7 +436,13 @@ def test_new_edition_round_trips_through_dump_and_load(registry: ContestRegistry
     assert data["opens"] == "2023-03-28"
     assert data["broadcast_window"]["start"] == "2021-01-01"
     assert data["broadcast_window"]["end"] == "2023-02-28"
-    assert "schedule" not in data
+    # Stages keep their distance from the deadline (here: the same days a year later).
+    first = data["schedule"][0]
+    assert (first["name"], first.get("start"), first.get("end")) == (
+        "作品征集",
+        "2023-03-28",
+        "2023-05-09",
+    )
     assert "hlj-2022-kepu" in data["gaps"][-1]
 
     path = tmp_path / "hlj-2023-kepu.yaml"
@@ -408,8 +458,10 @@ def test_new_edition_round_trips_through_dump_and_load(registry: ContestRegistry
     assert loaded.title == source.title.replace("2022", "2023")
     assert loaded.channels == source.channels
     assert loaded.video == source.video
-    assert loaded.gaps[: len(source.gaps)] == source.gaps
     assert len(loaded.gaps) == len(source.gaps) + 1
+    # A gap quoting the window's dates follows them; the old document number is left as quoted.
+    assert "2021年1月1日至2023年2月28日前" in loaded.gaps[1]
+    assert loaded.gaps[0] == source.gaps[0]
 
     both = ContestRegistry.load(tmp_path)
     assert both.get("hlj-2022-kepu") is not None
@@ -422,6 +474,96 @@ def test_new_edition_round_trips_through_dump_and_load(registry: ContestRegistry
     assert path.read_text(encoding="utf-8") == before
 
 
+def _prose(data: Any) -> str:
+    """Every string of a contest's data but the old notice block and the line naming the
+    source edition (the last gap), as one text."""
+    if isinstance(data, dict) and "gaps" in data:
+        data = {**data, "gaps": data["gaps"][:-1]}
+    if isinstance(data, str):
+        return data
+    if isinstance(data, list):
+        return "\n".join(_prose(x) for x in data)
+    if isinstance(data, dict):
+        return "\n".join(_prose(v) for k, v in data.items() if k != "notice")
+    return ""
+
+
+def test_hlj_edition_moves_the_dates_in_its_delivery_text_and_lists_the_activity_page(
+    registry: ContestRegistry,
+) -> None:
+    edition = plan_edition(
+        contest(registry, "hlj-2022-kepu"), "hlj-2027", dt.date(2027, 5, 20), dt.date(2027, 4, 1)
+    )
+    method = edition.data["delivery"]["methods"][0]
+    assert method.startswith(
+        "请于5月20日前，使用微信扫描二维码进入活动页面（“2027年黑龙江省科普微视频征集评选活动”）"
+    )
+    stage = edition.data["schedule"][0]
+    assert stage["text"].startswith("征集时间为2027年4月1日-5月20日。请于5月20日前")
+    assert (stage["start"], stage["end"]) == ("2027-04-01", "2027-05-20")
+    assert "2027年1月1日至2027年2月28日前" not in _prose(edition.data)  # windows move by whole years
+    assert "2025年1月1日至2027年2月28日前" in edition.data["rules"][2]
+    text = _prose(edition.data)
+    for old in ("5月9日", "3月28日", "2022年", "2022"):
+        assert old not in text.replace("[2022]", ""), old
+    checks = {u.where: u.reason for u in edition.unchecked}
+    assert "活动页面" in checks["delivery.methods[0]"] and "年份" in checks["delivery.methods[0]"]
+    assert "年份" in checks["title"] and "年份" in checks["forms[recommend].title"]
+    assert "文号" in checks["notice"]
+    assert ("delivery.methods[0]", "5月9日", "5月20日") in {(m.where, m.old, m.new) for m in edition.moved}
+    # What is listed was not invented: every line to check is a line of the written data.
+    for line in edition.unchecked:
+        assert line.where == "notice" or line.text in text
+
+
+def test_cacsi_and_envoy_editions_keep_no_date_of_last_year(registry: ContestRegistry) -> None:
+    cacsi = plan_edition(contest(registry, "cacsi-2022-youth"), "cacsi-2027", dt.date(2027, 10, 31))
+    assert "于2027年10月31日前" in cacsi.data["delivery"]["methods"][0]
+    assert "2022" not in _prose(cacsi.data)
+    envoy = plan_edition(contest(registry, "most-2023-tech-envoy"), "envoy-2027", dt.date(2027, 6, 30))
+    stages = {s["name"]: s for s in envoy.data["schedule"]}
+    assert stages["专家评审"]["text"].startswith("2027年9月，专家评审")
+    assert (stages["专家评审"]["start"], stages["专家评审"]["end"]) == ("2027-09-01", "2027-09-30")
+    assert stages["结果发布和展示"]["text"].startswith("2027年10月—12月")
+    assert "2023" not in _prose(envoy.data)
+
+
+def test_cq_edition_moves_the_district_stage_and_its_deadline_together(registry: ContestRegistry) -> None:
+    """A deadline moved to the year's end: the districts still choose in the two months after
+    it, and the text saying until when says the same date as the stage."""
+    source = contest(registry, "cq-2023-scientist-spirit")
+    edition = plan_edition(source, "cq-2026", dt.date(2026, 12, 31))
+    stage = next(s for s in edition.data["schedule"] if s["name"] == source.channels[0].selection_stage)
+    assert (stage["start"], stage["end"]) == ("2027-01-01", "2027-03-02")
+    assert "务于2027年3月2日前报送" in stage["text"]
+    assert "7月31日" not in _prose(edition.data)
+    assert any("2027年3月2日前" in m for m in edition.data["delivery"]["methods"])
+    assert "线上征集" in {s["name"] for s in edition.data["schedule"]}
+    assert "至12月31日" in edition.data["schedule"][0]["text"]
+
+
+def test_a_date_in_the_prose_that_is_none_of_the_contests_is_listed_not_moved(
+    registry: ContestRegistry,
+) -> None:
+    data = _raw("hlj-2022-kepu")
+    data["rules"] = [*data["rules"], "颁奖典礼定于2022年12月20日举行，详见2022-12-20的公告。"]
+    source = Contest.model_validate(data)
+    edition = plan_edition(source, "hlj-2023", dt.date(2023, 5, 9))
+    last = edition.data["rules"][-1]
+    assert last == "颁奖典礼定于2022年12月20日举行，详见2022-12-20的公告。"
+    assert "日期" in {u.where: u.reason for u in edition.unchecked}[f"rules[{len(data['rules']) - 1}]"]
+
+
+def test_an_example_date_is_one_of_the_edition(registry: ContestRegistry) -> None:
+    most_cas = contest(registry, "most-cas-2024-kepu")
+    broadcast = field(most_cas, "recommend", "broadcast_date")
+    assert most_cas.example_date(broadcast) == dt.date(2023, 12, 1)  # inside the 2023 window
+    envoy = contest(registry, "most-2023-tech-envoy")
+    assert envoy.example_date(field(envoy, "recommend", "broadcast_date")) == dt.date(2023, 6, 1)
+    moved = Contest.model_validate(new_edition(most_cas, "most-cas-2027", dt.date(2027, 10, 25)))
+    assert moved.example_date(broadcast) == dt.date(2026, 12, 1)
+
+
 def test_new_edition_with_explicit_opens_and_a_two_track_contest(
     registry: ContestRegistry, tmp_path: Path
 ) -> None:
@@ -432,7 +574,8 @@ def test_new_edition_with_explicit_opens_and_a_two_track_contest(
     assert written.year == 2024
     assert written.opens == dt.date(2024, 9, 1)
     assert written.tracks() == ["work", "account"]
-    assert written.delivery == source.delivery
+    assert written.delivery.methods[0].startswith("于2024年10月31日前")
+    assert written.delivery.model_copy(update={"methods": source.delivery.methods}) == source.delivery
 
 
 def test_dump_contest_refuses_invalid_data_and_writes_nothing(

@@ -410,8 +410,9 @@ async def test_reminder_texts_for_drafts_and_members_with_places_left(world: Wor
     texts = {r.user: r.text for r in await world.remind.expand(job)}
     assert set(texts) == {alice, bob, dave, erin}
     head = "距「2024全国科普微视频大赛」截止还有3天（10月25日24:00截止）。"
+    # 13: the 自荐表 asks who reviewed the work (附件1 三、3) too.
     assert texts[alice].startswith(
-        head + "\n您的报名还差：类别、播出时间、主创人员（或单位）、播出平台及网址、联系地址等 11 项。"
+        head + "\n您的报名还差：类别、播出时间、主创人员（或单位）、播出平台及网址、联系地址等 13 项。"
     )
     assert "发送“继续”接着填写" in texts[alice]
     assert "您的报名（编号 KP2024-000007）还差签字盖章的报名表扫描件" in texts[bob]

@@ -101,7 +101,7 @@ async def test_return_fix_resubmit_and_pass_in_chat(tmp_path: Path) -> None:
         assert f"正在修改 {number}" in page and "确认提交" in page
         draft = await svc.storage.get_draft(ENTRANT)
         assert draft is not None and draft.data["amend"] == number
-        await say(svc, ENTRANT, "修改 3")  # the title's row on the review page
+        await say(svc, ENTRANT, "修改 2")  # the title, asked as 【2/…】
         await say(svc, ENTRANT, "新的作品名称")
         done = await say(svc, ENTRANT, "确认提交")
         assert f"已重新提交 {number}" in done and "提交成功" not in done

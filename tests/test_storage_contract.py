@@ -1065,10 +1065,12 @@ async def test_claim_first_takes_over_an_expired_key(backend: Backend) -> None:
     one, two = await backend.open(), await backend.open()
     keys = _slots("oExpiry", 3)
     assert await one.claim_first(keys, dt.timedelta(minutes=5)) == 0
-    assert await two.claim_first(keys, dt.timedelta(milliseconds=20)) == 1
-    assert await one.claim_first(keys, dt.timedelta(milliseconds=20)) == 2
+    # Long enough to outlive the next two calls on a loaded machine (20 ms did not, under CI load).
+    short = dt.timedelta(milliseconds=600)
+    assert await two.claim_first(keys, short) == 1
+    assert await one.claim_first(keys, short) == 2
     assert await two.claim_first(keys, dt.timedelta(minutes=5)) is None
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.8)
     assert await two.claim_first(keys, dt.timedelta(minutes=5)) == 1
     assert await one.claim_first(keys, dt.timedelta(minutes=5)) == 2
     assert await two.claim_first(keys, dt.timedelta(minutes=5)) is None

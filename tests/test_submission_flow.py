@@ -186,13 +186,13 @@ async def test_quota_refuses_past_the_limit_and_keeps_the_draft(
         draft = await chat.draft()
         assert draft is not None
         draft_unit = draft["answers"]["unit"]
-        await chat.say("修改 2")  # the 推荐单位 row
+        await chat.say("修改 1")  # 推荐单位, asked as 【1/12】
         await chat.say("测试科技厅")
         assert draft_unit != "测试科技厅"
         # Different works by different first authors: one work per first author is a rule too.
-        await chat.say("修改 3")
+        await chat.say("修改 2")  # 作品名称, 【2/12】
         await chat.say(f"第{n}部作品")
-        await chat.say("修改 6")
+        await chat.say("修改 5")  # 主创人员, 【5/12】
         await chat.say(f"作者{n}、李四")
         await chat.say(f"https://video.example.cn/{n}.mp4")
         text = await chat.say("确认提交")
@@ -208,6 +208,34 @@ async def test_quota_refuses_past_the_limit_and_keeps_the_draft(
     assert len(await storage.list_submissions(contest_id=contest.id)) == 3
 
 
+async def test_a_second_work_of_a_first_author_is_refused_when_the_author_is_named(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
+) -> None:
+    """附件1 三、1 "同一作者只能申报一部作品": said at 主创人员, not after every other field."""
+    handler = make_handler(contest, stores, tmp_path, paperwork=None)
+    first = ChatDriver(handler, UserKey("terminal", "first"))
+    await answer_fields(first, contest, "自荐", "self")
+    await first.say("https://video.example.cn/1.mp4")
+    assert "提交成功" in await first.say("确认提交")
+    number = next(s.number for s in await stores[0].list_submissions(contest_id=contest.id))
+
+    second = ChatDriver(handler, UserKey("terminal", "second"))
+    await second.start()
+    text = await second.say("自荐")
+    form = contest.form("self")
+    for fld in form.fields[: [f.role for f in form.fields].index("authors")]:
+        text = await second.say(f"另一部作品{fld.id}" if fld.role == "title" else valid_answer(fld, contest))
+    assert "「主创人员（或单位）」" in text
+    before = await second.draft()
+    text = await second.say("张三、王五")  # 张三 is the first author of the work submitted above
+    assert f"第一作者“张三”已有作品报送本赛事（编号 {number}）" in text
+    assert "同一作者只能申报一部作品" in text and "「主创人员（或单位）」" in text  # asked again
+    assert await second.draft() == before  # nothing recorded
+    text = await second.say("王五、张三")  # 张三 as the second author is not the rule's business
+    assert "「播出平台及网址」" in text
+    assert (await second.draft() or {})["answers"]["authors"] == ["王五", "张三"]
+
+
 async def test_an_entrant_naming_a_unit_sees_its_places_and_waits_for_it(
     contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
 ) -> None:
@@ -217,7 +245,7 @@ async def test_an_entrant_naming_a_unit_sees_its_places_and_waits_for_it(
     handler = make_handler(contest, stores, tmp_path, paperwork=None)
     chat = ChatDriver(handler, UserKey("terminal", "stranger"))
     await answer_fields(chat, contest, "推荐", "recommend")
-    await chat.say("修改 2")  # the 推荐单位 row
+    await chat.say("修改 1")  # 推荐单位, asked as 【1/12】
     text = await chat.say("测试科技厅")
     assert "“测试科技厅”目前已推荐 0/3 部，还可推荐 3 部。提交后须由该单位确认推荐" in text
     await chat.say("https://video.example.cn/v.mp4")

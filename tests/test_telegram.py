@@ -185,7 +185,7 @@ async def test_whole_submission_through_the_webhook_with_buttons(
         assert [label for label, _ in fake.last_keyboard(user.id)] == ["确认提交", "修改", "取消"]
         # Change one answer through the edit menu's buttons, then confirm by button.
         assert "要修改哪一项" in await user.press_label("修改")
-        assert "请填写「作品名称」" in await user.press_label("作品名称")
+        assert "请填写「作品名称」" in await user.press_label("2. 作品名称")  # as asked, 【2/14】
         assert "作品名称：星空下的实验室" in await user.say("星空下的实验室")
         done = await user.press_label("确认提交")
         number = f"{contest.number_prefix}-000001"
@@ -553,14 +553,14 @@ async def test_commands_with_a_mention_and_other_content_get_polite_replies(
         assert "返回：回到上一步" in text and "请填写「自荐机构（个人）」" in text
         await user.say("某某科普中心")
         assert "请填写「自荐机构（个人）」" in await user.say("/back")
-        assert "已填写：1/13 项" in await user.say("/status")
+        assert "已填写：1/15 项" in await user.say("/status")
         assert "确定要取消" in await user.say("/cancel")
         assert "已取消" in await user.press_label("确认取消")
         assert await user.draft() is None
 
 
 async def test_start_deep_link_names_the_contest(sqlite_settings: Settings, fake: FakeTelegram) -> None:
-    write_open_edition(sqlite_settings.data_dir / "contests", "hlj-tg-kepu")  # two open now
+    write_open_edition(sqlite_settings.data_dir / "contests", "hlj-tg-kepu", prefix="HTG2099")  # two open now
     async with running(sqlite_settings, fake) as run:
         chooser = run.user(806)
         assert "请选择要报名的大赛" in await chooser.say("/start")

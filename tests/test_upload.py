@@ -664,7 +664,7 @@ async def test_completing_after_the_draft_moved_on_keeps_the_link(env: Env, vide
     # Back to the video step through the review page's edit menu: the same link completes.
     menu = (await say(env, alice, "修改"))[-1]
     assert (await draft(env, alice))["step"] == Step.EDIT
-    payload = next(c.payload for c in menu.choices if c.label.startswith("参赛视频"))
+    payload = next(c.payload for c in menu.choices if "参赛视频：" in c.label)
     await env.svc.submit.handle(Incoming(alice, EventKind.CHOICE, choice=payload))
     assert (await draft(env, alice))["step"] == Step.VIDEO
     status, result = await finish(env, path)
@@ -832,9 +832,17 @@ async def test_the_web_chat_does_a_whole_submission(env: Env, videos: Videos) ->
     assert sub.answers["phone"] == "13800138000"
     # The filled-in form is drawn after the reply and pushed to the page, as download links.
     assert any("报名表正在生成" in r["text"] for r in done)
+    # The content report of the uploaded file comes on its own, before or after the form.
     later = await me.poll(wait=30)
+    for _ in range(3):
+        if any(r["document"] for r in later) and any("【视频内容检查】" in r["text"] for r in later):
+            break
+        await env.svc.content.drain()
+        later += await me.poll(wait=30)
     docs = [r["document"] for r in later if r["document"]]
     assert [d["name"].rsplit(".", 1)[1] for d in docs] == ["pdf", "docx"]
+    [content] = [r["text"] for r in later if "【视频内容检查】" in r["text"]]
+    assert "作品已经提交" in content or "如需更换视频" in content
     pdf = await env.client.get(docs[0]["url"])
     assert pdf.status == 200 and (await pdf.read()).startswith(b"%PDF-")
     assert "attachment" in pdf.headers["Content-Disposition"]

@@ -6,7 +6,9 @@ import re
 import unicodedata
 
 from contests.rules import Contest, FieldType, FormField
+from validators.link_fields import check_link_field
 from validators.questions import contest_question
+from validators.requirements import check_cover_name
 from validators.text import (
     Invalid,
     Result,
@@ -19,7 +21,6 @@ from validators.text import (
     check_people,
     check_phone,
     check_text,
-    check_url,
     check_uscc,
     find_urls,
 )
@@ -54,6 +55,8 @@ def check_answer(fld: FormField, raw: str, contest: Contest, *, confirmed: bool 
     misplaced = _misplaced(fld, raw, confirmed) if fld.type in (FieldType.TEXT, FieldType.PEOPLE) else None
     if misplaced is not None:
         return misplaced
+    if fld.role == "cover":
+        return check_cover_name(raw)
     match fld.type:
         case FieldType.TEXT:
             if fld.must_contain_url:
@@ -74,7 +77,7 @@ def check_answer(fld: FormField, raw: str, contest: Contest, *, confirmed: bool 
         case FieldType.USCC:
             return check_uscc(raw, required=required)
         case FieldType.URL:
-            return check_url(raw, required=required)
+            return check_link_field(raw, required=required)
         case FieldType.DATE:
             window = contest.window(fld.window) if fld.window else None
             return check_date(

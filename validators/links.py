@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
+from contests.names import province_of
 from contests.rules import Contest, FieldType
 from validators.text import URL_TAIL, Invalid, Result, Valid, check_url, clean_text
 
@@ -334,27 +335,6 @@ _PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"作者|姓名", ("authors", "author", "name")),
     (r"名称|题目|标题", ("title",)),
 )
-# 34 provincial-level divisions and the 兵团, as unit names begin with them.
-_PROVINCES = (
-    *("北京市", "天津市", "上海市", "重庆市", "河北省", "山西省", "辽宁省", "吉林省", "黑龙江省", "江苏省"),
-    *("浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省", "广东省", "海南省"),
-    *("四川省", "贵州省", "云南省", "陕西省", "甘肃省", "青海省", "台湾省", "内蒙古自治区", "广西壮族自治区"),
-    *(
-        "西藏自治区",
-        "宁夏回族自治区",
-        "新疆维吾尔自治区",
-        "香港特别行政区",
-        "澳门特别行政区",
-        "新疆生产建设兵团",
-    ),
-)
-# What a province is called at the start of a unit's name: 北京市, 北京, 广西壮族自治区, 广西.
-_PROVINCE_PREFIX = {
-    short: full
-    for full in _PROVINCES
-    for short in {full, re.sub(r"(?:省|市|(?:壮族|回族|维吾尔)?自治区|特别行政区)$", "", full)}
-    if full != "新疆生产建设兵团" or short == full
-}
 # Characters 百度网盘 and Windows refuse in a file or folder name.
 _NOT_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
@@ -374,13 +354,6 @@ class FolderName:
     @property
     def complete(self) -> bool:
         return all(v for _, v in self.parts)
-
-
-def province_of(unit: str) -> str:
-    """The province a unit's name begins with (黑龙江省科学技术馆 → 黑龙江省), or ""."""
-    text = clean_text(unit)
-    best = max((p for p in _PROVINCE_PREFIX if text.startswith(p)), key=len, default="")
-    return _PROVINCE_PREFIX[best] if best else ""
 
 
 def _answer_text(value: Any) -> str:

@@ -236,6 +236,12 @@ URL_STOP = (
 URL_TAIL = rf"(?:[^{URL_STOP}]*[^{URL_STOP}.,;:!?])"
 _URL_IN_TEXT = re.compile(rf"https?://{URL_TAIL}", re.IGNORECASE)
 _SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*:(?!\d)", re.IGNORECASE)  # "host:8080" is a port, not a scheme
+# An address typed without its scheme inside prose: "B站 www.bilibili.com/video/BV…",
+# "pan.baidu.com/s/…" (a host and a path, or www. and a host); not an e-mail's host.
+_BARE_IN_TEXT = re.compile(
+    rf"(?<![a-z0-9.@/:\-])(?:www\.(?:[a-z0-9-]+\.)+[a-z]{{2,}}(?:/{URL_TAIL})?|(?:[a-z0-9-]+\.)+[a-z]{{2,}}/{URL_TAIL}?)",
+    re.IGNORECASE,
+)
 
 
 def _url_problem(url: str) -> str | None:
@@ -433,6 +439,10 @@ def check_contains_url(raw: str, *, max_chars: int | None = None) -> Result:
     base = check_text(raw, max_chars=max_chars)
     if not isinstance(base, Valid):
         return base
-    if not find_urls(base.value):
+    if find_urls(base.value):
+        return base
+    bare = _BARE_IN_TEXT.search(base.value)
+    if bare is None or _url_problem("https://" + bare.group(0)) is not None:
         return Invalid("url_missing", {})
-    return base
+    # The form prints an address that opens: the scheme the entrant left out is put back.
+    return Valid(base.value[: bare.start()] + "https://" + base.value[bare.start() :])

@@ -8,7 +8,7 @@ import json
 import sys
 
 from bot.settings import Settings
-from contests.rules import ContestError, ContestRegistry, dump_contest, new_edition, next_prefix
+from contests.rules import ContestError, ContestRegistry, Edition, dump_contest, next_prefix, plan_edition
 
 
 def iso_date(text: str) -> dt.date:
@@ -77,8 +77,8 @@ def _new(args: argparse.Namespace, settings: Settings, registry: ContestRegistry
         return 2
     path = settings.contest_folder / f"{args.new_id}.yaml"
     try:
-        edition = new_edition(source, args.new_id, args.deadline, args.opens, prefix=prefix)
-        contest = dump_contest(edition, path)
+        edition = plan_edition(source, args.new_id, args.deadline, args.opens, prefix=prefix)
+        contest = dump_contest(edition.data, path)
     except FileExistsError:
         print(f"{path} 已存在，未覆盖", file=sys.stderr)
         return 2
@@ -86,5 +86,19 @@ def _new(args: argparse.Namespace, settings: Settings, registry: ContestRegistry
         print(f"无法生成新一届大赛：{exc}", file=sys.stderr)
         return 2
     print(f"已生成 {path}：{contest.title}（{contest.id}），截止 {contest.deadline.isoformat()}")
+    _report(edition)
     print("请对照新一届通知核对其中的规则、日期和表格，再开放报名。")
     return 0
+
+
+def _report(edition: Edition) -> None:
+    """What moved in the prose, and every line the organiser must still read (where it is in
+    the file, why, and the line as written)."""
+    if edition.moved:
+        print(f"文中写到的日期已随新一届移动（{len(edition.moved)} 处）：")
+        for moved in edition.moved:
+            print(f"  {moved.where}：{moved.old} → {moved.new}")
+    if edition.unchecked:
+        print(f"以下 {len(edition.unchecked)} 行仍需对照新通知核对：")
+        for line in edition.unchecked:
+            print(f"  {line.where}（{line.reason}）：{line.text}")

@@ -1,4 +1,6 @@
-"""``units import CSV --contest ID`` and ``units list --contest ID [--json]``: the recommending units."""
+"""``units import CSV --contest ID [--dry-run | --yes]`` and ``units list --contest ID [--json]``:
+the recommending units.  An import first prints how each name maps onto the notice's list and
+tier; nothing is saved until the organiser confirms (typed ``y``, or ``--yes`` in a script)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp = usub.add_parser("import", help="add or update units from a CSV file: name,kind,province")
     imp.add_argument("csv", type=Path, help="CSV file (UTF-8 or GBK) with a header row name,kind,province")
     imp.add_argument("--contest", required=True, help="contest id")
+    imp.add_argument("--dry-run", action="store_true", help="only show how each name would be mapped")
+    imp.add_argument("--yes", action="store_true", help="save without asking (the mapping is still printed)")
     lst = usub.add_parser("list", help="the units of a contest")
     lst.add_argument("--contest", required=True, help="contest id")
     lst.add_argument("--json", action="store_true", help="machine-readable output")
@@ -55,13 +59,31 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                     print(f"{u.name}\t{u.kind}\t{u.province}")
             return 0
         try:
-            summary = await admin.import_units(contest.id, data)
+            preview = await admin.preview_units(contest.id, data)
         except UnitsImportError as exc:
             print(f"{args.csv} 有误，未导入任何单位：", file=sys.stderr)
             for line in exc.errors:
                 print(f"  {line}", file=sys.stderr)
             return 2
-    for note in summary.notes:
-        print(f"注意：{note}")
+        print(f"{contest.id} 的推荐单位将按通知这样对应：")
+        for line in preview.lines():
+            print(f"  {line}")
+        if args.dry_run:
+            print("试运行（--dry-run）：未保存。")
+            return 0
+        if not args.yes and not await asyncio.to_thread(_confirmed):
+            print("未导入：没有确认。确认无误后重新运行并输入 y，或加 --yes。")
+            return 1
+        summary = await admin.import_units(contest.id, data)
     print(f"已导入 {contest.id} 的推荐单位：新增 {summary.added} 个，更新 {summary.updated} 个。")
     return 0
+
+
+def _confirmed() -> bool:
+    """The organiser's y at the terminal; no terminal (a script, a pipe) is no confirmation."""
+    if not sys.stdin.isatty():
+        return False
+    try:
+        return input("确认导入以上单位？输入 y 确认：").strip().casefold() in {"y", "yes", "是", "确认"}
+    except EOFError:
+        return False

@@ -73,4 +73,6 @@ async def open_stores(
         stack.push_async_callback(tickets.close)
         audit = await chosen.open_audit()
         stack.push_async_callback(audit.close)
-        yield Stores(storage, isolation, org, jobs, tickets, audit)
+        fingerprints = await chosen.open_fingerprints()
+        stack.push_async_callback(fingerprints.close)
+        yield Stores(storage, isolation, org, jobs, tickets, audit, fingerprints)

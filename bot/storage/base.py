@@ -18,7 +18,15 @@ from typing import Any, Protocol
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from contests.ports import AuditLog, EventIsolation, JobStore, OrgStore, Storage, TicketStore
+from contests.ports import (
+    AuditLog,
+    EventIsolation,
+    FingerprintStore,
+    JobStore,
+    OrgStore,
+    Storage,
+    TicketStore,
+)
 
 
 def session_hash(token: str) -> str:
@@ -79,6 +87,7 @@ class Stores:
     jobs: JobStore
     tickets: TicketStore
     audit: AuditLog
+    fingerprints: FingerprintStore
 
 
 class Backend(Protocol):
@@ -94,3 +103,5 @@ class Backend(Protocol):
     async def open_tickets(self) -> TicketStore: ...
 
     async def open_audit(self) -> AuditLog: ...
+
+    async def open_fingerprints(self) -> FingerprintStore: ...

@@ -27,9 +27,9 @@ from handlers.admin.invites import (
     new_code,
     normalise_code,
 )
-from handlers.admin.units import ImportSummary, parse_units_csv
+from handlers.admin.units import ImportSummary, UnitsPreview, read_units
 from handlers.export import FORMATS, ExportRow, Viewer, render, visible_submission
-from handlers.quota.rules import recommender_of, rule_for_unit, selection_field, submitted_through
+from handlers.quota.rules import find_unit, recommender_of, rule_for_unit, selection_field, submitted_through
 from handlers.quota.service import utcnow
 
 __all__ = ["AdminService", "Denied"]
@@ -84,14 +84,19 @@ class AdminService:
 
     # -- units ----------------------------------------------------------------------------
 
-    async def import_units(self, contest_id: str, data: bytes | str) -> ImportSummary:
-        """Import (add or update by name) the units of a CSV file; all or nothing."""
+    async def preview_units(self, contest_id: str, data: bytes | str) -> UnitsPreview:
+        """What importing a CSV file would do, line by line (name → place, kind, places), with
+        nothing saved: shown to the organiser, who confirms before :meth:`import_units`."""
         contest = self.contest(contest_id)
-        units, notes = parse_units_csv(data, contest)
-        existing = {u.key for u in await self.org.list_units(contest.id)}
-        await self.org.put_units(contest.id, units)
-        updated = sum(1 for u in units if u.key in existing)
-        return ImportSummary(len(units) - updated, updated, tuple(notes))
+        return read_units(data, contest, await self.org.list_units(contest.id))
+
+    async def import_units(self, contest_id: str, data: bytes | str) -> ImportSummary:
+        """Import (add or update by name) the units of a CSV file, mapped as
+        :meth:`preview_units` shows them; all or nothing."""
+        preview = await self.preview_units(contest_id, data)
+        await self.org.put_units(contest_id, preview.units)
+        updated = sum(1 for r in preview.rows if r.updates)
+        return ImportSummary(len(preview.rows) - updated, updated, preview.notes, preview.rows)
 
     # -- invites ----------------------------------------------------------------------------
 
@@ -110,7 +115,7 @@ class AdminService:
             return Denied("只有主办方可以生成邀请码。")
         unit_key: str | None = None
         if role is Role.MEMBER:
-            found = await self.org.get_unit(contest.id, unit or "")
+            found = await find_unit(self.org, contest.id, unit or "")
             if found is None:
                 return Denied(f"本赛事没有登记名为“{unit or ''}”的推荐单位，请先导入单位名单。")
             unit, unit_key = found.name, found.key

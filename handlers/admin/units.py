@@ -1,16 +1,35 @@
-"""The organisers' units file: the recommending units of a contest, checked against its
-quota kinds before anything is imported."""
+"""The organisers' units file: the recommending units of a contest, as organisers name them,
+mapped onto the notice's lists and tiers before anything is imported.
+
+A district's office may be written 科学技术局, 科技局 or 科委, a province's 科学技术厅 or 科技厅,
+an association by its full or short name; :mod:`contests.names` says which place or unit the
+name stands for.  :func:`read_units` gives the mapping (name → matched place, kind, places)
+that the organiser is shown and confirms before :meth:`AdminService.import_units` saves it;
+a name that cannot be mapped is refused with its reason, naming the line."""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from contests.names import (
+    PROVINCES,
+    SUB_PROVINCIAL_CITIES,
+    city_of,
+    expand,
+    is_xpcc,
+    office_core,
+    place_of_unit,
+    split_province,
+)
+from contests.names import province_of as province_in
 from contests.org import Unit, normalise_name
-from contests.rules import Contest
+from contests.rules import Contest, EntryRoute, QuotaRule
+from handlers.quota.rules import limit_for, selection_field
 
-__all__ = ["ImportSummary", "UnitsImportError", "parse_units_csv"]
+__all__ = ["ImportSummary", "UnitRow", "UnitsImportError", "UnitsPreview", "parse_units_csv", "read_units"]
 
 
 class UnitsImportError(ValueError):
@@ -22,12 +41,58 @@ class UnitsImportError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class UnitRow:
+    """One line of the file, mapped: what the organiser is shown before it is saved."""
+
+    line: int
+    typed: str  # the name as the file writes it
+    unit: Unit  # what is saved (an existing unit's name when it is the same unit)
+    matched: str  # the notice's place or listed unit it stands for ("江北区", "河北省"), or ""
+    rule: QuotaRule
+    places: str  # the places of its tier in words: "作品 3—5 部", "作品不超过 5+1=6 部"
+    updates: str = ""  # the name of the imported unit it replaces, if any
+
+    def text(self) -> str:
+        """The line of the preview: 第 2 行 重庆市江北区科学技术局 → 江北区 · district_core（…）·
+        作品 3—5 部（新增）."""
+        label = self.rule.label if len(self.rule.label) <= 24 else self.rule.label[:22] + "…"
+        mapped = f" → {self.matched}" if self.matched and self.matched != self.typed else ""
+        province = (
+            f" · {self.unit.province}" if self.unit.province and self.unit.province != self.matched else ""
+        )
+        update = f"（更新已导入的“{self.updates}”）" if self.updates else "（新增）"
+        return (
+            f"第 {self.line} 行 {self.typed}{mapped}{province} · {self.unit.kind}（{label}）· "
+            f"{self.places}{update}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UnitsPreview:
+    """The whole file mapped, nothing saved yet."""
+
+    rows: tuple[UnitRow, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def units(self) -> list[Unit]:
+        return [r.unit for r in self.rows]
+
+    def lines(self) -> list[str]:
+        """The preview as the organiser reads it: one line per unit, then the notes."""
+        added = sum(1 for r in self.rows if not r.updates)
+        head = f"共 {len(self.rows)} 个单位：新增 {added} 个，更新 {len(self.rows) - added} 个。"
+        return [head, *(r.text() for r in self.rows), *(f"注意：{n}" for n in self.notes)]
+
+
+@dataclass(frozen=True, slots=True)
 class ImportSummary:
     """What an import did: units added and updated, and notes on lines taken with a change."""
 
     added: int
     updated: int
     notes: tuple[str, ...] = ()
+    rows: tuple[UnitRow, ...] = ()
 
 
 _HEADER = {
@@ -48,19 +113,131 @@ def _decode(data: bytes) -> str:
             raise UnitsImportError(["文件既不是 UTF-8 也不是 GBK 编码，请另存为 CSV UTF-8"]) from None
 
 
-def parse_units_csv(data: bytes | str, contest: Contest) -> tuple[list[Unit], list[str]]:
-    """Units from CSV ``name,kind,province`` (a header row first), checked against the contest's
+def parse_units_csv(
+    data: bytes | str, contest: Contest, existing: Sequence[Unit] = ()
+) -> tuple[list[Unit], list[str]]:
+    """Units from CSV ``name,kind,province`` (a header row first), mapped onto the contest's
     quota kinds.  Returns the units and notes; raises :class:`UnitsImportError` naming every
     bad line."""
+    preview = read_units(data, contest, existing)
+    return preview.units, list(preview.notes)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kinds:
+    """The contest's importable quota rules, and where each takes its names from."""
+
+    rules: dict[str, QuotaRule]
+    routes: dict[str, EntryRoute]
+    options: dict[str, tuple[str, ...]]  # kind -> the 区县 its channel's entries name (cq)
+
+    @classmethod
+    def of(cls, contest: Contest) -> _Kinds:
+        rules: dict[str, QuotaRule] = {}
+        routes: dict[str, EntryRoute] = {}
+        options: dict[str, tuple[str, ...]] = {}
+        for channel in contest.channels:
+            fld = selection_field(contest, channel)
+            for rule in channel.quota:
+                if rule.kind == "self":
+                    continue
+                rules.setdefault(rule.kind, rule)
+                routes.setdefault(rule.kind, channel)
+                if fld is not None and fld.options:
+                    options[rule.kind] = tuple(fld.options)
+        return cls(rules, routes, options)
+
+    def named(self, text: str) -> str | None:
+        """The kind a 类别 cell names: its id, or its label or a part of it (单位会员)."""
+        if text in self.rules:
+            return text
+        key = expand(text)
+        if not key:
+            return None
+        found = [k for k, r in self.rules.items() if expand(r.label) == key]
+        found = found or [k for k, r in self.rules.items() if len(key) >= 2 and key in expand(r.label)]
+        return found[0] if len(found) == 1 else None
+
+    def listed(self, name: str) -> list[tuple[str, str]]:
+        """(kind, place) of the notice's lists that ``name`` stands for: the rule that names it
+        (cq's 12 districts), else the channel's 区县 under the rule that names no unit."""
+        found: list[tuple[str, str]] = []
+        for kind, rule in self.rules.items():
+            if rule.units and (m := place_of_unit(name, rule.units)):
+                found.append((kind, m))
+        if found:
+            return found
+        for kind, opts in self.options.items():
+            if not self.rules[kind].units and (m := place_of_unit(name, opts)):
+                found.append((kind, m))
+        return found
+
+    def placed(self, name: str, province: str) -> list[tuple[str, str]]:
+        """(kind, place) of the rules that name a level of place (省 / 副省级城市 / 兵团) that
+        ``name`` (or its province column) is of."""
+        level, place = _level(name, province)
+        return [(k, place) for k, r in self.rules.items() if level and level in r.places]
+
+    def hint(self) -> str:
+        return "、".join(f"{k}（{r.label}）" for k, r in self.rules.items()) or "（无）"
+
+
+# A lower place after the province (海淀区, 深圳市, 某县): the unit is not the province's own.
+_LOWER_PLACE = ("市", "区", "县", "州", "盟", "旗")
+
+
+def _level(name: str, province: str) -> tuple[str, str]:
+    """("province" | "sub_provincial" | "xpcc", the place) a unit's name stands for, or ("", "")."""
+    if is_xpcc(name):
+        return "xpcc", "新疆生产建设兵团"
+    city = city_of(name)
+    if city:
+        return "sub_provincial", city
+    own, _ = split_province(name)
+    if own:
+        _, rest = split_province(office_core(name))
+        if not any(mark in rest for mark in _LOWER_PLACE):
+            return "province", own
+        return "", ""
+    if not province:
+        return "", ""
+    return ("province", province) if province in PROVINCES else ("", "")
+
+
+def _places_text(rule: QuotaRule, unit: Unit) -> str:
+    """The places of ``unit``'s tier in words, with the bonus the notice grants it."""
+    limit = limit_for(rule, unit, "work")
+    parts: list[str] = []
+    if limit is None:
+        parts.append("作品数量不限")
+    elif rule.min_works is not None:
+        parts.append(f"作品 {rule.min_works}—{limit} 部")
+    elif rule.max_works is not None and limit > rule.max_works:
+        parts.append(
+            f"作品不超过 {rule.max_works}+{limit - rule.max_works}={limit} 部（通知所列增加名额的地区）"
+        )
+    else:
+        parts.append(f"作品不超过 {limit} 部")
+    if rule.max_accounts is not None:
+        parts.append(f"科普号不超过 {rule.max_accounts} 个")
+    return "，".join(parts)
+
+
+def read_units(data: bytes | str, contest: Contest, existing: Sequence[Unit] = ()) -> UnitsPreview:
+    """Map every line of a units file onto the notice's lists and tiers, saving nothing.
+
+    ``existing``: the units already imported, so that "江北区科技局" updates an imported
+    "江北区" instead of becoming a second unit for one district.  Raises
+    :class:`UnitsImportError` naming every line that cannot be mapped and why."""
     text = _decode(data) if isinstance(data, bytes) else data.removeprefix("\ufeff")
-    rules = {r.kind: r for c in contest.channels for r in c.quota if r.kind != "self"}
-    listed = {normalise_name(u): r for c in contest.channels for r in c.quota for u in r.units}
-    kinds = "、".join(rules) or "（无）"
+    kinds = _Kinds.of(contest)
     errors: list[str] = []
     notes: list[str] = []
-    units: list[Unit] = []
+    rows: list[UnitRow] = []
     seen: dict[str, int] = {}
-    reader = csv.reader(io.StringIO(text))
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    # Rows copied out of a spreadsheet arrive separated by tabs.
+    reader = csv.reader(io.StringIO(text), delimiter="\t" if "\t" in first and "," not in first else ",")
     columns: list[str] | None = None
     for row in reader:
         line = reader.line_num
@@ -69,7 +246,7 @@ def parse_units_csv(data: bytes | str, contest: Contest) -> tuple[list[Unit], li
             continue
         if columns is None:
             columns = [_HEADER.get(c.casefold(), "") for c in cells]
-            if "name" not in columns or "kind" not in columns:
+            if "name" not in columns:
                 got = ",".join(row)
                 raise UnitsImportError(
                     [f"第 {line} 行应为表头 name,kind,province（或 名称,类别,省份），实为：{got}"]
@@ -79,43 +256,103 @@ def parse_units_csv(data: bytes | str, contest: Contest) -> tuple[list[Unit], li
             errors.append(f"第 {line} 行：多出 {len(cells) - len(columns)} 列（表头只有 {len(columns)} 列）")
             continue
         rec = dict(zip(columns, cells, strict=False))
-        name, kind, province = rec.get("name", ""), rec.get("kind", ""), rec.get("province", "")
+        name, typed_kind, province = rec.get("name", ""), rec.get("kind", ""), rec.get("province", "")
         if not name:
             errors.append(f"第 {line} 行：单位名称为空")
             continue
         if len(name) > 100:
             errors.append(f"第 {line} 行：单位名称超过 100 字")
             continue
-        if kind == "self":
-            errors.append(f"第 {line} 行：“{name}”的类别 self 指自荐者本人，不需要导入")
+        mapped = _map_line(line, name, typed_kind, province, kinds, notes)
+        if isinstance(mapped, str):
+            errors.append(mapped)
             continue
-        if kind not in rules:
-            errors.append(f"第 {line} 行：“{name}”的类别“{kind}”不是本赛事的名额类别（可用：{kinds}）")
+        kind, matched, province = mapped
+        rule = kinds.rules[kind]
+        keys = [expand(name)] + ([f"{kind}|{matched}"] if matched else [])
+        twice = next((seen[k] for k in keys if k in seen), None)
+        if twice is not None:
+            errors.append(f"第 {line} 行：“{name}”与第 {twice} 行重复")
             continue
-        key = normalise_name(name)
-        named_in = listed.get(key)
-        if named_in is not None and named_in.kind != kind:
-            notes.append(f"第 {line} 行：“{name}”在通知名单中，类别按通知改为 {named_in.kind}")
-            kind = named_in.kind
-        elif rules[kind].units and named_in is None:
-            others = [k for k, r in rules.items() if not r.units and k != kind]
-            hint = f"；其他单位请用 {'、'.join(others)}" if others else ""
-            errors.append(f"第 {line} 行：“{name}”不在通知列出的 {kind} 名单中{hint}")
-            continue
-        rule = rules[kind]
-        bonus = {normalise_name(u) for u in rule.bonus_units}
-        if bonus and key not in bonus and not province:
-            notes.append(
-                f"第 {line} 行：“{name}”未填省份，无法判断是否属于通知所列"
-                "可增加名额的地区（如附件2“三区”），按不增加计"
-            )
-        if key in seen:
-            errors.append(f"第 {line} 行：“{name}”与第 {seen[key]} 行重复")
-            continue
-        seen[key] = line
-        units.append(Unit(contest.id, name, kind, province))
+        seen.update(dict.fromkeys(keys, line))
+        same = _same_unit(existing, name, kind, matched, kinds)
+        unit = Unit(contest.id, same.name if same else name, kind, province)
+        updates = same.name if same else ""
+        if same is not None and same.key != normalise_name(name):
+            notes.append(f"第 {line} 行：“{name}”与已导入的“{same.name}”是同一单位，按已导入的名称更新")
+        rows.append(UnitRow(line, name, unit, matched, rule, _places_text(rule, unit), updates))
     if columns is None:
         errors.append("文件是空的：第一行应为表头 name,kind,province")
     if errors:
         raise UnitsImportError(errors)
-    return units, notes
+    return UnitsPreview(tuple(rows), tuple(notes))
+
+
+def _map_line(
+    line: int, name: str, typed_kind: str, province: str, kinds: _Kinds, notes: list[str]
+) -> tuple[str, str, str] | str:
+    """(kind, matched place, province) of one line, or the reason it cannot be mapped."""
+    at = f"第 {line} 行："
+    if typed_kind == "self" or typed_kind in {"自荐", "个人"}:
+        return f"{at}“{name}”的类别 {typed_kind} 指自荐者本人，不需要导入"
+    kind = kinds.named(typed_kind) if typed_kind else None
+    if typed_kind and kind is None:
+        known = "、".join(kinds.rules) or "（无）"
+        return f"{at}“{name}”的类别“{typed_kind}”不是本赛事的名额类别（可用：{known}）"
+    listed = kinds.listed(name)
+    placed = kinds.placed(name, province)
+    level, place = _level(name, "")
+    named_province = province_in(name) if level != "xpcc" else ""
+    if level == "sub_provincial":
+        named_province = SUB_PROVINCIAL_CITIES[place]
+    if province and named_province and named_province != province and province in PROVINCES:
+        return f"{at}“{name}”的省份列是“{province}”，名称却是{named_province}的单位：请核对后再导入"
+    province = province or named_province
+    if kind is None:
+        found = listed or placed
+        if not found and len(kinds.rules) == 1:
+            found = [(next(iter(kinds.rules)), "")]
+        if not found and kinds.options and len(kinds.options) == len(kinds.rules):
+            sample = "、".join(next(iter(kinds.options.values()))[:3])
+            return f"{at}“{name}”不是通知所列的区县（如 {sample}），请写区县名称"
+        if len({k for k, _ in found}) != 1:
+            return f"{at}看不出“{name}”属于哪一类名额，请在类别列填写：{kinds.hint()}"
+        kind, matched = found[0]
+        return kind, matched, province
+    rule = kinds.rules[kind]
+    if listed:
+        listed_kind, matched = listed[0]
+        if listed_kind != kind:
+            notes.append(f"第 {line} 行：“{name}”在通知名单中，类别按通知改为 {listed_kind}")
+        return listed_kind, matched, province
+    if rule.units:
+        others = [k for k, r in kinds.rules.items() if not r.units and k != kind]
+        hint = f"；其他单位请用 {'、'.join(others)}" if others else ""
+        return f"{at}“{name}”不在通知列出的 {kind} 名单中{hint}"
+    if kind in kinds.options:
+        sample = "、".join(kinds.options[kind][:3])
+        return f"{at}“{name}”不是通知所列的{kinds.routes[kind].label}单位（如 {sample}），请写区县名称"
+    if rule.places:
+        mine = [m for k, m in placed if k == kind]
+        if mine:
+            return kind, mine[0], province
+        other = next((k for k, _ in placed), None)
+        if other is not None:
+            return f"{at}“{name}”是{kinds.rules[other].label}，类别应为 {other}，不是 {kind}"
+        return (
+            f"{at}看不出“{name}”是哪个{rule.label}：请把名称写全（如“河北省科学技术厅”），"
+            "或在省份列填写所在省份"
+        )
+    return kind, "", province
+
+
+def _same_unit(existing: Sequence[Unit], name: str, kind: str, matched: str, kinds: _Kinds) -> Unit | None:
+    """The imported unit that ``name`` is another name of (same spelled-out name, or the same
+    listed place of the same kind)."""
+    key = expand(name)
+    for unit in existing:
+        if expand(unit.name) == key:
+            return unit
+        if matched and unit.kind == kind and matched in {m for _, m in kinds.listed(unit.name)}:
+            return unit
+    return None

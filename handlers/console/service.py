@@ -25,6 +25,7 @@ from contests.records import Submission, UserKey
 from contests.review import ITEM_LABELS, Decision, awaiting_unit
 from contests.rules import Contest
 from handlers.admin.service import AdminService
+from handlers.admin.units import ImportSummary, UnitsImportError, UnitsPreview
 from handlers.console.views import (
     ConsoleEntry,
     ConsoleFile,
@@ -408,6 +409,35 @@ class ConsoleService:
         of a unit nobody is bound to): :meth:`QuotaService.recommend`, audited."""
         result = await self.quota.recommend(viewer.user, number, source=source)
         return result.ok, result.text
+
+    async def preview_units(
+        self, viewer: ConsoleUser, contest_id: str, data: str
+    ) -> UnitsPreview | list[str] | None:
+        """An organiser's pasted units file mapped onto the notice's list and tier, nothing saved
+        (the lines refused, with their reasons, instead); None for anyone else."""
+        scope = viewer.scopes.get(contest_id)
+        if scope is None or scope.role != "organiser":
+            return None
+        try:
+            return await self.admin.preview_units(contest_id, data)
+        except UnitsImportError as exc:
+            return exc.errors
+
+    async def import_units(
+        self, viewer: ConsoleUser, contest_id: str, data: str, *, source: str
+    ) -> ImportSummary | list[str] | None:
+        """The units previewed, saved once the organiser confirmed them; audited."""
+        scope = viewer.scopes.get(contest_id)
+        if scope is None or scope.role != "organiser":
+            return None
+        try:
+            summary = await self.admin.import_units(contest_id, data)
+        except UnitsImportError as exc:
+            return exc.errors
+        target = f"新增 {summary.added} 个，更新 {summary.updated} 个"
+        detail = {"units": [r.unit.name for r in summary.rows]}
+        await self.record(viewer, "units.import", contest_id, target=target, source=source, detail=detail)
+        return summary
 
     async def export(self, viewer: ConsoleUser, contest_id: str, *, source: str) -> Document | None:
         """The xlsx list: the organisers' of the whole contest, a member's of their unit; audited."""

@@ -13,6 +13,7 @@ from typing import Any
 from contests.records import Submission
 from contests.review import ITEM_LABELS, ReviewState, history_of, state_of
 from contests.rules import SHANGHAI, Contest, Form
+from validators.content import ContentReport
 
 __all__ = [
     "PAGE_SIZE",
@@ -22,6 +23,7 @@ __all__ = [
     "ConsoleFile",
     "Filters",
     "Listing",
+    "content_lines",
     "history_rows",
     "video_lines",
 ]
@@ -306,6 +308,27 @@ def video_lines(video: Mapping[str, Any], *, personal: bool) -> list[tuple[str, 
     for warning in video.get("warnings") or ():
         if isinstance(warning, Mapping):
             lines.append(("⚠", str(warning.get("message") or warning.get("id") or "")))
+    return [*lines, *content_lines(video)]
+
+
+def content_lines(video: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The content checks' report (:mod:`handlers.content`): a duplicate first, as organisers
+    must not miss it, then the verdict and one line per rule with the notice's clause."""
+    stored = video.get("content")
+    if not isinstance(stored, Mapping):
+        if video.get("checked") and video.get("kind") in ("file", "link"):
+            return [("内容检查", "尚无结果（后台检查中，或提交时未检查）")]
+        return []
+    report = ContentReport.from_dict(dict(stored))
+    lines: list[tuple[str, str]] = []
+    for item in report.items:
+        if item.id == "duplicates" and item.status != "ok":
+            lines.append(("疑似重复", item.message))
+    lines.append(("内容检查", report.summary_zh()))
+    for item in report.items:
+        clause = f"（通知：{item.clause}）" if item.clause and item.status in ("warning", "fail") else ""
+        mark = {"ok": "✓", "warning": "⚠", "fail": "✗", "manual": "需人工确认"}.get(item.status, item.status)
+        lines.append((mark, f"{item.message}{clause}"))
     return lines
 
 

@@ -103,13 +103,14 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"多长(时间)?|几分钟|多少分钟|多少秒|时间多长", "时长"),
     (r"(多少|几)个?字", "字数"),
     # "找谁" as the last word asks whom to contact; "找谁审核" asks who reviews.
-    (r"(找谁|问谁)[?？。!！]*$|(找谁|问谁)(咨询|联系|问)|联系谁|打(什么|哪个|谁的)?电话|电话(号码)?(是)?多少",
-     "联系"),
+    (r"(找谁|问谁)[?？。!！]*$|(找谁|问谁)(咨询|联系|问)|联系谁|打(什么|哪个|谁的)?电话|电话(号码)?(是)?多少"
+     r"|咨询电话|电话给|怎么联系|联系方式(是)?(多少|什么)|(哪位|谁)(负责|老师|接收)",
+     "联系 联系方式"),
     (r"(在哪|哪里|哪儿|怎么|如何|怎样|通过什么|什么方式|什么渠道|什么途径)(里|儿)?(报名|提交|报送|交|投稿|寄|上传|发)",
      "提交方式"),
     (r"盖(个)?章", "盖章"),
     (r"(交|报|送|寄|发)(给|到)(哪|谁|什么)", "提交方式"),
-    (r"(自荐|推荐|报|交|投)(两|三|四|五|六|\d+)(部|个)|(一共|总共|共|最多|最少)(能|可以)?(推|报)?(几|多少)(部|个)",
+    (r"(多|再)(推|报|推荐)(一|1|几)|(自荐|推荐|报|交|投)(两|三|四|五|六|\d+)(部|个)|(一共|总共|共|最多|最少)(能|可以)?(推|报)?(几|多少)(部|个)",
      "名额"),
     (r"(评|选|评选|评出|选出|进|入围)(出)?了?(几|多少)", "评选"),
     # "今年" is the contest's own year ("今年主题是啥"), not a question about when a work was made.
@@ -124,9 +125,16 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
      "参加 资格"),
 )  # fmt: skip
 
+#: Words of any contest's business: a question with one of them is not off-topic, even if the
+#: notice has nothing on it ("结果几月份出").
+CONTEST_WORDS = re.compile(
+    r"结果|评|奖|作品|视频|片|报名|通知|赛|征集|投稿|提交|材料|表|盖章|审|截止|名额|推荐|自荐|邮|寄|网盘|字幕|格式"
+    r"|时长|主办|承办|联系|公示|投票|参加|参赛"
+)
+
 #: Rewrites of the question alone: what it says by negation ("不是会员" asks about the route for others).
 QUERY_REWRITES: tuple[tuple[str, str], ...] = (
-    (r"不是(协会的?)?会员|非会员|没(有)?入会", " 其他机构和个人 自荐 "),
+    (r"(?<!是)不是(协会的?)?会员|非会员|没(有)?入会", " 其他机构和个人 自荐 "),
 )
 
 #: Rewrites applied to both sides before tokenising: shapes jieba would cut apart.  Boundaries are
@@ -143,17 +151,19 @@ SHAPES: tuple[tuple[str, str], ...] = (
 
 #: Intents a structured fact answers exactly; when the question has one, the fact wins.
 QUANT_TOPICS = frozenset(
-    _words("大小 时长 截止 开始 名额 分辨率 画幅 格式 字数 盖章 签字 年份 提交方式 资格")
+    _words("大小 时长 截止 开始 名额 分辨率 画幅 格式 字数 盖章 签字 年份 提交方式 资格 联系方式")
 )
 
 #: Questions about one's own submission: no notice can answer them, an operator must look.
 PERSONAL = re.compile(
     r"(我|我们|俺)(的|们的)?.{0,12}(收到|通过|审核|审完|审查|过审|入围|评上|获奖|落选|处理|上传成功|提交成功|报上)"
     r"(过)?(了)?(吗|没|没有|没得|嘛|么|没呢)"
-    r"|(收到|通过|审核|审完|审查过|上传成功|提交成功)了?(吗|没有|没)|我的.{0,6}(编号|进度|状态|结果|成绩)"
+    r"|(收到|通过|审核|审完|审查过|上传成功|提交成功)了(吗|没有|没)|(收到|通过)(没有|没)|我的.{0,6}(编号|进度|状态|结果|成绩)"
     r"|(我|我们)(投稿|提交|报名|交|报)的.{0,6}(编号|进度|状态|结果|成绩)"
     r"|(我|我们|俺).{0,10}(排第几|排名|多少票|票数)"
     r"|(推上去|报上去|推荐上去|交上去)了?(没|没有|没得|吗|了吗)"
+    r"|(帮我|帮我们|能不能帮|可以帮).{0,10}(撤回|撤销|换|改|删|退回|查)"
+    r"|没传上|传上了没|传上去了吗|显示审核中|一直显示"
 )
 
 #: Words that carry no meaning for retrieval (question particles, pronouns, modal verbs, fillers).
@@ -221,6 +231,7 @@ class Query:
     #: jieba cuts either side.
     pairs: tuple[str, ...] = ()
     figures: bool = False  # the question quotes a figure (301兆, 7月1号): it is about a rule's number
+    about_contests: bool = False  # words any contest question may have (结果, 评, 奖, 作品, 报名 …)
 
 
 class Analyzer:
@@ -326,7 +337,10 @@ class Analyzer:
             # The story's figures ("大概4分半", "2021年底") are not what is asked.
             if pointed or topics & focus:
                 topics = topics & focus
-        return Query(tuple(terms), topics, focus, pointed, char_pairs(core), bool(re.search(r"\d", text)))
+        return Query(
+            tuple(terms), topics, focus, pointed, char_pairs(core), bool(re.search(r"\d", text)),
+            bool(CONTEST_WORDS.search(text)),
+        )  # fmt: skip
 
 
 #: Where a long message turns to its question: what follows is what is asked.

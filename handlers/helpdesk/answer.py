@@ -178,14 +178,24 @@ class Helpdesk:
         contest = self.contests.get(contest_id)
         if contest is None:
             raise KeyError(contest_id)
+        pieces = [p for p in split_questions(self._unnamed(contest, question)) if p.strip(" ，。?？")]
         parts: list[str] = []
-        for piece in split_questions(question):
-            # A short follow-up without an intent of its own ("一共几部", "通知里找不到") leans on the
-            # question before it; "时长可以吗" asks something itself.
-            if parts and len(piece) < FOLLOW_UP_CHARS and self.analyzer.query(piece).topics <= {"名额"}:
-                parts[-1] += "，" + piece
+        leaning = ""
+        for piece in pieces:
+            # A short piece without an intent of its own ("一共几部", "通知里找不到", "用啥交") leans on the
+            # question beside it; "时长可以吗" asks something itself.
+            if (len(piece) < FOLLOW_UP_CHARS and not self._says_what(contest, piece)) or (
+                piece is not pieces[-1] and not ASKS.search(piece)
+            ):
+                if parts:
+                    parts[-1] += "，" + piece
+                else:
+                    leaning += piece + "，"
             else:
-                parts.append(piece)
+                parts.append(leaning + piece)
+                leaning = ""
+        if leaning and parts:
+            parts[-1] += "，" + leaning.rstrip("，")
         parts = parts if len(parts) > 1 else [question]
         answers = [self._one(contest, part, route, english) for part in parts]
         result = answers[0] if len(answers) == 1 else _together(answers)
@@ -193,9 +203,27 @@ class Helpdesk:
             result = replace(result, answer=preface + result.answer)
         return result
 
+    def _unnamed(self, contest: Contest, text: str) -> str:
+        """The question without the contest's own names: "2024全国科普微视频大赛 自荐邮箱" asks about
+        the e-mail, not about the year 2024."""
+        notice = self.notice(contest.id)
+        names = {contest.title, contest.short_title, *(notice.aliases if notice else ())}
+        for name in sorted((n for n in names if n and len(n) >= 4), key=len, reverse=True):
+            text = text.replace(name, " ")
+        return text
+
+    def _says_what(self, contest: Contest, piece: str) -> bool:
+        """Whether a piece of a message names something of its own to ask about (配音, 时长), beyond
+        a count or a verb that needs the question before it (一共几部, 通知里找不到)."""
+        base = self.knowledge(contest.id)
+        query = self.analyzer.query(piece)
+        own = [t for t in query.terms if len(t) > 1 and base.index.knows(t) and t not in FOLLOW_UP_WORDS]
+        return bool(own or query.topics - {"名额"})
+
     def _one(self, contest: Contest, question: str, route: str | None, english: bool) -> HelpAnswer:
         """One question's answer, without the preface naming the contest."""
         text = chinese_terms(question) if english else question
+        text, note = _own_form(self._unnamed(contest, text), contest, route)
         base = self.knowledge(contest.id)
         query = self.analyzer.query(text)
 
@@ -217,7 +245,7 @@ class Helpdesk:
         places = self._places(contest, base, query, text, english)
         if places is not None:
             return places
-        hits = _for_route(base.search(query, limit=8), contest, route)
+        hits = _for_form(_for_route(base.search(query, limit=8), contest, route), contest, text)
         if not hits:
             return reply(UNSURE_EN if english else UNSURE, "unsure", confident=False)
         top = hits[0]
@@ -239,6 +267,8 @@ class Helpdesk:
         elif top.entry.silent:
             lead = SILENT_LEAD_EN if english else SILENT_LEAD
             text, kind = f"{lead}\n{rendered}{self._contacts(contest, english)}", "silent"
+        if note and confident:
+            text = f"{note}\n{text}"
         return HelpAnswer(
             text, confident, top.entry.source, top.confidence, contest.id, rendered, top.entry.id,
             query.terms, kind, english,
@@ -292,6 +322,46 @@ def _preface(title: str, named: bool, english: bool) -> str:
     return f"（您没有说明是哪个大赛，以下按最近的“{title}”回答；问的是其他大赛请注明名称）\n"
 
 
+#: How entrants name the forms.
+FORM_NAMES = ("推荐表", "自荐表", "申报表", "报送表")
+
+
+def _own_form(text: str, contest: Contest, route: str | None) -> tuple[str, str]:
+    """A question naming another route's form (a 自荐 entrant asking about "推荐表") is about the
+    asker's own form: the text with the form named as the route names it, and a note saying so."""
+    channel = next((c for c in contest.channels if c.id == route), None)
+    if channel is None:
+        return text, ""
+    mine = [contest.form(fid) for fid in channel.forms.values()]
+    own = next((n for f in mine for n in FORM_NAMES if n in f.title), None)
+    named = next((n for n in FORM_NAMES if n in text), None)
+    if own is None or named is None or named == own:
+        return text, ""
+    form = next(f for f in mine if own in f.title)
+    return text.replace(
+        named, own
+    ), f"（您选择的是“{channel.label}”，对应的是《{form.title}》，以下按此回答）"
+
+
+def _for_form(hits: list[Hit], contest: Contest, text: str) -> list[Hit]:
+    """A question that names a form ("推荐表承诺书里…") is about that form: another form's entries sink."""
+    named = next((n for n in FORM_NAMES if n in text), None)
+    if named is None:
+        return hits
+    others = {f.id for f in contest.forms if named not in f.title}
+    if len(others) == len(contest.forms):
+        return hits
+    sections = tuple(f"通知 {f.attachment} " for f in contest.forms if f.id in others and f.attachment)
+
+    def other(hit: Hit) -> bool:
+        parts = hit.entry.id.split(".")
+        if hit.entry.kind == "clause":  # the other form's own attachment
+            return bool(sections) and (hit.entry.source + " ").startswith(sections)
+        return parts[0] == "fact:forms" and len(parts) > 1 and parts[1] in others
+
+    return sorted(hits, key=lambda h: (other(h), -h.score, h.entry.id))
+
+
 def _for_route(hits: list[Hit], contest: Contest, route: str | None) -> list[Hit]:
     """Hits about another route's form or places sink below those of the asker's route."""
     channel = next((c for c in contest.channels if c.id == route), None)
@@ -313,7 +383,11 @@ def _for_route(hits: list[Hit], contest: Contest, route: str | None) -> list[Hit
 
 #: Where one message asks several things: question marks, and a comma before 又/还/另外 (“初审啥时候，
 #: 评审又是啥时候”).
-_PARTS = re.compile(r"[？?；;]+|[，,](?=[^，,？?]{0,6}(又|还有|另外|以及|同时))")
+_PARTS = re.compile(
+    r"[？?；;]+|[，,、](?=[^，,、？?]{0,6}(又|还有|另外|以及|同时))"
+    # a space between Chinese words: chats typed without punctuation ("想自己报 需要啥手续 能报几部")
+    r"|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])"
+)
 
 
 def split_questions(question: str) -> list[str]:
@@ -322,8 +396,17 @@ def split_questions(question: str) -> list[str]:
     return [p for p in pieces if p and not _CONNECTIVE.fullmatch(p)]
 
 
-#: A part of a message shorter than this is read with the part before it.
+#: A piece that asks something; one that does not ("我们公司想自己报", "大美科技特派团的视频") sets the
+#: scene for the next.
+ASKS = re.compile(
+    r"[吗呢嘛么?？]|啥|什么|多少|几|哪|谁|怎么|咋|如何|能不能|可不可以|可以不|是否|要不要|有没有|行不行|算不算|不$"
+    r"|\b(what|how|when|where|who|which|can|may|is|are|do|does|should)\b",
+    re.IGNORECASE,
+)
+#: A part of a message shorter than this, naming nothing of its own, is read with the part before it.
 FOLLOW_UP_CHARS = 8
+#: Words a follow-up may have and still lean on the question before it.
+FOLLOW_UP_WORDS = frozenset({"名额", "提交", "几部", "一共", "通知", "要求", "作品", "视频"})
 _CONNECTIVE = re.compile(r"又|还有|另外|以及|同时")
 
 
@@ -332,6 +415,8 @@ def _together(answers: list[HelpAnswer]) -> HelpAnswer:
     personal = next((a for a in answers if a.kind == "personal"), None)
     if personal is not None:
         return personal
+    # A part that reads as off-topic beside parts about the contest was only not understood.
+    answers = [replace(a, confident=False, kind="unsure") if a.kind == "offtopic" else a for a in answers]
     unsure = next((a for a in answers if not a.confident), None)
     seen: set[str] = set()
     said = []

@@ -32,7 +32,9 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"address|\bmail\b|\bpost\b|courier|\bdisc\b|\bdvd\b|\bcd\b", "邮寄 地址 光盘"),
     (r"phone|telephone|contact|\bcall\b|hotline|\bqq\b|who (can|should|do) i (ask|call|phone|contact)",
      "联系 电话"),
-    (r"quota|how many (works|videos|entries|films|pieces) (can|may|could)|\bplaces\b|\blimit on",
+    (r"quota|how many (works|videos|entries|films|pieces)"
+     r"(?! (will|are|were|to) (be )?(chosen|selected|award))"
+     r"|\bplaces\b|\blimit on|\bmax(imum)? (number|videos|works|entries)|videos max",
      "名额 几部"),
     (r"chosen|selected|excellent|winners?|awarded|shortlist", "评选 优秀 入围"),
     (r"followers?|\bfans\b|subscribers?", "粉丝"),
@@ -55,7 +57,7 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"when will|what time|schedule|timeline|stages?", "时间 日程 什么时候"),
     (r"\bunits?\b|organi[sz]ation|institution|employer|company|school|university", "单位"),
     (r"\bai\b|artificial intelligence|generated|chatgpt|aigc", "人工智能"),
-    (r"original|plagiar|copy(right)?|footage|stock", "原创 版权 素材"),
+    (r"original (work|content|footage)|originality|plagiar|copy(right)?|footage|stock", "原创 版权 素材"),
     (r"\bfees?\b|\bcost\b|\bpay\b|charge|free of charge", "费用"),
     (r"prize|award|\bmoney\b|bonus|reward", "奖金 奖项"),
     (r"certificate", "证书"),
@@ -79,6 +81,7 @@ LEXICON: tuple[tuple[str, str], ...] = (
      r"\bmy (video|work|entry|submission)"
      r"|\bmy (video|work|entry|submission).{0,30}(received|status|passed|approved|rejected|result|number)",
      "我的投稿"),
+    (r"can (you|u) check|did (you|u) (get|receive)|have (you|u) received|\bsent (it|them)\b", "我的投稿"),
 )  # fmt: skip
 
 #: Contests as English speakers name them -> the Chinese names the notices use (for choosing the contest).
@@ -106,7 +109,7 @@ def chinese_terms(question: str) -> str:
     text = question.lower()
     terms = [chinese for pattern, chinese in _PATTERNS if pattern.search(text)]
     terms += [chinese for pattern, chinese in CONTEST_NAMES if re.search(pattern, text)]
-    quoted = " ".join(_CJK.findall(question))
+    quoted = " ".join(re.findall(r"[\u4e00-\u9fff]+", question))
     return " ".join([*terms, quoted]).strip()
 
 

@@ -13,7 +13,7 @@ from contests.rules import Contest, Form, QuotaRule
 from handlers.helpdesk.analyzer import QUANT_TOPICS, SYNONYMS, normalise
 from handlers.helpdesk.index import Entry
 from handlers.helpdesk.quoting import best_clause, quote_of
-from handlers.helpdesk.sources import FaqItem, NoticeText
+from handlers.helpdesk.sources import Clause, FaqItem, NoticeText
 
 
 def _day(d: Any) -> str:
@@ -126,7 +126,7 @@ class _Facts:
             "title",
             "主办 主办方 主办单位 组织 发文 文号 大赛名称 哪个单位",
         )
-        self.add("theme", f"大赛主题：{c.theme}。", "theme", "theme", "主题 题材 内容 方向 拍什么")
+        self.add("theme", f"大赛主题：{c.theme}。", "theme", "theme", "主题 题材 内容 方向 拍什么 领域 范围")
         if c.audience:
             self.add(
                 "audience",
@@ -358,6 +358,8 @@ class _Facts:
             text = f"{name}的签字、盖章栏：{'；'.join(form.signatures)}。"
             if form.footnotes:
                 text += "表注：" + "；".join(form.footnotes) + "。"
+            if not form.reproduced:  # the columns are inferred: say so, do not pass them off as the notice's
+                text += "（通知未附表样，以上按往年同类表格推定，以主办方下发的表样为准。）"
             self.add(
                 f"{key}.signatures",
                 text,
@@ -493,7 +495,7 @@ class _Facts:
                 "contacts",
                 f"contacts[{i}]",
                 f"联系 电话 联系人 咨询 邮箱 找谁 {ct.role}",
-                {"联系"},
+                {"联系方式"},
             )
         if not c.contacts:
             self.add(
@@ -502,18 +504,35 @@ class _Facts:
                 "contacts",
                 "contacts",
                 "联系 电话 联系人 咨询 找谁",
-                {"联系"},
+                {"联系方式"},
                 silent=True,
             )
+
+
+def with_its_list(clauses: Sequence[Clause], i: int) -> str:
+    """A clause that introduces a list ("…同时通过以下两种方式提交材料。") with the list's items, so
+    that quoting it answers the question ("哪两种方式") rather than announcing the answer."""
+    text = clauses[i].text
+    if "以下" not in text:
+        return text
+    items = []
+    for later in clauses[i + 1 :]:
+        if not later.cite.startswith(clauses[i].cite + " "):
+            break
+        items.append(later.text)
+    return " ".join([text, *items]) if items else text
 
 
 def build_entries(contest: Contest, notice: NoticeText | None, faq: Sequence[FaqItem] = ()) -> list[Entry]:
     """Every entry of one contest: preset facts, notice clauses, FAQ answers."""
     entries = _Facts(contest, notice).build()
     if notice:
-        for i, clause in enumerate(notice.clauses):
+        clauses = notice.clauses
+        for i, clause in enumerate(clauses):
             entries.append(
-                Entry(f"clause:{i}", "clause", clause.text, f"通知 {clause.cite}", clause.headings)
+                Entry(
+                    f"clause:{i}", "clause", with_its_list(clauses, i), f"通知 {clause.cite}", clause.headings
+                )
             )
     for item in faq:
         source = f"常见问题（主办方）{'；' + item.source if item.source else ''}"

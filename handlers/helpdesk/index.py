@@ -88,6 +88,9 @@ class Entry:
 STORY_WEIGHT = 0.3
 #: An entry that needs a word the question lacks (the scans' upload limit needs 扫描件/附件/表) yields.
 MISSING_NEED_DAMPING = 0.2
+#: The idf, summed over the words an entry shares with a question, at which that sharing counts in full
+#: (a word in one entry of a hundred has an idf of about 4.3; one in every fifth entry about 1.6).
+INFORMATION_FULL = 4.0
 #: How much the character-pair match counts against the word match (each scaled to its best hit).
 PAIR_WEIGHT = 0.3
 #: Words of a contest's name that are also what questions ask about: they still count.
@@ -141,10 +144,15 @@ class KnowledgeBase:
         or its only known word is a bare measure (多大) of something unknown here ("宇宙有多大")."""
         words = [t for t in query.terms if len(t) > 1]
         known = [t for t in words if self.index.knows(t)]
-        if words and not any(self.index.knows(t) for t in query.terms) and not query.figures:
+        if (
+            words
+            and not any(self.index.knows(t) for t in query.terms)
+            and not query.figures
+            and not query.about_contests
+        ):
             return True
         unknown = [t for t in words if not self.index.knows(t) and not any(k in t for k in known)]
-        return bool(unknown) and set(known) <= GENERIC_MEASURES and not query.figures
+        return bool(unknown and known) and set(known) <= GENERIC_MEASURES and not query.figures
 
     def _weights(self, terms: Iterable[str]) -> dict[str, float]:
         """How much each asked term counts towards coverage: its idf, less for a single character
@@ -172,9 +180,11 @@ class KnowledgeBase:
             # Characters side by side, as the entrant wrote them, rank beside jieba's words.
             score += PAIR_WEIGHT * top_words * by_pairs[i] / top_pairs
             matched = entry.topics & query.topics
+            # The whole message's coverage counts only for an entry about what it asks as well.
+            asks = not query.focus or any(self.index.contains(i, t) for t in query.focus)
             covered = max(
                 sum(w for t, w in weights.items() if self.index.contains(i, t)) / sum(weights.values())
-                for weights in weighings
+                for weights in (weighings if asks else weighings[:1])
             )
             # BM25 alone favours short entries that repeat one word; an entry that covers more of
             # the question's informative words should rank first.
@@ -186,6 +196,10 @@ class KnowledgeBase:
             # A structured fact whose topic is the question's intent answers it even when the
             # question has words it lacks ("渝北区能推荐几部作品呀老师"): half the confidence comes
             # from the intent, half from the words covered.
+            # A question of one common word ("咋报名") covered by an entry that shares it proves little:
+            # the words an entry shares must together carry enough information.
+            shared = sum(self.index.idf(t) for t in query.terms if self.index.contains(i, t))
+            covered *= min(1.0, shared / INFORMATION_FULL)
             confidence = 0.5 + 0.5 * covered if matched else covered
             hits.append(Hit(entry, score, round(confidence, 4), round(by_pairs[i] / top_pairs, 4)))
         hits.sort(key=lambda h: (-h.score, h.entry.id))

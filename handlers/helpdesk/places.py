@@ -12,24 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from contests.names import PROVINCES, SUB_PROVINCIAL_CITIES
 from contests.rules import Contest, EntryRoute, QuotaRule
-
-
-def _names(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
-
-
-PROVINCES = _names(
-    "北京 天津 上海 重庆 河北 山西 内蒙古 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 "
-    "河南 湖北 湖南 广东 广西 海南 四川 贵州 云南 西藏 陕西 甘肃 青海 宁夏 新疆"
-)
-#: 计划单列市 and 副省级城市 (five are both).
-SUB_PROVINCIAL = _names("大连 青岛 宁波 厦门 深圳 哈尔滨 长春 沈阳 济南 南京 杭州 武汉 广州 成都 西安")
 
 #: A question about how many: with a unit named, it asks that unit's places ("城口县4个都能推荐吗").
 HOW_MANY = re.compile(r"几|多少|全部|都能|都可以|能推荐|可以推荐|能报|推荐上去")
 
-_SUFFIX = re.compile(r"(维吾尔|壮族|回族)?(自治区|自治县|省|市|区|县|新区)$")
+_SUFFIX = re.compile(r"(维吾尔|壮族|回族)?(自治区|特别行政区|自治县|省|市|区|县|新区)$")
 
 
 def core(name: str) -> str:
@@ -75,7 +64,7 @@ def place_of(question: str, contest: Contest) -> NamedUnit | None:
             if not rule.units and re.search(r"其[它他]", rule.label):
                 return NamedUnit(route, rule, listed, None)
     province = _named(question, PROVINCES)
-    city = _named(question, SUB_PROVINCIAL)
+    city = _named(question, tuple(SUB_PROVINCIAL_CITIES))
     for route, rule in rules:
         label = rule.label
         if city and ("计划单列市" in label or "副省级" in label):

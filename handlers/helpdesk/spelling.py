@@ -64,7 +64,14 @@ class Homophones:
                     if len(piece) < n or is_word(piece):
                         continue
                     term = self._sounds.get(self.sound(piece))
-                    if term and term != piece and not _covered_by_words(run, i, n, is_word):
+                    # A slip changes one character of the word meant (视平/视频, 分辨律/分辨率); a run
+                    # sharing none ("那个视" is not 格式) only happens to sound alike.
+                    if (
+                        term
+                        and term != piece
+                        and sum(a == b for a, b in zip(term, piece, strict=True)) >= len(term) - 1
+                        and not _covered_by_words(run, i, n, is_word)
+                    ):
                         out.append(term)
                         i += n
                         break

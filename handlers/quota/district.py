@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from contests.names import match_place
 from contests.org import (
     DEFAULT_HOLD_TTL,
     Place,
@@ -29,12 +30,13 @@ from contests.org import (
 from contests.ports import OrgStore, Storage
 from contests.records import Submission, UserKey
 from contests.review import HistoryEntry, ReviewState, awaiting_unit
-from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, FormField, QuotaRule, match_place
+from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, FormField, QuotaRule
 from handlers.outbound import Tell, tell
 from handlers.quota.results import Candidate, DistrictPick, EntryRequest, SelectResult, Submitted
 from handlers.quota.rules import (
     claims_for,
     field_value,
+    find_unit,
     limit_for,
     place_counts,
     recommender_of,
@@ -95,7 +97,7 @@ class DistrictRecommendations:
 
     async def _unit_named(self, contest: Contest, fld: FormField, named: str) -> Unit | None:
         """The imported unit an entrant's answer names ("江北区" for 重庆市江北区科学技术局)."""
-        found = await self.org.get_unit(contest.id, named)
+        found = await find_unit(self.org, contest.id, named)
         if found is not None:
             return found
         return next((u for u in await self.org.list_units(contest.id) if same_unit(fld, u, named)), None)
@@ -210,7 +212,7 @@ class DistrictRecommendations:
             )
         member = await self.org.get_membership(user, contest.id)
         if member is not None and member.role is Role.ORGANISER:
-            unit = await self.org.get_unit(contest.id, named)
+            unit = await find_unit(self.org, contest.id, named)
             if unit is None:
                 return SelectResult(
                     False, "not_found", f"“{named}”不在推荐单位名单中：请先导入该单位，再代为确认 {number}。"

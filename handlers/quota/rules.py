@@ -15,10 +15,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from contests.names import name_keys, place_of_unit, province_of
 from contests.org import Membership, Place, PlaceState, Role, Track, Unit, normalise_name
 from contests.ports import OrgStore
 from contests.records import Submission
-from contests.rules import SHANGHAI, Contest, EntryRoute, Form, FormField, QuotaRule, match_place
+from contests.rules import SHANGHAI, Contest, EntryRoute, Form, FormField, QuotaRule
 
 __all__ = [
     "AuthorRules",
@@ -27,6 +28,7 @@ __all__ = [
     "claims_for",
     "days_left",
     "field_value",
+    "find_unit",
     "first_author",
     "limit_for",
     "place_counts",
@@ -72,13 +74,23 @@ async def unit_of_member(org: OrgStore, member: Membership | None) -> Unit | Non
     return await org.get_unit(member.contest_id, member.unit_key)
 
 
+async def find_unit(org: OrgStore, contest_id: str, named: str) -> Unit | None:
+    """The imported unit a typed name means: the name itself, else the one unit it is another
+    name of (河北省科技厅 for an imported 河北省科学技术厅); None when none or several are."""
+    found = await org.get_unit(contest_id, named)
+    if found is not None or not named.strip():
+        return found
+    keys = name_keys(named)
+    alike = [u for u in await org.list_units(contest_id) if not keys.isdisjoint(name_keys(u.name))]
+    return alike[0] if len(alike) == 1 else None
+
+
 def rule_for_unit(channel: EntryRoute, unit: Unit) -> QuotaRule | None:
     """The rule of ``channel`` that governs ``unit``: one that names it, else one of its kind
     that names nobody (cq's 12 listed districts vs. every other 区县)."""
-    key = unit.key
     for rule in channel.quota:
-        if any(normalise_name(u) == key for u in rule.units):
-            return rule
+        if rule.units and place_of_unit(unit.name, rule.units) is not None:
+            return rule  # "江北区科技局" is the 江北区 the notice lists, whatever its suffix
     for rule in channel.quota:
         if rule.kind == unit.kind and not rule.units:
             return rule
@@ -89,10 +101,10 @@ def _bonus(rule: QuotaRule, unit: Unit | None) -> int:
     if unit is None or not rule.bonus:
         return 0
     names = {normalise_name(n) for n in rule.bonus_units}
-    # A province's department is imported under its own name; its province column names the province.
-    return (
-        rule.bonus if unit.key in names or (unit.province and normalise_name(unit.province) in names) else 0
-    )
+    # A province's department is imported under its own name; its province column (else the
+    # name's own start: 河北省科技厅) names the province.
+    province = unit.province or province_of(unit.name)
+    return rule.bonus if unit.key in names or (province and normalise_name(province) in names) else 0
 
 
 def limit_for(rule: QuotaRule | None, unit: Unit | None, track: Track) -> int | None:
@@ -190,7 +202,7 @@ def same_unit(fld: FormField, unit: Unit, named: str) -> bool:
     """Whether the imported ``unit`` ("重庆市江北区科学技术局" or "江北区") is the one named."""
     if not named:
         return False
-    canonical = match_place(unit.name, fld.options) or unit.name
+    canonical = place_of_unit(unit.name, fld.options) or unit.name
     return normalise_name(canonical) == normalise_name(named)
 
 

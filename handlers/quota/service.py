@@ -35,13 +35,22 @@ from handlers.quota.rules import (
     claims_for,
     days_left,
     field_value,
+    find_unit,
     limit_for,
     rule_for_unit,
     selection_field,
     unit_of_member,
     unit_usage,
 )
-from handlers.quota.texts import count_line, deadline_text, noun, pick_line, title_of, window_text
+from handlers.quota.texts import (
+    count_line,
+    deadline_text,
+    named_claim_text,
+    noun,
+    pick_line,
+    title_of,
+    window_text,
+)
 
 __all__ = ["QuotaService", "utcnow"]
 
@@ -92,7 +101,7 @@ class QuotaService:
         named = str(field_value(form, answers, "unit") or "").strip()
         awaiting = False
         if rule is None and named:
-            unit = await self.org.get_unit(contest.id, named)
+            unit = await find_unit(self.org, contest.id, named)
             rule = rule_for_unit(channel, unit) if unit else None
             awaiting = member is None or member.role is not Role.ORGANISER
         if unit is not None and rule is not None:
@@ -149,6 +158,43 @@ class QuotaService:
                 detail=shown.get(got.claim or "", ""),
             )
         return Hold(got, holder, limit, got.used)
+
+    async def named_claim(
+        self,
+        contest_id: str,
+        form_id: str,
+        answers: Mapping[str, Any],
+        *,
+        amend: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> str | None:
+        """Why an entry cannot be sent, said as soon as its first author is named: another live
+        entry of the contest holds that first author (where the notice allows one work each) or
+        this work (one channel per work).  ``amend``: the returned submission being corrected,
+        whose own place does not count.  None when nothing holds them; the confirm step's
+        atomic reservation stays the rule, this only says it early."""
+        contest = self.contests.get(contest_id)
+        try:
+            form = contest.form(form_id) if contest is not None else None
+        except KeyError:
+            form = None
+        if contest is None or form is None:
+            return None
+        claims, shown = claims_for(contest, form, answers)
+        if not claims:
+            return None
+        now = now or self.clock()
+        for place in await self.org.list_places(contest.id):
+            if not place.counts(now) or (amend is not None and place.number == amend):
+                continue
+            held = next((c for c in claims if c in place.claims), None)
+            if held is not None:
+                refusal = QuotaRefusal(
+                    "claimed", contest.id, place.holder, place.track, claim=held,
+                    claim_number=place.number, detail=shown.get(held, ""),
+                )  # fmt: skip
+                return named_claim_text(refusal)
+        return None
 
     async def commit(self, hold: Hold, submission: Submission, now: dt.datetime | None = None) -> bool:
         """Make the place permanent; False (and the submission flagged ``extra.quota_lost``)
@@ -325,7 +371,7 @@ class QuotaService:
             channel = contest.channel(channel_id)
         except KeyError:
             return None
-        unit = await self.org.get_unit(contest.id, named)
+        unit = await find_unit(self.org, contest.id, named)
         rule = rule_for_unit(channel, unit) if unit is not None else None
         if unit is None or rule is None:
             return None

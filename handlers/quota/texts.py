@@ -116,3 +116,14 @@ def title_of(contest: Contest, sub: Submission) -> str:
         return ""
     title = field_value(form, sub.answers, "title")
     return f"《{title}》" if title else ""
+
+
+def named_claim_text(refusal: QuotaRefusal) -> str:
+    """Said when the first author is named and already holds this contest's one work (or this
+    work was sent another way): before the rest of the form is filled in for nothing."""
+    by = f"（编号 {refusal.claim_number}）" if refusal.claim_number else "（另一份报名正在提交）"
+    if (refusal.claim or "").startswith("work:"):
+        head = f"{refusal.detail}已报送本赛事{by}：通知规定作品只能通过一种方式参加评选。"
+    else:
+        head = f"第一作者“{refusal.detail}”已有作品报送本赛事{by}：通知规定同一作者只能申报一部作品。"
+    return head + "请核对主创人员（按署名顺序，第一位为第一作者）；如不再报名，可回复“取消”。"

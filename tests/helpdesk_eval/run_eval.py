@@ -41,12 +41,13 @@ QUESTIONS = Path(__file__).with_name("questions.yaml")
 Outcome = Literal["correct", "handoff", "declined", "wrong"]
 Kind = Literal["answer", "silent", "personal", "offtopic"]
 NOT_STATED = re.compile(
-    r"未在通知中公布|通知(没有|未|并未)(写明|规定|提到|公布|说明|给出)|没有(规定|提到|写明)"
+    r"未在通知中公布|原文空白|通知(没有|未|并未)(写明|规定|提到|公布|说明|给出)|没有(规定|提到|写明)"
 )
 SETS = {
     "seen": QUESTIONS,
     "unseen": QUESTIONS.with_name("unseen.yaml"),
     "unseen2": QUESTIONS.with_name("unseen2.yaml"),
+    "unseen3": QUESTIONS.with_name("unseen3.yaml"),
 }
 
 

@@ -14,11 +14,20 @@ import redis.asyncio as aioredis
 from bot.storage.redis.audit import RedisAuditLog
 from bot.storage.redis.common import connect, key_prefix
 from bot.storage.redis.drafts import RedisStorage
+from bot.storage.redis.fingerprints import RedisFingerprintStore
 from bot.storage.redis.jobs import RedisJobStore
 from bot.storage.redis.lock import RedisIsolation
 from bot.storage.redis.org import RedisOrgStore
 from bot.storage.redis.tickets import RedisTicketStore
-from contests.ports import AuditLog, EventIsolation, JobStore, OrgStore, Storage, TicketStore
+from contests.ports import (
+    AuditLog,
+    EventIsolation,
+    FingerprintStore,
+    JobStore,
+    OrgStore,
+    Storage,
+    TicketStore,
+)
 
 
 class _Pingable(Protocol):
@@ -74,3 +83,6 @@ class RedisBackend:
 
     async def open_audit(self) -> AuditLog:
         return await _pinged(RedisAuditLog(self.connect(), self.key_prefix))
+
+    async def open_fingerprints(self) -> FingerprintStore:
+        return await _pinged(RedisFingerprintStore(self.connect(), self.key_prefix))

@@ -1,7 +1,8 @@
 """The embedded backend: SQLite files in the data directory, for one worker process.
 
-Drafts, submissions, the organisation, the delivery jobs and the audit log share ``kepu.sqlite3`` (each in
-its own tables); the helpdesk's tickets live in ``helpdesk.sqlite3``.
+Drafts, submissions, the organisation, the delivery jobs, the audit log and the videos'
+fingerprints share ``kepu.sqlite3`` (each in its own tables); the helpdesk's tickets live in
+``helpdesk.sqlite3``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,19 @@ from pathlib import Path
 from bot.storage.memory_lock import LocalIsolation
 from bot.storage.sqlite.audit import SqliteAuditLog
 from bot.storage.sqlite.drafts import SqliteStorage
+from bot.storage.sqlite.fingerprints import SqliteFingerprintStore
 from bot.storage.sqlite.jobs import SqliteJobStore
 from bot.storage.sqlite.org import SqliteOrgStore
 from bot.storage.sqlite.tickets import HELPDESK_SQLITE_FILENAME, SqliteTicketStore
-from contests.ports import AuditLog, EventIsolation, JobStore, OrgStore, Storage, TicketStore
+from contests.ports import (
+    AuditLog,
+    EventIsolation,
+    FingerprintStore,
+    JobStore,
+    OrgStore,
+    Storage,
+    TicketStore,
+)
 
 #: Name of the SQLite database inside the data directory.
 SQLITE_FILENAME = "kepu.sqlite3"
@@ -41,3 +51,6 @@ class SqliteBackend:
 
     async def open_audit(self) -> AuditLog:
         return await SqliteAuditLog.open(self.path)
+
+    async def open_fingerprints(self) -> FingerprintStore:
+        return await SqliteFingerprintStore.open(self.path)

@@ -25,6 +25,7 @@ TEMPLATES = (
     "console/list.html",
     "console/submission.html",
     "console/units.html",
+    "console/units_preview.html",
     "console/tickets.html",
     "console/audit.html",
     "console/broadcasts.html",

@@ -48,6 +48,8 @@ class ConsolePages:
         app.router.add_post("/console/s/{number:[A-Za-z0-9_-]+}/link-check", self.link_check)
         app.router.add_get("/console/units", self.units)
         app.router.add_post("/console/units/confirm", self.confirm_for_unit)
+        app.router.add_post("/console/units/preview", self.preview_units)
+        app.router.add_post("/console/units/import", self.import_units)
 
     # -- signing in and out ---------------------------------------------------------------
 
@@ -182,7 +184,42 @@ class ConsolePages:
             chosen=chosen,
             rows=rows,
             notice=self.auth.notice_of(request),
+            may_import=(scope := viewer.scopes.get(chosen)) is not None and scope.role == "organiser",
         )
+
+    async def preview_units(self, request: web.Request) -> web.Response:
+        """导入单位, first step: the pasted file mapped line by line, with a 确认导入 button."""
+        session, form = await self.auth.changing(request)
+        console = self.auth.services(request).console
+        chosen, data = form.get("contest", ""), form.get("csv", "")
+        preview = await console.preview_units(session.viewer, chosen, data)
+        if preview is None:
+            return _message(request, "不能导入单位", "只有主办方可以导入推荐单位。", 403, session=session)
+        errors = preview if isinstance(preview, list) else []
+        return render(
+            request,
+            "console/units_preview.html",
+            session=session,
+            chosen=chosen,
+            csv=data,
+            lines=[] if isinstance(preview, list) else preview.lines(),
+            errors=errors,
+            status=400 if errors else 200,
+        )
+
+    async def import_units(self, request: web.Request) -> web.Response:
+        """导入单位, confirmed: saved as previewed (the file is mapped again, all or nothing)."""
+        session, form = await self.auth.changing(request)
+        console = self.auth.services(request).console
+        chosen = form.get("contest", "")
+        done = await console.import_units(session.viewer, chosen, form.get("csv", ""), source=session.source)
+        if done is None:
+            return _message(request, "不能导入单位", "只有主办方可以导入推荐单位。", 403, session=session)
+        if isinstance(done, list):
+            return _message(request, "未导入任何单位", "\n".join(done), 400, session=session)
+        text = f"已导入推荐单位：新增 {done.added} 个，更新 {done.updated} 个。"
+        query = urlencode({"contest": chosen, **self.auth.notice_query(text)})
+        raise web.HTTPSeeOther(f"/console/units?{query}", headers=SECURITY_HEADERS)
 
     async def confirm_for_unit(self, request: web.Request) -> web.Response:
         """确认推荐 from the units page (see :meth:`ConsoleService.confirm_for_unit`)."""

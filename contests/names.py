@@ -1,0 +1,218 @@
+"""Names as people write them: the one place where a typed or imported name is compared.
+
+Organisers write a district's office as 科学技术局, 科技局 or 科委, a province's as 科学技术厅 or
+科技厅, an association by its full or short name (中国科学技术协会 / 中国科协); entrants type
+part of a contest's title or a place's short name.  Everything here is pure and knows no
+contest: the callers pass the names to choose among.
+
+* :func:`fold` — the comparison form every caller shares (NFKC, no spaces, case-folded);
+* :func:`expand` — short forms spelled out, so two names of one unit compare equal;
+* :func:`match_place` / :func:`place_of_unit` — the place (区县, 省) a name stands for;
+* :func:`province_of`, :func:`city_of`, :func:`is_xpcc` — the country's own divisions;
+* :func:`find_all` — every name a typed fragment could mean, for a choice rather than a guess.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+__all__ = [
+    "PROVINCES",
+    "SUB_PROVINCIAL_CITIES",
+    "XPCC",
+    "city_of",
+    "expand",
+    "find_all",
+    "fold",
+    "is_xpcc",
+    "match_place",
+    "name_keys",
+    "office_core",
+    "place_of_unit",
+    "province_of",
+    "same_name",
+    "split_province",
+]
+
+# The 34 provincial-level divisions, as unit names begin with them.
+PROVINCES: tuple[str, ...] = (
+    *("北京市", "天津市", "上海市", "重庆市", "河北省", "山西省", "辽宁省", "吉林省", "黑龙江省", "江苏省"),
+    *("浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省", "广东省", "海南省"),
+    *("四川省", "贵州省", "云南省", "陕西省", "甘肃省", "青海省", "台湾省", "内蒙古自治区", "广西壮族自治区"),
+    *("西藏自治区", "宁夏回族自治区", "新疆维吾尔自治区", "香港特别行政区", "澳门特别行政区"),
+)
+XPCC = "新疆生产建设兵团"
+# 副省级城市 (15; the five 计划单列市 大连、青岛、宁波、厦门、深圳 are among them) and their provinces.
+SUB_PROVINCIAL_CITIES: dict[str, str] = {
+    "哈尔滨市": "黑龙江省", "长春市": "吉林省", "沈阳市": "辽宁省", "大连市": "辽宁省",
+    "济南市": "山东省", "青岛市": "山东省", "南京市": "江苏省", "杭州市": "浙江省",
+    "宁波市": "浙江省", "厦门市": "福建省", "广州市": "广东省", "深圳市": "广东省",
+    "武汉市": "湖北省", "成都市": "四川省", "西安市": "陕西省",
+}  # fmt: skip
+
+# Short forms people write, spelled out: longest first, so 科技厅 is not read as 科技 + 厅.
+_SHORT_FORMS: tuple[tuple[str, str], ...] = (
+    ("科学技术委员会", "科学技术委员会"),
+    ("科技委员会", "科学技术委员会"),
+    ("科委", "科学技术委员会"),
+    ("科技厅", "科学技术厅"),
+    ("科技局", "科学技术局"),
+    ("科协", "科学技术协会"),
+    ("中科院", "中国科学院"),
+    ("社科院", "社会科学院"),
+    ("科技教育工作者协会", "科技教育工作者协会"),
+    ("科技教育协会", "科技教育工作者协会"),
+    ("科技辅导员协会", "科技辅导员协会"),
+)
+_SHORT_RE = re.compile("|".join(re.escape(s) for s, _ in _SHORT_FORMS))
+_SPELLED = dict(_SHORT_FORMS)
+# What follows a place's name in the name of its office or association: not part of the place.
+_OFFICE = re.compile(
+    r"(?:科学技术|科技创新|科技)(?:局|厅|委员会|委|管理部门|主管部门|部门|行政主管部门)$"
+    r"|科学技术协会$|科协$|科委$|科技局$|科技厅$"
+)
+# A leading province or city ("重庆市渝中区"): not part of a unit's short name.
+_PLACE_PREFIX = re.compile(r"^\w{2,3}?[省市](?=\w{2})")
+_PROVINCE_END = re.compile(r"(?:省|市|(?:壮族|回族|维吾尔)?自治区|特别行政区)$")
+# What a province is called at the start of a unit's name: 北京市, 北京, 广西壮族自治区, 广西.
+# The 兵团 counts as a province here (its full name only: "新疆" alone is the 自治区).
+_PROVINCE_PREFIX = {
+    XPCC: XPCC,
+    **{short: full for full in PROVINCES for short in {full, _PROVINCE_END.sub("", full)}},
+}
+_CITY_PREFIX = {short: full for full in SUB_PROVINCIAL_CITIES for short in {full, full.removesuffix("市")}}
+# The place names above are CJK, already in folded form; the longest is the 兵团's 8 characters.
+_LONGEST = max(len(k) for k in (*_PROVINCE_PREFIX, *_CITY_PREFIX))
+_XPCC_NAMES = ("新疆生产建设兵团", "新疆兵团", "兵团")
+
+
+def fold(name: str) -> str:
+    """The comparison form of a name: NFKC, no whitespace, case-folded.
+
+    Full-width and half-width forms, stray spaces (also U+3000) and Latin case do not make
+    two names different; everything else does."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).casefold()
+
+
+def expand(name: str) -> str:
+    """``name`` folded, with its short forms spelled out: 河北省科技厅 and 河北省科学技术厅,
+    中国科协 and 中国科学技术协会 give the same string."""
+    return _SHORT_RE.sub(lambda m: _SPELLED[m.group(0)], fold(name))
+
+
+def office_core(name: str) -> str:
+    """``name`` folded, without the office or association that follows its place:
+    重庆市江北区科学技术局 → 重庆市江北区, 河北省科技厅 → 河北省."""
+    folded = fold(name)
+    core = _OFFICE.sub("", folded)
+    return core or folded
+
+
+def match_place(text: str, names: Iterable[str]) -> str | None:
+    """The one of ``names`` (place or unit names) that ``text`` means, else None.
+
+    Accepts the name itself, a short form ("渝中" for 渝中区, "两江" for 两江新区, "高新区" for
+    西部科学城重庆高新区), and a longer name that starts with it ("重庆市渝中区科学技术局").
+    A short form that fits several names ("新区") matches none.
+    """
+    options = list(names)
+    keyed = [(fold(n), n) for n in options]
+    key = fold(text)
+    if not key:
+        return None
+    for candidate in (key, _PLACE_PREFIX.sub("", key, count=1)):
+        exact = [n for k, n in keyed if k == candidate]
+        if exact:
+            return exact[0]
+        longer = [(len(k), n) for k, n in keyed if candidate.startswith(k)]
+        if longer:
+            return max(longer)[1]
+        short = {
+            n
+            for k, n in keyed
+            if (len(candidate) >= 2 and k.startswith(candidate)) or (len(candidate) >= 3 and candidate in k)
+        }
+        if len(short) == 1:
+            return short.pop()
+        if short:
+            return None
+    return None
+
+
+def place_of_unit(name: str, places: Iterable[str]) -> str | None:
+    """The one of ``places`` that a unit's ``name`` stands for, whatever office follows it:
+    "江北区科技局", "江北科委" and "重庆市江北区科学技术局" all stand for 江北区."""
+    options = list(places)
+    return match_place(name, options) or match_place(office_core(name), options)
+
+
+def _longest_prefix(text: str, table: dict[str, str]) -> str:
+    """The longest key of ``table`` (names in folded form) that ``text`` (folded) begins with."""
+    for length in range(min(len(text), _LONGEST), 1, -1):
+        if text[:length] in table:
+            return text[:length]
+    return ""
+
+
+def _prefixed(name: str, table: dict[str, str]) -> str:
+    best = _longest_prefix(fold(name), table)
+    return table[best] if best else ""
+
+
+def province_of(name: str) -> str:
+    """The province a unit's name begins with (黑龙江省科学技术馆 → 黑龙江省, 广西科技厅 →
+    广西壮族自治区, 新疆生产建设兵团科技局 → the 兵团), or ""."""
+    return _prefixed(name, _PROVINCE_PREFIX)
+
+
+def split_province(name: str) -> tuple[str, str]:
+    """(the province a name begins with, the rest of the folded name): 广西科技厅 →
+    (广西壮族自治区, 科技厅); ("", the folded name) when it begins with none."""
+    text = fold(name)
+    best = _longest_prefix(text, _PROVINCE_PREFIX)
+    return (_PROVINCE_PREFIX[best], text[len(best) :]) if best else ("", text)
+
+
+def city_of(name: str) -> str:
+    """The 副省级城市 a unit's name stands for (深圳市科技创新局 → 深圳市,
+    广东省深圳市科技局 → 深圳市), or ""."""
+    return _prefixed(split_province(name)[1], _CITY_PREFIX)
+
+
+def is_xpcc(name: str) -> bool:
+    """Whether a unit's name is the 新疆生产建设兵团's (its 科技局, or 兵团 for short)."""
+    text = fold(name)
+    return any(text.startswith(n) for n in _XPCC_NAMES)
+
+
+def name_keys(name: str) -> frozenset[str]:
+    """The forms under which two names of one unit meet: spelled out, and (when it begins
+    with a province) the province's full name with the rest spelled out."""
+    province, rest = split_province(name)
+    keys = {expand(name)}
+    if province:
+        keys.add(province + "|" + expand(rest))
+    return frozenset(keys)
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two names of a unit are one: equal once short forms are spelled out, also when
+    one leaves out its province's 省/市 (河北科技厅 and 河北省科学技术厅)."""
+    return not name_keys(a).isdisjoint(name_keys(b))
+
+
+def find_all(text: str, names: Iterable[tuple[str, Iterable[str]]], *, least: int = 2) -> list[str]:
+    """The keys of ``names`` (key, its names) that a typed fragment means: a name equal to it,
+    else the names that contain it (at least ``least`` characters) or that it contains.
+    Several keys: the caller offers a choice rather than a guess."""
+    key = expand(text)
+    if len(key) < least:
+        return []
+    listed = [(k, [expand(n) for n in ns if n]) for k, ns in names]
+    exact = [k for k, ns in listed if key in ns]
+    if exact:
+        return list(dict.fromkeys(exact))
+    found = [k for k, ns in listed if any(key in n or (len(n) >= least and n in key) for n in ns)]
+    return list(dict.fromkeys(found))

@@ -1,0 +1,192 @@
+"""Dates and year names written into a contest's prose, moved with a new edition.
+
+A notice writes its dates into sentences ("请于5月9日前……", "2022年3月28日-5月9日").  A new
+edition knows where its own dates went (the deadline, the opening, the stages, the windows):
+every date in the prose that is one of those moves with it, written as it was (with or
+without its year); every year's name ("2022年黑龙江省……活动") takes the new year.  What cannot
+be moved for sure is listed for the organiser to read against the new notice: the names
+just given the new year, activity pages and links, and dates that match none of the known
+ones.  Imports nothing of the project: :func:`contests.rules.plan_edition` calls it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# One scanner, left to right, so that a date without its year ("5月9日") takes the year last
+# written before it in the same sentence.  Alternatives in the order they are tried.
+_DATES = re.compile(
+    r"(?:(?P<dy>\d{4})\s*年\s*)?(?P<dm>\d{1,2})\s*月\s*(?P<dd>\d{1,2})\s*(?P<ds>[日号])"
+    r"|(?<!\d)(?P<iy>\d{4})(?P<isep>[-/.])(?P<im>\d{1,2})(?P=isep)(?P<id>\d{1,2})(?!\d)"
+    r"|(?:(?P<my>\d{4})\s*年\s*)?(?P<mm>\d{1,2})\s*月(?![\d份])"
+    r"|(?<![\d×xX*.])(?P<yy>(?:19|20)\d{2})(?=\s*年)"
+    r"|(?<![\d×xX*.\-])(?P<ny>(?:19|20)\d{2})(?![\d×xX*\-])"
+)
+# Words that name a page, a code or a link the new edition may have changed.
+_PAGES = re.compile(r"https?://|www\.|活动页面|二维码|报名通道|小程序|公众号")
+
+REASON_YEAR = "名称中的年份已改为新一届的年份，请核对名称"
+REASON_OTHER_YEAR = "提到另一个年份，未改动，请核对"
+REASON_DATE = "日期与本届已知日期都对不上，未移动，请核对"
+REASON_MONTH = "月份无法确定移到哪个月，未移动，请核对"
+REASON_PAGE = "活动页面、二维码或网址可能随新一届变化，请核对"
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """A date written in the prose and where it went."""
+
+    where: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unchecked:
+    """A line of prose the organiser must still read against the new notice, and why."""
+
+    where: str
+    text: str
+    reason: str
+
+
+def _date(year: str | int, month: str, day: str) -> dt.date | None:
+    try:
+        return dt.date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+class _Line:
+    """One string being rewritten: its years of context, what moved, what to check."""
+
+    def __init__(self, moves: Mapping[dt.date, dt.date], old_year: int, new_year: int) -> None:
+        self.moves = moves
+        self.old_year, self.new_year = old_year, new_year
+        self.old_ctx, self.new_ctx = old_year, new_year
+        self.moved: list[tuple[str, str]] = []
+        self.reasons: list[str] = []
+
+    def flag(self, reason: str) -> None:
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def sub(self, m: re.Match[str]) -> str:
+        text = m.group(0)
+        if m.group("dm") is not None:
+            return self._day(text, m.group("dy"), m.group("dm"), m.group("dd"), m.group("ds"))
+        if m.group("iy") is not None:
+            day = _date(m.group("iy"), m.group("im"), m.group("id"))
+            return self._iso(text, day, m.group("isep"))
+        if m.group("mm") is not None:
+            return self._month(text, m.group("my"), m.group("mm"))
+        year = int(m.group("yy") or m.group("ny"))
+        quoted = m.start() > 0 and m.string[m.start() - 1] in "[〔（(【"  # a document number
+        if year == self.old_year and self.old_year != self.new_year and not quoted:
+            self.flag(REASON_YEAR)
+            self.old_ctx, self.new_ctx = year, self.new_year
+            return str(self.new_year)
+        if m.group("ny") is None or abs(year - self.old_year) <= 3:
+            self.flag(REASON_OTHER_YEAR)
+            self.old_ctx = self.new_ctx = year
+        return text
+
+    def _day(self, text: str, year: str | None, month: str, day: str, suffix: str) -> str:
+        old = _date(year or self.old_ctx, month, day)
+        if year:
+            self.old_ctx = int(year)
+        new = self.moves.get(old) if old else None
+        if new is None:
+            self.flag(REASON_DATE)
+            self.new_ctx = int(year) if year else self.new_ctx
+            return text
+        with_year = bool(year) or new.year != self.new_ctx
+        self.new_ctx = new.year
+        written = (f"{new.year}年" if with_year else "") + f"{new.month}月{new.day}{suffix}"
+        return self._record(text, written)
+
+    def _iso(self, text: str, old: dt.date | None, sep: str) -> str:
+        new = self.moves.get(old) if old else None
+        if old is not None:
+            self.old_ctx = old.year
+        if new is None:
+            self.flag(REASON_DATE)
+            return text
+        self.new_ctx = new.year
+        return self._record(text, f"{new.year}{sep}{new.month:02d}{sep}{new.day:02d}")
+
+    def _month(self, text: str, year: str | None, month: str) -> str:
+        old_year = int(year) if year else self.old_ctx
+        self.old_ctx = old_year
+        if not 1 <= int(month) <= 12:
+            return text
+        landed = {
+            (new.year, new.month)
+            for old, new in self.moves.items()
+            if (old.year, old.month) == (old_year, int(month))
+        }
+        if len(landed) != 1:
+            self.flag(REASON_MONTH)
+            return text
+        ((new_year, new_month),) = landed
+        with_year = bool(year) or new_year != self.new_ctx
+        self.new_ctx = new_year
+        return self._record(text, (f"{new_year}年" if with_year else "") + f"{new_month}月")
+
+    def _record(self, old: str, new: str) -> str:
+        if old != new:
+            self.moved.append((old, new))
+        return new
+
+
+def move_prose(
+    data: Any,
+    moves: Mapping[dt.date, dt.date],
+    old_year: int,
+    new_year: int,
+    *,
+    skip: frozenset[str] = frozenset(),
+) -> tuple[list[Moved], list[Unchecked]]:
+    """Rewrite, in place, every string of ``data`` (a contest as plain data) whose dates are
+    keys of ``moves`` or whose years are ``old_year``; keys in ``skip`` are left alone.
+    Returns the dates moved and the lines still to check, each with where it is."""
+    moved: list[Moved] = []
+    unchecked: list[Unchecked] = []
+
+    def rewrite(text: str, where: str) -> str:
+        line = _Line(moves, old_year, new_year)
+        new = _DATES.sub(line.sub, text)
+        moved.extend(Moved(where, a, b) for a, b in line.moved)
+        if _PAGES.search(new):
+            line.flag(REASON_PAGE)
+        if line.reasons:
+            unchecked.append(Unchecked(where, new, "；".join(line.reasons)))
+        return new
+
+    def walk(node: Any, where: str) -> Any:
+        if isinstance(node, str):
+            return rewrite(node, where)
+        if isinstance(node, list):
+            return [walk(item, f"{where}[{_name(item, i)}]") for i, item in enumerate(node)]
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key not in skip:
+                    node[key] = walk(value, f"{where}.{key}" if where else key)
+        return node
+
+    walk(data, "")
+    return moved, unchecked
+
+
+def _name(item: Any, index: int) -> str:
+    """A list item as the organiser finds it in the file: by its id, else its position."""
+    if isinstance(item, dict):
+        for key in ("id", "name"):
+            value = item.get(key)
+            if isinstance(value, str):
+                return value
+    return str(index)

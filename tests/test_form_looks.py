@@ -1,0 +1,191 @@
+"""The documents' speed tricks (bench/README.md 'Forms') leave them looking as they did.
+
+* PDF: the stylesheets name first the faces cut to the common characters
+  (:func:`forms.fonts.common_faces`); each form and the receipt are drawn both ways, the old
+  stylesheet with the full fonts only and the shipped one, and their pages compared as PNG
+  renders (``pdftoppm``) with a small pixel tolerance.
+* DOCX: drawn once per shape of sheet with the values written in
+  (:func:`forms.word.filled_docx`); every part must be what python-docx writes itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image, ImageChops, ImageFilter
+from pypdf import PdfReader
+
+from contests.records import Submission, UserKey
+from contests.rules import Contest, ContestRegistry, FieldType, Form
+from forms.fonts import missing_fonts
+from forms.layout import find_layout
+from forms.pdf import html_to_pdf, sheet_html
+from forms.receipts import issue_receipt
+from forms.sheet import build_sheet
+from forms.word import filled_docx, sheet_docx
+
+CONTESTS = [
+    "most-2023-tech-envoy",
+    "cq-2023-scientist-spirit",
+    "most-cas-2024-kepu",
+    "hlj-2022-kepu",
+    "cacsi-2022-youth",
+]
+#: A name's character outside GB 2312: drawn from the full font, next in the stylesheet.
+RARE = "堃"
+#: A pixel differs when it is further than this (of 255 greys) from every pixel around the same
+#: place on the other page: half-pixel shifts of a line pass, a changed or missing glyph does not.
+GREYS = 64
+
+needs_pdf_tools = pytest.mark.skipif(
+    shutil.which("pdftoppm") is None or bool(missing_fonts()),
+    reason="pdftoppm (poppler-utils) or the Noto CJK fonts missing: scripts/system-deps.sh --test",
+)
+
+
+@pytest.fixture(scope="module")
+def registry() -> ContestRegistry:
+    return ContestRegistry.load()
+
+
+def typical(contest: Contest, form: Form, *, odd: bool = False) -> dict[str, Any]:
+    """Answers as entrants give them; ``odd`` adds what XML and Word treat specially."""
+    text = "黑土是大自然给予人类的得天独厚的宝藏，是一种性状好、肥力高、适宜农耕的优质土地。"
+    if odd:
+        text = " 甲&乙 <丙> “引号”\t制表\n第二行 "
+    out: dict[str, Any] = {}
+    for fld in form.fields:
+        match fld.type:
+            case FieldType.PEOPLE:
+                out[fld.id] = [f"张{RARE}（某研究院 研究员）", "李四（某大学 副教授）"]
+            case FieldType.DATE:
+                out[fld.id] = f"{contest.year}-02-15"
+            case FieldType.INTEGER:
+                out[fld.id] = 12800
+            case FieldType.CHOICE:
+                out[fld.id] = fld.options[0]
+            case FieldType.PLEDGE:
+                out[fld.id] = "同意"
+            case FieldType.URL:
+                out[fld.id] = "https://pan.baidu.com/s/1AbCdEfGhIjKlMnOpQrSt?pwd=k3p9"
+            case _:
+                out[fld.id] = text[: fld.max_chars or 24]
+    return out
+
+
+def full_fonts_only(html: str) -> str:
+    """The HTML as the stylesheets were before the common faces: the full fonts only."""
+    return html.replace('"Noto Serif CJK SC Common", ', "").replace('"Noto Sans CJK SC Common", ', "")
+
+
+def embedded(pdf: bytes) -> set[str]:
+    names = set()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for ref in page["/Resources"]["/Font"].values():
+            names.add(str(ref.get_object()["/BaseFont"]))
+    return names
+
+
+def png(pdf: bytes, folder: Path, name: str) -> Image.Image:
+    (folder / f"{name}.pdf").write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "72", "-gray", "-singlefile", str(folder / f"{name}.pdf"), str(folder / name)],
+        check=True,
+        timeout=60,
+    )
+    return Image.open(folder / f"{name}.pgm")
+
+
+def strays(page: Image.Image, other: Image.Image) -> int:
+    """Pixels of ``page`` more than ``GREYS`` outside the range of the 3×3 pixels around the
+    same place on ``other``."""
+    darker = ImageChops.subtract(other.filter(ImageFilter.MinFilter(3)), page)
+    lighter = ImageChops.subtract(page, other.filter(ImageFilter.MaxFilter(3)))
+    return sum(ImageChops.lighter(darker, lighter).histogram()[GREYS + 1 :])
+
+
+def assert_same_look(before: bytes, after: bytes, folder: Path) -> None:
+    old, new = png(before, folder, "before"), png(after, folder, "after")
+    assert old.size == new.size
+    assert ImageChops.difference(old, new).getbbox() is None or (strays(new, old), strays(old, new)) == (0, 0)
+
+
+@needs_pdf_tools
+@pytest.mark.parametrize("contest_id", CONTESTS)
+def test_forms_look_the_same_with_the_common_faces(
+    registry: ContestRegistry, contest_id: str, tmp_path: Path
+) -> None:
+    contest = registry.get(contest_id)
+    assert contest is not None
+    form = contest.forms[0]
+    sheet = build_sheet(
+        contest,
+        form,
+        find_layout(contest, form),
+        typical(contest, form),
+        number="KP2024-000123",
+        verify_code="7KQ2-M9XD",
+    )
+    html = sheet_html(sheet)
+    before, after = html_to_pdf(full_fonts_only(html)), html_to_pdf(html)
+    assert not any("Common" in name for name in embedded(before))
+    assert any("Noto-Serif-CJK-SC-Common" in name for name in embedded(after))  # the trick is on
+    assert_same_look(before, after, tmp_path)
+    shown = "".join(PdfReader(io.BytesIO(after)).pages[0].extract_text().split())
+    assert "KP2024-000123" in shown
+    assert "黑土是大自然给予人类" in shown  # the entrant's text stays text, not outlines
+    if form.field("authors") is not None:
+        assert f"张{RARE}" in shown  # the rare character is drawn and extractable too
+
+
+@needs_pdf_tools
+def test_receipt_looks_the_same_with_the_common_faces(registry: ContestRegistry, tmp_path: Path) -> None:
+    contest = registry.get("most-cas-2024-kepu")
+    assert contest is not None
+    form = contest.form("recommend")
+    submission = Submission(
+        "KP2024-000123", contest.id, UserKey("telegram", "42"), "recommend", form.id, typical(contest, form),
+        {"kind": "file", "sha256": "ab" * 32, "checked": True, "verdict": "passed"},
+        dt.datetime(2024, 10, 1, tzinfo=dt.UTC),
+    )  # fmt: skip
+    receipt = issue_receipt(submission, contest, Ed25519PrivateKey.generate())
+    attached = {"receipt.json": receipt.to_json().encode()}
+    html = receipt.html("https://kepu.example/verify")
+    before, after = html_to_pdf(full_fonts_only(html), attached), receipt.pdf("https://kepu.example/verify")
+    assert any("Common" in name for name in embedded(after))
+    assert_same_look(before, after, tmp_path)
+
+
+def parts(docx: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(docx)) as package:
+        return {name: package.read(name) for name in package.namelist()}
+
+
+@pytest.mark.parametrize("contest_id", CONTESTS)
+def test_docx_drawn_once_per_shape_is_what_python_docx_writes(
+    registry: ContestRegistry, contest_id: str
+) -> None:
+    contest = registry.get(contest_id)
+    assert contest is not None
+    for form in contest.forms:
+        answers = typical(contest, form)
+        for values, number, code in (
+            (answers, "KP2024-000001", "7KQ2-M9XD"),
+            (typical(contest, form, odd=True), "KP2024-000002", "AB12-CD34"),
+            ({k: v for n, (k, v) in enumerate(answers.items()) if n % 2}, "KP2024-000003", None),
+            (answers, None, None),
+        ):
+            sheet = build_sheet(
+                contest, form, find_layout(contest, form), values, number=number, verify_code=code
+            )
+            written, filled = parts(sheet_docx(sheet)), parts(filled_docx(sheet))
+            assert written.keys() == filled.keys()
+            assert [name for name in written if written[name] != filled[name]] == [], (form.id, number)

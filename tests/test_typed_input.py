@@ -1,0 +1,290 @@
+"""Input as people type it (issue 17): a contest by part of its name, a channel by a phrase, a
+link without https://, a 提取码 in the next message, a link and a question in one message, and
+cacsi's 会员 route that cannot be answered 否.
+
+Through the service's front door (with its helpdesk), all five contests open at once as new
+editions, as an entrant would meet them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.services import Services, services
+from bot.settings import Settings
+from contests.records import UserKey
+from contests.rules import Contest, ContestRegistry, dump_contest, new_edition
+from dialogs.choosing import channels_meant, contests_meant, picked_number
+from tests.conftest import ChatDriver, valid_answer
+
+EDITION = 2099
+
+
+def edition_id(preset: str) -> str:
+    return preset.replace("2022", str(EDITION)).replace("2023", str(EDITION)).replace("2024", str(EDITION))
+
+
+CACSI = edition_id("cacsi-2022-youth")
+CAS = edition_id("most-cas-2024-kepu")
+CQ = edition_id("cq-2023-scientist-spirit")
+HLJ = edition_id("hlj-2022-kepu")
+
+
+@pytest.fixture
+async def svc(tmp_path: Path, contests: ContestRegistry) -> AsyncIterator[Services]:
+    for source in contests:
+        data = new_edition(source, edition_id(source.id), dt.date(EDITION, 10, 25), dt.date(2000, 1, 1))
+        dump_contest(data, tmp_path / "contests" / f"{data['id']}.yaml")
+    async with services(Settings(data_dir=tmp_path, helpdesk_operators="test:operators")) as s:
+        yield s
+
+
+@pytest.fixture
+def chat(svc: Services) -> Callable[[str], ChatDriver]:
+    return lambda name: ChatDriver(svc.submit, UserKey("test", name), front=svc.assistant)
+
+
+def contest(svc: Services, contest_id: str) -> Contest:
+    found = svc.contests.get(contest_id)
+    assert found is not None
+    return found
+
+
+async def at_field(c: ChatDriver, svc: Services, contest_id: str, channel: str, field_id: str) -> str:
+    """Start, pick the contest and channel (and 微视频), answer every field before ``field_id``;
+    returns the last reply (its prompt)."""
+    await c.start()
+    await c.say(contest(svc, contest_id).title)
+    text = await c.say(channel)
+    draft = await c.draft()
+    assert draft is not None and draft["channel"], text
+    route = contest(svc, contest_id).channel(draft["channel"])
+    if len(route.forms) > 1:
+        text = await c.say("微视频")
+    form = contest(svc, contest_id).form(route.forms["work"])
+    for fld in form.fields:
+        if fld.id == field_id:
+            return text
+        text = await c.say(valid_answer(fld, contest(svc, contest_id)))
+    return text
+
+
+# ---------------------------------------------------------------------- a contest by part of its name
+@pytest.mark.parametrize(("typed", "wanted"), [("黑龙江", HLJ), ("全国科普微视频大赛", CAS), ("重庆", CQ)])
+async def test_a_contest_by_part_of_its_name(
+    chat: Callable[[str], ChatDriver], svc: Services, typed: str, wanted: str
+) -> None:
+    c = chat("a" + typed)
+    assert "请选择要报名的大赛" in await c.start()
+    reply = await c.say(typed)
+    assert f"已选择「{contest(svc, wanted).title}」" in reply
+    assert (await c.draft() or {}).get("contest") == wanted
+
+
+async def test_an_ambiguous_part_gets_a_choice_not_a_guess(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    c = chat("amb")
+    await c.start()
+    reply = await c.say("科普微视频")
+    assert "「科普微视频」可能是以下2个大赛" in reply
+    assert contest(svc, HLJ).title in reply and contest(svc, CAS).title in reply
+    assert (await c.draft() or {}).get("contest") is None
+    [offer] = c.last
+    assert not offer.numbered and {ch.label for ch in offer.choices} == {
+        contest(svc, HLJ).title,
+        contest(svc, CAS).title,
+    }
+    pressed = next(ch.payload for ch in offer.choices if ch.label == contest(svc, CAS).title)
+    assert f"已选择「{contest(svc, CAS).title}」" in await c.press(pressed)
+
+
+def test_contests_meant_by_words_around_the_name(contests: ContestRegistry) -> None:
+    every = list(contests)
+    assert [x.id for x in contests_meant("我要报名黑龙江的那个比赛", every)] == ["hlj-2022-kepu"]
+    assert [x.id for x in contests_meant("大美科技特派团", every)] == ["most-2023-tech-envoy"]
+    assert len(contests_meant("2023", every)) == 2
+    assert contests_meant("科", every) == []  # one character names nothing
+
+
+# ---------------------------------------------------------------------- a channel by a phrase
+@pytest.mark.parametrize(
+    ("preset", "typed", "channel"),
+    [
+        ("cacsi-2022-youth", "我是单位推荐的", "province"),
+        ("cacsi-2022-youth", "我是个人会员，选2", "member"),
+        ("cacsi-2022-youth", "我是单位会员", "member"),
+        ("cacsi-2022-youth", "不是会员，自己报", "self"),
+        ("most-cas-2024-kepu", "自己报", "self"),
+        ("most-cas-2024-kepu", "我们单位推荐", "recommend"),
+        ("hlj-2022-kepu", "个人", "self"),
+        ("cq-2023-scientist-spirit", "我是单位推荐的", "district"),
+    ],
+)
+def test_channels_meant_by_a_phrase(contests: ContestRegistry, preset: str, typed: str, channel: str) -> None:
+    found = contests.get(preset)
+    assert found is not None
+    assert [ch.id for ch in channels_meant(typed, found.channels)] == [channel]
+
+
+def test_a_number_in_words() -> None:
+    assert picked_number("我是个人会员，选2") == 2 and picked_number("第 3 个") == 3
+    assert picked_number("2023年的比赛") is None and picked_number("附件3说的") is None
+
+
+async def test_channel_phrases_in_the_dialog(chat: Callable[[str], ChatDriver], svc: Services) -> None:
+    c = chat("member")
+    await c.start()
+    await c.say("青少年")
+    reply = await c.say("我是个人会员，选2")
+    assert "请选择您要申报的类型" in reply
+    assert (await c.draft() or {})["channel"] == "member"
+
+    d = chat("unit")
+    await d.start()
+    await d.say("青少年科技教育")
+    await d.say("我是单位推荐的")
+    assert (await d.draft() or {})["channel"] == "province"
+
+
+async def test_a_phrase_that_fits_two_channels_is_asked_about(chat: Callable[[str], ChatDriver]) -> None:
+    c = chat("self")
+    await c.start()
+    await c.say("青少年")
+    reply = await c.say("自己报")
+    assert (
+        "「自己报」可能是以下2个渠道" in reply and "会员推荐/申报" in reply and "其他机构和个人自荐" in reply
+    )
+    assert (await c.draft() or {})["channel"] is None
+    await c.say("其他机构和个人自荐（社会征集）")
+    assert (await c.draft() or {})["channel"] == "self"
+
+
+async def test_words_and_a_number_that_disagree_are_asked_about(chat: Callable[[str], ChatDriver]) -> None:
+    c = chat("disagree")
+    await c.start()
+    await c.say("青少年")
+    reply = await c.say("我是个人会员，选1")  # 1 is 省级推荐
+    assert "可能是以下2个渠道" in reply and (await c.draft() or {})["channel"] is None
+
+
+# ---------------------------------------------------------------------- links as people type them
+async def test_a_platform_address_without_https(chat: Callable[[str], ChatDriver], svc: Services) -> None:
+    c = chat("bili")
+    prompt = await at_field(c, svc, CAS, "自荐", "platform")
+    assert "「播出平台及网址」" in prompt
+    reply = await c.say("B站 www.bilibili.com/video/BV1xx411c7mD")
+    assert "「联系地址」" in reply
+    assert (await c.draft() or {})["answers"]["platform"] == "B站 https://www.bilibili.com/video/BV1xx411c7mD"
+
+
+async def test_a_baidu_link_on_the_form_needs_its_code_and_takes_it_from_the_next_message(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    c = chat("baidu")
+    await at_field(c, svc, CACSI, "其他机构和个人自荐（社会征集）", "share_link")
+    before = await c.draft()
+    refused = await c.say("pan.baidu.com/s/1AbCdEfG")
+    assert "缺少提取码" in refused and "不是有效的网址" not in refused
+    after = await c.draft()
+    assert after is not None and before is not None
+    assert after["answers"] == before["answers"] and after["field"] == "share_link"
+    taken = await c.say("提取码：k3p9")
+    assert "「封面图」" in taken  # the next field of cacsi's form
+    stored = (await c.draft() or {})["answers"]["share_link"]
+    assert stored == "https://pan.baidu.com/s/1AbCdEfG?pwd=k3p9 提取码：k3p9"
+
+
+async def test_a_link_and_its_code_in_prose_on_one_line(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    c = chat("prose")
+    await at_field(c, svc, CACSI, "其他机构和个人自荐（社会征集）", "share_link")
+    await c.say("链接：pan.baidu.com/s/1AbCdEfG 提取码: k3p9 复制这段内容后打开百度网盘手机App")
+    assert (await c.draft() or {})["answers"]["share_link"].endswith("提取码：k3p9")
+
+
+async def test_an_aliyun_code_sent_after_its_link_is_added_not_refused(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    c = chat("aliyun")
+    await at_field(c, svc, CACSI, "其他机构和个人自荐（社会征集）", "share_link")
+    assert "「封面图」" in await c.say("阿里云盘 www.alipan.com/s/Ab12Cd34")
+    reply = await c.say("提取码 x7y8")
+    assert "已把提取码 x7y8 补到刚才的网盘链接上" in reply and "「封面图」" in reply
+    draft = await c.draft()
+    assert draft is not None and draft["field"] == "cover" and "cover" not in draft["answers"]
+    assert draft["answers"]["share_link"] == "https://www.alipan.com/s/Ab12Cd34 提取码：x7y8"
+    # Only the very next message: a code-like answer later is the answer it is.
+    assert "「联系电话」" in await c.say("封面.jpg")
+    await c.say("13800138000")
+    assert (await c.draft() or {})["answers"]["phone"] == "13800138000"
+
+
+async def test_an_aliyun_code_after_the_video_link(chat: Callable[[str], ChatDriver], svc: Services) -> None:
+    c = chat("video")
+    form = contest(svc, CACSI).form("video")
+    await at_field(c, svc, CACSI, "其他机构和个人自荐（社会征集）", form.fields[-1].id)
+    assert "请提交参赛视频" in await c.say("同意")
+    await c.say("https://www.alipan.com/s/Vid12345")
+    draft = await c.draft()
+    assert draft is not None and draft["video"]["code"] == ""
+    reply = await c.say("提取码：q1w2")
+    assert "已把提取码 q1w2 补到" in reply
+    assert (await c.draft() or {})["video"]["code"] == "q1w2"
+
+
+async def test_the_video_code_asked_for_may_come_with_its_word(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    c = chat("video-baidu")
+    form = contest(svc, CACSI).form("video")
+    await at_field(c, svc, CACSI, "其他机构和个人自荐（社会征集）", form.fields[-1].id)
+    await c.say("同意")
+    asked = await c.say("https://pan.baidu.com/s/1VidEoLink")
+    assert "提取码" in asked and not (await c.draft() or {}).get("video")
+    reply = await c.say("提取码：k3p9")  # refused as "不是有效的网址" before
+    assert "不是有效的网址" not in reply
+    assert (await c.draft() or {})["video"]["code"] == "k3p9"
+
+
+async def test_a_link_and_a_question_in_one_message_keep_the_link(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    c = chat("both")
+    form = contest(svc, CAS).form("self")
+    await at_field(c, svc, CAS, "自荐", form.fields[-1].id)
+    assert "请提交参赛视频" in await c.say(valid_answer(form.fields[-1], contest(svc, CAS)))
+    reply = await c.say("链接 pan.baidu.com/s/1AbCdEfG 提取码 k3p9，视频可以多大？")
+    assert "300" in reply  # the helpdesk answered: 100～300兆
+    assert "链接没有丢" in reply and "请核对报名信息" in reply
+    assert reply.index("300") < reply.index("链接没有丢")
+    video = (await c.draft() or {})["video"]
+    assert video["kind"] == "share_link" and video["code"] == "k3p9"
+
+
+# ---------------------------------------------------------------------- cacsi: 是否为会员 by channel
+async def test_the_member_route_does_not_take_no_for_membership(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    c = chat("member-no")
+    prompt = await at_field(c, svc, CACSI, "会员推荐/申报（社会征集）", "member")
+    assert "这一项只能选：是" in prompt and "2. 否" not in prompt
+    refused = await c.say("否")
+    assert "只能填“是”" in refused and "请改选「其他机构和个人自荐（社会征集）」渠道" in refused
+    assert "member" not in (await c.draft() or {})["answers"]
+    await c.say("1")
+    assert (await c.draft() or {})["answers"]["member"] == "是"
+
+
+async def test_the_others_route_is_for_non_members(chat: Callable[[str], ChatDriver], svc: Services) -> None:
+    c = chat("self-yes")
+    prompt = await at_field(c, svc, CACSI, "其他机构和个人自荐（社会征集）", "member")
+    assert "这一项只能选：否" in prompt
+    assert "请改选「会员推荐/申报（社会征集）」渠道" in await c.say("是")
+    await c.say("1")
+    assert (await c.draft() or {})["answers"]["member"] == "否"

@@ -1,0 +1,233 @@
+"""Units imported as organisers name them (issue 17): every suffix and short form mapped onto the
+notice's list and tier, shown before it is saved, and what cannot be mapped refused with a reason."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from contests.names import city_of, expand, office_core, place_of_unit, province_of, same_name
+from contests.org import Role
+from contests.rules import Contest, ContestRegistry
+from handlers.admin.service import AdminService, Denied
+from handlers.admin.units import UnitsImportError, read_units
+from handlers.quota.rules import find_unit, limit_for, rule_for_unit
+from tests.test_quota import ALICE, CAS, CQ, TECH, World
+from tests.test_quota import world as world
+
+CACSI = "cacsi-2022-youth"
+
+
+def contest_of(contests: ContestRegistry, contest_id: str) -> Contest:
+    found = contests.get(contest_id)
+    assert found is not None
+    return found
+
+
+def mapped(contests: ContestRegistry, contest_id: str, csv: str) -> list[tuple[str, str, str, str]]:
+    """(name, matched place, kind, places in words) of every line."""
+    preview = read_units(csv, contest_of(contests, contest_id))
+    return [(r.typed, r.matched, r.unit.kind, r.places) for r in preview.rows]
+
+
+def refused(contests: ContestRegistry, contest_id: str, csv: str) -> list[str]:
+    with pytest.raises(UnitsImportError) as caught:
+        read_units(csv, contest_of(contests, contest_id))
+    return caught.value.errors
+
+
+# ---------------------------------------------------------------------- the names themselves
+@pytest.mark.parametrize(
+    ("typed", "place"),
+    [
+        ("重庆市江北区科学技术局", "江北区"),
+        ("江北区科技局", "江北区"),
+        ("江北科委", "江北区"),
+        ("渝北区科学技术委员会", "渝北区"),
+        ("两江新区科技创新局", "两江新区"),
+        ("高新区科技局", "西部科学城重庆高新区"),
+        ("重庆市科学技术局", None),  # the city's own office is no 区县
+        ("新区科技局", None),  # fits several: no guess
+    ],
+)
+def test_a_district_office_stands_for_its_district(
+    contests: ContestRegistry, typed: str, place: str | None
+) -> None:
+    cq = contest_of(contests, CQ)
+    options = cq.form("unit_report").fields[0].options
+    assert place_of_unit(typed, options) == place
+
+
+def test_short_forms_are_spelled_out_and_offices_taken_off() -> None:
+    assert expand("河北省科技厅") == expand("河北省科学技术厅")
+    assert expand("中国科协") == expand("中国 科学技术协会")
+    assert expand("北京市科委") == expand("北京市科学技术委员会")
+    assert expand("中科院") == expand("中国科学院")
+    assert expand("河北省科技厅") != expand("河北省科协")
+    assert office_core("广西科技厅") == "广西"
+    assert province_of("广西科技厅") == "广西壮族自治区"
+    assert city_of("广东省深圳市科技局") == "深圳市" and city_of("宁波科技局") == "宁波市"
+    assert city_of("河北省科技厅") == ""
+    assert same_name("河北科技厅", "河北省科学技术厅") and same_name("中国科协", "中国科学技术协会")
+    assert not same_name("河北省科技厅", "山西省科技厅") and not same_name("河北省科协", "河北省科技厅")
+
+
+# ---------------------------------------------------------------- cq: 12 named districts 3—5, others 1—2
+def test_cq_districts_in_any_form_get_their_tier(contests: ContestRegistry) -> None:
+    rows = mapped(
+        contests,
+        CQ,
+        "名称\n重庆市江北区科学技术局\n渝北区科技局\n两江新区科委\n万州区科学技术局\n巫溪县科技局\n",
+    )
+    assert rows == [
+        ("重庆市江北区科学技术局", "江北区", "district_core", "作品 3—5 部"),
+        ("渝北区科技局", "渝北区", "district_core", "作品 3—5 部"),
+        ("两江新区科委", "两江新区", "district_core", "作品 3—5 部"),
+        ("万州区科学技术局", "万州区", "district", "作品 1—2 部"),
+        ("巫溪县科技局", "巫溪县", "district", "作品 1—2 部"),
+    ]
+
+
+def test_cq_refuses_what_is_no_district_and_one_district_twice(contests: ContestRegistry) -> None:
+    errors = refused(contests, CQ, "名称\n重庆市科学技术局\n江北区科技局\n江北科委\n")
+    assert errors[0].startswith("第 2 行：“重庆市科学技术局”不是通知所列的区县")
+    assert errors[1] == "第 4 行：“江北科委”与第 3 行重复"
+
+
+def test_an_imported_district_office_keeps_its_places_and_its_entries(contests: ContestRegistry) -> None:
+    cq = contest_of(contests, CQ)
+    [unit] = read_units("名称\n重庆市江北区科学技术局\n", cq).units
+    rule = rule_for_unit(cq.channel("district"), unit)
+    assert rule is not None and rule.kind == "district_core" and limit_for(rule, unit, "work") == 5
+
+
+# ---------------------------------------------------------------- most-cas: provinces, 三区 +1, cities 3
+def test_most_cas_offices_by_any_name(contests: ContestRegistry) -> None:
+    rows = mapped(
+        contests,
+        CAS,
+        "名称,类别,省份\n河北省科技厅,,\n北京市科学技术委员会,,\n广西科技厅,,\n"
+        "深圳市科技创新局,,\n宁波科技局,计划单列市,\n新疆生产建设兵团科技局,,\n中国科协,member_unit,\n",
+    )
+    assert [(n, m, k) for n, m, k, _ in rows] == [
+        ("河北省科技厅", "河北省", "province"),
+        ("北京市科学技术委员会", "北京市", "province"),
+        ("广西科技厅", "广西壮族自治区", "province"),
+        ("深圳市科技创新局", "深圳市", "sub_provincial"),
+        ("宁波科技局", "宁波市", "sub_provincial"),
+        ("新疆生产建设兵团科技局", "新疆生产建设兵团", "sub_provincial"),
+        ("中国科协", "", "member_unit"),
+    ]
+    places = {n: p for n, _, _, p in rows}
+    assert "5+1=6" in places["河北省科技厅"]  # 附件2 三区
+    assert places["北京市科学技术委员会"] == "作品不超过 5 部"  # not in 附件2
+    assert places["深圳市科技创新局"] == "作品不超过 3 部"
+
+
+def test_most_cas_asks_about_what_it_cannot_place(contests: ContestRegistry) -> None:
+    errors = refused(
+        contests,
+        CAS,
+        "名称,类别,省份\n北京市海淀区科委,,\n上海市科委,province,浙江省\n大连市科技局,province,\n"
+        "某某中心,province,\n中国科协,member_unit,\n中国科学技术协会,member_unit,\n",
+    )
+    assert errors[0].startswith(
+        "第 2 行：看不出“北京市海淀区科委”属于哪一类名额，请在类别列填写：member_unit"
+    )
+    assert "省份列是“浙江省”" in errors[1] and "上海市" in errors[1]
+    assert "类别应为 sub_provincial" in errors[2]
+    assert errors[3].startswith("第 5 行：看不出“某某中心”是哪个") and "省份列" in errors[3]
+    assert errors[4] == "第 7 行：“中国科学技术协会”与第 6 行重复"
+
+
+# ---------------------------------------------------------------- envoy, cacsi: kinds by the notice's words
+def test_envoy_takes_the_xpcc_with_the_provinces(contests: ContestRegistry) -> None:
+    rows = mapped(contests, TECH, "名称,类别\n河北省科技厅,\n新疆兵团科技局,\n阜平县科技特派团,county_team\n")
+    assert [(m, k) for _, m, k, _ in rows] == [
+        ("河北省", "province"),
+        ("新疆生产建设兵团", "province"),
+        ("", "county_team"),
+    ]
+
+
+def test_cacsi_kinds_written_in_the_notices_words(contests: ContestRegistry) -> None:
+    rows = mapped(contests, CACSI, "名称,类别\n北京市青少年科技教育协会,\n张三,个人会员\n某某学校,单位会员\n")
+    assert [(n, k, p) for n, _, k, p in rows] == [
+        ("北京市青少年科技教育协会", "province", "作品不超过 10 部，科普号不超过 5 个"),
+        ("张三", "individual_member", "作品不超过 1 部，科普号不超过 1 个"),
+        ("某某学校", "unit_member", "作品不超过 3 部，科普号不超过 2 个"),
+    ]
+
+
+# ---------------------------------------------------------------------- shown, then confirmed
+async def test_the_preview_saves_nothing_and_a_second_name_updates_the_first(world: World) -> None:
+    admin = AdminService(world.contests, world.storage, world.org, world.clock)
+    preview = await admin.preview_units(CQ, "名称\n江北区\n")
+    assert await world.org.list_units(CQ) == []
+    assert (
+        preview.lines()[1].startswith("第 2 行 江北区 · district_core") and "（新增）" in preview.lines()[1]
+    )
+    await admin.import_units(CQ, "名称\n江北区\n")
+    again = await admin.preview_units(CQ, "名称\n重庆市江北区科学技术局\n")
+    assert again.rows[0].updates == "江北区" and "更新已导入的“江北区”" in again.lines()[1]
+    summary = await admin.import_units(CQ, "名称\n重庆市江北区科学技术局\n")
+    assert (summary.added, summary.updated) == (0, 1)
+    assert [u.name for u in await world.org.list_units(CQ)] == ["江北区"]
+
+
+def _cli(args: list[str], data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    environ |= {"BOT_DATA_DIR": str(data_dir), "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        cwd=data_dir,  # no developer's .env
+        env=environ,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_cli_shows_the_mapping_and_saves_only_when_confirmed(tmp_path: Path) -> None:
+    units = tmp_path / "units.csv"
+    units.write_text("名称\n重庆市江北区科学技术局\n巫溪县科委\n", encoding="utf-8")
+    dry = _cli(["units", "import", str(units), "--contest", CQ, "--dry-run"], tmp_path)
+    assert dry.returncode == 0, dry.stderr
+    assert "重庆市江北区科学技术局 → 江北区" in dry.stdout and "作品 3—5 部" in dry.stdout
+    assert "巫溪县科委 → 巫溪县" in dry.stdout and "作品 1—2 部" in dry.stdout and "未保存" in dry.stdout
+    # Piped input is no terminal: a "y" there does not confirm.
+    piped = _cli(["units", "import", str(units), "--contest", CQ], tmp_path, stdin="y\n")
+    assert piped.returncode == 1 and "未导入" in piped.stdout
+    listed = _cli(["units", "list", "--contest", CQ], tmp_path)
+    assert listed.stdout.strip() == ""
+    done = _cli(["units", "import", str(units), "--contest", CQ, "--yes"], tmp_path)
+    assert done.returncode == 0 and "新增 2 个" in done.stdout
+    listed = _cli(["units", "list", "--contest", CQ], tmp_path)
+    assert listed.stdout.splitlines() == [
+        "重庆市江北区科学技术局\tdistrict_core\t重庆市",
+        "巫溪县科委\tdistrict\t",
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("名称\n重庆市科学技术局\n", encoding="utf-8")
+    refused_ = _cli(["units", "import", str(bad), "--contest", CQ, "--yes"], tmp_path)
+    assert refused_.returncode == 2 and "不是通知所列的区县" in refused_.stderr
+
+
+# ---------------------------------------------------------------- a unit typed later by another name
+async def test_a_unit_typed_by_another_name_is_the_imported_one(world: World) -> None:
+    admin = AdminService(world.contests, world.storage, world.org, world.clock)
+    await admin.import_units(CAS, "名称,类别\n河北省科学技术厅,\n中国科学技术协会,member_unit\n")
+    for typed in ("河北省科技厅", "河北科技厅", "河北省 科学技术厅"):
+        found = await find_unit(world.org, CAS, typed)
+        assert found is not None and found.name == "河北省科学技术厅", typed
+    assert await find_unit(world.org, CAS, "山西省科技厅") is None
+    invite = await admin.create_invite(CAS, Role.MEMBER, "河北科技厅")
+    assert not isinstance(invite, Denied) and invite.unit == "河北省科学技术厅"
+    notice = await world.quota.unit_notice(ALICE, CAS, "recommend", "河北省科技厅")
+    assert notice is not None and notice.startswith("“河北省科学技术厅”目前")

@@ -1,0 +1,296 @@
+"""The video's content against the notice: one bounded decode, then one line per content rule.
+
+After the container verdict (:mod:`validators.media`), :func:`inspect_content` decodes the whole
+file once in a child process (:mod:`validators.content_probe`: ffmpeg's loudness, silence,
+black and freeze filters, OCR of sampled frames, a perceptual fingerprint) under a wall-clock
+timeout, an address-space cap, a CPU limit and a lowered priority, and judges what it measured
+against the contest's :class:`~contests.rules.ContentSpec` (:mod:`validators.content_rules`).
+Duplicates need the other submissions: the caller adds that item with
+:meth:`ContentReport.with_duplicates`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import validators.content_probe as content_probe
+from contests.rules import ContentRule, Contest
+from validators.content_log import read_log
+from validators.content_rules import ContentItem, Readings, duplicates, judge
+from validators.fingerprint import Fingerprint, Match
+
+_PROBE_SCRIPT = Path(content_probe.__file__)
+
+
+@dataclass(frozen=True, slots=True)
+class ContentLimits:
+    """Bounds on one content check: wall time, address space per process, CPU seconds."""
+
+    timeout_s: float = 900.0  # an 8-minute 1080p film decodes in about a minute on one core
+    memory_mib: int = 3072  # the OCR model and its runtime reserve ~1.5 GiB of address space
+    cpu_s: int = 1800
+
+
+DEFAULT_CONTENT_LIMITS = ContentLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class ContentReport:
+    """The content checks of one file for one contest, as shown in the chat and stored."""
+
+    checked: bool
+    items: tuple[ContentItem, ...]
+    fingerprint: Fingerprint | None = None
+    failure: str = ""  # why the check could not run, when ``checked`` is False
+    seconds: int = 0  # seconds of picture decoded
+    size: tuple[int, int] | None = None  # the stream's own picture size (the codec's, not the header's)
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """No ✗: warnings and 需人工确认 do not stop a submission."""
+        return all(item.status != "fail" for item in self.items)
+
+    def with_duplicates(
+        self, rule: ContentRule | None, matches: list[Match], describe: dict[str, str]
+    ) -> ContentReport:
+        """The report with its duplicates item (replacing any earlier one: the stored works
+        change as others submit)."""
+        kept = tuple(i for i in self.items if i.id != "duplicates")
+        return dataclasses.replace(self, items=(*kept, duplicates(rule, matches, describe)))
+
+    def for_entrant(self, rule: ContentRule | None) -> ContentReport:
+        """What the entrant is shown: a duplicate only where the notice forbids it (it names
+        other entrants' works otherwise, which is the organisers' business)."""
+        if rule is not None:
+            return self
+        return dataclasses.replace(self, items=tuple(i for i in self.items if i.id != "duplicates"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``check-video --content --json`` shape; JSON-safe, stored with the submission."""
+        return {
+            "checked": self.checked,
+            "ok": self.ok,
+            "failure": self.failure or None,
+            "seconds_decoded": self.seconds,
+            "decoded_size": list(self.size) if self.size else None,
+            "checks": [item.to_dict() for item in self.items],
+            "fingerprint": self.fingerprint.to_bytes().hex() if self.fingerprint else None,
+            "timings": self.timings,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ContentReport:
+        items = tuple(
+            ContentItem(c["id"], c["status"], c["message"], c.get("clause", ""), c.get("values", {}))
+            for c in data.get("checks", ())
+        )
+        fingerprint = (
+            Fingerprint.from_bytes(bytes.fromhex(data["fingerprint"])) if data.get("fingerprint") else None
+        )
+        size = data.get("decoded_size")
+        return cls(
+            bool(data.get("checked")),
+            items,
+            fingerprint,
+            data.get("failure") or "",
+            int(data.get("seconds_decoded", 0)),
+            (int(size[0]), int(size[1])) if size else None,
+        )
+
+    def summary_zh(self) -> str:
+        """One cell of the export: the verdict, then what failed or warned, in a few words."""
+        if not self.checked:
+            return f"未完成：{self.failure}"
+        failed = [i.message for i in self.items if i.status == "fail"]
+        warned = [i.message for i in self.items if i.status == "warning"]
+        manual = sum(1 for i in self.items if i.status == "manual")
+        parts = [f"✗ {m}" for m in failed] + [f"⚠ {m}" for m in warned]
+        head = "不符合" if failed else "建议修改" if warned else "通过"
+        tail = f"；{manual} 项需人工确认" if manual else ""
+        return f"{head}{'：' if parts else ''}{'；'.join(parts)}{tail}"
+
+    def text_zh(self) -> str:
+        """The chat report: a verdict line, then one ✓/⚠/✗/需人工确认 line per rule."""
+        if not self.checked:
+            return f"⚠ 视频内容检查没有完成：{self.failure}。组委会将人工查看。"
+        failed = [i for i in self.items if i.status == "fail"]
+        warned = [i for i in self.items if i.status == "warning"]
+        if failed:
+            head = f"❌ 视频内容有 {len(failed)} 项不符合通知要求："  # how to replace it follows, by state
+        elif warned:
+            head = f"⚠ 视频内容检查：{len(warned)} 项建议修改（不影响提交，评审时可能扣分）："
+        else:
+            head = "✅ 视频内容检查完成，未发现问题："
+        return "\n".join([head, *(i.line() for i in self.items)])
+
+
+def _fail(reason: str) -> ContentReport:
+    return ContentReport(False, (), failure=reason)
+
+
+def _command(path: Path, limits: ContentLimits) -> tuple[list[str], dict[str, str]]:
+    command = [
+        sys.executable,
+        "-I",
+        str(_PROBE_SCRIPT),
+        str(path.resolve()),
+        str(limits.memory_mib),
+        str(limits.cpu_s),
+    ]
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LD_LIBRARY_PATH", "HOME")}
+    env["OMP_NUM_THREADS"] = "1"
+    return command, env
+
+
+def _parsed(returncode: int, out: bytes) -> dict[str, Any] | str:
+    if returncode != 0:
+        reason = f"信号 {-returncode}" if returncode < 0 else f"退出码 {returncode}"
+        return f"内容检查程序出错（{reason}）"
+    try:
+        report = json.loads(out)
+    except ValueError:
+        return "内容检查程序的结果无法读取"
+    return report if isinstance(report, dict) else "内容检查程序的结果无法读取"
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # ended on its own just before
+        os.killpg(pid, signal.SIGKILL)
+
+
+def run_probe(path: Path, limits: ContentLimits) -> dict[str, Any] | str:
+    """The child's JSON report, or why there is none (in Chinese)."""
+    if not sys.executable:
+        return "服务器缺少 Python 解释器"
+    command, env = _command(path, limits)
+    try:
+        child = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # the OCR runtime's chatter; the report is on stdout
+            env=env,
+            start_new_session=True,  # its ffmpeg is in the group: a timeout ends both
+        )
+    except OSError:
+        return "无法启动内容检查程序"
+    with child:
+        try:
+            out, _ = child.communicate(timeout=limits.timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(child.pid)
+            child.communicate()
+            return f"内容检查超时（{limits.timeout_s:g} 秒）"
+        except BaseException:
+            _kill_group(child.pid)
+            child.communicate()
+            raise
+    return _parsed(child.returncode, out)
+
+
+async def run_probe_async(path: Path, limits: ContentLimits) -> dict[str, Any] | str:
+    """:func:`run_probe` from the event loop: a cancelled caller (a service shutting down)
+    ends the child and its ffmpeg at once, where a worker thread would wait for them."""
+    if not sys.executable:
+        return "服务器缺少 Python 解释器"
+    command, env = _command(path, limits)
+    try:
+        child = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+    except OSError:
+        return "无法启动内容检查程序"
+    try:
+        out, _ = await asyncio.wait_for(child.communicate(), timeout=limits.timeout_s)
+    except TimeoutError:
+        _kill_group(child.pid)
+        await child.wait()
+        return f"内容检查超时（{limits.timeout_s:g} 秒）"
+    except BaseException:
+        _kill_group(child.pid)
+        await asyncio.shield(child.wait())
+        raise
+    assert child.returncode is not None
+    return _parsed(child.returncode, out)
+
+
+def _readings(report: dict[str, Any]) -> Readings:
+    info = report.get("probe", {})
+    duration = info.get("duration")
+    seconds = int(report.get("seconds_read", 0))
+    return Readings(
+        duration=float(duration)
+        if isinstance(duration, int | float) and math.isfinite(duration)
+        else seconds or None,
+        audio=bool(info.get("audio")),
+        subtitle_tracks=tuple(info.get("subtitle_tracks", ())),
+        opening=tuple((int(s), tuple(t)) for s, t in report.get("opening", ())),
+        subtitles=tuple((int(s), str(t)) for s, t in report.get("subtitles", ())),
+        closing=tuple((int(s), tuple(t)) for s, t in report.get("closing", ())),
+        corners={k: tuple(v) for k, v in report.get("corners", {}).items()},
+    )
+
+
+def inspect_content(
+    path: Path, contest: Contest, *, title: str = "", limits: ContentLimits = DEFAULT_CONTENT_LIMITS
+) -> ContentReport:
+    """Decode ``path`` once and judge it against ``contest``'s content rules (blocking, bounded).
+
+    Never raises for a bad file: a report with ``checked`` False says why.
+    """
+    if contest.video is None:
+        return _fail("本大赛通知没有规定视频内容要求")
+    return judge_probe(run_probe(path, limits), contest, title=title)
+
+
+def judge_probe(report: dict[str, Any] | str, contest: Contest, *, title: str = "") -> ContentReport:
+    """The child's report (or why there is none) judged against ``contest``'s content rules."""
+    if isinstance(report, str):
+        return _fail(report)
+    if contest.video is None:
+        return _fail("本大赛通知没有规定视频内容要求")
+    if report.get("error") == "no_video":
+        return _fail("文件里没有可以解码的画面")
+    readings = _readings(report)
+    log = read_log(str(report.get("log", "")), readings.duration)
+    seconds = int(report.get("seconds_read", 0))
+    if seconds == 0:
+        return _fail("视频数据无法解码出画面")
+    items = judge(contest.video, log, readings, title=title)
+    timings = {k: float(report[k]) for k in ("wall_s", "ocr_s") if isinstance(report.get(k), int | float)}
+    timings["ocr_calls"] = float(report.get("ocr_calls", 0))
+    info = report.get("probe", {})
+    return ContentReport(
+        True,
+        items,
+        Fingerprint.from_pairs(report.get("fingerprint", ())),
+        seconds=seconds,
+        size=(int(info.get("width", 0)), int(info.get("height", 0))),
+        timings=timings,
+    )
+
+
+async def check_content(
+    path: Path, contest: Contest, *, title: str = "", limits: ContentLimits = DEFAULT_CONTENT_LIMITS
+) -> ContentReport:
+    """:func:`inspect_content` without blocking the event loop; cancelling it ends the child."""
+    if contest.video is None:
+        return _fail("本大赛通知没有规定视频内容要求")
+    return judge_probe(await run_probe_async(path, limits), contest, title=title)

@@ -1,0 +1,80 @@
+"""A link typed into a form field as people type it: prose around it ("百度网盘 pan.baidu.com/s/…
+提取码 abcd"), no https://, its 提取码 in the same message or the next one.
+
+A net-disk link printed on a form is useless to the organisers without its 提取码, so a
+field's share link of a drive whose shares need one (百度网盘) is refused until the code comes;
+the value printed carries it ("https://pan.baidu.com/s/1Ab?pwd=abcd 提取码：abcd").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+from validators.links import VideoLink, drive_for, parse_video_link, share_link_of
+from validators.text import Invalid, Result, Valid, check_url, clean_text
+
+__all__ = ["check_link_field", "code_alone", "with_code", "without_link"]
+
+# A message that is only a code: "abcd", "提取码：abcd", "密码 abcd", "pwd=abcd".
+_CODE_ALONE = re.compile(
+    r"(?:(?:提取码|提取碼|访问码|取件码|口令|密码|pwd|code)\s*(?:是|为)?\s*[:：=]?\s*)?"
+    r"(?P<code>[A-Za-z0-9]{4,8})[。.！!]?",
+    re.IGNORECASE,
+)
+_CODE_WORD = re.compile(r"提取码|提取碼|访问码|取件码|口令|密码|pwd|code", re.IGNORECASE)
+# What a message holds besides its question: the address (with or without its scheme), its
+# code, the word 链接 before it.
+_LINK_PARTS = re.compile(
+    r"(?:链接|网址|地址)?\s*[:：]?\s*(?:[a-z][a-z0-9+.\-]*://|www\.)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/[\x21-\x7e]*)?"
+    r"|(?:提取码|提取碼|访问码|密码|pwd|code)\s*(?:是|为)?\s*[:：=]?\s*[A-Za-z0-9]{4,8}",
+    re.IGNORECASE,
+)
+
+
+def code_alone(text: str, *, bare: bool = True) -> str | None:
+    """The 提取码 of a message that says nothing else, else None.  Without ``bare`` the
+    message must name it ("提取码 abcd"): a bare word then may be an answer to the next step."""
+    said = unicodedata.normalize("NFKC", clean_text(text)).strip()
+    m = _CODE_ALONE.fullmatch(said)
+    if m is None or (not bare and not _CODE_WORD.match(said)):
+        return None
+    return m["code"]
+
+
+def without_link(text: str) -> str:
+    """The rest of a message once its link and code are taken out ("链接 x.cn/a 提取码 ab12，视频
+    可以多大？" → "视频可以多大？"): what a question-answerer should read."""
+    rest = _LINK_PARTS.sub(" ", clean_text(text))
+    return re.sub(r"^[\s，,。；;:：]+", "", re.sub(r"\s+", " ", rest)).strip()
+
+
+def with_code(link_text: str, code: str) -> str:
+    """A message of a link and, after it, its code as the entrant sent it apart."""
+    return f"{link_text} 提取码 {code}"
+
+
+def check_link_field(raw: str, *, required: bool = True) -> Result:
+    """The address in what was typed for a URL field.  A share link keeps its 提取码 in the
+    value; one of a drive that needs a code and has none is ``share_code_missing``."""
+    text = clean_text(raw)
+    if not text:
+        return Invalid("empty") if required else Valid("")
+    plain = check_url(text)
+    if isinstance(plain, Valid) and drive_for(urlsplit(plain.value).hostname or "") is None:
+        return plain
+    found = parse_video_link(text)
+    if not isinstance(found, Valid):
+        return plain if isinstance(plain, Invalid) else found
+    link: VideoLink = found.value
+    share = share_link_of(link)
+    if share is None:
+        return Valid(link.url)
+    if share.drive.code == "required" and not share.code:
+        hint = f"（{share.drive.code_hint}）" if share.drive.code_hint else ""
+        params = {"drive": share.drive.name, "word": share.drive.code_word, "hint": hint, "value": share.url}
+        return Invalid("share_code_missing", params)
+    if share.code:
+        return Valid(f"{share.url} {share.drive.code_word}：{share.code}")
+    return Valid(share.url)

@@ -1,0 +1,65 @@
+"""Cells that carry one of the notice's own requirements, checked against it.
+
+* The reviewers of a self-nominated work (most-cas 附件1 三、3: "需由所在单位或两位相关领域副高级
+  职称及以上人员开展审核"): a unit's name, or two people each with a title of 副高 or above.
+* The cover image the notice asks for among the materials (cacsi: "视频作品成稿、封面图、简介、
+  申报表" in the net-disk folder): the name of an image file.
+"""
+
+from __future__ import annotations
+
+import re
+
+from validators.text import Invalid, Result, Valid, check_text, clean_text, find_urls
+
+# Titles of 副高级 and above, as people write them after a name.  "助理研究员" (中级) contains
+# "研究员" and "主治医师" is not "主任医师": the look-behinds and the full words keep them apart.
+_SENIOR = re.compile(
+    r"副高|正高"
+    r"|(?<!助理)(?<!实习)研究员|副研究员|研究馆员"
+    r"|(?<!助理)教授"
+    r"|(?:正)?高级(?:工程师|实验师|讲师|教师|农艺师|畜牧师|兽医师|经济师|会计师|统计师|编辑|记者|工艺美术师)"
+    r"|教授级高级工程师|(?:副)?主任(?:医师|药师|护师|技师|编辑|记者)|(?:副)?编审"
+)
+_SPLIT = re.compile(r"[、,，;；/\n]+")
+_IMAGE = re.compile(r"\.(?:jpe?g|png|bmp|gif|webp|tiff?)$", re.IGNORECASE)
+EXPERTS_NEEDED = 2
+
+
+def is_senior_title(text: str) -> bool:
+    """Whether ``text`` names a professional title of 副高级 or above."""
+    return _SENIOR.search(text) is not None
+
+
+def check_reviewers(raw: str, *, experts: bool) -> Result:
+    """The unit that reviewed the work (``experts`` False), or the two experts, each written
+    with their title ("张三 研究员、李四 副教授")."""
+    text = clean_text(raw)
+    if not text:
+        return Invalid("empty")
+    if find_urls(text):
+        return Invalid("name_is_url", {})
+    if not experts:
+        return check_text(text, min_chars=2, max_chars=60)
+    people = [p.strip() for p in _SPLIT.split(text) if p.strip()]
+    if len(people) < EXPERTS_NEEDED:
+        return Invalid("reviewers_count", {"count": len(people), "need": EXPERTS_NEEDED})
+    junior = [p for p in people if not is_senior_title(p)]
+    if junior:
+        return Invalid("reviewer_title", {"who": junior[0]})
+    names = [_SENIOR.sub("", p).strip(" ：:（）()") for p in people]
+    if any(not n for n in names):
+        return Invalid("reviewer_name", {})
+    if len(set(names)) < len(names):
+        return Invalid("reviewers_same", {})
+    return Valid("、".join(people))
+
+
+def check_cover_name(raw: str) -> Result:
+    """The cover image's file name, as it is in the materials' folder."""
+    text = clean_text(raw)
+    if not text:
+        return Invalid("empty")
+    if find_urls(text) or not _IMAGE.search(text) or "\n" in text or len(text) > 80:
+        return Invalid("cover_name", {"value": text[:40]})
+    return Valid(text)
