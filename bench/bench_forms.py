@@ -101,11 +101,6 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="renders of every form per repeat")
     parser.add_argument("--smoke", action="store_true", help="one contest, one repeat of one round: seconds")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument(
-        "--smoke",
-        action="store_true",
-        help="one tiny round, seconds: the bench still runs, its figures mean nothing",
-    )
     args = parser.parse_args()
     if args.smoke:
         args.repeat, args.rounds = 1, 1
@@ -129,6 +124,8 @@ def main() -> int:
             sheets.append(
                 build_sheet(contest, form, layout, values, number="KP2024-000123", verify_code="7KQ2-M9XD")
             )
+    if args.smoke:  # one form stands for them all: the smoke run proves the bench runs, no more
+        sheets = sheets[:1]
     htmls = [sheet_html(sheet) for sheet in sheets]
 
     contest = registry.get("most-cas-2024-kepu")
@@ -206,7 +203,7 @@ def main() -> int:
     }
     if args.json:
         print(json.dumps(result, indent=2))
-        return 0 if result["target_met"] else 1
+        return 0 if result["target_met"] or args.smoke else 1
     print(
         f"{len(sheets)} forms, {n} renders a repeat, median of {args.repeat}; "
         f"load average {result['load_average']}; common faces cut in {setup_s:.2f} s (once a process)"
@@ -222,7 +219,7 @@ def main() -> int:
     print(f"receipts (CPU): issue {issued}/s, verify a token {verified}/s")
     verdict = "met" if result["target_met"] else "NOT met"
     print(f"CPU per submission = {after:.1f} ms  (target <= {target:.0f} ms) {verdict}")
-    return 0 if result["target_met"] else 1
+    return 0 if result["target_met"] or args.smoke else 1
 
 
 if __name__ == "__main__":

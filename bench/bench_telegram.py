@@ -422,10 +422,45 @@ class Phase:
     ours: list[Result]
 
 
+class Apps:
+    """The apps' child processes.  A measured run starts a fresh one per round; a smoke run
+    starts each app once and drives it in both phases, since importing aiogram costs each
+    child seconds of CPU and a smoke run's figures mean nothing anyway."""
+
+    def __init__(self, fake: FakeTelegram, data_dir: Path, reuse: bool) -> None:
+        self._fake, self._data_dir, self._reuse = fake, data_dir, reuse
+        self._kept: dict[tuple[str, str], str] = {}
+        self._stack = contextlib.AsyncExitStack()
+
+    @contextlib.asynccontextmanager
+    async def run(self, app: str, redis_prefix: str, profile: str = "") -> AsyncIterator[str]:
+        """The base URL of ``app``: a fresh child, or the kept one when reusing."""
+        if not self._reuse or profile:
+            async with child(app, self._fake.url, self._data_dir, redis_prefix, profile) as base:
+                yield base
+            return
+        key = (app, redis_prefix)
+        if key not in self._kept:
+            self._kept[key] = await self._stack.enter_async_context(
+                child(app, self._fake.url, self._data_dir, redis_prefix)
+            )
+        yield self._kept[key]
+
+    async def start(self, *apps: tuple[str, str]) -> None:
+        """Start the kept children side by side (their imports overlap on two cores)."""
+        urls = await asyncio.gather(
+            *(self._stack.enter_async_context(child(a, self._fake.url, self._data_dir, p)) for a, p in apps)
+        )
+        self._kept.update(zip(apps, urls, strict=True))
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+
 async def run_phase(
     args: argparse.Namespace,
     fake: FakeTelegram,
-    data_dir: Path,
+    apps: Apps,
     redis_prefix: str,
     script: Callable[[int], list[Step]],
     scan_id: str,
@@ -437,7 +472,7 @@ async def run_phase(
     phase = Phase([], [])
     if args.profile:
         path = f"{args.profile}.{'B' if base_user else 'A'}"
-        async with child("kepu", fake.url, data_dir, redis_prefix, path) as base:
+        async with apps.run("kepu", redis_prefix, path) as base:
             await drive(
                 "kepu",
                 base,
@@ -454,7 +489,7 @@ async def run_phase(
         for app in ("echo", "kepu") if n % 2 == 0 else ("kepu", "echo"):
             first_user = base_user + 1_000_000 * (2 * n + (app == "kepu") + 1)
             prefix = redis_prefix if app == "kepu" else ""
-            async with child(app, fake.url, data_dir, prefix) as base:
+            async with apps.run(app, prefix) as base:
                 result = await drive(
                     app, base, fake, script, scan_id, args.entrants, args.concurrency, first_user, args.warmup
                 )
@@ -462,7 +497,7 @@ async def run_phase(
             print(f"  round {n + 1} {app}: {result.cpu_us:,.0f} µs CPU/update", file=sys.stderr)
     if rounds == 1 and not args.smoke:  # the echo once more, after ours: one sample each side of it
         first_user = base_user + 1_000_000 * 3
-        async with child("echo", fake.url, data_dir, "") as base:
+        async with apps.run("echo", "") as base:
             result = await drive(
                 "echo", base, fake, script, scan_id, args.entrants, args.concurrency, first_user, args.warmup
             )
@@ -483,12 +518,18 @@ async def bench(args: argparse.Namespace) -> tuple[Phase, Phase, DialogCost]:
             data_dir = Path(tmp)
             script = prepare_contest(data_dir)
             scan_id = fake.add_file(signed_scan())
-            print("phase A: answer steps", file=sys.stderr)
-            answers = await run_phase(
-                args, fake, data_dir, redis_prefix, answers_only(script), scan_id, args.rounds, 0
-            )
-            print("phase B: whole dialog", file=sys.stderr)
-            whole = await run_phase(args, fake, data_dir, redis_prefix, script, scan_id, 1, 100_000_000)
+            apps = Apps(fake, data_dir, reuse=args.smoke)
+            try:
+                if args.smoke:
+                    await apps.start(("echo", ""), ("kepu", redis_prefix))
+                print("phase A: answer steps", file=sys.stderr)
+                answers = await run_phase(
+                    args, fake, apps, redis_prefix, answers_only(script), scan_id, args.rounds, 0
+                )
+                print("phase B: whole dialog", file=sys.stderr)
+                whole = await run_phase(args, fake, apps, redis_prefix, script, scan_id, 1, 100_000_000)
+            finally:
+                await apps.close()
             alone = await dialog_alone(data_dir, redis_prefix, script, args.alone, 900_000_000)
             stored = await count_submissions(data_dir, redis_prefix)
             # Phase B's warm-up entrants submit too, and so does its profiled round.
@@ -669,7 +710,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.warmup, args.alone = 10, DIALOG_ALONE
     if args.smoke:
-        args.entrants, args.rounds, args.concurrency, args.warmup, args.alone = 3, 1, 3, 1, 2
+        args.entrants, args.rounds, args.concurrency, args.warmup, args.alone = 1, 1, 1, 0, 1
     answers, whole, alone = asyncio.run(bench(args))
     body = report(answers, whole, alone, args)
     print(body)

@@ -134,6 +134,7 @@ async def services(
                 redis_url=redis_url,
                 redis_prefix=settings.redis_prefix,
                 redis_cluster=settings.redis_cluster,
+                lock_timeout=settings.redis_lock_timeout,
             )
         )
         storage, isolation, org, tickets = stores.storage, stores.isolation, stores.org, stores.tickets

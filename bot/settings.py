@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     redis_cluster: bool = Field(
         default=False, description="REDIS_URL names any node of a Redis Cluster (keys under the tag {PREFIX})"
     )
+    redis_lock_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="seconds a user's turn stays locked after its worker died (renewed while it lives)",
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
     locale: str = "zh_CN"

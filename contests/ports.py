@@ -136,10 +136,18 @@ class Storage(Protocol):
         :meth:`claim_once` would, in the same key space), or None when all are taken; one round
         trip.  Keys after the claimed one are left alone."""
 
-    async def claim_inbound(self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime) -> bool:
+    async def claim_inbound(
+        self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime, *, turn: Turn | None = None
+    ) -> bool:
         """:meth:`claim_once` of ``key`` and, only when this call claimed it, :meth:`touch_contact`
         of ``user`` at ``when``: what every incoming WeChat message needs, in one round trip
-        (a text message that only changes the draft makes both in :meth:`save_draft`)."""
+        (a text message that only changes the draft makes both in :meth:`save_draft`).
+
+        With ``turn`` (``user``'s, held), the claim stays pending until the turn ends, and is
+        added to :attr:`Turn.claims`.  Where several workers share the store, a claim still
+        pending when another turn of the user claims the same message was left by a worker
+        that died mid-event: it is taken over (True) while the user's draft is as it was when
+        claimed (the dead worker's effects never landed), else settled as handled (False)."""
 
     async def touch_contact(self, user: UserKey, when: dt.datetime) -> None:
         """Record that the user wrote at ``when`` (WeChat lets us reply for 48 h after)."""

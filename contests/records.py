@@ -93,6 +93,9 @@ class Turn:
     turn marked ``may_end_in_save`` may be ended by the save of the draft
     (:meth:`~contests.ports.Storage.save_draft` with ``turn=``), which then sets ``ended``
     so that the isolation does not release it again.  ``handle`` is the isolation's own.
+    ``claims``: the messages claimed in this turn before their effects
+    (:meth:`~contests.ports.Storage.claim_inbound` with ``turn=``), pending until the turn
+    ends, so that the claim of a turn whose worker died is taken over by a redelivery.
     """
 
     user: UserKey
@@ -101,6 +104,7 @@ class Turn:
     may_end_in_save: bool = False
     ended: bool = False
     handle: object = None
+    claims: list[str] = field(default_factory=list)
 
 
 def merge_extra(extra: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from contests.ports import Storage
 from contests.records import (
     AlreadyClaimed,
     InboundClaim,
+    Turn,
 )
 
 
@@ -33,10 +34,15 @@ class ClaimGate:
         """Record what a save that carried :attr:`pending` found."""
         self.owned = owned
 
-    async def ensure(self) -> None:
-        """Claim now unless done; raises :class:`AlreadyClaimed` when it is not ours."""
+    async def ensure(self, turn: Turn | None = None) -> None:
+        """Claim now unless done; raises :class:`AlreadyClaimed` when it is not ours.  Within
+        ``turn`` (the user's, held), the claim is pending until the turn ends, so that a worker
+        dying before the message's effects land does not lose it (:meth:`Storage.claim_inbound`)."""
         if self.owned is None:
             c = self.claim
-            self.owned = await self.storage.claim_inbound(c.key, c.ttl, c.user, c.when)
+            self.owned = await self.storage.claim_inbound(c.key, c.ttl, c.user, c.when, turn=turn)
+            if self.owned and turn is not None:
+                # The pending claim is settled by the turn's release, not by a draft's save.
+                turn.may_end_in_save = False
         if not self.owned:
             raise AlreadyClaimed(self.claim.key)

@@ -115,7 +115,7 @@ class Assistant:
         text = event.text.strip() if event.kind is EventKind.TEXT else ""
         if text and (gate is None or self._may_be_command(event.user, text)):
             if gate is not None:
-                await gate.ensure()
+                await gate.ensure(turn)
             try:
                 routed = await self._route_text(event.user, text, contest_hint, turn)
             except Exception:

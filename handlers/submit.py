@@ -322,12 +322,12 @@ class SubmitHandler:
         else:
             draft = await self._draft(event.user)
         now = self.clock()
-        event = await self._prepare(event, draft, gate)
+        event = await self._prepare(event, draft, gate, turn)
         outcome = self.engine.handle(
             draft.data if draft else None, event, now, contest_hint=contest_hint, questions=ask is not None
         )
         if gate is not None and (outcome.submit is not None or outcome.actions or outcome.question):
-            await gate.ensure()  # effects beyond the draft follow: the message is ours first
+            await gate.ensure(turn)  # effects beyond the draft follow: the message is ours first
         if outcome.submit is not None:
             return await self._submit(event.user, outcome, outcome.submit, now)
         if draft is not None and outcome.state and self.quota is not None:
@@ -422,7 +422,7 @@ class SubmitHandler:
             self._remember(user, None)
             if draft is not None:
                 if gate is not None:
-                    await gate.ensure()
+                    await gate.ensure(turn)
                 await self.storage.delete_draft(user)
             return True
         if draft is not None and state == draft.data:
@@ -450,7 +450,9 @@ class SubmitHandler:
         return True
 
     # ------------------------------------------------------------------ before the dialog
-    async def _prepare(self, event: Incoming, draft: Draft | None, gate: ClaimGate | None = None) -> Incoming:
+    async def _prepare(
+        self, event: Incoming, draft: Draft | None, gate: ClaimGate | None = None, turn: Turn | None = None
+    ) -> Incoming:
         """Attach what the dialog cannot find out itself: a video's or link's check, a scan's.
 
         A check is claimed first (``gate``): it may take 20 s, past WeChat's retry, and a
@@ -462,7 +464,7 @@ class SubmitHandler:
         if contest is None:
             return event
         if gate is not None and (step == Step.VIDEO or (step == Step.SCAN and event.kind is EventKind.FILE)):
-            await gate.ensure()
+            await gate.ensure(turn)
         if step == Step.VIDEO:
             if event.kind is EventKind.FILE:
                 return await self._check_video_file(event, contest)

@@ -550,9 +550,9 @@ async def test_a_video_link_is_claimed_before_it_is_checked(
     storage, order = h.services.storage, []
     real_claim = storage.claim_inbound
 
-    async def claim(*args: Any) -> bool:
+    async def claim(*args: Any, **kwargs: Any) -> bool:
         order.append("claim")
-        return await real_claim(*args)
+        return await real_claim(*args, **kwargs)
 
     class Unreachable:
         verdict = "unreachable"

@@ -29,22 +29,37 @@ __all__ = [
 
 
 def choose_backend(
-    *, data_dir: Path, redis_url: str | None, redis_prefix: str = "kepu", redis_cluster: bool = False
+    *,
+    data_dir: Path,
+    redis_url: str | None,
+    redis_prefix: str = "kepu",
+    redis_cluster: bool = False,
+    lock_timeout: float = 60.0,
 ) -> Backend:
     """The backend the settings name: Redis when ``redis_url`` is set (with ``redis_cluster``,
-    the Redis Cluster that ``redis_url`` names a node of), else SQLite."""
+    the Redis Cluster that ``redis_url`` names a node of), else SQLite.  ``lock_timeout``: how
+    long a dead worker's user turn stays locked on Redis."""
     if redis_url:
-        return RedisBackend(redis_url, redis_prefix, cluster=redis_cluster)
+        return RedisBackend(redis_url, redis_prefix, cluster=redis_cluster, lock_timeout=lock_timeout)
     return SqliteBackend(data_dir)
 
 
 @asynccontextmanager
 async def open_stores(
-    *, data_dir: Path, redis_url: str | None, redis_prefix: str = "kepu", redis_cluster: bool = False
+    *,
+    data_dir: Path,
+    redis_url: str | None,
+    redis_prefix: str = "kepu",
+    redis_cluster: bool = False,
+    lock_timeout: float = 60.0,
 ) -> AsyncIterator[Stores]:
     """Every store on the configured backend, closed on exit (last opened first)."""
     chosen = choose_backend(
-        data_dir=data_dir, redis_url=redis_url, redis_prefix=redis_prefix, redis_cluster=redis_cluster
+        data_dir=data_dir,
+        redis_url=redis_url,
+        redis_prefix=redis_prefix,
+        redis_cluster=redis_cluster,
+        lock_timeout=lock_timeout,
     )
     async with AsyncExitStack() as stack:
         storage, isolation = await chosen.open_storage()

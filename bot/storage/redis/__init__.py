@@ -53,10 +53,13 @@ async def _pinged(store: S, *also: Callable[[], Awaitable[None]]) -> S:
 class RedisBackend:
     """:class:`~bot.storage.base.Backend` on the server at ``url``, keys under ``prefix``; with
     ``cluster``, on the Redis Cluster that ``url`` names a node of, every key under the hash tag
-    ``{prefix}`` (:func:`~bot.storage.redis.common.key_prefix`)."""
+    ``{prefix}`` (:func:`~bot.storage.redis.common.key_prefix`).  A user's turn lock expires
+    ``lock_timeout`` seconds after its worker stopped renewing it."""
 
-    def __init__(self, url: str, prefix: str = "kepu", *, cluster: bool = False) -> None:
-        self.url, self.prefix, self.cluster = url, prefix, cluster
+    def __init__(
+        self, url: str, prefix: str = "kepu", *, cluster: bool = False, lock_timeout: float = 60.0
+    ) -> None:
+        self.url, self.prefix, self.cluster, self.lock_timeout = url, prefix, cluster, lock_timeout
         self.key_prefix = key_prefix(prefix, cluster=cluster)
 
     def connect(self, *, decode: bool = True) -> aioredis.Redis:
@@ -67,7 +70,7 @@ class RedisBackend:
     async def open_storage(self) -> tuple[Storage, EventIsolation]:
         storage = await _pinged(RedisStorage(self.connect(), self.key_prefix))
         # The isolation reads a turn's draft through the store, in the script that takes the lock.
-        return storage, RedisIsolation(self.connect(), self.key_prefix, drafts=storage)
+        return storage, RedisIsolation(self.connect(), self.key_prefix, self.lock_timeout, drafts=storage)
 
     async def open_org(self) -> OrgStore:
         return await _pinged(RedisOrgStore(self.connect(), self.key_prefix))

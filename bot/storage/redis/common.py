@@ -33,6 +33,17 @@ def part(text: str) -> str:
     return quote(text, safe="")
 
 
+def claim_key(prefix: str, key: str) -> str:
+    """The key of a message's claim (``claim_once``, ``claim_inbound``)."""
+    return f"{prefix}:claim:{part(key)}"
+
+
+def turn_mark(token: str) -> str:
+    """How a claim pending in the turn of lock ``token`` begins (the draft's version follows);
+    the turn's release settles it to "1"."""
+    return f"t:{token}:"
+
+
 def as_text(value: object) -> str:
     """A reply as text, whether or not the client decodes responses."""
     return value.decode() if isinstance(value, bytes) else str(value)

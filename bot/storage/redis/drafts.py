@@ -31,7 +31,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
-from bot.storage.redis.common import as_text, part
+from bot.storage.redis.common import as_text, claim_key, part, turn_mark
 from bot.storage.redis.lock import RedisIsolation, TurnHandle
 from contests.records import (
     AlreadyClaimed,
@@ -153,6 +153,30 @@ return 1
 """
 )
 
+# claim_inbound within a turn: KEYS claim, contacts, the user's draft; ARGV TTL in ms, field, ISO
+# time, the turn's mark ("t:" token ":").  A free key is set to the mark and the draft's
+# version; a key marked by another turn (which has ended, since this one holds the user's lock:
+# its worker died before its release settled the claim) is taken over while the draft is at
+# the version it was claimed at, else settled ("1": its effects landed).  "1" is a claim done.
+_CLAIM_IN_TURN_LUA = (
+    _TOUCH_FN
+    + """
+local version = redis.call('HGET', KEYS[3], 'version') or '0'
+local held = redis.call('GET', KEYS[1])
+if held then
+    if string.sub(held, 1, 2) ~= 't:' then return 0 end
+    if string.sub(held, 1, #ARGV[4]) == ARGV[4] then return 1 end
+    if string.sub(held, #held - #version) ~= ':' .. version then
+        redis.call('SET', KEYS[1], '1', 'KEEPTTL')
+        return 0
+    end
+end
+redis.call('SET', KEYS[1], ARGV[4] .. version, 'PX', ARGV[1])
+touch(KEYS[2], ARGV[2], ARGV[3])
+return 1
+"""
+)
+
 # claim_first: KEYS are claim keys (as claim_once names them), ARGV[1] their TTL in ms.  Returns
 # the 1-based position of the first key SET NX could take, 0 when none was free.
 _CLAIM_FIRST_LUA = """
@@ -217,6 +241,7 @@ class RedisStorage:
         self._create_submission = redis.register_script(_CREATE_SUBMISSION_LUA)
         self._touch = redis.register_script(_TOUCH_LUA)
         self._claim_inbound = redis.register_script(_CLAIM_INBOUND_LUA)
+        self._claim_in_turn = redis.register_script(_CLAIM_IN_TURN_LUA)
         self._claim_first = redis.register_script(_CLAIM_FIRST_LUA)
 
     @classmethod
@@ -251,7 +276,7 @@ class RedisStorage:
         return f"{self.prefix}:submissions"
 
     def _claim_key(self, key: str) -> str:
-        return f"{self.prefix}:claim:{part(key)}"
+        return claim_key(self.prefix, key)
 
     @property
     def _contacts(self) -> str:
@@ -466,10 +491,19 @@ class RedisStorage:
         position = int(await self._claim_first(keys=names, args=[_ms(ttl)]))
         return position - 1 if position else None
 
-    async def claim_inbound(self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime) -> bool:
+    async def claim_inbound(
+        self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime, *, turn: Turn | None = None
+    ) -> bool:
         keys = [self._claim_key(key), self._contacts]
         args: list[Any] = [_ms(ttl), _contact_field(user), utc_iso(when)]
-        return bool(await self._claim_inbound(keys=keys, args=args))
+        if turn is None or not isinstance(turn.handle, TurnHandle):
+            return bool(await self._claim_inbound(keys=keys, args=args))
+        keys.append(self._draft_key(user))
+        args.append(turn_mark(turn.handle.token))
+        claimed = bool(await self._claim_in_turn(keys=keys, args=args))
+        if claimed:
+            turn.claims.append(key)
+        return claimed
 
     async def touch_contact(self, user: UserKey, when: dt.datetime) -> None:
         await self._touch(keys=[self._contacts], args=[_contact_field(user), utc_iso(when)])

@@ -19,13 +19,19 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
-from bot.storage.redis.common import part
+from bot.storage.redis.common import claim_key, part, turn_mark
 from contests.records import Draft, Turn, UserKey
 
 log = logging.getLogger(__name__)
 
-# KEYS[1] lock; ARGV token.  Deletes the lock only while it is still ours.
+# KEYS[1] lock, then the claims pending in the turn; ARGV token, the turn's claim mark.
+# Deletes the lock only while it is still ours, and settles the claims still marked by this
+# turn (a redelivery takes over only those of a turn that never got here).
 RELEASE_LUA = """
+for i = 2, #KEYS do
+    local held = redis.call('GET', KEYS[i])
+    if held and string.sub(held, 1, #ARGV[2]) == ARGV[2] then redis.call('SET', KEYS[i], '1', 'KEEPTTL') end
+end
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
@@ -136,7 +142,11 @@ class RedisIsolation:
             for task in renewing:
                 task.cancel()
             try:
-                if not turn.ended and not int(await self._release(keys=[name], args=[token])):
+                claims = [claim_key(self.prefix, key) for key in turn.claims]
+                released = turn.ended or int(
+                    await self._release(keys=[name, *claims], args=[token, turn_mark(token)])
+                )
+                if not released:
                     log.warning("lock for %r expired before its event was handled", key)
             finally:
                 if renewing:
@@ -178,7 +188,7 @@ class RedisIsolation:
             # Cancelled (or failed) while the SET may already have reached the server: do not
             # leave the key held until it expires.
             with contextlib.suppress(aioredis.RedisError):
-                await asyncio.shield(self._release(keys=[name], args=[token]))
+                await asyncio.shield(self._release(keys=[name], args=[token, turn_mark(token)]))
             raise
 
     async def _renew(self, name: str, token: str, key: str) -> None:

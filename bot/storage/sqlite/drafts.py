@@ -423,7 +423,11 @@ class SqliteStorage(SqliteStoreBase):
         # One transaction: another process's claims cannot interleave with the scan.
         return await self._write(first_free)
 
-    async def claim_inbound(self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime) -> bool:
+    async def claim_inbound(
+        self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime, *, turn: Turn | None = None
+    ) -> bool:
+        # One worker: the in-process turn ends with the process, and a claim is final at once
+        # (a crash between a claim and its effects loses that message, as before).
         now = dt.datetime.now(dt.UTC)
         params = (user.channel, user.user_id, utc_iso(when))
 
