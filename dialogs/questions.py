@@ -30,7 +30,14 @@ from dialogs.results import Ask, StepResult
 from dialogs.states import State, Step
 from validators.fields import is_name_field
 from validators.links import parse_video_link
-from validators.questions import LOOKS_LIKE, QUESTION, asked_part, contest_question, question_grade
+from validators.questions import (
+    LOOKS_LIKE,
+    QUESTION,
+    asked_part,
+    contest_question,
+    is_english,
+    question_grade,
+)
 from validators.text import Valid
 
 PENDING = "maybe_question"  # {"text": the message, "at": the step's token}
@@ -101,7 +108,8 @@ def carries_link(kit: DialogKit, state: State, step: StepRef, text: str) -> bool
 
 def question_answer(kit: DialogKit, state: State, step: StepRef, text: str) -> tuple[Ask, str]:
     """A question at ``step``: answered by the caller, then the step's prompt again."""
-    reply = Reply(kit.msg.render("question_not_recorded", label=_field_label(kit, state, step)))
+    label = _field_label(kit, state, step)
+    reply = Reply(kit.msg.render("question_not_recorded", label=label, english=is_english(text)))
     return Ask([reply]), asked_part(text)
 
 

@@ -87,8 +87,13 @@ async def test_an_english_question_is_answered(chat: Callable[[str], ChatDriver]
     c = chat("erin")
     await at_title(c)
     await c.say("星空的秘密")
-    await asked_and_kept(c, "When is the deadline?", "请填写「类别」")
-    await asked_and_kept(c, "how big can the video be", "请填写「类别」")
+    for question, fact in (("When is the deadline?", "2099"), ("how big can the video be", "300 MB")):
+        before = await c.draft()
+        reply = await c.say(question)
+        assert await c.draft() == before, reply
+        # answered in English, told so in English, then the step's (Chinese) prompt again
+        assert fact in reply and "That answers your question; nothing was filled in" in reply, reply
+        assert NOT_RECORDED not in reply and "请填写「类别」" in reply
 
 
 async def test_a_question_at_the_channel_step_is_answered(chat: Callable[[str], ChatDriver]) -> None:

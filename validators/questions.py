@@ -85,6 +85,17 @@ def _plain(text: str) -> str:
     return unquoted if unquoted.strip(_TRAILING + "，,") else text
 
 
+_LATIN = re.compile(r"[A-Za-z]")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def is_english(text: str) -> bool:
+    """Mostly Latin letters and no more than a few Chinese characters (a unit's name may be quoted):
+    the asker reads English, and is answered in it."""
+    latin, han = len(_LATIN.findall(text)), len(_HAN.findall(text))
+    return latin >= 6 and han * 4 <= latin
+
+
 def question_grade(text: str) -> int:
     """How surely ``text`` is a question: :data:`NOT_A_QUESTION`, :data:`LOOKS_LIKE` or :data:`QUESTION`."""
     if len(text) > MAX_QUESTION_CHARS:

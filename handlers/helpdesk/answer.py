@@ -13,7 +13,7 @@ from typing import Literal
 from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import PERSONAL, Analyzer, Query, contest_terms, normalise
-from handlers.helpdesk.english import chinese_terms, english_answer, is_english
+from handlers.helpdesk.english import chinese_terms, english_answer
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.index import Hit, KnowledgeBase
 from handlers.helpdesk.places import HOW_MANY, describe, listed_units, place_of
@@ -27,6 +27,7 @@ from handlers.helpdesk.sources import (
     load_faq,
     parse_notice,
 )
+from validators.questions import is_english
 
 #: Confidence at or above which an answer is given without hand-off.  Calibrated on the dev split
 #: of ``tests/helpdesk_eval`` (``run_eval.py --split dev --sweep``): 0.60 is the lowest value with no

@@ -13,9 +13,6 @@ import re
 from contests.rules import Contest
 from handlers.helpdesk.index import Entry
 
-_LATIN = re.compile(r"[A-Za-z]")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-
 #: English phrase (a regular expression, matched on the lower-cased question) -> Chinese terms.
 LEXICON: tuple[tuple[str, str], ...] = (
     (r"file size|how (big|large)|max(imum)? size|\bsize\b|\bmb\b|\bgb\b|megabyte", "视频 大小 多大"),
@@ -96,12 +93,6 @@ CONTEST_NAMES: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 _PATTERNS = tuple((re.compile(p), terms) for p, terms in LEXICON)
-
-
-def is_english(text: str) -> bool:
-    """Mostly Latin letters and no more than a few Chinese characters (a unit's name may be quoted)."""
-    latin, cjk = len(_LATIN.findall(text)), len(_CJK.findall(text))
-    return latin >= 6 and cjk * 4 <= latin
 
 
 def chinese_terms(question: str) -> str:
