@@ -747,3 +747,8 @@ def test_a_new_edition_without_its_notice_quotes_last_years_undated_clauses(
     assert music.confident and "版权方授权" in music.answer and "上届通知" in music.answer
     deadline = desk.ask("most-cas-2027", "截止日期是哪天？")
     assert "2027年2月1日" in deadline.answer and "2024" not in deadline.answer
+
+
+def test_a_question_comparing_the_routes_gets_both(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(KEPU, "推荐和自荐有什么区别")
+    assert answer.confident and "地方、部门推荐" in answer.answer and "社会征集" in answer.answer

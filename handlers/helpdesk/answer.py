@@ -15,7 +15,7 @@ from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import PERSONAL, Analyzer, Query, contest_terms, normalise
 from handlers.helpdesk.english import chinese_terms, english_answer
 from handlers.helpdesk.facts import build_entries, quota_text
-from handlers.helpdesk.index import Hit, KnowledgeBase
+from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
 from handlers.helpdesk.places import HOW_MANY, describe, listed_units, place_of
 from handlers.helpdesk.silence import silent_topic
 from handlers.helpdesk.sources import (
@@ -269,6 +269,11 @@ class Helpdesk:
         places = self._places(contest, base, query, text, english)
         if places is not None:
             return places
+        routes = _routes_compared(base, contest, normalise(text))
+        if routes:  # "推荐和自荐有什么区别": each route as the notice states it
+            said = "\n".join(english_answer(e, contest) if english else e.render() for e in routes)
+            return HelpAnswer(said, True, routes[0].source, 1.0, contest.id, said, routes[0].id, query.terms,
+                              "answer", english)  # fmt: skip
         hits = _for_form(_for_route(base.search(query, limit=8), contest, route), contest, text)
         if not hits:
             return reply(UNSURE_EN if english else UNSURE, "unsure", confident=False)
@@ -365,6 +370,22 @@ def _own_form(text: str, contest: Contest, route: str | None) -> tuple[str, str]
     return text.replace(
         named, own
     ), f"（您选择的是“{channel.label}”，对应的是《{form.title}》，以下按此回答）"
+
+
+_COMPARED = re.compile(r"区别|不同|差别|哪个好|有什么两样|difference|differ")
+#: How entrants name the two kinds of route.
+_ROUTE_WORDS = {"recommend": ("推荐", "recommend"), "self": ("自荐", "自己报", "个人", "self")}
+
+
+def _routes_compared(base: KnowledgeBase, contest: Contest, text: str) -> list[Entry]:
+    """The routes' entries when a question compares the routes it names (推荐 and 自荐)."""
+    if not _COMPARED.search(text):
+        return []
+    kinds = {kind for kind, words in _ROUTE_WORDS.items() if any(w in text for w in words)}
+    if len(kinds) < 2:
+        return []
+    found = [base.entry(f"fact:channels.{c.id}") for c in contest.channels if c.kind in kinds]
+    return [e for e in found if e is not None]
 
 
 def _for_form(hits: list[Hit], contest: Contest, text: str) -> list[Hit]:
