@@ -752,3 +752,11 @@ def test_a_new_edition_without_its_notice_quotes_last_years_undated_clauses(
 def test_a_question_comparing_the_routes_gets_both(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(KEPU, "推荐和自荐有什么区别")
     assert answer.confident and "地方、部门推荐" in answer.answer and "社会征集" in answer.answer
+
+
+def test_a_date_cell_is_answered_with_its_window_and_an_inferred_cell_says_so(helpdesk: Helpdesk) -> None:
+    broadcast = helpdesk.ask(KEPU, "播出时间有什么要求")
+    assert broadcast.confident and "2023年1月1日—2023年12月31日" in broadcast.answer
+    assert "附件1 一、作品要求 （一）时间要求" in broadcast.answer  # the window's clause, not the form's
+    summary = helpdesk.ask(KEPU, "内容简介限多少字")
+    assert "100字" in summary.answer and "按往年同类表格推定" in summary.answer  # 附件3 is not printed

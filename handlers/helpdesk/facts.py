@@ -74,6 +74,8 @@ class _Facts:
         or the contest's own rules where no notice ships (a new edition)."""
         if self.notice is None:
             return "本届大赛规则（主办方设置）", ""
+        if not key:  # a cell of a form the notice names but does not print
+            return "大赛规则（通知未附表样，按往年同类表格推定）", ""
         probe = key
         while probe and probe not in self.cites:
             probe = probe.rpartition(".")[0]
@@ -402,13 +404,20 @@ class _Facts:
                 limits.append("可选：" + "、".join(f.options))
             if f.type.value == "pledge":
                 limits.append(f"承诺原文：{f.text}")
+            window = self.contest.production_window if f.window == "production" else (
+                self.contest.broadcast_window if f.window == "broadcast" else None
+            )  # fmt: skip
+            if window is not None:  # "播出时间有什么要求": the date must fall in the notice's window
+                limits.append(f"须在{_span(window.start, window.end)}之间")
             if f.hint:
                 limits.append(f.hint)
             if limits:
                 self.add(
                     f"{key}.{f.id}",
                     f"{name}「{f.label}」：{'；'.join(limits)}。",
-                    key,
+                    # the window's clause where the cell has one; a form the notice does not
+                    # reproduce has no clause of its own to quote
+                    f"{f.window}_window" if window is not None else (key if form.reproduced else ""),
                     f"forms[{form.id}].fields[{f.id}]",
                     f"{form.title} {f.label} 填写{' 字数' if f.max_chars else ''}",
                     {"字数"} if f.max_chars else set(),
