@@ -760,3 +760,14 @@ def test_a_date_cell_is_answered_with_its_window_and_an_inferred_cell_says_so(he
     assert "附件1 一、作品要求 （一）时间要求" in broadcast.answer  # the window's clause, not the form's
     summary = helpdesk.ask(KEPU, "内容简介限多少字")
     assert "100字" in summary.answer and "按往年同类表格推定" in summary.answer  # 附件3 is not printed
+
+
+def test_a_hostile_long_message_is_read_in_bounded_time(helpdesk: Helpdesk) -> None:
+    """An attack review measured 23 s for 20,000 digits (quadratic regexes, the GIL shared with
+    the event loop). Bounded now: the answer must still come, and the patterns are anchored."""
+    answer = helpdesk.ask(KEPU, "1" * 20000)
+    assert answer.contest_id == KEPU
+    analyzer = Analyzer()
+    assert "大小" in analyzer._shape("视频最大300mb")  # the anchored patterns still read sizes,
+    assert "时长" in analyzer._shape("我的片子5分10秒")  # durations,
+    assert "邮箱" in analyzer._shape("发到kepuwsp@163.com")  # and addresses

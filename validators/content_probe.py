@@ -218,7 +218,8 @@ class Reader:
         self.tail.append((second, frame))
 
     def _corners(self, frame: Any) -> Any:
-        cw, ch = int(self.width * 0.25), int(self.height * 0.18)
+        # at least a pixel: a 1920×8 picture would otherwise slice the whole frame and fail to stack
+        cw, ch = max(1, int(self.width * 0.25)), max(1, int(self.height * 0.18))
         return self.np.stack([frame[:ch, :cw], frame[:ch, -cw:], frame[-ch:, :cw], frame[-ch:, -cw:]])
 
     def finish(self) -> None:

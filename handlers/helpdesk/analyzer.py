@@ -141,11 +141,20 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
 #: lookarounds, not ``\b``: Chinese characters are word characters, so ``9横`` has no ``\b`` inside.
 SHAPES: tuple[tuple[str, str], ...] = (
     (r"(?<!\d)((16|4)\s*[:：/]\s*(9|3)|9\s*[:：/]\s*16)(?!\d)", " 画幅 "),
-    (r"\d{3,4}\s*[x×*]\s*\d{3,4}|(?<![\da-z])\d{3,4}\s*p(?![a-z])|(?<![\da-z])[48]k(?![a-z])", " 分辨率 "),
-    (r"\d+(\.\d+)?\s*(mb|mib|gb|g|m)(?![a-z])", " 大小 "),
-    (r"\d+(\.\d+)?\s*(分钟|秒钟|秒|min)|\d+\s*分\s*(半|\d+)|[一二三四五六七八九十两半]+分(钟|半)", " 时长 "),
-    (r"[\w.+-]+@[\w-]+(\.[\w-]+)+", " 邮箱 "),
-    (r"[\u4e00-\u9fff]{2,}(路|街|大道|巷)\d+号", r"\g<0> 地址 "),
+    # Every run is anchored where it starts and capped: a message of 20,000 digits must not make
+    # these quadratic (an attack review measured 23 s before; the event loop shares the GIL).
+    (
+        r"(?<!\d)\d{3,4}\s*[x×*]\s*\d{3,4}|(?<![\da-z])\d{3,4}\s*p(?![a-z])|(?<![\da-z])[48]k(?![a-z])",
+        " 分辨率 ",
+    ),
+    (r"(?<![\d.])\d{1,6}(\.\d{1,3})?\s*(mb|mib|gb|g|m)(?![a-z])", " 大小 "),
+    (
+        r"(?<![\d.])\d{1,6}(\.\d{1,3})?\s*(分钟|秒钟|秒|min)|(?<!\d)\d{1,4}\s*分\s*(半|\d{1,2})"
+        r"|[一二三四五六七八九十两半]{1,4}分(钟|半)",
+        " 时长 ",
+    ),
+    (r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(\.[\w-]{1,63}){1,8}", " 邮箱 "),
+    (r"(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{2,30}(路|街|大道|巷)\d{1,5}号", r"\g<0> 地址 "),
     (r"(?<!\d)(0\d{2,3}-?\d{7,8}|1[3-9]\d{9})(?!\d)", " 联系 "),
 )
 

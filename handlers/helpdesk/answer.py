@@ -192,6 +192,9 @@ class Helpdesk:
         "the form" is then about that route's form.  A message asking two things ("能推荐几部？要盖
         什么章？") gets both answers, and is sure only if both are.
         """
+        # What is asked sits at the end of a long message; the rest is story, and an unbounded
+        # message would cost every user of this process its time (the regexes share the GIL).
+        question = question[-MAX_QUESTION_CHARS:]
         english = is_english(question)
         preface = ""
         if contest_id is None:
@@ -448,6 +451,8 @@ ASKS = re.compile(
     r"|\b(what|how|when|where|who|which|can|may|is|are|do|does|should)\b",
     re.IGNORECASE,
 )
+#: The longest part of a message the helpdesk reads (its end, where the question is).
+MAX_QUESTION_CHARS = 600
 #: A part of a message shorter than this, naming nothing of its own, is read with the part before it.
 FOLLOW_UP_CHARS = 8
 #: Words a follow-up may have and still lean on the question before it.
