@@ -277,7 +277,7 @@ class Helpdesk:
             said = "\n".join(english_answer(e, contest) if english else e.render() for e in routes)
             return HelpAnswer(said, True, routes[0].source, 1.0, contest.id, said, routes[0].id, query.terms,
                               "answer", english)  # fmt: skip
-        hits = _for_form(_for_route(base.search(query, limit=8), contest, route), contest, text)
+        hits = _sink_foreign(base.search(query, limit=8), contest, route, text)
         if not hits:
             return reply(UNSURE_EN if english else UNSURE, "unsure", confident=False)
         top = hits[0]
@@ -391,39 +391,40 @@ def _routes_compared(base: KnowledgeBase, contest: Contest, text: str) -> list[E
     return [e for e in found if e is not None]
 
 
-def _for_form(hits: list[Hit], contest: Contest, text: str) -> list[Hit]:
-    """A question that names a form ("推荐表承诺书里…") is about that form: another form's entries sink."""
-    named = next((n for n in FORM_NAMES if n in text), None)
-    if named is None:
-        return hits
-    others = {f.id for f in contest.forms if named not in f.title}
-    if len(others) == len(contest.forms):
-        return hits
-    sections = tuple(f"通知 {f.attachment} " for f in contest.forms if f.id in others and f.attachment)
-
-    def other(hit: Hit) -> bool:
-        parts = hit.entry.id.split(".")
-        if hit.entry.kind == "clause":  # the other form's own attachment
-            return bool(sections) and (hit.entry.source + " ").startswith(sections)
-        return parts[0] == "fact:forms" and len(parts) > 1 and parts[1] in others
-
-    return sorted(hits, key=lambda h: (other(h), -h.score, h.entry.id))
-
-
-def _for_route(hits: list[Hit], contest: Contest, route: str | None) -> list[Hit]:
-    """Hits about another route's form or places sink below those of the asker's route."""
+def _foreign(contest: Contest, route: str | None, text: str) -> tuple[set[str], set[str]]:
+    """The forms and routes a question is *not* about: those of other routes than the asker's, and
+    every form but the one the question names ("推荐表承诺书里…")."""
+    forms: set[str] = set()
+    routes: set[str] = set()
     channel = next((c for c in contest.channels if c.id == route), None)
-    if channel is None:
+    if channel is not None:
+        forms |= {f.id for f in contest.forms} - set(channel.forms.values())
+        routes |= {c.id for c in contest.channels} - {channel.id}
+    named = next((n for n in FORM_NAMES if n in text), None)
+    if named is not None:
+        others = {f.id for f in contest.forms if named not in f.title}
+        if len(others) < len(contest.forms):
+            forms |= others
+    return forms, routes
+
+
+def _sink_foreign(hits: list[Hit], contest: Contest, route: str | None, text: str) -> list[Hit]:
+    """Hits about a form or route the question is not about (:func:`_foreign`) sink below the rest:
+    that form's facts and its attachment's clauses, that route's places and description."""
+    forms, routes = _foreign(contest, route, text)
+    if not forms and not routes:
         return hits
-    mine = set(channel.forms.values())
-    others = {f.id for f in contest.forms} - mine
-    other_routes = {c.id for c in contest.channels} - {channel.id}
+    sections = tuple(f"{f.attachment} " for f in contest.forms if f.id in forms and f.attachment)
 
     def foreign(hit: Hit) -> bool:
-        parts = hit.entry.id.split(".")
-        head = parts[0]
-        return (head == "fact:forms" and len(parts) > 1 and parts[1] in others) or (
-            head in ("fact:quota", "fact:channels") and len(parts) > 1 and parts[1] in other_routes
+        entry = hit.entry
+        if entry.kind == "clause":  # the other form's own attachment
+            cite = entry.source.split(" ", 1)[-1] + " "
+            return bool(sections) and cite.startswith(sections)
+        parts = entry.id.split(".")
+        return len(parts) > 1 and (
+            (parts[0] == "fact:forms" and parts[1] in forms)
+            or (parts[0] in ("fact:quota", "fact:channels") and parts[1] in routes)
         )
 
     return sorted(hits, key=lambda h: (foreign(h), -h.score, h.entry.id))
