@@ -27,6 +27,7 @@ from handlers.helpdesk.sources import (
     load_faq,
     parse_notice,
 )
+from handlers.helpdesk.wanted import by_wanted
 from validators.questions import is_english
 
 #: Confidence at or above which an answer is given without hand-off.  Calibrated on the dev split
@@ -224,6 +225,10 @@ class Helpdesk:
         if leaning and parts:
             parts[-1] += "，" + leaning.rstrip("，")
         parts = parts if len(parts) > 1 else [question]
+        if len(parts) > 1:  # the unit one part names is the asker of every part
+            place = place_of(normalise(question), contest)
+            stage = place.route.selection_stage if place is not None else ""
+            parts = [_at_stage(p, stage, contest) for p in parts]
         answers = [self._one(contest, part, route, english) for part in parts]
         result = answers[0] if len(answers) == 1 else _together(answers)
         if preface and result.kind in ("answer", "silent"):
@@ -271,13 +276,13 @@ class Helpdesk:
             return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
         places = self._places(contest, base, query, text, english)
         if places is not None:
-            return places
+            return self._with_other_topics(places, base, query, contest, route, text, english)
         routes = _routes_compared(base, contest, normalise(text))
         if routes:  # "推荐和自荐有什么区别": each route as the notice states it
             said = "\n".join(english_answer(e, contest) if english else e.render() for e in routes)
             return HelpAnswer(said, True, routes[0].source, 1.0, contest.id, said, routes[0].id, query.terms,
                               "answer", english)  # fmt: skip
-        hits = _sink_foreign(base.search(query, limit=8), contest, route, text)
+        hits = by_wanted(_sink_foreign(base.search(query, limit=8), contest, route, text), normalise(text))
         if not hits:
             return reply(UNSURE_EN if english else UNSURE, "unsure", confident=False)
         top = hits[0]
@@ -329,6 +334,32 @@ class Helpdesk:
         return HelpAnswer(
             rendered, True, entry.source, 1.0, contest.id, rendered, entry.id, query.terms, "answer", english
         )
+
+    def _with_other_topics(
+        self, said: HelpAnswer, base: KnowledgeBase, query: Query, contest: Contest, route: str | None,
+        text: str, english: bool,
+    ) -> HelpAnswer:
+        """A unit's places, and the best entry of each other intent the question asks about
+        ("最多能推荐几个，最晚什么时候报"): the places' rule answers only the count."""
+        others = query.topics - {"名额"}
+        if not others:
+            return said
+        place = place_of(normalise(text), contest)
+        stage = place.route.selection_stage if place is not None else ""
+        if stage:  # a recommending unit's deadline is its selection stage's, not the entrants' (cq 初审阶段)
+            query = self.analyzer.query(f"{text} {stage}")
+        covered: set[str] = set()
+        more = []
+        for hit in _sink_foreign(base.search(query, limit=8), contest, route, text):
+            new = (hit.entry.topics & others) - covered
+            if new and hit.confidence >= self.threshold and not hit.entry.silent:
+                more.append(hit)
+                covered |= new
+        if not more:
+            return said
+        extra = "\n".join(english_answer(h.entry, contest) if english else h.entry.render() for h in more)
+        answer = f"{said.answer}\n{extra}"
+        return replace(said, answer=answer, suggestion=f"{said.suggestion}\n{extra}")
 
     def _contacts(self, contest: Contest, english: bool) -> str:
         """Where to ask the organisers when the notice is silent, as the notice gives it."""
@@ -459,6 +490,18 @@ FOLLOW_UP_CHARS = 8
 #: Words a follow-up may have and still lean on the question before it.
 FOLLOW_UP_WORDS = frozenset({"名额", "提交", "几部", "一共", "通知", "要求", "作品", "视频"})
 _CONNECTIVE = re.compile(r"又|还有|另外|以及|同时")
+
+
+#: A question about when something is due, in the words the analyzer reads as its 截止 intent.
+_WHEN_DUE = re.compile(r"截止|最晚|什么时候|啥时候|几号|哪天|时间")
+
+
+def _at_stage(part: str, stage: str, contest: Contest) -> str:
+    """A part asking when things are due, asked by a unit that selects works at ``stage``, is about
+    that stage's end (cq's districts: 初审阶段, 7月31日), not the entrants' deadline."""
+    if not stage or not _WHEN_DUE.search(part) or place_of(normalise(part), contest) is not None:
+        return part
+    return f"{part} {stage}"
 
 
 def _together(answers: list[HelpAnswer]) -> HelpAnswer:

@@ -1,0 +1,66 @@
+"""The helpdesk's checks of what a question asks for: the kind of answer (a date, a number, a
+person to call, an e-mail, an address) and every intent of a unit's question about its places."""
+
+from __future__ import annotations
+
+import pytest
+
+from contests.rules import ContestRegistry
+from handlers.helpdesk.answer import Helpdesk
+from handlers.helpdesk.index import Entry, Hit
+from handlers.helpdesk.wanted import TYPE_DAMPING, by_wanted, wanted
+
+CQ = "cq-2023-scientist-spirit"
+
+
+@pytest.fixture(scope="module")
+def helpdesk() -> Helpdesk:
+    return Helpdesk(ContestRegistry.load())
+
+
+def _hit(entry_id: str, text: str, score: float, confidence: float = 0.8) -> Hit:
+    return Hit(Entry(entry_id, "clause", text, "通知"), score, confidence)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("材料几号截止", "date"),
+        ("最晚啥时候交", "date"),
+        ("一个单位能推荐几部", "number"),
+        ("视频多大", "number"),
+        ("咨询电话是多少", "contact"),
+        ("自荐的邮箱是哪个", "email"),
+        ("光盘寄到哪里", "address"),
+        ("片头要不要放片名", None),
+        ("自荐作品找谁审核", None),  # a role, not a number to call
+    ],
+)
+def test_the_kind_of_answer_a_question_wants(question: str, kind: str | None) -> None:
+    assert wanted(question) == kind
+
+
+def test_a_close_runner_up_that_has_what_is_asked_goes_first() -> None:
+    greeting = _hit("clause:0", "各市科技局、各有关单位：省科技厅拟开展征集评选活动。", 10.0)
+    contact = _hit("fact:contacts.0", "联系人：张三，电话 0451-12345678。", 7.0)
+    hits = by_wanted([greeting, contact], "省科技厅的联系人是谁")
+    assert hits[0] is contact and hits[1] is greeting
+
+
+def test_without_one_nearby_the_top_entry_is_damped_to_a_hand_off() -> None:
+    theme = _hit("clause:11", "（三）先进帮扶模式。科技特派团在帮扶工作中创新探索。", 10.0, confidence=0.56)
+    far = _hit("clause:3", "征集时间为3月28日至5月9日。", 3.0)  # has a number, but scores far below
+    hits = by_wanted([theme, far], "这个制度推行多少周年")
+    assert hits[0].entry is theme.entry and hits[0].confidence == pytest.approx(0.56 * TYPE_DAMPING)
+
+
+def test_an_entry_saying_the_notice_is_silent_answers_any_kind() -> None:
+    silent = _hit("fact:delivery.1", "各区县于7月31日前报送至指定邮箱（邮箱未在通知中公布）。", 10.0)
+    assert by_wanted([silent], "组委会邮箱是哪个")[0] is silent
+
+
+def test_a_units_places_and_its_deadline_asked_together(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CQ, "江北区科技局想问，我们区能推荐几部？截止到什么时候？")
+    assert answer.confident and "3—5" in answer.answer and "7月31日" in answer.answer
+    alone = helpdesk.ask(CQ, "江北区科技局能推荐几部")
+    assert "3—5" in alone.answer and "7月31日" not in alone.answer
