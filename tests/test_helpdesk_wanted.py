@@ -64,3 +64,24 @@ def test_a_units_places_and_its_deadline_asked_together(helpdesk: Helpdesk) -> N
     assert answer.confident and "3—5" in answer.answer and "7月31日" in answer.answer
     alone = helpdesk.ask(CQ, "江北区科技局能推荐几部")
     assert "3—5" in alone.answer and "7月31日" not in alone.answer
+
+
+def test_a_question_asking_which_ones_gets_every_item_of_the_notices_list(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask("most-2023-tech-envoy", "可以拍哪几个方向")
+    assert answer.confident
+    for item in ("推广科技成果", "突破产业瓶颈", "先进帮扶模式", "工作生活日常", "带货"):
+        assert item in answer.answer
+    assert answer.answer.index("（一）") < answer.answer.index("（五）")  # in the notice's order
+
+
+def test_a_short_piece_pointing_back_leans_on_the_one_before(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask("hlj-2022-kepu", "扫描件能传几个？每个多大？")
+    assert answer.confident and "3个" in answer.answer and "20M" in answer.answer
+    assert "100～200" not in answer.answer  # the video's size is not what "每个" points at
+
+
+def test_when_the_results_come_out_is_said_only_where_the_notice_is_silent(helpdesk: Helpdesk) -> None:
+    silent = helpdesk.ask("hlj-2022-kepu", "获奖名单啥时候公布")
+    assert silent.confident and silent.kind == "silent" and "没有写明评选结果公布的时间" in silent.answer
+    dated = helpdesk.ask("most-2023-tech-envoy", "评选结果什么时候公布")  # （五）2023年10月—12月
+    assert dated.kind != "silent" and "10月" in (dated.suggestion or dated.answer)

@@ -212,8 +212,10 @@ class Helpdesk:
         for piece in pieces:
             # A short piece without an intent of its own ("一共几部", "通知里找不到", "用啥交") leans on the
             # question beside it; "时长可以吗" asks something itself.
-            if (len(piece) < FOLLOW_UP_CHARS and not self._says_what(contest, piece)) or (
-                piece is not pieces[-1] and not ASKS.search(piece)
+            if (
+                (len(piece) < FOLLOW_UP_CHARS and not self._says_what(contest, piece))
+                or (piece is not pieces[-1] and not ASKS.search(piece))
+                or (parts and len(piece) < FOLLOW_UP_CHARS and POINTS_BACK.match(piece.strip()))
             ):
                 if parts:
                     parts[-1] += "，" + piece
@@ -286,7 +288,8 @@ class Helpdesk:
         if not hits:
             return reply(UNSURE_EN if english else UNSURE, "unsure", confident=False)
         top = hits[0]
-        chosen = [top, *_more_topics(hits, query.topics, top, self.threshold)]
+        items = _items_of(base, top) if ASKS_A_LIST.search(text) else []
+        chosen = items or [top, *_more_topics(hits, query.topics, top, self.threshold)]
         chosen += _siblings(hits, top, chosen, route)
 
         def say(hit: Hit) -> str:
@@ -336,8 +339,14 @@ class Helpdesk:
         )
 
     def _with_other_topics(
-        self, said: HelpAnswer, base: KnowledgeBase, query: Query, contest: Contest, route: str | None,
-        text: str, english: bool,
+        self,
+        said: HelpAnswer,
+        base: KnowledgeBase,
+        query: Query,
+        contest: Contest,
+        route: str | None,
+        text: str,
+        english: bool,
     ) -> HelpAnswer:
         """A unit's places, and the best entry of each other intent the question asks about
         ("最多能推荐几个，最晚什么时候报"): the places' rule answers only the count."""
@@ -487,9 +496,33 @@ ASKS = re.compile(
 MAX_QUESTION_CHARS = 600
 #: A part of a message shorter than this, naming nothing of its own, is read with the part before it.
 FOLLOW_UP_CHARS = 8
+#: A short piece that starts by pointing at what the piece before it named ("附件最多传几个？每个多大？").
+POINTS_BACK = re.compile(r"每个|每份|每部|每张|那它|它|其|这个|那个|该")
 #: Words a follow-up may have and still lean on the question before it.
 FOLLOW_UP_WORDS = frozenset({"名额", "提交", "几部", "一共", "通知", "要求", "作品", "视频"})
 _CONNECTIVE = re.compile(r"又|还有|另外|以及|同时")
+
+
+#: A question that asks for every item of something ("拍摄方向有哪几个", "分哪几类").
+ASKS_A_LIST = re.compile(r"哪些|哪几|有什么|有啥|包括什么|包括啥|几类|几种|几个方向|分别是")
+#: How a clause that is one item of a list ends its citation: （四）, 4., （4）.
+_ITEM = re.compile(r"\s(（[一二三四五六七八九十\d]+）|\d+[.．、])$")
+#: A list longer than this is a section, not an answer.
+MOST_ITEMS = 8
+
+
+def _items_of(base: KnowledgeBase, top: Hit) -> list[Hit]:
+    """When the best entry is one item of the notice's list (附件1 一、作品方向 （四）), every item
+    of that list in the notice's order: a question asking which ones wants them all."""
+    entry = top.entry
+    if entry.kind != "clause" or not _ITEM.search(entry.source):
+        return []
+    parent = _ITEM.sub("", entry.source)
+    items = [e for e in base.entries if e.kind == "clause" and _ITEM.sub("", e.source) == parent
+             and _ITEM.search(e.source)]  # fmt: skip
+    if not 2 <= len(items) <= MOST_ITEMS:
+        return []
+    return [top if e is entry else Hit(e, top.score, top.confidence) for e in items]
 
 
 #: A question about when something is due, in the words the analyzer reads as its 截止 intent.

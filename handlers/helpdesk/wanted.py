@@ -26,7 +26,9 @@ _ASKS: tuple[tuple[Wanted, re.Pattern[str]], ...] = (
     ("date", re.compile(r"什么时候|啥时候|几号|哪天|哪一天|几月|何时|截止(到|日期|时间)|最晚|日期是")),
     (
         "number",
-        re.compile(r"多少|几(个|部|项|分|天|周年|年|人|名|次|条|种|位|件|兆|秒|分钟)|多[大长久]|几[?？]?$"),
+        re.compile(
+            r"多少|几(个|部|项|分|天|周年|年|人|名|次|条|种|位|件|兆|秒|分钟)|多[大长久]|几[?？]?$|尺寸|大小"
+        ),
     ),
 )
 
@@ -35,7 +37,10 @@ _HAS: dict[Wanted, re.Pattern[str]] = {
     "contact": re.compile(r"\d{7,}|\d{3,4}-\d{4}|联系人|电话|QQ|微信"),
     "address": re.compile(r"路|街|号|邮编|大厦|出版社|收件|\d{6}"),
     "date": re.compile(r"\d{1,2}月|\d{4}年|\d{1,2}日|[上中下]旬|月底|月初|截止|日期未定"),
-    "number": re.compile(r"\d|[一二两三四五六七八九十百千万]+[个部项分天年名人次条种位件兆秒]|不限|若干"),
+    "number": re.compile(
+        r"\d|[一二两三四五六七八九十百千万]+[个部项分天年名人次条种位件兆秒]"
+        r"|不限|若干|永[久远]|长期"
+    ),
 }
 
 #: A runner-up that has what is asked is promoted only if its score is at least this share of the top's.
@@ -49,6 +54,7 @@ def wanted(question: str) -> Wanted | None:
     return next((kind for kind, pattern in _ASKS if pattern.search(question)), None)
 
 
+_NO_FIGURES = re.compile(r"\d{4}\s*年(\s*\d{0,2}\s*月)?(\s*\d{0,2}\s*日)?|附件\s*\d+|《[^》]*》")
 #: An entry saying the notice does not give the thing ("邮箱未在通知中公布") answers in its own way.
 _UNSTATED = re.compile(r"未在通知中公布|未写明|没有(规定|写明)|未规定|未公布")
 
@@ -56,6 +62,8 @@ _UNSTATED = re.compile(r"未在通知中公布|未写明|没有(规定|写明)|�
 def has(kind: Wanted, hit: Hit) -> bool:
     entry = hit.entry
     said = f"{entry.text} {entry.quote}"
+    if kind == "number":  # a year, a form's date line ("2022年 月 日"), 附件2, a title: no figures
+        said = _NO_FIGURES.sub("", said)
     return entry.silent or bool(_HAS[kind].search(said) or _UNSTATED.search(said))
 
 
