@@ -85,3 +85,11 @@ def test_when_the_results_come_out_is_said_only_where_the_notice_is_silent(helpd
     assert silent.confident and silent.kind == "silent" and "没有写明评选结果公布的时间" in silent.answer
     dated = helpdesk.ask("most-2023-tech-envoy", "评选结果什么时候公布")  # （五）2023年10月—12月
     assert dated.kind != "silent" and "10月" in (dated.suggestion or dated.answer)
+
+
+def test_the_route_one_part_names_holds_for_the_parts_after_it(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask("most-cas-2024-kepu", "地方推荐的作品，光盘寄到哪、又要往哪个邮箱发？")
+    assert answer.confident and "kepuwsp@163.com" in answer.answer
+    assert "kepuchuwsp@126.com" not in answer.answer  # the 社会征集 route's e-mail is not the asker's
+    both = helpdesk.ask("most-cas-2024-kepu", "省里推荐的作品要用哪两种方式交材料")
+    assert both.confident and "光盘" in both.answer and "kepuwsp@163.com" in both.answer

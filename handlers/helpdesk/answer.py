@@ -230,6 +230,7 @@ class Helpdesk:
         if len(parts) > 1:  # the unit one part names is the asker of every part
             place = place_of(normalise(question), contest)
             stage = place.route.selection_stage if place is not None else ""
+            parts = _with_route_named(parts)
             parts = [_at_stage(p, stage, contest) for p in parts]
         answers = [self._one(contest, part, route, english) for part in parts]
         result = answers[0] if len(answers) == 1 else _together(answers)
@@ -290,7 +291,7 @@ class Helpdesk:
         top = hits[0]
         items = _items_of(base, top) if ASKS_A_LIST.search(text) else []
         chosen = items or [top, *_more_topics(hits, query.topics, top, self.threshold)]
-        chosen += _siblings(hits, top, chosen, route)
+        chosen += _siblings(hits, top, chosen, route if route is not None else _route_word(text))
 
         def say(hit: Hit) -> str:
             return english_answer(hit.entry, contest) if english else hit.entry.render()
@@ -504,7 +505,9 @@ _CONNECTIVE = re.compile(r"又|还有|另外|以及|同时")
 
 
 #: A question that asks for every item of something ("拍摄方向有哪几个", "分哪几类").
-ASKS_A_LIST = re.compile(r"哪些|哪几|有什么|有啥|包括什么|包括啥|几类|几种|几个方向|分别是")
+ASKS_A_LIST = re.compile(
+    r"哪些|哪几|哪[两三四五六]|有什么|有啥|包括什么|包括啥|[几两三四五六]类|[几两三四五六]种|几个方向|分别是"
+)
 #: How a clause that is one item of a list ends its citation: （四）, 4., （4）.
 _ITEM = re.compile(r"\s(（[一二三四五六七八九十\d]+）|\d+[.．、])$")
 #: A list longer than this is a section, not an answer.
@@ -523,6 +526,29 @@ def _items_of(base: KnowledgeBase, top: Hit) -> list[Hit]:
     if not 2 <= len(items) <= MOST_ITEMS:
         return []
     return [top if e is entry else Hit(e, top.score, top.confidence) for e in items]
+
+
+#: How a message names the way its works are entered: later parts of it ask about the same way.
+ROUTE_WORDS = re.compile(r"(地方|单位|部门|省级|区县|省里|市里)推荐|社会征集|自荐|个人会员|单位会员")
+
+
+def _route_word(text: str) -> str | None:
+    """The route a question names in words ("地方推荐"), if any."""
+    found = ROUTE_WORDS.search(text)
+    return found.group(0) if found else None
+
+
+def _with_route_named(parts: list[str]) -> list[str]:
+    """Each part of a message that names no route, with the route an earlier part named ("地方推荐的
+    作品，要寄什么、又要往邮箱发什么": the e-mail is the 地方推荐 one too)."""
+    named = ""
+    out = []
+    for part in parts:
+        found = ROUTE_WORDS.search(part)
+        if found:
+            named = found.group(0)
+        out.append(part if found or not named else f"{named} {part}")
+    return out
 
 
 #: A question about when something is due, in the words the analyzer reads as its 截止 intent.
