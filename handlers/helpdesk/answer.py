@@ -229,7 +229,9 @@ class Helpdesk:
         parts = parts if len(parts) > 1 else [question]
         if len(parts) > 1:  # the unit one part names is the asker of every part
             place = place_of(normalise(question), contest)
-            stage = place.route.selection_stage if place is not None else ""
+            # a unit the notice names (渝中区), not the kind's word alone ("区县报送又是什么时候")
+            named = place is not None and place.named in listed_units(contest)
+            stage = place.route.selection_stage if place is not None and named else ""
             parts = _with_route_named(parts)
             parts = [_at_stage(p, stage, contest) for p in parts]
         answers = [self._one(contest, part, route, english) for part in parts]
