@@ -340,7 +340,7 @@ class WechatChannel:
                 tokens=tokens,
             )
             outbox = Outbox(
-                self.settings.data_dir, dt.timedelta(hours=self.config.link_ttl_hours), clock=self.clock
+                self.settings.media_folder, dt.timedelta(hours=self.config.link_ttl_hours), clock=self.clock
             )
             notifier = WechatNotifier(
                 api, services, outbox, download_base=self.config.download_base, clock=self.clock
@@ -398,7 +398,7 @@ class WechatChannel:
         while True:
             try:
                 rt = self._runtime()
-                removed = await asyncio.to_thread(sweep_incoming, self.settings.data_dir, KEEP_INCOMING)
+                removed = await asyncio.to_thread(sweep_incoming, self.settings.media_folder, KEEP_INCOMING)
                 removed += await asyncio.to_thread(rt.outbox.sweep)
                 if removed:
                     log.info("wechat: swept %d old files", removed)
@@ -589,7 +589,7 @@ class WechatChannel:
             return FileInfo(title or fallback_name, size_hint, mime)
         if size_hint is not None and size_hint > MEDIA_LIMIT:
             return FileInfo(title or fallback_name, size_hint, mime, ref=media_id)
-        folder = await asyncio.to_thread(new_incoming_dir, self.settings.data_dir)
+        folder = await asyncio.to_thread(new_incoming_dir, self.settings.media_folder)
         try:
             media = await rt.api.download_media(media_id, folder / "media.part", limit=MEDIA_LIMIT)
         except WechatApiError as exc:
