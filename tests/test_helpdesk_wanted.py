@@ -108,3 +108,10 @@ def test_a_day_asked_about_is_compared_with_the_deadline(helpdesk: Helpdesk) -> 
     # a day in the work's own life is about its window, not the deadline
     aired = helpdesk.ask("hlj-2022-kepu", "片子2022年3月10日才首播，赶得上吗")
     assert "截止日期之内" not in aired.answer and "已过截止日期" not in aired.answer
+
+
+def test_whether_all_can_go_up_is_the_rule_not_the_askers_own_state(helpdesk: Helpdesk) -> None:
+    rule = helpdesk.ask(CQ, "城口县收了3个作品能都推荐上去吗")
+    assert rule.kind == "answer" and "1—2" in rule.answer
+    for own in ("我们县的片子推上去没得", "我的作品推荐上去了吗"):
+        assert helpdesk.ask(CQ, own).kind == "personal"
