@@ -208,6 +208,7 @@ async def test_two_workers_one_killed_mid_load_lose_nothing_and_do_nothing_twice
     ]
     outbox = pair[0].data_dir / "outbox"
     to_a = asyncio.Event()  # a message is on its way to worker a
+    a_drew = asyncio.Event()  # worker a has drawn a form: the kill may come
 
     async with aiohttp.ClientSession() as http:
         await asyncio.gather(*(w.start(http) for w in pair))
@@ -247,6 +248,11 @@ async def test_two_workers_one_killed_mid_load_lose_nothing_and_do_nothing_twice
                 # Entrants at every step when the kill lands, and some still to come.
                 await asyncio.sleep(n * STAGGER)
                 for index, xml in enumerate(entrant.messages):
+                    if index == len(entrant.messages) - 1 and n >= ENTRANTS // 2:
+                        # Confirmations still to come when the kill lands, even where worker a
+                        # drew its first form after every dialog had ended (a loaded machine:
+                        # then nothing went to worker a any more, and the kill never came).
+                        await a_drew.wait()
                     entrant.replies.append(await push(entrant, index, xml))
 
             def drawn_by(worker: int) -> list[Entrant]:
@@ -268,6 +274,7 @@ async def test_two_workers_one_killed_mid_load_lose_nothing_and_do_nothing_twice
                 # Once it has drawn a form, for the survivor to serve from the shared folder.
                 assert await until(lambda: drawn_by(0), 60), "worker a drew no form"
                 to_a.clear()
+                a_drew.set()
                 await to_a.wait()
                 await asyncio.sleep(KILL_DELAY)
                 await pair[0].kill()
@@ -293,12 +300,11 @@ async def test_two_workers_one_killed_mid_load_lose_nothing_and_do_nothing_twice
                 await isolation.close()
                 await storage.close()
             assert len(stored) == len(by_user), "an entrant submitted twice"
+            # Never lost: once seen in about 12 runs, a subscribe claimed on arrival by the dead
+            # worker, whose redelivery was then dropped (the dialog never started), or a
+            # confirmation refused by the quota place its dead attempt had held.
             lost = sorted({e.openid for e in entrants} - set(by_user))
-            if lost:
-                # Known defect, seen in 1 of about 12 runs (session 10): a 确认提交 in flight when its
-                # worker is SIGKILLed can be lost (claimed, not stored, the resend not acted on). It is
-                # reported, not hidden: this test ends as xfail naming the entrant; fix, then drop this.
-                pytest.xfail(f"known defect: a confirmation lost with its worker: {lost}")
+            assert not lost, f"lost with the dead worker: {lost}"
             assert len(by_user) == ENTRANTS
             numbers = sorted(s.number for s in stored)
             assert numbers == [f"{contest.number_prefix}-{n:06d}" for n in range(1, ENTRANTS + 1)]
