@@ -91,7 +91,7 @@ def stop_after(svc: Services, store: object, method: str) -> tuple[asyncio.Event
             await resume.wait()
         return result
 
-    setattr(svc.stores.isolation, "_renew", no_renewal)
+    svc.stores.isolation._renew = no_renewal  # type: ignore[attr-defined]
     setattr(store, method, then_stop)
     return stopped, resume
 

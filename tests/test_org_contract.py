@@ -309,7 +309,9 @@ async def test_a_place_its_owners_dead_turn_left_pending_gives_way_to_their_next
     assert isinstance(late, QuotaRefusal) and late.claim_number == "KP2024-000031"
 
 
-async def test_a_place_whose_turn_still_holds_the_lock_is_not_taken_over(backend: Backend, org: OrgStore) -> None:
+async def test_a_place_whose_turn_still_holds_the_lock_is_not_taken_over(
+    backend: Backend, org: OrgStore
+) -> None:
     """Several workers: a turn whose lock expired under a slow worker may meet the place of the
     turn that took the lock after it; that one is alive, and its place stands."""
     if backend.kind == "sqlite":

@@ -279,7 +279,8 @@ class SqliteStorage(SqliteStoreBase):
         def insert(conn: sqlite3.Connection) -> str:
             if draft_version is not None:
                 found = conn.execute(
-                    "SELECT version FROM drafts WHERE channel = ? AND user_id = ?", (user.channel, user.user_id)
+                    "SELECT version FROM drafts WHERE channel = ? AND user_id = ?",
+                    (user.channel, user.user_id),
                 ).fetchone()
                 if (int(found[0]) if found else 0) != draft_version:
                     raise StaleDraftError(f"draft of {user} is not at version {draft_version}")
