@@ -20,7 +20,7 @@ import jinja2
 from markupsafe import Markup
 
 from forms.fonts import common_faces, require_fonts
-from forms.qr import qr_svg_uri
+from forms.qr import QR_SRC, QRDrawing, qr_svg_uri
 from forms.sheet import Sheet
 
 _RENDER_LOCK = threading.Lock()  # see the module docstring
@@ -44,9 +44,11 @@ def stylesheet(name: str) -> Markup:
     return Markup(resources.files("forms").joinpath("templates", name).read_text(encoding="utf-8"))
 
 
-def sheet_html(sheet: Sheet) -> str:
-    """The HTML of a filled-in form (what :func:`html_to_pdf` draws)."""
-    qr_uri = qr_svg_uri(sheet.qr_text) if sheet.qr_text else ""
+def sheet_html(sheet: Sheet, *, qr_uri: str | None = None) -> str:
+    """The HTML of a filled-in form (what :func:`html_to_pdf` draws), its QR code an SVG unless
+    ``qr_uri`` names another image."""
+    if qr_uri is None:
+        qr_uri = qr_svg_uri(sheet.qr_text) if sheet.qr_text else ""
     return (
         template_env()
         .get_template("form.html.j2")
@@ -80,10 +82,13 @@ def font_config() -> Any:
     return config
 
 
-def html_to_pdf(html: str, attachments: dict[str, bytes] | None = None) -> bytes:
+def html_to_pdf(
+    html: str, attachments: dict[str, bytes] | None = None, images: dict[str, Any] | None = None
+) -> bytes:
     """Draw ``html`` as PDF.  Nothing outside the document is fetched: only ``data:`` URIs
     load, so neither a template slip nor a value can make the renderer read a local file or
-    the network."""
+    the network.  ``images``: WeasyPrint images by ``src``, drawn without being fetched (a
+    :class:`forms.qr.QRDrawing` under :data:`forms.qr.QR_SRC`)."""
     require_fonts()
     # Its INFO "Step 1 … Step 7" lines (on import, then per document) would drown the log.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
@@ -92,7 +97,7 @@ def html_to_pdf(html: str, attachments: dict[str, bytes] | None = None) -> bytes
     # A refused URL is skipped with a logged warning, not raised: WeasyPrint's fatal fetch
     # error derives from BaseException and would tear through the caller's error handling.
     fetcher = weasyprint.URLFetcher(allowed_protocols=("data",), fail_on_errors=False)
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"cache": dict(images or {})}
     if attachments:
         options["attachments"] = [
             weasyprint.Attachment(string=data, name=name, url_fetcher=fetcher)
@@ -106,4 +111,6 @@ def html_to_pdf(html: str, attachments: dict[str, bytes] | None = None) -> bytes
 
 
 def sheet_pdf(sheet: Sheet) -> bytes:
-    return html_to_pdf(sheet_html(sheet))
+    if not sheet.qr_text:
+        return html_to_pdf(sheet_html(sheet))
+    return html_to_pdf(sheet_html(sheet, qr_uri=QR_SRC), images={QR_SRC: QRDrawing(sheet.qr_text)})
