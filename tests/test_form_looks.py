@@ -83,7 +83,9 @@ def typical(contest: Contest, form: Form, *, odd: bool = False) -> dict[str, Any
 
 def full_fonts_only(html: str) -> str:
     """The HTML as the stylesheets were before the common faces: the full fonts only."""
-    return html.replace('"Noto Serif CJK SC Common", ', "").replace('"Noto Sans CJK SC Common", ', "")
+    return html.replace('"Noto Serif CJK SC Common", ', "").replace('"Noto Sans CJK SC Common", ', "").replace(
+        '"Noto Sans Mono CJK SC Common", ', ""
+    )
 
 
 def embedded(pdf: bytes) -> set[str]:
