@@ -146,7 +146,13 @@ async def services(
         async def probe(url: str, contest: Contest) -> object:
             return await probe_link(url, contest, session=http, allow_private=settings.links_allow_private)
 
-        paperwork = Paperwork(key, verify_url=receipt_settings.verify_url, folder=settings.data_dir / "drawn")
+        # bench/README.md 'Documents at the deadline': one drawing process a core.
+        paperwork = Paperwork(
+            key,
+            verify_url=receipt_settings.verify_url,
+            workers=settings.drawing_workers,
+            folder=settings.data_dir / "drawn",
+        )
         stack.push_async_callback(paperwork.aclose)  # after the documents still being drawn
         reach = Reach(isolation)
         stack.push_async_callback(reach.drain)
