@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+import re
 import shutil
 import subprocess
 import zipfile
@@ -47,6 +48,8 @@ CONTESTS = [
 ]
 #: A name's character outside GB 2312: drawn from the full font, next in the stylesheet.
 RARE = "堃"
+#: One of GB 2312's second level: drawn from the second common face (the first has the first level).
+LEVEL2 = "鑫"
 #: A pixel differs when it is further than this (of 255 greys) from every pixel around the same
 #: place on the other page: half-pixel shifts of a line pass, a changed or missing glyph does not.
 GREYS = 64
@@ -71,7 +74,7 @@ def typical(contest: Contest, form: Form, *, odd: bool = False) -> dict[str, Any
     for fld in form.fields:
         match fld.type:
             case FieldType.PEOPLE:
-                out[fld.id] = [f"张{RARE}（某研究院 研究员）", "李四（某大学 副教授）"]
+                out[fld.id] = [f"张{RARE}（某研究院 研究员）", f"李{LEVEL2}（某大学 副教授）"]
             case FieldType.DATE:
                 out[fld.id] = f"{contest.year}-02-15"
             case FieldType.INTEGER:
@@ -89,9 +92,7 @@ def typical(contest: Contest, form: Form, *, odd: bool = False) -> dict[str, Any
 
 def full_fonts_only(html: str) -> str:
     """The HTML as the stylesheets were before the common faces: the full fonts only."""
-    return html.replace('"Noto Serif CJK SC Common", ', "").replace('"Noto Sans CJK SC Common", ', "").replace(
-        '"Noto Sans Mono CJK SC Common", ', ""
-    )
+    return re.sub(r'"Noto [A-Za-z ]+ CJK SC Common( 2)?", ', "", html)
 
 
 def embedded(pdf: bytes) -> set[str]:
@@ -151,6 +152,8 @@ def test_forms_look_the_same_with_the_common_faces(
     assert "黑土是大自然给予人类" in shown  # the entrant's text stays text, not outlines
     if form.field("authors") is not None:
         assert f"张{RARE}" in shown  # the rare character is drawn and extractable too
+        assert f"李{LEVEL2}" in shown
+        assert any("Noto-Serif-CJK-SC-Common-2" in name for name in embedded(after))
 
 
 @needs_pdf_tools
