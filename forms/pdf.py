@@ -45,16 +45,14 @@ def stylesheet(name: str) -> Markup:
     return Markup(resources.files("forms").joinpath("templates", name).read_text(encoding="utf-8"))
 
 
-def sheet_html(sheet: Sheet, *, qr_uri: str | None = None) -> str:
+def sheet_html(sheet: Sheet, *, qr_uri: str | None = None, inline_css: bool = True) -> str:
     """The HTML of a filled-in form (what :func:`html_to_pdf` draws), its QR code an SVG unless
-    ``qr_uri`` names another image."""
+    ``qr_uri`` names another image, its stylesheet inside unless not ``inline_css`` (then
+    :func:`html_to_pdf` is given it)."""
     if qr_uri is None:
         qr_uri = qr_svg_uri(sheet.qr_text) if sheet.qr_text else ""
-    return (
-        template_env()
-        .get_template("form.html.j2")
-        .render(sheet=sheet, css=stylesheet("form.css"), qr_uri=qr_uri)
-    )
+    css = stylesheet("form.css") if inline_css else ""
+    return template_env().get_template("form.html.j2").render(sheet=sheet, css=css, qr_uri=qr_uri)
 
 
 @functools.cache
@@ -101,13 +99,30 @@ def _deflate(document: Any, pdf: Any) -> None:
         obj.compress = False
 
 
+@functools.cache
+def parsed_stylesheet(name: str) -> Any:
+    """A stylesheet of the package parsed by WeasyPrint, once a process.
+
+    bench/README.md 'Documents at the deadline': parsing the stylesheet inside each document
+    cost ~3 ms a PDF.  Given to WeasyPrint beside the document it is a *user* stylesheet, not
+    an author's: the same result here, where the only author rules are ``style`` attributes,
+    which won over the stylesheet's rules either way (tests/test_form_looks.py)."""
+    import weasyprint
+
+    return weasyprint.CSS(string=str(stylesheet(name)), font_config=font_config())
+
+
 def html_to_pdf(
-    html: str, attachments: dict[str, bytes] | None = None, images: dict[str, Any] | None = None
+    html: str,
+    attachments: dict[str, bytes] | None = None,
+    images: dict[str, Any] | None = None,
+    stylesheets: tuple[str, ...] = (),
 ) -> bytes:
     """Draw ``html`` as PDF.  Nothing outside the document is fetched: only ``data:`` URIs
     load, so neither a template slip nor a value can make the renderer read a local file or
     the network.  ``images``: WeasyPrint images by ``src``, drawn without being fetched (a
-    :class:`forms.qr.QRDrawing` under :data:`forms.qr.QR_SRC`)."""
+    :class:`forms.qr.QRDrawing` under :data:`forms.qr.QR_SRC`); ``stylesheets``: the package's
+    stylesheets by name (:func:`parsed_stylesheet`), for HTML that does not hold them."""
     require_fonts()
     # Its INFO "Step 1 … Step 7" lines (on import, then per document) would drown the log.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
@@ -116,7 +131,10 @@ def html_to_pdf(
     # A refused URL is skipped with a logged warning, not raised: WeasyPrint's fatal fetch
     # error derives from BaseException and would tear through the caller's error handling.
     fetcher = weasyprint.URLFetcher(allowed_protocols=("data",), fail_on_errors=False)
-    options: dict[str, Any] = {"cache": dict(images or {})}
+    options: dict[str, Any] = {
+        "cache": dict(images or {}),
+        "stylesheets": [parsed_stylesheet(name) for name in stylesheets],
+    }
     if attachments:
         options["attachments"] = [
             weasyprint.Attachment(string=data, name=name, url_fetcher=fetcher)
@@ -130,6 +148,6 @@ def html_to_pdf(
 
 
 def sheet_pdf(sheet: Sheet) -> bytes:
-    if not sheet.qr_text:
-        return html_to_pdf(sheet_html(sheet))
-    return html_to_pdf(sheet_html(sheet, qr_uri=QR_SRC), images={QR_SRC: QRDrawing(sheet.qr_text)})
+    images = {QR_SRC: QRDrawing(sheet.qr_text)} if sheet.qr_text else {}
+    html = sheet_html(sheet, qr_uri=QR_SRC, inline_css=False)
+    return html_to_pdf(html, images=images, stylesheets=("form.css",))

@@ -427,8 +427,9 @@ class Receipt:
         The token goes in the URL's fragment, which browsers do not send to the server."""
         return f"{verify_url.rstrip('#')}#{self.token}" if verify_url else self.token
 
-    def html(self, verify_url: str | None = None, *, qr_uri: str | None = None) -> str:
-        """The HTML the PDF is drawn from, its QR code an SVG unless ``qr_uri`` names another image."""
+    def html(self, verify_url: str | None = None, *, qr_uri: str | None = None, inline_css: bool = True) -> str:
+        """The HTML the PDF is drawn from, its QR code an SVG unless ``qr_uri`` names another
+        image, its stylesheet inside unless not ``inline_css``."""
         return (
             template_env()
             .get_template("receipt.html.j2")
@@ -437,7 +438,7 @@ class Receipt:
                 rows=self.lines_zh(),
                 qr_uri=qr_svg_uri(self.qr_text(verify_url)) if qr_uri is None else qr_uri,
                 verify_url=verify_url,
-                css=stylesheet("receipt.css"),
+                css=stylesheet("receipt.css") if inline_css else "",
             )
         )
 
@@ -445,9 +446,10 @@ class Receipt:
         """The receipt as a one-page PDF with its QR code; the receipt file is embedded as
         ``receipt.json`` so that ``verify-receipt`` can read the PDF itself.  Blocking."""
         return html_to_pdf(
-            self.html(verify_url, qr_uri=QR_SRC),
+            self.html(verify_url, qr_uri=QR_SRC, inline_css=False),
             attachments={"receipt.json": self.to_json().encode()},
             images={QR_SRC: QRDrawing(self.qr_text(verify_url))},
+            stylesheets=("receipt.css",),
         )
 
 
