@@ -33,8 +33,8 @@ def qr_png(text: str, scale: int = 8) -> bytes:
 class QRDrawing:
     """A QR code as a WeasyPrint image that writes its modules straight into the page: the
     very path WeasyPrint draws from the SVG of :func:`qr_svg_uri` (a line of stroke width 1
-    through the middle of each run of dark modules, filled and stroked black, scaled from one unit a module to the
-    image's box), without the SVG.  Given to WeasyPrint through its image cache under
+    through the middle of each run of dark modules, filled and stroked black, scaled from one
+    unit a module to the image's box), without the SVG.  Given to WeasyPrint through its image cache under
     :data:`QR_SRC` (:func:`forms.pdf.html_to_pdf`)."""
 
     def __init__(self, text: str) -> None:
@@ -143,12 +143,14 @@ def _penalty(m: np.ndarray) -> int:
 
 
 def qr_matrix(text: str) -> tuple[bytearray, ...]:
-    """``segno.make(text, error="m", micro=False).matrix``, its mask scored with numpy."""
-    code = encoder.encode(text, "m", mask=0, micro=False)  # the symbol, with mask 0 and no scoring
+    """``segno.make(text, error="m", micro=False).matrix``, its mask scored with numpy (segno's
+    encoder functions are untyped: called through ``Any``)."""
+    segno_encoder: Any = encoder
+    code = segno_encoder.encode(text, "m", mask=0, micro=False)  # the symbol, with mask 0 and no scoring
     size = len(code.matrix)
-    base = encoder.make_matrix(size, size)  # what the modules are before the data is placed
-    encoder.add_finder_patterns(base, size, size)
-    encoder.add_alignment_patterns(base, size, size)
+    base = segno_encoder.make_matrix(size, size)  # what the modules are before the data is placed
+    segno_encoder.add_finder_patterns(base, size, size)
+    segno_encoder.add_alignment_patterns(base, size, size)
     function = np.array(base, dtype=np.uint8)
     data = function == 2  # the modules the data fills and the masks flip
     masks = _masks(size) & data
@@ -158,5 +160,5 @@ def qr_matrix(text: str) -> tuple[bytearray, ...]:
     if best == 0:
         return tuple(code.matrix)
     matrix = tuple(bytearray(row) for row in (np.array(code.matrix, dtype=np.uint8) ^ masks[0] ^ masks[best]))
-    encoder.add_format_info(matrix, code.version, code.error, best)
+    segno_encoder.add_format_info(matrix, code.version, code.error, best)
     return matrix

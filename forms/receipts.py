@@ -427,7 +427,9 @@ class Receipt:
         The token goes in the URL's fragment, which browsers do not send to the server."""
         return f"{verify_url.rstrip('#')}#{self.token}" if verify_url else self.token
 
-    def html(self, verify_url: str | None = None, *, qr_uri: str | None = None, inline_css: bool = True) -> str:
+    def html(
+        self, verify_url: str | None = None, *, qr_uri: str | None = None, inline_css: bool = True
+    ) -> str:
         """The HTML the PDF is drawn from, its QR code an SVG unless ``qr_uri`` names another
         image, its stylesheet inside unless not ``inline_css``."""
         return (
