@@ -146,8 +146,12 @@ async def services(
         async def probe(url: str, contest: Contest) -> object:
             return await probe_link(url, contest, session=http, allow_private=settings.links_allow_private)
 
+        # bench/README.md 'Documents at the deadline': one drawing process a core.
         paperwork = Paperwork(
-            key, verify_url=receipt_settings.verify_url, folder=settings.media_folder / "drawn"
+            key,
+            verify_url=receipt_settings.verify_url,
+            workers=settings.drawing_workers,
+            folder=settings.media_folder / "drawn",
         )
         stack.push_async_callback(paperwork.aclose)  # after the documents still being drawn
         reach = Reach(isolation)

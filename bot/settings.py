@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         description="content checks (a whole-video decode each) run at once in the background; "
         "0 turns them off",
     )
+    drawing_workers: int = Field(
+        default=2,
+        ge=1,
+        description="processes drawing forms and receipts (PDF, DOCX) at once, at a lower priority "
+        "than the chats; 150 confirmations at a deadline are drawn that many times faster",
+    )
     helpdesk_operators: str = Field(
         default="",
         description="who answers helpdesk tickets: channel:user ids, comma separated "
