@@ -62,6 +62,12 @@ class Settings(BaseSettings):
         description="content checks (a whole-video decode each) run at once in the background; "
         "0 turns them off",
     )
+    content_queue: int = Field(
+        default=16,
+        ge=1,
+        description="content checks waiting or running at most; a video beyond them is not "
+        "checked (the entrant is told the organisers will look at it by hand)",
+    )
     helpdesk_operators: str = Field(
         default="",
         description="who answers helpdesk tickets: channel:user ids, comma separated "
