@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
+import validators.content as content_module
 from contests.rules import Contest, ContestRegistry
 from tests.media_factory import MediaFactory, Video
 from tests.test_hostile_media import claim_size
 from validators.content import ContentLimits, ContentReport, inspect_content, judge_probe, run_probe
 from validators.content_log import read_log
-import validators.content as content_module
 from validators.content_probe import LOG_CAP, SUBTITLE_SAMPLES, ffmpeg_command, run_ffmpeg, subtitle_every
 from validators.fingerprint import Fingerprint, FingerprintIndex, similarity
 

@@ -51,11 +51,13 @@ async def server() -> AsyncIterator[TestServer]:
 
 
 async def fetch(url: str, tmp_dir: Path) -> bytes | str:
-    async with aiohttp.ClientSession() as session:
-        async with fetched_video(
+    async with (
+        aiohttp.ClientSession() as session,
+        fetched_video(
             url, session=session, max_bytes=1 << 20, timeout=30, allow_private=True, tmp_dir=tmp_dir
-        ) as got:
-            return got if isinstance(got, str) else got.read_bytes()
+        ) as got,
+    ):
+        return got if isinstance(got, str) else got.read_bytes()
 
 
 async def test_a_whole_body_is_fetched_whether_sent_whole_or_as_one_range(

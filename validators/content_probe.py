@@ -159,13 +159,17 @@ def _keep_tail(stream: IO[bytes], tail: bytearray, cap: int) -> None:
     del tail[:-cap]
 
 
-def run_ffmpeg(command: list[str], frame_bytes: int, frame: Callable[[int, bytes], None]) -> tuple[int, int, str]:
+def run_ffmpeg(
+    command: list[str], frame_bytes: int, frame: Callable[[int, bytes], None]
+) -> tuple[int, int, str]:
     """Run ``command``, handing each ``frame_bytes`` of its stdout to ``frame`` as it arrives:
     (its exit status, the frames read, the last LOG_CAP bytes of its stderr).  The log is read
     by a thread as it comes, so that a child writing without end neither blocks nor fills a
     disk nor this process's memory."""
     tail = bytearray()
-    child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert child.stdout is not None and child.stderr is not None
     logger = threading.Thread(target=_keep_tail, args=(child.stderr, tail, LOG_CAP), daemon=True)
     logger.start()

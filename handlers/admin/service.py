@@ -90,7 +90,9 @@ class AdminService:
         contest = self.contest(contest_id)
         return read_units(data, contest, await self.org.list_units(contest.id))
 
-    async def import_units(self, contest_id: str, data: bytes | str, *, shown: str | None = None) -> ImportSummary:
+    async def import_units(
+        self, contest_id: str, data: bytes | str, *, shown: str | None = None
+    ) -> ImportSummary:
         """Import (add or update by name) the units of a CSV file, mapped as
         :meth:`preview_units` shows them; all or nothing.  ``shown``: the digest of the preview
         the organiser confirmed; when the file maps differently now (edited, or other units
