@@ -72,7 +72,8 @@ def _expected(status: int, headers: dict[str, str]) -> int | None:
     if total.isdigit() and int(total) != spanned:
         raise _Truncated(spanned, int(total))
     if announced is not None and announced != spanned:
-        raise _Problem("bad_response", detail=f"Content-Length {announced} 与 Content-Range {value[:60]} 不符")
+        detail = f"Content-Length {announced} 与 Content-Range {value[:60]} 不符"
+        raise _Problem("bad_response", detail=detail)
     return spanned
 
 
