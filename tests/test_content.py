@@ -401,3 +401,15 @@ def test_a_report_longer_than_its_cap_is_not_read(monkeypatch: pytest.MonkeyPatc
     assert isinstance(refused, str) and "结果过大" in refused and "4096 字节" in refused
     read = run_probe(tmp_path / "any.mp4", ContentLimits(report_bytes=1 << 20))
     assert isinstance(read, dict) and len(read["log"]) == 100000
+
+
+def test_a_failing_frame_reader_ends_ffmpeg_and_says_why(tmp_path: Path) -> None:
+    endless = tmp_path / "endless.py"  # frames without end, as a long video would give
+    endless.write_text("import sys\nwhile True:\n    sys.stdout.buffer.write(bytes(10))\n")
+
+    def broken(second: int, chunk: bytes) -> None:
+        if second == 2:
+            raise ValueError("OCR failed")
+
+    with pytest.raises(ValueError, match="OCR failed"):
+        run_ffmpeg([sys.executable, str(endless)], 10, broken)

@@ -174,16 +174,21 @@ def run_ffmpeg(
     logger = threading.Thread(target=_keep_tail, args=(child.stderr, tail, LOG_CAP), daemon=True)
     logger.start()
     second = 0
-    with child:
+    try:
         while True:
             chunk = child.stdout.read(frame_bytes)
             if len(chunk) < frame_bytes:
                 break
             frame(second, chunk)
             second += 1
+    except BaseException:
+        child.kill()  # the frames' reader failed: ffmpeg need not decode the rest
+        raise
+    finally:
         child.stdout.close()  # a child stopped early (MAX_SECONDS) is not left blocked on it
         child.wait()
-        logger.join()
+        logger.join()  # its stderr ended with it: the thread is done before the pipe closes
+        child.stderr.close()
     return child.returncode, second, bytes(tail).decode("utf-8", "replace")
 
 
