@@ -93,3 +93,25 @@ def test_the_route_one_part_names_holds_for_the_parts_after_it(helpdesk: Helpdes
     assert "kepuchuwsp@126.com" not in answer.answer  # the 社会征集 route's e-mail is not the asker's
     both = helpdesk.ask("most-cas-2024-kepu", "省里推荐的作品要用哪两种方式交材料")
     assert both.confident and "光盘" in both.answer and "kepuwsp@163.com" in both.answer
+
+
+def test_a_day_asked_about_is_compared_with_the_deadline(helpdesk: Helpdesk) -> None:
+    late = helpdesk.ask("most-2023-tech-envoy", "7月1号再交还来得及吗")
+    assert late.confident and "已过截止日期" in late.answer and "2023年6月30日" in late.answer
+    last_day = helpdesk.ask("most-2023-tech-envoy", "6月30号交还来得及吗")
+    assert "来得及" in last_day.answer and "已过" not in last_day.answer
+    # a district that the notice names selects until its stage ends, not the entrants' 5月31日
+    district = helpdesk.ask(CQ, "我们是江北区科技局，7月30号推荐还来得及吗")
+    assert "7月31日" in district.answer and "已过" not in district.answer
+    entrant = helpdesk.ask(CQ, "6月2号交作品还来得及吗")
+    assert "已过截止日期" in entrant.answer and "5月31日" in entrant.answer
+    # a day in the work's own life is about its window, not the deadline
+    aired = helpdesk.ask("hlj-2022-kepu", "片子2022年3月10日才首播，赶得上吗")
+    assert "截止日期之内" not in aired.answer and "已过截止日期" not in aired.answer
+
+
+def test_whether_all_can_go_up_is_the_rule_not_the_askers_own_state(helpdesk: Helpdesk) -> None:
+    rule = helpdesk.ask(CQ, "城口县收了3个作品能都推荐上去吗")
+    assert rule.kind == "answer" and "1—2" in rule.answer
+    for own in ("我们县的片子推上去没得", "我的作品推荐上去了吗"):
+        assert helpdesk.ask(CQ, own).kind == "personal"

@@ -16,6 +16,7 @@ from handlers.helpdesk.analyzer import PERSONAL, Analyzer, Query, contest_terms,
 from handlers.helpdesk.english import chinese_terms, english_answer
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
+from handlers.helpdesk.parts import ASKS_A_LIST, at_stage, in_time, items_of, route_word, with_route_named
 from handlers.helpdesk.places import HOW_MANY, describe, listed_units, place_of
 from handlers.helpdesk.silence import silent_topic
 from handlers.helpdesk.sources import (
@@ -232,8 +233,8 @@ class Helpdesk:
             # a unit the notice names (渝中区), not the kind's word alone ("区县报送又是什么时候")
             named = place is not None and place.named in listed_units(contest)
             stage = place.route.selection_stage if place is not None and named else ""
-            parts = _with_route_named(parts)
-            parts = [_at_stage(p, stage, contest) for p in parts]
+            parts = with_route_named(parts)
+            parts = [at_stage(p, stage, contest) for p in parts]
         answers = [self._one(contest, part, route, english) for part in parts]
         result = answers[0] if len(answers) == 1 else _together(answers)
         if preface and result.kind in ("answer", "silent"):
@@ -279,6 +280,11 @@ class Helpdesk:
             return reply(said + self._contacts(contest, english), "silent", "通知（未提及）")
         if base.off_topic(query):
             return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
+        late = None if english else in_time(base, contest, normalise(text))
+        if late is not None:
+            return HelpAnswer(
+                late, True, "fact:deadline", 1.0, contest.id, late, "fact:deadline", query.terms
+            )
         places = self._places(contest, base, query, text, english)
         if places is not None:
             return self._with_other_topics(places, base, query, contest, route, text, english)
@@ -291,9 +297,9 @@ class Helpdesk:
         if not hits:
             return reply(UNSURE_EN if english else UNSURE, "unsure", confident=False)
         top = hits[0]
-        items = _items_of(base, top) if ASKS_A_LIST.search(text) else []
+        items = items_of(base, top) if ASKS_A_LIST.search(text) else []
         chosen = items or [top, *_more_topics(hits, query.topics, top, self.threshold)]
-        chosen += _siblings(hits, top, chosen, route if route is not None else _route_word(text))
+        chosen += _siblings(hits, top, chosen, route if route is not None else route_word(text))
 
         def say(hit: Hit) -> str:
             return english_answer(hit.entry, contest) if english else hit.entry.render()
@@ -504,65 +510,6 @@ POINTS_BACK = re.compile(r"每个|每份|每部|每张|那它|它|其|这个|那
 #: Words a follow-up may have and still lean on the question before it.
 FOLLOW_UP_WORDS = frozenset({"名额", "提交", "几部", "一共", "通知", "要求", "作品", "视频"})
 _CONNECTIVE = re.compile(r"又|还有|另外|以及|同时")
-
-
-#: A question that asks for every item of something ("拍摄方向有哪几个", "分哪几类").
-ASKS_A_LIST = re.compile(
-    r"哪些|哪几|哪[两三四五六]|有什么|有啥|包括什么|包括啥|[几两三四五六]类|[几两三四五六]种|几个方向|分别是"
-)
-#: How a clause that is one item of a list ends its citation: （四）, 4., （4）.
-_ITEM = re.compile(r"\s(（[一二三四五六七八九十\d]+）|\d+[.．、])$")
-#: A list longer than this is a section, not an answer.
-MOST_ITEMS = 8
-
-
-def _items_of(base: KnowledgeBase, top: Hit) -> list[Hit]:
-    """When the best entry is one item of the notice's list (附件1 一、作品方向 （四）), every item
-    of that list in the notice's order: a question asking which ones wants them all."""
-    entry = top.entry
-    if entry.kind != "clause" or not _ITEM.search(entry.source):
-        return []
-    parent = _ITEM.sub("", entry.source)
-    items = [e for e in base.entries if e.kind == "clause" and _ITEM.sub("", e.source) == parent
-             and _ITEM.search(e.source)]  # fmt: skip
-    if not 2 <= len(items) <= MOST_ITEMS:
-        return []
-    return [top if e is entry else Hit(e, top.score, top.confidence) for e in items]
-
-
-#: How a message names the way its works are entered: later parts of it ask about the same way.
-ROUTE_WORDS = re.compile(r"(地方|单位|部门|省级|区县|省里|市里)推荐|社会征集|自荐|个人会员|单位会员")
-
-
-def _route_word(text: str) -> str | None:
-    """The route a question names in words ("地方推荐"), if any."""
-    found = ROUTE_WORDS.search(text)
-    return found.group(0) if found else None
-
-
-def _with_route_named(parts: list[str]) -> list[str]:
-    """Each part of a message that names no route, with the route an earlier part named ("地方推荐的
-    作品，要寄什么、又要往邮箱发什么": the e-mail is the 地方推荐 one too)."""
-    named = ""
-    out = []
-    for part in parts:
-        found = ROUTE_WORDS.search(part)
-        if found:
-            named = found.group(0)
-        out.append(part if found or not named else f"{named} {part}")
-    return out
-
-
-#: A question about when something is due, in the words the analyzer reads as its 截止 intent.
-_WHEN_DUE = re.compile(r"截止|最晚|什么时候|啥时候|几号|哪天|时间")
-
-
-def _at_stage(part: str, stage: str, contest: Contest) -> str:
-    """A part asking when things are due, asked by a unit that selects works at ``stage``, is about
-    that stage's end (cq's districts: 初审阶段, 7月31日), not the entrants' deadline."""
-    if not stage or not _WHEN_DUE.search(part) or place_of(normalise(part), contest) is not None:
-        return part
-    return f"{part} {stage}"
 
 
 def _together(answers: list[HelpAnswer]) -> HelpAnswer:
