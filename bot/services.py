@@ -209,6 +209,7 @@ async def services(
             engine.msg,
             download=download,
             workers=settings.content_workers,
+            queue=settings.content_queue,
         )
         stack.push_async_callback(content.aclose)  # before the stores: a check's child is ended
         quota = QuotaService(contests, storage, org, tell=tell, audit=stores.audit)

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         description="processes drawing forms and receipts (PDF, DOCX) at once, at a lower priority "
         "than the chats; 150 confirmations at a deadline are drawn that many times faster",
     )
+    content_queue: int = Field(
+        default=16,
+        ge=1,
+        description="content checks waiting or running at most; a video beyond them is not "
+        "checked (the entrant is told the organisers will look at it by hand)",
+    )
     helpdesk_operators: str = Field(
         default="",
         description="who answers helpdesk tickets: channel:user ids, comma separated "

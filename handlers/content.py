@@ -4,6 +4,11 @@ The container check (:mod:`validators.media`) answers within the entrant's turn;
 checks (:mod:`validators.content`: sound, picture, subtitles, title card, credits, watermarks)
 decode the whole file and take a minute or more.  :class:`ContentChecks` runs them in tasks
 it keeps, a few at a time, and cancels at shutdown (the child process ends with its task).
+An entrant has one check waiting or running per video: the same video sent again is not
+checked twice, and a new one replaces (cancels) the check of the video it replaces, unless
+that video was submitted meanwhile.  Beyond ``queue`` checks waiting or running, a video is
+not queued: the entrant is told at once that the organisers will look at it by hand, and a
+report saying so is kept with the video (nothing else of the entry is lost).
 When one is done it takes the entrant's turn, stores the report with the video that was
 checked (in the draft, or in the submission when it was confirmed in the meantime; a video
 replaced since gets nothing), compares the fingerprint with every stored one of the contest's
@@ -20,10 +25,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from contests.events import Reply
 from contests.ports import FingerprintStore, Storage
@@ -63,6 +69,29 @@ def same_video(record: Any, video: dict[str, Any]) -> bool:
     return bool(video.get("url")) and record.get("url") == video.get("url")
 
 
+Started = Literal["queued", "busy", ""]
+"""What :meth:`ContentChecks.start` did: queued (or already queued), refused for a full queue
+(the organisers check by hand), or nothing (not a video it checks)."""
+
+NOT_QUEUED = "服务器上等待检查的视频太多，这次没能排上队"
+
+
+def video_key(video: dict[str, Any]) -> str:
+    """What names one video among an entrant's: its file's hash, or its link."""
+    if video.get("kind") == "file":
+        return f"file:{video.get('sha256', '')}"
+    return f"link:{video.get('url', '')}"
+
+
+@dataclass(eq=False, slots=True)
+class _Check:
+    """One check waiting or running, owned by :class:`ContentChecks`."""
+
+    task: asyncio.Task[None]
+    pinned: bool = False  # its video is in a submission: a newer video does not replace it
+    settling: bool = False  # in the entrant's turn, writing its report: left to finish
+
+
 def checkable(video: Any) -> bool:
     """A video the container check passed, whose content the server can read: a kept file or
     a direct link (a share link is the organisers' to open)."""
@@ -84,7 +113,8 @@ def title_of(contest: Contest, form_id: str | None, answers: dict[str, Any]) -> 
 
 class ContentChecks:
     """Content checks in tasks owned by this object: :meth:`start` one, :meth:`drain` waits for
-    them (tests), :meth:`aclose` cancels what still runs (shutdown)."""
+    them (tests), :meth:`aclose` cancels what still runs (shutdown).  At most ``queue`` checks
+    wait or run at once, one per entrant and video."""
 
     def __init__(
         self,
@@ -97,6 +127,7 @@ class ContentChecks:
         *,
         download: Download | None = None,
         workers: int = 1,
+        queue: int = 16,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.contests = contests
@@ -110,25 +141,60 @@ class ContentChecks:
         # Each check is a child decoding a whole video: more at once than cores only queue.
         self.enabled = workers > 0
         self._slots = asyncio.Semaphore(max(1, workers))
+        # Each waiting check holds a download of up to 2 GiB and a decode to come, and is lost
+        # at a restart: a bounded queue, not one per video sent.
+        self.queue = max(1, queue)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._checks: dict[tuple[UserKey, str], _Check] = {}
         self._closed = False
 
     def wants(self, video: Any) -> bool:
         """Whether :meth:`start` would check this video (a link only with a downloader)."""
         return checkable(video) and (video.get("kind") == "file" or self.download is not None)
 
-    def start(self, user: UserKey, contest_id: str, video: dict[str, Any], title: str) -> bool:
-        """Check ``video`` of ``user``'s entry in ``contest_id`` in the background; False when
-        it will not be checked (not checkable, unknown contest, shutting down)."""
+    def start(self, user: UserKey, contest_id: str, video: dict[str, Any], title: str) -> Started:
+        """Check ``video`` of ``user``'s entry in ``contest_id`` in the background: "queued"
+        (also when this video's check already waits or runs); "busy" when the queue is full
+        (a report saying so is kept with the video, in the entrant's turn, and not pushed: the
+        caller says it); "" when it will not be checked (not checkable, unknown contest,
+        shutting down).  The entrant's check of another video, not submitted, is cancelled."""
         contest = self.contests.get(contest_id)
         if not self.enabled or self._closed or contest is None or contest.video is None:
-            return False
+            return ""
         if not self.wants(video):
-            return False
-        task = asyncio.get_running_loop().create_task(self._run(user, contest, dict(video), title))
+            return ""
+        key = (user, video_key(video))
+        if key in self._checks:
+            return "queued"
+        for other, older in list(self._checks.items()):
+            if other[0] == user and not older.pinned and not older.settling:
+                # Its video was replaced in the draft: no report is wanted.  It leaves the
+                # queue now, before its task (and child process) has wound down.
+                older.task.cancel()
+                del self._checks[other]
+        if len(self._checks) >= self.queue:
+            log.warning("content check queue full (%d): %s's video not queued", self.queue, user)
+            self._own(self._not_queued(user, contest, dict(video), title))
+            return "busy"
+        check = _Check(self._own(self._run(user, contest, dict(video), title, key)))
+        self._checks[key] = check
+        check.task.add_done_callback(lambda task: self._forget(key, task))
+        return "queued"
+
+    def _own(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return True
+        return task
+
+    def _forget(self, key: tuple[UserKey, str], task: asyncio.Task[None]) -> None:
+        check = self._checks.get(key)
+        if check is not None and check.task is task:
+            del self._checks[key]
+
+    def queued(self) -> int:
+        """Checks waiting or running now."""
+        return len(self._checks)
 
     async def drain(self) -> None:
         """Wait for every check started so far, and those they start."""
@@ -143,15 +209,36 @@ class ContentChecks:
         await self.drain()
 
     # ------------------------------------------------------------------ one check
-    async def _run(self, user: UserKey, contest: Contest, video: dict[str, Any], title: str) -> None:
+    async def _run(
+        self, user: UserKey, contest: Contest, video: dict[str, Any], title: str, key: tuple[UserKey, str]
+    ) -> None:
         try:
             async with self._slots:
                 report = await self._measure(contest, video, title)
+            check = self._checks.get(key)
+            if check is not None and check.task is asyncio.current_task():
+                check.settling = True
             await self.turns.settle(user, lambda: self._attach(user, contest, video, report, title))
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("content check of %s's video failed", user)
+
+    async def _not_queued(self, user: UserKey, contest: Contest, video: dict[str, Any], title: str) -> None:
+        """The report of a check that was not queued, kept with the video for the organisers
+        (who check it by hand); the entrant was told when the video was accepted."""
+        report = ContentReport(False, (), failure=NOT_QUEUED)
+
+        async def keep() -> list[Reply]:
+            await self._attach(user, contest, video, report, title)
+            return []
+
+        try:
+            await self.turns.settle(user, keep)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("content report of %s's video (not queued) could not be kept", user)
 
     async def _measure(self, contest: Contest, video: dict[str, Any], title: str) -> ContentReport:
         async with self._file(contest, video) as path:
@@ -243,7 +330,11 @@ class ContentChecks:
 
     async def submitted(self, sub: Submission) -> None:
         """A submission was stored (or resubmitted) with a video already checked: keep its
-        fingerprint and compare it again, with what others submitted since the check."""
+        fingerprint and compare it again, with what others submitted since the check.  A check
+        of its video still waiting or running is kept from now on, whatever video comes next."""
+        check = self._checks.get((sub.user, video_key(sub.video)))
+        if check is not None:
+            check.pinned = True
         contest = self.contests.get(sub.contest_id)
         stored = sub.video.get("content")
         if contest is None or not isinstance(stored, dict) or not stored.get("checked"):

@@ -22,7 +22,7 @@ import os
 import shutil
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from contests.events import Document, EventKind, Incoming, Placement, Reply
 from contests.org import QuotaRefusal
@@ -112,7 +112,9 @@ class Resubmitter(Protocol):
 class ContentStarter(Protocol):
     """Checks an accepted video's content in the background (:class:`handlers.content.ContentChecks`)."""
 
-    def start(self, user: UserKey, contest_id: str, video: dict[str, Any], title: str) -> bool: ...
+    def start(
+        self, user: UserKey, contest_id: str, video: dict[str, Any], title: str
+    ) -> Literal["queued", "busy", ""]: ...
     async def submitted(self, sub: Submission) -> None: ...
 
 
@@ -353,23 +355,27 @@ class SubmitHandler:
         # The save ends the turn only when it is the event's last effect (not before a question).
         if not await self._store(event.user, draft, outcome.state, gate, None if asking else turn):
             return [Reply(self.engine.msg.render("internal_error"), meta={"error": "stale"})]
-        if self._check_content(event.user, draft, outcome.state):
+        started = self._check_content(event.user, draft, outcome.state)
+        if started:
             # Right after the container verdict: the next question stays the last reply.
-            replies.insert(min(1, len(replies)), Reply(self.engine.msg.render("content_checking")))
+            said = "content_checking" if started == "queued" else "content_not_queued"
+            replies.insert(min(1, len(replies)), Reply(self.engine.msg.render(said)))
         if asking and outcome.question and ask is not None:
             state = outcome.state or {}
             answer = await ask(outcome.question, state.get("contest") or contest_hint, state.get("channel"))
             replies = [*answer, *replies]
         return replies
 
-    def _check_content(self, user: UserKey, draft: Draft | None, state: dict[str, Any] | None) -> bool:
+    def _check_content(
+        self, user: UserKey, draft: Draft | None, state: dict[str, Any] | None
+    ) -> Literal["queued", "busy", ""]:
         """Start the content checks of a video this event accepted (after the container
         verdict, and after the draft holding it is stored: the report finds it there)."""
         if self.content is None or draft is None or not state or not state.get("contest"):
-            return False
+            return ""
         video = state.get("video")
         if not isinstance(video, dict) or video == draft.data.get("video"):
-            return False
+            return ""
         form = self.engine.form(state)
         answers = state.get("answers") or {}
         fields = form.fields if form is not None else ()

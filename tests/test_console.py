@@ -582,14 +582,50 @@ async def test_units_pasted_in_the_console_are_shown_mapped_before_they_are_save
     assert "广西科技厅 → 广西壮族自治区 · province" in page and "5+1=6" in page
     assert "深圳市科技创新局 → 深圳市 · 广东省 · sub_provincial" in page
     assert await env.svc.stores.org.list_units(CAS) == before  # nothing saved yet
+    digest = previewed(page)
     done = await env.client.post(
-        "/console/units/import", data={"contest": CAS, "csv": pasted, "csrf": token}, allow_redirects=False
+        "/console/units/import",
+        data={"contest": CAS, "csv": pasted, "csrf": token, "preview": digest},
+        allow_redirects=False,
     )
     assert done.status == 303
     names = [u.name for u in await env.svc.stores.org.list_units(CAS)]
     assert names[-2:] == ["广西科技厅", "深圳市科技创新局"]
     (entry,) = await env.svc.stores.audit.list_entries(action_prefix="units.import")
     assert entry.actor == str(ORGANISER) and entry.target == "新增 2 个，更新 0 个"
+
+
+def previewed(page: str) -> str:
+    """The digest of the mapping a preview page shows, which its 确认导入 carries."""
+    found = re.search(r'name="preview" value="([0-9a-f]{64})"', page)
+    assert found, page
+    return found.group(1)
+
+
+async def test_the_console_saves_only_what_its_preview_showed(env: Env) -> None:
+    await sign_in(env, ORGANISER)
+    token = await units_csrf(env)
+    pasted = "名称,类别,省份\n辽宁省科学技术厅,province,辽宁省\n"
+    page = await (
+        await env.client.post("/console/units/preview", data={"contest": CAS, "csv": pasted, "csrf": token})
+    ).text()
+    digest = previewed(page)
+    before = await env.svc.stores.org.list_units(CAS)
+    for data in (
+        {"csv": pasted.replace("辽宁", "吉林"), "preview": digest},  # the file changed under the button
+        {"csv": pasted},  # no preview at all
+    ):
+        refused = await env.client.post("/console/units/import", data={"contest": CAS, "csrf": token, **data})
+        assert refused.status == 400 and "请重新预览" in await refused.text()
+        assert await env.svc.stores.org.list_units(CAS) == before
+    # Someone else imports the same unit meanwhile: the row is now an update, not what was shown.
+    await env.svc.admin.import_units(CAS, "名称,类别,省份\n辽宁省科技厅,province,辽宁省\n")
+    meanwhile = await env.svc.stores.org.list_units(CAS)
+    refused = await env.client.post(
+        "/console/units/import", data={"contest": CAS, "csrf": token, "csv": pasted, "preview": digest}
+    )
+    assert refused.status == 400 and await env.svc.stores.org.list_units(CAS) == meanwhile
+    assert await env.svc.stores.audit.list_entries(action_prefix="units.import") == []
 
 
 async def test_the_console_refuses_what_it_cannot_map_and_members_import_nothing(env: Env) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +17,13 @@ from typing import Any
 
 import pytest
 
+import validators.content as content_module
 from contests.rules import Contest, ContestRegistry
 from tests.media_factory import MediaFactory, Video
 from tests.test_hostile_media import claim_size
 from validators.content import ContentLimits, ContentReport, inspect_content, judge_probe, run_probe
 from validators.content_log import read_log
-from validators.content_probe import SUBTITLE_SAMPLES, subtitle_every
+from validators.content_probe import LOG_CAP, SUBTITLE_SAMPLES, ffmpeg_command, run_ffmpeg, subtitle_every
 from validators.fingerprint import Fingerprint, FingerprintIndex, similarity
 
 SECONDS = 12
@@ -359,3 +361,55 @@ def test_a_long_video_reads_about_forty_subtitle_bands_and_a_short_one_every_thr
         every = subtitle_every(seconds)
         read = len([s for s in range(seconds) if s % every == 1])
         assert SUBTITLE_SAMPLES - 3 <= read <= SUBTITLE_SAMPLES, (seconds, every, read)
+
+
+# ---------------------------------------------------------------- the child's bounds (review L2)
+
+
+def test_ffmpeg_decodes_and_filters_on_one_thread() -> None:
+    command = ffmpeg_command("clip.mp4", {"audio": True}, (640, 360))
+    before_input = command[: command.index("-i")]
+    assert before_input[before_input.index("-threads") + 1] == "1"  # the decoder's threads
+    assert command[command.index("-filter_threads") + 1] == "1"
+    assert command[command.index("-filter_complex_threads") + 1] == "1"
+
+
+def test_ffmpeg_writing_its_log_without_end_keeps_only_the_tail(tmp_path: Path) -> None:
+    noisy = tmp_path / "noisy.py"  # 4 MiB of errors, the summary last, then three 10-byte frames
+    noisy.write_text(
+        "import sys\n"
+        "for i in range(65536):\n"
+        "    sys.stderr.write('[h264] error while decoding MB %06d ........................\\n' % i)\n"
+        "sys.stderr.write('[Parsed_ebur128_0] Summary: I: -21.5 LUFS\\n')\n"
+        "sys.stdout.buffer.write(bytes(range(30)))\n"
+    )
+    frames: list[tuple[int, bytes]] = []
+    returncode, read, log = run_ffmpeg(
+        [sys.executable, str(noisy)], 10, lambda second, chunk: frames.append((second, chunk))
+    )
+    assert returncode == 0 and read == 3 and [s for s, _ in frames] == [0, 1, 2]
+    assert frames[2][1] == bytes(range(20, 30))
+    assert len(log.encode()) <= LOG_CAP and log.endswith("Summary: I: -21.5 LUFS\n")
+    assert "MB 065535" in log and "MB 000000" not in log
+
+
+def test_a_report_longer_than_its_cap_is_not_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    chatty = tmp_path / "chatty.py"
+    chatty.write_text("import sys\nsys.stdout.write('{\"log\": \"' + 'x' * 100000 + '\"}')\n")
+    monkeypatch.setattr(content_module, "_command", lambda path, limits: ([sys.executable, str(chatty)], {}))
+    refused = run_probe(tmp_path / "any.mp4", ContentLimits(report_bytes=4096))
+    assert isinstance(refused, str) and "结果过大" in refused and "4096 字节" in refused
+    read = run_probe(tmp_path / "any.mp4", ContentLimits(report_bytes=1 << 20))
+    assert isinstance(read, dict) and len(read["log"]) == 100000
+
+
+def test_a_failing_frame_reader_ends_ffmpeg_and_says_why(tmp_path: Path) -> None:
+    endless = tmp_path / "endless.py"  # frames without end, as a long video would give
+    endless.write_text("import sys\nwhile True:\n    sys.stdout.buffer.write(bytes(10))\n")
+
+    def broken(second: int, chunk: bytes) -> None:
+        if second == 2:
+            raise ValueError("OCR failed")
+
+    with pytest.raises(ValueError, match="OCR failed"):
+        run_ffmpeg([sys.executable, str(endless)], 10, broken)

@@ -144,6 +144,26 @@ def test_most_cas_asks_about_what_it_cannot_place(contests: ContestRegistry) -> 
     assert errors[4] == "第 7 行：“中国科学技术协会”与第 6 行重复"
 
 
+def test_a_province_column_must_name_one_of_the_notices_provinces(contests: ContestRegistry) -> None:
+    errors = refused(
+        contests,
+        CAS,
+        "名称,类别,省份\n某某中心,province,火星省\n某某协会,member_unit,河北省石家庄市\n",
+    )
+    assert errors == [
+        "第 2 行：“某某中心”的省份列“火星省”不是省、自治区、直辖市的名称，请核对后再导入",
+        "第 3 行：“某某协会”的省份列“河北省石家庄市”不是省、自治区、直辖市的名称，请核对后再导入",
+    ]
+    # cacsi's own 所在省份 list has no 台湾省: the notice's provinces, not every province.
+    [error] = refused(contests, CACSI, "名称,类别,省份\n台湾科技教育协会,province,台湾省\n")
+    assert error == "第 2 行：“台湾科技教育协会”的省份列“台湾省”不在本赛事通知所列的省份之中，请核对后再导入"
+    # A short name is the province, spelled out as the notice writes it.
+    [unit] = read_units("名称,类别,省份\n某某协会,member_unit,广西\n", contest_of(contests, CAS)).units
+    assert unit.province == "广西壮族自治区"
+    [unit] = read_units("名称,类别,省份\n兵团科协,province,兵团\n", contest_of(contests, CACSI)).units
+    assert unit.province == "新疆生产建设兵团"
+
+
 # ---------------------------------------------------------------- envoy, cacsi: kinds by the notice's words
 def test_envoy_takes_the_xpcc_with_the_provinces(contests: ContestRegistry) -> None:
     rows = mapped(contests, TECH, "名称,类别\n河北省科技厅,\n新疆兵团科技局,\n阜平县科技特派团,county_team\n")
@@ -217,6 +237,24 @@ def test_the_cli_shows_the_mapping_and_saves_only_when_confirmed(tmp_path: Path)
     bad.write_text("名称\n重庆市科学技术局\n", encoding="utf-8")
     refused_ = _cli(["units", "import", str(bad), "--contest", CQ, "--yes"], tmp_path)
     assert refused_.returncode == 2 and "不是通知所列的区县" in refused_.stderr
+
+
+async def test_a_confirmation_saves_what_its_preview_showed_or_nothing(world: World) -> None:
+    admin = AdminService(world.contests, world.storage, world.org, world.clock)
+    pasted = "名称\n重庆市江北区科学技术局\n"
+    shown = await admin.preview_units(CQ, pasted)
+    assert "（新增）" in shown.lines()[1]
+    await admin.import_units(CQ, "名称\n江北区\n")  # another organiser, meanwhile
+    with pytest.raises(UnitsImportError) as changed:
+        await admin.import_units(CQ, pasted, shown=shown.digest)
+    assert "请重新预览" in changed.value.errors[0]
+    with pytest.raises(UnitsImportError):
+        await admin.import_units(CQ, "名称\n巫溪县科委\n", shown=shown.digest)  # another file
+    assert [u.name for u in await world.org.list_units(CQ)] == ["江北区"]
+    again = await admin.preview_units(CQ, pasted)
+    assert again.digest != shown.digest and "更新已导入的“江北区”" in again.lines()[1]
+    summary = await admin.import_units(CQ, pasted, shown=again.digest)
+    assert (summary.added, summary.updated) == (0, 1)
 
 
 # ---------------------------------------------------------------- a unit typed later by another name

@@ -40,6 +40,9 @@ class ContentLimits:
     timeout_s: float = 900.0  # an 8-minute 1080p film decodes in about a minute on one core
     memory_mib: int = 3072  # the OCR model and its runtime reserve ~1.5 GiB of address space
     cpu_s: int = 1800
+    # The child's report: its ffmpeg log's tail (1 MiB) and a fingerprint of an hour of picture
+    # come to a few MiB; more is a child gone wrong, not read into the service's memory.
+    report_bytes: int = 16 << 20
 
 
 DEFAULT_CONTENT_LIMITS = ContentLimits()
@@ -171,38 +174,25 @@ def _kill_group(pid: int) -> None:
 
 
 def run_probe(path: Path, limits: ContentLimits) -> dict[str, Any] | str:
-    """The child's JSON report, or why there is none (in Chinese)."""
-    if not sys.executable:
-        return "服务器缺少 Python 解释器"
-    command, env = _command(path, limits)
-    try:
-        child = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,  # the OCR runtime's chatter; the report is on stdout
-            env=env,
-            start_new_session=True,  # its ffmpeg is in the group: a timeout ends both
-        )
-    except OSError:
-        return "无法启动内容检查程序"
-    with child:
-        try:
-            out, _ = child.communicate(timeout=limits.timeout_s)
-        except subprocess.TimeoutExpired:
-            _kill_group(child.pid)
-            child.communicate()
-            return f"内容检查超时（{limits.timeout_s:g} 秒）"
-        except BaseException:
-            _kill_group(child.pid)
-            child.communicate()
-            raise
-    return _parsed(child.returncode, out)
+    """The child's JSON report, or why there is none (in Chinese).  Blocking: for the CLI and
+    tests, never on a running event loop (use :func:`run_probe_async` there)."""
+    return asyncio.run(run_probe_async(path, limits))
+
+
+async def _read_capped(stream: asyncio.StreamReader, cap: int) -> bytes | None:
+    """``stream`` to its end, or None once it is longer than ``cap`` bytes."""
+    out = bytearray()
+    while chunk := await stream.read(1 << 16):
+        out += chunk
+        if len(out) > cap:
+            return None
+    return bytes(out)
 
 
 async def run_probe_async(path: Path, limits: ContentLimits) -> dict[str, Any] | str:
-    """:func:`run_probe` from the event loop: a cancelled caller (a service shutting down)
-    ends the child and its ffmpeg at once, where a worker thread would wait for them."""
+    """The child's JSON report, or why there is none (in Chinese), from the event loop: a
+    cancelled caller (a service shutting down) ends the child and its ffmpeg at once, where a
+    worker thread would wait for them.  Its report is read up to ``limits.report_bytes``."""
     if not sys.executable:
         return "服务器缺少 Python 解释器"
     command, env = _command(path, limits)
@@ -211,14 +201,23 @@ async def run_probe_async(path: Path, limits: ContentLimits) -> dict[str, Any] |
             *command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # the OCR runtime's chatter; the report is on stdout
             env=env,
-            start_new_session=True,
+            start_new_session=True,  # its ffmpeg is in the group: a timeout ends both
         )
     except OSError:
         return "无法启动内容检查程序"
+    assert child.stdout is not None
     try:
-        out, _ = await asyncio.wait_for(child.communicate(), timeout=limits.timeout_s)
+        async with asyncio.timeout(limits.timeout_s):
+            out = await _read_capped(child.stdout, limits.report_bytes)
+            if out is None:
+                _kill_group(child.pid)
+                await child.wait()
+                cap = limits.report_bytes
+                size = f"{cap >> 20} MB" if cap >= 1 << 20 else f"{cap} 字节"
+                return f"内容检查程序的结果过大（超过 {size}），已停止"
+            await child.wait()
     except TimeoutError:
         _kill_group(child.pid)
         await child.wait()

@@ -20,6 +20,11 @@ and once, at the end, each corner of the temporal median of the frames (a mark t
 survives the median; the moving picture under it does not).  Frames that look like the one
 read just before are not read again.
 
+ffmpeg decodes and filters on one thread (``-threads 1``, ``-filter_threads 1``): OCR takes the
+other core of a two-core machine, and the service's own work is not starved.  Its log is read
+from a pipe as it comes and only its last LOG_CAP bytes kept (a hostile file may make ffmpeg
+write errors without end); nothing of it goes to disk.
+
 The standard library, numpy, OpenCV and rapidocr only; nothing of the project.  The report is
 one JSON object on stdout; the filters' log lines go in it raw, for the parent to read.
 """
@@ -27,13 +32,15 @@ one JSON object on stdout; the filters' log lines go in it raw, for the parent t
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import subprocess
 import sys
-import tempfile
+import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import IO, Any
 
 MAX_SIDE = 960  # OCR reads 1080p subtitles at half size well; it costs a quarter of full size
 OPENING_S = 10  # a title card is up within the first seconds
@@ -47,7 +54,8 @@ SUBTITLE_SAMPLES = 40
 SUBTITLE_BAND = 0.7  # subtitles sit in the bottom 30 % of the picture
 CORNER_EVERY_S = 3
 MAX_SECONDS = 3600  # no notice allows an hour; frames past it are not read
-LOG_CAP = 1 << 20
+LOG_CAP = 1 << 20  # bytes of ffmpeg's log kept: its tail, where loudness's summary is
+FILE_CAP = 64 << 20  # bytes this process and its ffmpeg may write to any file (they write none)
 MIN_SCORE = 0.6  # OCR lines less sure than this are noise (textures, logos read as letters)
 _FORMATS = "mov,matroska,avi,flv,mpegts,mpeg,asf,nut,rm,ivf,h264,hevc,mpegvideo"
 
@@ -60,6 +68,7 @@ def apply_limits(memory_mib: int, cpu_s: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_CAP, FILE_CAP))
     os.nice(10)
 
 
@@ -130,12 +139,57 @@ def ffmpeg_command(path: str, info: dict[str, Any], size: tuple[int, int]) -> li
     ]
     if info["audio"]:
         graph.insert(0, "[0:a:0]ebur128=peak=true:framelog=verbose,silencedetect=n=-50dB:d=2,anullsink")
+    # One thread for the decoder and for the filters: OCR has the other core (see Reader).
     return [
         "ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info",
+        "-filter_threads", "1", "-filter_complex_threads", "1",
         "-protocol_whitelist", "file", "-format_whitelist", _FORMATS,
-        "-i", f"file:{path}", "-filter_complex", ";".join(graph),
+        "-threads", "1", "-i", f"file:{path}", "-filter_complex", ";".join(graph),
         "-map", "[frames]", "-f", "rawvideo", "-t", str(MAX_SECONDS), "pipe:1",
     ]  # fmt: skip
+
+
+def _keep_tail(stream: IO[bytes], tail: bytearray, cap: int) -> None:
+    """Read ``stream`` to its end, keeping only its last ``cap`` bytes in ``tail``."""
+    with contextlib.suppress(OSError, ValueError):  # closed under it: the reader gave up
+        while chunk := os.read(stream.fileno(), 64 * 1024):
+            tail += chunk
+            if len(tail) > 2 * cap:  # trimmed now and then, not at every chunk
+                del tail[:-cap]
+    del tail[:-cap]
+
+
+def run_ffmpeg(
+    command: list[str], frame_bytes: int, frame: Callable[[int, bytes], None]
+) -> tuple[int, int, str]:
+    """Run ``command``, handing each ``frame_bytes`` of its stdout to ``frame`` as it arrives:
+    (its exit status, the frames read, the last LOG_CAP bytes of its stderr).  The log is read
+    by a thread as it comes, so that a child writing without end neither blocks nor fills a
+    disk nor this process's memory."""
+    tail = bytearray()
+    child = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert child.stdout is not None and child.stderr is not None
+    logger = threading.Thread(target=_keep_tail, args=(child.stderr, tail, LOG_CAP), daemon=True)
+    logger.start()
+    second = 0
+    try:
+        while True:
+            chunk = child.stdout.read(frame_bytes)
+            if len(chunk) < frame_bytes:
+                break
+            frame(second, chunk)
+            second += 1
+    except BaseException:
+        child.kill()  # the frames' reader failed: ffmpeg need not decode the rest
+        raise
+    finally:
+        child.stdout.close()  # a child stopped early (MAX_SECONDS) is not left blocked on it
+        child.wait()
+        logger.join()  # its stderr ended with it: the thread is done before the pipe closes
+        child.stderr.close()
+    return child.returncode, second, bytes(tail).decode("utf-8", "replace")
 
 
 class Reader:
@@ -265,28 +319,17 @@ def main(argv: list[str]) -> int:
     size = frame_size(info["width"], info["height"])
     reader = Reader(size, subtitle_every(info.get("duration")))
     frame_bytes = size[0] * size[1]
-    with tempfile.TemporaryFile() as log:
-        child = subprocess.Popen(
-            ffmpeg_command(path, info, size), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log
-        )
-        assert child.stdout is not None
-        second = 0
-        with child:
-            while True:
-                chunk = child.stdout.read(frame_bytes)
-                if len(chunk) < frame_bytes:
-                    break
-                frame = reader.np.frombuffer(chunk, dtype=reader.np.uint8).reshape(size[1], size[0])
-                reader.frame(second, frame)
-                second += 1
-        reader.finish()
-        corners = reader.corners()
-        # The tail: loudness's summary is written last; a flickering video's black lines come before.
-        log.seek(max(0, log.seek(0, os.SEEK_END) - LOG_CAP))
-        text = log.read(LOG_CAP).decode("utf-8", "replace")
+
+    def frame(second: int, chunk: bytes) -> None:
+        reader.frame(second, reader.np.frombuffer(chunk, dtype=reader.np.uint8).reshape(size[1], size[0]))
+
+    # The log's tail: loudness's summary is written last; a flickering video's black lines come before.
+    returncode, second, text = run_ffmpeg(ffmpeg_command(path, info, size), frame_bytes, frame)
+    reader.finish()
+    corners = reader.corners()
     report = {
         "probe": info,
-        "returncode": child.returncode,
+        "returncode": returncode,
         "seconds_read": second,
         "fingerprint": reader.fingerprint,
         "opening": reader.opening,

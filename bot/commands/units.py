@@ -74,7 +74,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         if not args.yes and not await asyncio.to_thread(_confirmed):
             print("未导入：没有确认。确认无误后重新运行并输入 y，或加 --yes。")
             return 1
-        summary = await admin.import_units(contest.id, data)
+        try:  # saved as printed: units imported meanwhile by someone else refuse it
+            summary = await admin.import_units(contest.id, data, shown=preview.digest)
+        except UnitsImportError as exc:
+            for line in exc.errors:
+                print(line, file=sys.stderr)
+            return 1
     print(f"已导入 {contest.id} 的推荐单位：新增 {summary.added} 个，更新 {summary.updated} 个。")
     return 0
 

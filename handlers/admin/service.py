@@ -27,7 +27,7 @@ from handlers.admin.invites import (
     new_code,
     normalise_code,
 )
-from handlers.admin.units import ImportSummary, UnitsPreview, read_units
+from handlers.admin.units import ImportSummary, UnitsPreview, UnitsPreviewChanged, read_units
 from handlers.export import FORMATS, ExportRow, Viewer, render, visible_submission
 from handlers.quota.rules import find_unit, recommender_of, rule_for_unit, selection_field, submitted_through
 from handlers.quota.service import utcnow
@@ -90,10 +90,16 @@ class AdminService:
         contest = self.contest(contest_id)
         return read_units(data, contest, await self.org.list_units(contest.id))
 
-    async def import_units(self, contest_id: str, data: bytes | str) -> ImportSummary:
+    async def import_units(
+        self, contest_id: str, data: bytes | str, *, shown: str | None = None
+    ) -> ImportSummary:
         """Import (add or update by name) the units of a CSV file, mapped as
-        :meth:`preview_units` shows them; all or nothing."""
+        :meth:`preview_units` shows them; all or nothing.  ``shown``: the digest of the preview
+        the organiser confirmed; when the file maps differently now (edited, or other units
+        imported meanwhile), nothing is saved (:class:`UnitsPreviewChanged`)."""
         preview = await self.preview_units(contest_id, data)
+        if shown is not None and preview.digest != shown:
+            raise UnitsPreviewChanged
         await self.org.put_units(contest_id, preview.units)
         updated = sum(1 for r in preview.rows if r.updates)
         return ImportSummary(len(preview.rows) - updated, updated, preview.notes, preview.rows)

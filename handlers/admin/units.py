@@ -5,18 +5,24 @@ A district's office may be written 科学技术局, 科技局 or 科委, a provi
 an association by its full or short name; :mod:`contests.names` says which place or unit the
 name stands for.  :func:`read_units` gives the mapping (name → matched place, kind, places)
 that the organiser is shown and confirms before :meth:`AdminService.import_units` saves it;
-a name that cannot be mapped is refused with its reason, naming the line."""
+a name that cannot be mapped is refused with its reason, naming the line, and so is a province
+column that names none of the notice's provinces.  The preview carries a digest of what it
+shows (:attr:`UnitsPreview.digest`): a confirmation whose file, mapped again, no longer gives
+the same digest saves nothing and asks for a new preview."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from contests.names import (
     PROVINCES,
     SUB_PROVINCIAL_CITIES,
+    XPCC,
     city_of,
     expand,
     is_xpcc,
@@ -29,7 +35,15 @@ from contests.org import Unit, normalise_name
 from contests.rules import Contest, EntryRoute, QuotaRule
 from handlers.quota.rules import limit_for, selection_field
 
-__all__ = ["ImportSummary", "UnitRow", "UnitsImportError", "UnitsPreview", "parse_units_csv", "read_units"]
+__all__ = [
+    "ImportSummary",
+    "UnitRow",
+    "UnitsImportError",
+    "UnitsPreview",
+    "UnitsPreviewChanged",
+    "parse_units_csv",
+    "read_units",
+]
 
 
 class UnitsImportError(ValueError):
@@ -38,6 +52,18 @@ class UnitsImportError(ValueError):
     def __init__(self, errors: list[str]) -> None:
         super().__init__("\n".join(errors))
         self.errors = errors
+
+
+class UnitsPreviewChanged(UnitsImportError):
+    """The file, mapped again at confirmation, is not what the organiser was shown."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            [
+                "导入结果与刚才预览的不一致（预览之后单位名单或已导入的单位有了变化），"
+                "未导入任何单位。请重新预览、核对后再确认导入。"
+            ]
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +103,17 @@ class UnitsPreview:
     @property
     def units(self) -> list[Unit]:
         return [r.unit for r in self.rows]
+
+    @property
+    def digest(self) -> str:
+        """What the preview shows and an import saves, as one hex string: carried by the
+        confirmation, so that what is saved is what was shown."""
+        shown = [
+            [r.line, r.typed, r.unit.name, r.unit.kind, r.unit.province, r.matched, r.places, r.updates]
+            for r in self.rows
+        ]
+        text = json.dumps([self.rows[0].unit.contest_id if self.rows else "", shown, list(self.notes)])
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def lines(self) -> list[str]:
         """The preview as the organiser reads it: one line per unit, then the notes."""
@@ -186,6 +223,31 @@ class _Kinds:
 _LOWER_PLACE = ("市", "区", "县", "州", "盟", "旗")
 
 
+def notice_provinces(contest: Contest) -> tuple[str, ...]:
+    """The provinces a unit may be of: the options of the notice's own 所在省份 field, else
+    the 34 provincial-level divisions and the 兵团."""
+    for form in contest.forms:
+        for fld in form.fields:
+            if fld.role == "province" and fld.options:
+                return tuple(fld.options)
+    return (*PROVINCES, XPCC)
+
+
+def _province_cell(line: int, name: str, cell: str, provinces: Sequence[str]) -> str | tuple[str]:
+    """The province a 省份 cell names, spelled out (河北 → 河北省), as a one-tuple; or why the
+    line is refused: not a province's name, or not one of the notice's."""
+    if not cell:
+        return ("",)
+    full, rest = split_province(cell)
+    if not full and is_xpcc(cell):
+        full, rest = XPCC, ""
+    if not full or rest:
+        return f"第 {line} 行：“{name}”的省份列“{cell}”不是省、自治区、直辖市的名称，请核对后再导入"
+    if full not in provinces:
+        return f"第 {line} 行：“{name}”的省份列“{cell}”不在本赛事通知所列的省份之中，请核对后再导入"
+    return (full,)
+
+
 def _level(name: str, province: str) -> tuple[str, str]:
     """("province" | "sub_provincial" | "xpcc", the place) a unit's name stands for, or ("", "")."""
     if is_xpcc(name):
@@ -231,6 +293,7 @@ def read_units(data: bytes | str, contest: Contest, existing: Sequence[Unit] = (
     :class:`UnitsImportError` naming every line that cannot be mapped and why."""
     text = _decode(data) if isinstance(data, bytes) else data.removeprefix("\ufeff")
     kinds = _Kinds.of(contest)
+    provinces = notice_provinces(contest)
     errors: list[str] = []
     notes: list[str] = []
     rows: list[UnitRow] = []
@@ -263,6 +326,11 @@ def read_units(data: bytes | str, contest: Contest, existing: Sequence[Unit] = (
         if len(name) > 100:
             errors.append(f"第 {line} 行：单位名称超过 100 字")
             continue
+        cell = _province_cell(line, name, province, provinces)
+        if isinstance(cell, str):
+            errors.append(cell)
+            continue
+        (province,) = cell
         mapped = _map_line(line, name, typed_kind, province, kinds, notes)
         if isinstance(mapped, str):
             errors.append(mapped)

@@ -424,14 +424,16 @@ class ConsoleService:
             return exc.errors
 
     async def import_units(
-        self, viewer: ConsoleUser, contest_id: str, data: str, *, source: str
+        self, viewer: ConsoleUser, contest_id: str, data: str, *, shown: str, source: str
     ) -> ImportSummary | list[str] | None:
-        """The units previewed, saved once the organiser confirmed them; audited."""
+        """The units previewed, saved once the organiser confirmed them, exactly as the preview
+        whose digest is ``shown`` showed them (else nothing, and a new preview is asked for);
+        audited."""
         scope = viewer.scopes.get(contest_id)
         if scope is None or scope.role != "organiser":
             return None
         try:
-            summary = await self.admin.import_units(contest_id, data)
+            summary = await self.admin.import_units(contest_id, data, shown=shown)
         except UnitsImportError as exc:
             return exc.errors
         target = f"新增 {summary.added} 个，更新 {summary.updated} 个"

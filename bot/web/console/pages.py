@@ -202,17 +202,21 @@ class ConsolePages:
             session=session,
             chosen=chosen,
             csv=data,
+            digest="" if isinstance(preview, list) else preview.digest,
             lines=[] if isinstance(preview, list) else preview.lines(),
             errors=errors,
             status=400 if errors else 200,
         )
 
     async def import_units(self, request: web.Request) -> web.Response:
-        """导入单位, confirmed: saved as previewed (the file is mapped again, all or nothing)."""
+        """导入单位, confirmed: saved as previewed (the file is mapped again, all or nothing, and
+        only when it maps as the preview whose digest the form carries)."""
         session, form = await self.auth.changing(request)
         console = self.auth.services(request).console
         chosen = form.get("contest", "")
-        done = await console.import_units(session.viewer, chosen, form.get("csv", ""), source=session.source)
+        done = await console.import_units(
+            session.viewer, chosen, form.get("csv", ""), shown=form.get("preview", ""), source=session.source
+        )
         if done is None:
             return _message(request, "不能导入单位", "只有主办方可以导入推荐单位。", 403, session=session)
         if isinstance(done, list):

@@ -1,0 +1,164 @@
+"""The content checks' queue (attack review M2): one check per entrant and video, a new video
+cancelling the check of the one it replaced, and a bounded queue beyond which a video is not
+checked, the entrant told politely and nothing of the entry lost."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.services import Services, services
+from bot.settings import Settings
+from contests.events import EventKind, FileInfo, Incoming
+from contests.records import Submission, UserKey
+from contests.rules import Contest
+from handlers.content import NOT_QUEUED
+from tests.conftest import valid_answer
+from tests.media_factory import MediaFactory, Video
+from tests.test_console_desk import Inbox
+from tests.test_upload import CONTEST_ID, write_contest
+from validators.content import ContentReport
+
+FIRST, SECOND, THIRD = UserKey("terminal", "q1"), UserKey("terminal", "q2"), UserKey("terminal", "q3")
+
+
+class Held:
+    """A content check that waits until it is let go: what it started, what was cancelled."""
+
+    def __init__(self) -> None:
+        self.go = asyncio.Event()
+        self.started: list[str] = []
+        self.cancelled: list[str] = []
+
+    async def __call__(self, path: Path, contest: Contest, title: str) -> ContentReport:
+        self.started.append(path.name)
+        try:
+            await self.go.wait()
+        except asyncio.CancelledError:
+            self.cancelled.append(path.name)
+            raise
+        return ContentReport(True, ())
+
+
+@pytest.fixture
+async def svc(tmp_path: Path) -> AsyncIterator[Services]:
+    write_contest(tmp_path / "contests")
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=tmp_path / "data", contests_dir=tmp_path / "contests", content_queue=2
+    )
+    async with services(settings) as built:
+        yield built
+
+
+def video(folder: Path, name: str) -> dict[str, object]:
+    """A video record the container check passed, its file kept."""
+    path = folder / name
+    path.write_bytes(b"not decoded: the check is a fake")
+    return {"kind": "file", "checked": True, "verdict": "passed", "stored": str(path), "sha256": name * 8}
+
+
+async def until(done: Callable[[], bool]) -> None:
+    """Wait (a few seconds at most) for the background tasks to get somewhere."""
+    async with asyncio.timeout(10):
+        while not done():  # noqa: ASYNC110  the tasks are the service's: nothing to wait on
+            await asyncio.sleep(0.01)
+
+
+async def test_one_check_per_video_and_a_new_video_cancels_the_check_of_the_old(
+    svc: Services, tmp_path: Path
+) -> None:
+    held = Held()
+    svc.content.check = held
+    a, b = video(tmp_path, "a"), video(tmp_path, "b")
+    assert svc.content.start(FIRST, CONTEST_ID, a, "") == "queued"
+    await until(lambda: held.started == ["a"])
+    assert svc.content.start(FIRST, CONTEST_ID, dict(a), "") == "queued"  # the same video again
+    assert svc.content.queued() == 1 and held.started == ["a"]
+    assert svc.content.start(FIRST, CONTEST_ID, b, "") == "queued"  # a new video replaces it
+    assert svc.content.queued() == 1
+    await until(lambda: held.started == ["a", "b"])
+    assert held.cancelled == ["a"]
+    held.go.set()
+    await svc.content.drain()
+    assert held.started == ["a", "b"] and svc.content.queued() == 0
+
+
+async def test_a_submitted_videos_check_is_not_cancelled_by_the_next_video(
+    svc: Services, tmp_path: Path
+) -> None:
+    held = Held()
+    svc.content.check = held
+    a, b = video(tmp_path, "a"), video(tmp_path, "b")
+    assert svc.content.start(FIRST, CONTEST_ID, a, "") == "queued"
+    sub = Submission("KP0000-000001", CONTEST_ID, FIRST, "self", "work", {}, a, dt.datetime.now(dt.UTC))
+    await svc.content.submitted(sub)  # confirmed while its check waits
+    assert svc.content.start(FIRST, CONTEST_ID, b, "") == "queued"
+    await until(lambda: len(held.started) == 1)
+    assert svc.content.queued() == 2 and held.cancelled == []
+    held.go.set()
+    await svc.content.drain()
+    assert sorted(held.started) == ["a", "b"] and held.cancelled == []
+
+
+async def test_beyond_the_queue_a_video_is_not_queued_and_closing_cancels_the_rest(
+    svc: Services, tmp_path: Path
+) -> None:
+    held = Held()
+    svc.content.check = held
+    assert svc.content.start(FIRST, CONTEST_ID, video(tmp_path, "a"), "") == "queued"
+    assert svc.content.start(SECOND, CONTEST_ID, video(tmp_path, "b"), "") == "queued"
+    assert svc.content.start(THIRD, CONTEST_ID, video(tmp_path, "c"), "") == "busy"
+    assert svc.content.queued() == 2
+    await until(lambda: held.started == ["a"])
+    await svc.content.aclose()
+    assert held.started == ["a"] and held.cancelled == ["a"]  # b waited for the one slot
+    assert svc.content.queued() == 0
+    assert svc.content.start(THIRD, CONTEST_ID, video(tmp_path, "d"), "") == ""  # closed
+
+
+async def say(svc: Services, user: UserKey, text: str) -> str:
+    return "\n".join(r.text for r in await svc.assistant.handle(Incoming(user, EventKind.TEXT, text=text)))
+
+
+async def send_video(svc: Services, user: UserKey, clip: Path) -> str:
+    """Fill in the form and send ``clip`` as a chat file: the verdict's reply."""
+    contest = svc.contests.get(CONTEST_ID)
+    assert contest is not None
+    await say(svc, user, "开始")
+    await say(svc, user, "自荐")
+    for field in contest.form(contest.channel("self").forms["work"]).fields:
+        await say(svc, user, valid_answer(field, contest))
+    info = FileInfo("作品.mp4", clip.stat().st_size, "video/mp4", f"ref-{user.user_id}", path=str(clip))
+    return "\n".join(r.text for r in await svc.assistant.handle(Incoming(user, EventKind.FILE, file=info)))
+
+
+async def test_an_entrant_beyond_the_queue_is_told_and_the_report_says_so_for_the_organisers(
+    svc: Services, tmp_path: Path
+) -> None:
+    held = Held()
+    svc.content.check = held
+    inbox = Inbox()
+    svc.reach.register("terminal", inbox)
+    clip = MediaFactory(tmp_path / "media").video(Video(seconds=4, bitrate="1M"))
+    for user in (FIRST, SECOND):
+        assert "正在后台检查" in await send_video(svc, user, clip)
+    told = await send_video(svc, THIRD, clip)
+    assert "视频检查通过" in told and "正在后台检查" not in told
+    assert "没能排上自动检查" in told and "组委会将人工查看" in told
+    done = await say(svc, THIRD, "确认提交")  # nothing else of the entry is lost
+    number = re.search(r"[A-Z]{2}\d{4}-\d{6}", done)
+    assert number is not None, done
+    held.go.set()
+    await svc.content.drain()
+    sub = await svc.storage.get_submission(number.group(0))
+    assert sub is not None and sub.video["content"]["checked"] is False
+    assert sub.video["content"]["failure"] == NOT_QUEUED
+    assert ContentReport.from_dict(sub.video["content"]).summary_zh() == f"未完成：{NOT_QUEUED}"
+    # Told once, at the verdict; the first entrants get their reports.
+    assert not any(who == THIRD for who, _ in inbox.sent)
+    assert sum("【视频内容检查】" in text for who, text in inbox.sent if who in (FIRST, SECOND)) == 2
