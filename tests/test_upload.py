@@ -44,6 +44,7 @@ from dialogs.states import Step
 from handlers.admin.invites import IssuedInvite
 from tests.conftest import valid_answer
 from tests.media_factory import MediaFactory, Video
+from validators.hashing import StreamingHash
 from validators.media import check_video
 
 CONTEST_ID = "kp-2099-upload"
@@ -427,6 +428,59 @@ async def test_an_upload_resumes_on_a_new_worker_and_rehashes_the_part_once(
     assert status == 200, result
     assert result["sha256"] == hashlib.sha256(data).hexdigest()
     assert [u for u, _ in second.pushes] == [alice] and first.pushes == []
+
+
+async def test_chunks_alternating_between_two_workers_hash_the_file_they_wrote(
+    tmp_path: Path, videos: Videos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers sharing DATA_DIR, each chunk reaching either: the hash a worker keeps is
+    caught up on what the other appended, and never reused for another file that the other
+    worker started meanwhile, even at the same size."""
+    contest = write_contest(tmp_path / "contests")
+    settings = make_settings(tmp_path)
+    first, other = videos.good[::-1], videos.good  # never finished / the video
+    alice = UserKey("test", "alice")
+    read: list[int] = []  # bytes read back from disk to rebuild a hash
+    from_file, follow = StreamingHash.from_file.__func__, StreamingHash.follow  # type: ignore[attr-defined]
+
+    def counted_from_file(cls: type[StreamingHash], path: Path, length: int | None = None) -> StreamingHash:
+        read.append(path.stat().st_size if length is None else length)
+        return from_file(cls, path, length)  # type: ignore[no-any-return]
+
+    def counted_follow(self: StreamingHash, path: Path, size: int) -> None:
+        read.append(size - self.size)
+        follow(self, path, size)
+
+    async def chunk(env: Env, data: bytes, n: int) -> None:
+        status, body = await put(env, path, data, n * CHUNK, min((n + 1) * CHUNK, len(data)))
+        assert status == 200, body
+
+    monkeypatch.setattr(StreamingHash, "from_file", classmethod(counted_from_file))
+    monkeypatch.setattr(StreamingHash, "follow", counted_follow)
+    async with (
+        TestClient(TestServer(build_app(settings, RecordingNotifier()))) as c1,
+        TestClient(TestServer(build_app(settings, RecordingNotifier()))) as c2,
+    ):
+        one = Env(c1, settings, RecordingNotifier(), contest, tmp_path)
+        two = Env(c2, settings, RecordingNotifier(), contest, tmp_path)
+        await to_video_step(one, alice)
+        path = await upload_link(one, alice)
+        await start(one, path, first, name="a.mp4")
+        for n in range(6):  # one, two, one…: each catches up on the other's last chunk only
+            await chunk((one, two)[n % 2], first, n)
+        assert read == [CHUNK] * 5  # two's first chunk read chunk 0; main read 1+2+3+4+5
+        # The entrant picks another file: its start and five chunks reach worker two; then
+        # worker one, whose hash of a.mp4 is just as long as the part, takes the rest.
+        assert await start(two, path, other, name="b.mp4") == 0
+        for n in range(5):
+            await chunk(two, other, n)
+        read.clear()
+        for n in range(5, -(-len(other) // CHUNK)):
+            await chunk(one, other, n)
+        assert read == [5 * CHUNK]  # b.mp4's part read once
+        status, result = await finish(one, path)
+    assert status == 200, result
+    assert result["sha256"] == hashlib.sha256(other).hexdigest()
 
 
 async def test_choosing_a_different_file_starts_over(env: Env, videos: Videos) -> None:
