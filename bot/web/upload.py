@@ -65,6 +65,8 @@ class _Upload:
     # or None (then rebuilt from the file once); caught up when another worker appended.
     hasher: StreamingHash | None = None
     hash_id: str | None = None
+    # The last chunk's writer: its thread may still be hashing the chunk's last pieces.
+    tail: ChunkWriter | None = None
 
 
 class _Reject(Exception):
@@ -410,7 +412,7 @@ class UploadPages:
         def fits(disk: upload_disk.OnDisk) -> bool:
             return _chunk_refusal(disk, start, total) is None
 
-        writer = ChunkWriter(self.service.folder(grant), start, (up.hasher, up.hash_id), fits)
+        writer = ChunkWriter(self.service.folder(grant), start, (up.hasher, up.hash_id), fits, up.tail)
         fed = False
         try:
             try:
@@ -418,7 +420,7 @@ class UploadPages:
             except OSError as exc:
                 raise _disk_full(exc, offset=start) from exc
             finally:
-                up.hasher, up.hash_id = writer.hasher, writer.hash_id
+                up.tail = writer  # the next chunk's thread waits for this one's hash
             refusal = _chunk_refusal(disk, start, total)
             if refusal is not None:
                 raise refusal
@@ -439,12 +441,13 @@ class UploadPages:
                 await writer.finish()
             except OSError as exc:  # the chunk was cut back already: resume from its start
                 raise _disk_full(exc, offset=start) from exc
-        except BaseException:
-            if fed:
-                up.hasher = None  # it may have seen bytes that are now cut off
-            raise
         finally:
             await writer.close()
+            # The hash as the thread left it: caught up to the chunk's end (its last pieces
+            # perhaps still being hashed), unchanged for a refused chunk, None for a failed one.
+            up.hasher, up.hash_id = writer.hasher, writer.hash_id
+            if fed and not writer.complete:
+                up.hasher = None  # it may have seen bytes that are now cut off
 
     # ----------------------------------------------------------- POST finish
     async def finish(self, request: web.Request) -> web.Response:
@@ -539,6 +542,8 @@ class UploadPages:
     async def _seal(self, folder: Path, up: _Upload, disk: upload_disk.OnDisk) -> str:
         """The SHA-256 of the whole file, renamed to ``video.mp4`` (once: a sealed file stays)."""
         path = folder / (upload_disk.DONE_NAME if disk.sealed else upload_disk.PART_NAME)
+        if up.tail is not None:
+            await up.tail.hashed  # the last chunk's last pieces
         hasher = up.hasher if upload_disk.hash_fits(up.hasher, up.hash_id, disk) else None
         if hasher is None or hasher.size != disk.size:
             hasher = await asyncio.to_thread(upload_disk.rehash, path, disk.size, hasher)
