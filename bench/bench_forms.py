@@ -28,6 +28,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -82,7 +83,7 @@ def full_fonts_pdf(html: str, attachments: dict[str, bytes] | None = None) -> by
     """The PDF as drawn before issue 19: the full fonts only, a new font configuration."""
     import weasyprint  # type: ignore[import-untyped]
 
-    html = html.replace('"Noto Serif CJK SC Common", ', "").replace('"Noto Sans CJK SC Common", ', "")
+    html = re.sub(r'"Noto [A-Za-z ]+ CJK SC Common( 2)?", ', "", html)
     fetcher = weasyprint.URLFetcher(allowed_protocols=("data",), fail_on_errors=False)
     options: dict[str, Any] = {}
     if attachments:

@@ -146,7 +146,13 @@ async def services(
         async def probe(url: str, contest: Contest) -> object:
             return await probe_link(url, contest, session=http, allow_private=settings.links_allow_private)
 
-        paperwork = Paperwork(key, verify_url=receipt_settings.verify_url, folder=settings.data_dir / "drawn")
+        # bench/README.md 'Documents at the deadline': one drawing process a core.
+        paperwork = Paperwork(
+            key,
+            verify_url=receipt_settings.verify_url,
+            workers=settings.drawing_workers,
+            folder=settings.media_folder / "drawn",
+        )
         stack.push_async_callback(paperwork.aclose)  # after the documents still being drawn
         reach = Reach(isolation)
         stack.push_async_callback(reach.drain)
@@ -191,7 +197,7 @@ async def services(
                 max_bytes=int((limit or FETCH_MAX_MIB) * 1024 * 1024) + 1,
                 timeout=FETCH_TIMEOUT_S,
                 allow_private=settings.links_allow_private,
-                tmp_dir=settings.data_dir / "fetched",
+                tmp_dir=settings.media_folder / "fetched",
             )
 
         content = ContentChecks(
@@ -213,8 +219,8 @@ async def services(
             storage,
             media_checker=check_video,
             link_prober=probe,  # type: ignore[arg-type]
-            video_dir=settings.data_dir / "videos",
-            scan_dir=settings.data_dir / "scans",
+            video_dir=settings.media_folder / "videos",
+            scan_dir=settings.media_folder / "scans",
             quota=quota,
             paperwork=paperwork,
             uploads=uploads,

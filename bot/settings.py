@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path("data"), description="SQLite database, keys and new contests live here"
     )
+    media_dir: Path | None = Field(
+        default=None,
+        description="videos, scans, upload chunks, drawn documents and files in flight; with several "
+        "workers, a folder they all share (a shared volume). Default DATA_DIR",
+    )
     contests_dir: Path | None = Field(
         default=None, description="extra contest YAML files; default DATA_DIR/contests"
     )
@@ -57,6 +62,12 @@ class Settings(BaseSettings):
         description="content checks (a whole-video decode each) run at once in the background; "
         "0 turns them off",
     )
+    drawing_workers: int = Field(
+        default=2,
+        ge=1,
+        description="processes drawing forms and receipts (PDF, DOCX) at once, at a lower priority "
+        "than the chats; 150 confirmations at a deadline are drawn that many times faster",
+    )
     helpdesk_operators: str = Field(
         default="",
         description="who answers helpdesk tickets: channel:user ids, comma separated "
@@ -80,6 +91,12 @@ class Settings(BaseSettings):
     @classmethod
     def _base_url(cls, value: str | None) -> str | None:
         return base_url(value)
+
+    @property
+    def media_folder(self) -> Path:
+        """Where files live (``BOT_MEDIA_DIR``, else the data folder); keys and databases stay in
+        ``data_dir``."""
+        return self.media_dir or self.data_dir
 
     @property
     def contest_folder(self) -> Path:

@@ -71,7 +71,7 @@ async def send_file(svc: Services, user: UserKey, argument: str) -> list[Reply]:
     path = _file_path(argument)
     if path is None:
         return [Reply(FILE_USAGE)]
-    folder = await asyncio.to_thread(_temp_folder, svc.settings.data_dir / "incoming")
+    folder = await asyncio.to_thread(_temp_folder, svc.settings.media_folder / "incoming")
     try:
         try:
             copy, size, mime = await asyncio.to_thread(_copy_in, path, folder)

@@ -87,11 +87,20 @@ class Storage(Protocol):
         video: dict[str, Any],
         now: dt.datetime,
         extra: dict[str, Any] | None = None,
+        draft_version: int | None = None,
+        turn: Turn | None = None,
     ) -> Submission:
         """Store a submission with the next number for ``prefix`` (``KP2024-000001``, ...) and
         drop the user's draft, both or neither.  ``extra`` is stored with it (the unit whose
         place it uses), so it needs no second write; keys set to None are left out, as
-        :meth:`update_submission` removes them."""
+        :meth:`update_submission` removes them.
+
+        With ``draft_version`` (the version of the draft the submission was made from), nothing
+        is stored and :class:`StaleDraftError` raised unless the user's draft is still at it:
+        two turns that confirmed the same draft (one whose lock expired under it, and the one
+        that took over) store one submission.  With ``turn`` (the user's, held by this store's
+        own isolation), a store whose turns can be lost also refuses once this one's lock has
+        expired or passed to another turn."""
 
     async def get_submission(self, number: str) -> Submission | None:
         """One submission by its number."""
@@ -137,17 +146,28 @@ class Storage(Protocol):
         trip.  Keys after the claimed one are left alone."""
 
     async def claim_inbound(
-        self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime, *, turn: Turn | None = None
+        self,
+        key: str,
+        ttl: dt.timedelta,
+        user: UserKey,
+        when: dt.datetime,
+        *,
+        turn: Turn | None = None,
+        contact: bool = True,
     ) -> bool:
         """:meth:`claim_once` of ``key`` and, only when this call claimed it, :meth:`touch_contact`
         of ``user`` at ``when``: what every incoming WeChat message needs, in one round trip
-        (a text message that only changes the draft makes both in :meth:`save_draft`).
+        (a text message that only changes the draft makes both in :meth:`save_draft`).  Without
+        ``contact`` (an event, not something the user wrote), only the claim.
 
         With ``turn`` (``user``'s, held), the claim stays pending until the turn ends, and is
         added to :attr:`Turn.claims`.  Where several workers share the store, a claim still
         pending when another turn of the user claims the same message was left by a worker
         that died mid-event: it is taken over (True) while the user's draft is as it was when
-        claimed (the dead worker's effects never landed), else settled as handled (False)."""
+        claimed (the dead worker's effects never landed), else settled as handled (False).  It
+        is taken over only once the turn it is pending in has ended (its lock expired or was
+        released): a claim pending in a turn that still holds the user's lock (the caller lost
+        its own lock to that turn) is not ours (False) and stays pending."""
 
     async def touch_contact(self, user: UserKey, when: dt.datetime) -> None:
         """Record that the user wrote at ``when`` (WeChat lets us reply for 48 h after)."""
@@ -237,11 +257,18 @@ class OrgStore(Protocol):
         owner: UserKey,
         now: dt.datetime,
         ttl: dt.timedelta = DEFAULT_HOLD_TTL,
+        turn: Turn | None = None,
     ) -> Reservation | QuotaRefusal:
         """Atomically: drop the holder's expired pending places, refuse if a claim is held by a
         live place (``claimed``) or ``limit`` places of ``holder``/``track`` count (``full``),
         else hold a new pending place and its claims (:attr:`Reservation.used` counts it).
-        ``limit`` None: no limit."""
+        ``limit`` None: no limit.
+
+        With ``turn`` (``owner``'s, held), the place is held in it; a pending place of the same
+        owner, holder and track that holds one of ``claims`` and was held in another turn of
+        that owner which has ended (its lock expired or was released: its worker died between
+        reserving and committing or releasing) is dropped instead of refusing, so that the
+        redelivered 确认提交 is not refused by its own dead attempt."""
 
     async def commit(self, reservation: Reservation, number: str, now: dt.datetime) -> bool:
         """Make the reservation permanent for submission ``number``.  False when it was lost

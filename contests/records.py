@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,12 +77,14 @@ class AlreadyClaimed(Exception):
 @dataclass(frozen=True, slots=True)
 class InboundClaim:
     """What :meth:`Storage.claim_inbound` takes: the message's key, how long the claim holds,
-    and who wrote when (the contact record)."""
+    and who wrote when (the contact record, made only with ``contact``: an event such as a
+    subscribe or a menu click is no message the user wrote, and records none)."""
 
     key: str
     ttl: dt.timedelta
     user: UserKey
     when: dt.datetime
+    contact: bool = True
 
 
 @dataclass(slots=True)
@@ -96,6 +99,7 @@ class Turn:
     ``claims``: the messages claimed in this turn before their effects
     (:meth:`~contests.ports.Storage.claim_inbound` with ``turn=``), pending until the turn
     ends, so that the claim of a turn whose worker died is taken over by a redelivery.
+    ``id`` names the turn in what it leaves behind (a quota place held in it).
     """
 
     user: UserKey
@@ -105,6 +109,7 @@ class Turn:
     ended: bool = False
     handle: object = None
     claims: list[str] = field(default_factory=list)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 def merge_extra(extra: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

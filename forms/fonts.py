@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 SERIF = "Noto Serif CJK SC"  # 宋体-like: the body of the notices' tables
 SANS = "Noto Sans CJK SC"  # 黑体-like: the 附件 label (titles are bold serif, like 小标宋)
 MONO = "DejaVu Sans Mono"  # the receipt's token and key id
+MONO_CJK = "Noto Sans Mono CJK SC"  # the Chinese words among them (what fontconfig's monospace gave)
 # An entrant may type emoji; fontconfig falls back to this font for them.  It is not named in
 # the stylesheets: listed there, Pango would take the digits from it too (bitmaps, 3× larger).
 EMOJI = "Noto Color Emoji"
@@ -36,6 +37,7 @@ PACKAGES = {
     SERIF: "fonts-noto-cjk",
     SANS: "fonts-noto-cjk",
     MONO: "fonts-dejavu-core",
+    MONO_CJK: "fonts-noto-cjk",
     EMOJI: "fonts-noto-color-emoji",
 }
 
@@ -85,24 +87,48 @@ def require_fonts() -> None:
 # around them (~13,000 glyphs, ~4.6 MB): the same outlines and metrics, so the page looks the
 # same (tests/test_form_looks.py), and a character outside it falls back to the full font.
 
-#: The faces cut to the common characters: (family the stylesheets name, full family, weight).
+#: The faces cut to the common characters: (family the stylesheets name, full family, weight,
+#: part of :func:`common_codepoints`).
+#:
+#: bench/README.md 'Documents at the deadline': WeasyPrint still subsets each face a PDF uses,
+#: keeping the glyph numbers up to the highest used, and the full-width punctuation of every
+#: Chinese line sits at the end of a face's glyphs: a face cut to all of GB 2312 (13,108 glyphs)
+#: cost ~4-6 ms to subset and ~100-190 KB to deflate per PDF and face.  The serif faces are
+#: therefore cut in two: the 3,755 hanzi of GB 2312's first level (the frequent ones, with the
+#: Latin and punctuation: ~7,700 glyphs) and, named next, the 3,008 of its second level.
 COMMON_FACES = (
-    ("Noto Serif CJK SC Common", SERIF, "normal"),
-    ("Noto Serif CJK SC Common", SERIF, "bold"),
-    ("Noto Sans CJK SC Common", SANS, "normal"),
+    ("Noto Serif CJK SC Common", SERIF, "normal", 1),
+    ("Noto Serif CJK SC Common 2", SERIF, "normal", 2),
+    ("Noto Serif CJK SC Common", SERIF, "bold", 1),
+    ("Noto Serif CJK SC Common 2", SERIF, "bold", 2),
+    ("Noto Sans CJK SC Common", SANS, "normal", 1),  # 附件1: the full font draws any rarer hanzi
+    # bench/README.md 'Documents at the deadline': the receipt's command line names 回执.pdf and
+    # 主办方公钥.pem in a monospaced span; fontconfig drew them from the whole 19 MB collection,
+    # whose subset (glyph numbers up to 42,619 kept) was ~13 ms and ~470 KB of every receipt.
+    ("Noto Sans Mono CJK SC Common", MONO_CJK, "normal", 1),
 )
 
 
-def common_codepoints() -> list[int]:
-    """Latin, punctuation, CJK symbols, full-width forms and the 6,763 hanzi of GB 2312."""
+def _gb2312_level(cp: int) -> int:
+    """1 or 2 for a hanzi of GB 2312's first or second level, else 0."""
+    try:
+        code = chr(cp).encode("gb2312")
+    except UnicodeEncodeError:
+        return 0
+    return 1 if code[0] < 0xD8 else 2
+
+
+def common_codepoints(part: int = 0) -> list[int]:
+    """Latin, punctuation, CJK symbols, full-width forms and the 6,763 hanzi of GB 2312; or
+    ``part`` 1 of them (all but the hanzi of GB 2312's second level) or ``part`` 2 (those)."""
     ranges = ((0x20, 0x250), (0x2000, 0x2070), (0x2100, 0x2200), (0x2460, 0x2500), (0x3000, 0x3040))
-    points = {cp for low, high in (*ranges, (0xFF00, 0xFFF0)) for cp in range(low, high)}
+    points = set()
+    if part != 2:
+        points = {cp for low, high in (*ranges, (0xFF00, 0xFFF0)) for cp in range(low, high)}
     for cp in range(0x4E00, 0xA000):
-        try:
-            chr(cp).encode("gb2312")
-        except UnicodeEncodeError:
-            continue
-        points.add(cp)
+        level = _gb2312_level(cp)
+        if level and part in (0, level):
+            points.add(cp)
     return sorted(points)
 
 
@@ -198,13 +224,12 @@ def common_faces() -> Iterator[CommonFace]:
     """Each face of :data:`COMMON_FACES` that could be cut (about 0.5 s each; a face that
     cannot be, for want of its font or of HarfBuzz's subsetter, is left out with a warning:
     the stylesheets' next family, the full font, then draws everything)."""
-    points = common_codepoints()
-    for family, full, weight in COMMON_FACES:
+    for family, full, weight, part in COMMON_FACES:
         found = _font_file(full, weight)
         if found is None:
             log.warning("no file for %s (%s): PDFs use the full font", full, weight)
             continue
         try:
-            yield CommonFace(family, weight, _cut(*found, points))
+            yield CommonFace(family, weight, _cut(*found, common_codepoints(part)))
         except (ImportError, OSError) as exc:  # cffi or a library missing, or a failed cut
             log.warning("%s (%s) not cut to the common characters: %s", full, weight, exc)

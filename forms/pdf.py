@@ -12,6 +12,7 @@ import functools
 import logging
 import tempfile
 import threading
+import zlib
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import jinja2
 from markupsafe import Markup
 
 from forms.fonts import common_faces, require_fonts
-from forms.qr import qr_svg_uri
+from forms.qr import QR_SRC, QRDrawing, qr_svg_uri
 from forms.sheet import Sheet
 
 _RENDER_LOCK = threading.Lock()  # see the module docstring
@@ -44,14 +45,14 @@ def stylesheet(name: str) -> Markup:
     return Markup(resources.files("forms").joinpath("templates", name).read_text(encoding="utf-8"))
 
 
-def sheet_html(sheet: Sheet) -> str:
-    """The HTML of a filled-in form (what :func:`html_to_pdf` draws)."""
-    qr_uri = qr_svg_uri(sheet.qr_text) if sheet.qr_text else ""
-    return (
-        template_env()
-        .get_template("form.html.j2")
-        .render(sheet=sheet, css=stylesheet("form.css"), qr_uri=qr_uri)
-    )
+def sheet_html(sheet: Sheet, *, qr_uri: str | None = None, inline_css: bool = True) -> str:
+    """The HTML of a filled-in form (what :func:`html_to_pdf` draws), its QR code an SVG unless
+    ``qr_uri`` names another image, its stylesheet inside unless not ``inline_css`` (then
+    :func:`html_to_pdf` is given it)."""
+    if qr_uri is None:
+        qr_uri = qr_svg_uri(sheet.qr_text) if sheet.qr_text else ""
+    css = stylesheet("form.css") if inline_css else ""
+    return template_env().get_template("form.html.j2").render(sheet=sheet, css=css, qr_uri=qr_uri)
 
 
 @functools.cache
@@ -80,10 +81,48 @@ def font_config() -> Any:
     return config
 
 
-def html_to_pdf(html: str, attachments: dict[str, bytes] | None = None) -> bytes:
+#: bench/README.md 'Documents at the deadline': pydyf deflates every stream at level 9, ~12 ms
+#: of a receipt's ~490 KB of fonts; level 6 takes ~5 ms and, on these fonts, is no larger.
+DEFLATE_LEVEL = 6
+
+
+def _deflate(document: Any, pdf: Any) -> None:
+    """WeasyPrint's finisher: each stream pydyf would deflate, deflated at
+    :data:`DEFLATE_LEVEL` instead (a stream of anything but bytes is left to pydyf)."""
+    for obj in pdf.objects:
+        if not getattr(obj, "compress", False) or "Filter" in obj.extra:
+            continue
+        if not all(isinstance(item, bytes) for item in obj.stream):
+            continue
+        obj.stream = [zlib.compress(b"\n".join(obj.stream), DEFLATE_LEVEL)]
+        obj.extra["Filter"] = "/FlateDecode"
+        obj.compress = False
+
+
+@functools.cache
+def parsed_stylesheet(name: str) -> Any:
+    """A stylesheet of the package parsed by WeasyPrint, once a process.
+
+    bench/README.md 'Documents at the deadline': parsing the stylesheet inside each document
+    cost ~3 ms a PDF.  Given to WeasyPrint beside the document it is a *user* stylesheet, not
+    an author's: the same result here, where the only author rules are ``style`` attributes,
+    which won over the stylesheet's rules either way (tests/test_form_looks.py)."""
+    import weasyprint
+
+    return weasyprint.CSS(string=str(stylesheet(name)), font_config=font_config())
+
+
+def html_to_pdf(
+    html: str,
+    attachments: dict[str, bytes] | None = None,
+    images: dict[str, Any] | None = None,
+    stylesheets: tuple[str, ...] = (),
+) -> bytes:
     """Draw ``html`` as PDF.  Nothing outside the document is fetched: only ``data:`` URIs
     load, so neither a template slip nor a value can make the renderer read a local file or
-    the network."""
+    the network.  ``images``: WeasyPrint images by ``src``, drawn without being fetched (a
+    :class:`forms.qr.QRDrawing` under :data:`forms.qr.QR_SRC`); ``stylesheets``: the package's
+    stylesheets by name (:func:`parsed_stylesheet`), for HTML that does not hold them."""
     require_fonts()
     # Its INFO "Step 1 … Step 7" lines (on import, then per document) would drown the log.
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
@@ -92,7 +131,10 @@ def html_to_pdf(html: str, attachments: dict[str, bytes] | None = None) -> bytes
     # A refused URL is skipped with a logged warning, not raised: WeasyPrint's fatal fetch
     # error derives from BaseException and would tear through the caller's error handling.
     fetcher = weasyprint.URLFetcher(allowed_protocols=("data",), fail_on_errors=False)
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {
+        "cache": dict(images or {}),
+        "stylesheets": [parsed_stylesheet(name) for name in stylesheets],
+    }
     if attachments:
         options["attachments"] = [
             weasyprint.Attachment(string=data, name=name, url_fetcher=fetcher)
@@ -100,10 +142,12 @@ def html_to_pdf(html: str, attachments: dict[str, bytes] | None = None) -> bytes
         ]
     with _RENDER_LOCK:
         document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None)
-        pdf = document.write_pdf(font_config=font_config(), **options)
+        pdf = document.write_pdf(font_config=font_config(), finisher=_deflate, **options)
     assert isinstance(pdf, bytes)
     return pdf
 
 
 def sheet_pdf(sheet: Sheet) -> bytes:
-    return html_to_pdf(sheet_html(sheet))
+    images = {QR_SRC: QRDrawing(sheet.qr_text)} if sheet.qr_text else {}
+    html = sheet_html(sheet, qr_uri=QR_SRC, inline_css=False)
+    return html_to_pdf(html, images=images, stylesheets=("form.css",))

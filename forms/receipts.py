@@ -47,7 +47,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from contests.records import Submission
 from contests.rules import SHANGHAI, Contest, FieldType
 from forms.pdf import html_to_pdf, stylesheet, template_env
-from forms.qr import qr_svg_uri
+from forms.qr import QR_SRC, QRDrawing, qr_svg_uri
 from forms.sheet import display, printable
 
 log = logging.getLogger(__name__)
@@ -427,24 +427,32 @@ class Receipt:
         The token goes in the URL's fragment, which browsers do not send to the server."""
         return f"{verify_url.rstrip('#')}#{self.token}" if verify_url else self.token
 
-    def html(self, verify_url: str | None = None) -> str:
-        """The HTML the PDF is drawn from."""
+    def html(
+        self, verify_url: str | None = None, *, qr_uri: str | None = None, inline_css: bool = True
+    ) -> str:
+        """The HTML the PDF is drawn from, its QR code an SVG unless ``qr_uri`` names another
+        image, its stylesheet inside unless not ``inline_css``."""
         return (
             template_env()
             .get_template("receipt.html.j2")
             .render(
                 receipt=self,
                 rows=self.lines_zh(),
-                qr_uri=qr_svg_uri(self.qr_text(verify_url)),
+                qr_uri=qr_svg_uri(self.qr_text(verify_url)) if qr_uri is None else qr_uri,
                 verify_url=verify_url,
-                css=stylesheet("receipt.css"),
+                css=stylesheet("receipt.css") if inline_css else "",
             )
         )
 
     def pdf(self, verify_url: str | None = None) -> bytes:
         """The receipt as a one-page PDF with its QR code; the receipt file is embedded as
         ``receipt.json`` so that ``verify-receipt`` can read the PDF itself.  Blocking."""
-        return html_to_pdf(self.html(verify_url), attachments={"receipt.json": self.to_json().encode()})
+        return html_to_pdf(
+            self.html(verify_url, qr_uri=QR_SRC, inline_css=False),
+            attachments={"receipt.json": self.to_json().encode()},
+            images={QR_SRC: QRDrawing(self.qr_text(verify_url))},
+            stylesheets=("receipt.css",),
+        )
 
 
 def _beijing(iso: str) -> str:

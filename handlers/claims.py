@@ -40,7 +40,9 @@ class ClaimGate:
         dying before the message's effects land does not lose it (:meth:`Storage.claim_inbound`)."""
         if self.owned is None:
             c = self.claim
-            self.owned = await self.storage.claim_inbound(c.key, c.ttl, c.user, c.when, turn=turn)
+            self.owned = await self.storage.claim_inbound(
+                c.key, c.ttl, c.user, c.when, turn=turn, contact=c.contact
+            )
             if self.owned and turn is not None:
                 # The pending claim is settled by the turn's release, not by a draft's save.
                 turn.may_end_in_save = False

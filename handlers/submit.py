@@ -329,7 +329,7 @@ class SubmitHandler:
         if gate is not None and (outcome.submit is not None or outcome.actions or outcome.question):
             await gate.ensure(turn)  # effects beyond the draft follow: the message is ours first
         if outcome.submit is not None:
-            return await self._submit(event.user, outcome, outcome.submit, now)
+            return await self._submit(event.user, outcome, outcome.submit, now, draft, turn)
         if draft is not None and outcome.state and self.quota is not None:
             taken = await self._claim_named(draft.data, outcome.state, now)
             if taken:  # said now, not after every other field: the draft stays as it was
@@ -531,8 +531,18 @@ class SubmitHandler:
 
     # ------------------------------------------------------------------ confirm
     async def _submit(
-        self, user: UserKey, outcome: StepResult, req: SubmitRequest, now: dt.datetime
+        self,
+        user: UserKey,
+        outcome: StepResult,
+        req: SubmitRequest,
+        now: dt.datetime,
+        draft: Draft | None = None,
+        turn: Turn | None = None,
     ) -> list[Reply]:
+        """Store the confirmed submission: only from the draft this event read (``draft``),
+        and only while ``turn`` is this event's, so that two turns that confirmed one draft
+        (a lock that expired under a slow worker, and the turn that took over) store one."""
+
         def create(extra: dict[str, Any] | None = None) -> Awaitable[Submission]:
             return self.storage.create_submission(
                 prefix=req.prefix,
@@ -544,20 +554,29 @@ class SubmitHandler:
                 video=req.video,
                 now=now,
                 extra=extra,
+                draft_version=None if draft is None else draft.version,
+                turn=turn,
             )
 
         if req.amend:
             return await self._resubmit(user, outcome, req, now)
         notice = ""
-        if self.quota is not None:
-            result = await self.quota.confirm(user, req, create, now=now)
-            if isinstance(result, QuotaRefusal):
-                # Nothing was stored and the draft stays at the review page.
-                refusal = Reply(refusal_text(result), meta={"error": f"quota_{result.reason}"})
-                return [*outcome.replies, refusal]
-            submission, notice = result.submission, result.notice
-        else:
-            submission = await create()
+        try:
+            if self.quota is not None:
+                result = await self.quota.confirm(user, req, create, now=now, turn=turn)
+                if isinstance(result, QuotaRefusal):
+                    # Nothing was stored and the draft stays at the review page.
+                    refusal = Reply(refusal_text(result), meta={"error": f"quota_{result.reason}"})
+                    return [*outcome.replies, refusal]
+                submission, notice = result.submission, result.notice
+            else:
+                submission = await create()
+        except StaleDraftError:
+            # Another turn confirmed or changed this draft meanwhile: nothing stored here (the
+            # quota place went back), and the entrant is told where to look.
+            self._remember(user, None)
+            log.warning("confirmation of %s refused: its draft changed or its turn was lost", user)
+            return [Reply(self.engine.msg.render("submit_raced"), meta={"error": "stale"})]
         assert outcome.state is not None
         log.info("submission %s by %s", submission.number, user)
         await self._content_submitted(submission)

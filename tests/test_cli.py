@@ -180,7 +180,10 @@ def test_the_terminal_sends_a_video_and_the_signed_scan_with_file(tmp_path: Path
         "/file", f"/file {tmp_path / 'nope.mp4'}", f"/file {folder}", f"/file {loop}",
         f'/file "{video}"', "确认提交", f"/file {scan}", "完成",
     ]  # fmt: skip
-    chat = run(["chat", "--user", "zhang"], tmp_path, stdin="\n".join(answers) + "\n")
+    shared = tmp_path / "shared"  # BOT_MEDIA_DIR: the files, apart from the keys and the database
+    chat = run(
+        ["chat", "--user", "zhang"], tmp_path, stdin="\n".join(answers) + "\n", BOT_MEDIA_DIR=str(shared)
+    )
     assert chat.returncode == 0, chat.stderr
     out = chat.stdout
     assert "用法：/file 文件路径" in out
@@ -192,11 +195,12 @@ def test_the_terminal_sends_a_video_and_the_signed_scan_with_file(tmp_path: Path
     assert "提交成功！报名编号：HLJ2099-000001" in out, out[-3000:]
     assert "已收到第1个扫描件" in out, out[-3000:]
     # What the dialog kept are copies; the entrant's own files are where they were.
-    [kept] = (tmp_path / "videos").iterdir()
+    [kept] = (shared / "videos").iterdir()
     assert kept.read_bytes() == video.read_bytes()
-    [kept_scan] = (tmp_path / "scans" / "HLJ2099-000001").iterdir()
+    [kept_scan] = (shared / "scans" / "HLJ2099-000001").iterdir()
     assert kept_scan.name == "scan-1.jpg" and kept_scan.read_bytes() == scan.read_bytes()
-    assert list((tmp_path / "incoming").iterdir()) == []
+    assert list((shared / "incoming").iterdir()) == []
+    assert not any((tmp_path / name).exists() for name in ("videos", "scans", "incoming", "drawn"))
 
 
 def test_contests_new_from_an_unknown_contest_fails_clearly(tmp_path: Path) -> None:

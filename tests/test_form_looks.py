@@ -1,9 +1,12 @@
-"""The documents' speed tricks (bench/README.md 'Forms') leave them looking as they did.
+"""The documents' speed tricks (bench/README.md 'Forms', 'Documents at the deadline') leave
+them looking as they did.
 
 * PDF: the stylesheets name first the faces cut to the common characters
-  (:func:`forms.fonts.common_faces`); each form and the receipt are drawn both ways, the old
-  stylesheet with the full fonts only and the shipped one, and their pages compared as PNG
-  renders (``pdftoppm``) with a small pixel tolerance.
+  (:func:`forms.fonts.common_faces`), the QR codes are written straight into the page
+  (:class:`forms.qr.QRDrawing`, their masks chosen with numpy: :func:`forms.qr.qr_matrix`) and
+  the streams deflated at another level; each form and the receipt are drawn both ways, the
+  old way (full fonts only, the QR code an SVG image) and the shipped one, and their pages
+  compared as PNG renders (``pdftoppm``) with a small pixel tolerance.
 * DOCX: drawn once per shape of sheet with the values written in
   (:func:`forms.word.filled_docx`); every part must be what python-docx writes itself.
 """
@@ -12,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import random
+import re
 import shutil
 import subprocess
 import zipfile
@@ -19,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image, ImageChops, ImageFilter
 from pypdf import PdfReader
@@ -27,7 +33,8 @@ from contests.records import Submission, UserKey
 from contests.rules import Contest, ContestRegistry, FieldType, Form
 from forms.fonts import missing_fonts
 from forms.layout import find_layout
-from forms.pdf import html_to_pdf, sheet_html
+from forms.pdf import html_to_pdf, sheet_html, sheet_pdf
+from forms.qr import qr_matrix
 from forms.receipts import issue_receipt
 from forms.sheet import build_sheet
 from forms.word import filled_docx, sheet_docx
@@ -41,6 +48,8 @@ CONTESTS = [
 ]
 #: A name's character outside GB 2312: drawn from the full font, next in the stylesheet.
 RARE = "堃"
+#: One of GB 2312's second level: drawn from the second common face (the first has the first level).
+LEVEL2 = "鑫"
 #: A pixel differs when it is further than this (of 255 greys) from every pixel around the same
 #: place on the other page: half-pixel shifts of a line pass, a changed or missing glyph does not.
 GREYS = 64
@@ -65,7 +74,7 @@ def typical(contest: Contest, form: Form, *, odd: bool = False) -> dict[str, Any
     for fld in form.fields:
         match fld.type:
             case FieldType.PEOPLE:
-                out[fld.id] = [f"张{RARE}（某研究院 研究员）", "李四（某大学 副教授）"]
+                out[fld.id] = [f"张{RARE}（某研究院 研究员）", f"李{LEVEL2}（某大学 副教授）"]
             case FieldType.DATE:
                 out[fld.id] = f"{contest.year}-02-15"
             case FieldType.INTEGER:
@@ -83,7 +92,7 @@ def typical(contest: Contest, form: Form, *, odd: bool = False) -> dict[str, Any
 
 def full_fonts_only(html: str) -> str:
     """The HTML as the stylesheets were before the common faces: the full fonts only."""
-    return html.replace('"Noto Serif CJK SC Common", ', "").replace('"Noto Sans CJK SC Common", ', "")
+    return re.sub(r'"Noto [A-Za-z ]+ CJK SC Common( 2)?", ', "", html)
 
 
 def embedded(pdf: bytes) -> set[str]:
@@ -94,10 +103,10 @@ def embedded(pdf: bytes) -> set[str]:
     return names
 
 
-def png(pdf: bytes, folder: Path, name: str) -> Image.Image:
+def png(pdf: bytes, folder: Path, name: str, dpi: int = 72) -> Image.Image:
     (folder / f"{name}.pdf").write_bytes(pdf)
     subprocess.run(
-        ["pdftoppm", "-r", "72", "-gray", "-singlefile", str(folder / f"{name}.pdf"), str(folder / name)],
+        ["pdftoppm", "-r", str(dpi), "-gray", "-singlefile", str(folder / f"{name}.pdf"), str(folder / name)],
         check=True,
         timeout=60,
     )
@@ -134,8 +143,7 @@ def test_forms_look_the_same_with_the_common_faces(
         number="KP2024-000123",
         verify_code="7KQ2-M9XD",
     )
-    html = sheet_html(sheet)
-    before, after = html_to_pdf(full_fonts_only(html)), html_to_pdf(html)
+    before, after = html_to_pdf(full_fonts_only(sheet_html(sheet))), sheet_pdf(sheet)
     assert not any("Common" in name for name in embedded(before))
     assert any("Noto-Serif-CJK-SC-Common" in name for name in embedded(after))  # the trick is on
     assert_same_look(before, after, tmp_path)
@@ -144,6 +152,8 @@ def test_forms_look_the_same_with_the_common_faces(
     assert "黑土是大自然给予人类" in shown  # the entrant's text stays text, not outlines
     if form.field("authors") is not None:
         assert f"张{RARE}" in shown  # the rare character is drawn and extractable too
+        assert f"李{LEVEL2}" in shown
+        assert any("Noto-Serif-CJK-SC-Common-2" in name for name in embedded(after))
 
 
 @needs_pdf_tools
@@ -161,7 +171,44 @@ def test_receipt_looks_the_same_with_the_common_faces(registry: ContestRegistry,
     html = receipt.html("https://kepu.example/verify")
     before, after = html_to_pdf(full_fonts_only(html), attached), receipt.pdf("https://kepu.example/verify")
     assert any("Common" in name for name in embedded(after))
+    # the Chinese of the monospaced command line too, not from the whole 19 MB collection
+    assert [name for name in embedded(after) if "Mono-CJK" in name and "Common" not in name] == []
+    assert any("Mono-CJK-SC-Common" in name for name in embedded(after))
     assert_same_look(before, after, tmp_path)
+    # the QR code drawn without its SVG reads back as the receipt's token, behind the verify page
+    page = png(after, tmp_path, "qr", dpi=200)
+    assert qr_reads(page) == receipt.qr_text("https://kepu.example/verify")
+
+
+def qr_reads(page: Image.Image) -> str:
+    """What OpenCV reads from the QR code on ``page`` (the whole page, then its lower left
+    part where the receipt's code is), or ""."""
+    cv2 = pytest.importorskip("cv2")
+    import numpy as np
+
+    pixels = np.asarray(page.convert("L"))
+    height, width = pixels.shape
+    for image in (pixels, pixels[height // 3 :, : width // 2]):
+        for detector in (cv2.QRCodeDetector(), cv2.QRCodeDetectorAruco()):
+            text, _, _ = detector.detectAndDecode(image)
+            if text:
+                return str(text)
+    return ""
+
+
+def test_qr_matrix_is_segnos_own() -> None:
+    """The masks scored with numpy choose what segno chooses: the same symbol, module for
+    module, for short and long texts (every one of the eight masks among them)."""
+    rng = random.Random(19)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:/#."
+    texts = ["KEPU:KP2024-000123:7KQ2-M9XD", "KEPU:KP2024-000000:7KQ2-M9XD", "报名编号" * 20]  # 2nd: mask 0
+    texts += ["".join(rng.choices(alphabet, k=rng.randint(1, 900))) for _ in range(160)]
+    masks = set()
+    for text in texts:
+        code = segno.make(text, error="m", micro=False)
+        masks.add(code.mask)
+        assert qr_matrix(text) == tuple(code.matrix), text
+    assert masks == set(range(8))
 
 
 def parts(docx: bytes) -> dict[str, bytes]:

@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 
 from bot.storage import choose_backend
+from bot.storage.redis.common import connect, key_prefix, part
+from bot.storage.redis.lock import TurnHandle
 from bot.storage.redis.org import RedisOrgStore
 from bot.storage.sqlite.org import SqliteOrgStore
 from contests.org import Invite, PlaceState, QuotaRefusal, RedeemStatus, Reservation, Role, Unit, hash_code
 from contests.ports import OrgStore
-from contests.records import UserKey
+from contests.records import Turn, UserKey
 from tests.conftest import BACKENDS, drop_redis_prefix, redis_for
 
 REDIS_URL = os.environ.get("KEPU_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -84,6 +86,8 @@ async def reserve(
     now: dt.datetime = T0,
     track: str = "work",
     ttl: dt.timedelta = dt.timedelta(minutes=10),
+    owner: UserKey = ALICE,
+    turn: Turn | None = None,
 ) -> Reservation | QuotaRefusal:
     return await org.reserve(
         contest_id=C,
@@ -91,9 +95,10 @@ async def reserve(
         track="work" if track == "work" else "account",
         limit=limit,
         claims=claims,
-        owner=ALICE,
+        owner=owner,
         now=now,
         ttl=ttl,
+        turn=turn,
     )
 
 
@@ -267,6 +272,62 @@ async def test_a_pending_claim_blocks_and_an_expired_one_is_taken_over(org: OrgS
     assert not await org.commit(stale, "KP2024-000007", later)  # its claim went to `taken`
     assert await org.commit(taken, "KP2024-000008", later)
     assert [p.number for p in await org.list_places(C, holder=HEBEI)] == []
+
+
+def lock_of(backend: Backend, owner: UserKey) -> str:
+    """The Redis key of ``owner``'s turn lock, as the backend's isolation names it."""
+    return f"{key_prefix(backend.prefix, cluster=backend.cluster)}:lock:{part(f'user:{owner}')}"
+
+
+def turn_in(backend: Backend, token: str, owner: UserKey = ALICE) -> Turn:
+    """A turn of ``owner`` as the backend's own isolation hands it out (on Redis: its lock's
+    name and token; whether that lock is held is up to the test)."""
+    if backend.kind == "sqlite":
+        return Turn(owner)
+    return Turn(owner, handle=TurnHandle(lock_of(backend, owner), token))
+
+
+async def test_a_place_its_owners_dead_turn_left_pending_gives_way_to_their_next_turn(
+    backend: Backend, org: OrgStore
+) -> None:
+    """A worker died between holding an entrant's place and storing the submission; their
+    redelivered 确认提交 reserves again, in a new turn, and is not refused by that place."""
+    dead = await held(org, claims=("author:王五", "work:星空"), turn=turn_in(backend, "dead"))
+    # Outside a turn, for someone else, or for another holder the dead place still holds.
+    assert isinstance(await reserve(org, claims=("author:王五",)), QuotaRefusal)
+    other = await reserve(org, claims=("work:星空",), owner=BOB, turn=turn_in(backend, "bob", BOB))
+    assert isinstance(other, QuotaRefusal) and other.claim == "work:星空"
+    elsewhere = await reserve(org, "unit:other", claims=("author:王五",), turn=turn_in(backend, "next"))
+    assert isinstance(elsewhere, QuotaRefusal)
+    again = await held(org, claims=("author:王五", "work:星空"), turn=turn_in(backend, "next"))
+    assert again.used == 1  # the dead place no longer counts
+    assert not await org.commit(dead, "KP2024-000030", T0)
+    assert await org.commit(again, "KP2024-000031", T0)
+    assert [(p.token, p.number) for p in await org.list_places(C)] == [(again.token, "KP2024-000031")]
+    # A committed place is never given way, whatever the turn.
+    late = await reserve(org, claims=("author:王五",), turn=turn_in(backend, "later"))
+    assert isinstance(late, QuotaRefusal) and late.claim_number == "KP2024-000031"
+
+
+async def test_a_place_whose_turn_still_holds_the_lock_is_not_taken_over(
+    backend: Backend, org: OrgStore
+) -> None:
+    """Several workers: a turn whose lock expired under a slow worker may meet the place of the
+    turn that took the lock after it; that one is alive, and its place stands."""
+    if backend.kind == "sqlite":
+        pytest.skip("one worker: turns of one owner never overlap, and never outlive their lock")
+    client = connect(backend.url or REDIS_URL, cluster=backend.cluster)
+    try:
+        await client.set(lock_of(backend, ALICE), "alive", px=60_000)
+        alive = await held(org, claims=("author:赵六",), turn=turn_in(backend, "alive"))
+        late = await reserve(org, claims=("author:赵六",), turn=turn_in(backend, "late"))
+        assert isinstance(late, QuotaRefusal) and late.reason == "claimed"
+        await client.delete(lock_of(backend, ALICE))  # that turn ended without settling: dead now
+        after = await held(org, claims=("author:赵六",), turn=turn_in(backend, "late"))
+        assert not await org.commit(alive, "KP2024-000040", T0)
+        assert await org.commit(after, "KP2024-000041", T0)
+    finally:
+        await client.aclose()
 
 
 async def test_withdraw_frees_the_place_and_keeps_the_record(org: OrgStore) -> None:

@@ -26,7 +26,7 @@ from bot.storage import choose_backend
 from bot.storage.memory_lock import LocalIsolation
 from bot.storage.redis.common import connect, key_prefix
 from bot.storage.redis.drafts import RedisStorage
-from bot.storage.redis.lock import RedisIsolation
+from bot.storage.redis.lock import RedisIsolation, TurnHandle
 from bot.storage.sqlite.drafts import SqliteStorage
 from contests.ports import EventIsolation, Storage
 from contests.records import (
@@ -35,6 +35,7 @@ from contests.records import (
     InboundClaim,
     StaleDraftError,
     Submission,
+    Turn,
     UserKey,
     format_number,
 )
@@ -185,6 +186,8 @@ async def _submit(
     user: UserKey = ALICE,
     now: dt.datetime = T0,
     title: str = "黑洞",
+    draft_version: int | None = None,
+    turn: Turn | None = None,
 ) -> Submission:
     return await store.create_submission(
         prefix=prefix,
@@ -195,6 +198,8 @@ async def _submit(
         answers={"title": title, "author": "张三 🧑‍🚀"},
         video={"file_id": "abc", "duration": 120.0, "size": 1_048_576},
         now=now,
+        draft_version=draft_version,
+        turn=turn,
     )
 
 
@@ -381,6 +386,27 @@ async def test_submit_without_draft(store: Storage) -> None:
     sub = await _submit(store, user=BOB)
     assert await store.get_submission(sub.number) == sub
     assert await store.get_draft(BOB) is None
+
+
+async def test_a_submission_from_a_draft_that_changed_meanwhile_is_refused_and_nothing_stored(
+    store: Storage,
+) -> None:
+    """Two turns that confirmed one draft (a lock expired under a slow worker, and the turn that
+    took over): the submission is stored once, from the draft's version it was made from."""
+    first = await store.save_draft(Draft(ALICE, {"step": "review"}, 0))
+    now = await store.save_draft(Draft(ALICE, {"step": "review", "edited": True}, first.version))
+    with pytest.raises(StaleDraftError):
+        await _submit(store, draft_version=first.version)
+    assert await store.list_submissions() == []
+    kept = await store.get_draft(ALICE)
+    assert kept is not None and kept.version == now.version
+    made = await _submit(store, draft_version=now.version)
+    assert made.number == "KP2024-000001"  # the refused one used no number
+    with pytest.raises(StaleDraftError):  # the other turn, confirming the same draft again
+        await _submit(store, draft_version=now.version)
+    assert [s.number for s in await store.list_submissions()] == [made.number]
+    assert await store.get_draft(ALICE) is None
+    assert (await _submit(store, user=BOB, draft_version=0)).number == "KP2024-000002"  # no draft: 0
 
 
 async def test_list_filters_oldest_first(store: Storage) -> None:
@@ -628,6 +654,44 @@ async def test_stale_or_claimed_save_leaves_the_turn_held(paired: tuple[Storage,
     assert got is not None and got.data == {"step": "a"}
 
 
+async def test_a_submission_in_a_turn_that_lost_its_lock_is_refused(
+    paired: tuple[Storage, EventIsolation],
+) -> None:
+    """A worker that stalled past its lock may wake up after another turn of the user began:
+    it stores no submission then (where turns can be lost at all: not LocalIsolation's)."""
+    storage, isolation = paired
+    draft = await storage.save_draft(Draft(ALICE, {"step": "review"}, 0))
+    async with isolation.turn("user:alice", ALICE) as turn:
+        if isinstance(isolation, RedisIsolation):
+            assert isinstance(turn.handle, TurnHandle)
+            await isolation._redis.set(turn.handle.lock_name, "another turn", px=60_000)
+            with pytest.raises(StaleDraftError):
+                await _submit(storage, draft_version=draft.version, turn=turn)
+            assert await storage.list_submissions() == []
+            await isolation._redis.set(turn.handle.lock_name, turn.handle.token, px=60_000)
+        made = await _submit(storage, draft_version=draft.version, turn=turn)
+    assert [s.number for s in await storage.list_submissions()] == [made.number]
+
+
+async def test_a_claim_pending_in_a_turn_that_still_holds_the_lock_is_not_taken_over(
+    paired: tuple[Storage, EventIsolation],
+) -> None:
+    """A turn whose lock expired under a slow worker meets the claim of the turn that took the
+    lock after it, for the same redelivered message: that turn is alive, the claim is its own."""
+    storage, isolation = paired
+    ttl = dt.timedelta(minutes=5)
+    await storage.save_draft(Draft(ALICE, {"step": "review"}, 0))
+    async with isolation.turn("user:alice", ALICE) as alive:
+        assert await storage.claim_inbound("wechat:msg-9", ttl, ALICE, T0, turn=alive)
+        late = Turn(ALICE)
+        if isinstance(alive.handle, TurnHandle):
+            late = Turn(ALICE, handle=TurnHandle(alive.handle.lock_name, uuid.uuid4().hex))
+        assert not await storage.claim_inbound("wechat:msg-9", ttl, ALICE, T0, turn=late)
+        assert late.claims == []
+    async with isolation.turn("user:alice", ALICE) as after:  # settled by its own turn's end
+        assert not await storage.claim_inbound("wechat:msg-9", ttl, ALICE, T0, turn=after)
+
+
 # -- LocalIsolation -------------------------------------------------------------------------
 
 
@@ -808,6 +872,20 @@ async def test_redis_isolation_gives_up_after_blocking_timeout(
             assert await redis_admin.exists(one.lock_name("k")) == 1
     finally:
         await impatient.close()
+
+
+async def test_a_waiter_that_came_just_after_the_holder_died_gets_the_lock(
+    redis_prefix: str, redis_admin: aioredis.Redis
+) -> None:
+    """WeChat's redelivery of a dead worker's message reaches the other worker at once, while
+    the dead lock still runs its full time: waiting by default outlasts it by more than a poll."""
+    isolation = RedisIsolation(aioredis.from_url(REDIS_URL), redis_prefix, timeout=0.3, poll_interval=0.05)
+    try:
+        await redis_admin.set(isolation.lock_name("k"), "a worker that died just now", px=300)
+        async with isolation.lock("k"):
+            assert await redis_admin.get(isolation.lock_name("k")) != "a worker that died just now"
+    finally:
+        await isolation.close()
 
 
 async def test_redis_isolation_cancelled_waiter_leaves_no_lock(

@@ -517,6 +517,36 @@ async def test_a_plain_answer_claims_its_message_in_the_same_write_as_its_draft(
     assert calls == ["claim_inbound"]
 
 
+async def test_a_subscribe_is_claimed_in_the_write_of_its_draft_not_on_arrival(
+    make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subscribe claimed on arrival was lost with a worker that died before its draft was
+    stored: the redelivery found it handled, and the entrant's dialog never started.  Its claim
+    goes with the draft now (or stays pending in the turn, see tests/test_fault_worker.py), and
+    records no contact: an event is nothing the user wrote, the 48-hour window stays shut."""
+    h = await make()
+    openid = "oKepuSubscribeClaim"
+    user = UserKey("wechat", openid)
+    storage = h.services.storage
+    calls: list[str] = []
+    for name in ("claim_inbound", "claim_once", "save_draft"):
+        real = getattr(storage, name)
+
+        async def spy(*args: Any, _name: str = name, _real: Any = real, **kwargs: Any) -> Any:
+            calls.append(_name + (" with claim" if kwargs.get("claim") else ""))
+            return await _real(*args, **kwargs)
+
+        monkeypatch.setattr(storage, name, spy)
+    xml = h.fake.xml("event_subscribe", openid)
+    delivery = await h.push(xml)
+    await h.channel.idle()
+    assert delivery.content and calls == ["save_draft with claim"], calls
+    assert await storage.get_draft(user) is not None
+    key = dedup_key(to_message(parse_xml(xml.encode())))
+    assert await storage.claim_once(key, CLAIM_TTL) is False  # a redelivery finds it handled
+    assert await storage.last_contact(user) is None
+
+
 async def test_an_attempt_that_fails_leaves_its_message_unclaimed_for_another(
     make: Make, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -208,6 +208,7 @@ async def test_two_workers_one_killed_mid_load_lose_nothing_and_do_nothing_twice
     ]
     outbox = pair[0].data_dir / "outbox"
     to_a = asyncio.Event()  # a message is on its way to worker a
+    a_drew = asyncio.Event()  # worker a has drawn a form: the kill may come
 
     async with aiohttp.ClientSession() as http:
         await asyncio.gather(*(w.start(http) for w in pair))
@@ -247,6 +248,11 @@ async def test_two_workers_one_killed_mid_load_lose_nothing_and_do_nothing_twice
                 # Entrants at every step when the kill lands, and some still to come.
                 await asyncio.sleep(n * STAGGER)
                 for index, xml in enumerate(entrant.messages):
+                    if index == len(entrant.messages) - 1 and n >= ENTRANTS // 2:
+                        # Confirmations still to come when the kill lands, even where worker a
+                        # drew its first form after every dialog had ended (a loaded machine:
+                        # then nothing went to worker a any more, and the kill never came).
+                        await a_drew.wait()
                     entrant.replies.append(await push(entrant, index, xml))
 
             def drawn_by(worker: int) -> list[Entrant]:
@@ -257,7 +263,9 @@ async def test_two_workers_one_killed_mid_load_lose_nothing_and_do_nothing_twice
                     if len(e.answered_by) == len(e.messages)
                     and e.answered_by[-1] == worker
                     and all(
-                        (outbox / f"{t}.bin").exists()
+                        # Its metadata is written last: a form the dead worker's drawing process
+                        # was killed in the middle of has its data but no entry, and is not served.
+                        (outbox / f"{t}.json").exists()
                         for t in LINK.findall("\n".join([*e.replies, *fake.texts_to(e.openid)]))
                     )
                 ]
@@ -268,6 +276,7 @@ async def test_two_workers_one_killed_mid_load_lose_nothing_and_do_nothing_twice
                 # Once it has drawn a form, for the survivor to serve from the shared folder.
                 assert await until(lambda: drawn_by(0), 60), "worker a drew no form"
                 to_a.clear()
+                a_drew.set()
                 await to_a.wait()
                 await asyncio.sleep(KILL_DELAY)
                 await pair[0].kill()
@@ -293,12 +302,11 @@ async def test_two_workers_one_killed_mid_load_lose_nothing_and_do_nothing_twice
                 await isolation.close()
                 await storage.close()
             assert len(stored) == len(by_user), "an entrant submitted twice"
+            # Never lost: once seen in about 12 runs, a subscribe claimed on arrival by the dead
+            # worker, whose redelivery was then dropped (the dialog never started), or a
+            # confirmation refused by the quota place its dead attempt had held.
             lost = sorted({e.openid for e in entrants} - set(by_user))
-            if lost:
-                # Known defect, seen in 1 of about 12 runs (session 10): a 确认提交 in flight when its
-                # worker is SIGKILLed can be lost (claimed, not stored, the resend not acted on). It is
-                # reported, not hidden: this test ends as xfail naming the entrant; fix, then drop this.
-                pytest.xfail(f"known defect: a confirmation lost with its worker: {lost}")
+            assert not lost, f"lost with the dead worker: {lost}"
             assert len(by_user) == ENTRANTS
             numbers = sorted(s.number for s in stored)
             assert numbers == [f"{contest.number_prefix}-{n:06d}" for n in range(1, ENTRANTS + 1)]
@@ -315,9 +323,12 @@ async def test_two_workers_one_killed_mid_load_lose_nothing_and_do_nothing_twice
 
             # The forms: drawn at most once each; those of every confirmation the surviving worker
             # answered are there, and so are those the dead worker finished, all served by the
-            # survivor from the shared folder.  Known gap: a confirmation the dead worker
-            # answered may have died with its drawing (README "Several workers").
-            by_survivor = [e for e in entrants if e.answered_by[-1] == 1]
+            # survivor from the shared folder.  Known gaps: a confirmation the dead worker
+            # answered may have died with its drawing, and one it stored is recognised by the
+            # survivor and not answered (README "Several workers").
+            by_survivor = [
+                e for e in entrants if e.answered_by[-1] == 1 and len(e.messages) - 1 not in e.silent
+            ]
             assert by_survivor, "no confirmation reached the surviving worker"
             drawn_by_dead = drawn_by(0)
             assert drawn_by_dead, "the dead worker drew nothing to serve from the shared folder"
@@ -328,7 +339,7 @@ async def test_two_workers_one_killed_mid_load_lose_nothing_and_do_nothing_twice
             }
             for openid, tokens in links.items():
                 assert len(tokens) == 2, f"{openid}: form links {tokens}"
-            wanted = [outbox / f"{t}.bin" for tokens in links.values() for t in tokens]
+            wanted = [outbox / f"{t}.json" for tokens in links.values() for t in tokens]
             assert await until(lambda: all(p.exists() for p in wanted), 60), "forms never drawn"
             assert len(list(outbox.glob("*.bin"))) <= 2 * ENTRANTS, "a form drawn twice"
             for openid, tokens in links.items():

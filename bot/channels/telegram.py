@@ -253,7 +253,7 @@ class TelegramBot:
         # No parse mode: the dialog's texts are plain and echo what entrants typed.
         self.bot = Bot(token=config.token.get_secret_value(), session=session)
         self.downloads = Downloads(
-            self.bot, services.settings.data_dir / "incoming", local=bool(api and api.is_local)
+            self.bot, services.settings.media_folder / "incoming", local=bool(api and api.is_local)
         )
         # No aiogram FSM: the dialog keeps its drafts in our own store, and the submit handler
         # and chat locks isolate each user's events (across workers on Redis).

@@ -5,9 +5,10 @@ for a 被动回复; without one it retries three times.  So every push is handle
 
 1. signature, size and XML checked before anything else (:mod:`.wechat_xml`); a bad one gets
    403/400/413 and touches nothing;
-2. the dialog runs in a task owned by the channel; the first time a MsgId (events: FromUserName
-   + CreateTime) is seen it is claimed in the store (``claim_once``), so a retry, even on
-   another worker, never runs the dialog twice;
+2. the dialog runs in a task owned by the channel; a MsgId (events: FromUserName + CreateTime)
+   is claimed in the store before its first effect, within the user's turn (``ClaimGate``), so
+   a retry, even on another worker, never runs the dialog twice, and one after a worker died
+   before the effect landed runs it once;
 3. if the dialog answers within ``BOT_WECHAT_REPLY_BUDGET`` (4 s), the replies go back as one
    passive text reply (choices as a numbered list — WeChat has no buttons); what does not fit in
    2048 bytes follows as 客服消息.  If not, the push is answered ``success`` and the replies
@@ -340,7 +341,7 @@ class WechatChannel:
                 tokens=tokens,
             )
             outbox = Outbox(
-                self.settings.data_dir, dt.timedelta(hours=self.config.link_ttl_hours), clock=self.clock
+                self.settings.media_folder, dt.timedelta(hours=self.config.link_ttl_hours), clock=self.clock
             )
             notifier = WechatNotifier(
                 api, services, outbox, download_base=self.config.download_base, clock=self.clock
@@ -398,7 +399,7 @@ class WechatChannel:
         while True:
             try:
                 rt = self._runtime()
-                removed = await asyncio.to_thread(sweep_incoming, self.settings.data_dir, KEEP_INCOMING)
+                removed = await asyncio.to_thread(sweep_incoming, self.settings.media_folder, KEEP_INCOMING)
                 removed += await asyncio.to_thread(rt.outbox.sweep)
                 if removed:
                     log.info("wechat: swept %d old files", removed)
@@ -526,13 +527,15 @@ class WechatChannel:
     async def _answer(self, attempt: _Attempt, message: Any) -> Outgoing | None:
         storage = self.services.storage
         gate: ClaimGate | None = None
-        if attempt.is_event:
-            claimed = await storage.claim_once(attempt.key, CLAIM_TTL)
-        elif attempt.kind == "text":
+        if attempt.is_event or attempt.kind == "text":
             # Claimed when first needed: a plain answer in the dialog claims its message in the
             # same write as its draft (one store round trip instead of two), anything with an
-            # effect claims it first (ClaimGate).
-            gate = ClaimGate(storage, InboundClaim(attempt.key, CLAIM_TTL, attempt.user, attempt.created))
+            # effect claims it first (ClaimGate), within the user's turn: a worker that dies
+            # before the effect lands leaves the claim to the redelivery (a subscribe claimed
+            # on arrival used to be lost with it, and the entrant's dialog never started).  An
+            # event is nothing the user wrote: its claim records no contact.
+            claim = InboundClaim(attempt.key, CLAIM_TTL, attempt.user, attempt.created, not attempt.is_event)
+            gate = ClaimGate(storage, claim)
             claimed = True
         else:
             # A user message opens WeChat's 48-hour window; its own CreateTime keeps the
@@ -589,7 +592,7 @@ class WechatChannel:
             return FileInfo(title or fallback_name, size_hint, mime)
         if size_hint is not None and size_hint > MEDIA_LIMIT:
             return FileInfo(title or fallback_name, size_hint, mime, ref=media_id)
-        folder = await asyncio.to_thread(new_incoming_dir, self.settings.data_dir)
+        folder = await asyncio.to_thread(new_incoming_dir, self.settings.media_folder)
         try:
             media = await rt.api.download_media(media_id, folder / "media.part", limit=MEDIA_LIMIT)
         except WechatApiError as exc:

@@ -178,7 +178,7 @@ class UploadService:
             config,
             key=key,
             base_url=default_base_url(settings, config),
-            data_dir=settings.data_dir,
+            data_dir=settings.media_folder,
             clock=clock,
         )
 

@@ -279,7 +279,7 @@ class WebChatPages:
             # Not read: the dialog answers a file too large for the chat with the upload link.
             replies = await handle(Incoming(user, EventKind.FILE, file=FileInfo(name, size, mime)))
             return json_response({"replies": [self.chat.reply_json(user.user_id, r) for r in replies]})
-        root = self._services().settings.data_dir / "incoming"
+        root = self._services().settings.media_folder / "incoming"
         folder = Path(await asyncio.to_thread(_temp_folder, root))
         try:
             m = _SUFFIX.search(name)  # the only part of the client's name that reaches the disk

@@ -16,6 +16,7 @@ from handlers.helpdesk.analyzer import PERSONAL, Analyzer, Query, contest_terms,
 from handlers.helpdesk.english import chinese_terms, english_answer
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
+from handlers.helpdesk.parts import ASKS_A_LIST, at_stage, in_time, items_of, route_word, with_route_named
 from handlers.helpdesk.places import HOW_MANY, describe, listed_units, place_of
 from handlers.helpdesk.silence import silent_topic
 from handlers.helpdesk.sources import (
@@ -27,6 +28,7 @@ from handlers.helpdesk.sources import (
     load_faq,
     parse_notice,
 )
+from handlers.helpdesk.wanted import by_wanted
 from validators.questions import is_english
 
 #: Confidence at or above which an answer is given without hand-off.  Calibrated on the dev split
@@ -211,8 +213,10 @@ class Helpdesk:
         for piece in pieces:
             # A short piece without an intent of its own ("一共几部", "通知里找不到", "用啥交") leans on the
             # question beside it; "时长可以吗" asks something itself.
-            if (len(piece) < FOLLOW_UP_CHARS and not self._says_what(contest, piece)) or (
-                piece is not pieces[-1] and not ASKS.search(piece)
+            if (
+                (len(piece) < FOLLOW_UP_CHARS and not self._says_what(contest, piece))
+                or (piece is not pieces[-1] and not ASKS.search(piece))
+                or (parts and len(piece) < FOLLOW_UP_CHARS and POINTS_BACK.match(piece.strip()))
             ):
                 if parts:
                     parts[-1] += "，" + piece
@@ -224,6 +228,13 @@ class Helpdesk:
         if leaning and parts:
             parts[-1] += "，" + leaning.rstrip("，")
         parts = parts if len(parts) > 1 else [question]
+        if len(parts) > 1:  # the unit one part names is the asker of every part
+            place = place_of(normalise(question), contest)
+            # a unit the notice names (渝中区), not the kind's word alone ("区县报送又是什么时候")
+            named = place is not None and place.named in listed_units(contest)
+            stage = place.route.selection_stage if place is not None and named else ""
+            parts = with_route_named(parts)
+            parts = [at_stage(p, stage, contest) for p in parts]
         answers = [self._one(contest, part, route, english) for part in parts]
         result = answers[0] if len(answers) == 1 else _together(answers)
         if preface and result.kind in ("answer", "silent"):
@@ -269,20 +280,26 @@ class Helpdesk:
             return reply(said + self._contacts(contest, english), "silent", "通知（未提及）")
         if base.off_topic(query):
             return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
+        late = None if english else in_time(base, contest, normalise(text))
+        if late is not None:
+            return HelpAnswer(
+                late, True, "fact:deadline", 1.0, contest.id, late, "fact:deadline", query.terms
+            )
         places = self._places(contest, base, query, text, english)
         if places is not None:
-            return places
+            return self._with_other_topics(places, base, query, contest, route, text, english)
         routes = _routes_compared(base, contest, normalise(text))
         if routes:  # "推荐和自荐有什么区别": each route as the notice states it
             said = "\n".join(english_answer(e, contest) if english else e.render() for e in routes)
             return HelpAnswer(said, True, routes[0].source, 1.0, contest.id, said, routes[0].id, query.terms,
                               "answer", english)  # fmt: skip
-        hits = _sink_foreign(base.search(query, limit=8), contest, route, text)
+        hits = by_wanted(_sink_foreign(base.search(query, limit=8), contest, route, text), normalise(text))
         if not hits:
             return reply(UNSURE_EN if english else UNSURE, "unsure", confident=False)
         top = hits[0]
-        chosen = [top, *_more_topics(hits, query.topics, top, self.threshold)]
-        chosen += _siblings(hits, top, chosen, route)
+        items = items_of(base, top) if ASKS_A_LIST.search(text) else []
+        chosen = items or [top, *_more_topics(hits, query.topics, top, self.threshold)]
+        chosen += _siblings(hits, top, chosen, route if route is not None else route_word(text))
 
         def say(hit: Hit) -> str:
             return english_answer(hit.entry, contest) if english else hit.entry.render()
@@ -329,6 +346,38 @@ class Helpdesk:
         return HelpAnswer(
             rendered, True, entry.source, 1.0, contest.id, rendered, entry.id, query.terms, "answer", english
         )
+
+    def _with_other_topics(
+        self,
+        said: HelpAnswer,
+        base: KnowledgeBase,
+        query: Query,
+        contest: Contest,
+        route: str | None,
+        text: str,
+        english: bool,
+    ) -> HelpAnswer:
+        """A unit's places, and the best entry of each other intent the question asks about
+        ("最多能推荐几个，最晚什么时候报"): the places' rule answers only the count."""
+        others = query.topics - {"名额"}
+        if not others:
+            return said
+        place = place_of(normalise(text), contest)
+        stage = place.route.selection_stage if place is not None else ""
+        if stage:  # a recommending unit's deadline is its selection stage's, not the entrants' (cq 初审阶段)
+            query = self.analyzer.query(f"{text} {stage}")
+        covered: set[str] = set()
+        more = []
+        for hit in _sink_foreign(base.search(query, limit=8), contest, route, text):
+            new = (hit.entry.topics & others) - covered
+            if new and hit.confidence >= self.threshold and not hit.entry.silent:
+                more.append(hit)
+                covered |= new
+        if not more:
+            return said
+        extra = "\n".join(english_answer(h.entry, contest) if english else h.entry.render() for h in more)
+        answer = f"{said.answer}\n{extra}"
+        return replace(said, answer=answer, suggestion=f"{said.suggestion}\n{extra}")
 
     def _contacts(self, contest: Contest, english: bool) -> str:
         """Where to ask the organisers when the notice is silent, as the notice gives it."""
@@ -456,6 +505,8 @@ ASKS = re.compile(
 MAX_QUESTION_CHARS = 600
 #: A part of a message shorter than this, naming nothing of its own, is read with the part before it.
 FOLLOW_UP_CHARS = 8
+#: A short piece that starts by pointing at what the piece before it named ("附件最多传几个？每个多大？").
+POINTS_BACK = re.compile(r"每个|每份|每部|每张|那它|它|其|这个|那个|该")
 #: Words a follow-up may have and still lean on the question before it.
 FOLLOW_UP_WORDS = frozenset({"名额", "提交", "几部", "一共", "通知", "要求", "作品", "视频"})
 _CONNECTIVE = re.compile(r"又|还有|另外|以及|同时")

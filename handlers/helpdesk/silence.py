@@ -1,4 +1,5 @@
-"""Things entrants ask that notices often leave unsaid: fees, prize money, certificates, travel.
+"""Things entrants ask that notices often leave unsaid: fees, prize money, certificates, travel,
+when the results come out.
 
 When a question is about one of these and the contest's notice has not a word on it, the right
 answer is to say so plainly (and where to ask), not to hand the question to an operator who can
@@ -40,6 +41,11 @@ TOPICS: tuple[SilentTopic, ...] = (
            "通知没有提到是否颁发证书。", "The notice says nothing about certificates."),
     _topic(r"路费|差旅|报销|住宿|食宿|travel|accommodation", r"路费|差旅|报销|住宿|食宿",
            "通知没有提到差旅、食宿或报销。", "The notice says nothing about travel or accommodation costs."),
+    _topic(r"(结果|名单|获奖).{0,6}(什么时候|啥时候|何时|几时|哪天|几月|几号|多久)(能|会|才)?(公布|出|发布|知道)?"
+           r"|(什么时候|啥时候|何时|几月|哪天)(能|会|才)?(公布|出|发布|知道)(结果|名单)"
+           r"|when .{0,30}\bresults?\b|\bresults?\b.{0,20}\b(announced|published|out)\b",
+           r"(结果|名单|获奖).{0,20}(\d+月|上旬|中旬|下旬)|(\d+月|上旬|中旬|下旬).{0,20}(结果|名单|公布|发布)",
+           "通知没有写明评选结果公布的时间。", "The notice does not say when the results will be announced."),
     _topic(r"退还|退回(光盘|作品|来|吗)|退稿|还给我|寄回|会退|退给|\breturn(ed)? (the|my) (disc|video|work)",
            r"退还|退稿|寄回|不退",
            "通知没有提到是否退还参赛作品或光盘。",

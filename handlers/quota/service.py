@@ -13,7 +13,7 @@ from typing import Any
 from contests.audit import AuditEntry
 from contests.org import DEFAULT_HOLD_TTL, QuotaRefusal, Role, Track, Unit, normalise_name, self_holder
 from contests.ports import AuditLog, OrgStore, Storage
-from contests.records import Submission, UserKey
+from contests.records import Submission, Turn, UserKey
 from contests.review import HistoryEntry, ReviewState
 from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, Form
 from handlers.outbound import Tell
@@ -125,10 +125,12 @@ class QuotaService:
         now: dt.datetime | None = None,
         *,
         holder: Holder | None = None,
+        turn: Turn | None = None,
     ) -> Hold | QuotaRefusal:
         """Hold a place for ``request`` (of ``holder``, resolved here when not given) or say
         why not.  Create the submission with :attr:`Hold.extra` (its unit), then commit; or
-        release what you get."""
+        release what you get.  Within ``turn`` (``user``'s), a place left pending by an
+        earlier turn of theirs that died does not stand in the way (:meth:`OrgStore.reserve`)."""
         now = now or self.clock()
         contest = self._contest(request.contest_id)
         channel, form = contest.channel(request.channel_id), contest.form(request.form_id)
@@ -148,6 +150,7 @@ class QuotaService:
             owner=user,
             now=now,
             ttl=self.hold_ttl,
+            turn=turn,
         )
         if isinstance(got, QuotaRefusal):
             return dataclasses.replace(
@@ -217,9 +220,11 @@ class QuotaService:
         request: EntryRequest,
         create: Callable[[dict[str, Any]], Awaitable[Submission]],
         now: dt.datetime | None = None,
+        *,
+        turn: Turn | None = None,
     ) -> Confirmed | Submitted | AwaitingUnit | QuotaRefusal:
-        """Reserve, then ``create(extra)`` the submission, then commit; release if ``create``
-        fails.
+        """Reserve (within ``turn``, the user's, when given), then ``create(extra)`` the
+        submission, then commit; release if ``create`` fails.
 
         Call it where the submit flow now calls ``storage.create_submission``, passing it
         ``extra`` (the unit the entry counts for, stored in the same write); a refusal leaves
@@ -239,7 +244,7 @@ class QuotaService:
             return holder
         if holder.awaiting:
             return await self._await_unit(contest, holder, create, now or self.clock())
-        hold = await self.reserve(user, request, now, holder=holder)
+        hold = await self.reserve(user, request, now, holder=holder, turn=turn)
         if isinstance(hold, QuotaRefusal):
             return hold
         try:

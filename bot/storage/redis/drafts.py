@@ -81,9 +81,11 @@ return redis.call('HMGET', KEYS[2], 'data', 'version', 'updated_at')
 """
 
 # The contact record: the user's field of the contacts hash keeps the latest ISO time (fixed
-# width, so text order is time order), even if two workers record out of order.
+# width, so text order is time order), even if two workers record out of order.  An empty field:
+# no record (an event's claim).
 _TOUCH_FN = """
 local function touch(contacts, field, at)
+    if field == '' then return end
     local seen = redis.call('HGET', contacts, field)
     if (not seen) or seen < at then redis.call('HSET', contacts, field, at) end
 end
@@ -104,10 +106,17 @@ touch(KEYS[3], ARGV[6], ARGV[7])
 )
 
 # KEYS: counter, global seq, submissions hash, idx:all, idx:contest, idx:user, draft, the
-# submissions' version, the contest's changed index (number scored by the version it was written at).
-# ARGV: number prefix, submission JSON.  Returns the new number.
+# submissions' version, the contest's changed index (number scored by the version it was written at),
+# the turn's lock (the draft again when there is none).
+# ARGV: number prefix, submission JSON, the draft's expected version and the turn's lock token
+# ("" for no check).  Returns the new number, or nil (nothing written) when the draft is no
+# longer at that version or the lock no longer holds that token.
 # The format must match bot.storage.base.format_number (the contract suite checks it).
 _CREATE_SUBMISSION_LUA = """
+if ARGV[3] ~= '' and tonumber(redis.call('HGET', KEYS[7], 'version') or '0') ~= tonumber(ARGV[3]) then
+    return false
+end
+if ARGV[4] ~= '' and redis.call('GET', KEYS[10]) ~= ARGV[4] then return false end
 local n = tonumber(redis.call('GET', KEYS[1]) or '0') + 1
 local number = string.format('%s-%06d', ARGV[1], n)
 if redis.call('HEXISTS', KEYS[3], number) == 1 then
@@ -153,11 +162,13 @@ return 1
 """
 )
 
-# claim_inbound within a turn: KEYS claim, contacts, the user's draft; ARGV TTL in ms, field, ISO
-# time, the turn's mark ("t:" token ":").  A free key is set to the mark and the draft's
-# version; a key marked by another turn (which has ended, since this one holds the user's lock:
-# its worker died before its release settled the claim) is taken over while the draft is at
-# the version it was claimed at, else settled ("1": its effects landed).  "1" is a claim done.
+# claim_inbound within a turn: KEYS claim, contacts, the user's draft, the turn's lock; ARGV TTL
+# in ms, field, ISO time, the turn's mark ("t:" token ":").  A free key is set to the mark and
+# the draft's version.  A key marked by another turn is that turn's while the user's lock still
+# holds its token (this turn lost its lock to it): left alone, not ours.  Else that turn has
+# ended (its lock expired or was released) without its release settling the claim: its worker
+# died, and the claim is taken over while the draft is at the version it was claimed at, else
+# settled ("1": its effects landed).  "1" is a claim done.
 _CLAIM_IN_TURN_LUA = (
     _TOUCH_FN
     + """
@@ -166,6 +177,7 @@ local held = redis.call('GET', KEYS[1])
 if held then
     if string.sub(held, 1, 2) ~= 't:' then return 0 end
     if string.sub(held, 1, #ARGV[4]) == ARGV[4] then return 1 end
+    if redis.call('GET', KEYS[4]) == string.match(held, '^t:([^:]*):') then return 0 end
     if string.sub(held, #held - #version) ~= ':' .. version then
         redis.call('SET', KEYS[1], '1', 'KEEPTTL')
         return 0
@@ -306,7 +318,8 @@ class RedisStorage:
         args: list[Any] = [draft.version, new_version, encoded, utc_iso(now)]
         if claim is not None:
             keys += [self._claim_key(claim.key), self._contacts]
-            args += [_ms(claim.ttl), _contact_field(claim.user), utc_iso(claim.when)]
+            field = _contact_field(claim.user) if claim.contact else ""
+            args += [_ms(claim.ttl), field, utc_iso(claim.when)]
         ending = turn is not None and turn.may_end_in_save and isinstance(turn.handle, TurnHandle)
         if ending:
             assert turn is not None and isinstance(turn.handle, TurnHandle)
@@ -368,6 +381,8 @@ class RedisStorage:
         video: dict[str, Any],
         now: dt.datetime,
         extra: dict[str, Any] | None = None,
+        draft_version: int | None = None,
+        turn: Turn | None = None,
     ) -> Submission:
         payload = dump_json(
             {
@@ -383,6 +398,7 @@ class RedisStorage:
                 "created_at": utc_iso(now),
             }
         )
+        handle = turn.handle if turn is not None and isinstance(turn.handle, TurnHandle) else None
         number = await self._create_submission(
             keys=[
                 f"{self.prefix}:counter:{part(prefix)}",
@@ -394,9 +410,17 @@ class RedisStorage:
                 self._draft_key(user),
                 self._changes,
                 self._changed_index(contest_id),
+                self._draft_key(user) if handle is None else handle.lock_name,
             ],
-            args=[prefix, payload],
+            args=[
+                prefix,
+                payload,
+                "" if draft_version is None else draft_version,
+                "" if handle is None else handle.token,
+            ],
         )
+        if number is None:
+            raise StaleDraftError(f"draft of {user} not at version {draft_version}, or its turn lost")
         return _submission_from_json(as_text(number), payload)
 
     async def submissions_version(self) -> int:
@@ -492,13 +516,20 @@ class RedisStorage:
         return position - 1 if position else None
 
     async def claim_inbound(
-        self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime, *, turn: Turn | None = None
+        self,
+        key: str,
+        ttl: dt.timedelta,
+        user: UserKey,
+        when: dt.datetime,
+        *,
+        turn: Turn | None = None,
+        contact: bool = True,
     ) -> bool:
         keys = [self._claim_key(key), self._contacts]
-        args: list[Any] = [_ms(ttl), _contact_field(user), utc_iso(when)]
+        args: list[Any] = [_ms(ttl), _contact_field(user) if contact else "", utc_iso(when)]
         if turn is None or not isinstance(turn.handle, TurnHandle):
             return bool(await self._claim_inbound(keys=keys, args=args))
-        keys.append(self._draft_key(user))
+        keys += [self._draft_key(user), turn.handle.lock_name]
         args.append(turn_mark(turn.handle.token))
         claimed = bool(await self._claim_in_turn(keys=keys, args=args))
         if claimed:

@@ -66,7 +66,10 @@ class RedisIsolation:
     The lock key expires ``timeout`` seconds after it was last renewed, so a dead worker
     cannot hold a user forever; while the holder is alive it is renewed every ``renew_every``
     seconds (default ``timeout / 3``) once the event outlives that.  Waiting is given up after
-    ``blocking_timeout`` seconds (default ``timeout``) with :class:`TimeoutError`.  Unlike
+    ``blocking_timeout`` seconds with :class:`TimeoutError`; by default ``timeout`` and a third
+    more, so that a waiter that came after the holder died outlasts the dead lock's expiry
+    (``timeout`` at most after its last renewal) by more than a poll: a platform's redelivery
+    of the dead worker's message is then handled, not answered with an error.  Unlike
     :class:`~bot.storage.memory_lock.LocalIsolation`, waiters are not served in FIFO order.
     With ``drafts`` (the store of the same server), :meth:`turn` reads the user's draft in
     the script that takes the lock.  Takes ownership of ``redis``: :meth:`close` closes it.
@@ -88,9 +91,10 @@ class RedisIsolation:
         self._redis = redis
         self.prefix = prefix
         self.timeout = timeout
-        self.blocking_timeout = timeout if blocking_timeout is None else blocking_timeout
         self.renew_every = timeout / 3 if renew_every is None else renew_every
         self.poll_interval = poll_interval
+        margin = max(timeout / 3, 4 * poll_interval)
+        self.blocking_timeout = timeout + margin if blocking_timeout is None else blocking_timeout
         self._drafts = drafts
         self._release = redis.register_script(RELEASE_LUA)
         self._renew_script = redis.register_script(_RENEW_LUA)

@@ -31,6 +31,7 @@ import redis.asyncio as aioredis
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
 from bot.storage.redis.common import as_text, part
+from bot.storage.redis.lock import TurnHandle
 from contests.org import (
     DEFAULT_HOLD_TTL,
     AttemptLimit,
@@ -47,7 +48,7 @@ from contests.org import (
     Unit,
     normalise_name,
 )
-from contests.records import UserKey
+from contests.records import Turn, UserKey
 
 __all__ = ["RedisOrgStore"]
 
@@ -112,17 +113,27 @@ local function drop(bucket, claims, places, token, doc)
 end
 """
 
-# KEYS: bucket, claims, places, seq.  ARGV: token, now ms, expires ms, limit (-1: none), place JSON, claims...
+# KEYS: bucket, claims, places, seq, the owner's turn lock (the bucket again without a turn).
+# ARGV: token, now ms, expires ms, limit (-1: none), place JSON (its ``turn``: the lock token it
+# is held under, "" for none), claims...
 # Returns {'ok', used with this one} | {'full', used} | {'claimed', used, claim, number}.
+# A live pending place of the same owner, holder and track, held in another turn whose lock no
+# longer holds its token (that turn ended without committing or releasing: its worker died), is
+# dropped rather than refusing.
 _RESERVE_LUA = (
     _DROP_FN
     + """
 local now = tonumber(ARGV[2])
+local doc = cjson.decode(ARGV[5])
 for _, t in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
     local p = redis.call('HGET', KEYS[3], t)
     if p then drop(KEYS[1], KEYS[2], KEYS[3], t, cjson.decode(p)) else redis.call('ZREM', KEYS[1], t) end
 end
-local used = redis.call('ZCARD', KEYS[1])
+local function dead(d)
+    return d.state == 'pending' and doc.turn ~= '' and type(d.turn) == 'string' and d.turn ~= ''
+        and d.turn ~= doc.turn and d.owner_channel == doc.owner_channel and d.owner_user == doc.owner_user
+        and d.holder == doc.holder and d.track == doc.track and redis.call('GET', KEYS[5]) ~= d.turn
+end
 for i = 6, #ARGV do
     local t = redis.call('HGET', KEYS[2], ARGV[i])
     if t then
@@ -130,15 +141,19 @@ for i = 6, #ARGV do
         if p then
             local d = cjson.decode(p)
             if d.state == 'committed' or (d.state == 'pending' and tonumber(d.expires_ms) > now) then
-                return {'claimed', used, ARGV[i], d.number or ''}
+                if dead(d) then
+                    drop(KEYS[1], KEYS[2], KEYS[3], t, d)
+                else
+                    return {'claimed', redis.call('ZCARD', KEYS[1]), ARGV[i], d.number or ''}
+                end
             end
         end
         -- else: the claim of an expired reservation of another holder, taken over below
     end
 end
+local used = redis.call('ZCARD', KEYS[1])
 local limit = tonumber(ARGV[4])
 if limit >= 0 and used >= limit then return {'full', used} end
-local doc = cjson.decode(ARGV[5])
 doc.seq = redis.call('INCR', KEYS[4])
 redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(doc))
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
@@ -390,9 +405,12 @@ class RedisOrgStore:
         owner: UserKey,
         now: dt.datetime,
         ttl: dt.timedelta = DEFAULT_HOLD_TTL,
+        turn: Turn | None = None,
     ) -> Reservation | QuotaRefusal:
         token = uuid.uuid4().hex
         expires = parse_utc(utc_iso(now + ttl))
+        handle = turn.handle if turn is not None and isinstance(turn.handle, TurnHandle) else None
+        bucket = self._bucket(contest_id, holder, track)
         doc = {
             "token": token,
             "contest_id": contest_id,
@@ -406,13 +424,15 @@ class RedisOrgStore:
             "created_at": utc_iso(now),
             "expires_at": utc_iso(expires),
             "expires_ms": str(_ms(expires)),
+            "turn": "" if handle is None else handle.token,
         }
         reply = await self._reserve(
             keys=[
-                self._bucket(contest_id, holder, track),
+                bucket,
                 self._k("claims", contest_id),
                 self._k("places", contest_id),
                 self._k("seq", contest_id),
+                bucket if handle is None else handle.lock_name,
             ],
             args=[token, _ms(now), _ms(expires), -1 if limit is None else limit, dump_json(doc), *claims],
         )

@@ -228,7 +228,8 @@ class SqliteStorage(SqliteStoreBase):
                     raise AlreadyClaimed(claim.key)
                 if len(rows(conn, sql, params)) != 1:
                     raise StaleDraftError  # rolls the claim back with it
-                conn.execute(_TOUCH, touch)
+                if claim.contact:
+                    conn.execute(_TOUCH, touch)
                 return True
 
             try:
@@ -264,7 +265,10 @@ class SqliteStorage(SqliteStoreBase):
         video: dict[str, Any],
         now: dt.datetime,
         extra: dict[str, Any] | None = None,
+        draft_version: int | None = None,
+        turn: Turn | None = None,
     ) -> Submission:
+        # ``turn`` is left alone: LocalIsolation's lock is in this process and cannot be lost.
         created = utc_iso(now)
         answers_json, video_json = dump_json(answers), dump_json(video)
         extra_json = dump_json(merge_extra({}, extra or {}))
@@ -273,6 +277,13 @@ class SqliteStorage(SqliteStoreBase):
         row += (answers_json, video_json, extra_json, status, created)
 
         def insert(conn: sqlite3.Connection) -> str:
+            if draft_version is not None:
+                found = conn.execute(
+                    "SELECT version FROM drafts WHERE channel = ? AND user_id = ?",
+                    (user.channel, user.user_id),
+                ).fetchone()
+                if (int(found[0]) if found else 0) != draft_version:
+                    raise StaleDraftError(f"draft of {user} is not at version {draft_version}")
             (value,) = conn.execute(
                 "INSERT INTO counters (prefix, value) VALUES (?, 1)"
                 " ON CONFLICT (prefix) DO UPDATE SET value = value + 1 RETURNING value",
@@ -424,7 +435,14 @@ class SqliteStorage(SqliteStoreBase):
         return await self._write(first_free)
 
     async def claim_inbound(
-        self, key: str, ttl: dt.timedelta, user: UserKey, when: dt.datetime, *, turn: Turn | None = None
+        self,
+        key: str,
+        ttl: dt.timedelta,
+        user: UserKey,
+        when: dt.datetime,
+        *,
+        turn: Turn | None = None,
+        contact: bool = True,
     ) -> bool:
         # One worker: the in-process turn ends with the process, and a claim is final at once
         # (a crash between a claim and its effects loses that message, as before).
@@ -434,7 +452,8 @@ class SqliteStorage(SqliteStoreBase):
         def claim_and_touch(conn: sqlite3.Connection) -> bool:
             if not self._claim(conn, key, ttl, now):
                 return False
-            conn.execute(_TOUCH, params)
+            if contact:
+                conn.execute(_TOUCH, params)
             return True
 
         # One transaction: one commit per push instead of one per statement, and no claimed

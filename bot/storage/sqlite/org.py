@@ -36,7 +36,7 @@ from contests.org import (
     Unit,
     normalise_name,
 )
-from contests.records import UserKey
+from contests.records import Turn, UserKey
 
 __all__ = ["ORG_SCHEMA_VERSION", "SqliteOrgStore"]
 
@@ -342,8 +342,21 @@ class SqliteOrgStore(SqliteStoreBase):
         owner: UserKey,
         now: dt.datetime,
         ttl: dt.timedelta = DEFAULT_HOLD_TTL,
+        turn: Turn | None = None,
     ) -> Reservation | QuotaRefusal:
         now_s, expires = utc_iso(now), now + ttl
+        # A place held in a turn is named after it (``turn id.random``).  One worker's turns of
+        # one owner never overlap, so a live pending place of this owner named after another
+        # turn was left by one that ended without committing or releasing (a crash).
+        token = uuid.uuid4().hex if turn is None else f"{turn.id}.{uuid.uuid4().hex}"
+
+        def dead(found: str, channel: str, user_id: str, its_holder: str, its_track: str) -> bool:
+            return (
+                turn is not None
+                and "." in found
+                and found.partition(".")[0] != turn.id
+                and (channel, user_id, its_holder, its_track) == (owner.channel, owner.user_id, holder, track)
+            )
 
         def body(conn: sqlite3.Connection) -> Reservation | QuotaRefusal:
             # Pending places past their time were never committed (a crash): they stop counting.
@@ -361,25 +374,26 @@ class SqliteOrgStore(SqliteStoreBase):
             for claim in claims:
                 rows = _rows(
                     conn,
-                    "SELECT c.token, p.state, p.expires_at, p.number FROM org_claims c"
+                    "SELECT c.token, p.state, p.expires_at, p.number, p.owner_channel, p.owner_user,"
+                    " p.holder, p.track FROM org_claims c"
                     " LEFT JOIN org_places p ON p.token = c.token WHERE c.contest_id = ? AND c.claim = ?",
                     (contest_id, claim),
                 )
                 if not rows:
                     continue
-                token, state, until, number = rows[0]
-                if state == PlaceState.COMMITTED or (state == PlaceState.PENDING and until > now_s):
+                found, state, until, number, *whose = rows[0]
+                live = state == PlaceState.COMMITTED or (state == PlaceState.PENDING and until > now_s)
+                if live and not (state == PlaceState.PENDING and dead(found, *whose)):
                     used = self._count(conn, contest_id, holder, track, now_s)
                     return QuotaRefusal(
                         "claimed", contest_id, holder, track, used, limit, claim=claim, claim_number=number
                     )
-                # The claim belongs to an expired reservation of another holder: take it over.
-                conn.execute("DELETE FROM org_claims WHERE token = ?", (token,))
-                conn.execute("DELETE FROM org_places WHERE token = ? AND state = 'pending'", (token,))
+                # An expired reservation of another holder, or a dead turn's: take it over.
+                conn.execute("DELETE FROM org_claims WHERE token = ?", (found,))
+                conn.execute("DELETE FROM org_places WHERE token = ? AND state = 'pending'", (found,))
             used = self._count(conn, contest_id, holder, track, now_s)
             if limit is not None and used >= limit:
                 return QuotaRefusal("full", contest_id, holder, track, used, limit)
-            token = uuid.uuid4().hex
             conn.execute(
                 f"INSERT INTO org_places ({_PLACE_COLUMNS})"
                 " VALUES (?, ?, ?, ?, 'pending', NULL, ?, ?, ?, ?, ?)",

@@ -85,7 +85,7 @@ class ConsoleFiles:
             raise _not_found()
         # resolve() and is_file() touch the disk (a shared volume, with several workers):
         # off the event loop, as every other file access here.
-        real = await asyncio.to_thread(_kept_file, self.auth.services(request).settings.data_dir, path)
+        real = await asyncio.to_thread(_kept_file, self.auth.services(request).settings.media_folder, path)
         if real is None:
             raise _not_found()
         return real

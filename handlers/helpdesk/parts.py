@@ -1,0 +1,108 @@
+"""What one part of a message takes from the rest and from the contest: every item of a list it
+asks for, the route or unit another part names, and the day it asks about against the deadline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from contests.rules import Contest
+from handlers.helpdesk.analyzer import normalise
+from handlers.helpdesk.index import Hit, KnowledgeBase
+from handlers.helpdesk.places import listed_units, place_of
+
+#: A question that asks for every item of something ("拍摄方向有哪几个", "分哪几类").
+ASKS_A_LIST = re.compile(
+    r"哪些|哪几|哪[两三四五六]|有什么|有啥|包括什么|包括啥|[几两三四五六]类|[几两三四五六]种|几个方向|分别是"
+)
+#: How a clause that is one item of a list ends its citation: （四）, 4., （4）.
+_ITEM = re.compile(r"\s(（[一二三四五六七八九十\d]+）|\d+[.．、])$")
+#: A list longer than this is a section, not an answer.
+MOST_ITEMS = 8
+
+
+def items_of(base: KnowledgeBase, top: Hit) -> list[Hit]:
+    """When the best entry is one item of the notice's list (附件1 一、作品方向 （四）), every item
+    of that list in the notice's order: a question asking which ones wants them all."""
+    entry = top.entry
+    if entry.kind != "clause" or not _ITEM.search(entry.source):
+        return []
+    parent = _ITEM.sub("", entry.source)
+    items = [e for e in base.entries if e.kind == "clause" and _ITEM.sub("", e.source) == parent
+             and _ITEM.search(e.source)]  # fmt: skip
+    if not 2 <= len(items) <= MOST_ITEMS:
+        return []
+    return [top if e is entry else Hit(e, top.score, top.confidence) for e in items]
+
+
+#: How a message names the way its works are entered: later parts of it ask about the same way.
+ROUTE_WORDS = re.compile(r"(地方|单位|部门|省级|区县|省里|市里)推荐|社会征集|自荐|个人会员|单位会员")
+
+
+def route_word(text: str) -> str | None:
+    """The route a question names in words ("地方推荐"), if any."""
+    found = ROUTE_WORDS.search(text)
+    return found.group(0) if found else None
+
+
+def with_route_named(parts: list[str]) -> list[str]:
+    """Each part of a message that names no route, with the route an earlier part named ("地方推荐的
+    作品，要寄什么、又要往邮箱发什么": the e-mail is the 地方推荐 one too)."""
+    named = ""
+    out = []
+    for part in parts:
+        found = ROUTE_WORDS.search(part)
+        if found:
+            named = found.group(0)
+        out.append(part if found or not named else f"{named} {part}")
+    return out
+
+
+#: "7月1号还来得及吗": a day of the year, and whether something can still be done then.
+_ON_DAY = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]")
+#: A day of the work's own life ("3月10日才首播"): the question is about the work's window, not the deadline.
+_WORK_DAY = re.compile(r"播|制作|完成|拍摄|拍完|做好|做完|上线|发布")
+_STILL = re.compile(r"来得及|来不及|赶得上|赶不上|还能|还可以|还行|晚了|迟了|过期|逾期|超时|过了|截止了")
+
+
+def in_time(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
+    """Whether the day a question names is within the entrants' deadline, with the deadline's
+    clause; None when the question does not ask that."""
+    found = _ON_DAY.search(text)
+    entry = base.entry("fact:deadline")
+    if found is None or entry is None or not _STILL.search(text) or _WORK_DAY.search(text):
+        return None
+    year = int(found.group(1)) if found.group(1) else contest.deadline.year
+    try:
+        day = dt.date(year, int(found.group(2)), int(found.group(3)))
+    except ValueError:
+        return None
+    asked = f"{day.month}月{day.day}日"
+    deadline, lead = contest.deadline, ""
+    place = place_of(text, contest)
+    if place is not None and place.named in listed_units(contest) and place.route.selection_stage:
+        # a unit the notice names selects at its stage (cq's districts, 初审阶段 to 7月31日)
+        stage = next((s for s in contest.schedule if s.name == place.route.selection_stage and s.end), None)
+        if stage is not None and stage.end is not None:
+            deadline = stage.end
+            entry = base.entry(f"fact:schedule.{contest.schedule.index(stage)}") or entry
+            lead = f"{place.named}推荐作品的期限是{stage.name}结束（{stage.end.month}月{stage.end.day}日）。"
+    if day <= deadline:
+        verdict = (
+            f"您说的{asked}在截止日期之内（截止日当天仍可提交），来得及；请尽早提交，留出检查和修改的时间。"
+        )
+    else:
+        verdict = f"您说的{asked}已过截止日期，按通知不能再提交；如有特殊情况，请直接联系主办方。"
+    return f"{lead}{verdict}\n{entry.render()}"
+
+
+#: A question about when something is due, in the words the analyzer reads as its 截止 intent.
+_WHEN_DUE = re.compile(r"截止|最晚|什么时候|啥时候|几号|哪天|时间")
+
+
+def at_stage(part: str, stage: str, contest: Contest) -> str:
+    """A part asking when things are due, asked by a unit that selects works at ``stage``, is about
+    that stage's end (cq's districts: 初审阶段, 7月31日), not the entrants' deadline."""
+    if not stage or not _WHEN_DUE.search(part) or place_of(normalise(part), contest) is not None:
+        return part
+    return f"{part} {stage}"
