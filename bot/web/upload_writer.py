@@ -100,8 +100,13 @@ class ChunkWriter:
         """What the folder holds (the thread then writes only if ``accepts`` said yes)."""
         # A daemon: a process killed mid-chunk loses the chunk either way; ``close`` always
         # ends the writing of a live one, and the hash after it is bounded by MAX_PENDING.
-        self._thread = threading.Thread(target=self._run, name="upload-chunk", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=self._run, name="upload-chunk", daemon=True)
+        try:
+            thread.start()
+        except BaseException:  # no thread (none left to start): nothing to wait for, ever
+            self.hashed.set_result(None)
+            raise
+        self._thread = thread
         return await self._opened
 
     def put(self, piece: bytes) -> None:
