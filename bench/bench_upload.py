@@ -1,7 +1,7 @@
 """Upload page throughput and memory, over loopback, against ``curl -T`` to a bare aiohttp handler.
 
     .venv/bin/python bench/bench_upload.py [--sizes 64,256,1024] [--repeat 5] [--chunk-mib 8]
-                                           [--dir DIR] [--json]
+                                           [--dir DIR] [--before CHECKOUT] [--json]
 
 Two servers run as child processes on 127.0.0.1, each on its own port, and curl is the client
 of both, so that the figures compare servers:
@@ -15,10 +15,16 @@ of both, so that the figures compare servers:
   by ``curl -T FILE``; for scale, ``PUT /bare-sha256`` also hashes in its loop (the page must
   hash, the bare handler does not).
 
-For each size the two alternate ``--repeat`` times; the best run of each is reported, with the
-page server's resident memory (VmRSS, sampled every 20 ms) before and at its highest during
-the upload, and each server's CPU seconds per GiB (median), which a busy machine disturbs far
-less than MB/s.  Targets (issue 3): page MB/s ≥ 0.8 × bare MB/s; RSS flat as the file grows.
+* ``before`` (with ``--before CHECKOUT``, a checkout of other code, e.g. ``git worktree add
+  /tmp/main main``): that checkout's page server (its own ``bench/bench_upload.py serve-page``,
+  its own modules), the same protocol and client, so that before and after come from one run.
+
+For each size the servers take turns ``--repeat`` times (the order rotating each round); the
+best run of each is reported, with each page server's resident memory (VmRSS, sampled every
+20 ms) before and at its highest during the upload, and each server's CPU seconds per GiB
+(median), which a busy machine disturbs far less than MB/s; ``rounds`` is the median over the
+rounds of page ÷ bare, each round's two runs paired (they ran within the same seconds).
+Targets (issue 3): page MB/s ≥ 0.8 × bare MB/s (best of each); RSS flat as the file grows.
 Everything lives in a temporary folder under ``--dir`` (default ``/dev/shm`` when it exists:
 the figure is about the server, not the machine's disk, whose write speed varies several-fold
 from run to run on a VM), removed at the end; nothing leaves loopback.
@@ -152,9 +158,11 @@ def make_file(path: Path, size_mib: int) -> None:
             fh.write(os.urandom(MIB))
 
 
-def spawn(kind: str, folder: Path, port: int) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, __file__, f"serve-{kind}", str(folder), str(port)]
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
+def spawn(kind: str, folder: Path, port: int, root: Path = ROOT) -> subprocess.Popen[bytes]:
+    """A server child; ``root`` is the checkout whose code it runs (its bench script, its modules)."""
+    cmd = [sys.executable, str(root / "bench" / "bench_upload.py"), f"serve-{kind}", str(folder), str(port)]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
 
 
 async def wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
@@ -218,6 +226,11 @@ async def curl_upload(port: int, path: Path, route: str = "/bare") -> float:
     return time.perf_counter() - began
 
 
+def rounds(bare_s: list[float], page_s: list[float]) -> float:
+    """The median over the rounds of page MiB/s ÷ bare MiB/s, each round's two runs paired."""
+    return round(statistics.median(b / p for b, p in zip(bare_s, page_s, strict=True)), 3)
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from bot.web.upload_links import UploadService, UploadSettings
     from contests.records import UserKey
@@ -229,69 +242,89 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="kepu-bench-upload-", dir=args.dir) as tmp:
         folder = Path(tmp)
         write_contest(folder / "contests")
-        page_port, bare_port = free_port(), free_port()
-        page = spawn("page", folder, page_port)
-        bare = spawn("bare", folder, bare_port)
+        ports = {"page": free_port(), "bare": free_port()}
+        procs = {"page": spawn("page", folder, ports["page"]), "bare": spawn("bare", folder, ports["bare"])}
+        if args.before:
+            # Its own folder: the same contest, its own store and uploads.
+            write_contest(folder / "before" / "contests")
+            ports["before"] = free_port()
+            procs["before"] = spawn("page", folder / "before", ports["before"], Path(args.before))
+        pages = [kind for kind in ("page", "before") if kind in procs]
         rows: list[dict[str, Any]] = []
         try:
-            await wait_ready(page_port, page)
-            await wait_ready(bare_port, bare)
+            for kind, proc in procs.items():
+                await wait_ready(ports[kind], proc)
             from bot.settings import Settings
 
-            settings = Settings(_env_file=None, data_dir=folder / "data", http_port=page_port)  # type: ignore[call-arg]
-            # Stateless links: the driver mints with the server's key, no request needed.
+            settings = Settings(_env_file=None, data_dir=folder / "data", http_port=ports["page"])  # type: ignore[call-arg]
+            # Stateless links: the driver mints with the servers' key, no request needed.
             links = await UploadService.open(settings, UploadSettings(_env_file=None, secret=SECRET))  # type: ignore[call-arg]
+
+            async def token(user: str) -> str:
+                return (await links.mint(UserKey("bench", user), CONTEST_ID))[0].rsplit("/", 1)[1]
+
             warm = folder / "warm.bin"
             make_file(warm, 16)
-            token = (await links.mint(UserKey("bench", "warm"), CONTEST_ID))[0].rsplit("/", 1)[1]
-            await page_upload(page_port, token, split_file(warm, chunk))
-            await curl_upload(bare_port, warm)
-            baseline = rss_kib(page.pid)
+            for kind in pages:
+                await page_upload(ports[kind], await token(f"warm-{kind}"), split_file(warm, chunk))
+            await curl_upload(ports["bare"], warm)
+            baseline = {kind: rss_kib(procs[kind].pid) for kind in pages}
             for n, size in enumerate(sizes):
                 source = folder / f"file-{size}.bin"
                 make_file(source, size)
                 parts = split_file(source, chunk)
-                page_s: list[float] = []
-                bare_s: list[float] = []
-                page_cpu: list[float] = []
-                bare_cpu: list[float] = []
-                hashed_s: list[float] = []
-                peak = 0
+                runs = ["bare", "bare-sha256", *pages]
+                took: dict[str, list[float]] = {kind: [] for kind in runs}
+                cpu: dict[str, list[float]] = {kind: [] for kind in runs}
+                rss = dict.fromkeys(pages, (0, 0))  # (before, peak)
                 for r in range(args.repeat):
-                    user = UserKey("bench", f"{n}-{r}")
-                    token = (await links.mint(user, CONTEST_ID))[0].rsplit("/", 1)[1]
-                    before = rss_kib(page.pid)
-                    cpu = process_cpu_s(page.pid)
-                    async with Sampler(page.pid) as sampler:
-                        page_s.append(await page_upload(page_port, token, parts))
-                    page_cpu.append(process_cpu_s(page.pid) - cpu)
-                    peak = max(peak, sampler.peak)
-                    cpu = process_cpu_s(bare.pid)
-                    bare_s.append(await curl_upload(bare_port, source))
-                    bare_cpu.append(process_cpu_s(bare.pid) - cpu)
-                    hashed_s.append(await curl_upload(bare_port, source, "/bare-sha256"))
-                    shutil.rmtree(folder / "data" / "uploads", ignore_errors=True)  # keep the disk bounded
+                    for kind in runs[r % len(runs) :] + runs[: r % len(runs)]:  # each goes first in turn
+                        proc = procs["bare" if kind.startswith("bare") else kind]
+                        used = process_cpu_s(proc.pid)
+                        if kind in pages:
+                            before = rss_kib(proc.pid)
+                            user = await token(f"{kind}-{n}-{r}")
+                            async with Sampler(proc.pid) as sampler:
+                                took[kind].append(await page_upload(ports[kind], user, parts))
+                            rss[kind] = (before, max(rss[kind][1], sampler.peak))
+                        else:
+                            route = "/bare" if kind == "bare" else "/bare-sha256"
+                            took[kind].append(await curl_upload(ports["bare"], source, route))
+                        cpu[kind].append(process_cpu_s(proc.pid) - used)
+                    for data in (folder / "data", folder / "before" / "data"):
+                        shutil.rmtree(data / "uploads", ignore_errors=True)  # keep the disk bounded
                 source.unlink()
                 for part, _length in parts:
                     part.unlink()
-                page_mbs, bare_mbs = size / min(page_s), size / min(bare_s)
-                rows.append(
-                    {
-                        "size_mib": size,
-                        "page_mib_s": round(page_mbs, 1),
-                        "curl_bare_mib_s": round(bare_mbs, 1),
-                        "ratio": round(page_mbs / bare_mbs, 3),
-                        "curl_bare_sha256_mib_s": round(size / min(hashed_s), 1),
-                        # Server CPU per GiB (median): what the page costs beyond the bare
-                        # write, whatever else the machine is doing.
-                        "page_cpu_s_per_gib": round(statistics.median(page_cpu) * 1024 / size, 2),
-                        "bare_cpu_s_per_gib": round(statistics.median(bare_cpu) * 1024 / size, 2),
-                        "page_rss_before_mib": round(before / 1024, 1),
-                        "page_rss_peak_mib": round(peak / 1024, 1),
+                speed = {kind: size / min(took[kind]) for kind in runs}
+                row: dict[str, Any] = {
+                    "size_mib": size,
+                    "page_mib_s": round(speed["page"], 1),
+                    "curl_bare_mib_s": round(speed["bare"], 1),
+                    "ratio": round(speed["page"] / speed["bare"], 3),
+                    # Each round's page ÷ bare, the median: the two ran within the same seconds,
+                    # so a load that comes and goes moves this less than the best of each.
+                    "round_ratio": rounds(took["bare"], took["page"]),
+                    "curl_bare_sha256_mib_s": round(speed["bare-sha256"], 1),
+                    # Server CPU per GiB (median): what the page costs beyond the bare
+                    # write, whatever else the machine is doing.
+                    "page_cpu_s_per_gib": round(statistics.median(cpu["page"]) * 1024 / size, 2),
+                    "bare_cpu_s_per_gib": round(statistics.median(cpu["bare"]) * 1024 / size, 2),
+                    "page_rss_before_mib": round(rss["page"][0] / 1024, 1),
+                    "page_rss_peak_mib": round(rss["page"][1] / 1024, 1),
+                }
+                if "before" in pages:
+                    row |= {
+                        "before_mib_s": round(speed["before"], 1),
+                        "before_ratio": round(speed["before"] / speed["bare"], 3),
+                        "before_round_ratio": rounds(took["bare"], took["before"]),
+                        "before_cpu_s_per_gib": round(statistics.median(cpu["before"]) * 1024 / size, 2),
+                        "before_rss_before_mib": round(rss["before"][0] / 1024, 1),
+                        "before_rss_peak_mib": round(rss["before"][1] / 1024, 1),
                     }
-                )
+                rows.append(row)
         finally:
-            for proc in (page, bare):
+            for proc in procs.values():
                 proc.send_signal(signal.SIGINT)
                 try:
                     proc.wait(timeout=10)
@@ -304,7 +337,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "chunk_mib": args.chunk_mib,
         "repeat": args.repeat,
         "dir": args.dir,
-        "page_rss_after_warmup_mib": round(baseline / 1024, 1),
+        "before": args.before,
+        "page_rss_after_warmup_mib": round(baseline["page"] / 1024, 1),
         "rows": rows,
     }
 
@@ -323,6 +357,11 @@ def main() -> int:
         default="/dev/shm" if Path("/dev/shm").is_dir() else None,
         help="where the files and uploads go (default /dev/shm, else the temp folder)",
     )
+    parser.add_argument(
+        "--before",
+        metavar="CHECKOUT",
+        help="also run this checkout's page server (e.g. a git worktree of main), in the same rounds",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument(
         "--smoke",
@@ -330,6 +369,8 @@ def main() -> int:
         help="one tiny round, seconds: the bench still runs, its figures mean nothing",
     )
     args = parser.parse_args()
+    if args.before:
+        args.before = str(Path(args.before).resolve())
     if args.smoke:
         args.sizes, args.repeat = "1", 1
     result = asyncio.run(run(args))
@@ -337,19 +378,26 @@ def main() -> int:
         print(json.dumps(result, indent=2))
         return 0 if min(row["ratio"] for row in result["rows"]) >= 0.8 else 1
     print(f"{result['machine']}; chunk {result['chunk_mib']} MiB; best of {result['repeat']}", end="")
-    print(f"; files in {result['dir']}")
+    print(f"; files in {result['dir']}" + (f"; before = {result['before']}" if result["before"] else ""))
     print(f"page server RSS after warm-up: {result['page_rss_after_warmup_mib']} MiB")
     print(
-        f"{'size':>8} {'page MiB/s':>11} {'curl→bare':>10} {'ratio':>6} {'RSS before':>11} {'RSS peak':>9}"
-        f" {'CPU s/GiB page':>15} {'bare':>5} {'bare+sha256 MiB/s':>18}"
+        f"{'size':>8} {'page MiB/s':>11} {'curl→bare':>10} {'ratio':>6} {'rounds':>6} {'RSS before':>11}"
+        f" {'RSS peak':>9} {'CPU s/GiB page':>15} {'bare':>5} {'bare+sha256 MiB/s':>18}"
     )
     for row in result["rows"]:
         print(
             f"{row['size_mib']:>5}MiB {row['page_mib_s']:>11} {row['curl_bare_mib_s']:>10} {row['ratio']:>6}"
-            f" {row['page_rss_before_mib']:>9}MiB {row['page_rss_peak_mib']:>7}MiB"
+            f" {row['round_ratio']:>6} {row['page_rss_before_mib']:>9}MiB {row['page_rss_peak_mib']:>7}MiB"
             f" {row['page_cpu_s_per_gib']:>15} {row['bare_cpu_s_per_gib']:>5}"
             f" {row['curl_bare_sha256_mib_s']:>18}"
         )
+        if "before_mib_s" in row:
+            print(
+                f"{'before':>8} {row['before_mib_s']:>11} {'':>10} {row['before_ratio']:>6}"
+                f" {row['before_round_ratio']:>6} {row['before_rss_before_mib']:>9}MiB"
+                f" {row['before_rss_peak_mib']:>7}MiB"
+                f" {row['before_cpu_s_per_gib']:>15}"
+            )
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     worst = min(row["ratio"] for row in result["rows"])
     print(f"target page ≥ 0.8 × bare: {'met' if worst >= 0.8 else 'NOT met'} (worst ratio {worst})")

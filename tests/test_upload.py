@@ -16,6 +16,7 @@ import io
 import json
 import re
 import shutil
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
+import bot.web.upload_disk as upload_disk
 from bot.app import create_app
 from bot.keys import SERVICES
 from bot.services import Services
@@ -36,6 +38,7 @@ from bot.storage.base import session_hash
 from bot.web import UPLOAD_PAGES, UPLOADS, WEB_CHAT
 from bot.web.upload import display_name
 from bot.web.upload_links import UploadService, UploadSettings, load_or_create_secret
+from bot.web.upload_writer import ChunkWriter
 from contests.events import Document, EventKind, Incoming, Reply
 from contests.org import Role
 from contests.records import Draft, UserKey
@@ -44,6 +47,7 @@ from dialogs.states import Step
 from handlers.admin.invites import IssuedInvite
 from tests.conftest import valid_answer
 from tests.media_factory import MediaFactory, Video
+from validators.hashing import StreamingHash
 from validators.media import check_video
 
 CONTEST_ID = "kp-2099-upload"
@@ -427,6 +431,106 @@ async def test_an_upload_resumes_on_a_new_worker_and_rehashes_the_part_once(
     assert status == 200, result
     assert result["sha256"] == hashlib.sha256(data).hexdigest()
     assert [u for u, _ in second.pushes] == [alice] and first.pushes == []
+
+
+async def test_chunks_alternating_between_two_workers_hash_the_file_they_wrote(
+    tmp_path: Path, videos: Videos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers sharing DATA_DIR, each chunk reaching either: the hash a worker keeps is
+    caught up on what the other appended, and never reused for another file that the other
+    worker started meanwhile, even at the same size."""
+    contest = write_contest(tmp_path / "contests")
+    settings = make_settings(tmp_path)
+    first, other = videos.good[::-1], videos.good  # never finished / the video
+    alice = UserKey("test", "alice")
+    read: list[int] = []  # bytes read back from disk to rebuild a hash
+    from_file, follow = StreamingHash.from_file.__func__, StreamingHash.follow  # type: ignore[attr-defined]
+
+    def counted_from_file(cls: type[StreamingHash], path: Path, length: int | None = None) -> StreamingHash:
+        read.append(path.stat().st_size if length is None else length)
+        return from_file(cls, path, length)  # type: ignore[no-any-return]
+
+    def counted_follow(self: StreamingHash, path: Path, size: int) -> None:
+        read.append(size - self.size)
+        follow(self, path, size)
+
+    async def chunk(env: Env, data: bytes, n: int) -> None:
+        status, body = await put(env, path, data, n * CHUNK, min((n + 1) * CHUNK, len(data)))
+        assert status == 200, body
+
+    monkeypatch.setattr(StreamingHash, "from_file", classmethod(counted_from_file))
+    monkeypatch.setattr(StreamingHash, "follow", counted_follow)
+    async with (
+        TestClient(TestServer(build_app(settings, RecordingNotifier()))) as c1,
+        TestClient(TestServer(build_app(settings, RecordingNotifier()))) as c2,
+    ):
+        one = Env(c1, settings, RecordingNotifier(), contest, tmp_path)
+        two = Env(c2, settings, RecordingNotifier(), contest, tmp_path)
+        await to_video_step(one, alice)
+        path = await upload_link(one, alice)
+        await start(one, path, first, name="a.mp4")
+        for n in range(6):  # one, two, one…: each catches up on the other's last chunk only
+            await chunk((one, two)[n % 2], first, n)
+        assert read == [CHUNK] * 5  # two's first chunk read chunk 0; main read 1+2+3+4+5
+        # The entrant picks another file: its start and five chunks reach worker two; then
+        # worker one, whose hash of a.mp4 is just as long as the part, takes the rest.
+        assert await start(two, path, other, name="b.mp4") == 0
+        for n in range(5):
+            await chunk(two, other, n)
+        read.clear()
+        for n in range(5, -(-len(other) // CHUNK)):
+            await chunk(one, other, n)
+        assert read == [5 * CHUNK]  # b.mp4's part read once
+        status, result = await finish(one, path)
+    assert status == 200, result
+    assert result["sha256"] == hashlib.sha256(other).hexdigest()
+
+
+async def test_a_chunk_is_answered_once_written_and_finish_waits_for_its_hash(
+    env: Env, videos: Videos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer to a chunk says its bytes are in the file; the hash of its last pieces may
+    still be on its way, and ``finish`` waits for it."""
+    data = videos.good  # one chunk, less than MAX_PENDING: the loop queues it all at once
+    alice = UserKey("test", "alice")
+    await to_video_step(env, alice)
+    path = await upload_link(env, alice)
+    await start(env, path, data)
+    queued_all, hashing = threading.Event(), threading.Event()
+    real_finish, real_fits, real_update = ChunkWriter.finish, upload_disk.hash_fits, StreamingHash.update
+
+    async def finish_queued(self: ChunkWriter) -> None:
+        queued_all.set()  # the body is all queued: the thread may start writing
+        await real_finish(self)
+
+    def fits_later(*args: Any) -> bool:
+        queued_all.wait(10)
+        return real_fits(*args)
+
+    def held_update(self: StreamingHash, chunk: bytes | bytearray | memoryview) -> None:
+        hashing.wait(10)
+        real_update(self, chunk)
+
+    monkeypatch.setattr(ChunkWriter, "finish", finish_queued)
+    monkeypatch.setattr(upload_disk, "hash_fits", fits_later)
+    monkeypatch.setattr(StreamingHash, "update", held_update)
+    try:
+        async with asyncio.timeout(5):  # no hashing at all yet
+            resp = await env.client.put(
+                f"{path}/chunk",
+                data=io.BytesIO(data),
+                headers={"Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}"},
+            )
+            assert resp.status == 200, await resp.text()
+        part = next(env.uploads.root.glob("*/video.part"))
+        assert await asyncio.to_thread(part.read_bytes) == data
+        finishing = asyncio.create_task(finish(env, path))
+        await asyncio.sleep(0.3)
+        assert not finishing.done()  # waiting for the hash, not reading the file again
+    finally:
+        hashing.set()
+    status, result = await finishing
+    assert status == 200 and result["sha256"] == hashlib.sha256(data).hexdigest()
 
 
 async def test_choosing_a_different_file_starts_over(env: Env, videos: Videos) -> None:

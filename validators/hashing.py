@@ -36,6 +36,13 @@ class StreamingHash:
             _feed(hasher, fh, chunk, length)
         return hasher
 
+    def follow(self, path: Path, size: int, chunk: int = _HASH_CHUNK) -> None:
+        """Hash bytes ``self.size``… of ``path`` up to ``size``: the state after what another
+        writer appended to a file whose beginning this hash has seen already."""
+        with open(path, "rb", buffering=0) as fh:
+            fh.seek(self._size)
+            _feed(self, fh, chunk, size - self._size)
+
 
 # bench/README.md 'Media check': 435 MiB/s, 5.27× sha256sum.
 def _feed(hasher: StreamingHash, fh: io.RawIOBase, chunk: int, length: int | None = None) -> None:

@@ -21,13 +21,12 @@ import errno
 import logging
 import os
 import re
+import secrets
 import unicodedata
-from collections import deque
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from aiohttp import web
 
@@ -37,6 +36,7 @@ import bot.web.upload_handoff as upload_handoff
 from bot.services import Services
 from bot.web.responses import json_response, render
 from bot.web.upload_links import MAX_CHUNK, MIB, UploadGrant, UploadLinkError, UploadService
+from bot.web.upload_writer import MAX_PENDING, ChunkWriter
 from contests.records import Draft, UserKey
 from contests.rules import SHANGHAI, Contest
 from dialogs.states import Step
@@ -45,13 +45,6 @@ from validators.media_text import format_size
 
 log = logging.getLogger(__name__)
 
-# Largest piece read from the socket at a time; pieces go to the writer thread in batches of
-# about WRITE_BATCH (fewer thread hand-offs, no copies), and at most MAX_PENDING bytes wait
-# for it: together they bound the memory one upload uses, whatever the file size.
-READ_BLOCK: Final = 1 * MIB
-# bench/README.md 'Upload page': hand-offs ≈0.4 s/GiB; 4 MiB batches changed nothing.
-WRITE_BATCH: Final = 1 * MIB
-MAX_PENDING: Final = 4 * MIB
 _RANGE = re.compile(r"^bytes (\d{1,15})-(\d{1,15})/(\d{1,15})$")
 
 
@@ -68,8 +61,12 @@ class _Upload:
     """In-memory state of one link's upload; the disk holds the rest."""
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # Covers exactly the bytes of the part file, or None (then rebuilt from the file once).
+    # Covers a prefix of the part file of the upload ``hash_id`` (``start``'s id in its meta),
+    # or None (then rebuilt from the file once); caught up when another worker appended.
     hasher: StreamingHash | None = None
+    hash_id: str | None = None
+    # The last chunk's writer: its thread may still be hashing the chunk's last pieces.
+    tail: ChunkWriter | None = None
 
 
 class _Reject(Exception):
@@ -112,6 +109,23 @@ def _open_draft(draft: Draft | None, grant: UploadGrant) -> bool:
         and draft.data.get("contest") == grant.contest_id
         and draft.data.get("step") != Step.SCAN  # submitted: only the signed form is missing
     )
+
+
+def _chunk_refusal(disk: upload_disk.OnDisk, start: int, total: int) -> _Reject | None:
+    """Why a chunk of bytes ``start``… of a ``total``-byte file does not fit the upload on
+    disk, or None.  Pure: the chunk's thread asks it too, before it opens the file."""
+    if disk.result is not None:  # with the verdict: a page whose finish answer was lost shows it
+        status, _title, message = LINK_ERRORS["used"]
+        return _Reject(status, "used", message, result=disk.result)
+    if disk.meta is None:
+        return _Reject(409, "not_started", "请先选择文件开始上传。", offset=0)
+    if disk.finishing:
+        return _Reject(409, "finishing", FINISHING, offset=disk.meta["size"])
+    if total != disk.meta["size"]:
+        return _Reject(400, "bad_range", "分块范围与文件大小不符，请重新开始上传。")
+    if start != disk.size:
+        return _Reject(409, "wrong_offset", "分块位置不对，将从断点继续。", offset=disk.size)
+    return None
 
 
 def _limit_text(size: int) -> str:
@@ -335,7 +349,9 @@ class UploadPages:
             return disk.size
         if disk.handoff is not None:
             raise _Reject(409, "finishing", FINISHING, offset=disk.size)
+        upload_id = secrets.token_hex(8)  # tells this file's hash from an earlier file's
         new_meta = {
+            "id": upload_id,
             "user": str(grant.user),
             "contest": grant.contest_id,
             "expires": grant.expires_at.isoformat(),
@@ -359,7 +375,7 @@ class UploadPages:
                 f"您已有 {others} 个未完成的上传（上限 {cap} 个）。请在原来的上传页面继续，"
                 "或等那些链接过期后再开始新的上传。",
             )
-        up.hasher = StreamingHash()
+        up.hasher, up.hash_id = StreamingHash(), upload_id
         return 0
 
     # ----------------------------------------------------------- PUT chunk
@@ -379,88 +395,59 @@ class UploadPages:
                 raise _Reject(400, "length_mismatch", "分块长度与声明的范围不符。")
             up = self._lock(grant, "这个链接正在另一个窗口上传，请关闭其他窗口后重试。")
             async with up.lock:
-                disk = await self._disk(grant)  # one trip to the disk per chunk
-                if disk.meta is None:
-                    raise _Reject(409, "not_started", "请先选择文件开始上传。", offset=0)
-                if disk.finishing:
-                    raise _Reject(409, "finishing", FINISHING, offset=disk.meta["size"])
-                if total != disk.meta["size"]:
-                    raise _Reject(400, "bad_range", "分块范围与文件大小不符，请重新开始上传。")
-                if start != disk.size:
-                    raise _Reject(409, "wrong_offset", "分块位置不对，将从断点继续。", offset=disk.size)
-                part = self.service.folder(grant) / upload_disk.PART_NAME
-                if up.hasher is None or up.hasher.size != disk.size:
-                    up.hasher = (
-                        await asyncio.to_thread(upload_disk.rehash, part) if disk.size else StreamingHash()
-                    )
-                try:
-                    await self._receive(request, part, start, length, up)
-                except OSError as exc:  # the chunk was cut back already: resume from its start
-                    raise _disk_full(exc, offset=start) from exc
+                await self._receive(request, grant, up, start, length, total)
         except _Reject as exc:
             return self._error(exc)
         offset = start + length
         return json_response({"offset": offset, "size": total, "complete": offset == total})
 
-    async def _receive(self, request: web.Request, part: Path, start: int, length: int, up: _Upload) -> None:
-        """Stream the body to ``part`` at ``start``: the loop reads while one worker thread writes
-        and hashes (hashlib releases the GIL), at most ``MAX_PENDING`` bytes in flight.  Pieces
-        go to the thread in batches as they arrive, never copied.  Anything short of exactly
-        ``length`` bytes leaves the file as it was before the chunk."""
-        hasher = up.hasher
-        assert hasher is not None
-        # One thread per chunk keeps every write, the truncate and the close in order, even
-        # when this request ends half-way.
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="upload")
-        fd = await asyncio.wrap_future(pool.submit(upload_disk.open_at, part, start))
-        pending: deque[tuple[Future[None], int]] = deque()
-        in_flight = 0
+    async def _receive(
+        self, request: web.Request, grant: UploadGrant, up: _Upload, start: int, length: int, total: int
+    ) -> None:
+        """Stream the body to the part file at ``start``: the loop reads and queues the pieces
+        as they arrive, the chunk's own thread looks at the folder, writes and hashes
+        (:class:`ChunkWriter`), at most ``MAX_PENDING`` bytes in between.  Anything short of
+        exactly ``length`` bytes leaves the file as it was before the chunk."""
 
-        def write(pieces: list[bytes]) -> None:
-            upload_disk.write_all(fd, pieces)
-            for data in pieces:
-                hasher.update(data)
+        def fits(disk: upload_disk.OnDisk) -> bool:
+            return _chunk_refusal(disk, start, total) is None
 
-        received = 0
-        done = False
-        batch: list[bytes] = []
-        batched = 0
+        writer = ChunkWriter(self.service.folder(grant), start, (up.hasher, up.hash_id), fits, up.tail)
+        fed = False
         try:
-            async for piece in request.content.iter_chunked(READ_BLOCK):
+            try:
+                disk = await writer.open()  # one trip to the disk per chunk, with the file's opening
+            except OSError as exc:
+                raise _disk_full(exc, offset=start) from exc
+            finally:
+                up.tail = writer  # the next chunk's thread waits for this one's hash
+            refusal = _chunk_refusal(disk, start, total)
+            if refusal is not None:
+                raise refusal
+            fed = True
+            received = 0
+            async for piece in request.content.iter_any():  # as parsed: no join, no copy
                 received += len(piece)
                 if received > length:
                     raise _Reject(400, "body_too_long", "分块内容超过了声明的长度。")
-                batch.append(piece)
-                batched += len(piece)
-                if batched < WRITE_BATCH:
-                    continue
-                while in_flight > MAX_PENDING:  # the disk is slower than the network
-                    fut, size = pending.popleft()
-                    await asyncio.wrap_future(fut)
-                    in_flight -= size
-                pending.append((pool.submit(write, batch), batched))
-                in_flight += batched
-                batch, batched = [], 0
-            if received != length:
+                writer.put(piece)
+                if writer.backlog > MAX_PENDING:  # the disk or the hash is slower than the network
+                    await writer.drain()
+                if writer.error is not None:
+                    break
+            if writer.error is None and received != length:
                 raise _Reject(400, "body_too_short", "分块不完整（连接中断？），将从断点继续。")
-            pending.append((pool.submit(write, batch), batched))
-            for fut, _size in pending:
-                await asyncio.wrap_future(fut)
-            done = True
+            try:
+                await writer.finish()
+            except OSError as exc:  # the chunk was cut back already: resume from its start
+                raise _disk_full(exc, offset=start) from exc
         finally:
-
-            def close() -> None:
-                # A failed chunk is undone whole, so the file is always a prefix of the video.
-                if not done:
-                    os.ftruncate(fd, start)
-                os.close(fd)
-
-            if not done:
+            await writer.close()
+            # The hash as the thread left it: caught up to the chunk's end (its last pieces
+            # perhaps still being hashed), unchanged for a refused chunk, None for a failed one.
+            up.hasher, up.hash_id = writer.hasher, writer.hash_id
+            if fed and not writer.complete:
                 up.hasher = None  # it may have seen bytes that are now cut off
-            closing = pool.submit(close)
-            pool.shutdown(wait=False)
-            # Shielded: the file must be closed (and cut back) even if this request is torn down.
-            await asyncio.shield(asyncio.wrap_future(closing))
 
     # ----------------------------------------------------------- POST finish
     async def finish(self, request: web.Request) -> web.Response:
@@ -555,9 +542,12 @@ class UploadPages:
     async def _seal(self, folder: Path, up: _Upload, disk: upload_disk.OnDisk) -> str:
         """The SHA-256 of the whole file, renamed to ``video.mp4`` (once: a sealed file stays)."""
         path = folder / (upload_disk.DONE_NAME if disk.sealed else upload_disk.PART_NAME)
-        hasher = up.hasher
+        if up.tail is not None:
+            await up.tail.hashed  # the last chunk's last pieces
+        hasher = up.hasher if upload_disk.hash_fits(up.hasher, up.hash_id, disk) else None
         if hasher is None or hasher.size != disk.size:
-            hasher = up.hasher = await asyncio.to_thread(upload_disk.rehash, path)
+            hasher = await asyncio.to_thread(upload_disk.rehash, path, disk.size, hasher)
+            up.hasher, up.hash_id = hasher, upload_disk.upload_id(disk)
         if not disk.sealed:
             await asyncio.to_thread(os.replace, path, folder / upload_disk.DONE_NAME)
         return hasher.hexdigest()

@@ -177,9 +177,36 @@ def write_all(fd: int, pieces: list[bytes]) -> None:
             views[0] = views[0][written:]
 
 
-def rehash(path: Path) -> StreamingHash:
-    """The hash of what is already on disk: once, when a resumed upload has no hash in memory."""
-    return StreamingHash.from_file(path)
+def upload_id(disk: OnDisk) -> str | None:
+    """The id ``start`` gave the announced file (None for uploads started before ids)."""
+    key = disk.meta.get("id") if disk.meta is not None else None
+    return str(key) if key else None
+
+
+def hash_fits(hasher: StreamingHash | None, hashed_id: str | None, disk: OnDisk) -> bool:
+    """``hasher``, made for the upload ``hashed_id``, saw a prefix of the bytes on disk.
+
+    Within one upload (one ``id``) the part file only grows, or is cut back to the start of a
+    chunk that failed, never below a chunk that completed: so a hash of this worker's earlier
+    chunks covers a prefix even when another worker sharing DATA_DIR appended since.  A new
+    file (``start`` in another worker) has a new id, even when its part reached the same size."""
+    if hasher is None:
+        return False
+    key = upload_id(disk)
+    if key is None:  # from before the ids: only a hash of the whole part counts
+        return hasher.size == disk.size
+    return key == hashed_id and hasher.size <= disk.size
+
+
+def rehash(path: Path, size: int, hasher: StreamingHash | None) -> StreamingHash:
+    """The hash of the first ``size`` bytes of ``path``: ``hasher`` (one that ``hash_fits``)
+    caught up on what was appended since it last saw the file, else the file read again
+    from its start (a restart: once per worker)."""
+    if hasher is not None:
+        if hasher.size < size:
+            hasher.follow(path, size)
+        return hasher
+    return StreamingHash.from_file(path, size) if size else StreamingHash()
 
 
 def open_uploads(root: Path, user: str, except_id: str) -> int:
