@@ -289,7 +289,7 @@ class Result:
     load_cpu: float = 0.0  # CPU seconds of this process (the load generator, the fake API) in the window
     redis_cpu: float = 0.0  # CPU seconds of redis-server in the window (INFO cpu), 0 without Redis
     drained: float = 0.0  # seconds from the first message to the end of the work the load left
-    load_window: float = 0.0  # ``load_cpu`` while the entrants talked (``seconds``)
+    window: dict[str, float] = field(default_factory=dict)  # CPU seconds by process while the entrants talked
 
     @property
     def per_second(self) -> float:
@@ -357,6 +357,7 @@ async def run_load(
     warmup: int = 0,
     submits: bool = True,
     redis_url: str | None = None,
+    think: float = 0.0,
 ) -> Result:
     """Each entrant's messages in turn; with several ``base`` (workers), each message to one of
     them at random, as a load balancer in front of the workers would."""
@@ -371,6 +372,7 @@ async def run_load(
     gate = asyncio.Semaphore(concurrency)
     bases = [base] if isinstance(base, str) else base
     pick = random.Random(7).choice
+    pause = random.Random(11).random
     run_id = uuid.uuid4().hex[:6]
 
     async with contextlib.AsyncExitStack() as stack:
@@ -399,8 +401,12 @@ async def run_load(
         async def entrant(i: int, index: int) -> None:
             openid = f"oBench{run_id}{i:05d}" if i >= 0 else f"oWarm{run_id}{-i:05d}"
             async with gate:
+                if think:  # not all at the same instant
+                    await asyncio.sleep(think * pause())
                 await one(pusher.xml("event_subscribe", openid), "subscribe")
                 for n, text in enumerate(scripts[index]):
+                    if think:  # a person reads the reply, then types
+                        await asyncio.sleep(think * (0.5 + pause()))
                     step = "确认提交" if text == "确认提交" else f"{n:02d}"
                     reply = await one(pusher.text(openid, text), step)
                     if "提交成功" in reply:
@@ -428,6 +434,13 @@ async def run_load(
         started = time.perf_counter()
         await asyncio.wait_for(asyncio.gather(*(entrant(i, first + i) for i in range(entrants))), limit)
         seconds, load_window = time.perf_counter() - started, time.process_time() - load0
+        window = {"the load generator (this process: entrants, signing, the fake API)": load_window}
+        if len(bases) > 1:  # who had the cores while the entrants talked
+            cpu_mid, drawn_mid, _ = await _cpu_all(sessions)
+            window[f"the {len(bases)} workers"] = cpu_mid - cpu0
+            window["their drawing processes (nice 10)"] = drawn_mid - drawn0
+            if redis_url:
+                window["redis-server"] = await _redis_cpu(redis_url) - redis0
         await _each(sessions, "/_idle", limit)
         # To the end of the work the load left (replies sent late, forms drawn and pushed).
         load_cpu, drained = time.process_time() - load0, time.perf_counter() - started
@@ -458,7 +471,7 @@ async def run_load(
         load_cpu,
         redis_cpu,
         drained,
-        load_window,
+        window,
     )
 
 
@@ -639,20 +652,15 @@ def verdict_stores(rounds: list[list[Result]], entrants: int) -> tuple[bool, str
 def verdict_workers(r: Result, entrants: int) -> tuple[bool, str]:
     """``--workers N``: the p99 passive reply over every message, and where the cores went."""
     cores = os.cpu_count() or 1
-    share = [
-        ("the load generator (this process: entrants, signing, the fake API)", r.load_cpu),
-        (f"the {r.workers} workers", r.cpu),
-        ("their drawing processes", r.drawing),
-        ("redis-server", r.redis_cpu),
-    ]
-    lines = [
-        f"the load took {r.seconds:.1f} s, and the work it left (forms drawn and pushed) {r.drained - r.seconds:.1f} s "
-        f"more; CPU over those {r.drained:.1f} s:"
-    ]
-    lines += [f"  {what}: {cpu:.1f} s, {cpu / r.drained / cores:.0%} of the {cores} cores" for what, cpu in share]
+    lines = [f"CPU while the entrants talked ({r.seconds:.1f} s, {cores} cores):"]
+    lines += [f"  {what}: {cpu:.1f} s, {cpu / r.seconds / cores:.0%} of the cores" for what, cpu in r.window.items()]
+    rest = sum(r.window.values())
+    lines.append(f"  all of them: {rest / r.seconds / cores:.0%}; the rest went to other work on the machine or idled")
     lines.append(
-        f"while the entrants talked ({r.seconds:.1f} s), the load generator alone: {r.load_window:.1f} s, "
-        f"{r.load_window / r.seconds / cores:.0%} of the {cores} cores"
+        f"then the work the load left (forms drawn and pushed) took {r.drained - r.seconds:.1f} s more; in all, "
+        f"{r.cpu / r.updates * 1e6:.0f} µs of worker CPU per update, {r.drawing / max(r.completed, 1):.2f} s of "
+        f"drawing per submission, {r.redis_cpu / r.updates * 1e6:.0f} µs of redis-server per update, "
+        f"{r.load_cpu / r.updates * 1e6:.0f} µs of load generator per update"
     )
     p99 = r.pct(0.99)
     checks = [
@@ -745,6 +753,7 @@ async def _bench(args: argparse.Namespace, redis_url: str) -> int:
                                 warmup=args.warmup,
                                 submits=kind == "ours",
                                 redis_url=redis_url if uses_redis else None,
+                                think=args.think,
                             )
                         )
                 rounds.append(results)
@@ -783,6 +792,13 @@ def main() -> int:
     parser.add_argument("--entrants", type=int, default=500)
     parser.add_argument("--concurrency", type=int, default=50, help="entrants talking at once")
     parser.add_argument("--warmup", type=int, default=10, help="entrants before measuring, per server")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="seconds an entrant waits after each reply before its next message (on average, ±50 %%); "
+        "0: answers at once (a closed loop: latency is then the queue of --concurrency entrants)",
+    )
     parser.add_argument(
         "--rounds", type=int, default=1, help="run every server this many times, in turn (new entrants each)"
     )
