@@ -296,7 +296,10 @@ class Result:
         return self.updates / self.seconds
 
     def pct(self, q: float, values: list[float] | None = None) -> float:
-        return statistics.quantiles(values or self.latencies, n=1000)[int(q * 1000) - 1] * 1000
+        values = values or self.latencies
+        if len(values) < 2:  # a smoke run's single step
+            return max(values) * 1000
+        return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] * 1000
 
     @property
     def cpu_per_update_ms(self) -> float:
@@ -649,7 +652,7 @@ def verdict_stores(rounds: list[list[Result]], entrants: int) -> tuple[bool, str
     return all(ok for *_, ok in checks), text
 
 
-def verdict_workers(r: Result, entrants: int) -> tuple[bool, str]:
+def verdict_workers(r: Result, entrants: int, floors: list[Result]) -> tuple[bool, str]:
     """``--workers N``: the p99 passive reply over every message, and where the cores went."""
     cores = os.cpu_count() or 1
     lines = [f"CPU while the entrants talked ({r.seconds:.1f} s, {cores} cores):"]
@@ -662,6 +665,16 @@ def verdict_workers(r: Result, entrants: int) -> tuple[bool, str]:
         f"drawing per submission, {r.redis_cpu / r.updates * 1e6:.0f} µs of redis-server per update, "
         f"{r.load_cpu / r.updates * 1e6:.0f} µs of load generator per update"
     )
+    steps = sorted(r.by_step.items(), key=lambda kv: -r.pct(0.99, kv[1]))
+    lines.append(
+        "slowest steps by p99 (p50/p99 ms): "
+        + ", ".join(f"{k} {r.pct(0.5, v):.0f}/{r.pct(0.99, v):.0f}" for k, v in steps[:5])
+    )
+    for floor in floors:
+        lines.append(
+            f"for scale, {floor.name} under the same load: p50 {floor.pct(0.5):.0f} ms, p99 {floor.pct(0.99):.0f} ms "
+            f"({floor.cpu_per_update_ms * 1000:.0f} µs CPU per update)"
+        )
     p99 = r.pct(0.99)
     checks = [
         (f"p99 passive-reply latency, {r.workers} workers = {p99:.0f} ms", f"<= {TARGET_WORKERS_P99_MS:.0f} ms",
@@ -714,8 +727,8 @@ async def _bench(args: argparse.Namespace, redis_url: str) -> int:
             ]
             if args.diagnose:
                 runs.insert(2, ("stubbed", f"kepu channel, echo dialog, no writes ({mode})", ours_args))
-            if args.workers > 1:  # the workers' latency: our dialog only
-                runs = runs[-1:]
+            if args.workers > 1:  # the workers' latency, and the bare handler's under the same load
+                runs = [runs[0], runs[-1]]
             if args.store == "both":  # the same script on either store, in one run
                 runs = [
                     (
@@ -778,7 +791,7 @@ async def _bench(args: argparse.Namespace, redis_url: str) -> int:
     if args.store == "both":
         ok, text = verdict_stores(rounds, args.entrants)
     elif args.workers > 1:
-        ok, text = verdict_workers(rounds[0][0], args.entrants)
+        ok, text = verdict_workers(rounds[0][-1], args.entrants, rounds[0][:-1])
     else:
         ok, text = verdict(rounds, args.entrants)
     print(text)
