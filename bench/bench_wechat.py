@@ -483,7 +483,9 @@ async def _each(sessions: list[aiohttp.ClientSession], path: str, limit: float =
     answers = []
     for session in sessions:
         async with session.get(path, timeout=aiohttp.ClientTimeout(total=limit)) as resp:
-            answers.append(await resp.json() if resp.content_type == "application/json" else await resp.text())
+            answers.append(
+                await resp.json() if resp.content_type == "application/json" else await resp.text()
+            )
     return answers
 
 
@@ -547,7 +549,9 @@ def _details(r: Result) -> list[str]:
     if r.commands:
         per = sorted(r.commands.items(), key=lambda kv: -kv[1])
         calls = ", ".join(f"{k} {v / r.updates:.2f}" for k, v in per if not k.startswith("config"))
-        lines.append(f"{r.name}: Redis per update (INFO commandstats; round trips counted in the client): {calls}")
+        lines.append(
+            f"{r.name}: Redis per update (INFO commandstats; round trips counted in the client): {calls}"
+        )
     return lines
 
 
@@ -645,7 +649,11 @@ def verdict_stores(rounds: list[list[Result]], entrants: int) -> tuple[bool, str
     expected = entrants * 2 * len(rounds)
     each = f" (rounds: {', '.join(f'{x:.2f}' for x in ratios)})" if len(rounds) > 1 else ""
     checks = [
-        (f"server CPU per update, Redis / SQLite = {ratio:.2f}{each}", f"<= {TARGET_STORES}", ratio <= TARGET_STORES),
+        (
+            f"server CPU per update, Redis / SQLite = {ratio:.2f}{each}",
+            f"<= {TARGET_STORES}",
+            ratio <= TARGET_STORES,
+        ),
         (f"submissions completed = {completed}", f"= {expected}", completed == expected),
     ]
     text = "\n".join(f"{what}  (target {target}) {'met' if ok else 'NOT met'}" for what, target, ok in checks)
@@ -656,14 +664,19 @@ def verdict_workers(r: Result, entrants: int, floors: list[Result]) -> tuple[boo
     """``--workers N``: the p99 passive reply over every message, and where the cores went."""
     cores = os.cpu_count() or 1
     lines = [f"CPU while the entrants talked ({r.seconds:.1f} s, {cores} cores):"]
-    lines += [f"  {what}: {cpu:.1f} s, {cpu / r.seconds / cores:.0%} of the cores" for what, cpu in r.window.items()]
+    lines += [
+        f"  {what}: {cpu:.1f} s, {cpu / r.seconds / cores:.0%} of the cores" for what, cpu in r.window.items()
+    ]
     rest = sum(r.window.values())
-    lines.append(f"  all of them: {rest / r.seconds / cores:.0%}; the rest went to other work on the machine or idled")
     lines.append(
-        f"then the work the load left (forms drawn and pushed) took {r.drained - r.seconds:.1f} s more; in all, "
-        f"{r.cpu / r.updates * 1e6:.0f} µs of worker CPU per update, {r.drawing / max(r.completed, 1):.2f} s of "
-        f"drawing per submission, {r.redis_cpu / r.updates * 1e6:.0f} µs of redis-server per update, "
-        f"{r.load_cpu / r.updates * 1e6:.0f} µs of load generator per update"
+        f"  all of them: {rest / r.seconds / cores:.0%}; the rest went to other work on the machine or idled"
+    )
+    per = 1e6 / r.updates
+    lines.append(
+        f"then the work the load left (forms drawn and pushed) took {r.drained - r.seconds:.1f} s more; "
+        f"in all, {r.cpu * per:.0f} µs of worker CPU per update, "
+        f"{r.drawing / max(r.completed, 1):.2f} s of drawing per submission, "
+        f"{r.redis_cpu * per:.0f} µs of redis-server, {r.load_cpu * per:.0f} µs of load generator per update"
     )
     steps = sorted(r.by_step.items(), key=lambda kv: -r.pct(0.99, kv[1]))
     lines.append(
@@ -672,13 +685,16 @@ def verdict_workers(r: Result, entrants: int, floors: list[Result]) -> tuple[boo
     )
     for floor in floors:
         lines.append(
-            f"for scale, {floor.name} under the same load: p50 {floor.pct(0.5):.0f} ms, p99 {floor.pct(0.99):.0f} ms "
-            f"({floor.cpu_per_update_ms * 1000:.0f} µs CPU per update)"
+            f"for scale, {floor.name} under the same load: p50 {floor.pct(0.5):.0f} ms, "
+            f"p99 {floor.pct(0.99):.0f} ms ({floor.cpu_per_update_ms * 1000:.0f} µs CPU per update)"
         )
     p99 = r.pct(0.99)
     checks = [
-        (f"p99 passive-reply latency, {r.workers} workers = {p99:.0f} ms", f"<= {TARGET_WORKERS_P99_MS:.0f} ms",
-         p99 <= TARGET_WORKERS_P99_MS),
+        (
+            f"p99 passive-reply latency, {r.workers} workers = {p99:.0f} ms",
+            f"<= {TARGET_WORKERS_P99_MS:.0f} ms",
+            p99 <= TARGET_WORKERS_P99_MS,
+        ),
         (f"submissions completed = {r.completed}", f"= {entrants}", r.completed == entrants),
     ]
     lines += [f"{what}  (target {target}) {'met' if ok else 'NOT met'}" for what, target, ok in checks]
@@ -748,7 +764,9 @@ async def _bench(args: argparse.Namespace, redis_url: str) -> int:
                         count = args.workers if kind == "ours" else 1
                         bases = [
                             # The profile (if any) of the first worker only.
-                            servers.enter_context(Server(kind, {**server_args, "profile": ""} if i else server_args))
+                            servers.enter_context(
+                                Server(kind, {**server_args, "profile": ""} if i else server_args)
+                            )
                             for i in range(count)
                         ]
                         uses_redis = server_args.get("store") == "redis"

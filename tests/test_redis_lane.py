@@ -65,7 +65,9 @@ async def test_a_script_missing_from_the_cache_is_loaded(client: aioredis.Redis,
     assert await lane.run(echo, ["k3"], ["中文"]) == ["k3", "中文"]
 
 
-async def test_an_error_reply_is_raised_and_the_connection_kept(client: aioredis.Redis, lane: ScriptLane) -> None:
+async def test_an_error_reply_is_raised_and_the_connection_kept(
+    client: aioredis.Redis, lane: ScriptLane
+) -> None:
     fails, echo = client.register_script(FAILS), client.register_script(ECHO)
     with pytest.raises(ResponseError, match="refused here"):
         await lane.run(fails, [], [])

@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 try:
     from hiredis import pack_command as hiredis_pack
 except ImportError:  # a dependency (redis[hiredis]), but redis-py works without it, and so does this
-    hiredis_pack = None
+    hiredis_pack = None  # type: ignore[assignment]
 from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -91,10 +91,14 @@ def _pack(conn: AbstractConnection, *args: Any) -> Any:
     return conn.pack_command(*args)
 
 
-async def _call(conn: AbstractConnection, script: AsyncScript, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+async def _call(
+    conn: AbstractConnection, script: AsyncScript, keys: Sequence[Any], args: Sequence[Any]
+) -> Any:
     if not conn.is_connected:
-        await conn.connect()
-    await conn.send_packed_command(_pack(conn, "EVALSHA", script.sha, len(keys), *keys, *args), check_health=False)
+        await conn.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+    await conn.send_packed_command(
+        _pack(conn, "EVALSHA", script.sha, len(keys), *keys, *args), check_health=False
+    )
     try:
         return await conn.read_response()
     except NoScriptError:  # not in Redis's script cache (a restart, SCRIPT FLUSH): EVAL loads it

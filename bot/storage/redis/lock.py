@@ -147,7 +147,9 @@ class RedisIsolation:
                 task.cancel()
             try:
                 claims = [claim_key(self.prefix, key) for key in turn.claims]
-                released = turn.ended or int(await self._release_turn([name, *claims], [token, turn_mark(token)]))
+                released = turn.ended or int(
+                    await self._release_turn([name, *claims], [token, turn_mark(token)])
+                )
                 if not released:
                     log.warning("lock for %r expired before its event was handled", key)
             finally:
