@@ -29,8 +29,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import multiprocessing as mp
+import os
+import random
 import statistics
 import sys
 import tempfile
@@ -127,7 +130,7 @@ def _our_app(
     # next one answers.  The contest is shared.
     settings = Settings(
         _env_file=None,
-        data_dir=Path(data_dir) / kind,
+        data_dir=Path(data_dir) / f"{kind}-{store}",
         contests_dir=Path(data_dir) / "contests",
         redis_url=redis_url if store == "redis" else None,
         redis_prefix=f"{prefix}-{kind}",
@@ -282,13 +285,21 @@ class Result:
     drawing: float = 0.0  # CPU seconds of the server's child processes (drawing forms), not in ``cpu``
     threads: dict[str, float] = field(default_factory=dict)  # ``cpu`` by thread kind (live threads)
     commands: dict[str, int] = field(default_factory=dict)  # Redis INFO commandstats calls in the window
+    workers: int = 1  # server processes sharing the load (each message to either)
+    load_cpu: float = 0.0  # CPU seconds of this process (the load generator, the fake API) in the window
+    redis_cpu: float = 0.0  # CPU seconds of redis-server in the window (INFO cpu), 0 without Redis
+    drained: float = 0.0  # seconds from the first message to the end of the work the load left
+    window: dict[str, float] = field(default_factory=dict)  # CPU seconds by process while the entrants talked
 
     @property
     def per_second(self) -> float:
         return self.updates / self.seconds
 
     def pct(self, q: float, values: list[float] | None = None) -> float:
-        return statistics.quantiles(values or self.latencies, n=1000)[int(q * 1000) - 1] * 1000
+        values = values or self.latencies
+        if len(values) < 2:  # a smoke run's single step
+            return max(values) * 1000
+        return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] * 1000
 
     @property
     def cpu_per_update_ms(self) -> float:
@@ -338,7 +349,7 @@ def script(data_dir: Path) -> list[list[str]]:
 
 async def run_load(
     name: str,
-    base: str,
+    base: str | list[str],
     scripts: list[list[str]],
     entrants: int,
     concurrency: int,
@@ -349,7 +360,10 @@ async def run_load(
     warmup: int = 0,
     submits: bool = True,
     redis_url: str | None = None,
+    think: float = 0.0,
 ) -> Result:
+    """Each entrant's messages in turn; with several ``base`` (workers), each message to one of
+    them at random, as a load balancer in front of the workers would."""
     from tests.fakes.wechat_server import FakeWechat
 
     pusher = FakeWechat(TOKEN, APP_ID, APP_SECRET, AES_KEY if safe else None)  # signs, encrypts, opens
@@ -359,16 +373,24 @@ async def run_load(
     refused: list[str] = []  # confirmations answered with something else than 提交成功
     deferred = 0
     gate = asyncio.Semaphore(concurrency)
-    connector = aiohttp.TCPConnector(limit=concurrency)
+    bases = [base] if isinstance(base, str) else base
+    pick = random.Random(7).choice
+    pause = random.Random(11).random
     run_id = uuid.uuid4().hex[:6]
 
-    async with aiohttp.ClientSession(base, connector=connector) as session:
+    async with contextlib.AsyncExitStack() as stack:
+        sessions = [
+            await stack.enter_async_context(
+                aiohttp.ClientSession(b, connector=aiohttp.TCPConnector(limit=concurrency))
+            )
+            for b in bases
+        ]
 
         async def one(xml: str, step: str) -> str:
             nonlocal deferred
             query, body = pusher.signed(xml)
             started = time.perf_counter()
-            async with session.post("/wechat", params=query, data=body) as resp:
+            async with pick(sessions).post("/wechat", params=query, data=body) as resp:
                 text = await resp.text()
             elapsed = time.perf_counter() - started
             latencies.append(elapsed)
@@ -382,8 +404,12 @@ async def run_load(
         async def entrant(i: int, index: int) -> None:
             openid = f"oBench{run_id}{i:05d}" if i >= 0 else f"oWarm{run_id}{-i:05d}"
             async with gate:
+                if think:  # not all at the same instant
+                    await asyncio.sleep(think * pause())
                 await one(pusher.xml("event_subscribe", openid), "subscribe")
                 for n, text in enumerate(scripts[index]):
+                    if think:  # a person reads the reply, then types
+                        await asyncio.sleep(think * (0.5 + pause()))
                     step = "确认提交" if text == "确认提交" else f"{n:02d}"
                     reply = await one(pusher.text(openid, text), step)
                     if "提交成功" in reply:
@@ -396,24 +422,36 @@ async def run_load(
         # Their scripts are taken from the end of the list, apart from the measured ones.
         warm = [len(scripts) - 1 - first // max(entrants, 1) * warmup - w for w in range(warmup)]
         await asyncio.wait_for(asyncio.gather(*(entrant(-1 - w, k) for w, k in enumerate(warm))), limit)
-        await (await session.get("/_idle", timeout=aiohttp.ClientTimeout(total=limit))).text()
+        await _each(sessions, "/_idle", limit)
         latencies.clear()
         by_step.clear()
         finished.clear()
         refused.clear()
         deferred = 0
         if redis_url:
+            redis0 = await _redis_cpu(redis_url)
             await _redis_stats(redis_url, reset=True)
-            trips0 = await (await session.get("/_trips")).json()
-        cpu0, drawn0, threads0 = await _cpu_now(session)
+            trips0 = sum(await _each(sessions, "/_trips"))
+        cpu0, drawn0, threads0 = await _cpu_all(sessions)
+        load0 = time.process_time()
         started = time.perf_counter()
         await asyncio.wait_for(asyncio.gather(*(entrant(i, first + i) for i in range(entrants))), limit)
-        seconds = time.perf_counter() - started
-        await (await session.get("/_idle", timeout=aiohttp.ClientTimeout(total=limit))).text()
-        cpu1, drawn1, threads1 = await _cpu_now(session)
+        seconds, load_window = time.perf_counter() - started, time.process_time() - load0
+        window = {"the load generator (this process: entrants, signing, the fake API)": load_window}
+        if len(bases) > 1:  # who had the cores while the entrants talked
+            cpu_mid, drawn_mid, _ = await _cpu_all(sessions)
+            window[f"the {len(bases)} workers"] = cpu_mid - cpu0
+            window["their drawing processes (nice 10)"] = drawn_mid - drawn0
+            if redis_url:
+                window["redis-server"] = await _redis_cpu(redis_url) - redis0
+        await _each(sessions, "/_idle", limit)
+        # To the end of the work the load left (replies sent late, forms drawn and pushed).
+        load_cpu, drained = time.process_time() - load0, time.perf_counter() - started
+        cpu1, drawn1, threads1 = await _cpu_all(sessions)
         commands = await _redis_stats(redis_url) if redis_url else {}
+        redis_cpu = await _redis_cpu(redis_url) - redis0 if redis_url else 0.0
         if redis_url:
-            commands["(round trips)"] = await (await session.get("/_trips")).json() - trips0
+            commands["(round trips)"] = sum(await _each(sessions, "/_trips")) - trips0
     for line in refused[:3] if submits else []:
         print(f"{name}: not submitted: {line}", file=sys.stderr)
     # A confirmation that outlived the reply budget arrived as 客服消息 (through the fake API).
@@ -432,7 +470,46 @@ async def run_load(
         drawn1 - drawn0,
         {k: v - threads0.get(k, 0.0) for k, v in threads1.items()},
         commands,
+        len(bases),
+        load_cpu,
+        redis_cpu,
+        drained,
+        window,
     )
+
+
+async def _each(sessions: list[aiohttp.ClientSession], path: str, limit: float = 60.0) -> list[Any]:
+    """GET ``path`` of every server, one after the other: their JSON (or text) answers."""
+    answers = []
+    for session in sessions:
+        async with session.get(path, timeout=aiohttp.ClientTimeout(total=limit)) as resp:
+            answers.append(
+                await resp.json() if resp.content_type == "application/json" else await resp.text()
+            )
+    return answers
+
+
+async def _cpu_all(sessions: list[aiohttp.ClientSession]) -> tuple[float, float, dict[str, float]]:
+    """:func:`_cpu_now` summed over the servers (workers)."""
+    cpu, drawn, threads = 0.0, 0.0, dict[str, float]()
+    for session in sessions:
+        c, d, t = await _cpu_now(session)
+        cpu, drawn = cpu + c, drawn + d
+        for k, v in t.items():
+            threads[k] = threads.get(k, 0.0) + v
+    return cpu, drawn, threads
+
+
+async def _redis_cpu(url: str) -> float:
+    """redis-server's CPU seconds so far (user + system, its ``INFO cpu``)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(url)
+    try:
+        got = await client.info("cpu")
+    finally:
+        await client.aclose()
+    return float(got["used_cpu_user"]) + float(got["used_cpu_sys"])
 
 
 async def _redis_stats(url: str, reset: bool = False) -> dict[str, int]:
@@ -451,8 +528,7 @@ async def _redis_stats(url: str, reset: bool = False) -> dict[str, int]:
     return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
 
 
-def report(results: list[Result], entrants: int) -> str:
-    echo = results[0]
+def _table(results: list[Result]) -> list[str]:
     lines = [
         f"{'server':<48}{'updates':>8}{'upd/s':>7}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}"
         f"{'cpu ms/upd':>11}{'late':>6}"
@@ -462,6 +538,26 @@ def report(results: list[Result], entrants: int) -> str:
             f"{r.name:<48}{r.updates:>8}{r.per_second:>7.0f}{r.pct(0.50):>8.1f}{r.pct(0.99):>8.1f}"
             f"{max(r.latencies) * 1000:>8.0f}{r.cpu_per_update_ms:>11.3f}{r.deferred:>6}"
         )
+    return lines
+
+
+def _details(r: Result) -> list[str]:
+    """Where a server's CPU went (by thread) and what it asked of Redis, per update."""
+    split = sorted(r.threads.items(), key=lambda kv: -kv[1])
+    shown = ", ".join(f"{k} {v / r.updates * 1e6:.0f}" for k, v in split if v > 0)
+    lines = [f"{r.name}: CPU µs per update by thread: {shown}"]
+    if r.commands:
+        per = sorted(r.commands.items(), key=lambda kv: -kv[1])
+        calls = ", ".join(f"{k} {v / r.updates:.2f}" for k, v in per if not k.startswith("config"))
+        lines.append(
+            f"{r.name}: Redis per update (INFO commandstats; round trips counted in the client): {calls}"
+        )
+    return lines
+
+
+def report(results: list[Result], entrants: int) -> str:
+    echo = results[0]
+    lines = _table(results)
     for r in results[1:]:
         step, median = r.slowest_step()
         others = [v for k, vs in r.by_step.items() if k != step for v in vs]
@@ -476,15 +572,7 @@ def report(results: list[Result], entrants: int) -> str:
     )
     ours = results[-1]
     for r in results:
-        split = sorted(r.threads.items(), key=lambda kv: -kv[1])
-        shown = ", ".join(f"{k} {v / r.updates * 1e6:.0f}" for k, v in split if v > 0)
-        lines.append(f"{r.name}: CPU µs per update by thread: {shown}")
-        if r.commands:
-            per = sorted(r.commands.items(), key=lambda kv: -kv[1])
-            calls = ", ".join(f"{k} {v / r.updates:.2f}" for k, v in per if not k.startswith("config"))
-            lines.append(
-                f"{r.name}: Redis per update (INFO commandstats; round trips counted in the client): {calls}"
-            )
+        lines += _details(r)
     if ours.drawing:
         lines.append(
             f"forms drawn in the server's drawing process: {ours.drawing / max(ours.completed, 1):.2f} s CPU "
@@ -541,10 +629,82 @@ def verdict(rounds: list[list[Result]], entrants: int) -> tuple[bool, str]:
     return all(ok for *_, ok in checks), text
 
 
+#: Issue 19: Redis's server CPU per update within 1.5x of SQLite's, same script, same run.
+TARGET_STORES = 1.5
+#: Issue 19: p99 passive reply with two workers on one Redis, 500 entrants.
+TARGET_WORKERS_P99_MS = 100.0
+
+
+def verdict_stores(rounds: list[list[Result]], entrants: int) -> tuple[bool, str]:
+    """``--store both``: each round runs our whole dialog on SQLite and on Redis, the same
+    entrants' script, one after the other (the order swapped every round); the ratio is Redis's
+    CPU per update over SQLite's within a round, the median of the rounds'."""
+
+    def of(results: list[Result], store: str) -> Result:
+        return next(r for r in results if r.name.endswith(f", {store})") or f", {store}," in r.name)
+
+    ratios = [of(r, "redis").cpu_per_update_ms / of(r, "sqlite").cpu_per_update_ms for r in rounds]
+    ratio = statistics.median(ratios)
+    completed = sum(x.completed for r in rounds for x in r)
+    expected = entrants * 2 * len(rounds)
+    each = f" (rounds: {', '.join(f'{x:.2f}' for x in ratios)})" if len(rounds) > 1 else ""
+    checks = [
+        (
+            f"server CPU per update, Redis / SQLite = {ratio:.2f}{each}",
+            f"<= {TARGET_STORES}",
+            ratio <= TARGET_STORES,
+        ),
+        (f"submissions completed = {completed}", f"= {expected}", completed == expected),
+    ]
+    text = "\n".join(f"{what}  (target {target}) {'met' if ok else 'NOT met'}" for what, target, ok in checks)
+    return all(ok for *_, ok in checks), text
+
+
+def verdict_workers(r: Result, entrants: int, floors: list[Result]) -> tuple[bool, str]:
+    """``--workers N``: the p99 passive reply over every message, and where the cores went."""
+    cores = os.cpu_count() or 1
+    lines = [f"CPU while the entrants talked ({r.seconds:.1f} s, {cores} cores):"]
+    lines += [
+        f"  {what}: {cpu:.1f} s, {cpu / r.seconds / cores:.0%} of the cores" for what, cpu in r.window.items()
+    ]
+    rest = sum(r.window.values())
+    lines.append(
+        f"  all of them: {rest / r.seconds / cores:.0%}; the rest went to other work on the machine or idled"
+    )
+    per = 1e6 / r.updates
+    lines.append(
+        f"then the work the load left (forms drawn and pushed) took {r.drained - r.seconds:.1f} s more; "
+        f"in all, {r.cpu * per:.0f} µs of worker CPU per update, "
+        f"{r.drawing / max(r.completed, 1):.2f} s of drawing per submission, "
+        f"{r.redis_cpu * per:.0f} µs of redis-server, {r.load_cpu * per:.0f} µs of load generator per update"
+    )
+    steps = sorted(r.by_step.items(), key=lambda kv: -r.pct(0.99, kv[1]))
+    lines.append(
+        "slowest steps by p99 (p50/p99 ms): "
+        + ", ".join(f"{k} {r.pct(0.5, v):.0f}/{r.pct(0.99, v):.0f}" for k, v in steps[:5])
+    )
+    for floor in floors:
+        lines.append(
+            f"for scale, {floor.name} under the same load: p50 {floor.pct(0.5):.0f} ms, "
+            f"p99 {floor.pct(0.99):.0f} ms ({floor.cpu_per_update_ms * 1000:.0f} µs CPU per update)"
+        )
+    p99 = r.pct(0.99)
+    checks = [
+        (
+            f"p99 passive-reply latency, {r.workers} workers = {p99:.0f} ms",
+            f"<= {TARGET_WORKERS_P99_MS:.0f} ms",
+            p99 <= TARGET_WORKERS_P99_MS,
+        ),
+        (f"submissions completed = {r.completed}", f"= {entrants}", r.completed == entrants),
+    ]
+    lines += [f"{what}  (target {target}) {'met' if ok else 'NOT met'}" for what, target, ok in checks]
+    return all(ok for *_, ok in checks), "\n".join(lines)
+
+
 async def main_async(args: argparse.Namespace) -> int:
     from tests.redis_servers import private_redis, redis_server_missing
 
-    if args.store != "redis" or args.shared_redis:
+    if args.store == "sqlite" or args.shared_redis:
         return await _bench(args, SHARED_REDIS_URL)
     if (why := redis_server_missing()) is not None:
         print(f"no private Redis ({why}): counting on the shared server", file=sys.stderr)
@@ -575,23 +735,45 @@ async def _bench(args: argparse.Namespace, redis_url: str) -> int:
             }
             mode = "safe" if args.safe else "plain"
             forms = ", no forms" if args.no_forms else ""
+            workers = f", {args.workers} workers" if args.workers > 1 else ""
             runs = [
                 ("echo", f"bare wechatpy handler ({mode})", {"safe": args.safe}),
                 ("channel", f"kepu channel, echo dialog ({mode})", ours_args),
-                ("ours", f"kepu channel + dialog ({mode}, {args.store}{forms})", ours_args),
+                ("ours", f"kepu channel + dialog ({mode}, {args.store}{forms}{workers})", ours_args),
             ]
             if args.diagnose:
                 runs.insert(2, ("stubbed", f"kepu channel, echo dialog, no writes ({mode})", ours_args))
+            if args.workers > 1:  # the workers' latency, and the bare handler's under the same load
+                runs = [runs[0], runs[-1]]
+            if args.store == "both":  # the same script on either store, in one run
+                runs = [
+                    (
+                        "ours",
+                        f"kepu channel + dialog ({mode}, {store}{forms})",
+                        {**ours_args, "store": store, "profile": args.profile and f"{args.profile}.{store}"},
+                    )
+                    for store in ("sqlite", "redis")
+                ]
             rounds: list[list[Result]] = []
             for n in range(args.rounds):
                 results = []
-                for kind, name, server_args in runs:
+                # Swapped every round, so that neither store always runs on a warmer machine.
+                for kind, name, server_args in runs[:: -1 if args.store == "both" and n % 2 else 1]:
                     # Each round its own entrants: one work per first author and per title.
-                    with Server(kind, server_args) as base:
+                    with contextlib.ExitStack() as servers:
+                        count = args.workers if kind == "ours" else 1
+                        bases = [
+                            # The profile (if any) of the first worker only.
+                            servers.enter_context(
+                                Server(kind, {**server_args, "profile": ""} if i else server_args)
+                            )
+                            for i in range(count)
+                        ]
+                        uses_redis = server_args.get("store") == "redis"
                         results.append(
                             await run_load(
                                 name,
-                                base,
+                                bases,
                                 scripts,
                                 args.entrants,
                                 args.concurrency,
@@ -601,11 +783,12 @@ async def _bench(args: argparse.Namespace, redis_url: str) -> int:
                                 first=n * args.entrants,
                                 warmup=args.warmup,
                                 submits=kind == "ours",
-                                redis_url=redis_url if args.store == "redis" and kind != "echo" else None,
+                                redis_url=redis_url if uses_redis else None,
+                                think=args.think,
                             )
                         )
                 rounds.append(results)
-            if args.store == "redis":
+            if args.store != "sqlite":
                 import redis.asyncio as aioredis
 
                 client = aioredis.from_url(redis_url)
@@ -618,9 +801,17 @@ async def _bench(args: argparse.Namespace, redis_url: str) -> int:
     for n, results in enumerate(rounds, 1):
         if len(rounds) > 1:
             print(f"-- round {n} of {len(rounds)}")
-        print(report(results, args.entrants))
+        if args.store == "both" or args.workers > 1:
+            print("\n".join(_table(results) + [line for r in results for line in _details(r)]))
+        else:
+            print(report(results, args.entrants))
     fake.assert_clean()
-    ok, text = verdict(rounds, args.entrants)
+    if args.store == "both":
+        ok, text = verdict_stores(rounds, args.entrants)
+    elif args.workers > 1:
+        ok, text = verdict_workers(rounds[0][-1], args.entrants, rounds[0][:-1])
+    else:
+        ok, text = verdict(rounds, args.entrants)
     print(text)
     return 0 if ok else 1
 
@@ -633,9 +824,28 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=50, help="entrants talking at once")
     parser.add_argument("--warmup", type=int, default=10, help="entrants before measuring, per server")
     parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="seconds an entrant waits after each reply before its next message (on average, ±50 %%); "
+        "0: answers at once (a closed loop: latency is then the queue of --concurrency entrants)",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=1, help="run every server this many times, in turn (new entrants each)"
     )
-    parser.add_argument("--store", choices=["sqlite", "redis"], default="sqlite")
+    parser.add_argument(
+        "--store",
+        choices=["sqlite", "redis", "both"],
+        default="sqlite",
+        help="both: our dialog only, on SQLite and on Redis in turn, the same script; prints Redis / SQLite",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="our dialog only, in this many server processes on one Redis (--store redis), each message "
+        "to either at random; prints the p99 and each process's share of the cores",
+    )
     parser.add_argument("--safe", action="store_true", help="安全模式: AES-encrypted pushes and replies")
     parser.add_argument(
         "--no-forms",
@@ -659,6 +869,10 @@ def main() -> int:
         "--smoke", action="store_true", help="one tiny round (1 entrant): seconds, no verdict"
     )
     args = parser.parse_args()
+    if args.workers > 1 and args.store != "redis":
+        parser.error("--workers needs --store redis: several workers share one Redis")
+    if args.workers > 1 and args.rounds > 1:
+        parser.error("--workers runs one round")
     if args.smoke:
         args.entrants, args.warmup, args.rounds, args.concurrency = 1, 0, 1, 1
     code = asyncio.run(main_async(args))

@@ -17,11 +17,20 @@ trap 'rm -rf "$logs"' EXIT
 now() { date +%s%N; }
 total_start=$(now)
 
-one() {  # one bench; its log, wall time and exit status go to $logs/<name>.*
-  local bench=$1 name start args=(--smoke)
-  name=$(basename "$bench" .py)
-  case "$bench" in
+label() {  # bench/bench_x.py:mode -> bench_x-mode
+  local name
+  name=$(basename "${1%%:*}" .py)
+  if [[ $1 == *:* ]]; then name+="-${1#*:}"; fi
+  echo "$name"
+}
+
+one() {  # one bench ("path" or "path:mode"); its log, wall time and exit status go to $logs/<name>.*
+  local bench=${1%%:*} name start args=(--smoke)
+  name=$(label "$1")
+  case "$1" in
     bench/bench_wechat.py) args+=(--store redis) ;;  # the Redis path, with its commandstats
+    bench/bench_wechat.py:both) args+=(--store both) ;;  # SQLite and Redis in one run, their ratio
+    bench/bench_wechat.py:workers) args+=(--store redis --workers 2) ;;  # two workers on one Redis
   esac
   start=$(now)
   local rc=0
@@ -31,7 +40,7 @@ one() {  # one bench; its log, wall time and exit status go to $logs/<name>.*
 }
 
 # The slowest first, so that the others fill the second core meanwhile.
-benches=(bench/bench_telegram.py bench/bench_wechat.py)
+benches=(bench/bench_telegram.py bench/bench_wechat.py bench/bench_wechat.py:both bench/bench_wechat.py:workers)
 for bench in bench/bench_*.py; do
   case " ${benches[*]} " in *" $bench "*) ;; *) benches+=("$bench") ;; esac
 done
@@ -47,12 +56,12 @@ done
 wait
 
 failed=()
-for bench in bench/bench_*.py; do
-  name=$(basename "$bench" .py)
+for bench in "${benches[@]}"; do
+  name=$(label "$bench")
   if [ "$(cat "$logs/$name.rc")" = 0 ]; then
-    printf '%-28s ok   %6d ms\n' "$bench" "$(cat "$logs/$name.ms")"
+    printf '%-32s ok   %6d ms\n' "$bench" "$(cat "$logs/$name.ms")"
   else
-    printf '%-28s FAILED\n' "$bench"
+    printf '%-32s FAILED\n' "$bench"
     tail -20 "$logs/$name.log"
     failed+=("$bench")
   fi

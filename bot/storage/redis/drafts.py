@@ -28,10 +28,12 @@ from typing import Any
 from urllib.parse import unquote
 
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
 from redis.exceptions import WatchError
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
 from bot.storage.redis.common import as_text, claim_key, part, turn_mark
+from bot.storage.redis.lane import ScriptLane
 from bot.storage.redis.lock import RedisIsolation, TurnHandle
 from contests.records import (
     AlreadyClaimed,
@@ -245,6 +247,8 @@ class RedisStorage:
     def __init__(self, redis: aioredis.Redis, prefix: str = "kepu") -> None:
         self._redis = redis
         self.prefix = prefix
+        # The scripts of every update on connections of their own (not on a cluster's client).
+        self._lane = ScriptLane(redis) if isinstance(redis, aioredis.Redis) else None
         self._save_draft = redis.register_script(_SAVE_DRAFT_LUA)
         self._save_draft_claimed = redis.register_script(_SAVE_DRAFT_CLAIMED_LUA + "return 1\n")
         self._save_draft_ending = redis.register_script(_VERSION_CHECK_LUA + _DRAFT_WRITE_LUA + _END_TURN_LUA)
@@ -294,6 +298,17 @@ class RedisStorage:
     def _contacts(self) -> str:
         return f"{self.prefix}:contacts"
 
+    async def _hot(self, script: AsyncScript, keys: list[Any], args: list[Any]) -> Any:
+        """A script of every update: on the lane where there is one (bench/README.md "Redis CPU
+        per update (issue 19, part 3)"), else through the client."""
+        if self._lane is not None:
+            return await self._lane.run(script, keys, args)
+        return await script(keys=keys, args=args)
+
+    async def release_turn(self, script: AsyncScript, keys: list[Any], args: list[Any]) -> Any:
+        """The turn's release (:class:`RedisIsolation`'s script), on the same lane."""
+        return await self._hot(script, keys, args)
+
     # -- drafts -----------------------------------------------------------------------------
 
     async def get_draft(self, user: UserKey) -> Draft | None:
@@ -305,7 +320,7 @@ class RedisStorage:
     ) -> tuple[bool, Draft | None]:
         """Take the turn's lock (``SET NX PX``) and, when it was free, read ``user``'s draft in
         the same script: (taken, the draft).  Called by :class:`RedisIsolation`."""
-        fields = await self._take_turn(keys=[lock_name, self._draft_key(user)], args=[token, ttl_ms])
+        fields = await self._hot(self._take_turn, [lock_name, self._draft_key(user)], [token, ttl_ms])
         return (False, None) if fields is None else (True, _draft_from(user, fields))
 
     async def save_draft(
@@ -328,7 +343,7 @@ class RedisStorage:
             script = self._save_draft_ending if claim is None else self._save_draft_claimed_ending
         else:
             script = self._save_draft if claim is None else self._save_draft_claimed
-        stored = int(await script(keys=keys, args=args))
+        stored = int(await self._hot(script, keys, args))
         if stored == -1 and claim is not None:
             raise AlreadyClaimed(claim.key)
         if stored != 1:
@@ -528,10 +543,10 @@ class RedisStorage:
         keys = [self._claim_key(key), self._contacts]
         args: list[Any] = [_ms(ttl), _contact_field(user) if contact else "", utc_iso(when)]
         if turn is None or not isinstance(turn.handle, TurnHandle):
-            return bool(await self._claim_inbound(keys=keys, args=args))
+            return bool(await self._hot(self._claim_inbound, keys, args))
         keys += [self._draft_key(user), turn.handle.lock_name]
         args.append(turn_mark(turn.handle.token))
-        claimed = bool(await self._claim_in_turn(keys=keys, args=args))
+        claimed = bool(await self._hot(self._claim_in_turn, keys, args))
         if claimed:
             turn.claims.append(key)
         return claimed
@@ -569,5 +584,7 @@ class RedisStorage:
         await self._redis.ping()
 
     async def close(self) -> None:
-        """Close the client and its connection pool."""
+        """Close the client and its connection pool, and the lane's connections."""
+        if self._lane is not None:
+            await self._lane.close()
         await self._redis.aclose()

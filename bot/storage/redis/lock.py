@@ -15,9 +15,10 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
 
 from bot.storage.redis.common import claim_key, part, turn_mark
 from contests.records import Draft, Turn, UserKey
@@ -58,6 +59,9 @@ class DraftReader(Protocol):
         self, lock_name: str, token: str, ttl_ms: int, user: UserKey
     ) -> Awaitable[tuple[bool, Draft | None]]:
         """Set the lock if free and, when it was, read ``user``'s draft in the same script."""
+
+    def release_turn(self, script: AsyncScript, keys: list[Any], args: list[Any]) -> Awaitable[Any]:
+        """Run the release script the way the store runs its own scripts of every update."""
 
 
 class RedisIsolation:
@@ -148,13 +152,18 @@ class RedisIsolation:
             try:
                 claims = [claim_key(self.prefix, key) for key in turn.claims]
                 released = turn.ended or int(
-                    await self._release(keys=[name, *claims], args=[token, turn_mark(token)])
+                    await self._release_turn([name, *claims], [token, turn_mark(token)])
                 )
                 if not released:
                     log.warning("lock for %r expired before its event was handled", key)
             finally:
                 if renewing:
                     await asyncio.wait(renewing)
+
+    async def _release_turn(self, keys: list[Any], args: list[Any]) -> Any:
+        if self._drafts is not None:
+            return await self._drafts.release_turn(self._release, keys, args)
+        return await self._release(keys=keys, args=args)
 
     async def _try_take(self, name: str, token: str, turn: Turn, read: bool) -> bool:
         """One attempt at the lock; with ``read`` and a draft store, the draft is read in the
