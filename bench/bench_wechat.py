@@ -114,6 +114,7 @@ def _our_app(
     prefix: str,
     api_base: str,
     redis_url: str = SHARED_REDIS_URL,
+    cluster: bool = False,
     forms: bool = True,
     dialog: bool = True,
     store_writes: bool = True,
@@ -134,6 +135,7 @@ def _our_app(
         contests_dir=Path(data_dir) / "contests",
         redis_url=redis_url if store == "redis" else None,
         redis_prefix=f"{prefix}-{kind}",
+        redis_cluster=cluster and store == "redis",
     )
     config = WechatSettings(
         _env_file=None,
@@ -500,16 +502,33 @@ async def _cpu_all(sessions: list[aiohttp.ClientSession]) -> tuple[float, float,
     return cpu, drawn, threads
 
 
-async def _redis_cpu(url: str) -> float:
-    """redis-server's CPU seconds so far (user + system, its ``INFO cpu``)."""
+async def _nodes(url: str) -> list[str]:
+    """The URL itself, or every primary's when it names a node of a Redis Cluster."""
     import redis.asyncio as aioredis
 
     client = aioredis.from_url(url)
     try:
-        got = await client.info("cpu")
+        if (await client.info("cluster")).get("cluster_enabled") != 1:
+            return [url]
+        listing = (await client.execute_command("CLUSTER", "NODES")).decode()
     finally:
         await client.aclose()
-    return float(got["used_cpu_user"]) + float(got["used_cpu_sys"])
+    return [f"redis://{line.split()[1].split('@')[0]}/0" for line in listing.splitlines() if "master" in line]
+
+
+async def _redis_cpu(url: str) -> float:
+    """redis-server's CPU seconds so far (user + system, its ``INFO cpu``), every node's summed."""
+    import redis.asyncio as aioredis
+
+    total = 0.0
+    for node in await _nodes(url):
+        client = aioredis.from_url(node)
+        try:
+            got = await client.info("cpu")
+        finally:
+            await client.aclose()
+        total += float(got["used_cpu_user"]) + float(got["used_cpu_sys"])
+    return total
 
 
 async def _redis_stats(url: str, reset: bool = False) -> dict[str, int]:
@@ -517,15 +536,20 @@ async def _redis_stats(url: str, reset: bool = False) -> dict[str, int]:
     are counted too, under their names, beside its ``evalsha``)."""
     import redis.asyncio as aioredis
 
-    client = aioredis.from_url(url)
-    try:
-        if reset:
-            await client.config_resetstat()
-            return {}
-        stats = await client.info("commandstats")
-    finally:
-        await client.aclose()
-    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
+    calls: dict[str, int] = {}
+    for node in await _nodes(url):
+        client = aioredis.from_url(node)
+        try:
+            if reset:
+                await client.config_resetstat()
+                continue
+            stats = await client.info("commandstats")
+        finally:
+            await client.aclose()
+        for k, v in stats.items():
+            if not k.startswith(("cmdstat_cluster|nodes", "cmdstat_info")):  # the bench's own reads
+                calls[k.removeprefix("cmdstat_")] = calls.get(k.removeprefix("cmdstat_"), 0) + int(v["calls"])
+    return calls
 
 
 def _table(results: list[Result]) -> list[str]:
@@ -702,8 +726,14 @@ def verdict_workers(r: Result, entrants: int, floors: list[Result]) -> tuple[boo
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    from tests.redis_servers import private_redis, redis_server_missing
+    from tests.redis_servers import private_redis, redis_cluster, redis_server_missing
 
+    if args.cluster:
+        if (why := redis_server_missing()) is not None:
+            print(f"no Redis Cluster ({why})", file=sys.stderr)
+            return 1
+        with redis_cluster() as url:  # three primaries of our own, every key under one hash tag
+            return await _bench(args, url)
     if args.store == "sqlite" or args.shared_redis:
         return await _bench(args, SHARED_REDIS_URL)
     if (why := redis_server_missing()) is not None:
@@ -731,6 +761,7 @@ async def _bench(args: argparse.Namespace, redis_url: str) -> int:
                 "prefix": prefix,
                 "api_base": fake.base_url,
                 "redis_url": redis_url,
+                "cluster": args.cluster,
                 "profile": args.profile,
             }
             mode = "safe" if args.safe else "plain"
@@ -788,7 +819,7 @@ async def _bench(args: argparse.Namespace, redis_url: str) -> int:
                             )
                         )
                 rounds.append(results)
-            if args.store != "sqlite":
+            if args.store != "sqlite" and not args.cluster:  # the cluster goes with its servers
                 import redis.asyncio as aioredis
 
                 client = aioredis.from_url(redis_url)
@@ -846,6 +877,12 @@ def main() -> int:
         help="our dialog only, in this many server processes on one Redis (--store redis), each message "
         "to either at random; prints the p99 and each process's share of the cores",
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="Redis (--store redis or both) on a Redis Cluster of three primaries the bench starts "
+        "(BOT_REDIS_CLUSTER); commands and CPU summed over its nodes",
+    )
     parser.add_argument("--safe", action="store_true", help="安全模式: AES-encrypted pushes and replies")
     parser.add_argument(
         "--no-forms",
@@ -871,6 +908,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.workers > 1 and args.store != "redis":
         parser.error("--workers needs --store redis: several workers share one Redis")
+    if args.cluster and args.store == "sqlite":
+        parser.error("--cluster needs Redis: --store redis or both")
     if args.workers > 1 and args.rounds > 1:
         parser.error("--workers runs one round")
     if args.smoke:

@@ -31,6 +31,7 @@ one() {  # one bench ("path" or "path:mode"); its log, wall time and exit status
     bench/bench_wechat.py) args+=(--store redis) ;;  # the Redis path, with its commandstats
     bench/bench_wechat.py:both) args+=(--store both) ;;  # SQLite and Redis in one run, their ratio
     bench/bench_wechat.py:workers) args+=(--store redis --workers 2) ;;  # two workers on one Redis
+    bench/bench_wechat.py:cluster) args+=(--store redis --cluster) ;;  # a Redis Cluster of its own
   esac
   start=$(now)
   local rc=0
@@ -40,7 +41,8 @@ one() {  # one bench ("path" or "path:mode"); its log, wall time and exit status
 }
 
 # The slowest first, so that the others fill the second core meanwhile.
-benches=(bench/bench_telegram.py bench/bench_wechat.py bench/bench_wechat.py:both bench/bench_wechat.py:workers)
+benches=(bench/bench_telegram.py bench/bench_wechat.py bench/bench_wechat.py:both bench/bench_wechat.py:workers
+  bench/bench_wechat.py:cluster)
 for bench in bench/bench_*.py; do
   case " ${benches[*]} " in *" $bench "*) ;; *) benches+=("$bench") ;; esac
 done
