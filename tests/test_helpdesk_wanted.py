@@ -105,6 +105,8 @@ def test_a_day_asked_about_is_compared_with_the_deadline(helpdesk: Helpdesk) -> 
     assert "7月31日" in district.answer and "已过" not in district.answer
     entrant = helpdesk.ask(CQ, "6月2号交作品还来得及吗")
     assert "已过截止日期" in entrant.answer and "5月31日" in entrant.answer
+    early = helpdesk.ask("most-cas-2024-kepu", "7月1号交还来得及吗")  # the call opens 2024年9月26日
+    assert "还没到征集开始的日子" in early.answer and "来得及" not in early.answer
     # a day in the work's own life is about its window, not the deadline
     aired = helpdesk.ask("hlj-2022-kepu", "片子2022年3月10日才首播，赶得上吗")
     assert "截止日期之内" not in aired.answer and "已过截止日期" not in aired.answer
