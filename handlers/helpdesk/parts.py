@@ -88,8 +88,8 @@ def in_time(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
             entry = base.entry(f"fact:schedule.{contest.schedule.index(stage)}") or entry
             lead = f"{place.named}推荐作品的期限是{stage.name}结束（{stage.end.month}月{stage.end.day}日）。"
     if not lead and contest.opens and day < contest.opens:
-        opens = contest.opens
-        verdict = f"您说的{asked}还没到征集开始的日子（{opens.year}年{opens.month}月{opens.day}日），那时还不能提交。"
+        opens = f"{contest.opens.year}年{contest.opens.month}月{contest.opens.day}日"
+        verdict = f"您说的{asked}还没到征集开始的日子（{opens}），那时还不能提交。"
     elif day <= deadline:
         verdict = (
             f"您说的{asked}在截止日期之内（截止日当天仍可提交），来得及；请尽早提交，留出检查和修改的时间。"
