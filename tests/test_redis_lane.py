@@ -209,3 +209,28 @@ def test_a_cluster_client_gets_no_lane() -> None:
     cluster = RedisCluster(host="127.0.0.1", port=1)  # not connected: nothing is sent
     assert RedisStorage(cast(aioredis.Redis, cluster))._lane is None
     assert RedisStorage(aioredis.Redis())._lane is not None
+
+
+async def test_a_call_waiting_for_a_connection_is_bounded_by_its_timeout() -> None:
+    """With every connection busy, a call waits for one no longer than its timeout, and the
+    lane serves the next calls once Redis is free again."""
+    if (why := redis_server_missing()) is not None:
+        pytest.skip(why)
+    with private_redis() as url:
+        client = aioredis.from_url(url + "?max_connections=1", decode_responses=True, socket_timeout=0.3)
+        lane = ScriptLane(client)
+        try:
+            slow, echo = client.register_script(SLOW), client.register_script(ECHO)
+            await lane.run(slow, [], [0])  # loaded
+            first = asyncio.create_task(lane.run(slow, [], [500_000]))
+            await asyncio.sleep(0.1)
+            with pytest.raises(RedisTimeoutError):
+                await lane.run(echo, ["waits"], ["1"])  # the slot at 0.3 s, Redis busy until 0.5 s
+            with pytest.raises(RedisTimeoutError):
+                await first
+            await asyncio.sleep(0.2)
+            assert await lane.run(echo, ["then"], ["2"]) == ["then", "2"]
+            assert len(_lane_clients(await client.client_list())) == 1
+        finally:
+            await lane.close()
+            await client.aclose()

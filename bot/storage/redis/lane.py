@@ -50,37 +50,50 @@ class ScriptLane:
         self._class = pool.connection_class
         self._kwargs = kwargs
         self._free: list[AbstractConnection] = []
+        # No more connections than the client's pool may open (``max_connections``, 100 by
+        # default in redis-py 8, or the URL's): 500 users at once wait for a free one within
+        # their timeout rather than each opening one that would then be kept for good.
+        self._slots = asyncio.Semaphore(max(1, int(getattr(pool, "max_connections", None) or 2**31)))
+        self._closed = False
 
     async def run(self, script: AsyncScript, keys: Sequence[Any], args: Sequence[Any]) -> Any:
         """What ``script(keys=keys, args=args)`` returns."""
-        conn = self._free.pop() if self._free else self._class(**self._kwargs)
-        fresh = not conn.is_connected
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self.timeout), self._slots:
+                conn = self._free.pop() if self._free else self._class(**self._kwargs)
+                fresh = not conn.is_connected
                 try:
-                    reply = await _call(conn, script, keys, args)
-                except RedisConnectionError:
-                    if fresh:
-                        raise
-                    await conn.disconnect(nowait=True)  # waited in the list, cut meanwhile: once more
-                    reply = await _call(conn, script, keys, args)
-        except ResponseError:
-            self._free.append(conn)  # Redis answered: the connection is in step
-            raise
+                    try:
+                        reply = await _call(conn, script, keys, args)
+                    except RedisConnectionError:
+                        if fresh:
+                            raise
+                        await conn.disconnect(nowait=True)  # waited in the list, cut meanwhile: once more
+                        reply = await _call(conn, script, keys, args)
+                except ResponseError:
+                    await self._give_back(conn)  # Redis answered: the connection is in step
+                    raise
+                except BaseException:  # a timeout or a cancel too: its reply may still come
+                    await conn.disconnect(nowait=True)
+                    raise
+                await self._give_back(conn)
+                return reply
         except TimeoutError as exc:
-            await conn.disconnect(nowait=True)
             raise RedisTimeoutError(f"no answer from Redis within {self.timeout} s") from exc
-        except BaseException:
+
+    async def _give_back(self, conn: AbstractConnection) -> None:
+        if self._closed:  # a call that was in flight when the lane closed
             await conn.disconnect(nowait=True)
-            raise
-        self._free.append(conn)
-        return reply
+        else:
+            self._free.append(conn)
 
     async def close(self) -> None:
-        """Close the lane's connections."""
+        """Close the lane's connections, those of calls still in flight as they end.  A call
+        after this still works, on a connection closed after it."""
+        self._closed = True
         free, self._free = self._free, []
         for conn in free:
-            await conn.disconnect()
+            await conn.disconnect(nowait=True)
 
 
 def _pack(conn: AbstractConnection, *args: Any) -> Any:
