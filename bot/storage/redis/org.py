@@ -119,7 +119,7 @@ end
 # Returns {'ok', used with this one} | {'full', used} | {'claimed', used, claim, number}.
 # A live pending place of the same owner, holder and track, held in another turn whose lock no
 # longer holds its token (that turn ended without committing or releasing: its worker died), is
-# dropped rather than refusing.
+# dropped rather than refusing or counting, whether or not it holds a claim.
 _RESERVE_LUA = (
     _DROP_FN
     + """
@@ -133,6 +133,17 @@ local function dead(d)
     return d.state == 'pending' and doc.turn ~= '' and type(d.turn) == 'string' and d.turn ~= ''
         and d.turn ~= doc.turn and d.owner_channel == doc.owner_channel and d.owner_user == doc.owner_user
         and d.holder == doc.holder and d.track == doc.track and redis.call('GET', KEYS[5]) ~= d.turn
+end
+-- Dead places of this owner in the bucket, claims or none (the live pending ones: committed
+-- places score inf), so that one holding no claim does not count beside this one either.
+if doc.turn ~= '' then
+    for _, t in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '(+inf')) do
+        local p = redis.call('HGET', KEYS[3], t)
+        if p then
+            local d = cjson.decode(p)
+            if dead(d) then drop(KEYS[1], KEYS[2], KEYS[3], t, d) end
+        end
+    end
 end
 for i = 6, #ARGV do
     local t = redis.call('HGET', KEYS[2], ARGV[i])
