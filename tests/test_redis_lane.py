@@ -15,6 +15,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.commands.core import AsyncScript
 from hypothesis import given
 from hypothesis import strategies as st
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -234,3 +235,65 @@ async def test_a_call_waiting_for_a_connection_is_bounded_by_its_timeout() -> No
         finally:
             await lane.close()
             await client.aclose()
+
+
+class _ReplyCutter:
+    """A TCP proxy to Redis that, when told, drops the next reply and cuts the client's
+    connection: the script ran, its caller never hears of it (Redis killed just then, a
+    network cut)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cut_next = False
+        self.server: asyncio.Server | None = None
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return f"redis://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/0"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+        async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, replies: bool) -> None:
+            while data := await src.read(65536):
+                if replies and self.cut_next:
+                    self.cut_next = False
+                    break
+                dst.write(data)
+            writer.close()
+            up_writer.close()
+
+        self.tasks += [
+            asyncio.create_task(pump(reader, up_writer, False)),
+            asyncio.create_task(pump(up_reader, writer, True)),
+        ]
+
+    async def close(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def test_a_script_whose_reply_was_lost_is_not_run_again(client: aioredis.Redis) -> None:
+    """The reply of a script that ran never came (the connection cut after Redis answered):
+    the caller is told (the outcome is unknown), the script is not sent again.  A second run
+    of a claim would find the caller's own claim and drop its message as handled."""
+    port = client.connection_pool.connection_kwargs["port"]
+    cutter = _ReplyCutter(port)
+    proxied = aioredis.from_url(await cutter.start(), decode_responses=True)
+    lane = ScriptLane(proxied)
+    try:
+        incr = proxied.register_script("return redis.call('INCR', KEYS[1])")
+        assert await lane.run(incr, ["n"], []) == 1  # its connection now waits in the list
+        cutter.cut_next = True
+        with pytest.raises(RedisConnectionError):
+            await lane.run(incr, ["n"], [])
+        assert await client.get("n") == "2"  # ran once
+        assert await lane.run(incr, ["n"], []) == 3
+    finally:
+        await lane.close()
+        await proxied.aclose()
+        await cutter.close()
