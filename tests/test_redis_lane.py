@@ -256,13 +256,15 @@ class _ReplyCutter:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.port)
 
         async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, replies: bool) -> None:
-            while data := await src.read(65536):
-                if replies and self.cut_next:
-                    self.cut_next = False
-                    break
-                dst.write(data)
-            writer.close()
-            up_writer.close()
+            try:
+                while data := await src.read(65536):
+                    if replies and self.cut_next:
+                        self.cut_next = False
+                        break
+                    dst.write(data)
+            finally:
+                writer.close()
+                up_writer.close()
 
         self.tasks += [
             asyncio.create_task(pump(reader, up_writer, False)),
