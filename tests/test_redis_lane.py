@@ -11,10 +11,10 @@ from urllib.parse import quote
 
 import pytest
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
-from redis.commands.core import AsyncScript
 from hypothesis import given
 from hypothesis import strategies as st
+from redis.asyncio.cluster import RedisCluster
+from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -156,7 +156,9 @@ async def test_the_urls_password_and_database_are_the_lanes_too() -> None:
         client = aioredis.from_url(url, decode_responses=True)
         lane = ScriptLane(client)
         try:
-            put = client.register_script("redis.call('SET', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])")
+            put = client.register_script(
+                "redis.call('SET', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])"
+            )
             assert await lane.run(put, ["where"], ["db3"]) == "db3"
             assert await client.get("where") == "db3"
             assert await client.execute_command("SELECT", 0) in (True, "OK")
