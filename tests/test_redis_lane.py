@@ -19,7 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.storage.redis.common import part
+from bot.storage.redis.common import connect, part
 from bot.storage.redis.drafts import RedisStorage
 from bot.storage.redis.lane import ScriptLane
 from tests.redis_servers import free_ports, private_redis, redis_server_missing
@@ -301,3 +301,21 @@ async def test_a_script_whose_reply_was_lost_is_not_run_again(client: aioredis.R
         await lane.close()
         await proxied.aclose()
         await cutter.close()
+
+
+async def test_a_burst_beyond_the_pools_size_waits_for_connections_rather_than_failing() -> None:
+    """500 users' commands at once on one of the stores' clients: redis-py 8's pool has 100
+    connections and refused the 101st ("Too many connections"); they must wait for one."""
+    if (why := redis_server_missing()) is not None:
+        pytest.skip(why)
+    with private_redis() as url:
+        client = connect(url)
+        try:
+            echo = client.register_script(ECHO)
+            got = await asyncio.gather(*(client.get(f"k{i}") for i in range(500)), return_exceptions=True)
+            assert [g for g in got if g is not None] == []
+            ran = await asyncio.gather(*(echo(keys=[f"k{i}"], args=[i]) for i in range(500)))
+            assert ran == [[f"k{i}", str(i)] for i in range(500)]
+            assert len(await client.client_list()) <= 100
+        finally:
+            await client.aclose()
