@@ -30,7 +30,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
-from bot.storage.redis.common import as_text, part
+from bot.storage.redis.common import as_text, connect, part
 from bot.storage.redis.lock import TurnHandle
 from contests.org import (
     DEFAULT_HOLD_TTL,
@@ -284,7 +284,7 @@ class RedisOrgStore:
     @classmethod
     def from_url(cls, url: str, prefix: str = "kepu") -> RedisOrgStore:
         """A store on a new client for ``url``; connects lazily."""
-        return cls(aioredis.from_url(url, decode_responses=True), prefix)
+        return cls(connect(url), prefix)
 
     async def ping(self) -> None:
         await self._redis.ping()
