@@ -87,7 +87,9 @@ def _servers(ports: list[int], folder: Path, *extra: str) -> Iterator[None]:
             )
         for port in ports:
             _wait(
-                lambda port=port: "PONG" in _cli(port, "ping"), f"redis-server on port {port} did not start"
+                # NOAUTH: up, with a password (--requirepass)
+                lambda port=port: any(w in _cli(port, "ping") for w in ("PONG", "NOAUTH")),
+                f"redis-server on port {port} did not start",
             )
         yield
     finally:
@@ -102,11 +104,13 @@ def _servers(ports: list[int], folder: Path, *extra: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def private_redis() -> Iterator[str]:
-    """A single redis-server of our own: its URL."""
+def private_redis(*extra: str, port: int | None = None) -> Iterator[str]:
+    """A single redis-server of our own (``extra``: more redis-server options; ``port``: a
+    port of an earlier one, to start it again there): its URL."""
     with tempfile.TemporaryDirectory(prefix="kepu-redis-") as tmp:
-        (port,) = free_ports(1)
-        with _servers([port], Path(tmp)):
+        if port is None:
+            (port,) = free_ports(1)
+        with _servers([port], Path(tmp), *extra):
             yield f"redis://127.0.0.1:{port}/0"
 
 

@@ -309,6 +309,22 @@ async def test_a_place_its_owners_dead_turn_left_pending_gives_way_to_their_next
     assert isinstance(late, QuotaRefusal) and late.claim_number == "KP2024-000031"
 
 
+async def test_a_dead_turns_place_without_claims_gives_way_too(backend: Backend, org: OrgStore) -> None:
+    """An entry that holds no claim (the account track, a contest without author rules): the
+    place its owner's dead turn left pending neither fills the holder's last place for the
+    redelivered 确认提交 nor counts beside the place that redelivery takes."""
+    dead = await held(org, limit=1, turn=turn_in(backend, "dead"))
+    # Outside a turn, for someone else, or on the other track, the dead place still counts.
+    assert isinstance(await reserve(org, limit=1), QuotaRefusal)
+    bob = await reserve(org, limit=1, owner=BOB, turn=turn_in(backend, "bob", BOB))
+    assert isinstance(bob, QuotaRefusal) and bob.reason == "full"
+    again = await held(org, limit=1, turn=turn_in(backend, "next"))
+    assert again.used == 1
+    assert not await org.commit(dead, "KP2024-000050", T0)
+    assert await org.commit(again, "KP2024-000051", T0)
+    assert [p.number for p in await org.list_places(C, holder=HEBEI)] == ["KP2024-000051"]
+
+
 async def test_a_place_whose_turn_still_holds_the_lock_is_not_taken_over(
     backend: Backend, org: OrgStore
 ) -> None:

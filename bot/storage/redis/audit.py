@@ -8,7 +8,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.storage.audit_doc import AUDIT_FIELDS, audit_from_row, audit_limit, audit_row
-from bot.storage.redis.common import as_text
+from bot.storage.redis.common import as_text, connect
 from contests.audit import AuditEntry
 
 # KEYS: the counter, the stream.  ARGV: field, value, field, value …
@@ -43,7 +43,7 @@ class RedisAuditLog:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "kepu") -> RedisAuditLog:
-        return cls(aioredis.from_url(url, decode_responses=True), prefix)
+        return cls(connect(url), prefix)
 
     @property
     def _stream(self) -> str:

@@ -10,6 +10,9 @@ from urllib.parse import quote
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
+#: Connections of one client, unless the URL says (``?max_connections=``).
+MAX_CONNECTIONS = 100
+
 
 def connect(url: str, *, cluster: bool = False, decode: bool = True) -> aioredis.Redis:
     """A new client for ``url`` (connects lazily): with ``cluster``, a Redis Cluster client that
@@ -20,7 +23,15 @@ def connect(url: str, *, cluster: bool = False, decode: bool = True) -> aioredis
     on both), but the two classes share no base."""
     if cluster:
         return cast(aioredis.Redis, RedisCluster.from_url(url, decode_responses=decode))
-    return aioredis.from_url(url, decode_responses=decode)
+    # A burst of users waits for a connection (up to the pool's timeout) instead of being
+    # refused: redis-py 8's plain pool raises "Too many connections" past its 100.  The URL's
+    # ``max_connections`` wins over this one; the scripts' lane keeps to it too.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, decode_responses=decode, max_connections=MAX_CONNECTIONS
+    )
+    client = aioredis.Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True  # as from_url sets it: aclose() closes the pool
+    return client
 
 
 def key_prefix(prefix: str, *, cluster: bool = False) -> str:

@@ -32,7 +32,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import WatchError
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
-from bot.storage.redis.common import as_text, claim_key, part, turn_mark
+from bot.storage.redis.common import as_text, claim_key, connect, part, turn_mark
 from bot.storage.redis.lane import ScriptLane
 from bot.storage.redis.lock import RedisIsolation, TurnHandle
 from contests.records import (
@@ -263,7 +263,7 @@ class RedisStorage:
     @classmethod
     def from_url(cls, url: str, prefix: str = "kepu") -> RedisStorage:
         """A store on a new client for ``url`` (``redis://host:port/db``); connects lazily."""
-        return cls(aioredis.from_url(url, decode_responses=True), prefix)
+        return cls(connect(url), prefix)
 
     # -- keys -------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
-from bot.storage.redis.common import as_text, part
+from bot.storage.redis.common import as_text, connect, part
 from contests.records import FingerprintRecord
 
 # KEYS: the record, the set of its new lineage.  ARGV: the record's JSON, its member name, the
@@ -53,7 +53,7 @@ class RedisFingerprintStore:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "kepu") -> RedisFingerprintStore:
-        return cls(aioredis.from_url(url, decode_responses=True), prefix)
+        return cls(connect(url), prefix)
 
     def _record_key(self, contest_id: str, number: str) -> str:
         return f"{self.prefix}:rec:{_member(contest_id, number)}"

@@ -32,7 +32,7 @@ import redis.asyncio as aioredis
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
 from bot.storage.jobs_doc import job_doc, job_from_doc, unique_recipients
-from bot.storage.redis.common import as_text, part
+from bot.storage.redis.common import as_text, connect, part
 from contests.deliveries import (
     BeginResult,
     Delivery,
@@ -327,7 +327,7 @@ class RedisJobStore:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "kepu") -> RedisJobStore:
-        return cls(aioredis.from_url(url, decode_responses=True), prefix)
+        return cls(connect(url), prefix)
 
     async def ping(self) -> None:
         await self._redis.ping()

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
-from bot.storage.redis.common import claim_key, part, turn_mark
+from bot.storage.redis.common import claim_key, connect, part, turn_mark
 from contests.records import Draft, Turn, UserKey
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ class RedisIsolation:
         cls, url: str, prefix: str = "kepu", timeout: float = 60.0, *, drafts: DraftReader | None = None
     ) -> RedisIsolation:
         """Isolation on a new client for ``url``; connects lazily."""
-        return cls(aioredis.from_url(url, decode_responses=True), prefix, timeout, drafts=drafts)
+        return cls(connect(url), prefix, timeout, drafts=drafts)
 
     @property
     def _ttl_ms(self) -> int:

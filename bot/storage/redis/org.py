@@ -30,7 +30,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
-from bot.storage.redis.common import as_text, part
+from bot.storage.redis.common import as_text, connect, part
 from bot.storage.redis.lock import TurnHandle
 from contests.org import (
     DEFAULT_HOLD_TTL,
@@ -119,7 +119,7 @@ end
 # Returns {'ok', used with this one} | {'full', used} | {'claimed', used, claim, number}.
 # A live pending place of the same owner, holder and track, held in another turn whose lock no
 # longer holds its token (that turn ended without committing or releasing: its worker died), is
-# dropped rather than refusing.
+# dropped rather than refusing or counting, whether or not it holds a claim.
 _RESERVE_LUA = (
     _DROP_FN
     + """
@@ -133,6 +133,17 @@ local function dead(d)
     return d.state == 'pending' and doc.turn ~= '' and type(d.turn) == 'string' and d.turn ~= ''
         and d.turn ~= doc.turn and d.owner_channel == doc.owner_channel and d.owner_user == doc.owner_user
         and d.holder == doc.holder and d.track == doc.track and redis.call('GET', KEYS[5]) ~= d.turn
+end
+-- Dead places of this owner in the bucket, claims or none (the live pending ones: committed
+-- places score inf), so that one holding no claim does not count beside this one either.
+if doc.turn ~= '' then
+    for _, t in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[2], '(+inf')) do
+        local p = redis.call('HGET', KEYS[3], t)
+        if p then
+            local d = cjson.decode(p)
+            if dead(d) then drop(KEYS[1], KEYS[2], KEYS[3], t, d) end
+        end
+    end
 end
 for i = 6, #ARGV do
     local t = redis.call('HGET', KEYS[2], ARGV[i])
@@ -273,7 +284,7 @@ class RedisOrgStore:
     @classmethod
     def from_url(cls, url: str, prefix: str = "kepu") -> RedisOrgStore:
         """A store on a new client for ``url``; connects lazily."""
-        return cls(aioredis.from_url(url, decode_responses=True), prefix)
+        return cls(connect(url), prefix)
 
     async def ping(self) -> None:
         await self._redis.ping()

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import redis.asyncio as aioredis
 
 from bot.storage.base import utc_iso
-from bot.storage.redis.common import as_text
+from bot.storage.redis.common import as_text, connect
 from bot.storage.tickets_doc import ticket_from_row, ticket_matches, ticket_seq
 from contests.records import UserKey
 from contests.tickets import Ticket, TicketClosedError, TicketNotFoundError, TicketStatus, format_ticket_id
@@ -64,7 +64,7 @@ class RedisTicketStore:
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "kepu") -> RedisTicketStore:
-        return cls(aioredis.from_url(url, decode_responses=True), prefix)
+        return cls(connect(url), prefix)
 
     def _key(self, ticket_id: str) -> str:
         return f"{self.prefix}:ticket:{quote(ticket_id, safe='')}"

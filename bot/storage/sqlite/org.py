@@ -371,6 +371,17 @@ class SqliteOrgStore(SqliteStoreBase):
                 " AND holder = ?",
                 (contest_id, now_s, holder),
             )
+            if turn is not None:
+                # This owner's dead places in this bucket, claims or none: one that holds no
+                # claim must not count beside the place this turn takes either.
+                for (found,) in conn.execute(
+                    "SELECT token FROM org_places WHERE contest_id = ? AND holder = ? AND track = ?"
+                    " AND state = 'pending' AND owner_channel = ? AND owner_user = ?",
+                    (contest_id, holder, track, owner.channel, owner.user_id),
+                ).fetchall():
+                    if dead(found, owner.channel, owner.user_id, holder, track):
+                        conn.execute("DELETE FROM org_claims WHERE token = ?", (found,))
+                        conn.execute("DELETE FROM org_places WHERE token = ?", (found,))
             for claim in claims:
                 rows = _rows(
                     conn,
