@@ -117,3 +117,10 @@ def test_whether_all_can_go_up_is_the_rule_not_the_askers_own_state(helpdesk: He
     assert rule.kind == "answer" and "1—2" in rule.answer
     for own in ("我们县的片子推上去没得", "我的作品推荐上去了吗"):
         assert helpdesk.ask(CQ, own).kind == "personal"
+
+
+def test_an_entry_about_the_asked_word_outranks_one_that_lists_it(helpdesk: Helpdesk) -> None:
+    # most-cas's forms list 类别 among their columns; only its gap says the notice sets no options
+    answer = helpdesk.ask("most-cas-2024-kepu", "类别有哪些可以选")
+    assert answer.kind == "silent" and "未规定“类别”的可选项" in answer.answer
+    assert "推荐单位、作品名称、类别" not in answer.answer

@@ -113,6 +113,10 @@ GENERIC_MEASURES = frozenset({"大小", "时长"})
 TOPIC_BOOST = 2.0
 #: An entry that only says "the notice is silent" yields to one that says something on the matter.
 SILENT_DAMPING = 0.5
+#: An entry that names a word of the question in quotes (通知未规定“类别”的可选项) is about that word, not
+#: one that lists it among others.
+QUOTED = re.compile(r"[“「]([^”」]{1,12})[”」]")
+QUOTED_BOOST = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +144,8 @@ class KnowledgeBase:
             - SUBJECTS
         )
         self._docs = [analyzer.terms(f"{e.keys} {e.text}") for e in self.entries]
+        # What an entry names in quotes (“类别”, 「封面图」) is what it is about.
+        self._quoted = [frozenset(QUOTED.findall(e.text)) for e in self.entries]
         self.index = BM25(self._docs)
         self.pairs = BM25([char_pairs(f"{e.keys} {e.text}") for e in self.entries])
 
@@ -200,6 +206,8 @@ class KnowledgeBase:
             score *= (0.5 + covered) * (TOPIC_BOOST if matched else 1.0)
             if entry.silent:
                 score *= SILENT_DAMPING
+            if any(len(t) > 1 and t in self._quoted[i] for t in query.terms):
+                score *= QUOTED_BOOST
             if entry.needs and not any(n in query.terms for n in entry.needs):
                 score *= MISSING_NEED_DAMPING
             # A structured fact whose topic is the question's intent answers it even when the
