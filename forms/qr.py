@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from typing import Any
 
 import numpy as np
 import segno
-from segno import encoder
+from segno import consts, encoder
 
 #: The quiet zone around a QR code, in modules (the PDFs' and the DOCX's).
 BORDER = 2
@@ -142,23 +143,118 @@ def _penalty(m: np.ndarray) -> int:
     return n1 + n2 + n3 + n4
 
 
-def qr_matrix(text: str) -> tuple[bytearray, ...]:
-    """``segno.make(text, error="m", micro=False).matrix``, its mask scored with numpy (segno's
-    encoder functions are untyped: called through ``Any``)."""
-    segno_encoder: Any = encoder
-    code = segno_encoder.encode(text, "m", mask=0, micro=False)  # the symbol, with mask 0 and no scoring
-    size = len(code.matrix)
-    base = segno_encoder.make_matrix(size, size)  # what the modules are before the data is placed
-    segno_encoder.add_finder_patterns(base, size, size)
-    segno_encoder.add_alignment_patterns(base, size, size)
+# --- segno's symbol, its codewords and their placement with numpy --------------------------------
+#
+# bench/README.md 'Receipts under 150 ms': segno's Reed-Solomon (a pure-Python division per block),
+# its bits one by one into the matrix and the mask applied module by module cost ~6 ms of a
+# receipt's QR code.  The same codewords (the remainder is linear in the data: one precomputed
+# table per shape of block), placed in the same order (found once per version), the same mask:
+# tests/test_form_looks.py compares the matrices with segno's own for many texts.
+
+#: segno's encoder functions are untyped: called through ``Any``.
+_SEGNO: Any = encoder
+
+
+@functools.cache
+def _ec_table(num_data: int, num_ec: int) -> np.ndarray:
+    """``table[k, v]``: the error codewords of a block of ``num_data`` data codewords, all 0 but
+    ``v`` at ``k`` (segno's division, ISO/IEC 18004 7.5.2); a block's are the XOR of its bytes'."""
+    log, exp = consts.GALIOS_LOG, consts.GALIOS_EXP
+    gen = consts.GEN_POLY[num_ec]
+    units = np.zeros((num_data, num_ec), dtype=np.int64)
+    for k in range(num_data):
+        block = bytearray(num_data + num_ec)
+        block[k] = 1
+        for i in range(k, num_data):
+            coef = block[i]
+            if coef:
+                lcoef = log[coef]
+                for n in range(num_ec):
+                    block[i + n + 1] ^= exp[lcoef + gen[n]]
+        units[k] = list(block[num_data:])
+    exp_arr, log_arr = np.array(exp[:255], dtype=np.uint8), np.array(log, dtype=np.int64)
+    values = np.arange(256)
+    table = exp_arr[(log_arr[values][None, :, None] + log_arr[units][:, None, :]) % 255]
+    table[:, 0, :] = 0
+    table[np.broadcast_to((units == 0)[:, None, :], table.shape)] = 0
+    return table
+
+
+@functools.cache
+def _layout(version: int, error: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The symbol's function patterns (as segno's matrix before the data, format and version
+    information 0), the data modules' rows and columns in segno's placement order
+    (:func:`segno.encoder.add_codewords`), the order of the interleaved codewords
+    (ISO/IEC 18004 7.6) and the eight masks over the data modules."""
+    size = _SEGNO.calc_matrix_size(version)
+    base = _SEGNO.make_matrix(size, size)
+    _SEGNO.add_finder_patterns(base, size, size)
+    _SEGNO.add_alignment_patterns(base, size, size)
     function = np.array(base, dtype=np.uint8)
-    data = function == 2  # the modules the data fills and the masks flip
-    masks = _masks(size) & data
-    plain = np.where(data, np.array(code.matrix, dtype=np.uint8) ^ masks[0], function)
+    rows, cols = [], []
+    for right in range(size - 1, 0, -2):
+        if right <= 6:
+            right -= 1
+        upwards = (right & 2) == 0
+        for vertical in range(size):
+            for j in (right, right - 1):
+                i = (size - 1 - vertical) if upwards ^ (j < 6) else vertical
+                if base[i][j] == 2:
+                    rows.append(i)
+                    cols.append(j)
+    # the codewords are the data blocks one after another, then the error blocks: the order
+    # takes the first of every block, then the second, ... (zip_longest)
+    data_idx: list[list[int]] = []
+    ec_idx: list[list[int]] = []
+    n_data = sum(ec.num_blocks * ec.num_data for ec in consts.ECC[version][error])
+    d = e = 0
+    for ec in consts.ECC[version][error]:
+        for _ in range(ec.num_blocks):
+            data_idx.append(list(range(d, d + ec.num_data)))
+            ec_idx.append(list(range(n_data + e, n_data + e + ec.num_total - ec.num_data)))
+            d += ec.num_data
+            e += ec.num_total - ec.num_data
+    order = [blk[i] for blocks in (data_idx, ec_idx) for i in range(max(map(len, blocks))) for blk in blocks if i < len(blk)]
+    data = function == 2
+    return function, np.array(rows), np.array(cols), np.array(order), _masks(size) & data
+
+
+def _codewords(version: int, error: int, data: np.ndarray) -> np.ndarray:
+    """The data codewords followed by the error codewords of every block (not interleaved)."""
+    out = [data]
+    d = 0
+    for ec in consts.ECC[version][error]:
+        table = _ec_table(ec.num_data, ec.num_total - ec.num_data)
+        blocks = data[d : d + ec.num_blocks * ec.num_data].reshape(ec.num_blocks, ec.num_data)
+        out.append(np.bitwise_xor.reduce(table[np.arange(ec.num_data), blocks], axis=1).ravel())
+        d += ec.num_blocks * ec.num_data
+    return np.concatenate(out)
+
+
+def qr_matrix(text: str) -> tuple[bytearray, ...]:
+    """``segno.make(text, error="m", micro=False).matrix``: segno's bit stream (its segments,
+    version, error level, padding), the rest with numpy."""
+    segments = _SEGNO.prepare_data(text, None, None)
+    version = _SEGNO.find_version(segments, consts.ERROR_LEVEL_M, eci=False, micro=False)
+    error = _SEGNO.boost_error_level(version, consts.ERROR_LEVEL_M, segments, False, is_sa=False)
+    buff = _SEGNO.Buffer()
+    ver_range = _SEGNO.version_range(version)
+    for segment in segments:
+        _SEGNO.write_segment(buff, segment, None, ver_range, False)  # as segno's _encode does
+    capacity = consts.SYMBOL_CAPACITY[version][error]
+    _SEGNO.write_terminator(buff, capacity, None, len(buff))
+    _SEGNO.write_padding_bits(buff, version, len(buff))
+    _SEGNO.write_pad_codewords(buff, version, capacity, len(buff))
+    function, rows, cols, order, masks = _layout(version, error)
+    n_data = sum(ec.num_blocks * ec.num_data for ec in consts.ECC[version][error])
+    data = np.packbits(np.frombuffer(bytes(buff.getbits()), dtype=np.uint8))[:n_data]
+    bits = np.unpackbits(_codewords(version, error, data)[order])  # the remainder bits stay 0
+    plain = function.copy()
+    plain[rows, cols] = 0
+    plain[rows[: len(bits)], cols[: len(bits)]] = bits
     scores = [_penalty(plain ^ mask) for mask in masks]
     best = scores.index(min(scores))  # the first of the lowest, as segno takes it
-    if best == 0:
-        return tuple(code.matrix)
-    matrix = tuple(bytearray(row) for row in (np.array(code.matrix, dtype=np.uint8) ^ masks[0] ^ masks[best]))
-    segno_encoder.add_format_info(matrix, code.version, code.error, best)
+    matrix = tuple(bytearray(row) for row in (plain ^ masks[best]))
+    _SEGNO.add_format_info(matrix, version, error, best)
+    _SEGNO.add_version_info(matrix, version)
     return matrix
