@@ -23,18 +23,20 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image, ImageChops, ImageFilter
 from pypdf import PdfReader
+from segno import encoder
 
 from contests.records import Submission, UserKey
 from contests.rules import Contest, ContestRegistry, FieldType, Form
 from forms.fonts import missing_fonts
 from forms.layout import find_layout
 from forms.pdf import html_to_pdf, sheet_html, sheet_pdf
-from forms.qr import qr_matrix
+from forms.qr import _scores, qr_matrix, qr_png
 from forms.receipts import issue_receipt
 from forms.sheet import build_sheet
 from forms.word import filled_docx, sheet_docx
@@ -209,6 +211,35 @@ def test_qr_matrix_is_segnos_own() -> None:
         masks.add(code.mask)
         assert qr_matrix(text) == tuple(code.matrix), text
     assert masks == set(range(8))
+
+
+def test_qr_mask_scores_are_segnos_own() -> None:
+    """The eight penalties scored at once are segno's, on random matrices strewn with 1:1:3:1:1
+    patterns, overlapping ones among them (which segno's search steps over)."""
+    rng = np.random.default_rng(19)
+    stepped_over = 0
+    for size in (21, 25, 45, 97):
+        stack = (rng.random((8, size, size)) < rng.random((8, 1, 1))).astype(np.uint8)
+        for _ in range(40):
+            n, line, at = rng.integers(8), rng.integers(size), rng.integers(size - 11)
+            overlapping = rng.random() < 0.5
+            pattern = [1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 1] if overlapping else [0, 0, 0, 0, 1, 0, 1, 1, 1, 0, 1]
+            if rng.random() < 0.5:
+                stack[n, line, at : at + 11] = pattern
+            else:
+                stack[n, at : at + 11, line] = pattern
+            stepped_over += overlapping
+        ours = _scores(stack)
+        assert ours == [encoder.evaluate_mask(tuple(bytearray(row) for row in m), size, size) for m in stack]
+    assert stepped_over
+
+
+def test_qr_png_is_segnos_own() -> None:
+    """The DOCX's QR image, its matrix from :func:`qr_matrix`, is the PNG segno writes itself."""
+    for text in ["KEPU:KP2024-000123:7KQ2-M9XD", "KEPU:KP2024-000000:7KQ2-M9XD", "报名编号" * 20, "A" * 700]:
+        buf = io.BytesIO()
+        segno.make(text, error="m", micro=False).save(buf, kind="png", scale=8, border=2)
+        assert qr_png(text) == buf.getvalue(), text
 
 
 def parts(docx: bytes) -> dict[str, bytes]:
