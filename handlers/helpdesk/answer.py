@@ -16,7 +16,15 @@ from handlers.helpdesk.analyzer import PERSONAL, Analyzer, Query, contest_terms,
 from handlers.helpdesk.english import chinese_terms, english_answer
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
-from handlers.helpdesk.parts import ASKS_A_LIST, at_stage, in_time, items_of, route_word, with_route_named
+from handlers.helpdesk.parts import (
+    ASKS_A_LIST,
+    at_stage,
+    in_time,
+    items_of,
+    route_word,
+    selection_stage,
+    with_route_named,
+)
 from handlers.helpdesk.places import HOW_MANY, describe, listed_units, place_of
 from handlers.helpdesk.silence import silent_topic
 from handlers.helpdesk.sources import (
@@ -229,12 +237,9 @@ class Helpdesk:
             parts[-1] += "，" + leaning.rstrip("，")
         parts = parts if len(parts) > 1 else [question]
         if len(parts) > 1:  # the unit one part names is the asker of every part
-            place = place_of(normalise(question), contest)
-            # a unit the notice names (渝中区), not the kind's word alone ("区县报送又是什么时候")
-            named = place is not None and place.named in listed_units(contest)
-            stage = place.route.selection_stage if place is not None and named else ""
-            parts = with_route_named(parts)
-            parts = [at_stage(p, stage, contest) for p in parts]
+            selecting = selection_stage(contest, normalise(question))
+            stage = selecting[1] if selecting is not None else None
+            parts = [at_stage(p, stage, contest) for p in with_route_named(parts)]
         answers = [self._one(contest, part, route, english) for part in parts]
         result = answers[0] if len(answers) == 1 else _together(answers)
         if preface and result.kind in ("answer", "silent"):
@@ -298,7 +303,12 @@ class Helpdesk:
             return reply(UNSURE_EN if english else UNSURE, "unsure", confident=False)
         top = hits[0]
         items = items_of(base, top) if ASKS_A_LIST.search(text) else []
-        chosen = items or [top, *_more_topics(hits, query.topics, top, self.threshold)]
+        more = (
+            _more_topics(hits[1:], query.topics, top.entry.topics, self.threshold)
+            if len(query.topics) > 1
+            else []
+        )
+        chosen = items or [top, *more]
         chosen += _siblings(hits, top, chosen, route if route is not None else route_word(text))
 
         def say(hit: Hit) -> str:
@@ -362,17 +372,11 @@ class Helpdesk:
         others = query.topics - {"名额"}
         if not others:
             return said
-        place = place_of(normalise(text), contest)
-        stage = place.route.selection_stage if place is not None else ""
-        if stage:  # a recommending unit's deadline is its selection stage's, not the entrants' (cq 初审阶段)
-            query = self.analyzer.query(f"{text} {stage}")
-        covered: set[str] = set()
-        more = []
-        for hit in _sink_foreign(base.search(query, limit=8), contest, route, text):
-            new = (hit.entry.topics & others) - covered
-            if new and hit.confidence >= self.threshold and not hit.entry.silent:
-                more.append(hit)
-                covered |= new
+        selecting = selection_stage(contest, normalise(text), any_unit=True)
+        if selecting is not None:  # a recommending unit's deadline is its stage's (cq 初审阶段)
+            query = self.analyzer.query(f"{text} {selecting[1].name}")
+        hits = _sink_foreign(base.search(query, limit=8), contest, route, text)
+        more = _more_topics(hits, others, frozenset(), self.threshold)
         if not more:
             return said
         extra = "\n".join(english_answer(h.entry, contest) if english else h.entry.render() for h in more)
@@ -544,13 +548,14 @@ def _siblings(hits: list[Hit], top: Hit, chosen: list[Hit], route: str | None) -
             and h not in chosen][:2]  # fmt: skip
 
 
-def _more_topics(hits: list[Hit], topics: frozenset[str], top: Hit, threshold: float) -> list[Hit]:
-    """For a question that asks two things ("多长多大"), the best entry of each other intent."""
-    if len(topics) < 2:
-        return []
-    covered = set(top.entry.topics & topics)
+def _more_topics(
+    hits: Sequence[Hit], topics: frozenset[str], covered: frozenset[str], threshold: float
+) -> list[Hit]:
+    """For a question that asks several things ("多长多大"), the best entry of each intent of
+    ``topics`` not ``covered`` already (by the top entry, or by a unit's places), two at most."""
+    covered = covered & topics
     more = []
-    for hit in hits[1:]:
+    for hit in hits:
         new = (hit.entry.topics & topics) - covered
         if new and hit.confidence >= threshold and not hit.entry.silent:
             more.append(hit)

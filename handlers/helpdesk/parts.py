@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from contests.rules import Contest
+from contests.rules import Contest, Stage
 from handlers.helpdesk.analyzer import normalise
 from handlers.helpdesk.index import Hit, KnowledgeBase
 from handlers.helpdesk.places import listed_units, place_of
@@ -58,6 +58,19 @@ def with_route_named(parts: list[str]) -> list[str]:
     return out
 
 
+def selection_stage(contest: Contest, text: str, *, any_unit: bool = False) -> tuple[str, Stage] | None:
+    """The unit ``text`` names, as named, and the schedule's stage at which it selects the works
+    it recommends (cq's districts: 初审阶段, to 7月31日), when its route has one: a unit the notice
+    names (渝中区), or with ``any_unit`` the kind's word alone too ("区县能推几个").  None otherwise."""
+    place = place_of(text, contest)
+    if place is None or not place.route.selection_stage:
+        return None
+    if not any_unit and place.named not in listed_units(contest):
+        return None
+    stage = next((s for s in contest.schedule if s.name == place.route.selection_stage), None)
+    return (place.named, stage) if stage is not None else None
+
+
 #: "7月1号还来得及吗": a day of the year, and whether something can still be done then.
 _ON_DAY = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]")
 #: A day of the work's own life ("3月10日才首播"): the question is about the work's window, not the deadline.
@@ -69,8 +82,10 @@ def in_time(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
     """Whether the day a question names is within the entrants' deadline, with the deadline's
     clause; None when the question does not ask that."""
     found = _ON_DAY.search(text)
+    if found is None or not _STILL.search(text) or _WORK_DAY.search(text):
+        return None
     entry = base.entry("fact:deadline")
-    if found is None or entry is None or not _STILL.search(text) or _WORK_DAY.search(text):
+    if entry is None:
         return None
     year = int(found.group(1)) if found.group(1) else contest.deadline.year
     try:
@@ -79,14 +94,12 @@ def in_time(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
         return None
     asked = f"{day.month}月{day.day}日"
     deadline, lead = contest.deadline, ""
-    place = place_of(text, contest)
-    if place is not None and place.named in listed_units(contest) and place.route.selection_stage:
-        # a unit the notice names selects at its stage (cq's districts, 初审阶段 to 7月31日)
-        stage = next((s for s in contest.schedule if s.name == place.route.selection_stage and s.end), None)
-        if stage is not None and stage.end is not None:
-            deadline = stage.end
-            entry = base.entry(f"fact:schedule.{contest.schedule.index(stage)}") or entry
-            lead = f"{place.named}推荐作品的期限是{stage.name}结束（{stage.end.month}月{stage.end.day}日）。"
+    selecting = selection_stage(contest, text)
+    if selecting is not None and selecting[1].end is not None:  # a named unit selects until its stage ends
+        unit, stage = selecting
+        deadline = end = selecting[1].end
+        entry = base.entry(f"fact:schedule.{contest.schedule.index(stage)}") or entry
+        lead = f"{unit}推荐作品的期限是{stage.name}结束（{end.month}月{end.day}日）。"
     if not lead and contest.opens and day < contest.opens:
         opens = f"{contest.opens.year}年{contest.opens.month}月{contest.opens.day}日"
         verdict = f"您说的{asked}还没到征集开始的日子（{opens}），那时还不能提交。"
@@ -103,9 +116,9 @@ def in_time(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
 _WHEN_DUE = re.compile(r"截止|最晚|什么时候|啥时候|几号|哪天|时间")
 
 
-def at_stage(part: str, stage: str, contest: Contest) -> str:
+def at_stage(part: str, stage: Stage | None, contest: Contest) -> str:
     """A part asking when things are due, asked by a unit that selects works at ``stage``, is about
     that stage's end (cq's districts: 初审阶段, 7月31日), not the entrants' deadline."""
-    if not stage or not _WHEN_DUE.search(part) or place_of(normalise(part), contest) is not None:
+    if stage is None or not _WHEN_DUE.search(part) or place_of(normalise(part), contest) is not None:
         return part
-    return f"{part} {stage}"
+    return f"{part} {stage.name}"
