@@ -101,7 +101,7 @@ SINGLE_CHAR_WEIGHT = 0.3
 #: Words that only ask (how many, when, whether): no entry contains them, and counted as words an
 #: entry fails to cover they would hand off "附件最多能传几个" (helpdesk_eval: +11 answered, +3 errors
 #: over the tuning sets' 854 questions).  What kind of answer they want is ``wanted.py``'s.
-ASKING = re.compile(
+ASKING_TERMS = re.compile(
     r"(哪)?几[个天号分句部项次年名位种条]?|哪几个|多少|啥时候|什么时候|需不需要|要不要|能不能|有没有"
 )
 #: Intents that say "how much" of anything: alone with an unknown word, the question is about that word.
@@ -171,7 +171,7 @@ class KnowledgeBase:
         """How much each asked term counts towards coverage: its idf, less for a single character
         (打, 写, 加: jieba leaves one where it found no word); the contest's own names and the
         question's own asking words (几个, 啥时候: what kind of answer, not what about) not at all."""
-        terms = [t for t in terms if not ASKING.fullmatch(t)] or list(terms)
+        terms = [t for t in terms if not ASKING_TERMS.fullmatch(t)] or list(terms)
         asked = [t for t in terms if t not in self.name_terms] or list(terms)
         return {t: self.index.idf(t) * (SINGLE_CHAR_WEIGHT if len(t) == 1 else 1.0) for t in asked}
 
