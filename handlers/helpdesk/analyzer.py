@@ -89,6 +89,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     用途: 用途 干什么用 干啥用 干啥 拿去 使用权 无偿用于
     带货: 带货 卖货 卖东西 推销 卖产品
     评选: 评选 评出 选出
+    网络: 网络 网上 线上 在线 互联网 online
 """)
 
 #: Phrases that say an intent without its keyword; matched on the question only, each adds its terms.
@@ -113,6 +114,8 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(多|再)(推|报|推荐)(一|1|几)|(自荐|推荐|报|交|投)(两|三|四|五|六|\d+)(部|个)|(一共|总共|共|最多|最少)(能|可以)?(推|报)?(几|多少)(部|个)",
      "名额"),
     (r"(评|选|评选|评出|选出|进|入围)(出)?了?(几|多少)", "评选"),
+    # "再自荐一次" asks whether one work may go twice; 一次 alone is no word of the notices.
+    (r"再[^，。？?]{0,6}一(次|遍|回)", "重复"),
     # "今年" is the contest's own year ("今年主题是啥"), not a question about when a work was made.
     (r"20\d\d年?|去年|前年|明年|往年", "年份"),
     (r"(什么|啥)时候(的|拍的|做的|制作的|播的)|哪(一)?年(的|拍的|做的|播的)", "年份 制作"),
@@ -192,6 +195,7 @@ STOPWORDS = frozenset(
     想请问
     这种 那种 这边 那边 我们 咱 大概 差不多 左右 比较 特别 非常 真的 现在 目前 刚才 刚刚
     给 一个 给一个 哪位 哪家 哪几家 哪儿 到底 究竟 还是 是不是 要不 行不 不行 行吗 算不算 不算 随便 领导
+    才能 还要 一点 里面
     主要 方面 哪些方面 啥样 咋样 咋办 咋 那部 这部 一部 一下子 看看 帮忙 帮 告诉 知道 清楚 弄清楚
     """)
 )
@@ -258,6 +262,7 @@ class Analyzer:
             normalise(v): canon for canon, variants in SYNONYMS.items() for v in (canon, *variants)
         }
         self._jieba: jieba.Tokenizer | None = None
+        self._function_words: frozenset[str] | None = None
         self._homophones = Homophones()
         self._lock = threading.Lock()
         self._shapes = [(re.compile(p), r) for p, r in SHAPES]
@@ -290,6 +295,14 @@ class Analyzer:
                 self._homophones.learn(sorted(self._terms))
                 self._jieba = tokenizer
             return self._jieba
+
+    def function_word(self, term: str) -> bool:
+        """jieba's dictionary tags ``term`` as a word that only frames a sentence (an adverb, a
+        pronoun, a locative, a numeral, a conjunction …): 刚好, 后面, 其中, 一起."""
+        with self._lock:
+            if self._function_words is None:
+                self._function_words = _function_words()
+        return term in self._function_words
 
     def _shape(self, text: str) -> str:
         text = normalise(text)
@@ -352,6 +365,27 @@ class Analyzer:
         )  # fmt: skip
 
 
+#: jieba's part-of-speech tags of words that frame a sentence rather than name a matter.
+#: (adverbs, locatives, numerals, pronouns, times, conjunctions, prepositions, measure words,
+#: particles, interjections, status words …)
+FUNCTION_TAGS = frozenset(
+    _words("d f m r t c p q y e o u ad mq dg df vd rr rz rg tg mg z zg k h uj ul uz ug uv ud")
+)
+
+
+def _function_words() -> frozenset[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import jieba
+    words = set()
+    with jieba.get_dict_file() as dictionary:
+        for line in dictionary:
+            word, _, tag = line.decode("utf-8").rstrip().rpartition(" ")
+            if tag in FUNCTION_TAGS:
+                words.add(word.rpartition(" ")[0])
+    return frozenset(words)
+
+
 #: Where a long message turns to its question: what follows is what is asked.
 _ASKING = re.compile(
     r"(想问问|想问一下|想问下|想请问|请问一下|请问|想问|问一下|问下|想咨询一下|想咨询|咨询一下)"
@@ -359,6 +393,13 @@ _ASKING = re.compile(
 _SENTENCES = re.compile(r"[^。！？!?；;]+[。！？!?；;]?")
 
 
+#: A piece of a message that asks something; one that does not ("我们公司想自己报", "大美科技特派团的
+#:视频") sets the scene for the question, or tells a story after it.
+ASKS = re.compile(
+    r"[吗呢嘛么?？]|啥|什么|多少|几|哪|谁|怎么|咋|如何|能不能|可不可以|可以不|是否|要不要|有没有|行不行|算不算|不$"
+    r"|\b(what|how|when|where|who|which|can|may|is|are|do|does|should)\b",
+    re.IGNORECASE,
+)
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 #: Pairs that only say "a question is asked": no entry is about them.
 _ASKING_PAIRS = frozenset(
@@ -386,7 +427,9 @@ def asked_part(text: str) -> tuple[str, bool]:
         return text[marker.end() :], True
     sentences = [s for s in _SENTENCES.findall(text) if len(s.strip("。！？!?；; ")) > 1]
     if len(sentences) > 1:
-        return sentences[-1], False
+        # The last sentence that asks: "最晚哪天得交上去啊？我们县里片子还在剪，怕赶不上" asks first.
+        asking = [s for s in sentences if ASKS.search(s)]
+        return (asking or sentences)[-1], False
     parts = [p for p in re.split(r"[，,]", text) if p.strip()]
     return ("，".join(parts[-2:]) if len(parts) > 2 else text), False
 

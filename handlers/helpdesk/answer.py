@@ -12,7 +12,7 @@ from typing import Literal
 
 from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
-from handlers.helpdesk.analyzer import PERSONAL, Analyzer, Query, contest_terms, normalise
+from handlers.helpdesk.analyzer import ASKS, PERSONAL, Analyzer, Query, contest_terms, normalise
 from handlers.helpdesk.english import chinese_terms, english_answer
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
@@ -225,6 +225,8 @@ class Helpdesk:
                 (len(piece) < FOLLOW_UP_CHARS and not self._says_what(contest, piece))
                 or (piece is not pieces[-1] and not ASKS.search(piece))
                 or (parts and len(piece) < FOLLOW_UP_CHARS and POINTS_BACK.match(piece.strip()))
+                # Story told after the question ("…交上去啊？我们片子还在剪，怕赶不上") asks nothing.
+                or (parts and piece is pieces[-1] and not english and not ASKS.search(piece))
             ):
                 if parts:
                     parts[-1] += "，" + piece
@@ -498,13 +500,6 @@ def split_questions(question: str) -> list[str]:
     return [p for p in pieces if p and not _CONNECTIVE.fullmatch(p)]
 
 
-#: A piece that asks something; one that does not ("我们公司想自己报", "大美科技特派团的视频") sets the
-#: scene for the next.
-ASKS = re.compile(
-    r"[吗呢嘛么?？]|啥|什么|多少|几|哪|谁|怎么|咋|如何|能不能|可不可以|可以不|是否|要不要|有没有|行不行|算不算|不$"
-    r"|\b(what|how|when|where|who|which|can|may|is|are|do|does|should)\b",
-    re.IGNORECASE,
-)
 #: The longest part of a message the helpdesk reads (its end, where the question is).
 MAX_QUESTION_CHARS = 600
 #: A part of a message shorter than this, naming nothing of its own, is read with the part before it.

@@ -1,0 +1,60 @@
+"""What a question is about, apart from the words that only frame it: words jieba's dictionary tags
+as adverbs, pronouns or locatives (刚好, 其中, 后面) barely count against an entry's coverage, and
+in a long message the sentence that asks is the question, not the story told after it."""
+
+from __future__ import annotations
+
+import pytest
+
+from contests.rules import ContestRegistry
+from handlers.helpdesk.analyzer import Analyzer, asked_part
+from handlers.helpdesk.answer import Helpdesk
+from handlers.helpdesk.index import FRAMING_WEIGHT, SINGLE_CHAR_WEIGHT
+
+CACSI = "cacsi-2022-youth"
+ENVOY = "most-2023-tech-envoy"
+CAS = "most-cas-2024-kepu"
+
+
+@pytest.fixture(scope="module")
+def helpdesk() -> Helpdesk:
+    return Helpdesk(ContestRegistry.load())
+
+
+@pytest.mark.parametrize(("word", "framing"), [("刚好", True), ("其中", True), ("后面", True),
+                                               ("粉丝", False), ("版权", False), ("研究所", False)])
+def test_framing_words_come_from_jiebas_dictionary(word: str, framing: bool) -> None:
+    assert Analyzer().function_word(word) is framing
+
+
+def test_a_framing_word_the_notice_lacks_counts_like_a_single_character(helpdesk: Helpdesk) -> None:
+    base = helpdesk.knowledge(CACSI)
+    assert not base.index.knows("刚好")
+    assert base._weights(["粉丝", "刚好"])["刚好"] == pytest.approx(base.index.unseen_idf * FRAMING_WEIGHT)
+    assert base._weights(["粉丝", "刚好"])["粉丝"] == pytest.approx(base.index.idf("粉丝"))
+    assert FRAMING_WEIGHT <= SINGLE_CHAR_WEIGHT
+    # A content word the notice lacks still counts in full: it is what the index cannot answer.
+    assert base._weights(["粉丝", "研究所"])["研究所"] == pytest.approx(base.index.unseen_idf)
+
+
+def test_a_question_with_framing_words_is_answered(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CACSI, "我的科普号粉丝刚好1000，能报吗？")
+    assert answer.confident and "1000" in answer.answer
+
+
+def test_the_sentence_that_asks_is_the_question_not_the_story_after_it(helpdesk: Helpdesk) -> None:
+    text = "大美科技特派团那个微视频，最晚哪天得交上去啊？我们县里片子还在剪，怕赶不上"
+    assert asked_part(text) == ("大美科技特派团那个微视频，最晚哪天得交上去啊？", False)
+    # Without a sentence that asks, the last one stands for the question, as before.
+    story = "我们县里片子还在剪。怕赶不上截止日期了，心里很着急"
+    assert asked_part(story) == ("怕赶不上截止日期了，心里很着急", False)
+    answer = helpdesk.ask(ENVOY, text)
+    assert answer.confident and "6月30日" in answer.answer
+
+
+def test_online_and_again_are_understood(helpdesk: Helpdesk) -> None:
+    analyzer = helpdesk.knowledge(CAS).analyzer
+    assert "网络" in analyzer.query("做好了但还没在网上播过的能参赛不").terms
+    assert "重复" in analyzer.query("单位已经推荐了我的片子 我自己还能再自荐一次吗").terms
+    answer = helpdesk.ask(CAS, "单位已经推荐了我的片子 我自己还能再自荐一次吗")
+    assert answer.confident and "一种" in answer.answer
