@@ -58,3 +58,19 @@ def test_online_and_again_are_understood(helpdesk: Helpdesk) -> None:
     assert "重复" in analyzer.query("单位已经推荐了我的片子 我自己还能再自荐一次吗").terms
     answer = helpdesk.ask(CAS, "单位已经推荐了我的片子 我自己还能再自荐一次吗")
     assert answer.confident and "一种" in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "帮忙查下我们公司作品的评审分数出来没",
+        "帮我看一下我投稿那个视频的浏览量多少",
+        "我们那部片子进没进复评",
+    ],
+)
+def test_asking_someone_to_look_up_ones_own_work_is_personal(helpdesk: Helpdesk, question: str) -> None:
+    assert helpdesk.ask(CAS, question).kind == "personal"
+
+
+def test_asking_to_look_up_a_rule_is_not_personal(helpdesk: Helpdesk) -> None:
+    assert helpdesk.ask(CAS, "帮我看一下视频时长有什么要求").kind != "personal"
