@@ -74,3 +74,11 @@ def test_asking_someone_to_look_up_ones_own_work_is_personal(helpdesk: Helpdesk,
 
 def test_asking_to_look_up_a_rule_is_not_personal(helpdesk: Helpdesk) -> None:
     assert helpdesk.ask(CAS, "帮我看一下视频时长有什么要求").kind != "personal"
+
+
+@pytest.mark.parametrize(
+    "question", ["孩子五年级了，报什么兴趣班好", "我家孩子数学不好，请什么样的家教合适"]
+)
+def test_a_question_on_nothing_of_the_contest_gets_the_scope_reply(helpdesk: Helpdesk, question: str) -> None:
+    answer = helpdesk.ask(CACSI, question)
+    assert answer.kind == "offtopic" and "不在大赛通知的范围内" in answer.answer
