@@ -37,6 +37,7 @@ from handlers.helpdesk.sources import (
     parse_notice,
 )
 from handlers.helpdesk.wanted import by_wanted
+from handlers.helpdesk.windows import WORK_DATES, work_dates
 from validators.questions import is_english
 
 #: Confidence at or above which an answer is given without hand-off.  Calibrated on the dev split
@@ -292,6 +293,9 @@ class Helpdesk:
             return HelpAnswer(
                 late, True, "fact:deadline", 1.0, contest.id, late, "fact:deadline", query.terms
             )
+        dated = None if english else work_dates(base, contest, normalise(text))
+        if dated is not None:
+            return HelpAnswer(dated, True, WORK_DATES, 1.0, contest.id, dated, WORK_DATES, query.terms)
         places = self._places(contest, base, query, text, english)
         if places is not None:
             return self._with_other_topics(places, base, query, contest, route, text, english)
