@@ -82,3 +82,9 @@ def test_asking_to_look_up_a_rule_is_not_personal(helpdesk: Helpdesk) -> None:
 def test_a_question_on_nothing_of_the_contest_gets_the_scope_reply(helpdesk: Helpdesk, question: str) -> None:
     answer = helpdesk.ask(CACSI, question)
     assert answer.kind == "offtopic" and "不在大赛通知的范围内" in answer.answer
+
+
+def test_what_goes_on_the_net_disk_is_the_list_of_materials(helpdesk: Helpdesk) -> None:
+    # Not the link cell of the form, whose label also names 网盘 and 材料.
+    answer = helpdesk.ask(CACSI, "网盘里要放哪些材料？")
+    assert answer.confident and all(word in answer.answer for word in ("封面图", "简介", "申报表"))

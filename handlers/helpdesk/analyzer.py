@@ -90,6 +90,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     带货: 带货 卖货 卖东西 推销 卖产品
     评选: 评选 评出 选出
     网络: 网络 网上 线上 在线 互联网 online
+    上传: 上传 传 传到 放 放到 放进 存 存到
 """)
 
 #: Phrases that say an intent without its keyword; matched on the question only, each adds its terms.
