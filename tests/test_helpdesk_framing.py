@@ -88,3 +88,16 @@ def test_what_goes_on_the_net_disk_is_the_list_of_materials(helpdesk: Helpdesk) 
     # Not the link cell of the form, whose label also names 网盘 and 材料.
     answer = helpdesk.ask(CACSI, "网盘里要放哪些材料？")
     assert answer.confident and all(word in answer.answer for word in ("封面图", "简介", "申报表"))
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("字幕用繁体字行不行", "简体"),  # the notice asks for 简体中文
+        ("引用新闻报道的画面 上面要标注啥", "出处"),  # the notice says 注明
+        ("背景音乐用流行歌要授权吗", "授权"),
+    ],
+)
+def test_words_entrants_use_for_the_notices_own(helpdesk: Helpdesk, question: str, fact: str) -> None:
+    answer = helpdesk.ask(CAS, question)
+    assert answer.confident and fact in answer.answer
