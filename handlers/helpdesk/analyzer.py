@@ -62,7 +62,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     名额: 名额 配额 限额
     视频: 视频 片子 影片 短片 短视频 微视频 片 视屏
     提交: 提交 报送 投稿 递交 上交 交 发送 发给 发 报 送 交上去 发到 交到 送到
-    修改: 修改 改 更改 更正 编辑 改动
+    修改: 修改 改 更改 更正 编辑 改动 写错 填错 弄错 搞错
     奖项: 奖项 奖金 奖励 奖品 获奖 得奖 奖
     评分: 评分 打分 评分标准 评审标准 评选标准 分值 权重 评分细则 计分
     播出: 播出 播映 播放 公开播映 上线 首播 播过
@@ -130,6 +130,9 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
      r"|谁(能|可以)|哪些(人|单位)",
      "参加 资格"),
 )  # fmt: skip
+
+#: The analyzer's own names for what questions mean (canonical synonyms, the terms phrases imply).
+INTENTS = frozenset(SYNONYMS) | frozenset(t for _, terms in QUERY_PHRASES for t in terms.split())
 
 #: Words of any contest's business: a question with one of them is not off-topic, even if the
 #: notice has nothing on it ("结果几月份出").
