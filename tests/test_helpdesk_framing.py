@@ -9,6 +9,7 @@ import pytest
 from contests.rules import ContestRegistry
 from handlers.helpdesk.analyzer import Analyzer, asked_part
 from handlers.helpdesk.answer import Helpdesk
+from handlers.helpdesk.english import glossary
 from handlers.helpdesk.index import FRAMING_WEIGHT, SINGLE_CHAR_WEIGHT
 
 CACSI = "cacsi-2022-youth"
@@ -101,3 +102,11 @@ def test_what_goes_on_the_net_disk_is_the_list_of_materials(helpdesk: Helpdesk) 
 def test_words_entrants_use_for_the_notices_own(helpdesk: Helpdesk, question: str, fact: str) -> None:
     answer = helpdesk.ask(CAS, question)
     assert answer.confident and fact in answer.answer
+
+
+def test_a_chinese_quote_in_an_english_answer_comes_with_its_words_in_english(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask("cq-2023-scientist-spirit", "Can a company from outside Chongqing take part?")
+    assert answer.english and "在渝 = based in Chongqing" in answer.answer
+    # Longest first: 第一制作单位 whole, not 第一 and 制作单位 apart.
+    assert glossary("须由第一制作单位提交") == "第一制作单位 = lead producer (unit); 须 = must"
+    assert glossary("2023年6月30日") == ""
