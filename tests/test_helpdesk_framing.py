@@ -110,3 +110,15 @@ def test_a_chinese_quote_in_an_english_answer_comes_with_its_words_in_english(he
     # Longest first: 第一制作单位 whole, not 第一 and 制作单位 apart.
     assert glossary("须由第一制作单位提交") == "第一制作单位 = lead producer (unit); 须 = must"
     assert glossary("2023年6月30日") == ""
+
+
+def test_a_short_question_then_a_remark_is_read_for_the_question(helpdesk: Helpdesk) -> None:
+    assert asked_part("片子要不要配音乐？我们原片是纯现场声") == ("片子要不要配音乐？", False)
+    assert asked_part("截止日期几号？视频最大多大") == ("截止日期几号？视频最大多大", False)  # both ask
+    both = helpdesk.ask("hlj-2022-kepu", "截止日期几号？视频最大多大")
+    assert "5月9日" in both.answer and "200" in both.answer
+
+
+def test_haojiu_is_when_in_chongqing(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask("cq-2023-scientist-spirit", "我们公司拍的片子要在好久之前交给区科技局哦？")
+    assert answer.confident and "5月31日" in answer.answer

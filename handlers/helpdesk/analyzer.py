@@ -100,6 +100,8 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(什么时候|啥时候|何时|哪天|几号|几月几[号日])(之前|以前|前)?(要)?(交|提交|报送|投稿|截止|结束|停止)",
      "截止"),
     (r"(几号|哪天|哪一天)(之前|以前|前)|截[止至]到?(哪天|几号|什么时候)", "截止"),
+    # 好久 is "when" in Chongqing and Sichuan: "要在好久之前交".
+    (r"好久(之前|以前|前|交|报|截止)", "截止"),
     (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少)(?!天|分|秒|号|月|年|兆|个?字|个?税)(部|个|件)?|名额"
      r"|(都|全部|全)(能|可以)(推荐|报|推)",
      "名额"),
@@ -403,7 +405,8 @@ _SENTENCES = re.compile(r"[^。！？!?；;]+[。！？!?；;]?")
 #: A piece of a message that asks something; one that does not ("我们公司想自己报", "大美科技特派团的
 #:视频") sets the scene for the question, or tells a story after it.
 ASKS = re.compile(
-    r"[吗呢嘛么?？]|啥|什么|多少|几|哪|谁|怎么|咋|如何|能不能|可不可以|可以不|是否|要不要|有没有|行不行|算不算|不$"
+    r"[吗呢嘛么?？]|啥|什么|多少|多[大长久宽高]|几|哪|谁|怎么|咋|如何|能不能|可不可以|可以不|是否|要不要|有没有"
+    r"|行不行|算不算|不$"
     r"|\b(what|how|when|where|who|which|can|may|is|are|do|does|should)\b",
     re.IGNORECASE,
 )
@@ -426,6 +429,11 @@ def asked_part(text: str) -> tuple[str, bool]:
     """The part of a long message that asks, and whether the message pointed at it (after 想问问/请问…)
     or it is a guess (its last sentence); short messages whole."""
     if len(text) <= 24:
+        # Short, but a question then a remark ("要不要配音乐？我们原片是纯现场声"): the question.
+        sentences = [s for s in _SENTENCES.findall(text) if len(s.strip("。！？!?；; ")) > 1]
+        asking = [s for s in sentences if ASKS.search(s)]
+        if len(sentences) > 1 and asking and asking[-1] != sentences[-1]:
+            return asking[-1], False
         return text, False
     marker = None
     for found in _ASKING.finditer(text):
