@@ -21,6 +21,7 @@ import jinja2
 from markupsafe import Markup
 
 from forms.fonts import common_faces, require_fonts
+from forms.overlay import Skeleton, Taller, Unfit, shape, skeleton, values
 from forms.qr import QR_SRC, QRDrawing, qr_svg_uri
 from forms.sheet import Sheet
 
@@ -147,7 +148,36 @@ def html_to_pdf(
     return pdf
 
 
-def sheet_pdf(sheet: Sheet) -> bytes:
+def full_sheet_pdf(sheet: Sheet) -> bytes:
+    """The whole document drawn by WeasyPrint (what :func:`sheet_pdf` falls back to)."""
     images = {QR_SRC: QRDrawing(sheet.qr_text)} if sheet.qr_text else {}
     html = sheet_html(sheet, qr_uri=QR_SRC, inline_css=False)
     return html_to_pdf(html, images=images, stylesheets=("form.css",))
+
+
+def _sheet_skeleton(sheet: Sheet) -> Skeleton:
+    """The skeleton of ``sheet``'s shape (:func:`forms.overlay.shape`)."""
+    images = {QR_SRC: QRDrawing(sheet.qr_text)} if sheet.qr_text else {}
+    html = sheet_html(sheet, qr_uri=QR_SRC, inline_css=False)
+    require_fonts()
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    return Skeleton(html, images=images, stylesheets=[parsed_stylesheet("form.css")], font_config=font_config())
+
+
+def sheet_pdf(sheet: Sheet) -> bytes:
+    """The form as PDF: the entrant's words set over its shape's skeleton
+    (:mod:`forms.overlay`) when they fit, else the whole document drawn."""
+    extra: dict[int, int] = {}
+    for _ in range(2):  # the second time with the skeleton of as many lines as the values take
+        blank = shape(sheet, extra)
+        kept = skeleton(("form", blank), lambda: _sheet_skeleton(blank))  # noqa: B023 - called at once
+        if kept is None:
+            break
+        try:
+            with _RENDER_LOCK:
+                return kept.pdf(values(sheet), QRDrawing(sheet.qr_text) if sheet.qr_text else None)
+        except Taller as taller:
+            extra = taller.extra
+        except Unfit:
+            break
+    return full_sheet_pdf(sheet)

@@ -1,0 +1,571 @@
+"""A form's page drawn once, the entrant's text set over it.
+
+bench/README.md 'Documents in a tenth of a second': WeasyPrint spends a form's ~200 ms on
+parsing, the cascade, the table's layout, painting and the fonts, about evenly; the entrant's
+words are a small part of it.  So each drawing process lays a form out once per *shape* of
+sheet (the sheet with its values' words taken out: :func:`shape`), with a one-character
+stand-in for every value, and keeps:
+
+* the page drawn without the cells that hold values (and without the QR code), its fonts and
+  every other PDF object, written out once (:class:`Skeleton`);
+* for each cell that holds a value, its paragraphs before layout (WeasyPrint's boxes, styles
+  computed) and the cell's place on the page.
+
+Per submission only those paragraphs are laid out again (WeasyPrint's own inline layout:
+Pango's line breaking, the stylesheet's alignment, ``pre-wrap`` and ``overflow-wrap``) at the
+cell's place, painted by WeasyPrint's own painter into a form XObject with fonts of its own,
+and the kept objects written around it.  When a cell's new words would change the height of
+its row (the whole table below would move), :func:`overlay_pdf` gives None and the caller
+draws the whole document (:func:`forms.pdf.html_to_pdf`).  ``tests/test_form_looks.py`` keeps
+both ways looking the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import io
+import re
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from forms.sheet import Para, Run, Sheet
+
+#: A value's stand-in in the skeleton: one common hanzi, so that the line is as tall as text.
+STAND_IN = "国"
+#: The number and code at the top are right-aligned in a column as wide as their text: their
+#: stand-ins are a full-width letter per character, wider than any digit or Latin letter.
+WIDE = "Ｗ"
+#: Skeletons kept per process (one per contest, form and shape of sheet in practice).
+KEPT = 32
+#: Lengths in CSS pixels closer than this are the same.
+EPSILON = 1e-6
+_LINE_FEEDS = re.compile(r"\r\n?")
+DEFLATE_LEVEL = 6  # as forms.pdf.DEFLATE_LEVEL (not imported: forms.pdf imports this module)
+
+
+class Unfit(Exception):
+    """The values do not fit the skeleton: draw the whole document instead."""
+
+
+class Taller(Unfit):
+    """Some values take more lines than their stand-ins: ``extra`` maps a value's index
+    (:func:`values`' order) to the lines its paragraph took beyond the skeleton's."""
+
+    def __init__(self, extra: dict[int, int]) -> None:
+        super().__init__(f"values take more lines: {extra}")
+        self.extra = extra
+
+
+def shape(sheet: Sheet, extra: dict[int, int] | None = None) -> Sheet:
+    """``sheet`` with each value's words replaced by :data:`STAND_IN`, the number and code by
+    :data:`WIDE` (as many as their characters): what its skeleton is drawn from.  ``extra``:
+    lines to add to some values' stand-ins (by index in :func:`values`' order; :class:`Taller`)."""
+    extra = extra or {}
+    count = [2 if sheet.number and sheet.verify_code else 1 if sheet.number else 0]
+
+    def stand_in(run: Run) -> Run:
+        if run.kind != "value":
+            return run
+        n = extra.get(count[0], 0)
+        count[0] += 1
+        return dataclasses.replace(run, text="\n".join([STAND_IN] * (1 + n)))
+
+    def para_shape(para: Para) -> Para:
+        return dataclasses.replace(para, runs=tuple(stand_in(r) for r in para.runs))
+
+    heading = tuple(tuple(para_shape(p) for p in line) for line in sheet.heading)
+    rows = tuple(
+        dataclasses.replace(
+            row,
+            cells=tuple(
+                dataclasses.replace(cell, paras=tuple(para_shape(p) for p in cell.paras)) for cell in row.cells
+            ),
+        )
+        for row in sheet.rows
+    )
+    return dataclasses.replace(
+        sheet,
+        rows=rows,
+        heading=heading,
+        number=WIDE * len(sheet.number) if sheet.number else None,
+        verify_code=WIDE * len(sheet.verify_code) if sheet.verify_code else None,
+    )
+
+
+def values(sheet: Sheet) -> list[str]:
+    """The words the template writes in ``span.value`` and ``span.code``, in document order
+    (``forms/templates/form.html.j2``: the number and code, the heading, the table)."""
+    out = [t for t in (sheet.number, sheet.verify_code if sheet.number else None) if t]
+    paras = [p for line in sheet.heading for p in line]
+    paras += [p for row in sheet.rows for cell in row.cells for p in cell.paras]
+    out += [r.text for p in paras for r in p.runs if r.kind == "value"]
+    return out
+
+
+# --- WeasyPrint's boxes -------------------------------------------------------------------
+
+
+def _classes(box: Any) -> list[str]:
+    element = getattr(box, "element", None)
+    if element is None or not hasattr(element, "get"):
+        return []
+    return str(element.get("class") or "").split()
+
+
+def _walk(box: Any) -> Iterator[Any]:
+    yield box
+    for child in getattr(box, "children", ()):
+        yield from _walk(child)
+
+
+def _is_value(box: Any, classes: tuple[str, ...]) -> bool:
+    from weasyprint.formatting_structure import boxes  # type: ignore[import-untyped]
+
+    return isinstance(box, boxes.InlineBox) and any(c in _classes(box) for c in classes)
+
+
+@dataclass
+class _Paragraph:
+    """A block of lines in a cell that holds values: its box before layout (a block with one
+    line box), and its laid-out box in the skeleton."""
+
+    before: Any
+    laid: Any
+    dynamic: bool
+
+
+@dataclass
+class _Cell:
+    laid: Any  # the table cell in the skeleton, laid out
+    paragraphs: list[_Paragraph]
+    top: float  # where the content starts, before vertical alignment
+    room: float  # the content's height the row gives it
+    tight: bool  # the cell's content sets the row's height: it must keep its height
+    valign: str
+    aligned: float  # how far the skeleton's vertical alignment moved the content down
+
+
+class Skeleton:
+    """One shape of sheet laid out and drawn once (see the module docstring)."""
+
+    def __init__(self, html: str, *, images: dict[str, Any], stylesheets: Sequence[Any], font_config: Any) -> None:
+        import weasyprint
+        from weasyprint.css.counters import CounterStyle  # type: ignore[import-untyped]
+        from weasyprint.document import Document  # type: ignore[import-untyped]
+        from weasyprint.formatting_structure.build import (  # type: ignore[import-untyped]
+            build_formatting_structure,
+        )
+        from weasyprint.layout import layout_document  # type: ignore[import-untyped]
+
+        fetcher = weasyprint.URLFetcher(allowed_protocols=("data",), fail_on_errors=False)
+        document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None)
+        options = dict(weasyprint.DEFAULT_OPTIONS)
+        options.update(cache=dict(images), stylesheets=list(stylesheets))
+        counter_style = CounterStyle()
+        context = Document._build_layout_context(document, font_config, counter_style, {}, options)
+        root = build_formatting_structure(
+            document.etree_element,
+            context.style_for,
+            context.get_image_from_uri,
+            document.base_url,
+            context.target_collector,
+            counter_style,
+            context.footnotes,
+        )
+        before = {id(b.element): b for b in _walk(root) if _lines_holder(b)}
+        pages = list(layout_document(document, root, context))
+        if len(pages) != 1:
+            raise Unfit("the skeleton takes more than one page")
+        self.context, self.page = context, pages[0]
+        self.cells = self._cells(before)
+        self.qr = next((b for b in _walk(self.page) if "qr" in _classes(b)), None)
+        from weasyprint.html import get_html_metadata  # type: ignore[import-untyped]
+
+        self.metadata = get_html_metadata(document)
+        context.create_block_formatting_context()  # the values' lines are laid out in it
+        self._static()
+
+    def _cells(self, before: dict[int, Any]) -> list[_Cell]:
+        from weasyprint.formatting_structure import boxes
+
+        cells: list[_Cell] = []
+        for row in _walk(self.page):
+            if not isinstance(row, boxes.TableRowBox):
+                continue
+            for cell in row.children:
+                holders = [b for b in _walk(cell) if _lines_holder(b)]
+                dynamic = [any(_is_value(x, ("value", "code")) for x in _walk(h)) for h in holders]
+                if not any(dynamic):
+                    continue
+                if any(id(h.element) not in before for h in holders) or any(
+                    h is not cell and h not in cell.children for h in holders
+                ):
+                    raise Unfit("a cell's paragraphs are nested")
+                style = cell.style
+                pad_top, pad_bottom = _px(style["padding_top"]), _px(style["padding_bottom"])
+                top = cell.position_y + cell.border_top_width + pad_top
+                bottom = cell.position_y + cell.border_height() - cell.border_bottom_width - pad_bottom
+                content = sum(c.margin_height() for c in cell.children)
+                first = cell.children[0].position_y
+                cells.append(
+                    _Cell(
+                        cell,
+                        [_Paragraph(before[id(h.element)], h, d) for h, d in zip(holders, dynamic, strict=True)],
+                        top,
+                        bottom - top,
+                        content >= bottom - top - EPSILON,
+                        cell.vertical_align,
+                        first - top,
+                    )
+                )
+        return cells
+
+    def _static(self) -> None:
+        """Draw the page without the cells that hold values and without the QR code, and write
+        every object of the PDF but the values' XObject once."""
+        import pydyf  # type: ignore[import-untyped]
+        from weasyprint.pdf import build_fonts_dictionary  # type: ignore[import-untyped]
+
+        held = {}
+        for cell in self.cells:
+            for p in cell.paragraphs:
+                held[id(p.laid)] = p.laid.children
+                p.laid.children = ()
+        parent = None
+        if self.qr is not None:
+            parent = next(b for b in _walk(self.page) if self.qr in getattr(b, "children", ()))
+            parent.children = tuple(c for c in parent.children if c is not self.qr)
+        pdf = pydyf.PDF()
+        fonts: dict[Any, Any] = {}
+        resources = _resources()
+        stream = _page_stream(fonts, resources, self.page)
+        from weasyprint.document import Page  # type: ignore[import-untyped]
+
+        Page(self.page).paint(stream, 0.75)
+        for cell in self.cells:
+            for p in cell.paragraphs:
+                p.laid.children = held[id(p.laid)]
+        if parent is not None:
+            parent.children = (*parent.children, self.qr)
+        options = {"hinting": False, "pdf_version": None}
+        pdf_fonts = build_fonts_dictionary(pdf, fonts, True, True, options)
+        pdf.add_object(pdf_fonts)
+        resources["Font"] = pdf_fonts.reference
+        self.width, self.height = self.page.width * 0.75, self.page.height * 0.75
+        if any(resources[key] for key in ("XObject", "Pattern", "Shading")):
+            raise Unfit("the page draws images, patterns or shadings")
+        content = pydyf.Stream([b"q", *stream.stream, b"Q", b"/KV Do"], compress=True)
+        pdf.add_object(content)
+        for key in ("XObject", "Pattern", "Shading", "ExtGState"):
+            if not resources[key]:
+                del resources[key]
+        pdf.add_object(resources)
+        page = pydyf.Dictionary(
+            {
+                "Type": "/Page",
+                "Parent": pdf.pages.reference,
+                "MediaBox": pydyf.Array([0, 0, self.width, self.height]),
+                "Contents": content.reference,
+                "Resources": resources.reference,
+                "TrimBox": pydyf.Array([0, 0, self.width, self.height]),
+                "BleedBox": pydyf.Array([0, 0, self.width, self.height]),
+            }
+        )
+        pdf.add_page(page)
+        # The values' XObject comes right after these objects (Skeleton.pdf).
+        resources["XObject"] = pydyf.Dictionary({"KV": f"{len(pdf.objects)} 0 R"})
+        _deflate(pdf.objects)
+        self.objects = [(o.data, o.compressible) for o in pdf.objects[3:]]
+        self.page_number = page.number
+
+    def pdf(self, texts: Sequence[str], qr: Any | None, attachments: Any = None) -> bytes:
+        """The page with ``texts`` (:func:`values`' order) in its cells and the QR code
+        ``qr`` (a :class:`forms.qr.QRDrawing`), or :class:`Unfit`."""
+        import pydyf
+        from weasyprint.pdf import build_fonts_dictionary
+
+        lines = self._layout(list(texts))
+        pdf = pydyf.PDF()
+        for data, compressible in self.objects:
+            raw = _Raw(data, compressible)
+            if len(pdf.objects) == self.page_number:
+                pdf.add_page(raw)
+            else:
+                pdf.add_object(raw)
+        xobject = pydyf.Stream([], compress=True)
+        pdf.add_object(xobject)
+        fonts: dict[Any, Any] = {}
+        resources = _resources()
+        stream = _page_stream(fonts, resources, self.page)
+        with stream.stacked():
+            stream.transform(a=0.75, d=0.75)
+            from weasyprint.draw import draw_inline_level, draw_replacedbox  # type: ignore[import-untyped]
+
+            for line in lines:
+                draw_inline_level(stream, self.page, line)
+            if qr is not None and self.qr is not None:
+                box = self.qr.copy()
+                box.replacement = qr
+                draw_replacedbox(stream, box)
+        options = {"hinting": False, "pdf_version": None}
+        pdf_fonts = build_fonts_dictionary(pdf, fonts, True, True, options)
+        pdf.add_object(pdf_fonts)
+        resources["Font"] = pdf_fonts.reference
+        for key in ("XObject", "Pattern", "Shading"):
+            if not resources[key]:
+                del resources[key]
+        if resources.get("ExtGState"):
+            pdf.add_object(resources["ExtGState"])
+            resources["ExtGState"] = resources["ExtGState"].reference
+        else:
+            del resources["ExtGState"]
+        xobject.stream = stream.stream
+        xobject.extra = pydyf.Dictionary(
+            {
+                "Type": "/XObject",
+                "Subtype": "/Form",
+                "BBox": pydyf.Array([0, 0, self.width, self.height]),
+                "Resources": resources,
+            }
+        )
+        self._info(pdf)
+        if attachments:
+            _attach(pdf, attachments)
+        _deflate(pdf.objects[len(self.objects) + 3 :])
+        out = io.BytesIO()
+        pdf.write(out, None, None, True)
+        return out.getvalue()
+
+    def _info(self, pdf: Any) -> None:
+        import pydyf
+        import weasyprint
+
+        pdf.info["Producer"] = pydyf.String(f"WeasyPrint {weasyprint.VERSION}")
+        if title := self.metadata.get("title"):
+            pdf.info["Title"] = pydyf.String(title)
+        if description := self.metadata.get("description"):
+            pdf.info["Subject"] = pydyf.String(description)
+        if lang := self.metadata.get("lang"):
+            pdf.catalog["Lang"] = pydyf.String(lang)
+
+    # --- the values' lines ---------------------------------------------------------------
+
+    def _layout(self, texts: list[str]) -> list[Any]:
+        """Every line of the cells that hold values, laid out with ``texts`` in them."""
+        queue = _Queue(texts)
+        out: list[Any] = []
+        taller: dict[int, int] = {}
+        unfit = False
+        for cell in self.cells:
+            y = cell.top
+            lines: list[Any] = []
+            for p in cell.paragraphs:
+                if p.dynamic:
+                    new, height = self._lines(cell, p, queue, y)
+                    if len(new) > len(p.laid.children):
+                        taller[queue.taken - 1] = len(new) - len(p.laid.children)
+                else:  # the skeleton's lines, moved to where the paragraph now starts
+                    new = [line.deepcopy() for line in p.laid.children]
+                    dy = y - (p.laid.position_y - cell.aligned)
+                    for line in new:
+                        line.translate(dy=dy)
+                    height = p.laid.margin_height()
+                lines += new
+                y += height
+            height = y - cell.top
+            if height > cell.room + EPSILON or (cell.tight and abs(height - cell.room) > EPSILON):
+                unfit = True  # the row would be taller: the table below would move
+            shift = {"middle": (cell.room - height) / 2, "bottom": cell.room - height}.get(cell.valign, 0.0)
+            for line in lines:
+                line.translate(dy=shift)
+            out += lines
+        from weasyprint.layout.background import layout_box_backgrounds  # type: ignore[import-untyped]
+
+        for line in out:
+            layout_box_backgrounds(self.page, line, self.context.get_image_from_uri)
+        if queue.taken != len(texts):
+            raise Unfit("more values than cells for them")
+        if unfit:
+            raise Taller(taller) if taller else Unfit("a value changes its row's height")
+        return out
+
+    def _lines(self, cell: _Cell, p: _Paragraph, queue: _Queue, y: float) -> tuple[list[Any], float]:
+        from weasyprint.layout.inline import iter_line_boxes  # type: ignore[import-untyped]
+
+        block, laid = p.before, p.laid
+        line = _with_texts(block.children[0], queue)
+        line.position_x = laid.content_box_x()
+        top = y if laid is cell.laid else y + (laid.content_box_y() - laid.position_y)
+        line.position_y = top
+        new = [
+            ln for ln, _ in iter_line_boxes(self.context, line, top, float("-inf"), None, laid, [], [], None, None)
+        ]
+        bottom = new[-1].position_y + new[-1].height if new else top
+        if laid is not cell.laid:
+            bottom += laid.margin_bottom + laid.padding_bottom + laid.border_bottom_width
+        return new, bottom - y
+
+
+def _lines_holder(box: Any) -> bool:
+    """A block whose children are line boxes (a paragraph, or a cell with inline content)."""
+    from weasyprint.formatting_structure import boxes
+
+    return (
+        isinstance(box, boxes.BlockContainerBox)
+        and bool(box.children)
+        and all(isinstance(c, boxes.LineBox) for c in box.children)
+    )
+
+
+class _Queue:
+    """The values, taken one by one."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts, self.taken = texts, 0
+
+    def __next__(self) -> str:
+        if self.taken >= len(self.texts):
+            raise Unfit("more cells for values than values")
+        self.taken += 1
+        return self.texts[self.taken - 1]
+
+
+def _with_texts(line: Any, queue: _Queue) -> Any:
+    """A deep copy of ``line`` (before layout), each value's text the next of ``queue``."""
+    from weasyprint.formatting_structure import boxes
+
+    def copy(box: Any) -> Any:
+        if _is_value(box, ("value", "code")):
+            text = next(queue)
+            kids = [c for c in box.children if isinstance(c, boxes.TextBox)]
+            if len(kids) != 1 or len(box.children) != 1:
+                raise Unfit("a value's box is not one text")
+            return box.copy_with_children([_text_box(kids[0], text)])
+        if isinstance(box, boxes.ParentBox):
+            return box.copy_with_children([copy(c) for c in box.children])
+        return box.copy()
+
+    return copy(line)
+
+
+def _text_box(box: Any, text: str) -> Any:
+    """``box`` with ``text``, processed as WeasyPrint's box builder processes a value's."""
+    if not text:
+        raise Unfit("an empty value")
+    if box.style["white_space"] not in ("pre", "pre-wrap"):
+        if any(ch.isspace() for ch in text):
+            raise Unfit("spaces in a value whose spaces collapse")
+    text = _LINE_FEEDS.sub("\n", text)
+    if box.style["text_transform"] != "none" or box.style["hyphens"] == "none":
+        raise Unfit("a transformed text")
+    return box.copy_with_text(text)
+
+
+def _px(value: Any) -> float:
+    if getattr(value, "unit", "px") != "px":
+        raise Unfit(f"a length in {value.unit}")
+    return float(getattr(value, "value", value))
+
+
+def _resources() -> Any:
+    import pydyf
+
+    return pydyf.Dictionary(
+        {
+            "ExtGState": pydyf.Dictionary(),
+            "XObject": pydyf.Dictionary(),
+            "Pattern": pydyf.Dictionary(),
+            "Shading": pydyf.Dictionary(),
+        }
+    )
+
+
+def _page_stream(fonts: dict[Any, Any], resources: Any, page: Any) -> Any:
+    from weasyprint.pdf.stream import Stream  # type: ignore[import-untyped]
+
+    stream = Stream(fonts, (0, 0, page.width, page.height), resources, {}, None, {}, None, compress=True)
+    stream.transform(d=-1, f=page.height * 0.75)
+    return stream
+
+
+class _Raw:
+    """An object of the PDF already written out (the skeleton's)."""
+
+    def __init__(self, data: bytes, compressible: bool) -> None:
+        self.number: int | None = None
+        self.offset = 0
+        self.generation = 0
+        self.free = "n"
+        self.data = data
+        self.compressible = compressible
+
+    @property
+    def indirect(self) -> bytes:
+        return f"{self.number} 0 obj\n".encode() + self.data + b"\nendobj"
+
+    @property
+    def reference(self) -> bytes:
+        return f"{self.number} 0 R".encode()
+
+
+def _deflate(objects: Sequence[Any]) -> None:
+    for obj in objects:
+        if not getattr(obj, "compress", False) or "Filter" in getattr(obj, "extra", {}):
+            continue
+        if not all(isinstance(item, bytes) for item in obj.stream):
+            continue
+        obj.stream = [zlib.compress(b"\n".join(obj.stream), DEFLATE_LEVEL)]
+        obj.extra["Filter"] = "/FlateDecode"
+        obj.compress = False
+
+
+def _attach(pdf: Any, attachments: dict[str, bytes]) -> None:
+    import pydyf
+    import weasyprint
+    from weasyprint.pdf.anchors import write_pdf_attachment  # type: ignore[import-untyped]
+
+    fetcher = weasyprint.URLFetcher(allowed_protocols=("data",), fail_on_errors=False)
+    names = pydyf.Array()
+    for name, data in attachments.items():
+        attachment = weasyprint.Attachment(string=data, name=name, url_fetcher=fetcher)
+        pdf_attachment = write_pdf_attachment(pdf, attachment, True)
+        if pdf_attachment is not None:
+            names.append(pdf_attachment["F"])
+            names.append(pdf_attachment.reference)
+    content = pydyf.Dictionary({"Names": names})
+    pdf.add_object(content)
+    pdf.catalog["Names"] = pydyf.Dictionary({"EmbeddedFiles": content.reference})
+
+
+# --- the kept skeletons ---------------------------------------------------------------------
+
+_LOCK = threading.Lock()
+
+
+@functools.cache
+def _kept() -> OrderedDict[Any, Skeleton | None]:
+    return OrderedDict()
+
+
+def skeleton(key: Any, make: Any) -> Skeleton | None:
+    """The skeleton kept under ``key``, made by ``make()`` the first time (None when the
+    shape cannot have one)."""
+    kept = _kept()
+    with _LOCK:
+        if key in kept:
+            kept.move_to_end(key)
+            return kept[key]
+    try:
+        made: Skeleton | None = make()
+    except Unfit:
+        made = None
+    with _LOCK:
+        kept[key] = made
+        while len(kept) > KEPT:
+            kept.popitem(last=False)
+    return made
