@@ -147,7 +147,6 @@ class _Cell:
     room: float  # the content's height the row gives it
     tight: bool  # the cell's content sets the row's height: it must keep its height
     valign: str
-    aligned: float  # how far the skeleton's vertical alignment moved the content down
 
 
 class Skeleton:
@@ -211,7 +210,6 @@ class Skeleton:
                 top = cell.position_y + cell.border_top_width + pad_top
                 bottom = cell.position_y + cell.border_height() - cell.border_bottom_width - pad_bottom
                 content = sum(c.margin_height() for c in cell.children)
-                first = cell.children[0].position_y
                 cells.append(
                     _Cell(
                         cell,
@@ -220,7 +218,6 @@ class Skeleton:
                         bottom - top,
                         content >= bottom - top - EPSILON,
                         cell.vertical_align,
-                        first - top,
                     )
                 )
         return cells
@@ -371,7 +368,7 @@ class Skeleton:
                         taller[queue.taken - 1] = len(new) - len(p.laid.children)
                 else:  # the skeleton's lines, moved to where the paragraph now starts
                     new = [line.deepcopy() for line in p.laid.children]
-                    dy = y - (p.laid.position_y - cell.aligned)
+                    dy = y - p.laid.position_y
                     for line in new:
                         line.translate(dy=dy)
                     height = p.laid.margin_height()
