@@ -224,58 +224,106 @@ class Skeleton:
 
     def _static(self) -> None:
         """Draw the page without the cells that hold values and without the QR code, and write
-        every object of the PDF but the values' XObject once."""
+        every object of the PDF once but the values' content streams and the fonts.
+
+        The page's content is an array of streams: the skeleton's, cut where WeasyPrint would
+        have drawn a cell's values or the QR code, and between its pieces the values' streams
+        (each in ``q`` … ``Q``), so that the text comes in reading order, as WeasyPrint draws it
+        (what pdftotext and pypdf give)."""
         import pydyf  # type: ignore[import-untyped]
+        import weasyprint.draw as draw  # type: ignore[import-untyped]
+        from weasyprint.document import Page  # type: ignore[import-untyped]
         from weasyprint.pdf import build_fonts_dictionary  # type: ignore[import-untyped]
 
+        # A box drawn in a slot of its own carries the slot's number (WeasyPrint's stacking
+        # contexts draw copies of the boxes).
+        marked = []
         held = {}
-        for cell in self.cells:
-            for p in cell.paragraphs:
+        for n, cell in enumerate(self.cells):
+            for k, p in enumerate(cell.paragraphs):
                 held[id(p.laid)] = p.laid.children
-                p.laid.children = ()
-        parent = None
+                p.laid.children = p.laid.children[:1] if k == 0 else ()
+                if k == 0:
+                    marked.append(p.laid.children[0])
+                    p.laid.children[0].kepu_slot = n
         if self.qr is not None:
-            parent = next(b for b in _walk(self.page) if self.qr in getattr(b, "children", ()))
-            parent.children = tuple(c for c in parent.children if c is not self.qr)
+            marked.append(self.qr)
+            self.qr.kepu_slot = len(self.cells)
+        cut = [f"%kepu-slot-{n}".encode() for n in range(len(self.cells) + 1)]
+        inline, replaced = draw.draw_inline_level, draw.draw_replacedbox
+
+        def draw_inline(stream: Any, page: Any, box: Any, *args: Any, **kwargs: Any) -> None:
+            slot = getattr(box, "kepu_slot", None)
+            if slot is None:
+                inline(stream, page, box, *args, **kwargs)
+            else:
+                stream.stream.append(cut[slot])
+
+        def draw_replaced(stream: Any, box: Any) -> None:
+            slot = getattr(box, "kepu_slot", None)
+            if slot is None:
+                replaced(stream, box)
+            else:
+                stream.stream.append(cut[slot])
+
         pdf = pydyf.PDF()
         fonts: dict[Any, Any] = {}
         resources = _resources()
         stream = _page_stream(fonts, resources, self.page)
-        from weasyprint.document import Page  # type: ignore[import-untyped]
-
-        Page(self.page).paint(stream, 0.75)
-        for cell in self.cells:
-            for p in cell.paragraphs:
-                p.laid.children = held[id(p.laid)]
-        if parent is not None:
-            parent.children = (*parent.children, self.qr)
-        options = {"hinting": False, "pdf_version": None}
-        pdf_fonts = build_fonts_dictionary(pdf, fonts, True, True, options)
-        pdf.add_object(pdf_fonts)
-        resources["Font"] = pdf_fonts.reference
-        self.width, self.height = self.page.width * 0.75, self.page.height * 0.75
+        draw.draw_inline_level, draw.draw_replacedbox = draw_inline, draw_replaced
+        try:
+            Page(self.page).paint(stream, 0.75)
+        finally:
+            draw.draw_inline_level, draw.draw_replacedbox = inline, replaced
+            for box in marked:
+                del box.kepu_slot
+            for cell in self.cells:
+                for p in cell.paragraphs:
+                    p.laid.children = held[id(p.laid)]
         if any(resources[key] for key in ("XObject", "Pattern", "Shading")):
             raise Unfit("the page draws images, patterns or shadings")
-        content = pydyf.Stream([b"q", *stream.stream, b"Q", b"/KV Do"], compress=True)
-        pdf.add_object(content)
+        order = [cut.index(op) for op in stream.stream if op in cut]
+        if sorted(order) != list(range(len(self.cells) + (self.qr is not None))):
+            raise Unfit(f"a cell with values or the QR code was not drawn once: {order}")
+        self.order = order  # the slots in drawing order
+        pieces: list[list[Any]] = [[]]
+        for op in stream.stream:
+            if op in cut:
+                pieces.append([])
+            else:
+                pieces[-1].append(op)
+        options = {"hinting": False, "pdf_version": None}
+        pdf_fonts = build_fonts_dictionary(pdf, fonts, True, True, options)
+        self.fonts = {key: bytes(ref) for key, ref in pdf_fonts.items()}
+        contents = []
+        for piece in pieces:
+            content = pydyf.Stream(piece, compress=True)
+            pdf.add_object(content)
+            contents.append(content.reference)
         for key in ("XObject", "Pattern", "Shading", "ExtGState"):
             if not resources[key]:
                 del resources[key]
         pdf.add_object(resources)
+        self.width, self.height = self.page.margin_width() * 0.75, self.page.margin_height() * 0.75
         page = pydyf.Dictionary(
             {
                 "Type": "/Page",
                 "Parent": pdf.pages.reference,
                 "MediaBox": pydyf.Array([0, 0, self.width, self.height]),
-                "Contents": content.reference,
+                "Contents": pydyf.Array(),
                 "Resources": resources.reference,
                 "TrimBox": pydyf.Array([0, 0, self.width, self.height]),
                 "BleedBox": pydyf.Array([0, 0, self.width, self.height]),
             }
         )
         pdf.add_page(page)
-        # The values' XObject comes right after these objects (Skeleton.pdf).
-        resources["XObject"] = pydyf.Dictionary({"KV": f"{len(pdf.objects)} 0 R"})
+        # After these objects: the values' streams, one per slot, then the page's fonts.
+        first = len(pdf.objects)
+        for n, piece_ref in enumerate(contents):
+            page["Contents"].append(piece_ref)
+            if n < len(order):
+                page["Contents"].append(f"{first + n} 0 R")
+        resources["Font"] = f"{first + len(order)} 0 R"
         _deflate(pdf.objects)
         self.objects = [(o.data, o.compressible) for o in pdf.objects[3:]]
         self.page_number = page.number
@@ -284,6 +332,7 @@ class Skeleton:
         """The page with ``texts`` (:func:`values`' order) in its cells and the QR code
         ``qr`` (a :class:`forms.qr.QRDrawing`), or :class:`Unfit`."""
         import pydyf
+        from weasyprint.draw import draw_inline_level, draw_replacedbox
         from weasyprint.pdf import build_fonts_dictionary
 
         lines = self._layout(list(texts))
@@ -294,42 +343,29 @@ class Skeleton:
                 pdf.add_page(raw)
             else:
                 pdf.add_object(raw)
-        xobject = pydyf.Stream([], compress=True)
-        pdf.add_object(xobject)
         fonts: dict[Any, Any] = {}
         resources = _resources()
-        stream = _page_stream(fonts, resources, self.page)
-        with stream.stacked():
-            stream.transform(a=0.75, d=0.75)
-            from weasyprint.draw import draw_inline_level, draw_replacedbox  # type: ignore[import-untyped]
-
-            for line in lines:
-                draw_inline_level(stream, self.page, line)
-            if qr is not None and self.qr is not None:
+        for slot in self.order:
+            stream = _ValueStream(fonts, resources, self.page)
+            pdf.add_object(stream)
+            stream.stream.append(b"q")
+            if slot < len(self.cells):
+                for line in lines[slot]:
+                    draw_inline_level(stream, self.page, line)
+            elif qr is not None and self.qr is not None:
                 box = self.qr.copy()
                 box.replacement = qr
                 draw_replacedbox(stream, box)
+            stream.stream.append(b"Q")
+        if any(resources[key] for key in ("XObject", "Pattern", "Shading")) or set(
+            resources["ExtGState"]
+        ) - set(_OPAQUE):
+            raise Unfit("the values drew more than opaque text")
+        page_fonts = pydyf.Dictionary({key: ref.decode() for key, ref in self.fonts.items()})
+        pdf.add_object(page_fonts)
         options = {"hinting": False, "pdf_version": None}
-        pdf_fonts = build_fonts_dictionary(pdf, fonts, True, True, options)
-        pdf.add_object(pdf_fonts)
-        resources["Font"] = pdf_fonts.reference
-        for key in ("XObject", "Pattern", "Shading"):
-            if not resources[key]:
-                del resources[key]
-        if resources.get("ExtGState"):
-            pdf.add_object(resources["ExtGState"])
-            resources["ExtGState"] = resources["ExtGState"].reference
-        else:
-            del resources["ExtGState"]
-        xobject.stream = stream.stream
-        xobject.extra = pydyf.Dictionary(
-            {
-                "Type": "/XObject",
-                "Subtype": "/Form",
-                "BBox": pydyf.Array([0, 0, self.width, self.height]),
-                "Resources": resources,
-            }
-        )
+        for key, ref in build_fonts_dictionary(pdf, fonts, True, True, options).items():
+            page_fonts[key] = ref
         self._info(pdf)
         if attachments:
             _attach(pdf, attachments)
@@ -352,10 +388,12 @@ class Skeleton:
 
     # --- the values' lines ---------------------------------------------------------------
 
-    def _layout(self, texts: list[str]) -> list[Any]:
-        """Every line of the cells that hold values, laid out with ``texts`` in them."""
+    def _layout(self, texts: list[str]) -> list[list[Any]]:
+        """The lines of each cell that holds values, laid out with ``texts`` in them."""
+        from weasyprint.layout.background import layout_box_backgrounds  # type: ignore[import-untyped]
+
         queue = _Queue(texts)
-        out: list[Any] = []
+        out: list[list[Any]] = []
         taller: dict[int, int] = {}
         unfit = False
         for cell in self.cells:
@@ -380,11 +418,8 @@ class Skeleton:
             shift = {"middle": (cell.room - height) / 2, "bottom": cell.room - height}.get(cell.valign, 0.0)
             for line in lines:
                 line.translate(dy=shift)
-            out += lines
-        from weasyprint.layout.background import layout_box_backgrounds  # type: ignore[import-untyped]
-
-        for line in out:
-            layout_box_backgrounds(self.page, line, self.context.get_image_from_uri)
+                layout_box_backgrounds(self.page, line, self.context.get_image_from_uri)
+            out.append(lines)
         if queue.taken != len(texts):
             raise Unfit("more values than cells for them")
         if unfit:
@@ -469,12 +504,19 @@ def _px(value: Any) -> float:
     return float(getattr(value, "value", value))
 
 
+#: The graphics states WeasyPrint sets for opaque colours: in every skeleton's resources, so
+#: that the values' streams may set them too.
+_OPAQUE = ("a1", "A1", "a1.0", "A1.0")
+
+
 def _resources() -> Any:
     import pydyf
 
     return pydyf.Dictionary(
         {
-            "ExtGState": pydyf.Dictionary(),
+            "ExtGState": pydyf.Dictionary(
+                {key: pydyf.Dictionary({"CA" if key[0] == "A" else "ca": 1}) for key in _OPAQUE}
+            ),
             "XObject": pydyf.Dictionary(),
             "Pattern": pydyf.Dictionary(),
             "Shading": pydyf.Dictionary(),
@@ -482,11 +524,28 @@ def _resources() -> Any:
     )
 
 
+def _ValueStream(fonts: dict[Any, Any], resources: Any, page: Any) -> Any:  # noqa: N802 - a class, made late
+    """A WeasyPrint stream for the values, drawing in CSS pixels (where the skeleton's stream
+    is when it is cut), its fonts named apart from the skeleton's (``V`` before the hash)."""
+    from weasyprint.pdf.stream import Stream
+
+    class ValueStream(Stream):  # type: ignore[misc]
+        def add_font(self, pango_font: Any) -> Any:
+            font, size = super().add_font(pango_font)
+            if not font.hash.startswith("V"):
+                font.hash = "V" + font.hash
+            return font, size
+
+    width, height = page.margin_width(), page.margin_height()
+    return ValueStream(fonts, (0, 0, width, height), resources, {}, None, {}, None, compress=True)
+
+
 def _page_stream(fonts: dict[Any, Any], resources: Any, page: Any) -> Any:
     from weasyprint.pdf.stream import Stream  # type: ignore[import-untyped]
 
-    stream = Stream(fonts, (0, 0, page.width, page.height), resources, {}, None, {}, None, compress=True)
-    stream.transform(d=-1, f=page.height * 0.75)
+    width, height = page.margin_width(), page.margin_height()
+    stream = Stream(fonts, (0, 0, width, height), resources, {}, None, {}, None, compress=True)
+    stream.transform(d=-1, f=height * 0.75)
     return stream
 
 
