@@ -83,7 +83,8 @@ def shape(sheet: Sheet, extra: dict[int, int] | None = None) -> Sheet:
         dataclasses.replace(
             row,
             cells=tuple(
-                dataclasses.replace(cell, paras=tuple(para_shape(p) for p in cell.paras)) for cell in row.cells
+                dataclasses.replace(cell, paras=tuple(para_shape(p) for p in cell.paras))
+                for cell in row.cells
             ),
         )
         for row in sheet.rows
@@ -152,8 +153,10 @@ class _Cell:
 class Skeleton:
     """One shape of sheet laid out and drawn once (see the module docstring)."""
 
-    def __init__(self, html: str, *, images: dict[str, Any], stylesheets: Sequence[Any], font_config: Any) -> None:
-        import weasyprint
+    def __init__(
+        self, html: str, *, images: dict[str, Any], stylesheets: Sequence[Any], font_config: Any
+    ) -> None:
+        import weasyprint  # type: ignore[import-untyped]
         from weasyprint.css.counters import CounterStyle  # type: ignore[import-untyped]
         from weasyprint.document import Document  # type: ignore[import-untyped]
         from weasyprint.formatting_structure.build import (  # type: ignore[import-untyped]
@@ -213,7 +216,10 @@ class Skeleton:
                 cells.append(
                     _Cell(
                         cell,
-                        [_Paragraph(before[id(h.element)], h, d) for h, d in zip(holders, dynamic, strict=True)],
+                        [
+                            _Paragraph(before[id(h.element)], h, d)
+                            for h, d in zip(holders, dynamic, strict=True)
+                        ],
                         top,
                         bottom - top,
                         content >= bottom - top - EPSILON,
@@ -232,7 +238,7 @@ class Skeleton:
         (what pdftotext and pypdf give)."""
         import pydyf  # type: ignore[import-untyped]
         import weasyprint.draw as draw  # type: ignore[import-untyped]
-        from weasyprint.document import Page  # type: ignore[import-untyped]
+        from weasyprint.document import Page
         from weasyprint.pdf import build_fonts_dictionary  # type: ignore[import-untyped]
 
         # A box drawn in a slot of its own carries the slot's number (WeasyPrint's stacking
@@ -346,7 +352,7 @@ class Skeleton:
         fonts: dict[Any, Any] = {}
         resources = _resources()
         for slot in self.order:
-            stream = _ValueStream(fonts, resources, self.page)
+            stream = _value_stream(fonts, resources, self.page)
             pdf.add_object(stream)
             stream.stream.append(b"q")
             if slot < len(self.cells):
@@ -435,7 +441,10 @@ class Skeleton:
         top = y if laid is cell.laid else y + (laid.content_box_y() - laid.position_y)
         line.position_y = top
         new = [
-            ln for ln, _ in iter_line_boxes(self.context, line, top, float("-inf"), None, laid, [], [], None, None)
+            ln
+            for ln, _ in iter_line_boxes(
+                self.context, line, top, float("-inf"), None, laid, [], [], None, None
+            )
         ]
         bottom = new[-1].position_y + new[-1].height if new else top
         if laid is not cell.laid:
@@ -489,9 +498,8 @@ def _text_box(box: Any, text: str) -> Any:
     """``box`` with ``text``, processed as WeasyPrint's box builder processes a value's."""
     if not text:
         raise Unfit("an empty value")
-    if box.style["white_space"] not in ("pre", "pre-wrap"):
-        if any(ch.isspace() for ch in text):
-            raise Unfit("spaces in a value whose spaces collapse")
+    if box.style["white_space"] not in ("pre", "pre-wrap") and any(ch.isspace() for ch in text):
+        raise Unfit("spaces in a value whose spaces collapse")
     text = _LINE_FEEDS.sub("\n", text)
     if box.style["text_transform"] != "none" or box.style["hyphens"] == "none":
         raise Unfit("a transformed text")
@@ -524,10 +532,10 @@ def _resources() -> Any:
     )
 
 
-def _ValueStream(fonts: dict[Any, Any], resources: Any, page: Any) -> Any:  # noqa: N802 - a class, made late
+def _value_stream(fonts: dict[Any, Any], resources: Any, page: Any) -> Any:
     """A WeasyPrint stream for the values, drawing in CSS pixels (where the skeleton's stream
     is when it is cut), its fonts named apart from the skeleton's (``V`` before the hash)."""
-    from weasyprint.pdf.stream import Stream
+    from weasyprint.pdf.stream import Stream  # type: ignore[import-untyped]
 
     class ValueStream(Stream):  # type: ignore[misc]
         def add_font(self, pango_font: Any) -> Any:
@@ -541,7 +549,7 @@ def _ValueStream(fonts: dict[Any, Any], resources: Any, page: Any) -> Any:  # no
 
 
 def _page_stream(fonts: dict[Any, Any], resources: Any, page: Any) -> Any:
-    from weasyprint.pdf.stream import Stream  # type: ignore[import-untyped]
+    from weasyprint.pdf.stream import Stream
 
     width, height = page.margin_width(), page.margin_height()
     stream = Stream(fonts, (0, 0, width, height), resources, {}, None, {}, None, compress=True)

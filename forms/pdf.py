@@ -161,7 +161,9 @@ def _sheet_skeleton(sheet: Sheet) -> Skeleton:
     html = sheet_html(sheet, qr_uri=QR_SRC, inline_css=False)
     require_fonts()
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    return Skeleton(html, images=images, stylesheets=[parsed_stylesheet("form.css")], font_config=font_config())
+    return Skeleton(
+        html, images=images, stylesheets=[parsed_stylesheet("form.css")], font_config=font_config()
+    )
 
 
 def sheet_pdf(sheet: Sheet) -> bytes:

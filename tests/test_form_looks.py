@@ -267,3 +267,75 @@ def test_docx_drawn_once_per_shape_is_what_python_docx_writes(
             written, filled = parts(sheet_docx(sheet)), parts(filled_docx(sheet))
             assert written.keys() == filled.keys()
             assert [name for name in written if written[name] != filled[name]] == [], (form.id, number)
+
+
+# --- the form's page drawn once per shape, the values set over it (forms.overlay) --------------
+
+#: Values that wrap, mix Latin, digits and punctuation, and break lines of their own.
+EDGE = (
+    "Kepu 2024：黑土（black soil）—— 3.5亿亩、“肥力高”，适宜农耕; see https://example.org/a_b?c=1&d=2 …" * 2
+)
+
+
+@needs_pdf_tools
+@pytest.mark.parametrize("contest_id", CONTESTS)
+@pytest.mark.parametrize("kind", ["typical", "long", "edge"])
+def test_values_set_over_the_skeleton_look_as_the_whole_drawing(
+    registry: ContestRegistry, contest_id: str, kind: str, tmp_path: Path
+) -> None:
+    """Each form with realistic, full-length and odd values: the page set over its skeleton
+    (:func:`forms.pdf.sheet_pdf`) and drawn whole by WeasyPrint (:func:`forms.pdf.full_sheet_pdf`)
+    give the same pixels, and the values stay extractable text."""
+    from contextlib import nullcontext
+    from unittest import mock
+
+    from forms import overlay, pdf
+    from forms.pdf import full_sheet_pdf
+
+    contest = registry.get(contest_id)
+    assert contest is not None
+    for form in contest.forms:
+        values = typical(contest, form)
+        texts = [fld.id for fld in form.fields if fld.type is FieldType.TEXT]
+        for field_id in texts:
+            limit = form.field(field_id).max_chars or 24  # type: ignore[union-attr]
+            if kind == "long":
+                values[field_id] = ("黑土是大自然给予人类的得天独厚的宝藏，" * 20)[:limit]
+            elif kind == "edge":
+                values[field_id] = EDGE[:limit]
+        layout = find_layout(contest, form)
+        sheet = build_sheet(contest, form, layout, values, number="KP2024-000123", verify_code="7KQ2-M9XD")
+        assert overlay.values(sheet)  # there are values to set
+        sheet_pdf(sheet)  # the skeletons of its shape drawn
+        whole = full_sheet_pdf(sheet)
+        one_page = len(PdfReader(io.BytesIO(whole)).pages) == 1
+        with (
+            mock.patch.object(pdf, "full_sheet_pdf", side_effect=AssertionError("drawn whole"))
+            if one_page
+            else nullcontext()
+        ):
+            fast = sheet_pdf(sheet)  # set over the skeleton (a form of two pages is drawn whole)
+        old, new = png(whole, tmp_path, f"{form.id}-whole"), png(fast, tmp_path, f"{form.id}-fast")
+        assert old.size == new.size
+        assert ImageChops.difference(old, new).getbbox() is None, f"{form.id}: pages differ"
+        shown = "".join(PdfReader(io.BytesIO(fast)).pages[0].extract_text().split())
+        assert "KP2024-000123" in shown
+        for field_id in texts:
+            assert "".join(str(values[field_id]).split())[:8] in shown, (form.id, field_id)
+
+
+def test_the_skeleton_is_used_when_values_fit(registry: ContestRegistry) -> None:
+    """A second submission of the same shape is set over the kept skeleton, not drawn whole."""
+    from unittest import mock
+
+    from forms import pdf
+
+    contest = registry.get("most-cas-2024-kepu")
+    assert contest is not None
+    form = contest.form("recommend")
+    sheet = build_sheet(
+        contest, form, find_layout(contest, form), typical(contest, form), number="KP2024-000123"
+    )
+    pdf.sheet_pdf(sheet)
+    with mock.patch.object(pdf, "full_sheet_pdf", side_effect=AssertionError("drawn whole")):
+        assert pdf.sheet_pdf(sheet).startswith(b"%PDF-")
