@@ -124,10 +124,17 @@ def _walk(box: Any) -> Iterator[Any]:
         yield from _walk(child)
 
 
-def _is_value(box: Any, classes: tuple[str, ...]) -> bool:
+#: The classes of the templates' elements whose text is a value: ``form.html.j2``'s
+#: ``span.value`` and ``span.code`` (the number and code), ``receipt.html.j2``'s ``td.value``
+#: and ``p.token``.
+VALUE_CLASSES = ("value", "code", "token")
+
+
+def _is_value(box: Any) -> bool:
+    """A text box of a value (its element's own text, one text box a value)."""
     from weasyprint.formatting_structure import boxes  # type: ignore[import-untyped]
 
-    return isinstance(box, boxes.InlineBox) and any(c in _classes(box) for c in classes)
+    return isinstance(box, boxes.TextBox) and any(c in _classes(box) for c in VALUE_CLASSES)
 
 
 @dataclass
@@ -201,7 +208,7 @@ class Skeleton:
                 continue
             for cell in row.children:
                 holders = [b for b in _walk(cell) if _lines_holder(b)]
-                dynamic = [any(_is_value(x, ("value", "code")) for x in _walk(h)) for h in holders]
+                dynamic = [any(_is_value(x) for x in _walk(h)) for h in holders]
                 if not any(dynamic):
                     continue
                 if any(id(h.element) not in before for h in holders) or any(
@@ -226,7 +233,28 @@ class Skeleton:
                         cell.vertical_align,
                     )
                 )
-        return cells
+        # A paragraph with values outside the tables: only the page's last (the receipt's
+        # token), which may grow down to the page's bottom with nothing to move.
+        covered = {id(p.laid) for c in cells for p in c.paragraphs}
+        for holder in _walk(self.page):
+            if not _lines_holder(holder) or id(holder) in covered:
+                continue
+            if not any(_is_value(x) for x in _walk(holder)):
+                continue
+            parent = next(b for b in _walk(self.page) if holder in getattr(b, "children", ()))
+            if (
+                parent.element_tag != "body"
+                or parent.children[-1] is not holder
+                or id(holder.element) not in before
+            ):
+                raise Unfit("a value outside the tables, not in the page's last paragraph")
+            top = holder.content_box_y()
+            room = self.page.content_box_y() + self.page.height - top
+            cells.append(
+                _Cell(holder, [_Paragraph(before[id(holder.element)], holder, True)], top, room, False, "top")
+            )
+        order = {id(b): n for n, b in enumerate(_walk(self.page))}
+        return sorted(cells, key=lambda c: order[id(c.laid)])
 
     def _static(self) -> None:
         """Draw the page without the cells that hold values and without the QR code, and write
@@ -334,9 +362,12 @@ class Skeleton:
         self.objects = [(o.data, o.compressible) for o in pdf.objects[3:]]
         self.page_number = page.number
 
-    def pdf(self, texts: Sequence[str], qr: Any | None, attachments: Any = None) -> bytes:
+    def pdf(
+        self, texts: Sequence[str], qr: Any | None, attachments: Any = None, *, title: str | None = None
+    ) -> bytes:
         """The page with ``texts`` (:func:`values`' order) in its cells and the QR code
-        ``qr`` (a :class:`forms.qr.QRDrawing`), or :class:`Unfit`."""
+        ``qr`` (a :class:`forms.qr.QRDrawing`), ``attachments`` embedded and ``title`` as the
+        document's (else the skeleton's), or :class:`Unfit`."""
         import pydyf
         from weasyprint.draw import draw_inline_level, draw_replacedbox
         from weasyprint.pdf import build_fonts_dictionary
@@ -372,7 +403,7 @@ class Skeleton:
         options = {"hinting": False, "pdf_version": None}
         for key, ref in build_fonts_dictionary(pdf, fonts, True, True, options).items():
             page_fonts[key] = ref
-        self._info(pdf)
+        self._info(pdf, title)
         if attachments:
             _attach(pdf, attachments)
         _deflate(pdf.objects[len(self.objects) + 3 :])
@@ -380,12 +411,12 @@ class Skeleton:
         pdf.write(out, None, None, True)
         return out.getvalue()
 
-    def _info(self, pdf: Any) -> None:
+    def _info(self, pdf: Any, title: str | None) -> None:
         import pydyf
         import weasyprint
 
         pdf.info["Producer"] = pydyf.String(f"WeasyPrint {weasyprint.VERSION}")
-        if title := self.metadata.get("title"):
+        if title := title or self.metadata.get("title"):
             pdf.info["Title"] = pydyf.String(title)
         if description := self.metadata.get("description"):
             pdf.info["Subject"] = pydyf.String(description)
@@ -481,12 +512,8 @@ def _with_texts(line: Any, queue: _Queue) -> Any:
     from weasyprint.formatting_structure import boxes
 
     def copy(box: Any) -> Any:
-        if _is_value(box, ("value", "code")):
-            text = next(queue)
-            kids = [c for c in box.children if isinstance(c, boxes.TextBox)]
-            if len(kids) != 1 or len(box.children) != 1:
-                raise Unfit("a value's box is not one text")
-            return box.copy_with_children([_text_box(kids[0], text)])
+        if _is_value(box):
+            return _text_box(box, next(queue))
         if isinstance(box, boxes.ParentBox):
             return box.copy_with_children([copy(c) for c in box.children])
         return box.copy()

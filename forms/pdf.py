@@ -15,6 +15,7 @@ import threading
 import zlib
 from importlib import resources
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import jinja2
@@ -155,31 +156,51 @@ def full_sheet_pdf(sheet: Sheet) -> bytes:
     return html_to_pdf(html, images=images, stylesheets=("form.css",))
 
 
-def _sheet_skeleton(sheet: Sheet) -> Skeleton:
-    """The skeleton of ``sheet``'s shape (:func:`forms.overlay.shape`)."""
-    images = {QR_SRC: QRDrawing(sheet.qr_text)} if sheet.qr_text else {}
-    html = sheet_html(sheet, qr_uri=QR_SRC, inline_css=False)
+def skeleton_of(html: str, stylesheet_name: str, qr: QRDrawing | None) -> Skeleton:
+    """The skeleton of ``html`` (:class:`forms.overlay.Skeleton`), drawn with the package's
+    stylesheet ``stylesheet_name``.  Call it holding the render lock (:func:`set_over` does)."""
     require_fonts()
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-    return Skeleton(
-        html, images=images, stylesheets=[parsed_stylesheet("form.css")], font_config=font_config()
-    )
+    images = {QR_SRC: qr} if qr is not None else {}
+    stylesheets = [parsed_stylesheet(stylesheet_name)]
+    return Skeleton(html, images=images, stylesheets=stylesheets, font_config=font_config())
+
+
+def set_over(
+    key: Any,
+    make: Callable[[dict[int, int]], Skeleton],
+    texts: list[str],
+    qr: QRDrawing | None,
+    *,
+    attachments: dict[str, bytes] | None = None,
+    title: str | None = None,
+) -> bytes | None:
+    """``texts`` set over the skeleton kept under ``key`` (made by ``make(extra)``, ``extra``
+    the lines the values take beyond their stand-ins': :class:`forms.overlay.Taller`), or
+    None when they do not fit (the caller draws the whole document)."""
+    extra: dict[int, int] = {}
+    with _RENDER_LOCK:
+        for _ in range(2):  # the second time with a skeleton of as many lines as the values take
+            lines = tuple(sorted(extra.items()))
+            kept = skeleton((key, lines), lambda: make(extra))  # noqa: B023 - called at once
+            if kept is None:
+                return None
+            try:
+                return kept.pdf(texts, qr, attachments, title=title)
+            except Taller as taller:
+                extra = taller.extra
+            except Unfit:
+                return None
+    return None
 
 
 def sheet_pdf(sheet: Sheet) -> bytes:
     """The form as PDF: the entrant's words set over its shape's skeleton
     (:mod:`forms.overlay`) when they fit, else the whole document drawn."""
-    extra: dict[int, int] = {}
-    for _ in range(2):  # the second time with the skeleton of as many lines as the values take
-        blank = shape(sheet, extra)
-        kept = skeleton(("form", blank), lambda: _sheet_skeleton(blank))  # noqa: B023 - called at once
-        if kept is None:
-            break
-        try:
-            with _RENDER_LOCK:
-                return kept.pdf(values(sheet), QRDrawing(sheet.qr_text) if sheet.qr_text else None)
-        except Taller as taller:
-            extra = taller.extra
-        except Unfit:
-            break
-    return full_sheet_pdf(sheet)
+    qr = QRDrawing(sheet.qr_text) if sheet.qr_text else None
+
+    def make(extra: dict[int, int]) -> Skeleton:
+        return skeleton_of(sheet_html(shape(sheet, extra), qr_uri=QR_SRC, inline_css=False), "form.css", qr)
+
+    fast = set_over(("form", shape(sheet)), make, values(sheet), qr)
+    return fast if fast is not None else full_sheet_pdf(sheet)
