@@ -13,9 +13,9 @@ import logging
 import tempfile
 import threading
 import zlib
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import jinja2
