@@ -467,7 +467,12 @@ class Receipt:
             )
             return skeleton_of(html, "receipt.css", qr)
 
-        key: tuple[Any, ...] = ("receipt", self.payload.get("contest_title"), self.payload.get("key_id"), verify_url)
+        key: tuple[Any, ...] = (
+            "receipt",
+            self.payload.get("contest_title"),
+            self.payload.get("key_id"),
+            verify_url,
+        )
         key += tuple(label for label, _ in rows)
         texts = [value for _, value in rows] + [self.token]
         attachments = {"receipt.json": self.to_json().encode()}
