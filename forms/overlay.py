@@ -53,8 +53,9 @@ class Unfit(Exception):
 
 
 class Taller(Unfit):
-    """Some values take more lines than their stand-ins: ``extra`` maps a value's index
-    (:func:`values`' order) to the lines its paragraph took beyond the skeleton's."""
+    """The values take other numbers of lines than their stand-ins: ``extra`` maps a value's
+    index (:func:`values`' order) to the lines its paragraph takes beyond what it takes with a
+    one-line stand-in (the skeleton to use is :func:`shape` with these)."""
 
     def __init__(self, extra: dict[int, int]) -> None:
         super().__init__(f"values take more lines: {extra}")
@@ -161,8 +162,17 @@ class Skeleton:
     """One shape of sheet laid out and drawn once (see the module docstring)."""
 
     def __init__(
-        self, html: str, *, images: dict[str, Any], stylesheets: Sequence[Any], font_config: Any
+        self,
+        html: str,
+        *,
+        images: dict[str, Any],
+        stylesheets: Sequence[Any],
+        font_config: Any,
+        extra: dict[int, int] | None = None,
     ) -> None:
+        """``html`` drawn with its values' stand-ins, ``extra`` the lines added to some of
+        them (:func:`shape`)."""
+        self.extra = dict(extra or {})
         import weasyprint  # type: ignore[import-untyped]
         from weasyprint.css.counters import CounterStyle  # type: ignore[import-untyped]
         from weasyprint.document import Document  # type: ignore[import-untyped]
@@ -431,7 +441,7 @@ class Skeleton:
 
         queue = _Queue(texts)
         out: list[list[Any]] = []
-        taller: dict[int, int] = {}
+        needed: dict[int, int] = {}  # lines beyond a one-line stand-in's, by the value's index
         unfit = False
         for cell in self.cells:
             y = cell.top
@@ -439,8 +449,10 @@ class Skeleton:
             for p in cell.paragraphs:
                 if p.dynamic:
                     new, height = self._lines(cell, p, queue, y)
-                    if len(new) > len(p.laid.children):
-                        taller[queue.taken - 1] = len(new) - len(p.laid.children)
+                    last = queue.taken - 1  # the paragraph's last value carries its added lines
+                    more = len(new) - (len(p.laid.children) - self.extra.get(last, 0))
+                    if more > 0:
+                        needed[last] = more
                 else:  # the skeleton's lines, moved to where the paragraph now starts
                     new = [line.deepcopy() for line in p.laid.children]
                     dy = y - p.laid.position_y
@@ -451,7 +463,7 @@ class Skeleton:
                 y += height
             height = y - cell.top
             if height > cell.room + EPSILON or (cell.tight and abs(height - cell.room) > EPSILON):
-                unfit = True  # the row would be taller: the table below would move
+                unfit = True  # the row would be taller or shorter: the table below would move
             shift = {"middle": (cell.room - height) / 2, "bottom": cell.room - height}.get(cell.valign, 0.0)
             for line in lines:
                 line.translate(dy=shift)
@@ -460,7 +472,7 @@ class Skeleton:
         if queue.taken != len(texts):
             raise Unfit("more values than cells for them")
         if unfit:
-            raise Taller(taller) if taller else Unfit("a value changes its row's height")
+            raise Taller(needed) if needed != self.extra else Unfit("a value changes its row's height")
         return out
 
     def _lines(self, cell: _Cell, p: _Paragraph, queue: _Queue, y: float) -> tuple[list[Any], float]:

@@ -156,14 +156,14 @@ def full_sheet_pdf(sheet: Sheet) -> bytes:
     return html_to_pdf(html, images=images, stylesheets=("form.css",))
 
 
-def skeleton_of(html: str, stylesheet_name: str, qr: QRDrawing | None) -> Skeleton:
+def skeleton_of(html: str, stylesheet_name: str, qr: QRDrawing | None, extra: dict[int, int]) -> Skeleton:
     """The skeleton of ``html`` (:class:`forms.overlay.Skeleton`), drawn with the package's
     stylesheet ``stylesheet_name``.  Call it holding the render lock (:func:`set_over` does)."""
     require_fonts()
     logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
     images = {QR_SRC: qr} if qr is not None else {}
     stylesheets = [parsed_stylesheet(stylesheet_name)]
-    return Skeleton(html, images=images, stylesheets=stylesheets, font_config=font_config())
+    return Skeleton(html, images=images, stylesheets=stylesheets, font_config=font_config(), extra=extra)
 
 
 def set_over(
@@ -178,20 +178,30 @@ def set_over(
     """``texts`` set over the skeleton kept under ``key`` (made by ``make(extra)``, ``extra``
     the lines the values take beyond their stand-ins': :class:`forms.overlay.Taller`), or
     None when they do not fit (the caller draws the whole document)."""
-    extra: dict[int, int] = {}
     with _RENDER_LOCK:
+        extra = _LAST_EXTRA.get(key, {})  # a deadline's values are mostly of the same lengths
         for _ in range(2):  # the second time with a skeleton of as many lines as the values take
             lines = tuple(sorted(extra.items()))
             kept = skeleton((key, lines), lambda: make(extra))  # noqa: B023 - called at once
             if kept is None:
                 return None
             try:
-                return kept.pdf(texts, qr, attachments, title=title)
+                pdf = kept.pdf(texts, qr, attachments, title=title)
             except Taller as taller:
                 extra = taller.extra
+                continue
             except Unfit:
                 return None
+            if len(_LAST_EXTRA) > 256:
+                _LAST_EXTRA.clear()
+            _LAST_EXTRA[key] = extra
+            return pdf
     return None
+
+
+#: The lines added to the values' stand-ins in the skeleton last used for a key of
+#: :func:`set_over`: tried first (bench/README.md 'Documents in a tenth of a second').
+_LAST_EXTRA: dict[Any, dict[int, int]] = {}
 
 
 def sheet_pdf(sheet: Sheet) -> bytes:
@@ -200,7 +210,8 @@ def sheet_pdf(sheet: Sheet) -> bytes:
     qr = QRDrawing(sheet.qr_text) if sheet.qr_text else None
 
     def make(extra: dict[int, int]) -> Skeleton:
-        return skeleton_of(sheet_html(shape(sheet, extra), qr_uri=QR_SRC, inline_css=False), "form.css", qr)
+        html = sheet_html(shape(sheet, extra), qr_uri=QR_SRC, inline_css=False)
+        return skeleton_of(html, "form.css", qr, extra)
 
     fast = set_over(("form", shape(sheet)), make, values(sheet), qr)
     return fast if fast is not None else full_sheet_pdf(sheet)

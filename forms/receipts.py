@@ -465,7 +465,7 @@ class Receipt:
                 .get_template("receipt.html.j2")
                 .render(receipt=blank, rows=stand_ins, qr_uri=QR_SRC, verify_url=verify_url, css="")
             )
-            return skeleton_of(html, "receipt.css", qr)
+            return skeleton_of(html, "receipt.css", qr, extra)
 
         key: tuple[Any, ...] = (
             "receipt",
