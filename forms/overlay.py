@@ -197,23 +197,22 @@ class Skeleton:
             context.footnotes,
         )
         before = {id(b.element): b for b in _walk(root) if _lines_holder(b)}
-        pages = list(layout_document(document, root, context))
-        if len(pages) != 1:
-            raise Unfit("the skeleton takes more than one page")
-        self.context, self.page = context, pages[0]
-        self.cells = self._cells(before)
-        self.qr = next((b for b in _walk(self.page) if "qr" in _classes(b)), None)
+        self.pages = list(layout_document(document, root, context))
+        self.context, self.page = context, self.pages[0]
+        self.cells = [cell for page in self.pages for cell in self._cells(page, before)]
+        self.qr = next((b for page in self.pages for b in _walk(page) if "qr" in _classes(b)), None)
         from weasyprint.html import get_html_metadata  # type: ignore[import-untyped]
 
         self.metadata = get_html_metadata(document)
         context.create_block_formatting_context()  # the values' lines are laid out in it
         self._static()
 
-    def _cells(self, before: dict[int, Any]) -> list[_Cell]:
+    def _cells(self, page: Any, before: dict[int, Any]) -> list[_Cell]:
+        """The cells of ``page`` that hold values (and its last paragraph, if it does)."""
         from weasyprint.formatting_structure import boxes
 
         cells: list[_Cell] = []
-        for row in _walk(self.page):
+        for row in _walk(page):
             if not isinstance(row, boxes.TableRowBox):
                 continue
             for cell in row.children:
@@ -246,12 +245,12 @@ class Skeleton:
         # A paragraph with values outside the tables: only the page's last (the receipt's
         # token), which may grow down to the page's bottom with nothing to move.
         covered = {id(p.laid) for c in cells for p in c.paragraphs}
-        for holder in _walk(self.page):
+        for holder in _walk(page):
             if not _lines_holder(holder) or id(holder) in covered:
                 continue
             if not any(_is_value(x) for x in _walk(holder)):
                 continue
-            parent = next(b for b in _walk(self.page) if holder in getattr(b, "children", ()))
+            parent = next(b for b in _walk(page) if holder in getattr(b, "children", ()))
             if (
                 parent.element_tag != "body"
                 or parent.children[-1] is not holder
@@ -259,11 +258,11 @@ class Skeleton:
             ):
                 raise Unfit("a value outside the tables, not in the page's last paragraph")
             top = holder.content_box_y()
-            room = self.page.content_box_y() + self.page.height - top
+            room = page.content_box_y() + page.height - top
             cells.append(
                 _Cell(holder, [_Paragraph(before[id(holder.element)], holder, True)], top, room, False, "top")
             )
-        order = {id(b): n for n, b in enumerate(_walk(self.page))}
+        order = {id(b): n for n, b in enumerate(_walk(page))}
         return sorted(cells, key=lambda c: order[id(c.laid)])
 
     def _static(self) -> None:
@@ -313,10 +312,11 @@ class Skeleton:
         pdf = pydyf.PDF()
         fonts: dict[Any, Any] = {}
         resources = _resources()
-        stream = _page_stream(fonts, resources, self.page)
+        streams = [_page_stream(fonts, resources, page) for page in self.pages]
         draw.draw_inline_level, draw.draw_replacedbox = draw_inline, draw_replaced
         try:
-            Page(self.page).paint(stream, 0.75)
+            for page, stream in zip(self.pages, streams, strict=True):
+                Page(page).paint(stream, 0.75)
         finally:
             draw.draw_inline_level, draw.draw_replacedbox = inline, replaced
             for box in marked:
@@ -326,51 +326,63 @@ class Skeleton:
                     p.laid.children = held[id(p.laid)]
         if any(resources[key] for key in ("XObject", "Pattern", "Shading")):
             raise Unfit("the page draws images, patterns or shadings")
-        order = [cut.index(op) for op in stream.stream if op in cut]
-        if sorted(order) != list(range(len(self.cells) + (self.qr is not None))):
-            raise Unfit(f"a cell with values or the QR code was not drawn once: {order}")
-        self.order = order  # the slots in drawing order
-        pieces: list[list[Any]] = [[]]
-        for op in stream.stream:
-            if op in cut:
-                pieces.append([])
-            else:
-                pieces[-1].append(op)
+        # The slots of each page in drawing order, and the pieces of its stream between them.
+        self.order = [[cut.index(op) for op in stream.stream if op in cut] for stream in streams]
+        if sorted(n for slots in self.order for n in slots) != list(
+            range(len(self.cells) + (self.qr is not None))
+        ):
+            raise Unfit("a cell with values or the QR code was not drawn once")
+        pieces: list[list[list[Any]]] = []
+        for stream in streams:
+            pieces.append([[]])
+            for op in stream.stream:
+                if op in cut:
+                    pieces[-1].append([])
+                else:
+                    pieces[-1][-1].append(op)
         options = {"hinting": False, "pdf_version": None}
         pdf_fonts = build_fonts_dictionary(pdf, fonts, True, True, options)
         self.fonts = {key: bytes(ref) for key, ref in pdf_fonts.items()}
-        contents = []
-        for piece in pieces:
-            content = pydyf.Stream(piece, compress=True)
-            pdf.add_object(content)
-            contents.append(content.reference)
+        contents: list[list[Any]] = []
+        for page_pieces in pieces:
+            contents.append([])
+            for piece in page_pieces:
+                content = pydyf.Stream(piece, compress=True)
+                pdf.add_object(content)
+                contents[-1].append(content.reference)
         for key in ("XObject", "Pattern", "Shading", "ExtGState"):
             if not resources[key]:
                 del resources[key]
         pdf.add_object(resources)
         self.width, self.height = self.page.margin_width() * 0.75, self.page.margin_height() * 0.75
-        page = pydyf.Dictionary(
-            {
-                "Type": "/Page",
-                "Parent": pdf.pages.reference,
-                "MediaBox": pydyf.Array([0, 0, self.width, self.height]),
-                "Contents": pydyf.Array(),
-                "Resources": resources.reference,
-                "TrimBox": pydyf.Array([0, 0, self.width, self.height]),
-                "BleedBox": pydyf.Array([0, 0, self.width, self.height]),
-            }
-        )
-        pdf.add_page(page)
-        # After these objects: the values' streams, one per slot, then the page's fonts.
-        first = len(pdf.objects)
-        for n, piece_ref in enumerate(contents):
-            page["Contents"].append(piece_ref)
-            if n < len(order):
-                page["Contents"].append(f"{first + n} 0 R")
-        resources["Font"] = f"{first + len(order)} 0 R"
+        pages = []
+        for page_box in self.pages:
+            width, height = page_box.margin_width() * 0.75, page_box.margin_height() * 0.75
+            page = pydyf.Dictionary(
+                {
+                    "Type": "/Page",
+                    "Parent": pdf.pages.reference,
+                    "MediaBox": pydyf.Array([0, 0, width, height]),
+                    "Contents": pydyf.Array(),
+                    "Resources": resources.reference,
+                    "TrimBox": pydyf.Array([0, 0, width, height]),
+                    "BleedBox": pydyf.Array([0, 0, width, height]),
+                }
+            )
+            pdf.add_page(page)
+            pages.append(page)
+        # After these objects: the values' streams, one per slot, page by page, then the fonts.
+        number = len(pdf.objects)
+        for page, refs, slots in zip(pages, contents, self.order, strict=True):
+            for n, ref in enumerate(refs):
+                page["Contents"].append(ref)
+                if n < len(slots):
+                    page["Contents"].append(f"{number} 0 R")
+                    number += 1
+        resources["Font"] = f"{number} 0 R"
         _deflate(pdf.objects)
         self.objects = [(o.data, o.compressible) for o in pdf.objects[3:]]
-        self.page_number = page.number
+        self.page_numbers = {page.number for page in pages}
 
     def pdf(
         self, texts: Sequence[str], qr: Any | None, attachments: Any = None, *, title: str | None = None
@@ -386,19 +398,19 @@ class Skeleton:
         pdf = pydyf.PDF()
         for data, compressible in self.objects:
             raw = _Raw(data, compressible)
-            if len(pdf.objects) == self.page_number:
+            if len(pdf.objects) in self.page_numbers:
                 pdf.add_page(raw)
             else:
                 pdf.add_object(raw)
         fonts: dict[Any, Any] = {}
         resources = _resources()
-        for slot in self.order:
-            stream = _value_stream(fonts, resources, self.page)
+        for page, slot in ((page, slot) for page, slots in zip(self.pages, self.order) for slot in slots):
+            stream = _value_stream(fonts, resources, page)
             pdf.add_object(stream)
             stream.stream.append(b"q")
             if slot < len(self.cells):
                 for line in lines[slot]:
-                    draw_inline_level(stream, self.page, line)
+                    draw_inline_level(stream, page, line)
             elif qr is not None and self.qr is not None:
                 box = self.qr.copy()
                 box.replacement = qr

@@ -105,10 +105,20 @@ def embedded(pdf: bytes) -> set[str]:
     return names
 
 
-def png(pdf: bytes, folder: Path, name: str, dpi: int = 72) -> Image.Image:
+def png(pdf: bytes, folder: Path, name: str, dpi: int = 72, page: int = 1) -> Image.Image:
     (folder / f"{name}.pdf").write_bytes(pdf)
+    pages = ["-f", str(page), "-l", str(page)]
     subprocess.run(
-        ["pdftoppm", "-r", str(dpi), "-gray", "-singlefile", str(folder / f"{name}.pdf"), str(folder / name)],
+        [
+            "pdftoppm",
+            "-r",
+            str(dpi),
+            "-gray",
+            *pages,
+            "-singlefile",
+            str(folder / f"{name}.pdf"),
+            str(folder / name),
+        ],
         check=True,
         timeout=60,
     )
@@ -286,7 +296,6 @@ def test_values_set_over_the_skeleton_look_as_the_whole_drawing(
     """Each form with realistic, full-length and odd values: the page set over its skeleton
     (:func:`forms.pdf.sheet_pdf`) and drawn whole by WeasyPrint (:func:`forms.pdf.full_sheet_pdf`)
     give the same pixels, and the values stay extractable text."""
-    from contextlib import nullcontext
     from unittest import mock
 
     from forms import overlay, pdf
@@ -308,17 +317,16 @@ def test_values_set_over_the_skeleton_look_as_the_whole_drawing(
         assert overlay.values(sheet)  # there are values to set
         sheet_pdf(sheet)  # the skeletons of its shape drawn
         whole = full_sheet_pdf(sheet)
-        one_page = len(PdfReader(io.BytesIO(whole)).pages) == 1
-        with (
-            mock.patch.object(pdf, "full_sheet_pdf", side_effect=AssertionError("drawn whole"))
-            if one_page
-            else nullcontext()
-        ):
-            fast = sheet_pdf(sheet)  # set over the skeleton (a form of two pages is drawn whole)
-        old, new = png(whole, tmp_path, f"{form.id}-whole"), png(fast, tmp_path, f"{form.id}-fast")
-        assert old.size == new.size
-        assert ImageChops.difference(old, new).getbbox() is None, f"{form.id}: pages differ"
-        shown = "".join(PdfReader(io.BytesIO(fast)).pages[0].extract_text().split())
+        with mock.patch.object(pdf, "full_sheet_pdf", side_effect=AssertionError("drawn whole")):
+            fast = sheet_pdf(sheet)  # set over the skeleton
+        pages = len(PdfReader(io.BytesIO(whole)).pages)
+        assert len(PdfReader(io.BytesIO(fast)).pages) == pages
+        for n in range(1, pages + 1):
+            old = png(whole, tmp_path, f"{form.id}-whole", page=n)
+            new = png(fast, tmp_path, f"{form.id}-fast", page=n)
+            assert old.size == new.size
+            assert ImageChops.difference(old, new).getbbox() is None, f"{form.id}: page {n} differs"
+        shown = "".join("".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(fast)).pages)
         assert "KP2024-000123" in shown
         for field_id in texts:
             assert "".join(str(values[field_id]).split())[:8] in shown, (form.id, field_id)
@@ -339,3 +347,51 @@ def test_the_skeleton_is_used_when_values_fit(registry: ContestRegistry) -> None
     pdf.sheet_pdf(sheet)
     with mock.patch.object(pdf, "full_sheet_pdf", side_effect=AssertionError("drawn whole")):
         assert pdf.sheet_pdf(sheet).startswith(b"%PDF-")
+
+
+@needs_pdf_tools
+@pytest.mark.parametrize("kind", ["typical", "long", "edge"])
+def test_receipt_set_over_its_skeleton_looks_as_the_whole_drawing(
+    registry: ContestRegistry, kind: str, tmp_path: Path
+) -> None:
+    """The receipt's values and token set over its skeleton give the pixels of the receipt
+    drawn whole, at 72 and 150 dpi; its text and its embedded receipt file stay."""
+    from unittest import mock
+
+    from forms import receipts
+    from forms.verify import verify_receipt
+
+    contest = registry.get("most-cas-2024-kepu")
+    assert contest is not None
+    form = contest.form("recommend")
+    answers = typical(contest, form)
+    video: dict[str, Any] = {"kind": "file", "sha256": "ab" * 32, "checked": True, "verdict": "passed"}
+    if kind == "long":
+        answers["title"] = "黑土是大自然给予人类的得天独厚的宝藏，是一种性状好、肥力高、适宜农耕的优质土地"
+        answers["unit"] = "中国科学院东北地理与农业生态研究所黑土地保护与利用科普工作室（长春）"
+    elif kind == "edge":
+        answers["title"] = EDGE[:60]
+        video = {
+            "kind": "link",
+            "url": "https://pan.baidu.com/s/1AbCdEfGhIjKlMnOpQrSt?pwd=k3p9",
+            "checked": False,
+        }
+    submission = Submission(
+        "KP2024-000123", contest.id, UserKey("telegram", "42"), "recommend", form.id, answers, video,
+        dt.datetime(2024, 10, 1, tzinfo=dt.UTC),
+    )  # fmt: skip
+    key = Ed25519PrivateKey.generate()
+    receipt = issue_receipt(submission, contest, key)
+    url = "https://kepu.example/verify"
+    receipt.pdf(url)  # the skeletons of its shape drawn
+    with mock.patch.object(receipts, "html_to_pdf", side_effect=AssertionError("drawn whole")):
+        fast = receipt.pdf(url)
+    whole = receipt.full_pdf(url)
+    for dpi in (72, 150):
+        old, new = png(whole, tmp_path, f"whole-{dpi}", dpi=dpi), png(fast, tmp_path, f"fast-{dpi}", dpi=dpi)
+        assert old.size == new.size
+        assert ImageChops.difference(old, new).getbbox() is None, f"{dpi} dpi"
+    shown = "".join(PdfReader(io.BytesIO(fast)).pages[0].extract_text().split())
+    assert "".join(str(answers["title"]).split())[:10] in shown
+    assert receipt.token[:40] in shown
+    assert verify_receipt(fast, key.public_key()).ok  # the embedded file, the rows shown in order
