@@ -404,7 +404,9 @@ class Skeleton:
                 pdf.add_object(raw)
         fonts: dict[Any, Any] = {}
         resources = _resources()
-        for page, slot in ((page, slot) for page, slots in zip(self.pages, self.order) for slot in slots):
+        for page, slot in (
+            (page, slot) for page, slots in zip(self.pages, self.order, strict=True) for slot in slots
+        ):
             stream = _value_stream(fonts, resources, page)
             pdf.add_object(stream)
             stream.stream.append(b"q")
