@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import io
+import logging
 import re
 import threading
 import zlib
@@ -34,6 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from forms.sheet import Para, Run, Sheet
+
+log = logging.getLogger(__name__)
 
 #: A value's stand-in in the skeleton: one common hanzi, so that the line is as tall as text.
 STAND_IN = "国"
@@ -680,6 +683,9 @@ def skeleton(key: Any, make: Any) -> Skeleton | None:
     try:
         made: Skeleton | None = make()
     except Unfit:
+        made = None
+    except Exception:  # WeasyPrint's internals, used here, changed: the whole drawing
+        log.exception("no skeleton for this shape; its documents are drawn whole")
         made = None
     with _LOCK:
         kept[key] = made

@@ -27,6 +27,7 @@ from forms.qr import QR_SRC, QRDrawing, qr_svg_uri
 from forms.sheet import Sheet
 
 _RENDER_LOCK = threading.Lock()  # see the module docstring
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -191,6 +192,9 @@ def set_over(
                 extra = taller.extra
                 continue
             except Unfit:
+                return None
+            except Exception:  # WeasyPrint's internals, used here, changed: the whole drawing
+                log.exception("values not set over their skeleton; drawing the whole document")
                 return None
             if len(_LAST_EXTRA) > 256:
                 _LAST_EXTRA.clear()
