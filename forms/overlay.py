@@ -2,22 +2,23 @@
 
 bench/README.md 'Documents in a tenth of a second': WeasyPrint spends a form's ~200 ms on
 parsing, the cascade, the table's layout, painting and the fonts, about evenly; the entrant's
-words are a small part of it.  So each drawing process lays a form out once per *shape* of
-sheet (the sheet with its values' words taken out: :func:`shape`), with a one-character
-stand-in for every value, and keeps:
+words are a small part of it.  So each drawing process lays a form (or a receipt) out once per
+*shape* (the sheet with its values' words replaced by stand-ins: :func:`shape`) and keeps
+(:class:`Skeleton`):
 
-* the page drawn without the cells that hold values (and without the QR code), its fonts and
-  every other PDF object, written out once (:class:`Skeleton`);
+* the pages painted without the cells that hold values and without the QR code, cut where
+  those would have been painted, their fonts and every other PDF object, written out once;
 * for each cell that holds a value, its paragraphs before layout (WeasyPrint's boxes, styles
   computed) and the cell's place on the page.
 
 Per submission only those paragraphs are laid out again (WeasyPrint's own inline layout:
 Pango's line breaking, the stylesheet's alignment, ``pre-wrap`` and ``overflow-wrap``) at the
-cell's place, painted by WeasyPrint's own painter into a form XObject with fonts of its own,
-and the kept objects written around it.  When a cell's new words would change the height of
-its row (the whole table below would move), :func:`overlay_pdf` gives None and the caller
-draws the whole document (:func:`forms.pdf.html_to_pdf`).  ``tests/test_form_looks.py`` keeps
-both ways looking the same.
+cell's place, painted by WeasyPrint's own painter into streams of their own (fonts named apart)
+that go between the skeleton's pieces, and the kept objects are written around them.  When a
+cell's new words would change the height of its row (the table below would move),
+:meth:`Skeleton.pdf` raises :class:`Unfit` (:class:`Taller` when another skeleton, with as many
+lines in its stand-ins, would do) and the caller draws the whole document
+(:func:`forms.pdf.set_over`).  ``tests/test_form_looks.py`` keeps both ways pixel for pixel the same.
 """
 
 from __future__ import annotations
