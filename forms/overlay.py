@@ -592,6 +592,12 @@ def _resources() -> Any:
 def _value_stream(fonts: dict[Any, Any], resources: Any, page: Any) -> Any:
     """A WeasyPrint stream for the values, drawing in CSS pixels (where the skeleton's stream
     is when it is cut), its fonts named apart from the skeleton's (``V`` before the hash)."""
+    width, height = page.margin_width(), page.margin_height()
+    return _value_stream_class()(fonts, (0, 0, width, height), resources, {}, None, {}, None, compress=True)
+
+
+@functools.cache
+def _value_stream_class() -> Any:
     from weasyprint.pdf.stream import Stream  # type: ignore[import-untyped]
 
     class ValueStream(Stream):  # type: ignore[misc]
@@ -601,8 +607,7 @@ def _value_stream(fonts: dict[Any, Any], resources: Any, page: Any) -> Any:
                 font.hash = "V" + font.hash
             return font, size
 
-    width, height = page.margin_width(), page.margin_height()
-    return ValueStream(fonts, (0, 0, width, height), resources, {}, None, {}, None, compress=True)
+    return ValueStream
 
 
 def _page_stream(fonts: dict[Any, Any], resources: Any, page: Any) -> Any:
