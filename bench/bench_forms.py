@@ -13,7 +13,11 @@ wall-clock time; the median of ``--repeat`` repeats is reported.  Two ways in th
   DOCX built by python-docx;
 * *after*: the shipped code (:func:`forms.pdf.sheet_pdf`, :func:`forms.word.filled_docx`,
   :meth:`forms.receipts.Receipt.pdf`): the faces cut to the common characters and one font
-  configuration per process, the DOCX drawn once per shape of sheet.
+  configuration per process, the DOCX drawn once per shape of sheet, the form's page drawn
+  once per shape of sheet with the values set over it (:mod:`forms.overlay`);
+* *whole*: the form and the receipt drawn whole by WeasyPrint, as the service did before
+  :mod:`forms.overlay` (:func:`forms.pdf.full_sheet_pdf`, :meth:`forms.receipts.Receipt.full_pdf`):
+  the baseline of issue 19's last step, measured in the same run.
 
 Warm-up renders first load WeasyPrint, the fonts and the templates (and cut the common
 faces, a few seconds), which a drawing process pays once.  Also: receipts signed and
@@ -109,7 +113,7 @@ def main() -> int:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from forms.layout import find_layout
-    from forms.pdf import font_config, sheet_html, sheet_pdf
+    from forms.pdf import font_config, full_sheet_pdf, sheet_html, sheet_pdf
     from forms.receipts import issue_receipt
     from forms.sheet import build_sheet
     from forms.verify import verify_receipt
@@ -146,6 +150,8 @@ def main() -> int:
     font_config()  # cuts the common faces: once per drawing process
     setup_s = time.perf_counter() - started
     sheet_pdf(sheets[0]), full_fonts_pdf(htmls[0]), sheet_docx(sheets[0])  # WeasyPrint, templates
+    for sheet in sheets:  # each form's skeletons drawn once, as the service does once per shape
+        sheet_pdf(sheet)
     for sheet in sheets:  # each form's DOCX drawn once, as the service does once per shape
         filled_docx(sheet)
     receipt.pdf(verify_url), full_fonts_pdf(receipt.html(verify_url), attached)
@@ -161,10 +167,12 @@ def main() -> int:
 
     jobs: dict[str, Callable[[int], object]] = {
         "form PDF before": lambda i: full_fonts_pdf(htmls[i]),
+        "form PDF whole": lambda i: full_sheet_pdf(sheets[i]),
         "form PDF after": lambda i: sheet_pdf(sheets[i]),
         "DOCX before": lambda i: sheet_docx(sheets[i]),
         "DOCX after": lambda i: filled_docx(sheets[i]),
         "receipt PDF before": lambda i: full_fonts_pdf(receipt.html(verify_url), attached),
+        "receipt PDF whole": lambda i: receipt.full_pdf(verify_url),
         "receipt PDF after": lambda i: receipt.pdf(verify_url),
     }
     cpu_ms: dict[str, float] = {}
@@ -192,6 +200,9 @@ def main() -> int:
         "wall_ms": {k: round(v, 1) for k, v in wall_ms.items()},
         "cpu_ms_per_submission": {k: round(v, 1) for k, v in per_submission.items()},
         "before_over_after": round(per_submission["before"] / per_submission["after"], 2),
+        "cpu_ms_per_submission_whole": round(
+            cpu_ms["form PDF whole"] + cpu_ms["DOCX after"] + cpu_ms["receipt PDF whole"], 1
+        ),
         "common_faces_setup_s": round(setup_s, 2),
         "form_pdf_bytes": sizes,
         "receipt_issue_per_cpu_s": round(many / statistics.median(sign)),
@@ -216,6 +227,13 @@ def main() -> int:
     before, after = per_submission["before"], per_submission["after"]
     print(f"CPU per submission (form PDF + DOCX + receipt PDF): before {before:.1f} ms, after {after:.1f} ms")
     print(f"before / after = {before / after:.2f}")
+    whole = cpu_ms["form PDF whole"] + cpu_ms["DOCX after"] + cpu_ms["receipt PDF whole"]
+    form_ratio = cpu_ms["form PDF whole"] / cpu_ms["form PDF after"]
+    print(
+        f"drawn whole / set over skeletons: form PDF {form_ratio:.2f}, "
+        f"receipt PDF {cpu_ms['receipt PDF whole'] / cpu_ms['receipt PDF after']:.2f}, "
+        f"per submission {whole:.1f} / {after:.1f} ms = {whole / after:.2f}"
+    )
     issued, verified = result["receipt_issue_per_cpu_s"], result["receipt_verify_token_per_cpu_s"]
     print(f"receipts (CPU): issue {issued}/s, verify a token {verified}/s")
     verdict = "met" if result["target_met"] else "NOT met"

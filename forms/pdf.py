@@ -13,6 +13,7 @@ import logging
 import tempfile
 import threading
 import zlib
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,12 @@ import jinja2
 from markupsafe import Markup
 
 from forms.fonts import common_faces, require_fonts
+from forms.overlay import Skeleton, Taller, Unfit, shape, skeleton, values
 from forms.qr import QR_SRC, QRDrawing, qr_svg_uri
 from forms.sheet import Sheet
 
 _RENDER_LOCK = threading.Lock()  # see the module docstring
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -147,7 +150,72 @@ def html_to_pdf(
     return pdf
 
 
-def sheet_pdf(sheet: Sheet) -> bytes:
+def full_sheet_pdf(sheet: Sheet) -> bytes:
+    """The whole document drawn by WeasyPrint (what :func:`sheet_pdf` falls back to)."""
     images = {QR_SRC: QRDrawing(sheet.qr_text)} if sheet.qr_text else {}
     html = sheet_html(sheet, qr_uri=QR_SRC, inline_css=False)
     return html_to_pdf(html, images=images, stylesheets=("form.css",))
+
+
+def skeleton_of(html: str, stylesheet_name: str, qr: QRDrawing | None, extra: dict[int, int]) -> Skeleton:
+    """The skeleton of ``html`` (:class:`forms.overlay.Skeleton`), drawn with the package's
+    stylesheet ``stylesheet_name``.  Call it holding the render lock (:func:`set_over` does)."""
+    require_fonts()
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+    images = {QR_SRC: qr} if qr is not None else {}
+    stylesheets = [parsed_stylesheet(stylesheet_name)]
+    return Skeleton(html, images=images, stylesheets=stylesheets, font_config=font_config(), extra=extra)
+
+
+def set_over(
+    key: Any,
+    make: Callable[[dict[int, int]], Skeleton],
+    texts: list[str],
+    qr: QRDrawing | None,
+    *,
+    attachments: dict[str, bytes] | None = None,
+    title: str | None = None,
+) -> bytes | None:
+    """``texts`` set over the skeleton kept under ``key`` (made by ``make(extra)``, ``extra``
+    the lines the values take beyond their stand-ins': :class:`forms.overlay.Taller`), or
+    None when they do not fit (the caller draws the whole document)."""
+    with _RENDER_LOCK:
+        extra = _LAST_EXTRA.get(key, {})  # a deadline's values are mostly of the same lengths
+        for _ in range(2):  # the second time with a skeleton of as many lines as the values take
+            lines = tuple(sorted(extra.items()))
+            kept = skeleton((key, lines), lambda: make(extra))  # noqa: B023 - called at once
+            if kept is None:
+                return None
+            try:
+                pdf = kept.pdf(texts, qr, attachments, title=title)
+            except Taller as taller:
+                extra = taller.extra
+                continue
+            except Unfit:
+                return None
+            except Exception:  # WeasyPrint's internals, used here, changed: the whole drawing
+                log.exception("values not set over their skeleton; drawing the whole document")
+                return None
+            if len(_LAST_EXTRA) > 256:
+                _LAST_EXTRA.clear()
+            _LAST_EXTRA[key] = extra
+            return pdf
+    return None
+
+
+#: The lines added to the values' stand-ins in the skeleton last used for a key of
+#: :func:`set_over`: tried first (bench/README.md 'Documents in a tenth of a second').
+_LAST_EXTRA: dict[Any, dict[int, int]] = {}
+
+
+def sheet_pdf(sheet: Sheet) -> bytes:
+    """The form as PDF: the entrant's words set over its shape's skeleton
+    (:mod:`forms.overlay`) when they fit, else the whole document drawn."""
+    qr = QRDrawing(sheet.qr_text) if sheet.qr_text else None
+
+    def make(extra: dict[int, int]) -> Skeleton:
+        html = sheet_html(shape(sheet, extra), qr_uri=QR_SRC, inline_css=False)
+        return skeleton_of(html, "form.css", qr, extra)
+
+    fast = set_over(("form", shape(sheet)), make, values(sheet), qr)
+    return fast if fast is not None else full_sheet_pdf(sheet)

@@ -46,7 +46,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contests.records import Submission
 from contests.rules import SHANGHAI, Contest, FieldType
-from forms.pdf import html_to_pdf, stylesheet, template_env
+from forms.overlay import STAND_IN, Skeleton
+from forms.pdf import html_to_pdf, set_over, skeleton_of, stylesheet, template_env
 from forms.qr import QR_SRC, QRDrawing, qr_svg_uri
 from forms.sheet import display, printable
 
@@ -446,13 +447,60 @@ class Receipt:
 
     def pdf(self, verify_url: str | None = None) -> bytes:
         """The receipt as a one-page PDF with its QR code; the receipt file is embedded as
-        ``receipt.json`` so that ``verify-receipt`` can read the PDF itself.  Blocking."""
+        ``receipt.json`` so that ``verify-receipt`` can read the PDF itself.  Blocking.
+
+        The values and the token are set over a skeleton of the receipt (:mod:`forms.overlay`,
+        one per contest, key, verify page and rows) when they fit, else the whole receipt is
+        drawn (:meth:`full_pdf`)."""
+        rows = self.lines_zh()
+        qr = QRDrawing(self.qr_text(verify_url))
+
+        def make(extra: dict[int, int]) -> Skeleton:
+            stand_ins = [
+                (label, "\n".join([STAND_IN] * (1 + extra.get(n, 0)))) for n, (label, _) in enumerate(rows)
+            ]
+            blank = _Blank(self.payload, TOKEN_STAND_IN)
+            html = (
+                template_env()
+                .get_template("receipt.html.j2")
+                .render(receipt=blank, rows=stand_ins, qr_uri=QR_SRC, verify_url=verify_url, css="")
+            )
+            return skeleton_of(html, "receipt.css", qr, extra)
+
+        key: tuple[Any, ...] = (
+            "receipt",
+            self.payload.get("contest_title"),
+            self.payload.get("key_id"),
+            verify_url,
+        )
+        key += tuple(label for label, _ in rows)
+        texts = [value for _, value in rows] + [self.token]
+        attachments = {"receipt.json": self.to_json().encode()}
+        title = f"投稿回执 {self.payload.get('number')}"  # as receipt.html.j2's <title>
+        fast = set_over(key, make, texts, qr, attachments=attachments, title=title)
+        return fast if fast is not None else self.full_pdf(verify_url)
+
+    def full_pdf(self, verify_url: str | None = None) -> bytes:
+        """The receipt drawn whole by WeasyPrint (what :meth:`pdf` falls back to)."""
         return html_to_pdf(
             self.html(verify_url, qr_uri=QR_SRC, inline_css=False),
             attachments={"receipt.json": self.to_json().encode()},
             images={QR_SRC: QRDrawing(self.qr_text(verify_url))},
             stylesheets=("receipt.css",),
         )
+
+
+#: The token's stand-in in the receipt's skeleton: a letter of its monospaced face.
+TOKEN_STAND_IN = "A"
+
+
+@dataclass(frozen=True, slots=True)
+class _Blank:
+    """What receipt.html.j2 reads of a receipt, for its skeleton: the payload (the number in
+    the title, the contest and the key's id) and the token's stand-in."""
+
+    payload: Mapping[str, Any]
+    token: str
 
 
 def _beijing(iso: str) -> str:

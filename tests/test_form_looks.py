@@ -105,10 +105,20 @@ def embedded(pdf: bytes) -> set[str]:
     return names
 
 
-def png(pdf: bytes, folder: Path, name: str, dpi: int = 72) -> Image.Image:
+def png(pdf: bytes, folder: Path, name: str, dpi: int = 72, page: int = 1) -> Image.Image:
     (folder / f"{name}.pdf").write_bytes(pdf)
+    pages = ["-f", str(page), "-l", str(page)]
     subprocess.run(
-        ["pdftoppm", "-r", str(dpi), "-gray", "-singlefile", str(folder / f"{name}.pdf"), str(folder / name)],
+        [
+            "pdftoppm",
+            "-r",
+            str(dpi),
+            "-gray",
+            *pages,
+            "-singlefile",
+            str(folder / f"{name}.pdf"),
+            str(folder / name),
+        ],
         check=True,
         timeout=60,
     )
@@ -267,3 +277,121 @@ def test_docx_drawn_once_per_shape_is_what_python_docx_writes(
             written, filled = parts(sheet_docx(sheet)), parts(filled_docx(sheet))
             assert written.keys() == filled.keys()
             assert [name for name in written if written[name] != filled[name]] == [], (form.id, number)
+
+
+# --- the form's page drawn once per shape, the values set over it (forms.overlay) --------------
+
+#: Values that wrap, mix Latin, digits and punctuation, and break lines of their own.
+EDGE = (
+    "Kepu 2024：黑土（black soil）—— 3.5亿亩、“肥力高”，适宜农耕; see https://example.org/a_b?c=1&d=2 …" * 2
+)
+
+
+@needs_pdf_tools
+@pytest.mark.parametrize("contest_id", CONTESTS)
+@pytest.mark.parametrize("kind", ["typical", "long", "edge"])
+def test_values_set_over_the_skeleton_look_as_the_whole_drawing(
+    registry: ContestRegistry, contest_id: str, kind: str, tmp_path: Path
+) -> None:
+    """Each form with realistic, full-length and odd values: the page set over its skeleton
+    (:func:`forms.pdf.sheet_pdf`) and drawn whole by WeasyPrint (:func:`forms.pdf.full_sheet_pdf`)
+    give the same pixels, and the values stay extractable text."""
+    from unittest import mock
+
+    from forms import overlay, pdf
+    from forms.pdf import full_sheet_pdf
+
+    contest = registry.get(contest_id)
+    assert contest is not None
+    for form in contest.forms:
+        values = typical(contest, form)
+        texts = [fld.id for fld in form.fields if fld.type is FieldType.TEXT]
+        for field_id in texts:
+            limit = form.field(field_id).max_chars or 24  # type: ignore[union-attr]
+            if kind == "long":
+                values[field_id] = ("黑土是大自然给予人类的得天独厚的宝藏，" * 20)[:limit]
+            elif kind == "edge":
+                values[field_id] = EDGE[:limit]
+        layout = find_layout(contest, form)
+        sheet = build_sheet(contest, form, layout, values, number="KP2024-000123", verify_code="7KQ2-M9XD")
+        assert overlay.values(sheet)  # there are values to set
+        sheet_pdf(sheet)  # the skeletons of its shape drawn
+        whole = full_sheet_pdf(sheet)
+        with mock.patch.object(pdf, "full_sheet_pdf", side_effect=AssertionError("drawn whole")):
+            fast = sheet_pdf(sheet)  # set over the skeleton
+        pages = len(PdfReader(io.BytesIO(whole)).pages)
+        assert len(PdfReader(io.BytesIO(fast)).pages) == pages
+        for n in range(1, pages + 1):
+            old = png(whole, tmp_path, f"{form.id}-whole", page=n)
+            new = png(fast, tmp_path, f"{form.id}-fast", page=n)
+            assert old.size == new.size
+            assert ImageChops.difference(old, new).getbbox() is None, f"{form.id}: page {n} differs"
+        shown = "".join("".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(fast)).pages)
+        assert "KP2024-000123" in shown
+        for field_id in texts:
+            assert "".join(str(values[field_id]).split())[:8] in shown, (form.id, field_id)
+
+
+def test_the_skeleton_is_used_when_values_fit(registry: ContestRegistry) -> None:
+    """A second submission of the same shape is set over the kept skeleton, not drawn whole."""
+    from unittest import mock
+
+    from forms import pdf
+
+    contest = registry.get("most-cas-2024-kepu")
+    assert contest is not None
+    form = contest.form("recommend")
+    sheet = build_sheet(
+        contest, form, find_layout(contest, form), typical(contest, form), number="KP2024-000123"
+    )
+    pdf.sheet_pdf(sheet)
+    with mock.patch.object(pdf, "full_sheet_pdf", side_effect=AssertionError("drawn whole")):
+        assert pdf.sheet_pdf(sheet).startswith(b"%PDF-")
+
+
+@needs_pdf_tools
+@pytest.mark.parametrize("kind", ["typical", "long", "edge"])
+def test_receipt_set_over_its_skeleton_looks_as_the_whole_drawing(
+    registry: ContestRegistry, kind: str, tmp_path: Path
+) -> None:
+    """The receipt's values and token set over its skeleton give the pixels of the receipt
+    drawn whole, at 72 and 150 dpi; its text and its embedded receipt file stay."""
+    from unittest import mock
+
+    from forms import receipts
+    from forms.verify import verify_receipt
+
+    contest = registry.get("most-cas-2024-kepu")
+    assert contest is not None
+    form = contest.form("recommend")
+    answers = typical(contest, form)
+    video: dict[str, Any] = {"kind": "file", "sha256": "ab" * 32, "checked": True, "verdict": "passed"}
+    if kind == "long":
+        answers["title"] = "黑土是大自然给予人类的得天独厚的宝藏，是一种性状好、肥力高、适宜农耕的优质土地"
+        answers["unit"] = "中国科学院东北地理与农业生态研究所黑土地保护与利用科普工作室（长春）"
+    elif kind == "edge":
+        answers["title"] = EDGE[:60]
+        video = {
+            "kind": "link",
+            "url": "https://pan.baidu.com/s/1AbCdEfGhIjKlMnOpQrSt?pwd=k3p9",
+            "checked": False,
+        }
+    submission = Submission(
+        "KP2024-000123", contest.id, UserKey("telegram", "42"), "recommend", form.id, answers, video,
+        dt.datetime(2024, 10, 1, tzinfo=dt.UTC),
+    )  # fmt: skip
+    key = Ed25519PrivateKey.generate()
+    receipt = issue_receipt(submission, contest, key)
+    url = "https://kepu.example/verify"
+    receipt.pdf(url)  # the skeletons of its shape drawn
+    with mock.patch.object(receipts, "html_to_pdf", side_effect=AssertionError("drawn whole")):
+        fast = receipt.pdf(url)
+    whole = receipt.full_pdf(url)
+    for dpi in (72, 150):
+        old, new = png(whole, tmp_path, f"whole-{dpi}", dpi=dpi), png(fast, tmp_path, f"fast-{dpi}", dpi=dpi)
+        assert old.size == new.size
+        assert ImageChops.difference(old, new).getbbox() is None, f"{dpi} dpi"
+    shown = "".join(PdfReader(io.BytesIO(fast)).pages[0].extract_text().split())
+    assert "".join(str(answers["title"]).split())[:10] in shown
+    assert receipt.token[:40] in shown
+    assert verify_receipt(fast, key.public_key()).ok  # the embedded file, the rows shown in order
