@@ -122,3 +122,8 @@ def test_a_short_question_then_a_remark_is_read_for_the_question(helpdesk: Helpd
 def test_haojiu_is_when_in_chongqing(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask("cq-2023-scientist-spirit", "我们公司拍的片子要在好久之前交给区科技局哦？")
     assert answer.confident and "5月31日" in answer.answer
+
+
+def test_video_platforms_are_whole_words(helpdesk: Helpdesk) -> None:
+    terms = helpdesk.knowledge(CACSI).analyzer.query("作品会在哪些平台展播？抖音上会放吗").terms
+    assert "抖音" in terms and "抖" not in terms
