@@ -171,7 +171,7 @@ SHAPES: tuple[tuple[str, str], ...] = (
 
 #: Intents a structured fact answers exactly; when the question has one, the fact wins.
 QUANT_TOPICS = frozenset(
-    _words("大小 时长 截止 开始 名额 分辨率 画幅 格式 字数 盖章 签字 年份 提交方式 资格 联系方式")
+    _words("大小 时长 截止 开始 名额 分辨率 画幅 格式 字数 盖章 签字 年份 提交方式 资格 联系方式 主题")
 )
 
 #: Questions about one's own submission: no notice can answer them, an operator must look.
