@@ -131,9 +131,8 @@ class _Facts:
             "title",
             "主办 主办方 主办单位 组织 发文 文号 大赛名称 哪个单位",
         )
-        self.add(
-            "theme", f"大赛主题：{c.theme}。", "theme", "theme", "主题 题材 内容 方向 拍什么 领域 范围", {"主题"}
-        )
+        theme_keys = "主题 题材 内容 方向 拍什么 领域 范围"
+        self.add("theme", f"大赛主题：{c.theme}。", "theme", "theme", theme_keys, {"主题"})
         if c.audience:
             self.add(
                 "audience",
