@@ -35,9 +35,9 @@ from handlers.admin.service import AdminService
 from handlers.console.login import ConsoleCommand, ConsoleSignIn
 from handlers.console.service import ConsoleService
 from handlers.content import ContentChecks
+from handlers.follow_ups import FollowUps
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.service import HelpdeskService, format_for_operators
-from handlers.follow_ups import FollowUps
 from handlers.outbound import Reach
 from handlers.quota.service import QuotaService
 from handlers.review.commands import ReviewCommands

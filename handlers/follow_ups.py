@@ -53,9 +53,14 @@ class Pushes(Protocol):
 
     def can_reach(self, user: UserKey) -> bool: ...
     async def push(self, user: UserKey, replies: list[Reply]) -> bool: ...
+    def plan_documents(
+        self, user: UserKey, files: Sequence[tuple[str, str]]
+    ) -> list[tuple[Document, Placement]] | None: ...
 
 
-def form_replies(msg: Messages, contest: Contest, form_id: str, docs: list[Document], message: str) -> list[Reply]:
+def form_replies(
+    msg: Messages, contest: Contest, form_id: str, docs: list[Document], message: str
+) -> list[Reply]:
     """The replies carrying a form's documents (drawn, or linked before they are)."""
     title = contest.form(form_id).title
     head = Reply(msg.render(message, title=title), document=docs[0])
@@ -101,6 +106,20 @@ class FollowUps:
         """The follow-up to store with ``user``'s submission (its number is the store's)."""
         return FollowUp("", user, self.owner, now + self.lease, {"kind": FORM})
 
+    async def begin(self, follow_up: FollowUp, contest: Contest, form_id: str) -> list[Reply]:
+        """The replies to 确认提交 about the form of the submission ``follow_up`` was stored
+        with (links to it where the channel gives them before it is drawn, else a word that it
+        follows), and its drawing started, after the turn."""
+        files = self.paperwork.form_files(contest, form_id, follow_up.number)
+        planned = self.pusher.plan_documents(follow_up.user, files)
+        if planned:
+            follow_up = await self.promise(follow_up, [place for _, place in planned])
+            replies = form_replies(self.msg, contest, form_id, [doc for doc, _ in planned], "form_links")
+        else:
+            replies = [Reply(self.msg.render("documents_coming"))]
+        self.start(follow_up)
+        return replies
+
     async def promise(self, follow_up: FollowUp, places: Sequence[Placement]) -> FollowUp:
         """Record where the documents are to be drawn, before the reply carrying their links
         goes out: whoever draws them then draws them there."""
@@ -109,7 +128,9 @@ class FollowUps:
         try:
             async with self._writing:
                 if not await self.storage.keep_follow_up(promised):
-                    log.warning("follow-up of %s was taken over before its links were recorded", follow_up.number)
+                    log.warning(
+                        "follow-up of %s was taken over before its links were recorded", follow_up.number
+                    )
         except Exception:
             # This worker still draws them there; only a take-over would push them instead.
             log.exception("links of %s could not be recorded", follow_up.number)
@@ -188,7 +209,9 @@ class FollowUps:
         places = [Placement(*p) for p in data.get("places") or ()]
         if places:  # the links went out in the reply: drawing them is delivering them
             try:
-                await self.paperwork.form_documents(contest, submission.form_id, submission.answers, number, places)
+                await self.paperwork.form_documents(
+                    contest, submission.form_id, submission.answers, number, places
+                )
             except Exception:
                 log.exception("form of %s could not be drawn", number)
                 await self._push(user, [Reply(self.msg.render("form_failed"), meta={"error": "form"})])
@@ -197,10 +220,14 @@ class FollowUps:
             log.warning("form of %s was being sent when its worker stopped: not sent twice", number)
             return True
         if not self.pusher.can_reach(user):
-            log.warning("follow-up of %s: %s is not reachable from this worker; left for another", number, user)
+            log.warning(
+                "follow-up of %s: %s is not reachable from this worker; left for another", number, user
+            )
             return False
         try:
-            docs = await self.paperwork.form_documents(contest, submission.form_id, submission.answers, number)
+            docs = await self.paperwork.form_documents(
+                contest, submission.form_id, submission.answers, number
+            )
             replies = form_replies(self.msg, contest, submission.form_id, docs, "form_documents")
         except Exception:
             log.exception("form of %s could not be drawn", number)

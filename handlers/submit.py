@@ -612,17 +612,10 @@ class SubmitHandler:
         def make_forms() -> Awaitable[list[Reply]]:
             return self._form_replies(contest, req.form_id, req.answers, number)
 
-        if owed is not None and self.follow_ups is not None and self.paperwork is not None:
-            follow_up = dataclasses.replace(owed, number=number)
-            files = self.paperwork.form_files(contest, req.form_id, number)
-            planned = self.pusher.plan_documents(user, files) if self.pusher is not None else None
-            if planned:
-                follow_up = await self.follow_ups.promise(follow_up, [place for _, place in planned])
-                docs = [doc for doc, _ in planned]
-                replies.extend(form_replies(self.engine.msg, contest, req.form_id, docs, "form_links"))
-            else:
-                replies.append(Reply(self.engine.msg.render("documents_coming")))
-            self.follow_ups.start(follow_up)
+        if owed is not None and self.follow_ups is not None:
+            replies.extend(
+                await self.follow_ups.begin(dataclasses.replace(owed, number=number), contest, req.form_id)
+            )
         elif self.paperwork is not None and self._defer(user):
             ahead = self._form_ahead(user, contest, req.form_id, req.answers, number)
             if ahead is not None:
@@ -670,7 +663,7 @@ class SubmitHandler:
         except Exception:
             log.exception("form of %s could not be rendered", number)
             return [Reply(self.engine.msg.render("form_failed"), meta={"error": "form"})]
-        return self._form_document_replies(contest, form_id, docs, "form_documents")
+        return form_replies(self.engine.msg, contest, form_id, docs, "form_documents")
 
     def _form_ahead(
         self, user: UserKey, contest: Contest, form_id: str, answers: dict[str, Any], number: str
@@ -685,12 +678,7 @@ class SubmitHandler:
 
         files = paperwork.form_files(contest, form_id, number)
         docs = self._documents_ahead(user, files, draw)
-        return None if docs is None else self._form_document_replies(contest, form_id, docs, "form_links")
-
-    def _form_document_replies(
-        self, contest: Contest, form_id: str, docs: list[Document], message: str
-    ) -> list[Reply]:
-        return form_replies(self.engine.msg, contest, form_id, docs, message)
+        return None if docs is None else form_replies(self.engine.msg, contest, form_id, docs, "form_links")
 
     # ------------------------------------------------------------------ actions
     async def _do(self, action: str, user: UserKey, outcome: StepResult) -> tuple[StepResult, list[Reply]]:

@@ -179,7 +179,9 @@ class LinkingNotifier(Notifier):
         planned = []
         for name, mime in files:
             path = self.folder / f"{uuid.uuid4().hex}.bin"
-            planned.append((Document(name, mime=mime, path=str(path)), Placement(str(path), f"{path}.json", "{}")))
+            planned.append(
+                (Document(name, mime=mime, path=str(path)), Placement(str(path), f"{path}.json", "{}"))
+            )
         return planned
 
 

@@ -369,7 +369,7 @@ async def test_extra_given_at_creation_is_stored_with_the_submission(
 async def test_a_submission_may_leave_the_next_draft_in_place_of_the_one_it_drops(store: Storage) -> None:
     saved = await store.save_draft(Draft(ALICE, {"step": "review"}, 0))
     saved = await store.save_draft(Draft(ALICE, {"step": "review", "x": 1}, saved.version))
-    scan = {"step": "scan", "number": "", "scans": [], "answers": {}, "title": "黑洞 \"引号\""}
+    scan = {"step": "scan", "number": "", "scans": [], "answers": {}, "title": '黑洞 "引号"'}
     created = await store.create_submission(
         prefix="KP2024",
         contest_id="kepu-2024",
@@ -406,13 +406,17 @@ async def test_a_follow_up_stored_with_its_submission_is_taken_over_once_its_hol
     )  # fmt: skip
     assert await store.take_follow_ups("worker-b", T0 + dt.timedelta(seconds=59), lease, 10) == []
     # worker-a renews it and records a step done.
-    kept = FollowUp(created.number, ALICE, "worker-a", T0 + 2 * lease, {"kind": "form", "places": [["p", "m", "t"]]})
+    kept = FollowUp(
+        created.number, ALICE, "worker-a", T0 + 2 * lease, {"kind": "form", "places": [["p", "m", "t"]]}
+    )
     assert await store.keep_follow_up(kept)
     assert await store.take_follow_ups("worker-b", T0 + lease, lease, 10) == []
     # worker-a dies: once its hold lapses, b takes it over, with what a recorded, and only b.
     later = T0 + 2 * lease
     got = await store.take_follow_ups("worker-b", later, lease, 10)
-    assert [(f.number, f.user, f.owner, f.data) for f in got] == [(created.number, ALICE, "worker-b", kept.data)]
+    assert [(f.number, f.user, f.owner, f.data) for f in got] == [
+        (created.number, ALICE, "worker-b", kept.data)
+    ]
     assert abs(got[0].due - (later + lease)) < dt.timedelta(milliseconds=1)  # kept to the ms
     assert await store.take_follow_ups("worker-c", later, lease, 10) == []
     assert not await store.keep_follow_up(kept)  # a's hold is gone: nothing changed

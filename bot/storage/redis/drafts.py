@@ -138,7 +138,8 @@ redis.call('ZADD', KEYS[6], seq, number)
 local version = tonumber(redis.call('HGET', KEYS[7], 'version') or '0')
 redis.call('DEL', KEYS[7])
 if ARGV[5] ~= '' then
-    redis.call('HSET', KEYS[7], 'version', version + 1, 'data', ARGV[5] .. number .. ARGV[6], 'updated_at', ARGV[7])
+    local data = ARGV[5] .. number .. ARGV[6]
+    redis.call('HSET', KEYS[7], 'version', version + 1, 'data', data, 'updated_at', ARGV[7])
 end
 if ARGV[8] ~= '' then
     redis.call('HSET', KEYS[11], number, ARGV[8])

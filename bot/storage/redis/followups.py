@@ -89,7 +89,7 @@ class RedisFollowUps:
         return taken
 
     async def keep(self, follow_up: FollowUp) -> bool:
-        args = [follow_up.number, follow_up.owner, payload(follow_up), ms(follow_up.due)]
+        args: list[Any] = [follow_up.number, follow_up.owner, payload(follow_up), ms(follow_up.due)]
         return bool(await self._keep(keys=self.keys, args=args))
 
     async def finish(self, number: str, owner: str) -> bool:

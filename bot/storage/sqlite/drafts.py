@@ -305,7 +305,9 @@ class SqliteStorage(SqliteStoreBase):
             conn.execute("DELETE FROM drafts WHERE channel = ? AND user_id = ?", (user.channel, user.user_id))
             if next_draft is not None:
                 data = dump_json({**next_draft, "number": number})
-                conn.execute(_DRAFT_INSERT, (user.channel, user.user_id, data, version + 1, created)).fetchall()
+                conn.execute(
+                    _DRAFT_INSERT, (user.channel, user.user_id, data, version + 1, created)
+                ).fetchall()
             if follow_up is not None:
                 followups.insert(conn, number, follow_up)
             return number

@@ -47,7 +47,9 @@ def insert(conn: sqlite3.Connection, number: str, follow_up: FollowUp) -> None:
     )
 
 
-def take(conn: sqlite3.Connection, owner: str, now: dt.datetime, lease: dt.timedelta, limit: int) -> list[FollowUp]:
+def take(
+    conn: sqlite3.Connection, owner: str, now: dt.datetime, lease: dt.timedelta, limit: int
+) -> list[FollowUp]:
     due = now + lease
     found = conn.execute(
         "SELECT number, channel, user_id, data FROM follow_ups WHERE due <= ? ORDER BY due, number LIMIT ?",
@@ -61,7 +63,12 @@ def take(conn: sqlite3.Connection, owner: str, now: dt.datetime, lease: dt.timed
 
 
 def keep(conn: sqlite3.Connection, follow_up: FollowUp) -> bool:
-    params: tuple[Any, ...] = (ms(follow_up.due), dump_json(follow_up.data), follow_up.number, follow_up.owner)
+    params: tuple[Any, ...] = (
+        ms(follow_up.due),
+        dump_json(follow_up.data),
+        follow_up.number,
+        follow_up.owner,
+    )
     cursor = conn.execute("UPDATE follow_ups SET due = ?, data = ? WHERE number = ? AND owner = ?", params)
     return cursor.rowcount > 0
 
