@@ -10,8 +10,8 @@ follow-up is finished.  A live worker renews what it holds (:meth:`FollowUps.run
 died stops renewing, and once the lease has run out any worker takes the follow-up over
 (:meth:`~contests.ports.Storage.take_follow_ups`) and does what is left:
 
-* links recorded: the documents are drawn where the links point (drawing twice to the same
-  place writes the same file, by an atomic rename);
+* links recorded: the documents are drawn where the links point, unless they are there already
+  (a document drawn there again replaces it whole, by an atomic rename);
 * no links recorded (the worker died before the reply could carry any, which then never went
   out): the documents are drawn and pushed;
 * a push that had begun (``sending`` recorded just before it) is not made again: the platform
@@ -28,6 +28,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import os
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -65,6 +66,11 @@ def form_replies(
     title = contest.form(form_id).title
     head = Reply(msg.render(message, title=title), document=docs[0])
     return [head, *(Reply(d.filename, document=d) for d in docs[1:])]
+
+
+def _drawn(places: Sequence[Placement]) -> bool:
+    """Whether every document is where its link points (its marker is written last)."""
+    return all(os.path.exists(place.marker) for place in places)
 
 
 class FollowUps:
@@ -208,6 +214,8 @@ class FollowUps:
             return True
         places = [Placement(*p) for p in data.get("places") or ()]
         if places:  # the links went out in the reply: drawing them is delivering them
+            if await asyncio.to_thread(_drawn, places):
+                return True  # its worker died after drawing them, before saying so
             try:
                 await self.paperwork.form_documents(
                     contest, submission.form_id, submission.answers, number, places

@@ -186,11 +186,18 @@ class LinkingNotifier(Notifier):
 
 
 # Where a stops: right after storing the submission, with the channel giving links or not;
-# or right after recording the links its reply carries.
-STOPS = [("create_submission", False), ("create_submission", True), ("keep_follow_up", True)]
+# right after recording the links its reply carries; or right after drawing the documents there.
+STOPS = [
+    ("create_submission", False),
+    ("create_submission", True),
+    ("keep_follow_up", True),
+    ("form_documents", True),
+]
 
 
-@pytest.mark.parametrize(("method", "links"), STOPS, ids=["stored-pushed", "stored-linked", "linked"])
+@pytest.mark.parametrize(
+    ("method", "links"), STOPS, ids=["stored-pushed", "stored-linked", "linked", "drawn"]
+)
 async def test_a_form_whose_worker_stopped_before_drawing_it_is_drawn_and_delivered_once_by_the_other(
     workers: tuple[Services, Services, Contest], tmp_path: Path, links: bool, method: str
 ) -> None:
@@ -204,10 +211,12 @@ async def test_a_form_whose_worker_stopped_before_drawing_it_is_drawn_and_delive
     a.reach.register("wechat", at_a)
     b.reach.register("wechat", at_b)
     await at_review(b, contest)
-    stopped, _ = stop_after(a, a.storage, method)
+    stopped, resume = stop_after(
+        a, a.follow_ups.paperwork if method == "form_documents" else a.storage, method
+    )
     dead = asyncio.create_task(push(a, "确认提交", "confirm"))
     try:
-        await asyncio.wait_for(stopped.wait(), 10)
+        await asyncio.wait_for(stopped.wait(), 30)
         [sub] = await b.storage.list_submissions(user=ENTRANT)
         draft = await b.storage.get_draft(ENTRANT)
         assert draft is not None and draft.data["step"] == "scan" and draft.data["number"] == sub.number
@@ -218,14 +227,16 @@ async def test_a_form_whose_worker_stopped_before_drawing_it_is_drawn_and_delive
         assert await b.follow_ups.sweep() == 0  # done: nobody takes it again
         assert at_a.pushed == []
         drawn = sorted((tmp_path / "outbox").glob("*.bin")) if links else []
-        if links and method == "keep_follow_up":
-            assert at_b.pushed == [] and len(drawn) == 2  # drawn where a's reply pointed
+        if links and method != "create_submission":
+            assert at_b.pushed == [] and len(drawn) == 2  # drawn where a's reply pointed, once
             assert all(Path(f"{p}.json").exists() for p in drawn)
+            assert not list((tmp_path / "outbox").glob("*.part"))
         else:  # no links went out: the form is pushed, once
             [replies] = at_b.pushed
             assert [r.document is not None for r in replies] == [True, True], replies
             assert sub.number in replies[0].document.filename  # type: ignore[union-attr]
     finally:
+        resume.set()  # a, stopped in its follow-up, finds it taken over
         dead.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await dead
