@@ -31,7 +31,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from contests.events import Document, Placement, Reply
 from contests.ports import Storage
@@ -66,6 +66,17 @@ def form_replies(
     title = contest.form(form_id).title
     head = Reply(msg.render(message, title=title), document=docs[0])
     return [head, *(Reply(d.filename, document=d) for d in docs[1:])]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Form:
+    """The form a follow-up draws; ``fresh`` when it is the confirming worker's own (nothing
+    of it can have been drawn yet)."""
+
+    contest: Contest
+    form_id: str
+    answers: dict[str, Any]
+    fresh: bool
 
 
 def _drawn(places: Sequence[Placement]) -> bool:
@@ -112,10 +123,12 @@ class FollowUps:
         """The follow-up to store with ``user``'s submission (its number is the store's)."""
         return FollowUp("", user, self.owner, now + self.lease, {"kind": FORM})
 
-    async def begin(self, follow_up: FollowUp, contest: Contest, form_id: str) -> list[Reply]:
+    async def begin(
+        self, follow_up: FollowUp, contest: Contest, form_id: str, answers: dict[str, Any]
+    ) -> list[Reply]:
         """The replies to 确认提交 about the form of the submission ``follow_up`` was stored
         with (links to it where the channel gives them before it is drawn, else a word that it
-        follows), and its drawing started, after the turn."""
+        follows), and its drawing started, after the turn, from the ``answers`` in hand."""
         files = self.paperwork.form_files(contest, form_id, follow_up.number)
         planned = self.pusher.plan_documents(follow_up.user, files)
         if planned:
@@ -123,7 +136,7 @@ class FollowUps:
             replies = form_replies(self.msg, contest, form_id, [doc for doc, _ in planned], "form_links")
         else:
             replies = [Reply(self.msg.render("documents_coming"))]
-        self.start(follow_up)
+        self.start(follow_up, _Form(contest, form_id, answers, fresh=True))
         return replies
 
     async def promise(self, follow_up: FollowUp, places: Sequence[Placement]) -> FollowUp:
@@ -142,12 +155,13 @@ class FollowUps:
             log.exception("links of %s could not be recorded", follow_up.number)
         return promised
 
-    def start(self, follow_up: FollowUp) -> None:
-        """Do ``follow_up`` after the turn, in a task of its own."""
+    def start(self, follow_up: FollowUp, form: _Form | None = None) -> None:
+        """Do ``follow_up`` after the turn, in a task of its own (its form as read from the
+        store, unless given)."""
         if follow_up.number in self._held:
             return  # already under way here
         self._held[follow_up.number] = follow_up
-        task = asyncio.get_running_loop().create_task(self._run(follow_up))
+        task = asyncio.get_running_loop().create_task(self._run(follow_up, form))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -194,9 +208,9 @@ class FollowUps:
 
     # -- one follow-up -----------------------------------------------------------------------
 
-    async def _run(self, follow_up: FollowUp) -> None:
+    async def _run(self, follow_up: FollowUp, form: _Form | None) -> None:
         try:
-            if await self._deliver(follow_up):
+            if await self._deliver(follow_up, form or await self._form(follow_up.number)):
                 await self.storage.finish_follow_up(follow_up.number, self.owner)
         except Exception:
             # Left held: taken up again once its lease runs out (by this worker or another).
@@ -204,22 +218,27 @@ class FollowUps:
         finally:
             self._held.pop(follow_up.number, None)
 
-    async def _deliver(self, follow_up: FollowUp) -> bool:
-        """Draw and deliver; True when done (or when nothing can ever be done)."""
-        number, user, data = follow_up.number, follow_up.user, follow_up.data
+    async def _form(self, number: str) -> _Form | None:
+        """What a follow-up taken over draws: the stored submission's form."""
         submission = await self.storage.get_submission(number)
         contest = self.contests.get(submission.contest_id) if submission is not None else None
         if submission is None or contest is None:
+            return None
+        return _Form(contest, submission.form_id, submission.answers, fresh=False)
+
+    async def _deliver(self, follow_up: FollowUp, form: _Form | None) -> bool:
+        """Draw and deliver; True when done (or when nothing can ever be done)."""
+        number, user, data = follow_up.number, follow_up.user, follow_up.data
+        if form is None:
             log.error("follow-up of %s: no such submission or contest; dropped", number)
             return True
+        contest, form_id, answers = form.contest, form.form_id, form.answers
         places = [Placement(*p) for p in data.get("places") or ()]
         if places:  # the links went out in the reply: drawing them is delivering them
-            if await asyncio.to_thread(_drawn, places):
+            if not form.fresh and await asyncio.to_thread(_drawn, places):
                 return True  # its worker died after drawing them, before saying so
             try:
-                await self.paperwork.form_documents(
-                    contest, submission.form_id, submission.answers, number, places
-                )
+                await self.paperwork.form_documents(contest, form_id, answers, number, places)
             except Exception:
                 log.exception("form of %s could not be drawn", number)
                 await self._push(user, [Reply(self.msg.render("form_failed"), meta={"error": "form"})])
@@ -233,10 +252,8 @@ class FollowUps:
             )
             return False
         try:
-            docs = await self.paperwork.form_documents(
-                contest, submission.form_id, submission.answers, number
-            )
-            replies = form_replies(self.msg, contest, submission.form_id, docs, "form_documents")
+            docs = await self.paperwork.form_documents(contest, form_id, answers, number)
+            replies = form_replies(self.msg, contest, form_id, docs, "form_documents")
         except Exception:
             log.exception("form of %s could not be drawn", number)
             replies = [Reply(self.msg.render("form_failed"), meta={"error": "form"})]

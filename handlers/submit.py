@@ -613,9 +613,8 @@ class SubmitHandler:
             return self._form_replies(contest, req.form_id, req.answers, number)
 
         if owed is not None and self.follow_ups is not None:
-            replies.extend(
-                await self.follow_ups.begin(dataclasses.replace(owed, number=number), contest, req.form_id)
-            )
+            follow_up = dataclasses.replace(owed, number=number)
+            replies.extend(await self.follow_ups.begin(follow_up, contest, req.form_id, req.answers))
         elif self.paperwork is not None and self._defer(user):
             ahead = self._form_ahead(user, contest, req.form_id, req.answers, number)
             if ahead is not None:
