@@ -60,15 +60,15 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     语言: 语言 方言 普通话 英语 英文 外语 粤语 四川话 广东话 上海话 东北话 闽南话 客家话 少数民族语言 中文
     语言: 汉语
     名额: 名额 配额 限额
-    视频: 视频 片子 影片 短片 短视频 微视频 片
+    视频: 视频 片子 影片 短片 短视频 微视频 片 视屏
     提交: 提交 报送 投稿 递交 上交 交 发送 发给 发 报 送 交上去 发到 交到 送到
-    修改: 修改 改 更改 更正 编辑 改动
+    修改: 修改 改 更改 更正 编辑 改动 写错 填错 弄错 搞错
     奖项: 奖项 奖金 奖励 奖品 获奖 得奖 奖
     评分: 评分 打分 评分标准 评审标准 评选标准 分值 权重 评分细则 计分
     播出: 播出 播映 播放 公开播映 上线 首播 播过
-    制作: 制作 拍摄 拍 做好 拍好 完成 做
+    制作: 制作 拍摄 拍 做好 拍好 完成 做 做成
     原创: 原创 抄袭 剽窃 搬运 洗稿
-    音乐: 音乐 配乐 背景音乐 bgm 歌 歌曲
+    音乐: 音乐 配乐 背景音乐 bgm 歌 歌曲 流行歌 流行歌曲 流行音乐
     水印: 水印 logo 台标
     审核: 审核 审查 把关 初审 审
     其他: 其他 其它 别的 另外的
@@ -89,6 +89,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     用途: 用途 干什么用 干啥用 干啥 拿去 使用权 无偿用于
     带货: 带货 卖货 卖东西 推销 卖产品
     评选: 评选 评出 选出
+    网络: 网络 网上 线上 在线 互联网 online
+    上传: 上传 传 传到 放 放到 放进 存 存到
+    注明: 注明 标注 标明
+    简体: 简体 简体字 繁体 繁体字 繁体中文
 """)
 
 #: Phrases that say an intent without its keyword; matched on the question only, each adds its terms.
@@ -96,6 +100,8 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(什么时候|啥时候|何时|哪天|几号|几月几[号日])(之前|以前|前)?(要)?(交|提交|报送|投稿|截止|结束|停止)",
      "截止"),
     (r"(几号|哪天|哪一天)(之前|以前|前)|截[止至]到?(哪天|几号|什么时候)", "截止"),
+    # 好久 is "when" in Chongqing and Sichuan: "要在好久之前交".
+    (r"好久(之前|以前|前|交|报|截止)", "截止"),
     (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少)(?!天|分|秒|号|月|年|兆|个?字|个?税)(部|个|件)?|名额"
      r"|(都|全部|全)(能|可以)(推荐|报|推)",
      "名额"),
@@ -113,6 +119,8 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(多|再)(推|报|推荐)(一|1|几)|(自荐|推荐|报|交|投)(两|三|四|五|六|\d+)(部|个)|(一共|总共|共|最多|最少)(能|可以)?(推|报)?(几|多少)(部|个)",
      "名额"),
     (r"(评|选|评选|评出|选出|进|入围)(出)?了?(几|多少)", "评选"),
+    # "再自荐一次" asks whether one work may go twice; 一次 alone is no word of the notices.
+    (r"再[^，。？?]{0,6}一(次|遍|回)", "重复"),
     # "今年" is the contest's own year ("今年主题是啥"), not a question about when a work was made.
     (r"20\d\d年?|去年|前年|明年|往年", "年份"),
     (r"(什么|啥)时候(的|拍的|做的|制作的|播的)|哪(一)?年(的|拍的|做的|播的)", "年份 制作"),
@@ -124,6 +132,9 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
      r"|谁(能|可以)|哪些(人|单位)",
      "参加 资格"),
 )  # fmt: skip
+
+#: The analyzer's own names for what questions mean (canonical synonyms, the terms phrases imply).
+INTENTS = frozenset(SYNONYMS) | frozenset(t for _, terms in QUERY_PHRASES for t in terms.split())
 
 #: Words of any contest's business: a question with one of them is not off-topic, even if the
 #: notice has nothing on it ("结果几月份出").
@@ -172,6 +183,7 @@ PERSONAL = re.compile(
     r"|(我|我们|俺).{0,10}(排第几|排名|多少票|票数)"
     r"|(推上去|报上去|推荐上去|交上去)(了(没|没有|没得|吗)|没|没有|没得)"  # "能全部推荐上去吗" asks the rule
     r"|(帮我|帮我们|能不能帮|可以帮).{0,10}(撤回|撤销|换|改|删|退回|查)"
+    r"|(帮我|帮我们|帮忙|麻烦).{0,4}(查|看)一?下?(我|我们|俺)|进没进|过没过|评没评上"
     r"|没传上|传上了没|传上去了吗|显示审核中|一直显示"
 )
 
@@ -192,6 +204,7 @@ STOPWORDS = frozenset(
     想请问
     这种 那种 这边 那边 我们 咱 大概 差不多 左右 比较 特别 非常 真的 现在 目前 刚才 刚刚
     给 一个 给一个 哪位 哪家 哪几家 哪儿 到底 究竟 还是 是不是 要不 行不 不行 行吗 算不算 不算 随便 领导
+    才能 还要 一点 里面
     主要 方面 哪些方面 啥样 咋样 咋办 咋 那部 这部 一部 一下子 看看 帮忙 帮 告诉 知道 清楚 弄清楚
     """)
 )
@@ -258,6 +271,7 @@ class Analyzer:
             normalise(v): canon for canon, variants in SYNONYMS.items() for v in (canon, *variants)
         }
         self._jieba: jieba.Tokenizer | None = None
+        self._function_words: frozenset[str] | None = None
         self._homophones = Homophones()
         self._lock = threading.Lock()
         self._shapes = [(re.compile(p), r) for p, r in SHAPES]
@@ -290,6 +304,14 @@ class Analyzer:
                 self._homophones.learn(sorted(self._terms))
                 self._jieba = tokenizer
             return self._jieba
+
+    def function_word(self, term: str) -> bool:
+        """jieba's dictionary tags ``term`` as a word that only frames a sentence (an adverb, a
+        pronoun, a locative, a numeral, a conjunction …): 刚好, 后面, 其中, 一起."""
+        with self._lock:
+            if self._function_words is None:
+                self._function_words = _function_words()
+        return term in self._function_words
 
     def _shape(self, text: str) -> str:
         text = normalise(text)
@@ -352,6 +374,27 @@ class Analyzer:
         )  # fmt: skip
 
 
+#: jieba's part-of-speech tags of words that frame a sentence rather than name a matter.
+#: (adverbs, locatives, numerals, pronouns, times, conjunctions, prepositions, measure words,
+#: particles, interjections, status words …)
+FUNCTION_TAGS = frozenset(
+    _words("d f m r t c p q y e o u ad mq dg df vd rr rz rg tg mg z zg k h uj ul uz ug uv ud")
+)
+
+
+def _function_words() -> frozenset[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import jieba
+    words = set()
+    with jieba.get_dict_file() as dictionary:
+        for line in dictionary:
+            word, _, tag = line.decode("utf-8").rstrip().rpartition(" ")
+            if tag in FUNCTION_TAGS:
+                words.add(word.rpartition(" ")[0])
+    return frozenset(words)
+
+
 #: Where a long message turns to its question: what follows is what is asked.
 _ASKING = re.compile(
     r"(想问问|想问一下|想问下|想请问|请问一下|请问|想问|问一下|问下|想咨询一下|想咨询|咨询一下)"
@@ -359,6 +402,14 @@ _ASKING = re.compile(
 _SENTENCES = re.compile(r"[^。！？!?；;]+[。！？!?；;]?")
 
 
+#: A piece of a message that asks something; one that does not ("我们公司想自己报", "大美科技特派团的
+#:视频") sets the scene for the question, or tells a story after it.
+ASKS = re.compile(
+    r"[吗呢嘛么?？]|啥|什么|多少|多[大长久宽高]|几|哪|谁|怎么|咋|如何|能不能|可不可以|可以不|是否|要不要|有没有"
+    r"|行不行|算不算|不$"
+    r"|\b(what|how|when|where|who|which|can|may|is|are|do|does|should)\b",
+    re.IGNORECASE,
+)
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]+")
 #: Pairs that only say "a question is asked": no entry is about them.
 _ASKING_PAIRS = frozenset(
@@ -378,6 +429,11 @@ def asked_part(text: str) -> tuple[str, bool]:
     """The part of a long message that asks, and whether the message pointed at it (after 想问问/请问…)
     or it is a guess (its last sentence); short messages whole."""
     if len(text) <= 24:
+        # Short, but a question then a remark ("要不要配音乐？我们原片是纯现场声"): the question.
+        sentences = [s for s in _SENTENCES.findall(text) if len(s.strip("。！？!?；; ")) > 1]
+        asking = [s for s in sentences if ASKS.search(s)]
+        if len(sentences) > 1 and asking and asking[-1] != sentences[-1]:
+            return asking[-1], False
         return text, False
     marker = None
     for found in _ASKING.finditer(text):
@@ -386,7 +442,9 @@ def asked_part(text: str) -> tuple[str, bool]:
         return text[marker.end() :], True
     sentences = [s for s in _SENTENCES.findall(text) if len(s.strip("。！？!?；; ")) > 1]
     if len(sentences) > 1:
-        return sentences[-1], False
+        # The last sentence that asks: "最晚哪天得交上去啊？我们县里片子还在剪，怕赶不上" asks first.
+        asking = [s for s in sentences if ASKS.search(s)]
+        return (asking or sentences)[-1], False
     parts = [p for p in re.split(r"[，,]", text) if p.strip()]
     return ("，".join(parts[-2:]) if len(parts) > 2 else text), False
 

@@ -138,6 +138,40 @@ def _video(contest: Contest, fid: str) -> str | None:
     return None
 
 
+#: The notices' recurring words, glossed under a Chinese quote so that an English reader can follow
+#: it; the longest first, so that 第一制作单位 is glossed whole, not as 第一 + 制作单位.
+GLOSSARY: tuple[tuple[str, str], ...] = tuple(sorted((
+    ("在渝", "based in Chongqing"), ("本科院校", "universities (undergraduate)"),
+    ("科研院所", "research institutes"), ("推荐", "recommendation (by a unit)"),
+    ("自荐", "self-nomination"), ("盖章", "official seal"), ("公章", "official seal"),
+    ("手写", "handwritten"), ("签字", "signature"), ("签名", "signature"), ("扫描件", "scanned copy"),
+    ("网盘", "cloud drive"), ("百度云", "Baidu cloud drive"), ("百度网盘", "Baidu cloud drive"),
+    ("提取码", "access code"), ("光盘", "disc"), ("邮寄", "send by post"), ("邮箱", "e-mail"),
+    ("简体中文", "simplified Chinese"), ("普通话", "Mandarin"), ("字幕", "subtitles"),
+    ("片头", "opening titles"), ("片尾", "end credits"), ("水印", "watermark"), ("原创", "original"),
+    ("授权", "permission/licence"), ("第一作者", "first author"), ("第一制作单位", "lead producer (unit)"),
+    ("第一制作人", "lead producer (person)"), ("三区", "the three kinds of remote areas"),
+    ("副高级职称", "associate senior title"), ("封面图", "cover image"), ("简介", "synopsis"),
+    ("申报表", "application form"), ("推荐表", "recommendation form"), ("自荐表", "self-nomination form"),
+    ("真人出镜", "real people on camera"), ("配乐", "music"), ("播出", "broadcast"), ("播放", "playback"),
+    ("不得", "must not"), ("不超过", "no more than"), ("不少于", "no less than"), ("须", "must"),
+    ("限", "limited to"), ("部", "works"), ("截止", "deadline"),
+), key=lambda pair: -len(pair[0])))  # fmt: skip
+#: At most this many words glossed under one answer: a key, not a translation.
+GLOSSED = 8
+
+
+def glossary(text: str) -> str:
+    """The notice words in ``text`` with their English ("在渝 = based in Chongqing; …"), or ""."""
+    found: list[str] = []
+    rest = text
+    for chinese, english in GLOSSARY:
+        if chinese in rest and len(found) < GLOSSED:
+            found.append(f"{chinese} = {english}")
+            rest = rest.replace(chinese, " ")
+    return "; ".join(found)
+
+
 def english_answer(entry: Entry, contest: Contest) -> str:
     """The entry said in English where its figures allow, else quoted with an English lead."""
     said: str | None = None
@@ -152,6 +186,9 @@ def english_answer(entry: Entry, contest: Contest) -> str:
     if said is None:
         lead = "The notice says (in Chinese)" if entry.kind == "clause" else "According to the contest rules"
         said = f"{lead}: {entry.text}"
+        words = glossary(entry.text)
+        if words:
+            said += f"\n(Words: {words})"
     source = (
         entry.source.replace("通知", "the notice,", 1) if entry.source.startswith("通知") else entry.source
     )

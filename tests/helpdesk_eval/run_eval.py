@@ -49,6 +49,7 @@ SETS = {
     "unseen2": QUESTIONS.with_name("unseen2.yaml"),
     "unseen3": QUESTIONS.with_name("unseen3.yaml"),
     "unseen4": QUESTIONS.with_name("unseen4.yaml"),
+    "unseen5": QUESTIONS.with_name("unseen5.yaml"),
 }
 
 
