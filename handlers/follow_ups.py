@@ -263,14 +263,22 @@ class FollowUps:
                 log.warning("follow-up of %s was taken over while drawing; not sent here", number)
                 return False
             self._held[number] = sending
-        await self._push(user, replies)
+        if await self._push(user, replies) is False:
+            # Nothing went out (the channel stopped meanwhile, at a shutdown): left for later.
+            async with self._writing:
+                held = self._held.get(number, sending)
+                await self.storage.keep_follow_up(dataclasses.replace(held, data=data))
+            return False
         return True
 
-    async def _push(self, user: UserKey, replies: list[Reply]) -> None:
+    async def _push(self, user: UserKey, replies: list[Reply]) -> bool | None:
+        """Whether the replies went out: None when the platform call failed (it may have
+        reached the entrant: not tried again), False when no channel could take them."""
         try:
-            await self.pusher.push(user, replies)
+            return await self.pusher.push(user, replies)
         except Exception:
             log.exception("documents for %s could not be sent", user)
+            return None
 
 
 __all__ = ["FORM", "FollowUps", "form_replies"]

@@ -240,3 +240,41 @@ async def test_a_form_whose_worker_stopped_before_drawing_it_is_drawn_and_delive
         dead.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await dead
+
+
+async def test_a_form_that_no_channel_could_take_is_sent_later_not_dropped(
+    workers: tuple[Services, Services, Contest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push that found no channel (one stopped at a shutdown) sent nothing: the follow-up is
+    left, not finished, and the next look sends the form."""
+    a, b, contest = workers
+    at_b = Notifier()
+    b.reach.register("wechat", at_b)
+    a.reach.register("wechat", Notifier())
+    await at_review(b, contest)
+    stopped, resume = stop_after(a, a.storage, "create_submission")
+    dead = asyncio.create_task(push(a, "确认提交", "confirm"))
+    try:
+        await asyncio.wait_for(stopped.wait(), 30)
+        await asyncio.sleep(LOCK_TIMEOUT + 0.1)
+        real = b.reach.push
+
+        async def channel_gone(user: UserKey, replies: list[Reply]) -> bool:
+            return False
+
+        monkeypatch.setattr(b.reach, "push", channel_gone)
+        assert await b.follow_ups.sweep() == 1
+        await b.follow_ups.aclose()
+        monkeypatch.setattr(b.reach, "push", real)
+        assert at_b.pushed == []
+        await asyncio.sleep(LOCK_TIMEOUT + 0.1)
+        assert await b.follow_ups.sweep() == 1  # still owed
+        await b.follow_ups.aclose()
+        [replies] = at_b.pushed
+        assert [r.document is not None for r in replies] == [True, True]
+        assert await b.follow_ups.sweep() == 0
+    finally:
+        resume.set()
+        dead.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await dead
