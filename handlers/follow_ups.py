@@ -16,7 +16,7 @@ died stops renewing, and once the lease has run out any worker takes the follow-
   out): the documents are drawn and pushed;
 * a push that had begun (``sending`` recorded just before it) is not made again: the platform
   may have delivered it, and neither lets a bot read back its chat (as with the delivery jobs,
-  :mod:`handlers.deliveries`); the entrant still has 我的投稿 and 表格 for the form.
+  :mod:`handlers.deliveries`); sending 表格 gets the form again.
 
 Pure apart from the store, the drawing and the pusher it is given.
 """
