@@ -55,6 +55,19 @@ def _services_ctx(
     return context
 
 
+async def _follow_ups_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The forms owed to submissions: renewed while this worker holds them, taken over from
+    workers that died (:class:`handlers.follow_ups.FollowUps`).  After the channels, whose
+    notifiers deliver them."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(app[SERVICES].follow_ups.run(stop), name="follow-ups")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
 async def healthz(request: web.Request) -> web.Response:
     """The service and its store: 200 when the store answers, else 503 (take this worker out
     of the balancer's rotation; it recovers by itself when the store is back)."""
@@ -146,6 +159,7 @@ def create_app(
     for channel in app[CHANNELS]:
         channel.setup(app)
 
+    app.cleanup_ctx.append(_follow_ups_ctx)  # after the channels: it pushes through them
     # After the channels: the delivery worker sends through their notifiers, and stops first.
     app.cleanup_ctx.append(remind_context(lambda running: running[SERVICES], remind_settings))
     # The upload page always; the web chat page only when no chat channel is configured, so

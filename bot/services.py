@@ -35,6 +35,7 @@ from handlers.admin.service import AdminService
 from handlers.console.login import ConsoleCommand, ConsoleSignIn
 from handlers.console.service import ConsoleService
 from handlers.content import ContentChecks
+from handlers.follow_ups import FollowUps
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.service import HelpdeskService, format_for_operators
 from handlers.outbound import Reach
@@ -79,6 +80,7 @@ class Services:
     sign_in: ConsoleSignIn
     console: ConsoleService
     content: ContentChecks
+    follow_ups: FollowUps
 
     @property
     def storage(self) -> Storage:
@@ -215,6 +217,17 @@ async def services(
         quota = QuotaService(contests, storage, org, tell=tell, audit=stores.audit)
         review = ReviewService(contests, storage, org, tell=tell, audit=stores.audit)
         admin = AdminService(contests, storage, org)
+        # The forms owed to confirmed submissions, taken over from a worker that died (held
+        # as long as a user's turn would be: BOT_REDIS_LOCK_TIMEOUT).
+        follow_ups = FollowUps(
+            storage,
+            paperwork,
+            contests,
+            engine.msg,
+            reach,
+            lease=dt.timedelta(seconds=settings.redis_lock_timeout),
+        )
+        stack.push_async_callback(follow_ups.aclose)  # before the drawing processes end
         submit = SubmitHandler(
             engine,
             storage,
@@ -228,6 +241,7 @@ async def services(
             pusher=reach,
             resubmitter=review,
             content=content,
+            follow_ups=follow_ups,
             # SQLite serves one worker process, the only one writing its drafts; with Redis
             # another worker may have handled the user's last event (see SubmitHandler).
             draft_cache=0 if redis_url else DRAFT_CACHE,
@@ -280,6 +294,7 @@ async def services(
             sign_in,
             ConsoleService(admin, quota, org, stores.audit, review=review),
             content,
+            follow_ups,
         )
 
 

@@ -38,6 +38,7 @@ from contests.org import (
 from contests.records import (
     Draft,
     FingerprintRecord,
+    FollowUp,
     InboundClaim,
     Submission,
     Turn,
@@ -89,11 +90,20 @@ class Storage(Protocol):
         extra: dict[str, Any] | None = None,
         draft_version: int | None = None,
         turn: Turn | None = None,
+        next_draft: dict[str, Any] | None = None,
+        follow_up: FollowUp | None = None,
     ) -> Submission:
         """Store a submission with the next number for ``prefix`` (``KP2024-000001``, ...) and
         drop the user's draft, both or neither.  ``extra`` is stored with it (the unit whose
         place it uses), so it needs no second write; keys set to None are left out, as
         :meth:`update_submission` removes them.
+
+        With ``next_draft``, the draft is replaced by it instead, in the same write, its
+        ``"number"`` key set to the new number and its version one past the dropped draft's
+        (1 when there was none): the scan step's draft, which a worker dying right after the
+        submission would otherwise lose.  With ``follow_up``, that is stored too, under the new
+        number (its own ``number`` is ignored): the form owed to the submission, which another
+        worker takes over if this one dies (:meth:`take_follow_ups`).
 
         With ``draft_version`` (the version of the draft the submission was made from), nothing
         is stored and :class:`StaleDraftError` raised unless the user's draft is still at it:
@@ -135,6 +145,21 @@ class Storage(Protocol):
         """The current :meth:`submissions_version` and the contest's submissions created or
         changed after version ``since`` (0: all), oldest first; may include some changed just
         after the version was read, never misses one made before."""
+
+    async def take_follow_ups(
+        self, owner: str, now: dt.datetime, lease: dt.timedelta, limit: int
+    ) -> list[FollowUp]:
+        """Up to ``limit`` follow-ups whose ``due`` has passed by ``now`` (their owner died, or
+        stalled past its lease) become ``owner``'s until ``now + lease`` (to the millisecond),
+        oldest due first; two workers never take the same one at once."""
+
+    async def keep_follow_up(self, follow_up: FollowUp) -> bool:
+        """Store ``follow_up``'s ``data`` and ``due`` (a renewal, or a step done), only while
+        it is held by its ``owner``; False (nothing changed) when it is not, or is gone."""
+
+    async def finish_follow_up(self, number: str, owner: str) -> bool:
+        """Drop the follow-up of ``number``, done, only while ``owner`` holds it; False (nothing
+        changed) when another worker took it over, or it is gone."""
 
     async def claim_once(self, key: str, ttl: dt.timedelta) -> bool:
         """True for the first claim of ``key`` within ``ttl``, False for every later one: how a

@@ -112,6 +112,24 @@ class Turn:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """Work a stored submission is owed after its turn (its form drawn and delivered), kept in
+    the store from the submission's own write until done: another worker does it when the one
+    that owes it dies (:meth:`~contests.ports.Storage.take_follow_ups`).
+
+    ``owner`` is the token of the worker holding it, until ``due``; a live owner renews it
+    (:meth:`~contests.ports.Storage.keep_follow_up`).  ``data`` says what is owed and how far
+    it went (see :mod:`handlers.follow_ups`).
+    """
+
+    number: str
+    user: UserKey
+    owner: str
+    due: dt.datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
 def merge_extra(extra: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     """``extra`` with ``patch`` applied: keys set, and keys whose value is None removed."""
     merged = {**extra, **patch}

@@ -73,10 +73,13 @@ def _spill(folder: str, places: Sequence[Placement] | None, *files: tuple[str, b
 
 
 def _place(place: Placement, data: bytes) -> str:
+    # Written aside and renamed into place: a document drawn again there (by a worker that
+    # took the form over from one that died while drawing it) replaces it whole.
     os.makedirs(os.path.dirname(place.path), mode=0o700, exist_ok=True)
-    fd = os.open(place.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd, part = tempfile.mkstemp(suffix=".part", dir=os.path.dirname(place.path))  # 0600
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
+    os.replace(part, place.path)
     fd, part = tempfile.mkstemp(suffix=".part", dir=os.path.dirname(place.marker))
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(place.marker_text)

@@ -36,6 +36,7 @@ from dialogs.scan import scan_limits
 from dialogs.states import Step
 from forms.paperwork import Paperwork
 from handlers.claims import ClaimGate
+from handlers.follow_ups import FollowUps, form_replies
 from handlers.quota.service import QuotaService
 from handlers.quota.texts import refusal_text
 from validators.links import parse_video_link
@@ -177,6 +178,7 @@ class SubmitHandler:
         pusher: Pusher | None = None,
         resubmitter: Resubmitter | None = None,
         content: ContentStarter | None = None,
+        follow_ups: FollowUps | None = None,
         draft_cache: int = 0,
     ) -> None:
         self.engine = engine
@@ -192,6 +194,7 @@ class SubmitHandler:
         self.pusher = pusher
         self.resubmitter = resubmitter
         self.content = content
+        self.follow_ups = follow_ups
         # Documents drawn after the reply went out (a PDF costs a third of a CPU second, and
         # WeChat wants its reply within 4 s): kept here and awaited by aclose().
         self._later: set[asyncio.Task[None]] = set()
@@ -202,6 +205,8 @@ class SubmitHandler:
         """Wait for documents still being drawn and sent."""
         while self._later:
             await asyncio.gather(*list(self._later), return_exceptions=True)
+        if self.follow_ups is not None:
+            await self.follow_ups.aclose()
 
     def _defer(self, user: UserKey) -> bool:
         return self.pusher is not None and self.pusher.can_reach(user)
@@ -549,6 +554,15 @@ class SubmitHandler:
         and only while ``turn`` is this event's, so that two turns that confirmed one draft
         (a lock that expired under a slow worker, and the turn that took over) store one."""
 
+        assert outcome.state is not None
+        # What the store leaves behind with the submission, in the same write: the scan step's
+        # draft, and the form owed to it where it is drawn after the turn (a worker that dies
+        # right after storing it leaves both to the others).
+        scan = self.engine.submitted(outcome.state, "", via=user.channel).state
+        owed = None
+        if self.follow_ups is not None and self.paperwork is not None and self._defer(user):
+            owed = self.follow_ups.owe(user, now)
+
         def create(extra: dict[str, Any] | None = None) -> Awaitable[Submission]:
             return self.storage.create_submission(
                 prefix=req.prefix,
@@ -562,6 +576,8 @@ class SubmitHandler:
                 extra=extra,
                 draft_version=None if draft is None else draft.version,
                 turn=turn,
+                next_draft=scan,
+                follow_up=owed,
             )
 
         if req.amend:
@@ -583,7 +599,6 @@ class SubmitHandler:
             self._remember(user, None)
             log.warning("confirmation of %s refused: its draft changed or its turn was lost", user)
             return [Reply(self.engine.msg.render("submit_raced"), meta={"error": "stale"})]
-        assert outcome.state is not None
         log.info("submission %s by %s", submission.number, user)
         await self._content_submitted(submission)
         done = self.engine.submitted(outcome.state, submission.number, via=user.channel)
@@ -597,7 +612,10 @@ class SubmitHandler:
         def make_forms() -> Awaitable[list[Reply]]:
             return self._form_replies(contest, req.form_id, req.answers, number)
 
-        if self.paperwork is not None and self._defer(user):
+        if owed is not None and self.follow_ups is not None:
+            follow_up = dataclasses.replace(owed, number=number)
+            replies.extend(await self.follow_ups.begin(follow_up, contest, req.form_id, req.answers))
+        elif self.paperwork is not None and self._defer(user):
             ahead = self._form_ahead(user, contest, req.form_id, req.answers, number)
             if ahead is not None:
                 replies.extend(ahead)
@@ -607,8 +625,8 @@ class SubmitHandler:
         else:
             replies.extend(await make_forms())
         replies.append(self.engine.scan_prompt(done.state))
-        # The store dropped the draft with the submission; the scan step is a new one.
-        await self._store(user, None, done.state)
+        # The store replaced the draft by the scan step's with the submission.
+        self._remember(user, Draft(user=user, data=done.state, version=(draft.version if draft else 0) + 1))
         return replies
 
     async def _resubmit(
@@ -644,7 +662,7 @@ class SubmitHandler:
         except Exception:
             log.exception("form of %s could not be rendered", number)
             return [Reply(self.engine.msg.render("form_failed"), meta={"error": "form"})]
-        return self._form_document_replies(contest, form_id, docs, "form_documents")
+        return form_replies(self.engine.msg, contest, form_id, docs, "form_documents")
 
     def _form_ahead(
         self, user: UserKey, contest: Contest, form_id: str, answers: dict[str, Any], number: str
@@ -659,14 +677,7 @@ class SubmitHandler:
 
         files = paperwork.form_files(contest, form_id, number)
         docs = self._documents_ahead(user, files, draw)
-        return None if docs is None else self._form_document_replies(contest, form_id, docs, "form_links")
-
-    def _form_document_replies(
-        self, contest: Contest, form_id: str, docs: list[Document], message: str
-    ) -> list[Reply]:
-        title = contest.form(form_id).title
-        head = Reply(self.engine.msg.render(message, title=title), document=docs[0])
-        return [head, *(Reply(d.filename, document=d) for d in docs[1:])]
+        return None if docs is None else form_replies(self.engine.msg, contest, form_id, docs, "form_links")
 
     # ------------------------------------------------------------------ actions
     async def _do(self, action: str, user: UserKey, outcome: StepResult) -> tuple[StepResult, list[Reply]]:

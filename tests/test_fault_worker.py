@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ import pytest
 
 from bot.services import Services, services
 from bot.settings import Settings
-from contests.events import EventKind, Incoming
+from contests.events import Document, EventKind, Incoming, Placement, Reply
 from contests.records import AlreadyClaimed, InboundClaim, UserKey
 from contests.rules import Contest
 from handlers.claims import ClaimGate
@@ -157,3 +157,124 @@ async def test_a_worker_that_stalled_past_its_lock_stores_no_second_submission(
     assert [(p.number, p.state.value) for p in places] == [(subs[0].number, "committed")]
     draft = await b.storage.get_draft(ENTRANT)
     assert draft is not None and draft.data["number"] == subs[0].number  # b's scan step stands
+
+
+# -- the form owed to a stored submission ----------------------------------------------------
+class Notifier:
+    """The entrant's channel in one worker: what it pushed; with ``links``, it gives the
+    documents' links before they are drawn, as WeChat does (places under ``folder``)."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
+        self.pushed: list[list[Reply]] = []
+
+    async def push(self, user: UserKey, replies: list[Reply]) -> None:
+        self.pushed.append(replies)
+
+
+class LinkingNotifier(Notifier):
+    def plan_documents(self, files: Sequence[tuple[str, str]]) -> list[tuple[Document, Placement]]:
+        assert self.folder is not None
+        self.folder.mkdir(exist_ok=True)
+        planned = []
+        for name, mime in files:
+            path = self.folder / f"{uuid.uuid4().hex}.bin"
+            planned.append(
+                (Document(name, mime=mime, path=str(path)), Placement(str(path), f"{path}.json", "{}"))
+            )
+        return planned
+
+
+# Where a stops: right after storing the submission, with the channel giving links or not;
+# right after recording the links its reply carries; or right after drawing the documents there.
+STOPS = [
+    ("create_submission", False),
+    ("create_submission", True),
+    ("keep_follow_up", True),
+    ("form_documents", True),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "links"), STOPS, ids=["stored-pushed", "stored-linked", "linked", "drawn"]
+)
+async def test_a_form_whose_worker_stopped_before_drawing_it_is_drawn_and_delivered_once_by_the_other(
+    workers: tuple[Services, Services, Contest], tmp_path: Path, links: bool, method: str
+) -> None:
+    """Worker a stores the submission (and, where links are given, records them) and stops
+    before drawing the form.  Once its hold lapses, b takes the form over: drawn once, where
+    a's links point, or pushed to the entrant once; and the scan step's draft was stored with
+    the submission, so the entrant goes on where they were."""
+    a, b, contest = workers
+    make = LinkingNotifier if links else Notifier
+    at_a, at_b = make(tmp_path / "outbox"), make(tmp_path / "outbox")
+    a.reach.register("wechat", at_a)
+    b.reach.register("wechat", at_b)
+    await at_review(b, contest)
+    stopped, resume = stop_after(
+        a, a.follow_ups.paperwork if method == "form_documents" else a.storage, method
+    )
+    dead = asyncio.create_task(push(a, "确认提交", "confirm"))
+    try:
+        await asyncio.wait_for(stopped.wait(), 30)
+        [sub] = await b.storage.list_submissions(user=ENTRANT)
+        draft = await b.storage.get_draft(ENTRANT)
+        assert draft is not None and draft.data["step"] == "scan" and draft.data["number"] == sub.number
+        assert await push(b, "确认提交", "confirm") is None  # recognised as handled
+        await asyncio.sleep(LOCK_TIMEOUT + 0.1)
+        assert await b.follow_ups.sweep() == 1
+        await b.follow_ups.aclose()
+        assert await b.follow_ups.sweep() == 0  # done: nobody takes it again
+        assert at_a.pushed == []
+        drawn = sorted((tmp_path / "outbox").glob("*.bin")) if links else []
+        if links and method != "create_submission":
+            assert at_b.pushed == [] and len(drawn) == 2  # drawn where a's reply pointed, once
+            assert all(Path(f"{p}.json").exists() for p in drawn)
+            assert not list((tmp_path / "outbox").glob("*.part"))
+        else:  # no links went out: the form is pushed, once
+            [replies] = at_b.pushed
+            assert [r.document is not None for r in replies] == [True, True], replies
+            assert sub.number in replies[0].document.filename  # type: ignore[union-attr]
+    finally:
+        resume.set()  # a, stopped in its follow-up, finds it taken over
+        dead.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await dead
+
+
+async def test_a_form_that_no_channel_could_take_is_sent_later_not_dropped(
+    workers: tuple[Services, Services, Contest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A push that found no channel (one stopped at a shutdown) sent nothing: the follow-up is
+    left, not finished, and the next look sends the form."""
+    a, b, contest = workers
+    at_b = Notifier()
+    b.reach.register("wechat", at_b)
+    a.reach.register("wechat", Notifier())
+    await at_review(b, contest)
+    stopped, resume = stop_after(a, a.storage, "create_submission")
+    dead = asyncio.create_task(push(a, "确认提交", "confirm"))
+    try:
+        await asyncio.wait_for(stopped.wait(), 30)
+        await asyncio.sleep(LOCK_TIMEOUT + 0.1)
+        real = b.reach.push
+
+        async def channel_gone(user: UserKey, replies: list[Reply]) -> bool:
+            return False
+
+        monkeypatch.setattr(b.reach, "push", channel_gone)
+        assert await b.follow_ups.sweep() == 1
+        await b.follow_ups.aclose()
+        monkeypatch.setattr(b.reach, "push", real)
+        assert at_b.pushed == []
+        await asyncio.sleep(LOCK_TIMEOUT + 0.1)
+        assert await b.follow_ups.sweep() == 1  # still owed
+        await b.follow_ups.aclose()
+        [replies] = at_b.pushed
+        assert [r.document is not None for r in replies] == [True, True]
+        assert await b.follow_ups.sweep() == 0
+    finally:
+        resume.set()
+        dead.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await dead

@@ -630,21 +630,34 @@ def test_days_left_counts_beijing_days(contests: ContestRegistry) -> None:
     assert days_left(contest, beijing(2024, 10, 26)) == -1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lane review, not fixed: a confirmation whose store call timed out after it ran gives its "
-    "place back, and the stored entry is counted nowhere (no quota_lost flag either)",
-)
 async def test_a_confirmation_whose_reply_was_lost_keeps_its_place(world: World) -> None:
     contest = world.contest(CAS)
     await world.units(CAS, ("深圳市科技创新局", "sub_provincial", "广东省"))
     req = make_request(contest, "recommend", unit="深圳市科技创新局")
+    await world.bind(BOB, CAS, Role.MEMBER, "深圳市科技创新局")  # the entry counts at once
 
     async def stored_but_unanswered(extra: dict[str, Any]) -> Submission:
         await world.create(BOB, req, extra)  # the script ran...
         raise TimeoutError("no answer from Redis within 5.0 s")  # ...and its reply never came
 
     with pytest.raises(TimeoutError):
-        await world.quota.confirm(BOB, req, stored_but_unanswered)
-    assert len(await world.storage.list_submissions(user=BOB)) == 1
+        await world.quota.confirm(BOB, req, stored_but_unanswered, now=world.clock())
+    [stored] = await world.storage.list_submissions(user=BOB)
     assert (await world.quota.usage(CAS))[0].used == 1
+    places = await world.org.list_places(CAS)
+    assert [(p.number, p.state.value) for p in places] == [(stored.number, "committed")]
+
+
+async def test_a_confirmation_that_failed_before_storing_gives_its_place_back(world: World) -> None:
+    contest = world.contest(CAS)
+    await world.units(CAS, ("深圳市科技创新局", "sub_provincial", "广东省"))
+    req = make_request(contest, "recommend", unit="深圳市科技创新局")
+    await world.bind(BOB, CAS, Role.MEMBER, "深圳市科技创新局")
+
+    async def unreachable(extra: dict[str, Any]) -> Submission:
+        raise TimeoutError("no answer from Redis within 5.0 s")  # the script never ran
+
+    with pytest.raises(TimeoutError):
+        await world.quota.confirm(BOB, req, unreachable)
+    assert await world.storage.list_submissions(user=BOB) == []
+    assert (await world.quota.usage(CAS))[0].used == 0

@@ -32,6 +32,7 @@ from contests.ports import EventIsolation, Storage
 from contests.records import (
     AlreadyClaimed,
     Draft,
+    FollowUp,
     InboundClaim,
     StaleDraftError,
     Submission,
@@ -363,6 +364,82 @@ async def test_extra_given_at_creation_is_stored_with_the_submission(
     # Merged into by later updates as any extra is.
     updated = await store.update_submission(created.number, extra={"quota_lost": True})
     assert updated.extra == {**extra, "quota_lost": True}
+
+
+async def test_a_submission_may_leave_the_next_draft_in_place_of_the_one_it_drops(store: Storage) -> None:
+    saved = await store.save_draft(Draft(ALICE, {"step": "review"}, 0))
+    saved = await store.save_draft(Draft(ALICE, {"step": "review", "x": 1}, saved.version))
+    scan = {"step": "scan", "number": "", "scans": [], "answers": {}, "title": '黑洞 "引号"'}
+    created = await store.create_submission(
+        prefix="KP2024",
+        contest_id="kepu-2024",
+        user=ALICE,
+        channel_id="tg-main",
+        form_id="form-a",
+        answers={"title": "黑洞"},
+        video={},
+        now=T0,
+        draft_version=saved.version,
+        next_draft=scan,
+    )
+    draft = await store.get_draft(ALICE)
+    assert draft is not None and draft.data == {**scan, "number": created.number}
+    assert draft.version == saved.version + 1  # a version the dropped draft never had
+    # Without a draft before it, the next one is new (version 1); and it is a draft as any.
+    other = await store.create_submission(
+        prefix="KP2024", contest_id="kepu-2024", user=BOB, channel_id="tg-main", form_id="form-a",
+        answers={}, video={}, now=T0, next_draft={"step": "scan"},
+    )  # fmt: skip
+    bob = await store.get_draft(BOB)
+    assert bob is not None and bob.version == 1 and bob.data == {"step": "scan", "number": other.number}
+    await store.save_draft(Draft(BOB, {"step": "scan", "scans": [1]}, 1))
+
+
+async def test_a_follow_up_stored_with_its_submission_is_taken_over_once_its_hold_lapses(
+    store: Storage,
+) -> None:
+    lease = dt.timedelta(seconds=60)
+    owed = FollowUp("", ALICE, "worker-a", T0 + lease, {"kind": "form"})
+    created = await store.create_submission(
+        prefix="KP2024", contest_id="kepu-2024", user=ALICE, channel_id="tg-main", form_id="form-a",
+        answers={}, video={}, now=T0, follow_up=owed,
+    )  # fmt: skip
+    assert await store.take_follow_ups("worker-b", T0 + dt.timedelta(seconds=59), lease, 10) == []
+    # worker-a renews it and records a step done.
+    kept = FollowUp(
+        created.number, ALICE, "worker-a", T0 + 2 * lease, {"kind": "form", "places": [["p", "m", "t"]]}
+    )
+    assert await store.keep_follow_up(kept)
+    assert await store.take_follow_ups("worker-b", T0 + lease, lease, 10) == []
+    # worker-a dies: once its hold lapses, b takes it over, with what a recorded, and only b.
+    later = T0 + 2 * lease
+    got = await store.take_follow_ups("worker-b", later, lease, 10)
+    assert [(f.number, f.user, f.owner, f.data) for f in got] == [
+        (created.number, ALICE, "worker-b", kept.data)
+    ]
+    assert abs(got[0].due - (later + lease)) < dt.timedelta(milliseconds=1)  # kept to the ms
+    assert await store.take_follow_ups("worker-c", later, lease, 10) == []
+    assert not await store.keep_follow_up(kept)  # a's hold is gone: nothing changed
+    assert not await store.finish_follow_up(created.number, "worker-a")
+    assert await store.finish_follow_up(created.number, "worker-b")
+    assert not await store.finish_follow_up(created.number, "worker-b")
+    assert await store.take_follow_ups("worker-c", later + 10 * lease, lease, 10) == []
+
+
+async def test_follow_ups_are_taken_oldest_due_first_up_to_the_limit(store: Storage) -> None:
+    lease = dt.timedelta(seconds=60)
+    numbers = []
+    for n in range(3):
+        owed = FollowUp("", BOB, "dead", T0 + dt.timedelta(seconds=10 - n), {"n": n})
+        sub = await store.create_submission(
+            prefix="KP2024", contest_id="kepu-2024", user=BOB, channel_id="tg-main", form_id="form-a",
+            answers={}, video={}, now=T0, follow_up=owed,
+        )  # fmt: skip
+        numbers.append(sub.number)
+    first = await store.take_follow_ups("w", T0 + lease, lease, 2)
+    assert [f.data["n"] for f in first] == [2, 1]
+    rest = await store.take_follow_ups("w", T0 + lease, lease, 2)
+    assert [f.number for f in rest] == [numbers[0]]
 
 
 async def test_naive_datetime_is_refused_and_no_number_used(store: Storage) -> None:

@@ -190,6 +190,7 @@ async def make(tmp_path: Path, contest_dir: Path) -> AsyncIterator[Make]:
         fake: FakeWechat | None = None,
         data_dir: Path | None = None,
         clock: Clock | None = None,
+        lock_timeout: float = 60.0,
         **config: Any,
     ) -> Harness:
         if fake is None:
@@ -200,6 +201,7 @@ async def make(tmp_path: Path, contest_dir: Path) -> AsyncIterator[Make]:
             contests_dir=contest_dir,
             redis_url=REDIS_URL if backend == "redis" else None,
             redis_prefix=prefix,
+            redis_lock_timeout=lock_timeout,
         )
         wx = WechatSettings(
             _env_file=None,
@@ -838,6 +840,46 @@ async def test_a_small_video_is_downloaded_into_a_private_folder(make: Make, sam
     assert path.parent.stat().st_mode & 0o077 == 0
     assert (event.file.size, event.file.mime, event.file.ref) == (len(content), "video/mp4", "vid-1")
     assert event.file.name == "passwd.mp4"
+
+
+async def test_a_video_whose_worker_died_while_checking_it_is_handled_by_the_redelivery(
+    make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An image, video or file used to be claimed on arrival: when the worker checking it died,
+    the redelivery found it handled, and the video was lost.  Its claim is taken within the
+    user's turn now, pending until the turn ends, as a text message's: another worker handles
+    the redelivery once the dead worker's lock has expired."""
+    a = await make(backend="redis", lock_timeout=0.5)
+    b = await make(backend="redis", lock_timeout=0.5, fake=a.fake)
+    openid = "oKepuVideoDied"
+    await reach_video_step(b, openid)
+    a.fake.media["vid-d"] = Media(b"\0\0\0\x18ftypmp42" + b"v" * 4096, "video/mp4", "work.mp4")
+    stopped, resume = asyncio.Event(), asyncio.Event()
+    checker = a.services.submit.media_checker
+    assert checker is not None
+
+    async def dies(*args: Any, **kwargs: Any) -> Any:  # worker a stops dead while checking
+        stopped.set()
+        await resume.wait()
+        return await checker(*args, **kwargs)
+
+    async def no_renewal(*_: Any) -> None:
+        return None
+
+    monkeypatch.setattr(a.services.submit, "media_checker", dies)
+    monkeypatch.setattr(a.services.stores.isolation, "_renew", no_renewal)
+    xml = a.fake.xml("video", openid, media_id="vid-d")
+    dead = asyncio.create_task(a.push(xml))
+    try:
+        await asyncio.wait_for(stopped.wait(), 10)
+        retry = await b.push(xml)  # WeChat's retry, at the other worker: it waits out a's lock
+        await b.channel.idle()
+        said = [retry.content or "", *a.fake.texts_to(openid)]
+        assert any("小于通知规定的100MB" in t for t in said), said  # b judged the video
+    finally:
+        resume.set()
+        await dead
+        await a.channel.idle()
 
 
 async def test_a_video_over_10_mb_is_not_downloaded_and_the_dialog_goes_on(make: Make) -> None:

@@ -127,8 +127,8 @@ DEFAULT_MENU: dict[str, Any] = {
 
 # --------------------------------------------------------------------------- message registry
 
-#: ``(channel, message, user, gate)``: ``gate`` is the text message's claim, taken when first
-#: needed (:class:`ClaimGate`), or None where the message was claimed on arrival.
+#: ``(channel, message, user, gate)``: ``gate`` is the message's claim, taken when first needed
+#: (:class:`ClaimGate`); None only where a caller claimed the message itself.
 Translate = Callable[["WechatChannel", Any, UserKey, "ClaimGate | None"], Awaitable[list[Reply]]]
 _KINDS: dict[str, Translate] = {}
 
@@ -525,29 +525,22 @@ class WechatChannel:
             await self._deliver(attempt, out)
 
     async def _answer(self, attempt: _Attempt, message: Any) -> Outgoing | None:
-        storage = self.services.storage
-        gate: ClaimGate | None = None
-        if attempt.is_event or attempt.kind == "text":
-            # Claimed when first needed: a plain answer in the dialog claims its message in the
-            # same write as its draft (one store round trip instead of two), anything with an
-            # effect claims it first (ClaimGate), within the user's turn: a worker that dies
-            # before the effect lands leaves the claim to the redelivery (a subscribe claimed
-            # on arrival used to be lost with it, and the entrant's dialog never started).  An
-            # event is nothing the user wrote: its claim records no contact.
-            claim = InboundClaim(attempt.key, CLAIM_TTL, attempt.user, attempt.created, not attempt.is_event)
-            gate = ClaimGate(storage, claim)
-            claimed = True
-        else:
-            # A user message opens WeChat's 48-hour window; its own CreateTime keeps the
-            # record the same whichever retry or worker writes it.
-            claimed = await storage.claim_inbound(attempt.key, CLAIM_TTL, attempt.user, attempt.created)
-        if not claimed:
-            log.info("wechat: %s was already handled", attempt.key)
-            return None
+        # Claimed when first needed: a plain answer in the dialog claims its message in the
+        # same write as its draft (one store round trip instead of two), anything with an
+        # effect claims it first (ClaimGate), within the user's turn: a worker that dies
+        # before the effect lands leaves the claim to the redelivery (a subscribe, or a video
+        # being checked, claimed on arrival used to be lost with it).  A user message opens
+        # WeChat's 48-hour window, its own CreateTime keeping the record the same whichever
+        # retry or worker writes it; an event is nothing the user wrote: its claim records no
+        # contact.  An image, video or file is downloaded before its turn: a retry at another
+        # worker may download it again (WeChat retries at most three times), and then finds
+        # it claimed in the turn.
+        claim = InboundClaim(attempt.key, CLAIM_TTL, attempt.user, attempt.created, not attempt.is_event)
+        gate = ClaimGate(self.services.storage, claim)
         try:
             replies = await translator(attempt.kind)(self, message, attempt.user, gate)
             failed = any(r.meta.get("error") in _FAILED for r in replies)
-            if gate is not None and gate.pending is not None and not failed:
+            if gate.pending is not None and not failed:
                 await gate.ensure()  # an answer that stored nothing: claimed (and recorded) now
         except AlreadyClaimed:
             log.info("wechat: %s was already handled", attempt.key)

@@ -203,7 +203,8 @@ class Outbox:
                 self._remove(meta_path.stem)
                 removed += 1
         horizon = time.time() - 3600  # a .bin whose .json never came, after an hour
-        for data in self.root.glob("*.bin"):
+        # and a half-written one of a drawing process that was killed (forms.paperwork._place)
+        for data in [*self.root.glob("*.bin"), *self.root.glob("*.part")]:
             try:
                 orphan = not data.with_suffix(".json").exists() and data.stat().st_mtime < horizon
             except OSError:

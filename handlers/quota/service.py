@@ -13,7 +13,7 @@ from typing import Any
 from contests.audit import AuditEntry
 from contests.org import DEFAULT_HOLD_TTL, QuotaRefusal, Role, Track, Unit, normalise_name, self_holder
 from contests.ports import AuditLog, OrgStore, Storage
-from contests.records import Submission, Turn, UserKey
+from contests.records import StaleDraftError, Submission, Turn, UserKey
 from contests.review import HistoryEntry, ReviewState
 from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, Form
 from handlers.outbound import Tell
@@ -249,16 +249,48 @@ class QuotaService:
             return hold
         try:
             submission = await create(hold.extra)
-        except BaseException:
-            # Shielded: a cancelled event must still give its place back; if even that fails
+        except BaseException as exc:
+            # Shielded: a cancelled event must still settle its place; if even that fails
             # the pending place stops counting after hold_ttl.
             try:
-                await asyncio.shield(self.release(hold))
+                await asyncio.shield(
+                    self._settle_failed(user, request, hold, now, stale=isinstance(exc, StaleDraftError))
+                )
             except Exception:
-                log.warning("could not release the quota hold of %s; it lapses in %s", user, self.hold_ttl)
+                log.warning("could not settle the quota hold of %s; it lapses in %s", user, self.hold_ttl)
             raise
         committed = await self.commit(hold, submission, now)
         return Confirmed(submission, hold, committed)
+
+    async def _settle_failed(
+        self, user: UserKey, request: EntryRequest, hold: Hold, now: dt.datetime | None, *, stale: bool
+    ) -> None:
+        """The place of a creation that raised: committed to the submission if the store made
+        it all the same (a reply lost after the write: a timeout, a dropped connection, a
+        cancellation), else given back.  A refusal of a stale draft stored nothing."""
+        made = None if stale else await self._made_by(user, request, hold, now)
+        if made is None:
+            await self.release(hold)
+            return
+        log.warning("submission %s was stored though its creation failed; its place is kept", made.number)
+        await self.commit(hold, made, now)
+
+    async def _made_by(
+        self, user: UserKey, request: EntryRequest, hold: Hold, now: dt.datetime | None
+    ) -> Submission | None:
+        """The submission this confirmation stored, if any: the entrant's, with its route,
+        form, answers, time and unit, and no place of its own yet."""
+        for sub in reversed(await self.storage.list_submissions(contest_id=request.contest_id, user=user)):
+            if (
+                sub.form_id == request.form_id
+                and sub.answers == request.answers
+                and sub.channel_id == request.channel_id
+                and (now is None or sub.created_at == now)
+                and sub.extra.get("unit") == hold.holder.name
+                and await self.org.place_of(request.contest_id, sub.number) is None
+            ):
+                return sub
+        return None
 
     async def _await_unit(
         self,

@@ -32,12 +32,14 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import WatchError
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
+from bot.storage.redis import followups
 from bot.storage.redis.common import as_text, claim_key, connect, part, turn_mark
 from bot.storage.redis.lane import ScriptLane
 from bot.storage.redis.lock import RedisIsolation, TurnHandle
 from contests.records import (
     AlreadyClaimed,
     Draft,
+    FollowUp,
     InboundClaim,
     StaleDraftError,
     Submission,
@@ -109,10 +111,13 @@ touch(KEYS[3], ARGV[6], ARGV[7])
 
 # KEYS: counter, global seq, submissions hash, idx:all, idx:contest, idx:user, draft, the
 # submissions' version, the contest's changed index (number scored by the version it was written at),
-# the turn's lock (the draft again when there is none).
+# the turn's lock (the draft again when there is none), then the follow-ups' three keys
+# (bot.storage.redis.followups).
 # ARGV: number prefix, submission JSON, the draft's expected version and the turn's lock token
-# ("" for no check).  Returns the new number, or nil (nothing written) when the draft is no
-# longer at that version or the lock no longer holds that token.
+# ("" for no check); the next draft's JSON before and after its number ("" and "" for none) and
+# its updated_at; the follow-up's payload ("" for none), owner and due in ms.  Returns the new
+# number, or nil (nothing written) when the draft is no longer at that version or the lock no
+# longer holds that token.
 # The format must match bot.storage.base.format_number (the contract suite checks it).
 _CREATE_SUBMISSION_LUA = """
 if ARGV[3] ~= '' and tonumber(redis.call('HGET', KEYS[7], 'version') or '0') ~= tonumber(ARGV[3]) then
@@ -130,7 +135,17 @@ redis.call('HSET', KEYS[3], number, ARGV[2])
 redis.call('ZADD', KEYS[4], seq, number)
 redis.call('ZADD', KEYS[5], seq, number)
 redis.call('ZADD', KEYS[6], seq, number)
+local version = tonumber(redis.call('HGET', KEYS[7], 'version') or '0')
 redis.call('DEL', KEYS[7])
+if ARGV[5] ~= '' then
+    local data = ARGV[5] .. number .. ARGV[6]
+    redis.call('HSET', KEYS[7], 'version', version + 1, 'data', data, 'updated_at', ARGV[7])
+end
+if ARGV[8] ~= '' then
+    redis.call('HSET', KEYS[11], number, ARGV[8])
+    redis.call('HSET', KEYS[12], number, ARGV[9])
+    redis.call('ZADD', KEYS[13], ARGV[10], number)
+end
 redis.call('ZADD', KEYS[9], redis.call('INCR', KEYS[8]), number)
 return number
 """
@@ -255,6 +270,7 @@ class RedisStorage:
         self._save_draft_claimed_ending = redis.register_script(_SAVE_DRAFT_CLAIMED_LUA + _END_TURN_LUA)
         self._take_turn = redis.register_script(_TAKE_TURN_LUA)
         self._create_submission = redis.register_script(_CREATE_SUBMISSION_LUA)
+        self._follow_ups = followups.RedisFollowUps(redis, prefix)
         self._touch = redis.register_script(_TOUCH_LUA)
         self._claim_inbound = redis.register_script(_CLAIM_INBOUND_LUA)
         self._claim_in_turn = redis.register_script(_CLAIM_IN_TURN_LUA)
@@ -398,7 +414,18 @@ class RedisStorage:
         extra: dict[str, Any] | None = None,
         draft_version: int | None = None,
         turn: Turn | None = None,
+        next_draft: dict[str, Any] | None = None,
+        follow_up: FollowUp | None = None,
     ) -> Submission:
+        head = tail = ""
+        if next_draft is not None:
+            # The number goes between the two halves (the script knows it, this code does not).
+            mark = "\u0000number\u0000"
+            head, _, tail = dump_json({**next_draft, "number": mark}).partition(dump_json(mark))
+            head, tail = head + '"', '"' + tail
+        follow: list[Any] = ["", "", 0]
+        if follow_up is not None:
+            follow = [followups.payload(follow_up), follow_up.owner, followups.ms(follow_up.due)]
         payload = dump_json(
             {
                 "contest_id": contest_id,
@@ -426,17 +453,35 @@ class RedisStorage:
                 self._changes,
                 self._changed_index(contest_id),
                 self._draft_key(user) if handle is None else handle.lock_name,
+                *self._follow_ups.keys,
             ],
             args=[
                 prefix,
                 payload,
                 "" if draft_version is None else draft_version,
                 "" if handle is None else handle.token,
+                head,
+                tail,
+                utc_iso(now),
+                *follow,
             ],
         )
         if number is None:
             raise StaleDraftError(f"draft of {user} not at version {draft_version}, or its turn lost")
         return _submission_from_json(as_text(number), payload)
+
+    # -- follow-ups -------------------------------------------------------------------------
+
+    async def take_follow_ups(
+        self, owner: str, now: dt.datetime, lease: dt.timedelta, limit: int
+    ) -> list[FollowUp]:
+        return await self._follow_ups.take(owner, now, lease, limit)
+
+    async def keep_follow_up(self, follow_up: FollowUp) -> bool:
+        return await self._follow_ups.keep(follow_up)
+
+    async def finish_follow_up(self, number: str, owner: str) -> bool:
+        return await self._follow_ups.finish(number, owner)
 
     async def submissions_version(self) -> int:
         return int(await self._redis.get(self._changes) or 0)

@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.storage.base import dump_json, parse_utc, utc_iso
+from bot.storage.sqlite import followups
 from bot.storage.sqlite.common import SqliteStoreBase, SqliteThread, changed, rows
 from contests.records import (
     AlreadyClaimed,
     Draft,
+    FollowUp,
     InboundClaim,
     StaleDraftError,
     Submission,
@@ -35,7 +37,7 @@ from contests.records import (
 __all__ = ["SCHEMA_VERSION", "SqliteStorage"]
 
 #: ``PRAGMA user_version`` of a database with the current schema.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 #: ``_MIGRATIONS[n]`` takes a database from version ``n - 1`` to ``n``.  Append, never edit.
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -122,6 +124,7 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         END
         """,
     ),
+    5: followups.TABLE,  # the forms owed to stored submissions (Storage.take_follow_ups)
 }
 
 _BUSY_TIMEOUT_MS = 5000
@@ -267,6 +270,8 @@ class SqliteStorage(SqliteStoreBase):
         extra: dict[str, Any] | None = None,
         draft_version: int | None = None,
         turn: Turn | None = None,
+        next_draft: dict[str, Any] | None = None,
+        follow_up: FollowUp | None = None,
     ) -> Submission:
         # ``turn`` is left alone: LocalIsolation's lock is in this process and cannot be lost.
         created = utc_iso(now)
@@ -276,14 +281,17 @@ class SqliteStorage(SqliteStoreBase):
         row: tuple[str, ...] = (contest_id, user.channel, user.user_id, channel_id, form_id)
         row += (answers_json, video_json, extra_json, status, created)
 
+        if follow_up is not None:
+            followups.ms(follow_up.due)  # a naive time is refused before a number is used
+
         def insert(conn: sqlite3.Connection) -> str:
-            if draft_version is not None:
-                found = conn.execute(
-                    "SELECT version FROM drafts WHERE channel = ? AND user_id = ?",
-                    (user.channel, user.user_id),
-                ).fetchone()
-                if (int(found[0]) if found else 0) != draft_version:
-                    raise StaleDraftError(f"draft of {user} is not at version {draft_version}")
+            found = conn.execute(
+                "SELECT version FROM drafts WHERE channel = ? AND user_id = ?",
+                (user.channel, user.user_id),
+            ).fetchone()
+            version = int(found[0]) if found else 0
+            if draft_version is not None and version != draft_version:
+                raise StaleDraftError(f"draft of {user} is not at version {draft_version}")
             (value,) = conn.execute(
                 "INSERT INTO counters (prefix, value) VALUES (?, 1)"
                 " ON CONFLICT (prefix) DO UPDATE SET value = value + 1 RETURNING value",
@@ -293,8 +301,15 @@ class SqliteStorage(SqliteStoreBase):
             conn.execute(
                 f"INSERT INTO submissions ({_SUBMISSION_COLUMNS}) VALUES ({_PLACEHOLDERS})", (number, *row)
             )
-            # The draft goes with the submission.
+            # The draft goes with the submission (or becomes the next one).
             conn.execute("DELETE FROM drafts WHERE channel = ? AND user_id = ?", (user.channel, user.user_id))
+            if next_draft is not None:
+                data = dump_json({**next_draft, "number": number})
+                conn.execute(
+                    _DRAFT_INSERT, (user.channel, user.user_id, data, version + 1, created)
+                ).fetchall()
+            if follow_up is not None:
+                followups.insert(conn, number, follow_up)
             return number
 
         # One job: a cancelled caller cannot leave the transaction half-way.
@@ -311,6 +326,19 @@ class SqliteStorage(SqliteStoreBase):
             status=status,
             extra=json.loads(extra_json),
         )
+
+    # -- follow-ups -------------------------------------------------------------------------
+
+    async def take_follow_ups(
+        self, owner: str, now: dt.datetime, lease: dt.timedelta, limit: int
+    ) -> list[FollowUp]:
+        return await self._write(lambda conn: followups.take(conn, owner, now, lease, limit))
+
+    async def keep_follow_up(self, follow_up: FollowUp) -> bool:
+        return await self._write(lambda conn: followups.keep(conn, follow_up))
+
+    async def finish_follow_up(self, number: str, owner: str) -> bool:
+        return await self._write(lambda conn: followups.finish(conn, number, owner))
 
     async def get_submission(self, number: str) -> Submission | None:
         found = await self._read(f"SELECT {_SUBMISSION_COLUMNS} FROM submissions WHERE number = ?", (number,))
