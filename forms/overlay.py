@@ -467,6 +467,10 @@ class Skeleton:
             for p in cell.paragraphs:
                 if p.dynamic:
                     new, height = self._lines(cell, p, queue, y)
+                    if any(line.width > p.laid.width + EPSILON for line in new):
+                        # A word wider than its cell: the whole drawing widens the heading's
+                        # (automatic) table's column, or the text overflows the cell.
+                        raise Unfit("a value wider than its cell")
                     last = queue.taken - 1  # the paragraph's last value carries its added lines
                     more = len(new) - (len(p.laid.children) - self.extra.get(last, 0))
                     if more > 0:

@@ -1,0 +1,64 @@
+"""Values typed by entrants, at their worst, set over a skeleton (:mod:`forms.overlay`): each
+document is either drawn pixel for pixel as the whole drawing or drawn whole (the fallback),
+never a page that looks wrong, a crash or a file read."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from PIL import ImageChops
+from pypdf import PdfReader
+
+from contests.rules import ContestRegistry
+from forms import pdf
+from forms.layout import find_layout
+from forms.sheet import Sheet, build_sheet
+from tests.test_form_looks import needs_pdf_tools, png, typical
+
+
+@pytest.fixture(scope="module")
+def registry() -> ContestRegistry:
+    return ContestRegistry.load()
+
+
+def sheet_with(registry: ContestRegistry, contest_id: str, form_id: str, **answers: Any) -> Sheet:
+    contest = registry.get(contest_id)
+    assert contest is not None
+    form = contest.form(form_id)
+    values = typical(contest, form) | answers
+    return build_sheet(
+        contest, form, find_layout(contest, form), values, number="KP2024-000123", verify_code="7KQ2-M9XD"
+    )
+
+
+def drawn(sheet: Sheet, folder: Path) -> str:
+    """How :func:`forms.pdf.sheet_pdf` drew ``sheet``: ``"whole"`` (it fell back) or ``"fast"``,
+    then asserted to give the whole drawing's pages, pixel for pixel."""
+    whole = pdf.full_sheet_pdf(sheet)
+    fell: list[Sheet] = []
+    real = pdf.full_sheet_pdf
+    with mock.patch.object(pdf, "full_sheet_pdf", side_effect=lambda s: fell.append(s) or real(s)):
+        out = pdf.sheet_pdf(sheet)
+    if fell:
+        return "whole"
+    pages = len(PdfReader(io.BytesIO(whole)).pages)
+    assert len(PdfReader(io.BytesIO(out)).pages) == pages
+    for n in range(1, pages + 1):
+        old, new = png(whole, folder, "whole", page=n), png(out, folder, "fast", page=n)
+        assert old.size == new.size
+        assert ImageChops.difference(old, new).getbbox() is None, f"page {n} differs"
+    return "fast"
+
+
+@needs_pdf_tools
+@pytest.mark.parametrize("unit", ["W" * 60, "https://example.org/" + "abcdefghij" * 12])
+def test_an_unbroken_value_wider_than_its_heading_cell(registry: ContestRegistry, unit: str, tmp_path: Path) -> None:
+    """The heading's tables are laid out automatically: a word wider than its cell widens the
+    cell in the whole drawing (and pushes 序号 aside); over the skeleton it would overprint it."""
+    sheet = sheet_with(registry, "most-cas-2024-kepu", "recommend", unit=unit)
+    drawn(sheet, tmp_path)
+
