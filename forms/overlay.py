@@ -177,6 +177,7 @@ class Skeleton:
         """``html`` drawn with its values' stand-ins, ``extra`` the lines added to some of
         them (:func:`shape`)."""
         self.extra = dict(extra or {})
+        self.error_logged = False  # an error of :meth:`pdf` was logged (forms.pdf.set_over)
         import weasyprint  # type: ignore[import-untyped]
         from weasyprint.css.counters import CounterStyle  # type: ignore[import-untyped]
         from weasyprint.document import Document  # type: ignore[import-untyped]

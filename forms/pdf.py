@@ -194,7 +194,12 @@ def set_over(
             except Unfit:
                 return None
             except Exception:  # WeasyPrint's internals, used here, changed: the whole drawing
-                log.exception("values not set over their skeleton; drawing the whole document")
+                # Logged once per kept skeleton (its shape), not once per submission of it.
+                if not kept.error_logged:
+                    kept.error_logged = True
+                    log.exception("values not set over their skeleton; drawing the whole documents")
+                else:
+                    log.debug("values not set over their skeleton (logged before)", exc_info=True)
                 return None
             if len(_LAST_EXTRA) > 256:
                 _LAST_EXTRA.clear()

@@ -62,3 +62,20 @@ def test_an_unbroken_value_wider_than_its_heading_cell(registry: ContestRegistry
     sheet = sheet_with(registry, "most-cas-2024-kepu", "recommend", unit=unit)
     drawn(sheet, tmp_path)
 
+
+def test_an_error_inside_weasyprint_is_logged_once_per_shape(
+    registry: ContestRegistry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """WeasyPrint's internal functions changing under the values' layout: each submission is
+    drawn whole, and the traceback is logged once for the shape, not once per submission."""
+    from forms import overlay
+
+    sheet = sheet_with(registry, "hlj-2022-kepu", "recommend")
+    pdf.sheet_pdf(sheet)  # the shape's skeleton made and kept
+    caplog.set_level("DEBUG", logger="forms")
+    with mock.patch.object(overlay.Skeleton, "_layout", side_effect=TypeError("changed")):
+        drawn = [pdf.sheet_pdf(sheet) for _ in range(3)]
+    assert all(d.startswith(b"%PDF") for d in drawn)
+    errors = [r for r in caplog.records if r.levelname in ("ERROR", "WARNING")]
+    assert len(errors) == 1, [r.getMessage() for r in errors]
+    assert errors[0].exc_info is not None
