@@ -56,7 +56,9 @@ def drawn(sheet: Sheet, folder: Path) -> str:
 
 @needs_pdf_tools
 @pytest.mark.parametrize("unit", ["W" * 60, "https://example.org/" + "abcdefghij" * 12])
-def test_an_unbroken_value_wider_than_its_heading_cell(registry: ContestRegistry, unit: str, tmp_path: Path) -> None:
+def test_an_unbroken_value_wider_than_its_heading_cell(
+    registry: ContestRegistry, unit: str, tmp_path: Path
+) -> None:
     """The heading's tables are laid out automatically: a word wider than its cell widens the
     cell in the whole drawing (and pushes 序号 aside); over the skeleton it would overprint it."""
     sheet = sheet_with(registry, "most-cas-2024-kepu", "recommend", unit=unit)
