@@ -134,16 +134,14 @@ def html_to_pdf(
     # A refused URL is skipped with a logged warning, not raised: WeasyPrint's fatal fetch
     # error derives from BaseException and would tear through the caller's error handling.
     fetcher = weasyprint.URLFetcher(allowed_protocols=("data",), fail_on_errors=False)
-    options: dict[str, Any] = {
-        "cache": dict(images or {}),
-        "stylesheets": [parsed_stylesheet(name) for name in stylesheets],
-    }
+    options: dict[str, Any] = {"cache": dict(images or {})}
     if attachments:
         options["attachments"] = [
             weasyprint.Attachment(string=data, name=name, url_fetcher=fetcher)
             for name, data in attachments.items()
         ]
-    with _RENDER_LOCK:
+    with _RENDER_LOCK:  # parsing goes through Pango and fontconfig too (the first time, the faces)
+        options["stylesheets"] = [parsed_stylesheet(name) for name in stylesheets]
         document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None)
         pdf = document.write_pdf(font_config=font_config(), finisher=_deflate, **options)
     assert isinstance(pdf, bytes)

@@ -81,3 +81,18 @@ def test_an_error_inside_weasyprint_is_logged_once_per_shape(
     errors = [r for r in caplog.records if r.levelname in ("ERROR", "WARNING")]
     assert len(errors) == 1, [r.getMessage() for r in errors]
     assert errors[0].exc_info is not None
+
+
+def test_the_stylesheets_and_fonts_are_made_under_the_render_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parsing a stylesheet goes through Pango and fontconfig (its @font-face rules, the font
+    configuration made on first use): not while another thread lays out a skeleton or a page."""
+    held: list[bool] = []
+    real = pdf.parsed_stylesheet
+
+    def parsed(name: str) -> Any:
+        held.append(pdf._RENDER_LOCK.locked())
+        return real(name)
+
+    monkeypatch.setattr(pdf, "parsed_stylesheet", parsed)
+    pdf.html_to_pdf("<!DOCTYPE html><p>甲</p>", stylesheets=("form.css",))
+    assert held == [True]
