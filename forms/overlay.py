@@ -160,6 +160,7 @@ class _Cell:
     room: float  # the content's height the row gives it
     tight: bool  # the cell's content sets the row's height: it must keep its height
     valign: str
+    free: bool = False  # the page's last paragraph (the receipt's token): no stand-in lines
 
 
 class Skeleton:
@@ -265,7 +266,15 @@ class Skeleton:
             top = holder.content_box_y()
             room = page.content_box_y() + page.height - top
             cells.append(
-                _Cell(holder, [_Paragraph(before[id(holder.element)], holder, True)], top, room, False, "top")
+                _Cell(
+                    holder,
+                    [_Paragraph(before[id(holder.element)], holder, True)],
+                    top,
+                    room,
+                    False,
+                    "top",
+                    True,
+                )
             )
         order = {id(b): n for n, b in enumerate(_walk(page))}
         return sorted(cells, key=lambda c: order[id(c.laid)])
@@ -474,7 +483,7 @@ class Skeleton:
                         raise Unfit("a value wider than its cell")
                     last = queue.taken - 1  # the paragraph's last value carries its added lines
                     more = len(new) - (len(p.laid.children) - self.extra.get(last, 0))
-                    if more > 0:
+                    if more > 0 and not cell.free:  # its lines move nothing: not the skeleton's name
                         needed[last] = more
                 else:  # the skeleton's lines, moved to where the paragraph now starts
                     new = [line.deepcopy() for line in p.laid.children]

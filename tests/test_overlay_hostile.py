@@ -96,3 +96,40 @@ def test_the_stylesheets_and_fonts_are_made_under_the_render_lock(monkeypatch: p
     monkeypatch.setattr(pdf, "parsed_stylesheet", parsed)
     pdf.html_to_pdf("<!DOCTYPE html><p>甲</p>", stylesheets=("form.css",))
     assert held == [True]
+
+
+def test_receipts_of_one_shape_share_its_skeletons_whatever_their_tokens(registry: ContestRegistry) -> None:
+    """The token, the page's last paragraph, grows with the payload and has no stand-in lines
+    of its own: its length must not name the skeleton (else each receipt whose title wraps
+    would lay a new one out, ~0.4 s, and push the others out of the 32 kept)."""
+    import random
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from forms import overlay, receipts
+    from tests.test_receipts import submission
+
+    contest = registry.get("most-cas-2024-kepu")
+    assert contest is not None
+    key, rng = Ed25519PrivateKey.generate(), random.Random(7)
+    overlay._kept().clear()
+    pdf._LAST_EXTRA.clear()
+    made: list[dict[int, int]] = []
+    real = receipts.skeleton_of
+
+    def counted(html: str, name: str, qr: Any, extra: dict[int, int]) -> Any:
+        made.append(extra)
+        return real(html, name, qr, extra)
+
+    with (
+        mock.patch.object(receipts, "skeleton_of", counted),
+        mock.patch.object(receipts.Receipt, "full_pdf", side_effect=AssertionError("drawn whole")),
+    ):
+        for n in range(6):
+            title = "超导的秘密" * (8 if n % 2 else 1)  # two lines, then one
+            unit = "".join(rng.choices("中国科学院物理研究所北京大学清华复旦", k=5 + 4 * n))  # one line
+            answers = {"unit": unit, "title": title, "authors": ["张三"], "summary": "x"}
+            receipts.issue_receipt(submission(answers=answers), contest, key).pdf()
+    # The stand-ins' first guess, then one a line profile: the SHA-256 takes two lines, and the
+    # title one or two.
+    assert made == [{}, {7: 1}, {3: 1, 7: 1}]
