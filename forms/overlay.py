@@ -15,9 +15,10 @@ Per submission only those paragraphs are laid out again (WeasyPrint's own inline
 Pango's line breaking, the stylesheet's alignment, ``pre-wrap`` and ``overflow-wrap``) at the
 cell's place, painted by WeasyPrint's own painter into streams of their own (fonts named apart)
 that go between the skeleton's pieces, and the kept objects are written around them.  When a
-cell's new words would change the height of its row (the table below would move),
-:meth:`Skeleton.pdf` raises :class:`Unfit` (:class:`Taller` when another skeleton, with as many
-lines in its stand-ins, would do) and the caller draws the whole document
+cell's new words would change the height of its row (the table below would move) or a line
+of them is wider than its cell (the heading's tables, laid out automatically, would widen the
+column), :meth:`Skeleton.pdf` raises :class:`Unfit` (:class:`Taller` when another skeleton, with
+as many lines in its stand-ins, would do) and the caller draws the whole document
 (:func:`forms.pdf.set_over`).  ``tests/test_form_looks.py`` keeps both ways pixel for pixel the same.
 """
 
