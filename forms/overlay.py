@@ -47,6 +47,11 @@ STAND_IN = "国"
 WIDE = "Ｗ"
 #: Skeletons kept per process (one per contest, form and shape of sheet in practice).
 KEPT = 32
+#: At most this many lines added to the stand-ins (:class:`Taller`) over all of a document's
+#: values: beyond, the whole document is drawn, its skeleton not made (values of pages of lines
+#: would change the page anyway, and each such skeleton would push a useful one out).  The
+#: forms' full-length values of tests/test_form_looks.py add at most 10.
+MOST_LINES_ADDED = 24
 #: Lengths in CSS pixels closer than this are the same.
 EPSILON = 1e-6
 _LINE_FEEDS = re.compile(r"\r\n?")

@@ -22,7 +22,7 @@ import jinja2
 from markupsafe import Markup
 
 from forms.fonts import common_faces, require_fonts
-from forms.overlay import Skeleton, Taller, Unfit, shape, skeleton, values
+from forms.overlay import MOST_LINES_ADDED, Skeleton, Taller, Unfit, shape, skeleton, values
 from forms.qr import QR_SRC, QRDrawing, qr_svg_uri
 from forms.sheet import Sheet
 
@@ -187,6 +187,8 @@ def set_over(
             try:
                 pdf = kept.pdf(texts, qr, attachments, title=title)
             except Taller as taller:
+                if sum(taller.extra.values()) > MOST_LINES_ADDED:
+                    return None
                 extra = taller.extra
                 continue
             except Unfit:

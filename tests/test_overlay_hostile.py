@@ -133,3 +133,33 @@ def test_receipts_of_one_shape_share_its_skeletons_whatever_their_tokens(registr
     # The stand-ins' first guess, then one a line profile: the SHA-256 takes two lines, and the
     # title one or two.
     assert made == [{}, {7: 1}, {3: 1, 7: 1}]
+
+
+def test_a_value_of_many_lines_is_drawn_whole_without_a_skeleton_of_its_own(
+    registry: ContestRegistry,
+) -> None:
+    """A title at the input's limit (1,500 characters: pages of lines) cannot be set over any
+    skeleton that keeps a page's rows; laying one out for it (~1 s, three pages) would only
+    push the useful skeletons out of the 32 kept."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from forms import overlay, receipts
+    from tests.test_receipts import submission
+
+    contest = registry.get("most-cas-2024-kepu")
+    assert contest is not None
+    overlay._kept().clear()
+    pdf._LAST_EXTRA.clear()
+    made: list[dict[int, int]] = []
+    real = receipts.skeleton_of
+
+    def counted(html: str, name: str, qr: Any, extra: dict[int, int]) -> Any:
+        made.append(extra)
+        return real(html, name, qr, extra)
+
+    answers = {"unit": "物理所", "title": "黑土是大自然给予人类的得天独厚的宝藏，" * 80, "authors": ["张三"]}
+    receipt = receipts.issue_receipt(submission(answers=answers), contest, Ed25519PrivateKey.generate())
+    with mock.patch.object(receipts, "skeleton_of", counted):
+        drawn = receipt.pdf()
+    assert len(PdfReader(io.BytesIO(drawn)).pages) > 1
+    assert made == [{}]
