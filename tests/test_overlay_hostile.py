@@ -13,7 +13,7 @@ import pytest
 from PIL import ImageChops
 from pypdf import PdfReader
 
-from contests.rules import ContestRegistry
+from contests.rules import ContestRegistry, FieldType
 from forms import pdf
 from forms.layout import find_layout
 from forms.sheet import Sheet, build_sheet
@@ -163,3 +163,37 @@ def test_a_value_of_many_lines_is_drawn_whole_without_a_skeleton_of_its_own(
         drawn = receipt.pdf()
     assert len(PdfReader(io.BytesIO(drawn)).pages) > 1
     assert made == [{}]
+
+
+#: What entrants may type (the validators keep it printable and within the limits).
+HOSTILE = {
+    "latin": "A" * 300,
+    "rtl": "שלום עולם مرحبا بالعالم " * 5,
+    "combining": "e\u0301\u0302\u0303" * 40 + "Z\u0336\u0337\u0338" * 20,
+    "emoji": "黑土😀👨‍👩‍👧🇨🇳",
+    "zero-width": "黑\u200b土\u200d\ufeff是\u2060大" * 10,
+    "outside the cut faces": "𠀀龘𪚥𰻞" * 10,
+    "tabs and line feeds": "a\tb\t\tc\n\n\nd\r\ne\rf" * 3,
+    "markup": "</td><script>alert(1)</script><img src=x> url(file:///etc/passwd) &amp; &lt;",
+    "many lines": "\n".join("行" for _ in range(30)),
+    "spaces": "   lead  trail   ",
+    "nbsp, soft hyphen, separators": "a\u00a0b\u00adc\u2028d\u2029e" * 10,
+}
+
+
+@needs_pdf_tools
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_hostile_values_are_drawn_as_the_whole_drawing_or_drawn_whole(
+    registry: ContestRegistry, kind: str, tmp_path: Path
+) -> None:
+    contest = registry.get("most-cas-2024-kepu")
+    assert contest is not None
+    form = contest.form("recommend")
+    value = HOSTILE[kind]
+    answers: dict[str, Any] = {
+        fld.id: value if kind == "many lines" else value[: fld.max_chars or 24]
+        for fld in form.fields
+        if fld.type is FieldType.TEXT
+    }
+    answers["authors"] = [value[:30], "李四"]
+    drawn(sheet_with(registry, "most-cas-2024-kepu", "recommend", **answers), tmp_path)
