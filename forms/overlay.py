@@ -15,9 +15,10 @@ Per submission only those paragraphs are laid out again (WeasyPrint's own inline
 Pango's line breaking, the stylesheet's alignment, ``pre-wrap`` and ``overflow-wrap``) at the
 cell's place, painted by WeasyPrint's own painter into streams of their own (fonts named apart)
 that go between the skeleton's pieces, and the kept objects are written around them.  When a
-cell's new words would change the height of its row (the table below would move),
-:meth:`Skeleton.pdf` raises :class:`Unfit` (:class:`Taller` when another skeleton, with as many
-lines in its stand-ins, would do) and the caller draws the whole document
+cell's new words would change the height of its row (the table below would move) or a line
+of them is wider than its cell (the heading's tables, laid out automatically, would widen the
+column), :meth:`Skeleton.pdf` raises :class:`Unfit` (:class:`Taller` when another skeleton, with
+as many lines in its stand-ins, would do) and the caller draws the whole document
 (:func:`forms.pdf.set_over`).  ``tests/test_form_looks.py`` keeps both ways pixel for pixel the same.
 """
 
@@ -46,6 +47,11 @@ STAND_IN = "国"
 WIDE = "Ｗ"
 #: Skeletons kept per process (one per contest, form and shape of sheet in practice).
 KEPT = 32
+#: At most this many lines added to the stand-ins (:class:`Taller`) over all of a document's
+#: values: beyond, the whole document is drawn, its skeleton not made (values of pages of lines
+#: would change the page anyway, and each such skeleton would push a useful one out).  The
+#: forms' full-length values of tests/test_form_looks.py add at most 10.
+MOST_LINES_ADDED = 24
 #: Lengths in CSS pixels closer than this are the same.
 EPSILON = 1e-6
 _LINE_FEEDS = re.compile(r"\r\n?")
@@ -160,6 +166,7 @@ class _Cell:
     room: float  # the content's height the row gives it
     tight: bool  # the cell's content sets the row's height: it must keep its height
     valign: str
+    free: bool = False  # the page's last paragraph (the receipt's token): no stand-in lines
 
 
 class Skeleton:
@@ -177,6 +184,7 @@ class Skeleton:
         """``html`` drawn with its values' stand-ins, ``extra`` the lines added to some of
         them (:func:`shape`)."""
         self.extra = dict(extra or {})
+        self.error_logged = False  # an error of :meth:`pdf` was logged (forms.pdf.set_over)
         import weasyprint  # type: ignore[import-untyped]
         from weasyprint.css.counters import CounterStyle  # type: ignore[import-untyped]
         from weasyprint.document import Document  # type: ignore[import-untyped]
@@ -264,7 +272,15 @@ class Skeleton:
             top = holder.content_box_y()
             room = page.content_box_y() + page.height - top
             cells.append(
-                _Cell(holder, [_Paragraph(before[id(holder.element)], holder, True)], top, room, False, "top")
+                _Cell(
+                    holder,
+                    [_Paragraph(before[id(holder.element)], holder, True)],
+                    top,
+                    room,
+                    False,
+                    "top",
+                    True,
+                )
             )
         order = {id(b): n for n, b in enumerate(_walk(page))}
         return sorted(cells, key=lambda c: order[id(c.laid)])
@@ -467,9 +483,13 @@ class Skeleton:
             for p in cell.paragraphs:
                 if p.dynamic:
                     new, height = self._lines(cell, p, queue, y)
+                    if any(line.width > p.laid.width + EPSILON for line in new):
+                        # A word wider than its cell: the whole drawing widens the heading's
+                        # (automatic) table's column, or the text overflows the cell.
+                        raise Unfit("a value wider than its cell")
                     last = queue.taken - 1  # the paragraph's last value carries its added lines
                     more = len(new) - (len(p.laid.children) - self.extra.get(last, 0))
-                    if more > 0:
+                    if more > 0 and not cell.free:  # its lines move nothing: not the skeleton's name
                         needed[last] = more
                 else:  # the skeleton's lines, moved to where the paragraph now starts
                     new = [line.deepcopy() for line in p.laid.children]

@@ -22,7 +22,7 @@ import jinja2
 from markupsafe import Markup
 
 from forms.fonts import common_faces, require_fonts
-from forms.overlay import Skeleton, Taller, Unfit, shape, skeleton, values
+from forms.overlay import MOST_LINES_ADDED, Skeleton, Taller, Unfit, shape, skeleton, values
 from forms.qr import QR_SRC, QRDrawing, qr_svg_uri
 from forms.sheet import Sheet
 
@@ -134,16 +134,14 @@ def html_to_pdf(
     # A refused URL is skipped with a logged warning, not raised: WeasyPrint's fatal fetch
     # error derives from BaseException and would tear through the caller's error handling.
     fetcher = weasyprint.URLFetcher(allowed_protocols=("data",), fail_on_errors=False)
-    options: dict[str, Any] = {
-        "cache": dict(images or {}),
-        "stylesheets": [parsed_stylesheet(name) for name in stylesheets],
-    }
+    options: dict[str, Any] = {"cache": dict(images or {})}
     if attachments:
         options["attachments"] = [
             weasyprint.Attachment(string=data, name=name, url_fetcher=fetcher)
             for name, data in attachments.items()
         ]
-    with _RENDER_LOCK:
+    with _RENDER_LOCK:  # parsing goes through Pango and fontconfig too (the first time, the faces)
+        options["stylesheets"] = [parsed_stylesheet(name) for name in stylesheets]
         document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None)
         pdf = document.write_pdf(font_config=font_config(), finisher=_deflate, **options)
     assert isinstance(pdf, bytes)
@@ -189,12 +187,19 @@ def set_over(
             try:
                 pdf = kept.pdf(texts, qr, attachments, title=title)
             except Taller as taller:
+                if sum(taller.extra.values()) > MOST_LINES_ADDED:
+                    return None
                 extra = taller.extra
                 continue
             except Unfit:
                 return None
             except Exception:  # WeasyPrint's internals, used here, changed: the whole drawing
-                log.exception("values not set over their skeleton; drawing the whole document")
+                # Logged once per kept skeleton (its shape), not once per submission of it.
+                if not kept.error_logged:
+                    kept.error_logged = True
+                    log.exception("values not set over their skeleton; drawing the whole documents")
+                else:
+                    log.debug("values not set over their skeleton (logged before)", exc_info=True)
                 return None
             if len(_LAST_EXTRA) > 256:
                 _LAST_EXTRA.clear()

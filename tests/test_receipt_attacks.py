@@ -10,6 +10,7 @@ import random
 import tracemalloc
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -241,3 +242,64 @@ def test_verify_receipt_exits_2_for_what_it_refuses(tmp_path: Path, key: Ed25519
         refused = cli(["verify-receipt", str(path), "--public-key", str(pem)], tmp_path)
         assert refused.returncode == 2, (path, refused.stdout, refused.stderr)
         assert said in refused.stderr and refused.stdout == ""
+
+
+# -- the organiser's receipts are set over a skeleton (forms.overlay): the same checks hold --------
+
+
+def fast_pdf(shown: Receipt) -> bytes:
+    """``shown``'s PDF as the bot draws it, asserted to be set over the skeleton, not drawn whole."""
+    from unittest import mock
+
+    with mock.patch.object(Receipt, "full_pdf", side_effect=AssertionError("drawn whole")):
+        return shown.pdf("https://kepu.example.cn/receipts/verify")
+
+
+def reattached(pdf: bytes, carried: str) -> bytes:
+    """``pdf``, its pages untouched, carrying ``carried`` as its receipt.json instead."""
+    writer = PdfWriter(clone_from=io.BytesIO(pdf))
+    del writer.root_object[NameObject("/Names")]
+    writer.add_attachment("receipt.json", carried.encode())
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_the_fast_pdf_verifies_and_carrying_another_receipt_does_not(
+    receipt: Receipt, other: Receipt, key: Ed25519PrivateKey
+) -> None:
+    mine, theirs = fast_pdf(receipt), fast_pdf(other)
+    assert verify_receipt(mine, key.public_key()).ok
+    assert verify_receipt(theirs, key.public_key()).ok
+    result = verify_receipt(reattached(theirs, receipt.to_json()), key.public_key())
+    assert (result.ok, result.part, result.source) == (False, "shown", "pdf")
+    assert "报名编号：签名为“KP2024-000123”，页面显示“KP2024-000777”" in (result.problem or "")
+
+
+def test_a_fast_pdf_with_a_value_taken_off_its_page_is_not_valid(
+    receipt: Receipt, key: Ed25519PrivateKey
+) -> None:
+    """The values are streams of their own between the skeleton's: dropping one (the title's)
+    leaves the label without its value on the page."""
+    writer = PdfWriter(clone_from=io.BytesIO(fast_pdf(receipt)))
+    contents = writer.pages[0][NameObject("/Contents")]
+    title = next(n for n, ref in enumerate(contents) if "超导的秘密" in _shows(writer, ref))
+    stream = DecodedStreamObject()
+    stream.set_data(b"")
+    contents[title] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    result = verify_receipt(out.getvalue(), key.public_key())
+    assert (result.ok, result.part) == (False, "shown")
+    assert "作品名称：签名为“超导的秘密”" in (result.problem or "")
+
+
+def _shows(writer: PdfWriter, ref: Any) -> str:
+    """The text the page shows with only the content stream ``ref``."""
+    page = writer.pages[0]
+    kept = page[NameObject("/Contents")]
+    page[NameObject("/Contents")] = ref
+    try:
+        return "".join((page.extract_text() or "").split())
+    finally:
+        page[NameObject("/Contents")] = kept
