@@ -22,8 +22,10 @@ def helpdesk() -> Helpdesk:
     return Helpdesk(ContestRegistry.load())
 
 
-@pytest.mark.parametrize(("word", "framing"), [("刚好", True), ("其中", True), ("后面", True),
-                                               ("粉丝", False), ("版权", False), ("研究所", False)])
+@pytest.mark.parametrize(
+    ("word", "framing"),
+    [("刚好", True), ("其中", True), ("后面", True), ("粉丝", False), ("版权", False), ("研究所", False)],
+)
 def test_framing_words_come_from_jiebas_dictionary(word: str, framing: bool) -> None:
     assert Analyzer().function_word(word) is framing
 
@@ -77,9 +79,7 @@ def test_asking_to_look_up_a_rule_is_not_personal(helpdesk: Helpdesk) -> None:
     assert helpdesk.ask(CAS, "帮我看一下视频时长有什么要求").kind != "personal"
 
 
-@pytest.mark.parametrize(
-    "question", ["孩子五年级了，报什么兴趣班好", "我家孩子数学不好，请什么样的家教合适"]
-)
+@pytest.mark.parametrize("question", ["孩子五年级了，报什么兴趣班好", "我家孩子数学不好，请什么样的家教合适"])
 def test_a_question_on_nothing_of_the_contest_gets_the_scope_reply(helpdesk: Helpdesk, question: str) -> None:
     answer = helpdesk.ask(CACSI, question)
     assert answer.kind == "offtopic" and "不在大赛通知的范围内" in answer.answer
