@@ -178,7 +178,8 @@ def set_over(
     the lines the values take beyond their stand-ins': :class:`forms.overlay.Taller`), or
     None when they do not fit (the caller draws the whole document)."""
     with _RENDER_LOCK:
-        extra = _LAST_EXTRA.get(key, {})  # a deadline's values are mostly of the same lengths
+        last = _last_extra()
+        extra = last.get(key, {})  # a deadline's values are mostly of the same lengths
         for _ in range(2):  # the second time with a skeleton of as many lines as the values take
             lines = tuple(sorted(extra.items()))
             kept = skeleton((key, lines), lambda: make(extra))  # noqa: B023 - called at once
@@ -201,16 +202,19 @@ def set_over(
                 else:
                     log.debug("values not set over their skeleton (logged before)", exc_info=True)
                 return None
-            if len(_LAST_EXTRA) > 256:
-                _LAST_EXTRA.clear()
-            _LAST_EXTRA[key] = extra
+            if len(last) > 256:
+                last.clear()
+            last[key] = extra
             return pdf
     return None
 
 
-#: The lines added to the values' stand-ins in the skeleton last used for a key of
-#: :func:`set_over`: tried first (bench/README.md 'Documents in a tenth of a second').
-_LAST_EXTRA: dict[Any, dict[int, int]] = {}
+@functools.cache
+def _last_extra() -> dict[Any, dict[int, int]]:
+    """This process's lines added to the values' stand-ins in the skeleton last used for a key
+    of :func:`set_over`: tried first (bench/README.md 'Documents in a tenth of a second');
+    made on the first drawing, not at import."""
+    return {}
 
 
 def sheet_pdf(sheet: Sheet) -> bytes:

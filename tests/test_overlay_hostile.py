@@ -113,7 +113,7 @@ def test_receipts_of_one_shape_share_its_skeletons_whatever_their_tokens(registr
     assert contest is not None
     key, rng = Ed25519PrivateKey.generate(), random.Random(7)
     overlay._kept().clear()
-    pdf._LAST_EXTRA.clear()
+    pdf._last_extra().clear()
     made: list[dict[int, int]] = []
     real = receipts.skeleton_of
 
@@ -149,7 +149,7 @@ def test_a_value_of_many_lines_is_drawn_whole_without_a_skeleton_of_its_own(
     contest = registry.get("most-cas-2024-kepu")
     assert contest is not None
     overlay._kept().clear()
-    pdf._LAST_EXTRA.clear()
+    pdf._last_extra().clear()
     made: list[dict[int, int]] = []
     real = receipts.skeleton_of
 
