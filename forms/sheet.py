@@ -120,8 +120,11 @@ _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\
 def printable(text: str) -> str:
     """``text`` as it is to be printed: every character that would be interpreted instead of
     shown (bidi controls, C0/C1 controls, lone surrogates, XML non-characters) becomes a
-    visible ``[U+XXXX]``; line breaks stay, ``\\r\\n`` becomes ``\\n``."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    visible ``[U+XXXX]``; line breaks stay; ``\\r\\n``, ``\\r`` and the line and paragraph
+    separators (U+2028, U+2029: Pango draws them into a page whose text no reader can take
+    back, so a genuine receipt would fail its check) become ``\\n``."""
+    text = text.replace("\r\n", "\n")
+    text = text.replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
     out: list[str] = []
     for ch in text:
         code = ord(ch)

@@ -178,9 +178,16 @@ def _read_pdf(data: bytes) -> tuple[bytes | None, str]:
         raise ValueError(str(exc)) from exc
 
 
+#: Characters a page draws no glyph for (zero-width spaces and joiners, soft hyphens, line and
+#: paragraph separators): the PDF's text does not have them, so neither side is compared on them.
+_UNSEEN = frozenset({"Cf", "Zl", "Zp"})
+
+
 def _squash(text: str) -> str:
-    """For comparing what a page shows: NFKC (full-width forms, ligatures), no whitespace."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
+    """For comparing what a page shows: NFKC (full-width forms, ligatures), no whitespace, no
+    character that draws nothing."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in "".join(text.split()) if unicodedata.category(ch) not in _UNSEEN)
 
 
 def _shown_in_pdf(shown: str, rows: list[tuple[str, str]]) -> str | None:

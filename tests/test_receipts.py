@@ -435,3 +435,13 @@ def test_cli_verify_without_any_key_says_so(tmp_path: Path) -> None:
     result = cli(["verify-receipt", str(token)], tmp_path)
     assert result.returncode == 2 and "--public-key" in result.stderr
     assert not (tmp_path / "data" / KEY_FILENAME).exists()
+
+
+def test_a_genuine_receipt_with_characters_that_draw_nothing_verifies(
+    contest: Contest, key: Ed25519PrivateKey
+) -> None:
+    # A zero-width space, a soft hyphen and a line separator are in the signed value but leave
+    # no glyph, so no text, on the page: the page still shows the signed rows.
+    answers = {"unit": "中国科学院\u200b物理研究所", "title": "超\u00ad导的\u2028秘密", "authors": ["张三"]}
+    receipt = issue_receipt(submission(answers=answers), contest, key)
+    assert verify_receipt(receipt.pdf("https://kepu.example.cn/receipts/verify"), key.public_key()).ok
