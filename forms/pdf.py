@@ -12,7 +12,6 @@ import functools
 import logging
 import tempfile
 import threading
-import zlib
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -22,7 +21,7 @@ import jinja2
 from markupsafe import Markup
 
 from forms.fonts import common_faces, require_fonts
-from forms.overlay import MOST_LINES_ADDED, Skeleton, Taller, Unfit, shape, skeleton, values
+from forms.overlay import MOST_LINES_ADDED, Skeleton, Taller, Unfit, deflate_streams, shape, skeleton, values
 from forms.qr import QR_SRC, QRDrawing, qr_svg_uri
 from forms.sheet import Sheet
 
@@ -84,22 +83,11 @@ def font_config() -> Any:
     return config
 
 
-#: bench/README.md 'Documents at the deadline': pydyf deflates every stream at level 9, ~12 ms
-#: of a receipt's ~490 KB of fonts; level 6 takes ~5 ms and, on these fonts, is no larger.
-DEFLATE_LEVEL = 6
 
 
 def _deflate(document: Any, pdf: Any) -> None:
-    """WeasyPrint's finisher: each stream pydyf would deflate, deflated at
-    :data:`DEFLATE_LEVEL` instead (a stream of anything but bytes is left to pydyf)."""
-    for obj in pdf.objects:
-        if not getattr(obj, "compress", False) or "Filter" in obj.extra:
-            continue
-        if not all(isinstance(item, bytes) for item in obj.stream):
-            continue
-        obj.stream = [zlib.compress(b"\n".join(obj.stream), DEFLATE_LEVEL)]
-        obj.extra["Filter"] = "/FlateDecode"
-        obj.compress = False
+    """WeasyPrint's finisher: the streams deflated at :data:`forms.overlay.DEFLATE_LEVEL`."""
+    deflate_streams(pdf.objects)
 
 
 @functools.cache
