@@ -49,8 +49,9 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class Pushes(Protocol):
-    """What a follow-up needs of :class:`handlers.outbound.Reach`."""
+class Pusher(Protocol):
+    """Reaches a user outside a reply to their own message (:class:`handlers.outbound.Reach`):
+    what a follow-up, and the dialog, need of it."""
 
     def can_reach(self, user: UserKey) -> bool: ...
     async def push(self, user: UserKey, replies: list[Reply]) -> bool: ...
@@ -98,7 +99,7 @@ class FollowUps:
         paperwork: Paperwork,
         contests: ContestRegistry,
         msg: Messages,
-        pusher: Pushes,
+        pusher: Pusher,
         *,
         lease: dt.timedelta,
         clock: Callable[[], dt.datetime] = utcnow,
@@ -281,4 +282,4 @@ class FollowUps:
             return None
 
 
-__all__ = ["FORM", "FollowUps", "form_replies"]
+__all__ = ["FORM", "FollowUps", "Pusher", "form_replies"]

@@ -36,7 +36,7 @@ from dialogs.scan import scan_limits
 from dialogs.states import Step
 from forms.paperwork import Paperwork
 from handlers.claims import ClaimGate
-from handlers.follow_ups import FollowUps, form_replies
+from handlers.follow_ups import FollowUps, Pusher, form_replies
 from handlers.quota.service import QuotaService
 from handlers.quota.texts import refusal_text
 from validators.links import parse_video_link
@@ -77,16 +77,6 @@ class LinkProbeLike(Protocol):
 LinkProber = Callable[[str, Contest], Awaitable[LinkProbeLike]]
 AskHelpdesk = Callable[[str, str | None, str | None], Awaitable[list[Reply]]]
 """Answers a question typed in the dialog: ``ask(question, contest_id, route)`` (the route chosen so far)."""
-
-
-class Pusher(Protocol):
-    """Reaches a user outside a reply to their own message (:class:`handlers.outbound.Reach`)."""
-
-    def can_reach(self, user: UserKey) -> bool: ...
-    async def push(self, user: UserKey, replies: list[Reply]) -> bool: ...
-    def plan_documents(
-        self, user: UserKey, files: Sequence[tuple[str, str]]
-    ) -> list[tuple[Document, Placement]] | None: ...
 
 
 class Resubmitted(Protocol):

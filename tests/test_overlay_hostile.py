@@ -5,6 +5,7 @@ never a page that looks wrong, a crash or a file read."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -98,7 +99,28 @@ def test_the_stylesheets_and_fonts_are_made_under_the_render_lock(monkeypatch: p
     assert held == [True]
 
 
-def test_receipts_of_one_shape_share_its_skeletons_whatever_their_tokens(registry: ContestRegistry) -> None:
+@pytest.fixture
+def receipt_skeletons() -> Iterator[list[dict[int, int]]]:
+    """The receipt skeletons laid out while the test runs (by the lines added to their
+    stand-ins), from empty caches."""
+    from forms import overlay, receipts
+
+    overlay._kept().clear()
+    pdf._last_extra().clear()
+    made: list[dict[int, int]] = []
+    real = receipts.skeleton_of
+
+    def counted(html: str, name: str, qr: Any, extra: dict[int, int]) -> Any:
+        made.append(extra)
+        return real(html, name, qr, extra)
+
+    with mock.patch.object(receipts, "skeleton_of", counted):
+        yield made
+
+
+def test_receipts_of_one_shape_share_its_skeletons_whatever_their_tokens(
+    registry: ContestRegistry, receipt_skeletons: list[dict[int, int]]
+) -> None:
     """The token, the page's last paragraph, grows with the payload and has no stand-in lines
     of its own: its length must not name the skeleton (else each receipt whose title wraps
     would lay a new one out, ~0.4 s, and push the others out of the 32 kept)."""
@@ -106,25 +128,13 @@ def test_receipts_of_one_shape_share_its_skeletons_whatever_their_tokens(registr
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from forms import overlay, receipts
+    from forms import receipts
     from tests.test_receipts import submission
 
     contest = registry.get("most-cas-2024-kepu")
     assert contest is not None
     key, rng = Ed25519PrivateKey.generate(), random.Random(7)
-    overlay._kept().clear()
-    pdf._last_extra().clear()
-    made: list[dict[int, int]] = []
-    real = receipts.skeleton_of
-
-    def counted(html: str, name: str, qr: Any, extra: dict[int, int]) -> Any:
-        made.append(extra)
-        return real(html, name, qr, extra)
-
-    with (
-        mock.patch.object(receipts, "skeleton_of", counted),
-        mock.patch.object(receipts.Receipt, "full_pdf", side_effect=AssertionError("drawn whole")),
-    ):
+    with mock.patch.object(receipts.Receipt, "full_pdf", side_effect=AssertionError("drawn whole")):
         for n in range(6):
             title = "超导的秘密" * (8 if n % 2 else 1)  # two lines, then one
             unit = "".join(rng.choices("中国科学院物理研究所北京大学清华复旦", k=5 + 4 * n))  # one line
@@ -132,37 +142,27 @@ def test_receipts_of_one_shape_share_its_skeletons_whatever_their_tokens(registr
             receipts.issue_receipt(submission(answers=answers), contest, key).pdf()
     # The stand-ins' first guess, then one a line profile: the SHA-256 takes two lines, and the
     # title one or two.
-    assert made == [{}, {7: 1}, {3: 1, 7: 1}]
+    assert receipt_skeletons == [{}, {7: 1}, {3: 1, 7: 1}]
 
 
 def test_a_value_of_many_lines_is_drawn_whole_without_a_skeleton_of_its_own(
-    registry: ContestRegistry,
+    registry: ContestRegistry, receipt_skeletons: list[dict[int, int]]
 ) -> None:
     """A title at the input's limit (1,500 characters: pages of lines) cannot be set over any
     skeleton that keeps a page's rows; laying one out for it (~1 s, three pages) would only
     push the useful skeletons out of the 32 kept."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from forms import overlay, receipts
+    from forms import receipts
     from tests.test_receipts import submission
 
     contest = registry.get("most-cas-2024-kepu")
     assert contest is not None
-    overlay._kept().clear()
-    pdf._last_extra().clear()
-    made: list[dict[int, int]] = []
-    real = receipts.skeleton_of
-
-    def counted(html: str, name: str, qr: Any, extra: dict[int, int]) -> Any:
-        made.append(extra)
-        return real(html, name, qr, extra)
-
     answers = {"unit": "物理所", "title": "黑土是大自然给予人类的得天独厚的宝藏，" * 80, "authors": ["张三"]}
     receipt = receipts.issue_receipt(submission(answers=answers), contest, Ed25519PrivateKey.generate())
-    with mock.patch.object(receipts, "skeleton_of", counted):
-        drawn = receipt.pdf()
+    drawn = receipt.pdf()
     assert len(PdfReader(io.BytesIO(drawn)).pages) > 1
-    assert made == [{}]
+    assert receipt_skeletons == [{}]
 
 
 #: What entrants may type (the validators keep it printable and within the limits).

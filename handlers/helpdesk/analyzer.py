@@ -6,6 +6,7 @@ term on both sides.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -272,7 +273,6 @@ class Analyzer:
             normalise(v): canon for canon, variants in SYNONYMS.items() for v in (canon, *variants)
         }
         self._jieba: jieba.Tokenizer | None = None
-        self._function_words: frozenset[str] | None = None
         self._homophones = Homophones()
         self._lock = threading.Lock()
         self._shapes = [(re.compile(p), r) for p, r in SHAPES]
@@ -309,10 +309,7 @@ class Analyzer:
     def function_word(self, term: str) -> bool:
         """jieba's dictionary tags ``term`` as a word that only frames a sentence (an adverb, a
         pronoun, a locative, a numeral, a conjunction …): 刚好, 后面, 其中, 一起."""
-        with self._lock:
-            if self._function_words is None:
-                self._function_words = _function_words()
-        return term in self._function_words
+        return term in _function_words()
 
     def _shape(self, text: str) -> str:
         text = normalise(text)
@@ -383,7 +380,9 @@ FUNCTION_TAGS = frozenset(
 )
 
 
+@functools.cache
 def _function_words() -> frozenset[str]:
+    """jieba's dictionary's framing words, read once a process on first use (~0.2 s)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         import jieba
@@ -427,12 +426,14 @@ def char_pairs(text: str) -> tuple[str, ...]:
 
 
 def asked_part(text: str) -> tuple[str, bool]:
-    """The part of a long message that asks, and whether the message pointed at it (after 想问问/请问…)
-    or it is a guess (its last sentence); short messages whole."""
+    """The part of a message that asks, and whether the message pointed at it (after 想问问/请问…)
+    or it is a guess (its last sentence that asks); a short message whole unless a remark
+    follows its question."""
+    sentences = [s for s in _SENTENCES.findall(text) if len(s.strip("。！？!?；; ")) > 1]
+    # The last sentence that asks: "最晚哪天得交上去啊？我们县里片子还在剪，怕赶不上" asks first.
+    asking = [s for s in sentences if ASKS.search(s)]
     if len(text) <= 24:
         # Short, but a question then a remark ("要不要配音乐？我们原片是纯现场声"): the question.
-        sentences = [s for s in _SENTENCES.findall(text) if len(s.strip("。！？!?；; ")) > 1]
-        asking = [s for s in sentences if ASKS.search(s)]
         if len(sentences) > 1 and asking and asking[-1] != sentences[-1]:
             return asking[-1], False
         return text, False
@@ -441,10 +442,7 @@ def asked_part(text: str) -> tuple[str, bool]:
         marker = found  # the last one: a story may ask itself questions before the real one
     if marker is not None and len(text) - marker.end() >= 4:
         return text[marker.end() :], True
-    sentences = [s for s in _SENTENCES.findall(text) if len(s.strip("。！？!?；; ")) > 1]
     if len(sentences) > 1:
-        # The last sentence that asks: "最晚哪天得交上去啊？我们县里片子还在剪，怕赶不上" asks first.
-        asking = [s for s in sentences if ASKS.search(s)]
         return (asking or sentences)[-1], False
     parts = [p for p in re.split(r"[，,]", text) if p.strip()]
     return ("，".join(parts[-2:]) if len(parts) > 2 else text), False
