@@ -7,10 +7,8 @@ import asyncio
 import csv
 import io
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +25,7 @@ from handlers.admin.invites import IssuedInvite, new_code, normalise_code, parse
 from handlers.admin.service import AdminService, Denied
 from handlers.admin.units import UnitsImportError, parse_units_csv
 from handlers.quota.service import QuotaService
+from tests.cli_runner import run_bot
 from tests.conftest import Clock, beijing
 from tests.test_quota import CAS, CQ, TECH, World, make_request
 from tests.test_quota import world as world
@@ -338,17 +337,7 @@ async def test_commands_in_chat(admin: AdminService, world: World) -> None:
 
 
 def cli(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    environ |= {"BOT_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        cwd=data_dir,  # no developer's .env
-        env=environ,
-        timeout=60,
-        check=False,
-    )
+    return run_bot(args, env={"BOT_DATA_DIR": str(data_dir)}, cwd=data_dir)  # cwd: no developer's .env
 
 
 async def _submit_as_member(data_dir: Path, code: str) -> list[str]:

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app, freeze_heap
 from bot.settings import Settings
+from tests.cli_runner import run_bot
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,6 +31,12 @@ def run(args: list[str], data_dir: Path, stdin: str = "", **env: str) -> subproc
         timeout=60,
         check=False,
     )
+
+
+def command(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """A command's own behaviour, run in this process (tests/cli_runner.py); ``run`` is kept
+    for what needs the real entry point: a terminal chat, a closed pipe, a served port."""
+    return run_bot(args, env={"BOT_DATA_DIR": str(data_dir)}, cwd=data_dir)
 
 
 def test_contests_json_lists_every_preset_with_forms_and_field_limits(tmp_path: Path) -> None:
@@ -66,7 +73,7 @@ def test_two_editions_never_share_a_numbering_sequence(tmp_path: Path) -> None:
         "--deadline",
         "2026-10-25",
     ]
-    assert run(first, tmp_path).returncode == 0
+    assert command(first, tmp_path).returncode == 0
     second = [
         "contests",
         "new",
@@ -77,11 +84,11 @@ def test_two_editions_never_share_a_numbering_sequence(tmp_path: Path) -> None:
         "--deadline",
         "2026-06-30",
     ]
-    refused = run([*second, "--prefix", "KP2026"], tmp_path)
+    refused = command([*second, "--prefix", "KP2026"], tmp_path)
     assert refused.returncode == 2 and "KP2026" in refused.stderr and "most-cas-2026" in refused.stderr
     assert not (tmp_path / "contests" / "envoy-2026.yaml").exists()
-    assert run(second, tmp_path).returncode == 0
-    listed = json.loads(run(["contests", "--json"], tmp_path).stdout)
+    assert command(second, tmp_path).returncode == 0
+    listed = json.loads(command(["contests", "--json"], tmp_path).stdout)
     assert {"most-cas-2026", "envoy-2026"} <= {r["id"] for r in listed}
     written = (tmp_path / "contests" / "envoy-2026.yaml").read_text(encoding="utf-8")
     assert "number_prefix: TP2026" in written
@@ -94,14 +101,14 @@ def test_a_contest_file_taking_another_contests_prefix_is_refused_at_load(tmp_pa
     text = (ROOT / "contests" / "presets" / "hlj-2022-kepu.yaml").read_text(encoding="utf-8")
     text = text.replace("id: hlj-2022-kepu", "id: hlj-copy").replace("HLJ2022", "QK2022")
     (folder / "hlj-copy.yaml").write_text(text, encoding="utf-8")
-    result = run(["contests"], tmp_path)
+    result = command(["contests"], tmp_path)
     assert result.returncode == 2
     assert "QK2022" in result.stderr and "hlj-copy" in result.stderr and "cacsi-2022-youth" in result.stderr
 
 
 def test_new_edition_moves_the_prose_dates_and_shows_every_line_to_check(tmp_path: Path) -> None:
     args = ["contests", "new", "--from", "hlj-2022-kepu", "--id", "hlj-2027-kepu"]
-    made = run([*args, "--deadline", "2027-05-20", "--opens", "2027-04-01"], tmp_path)
+    made = command([*args, "--deadline", "2027-05-20", "--opens", "2027-04-01"], tmp_path)
     assert made.returncode == 0, made.stderr
     written = (tmp_path / "contests" / "hlj-2027-kepu.yaml").read_text(encoding="utf-8")
     assert (
@@ -204,12 +211,12 @@ def test_the_terminal_sends_a_video_and_the_signed_scan_with_file(tmp_path: Path
 
 
 def test_contests_new_from_an_unknown_contest_fails_clearly(tmp_path: Path) -> None:
-    result = run(
+    result = command(
         ["contests", "new", "--from", "nope", "--id", "x-2099", "--deadline", "2099-01-01"], tmp_path
     )
     assert result.returncode == 2
     assert "没有找到大赛 'nope'" in result.stderr
-    bad_date = run(
+    bad_date = command(
         ["contests", "new", "--from", "hlj-2022-kepu", "--id", "x-2099", "--deadline", "明年"], tmp_path
     )
     assert bad_date.returncode == 2 and "日期格式应为 YYYY-MM-DD" in bad_date.stderr
@@ -219,7 +226,7 @@ def test_a_broken_contest_file_is_named_with_its_field(tmp_path: Path) -> None:
     folder = tmp_path / "contests"
     folder.mkdir()
     (folder / "broken-2099.yaml").write_text("id: broken-2099\ntitle: 1\n", encoding="utf-8")
-    result = run(["contests"], tmp_path)
+    result = command(["contests"], tmp_path)
     assert result.returncode == 2
     assert "broken-2099.yaml" in result.stderr and "deadline" in result.stderr
 

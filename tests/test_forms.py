@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import threading
 import zipfile
 from pathlib import Path
@@ -35,6 +34,7 @@ from forms.layout import Layout, LayoutError, find_layout, generic_layout, layou
 from forms.pdf import html_to_pdf
 from forms.render import RenderedForm, filename_stem, render_district_list, render_form, render_form_async
 from forms.sheet import MODELLED_NOTE, FormError, printable
+from tests.cli_runner import run_bot
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -566,17 +566,7 @@ def test_file_names_are_safe() -> None:
 
 
 def cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    environ.update({"BOT_DATA_DIR": str(cwd / "data"), **env})
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=environ,
-        timeout=120,
-        check=False,
-    )
+    return run_bot(args, env={"BOT_DATA_DIR": str(cwd / "data"), **env}, cwd=cwd)
 
 
 def test_cli_render_form_writes_docx_and_pdf(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ from handlers.helpdesk.facts import build_entries
 from handlers.helpdesk.index import BM25
 from handlers.helpdesk.service import HelpdeskService, format_for_operators, parse_operator_command
 from handlers.helpdesk.sources import KnowledgeError, load_faq, parse_notice
+from tests.cli_runner import run_bot
 from tests.conftest import BACKENDS, REDIS_URL, ChatDriver, drop_redis_prefix, redis_for
 from tests.helpdesk_eval.run_eval import SETS, evaluate, load_questions
 
@@ -682,17 +683,7 @@ async def test_asking_mid_dialog_keeps_the_draft(
 
 
 def run_cli(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    environ["BOT_DATA_DIR"] = str(data_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        cwd=data_dir,
-        env=environ,
-        timeout=60,
-        check=False,
-    )
+    return run_bot(args, env={"BOT_DATA_DIR": str(data_dir)}, cwd=data_dir)
 
 
 def test_cli_ask_json(tmp_path: Path) -> None:

@@ -9,13 +9,11 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
-import os
 import re
 import shutil
 import socket
 import ssl
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +26,7 @@ from aiohttp.test_utils import TestServer
 from yarl import URL
 
 from contests.rules import Contest, ContestRegistry, dump_contest
+from tests.cli_runner import run_bot
 from tests.media_factory import MediaFactory, Video
 from validators.media import MediaReport, inspect_video
 from validators.media_text import format_size
@@ -755,16 +754,9 @@ async def test_https_to_the_pinned_address_still_verifies_the_name(
 
 
 async def cli(args: list[str], data_dir: Path) -> tuple[int, str, str]:
-    """``python -m bot`` in a child process, while this loop keeps serving the test server."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    environ["BOT_DATA_DIR"] = str(data_dir)
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args,
-        cwd=data_dir, env=environ, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(child.communicate(), timeout=120)
-    assert child.returncode is not None
-    return child.returncode, out.decode(), err.decode()
+    """``python -m bot`` in a thread of its own, while this loop keeps serving the test server."""
+    done = await asyncio.to_thread(run_bot, args, env={"BOT_DATA_DIR": str(data_dir)}, cwd=data_dir)
+    return done.returncode, done.stdout, done.stderr
 
 
 @pytest.fixture

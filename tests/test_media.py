@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from contests.rules import Contest, ContestRegistry
+from tests.cli_runner import run_bot
 from tests.media_factory import MediaFactory, Video
 from validators import media, mediainfo
 from validators.hashing import StreamingHash, sha256_file
@@ -746,17 +747,9 @@ async def test_check_video_does_not_block_the_event_loop(
 
 
 def check_video_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    environ["BOT_DATA_DIR"] = str(cwd)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "check-video", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,  # no developer's .env is picked up
-        env=environ,
-        timeout=120,
-        check=False,
-    )
+    return run_bot(
+        ["check-video", *args], env={"BOT_DATA_DIR": str(cwd)}, cwd=cwd
+    )  # cwd: no developer's .env
 
 
 def test_cli_passes_with_exit_0_and_the_json_shape(videos: dict[str, Path], tmp_path: Path) -> None:

@@ -8,10 +8,8 @@ import base64
 import datetime as dt
 import io
 import json
-import os
 import stat
 import subprocess
-import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -44,6 +42,7 @@ from forms.receipts import (
 )
 from forms.render import render_form
 from forms.verify import verify_receipt
+from tests.cli_runner import run_bot
 
 AT = dt.datetime(2024, 10, 1, 4, 30, tzinfo=dt.UTC)  # 12:30 in Beijing
 SHA = "9f" * 32
@@ -351,17 +350,7 @@ def test_form_codes_are_short_stable_and_bound_to_number_and_key(key: Ed25519Pri
 
 
 def cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    environ.update({"BOT_DATA_DIR": str(cwd / "data"), **env})
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=environ,
-        timeout=120,
-        check=False,
-    )
+    return run_bot(args, env={"BOT_DATA_DIR": str(cwd / "data"), **env}, cwd=cwd)
 
 
 def seed_store(data_dir: Path) -> str:

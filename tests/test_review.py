@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 from bot.services import Services, services
@@ -20,6 +18,7 @@ from contests.records import UserKey
 from contests.review import Decision, ReviewState, history_of, state_of
 from dialogs.engine import choices_as_text
 from handlers.review.service import LINK_CHECKS
+from tests.cli_runner import run_bot
 from tests.conftest import OPEN_ID, valid_answer, write_open_edition
 from tests.test_submission_flow import png_scan
 
@@ -173,11 +172,10 @@ def test_review_from_the_command_line(tmp_path: Path) -> None:
             return await submit_complete(svc, tmp_path)
 
     number = asyncio.run(seed())
-    env = {**os.environ, "BOT_DATA_DIR": str(tmp_path), "BOT_CONTESTS_DIR": str(tmp_path / "contests")}
+    env = {"BOT_DATA_DIR": str(tmp_path), "BOT_CONTESTS_DIR": str(tmp_path / "contests")}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "bot", "review", number, *args]
-        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, check=False)
+        return run_bot(["review", number, *args], env=env)
 
     refused = cli("--decision", "return")
     assert refused.returncode == 2 and "须写明理由" in refused.stderr

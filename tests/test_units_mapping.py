@@ -3,9 +3,7 @@ notice's list and tier, shown before it is saved, and what cannot be mapped refu
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from contests.rules import Contest, ContestRegistry
 from handlers.admin.service import AdminService, Denied
 from handlers.admin.units import UnitsImportError, read_units
 from handlers.quota.rules import find_unit, limit_for, rule_for_unit
+from tests.cli_runner import run_bot
 from tests.test_quota import ALICE, CAS, CQ, TECH, World
 from tests.test_quota import world as world
 
@@ -200,18 +199,7 @@ async def test_the_preview_saves_nothing_and_a_second_name_updates_the_first(wor
 
 
 def _cli(args: list[str], data_dir: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    environ |= {"BOT_DATA_DIR": str(data_dir), "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        cwd=data_dir,  # no developer's .env
-        env=environ,
-        timeout=60,
-        check=False,
-    )
+    return run_bot(args, env={"BOT_DATA_DIR": str(data_dir)}, cwd=data_dir, stdin=stdin or "")  # no .env
 
 
 def test_the_cli_shows_the_mapping_and_saves_only_when_confirmed(tmp_path: Path) -> None:
