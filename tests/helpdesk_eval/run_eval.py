@@ -50,6 +50,7 @@ SETS = {
     "unseen3": QUESTIONS.with_name("unseen3.yaml"),
     "unseen4": QUESTIONS.with_name("unseen4.yaml"),
     "unseen5": QUESTIONS.with_name("unseen5.yaml"),
+    "unseen6": QUESTIONS.with_name("unseen6.yaml"),
 }
 
 
