@@ -26,11 +26,13 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"music|soundtrack|\bbgm\b|song", "背景音乐"),
     (r"watermark|logo", "水印"),
     (r"e-?mail", "邮箱"),
+    (r"where (do|should|can|shall|to|must) .{0,30}\b(send|submit|post|upload|deliver)"
+     r"|\b(send|submit|deliver|hand in|upload)\b.{0,40}\b(to whom|where)\b", "发送到哪里 提交方式"),
     (r"address|\bmail\b|\bpost\b|courier|\bdisc\b|\bdvd\b|\bcd\b", "邮寄 地址 光盘"),
     (r"phone|telephone|contact|\bcall\b|hotline|\bqq\b|who (can|should|do) i (ask|call|phone|contact)",
      "联系 电话"),
     (r"quota|how many (works|videos|entries|films|pieces)"
-     r"(?! (will|are|were|to) (be )?(chosen|selected|award))"
+     r"(?! (will|are|were|to) (be )?(chosen|selected|award))|how many (can|may|could)\b(?! be\b)"
      r"|\bplaces\b|\blimit on|\bmax(imum)? (number|videos|works|entries)|videos max",
      "名额 几部"),
     (r"chosen|selected|excellent|winners?|awarded|shortlist", "评选 优秀 入围"),
@@ -92,7 +94,39 @@ CONTEST_NAMES: tuple[tuple[str, str], ...] = (
      "全国科普微视频大赛"),
 )  # fmt: skip
 
+#: Places as English speakers write them (pinyin) -> the Chinese names the quota rules use, so that
+#: "How many can Liangjiang New Area recommend?" finds 两江新区's 3—5, not the other districts' 1—2.
+PLACE_NAMES: tuple[tuple[str, str], ...] = (
+    (r"beijing", "北京"), (r"tianjin", "天津"), (r"hebei", "河北"), (r"shanxi", "山西"),
+    (r"inner mongolia|nei ?mongol", "内蒙古"), (r"liaoning", "辽宁"), (r"jilin", "吉林"),
+    (r"heilongjiang", "黑龙江"), (r"shanghai", "上海"), (r"jiangsu", "江苏"), (r"zhejiang", "浙江"),
+    (r"anhui", "安徽"), (r"fujian", "福建"), (r"jiangxi", "江西"), (r"shandong", "山东"),
+    (r"henan", "河南"), (r"hubei", "湖北"), (r"hunan", "湖南"), (r"guangdong", "广东"),
+    (r"guangxi", "广西"), (r"hainan", "海南"), (r"sichuan", "四川"), (r"guizhou", "贵州"),
+    (r"yunnan", "云南"), (r"tibet|xizang", "西藏"), (r"shaanxi", "陕西"), (r"gansu", "甘肃"),
+    (r"qinghai", "青海"), (r"ningxia", "宁夏"),
+    (r"production and construction corps|\bxpcc\b|bingtuan", "新疆生产建设兵团"), (r"xinjiang", "新疆"),
+    (r"dalian", "大连"), (r"qingdao", "青岛"), (r"ningbo", "宁波"), (r"xiamen", "厦门"),
+    (r"shenzhen", "深圳"), (r"shenyang", "沈阳"), (r"changchun", "长春"), (r"harbin", "哈尔滨"),
+    (r"nanjing", "南京"), (r"hangzhou", "杭州"), (r"jinan", "济南"), (r"wuhan", "武汉"),
+    (r"guangzhou", "广州"), (r"chengdu", "成都"), (r"xi'?an", "西安"),
+    # Chongqing's districts: the twelve cq names for 3—5 places, and the others (1—2).
+    (r"yuzhong", "渝中区"), (r"dadukou", "大渡口区"), (r"jiangbei", "江北区"), (r"shapingba", "沙坪坝区"),
+    (r"jiulongpo", "九龙坡区"), (r"nan'?an", "南岸区"), (r"beibei", "北碚区"), (r"yubei", "渝北区"),
+    (r"banan", "巴南区"), (r"liangjiang", "两江新区"), (r"wansheng", "万盛经开区"),
+    (r"(chongqing|western science city).{0,20}high-?tech|gaoxin", "重庆高新区"),
+    (r"wanzhou", "万州区"), (r"fuling", "涪陵区"), (r"qianjiang", "黔江区"), (r"changshou", "长寿区"),
+    (r"jiangjin", "江津区"), (r"hechuan", "合川区"), (r"yongchuan", "永川区"), (r"nanchuan", "南川区"),
+    (r"qijiang", "綦江区"), (r"dazu", "大足区"), (r"bishan", "璧山区"), (r"tongliang", "铜梁区"),
+    (r"tongnan", "潼南区"), (r"rongchang", "荣昌区"), (r"kaizhou", "开州区"), (r"liangping", "梁平区"),
+    (r"wulong", "武隆区"), (r"chengkou", "城口县"), (r"fengdu", "丰都县"), (r"dianjiang", "垫江县"),
+    (r"zhongxian|zhong county", "忠县"), (r"yunyang", "云阳县"), (r"fengjie", "奉节县"),
+    (r"wushan", "巫山县"), (r"wuxi", "巫溪县"), (r"shizhu", "石柱"), (r"xiushan", "秀山"),
+    (r"youyang", "酉阳"), (r"pengshui", "彭水"),
+)  # fmt: skip
+
 _PATTERNS = tuple((re.compile(p), terms) for p, terms in LEXICON)
+_PLACES = tuple((re.compile(rf"\b(?:{p})\b"), chinese) for p, chinese in PLACE_NAMES)
 
 
 def chinese_terms(question: str) -> str:
@@ -100,6 +134,8 @@ def chinese_terms(question: str) -> str:
     text = question.lower()
     terms = [chinese for pattern, chinese in _PATTERNS if pattern.search(text)]
     terms += [chinese for pattern, chinese in CONTEST_NAMES if re.search(pattern, text)]
+    if "名额" in " ".join(terms):  # a unit's places: which unit decides (a place is noise elsewhere)
+        terms += [chinese for pattern, chinese in _PLACES if pattern.search(text)]
     quoted = " ".join(re.findall(r"[\u4e00-\u9fff]+", question))
     return " ".join([*terms, quoted]).strip()
 
@@ -130,6 +166,10 @@ def _video(contest: Contest, fid: str) -> str | None:
         if v.resolutions:
             return "The resolution must be " + " or ".join(f"{w}×{h}" for w, h in v.resolutions) + "."
         return f"The resolution must be at least {v.min_height}p (1080P if so stated: {v.min_height} lines)."
+    if fid == "video.resolution":
+        advice = next((n for n in v.notes if "高清" in n), None)
+        said = "The notice sets no particular resolution"
+        return f"{said}; it only advises high definition (“{advice}”)." if advice else f"{said}."
     if fid == "video.aspect" and (v.aspect_ratio or v.orientation):
         shape = {"landscape": "landscape (horizontal)", "portrait": "portrait (vertical)", None: ""}[
             v.orientation

@@ -278,6 +278,11 @@ class _Facts:
             res = f"视频分辨率须为{v.min_height}P及以上（画面高度不低于{v.min_height}像素）。"
         else:
             res = None
+        # "最好为高清视频" is advice, not a resolution: said with the silence, in one entry (as two,
+        # the note alone won "分辨率要多少" and read like a rule).
+        advice = None if res else next((n for n in v.notes if "高清" in n or "清晰" in n), None)
+        if advice:
+            res = f"通知没有规定具体的视频分辨率，只说{advice}。"
         spec(
             "resolution",
             res,
@@ -317,6 +322,8 @@ class _Facts:
                 "声音 音轨 配音",
             )
         for i, note in enumerate(v.notes):
+            if note == advice:
+                continue  # said in the resolution's entry
             # A note is free text; it answers the intents it names (最好为高清 -> 分辨率).
             topics = {
                 t

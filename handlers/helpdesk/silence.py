@@ -29,10 +29,10 @@ def _topic(asked: str, mentioned: str, chinese: str, english: str) -> SilentTopi
 
 
 TOPICS: tuple[SilentTopic, ...] = (
-    _topic(r"报名费|参赛费|评审费|收费|费用|交费|缴费|交钱|要钱|花钱|收钱|付费|(是|要|都)?免费(的)?(吗|么|嘛)|掏钱"
+    _topic(r"报名费|参赛费|评审费|会费|收费|费用|交费|缴费|交钱|要钱|花钱|收钱|付费|(是|要|都)?免费(的)?(吗|么|嘛)|掏钱"
            r"|\bfees?\b|\bcost\b|\bpay\b|charge",
-           r"报名费|参赛费|评审费|收费|免费|费用",
-           "通知没有提到报名费、参赛费等费用。",
+           r"报名费|参赛费|评审费|会费|收费|免费|费用",
+           "通知没有提到报名费、参赛费、会费等费用。",
            "The notice says nothing about entry fees or other charges."),
     _topic(r"奖金|奖品|奖励多少|多少钱|钱多少|有钱|prize money|\bmoney\b|\bcash\b|bonus",
            r"奖金|奖品|\d+元|万元",

@@ -1,0 +1,66 @@
+"""English questions that name a place, ask where to send something, or ask what a notice only
+advises; and a fee the notice never mentions (会费)."""
+
+from __future__ import annotations
+
+import pytest
+
+from contests.rules import ContestRegistry
+from handlers.helpdesk.answer import Helpdesk
+from handlers.helpdesk.english import chinese_terms
+
+CACSI = "cacsi-2022-youth"
+CQ = "cq-2023-scientist-spirit"
+CAS = "most-cas-2024-kepu"
+HLJ = "hlj-2022-kepu"
+
+
+@pytest.fixture(scope="module")
+def helpdesk() -> Helpdesk:
+    return Helpdesk(ContestRegistry.load())
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said", "not_said"),
+    [
+        (CQ, "How many entries can Liangjiang New Area recommend?", "3—5", "1—2"),
+        (CQ, "How many works can Wanzhou district recommend?", "1—2", "3—5"),
+        (CAS, "How many can Dalian recommend?", "不超过3部", "不超过5部"),
+        (CAS, "How many works can Guangxi recommend?", "共6部", "不超过3部"),
+    ],
+)
+def test_a_place_named_in_pinyin_gets_its_own_quota(
+    helpdesk: Helpdesk, contest: str, question: str, said: str, not_said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and answer.english
+    assert said in answer.answer and not_said not in answer.answer.split("(Source")[0]
+
+
+def test_a_place_is_read_only_where_the_question_asks_a_quota() -> None:
+    # Elsewhere the place is noise the notice lacks ("a university in Chengdu"): not a search term.
+    assert "成都" not in chinese_terms("Can a university based in Chengdu take part?")
+    assert "成都" in chinese_terms("How many videos can Chengdu recommend?")
+    # "will be chosen" asks the winners, not anybody's places.
+    assert "名额" not in chinese_terms("How many videos will be chosen as excellent works?")
+
+
+def test_where_to_send_the_link_is_the_e_mail_not_the_form_field(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CACSI, "Where do I send the Baidu cloud-drive link?")
+    assert answer.confident and "xhhd@cacsi.org.cn" in answer.answer
+
+
+def test_a_resolution_the_notice_only_advises_is_said_to_be_unset(helpdesk: Helpdesk) -> None:
+    for question in ("视频分辨率有具体要求吗，得不得1080P", "分辨率多少", "视频要高清吗"):
+        answer = helpdesk.ask(HLJ, question)
+        assert answer.confident and "没有规定具体的视频分辨率" in answer.answer
+        assert "最好为高清" in answer.answer
+    english = helpdesk.ask(HLJ, "What resolution is required?")
+    assert "no particular resolution" in english.answer and "high definition" in english.answer
+    # Where the notice sets one, it is said as a rule.
+    assert "1080" in helpdesk.ask(CAS, "分辨率多少").answer
+
+
+def test_membership_fees_are_not_the_members_places(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CACSI, "成为协会个人会员要交多少会费")
+    assert answer.kind == "silent" and "会费" in answer.answer and "不超过1部" not in answer.answer
