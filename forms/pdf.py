@@ -83,8 +83,6 @@ def font_config() -> Any:
     return config
 
 
-
-
 def _deflate(document: Any, pdf: Any) -> None:
     """WeasyPrint's finisher: the streams deflated at :data:`forms.overlay.DEFLATE_LEVEL`."""
     deflate_streams(pdf.objects)
