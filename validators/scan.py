@@ -4,24 +4,37 @@ A file's first bytes say what it claims to be, not what it is (``%PDF-1.4`` and 
 page is no PDF), so the file is opened with a real parser: Pillow decodes an image, pypdf
 reads a PDF's structure and every page.  Parsers of untrusted files can be made to allocate
 or loop without end (a 30000×30000 PNG of one colour is a few hundred KB), so the parsing
-runs in a short-lived child of this module, under an address space cap, a CPU limit and a
-wall-clock timeout, with Pillow's pixel cap and a page cap for PDFs.
+runs in a short-lived child process per file, under an address space cap, a CPU limit and a
+wall-clock alarm, with Pillow's pixel cap and a page cap for PDFs.
 
-    python -I scan.py FD MAX_PIXELS MAX_PAGES MEMORY_MIB CPU_S
+The children are forked by a small server of this module's own, started on the first scan:
 
-The child prints one line of JSON: ``{"kind": "png"}`` or ``{"problem": code, ...}``.  This
-module imports nothing from the project, so that the child starts with the interpreter and
-the two parsers only.
+    python -I scan.py --serve FD
+
+It has imported nothing but the two parsers; for each request on its control socket (a
+``SOCK_SEQPACKET`` pair: one message, the limits, with two descriptors, the file opened and
+checked by the caller and the socket for the answer) it forks a child that applies the limits,
+reads the file, parses it and sends one JSON message back: ``{"kind": "png", ...}`` or
+``{"problem": code, ...}``.  A fresh interpreter per scan spent ~0.1 s of CPU on its imports,
+so 150 entrants sending their scans at a deadline kept both cores busy for seconds and starved
+the drawing of their forms (bench/README.md "Scans at the deadline"); a fork costs ~2 ms and
+still gives every file a process, and limits, of its own.  This module imports nothing from
+the project, so that the server holds the interpreter and the parsers only.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import math
 import os
+import signal
+import socket
 import stat
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,46 +110,101 @@ def inspect_scan(path: Path, limits: ScanLimits = DEFAULT_SCAN_LIMITS) -> ScanVe
         os.close(fd)
 
 
+class _Forks:
+    """The fork server, as the parent sees it: started on first use, again after it died."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._control: socket.socket | None = None
+        self._server: subprocess.Popen[bytes] | None = None
+
+    def _started(self) -> socket.socket:
+        with self._lock:
+            if self._control is not None and self._server is not None and self._server.poll() is None:
+                return self._control
+            if self._control is not None:
+                self._control.close()
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            env = {k: v for k, v in os.environ.items() if k in ("PATH", "LD_LIBRARY_PATH")}
+            try:
+                # -I: no PYTHONPATH, no user site: the interpreter and its installed packages only.
+                command = [sys.executable, "-I", __file__, "--serve", str(theirs.fileno())]
+                self._server = subprocess.Popen(
+                    command, stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), env=env
+                )
+            except OSError as exc:  # the server's fault, not the file's
+                ours.close()
+                raise RuntimeError(f"cannot start the scan parser: {exc}") from exc
+            finally:
+                theirs.close()
+            self._control = ours
+            return ours
+
+    def close(self) -> None:
+        """Close the control socket (the server sees it and exits) and wait for the server."""
+        with self._lock:
+            control, self._control = self._control, None
+            server, self._server = self._server, None
+        if control is not None:
+            control.close()
+        if server is not None:
+            try:
+                server.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+    def ask(self, fd: int, limits: ScanLimits) -> dict[str, Any] | None:
+        """The child's answer for the file open at ``fd``; None when it died without one (a
+        limit killed it); raises ``TimeoutError`` when it outlasts ``limits.timeout_s``."""
+        mine, childs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            request = json.dumps([limits.max_pixels, limits.max_pages, limits.memory_mib, limits.timeout_s])
+            for attempt in (1, 2):  # a server that died since the last scan is started again
+                control = self._started()
+                try:
+                    socket.send_fds(control, [request.encode()], [fd, childs.fileno()])
+                    break
+                except OSError:
+                    if attempt == 2:
+                        raise
+                    with self._lock:
+                        if self._server is not None:
+                            self._server.kill()
+            childs.close()  # the child holds it now: its end closes when the child ends
+            mine.settimeout(limits.timeout_s)
+            try:
+                answer = mine.recv(65536)
+            except TimeoutError:  # an OSError too, but not a dead child: the caller says so
+                raise
+            except OSError:
+                return None
+        finally:
+            mine.close()
+            childs.close()
+        if not answer:
+            return None
+        said = json.loads(answer)
+        return said if isinstance(said, dict) else None
+
+
+@functools.cache
+def _forks() -> _Forks:
+    return _Forks()
+
+
 def _run_child(fd: int, kind: str, limits: ScanLimits) -> ScanVerdict:
-    command = [
-        sys.executable,
-        "-I",  # no PYTHONPATH, no user site: the interpreter and its installed packages only
-        __file__,
-        str(fd),
-        str(limits.max_pixels),
-        str(limits.max_pages),
-        str(limits.memory_mib),
-        str(max(1, math.ceil(limits.timeout_s))),
-    ]
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LD_LIBRARY_PATH")}
     try:
-        done = subprocess.run(
-            command,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            pass_fds=(fd,),
-            env=env,
-            timeout=limits.timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
+        said = _forks().ask(fd, limits) or {}
+    except TimeoutError:
         return _broken(kind, f"{limits.timeout_s:g} 秒内没能打开，文件结构异常")
-    except OSError as exc:  # the server's fault, not the file's
-        raise RuntimeError(f"cannot start the scan parser: {exc}") from exc
-    lines = done.stdout.decode("utf-8", "replace").strip().splitlines()
-    try:
-        said = json.loads(lines[-1]) if lines else {}
-    except ValueError:
-        said = {}
-    if not isinstance(said, dict):
-        said = {}
-    if done.returncode == 0 and said.get("kind") == kind:
+    if said.get("kind") == kind:
         return ScanVerdict(kind, details={k: v for k, v in said.items() if k != "kind"})
+    if said.get("problem") == "missing":  # the parsers are not installed: an operator problem
+        raise RuntimeError(f"scan parser unavailable: {said.get('why')}")
     if said.get("problem"):
         return _broken(kind, str(said.get("why") or "无法打开"))
-    if done.returncode == 3:  # the parsers are missing: an operator problem
-        raise RuntimeError(f"scan parser unavailable: {done.stderr.decode('utf-8', 'replace')[-300:]}")
-    # Killed by the memory or CPU cap, or a parser crash: a file no scanner makes.
+    # Killed by the memory or CPU cap or the alarm, or a parser crash: a file no scanner makes.
     return _broken(kind, "打开时耗尽了允许的内存或时间，文件结构异常")
 
 
@@ -224,36 +292,67 @@ def _check_pdf(data: bytes, max_pages: int) -> dict[str, Any]:
     return {"pages": pages}
 
 
-def _child(argv: list[str]) -> int:
-    fd, max_pixels, max_pages, memory_mib, cpu_s = (int(a) for a in argv)
-    _apply_limits(memory_mib, cpu_s)
-    with os.fdopen(fd, "rb", closefd=False) as fh:
-        data = fh.read()
+def _verdict(data: bytes, max_pixels: int, max_pages: int) -> dict[str, Any]:
     kind = kind_of(data[:16])
     if kind is None:
-        raise SystemExit(64)
+        return {"problem": "type"}
     try:
         if _looks_like_html(data):
             raise _Refused("其中夹带了网页代码（HTML/脚本），不是正常的扫描件")
         details = _check_pdf(data, max_pages) if kind == "pdf" else _check_image(data, kind, max_pixels)
+    except ImportError as missing:  # Pillow or pypdf not installed
+        return {"problem": "missing", "why": str(missing)}
     except _Refused as refused:
-        why = str(refused)
+        return {"problem": "broken", "why": str(refused)}
     except MemoryError:
-        why = "打开时耗尽了允许的内存，文件结构异常"
+        return {"problem": "broken", "why": "打开时耗尽了允许的内存，文件结构异常"}
     except Exception:  # whatever else a parser raises on a hostile file is a refusal too
-        why = "无法打开，文件已损坏"
-    else:
-        why = ""
-    if why:
-        print(json.dumps({"problem": "broken", "why": why}, ensure_ascii=False))
-        return 1
-    print(json.dumps({"kind": kind, **details}))
-    return 0
+        return {"problem": "broken", "why": "无法打开，文件已损坏"}
+    return {"kind": kind, **details}
+
+
+def _child(file_fd: int, answer: socket.socket, limits: list[Any]) -> None:
+    """One forked child: the alarm and limits first, then the file, then the parser."""
+    max_pixels, max_pages, memory_mib, timeout_s = limits
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the alarm ends the process, whatever it runs
+    signal.alarm(max(1, math.ceil(timeout_s)))
+    _apply_limits(int(memory_mib), max(1, math.ceil(timeout_s)))
+    with os.fdopen(file_fd, "rb") as fh:
+        data = fh.read()
+    answer.send(json.dumps(_verdict(data, int(max_pixels), int(max_pages)), ensure_ascii=False).encode())
+
+
+def _serve(control: socket.socket) -> None:
+    """The fork server: a child per request until the parent closes its end."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    for name in ("PIL.Image", "pypdf"):  # imported once here, not in every child
+        with contextlib.suppress(ImportError):  # each child then says so ("missing")
+            __import__(name)
+    while True:
+        try:
+            message, fds, _flags, _addr = socket.recv_fds(control, 4096, 2)
+        except InterruptedError:
+            continue
+        if not message:
+            return  # the parent is gone
+        if len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            continue
+        file_fd, answer_fd = fds
+        if os.fork() == 0:
+            code = 0
+            try:
+                control.close()
+                with socket.socket(fileno=answer_fd) as answer:
+                    _child(file_fd, answer, json.loads(message))
+            except BaseException:
+                code = 1
+            os._exit(code)
+        os.close(file_fd)
+        os.close(answer_fd)
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(_child(sys.argv[1:]))
-    except ImportError as missing:  # Pillow or pypdf not installed
-        print(missing, file=sys.stderr)
-        sys.exit(3)
+    if len(sys.argv) == 3 and sys.argv[1] == "--serve":
+        _serve(socket.socket(fileno=int(sys.argv[2])))
