@@ -64,3 +64,21 @@ def test_a_resolution_the_notice_only_advises_is_said_to_be_unset(helpdesk: Help
 def test_membership_fees_are_not_the_members_places(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CACSI, "成为协会个人会员要交多少会费")
     assert answer.kind == "silent" and "会费" in answer.answer and "不超过1部" not in answer.answer
+
+
+def test_contact_questions_in_english_reach_the_contacts_and_a_call_for_entries_does_not(
+    helpdesk: Helpdesk,
+) -> None:
+    answer = helpdesk.ask(
+        HLJ, "Who should I call at the Heilongjiang provincial S&T department, and at what number?"
+    )
+    assert answer.confident and "82624327" in answer.answer  # 科技厅 is the notice's 科学技术厅
+    assert helpdesk.ask(HLJ, "What is the contact phone number?").confident
+    assert "联系" not in chinese_terms("How long should the videos be for the youth education call?")
+
+
+def test_the_share_of_ai_footage_is_not_the_pictures_aspect_ratio(helpdesk: Helpdesk) -> None:
+    for question in ("片子里用了AI生成的画面，算原创吗，有没有比例限制", "素材占比有限制吗"):
+        answer = helpdesk.ask(CAS, question)
+        assert answer.confident and "10%" in answer.answer and "16:9" not in answer.answer
+    assert "16:9" in helpdesk.ask(CAS, "画面比例多少").answer

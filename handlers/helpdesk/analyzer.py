@@ -56,6 +56,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     画幅: 画幅 横屏 竖屏 横版 竖版 画面比例 宽高比 比例 横向 竖向
     格式: 格式 mp4 mov avi wmv mkv flv 文件格式
     联系: 联系 电话 联系方式 联系电话 联系人 咨询 热线 手机号
+    科技厅: 科技厅 科学技术厅
+    科技局: 科技局 科学技术局
+    科委: 科委 科学技术委员会
     邮箱: 邮箱 email 邮件 电子邮箱 e-mail mail
     网盘: 网盘 百度云 百度网盘 云盘
     语言: 语言 方言 普通话 英语 英文 外语 粤语 四川话 广东话 上海话 东北话 闽南话 客家话 少数民族语言 中文
@@ -147,6 +150,9 @@ CONTEST_WORDS = re.compile(
 #: Rewrites of the question alone: what it says by negation ("不是会员" asks about the route for others).
 QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     (r"(?<!是)不是(协会的?)?会员|非会员|没(有)?入会", " 其他机构和个人 自荐 "),
+    # The share of borrowed or AI footage ("AI画面有没有比例限制"), not the picture's aspect ratio.
+    (r"(原创|素材|人工智能|\bai\b|aigc)(.{0,30}?)(比例|占比|占多少)", r"\1\2 非原创部分 总时长 "),
+    (r"(比例|占比)(.{0,30}?)(原创|素材|人工智能|\bai\b|aigc)", r" 非原创部分 总时长 \2\3"),
 )
 
 #: Rewrites applied to both sides before tokenising: shapes jieba would cut apart.  Boundaries are

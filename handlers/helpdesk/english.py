@@ -29,8 +29,10 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"where (do|should|can|shall|to|must) .{0,30}\b(send|submit|post|upload|deliver)"
      r"|\b(send|submit|deliver|hand in|upload)\b.{0,40}\b(to whom|where)\b", "发送到哪里 提交方式"),
     (r"address|\bmail\b|\bpost\b|courier|\bdisc\b|\bdvd\b|\bcd\b", "邮寄 地址 光盘"),
-    (r"phone|telephone|contact|\bcall\b|hotline|\bqq\b|who (can|should|do) i (ask|call|phone|contact)",
-     "联系 电话"),
+    # "call" as asking someone, not "the call for entries".
+    (r"phone|telephone|contact|hotline|\bqq\b|who (can|should|do) (i|we) (ask|call|phone|contact)"
+     r"|\bcall (you|them|someone|somebody|whom|who|the organi[sz]er)|\bcall\b.{0,40}\b(number|at what)",
+     "联系 电话 联系方式是什么"),
     (r"quota|how many (works|videos|entries|films|pieces)"
      r"(?! (will|are|were|to) (be )?(chosen|selected|award))|how many (can|may|could)\b(?! be\b)"
      r"|\bplaces\b|\blimit on|\bmax(imum)? (number|videos|works|entries)|videos max",
