@@ -322,9 +322,17 @@ def _child(file_fd: int, answer: socket.socket, limits: list[Any]) -> None:
     answer.send(json.dumps(_verdict(data, int(max_pixels), int(max_pages)), ensure_ascii=False).encode())
 
 
+def _reap(_signum: int = 0, _frame: object = None) -> None:
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
 def _serve(control: socket.socket) -> None:
     """The fork server: a child per request until the parent closes its end."""
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    # Children are waited for (not left to SIG_IGN's automatic reaping), so that their CPU
+    # time adds up in this server's, where the operator and bench/cpu_probe.py see it.
+    signal.signal(signal.SIGCHLD, _reap)
     for name in ("PIL.Image", "pypdf"):  # imported once here, not in every child
         with contextlib.suppress(ImportError):  # each child then says so ("missing")
             __import__(name)
@@ -341,6 +349,7 @@ def _serve(control: socket.socket) -> None:
             continue
         file_fd, answer_fd = fds
         if os.fork() == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             code = 0
             try:
                 control.close()
