@@ -306,6 +306,9 @@ QUESTIONS = [
     ("title", "您好！视频可以多大？我的有400M", "ask"),
     ("unit", "我们县能推荐几部", "ask"),  # envoy: became the 推荐单位
     ("unit", "每个单位可以推荐多少个", "ask"),
+    # Asked about the video's making at a name step (tried as an entrant: became the 自荐机构).
+    ("unit", "非原创素材最多能占多大比例", "ask"),
+    ("authors", "片头要放什么", "ask"),
 ]
 
 
