@@ -24,6 +24,7 @@ the project, so that the server holds the interpreter and the parsers only.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import json
@@ -190,7 +191,10 @@ class _Forks:
 
 @functools.cache
 def _forks() -> _Forks:
-    return _Forks()
+    """This process's fork server, made on the first scan and closed when the process exits."""
+    forks = _Forks()
+    atexit.register(forks.close)
+    return forks
 
 
 def _run_child(fd: int, kind: str, limits: ScanLimits) -> ScanVerdict:
