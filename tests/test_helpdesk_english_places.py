@@ -78,7 +78,19 @@ def test_contact_questions_in_english_reach_the_contacts_and_a_call_for_entries_
 
 
 def test_the_share_of_ai_footage_is_not_the_pictures_aspect_ratio(helpdesk: Helpdesk) -> None:
-    for question in ("片子里用了AI生成的画面，算原创吗，有没有比例限制", "素材占比有限制吗"):
+    for question in (
+        "片子里用了AI生成的画面，算原创吗，有没有比例限制",
+        "素材占比有限制吗",
+        "非原创素材最多能占多大比例",
+    ):
         answer = helpdesk.ask(CAS, question)
         assert answer.confident and "10%" in answer.answer and "16:9" not in answer.answer
+        # "多大比例" is no file size, and a share of the length is not the length.
+        assert "兆" not in answer.answer and "分钟" not in answer.answer
     assert "16:9" in helpdesk.ask(CAS, "画面比例多少").answer
+
+
+def test_a_ministry_is_not_glossed_as_works(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CAS, "Who can I contact about the policy?")
+    assert "58881430" in answer.answer and "部 = works" not in answer.answer
+    assert "部 = works" in helpdesk.ask(CAS, "How many can Dalian recommend?").answer

@@ -151,8 +151,12 @@ CONTEST_WORDS = re.compile(
 QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     (r"(?<!是)不是(协会的?)?会员|非会员|没(有)?入会", " 其他机构和个人 自荐 "),
     # The share of borrowed or AI footage ("AI画面有没有比例限制"), not the picture's aspect ratio.
-    (r"(原创|素材|人工智能|\bai\b|aigc)(.{0,30}?)(比例|占比|占多少)", r"\1\2 非原创部分 总时长 "),
-    (r"(比例|占比)(.{0,30}?)(原创|素材|人工智能|\bai\b|aigc)", r" 非原创部分 总时长 \2\3"),
+    # "多大比例" asks no file size, and the share is of the length, not the length itself.
+    (
+        r"(原创|素材|人工智能|\bai\b|aigc)(.{0,30}?)(?:占)?(?:多大|多少)?(?:的)?(比例|占比|占多少)",
+        r"\1\2 非原创部分 ",
+    ),
+    (r"(比例|占比)(.{0,30}?)(原创|素材|人工智能|\bai\b|aigc)", r" 非原创部分 \2\3"),
 )
 
 #: Rewrites applied to both sides before tokenising: shapes jieba would cut apart.  Boundaries are

@@ -199,6 +199,7 @@ GLOSSARY: tuple[tuple[str, str], ...] = tuple(sorted((
     ("不得", "must not"), ("不超过", "no more than"), ("不少于", "no less than"), ("须", "must"),
     ("限", "limited to"), ("部", "works"), ("截止", "deadline"),
 ), key=lambda pair: -len(pair[0])))  # fmt: skip
+_COUNTED_WORKS = re.compile(r"[\d一二两三四五六七八九十]\s*部")
 #: At most this many words glossed under one answer: a key, not a translation.
 GLOSSED = 8
 
@@ -208,6 +209,8 @@ def glossary(text: str) -> str:
     found: list[str] = []
     rest = text
     for chinese, english in GLOSSARY:
+        if chinese == "部" and not _COUNTED_WORKS.search(rest):
+            continue  # 科技部 is a ministry, not works
         if chinese in rest and len(found) < GLOSSED:
             found.append(f"{chinese} = {english}")
             rest = rest.replace(chinese, " ")
