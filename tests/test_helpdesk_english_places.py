@@ -94,3 +94,17 @@ def test_a_ministry_is_not_glossed_as_works(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CAS, "Who can I contact about the policy?")
     assert "58881430" in answer.answer and "部 = works" not in answer.answer
     assert "部 = works" in helpdesk.ask(CAS, "How many can Dalian recommend?").answer
+
+
+def test_how_many_win_is_said_to_be_unstated_where_the_notice_gives_no_number(helpdesk: Helpdesk) -> None:
+    for question in (
+        "这次最终会评出多少部优秀科普微视频",
+        "How many videos will be chosen as excellent works?",
+    ):
+        answer = helpdesk.ask(CAS, question)
+        assert answer.kind == "silent" and (
+            "评出多少部" in answer.answer or "how many works" in answer.answer
+        )
+    # A unit's places are not winners, and a notice that gives the number is searched.
+    assert helpdesk.ask(CAS, "能推荐几部优秀作品").kind == "answer"
+    assert "200" in helpdesk.ask(CACSI, "How many videos will be chosen as excellent works?").answer

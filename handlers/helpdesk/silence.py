@@ -37,6 +37,14 @@ TOPICS: tuple[SilentTopic, ...] = (
     _topic(r"奖金|奖品|奖励多少|多少钱|钱多少|有钱|prize money|\bmoney\b|\bcash\b|bonus",
            r"奖金|奖品|\d+元|万元",
            "通知没有提到奖金或奖品。", "The notice says nothing about prize money or prizes."),
+    # How many works win: not how many a unit may send ("能推荐几部优秀作品" is a quota).
+    _topic(r"^(?!.*(?:推荐|推|报送|报|交|送|投|申报)(?:上去)?(?:几|多少))"
+           r"(?:.*(?:评出|评选出|选出|评上|获奖|得奖|优秀|入选|入围|奖项).{0,10}(?:多少|几)(?:部|个|件|名|项)?"
+           r"|.*(?:多少|几)(?:部|个|件|名|项).{0,8}(?:获奖|得奖|优秀|入选|入围|能评上|评上)"
+           r"|.*how many .{0,40}(?:win|award|prize|chosen|selected|excellent))",
+           r"(?:评选出|评出|评选)\s*\d+|\d+\s*部\s*(?:入围|优秀)|优秀作品\s*\d+|占比\s*\d+|\d+\s*名",
+           "通知没有写明评出多少部获奖（优秀）作品。",
+           "The notice does not say how many works will win or be chosen."),
     _topic(r"证书|奖状|certificate", r"证书|奖状",
            "通知没有提到是否颁发证书。", "The notice says nothing about certificates."),
     _topic(r"路费|差旅|报销|住宿|食宿|travel|accommodation", r"路费|差旅|报销|住宿|食宿",
