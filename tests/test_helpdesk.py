@@ -404,8 +404,12 @@ def test_a_broken_faq_file_names_itself(contests: ContestRegistry, tmp_path: Pat
 
 
 def test_eval_sets_are_well_formed(contests: ContestRegistry) -> None:
+    seen: set[str] = set()
     for path in SETS.values():
         questions = load_questions(path)
+        # Ids unique across the sets, not only within one: outcomes are compared by id.
+        assert not seen & {q.id for q in questions}, path.name
+        seen |= {q.id for q in questions}
         assert len(questions) >= 60
         assert len({q.id for q in questions}) == len(questions)
         assert {q.contest for q in questions} >= {c.id for c in contests}
