@@ -108,3 +108,22 @@ def test_how_many_win_is_said_to_be_unstated_where_the_notice_gives_no_number(he
     # A unit's places are not winners, and a notice that gives the number is searched.
     assert helpdesk.ask(CAS, "能推荐几部优秀作品").kind == "answer"
     assert "200" in helpdesk.ask(CACSI, "How many videos will be chosen as excellent works?").answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "能帮我剪一下视频吗",
+        "帮我推荐个好用的视频剪辑软件呗，免费的最好",
+        "重庆科技馆周一开门吗",
+        "北京今天限号尾号几",
+    ],
+)
+def test_what_no_notice_is_about_gets_the_scope_reply(helpdesk: Helpdesk, question: str) -> None:
+    # Each names a contest's word (视频, 推荐, 科技), which used to send it to a person.
+    assert helpdesk.ask(CQ, question).kind == "offtopic"
+
+
+def test_a_contest_question_with_a_word_of_daily_life_is_still_answered(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CAS, "光盘和推荐表寄到哪里？")
+    assert answer.kind == "answer" and "复兴路" in answer.answer

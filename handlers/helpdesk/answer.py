@@ -26,7 +26,7 @@ from handlers.helpdesk.parts import (
     with_route_named,
 )
 from handlers.helpdesk.places import HOW_MANY, describe, listed_units, place_of
-from handlers.helpdesk.silence import silent_topic
+from handlers.helpdesk.silence import out_of_scope, silent_topic
 from handlers.helpdesk.sources import (
     KnowledgeError,
     NoticeText,
@@ -308,7 +308,8 @@ class Helpdesk:
         if not hits:
             return reply(UNSURE_EN if english else UNSURE, "unsure", confident=False)
         top = hits[0]
-        if top.confidence < OFFTOPIC_BELOW and not query.about_contests and not query.figures:
+        unrelated = top.confidence < OFFTOPIC_BELOW and not query.about_contests and not query.figures
+        if unrelated or (top.confidence < self.threshold and out_of_scope(normalise(question))):
             return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
         items = items_of(base, top) if ASKS_A_LIST.search(text) else []
         more = (

@@ -67,3 +67,19 @@ def silent_topic(question: str, clauses: Sequence[Clause]) -> SilentTopic | None
         if topic.asked.search(question) and not any(topic.mentioned.search(c.text) for c in clauses):
             return topic
     return None
+
+
+#: What no notice is about, though it may name a contest's words ("帮我剪一下视频", "推荐个剪辑软件",
+#: "科技馆周一开门吗"): asking the assistant to do a job, or the weather, traffic, food, a place's
+#: opening hours or the way there.  Given the scope reply rather than handed to a person, unless an
+#: entry answers it confidently.
+OUT_OF_SCOPE = re.compile(
+    r"帮我(?:剪|写|做|画|拍|改|修|翻译|配|想|编|推荐个|推荐一个|推荐一款)|写一首|写首|讲个笑话|翻译一下"
+    r"|天气|下雨|气温|限行|限号|尾号|火锅|好吃|餐厅|饭店|美食|地铁|公交|打车|怎么走|怎么去|开门|营业|门票"
+    r"|剪辑软件|什么软件|哪个软件|哪款软件|股票|彩票|兴趣班|怎么辅导|家长该"
+    r"|\bweather\b|\brestaurant|\bsubway\b|\bmetro\b|write (?:me )?a poem|tell (?:me )?a joke"
+)
+
+def out_of_scope(question: str) -> bool:
+    """Whether ``question`` (normalised) asks what no contest's notice is about."""
+    return bool(OUT_OF_SCOPE.search(question))
