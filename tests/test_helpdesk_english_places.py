@@ -105,6 +105,8 @@ def test_how_many_win_is_said_to_be_unstated_where_the_notice_gives_no_number(he
         assert answer.kind == "silent" and (
             "评出多少部" in answer.answer or "how many works" in answer.answer
         )
+    assert helpdesk.ask(HLJ, "一共评几个奖？一等奖几个？").kind == "silent"
+    assert "10%" in helpdesk.ask(CQ, "一等奖有几个").answer  # cq gives the shares
     # A unit's places are not winners, and a notice that gives the number is searched.
     assert helpdesk.ask(CAS, "能推荐几部优秀作品").kind == "answer"
     assert "200" in helpdesk.ask(CACSI, "How many videos will be chosen as excellent works?").answer
