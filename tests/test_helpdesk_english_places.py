@@ -129,3 +129,18 @@ def test_what_no_notice_is_about_gets_the_scope_reply(helpdesk: Helpdesk, questi
 def test_a_contest_question_with_a_word_of_daily_life_is_still_answered(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CAS, "光盘和推荐表寄到哪里？")
     assert answer.kind == "answer" and "复兴路" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        (CAS, "邮寄的光盘是以邮戳为准还是以收到为准", "邮戳"),
+        (CAS, "光盘用DVD还是CD 有要求吗", "光盘"),
+        (CACSI, "封面图尺寸有要求吗", "封面图"),
+    ],
+)
+def test_more_things_notices_leave_unsaid_are_said_to_be_unsaid(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.kind == "silent" and said in answer.answer and "没有" in answer.answer
