@@ -144,3 +144,22 @@ def test_more_things_notices_leave_unsaid_are_said_to_be_unsaid(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.kind == "silent" and said in answer.answer and "没有" in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "北京市科委这次最多能推荐几部？有没有三区加的名额",
+        "我们是北京市科委，能推荐几部？北京算不算“三区”省份？",
+    ],
+)
+def test_the_unit_one_part_names_is_the_one_asked_about_in_the_next(
+    helpdesk: Helpdesk, question: str
+) -> None:
+    answer = helpdesk.ask(CAS, question).answer
+    assert "北京市不在“三区”名单内" in answer and "6部" not in answer  # not the 三区 rule in general
+
+
+def test_a_story_that_mentions_the_3_areas_places_is_not_asking_its_standing(helpdesk: Helpdesk) -> None:
+    question = "我在云南边境的村小教书，省里说我的片子可能用三区名额推荐。那材料是省里帮我交还是得我自己交？"
+    assert "云南省在“三区”名单内" not in helpdesk.ask(CAS, question).answer

@@ -25,7 +25,7 @@ from handlers.helpdesk.parts import (
     selection_stage,
     with_route_named,
 )
-from handlers.helpdesk.places import HOW_MANY, describe, listed_units, place_of
+from handlers.helpdesk.places import HOW_MANY, describe, listed_units, place_of, with_unit_named
 from handlers.helpdesk.silence import out_of_scope, silent_topic
 from handlers.helpdesk.sources import (
     KnowledgeError,
@@ -243,6 +243,7 @@ class Helpdesk:
             selecting = selection_stage(contest, normalise(question))
             stage = selecting[1] if selecting is not None else None
             parts = [at_stage(p, stage, contest) for p in with_route_named(parts)]
+            parts = with_unit_named(parts, contest)
         answers = [self._one(contest, part, route, english) for part in parts]
         result = answers[0] if len(answers) == 1 else _together(answers)
         if preface and result.kind in ("answer", "silent"):
@@ -346,12 +347,14 @@ class Helpdesk:
         self, contest: Contest, base: KnowledgeBase, query: Query, text: str, english: bool
     ) -> HelpAnswer | None:
         """How many works the unit the question names may recommend, from the rule it falls under."""
-        if not {"名额", "推荐"} & set(query.terms):
+        bonus = bool(ASKS_BONUS.search(text))  # "北京算不算三区": the unit's standing decides
+        if not ({"名额", "推荐"} & set(query.terms) or bonus):
             return None
         place = place_of(normalise(text), contest)
         # The count must be what is asked, not the story around it ("省里说用三区名额推荐，材料谁交").
         counted = "名额" in query.topics and (not query.focus or "名额" in query.focus)
-        if place is None or not (counted or (place.named in listed_units(contest) and HOW_MANY.search(text))):
+        listed = place is not None and place.named in listed_units(contest) and HOW_MANY.search(text)
+        if place is None or not (counted or listed or (bonus and place.in_bonus is not None)):
             return None
         entry = base.entry(f"fact:quota.{place.route.id}.{place.rule.kind}")
         if entry is None:
@@ -512,6 +515,10 @@ def split_questions(question: str) -> list[str]:
 #: helpdesk_eval, tuning sets: +5 off-topic replies, none given to an answerable question (at 0.15:
 #: +6, but 4 answerable ones declined).
 OFFTOPIC_BELOW = 0.05
+#: A question whether a unit is among the 三区 (not a story that mentions their places).
+ASKS_BONUS = re.compile(
+    r"(?:算不算|是不是|属不属于|在不在|有没有|算|是|属于).{0,8}三区|三区.{0,8}(?:吗|么|嘛|没有)"
+)
 #: The longest part of a message the helpdesk reads (its end, where the question is).
 MAX_QUESTION_CHARS = 600
 #: A part of a message shorter than this, naming nothing of its own, is read with the part before it.

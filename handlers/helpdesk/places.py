@@ -104,3 +104,21 @@ def describe(place: NamedUnit, quota: str) -> str:
     elif place.in_bonus is False:
         text += f"{place.named}不在“三区”名单内，不增加名额。"
     return text
+
+
+#: A part of a message about some unit's places or the 三区 ("有没有三区加的名额").
+_ABOUT_PLACES = re.compile(r"名额|三区|几部|几个|多少部|多少个|推荐几|能推|可以推")
+
+
+def with_unit_named(parts: list[str], contest: Contest) -> list[str]:
+    """``parts`` (normalised) of one message, the unit one of them names given to the others that
+    ask about places without naming one ("北京市科委能推荐几部？有没有三区加的名额" asks Beijing's
+    三区 place, not the 三区 rule in general)."""
+    places = [place_of(p, contest) for p in parts]
+    named = next((p for p in places if p is not None), None)
+    if named is None:
+        return parts
+    return [
+        part if place is not None or not _ABOUT_PLACES.search(part) else f"{named.named}{part}"
+        for part, place in zip(parts, places, strict=True)
+    ]
