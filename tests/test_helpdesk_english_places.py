@@ -163,3 +163,14 @@ def test_the_unit_one_part_names_is_the_one_asked_about_in_the_next(
 def test_a_story_that_mentions_the_3_areas_places_is_not_asking_its_standing(helpdesk: Helpdesk) -> None:
     question = "我在云南边境的村小教书，省里说我的片子可能用三区名额推荐。那材料是省里帮我交还是得我自己交？"
     assert "云南省在“三区”名单内" not in helpdesk.ask(CAS, question).answer
+
+
+def test_the_works_own_period_is_not_the_calls(helpdesk: Helpdesk) -> None:
+    question = "Within what period must the video have been completed and aired to be eligible?"
+    answer = helpdesk.ask(HLJ, question).answer
+    assert "2020" in answer and "2022" in answer and "deadline" not in answer.lower()
+    assert "May 9, 2022" in helpdesk.ask(HLJ, "What is the submission period?").answer
+
+
+def test_which_of_our_works_won_is_about_the_askers_own(helpdesk: Helpdesk) -> None:
+    assert helpdesk.ask(HLJ, "我们单位推荐那三个片子哪个评上了？").kind == "personal"

@@ -196,6 +196,7 @@ PERSONAL = re.compile(
     r"|(帮我|帮我们|能不能帮|可以帮).{0,10}(撤回|撤销|换|改|删|退回|查)"
     r"|(帮我|帮我们|帮忙|麻烦).{0,4}(查|看)一?下?(我|我们|俺)|进没进|过没过|评没评上"
     r"|没传上|传上了没|传上去了吗|显示审核中|一直显示"
+    r"|(我|我们|俺).{0,16}(哪个|哪部|哪几个|哪几部|哪些).{0,4}(评上|获奖|得奖|入围|入选|通过)了"
 )
 
 #: Words that carry no meaning for retrieval (question particles, pronouns, modal verbs, fillers).

@@ -40,7 +40,9 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"chosen|selected|excellent|winners?|awarded|shortlist", "评选 优秀 入围"),
     (r"followers?|\bfans\b|subscribers?", "粉丝"),
     (r"\bchange|modif|\bedit|correct|mistake|delete|withdraw", "修改 删除"),
-    (r"period|window|\bopen(s|ing)? (date|period)", "征集 时间 截止 开始"),
+    # The call's period, unless the period asked is the work's own (made, aired: the windows below).
+    (r"^(?!.*(?:made|complet|finish|aired|broadcast|produc|filmed))"
+     r"(?:.*(?:period|window|\bopen(s|ing)? (date|period)))", "征集 时间 截止 开始"),
     (r"\bstamp|\bseal", "盖章"),
     (r"\bsign(ature|ed)?\b", "签字"),
     (r"\bform\b|\bforms\b|application", "推荐表 自荐表 表"),
@@ -69,7 +71,8 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"who can (enter|take part|participate|apply|join)|eligib|participat|take part|\benter\b|apply|join",
      "参加 资格"),
     (r"\bstart|\bbegin|\bopen", "开始"),
-    (r"produced|(was|were|be) made|made in|filmed|shot in|\byear\b|20\d\d", "制作 年份 时间范围"),
+    (r"produced|(was|were|be|been) (made|completed|finished)|made in|filmed|shot in|\byear\b|20\d\d",
+     "制作 年份 时间范围"),
     (r"broadcast|aired|published|released|online", "播出"),
     (r"\btitle\b", "作品名称 片头"),
     (r"credits|ending|end card", "片尾"),
