@@ -174,3 +174,10 @@ def test_the_works_own_period_is_not_the_calls(helpdesk: Helpdesk) -> None:
 
 def test_which_of_our_works_won_is_about_the_askers_own(helpdesk: Helpdesk) -> None:
     assert helpdesk.ask(HLJ, "我们单位推荐那三个片子哪个评上了？").kind == "personal"
+
+
+def test_the_words_of_rules_quoted_in_chinese_are_glossed(helpdesk: Helpdesk) -> None:
+    ai = helpdesk.ask(CAS, "Can we use AI-generated footage in our entry? Please answer in English.").answer
+    assert "非原创 = non-original" in ai and "10%" in ai
+    fix = helpdesk.ask(HLJ, "I made a mistake in my entry after submitting it. How do I fix it?").answer
+    assert "删除 = delete" in fix

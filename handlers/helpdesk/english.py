@@ -201,6 +201,9 @@ GLOSSARY: tuple[tuple[str, str], ...] = tuple(sorted((
     ("真人出镜", "real people on camera"), ("配乐", "music"), ("播出", "broadcast"), ("播放", "playback"),
     ("不得", "must not"), ("不超过", "no more than"), ("不少于", "no less than"), ("须", "must"),
     ("限", "limited to"), ("部", "works"), ("截止", "deadline"),
+    ("非原创", "non-original"), ("人工智能", "AI (artificial intelligence)"), ("删除", "delete"),
+    ("重新上传", "upload again"), ("初评", "preliminary round"), ("终评", "final round"),
+    ("专家", "experts"), ("评审", "judging"),
 ), key=lambda pair: -len(pair[0])))  # fmt: skip
 _COUNTED_WORKS = re.compile(r"[\d一二两三四五六七八九十]\s*部")
 #: At most this many words glossed under one answer: a key, not a translation.
