@@ -13,6 +13,7 @@ CACSI = "cacsi-2022-youth"
 CQ = "cq-2023-scientist-spirit"
 CAS = "most-cas-2024-kepu"
 HLJ = "hlj-2022-kepu"
+ENVOY = "most-2023-tech-envoy"
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +182,18 @@ def test_the_words_of_rules_quoted_in_chinese_are_glossed(helpdesk: Helpdesk) ->
     assert "非原创 = non-original" in ai and "10%" in ai
     fix = helpdesk.ask(HLJ, "I made a mistake in my entry after submitting it. How do I fix it?").answer
     assert "删除 = delete" in fix
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        (ENVOY, "要不要配音乐", "配乐"),  # 配音乐 is one word, not 配 + 音乐
+        (CQ, "视频里有点背景噪音要紧不", "无背景噪音"),  # 要紧, 有点 only frame the question
+        (HLJ, "主办方对投上来的作品拥有啥权利", "播放权"),  # a right the notice names
+    ],
+)
+def test_everyday_words_for_the_notices_terms(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and said in answer.answer
