@@ -197,3 +197,8 @@ def test_everyday_words_for_the_notices_terms(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and said in answer.answer
+
+
+def test_how_long_voting_lasts_is_not_the_videos_length(helpdesk: Helpdesk) -> None:
+    assert "10" in helpdesk.ask(ENVOY, "How long does the online public voting period last?").answer
+    assert "2 to 5 minutes" in helpdesk.ask(CAS, "How long can the video last?").answer

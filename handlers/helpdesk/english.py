@@ -17,7 +17,9 @@ from handlers.helpdesk.index import Entry
 LEXICON: tuple[tuple[str, str], ...] = (
     (r"file size|how (big|large)|max(imum)? size|\bsize\b|\bmb\b|\bgb\b|megabyte", "视频 大小 多大"),
     (r"deadline|due date|last day|closing date|cut-?off|when .*(submit|send|close|due)|\bdue\b", "截止日期"),
-    (r"how long|length|duration|minutes?|seconds?", "视频 时长 几分钟"),
+    # The video's length, not how long voting or judging lasts.
+    (r"how long(?!.{0,40}\b(?:vot|judg|review|wait|process))|length|duration|minutes?|seconds?",
+     "视频 时长 几分钟"),
     (r"format|file type|\bmp4\b|\bmov\b|\bavi\b|container", "视频 格式"),
     (r"resolution|1080p?|720p?|\b4k\b|\bhd\b|high definition|pixels?", "视频 分辨率"),
     (r"vertical|portrait|landscape|horizontal|aspect|16:9|9:16|orientation", "横屏 竖屏 画幅"),
@@ -41,7 +43,7 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"followers?|\bfans\b|subscribers?", "粉丝"),
     (r"\bchange|modif|\bedit|correct|mistake|delete|withdraw", "修改 删除"),
     # The call's period, unless the period asked is the work's own (made, aired: the windows below).
-    (r"^(?!.*(?:made|complet|finish|aired|broadcast|produc|filmed))"
+    (r"^(?!.*(?:made|complet|finish|aired|broadcast|produc|filmed|vot))"
      r"(?:.*(?:period|window|\bopen(s|ing)? (date|period)))", "征集 时间 截止 开始"),
     (r"\bstamp|\bseal", "盖章"),
     (r"\bsign(ature|ed)?\b", "签字"),
