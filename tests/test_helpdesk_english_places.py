@@ -202,3 +202,8 @@ def test_everyday_words_for_the_notices_terms(
 def test_how_long_voting_lasts_is_not_the_videos_length(helpdesk: Helpdesk) -> None:
     assert "10" in helpdesk.ask(ENVOY, "How long does the online public voting period last?").answer
     assert "2 to 5 minutes" in helpdesk.ask(CAS, "How long can the video last?").answer
+
+
+def test_when_and_to_whom_gets_both(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CQ, "When and to whom should a Chongqing creating unit submit its video?").answer
+    assert "May 31" in answer and "区县" in answer

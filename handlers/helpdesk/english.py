@@ -29,7 +29,8 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"watermark|logo", "水印"),
     (r"e-?mail", "邮箱"),
     (r"where (do|should|can|shall|to|must) .{0,30}\b(send|submit|post|upload|deliver)"
-     r"|\b(send|submit|deliver|hand in|upload)\b.{0,40}\b(to whom|where)\b", "发送到哪里 提交方式"),
+     r"|\b(send|submit|deliver|hand in|upload)\b.{0,40}\b(to whom|where)\b"
+     r"|\bto whom\b.{0,40}\b(send|submit|deliver|hand in|upload)", "发送到哪里 提交方式"),
     (r"address|\bmail\b|\bpost\b|courier|\bdisc\b|\bdvd\b|\bcd\b", "邮寄 地址 光盘"),
     # "call" as asking someone, not "the call for entries".
     (r"phone|telephone|contact|hotline|\bqq\b|who (can|should|do) (i|we) (ask|call|phone|contact)"
