@@ -664,15 +664,21 @@ async def paired(
         yield storage, isolation
 
 
-async def _taken_meanwhile(isolation: EventIsolation, key: str) -> bool:
-    """Whether another event of ``key`` could start now (it waits while the turn is held)."""
+FREE_WITHIN = 5.0
+
+
+async def _taken_meanwhile(isolation: EventIsolation, key: str, within: float = 0.3) -> bool:
+    """Whether another event of ``key`` could start within ``within`` seconds (it waits while the
+    turn is held).  A held lock is never taken however long one waits, so the short default
+    proves "held"; proving "free" gets seconds, since a busy machine (a Redis Cluster's first
+    connections, two test workers) can take longer than 0.3 s to take a free lock."""
 
     async def other() -> None:
         async with isolation.lock(key):
             pass
 
     try:
-        await asyncio.wait_for(other(), timeout=0.3)
+        await asyncio.wait_for(other(), timeout=within)
     except TimeoutError:
         return False
     return True
@@ -690,8 +696,11 @@ async def test_turn_reads_the_draft_and_the_save_may_end_it(paired: tuple[Storag
         again = await storage.save_draft(Draft(ALICE, {"step": "b"}, saved.version), turn=turn)
         assert again.version == saved.version + 1
         # Ended by the save, or still held until the block ends: never both free and not ended.
-        assert turn.ended == await _taken_meanwhile(isolation, "user:alice")
-    assert await _taken_meanwhile(isolation, "user:alice")
+        if turn.ended:
+            assert await _taken_meanwhile(isolation, "user:alice", within=FREE_WITHIN)
+        else:
+            assert not await _taken_meanwhile(isolation, "user:alice")
+    assert await _taken_meanwhile(isolation, "user:alice", within=FREE_WITHIN)
     got = await storage.get_draft(ALICE)
     assert got is not None and got.data == {"step": "b"}
 
@@ -710,7 +719,7 @@ async def test_turn_not_marked_is_not_ended_by_the_save(paired: tuple[Storage, E
         await storage.save_draft(Draft(ALICE, {"step": "a"}, 0), turn=turn)
         assert not turn.ended
         assert not await _taken_meanwhile(isolation, "user:alice")
-    assert await _taken_meanwhile(isolation, "user:alice")
+    assert await _taken_meanwhile(isolation, "user:alice", within=FREE_WITHIN)
 
 
 async def test_stale_or_claimed_save_leaves_the_turn_held(paired: tuple[Storage, EventIsolation]) -> None:
@@ -726,7 +735,7 @@ async def test_stale_or_claimed_save_leaves_the_turn_held(paired: tuple[Storage,
             await storage.save_draft(Draft(ALICE, {"step": "b"}, 1), claim=claim, turn=turn)
         assert not turn.ended
         assert not await _taken_meanwhile(isolation, "user:alice")
-    assert await _taken_meanwhile(isolation, "user:alice")
+    assert await _taken_meanwhile(isolation, "user:alice", within=FREE_WITHIN)
     got = await storage.get_draft(ALICE)
     assert got is not None and got.data == {"step": "a"}
 
