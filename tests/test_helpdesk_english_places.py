@@ -207,3 +207,14 @@ def test_how_long_voting_lasts_is_not_the_videos_length(helpdesk: Helpdesk) -> N
 def test_when_and_to_whom_gets_both(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CQ, "When and to whom should a Chongqing creating unit submit its video?").answer
     assert "May 31" in answer and "区县" in answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [(HLJ, "这次是线上还是线下搞", "线上形式"), (CAS, "片头的名字有要求不", "片头名称")],
+)
+def test_colloquial_words_for_the_notices_own(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and said in answer.answer
