@@ -138,6 +138,8 @@ def test_a_contest_question_with_a_word_of_daily_life_is_still_answered(helpdesk
         (CAS, "邮寄的光盘是以邮戳为准还是以收到为准", "邮戳"),
         (CAS, "光盘用DVD还是CD 有要求吗", "光盘"),
         (CACSI, "封面图尺寸有要求吗", "封面图"),
+        (ENVOY, "交上去以后还能修改作品吗", "修改"),
+        (HLJ, "获奖名单在哪里公布", "名单"),
     ],
 )
 def test_more_things_notices_leave_unsaid_are_said_to_be_unsaid(

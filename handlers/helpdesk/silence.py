@@ -46,6 +46,16 @@ TOPICS: tuple[SilentTopic, ...] = (
            r"(?:评选出|评出|评选)\s*\d+|\d+\s*部\s*(?:入围|优秀)|优秀作品\s*\d+|占比\s*\d+|\d+\s*名",
            "通知没有写明评出多少部获奖（优秀）作品。",
            "The notice does not say how many works will win or be chosen."),
+    _topic(r"(?:交|提交|报|投|报名)(?:上去|了|完)?(?:以后|之后|后).{0,8}(?:修改|改|更换|替换|撤回|撤销)"
+           r"|(?:撤回|撤销)(?:报名|投稿|作品)",
+           r"修改|撤回|删除投稿|更换",
+           "通知没有写明提交后能否修改或撤回作品。",
+           "The notice does not say whether an entry can be changed or withdrawn after it is submitted."),
+    _topic(r"(?:名单|结果).{0,6}(?:在哪|哪里|哪儿|什么地方|哪个网站|什么网站)"
+           r"|(?:在哪|哪里|哪儿).{0,4}(?:公布|公示|发布|看|查).{0,4}(?:名单|结果)",
+           r"(?:结果|名单).{0,20}(?:网站|公众号|官网|平台|网上)|(?:网站|公众号|官网|平台).{0,20}(?:公布|发布)(?:结果|名单)",
+           "通知没有写明获奖名单在哪里公布。",
+           "The notice does not say where the results will be published."),
     _topic(r"邮戳|\bpostmark", r"邮戳",
            "通知没有写明邮寄材料以邮戳日期还是以收到日期为准。",
            "The notice does not say whether the postmark or the date of receipt counts."),
