@@ -170,8 +170,9 @@ class _Forks:
                     if attempt == 2:
                         raise
                     with self._lock:
-                        if self._server is not None:
+                        if self._server is not None:  # gone before _started looks again
                             self._server.kill()
+                            self._server.wait()
             childs.close()  # the child holds it now: its end closes when the child ends
             mine.settimeout(limits.timeout_s)
             try:

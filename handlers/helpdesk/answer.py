@@ -25,7 +25,7 @@ from handlers.helpdesk.parts import (
     selection_stage,
     with_route_named,
 )
-from handlers.helpdesk.places import HOW_MANY, describe, listed_units, place_of, with_unit_named
+from handlers.helpdesk.places import ASKS_BONUS, HOW_MANY, describe, listed_units, place_of, with_unit_named
 from handlers.helpdesk.silence import out_of_scope, silent_topic
 from handlers.helpdesk.sources import (
     KnowledgeError,
@@ -515,10 +515,6 @@ def split_questions(question: str) -> list[str]:
 #: helpdesk_eval, tuning sets: +5 off-topic replies, none given to an answerable question (at 0.15:
 #: +6, but 4 answerable ones declined).
 OFFTOPIC_BELOW = 0.05
-#: A question whether a unit is among the 三区 (not a story that mentions their places).
-ASKS_BONUS = re.compile(
-    r"(?:算不算|是不是|属不属于|在不在|有没有|算|是|属于).{0,8}三区|三区.{0,8}(?:吗|么|嘛|没有)"
-)
 #: The longest part of a message the helpdesk reads (its end, where the question is).
 MAX_QUESTION_CHARS = 600
 #: A part of a message shorter than this, naming nothing of its own, is read with the part before it.

@@ -208,7 +208,13 @@ GLOSSARY: tuple[tuple[str, str], ...] = tuple(sorted((
     ("重新上传", "upload again"), ("初评", "preliminary round"), ("终评", "final round"),
     ("专家", "experts"), ("评审", "judging"),
 ), key=lambda pair: -len(pair[0])))  # fmt: skip
-_COUNTED_WORKS = re.compile(r"[\d一二两三四五六七八九十]\s*部")
+#: Where a glossed word means what the glossary says, when not everywhere: 部 counts works after a
+#: number ("5部"), not in 科技部.
+_GLOSSED_WHERE = {"部": r"(?:(?<=[\d一二两三四五六七八九十])|(?<=[\d一二两三四五六七八九十] ))部"}
+_GLOSSES = tuple(
+    (re.compile(_GLOSSED_WHERE.get(chinese, re.escape(chinese))), chinese, english)
+    for chinese, english in GLOSSARY
+)
 #: At most this many words glossed under one answer: a key, not a translation.
 GLOSSED = 8
 
@@ -217,12 +223,10 @@ def glossary(text: str) -> str:
     """The notice words in ``text`` with their English ("在渝 = based in Chongqing; …"), or ""."""
     found: list[str] = []
     rest = text
-    for chinese, english in GLOSSARY:
-        if chinese == "部" and not _COUNTED_WORKS.search(rest):
-            continue  # 科技部 is a ministry, not works
-        if chinese in rest and len(found) < GLOSSED:
+    for pattern, chinese, english in _GLOSSES:
+        if len(found) < GLOSSED and pattern.search(rest):
             found.append(f"{chinese} = {english}")
-            rest = rest.replace(chinese, " ")
+            rest = pattern.sub(" ", rest)
     return "; ".join(found)
 
 

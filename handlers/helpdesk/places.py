@@ -14,9 +14,14 @@ from dataclasses import dataclass
 
 from contests.names import PROVINCES, SUB_PROVINCIAL_CITIES
 from contests.rules import Contest, EntryRoute, QuotaRule
+from handlers.helpdesk.analyzer import normalise
 
 #: A question about how many: with a unit named, it asks that unit's places ("城口县4个都能推荐吗").
 HOW_MANY = re.compile(r"几|多少|全部|都能|都可以|能推荐|可以推荐|能报|推荐上去")
+#: A question whether a unit is among the 三区 (not a story that mentions their places).
+ASKS_BONUS = re.compile(
+    r"(?:算不算|是不是|属不属于|在不在|有没有|算|是|属于).{0,8}三区|三区.{0,8}(?:吗|么|嘛|没有)"
+)
 
 _SUFFIX = re.compile(r"(维吾尔|壮族|回族)?(自治区|特别行政区|自治县|省|市|区|县|新区)$")
 
@@ -111,10 +116,10 @@ _ABOUT_PLACES = re.compile(r"名额|三区|几部|几个|多少部|多少个|推
 
 
 def with_unit_named(parts: list[str], contest: Contest) -> list[str]:
-    """``parts`` (normalised) of one message, the unit one of them names given to the others that
-    ask about places without naming one ("北京市科委能推荐几部？有没有三区加的名额" asks Beijing's
-    三区 place, not the 三区 rule in general)."""
-    places = [place_of(p, contest) for p in parts]
+    """``parts`` of one message, the unit one of them names given to the others that ask about
+    places without naming one ("北京市科委能推荐几部？有没有三区加的名额" asks Beijing's 三区
+    place, not the 三区 rule in general)."""
+    places = [place_of(normalise(p), contest) for p in parts]
     named = next((p for p in places if p is not None), None)
     if named is None:
         return parts

@@ -59,8 +59,7 @@ TOPICS: tuple[SilentTopic, ...] = (
     _topic(r"邮戳|\bpostmark", r"邮戳",
            "通知没有写明邮寄材料以邮戳日期还是以收到日期为准。",
            "The notice does not say whether the postmark or the date of receipt counts."),
-    _topic(r"(?i:光盘.{0,10}(?:几张|几份|格式|dvd|cd|蓝光|刻录|刻成)|(?:dvd|\bcd\b|蓝光).{0,6}光盘"
-           r"|刻盘|刻录)",
+    _topic(r"光盘.{0,10}(?:几张|几份|格式|dvd|cd|蓝光|刻录|刻成)|(?:dvd|\bcd\b|蓝光).{0,6}光盘|刻盘|刻录",
            r"(?i:DVD|CD-?R?|蓝光|刻录)|光盘\s*(?:\d|一|两)\s*[张份]",
            "通知没有规定光盘的类型、份数或刻录格式。",
            "The notice does not specify the disc's type, number of copies or format."),
@@ -102,6 +101,7 @@ OUT_OF_SCOPE = re.compile(
     r"|剪辑软件|什么软件|哪个软件|哪款软件|股票|彩票|兴趣班|怎么辅导|家长该"
     r"|\bweather\b|\brestaurant|\bsubway\b|\bmetro\b|write (?:me )?a poem|tell (?:me )?a joke"
 )
+
 
 def out_of_scope(question: str) -> bool:
     """Whether ``question`` (normalised) asks what no contest's notice is about."""
