@@ -39,6 +39,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -226,6 +227,36 @@ async def curl_upload(port: int, path: Path, route: str = "/bare") -> float:
     return time.perf_counter() - began
 
 
+def client_cpu_s() -> float:
+    """CPU seconds of this driver's reaped children: curl's, read around each upload."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def sha256_cpu_s_per_gib() -> float:
+    """CPU seconds per GiB of SHA-256 itself (hashlib, this machine): 64 MiB from memory, best
+    of three, so that nothing but the hash is counted."""
+    block = os.urandom(64 * MIB)
+    best = float("inf")
+    for _ in range(3):
+        began = time.thread_time()
+        hashlib.sha256(block).digest()
+        best = min(best, time.thread_time() - began)
+    return best * 16
+
+
+def per_gib(seconds: list[float], size_mib: int) -> float:
+    """The median of ``seconds`` spent on ``size_mib`` MiB, per GiB."""
+    return statistics.median(seconds) * 1024 / size_mib
+
+
+def ceiling(cpus: int, bare_wall: float, curl: float, bare: float, sha: float) -> float:
+    """The highest page ÷ bare ratio ``cpus`` cores allow a server that does the bare handler's
+    work and a SHA-256 of every byte, whatever its threads: per GiB, the page needs at least
+    the bare run's wall time and (curl + bare + hash CPU) ÷ cores.  Arguments are per GiB."""
+    return round(bare_wall / max(bare_wall, (curl + bare + sha) / cpus), 3)
+
+
 def rounds(bare_s: list[float], page_s: list[float]) -> float:
     """The median over the rounds of page MiB/s ÷ bare MiB/s, each round's two runs paired."""
     return round(statistics.median(b / p for b, p in zip(bare_s, page_s, strict=True)), 3)
@@ -276,11 +307,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 runs = ["bare", "bare-sha256", *pages]
                 took: dict[str, list[float]] = {kind: [] for kind in runs}
                 cpu: dict[str, list[float]] = {kind: [] for kind in runs}
+                curl_cpu: dict[str, list[float]] = {kind: [] for kind in runs}
                 rss = dict.fromkeys(pages, (0, 0))  # (before, peak)
                 for r in range(args.repeat):
                     for kind in runs[r % len(runs) :] + runs[: r % len(runs)]:  # each goes first in turn
                         proc = procs["bare" if kind.startswith("bare") else kind]
-                        used = process_cpu_s(proc.pid)
+                        used, client = process_cpu_s(proc.pid), client_cpu_s()
                         if kind in pages:
                             before = rss_kib(proc.pid)
                             user = await token(f"{kind}-{n}-{r}")
@@ -291,12 +323,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                             route = "/bare" if kind == "bare" else "/bare-sha256"
                             took[kind].append(await curl_upload(ports["bare"], source, route))
                         cpu[kind].append(process_cpu_s(proc.pid) - used)
+                        curl_cpu[kind].append(client_cpu_s() - client)
                     for data in (folder / "data", folder / "before" / "data"):
                         shutil.rmtree(data / "uploads", ignore_errors=True)  # keep the disk bounded
                 source.unlink()
                 for part, _length in parts:
                     part.unlink()
                 speed = {kind: size / min(took[kind]) for kind in runs}
+
+                sha = sha256_cpu_s_per_gib()  # the hash alone, at its cheapest
                 row: dict[str, Any] = {
                     "size_mib": size,
                     "page_mib_s": round(speed["page"], 1),
@@ -308,8 +343,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     "curl_bare_sha256_mib_s": round(speed["bare-sha256"], 1),
                     # Server CPU per GiB (median): what the page costs beyond the bare
                     # write, whatever else the machine is doing.
-                    "page_cpu_s_per_gib": round(statistics.median(cpu["page"]) * 1024 / size, 2),
-                    "bare_cpu_s_per_gib": round(statistics.median(cpu["bare"]) * 1024 / size, 2),
+                    "page_cpu_s_per_gib": round(per_gib(cpu["page"], size), 2),
+                    "bare_cpu_s_per_gib": round(per_gib(cpu["bare"], size), 2),
+                    "sha256_cpu_s_per_gib": round(sha, 2),
+                    "curl_cpu_s_per_gib": round(per_gib(curl_cpu["bare"], size), 2),
+                    # The page ÷ bare ratio no server that hashes every byte can pass here.
+                    "hashing_ceiling": ceiling(
+                        os.cpu_count() or 1,
+                        1024 / speed["bare"],
+                        per_gib(curl_cpu["bare"], size),
+                        per_gib(cpu["bare"], size),
+                        sha,
+                    ),
+                    "ratio_to_bare_sha256": round(speed["page"] / speed["bare-sha256"], 3),
                     "page_rss_before_mib": round(rss["page"][0] / 1024, 1),
                     "page_rss_peak_mib": round(rss["page"][1] / 1024, 1),
                 }
@@ -318,7 +364,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         "before_mib_s": round(speed["before"], 1),
                         "before_ratio": round(speed["before"] / speed["bare"], 3),
                         "before_round_ratio": rounds(took["bare"], took["before"]),
-                        "before_cpu_s_per_gib": round(statistics.median(cpu["before"]) * 1024 / size, 2),
+                        "before_cpu_s_per_gib": round(per_gib(cpu["before"], size), 2),
                         "before_rss_before_mib": round(rss["before"][0] / 1024, 1),
                         "before_rss_peak_mib": round(rss["before"][1] / 1024, 1),
                     }
@@ -390,6 +436,11 @@ def main() -> int:
             f" {row['round_ratio']:>6} {row['page_rss_before_mib']:>9}MiB {row['page_rss_peak_mib']:>7}MiB"
             f" {row['page_cpu_s_per_gib']:>15} {row['bare_cpu_s_per_gib']:>5}"
             f" {row['curl_bare_sha256_mib_s']:>18}"
+        )
+        print(
+            f"{'':>8} SHA-256 alone {row['sha256_cpu_s_per_gib']} s/GiB, curl {row['curl_cpu_s_per_gib']}"
+            f" s/GiB; page ÷ bare+sha256 {row['ratio_to_bare_sha256']}; a server hashing every byte"
+            f" cannot pass {row['hashing_ceiling']} × bare on {os.cpu_count()} CPUs"
         )
         if "before_mib_s" in row:
             print(
