@@ -15,7 +15,12 @@ from handlers.helpdesk.index import Entry
 
 #: English phrase (a regular expression, matched on the lower-cased question) -> Chinese terms.
 LEXICON: tuple[tuple[str, str], ...] = (
-    (r"file size|how (big|large)|max(imum)? size|\bsize\b|\bmb\b|\bgb\b|megabyte", "视频 大小 多大"),
+    # The scans attached to the online entry, not the video ("how many attachments, what size each").
+    (r"attachments?|\bscan(s|ned)?\b", "附件 扫描件 上传"),
+    (r"(?=.*(?:attachment|\bscan))(?:.*(?:file size|how (big|large)|\bsize\b|\bmb\b|megabyte))", "大小 多大"),
+    (r"^(?!.*(?:attachment|\bscan))"
+     r"(?:.*(?:file size|how (big|large)|max(imum)? size|\bsize\b|\bmb\b|\bgb\b|megabyte))",
+     "视频 大小 多大"),
     (r"deadline|due date|last day|closing date|cut-?off|when .*(submit|send|close|due)|\bdue\b", "截止日期"),
     # The video's length, not how long voting or judging lasts.
     (r"how long(?!.{0,40}\b(?:vot|judg|review|wait|process))|length|duration|minutes?|seconds?",

@@ -56,6 +56,17 @@ TOPICS: tuple[SilentTopic, ...] = (
            r"(?:结果|名单).{0,20}(?:网站|公众号|官网|平台|网上)|(?:网站|公众号|官网|平台).{0,20}(?:公布|发布)(?:结果|名单)",
            "通知没有写明获奖名单在哪里公布。",
            "The notice does not say where the results will be published."),
+    # The address to send to, where the notice gives none (asking, not a form's 电子邮箱 field).
+    _topic(r"(?:有没有|哪个|什么|啥)(?:电子)?(?:邮箱|e-?mail|电子邮件)|(?:邮箱|电子邮件)(?:地址)?(?:是|是多少|是啥|是什么|多少|给我)"
+           r"|发(?:到|去)?(?:哪个|什么|啥)邮箱|\bwhich e-?mail|\be-?mail address",
+           r"@",
+           "通知没有公布接收材料或咨询的电子邮箱。",
+           "The notice publishes no e-mail address."),
+    _topic(r"(?:寄|邮寄|快递)(?:到|去)?.{0,6}(?:地址|哪里|哪儿|哪个地方)|(?:收件|邮寄)地址|地址.{0,4}(?:寄|邮)"
+           r"|\b(?:mailing|postal) address|where .{0,20}\b(?:mail|post)\b",
+           r"寄至|寄到|邮寄|地址[:：]",
+           "通知没有要求邮寄材料，也没有公布邮寄地址。",
+           "The notice asks for nothing to be posted and gives no postal address."),
     _topic(r"邮戳|\bpostmark", r"邮戳",
            "通知没有写明邮寄材料以邮戳日期还是以收到日期为准。",
            "The notice does not say whether the postmark or the date of receipt counts."),

@@ -51,6 +51,7 @@ SETS = {
     "unseen4": QUESTIONS.with_name("unseen4.yaml"),
     "unseen5": QUESTIONS.with_name("unseen5.yaml"),
     "unseen6": QUESTIONS.with_name("unseen6.yaml"),
+    "unseen7": QUESTIONS.with_name("unseen7.yaml"),
 }
 
 

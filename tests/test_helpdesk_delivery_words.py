@@ -1,0 +1,62 @@
+"""How entries travel, in entrants' words: an e-mail or a postal address the notice never gives,
+online or on paper, the scans attached to an online entry, and what the organiser may do with a
+work."""
+
+from __future__ import annotations
+
+import pytest
+
+from contests.rules import ContestRegistry
+from handlers.helpdesk.answer import Helpdesk
+
+CACSI = "cacsi-2022-youth"
+CQ = "cq-2023-scientist-spirit"
+CAS = "most-cas-2024-kepu"
+HLJ = "hlj-2022-kepu"
+ENVOY = "most-2023-tech-envoy"
+
+
+@pytest.fixture(scope="module")
+def helpdesk() -> Helpdesk:
+    return Helpdesk(ContestRegistry.load())
+
+
+@pytest.mark.parametrize("contest", [HLJ, ENVOY, CQ])
+def test_an_e_mail_the_notice_never_gives_is_said_to_be_unpublished(helpdesk: Helpdesk, contest: str) -> None:
+    answer = helpdesk.ask(contest, "有没有电子邮箱可以发材料咨询？")
+    assert answer.kind == "silent" and answer.confident
+    assert "没有公布" in answer.answer and "@" not in answer.answer
+
+
+def test_an_e_mail_the_notice_gives_is_answered(helpdesk: Helpdesk) -> None:
+    for contest, address in ((CACSI, "xhhd@cacsi.org.cn"), (CAS, "@")):
+        answer = helpdesk.ask(contest, "有没有电子邮箱可以发材料？")
+        assert answer.kind == "answer" and address in answer.answer
+    # A form's 电子邮箱 field is not a question about where to send.
+    field = helpdesk.ask(CQ, "单位报送表要填电子邮箱吗")
+    assert field.kind != "silent"
+
+
+def test_a_postal_address_where_nothing_is_posted(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CACSI, "纸质材料要寄到哪个地址？")
+    assert answer.kind == "silent" and "没有公布邮寄地址" in answer.answer
+    # most-cas does post (to its publisher): that is searched, not said to be missing.
+    posted = helpdesk.ask(CAS, "光盘要寄到哪个地址？")
+    assert posted.kind == "answer" and "科学技术文献出版社" in posted.answer
+
+
+def test_online_or_on_paper_is_how_entries_are_delivered(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(HLJ, "今年是线下交材料还是线上？")
+    assert answer.confident and "二维码" in answer.answer
+
+
+def test_attachments_in_english_are_the_scans_not_the_video(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(HLJ, "How many attachments can I upload, and what's the size limit for each?")
+    assert answer.confident and "20M" in answer.answer and "最多3个" in answer.answer
+    video = helpdesk.ask(HLJ, "What is the maximum file size of the video?")
+    assert "200" in video.answer
+
+
+def test_what_the_organiser_may_do_with_a_work(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(HLJ, "交了作品，主办方能拿去播吗？")
+    assert answer.confident and "播放权" in answer.answer
