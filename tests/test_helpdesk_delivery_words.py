@@ -60,3 +60,28 @@ def test_attachments_in_english_are_the_scans_not_the_video(helpdesk: Helpdesk) 
 def test_what_the_organiser_may_do_with_a_work(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(HLJ, "交了作品，主办方能拿去播吗？")
     assert answer.confident and "播放权" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        # Who reviews a self-nominated work: the deed asked, the channel only its scene.
+        (CAS, "个人自荐的话，需要找谁来审核把关？", "副高级"),
+        # Several people made it: the first maker (多人参与制作 … 第一制作人), not the units' rule.
+        (CAS, "三个人一起做的片子，个人自荐应该谁来报？", "第一制作人"),
+        (HLJ, "我和同事俩人一起做的，谁来报名", "第一制作人"),
+        # Two units made it together: the first making unit.
+        (ENVOY, "片子是我们跟隔壁县农科所一块儿做的，该谁去报？", "第一制作单位"),
+    ],
+)
+def test_who_does_it_is_what_is_asked(helpdesk: Helpdesk, contest: str, question: str, said: str) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and said in answer.answer
+
+
+def test_chongqing_how_many_and_a_slip_of_the_same_sound(helpdesk: Helpdesk) -> None:
+    quota = helpdesk.ask(CQ, "我们是渝中区的，区里能推好多个作品上去？")
+    assert quota.confident and "3—5" in quota.answer
+    # 能该吗 is 能改吗; 发现 only tells the story (not the notice's 若发现抄袭).
+    change = helpdesk.ask(HLJ, "已经交上去了，发现简介写错咯，能该吗？")
+    assert change.confident and "删除" in change.answer and "抄袭" not in change.answer

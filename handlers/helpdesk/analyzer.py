@@ -108,7 +108,8 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(几号|哪天|哪一天)(之前|以前|前)|截[止至]到?(哪天|几号|什么时候)", "截止"),
     # 好久 is "when" in Chongqing and Sichuan: "要在好久之前交".
     (r"好久(之前|以前|前|交|报|截止)", "截止"),
-    (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少)(?!天|分|秒|号|月|年|兆|个?字|个?税)(部|个|件)?|名额"
+    # 好多 after the verb is Chongqing's "how many" ("区里能推好多个"), not "a lot of".
+    (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少|好多)(?!天|分|秒|号|月|年|兆|个?字|个?税)(部|个|件)?|名额"
      r"|(都|全部|全)(能|可以)(推荐|报|推)",
      "名额"),
     (r"多少(兆|m|mb|g)|几(兆|个?g)|多大", "大小"),
@@ -123,6 +124,9 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"盖(个)?章", "盖章"),
     # "该谁报 / 谁来交": who of several makers submits, which the notices answer with 第一….
     (r"(该|由|应该|应由)谁(来|去)?(报|提交|交|申报|自荐|报送)|谁(来|去)(报|提交|交|申报|自荐|报送)", "第一"),
+    # Several people made it together ("我和同事俩人一起做的"): the notices' 多人参与制作.
+    (r"(俩人|两人|两个人|三个人|几个人|多个人|多人|[两三四五几]位|我和[^，。？?]{1,4})[^，。？?]{0,6}(一起|合作|共同|联合|合拍)",
+     "多人 参加"),
     # Submitting online or on paper ("线下交材料还是线上"): how entries are delivered.
     (r"(?=.*(交|报送|投稿|寄|材料|报名))(线上|线下|网上)[^，。？?]{0,8}还是[^，。？?]{0,8}(线上|线下|网上)",
      "提交方式"),
@@ -160,6 +164,8 @@ CONTEST_WORDS = re.compile(
 #: Rewrites of the question alone: what it says by negation ("不是会员" asks about the route for others).
 QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     (r"(?<!是)不是(协会的?)?会员|非会员|没(有)?入会", " 其他机构和个人 自荐 "),
+    # A slip of the same sound: "能该吗" is 能改吗.
+    (r"(能|可以|怎么|咋|能不能|还能)该(吗|么|嘛|不|啊|呢|[?？]|$)", r"\1改\2"),
     # The share of borrowed or AI footage ("AI画面有没有比例限制"), not the picture's aspect ratio.
     # "多大比例" asks no file size, and the share is of the length, not the length itself.
     (
@@ -227,15 +233,15 @@ STOPWORDS = frozenset(
     想请问
     这种 那种 这边 那边 我们 咱 大概 差不多 左右 比较 特别 非常 真的 现在 目前 刚才 刚刚
     给 一个 给一个 哪位 哪家 哪几家 哪儿 到底 究竟 还是 是不是 要不 行不 不行 行吗 算不算 不算 随便 领导
-    才能 还要 一点 里面 的话
+    才能 还要 一点 里面 的话 发现
     主要 方面 哪些方面 啥样 咋样 咋办 咋 那部 这部 一部 一下子 看看 帮忙 帮 告诉 知道 清楚 弄清楚
     """)
 )
 
 #: Words jieba should keep whole; contest-specific names (units, form titles) are added per contest.
 DOMAIN_TERMS = _words("""
-    三区 自荐 自荐表 推荐表 报送表 申报表 单位报送表 区县推荐表 统一社会信用代码 提取码 科普号 网盘 百度网盘
-    百度云
+    三区 多人 自荐 自荐表 推荐表 报送表 申报表 单位报送表 区县推荐表 统一社会信用代码 提取码 科普号 网盘
+    百度网盘 百度云
     片头 片尾 正片 非原创 人工智能 盖章 公章 印章 手写 签字 分辨率 画幅 横屏 竖屏 横版 竖版 副高级职称
     计划单列市
     副省级城市 科技特派团 帮扶县 联席会议 成员单位 单位会员 个人会员 粉丝量 区县 扫描件 播放证明 播出时间
@@ -380,7 +386,12 @@ class Analyzer:
         topics = frozenset(t for t in terms if t in QUANT_TOPICS)
         core, pointed = asked_part(text)
         focus: frozenset[str] = frozenset()
-        if core != text:
+        who = _WHO_DOES.search(text)
+        if core == text and who is not None:
+            # "个人自荐的话，需要谁来审核" asks who reviews: the channel is the scene, not the matter.
+            # What its phrasing implies stays asked ("俩人一起做的，谁来报名": the makers, 多人).
+            focus = frozenset([*self.terms(who.group(0)), *implied]) & set(terms)
+        elif core != text:
             said = [
                 term for pattern, terms in self._phrases if pattern.search(core) for term in terms.split()
             ]
@@ -420,6 +431,10 @@ def _function_words() -> frozenset[str]:
 #: Where a long message turns to its question: what follows is what is asked.
 _ASKING = re.compile(
     r"(想问问|想问一下|想问下|想请问|请问一下|请问|想问|问一下|问下|想咨询一下|想咨询|咨询一下)"
+)
+#: "Who does it" ("谁来审核", "该谁报"): the deed is what is asked.
+_WHO_DOES = re.compile(
+    r"(?:该|由|应该|应由)?谁(?:来|去|负责)?(?:审核|审查|把关|审|报送|提交|申报|自荐|报|交)"
 )
 _SENTENCES = re.compile(r"[^。！？!?；;]+[。！？!?；;]?")
 
