@@ -85,3 +85,20 @@ def test_chongqing_how_many_and_a_slip_of_the_same_sound(helpdesk: Helpdesk) -> 
     # 能该吗 is 能改吗; 发现 only tells the story (not the notice's 若发现抄袭).
     change = helpdesk.ask(HLJ, "已经交上去了，发现简介写错咯，能该吗？")
     assert change.confident and "删除" in change.answer and "抄袭" not in change.answer
+
+
+def test_what_comes_back_and_what_wins_are_not_what_is_sent(helpdesk: Helpdesk) -> None:
+    # A certificate posted to the winner is not how entries are delivered: never the QR-code route.
+    certificate = helpdesk.ask(HLJ, "获奖证书寄到哪儿，根据啥寄")
+    assert "二维码" not in certificate.answer
+    # How many works win is not a unit's quota ("一共几部" after 评出来的优秀作品).
+    winners = helpdesk.ask(ENVOY, "最终评出来的优秀作品一共几部？")
+    assert "不超过1部" not in winners.answer and "60" in (winners.suggestion or winners.answer)
+    # Whether to post at all, where nothing is posted.
+    posted = helpdesk.ask(CACSI, "纸质材料要邮寄吗 寄到哪")
+    assert posted.kind == "silent"
+
+
+def test_the_share_of_borrowed_footage_is_the_ten_percent_rule(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CAS, "视频里引用别人的素材最多能占多少？")
+    assert answer.confident and "10%" in answer.answer

@@ -98,6 +98,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     名称: 名称 名字 题目
     上传: 上传 传 传到 放 放到 放进 存 存到
     注明: 注明 标注 标明
+    依据: 依据 根据
     简体: 简体 简体字 繁体 繁体字 繁体中文
 """)
 
@@ -133,8 +134,12 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     # "主办方能拿去播吗": the organiser's rights to the work.
     (r"(拿去|拿来|用来?|用于)(播|放映|展播|展示|宣传)|(能|可以|会)(不能|不会)?(拿去)?(播|播放|展播)(吗|么|嘛|不)",
      "权利"),
-    (r"(交|报|送|寄|发)(给|到)(哪|谁|什么)", "提交方式"),
-    (r"(多|再)(推|报|推荐)(一|1|几)|(自荐|推荐|报|交|投)(两|三|四|五|六|\d+)(部|个)|(一共|总共|共|最多|最少)(能|可以)?(推|报)?(几|多少)(部|个)",
+    # What the entrant sends, not what comes back ("获奖证书寄到哪儿").
+    (r"^(?!.*(?:证书|奖状|奖杯|奖品))(?:.*(交|报|送|寄|发)(给|到)(哪|谁|什么))", "提交方式"),
+    (r"(多|再)(推|报|推荐)(一|1|几)|(自荐|推荐|报|交|投)(两|三|四|五|六|\d+)(部|个)",
+     "名额"),
+    # "一共几部" is a quota unless it counts the winners ("评出来的优秀作品一共几部").
+    (r"^(?!.*(?:评出|评选出|选出|获奖|得奖|优秀作品|入围))(?:.*(?:一共|总共|共|最多|最少)(能|可以)?(推|报)?(几|多少)(部|个))",
      "名额"),
     (r"(评|选|评选|评出|选出|进|入围)(出)?了?(几|多少)", "评选"),
     # "再自荐一次" asks whether one work may go twice; 一次 alone is no word of the notices.
@@ -170,9 +175,9 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     # "多大比例" asks no file size, and the share is of the length, not the length itself.
     (
         r"(原创|素材|人工智能|\bai\b|aigc)(.{0,30}?)(?:占)?(?:多大|多少)?(?:的)?(比例|占比|占多少)",
-        r"\1\2 非原创部分 ",
+        r"\1\2 非原创部分 不得超过 总时长 ",
     ),
-    (r"(比例|占比)(.{0,30}?)(原创|素材|人工智能|\bai\b|aigc)", r" 非原创部分 \2\3"),
+    (r"(比例|占比)(.{0,30}?)(原创|素材|人工智能|\bai\b|aigc)", r" 非原创部分 不得超过 总时长 \2\3"),
 )
 
 #: Rewrites applied to both sides before tokenising: shapes jieba would cut apart.  Boundaries are
