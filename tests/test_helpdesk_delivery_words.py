@@ -102,3 +102,30 @@ def test_what_comes_back_and_what_wins_are_not_what_is_sent(helpdesk: Helpdesk) 
 def test_the_share_of_borrowed_footage_is_the_ten_percent_rule(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CAS, "视频里引用别人的素材最多能占多少？")
     assert answer.confident and "10%" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        # "几天" finds a span the notice gives in days (投票期为10天).
+        (ENVOY, "网上投票投几天", "10天"),
+        (ENVOY, "网络投票持续几天", "10天"),
+        # 交错了 is a wrong entry handed in (not jieba's 交错, interlaced).
+        (HLJ, "交错了咋改", "删除"),
+        # 组成 is the notice's 构成; 哪几 only asks.
+        (CACSI, "视频要由哪几部分组成", "片头、正片、片尾"),
+        # 优秀组织奖 is one word, not 优秀/组织/奖评.
+        (CQ, "优秀组织奖评几个", "优秀组织奖10名"),
+    ],
+)
+def test_everyday_phrasings_of_what_the_notice_states(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and said in answer.answer
+
+
+def test_a_date_is_no_span_of_days(helpdesk: Helpdesk) -> None:
+    # 5月9日 must not read as "9 days": the deadline stays the deadline.
+    answer = helpdesk.ask(HLJ, "征集到哪天截止")
+    assert answer.confident and "5月9日" in answer.answer

@@ -99,6 +99,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     上传: 上传 传 传到 放 放到 放进 存 存到
     注明: 注明 标注 标明
     依据: 依据 根据
+    构成: 构成 组成 组成部分
     简体: 简体 简体字 繁体 繁体字 繁体中文
 """)
 
@@ -116,6 +117,7 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"多少(兆|m|mb|g)|几(兆|个?g)|多大", "大小"),
     (r"多长(时间)?|几分钟|多少分钟|多少秒|时间多长", "时长"),
     (r"(多少|几)个?字", "字数"),
+    (r"(多少|几)个?(天|工作日)", "天数"),
     # "找谁" as the last word asks whom to contact; "找谁审核" asks who reviews.
     (r"(找谁|问谁)[?？。!！]*$|(找谁|问谁)(咨询|联系|问)|联系谁|打(什么|哪个|谁的)?电话|电话(号码)?(是)?多少"
      r"|咨询电话|电话给|怎么联系|联系方式(是)?(多少|什么)|(哪位|谁)(负责|老师|接收)",
@@ -169,6 +171,8 @@ CONTEST_WORDS = re.compile(
 #: Rewrites of the question alone: what it says by negation ("不是会员" asks about the route for others).
 QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     (r"(?<!是)不是(协会的?)?会员|非会员|没(有)?入会", " 其他机构和个人 自荐 "),
+    # "交错了" is a wrong entry handed in, not jieba's 交错 (interlaced).
+    (r"交错了", "提交 写错了"),
     # A slip of the same sound: "能该吗" is 能改吗.
     (r"(能|可以|怎么|咋|能不能|还能)该(吗|么|嘛|不|啊|呢|[?？]|$)", r"\1改\2"),
     # The share of borrowed or AI footage ("AI画面有没有比例限制"), not the picture's aspect ratio.
@@ -196,6 +200,8 @@ SHAPES: tuple[tuple[str, str], ...] = (
         r"|[一二三四五六七八九十两半]{1,4}分(钟|半)",
         " 时长 ",
     ),
+    # A span in days ("投票期为10天") answers "几天"; a date's day (5月9日) is no span.
+    (r"(?<![\d.月])\d{1,3}\s*个?(天|工作日)", r"\g<0> 天数 "),
     (r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(\.[\w-]{1,63}){1,8}", " 邮箱 "),
     (r"(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{2,30}(路|街|大道|巷)\d{1,5}号", r"\g<0> 地址 "),
     (r"(?<!\d)(0\d{2,3}-?\d{7,8}|1[3-9]\d{9})(?!\d)", " 联系 "),
@@ -238,15 +244,15 @@ STOPWORDS = frozenset(
     想请问
     这种 那种 这边 那边 我们 咱 大概 差不多 左右 比较 特别 非常 真的 现在 目前 刚才 刚刚
     给 一个 给一个 哪位 哪家 哪几家 哪儿 到底 究竟 还是 是不是 要不 行不 不行 行吗 算不算 不算 随便 领导
-    才能 还要 一点 里面 的话 发现
+    才能 还要 一点 里面 的话 发现 哪几
     主要 方面 哪些方面 啥样 咋样 咋办 咋 那部 这部 一部 一下子 看看 帮忙 帮 告诉 知道 清楚 弄清楚
     """)
 )
 
 #: Words jieba should keep whole; contest-specific names (units, form titles) are added per contest.
 DOMAIN_TERMS = _words("""
-    三区 多人 自荐 自荐表 推荐表 报送表 申报表 单位报送表 区县推荐表 统一社会信用代码 提取码 科普号 网盘
-    百度网盘 百度云
+    三区 多人 优秀组织奖 组织奖 创作奖 自荐 自荐表 推荐表 报送表 申报表 单位报送表 区县推荐表 统一社会信用代码
+    提取码 科普号 网盘 百度网盘 百度云
     片头 片尾 正片 非原创 人工智能 盖章 公章 印章 手写 签字 分辨率 画幅 横屏 竖屏 横版 竖版 副高级职称
     计划单列市
     副省级城市 科技特派团 帮扶县 联席会议 成员单位 单位会员 个人会员 粉丝量 区县 扫描件 播放证明 播出时间
