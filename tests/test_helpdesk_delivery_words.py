@@ -129,3 +129,23 @@ def test_a_date_is_no_span_of_days(helpdesk: Helpdesk) -> None:
     # 5月9日 must not read as "9 days": the deadline stays the deadline.
     answer = helpdesk.ask(HLJ, "征集到哪天截止")
     assert answer.confident and "5月9日" in answer.answer
+
+
+@pytest.mark.parametrize("question", ["网盘用哪家", "用夸克网盘行不", "我习惯用阿里云盘，能用那个传链接吗"])
+def test_which_cloud_drive_is_the_one_the_notice_names(helpdesk: Helpdesk, question: str) -> None:
+    answer = helpdesk.ask(CACSI, question)
+    assert answer.confident and "百度云" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        (HLJ, "这个活动是线上办还是线下办", "线上形式"),  # 办 is the notice's 举办
+        (CQ, "片头片尾能加吗 还有右上角那个水印", "去除所有水印"),  # where the mark sits only frames it
+    ],
+)
+def test_framing_words_and_the_notices_verbs(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and said in answer.answer
