@@ -12,7 +12,7 @@ from typing import Literal
 
 from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
-from handlers.helpdesk.analyzer import ASKS, PERSONAL, Analyzer, Query, contest_terms, normalise
+from handlers.helpdesk.analyzer import ASKS, Analyzer, Query, contest_terms, normalise
 from handlers.helpdesk.english import chinese_terms, english_answer
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
@@ -25,6 +25,7 @@ from handlers.helpdesk.parts import (
     selection_stage,
     with_route_named,
 )
+from handlers.helpdesk.personal import about_own_submission
 from handlers.helpdesk.places import ASKS_BONUS, HOW_MANY, describe, listed_units, place_of, with_unit_named
 from handlers.helpdesk.silence import out_of_scope, silent_topic
 from handlers.helpdesk.sources import (
@@ -81,6 +82,9 @@ UNSURE_EN = "I am not sure: I found nothing in the notice that answers this."
 SILENT_LEAD = "通知对此没有明确规定。"
 SILENT_LEAD_EN = "The notice does not say."
 PERSONAL_REPLY = "您问的是本人投稿的情况，这需要主办方工作人员查询，我无法从通知中回答。"
+PERSONAL_REPLY_EN = (
+    "You are asking about your own entry: the organisers' staff can look it up; the notice cannot answer it."
+)
 OFFTOPIC = (
     "这个问题不在大赛通知的范围内。我能回答本大赛的参赛资格、作品要求、截止日期、提交方式等问题；"
     "如与大赛有关，请换个说法再问。"
@@ -280,8 +284,9 @@ class Helpdesk:
                 kind=kind, english=english,
             )  # fmt: skip
 
-        if PERSONAL.search(normalise(question)) or (english and "我的投稿" in text):
-            return reply(PERSONAL_REPLY, "personal", "转人工：本人投稿情况", confident=False)
+        if about_own_submission(normalise(question)) or (english and "我的投稿" in text):
+            said = PERSONAL_REPLY_EN if english else PERSONAL_REPLY
+            return reply(said, "personal", "转人工：本人投稿情况", confident=False)
         notice = self.notice(contest.id)
         silence = silent_topic(normalise(question), notice.clauses if notice else ())
         if silence is not None:

@@ -89,9 +89,10 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"scan", "扫描件"),
     (r"characters|words|word count|word limit", "字数"),
     (r"organi[sz]er|host|sponsor", "主办"),
-    (r"(received|status|passed|approved|rejected|result|number|ranking).{0,30}"
-     r"\bmy (video|work|entry|submission)"
-     r"|\bmy (video|work|entry|submission).{0,30}(received|status|passed|approved|rejected|result|number)",
+    (r"(received|status|passed|approved|rejected|result|number|ranking|shortlisted|selected|score).{0,30}"
+     r"\b(my|our) (video|work|entry|submission|film|link|form|disc)"
+     r"|\b(my|our) (video|work|entry|submission|film|link|form|disc)s?\b.{0,30}"
+     r"(received|status|passed|approved|rejected|result|number|shortlisted|selected|chosen|through|ranked|score)",
      "我的投稿"),
     (r"can (you|u) check|did (you|u) (get|receive)|have (you|u) received|\bsent (it|them)\b", "我的投稿"),
 )  # fmt: skip

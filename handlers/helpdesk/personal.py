@@ -1,0 +1,52 @@
+"""Questions about the asker's own submission ("我寄的光盘收到了没", "我们的片子排第几了"): no notice
+can answer them; they go to the entrant's own records or an operator.
+
+Told apart from questions about the rule that merely name the asker ("我们的作品要通过形式审查吗",
+"我寄的光盘需要写什么"): a status asked of something already sent, not what must be done.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: The phrasings first met (the evaluation's dev questions); :func:`about_own_submission` adds the
+#: general shape.
+PERSONAL = re.compile(
+    r"(我|我们|俺)(的|们的)?.{0,12}(收到|通过|审核|审完|审查|过审|入围|评上|获奖|落选|处理|上传成功|提交成功|报上)"
+    r"(过)?(了)?(吗|没|没有|没得|嘛|么|没呢)"
+    r"|(收到|通过|审核|审完|审查过|上传成功|提交成功)了(吗|没有|没)|(收到|通过)(没有|没)|我的.{0,6}(编号|进度|状态|结果|成绩)"
+    r"|(我|我们)(投稿|提交|报名|交|报)的.{0,6}(编号|进度|状态|结果|成绩)"
+    r"|(我|我们|俺).{0,10}(排第几|排名|多少票|票数)"
+    r"|(推上去|报上去|推荐上去|交上去)(了(没|没有|没得|吗)|没|没有|没得)"  # "能全部推荐上去吗" asks the rule
+    r"|(帮我|帮我们|能不能帮|可以帮).{0,10}(撤回|撤销|换|改|删|退回|查)"
+    r"|(帮我|帮我们|帮忙|麻烦).{0,4}(查|看)一?下?(我|我们|俺)|进没进|过没过|评没评上"
+    r"|没传上|传上了没|传上去了吗|显示审核中|一直显示"
+    r"|(我|我们|俺).{0,16}(哪个|哪部|哪几个|哪几部|哪些).{0,4}(评上|获奖|得奖|入围|入选|通过)了"
+)
+
+_OWNER = r"(?:我|我们|俺|俺们|咱|咱们|我家|孩子|闺女|女儿|儿子|学生)"
+#: Something the asker already sent ("寄过去的", "报给江北区的", "传的"), then its status asked.
+_OWN_STATUS = re.compile(
+    _OWNER + r"[^，,。？?!！]{0,12}"
+    r"(?:寄|交|发|报|传|提交|上传|推荐|申报|报送|推)(?:过去|上去|出去|给[^，,。？?]{1,6}|到[^，,。？?]{1,6})?(?:的|了)"
+    r"[^。？?!！]{0,20}?"
+    r"(?P<status>到哪一步|哪一步|有消息|有结果|结果|怎么样了|得怎么样|分数|名次|排名|第几|票数|退回"
+    r"|打开|有问题|收到|通过|入围|评上|获奖|落选|进展|进度|状态)"
+)
+#: One's own work and what became of it ("我的作品是不是被退回了").
+_OWN_FATE = re.compile(
+    _OWNER + r"(?:的|们的)?[^。？?!！]{0,8}(?:作品|片子|视频|稿子|稿件|链接|申报表|推荐表|光盘|材料)"
+    r"[^。？?!！]{0,6}(?:是不是|有没有|是否)被?(?:退回|通过|入围|评上|获奖|落选|收到)了"
+)
+#: What must be done, not what happened: "要通过形式审查吗", "需要先经过审核吗".
+_RULE_ASKED = re.compile(
+    r"(?:要|需要|必须|须|得|应该|应当|能不能|可以|能否)(?:先)?(?:通过|经过|审核|审查|收到|写|填|附)"
+    r"(?:(?!了)[^。？?!！]){0,10}(?:吗|么|嘛|不|[?？]|$)"
+)
+
+
+def about_own_submission(question: str) -> bool:
+    """Whether ``question`` (normalised) asks the state of the asker's own submission."""
+    if _RULE_ASKED.search(question):
+        return False
+    return bool(PERSONAL.search(question) or _OWN_STATUS.search(question) or _OWN_FATE.search(question))

@@ -1,0 +1,51 @@
+"""Questions about the asker's own entry are told apart from questions about the rule that merely
+name the asker."""
+
+from __future__ import annotations
+
+import pytest
+
+from contests.rules import ContestRegistry
+from handlers.helpdesk.analyzer import normalise
+from handlers.helpdesk.answer import Helpdesk
+from handlers.helpdesk.personal import about_own_submission
+
+OWN = [
+    "我们单位上个月寄过去的光盘和推荐表，现在到哪一步了？",
+    "我闺女报的那个片子有消息了没",
+    "我们公司报给江北区的作品，区里审得怎么样了",
+    "我前天传的视频怎么还没有审核结果",
+    "我们学校发的网盘链接有问题吗？你们能打开不",
+    "俺们县推荐的片子分数出来了没有",
+    "我的作品是不是被退回了",
+    "我上传的作品为啥一直没通过",
+    "我们的申报表你们那边收到了没呀",
+]
+RULE = [
+    "我们的作品要通过形式审查吗",
+    "我们上传的视频需要多大",
+    "我们单位做的片子能参加吗",
+    "我寄的光盘需要写什么",
+    # 发动 is no sending, and whether votes count is the rule.
+    "老板说要发动员工给我们的片子拉票，网友投票在哪投，投的票到底算不算成绩？",
+]
+
+
+@pytest.mark.parametrize("question", OWN)
+def test_a_status_asked_of_something_already_sent_is_personal(question: str) -> None:
+    assert about_own_submission(normalise(question))
+
+
+@pytest.mark.parametrize("question", RULE)
+def test_what_must_be_done_is_the_rule(question: str) -> None:
+    assert not about_own_submission(normalise(question))
+
+
+def test_personal_questions_in_english_get_an_english_reply() -> None:
+    helpdesk = Helpdesk(ContestRegistry.load())
+    for question in ("Is our video shortlisted?", "Has my entry passed the formal review yet?"):
+        answer = helpdesk.ask("most-cas-2024-kepu", question)
+        assert answer.kind == "personal" and answer.english
+        assert "your own entry" in answer.answer
+    rule = helpdesk.ask("most-cas-2024-kepu", "Our video must be 16:9, is 4:3 allowed?")
+    assert rule.kind == "answer"
