@@ -1,5 +1,5 @@
-"""Questions about the asker's own entry are told apart from questions about the rule that merely
-name the asker."""
+"""Questions about the asker's own entry, told apart from questions about the rule that merely
+name the asker; and questions about nothing a notice covers."""
 
 from __future__ import annotations
 
@@ -49,3 +49,26 @@ def test_personal_questions_in_english_get_an_english_reply() -> None:
         assert "your own entry" in answer.answer
     rule = helpdesk.ask("most-cas-2024-kepu", "Our video must be 16:9, is 4:3 allowed?")
     assert rule.kind == "answer"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who won the World Cup?",
+        "How do I make a good cup of coffee?",
+        # Harbin names the contest and "what time" sounds like a date: still not about the contest.
+        "What time is it in Harbin now?",
+        "推荐一部好看的电影",
+        "帮我订一张去北京的机票",
+        "我家孩子数学不好怎么办",
+    ],
+)
+def test_what_no_notice_is_about_gets_the_scope_reply(question: str) -> None:
+    answer = Helpdesk(ContestRegistry.load()).ask("hlj-2022-kepu", question)
+    assert answer.kind == "offtopic" and answer.confident
+
+
+def test_an_english_question_with_a_word_of_the_contest_is_searched() -> None:
+    helpdesk = Helpdesk(ContestRegistry.load())
+    for question in ("Is there an entry fee?", "When is the deadline? Answer in English please."):
+        assert helpdesk.ask("hlj-2022-kepu", question).kind != "offtopic"

@@ -13,7 +13,7 @@ from typing import Literal
 from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import ASKS, Analyzer, Query, contest_terms, normalise
-from handlers.helpdesk.english import chinese_terms, english_answer
+from handlers.helpdesk.english import about_the_contest, chinese_terms, english_answer
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
 from handlers.helpdesk.parts import (
@@ -292,7 +292,7 @@ class Helpdesk:
         if silence is not None:
             said = silence.english if english else silence.chinese
             return reply(said + self._contacts(contest, english), "silent", "通知（未提及）")
-        if base.off_topic(query):
+        if base.off_topic(query) or (english and not about_the_contest(question)):
             return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
         late = None if english else in_time(base, contest, normalise(text))
         if late is not None:

@@ -139,7 +139,33 @@ PLACE_NAMES: tuple[tuple[str, str], ...] = (
     (r"youyang", "酉阳"), (r"pengshui", "彭水"),
 )  # fmt: skip
 
+#: Words of a contest's business in English: a question with none of them ("Who won the World
+#: Cup?", "What time is it in Harbin now?") is not about the contest, whatever else it shares.
+DOMAIN = re.compile(
+    r"video|film|clip|footage|movie|entr(y|ies|ant)|submi|contest|competition|\bcall\b|campaign|notice|\bforms?\b"
+    r"|deadline|\bdue\b|quota|places|prize|award|winn|judg|review|jury|expert|vot(e|ing)|theme|topic|categor"
+    r"|author|creator|maker|producer|\bunits?\b|organi[sz]|recommend|nominat|appl(y|ica)|regist|sign[- ]?up"
+    r"|take part|participat|eligib|enter\b|upload|send|\bmail|\bpost|courier|disc|dvd|cloud|\blink|drive"
+    r"|baidu|e-?mail|phone|contact|hotline|stamp|seal|sign|subtitle|caption|music|song|resolution|format|\bmp4|size"
+    r"|\bmb\b|\bgb\b|length|how long|minute|second|aspect|landscape|portrait|vertical|horizontal|watermark"
+    r"|logo|original|copyright|plagiar|\bai\b|aigc|generated|scor|criteri|points|\bfees?\b|\bcost|\bpay|charge|money"
+    r"|certificate|broadcast|aired|publish|released|science|popular|kepu|rule|require|allowed|permitted"
+    r"|account|followers|fans|platform|channel|title|summary|introduction|characters|words|language|mandarin"
+    r"|dialect|english|chinese|narrat|voice|school|university|company|institution|association|member|province|district|county"
+    r"|city|ministry|department|bureau|commission|academy|envoy|commissioner|youth|teacher|student|team"
+    r"|result|announce|shortlist|select|chosen|round|stage|schedule|period|start|open|begin|close|end\b"
+    r"|year|date|month|day|when (is|are|do|does|will|must|should|can)|scan|attach|folder|extraction|code"
+    r"|address|return|modif|change|edit|correct|mistake|delete|withdraw|resubmit|again|twice|second work",
+)
+
 _PATTERNS = tuple((re.compile(p), terms) for p, terms in LEXICON)
+
+
+def about_the_contest(question: str) -> bool:
+    """Whether an English ``question`` has any word of a contest's business (see ``DOMAIN``)."""
+    return bool(DOMAIN.search(question.lower()))
+
+
 _PLACES = tuple((re.compile(rf"\b(?:{p})\b"), chinese) for p, chinese in PLACE_NAMES)
 
 
