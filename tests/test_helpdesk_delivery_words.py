@@ -149,3 +149,9 @@ def test_framing_words_and_the_notices_verbs(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and said in answer.answer
+
+
+def test_passing_a_review_is_not_the_notices_via(helpdesk: Helpdesk) -> None:
+    # 通过 is "via" in the notices ("通过扫描二维码") and "pass" in questions: it matches nothing.
+    answer = helpdesk.ask(HLJ, "我们的作品要通过审核吗")
+    assert "二维码" not in answer.answer

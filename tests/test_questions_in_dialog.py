@@ -309,6 +309,9 @@ QUESTIONS = [
     # Asked about the video's making at a name step (tried as an entrant: became the 自荐机构).
     ("unit", "非原创素材最多能占多大比例", "ask"),
     ("authors", "片头要放什么", "ask"),
+    # A-not-A without its second half (tried as an entrant: became the 作品名称).
+    ("title", "我闺女报的那个片子有消息了没", "clarify"),
+    ("unit", "我们寄的光盘你们收到了没有", "ask"),
 ]
 
 

@@ -37,6 +37,8 @@ _TRAILING = "。.!！~～…\u3000 \t\n)）」』\"'”"
 _FINAL_MARK = re.compile(r"[?？][" + re.escape(_TRAILING) + r"]*$")
 # A final particle that asks ("…吗", "…么" as in "可以么", "…嘛"); 呢/吧 ask only with a mark.
 _FINAL_PARTICLE = re.compile(r"(?:吗|嘛|(?<![什怎那这多])么)[" + re.escape(_TRAILING) + r"]*$")
+# "…了没", "…过没有": asking whether something happened (A-not-A with its second half left off).
+_FINAL_NOT = re.compile(r"(?:了|过)(?:没|没有|没得)[" + re.escape(_TRAILING) + r"]*$")
 # A-not-A and other forms that ask whatever the length: "要不要盖章", "能不能用AI".
 _ASKING_FORMS = re.compile(
     r"能不能|可不可以|可以不可以|需不需要|要不要|有没有|是不是|会不会|行不行|用不用|算不算|对不对"
@@ -120,6 +122,8 @@ def question_grade(text: str) -> int:
     single = not _SENTENCE_END.search(plain.rstrip(_TRAILING))
     if _ASKING_FORMS.search(plain) and single and len(plain) <= LOOKS_LIKE_MAX_CHARS * 2:
         return QUESTION
+    if _FINAL_NOT.search(plain) and single and len(plain) <= LOOKS_LIKE_MAX_CHARS:
+        return QUESTION  # no name ends so; a title that does ("你吃了没") is still asked about
     if _QUESTION_WORDS.search(plain) and single and len(plain) <= LOOKS_LIKE_MAX_CHARS:
         return NOT_A_QUESTION if _EMBEDDED.search(plain) and not about_contest(plain) else LOOKS_LIKE
     return NOT_A_QUESTION
