@@ -72,3 +72,20 @@ def test_an_english_question_with_a_word_of_the_contest_is_searched() -> None:
     helpdesk = Helpdesk(ContestRegistry.load())
     for question in ("Is there an entry fee?", "When is the deadline? Answer in English please."):
         assert helpdesk.ask("hlj-2022-kepu", question).kind != "offtopic"
+
+
+@pytest.mark.parametrize("question", ["有消息了没", "出结果了吗", "审完了没"])
+def test_a_status_asked_alone_is_personal(question: str) -> None:
+    # Its subject is the asker's entry, left to the chat (asked mid-dialog on the web page).
+    assert about_own_submission(normalise(question))
+    assert not about_own_submission(normalise("结果什么时候出"))  # the notice's date, or its silence
+
+
+def test_a_real_word_is_no_slip_of_a_term_that_sounds_alike() -> None:
+    helpdesk = Helpdesk(ContestRegistry.load())
+    helpdesk.warm()
+    # 有消 sounds like 有效, but 消息 is meant: never the permanent-link rule.
+    terms = helpdesk.analyzer.query("有消息了没有人说").terms
+    assert "有效" not in terms
+    # A slip before another word is still read: 视平 -> 视频 is not blocked by 分辨.
+    assert "分辨率" in helpdesk.analyzer.query("视平分辨律要好多").terms

@@ -38,6 +38,11 @@ _OWN_FATE = re.compile(
     _OWNER + r"(?:的|们的)?[^。？?!！]{0,8}(?:作品|片子|视频|稿子|稿件|链接|申报表|推荐表|光盘|材料)"
     r"[^。？?!！]{0,6}(?:是不是|有没有|是否)被?(?:退回|通过|入围|评上|获奖|落选|收到)了"
 )
+#: The status alone, its subject left to the chat ("有消息了没", "出结果了吗", "审完了没").
+_BARE_STATUS = re.compile(
+    r"^(?:请问|那个|老师)?[，,]?(?:现在|目前)?(?:有|出)?(?:消息|结果|回音|进展|动静)了?(?:没|没有|没得|吗|么|嘛)"
+    r"|^(?:审|审核|评|看)完了?(?:没|没有|吗)"
+)
 #: What must be done, not what happened: "要通过形式审查吗", "需要先经过审核吗".
 _RULE_ASKED = re.compile(
     r"(?:要|需要|必须|须|得|应该|应当|能不能|可以|能否)(?:先)?(?:通过|经过|审核|审查|收到|写|填|附)"
@@ -49,4 +54,5 @@ def about_own_submission(question: str) -> bool:
     """Whether ``question`` (normalised) asks the state of the asker's own submission."""
     if _RULE_ASKED.search(question):
         return False
-    return bool(PERSONAL.search(question) or _OWN_STATUS.search(question) or _OWN_FATE.search(question))
+    own = (PERSONAL, _OWN_STATUS, _OWN_FATE, _BARE_STATUS)
+    return any(pattern.search(question) for pattern in own)

@@ -71,6 +71,7 @@ class Homophones:
                         and term != piece
                         and sum(a == b for a, b in zip(term, piece, strict=True)) >= len(term) - 1
                         and not _covered_by_words(run, i, n, is_word)
+                        and not _straddled(run, i, n, is_word)
                     ):
                         out.append(term)
                         i += n
@@ -90,3 +91,13 @@ def _covered_by_words(run: str, start: int, size: int, is_word: Callable[[str], 
         is_word(piece[:k]) and is_word(piece[k:]) and len(piece[:k]) > 1 and len(piece[k:]) > 1
         for k in range(1, len(piece))
     )
+
+
+def _straddled(run: str, start: int, size: int, is_word: Callable[[str], bool]) -> bool:
+    """Whether the piece's last character begins a real word with what follows and the rest then
+    starts no word ("有消息了没": 消息, and 息了 is nothing): the characters were meant as that word,
+    not as a slip of 有效.  "视平分辨律" stays a slip: 分辨 starts a word after 视平."""
+    end = start + size
+    crossed = any(is_word(run[end - 1 : end + m]) for m in (1, 2) if end + m <= len(run))
+    rest_starts = any(is_word(run[end : end + m]) for m in (2, 3) if end + m <= len(run))
+    return crossed and not rest_starts
