@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from contests.events import EventKind, Incoming, Reply
+from contests.events import Choice, EventKind, Incoming, Reply
+from contests.rules import FieldType
 from dialogs import typed_links
 from dialogs.kit import KEEP, DialogKit, norm
 from dialogs.plans import Plan, StepRef
@@ -20,6 +21,23 @@ from validators.links import VideoLink, assess_share_link, parse_video_link
 from validators.text import Invalid
 
 _UPLOAD = {"上传", "上传链接", "大文件", "大文件上传", "upload", "/upload"}
+# The share link the form already holds, taken again for the video (cacsi: one folder for both).
+_SAME = {"同上", "同表", "一样", "同一个链接", "用表里的链接", "用表中的链接", "就用这个链接", "same"}
+
+
+def form_link(kit: DialogKit, state: State) -> tuple[str, str] | None:
+    """(label, answer) of the form's first link field holding a share link, for a contest that
+    takes the video as a share link: the video is often in the same folder."""
+    contest, form = kit.contest(state), kit.form(state)
+    if contest is None or form is None or "share_link" not in contest.delivery.accepts:
+        return None
+    for fld in form.fields:
+        answer = state["answers"].get(fld.id)
+        if fld.type is FieldType.URL and isinstance(answer, str) and answer:
+            parsed = parse_video_link(answer)
+            if not isinstance(parsed, Invalid) and parsed.value.kind == "share_link":
+                return fld.label, answer
+    return None
 
 
 def size_text(size: int | None) -> str:
@@ -39,7 +57,12 @@ def ask_video(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
     if not video and folder is None and step.token in plan.prompts:
         return Reply(*plan.prompts[step.token])
     current = kit.msg.render("describe_video", video=video) if video else None
-    text = kit.msg.render("prompt_video", contest=contest, spec=contest.video, current=current, folder=folder)
+    same = None if video else form_link(kit, state)
+    text = kit.msg.render(
+        "prompt_video", contest=contest, spec=contest.video, current=current, folder=folder, same=same
+    )
+    if same is not None:
+        return Reply(text, (Choice("同上", f"{step.token}|同上"),))
     if not video and folder is None:
         plan.prompts[step.token] = (text, ())
     return Reply(text)
@@ -66,6 +89,9 @@ def read_video(
         return _read_file(kit, state, event, label)
     if norm(value) in KEEP and state.get("video"):
         return Advance([Reply(kit.msg.render("kept"))])
+    same = form_link(kit, state) if norm(value) in _SAME else None
+    if same is not None:
+        value = same[1]
     pending = state.pop("pending_share", None)
     if pending and (code := code_alone(value)):
         value = with_code(pending, code)  # the code asked for, typed on its own ("提取码：ab12")

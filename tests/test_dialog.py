@@ -798,3 +798,46 @@ def test_the_engine_never_changes_the_state_it_was_given(contests: ContestRegist
     answers_before = copy.deepcopy(state["answers"])
     engine.handle(state, Incoming(user, EventKind.TEXT, text="修改 1"), now)
     assert state["answers"] == answers_before
+
+
+async def test_the_forms_share_link_is_offered_for_the_video(
+    engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation], contests: ContestRegistry
+) -> None:
+    """cacsi asks the net-disk link on its form and again at the video step (tried as an entrant
+    in the web chat: pasted twice); the video is in the same folder, so 同上 takes the form's."""
+    contest = contests.get("cacsi-2022-youth")
+    assert contest is not None
+    storage, _isolation = sqlite_store
+    handler = SubmitHandler(engine, storage, clock=Clock(beijing(2022, 10, 1)))
+    chat = ChatDriver(handler, UserKey("terminal", "erin"))
+    await chat.start(hint=contest.id)
+    await chat.press("channel|3")
+    await chat.say("微视频")
+    link = "https://pan.baidu.com/s/1AbCdEfG?pwd=k3p9"
+    for field in contest.form("video").fields:
+        text = await chat.say(link if field.type is FieldType.URL else valid_answer(field, contest))
+    assert "请提交参赛视频" in text and "回复“同上”即可" in text and "1AbCdEfG" in text
+    text = await chat.say("同上")
+    assert "已识别为百度网盘分享链接：https://pan.baidu.com/s/1AbCdEfG?pwd=k3p9" in text
+    assert "请核对报名信息" in text
+    video = (await chat.draft() or {})["video"]
+    assert video["kind"] == "share_link" and "1AbCdEfG" in video["url"]
+
+
+async def test_same_means_nothing_where_the_form_holds_no_share_link(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    # most-cas takes files and links and its form has no net-disk field: no 同上 is offered,
+    # and typing it records no video.
+    chat = make_chat("frank")
+    text = await chat.start()
+    text = await chat.say("自荐")
+    draft = await chat.draft()
+    assert draft is not None
+    contest = contests.get(draft["contest"])
+    assert contest is not None
+    for field in contest.form(contest.channel(draft["channel"]).forms["work"]).fields:
+        text = await chat.say(valid_answer(field, contest))
+    assert "请提交参赛视频" in text and "同上" not in text
+    await chat.say("同上")
+    assert (await chat.draft() or {}).get("video") is None
