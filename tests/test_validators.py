@@ -1006,6 +1006,18 @@ def test_choice_unknown() -> None:
     invalid(check_choice("科普", OPTIONS), "not_a_choice")
 
 
+def test_choice_by_part_of_its_words() -> None:
+    # Tried as an entrant on the web page: "两位副高" was refused for the option it names.
+    review = ("所在单位审核", "两位副高级职称及以上专家审核")
+    assert valid(check_choice("两位副高", review)) == "两位副高级职称及以上专家审核"
+    assert valid(check_choice("专家审核", review)) == "两位副高级职称及以上专家审核"
+    assert valid(check_choice("我们选所在单位审核吧", review)) == "所在单位审核"
+    # Words that fit two options, or none, choose nothing.
+    invalid(check_choice("审核", review), "not_a_choice")
+    invalid(check_choice("审", review), "not_a_choice")
+    invalid(check_choice("纪录片", OPTIONS), "not_a_choice")
+
+
 def test_choice_allow_other_takes_free_text() -> None:
     assert valid(check_choice("纪录片", OPTIONS, allow_other=True)) == "纪录片"
     assert valid(check_choice("2", OPTIONS, allow_other=True)) == "实拍"
