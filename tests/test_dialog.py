@@ -13,7 +13,7 @@ from bot.storage import choose_backend
 from contests.events import EventKind, FileInfo, Incoming
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
-from contests.rules import ContestRegistry, FieldType, dump_contest, new_edition
+from contests.rules import Contest, ContestRegistry, FieldType, dump_contest, new_edition
 from dialogs.engine import DialogEngine
 from dialogs.messages import Messages
 from handlers.submit import SubmitHandler
@@ -23,8 +23,10 @@ Chat = Callable[..., ChatDriver]
 CONTEST = "most-cas-2024-kepu"
 
 
-async def fill_until_review(chat: ChatDriver, registry: ContestRegistry, channel: str = "自荐") -> str:
-    """Answer every question of the 2024 contest correctly; returns the review page."""
+async def fill_form(
+    chat: ChatDriver, registry: ContestRegistry, channel: str = "自荐"
+) -> tuple[str, Contest]:
+    """Answer every field of the 2024 contest's form correctly; returns the video prompt."""
     text = await chat.start()
     assert "请选择参赛渠道" in text
     text = await chat.say(channel)
@@ -37,6 +39,12 @@ async def fill_until_review(chat: ChatDriver, registry: ContestRegistry, channel
         assert f"「{field.label}」" in text, f"expected the prompt for {field.id}, got {text}"
         text = await chat.say(valid_answer(field, contest))
     assert "请提交参赛视频" in text
+    return text, contest
+
+
+async def fill_until_review(chat: ChatDriver, registry: ContestRegistry, channel: str = "自荐") -> str:
+    """Answer every question of the 2024 contest correctly; returns the review page."""
+    _prompt, contest = await fill_form(chat, registry, channel)
     return await chat.say(video_answer(contest))
 
 
@@ -484,17 +492,25 @@ async def test_video_step_checks_what_can_be_checked_from_the_file_itself(
     assert "已收到视频文件「作品.mp4」（150.0MB）" in text and "请核对报名信息" in text
 
 
-async def test_share_link_only_contest_refuses_files_and_plain_links(
-    engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation], contests: ContestRegistry
-) -> None:
+async def _cacsi_video_form(
+    engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation], contests: ContestRegistry, user: str
+) -> tuple[ChatDriver, Contest]:
+    """A cacsi entrant of 其他机构和个人自荐 at the first field of the 微视频 form."""
     contest = contests.get("cacsi-2022-youth")
     assert contest is not None
     storage, _isolation = sqlite_store
     handler = SubmitHandler(engine, storage, clock=Clock(beijing(2022, 10, 1)))
-    chat = ChatDriver(handler, UserKey("terminal", "dave"))
+    chat = ChatDriver(handler, UserKey("terminal", user))
     await chat.start(hint=contest.id)
     await chat.press("channel|3")  # 其他机构和个人自荐
     await chat.say("微视频")
+    return chat, contest
+
+
+async def test_share_link_only_contest_refuses_files_and_plain_links(
+    engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation], contests: ContestRegistry
+) -> None:
+    chat, contest = await _cacsi_video_form(engine, sqlite_store, contests, "dave")
     for field in contest.form("video").fields:
         await chat.say(valid_answer(field, contest))
     text = await chat.upload("v.mp4", 150 * 1024 * 1024)
@@ -805,14 +821,7 @@ async def test_the_forms_share_link_is_offered_for_the_video(
 ) -> None:
     """cacsi asks the net-disk link on its form and again at the video step (tried as an entrant
     in the web chat: pasted twice); the video is in the same folder, so 同上 takes the form's."""
-    contest = contests.get("cacsi-2022-youth")
-    assert contest is not None
-    storage, _isolation = sqlite_store
-    handler = SubmitHandler(engine, storage, clock=Clock(beijing(2022, 10, 1)))
-    chat = ChatDriver(handler, UserKey("terminal", "erin"))
-    await chat.start(hint=contest.id)
-    await chat.press("channel|3")
-    await chat.say("微视频")
+    chat, contest = await _cacsi_video_form(engine, sqlite_store, contests, "erin")
     link = "https://pan.baidu.com/s/1AbCdEfG?pwd=k3p9"
     for field in contest.form("video").fields:
         text = await chat.say(link if field.type is FieldType.URL else valid_answer(field, contest))
@@ -830,14 +839,7 @@ async def test_same_means_nothing_where_the_form_holds_no_share_link(
     # most-cas takes files and links and its form has no net-disk field: no 同上 is offered,
     # and typing it records no video.
     chat = make_chat("frank")
-    text = await chat.start()
-    text = await chat.say("自荐")
-    draft = await chat.draft()
-    assert draft is not None
-    contest = contests.get(draft["contest"])
-    assert contest is not None
-    for field in contest.form(contest.channel(draft["channel"]).forms["work"]).fields:
-        text = await chat.say(valid_answer(field, contest))
-    assert "请提交参赛视频" in text and "同上" not in text
+    text, _contest = await fill_form(chat, contests)
+    assert "同上" not in text
     await chat.say("同上")
     assert (await chat.draft() or {}).get("video") is None
