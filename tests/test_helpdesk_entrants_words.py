@@ -126,6 +126,19 @@ def test_passing_a_review_is_not_the_notices_via(helpdesk: Helpdesk) -> None:
         # 办 is the notice's 举办; where a watermark sits only frames the question.
         (HLJ, "这个活动是线上办还是线下办", "线上形式"),
         (CQ, "片头片尾能加吗 还有右上角那个水印", "去除所有水印"),
+        # Never published online: the broadcast window, not sending an entry (发).
+        (HLJ, "片子还没在网上发过，可以报吗？", "公开播出过"),
+        # Directions suggested, and where something is done: every item of the list.
+        (ENVOY, "不知道拍啥好，有没有推荐的选题方向给参考参考", "工作生活日常"),
+        (HLJ, "删除投稿在哪里操作？", "我的投稿"),
+        # 开头 of a video is its 片头, 片名 its 名称; 新闻 is the notice's 报道; 分辩率 is jieba's
+        # own word (argue), read as the 分辨率 meant.
+        (CAS, "视频开头的片名有什么要求吗？", "片头名称应与推荐表一致"),
+        (CAS, "用了新闻报道里的画面要注意啥？", "注明“资料”"),
+        (CQ, "分辩率有啥子要求嘛？", "1920×1080"),
+        # English: the person who receives entries; an account's posts are no postal matter.
+        (CACSI, "What's the phone number of the person who receives the entries?", "64522026"),
+        (CACSI, "What are the follower and post thresholds for a science account?", "1000"),
     ],
 )
 def test_the_notice_answers_in_the_entrants_words(

@@ -20,6 +20,10 @@ OWN = [
     "我的作品是不是被退回了",
     "我上传的作品为啥一直没通过",
     "我们的申报表你们那边收到了没呀",
+    "我的作品评上奖了吗？",
+    "我们推荐的那部片子进会议评审名单了没有？",
+    "我们的视频拿到奖没得？",
+    "我的科普号评上优秀了没有？",
 ]
 RULE = [
     "我们的作品要通过形式审查吗",
@@ -61,6 +65,9 @@ def test_personal_questions_in_english_get_an_english_reply() -> None:
         "推荐一部好看的电影",
         "帮我订一张去北京的机票",
         "我家孩子数学不好怎么办",
+        # An errand carrying a contest word (recommend, Chinese) is still an errand.
+        "Can you recommend a cheap hotel near Beijing West Railway Station?",
+        "How do I renew my Chinese passport?",
     ],
 )
 def test_what_no_notice_is_about_gets_the_scope_reply(question: str) -> None:

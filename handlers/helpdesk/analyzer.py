@@ -50,7 +50,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     开始: 开始 起始 开放 启动
     盖章: 盖章 公章 印章 盖公章 加盖 签章 章
     签字: 签字 签名 手签 签
-    手写: 手写 亲笔 打印
+    手写: 手写 亲笔 打印 电子签 电子签名 电子签章 打字
     人工智能: ai aigc 人工智能 chatgpt 生成式 ai生成
     分辨率: 分辨率 清晰度 高清 像素 画质 4k 1080p 720p 超清
     画幅: 画幅 横屏 竖屏 横版 竖版 画面比例 宽高比 比例 横向 竖向
@@ -95,11 +95,12 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     带货: 带货 卖货 卖东西 推销 卖产品
     评选: 评选 评出 选出
     网络: 网络 网上 线上 在线 互联网 online 线下
-    名称: 名称 名字 题目
+    名称: 名称 名字 题目 片名 标题
     上传: 上传 传 传到 放 放到 放进 存 存到
     注明: 注明 标注 标明
     依据: 依据 根据
     构成: 构成 组成 组成部分
+    报道: 报道 新闻 新闻报道
     举办: 举办 举行 办
     简体: 简体 简体字 繁体 繁体字 繁体中文
 """)
@@ -112,7 +113,7 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     # 好久 is "when" in Chongqing and Sichuan: "要在好久之前交".
     (r"好久(之前|以前|前|交|报|截止)", "截止"),
     # 好多 after the verb is Chongqing's "how many" ("区里能推好多个"), not "a lot of".
-    (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少|好多)(?!天|分|秒|号|月|年|兆|个?字|个?税)(部|个|件)?|名额"
+    (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少|好多|好几)(?!天|分|秒|号|月|年|兆|个?字|个?税)(部|个|件)?|名额"
      r"|(都|全部|全)(能|可以)(推荐|报|推)",
      "名额"),
     (r"多少(兆|m|mb|g)|几(兆|个?g)|多大", "大小"),
@@ -135,6 +136,11 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(网盘|云盘).{0,4}(用|选)?(哪家|哪个|哪种|什么|啥)|用(哪家|哪个|什么|啥)(网盘|云盘)"
      r"|(阿里|夸克|天翼|迅雷|腾讯微云|微云|115)(云盘|网盘)?[，,]?(行|能|可以)",
      "提交方式"),
+    # Someone of another unit on camera ("请隔壁大学的教授一起出镜"): who the work may feature.
+    (r"(其他|别的|外|隔壁|兄弟)[^，。？?]{0,6}(单位|大学|学校|公司|医院|研究所|研究院)[^，。？?]{0,12}(出镜|一起|参与|宣传|作为)",
+     "宣传主体 其他 单位"),
+    # Never published ("还没在网上发过"): the notices' 播出 (发 alone is sending an entry).
+    (r"(网上|网络|平台|抖音|B站|快手|视频号|公众号)[^，。？?]{0,4}(发过|发布过|发布|播过|上线|放过)", "播出"),
     # Submitting online or on paper ("线下交材料还是线上"): how entries are delivered.
     (r"(?=.*(交|报送|投稿|寄|材料|报名))(线上|线下|网上)[^，。？?]{0,8}还是[^，。？?]{0,8}(线上|线下|网上)",
      "提交方式"),
@@ -176,8 +182,13 @@ CONTEST_WORDS = re.compile(
 #: Rewrites of the question alone: what it says by negation ("不是会员" asks about the route for others).
 QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     (r"(?<!是)不是(协会的?)?会员|非会员|没(有)?入会", " 其他机构和个人 自荐 "),
+    # Chongqing's 好多 after a verb asks how many ("占好多分", "要好多钱"); 开头 of a video is its 片头.
+    (r"(?<=[占有要得给是])好多", "多少"),
+    (r"(视频|片子|作品)(的)?开头", r"\1片头"),
     # "交错了" is a wrong entry handed in, not jieba's 交错 (interlaced).
     (r"交错了", "提交 写错了"),
+    # Slips jieba knows as words of their own, so the sound reader leaves them: 分辩 (argue).
+    (r"分辩率", "分辨率"),
     # A slip of the same sound: "能该吗" is 能改吗.
     (r"(能|可以|怎么|咋|能不能|还能)该(吗|么|嘛|不|啊|呢|[?？]|$)", r"\1改\2"),
     # The share of borrowed or AI footage ("AI画面有没有比例限制"), not the picture's aspect ratio.

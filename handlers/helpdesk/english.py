@@ -36,7 +36,9 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"where (do|should|can|shall|to|must) .{0,30}\b(send|submit|post|upload|deliver)"
      r"|\b(send|submit|deliver|hand in|upload)\b.{0,40}\b(to whom|where)\b"
      r"|\bto whom\b.{0,40}\b(send|submit|deliver|hand in|upload)", "发送到哪里 提交方式"),
-    (r"address|\bmail\b|\bpost\b|courier|\bdisc\b|\bdvd\b|\bcd\b", "邮寄 地址 光盘"),
+    # Posting by mail, not a post on an account ("follower and post thresholds").
+    (r"address|\bmail\b|\bpost\b(?!.{0,20}threshold)|courier|\bdisc\b|\bdvd\b|\bcd\b", "邮寄 地址 光盘"),
+    (r"\bposts\b|\bpost\b.{0,20}threshold|works published|published works", "作品数 发布"),
     # "call" as asking someone, not "the call for entries".
     (r"phone|telephone|contact|hotline|\bqq\b|who (can|should|do) (i|we) (ask|call|phone|contact)"
      r"|\bcall (you|them|someone|somebody|whom|who|the organi[sz]er)|\bcall\b.{0,40}\b(number|at what)",
@@ -70,6 +72,9 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"\bai\b|artificial intelligence|generated|chatgpt|aigc", "人工智能"),
     (r"original (work|content|footage)|originality|plagiar|copy(right)?|footage|stock", "原创 版权 素材"),
     (r"\bfees?\b|\bcost\b|\bpay\b|charge|free of charge", "费用"),
+    (r"royalt|remunerat|\bpaid\b|payment", "稿费 报酬 无偿"),
+    (r"receiv(e|es|ing) (the )?(entries|works|submissions|videos)"
+     r"|(entries|works|submissions) (are )?received", "作品接收 联系"),
     (r"prize|award|\bmoney\b|bonus|reward", "奖金 奖项"),
     (r"certificate", "证书"),
     (r"net-?disk|cloud|baidu|\blink\b|drive", "网盘 链接"),
@@ -151,7 +156,8 @@ DOMAIN = re.compile(
     r"|logo|original|copyright|plagiar|\bai\b|aigc|generated|scor|criteri|points|\bfees?\b|\bcost|\bpay|charge|money"
     r"|certificate|broadcast|aired|publish|released|science|popular|kepu|rule|require|allowed|permitted"
     r"|account|followers|fans|platform|channel|title|summary|introduction|characters|words|language|mandarin"
-    r"|dialect|english|chinese|narrat|voice|school|university|company|institution|association|member|province|district|county"
+    r"|dialect|\benglish\b|in chinese|chinese (?:subtitle|language|character|narration|voice)|narrat|voice"
+    r"|school|university|company|institution|association|member|province|district|county"
     r"|city|ministry|department|bureau|commission|academy|envoy|commissioner|youth|teacher|student|team"
     r"|result|announce|shortlist|select|chosen|round|stage|schedule|period|start|open|begin|close|end\b"
     r"|year|date|month|day|when (is|are|do|does|will|must|should|can)|scan|attach|folder|extraction|code"
@@ -161,9 +167,15 @@ DOMAIN = re.compile(
 _PATTERNS = tuple((re.compile(p), terms) for p, terms in LEXICON)
 
 
+#: Errands no notice is about, whatever contest word they carry ("recommend a cheap hotel").
+ERRANDS = re.compile(r"\bhotels?\b|passport|\bvisa\b|restaurant|\bflights?\b|train tickets?|\btaxi\b|weather")
+
+
 def about_the_contest(question: str) -> bool:
-    """Whether an English ``question`` has any word of a contest's business (see ``DOMAIN``)."""
-    return bool(DOMAIN.search(question.lower()))
+    """Whether an English ``question`` has any word of a contest's business (see ``DOMAIN``) and
+    is not an errand (``ERRANDS``)."""
+    text = question.lower()
+    return bool(DOMAIN.search(text)) and not ERRANDS.search(text)
 
 
 _PLACES = tuple((re.compile(rf"\b(?:{p})\b"), chinese) for p, chinese in PLACE_NAMES)

@@ -38,6 +38,13 @@ _OWN_FATE = re.compile(
     _OWNER + r"(?:的|们的)?[^。？?!！]{0,8}(?:作品|片子|视频|稿子|稿件|链接|申报表|推荐表|光盘|材料)"
     r"[^。？?!！]{0,6}(?:是不是|有没有|是否)被?(?:退回|通过|入围|评上|获奖|落选|收到)了"
 )
+#: What became of one's own work, asked in the completed aspect ("我的作品评上奖了吗", "我们推荐的
+#:那部片子进会议评审名单了没有", "我们的视频拿到奖没得"); the rule asks without 了 ("要通过…吗").
+_OWN_OUTCOME = re.compile(
+    _OWNER + r"[^。？?!！]{0,12}(?:作品|片子|视频|稿子|科普号|那部|那个)[^。？?!！]{0,4}"
+    r"(?:评上|获|拿到|得了|得到|进|入围|入选|通过|收到|上了)[^。？?!！]{0,10}?"
+    r"(?:了(?:吗|么|嘛|没|没有|没得)|(?:没|没有|没得)(?:[?？]|$))"
+)
 #: The status alone, its subject left to the chat ("有消息了没", "出结果了吗", "审完了没").
 _BARE_STATUS = re.compile(
     r"^(?:请问|那个|老师)?[，,]?(?:现在|目前)?(?:有|出)?(?:消息|结果|回音|进展|动静)了?(?:没|没有|没得|吗|么|嘛)"
@@ -54,5 +61,5 @@ def about_own_submission(question: str) -> bool:
     """Whether ``question`` (normalised) asks the state of the asker's own submission."""
     if _RULE_ASKED.search(question):
         return False
-    own = (PERSONAL, _OWN_STATUS, _OWN_FATE, _BARE_STATUS)
+    own = (PERSONAL, _OWN_STATUS, _OWN_FATE, _OWN_OUTCOME, _BARE_STATUS)
     return any(pattern.search(question) for pattern in own)
