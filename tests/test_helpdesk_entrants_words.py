@@ -136,6 +136,15 @@ def test_passing_a_review_is_not_the_notices_via(helpdesk: Helpdesk) -> None:
         (CAS, "视频开头的片名有什么要求吗？", "片头名称应与推荐表一致"),
         (CAS, "用了新闻报道里的画面要注意啥？", "注明“资料”"),
         (CQ, "分辩率有啥子要求嘛？", "1920×1080"),
+        # 结构 is the notice's 构成; 可不可以 only asks; 线上搞 is how the event is held.
+        (CACSI, "视频结构有要求吗？", "片头、正片、片尾"),
+        (CQ, "片子里可不可以配背景音乐哦？", "背景音乐"),
+        (HLJ, "这回活动是线上搞还是线下搞？", "线上形式"),
+        # No number to call where the notice prints none; the ones it prints are given.
+        (CQ, "有没有电话可以打过去问问？", "没有公布咨询电话"),
+        (HLJ, "有没有电话可以打过去问问？", "0451"),
+        # Where a button is: every step of the list.
+        (HLJ, "删除投稿的按钮在哪找", "我的投稿"),
         # English: the person who receives entries; an account's posts are no postal matter.
         (CACSI, "What's the phone number of the person who receives the entries?", "64522026"),
         (CACSI, "What are the follower and post thresholds for a science account?", "1000"),

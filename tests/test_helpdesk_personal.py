@@ -24,6 +24,7 @@ OWN = [
     "我们推荐的那部片子进会议评审名单了没有？",
     "我们的视频拿到奖没得？",
     "我的科普号评上优秀了没有？",
+    "俺前天传的片子，你们那边收着没？",  # 东北话 收着 is 收到
 ]
 RULE = [
     "我们的作品要通过形式审查吗",
@@ -68,6 +69,7 @@ def test_personal_questions_in_english_get_an_english_reply() -> None:
         # An errand carrying a contest word (recommend, Chinese) is still an errand.
         "Can you recommend a cheap hotel near Beijing West Railway Station?",
         "How do I renew my Chinese passport?",
+        "推荐几本适合初中生看的科幻小说",  # 推荐几本 is no quota
     ],
 )
 def test_what_no_notice_is_about_gets_the_scope_reply(question: str) -> None:

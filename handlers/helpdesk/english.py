@@ -23,7 +23,8 @@ LEXICON: tuple[tuple[str, str], ...] = (
      "视频 大小 多大"),
     (r"deadline|due date|last day|closing date|cut-?off|when .*(submit|send|close|due)|\bdue\b", "截止日期"),
     # The video's length, not how long voting or judging lasts.
-    (r"how long(?!.{0,40}\b(?:vot|judg|review|wait|process))|length|duration|minutes?|seconds?",
+    (r"how long(?!.{0,40}\b(?:vot|judg|review|wait|process|link|valid|expir|stay))"
+     r"|length|duration|minutes?|seconds?",
      "视频 时长 几分钟"),
     (r"format|file type|\bmp4\b|\bmov\b|\bavi\b|container", "视频 格式"),
     (r"resolution|1080p?|720p?|\b4k\b|\bhd\b|high definition|pixels?", "视频 分辨率"),
@@ -78,6 +79,8 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"prize|award|\bmoney\b|bonus|reward", "奖金 奖项"),
     (r"certificate", "证书"),
     (r"net-?disk|cloud|baidu|\blink\b|drive", "网盘 链接"),
+    (r"which (cloud|drive|net-?disk)|(valid|expir|stay|last).{0,20}\blink"
+     r"|\blink.{0,30}(valid|expir|permanent)", "提交方式 永久有效"),
     (r"extraction code|access code|password|\bcode\b", "提取码"),
     (r"criteria|scor(e|ing)|rubric|\bpoints\b|rated|weight", "评分标准"),
     (r"theme|topic|subject", "主题"),

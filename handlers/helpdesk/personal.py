@@ -49,6 +49,7 @@ _OWN_OUTCOME = re.compile(
 _BARE_STATUS = re.compile(
     r"^(?:请问|那个|老师)?[，,]?(?:现在|目前)?(?:有|出)?(?:消息|结果|回音|进展|动静)了?(?:没|没有|没得|吗|么|嘛)"
     r"|^(?:审|审核|评|看)完了?(?:没|没有|吗)"
+    r"|收着(?:了)?(?:没|没有|吗)"  # 东北话: 收着没 is 收到没
 )
 #: What must be done, not what happened: "要通过形式审查吗", "需要先经过审核吗".
 _RULE_ASKED = re.compile(

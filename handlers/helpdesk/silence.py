@@ -68,6 +68,12 @@ TOPICS: tuple[SilentTopic, ...] = (
            r"寄至|寄到|邮寄|地址[:：]",
            "通知没有要求邮寄材料，也没有公布邮寄地址。",
            "The notice asks for nothing to be posted and gives no postal address."),
+    # A number to call, where the notice prints none (asking for one, not a form's 联系电话 field).
+    _topic(r"(?:有没有|有没得|有木有|有无)[^，。？?]{0,4}(?:联系|咨询)?(?:电话|热线)|(?:电话|热线)(?:是)?(?:多少|几号)"
+           r"|打(?:过去|个电话)(?:问|咨询)|咨询电话|\bphone number|\bhotline",
+           r"\d{3,4}-\d{7,8}|(?<!\d)1[3-9]\d{9}(?!\d)|(?<!\d)\d{8}(?!\d)",
+           "通知没有公布咨询电话。",
+           "The notice publishes no telephone number."),
     _topic(r"邮戳|\bpostmark", r"邮戳",
            "通知没有写明邮寄材料以邮戳日期还是以收到日期为准。",
            "The notice does not say whether the postmark or the date of receipt counts."),
@@ -111,7 +117,7 @@ OUT_OF_SCOPE = re.compile(
     r"帮我(?:剪|写|做|画|拍|改|修|翻译|配|想|编|推荐个|推荐一个|推荐一款)|写一首|写首|讲个笑话|翻译一下"
     r"|天气|下雨|气温|限行|限号|尾号|火锅|好吃|餐厅|饭店|美食|地铁|公交|打车|怎么走|怎么去|开门|营业|门票"
     r"|剪辑软件|什么软件|哪个软件|哪款软件|股票|彩票|兴趣班|怎么辅导|家长该"
-    r"|好看的(?:电影|电视剧|剧|书|小说)|(?:电影|电视剧)推荐|机票|火车票|高铁票|订票|订酒店|酒店|减肥|健身|挂号|看病"
+    r"|小说|书单|推荐(?:几|一)本|好看的(?:电影|电视剧|剧|书|小说)|(?:电影|电视剧)推荐|机票|火车票|高铁票|订票|订酒店|酒店|减肥|健身|挂号|看病"
     r"|(?:数学|语文|英语|成绩|学习)(?:不好|太差|很差)|写作业|作业怎么"
     r"|\bweather\b|\brestaurant|\bsubway\b|\bmetro\b|write (?:me )?a poem|tell (?:me )?a joke"
 )

@@ -52,6 +52,7 @@ SETS = {
     "unseen5": QUESTIONS.with_name("unseen5.yaml"),
     "unseen6": QUESTIONS.with_name("unseen6.yaml"),
     "unseen7": QUESTIONS.with_name("unseen7.yaml"),
+    "unseen8": QUESTIONS.with_name("unseen8.yaml"),
 }
 
 
