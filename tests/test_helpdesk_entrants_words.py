@@ -143,6 +143,10 @@ def test_passing_a_review_is_not_the_notices_via(helpdesk: Helpdesk) -> None:
         # No number to call where the notice prints none; the ones it prints are given.
         (CQ, "有没有电话可以打过去问问？", "没有公布咨询电话"),
         (HLJ, "有没有电话可以打过去问问？", "0451"),
+        # What goes behind a form is the notices' 附后; 啥子 (Chongqing's 什么) only asks; 比列 is 比例.
+        (CQ, "区县推荐表后面还要附啥子材料", "报送表附后"),
+        (CQ, "单位报送表最后哪个签字？要盖啥子章？还要填啥子代码？", "统一社会信用代码"),
+        (CQ, "画面比列是好多", "16:9"),
         # Where a button is: every step of the list.
         (HLJ, "删除投稿的按钮在哪找", "我的投稿"),
         # English: the person who receives entries; an account's posts are no postal matter.

@@ -140,6 +140,10 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     # Someone of another unit on camera ("请隔壁大学的教授一起出镜"): who the work may feature.
     (r"(其他|别的|外|隔壁|兄弟)[^，。？?]{0,6}(单位|大学|学校|公司|医院|研究所|研究院)[^，。？?]{0,12}(出镜|一起|参与|宣传|作为)",
      "宣传主体 其他 单位"),
+    # What goes behind a form ("区县推荐表后面要附啥材料"): the notices' 附后.
+    (r"(后面|后边|之后)[^，。？?]{0,4}附|附[^，。？?]{0,2}(在)?(后面|后边)", "附后"),
+    # One author, two works ("同一个作者能报两部吗"): the once-only rule, not a unit's places.
+    (r"同一(个|位)?(作者|人)[^，。？?]{0,6}(报|申报|推荐|投|交)[^，。？?]{0,3}(两|二|2|几|多)", "重复"),
     # "线上搞还是线下搞": how the event is held (搞 alone only frames).
     (r"(线上|线下|网上)(搞|弄|进行|举行)", "举办"),
     # Never published ("还没在网上发过"): the notices' 播出 (发 alone is sending an entry).
@@ -195,6 +199,7 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     (r"交错了", "提交 写错了"),
     # Slips jieba knows as words of their own, so the sound reader leaves them: 分辩 (argue).
     (r"分辩率", "分辨率"),
+    (r"比列", "比例"),
     # A slip of the same sound: "能该吗" is 能改吗.
     (r"(能|可以|怎么|咋|能不能|还能)该(吗|么|嘛|不|啊|呢|[?？]|$)", r"\1改\2"),
     # The share of borrowed or AI footage ("AI画面有没有比例限制"), not the picture's aspect ratio.
@@ -252,15 +257,15 @@ STOPWORDS = frozenset(
     想请问
     这种 那种 这边 那边 我们 咱 大概 差不多 左右 比较 特别 非常 真的 现在 目前 刚才 刚刚
     给 一个 给一个 哪位 哪家 哪几家 哪儿 到底 究竟 还是 是不是 要不 行不 不行 行吗 算不算 不算 随便 领导
-    才能 还要 一点 里面 的话 发现 哪几 还有 右上角 右上 上角 左上角 左上 通过 可不 不可
+    才能 还要 一点 里面 的话 发现 哪几 还有 右上角 右上 上角 左上角 左上 通过 可不 不可 啥子
     主要 方面 哪些方面 啥样 咋样 咋办 咋 那部 这部 一部 一下子 看看 帮忙 帮 告诉 知道 清楚 弄清楚
     """)
 )
 
 #: Words jieba should keep whole; contest-specific names (units, form titles) are added per contest.
 DOMAIN_TERMS = _words("""
-    三区 多人 优秀组织奖 组织奖 创作奖 自荐 自荐表 推荐表 报送表 申报表 单位报送表 区县推荐表 统一社会信用代码
-    提取码 科普号 网盘 百度网盘 百度云
+    三区 多人 附后 优秀组织奖 组织奖 创作奖 自荐 自荐表 推荐表 报送表 申报表 单位报送表 区县推荐表
+    统一社会信用代码 提取码 科普号 网盘 百度网盘 百度云
     片头 片尾 正片 非原创 人工智能 盖章 公章 印章 手写 签字 分辨率 画幅 横屏 竖屏 横版 竖版 副高级职称
     计划单列市
     副省级城市 科技特派团 帮扶县 联席会议 成员单位 单位会员 个人会员 粉丝量 区县 扫描件 播放证明 播出时间
