@@ -265,8 +265,11 @@ def read_field(
         value = typed_links.joined(state, step.token, value)  # its 提取码, sent on its own
     channel = kit.channel(state)
     allowed = fld.channel_options.get(channel.id) if channel is not None else None
-    if allowed and v.isdigit() and 1 <= int(v) <= len(allowed):
-        value = allowed[int(v) - 1]  # the buttons and numbers offered were the channel's
+    if allowed and v.isdigit():
+        # The buttons and numbers offered were the channel's: so are the numbers refused.
+        if not 1 <= int(v[:6]) <= len(allowed):
+            return kit.reject(state, "choice_number", {"max": len(allowed)}, fld.label)
+        value = allowed[int(v) - 1]
     if fld.role == "reviewers":  # the unit's name, or two experts: as the way chosen says
         result = check_reviewers(value, experts="专家" in str(_answer_of(kit, state, "review_way")))
     else:
@@ -275,6 +278,8 @@ def read_field(
         if result.code == "share_code_missing":
             typed_links.keep_pending(state, step.token, value)
         params = result.params
+        if result.code == "not_a_choice" and allowed:
+            params = {**params, "options": allowed}  # the channel's, as the prompt listed them
         if result.code == "bad_date":  # shown with a date of this edition, in both formats
             params = {**params, "example": contest.example_date(fld)}
         return kit.reject(state, result.code, params, fld.label)

@@ -843,3 +843,23 @@ async def test_same_means_nothing_where_the_form_holds_no_share_link(
     assert "同上" not in text
     await chat.say("同上")
     assert (await chat.draft() or {}).get("video") is None
+
+
+async def test_a_choice_the_channel_narrows_is_refused_in_its_own_terms(
+    engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation], contests: ContestRegistry
+) -> None:
+    """cacsi's 其他机构和个人自荐 offers 是否为会员 with 否 alone (tried in the web chat: a number
+    was refused with "1～2", and a word with "是、否")."""
+    chat, contest = await _cacsi_video_form(engine, sqlite_store, contests, "gina")
+    form = contest.form("video")
+    for fld in form.fields:
+        if fld.role == "member" or "会员" in fld.label:
+            break
+        await chat.say(valid_answer(fld, contest))
+    assert "会员" in fld.label
+    text = await chat.say("2")
+    assert "没有这个序号，请回复 1，" in text and fld.id not in (await chat.draft() or {})["answers"]
+    text = await chat.say("张三")
+    assert "请从以下选项中选择：否。" in text
+    await chat.say("1")
+    assert (await chat.draft() or {})["answers"][fld.id] == "否"
