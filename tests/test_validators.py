@@ -1288,6 +1288,18 @@ def test_a_phone_number_or_a_date_is_not_a_name(fld: FormField, raw: str, kepu20
     assert raw in text and fld.label in text
 
 
+def test_an_options_number_where_there_are_no_options(kepu2024: Contest) -> None:
+    # Tried on the web page (most-cas): "1" became the 类别, which lists no options.
+    category = FormField(id="category", label="类别")
+    invalid(check_answer(category, "1", kepu2024), "number_not_option")
+    invalid(check_answer(category, "１２", kepu2024), "number_not_option")
+    text = Messages().render("error", code="number_not_option", p={"value": "1"}, label="类别")
+    assert "「类别」没有可选的序号" in text
+    # A title may be a number ("1917"), and a longer number is what it says.
+    assert valid(check_answer(FormField(id="title", label="作品名称", role="title"), "24", kepu2024))
+    assert valid(check_answer(category, "科学家精神", kepu2024)) == "科学家精神"
+
+
 @pytest.mark.parametrize("raw", ["确认提交", "确认提交。", "确认无误"])
 def test_the_review_pages_word_is_not_a_fields_answer(raw: str, kepu2024: Contest) -> None:
     summary = FormField(id="summary", label="内容简介", max_chars=100, multiline=True)
@@ -1331,6 +1343,7 @@ def test_an_email_is_not_a_phone_number(raw: str) -> None:
 
 def test_the_refusals_say_why_in_one_sentence() -> None:
     msg = Messages()
-    for code in ("name_is_url", "name_is_number", "title_is_question", "email_is_phone", "phone_is_email"):
+    codes = ("name_is_url", "name_is_number", "number_not_option", "title_is_question", "email_is_phone")
+    for code in (*codes, "phone_is_email"):
         text = msg.render("error", code=code, p={"value": "x"}, label="作品名称")
         assert "填写有误" not in text and text.count("\n") == 0, text

@@ -47,6 +47,10 @@ def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
     if is_name_field(fld) and raw.strip() and not any(ch.isalpha() for ch in raw):
         # Digits and signs only: a phone number or a date typed one step too early or late.
         return Invalid("name_is_number", {"value": raw.strip()})
+    bare = unicodedata.normalize("NFKC", raw).strip()
+    if fld.role != "title" and bare.isdigit() and len(bare) <= 2:
+        # "1" for 类别: an option's number, where the field has no options to number.
+        return Invalid("number_not_option", {"value": bare})
     if _COMMAND_WORDS.fullmatch(unicodedata.normalize("NFKC", raw).strip(" 。.!！")):
         # The review page's word typed while a field is still asked (a clarification missed).
         return Invalid("command_as_answer", {"value": raw.strip()})
