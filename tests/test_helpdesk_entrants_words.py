@@ -147,6 +147,9 @@ def test_passing_a_review_is_not_the_notices_via(helpdesk: Helpdesk) -> None:
         (CQ, "区县推荐表后面还要附啥子材料", "报送表附后"),
         (CQ, "单位报送表最后哪个签字？要盖啥子章？还要填啥子代码？", "统一社会信用代码"),
         (CQ, "画面比列是好多", "16:9"),
+        # 门槛 is a requirement; 要是 (if) only frames.
+        (CACSI, "申报科普号有啥门槛？发的作品数和粉丝数各要多少？", "1000"),
+        (CACSI, "那要是以单位名义注册的科普号呢？", "盖章"),
         # Where a button is: every step of the list.
         (HLJ, "删除投稿的按钮在哪找", "我的投稿"),
         # English: the person who receives entries; an account's posts are no postal matter.
