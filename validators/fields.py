@@ -51,7 +51,7 @@ def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
     if fld.role != "title" and bare.isdigit() and len(bare) <= 2:
         # "1" for 类别: an option's number, where the field has no options to number.
         return Invalid("number_not_option", {"value": bare})
-    if _COMMAND_WORDS.fullmatch(unicodedata.normalize("NFKC", raw).strip(" 。.!！")):
+    if _COMMAND_WORDS.fullmatch(bare.strip(" 。.!！")):
         # The review page's word typed while a field is still asked (a clarification missed).
         return Invalid("command_as_answer", {"value": raw.strip()})
     if fld.role == "title" and not confirmed and contest_question(raw):

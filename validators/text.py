@@ -412,15 +412,15 @@ def check_choice(raw: str, options: tuple[str, ...], *, allow_other: bool = Fals
         return Invalid("choice_number", {"max": len(options)})
     # The input is NFKC-folded, so the labels are too: "是（会员）" typed as shown must match.
     key = text.casefold()
-    for option in options:
-        if key == unicodedata.normalize("NFKC", option).casefold():
+    folded = {option: unicodedata.normalize("NFKC", option).casefold() for option in options}
+    for option, label in folded.items():
+        if key == label:
             return Valid(option)
     if allow_other:
         return check_text(text, max_chars=30)
     # Three or more characters of one option's words ("两位副高" for 两位副高级职称及以上专家审核;
     # "科普" is too little to choose 科普动画), or one option said in a sentence ("选所在单位审核吧"):
     # that option, when no other one fits as well.
-    folded = {option: unicodedata.normalize("NFKC", option).casefold() for option in options}
     part_of = [option for option, label in folded.items() if len(key) >= 3 and key in label]
     said_in = [option for option, label in folded.items() if len(label) >= 2 and label in key]
     for found in (part_of, said_in):

@@ -112,8 +112,7 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(几号|哪天|哪一天)(之前|以前|前)|截[止至]到?(哪天|几号|什么时候)", "截止"),
     # 好久 is "when" in Chongqing and Sichuan: "要在好久之前交".
     (r"好久(之前|以前|前|交|报|截止)", "截止"),
-    # 好多 after the verb is Chongqing's "how many" ("区里能推好多个"), not "a lot of".
-    (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少|好多|好几)(?!天|分|秒|号|月|年|兆|个?字|个?税|本)(部|个|件)?|名额"
+    (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少|好几)(?!天|分|秒|号|月|年|兆|个?字|个?税|本)(部|个|件)?|名额"
      r"|(都|全部|全)(能|可以)(推荐|报|推)",
      "名额"),
     (r"多少(兆|m|mb|g)|几(兆|个?g)|多大", "大小"),
@@ -193,8 +192,9 @@ CONTEST_WORDS = re.compile(
 #: Rewrites of the question alone: what it says by negation ("不是会员" asks about the route for others).
 QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     (r"(?<!是)不是(协会的?)?会员|非会员|没(有)?入会", " 其他机构和个人 自荐 "),
-    # Chongqing's 好多 after a verb asks how many ("占好多分", "要好多钱"); 开头 of a video is its 片头.
-    (r"(?<=[占有要得给是])好多", "多少"),
+    # Chongqing's 好多 after a verb asks how many ("占好多分", "区里能推好多个"), not "a lot of";
+    # 开头 of a video is its 片头.
+    (r"(?<=[占有要得给是推报交送荐投])好多", "多少"),
     (r"(视频|片子|作品)(的)?开头", r"\1片头"),
     # "交错了" is a wrong entry handed in, not jieba's 交错 (interlaced).
     (r"交错了", "提交 写错了"),

@@ -12,6 +12,7 @@ import re
 
 from contests.rules import Contest
 from handlers.helpdesk.index import Entry
+from handlers.helpdesk.silence import out_of_scope
 
 #: English phrase (a regular expression, matched on the lower-cased question) -> Chinese terms.
 LEXICON: tuple[tuple[str, str], ...] = (
@@ -170,15 +171,11 @@ DOMAIN = re.compile(
 _PATTERNS = tuple((re.compile(p), terms) for p, terms in LEXICON)
 
 
-#: Errands no notice is about, whatever contest word they carry ("recommend a cheap hotel").
-ERRANDS = re.compile(r"\bhotels?\b|passport|\bvisa\b|restaurant|\bflights?\b|train tickets?|\btaxi\b|weather")
-
-
 def about_the_contest(question: str) -> bool:
     """Whether an English ``question`` has any word of a contest's business (see ``DOMAIN``) and
-    is not an errand (``ERRANDS``)."""
+    is no errand (``silence.OUT_OF_SCOPE``: "recommend a cheap hotel" carries a contest word)."""
     text = question.lower()
-    return bool(DOMAIN.search(text)) and not ERRANDS.search(text)
+    return bool(DOMAIN.search(text)) and not out_of_scope(text)
 
 
 _PLACES = tuple((re.compile(rf"\b(?:{p})\b"), chinese) for p, chinese in PLACE_NAMES)

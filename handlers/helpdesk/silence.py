@@ -120,6 +120,7 @@ OUT_OF_SCOPE = re.compile(
     r"|小说|书单|推荐(?:几|一)本|好看的(?:电影|电视剧|剧|书|小说)|(?:电影|电视剧)推荐|机票|火车票|高铁票|订票|订酒店|酒店|减肥|健身|挂号|看病"
     r"|(?:数学|语文|英语|成绩|学习)(?:不好|太差|很差)|写作业|作业怎么"
     r"|\bweather\b|\brestaurant|\bsubway\b|\bmetro\b|write (?:me )?a poem|tell (?:me )?a joke"
+    r"|\bhotels?\b|passport|\bvisa\b|\bflights?\b|train tickets?|\btaxi\b"
 )
 
 
