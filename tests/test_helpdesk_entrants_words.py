@@ -162,3 +162,29 @@ def test_the_notice_answers_in_the_entrants_words(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and said in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "due"),
+    [
+        # A district recommending: its stage (初审阶段) ends 7月31日 …
+        ("区县推荐的截止时间是哪天", "7月31日"),
+        ("区县最晚啥时候推荐上去", "7月31日"),
+        ("区里往市里推作品的截止日期", "7月31日"),
+        ("渝中区最晚好久推荐", "7月31日"),
+        # … a unit sending to its district: the entrants' deadline, 5月31日.
+        ("我们单位交给区县的截止日期", "5月31日"),
+        ("报到区县科技局最晚哪天", "5月31日"),
+        ("我们是渝北的一家企业，片子最迟好久交嘛？", "5月31日"),
+    ],
+)
+def test_chongqing_whose_deadline_is_asked(helpdesk: Helpdesk, question: str, due: str) -> None:
+    answer = helpdesk.ask(CQ, question)
+    assert answer.confident and due in answer.answer
+    assert ({"7月31日", "5月31日"} - {due}).pop() not in answer.answer.splitlines()[0]
+
+
+def test_a_count_after_who_asks_of_the_same_thing(helpdesk: Helpdesk) -> None:
+    # "能交几部？" after "由谁来提交？" is about the same work: the first making unit's one work.
+    answer = helpdesk.ask(ENVOY, "我们三个单位一起拍了同一部片子，应该由谁来提交？能交几部？")
+    assert answer.confident and "第一制作单位" in answer.answer and "限1部" in answer.answer

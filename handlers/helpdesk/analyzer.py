@@ -505,6 +505,9 @@ def asked_part(text: str) -> tuple[str, bool]:
     if marker is not None and len(text) - marker.end() >= 4:
         return text[marker.end() :], True
     if len(sentences) > 1:
+        # A short count after a question ("…由谁来提交？能交几部？") asks of the same thing.
+        if len(asking) > 1 and len(asking[-1].strip("。！？!?；; ")) <= 6:
+            return asking[-2] + asking[-1], False
         return (asking or sentences)[-1], False
     parts = [p for p in re.split(r"[，,]", text) if p.strip()]
     return ("，".join(parts[-2:]) if len(parts) > 2 else text), False

@@ -23,6 +23,7 @@ from handlers.helpdesk.parts import (
     items_of,
     route_word,
     selection_stage,
+    unit_recommends,
     with_route_named,
 )
 from handlers.helpdesk.personal import about_own_submission
@@ -311,6 +312,9 @@ class Helpdesk:
             said = "\n".join(english_answer(e, contest) if english else e.render() for e in routes)
             return HelpAnswer(said, True, routes[0].source, 1.0, contest.id, said, routes[0].id, query.terms,
                               "answer", english)  # fmt: skip
+        stage = unit_recommends(contest, normalise(question))  # before _unnamed: 区县推荐 is an alias
+        if stage is not None:
+            query = self.analyzer.query(f"{text} {stage.name}")
         hits = by_wanted(_sink_foreign(base.search(query, limit=8), contest, route, text), normalise(text))
         if not hits:
             return reply(UNSURE_EN if english else UNSURE, "unsure", confident=False)

@@ -124,3 +124,22 @@ def at_stage(part: str, stage: Stage | None, contest: Contest) -> str:
     if stage is None or not _WHEN_DUE.search(part) or place_of(normalise(part), contest) is not None:
         return part
     return f"{part} {stage.name}"
+
+
+#: A selecting unit as the one that recommends ("区县推荐的截止时间", "区里往市里推", "区县报组委会"),
+#: not as where an entrant sends ("交给区县", "报到区县科技局"): its deadline is its stage's end.
+_UNIT = r"(?:区县|区里|县里|区上|县上|[\u4e00-\u9fff]{1,5}[区县])(?:科技局|科委|科协|主管部门|那边|这边)?"
+_UNIT_RECOMMENDS = re.compile(
+    _UNIT + r"(?:的)?(?:择优|最晚|最迟|啥时候|什么时候|好久|几号|要|得|把作品){0,3}(?:推荐|推|报送|上报|往|向|报给|报到|交给|交到|报组委会|交组委会)"
+    r"|(?:区县|区里|县里).{0,8}(?:组委会|市里|市上|市科技局)"
+)
+_TO_UNIT = re.compile(r"(?:交|报|送|投|发|寄)(?:给|到|至|去)?(?:所在|所属|我们|本)?(?:的)?" + _UNIT)
+
+
+def unit_recommends(contest: Contest, text: str) -> Stage | None:
+    """The stage at which the unit a question names as recommending selects its works, when the
+    question asks when that is due (cq: "区县推荐的截止时间" → 初审阶段, 7月31日)."""
+    if not _WHEN_DUE.search(text) or not _UNIT_RECOMMENDS.search(text) or _TO_UNIT.search(text):
+        return None
+    selecting = selection_stage(contest, text, any_unit=True)
+    return selecting[1] if selecting is not None else None
