@@ -53,6 +53,7 @@ SETS = {
     "unseen6": QUESTIONS.with_name("unseen6.yaml"),
     "unseen7": QUESTIONS.with_name("unseen7.yaml"),
     "unseen8": QUESTIONS.with_name("unseen8.yaml"),
+    "unseen9": QUESTIONS.with_name("unseen9.yaml"),
 }
 
 
