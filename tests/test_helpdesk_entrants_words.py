@@ -155,6 +155,11 @@ def test_passing_a_review_is_not_the_notices_via(helpdesk: Helpdesk) -> None:
         # English: the person who receives entries; an account's posts are no postal matter.
         (CACSI, "What's the phone number of the person who receives the entries?", "64522026"),
         (CACSI, "What are the follower and post thresholds for a science account?", "1000"),
+        # A least asked ("至少") is the bound stated as one (不少于), not a quota's 不超过.
+        (CACSI, "科普号至少发过多少作品", "不少于50部"),
+        # Ordinal "second" is no length; a share is 占比; "open to" asks who may enter.
+        (CQ, "What percentage of the entries will receive the first, second and third prizes?", "占比10%"),
+        (ENVOY, "I'm an independent filmmaker. Is this campaign open to people like me?", "独立视频制作人"),
     ],
 )
 def test_the_notice_answers_in_the_entrants_words(
@@ -188,3 +193,42 @@ def test_a_count_after_who_asks_of_the_same_thing(helpdesk: Helpdesk) -> None:
     # "能交几部？" after "由谁来提交？" is about the same work: the first making unit's one work.
     answer = helpdesk.ask(ENVOY, "我们三个单位一起拍了同一部片子，应该由谁来提交？能交几部？")
     assert answer.confident and "第一制作单位" in answer.answer and "限1部" in answer.answer
+
+
+@pytest.mark.parametrize(("contest", "question"), [(CQ, "帧率有要求没得？"), (CACSI, "视频帧率要多少？")])
+def test_a_frame_rate_no_notice_sets_is_said_to_be_unset(
+    helpdesk: Helpdesk, contest: str, question: str
+) -> None:
+    # cacsi's "无跳帧、漏帧现象" is about dropped frames, not a rate.
+    answer = helpdesk.ask(contest, question)
+    assert answer.kind == "silent" and "没有规定视频的帧率" in answer.answer
+
+
+def test_money_asked_of_anything_but_a_prize_is_no_prize_question(helpdesk: Helpdesk) -> None:
+    assert helpdesk.ask(HLJ, "哈尔滨冰雪大世界今年门票多少钱？").kind == "offtopic"
+    assert "奖金" in helpdesk.ask(HLJ, "一等奖给多少钱").answer
+
+
+def test_how_to_reply_is_not_a_second_question(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(HLJ, "What is the deadline? Please reply in English.")
+    assert answer.confident and "May 9" in answer.answer and "普通话" not in answer.answer
+
+
+def test_a_greeting_that_names_its_sender_is_no_list(helpdesk: Helpdesk) -> None:
+    # "（以下简称协会）" only names: the greeting is not quoted with the whole notice as its "list".
+    base = helpdesk.knowledge(CACSI)
+    greeting = next(e for e in base.entries if e.kind == "clause" and "以下简称" in e.text)
+    assert "粉丝" not in greeting.text
+    # "以下两种方式" does introduce its list.
+    listed = next(
+        e for e in helpdesk.knowledge(CAS).entries if e.kind == "clause" and "以下两种方式" in e.text
+    )
+    assert "kepuwsp@163.com" in listed.text
+
+
+def test_a_question_naming_one_of_two_calls_is_not_answered_from_the_others_section(
+    helpdesk: Helpdesk,
+) -> None:
+    # cacsi calls for 科普号 accounts and 微视频 works, each with its own 内容要求.
+    answer = helpdesk.ask(CACSI, "科普号主要发啥内容才算符合要求")
+    assert "（二）科普微视频" not in answer.answer

@@ -211,7 +211,7 @@ class Helpdesk:
         """
         # What is asked sits at the end of a long message; the rest is story, and an unbounded
         # message would cost every user of this process its time (the regexes share the GIL).
-        question = question[-MAX_QUESTION_CHARS:]
+        question = _REPLY_IN.sub(" ", question[-MAX_QUESTION_CHARS:]).strip() or question
         english = is_english(question)
         preface = ""
         if contest_id is None:
@@ -487,15 +487,17 @@ def _sink_foreign(hits: list[Hit], contest: Contest, route: str | None, text: st
     """Hits about a form or route the question is not about (:func:`_foreign`) sink below the rest:
     that form's facts and its attachment's clauses, that route's places and description."""
     forms, routes = _foreign(contest, route, text)
-    if not forms and not routes:
+    other = _other_track(text)
+    if not forms and not routes and other is None:
         return hits
     sections = tuple(f"{f.attachment} " for f in contest.forms if f.id in forms and f.attachment)
 
     def foreign(hit: Hit) -> bool:
         entry = hit.entry
-        if entry.kind == "clause":  # the other form's own attachment
+        if entry.kind == "clause":  # the other form's own attachment, the other track's section
             cite = entry.source.split(" ", 1)[-1] + " "
-            return bool(sections) and cite.startswith(sections)
+            heading = _ITEM_NUMBER.sub("", entry.source)
+            return (bool(sections) and cite.startswith(sections)) or (other is not None and other in heading)
         parts = entry.id.split(".")
         return len(parts) > 1 and (
             (parts[0] == "fact:forms" and parts[1] in forms)
@@ -503,6 +505,26 @@ def _sink_foreign(hits: list[Hit], contest: Contest, route: str | None, text: st
         )
 
     return sorted(hits, key=lambda h: (foreign(h), -h.score, h.entry.id))
+
+
+#: A notice calling for two things (cacsi: 科普号 accounts and 微视频 works) states each one's rules in a
+#: section of its own: a question naming one alone is not about the other's section.
+_TRACKS = (("科普号", re.compile(r"科普号|账号|帐号")), ("微视频", re.compile(r"视频|片子")))
+_ITEM_NUMBER = re.compile(r"\s\d+[.．、]$")
+
+
+def _other_track(text: str) -> str | None:
+    named = [name for name, pattern in _TRACKS if pattern.search(text)]
+    if len(named) != 1:
+        return None
+    return next(name for name, _ in _TRACKS if name != named[0])
+
+
+#: How to answer, not what to answer ("…? Answer in English."): it asks nothing of the notice.
+_REPLY_IN = re.compile(
+    r"(?i)\b(?:please\s+)?(?:answer|reply|respond|write)(?:\s+(?:to\s+)?me)?\s+in\s+english\b[.!。]?"
+    r"|请?(?:用|以)(?:英文|英语)(?:回答|回复|作答)[。！]?"
+)
 
 
 #: Where one message asks several things: question marks, and a comma before 又/还/另外 (“初审啥时候，

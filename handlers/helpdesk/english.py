@@ -25,7 +25,8 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"deadline|due date|last day|closing date|cut-?off|when .*(submit|send|close|due)|\bdue\b", "截止日期"),
     # The video's length, not how long voting or judging lasts.
     (r"how long(?!.{0,40}\b(?:vot|judg|review|wait|process|link|valid|expir|stay))"
-     r"|length|duration|minutes?|seconds?",
+     # "second" as a length, not the second prize
+     r"|length|duration|minutes?|\d+\s*-?\s*seconds?|how many seconds",
      "视频 时长 几分钟"),
     (r"format|file type|\bmp4\b|\bmov\b|\bavi\b|container", "视频 格式"),
     (r"resolution|1080p?|720p?|\b4k\b|\bhd\b|high definition|pixels?", "视频 分辨率"),
@@ -78,6 +79,9 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"receiv(e|es|ing) (the )?(entries|works|submissions|videos)"
      r"|(entries|works|submissions) (are )?received", "作品接收 联系"),
     (r"prize|award|\bmoney\b|bonus|reward", "奖金 奖项"),
+    (r"(first|1st)[, ]+(second|2nd)|\b(first|second|third|1st|2nd|3rd)[- ](prize|place|award)",
+     "一等奖 二等奖 三等奖"),
+    (r"percent|proportion|\bshare of|what share", "占比"),
     (r"certificate", "证书"),
     (r"net-?disk|cloud|baidu|\blink\b|drive", "网盘 链接"),
     (r"which (cloud|drive|net-?disk)|(valid|expir|stay|last).{0,20}\blink"
@@ -85,9 +89,11 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"extraction code|access code|password|\bcode\b", "提取码"),
     (r"criteria|scor(e|ing)|rubric|\bpoints\b|rated|weight", "评分标准"),
     (r"theme|topic|subject", "主题"),
-    (r"who can (enter|take part|participate|apply|join)|eligib|participat|take part|\benter\b|apply|join",
+    (r"who can (enter|take part|participate|apply|join)|eligib|participat|take part|\benter\b|apply|join"
+     r"|\bopen to\b",
      "参加 资格"),
-    (r"\bstart|\bbegin|\bopen", "开始"),
+    (r"independent (film|video|producer|creator|maker)|filmmaker|freelanc", "独立视频制作人 参加"),
+    (r"\bstart|\bbegin|\bopen(?! to\b)", "开始"),
     (r"produced|(was|were|be|been) (made|completed|finished)|made in|filmed|shot in|\byear\b|20\d\d",
      "制作 年份 时间范围"),
     (r"broadcast|aired|published|released|online", "播出"),

@@ -6,6 +6,7 @@ to the notice where its front matter says which clause says so.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -531,11 +532,16 @@ class _Facts:
             )
 
 
+#: "以下两种方式", "参考以下建议": a list follows; "（以下简称协会）" only names (cacsi's greeting, which
+#: took the whole notice in as its list).
+_INTRODUCES_A_LIST = re.compile(r"以下(?!简称|称)")
+
+
 def with_its_list(clauses: Sequence[Clause], i: int) -> str:
     """A clause that introduces a list ("…同时通过以下两种方式提交材料。") with the list's items, so
     that quoting it answers the question ("哪两种方式") rather than announcing the answer."""
     text = clauses[i].text
-    if "以下" not in text:
+    if not _INTRODUCES_A_LIST.search(text):
         return text
     items = []
     for later in clauses[i + 1 :]:

@@ -34,7 +34,9 @@ TOPICS: tuple[SilentTopic, ...] = (
            r"报名费|参赛费|评审费|会费|收费|免费|费用",
            "通知没有提到报名费、参赛费、会费等费用。",
            "The notice says nothing about entry fees or other charges."),
-    _topic(r"奖金|奖品|奖励多少|多少钱|钱多少|有钱|prize money|\bmoney\b|\bcash\b|bonus",
+    # Money asked of a prize, not of anything that costs ("冰雪大世界门票多少钱").
+    _topic(r"奖金|奖品|奖励多少|奖.{0,8}(?:多少钱|钱多少|有钱|给钱)|(?:多少钱|钱多少|有钱).{0,6}奖"
+           r"|prize money|\bmoney\b|\bcash\b|bonus",
            r"奖金|奖品|\d+元|万元",
            "通知没有提到奖金或奖品。", "The notice says nothing about prize money or prizes."),
     # How many works win: not how many a unit may send ("能推荐几部优秀作品" is a quota).
@@ -85,6 +87,11 @@ TOPICS: tuple[SilentTopic, ...] = (
            r"封面.{0,12}(?:尺寸|像素|px|比例|分辨率|\d)",
            "通知没有规定封面图的尺寸或格式。",
            "The notice does not specify the cover image's size or format."),
+    # A frame rate or a bit rate: no notice sets one ("无跳帧、漏帧" is about dropped frames).
+    _topic(r"帧率|帧数|几帧|多少帧|\bfps\b|frame ?rate", r"\d+\s*(?:帧|fps|FPS)|帧率",
+           "通知没有规定视频的帧率。", "The notice does not specify a frame rate."),
+    _topic(r"码率|比特率|bit ?rate", r"码率|比特率|\d+\s*(?:kbps|Mbps)",
+           "通知没有规定视频的码率。", "The notice does not specify a bit rate."),
     _topic(r"证书|奖状|certificate", r"证书|奖状",
            "通知没有提到是否颁发证书。", "The notice says nothing about certificates."),
     _topic(r"路费|差旅|报销|住宿|食宿|travel|accommodation", r"路费|差旅|报销|住宿|食宿",

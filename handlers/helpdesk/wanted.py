@@ -67,9 +67,30 @@ def has(kind: Wanted, hit: Hit) -> bool:
     return entry.silent or bool(_HAS[kind].search(said) or _UNSTATED.search(said))
 
 
+#: A question about a least ("至少发过多少作品", "粉丝门槛") or a most ("最多能推几部"), and an entry's
+#: words for either bound: "不少于50部" answers the first, "不超过3部" the second.
+_ASKS_LEAST = re.compile(r"至少|最少|起码|最低|门槛|下限")
+_ASKS_MOST = re.compile(r"最多|至多|顶多|上限|封顶")
+_SAYS_LEAST = re.compile(r"不少于|不低于|不得少于|至少|以上|最少|起码")
+_SAYS_MOST = re.compile(r"不超过|不得超过|最多|至多|以内|上限|限\s*\d|限[一二三四五六七八九十]")
+
+
+def _bound(question: str) -> re.Pattern[str] | None:
+    least, most = bool(_ASKS_LEAST.search(question)), bool(_ASKS_MOST.search(question))
+    if least == most:
+        return None
+    return _SAYS_LEAST if least else _SAYS_MOST
+
+
 def by_wanted(hits: list[Hit], question: str) -> list[Hit]:
     """``hits`` with the best close entry that has what ``question`` asks for first; if none
     has it, the top one's confidence damped."""
+    bound = _bound(question)
+    if bound is not None and hits and not bound.search(hits[0].entry.text):
+        for hit in hits[1:4]:
+            if bound.search(hit.entry.text) and hit.score >= CLOSE_SCORE * hits[0].score:
+                hits = [hit, *(h for h in hits if h is not hit)]
+                break
     kind = wanted(question)
     if kind is None or not hits or has(kind, hits[0]):
         return hits
