@@ -160,6 +160,19 @@ def test_passing_a_review_is_not_the_notices_via(helpdesk: Helpdesk) -> None:
         # Ordinal "second" is no length; a share is 占比; "open to" asks who may enter.
         (CQ, "What percentage of the entries will receive the first, second and third prizes?", "占比10%"),
         (ENVOY, "I'm an independent filmmaker. Is this campaign open to people like me?", "独立视频制作人"),
+        # An item of a list is quoted with the rule it is listed under (非原创 … 不得超过 … 10%).
+        (CAS, "Can I use AI-generated images or clips in my science video?", "10%"),
+        (CAS, "音乐素材能用吗", "不得超过视频总时长的10%"),
+        # "截到哪天？…具体是几号" asks one thing, the deadline's day.
+        (ENVOY, "作品征集到底截到哪天啊？听同事说是六月底，具体是几号，别到时候错过了", "6月30日"),
+        # "跟主城那几个区一样不" asks whether the count just asked differs: the district's rule says.
+        (CQ, "我们是綦江区的，区里能推荐几个作品上去？跟主城那几个区一样不", "1—2部"),
+        # No unit: a person on one's own, not the units' places.
+        (CAS, "我是普通市民，没有单位，能自己报名吗？能报几部", "公民：作品不超过1部"),
+        # A name the notice quotes is one word (创作之星, not 创作 + 之 + 星).
+        (CACSI, "听说还能评创作之星，是怎么个评法", "10部最佳作品"),
+        # A criterion the rubric lists in two rows is added up; 评分表 is the rubric.
+        (CQ, "评分表里头题材内容一共好多分嘛", "题材内容共60分（30+30）"),
     ],
 )
 def test_the_notice_answers_in_the_entrants_words(

@@ -68,7 +68,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     提交: 提交 报送 投稿 递交 上交 交 发送 发给 发 报 送 交上去 发到 交到 送到
     修改: 修改 改 更改 更正 编辑 改动 写错 填错 弄错 搞错
     奖项: 奖项 奖金 奖励 奖品 获奖 得奖 奖
-    评分: 评分 打分 评分标准 评审标准 评选标准 分值 权重 评分细则 计分
+    评分: 评分 打分 评分标准 评审标准 评选标准 分值 权重 评分细则 计分 评分表 打分表 评分规则 评审规则
     播出: 播出 播映 播放 公开播映 上线 首播 播过
     制作: 制作 拍摄 拍 做好 拍好 完成 做 做成
     原创: 原创 抄袭 剽窃 搬运 洗稿
@@ -109,7 +109,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
 QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(什么时候|啥时候|何时|哪天|几号|几月几[号日])(之前|以前|前)?(要)?(交|提交|报送|投稿|截止|结束|停止)",
      "截止"),
-    (r"(几号|哪天|哪一天)(之前|以前|前)|截[止至]到?(哪天|几号|什么时候)", "截止"),
+    (r"(几号|哪天|哪一天)(之前|以前|前)|截[止至]?到?(哪天|几号|什么时候)", "截止"),
     # 好久 is "when" in Chongqing and Sichuan: "要在好久之前交".
     (r"好久(之前|以前|前|交|报|截止)", "截止"),
     (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少|好几)(?!天|分|秒|号|月|年|兆|个?字|个?税|本)(部|个|件)?|名额"
@@ -192,9 +192,11 @@ CONTEST_WORDS = re.compile(
 #: Rewrites of the question alone: what it says by negation ("不是会员" asks about the route for others).
 QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     (r"(?<!是)不是(协会的?)?会员|非会员|没(有)?入会", " 其他机构和个人 自荐 "),
+    # No unit is a person on one's own, not 单位 (which finds the units' places).
+    (r"(没有|没得|没|无|不属于任何|不在任何)(工作)?单位", " 个人 自荐 "),
     # Chongqing's 好多 after a verb asks how many ("占好多分", "区里能推好多个"), not "a lot of";
     # 开头 of a video is its 片头.
-    (r"(?<=[占有要得给是推报交送荐投])好多", "多少"),
+    (r"(?<=[占有要得给是推报交送荐投共])好多", "多少"),
     (r"(视频|片子|作品)(的)?开头", r"\1片头"),
     # "交错了" is a wrong entry handed in, not jieba's 交错 (interlaced).
     (r"交错了", "提交 写错了"),
@@ -370,6 +372,10 @@ class Analyzer:
             text = pattern.sub(replacement, text)
         return text
 
+    def words(self, text: str) -> list[str]:
+        """jieba's own cut of ``text``, before any term is mapped or dropped."""
+        return [w for w in self._tokenizer().cut(normalise(text), HMM=False) if w.strip()]
+
     def terms(self, text: str) -> list[str]:
         """Canonical terms of ``text``, in order, repeats kept (BM25 counts them).
 
@@ -505,8 +511,9 @@ def asked_part(text: str) -> tuple[str, bool]:
     if marker is not None and len(text) - marker.end() >= 4:
         return text[marker.end() :], True
     if len(sentences) > 1:
-        # A short count after a question ("…由谁来提交？能交几部？") asks of the same thing.
-        if len(asking) > 1 and len(asking[-1].strip("。！？!?；; ")) <= 6:
+        # A short count after a question ("…由谁来提交？能交几部？"), or the detail of its answer ("截到
+        # 哪天啊？听说是六月底，具体是几号"), asks of the same thing.
+        if len(asking) > 1 and (len(asking[-1].strip("。！？!?；; ")) <= 6 or "具体" in asking[-1]):
             return asking[-2] + asking[-1], False
         return (asking or sentences)[-1], False
     parts = [p for p in re.split(r"[，,]", text) if p.strip()]

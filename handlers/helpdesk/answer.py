@@ -21,6 +21,7 @@ from handlers.helpdesk.parts import (
     at_stage,
     in_time,
     items_of,
+    lead_of,
     route_word,
     selection_stage,
     unit_recommends,
@@ -165,7 +166,7 @@ class Helpdesk:
         if cached and cached[0] == stamp:
             return cached[1]
         notice = self.notice(contest_id)
-        self.analyzer.add_terms(contest_terms(contest))
+        self.analyzer.add_terms(contest_terms(contest) | self._quoted_names(notice))
         base = KnowledgeBase(
             contest,
             build_entries(contest, notice, load_faq(contest_id, self.faq_dirs)),
@@ -175,6 +176,12 @@ class Helpdesk:
         with self._lock:
             self._bases[contest_id] = (stamp, base)
         return base
+
+    def _quoted_names(self, notice: NoticeText | None) -> set[str]:
+        """The notice's quoted names that jieba would cut into loose characters (创作之星: 创作 之 星);
+        not those made of whole words (“提交作品”), which every contest's questions share."""
+        names = {name for c in (notice.clauses if notice else ()) for name in _QUOTED_NAME.findall(c.text)}
+        return {name for name in names if any(len(w) == 1 for w in self.analyzer.words(name))}
 
     def warm(self) -> None:
         """Build every contest's index now (at start-up, in a thread), and fail on a broken file."""
@@ -232,6 +239,8 @@ class Helpdesk:
                 (len(piece) < FOLLOW_UP_CHARS and not self._says_what(contest, piece))
                 or (piece is not pieces[-1] and not ASKS.search(piece))
                 or (parts and len(piece) < FOLLOW_UP_CHARS and POINTS_BACK.match(piece.strip()))
+                # The detail of the answer just asked for ("截到哪天啊？听说是六月底，具体是几号").
+                or (parts and _DETAIL_OF.search(piece) and not any(f in piece for f in FORM_NAMES))
                 # Story told after the question ("…交上去啊？我们片子还在剪，怕赶不上") asks nothing.
                 or (parts and piece is pieces[-1] and not english and not ASKS.search(piece))
             ):
@@ -329,6 +338,9 @@ class Helpdesk:
             else []
         )
         chosen = items or [top, *more]
+        heading = lead_of(base, top)
+        if heading is not None and all(h.entry is not heading.entry for h in chosen):
+            chosen.insert(0, heading)
         chosen += _siblings(hits, top, chosen, route if route is not None else route_word(text))
 
         def say(hit: Hit) -> str:
@@ -518,6 +530,19 @@ def _other_track(text: str) -> str | None:
     if len(named) != 1:
         return None
     return next(name for name, _ in _TRACKS if name != named[0])
+
+
+#: A piece asking for the exact value of what the piece before it asked ("具体是几号", "具体多少").
+_DETAIL_OF = re.compile(
+    r"具体(?:是|在|要|为)?(?:几|多少|哪|啥|什么)"
+    # …or whether it is the same for others ("区里能推荐几个？跟主城那几个区一样不"); the same in
+    # another form ("跟推荐表写的一样吗") asks that form's (see the call).
+    r"|^(?:那)?(?:跟|和|与|同)[^，。？?]{1,12}(?:一样|相同|一致|有区别|有啥区别|不同)"
+)
+
+
+#: A name the notice puts in quotation marks (“创作之星”, “科创筑梦”): one word, not jieba's 创作 + 之 + 星.
+_QUOTED_NAME = re.compile(r"[“「]([\u4e00-\u9fff]{3,8})[”」]")
 
 
 #: How to answer, not what to answer ("…? Answer in English."): it asks nothing of the notice.

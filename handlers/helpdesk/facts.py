@@ -484,7 +484,7 @@ class _Facts:
                 items.append(f"{r.criterion}{weight}" + (f"（{r.description}）" if r.description else ""))
             self.add(
                 "rubric",
-                "评分标准：" + "；".join(items) + "。",
+                "评分标准：" + "；".join(items) + "。" + _rubric_totals(c),
                 "rubric",
                 "rubric",
                 "评分 评审 评选 标准",
@@ -532,16 +532,33 @@ class _Facts:
             )
 
 
+def _rubric_totals(contest: Contest) -> str:
+    """Each criterion's points added up, where the notice lists one criterion in several rows (cq's
+    题材内容 30 + 30): "题材内容一共多少分" is asked, and the sum is the reader's to do otherwise."""
+    totals: dict[str, list[float]] = {}
+    for r in contest.rubric:
+        if r.points is None:
+            return ""
+        totals.setdefault(r.criterion, []).append(r.points)
+    if all(len(p) == 1 for p in totals.values()):
+        return ""
+    said = "、".join(
+        f"{name}共{sum(p):g}分" + (f"（{'+'.join(f'{x:g}' for x in p)}）" if len(p) > 1 else "")
+        for name, p in totals.items()
+    )
+    return f"各项合计：{said}；满分{sum(sum(p) for p in totals.values()):g}分。"
+
+
 #: "以下两种方式", "参考以下建议": a list follows; "（以下简称协会）" only names (cacsi's greeting, which
 #: took the whole notice in as its list).
-_INTRODUCES_A_LIST = re.compile(r"以下(?!简称|称)")
+INTRODUCES_A_LIST = re.compile(r"以下(?!简称|称)")
 
 
 def with_its_list(clauses: Sequence[Clause], i: int) -> str:
     """A clause that introduces a list ("…同时通过以下两种方式提交材料。") with the list's items, so
     that quoting it answers the question ("哪两种方式") rather than announcing the answer."""
     text = clauses[i].text
-    if not _INTRODUCES_A_LIST.search(text):
+    if not INTRODUCES_A_LIST.search(text):
         return text
     items = []
     for later in clauses[i + 1 :]:

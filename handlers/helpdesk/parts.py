@@ -8,6 +8,7 @@ import re
 
 from contests.rules import Contest, Stage
 from handlers.helpdesk.analyzer import normalise
+from handlers.helpdesk.facts import INTRODUCES_A_LIST
 from handlers.helpdesk.index import Hit, KnowledgeBase
 from handlers.helpdesk.places import listed_units, place_of
 
@@ -35,6 +36,28 @@ def items_of(base: KnowledgeBase, top: Hit) -> list[Hit]:
     if not 2 <= len(items) <= MOST_ITEMS:
         return []
     return [top if e is entry else Hit(e, top.score, top.confidence) for e in items]
+
+
+#: An item numbered （1）, （2）… after a numbered clause of the same section.
+_SUB_ITEM = re.compile(r"\s（\d+）$")
+
+
+def lead_of(base: KnowledgeBase, top: Hit) -> Hit | None:
+    """The clause that an item of a list is read under, when the notice states a rule there ("2. 非原创
+    部分不得超过视频总时长的10%，以下涉及……均视为非原创部分" above "（4）使用人工智能生成的……"): an
+    item quoted alone would say that AI footage is non-original, not how much of it is allowed."""
+    entry = top.entry
+    if entry.kind != "clause" or not _SUB_ITEM.search(entry.source):
+        return None
+    section = _SUB_ITEM.sub("", entry.source)
+    at = base.entries.index(entry)
+    for earlier in reversed(base.entries[:at]):
+        if earlier.kind != "clause" or not earlier.source.startswith(section):
+            return None
+        if _SUB_ITEM.search(earlier.source):
+            continue
+        return Hit(earlier, top.score, top.confidence) if INTRODUCES_A_LIST.search(earlier.text) else None
+    return None
 
 
 #: How a message names the way its works are entered: later parts of it ask about the same way.
