@@ -173,6 +173,12 @@ def test_passing_a_review_is_not_the_notices_via(helpdesk: Helpdesk) -> None:
         (CACSI, "听说还能评创作之星，是怎么个评法", "10部最佳作品"),
         # A criterion the rubric lists in two rows is added up; 评分表 is the rubric.
         (CQ, "评分表里头题材内容一共好多分嘛", "题材内容共60分（30+30）"),
+        # Straight to the organisers, past the district that selects: the route says who sends to whom.
+        (CQ, "我们单位可不可以直接把片子发到组委会邮箱嘛？", "报送至所在区县"),
+        (CQ, "能不能不经过区县，自己报给市里？", "报送至所在区县"),
+        # The video's size and the scans' limit side by side: both are told.
+        (HLJ, "我视频150兆，可附件那块写着每个20M以内，是不是传不上去啊？", "100～200兆"),
+        (HLJ, "What are the file size limits for the video and for the scanned form attachment?", "100 and 200 MB"),
     ],
 )
 def test_the_notice_answers_in_the_entrants_words(
@@ -245,3 +251,9 @@ def test_a_question_naming_one_of_two_calls_is_not_answered_from_the_others_sect
     # cacsi calls for 科普号 accounts and 微视频 works, each with its own 内容要求.
     answer = helpdesk.ask(CACSI, "科普号主要发啥内容才算符合要求")
     assert "（二）科普微视频" not in answer.answer
+
+
+def test_the_scans_limit_alone_when_only_the_scans_are_asked(helpdesk: Helpdesk) -> None:
+    # "科普微视频评选" names the call, not a video file.
+    answer = helpdesk.ask(HLJ, "黑龙江省优秀科普微视频评选，上传的推荐表扫描件每个多大以内？")
+    assert answer.confident and "20M" in answer.answer and "100～200兆" not in answer.answer

@@ -196,7 +196,7 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     (r"(没有|没得|没|无|不属于任何|不在任何)(工作)?单位", " 个人 自荐 "),
     # Chongqing's 好多 after a verb asks how many ("占好多分", "区里能推好多个"), not "a lot of";
     # 开头 of a video is its 片头.
-    (r"(?<=[占有要得给是推报交送荐投共])好多", "多少"),
+    (r"(?<=[占有要得给是推报交送荐投共写填])好多", "多少"),
     (r"(视频|片子|作品)(的)?开头", r"\1片头"),
     # "交错了" is a wrong entry handed in, not jieba's 交错 (interlaced).
     (r"交错了", "提交 写错了"),

@@ -22,6 +22,8 @@ from handlers.helpdesk.parts import (
     in_time,
     items_of,
     lead_of,
+    other_size,
+    route_through,
     route_word,
     selection_stage,
     unit_recommends,
@@ -321,6 +323,12 @@ class Helpdesk:
             said = "\n".join(english_answer(e, contest) if english else e.render() for e in routes)
             return HelpAnswer(said, True, routes[0].source, 1.0, contest.id, said, routes[0].id, query.terms,
                               "answer", english)  # fmt: skip
+        through = route_through(contest, normalise(text))
+        routed = base.entry(f"fact:channels.{through}") if through else None
+        if routed is not None:  # "能不能直接发到组委会": the route says who sends to whom
+            said = english_answer(routed, contest) if english else routed.render()
+            return HelpAnswer(said, True, routed.source, 1.0, contest.id, said, routed.id, query.terms,
+                              "answer", english)  # fmt: skip
         stage = unit_recommends(contest, normalise(question))  # before _unnamed: 区县推荐 is an alias
         if stage is not None:
             query = self.analyzer.query(f"{text} {stage.name}")
@@ -341,6 +349,9 @@ class Helpdesk:
         heading = lead_of(base, top)
         if heading is not None and all(h.entry is not heading.entry for h in chosen):
             chosen.insert(0, heading)
+        size = other_size(base, top, normalise(question if english else text))
+        if size is not None and all(h.entry is not size.entry for h in chosen):
+            chosen.append(size)
         chosen += _siblings(hits, top, chosen, route if route is not None else route_word(text))
 
         def say(hit: Hit) -> str:

@@ -168,3 +168,38 @@ def unit_recommends(contest: Contest, text: str) -> Stage | None:
         return None
     selecting = selection_stage(contest, text, any_unit=True)
     return selecting[1] if selecting is not None else None
+
+
+#: Two sizes a question may set side by side: the video's and the scanned forms' upload limit.
+_SIZES = ("fact:video.size", "fact:delivery.scan_limits")
+_NAMES_VIDEO = re.compile(r"视频|片子|\bvideo")
+_NAMES_SCANS = re.compile(r"附件|扫描|\battachment|\bscan")
+_CALL_NAMES = re.compile(
+    r"科普微视频|微视频(?:评选|大赛|征集)|science (?:micro-?)?video (?:contest|competition|call)"
+)
+
+
+def other_size(base: KnowledgeBase, top: Hit, text: str) -> Hit | None:
+    """The other of the two sizes, when the question names both the video and the scans ("我视频150兆，
+    可附件那块写着每个20M以内"): each limit is told, or the entrant reads the scans' 20M as the video's."""
+    text = _CALL_NAMES.sub("", text)  # "黑龙江省优秀科普微视频评选" names the call, not the file
+    if top.entry.id not in _SIZES or not (_NAMES_VIDEO.search(text) and _NAMES_SCANS.search(text)):
+        return None
+    other = base.entry(next(i for i in _SIZES if i != top.entry.id))
+    return Hit(other, top.score, top.confidence) if other is not None else None
+
+
+#: Sending past the unit that selects ("我们单位能不能直接发到组委会邮箱"): the route goes through it.
+_PAST_UNIT = re.compile(
+    r"直接[^，。？?]{0,10}(?:发|交|报|送|寄|投|传)[^，。？?]{0,6}(?:组委会|主办方|市里|市科技局|大赛)"
+    r"|(?:发|交|报|送|寄|投|传)[^，。？?]{0,4}(?:组委会|主办方|市里)[^，。？?]{0,6}直接"
+    r"|(?:不经过|绕过|跳过|不通过)[^，。？?]{0,4}(?:区县|区里|县里)"
+)
+
+
+def route_through(contest: Contest, text: str) -> str | None:
+    """The id of the route whose units select the works (cq's districts), when a question asks about
+    sending past them straight to the organisers; None otherwise."""
+    if not _PAST_UNIT.search(text):
+        return None
+    return next((c.id for c in contest.channels if c.selection_stage), None)
