@@ -178,7 +178,22 @@ def test_passing_a_review_is_not_the_notices_via(helpdesk: Helpdesk) -> None:
         (CQ, "能不能不经过区县，自己报给市里？", "报送至所在区县"),
         # The video's size and the scans' limit side by side: both are told.
         (HLJ, "我视频150兆，可附件那块写着每个20M以内，是不是传不上去啊？", "100～200兆"),
-        (HLJ, "What are the file size limits for the video and for the scanned form attachment?", "100 and 200 MB"),
+        (
+            HLJ,
+            "What are the file size limits for the video and for the scanned form attachment?",
+            "100 and 200 MB",
+        ),
+        # Both routes for one work: the once-only rule (the notice's "以下两种方式" is two ways of
+        # delivering, not both routes).
+        (CAS, "这个片子推荐了还能再自荐吗", "一种方式参加评选"),
+        (CAS, "两种方式都报行不行", "一种方式参加评选"),
+        # A work entered in an earlier year: the 历届 rule; "再报一回" is once more, not one more place.
+        (HLJ, "前年参加过你们活动的作品还能再报吗", "不再参加本次活动"),
+        (HLJ, "前年参加过咱省这个活动的片子，今年还能再报一回不？", "不再参加本次活动"),
+        # The same thing asked twice ("时长有要求吗？多长合适") is one question, not an off-topic second.
+        (ENVOY, "作品时长有要求吗？多长合适", "没有规定视频时长"),
+        # 不到 only frames a figure against the rule.
+        (CACSI, "粉丝不到1000能报科普号吗", "不少于1000"),
     ],
 )
 def test_the_notice_answers_in_the_entrants_words(

@@ -90,7 +90,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     要求: 要求 条件 规定 标准 限制 资格 门槛
     材料: 材料 资料
     共同: 共同 合拍 合作拍 一起拍 联合 联合制作 两家 几家 多家 多个单位
-    重复: 重复 两条路 各报 都报 同时报 再报 重复推荐 两种方式
+    重复: 重复 两条路 各报 都报 同时报 再报 重复推荐
     用途: 用途 干什么用 干啥用 干啥 拿去 使用权 无偿用于
     带货: 带货 卖货 卖东西 推销 卖产品
     评选: 评选 评出 选出
@@ -138,7 +138,8 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
      "提交方式"),
     # Someone of another unit on camera ("请隔壁大学的教授一起出镜"): who the work may feature.
     (r"(其他|别的|别个|外|隔壁|兄弟)[^，。？?]{0,6}(单位|大学|学校|公司|医院|研究所|研究院)[^，。？?]{0,12}"
-     r"(出镜|一起|参与|宣传|作为)|(出镜|一起|参与|宣传|作为|拍)[^，。？?]{0,4}(其他|别的|别个|外)(单位|大学|学校|公司)",
+     r"(出镜|一起|参与|宣传|作为|合作|专家|人员|教授|出现)"
+     r"|(出镜|一起|参与|宣传|作为|拍|出现|请|找)[^，。？?]{0,6}(其他|别的|别个|外)(单位|大学|学校|公司)",
      "宣传主体 其他 单位"),
     # What goes behind a form ("区县推荐表后面要附啥材料"): the notices' 附后.
     (r"(后面|后边|之后)[^，。？?]{0,4}附|附[^，。？?]{0,2}(在)?(后面|后边)", "附后"),
@@ -156,7 +157,7 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
      "权利"),
     # What the entrant sends, not what comes back ("获奖证书寄到哪儿").
     (r"^(?!.*(?:证书|奖状|奖杯|奖品))(?:.*(交|报|送|寄|发)(给|到)(哪|谁|什么))", "提交方式"),
-    (r"(多|再)(推|报|推荐)(一|1|几)|(自荐|推荐|报|交|投)(两|三|四|五|六|\d+)(部|个)",
+    (r"(多|再)(推|报|推荐)(一|1|几)(?![次遍回])|(自荐|推荐|报|交|投)(两|三|四|五|六|\d+)(部|个)",
      "名额"),
     # "一共几部" is a quota unless it counts the winners ("评出来的优秀作品一共几部").
     (r"^(?!.*(?:评出|评选出|选出|获奖|得奖|优秀作品|入围))(?:.*(?:一共|总共|共|最多|最少)(能|可以)?(推|报)?(几|多少)(部|个))",
@@ -167,6 +168,11 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
      r"|(推荐|报)了[^？?]{0,10}(还能|还可以|能不能|可不可以)[^，。？?]{0,4}(再)?(自荐|报|推荐)", "重复"),
     # "再自荐一次" asks whether one work may go twice; 一次 alone is no word of the notices.
     (r"再[^，。？?]{0,6}一(次|遍|回)", "重复"),
+    # A work entered before ("前年参加过你们活动的作品"): the notices' 历届 rule, not the production window.
+    (r"(参加|参赛|报|投)过[^，。？?]{0,8}(活动|比赛|大赛|评选|征集)|往届|上届|上一届|前几届|以前参加过",
+     "历届"),
+    # Both routes ("两种方式都报"); the notices' "通过以下两种方式提交材料" is two ways of delivering.
+    (r"(两种方式|两个渠道|两种渠道|两条路)[^，。？?]{0,2}都", "重复"),
     # "今年" is the contest's own year ("今年主题是啥"), not a question about when a work was made.
     (r"20\d\d年?|去年|前年|明年|往年", "年份"),
     (r"(什么|啥)时候(的|拍的|做的|制作的|播的)|哪(一)?年(的|拍的|做的|播的)", "年份 制作"),
@@ -255,6 +261,7 @@ STOPWORDS = frozenset(
     没 没有 不 不是 不能 不得 无 年 月 日 号 自己 上 下 中 里 内 外 时 后 前 再 又 才 已 已经 得 地 着 过
     比赛 大赛 活动 这次 本次 意思 含义 具体 情况 问题 相关 方面 东西 一般 普通 然后 指 叫 算 算是 属于
     用 使用 采用 有人 人 上去 下来 出来 进去 起来
+    不到 不够 没到 达不到 够不够
     老师 您好 你好 同志 麻烦 打扰 谢谢您 一名 一家 一所 一位 一下下 想问问 问问 想问一下 问一下 请问一下
     要紧 打紧 有点 有一点 一点点 稍微 搞 弄
     想请问
@@ -311,6 +318,11 @@ class Query:
     pairs: tuple[str, ...] = ()
     figures: bool = False  # the question quotes a figure (301兆, 7月1号): it is about a rule's number
     about_contests: bool = False  # words any contest question may have (结果, 评, 奖, 作品, 报名 …)
+    #: The question is about filling in a form (表, 填, 栏, 写): a form field's label it names in quotes
+    #: is that field ("「创作单位」：填写作品报送单位全称"), not what the notice says of such units.
+    about_a_form: bool = False
+    #: Terms the phrasing implies rather than says ("既让单位推荐，又自己再自荐" -> 重复).
+    implied: frozenset[str] = frozenset()
 
 
 class Analyzer:
@@ -413,6 +425,9 @@ class Analyzer:
         for pattern, replacement in self._rewrites:
             text = pattern.sub(replacement, text)
         implied = [term for pattern, terms in self._phrases if pattern.search(text) for term in terms.split()]
+        # "去年参加过这个活动的片子" dates the earlier entry, not the work: 历届 is asked, not 年份.
+        if "历届" in implied:
+            implied = [t for t in implied if t != "年份"]
         terms = list(dict.fromkeys([*self.terms(text), *implied]))
         topics = frozenset(t for t in terms if t in QUANT_TOPICS)
         core, pointed = asked_part(text)
@@ -432,7 +447,7 @@ class Analyzer:
                 topics = topics & focus
         return Query(
             tuple(terms), topics, focus, pointed, char_pairs(core), bool(re.search(r"\d", text)),
-            bool(CONTEST_WORDS.search(text)),
+            bool(CONTEST_WORDS.search(text)), bool(_FORM_WORDS.search(text)), frozenset(implied),
         )  # fmt: skip
 
 
@@ -458,6 +473,8 @@ def _function_words() -> frozenset[str]:
                 words.add(word.rpartition(" ")[0])
     return frozenset(words)
 
+
+_FORM_WORDS = re.compile(r"表|填|栏|写|格|签|盖|form|field", re.IGNORECASE)
 
 #: Where a long message turns to its question: what follows is what is asked.
 _ASKING = re.compile(

@@ -243,6 +243,8 @@ class Helpdesk:
                 or (parts and len(piece) < FOLLOW_UP_CHARS and POINTS_BACK.match(piece.strip()))
                 # The detail of the answer just asked for ("截到哪天啊？听说是六月底，具体是几号").
                 or (parts and _DETAIL_OF.search(piece) and not any(f in piece for f in FORM_NAMES))
+                # The same thing asked again in other words ("时长有要求吗？多长合适").
+                or (parts and len(piece) < FOLLOW_UP_CHARS and self._asked_again(piece, parts[-1]))
                 # Story told after the question ("…交上去啊？我们片子还在剪，怕赶不上") asks nothing.
                 or (parts and piece is pieces[-1] and not english and not ASKS.search(piece))
             ):
@@ -275,6 +277,11 @@ class Helpdesk:
         for name in sorted((n for n in names if n and len(n) >= 4), key=len, reverse=True):
             text = text.replace(name, " ")
         return text
+
+    def _asked_again(self, piece: str, before: str) -> bool:
+        """Whether ``piece`` asks no intent that ``before`` did not ask already."""
+        asked = self.analyzer.query(piece).topics
+        return bool(asked) and asked <= self.analyzer.query(before).topics
 
     def _says_what(self, contest: Contest, piece: str) -> bool:
         """Whether a piece of a message names something of its own to ask about (配音, 时长), beyond

@@ -121,6 +121,9 @@ SILENT_DAMPING = 0.5
 #: one that lists it among others.
 QUOTED = re.compile(r"[“「]([^”」]{1,12})[”」]")
 QUOTED_BOOST = 2.0
+#: An entry holding a word the question's phrasing implies without saying it ("既让单位推荐，又自己再
+#: 自荐一份" -> 重复: the once-only rule) is about what is asked.
+IMPLIED_BOOST = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +223,12 @@ class KnowledgeBase:
             score *= (0.5 + covered) * (TOPIC_BOOST if matched else 1.0)
             if entry.silent:
                 score *= SILENT_DAMPING
-            if any(len(t) > 1 and t in self._quoted[i] for t in query.terms):
+            if any(len(t) > 1 and t in self._quoted[i] for t in query.terms) and (
+                not entry.id.startswith("fact:forms.") or query.about_a_form
+            ):
                 score *= QUOTED_BOOST
+            if any(t not in QUANT_TOPICS and self.index.contains(i, t) for t in query.implied):
+                score *= IMPLIED_BOOST
             if entry.needs and not any(n in query.terms for n in entry.needs):
                 score *= MISSING_NEED_DAMPING
             # A structured fact whose topic is the question's intent answers it even when the
