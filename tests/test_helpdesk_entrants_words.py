@@ -194,6 +194,26 @@ def test_passing_a_review_is_not_the_notices_via(helpdesk: Helpdesk) -> None:
         (ENVOY, "作品时长有要求吗？多长合适", "没有规定视频时长"),
         # 不到 only frames a figure against the rule.
         (CACSI, "粉丝不到1000能报科普号吗", "不少于1000"),
+        # Prizes counted are no unit's places; whom to send to is the route.
+        (CQ, "优秀组织奖有几个名额？我们区想争取一哈", "优秀组织奖10名"),
+        (CQ, "我们是重庆大学的，学校在沙坪坝，片子交给哪个部门嘛？", "报送至所在区县"),
+        # A story part with no word of the contest is read with the question before it.
+        (HLJ, "视频得整多长啊？俺们剪了六分来钟，能行不", "2～5分钟"),
+        # Who reviews, asked before a remark; 评 is a deed too.
+        (CAS, "个人自荐的作品要找谁审核？我退休了，没有单位", "副高"),
+        # English questions joined by "and", each answered.
+        (
+            CAS,
+            "For self-nominated entries, what's the deadline and which email address should the files go to?",
+            "kepuchuwsp@126.com",
+        ),
+        (HLJ, "When is the submission deadline, and how do we submit?", "QR code"),
+        # Everyday words: 讲究 is 要求, 吵 is 噪音, 查出来 is 发现, 后果 what is done, 瞅 is 看.
+        (CQ, "字幕有啥子讲究没得？", "字幕"),
+        (CACSI, "那个声音方面有没有什么要求就是我们录的时候有点吵", "背景噪声"),
+        (ENVOY, "要是被查出来用了别人的片子，会怎么处理？", "取消其参赛资格"),
+        (CAS, "片头上的片名能跟表上写的不一样吗", "一致"),
+        (HLJ, "表里那联系地址为啥非得写那么细呢？", "证书邮寄"),
     ],
 )
 def test_the_notice_answers_in_the_entrants_words(
@@ -272,3 +292,25 @@ def test_the_scans_limit_alone_when_only_the_scans_are_asked(helpdesk: Helpdesk)
     # "科普微视频评选" names the call, not a video file.
     answer = helpdesk.ask(HLJ, "黑龙江省优秀科普微视频评选，上传的推荐表扫描件每个多大以内？")
     assert answer.confident and "20M" in answer.answer and "100～200兆" not in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        # Votes per person, and what one making unit may send to its district: the notices are silent.
+        (ENVOY, "网上投票一个人一天能投几票啊？", "没有写明网络投票每人可投几票"),
+        (CQ, "一个创作单位最多可以报几个作品给区里嘛？", "没有限制每个创作单位向区县报送几部作品"),
+    ],
+)
+def test_what_the_notices_leave_unsaid_is_said_so(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.kind == "silent" and said in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question", ["推荐几部好看的自然纪录片吧", "推荐一款适合初中生的天文望远镜", "帮我算一下房贷"]
+)
+def test_errands_get_the_scope_reply(helpdesk: Helpdesk, question: str) -> None:
+    assert helpdesk.ask(CAS, question).kind == "offtopic"

@@ -70,7 +70,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     奖项: 奖项 奖金 奖励 奖品 获奖 得奖 奖
     评分: 评分 打分 评分标准 评审标准 评选标准 分值 权重 评分细则 计分 评分表 打分表 评分规则 评审规则
     播出: 播出 播映 播放 公开播映 上线 首播 播过
-    制作: 制作 拍摄 拍 做好 拍好 完成 做 做成
+    制作: 制作 拍摄 拍 做好 拍好 完成 做 做成 整完 弄完 搞完 剪完
     原创: 原创 抄袭 剽窃 搬运 洗稿
     权利: 权利 播放权 使用权 永久使用权 展播权
     音乐: 音乐 配乐 配音乐 配个音乐 配点音乐 背景音乐 bgm 歌 歌曲 流行歌 流行歌曲 流行音乐
@@ -87,17 +87,20 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     有效: 有效 有效期 失效 过期
     参加: 参加 参赛 参与 报名参加
     字数: 字数
-    要求: 要求 条件 规定 标准 限制 资格 门槛
+    要求: 要求 条件 规定 标准 限制 资格 门槛 讲究 说道 规矩 门道
     材料: 材料 资料
     共同: 共同 合拍 合作拍 一起拍 联合 联合制作 两家 几家 多家 多个单位
     重复: 重复 两条路 各报 都报 同时报 再报 重复推荐
     用途: 用途 干什么用 干啥用 干啥 拿去 使用权 无偿用于
-    带货: 带货 卖货 卖东西 推销 卖产品
+    带货: 带货 卖货 卖东西 推销 卖产品 直播带货 直播卖 电商
     评选: 评选 评出 选出
     网络: 网络 网上 线上 在线 互联网 online 线下
     名称: 名称 名字 题目 片名 标题
     上传: 上传 传 传到 放 放到 放进 存 存到
     注明: 注明 标注 标明
+    噪音: 噪音 噪声 杂音 嘈杂 吵 吵闹
+    发现: 发现 查出 查出来 被查 查到
+    同意: 同意 点头 答应 允许
     依据: 依据 根据
     构成: 构成 组成 组成部分 结构
     报道: 报道 新闻 新闻报道
@@ -112,7 +115,7 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(几号|哪天|哪一天)(之前|以前|前)|截[止至]?到?(哪天|几号|什么时候)", "截止"),
     # 好久 is "when" in Chongqing and Sichuan: "要在好久之前交".
     (r"好久(之前|以前|前|交|报|截止)", "截止"),
-    (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少|好几)(?!天|分|秒|号|月|年|兆|个?字|个?税|本)(部|个|件)?|名额"
+    (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少|好几)(?!天|分|秒|号|月|年|兆|个?字|个?税|本|票)(部|个|件)?|名额"
      r"|(都|全部|全)(能|可以)(推荐|报|推)",
      "名额"),
     (r"多少(兆|m|mb|g)|几(兆|个?g)|多大", "大小"),
@@ -171,6 +174,20 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     # A work entered before ("前年参加过你们活动的作品"): the notices' 历届 rule, not the production window.
     (r"(参加|参赛|报|投)过[^，。？?]{0,8}(活动|比赛|大赛|评选|征集)|往届|上届|上一届|前几届|以前参加过",
      "历届"),
+    # What becomes of a copied work ("算抄袭会有什么后果"): the clauses that cancel and pursue.
+    (r"后果|处罚|惩罚|(怎么|咋|如何)处理|会(怎样|怎么样|咋样)", "取消"),
+    # The people filmed agreeing ("要不要被拍的科学家本人点头同意"): the 参与主体's consent.
+    (r"(被拍|拍摄对象|出镜|本人|科学家)[^，。？?]{0,8}(同意|点头|答应|授权|允许)", "参与主体 同意"),
+    # How long the organisers may use a work ("组委会可以用好久"): its 使用权.
+    (r"(用|使用)(好久|多久|多长时间|几年)|版权(咋|怎么)(个)?算|版权归", "使用权 永久"),
+    # Judged together or apart ("推荐的和自荐的放一起比吗"): the notice's 分组.
+    (r"(放|混|搁)(在)?(一起|一块)(比|评)|分开(评|比)|分组", "分组 评选"),
+    # Passed up to the national contest ("评上的片子能往国家那边推不").
+    (r"(往|向|到|去)?(国家|全国)(那边|那里|层面|级)?(推|推荐|送|报|参评|参赛)", "全国 推荐"),
+    # Students and teachers of a university (te: 特别鼓励…院校师生).
+    (r"(研究生|大学生|本科生|学生|老师|教师|师生)[^，。？?]{0,8}(参加|参赛|报名|可以|能)", "院校师生"),
+    # An old work ("前几年的老作品还能报吗"): when it was made.
+    (r"前几年|老作品|旧作品|以前的作品|以前拍的", "年份"),
     # Both routes ("两种方式都报"); the notices' "通过以下两种方式提交材料" is two ways of delivering.
     (r"(两种方式|两个渠道|两种渠道|两条路)[^，。？?]{0,2}都", "重复"),
     # "今年" is the contest's own year ("今年主题是啥"), not a question about when a work was made.
@@ -204,6 +221,9 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     # 开头 of a video is its 片头.
     (r"(?<=[占有要得给是推报交送荐投共写填])好多", "多少"),
     (r"(视频|片子|作品)(的)?开头", r"\1片头"),
+    (r"片头上", "片头"),
+    (r"写(得)?(那么|这么|这样)?细", "仔细填写"),
+    (r"瞅", "看"),
     # "交错了" is a wrong entry handed in, not jieba's 交错 (interlaced).
     (r"交错了", "提交 写错了"),
     # Slips jieba knows as words of their own, so the sound reader leaves them: 分辩 (argue).
@@ -262,6 +282,7 @@ STOPWORDS = frozenset(
     比赛 大赛 活动 这次 本次 意思 含义 具体 情况 问题 相关 方面 东西 一般 普通 然后 指 叫 算 算是 属于
     用 使用 采用 有人 人 上去 下来 出来 进去 起来
     不到 不够 没到 达不到 够不够
+    就行 就行了 就可以 就够了 非得 非要
     老师 您好 你好 同志 麻烦 打扰 谢谢您 一名 一家 一所 一位 一下下 想问问 问问 想问一下 问一下 请问一下
     要紧 打紧 有点 有一点 一点点 稍微 搞 弄
     想请问
@@ -432,8 +453,8 @@ class Analyzer:
         topics = frozenset(t for t in terms if t in QUANT_TOPICS)
         core, pointed = asked_part(text)
         focus: frozenset[str] = frozenset()
-        who = _WHO_DOES.search(text)
-        if core == text and who is not None:
+        who = _WHO_DOES.search(core)
+        if who is not None and (core == text or not pointed):
             # "个人自荐的话，需要谁来审核" asks who reviews: the channel is the scene, not the matter.
             # What its phrasing implies stays asked ("俩人一起做的，谁来报名": the makers, 多人).
             focus = frozenset([*self.terms(who.group(0)), *implied]) & set(terms)
@@ -482,7 +503,7 @@ _ASKING = re.compile(
 )
 #: "Who does it" ("谁来审核", "该谁报"): the deed is what is asked.
 _WHO_DOES = re.compile(
-    r"(?:该|由|应该|应由)?谁(?:来|去|负责)?(?:审核|审查|把关|审|报送|提交|申报|自荐|报|交)"
+    r"(?:该|由|应该|应由)?谁(?:来|去|负责)?(?:审核|审查|把关|审|报送|提交|申报|自荐|报|交|评审|评|打分)"
 )
 _SENTENCES = re.compile(r"[^。！？!?；;]+[。！？!?；;]?")
 

@@ -264,7 +264,19 @@ class Helpdesk:
             parts = [at_stage(p, stage, contest) for p in with_route_named(parts)]
             parts = with_unit_named(parts, contest)
         answers = [self._one(contest, part, route, english) for part in parts]
+        for i in range(len(answers) - 1, 0, -1):
+            # A part with no word of the contest after one that has ("视频得整多长啊？俺们剪了六分来
+            # 钟，能行不") tells that question's story: asked with it, it is understood.
+            if answers[i].kind == "offtopic" and answers[i - 1].kind != "offtopic":
+                joined = self._one(contest, f"{parts[i - 1]}，{parts[i]}", route, english)
+                if joined.confident:
+                    answers[i - 1 : i + 1] = [joined]
         result = answers[0] if len(answers) == 1 else _together(answers)
+        if english and len(parts) > 1 and not result.confident:
+            # English parts split at "and" lean on each other more than Chinese ones ("…and should it
+            # have background music?"): asked whole, the question may still be understood.
+            whole = self._one(contest, question, route, english)
+            result = whole if whole.confident else result
         if preface and result.kind in ("answer", "silent"):
             result = replace(result, answer=preface + result.answer)
         return result
@@ -312,7 +324,7 @@ class Helpdesk:
         if silence is not None:
             said = silence.english if english else silence.chinese
             return reply(said + self._contacts(contest, english), "silent", "通知（未提及）")
-        if base.off_topic(query) or (english and not about_the_contest(question)):
+        if base.off_topic(query) or (english and not about_the_contest(question)) or _ERRAND.search(question):
             return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
         late = None if english else in_time(base, contest, normalise(text))
         if late is not None:
@@ -330,7 +342,7 @@ class Helpdesk:
             said = "\n".join(english_answer(e, contest) if english else e.render() for e in routes)
             return HelpAnswer(said, True, routes[0].source, 1.0, contest.id, said, routes[0].id, query.terms,
                               "answer", english)  # fmt: skip
-        through = route_through(contest, normalise(text))
+        through = None if english else route_through(contest, normalise(text))
         routed = base.entry(f"fact:channels.{through}") if through else None
         if routed is not None:  # "能不能直接发到组委会": the route says who sends to whom
             said = english_answer(routed, contest) if english else routed.render()
@@ -388,7 +400,7 @@ class Helpdesk:
     ) -> HelpAnswer | None:
         """How many works the unit the question names may recommend, from the rule it falls under."""
         bonus = bool(ASKS_BONUS.search(text))  # "北京算不算三区": the unit's standing decides
-        if not ({"名额", "推荐"} & set(query.terms) or bonus):
+        if not ({"名额", "推荐"} & set(query.terms) or bonus) or _ASKS_PRIZES.search(text):
             return None
         place = place_of(normalise(text), contest)
         # The count must be what is asked, not the story around it ("省里说用三区名额推荐，材料谁交").
@@ -563,6 +575,15 @@ _DETAIL_OF = re.compile(
 _QUOTED_NAME = re.compile(r"[“「]([\u4e00-\u9fff]{3,8})[”」]")
 
 
+#: Asking for something to watch or read ("推荐几部好看的自然纪录片"): no notice's matter, whatever
+#: words of a quota it has.
+_ERRAND = re.compile(r"好看的|好玩的|好吃的|推荐(?:几|一)(?:本|首|款|家|部好看)")
+
+
+#: Prizes counted ("优秀组织奖有几个名额？我们区想争取"): not the places a unit may recommend.
+_ASKS_PRIZES = re.compile(r"[一二三]等奖|优秀奖|组织奖|奖项|获奖|得奖|评上")
+
+
 #: How to answer, not what to answer ("…? Answer in English."): it asks nothing of the notice.
 _REPLY_IN = re.compile(
     r"(?i)\b(?:please\s+)?(?:answer|reply|respond|write)(?:\s+(?:to\s+)?me)?\s+in\s+english\b[.!。]?"
@@ -574,6 +595,9 @@ _REPLY_IN = re.compile(
 #: 评审又是啥时候”).
 _PARTS = re.compile(
     r"[？?；;]+|[，,、](?=[^，,、？?]{0,6}(又|还有|另外|以及|同时))"
+    # "When is the deadline, and how do we submit?": a second question joined by "and".
+    r"|(?<=[a-z]),?\s+and\s+(?=(?:how|what|where|which|when|who|whom|whether|is|are|can|could|do|does|should"
+    r"|must|may)\b)"
     # a space between Chinese words: chats typed without punctuation ("想自己报 需要啥手续 能报几部")
     r"|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])"
 )

@@ -22,7 +22,8 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"^(?!.*(?:attachment|\bscan))"
      r"(?:.*(?:file size|how (big|large)|max(imum)? size|\bsize\b|\bmb\b|\bgb\b|megabyte))",
      "视频 大小 多大"),
-    (r"deadline|due date|last day|closing date|cut-?off|when .*(submit|send|close|due)|\bdue\b", "截止日期"),
+    (r"deadline|due date|last day|closing date|cut-?off|when .*(submit|send|close|due)|\bdue\b"
+     r"|by what date|by when|what date .{0,30}(submit|send|hand|deliver)", "截止日期"),
     # The video's length, not how long voting or judging lasts.
     (r"how long(?!.{0,40}\b(?:vot|judg|review|wait|process|link|valid|expir|stay))"
      # "second" as a length, not the second prize
@@ -36,6 +37,8 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"music|soundtrack|\bbgm\b|song", "背景音乐"),
     (r"watermark|logo", "水印"),
     (r"e-?mail", "邮箱"),
+    (r"how (do|should|can|shall|to|must|would) (we |i |you )?"
+     r"(submit|send|enter|apply|upload|deliver|register)|how is .{0,20}submitted", "提交方式 报名流程"),
     (r"where (do|should|can|shall|to|must) .{0,30}\b(send|submit|post|upload|deliver)"
      r"|\b(send|submit|deliver|hand in|upload)\b.{0,40}\b(to whom|where)\b"
      r"|\bto whom\b.{0,40}\b(send|submit|deliver|hand in|upload)", "发送到哪里 提交方式"),
@@ -62,6 +65,8 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"self-?(nominat|recommend|submi)|individual|on my own|by myself|personally|private person",
      "自荐 个人"),
     (r"recommend", "推荐 单位推荐"),
+    (r"three (regions|areas)|\bsan ?qu\b", "三区 名额"),
+    (r"\bminimum\b|at least|\bthreshold", "至少 要求"),
     (r"provinc|municipalit|autonomous region", "省 科技厅"),
     (r"district|county", "区县"),
     (r"sub-?provincial|separately listed|specially designated", "计划单列市 副省级城市"),
@@ -83,7 +88,8 @@ LEXICON: tuple[tuple[str, str], ...] = (
      "一等奖 二等奖 三等奖"),
     (r"percent|proportion|\bshare of|what share", "占比"),
     (r"certificate", "证书"),
-    (r"net-?disk|cloud|baidu|\blink\b|drive", "网盘 链接"),
+    (r"cloud platforms?", "云平台 推广"),
+    (r"net-?disk|cloud(?! platform)|baidu|\blink\b|drive", "网盘 链接"),
     (r"which (cloud|drive|net-?disk)|(valid|expir|stay|last).{0,20}\blink"
      r"|\blink.{0,30}(valid|expir|permanent)", "提交方式 永久有效"),
     (r"extraction code|access code|password|\bcode\b", "提取码"),
@@ -104,10 +110,12 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"scan", "扫描件"),
     (r"characters|words|word count|word limit", "字数"),
     (r"organi[sz]er|host|sponsor", "主办"),
-    (r"(received|status|passed|approved|rejected|result|number|ranking|shortlisted|selected|score).{0,30}"
+    (r"(received|status|passed|approved|accepted|reviewed|processed|rejected|result|number|ranking|shortlisted"
+     r"|selected|score).{0,30}"
      r"\b(my|our) (video|work|entry|submission|film|link|form|disc)"
      r"|\b(my|our) (video|work|entry|submission|film|link|form|disc)s?\b.{0,30}"
-     r"(received|status|passed|approved|rejected|result|number|shortlisted|selected|chosen|through|ranked|score)",
+     r"(received|status|passed|approved|accepted|reviewed|processed|rejected|result|number|shortlisted|selected"
+     r"|chosen|through|ranked|score)",
      "我的投稿"),
     (r"can (you|u) check|did (you|u) (get|receive)|have (you|u) received|\bsent (it|them)\b", "我的投稿"),
 )  # fmt: skip
@@ -246,6 +254,7 @@ GLOSSARY: tuple[tuple[str, str], ...] = tuple(sorted((
     ("网盘", "cloud drive"), ("百度云", "Baidu cloud drive"), ("百度网盘", "Baidu cloud drive"),
     ("提取码", "access code"), ("光盘", "disc"), ("邮寄", "send by post"), ("邮箱", "e-mail"),
     ("简体中文", "simplified Chinese"), ("普通话", "Mandarin"), ("字幕", "subtitles"),
+    ("二维码", "QR code"), ("微信", "WeChat"),
     ("片头", "opening titles"), ("片尾", "end credits"), ("水印", "watermark"), ("原创", "original"),
     ("授权", "permission/licence"), ("第一作者", "first author"), ("第一制作单位", "lead producer (unit)"),
     ("第一制作人", "lead producer (person)"), ("三区", "the three kinds of remote areas"),

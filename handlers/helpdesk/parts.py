@@ -16,7 +16,7 @@ from handlers.helpdesk.places import listed_units, place_of
 ASKS_A_LIST = re.compile(
     r"哪些|哪几|哪[两三四五六]|有什么|有啥|包括什么|包括啥|[几两三四五六]类|[几两三四五六]种|几个方向|分别是"
     # Directions suggested ("有没有推荐的选题方向"); where and how something is done, step by step.
-    r"|推荐的[^，。？?]{0,4}(方向|选题)|(选题|方向)[^，。？?]{0,4}(推荐|参考)|(在哪|哪里|怎么|如何)(里)?操作|步骤|(在哪|哪里|哪儿)(里)?找|按钮在哪"
+    r"|推荐的[^，。？?]{0,4}(方向|选题)|(选题|方向)[^，。？?]{0,4}(推荐|参考)|(在哪|哪里|怎么|如何)(里)?操作|步骤|(在哪|哪里|哪儿)(里)?(找|看)|按钮在哪"
 )
 #: How a clause that is one item of a list ends its citation: （四）, 4., （4）.
 _ITEM = re.compile(r"\s(（[一二三四五六七八九十\d]+）|\d+[.．、])$")
@@ -189,8 +189,10 @@ def other_size(base: KnowledgeBase, top: Hit, text: str) -> Hit | None:
     return Hit(other, top.score, top.confidence) if other is not None else None
 
 
-#: Sending past the unit that selects ("我们单位能不能直接发到组委会邮箱"): the route goes through it.
+#: Sending past the unit that selects ("我们单位能不能直接发到组委会邮箱"), or asking whom to send to
+#: ("片子交给哪个部门嘛"): the route goes through it.
 _PAST_UNIT = re.compile(
+    r"(?:交|报|送|发)(?:给|到)(?:哪个|哪|什么|啥)(?:部门|单位|地方|里)|(?:交|报|送)给谁|找哪个部门|"
     r"直接[^，。？?]{0,10}(?:发|交|报|送|寄|投|传)[^，。？?]{0,6}(?:组委会|主办方|市里|市科技局|大赛)"
     r"|(?:发|交|报|送|寄|投|传)[^，。？?]{0,4}(?:组委会|主办方|市里)[^，。？?]{0,6}直接"
     r"|(?:不经过|绕过|跳过|不通过)[^，。？?]{0,4}(?:区县|区里|县里)"

@@ -92,6 +92,19 @@ TOPICS: tuple[SilentTopic, ...] = (
            "通知没有规定视频的帧率。", "The notice does not specify a frame rate."),
     _topic(r"码率|比特率|bit ?rate", r"码率|比特率|\d+\s*(?:kbps|Mbps)",
            "通知没有规定视频的码率。", "The notice does not specify a bit rate."),
+    # How the public vote is cast: how many votes a person has, how often.
+    _topic(r"(?:投|投票)[^，。？?]{0,6}(?:几|多少)票|一天[^，。？?]{0,6}投(?:几|多少)|每人[^，。？?]{0,4}(?:几|多少)票"
+           r"|how many votes",
+           r"每人|每天.{0,4}票|票数上限|(?:可|能)投\s*\d",
+           "通知没有写明网络投票每人可投几票、多久可投一次。",
+           "The notice does not say how many votes each person may cast."),
+    # What a making unit may send to its district: the places are the district's to the organisers.
+    _topic(r"(?:一个|每个|每家|我们)?(?:创作)?单位[^，。？?]{0,6}(?:报|交|送|投)(?:几|多少)[^，。？?]{0,6}(?:给|到)"
+           r"(?:区|县)|(?:给|到)(?:区县|区里|县里)[^，。？?]{0,6}(?:报|交|送|投)(?:几|多少)",
+           r"每(?:个|家)(?:创作)?单位[^，。；]{0,8}(?:限|不超过|最多)",
+           "通知没有限制每个创作单位向区县报送几部作品；通知规定的名额是区县向组委会择优推荐的数量。",
+           "The notice does not limit how many works a making unit may send to its district; the quota is "
+           "on what each district recommends to the organisers."),
     _topic(r"证书|奖状|certificate", r"证书|奖状",
            "通知没有提到是否颁发证书。", "The notice says nothing about certificates."),
     _topic(r"路费|差旅|报销|住宿|食宿|travel|accommodation", r"路费|差旅|报销|住宿|食宿",
@@ -124,6 +137,7 @@ OUT_OF_SCOPE = re.compile(
     r"帮我(?:剪|写|做|画|拍|改|修|翻译|配|想|编|推荐个|推荐一个|推荐一款)|写一首|写首|讲个笑话|翻译一下"
     r"|天气|下雨|气温|限行|限号|尾号|火锅|好吃|餐厅|饭店|美食|地铁|公交|打车|怎么走|怎么去|开门|营业|门票"
     r"|剪辑软件|什么软件|哪个软件|哪款软件|股票|彩票|兴趣班|怎么辅导|家长该"
+    r"|帮我算|房贷|贷款|利息|(?:咋|怎么)做(?:才|好吃|能)|做法|菜谱|食谱|锅包肉|好看的[^，。？?]{0,4}(?:纪录片|动画片|片子)"
     r"|小说|书单|推荐(?:几|一)本|好看的(?:电影|电视剧|剧|书|小说)|(?:电影|电视剧)推荐|机票|火车票|高铁票|订票|订酒店|酒店|减肥|健身|挂号|看病"
     r"|(?:数学|语文|英语|成绩|学习)(?:不好|太差|很差)|写作业|作业怎么"
     r"|\bweather\b|\brestaurant|\bsubway\b|\bmetro\b|write (?:me )?a poem|tell (?:me )?a joke"
