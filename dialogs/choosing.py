@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from contests.names import find_all, fold
 from contests.rules import Contest, EntryRoute
 
-__all__ = ["channels_meant", "contests_meant", "picked_number"]
+__all__ = ["channel_correction", "channels_meant", "contests_meant", "picked_number"]
 
 # Words around a contest's name that are not part of it: "我要报名黑龙江的那个比赛".
 _FILLER = re.compile(
@@ -25,18 +25,46 @@ _FILLER = re.compile(
 _PICKED = re.compile(r"(?:选择?|第|^)\s*(\d{1,2})(?!\d)\s*(?:个|项|号|$)|(?<!\d)(\d{1,2})\s*(?:号|$)")
 _RECOMMEND = ("推荐", "单位报", "单位报送", "单位申报")
 _SELF = ("自荐", "自己报", "自己申报", "自己", "个人", "社会征集", "自行")
+_NOT_KIND = re.compile(r"(?:不走|不是|不要|不用|不通过|不经过|没有|没|不)(?P<kind>推荐|自荐)")
 # "不是会员" / "非会员": the member route is what the entrant is not.
 _NEGATED = re.compile(r"(?:不是|并非|非|没有|没|未)(?:加入)?(?:协会)?(?:的)?(?:单位|个人)?会员")
 
 
 def contests_meant(text: str, contests: Sequence[Contest]) -> list[Contest]:
-    """The contests of ``contests`` that ``text`` names by part of its id, title or short
-    title (at least two characters), filler words aside."""
+    """The contests of ``contests`` that ``text`` names by part of its id, title, short title
+    or organiser (at least two characters), filler words aside: "我要报名重庆的短视频大赛" by its
+    pieces, "黑龙江科普微视频" by most of its character pairs."""
     names = [(c.id, [c.id, c.title, c.short_title]) for c in contests]
     keys = find_all(text, names)
     if not keys:
         keys = find_all(_FILLER.sub("", fold(text)), names)
+    if not keys:
+        keys = _by_pieces(text, contests)
     return [c for c in contests if c.id in keys]
+
+
+#: Of a phrase's character pairs, the share one contest's name must hold to be meant by it.
+PAIRS_MEANT = 0.75
+
+
+def _by_pieces(text: str, contests: Sequence[Contest]) -> list[str]:
+    """Contests every piece of ``text`` (between filler words) is part of a name of, else the one
+    contest whose best name holds the most of its character pairs (at least :data:`PAIRS_MEANT`)."""
+    pieces = [p for p in _FILLER.split(fold(text)) if len(p) >= 2]
+    if not pieces:
+        return []
+    named = {c.id: [fold(n) for n in (c.title, c.short_title, *c.organisers) if n] for c in contests}
+    whole = [k for k, ns in named.items() if all(any(p in n for n in ns) for p in pieces)]
+    if whole:
+        return whole
+    pairs = {p[i : i + 2] for p in pieces for i in range(len(p) - 1)}
+    # A year typed is the edition meant ("2024年全国科普微视频大赛" is not the 2026 one).
+    years = re.findall(r"\d{2,}", fold(text))
+    named = {k: [n for n in ns if all(y in n for y in years)] for k, ns in named.items()}
+    share = {k: max(len(pairs & _bigrams(n)) for n in ns) / len(pairs) for k, ns in named.items() if ns}
+    best = max(share.values(), default=0.0)
+    top = [k for k, v in share.items() if v == best]
+    return top if best >= PAIRS_MEANT and len(top) == 1 else []
 
 
 def _bigrams(text: str) -> set[str]:
@@ -61,6 +89,9 @@ def channels_meant(text: str, channels: Sequence[EntryRoute]) -> list[EntryRoute
     scored ones; several when the phrase fits them equally."""
     negated = _NEGATED.search(fold(text)) is not None
     said = _NEGATED.sub("", fold(text))
+    # "自己单位报，不走推荐": the kind named after a "not" is the one not meant.
+    refused = {"recommend" if m["kind"] == "推荐" else "self" for m in _NOT_KIND.finditer(said)}
+    said = _NOT_KIND.sub("", said)
     shares: dict[str, int] = {}
     for ch in channels:
         for pair in _bigrams(ch.label):
@@ -79,6 +110,24 @@ def channels_meant(text: str, channels: Sequence[EntryRoute]) -> list[EntryRoute
             score += 1
         if negated and "会员" in ch.label:
             score = 0  # "不是会员，自己报": any route but the members'
+        if ch.kind in refused:
+            score = 0
         scores.append(score)
     best = max(scores, default=0)
     return [ch for ch, s in zip(channels, scores, strict=True) if best and s == best]
+
+
+# "不对，我选的是自荐", "选错了，应该是社会征集": the entrant takes the channel back, at any field.
+_CORRECTION = re.compile(
+    r"^(?:不对|错了|选错了|搞错了|弄错了|点错了|不是这个)?[，,。！!\s]*(?:我)?"
+    r"(?:选的是|要选|想选|应该选|应该是|要走|走的是|改成|换成|改为|改选)(?P<meant>.{1,16})$"
+)
+
+
+def channel_correction(text: str, channels: Sequence[EntryRoute], current: str | None) -> EntryRoute | None:
+    """The one channel a correction names ("不对，我选的是自荐") other than ``current``, else None."""
+    m = _CORRECTION.match(fold(text).strip().rstrip("。！!"))
+    if m is None:
+        return None
+    meant = channels_meant(m["meant"], channels)
+    return meant[0] if len(meant) == 1 and meant[0].id != current else None

@@ -18,6 +18,7 @@ from contests.events import EventKind, Incoming, Reply
 from contests.rules import ContestRegistry
 from dialogs import questions as questions_mod
 from dialogs import review, scan, typed_links
+from dialogs.choosing import channel_correction
 from dialogs.kit import DialogKit, StepSpec, norm
 from dialogs.messages import Messages
 from dialogs.plans import StepRef, current, goto
@@ -139,6 +140,16 @@ class DialogEngine(DialogKit):
             loose = step.name in (Step.REVIEW, Step.EDIT)
             if rest.isdigit() or (rest and review.find_item(self, state, rest, loose=loose) is not None):
                 return self._settle(state, step, review.pick_edit(self, state, rest), now)
+        contest = self.contest(state)
+        fix = (
+            channel_correction(text, contest.channels, state.get("channel"))
+            if contest is not None and step.name == Step.FIELD
+            else None
+        )
+        if fix is not None:  # "不对，我选的是自荐": the channel again, not this field's answer
+            state["channel"], state["track"] = fix.id, None
+            said = Reply(self.msg.render("channel_changed", label=fix.label))
+            return self._advance(state, StepRef(Step.CHANNEL), now, [said])
         return self._answer(state, step, spec, event, text, now)
 
     def _question(

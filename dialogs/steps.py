@@ -12,6 +12,7 @@ others in :mod:`dialogs.video`, :mod:`dialogs.review` and :mod:`dialogs.scan`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
@@ -38,6 +39,11 @@ _NO = {
     "继续填写", "否", "不", "no", "n", "继续",
     "不取消", "不取消了", "不要取消", "别取消", "不了", "先不取消",
 }  # fmt: skip
+_GREETING = re.compile(
+    r"^(?:你好|您好|你们好|大家好|hi|hello|hey|在吗|在不在|哈喽|嗨|老师好)[!！。.～~，,]*$"
+)
+_PIECES = re.compile(r"[，,。.!！~～、\s]+")
+_KEEP = re.compile(r"不取消|别取消|不要取消|先不|不想取消|继续(?:填|报|写)?")
 # "推荐"/"自荐" name a channel only when the contest has one channel of that kind.
 _KIND_NAMES = {"recommend": ["推荐", "地方推荐", "单位推荐"], "self": ["自荐", "社会征集", "个人自荐"]}
 _TRACK_NAMES = {"work": ["work", "微视频", "微视频作品", "作品", "视频"], "account": ["account", "科普号"]}
@@ -83,6 +89,8 @@ def read_contest(
         text = kit.msg.render("which_contest", typed=value.strip(), contests=meant)
         offered = tuple(Choice(c.title, f"{step.token}|{c.id}") for c in meant)
         return StepResult(state, [Reply(text, offered, numbered=False)])
+    if _GREETING.match(norm(value)):  # "你好" first: a greeting back, then the list again
+        return Ask([Reply(kit.msg.render("greeting"))])
     # Named a contest that is not open: say why rather than "not found".
     closed = [c for c in kit.contests if c.status(now) != "open"]
     named = [c for c in closed if norm(value) in {norm(c.id), norm(c.title), norm(c.short_title)}]
@@ -339,9 +347,12 @@ def read_cancel(
     # Any button of the page answers it, and so does text typed without the commands' words.
     said = event.choice.partition("|")[2] if event.kind is EventKind.CHOICE and event.choice else event.text
     v = norm(said)
-    if v in _YES or v == "1":
+    # "算了，不取消了", "不了，继续": the part that says it decides.
+    pieces = [p for p in _PIECES.split(v) if p]
+    keep = v in _NO or v == "2" or any(p in _NO or _KEEP.search(p) for p in pieces)
+    if not keep and (v in _YES or v == "1" or any(p in _YES for p in pieces)):
         return StepResult(None, [Reply(kit.msg.render("cancelled"))])
-    if v in _NO or v == "2":
+    if keep:
         goto(state, return_step(state))
         return Ask([Reply(kit.msg.render("cancel_aborted"))])
     return Ask()

@@ -374,6 +374,9 @@ async def test_cancel_asks_first_and_keeps_the_draft_on_no(make_chat: Chat) -> N
     assert "请填写「作品名称」" in text
     await chat.say("取消")
     assert "请填写「作品名称」" in await chat.say("不取消了")  # as people say it
+    for said in ("算了，不取消了", "不了，继续"):  # a sentence, as people type it
+        await chat.say("取消")
+        assert "请填写「作品名称」" in await chat.say(said)
     assert (await chat.draft() or {})["answers"] == {"unit": "某某科普中心"}
     await chat.say("取消")
     text = await chat.press("cancel|1")

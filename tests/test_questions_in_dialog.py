@@ -383,6 +383,22 @@ def test_a_questioning_agreement_is_refused_by_the_pledge_not_answered(engine: D
     assert not result.question and result.replies[0].meta.get("error") == "pledge_required"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "视频里一定要有人出镜吗",
+        "法人出差了，可以让副总代签吗？",
+        "Where should I send the Baidu link, and by when?",
+    ],
+)
+def test_a_question_about_anything_else_at_the_pledge_is_answered(engine: DialogEngine, text: str) -> None:
+    state = at_field(engine, "title")
+    state.update(contest="hlj-2022-kepu", channel="self")
+    goto(state, StepRef(Step.FIELD, "pledge"))
+    result = handle(engine, state, text)
+    assert result.question and result.state.get("answers", {}).get("pledge") is None
+
+
 def test_a_question_on_the_review_page_is_answered(engine: DialogEngine) -> None:
     state = at_field(engine, "title")
     goto(state, StepRef(Step.REVIEW))

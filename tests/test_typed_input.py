@@ -112,6 +112,12 @@ def test_contests_meant_by_words_around_the_name(contests: ContestRegistry) -> N
     assert [x.id for x in contests_meant("青少年科技教育的征集", every)] == ["cacsi-2022-youth"]
     assert len(contests_meant("2023", every)) == 2
     assert contests_meant("科", every) == []  # one character names nothing
+    # Tried on the web chat (session 15): pieces of the names, most of one name, the organiser.
+    assert [x.id for x in contests_meant("我要报名重庆的短视频大赛", every)] == ["cq-2023-scientist-spirit"]
+    assert [x.id for x in contests_meant("黑龙江科普微视频", every)] == ["hlj-2022-kepu"]
+    assert [x.id for x in contests_meant("中国青少年科技教育工作者协会的征集", every)] == ["cacsi-2022-youth"]
+    assert len(contests_meant("科技部的比赛", every)) == 2  # two contests: offered, not guessed
+    assert contests_meant("你好", every) == []
 
 
 # ---------------------------------------------------------------------- a channel by a phrase
@@ -126,6 +132,9 @@ def test_contests_meant_by_words_around_the_name(contests: ContestRegistry) -> N
         ("most-cas-2024-kepu", "我们单位推荐", "recommend"),
         ("hlj-2022-kepu", "个人", "self"),
         ("cq-2023-scientist-spirit", "我是单位推荐的", "district"),
+        # The kind after a "not" is the one not meant (tried: it picked 地方推荐).
+        ("most-2023-tech-envoy", "自己单位报，不走推荐", "self"),
+        ("most-cas-2024-kepu", "不是推荐，自己报", "self"),
     ],
 )
 def test_channels_meant_by_a_phrase(contests: ContestRegistry, preset: str, typed: str, channel: str) -> None:
@@ -152,6 +161,29 @@ async def test_channel_phrases_in_the_dialog(chat: Callable[[str], ChatDriver], 
     await d.say("青少年科技教育")
     await d.say("我是单位推荐的")
     assert (await d.draft() or {})["channel"] == "province"
+
+
+async def test_a_greeting_before_the_contest_is_greeted_back(chat: Callable[[str], ChatDriver]) -> None:
+    c = chat("hello")
+    await c.start()
+    reply = await c.say("你好")
+    assert "您好" in reply and "请选择要报名的大赛" in reply and "没有找到" not in reply
+
+
+async def test_a_channel_taken_back_at_a_field_is_the_channel_not_the_answer(
+    chat: Callable[[str], ChatDriver],
+) -> None:
+    # Tried: "不对，我选的是自荐" at 推荐单位 was stored as the recommending unit's name.
+    c = chat("fix")
+    await c.start()
+    await c.say("大美科技特派团")
+    await c.say("1")
+    before = await c.draft() or {}
+    assert before["channel"] == "recommend" and before["step"] == "field"
+    reply = await c.say("不对，我选的是自荐")
+    draft = await c.draft() or {}
+    assert "参赛渠道已改为「社会征集（自荐）」" in reply and draft["channel"] == "self"
+    assert "不对" not in str(draft.get("answers"))
 
 
 async def test_a_phrase_that_fits_two_channels_is_asked_about(chat: Callable[[str], ChatDriver]) -> None:
