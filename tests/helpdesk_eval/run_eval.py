@@ -54,6 +54,7 @@ SETS = {
     "unseen7": QUESTIONS.with_name("unseen7.yaml"),
     "unseen8": QUESTIONS.with_name("unseen8.yaml"),
     "unseen9": QUESTIONS.with_name("unseen9.yaml"),
+    "unseen10": QUESTIONS.with_name("unseen10.yaml"),
 }
 
 
