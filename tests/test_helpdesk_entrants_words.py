@@ -214,6 +214,15 @@ def test_passing_a_review_is_not_the_notices_via(helpdesk: Helpdesk) -> None:
         (ENVOY, "要是被查出来用了别人的片子，会怎么处理？", "取消其参赛资格"),
         (CAS, "片头上的片名能跟表上写的不一样吗", "一致"),
         (HLJ, "表里那联系地址为啥非得写那么细呢？", "证书邮寄"),
+        # 东北话 and Chongqing's: 仨 made it together, 删投稿, 贼 only frames, 一两个 counts places.
+        (HLJ, "俺们仨一块整的片子，谁来报名啊，仨人都报行不", "第一制作人"),
+        (HLJ, "删投稿在哪删啊？找半天没找着，贼闹心", "三个点"),
+        (HLJ, "俺们想用东北话配音，贼有意思，行不", "普通话"),
+        (CQ, "万盛经开区离主城那么远，是不是只能推一两个哦？", "3—5部"),
+        # A pinyin slip for 截止.
+        (ENVOY, "“大美科技特派团”那个微视频征集jiezhi日期是哪天？", "6月30日"),
+        # A form the notice names but does not print: its limit is last year's, and said so.
+        (CAS, "推荐表里的作品简介要写多少字以内？", "通知未附表样，没有写明字数"),
     ],
 )
 def test_the_notice_answers_in_the_entrants_words(
@@ -300,6 +309,7 @@ def test_the_scans_limit_alone_when_only_the_scans_are_asked(helpdesk: Helpdesk)
         # Votes per person, and what one making unit may send to its district: the notices are silent.
         (ENVOY, "网上投票一个人一天能投几票啊？", "没有写明网络投票每人可投几票"),
         (CQ, "一个创作单位最多可以报几个作品给区里嘛？", "没有限制每个创作单位向区县报送几部作品"),
+        (ENVOY, "公众投票是在哪个网站投？把网址发我一下呗", "没有公布网站名称或网址"),
     ],
 )
 def test_what_the_notices_leave_unsaid_is_said_so(
@@ -310,7 +320,14 @@ def test_what_the_notices_leave_unsaid_is_said_so(
 
 
 @pytest.mark.parametrize(
-    "question", ["推荐几部好看的自然纪录片吧", "推荐一款适合初中生的天文望远镜", "帮我算一下房贷"]
+    "question",
+    [
+        "推荐几部好看的自然纪录片吧",
+        "推荐一款适合初中生的天文望远镜",
+        "帮我算一下100万房贷30年等额本息每月还多少",  # no entry shares a word: still an errand
+        "轻轨2号线李子坝那站晚上好久收班哦",  # 2号线 is no figure of a rule
+        "孩子近视300度了，配什么眼镜好",
+    ],
 )
 def test_errands_get_the_scope_reply(helpdesk: Helpdesk, question: str) -> None:
     assert helpdesk.ask(CAS, question).kind == "offtopic"

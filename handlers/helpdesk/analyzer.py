@@ -133,7 +133,8 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     # "该谁报 / 谁来交": who of several makers submits, which the notices answer with 第一….
     (r"(该|由|应该|应由)谁(来|去)?(报|提交|交|申报|自荐|报送)|谁(来|去)(报|提交|交|申报|自荐|报送)", "第一"),
     # Several people made it together ("我和同事俩人一起做的"): the notices' 多人参与制作.
-    (r"(俩人|两人|两个人|三个人|几个人|多个人|多人|[两三四五几]位|我和[^，。？?]{1,4})[^，。？?]{0,6}(一起|合作|共同|联合|合拍)",
+    (r"(俩人|仨人|两人|两个人|三个人|几个人|多个人|多人|俺们仨|我们仨|[两三四五几]位|我和[^，。？?]{1,4})"
+     r"[^，。？?]{0,6}(一起|一块|合作|共同|联合|合拍)",
      "多人 参加"),
     # Which cloud drive ("网盘用哪家", "阿里云盘行不"): the notice names the one it takes.
     (r"(网盘|云盘).{0,4}(用|选)?(哪家|哪个|哪种|什么|啥)|用(哪家|哪个|什么|啥)(网盘|云盘)"
@@ -151,7 +152,8 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     # "线上搞还是线下搞": how the event is held (搞 alone only frames).
     (r"(线上|线下|网上)(搞|弄|进行|举行)", "举办"),
     # Never published ("还没在网上发过"): the notices' 播出 (发 alone is sending an entry).
-    (r"(网上|网络|平台|抖音|B站|快手|视频号|公众号)[^，。？?]{0,4}(发过|发布过|发布|播过|上线|放过)", "播出"),
+    (r"(网上|网络|平台|抖音|B站|快手|视频号|公众号)[^，。？?]{0,4}(发过|发布过|发布|播过|上线|放过|发呢|发出)"
+     r"|没(往|在|上)?(网上|网络|平台)[^，。？?]{0,2}(发|播|放)", "播出"),
     # Submitting online or on paper ("线下交材料还是线上"): how entries are delivered.
     (r"(?=.*(交|报送|投稿|寄|材料|报名))(线上|线下|网上)[^，。？?]{0,8}还是[^，。？?]{0,8}(线上|线下|网上)",
      "提交方式"),
@@ -160,7 +162,7 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
      "权利"),
     # What the entrant sends, not what comes back ("获奖证书寄到哪儿").
     (r"^(?!.*(?:证书|奖状|奖杯|奖品))(?:.*(交|报|送|寄|发)(给|到)(哪|谁|什么))", "提交方式"),
-    (r"(多|再)(推|报|推荐)(一|1|几)(?![次遍回])|(自荐|推荐|报|交|投)(两|三|四|五|六|\d+)(部|个)",
+    (r"(多|再)(推|报|推荐)(一|1|几)(?![次遍回])|(自荐|推荐|推|报|交|投)(一两|两三|三五|两|三|四|五|六|\d+)(部|个)",
      "名额"),
     # "一共几部" is a quota unless it counts the winners ("评出来的优秀作品一共几部").
     (r"^(?!.*(?:评出|评选出|选出|获奖|得奖|优秀作品|入围))(?:.*(?:一共|总共|共|最多|最少)(能|可以)?(推|报)?(几|多少)(部|个))",
@@ -188,6 +190,10 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(研究生|大学生|本科生|学生|老师|教师|师生)[^，。？?]{0,8}(参加|参赛|报名|可以|能)", "院校师生"),
     # An old work ("前几年的老作品还能报吗"): when it was made.
     (r"前几年|老作品|旧作品|以前的作品|以前拍的", "年份"),
+    # Going to the judging in person ("评审要到现场去不"): how the event is held (线上).
+    (r"(到|去|来)现场|现场(去|参加|评)|要不要去", "举办 线上"),
+    # A college that is no university ("高职专科学校", "大专"): who may enter.
+    (r"高职|专科|大专|职业(技术)?学院|职业院校", "院校 参加"),
     # Both routes ("两种方式都报"); the notices' "通过以下两种方式提交材料" is two ways of delivering.
     (r"(两种方式|两个渠道|两种渠道|两条路)[^，。？?]{0,2}都", "重复"),
     # "今年" is the contest's own year ("今年主题是啥"), not a question about when a work was made.
@@ -222,6 +228,8 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     (r"(?<=[占有要得给是推报交送荐投共写填])好多", "多少"),
     (r"(视频|片子|作品)(的)?开头", r"\1片头"),
     (r"片头上", "片头"),
+    (r"删投稿|删除报名|删掉投稿", "删除投稿"),
+    (r"jie ?zhi", "截止"),
     (r"写(得)?(那么|这么|这样)?细", "仔细填写"),
     (r"瞅", "看"),
     # "交错了" is a wrong entry handed in, not jieba's 交错 (interlaced).
@@ -283,6 +291,7 @@ STOPWORDS = frozenset(
     用 使用 采用 有人 人 上去 下来 出来 进去 起来
     不到 不够 没到 达不到 够不够
     就行 就行了 就可以 就够了 非得 非要
+    贼 挺 老鼻子 有意思 闹心 寻思 半天
     老师 您好 你好 同志 麻烦 打扰 谢谢您 一名 一家 一所 一位 一下下 想问问 问问 想问一下 问一下 请问一下
     要紧 打紧 有点 有一点 一点点 稍微 搞 弄
     想请问
@@ -467,7 +476,7 @@ class Analyzer:
             if pointed or topics & focus:
                 topics = topics & focus
         return Query(
-            tuple(terms), topics, focus, pointed, char_pairs(core), bool(re.search(r"\d", text)),
+            tuple(terms), topics, focus, pointed, char_pairs(core), bool(_FIGURE.search(text)),
             bool(CONTEST_WORDS.search(text)), bool(_FORM_WORDS.search(text)), frozenset(implied),
         )  # fmt: skip
 
@@ -495,6 +504,12 @@ def _function_words() -> frozenset[str]:
     return frozenset(words)
 
 
+#: A figure with a unit a contest's rules use (301兆, 7月1号, 4分半, 16:9); "2号线", "300度" are none.
+_FIGURE = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:分钟|分|秒|兆|mb|m\b|gb|g\b|部|个|字|月|日|号(?!线)|年|%|％|p|k\b|×|x|\*|帧|人|天|周|票|张|份"
+    r"|:|：|万|千|百|点|届|$)|\d{4}",
+    re.IGNORECASE,
+)
 _FORM_WORDS = re.compile(r"表|填|栏|写|格|签|盖|form|field", re.IGNORECASE)
 
 #: Where a long message turns to its question: what follows is what is asked.

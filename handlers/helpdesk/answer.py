@@ -353,6 +353,8 @@ class Helpdesk:
             query = self.analyzer.query(f"{text} {stage.name}")
         hits = by_wanted(_sink_foreign(base.search(query, limit=8), contest, route, text), normalise(text))
         if not hits:
+            if out_of_scope(normalise(question)):
+                return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
             return reply(UNSURE_EN if english else UNSURE, "unsure", confident=False)
         top = hits[0]
         unrelated = top.confidence < OFFTOPIC_BELOW and not query.about_contests and not query.figures

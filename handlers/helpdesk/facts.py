@@ -405,7 +405,12 @@ class _Facts:
             )
         for f in form.fields:
             limits = []
-            if f.max_chars:
+            if f.max_chars and not form.reproduced:
+                # A limit read off last year's form: said as such, not as this notice's rule.
+                limits.append(
+                    f"通知未附表样，没有写明字数（往年同类表格限{f.max_chars}字以内，以主办方下发的表样为准）"
+                )
+            elif f.max_chars:
                 limits.append(f"限{f.max_chars}字以内")
             if f.min_value is not None:
                 limits.append(f"不少于{f.min_value}")

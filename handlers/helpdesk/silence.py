@@ -92,6 +92,12 @@ TOPICS: tuple[SilentTopic, ...] = (
            "通知没有规定视频的帧率。", "The notice does not specify a frame rate."),
     _topic(r"码率|比特率|bit ?rate", r"码率|比特率|\d+\s*(?:kbps|Mbps)",
            "通知没有规定视频的码率。", "The notice does not specify a bit rate."),
+    # Where the public votes, where the notice says only "主办方指定网站".
+    _topic(r"(?:投票|投)[^，。？?]{0,6}(?:哪个|什么|啥)(?:网站|平台|网址|地方)|(?:投票|投票的)?网址[^，。？?]{0,4}(?:发|给|是)"
+           r"|where .{0,20}\bvote",
+           r"投票[^。]{0,30}(?:www\.|https?://|\.com|\.cn)",
+           "通知只说在主办方指定网站进行投票，没有公布网站名称或网址。",
+           "The notice says voting takes place on a website the organisers designate; it gives no address."),
     # How the public vote is cast: how many votes a person has, how often.
     _topic(r"(?:投|投票)[^，。？?]{0,6}(?:几|多少)票|一天[^，。？?]{0,6}投(?:几|多少)|每人[^，。？?]{0,4}(?:几|多少)票"
            r"|how many votes",
@@ -137,7 +143,7 @@ OUT_OF_SCOPE = re.compile(
     r"帮我(?:剪|写|做|画|拍|改|修|翻译|配|想|编|推荐个|推荐一个|推荐一款)|写一首|写首|讲个笑话|翻译一下"
     r"|天气|下雨|气温|限行|限号|尾号|火锅|好吃|餐厅|饭店|美食|地铁|公交|打车|怎么走|怎么去|开门|营业|门票"
     r"|剪辑软件|什么软件|哪个软件|哪款软件|股票|彩票|兴趣班|怎么辅导|家长该"
-    r"|帮我算|房贷|贷款|利息|(?:咋|怎么)做(?:才|好吃|能)|做法|菜谱|食谱|锅包肉|好看的[^，。？?]{0,4}(?:纪录片|动画片|片子)"
+    r"|帮我算|房贷|贷款|利息|鸡兔同笼|数学题|近视|眼镜|轻轨|末班|收班|(?:咋|怎么)做(?:才|好吃|能)|做法|菜谱|食谱|锅包肉|好看的[^，。？?]{0,4}(?:纪录片|动画片|片子)"
     r"|小说|书单|推荐(?:几|一)本|好看的(?:电影|电视剧|剧|书|小说)|(?:电影|电视剧)推荐|机票|火车票|高铁票|订票|订酒店|酒店|减肥|健身|挂号|看病"
     r"|(?:数学|语文|英语|成绩|学习)(?:不好|太差|很差)|写作业|作业怎么"
     r"|\bweather\b|\brestaurant|\bsubway\b|\bmetro\b|write (?:me )?a poem|tell (?:me )?a joke"
