@@ -7,10 +7,11 @@ scanned files and ends with the receipt.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from contests.events import Choice, EventKind, Incoming, Reply
-from contests.rules import Contest, EntryRoute
+from contests.rules import Contest, EntryRoute, Form
 from dialogs.kit import SKIP, DialogKit, norm
 from dialogs.plans import Plan, StepRef
 from dialogs.results import Answer, Restart, StepResult
@@ -72,10 +73,14 @@ def scan_prompt(kit: DialogKit, state: State) -> Reply:
     contest = kit.contest(state)
     assert contest is not None
     max_files, max_mib = scan_limits(contest)
+    form = _form(kit, state)
     return Reply(
         kit.msg.render(
             "prompt_scan",
-            form_title=_form_title(kit, state),
+            form_title=form.title if form else "",
+            # The form's own blanks and notes: an individual entrant signs and has no seal to add.
+            signatures=form.signatures if form else (),
+            notes=[n for n in (form.footnotes if form else ()) if _SIGNS.search(n)],
             max_files=max_files,
             max_mib=max_mib,
             received=len(state.get("scans") or []),
@@ -90,12 +95,20 @@ def ask_scan(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.da
     return scan_prompt(kit, state)
 
 
-def _form_title(kit: DialogKit, state: State) -> str:
+def _form(kit: DialogKit, state: State) -> Form | None:
     contest = kit.contest(state)
     try:
-        return contest.form(state.get("form_id") or "").title if contest else ""
+        return contest.form(state.get("form_id") or "") if contest else None
     except KeyError:
-        return ""
+        return None
+
+
+def _form_title(kit: DialogKit, state: State) -> str:
+    form = _form(kit, state)
+    return form.title if form else ""
+
+
+_SIGNS = re.compile(r"签|章")
 
 
 def read_scan(

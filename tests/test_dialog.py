@@ -56,7 +56,8 @@ async def test_whole_submission_is_stored_with_a_number(make_chat: Chat, contest
     done = await chat.say("确认提交")
     assert "提交成功！报名编号：KP2024-000001" in done
     assert "kepuchuwsp@126.com" in done  # where self-nominated works are delivered
-    assert "签字、加盖公章后" in done  # next: the signed form comes back
+    # next: the signed form comes back, signed and sealed in the blanks the form prints
+    assert "按表上的签字、盖章栏（" in done and "签字需手写" in done
     after = await chat.draft()
     assert after is not None
     assert (after["step"], after["number"], after["answers"]) == ("scan", "KP2024-000001", {})
@@ -866,3 +867,16 @@ async def test_a_choice_the_channel_narrows_is_refused_in_its_own_terms(
     assert "请从以下选项中选择：否。" in text
     await chat.say("1")
     assert (await chat.draft() or {})["answers"][fld.id] == "否"
+
+
+def test_the_scan_prompt_names_the_forms_own_blanks(contests: ContestRegistry, messages: Messages) -> None:
+    # Tried as an individual entrant: told to 加盖公章, which no person has.  The form's own
+    # blanks and its note (个人自荐需手写签字) are named instead.
+    hlj = contests.get("hlj-2022-kepu")
+    assert hlj is not None
+    form = hlj.form("self")
+    text = messages.render(
+        "prompt_scan", form_title=form.title, max_files=3, max_mib=20, received=0,
+        signatures=form.signatures, notes=[n for n in form.footnotes if "签" in n or "章" in n],
+    )  # fmt: skip
+    assert "加盖公章后" not in text and "签名（手写签字）" in text and "个人自荐需手写签字" in text

@@ -139,7 +139,7 @@ async def test_file_video_form_scan_and_receipt(
     assert [d.filename.rsplit(".", 1)[1] for d in docs] == ["pdf", "docx"]
     assert docs[0].read().startswith(b"%PDF-")
     assert "KP2026-000001" in docs[0].filename
-    assert "签字、加盖公章后" in chat.last[-1].text
+    assert "按表上的签字、盖章栏（" in chat.last[-1].text
     assert "已计入您的自荐" in "\n".join(r.text for r in chat.last)
 
     fake_scan = tmp_path / "not-an-image.jpg"
