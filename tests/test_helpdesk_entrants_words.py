@@ -331,3 +331,12 @@ def test_what_the_notices_leave_unsaid_is_said_so(
 )
 def test_errands_get_the_scope_reply(helpdesk: Helpdesk, question: str) -> None:
     assert helpdesk.ask(CAS, question).kind == "offtopic"
+
+
+def test_an_entrants_route_answers_where_to_send(helpdesk: Helpdesk) -> None:
+    # Tried as a 自荐 entrant: "光盘寄到哪" led with the 推荐 route's mailbox (kepuwsp@163.com).
+    own = helpdesk.ask(CAS, "光盘寄到哪，地址电话给一下", route="self")
+    first = own.answer.split("\n")[0]
+    assert own.confident and "kepuchuwsp@126.com" in first and "kepuwsp@163.com" not in first
+    recommended = helpdesk.ask(CAS, "光盘寄到哪，地址电话给一下", route="recommend")
+    assert "kepuwsp@163.com" in recommended.answer.split("\n")[0]

@@ -535,13 +535,23 @@ def _sink_foreign(hits: list[Hit], contest: Contest, route: str | None, text: st
     if not forms and not routes and other is None:
         return hits
     sections = tuple(f"{f.attachment} " for f in contest.forms if f.id in forms and f.attachment)
+    # Another route's name as the notice writes it ("地方、部门推荐", "社会征集"): its delivery line
+    # and its section's clauses are that route's.
+    names = tuple(_ROUTE_CORE.sub("", c.label) for c in contest.channels if c.id in routes)
 
     def foreign(hit: Hit) -> bool:
         entry = hit.entry
         if entry.kind == "clause":  # the other form's own attachment, the other track's section
             cite = entry.source.split(" ", 1)[-1] + " "
             heading = _ITEM_NUMBER.sub("", entry.source)
-            return (bool(sections) and cite.startswith(sections)) or (other is not None and other in heading)
+            return (
+                (bool(sections) and cite.startswith(sections))
+                or (other is not None and other in heading)
+                or any(n and n in heading for n in names)
+            )
+        if entry.id.startswith("fact:delivery.") and names:
+            said = entry.text.removeprefix("提交方式：").partition("：")[0]
+            return any(n and (said.startswith(n) or n.startswith(said)) for n in names) if said else False
         parts = entry.id.split(".")
         return len(parts) > 1 and (
             (parts[0] == "fact:forms" and parts[1] in forms)
@@ -549,6 +559,10 @@ def _sink_foreign(hits: list[Hit], contest: Contest, route: str | None, text: st
         )
 
     return sorted(hits, key=lambda h: (foreign(h), -h.score, h.entry.id))
+
+
+#: A route's label without its gloss: "社会征集（自荐）" is written "社会征集" in the notice's lines.
+_ROUTE_CORE = re.compile(r"[（(][^）)]*[）)]")
 
 
 #: A notice calling for two things (cacsi: 科普号 accounts and 微视频 works) states each one's rules in a
