@@ -291,6 +291,11 @@ def read_field(
         if result.code == "bad_date":  # shown with a date of this edition, in both formats
             params = {**params, "example": contest.example_date(fld)}
         return kit.reject(state, result.code, params, fld.label)
+    if fld.type is FieldType.DATE and fld.window and str(result.value) > _today(contest, now).isoformat():
+        # A work's 播出时间 or 完成时间 is a day that has passed, whatever the window's end says.
+        return kit.reject(
+            state, "date_in_future", {"value": value.strip(), "today": _today(contest, now)}, fld.label
+        )
     if allowed and result.value not in allowed:
         return _not_in_channel(kit, state, contest, fld, str(result.value))
     if fld.role == "review_way" and state["answers"].get(fld.id) not in (None, result.value):
@@ -356,6 +361,11 @@ def read_cancel(
         goto(state, return_step(state))
         return Ask([Reply(kit.msg.render("cancel_aborted"))])
     return Ask()
+
+
+def _today(contest: Contest, now: dt.datetime) -> dt.date:
+    """Today where the contest is run (its deadline's time zone)."""
+    return now.astimezone(contest.closes_at().tzinfo).date()
 
 
 def return_step(state: State) -> StepRef:

@@ -683,6 +683,7 @@ async def test_every_error_code_has_its_own_sentence(messages: Messages) -> None
         "uscc_check": {},
         "bad_date": {"value": "x"},
         "date_outside": {"value": "x", "start": dt.date(2023, 1, 1), "end": None},
+        "date_in_future": {"value": "x", "today": dt.date(2026, 12, 7)},
         "bad_integer": {"value": "x"},
         "integer_too_small": {"min": 1, "actual": 0},
         "integer_too_large": {"max": 1, "actual": 2},

@@ -428,3 +428,29 @@ def test_grading_is_cheap_whatever_is_pasted(text: str) -> None:
     for _ in range(20):
         question_grade(text)
     assert (time.perf_counter() - started) / 20 < 0.002
+
+
+def test_a_broadcast_date_after_today_is_refused(tmp_path: Path, engine: DialogEngine) -> None:
+    # Tried on a new edition (deadline 2027-01-31): 播出时间 2027-02-20 fell inside the moved window
+    # and was taken, though no work can have been broadcast on a day still to come.
+    src = engine.contests.get("hlj-2022-kepu")
+    assert src is not None
+    edition = new_edition(src, "hlj-2027-kepu", dt.date(2027, 1, 31), dt.date(2026, 11, 1))
+    dump_contest(edition, tmp_path / "hlj-2027-kepu.yaml")
+    new = DialogEngine(ContestRegistry.load(tmp_path), engine.msg)
+    window = new.contests.get("hlj-2027-kepu").broadcast_window  # type: ignore[union-attr]
+    assert window is not None and window.end is not None and window.end > dt.date(2026, 12, 7)
+    state = handle(new, None, "").state
+    assert state is not None
+    state.update(contest="hlj-2027-kepu", channel="self")
+    goto(state, StepRef(Step.FIELD, "broadcast_date"))
+    today = dt.datetime(2026, 12, 7, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    result = new.handle(
+        copy_state(state), Incoming(UserKey("test", "q"), EventKind.TEXT, text="2027-02-20"), today
+    )
+    assert result.replies[0].meta.get("error") == "date_in_future"
+    assert "broadcast_date" not in (result.state or {}).get("answers", {})
+    taken = new.handle(
+        copy_state(state), Incoming(UserKey("test", "q"), EventKind.TEXT, text="2026-05-20"), today
+    )
+    assert (taken.state or {}).get("answers", {}).get("broadcast_date") == "2026-05-20"
