@@ -27,8 +27,10 @@ from dialogs.questions import CONFIRMED
 from dialogs.results import Advance, Answer, Ask, StepResult
 from dialogs.states import State, Step
 from validators.fields import check_answer
+from validators.link_fields import other_drive
+from validators.links import parse_video_link
 from validators.requirements import check_reviewers
-from validators.text import Invalid
+from validators.text import Invalid, Valid
 
 # A choice with more options than this (cq's 41 区县) is listed in the prompt's text and
 # answered by name, not offered as a wall of buttons.
@@ -291,7 +293,7 @@ def read_field(
         if result.code == "bad_date":  # shown with a date of this edition, in both formats
             params = {**params, "example": contest.example_date(fld)}
         return kit.reject(state, result.code, params, fld.label)
-    if fld.type is FieldType.DATE and fld.window and str(result.value) > _today(contest, now).isoformat():
+    if _after_today(contest, fld, str(result.value), now):
         # A work's 播出时间 or 完成时间 is a day that has passed, whatever the window's end says.
         return kit.reject(
             state, "date_in_future", {"value": value.strip(), "today": _today(contest, now)}, fld.label
@@ -304,10 +306,28 @@ def read_field(
         reviewers = next((f for f in form.fields if f.role == "reviewers"), None) if form else None
         if reviewers is not None:
             state["answers"].pop(reviewers.id, None)
+    notes = []
+    if fld.type is FieldType.URL and _video_follows(state, state["answers"].get(fld.id), result.value):
+        # The video was this field's link (同上): it is not kept pointing at the old folder.
+        state.pop("video", None)
+        notes.append(Reply(kit.msg.render("video_link_changed", label=fld.label)))
     state["answers"][fld.id] = result.value
     if fld.type is FieldType.URL and isinstance(result.value, str) and result.value:
         typed_links.remember_link(state, fld.id, result.value)
-    return Advance()
+        drives = other_drive(fld.label, result.value)
+        if drives is not None:  # kept (nothing lost), but the notice names its drive
+            said = kit.msg.render("other_drive", label=fld.label, drive=drives[0], wanted=drives[1])
+            notes.append(Reply(said))
+    return Advance(notes)
+
+
+def _video_follows(state: State, old: object, new: object) -> bool:
+    """Whether the draft's video is the share link ``old`` that a field's new answer replaces."""
+    video = state.get("video") or {}
+    if not isinstance(old, str) or not old or old == new or video.get("kind") != "share_link":
+        return False
+    parsed = parse_video_link(old)
+    return isinstance(parsed, Valid) and parsed.value.url == video.get("url")
 
 
 def _not_in_channel(kit: DialogKit, state: State, contest: Contest, fld: FormField, value: str) -> StepResult:
@@ -366,6 +386,18 @@ def read_cancel(
 def _today(contest: Contest, now: dt.datetime) -> dt.date:
     """Today where the contest is run (its deadline's time zone)."""
     return now.astimezone(contest.closes_at().tzinfo).date()
+
+
+def _after_today(contest: Contest, fld: FormField, value: str, now: dt.datetime) -> bool:
+    """Whether a work's date (a field with a window: 播出时间, 完成时间) is still to come.  A window
+    that lies wholly ahead is the organiser's to answer for, and is left as set."""
+    if fld.type is not FieldType.DATE or not fld.window:
+        return False
+    window = contest.window(fld.window)
+    today = _today(contest, now)
+    if window is not None and window.start is not None and window.start > today:
+        return False
+    return value > today.isoformat()
 
 
 def return_step(state: State) -> StepRef:

@@ -104,6 +104,8 @@ def valid_answer(field: FormField, contest: Contest) -> str:
             day = (
                 (window.end or window.start) if window and (window.end or window.start) else contest.deadline
             )
+            if window is not None and window.start is not None and window.start <= dt.date.today() < day:
+                day = dt.date.today()  # a work's date is one that has passed (an open edition's window)
             return f"{day.year}年{day.month}月{day.day}日"
         case FieldType.INTEGER:
             return str(field.min_value or 1)

@@ -836,6 +836,14 @@ async def test_the_forms_share_link_is_offered_for_the_video(
     assert "请核对报名信息" in text
     video = (await chat.draft() or {})["video"]
     assert video["kind"] == "share_link" and "1AbCdEfG" in video["url"]
+    # The form's link changed later (修改): the video that was 同上 is not left on the old folder.
+    url_field = next(f for f in contest.form("video").fields if f.type is FieldType.URL)
+    await chat.say(f"修改 {url_field.label}")
+    text = await chat.say("https://pan.baidu.com/s/1NewFolder?pwd=ab12")
+    assert "参赛视频之前用的是原来的链接，已清空" in text and "请提交参赛视频" in text
+    assert (await chat.draft() or {}).get("video") is None
+    text = await chat.say("同上")
+    assert "1NewFolder" in (await chat.draft() or {})["video"]["url"]
 
 
 async def test_same_means_nothing_where_the_form_holds_no_share_link(

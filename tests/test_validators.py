@@ -21,6 +21,7 @@ from contests.rules import Contest, ContestRegistry, FieldType, FormField
 from dialogs.messages import Messages
 from validators import text as text_module
 from validators.fields import check_answer
+from validators.link_fields import other_drive
 from validators.text import (
     MAX_INPUT_CHARS,
     USCC_ALPHABET,
@@ -1347,3 +1348,12 @@ def test_the_refusals_say_why_in_one_sentence() -> None:
     for code in (*codes, "phone_is_email"):
         text = msg.render("error", code=code, p={"value": "x"}, label="作品名称")
         assert "填写有误" not in text and text.count("\n") == 0, text
+
+
+def test_a_field_naming_its_drive_notes_another_drive() -> None:
+    # Tried on cacsi: 「网盘链接地址（百度网盘）」 took an 阿里云盘 link without a word.  Kept (the
+    # entrant may have no other), but noticed.
+    label = "报送材料网盘链接地址（百度网盘）"
+    assert other_drive(label, "https://www.alipan.com/s/AbCdEf123") == ("阿里云盘", "百度网盘")
+    assert other_drive(label, "https://pan.baidu.com/s/1abc?pwd=k3p9") is None
+    assert other_drive("网盘链接", "https://www.alipan.com/s/AbCdEf123") is None  # no drive named

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
-from validators.links import VideoLink, drive_for, parse_video_link, share_link_of
+from validators.links import DRIVES, VideoLink, drive_for, parse_video_link, share_link_of
 from validators.text import Invalid, Result, Valid, check_url, clean_text
 
 __all__ = ["check_link_field", "code_alone", "with_code", "without_link"]
@@ -80,3 +80,14 @@ def check_link_field(raw: str, *, required: bool = True, share_only: bool = Fals
     if share.code:
         return Valid(f"{share.url} {share.drive.code_word}：{share.code}")
     return Valid(share.url)
+
+
+def other_drive(label: str, value: str) -> tuple[str, str] | None:
+    """(the drive ``value`` is on, the drive ``label`` names) when a field naming its drive
+    (「网盘链接地址（百度网盘）」) was given another drive's link; None otherwise."""
+    wanted = next((d for d in DRIVES if any(n in label for n in (d.name, *d.aliases))), None)
+    found = parse_video_link(value)
+    if wanted is None or not isinstance(found, Valid):
+        return None
+    share = share_link_of(found.value)
+    return (share.drive.name, wanted.name) if share is not None and share.drive is not wanted else None
