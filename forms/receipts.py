@@ -93,7 +93,12 @@ LABELS_ZH = {
     "key_id": "签名密钥",
 }
 
-CHECK_ZH = {"passed": "已通过", "failed": "未通过", "not_checked": "未检查（以链接提交，由主办方核验）"}
+CHECK_ZH = {
+    "passed": "已通过",
+    "failed": "未通过",
+    "not_checked": "未检查（以链接提交，由主办方核验）",
+    "content_failed": "格式规格已通过；内容检查有未通过项，由主办方核查",
+}
 
 
 class ReceiptKeyError(Exception):
@@ -343,6 +348,11 @@ def _video(video: Mapping[str, Any]) -> tuple[str | None, str | None, str]:
     sha = video.get("sha256") if video.get("kind") == "file" else None
     link = video.get("url") if video.get("kind") in ("link", "share_link") else None
     verdict = video.get("verdict") or ("passed" if video.get("checked") else "not_checked")
+    content = video.get("content")
+    if verdict == "passed" and isinstance(content, Mapping) and content.get("ok") is False:
+        # The format passed but a content check did not (a duplicate, no subtitles…): the receipt
+        # must not read as if every check passed.
+        verdict = "content_failed"
     return (str(sha) if sha else None), (str(link) if link else None), str(verdict)
 
 

@@ -119,6 +119,17 @@ def test_a_link_submission_certifies_the_link_and_that_it_was_not_checked(
     assert "k3p9" not in json.dumps(payload)  # the drive's extraction code is not published
 
 
+def test_a_failed_content_check_is_not_certified_as_passed(contest: Contest, key: Ed25519PrivateKey) -> None:
+    # Tried: a video flagged ✗ 与已有投稿画面相同 got a receipt saying 自动检查：已通过.
+    video = {"kind": "file", "sha256": SHA, "checked": True, "verdict": "passed",
+             "content": {"ok": False, "checks": [{"id": "duplicates", "ok": False}]}}  # fmt: skip
+    receipt = issue_receipt(submission(video=video), contest, key)
+    assert receipt.payload["check"] == "content_failed"
+    assert "内容检查有未通过项" in receipt.text_zh()
+    fine = {**video, "content": {"ok": True, "checks": []}}
+    assert issue_receipt(submission(video=fine), contest, key).payload["check"] == "passed"
+
+
 def test_issuing_again_gives_the_same_receipt(
     receipt: Receipt, contest: Contest, key: Ed25519PrivateKey
 ) -> None:
