@@ -48,7 +48,7 @@ def test_many_scans_at_once_share_one_server_and_each_gets_its_verdict(forks: _F
     with ThreadPoolExecutor(8) as pool:  # as the event loop's worker threads call it
         verdicts = list(pool.map(inspect_scan, paths))
     assert [v.ok for v in verdicts] == [True, False] * 20
-    assert all(v.details == {"pages": 1} for v in verdicts[::2])
+    assert all(v.details.get("pages") == 1 for v in verdicts[::2])
     assert all("网页代码" in v.reason for v in verdicts[1::2])
     server = forks._server
     assert server is not None and server.poll() is None

@@ -137,7 +137,8 @@ async def test_file_video_form_scan_and_receipt(
     await chat.say("确认提交")
     docs = [r.document for r in chat.last if r.document is not None]
     assert [d.filename.rsplit(".", 1)[1] for d in docs] == ["pdf", "docx"]
-    assert docs[0].read().startswith(b"%PDF-")
+    drawn = docs[0].read()
+    assert drawn.startswith(b"%PDF-")
     assert "KP2026-000001" in docs[0].filename
     assert "按表上的签字、盖章栏（" in chat.last[-1].text
     assert "已计入您的自荐" in "\n".join(r.text for r in chat.last)
@@ -146,6 +147,11 @@ async def test_file_video_form_scan_and_receipt(
     fake_scan.write_text("这不是图片", encoding="utf-8")
     text = await chat.upload("scan.jpg", fake_scan.stat().st_size, "image/jpeg", path=str(fake_scan))
     assert "只能是 jpg、png 或 pdf" in text
+    # The drawn form sent straight back (tried in the web chat: taken as 签字盖章): refused.
+    unsigned = tmp_path / "unsigned.pdf"
+    unsigned.write_bytes(drawn)
+    text = await chat.upload("推荐表.pdf", unsigned.stat().st_size, "application/pdf", path=str(unsigned))
+    assert "这是助手生成的原表，还没有签字盖章" in text and "已收到第1个" not in text
     scan = tmp_path / "scan.png"
     scan.write_bytes(png_scan())
     text = await chat.upload("签字盖章.png", scan.stat().st_size, "image/png", path=str(scan))

@@ -290,11 +290,13 @@ def _check_pdf(data: bytes, max_pages: int) -> dict[str, Any]:
             box = page.mediabox
             if not (box.width > 0 and box.height > 0):
                 raise _Refused("页面尺寸无效")
+        info = reader.metadata
+        producer = str(info.producer or "")[:80] if info is not None else ""
     except _Refused:
         raise
     except (PyPdfError, KeyError, ValueError, TypeError, AttributeError, IndexError, RecursionError):
         raise _Refused("文件结构损坏（如交叉引用表错误），无法作为 PDF 打开") from None
-    return {"pages": pages}
+    return {"pages": pages, "producer": producer}
 
 
 def _verdict(data: bytes, max_pixels: int, max_pages: int) -> dict[str, Any]:
