@@ -84,20 +84,46 @@ async def send_file(svc: Services, user: UserKey, argument: str) -> list[Reply]:
         await asyncio.to_thread(shutil.rmtree, folder, True)
 
 
-def _print(replies: list[Reply], out: TextIO) -> None:
-    for reply in replies:
+def _save_document(folder: Path, filename: str, data: bytes) -> Path:
+    """Write a document the dialog sent where the user can open it (blocking: worker thread).
+    The name is the document's own (its number and form), never a path the sender chose."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / (Path(filename).name or "document")
+    target.write_bytes(data)
+    return target
+
+
+async def _keep_documents(replies: list[Reply], folder: Path) -> dict[int, Path]:
+    """Each document of ``replies`` saved under ``folder``: the terminal has no download button,
+    and the drawn file itself is swept after a few hours under a temporary name."""
+    saved = {}
+    for i, reply in enumerate(replies):
+        if reply.document is not None:
+            data = await reply.document.load()
+            saved[i] = await asyncio.to_thread(_save_document, folder, reply.document.filename, data)
+    return saved
+
+
+def _print(replies: list[Reply], out: TextIO, saved: dict[int, Path] | None = None) -> None:
+    for i, reply in enumerate(replies):
         out.write(choices_as_text(reply) + "\n")
         if reply.document is not None:
-            out.write(f"[文件] {reply.document.filename}\n")
+            where = (saved or {}).get(i)
+            out.write(f"[文件] {reply.document.filename}" + (f"，已保存到：{where}" if where else "") + "\n")
         out.write("\n")
     out.flush()
 
 
 async def run_chat(settings: Settings, *, user: str, contest: str | None, out: TextIO = sys.stdout) -> int:
     key = UserKey("terminal", user)
+    files = settings.data_dir / "terminal-files" / (Path(user).name or "user")
+
+    async def show(replies: list[Reply]) -> None:
+        _print(replies, out, await _keep_documents(replies, files))
+
     async with services(settings) as svc:
         start = Incoming(key, EventKind.START)
-        _print(await svc.assistant.handle(start, contest_hint=contest), out)
+        await show(await svc.assistant.handle(start, contest_hint=contest))
         while True:
             # stdin is blocking: read it in a worker thread so the loop stays free.
             line = await asyncio.to_thread(sys.stdin.readline)
@@ -108,7 +134,7 @@ async def run_chat(settings: Settings, *, user: str, contest: str | None, out: T
                 continue
             command, _, argument = line.partition(" ")
             if command == FILE_COMMAND:
-                _print(await send_file(svc, key, argument), out)
+                await show(await send_file(svc, key, argument))
                 continue
-            _print(await svc.assistant.handle(Incoming(key, EventKind.TEXT, text=line)), out)
+            await show(await svc.assistant.handle(Incoming(key, EventKind.TEXT, text=line)))
     return 0

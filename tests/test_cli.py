@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -201,6 +202,16 @@ def test_the_terminal_sends_a_video_and_the_signed_scan_with_file(tmp_path: Path
     assert "✅ 视频检查通过" in out, out[-3000:]
     assert "提交成功！报名编号：HLJ2099-000001" in out, out[-3000:]
     assert "已收到第1个扫描件" in out, out[-3000:]
+    # The drawn form is saved where the entrant can open it, and the path is printed (tried: only
+    # "[文件] 名字" was shown, the file sat under a temporary name and was swept hours later).
+    saved = re.search(r"\[文件\] [^\n]*推荐表\.pdf，已保存到：(\S+)", out) or re.search(
+        r"\[文件\] [^\n]*\.pdf，已保存到：(\S+)", out
+    )
+    assert saved is not None, out[-3000:]
+    assert Path(saved[1]).read_bytes().startswith(b"%PDF-")
+    # The service's log (an operator's hand-off ticket among it) is in its file, not the chat.
+    logged = (tmp_path / "logs" / "chat.log").read_text(encoding="utf-8")
+    assert "receipt signing key" in logged and "receipt signing key" not in out + chat.stderr
     # What the dialog kept are copies; the entrant's own files are where they were.
     [kept] = (shared / "videos").iterdir()
     assert kept.read_bytes() == video.read_bytes()

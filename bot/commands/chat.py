@@ -19,6 +19,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    # The service's own log lines would interleave with the conversation.
-    logging.getLogger().setLevel(logging.WARNING)
+    # The service's own log lines (an operator's hand-off ticket among them) would interleave
+    # with the conversation: they go to a file under the data folder instead.
+    folder = settings.data_dir / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in root.handlers[:]:
+        root.removeHandler(handler)
+    to_file = logging.FileHandler(folder / "chat.log", encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(to_file)
+    root.setLevel(settings.log_level)
     return asyncio.run(run_chat(settings, user=args.user or getpass.getuser(), contest=args.contest))
