@@ -340,3 +340,12 @@ def test_an_entrants_route_answers_where_to_send(helpdesk: Helpdesk) -> None:
     assert own.confident and "kepuchuwsp@126.com" in first and "kepuwsp@163.com" not in first
     recommended = helpdesk.ask(CAS, "光盘寄到哪，地址电话给一下", route="recommend")
     assert "kepuwsp@163.com" in recommended.answer.split("\n")[0]
+
+
+def test_a_sentence_is_said_once(helpdesk: Helpdesk) -> None:
+    # Tried: "推荐作品数量不限。推荐作品数量不限。" and "通知对此没有明确规定。\n通知没有规定视频文件大小。"
+    places = helpdesk.ask(HLJ, "一个单位能推荐几个").answer.split("\n")[0]
+    assert places.count("推荐作品数量不限") == 1
+    silent = helpdesk.ask(ENVOY, "视频最大能传多大？")
+    assert silent.kind == "silent" and "通知对此没有明确规定" not in silent.answer
+    assert silent.answer.startswith("通知没有规定视频文件大小")

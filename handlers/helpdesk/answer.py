@@ -388,8 +388,10 @@ class Helpdesk:
                 lead = NEAREST_EN if english else NEAREST
                 text += f"\n{lead}\n{say(top)}"
         elif top.entry.silent:
-            lead = SILENT_LEAD_EN if english else SILENT_LEAD
-            text, kind = f"{lead}\n{rendered}{self._contacts(contest, english)}", "silent"
+            # An entry that already says the notice is silent needs no lead saying it first.
+            said_silent = not english and top.entry.text.startswith(("通知没有", "通知未", "通知对此"))
+            lead = SILENT_LEAD_EN if english else ("" if said_silent else SILENT_LEAD)
+            text, kind = f"{lead}\n{rendered}".lstrip("\n") + self._contacts(contest, english), "silent"
         if note and confident:
             text = f"{note}\n{text}"
         return HelpAnswer(

@@ -101,6 +101,7 @@ class _Facts:
         needs: tuple[str, ...] = (),
     ) -> None:
         del path  # the preset's key is for the organiser's eyes (tests name it); entrants see the notice
+        text = _once(text)
         # "The notice does not say" has no clause to quote: only where one would have been.
         source, quote = ("通知（未规定）", "") if silent else self.cite(cite_key, text)
         self.out.append(
@@ -535,6 +536,16 @@ class _Facts:
                 {"联系方式"},
                 silent=True,
             )
+
+
+def _once(text: str) -> str:
+    """``text`` without a sentence that repeats the end of the one before ("单位推荐·…：推荐作品数量
+    不限。推荐作品数量不限。": the rule's words and the notice's note, which here say the same)."""
+    out: list[str] = []
+    for sentence in re.findall(r"[^。]+。?", text):
+        if not out or not out[-1].strip().endswith(sentence.strip()):  # "…：数量不限。数量不限。"
+            out.append(sentence)
+    return "".join(out)
 
 
 def _rubric_totals(contest: Contest) -> str:
