@@ -184,10 +184,15 @@ async def test_the_web_chat_takes_an_entrant_through_upload_to_submission(
         await link.click()
     download = await download_info.value
     assert download.suggested_filename.endswith(".pdf") and "KP" in download.suggested_filename
-    # The signed scan goes back through the page's 附件 button (here the PDF itself, as a
-    # scanner's PDF would), then 完成 gives the signed receipt.
+    # The drawn form sent straight back is no signed scan: refused.
+    drawn = b.env.root / "原表.pdf"
+    await download.save_as(drawn)
+    await page.set_input_files("#file", str(drawn))
+    await expect(last_bot).to_contain_text("这是助手生成的原表，还没有签字盖章", timeout=TIMEOUT_MS)
+    # The signed scan goes back through the page's 附件 button (here the form as a scanner's PDF
+    # would carry it), then 完成 gives the signed receipt.
     scan = b.env.root / "签字盖章.pdf"
-    await download.save_as(scan)
+    scan.write_bytes(scanned(drawn.read_bytes()))
     await page.set_input_files("#file", str(scan))
     await expect(page.locator(".msg.me", has_text="签字盖章.pdf")).to_have_count(1, timeout=TIMEOUT_MS)
     await expect(last_bot).to_contain_text("已收到第1个扫描件", timeout=TIMEOUT_MS)
@@ -305,3 +310,16 @@ async def test_the_upload_page_shows_the_full_disk_message_and_resumes_later(
     await page.click("#go")
     await expect(page.locator("#verdict-title")).to_have_text("✓ 视频检查通过", timeout=TIMEOUT_MS)
     assert gate.starts()[3] == 2 * chunk
+
+
+def scanned(pdf: bytes) -> bytes:
+    """``pdf`` as a scanner would send it back: the same pages, the scanner's producer."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.add_metadata({"/Producer": "Canon iR-ADV C5535 scan"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
