@@ -75,7 +75,8 @@ class Hold:
     def notice(self) -> str:
         """One line for the entrant after the submission was stored."""
         if self.holder.unverified:
-            return "主办方尚未导入推荐单位名单，本作品的推荐名额将由主办方人工核对。"
+            # Said without "名额": where the notice sets no limit (hlj) there are none to count.
+            return "主办方尚未导入推荐单位名单，本作品的推荐单位将由主办方人工核对。"
         track = self.reservation.track
         min_works = self.holder.rule.min_works if self.holder.rule else None
         who = "您的自荐" if self.holder.unit is None else f"“{self.holder.name}”的推荐名额"
@@ -128,7 +129,7 @@ class AwaitingUnit:
     def notice(self) -> str:
         if not self.verified:
             return (
-                "主办方尚未导入推荐单位名单，本作品的推荐名额将由主办方人工核对；"
+                "主办方尚未导入推荐单位名单，本作品的推荐单位将由主办方人工核对；"
                 "核对前作品状态为“待单位确认”，可随时发送“我的投稿”查看。"
             )
         return (
