@@ -349,3 +349,9 @@ def test_a_sentence_is_said_once(helpdesk: Helpdesk) -> None:
     silent = helpdesk.ask(ENVOY, "视频最大能传多大？")
     assert silent.kind == "silent" and "通知对此没有明确规定" not in silent.answer
     assert silent.answer.startswith("通知没有规定视频文件大小")
+
+
+def test_a_place_only_one_contest_lists_names_that_contest(helpdesk: Helpdesk) -> None:
+    # Tried on the web chat before choosing a contest: "万州区能推几个" was answered for most-cas.
+    answer = helpdesk.ask(None, "万州区能推几个")
+    assert answer.contest_id == CQ and "1—2" in answer.answer and "以下按" in answer.answer

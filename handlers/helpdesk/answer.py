@@ -204,6 +204,10 @@ class Helpdesk:
                 best = (weight, contest)
         if best:
             return best[1], True
+        # A place only one contest lists ("万州区能推几个": a Chongqing district) names that contest.
+        placed = [c for c in self.contests if any(p in text for p in _places_listed(c))]
+        if placed and len({c.lineage for c in placed}) == 1:  # its editions: the latest
+            return max(placed, key=lambda c: (c.deadline, c.id)), True
         latest = max(self.contests, key=lambda c: (c.deadline, c.id), default=None)
         if latest is None:
             raise KeyError("no contests")
@@ -463,6 +467,14 @@ class Helpdesk:
     async def ask_async(self, contest_id: str | None, question: str, route: str | None = None) -> HelpAnswer:
         """:meth:`ask` in a worker thread: building an index and searching must not block the loop."""
         return await asyncio.to_thread(self.ask, contest_id, question, route)
+
+
+def _places_listed(contest: Contest) -> set[str]:
+    """The units a contest names by place (its quota rules' units, the recommending units a form
+    offers): 渝中区, 万州区, 河北省.  Names of two characters or fewer are left out (区, 省)."""
+    names = {u for ch in contest.channels for r in ch.quota for u in (*r.units, *r.bonus_units)}
+    names |= {o for f in contest.forms for fld in f.fields if fld.role == "recommender" for o in fld.options}
+    return {normalise(n) for n in names if len(n) > 2}
 
 
 def _preface(title: str, named: bool, english: bool) -> str:
