@@ -83,10 +83,30 @@ def picked_number(text: str) -> int | None:
     return int(m.group(1) or m.group(2))
 
 
-def channels_meant(text: str, channels: Sequence[EntryRoute]) -> list[EntryRoute]:
+def without_names(text: str, names: Sequence[str]) -> str:
+    """``text`` without the runs of three characters or more it shares with ``names`` (the
+    contest's own title: "我要报名大美科技特派团的微视频征集" names no channel by its 征集)."""
+    folded = [fold(n) for n in names if n]
+    out, i = [], 0
+    while i < len(text):
+        j = i + 3
+        while j <= len(text) and any(text[i:j] in n for n in folded):
+            j += 1
+        if j - 1 - i >= 3:
+            i = j - 1
+            out.append(" ")
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def channels_meant(text: str, channels: Sequence[EntryRoute], names: Sequence[str] = ()) -> list[EntryRoute]:
     """The channels a phrase means: by the words of their labels and quota kinds no other
     channel shares ("会员", "省级", "个人会员"), then by their kind (推荐 / 自荐).  The best
-    scored ones; several when the phrase fits them equally."""
+    scored ones; several when the phrase fits them equally.  ``names``: the contest's own, which
+    name no channel."""
+    text = without_names(fold(text), names)
     negated = _NEGATED.search(fold(text)) is not None
     said = _NEGATED.sub("", fold(text))
     # "自己单位报，不走推荐": the kind named after a "not" is the one not meant.

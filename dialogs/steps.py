@@ -158,7 +158,7 @@ def read_channel(
 def _channel_in_words(contest: Contest, value: str) -> str | int | list[EntryRoute] | None:
     """A channel named by a phrase ("我是单位推荐的", "我是个人会员，选2"): its id; -1 for a bad
     number; the candidates when the phrase fits several or its words and number disagree."""
-    meant = channels_meant(value, contest.channels)
+    meant = channels_meant(value, contest.channels, (contest.title, contest.short_title))
     number = picked_number(value)
     if number is not None:
         if not 1 <= number <= len(contest.channels):

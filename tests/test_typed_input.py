@@ -323,3 +323,13 @@ async def test_the_others_route_is_for_non_members(chat: Callable[[str], ChatDri
     assert "请改选「会员推荐/申报（社会征集）」渠道" in await c.say("是")
     await c.say("1")
     assert (await c.draft() or {})["answers"]["member"] == "否"
+
+
+def test_the_contests_own_name_names_no_channel(contests: ContestRegistry) -> None:
+    # Tried in the terminal with the contest already chosen: "我要报名大美科技特派团的微视频征集" at the
+    # channel step took 社会征集（自荐） for its 征集.
+    envoy = contests.get("most-2023-tech-envoy")
+    assert envoy is not None
+    names = (envoy.title, envoy.short_title)
+    assert channels_meant("我要报名大美科技特派团的微视频征集", envoy.channels, names) == []
+    assert [c.id for c in channels_meant("社会征集", envoy.channels, names)] == ["self"]

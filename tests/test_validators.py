@@ -1357,3 +1357,11 @@ def test_a_field_naming_its_drive_notes_another_drive() -> None:
     assert other_drive(label, "https://www.alipan.com/s/AbCdEf123") == ("阿里云盘", "百度网盘")
     assert other_drive(label, "https://pan.baidu.com/s/1abc?pwd=k3p9") is None
     assert other_drive("网盘链接", "https://www.alipan.com/s/AbCdEf123") is None  # no drive named
+
+
+def test_a_sentence_about_the_way_in_is_no_name(kepu2024: Contest) -> None:
+    # Tried: "自己单位报，不走推荐" typed at 自荐机构 was stored as the unit's name.
+    unit = FormField(id="unit", label="自荐机构", role="unit")
+    assert invalid(check_answer(unit, "自己单位报，不走推荐", kepu2024), "name_is_sentence")
+    for name in ("中国科学院物理研究所", "某市科普推荐中心", "北京市科学技术委员会、中关村管理委员会"):
+        assert isinstance(check_answer(unit, name, kepu2024), Valid), name

@@ -32,6 +32,13 @@ _COMMAND_WORDS = re.compile(r"确认提交|确定提交|提交报名|确认无�
 _BARE_ADDRESS = re.compile(r"(?:^|[\s:：])(?:www\.|[\w-]+\.(?:com|cn|net|org|tv)(?:/|$))", re.IGNORECASE)
 
 
+# A clause about how one enters ("不走推荐", "我选的是自荐", "自己报"), with a comma between clauses:
+# no unit or person is called that.
+_ROUTE_SENTENCE = re.compile(
+    r"[，,].{0,12}(?:推荐|自荐|报名|社会征集)|(?:推荐|自荐|报名)[^，,]{0,6}[，,]|(?:不走|不是|选的是|我要|我想)(?:推荐|自荐)"
+)
+
+
 def is_name_field(fld: FormField) -> bool:
     """Whether ``fld`` holds names of people or units (authors, unit, contact person…)."""
     if fld.type is FieldType.PEOPLE or fld.role in ("unit", "authors"):
@@ -44,6 +51,9 @@ def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
     about the contest as a title (unless the entrant confirmed it is the title)."""
     if is_name_field(fld) and (find_urls(raw) or _BARE_ADDRESS.search(raw)):
         return Invalid("name_is_url", {})
+    if is_name_field(fld) and _ROUTE_SENTENCE.search(raw):
+        # "自己单位报，不走推荐": a sentence about the way in, typed where a unit's name is asked.
+        return Invalid("name_is_sentence", {"value": raw.strip()[:30]})
     if is_name_field(fld) and raw.strip() and not any(ch.isalpha() for ch in raw):
         # Digits and signs only: a phone number or a date typed one step too early or late.
         return Invalid("name_is_number", {"value": raw.strip()})
