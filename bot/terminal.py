@@ -121,7 +121,16 @@ async def run_chat(settings: Settings, *, user: str, contest: str | None, out: T
     async def show(replies: list[Reply]) -> None:
         _print(replies, out, await _keep_documents(replies, files))
 
+    class Printer:
+        """The terminal as a channel the service can reach: what comes later (a content check's
+        report, an operator's answer, a form drawn after the reply) is printed when it comes."""
+
+        async def push(self, user: UserKey, replies: list[Reply]) -> None:
+            if user == key:
+                await show(replies)
+
     async with services(settings) as svc:
+        svc.reach.register(key.channel, Printer())
         start = Incoming(key, EventKind.START)
         await show(await svc.assistant.handle(start, contest_hint=contest))
         while True:
