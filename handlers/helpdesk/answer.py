@@ -15,6 +15,7 @@ from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import ASKS, Analyzer, Query, contest_terms, normalise
 from handlers.helpdesk.english import about_the_contest, chinese_terms, english_answer
 from handlers.helpdesk.facts import build_entries, quota_text
+from handlers.helpdesk.foreign import FORM_NAMES, sink_foreign
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
 from handlers.helpdesk.parts import (
     ASKS_A_LIST,
@@ -355,7 +356,7 @@ class Helpdesk:
         stage = unit_recommends(contest, normalise(question))  # before _unnamed: 区县推荐 is an alias
         if stage is not None:
             query = self.analyzer.query(f"{text} {stage.name}")
-        hits = by_wanted(_sink_foreign(base.search(query, limit=8), contest, route, text), normalise(text))
+        hits = by_wanted(sink_foreign(base.search(query, limit=8), contest, route, text), normalise(text))
         if not hits:
             if out_of_scope(normalise(question)):
                 return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
@@ -447,7 +448,7 @@ class Helpdesk:
         selecting = selection_stage(contest, normalise(text), any_unit=True)
         if selecting is not None:  # a recommending unit's deadline is its stage's (cq 初审阶段)
             query = self.analyzer.query(f"{text} {selecting[1].name}")
-        hits = _sink_foreign(base.search(query, limit=8), contest, route, text)
+        hits = sink_foreign(base.search(query, limit=8), contest, route, text)
         more = _more_topics(hits, others, frozenset(), self.threshold)
         if not more:
             return said
@@ -487,10 +488,6 @@ def _preface(title: str, named: bool, english: bool) -> str:
     return f"（您没有说明是哪个大赛，以下按最近的“{title}”回答；问的是其他大赛请注明名称）\n"
 
 
-#: How entrants name the forms.
-FORM_NAMES = ("推荐表", "自荐表", "申报表", "报送表")
-
-
 def _own_form(text: str, contest: Contest, route: str | None) -> tuple[str, str]:
     """A question naming another route's form (a 自荐 entrant asking about "推荐表") is about the
     asker's own form: the text with the form named as the route names it, and a note saying so."""
@@ -522,74 +519,6 @@ def _routes_compared(base: KnowledgeBase, contest: Contest, text: str) -> list[E
         return []
     found = [base.entry(f"fact:channels.{c.id}") for c in contest.channels if c.kind in kinds]
     return [e for e in found if e is not None]
-
-
-def _foreign(contest: Contest, route: str | None, text: str) -> tuple[set[str], set[str]]:
-    """The forms and routes a question is *not* about: those of other routes than the asker's, and
-    every form but the one the question names ("推荐表承诺书里…")."""
-    forms: set[str] = set()
-    routes: set[str] = set()
-    channel = next((c for c in contest.channels if c.id == route), None)
-    if channel is not None:
-        forms |= {f.id for f in contest.forms} - set(channel.forms.values())
-        routes |= {c.id for c in contest.channels} - {channel.id}
-    named = next((n for n in FORM_NAMES if n in text), None)
-    if named is not None:
-        others = {f.id for f in contest.forms if named not in f.title}
-        if len(others) < len(contest.forms):
-            forms |= others
-    return forms, routes
-
-
-def _sink_foreign(hits: list[Hit], contest: Contest, route: str | None, text: str) -> list[Hit]:
-    """Hits about a form or route the question is not about (:func:`_foreign`) sink below the rest:
-    that form's facts and its attachment's clauses, that route's places and description."""
-    forms, routes = _foreign(contest, route, text)
-    other = _other_track(text)
-    if not forms and not routes and other is None:
-        return hits
-    sections = tuple(f"{f.attachment} " for f in contest.forms if f.id in forms and f.attachment)
-    # Another route's name as the notice writes it ("地方、部门推荐", "社会征集"): its delivery line
-    # and its section's clauses are that route's.
-    names = tuple(_ROUTE_CORE.sub("", c.label) for c in contest.channels if c.id in routes)
-
-    def foreign(hit: Hit) -> bool:
-        entry = hit.entry
-        if entry.kind == "clause":  # the other form's own attachment, the other track's section
-            cite = entry.source.split(" ", 1)[-1] + " "
-            heading = _ITEM_NUMBER.sub("", entry.source)
-            return (
-                (bool(sections) and cite.startswith(sections))
-                or (other is not None and other in heading)
-                or any(n and n in heading for n in names)
-            )
-        if entry.id.startswith("fact:delivery.") and names:
-            said = entry.text.removeprefix("提交方式：").partition("：")[0]
-            return any(n and (said.startswith(n) or n.startswith(said)) for n in names) if said else False
-        parts = entry.id.split(".")
-        return len(parts) > 1 and (
-            (parts[0] == "fact:forms" and parts[1] in forms)
-            or (parts[0] in ("fact:quota", "fact:channels") and parts[1] in routes)
-        )
-
-    return sorted(hits, key=lambda h: (foreign(h), -h.score, h.entry.id))
-
-
-#: A route's label without its gloss: "社会征集（自荐）" is written "社会征集" in the notice's lines.
-_ROUTE_CORE = re.compile(r"[（(][^）)]*[）)]")
-
-
-#: A notice calling for two things (cacsi: 科普号 accounts and 微视频 works) states each one's rules in a
-#: section of its own: a question naming one alone is not about the other's section.
-_TRACKS = (("科普号", re.compile(r"科普号|账号|帐号")), ("微视频", re.compile(r"视频|片子")))
-_ITEM_NUMBER = re.compile(r"\s\d+[.．、]$")
-
-
-def _other_track(text: str) -> str | None:
-    named = [name for name, pattern in _TRACKS if pattern.search(text)]
-    if len(named) != 1:
-        return None
-    return next(name for name, _ in _TRACKS if name != named[0])
 
 
 #: A piece asking for the exact value of what the piece before it asked ("具体是几号", "具体多少").

@@ -1,0 +1,83 @@
+"""What a question is not about: the entries of another route, another form or another track sink
+below the rest.  A 自荐 entrant asking "光盘寄到哪" is not answered from the 推荐 route's delivery
+line; "推荐表承诺书里…" is not the 自荐表's; cacsi's 科普号 questions are not answered from its
+微视频 section.
+"""
+
+from __future__ import annotations
+
+import re
+
+from contests.rules import Contest
+from handlers.helpdesk.index import Hit
+
+#: How entrants name the forms.
+FORM_NAMES = ("推荐表", "自荐表", "申报表", "报送表")
+
+
+def _foreign(contest: Contest, route: str | None, text: str) -> tuple[set[str], set[str]]:
+    """The forms and routes a question is *not* about: those of other routes than the asker's, and
+    every form but the one the question names ("推荐表承诺书里…")."""
+    forms: set[str] = set()
+    routes: set[str] = set()
+    channel = next((c for c in contest.channels if c.id == route), None)
+    if channel is not None:
+        forms |= {f.id for f in contest.forms} - set(channel.forms.values())
+        routes |= {c.id for c in contest.channels} - {channel.id}
+    named = next((n for n in FORM_NAMES if n in text), None)
+    if named is not None:
+        others = {f.id for f in contest.forms if named not in f.title}
+        if len(others) < len(contest.forms):
+            forms |= others
+    return forms, routes
+
+
+def sink_foreign(hits: list[Hit], contest: Contest, route: str | None, text: str) -> list[Hit]:
+    """Hits about a form or route the question is not about (:func:`_foreign`) sink below the rest:
+    that form's facts and its attachment's clauses, that route's places and description."""
+    forms, routes = _foreign(contest, route, text)
+    other = _other_track(text)
+    if not forms and not routes and other is None:
+        return hits
+    sections = tuple(f"{f.attachment} " for f in contest.forms if f.id in forms and f.attachment)
+    # Another route's name as the notice writes it ("地方、部门推荐", "社会征集"): its delivery line
+    # and its section's clauses are that route's.
+    names = tuple(_ROUTE_CORE.sub("", c.label) for c in contest.channels if c.id in routes)
+
+    def foreign(hit: Hit) -> bool:
+        entry = hit.entry
+        if entry.kind == "clause":  # the other form's own attachment, the other track's section
+            cite = entry.source.split(" ", 1)[-1] + " "
+            heading = _ITEM_NUMBER.sub("", entry.source)
+            return (
+                (bool(sections) and cite.startswith(sections))
+                or (other is not None and other in heading)
+                or any(n and n in heading for n in names)
+            )
+        if entry.id.startswith("fact:delivery.") and names:
+            said = entry.text.removeprefix("提交方式：").partition("：")[0]
+            return any(n and (said.startswith(n) or n.startswith(said)) for n in names) if said else False
+        parts = entry.id.split(".")
+        return len(parts) > 1 and (
+            (parts[0] == "fact:forms" and parts[1] in forms)
+            or (parts[0] in ("fact:quota", "fact:channels") and parts[1] in routes)
+        )
+
+    return sorted(hits, key=lambda h: (foreign(h), -h.score, h.entry.id))
+
+
+#: A route's label without its gloss: "社会征集（自荐）" is written "社会征集" in the notice's lines.
+_ROUTE_CORE = re.compile(r"[（(][^）)]*[）)]")
+
+
+#: A notice calling for two things (cacsi: 科普号 accounts and 微视频 works) states each one's rules in a
+#: section of its own: a question naming one alone is not about the other's section.
+_TRACKS = (("科普号", re.compile(r"科普号|账号|帐号")), ("微视频", re.compile(r"视频|片子")))
+_ITEM_NUMBER = re.compile(r"\s\d+[.．、]$")
+
+
+def _other_track(text: str) -> str | None:
+    named = [name for name, pattern in _TRACKS if pattern.search(text)]
+    if len(named) != 1:
+        return None
+    return next(name for name, _ in _TRACKS if name != named[0])
