@@ -16,7 +16,7 @@ _WHEN = re.compile(
     r"(?:(?P<month>\d{1,2})月份?(?:(?P<day>\d{1,2})[日号])?|(?P<part>底|末|初|年底|年末|年初))?"
 )
 #: What happened then, said right after the date: the work was made, or first shown.
-_MADE = re.compile(r"做完|做好|完成|制作|拍完|拍好|剪完|拍摄|做的|拍的|剪的|成片")
+_MADE = re.compile(r"做完|做好|完成|制作|拍完|拍好|剪完|整完|弄完|搞完|拍摄|做的|拍的|剪的|成片")
 _SHOWN = re.compile(r"播|上线|发布|发到|发在|发的|发过|发了|上传到|首映")
 #: The question asks whether the work may take part.
 _QUALIFIES = re.compile(r"能|可以|可不可以|行|符合|算|赶得上|来得及|报|参加|参赛|有效")
