@@ -310,6 +310,9 @@ def test_the_scans_limit_alone_when_only_the_scans_are_asked(helpdesk: Helpdesk)
         (ENVOY, "网上投票一个人一天能投几票啊？", "没有写明网络投票每人可投几票"),
         (CQ, "一个创作单位最多可以报几个作品给区里嘛？", "没有限制每个创作单位向区县报送几部作品"),
         (ENVOY, "公众投票是在哪个网站投？把网址发我一下呗", "没有公布网站名称或网址"),
+        # A part nothing in the notice matches is the story of the part beside it.
+        (CACSI, "能不能把U盘直接寄过去？寄到哪个地址", "没有要求邮寄材料"),
+        (CQ, "有没有咨询电话嘛？通知上头我翻了几遍都没看到", "没有公布咨询电话"),
     ],
 )
 def test_what_the_notices_leave_unsaid_is_said_so(
@@ -355,3 +358,10 @@ def test_a_place_only_one_contest_lists_names_that_contest(helpdesk: Helpdesk) -
     # Tried on the web chat before choosing a contest: "万州区能推几个" was answered for most-cas.
     answer = helpdesk.ask(None, "万州区能推几个")
     assert answer.contest_id == CQ and "1—2" in answer.answer and "以下按" in answer.answer
+
+
+def test_a_story_part_joins_only_as_the_same_answer(helpdesk: Helpdesk) -> None:
+    # "我们是一家企业能报吗" read with "哪些单位可以参加" found a route's line instead of the
+    # audience: not taken; the message is handed off rather than answered from the wrong entry.
+    answer = helpdesk.ask(ENVOY, "哪些单位可以参加这个征集？我们是一家企业能报吗")
+    assert not answer.confident or "企事业单位" in answer.answer

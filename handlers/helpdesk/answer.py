@@ -270,11 +270,16 @@ class Helpdesk:
             parts = with_unit_named(parts, contest)
         answers = [self._one(contest, part, route, english) for part in parts]
         for i in range(len(answers) - 1, 0, -1):
-            # A part with no word of the contest after one that has ("视频得整多长啊？俺们剪了六分来
-            # 钟，能行不") tells that question's story: asked with it, it is understood.
-            if answers[i].kind == "offtopic" and answers[i - 1].kind != "offtopic":
+            # A part with no word of the contest beside one that has ("视频得整多长啊？俺们剪了六分来
+            # 钟，能行不"), or that nothing in the notice matches ("通知上头我翻了几遍都没看到"; "能不能
+            # 把U盘直接寄过去？寄到哪个地址"), tells that question's story: asked with it, it is understood.
+            before, after = answers[i - 1], answers[i]
+            strong = before if _lost(after) and before.kind != "offtopic" else None
+            strong = after if strong is None and _lost(before) and after.confident else strong
+            if strong is not None:
                 joined = self._one(contest, f"{parts[i - 1]}，{parts[i]}", route, english)
-                if joined.confident:
+                # Only as the story of the other part: the same answer, now sure.
+                if joined.confident and (joined.entry_id, joined.kind) == (strong.entry_id, strong.kind):
                     answers[i - 1 : i + 1] = [joined]
         result = answers[0] if len(answers) == 1 else _together(answers)
         if english and len(parts) > 1 and not result.confident:
@@ -582,6 +587,15 @@ POINTS_BACK = re.compile(r"每个|每份|每部|每张|那它|它|其|这个|那
 #: Words a follow-up may have and still lean on the question before it.
 FOLLOW_UP_WORDS = frozenset({"名额", "提交", "几部", "一共", "通知", "要求", "作品", "视频"})
 _CONNECTIVE = re.compile(r"又|还有|另外|以及|同时")
+
+
+#: A part whose best entry is matched this little found nothing of its own in the notice.
+LOST_BELOW = 0.1
+
+
+def _lost(answer: HelpAnswer) -> bool:
+    """A part that reads as off-topic, or that nothing in the notice matched."""
+    return answer.kind == "offtopic" or (not answer.confident and answer.score < LOST_BELOW)
 
 
 def _together(answers: list[HelpAnswer]) -> HelpAnswer:
