@@ -50,8 +50,12 @@ _ABOUT_FIELD = re.compile(
     r"|(?:怎么|如何|怎样|咋)(?:填|写|选)|(?:必须|一定要|非得|非要|需要|要)(?:填|写|选)(?:吗|么|嘛|[?？]|$)"
     r"|(?:多少|几个)字|字数|必填|选填"
 )
-# What a message at the pledge says of the pledge itself.
-_ABOUT_PLEDGE = re.compile(r"同意|承诺|答应|保证|agree|\byes\b|\bok\b", re.IGNORECASE)
+# A message at the pledge that is about agreeing and nothing else ("同意？", "必须同意吗"); a longer
+# question that names the pledge ("签了这个承诺以后有人说我侵权，是我个人担责任吗") asks something.
+_ABOUT_PLEDGE = re.compile(
+    r"^(?:我|那)?(?:要|必须|一定要|需要|得|非得)?(?:同意|承诺|答应|agree|yes|ok)(?:吗|么|嘛|不|了吗)?$",
+    re.IGNORECASE,
+)
 _ASKED = "?"  # the clarification's buttons: the step's token and this
 _FILL = {"1", "填写", "填", "填的", "填写的", "是填写", "要填写", "是要填写", "答案", "回答", "fill"}
 _ASK = {"2", "提问", "问", "问题", "问问题", "想问问题", "是提问", "是问题", "要提问", "ask"}
@@ -88,7 +92,8 @@ def reading(kit: DialogKit, state: State, step: StepRef, text: str) -> Reading:
     if fld.type is FieldType.PLEDGE:
         # "同意？" is not agreeing, and the pledge's refusal says so; a question about anything
         # else ("视频里一定要有人出镜吗", "法人出差了，可以让副总代签吗？") is answered.
-        return "answer" if _ABOUT_PLEDGE.search(text) else "ask"
+        bare = re.sub(r"[\s?？。.!！,，~～]", "", text)
+        return "answer" if _ABOUT_PLEDGE.match(bare) else "ask"
     if _ABOUT_FIELD.search(text) and len(text) <= 30:
         return "field"
     if ambiguous(fld):

@@ -389,6 +389,9 @@ def test_a_questioning_agreement_is_refused_by_the_pledge_not_answered(engine: D
         "视频里一定要有人出镜吗",
         "法人出差了，可以让副总代签吗？",
         "Where should I send the Baidu link, and by when?",
+        # Questions that name the pledge are questions too (second trial round).
+        "签了这个承诺以后要是有人说我侵权，是我个人担责任吗？",
+        "我片子里用了几段网上下的背景音乐，这样还能承诺是自主知识产权吗",
     ],
 )
 def test_a_question_about_anything_else_at_the_pledge_is_answered(engine: DialogEngine, text: str) -> None:
@@ -454,3 +457,21 @@ def test_a_broadcast_date_after_today_is_refused(tmp_path: Path, engine: DialogE
         copy_state(state), Incoming(UserKey("test", "q"), EventKind.TEXT, text="2026-05-20"), today
     )
     assert (taken.state or {}).get("answers", {}).get("broadcast_date") == "2026-05-20"
+
+
+@pytest.mark.parametrize("text", ["好的同意", "嗯，我同意了", "同意。"])
+def test_agreeing_in_everyday_words_is_agreeing(engine: DialogEngine, text: str) -> None:
+    state = at_field(engine, "title")
+    state.update(contest="hlj-2022-kepu", channel="self")
+    goto(state, StepRef(Step.FIELD, "pledge"))
+    result = handle(engine, state, text)
+    assert (result.state or {}).get("answers", {}).get("pledge") == "同意"
+
+
+@pytest.mark.parametrize(
+    "text", ["我去年拍的片子，现在还能报吗，时间有啥要求", "我们是河北的，省科技厅那边推荐的话能推几部"]
+)
+def test_a_question_at_a_name_field_is_asked_not_stored(engine: DialogEngine, text: str) -> None:
+    # Second trial round: the first was stored as 自荐机构（个人）, the second refused as a sentence.
+    result = handle(engine, at_field(engine, "unit"), text)
+    assert result.question and "unit" not in (result.state or {}).get("answers", {})

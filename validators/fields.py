@@ -26,6 +26,7 @@ from validators.text import (
 )
 
 _AGREE = {"同意", "我同意", "确认", "是", "yes", "y", "agree", "1"}
+_AROUND_AGREEING = re.compile(r"^(?:好的|好|嗯|行|可以|没问题|ok)+|(?:了|的|啊|吧|哈)+$")
 # The label of a cell that holds a person's or a unit's name (not the work's: 微视频名称).
 _NAME_LABEL = re.compile(r"姓名|单位|机构|联系人|代表人|负责人|主创|作者|申报人|个人|团队")
 _COMMAND_WORDS = re.compile(r"确认提交|确定提交|提交报名|确认无误")
@@ -115,6 +116,8 @@ def check_answer(fld: FormField, raw: str, contest: Contest, *, confirmed: bool 
             # "同意。" and "同意！" agree too; a question ("同意？") does not.  NFKC folds
             # full-width "ｙｅｓ" and "！".
             answer = unicodedata.normalize("NFKC", raw).strip().rstrip("。.! ").casefold()
+            # "好的同意", "嗯，我同意了": the agreement with the words people put around it.
+            answer = _AROUND_AGREEING.sub("", answer.replace("，", "").replace(",", "")) or answer
             if check_text(raw).ok and answer in _AGREE:
                 return Valid("同意")
             return Invalid("pledge_required", {})
