@@ -56,7 +56,8 @@ def late_code(kit: DialogKit, state: State, text: str) -> Reply | None:
     last = state.pop(LAST_LINK, None)
     if not isinstance(last, dict):
         return None
-    code = code_alone(text, bare=False)
+    # A bare word may answer the next field; on the review page nothing else is asked by one.
+    code = code_alone(text, bare=state.get("step") == Step.REVIEW)
     if code is None:
         return None
     at = str(last.get("at", ""))

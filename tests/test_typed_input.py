@@ -273,6 +273,22 @@ async def test_an_aliyun_code_after_the_video_link(chat: Callable[[str], ChatDri
     assert (await c.draft() or {})["video"]["code"] == "q1w2"
 
 
+@pytest.mark.parametrize("said", ["码是q1w2", "q1w2"])
+async def test_a_video_links_code_said_briefly_at_the_review_page(
+    chat: Callable[[str], ChatDriver], svc: Services, said: str
+) -> None:
+    # Second trial round: "码是8d3k" and then "8d3k" after the video link were refused as
+    # "不是有效的网址"; on the review page a bare code answers nothing else.
+    c = chat(f"video-{len(said)}")
+    form = contest(svc, CACSI).form("video")
+    await at_field(c, svc, CACSI, "其他机构和个人自荐（社会征集）", form.fields[-1].id)
+    await c.say("同意")
+    assert "请核对报名信息" in await c.say("https://www.alipan.com/s/Vid12345")
+    reply = await c.say(said)
+    assert "已把提取码 q1w2 补到" in reply and "不是有效的网址" not in reply
+    assert (await c.draft() or {})["video"]["code"] == "q1w2"
+
+
 async def test_the_video_code_asked_for_may_come_with_its_word(
     chat: Callable[[str], ChatDriver], svc: Services
 ) -> None:

@@ -19,11 +19,11 @@ __all__ = ["check_link_field", "code_alone", "with_code", "without_link"]
 
 # A message that is only a code: "abcd", "提取码：abcd", "密码 abcd", "pwd=abcd".
 _CODE_ALONE = re.compile(
-    r"(?:(?:提取码|提取碼|访问码|取件码|口令|密码|pwd|code)\s*(?:是|为)?\s*[:：=]?\s*)?"
+    r"(?:(?:提取码|提取碼|访问码|取件码|口令|密码|码|pwd|code)\s*(?:是|为)?\s*[:：=]?\s*)?"
     r"(?P<code>[A-Za-z0-9]{4,8})[。.！!]?",
     re.IGNORECASE,
 )
-_CODE_WORD = re.compile(r"提取码|提取碼|访问码|取件码|口令|密码|pwd|code", re.IGNORECASE)
+_CODE_WORD = re.compile(r"提取码|提取碼|访问码|取件码|口令|密码|码|pwd|code", re.IGNORECASE)
 # What a message holds besides its question: the address (with or without its scheme), its
 # code, the word 链接 before it.
 _LINK_PARTS = re.compile(
