@@ -47,7 +47,10 @@ def submitted(kit: DialogKit, state: State, number: str, via: str) -> StepResult
     form = kit.form(state)
     assert contest is not None and form is not None
     methods = route_methods(contest, kit.channel(state))
-    text = kit.msg.render("submitted", number=number, contest=contest, form=form, methods=methods)
+    notes = [n for n in form.footnotes if _SIGNS.search(n)]  # "个人自荐需手写签字": who signs, who seals
+    text = kit.msg.render(
+        "submitted", number=number, contest=contest, form=form, methods=methods, notes=notes
+    )
     scan: State = {
         "v": DRAFT_VERSION,
         "step": Step.SCAN,

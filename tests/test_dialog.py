@@ -890,3 +890,17 @@ def test_the_scan_prompt_names_the_forms_own_blanks(contests: ContestRegistry, m
         signatures=form.signatures, notes=[n for n in form.footnotes if "签" in n or "章" in n],
     )  # fmt: skip
     assert "加盖公章后" not in text and "签名（手写签字）" in text and "个人自荐需手写签字" in text
+
+
+def test_the_submitted_message_names_the_forms_blanks_and_its_note(
+    contests: ContestRegistry, messages: Messages
+) -> None:
+    # Second trial round: an individual of hlj was told to 签字盖章 at 自荐机构（盖章）.
+    hlj = contests.get("hlj-2022-kepu")
+    assert hlj is not None
+    form = hlj.form("self")
+    text = messages.render(
+        "submitted", number="HLJ2022-000001", contest=hlj, form=form, methods=["x"],
+        notes=[n for n in form.footnotes if "签" in n or "章" in n],
+    )  # fmt: skip
+    assert "处签字盖章" not in text and "个人自荐需手写签字" in text
