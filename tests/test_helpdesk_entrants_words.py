@@ -4,9 +4,12 @@ does what, and everyday phrasings of what the notice states."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import pytest
 
-from contests.rules import ContestRegistry
+from contests.rules import ContestRegistry, dump_contest, new_edition
 from handlers.helpdesk.answer import Helpdesk
 
 CACSI = "cacsi-2022-youth"
@@ -365,3 +368,15 @@ def test_a_story_part_joins_only_as_the_same_answer(helpdesk: Helpdesk) -> None:
     # audience: not taken; the message is handed off rather than answered from the wrong entry.
     answer = helpdesk.ask(ENVOY, "哪些单位可以参加这个征集？我们是一家企业能报吗")
     assert not answer.confident or "企事业单位" in answer.answer
+
+
+def test_a_contest_named_by_its_words_is_its_latest_edition(tmp_path: Path) -> None:
+    # Second trial round: "科技特派团微视频征集，怎么报名" on the web menu was answered for the closed
+    # 2023 edition, not the open one made with `contests new` (it shares the notice's names).
+    source = ContestRegistry.load().get(ENVOY)
+    assert source is not None
+    edition = new_edition(source, "most-2027-tech-envoy", dt.date(2027, 1, 31))
+    dump_contest(edition, tmp_path / "most-2027-tech-envoy.yaml")
+    helpdesk = Helpdesk(ContestRegistry.load(tmp_path))
+    picked, named = helpdesk.pick_contest("科技特派团微视频征集，怎么报名")
+    assert named and picked.id == "most-2027-tech-envoy"

@@ -201,7 +201,8 @@ class Helpdesk:
             notice = self.notice(contest.id)
             names = {contest.short_title, contest.title, *(notice.aliases if notice else ())}
             weight = sum(len(n) for n in names if n and normalise(n) in text)
-            if weight and (best is None or weight > best[0]):
+            # Named as much as another: the later edition (a new one shares its notice's names).
+            if weight and (best is None or (weight, contest.deadline) > (best[0], best[1].deadline)):
                 best = (weight, contest)
         if best:
             return best[1], True
