@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from contests.names import find_all, fold
 from contests.rules import Contest, EntryRoute
 
-__all__ = ["channel_correction", "channels_meant", "contests_meant", "picked_number"]
+__all__ = ["channel_correction", "channels_meant", "contests_meant", "kind_not_offered", "picked_number"]
 
 # Words around a contest's name that are not part of it: "我要报名黑龙江的那个比赛".
 _FILLER = re.compile(
@@ -151,3 +151,14 @@ def channel_correction(text: str, channels: Sequence[EntryRoute], current: str |
         return None
     meant = channels_meant(m["meant"], channels)
     return meant[0] if len(meant) == 1 and meant[0].id != current else None
+
+
+def kind_not_offered(text: str, channels: Sequence[EntryRoute]) -> bool:
+    """Whether a correction ("不对，我选的是自荐") names a kind of route the contest does not have
+    (cq: only 区县推荐): the entrant is told so rather than asked the field again."""
+    m = _CORRECTION.match(fold(text).strip().rstrip("。！!"))
+    if m is None:
+        return False
+    kinds = {"self"} if any(w in m["meant"] for w in ("自荐", "个人", "自己")) else set()
+    kinds |= {"recommend"} if "推荐" in m["meant"] else set()
+    return bool(kinds) and not any(c.kind in kinds for c in channels)

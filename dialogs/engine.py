@@ -18,7 +18,7 @@ from contests.events import EventKind, Incoming, Reply
 from contests.rules import ContestRegistry
 from dialogs import questions as questions_mod
 from dialogs import review, scan, typed_links
-from dialogs.choosing import channel_correction
+from dialogs.choosing import channel_correction, kind_not_offered
 from dialogs.kit import DialogKit, StepSpec, norm
 from dialogs.messages import Messages
 from dialogs.plans import StepRef, current, goto
@@ -150,6 +150,9 @@ class DialogEngine(DialogKit):
             state["channel"], state["track"] = fix.id, None
             said = Reply(self.msg.render("channel_changed", label=fix.label))
             return self._advance(state, StepRef(Step.CHANNEL), now, [said])
+        if contest is not None and step.name == Step.FIELD and kind_not_offered(text, contest.channels):
+            said = Reply(self.msg.render("channel_not_offered", channels=contest.channels))
+            return StepResult(state, [said, self._prompt(state, now)])
         return self._answer(state, step, spec, event, text, now)
 
     def _question(

@@ -349,3 +349,14 @@ def test_the_contests_own_name_names_no_channel(contests: ContestRegistry) -> No
     names = (envoy.title, envoy.short_title)
     assert channels_meant("我要报名大美科技特派团的微视频征集", envoy.channels, names) == []
     assert [c.id for c in channels_meant("社会征集", envoy.channels, names)] == ["self"]
+
+
+async def test_a_channel_the_contest_lacks_is_said_to_be_lacking(chat: Callable[[str], ChatDriver]) -> None:
+    # Second trial round: cq has only 区县推荐; "不对，我选的是自荐" re-listed the 41 districts.
+    c = chat("cq-self")
+    await c.start()
+    await c.say("重庆")
+    await c.say("1")
+    reply = await c.say("不对，我选的是自荐")
+    assert "本大赛只有以下参赛渠道" in reply and "区县推荐" in reply
+    assert (await c.draft() or {})["channel"] == "district"
