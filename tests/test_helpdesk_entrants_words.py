@@ -193,6 +193,9 @@ def test_passing_a_review_is_not_the_notices_via(helpdesk: Helpdesk) -> None:
         # A work entered in an earlier year: the 历届 rule; "再报一回" is once more, not one more place.
         (HLJ, "前年参加过你们活动的作品还能再报吗", "不再参加本次活动"),
         (HLJ, "前年参加过咱省这个活动的片子，今年还能再报一回不？", "不再参加本次活动"),
+        (HLJ, "前年我这片子参加过一次，今年还能再报吗", "不再参加本次活动"),
+        # A month in words dates the work (三月份 is 3月份).
+        (HLJ, "今年三月份在抖音上发的，算不算数", "2022年3月播出，不在"),
         # The same thing asked twice ("时长有要求吗？多长合适") is one question, not an off-topic second.
         (ENVOY, "作品时长有要求吗？多长合适", "没有规定视频时长"),
         # 不到 only frames a figure against the rule.
@@ -316,6 +319,8 @@ def test_the_scans_limit_alone_when_only_the_scans_are_asked(helpdesk: Helpdesk)
         # A part nothing in the notice matches is the story of the part beside it.
         (CACSI, "能不能把U盘直接寄过去？寄到哪个地址", "没有要求邮寄材料"),
         (CQ, "有没有咨询电话嘛？通知上头我翻了几遍都没看到", "没有公布咨询电话"),
+        # A work entered before: hlj has its 历届 rule, cq none.
+        (CQ, "我们单位去年参加过，今年还能再报吗", "通知没有说往届参加过的作品能否再次参加"),
     ],
 )
 def test_what_the_notices_leave_unsaid_is_said_so(

@@ -49,7 +49,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     截止: 截止 截至 截止日期 截止时间 最晚 最迟 最后一天 deadline ddl 截稿 期限
     开始: 开始 起始 开放 启动
     盖章: 盖章 公章 印章 盖公章 加盖 签章 章
-    签字: 签字 签名 手签 签
+    签字: 签字 签名 手签 签 代签 替签 代为签字
     手写: 手写 亲笔 打印 电子签 电子签名 电子签章 打字
     人工智能: ai aigc 人工智能 chatgpt 生成式 ai生成
     分辨率: 分辨率 清晰度 高清 像素 画质 4k 1080p 720p 超清
@@ -99,6 +99,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     上传: 上传 传 传到 放 放到 放进 存 存到
     注明: 注明 标注 标明
     噪音: 噪音 噪声 杂音 嘈杂 吵 吵闹
+    法定代表人: 法定代表人 法人 法人代表 法定代表
     发现: 发现 查出 查出来 被查 查到
     同意: 同意 点头 答应 允许
     依据: 依据 根据
@@ -174,7 +175,8 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     # "再自荐一次" asks whether one work may go twice; 一次 alone is no word of the notices.
     (r"再[^，。？?]{0,6}一(次|遍|回)", "重复"),
     # A work entered before ("前年参加过你们活动的作品"): the notices' 历届 rule, not the production window.
-    (r"(参加|参赛|报|投)过[^，。？?]{0,8}(活动|比赛|大赛|评选|征集)|往届|上届|上一届|前几届|以前参加过",
+    (r"(参加|参赛|报|投)过[^，。？?]{0,8}(活动|比赛|大赛|评选|征集)|往届|上届|上一届|前几届|以前参加过"
+     r"|(参加|参赛)过(一次|一回|了)?[^？?]{0,10}(还能|能不能|可以|再)",
      "历届"),
     # What becomes of a copied work ("算抄袭会有什么后果"): the clauses that cancel and pursue.
     (r"后果|处罚|惩罚|(怎么|咋|如何)处理|会(怎样|怎么样|咋样)", "取消"),

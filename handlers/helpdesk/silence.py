@@ -92,6 +92,12 @@ TOPICS: tuple[SilentTopic, ...] = (
            "通知没有规定视频的帧率。", "The notice does not specify a frame rate."),
     _topic(r"码率|比特率|bit ?rate", r"码率|比特率|\d+\s*(?:kbps|Mbps)",
            "通知没有规定视频的码率。", "The notice does not specify a bit rate."),
+    # A work entered before, where the notice has no rule on it (hlj's 历届 rule is searched).
+    _topic(r"(?:参加|参赛|报|投)过[^，。？?]{0,8}(?:活动|比赛|大赛|评选|征集)|往届|上届|上一届|前几届|以前参加过"
+           r"|(?:参加|参赛)过(?:一次|一回|了)?[^？?]{0,10}(?:还能|能不能|可以|再)",
+           r"历届|往届|已参加过|曾参加|参加过",
+           "通知没有说往届参加过的作品能否再次参加。",
+           "The notice does not say whether a work entered in an earlier year may be entered again."),
     # Where the public votes, where the notice says only "主办方指定网站".
     _topic(r"(?:投票|投)[^，。？?]{0,6}(?:哪个|什么|啥)(?:网站|平台|网址|地方)|(?:投票|投票的)?网址[^，。？?]{0,4}(?:发|给|是)"
            r"|where .{0,20}\bvote",

@@ -13,7 +13,8 @@ from handlers.helpdesk.index import KnowledgeBase
 #: A year (2022年, 22年, 去年), then a month (3月, 3月份, 3月10日) or a part of the year (年底, 年初).
 _WHEN = re.compile(
     r"(?:(?P<year>\d{4}|\d{2})年|(?P<rel>去年|前年|今年))"
-    r"(?:(?P<month>\d{1,2})月份?(?:(?P<day>\d{1,2})[日号])?|(?P<part>底|末|初|年底|年末|年初))?"
+    r"(?:(?P<month>\d{1,2}|十[一二]|[一二三四五六七八九十])月份?(?:(?P<day>\d{1,2})[日号])?"
+    r"|(?P<part>底|末|初|年底|年末|年初))?"
 )
 #: What happened then, said right after the date: the work was made, or first shown.
 _MADE = re.compile(r"做完|做好|完成|制作|拍完|拍好|剪完|整完|弄完|搞完|拍摄|做的|拍的|剪的|成片")
@@ -21,6 +22,7 @@ _SHOWN = re.compile(r"播|上线|发布|发到|发在|发的|发过|发了|上�
 #: The question asks whether the work may take part.
 _QUALIFIES = re.compile(r"能|可以|可不可以|行|符合|算|赶得上|来得及|报|参加|参赛|有效")
 _YEARS_BACK = {"今年": 0, "去年": 1, "前年": 2}
+_MONTHS = {m: i for i, m in enumerate("一二三四五六七八九十", 1)} | {"十一": 11, "十二": 12}
 _YEAR_END = frozenset({"底", "末", "年底", "年末"})
 #: What an answer from here is called where an entry's id would be (no entry: it is worked out).
 WORK_DATES = "check:work_dates"
@@ -41,6 +43,7 @@ def _span(match: re.Match[str], this_year: int) -> tuple[dt.date, dt.date] | Non
     else:
         year = this_year - _YEARS_BACK[match.group("rel")]
     month, day, part = match.group("month"), match.group("day"), match.group("part")
+    month = str(_MONTHS.get(month, month)) if month else month  # 三月份 is 3月份
     try:
         if month and day:
             one = dt.date(year, int(month), int(day))
