@@ -611,6 +611,13 @@ async def test_an_unsure_answer_opens_a_ticket_and_notifies_operators(service: H
     assert "可以报一个三集的系列片吗？" in shown and "回复 HD-000001" in shown and "telegram:1001" in shown
 
 
+async def test_an_english_question_handed_off_is_told_so_in_english(service: HelpdeskService) -> None:
+    # Second trial round: "I am not sure…" was followed by the Chinese hand-off line.
+    texts = await service.answer(ALICE, KEPU, "Is there a dress code for the award ceremony?")
+    assert texts[0].startswith("I am not sure") and "HD-000001" in texts[1]
+    assert "organisers' staff" in texts[1] and "已转交" not in texts[1]
+
+
 async def test_the_operators_reply_is_kept_and_relayed(service: HelpdeskService) -> None:
     _, pushes = recorders(service)
     await service.answer(ALICE, KEPU, "可以报一个三集的系列片吗？")

@@ -104,7 +104,14 @@ def parse_operator_command(text: str) -> OperatorCommand | None:
 
 EMPTY_QUESTION = "请直接输入您的问题，例如：视频可以多大？截止日期是哪天？"
 HANDED_OFF = "已转交主办方工作人员（工单号 {id}），回复后会在这里转告您。您可以继续填写报名信息。"
+HANDED_OFF_EN = (
+    "Your question has gone to the organisers' staff (ticket {id}); their reply will be passed on "
+    "here. You can go on filling in your entry."
+)
 HANDOFF_FAILED = "问题暂时无法转交，请稍后再问，或直接联系主办方。"
+HANDOFF_FAILED_EN = (
+    "The question could not be passed on just now: please ask again later, or contact the organisers."
+)
 RELAYED = "关于您的提问“{question}”（工单 {id}），主办方工作人员回复：\n{reply}"
 
 
@@ -146,6 +153,7 @@ class HelpdeskService:
             # takes the question instead.
             log.exception("helpdesk could not search for contest %r", contest_id)
             answer_text, suggestion, picked = "这个问题我暂时无法查询。", "", contest_id
+            english = False
         else:
             if result.confident:
                 return [result.answer]
@@ -154,19 +162,20 @@ class HelpdeskService:
                 if own is not None:
                     return [own]
             answer_text, suggestion, picked = result.answer, result.suggestion, result.contest_id
+            english = result.english
         try:
             ticket = await self.store.create(
                 contest_id=picked, user=user, question=question, suggestion=suggestion, now=self.clock()
             )
         except Exception:
             log.exception("helpdesk could not store a ticket for %s", user)
-            return [answer_text, HANDOFF_FAILED]
+            return [answer_text, HANDOFF_FAILED_EN if english else HANDOFF_FAILED]
         try:
             await self.operators(ticket)
         except Exception:
             # The ticket is kept open; operators still find it in the open list.
             log.exception("helpdesk could not notify operators about %s", ticket.id)
-        return [answer_text, HANDED_OFF.format(id=ticket.id)]
+        return [answer_text, (HANDED_OFF_EN if english else HANDED_OFF).format(id=ticket.id)]
 
     async def reply(self, ticket_id: str, text: str, *, operator: str = "") -> Ticket:
         """Keep an operator's reply on the ticket, then push it to the entrant.
