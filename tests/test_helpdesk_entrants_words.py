@@ -214,6 +214,8 @@ def test_passing_a_review_is_not_the_notices_via(helpdesk: Helpdesk) -> None:
             "kepuchuwsp@126.com",
         ),
         (HLJ, "When is the submission deadline, and how do we submit?", "QR code"),
+        # "this year" is the contest's, not the year a work was made.
+        (CAS, "Who exactly are the expert judges this year?", "评审专家"),
         # Everyday words: 讲究 is 要求, 吵 is 噪音, 查出来 is 发现, 后果 what is done, 瞅 is 看.
         (CQ, "字幕有啥子讲究没得？", "字幕"),
         (CACSI, "那个声音方面有没有什么要求就是我们录的时候有点吵", "背景噪声"),

@@ -100,7 +100,8 @@ LEXICON: tuple[tuple[str, str], ...] = (
      "参加 资格"),
     (r"independent (film|video|producer|creator|maker)|filmmaker|freelanc", "独立视频制作人 参加"),
     (r"\bstart|\bbegin|\bopen(?! to\b)", "开始"),
-    (r"produced|(was|were|be|been) (made|completed|finished)|made in|filmed|shot in|\byear\b|20\d\d",
+    (r"produced|(was|were|be|been) (made|completed|finished)|made in|filmed|shot in"
+     r"|(?<!this )\byear\b|20\d\d",
      "制作 年份 时间范围"),
     (r"broadcast|aired|published|released|online", "播出"),
     (r"\btitle\b", "作品名称 片头"),
