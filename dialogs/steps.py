@@ -41,6 +41,7 @@ _NO = {
     "继续填写", "否", "不", "no", "n", "继续",
     "不取消", "不取消了", "不要取消", "别取消", "不了", "先不取消",
 }  # fmt: skip
+_DAYS_SAID = {"今天": 0, "今日": 0, "当天": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
 _GREETING = re.compile(
     r"^(?:你好|您好|你们好|大家好|hi|hello|hey|在吗|在不在|哈喽|嗨|老师好)[!！。.～~，,]*$"
 )
@@ -280,6 +281,9 @@ def read_field(
         if not 1 <= int(v[:6]) <= len(allowed):
             return kit.reject(state, "choice_number", {"max": len(allowed)}, fld.label)
         value = allowed[int(v) - 1]
+    if fld.type is FieldType.DATE and norm(value) in _DAYS_SAID:
+        # "今天", "昨天": a day as people say it (tried: 自荐时间 refused "今天").
+        value = (_today(contest, now) - dt.timedelta(days=_DAYS_SAID[norm(value)])).isoformat()
     if fld.role == "reviewers":  # the unit's name, or two experts: as the way chosen says
         result = check_reviewers(value, experts="专家" in str(_answer_of(kit, state, "review_way")))
     else:

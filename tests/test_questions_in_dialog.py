@@ -475,3 +475,15 @@ def test_a_question_at_a_name_field_is_asked_not_stored(engine: DialogEngine, te
     # Second trial round: the first was stored as 自荐机构（个人）, the second refused as a sentence.
     result = handle(engine, at_field(engine, "unit"), text)
     assert result.question and "unit" not in (result.state or {}).get("answers", {})
+
+
+def test_today_is_a_date(engine: DialogEngine) -> None:
+    # Second trial round: "今天" was refused at envoy's 自荐时间.
+    state = at_field(engine, "title")
+    state.update(contest="most-2023-tech-envoy", channel="self")
+    goto(state, StepRef(Step.FIELD, "self_date"))
+    today = dt.datetime(2023, 6, 20, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    result = engine.handle(
+        copy_state(state), Incoming(UserKey("test", "q"), EventKind.TEXT, text="今天"), today
+    )
+    assert (result.state or {}).get("answers", {}).get("self_date") == "2023-06-20"

@@ -141,7 +141,8 @@ async def test_file_video_form_scan_and_receipt(
     assert drawn.startswith(b"%PDF-")
     assert "KP2026-000001" in docs[0].filename
     assert "按表上的签字、盖章栏（" in chat.last[-1].text
-    assert "已计入您的自荐" in "\n".join(r.text for r in chat.last)
+    said = "\n".join(r.text for r in chat.last)
+    assert "已计入您的自荐" in said and "已自荐 1/1 部" in said and "已推荐" not in said  # one's own entry
 
     fake_scan = tmp_path / "not-an-image.jpg"
     fake_scan.write_text("这不是图片", encoding="utf-8")

@@ -80,7 +80,8 @@ class Hold:
         track = self.reservation.track
         min_works = self.holder.rule.min_works if self.holder.rule else None
         who = "您的自荐" if self.holder.unit is None else f"“{self.holder.name}”的推荐名额"
-        return f"已计入{who}。" + count_line(self.used, self.limit, track, min_works)
+        verb = "自荐" if self.holder.unit is None else "推荐"
+        return f"已计入{who}。" + count_line(self.used, self.limit, track, min_works, verb)
 
 
 @dataclass(frozen=True, slots=True)

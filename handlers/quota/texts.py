@@ -66,15 +66,18 @@ def noun(track: Track) -> tuple[str, str]:
     return ("科普号", "个") if track == "account" else ("作品", "部")
 
 
-def count_line(used: int, limit: int | None, track: Track, min_works: int | None = None) -> str:
-    """E.g. "作品：已推荐 2/6 部，还可推荐 4 部。", and what is missing to the notice's minimum."""
+def count_line(
+    used: int, limit: int | None, track: Track, min_works: int | None = None, verb: str = "推荐"
+) -> str:
+    """E.g. "作品：已推荐 2/6 部，还可推荐 4 部。", and what is missing to the notice's minimum;
+    ``verb`` 自荐 for one's own entries ("已自荐 1/1 部")."""
     what, unit = noun(track)
     if limit is None:
-        return f"{what}：已推荐 {used} {unit}（通知未限数量）。"
+        return f"{what}：已{verb} {used} {unit}（通知未限数量）。"
     left = max(limit - used, 0)
-    text = f"{what}：已推荐 {used}/{limit} {unit}，还可推荐 {left} {unit}。"
+    text = f"{what}：已{verb} {used}/{limit} {unit}，还可{verb} {left} {unit}。"
     if track == "work" and min_works and used < min_works:
-        text += f"通知要求至少推荐 {min_works} {unit}，还差 {min_works - used} {unit}。"
+        text += f"通知要求至少{verb} {min_works} {unit}，还差 {min_works - used} {unit}。"
     return text
 
 
