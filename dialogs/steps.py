@@ -15,10 +15,11 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import Any
 
 from contests.events import Choice, EventKind, Incoming, Reply
 from contests.names import match_place
-from contests.rules import Contest, EntryRoute, FieldType, FormField
+from contests.rules import Contest, EntryRoute, FieldType, Form, FormField
 from dialogs import review, scan, typed_links, video
 from dialogs.choosing import channels_meant, contests_meant, picked_number
 from dialogs.kit import KEEP, SKIP, DialogKit, StepSpec, norm, show_answer
@@ -215,8 +216,9 @@ def ask_field(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
     blank = current in (None, "")
     # The net-disk link's prompt names the folder the notice prescribes, made of the answers.
     folder = contest.share_folder(form, state["answers"]) if fld.type is FieldType.URL else None
+    pledge = _pledge_filled(form, fld, state["answers"]) if fld.type is FieldType.PLEDGE else None
     # Without an answer the prompt depends on the form alone: render it once.
-    if blank and folder is None and token in plan.prompts:
+    if blank and folder is None and pledge is None and token in plan.prompts:
         return Reply(*plan.prompts[token])
     inline = fld.type is FieldType.CHOICE and len(fld.options) > MAX_CHOICE_BUTTONS
     options = _channel_options(plan.channel.id if plan.channel else "", fld)
@@ -233,6 +235,7 @@ def ask_field(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
         example=contest.example_date(fld) if fld.type is FieldType.DATE else None,
         window=contest.window(fld.window) if fld.window else None,
         folder=folder,
+        pledge=pledge,
     )
     choices: tuple[Choice, ...] = ()
     if fld.type is FieldType.CHOICE and not inline:
@@ -323,6 +326,21 @@ def read_field(
             said = kit.msg.render("other_drive", label=fld.label, drive=drives[0], wanted=drives[1])
             notes.append(Reply(said))
     return Advance(notes)
+
+
+def _pledge_filled(form: Form, fld: FormField, answers: Mapping[str, Any]) -> str | None:
+    """The pledge with the blanks the entrant has already answered filled in (cq: "我单位（填写单位全称）
+    （统一社会信用代码为____）"), as the form prints them; None when nothing is filled."""
+    unit = next((answers.get(f.id) for f in form.fields if f.role == "unit" and answers.get(f.id)), None)
+    uscc = next(
+        (answers.get(f.id) for f in form.fields if f.type is FieldType.USCC and answers.get(f.id)), None
+    )
+    text = fld.text
+    if isinstance(unit, str):
+        text = text.replace("（填写单位全称）", f"（{unit}）")
+    if isinstance(uscc, str):
+        text = text.replace("____", uscc)
+    return text if text != fld.text else None
 
 
 def _video_follows(state: State, old: object, new: object) -> bool:

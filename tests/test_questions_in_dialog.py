@@ -487,3 +487,19 @@ def test_today_is_a_date(engine: DialogEngine) -> None:
         copy_state(state), Incoming(UserKey("test", "q"), EventKind.TEXT, text="今天"), today
     )
     assert (result.state or {}).get("answers", {}).get("self_date") == "2023-06-20"
+
+
+def test_the_pledge_is_shown_with_the_blanks_already_answered(engine: DialogEngine) -> None:
+    # Second trial round: cq's pledge showed "我单位（填写单位全称）（统一社会信用代码为____）" after
+    # both had been given.
+    state = handle(engine, None, "").state
+    assert state is not None
+    state.update(contest="cq-2023-scientist-spirit", channel="district")
+    state["answers"].update(unit="重庆某某科技有限公司", uscc="91500000MA5U000000")
+    goto(state, StepRef(Step.FIELD, "pledge"))
+    when = dt.datetime(2023, 5, 20, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    result = engine.handle(
+        copy_state(state), Incoming(UserKey("test", "q"), EventKind.TEXT, text="帮助"), when
+    )
+    shown = "\n".join(r.text for r in result.replies)
+    assert "我单位（重庆某某科技有限公司）（统一社会信用代码为91500000MA5U000000）" in shown
