@@ -129,9 +129,12 @@ class Assistant:
     def _answers_for(self, user: UserKey) -> AskHelpdesk:
         """The helpdesk's answer to a question typed in the dialog without a prefix."""
 
-        async def answers(question: str, contest_id: str | None, route: str | None) -> list[Reply]:
+        async def answers(
+            question: str, contest_id: str | None, route: str | None, track: str | None
+        ) -> list[Reply]:
             assert self.helpdesk is not None
-            return [Reply(t) for t in await self.helpdesk.answer(user, contest_id, question, route=route)]
+            said = await self.helpdesk.answer(user, contest_id, question, route=route, track=track)
+            return [Reply(t) for t in said]
 
         return answers
 
@@ -177,7 +180,9 @@ class Assistant:
         draft = turn.draft if turn.draft_read else await self.storage.get_draft(user)
         contest_id = (draft.data.get("contest") if draft else None) or contest_hint
         route = draft.data.get("channel") if draft else None
-        replies = [Reply(t) for t in await self.helpdesk.answer(user, contest_id, question, route=route)]
+        track = draft.data.get("track") if draft else None
+        said = await self.helpdesk.answer(user, contest_id, question, route=route, track=track)
+        replies = [Reply(t) for t in said]
         if draft is not None:
             replies.append(Reply(self.submit.engine.msg.render("draft_kept_after_question")))
         return replies

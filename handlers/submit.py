@@ -75,7 +75,7 @@ class LinkProbeLike(Protocol):
 
 
 LinkProber = Callable[[str, Contest], Awaitable[LinkProbeLike]]
-AskHelpdesk = Callable[[str, str | None, str | None], Awaitable[list[Reply]]]
+AskHelpdesk = Callable[[str, str | None, str | None, str | None], Awaitable[list[Reply]]]
 """Answers a question typed in the dialog: ``ask(question, contest_id, route)`` (the route chosen so far)."""
 
 
@@ -357,7 +357,12 @@ class SubmitHandler:
             replies.insert(min(1, len(replies)), Reply(self.engine.msg.render(said)))
         if asking and outcome.question and ask is not None:
             state = outcome.state or {}
-            answer = await ask(outcome.question, state.get("contest") or contest_hint, state.get("channel"))
+            answer = await ask(
+                outcome.question,
+                state.get("contest") or contest_hint,
+                state.get("channel"),
+                state.get("track"),
+            )
             replies = [*answer, *replies]
         return replies
 

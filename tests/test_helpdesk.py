@@ -239,9 +239,15 @@ async def test_ask_async_runs_in_a_worker_thread(helpdesk: Helpdesk, monkeypatch
     seen: list[int] = []
     real = Helpdesk.ask
 
-    def spy(self: Helpdesk, contest_id: str | None, question: str, route: str | None = None) -> object:
+    def spy(
+        self: Helpdesk,
+        contest_id: str | None,
+        question: str,
+        route: str | None = None,
+        track: str | None = None,
+    ) -> object:
         seen.append(threading.get_ident())
-        return real(self, contest_id, question, route)
+        return real(self, contest_id, question, route, track)
 
     monkeypatch.setattr(Helpdesk, "ask", spy)
     answer = await helpdesk.ask_async(KEPU, "视频可以多大？")

@@ -387,3 +387,16 @@ def test_a_contest_named_by_its_words_is_its_latest_edition(tmp_path: Path) -> N
     helpdesk = Helpdesk(ContestRegistry.load(tmp_path))
     picked, named = helpdesk.pick_contest("科技特派团微视频征集，怎么报名")
     assert named and picked.id == "most-2027-tech-envoy"
+
+
+@pytest.mark.parametrize(
+    ("track", "said", "not_said"),
+    [("work", "微视频申报表", "科普号申报表"), ("account", "科普号申报表", "微视频申报表")],
+)
+def test_a_question_naming_neither_call_is_about_the_drafts_own(
+    helpdesk: Helpdesk, track: str, said: str, not_said: str
+) -> None:
+    # Second trial round: a cacsi 微视频 entrant asking about the 推荐单位 seal got the 科普号 form.
+    answer = helpdesk.ask(CACSI, "推荐单位那栏要盖章吗？", route="member", track=track)
+    first = answer.answer.split("\n")[0]
+    assert answer.confident and said in first and not_said not in first

@@ -360,3 +360,14 @@ async def test_a_channel_the_contest_lacks_is_said_to_be_lacking(chat: Callable[
     reply = await c.say("不对，我选的是自荐")
     assert "本大赛只有以下参赛渠道" in reply and "区县推荐" in reply
     assert (await c.draft() or {})["channel"] == "district"
+
+
+async def test_a_question_in_the_dialog_is_about_the_drafts_own_call(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    # Second trial round: a cacsi 微视频 entrant asking "推荐单位那栏…要盖章吗" got the 科普号 form's boxes.
+    c = chat("own-call")
+    form = contest(svc, CACSI).form("video")
+    await at_field(c, svc, CACSI, "其他机构和个人自荐（社会征集）", form.fields[1].id)
+    reply = await c.say("推荐单位那栏要盖章吗？")
+    assert "微视频申报表" in reply and "科普号申报表" not in reply

@@ -15,7 +15,7 @@ from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import ASKS, Analyzer, Query, contest_terms, normalise
 from handlers.helpdesk.english import about_the_contest, chinese_terms, english_answer
 from handlers.helpdesk.facts import build_entries, quota_text
-from handlers.helpdesk.foreign import FORM_NAMES, sink_foreign
+from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, names_no_track, sink_foreign
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
 from handlers.helpdesk.parts import (
     ASKS_A_LIST,
@@ -217,18 +217,23 @@ class Helpdesk:
 
     # -- asking -----------------------------------------------------------------------------
 
-    def ask(self, contest_id: str | None, question: str, route: str | None = None) -> HelpAnswer:
+    def ask(
+        self, contest_id: str | None, question: str, route: str | None = None, track: str | None = None
+    ) -> HelpAnswer:
         """Answer ``question`` about ``contest_id`` (None: pick one, and say which).
 
         ``route`` is the entry route the asker chose in their draft (推荐/自荐 …): a question about
-        "the form" is then about that route's form.  A message asking two things ("能推荐几部？要盖
-        什么章？") gets both answers, and is sure only if both are.
+        "the form" is then about that route's form; ``track`` what the draft enters (cacsi: a 微视频
+        or a 科普号), which a question naming neither is about.  A message asking two things
+        ("能推荐几部？要盖什么章？") gets both answers, and is sure only if both are.
         """
         # What is asked sits at the end of a long message; the rest is story, and an unbounded
         # message would cost every user of this process its time (the regexes share the GIL).
         question = _REPLY_IN.sub(" ", question[-MAX_QUESTION_CHARS:]).strip() or question
         english = is_english(question)
         preface = ""
+        if track in TRACK_WORDS and not english and names_no_track(question):
+            question = f"{TRACK_WORDS[track]}：{question}"
         if contest_id is None:
             picked, named = self.pick_contest(chinese_terms(question) if english else question)
             contest_id = picked.id
@@ -471,9 +476,11 @@ class Helpdesk:
             return "\nTo ask the organisers: " + "; ".join(phones) + "."
         return "\n如需确认，可咨询主办方：" + "；".join(phones) + "。"
 
-    async def ask_async(self, contest_id: str | None, question: str, route: str | None = None) -> HelpAnswer:
+    async def ask_async(
+        self, contest_id: str | None, question: str, route: str | None = None, track: str | None = None
+    ) -> HelpAnswer:
         """:meth:`ask` in a worker thread: building an index and searching must not block the loop."""
-        return await asyncio.to_thread(self.ask, contest_id, question, route)
+        return await asyncio.to_thread(self.ask, contest_id, question, route, track)
 
 
 def _places_listed(contest: Contest) -> set[str]:

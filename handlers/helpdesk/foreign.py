@@ -39,6 +39,9 @@ def sink_foreign(hits: list[Hit], contest: Contest, route: str | None, text: str
     other = _other_track(text)
     if not forms and not routes and other is None:
         return hits
+    if other is not None and len({f.track for f in contest.forms}) > 1:
+        # The other track's forms (cacsi: the 科普号申报表 for a 微视频 question).
+        forms |= {f.id for f in contest.forms if f.track == _TRACK_OF[other]}
     sections = tuple(f"{f.attachment} " for f in contest.forms if f.id in forms and f.attachment)
     # Another route's name as the notice writes it ("地方、部门推荐", "社会征集"): its delivery line
     # and its section's clauses are that route's.
@@ -51,7 +54,7 @@ def sink_foreign(hits: list[Hit], contest: Contest, route: str | None, text: str
             heading = _ITEM_NUMBER.sub("", entry.source)
             return (
                 (bool(sections) and cite.startswith(sections))
-                or (other is not None and other in heading)
+                or (other is not None and (other in heading or _only_of(entry.text, other)))
                 or any(n and n in heading for n in names)
             )
         if entry.id.startswith("fact:delivery.") and names:
@@ -76,8 +79,26 @@ _TRACKS = (("科普号", re.compile(r"科普号|账号|帐号")), ("微视频", 
 _ITEM_NUMBER = re.compile(r"\s\d+[.．、]$")
 
 
+_TRACK_OF = {"科普号": "account", "微视频": "work"}
+
+
+def _only_of(text: str, track: str) -> bool:
+    """A clause that speaks of ``track`` alone ("将评选出20个优秀的科普号…"): that track's."""
+    named = [name for name, pattern in _TRACKS if pattern.search(text)]
+    return named == [track]
+
+
 def _other_track(text: str) -> str | None:
     named = [name for name, pattern in _TRACKS if pattern.search(text)]
     if len(named) != 1:
         return None
     return next(name for name, _ in _TRACKS if name != named[0])
+
+
+#: What a draft's track is called in a question, for a contest calling for both (cacsi).
+TRACK_WORDS = {"work": "微视频", "account": "科普号"}
+
+
+def names_no_track(text: str) -> bool:
+    """Whether ``text`` names neither a 科普号 nor a video: then the asker's own track is meant."""
+    return not any(pattern.search(text) for _, pattern in _TRACKS)

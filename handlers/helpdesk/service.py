@@ -138,7 +138,13 @@ class HelpdeskService:
         self.own_submissions = own_submissions
 
     async def answer(
-        self, user: UserKey, contest_id: str | None, question: str, *, route: str | None = None
+        self,
+        user: UserKey,
+        contest_id: str | None,
+        question: str,
+        *,
+        route: str | None = None,
+        track: str | None = None,
     ) -> list[str]:
         """The texts to send to ``user`` for ``question``: an answer with its source, or an honest
         "unsure" with the ticket number after the question was handed to the operators.  ``route``
@@ -147,7 +153,7 @@ class HelpdeskService:
         if not question:
             return [EMPTY_QUESTION]
         try:
-            result = await self.helpdesk.ask_async(contest_id, question, route)
+            result = await self.helpdesk.ask_async(contest_id, question, route, track)
         except (KnowledgeError, KeyError):
             # A broken FAQ file or an unknown contest must not cost the entrant an answer: an operator
             # takes the question instead.
