@@ -738,10 +738,6 @@ class SubmitHandler:
         return done, replies
 
 
-#: The producer our drawn forms carry (forms.overlay): a "scan" with it is the unsigned original.
-DRAWN_BY = "WeasyPrint"
-
-
 def take_scan(path: Path, max_bytes: int, folder: Path | None, n: int) -> tuple[int, str | None, Path, str]:
     """``(size, kind, where kept, why not)`` of a returned scan (blocking: run in a worker thread).
 
@@ -760,14 +756,6 @@ def take_scan(path: Path, max_bytes: int, folder: Path | None, n: int) -> tuple[
         # A file of another kind gets the usual "jpg, png or pdf only"; one that claims to be a
         # scan and does not open gets the parser's reason.
         return size, None, path, verdict.reason if verdict.problem == "broken" else ""
-    if str(verdict.details.get("producer", "")).startswith(DRAWN_BY):
-        # The form as the assistant drew it, sent back untouched: nobody has signed or sealed it.
-        return (
-            size,
-            None,
-            path,
-            "这是助手生成的原表，还没有签字盖章。请打印出来签字、盖章后，再拍照或扫描发回",
-        )
     if folder is None:
         return size, verdict.kind, path, ""
     return size, verdict.kind, keep_file(path, folder / f"scan-{n}.{verdict.kind}"), ""

@@ -84,6 +84,12 @@ def kind_of(head: bytes) -> str | None:
     return next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
 
 
+#: The producer the assistant's drawn forms carry (forms.overlay, WeasyPrint): a "scan" made by it is
+#: the unsigned original.
+DRAWN_BY = "WeasyPrint"
+_UNSIGNED = "这是助手生成的原表，还没有签字盖章。请打印出来签字、盖章后，再拍照或扫描发回"
+
+
 def _broken(kind: str, why: str) -> ScanVerdict:
     name = _KIND_NAMES[kind]
     return ScanVerdict(None, "broken", f"文件开头标明是 {name}，但{why}。{_SEND_INSTEAD}", {"claimed": kind})
@@ -203,6 +209,9 @@ def _run_child(fd: int, kind: str, limits: ScanLimits) -> ScanVerdict:
         said = _forks().ask(fd, limits) or {}
     except TimeoutError:
         return _broken(kind, f"{limits.timeout_s:g} 秒内没能打开，文件结构异常")
+    if said.get("kind") == kind and str(said.get("producer", "")).startswith(DRAWN_BY):
+        # The form as the assistant drew it, sent back untouched: nobody has signed or sealed it.
+        return ScanVerdict(None, "broken", _UNSIGNED, {"claimed": kind})
     if said.get("kind") == kind:
         return ScanVerdict(kind, details={k: v for k, v in said.items() if k != "kind"})
     if said.get("problem") == "missing":  # the parsers are not installed: an operator problem
