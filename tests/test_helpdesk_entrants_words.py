@@ -214,6 +214,13 @@ def test_passing_a_review_is_not_the_notices_via(helpdesk: Helpdesk) -> None:
             "kepuchuwsp@126.com",
         ),
         (HLJ, "When is the submission deadline, and how do we submit?", "QR code"),
+        # A district named in one English sentence is the asker of the next ("how many can the
+        # district send on?" got the other districts' 1—2).
+        (
+            CQ,
+            "We are in Beibei. When do we send to the district and how many can the district send on?",
+            "北碚区属于",
+        ),
         # "this year" is the contest's, not the year a work was made.
         (CAS, "Who exactly are the expert judges this year?", "评审专家"),
         # Everyday words: 讲究 is 要求, 吵 is 噪音, 查出来 is 发现, 后果 what is done, 瞅 is 看.

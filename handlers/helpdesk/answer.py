@@ -13,7 +13,7 @@ from typing import Literal
 from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import ASKS, Analyzer, Query, contest_terms, normalise
-from handlers.helpdesk.english import about_the_contest, chinese_terms, english_answer
+from handlers.helpdesk.english import about_the_contest, chinese_terms, english_answer, place_terms
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, names_no_track, sink_foreign
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
@@ -273,7 +273,7 @@ class Helpdesk:
             selecting = selection_stage(contest, normalise(question))
             stage = selecting[1] if selecting is not None else None
             parts = [at_stage(p, stage, contest) for p in with_route_named(parts)]
-            parts = with_unit_named(parts, contest)
+            parts = with_unit_named(parts, contest, read=place_terms if english else lambda part: part)
         answers = [self._one(contest, part, route, english) for part in parts]
         for i in range(len(answers) - 1, 0, -1):
             # A part with no word of the contest beside one that has ("视频得整多长啊？俺们剪了六分来

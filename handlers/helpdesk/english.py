@@ -207,6 +207,14 @@ def chinese_terms(question: str) -> str:
     return " ".join([*terms, quoted]).strip()
 
 
+def place_terms(question: str) -> str:
+    """:func:`chinese_terms`, with every place the question names in pinyin, asked about or not."""
+    text = question.lower()
+    return " ".join(
+        [chinese_terms(question), *(chinese for pattern, chinese in _PLACES if pattern.search(text))]
+    )
+
+
 def _day(d: object) -> str:
     return f"{d:%B} {d.day}, {d.year}" if hasattr(d, "year") else str(d)  # type: ignore[attr-defined]
 

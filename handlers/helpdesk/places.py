@@ -10,6 +10,7 @@ for those kinds by the country's provincial-level and sub-provincial names.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from contests.names import PROVINCES, SUB_PROVINCIAL_CITIES
@@ -115,15 +116,25 @@ def describe(place: NamedUnit, quota: str) -> str:
 _ABOUT_PLACES = re.compile(r"名额|三区|几部|几个|多少部|多少个|推荐几|能推|可以推")
 
 
-def with_unit_named(parts: list[str], contest: Contest) -> list[str]:
+#: What place_of names a unit asked of by its kind alone ("区县能推几个", "省里能推几部").
+_KIND_WORDS = frozenset({"区县", "省级单位"})
+
+
+def with_unit_named(
+    parts: list[str], contest: Contest, read: Callable[[str], str] = lambda part: part
+) -> list[str]:
     """``parts`` of one message, the unit one of them names given to the others that ask about
     places without naming one ("北京市科委能推荐几部？有没有三区加的名额" asks Beijing's 三区
-    place, not the 三区 rule in general)."""
-    places = [place_of(normalise(p), contest) for p in parts]
+    place, not the 三区 rule in general).  ``read``: the Chinese a part says (an English one's
+    terms and places: "We are in Beibei. … how many can the district send on?")."""
+    said = [read(p) for p in parts]
+    # A unit by its name (北碚区, 北京市), not the kind's word alone (区县, 省里), is the asker.
+    places = [place if place is not None and place.named not in _KIND_WORDS else None
+              for place in (place_of(normalise(p), contest) for p in said)]  # fmt: skip
     named = next((p for p in places if p is not None), None)
     if named is None:
         return parts
     return [
-        part if place is not None or not _ABOUT_PLACES.search(part) else f"{named.named}{part}"
-        for part, place in zip(parts, places, strict=True)
+        part if place is not None or not _ABOUT_PLACES.search(words) else f"{named.named}{part}"
+        for part, words, place in zip(parts, said, places, strict=True)
     ]
