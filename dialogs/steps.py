@@ -236,6 +236,7 @@ def ask_field(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
         window=contest.window(fld.window) if fld.window else None,
         folder=folder,
         pledge=pledge,
+        rule=_window_rule(contest),
     )
     choices: tuple[Choice, ...] = ()
     if fld.type is FieldType.CHOICE and not inline:
@@ -299,6 +300,8 @@ def read_field(
             params = {**params, "options": allowed}  # the channel's, as the prompt listed them
         if result.code == "bad_date":  # shown with a date of this edition, in both formats
             params = {**params, "example": contest.example_date(fld)}
+        if result.code == "date_outside":
+            params = {**params, "rule": _window_rule(contest)}
         return kit.reject(state, result.code, params, fld.label)
     if _after_today(contest, fld, str(result.value), now):
         # A work's 播出时间 or 完成时间 is a day that has passed, whatever the window's end says.
@@ -326,6 +329,12 @@ def read_field(
             said = kit.msg.render("other_drive", label=fld.label, drive=drives[0], wanted=drives[1])
             notes.append(Reply(said))
     return Advance(notes)
+
+
+def _window_rule(contest: Contest) -> str:
+    """Whose a date window is: the notice's, or (a new edition's, moved from the last notice's)
+    this edition's as its organisers set it."""
+    return "本届规则" if contest.series else "通知规定"
 
 
 def _pledge_filled(form: Form, fld: FormField, answers: Mapping[str, Any]) -> str | None:

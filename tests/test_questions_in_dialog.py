@@ -453,6 +453,11 @@ def test_a_broadcast_date_after_today_is_refused(tmp_path: Path, engine: DialogE
     )
     assert result.replies[0].meta.get("error") == "date_in_future"
     assert "broadcast_date" not in (result.state or {}).get("answers", {})
+    # A new edition's window is its own rule (moved from the last notice's), and said so.
+    early = new.handle(
+        copy_state(state), Incoming(UserKey("test", "q"), EventKind.TEXT, text="2001-05-20"), today
+    )
+    assert "（本届规则）" in early.replies[0].text and "通知规定" not in early.replies[0].text
     taken = new.handle(
         copy_state(state), Incoming(UserKey("test", "q"), EventKind.TEXT, text="2026-05-20"), today
     )
