@@ -18,7 +18,7 @@ from typing import TextIO
 
 from bot.services import Services, services
 from bot.settings import Settings
-from contests.events import EventKind, FileInfo, Incoming, Reply
+from contests.events import Document, EventKind, FileInfo, Incoming, Reply
 from contests.records import UserKey
 from dialogs.engine import choices_as_text
 
@@ -84,12 +84,12 @@ async def send_file(svc: Services, user: UserKey, argument: str) -> list[Reply]:
         await asyncio.to_thread(shutil.rmtree, folder, True)
 
 
-def _save_document(folder: Path, filename: str, data: bytes) -> Path:
+def _save_document(folder: Path, document: Document) -> Path:
     """Write a document the dialog sent where the user can open it (blocking: worker thread).
     The name is the document's own (its number and form), never a path the sender chose."""
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / (Path(filename).name or "document")
-    target.write_bytes(data)
+    target = folder / (Path(document.filename).name or "document")
+    target.write_bytes(document.read())
     return target
 
 
@@ -98,9 +98,8 @@ async def _keep_documents(replies: list[Reply], folder: Path) -> dict[int, Path]
     and the drawn file itself is swept after a few hours under a temporary name."""
     saved = {}
     for i, reply in enumerate(replies):
-        if reply.document is not None:
-            data = await reply.document.load()
-            saved[i] = await asyncio.to_thread(_save_document, folder, reply.document.filename, data)
+        if reply.document is not None:  # read and written in one worker-thread call
+            saved[i] = await asyncio.to_thread(_save_document, folder, reply.document)
     return saved
 
 

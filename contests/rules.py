@@ -369,6 +369,10 @@ class Contest(_Model):
         """The deadline is the whole of its day in Beijing time."""
         return dt.datetime.combine(self.deadline + dt.timedelta(days=1), dt.time(), SHANGHAI)
 
+    def day_of(self, now: dt.datetime) -> dt.date:
+        """The calendar day ``now`` falls on where the contest is run (Beijing time)."""
+        return now.astimezone(SHANGHAI).date()
+
     def opens_at(self) -> dt.datetime | None:
         return dt.datetime.combine(self.opens, dt.time(), SHANGHAI) if self.opens else None
 

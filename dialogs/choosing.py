@@ -107,8 +107,8 @@ def channels_meant(text: str, channels: Sequence[EntryRoute], names: Sequence[st
     scored ones; several when the phrase fits them equally.  ``names``: the contest's own, which
     name no channel."""
     text = without_names(fold(text), names)
-    negated = _NEGATED.search(fold(text)) is not None
-    said = _NEGATED.sub("", fold(text))
+    negated = _NEGATED.search(text) is not None
+    said = _NEGATED.sub("", text)
     # "自己单位报，不走推荐": the kind named after a "not" is the one not meant.
     refused = {"recommend" if m["kind"] == "推荐" else "self" for m in _NOT_KIND.finditer(said)}
     said = _NOT_KIND.sub("", said)
@@ -144,21 +144,23 @@ _CORRECTION = re.compile(
 )
 
 
+def _corrected_to(text: str) -> str | None:
+    """What a correction says was meant ("不对，我选的是自荐" -> "自荐"), or None."""
+    m = _CORRECTION.match(fold(text).strip().rstrip("。！!"))
+    return m["meant"] if m else None
+
+
 def channel_correction(text: str, channels: Sequence[EntryRoute], current: str | None) -> EntryRoute | None:
     """The one channel a correction names ("不对，我选的是自荐") other than ``current``, else None."""
-    m = _CORRECTION.match(fold(text).strip().rstrip("。！!"))
-    if m is None:
-        return None
-    meant = channels_meant(m["meant"], channels)
+    meant_text = _corrected_to(text)
+    meant = channels_meant(meant_text, channels) if meant_text else []
     return meant[0] if len(meant) == 1 and meant[0].id != current else None
 
 
 def kind_not_offered(text: str, channels: Sequence[EntryRoute]) -> bool:
     """Whether a correction ("不对，我选的是自荐") names a kind of route the contest does not have
     (cq: only 区县推荐): the entrant is told so rather than asked the field again."""
-    m = _CORRECTION.match(fold(text).strip().rstrip("。！!"))
-    if m is None:
-        return False
-    kinds = {"self"} if any(w in m["meant"] for w in ("自荐", "个人", "自己")) else set()
-    kinds |= {"recommend"} if "推荐" in m["meant"] else set()
+    meant = _corrected_to(text) or ""
+    kinds = {"self"} if any(w in meant for w in ("自荐", "个人", "自己")) else set()
+    kinds |= {"recommend"} if "推荐" in meant else set()
     return bool(kinds) and not any(c.kind in kinds for c in channels)

@@ -354,7 +354,7 @@ class DialogEngine(DialogKit):
         )
         days = None
         if contest is not None:
-            days = (contest.deadline - now.astimezone(contest.closes_at().tzinfo).date()).days
+            days = (contest.deadline - contest.day_of(now)).days
         return self.msg.render(
             "status",
             contest=contest,

@@ -47,9 +47,8 @@ def submitted(kit: DialogKit, state: State, number: str, via: str) -> StepResult
     form = kit.form(state)
     assert contest is not None and form is not None
     methods = route_methods(contest, kit.channel(state))
-    notes = [n for n in form.footnotes if _SIGNS.search(n)]  # "个人自荐需手写签字": who signs, who seals
     text = kit.msg.render(
-        "submitted", number=number, contest=contest, form=form, methods=methods, notes=notes
+        "submitted", number=number, contest=contest, form=form, methods=methods, notes=_signing_notes(form)
     )
     scan: State = {
         "v": DRAFT_VERSION,
@@ -83,7 +82,7 @@ def scan_prompt(kit: DialogKit, state: State) -> Reply:
             form_title=form.title if form else "",
             # The form's own blanks and notes: an individual entrant signs and has no seal to add.
             signatures=form.signatures if form else (),
-            notes=[n for n in (form.footnotes if form else ()) if _SIGNS.search(n)],
+            notes=_signing_notes(form) if form else [],
             max_files=max_files,
             max_mib=max_mib,
             received=len(state.get("scans") or []),
@@ -106,9 +105,9 @@ def _form(kit: DialogKit, state: State) -> Form | None:
         return None
 
 
-def _form_title(kit: DialogKit, state: State) -> str:
-    form = _form(kit, state)
-    return form.title if form else ""
+def _signing_notes(form: Form) -> list[str]:
+    """The form's notes on who signs and who seals ("个人自荐需手写签字"): an individual has no seal."""
+    return [n for n in form.footnotes if _SIGNS.search(n)]
 
 
 _SIGNS = re.compile(r"签|章")

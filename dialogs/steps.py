@@ -287,7 +287,7 @@ def read_field(
         value = allowed[int(v) - 1]
     if fld.type is FieldType.DATE and norm(value) in _DAYS_SAID:
         # "今天", "昨天": a day as people say it (tried: 自荐时间 refused "今天").
-        value = (_today(contest, now) - dt.timedelta(days=_DAYS_SAID[norm(value)])).isoformat()
+        value = (contest.day_of(now) - dt.timedelta(days=_DAYS_SAID[norm(value)])).isoformat()
     if fld.role == "reviewers":  # the unit's name, or two experts: as the way chosen says
         result = check_reviewers(value, experts="专家" in str(_answer_of(kit, state, "review_way")))
     else:
@@ -306,7 +306,7 @@ def read_field(
     if _after_today(contest, fld, str(result.value), now):
         # A work's 播出时间 or 完成时间 is a day that has passed, whatever the window's end says.
         return kit.reject(
-            state, "date_in_future", {"value": value.strip(), "today": _today(contest, now)}, fld.label
+            state, "date_in_future", {"value": value.strip(), "today": contest.day_of(now)}, fld.label
         )
     if allowed and result.value not in allowed:
         return _not_in_channel(kit, state, contest, fld, str(result.value))
@@ -414,18 +414,13 @@ def read_cancel(
     return Ask()
 
 
-def _today(contest: Contest, now: dt.datetime) -> dt.date:
-    """Today where the contest is run (its deadline's time zone)."""
-    return now.astimezone(contest.closes_at().tzinfo).date()
-
-
 def _after_today(contest: Contest, fld: FormField, value: str, now: dt.datetime) -> bool:
     """Whether a work's date (a field with a window: 播出时间, 完成时间) is still to come.  A window
     that lies wholly ahead is the organiser's to answer for, and is left as set."""
     if fld.type is not FieldType.DATE or not fld.window:
         return False
     window = contest.window(fld.window)
-    today = _today(contest, now)
+    today = contest.day_of(now)
     if window is not None and window.start is not None and window.start > today:
         return False
     return value > today.isoformat()

@@ -76,7 +76,7 @@ class LinkProbeLike(Protocol):
 
 LinkProber = Callable[[str, Contest], Awaitable[LinkProbeLike]]
 AskHelpdesk = Callable[[str, str | None, str | None, str | None], Awaitable[list[Reply]]]
-"""Answers a question typed in the dialog: ``ask(question, contest_id, route)`` (the route chosen so far)."""
+"""Answers a question typed in the dialog: ``ask(question, contest_id, route, track)`` (as chosen so far)."""
 
 
 class Resubmitted(Protocol):

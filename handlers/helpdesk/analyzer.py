@@ -109,6 +109,13 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     简体: 简体 简体字 繁体 繁体字 繁体中文
 """)
 
+#: A work entered in an earlier edition ("前年参加过你们活动的作品", "参加过一次，还能再报吗"): an
+#: intent of its own here, and a silence where a notice has no 历届 rule (``silence.py``).
+ENTERED_BEFORE = (
+    r"(?:参加|参赛|报|投)过[^，。？?]{0,8}(?:活动|比赛|大赛|评选|征集)|往届|上届|上一届|前几届|以前参加过"
+    r"|(?:参加|参赛)过(?:一次|一回|了)?[^？?]{0,10}(?:还能|能不能|可以|再)"
+)
+
 #: Phrases that say an intent without its keyword; matched on the question only, each adds its terms.
 QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(什么时候|啥时候|何时|哪天|几号|几月几[号日])(之前|以前|前)?(要)?(交|提交|报送|投稿|截止|结束|停止)",
@@ -175,9 +182,7 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     # "再自荐一次" asks whether one work may go twice; 一次 alone is no word of the notices.
     (r"再[^，。？?]{0,6}一(次|遍|回)", "重复"),
     # A work entered before ("前年参加过你们活动的作品"): the notices' 历届 rule, not the production window.
-    (r"(参加|参赛|报|投)过[^，。？?]{0,8}(活动|比赛|大赛|评选|征集)|往届|上届|上一届|前几届|以前参加过"
-     r"|(参加|参赛)过(一次|一回|了)?[^？?]{0,10}(还能|能不能|可以|再)",
-     "历届"),
+    (ENTERED_BEFORE, "历届"),
     # What becomes of a copied work ("算抄袭会有什么后果"): the clauses that cancel and pursue.
     (r"后果|处罚|惩罚|(怎么|咋|如何)处理|会(怎样|怎么样|咋样)", "取消"),
     # The people filmed agreeing ("要不要被拍的科学家本人点头同意"): the 参与主体's consent.

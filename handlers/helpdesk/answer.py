@@ -340,7 +340,8 @@ class Helpdesk:
         if silence is not None:
             said = silence.english if english else silence.chinese
             return reply(said + self._contacts(contest, english), "silent", "通知（未提及）")
-        if base.off_topic(query) or (english and not about_the_contest(question)) or _ERRAND.search(question):
+        plainly_errand = out_of_scope(normalise(question), plainly=True)
+        if base.off_topic(query) or (english and not about_the_contest(question)) or plainly_errand:
             return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
         late = None if english else in_time(base, contest, normalise(text))
         if late is not None:
@@ -484,11 +485,10 @@ class Helpdesk:
 
 
 def _places_listed(contest: Contest) -> set[str]:
-    """The units a contest names by place (its quota rules' units, the recommending units a form
-    offers): 渝中区, 万州区, 河北省.  Names of two characters or fewer are left out (区, 省)."""
-    names = {u for ch in contest.channels for r in ch.quota for u in (*r.units, *r.bonus_units)}
-    names |= {o for f in contest.forms for fld in f.fields if fld.role == "recommender" for o in fld.options}
-    return {normalise(n) for n in names if len(n) > 2}
+    """The units a contest names (:func:`listed_units`) and those its rules add places for (the 三区
+    provinces): 渝中区, 万州区, 河北省.  Names of two characters or fewer are left out (区, 省)."""
+    bonus = (u for ch in contest.channels for r in ch.quota for u in r.bonus_units)
+    return {normalise(n) for n in (*listed_units(contest), *bonus) if len(n) > 2}
 
 
 def _preface(title: str, named: bool, english: bool) -> str:
@@ -545,11 +545,6 @@ _DETAIL_OF = re.compile(
 
 #: A name the notice puts in quotation marks (“创作之星”, “科创筑梦”): one word, not jieba's 创作 + 之 + 星.
 _QUOTED_NAME = re.compile(r"[“「]([\u4e00-\u9fff]{3,8})[”」]")
-
-
-#: Asking for something to watch or read ("推荐几部好看的自然纪录片"): no notice's matter, whatever
-#: words of a quota it has.
-_ERRAND = re.compile(r"好看的|好玩的|好吃的|推荐(?:几|一)(?:本|首|款|家|部好看)")
 
 
 #: Prizes counted ("优秀组织奖有几个名额？我们区想争取"): not the places a unit may recommend.

@@ -82,14 +82,17 @@ _ITEM_NUMBER = re.compile(r"\s\d+[.．、]$")
 _TRACK_OF = {"科普号": "account", "微视频": "work"}
 
 
+def _tracks_named(text: str) -> list[str]:
+    return [name for name, pattern in _TRACKS if pattern.search(text)]
+
+
 def _only_of(text: str, track: str) -> bool:
     """A clause that speaks of ``track`` alone ("将评选出20个优秀的科普号…"): that track's."""
-    named = [name for name, pattern in _TRACKS if pattern.search(text)]
-    return named == [track]
+    return _tracks_named(text) == [track]
 
 
 def _other_track(text: str) -> str | None:
-    named = [name for name, pattern in _TRACKS if pattern.search(text)]
+    named = _tracks_named(text)
     if len(named) != 1:
         return None
     return next(name for name, _ in _TRACKS if name != named[0])
@@ -101,4 +104,4 @@ TRACK_WORDS = {"work": "微视频", "account": "科普号"}
 
 def names_no_track(text: str) -> bool:
     """Whether ``text`` names neither a 科普号 nor a video: then the asker's own track is meant."""
-    return not any(pattern.search(text) for _, pattern in _TRACKS)
+    return not _tracks_named(text)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from handlers.helpdesk.analyzer import ENTERED_BEFORE
 from handlers.helpdesk.sources import Clause
 
 
@@ -93,9 +94,7 @@ TOPICS: tuple[SilentTopic, ...] = (
     _topic(r"码率|比特率|bit ?rate", r"码率|比特率|\d+\s*(?:kbps|Mbps)",
            "通知没有规定视频的码率。", "The notice does not specify a bit rate."),
     # A work entered before, where the notice has no rule on it (hlj's 历届 rule is searched).
-    _topic(r"(?:参加|参赛|报|投)过[^，。？?]{0,8}(?:活动|比赛|大赛|评选|征集)|往届|上届|上一届|前几届|以前参加过"
-           r"|(?:参加|参赛)过(?:一次|一回|了)?[^？?]{0,10}(?:还能|能不能|可以|再)",
-           r"历届|往届|已参加过|曾参加|参加过",
+    _topic(ENTERED_BEFORE, r"历届|往届|已参加过|曾参加|参加过",
            "通知没有说往届参加过的作品能否再次参加。",
            "The notice does not say whether a work entered in an earlier year may be entered again."),
     # Where the public votes, where the notice says only "主办方指定网站".
@@ -145,18 +144,23 @@ def silent_topic(question: str, clauses: Sequence[Clause]) -> SilentTopic | None
 #: "科技馆周一开门吗"): asking the assistant to do a job, or the weather, traffic, food, a place's
 #: opening hours or the way there.  Given the scope reply rather than handed to a person, unless an
 #: entry answers it confidently.
+#: Asking to be recommended something to watch, read, eat or buy ("推荐几部好看的自然纪录片"): no
+#: notice's matter whatever words of a quota it has, so told at once, before any entry is searched.
+PLAIN_ERRANDS = re.compile(r"好看的|好玩的|好吃的|推荐(?:几|一)(?:本|首|款|家|部好看)")
 OUT_OF_SCOPE = re.compile(
-    r"帮我(?:剪|写|做|画|拍|改|修|翻译|配|想|编|推荐个|推荐一个|推荐一款)|写一首|写首|讲个笑话|翻译一下"
+    PLAIN_ERRANDS.pattern
+    + r"|帮我(?:剪|写|做|画|拍|改|修|翻译|配|想|编|推荐个|推荐一个|推荐一款)|写一首|写首|讲个笑话|翻译一下"
     r"|天气|下雨|气温|限行|限号|尾号|火锅|好吃|餐厅|饭店|美食|地铁|公交|打车|怎么走|怎么去|开门|营业|门票"
     r"|剪辑软件|什么软件|哪个软件|哪款软件|股票|彩票|兴趣班|怎么辅导|家长该"
-    r"|帮我算|房贷|贷款|利息|鸡兔同笼|数学题|近视|眼镜|轻轨|末班|收班|(?:咋|怎么)做(?:才|好吃|能)|做法|菜谱|食谱|锅包肉|好看的[^，。？?]{0,4}(?:纪录片|动画片|片子)"
-    r"|小说|书单|推荐(?:几|一)本|好看的(?:电影|电视剧|剧|书|小说)|(?:电影|电视剧)推荐|机票|火车票|高铁票|订票|订酒店|酒店|减肥|健身|挂号|看病"
+    r"|帮我算|房贷|贷款|利息|鸡兔同笼|数学题|近视|眼镜|轻轨|末班|收班|(?:咋|怎么)做(?:才|好吃|能)|做法|菜谱|食谱|锅包肉"
+    r"|小说|书单|(?:电影|电视剧)推荐|机票|火车票|高铁票|订票|订酒店|酒店|减肥|健身|挂号|看病"
     r"|(?:数学|语文|英语|成绩|学习)(?:不好|太差|很差)|写作业|作业怎么"
     r"|\bweather\b|\brestaurant|\bsubway\b|\bmetro\b|write (?:me )?a poem|tell (?:me )?a joke"
     r"|\bhotels?\b|passport|\bvisa\b|\bflights?\b|train tickets?|\btaxi\b"
 )
 
 
-def out_of_scope(question: str) -> bool:
-    """Whether ``question`` (normalised) asks what no contest's notice is about."""
-    return bool(OUT_OF_SCOPE.search(question))
+def out_of_scope(question: str, *, plainly: bool = False) -> bool:
+    """Whether ``question`` (normalised) asks what no contest's notice is about; ``plainly``: so
+    plainly (:data:`PLAIN_ERRANDS`) that no entry's match could make it a contest question."""
+    return bool((PLAIN_ERRANDS if plainly else OUT_OF_SCOPE).search(question))
