@@ -127,3 +127,21 @@ def test_haojiu_is_when_in_chongqing(helpdesk: Helpdesk) -> None:
 def test_video_platforms_are_whole_words(helpdesk: Helpdesk) -> None:
     terms = helpdesk.knowledge(CACSI).analyzer.query("作品会在哪些平台展播？抖音上会放吗").terms
     assert "抖音" in terms and "抖" not in terms
+
+
+def test_an_entry_far_ahead_of_the_next_answers_a_question_told_as_a_story(helpdesk: Helpdesk) -> None:
+    # Its words are a small part of the message, but one clause stands far above every other.
+    answer = helpdesk.ask("cq-2023-scientist-spirit", "我们拍单位的研究员，要不要先征得他本人同意嘛")
+    assert answer.confident and "征得参与主体同意" in answer.answer
+    assert answer.score < helpdesk.threshold  # answered for its lead, not its coverage
+
+
+def test_a_clear_lead_needs_both_a_gap_and_some_coverage() -> None:
+    from handlers.helpdesk.answer import _clear_lead
+    from handlers.helpdesk.index import Entry, Hit
+
+    entry = Entry("clause:1", "clause", "x", "通知")
+    ahead, close, far = Hit(entry, 10.0, 0.3), Hit(entry, 8.0, 0.3), Hit(entry, 4.0, 0.3)
+    assert _clear_lead([ahead, far], 0.45)
+    assert not _clear_lead([ahead, close], 0.45)  # a close second: still unsure
+    assert not _clear_lead([Hit(entry, 10.0, 0.1), far], 0.45)  # too little of the question covered
