@@ -145,3 +145,14 @@ def test_a_clear_lead_needs_both_a_gap_and_some_coverage() -> None:
     assert _clear_lead([ahead, far], 0.45)
     assert not _clear_lead([ahead, close], 0.45)  # a close second: still unsure
     assert not _clear_lead([Hit(entry, 10.0, 0.1), far], 0.45)  # too little of the question covered
+
+
+def test_a_form_word_two_forms_share_answers_for_both(helpdesk: Helpdesk) -> None:
+    # cacsi's 科普号申报表 and 微视频申报表 are both 申报表; only the second says 签字须手写.
+    answer = helpdesk.ask(CACSI, "申报表签名能用电子签吗？")
+    assert answer.confident and "科普号申报表" in answer.answer and "签字须手写" in answer.answer
+    # Naming one of them, or asking as a 科普号 entrant, is about that one alone.
+    video = helpdesk.ask(CACSI, "微视频申报表签名能打字吗")
+    assert "签字须手写" in video.answer and "科普号申报表" not in video.answer
+    own = helpdesk.ask(CACSI, "申报表签名能用电子签吗？", track="account")
+    assert "微视频申报表" not in own.answer

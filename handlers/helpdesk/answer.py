@@ -15,7 +15,7 @@ from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import ASKS, Analyzer, Query, contest_terms, normalise
 from handlers.helpdesk.english import about_the_contest, chinese_terms, english_answer, place_terms
 from handlers.helpdesk.facts import build_entries, quota_text
-from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, names_no_track, sink_foreign
+from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, forms_alike, names_no_track, sink_foreign
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
 from handlers.helpdesk.parts import (
     ASKS_A_LIST,
@@ -397,6 +397,10 @@ class Helpdesk:
         if size is not None and all(h.entry is not size.entry for h in chosen):
             chosen.append(size)
         chosen += _siblings(hits, top, chosen, route if route is not None else route_word(text))
+        for alike in forms_alike(contest, top.entry, route, text):
+            entry = base.entry(alike)
+            if entry is not None and all(h.entry is not entry for h in chosen):
+                chosen.append(Hit(entry, top.score, top.confidence))
 
         def say(hit: Hit) -> str:
             return english_answer(hit.entry, contest) if english else hit.entry.render()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from contests.rules import Contest
-from handlers.helpdesk.index import Hit
+from handlers.helpdesk.index import Entry, Hit
 
 #: How entrants name the forms.
 FORM_NAMES = ("推荐表", "自荐表", "申报表", "报送表")
@@ -96,6 +96,19 @@ def _other_track(text: str) -> str | None:
     if len(named) != 1:
         return None
     return next(name for name, _ in _TRACKS if name != named[0])
+
+
+def forms_alike(contest: Contest, top: Entry, route: str | None, text: str) -> list[str]:
+    """The same fact of the other forms a question's form word also names: "申报表签名能打字吗"
+    asks of cacsi's 科普号申报表 and 微视频申报表 alike, and only the second says 签字须手写."""
+    parts = top.id.split(".", 2)
+    if route is not None or len(parts) != 3 or parts[0] != "fact:forms" or _tracks_named(text):
+        return []
+    named = next((n for n in FORM_NAMES if n in text), None)
+    alike = [f.id for f in contest.forms if named is not None and named in f.title]
+    if parts[1] not in alike:
+        return []
+    return [f"fact:forms.{form}.{parts[2]}" for form in alike if form != parts[1]]
 
 
 #: What a draft's track is called in a question, for a contest calling for both (cacsi).
