@@ -62,3 +62,31 @@ def test_without_a_day_outside_a_window_the_index_answers(
     helpdesk: Helpdesk, contest: str, question: str
 ) -> None:
     assert helpdesk.ask(contest, question).entry_id != WORK_DATES
+
+
+@pytest.mark.parametrize(
+    ("question", "short", "met"),
+    [
+        ("我粉丝才800能报科普号吗", ["粉丝量"], []),
+        ("我的科普号发了30条视频，粉丝有2000，能报吗", ["发布作品数"], ["粉丝量"]),
+        ("运营了一个抖音科普号，发了80多条视频，粉丝大概800个，能申报吗？", ["粉丝量"], ["发布作品数"]),
+        ("粉丝0.09万个，可以参评吗", ["粉丝量"], []),
+    ],
+)
+def test_an_entrants_own_figures_are_checked_against_the_forms_minimums(
+    question: str, short: list[str], met: list[str]
+) -> None:
+    answer = Helpdesk(ContestRegistry.load()).ask("cacsi-2022-youth", question)
+    assert answer.confident and answer.entry_id == "check:minimums"
+    for label in short:
+        assert f"少于通知要求的「{label}」" in answer.answer
+    for label in met:
+        assert f"达到了「{label}」" in answer.answer
+    # The rule is cited where the notice states it, not the form's table or list of attachments.
+    assert "一、征集内容 （一）科普号 2." in answer.answer
+
+
+def test_figures_that_meet_every_minimum_or_a_question_not_about_entering_are_left_to_the_index() -> None:
+    helpdesk = Helpdesk(ContestRegistry.load())
+    for question in ("我的科普号粉丝有5000，发了100条，能报吗", "粉丝800的时候截图怎么截"):
+        assert helpdesk.ask("cacsi-2022-youth", question).entry_id != "check:minimums"

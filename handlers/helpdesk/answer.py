@@ -17,6 +17,7 @@ from handlers.helpdesk.english import about_the_contest, chinese_terms, english_
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, forms_alike, names_no_track, sink_foreign
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
+from handlers.helpdesk.minimums import MINIMUMS, below_minimums
 from handlers.helpdesk.parts import (
     ASKS_A_LIST,
     at_stage,
@@ -357,6 +358,9 @@ class Helpdesk:
         dated = None if english else work_dates(base, contest, normalise(text))
         if dated is not None:
             return HelpAnswer(dated, True, WORK_DATES, 1.0, contest.id, dated, WORK_DATES, query.terms)
+        short = None if english else below_minimums(base, contest, normalise(text))
+        if short is not None:
+            return HelpAnswer(short, True, MINIMUMS, 1.0, contest.id, short, MINIMUMS, query.terms)
         places = self._places(contest, base, query, text, english)
         if places is not None:
             return self._with_other_topics(places, base, query, contest, route, text, english)

@@ -61,6 +61,11 @@ def quota_text(rule: QuotaRule, *, whole: bool = True) -> str:
     return text
 
 
+#: A cite key no section has: the clause is sought in the whole notice.  A form's minimum (粉丝量
+#: 不少于1000) is stated where the notice says what may enter, not in the form's table.
+_ANYWHERE = "anywhere"
+
+
 class _Facts:
     """Builds the fact entries of one contest, each cited to the notice clause that states it."""
 
@@ -99,11 +104,14 @@ class _Facts:
         *,
         silent: bool = False,
         needs: tuple[str, ...] = (),
+        cite_text: str = "",
     ) -> None:
+        """``cite_text``: the words to find the clause by, where ``text`` names more (a form's title
+        with its 附件1 and year would find the list of attachments)."""
         del path  # the preset's key is for the organiser's eyes (tests name it); entrants see the notice
         text = _once(text)
         # "The notice does not say" has no clause to quote: only where one would have been.
-        source, quote = ("通知（未规定）", "") if silent else self.cite(cite_key, text)
+        source, quote = ("通知（未规定）", "") if silent else self.cite(cite_key, cite_text or text)
         self.out.append(
             Entry(f"fact:{fid}", "fact", text, source, keys, frozenset(topics), silent, quote, needs)
         )
@@ -396,12 +404,15 @@ class _Facts:
             if f.max_chars or f.min_value
         ]
         if len(required) > 1:
+            minimums = any(f.min_value for f in form.fields)
             self.add(
                 f"{key}.requirements",
                 f"{name}的填写要求（申报条件）：{'；'.join(required)}。",
-                key,
+                _ANYWHERE if minimums else key,
                 f"forms[{form.id}].fields",
-                f"{form.title} 要求 条件 填写 申报 字数",
+                f"{form.title} 要求 条件 填写 申报 字数"
+                # minimums are what an entry must reach to take part ("需要满足啥条件才能参评")
+                + (" 满足 达到 最低 参评 参加" if minimums else ""),
                 {"字数"} if any(f.max_chars for f in form.fields) else set(),
             )
         for f in form.fields:
@@ -432,10 +443,13 @@ class _Facts:
                     f"{name}「{f.label}」：{'；'.join(limits)}。",
                     # the window's clause where the cell has one; a form the notice does not
                     # reproduce has no clause of its own to quote
-                    f"{f.window}_window" if window is not None else (key if form.reproduced else ""),
+                    f"{f.window}_window"
+                    if window is not None
+                    else (_ANYWHERE if f.min_value is not None else (key if form.reproduced else "")),
                     f"forms[{form.id}].fields[{f.id}]",
                     f"{form.title} {f.label} 填写{' 字数' if f.max_chars else ''}",
                     {"字数"} if f.max_chars else set(),
+                    cite_text=f"{f.label}不少于{f.min_value}；{f.hint}" if f.min_value is not None else "",
                 )
 
     def _delivery(self) -> None:
