@@ -34,6 +34,13 @@ _OWN_STATUS = re.compile(
     r"|打开|有问题|收到|签收|看(?:得)?(?:到|着|见)|通过|入围|评上|获奖|落选|进展|进度|状态|审过|过了"
     r"|到了(?:没|没有|吗)|到没到)"
 )
+#: Whether what the asker sent was received, the receiving said first ("组委会收到我们区7月28号发的
+#: 邮件没有哦", "你们收到我寄的推荐表没有"); "收到材料后多久回复" asks the rule.
+_RECEIVED_OWN = re.compile(
+    r"收(?:到|着)了?" + _OWNER + r"[^，,。？?!！]{0,12}(?:寄|交|发|报|传|提交|上传|推荐|申报|报送)"
+    r"(?:过去|上去|出去|过来|给[^，,。？?]{1,6}|到[^，,。？?]{1,6})?的[^，,。？?!！后会要能]{0,8}?了?"
+    r"(?:没|没有|没得|吗|么|嘛)(?:哦|呢|啊|呀)?(?:[?？!！。]|$)"
+)
 #: One's own work and what became of it ("我的作品是不是被退回了").
 _OWN_FATE = re.compile(
     _OWNER + r"(?:的|们的)?[^。？?!！]{0,8}(?:作品|片子|视频|稿子|稿件|链接|申报表|推荐表|光盘|材料)"
@@ -66,5 +73,5 @@ def about_own_submission(question: str) -> bool:
     """Whether ``question`` (normalised) asks the state of the asker's own submission."""
     if _RULE_ASKED.search(question):
         return False
-    own = (PERSONAL, _OWN_STATUS, _OWN_FATE, _OWN_OUTCOME, _BARE_STATUS)
+    own = (PERSONAL, _OWN_STATUS, _RECEIVED_OWN, _OWN_FATE, _OWN_OUTCOME, _BARE_STATUS)
     return any(pattern.search(question) for pattern in own)
