@@ -282,6 +282,13 @@ def test_a_frame_rate_no_notice_sets_is_said_to_be_unset(
     assert answer.kind == "silent" and "没有规定视频的帧率" in answer.answer
 
 
+def test_a_public_notice_period_the_notice_does_not_count_is_said_to_be_uncounted(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CAS, "公示期一般是几天？")  # 经公示无异议后: no number of days
+    assert answer.kind == "silent" and "没有写明公示期的天数" in answer.answer
+    # envoy's 公示 is its ten-day vote: searched, not said to be silent.
+    assert helpdesk.ask(ENVOY, "公示期多长").kind != "silent"
+
+
 def test_money_asked_of_anything_but_a_prize_is_no_prize_question(helpdesk: Helpdesk) -> None:
     assert helpdesk.ask(HLJ, "哈尔滨冰雪大世界今年门票多少钱？").kind == "offtopic"
     assert "奖金" in helpdesk.ask(HLJ, "一等奖给多少钱").answer

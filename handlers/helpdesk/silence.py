@@ -116,6 +116,11 @@ TOPICS: tuple[SilentTopic, ...] = (
            "通知没有限制每个创作单位向区县报送几部作品；通知规定的名额是区县向组委会择优推荐的数量。",
            "The notice does not limit how many works a making unit may send to its district; the quota is "
            "on what each district recommends to the organisers."),
+    # How long the list is publicly shown, where the notice says only "经公示无异议后".
+    _topic(r"公示(?:期|时间)?[^，。？?]{0,6}(?:几天|多少天|多久|多长时间|多长|几个工作日)"
+           r"|how long .{0,30}public notice",
+           r"公示[^。]{0,12}\d+\s*(?:天|日|个工作日)|\d+\s*(?:天|日|个工作日)[^。]{0,4}公示",
+           "通知没有写明公示期的天数。", "The notice does not say how long the public notice period lasts."),
     _topic(r"证书|奖状|certificate", r"证书|奖状",
            "通知没有提到是否颁发证书。", "The notice says nothing about certificates."),
     _topic(r"路费|差旅|报销|住宿|食宿|travel|accommodation", r"路费|差旅|报销|住宿|食宿",
