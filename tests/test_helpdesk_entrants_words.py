@@ -414,3 +414,8 @@ def test_a_question_naming_neither_call_is_about_the_drafts_own(
     answer = helpdesk.ask(CACSI, "推荐单位那栏要盖章吗？", route="member", track=track)
     first = answer.answer.split("\n")[0]
     assert answer.confident and said in first and not_said not in first
+
+
+def test_what_good_winning_does_is_the_award(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CACSI, "评上优秀科普号有啥好处")  # 好处: what the award brings
+    assert answer.confident and "入驻证书" in answer.answer
