@@ -36,6 +36,9 @@ def _hit(entry_id: str, text: str, score: float, confidence: float = 0.8) -> Hit
         ("光盘寄到哪里", "address"),
         ("片头要不要放片名", None),
         ("自荐作品找谁审核", None),  # a role, not a number to call
+        ("我和几个同学拍了一部片子，学生能参加吗", None),  # several, not how many
+        ("我们几个人一起拍的，可以吗", None),
+        ("有几个奖项", "number"),
     ],
 )
 def test_the_kind_of_answer_a_question_wants(question: str, kind: str | None) -> None:
