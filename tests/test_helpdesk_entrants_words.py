@@ -419,3 +419,11 @@ def test_a_question_naming_neither_call_is_about_the_drafts_own(
 def test_what_good_winning_does_is_the_award(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CACSI, "评上优秀科普号有啥好处")  # 好处: what the award brings
     assert answer.confident and "入驻证书" in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question", ["我是农业大学的老师，想带学生一起拍，师生可以报吗", "哪些单位可以参加？我们是一家企业能报吗"]
+)
+def test_who_may_take_part_said_with_a_bare_bao_is_eligibility(helpdesk: Helpdesk, question: str) -> None:
+    answer = helpdesk.ask(ENVOY, question)
+    assert answer.confident and answer.entry_id == "fact:audience"
