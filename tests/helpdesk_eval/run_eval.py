@@ -55,6 +55,7 @@ SETS = {
     "unseen8": QUESTIONS.with_name("unseen8.yaml"),
     "unseen9": QUESTIONS.with_name("unseen9.yaml"),
     "unseen10": QUESTIONS.with_name("unseen10.yaml"),
+    "unseen11": QUESTIONS.with_name("unseen11.yaml"),
 }
 
 
