@@ -10,7 +10,7 @@ import pytest
 from contests.rules import ContestRegistry
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.index import Entry, Hit
-from handlers.helpdesk.wanted import TYPE_DAMPING, by_wanted, wanted
+from handlers.helpdesk.wanted import TYPE_DAMPING, by_wanted, has, wanted
 
 CQ = "cq-2023-scientist-spirit"
 
@@ -132,3 +132,11 @@ def test_an_entry_about_the_asked_word_outranks_one_that_lists_it(helpdesk: Help
         r"未规定“?类别”?的?可选项|「类别」：通知未规定可选项", answer.answer
     )
     assert "推荐单位、作品名称、类别" not in answer.answer
+
+
+def test_a_stage_the_notice_gives_no_dates_says_so_in_words_entrants_read(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask("most-2023-tech-envoy", "网友投票大概从几月几号开始？")
+    assert answer.confident and "网友投票：通知未写明日期" in answer.answer
+    # Saying a stage's dates are missing does not pass for saying its numbers are.
+    stage = _hit("fact:schedule.2", "专家评审：通知未写明日期。专家进行评审。", 5.0)
+    assert has("date", stage) and not has("number", stage)

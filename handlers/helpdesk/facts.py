@@ -15,6 +15,7 @@ from handlers.helpdesk.analyzer import QUANT_TOPICS, SYNONYMS, normalise
 from handlers.helpdesk.index import Entry
 from handlers.helpdesk.quoting import best_clause, quote_of, states_all
 from handlers.helpdesk.sources import Clause, FaqItem, NoticeText
+from handlers.helpdesk.wanted import UNDATED
 
 
 def _day(d: Any) -> str:
@@ -28,7 +29,7 @@ def _span(start: Any, end: Any) -> str:
         return f"至{_day(end)}"
     if start:
         return f"{_day(start)}起"
-    return "日期未定"
+    return UNDATED
 
 
 def _minutes(seconds: int) -> str:

@@ -38,7 +38,7 @@ _HAS: dict[Wanted, re.Pattern[str]] = {
     "email": re.compile(r"@"),
     "contact": re.compile(r"\d{7,}|\d{3,4}-\d{4}|联系人|电话|QQ|微信"),
     "address": re.compile(r"路|街|号|邮编|大厦|出版社|收件|\d{6}"),
-    "date": re.compile(r"\d{1,2}月|\d{4}年|\d{1,2}日|[上中下]旬|月底|月初|截止|日期未定"),
+    "date": re.compile(r"\d{1,2}月|\d{4}年|\d{1,2}日|[上中下]旬|月底|月初|截止|未写明日期"),
     "number": re.compile(
         r"\d|[一二两三四五六七八九十百千万]+[个部项分天年名人次条种位件兆秒]"
         r"|不限|若干|永[久远]|长期"
@@ -57,6 +57,8 @@ def wanted(question: str) -> Wanted | None:
 
 
 _NO_FIGURES = re.compile(r"\d{4}\s*年(\s*\d{0,2}\s*月)?(\s*\d{0,2}\s*日)?|附件\s*\d+|《[^》]*》")
+#: What a stage of the schedule says in place of its dates when the notice gives none.
+UNDATED = "通知未写明日期"
 #: An entry saying the notice does not give the thing ("邮箱未在通知中公布") answers in its own way.
 _UNSTATED = re.compile(r"未在通知中公布|未写明|没有(规定|写明)|未规定|未公布")
 
@@ -66,6 +68,8 @@ def has(kind: Wanted, hit: Hit) -> bool:
     said = f"{entry.text} {entry.quote}"
     if kind == "number":  # a year, a form's date line ("2022年 月 日"), 附件2, a title: no figures
         said = _NO_FIGURES.sub("", said)
+    if kind != "date":  # a stage's missing date says nothing of its numbers or contacts
+        said = said.replace(UNDATED, "")
     return entry.silent or bool(_HAS[kind].search(said) or _UNSTATED.search(said))
 
 
