@@ -427,3 +427,16 @@ def test_what_good_winning_does_is_the_award(helpdesk: Helpdesk) -> None:
 def test_who_may_take_part_said_with_a_bare_bao_is_eligibility(helpdesk: Helpdesk, question: str) -> None:
     answer = helpdesk.ask(ENVOY, question)
     assert answer.confident and answer.entry_id == "fact:audience"
+
+
+def test_a_missing_video_rule_answers_only_a_question_about_that_rule(helpdesk: Helpdesk) -> None:
+    # envoy sets no size: "通知没有规定视频文件大小" is no answer to a question that merely names the file.
+    other = helpdesk.ask(ENVOY, "除了视频文件以外，是不是还得交一些文字材料？比如片子的简介之类的")
+    assert other.entry_id != "fact:video.size"
+    asked = helpdesk.ask(ENVOY, "视频文件有大小限制吗")
+    assert asked.kind == "silent" and "没有规定视频文件大小" in asked.answer
+
+
+def test_whether_the_organisers_may_show_the_work_is_about_their_rights(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(HLJ, "投上去以后，主办方能随便播俺们的片子吗？")
+    assert "播放权" in (answer.suggestion or answer.answer)

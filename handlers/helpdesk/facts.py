@@ -245,8 +245,9 @@ class _Facts:
         def spec(fid: str, text: str | None, missing: str, path: str, keys: str, topics: set[str]) -> None:
             if text:
                 self.add(f"video.{fid}", text, "video", path, keys, topics)
-            else:
-                self.add(f"video.{fid}", missing, "video", path, keys, topics, silent=True)
+            else:  # "the notice sets no size" answers only a question about the size
+                needs = tuple(topics)
+                self.add(f"video.{fid}", missing, "video", path, keys, topics, silent=True, needs=needs)
 
         fmt = f"视频格式须为{v.container.upper()}。" if v.container else None
         spec("format", fmt, "通知没有规定视频文件格式。", "video.container", "视频 格式 文件", {"格式"})
