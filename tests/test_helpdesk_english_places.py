@@ -194,3 +194,21 @@ def test_how_long_voting_lasts_is_not_the_videos_length(helpdesk: Helpdesk) -> N
 def test_when_and_to_whom_gets_both(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CQ, "When and to whom should a Chongqing creating unit submit its video?").answer
     assert "May 31" in answer and "区县" in answer
+
+
+def test_a_district_forwarding_its_picks_asks_the_districts_deadline_in_english() -> None:
+    answer = Helpdesk(ContestRegistry.load()).ask(
+        "cq-2023-scientist-spirit",
+        "Our district science bureau needs to know: by what date must we forward the recommended works"
+        " to the organizing committee, and how?",
+    )
+    assert answer.confident and "7月31日" in answer.answer and "5月31日" not in answer.answer
+
+
+def test_finalists_and_outstanding_works_are_the_rounds_counts_in_english() -> None:
+    answer = Helpdesk(ContestRegistry.load()).ask(
+        "most-2023-tech-envoy",
+        "After the first round of expert scoring, how many finalists go through, and how many outstanding"
+        " works are picked in the end?",
+    )
+    assert answer.confident and "100部入围作品" in answer.answer and "优秀作品60部" in answer.answer

@@ -375,7 +375,8 @@ class Helpdesk:
             said = english_answer(routed, contest) if english else routed.render()
             return HelpAnswer(said, True, routed.source, 1.0, contest.id, said, routed.id, query.terms,
                               "answer", english)  # fmt: skip
-        stage = unit_recommends(contest, normalise(question))  # before _unnamed: 区县推荐 is an alias
+        # before _unnamed: 区县推荐 is an alias
+        stage = unit_recommends(contest, normalise(chinese_terms(question) if english else question))
         if stage is not None:
             query = self.analyzer.query(f"{text} {stage.name}")
         hits = by_wanted(sink_foreign(base.search(query, limit=8), contest, route, text), normalise(text))

@@ -53,7 +53,7 @@ LEXICON: tuple[tuple[str, str], ...] = (
      r"(?! (will|are|were|to) (be )?(chosen|selected|award))|how many (can|may|could)\b(?! be\b)"
      r"|\bplaces\b|\blimit on|\bmax(imum)? (number|videos|works|entries)|videos max",
      "名额 几部"),
-    (r"chosen|selected|excellent|winners?|awarded|shortlist", "评选 优秀 入围"),
+    (r"chosen|selected|excellent|outstanding|winners?|awarded|shortlist|picked", "评选 优秀 入围"),
     (r"followers?|\bfans\b|subscribers?", "粉丝"),
     (r"\bchange|modif|\bedit|correct|mistake|delete|withdraw", "修改 删除"),
     # The call's period, unless the period asked is the work's own (made, aired: the windows below).
@@ -69,12 +69,17 @@ LEXICON: tuple[tuple[str, str], ...] = (
     (r"\bminimum\b|at least|\bthreshold", "至少 要求"),
     (r"provinc|municipalit|autonomous region", "省 科技厅"),
     (r"district|county", "区县"),
+    # A district passing its picks up: the districts' own stage and deadline (cq: 7月31日), not the entrants'.
+    (r"\b(district|county)\b.{0,80}\b(forward|pass|send|submit|report)\b.{0,60}"
+     r"(organi[sz]ing committee|organi[sz]ers|\bcity\b)|\bforward\b.{0,40}organi[sz]ing committee",
+     "区县报组委会"),
     (r"sub-?provincial|separately listed|specially designated", "计划单列市 副省级城市"),
     (r"association", "协会"),
     (r"\bmembers?\b|membership", "会员"),
     (r"judging|judged|\breview|jury|experts?", "评审"),
     (r"\bvot(e|es|ing)\b|public vote", "网友投票"),
-    (r"\bfinal\b|shortlist", "终评 入围"),
+    (r"\bfinal\b|shortlist|finalists?", "终评 入围"),
+    (r"first round|preliminary", "初评"),
     (r"when will|what time|schedule|timeline|stages?", "时间 日程 什么时候"),
     (r"\bunits?\b|organi[sz]ation|institution|employer|company|school|university", "单位"),
     (r"\bai\b|artificial intelligence|generated|chatgpt|aigc", "人工智能"),
