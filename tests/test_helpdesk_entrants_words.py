@@ -440,3 +440,34 @@ def test_a_missing_video_rule_answers_only_a_question_about_that_rule(helpdesk: 
 def test_whether_the_organisers_may_show_the_work_is_about_their_rights(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(HLJ, "投上去以后，主办方能随便播俺们的片子吗？")
     assert "播放权" in (answer.suggestion or answer.answer)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["猕猴桃跟苹果放一块儿真的能催熟吗？我买的太硬了", "帮我把这句话翻成英文：今天的会改到下午三点开",
+     "周末带孩子在北京去哪儿玩比较好？", "哈尔滨冰雪大世界今年啥时候开园啊？"],
+)  # fmt: skip
+def test_more_errands_get_the_scope_reply(helpdesk: Helpdesk, question: str) -> None:
+    assert helpdesk.ask(CAS, question).kind == "offtopic"
+
+
+def test_hao_da_is_how_big_in_chongqing(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CQ, "视频文件最大可以传好大？我们导出来两个多G，会不会超")
+    assert answer.kind == "silent" and "视频文件大小" in answer.answer
+
+
+def test_not_knowing_where_to_look_asks_the_question_before_it(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CQ, "单位报送表诚信承诺里头要填个啥子代码？我不晓得在哪点查")
+    assert answer.confident and "统一社会信用代码" in answer.answer
+
+
+def test_already_recommended_then_self_nominated_is_the_once_only_rule(helpdesk: Helpdesk) -> None:
+    question = "我那部片子省科技厅已经推荐上去了，我怕不保险，自己再走社会征集自荐一遍行不行？"
+    answer = helpdesk.ask(CAS, question)
+    assert answer.confident and "一种方式" in answer.answer
+
+
+def test_someone_of_another_body_filmed_is_about_who_may_be_shown(helpdesk: Helpdesk) -> None:
+    question = "我们公司跟重大有个合作项目，想在片子里头把重大那边的教授也一起拍进去，要得不？"
+    answer = helpdesk.ask(CQ, question)
+    assert "不得包含其他单位人员" in (answer.suggestion or answer.answer)

@@ -108,6 +108,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     举办: 举办 举行 办
     简体: 简体 简体字 繁体 繁体字 繁体中文
     介绍: 介绍 内容介绍 简介 文字介绍
+    年龄: 年龄 年纪 岁数
 """)
 
 #: A work entered in an earlier edition ("前年参加过你们活动的作品", "参加过一次，还能再报吗"): an
@@ -124,6 +125,9 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(几号|哪天|哪一天)(之前|以前|前)|截[止至]?到?(哪天|几号|什么时候)", "截止"),
     # 好久 is "when" in Chongqing and Sichuan: "要在好久之前交".
     (r"好久(之前|以前|前|交|报|截止)", "截止"),
+    # 好大/好长 ask "how big/long" there too: "最大可以传好大", "片子要拍好长".
+    (r"(可以|能|传|有|是|要|得)好大", "大小"),
+    (r"(可以|能|拍|剪|有|是|要|得)好长", "时长"),
     (r"(推荐|推|报|报送|申报|自荐|投|交|送)了?(几|多少|好几)(?!天|分|秒|号|月|年|兆|个?字|个?税|本|票)(部|个|件)?|名额"
      r"|(都|全部|全)(能|可以)(推荐|报|推)",
      "名额"),
@@ -182,13 +186,17 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"(评|选|评选|评出|选出|进|入围)(出)?了?(几|多少)", "评选"),
     # Both routes for one work ("既让单位推荐，又自己再自荐一份"): the once-only rule.
     (r"既[^，。？?]{0,10}(推荐|报|自荐)[^，。？?]{0,8}又[^，。？?]{0,8}(自荐|推荐|报)"
-     r"|(推荐|报)了[^？?]{0,10}(还能|还可以|能不能|可不可以)[^，。？?]{0,4}(再)?(自荐|报|推荐)", "重复"),
+     r"|(推荐|报)了[^？?]{0,10}(还能|还可以|能不能|可不可以)[^，。？?]{0,4}(再)?(自荐|报|推荐)"
+     r"|(已经|已)(推荐|报|推)[^？?]{0,16}(再|又)[^，。？?]{0,8}(自荐|报|推荐)", "重复"),
     # "再自荐一次" asks whether one work may go twice; 一次 alone is no word of the notices.
-    (r"再[^，。？?]{0,6}一(次|遍|回)", "重复"),
+    (r"再[^，。？?]{0,8}一(次|遍|回)", "重复"),
     # A work entered before ("前年参加过你们活动的作品"): the notices' 历届 rule, not the production window.
     (ENTERED_BEFORE, "历届"),
     # What becomes of a copied work ("算抄袭会有什么后果"): the clauses that cancel and pursue.
     (r"后果|处罚|惩罚|(怎么|咋|如何)处理|会(怎样|怎么样|咋样)", "取消"),
+    # Someone of another body filmed ("把重大那边的教授也一起拍进去"): who may be the 宣传主体.
+    (r"(那边|那头|外面|外边|外单位|别的单位|其他单位|隔壁|合作)[^，。？?]{0,4}(的)?(教授|专家|老师|研究员|科学家|博士|人员)",
+     "其他 单位 人员"),
     # The people filmed agreeing ("要不要被拍的科学家本人点头同意"): the 参与主体's consent.
     (r"(被拍|拍摄对象|出镜|本人|科学家)[^，。？?]{0,8}(同意|点头|答应|授权|允许)", "参与主体 同意"),
     # How long the organisers may use a work ("组委会可以用好久"): its 使用权.
@@ -558,13 +566,22 @@ def char_pairs(text: str) -> tuple[str, ...]:
     return tuple(p for p in pairs if p not in _ASKING_PAIRS)
 
 
+#: A sentence saying the asker does not know or cannot find something ("我不晓得在哪点查").
+UNKNOWING = re.compile(
+    r"^(?:我|俺|我们)?(?:也|还|实在|真)?(?:不晓得|不知道|不清楚|搞不清|搞不懂|没找到|找不到|找不着)"
+)
+
+
 def asked_part(text: str) -> tuple[str, bool]:
     """The part of a message that asks, and whether the message pointed at it (after 想问问/请问…)
     or it is a guess (its last sentence that asks); a short message whole unless a remark
     follows its question."""
     sentences = [s for s in _SENTENCES.findall(text) if len(s.strip("。！？!?；; ")) > 1]
     # The last sentence that asks: "最晚哪天得交上去啊？我们县里片子还在剪，怕赶不上" asks first.
-    asking = [s for s in sentences if ASKS.search(s)]
+    # "我不晓得在哪点查" after a question says the asker cannot find its answer: it asks nothing new.
+    asking = [s for s in sentences if ASKS.search(s) and not UNKNOWING.match(s.strip())] or [
+        s for s in sentences if ASKS.search(s)
+    ]
     if len(text) <= 24:
         # Short, but a question then a remark ("要不要配音乐？我们原片是纯现场声"): the question.
         if len(sentences) > 1 and asking and asking[-1] != sentences[-1]:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
-from handlers.helpdesk.analyzer import ASKS, Analyzer, Query, contest_terms, normalise
+from handlers.helpdesk.analyzer import ASKS, UNKNOWING, Analyzer, Query, contest_terms, normalise
 from handlers.helpdesk.english import about_the_contest, chinese_terms, english_answer, place_terms
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, forms_alike, names_no_track, sink_foreign
@@ -555,6 +555,9 @@ _DETAIL_OF = re.compile(
     # …or whether it is the same for others ("区里能推荐几个？跟主城那几个区一样不"); the same in
     # another form ("跟推荐表写的一样吗") asks that form's (see the call).
     r"|^(?:那)?(?:跟|和|与|同)[^，。？?]{1,12}(?:一样|相同|一致|有区别|有啥区别|不同)"
+    # …or says the asker cannot find it ("要填个啥子代码？我不晓得在哪点查"): the same question.
+    + "|"
+    + UNKNOWING.pattern
 )
 
 

@@ -160,6 +160,7 @@ OUT_OF_SCOPE = re.compile(
     r"|帮我算|房贷|贷款|利息|鸡兔同笼|数学题|近视|眼镜|轻轨|末班|收班|(?:咋|怎么)做(?:才|好吃|能)|做法|菜谱|食谱|锅包肉"
     r"|小说|书单|(?:电影|电视剧)推荐|机票|火车票|高铁票|订票|订酒店|酒店|减肥|健身|挂号|看病"
     r"|(?:数学|语文|英语|成绩|学习)(?:不好|太差|很差)|写作业|作业怎么"
+    r"|翻成(?:英文|中文|英语)|翻译成|去哪(?:儿|里)?玩|哪里好玩|景点|旅游|开园|催熟|买的太"
     r"|\bweather\b|\brestaurant|\bsubway\b|\bmetro\b|write (?:me )?a poem|tell (?:me )?a joke"
     r"|\bhotels?\b|passport|\bvisa\b|\bflights?\b|train tickets?|\btaxi\b"
 )
