@@ -123,7 +123,11 @@ LEXICON: tuple[tuple[str, str], ...] = (
      r"(received|status|passed|approved|accepted|reviewed|processed|rejected|result|number|shortlisted|selected"
      r"|chosen|through|ranked|score)",
      "我的投稿"),
-    (r"can (you|u) check|did (you|u) (get|receive)|have (you|u) received|\bsent (it|them)\b", "我的投稿"),
+    (r"can (you|u) check|did (you|u) (get|receive)|have (you|u) received|\bsent (it|them)\b"
+     # "I uploaded my video yesterday. Can you confirm it went through?", "Did my … application get approved?"
+     r"|\bconfirm (it|that|they|whether|if)\b|went through|\bdid my\b.{0,40}\b(get|go|pass|make)"
+     r"|\b(my|our)\b.{0,30}\b(application|account)\b.{0,20}\b(approved|accepted|rejected|passed)",
+     "我的投稿"),
 )  # fmt: skip
 
 #: Contests as English speakers name them -> the Chinese names the notices use (for choosing the contest).
