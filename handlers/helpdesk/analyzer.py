@@ -478,7 +478,8 @@ class Analyzer:
         # "去年参加过这个活动的片子" dates the earlier entry, not the work: 历届 is asked, not 年份.
         if "历届" in implied:
             implied = [t for t in implied if t != "年份"]
-        terms = list(dict.fromkeys([*self.terms(text), *implied]))
+        said_outright = self.terms(text)
+        terms = list(dict.fromkeys([*said_outright, *implied]))
         topics = frozenset(t for t in terms if t in QUANT_TOPICS)
         core, pointed = asked_part(text)
         focus: frozenset[str] = frozenset()
@@ -497,7 +498,9 @@ class Analyzer:
                 topics = topics & focus
         return Query(
             tuple(terms), topics, focus, pointed, char_pairs(core), bool(_FIGURE.search(text)),
-            bool(CONTEST_WORDS.search(text)), bool(_FORM_WORDS.search(text)), frozenset(implied),
+            # implied: only what the words do not say outright ("学生可以参加吗" says 参加 itself)
+            bool(CONTEST_WORDS.search(text)), bool(_FORM_WORDS.search(text)),
+            frozenset(implied) - frozenset(said_outright),
         )  # fmt: skip
 
 
