@@ -212,3 +212,13 @@ def test_finalists_and_outstanding_works_are_the_rounds_counts_in_english() -> N
         " works are picked in the end?",
     )
     assert answer.confident and "100部入围作品" in answer.answer and "优秀作品60部" in answer.answer
+
+
+def test_a_route_the_question_names_is_not_sunk_as_another_routes() -> None:
+    helpdesk = Helpdesk(ContestRegistry.load())
+    # Asked from a 推荐 draft, "个人能报吗" is about the 自荐 route: units or organisations only.
+    answer = helpdesk.ask("most-2023-tech-envoy", "个人能报吗", route="recommend")
+    assert answer.confident and answer.entry_id == "fact:channels.self" and "单位或组织" in answer.answer
+    # A question naming no route keeps to the asker's own.
+    own = helpdesk.ask("most-2023-tech-envoy", "能报几部", route="recommend")
+    assert "自荐1部" not in own.answer

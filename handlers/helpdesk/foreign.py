@@ -22,14 +22,25 @@ def _foreign(contest: Contest, route: str | None, text: str) -> tuple[set[str], 
     routes: set[str] = set()
     channel = next((c for c in contest.channels if c.id == route), None)
     if channel is not None:
+        # A route the question names itself ("个人能报吗" from a 推荐 draft) is what it asks about.
+        named = {c.id for c in contest.channels if c.id != channel.id and _NAMES_KIND[c.kind].search(text)}
+        others = [c for c in contest.channels if c.id != channel.id and c.id not in named]
         forms |= {f.id for f in contest.forms} - set(channel.forms.values())
-        routes |= {c.id for c in contest.channels} - {channel.id}
+        forms -= {fid for c in contest.channels if c.id in named for fid in c.forms.values()}
+        routes |= {c.id for c in others}
     named = next((n for n in FORM_NAMES if n in text), None)
     if named is not None:
         others = {f.id for f in contest.forms if named not in f.title}
         if len(others) < len(contest.forms):
             forms |= others
     return forms, routes
+
+
+#: How a question names a kind of route in words.
+_NAMES_KIND = {
+    "self": re.compile(r"自荐|个人|自己(?:报|申报|投|参加)|社会征集|以个人"),
+    "recommend": re.compile(r"单位推荐|地方推荐|推荐(?!表|理由|意见)|推上去|报上去"),
+}
 
 
 def sink_foreign(hits: list[Hit], contest: Contest, route: str | None, text: str) -> list[Hit]:
