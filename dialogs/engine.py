@@ -197,8 +197,12 @@ class DialogEngine(DialogKit):
         """A link and a question in one message where a link is asked for ("https://b23.tv/x
         这个链接可以吗？"): the link is read as the answer, and the question answered too."""
         spec = self.steps[step.name]
-        result = self._settle(state, step, spec.read(self, state, step, event, text, now), now)
-        result.replies = [Reply(self.msg.render("link_kept_with_question")), *result.replies]
+        # A text field that must hold its URL (播出平台及网址) keeps the words beside the link,
+        # not the question ("央视频 w.yangshipin.cn/… ，电视台播的也算吗？" → "央视频 w.yangshipin.cn/…").
+        value = questions_mod.without_question(text) if step.name == Step.FIELD else text
+        result = self._settle(state, step, spec.read(self, state, step, event, value or text, now), now)
+        label = self.step_label(state, step) if step.name == Step.FIELD else ""
+        result.replies = [Reply(self.msg.render("link_kept_with_question", label=label)), *result.replies]
         result.question = without_link(text) or text
         return result
 

@@ -29,6 +29,7 @@ from dialogs.plans import StepRef
 from dialogs.results import Ask, StepResult
 from dialogs.states import State, Step
 from validators.fields import is_name_field
+from validators.link_fields import without_link
 from validators.links import parse_video_link
 from validators.questions import (
     LOOKS_LIKE,
@@ -108,11 +109,20 @@ def carries_link(kit: DialogKit, state: State, step: StepRef, text: str) -> bool
     video step, a URL field): the link must not be lost to the question."""
     if step.name == Step.FIELD:
         fld = kit.field(state, step.field_id)
-        if fld is None or fld.type is not FieldType.URL:
+        # 播出平台及网址 is text that must hold a URL: its link is kept too.
+        if fld is None or (fld.type is not FieldType.URL and not fld.must_contain_url):
             return False
     elif step.name != Step.VIDEO:
         return False
     return isinstance(parse_video_link(text), Valid)
+
+
+def without_question(text: str) -> str:
+    """A message without its clauses that ask ("央视频 x.cn/v ，电视台播的也算吗？" → "央视频 x.cn/v")."""
+    clauses = re.split(r"(?<=[，,。；;！!？?])", text)
+    # graded without its link: "?vid=abc" is no question mark
+    kept = [c for c in clauses if c.strip() and question_grade(without_link(c).strip(" ，,。；;")) < QUESTION]
+    return "".join(kept).strip(" ，,。；;")
 
 
 def question_answer(kit: DialogKit, state: State, step: StepRef, text: str) -> tuple[Ask, str]:

@@ -371,3 +371,16 @@ async def test_a_question_in_the_dialog_is_about_the_drafts_own_call(
     await at_field(c, svc, CACSI, "其他机构和个人自荐（社会征集）", form.fields[1].id)
     reply = await c.say("推荐单位那栏要盖章吗？")
     assert "微视频申报表" in reply and "科普号申报表" not in reply
+
+
+async def test_a_link_and_a_question_at_a_field_that_must_hold_a_url_keep_the_link(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    # Trial round: "央视频 w.yangshipin.cn/… ，电视台播的也算吗？" at 「播出平台及网址」 was handed off
+    # and the link dropped.
+    c = chat("platform")
+    await at_field(c, svc, CAS, "自荐", "platform")
+    reply = await c.say("央视频 w.yangshipin.cn/video?vid=abc123 ，电视台播的也算吗？")
+    assert "电视台" in reply and "链接没有丢" in reply and "已填入「播出平台及网址」" in reply
+    draft = await c.draft() or {}
+    assert "yangshipin.cn" in str(draft) and "也算吗" not in str(draft), reply
