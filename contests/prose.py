@@ -130,12 +130,27 @@ class _Line:
             if (old.year, old.month) == (old_year, int(month))
         }
         if len(landed) != 1:
-            self.flag(REASON_MONTH)
-            return text
+            span = self._month_span(old_year, int(month))
+            if span is None:
+                self.flag(REASON_MONTH)
+                return text
+            return self._record(text, span)
         ((new_year, new_month),) = landed
         with_year = bool(year) or new_year != self.new_ctx
         self.new_ctx = new_year
         return self._record(text, (f"{new_year}年" if with_year else "") + f"{new_month}月")
+
+    def _month_span(self, year: int, month: int) -> str | None:
+        """A whole month the new edition spreads over two ("2023年9月" of a stage that ran 9月1日—
+        9月30日, now 2027年2月26日—3月27日): the days it went to, when its first and last days moved."""
+        first = dt.date(year, month, 1)
+        last = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        start, end = self.moves.get(first), self.moves.get(last)
+        if start is None or end is None or end < start:
+            return None
+        self.new_ctx = end.year
+        tail = (f"{end.year}年" if end.year != start.year else "") + f"{end.month}月{end.day}日"
+        return f"{start.year}年{start.month}月{start.day}日—{tail}"
 
     def _record(self, old: str, new: str) -> str:
         if old != new:

@@ -536,6 +536,11 @@ class Edition:
 _NOT_PROSE = frozenset({"id", "number_prefix", "year", "deadline", "opens", "start", "end", "notice", "seed"})
 
 
+#: How much further from the deadline a window moved by whole years may end than last year's did
+#: before it is listed to check.
+_WINDOW_DRIFT_DAYS = 90
+
+
 def plan_edition(
     source: Contest,
     new_id: str,
@@ -587,6 +592,17 @@ def plan_edition(
         if closed_before and window and window.get("end") and dt.date.fromisoformat(window["end"]) > deadline:
             why = "按整年移动后晚于本届截止日期（上一届早于截止日期），请按新通知核对"
             unchecked.append(Unchecked(f"{key}.end", window["end"], why))
+        elif closed_before and window and window.get("end") and was is not None and was.end is not None:
+            # A deadline moved within the year leaves a window moved by whole years far from it (hlj:
+            # 2月28日 closed ten weeks before 5月9日; against 12月25日 it closes ten months before).
+            gap, was_gap = deadline - dt.date.fromisoformat(window["end"]), source.deadline - was.end
+            if gap - was_gap > dt.timedelta(days=_WINDOW_DRIFT_DAYS):
+                months, before = gap.days // 30, was_gap.days // 30
+                why = (
+                    f"按整年移动后早于本届截止日期约{months}个月（上一届约{before}个月），"
+                    "之后制作或播出的作品会被拒收，请按新通知核对"
+                )
+                unchecked.append(Unchecked(f"{key}.end", window["end"], why))
     notice = source.notice
     if notice.document_no or notice.date:
         issued = notice.date.isoformat() if notice.date else ""

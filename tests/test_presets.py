@@ -601,3 +601,20 @@ def test_a_window_moved_past_the_new_deadline_is_listed_to_check(registry: Conte
     ]
     on_time = plan_edition(contest(registry, "hlj-2022-kepu"), "hlj-2027", dt.date(2027, 5, 9))
     assert not [u for u in on_time.unchecked if u.where.endswith("window.end")]
+
+
+def test_a_month_the_new_edition_spreads_over_two_is_written_as_its_days(registry: ContestRegistry) -> None:
+    # Trial round: envoy's "2023年9月，专家评审" stayed beside the stage's new 2027年2月26日—3月27日.
+    envoy = plan_edition(contest(registry, "most-2023-tech-envoy"), "envoy-2026", dt.date(2026, 12, 25))
+    stage = next(s for s in envoy.data["schedule"] if s["name"] == "专家评审")
+    assert (stage["start"], stage["end"]) == ("2027-02-26", "2027-03-27")
+    assert stage["text"].startswith("2027年2月26日—3月27日，专家评审")
+    assert not [u for u in envoy.unchecked if "专家评审" in u.where]
+
+
+def test_a_window_left_far_from_a_deadline_moved_within_the_year_is_listed(registry: ContestRegistry) -> None:
+    # hlj's windows closed ten weeks before 5月9日; moved by whole years against 12月25日, ten months.
+    edition = plan_edition(contest(registry, "hlj-2022-kepu"), "hlj-2026", dt.date(2026, 12, 25))
+    drift = [u for u in edition.unchecked if u.where.endswith("window.end")]
+    assert [u.text for u in drift] == ["2026-02-28", "2026-02-28"]
+    assert all("约10个月（上一届约2个月）" in u.reason for u in drift)
