@@ -779,3 +779,15 @@ def test_a_hostile_long_message_is_read_in_bounded_time(helpdesk: Helpdesk) -> N
     assert "大小" in analyzer._shape("视频最大300mb")  # the anchored patterns still read sizes,
     assert "时长" in analyzer._shape("我的片子5分10秒")  # durations,
     assert "邮箱" in analyzer._shape("发到kepuwsp@163.com")  # and addresses
+
+
+def test_a_new_editions_dated_stage_is_no_silence(contests: ContestRegistry, tmp_path: Path) -> None:
+    # Trial round: a new envoy edition said "通知没有写明评选结果公布的时间" though its own schedule has
+    # the stage (the lent notice keeps no dated clause, so only the contest's rules say it).
+    source = contests.get("most-2023-tech-envoy")
+    assert source is not None
+    dump_contest(new_edition(source, "envoy-2026", dt.date(2026, 12, 25)), tmp_path / "envoy-2026.yaml")
+    desk = Helpdesk(ContestRegistry.load(tmp_path))
+    answer = desk.ask("envoy-2026", "评选结果什么时候公布")
+    assert "没有写明评选结果公布的时间" not in answer.answer
+    assert "2027年3月" in (answer.suggestion or answer.answer)

@@ -343,7 +343,9 @@ class Helpdesk:
             said = PERSONAL_REPLY_EN if english else PERSONAL_REPLY
             return reply(said, "personal", "转人工：本人投稿情况", confident=False)
         notice = self.notice(contest.id)
-        silence = silent_topic(normalise(question), notice.clauses if notice else ())
+        stated = [c.text for c in notice.clauses] if notice else []
+        stated += [f"{stage.name}：{stage.text}" for stage in contest.schedule]
+        silence = silent_topic(normalise(question), stated)
         if silence is not None:
             said = silence.english if english else silence.chinese
             return reply(said + self._contacts(contest, english), "silent", "通知（未提及）")

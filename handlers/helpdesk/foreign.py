@@ -23,11 +23,10 @@ def _foreign(contest: Contest, route: str | None, text: str) -> tuple[set[str], 
     channel = next((c for c in contest.channels if c.id == route), None)
     if channel is not None:
         # A route the question names itself ("个人能报吗" from a 推荐 draft) is what it asks about.
-        named = {c.id for c in contest.channels if c.id != channel.id and _NAMES_KIND[c.kind].search(text)}
-        others = [c for c in contest.channels if c.id != channel.id and c.id not in named]
+        asked = {c.id for c in contest.channels if c.id != channel.id and _NAMES_KIND[c.kind].search(text)}
         forms |= {f.id for f in contest.forms} - set(channel.forms.values())
-        forms -= {fid for c in contest.channels if c.id in named for fid in c.forms.values()}
-        routes |= {c.id for c in others}
+        forms -= {fid for c in contest.channels if c.id in asked for fid in c.forms.values()}
+        routes |= {c.id for c in contest.channels} - {channel.id} - asked
     named = next((n for n in FORM_NAMES if n in text), None)
     if named is not None:
         others = {f.id for f in contest.forms if named not in f.title}

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from handlers.helpdesk.analyzer import ENTERED_BEFORE
-from handlers.helpdesk.sources import Clause
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,10 +136,11 @@ TOPICS: tuple[SilentTopic, ...] = (
 )  # fmt: skip
 
 
-def silent_topic(question: str, clauses: Sequence[Clause]) -> SilentTopic | None:
-    """The topic ``question`` (normalised) asks about that the notice's ``clauses`` never mention."""
+def silent_topic(question: str, said: Sequence[str]) -> SilentTopic | None:
+    """The topic ``question`` (normalised) asks about that nothing ``said`` mentions: the notice's
+    clauses, and the contest's own rules (a new edition's dated stages, which no lent clause has)."""
     for topic in TOPICS:
-        if topic.asked.search(question) and not any(topic.mentioned.search(c.text) for c in clauses):
+        if topic.asked.search(question) and not any(topic.mentioned.search(text) for text in said):
             return topic
     return None
 
