@@ -95,6 +95,8 @@ async def test_return_fix_resubmit_and_pass_in_chat(tmp_path: Path) -> None:
         mine = await say(svc, ENTRANT, "我的投稿")
         assert f"{number}" in mine and "【退回修改】" in mine and "理由：片头名称与推荐表不一致" in mine
 
+        # Asked without a prefix, the question starts an empty draft: it must not block 修改.
+        await say(svc, ENTRANT, "我的作品审核通过了吗")
         # The entrant reopens the submission, fixes the title and confirms: same number.
         page = await say(svc, ENTRANT, f"修改 {number}")
         assert f"正在修改 {number}" in page and "确认提交" in page

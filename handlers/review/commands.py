@@ -77,7 +77,11 @@ class ReviewCommands:
 
     async def _amend(self, user: UserKey, number: str) -> list[Reply]:
         draft = await self.submit.storage.get_draft(user)
-        if draft is not None and draft.data.get("step") != Step.SCAN and draft.data.get("amend") != number:
+        data = draft.data if draft is not None else {}
+        # A draft with nothing entered (a question asked without a prefix starts one) is no
+        # form being filled: tried as an entrant, "我的作品审核通过了吗" then blocked 修改.
+        started = bool(data.get("answers")) or bool(data.get("video"))
+        if started and data.get("step") != Step.SCAN and data.get("amend") != number:
             return [Reply("您有一份正在填写的报名，请先提交或发送“取消”，再修改已提交的作品。")]
         state = await self.review.reopen_state(user, number)
         if isinstance(state, str):
