@@ -28,6 +28,7 @@ from dialogs.kit import DialogKit, norm
 from dialogs.plans import StepRef
 from dialogs.results import Ask, StepResult
 from dialogs.states import State, Step
+from dialogs.video import CANNOT_SEND
 from validators.fields import is_name_field
 from validators.link_fields import without_link
 from validators.links import parse_video_link
@@ -83,6 +84,8 @@ def reading(kit: DialogKit, state: State, step: StepRef, text: str) -> Reading:
     grade = question_grade(text)
     if grade < LOOKS_LIKE or step.name == Step.CANCEL:
         return "answer"
+    if step.name == Step.VIDEO and CANNOT_SEND.search(text):
+        return "answer"  # "视频太大了发不了怎么办": the video step offers its upload page
     if step.name != Step.FIELD:
         return "ask"
     fld = kit.field(state, step.field_id)

@@ -7,6 +7,7 @@ arrives and attaches the result as ``event.media``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from contests.events import Choice, EventKind, Incoming, Reply
@@ -21,6 +22,12 @@ from validators.links import VideoLink, assess_share_link, parse_video_link
 from validators.text import Invalid
 
 _UPLOAD = {"上传", "上传链接", "大文件", "大文件上传", "upload", "/upload"}
+#: The video will not go through the chat ("视频太大了发不了怎么办", "传不上去"): the upload page is
+#: the answer, from the video step itself rather than the helpdesk (which knows no such page).
+CANNOT_SEND = re.compile(
+    r"太大|过大|超过.{0,6}(?:限制|大小)|发不了|发不出|发不上|传不了|传不上|上传失败|发送失败"
+    r"|too (?:big|large)"
+)
 # The share link the form already holds, taken again for the video (cacsi: one folder for both).
 _SAME = {"同上", "同表", "一样", "同一个链接", "用表里的链接", "用表中的链接", "就用这个链接", "same"}
 
@@ -85,6 +92,8 @@ def read_video(
         if "file" not in accepts:
             return kit.reject(state, "video_file_not_accepted", {}, label)
         return StepResult(state, [], actions=["upload_link"])
+    if event.kind is not EventKind.FILE and CANNOT_SEND.search(value) and "file" in accepts:
+        return StepResult(state, [Reply(kit.msg.render("cannot_send_video"))], actions=["upload_link"])
     if event.kind is EventKind.FILE and event.file is not None:
         return _read_file(kit, state, event, label)
     if norm(value) in KEEP and state.get("video"):

@@ -1152,3 +1152,15 @@ async def test_a_cookie_from_before_server_sessions_keeps_its_draft_under_a_new_
     moved = await env.svc.storage.get_draft(user)
     assert moved is not None and moved.data["step"] == "x"
     assert await env.svc.storage.get_draft(UserKey("web", legacy)) is None
+
+
+@pytest.mark.parametrize("said", ["视频太大了发不了怎么办", "传不上去啊，文件超过限制了"])
+async def test_a_video_too_big_for_the_chat_is_given_the_upload_page(env: Env, said: str) -> None:
+    # Trial round: "视频太大了发不了怎么办" at the video step went to the helpdesk and a ticket.
+    bob = UserKey("test", "bob")
+    await to_video_step(env, bob)
+    replies = await say(env, bob, said)
+    text = "\n".join(r.text for r in replies)
+    assert "聊天里发不出去" in text and "专属上传链接" in text and "HD-" not in text
+    draft = await env.svc.storage.get_draft(bob)
+    assert draft is not None and draft.data["step"] == "video" and not draft.data.get("video")

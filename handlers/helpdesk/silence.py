@@ -120,6 +120,14 @@ TOPICS: tuple[SilentTopic, ...] = (
            r"|how long .{0,30}public notice",
            r"公示[^。]{0,12}\d+\s*(?:天|日|个工作日)|\d+\s*(?:天|日|个工作日)[^。]{0,4}公示",
            "通知没有写明公示期的天数。", "The notice does not say how long the public notice period lasts."),
+    # How characters are counted against a form's limit: no notice says; the dialog's own count is told.
+    _topic(r"(?:标点|空格|符号)[^，。？?]{0,8}(?:算|计|占|包括|包含)"
+           r"|(?:算|计|占|包括|包含)[^，。？?]{0,6}(?:标点|空格)|punctuation|spaces? count",
+           r"标点[^。]{0,8}(?:计入|不计|算|包括|不包括)",
+           "通知没有写明标点、空格是否计入字数。本助手核对字数时：汉字、字母、数字、标点各算1个字，空格和换行不计；"
+           "如主办方另有说明，以主办方为准。",
+           "The notice does not say whether punctuation or spaces count. This assistant counts each Chinese "
+           "character, letter, digit and punctuation mark as one and ignores spaces and line breaks."),
     _topic(r"证书|奖状|certificate", r"证书|奖状",
            "通知没有提到是否颁发证书。", "The notice says nothing about certificates."),
     _topic(r"路费|差旅|报销|住宿|食宿|travel|accommodation", r"路费|差旅|报销|住宿|食宿",
