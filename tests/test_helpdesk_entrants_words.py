@@ -471,3 +471,14 @@ def test_someone_of_another_body_filmed_is_about_who_may_be_shown(helpdesk: Help
     question = "我们公司跟重大有个合作项目，想在片子里头把重大那边的教授也一起拍进去，要得不？"
     answer = helpdesk.ask(CQ, question)
     assert "不得包含其他单位人员" in (answer.suggestion or answer.answer)
+
+
+def test_late_entries_where_the_notice_is_silent_are_said_to_be_unsaid(helpdesk: Helpdesk) -> None:
+    both = helpdesk.ask(ENVOY, "截止日期是几号？过了还能补交吗")  # trial round: only the date was told
+    assert both.confident and "2023年6月30日" in both.answer and "没有写明截止日期之后能否补交" in both.answer
+    assert "补交" not in helpdesk.ask(ENVOY, "作品最晚交到啥时候啊？").answer  # 最晚 asks the deadline
+
+
+def test_how_characters_are_counted_is_told_though_no_notice_says(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(HLJ, "100字是算标点吗")
+    assert answer.kind == "silent" and "标点各算1个字" in answer.answer

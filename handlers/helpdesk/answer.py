@@ -33,7 +33,7 @@ from handlers.helpdesk.parts import (
 )
 from handlers.helpdesk.personal import about_own_submission
 from handlers.helpdesk.places import ASKS_BONUS, HOW_MANY, describe, listed_units, place_of, with_unit_named
-from handlers.helpdesk.silence import out_of_scope, silent_topic
+from handlers.helpdesk.silence import asks_a_silence, out_of_scope, silent_topic
 from handlers.helpdesk.sources import (
     KnowledgeError,
     NoticeText,
@@ -256,7 +256,11 @@ class Helpdesk:
             # A short piece without an intent of its own ("一共几部", "通知里找不到", "用啥交") leans on the
             # question beside it; "时长可以吗" asks something itself.
             if (
-                (len(piece) < FOLLOW_UP_CHARS and not self._says_what(contest, piece))
+                (
+                    len(piece) < FOLLOW_UP_CHARS
+                    and not self._says_what(contest, piece)
+                    and not asks_a_silence(normalise(piece))
+                )
                 or (piece is not pieces[-1] and not ASKS.search(piece))
                 or (parts and len(piece) < FOLLOW_UP_CHARS and POINTS_BACK.match(piece.strip()))
                 # The detail of the answer just asked for ("截到哪天啊？听说是六月底，具体是几号").

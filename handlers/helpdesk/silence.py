@@ -120,6 +120,13 @@ TOPICS: tuple[SilentTopic, ...] = (
            r"|how long .{0,30}public notice",
            r"公示[^。]{0,12}\d+\s*(?:天|日|个工作日)|\d+\s*(?:天|日|个工作日)[^。]{0,4}公示",
            "通知没有写明公示期的天数。", "The notice does not say how long the public notice period lasts."),
+    # Sending after the deadline, where the notice says nothing of late entries.
+    _topic(r"补交|补报|(?<!最)晚交|迟交|逾期|过了(?:截止)?(?:日期|时间|期限)?(?:以后|之后)?(?:还|也)?(?:能|可以|让)"
+           r"|截止(?:日期|时间)?(?:以后|之后|后)(?:还|也)?(?:能|可以)(?:交|报|投|提交)"
+           r"|\blate (?:entr|submission)",
+           r"逾期|补交|截止(?:日期|时间)?(?:以后|之后|后)[^。]{0,10}(?:不|恕)",
+           "通知没有写明截止日期之后能否补交；按通知，请在截止日期前提交。",
+           "The notice says nothing about late entries: submit before the deadline."),
     # How characters are counted against a form's limit: no notice says; the dialog's own count is told.
     _topic(r"(?:标点|空格|符号)[^，。？?]{0,8}(?:算|计|占|包括|包含)"
            r"|(?:算|计|占|包括|包含)[^，。？?]{0,6}(?:标点|空格)|punctuation|spaces? count",
@@ -142,6 +149,12 @@ TOPICS: tuple[SilentTopic, ...] = (
            "通知没有提到是否退还参赛作品或光盘。",
            "The notice does not say whether entries or discs are returned."),
 )  # fmt: skip
+
+
+def asks_a_silence(question: str) -> bool:
+    """Whether ``question`` (normalised) asks about one of the topics notices often leave unsaid:
+    such a part of a message asks something of its own ("截止日期是几号？过了还能补交吗")."""
+    return any(topic.asked.search(question) for topic in TOPICS)
 
 
 def silent_topic(question: str, said: Sequence[str]) -> SilentTopic | None:
