@@ -285,6 +285,11 @@ PROSE_LOOK_ALIKES = [
 # Questions entrants typed: recognised at every step (answered, or asked about where unclear).
 QUESTIONS = [
     ("unit", "视频可以多大？", "ask"),
+    # Chongqing words asked at the title were stored as the title (third trial round).
+    ("title", "视频最大好大嘛，有没得限制", "ask"),
+    ("title", "片头片尾要得不", "ask"),
+    ("title", "视频要剪好长嘛", "ask"),
+    ("title", "粉丝要多少才能报", "ask"),
     ("unit", "自荐机构可以是个人吗", "ask"),
     ("title", "截止日期是哪天", "ask"),
     ("title", "作品名称有字数限制吗", "field"),

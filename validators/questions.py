@@ -43,6 +43,15 @@ _FINAL_NOT = re.compile(r"(?:了|过)(?:没|没有|没得)[" + re.escape(_TRAILI
 _ASKING_FORMS = re.compile(
     r"能不能|可不可以|可以不可以|需不需要|要不要|有没有|是不是|会不会|行不行|用不用|算不算|对不对"
     r"|该不该|允不允许|准不准|是否|可以.{0,12}?吗|能否"
+    # Chongqing and Sichuan: 有没得 (有没有), 要得不 / 得行不 (行不行), 得不得; "多少…才能报"
+    r"|有没得|要得不|得行不|得不得|多少.{0,6}才(?:能|可以|行|算)"
+)
+# A verb or adjective and a final 不, the A-not-A with its second half left off ("能报不", "要得不嘛").
+_FINAL_BU = re.compile(
+    r"(?:要得|得行|行|能|可以|算|对|好|够|是|有|报|用|要)不(?:嘛|哦|喃|啊|呀|哇)?"
+    + r"["
+    + re.escape(_TRAILING)
+    + r"]*$"
 )
 # Question words.  几 asks only before a measure word (几何, 几乎, 茶几 do not); 哪 not in 哪吒.
 _QUESTION_WORDS = re.compile(
@@ -59,12 +68,12 @@ _EN_AUX = re.compile(
 _CONTEST_WORDS = re.compile(
     r"截止|截至|报名|参赛|投稿|盖章|公章|签字|推荐表|自荐表|报名表|申报|名额|评审|评选|奖金"
     r"|主办方|附件|提交|上传|网盘|提取码|分辨率|格式|时长|大赛"
-    r"|原创|素材|占比|比例|字幕|水印|片头|片尾|横屏|竖屏|配乐|版权|授权|高清|画质|普通话|方言|人工智能"
+    r"|原创|素材|占比|比例|字幕|水印|片头|片尾|横屏|竖屏|配乐|版权|授权|高清|画质|普通话|方言|人工智能|粉丝"
     r"|最多|最少|最长|最短|最大|最晚|最迟"
     r"|(?:推荐|推|报|交|送|投)(?:几|多少)|(?:能|可以|可)推荐"
     # Whether one may take part, and on what terms ("还能报吗", "时间有啥要求", "能参加吗").
     r"|要求|还能报|能报吗|能不能报|可以报吗|能参加|可以参加|参加吗|能不能参加|算不算数|算数吗"
-    r"|(?:视频|作品|片子|文件).{0,6}(?:多大|多长|几分钟|大小|尺寸|多少|几个|几部)"
+    r"|(?:视频|作品|片子|文件).{0,6}(?:多大|多长|好大|好长|几分钟|大小|尺寸|多少|几个|几部)"
     r"|deadline|submit|submission|entry|entries|video|stamp|seal|contest",
     re.IGNORECASE,
 )
@@ -124,7 +133,8 @@ def question_grade(text: str) -> int:
     single = not _SENTENCE_END.search(plain.rstrip(_TRAILING))
     if _ASKING_FORMS.search(plain) and single and len(plain) <= LOOKS_LIKE_MAX_CHARS * 2:
         return QUESTION
-    if _FINAL_NOT.search(plain) and single and len(plain) <= LOOKS_LIKE_MAX_CHARS:
+    left_off = _FINAL_NOT.search(plain) or _FINAL_BU.search(plain)
+    if left_off and single and len(plain) <= LOOKS_LIKE_MAX_CHARS:
         return QUESTION  # no name ends so; a title that does ("你吃了没") is still asked about
     if _QUESTION_WORDS.search(plain) and single and len(plain) <= LOOKS_LIKE_MAX_CHARS:
         return NOT_A_QUESTION if _EMBEDDED.search(plain) and not about_contest(plain) else LOOKS_LIKE
