@@ -1365,3 +1365,20 @@ def test_a_sentence_about_the_way_in_is_no_name(kepu2024: Contest) -> None:
     assert invalid(check_answer(unit, "自己单位报，不走推荐", kepu2024), "name_is_sentence")
     for name in ("中国科学院物理研究所", "某市科普推荐中心", "北京市科学技术委员会、中关村管理委员会"):
         assert isinstance(check_answer(unit, name, kepu2024), Valid), name
+
+
+def test_a_person_named_in_a_sentence_is_asked_for_the_name_alone(kepu2024: Contest) -> None:
+    # Third trial round: 法定代表人 stored "法人是刘校长，刘大成", to be printed on the form as such.
+    rep = FormField(id="legal_rep", label="法定代表人")
+    assert invalid(check_answer(rep, "法人是刘校长，刘大成", kepu2024), "name_in_sentence")
+    assert invalid(check_answer(rep, "我们的负责人是王老师", kepu2024), "name_in_sentence")
+    for name in ("刘大成", "王是非", "叶为民", "欧阳娜娜"):  # names that hold 是 or 为
+        assert isinstance(check_answer(rep, name, kepu2024), Valid), name
+
+
+def test_a_cover_image_named_in_a_sentence_keeps_the_file_name() -> None:
+    from validators.requirements import check_cover_name
+
+    assert check_cover_name("封面图在文件夹里叫 cover.png") == Valid("cover.png")
+    assert check_cover_name("文件名是：封面.jpg") == Valid("封面.jpg")
+    assert check_cover_name("cover image.png") == Valid("cover image.png")  # a name with a space

@@ -29,6 +29,13 @@ _AGREE = {"同意", "我同意", "确认", "是", "yes", "y", "agree", "1"}
 _AROUND_AGREEING = re.compile(r"^(?:好的|好|嗯|行|可以|没问题|ok)+|(?:了|的|啊|吧|哈)+$")
 # The label of a cell that holds a person's or a unit's name (not the work's: 微视频名称).
 _NAME_LABEL = re.compile(r"姓名|单位|机构|联系人|代表人|负责人|主创|作者|申报人|个人|团队")
+#: A cell for one person's name (法定代表人, 负责人姓名, 联系人) …
+_PERSON_LABEL = re.compile(r"姓名|代表人|负责人|联系人")
+#: … typed as a sentence saying who it is ("法人是刘校长，刘大成", "我们的负责人是王老师").
+_TELLS_WHO = re.compile(
+    r"^(?:我|我们|咱|俺|本|单位|公司|学校|法人|法定代表|负责人|联系人|校长|院长|所长|经理|老板)[^，,。]{0,8}"
+    r"(?:是|叫|为)[^，,。]{1,12}(?:[，,。]|$)"
+)
 _COMMAND_WORDS = re.compile(r"确认提交|确定提交|提交报名|确认无误")
 _BARE_ADDRESS = re.compile(r"(?:^|[\s:：])(?:www\.|[\w-]+\.(?:com|cn|net|org|tv)(?:/|$))", re.IGNORECASE)
 
@@ -55,6 +62,9 @@ def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
     if is_name_field(fld) and _ROUTE_SENTENCE.search(raw):
         # "自己单位报，不走推荐": a sentence about the way in, typed where a unit's name is asked.
         return Invalid("name_is_sentence", {"value": raw.strip()[:30]})
+    if _PERSON_LABEL.search(fld.label) and _TELLS_WHO.search(raw):
+        # "法人是刘校长，刘大成": the name is in there, but the cell prints what is typed.
+        return Invalid("name_in_sentence", {"value": raw.strip()[:30]})
     if is_name_field(fld) and raw.strip() and not any(ch.isalpha() for ch in raw):
         # Digits and signs only: a phone number or a date typed one step too early or late.
         return Invalid("name_is_number", {"value": raw.strip()})

@@ -23,6 +23,11 @@ _SENIOR = re.compile(
 )
 _SPLIT = re.compile(r"[、,，;；/\n]+")
 _IMAGE = re.compile(r"\.(?:jpe?g|png|bmp|gif|webp|tiff?)$", re.IGNORECASE)
+#: The file's name after the words that introduce it ("在文件夹里叫 cover.png", "文件名是：封面.jpg").
+_NAMED_FILE = re.compile(
+    r"(?:叫做?|名为|名叫|是|为|[:：])\s*([^\s:：“”「」\"'，,。]+\.(?:jpe?g|png|bmp|gif|webp|tiff?))$",
+    re.IGNORECASE,
+)
 EXPERTS_NEEDED = 2
 
 
@@ -62,4 +67,6 @@ def check_cover_name(raw: str) -> Result:
         return Invalid("empty")
     if find_urls(text) or not _IMAGE.search(text) or "\n" in text or len(text) > 80:
         return Invalid("cover_name", {"value": text[:40]})
-    return Valid(text)
+    # "封面图在文件夹里叫 cover.png": the file's name, not the sentence around it (trial round).
+    named = _NAMED_FILE.search(text)
+    return Valid(named.group(1) if named is not None else text)
