@@ -482,3 +482,20 @@ def test_late_entries_where_the_notice_is_silent_are_said_to_be_unsaid(helpdesk:
 def test_how_characters_are_counted_is_told_though_no_notice_says(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(HLJ, "100字是算标点吗")
     assert answer.kind == "silent" and "标点各算1个字" in answer.answer
+
+
+def test_no_prize_money_is_said_with_the_awards_the_notice_does_name(helpdesk: Helpdesk) -> None:
+    # Third trial round: cacsi's "获奖有奖金吗" got the silence alone, though 三、评选与奖励 names
+    # certificates and platforms.
+    answer = helpdesk.ask(CACSI, "获奖有奖金吗")
+    assert answer.kind == "silent" and "没有提到奖金" in answer.answer and "入驻证书" in answer.answer
+
+
+def test_how_many_works_an_account_must_have_published_is_its_minimum(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CACSI, "科普号要发多少作品才行")  # was 省级推荐's "作品不超过10部"
+    assert answer.confident and "不少于50" in answer.answer
+
+
+def test_an_english_question_gets_no_chinese_note_about_the_askers_form(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CQ, "Where do we send the finished video and the signed form?", route="district")
+    assert "您选择的是" not in answer.answer

@@ -132,6 +132,9 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
      r"|(都|全部|全)(能|可以)(推荐|报|推)",
      "名额"),
     (r"多少(兆|m|mb|g)|几(兆|个?g)|多大", "大小"),
+    # How many works an account must have published ("科普号要发多少作品才行"): its 活跃度 minimum, not
+    # how many works a unit may send.
+    (r"(发|发布|更新|发过)了?[^，。？?]{0,4}(多少|几)[^，。？?]{0,3}(作品|条|部|个视频|期)", "发布 活跃度"),
     # Whether the organisers may show the work: their rights over it ("主办方能随便播俺们的片子吗").
     (r"(能|可以|会|有权|随便|随意|免费|无偿)[^，。？?]{0,4}(播|放|展播|用)(?!出|过|了)[^，。？?]{0,6}(片子|作品|视频)",
      "权利"),

@@ -334,6 +334,8 @@ class Helpdesk:
         """One question's answer, without the preface naming the contest."""
         text = chinese_terms(question) if english else question
         text, note = _own_form(self._unnamed(contest, text), contest, route)
+        if english:  # the form words are the lexicon's guesses for "form", not the asker's own
+            note = ""
         base = self.knowledge(contest.id)
         query = self.analyzer.query(text)
 
@@ -352,6 +354,10 @@ class Helpdesk:
         silence = silent_topic(normalise(question), stated)
         if silence is not None:
             said = silence.english if english else silence.chinese
+            near = base.search(self.analyzer.query(silence.nearby), limit=2) if silence.nearby else []
+            near = [h for h in near if h.confidence >= self.threshold and not h.entry.silent]
+            if near and not english:
+                said += "\n通知写到的相关内容：\n" + "\n".join(h.entry.render() for h in near)
             return reply(said + self._contacts(contest, english), "silent", "通知（未提及）")
         plainly_errand = out_of_scope(normalise(question), plainly=True)
         if base.off_topic(query) or (english and not about_the_contest(question)) or plainly_errand:

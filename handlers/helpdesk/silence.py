@@ -22,10 +22,13 @@ class SilentTopic:
     mentioned: re.Pattern[str]  # the notice says something about it
     chinese: str
     english: str
+    #: What the notice does say nearby, searched for and told beside the silence ("获奖有奖金吗": no
+    #: money, but cacsi's 入驻证书 and 荣誉证书).
+    nearby: str = ""
 
 
-def _topic(asked: str, mentioned: str, chinese: str, english: str) -> SilentTopic:
-    return SilentTopic(re.compile(asked), re.compile(mentioned), chinese, english)
+def _topic(asked: str, mentioned: str, chinese: str, english: str, nearby: str = "") -> SilentTopic:
+    return SilentTopic(re.compile(asked), re.compile(mentioned), chinese, english, nearby)
 
 
 TOPICS: tuple[SilentTopic, ...] = (
@@ -38,7 +41,8 @@ TOPICS: tuple[SilentTopic, ...] = (
     _topic(r"奖金|奖品|奖励多少|奖.{0,8}(?:多少钱|钱多少|有钱|给钱)|(?:多少钱|钱多少|有钱).{0,6}奖"
            r"|prize money|\bmoney\b|\bcash\b|bonus",
            r"奖金|奖品|\d+元|万元",
-           "通知没有提到奖金或奖品。", "The notice says nothing about prize money or prizes."),
+           "通知没有提到奖金或奖品。", "The notice says nothing about prize money or prizes.",
+           "获奖 奖励 证书 荣誉 称号 评选出 推荐 展示"),
     # How many works win: not how many a unit may send ("能推荐几部优秀作品" is a quota).
     _topic(r"^(?!.*(?:推荐|推|报送|报|交|送|投|申报)(?:上去)?(?:几|多少))"
            r"(?:.*(?:评出|评选出|选出|评上|获奖|得奖|优秀|入选|入围|奖项).{0,10}(?:多少|几)(?:部|个|件|名|项)?"
