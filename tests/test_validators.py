@@ -931,6 +931,9 @@ def test_date_never_raises(raw: str) -> None:
         ("约60部", 60),  # tried as a cacsi entrant: refused as not a number
         ("超过1.2万人", 12000),
         ("60多部", 60),
+        ("大概1.2万吧", 12000),  # third trial round: refused as not a number
+        ("差不多1500个左右", 1500),
+        ("有3000多人了", 3000),
     ],
 )
 def test_integer_accepts(raw: str, expected: int) -> None:
@@ -938,7 +941,7 @@ def test_integer_accepts(raw: str, expected: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["abc", "12a", "1.5", "-5", "一千", "1万2", "万", "1.2.3万", "1" * 13, "1" * 5000]
+    "raw", ["abc", "12a", "1.5", "-5", "一千", "1万2", "万", "1.2.3万", "1" * 13, "1" * 5000, "吧", "大概吧"]
 )
 def test_integer_garbage_is_bad_integer(raw: str) -> None:
     invalid(check_integer(raw), "bad_integer")

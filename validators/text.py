@@ -377,6 +377,10 @@ def check_date(
     return Valid(day.isoformat() if precision == "day" else day.strftime("%Y-%m"))
 
 
+_HEDGE_BEFORE = re.compile(r"^(?:大概|大约是?|差不多|将近|接近|目前|现在|已经|有)+(?=\d|约)")
+_HEDGE_AFTER = re.compile(r"(?:左右|上下|的样子)?(?:吧|啊|呀|哦|嘛|了)*[。.!！~～]*$")
+
+
 def check_integer(
     raw: str, *, min_value: int | None = None, max_value: int | None = None, required: bool = True
 ) -> Result:
@@ -387,7 +391,9 @@ def check_integer(
         return Invalid("empty") if required else Valid(None)
     # "约60部", "超过1.2万人", "60多部": the number as people write it; the figure before 多 or
     # after 超过 is what the notice's minimum is checked against.
-    m = re.fullmatch(r"(?:约|大约|共|超过|逾)?(\d+(?:\.\d+)?)(万)?[多余]?[人个部条]?", text)
+    # "大概1.2万吧", "差不多1500个左右": the hedging words around the figure say nothing of it.
+    figure = _HEDGE_AFTER.sub("", _HEDGE_BEFORE.sub("", text))
+    m = re.fullmatch(r"(?:约|大约|共|超过|逾)?(\d+(?:\.\d+)?)(万)?[多余]?[人个部条]?", figure)
     if not m or (m[1].count(".") and not m[2]) or len(m[1]) > 12:
         return Invalid("bad_integer", {"value": text[:20]})
     value = round(float(m[1]) * 10000) if m[2] else int(m[1])
