@@ -154,7 +154,15 @@ def read_channel(
     if state.get("channel") != key:
         state["channel"] = key
         state["track"] = None
-    return Advance()
+    channel = contest.channel(key)
+    # "我是协会的个人会员，想报我的科普号": the track named with the channel is chosen with it.
+    named = track_named(value, tuple(channel.forms))
+    if named is not None and len(channel.forms) > 1:
+        state["track"] = named
+    if norm(value) in {norm(n) for n in (key, channel.label)} or picked_number(value) is not None:
+        return Advance()
+    # Chosen from a phrase: say which, so a wrong reading is caught at once.
+    return Advance([Reply(kit.msg.render("channel_read", label=channel.label))])
 
 
 def _channel_in_words(contest: Contest, value: str) -> str | int | list[EntryRoute] | None:
@@ -193,10 +201,21 @@ def read_track(
     assert channel is not None
     key = match_option(value, [(t, _TRACK_NAMES[t]) for t in channel.forms])
     if not isinstance(key, str):
+        key = track_named(value, tuple(channel.forms))  # "报视频", "想报我的科普号"
+    if not isinstance(key, str):
         labels = tuple(kit.fixed("track_label", "track", t) for t in channel.forms)
         return kit.reject(state, "not_a_choice", {"options": labels}, kit.label(Step.TRACK))
     state["track"] = key
     return Advance()
+
+
+_TRACK_WORDS = {"account": re.compile(r"科普号|账号|帐号"), "work": re.compile(r"视频|片子|作品|短片")}
+
+
+def track_named(text: str, tracks: tuple[str, ...]) -> str | None:
+    """The one track of ``tracks`` a phrase names in words ("报视频" → work), if exactly one."""
+    found = [t for t in ("account", "work") if t in tracks and _TRACK_WORDS[t].search(text)]
+    return found[0] if len(found) == 1 else None
 
 
 def shown_track(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tuple[str, str] | None:

@@ -384,3 +384,22 @@ async def test_a_link_and_a_question_at_a_field_that_must_hold_a_url_keep_the_li
     assert "电视台" in reply and "链接没有丢" in reply and "已填入「播出平台及网址」" in reply
     draft = await c.draft() or {}
     assert "yangshipin.cn" in str(draft) and "也算吗" not in str(draft), reply
+
+
+async def test_a_track_named_in_words_is_chosen_with_the_channel_or_at_its_step(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    # Third trial round: "我是协会的个人会员，想报我的科普号" was asked 微视频 or 科普号 again, the
+    # channel picked without a word; "报视频" at the track step was refused.
+    c = chat("member-account")
+    await c.start()
+    await c.say(contest(svc, CACSI).title)
+    reply = await c.say("我是协会的个人会员，想报我的科普号")
+    draft = await c.draft() or {}
+    assert draft["track"] == "account" and "好的，按“" in reply
+    d = chat("member-video")
+    await d.start()
+    await d.say(contest(svc, CACSI).title)
+    await d.say("我是协会的个人会员")
+    await d.say("报视频")
+    assert (await d.draft() or {})["track"] == "work"
