@@ -1385,3 +1385,13 @@ def test_a_cover_image_named_in_a_sentence_keeps_the_file_name() -> None:
     assert check_cover_name("封面图在文件夹里叫 cover.png") == Valid("cover.png")
     assert check_cover_name("文件名是：封面.jpg") == Valid("封面.jpg")
     assert check_cover_name("cover image.png") == Valid("cover image.png")  # a name with a space
+
+
+@pytest.mark.parametrize(("said", "options", "chosen"), [
+    ("不是会员", ("否",), "否"), ("没有", ("否",), "否"),
+    ("我是会员", ("是",), "是"), ("是的", ("是", "否"), "是"),
+])  # fmt: skip
+def test_a_yes_or_no_cell_answered_in_words(said: str, options: tuple[str, ...], chosen: str) -> None:
+    # Third trial round: "不是会员" at 是否为会员 was refused with "请从以下选项中选择：否".
+    assert check_choice(said, options) == Valid(chosen)
+    assert not isinstance(check_choice("不是会员", ("是",)), Valid)

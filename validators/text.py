@@ -432,7 +432,16 @@ def check_choice(raw: str, options: tuple[str, ...], *, allow_other: bool = Fals
     for found in (part_of, said_in):
         if len(found) == 1:
             return Valid(found[0])
+    # A yes/no cell answered in words ("不是会员", "我是会员"): 是否为会员 offers 是 and 否.
+    for option, said in (("否", _SAYS_NO), ("是", _SAYS_YES)):
+        if option in options and said.fullmatch(key):
+            return Valid(option)
     return Invalid("not_a_choice", {"options": options})
+
+
+_MEMBER = r"(?:协会)?(?:的)?(?:会员|成员)?[。.!！]?"
+_SAYS_NO = re.compile(r"(?:我|我们)?(?:不是|并非|非|没有|没|还不是|不)" + _MEMBER)
+_SAYS_YES = re.compile(r"(?:我|我们)?(?:是|是的|对|对的|当然是)" + _MEMBER)
 
 
 _PEOPLE_SPLIT = re.compile(r"[、,，;；/\n]+")
