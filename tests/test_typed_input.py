@@ -403,3 +403,18 @@ async def test_a_track_named_in_words_is_chosen_with_the_channel_or_at_its_step(
     await d.say("我是协会的个人会员")
     await d.say("报视频")
     assert (await d.draft() or {})["track"] == "work"
+
+
+@pytest.mark.parametrize(
+    ("said", "district"), [("我们单位在江北嘛，就报江北噻", "江北区"), ("万州的，我们是三峡学院", "万州区")]
+)
+async def test_a_district_named_in_a_sentence_is_chosen(
+    chat: Callable[[str], ChatDriver], svc: Services, said: str, district: str
+) -> None:
+    # Third trial round: both were answered with the whole list of districts again.
+    form = contest(svc, CQ).form(contest(svc, CQ).channels[0].forms["work"])
+    fld = next(f for f in form.fields if f.role in ("recommender", "province"))
+    c = chat(f"district-{district}")
+    await at_field(c, svc, CQ, contest(svc, CQ).channels[0].label, fld.id)
+    await c.say(said)
+    assert (await c.draft() or {})["answers"][fld.id] == district
