@@ -9,20 +9,25 @@ contest: the callers pass the names to choose among.
 * :func:`expand` — short forms spelled out, so two names of one unit compare equal;
 * :func:`match_place` / :func:`place_of_unit` — the place (区县, 省) a name stands for;
 * :func:`province_of`, :func:`city_of`, :func:`is_xpcc` — the country's own divisions;
-* :func:`find_all` — every name a typed fragment could mean, for a choice rather than a guess.
+* :func:`find_all` — every name a typed fragment could mean, for a choice rather than a guess;
+* :func:`closest` — the listed names a name that maps to none was probably meant as (one
+  character different, or the same sound), offered to be confirmed, never taken silently.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 __all__ = [
     "PROVINCES",
     "SUB_PROVINCIAL_CITIES",
     "XPCC",
     "city_of",
+    "closest",
+    "county_base",
     "expand",
     "find_all",
     "fold",
@@ -86,6 +91,22 @@ _CITY_PREFIX = {short: full for full in SUB_PROVINCIAL_CITIES for short in {full
 # The place names above are CJK, already in folded form; the longest is the 兵团's 8 characters.
 _LONGEST = max(len(k) for k in (*_PROVINCE_PREFIX, *_CITY_PREFIX))
 _XPCC_NAMES = ("新疆生产建设兵团", "新疆兵团", "兵团")
+# The 55 nationalities an autonomous county's full name may list (石柱土家族自治县): the county is
+# usually called by its place alone, 石柱县 or 石柱自治县.
+_NATIONALITIES = (
+    *("蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白", "土家"),
+    *("哈尼", "哈萨克", "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇"),
+    *("柯尔克孜", "土", "达斡尔", "仫佬", "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米"),
+    *("塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安", "裕固", "京", "塔塔尔", "独龙"),
+    *("鄂伦春", "赫哲", "门巴", "珞巴", "基诺"),
+)
+_AUTONOMOUS_COUNTY = re.compile(
+    "(?:"
+    + "|".join(sorted(_NATIONALITIES, key=len, reverse=True))
+    + ")族(?:(?:和|、)?(?:"
+    + "|".join(sorted(_NATIONALITIES, key=len, reverse=True))
+    + ")族)*自治县$"
+)
 
 
 def fold(name: str) -> str:
@@ -110,12 +131,40 @@ def office_core(name: str) -> str:
     return core or folded
 
 
+def county_base(name: str) -> str:
+    """A county's own place name, without 县, 自治县 and the nationalities before it: 石柱土家族
+    自治县, 石柱自治县 and 石柱县 give 石柱; "" for a name that is no county's (or a one-character
+    one such as 忠县, which no short form shortens)."""
+    folded = fold(name)
+    found = _AUTONOMOUS_COUNTY.search(folded)
+    if found:
+        base = folded[: found.start()]
+    elif folded.endswith("自治县"):
+        base = folded[:-3]
+    elif folded.endswith("县"):
+        base = folded[:-1]
+    else:
+        return ""
+    return base if len(base) >= 2 else ""
+
+
+def _county_of(candidate: str, keyed: list[tuple[str, str]]) -> str | None:
+    """The one autonomous county of ``keyed`` that ``candidate`` (folded) names by its short
+    name: 石柱县, 石柱自治县, or the full name with its nationalities in another order."""
+    base = county_base(candidate)
+    if not base:
+        return None
+    found = {n for k, n in keyed if k.endswith("自治县") and county_base(k) == base}
+    return found.pop() if len(found) == 1 else None
+
+
 def match_place(text: str, names: Iterable[str]) -> str | None:
     """The one of ``names`` (place or unit names) that ``text`` means, else None.
 
     Accepts the name itself, a short form ("渝中" for 渝中区, "两江" for 两江新区, "高新区" for
-    西部科学城重庆高新区), and a longer name that starts with it ("重庆市渝中区科学技术局").
-    A short form that fits several names ("新区") matches none.
+    西部科学城重庆高新区, "石柱县" or "石柱自治县" for 石柱土家族自治县), and a longer name that
+    starts with it ("重庆市渝中区科学技术局").  A short form that fits several names ("新区")
+    matches none.
     """
     options = list(names)
     keyed = [(fold(n), n) for n in options]
@@ -129,6 +178,9 @@ def match_place(text: str, names: Iterable[str]) -> str | None:
         longer = [(len(k), n) for k, n in keyed if candidate.startswith(k)]
         if longer:
             return max(longer)[1]
+        county = _county_of(candidate, keyed)
+        if county:
+            return county
         short = {
             n
             for k, n in keyed
@@ -216,3 +268,62 @@ def find_all(text: str, names: Iterable[tuple[str, Iterable[str]]], *, least: in
         return list(dict.fromkeys(exact))
     found = [k for k, ns in listed if any(key in n or (len(n) >= least and n in key) for n in ns)]
     return list(dict.fromkeys(found))
+
+
+@functools.cache
+def _pinyin() -> Callable[[str], list[str]]:
+    from pypinyin import lazy_pinyin  # imported when first needed: it loads its dictionaries
+
+    return lazy_pinyin
+
+
+def _sound(text: str) -> tuple[str, ...]:
+    """How ``text`` sounds on a pinyin keyboard, loosely (zh/z, ch/c, sh/s, l/n, -ng/-n)."""
+    out = []
+    for syllable in _pinyin()(text):
+        for a, b in (("zh", "z"), ("ch", "c"), ("sh", "s"), ("l", "n")):
+            if syllable.startswith(a):
+                syllable = b + syllable[len(a) :]
+        out.append(syllable.removesuffix("g") if syllable.endswith("ng") else syllable)
+    return tuple(out)
+
+
+def _one_apart(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by one character changed, added or left out."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return a == b
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def _forms(name: str) -> set[str]:
+    """The forms of a place's name a slip is compared with: the name, without its 区/县, and
+    an autonomous county's short name."""
+    folded = fold(name)
+    forms = {folded}
+    if len(folded) >= 3 and folded[-1] in "区县市":
+        forms.add(folded[:-1])
+    if base := county_base(folded):
+        forms.update({base, base + "县"})
+    return forms
+
+
+def closest(name: str, names: Iterable[str], *, limit: int = 3) -> list[str]:
+    """The ``names`` that ``name`` (a unit's name that maps to none of them) was probably meant
+    as: the place it names, once its office and province are taken off, is one character away
+    from one of them (九龙波区 → 九龙坡区) or sounds the same (酉杨县 → 酉阳…).  To be offered to
+    the organiser, who confirms; never taken as the answer."""
+    core = _PLACE_PREFIX.sub("", office_core(name), count=1)
+    if len(core) < 2:
+        return []
+    typed = _forms(core)
+    scored: dict[str, int] = {}
+    for option in names:
+        forms = _forms(option)
+        near = any(_one_apart(t, f) for t in typed for f in forms if min(len(t), len(f)) >= 3)
+        same_sound = any(len(t) == len(f) >= 2 and _sound(t) == _sound(f) for t in typed for f in forms)
+        if near or same_sound:
+            scored[option] = min(scored.get(option, 9), (0 if near and same_sound else 1 if near else 2))
+    return sorted(scored, key=lambda n: scored[n])[:limit]

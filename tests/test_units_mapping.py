@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from contests.names import city_of, expand, office_core, place_of_unit, province_of, same_name
+from contests.names import (
+    city_of,
+    county_base,
+    expand,
+    office_core,
+    place_of_unit,
+    province_of,
+    same_name,
+)
 from contests.org import Role
 from contests.rules import Contest, ContestRegistry
 from handlers.admin.service import AdminService, Denied
@@ -257,3 +265,26 @@ async def test_a_unit_typed_by_another_name_is_the_imported_one(world: World) ->
     assert not isinstance(invite, Denied) and invite.unit == "河北省科学技术厅"
     notice = await world.quota.unit_notice(ALICE, CAS, "recommend", "河北省科技厅")
     assert notice is not None and notice.startswith("“河北省科学技术厅”目前")
+
+
+# ---------------------------------------------------------------- a county by its short name (石柱县)
+@pytest.mark.parametrize(
+    ("typed", "county"),
+    [
+        ("石柱县科技局", "石柱土家族自治县"),
+        ("重庆市石柱县科学技术局", "石柱土家族自治县"),
+        ("石柱自治县科委", "石柱土家族自治县"),
+        ("秀山县科技局", "秀山土家族苗族自治县"),
+        ("酉阳县科技局", "酉阳土家族苗族自治县"),
+        ("彭水县科技局", "彭水苗族土家族自治县"),
+        ("彭水土家族苗族自治县科技局", "彭水苗族土家族自治县"),  # its nationalities in another order
+        ("忠县科技局", "忠县"),
+    ],
+)
+def test_an_autonomous_county_by_its_short_name_is_the_listed_one(
+    contests: ContestRegistry, typed: str, county: str
+) -> None:
+    [(name, matched, kind, places)] = mapped(contests, CQ, f"名称\n{typed}\n")
+    assert (matched, kind, places) == (county, "district", "作品 1—2 部")
+    assert name == typed  # saved as the organiser wrote it
+    assert county_base(county) == county_base(office_core(typed).removeprefix("重庆市"))
