@@ -645,3 +645,27 @@ async def test_the_console_refuses_what_it_cannot_map_and_members_import_nothing
     )
     assert denied.status == 403
     assert "广西科技厅" not in [u.name for u in await env.svc.stores.org.list_units(CAS)]
+
+
+async def test_the_console_imports_the_lines_it_maps_and_shows_the_others_to_fix(env: Env) -> None:
+    await sign_in(env, ORGANISER)
+    token = await units_csrf(env)
+    pasted = "名称\n广西科技厅\n河兆省科技厅\n"
+    shown = await env.client.post(
+        "/console/units/preview", data={"contest": CAS, "csv": pasted, "csrf": token}
+    )
+    page = await shown.text()
+    assert shown.status == 200 and "确认导入 1 个单位（跳过 1 行）" in page
+    assert "✗ 第 3 行：看不出“河兆省科技厅”" in page and "是否为“河北省”" in page
+    done = await env.client.post(
+        "/console/units/import",
+        data={"contest": CAS, "csv": pasted, "csrf": token, "preview": previewed(page)},
+        allow_redirects=False,
+    )
+    page = await done.text()
+    assert done.status == 200 and "新增 1 个" in page and "另有 1 行未能对应" in page
+    assert re.search(r'<textarea name="csv"[^>]*>名称,未导入原因,建议改为\n河兆省科技厅,', page)
+    names = [u.name for u in await env.svc.stores.org.list_units(CAS)]
+    assert "广西科技厅" in names and "河兆省科技厅" not in names
+    (entry,) = await env.svc.stores.audit.list_entries(action_prefix="units.import")
+    assert entry.target == "新增 1 个，更新 0 个，跳过 1 行" and "河兆省科技厅" in entry.detail["skipped"][0]

@@ -1,6 +1,9 @@
 """``units import CSV --contest ID [--dry-run | --yes]`` and ``units list --contest ID [--json]``:
 the recommending units.  An import first prints how each name maps onto the notice's list and
-tier; nothing is saved until the organiser confirms (typed ``y``, or ``--yes`` in a script)."""
+tier, and the lines it cannot map (with their reason and the names they were probably meant
+as); nothing is saved until the organiser confirms (typed ``y``, or ``--yes`` in a script).
+The lines that map are then imported and the others written beside the file
+(``NAME.未导入.csv``), to fix and import again."""
 
 from __future__ import annotations
 
@@ -61,17 +64,18 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         try:
             preview = await admin.preview_units(contest.id, data)
         except UnitsImportError as exc:
-            print(f"{args.csv} 有误，未导入任何单位：", file=sys.stderr)
-            for line in exc.errors:
-                print(f"  {line}", file=sys.stderr)
-            return 2
+            return _refused(args.csv, exc.errors)
+        if not preview.rows and preview.skipped:
+            return _refused(args.csv, preview.errors)
         print(f"{contest.id} 的推荐单位将按通知这样对应：")
         for line in preview.lines():
             print(f"  {line}")
         if args.dry_run:
             print("试运行（--dry-run）：未保存。")
             return 0
-        if not args.yes and not await asyncio.to_thread(_confirmed):
+        skipping = f"（跳过标 ✗ 的 {len(preview.skipped)} 行）" if preview.skipped else ""
+        question = f"确认导入以上 {len(preview.rows)} 个单位{skipping}？输入 y 确认："
+        if not args.yes and not await asyncio.to_thread(_confirmed, question):
             print("未导入：没有确认。确认无误后重新运行并输入 y，或加 --yes。")
             return 1
         try:  # saved as printed: units imported meanwhile by someone else refuse it
@@ -81,14 +85,27 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 print(line, file=sys.stderr)
             return 1
     print(f"已导入 {contest.id} 的推荐单位：新增 {summary.added} 个，更新 {summary.updated} 个。")
+    if summary.skipped:
+        left = args.csv.with_name(f"{args.csv.stem}.未导入.csv")
+        await asyncio.to_thread(left.write_text, preview.to_fix(), encoding="utf-8-sig")
+        print(f"未导入 {len(summary.skipped)} 行，已另存为 {left}（改正名称后可再导入）：")
+        for skipped in summary.skipped:
+            print(f"  {skipped.text()}")
     return 0
 
 
-def _confirmed() -> bool:
+def _refused(path: Path, errors: list[str]) -> int:
+    print(f"{path} 有误，未导入任何单位：", file=sys.stderr)
+    for line in errors:
+        print(f"  {line}", file=sys.stderr)
+    return 2
+
+
+def _confirmed(question: str) -> bool:
     """The organiser's y at the terminal; no terminal (a script, a pipe) is no confirmation."""
     if not sys.stdin.isatty():
         return False
     try:
-        return input("确认导入以上单位？输入 y 确认：").strip().casefold() in {"y", "yes", "是", "确认"}
+        return input(question).strip().casefold() in {"y", "yes", "是", "确认"}
     except EOFError:
         return False

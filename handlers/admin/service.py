@@ -27,7 +27,13 @@ from handlers.admin.invites import (
     new_code,
     normalise_code,
 )
-from handlers.admin.units import ImportSummary, UnitsPreview, UnitsPreviewChanged, read_units
+from handlers.admin.units import (
+    ImportSummary,
+    UnitsImportError,
+    UnitsPreview,
+    UnitsPreviewChanged,
+    read_units,
+)
 from handlers.export import FORMATS, ExportRow, Viewer, render, visible_submission
 from handlers.quota.rules import find_unit, recommender_of, rule_for_unit, selection_field, submitted_through
 from handlers.quota.service import utcnow
@@ -94,15 +100,22 @@ class AdminService:
         self, contest_id: str, data: bytes | str, *, shown: str | None = None
     ) -> ImportSummary:
         """Import (add or update by name) the units of a CSV file, mapped as
-        :meth:`preview_units` shows them; all or nothing.  ``shown``: the digest of the preview
-        the organiser confirmed; when the file maps differently now (edited, or other units
-        imported meanwhile), nothing is saved (:class:`UnitsPreviewChanged`)."""
+        :meth:`preview_units` shows them.  ``shown``: the digest of the preview the organiser
+        confirmed; when the file maps differently now (edited, or other units imported
+        meanwhile), nothing is saved (:class:`UnitsPreviewChanged`).  Lines that cannot be
+        mapped are skipped only when the organiser confirmed a preview that showed them so;
+        without ``shown`` a file with such a line is refused whole, and a file with no line
+        to import imports nothing (:class:`UnitsImportError` naming the lines)."""
         preview = await self.preview_units(contest_id, data)
         if shown is not None and preview.digest != shown:
             raise UnitsPreviewChanged
+        if preview.skipped and (shown is None or not preview.rows):
+            raise UnitsImportError(preview.errors)
         await self.org.put_units(contest_id, preview.units)
         updated = sum(1 for r in preview.rows if r.updates)
-        return ImportSummary(len(preview.rows) - updated, updated, preview.notes, preview.rows)
+        return ImportSummary(
+            len(preview.rows) - updated, updated, preview.notes, preview.rows, preview.skipped, preview.header
+        )
 
     # -- invites ----------------------------------------------------------------------------
 

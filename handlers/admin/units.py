@@ -2,13 +2,16 @@
 mapped onto the notice's lists and tiers before anything is imported.
 
 A district's office may be written 科学技术局, 科技局 or 科委, a province's 科学技术厅 or 科技厅,
-an association by its full or short name; :mod:`contests.names` says which place or unit the
-name stands for.  :func:`read_units` gives the mapping (name → matched place, kind, places)
-that the organiser is shown and confirms before :meth:`AdminService.import_units` saves it;
-a name that cannot be mapped is refused with its reason, naming the line, and so is a province
-column that names none of the notice's provinces.  The preview carries a digest of what it
-shows (:attr:`UnitsPreview.digest`): a confirmation whose file, mapped again, no longer gives
-the same digest saves nothing and asks for a new preview."""
+an association by its full or short name, an autonomous county by its short name (石柱县);
+:mod:`contests.names` says which place or unit the name stands for.  :func:`read_units` gives
+the mapping of every line (name → matched place, kind, places) that the organiser is shown and
+confirms before :meth:`AdminService.import_units` saves it.  A line that cannot be mapped (a
+name that is none of the notice's, a province column that names none of its provinces) is
+shown with its reason and the listed names it was probably meant as (:class:`SkippedRow`):
+the organiser may import the other lines and fix it, never have it saved as a guess.  The
+preview carries a digest of what it shows (:attr:`UnitsPreview.digest`): a confirmation whose
+file, mapped again, no longer gives the same digest saves nothing and asks for a new preview.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from contests.names import (
     SUB_PROVINCIAL_CITIES,
     XPCC,
     city_of,
+    closest,
     expand,
     is_xpcc,
     office_core,
@@ -37,17 +41,20 @@ from handlers.quota.rules import limit_for, selection_field
 
 __all__ = [
     "ImportSummary",
+    "SkippedRow",
     "UnitRow",
     "UnitsImportError",
     "UnitsPreview",
     "UnitsPreviewChanged",
+    "lines_to_fix",
     "parse_units_csv",
     "read_units",
 ]
 
 
 class UnitsImportError(ValueError):
-    """The units file has errors; ``errors`` names each line.  Nothing was imported."""
+    """The units file cannot be imported as it is; ``errors`` names each line.  Nothing was
+    imported."""
 
     def __init__(self, errors: list[str]) -> None:
         super().__init__("\n".join(errors))
@@ -94,42 +101,107 @@ class UnitRow:
 
 
 @dataclass(frozen=True, slots=True)
+class SkippedRow:
+    """A line that cannot be mapped: not imported, shown with its reason and the listed names
+    it was probably meant as, for the organiser to fix and import again."""
+
+    line: int
+    typed: str  # the name as the file writes it ("" when the cell is empty)
+    reason: str  # "第 3 行：…"
+    cells: tuple[str, ...]  # the line as the file has it, for the file of lines to fix
+    suggestions: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        """第 3 行：“重庆市九龙波区科学技术局”不是通知所列的区县…；是否为“九龙坡区”？请核对、改正后再导入"""
+        if not self.suggestions:
+            return self.reason
+        meant = "”或“".join(self.suggestions)
+        return f"{self.reason}；是否为“{meant}”？请核对、改正后再导入"
+
+    def text(self) -> str:
+        """The line of the preview: the message, marked as not imported."""
+        return f"✗ {self.message}（未导入）"
+
+
+@dataclass(frozen=True, slots=True)
 class UnitsPreview:
-    """The whole file mapped, nothing saved yet."""
+    """The whole file mapped, nothing saved yet: the lines to import and the lines skipped."""
 
     rows: tuple[UnitRow, ...]
     notes: tuple[str, ...] = ()
+    skipped: tuple[SkippedRow, ...] = ()
+    header: tuple[str, ...] = ()  # the file's header row, for the file of lines to fix
 
     @property
     def units(self) -> list[Unit]:
         return [r.unit for r in self.rows]
 
     @property
+    def errors(self) -> list[str]:
+        """Why each skipped line is skipped, with the names it was probably meant as."""
+        return [s.message for s in self.skipped]
+
+    @property
     def digest(self) -> str:
         """What the preview shows and an import saves, as one hex string: carried by the
-        confirmation, so that what is saved is what was shown."""
+        confirmation, so that what is saved (and what is skipped) is what was shown."""
         shown = [
             [r.line, r.typed, r.unit.name, r.unit.kind, r.unit.province, r.matched, r.places, r.updates]
             for r in self.rows
         ]
-        text = json.dumps([self.rows[0].unit.contest_id if self.rows else "", shown, list(self.notes)])
+        left = [[s.line, s.typed, s.reason, list(s.suggestions)] for s in self.skipped]
+        contest = self.rows[0].unit.contest_id if self.rows else ""
+        text = json.dumps([contest, shown, list(self.notes), *([left] if left else [])])
         return hashlib.sha256(text.encode()).hexdigest()
 
     def lines(self) -> list[str]:
-        """The preview as the organiser reads it: one line per unit, then the notes."""
+        """The preview as the organiser reads it: one line per line of the file, in its order
+        (the skipped ones marked ✗ with their reason), then the notes."""
         added = sum(1 for r in self.rows if not r.updates)
         head = f"共 {len(self.rows)} 个单位：新增 {added} 个，更新 {len(self.rows) - added} 个。"
-        return [head, *(r.text() for r in self.rows), *(f"注意：{n}" for n in self.notes)]
+        if self.skipped:
+            total, kept, left = len(self.rows) + len(self.skipped), len(self.rows), len(self.skipped)
+            head = (
+                f"共 {total} 行：将导入 {kept} 个单位（新增 {added} 个，更新 {kept - added} 个），"
+                f"跳过 {left} 行（标 ✗，未能对应，不导入）。"
+            )
+        shown = sorted([(r.line, r.text()) for r in self.rows] + [(s.line, s.text()) for s in self.skipped])
+        return [head, *(text for _, text in shown), *(f"注意：{n}" for n in self.notes)]
+
+    def to_fix(self) -> str:
+        """The skipped lines as a CSV file to fix and import again (:func:`lines_to_fix`)."""
+        return lines_to_fix(self.header, self.skipped)
+
+
+def lines_to_fix(header: Sequence[str], skipped: Sequence[SkippedRow]) -> str:
+    """Skipped lines as a CSV file: the file's header, then each line as it was, with why it
+    was skipped and the names suggested in columns an import ignores.  Fixed, it is imported
+    again."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    width = max([len(header), *(len(s.cells) for s in skipped)])
+    writer.writerow([*header, *[""] * (width - len(header)), "未导入原因", "建议改为"])
+    for s in skipped:
+        writer.writerow([*s.cells, *[""] * (width - len(s.cells)), s.reason, "、".join(s.suggestions)])
+    return out.getvalue()
 
 
 @dataclass(frozen=True, slots=True)
 class ImportSummary:
-    """What an import did: units added and updated, and notes on lines taken with a change."""
+    """What an import did: units added and updated, notes on lines taken with a change, and
+    the lines skipped (shown in the preview the organiser confirmed), to fix."""
 
     added: int
     updated: int
     notes: tuple[str, ...] = ()
     rows: tuple[UnitRow, ...] = ()
+    skipped: tuple[SkippedRow, ...] = ()
+    header: tuple[str, ...] = ()
+
+    def to_fix(self) -> str:
+        """The skipped lines as a CSV file to fix and import again (:func:`lines_to_fix`)."""
+        return lines_to_fix(self.header, self.skipped)
 
 
 _HEADER = {
@@ -154,9 +226,11 @@ def parse_units_csv(
     data: bytes | str, contest: Contest, existing: Sequence[Unit] = ()
 ) -> tuple[list[Unit], list[str]]:
     """Units from CSV ``name,kind,province`` (a header row first), mapped onto the contest's
-    quota kinds.  Returns the units and notes; raises :class:`UnitsImportError` naming every
-    bad line."""
+    quota kinds, all or nothing.  Returns the units and notes; raises :class:`UnitsImportError`
+    naming every line that cannot be mapped."""
     preview = read_units(data, contest, existing)
+    if preview.skipped:
+        raise UnitsImportError(preview.errors)
     return preview.units, list(preview.notes)
 
 
@@ -217,6 +291,16 @@ class _Kinds:
 
     def hint(self) -> str:
         return "、".join(f"{k}（{r.label}）" for k, r in self.rules.items()) or "（无）"
+
+    def suggest(self, name: str) -> tuple[str, ...]:
+        """The notice's names (listed units, 区县, provinces or 副省级城市 where a rule takes
+        them) that ``name``, mapped to none, was probably meant as."""
+        names = [u for r in self.rules.values() for u in r.units]
+        names += [o for opts in self.options.values() for o in opts]
+        levels = {level for r in self.rules.values() for level in r.places}
+        names += [*PROVINCES] if "province" in levels else []
+        names += [*SUB_PROVINCIAL_CITIES] if "sub_provincial" in levels else []
+        return tuple(closest(name, dict.fromkeys(names)))
 
 
 # A lower place after the province (海淀区, 深圳市, 某县): the unit is not the province's own.
@@ -289,12 +373,13 @@ def read_units(data: bytes | str, contest: Contest, existing: Sequence[Unit] = (
     """Map every line of a units file onto the notice's lists and tiers, saving nothing.
 
     ``existing``: the units already imported, so that "江北区科技局" updates an imported
-    "江北区" instead of becoming a second unit for one district.  Raises
-    :class:`UnitsImportError` naming every line that cannot be mapped and why."""
+    "江北区" instead of becoming a second unit for one district.  A line that cannot be mapped
+    is skipped with its reason (:attr:`UnitsPreview.skipped`); a file that cannot be read at
+    all (no header, not UTF-8 or GBK, empty) raises :class:`UnitsImportError`."""
     text = _decode(data) if isinstance(data, bytes) else data.removeprefix("\ufeff")
     kinds = _Kinds.of(contest)
     provinces = notice_provinces(contest)
-    errors: list[str] = []
+    skipped: list[SkippedRow] = []
     notes: list[str] = []
     rows: list[UnitRow] = []
     seen: dict[str, int] = {}
@@ -302,12 +387,19 @@ def read_units(data: bytes | str, contest: Contest, existing: Sequence[Unit] = (
     # Rows copied out of a spreadsheet arrive separated by tabs.
     reader = csv.reader(io.StringIO(text), delimiter="\t" if "\t" in first and "," not in first else ",")
     columns: list[str] | None = None
+    header: tuple[str, ...] = ()
+
+    def skip(line: int, name: str, row: list[str], reason: str, suggest: bool = False) -> None:
+        meant = kinds.suggest(name) if suggest and name else ()
+        skipped.append(SkippedRow(line, name, reason, tuple(row), meant))
+
     for row in reader:
         line = reader.line_num
         cells = [c.strip() for c in row]
         if not any(cells):
             continue
         if columns is None:
+            header = tuple(cells)
             columns = [_HEADER.get(c.casefold(), "") for c in cells]
             if "name" not in columns:
                 got = ",".join(row)
@@ -315,32 +407,38 @@ def read_units(data: bytes | str, contest: Contest, existing: Sequence[Unit] = (
                     [f"第 {line} 行应为表头 name,kind,province（或 名称,类别,省份），实为：{got}"]
                 )
             continue
-        if len(cells) > len(columns) and any(cells[len(columns) :]):
-            errors.append(f"第 {line} 行：多出 {len(cells) - len(columns)} 列（表头只有 {len(columns)} 列）")
-            continue
         rec = dict(zip(columns, cells, strict=False))
-        name, typed_kind, province = rec.get("name", ""), rec.get("kind", ""), rec.get("province", "")
+        name = rec.get("name", "")
+        if len(cells) > len(columns) and any(cells[len(columns) :]):
+            skip(
+                line,
+                name,
+                row,
+                f"第 {line} 行：多出 {len(cells) - len(columns)} 列（表头只有 {len(columns)} 列）",
+            )
+            continue
+        typed_kind, province = rec.get("kind", ""), rec.get("province", "")
         if not name:
-            errors.append(f"第 {line} 行：单位名称为空")
+            skip(line, name, row, f"第 {line} 行：单位名称为空")
             continue
         if len(name) > 100:
-            errors.append(f"第 {line} 行：单位名称超过 100 字")
+            skip(line, name, row, f"第 {line} 行：单位名称超过 100 字")
             continue
         cell = _province_cell(line, name, province, provinces)
         if isinstance(cell, str):
-            errors.append(cell)
+            skip(line, name, row, cell)
             continue
         (province,) = cell
         mapped = _map_line(line, name, typed_kind, province, kinds, notes)
         if isinstance(mapped, str):
-            errors.append(mapped)
+            skip(line, name, row, mapped, suggest=True)
             continue
         kind, matched, province = mapped
         rule = kinds.rules[kind]
         keys = [expand(name)] + ([f"{kind}|{matched}"] if matched else [])
         twice = next((seen[k] for k in keys if k in seen), None)
         if twice is not None:
-            errors.append(f"第 {line} 行：“{name}”与第 {twice} 行重复")
+            skip(line, name, row, f"第 {line} 行：“{name}”与第 {twice} 行重复")
             continue
         seen.update(dict.fromkeys(keys, line))
         same = _same_unit(existing, name, kind, matched, kinds)
@@ -350,10 +448,8 @@ def read_units(data: bytes | str, contest: Contest, existing: Sequence[Unit] = (
             notes.append(f"第 {line} 行：“{name}”与已导入的“{same.name}”是同一单位，按已导入的名称更新")
         rows.append(UnitRow(line, name, unit, matched, rule, _places_text(rule, unit), updates))
     if columns is None:
-        errors.append("文件是空的：第一行应为表头 name,kind,province")
-    if errors:
-        raise UnitsImportError(errors)
-    return UnitsPreview(tuple(rows), tuple(notes))
+        raise UnitsImportError(["文件是空的：第一行应为表头 name,kind,province"])
+    return UnitsPreview(tuple(rows), tuple(notes), tuple(skipped), header)
 
 
 def _map_line(

@@ -414,14 +414,16 @@ class ConsoleService:
         self, viewer: ConsoleUser, contest_id: str, data: str
     ) -> UnitsPreview | list[str] | None:
         """An organiser's pasted units file mapped onto the notice's list and tier, nothing saved
-        (the lines refused, with their reasons, instead); None for anyone else."""
+        (the lines that cannot be mapped shown skipped, with their reasons; when no line can be
+        imported, the reasons instead); None for anyone else."""
         scope = viewer.scopes.get(contest_id)
         if scope is None or scope.role != "organiser":
             return None
         try:
-            return await self.admin.preview_units(contest_id, data)
+            preview = await self.admin.preview_units(contest_id, data)
         except UnitsImportError as exc:
             return exc.errors
+        return preview if preview.rows or not preview.skipped else preview.errors
 
     async def import_units(
         self, viewer: ConsoleUser, contest_id: str, data: str, *, shown: str, source: str
@@ -437,7 +439,10 @@ class ConsoleService:
         except UnitsImportError as exc:
             return exc.errors
         target = f"新增 {summary.added} 个，更新 {summary.updated} 个"
-        detail = {"units": [r.unit.name for r in summary.rows]}
+        detail: dict[str, Any] = {"units": [r.unit.name for r in summary.rows]}
+        if summary.skipped:
+            target += f"，跳过 {len(summary.skipped)} 行"
+            detail["skipped"] = [s.message for s in summary.skipped]
         await self.record(viewer, "units.import", contest_id, target=target, source=source, detail=detail)
         return summary
 

@@ -204,6 +204,10 @@ class ConsolePages:
             csv=data,
             digest="" if isinstance(preview, list) else preview.digest,
             lines=[] if isinstance(preview, list) else preview.lines(),
+            importing=0 if isinstance(preview, list) else len(preview.rows),
+            skipped=0 if isinstance(preview, list) else len(preview.skipped),
+            done="",
+            to_fix="",
             errors=errors,
             status=400 if errors else 200,
         )
@@ -222,6 +226,21 @@ class ConsolePages:
         if isinstance(done, list):
             return _message(request, "未导入任何单位", "\n".join(done), 400, session=session)
         text = f"已导入推荐单位：新增 {done.added} 个，更新 {done.updated} 个。"
+        if done.skipped:  # the lines left out, shown to fix rather than lost
+            return render(
+                request,
+                "console/units_preview.html",
+                session=session,
+                chosen=chosen,
+                done=f"{text}另有 {len(done.skipped)} 行未能对应，没有导入。",
+                lines=[s.text() for s in done.skipped],
+                to_fix=done.to_fix(),
+                csv="",
+                digest="",
+                importing=0,
+                skipped=len(done.skipped),
+                errors=[],
+            )
         query = urlencode({"contest": chosen, **self.auth.notice_query(text)})
         raise web.HTTPSeeOther(f"/console/units?{query}", headers=SECURITY_HEADERS)
 
