@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from contests.prose import Moved, Unchecked, move_prose
+from contests.prose import Moved, Unchecked, drop_answered, move_prose
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ID = r"^[a-z0-9][a-z0-9_-]{1,63}$"
@@ -530,11 +530,15 @@ class Edition:
     data: dict[str, Any]
     moved: tuple[Moved, ...]  # dates in the prose moved with the edition
     unchecked: tuple[Unchecked, ...]  # lines the organiser must read against the new notice
+    answered: tuple[Unchecked, ...] = ()  # notes of the old notice dropped: an option given answers them
 
 
 # Keys whose values are not prose: ids, the dates themselves (moved as dates), the old notice.
 _NOT_PROSE = frozenset({"id", "number_prefix", "year", "deadline", "opens", "start", "end", "notice", "seed"})
 
+
+# A gap that says the old notice gave no start date ("起始日期不明，故不设开始日期"): answered by --opens.
+_START_DATE = re.compile(r"(?:起始|开始|开放|启动|报名)(?:日期|时间)|何时开始")
 
 #: How much further from the deadline a window moved by whole years may end than last year's did
 #: before it is listed to check.
@@ -582,6 +586,11 @@ def plan_edition(
             if window and window.get(end):
                 old = dt.date.fromisoformat(window[end])
                 window[end] = moves.setdefault(old, _shift(old, years)).isoformat()
+    answered: list[Unchecked] = []
+    if opens is not None and data.get("gaps"):
+        data["gaps"], dropped = drop_answered(data["gaps"], _START_DATE)
+        why = f"开始日期已给出（--opens {opens.isoformat()}），此说明已从新一届删去"
+        answered += [Unchecked("gaps", clause, why) for clause in dropped]
     moved, unchecked = move_prose(data, moves, source.year, source.year + years, skip=_NOT_PROSE)
     for key in ("production_window", "broadcast_window"):
         window, was = data.get(key), getattr(source, key)
@@ -605,15 +614,23 @@ def plan_edition(
                 unchecked.append(Unchecked(f"{key}.end", window["end"], why))
     notice = source.notice
     if notice.document_no or notice.date:
+        # Last year's number is not this year's: shown to entrants ("由…（青科教发〔2022〕2号）发文")
+        # it would be presented as the new notice's.  Cleared, and listed for the new one.
+        data["notice"].pop("document_no", None)
+        data["notice"].pop("date", None)
         issued = notice.date.isoformat() if notice.date else ""
         named = "，".join(x for x in (notice.document_no, issued) if x)
-        unchecked.append(Unchecked("notice", named, "上一届通知的文号和日期，请改为新一届通知的"))
+        why = (
+            "上一届通知的文号和日期：新一届已清空，不再向参赛者显示；"
+            "请填入新一届通知的 notice.document_no、notice.date"
+        )
+        unchecked.append(Unchecked("notice", named, why))
     data["gaps"] = [
         *data.get("gaps", []),
         f"由 {source.id} 复制生成：日期随新一届的截止日期移动（文中写到的日期一并移动），"
         "规则与文字沿用上一届，请对照新通知核对。",
     ]
-    return Edition(data, tuple(moved), tuple(unchecked))
+    return Edition(data, tuple(moved), tuple(unchecked), tuple(answered))
 
 
 def new_edition(

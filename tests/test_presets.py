@@ -11,6 +11,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from contests.prose import move_prose
 from contests.rules import (
     SHANGHAI,
     Contest,
@@ -618,3 +619,63 @@ def test_a_window_left_far_from_a_deadline_moved_within_the_year_is_listed(regis
     drift = [u for u in edition.unchecked if u.where.endswith("window.end")]
     assert [u.text for u in drift] == ["2026-02-28", "2026-02-28"]
     assert all("约10个月（上一届约2个月）" in u.reason for u in drift)
+
+
+def test_a_part_of_a_month_in_a_stage_moves_with_the_stage(registry: ContestRegistry) -> None:
+    # Tried as an organiser: cq's 评审阶段 kept "8月上旬" beside its new 2027年2月25日—3月6日.
+    source = contest(registry, "cq-2023-scientist-spirit")
+    edition = plan_edition(source, "cq-2026-spirit", dt.date(2026, 12, 25), dt.date(2026, 11, 1))
+    stage = next(s for s in edition.data["schedule"] if s["name"] == "评审阶段")
+    assert (stage["start"], stage["end"]) == ("2027-02-25", "2027-03-06")
+    assert stage["text"].startswith("2027年2月25日—3月6日。大赛组委会组织评审")
+    assert ("schedule[评审阶段].text", "8月上旬", "2027年2月25日—3月6日") in {
+        (m.where, m.old, m.new) for m in edition.moved
+    }
+    assert not [u for u in edition.unchecked if "评审阶段" in u.where]
+    # Moved by a whole number of days that keeps it a 上旬, it is written as one again.
+    later = plan_edition(source, "cq-2024", dt.date(2024, 5, 31))
+    stage = next(s for s in later.data["schedule"] if s["name"] == "评审阶段")
+    assert stage["text"].startswith("8月上旬。")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2023年8月中旬公布结果", "2027年2月中旬公布结果"),  # the known days in it all went to one 中旬
+        ("9月底前公示", "9月底（上一届）前公示"),  # no known day in it: marked, listed, not moved
+        ("8月初赛", "2027年2月初赛"),  # 初赛 is no 月初: the month moves alone
+    ],
+)
+def test_a_part_of_a_month_goes_where_its_days_went_or_is_marked_as_last_years(
+    text: str, expected: str
+) -> None:
+    moves = {dt.date(2023, 8, 12): dt.date(2027, 2, 13), dt.date(2023, 8, 18): dt.date(2027, 2, 19)}
+    data = {"rules": [text]}
+    _, unchecked = move_prose(data, moves, 2023, 2026)
+    assert data["rules"] == [expected]
+    assert bool(unchecked) == ("上一届" in expected)
+
+
+def test_a_gap_that_the_given_opening_answers_is_dropped(registry: ContestRegistry) -> None:
+    # Tried as an organiser: "起始日期不明，故不设开始日期" stayed although --opens was given.
+    source = contest(registry, "cq-2023-scientist-spirit")
+    edition = plan_edition(source, "cq-2026-spirit", dt.date(2026, 12, 25), dt.date(2026, 11, 1))
+    assert edition.data["opens"] == "2026-11-01"
+    assert "起始日期不明" not in _prose(edition.data)
+    assert edition.data["gaps"][0].startswith(
+        "通知文本未见文号与发文日期。截止日期取创作单位报送区县的12月25日"
+    )
+    assert [u.text for u in edition.answered] == ["线上征集“即日起”的起始日期不明，故不设开始日期。"]
+    # Without --opens the note still holds for the new edition, and stays.
+    kept = plan_edition(source, "cq-2026-spirit", dt.date(2026, 12, 25))
+    assert "起始日期不明" in kept.data["gaps"][0] and kept.answered == ()
+
+
+def test_last_years_document_number_is_not_shown_as_the_new_editions(registry: ContestRegistry) -> None:
+    source = contest(registry, "cacsi-2022-youth")
+    edition = plan_edition(source, "cacsi-2026", dt.date(2026, 10, 31))
+    new = Contest.model_validate(edition.data)
+    assert (new.notice.document_no, new.notice.date) == ("", None)
+    assert new.notice.issuer == source.notice.issuer and new.notice.seed == source.notice.seed
+    [listed] = [u for u in edition.unchecked if u.where == "notice"]
+    assert listed.text == "青科教发〔2022〕2号" and "不再向参赛者显示" in listed.reason

@@ -98,6 +98,10 @@ def _report(edition: Edition) -> None:
         print(f"文中写到的日期已随新一届移动（{len(edition.moved)} 处）：")
         for moved in edition.moved:
             print(f"  {moved.where}：{moved.old} → {moved.new}")
+    if edition.answered:
+        print(f"上一届的说明已由本次给出的日期回答，已从新一届删去（{len(edition.answered)} 处）：")
+        for line in edition.answered:
+            print(f"  {line.where}（{line.reason}）：{line.text}")
     if edition.unchecked:
         print(f"以下 {len(edition.unchecked)} 行仍需对照新通知核对：")
         for line in edition.unchecked:
