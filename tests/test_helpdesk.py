@@ -791,3 +791,15 @@ def test_a_new_editions_dated_stage_is_no_silence(contests: ContestRegistry, tmp
     answer = desk.ask("envoy-2026", "评选结果什么时候公布")
     assert "没有写明评选结果公布的时间" not in answer.answer
     assert "2027年3月" in (answer.suggestion or answer.answer)
+
+
+def test_a_stage_whose_text_opens_with_its_dates_is_not_given_them_twice(
+    contests: ContestRegistry, tmp_path: Path
+) -> None:
+    # Trial round: "评审阶段：2027年2月25日—2027年3月6日。2027年2月25日—3月6日。…" once cq's 8月上旬 moved.
+    source = contests.get("cq-2023-scientist-spirit")
+    assert source is not None
+    dump_contest(new_edition(source, "cq-2026", dt.date(2026, 12, 25)), tmp_path / "cq-2026.yaml")
+    desk = Helpdesk(ContestRegistry.load(tmp_path))
+    entry = next(e for e in desk.knowledge("cq-2026").entries if e.text.startswith("评审阶段"))
+    assert entry.text.count("2027年2月25日") == 1, entry.text

@@ -32,6 +32,9 @@ def _span(start: Any, end: Any) -> str:
     return UNDATED
 
 
+_OPENS_WITH_DATE = re.compile(r"\s*(?:\d{4}\s*年|\d{1,2}\s*月)")
+
+
 def _minutes(seconds: int) -> str:
     return f"{seconds // 60}" if seconds % 60 == 0 else f"{seconds / 60:.1f}"
 
@@ -184,9 +187,11 @@ class _Facts:
                 silent=True,
             )
         for i, stage in enumerate(c.schedule):
+            # A text that opens with its own dates ("2027年2月25日—3月6日，评审…") is not given them twice.
+            span = "" if _OPENS_WITH_DATE.match(stage.text) else f"{_span(stage.start, stage.end)}。"
             self.add(
                 f"schedule.{i}",
-                f"{stage.name}：{_span(stage.start, stage.end)}。{stage.text}",
+                f"{stage.name}：{span}{stage.text}",
                 "schedule",
                 f"schedule[{i}]",
                 f"日程 安排 时间 什么时候 {stage.name}",
