@@ -243,6 +243,36 @@ async def test_a_second_work_of_a_first_author_is_refused_when_the_author_is_nam
     assert (await second.draft() or {})["answers"]["authors"] == ["王五", "张三"]
 
 
+async def test_a_first_author_separated_by_spaces_is_still_the_first_author(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
+) -> None:
+    """Tried as the tester did: "陈晓明、周雪" was refused but "陈晓明 周雪" was taken as one name
+    (the one-work rule dodged, and the receipt said "第一作者：李娜 赵敏 孙浩")."""
+    handler = make_handler(contest, stores, tmp_path, paperwork=None)
+    first = ChatDriver(handler, UserKey("terminal", "first"))
+    await answer_fields(first, contest, "自荐", "self")
+    await first.say("修改 5")  # 主创人员, 【5/…】
+    await first.say("李娜 赵敏 孙浩")
+    assert (await first.draft() or {})["answers"]["authors"] == ["李娜", "赵敏", "孙浩"]
+    await first.say("https://video.example.cn/1.mp4")
+    assert "提交成功" in await first.say("确认提交")
+
+    second = ChatDriver(handler, UserKey("terminal", "second"))
+    await second.start()
+    await second.say("自荐")
+    form = contest.form("self")
+    for fld in form.fields[: [f.role for f in form.fields].index("authors")]:
+        await second.say(f"另一部作品{fld.id}" if fld.role == "title" else valid_answer(fld, contest))
+    before = await second.draft()
+    for typed in ("李娜 周雪", "李娜\u3000周雪", "李娜  周雪 王五"):
+        text = await second.say(typed)
+        assert "第一作者“李娜”已有作品报送本赛事" in text, typed
+        assert await second.draft() == before
+    text = await second.say("周雪 李娜")  # 李娜 second: not the rule's business
+    assert "「播出平台及网址」" in text
+    assert (await second.draft() or {})["answers"]["authors"] == ["周雪", "李娜"]
+
+
 async def test_an_entrant_naming_a_unit_sees_its_places_and_waits_for_it(
     contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
 ) -> None:

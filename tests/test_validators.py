@@ -1059,6 +1059,28 @@ def test_people_single_name_and_units() -> None:
     assert valid(check_people("Zhang San, Li Si")) == ["Zhang San", "Li Si"]
 
 
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        ("陈晓明 周雪", ["陈晓明", "周雪"]),
+        ("李娜 赵敏 孙浩", ["李娜", "赵敏", "孙浩"]),
+        ("李娜\u3000赵敏", ["李娜", "赵敏"]),  # a full-width space
+        ("欧阳娜娜 王五、赵六 钱七", ["欧阳娜娜", "王五", "赵六", "钱七"]),
+        # Not lists: a Latin name, a name with a middle dot, a unit in two words, a long name.
+        ("John Smith", ["John Smith"]),
+        ("Zhang San, Li Si", ["Zhang San", "Li Si"]),
+        ("阿卜杜拉·艾买提 张三", ["阿卜杜拉·艾买提 张三"]),
+        ("北京大学 物理学院", ["北京大学 物理学院"]),
+        ("中国科学院 科学传播局", ["中国科学院 科学传播局"]),
+        ("张三 李四 Tom", ["张三 李四 Tom"]),
+    ],
+)
+def test_people_separated_by_spaces_are_split_only_when_they_are_chinese_names(
+    raw: str, names: list[str]
+) -> None:
+    assert valid(check_people(raw)) == names
+
+
 def test_people_empty_pieces_dropped() -> None:
     assert valid(check_people("张三、、李四，\n\n")) == ["张三", "李四"]
     invalid(check_people("、，;"), "empty")
@@ -1066,9 +1088,12 @@ def test_people_empty_pieces_dropped() -> None:
 
 
 def test_people_too_long_name_asks_for_separator() -> None:
+    spaced = "张三 李四 王五 赵六 钱七 孙八 周九 吴十 郑十一 王十二 冯十三 陈十四 褚十五 卫十六 蒋十七 沈十八 韩十九"
+    assert count_chars(spaced) > 40
+    assert len(valid(check_people(spaced))) == 17  # Chinese names between spaces are a list
     run_together = (
-        "张三 李四 王五 赵六 钱七 孙八 周九 吴十 郑十一 王十二 "  # a space is no separator:
-        "冯十三 陈十四 褚十五 卫十六 蒋十七 沈十八 韩十九"  # "Zhang San" is one name
+        "Zhang San Li Si Wang Wu Zhao Liu Qian Qi "  # a space between Latin words is no separator:
+        "Sun Ba Zhou Jiu Wu Shi Zheng Shiyi"  # "Zhang San" is one name
     )
     assert count_chars(run_together) > 40
     invalid(check_people(run_together), "people_separator")

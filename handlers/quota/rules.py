@@ -20,6 +20,7 @@ from contests.org import Membership, Place, PlaceState, Role, Track, Unit, norma
 from contests.ports import OrgStore
 from contests.records import Submission
 from contests.rules import SHANGHAI, Contest, EntryRoute, Form, FormField, QuotaRule
+from validators.text import split_names
 
 __all__ = [
     "AuthorRules",
@@ -129,10 +130,13 @@ def first_author(form: Form, answers: Mapping[str, Any]) -> str:
     """The first name of the ``authors`` field (stored as a list; a string is split like the form does)."""
     value = field_value(form, answers, "authors")
     if isinstance(value, list):
-        return str(value[0]).strip() if value else ""
-    if isinstance(value, str):
-        return re.split(r"[、,，;；\n]", value.strip(), maxsplit=1)[0].strip()
-    return ""
+        first = str(value[0]) if value else ""
+    elif isinstance(value, str):
+        first = re.split(r"[、,，;；\n]", value.strip(), maxsplit=1)[0]
+    else:
+        return ""
+    # "陈晓明 周雪" kept whole by an earlier version (a draft, a stored work): its first name.
+    return split_names(first)[0].strip() if first.strip() else ""
 
 
 def _title_key(title: str) -> str:
