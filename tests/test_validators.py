@@ -821,6 +821,27 @@ def test_date_invalid(raw: str) -> None:
     assert invalid(check_date(raw), "bad_date").params["value"] == raw
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("去年10月15号发的", "2025-10-15"),
+        ("哦，是2025年3月8日", "2025-03-08"),
+        ("前年5月", "2024-05"),
+        ("大概是2024-05-01吧", "2024-05-01"),
+        ("2025年3月左右", "2025-03"),
+        ("今年的1月2日播出的", "2026-01-02"),
+    ],
+)
+def test_date_said_with_filler_words_or_a_relative_year(raw: str, expected: str) -> None:
+    """Tried as the tester did: "去年10月15号发的" and "哦，是2025年3月8日" were "不是有效的日期"."""
+    assert valid(check_date(raw, today=dt.date(2026, 12, 7))) == expected
+
+
+def test_a_relative_year_needs_today() -> None:
+    invalid(check_date("去年10月15号"), "bad_date")
+    invalid(check_date("明年五月", today=dt.date(2026, 12, 7)), "bad_date")
+
+
 def test_date_last_month_of_year_9999_does_not_overflow() -> None:
     """Finding the last day of "9999年12月" must not step into year 10000."""
     assert valid(check_date("9999年12月")) == "9999-12"
@@ -1081,6 +1102,30 @@ def test_people_separated_by_spaces_are_split_only_when_they_are_chinese_names(
     assert valid(check_people(raw)) == names
 
 
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("科普动画吧", "科普动画"),
+        ("生命科学呗！", "生命科学"),
+        ("网吧", "网吧"),
+        ("哈哈哈", "哈哈哈"),
+        ("天文", "天文"),
+    ],
+)
+def test_a_modal_particle_after_a_category_is_not_stored(raw: str, stored: str, kepu2024: Contest) -> None:
+    """Tried as the tester did: "科普动画吧" was stored as the 类别 "科普动画吧"."""
+    category = next(f for f in kepu2024.form("self").fields if f.id == "category")
+    assert valid(check_answer(category, raw, kepu2024)) == stored
+
+
+def test_a_modal_particle_stays_in_titles_names_and_choices(kepu2024: Contest) -> None:
+    title = next(f for f in kepu2024.form("self").fields if f.role == "title")
+    assert valid(check_answer(title, "出发吧", kepu2024)) == "出发吧"
+    unit = next(f for f in kepu2024.form("self").fields if f.role == "unit")
+    assert valid(check_answer(unit, "星空酒吧", kepu2024)) == "星空酒吧"
+    assert valid(check_choice("科普动画吧", ("科普动画", "实拍"))) == "科普动画"
+
+
 def test_people_empty_pieces_dropped() -> None:
     assert valid(check_people("张三、、李四，\n\n")) == ["张三", "李四"]
     invalid(check_people("、，;"), "empty")
@@ -1088,7 +1133,10 @@ def test_people_empty_pieces_dropped() -> None:
 
 
 def test_people_too_long_name_asks_for_separator() -> None:
-    spaced = "张三 李四 王五 赵六 钱七 孙八 周九 吴十 郑十一 王十二 冯十三 陈十四 褚十五 卫十六 蒋十七 沈十八 韩十九"
+    spaced = (
+        "张三 李四 王五 赵六 钱七 孙八 周九 吴十 郑十一 王十二 "  # a space between Chinese names
+        "冯十三 陈十四 褚十五 卫十六 蒋十七 沈十八 韩十九"  # separates them
+    )
     assert count_chars(spaced) > 40
     assert len(valid(check_people(spaced))) == 17  # Chinese names between spaces are a list
     run_together = (
@@ -1227,6 +1275,15 @@ def test_pledge_accepts_agreement(raw: str, kepu2024: Contest) -> None:
 
 
 @pytest.mark.parametrize(
+    "raw", ["嗯嗯 没问题", "没问题", "没问题。", "嗯，没有问题", "可以的", "好的，没问题"]
+)
+def test_pledge_accepts_agreement_said_without_the_word(raw: str, kepu2024: Contest) -> None:
+    """Tried as the tester did: "嗯嗯 没问题" was told "需要同意承诺才能继续"."""
+    fld = DISPATCH[FieldType.PLEDGE][0]
+    assert valid(check_answer(fld, raw, kepu2024)) == "同意"
+
+
+@pytest.mark.parametrize(
     "raw",
     [
         "",
@@ -1240,6 +1297,9 @@ def test_pledge_accepts_agreement(raw: str, kepu2024: Contest) -> None:
         "暂不同意",
         "同意\x00",
         "好的吧",
+        "没问题吗",
+        "可以吧",
+        "不可以",
         "取消",
         "2",
     ],

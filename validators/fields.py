@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 
@@ -9,6 +10,7 @@ from contests.rules import Contest, FieldType, FormField
 from validators.link_fields import check_link_field
 from validators.questions import contest_question
 from validators.requirements import check_cover_name
+from validators.spoken import without_particle
 from validators.text import (
     Invalid,
     Result,
@@ -27,6 +29,10 @@ from validators.text import (
 
 _AGREE = {"同意", "我同意", "确认", "是", "yes", "y", "agree", "1"}
 _AROUND_AGREEING = re.compile(r"^(?:好的|好|嗯|行|可以|没问题|ok)+|(?:了|的|啊|吧|哈)+$")
+# "嗯嗯 没问题", "没问题", "可以的": agreeing without the word 同意 ("好的吧" is not: it says little).
+_AFFIRMING = re.compile(
+    r"(?:嗯+|哦+|好的?|行|ok|okay|对)*(?:没问题|没有问题|可以的?|是的|当然|接受|认可|没意见|没有意见)(?:的|了|啊|哈)*"
+)
 # The label of a cell that holds a person's or a unit's name (not the work's: 微视频名称).
 _NAME_LABEL = re.compile(r"姓名|单位|机构|联系人|代表人|负责人|主创|作者|申报人|个人|团队")
 #: A cell for one person's name (法定代表人, 负责人姓名, 联系人) …
@@ -45,6 +51,14 @@ _BARE_ADDRESS = re.compile(r"(?:^|[\s:：])(?:www\.|[\w-]+\.(?:com|cn|net|org|tv
 _ROUTE_SENTENCE = re.compile(
     r"[，,].{0,12}(?:推荐|自荐|报名|社会征集)|(?:推荐|自荐|报名)[^，,]{0,6}[，,]|(?:不走|不是|选的是|我要|我想)(?:推荐|自荐)"
 )
+
+
+def _choice_like(fld: FormField) -> bool:
+    """A one-line cell answered with a word or two, like a choice (类别), not a name, a title,
+    an address or prose: a modal particle after its answer is not part of it."""
+    if fld.multiline or fld.must_contain_url or fld.role is not None or is_name_field(fld):
+        return False
+    return "地址" not in fld.label
 
 
 def is_name_field(fld: FormField) -> bool:
@@ -80,9 +94,12 @@ def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
     return None
 
 
-def check_answer(fld: FormField, raw: str, contest: Contest, *, confirmed: bool = False) -> Result:
+def check_answer(
+    fld: FormField, raw: str, contest: Contest, *, confirmed: bool = False, today: dt.date | None = None
+) -> Result:
     """Check ``raw`` for ``fld``; the value in :class:`Valid` is what the form will print.
-    ``confirmed``: the entrant said this is the answer, though it reads as a question."""
+    ``confirmed``: the entrant said this is the answer, though it reads as a question;
+    ``today``: the day a date said as "去年10月15号" counts from."""
     required = fld.required
     misplaced = _misplaced(fld, raw, confirmed) if fld.type in (FieldType.TEXT, FieldType.PEOPLE) else None
     if misplaced is not None:
@@ -93,6 +110,8 @@ def check_answer(fld: FormField, raw: str, contest: Contest, *, confirmed: bool 
         case FieldType.TEXT:
             if fld.must_contain_url:
                 return check_contains_url(raw, max_chars=fld.max_chars)
+            if _choice_like(fld):  # "科普动画吧" for 类别: the particle is a tone, not the category
+                raw = without_particle(raw)
             return check_text(
                 raw,
                 min_chars=fld.min_chars,
@@ -117,6 +136,7 @@ def check_answer(fld: FormField, raw: str, contest: Contest, *, confirmed: bool 
                 start=window.start if window else None,
                 end=window.end if window else None,
                 required=required,
+                today=today,
             )
         case FieldType.INTEGER:
             return check_integer(raw, min_value=fld.min_value, max_value=fld.max_value, required=required)
@@ -127,8 +147,9 @@ def check_answer(fld: FormField, raw: str, contest: Contest, *, confirmed: bool 
             # full-width "ｙｅｓ" and "！".
             answer = unicodedata.normalize("NFKC", raw).strip().rstrip("。.! ").casefold()
             # "好的同意", "嗯，我同意了": the agreement with the words people put around it.
-            answer = _AROUND_AGREEING.sub("", answer.replace("，", "").replace(",", "")) or answer
-            if check_text(raw).ok and answer in _AGREE:
+            bare = re.sub(r"[，,、\s]+", "", answer)
+            answer = _AROUND_AGREEING.sub("", bare) or answer
+            if check_text(raw).ok and (answer in _AGREE or _AFFIRMING.fullmatch(bare)):
                 return Valid("同意")
             return Invalid("pledge_required", {})
     return Invalid("unsupported", {"type": str(fld.type)})  # pragma: no cover - exhaustive match

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 import regex
 
+from validators.spoken import date_words
+
 # Bounded before any other work, so that a pasted novel costs the same as a sentence.
 MAX_INPUT_CHARS = 4000
 
@@ -359,13 +361,20 @@ def parse_date(text: str) -> tuple[dt.date, str] | None:
 
 
 def check_date(
-    raw: str, *, start: dt.date | None = None, end: dt.date | None = None, required: bool = True
+    raw: str,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    required: bool = True,
+    today: dt.date | None = None,
 ) -> Result:
-    """A date, inside ``start``..``end`` when given.  A month counts when any day of it fits."""
+    """A date, inside ``start``..``end`` when given.  A month counts when any day of it fits.
+    The words said around it are set aside ("哦，是2025年3月8日", "去年10月15号发的": 去年 is the
+    year before ``today``'s)."""
     text = clean_text(raw)
     if not text:
         return Invalid("empty") if required else Valid("")
-    parsed = parse_date(text)
+    parsed = parse_date(text) or parse_date(date_words(text, today))
     if parsed is None:
         return Invalid("bad_date", {"value": text[:30]})
     day, precision = parsed
