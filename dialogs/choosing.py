@@ -15,7 +15,14 @@ from collections.abc import Sequence
 from contests.names import find_all, fold
 from contests.rules import Contest, EntryRoute
 
-__all__ = ["channel_correction", "channels_meant", "contests_meant", "kind_not_offered", "picked_number"]
+__all__ = [
+    "channel_correction",
+    "channels_meant",
+    "contests_meant",
+    "contests_near",
+    "kind_not_offered",
+    "picked_number",
+]
 
 # Words around a contest's name that are not part of it: "我要报名黑龙江的那个比赛".
 _FILLER = re.compile(
@@ -65,6 +72,25 @@ def _by_pieces(text: str, contests: Sequence[Contest]) -> list[str]:
     best = max(share.values(), default=0.0)
     top = [k for k, v in share.items() if v == best]
     return top if best >= PAIRS_MEANT and len(top) == 1 else []
+
+
+#: Of a phrase's characters (filler words aside), the share a contest's name must hold for the
+#: contest to be offered as the one probably meant ("黑龙家省的科普视频征集": a typo of 黑龙江).
+CHARS_NEAR = 0.6
+
+
+def contests_near(text: str, contests: Sequence[Contest]) -> list[Contest]:
+    """The contests whose names hold the most of ``text``'s characters, when that is at least
+    :data:`CHARS_NEAR` of them: offered to the entrant as a choice, never taken."""
+    typed = "".join(p for p in _FILLER.split(fold(text)) if len(p) >= 2)
+    if len(typed) < 3:
+        return []
+    share: dict[str, float] = {}
+    for c in contests:
+        names = [fold(n) for n in (c.title, c.short_title, *c.organisers) if n]
+        share[c.id] = max(sum(ch in n for ch in typed) / len(typed) for n in names)
+    best = max(share.values(), default=0.0)
+    return [c for c in contests if best >= CHARS_NEAR and share[c.id] == best]
 
 
 def _bigrams(text: str) -> set[str]:

@@ -18,6 +18,25 @@ from dialogs.results import Answer, Restart, StepResult
 from dialogs.states import DRAFT_VERSION, State, Step
 
 _DONE = {"完成", "提交", "done", "确认", "1"}
+# "发完了", "都传好了，完成", "扫描件已经上传完毕": every file is sent.  A piece saying it is not
+# ("还没传完", "没发完") keeps the step waiting.
+_SAID_DONE = re.compile(
+    r"^(?:都|全|全部|已经|已|我|我都|我已经|扫描件|文件|材料)*(?:发|传|上传|交|提交|扫描|扫)?"
+    r"(?:完|好|完毕|完成|齐)(?:了|啦|咯|毕)?$|^(?:完成|好)了?$|^就这些了?$|^没有?了$"
+)
+_NOT_YET = re.compile(r"还没|没(?:发|传|上传|交|扫)|未|不")
+_PIECE = re.compile(r"[，,。.!！~～、；;\s]+")
+
+
+def said_done(value: str) -> bool:
+    """Whether a typed message says every scan is sent (the button's "完成" in other words)."""
+    v = norm(value)
+    pieces = [p for p in _PIECE.split(v) if p]
+    if not pieces or _NOT_YET.search(v):
+        return False
+    return v in _DONE or all(p in _DONE or _SAID_DONE.match(p) for p in pieces)
+
+
 _FORM = {"表格", "报名表", "form"}
 _NEW = {"新报名", "新投稿", "再报名", "new"}
 _LATER = SKIP | {"稍后", "later"}
@@ -132,7 +151,7 @@ def read_scan(
             return StepResult(state, [], actions=["complete"])
         return StepResult(state, [Reply(kit.msg.render("scan_received", n=len(scans), max_files=max_files))])
     v = norm(value)
-    if v in _DONE:
+    if said_done(v):
         if not scans:
             return StepResult(state, [Reply(kit.error("scan_none", {}, "扫描件")), scan_prompt(kit, state)])
         return StepResult(state, [], actions=["complete"])

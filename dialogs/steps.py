@@ -21,7 +21,7 @@ from contests.events import Choice, EventKind, Incoming, Reply
 from contests.names import match_place
 from contests.rules import Contest, EntryRoute, FieldType, Form, FormField
 from dialogs import review, scan, typed_links, video
-from dialogs.choosing import channels_meant, contests_meant, picked_number
+from dialogs.choosing import channels_meant, contests_meant, contests_near, picked_number
 from dialogs.kit import KEEP, SKIP, DialogKit, StepSpec, norm, show_answer
 from dialogs.plans import Plan, Route, StepRef, goto
 from dialogs.questions import CONFIRMED
@@ -30,7 +30,7 @@ from dialogs.states import State, Step
 from validators.fields import check_answer
 from validators.link_fields import other_drive
 from validators.links import parse_video_link
-from validators.requirements import check_reviewers
+from validators.requirements import check_reviewers, review_way_meant
 from validators.text import Invalid, Valid
 
 # A choice with more options than this (cq's 41 区县) is listed in the prompt's text and
@@ -42,6 +42,8 @@ _NO = {
     "继续填写", "否", "不", "no", "n", "继续",
     "不取消", "不取消了", "不要取消", "别取消", "不了", "先不取消",
 }  # fmt: skip
+OFFERED = "offered_contests"  # the contests a near name was offered as (ids), for one reply
+_YES_THAT = {"是", "是的", "对", "对的", "嗯", "嗯嗯", "好", "好的", "就是它", "是这个", "对就是", "yes", "y"}
 _DAYS_SAID = {"今天": 0, "今日": 0, "当天": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
 _GREETING = re.compile(
     r"^(?:你好|您好|你们好|大家好|hi|hello|hey|在吗|在不在|哈喽|嗨|老师好)[!！。.～~，,]*$"
@@ -78,6 +80,10 @@ def read_contest(
     kit: DialogKit, state: State, step: StepRef, event: Incoming, value: str, now: dt.datetime
 ) -> Answer:
     open_now = kit.contests.open(now)
+    offered_ids = state.pop(OFFERED, None) or ()
+    near_offered = [c for c in open_now if c.id in offered_ids]
+    if len(near_offered) == 1 and norm(value).strip("。.!！ ") in _YES_THAT:  # "是" to the one offered
+        return choose_contest(kit, state, near_offered[0], [])
     key = match_option(value, [(c.id, [c.id, c.title, c.short_title]) for c in open_now])
     if isinstance(key, str):
         contest = kit.contests.get(key)
@@ -101,6 +107,12 @@ def read_contest(
     named = named or contests_meant(value, closed)
     if len(named) == 1:
         return Ask([Reply(kit.closed_text(named[0], now))])
+    near = contests_near(value, open_now)  # "黑龙家省的科普视频征集": offered, not taken
+    if near:
+        state[OFFERED] = [c.id for c in near]
+        text = kit.msg.render("near_contest", typed=value.strip(), contests=near)
+        offered = tuple(Choice(c.title, f"{step.token}|{c.id}") for c in near)
+        return StepResult(state, [Reply(text, offered, numbered=False)])
     return kit.reject(state, "contest_unknown", {}, kit.label(Step.CONTEST))
 
 
@@ -323,10 +335,12 @@ def read_field(
     if fld.type is FieldType.DATE and norm(value) in _DAYS_SAID:
         # "今天", "昨天": a day as people say it (tried: 自荐时间 refused "今天").
         value = (contest.day_of(now) - dt.timedelta(days=_DAYS_SAID[norm(value)])).isoformat()
+    if fld.role == "review_way" and not v.isdigit():  # "找了两个专家，都是副教授": the experts' way
+        value = review_way_meant(value, fld.options) or value
     if fld.role == "reviewers":  # the unit's name, or two experts: as the way chosen says
         result = check_reviewers(value, experts="专家" in str(_answer_of(kit, state, "review_way")))
     else:
-        result = check_answer(fld, value, contest, confirmed=confirmed)
+        result = check_answer(fld, value, contest, confirmed=confirmed, today=contest.day_of(now))
     if isinstance(result, Invalid):
         if result.code == "share_code_missing":
             typed_links.keep_pending(state, step.token, value)

@@ -322,6 +322,27 @@ async def test_scan_step_commands(
     assert (await chat.draft() or {})["step"] == "channel"
 
 
+@pytest.mark.parametrize("said", ["发完了", "都传好了，完成", "已经上传完毕"])
+async def test_the_scan_step_is_finished_in_plain_words(
+    said: str, contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
+) -> None:
+    """Tried as the tester did: "发完了" and "都传好了，完成" were not taken as 完成."""
+    handler = make_handler(contest, stores, tmp_path, paperwork=None)
+    chat = ChatDriver(handler, UserKey("terminal", "dave"))
+    await answer_fields(chat, contest, "自荐", "self")
+    await chat.say("https://video.example.cn/v.mp4")
+    await chat.say("确认提交")
+    assert "还没有收到扫描件" in await chat.say(said)  # nothing sent yet: told so, not completed
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(png_scan())
+    assert "已收到第1个扫描件" in await chat.upload(
+        "签字盖章.png", scan.stat().st_size, "image/png", path=str(scan)
+    )
+    assert "材料齐全" not in await chat.say("还没传完")
+    assert "材料齐全" in await chat.say(said)
+    assert await chat.draft() is None
+
+
 # -- the draft cache (one worker on SQLite) --------------------------------------------------
 
 

@@ -36,6 +36,24 @@ def is_senior_title(text: str) -> bool:
     return _SENIOR.search(text) is not None
 
 
+# How an entrant says who reviewed the work, in words rather than the option's: "找了两个专家，都是
+# 副教授" (experts: a title of 副高 or above, or the word 专家), "单位审的" (the unit).
+_BY_EXPERTS = re.compile(r"专家|职称|副高|正高|教授|研究员|高工|高级|两位|两个人|俩人|2位|二位")
+_BY_UNIT = re.compile(r"单位|学校|公司|机构|本院|本所|院里|所里|学院|医院|领导")
+
+
+def review_way_meant(text: str, options: tuple[str, ...]) -> str | None:
+    """The option of the review way (所在单位审核 / 两位副高级职称及以上专家审核) that ``text`` says
+    in its own words, when it says one of the two and not both; else None."""
+    experts = bool(_BY_EXPERTS.search(text)) or is_senior_title(text)
+    unit = bool(_BY_UNIT.search(text))
+    if experts == unit:
+        return None
+    word = "专家" if experts else "单位"
+    meant = [o for o in options if word in o]
+    return meant[0] if len(meant) == 1 else None
+
+
 def check_reviewers(raw: str, *, experts: bool) -> Result:
     """The unit that reviewed the work (``experts`` False), or the two experts, each written
     with their title ("张三 研究员、李四 副教授")."""

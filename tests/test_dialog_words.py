@@ -1,0 +1,122 @@
+"""Answers in an entrant's own words, as the tester typed them in the terminal chat: a date with
+filler and a relative year, a category with a modal particle, the review way said in words, a
+contest's name with a typo."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from contests.events import EventKind, Incoming
+from contests.records import UserKey
+from contests.rules import Contest, ContestRegistry, dump_contest, new_edition
+from dialogs.engine import DialogEngine, choices_as_text
+from dialogs.messages import Messages
+from dialogs.states import State
+from tests.conftest import ChatDriver, valid_answer
+
+Chat = Callable[..., ChatDriver]
+CONTEST = "most-cas-2024-kepu"
+
+
+async def until(chat: ChatDriver, contests: ContestRegistry, field_id: str, channel: str = "自荐") -> str:
+    """Answer the 2024 contest's form correctly up to ``field_id``; returns its prompt."""
+    await chat.start()
+    text = await chat.say(channel)
+    contest = contests.get(CONTEST)
+    assert contest is not None
+    draft = await chat.draft()
+    assert draft is not None
+    for fld in contest.form(contest.channel(draft["channel"]).forms["work"]).fields:
+        if fld.id == field_id:
+            return text
+        text = await chat.say(valid_answer(fld, contest))
+    raise AssertionError(f"no field {field_id}")
+
+
+async def answers(chat: ChatDriver) -> dict[str, object]:
+    draft = await chat.draft()
+    assert draft is not None
+    return dict(draft["answers"])
+
+
+async def test_a_date_said_with_filler_and_a_relative_year_is_taken(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """ "去年10月15号发的" and "哦，是2023年3月8日" were "不是有效的日期" (the clock: 2024-10-01)."""
+    chat = make_chat()
+    assert "「播出时间」" in await until(chat, contests, "broadcast_date")
+    assert "「主创人员（或单位）」" in await chat.say("去年10月15号发的")
+    assert (await answers(chat))["broadcast_date"] == "2023-10-15"
+    await chat.say("修改 4")
+    await chat.say("哦，是2023年3月8日")
+    assert (await answers(chat))["broadcast_date"] == "2023-03-08"
+
+
+async def test_a_category_said_with_a_modal_particle_is_stored_without_it(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """ "科普动画吧" was stored as the 类别 "科普动画吧"."""
+    chat = make_chat()
+    assert "「类别」" in await until(chat, contests, "category")
+    assert "「播出时间」" in await chat.say("科普动画吧")
+    assert (await answers(chat))["category"] == "科普动画"
+
+
+async def test_the_review_way_said_in_words_is_the_option_it_means(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """ "找了两个专家，都是副教授" was "请从以下选项中选择" (副教授 is 副高)."""
+    chat = make_chat()
+    assert "「自荐作品审核方式」" in await until(chat, contests, "review_by")
+    text = await chat.say("找了两个专家，都是副教授")
+    assert "请从以下选项中选择" not in text and "「审核单位或审核专家」" in text
+    assert (await answers(chat))["review_by"] == "两位副高级职称及以上专家审核"
+    await chat.say("返回")
+    await chat.say("单位审的")
+    assert (await answers(chat))["review_by"] == "所在单位审核"
+    await chat.say("返回")
+    text = await chat.say("单位找了两位专家")  # both said: asked, not guessed
+    assert "请从以下选项中选择" in text
+
+
+def open_editions(folder: Path) -> ContestRegistry:
+    """This year's editions of three contests, all open on 2026-12-07."""
+    base = ContestRegistry.load()
+    made: list[Contest] = []
+    for source, new in (
+        ("hlj-2022-kepu", "hlj-2026-kepu"),
+        ("most-cas-2024-kepu", "most-cas-2026-kepu"),
+        ("most-2023-tech-envoy", "envoy-2026"),
+    ):
+        contest = base.get(source)
+        assert contest is not None
+        data = new_edition(contest, new, dt.date(2026, 12, 25), opens=dt.date(2026, 11, 1))
+        made.append(dump_contest(data, folder / f"{new}.yaml"))
+    return ContestRegistry(made)
+
+
+def test_a_contest_name_with_a_typo_is_offered_not_refused(tmp_path: Path) -> None:
+    """ "黑龙家省的科普视频征集" was "没有找到这个大赛": the near one is offered, and "是" takes it."""
+    engine = DialogEngine(open_editions(tmp_path), Messages())
+    now = dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC)
+    user = UserKey("terminal", "typo")
+
+    def say(state: State | None, text: str) -> tuple[State | None, str]:
+        result = engine.handle(state, Incoming(user, EventKind.TEXT, text=text), now)
+        return result.state, "\n".join(choices_as_text(r) for r in result.replies)
+
+    state = engine.handle(None, Incoming(user, EventKind.START), now).state
+    state, text = say(state, "黑龙家省的科普视频征集")
+    assert "没有找到这个大赛" not in text
+    assert "您是想报名这个大赛吗" in text and "2026年黑龙江省优秀科普微视频作品征集评选活动" in text
+    state, text = say(state, "是")
+    assert state is not None and state["contest"] == "hlj-2026-kepu"
+    assert "请选择参赛渠道" in text
+    # Words that are near no contest are still refused, and a "是" with nothing offered is no choice.
+    state = engine.handle(None, Incoming(user, EventKind.START), now).state
+    state, text = say(state, "上海市的书法比赛")
+    assert "没有找到这个大赛" in text
+    state, text = say(state, "是")
+    assert state is not None and not state.get("contest")
