@@ -98,6 +98,8 @@ class DialogEngine(DialogKit):
             made = questions_mod.choice_made(pending, step, event, text)
             if made is not None:
                 return self._clarified(state, step, spec, event, *made, now)
+        if step.name == Step.REVIEW and asks and review.wants_change(self, state, text):
+            asks = False  # "电话能改一下吗？" on the review page: the change, not a question
         if asks and spec is not None:
             asked = self._question(state, step, event, text, now)
             if asked is not None:

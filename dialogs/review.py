@@ -3,15 +3,37 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from contests.events import Choice, Incoming, Reply
+from contests.rules import FieldType
 from dialogs.kit import DialogKit, norm
 from dialogs.plans import Plan, StepRef, goto
-from dialogs.results import Answer, Ask, StepResult, SubmitRequest
+from dialogs.results import Advance, Answer, Ask, StepResult, SubmitRequest
 from dialogs.states import State, Step
 
-_CONFIRM = {"确认提交", "确认", "提交", "confirm", "submit", "/confirm"}  # fmt: skip
+_CONFIRM = {
+    "确认提交", "确认", "提交", "确定提交", "提交报名", "确认无误", "confirm", "submit", "/confirm",
+}  # fmt: skip
+# A change asked for in plain words ("类别改一下", "我想把联系电话改成手机 13904511234", "邮箱写错了").
+_CHANGE = re.compile(r"改|换|更正|更新|错了|不对|有误|写错|填错|重填|重新填|重写")
+# The new value, when the message gives it: what follows "改成", "换成", "应该是"...
+_NEW_VALUE = re.compile(
+    r"(?:改成|改为|换成|换为|更正为|更改为|更新为|改一下为|应该是|应该为|应为|应是)[\s:：，,]*(?P<value>.+)$"
+)
+# Words entrants use for an item instead of its label, by the field's type or role.
+_SAID_FOR: dict[str, tuple[str, ...]] = {
+    "phone": ("电话", "手机", "手机号", "号码", "联系方式"),
+    "email": ("邮箱", "邮件", "电邮", "email", "e-mail", "mail"),
+    "title": ("名称", "片名", "标题", "题目", "作品名"),
+    "summary": ("简介", "介绍"),
+    "authors": ("作者", "主创", "署名", "第一作者"),
+    "unit": ("单位", "机构"),
+    "date": ("日期", "时间"),
+    "video": ("视频", "片子", "作品文件", "视频链接"),
+}
+_BY_LABEL = {"地址": ("地址", "住址", "邮寄地址"), "类别": ("类别", "类型", "分类")}
 
 
 def _clip(text: str, limit: int) -> str:
@@ -92,7 +114,9 @@ def read_review(
     if v.isdigit():  # a number on the review page names the item to change
         return pick_edit(kit, state, v)
     if v not in _CONFIRM:
-        return pick_edit(kit, state, v) if find_item(kit, state, v) is not None else Ask()
+        if find_item(kit, state, v) is not None:
+            return pick_edit(kit, state, v)
+        return change_in_words(kit, state, event, value, now)
     contest, channel, form = kit.contest(state), kit.channel(state), kit.form(state)
     assert contest is not None
     if contest.status(now) != "open":
@@ -164,3 +188,83 @@ def pick_edit(kit: DialogKit, state: State, value: str) -> Ask:
     state["editing"] = True
     goto(state, item.step)
     return Ask()
+
+
+# ---------------------------------------------------------------------- changes in plain words
+def _said_names(kit: DialogKit, state: State, item: Item) -> list[str]:
+    """The words that name ``item``: its label, the label's parts, and the words entrants use."""
+    label = norm(item.label)
+    core = re.sub(r"[（(].*?[）)]", "", label)
+    names = {label, core, *(p for p in re.split(r"或|及|和|、|/", core) if len(p) >= 2)}
+    if item.step.name == Step.VIDEO:
+        names.update(_SAID_FOR["video"])
+    fld = kit.field(state, item.step.field_id) if item.step.name == Step.FIELD else None
+    if fld is not None:
+        names.update(_SAID_FOR.get(str(fld.type), ()))
+        names.update(_SAID_FOR.get(fld.role or "", ()))
+        for word, said in _BY_LABEL.items():
+            if word in label:
+                names.update(said)
+    return [n for n in names if n]
+
+
+def named_items(kit: DialogKit, state: State, text: str) -> list[Item]:
+    """The review page's items a message names, by the longest name it holds (several when the
+    same words name several: two dates, say)."""
+    said = norm(text)
+    found: list[tuple[int, Item]] = []
+    for item in items(kit, state):
+        longest = max((len(n) for n in _said_names(kit, state, item) if n in said), default=0)
+        if longest:
+            found.append((longest, item))
+    best = max((n for n, _ in found), default=0)
+    return [item for n, item in found if n == best]
+
+
+def wants_change(kit: DialogKit, state: State, text: str) -> bool:
+    """Whether a message on the review page asks to change an item ("电话能改一下吗？"): read as
+    the change, not as a question for the helpdesk."""
+    return bool(_CHANGE.search(text)) and len(named_items(kit, state, text)) == 1
+
+
+def _new_value(kit: DialogKit, state: State, item: Item, text: str) -> str | None:
+    """The new value a change gives ("…改成手机 13904511234" → "13904511234"), if it gives one."""
+    m = _NEW_VALUE.search(text)
+    if m is None:
+        return None
+    value = m["value"].strip().strip("“”「」\"'")
+    fld = kit.field(state, item.step.field_id) if item.step.name == Step.FIELD else None
+    if fld is not None and fld.type in (FieldType.PHONE, FieldType.EMAIL):
+        value = re.sub(r"^[\u4e00-\u9fff\s:：]+", "", value)  # "手机 139…", "邮箱 a@b.cn"
+    return value.rstrip("。.！!") or None
+
+
+def change_in_words(kit: DialogKit, state: State, event: Incoming, text: str, now: dt.datetime) -> Answer:
+    """A message on the review page that is no command: a change asked for in plain words is
+    carried out (the item opened, or changed at once when the new value is given and passes its
+    check); anything else is said not to be understood, with how to change an item."""
+    named = named_items(kit, state, text)
+    change = bool(_CHANGE.search(text))
+    if len(named) == 1 and (change or len(norm(text)) <= 6):
+        item = named[0]
+        value = _new_value(kit, state, item, text) if item.step.name == Step.FIELD else None
+        if value is None:
+            return pick_edit(kit, state, item.key)
+        pick_edit(kit, state, item.key)
+        spec = kit.steps[Step.FIELD]
+        answer = spec.read(kit, state, item.step, event, value, now)
+        if isinstance(answer, Advance):
+            shown = spec.shown(kit, state, item.step, kit.plan(state)) if spec.shown else None
+            said = kit.msg.render("changed_in_words", label=item.label, value=shown[1] if shown else value)
+            return Advance([Reply(said), *answer.replies])
+        if isinstance(answer, StepResult):  # refused: the item stays open, its question asked again
+            prompt = spec.prompt(kit, state, item.step, kit.plan(state), now)
+            return StepResult(answer.state, [*answer.replies, prompt])
+        return answer
+    if change and not named:
+        return edit_menu(kit, state)
+    numbers = [i.key for i in items(kit, state) if i.numbered]
+    said = kit.msg.render(
+        "review_not_understood", several=[i.line() for i in named], example="3" if "3" in numbers else "1"
+    )
+    return Ask([Reply(said)])

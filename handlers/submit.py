@@ -395,11 +395,13 @@ class SubmitHandler:
         self, before: dict[str, Any], after: dict[str, Any], now: dt.datetime
     ) -> str | None:
         """Why the first author this event named cannot enter (another work holds them), if so."""
-        if before.get("step") != Step.FIELD or not after.get("contest") or self.quota is None:
+        # At the field, or changed from the review page ("主创人员改成 王五、张三").
+        if before.get("step") not in (Step.FIELD, Step.REVIEW) or not after.get("contest") or not self.quota:
             return None
-        fld, form = self.engine.field(after, before.get("field")), self.engine.form(after)
+        form = self.engine.form(after)
+        fld = next((f for f in form.fields if f.role == "authors"), None) if form is not None else None
         answers = after.get("answers") or {}
-        if fld is None or form is None or fld.role != "authors" or not answers.get(fld.id):
+        if fld is None or form is None or not answers.get(fld.id):
             return None
         if answers.get(fld.id) == (before.get("answers") or {}).get(fld.id):
             return None

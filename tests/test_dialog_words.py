@@ -14,7 +14,7 @@ from contests.rules import Contest, ContestRegistry, dump_contest, new_edition
 from dialogs.engine import DialogEngine, choices_as_text
 from dialogs.messages import Messages
 from dialogs.states import State
-from tests.conftest import ChatDriver, valid_answer
+from tests.conftest import ChatDriver, valid_answer, video_answer
 
 Chat = Callable[..., ChatDriver]
 CONTEST = "most-cas-2024-kepu"
@@ -120,3 +120,58 @@ def test_a_contest_name_with_a_typo_is_offered_not_refused(tmp_path: Path) -> No
     assert "没有找到这个大赛" in text
     state, text = say(state, "是")
     assert state is not None and not state.get("contest")
+
+
+async def review_page(chat: ChatDriver, contests: ContestRegistry) -> str:
+    text = await until(chat, contests, "review_by")
+    contest = contests.get(CONTEST)
+    assert contest is not None
+    for fld in contest.form("self").fields[-2:]:
+        text = await chat.say(valid_answer(fld, contest))
+    text = await chat.say(video_answer(contest))
+    assert "请核对报名信息" in text
+    return text
+
+
+async def test_a_field_named_in_plain_words_on_the_review_page_is_opened(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """ "类别改一下" just showed the review page again; it opens 类别, and back to the review after."""
+    chat = make_chat()
+    await review_page(chat, contests)
+    text = await chat.say("类别改一下")
+    assert "「类别」" in text and "当前内容" in text
+    text = await chat.say("科普动画")
+    assert "请核对报名信息" in text and "3. 类别：科普动画" in text
+
+
+async def test_a_new_value_given_on_the_review_page_is_checked_and_taken(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """ "我想把联系电话改成手机 13904511234": changed at once, said so, back on the review page."""
+    chat = make_chat()
+    await review_page(chat, contests)
+    text = await chat.say("我想把联系电话改成手机 13904511234")
+    assert "已把「联系电话」改为：13904511234" in text and "请核对报名信息" in text
+    assert (await answers(chat))["phone"] == "13904511234"
+    # A value that fails its check is not taken: the field is opened, with the reason.
+    text = await chat.say("电话改成 123")
+    assert "不是有效的电话号码" in text and "「联系电话」" in text
+    assert (await answers(chat))["phone"] == "13904511234"
+    assert "请核对报名信息" in await chat.say("13800000000")
+    # Asked as a question, it is still the change ("邮箱能改一下吗？").
+    text = await chat.say("邮箱能改一下吗？")
+    assert "「电子邮箱」" in text and "当前内容" in text
+
+
+async def test_anything_not_understood_on_the_review_page_is_said_so(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    chat = make_chat()
+    await review_page(chat, contests)
+    before = await chat.draft()
+    text = await chat.say("我再看看")
+    assert "没看明白这条消息，报名信息没有改动" in text and "修改 3" in text and "确认提交" in text
+    assert await chat.draft() == before
+    text = await chat.say("我想改一下")  # a change, but of what: the list to pick from
+    assert "要修改哪一项" in text

@@ -273,6 +273,32 @@ async def test_a_first_author_separated_by_spaces_is_still_the_first_author(
     assert (await second.draft() or {})["answers"]["authors"] == ["周雪", "李娜"]
 
 
+async def test_a_first_author_changed_in_words_on_the_review_page_is_checked_at_once(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
+) -> None:
+    """ "主创人员改成 张三 王五" on the review page is the authors' answer: the rule is said then."""
+    handler = make_handler(contest, stores, tmp_path, paperwork=None)
+    first = ChatDriver(handler, UserKey("terminal", "first"))
+    await answer_fields(first, contest, "自荐", "self")  # 张三、李四
+    await first.say("https://video.example.cn/1.mp4")
+    assert "提交成功" in await first.say("确认提交")
+
+    second = ChatDriver(handler, UserKey("terminal", "second"))
+    await second.start()
+    await second.say("自荐")
+    for fld in contest.form("self").fields:
+        typed = {"title": "另一部作品", "authors": "王五、赵六"}.get(fld.role or "")
+        await second.say(typed or valid_answer(fld, contest))
+    assert "请核对报名信息" in await second.say("https://video.example.cn/2.mp4")
+    before = await second.draft()
+    text = await second.say("主创人员改成 张三 王五")
+    assert "第一作者“张三”已有作品报送本赛事" in text and "请核对报名信息" in text
+    assert await second.draft() == before
+    text = await second.say("主创人员改成 王五 张三")
+    assert "已把「主创人员（或单位）」改为：王五、张三" in text
+    assert (await second.draft() or {})["answers"]["authors"] == ["王五", "张三"]
+
+
 async def test_an_entrant_naming_a_unit_sees_its_places_and_waits_for_it(
     contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
 ) -> None:
