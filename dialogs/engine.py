@@ -26,7 +26,7 @@ from dialogs.results import Advance, Answer, Ask, Restart, StepResult
 from dialogs.states import DRAFT_VERSION, State, Step, copy_state, migrate
 from dialogs.steps import STEPS, choose_contest, return_step
 from validators.link_fields import without_link
-from validators.questions import LOOKS_LIKE, question_grade
+from validators.questions import LOOKS_LIKE, asked_part, question_grade
 from validators.text import MAX_INPUT_CHARS
 
 # Typed words that are commands at every step.  Only a whole message counts, so a summary that
@@ -98,6 +98,9 @@ class DialogEngine(DialogKit):
             made = questions_mod.choice_made(pending, step, event, text)
             if made is not None:
                 return self._clarified(state, step, spec, event, *made, now)
+            held = questions_mod.held(pending, step)
+            if held is not None and event.kind is EventKind.TEXT and forced is None:
+                return self._held_and_new(state, step, spec, event, held, text, now)
         if step.name == Step.REVIEW and asks and review.wants_change(self, state, text):
             asks = False  # "电话能改一下吗？" on the review page: the change, not a question
         if asks and spec is not None:
@@ -191,6 +194,33 @@ class DialogEngine(DialogKit):
         result = self._settle(state, step, spec.read(self, state, step, typed, text, now), now)
         if result.state is not None:
             result.state.pop(questions_mod.CONFIRMED, None)
+        return result
+
+    def _held_and_new(
+        self,
+        state: State,
+        step: StepRef,
+        spec: StepSpec,
+        event: Incoming,
+        held: str,
+        text: str,
+        now: dt.datetime,
+    ) -> StepResult:
+        """Asked whether a message was the answer or a question, the entrant sent something else.
+        The same words without "？": the answer.  Another question: both are answered.  Else the
+        held message is answered as a question and the new one read as the step's answer, and
+        the entrant is told which became which: nothing is lost, nothing silent."""
+        if questions_mod.same_words(held, text):
+            return self._clarified(state, step, spec, event, "fill", text, now)
+        if questions_mod.reading(self, state, step, text) != "answer":
+            return self._question_answered(state, step, f"{held}\n{text}", now)
+        answer = spec.read(self, state, step, event, text, now)
+        filled = isinstance(answer, Advance)
+        result = self._settle(state, step, answer, now)
+        label = self.step_label(state, step)
+        note = Reply(self.msg.render("held_question_answered", held=held, label=label, filled=filled))
+        result.replies = [note, *result.replies]
+        result.question = asked_part(held)
         return result
 
     def _link_and_question(

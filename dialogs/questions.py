@@ -38,6 +38,7 @@ from validators.questions import (
     asked_part,
     contest_question,
     is_english,
+    obviously_asks,
     question_grade,
 )
 from validators.text import Valid
@@ -100,8 +101,8 @@ def reading(kit: DialogKit, state: State, step: StepRef, text: str) -> Reading:
         return "answer" if _ABOUT_PLEDGE.match(bare) else "ask"
     if _ABOUT_FIELD.search(text) and len(text) <= 30:
         return "field"
-    if ambiguous(fld):
-        return "clarify"
+    if ambiguous(fld):  # asked about only where it may be the answer ("宇宙有多大？")
+        return "ask" if obviously_asks(text, title=fld.role == "title") else "clarify"
     if grade < QUESTION and is_name_field(fld):
         return "answer"  # "什么值得买科技有限公司", "何时雨、李四": names, unless a mark asks
     return "ask"
@@ -166,6 +167,19 @@ def choice_made(pending: object, step: StepRef, event: Incoming, text: str) -> t
     if said in _ASK:
         return "ask", str(pending["text"])
     return None
+
+
+def held(pending: object, step: StepRef) -> str | None:
+    """The message a clarification at ``step`` holds, if it does."""
+    if not isinstance(pending, dict) or pending.get("at") != step.token or not pending.get("text"):
+        return None
+    return str(pending["text"])
+
+
+def same_words(held_text: str, text: str) -> bool:
+    """Whether ``text`` is the held message again without its question mark ("宇宙有多大")."""
+    bare = re.compile(r"[\s?？。.!！~～]")
+    return bare.sub("", norm(held_text)) == bare.sub("", norm(text))
 
 
 def _field_label(kit: DialogKit, state: State, step: StepRef) -> str:

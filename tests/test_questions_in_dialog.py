@@ -24,7 +24,7 @@ from dialogs.plans import StepRef, goto
 from dialogs.questions import PENDING, reading
 from dialogs.results import StepResult
 from dialogs.states import State, Step, copy_state
-from tests.conftest import OPEN_2024, ChatDriver
+from tests.conftest import OPEN_2024, ChatDriver, valid_answer
 from validators.questions import question_grade
 
 CLARIFY = "这是要填写的「作品名称」，还是想问问题？"
@@ -145,6 +145,25 @@ async def test_a_title_that_reads_as_a_question_is_asked_about_and_answered(
     assert "过期" in await c.press(token)  # the same button again is stale
 
 
+async def test_an_obvious_question_at_the_summary_is_answered_not_asked_about(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    """Tried as an entrant: "必须有真人出镜吗" at 内容简介 was held at 「填写 / 提问」."""
+    contest = svc.contests.get("most-cas-2099-kepu")
+    assert contest is not None
+    c = chat("lu")
+    await at_title(c)
+    reply = ""
+    for fld in contest.form("self").fields[1 : [f.id for f in contest.form("self").fields].index("summary")]:
+        reply = await c.say(valid_answer(fld, contest))
+    assert "「内容简介」" in reply
+    before = await c.draft()
+    for typed in ("必须有真人出镜吗", "要真人出镜吗？我们全是动画"):
+        reply = await c.say(typed)
+        assert "还是想问问题" not in reply and NOT_RECORDED in reply and "「内容简介」" in reply
+        assert await c.draft() == before
+
+
 async def test_the_typed_words_answer_the_clarification(engine: DialogEngine) -> None:
     state = at_field(engine, "title")
     for word, filled in (("填写", True), ("提问", False), ("2", False), ("是填写。", True)):
@@ -156,12 +175,44 @@ async def test_the_typed_words_answer_the_clarification(engine: DialogEngine) ->
         assert bool(done.question) is not filled
 
 
-async def test_another_message_drops_the_clarification(engine: DialogEngine) -> None:
+async def test_another_message_answers_the_held_question_and_fills_the_field(engine: DialogEngine) -> None:
+    """Tried as an entrant: the field's text typed instead of 1/2 dropped the question silently."""
     asked = handle(engine, at_field(engine, "title"), "什么是黑洞")
     assert asked.state is not None
     done = handle(engine, asked.state, "黑洞的秘密")
     assert done.state is not None and PENDING not in done.state
     assert done.state["answers"]["title"] == "黑洞的秘密"
+    assert done.question == "什么是黑洞"  # the held one is answered
+    said = done.replies[0].text
+    assert "“什么是黑洞”，它按提问处理" in said and "刚才这条已填入「作品名称」" in said
+
+
+async def test_the_held_words_again_without_the_mark_are_the_answer(engine: DialogEngine) -> None:
+    asked = handle(engine, at_field(engine, "title"), "宇宙有多大？")
+    assert asked.state is not None
+    done = handle(engine, asked.state, "宇宙有多大")
+    assert done.state is not None and done.state["answers"]["title"] == "宇宙有多大"
+    assert not done.question
+
+
+async def test_a_second_question_after_the_clarification_answers_both(engine: DialogEngine) -> None:
+    asked = handle(engine, at_field(engine, "summary"), "你知道星星是怎么诞生的吗？")
+    assert asked.state is not None and PENDING in asked.state
+    done = handle(engine, asked.state, "视频可以多大？")
+    assert done.state is not None and "summary" not in done.state["answers"]
+    assert done.question is not None
+    assert "你知道星星是怎么诞生的吗？" in done.question and "视频可以多大？" in done.question
+
+
+async def test_an_invalid_answer_after_the_clarification_still_answers_the_question(
+    engine: DialogEngine,
+) -> None:
+    asked = handle(engine, at_field(engine, "summary"), "你知道星星是怎么诞生的吗？")
+    assert asked.state is not None
+    done = handle(engine, asked.state, "科" * 101)
+    assert done.question == "你知道星星是怎么诞生的吗？"
+    assert "没能填入「内容简介」" in done.replies[0].text
+    assert done.replies[1].meta.get("error") == "too_long"
 
 
 async def test_a_question_about_the_field_itself_is_answered_from_the_form(
@@ -303,7 +354,15 @@ QUESTIONS = [
     ("authors", "主创人员最多几个人？", "ask"),
     ("platform", "没有网址怎么办", "ask"),
     ("summary", "简介要写多少字", "field"),
-    ("summary", "能用AI生成吗？", "clarify"),
+    # Plainly a question, not a summary: answered, not asked about (tried as an entrant).
+    ("summary", "能用AI生成吗？", "ask"),
+    ("summary", "要真人出镜吗？我们全是动画", "ask"),
+    ("summary", "必须有真人出镜吗", "ask"),
+    ("title", "必须有真人出镜吗", "ask"),
+    ("title", "要真人出镜吗？我们全是动画", "ask"),
+    # May be the answer: asked about once.
+    ("summary", "你知道星星是怎么诞生的吗？", "clarify"),
+    ("title", "我们能移居火星吗？", "clarify"),
     ("title", "Can I submit two videos?", "ask"),
     # A question with a word of context after it (tried as an entrant: both were recorded).
     ("unit", "推荐单位填谁？我们是大学", "ask"),

@@ -156,6 +156,38 @@ def asked_part(text: str) -> str:
     return plain[: inner.end()]
 
 
+# What one must or may do ("必须有真人出镜吗", "能用AI生成吗？", "Can I…?"): asked of the organisers.
+_MUST_OR_MAY = re.compile(
+    r"必须|一定要|非得|非要|需要|需不需要|要不要|要求|允许|允不允许|准许|可以|可不可以|能不能|能否|能用|能不"
+    r"|是否|行不行|算不算|^(?:要|能|得)|^(?:can|may|must|should|do|does|is it|are)\b",
+    re.IGNORECASE,
+)
+# The stricter half, for a title ("我们能移居火星吗？" is a title; "必须有真人出镜吗" is not).
+_MUST = re.compile(
+    r"必须|一定要|非得|非要|需要|需不需要|要求|允许|允不允许|准许|是否|^(?:must|should)\b", re.I
+)
+# Of oneself or to the organisers: "我们全是动画", "你们收到了吗".
+_SPEAKER = re.compile(r"我们|我|咱|你们|贵方|主办方|组委会|老师")
+
+
+def obviously_asks(text: str, *, title: bool) -> bool:
+    """Whether a message that reads as a question is plainly one, not a ``title`` or a summary
+    that happens to ask: it asks what one must or may do, or adds a word about the asker after
+    its question mark ("要真人出镜吗？我们全是动画").  "宇宙有多大？" is not (still asked about)."""
+    if question_grade(text) < QUESTION:
+        return False
+    plain = _plain(text)
+    inner = _INNER_MARK.search(plain)
+    context = plain[inner.end() :].strip(_TRAILING + "，,") if inner else ""
+    if context and _SPEAKER.search(context):
+        return True
+    if title:
+        return bool(_MUST.search(plain))
+    return len(plain) <= INNER_QUESTION_MAX_CHARS and bool(
+        _MUST_OR_MAY.search(plain) or _SPEAKER.search(plain)
+    )
+
+
 def about_contest(text: str) -> bool:
     """Whether a question asks about taking part (deadline, forms, seal, video size…)."""
     return bool(_CONTEST_WORDS.search(_plain(text)))
