@@ -221,10 +221,17 @@ def named_items(kit: DialogKit, state: State, text: str) -> list[Item]:
     return [item for n, item in found if n == best]
 
 
+# A change asked for as a question ("电话能改一下吗？", "可以把邮箱换成…吗"), not a question about
+# changing ("视频改了以后要重新提交吗？").
+_CHANGE_ASKED = re.compile(
+    r"(?:改|换)(?:一下|下|成|为|掉|个|一个)|(?:能|可以|想|要|帮我|请|麻烦)(?:把|再|帮我)?.{0,8}?(?:修改|改|换)"
+)
+
+
 def wants_change(kit: DialogKit, state: State, text: str) -> bool:
-    """Whether a message on the review page asks to change an item ("电话能改一下吗？"): read as
+    """Whether a question on the review page asks to change an item ("电话能改一下吗？"): read as
     the change, not as a question for the helpdesk."""
-    return bool(_CHANGE.search(text)) and len(named_items(kit, state, text)) == 1
+    return bool(_CHANGE_ASKED.search(text)) and len(named_items(kit, state, text)) == 1
 
 
 def _new_value(kit: DialogKit, state: State, item: Item, text: str) -> str | None:

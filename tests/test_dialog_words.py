@@ -11,6 +11,7 @@ from pathlib import Path
 from contests.events import EventKind, Incoming
 from contests.records import UserKey
 from contests.rules import Contest, ContestRegistry, dump_contest, new_edition
+from dialogs import review
 from dialogs.engine import DialogEngine, choices_as_text
 from dialogs.messages import Messages
 from dialogs.states import State
@@ -162,6 +163,21 @@ async def test_a_new_value_given_on_the_review_page_is_checked_and_taken(
     # Asked as a question, it is still the change ("邮箱能改一下吗？").
     text = await chat.say("邮箱能改一下吗？")
     assert "「电子邮箱」" in text and "当前内容" in text
+
+
+def test_a_question_about_changing_is_still_a_question(
+    engine: DialogEngine, contests: ContestRegistry
+) -> None:
+    """ "视频改了以后要重新提交吗？" asks about changing; "电话能改一下吗？" asks for a change."""
+    state: State = {"v": 1, "step": "review", "contest": CONTEST, "channel": "self", "answers": {}}
+    contest = contests.get(CONTEST)
+    assert contest is not None
+    state["answers"] = {f.id: valid_answer(f, contest) for f in contest.form("self").fields}
+    state["video"] = {"kind": "link", "url": "https://video.example.cn/v.mp4", "checked": False}
+    assert not review.wants_change(engine, state, "视频改了以后要重新提交吗？")
+    assert not review.wants_change(engine, state, "提交以后还能改吗？")
+    assert review.wants_change(engine, state, "电话能改一下吗？")
+    assert review.wants_change(engine, state, "可以把邮箱换成别的吗")
 
 
 async def test_anything_not_understood_on_the_review_page_is_said_so(
