@@ -1275,7 +1275,8 @@ def test_pledge_accepts_agreement(raw: str, kepu2024: Contest) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["嗯嗯 没问题", "没问题", "没问题。", "嗯，没有问题", "可以的", "好的，没问题"]
+    "raw",
+    ["嗯嗯 没问题", "没问题", "没问题。", "嗯，没有问题", "可以的", "好的，没问题", "要得，同意", "要得"],
 )
 def test_pledge_accepts_agreement_said_without_the_word(raw: str, kepu2024: Contest) -> None:
     """Tried as the tester did: "嗯嗯 没问题" was told "需要同意承诺才能继续"."""

@@ -28,10 +28,12 @@ from validators.text import (
 )
 
 _AGREE = {"同意", "我同意", "确认", "是", "yes", "y", "agree", "1"}
-_AROUND_AGREEING = re.compile(r"^(?:好的|好|嗯|行|可以|没问题|ok)+|(?:了|的|啊|吧|哈)+$")
+# 要得/要得嘛/得行 are Chongqing's 好的 ("要得，同意").
+_AROUND_AGREEING = re.compile(r"^(?:好的|好|嗯|行|可以|没问题|ok|要得|得行)+|(?:了|的|啊|吧|哈|嘛|噻)+$")
 # "嗯嗯 没问题", "没问题", "可以的": agreeing without the word 同意 ("好的吧" is not: it says little).
 _AFFIRMING = re.compile(
-    r"(?:嗯+|哦+|好的?|行|ok|okay|对)*(?:没问题|没有问题|可以的?|是的|当然|接受|认可|没意见|没有意见)(?:的|了|啊|哈)*"
+    r"(?:嗯+|哦+|好的?|行|ok|okay|对)*(?:没问题|没有问题|可以的?|是的|当然|接受|认可|没意见|没有意见|要得|得行)"
+    r"(?:的|了|啊|哈|嘛|噻)*"
 )
 # The label of a cell that holds a person's or a unit's name (not the work's: 微视频名称).
 _NAME_LABEL = re.compile(r"姓名|单位|机构|联系人|代表人|负责人|主创|作者|申报人|个人|团队")
