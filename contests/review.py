@@ -135,6 +135,15 @@ def awaiting_unit(sub: Submission) -> str:
     return str(sub.extra.get("awaiting_unit") or "")
 
 
+def awaiting_district(sub: Submission) -> str:
+    """The unit a two-step entry was submitted through (cq 报送区县, ``extra["district"]``)
+    while that unit has not recommended it, or "".  Only the works it recommends go on to the
+    organisers (cq 五（二）: 区县择优推荐后报送组委会)."""
+    if sub.status == "withdrawn" or sub.extra.get("recommended_by"):
+        return ""
+    return str(sub.extra.get("district") or "")
+
+
 def state_of(sub: Submission) -> ReviewState:
     """Where the submission stands now."""
     if sub.status == "withdrawn":
@@ -149,6 +158,28 @@ def state_of(sub: Submission) -> ReviewState:
     if sub.extra.get("recommended_by"):
         return ReviewState.RECOMMENDED
     return ReviewState.SUBMITTED
+
+
+def state_text(sub: Submission) -> str:
+    """The state as shown to people: its label, and the unit a two-step entry still waits for
+    ("材料齐全，待“万州区”推荐": its materials are complete, its district has not chosen it)."""
+    state = state_of(sub)
+    district = awaiting_district(sub)
+    if district and state in (ReviewState.SUBMITTED, ReviewState.COMPLETE):
+        return f"{state.label}，待“{district}”推荐"
+    return state.label
+
+
+def waiting_note(sub: Submission) -> str:
+    """What an entrant whose materials are complete is told while the unit it was submitted
+    through has not chosen it yet, or ""."""
+    district = awaiting_district(sub)
+    if not district:
+        return ""
+    return (
+        f"材料已齐全，作品仍待“{district}”择优推荐：推荐后才报送主办方进行形式审查；"
+        "推荐结果可随时发送“配额”或“我的投稿”查看。"
+    )
 
 
 def returned_items(sub: Submission) -> tuple[str, ...]:

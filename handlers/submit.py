@@ -28,7 +28,7 @@ from contests.events import Document, EventKind, Incoming, Placement, Reply
 from contests.org import QuotaRefusal
 from contests.ports import Storage
 from contests.records import AlreadyClaimed, Draft, StaleDraftError, Submission, Turn, UserKey
-from contests.review import HistoryEntry, ReviewState
+from contests.review import HistoryEntry, ReviewState, waiting_note
 from contests.rules import SHANGHAI, Contest
 from dialogs.engine import DialogEngine
 from dialogs.results import StepResult, SubmitRequest
@@ -714,12 +714,13 @@ class SubmitHandler:
         )
         contest = self.engine.contests.get(submission.contest_id)
         paperwork = self.paperwork
+        waiting = [Reply(note)] if (note := waiting_note(submission)) else []  # cq: not yet chosen
         if paperwork is None or contest is None:
             done = self.engine.completed(state)
-            return done, list(done.replies)
+            return done, [*done.replies, *waiting]
         receipt = paperwork.receipt(submission, contest)
         done = self.engine.completed(state, paperwork.receipt_text(receipt))
-        replies = list(done.replies)
+        replies = [*done.replies, *waiting]
 
         async def receipt_pdf() -> list[Reply]:
             document = await paperwork.receipt_document(receipt)

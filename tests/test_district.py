@@ -10,6 +10,7 @@ The whole path runs through the terminal :class:`ChatDriver` talking to the real
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import json
 import re
@@ -23,11 +24,13 @@ import pytest
 
 from bot.services import services
 from bot.settings import Settings
+from contests.events import EventKind, FileInfo, Incoming
 from contests.names import match_place
 from contests.org import Role
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
-from contests.rules import ContestRegistry, FieldType
+from contests.review import Decision, ReviewState, state_of
+from contests.rules import ContestRegistry, FieldType, dump_contest, new_edition
 from dialogs.engine import DialogEngine
 from forms.layout import generic_layout
 from forms.render import render_form
@@ -36,11 +39,13 @@ from handlers.admin.invites import IssuedInvite
 from handlers.admin.service import AdminService
 from handlers.quota.results import Confirmed
 from handlers.quota.service import QuotaService
+from handlers.review.service import LINK_CHECKS, ReviewService
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler
 from tests.conftest import ChatDriver, Clock, beijing, valid_answer, video_answer
 from tests.test_admin import cli
 from tests.test_quota import CAS, CQ, World, make_request, open_org_beside
+from tests.test_submission_flow import png_scan
 
 ENTRANT = UserKey("terminal", "chuangzuo")  # a 创作单位 in 江北区
 JIANGBEI = UserKey("terminal", "jiangbei")  # 江北区科技局's member
@@ -430,3 +435,58 @@ def test_the_quota_command_line_counts_recommended_works_per_district(tmp_path: 
         "渝中区": ("district_core", 0, 5, 3),
         "万州区": ("district", 0, 2, 1),
     }
+
+
+# -- the formal review waits for the district ------------------------------------------------------
+
+
+async def test_an_organiser_cannot_pass_a_work_its_district_never_recommended(desk: Desk) -> None:
+    """Tried on cq-2026: 通过 on a work still 待区县推荐 was recorded (console and chat), though
+    only the works a district chooses (五（二）择优推荐) go to the 组委会."""
+    world = desk.world
+    review = ReviewService(world.contests, world.storage, world.org, clock=world.clock)
+    sub = await world.accepted(
+        ENTRANT, make_request(world.contest(CQ), "district", district="万州区", title="齿轮里的山城")
+    )
+    await world.storage.update_submission(sub.number, status="complete")  # the signed scan is in
+    await desk.bind(BOSS, Role.ORGANISER)
+    refused = await review.decide(sub.number, Decision.PASS, "", by=BOSS)
+    assert (refused.ok, refused.code) == (False, "not_ready")
+    assert "还在等待“万州区”择优推荐" in refused.text and "推荐后才能通过形式审查" in refused.text
+    stored = await world.storage.get_submission(sub.number)
+    assert stored is not None and state_of(stored) is ReviewState.COMPLETE  # nothing recorded
+    # 我的投稿 says both: the materials are complete, the district has not chosen it.
+    mine = await review.mine_text(ENTRANT)
+    assert "【材料齐全，待“万州区”推荐】" in mine and "已报送至“万州区”，待其择优推荐" in mine
+
+    await desk.bind(UserKey("terminal", "wanzhou"), Role.MEMBER, "万州区")
+    world.clock.now = CHOOSING
+    assert (await world.quota.recommend(UserKey("terminal", "wanzhou"), sub.number)).ok
+    await review.check_link(sub.number, by=BOSS, checks=dict.fromkeys(LINK_CHECKS, True))
+    passed = await review.decide(sub.number, Decision.PASS, "", by=BOSS)
+    assert passed.ok, passed.text
+
+
+async def test_the_completed_scan_says_the_district_has_still_to_choose(tmp_path: Path) -> None:
+    """The receipt's message said “材料齐全” alone while the work was 【待区县推荐】."""
+    source = ContestRegistry.load().get(CQ)
+    assert source is not None
+    today = dt.date.today()
+    data = new_edition(source, "cq-open-spirit", today + dt.timedelta(days=60), opens=today, prefix="CQ2099")
+    dump_contest(data, tmp_path / "contests" / "cq-open-spirit.yaml")
+    settings = Settings(_env_file=None, data_dir=tmp_path, contests_dir=tmp_path / "contests")
+    async with services(settings) as svc:
+        contest = svc.contests.get("cq-open-spirit")
+        assert contest is not None
+        chat = ChatDriver(svc.assistant.submit, ENTRANT, front=svc.assistant)
+        await chat.start(hint=contest.id)
+        for fld in contest.form("unit_report").fields:
+            await chat.say("万州" if fld.id == "district" else valid_answer(fld, contest))
+        await chat.say("链接: https://pan.baidu.com/s/1AbCdEfG 提取码: k3p9")  # probed by nobody
+        assert "提交成功" in await chat.say("确认提交")
+        scan = tmp_path / "scan.png"
+        scan.write_bytes(png_scan())
+        info = FileInfo(scan.name, scan.stat().st_size, "image/png", "ref-1", path=str(scan))
+        await svc.assistant.handle(Incoming(ENTRANT, EventKind.FILE, file=info))
+        done = await chat.say("完成")
+        assert "材料齐全" in done and "材料已齐全，作品仍待“万州区”择优推荐" in done

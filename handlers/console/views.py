@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from contests.records import Submission
-from contests.review import ITEM_LABELS, ReviewState, history_of, state_of
+from contests.review import ITEM_LABELS, ReviewState, history_of, state_of, state_text
 from contests.rules import SHANGHAI, Contest, Form
 from validators.content import ContentReport
 
@@ -138,7 +138,7 @@ class ConsoleEntry:
             "title": self.title,
             "authors": self.authors,
             "state": self.state.value,
-            "state_label": self.state.label,
+            "state_label": state_text(self.sub),
             "verdict": self.verdict,
             "verdict_label": VERDICT_LABELS[self.verdict],
             "has_scan": bool(self.scans),

@@ -25,9 +25,11 @@ from contests.review import (
     Decision,
     HistoryEntry,
     ReviewState,
+    awaiting_district,
     last_decision,
     returned_items,
     state_of,
+    state_text,
 )
 from contests.rules import Contest, ContestRegistry
 from dialogs.states import DRAFT_VERSION, State, Step
@@ -227,6 +229,12 @@ class ReviewService:
     def _pass_blocker(sub: Submission, state: ReviewState) -> str:
         if state is ReviewState.AWAITING_UNIT:
             return f"{sub.number} 还在等待推荐单位确认，确认后才能通过形式审查。"
+        if district := awaiting_district(sub):
+            # cq 五（二）: only the works a district chooses (择优推荐) go to the 组委会.
+            return (
+                f"{sub.number} 还在等待“{district}”择优推荐：只有推荐单位推荐的作品才报送主办方，"
+                "推荐后才能通过形式审查。"
+            )
         if sub.status != "complete":
             return f"{sub.number} 材料不齐：还没有收到签字盖章的扫描件。"
         video = sub.video or {}
@@ -394,7 +402,9 @@ class ReviewService:
             if contest is None:
                 continue
             state = state_of(sub)
-            lines.append(f"{i}. {sub.number}{title_of(contest, sub)}【{state.label}】{contest.short_title}")
+            lines.append(
+                f"{i}. {sub.number}{title_of(contest, sub)}【{state_text(sub)}】{contest.short_title}"
+            )
             lines.extend("   " + line for line in self._explain(contest, sub, state, now))
         return "\n".join(lines)
 
@@ -410,6 +420,8 @@ class ReviewService:
             found.append(f"需要修改：{names}；发送“修改 {sub.number}”修改后重新提交。")
         if state is ReviewState.AWAITING_UNIT:
             found.append(f"待“{sub.extra.get('awaiting_unit')}”确认推荐。")
+        if (district := awaiting_district(sub)) and state in (ReviewState.SUBMITTED, ReviewState.COMPLETE):
+            found.append(f"已报送至“{district}”，待其择优推荐；推荐后才报送主办方进行形式审查。")
         missing = []
         if sub.status != "complete" and state not in (ReviewState.WITHDRAWN, ReviewState.REJECTED):
             missing.append("签字盖章的扫描件（发送“开始”继续上传）")
