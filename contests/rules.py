@@ -82,11 +82,12 @@ class FormField(_Model):
     # a place at confirm; the paper form has no cell for it (the layout omits it).
     # ``review_way`` and ``reviewers``: who reviewed a self-nominated work and how (most-cas
     # 附件1 三、3: its unit, or two experts of 副高 title or above); ``province`` and ``cover``:
-    # what the notice asks of the materials (cacsi's folder name, its 封面图).
+    # what the notice asks of the materials (cacsi's folder name, its 封面图); ``membership``:
+    # the kind of member an entry is made as, which picks its quota rule (:attr:`QuotaRule.chosen_by`).
     role: (
         Literal[
             "title", "authors", "unit", "phone", "email", "summary", "recommender",
-            "review_way", "reviewers", "province", "cover",
+            "review_way", "reviewers", "province", "cover", "membership",
         ]
         | None
     ) = None  # fmt: skip
@@ -157,6 +158,12 @@ class QuotaRule(_Model):
     # unit's name must name such a place (:mod:`contests.names`).
     places: tuple[Literal["province", "sub_provincial", "xpcc"], ...] = ()
     note: str = ""
+    # The answer of the form's ``membership`` field that puts an entry under this rule (cacsi
+    # 会员推荐/申报: 单位会员 or 个人会员), where the entrant says which kind of member they are.
+    chosen_by: str = ""
+    # The entrant holds these places themselves (个人会员: one 科普号, one work each), as a
+    # self-entrant does; otherwise a unit does, and confirms the entries naming it.
+    personal: bool = False
 
 
 class EntryRoute(_Model):

@@ -268,7 +268,18 @@ def test_cacsi_youth_2022(registry: ContestRegistry) -> None:
     assert c.form("account").track == "account"
 
     assert field(c, "video", "summary").max_chars == 300
-    assert field(c, "video", "member").options == ("是", "否")
+    # The kind of member picks the limit, on both forms (the paper's 是/否 cannot tell them apart).
+    for form_id in ("video", "account"):
+        assert field(c, form_id, "member").options == ("单位会员", "个人会员", "否")
+        assert field(c, form_id, "member").channel_options == {
+            "member": ("单位会员", "个人会员"),
+            "self": ("否",),
+        }
+    assert (unit_member.chosen_by, individual.chosen_by, individual.personal) == (
+        "单位会员",
+        "个人会员",
+        True,
+    )
     assert field(c, "video", "share_link").type is FieldType.URL
     assert "科普中国、科创筑梦、微信、抖音" in field(c, "video", "pledge").text
     assert field(c, "account", "followers").min_value == 1000

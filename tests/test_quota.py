@@ -661,3 +661,25 @@ async def test_a_confirmation_that_failed_before_storing_gives_its_place_back(wo
         await world.quota.confirm(BOB, req, unreachable)
     assert await world.storage.list_submissions(user=BOB) == []
     assert (await world.quota.usage(CAS))[0].used == 0
+
+
+async def test_an_individual_member_has_one_account_and_one_work_of_their_own(world: World) -> None:
+    """Tried on cacsi-2026: an individual member got two 科普号 (both “提交成功”), waiting for a
+    unit called “个人”; 二（二）: 个人会员科普号1个，作品1部, and nobody's seal to wait for."""
+    contest = world.contest(CACSI)
+    world.clock.now = open_day(contest)
+    typed = {"member": "个人会员", "unit": "个人"}
+    first = await world.submit(ALICE, make_request(contest, "member", "account", **typed))
+    assert isinstance(first, Confirmed), first
+    assert "已计入您本人的个人会员名额" in first.notice and "待单位确认" not in first.notice
+    assert "awaiting_unit" not in first.submission.extra
+    second = await world.submit(ALICE, make_request(contest, "member", "account", **typed))
+    assert isinstance(second, QuotaRefusal) and (second.used, second.limit) == (1, 1)
+    assert "个人会员限报 1 个科普号" in refusal_text(second)
+    assert isinstance(await world.submit(ALICE, make_request(contest, "member", **typed)), Confirmed)
+    assert isinstance(await world.submit(ALICE, make_request(contest, "member", **typed)), QuotaRefusal)
+    # A 单位会员 still waits for its unit to confirm it.
+    unit = await world.submit(
+        BOB, make_request(contest, "member", "account", member="单位会员", unit="某科技馆")
+    )
+    assert isinstance(unit, AwaitingUnit)

@@ -324,19 +324,19 @@ async def test_the_member_route_does_not_take_no_for_membership(
 ) -> None:
     c = chat("member-no")
     prompt = await at_field(c, svc, CACSI, "会员推荐/申报（社会征集）", "member")
-    assert "这一项只能选：是" in prompt and "2. 否" not in prompt
+    assert "1. 单位会员" in prompt and "2. 个人会员" in prompt and "3. 否" not in prompt
     refused = await c.say("否")
-    assert "只能填“是”" in refused and "请改选「其他机构和个人自荐（社会征集）」渠道" in refused
+    assert "请改选「其他机构和个人自荐（社会征集）」渠道" in refused
     assert "member" not in (await c.draft() or {})["answers"]
-    await c.say("1")
-    assert (await c.draft() or {})["answers"]["member"] == "是"
+    await c.say("2")
+    assert (await c.draft() or {})["answers"]["member"] == "个人会员"
 
 
 async def test_the_others_route_is_for_non_members(chat: Callable[[str], ChatDriver], svc: Services) -> None:
     c = chat("self-yes")
     prompt = await at_field(c, svc, CACSI, "其他机构和个人自荐（社会征集）", "member")
     assert "这一项只能选：否" in prompt
-    assert "请改选「会员推荐/申报（社会征集）」渠道" in await c.say("是")
+    assert "请改选「会员推荐/申报（社会征集）」渠道" in await c.say("个人会员")
     await c.say("1")
     assert (await c.draft() or {})["answers"]["member"] == "否"
 

@@ -78,6 +78,11 @@ class Hold:
             # Said without "名额": where the notice sets no limit (hlj) there are none to count.
             return "主办方尚未导入推荐单位名单，本作品的推荐单位将由主办方人工核对。"
         track = self.reservation.track
+        rule = self.holder.rule
+        if rule is not None and rule.personal:
+            return f"已计入您本人的{rule.label}名额（无需单位确认，会员身份由主办方核对）。" + count_line(
+                self.used, self.limit, track, None, "申报"
+            )
         min_works = self.holder.rule.min_works if self.holder.rule else None
         who = "您的自荐" if self.holder.unit is None else f"“{self.holder.name}”的推荐名额"
         verb = "自荐" if self.holder.unit is None else "推荐"

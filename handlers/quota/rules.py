@@ -26,6 +26,7 @@ __all__ = [
     "AuthorRules",
     "UnitUsage",
     "author_rules",
+    "chosen_rule",
     "claims_for",
     "days_left",
     "field_value",
@@ -96,6 +97,14 @@ def rule_for_unit(channel: EntryRoute, unit: Unit) -> QuotaRule | None:
         if rule.kind == unit.kind and not rule.units:
             return rule
     return None
+
+
+def chosen_rule(channel: EntryRoute, form: Form, answers: Mapping[str, Any]) -> QuotaRule | None:
+    """The rule of ``channel`` the entrant's answer to the form's ``membership`` field picks
+    (cacsi: 个人会员 → 科普号1个，作品1部), or None."""
+    fld = next((f for f in form.fields if f.role == "membership"), None)
+    said = str(answers.get(fld.id) or "").strip() if fld is not None else ""
+    return next((r for r in channel.quota if said and r.chosen_by == said), None)
 
 
 def _bonus(rule: QuotaRule, unit: Unit | None) -> int:

@@ -32,6 +32,7 @@ from handlers.quota.results import (
 from handlers.quota.rules import (
     UnitUsage,
     author_rules,
+    chosen_rule,
     claims_for,
     days_left,
     field_value,
@@ -99,6 +100,10 @@ class QuotaService:
         unit = await unit_of_member(self.org, member)
         rule = rule_for_unit(channel, unit) if unit else None
         named = str(field_value(form, answers, "unit") or "").strip()
+        chosen = chosen_rule(channel, form, answers)
+        if rule is None and chosen is not None and chosen.personal:
+            # 个人会员: a person, whose own places these are; no unit confirms them.
+            return Holder(self_holder(user), named or str(user), chosen.kind, chosen, None)
         awaiting = False
         if rule is None and named:
             unit = await find_unit(self.org, contest.id, named)
