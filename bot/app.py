@@ -160,11 +160,12 @@ def create_app(
         channel.setup(app)
 
     app.cleanup_ctx.append(_follow_ups_ctx)  # after the channels: it pushes through them
-    # After the channels: the delivery worker sends through their notifiers, and stops first.
-    app.cleanup_ctx.append(remind_context(lambda running: running[SERVICES], remind_settings))
     # The upload page always; the web chat page only when no chat channel is configured, so
     # that a newcomer can try the dialog in a browser (it listens where BOT_HTTP_HOST says).
+    # Before the reminders: the web chat's notifier is one of the channels they send through.
     setup_web(app, settings, chat_page=not app[CHANNELS])
+    # After the channels: the delivery worker sends through their notifiers, and stops first.
+    app.cleanup_ctx.append(remind_context(lambda running: running[SERVICES], remind_settings))
     if not app[CHANNELS]:
         log.warning(
             "no chat channel is configured: set BOT_TELEGRAM_TOKEN or BOT_WECHAT_TOKEN (see .env.example); "

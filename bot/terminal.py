@@ -16,11 +16,14 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
+from bot.reminders import open_reminders
 from bot.services import Services, services
 from bot.settings import Settings
+from bot.settings_remind import RemindSettings
 from contests.events import Document, EventKind, FileInfo, Incoming, Reply
 from contests.records import UserKey
 from dialogs.engine import choices_as_text
+from handlers.remind.command import RemindCommand
 
 FILE_COMMAND = "/file"
 FILE_USAGE = "用法：/file 文件路径，例如 /file ~/视频/作品.mp4"
@@ -113,6 +116,30 @@ def _print(replies: list[Reply], out: TextIO, saved: dict[int, Path] | None = No
     out.flush()
 
 
+# The terminal reaches nobody: a broadcast made here is stored and sent by ``serve``'s worker,
+# as one made with ``python -m bot broadcast`` is.
+_SENT_BY_SERVE = (
+    "（终端本身不发送消息：广播由运行中的 python -m bot serve 发送；发送“广播报告 编号”查看结果。）"
+)
+
+
+class TerminalBroadcasts:
+    """退订 / 订阅 / 广播 in the terminal (tried: a bound organiser's “广播 全部 …” was taken for
+    a contest's name): the chat command of ``serve``, saying who sends what it schedules."""
+
+    def __init__(self, command: RemindCommand) -> None:
+        self.command = command
+
+    def matches(self, user: UserKey, text: str) -> bool:
+        return self.command.matches(user, text)
+
+    async def __call__(self, user: UserKey, text: str) -> list[Reply] | None:
+        replies = await self.command(user, text)
+        if replies and "广播" in text:
+            replies = [*replies, Reply(_SENT_BY_SERVE)]
+        return replies
+
+
 async def run_chat(settings: Settings, *, user: str, contest: str | None, out: TextIO = sys.stdout) -> int:
     key = UserKey("terminal", user)
     files = settings.data_dir / "terminal-files" / (Path(user).name or "user")
@@ -128,7 +155,13 @@ async def run_chat(settings: Settings, *, user: str, contest: str | None, out: T
             if user == key:
                 await show(replies)
 
-    async with services(settings) as svc:
+    async with (
+        services(settings) as svc,
+        open_reminders(
+            svc.contests, svc.storage, svc.stores.org, svc.stores.jobs, RemindSettings()
+        ) as remind,
+    ):
+        svc.assistant.extra.append(TerminalBroadcasts(RemindCommand(remind)))
         svc.reach.register(key.channel, Printer())
         start = Incoming(key, EventKind.START)
         await show(await svc.assistant.handle(start, contest_hint=contest))

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app, freeze_heap
 from bot.settings import Settings
 from tests.cli_runner import run_bot
+from tests.conftest import OPEN_ID, write_open_edition
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -373,3 +374,15 @@ def test_serve_access_log_keeps_no_tokens_or_query(tmp_path: Path) -> None:
     assert '"GET /wechat/files/…" 404' in output
     assert '"GET /healthz" 200' in output
     assert token not in output and "oPrivateOpenId" not in output
+
+
+def test_a_bound_organiser_broadcasts_from_the_terminal(tmp_path: Path) -> None:
+    """Tried in ``python -m bot chat``: “广播 全部 …” was answered “没有找到这个大赛”."""
+    write_open_edition(tmp_path / "contests")
+    issued = run(["invite", "--contest", OPEN_ID, "--role", "organiser"], tmp_path)
+    code = re.search(r"KP-[A-Z0-9-]+", issued.stdout)
+    assert code is not None, issued.stdout
+    lines = f"绑定 {code.group(0)}\n广播 全部 明天截止，请尽快提交\n"
+    done = run(["chat", "--user", "boss"], tmp_path, stdin=lines)
+    assert "没有找到这个大赛" not in done.stdout and "回复“确认广播 B" in done.stdout, done.stdout
+    assert "广播由运行中的 python -m bot serve 发送" in done.stdout

@@ -51,6 +51,7 @@ from bot.settings import Settings
 from bot.settings_remind import RemindSettings
 from bot.storage import choose_backend
 from bot.storage.sqlite.drafts import SqliteStorage
+from bot.web import WEB_CHAT
 from contests.deliveries import (
     NOTICE_JOB_PREFIX,
     DeliveryState,
@@ -182,6 +183,12 @@ class World:
             Invite(hash_code(code), contest_id, role, key, now, now + dt.timedelta(days=1))
         )
         assert (await self.org.redeem_invite(hash_code(code), user, now)).membership is not None
+
+    async def contact(self, user: UserKey, at: dt.datetime) -> None:
+        """One of the contest's people (a draft in it) who last wrote at ``at``: a broadcast's
+        audience is the contest's, not every user of the deployment."""
+        await self.storage.touch_contact(user, at)
+        await self.draft(user)
 
     async def draft(self, user: UserKey, **state: Any) -> None:
         data: dict[str, Any] = {"v": 1, "step": "field", "answers": {}, "video": None, "contest": CONTEST}
@@ -458,7 +465,8 @@ async def test_audiences(world: World) -> None:
     await world.bind(m1, Role.MEMBER, "北京市科学技术委员会")
     await world.bind(m2, Role.MEMBER, "中国科协")
     await world.bind(org, Role.ORGANISER)
-    assert set(await world.remind.audience(CONTEST, "all")) == {wx, t1, t2, m1, m2, org, other}
+    # The contest's people: not ``wx``, who only wrote to the bot, nor ``other``, of cq only.
+    assert set(await world.remind.audience(CONTEST, "all")) == {t1, t2, m1, m2, org}
     assert await world.remind.audience(CONTEST, "drafts") == [t1]
     assert set(await world.remind.audience(CONTEST, "members")) == {m1, m2}
     assert set(await world.remind.audience(CONTEST, "unit:北京市科学技术委员会")) == {m1, t2}
@@ -476,7 +484,7 @@ async def test_a_broadcast_reaches_each_once_and_the_report_says_why_not(
     users = telegram_users(5)
     terminal = UserKey("terminal", "local")
     for user in [*users, terminal]:
-        await world.storage.touch_contact(user, world.clock())
+        await world.contact(user, world.clock())
     fake.blocked.add(int(users[1].user_id))
     service = world.live()
     await service.set_opt_out(users[2], True)
@@ -516,7 +524,7 @@ async def test_opt_out_and_back_in(sqlite_world: World, fake: CountingTelegram) 
     world = sqlite_world
     alice, bob = telegram_users(2)
     for user in (alice, bob):
-        await world.storage.touch_contact(user, world.clock())
+        await world.contact(user, world.clock())
     service = world.live()
     (reply,) = await service.set_opt_out(alice, True)
     assert reply.text.startswith("已退订") and reply.meta == {"opt_out": "1"}
@@ -540,7 +548,7 @@ async def test_a_429_holds_every_send_for_retry_after(sqlite_world: World, fake:
     world = sqlite_world
     users = telegram_users(4)
     for user in users:
-        await world.storage.touch_contact(user, world.clock())
+        await world.contact(user, world.clock())
     fake.fail_next("sendMessage", retry_after=1)
     fake.record = True  # the 429'd call must be seen too
     service = world.live()
@@ -563,7 +571,7 @@ async def test_one_message_per_second_per_chat(sqlite_world: World, fake: Counti
     world = sqlite_world
     users = telegram_users(3)
     for user in users:
-        await world.storage.touch_contact(user, world.clock())
+        await world.contact(user, world.clock())
     service = world.live()
     first, _ = await service.create_broadcast(CONTEST, "all", "第一条")
     second, _ = await service.create_broadcast(CONTEST, "all", "第二条")
@@ -612,7 +620,7 @@ async def test_a_job_past_its_expiry_is_skipped(sqlite_world: World, fake: Count
 
 async def test_unreachable_server_is_retried_then_reported(sqlite_world: World) -> None:
     world = sqlite_world
-    await world.storage.touch_contact(UserKey("telegram", "8"), world.clock())
+    await world.contact(UserKey("telegram", "8"), world.clock())
     service = world.live()
     job, _ = await service.create_broadcast(CONTEST, "all", "无法连接")
     with contextlib.closing(socket.socket()) as s:
@@ -635,7 +643,7 @@ async def test_a_call_without_answer_is_uncertain_and_resent_only_if_configured(
 ) -> None:
     world = sqlite_world
     user = UserKey("telegram", "9")
-    await world.storage.touch_contact(user, world.clock())
+    await world.contact(user, world.clock())
     service = world.live()
     job, _ = await service.create_broadcast(CONTEST, "all", "慢")
     fake.send_latency = 0.3  # the message arrives, the answer comes too late
@@ -699,11 +707,11 @@ async def test_the_48_hour_rule_picks_customer_service_template_or_skip(world: W
         UserKey("wechat", "o-old"),
         UserKey("wechat", "o-never"),
     )
-    await world.storage.touch_contact(recent, now - dt.timedelta(hours=47))
-    await world.storage.touch_contact(old, now - dt.timedelta(hours=49))
+    await world.contact(recent, now - dt.timedelta(hours=47))
+    await world.contact(old, now - dt.timedelta(hours=49))
     await world.draft(never, channel="self")  # in the audience, but never wrote to the account
     edge = UserKey("wechat", "o-edge")  # the window closes within the margin: not started
-    await world.storage.touch_contact(edge, now - dt.timedelta(hours=47, minutes=55))
+    await world.contact(edge, now - dt.timedelta(hours=47, minutes=55))
 
     async with wechat(world, tmp_path) as (fake, service):
         job = await run_broadcast(world, service, "请于10月25日前提交。")
@@ -739,7 +747,7 @@ async def test_customer_service_messages_used_up_are_reported_as_such(
     world = sqlite_world
     chatty = UserKey("wechat", "o-chatty")
     last = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=1)
-    await world.storage.touch_contact(chatty, last)
+    await world.contact(chatty, last)
     for n in range(1, 6):  # the five 客服消息 after their last message went to earlier replies
         assert await world.storage.claim_once(
             f"wechat:cs:o-chatty:msg:{int(last.timestamp())}:{n}", dt.timedelta(1)
@@ -893,6 +901,7 @@ async def test_serve_runs_the_worker_through_the_telegram_channel(
         users = telegram_users(3)
         for user in users:
             await services.storage.touch_contact(user, dt.datetime.now(dt.UTC))
+            await services.storage.save_draft(Draft(user, {"v": 1, "step": "field", "contest": CONTEST}))
         remind = app[REMIND]
         assert sum(isinstance(c, RemindCommand) for c in services.assistant.extra) == 1
         job, reach = await remind.create_broadcast(CONTEST, "all", "来自 serve 的通知")
@@ -916,6 +925,29 @@ async def test_serve_runs_the_worker_through_the_telegram_channel(
     assert not any(isinstance(c, RemindCommand) for c in services.assistant.extra)  # taken off at shutdown
 
 
+async def test_serve_delivers_broadcasts_to_the_web_chat(tmp_path: Path) -> None:
+    """Tried with ``serve``'s web chat: 退回修改 notices arrived there, broadcasts were skipped as
+    “所在渠道不能主动发消息”: the worker's outlets were made before the web chat's notifier."""
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+    app = create_app(
+        settings, channels=[], remind_settings=RemindSettings(_env_file=None, poll_interval=0.05)
+    )
+    async with TestClient(TestServer(app)):
+        services = app[SERVICES]
+        remind = app[REMIND]
+        assert "web" in remind.outlets
+        user = UserKey("web", "w" + "A" * 22)  # as the web chat names its entrants
+        await services.storage.save_draft(Draft(user, {"v": 1, "step": "field", "contest": CONTEST}))
+        job, reach = await remind.create_broadcast(CONTEST, "all", "明天截止，请尽快提交")
+        assert reach == 1
+        await until(lambda: job_over(remind.jobs, job.id))
+        report = await remind.report(job.id)
+        assert report is not None and report.sent_by == {"push": 1}, report
+        assert [r["text"].splitlines()[0] for r in await app[WEB_CHAT].wait(user.user_id, 0)] == [
+            "明天截止，请尽快提交"
+        ]
+
+
 # ---------------------------------------------------------------------------- crashes
 
 
@@ -928,7 +960,7 @@ async def test_a_5000_recipient_broadcast_survives_cancellation_at_random_points
     n = 5_000
     users = telegram_users(n)
     for i in range(0, n, 100):  # bounded: Redis's pool has a connection limit
-        await asyncio.gather(*(world.storage.touch_contact(u, world.clock()) for u in users[i : i + 100]))
+        await asyncio.gather(*(world.contact(u, world.clock()) for u in users[i : i + 100]))
     service = world.live(telegram_rate=5000)
     job, reach = await service.create_broadcast(CONTEST, "all", "决赛入围名单已公布。")
     assert reach == n
@@ -1119,8 +1151,8 @@ async def test_a_notice_reaches_one_wechat_entrant_in_or_beyond_the_window_even_
     of, as a 客服消息 within 48 h and as a template beyond it (where configured)."""
     now = dt.datetime.now(dt.UTC)
     recent, old = UserKey("wechat", "o-recent"), UserKey("wechat", "o-old")
-    await world.storage.touch_contact(recent, now - dt.timedelta(hours=1))
-    await world.storage.touch_contact(old, now - dt.timedelta(hours=60))
+    await world.contact(recent, now - dt.timedelta(hours=1))
+    await world.contact(old, now - dt.timedelta(hours=60))
     await world.jobs.set_opt_out(recent, True, now)
 
     def notice(user: UserKey, text: str) -> Job:

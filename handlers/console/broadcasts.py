@@ -19,7 +19,11 @@ from handlers.remind.texts import STATE_LABELS, audience_label, beijing
 
 __all__ = ["AUDIENCES", "BroadcastDesk", "BroadcastReach", "parse_when"]
 
-AUDIENCES = (("all", "所有联系过的用户"), ("drafts", "报名未完成的用户"), ("members", "推荐单位代表"))
+AUDIENCES = (
+    ("all", "本大赛的全部参与者（有草稿或投稿的用户、推荐单位代表和主办方）"),
+    ("drafts", "报名未完成的用户"),
+    ("members", "推荐单位代表"),
+)
 PAST_JOBS = 20
 
 

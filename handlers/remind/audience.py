@@ -54,9 +54,10 @@ async def audience_of(storage: Storage, org: OrgStore, contest_id: str, spec: st
     stable order.  Raises :class:`AudienceError` for an unknown audience or unit."""
     found: set[UserKey] = set()
     if spec == "all":
-        found.update(await storage.list_contacts())
-        found.update(d.user for d in await storage.list_drafts())
-        found.update(s.user for s in await storage.list_submissions())
+        # The contest's people, not the deployment's: whoever has a draft or a submission in
+        # it, and its members and organisers (a user of another contest only is not one).
+        found.update(await list_draft_users(storage, contest_id))
+        found.update(s.user for s in await storage.list_submissions(contest_id=contest_id))
         found.update(m.user for m in await org.list_memberships(contest_id=contest_id))
     elif spec == "drafts":
         found.update(

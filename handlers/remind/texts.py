@@ -59,7 +59,11 @@ REASONS = {
 }
 #: How the report words each way a delivery went out (the ``via`` of a sent outcome).
 VIA = {"telegram": "Telegram", "cs": "微信客服消息", "template": "微信模板消息", "push": "网页"}
-_AUDIENCE_LABELS = {"all": "所有联系过的用户", "drafts": "报名未完成的用户", "members": "推荐单位代表"}
+_AUDIENCE_LABELS = {
+    "all": "本大赛的全部参与者（有草稿或投稿的用户、推荐单位代表和主办方）",
+    "drafts": "报名未完成的用户",
+    "members": "推荐单位代表",
+}
 STATE_LABELS = {
     JobState.HELD: "待确认",
     JobState.SCHEDULED: "已安排",
