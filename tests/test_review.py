@@ -147,6 +147,24 @@ async def test_return_fix_resubmit_and_pass_in_chat(tmp_path: Path) -> None:
         svc.reach.unregister("terminal")
 
 
+async def test_a_return_naming_the_video_is_not_resubmitted_unchanged_unasked(tmp_path: Path) -> None:
+    """Tried on cq-2026: a return said “需要修改：参赛视频（文件或链接）”, and 修改 then 确认提交
+    without a new video answered “已重新提交…主办方将再次审查”."""
+    write_open_edition(tmp_path / "contests")
+    settings = Settings(_env_file=None, data_dir=tmp_path, contests_dir=tmp_path / "contests")
+    async with services(settings) as svc:
+        number = await submit_complete(svc, tmp_path)
+        await bind(svc, BOSS, Role.ORGANISER, "BOSS-2")
+        assert "退回修改" in await say(svc, BOSS, f"审核 {number} 退回 视频 片头缺少作品名称")
+        await say(svc, ENTRANT, f"修改 {number}")
+        asked = await say(svc, ENTRANT, "确认提交")
+        assert "“参赛视频（文件或链接）”与退回前相同，还没有改动" in asked and "已重新提交" not in asked
+        sub = await svc.storage.get_submission(number)
+        assert sub is not None and state_of(sub) is ReviewState.RETURNED
+        # Said again on purpose: it goes back as it is.
+        assert f"已重新提交 {number}" in await say(svc, ENTRANT, "确认提交")
+
+
 async def test_my_submissions_mention_the_form_being_filled_in(tmp_path: Path) -> None:
     write_open_edition(tmp_path / "contests")
     settings = Settings(_env_file=None, data_dir=tmp_path, contests_dir=tmp_path / "contests")

@@ -8,6 +8,8 @@ States and history are read by :mod:`contests.review`; every change here is one 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -360,6 +362,20 @@ class ReviewService:
             return ReviewOutcome(False, "unit_changed", text)
         changed = [f.id for f in form.fields if answers.get(f.id) != sub.answers.get(f.id)]
         video_changed = video != (sub.video or {})
+        same = [
+            item_label(contest, sub, i)
+            for i in returned_items(sub)
+            if (i == ITEM_VIDEO and not video_changed) or (i in sub.answers and i not in changed)
+        ]
+        mark = hashlib.sha256(json.dumps([answers, video], sort_keys=True, default=str).encode()).hexdigest()
+        if same and sub.extra.get("unchanged_confirmed") != mark:
+            # The return named them: the entrant says so once more before they go back unchanged.
+            await self.storage.update_submission(sub.number, extra={"unchanged_confirmed": mark})
+            text = (
+                f"退回时要求修改的“{'、'.join(same)}”与退回前相同，还没有改动。请发送“修改”选择该项，"
+                "改好后再回复“确认提交”；如确实不需要改动，请再次回复“确认提交”。"
+            )
+            return ReviewOutcome(False, "unchanged", text)
         needs_scan = bool(changed) or ITEM_SCAN in returned_items(sub)
         history = HistoryEntry(
             now,
