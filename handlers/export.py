@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from contests.records import Submission, UserKey
+from contests.review import state_of, state_text
 from contests.rules import SHANGHAI, Contest, FieldType, Form, FormField
 from validators.content import ContentReport
 
@@ -50,7 +51,6 @@ FORMATS: dict[str, str] = {
 }
 
 REDACTED = "（已隐藏）"
-STATUS_CN = {"submitted": "已提交", "withdrawn": "已撤回"}
 VERDICT_CN = {"passed": "通过", "failed": "未通过"}
 LIST_COLUMNS = ("序号", "作品名称", "创作单位", "联系地址", "联系方式")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -226,6 +226,12 @@ def _selection_label(contest: Contest) -> str | None:
     return None
 
 
+def kind_label(contest: Contest, kind: str) -> str:
+    """A quota kind in the notice's words, as the console's 单位名额 page shows it (the rule's
+    label: 其它区县, 单位会员), else the kind itself."""
+    return next((r.label for c in contest.channels for r in c.quota if r.kind == kind and r.label), kind)
+
+
 def _before(contest: Contest) -> tuple[str, ...]:
     label = _selection_label(contest)
     return _BEFORE if label is None else (*_BEFORE, label)
@@ -239,8 +245,8 @@ def _fixed(i: int, contest: Contest, row: ExportRow) -> tuple[list[Any], list[An
         sub.number,
         neutralise(_channel_label(contest, sub.channel_id)),
         neutralise(row.unit),
-        row.unit_kind,
-        STATUS_CN.get(sub.status, sub.status),
+        kind_label(contest, row.unit_kind),
+        state_text(sub),  # the review's state, as the console shows it (通过形式审查, 退回修改…)
     ]
     if _selection_label(contest) is not None:
         before.append(row.selection)
@@ -466,6 +472,9 @@ def export_json(contest: Contest, rows: Sequence[ExportRow]) -> bytes:
                 "unit": row.unit,
                 "unit_kind": row.unit_kind,
                 "status": sub.status,
+                "state": state_of(sub).value,
+                "state_label": state_text(sub),
+                "unit_kind_label": kind_label(contest, row.unit_kind),
                 **({"recommended": row.recommended} if _selection_label(contest) is not None else {}),
                 "created_at": sub.created_at.isoformat(),
                 "user": str(sub.user),

@@ -4,6 +4,7 @@ read it (BOM, CRLF), JSON, formula injection, and the redaction helper."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -119,6 +120,21 @@ def test_cq_workbook_has_the_report_form_and_the_district_list(contests: Contest
     assert listing[4][0] is None  # the withdrawn work is not recommended: the block ends
     assert listing[5][0] == title and listing[6][0] == "推荐单位（盖章）：万州区"
     assert listing[8][:3] == [1, "三峡科学家", "三峡学院"]
+
+
+def test_the_state_and_the_unit_tier_are_in_the_consoles_words(contests: ContestRegistry) -> None:
+    """Tried: 状态 read “complete” for works the console showed as 通过形式审查 / 退回修改, and
+    单位类别 “district_core”."""
+    cq = contest_of(contests, CQ)
+    passed, returned = (row(cq, "district", n, by="渝中区", status="complete") for n in (1, 2))
+    passed.submission.extra.update(review={"decision": "pass"}, recommended_by="terminal:yz")
+    returned.submission.extra.update(review={"decision": "return", "items": ["video"]})
+    rows = [dataclasses.replace(r, unit_kind="district_core") for r in (passed, returned)]
+    report = load_workbook(io.BytesIO(export_xlsx(cq, rows)))["附件3 作品单位报送表"]
+    header = [c.value for c in report[2]]
+    got = [dict(zip(header, [c.value for c in r], strict=True)) for r in list(report.iter_rows())[2:4]]
+    assert [g["状态"] for g in got] == ["通过形式审查", "退回修改"]
+    assert got[0]["单位类别"].startswith("渝中区、大渡口区、江北区") and "district" not in got[0]["单位类别"]
 
 
 def test_national_list_names_the_makers_not_the_recommending_unit(contests: ContestRegistry) -> None:
