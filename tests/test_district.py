@@ -18,6 +18,7 @@ import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import docx
 import pytest
@@ -27,7 +28,7 @@ from bot.settings import Settings
 from contests.events import EventKind, FileInfo, Incoming
 from contests.names import match_place
 from contests.org import Role
-from contests.ports import EventIsolation, Storage
+from contests.ports import AuditLog, EventIsolation, Storage
 from contests.records import UserKey
 from contests.review import Decision, ReviewState, state_of
 from contests.rules import ContestRegistry, FieldType, dump_contest, new_edition
@@ -37,6 +38,7 @@ from forms.render import render_form
 from handlers.admin.commands import Command, OrgCommands, match_command
 from handlers.admin.invites import IssuedInvite
 from handlers.admin.service import AdminService
+from handlers.console.service import ConsoleService
 from handlers.quota.results import Confirmed
 from handlers.quota.service import QuotaService
 from handlers.review.service import LINK_CHECKS, ReviewService
@@ -490,3 +492,22 @@ async def test_the_completed_scan_says_the_district_has_still_to_choose(tmp_path
         await svc.assistant.handle(Incoming(ENTRANT, EventKind.FILE, file=info))
         done = await chat.say("完成")
         assert "材料齐全" in done and "材料已齐全，作品仍待“万州区”择优推荐" in done
+
+
+async def test_the_consoles_waiting_count_is_the_districts_list(desk: Desk) -> None:
+    """Tried: the console's 单位名额 showed 待确认 0 for 江北区 and 万州区 while their 推荐列表
+    listed 1 and 3 works 【待推荐】: it counted only entries waiting for a unit's confirmation."""
+    world = desk.world
+    contest = world.contest(CQ)
+    for district, n in (("江北区", 1), ("万州区", 3)):
+        for i in range(n):
+            req = make_request(contest, "district", district=district, title=f"{district}作品{i}")
+            await world.accepted(UserKey("terminal", f"{district}{i}"), req)
+    await desk.bind(BOSS, Role.ORGANISER)
+    console = ConsoleService(desk.admin, world.quota, world.org, cast(AuditLog, None), clock=world.clock)
+    units = await console.units(await console.who(BOSS), CQ)
+    assert units is not None
+    waiting = {u["unit"]: u["waiting"] for u in units}
+    assert (waiting["江北区"], waiting["万州区"], waiting["渝中区"]) == (1, 3, 0)
+    listing = await desk.chat(BOSS).say("推荐列表")
+    assert listing.count("【待推荐】") == 4

@@ -22,7 +22,7 @@ from contests.events import Document
 from contests.org import Role, normalise_name, unit_holder
 from contests.ports import AuditLog, OrgStore
 from contests.records import Submission, UserKey
-from contests.review import ITEM_LABELS, Decision, awaiting_unit
+from contests.review import ITEM_LABELS, Decision, awaiting_district, awaiting_unit
 from contests.rules import Contest
 from handlers.admin.service import AdminService
 from handlers.admin.units import ImportSummary, UnitsImportError, UnitsPreview
@@ -36,6 +36,7 @@ from handlers.console.views import (
     when,
 )
 from handlers.export import Viewer, visible_submission
+from handlers.quota.rules import submitted_through
 from handlers.quota.service import QuotaService, utcnow
 from handlers.review.service import LINK_CHECKS, ReviewOutcome, ReviewService
 
@@ -370,10 +371,18 @@ class ConsoleService:
         contest = self.admin.contests.get(contest_id)
         subs = await self.admin.storage.list_submissions(contest_id=contest_id)
         waiting: dict[str, list[dict[str, str]]] = {}
+        units = await self.org.list_units(contest_id)
         for sub in subs:
-            if (name := awaiting_unit(sub)) and sub.status != "withdrawn" and contest is not None:
-                entry = ConsoleEntry.of(sub, contest, unit_holder(name), name)
-                waiting.setdefault(normalise_name(name), []).append(
+            if sub.status == "withdrawn" or contest is None:
+                continue
+            # Named to a unit that has not confirmed it, or (cq) submitted through a unit that has
+            # not chosen it yet: the chat's 推荐列表 lists both as waiting (待推荐).
+            holder = unit_holder(name) if (name := awaiting_unit(sub)) else ""
+            if not holder and awaiting_district(sub) and (through := submitted_through(contest, sub, units)):
+                holder, name = through.holder, through.name
+            if holder:
+                entry = ConsoleEntry.of(sub, contest, holder, name)
+                waiting.setdefault(holder.removeprefix("unit:"), []).append(
                     {"number": sub.number, "title": entry.title}
                 )
         bound = {
