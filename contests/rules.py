@@ -24,6 +24,9 @@ from contests.prose import Moved, Unchecked, drop_answered, move_prose
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ID = r"^[a-z0-9][a-z0-9_-]{1,63}$"
+# Characters a Windows folder name cannot hold, and their full-width forms (the net disks refuse
+# them too), with controls.
+_FOLDER_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f＜＞：＂／＼｜？＊]')
 
 
 class ContestError(Exception):
@@ -340,7 +343,10 @@ class Contest(_Model):
         values = [answers.get(i) for i in ids if form.field(i) is not None]
         if not ids or len(values) != len(ids) or not all(isinstance(v, str) and v for v in values):
             return None
-        return "+".join(str(v) for v in values)
+        # A folder's name holds no character Windows (and the net disks) refuse: the title
+        # “宇宙有多大？” names the folder “宇宙有多大”.
+        name = "+".join(_FOLDER_UNSAFE.sub("", str(v)) for v in values)
+        return name.rstrip(". ")
 
     # --- lookups -------------------------------------------------------------------------
     def form(self, form_id: str) -> Form:

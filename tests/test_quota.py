@@ -27,7 +27,7 @@ from handlers.admin.units import parse_units_csv
 from handlers.quota.results import AwaitingUnit, Confirmed, Hold, Submitted
 from handlers.quota.rules import author_rules, days_left, first_author
 from handlers.quota.service import QuotaService
-from handlers.quota.texts import refusal_text
+from handlers.quota.texts import book_title, refusal_text, title_of
 from tests.conftest import REDIS_URL, Clock, beijing, valid_answer
 from validators.fields import check_answer
 from validators.text import Valid
@@ -683,3 +683,26 @@ async def test_an_individual_member_has_one_account_and_one_work_of_their_own(wo
         BOB, make_request(contest, "member", "account", member="单位会员", unit="某科技馆")
     )
     assert isinstance(unit, AwaitingUnit)
+
+
+def test_a_title_typed_in_book_marks_is_not_printed_doubled(contests: ContestRegistry) -> None:
+    """Tried: “CQ2026-000001《《齿轮里的山城》——李工和他的减速器》”."""
+    cq = contests.get(CQ)
+    assert cq is not None
+    req = make_request(cq, "district", title="《齿轮里的山城》——李工和他的减速器")
+    sub = Submission(
+        "CQ2023-000001", CQ, ALICE, "district", req.form_id, req.answers, {}, beijing(2023, 5, 1)
+    )
+    assert title_of(cq, sub) == "《〈齿轮里的山城〉——李工和他的减速器》"
+    assert book_title("《宇宙有多大？》") == "《宇宙有多大？》"
+    assert book_title("《A》和《B》") == "《〈A〉和〈B〉》"
+
+
+def test_the_folder_name_holds_no_character_windows_refuses(contests: ContestRegistry) -> None:
+    """Tried: the cacsi folder “浙江省+杭州市星辰科普工作室+宇宙有多大？”."""
+    cacsi = contests.get(CACSI)
+    assert cacsi is not None
+    answers = {"province": "浙江省", "unit": "杭州市星辰科普工作室", "title": "宇宙有多大？"}
+    assert cacsi.share_folder(cacsi.form("video"), answers) == "浙江省+杭州市星辰科普工作室+宇宙有多大"
+    answers["title"] = 'A/B:C*"D"<E>|F?'
+    assert cacsi.share_folder(cacsi.form("video"), answers) == "浙江省+杭州市星辰科普工作室+ABCDEF"

@@ -46,7 +46,15 @@ from handlers.quota.rules import (
     selection_window,
     unit_of_member,
 )
-from handlers.quota.texts import cn_day, pick_line, refusal_text, title_of, window_text
+from handlers.quota.texts import (
+    bare_title,
+    book_title,
+    cn_day,
+    pick_line,
+    refusal_text,
+    title_of,
+    window_text,
+)
 from handlers.quota.waiting import waiting_text
 
 __all__ = ["DistrictRecommendations"]
@@ -131,7 +139,7 @@ class DistrictRecommendations:
                 Candidate(
                     sub,
                     named,
-                    str(field_value(form, sub.answers, "title") or ""),
+                    bare_title(str(field_value(form, sub.answers, "title") or "")),
                     str(field_value(form, sub.answers, "unit") or ""),
                     place is not None and (unit is None or place.holder == unit.holder),
                 )
@@ -396,7 +404,7 @@ class DistrictRecommendations:
         for i, c in enumerate(works, 1):
             state = "已推荐" if c.recommended else "待推荐"
             maker = f" 创作单位：{c.maker}" if c.maker else ""
-            lines.append(f"{i}. {c.submission.number}《{c.title}》{maker}【{state}】")
+            lines.append(f"{i}. {c.submission.number}{book_title(c.title)}{maker}【{state}】")
         if not works:
             lines.append("还没有作品报送至本单位。")
         used = await self._used(contest, unit, now)
@@ -422,7 +430,7 @@ class DistrictRecommendations:
             lines.append(f"{name}：报送 {len(mine)} 部，已推荐 {sum(1 for c in mine if c.recommended)} 部")
             for c in mine:
                 state = "已推荐" if c.recommended else "待推荐"
-                lines.append(f"  · {c.submission.number}《{c.title}》{c.maker}【{state}】")
+                lines.append(f"  · {c.submission.number}{book_title(c.title)}{c.maker}【{state}】")
         if not works:
             lines.append("还没有作品报送。")
         lines.append(f"{window_text(contest, channel)}由各推荐单位代表推荐。")

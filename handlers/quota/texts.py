@@ -117,8 +117,27 @@ def title_of(contest: Contest, sub: Submission) -> str:
         form = contest.form(sub.form_id)
     except KeyError:
         return ""
-    title = field_value(form, sub.answers, "title")
-    return f"《{title}》" if title else ""
+    title = bare_title(str(field_value(form, sub.answers, "title") or ""))
+    return book_title(title) if title else ""
+
+
+def bare_title(title: str) -> str:
+    """A title without the one pair of 《》 an entrant may have typed around the whole of it."""
+    title = title.strip()
+    if not (title.startswith("《") and title.endswith("》")):
+        return title
+    depth = 0
+    for i, ch in enumerate(title):
+        depth += 1 if ch == "《" else -1 if ch == "》" else 0
+        if depth == 0 and i < len(title) - 1:
+            return title  # 《A》和《B》: two titles, not one enclosed
+    return title[1:-1].strip()
+
+
+def book_title(title: str) -> str:
+    """``title`` in 书名号, a 书名号 inside it as the single one (《〈齿轮里的山城〉——李工和他的减速器》),
+    never doubled."""
+    return "《" + bare_title(title).replace("《", "〈").replace("》", "〉") + "》"
 
 
 def named_claim_text(refusal: QuotaRefusal) -> str:
