@@ -174,6 +174,28 @@ async def test_file_video_form_scan_and_receipt(
     assert video["sha256"] in str(verdict.payload)
 
 
+async def test_a_small_video_is_told_every_rule_it_fails_not_only_its_size(
+    contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path, factory: MediaFactory
+) -> None:
+    """A 4:3, 1-second file under the notice's minimum size: the entrant hears the size, the
+    shape and the length at once, not the size first and the rest after re-exporting."""
+    assert contest.video is not None
+    video = contest.video.model_copy(update={"min_size_mib": 1})
+    small = contest.model_copy(update={"video": video})
+    handler = make_handler(small, stores, tmp_path)
+    chat = ChatDriver(handler, UserKey("terminal", "bad43"))
+    await answer_fields(chat, small, "自荐", "self")
+    bad = factory.video(Video(width=640, height=480, seconds=1))
+    assert bad.stat().st_size < 1024 * 1024
+    text = await chat.upload("bad43.mp4", bad.stat().st_size, path=str(bad))
+    failed = [line for line in text.splitlines() if line.startswith("✗")]
+    assert any("文件大小" in line for line in failed), text
+    assert any("画面比例" in line for line in failed), text
+    assert any("时长" in line for line in failed), text
+    assert "请导出更高画质的版本" not in text
+    assert (await chat.draft() or {})["video"] is None
+
+
 async def test_quota_refuses_past_the_limit_and_keeps_the_draft(
     contest: Contest, stores: tuple[Storage, EventIsolation, OrgStore], tmp_path: Path
 ) -> None:
