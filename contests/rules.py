@@ -196,6 +196,20 @@ class ContentRule(_Model):
     condition: bool = False
 
 
+class DuplicateRule(ContentRule):
+    """The notice's rule against a work entered twice, and whose works it speaks of: ``this``
+    edition's entries (most-cas 重复推荐), ``earlier`` editions' works (hlj 已参加过历届), or
+    ``all``.  Left out, it is read from the clause (历届/往届: earlier ones).  A match the clause
+    does not speak of is told plainly, for the organisers to check, and never cites it."""
+
+    editions: Literal["this", "earlier", "all"] | None = None
+
+    def covers(self, *, earlier: bool) -> bool:
+        """Whether the clause speaks of a match in an earlier edition (or in this one)."""
+        editions = self.editions or ("earlier" if re.search("历届|往届", self.clause) else "all")
+        return editions == "all" or editions == ("earlier" if earlier else "this")
+
+
 class ContentSpec(_Model):
     """What the notice asks of the video's content; a None rule is not checked (the notice is silent).
 
@@ -213,7 +227,7 @@ class ContentSpec(_Model):
     credit_items: tuple[str, ...] = ()  # what the credits must name; empty: any closing text
     no_title_card: ContentRule | None = None  # cq 去除片头片尾: an opening title card is reported
     watermark: ContentRule | None = None  # 去除所有水印: platform marks in a corner
-    duplicates: ContentRule | None = None  # 重复推荐取消资格 / 已参加过历届: told to the entrant
+    duplicates: DuplicateRule | None = None  # 重复推荐取消资格 / 已参加过历届: told to the entrant
     manual: tuple[ContentRule, ...] = ()
 
 

@@ -102,6 +102,11 @@ def checkable(video: Any) -> bool:
     return video.get("kind") == "link" and bool(video.get("url"))
 
 
+def earlier_of(contest: Contest, matches: list[Match]) -> set[str]:
+    """The matches that are earlier editions' works (keyed ``contest_id/number``)."""
+    return {m.key for m in matches if m.key.partition("/")[0] != contest.id}
+
+
 def title_of(contest: Contest, form_id: str | None, answers: dict[str, Any]) -> str:
     """The 作品名称 the entrant typed (the form's field of role ``title``), or ""."""
     try:
@@ -273,7 +278,7 @@ class ContentChecks:
         held = draft is not None and same_video(draft.data.get("video"), video)
         if held and draft is not None:
             matches, names, _ = await self._duplicates(contest, report, own=None)
-            organisers = report.with_duplicates(rule, matches, names)
+            organisers = report.with_duplicates(rule, matches, names, earlier_of(contest, matches))
             data = {**draft.data, "video": {**draft.data["video"], "content": organisers.to_dict()}}
             draft.data = data
             try:
@@ -285,7 +290,7 @@ class ContentChecks:
             return []
         own = submitted[0].number if submitted else None
         matches, _, plain = await self._duplicates(contest, report, own=own)
-        entrant = report.with_duplicates(rule, matches, plain).for_entrant(rule)
+        entrant = report.with_duplicates(rule, matches, plain, earlier_of(contest, matches)).for_entrant(rule)
         if submitted:
             title = title_of(contest, submitted[0].form_id, submitted[0].answers) or title
         text = self.msg.render(
@@ -310,7 +315,7 @@ class ContentChecks:
                 )
             )
         matches, names, _ = await self._duplicates(contest, report, own=sub.number)
-        flagged = report.with_duplicates(rule, matches, names)
+        flagged = report.with_duplicates(rule, matches, names, earlier_of(contest, matches))
         await self.storage.update_submission(sub.number, video={**sub.video, "content": flagged.to_dict()})
         for match in matches:
             other_contest, _, number = match.key.partition("/")
@@ -325,7 +330,7 @@ class ContentChecks:
         rule = contest.video.content.duplicates if contest.video else None
         report = ContentReport.from_dict(stored)
         matches, names, _ = await self._duplicates(contest, report, own=number)
-        flagged = report.with_duplicates(rule, matches, names).to_dict()
+        flagged = report.with_duplicates(rule, matches, names, earlier_of(contest, matches)).to_dict()
         await self.storage.update_submission(number, video={**other.video, "content": flagged})
 
     async def submitted(self, sub: Submission) -> None:
@@ -370,7 +375,7 @@ class ContentChecks:
             )
             names[m.key] = f"{r.number}《{r.title}》{edition}" if r.title else f"{r.number}{edition}"
             plain[m.key] = (
-                "本届已提交的作品"
+                "本届的另一件投稿"
                 if r.contest_id == contest.id
                 else f"往届（{other.year if other else ''}年）作品"
             )

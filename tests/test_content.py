@@ -24,7 +24,8 @@ from tests.test_hostile_media import claim_size
 from validators.content import ContentLimits, ContentReport, inspect_content, judge_probe, run_probe
 from validators.content_log import read_log
 from validators.content_probe import LOG_CAP, SUBTITLE_SAMPLES, ffmpeg_command, run_ffmpeg, subtitle_every
-from validators.fingerprint import Fingerprint, FingerprintIndex, similarity
+from validators.content_rules import duplicates
+from validators.fingerprint import Fingerprint, FingerprintIndex, Match, similarity
 
 SECONDS = 12
 SUBTITLE = "科学让生活更美好"
@@ -309,6 +310,28 @@ def test_a_reencoded_resized_trimmed_copy_matches_and_an_unrelated_video_does_no
     index = FingerprintIndex([("KP2024-0001", prints["original"]), ("KP2024-0002", prints["unrelated"])])
     assert [m.key for m in index.search(prints["copy"])] == ["KP2024-0001"]
     assert Fingerprint.from_bytes(prints["copy"].to_bytes()) == prints["copy"]
+
+
+def test_a_duplicate_cites_the_notice_only_for_the_editions_its_clause_speaks_of(
+    contests: ContestRegistry,
+) -> None:
+    """hlj's 已参加过历届本活动的作品不再参加本次活动 is about earlier editions' works: another
+    entry of this edition is said plainly, for the organisers to check, and cites no clause."""
+    hlj, cas = contest(contests, "hlj-2022-kepu"), contest(contests, "most-cas-2024-kepu")
+    assert hlj.video is not None and cas.video is not None
+    rule = hlj.video.content.duplicates
+    this, past = Match("hlj-2022-kepu/HLJ2022-000001", 0.9), Match("hlj-2021-kepu/HLJ2021-000004", 0.9)
+    names = {this.key: "本届的另一件投稿", past.key: "往届（2021年）作品"}
+    same = duplicates(rule, [this], names, earlier=())
+    assert same.status == "warning" and same.clause == ""
+    assert same.line() == "⚠ 与本届的另一件投稿画面相同，需主办方核查"
+    old = duplicates(rule, [past], names, earlier={past.key})
+    assert old.status == "fail" and "历届" in old.line() and "往届（2021年）作品" in old.line()
+    both = duplicates(rule, [past, this], names, earlier={past.key})
+    assert both.status == "fail" and "另与本届的另一件投稿画面相同" in both.message
+    # most-cas's 重复推荐 is about this edition's entries: cited for them.
+    twice = duplicates(cas.video.content.duplicates, [this], names, earlier=())
+    assert twice.status == "fail" and "重复推荐" in twice.line()
 
 
 # --- hostile files ---------------------------------------------------------------------------------

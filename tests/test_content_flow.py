@@ -113,7 +113,7 @@ async def test_the_content_report_follows_the_verdict_and_a_re_entered_work_is_f
     assert second != first
     await svc.content.drain()
     warned = told(inbox, SECOND)
-    assert "✗ 与已有投稿画面相同：本届已提交的作品" in warned and "重复推荐" in warned
+    assert "✗ 与已有投稿画面相同：本届的另一件投稿" in warned and "重复推荐" in warned
     assert first not in warned  # the other entrant's work is not named to them
 
     page = await console_page(app, second)

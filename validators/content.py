@@ -20,12 +20,13 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import validators.content_probe as content_probe
-from contests.rules import ContentRule, Contest
+from contests.rules import Contest, DuplicateRule
 from validators.content_log import read_log
 from validators.content_rules import ContentItem, Readings, duplicates, judge
 from validators.fingerprint import Fingerprint, Match
@@ -66,14 +67,18 @@ class ContentReport:
         return all(item.status != "fail" for item in self.items)
 
     def with_duplicates(
-        self, rule: ContentRule | None, matches: list[Match], describe: dict[str, str]
+        self,
+        rule: DuplicateRule | None,
+        matches: list[Match],
+        describe: dict[str, str],
+        earlier: Collection[str] = (),
     ) -> ContentReport:
         """The report with its duplicates item (replacing any earlier one: the stored works
-        change as others submit)."""
+        change as others submit); ``earlier``: the matches that are earlier editions' works."""
         kept = tuple(i for i in self.items if i.id != "duplicates")
-        return dataclasses.replace(self, items=(*kept, duplicates(rule, matches, describe)))
+        return dataclasses.replace(self, items=(*kept, duplicates(rule, matches, describe, earlier)))
 
-    def for_entrant(self, rule: ContentRule | None) -> ContentReport:
+    def for_entrant(self, rule: DuplicateRule | None) -> ContentReport:
         """What the entrant is shown: a duplicate only where the notice forbids it (it names
         other entrants' works otherwise, which is the organisers' business)."""
         if rule is not None:

@@ -20,13 +20,13 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
-from contests.rules import ContentRule, ContentSpec, VideoSpec
+from contests.rules import ContentRule, ContentSpec, DuplicateRule, VideoSpec
 from validators.content_log import FilterLog, Stretch
 from validators.fingerprint import Match
 
@@ -369,17 +369,36 @@ def watermark(rule: ContentRule, readings: Readings) -> ContentItem:
     )
 
 
-def duplicates(rule: ContentRule | None, matches: Sequence[Match], describe: dict[str, str]) -> ContentItem:
-    """Stored works like this one; shown to the entrant only where the notice forbids it."""
+def duplicates(
+    rule: DuplicateRule | None,
+    matches: Sequence[Match],
+    describe: dict[str, str],
+    earlier: Collection[str] = (),
+) -> ContentItem:
+    """Stored works like this one; shown to the entrant only where the notice forbids it.
+
+    ``earlier``: the keys of the matches that are earlier editions' works.  The notice's clause
+    is cited only for the matches it speaks of (hlj's 已参加过历届 not for another entry of this
+    edition); the rest are said plainly, for the organisers to check."""
     values = {
         "matches": [{"key": m.key, "score": m.score, "what": describe.get(m.key, m.key)} for m in matches]
     }
-    clause = rule.clause if rule else ""
     if not matches:
+        clause = rule.clause if rule else ""
         return ContentItem("duplicates", "ok", "没有发现与其他投稿或往届作品相同的视频", clause, values)
-    named = "、".join(dict.fromkeys(describe.get(m.key, m.key) for m in matches[:3]))
-    status: Status = "fail" if rule is not None and rule.condition else "warning"
-    return ContentItem("duplicates", status, f"与已有投稿画面相同：{named}", clause, values)
+
+    def named(found: Sequence[Match]) -> str:
+        return "、".join(dict.fromkeys(describe.get(m.key, m.key) for m in found[:3]))
+
+    covered = [m for m in matches if rule is not None and rule.covers(earlier=m.key in earlier)]
+    others = [m for m in matches if m not in covered]
+    unruled = f"与{named(others)}画面相同，需主办方核查" if others else ""
+    if not covered:
+        return ContentItem("duplicates", "warning", unruled, "", values)
+    assert rule is not None
+    status: Status = "fail" if rule.condition else "warning"
+    message = f"与已有投稿画面相同：{named(covered)}" + (f"；另{unruled}" if unruled else "")
+    return ContentItem("duplicates", status, message, rule.clause, values)
 
 
 def judge(
