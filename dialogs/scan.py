@@ -16,6 +16,7 @@ from dialogs.kit import SKIP, DialogKit, norm
 from dialogs.plans import Plan, StepRef
 from dialogs.results import Answer, Restart, StepResult
 from dialogs.states import DRAFT_VERSION, State, Step
+from validators.content import problems_of
 
 _DONE = {"完成", "提交", "done", "确认", "1"}
 # "发完了", "都传好了，完成", "扫描件已经上传完毕": every file is sent.  A piece saying it is not
@@ -67,7 +68,13 @@ def submitted(kit: DialogKit, state: State, number: str, via: str) -> StepResult
     assert contest is not None and form is not None
     methods = route_methods(contest, kit.channel(state))
     text = kit.msg.render(
-        "submitted", number=number, contest=contest, form=form, methods=methods, notes=_signing_notes(form)
+        "submitted",
+        number=number,
+        contest=contest,
+        form=form,
+        methods=methods,
+        notes=_signing_notes(form),
+        problems=problems_of((state.get("video") or {}).get("content")),
     )
     scan: State = {
         "v": DRAFT_VERSION,

@@ -17,6 +17,7 @@ from dialogs.kit import KEEP, DialogKit, norm
 from dialogs.plans import Plan, StepRef
 from dialogs.results import Advance, Answer, StepResult
 from dialogs.states import State, Step
+from validators.content import problems_of
 from validators.link_fields import code_alone, with_code
 from validators.links import VideoLink, assess_share_link, parse_video_link
 from validators.text import Invalid
@@ -78,7 +79,9 @@ def ask_video(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
 def shown_video(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tuple[str, str] | None:
     if not state.get("video"):
         return None
-    return kit.label(step.name), kit.msg.render("describe_video", video=state["video"])
+    video = state["video"]
+    problems = problems_of(video.get("content"))  # the content check's report came back failed
+    return kit.label(step.name), kit.msg.render("describe_video", video=video, problems=problems)
 
 
 def read_video(

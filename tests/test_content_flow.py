@@ -128,6 +128,45 @@ async def test_the_content_report_follows_the_verdict_and_a_re_entered_work_is_f
     assert cells[first].startswith("不符合") and "字幕" in cells[first]
 
 
+async def test_a_failed_content_check_is_recalled_at_review_and_submit_and_shown_in_the_list(
+    app: TestClient[web.Request, web.Application], tmp_path: Path
+) -> None:
+    """Tried: 确认提交 went through with no word of the failed content check, and the console's
+    list read 视频通过 while the work's page flagged it."""
+    svc = svc_of(app)
+    inbox = Inbox()
+    svc.reach.register("terminal", inbox)
+    await bind(svc, ORGANISER, CONTEST_ID, Role.ORGANISER)
+    media = MediaFactory(tmp_path / "media")
+    await enter(svc, FIRST, media.video(Video(seconds=6, bitrate="3M")))
+    await svc.content.drain()
+    contest = svc.contests.get(CONTEST_ID)
+    assert contest is not None
+    await say(svc, SECOND, "开始")
+    await say(svc, SECOND, "自荐")
+    answers = {"title": "海洋之歌", "authors": "王五"}  # another work, as the dialog sees it
+    for field in contest.form(contest.channel("self").forms["work"]).fields:
+        await say(svc, SECOND, answers.get(field.role or "", "") or valid_answer(field, contest))
+    copy = media.video(Video(seconds=6, bitrate="2M"))  # the same picture: most-cas's 重复推荐
+    info = FileInfo("作品.mp4", copy.stat().st_size, "video/mp4", "ref-second", path=str(copy))
+    await svc.assistant.handle(Incoming(SECOND, EventKind.FILE, file=info))
+    await svc.content.drain()
+    assert "❌ 视频内容有 1 项不符合" in told(inbox, SECOND)
+
+    page = await say(svc, SECOND, "核对")
+    assert "请核对报名信息" in page
+    assert "⚠ 视频内容检查有 1 项不符合通知要求（与已有作品画面相同" in page
+    done = await say(svc, SECOND, "确认提交")
+    assert "提交成功" in done and "提醒：视频内容检查有 1 项不符合通知要求（与已有作品画面相同）" in done
+    assert "KP" not in done.split("提醒：", 1)[1]  # the other entrant's number is not told
+
+    client = app
+    client.session.cookie_jar.clear()
+    await client.post(await link_for(svc, ORGANISER), allow_redirects=False)
+    listing = await (await client.get("/console/")).text()
+    assert "视频通过<br>内容不符合：与已有作品画面相同" in listing
+
+
 async def test_a_direct_link_is_downloaded_for_the_content_checks(tmp_path: Path) -> None:
     clip = MediaFactory(tmp_path / "media").video(Video(seconds=6, bitrate="3M"))
 

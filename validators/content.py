@@ -28,7 +28,7 @@ from typing import Any
 import validators.content_probe as content_probe
 from contests.rules import Contest, DuplicateRule
 from validators.content_log import read_log
-from validators.content_rules import ContentItem, Readings, duplicates, judge
+from validators.content_rules import CHECK_NAMES, ContentItem, Readings, Status, duplicates, judge
 from validators.fingerprint import Fingerprint, Match
 
 _PROBE_SCRIPT = Path(content_probe.__file__)
@@ -142,6 +142,15 @@ class ContentReport:
         else:
             head = "✅ 视频内容检查完成，未发现问题："
         return "\n".join([head, *(i.line() for i in self.items)])
+
+
+def problems_of(stored: Any, status: Status = "fail") -> list[str]:
+    """The checks of a stored report (``ContentReport.to_dict``) found ``status``, each in a few
+    words (:data:`CHECK_NAMES`): no message, so no other entrant's work is named."""
+    if not isinstance(stored, dict) or not stored.get("checked"):
+        return []
+    items = ContentReport.from_dict(stored).items
+    return list(dict.fromkeys(CHECK_NAMES.get(i.id, i.id) for i in items if i.status == status))
 
 
 def _fail(reason: str) -> ContentReport:

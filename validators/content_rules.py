@@ -33,6 +33,20 @@ from validators.fingerprint import Match
 Status = Literal["ok", "warning", "fail", "manual"]
 MARKS: dict[Status, str] = {"ok": "✓", "warning": "⚠", "fail": "✗", "manual": "需人工确认"}
 
+# Each check in a few words, for a line that must not quote the message (a duplicate's names
+# another entrant's work): the console's list, a reminder to the entrant.
+CHECK_NAMES = {
+    "loudness": "音量",
+    "silence": "无声段",
+    "picture": "黑屏或静止画面",
+    "subtitles": "字幕",
+    "title_card": "片头名称",
+    "credits": "片尾信息",
+    "no_title_card": "片头片尾字卡",
+    "watermark": "水印",
+    "duplicates": "与已有作品画面相同",
+}
+
 LOUDNESS_RANGE = (-26.0, -12.0)
 MAX_LRA = 15.0
 MAX_TRUE_PEAK = -1.0

@@ -13,7 +13,7 @@ from typing import Any
 from contests.records import Submission
 from contests.review import ITEM_LABELS, ReviewState, history_of, state_of, state_text
 from contests.rules import SHANGHAI, Contest, Form
-from validators.content import ContentReport
+from validators.content import ContentReport, problems_of
 
 __all__ = [
     "PAGE_SIZE",
@@ -24,6 +24,7 @@ __all__ = [
     "Filters",
     "Listing",
     "content_lines",
+    "content_note",
     "history_rows",
     "video_lines",
 ]
@@ -84,6 +85,23 @@ def verdict_of(video: Mapping[str, Any]) -> str:
     return "unchecked"
 
 
+def content_note(video: Mapping[str, Any]) -> tuple[str, str]:
+    """The content check in a few words for the list's 视频 cell, and its level (``fail``,
+    ``warn``, or "" when there is nothing to look at): the container's verdict alone reads
+    视频通过 for a video whose content check failed."""
+    stored = video.get("content")
+    if not isinstance(stored, Mapping):
+        return "", ""
+    if not stored.get("checked"):
+        return "内容检查未完成", "warn"
+    failed, warned = problems_of(dict(stored)), problems_of(dict(stored), "warning")
+    if failed:
+        return "内容不符合：" + "、".join(failed), "fail"
+    if warned:
+        return "内容建议修改：" + "、".join(warned), "warn"
+    return "", ""
+
+
 @dataclass(frozen=True, slots=True)
 class ConsoleEntry:
     """One submission as a viewer may list it; ``holder`` is the unit it counts against."""
@@ -97,6 +115,7 @@ class ConsoleEntry:
     authors: str
     verdict: str
     scans: tuple[str, ...]
+    content: tuple[str, str]  # content_note
 
     @classmethod
     def of(cls, sub: Submission, contest: Contest, holder: str | None, unit: str) -> ConsoleEntry:
@@ -115,6 +134,7 @@ class ConsoleEntry:
             _by_role(form, sub.answers, "authors"),
             verdict_of(sub.video),
             scans,
+            content_note(sub.video),
         )
 
     @property
@@ -141,6 +161,8 @@ class ConsoleEntry:
             "state_label": state_text(self.sub),
             "verdict": self.verdict,
             "verdict_label": VERDICT_LABELS[self.verdict],
+            "content_label": self.content[0],
+            "content_level": self.content[1],
             "has_scan": bool(self.scans),
             "created_at": when(self.sub.created_at),
         }
