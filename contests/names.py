@@ -31,6 +31,7 @@ __all__ = [
     "expand",
     "find_all",
     "fold",
+    "is_person",
     "is_xpcc",
     "match_place",
     "name_keys",
@@ -327,3 +328,26 @@ def closest(name: str, names: Iterable[str], *, limit: int = 3) -> list[str]:
         if near or same_sound:
             scored[option] = min(scored.get(option, 9), (0 if near and same_sound else 1 if near else 2))
     return sorted(scored, key=lambda n: scored[n])[:limit]
+
+
+# Words an organisation's name holds and a person's does not (a 2–4 character name is read as
+# a person's only without them): 气象台, 科协, 某某工作室.
+_ORGANISATION = re.compile(
+    "单位|公司|集团|学校|大学|学院|中学|小学|幼儿园|医院|中心|协会|学会|研究|基地|工作室|团队|小组|科协|政府|有限"
+    "|[院所局厅委馆站台部社厂办室处队会组]"
+)
+_PERSON = re.compile(r"^[\u4e00-\u9fff]{2,4}$|^[\u4e00-\u9fff]{1,10}·[\u4e00-\u9fff]{1,10}$")
+
+
+def is_person(name: str, people: Iterable[str] = ()) -> bool:
+    """Whether ``name``, typed where a form asks for 自荐机构（个人）, names a person and not an
+    organisation: 个人 (张伟（个人）), one of ``people`` (the work's authors), or a name of 2–4
+    characters (or 买买提·艾力) with no organisation's word in it."""
+    folded = fold(name)
+    if not folded:
+        return False
+    if folded in {fold(p) for p in people if p.strip()}:
+        return True
+    if "个人" in folded:
+        return not _ORGANISATION.search(folded.replace("个人", ""))
+    return bool(_PERSON.match(folded)) and not _ORGANISATION.search(folded)

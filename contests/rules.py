@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from contests.names import is_person
 from contests.prose import Moved, Unchecked, drop_answered, move_prose
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -368,6 +369,20 @@ class Contest(_Model):
             if form.id == form_id:
                 return form
         raise KeyError(form_id)
+
+    def by_individual(self, channel_id: str | None, form_id: str | None, answers: dict[str, Any]) -> bool:
+        """A 自荐 entry made by a person, not an organisation: the form's unit field (自荐机构
+        （个人）) names a person.  Such an entrant signs by hand and has no seal to add."""
+        try:
+            channel, form = self.channel(channel_id or ""), self.form(form_id or "")
+        except KeyError:
+            return False
+        unit = next((f for f in form.fields if f.role == "unit"), None)
+        if channel.kind != "self" or unit is None or not isinstance(answers.get(unit.id), str):
+            return False
+        authors = next((answers.get(f.id) for f in form.fields if f.role == "authors"), None)
+        people = authors if isinstance(authors, list) else str(authors or "").split("、")
+        return is_person(answers[unit.id], [str(p) for p in people])
 
     def channel(self, channel_id: str) -> EntryRoute:
         for channel in self.channels:

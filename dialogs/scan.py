@@ -67,13 +67,18 @@ def submitted(kit: DialogKit, state: State, number: str, via: str) -> StepResult
     form = kit.form(state)
     assert contest is not None and form is not None
     methods = route_methods(contest, kit.channel(state))
+    channel = kit.channel(state)
+    individual = contest.by_individual(channel.id if channel else None, form.id, state["answers"])
+    signatures, notes = _signing(form, individual)
     text = kit.msg.render(
         "submitted",
         number=number,
         contest=contest,
         form=form,
         methods=methods,
-        notes=_signing_notes(form),
+        signatures=signatures,
+        notes=notes,
+        individual=individual,
         problems=problems_of((state.get("video") or {}).get("content")),
     )
     scan: State = {
@@ -90,6 +95,8 @@ def submitted(kit: DialogKit, state: State, number: str, via: str) -> StepResult
         "scans": [],
         "via": via,
     }
+    if individual:
+        scan["individual"] = True  # the scan prompt asks for a signature only
     recommender = form.recommender()
     if recommender is not None and state["answers"].get(recommender.id):
         scan["recommender"] = state["answers"][recommender.id]  # shown by 进度: 待区县推荐
@@ -102,13 +109,16 @@ def scan_prompt(kit: DialogKit, state: State) -> Reply:
     assert contest is not None
     max_files, max_mib = scan_limits(contest)
     form = _form(kit, state)
+    individual = bool(state.get("individual"))
+    signatures, notes = _signing(form, individual) if form else ((), [])
     return Reply(
         kit.msg.render(
             "prompt_scan",
             form_title=form.title if form else "",
             # The form's own blanks and notes: an individual entrant signs and has no seal to add.
-            signatures=form.signatures if form else (),
-            notes=_signing_notes(form) if form else [],
+            signatures=signatures,
+            notes=notes,
+            individual=individual,
             max_files=max_files,
             max_mib=max_mib,
             received=len(state.get("scans") or []),
@@ -131,9 +141,17 @@ def _form(kit: DialogKit, state: State) -> Form | None:
         return None
 
 
-def _signing_notes(form: Form) -> list[str]:
-    """The form's notes on who signs and who seals ("个人自荐需手写签字"): an individual has no seal."""
-    return [n for n in form.footnotes if _SIGNS.search(n)]
+def _signing(form: Form, individual: bool) -> tuple[tuple[str, ...], list[str]]:
+    """The form's blanks signed or sealed by hand, and its notes on who signs and who seals
+    ("单位推荐需加盖公章，个人自荐需手写签字").  A person entering on their own (``individual``)
+    has no seal: the sealed blanks and the notes' words about seals are left out."""
+    notes = [n for n in form.footnotes if _SIGNS.search(n)]
+    if not individual:
+        return form.signatures, notes
+    own = [
+        part for n in notes for part in re.split("[，,；;。]", n) if _SIGNS.search(part) and "章" not in part
+    ]
+    return tuple(c for c in form.signatures if "盖章" not in c), own
 
 
 _SIGNS = re.compile(r"签|章")
@@ -167,7 +185,9 @@ def read_scan(
     if v in _NEW:  # the scan can still be sent later
         return Restart()
     if v in _LATER:
-        return StepResult(state, [Reply(kit.msg.render("scan_later"))])
+        return StepResult(
+            state, [Reply(kit.msg.render("scan_later", individual=bool(state.get("individual"))))]
+        )
     # Asked again without the plan: a submitted draft's form is its ``form_id``.
     return StepResult(state, [scan_prompt(kit, state)])
 
@@ -185,7 +205,10 @@ def dropped(kit: DialogKit, state: State) -> StepResult:
 def completed(kit: DialogKit, state: State, receipt_text: str) -> StepResult:
     """The scan arrived and the submission is complete: the receipt ends the dialog."""
     number = state.get("number", "")
-    replies = [Reply(kit.msg.render("completed", number=number, receipt=bool(receipt_text)))]
+    individual = bool(state.get("individual"))
+    replies = [
+        Reply(kit.msg.render("completed", number=number, receipt=bool(receipt_text), individual=individual))
+    ]
     if receipt_text:
         replies.append(Reply(receipt_text))
     return StepResult(None, replies)

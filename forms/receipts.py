@@ -365,6 +365,7 @@ def receipt_payload(submission: Submission, contest: Contest, signer_key_id: str
     except KeyError:
         channel = submission.channel_id
     sha, link, verdict = _video(submission.video or {})
+    individual = contest.by_individual(submission.channel_id, submission.form_id, submission.answers)
     at = submission.created_at.astimezone(SHANGHAI).isoformat(timespec="seconds")
     payload: dict[str, str | None] = {
         "number": submission.number,
@@ -374,7 +375,8 @@ def receipt_payload(submission: Submission, contest: Contest, signer_key_id: str
         "channel": channel,
         "title": _by_role(contest, submission, "title"),
         "first_author": _first_author(contest, submission),
-        "unit": _by_role(contest, submission, "unit"),
+        # A person entering on their own (自荐机构（个人）: 张伟) has no 单位 to certify.
+        "unit": None if individual else _by_role(contest, submission, "unit"),
         "submitted_at": at,
         "video_sha256": sha,
         "video_link": link,

@@ -892,6 +892,27 @@ def test_the_scan_prompt_names_the_forms_own_blanks(contests: ContestRegistry, m
     assert "加盖公章后" not in text and "签名（手写签字）" in text and "个人自荐需手写签字" in text
 
 
+async def test_a_person_entering_on_their_own_is_asked_to_sign_not_to_seal(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    # Tried: 张伟, entering as 自荐机构（个人）, was told to 签字、盖章 at 自荐机构（盖章）.
+    chat = make_chat("zhangwei")
+    await chat.start()
+    await chat.say("自荐")
+    contest = contests.get(CONTEST)
+    assert contest is not None
+    own = {"unit": "张伟", "authors": "张伟、李四"}
+    for field in contest.form("self").fields:
+        await chat.say(own.get(field.id) or valid_answer(field, contest))
+    await chat.say(video_answer(contest))
+    done = await chat.say("确认提交")
+    assert "提交成功" in done
+    assert "在表上的签字栏（作者承诺 姓名（签字））本人手写签字" in done and "无需盖章" in done
+    assert "盖章栏" not in done and "自荐机构（盖章）" not in done and "签字、盖章后" not in done
+    later = await chat.say("稍后")
+    assert "签字后随时发送" in later and "盖章" not in later
+
+
 def test_the_submitted_message_names_the_forms_blanks_and_its_note(
     contests: ContestRegistry, messages: Messages
 ) -> None:

@@ -130,6 +130,20 @@ def test_a_failed_content_check_is_not_certified_as_passed(contest: Contest, key
     assert issue_receipt(submission(video=fine), contest, key).payload["check"] == "passed"
 
 
+def test_an_individual_entrant_is_not_printed_as_their_own_unit(
+    contest: Contest, key: Ed25519PrivateKey
+) -> None:
+    # Tried: a person entering on their own got "第一作者：张伟 / 单位：张伟".
+    answers = {"unit": "张伟", "title": "超导的秘密", "authors": ["张伟", "李四"]}
+    text = issue_receipt(
+        submission(channel_id="self", form_id="self", answers=answers), contest, key
+    ).text_zh()
+    assert "第一作者：张伟" in text and "单位：" not in text
+    org = {**answers, "unit": "中国科学院物理研究所"}
+    text = issue_receipt(submission(channel_id="self", form_id="self", answers=org), contest, key).text_zh()
+    assert "单位：中国科学院物理研究所" in text
+
+
 def test_issuing_again_gives_the_same_receipt(
     receipt: Receipt, contest: Contest, key: Ed25519PrivateKey
 ) -> None:

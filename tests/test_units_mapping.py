@@ -13,6 +13,7 @@ from contests.names import (
     closest,
     county_base,
     expand,
+    is_person,
     office_core,
     place_of_unit,
     province_of,
@@ -350,3 +351,28 @@ def test_the_cli_imports_the_lines_it_maps_and_keeps_the_others_to_fix(tmp_path:
     left.write_text(left.read_text(encoding="utf-8-sig").replace("九龙波区", "九龙坡区"), encoding="utf-8")
     again = _cli(["units", "import", str(left), "--contest", CQ, "--yes"], tmp_path)
     assert again.returncode == 0 and "新增 1 个" in again.stdout and "未导入" not in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "person"),
+    [
+        ("张伟", True),
+        ("欧阳明月", True),
+        ("买买提·艾力", True),
+        ("张伟（个人）", True),
+        ("个人", True),
+        ("黑龙江省气象台", False),
+        ("哈尔滨工业大学", False),
+        ("省科协", False),
+        ("光影工作室", False),
+        ("科学精神照亮前行之路", False),
+        ("", False),
+    ],
+)
+def test_a_self_nominating_person_is_told_from_an_organisation(name: str, person: bool) -> None:
+    """自荐机构（个人）: a person signs, an organisation seals."""
+    assert is_person(name) is person
+
+
+def test_an_author_named_as_the_entrant_is_a_person_whatever_the_name() -> None:
+    assert not is_person("王台") and is_person("王台", ["王台", "李四"])
