@@ -63,6 +63,11 @@ class Window(_Model):
         return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
 
 
+#: Written into a form's fixed text where the notice's own words are lost (许可其在土〔原文此处缺字〕
+#: 动分发平台): the printed form shows it in bold, so that nobody signs a sentence broken unseen.
+LOST_WORDS = "〔原文此处缺字〕"
+
+
 class FormField(_Model):
     """One cell of a paper form that the entrant fills in through the dialog."""
 
@@ -79,7 +84,7 @@ class FormField(_Model):
     max_value: int | None = None
     must_contain_url: bool = False  # e.g. 播出平台及网址: the notice asks for the playing address
     window: Literal["production", "broadcast"] | None = None  # DATE must fall in that window
-    text: str = ""  # PLEDGE: the commitment, word for word
+    text: str = ""  # PLEDGE: the commitment, word for word (LOST_WORDS where the notice's are lost)
     hint: str = ""  # shown under the prompt: what the notice says about this cell
     # ``recommender``: the unit the entrant submits *through* (cq: 报送区县), a CHOICE among the
     # units that select and recommend.  The entry waits for that unit's choice instead of using

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from contests.rules import Contest, FieldType, Form, FormField
+from contests.rules import LOST_WORDS, Contest, FieldType, Form, FormField
 from forms.layout import TOKEN, Align, CellSpec, Layout, ParaSpec, pledge_options
 
 RunKind = Literal["text", "value", "placeholder", "blank"]
@@ -28,6 +28,19 @@ MIN_ROW_MM = 9.0
 MODELLED_NOTE = (
     "说明：通知只列出本表名称，未附表样；本表参照往年全国科普微视频大赛表样制作，请以主办方下发的表样为准。"
 )
+
+
+def _mark_lost(run: Run) -> list[Run]:
+    """``run`` with the preset's mark of the notice's lost words in bold: visible on paper."""
+    if run.kind != "text" or LOST_WORDS not in run.text:
+        return [run]
+    out: list[Run] = []
+    for i, part in enumerate(run.text.split(LOST_WORDS)):
+        if i:
+            out.append(Run(LOST_WORDS, bold=True))
+        if part:
+            out.append(Run(part, run.kind, run.bold, run.underline))
+    return out
 
 
 class FormError(ValueError):
@@ -258,7 +271,7 @@ class _Resolver:
         if bold_lead and runs and runs[0].kind == "text" and "：" in runs[0].text:
             lead, rest = runs[0].text.split("：", 1)
             runs[:1] = [Run(lead + "：", bold=True), *([Run(rest)] if rest else [])]
-        return runs
+        return [part for run in runs for part in _mark_lost(run)]
 
     def para(self, spec: ParaSpec, item: int | None) -> Para:
         runs = self.runs(spec.text, item)

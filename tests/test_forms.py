@@ -29,7 +29,7 @@ from pypdf import PdfReader
 import forms.render
 from bot.storage import choose_backend
 from contests.records import Submission, UserKey
-from contests.rules import Contest, ContestRegistry, FieldType, Form, new_edition
+from contests.rules import LOST_WORDS, Contest, ContestRegistry, FieldType, Form, new_edition
 from forms.layout import Layout, LayoutError, find_layout, generic_layout, layouts_dir
 from forms.pdf import html_to_pdf
 from forms.render import RenderedForm, filename_stem, render_district_list, render_form, render_form_async
@@ -301,6 +301,26 @@ def test_form_shows_the_notice_rows_in_order_and_every_value(
         assert f"报名编号：{contest.number_prefix}-000042" in flat, name
         assert "校验码：7KQ2-M9XD" in flat, name
         assert "None" not in flat
+
+
+def test_the_envoy_pledge_marks_its_lost_words_in_bold_on_the_printed_form(
+    filled: dict[tuple[str, str], tuple[dict[str, Any], RenderedForm]],
+) -> None:
+    """The notice's pledge reads 许可其在土动分发平台: words are lost between 在土 and 动分发平台.
+    The dialog said so; the printed form must too, or the entrant signs a broken sentence."""
+    _values, rendered = filled["most-2023-tech-envoy", "recommend"]
+    assert "在土〔原文此处缺字〕动分发平台" in squash(pdf_pages(rendered.pdf)[0])
+    runs = [
+        run
+        for table in docx.Document(io.BytesIO(rendered.docx)).tables
+        for row in table.rows
+        for cell in row.cells
+        for para in cell.paragraphs
+        for run in para.runs
+    ]
+    marks = [run for run in runs if run.text == LOST_WORDS]
+    assert marks and all(run.bold for run in marks)
+    assert not any("在土动分发平台" in run.text for run in runs)
 
 
 @pytest.mark.parametrize(("contest_id", "form_id"), ALL_FORMS)

@@ -123,7 +123,7 @@ def test_tech_envoy_2023(registry: ContestRegistry) -> None:
     assert field(c, "recommend", "platform").must_contain_url
     assert field(c, "recommend", "broadcast_date").window is None  # the notice sets no window
     assert c.broadcast_window is None
-    assert "许可其在土动分发平台" in field(c, "recommend", "pledge").text
+    assert "许可其在土〔原文此处缺字〕动分发平台" in field(c, "recommend", "pledge").text
     assert field(c, "self", "reason").max_chars == 100
     assert "科技日报社会媒体平台" in field(c, "self", "pledge").text
     assert "个人印章" in " ".join(c.form("self").signatures)
