@@ -66,14 +66,34 @@ def ask_video(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
         return Reply(*plan.prompts[step.token])
     current = kit.msg.render("describe_video", video=video) if video else None
     same = None if video else form_link(kit, state)
+    notes = _own_form_notes(contest.video.notes, plan.form.title) if contest.video and plan.form else None
     text = kit.msg.render(
-        "prompt_video", contest=contest, spec=contest.video, current=current, folder=folder, same=same
+        "prompt_video",
+        contest=contest,
+        spec=contest.video,
+        current=current,
+        folder=folder,
+        same=same,
+        notes=notes,
     )
     if same is not None:
         return Reply(text, (Choice("同上", f"{step.token}|同上"),))
     if not video and folder is None:
         plan.prompts[step.token] = (text, ())
     return Reply(text)
+
+
+_FORM_NAME = re.compile(r"(推荐表|自荐表|申报表|报送表)$")
+
+
+def _own_form_notes(notes: tuple[str, ...], title: str) -> tuple[str, ...]:
+    """The notice's notes on the video with the entrant's own form named: most-cas writes
+    "视频片头名称应与推荐表一致" for every route, and a 自荐 entrant's form is the 自荐表."""
+    found = _FORM_NAME.search(title)
+    if found is None or found.group(1) == "推荐表":
+        return notes
+    own = found.group(1)
+    return tuple(n if own in n else n.replace("推荐表", own) for n in notes)
 
 
 def shown_video(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tuple[str, str] | None:

@@ -892,6 +892,16 @@ def test_the_scan_prompt_names_the_forms_own_blanks(contests: ContestRegistry, m
     assert "加盖公章后" not in text and "签名（手写签字）" in text and "个人自荐需手写签字" in text
 
 
+async def test_the_video_prompt_names_the_entrants_own_form(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    # most-cas writes 视频片头名称应与推荐表一致 for every route; a 自荐 entrant fills the 自荐表.
+    prompt, _contest = await fill_form(make_chat("self"), contests, "自荐")
+    assert "视频片头名称应与自荐表一致" in prompt and "推荐表" not in prompt
+    prompt, _contest = await fill_form(make_chat("unit"), contests, "推荐")
+    assert "视频片头名称应与推荐表一致" in prompt
+
+
 async def test_a_person_entering_on_their_own_is_asked_to_sign_not_to_seal(
     make_chat: Chat, contests: ContestRegistry
 ) -> None:

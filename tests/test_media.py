@@ -360,6 +360,8 @@ def test_the_most_2023_report_invents_no_checks(videos: dict[str, Path], contest
         assert [c.id for c in report.checks] == ["audio"]
         assert report.ok
         assert report.warnings == ()
+        # One rule is not "1 项技术要求全部符合".
+        assert report.text_zh().splitlines()[0] == "✅ 视频检查通过：符合通知的这项技术要求。"
 
 
 def test_a_contest_without_a_video_spec_only_reads_the_file(

@@ -74,6 +74,8 @@ class MediaReport:
         failed = [c for c in self.checks if not c.ok]
         if failed:
             lines = [f"❌ 视频有 {len(failed)} 项不符合要求，请修改后重新提交："]
+        elif len(self.checks) == 1:
+            lines = ["✅ 视频检查通过：符合通知的这项技术要求。"]
         elif self.checks:
             lines = [f"✅ 视频检查通过：{len(self.checks)} 项技术要求全部符合。"]
         else:
