@@ -31,6 +31,9 @@ class FileInfo:
     # The SHA-256 of ``path`` when whoever received it already computed it on the way (the
     # upload page hashes while streaming), so the media check need not read the file again.
     sha256: str = ""
+    # The largest file the channel takes itself, set when this one was over it (the web chat
+    # page's 20 MB): the entrant is told that limit rather than a chat app's.
+    limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

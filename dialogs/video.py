@@ -191,7 +191,10 @@ def _read_file(kit: DialogKit, state: State, event: Incoming, label: str) -> Ans
     if not info.path and event.media is None:
         # The chat platform would not hand the file over (too large for bots): the personal
         # upload page takes it instead.
-        too_big = Reply(kit.msg.render("file_too_big_for_chat", name=info.name, size=size_text(info.size)))
+        limit = size_text(info.limit)  # the channel's own limit, where it says it (the web chat)
+        too_big = Reply(
+            kit.msg.render("file_too_big_for_chat", name=info.name, size=size_text(info.size), limit=limit)
+        )
         return StepResult(state, [too_big], actions=["upload_link"])
     if event.media is None:
         return _recorded(

@@ -977,6 +977,10 @@ async def test_the_web_chat_attaches_files_within_limits(
     monkeypatch.setattr(webchat, "MAX_FILE", 1024)
     status, body = await attach(videos.good, "大.mp4")
     assert status == 200 and body["replies"][-1]["upload_url"]
+    said = "\n".join(r["text"] for r in body["replies"])
+    # The page's own limit, not a chat app's: it is this page that would not take the file.
+    assert "超过了本聊天页面“附件”按钮可以发送的 1KB 上限" in said and "专属上传链接" in said
+    assert "聊天软件" not in said
     monkeypatch.undo()
     # A hostile name never reaches the disk; the video is checked as in the chat apps.
     status, body = await attach(videos.good, "../../etc/passwd\x00.mp4")

@@ -277,7 +277,8 @@ class WebChatPages:
         handle = self._services().assistant.handle
         if size > MAX_FILE:
             # Not read: the dialog answers a file too large for the chat with the upload link.
-            replies = await handle(Incoming(user, EventKind.FILE, file=FileInfo(name, size, mime)))
+            info = FileInfo(name, size, mime, limit=MAX_FILE)
+            replies = await handle(Incoming(user, EventKind.FILE, file=info))
             return json_response({"replies": [self.chat.reply_json(user.user_id, r) for r in replies]})
         root = self._services().settings.media_folder / "incoming"
         folder = Path(await asyncio.to_thread(_temp_folder, root))
