@@ -22,7 +22,7 @@ from bot.services import services
 from bot.settings import Settings
 from bot.settings_remind import RemindSettings
 from bot.storage.base import store_unreachable, unreachable_reason
-from bot.web import UPLOADS, setup_web
+from bot.web import UPLOADS, WEB_CHAT, setup_web
 from bot.web.responses import SECURITY_HEADERS
 from bot.web.upload_links import UploadService, UploadSettings
 
@@ -77,7 +77,8 @@ async def healthz(request: web.Request) -> web.Response:
         "storage": "redis" if svc.settings.redis_url else "sqlite",
         "store": "ok",
         "contests": len(svc.contests),
-        "channels": [c.name for c in request.app[CHANNELS]],
+        # The web chat page is a channel too, served when no chat platform is configured.
+        "channels": [c.name for c in request.app[CHANNELS]] + (["web"] if WEB_CHAT in request.app else []),
     }
     try:
         async with asyncio.timeout(HEALTH_PING_TIMEOUT_S):

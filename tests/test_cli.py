@@ -295,7 +295,7 @@ async def test_serve_answers_healthz(tmp_path: Path, redis: bool) -> None:
         "storage": "redis" if redis else "sqlite",
         "store": "ok",
         "contests": 5,
-        "channels": [],
+        "channels": ["web"],  # no chat platform configured: the web chat page is served
     }
 
 
