@@ -191,6 +191,16 @@ async def test_the_link_signs_in_once_and_a_get_does_not_use_it(env: Env) -> Non
     assert [(e.contest_id, e.role, e.source) for e in entries] == [(CAS, "organiser", "127.0.0.1")]
 
 
+async def test_the_sign_in_page_names_the_persons_role_not_an_internal_id(env: Env) -> None:
+    # Tried: "这是 web:wOZ_pdS0TvYUJ86D0wyvvzQ 的个人登录链接".
+    short = env.svc.contests.get(CAS).short_title  # type: ignore[union-attr]
+    page = await (await env.client.get(await link_for(env.svc, ORGANISER))).text()
+    assert f"这是<strong>「{short}」主办方</strong>的个人登录链接" in page
+    assert str(ORGANISER) not in page
+    page = await (await env.client.get(await link_for(env.svc, MEMBER_A))).text()
+    assert f"「{short}」{UNIT_A}的单位代表" in page and MEMBER_A.user_id not in page
+
+
 async def test_an_expired_link_opens_nothing(env: Env) -> None:
     token = (await link_for(env.svc, MEMBER_A)).rsplit("/", 1)[1]
     # The store's own expiry: the session the link names is opened again with no time left.

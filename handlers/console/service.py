@@ -143,6 +143,20 @@ class ConsoleService:
                 scopes[m.contest_id] = Scope(m.contest_id, "member", f"unit:{normalise_name(m.unit_key)}")
         return ConsoleUser(user, scopes)
 
+    async def describe(self, user: UserKey) -> str:
+        """Who ``user`` is to the console, as a person reads it (the sign-in page): each contest's
+        role, a member's unit named, never the server's id of the chat user."""
+        parts = []
+        for m in await self.org.list_memberships(user=user):
+            contest = self.admin.contests.get(m.contest_id)
+            if contest is None:
+                continue
+            if m.role is Role.ORGANISER:
+                parts.append(f"「{contest.short_title}」主办方")
+            elif m.unit_key:
+                parts.append(f"「{contest.short_title}」{m.unit_key}的单位代表")
+        return "、".join(dict.fromkeys(parts)) or "您"
+
     async def record(
         self,
         viewer: ConsoleUser,

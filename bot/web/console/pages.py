@@ -58,7 +58,8 @@ class ConsolePages:
         user = await self.auth.services(request).sign_in.peek(request.match_info["token"])
         if user is None:
             return render(request, "console/login.html", 404, ok=False, message=_SIGN_IN_REFUSED["invalid"])
-        return render(request, "console/login.html", ok=True, who=str(user), message="")
+        who = await self.auth.services(request).console.describe(user)
+        return render(request, "console/login.html", ok=True, who=who, message="")
 
     async def login(self, request: web.Request) -> web.StreamResponse:
         self.auth.check_origin(request)
