@@ -69,7 +69,12 @@ def submitted(kit: DialogKit, state: State, number: str, via: str) -> StepResult
     methods = route_methods(contest, kit.channel(state))
     channel = kit.channel(state)
     individual = contest.by_individual(channel.id if channel else None, form.id, state["answers"])
-    signatures, notes = _signing(form, individual)
+    # A self-nominated entry has no recommending unit to seal its 推荐单位 blank (cacsi's non-members,
+    # its individual members); a 单位会员 recommends as the unit it is.
+    unrecommended = (
+        channel is not None and channel.kind == "self" and "单位会员" not in state["answers"].values()
+    )
+    signatures, notes = _signing(form, individual, unrecommended)
     text = kit.msg.render(
         "submitted",
         number=number,
@@ -97,6 +102,8 @@ def submitted(kit: DialogKit, state: State, number: str, via: str) -> StepResult
     }
     if individual:
         scan["individual"] = True  # the scan prompt asks for a signature only
+    if unrecommended:
+        scan["unrecommended"] = True  # nor does it list the recommending unit's blank
     recommender = form.recommender()
     if recommender is not None and state["answers"].get(recommender.id):
         scan["recommender"] = state["answers"][recommender.id]  # shown by 进度: 待区县推荐
@@ -110,7 +117,8 @@ def scan_prompt(kit: DialogKit, state: State) -> Reply:
     max_files, max_mib = scan_limits(contest)
     form = _form(kit, state)
     individual = bool(state.get("individual"))
-    signatures, notes = _signing(form, individual) if form else ((), [])
+    unrecommended = bool(state.get("unrecommended"))
+    signatures, notes = _signing(form, individual, unrecommended) if form else ((), [])
     return Reply(
         kit.msg.render(
             "prompt_scan",
@@ -141,17 +149,19 @@ def _form(kit: DialogKit, state: State) -> Form | None:
         return None
 
 
-def _signing(form: Form, individual: bool) -> tuple[tuple[str, ...], list[str]]:
+def _signing(form: Form, individual: bool, unrecommended: bool = False) -> tuple[tuple[str, ...], list[str]]:
     """The form's blanks signed or sealed by hand, and its notes on who signs and who seals
     ("单位推荐需加盖公章，个人自荐需手写签字").  A person entering on their own (``individual``)
-    has no seal: the sealed blanks and the notes' words about seals are left out."""
+    has no seal: the sealed blanks and the notes' words about seals are left out; an entry no
+    unit recommends (``unrecommended``) has no recommending unit's blank to fill."""
     notes = [n for n in form.footnotes if _SIGNS.search(n)]
+    blanks = tuple(c for c in form.signatures if not (unrecommended and c.startswith("推荐单位")))
     if not individual:
-        return form.signatures, notes
+        return blanks, notes
     own = [
         part for n in notes for part in re.split("[，,；;。]", n) if _SIGNS.search(part) and "章" not in part
     ]
-    return tuple(c for c in form.signatures if "盖章" not in c), own
+    return tuple(c for c in blanks if "盖章" not in c), own
 
 
 _SIGNS = re.compile(r"签|章")

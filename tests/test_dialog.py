@@ -935,3 +935,18 @@ def test_the_submitted_message_names_the_forms_blanks_and_its_note(
         notes=[n for n in form.footnotes if "签" in n or "章" in n],
     )  # fmt: skip
     assert "处签字盖章" not in text and "个人自荐需手写签字" in text
+
+
+def test_an_entry_no_unit_recommends_is_not_shown_the_recommending_units_blank(
+    contests: ContestRegistry,
+) -> None:
+    # Third trial round: a cacsi 自荐 non-member was told to get "推荐单位 单位（盖章）".
+    from dialogs.scan import _signing
+
+    cacsi = contests.get("cacsi-2022-youth")
+    assert cacsi is not None
+    form = cacsi.form("video")
+    alone, _ = _signing(form, individual=False, unrecommended=True)
+    assert not any(b.startswith("推荐单位") for b in alone) and "作者承诺 单位（盖章）" in alone
+    recommended, _ = _signing(form, individual=False)
+    assert "推荐单位 单位（盖章）" in recommended
