@@ -387,7 +387,11 @@ async def test_one_work_per_first_author_across_channels_2024(world: World) -> N
     )
     again = await world.submit(BOB, make_request(contest, "self", authors="张三", title="另一部作品"))
     assert isinstance(again, QuotaRefusal) and again.reason == "claimed"
-    assert refusal_text(again).startswith(f"第一作者“张三”已有作品报送本赛事（编号 {first.number}）")
+    said = refusal_text(again)
+    assert said.startswith("第一作者“张三”已有作品报送本赛事") and first.number not in said
+    # The first author with an affiliation in brackets is the same person (third trial round).
+    with_unit = make_request(contest, "self", authors="张三（北京大学 研究员）、周雪", title="第三部作品")
+    assert isinstance(await world.submit(BOB, with_unit), QuotaRefusal)
     # Second author elsewhere is fine: only the first author is limited.
     assert isinstance(await world.submit(BOB, make_request(contest, "self", authors="李四、张三")), Confirmed)
 

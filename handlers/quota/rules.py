@@ -144,8 +144,14 @@ def first_author(form: Form, answers: Mapping[str, Any]) -> str:
         first = re.split(r"[、,，;；\n]", value.strip(), maxsplit=1)[0]
     else:
         return ""
+    # "陈晓明（北京大学 研究员）": the person, not their affiliation (a third trial round entered a
+    # second work for 陈晓明 so); the form still prints what was typed.
+    first = _AFFILIATION.sub("", first).strip() or first
     # "陈晓明 周雪" kept whole by an earlier version (a draft, a stored work): its first name.
     return split_names(first)[0].strip() if first.strip() else ""
+
+
+_AFFILIATION = re.compile(r"\s*[（(][^（）()]*[）)]\s*")
 
 
 def _title_key(title: str) -> str:

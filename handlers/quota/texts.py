@@ -81,6 +81,14 @@ def count_line(
     return text
 
 
+def _held_by(refusal: QuotaRefusal) -> str:
+    """Where the place went, without the other entry's number: it may be another entrant's
+    (a trial round was told "（编号 KP2026-000001）", someone else's work); one's own is in 我的投稿."""
+    if refusal.claim_number:
+        return "（如是您本人已提交的，可发送“我的投稿”查看）"
+    return "（另一份报名正在提交）"
+
+
 def refusal_text(refusal: QuotaRefusal) -> str:
     """The Chinese message for a refused entry; the entrant's answers are kept in the draft."""
     kept = "您填写的内容已保存，修改后可再次提交。"
@@ -92,7 +100,7 @@ def refusal_text(refusal: QuotaRefusal) -> str:
             f"请核对推荐单位全称，或请本单位代表发送邀请码绑定后再提交。{kept}"
         )
     if refusal.reason == "claimed":
-        by = f"（编号 {refusal.claim_number}）" if refusal.claim_number else "（另一份报名正在提交）"
+        by = _held_by(refusal)
         if (refusal.claim or "").startswith("work:"):
             return f"{refusal.detail}已报送本赛事{by}：通知规定作品只能通过一种方式参加评选。{kept}"
         return (
@@ -143,7 +151,7 @@ def book_title(title: str) -> str:
 def named_claim_text(refusal: QuotaRefusal) -> str:
     """Said when the first author is named and already holds this contest's one work (or this
     work was sent another way): before the rest of the form is filled in for nothing."""
-    by = f"（编号 {refusal.claim_number}）" if refusal.claim_number else "（另一份报名正在提交）"
+    by = _held_by(refusal)
     if (refusal.claim or "").startswith("work:"):
         head = f"{refusal.detail}已报送本赛事{by}：通知规定作品只能通过一种方式参加评选。"
     else:
