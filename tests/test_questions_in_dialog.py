@@ -341,6 +341,7 @@ QUESTIONS = [
     ("title", "片头片尾要得不", "ask"),
     ("title", "视频要剪好长嘛", "ask"),
     ("title", "粉丝要多少才能报", "ask"),
+    ("authors", "作者是谁要写不", "ask"),  # stored as 联系人姓名 in the fourth trial round
     ("unit", "自荐机构可以是个人吗", "ask"),
     ("title", "截止日期是哪天", "ask"),
     ("title", "作品名称有字数限制吗", "field"),

@@ -48,7 +48,7 @@ _ASKING_FORMS = re.compile(
 )
 # A verb or adjective and a final 不, the A-not-A with its second half left off ("能报不", "要得不嘛").
 _FINAL_BU = re.compile(
-    r"(?:要得|得行|行|能|可以|算|对|好|够|是|有|报|用|要)不(?:嘛|哦|喃|啊|呀|哇)?"
+    r"(?:要得|得行|行|能|可以|算|对|好|够|是|有|报|用|要|写|填|交|签|盖|传|加|放)不(?:嘛|哦|喃|啊|呀|哇)?"
     + r"["
     + re.escape(_TRAILING)
     + r"]*$"
