@@ -115,8 +115,12 @@ def read_video(
         if "file" not in accepts:
             return kit.reject(state, "video_file_not_accepted", {}, label)
         return StepResult(state, [], actions=["upload_link"])
-    if event.kind is not EventKind.FILE and CANNOT_SEND.search(value) and "file" in accepts:
-        return StepResult(state, [Reply(kit.msg.render("cannot_send_video"))], actions=["upload_link"])
+    if event.kind is not EventKind.FILE and CANNOT_SEND.search(value):
+        if "file" in accepts:
+            return StepResult(state, [Reply(kit.msg.render("cannot_send_video"))], actions=["upload_link"])
+        # cacsi takes a net-disk link only: the file never goes through the chat (fourth trial round:
+        # "视频太大了发不了怎么办" was told it is not a valid address).
+        return StepResult(state, [Reply(kit.msg.render("video_by_link_only"))])
     if event.kind is EventKind.FILE and event.file is not None:
         return _read_file(kit, state, event, label)
     if norm(value) in KEEP and state.get("video"):

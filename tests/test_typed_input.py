@@ -418,3 +418,16 @@ async def test_a_district_named_in_a_sentence_is_chosen(
     await at_field(c, svc, CQ, contest(svc, CQ).channels[0].label, fld.id)
     await c.say(said)
     assert (await c.draft() or {})["answers"][fld.id] == district
+
+
+async def test_a_video_too_big_for_the_chat_where_only_links_are_taken(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    # Fourth trial round: cacsi's net-disk video step said "视频太大了发不了怎么办" is no valid address.
+    c = chat("too-big-link")
+    form = contest(svc, CACSI).form("video")
+    await at_field(c, svc, CACSI, "其他机构和个人自荐（社会征集）", form.fields[-1].id)
+    await c.say("同意")
+    reply = await c.say("视频太大了发不了怎么办")
+    assert "不是有效的网址" not in reply and "分享链接" in reply
+    assert not (await c.draft() or {}).get("video")
