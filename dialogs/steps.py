@@ -463,12 +463,16 @@ def read_cancel(
     return Ask()
 
 
+_WORK_DAY = re.compile(r"播出|完成|制作")
+
+
 def _after_today(contest: Contest, fld: FormField, value: str, now: dt.datetime) -> bool:
     """Whether a work's date (a field with a window: 播出时间, 完成时间) is still to come.  A window
     that lies wholly ahead is the organiser's to answer for, and is left as set."""
-    if fld.type is not FieldType.DATE or not fld.window:
+    # A 播出时间 with no window (envoy's notice sets none) still names a day that has passed.
+    if fld.type is not FieldType.DATE or not (fld.window or _WORK_DAY.search(fld.label)):
         return False
-    window = contest.window(fld.window)
+    window = contest.window(fld.window) if fld.window else None
     today = contest.day_of(now)
     if window is not None and window.start is not None and window.start > today:
         return False

@@ -101,8 +101,12 @@ def valid_answer(field: FormField, contest: Contest) -> str:
             return "https://pan.baidu.com/s/1AbCdEfG?pwd=k3p9"
         case FieldType.DATE:
             window = contest.window(field.window) if field.window else None
+            # Without a window, a day that has passed by any test's clock (a 播出时间 still to come is
+            # refused): New Year's Day of the year before the deadline, or today if that is later.
             day = (
-                (window.end or window.start) if window and (window.end or window.start) else contest.deadline
+                (window.end or window.start)
+                if window and (window.end or window.start)
+                else min(dt.date(contest.deadline.year - 1, 1, 1), dt.date.today())
             )
             if window is not None and window.start is not None and window.start <= dt.date.today() < day:
                 day = dt.date.today()  # a work's date is one that has passed (an open edition's window)

@@ -431,3 +431,17 @@ async def test_a_video_too_big_for_the_chat_where_only_links_are_taken(
     reply = await c.say("视频太大了发不了怎么办")
     assert "不是有效的网址" not in reply and "分享链接" in reply
     assert not (await c.draft() or {}).get("video")
+
+
+async def test_a_broadcast_day_still_to_come_is_refused_where_the_notice_sets_no_window(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    # Fourth trial round: envoy's 播出时间 (no window in the notice) took 2027年1月5日 on 2026-12-07.
+    envoy = edition_id("most-2023-tech-envoy")
+    c = chat("future-broadcast")
+    await at_field(c, svc, envoy, "地方推荐", "broadcast_date")
+    reply = await c.say("2090年1月5日")
+    assert "晚于今天" in reply
+    assert "broadcast_date" not in (await c.draft() or {})["answers"]
+    await c.say("2025年1月5日")
+    assert (await c.draft() or {})["answers"]["broadcast_date"] == "2025-01-05"
