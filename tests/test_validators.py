@@ -1481,3 +1481,13 @@ def test_a_yes_or_no_cell_answered_in_words(said: str, options: tuple[str, ...],
     # Third trial round: "不是会员" at 是否为会员 was refused with "请从以下选项中选择：否".
     assert check_choice(said, options) == Valid(chosen)
     assert not isinstance(check_choice("不是会员", ("是",)), Valid)
+
+
+def test_a_phone_number_or_e_mail_typed_one_cell_off_is_refused(kepu2024: Contest) -> None:
+    # Fourth trial round: cacsi's 职务 took 13611112222 and 职称 took wxm@example.com.
+    for label, typed in (("职务", "13611112222"), ("职称", "wxm@example.com"), ("职务", "010-62196000")):
+        cell = FormField(id="x", label=label)
+        assert invalid(check_answer(cell, typed, kepu2024), "contact_as_text")
+    contact = FormField(id="c", label="联系方式（电话或邮箱）")
+    assert isinstance(check_answer(contact, "13611112222", kepu2024), Valid)
+    assert isinstance(check_answer(FormField(id="t", label="职称"), "高级工程师", kepu2024), Valid)

@@ -37,6 +37,11 @@ _AFFIRMING = re.compile(
 )
 # The label of a cell that holds a person's or a unit's name (not the work's: 微视频名称).
 _NAME_LABEL = re.compile(r"姓名|单位|机构|联系人|代表人|负责人|主创|作者|申报人|个人|团队")
+#: A phone number or an e-mail address alone, and the cells that may hold one.
+_BARE_CONTACT = re.compile(
+    r"(?:\+?86[-\s]?)?1[3-9]\d{9}|0\d{2,3}[-\s]?\d{7,8}|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII
+)
+_CONTACT_LABEL = re.compile(r"电话|手机|邮箱|邮件|联系方式|联系|email|e-mail|微信|QQ", re.IGNORECASE)
 #: A cell for one person's name (法定代表人, 负责人姓名, 联系人) …
 _PERSON_LABEL = re.compile(r"姓名|代表人|负责人|联系人")
 #: … typed as a sentence saying who it is ("法人是刘校长，刘大成", "我们的负责人是王老师").
@@ -84,6 +89,13 @@ def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
     if is_name_field(fld) and raw.strip() and not any(ch.isalpha() for ch in raw):
         # Digits and signs only: a phone number or a date typed one step too early or late.
         return Invalid("name_is_number", {"value": raw.strip()})
+    if (
+        fld.type is FieldType.TEXT
+        and not _CONTACT_LABEL.search(fld.label)
+        and _BARE_CONTACT.fullmatch(raw.strip())
+    ):
+        # "13611112222" as 职务, "wxm@example.com" as 职称 (fourth trial round): typed one cell off.
+        return Invalid("contact_as_text", {"value": raw.strip()[:40]})
     bare = unicodedata.normalize("NFKC", raw).strip()
     if fld.role != "title" and bare.isdigit() and len(bare) <= 2:
         # "1" for 类别: an option's number, where the field has no options to number.
