@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from pypdf import PdfWriter
 
 from contests.ports import EventIsolation, OrgStore, Storage
@@ -232,7 +232,9 @@ def test_broken_and_absurd_videos_are_refused_with_a_chinese_reason(
 
 def _image(kind: str, size: tuple[int, int] = (800, 1100)) -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", size, "white").save(out, {"jpg": "JPEG", "png": "PNG"}[kind])
+    page = Image.new("RGB", size, "white")
+    ImageDraw.Draw(page).rectangle((40, 40, size[0] - 40, size[1] - 40), outline="black", width=6)  # the form
+    page.save(out, {"jpg": "JPEG", "png": "PNG"}[kind])
     return out.getvalue()
 
 

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from pypdf import PdfWriter
 
 from handlers.submit import take_scan
@@ -14,7 +14,9 @@ from handlers.submit import take_scan
 
 def _image(fmt: str) -> bytes:
     out = io.BytesIO()
-    Image.new("L", (600, 800), 255).save(out, fmt)
+    page = Image.new("L", (600, 800), 255)
+    ImageDraw.Draw(page).rectangle((30, 30, 570, 770), outline=0, width=6)  # the form's frame: not blank
+    page.save(out, fmt)
     return out.getvalue()
 
 
@@ -73,3 +75,19 @@ def test_without_a_scan_folder_the_file_stays_where_it_is(tmp_path: Path) -> Non
     received = tmp_path / "scan"
     received.write_bytes(PNG)
     assert take_scan(received, 1024 * 1024, None, 1) == (len(PNG), "png", received, "")
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_a_blank_page_is_no_signed_form(tmp_path: Path, fmt: str) -> None:
+    # Fourth trial round: a white 1240×1754 PNG was taken as the signed and sealed form.
+    from validators.scan import inspect_scan
+
+    blank = tmp_path / "blank.img"
+    out = io.BytesIO()
+    Image.new("RGB", (1240, 1754), "white").save(out, fmt)
+    blank.write_bytes(out.getvalue())
+    verdict = inspect_scan(blank)
+    assert not verdict.ok and "白纸" in verdict.reason
+    framed = tmp_path / "framed.img"
+    framed.write_bytes(_image(fmt))
+    assert inspect_scan(framed).ok

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from bot.storage import choose_backend
 from contests.org import Invite, Role, Unit, hash_code
@@ -32,9 +32,11 @@ NOW = beijing(2026, 11, 21)
 
 
 def png_scan() -> bytes:
-    """A real (blank) PNG: a scan is opened with an image parser, not judged by its signature."""
+    """A real PNG (a frame, not a blank page): a scan is opened with an image parser."""
     out = io.BytesIO()
-    Image.new("L", (600, 800), 255).save(out, "PNG")
+    page = Image.new("L", (600, 800), 255)
+    ImageDraw.Draw(page).rectangle((30, 30, 570, 770), outline=0, width=6)  # the form's frame: not blank
+    page.save(out, "PNG")
     return out.getvalue()
 
 

@@ -246,6 +246,12 @@ def _looks_like_html(data: bytes) -> bool:
     return any(mark in head for mark in _HTML_MARKS) or b"<script" in data.lower()
 
 
+#: Grey levels below this count as ink; a page with less than this share of ink pixels is blank.
+_DARK_LEVEL = 160
+_LEAST_INK = 0.002
+_BLANK = "图片几乎是一张白纸，看不到表格的内容；请把签字盖章后的报名表拍清楚或扫描后再发送"
+
+
 def _check_image(data: bytes, kind: str, max_pixels: int) -> dict[str, Any]:
     import io
     import warnings
@@ -262,6 +268,12 @@ def _check_image(data: bytes, kind: str, max_pixels: int) -> dict[str, Any]:
                 if kind == "jpg":
                     image.draft("RGB", (2048, 2048))  # every coefficient is still read
                 image.load()
+                # A blank page (a white PNG was taken as the signed form in the fourth trial round):
+                # a form's print, even photographed, darkens more than a few pixels in a thousand.
+                small = image.resize((256, 256), reducing_gap=2.0).convert("L")
+                dark = sum(small.histogram()[:_DARK_LEVEL])
+                if dark < _LEAST_INK * 256 * 256:
+                    raise _Refused(_BLANK)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _Refused("图片的像素多得不合理（可能是恶意构造的文件），无法作为扫描件") from None
     except (OSError, SyntaxError, ValueError, EOFError):
