@@ -196,6 +196,8 @@ def _said_names(kit: DialogKit, state: State, item: Item) -> list[str]:
     label = norm(item.label)
     core = re.sub(r"[（(].*?[）)]", "", label)
     names = {label, core, *(p for p in re.split(r"或|及|和|、|/", core) if len(p) >= 2)}
+    if core.endswith("姓名") and len(core) >= 4:  # "联系人改成张敏": 联系人姓名
+        names.add(core.removesuffix("姓名"))
     if item.step.name == Step.VIDEO:
         names.update(_SAID_FOR["video"])
     fld = kit.field(state, item.step.field_id) if item.step.name == Step.FIELD else None

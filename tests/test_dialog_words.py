@@ -191,3 +191,16 @@ async def test_anything_not_understood_on_the_review_page_is_said_so(
     assert await chat.draft() == before
     text = await chat.say("我想改一下")  # a change, but of what: the list to pick from
     assert "要修改哪一项" in text
+
+
+def test_a_name_cell_is_named_without_its_word_for_name(
+    engine: DialogEngine, contests: ContestRegistry
+) -> None:
+    # Fourth trial round: "联系人改成张敏" on cq's review page (联系人姓名) only opened the list.
+    cq = contests.get("cq-2023-scientist-spirit")
+    assert cq is not None
+    form = cq.form(cq.channels[0].forms["work"])
+    state: State = {"v": 1, "step": "review", "contest": cq.id, "channel": cq.channels[0].id, "answers": {}}
+    state["answers"] = {f.id: valid_answer(f, cq) for f in form.fields}
+    named = review.named_items(engine, state, "联系人改成张敏")
+    assert [i.label for i in named] == ["联系人姓名"]
