@@ -952,3 +952,15 @@ def test_an_entry_no_unit_recommends_is_not_shown_the_recommending_units_blank(
     assert not any(b.startswith("推荐单位") for b in alone) and "作者承诺 单位（盖章）" in alone
     recommended, _ = _signing(form, individual=False)
     assert "推荐单位 单位（盖章）" in recommended
+
+
+def test_the_submitted_message_says_handwriting_once(contests: ContestRegistry, messages: Messages) -> None:
+    # Fourth trial round: "…（表注：签字需手写），签字需手写。"
+    cas = contests.get("most-cas-2024-kepu")
+    assert cas is not None
+    form = cas.form("recommend")
+    text = messages.render(
+        "submitted", number="KP2024-000001", contest=cas, form=form, methods=["x"],
+        signatures=("单位（盖章）",), notes=["签字需手写"],
+    )  # fmt: skip
+    assert text.count("签字需手写") == 1
