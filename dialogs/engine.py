@@ -322,6 +322,9 @@ class DialogEngine(DialogKit):
                 state["editing"] = True
         else:
             i = plan.position.get(done.token)
+            # A track named with the channel ("想报我的科普号") is not asked again.
+            while i is not None and i + 1 < len(seq) and seq[i + 1].name == Step.TRACK and state.get("track"):
+                i += 1
             if i is not None and i + 1 < len(seq):
                 target = seq[i + 1]
             else:  # the last step, or one the preset no longer has

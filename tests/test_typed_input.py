@@ -397,6 +397,7 @@ async def test_a_track_named_in_words_is_chosen_with_the_channel_or_at_its_step(
     reply = await c.say("我是协会的个人会员，想报我的科普号")
     draft = await c.draft() or {}
     assert draft["track"] == "account" and "好的，按“" in reply
+    assert "请选择您要申报的类型" not in reply and draft["step"] == "field"  # not asked again
     d = chat("member-video")
     await d.start()
     await d.say(contest(svc, CACSI).title)
