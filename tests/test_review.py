@@ -238,3 +238,27 @@ async def test_a_wechat_entrant_is_told_through_a_notice_job(tmp_path: Path) -> 
         (job,) = await svc.stores.jobs.list_jobs()
         assert job.kind is JobKind.NOTICE and job.audience == "user:wechat:oEntrant"
         assert job.contest_id == contest.id and "缺少片尾字幕" in job.text and "参赛视频" in job.text
+
+
+async def test_a_person_entering_alone_is_asked_for_a_signed_scan_not_a_sealed_one(tmp_path: Path) -> None:
+    # Fourth trial round: 我的投稿 told an individual 自荐 entrant "还缺：签字盖章的扫描件".
+    from contests.records import Submission
+
+    write_open_edition(tmp_path / "contests")
+    settings = Settings(_env_file=None, data_dir=tmp_path, contests_dir=tmp_path / "contests")
+    async with services(settings) as svc:
+        contest = svc.contests.get(OPEN_ID)
+        assert contest is not None
+        form = contest.form(contest.channel("self").forms["work"])
+        unit = next(f for f in form.fields if f.role == "unit")
+        authors = next(f for f in form.fields if f.role == "authors")
+        now = dt.datetime.now(dt.UTC)
+
+        def entry(who: str) -> Submission:
+            answers = {unit.id: who, authors.id: ["张伟", "李娜"]}
+            return Submission("KP2026-000009", OPEN_ID, ENTRANT, "self", form.id, answers, {}, now)
+
+        alone = svc.review._explain(contest, entry("张伟"), ReviewState.SUBMITTED, now)
+        assert any("还缺：签字的扫描件" in line for line in alone), alone
+        body = svc.review._explain(contest, entry("某某科普中心"), ReviewState.SUBMITTED, now)
+        assert any("还缺：签字盖章的扫描件" in line for line in body), body

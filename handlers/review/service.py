@@ -440,7 +440,9 @@ class ReviewService:
             found.append(f"已报送至“{district}”，待其择优推荐；推荐后才报送主办方进行形式审查。")
         missing = []
         if sub.status != "complete" and state not in (ReviewState.WITHDRAWN, ReviewState.REJECTED):
-            missing.append("签字盖章的扫描件（发送“开始”继续上传）")
+            # A person entering on their own signs and has no seal (fourth trial round: told 签字盖章).
+            signed = "签字" if contest.by_individual(sub.channel_id, sub.form_id, sub.answers) else "签字盖章"
+            missing.append(f"{signed}的扫描件（发送“开始”继续上传）")
         if missing:
             found.append("还缺：" + "、".join(missing))
         if state not in (ReviewState.WITHDRAWN, ReviewState.REJECTED, ReviewState.PASSED):
