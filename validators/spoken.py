@@ -1,9 +1,9 @@
 """Answers as people type them in a chat: the words around a value that are not the value.
 
-"哦，是2025年3月8日", "去年10月15号发的", "科普动画吧", "嗯嗯 没问题": the date, the category and
-the agreement are in there, with a filler, a relative year or a particle around them.  These
-helpers take the words off (pure, no I/O); the checks of :mod:`validators.text` and
-:mod:`validators.fields` then read what is left as they read any answer.
+"哦，是2025年3月8日", "去年10月15号发的", "大概1.2万吧", "科普动画吧", "嗯嗯 没问题": the date, the
+figure, the category and the agreement are in there, with a filler, a relative year, a hedge or a
+particle around them.  These helpers take the words off (pure, no I/O); the checks of
+:mod:`validators.text` and :mod:`validators.fields` then read what is left as they read any answer.
 """
 
 from __future__ import annotations
@@ -39,6 +39,16 @@ def date_words(text: str, today: dt.date | None = None) -> str:
     if m and today is not None:
         text = f"{today.year - _RELATIVE_YEAR[m[1]]}年" + text[m.end() :].lstrip("的")
     return text
+
+
+# Hedging around a figure ("大概1.2万吧", "差不多1500个左右", "有3000多人了"): it says nothing of it.
+_FIGURE_LEAD = re.compile(r"^(?:大概|大约是?|差不多|将近|接近|目前|现在|已经|有)+(?=\d|约)")
+_FIGURE_TAIL = re.compile(r"(?:左右|上下|的样子)?(?:吧|啊|呀|哦|嘛|了)*[。.!！~～]*$")
+
+
+def figure_words(text: str) -> str:
+    """``text`` without the hedging words said around a figure."""
+    return _FIGURE_TAIL.sub("", _FIGURE_LEAD.sub("", text))
 
 
 # A modal particle after a short answer ("科普动画吧", "生命科学呗"): a tone, not part of the value.

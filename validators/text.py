@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import regex
 
-from validators.spoken import date_words
+from validators.spoken import date_words, figure_words
 
 # Bounded before any other work, so that a pasted novel costs the same as a sentence.
 MAX_INPUT_CHARS = 4000
@@ -386,10 +386,6 @@ def check_date(
     return Valid(day.isoformat() if precision == "day" else day.strftime("%Y-%m"))
 
 
-_HEDGE_BEFORE = re.compile(r"^(?:大概|大约是?|差不多|将近|接近|目前|现在|已经|有)+(?=\d|约)")
-_HEDGE_AFTER = re.compile(r"(?:左右|上下|的样子)?(?:吧|啊|呀|哦|嘛|了)*[。.!！~～]*$")
-
-
 def check_integer(
     raw: str, *, min_value: int | None = None, max_value: int | None = None, required: bool = True
 ) -> Result:
@@ -400,8 +396,7 @@ def check_integer(
         return Invalid("empty") if required else Valid(None)
     # "约60部", "超过1.2万人", "60多部": the number as people write it; the figure before 多 or
     # after 超过 is what the notice's minimum is checked against.
-    # "大概1.2万吧", "差不多1500个左右": the hedging words around the figure say nothing of it.
-    figure = _HEDGE_AFTER.sub("", _HEDGE_BEFORE.sub("", text))
+    figure = figure_words(text)  # "大概1.2万吧", "差不多1500个左右"
     m = re.fullmatch(r"(?:约|大约|共|超过|逾)?(\d+(?:\.\d+)?)(万)?[多余]?[人个部条]?", figure)
     if not m or (m[1].count(".") and not m[2]) or len(m[1]) > 12:
         return Invalid("bad_integer", {"value": text[:20]})
