@@ -330,11 +330,11 @@ def closest(name: str, names: Iterable[str], *, limit: int = 3) -> list[str]:
     return sorted(scored, key=lambda n: scored[n])[:limit]
 
 
-# Words an organisation's name holds and a person's does not (a 2–4 character name is read as
-# a person's only without them): 气象台, 科协, 某某工作室.
-_ORGANISATION = re.compile(
-    "单位|公司|集团|学校|大学|学院|中学|小学|幼儿园|医院|中心|协会|学会|研究|基地|工作室|团队|小组|科协|政府|有限"
-    "|[院所局厅委馆站台部社厂办室处队会组]"
+#: How an organisation's name ends and a person's does not: 气象台, 科协, 某某工作室, 北京大学 物理学院
+#: (a 2–4 character name is read as a person's only without it; spaced words are names only so).
+ORGANISATION_END = re.compile(
+    r"(?:单位|公司|集团|学校|大学|学院|中学|小学|幼儿园|医院|中心|协会|学会|研究|基地|工作室|团队|小组|科协"
+    r"|政府|有限|编辑部|电视台|[院所局厅委馆站台部社厂办室处队会组校])$"
 )
 _PERSON = re.compile(r"^[\u4e00-\u9fff]{2,4}$|^[\u4e00-\u9fff]{1,10}·[\u4e00-\u9fff]{1,10}$")
 
@@ -349,5 +349,5 @@ def is_person(name: str, people: Iterable[str] = ()) -> bool:
     if folded in {fold(p) for p in people if p.strip()}:
         return True
     if "个人" in folded:
-        return not _ORGANISATION.search(folded.replace("个人", ""))
-    return bool(_PERSON.match(folded)) and not _ORGANISATION.search(folded)
+        return not ORGANISATION_END.search(folded.replace("个人", "").strip("（）()"))
+    return bool(_PERSON.match(folded)) and not ORGANISATION_END.search(folded)

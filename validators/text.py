@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import regex
 
+from contests.names import ORGANISATION_END
 from validators.spoken import date_words, figure_words
 
 # Bounded before any other work, so that a pasted novel costs the same as a sentence.
@@ -451,11 +452,6 @@ _SAYS_YES = re.compile(r"(?:我|我们)?(?:是|是的|对|对的|当然是)" + _
 _PEOPLE_SPLIT = re.compile(r"[、,，;；/\n]+")
 # A Chinese person's name: two to four Han characters (a middle dot makes it one name, never a list).
 _HAN_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}")
-# What ends a unit's name, not a person's: "北京大学 物理学院" is one unit written in two words.
-_UNIT_END = re.compile(
-    r"(?:大学|学院|中学|小学|学校|公司|集团|中心|协会|学会|医院|研究所|研究院|工作室|团队|小组|编辑部|电视台"
-    r"|[部局厅馆站社院所校委办室组队台厂]|科协)$"
-)
 
 
 def split_names(piece: str) -> list[str]:
@@ -463,7 +459,7 @@ def split_names(piece: str) -> list[str]:
     full-width spaces) is two people.  Only a run of Chinese names (2-4 Han characters each, none a
     unit's word) is split; "John Smith", "阿卜杜拉·艾买提" and "北京大学 物理学院" stay one name."""
     words = clean_text(piece).split(" ")
-    if len(words) > 1 and all(_HAN_NAME.fullmatch(w) and not _UNIT_END.search(w) for w in words):
+    if len(words) > 1 and all(_HAN_NAME.fullmatch(w) and not ORGANISATION_END.search(w) for w in words):
         return words
     return [clean_text(piece)]
 
