@@ -300,15 +300,29 @@ def _one_apart(a: str, b: str) -> bool:
 
 
 def _forms(name: str) -> set[str]:
-    """The forms of a place's name a slip is compared with: the name, without its 区/县, and
-    an autonomous county's short name."""
+    """The forms of a place's name people write: the name, without its 区/县/市 (两江新区 without
+    新区, 万盛经开区 without 经开区), and an autonomous county's short name."""
     folded = fold(name)
     forms = {folded}
     if len(folded) >= 3 and folded[-1] in "区县市":
         forms.add(folded[:-1])
+    stem = _ZONE_END.sub("", folded)
+    if len(stem) >= 2:
+        forms.add(stem)
     if base := county_base(folded):
         forms.update({base, base + "县"})
     return forms
+
+
+_ZONE_END = re.compile(r"(?:高新区|经开区|新区)$")
+
+
+def place_named_in(text: str, names: Iterable[str]) -> str | None:
+    """The one of ``names`` a sentence names by one of its forms ("万州的，我们是三峡学院" → 万州区,
+    "我们单位在江北嘛，就报江北噻" → 江北区), else None (none, or several: "江北和渝北都行")."""
+    said = fold(text)
+    found = {n for n in names if any(len(f) >= 2 and f in said for f in _forms(n))}
+    return found.pop() if len(found) == 1 else None
 
 
 def closest(name: str, names: Iterable[str], *, limit: int = 3) -> list[str]:

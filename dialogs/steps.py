@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from contests.events import Choice, EventKind, Incoming, Reply
-from contests.names import match_place
+from contests.names import match_place, place_named_in
 from contests.rules import Contest, EntryRoute, FieldType, Form, FormField
 from dialogs import review, scan, typed_links, video
 from dialogs.choosing import channels_meant, contests_meant, contests_near, picked_number
@@ -221,21 +221,6 @@ def read_track(
     return Advance()
 
 
-_PLACE_SUFFIX = re.compile(
-    r"(?:土家族苗族自治县|苗族土家族自治县|土家族自治县|自治县|经开区|高新区|新区|区|县|市|省)$"
-)
-
-
-def place_in_sentence(text: str, options: tuple[str, ...]) -> str | None:
-    """The one option a sentence names by its place ("万州的，我们是三峡学院" → 万州区), if one."""
-    found = set()
-    for option in options:
-        core = _PLACE_SUFFIX.sub("", option)
-        if len(core) >= 2 and core in text:
-            found.add(option)
-    return found.pop() if len(found) == 1 else None
-
-
 _TRACK_WORDS = {"account": re.compile(r"科普号|账号|帐号"), "work": re.compile(r"视频|片子|作品|短片")}
 
 
@@ -316,7 +301,7 @@ def read_field(
     assert contest is not None
     if fld.role in ("recommender", "province") and not v.isdigit():
         matched = match_place(value, fld.options)  # "渝中" names 渝中区, "广西" 广西壮族自治区
-        matched = matched or place_in_sentence(value, fld.options)  # "我们单位在江北嘛，就报江北噻"
+        matched = matched or place_named_in(value, fld.options)  # "我们单位在江北嘛，就报江北噻"
         several = [o for o in fld.options if len(v) >= 2 and v in norm(o)] if matched is None else []
         if len(several) > 1:  # "新疆": 新疆维吾尔自治区 or 新疆生产建设兵团, asked rather than guessed
             return kit.reject(
