@@ -322,8 +322,7 @@ class DialogEngine(DialogKit):
                 state["editing"] = True
         else:
             i = plan.position.get(done.token)
-            # A track named with the channel ("想报我的科普号") is not asked again.
-            while i is not None and i + 1 < len(seq) and seq[i + 1].name == Step.TRACK and state.get("track"):
+            while i is not None and i + 1 < len(seq) and self._answered_ahead(state, seq[i + 1]):
                 i += 1
             if i is not None and i + 1 < len(seq):
                 target = seq[i + 1]
@@ -332,6 +331,11 @@ class DialogEngine(DialogKit):
         goto(state, target)
         spec = self.steps[target.name]
         return StepResult(state, [*replies, spec.prompt(self, state, target, plan, now)])
+
+    def _answered_ahead(self, state: State, step: StepRef) -> bool:
+        """A step answered before it was reached ("想报我的科普号" at the channel names the track)."""
+        spec = self.steps[step.name]
+        return spec.skip_answered and spec.answered is not None and spec.answered(state, step)
 
     def _back(self, state: State, now: dt.datetime) -> StepResult:
         step = state["step"]

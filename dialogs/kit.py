@@ -140,6 +140,8 @@ class StepSpec:
     occurs: Callable[[Route], Iterable[StepRef]] | None = None
     # Whether the draft has the step's answer; None: the step has nothing to answer.
     answered: Callable[[State, StepRef], bool] | None = None
+    # Passed over when already answered on the way to it (a track named with the channel).
+    skip_answered: bool = False
     shown: Shown | None = None
     files: bool = False  # a file is an answer (at other steps: "please type")
     # The answer is read before typed commands, and a button of any step counts.

@@ -504,6 +504,7 @@ STEPS: Mapping[str, StepSpec] = MappingProxyType(
             read_track,
             occurs=_if(Step.TRACK, lambda r: r.channel is not None and len(r.channel.forms) > 1),
             answered=lambda state, step: bool(state.get("track")),
+            skip_answered=True,  # named with the channel ("我是个人会员，想报我的科普号")
             shown=shown_track,
         ),
         Step.FIELD: StepSpec(
