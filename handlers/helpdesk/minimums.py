@@ -7,6 +7,7 @@ import re
 
 from contests.rules import Contest
 from handlers.helpdesk.index import KnowledgeBase
+from handlers.helpdesk.windows import QUALIFIES
 
 _NUMBER = r"(\d+(?:\.\d+)?)\s*(万)?\s*(?:多|来|几)?\s*"
 #: How an entrant tells each measured thing, by the words of its field's label.
@@ -21,8 +22,6 @@ _TOLD = {
 }
 #: What an answer from here is called where an entry's id would be (no entry: it is worked out).
 MINIMUMS = "check:minimums"
-#: The question asks whether the entry may take part.
-_QUALIFIES = re.compile(r"能|可以|可不可以|行|够|符合|算|报|参加|参评|资格|达标|门槛")
 
 
 def _figure(match: re.Match[str]) -> float:
@@ -37,7 +36,7 @@ def below_minimums(base: KnowledgeBase, contest: Contest, text: str) -> str | No
     """What the question tells of its entry that falls short of a form's minimum, with the figures
     that meet theirs beside it and each field's rule; None when nothing told falls short, or the
     question does not ask whether it may take part."""
-    if not _QUALIFIES.search(text):
+    if not QUALIFIES.search(text):
         return None
     verdicts, rules, short = [], [], False
     for form in contest.forms:

@@ -19,8 +19,9 @@ _WHEN = re.compile(
 #: What happened then, said right after the date: the work was made, or first shown.
 _MADE = re.compile(r"做完|做好|完成|制作|拍完|拍好|剪完|整完|弄完|搞完|拍摄|做的|拍的|剪的|成片")
 _SHOWN = re.compile(r"播|上线|发布|发到|发在|发的|发过|发了|上传到|首映")
-#: The question asks whether the work may take part.
-_QUALIFIES = re.compile(r"能|可以|可不可以|行|符合|算|赶得上|来得及|报|参加|参赛|有效")
+#: The question asks whether the work may take part (its dates here, an account's figures in
+#: ``minimums.py``).
+QUALIFIES = re.compile(r"能|可以|可不可以|行|够|符合|算|赶得上|来得及|报|参加|参赛|参评|有效|资格|达标|门槛")
 _YEARS_BACK = {"今年": 0, "去年": 1, "前年": 2}
 _MONTHS = {m: i for i, m in enumerate("一二三四五六七八九十", 1)} | {"十一": 11, "十二": 12}
 _YEAR_END = frozenset({"底", "末", "年底", "年末"})
@@ -96,7 +97,7 @@ def work_dates(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
     """The days a question gives for its work's making or first showing that fall outside the
     notice's windows (with those inside beside them), with each window's clause; None when the
     question gives none outside, asks nothing of the kind, or the notice sets no window."""
-    if not _QUALIFIES.search(text):
+    if not QUALIFIES.search(text):
         return None
     verdicts, entries, outside = [], [], False
     for told in _told(text, contest.deadline.year):
