@@ -500,3 +500,21 @@ def test_how_many_works_an_account_must_have_published_is_its_minimum(helpdesk: 
 def test_an_english_question_gets_no_chinese_note_about_the_askers_form(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CQ, "Where do we send the finished video and the signed form?", route="district")
     assert "您选择的是" not in answer.answer
+
+
+@pytest.mark.parametrize(
+    "asked", ["个人能报吗", "我是自由职业者，个人拍的能参加不？", "我没有单位，可以报名参赛吗"]
+)
+def test_a_person_asking_to_enter_a_units_only_contest_hears_a_plain_no(
+    helpdesk: Helpdesk, asked: str
+) -> None:
+    answer = helpdesk.ask(CQ, asked)
+    assert answer.confident and answer.answer.startswith("不能以个人名义报名：报名者须为创作单位")
+    # Where people may enter on their own, no "no" is said.
+    open_to_people = helpdesk.ask(HLJ, asked)
+    assert "不能以个人名义" not in open_to_people.answer
+
+
+def test_the_people_filmed_are_not_taken_for_the_entrant(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CQ, "参赛对象是哪些")
+    assert answer.kind == "answer" and "不能以个人名义" not in answer.answer

@@ -14,6 +14,7 @@ from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import ASKS, UNKNOWING, Analyzer, Query, contest_terms, normalise
 from handlers.helpdesk.english import about_the_contest, chinese_terms, english_answer, place_terms
+from handlers.helpdesk.entrants import plainly_barred
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, forms_alike, names_no_track, sink_foreign
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
@@ -436,6 +437,7 @@ class Helpdesk:
             said_silent = not english and top.entry.text.startswith(("通知没有", "通知未", "通知对此"))
             lead = SILENT_LEAD_EN if english else ("" if said_silent else SILENT_LEAD)
             text, kind = f"{lead}\n{rendered}".lstrip("\n") + self._contacts(contest, english), "silent"
+        note = (plainly_barred(contest, top.entry.id, normalise(question)) if not english else "") or note
         if note and confident:
             text = f"{note}\n{text}"
         return HelpAnswer(
