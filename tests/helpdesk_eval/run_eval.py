@@ -56,6 +56,7 @@ SETS = {
     "unseen9": QUESTIONS.with_name("unseen9.yaml"),
     "unseen10": QUESTIONS.with_name("unseen10.yaml"),
     "unseen11": QUESTIONS.with_name("unseen11.yaml"),
+    "unseen12": QUESTIONS.with_name("unseen12.yaml"),
 }
 
 
