@@ -120,6 +120,8 @@ def test_how_many_win_is_said_to_be_unstated_where_the_notice_gives_no_number(he
         "帮我推荐个好用的视频剪辑软件呗，免费的最好",
         "重庆科技馆周一开门吗",
         "北京今天限号尾号几",
+        "能推荐个电脑吗，剪视频用的",
+        "Can you recommend a good laptop for video editing under 8000 yuan?",
     ],
 )
 def test_what_no_notice_is_about_gets_the_scope_reply(helpdesk: Helpdesk, question: str) -> None:
@@ -222,3 +224,8 @@ def test_a_route_the_question_names_is_not_sunk_as_another_routes() -> None:
     # A question naming no route keeps to the asker's own.
     own = helpdesk.ask("most-2023-tech-envoy", "能报几部", route="recommend")
     assert "自荐1部" not in own.answer
+
+
+def test_a_unit_recommending_its_video_is_the_contests_business(helpdesk: Helpdesk) -> None:
+    # "recommend" of a thing to buy is an errand; of the entrant's video, the contest's route.
+    assert helpdesk.ask(CQ, "Can you recommend our video to the committee?").kind == "answer"

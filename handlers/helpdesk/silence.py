@@ -176,7 +176,12 @@ def silent_topic(question: str, said: Sequence[str]) -> SilentTopic | None:
 #: entry answers it confidently.
 #: Asking to be recommended something to watch, read, eat or buy ("推荐几部好看的自然纪录片"): no
 #: notice's matter whatever words of a quota it has, so told at once, before any entry is searched.
-PLAIN_ERRANDS = re.compile(r"好看的|好玩的|好吃的|推荐(?:几|一)(?:本|首|款|家|部好看)")
+PLAIN_ERRANDS = re.compile(
+    r"好看的|好玩的|好吃的|推荐(?:几|一)(?:本|首|款|家|部好看)|推荐(?:个|一台|一款)?(?:笔记本|电脑|手机)"
+    r"|recommend (?:me )?(?:a|an|some) (?:good |cheap |decent |nice )?"
+    r"(?:laptop|computer|phone|book|movie|film|restaurant|hotel|song)",
+    re.IGNORECASE,
+)
 OUT_OF_SCOPE = re.compile(
     PLAIN_ERRANDS.pattern
     + r"|帮我(?:剪|写|做|画|拍|改|修|翻译|配|想|编|推荐个|推荐一个|推荐一款)|写一首|写首|讲个笑话|翻译一下"
@@ -187,7 +192,7 @@ OUT_OF_SCOPE = re.compile(
     r"|(?:数学|语文|英语|成绩|学习)(?:不好|太差|很差)|写作业|作业怎么"
     r"|翻成(?:英文|中文|英语)|翻译成|去哪(?:儿|里)?玩|哪里好玩|景点|旅游|开园|催熟|买的太"
     r"|\bweather\b|\brestaurant|\bsubway\b|\bmetro\b|write (?:me )?a poem|tell (?:me )?a joke"
-    r"|\bhotels?\b|passport|\bvisa\b|\bflights?\b|train tickets?|\btaxi\b"
+    r"|\bhotels?\b|\blaptops?\b|passport|\bvisa\b|\bflights?\b|train tickets?|\btaxi\b"
 )
 
 
