@@ -229,3 +229,16 @@ def test_a_route_the_question_names_is_not_sunk_as_another_routes() -> None:
 def test_a_unit_recommending_its_video_is_the_contests_business(helpdesk: Helpdesk) -> None:
     # "recommend" of a thing to buy is an errand; of the entrant's video, the contest's route.
     assert helpdesk.ask(CQ, "Can you recommend our video to the committee?").kind == "answer"
+
+
+def test_an_answer_does_not_depend_on_which_contests_were_asked_about_first() -> None:
+    # Each contest's words used to be taught to the tokenizer on its first question, so the same
+    # question was cut, and answered, differently after questions about other contests.
+    question = "Can you recommend our video to the committee?"
+    fresh = Helpdesk(ContestRegistry.load()).ask(CQ, question)
+    helpdesk = Helpdesk(ContestRegistry.load())
+    helpdesk.ask(CAS, "How many can Dalian recommend?")
+    helpdesk.ask(HLJ, "这个视频分辨率有要求吗")
+    after = helpdesk.ask(CQ, question)
+    assert (after.kind, after.entry_id, after.answer) == (fresh.kind, fresh.entry_id, fresh.answer)
+    assert after.kind == "answer"

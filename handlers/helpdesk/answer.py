@@ -133,6 +133,7 @@ class Helpdesk:
         self._lock = threading.Lock()
         self._bases: dict[str, tuple[tuple[tuple[str, float], ...], KnowledgeBase]] = {}
         self._notices: dict[str, NoticeText | None] = {}
+        self._taught = False
 
     # -- building ---------------------------------------------------------------------------
 
@@ -176,6 +177,7 @@ class Helpdesk:
         cached = self._bases.get(contest_id)
         if cached and cached[0] == stamp:
             return cached[1]
+        self._teach_every_contest()
         notice = self.notice(contest_id)
         self.analyzer.add_terms(contest_terms(contest) | self._quoted_names(notice))
         base = KnowledgeBase(
@@ -187,6 +189,18 @@ class Helpdesk:
         with self._lock:
             self._bases[contest_id] = (stamp, base)
         return base
+
+    def _teach_every_contest(self) -> None:
+        """Teach the tokenizer every contest's words before the first index is built: taught one
+        contest at a time, as each was first asked about, the same question about one contest was
+        cut into other words, and answered otherwise, depending on which contests were asked first."""
+        if self._taught:
+            return
+        terms: set[str] = set()
+        for contest in self.contests:
+            terms |= contest_terms(contest) | self._quoted_names(self.notice(contest.id))
+        self.analyzer.add_terms(terms)
+        self._taught = True
 
     def _quoted_names(self, notice: NoticeText | None) -> set[str]:
         """The notice's quoted names that jieba would cut into loose characters (创作之星: 创作 之 星);
