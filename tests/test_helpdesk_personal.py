@@ -68,11 +68,17 @@ def test_personal_questions_in_english_get_an_english_reply() -> None:
         "Has my entry passed the formal review yet?",
         "I uploaded my video yesterday. Can you confirm it went through successfully?",
         "Did my science account application get approved? I submitted it at the end of October.",
+        "Could you check whether our district has already sent its list, including our video?",
+        "Could you tell me whether our science account application has made it into the top 20?",
     ):
         answer = helpdesk.ask("most-cas-2024-kepu", question)
         assert answer.kind == "personal" and answer.english
         assert "your own entry" in answer.answer
-    for asked in ("Our video must be 16:9, is 4:3 allowed?", "Did my video meet the size limit of 300 MB?"):
+    for asked in (
+        "Our video must be 16:9, is 4:3 allowed?",
+        "Did my video meet the size limit of 300 MB?",
+        "Could you tell me if our video has to be in Mandarin?",
+    ):
         assert helpdesk.ask("most-cas-2024-kepu", asked).kind == "answer"
 
 

@@ -123,10 +123,14 @@ LEXICON: tuple[tuple[str, str], ...] = (
      r"(received|status|passed|approved|accepted|reviewed|processed|rejected|result|number|shortlisted|selected"
      r"|chosen|through|ranked|score)",
      "我的投稿"),
-    (r"can (you|u) check|did (you|u) (get|receive)|have (you|u) received|\bsent (it|them)\b"
+    (r"can (you|u) check"
+     r"|(could|would) (you|u)( please)? (check|look up|find out)( whether| if| on)? (my|our)\b"
+     r"|did (you|u) (get|receive)|have (you|u) received|\bsent (it|them)\b"
+     # "…whether our district has already sent its list": what was done with one's own entry
+     r"|\bwhether (my|our)\b.{0,40}\b(has|have) (already )?(been |sent|forwarded|submitted|passed|made)"
      # "I uploaded my video yesterday. Can you confirm it went through?", "Did my … application get approved?"
      r"|\bconfirm (it|that|they|whether|if)\b|went through|\bdid my\b.{0,40}\b(get|go|pass|make)"
-     r"|\b(my|our)\b.{0,30}\b(application|account)\b.{0,20}\b(approved|accepted|rejected|passed)",
+     r"|\b(my|our)\b.{0,30}\b(application|account)\b.{0,20}\b(approved|accepted|rejected|passed|made it)",
      "我的投稿"),
 )  # fmt: skip
 
