@@ -35,6 +35,7 @@ OWN = [
     "俺5月6号传的片子，咋在「我的投稿」里找不着了呢？是不是让人给删了",
     "我的百度网盘链接是不是失效了？你们那边能打开吗",
     "我们单位报的三部片子有没有进200部那个名单？",
+    "我们寄过去的光盘好像刻坏了读不出来，你们那边检查过我们的盘没有？",  # what went wrong with it
 ]
 RULE = [
     "我们交的作品找不到报名入口怎么办",
@@ -96,6 +97,7 @@ def test_personal_questions_in_english_get_an_english_reply() -> None:
         "Can you recommend a cheap hotel near Beijing West Railway Station?",
         "How do I renew my Chinese passport?",
         "推荐几本适合初中生看的科幻小说",  # 推荐几本 is no quota
+        "帮我查一下明天哈尔滨到长春的火车票还有没有",  # 帮我查 of a ticket, not of one's entry
     ],
 )
 def test_what_no_notice_is_about_gets_the_scope_reply(question: str) -> None:

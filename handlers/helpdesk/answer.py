@@ -360,7 +360,9 @@ class Helpdesk:
                 kind=kind, english=english,
             )  # fmt: skip
 
-        if about_own_submission(normalise(question)) or (english and "我的投稿" in text):
+        # "帮我查一下明天的火车票" asks a favour no contest is about, not the asker's entry.
+        errand = out_of_scope(normalise(question)) and not query.about_contests
+        if not errand and (about_own_submission(normalise(question)) or (english and "我的投稿" in text)):
             said = PERSONAL_REPLY_EN if english else PERSONAL_REPLY
             return reply(said, "personal", "转人工：本人投稿情况", confident=False)
         notice = self.notice(contest.id)
