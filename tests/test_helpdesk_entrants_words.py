@@ -518,3 +518,11 @@ def test_a_person_asking_to_enter_a_units_only_contest_hears_a_plain_no(
 def test_the_people_filmed_are_not_taken_for_the_entrant(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CQ, "参赛对象是哪些")
     assert answer.kind == "answer" and "不能以个人名义" not in answer.answer
+
+
+def test_subtitles_a_language_rule_does_not_name_are_said_to_be_unset(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(HLJ, "片子里必须配字幕不？俺们就有配音，没加字幕")
+    assert answer.confident and "通知没有写明是否必须加字幕" in answer.answer
+    # Where the notice asks for them, they are a rule.
+    required = helpdesk.ask(CAS, "视频要加字幕吗")
+    assert "配简体中文字幕" in required.answer and "没有写明是否必须加字幕" not in required.answer

@@ -324,7 +324,10 @@ class _Facts:
         )
         spec(
             "language",
-            f"语言和字幕：{v.language}。" if v.language else None,
+            # A language rule that names no subtitles leaves them to the entrant: said, not implied.
+            (f"语言和字幕：{v.language}。" + ("" if "字幕" in v.language else "通知没有写明是否必须加字幕。"))
+            if v.language
+            else None,
             "通知没有规定视频的语言和字幕。",
             "video.language",
             "视频 语言 字幕 配音 解说",
