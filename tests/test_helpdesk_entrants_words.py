@@ -526,3 +526,17 @@ def test_subtitles_a_language_rule_does_not_name_are_said_to_be_unset(helpdesk: 
     # Where the notice asks for them, they are a rule.
     required = helpdesk.ask(CAS, "视频要加字幕吗")
     assert "配简体中文字幕" in required.answer and "没有写明是否必须加字幕" not in required.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "asked", "said"),
+    [
+        (CQ, "片子角角上有公司logo水印，前头有个片头、后头有个片尾，勒些要不要删哦？", "去除所有水印"),
+        (HLJ, "都能用啥设备拍啊？俺就一个老DV和一部手机，没有专业机器", "视频终端"),
+        (CACSI, "网盘分享链接设成7天有效可以吗？", "永久有效"),
+    ],
+)
+def test_everyday_words_for_the_notices_own(helpdesk: Helpdesk, contest: str, asked: str, said: str) -> None:
+    # 勒些/前头/后头 are Chongqing fillers; 设备 is the notice's 终端; a 分享链接 is its 链接.
+    answer = helpdesk.ask(contest, asked)
+    assert answer.confident and said in answer.answer
