@@ -242,3 +242,11 @@ def test_an_answer_does_not_depend_on_which_contests_were_asked_about_first() ->
     after = helpdesk.ask(CQ, question)
     assert (after.kind, after.entry_id, after.answer) == (fresh.kind, fresh.entry_id, fresh.answer)
     assert after.kind == "answer"
+
+
+def test_a_word_only_the_notice_uses_keeps_a_question_from_the_scope_reply() -> None:
+    # The story after the question ("刚进站的博士后…头衔") matched nothing; 宣传主体 is the notice's own.
+    answer = Helpdesk(ContestRegistry.load()).ask(
+        CQ, "宣传主体的职位有限制没得？我们想拍一个刚进站的博士后，还没得啥子头衔"
+    )
+    assert answer.kind != "offtopic"

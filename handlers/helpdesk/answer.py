@@ -414,7 +414,14 @@ class Helpdesk:
                 return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
             return reply(UNSURE_EN if english else UNSURE, "unsure", confident=False)
         top = hits[0]
-        unrelated = top.confidence < OFFTOPIC_BELOW and not query.about_contests and not query.figures
+        # A word only this notice uses ("宣传主体") makes a question the notice's business, however
+        # little of the rest of the message it covers.
+        own_word = any(
+            len(t) > 1 and base.index.idf(t) >= OWN_WORD_IDF for t in query.terms if base.index.knows(t)
+        )
+        unrelated = top.confidence < OFFTOPIC_BELOW and not (
+            query.about_contests or query.figures or own_word
+        )
         if unrelated or (top.confidence < self.threshold and out_of_scope(normalise(question))):
             return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
         items = items_of(base, top) if ASKS_A_LIST.search(text) else []
@@ -629,6 +636,8 @@ def split_questions(question: str) -> list[str]:
 #: helpdesk_eval, tuning sets: +5 off-topic replies, none given to an answerable question (at 0.15:
 #: +6, but 4 answerable ones declined).
 OFFTOPIC_BELOW = 0.05
+#: A word this rare in a notice's entries (few entries have it) is the notice's own.
+OWN_WORD_IDF = 3.0
 
 
 def _clear_lead(hits: Sequence[Hit], threshold: float) -> bool:
