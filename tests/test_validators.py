@@ -22,6 +22,7 @@ from dialogs.messages import Messages
 from validators import text as text_module
 from validators.fields import check_answer
 from validators.link_fields import other_drive
+from validators.questions import question_grade
 from validators.text import (
     MAX_INPUT_CHARS,
     USCC_ALPHABET,
@@ -955,6 +956,11 @@ def test_date_never_raises(raw: str) -> None:
         ("大概1.2万吧", 12000),  # third trial round: refused as not a number
         ("差不多1500个左右", 1500),
         ("有3000多人了", 3000),
+        # fourth trial round, session 17: "发了四十几个" was taken for a question and handed off
+        ("发了四十几个", 40),
+        ("20几个", 20),
+        ("六十", 60),
+        ("十二", 12),
     ],
 )
 def test_integer_accepts(raw: str, expected: int) -> None:
@@ -1491,3 +1497,11 @@ def test_a_phone_number_or_e_mail_typed_one_cell_off_is_refused(kepu2024: Contes
     contact = FormField(id="c", label="联系方式（电话或邮箱）")
     assert isinstance(check_answer(contact, "13611112222", kepu2024), Valid)
     assert isinstance(check_answer(FormField(id="t", label="职称"), "高级工程师", kepu2024), Valid)
+
+
+def test_a_forty_odd_figure_is_checked_against_the_minimum_not_asked() -> None:
+    assert question_grade("发了四十几个") == 0 and question_grade("发了几个") > 0
+    assert invalid(check_integer("发了四十几个", min_value=50), "integer_too_small").params == {
+        "min": 50,
+        "actual": 40,
+    }

@@ -56,7 +56,8 @@ _FINAL_BU = re.compile(
 # Question words.  几 asks only before a measure word (几何, 几乎, 茶几 do not); 哪 not in 哪吒.
 _QUESTION_WORDS = re.compile(
     r"多少|多大|多长|多久|多高|多宽|多重|什么|啥|怎么|怎样|咋|如何|为什么|为何|何时|何地|谁"
-    r"|哪(?!吒)|几(?:个|天|号|月|日|点|分钟|秒|岁|部|件|项|位|张|次|页|年|种|级|人|兆|[mMgG]|号前|时)"
+    # …nor after a tens figure ("四十几个", "20几个": forty-odd, a figure said loosely).
+    r"|哪(?!吒)|(?<![十0-9])几(?:个|天|号|月|日|点|分钟|秒|岁|部|件|项|位|张|次|页|年|种|级|人|兆|[mMgG]|号前|时)"
 )
 _SENTENCE_END = re.compile(r"[。！!；;？?\n]")
 _EN_WH = re.compile(r"^(?:what|how|when|where|why|which|who|whom|whose)\b", re.IGNORECASE)
