@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -189,6 +189,13 @@ class EntryRoute(_Model):
     # The ``schedule`` stage in which the recommending units choose among the entries submitted
     # through them (cq: 初审阶段, 6/1–7/31); used with a form field of role ``recommender``.
     selection_stage: str = ""
+
+    def chosen_rule(self, form: Form, answers: Mapping[str, Any]) -> QuotaRule | None:
+        """The quota rule the entrant's answer to ``form``'s ``membership`` field picks (cacsi
+        会员推荐/申报: 个人会员 → 科普号1个，作品1部), or None."""
+        fld = next((f for f in form.fields if f.role == "membership"), None)
+        said = str(answers.get(fld.id) or "").strip() if fld is not None else ""
+        return next((r for r in self.quota if said and r.chosen_by == said), None)
 
 
 class ContentRule(_Model):

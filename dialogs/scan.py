@@ -69,6 +69,9 @@ def submitted(kit: DialogKit, state: State, number: str, via: str) -> StepResult
     methods = route_methods(contest, kit.channel(state))
     channel = kit.channel(state)
     individual = contest.by_individual(channel.id if channel else None, form.id, state["answers"])
+    # A person in cacsi's 会员推荐/申报 enters as the 个人会员 they are, not 自荐.
+    chosen = channel.chosen_rule(form, state["answers"]) if channel is not None else None
+    member = chosen.label if individual and chosen is not None and chosen.personal else ""
     # A self-nominated entry has no recommending unit to seal its 推荐单位 blank (cacsi's non-members,
     # its individual members); a 单位会员 recommends as the unit it is.
     unrecommended = (
@@ -84,6 +87,7 @@ def submitted(kit: DialogKit, state: State, number: str, via: str) -> StepResult
         signatures=signatures,
         notes=notes,
         individual=individual,
+        member=member,
         problems=problems_of((state.get("video") or {}).get("content")),
     )
     scan: State = {
@@ -102,6 +106,8 @@ def submitted(kit: DialogKit, state: State, number: str, via: str) -> StepResult
     }
     if individual:
         scan["individual"] = True  # the scan prompt asks for a signature only
+    if member:
+        scan["member"] = member  # and says as whom the person enters
     if unrecommended:
         scan["unrecommended"] = True  # nor does it list the recommending unit's blank
     recommender = form.recommender()
@@ -127,6 +133,7 @@ def scan_prompt(kit: DialogKit, state: State) -> Reply:
             signatures=signatures,
             notes=notes,
             individual=individual,
+            member=str(state.get("member") or ""),
             max_files=max_files,
             max_mib=max_mib,
             received=len(state.get("scans") or []),

@@ -341,6 +341,35 @@ async def test_the_others_route_is_for_non_members(chat: Callable[[str], ChatDri
     assert (await c.draft() or {})["answers"]["member"] == "否"
 
 
+async def test_an_individual_member_is_told_as_whom_they_enter(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    # A 个人会员 entering their 科普号 through 会员推荐/申报 was told "以个人身份自荐" at 确认提交
+    # and in the scan prompt: that is the other channel's wording.
+    c = chat("member-person")
+    cacsi = contest(svc, CACSI)
+    await c.start()
+    await c.say(cacsi.title)
+    await c.say("会员推荐/申报（社会征集）")
+    await c.say("科普号")
+    own = {"unit": "张三", "member": "个人会员", "lead_name": "张三"}
+    for fld in cacsi.form("account").fields:
+        await c.say(own.get(fld.id) or valid_answer(fld, cacsi))
+    done = await c.say("确认提交")
+    assert "提交成功" in done and "以个人会员身份申报，无需盖章" in done and "自荐" not in done
+    later = await c.say("表格以后再说")  # the scan prompt, asked again
+    assert "以个人会员身份申报，无需盖章" in later and "自荐" not in later
+    # A person of the other channel still enters 以个人身份自荐.
+    d = chat("self-person")
+    await d.start()
+    await d.say(cacsi.title)
+    await d.say("其他机构和个人自荐（社会征集）")
+    await d.say("科普号")
+    for fld in cacsi.form("account").fields:
+        await d.say({**own, "member": "否"}.get(fld.id) or valid_answer(fld, cacsi))
+    assert "以个人身份自荐，无需盖章" in await d.say("确认提交")
+
+
 def test_the_contests_own_name_names_no_channel(contests: ContestRegistry) -> None:
     # Tried in the terminal with the contest already chosen: "我要报名大美科技特派团的微视频征集" at the
     # channel step took 社会征集（自荐） for its 征集.

@@ -102,9 +102,7 @@ def rule_for_unit(channel: EntryRoute, unit: Unit) -> QuotaRule | None:
 def chosen_rule(channel: EntryRoute, form: Form, answers: Mapping[str, Any]) -> QuotaRule | None:
     """The rule of ``channel`` the entrant's answer to the form's ``membership`` field picks
     (cacsi: 个人会员 → 科普号1个，作品1部), or None."""
-    fld = next((f for f in form.fields if f.role == "membership"), None)
-    said = str(answers.get(fld.id) or "").strip() if fld is not None else ""
-    return next((r for r in channel.quota if said and r.chosen_by == said), None)
+    return channel.chosen_rule(form, answers)
 
 
 def _bonus(rule: QuotaRule, unit: Unit | None) -> int:
