@@ -97,7 +97,12 @@ def ask_review(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.
     )
     # The page's items are numbered already: its actions are answered by their words.
     named = [i.label for i in found if not i.numbered]
-    page = kit.msg.render("review", contest=plan.contest, items=_page(found), named=named)
+    lines = _page(found)
+    if not any(i.step.name == Step.CONTEST for i in found):
+        # A contest not to be changed here (a returned work reopened by 修改 编号, a link that
+        # named it, the only one open) is still named, as on a page where it was chosen.
+        lines.insert(0, {"label": kit.label(Step.CONTEST), "value": plan.contest.title, "key": ""})
+    page = kit.msg.render("review", contest=plan.contest, items=lines, named=named)
     return Reply(page, choices, numbered=False)
 
 

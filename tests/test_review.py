@@ -165,6 +165,37 @@ async def test_a_return_naming_the_video_is_not_resubmitted_unchanged_unasked(tm
         assert f"已重新提交 {number}" in await say(svc, ENTRANT, "确认提交")
 
 
+def _listed(page: str) -> list[str]:
+    """The unnumbered lines of a review page: the contest, channel and track."""
+    return [line for line in page.splitlines() if line.startswith("· ")]
+
+
+async def test_a_reopened_work_shows_the_lines_of_its_first_review_page(tmp_path: Path) -> None:
+    # 修改 编号 reopened the review page without its “· 大赛：” line: the draft's contest is fixed
+    # there (it cannot be changed), and only a contest to choose was shown.
+    write_open_edition(tmp_path / "contests")
+    write_open_edition(tmp_path / "contests", "most-cas-tg-other", prefix="KQ2099")  # a contest to choose
+    settings = Settings(_env_file=None, data_dir=tmp_path, contests_dir=tmp_path / "contests")
+    async with services(settings) as svc:
+        contest = svc.contests.get(OPEN_ID)
+        assert contest is not None
+        await say(svc, ENTRANT, "开始")
+        await say(svc, ENTRANT, OPEN_ID)
+        await say(svc, ENTRANT, "自荐")
+        for field in contest.form(contest.channel("self").forms["work"]).fields:
+            await say(svc, ENTRANT, valid_answer(field, contest))
+        first = await say(svc, ENTRANT, "链接: https://pan.baidu.com/s/1AbCdEfG 提取码: k3p9")
+        assert f"· 大赛：{contest.title}" in first
+        found = re.search(r"[A-Z]{2}\d{4}-\d{6}", await say(svc, ENTRANT, "确认提交"))
+        assert found is not None
+        await bind(svc, BOSS, Role.ORGANISER, "BOSS-3")
+        assert "退回修改" in await say(svc, BOSS, f"审核 {found[0]} 退回 作品名称 片名有误")
+        again = await say(svc, ENTRANT, f"修改 {found[0]}")
+        assert _listed(again) == _listed(first)
+        assert "修改 大赛" not in again  # named, not to be changed here
+        assert "大赛" not in await say(svc, ENTRANT, "修改")  # nor offered in the edit menu
+
+
 async def test_my_submissions_mention_the_form_being_filled_in(tmp_path: Path) -> None:
     write_open_edition(tmp_path / "contests")
     settings = Settings(_env_file=None, data_dir=tmp_path, contests_dir=tmp_path / "contests")
