@@ -335,6 +335,8 @@ class DialogEngine(DialogKit):
     def _answered_ahead(self, state: State, step: StepRef) -> bool:
         """A step answered before it was reached ("想报我的科普号" at the channel names the track)."""
         spec = self.steps[step.name]
+        if callable(spec.skip_answered):
+            return spec.skip_answered(self, state, step)
         return spec.skip_answered and spec.answered is not None and spec.answered(state, step)
 
     def _back(self, state: State, now: dt.datetime) -> StepResult:

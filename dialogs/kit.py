@@ -140,8 +140,9 @@ class StepSpec:
     occurs: Callable[[Route], Iterable[StepRef]] | None = None
     # Whether the draft has the step's answer; None: the step has nothing to answer.
     answered: Callable[[State, StepRef], bool] | None = None
-    # Passed over when already answered on the way to it (a track named with the channel).
-    skip_answered: bool = False
+    # Passed over when already answered on the way to it (a track named with the channel); or
+    # when this says so of the step (a 是否为会员 named with the channel, as the channel allows).
+    skip_answered: bool | Callable[[DialogKit, State, StepRef], bool] = False
     shown: Shown | None = None
     files: bool = False  # a file is an answer (at other steps: "please type")
     # The answer is read before typed commands, and a button of any step counts.

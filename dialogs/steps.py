@@ -171,10 +171,45 @@ def read_channel(
     named = track_named(value, tuple(channel.forms))
     if named is not None and len(channel.forms) > 1:
         state["track"] = named
-    if norm(value) in {norm(n) for n in (key, channel.label)} or picked_number(value) is not None:
+    # "我是协会的个人会员": 是否为会员 is answered with the channel, and not asked again.
+    member = _membership_named(contest, channel, value)
+    if member is not None:
+        state["answers"].update(dict.fromkeys(member[2], member[1]))
+    elif norm(value) in {norm(n) for n in (key, channel.label)} or picked_number(value) is not None:
         return Advance()
     # Chosen from a phrase: say which, so a wrong reading is caught at once.
-    return Advance([Reply(kit.msg.render("channel_read", label=channel.label))])
+    label, answer = (member[0], member[1]) if member else ("", "")
+    return Advance([Reply(kit.msg.render("channel_read", label=channel.label, field=label, answer=answer))])
+
+
+_NOT_MEMBER = re.compile(r"不是|并非|非|没|不属于")
+
+
+def _membership_named(contest: Contest, channel: EntryRoute, value: str) -> tuple[str, str, list[str]] | None:
+    """The kind of member a phrase says the entrant is ("我是协会的个人会员"), as the channel's
+    forms ask it (a field of role ``membership``, cacsi's 是否为会员) and the channel allows it:
+    (the field's label, the option, the fields' ids); None when it names none, or says not."""
+    fields = [
+        f for form_id in dict.fromkeys(channel.forms.values()) for f in contest.form(form_id).fields
+        if f.role == "membership"
+    ]  # fmt: skip
+    said = norm(value)
+    options = {o for f in fields for o in _channel_options(channel.id, f) if len(o) > 1 and norm(o) in said}
+    if len(options) != 1:
+        return None
+    option = options.pop()
+    if _NOT_MEMBER.search(said.split(norm(option))[0][-4:]):  # "我不是个人会员"
+        return None
+    ids = [f.id for f in fields if option in _channel_options(channel.id, f)]
+    return fields[0].label, option, ids
+
+
+def _membership_said(kit: DialogKit, state: State, step: StepRef) -> bool:
+    """Whether a field is a 是否为会员 answered already as the channel allows (with the channel)."""
+    fld, channel = kit.field(state, step.field_id), kit.channel(state)
+    if fld is None or channel is None or fld.role != "membership":
+        return False
+    return state["answers"].get(fld.id) in _channel_options(channel.id, fld)
 
 
 def _channel_in_words(contest: Contest, value: str) -> str | int | list[EntryRoute] | None:
@@ -512,6 +547,7 @@ STEPS: Mapping[str, StepSpec] = MappingProxyType(
             read_field,
             occurs=_fields,
             answered=lambda state, step: step.field_id in state["answers"],
+            skip_answered=_membership_said,  # "我是协会的个人会员" at the channel
             shown=shown_field,
         ),
         Step.VIDEO: StepSpec(

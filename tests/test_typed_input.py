@@ -435,6 +435,38 @@ async def test_a_track_named_in_words_is_chosen_with_the_channel_or_at_its_step(
     assert (await d.draft() or {})["track"] == "work"
 
 
+@pytest.mark.parametrize(("said", "track", "member"), [
+    ("我是协会的个人会员，想报我的科普号", "account", "个人会员"),
+    ("我们是单位会员", "work", "单位会员"),
+])  # fmt: skip
+async def test_a_membership_said_with_the_channel_is_not_asked_again(
+    chat: Callable[[str], ChatDriver], svc: Services, said: str, track: str, member: str
+) -> None:
+    # "我是协会的个人会员" chose the 会员 channel, and 是否为会员 was asked all the same.
+    cacsi = contest(svc, CACSI)
+    form = cacsi.form("account" if track == "account" else "video")
+    at = [f.id for f in form.fields].index("member")
+    c = chat(f"said-{member}")
+    await c.start()
+    await c.say(cacsi.title)
+    reply = await c.say(said)
+    assert f"「是否为会员」填写为“{member}”" in reply
+    if track == "work":
+        reply = await c.say("微视频")
+    for fld in form.fields[:at]:
+        reply = await c.say(valid_answer(fld, cacsi))
+    draft = await c.draft() or {}
+    assert "「是否为会员」" not in reply and draft["answers"]["member"] == member
+    assert draft["field"] == form.fields[at + 1].id
+    # Another channel, where that answer is not allowed: asked there, with what it allows.
+    reply = await c.say("不对，我选的是其他机构和个人自荐")
+    assert (await c.draft() or {})["channel"] == "self"
+    reply = await c.say("科普号" if track == "account" else "微视频")
+    for _fld in form.fields[:at]:
+        reply = await c.say("保留")
+    assert "「是否为会员」" in reply and "这一项只能选：否" in reply
+
+
 @pytest.mark.parametrize(
     ("said", "district"), [("我们单位在江北嘛，就报江北噻", "江北区"), ("万州的，我们是三峡学院", "万州区")]
 )
