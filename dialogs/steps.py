@@ -31,6 +31,7 @@ from validators.fields import check_answer
 from validators.link_fields import other_drive
 from validators.links import parse_video_link
 from validators.requirements import check_reviewers, review_way_meant
+from validators.spoken import date_words
 from validators.text import Invalid, Valid
 
 # A choice with more options than this (cq's 41 区县) is listed in the prompt's text and
@@ -44,7 +45,6 @@ _NO = {
 }  # fmt: skip
 OFFERED = "offered_contests"  # the contests a near name was offered as (ids), for one reply
 _YES_THAT = {"是", "是的", "对", "对的", "嗯", "嗯嗯", "好", "好的", "就是它", "是这个", "对就是", "yes", "y"}
-_DAYS_SAID = {"今天": 0, "今日": 0, "当天": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1, "前天": 2}
 _GREETING = re.compile(
     r"^(?:你好|您好|你们好|大家好|hi|hello|hey|在吗|在不在|哈喽|嗨|老师好)[!！。.～~，,]*$"
 )
@@ -352,9 +352,6 @@ def read_field(
         if not 1 <= int(v[:6]) <= len(allowed):
             return kit.reject(state, "choice_number", {"max": len(allowed)}, fld.label)
         value = allowed[int(v) - 1]
-    if fld.type is FieldType.DATE and norm(value) in _DAYS_SAID:
-        # "今天", "昨天": a day as people say it (tried: 自荐时间 refused "今天").
-        value = (contest.day_of(now) - dt.timedelta(days=_DAYS_SAID[norm(value)])).isoformat()
     if fld.role == "review_way" and not v.isdigit():  # "找了两个专家，都是副教授": the experts' way
         value = review_way_meant(value, fld.options) or value
     if fld.role == "reviewers":  # the unit's name, or two experts: as the way chosen says
@@ -386,6 +383,11 @@ def read_field(
         if reviewers is not None:
             state["answers"].pop(reviewers.id, None)
     notes = []
+    today = contest.day_of(now)
+    if fld.type is FieldType.DATE and date_words(value, today) != date_words(value):
+        # "上个月20号", "上周三", "昨天": the day reckoned from today, said back to be checked.
+        said = kit.msg.render("date_read", label=fld.label, typed=value.strip(), day=result.value)
+        notes.append(Reply(said))
     if fld.type is FieldType.URL and _video_follows(state, state["answers"].get(fld.id), result.value):
         # The video was this field's link (同上): it is not kept pointing at the old folder.
         state.pop("video", None)

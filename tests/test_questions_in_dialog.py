@@ -559,6 +559,37 @@ def test_today_is_a_date(engine: DialogEngine) -> None:
     assert (result.state or {}).get("answers", {}).get("self_date") == "2023-06-20"
 
 
+def said_at_broadcast_date(engine: DialogEngine, said: str) -> StepResult:
+    """``said`` at the envoy's 播出时间 (no window of the notice's) on Tuesday 2023-06-20."""
+    state = at_field(engine, "title")
+    state.update(contest="most-2023-tech-envoy", channel="self")
+    goto(state, StepRef(Step.FIELD, "broadcast_date"))
+    today = dt.datetime(2023, 6, 20, 10, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    return engine.handle(copy_state(state), Incoming(UserKey("test", "q"), EventKind.TEXT, text=said), today)
+
+
+@pytest.mark.parametrize(
+    ("said", "day"),
+    [("上个月20号", "2023-05-20"), ("上周三", "2023-06-14"), ("昨天", "2023-06-19"),
+     ("昨天播的", "2023-06-19"), ("3天前", "2023-06-17"), ("上个月", "2023-05")],
+)  # fmt: skip
+def test_a_day_said_relative_to_today_is_reckoned_from_the_dialogs_clock(
+    engine: DialogEngine, said: str, day: str
+) -> None:
+    # "上个月20号" and "上周三" at 播出时间 were refused as no valid date ("昨天播的" too).  Today is
+    # the dialog's clock, not the machine's.
+    result = said_at_broadcast_date(engine, said)
+    assert (result.state or {}).get("answers", {}).get("broadcast_date") == day
+    assert f"“{said}”是{day[:4]}年" in result.replies[0].text  # said back, to be checked
+
+
+@pytest.mark.parametrize("said", ["明天", "下周一", "下个月5号"])
+def test_a_day_said_ahead_is_still_refused_where_it_must_have_passed(engine: DialogEngine, said: str) -> None:
+    result = said_at_broadcast_date(engine, said)
+    assert result.replies[0].meta.get("error") == "date_in_future"
+    assert "broadcast_date" not in (result.state or {}).get("answers", {})
+
+
 def test_the_pledge_is_shown_with_the_blanks_already_answered(engine: DialogEngine) -> None:
     # Second trial round: cq's pledge showed "我单位（填写单位全称）（统一社会信用代码为____）" after
     # both had been given.

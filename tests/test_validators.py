@@ -838,6 +838,29 @@ def test_date_said_with_filler_words_or_a_relative_year(raw: str, expected: str)
     assert valid(check_date(raw, today=dt.date(2026, 12, 7))) == expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("昨天", "2026-12-06"), ("前天", "2026-12-05"), ("大前天", "2026-12-04"),
+        ("当天", "2026-12-07"), ("3天前", "2026-12-04"), ("十五天前", "2026-11-22"),
+        ("昨天播的", "2026-12-06"),
+        # 2026-12-07 is a Monday; a week runs Monday to Sunday.
+        ("上周三", "2026-12-02"), ("上星期天", "2026-12-06"), ("上上周一", "2026-11-23"),
+        ("这周五", "2026-12-11"), ("上个月20号", "2026-11-20"), ("上月三十号", "2026-11-30"),
+        ("上上个月二十日", "2026-10-20"), ("本月1号", "2026-12-01"), ("上个月", "2026-11"),
+        ("下个月5号", "2027-01-05"), ("明天", "2026-12-08"),
+    ],
+)  # fmt: skip
+def test_a_day_said_relative_to_today(raw: str, expected: str) -> None:
+    assert valid(check_date(raw, today=dt.date(2026, 12, 7))) == expected
+
+
+@pytest.mark.parametrize("raw", ["上个月31号", "上周八", "上周", "周三", "三十二天以前的下午"])
+def test_a_relative_day_that_names_no_day(raw: str) -> None:
+    invalid(check_date(raw, today=dt.date(2026, 12, 7)), "bad_date")
+    invalid(check_date("上个月20号"), "bad_date")  # without today, nothing to reckon from
+
+
 def test_a_relative_year_needs_today() -> None:
     invalid(check_date("去年10月15号"), "bad_date")
     invalid(check_date("明年五月", today=dt.date(2026, 12, 7)), "bad_date")

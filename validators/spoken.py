@@ -27,18 +27,79 @@ _RELATIVE_YEAR = {"大前年": 3, "前年": 2, "去年": 1, "今年": 0}
 _RELATIVE = re.compile(r"^(大前年|前年|去年|今年)")
 
 
+# A day said relative to today: "昨天", "3天前", "上周三", "上个月20号" (and ahead: "明天", "下周一").
+_DAYS_AGO = {
+    "今天": 0, "今日": 0, "当天": 0, "today": 0, "昨天": 1, "昨日": 1, "yesterday": 1,
+    "前天": 2, "大前天": 3, "明天": -1, "明日": -1, "tomorrow": -1, "后天": -2,
+}  # fmt: skip
+_WEEKS_AGO = {"上上": 2, "上": 1, "这": 0, "本": 0, "下": -1}
+_MONTHS_AGO = {"上上": 2, "上": 1, "这": 0, "本": 0, "下": -1}
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_NUMBER = r"\d{1,2}|[一二两三四五六七八九十]{1,3}"
+_N_DAYS_AGO = re.compile(rf"^({_NUMBER})(?:天|日)(?:以)?前$")
+_WEEKDAY = re.compile(r"^(上上|上|这|本|下)(?:个)?(?:周|星期|礼拜)([一二三四五六日天1-7])$")
+_MONTH_DAY = re.compile(rf"^(上上|上|这|本|下)(?:个)?月(?:的)?(?:({_NUMBER})(?:日|号))?$")
+
+
+def _figure(text: str) -> int | None:
+    """A small number as written: "20", "二十", "十五", "三十一"."""
+    if text.isdigit():
+        return int(text)
+    if "十" not in text:
+        return _CN_DIGITS.get(text) if len(text) == 1 else None
+    tens, _, ones = text.rpartition("十")
+    if len(tens) > 1 or len(ones) > 1:
+        return None
+    return (_CN_DIGITS.get(tens, 0) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
+
+
+def _relative_day(text: str, today: dt.date) -> str | None:
+    """A day said relative to ``today``, written as a date ("上周三" → "2026年12月2日"); a month
+    said so ("上个月") as a month; None when ``text`` says none (or names no real day)."""
+    if (days := _DAYS_AGO.get(text.casefold())) is not None:
+        day = today - dt.timedelta(days=days)
+    elif m := _N_DAYS_AGO.match(text):
+        figure = _figure(m[1])
+        if figure is None:
+            return None
+        day = today - dt.timedelta(days=figure)
+    elif m := _WEEKDAY.match(text):
+        # Weeks run Monday to Sunday (周日 is the last day of its week).
+        weekday = "一二三四五六".find(m[2]) + 1 or (int(m[2]) if m[2].isdigit() else 7)
+        monday = today - dt.timedelta(days=today.weekday() + 7 * _WEEKS_AGO[m[1]])
+        day = monday + dt.timedelta(days=weekday - 1)
+    elif m := _MONTH_DAY.match(text):
+        months = today.year * 12 + today.month - 1 - _MONTHS_AGO[m[1]]
+        year, month = divmod(months, 12)
+        if not m[2]:
+            return f"{year}年{month + 1}月"
+        figure = _figure(m[2])
+        try:
+            day = dt.date(year, month + 1, figure or 0)
+        except ValueError:  # "上个月31号" in a month of 30 days: no such day
+            return None
+    else:
+        return None
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def date_words(text: str, today: dt.date | None = None) -> str:
-    """``text`` without the words said around a date, and with 去年/前年/今年 written as the year
-    (relative to ``today``; without it they are left as typed)."""
+    """``text`` without the words said around a date, with 去年/前年/今年 written as the year and a
+    day said relative to today ("昨天", "上周三", "上个月20号") written as that day (relative to
+    ``today``; without it they are left as typed)."""
     text = unicodedata.normalize("NFKC", text).strip()
+    if today is not None and (day := _relative_day(text, today)):  # "当天" is no tail here
+        return day
     before = None
     while before != text:
         before = text
         text = _DATE_TAIL.sub("", _DATE_LEAD.sub("", text)).strip()
+    if today is None:
+        return text
     m = _RELATIVE.match(text)
-    if m and today is not None:
+    if m:
         text = f"{today.year - _RELATIVE_YEAR[m[1]]}年" + text[m.end() :].lstrip("的")
-    return text
+    return _relative_day(text, today) or text
 
 
 # Hedging around a figure ("大概1.2万吧", "差不多1500个左右", "有3000多人了"): it says nothing of it.
