@@ -67,6 +67,7 @@ FIELDS = (
     "contest_title",
     "channel_id",
     "channel",
+    "track",
     "title",
     "first_author",
     "unit",
@@ -83,6 +84,7 @@ LABELS_ZH = {
     "contest_title": "大赛",
     "channel_id": "渠道编号",
     "channel": "报名渠道",
+    "track": "申报类型",
     "title": "作品名称",
     "first_author": "第一作者",
     "unit": "单位",
@@ -92,6 +94,9 @@ LABELS_ZH = {
     "check": "自动检查",
     "key_id": "签名密钥",
 }
+
+#: The title's label where the entry is not a work: a 科普号 (account) is named by its own name.
+TITLE_LABELS_ZH = {"account": "科普号名称"}
 
 CHECK_ZH = {
     "passed": "已通过",
@@ -373,6 +378,8 @@ def receipt_payload(submission: Submission, contest: Contest, signer_key_id: str
         "contest_title": contest.title,
         "channel_id": submission.channel_id,
         "channel": channel,
+        # Only a 科普号's: a work's receipt reads (and its payload is signed) as before.
+        "track": "account" if contest.form(submission.form_id).track == "account" else None,
         "title": _by_role(contest, submission, "title"),
         "first_author": _first_author(contest, submission),
         # A person entering on their own (自荐机构（个人）: 张伟) has no 单位 to certify.
@@ -415,13 +422,16 @@ class Receipt:
         rows = []
         for name in FIELDS:
             value = self.payload.get(name)
-            if value is None or name in ("contest_id", "channel_id"):
+            if value is None or name in ("contest_id", "channel_id", "track"):
                 continue
+            label = LABELS_ZH[name]
             if name == "check":
                 value = CHECK_ZH.get(value, value)
             elif name == "submitted_at":
                 value = _beijing(value)
-            rows.append((LABELS_ZH[name], printable(value)))
+            elif name == "title":
+                label = TITLE_LABELS_ZH.get(str(self.payload.get("track")), label)
+            rows.append((label, printable(value)))
         return rows
 
     def text_zh(self, verify_url: str | None = None) -> str:

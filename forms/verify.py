@@ -30,6 +30,7 @@ from forms.receipts import (
     FIELDS,
     FORMAT,
     LABELS_ZH,
+    TITLE_LABELS_ZH,
     TOKEN_PREFIX,
     Receipt,
     field_digests,
@@ -216,7 +217,7 @@ def _shown_in_pdf(shown: str, rows: list[tuple[str, str]]) -> str | None:
     return "；".join(problems)
 
 
-_SHOWN_LABELS = sorted(LABELS_ZH.values(), key=len, reverse=True)
+_SHOWN_LABELS = sorted({*LABELS_ZH.values(), *TITLE_LABELS_ZH.values()}, key=len, reverse=True)
 _LINE = re.compile(
     r"^[ \t]*(" + "|".join(re.escape(label) for label in _SHOWN_LABELS) + r")[ \t]*[：:][ \t]*(.*?)[ \t]*$",
     re.M,

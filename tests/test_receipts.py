@@ -39,6 +39,7 @@ from forms.receipts import (
     load_public_key,
     load_signing_key,
     public_pem,
+    signed_message,
 )
 from forms.render import render_form
 from forms.verify import verify_receipt
@@ -97,6 +98,7 @@ def test_a_receipt_certifies_what_was_submitted(receipt: Receipt, key: Ed25519Pr
         "contest_title": "2024年全国科普微视频大赛",
         "channel_id": "recommend",
         "channel": "地方、部门推荐",
+        "track": None,  # a work's
         "title": "超导的秘密",
         "first_author": "张三",
         "unit": "中国科学院物理研究所",
@@ -142,6 +144,39 @@ def test_an_individual_entrant_is_not_printed_as_their_own_unit(
     org = {**answers, "unit": "中国科学院物理研究所"}
     text = issue_receipt(submission(channel_id="self", form_id="self", answers=org), contest, key).text_zh()
     assert "单位：中国科学院物理研究所" in text
+
+
+def test_a_science_account_is_named_as_an_account_not_a_work(key: Ed25519PrivateKey) -> None:
+    # A cacsi 科普号's receipt said "作品名称：青少年科学实验室": it is the account's name.
+    cacsi = ContestRegistry.load().get("cacsi-2022-youth")
+    assert cacsi is not None
+    answers = {"account_name": "青少年科学实验室", "unit": "某某中学", "member": "单位会员"}
+    entry = submission(
+        number="QK2022-000001", contest_id=cacsi.id, channel_id="member", form_id="account",
+        answers=answers, video={},
+    )  # fmt: skip
+    receipt = issue_receipt(entry, cacsi, key)
+    assert receipt.payload["track"] == "account"
+    text = receipt.text_zh()
+    assert "科普号名称：青少年科学实验室" in text and "作品名称" not in text
+    for data in (receipt.to_json(), text, receipt.pdf()):
+        result = verify_receipt(data, key.public_key())
+        assert result.ok, result.problem
+        assert "科普号名称：青少年科学实验室" in result.certifies_zh()
+    # The name shown beside the token is checked as the title is.
+    shown = verify_receipt(text.replace("：青少年科学实验室", "：别的科普号"), key.public_key())
+    assert (shown.ok, shown.part) == (False, "shown") and "科普号名称" in (shown.problem or "")
+
+
+def test_a_receipt_signed_before_the_track_was_certified_still_verifies(
+    receipt: Receipt, key: Ed25519PrivateKey
+) -> None:
+    payload = {k: v for k, v in receipt.payload.items() if k != "track"}
+    digests = field_digests(payload)
+    old = Receipt(payload, key.sign(signed_message(digests)), digests)
+    result = verify_receipt(old.to_json(), key.public_key())
+    assert result.ok, result.problem
+    assert "作品名称：超导的秘密" in result.certifies_zh()
 
 
 def test_issuing_again_gives_the_same_receipt(
