@@ -35,6 +35,7 @@ from dialogs.results import StepResult, SubmitRequest
 from dialogs.scan import scan_limits
 from dialogs.states import Step
 from forms.paperwork import Paperwork
+from handlers.answer_notices import AnswerNotices
 from handlers.claims import ClaimGate
 from handlers.follow_ups import FollowUps, Pusher, form_replies
 from handlers.quota.service import QuotaService
@@ -185,6 +186,7 @@ class SubmitHandler:
         self.resubmitter = resubmitter
         self.content = content
         self.follow_ups = follow_ups
+        self.notices = AnswerNotices(engine, storage, quota)  # what an answer given tells beside it
         # Documents drawn after the reply went out (a PDF costs a third of a CPU second, and
         # WeChat wants its reply within 4 s): kept here and awaited by aclose().
         self._later: set[asyncio.Task[None]] = set()
@@ -339,13 +341,12 @@ class SubmitHandler:
             notice = await self.quota.start_notice(event.user, outcome.state["contest"])
             if notice:
                 replies.insert(min(1, len(replies)), Reply(notice))
-        elif draft is not None and outcome.state and self.quota is not None:
-            named = self._unit_named(draft.data, outcome.state)
-            notice = named and await self.quota.unit_notice(
-                event.user, outcome.state["contest"], outcome.state.get("channel") or "", named
-            )
+        elif draft is not None and outcome.state:
+            notice = await self.notices.unit_places(event.user, draft.data, outcome.state)
             if notice:
                 replies.insert(min(1, len(replies)), Reply(notice))
+            if code := await self.notices.code_elsewhere(draft.data, outcome.state):
+                replies.insert(max(len(replies) - 1, 0), Reply(code))  # before the next question
         asking = bool(outcome.question and ask is not None)
         # The save ends the turn only when it is the event's last effect (not before a question).
         if not await self._store(event.user, draft, outcome.state, gate, None if asking else turn):
@@ -407,16 +408,6 @@ class SubmitHandler:
             return None
         amend = after.get("amend")
         return await self.quota.named_claim(after["contest"], form.id, answers, amend=amend, now=now)
-
-    def _unit_named(self, before: dict[str, Any], after: dict[str, Any]) -> str:
-        """The recommending unit this event answered, if it did (so its places can be shown)."""
-        if before.get("step") != Step.FIELD or not after.get("contest"):
-            return ""
-        fld = self.engine.field(after, before.get("field"))
-        if fld is None or fld.role != "unit":
-            return ""
-        value = (after.get("answers") or {}).get(fld.id)
-        return str(value) if value and value != (before.get("answers") or {}).get(fld.id) else ""
 
     async def _store(
         self,

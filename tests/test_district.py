@@ -44,7 +44,7 @@ from handlers.quota.service import QuotaService
 from handlers.review.service import LINK_CHECKS, ReviewService
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler
-from tests.conftest import ChatDriver, Clock, beijing, valid_answer, video_answer
+from tests.conftest import ChatDriver, Clock, beijing, valid_answer, valid_uscc, video_answer
 from tests.test_admin import cli
 from tests.test_quota import CAS, CQ, World, make_request, open_org_beside
 from tests.test_submission_flow import png_scan
@@ -492,6 +492,41 @@ async def test_the_completed_scan_says_the_district_has_still_to_choose(tmp_path
         await svc.assistant.handle(Incoming(ENTRANT, EventKind.FILE, file=info))
         done = await chat.say("完成")
         assert "材料齐全" in done and "材料已齐全，作品仍待“万州区”择优推荐" in done
+
+
+async def test_a_code_another_unit_gave_is_pointed_out_and_kept(desk: Desk) -> None:
+    """Two 创作单位 of different names gave one 统一社会信用代码 and nobody was told: one of the two
+    codes is likely mistyped.  The second is told at once, nothing of the first entry named."""
+    contest = desk.world.contest(CQ)
+    done = await submit_through_chat(desk, ENTRANT, "江北", unit="重庆某某科技有限公司", title="作品一")
+    assert "提交成功" in done
+    fields = contest.form("unit_report").fields
+    code_at = next(i for i, f in enumerate(fields) if f.type is FieldType.USCC)
+
+    async def up_to_the_code(who: str, unit: str) -> tuple[ChatDriver, str]:
+        chat = desk.chat(UserKey("terminal", who))
+        text = await chat.start(hint=CQ)
+        typed = {"district": "万州", "unit": unit, "title": f"{who}的作品"}
+        for fld in fields[: code_at + 1]:
+            text = await chat.say(typed.get(fld.id) or valid_answer(fld, contest))
+        return chat, text
+
+    other, said = await up_to_the_code("other", "重庆另一家科技有限公司")
+    assert "统一社会信用代码 " + valid_uscc() + " 已用于本大赛的另一份报名" in said
+    assert "创作单位不是“重庆另一家科技有限公司”" in said and "修改 统一社会信用代码" in said
+    assert "重庆某某" not in said and "CQ2023-" not in said  # nothing of the other entry
+    assert said.index("请核对") < said.index(f"「{fields[code_at + 1].label}」")  # the question last
+    draft = await other.draft() or {}
+    assert draft["answers"]["uscc"] == valid_uscc() and draft["field"] == fields[code_at + 1].id  # kept
+    # The unit corrected (from the review page): the same unit, and nothing more is said.
+    for fld in fields[code_at + 1 :]:
+        await other.say(valid_answer(fld, contest))
+    await other.say(video_answer(contest))
+    fixed = await other.say("创作单位改成 重庆某某科技有限公司")
+    assert "已把「创作单位」改为" in fixed and "已用于本大赛" not in fixed
+    # The same unit written another way (a full-width space) is the same unit.
+    _same, said = await up_to_the_code("same", "重庆某某科技　有限公司")
+    assert "已用于本大赛" not in said
 
 
 async def test_the_consoles_waiting_count_is_the_districts_list(desk: Desk) -> None:
