@@ -156,3 +156,12 @@ def test_a_form_word_two_forms_share_answers_for_both(helpdesk: Helpdesk) -> Non
     assert "签字须手写" in video.answer and "科普号申报表" not in video.answer
     own = helpdesk.ask(CACSI, "申报表签名能用电子签吗？", track="account")
     assert "微视频申报表" not in own.answer
+
+
+def test_an_unsure_part_beside_a_sure_one_is_read_as_its_detail() -> None:
+    # "中间有没有啥审查环节" alone covers too little; asked with the voting question before it, the
+    # voting clause (形式审查, then the vote) answers both, and surely.
+    helpdesk = Helpdesk(ContestRegistry.load())
+    asked = "作品交上去后是直接挂出来让网友投票吗？中间有没有啥审查环节"
+    answer = helpdesk.ask("most-2023-tech-envoy", asked)
+    assert answer.confident and "形式审查" in answer.answer

@@ -306,12 +306,18 @@ class Helpdesk:
             # 钟，能行不"), or that nothing in the notice matches ("通知上头我翻了几遍都没看到"; "能不能
             # 把U盘直接寄过去？寄到哪个地址"), tells that question's story: asked with it, it is understood.
             before, after = answers[i - 1], answers[i]
-            strong = before if _lost(after) and before.kind != "offtopic" else None
-            strong = after if strong is None and _lost(before) and after.confident else strong
+            # A part only unsure beside a sure one may be its detail ("…网友投票吗？中间有没有啥审查
+            # 环节"): asked together, the same answer must then be sure on its own, not by its lead.
+            weak_after = _lost(after) or (not after.confident and before.confident)
+            strong = before if weak_after and before.kind != "offtopic" else None
+            weak_before = _lost(before) or not before.confident
+            strong = after if strong is None and weak_before and after.confident else strong
             if strong is not None:
                 joined = self._one(contest, f"{parts[i - 1]}，{parts[i]}", route, english)
                 # Only as the story of the other part: the same answer, now sure.
-                if joined.confident and (joined.entry_id, joined.kind) == (strong.entry_id, strong.kind):
+                lost = _lost(after) if strong is before else _lost(before)
+                sure = joined.confident and (lost or joined.score >= self.threshold)
+                if sure and (joined.entry_id, joined.kind) == (strong.entry_id, strong.kind):
                     answers[i - 1 : i + 1] = [joined]
         result = answers[0] if len(answers) == 1 else _together(answers)
         if english and len(parts) > 1 and not result.confident:
