@@ -121,6 +121,7 @@ def test_how_many_win_is_said_to_be_unstated_where_the_notice_gives_no_number(he
         "重庆科技馆周一开门吗",
         "北京今天限号尾号几",
         "能推荐个电脑吗，剪视频用的",
+        "下周去上海出差，住哪片交通方便一点？",
         "Can you recommend a good laptop for video editing under 8000 yuan?",
     ],
 )
