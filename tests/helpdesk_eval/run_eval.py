@@ -57,6 +57,7 @@ SETS = {
     "unseen10": QUESTIONS.with_name("unseen10.yaml"),
     "unseen11": QUESTIONS.with_name("unseen11.yaml"),
     "unseen12": QUESTIONS.with_name("unseen12.yaml"),
+    "unseen13": QUESTIONS.with_name("unseen13.yaml"),
 }
 
 
