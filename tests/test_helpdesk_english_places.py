@@ -251,3 +251,16 @@ def test_a_word_only_the_notice_uses_keeps_a_question_from_the_scope_reply() -> 
         CQ, "宣传主体的职位有限制没得？我们想拍一个刚进站的博士后，还没得啥子头衔"
     )
     assert answer.kind != "offtopic"
+
+
+@pytest.mark.parametrize(("contest", "asked"), [(CQ, "时长多久"), (HLJ, "video多大"), (CAS, "video要多少MB")])
+def test_a_short_question_about_the_video_is_no_errand(helpdesk: Helpdesk, contest: str, asked: str) -> None:
+    # 多久 asks, it names nothing unknown; "video" typed in a Chinese message is 视频.
+    answer = helpdesk.ask(contest, asked)
+    assert answer.kind == "answer" and answer.confident
+
+
+def test_a_number_plate_rule_is_an_errand_whatever_the_deadline_says_of_beijing_time(
+    helpdesk: Helpdesk,
+) -> None:
+    assert helpdesk.ask(CACSI, "北京今天限号吗").kind == "offtopic"

@@ -106,7 +106,7 @@ FRAMING_WEIGHT = 0.3
 #: entry fails to cover they would hand off "附件最多能传几个" (helpdesk_eval: +11 answered, +3 errors
 #: over the tuning sets' 854 questions).  What kind of answer they want is ``wanted.py``'s.
 ASKING_TERMS = re.compile(
-    r"(哪)?几[个天号分句部项次年名位种条]?|哪几个|多少|啥时候|什么时候|需不需要|要不要|能不能|有没有"
+    r"(哪)?几[个天号分句部项次年名位种条]?|哪几个|多少|多久|啥时候|什么时候|需不需要|要不要|能不能|有没有"
 )
 #: Intents that say "how much" of anything: alone with an unknown word, the question is about that word.
 GENERIC_MEASURES = frozenset({"大小", "时长"})
@@ -171,7 +171,12 @@ class KnowledgeBase:
             and not query.about_contests
         ):
             return True
-        unknown = [t for t in words if not self.index.knows(t) and not any(k in t for k in known)]
+        # An asking word ("时长多久": 多久) is no unknown thing the measure could be of.
+        unknown = [
+            t
+            for t in words
+            if not self.index.knows(t) and not any(k in t for k in known) and not ASKING_TERMS.fullmatch(t)
+        ]
         return bool(unknown and known) and set(known) <= GENERIC_MEASURES and not query.figures
 
     def _weights(self, terms: Iterable[str]) -> dict[str, float]:

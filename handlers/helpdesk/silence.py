@@ -177,7 +177,7 @@ def silent_topic(question: str, said: Sequence[str]) -> SilentTopic | None:
 #: Asking to be recommended something to watch, read, eat or buy ("推荐几部好看的自然纪录片"): no
 #: notice's matter whatever words of a quota it has, so told at once, before any entry is searched.
 PLAIN_ERRANDS = re.compile(
-    r"好看的|好玩的|好吃的|推荐(?:几|一)(?:本|首|款|家|部好看)|推荐(?:个|一台|一款)?(?:笔记本|电脑|手机)"
+    r"好看的|好玩的|好吃的|推荐(?:几|一)(?:本|首|款|家|部好看)|推荐(?:个|一台|一款)?(?:笔记本|电脑|手机)|限号|限行"
     r"|recommend (?:me )?(?:a|an|some) (?:good |cheap |decent |nice )?"
     r"(?:laptop|computer|phone|book|movie|film|restaurant|hotel|song)",
     re.IGNORECASE,
