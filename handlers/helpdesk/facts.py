@@ -394,7 +394,7 @@ class _Facts:
             if form.footnotes:
                 text += "表注：" + "；".join(form.footnotes) + "。"
             if not form.reproduced:  # the columns are inferred: say so, do not pass them off as the notice's
-                text += "（通知未附表样，以上按往年同类表格推定，以主办方下发的表样为准。）"
+                text += "（通知没有给出表样，以上按往年同类表格推定，以主办方下发的表样为准。）"
             self.add(
                 f"{key}.signatures",
                 text,
