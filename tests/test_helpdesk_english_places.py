@@ -264,3 +264,9 @@ def test_a_number_plate_rule_is_an_errand_whatever_the_deadline_says_of_beijing_
     helpdesk: Helpdesk,
 ) -> None:
     assert helpdesk.ask(CACSI, "北京今天限号吗").kind == "offtopic"
+
+
+def test_a_unit_compared_with_the_others_gets_both_tiers(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CQ, "两江新区跟普通区县名额一样吗")
+    assert "3—5" in answer.answer and "1—2" in answer.answer
+    assert "1—2" not in helpdesk.ask(CQ, "两江新区能推几个").answer

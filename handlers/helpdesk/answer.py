@@ -496,6 +496,10 @@ class Helpdesk:
             english_answer(replace(entry, text=said), contest) if english
             else f"{said}\n（依据：{entry.source}{quote}）"
         )  # fmt: skip
+        if _COMPARES.search(text):  # "两江新区跟普通区县名额一样吗": the other tiers of the route too
+            others = (base.entry(f"fact:quota.{place.route.id}.{r.kind}") for r in place.route.quota)
+            for other in (e for e in others if e is not None and e is not entry):
+                rendered += "\n" + (english_answer(other, contest) if english else other.render())
         return HelpAnswer(
             rendered, True, entry.source, 1.0, contest.id, rendered, entry.id, query.terms, "answer", english
         )
@@ -642,6 +646,8 @@ def split_questions(question: str) -> list[str]:
 #: helpdesk_eval, tuning sets: +5 off-topic replies, none given to an answerable question (at 0.15:
 #: +6, but 4 answerable ones declined).
 OFFTOPIC_BELOW = 0.05
+#: A question comparing one unit's places with others'.
+_COMPARES = re.compile(r"一样|区别|不同|差别|相比|比(?:其他|别的|普通|一般)|compared?|same as|differ")
 #: A word this rare in a notice's entries (few entries have it) is the notice's own.
 OWN_WORD_IDF = 3.0
 
