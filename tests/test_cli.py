@@ -162,6 +162,8 @@ def test_the_terminal_sends_a_video_and_the_signed_scan_with_file(tmp_path: Path
     MP4 or a JPG scan, was taken for one too large for the chat and refused."""
     import datetime as dt
 
+    from PIL import Image, ImageDraw
+
     from contests.rules import ContestRegistry, dump_contest, new_edition
     from tests.media_factory import MediaFactory, Video
 
@@ -174,7 +176,9 @@ def test_the_terminal_sends_a_video_and_the_signed_scan_with_file(tmp_path: Path
     media = MediaFactory(tmp_path / "media")
     video = media.video(Video(width=640, height=360, seconds=2))
     scan = tmp_path / "media" / "签字盖章.jpg"
-    media.jpeg().rename(scan)
+    page = Image.new("RGB", (600, 800), "white")  # the form's frame: a page, not a photo
+    ImageDraw.Draw(page).rectangle((30, 30, 570, 770), outline="black", width=6)
+    page.save(scan, "JPEG")
     folder = tmp_path / "media" / "一个文件夹"
     folder.mkdir()
     loop = tmp_path / "media" / "loop.mp4"

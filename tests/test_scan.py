@@ -91,3 +91,60 @@ def test_a_blank_page_is_no_signed_form(tmp_path: Path, fmt: str) -> None:
     framed = tmp_path / "framed.img"
     framed.write_bytes(_image(fmt))
     assert inspect_scan(framed).ok
+
+
+def _photo_of_a_form() -> bytes:
+    """A phone photo of the printed form: greyish, slightly warm paper with its table and
+    writing, on a darker desk that fills the edges of the picture."""
+    photo = Image.new("RGB", (1200, 1600), (96, 72, 50))  # the desk
+    draw = ImageDraw.Draw(photo)
+    draw.rectangle((150, 120, 1050, 1480), fill=(214, 208, 196))  # the paper, under room light
+    for y in range(220, 1400, 90):  # the form's rows and their printed and written words
+        draw.line((200, y, 1000, y), fill=(40, 40, 40), width=4)
+        draw.text((220, y + 20), "name / unit / title 2027", fill=(20, 20, 20))
+    draw.ellipse((700, 1250, 900, 1450), outline=(200, 30, 30), width=8)  # the seal
+    out = io.BytesIO()
+    photo.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def _photo() -> bytes:
+    """An unrelated full-bleed photo: a sky's gradient over green fields and a dark tree."""
+    photo = Image.new("RGB", (1600, 1200))
+    draw = ImageDraw.Draw(photo)
+    for y in range(600):
+        draw.line((0, y, 1600, y), fill=(70 + y // 6, 130 + y // 8, 230))
+    draw.rectangle((0, 600, 1600, 1200), fill=(60, 140, 50))
+    draw.ellipse((900, 300, 1300, 800), fill=(20, 60, 20))
+    out = io.BytesIO()
+    photo.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def _flat(colour: str, fmt: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (800, 600), colour).save(out, fmt)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [_flat("blue", "PNG"), _flat("red", "JPEG"), _flat("grey", "PNG"), _photo()],
+    ids=["flat_blue_png", "flat_red_jpeg", "flat_grey_png", "photo_jpeg"],
+)
+def test_a_picture_that_is_no_paper_form_is_no_signed_form(tmp_path: Path, content: bytes) -> None:
+    # Fifth trial round: an all-blue 800×600 PNG and a holiday photo were taken as 签字的报名表.
+    from validators.scan import inspect_scan
+
+    picture = tmp_path / "picture.img"
+    picture.write_bytes(content)
+    verdict = inspect_scan(picture)
+    assert not verdict.ok and "不像一张纸质表格" in verdict.reason, verdict
+
+
+def test_a_photo_of_the_printed_form_on_a_desk_is_a_signed_form(tmp_path: Path) -> None:
+    from validators.scan import inspect_scan
+
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(_photo_of_a_form())
+    assert inspect_scan(photo).ok

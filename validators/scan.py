@@ -246,10 +246,21 @@ def _looks_like_html(data: bytes) -> bool:
     return any(mark in head for mark in _HTML_MARKS) or b"<script" in data.lower()
 
 
-#: Grey levels below this count as ink; a page with less than this share of ink pixels is blank.
+#: Grey levels below this count as ink, the rest as (light) paper; a page with less than
+#: ``_LEAST_INK`` of ink pixels is blank.
 _DARK_LEVEL = 160
 _LEAST_INK = 0.002
 _BLANK = "图片几乎是一张白纸，看不到表格的内容；请把签字盖章后的报名表拍清楚或扫描后再发送"
+#: A printed form is light paper with some ink on it, so a scan or photo of it is mostly light
+#: (fifth trial round: an all-blue 800×600 PNG and a holiday photo were taken as the signed form,
+#: since they have "ink" everywhere).  At least this share of the picture must be paper: a flat
+#: colour is then refused either way (all paper and no ink, or all ink and no paper), and so is a
+#: full-bleed photo, while a phone photo of the form with some desk around it still passes.
+_LEAST_PAPER = 0.5
+_NO_PAPER = (
+    "图片不像一张纸质表格（大部分画面不是浅色的纸面，像是纯色图片或照片）；"
+    "请把签字盖章后的报名表平放，让表格占满大半个画面，拍清楚或扫描后再发送"
+)
 
 
 def _check_image(data: bytes, kind: str, max_pixels: int) -> dict[str, Any]:
@@ -274,6 +285,9 @@ def _check_image(data: bytes, kind: str, max_pixels: int) -> dict[str, Any]:
                 dark = sum(small.histogram()[:_DARK_LEVEL])
                 if dark < _LEAST_INK * 256 * 256:
                     raise _Refused(_BLANK)
+                # And no page at all (a flat colour, a photo): too little of it is light paper.
+                if 256 * 256 - dark < _LEAST_PAPER * 256 * 256:
+                    raise _Refused(_NO_PAPER)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _Refused("图片的像素多得不合理（可能是恶意构造的文件），无法作为扫描件") from None
     except (OSError, SyntaxError, ValueError, EOFError):
