@@ -341,6 +341,10 @@ class Contest(_Model):
     contacts: tuple[Contact, ...] = ()
     gaps: tuple[str, ...] = ()  # what the notice leaves silent or garbled
     series: str = ""  # set by ``contests new`` so that later editions share the first one's lineage
+    # Set by ``contests new`` when no opening date was given: a copy of last year's rules, not yet
+    # checked against the new notice, is never open to entrants.  The organiser, having checked
+    # it, writes ``opens`` and deletes ``draft: true``.
+    draft: bool = False
 
     @model_validator(mode="after")
     def _references(self) -> Contest:
@@ -430,7 +434,9 @@ class Contest(_Model):
     def opens_at(self) -> dt.datetime | None:
         return dt.datetime.combine(self.opens, dt.time(), SHANGHAI) if self.opens else None
 
-    def status(self, now: dt.datetime) -> Literal["upcoming", "open", "closed"]:
+    def status(self, now: dt.datetime) -> Literal["draft", "upcoming", "open", "closed"]:
+        if self.draft:
+            return "draft"
         opens = self.opens_at()
         if opens and now < opens:
             return "upcoming"
@@ -613,7 +619,8 @@ def plan_edition(
     (cq's districts choose in the two months after it); the production and broadcast windows
     move by whole years, so that "produced in the year before" stays true.  Dates written in
     the prose move with the dates they are, and year names take the new year
-    (:mod:`contests.prose`); the rest is listed in :attr:`Edition.unchecked`.
+    (:mod:`contests.prose`); the rest is listed in :attr:`Edition.unchecked`.  Without an
+    ``opens`` the edition is a draft, never open, until the organiser sets its opening date.
     """
     data = source.model_dump(mode="json", exclude_defaults=True)
     years = deadline.year - source.deadline.year
@@ -625,10 +632,17 @@ def plan_edition(
     data["deadline"] = deadline.isoformat()
     moves: dict[dt.date, dt.date] = {source.deadline: deadline}
     new_opens = opens or (_shift(source.opens, years) if source.opens else None)
+    late_opens = opens is None and new_opens is not None and new_opens > deadline
     if source.opens is not None and new_opens is not None:
         moves[source.opens] = new_opens
-    if new_opens is not None:
+    data.pop("opens", None)
+    if new_opens is not None and not late_opens:
         data["opens"] = new_opens.isoformat()
+    # Opened only by a date the organiser gave: without one the edition is a draft (never open)
+    # until they have checked it against the new notice and set ``opens`` themselves.
+    data.pop("draft", None)
+    if opens is None:
+        data["draft"] = True
     for stage in data.get("schedule", []):
         for end in ("start", "end"):
             if stage.get(end):
@@ -646,6 +660,11 @@ def plan_edition(
         why = f"开始日期已给出（--opens {opens.isoformat()}），此说明已从新一届删去"
         answered += [Unchecked("gaps", clause, why) for clause in dropped]
     moved, unchecked = move_prose(data, moves, source.year, source.year + years, skip=_NOT_PROSE)
+    if late_opens and new_opens is not None:
+        # hlj opened 3月28日 for a 5月9日 deadline; moved by a year it would open after a deadline
+        # of 2月1日, which no contest can: left out, for the organiser to give.
+        why = "上一届的开始日期按整年移动后晚于本届截止日期，未写入；请按新通知填写 opens"
+        unchecked.append(Unchecked("opens", new_opens.isoformat(), why))
     for key in ("production_window", "broadcast_window"):
         window, was = data.get(key), getattr(source, key)
         # Moved by whole years, a window that closed before last year's deadline can close after

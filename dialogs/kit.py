@@ -108,7 +108,10 @@ class DialogKit:
         return StepResult(state, [Reply(self.error(code, params, label), meta={"error": code})])
 
     def closed_text(self, contest: Contest, now: dt.datetime) -> str:
-        if contest.status(now) == "upcoming":
+        status = contest.status(now)
+        if status == "draft":  # made by ``contests new`` without an opening date: not checked yet
+            return self.msg.render("contest_draft", contest=contest)
+        if status == "upcoming":
             return self.msg.render("contest_upcoming", contest=contest)
         return self.msg.render("contest_closed", contest=contest)
 

@@ -128,6 +128,44 @@ def test_new_edition_moves_the_prose_dates_and_shows_every_line_to_check(tmp_pat
     assert "notice（上一届通知的文号和日期" in listed and "〔2022〕175号" in listed
 
 
+def test_a_new_edition_without_opens_is_a_draft_not_open_to_entrants(tmp_path: Path) -> None:
+    """Trial: ``contests new`` without --opens said to check the file before opening, yet the
+    edition was listed as [征集中] at once and offered to new entrants."""
+    args = ["contests", "new", "--from", "cq-2023-scientist-spirit", "--id", "cq-2027-x"]
+    made = command([*args, "--deadline", "2027-05-31"], tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "尚未开放报名" in made.stdout and "opens:" in made.stdout and "draft: true" in made.stdout
+    assert "draft: true" in (tmp_path / "contests" / "cq-2027-x.yaml").read_text(encoding="utf-8")
+    listed = command(["contests"], tmp_path).stdout
+    line = next(x for x in listed.splitlines() if x.startswith("cq-2027-x "))
+    assert "征集中" not in line and "草稿" in line, line
+    rows = {r["id"]: r for r in json.loads(command(["contests", "--json"], tmp_path).stdout)}
+    assert rows["cq-2027-x"]["status"] == "draft"
+    # With --opens the organiser has said when it opens: no draft.
+    opened = command([*args[:-1], "cq-2099-y", "--deadline", "2099-05-31", "--opens", "2026-11-01"], tmp_path)
+    assert opened.returncode == 0, opened.stderr
+    assert "draft" not in (tmp_path / "contests" / "cq-2099-y.yaml").read_text(encoding="utf-8")
+    rows = {r["id"]: r for r in json.loads(command(["contests", "--json"], tmp_path).stdout)}
+    assert rows["cq-2099-y"]["status"] == "open"
+
+
+def test_contests_new_opening_after_its_deadline_is_refused_in_plain_words(tmp_path: Path) -> None:
+    args = ["contests", "new", "--from", "cq-2023-scientist-spirit", "--id", "cq-2027-x"]
+    refused = command([*args, "--opens", "2027-12-30", "--deadline", "2027-12-25"], tmp_path)
+    assert refused.returncode == 2
+    assert "开始日期" in refused.stderr and "晚于截止日期" in refused.stderr, refused.stderr
+    assert "2027-12-30" in refused.stderr and "2027-12-25" in refused.stderr
+    assert "validation error" not in refused.stderr and "pydantic" not in refused.stderr
+    assert not (tmp_path / "contests" / "cq-2027-x.yaml").exists()
+    # Last year's opening moved by a year can fall after an earlier deadline: not written, listed.
+    moved = ["contests", "new", "--from", "hlj-2022-kepu", "--id", "hlj-2027-x", "--deadline", "2027-02-01"]
+    made = command(moved, tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert "opens" in made.stdout and "2027-03-28" in made.stdout
+    written = (tmp_path / "contests" / "hlj-2027-x.yaml").read_text(encoding="utf-8")
+    assert "opens:" not in written and "draft: true" in written
+
+
 def test_new_edition_then_a_whole_submission_in_the_terminal(tmp_path: Path) -> None:
     args = ["contests", "new", "--from", "hlj-2022-kepu", "--id", "hlj-2099-kepu", "--deadline", "2099-05-09"]
     made = run([*args, "--opens", "2026-01-01"], tmp_path)

@@ -124,7 +124,8 @@ async def test_prompts_say_the_editions_own_requirements_and_dates(
     folder = tmp_path / "contests"
     source = contests.get("most-2023-tech-envoy")
     assert source is not None
-    dump_contest(new_edition(source, "envoy-2027", dt.date(2027, 6, 30)), folder / "envoy-2027.yaml")
+    edition = new_edition(source, "envoy-2027", dt.date(2027, 6, 30), opens=dt.date(2027, 5, 1))
+    dump_contest(edition, folder / "envoy-2027.yaml")
     registry = ContestRegistry.load(folder)
     storage, _isolation = sqlite_store
     handler = SubmitHandler(DialogEngine(registry, messages), storage, clock=Clock(beijing(2027, 6, 1)))
@@ -570,7 +571,12 @@ async def test_new_edition_is_offered_and_closed_ones_are_named(
     for source, new_id in (("hlj-2022-kepu", "hlj-2026-kepu"), (CONTEST, "most-cas-2026-kepu")):
         src = contests.get(source)
         assert src is not None
-        dump_contest(new_edition(src, new_id, dt.date(2026, 12, 31)), folder / f"{new_id}.yaml")
+        edition = new_edition(src, new_id, dt.date(2026, 12, 31), opens=dt.date(2026, 11, 1))
+        dump_contest(edition, folder / f"{new_id}.yaml")
+    # Made without an opening date: a draft the organiser has not checked, offered to nobody.
+    cq = contests.get("cq-2023-scientist-spirit")
+    assert cq is not None
+    dump_contest(new_edition(cq, "cq-2026-spirit", dt.date(2026, 12, 31)), folder / "cq-2026-spirit.yaml")
     registry = ContestRegistry.load(folder)
     storage, _isolation = sqlite_store
     handler = SubmitHandler(DialogEngine(registry, messages), storage, clock=Clock(beijing(2026, 11, 21)))
@@ -579,6 +585,11 @@ async def test_new_edition_is_offered_and_closed_ones_are_named(
     assert "请选择要报名的大赛" in text
     assert "1. 2026年黑龙江省优秀科普微视频作品征集评选活动" in text
     assert "2. 2026年全国科普微视频大赛" in text
+    assert "3." not in text and "科学家精神" not in text
+    draft = registry.get("cq-2026-spirit")
+    assert draft is not None
+    text = await chat.say(draft.title)
+    assert "尚未开放报名" in text and "截止征集" not in text, text
     text = await chat.say("2024年全国科普微视频大赛")
     assert "已于2024年10月25日（北京时间）截止征集" in text
     text = await chat.say("9")

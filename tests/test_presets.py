@@ -576,6 +576,20 @@ def test_an_example_date_is_one_of_the_edition(registry: ContestRegistry) -> Non
     assert moved.example_date(broadcast) == dt.date(2026, 12, 1)
 
 
+def test_a_new_edition_is_a_draft_until_it_is_given_its_opening_date(registry: ContestRegistry) -> None:
+    """Copied from last year without ``opens``, an edition is never open (not even after last
+    year's opening date moved by a year); given one, it opens on it."""
+    source = contest(registry, "hlj-2022-kepu")  # opens 2022-03-28
+    draft = Contest.model_validate(new_edition(source, "hlj-2027", dt.date(2027, 5, 9)))
+    assert draft.draft and draft.opens == dt.date(2027, 3, 28)
+    assert draft.status(dt.datetime(2027, 4, 1, tzinfo=SHANGHAI)) == "draft"
+    assert ContestRegistry([draft]).open(dt.datetime(2027, 4, 1, tzinfo=SHANGHAI)) == []
+    data = new_edition(draft, "hlj-2028", dt.date(2028, 5, 9), opens=dt.date(2028, 4, 1))
+    given = Contest.model_validate(data)
+    assert "draft" not in data and not given.draft
+    assert given.status(dt.datetime(2028, 4, 1, tzinfo=SHANGHAI)) == "open"
+
+
 def test_new_edition_with_explicit_opens_and_a_two_track_contest(
     registry: ContestRegistry, tmp_path: Path
 ) -> None:

@@ -322,6 +322,9 @@ def test_reminders_go_at_ten_beijing_time(contests: ContestRegistry) -> None:
     assert reminder_slot(contest, (7, 3, 1), 10, beijing(2024, 10, 26, 0)) is None  # closed
     # A reminder that would go before the contest opens is left out.
     assert reminder_slot(contest, (40, 3), 10, beijing(2024, 9, 20, 12)) is None
+    # And none for a draft (``contests new`` without an opening date): it is not open at all.
+    draft = contest.model_copy(update={"draft": True})
+    assert reminder_slot(draft, (7, 3, 1), 10, beijing(2024, 10, 20, 9)) is None
 
 
 def test_missing_items_name_what_the_entrant_still_owes(contests: ContestRegistry) -> None:

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         rows = [{**c.summary(), "status": c.status(now)} for c in registry]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    status_cn = {"open": "征集中", "closed": "已截止", "upcoming": "未开始"}
+    status_cn = {"open": "征集中", "closed": "已截止", "upcoming": "未开始", "draft": "草稿，未开放"}
     for c in registry:
         print(f"{c.id}  {c.title}  截止 {c.deadline.isoformat()}  [{status_cn[c.status(now)]}]")
         for ch in c.channels:
@@ -59,6 +59,13 @@ def _new(args: argparse.Namespace, settings: Settings, registry: ContestRegistry
     source = registry.get(args.source)
     if source is None:
         print(f"没有找到大赛 {args.source!r}；可用：{', '.join(c.id for c in registry)}", file=sys.stderr)
+        return 2
+    if args.opens is not None and args.opens > args.deadline:
+        print(
+            f"开始日期晚于截止日期：--opens {args.opens.isoformat()} 在 --deadline "
+            f"{args.deadline.isoformat()} 之后，请检查这两个日期",
+            file=sys.stderr,
+        )
         return 2
     if registry.get(args.new_id) is not None:
         print(f"大赛 {args.new_id!r} 已存在", file=sys.stderr)
@@ -87,7 +94,14 @@ def _new(args: argparse.Namespace, settings: Settings, registry: ContestRegistry
         return 2
     print(f"已生成 {path}：{contest.title}（{contest.id}），截止 {contest.deadline.isoformat()}")
     _report(edition)
-    print("请对照新一届通知核对其中的规则、日期和表格，再开放报名。")
+    if contest.draft:  # no --opens: not offered to entrants until the organiser opens it
+        print(
+            "新一届尚未开放报名（文件中标为 draft: true，参赛者看不到）。请对照新一届通知核对其中的"
+            "规则、日期和表格，然后在文件中写上（或核对）开始日期 opens: YYYY-MM-DD 并删去 draft: true 一行，"
+            "即按开始日期开放报名。"
+        )
+    else:
+        print("请对照新一届通知核对其中的规则、日期和表格，再开放报名。")
     return 0
 
 

@@ -83,8 +83,10 @@ def reminder_slot(
 
     A reminder's turn lasts from its moment to the next reminder's (the last one's until the
     contest closes), so a service that was down at 10:00 still sends it when it comes back,
-    but never two at once.  Reminders before the contest opens are left out.
+    but never two at once.  Reminders before the contest opens, or of a draft, are left out.
     """
+    if contest.draft:  # not checked by the organiser yet, so not open: nobody is reminded
+        return None
     times = reminder_times(contest, offsets, hour)
     opens = contest.opens_at()
     for i, (days, moment) in enumerate(times):
