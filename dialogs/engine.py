@@ -95,7 +95,8 @@ class DialogEngine(DialogKit):
             return StepResult(state, [late, self._prompt(state, now)])
         pending = state.pop(questions_mod.PENDING, None)  # answered by this event, or dropped
         if pending is not None and command is None and spec is not None:
-            made = questions_mod.choice_made(pending, step, event, text)
+            label = self.step_label(state, step) if step.name == Step.FIELD else ""
+            made = questions_mod.choice_made(pending, step, event, text, label)
             if made is not None:
                 return self._clarified(state, step, spec, event, *made, now)
             held = questions_mod.held(pending, step)

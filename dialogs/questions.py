@@ -60,8 +60,22 @@ _ABOUT_PLEDGE = re.compile(
     re.IGNORECASE,
 )
 _ASKED = "?"  # the clarification's buttons: the step's token and this
-_FILL = {"1", "填写", "填", "填的", "填写的", "是填写", "要填写", "是要填写", "答案", "回答", "fill"}
-_ASK = {"2", "提问", "问", "问题", "问问题", "想问问题", "是提问", "是问题", "要提问", "ask"}
+_FILL = {"1", "fill", "yes", "y", "ok"}
+_ASK = {"2", "ask", "no", "n"}
+# The reply to 「这是要填写的…，还是想问问题？」 in the entrant's words, its punctuation taken off:
+# "是答案", "是要填写的", "对", "是", "对，是要填写的", "是作品名称" fill the field with the held
+# message; "是问题", "我是想问一下", "不是" ask it.  Anything else is a new answer to the field.
+_YES = r"(?:对|是|嗯|恩|没错|对的|是的|对啊|是啊|对呀|是呀|嗯嗯|好的?)"
+_FILL_SAID = re.compile(
+    rf"^(?:{_YES}|(?:{_YES})?(?:我|这|这个|它|那)?(?:就)?(?:是)?(?:要)?"
+    r"(?:填写?|填进去|填上|答案|回答|作品名称?|名称|标题|题目|这个名字)(?:的|啊|呀|吧|哦|内容)?)$"
+)
+_NAMING = re.compile(rf"^(?:{_YES})?(?:我|这|这个|它|那)?(?:就)?(?:是)?(?:要)?(?:填)?")
+_ASK_SAID = re.compile(
+    r"^(?:我|这|这个|它|那)?(?:就)?(?:是)?(?:要|想)?"
+    r"(?:提问题?|问问题|问一下|问个问题|问题|问|咨询(?:一下)?)(?:的|呢|啊|呀|吧|哦)?$"
+)
+_NOT = re.compile(r"^(?:不是|不对|不)(?:的|啊|呀)?")  # "不是", "不是问题", "不是，是要填写的"
 
 Reading = Literal["answer", "ask", "field", "clarify"]
 
@@ -151,9 +165,12 @@ def clarify(kit: DialogKit, state: State, step: StepRef, text: str) -> StepResul
     return StepResult(state, [Reply(kit.msg.render("maybe_question", label=label), choices)])
 
 
-def choice_made(pending: object, step: StepRef, event: Incoming, text: str) -> tuple[str, str] | None:
-    """``("fill" | "ask", the message asked about)`` when ``event`` answers the clarification,
-    else None (the clarification is dropped and the event read as usual)."""
+def choice_made(
+    pending: object, step: StepRef, event: Incoming, text: str, label: str = ""
+) -> tuple[str, str] | None:
+    """``("fill" | "ask", the message asked about)`` when ``event`` answers the clarification
+    (the field's ``label`` named is filling it: "是简介"), else None (the clarification is
+    dropped and the event read as usual)."""
     if not isinstance(pending, dict) or pending.get("at") != step.token or not pending.get("text"):
         return None
     said = text
@@ -161,12 +178,29 @@ def choice_made(pending: object, step: StepRef, event: Incoming, text: str) -> t
         token, _, said = event.choice.partition("|")
         if token != step.token + _ASKED:
             return None
-    said = norm(said).strip("。.!！ ")
-    if said in _FILL:
-        return "fill", str(pending["text"])
-    if said in _ASK:
-        return "ask", str(pending["text"])
-    return None
+    meant = _meant(re.sub(r"[\s，,。.!！~～、…]", "", norm(said)), norm(label))
+    return (meant, str(pending["text"])) if meant else None
+
+
+def _meant(said: str, label: str) -> Literal["fill", "ask"] | None:
+    """What a reply to the clarification means, without its punctuation."""
+    if said in _FILL or _FILL_SAID.match(said):
+        return "fill"
+    named = _NAMING.sub("", said).removesuffix("的")
+    if len(named) >= 2 and named in label:  # "是简介" at 内容简介
+        return "fill"
+    if said in _ASK or _ASK_SAID.match(said):
+        return "ask"
+    negated = _NOT.match(said)
+    if negated is None:
+        return None
+    rest = said[negated.end() :]
+    if not rest:  # "不是": not the answer to fill in
+        return "ask"
+    if "是" in rest:  # "不是问题，是答案": what it is comes after
+        return _meant(rest.rsplit("是", 1)[1], label)
+    meant = _meant(rest, label)  # "不是问题": the opposite
+    return {"fill": "ask", "ask": "fill", None: None}[meant]
 
 
 def held(pending: object, step: StepRef) -> str | None:
