@@ -13,6 +13,7 @@ What the engine itself decides is what every step shares: the typed commands (�
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from contests.events import EventKind, Incoming, Reply
 from contests.rules import ContestRegistry
@@ -39,8 +40,24 @@ COMMANDS: dict[str, str] = {
     "进度": "status", "status": "status", "/status": "status",
     "开始": "start", "/start": "start", "start": "start", "继续": "start",
 }  # fmt: skip
+# "不对，上一个填错了", "填错了，返回": the last answer was wrong, which is 返回 (a whole message, its
+# punctuation taken off; "填错了怎么办" is a question, and a summary that mentions 填错 a summary).
+_WENT_WRONG = re.compile(
+    r"^(?:不对|错了|哎呀|哎|啊|呀|等等|等一下|抱歉|不好意思|sorry|返回)*"
+    r"(?:(?:上一个|上一条|上一项|上一步|上一题|上个|上条|上面那个|上面的|前一个|前面那个|前面的|刚才那个|刚才的"
+    r"|刚才|刚刚)(?:的|那个)?(?:我)?(?:填|写|输|打|选|弄|搞)?错了?|(?:我)?(?:填|写|输|打|选|弄|搞)错了?)"
+    r"(?:要|想|请|我要|我想)?(?:返回|回去|退回|回到上一步|上一步|改一下|改下|重填|重新填|改)?(?:一下)?$"
+)
 # A message longer than this is not an answer to any step: refuse it before any work.
 MAX_EVENT_CHARS = MAX_INPUT_CHARS * 4
+
+
+def went_wrong(state: State | None, typed: str) -> bool:
+    """Whether ``typed`` says the last answer was wrong ("上一个填错了"), at a step where that is 返回
+    (the review page and its edit menu take a change in their own words)."""
+    if state is None or state.get("step") in (Step.REVIEW, Step.EDIT):
+        return False
+    return _WENT_WRONG.match(re.sub(r"[\s，,。.!！~～、…]", "", typed)) is not None
 
 
 class DialogEngine(DialogKit):
@@ -72,6 +89,8 @@ class DialogEngine(DialogKit):
             return StepResult(state, replies)
         typed = norm(text)
         command = "start" if event.kind is EventKind.START else COMMANDS.get(typed) if text else None
+        if command is None and event.kind is EventKind.TEXT and went_wrong(state, typed):
+            command = "back"
         forced = questions_mod.forced_answer(text) if event.kind is EventKind.TEXT else None
         asks = questions and event.kind is EventKind.TEXT and command is None and forced is None
 

@@ -129,3 +129,61 @@ async def test_the_web_chat_walk_keeps_every_answer_in_its_field(chat: Callable[
     draft = await c.draft()
     assert draft is not None
     assert draft["answers"] == {"unit": "某某科普中心", "title": HELD, "category": "气象"}
+
+
+# ---------------------------------------------------------------------- "上一个填错了": a step back
+@pytest.mark.parametrize(
+    "said",
+    [
+        "不对，上一个填错了",
+        "上一个填错了",
+        "填错了，返回",
+        "上一步填错了",
+        "刚才写错了",
+        "填错了",
+        "前一个填错了，我要改",
+        "不好意思，上一个写错了",
+    ],
+)
+def test_saying_the_last_answer_was_wrong_goes_back_and_stores_nothing(
+    engine: DialogEngine, said: str
+) -> None:
+    state = at_field(engine, "category")
+    state["answers"]["title"] = "星空的秘密"
+    done = handle(engine, state, said)
+    assert done.state is not None
+    assert done.state["answers"] == {"title": "星空的秘密"}, said
+    assert done.state["field"] == "title"
+    assert "请填写「作品名称」" in done.replies[-1].text
+
+
+def test_a_held_clarification_is_dropped_by_the_step_back(engine: DialogEngine) -> None:
+    asked = handle(engine, at_field(engine, "title"), HELD)
+    assert asked.state is not None
+    done = handle(engine, asked.state, "不对，上一个填错了")
+    assert done.state is not None and PENDING not in done.state and done.state["answers"] == {}
+    assert done.state["field"] == "unit"
+
+
+@pytest.mark.parametrize("said", ["填错了怎么办", "关于填错了信息的处理办法", "错题本"])
+def test_words_about_mistakes_that_are_not_a_step_back_are_read_as_before(
+    engine: DialogEngine, said: str
+) -> None:
+    state = at_field(engine, "category")
+    done = handle(engine, state, said)
+    assert done.state is not None and done.state["field"] != "title"
+
+
+async def test_the_step_back_through_the_front_door(chat: Callable[[str], ChatDriver]) -> None:
+    c = chat("gao")
+    await at_title(c)
+    await c.say("星空的秘密")
+    reply = await c.say("不对，上一个填错了")
+    assert "请填写「作品名称」" in reply
+    draft = await c.draft()
+    assert draft is not None and draft["answers"] == {"unit": "某某科普中心", "title": "星空的秘密"}
+    await c.say("星空的奥秘")
+    await c.say("天文")
+    draft = await c.draft()
+    assert draft is not None
+    assert draft["answers"] == {"unit": "某某科普中心", "title": "星空的奥秘", "category": "天文"}
