@@ -216,7 +216,7 @@ async def services(
         stack.push_async_callback(content.aclose)  # before the stores: a check's child is ended
         quota = QuotaService(contests, storage, org, tell=tell, audit=stores.audit)
         review = ReviewService(contests, storage, org, tell=tell, audit=stores.audit)
-        admin = AdminService(contests, storage, org)
+        admin = AdminService(contests, storage, org, audit=stores.audit)
         # The forms owed to confirmed submissions, taken over from a worker that died (held
         # as long as a user's turn would be: BOT_REDIS_LOCK_TIMEOUT).
         follow_ups = FollowUps(

@@ -1,16 +1,20 @@
-"""``export --contest ID --format xlsx|csv|json --out FILE [--unit NAME]``: every submission."""
+"""``export --contest ID --format xlsx|csv|json --out FILE [--unit NAME]``: every submission;
+the export is written to the audit log (who ran it, the contest and unit, format, rows)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import sys
 from pathlib import Path
 
 from bot.services import services
 from bot.settings import Settings
+from contests.records import UserKey
 from handlers.admin.service import AdminService
+from handlers.review.service import OPERATOR_CHANNEL
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -36,7 +40,7 @@ def _write(path: Path, content: bytes) -> None:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     async with services(settings) as svc:
         contests, storage, org = svc.contests, svc.storage, svc.stores.org
-        admin = AdminService(contests, storage, org)
+        admin = AdminService(contests, storage, org, audit=svc.stores.audit)
         try:
             contest = admin.contest(args.contest)
         except KeyError as exc:
@@ -45,12 +49,18 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.unit is not None and await org.get_unit(contest.id, args.unit) is None:
             print(f"{contest.id} 没有登记名为“{args.unit}”的推荐单位", file=sys.stderr)
             return 2
-        rows = await admin.export_rows(contest.id, args.unit)
-        doc = await admin.export_file(contest.id, args.fmt, args.unit)
+        doc, rows = await admin.export_counted(contest.id, args.fmt, args.unit)
+        # Audited as the console's and the chat's exports are (who, what, which format, how many),
+        # before the file is written: personal data never leaves unaudited.
+        by = UserKey(OPERATOR_CHANNEL, getpass.getuser())
+        detail = {"file": str(args.out)}
+        await admin.exported(
+            by, "operator", contest.id, args.fmt, rows, unit=args.unit, source="cli", detail=detail
+        )
     try:
         await asyncio.to_thread(lambda: _write(args.out, doc.read()))
     except OSError as exc:
         print(f"无法写入 {args.out}：{exc.strerror or exc}", file=sys.stderr)
         return 2
-    print(f"已导出 {len(rows)} 份报名到 {args.out}")
+    print(f"已导出 {rows} 份报名到 {args.out}")
     return 0

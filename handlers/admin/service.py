@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from contests.audit import AuditEntry
 from contests.events import Document
 from contests.org import Invite, PlaceState, RedeemStatus, Role, hash_code, normalise_name, unit_holder
-from contests.ports import OrgStore, Storage
+from contests.ports import AuditLog, OrgStore, Storage
 from contests.records import Submission, UserKey
 from contests.review import awaiting_unit
 from contests.rules import SHANGHAI, Contest, ContestRegistry
@@ -60,12 +61,15 @@ class AdminService:
         org: OrgStore,
         clock: Callable[[], dt.datetime] = utcnow,
         bind_limits: BindLimits | None = None,
+        *,
+        audit: AuditLog | None = None,
     ) -> None:
         self.contests = contests
         self.storage = storage
         self.org = org
         self.clock = clock
         self.bind_limits = bind_limits or BindLimits()
+        self.audit = audit  # every export: who, which contest and unit, format, how many rows
 
     def contest(self, contest_id: str) -> Contest:
         contest = self.contests.get(contest_id)
@@ -263,7 +267,13 @@ class AdminService:
         return rows
 
     async def export_file(self, contest_id: str, fmt: str, unit: str | None = None) -> Document:
-        """The export as a file (the operator's CLI: no role check)."""
+        """The export as a file, not audited: the caller records it (:meth:`exported`)."""
+        return (await self.export_counted(contest_id, fmt, unit))[0]
+
+    async def export_counted(
+        self, contest_id: str, fmt: str, unit: str | None = None
+    ) -> tuple[Document, int]:
+        """The export as a file, and how many submissions it holds."""
         if fmt not in FORMATS:
             raise ValueError(f"格式应为 {'、'.join(FORMATS)} 之一：{fmt!r}")
         contest = self.contest(contest_id)
@@ -272,10 +282,43 @@ class AdminService:
         content = await asyncio.to_thread(render, fmt, contest, rows)
         stamp = self.clock().astimezone(SHANGHAI).strftime("%Y%m%d-%H%M")
         scope = "unit" if unit is not None else "all"
-        return Document(f"{contest.id}-{scope}-{stamp}.{fmt}", content, FORMATS[fmt])
+        return Document(f"{contest.id}-{scope}-{stamp}.{fmt}", content, FORMATS[fmt]), len(rows)
+
+    async def exported(
+        self,
+        by: UserKey,
+        role: str,
+        contest_id: str,
+        fmt: str,
+        rows: int,
+        *,
+        unit: str | None = None,
+        source: str,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """One export in the audit log (when there is one): ``export.<format>``, its unit as
+        the target, the format and the number of rows in the detail."""
+        if self.audit is None:
+            return
+        named = unit
+        if unit is not None and (found := await self.org.get_unit(contest_id, unit)) is not None:
+            named = found.name
+        extra = {"unit": named} if named else {}
+        entry = AuditEntry(
+            at=self.clock(),
+            actor=str(by),
+            role=role,
+            action=f"export.{fmt}",
+            contest_id=contest_id,
+            target=named or "",
+            detail={"format": fmt, "rows": rows, **extra, **(detail or {})},
+            source=source,
+        )
+        await self.audit.append(entry)
 
     async def export_for(self, user: UserKey, contest_id: str, fmt: str = "xlsx") -> Document | Denied:
-        """The 导出 command: organisers get every submission, a member their unit's only."""
+        """The 导出 command: organisers get every submission, a member their unit's only;
+        audited."""
         if fmt not in FORMATS:
             return Denied(f"导出格式应为 {'、'.join(FORMATS)} 之一。")
         if self.contests.get(contest_id) is None:
@@ -284,7 +327,12 @@ class AdminService:
         if member is None:
             return Denied("只有主办方和推荐单位代表可以导出报名表；请先发送邀请码绑定。")
         if member.role is Role.ORGANISER:
-            return await self.export_file(contest_id, fmt)
-        if not member.unit_key:
+            unit, role = None, "organiser"
+        elif member.unit_key:
+            unit, role = member.unit_key, "member"
+        else:
             return Denied("您的绑定没有对应的推荐单位，请联系主办方。")
-        return await self.export_file(contest_id, fmt, unit=member.unit_key)
+        document, rows = await self.export_counted(contest_id, fmt, unit)
+        # Recorded before the file is handed over: personal data never leaves unaudited.
+        await self.exported(user, role, contest_id, fmt, rows, unit=unit, source="chat")
+        return document

@@ -475,8 +475,9 @@ class ConsoleService:
         if scope is None:
             return None
         unit = scope.holder.removeprefix("unit:") if scope.role == "member" and scope.holder else None
-        document = await self.admin.export_file(contest_id, "xlsx", unit=unit)
-        await self.record(viewer, "export.xlsx", contest_id, target=unit or "", source=source)
+        document, rows = await self.admin.export_counted(contest_id, "xlsx", unit=unit)
+        detail = {"format": "xlsx", "rows": rows}
+        await self.record(viewer, "export.xlsx", contest_id, target=unit or "", source=source, detail=detail)
         return document
 
     async def provinces(self, contest_id: str) -> dict[str, str]:
