@@ -20,7 +20,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,6 +151,39 @@ def problems_of(stored: Any, status: Status = "fail") -> list[str]:
         return []
     items = ContentReport.from_dict(stored).items
     return list(dict.fromkeys(CHECK_NAMES.get(i.id, i.id) for i in items if i.status == status))
+
+
+def unnamed(
+    stored: Mapping[str, Any], rule: DuplicateRule | None, contest_id: str, shown: Callable[[str], bool]
+) -> dict[str, Any]:
+    """A stored report (``ContentReport.to_dict``) for a viewer who may see only the works
+    ``shown`` says (by their key, ``contest_id/number``): its duplicates item said again with
+    the others plainly (本届的另一件投稿, 往届作品), their number, title and key gone, as the
+    entrant is told (:mod:`handlers.content`)."""
+    checks = list(stored.get("checks") or ())
+    for n, check in enumerate(checks):
+        if not isinstance(check, Mapping) or check.get("id") != "duplicates":
+            continue
+        found = [m for m in (check.get("values") or {}).get("matches") or () if isinstance(m, Mapping)]
+        hidden = {str(m.get("key")) for m in found if not shown(str(m.get("key")))}
+        if not hidden:
+            continue
+        matches = [Match(str(m.get("key")), float(m.get("score") or 0)) for m in found]
+        names = {
+            m.key: (
+                ("本届的另一件投稿" if m.key.partition("/")[0] == contest_id else "往届作品")
+                if m.key in hidden
+                else str(f.get("what") or m.key)
+            )
+            for m, f in zip(matches, found, strict=True)
+        }
+        earlier = {m.key for m in matches if m.key.partition("/")[0] != contest_id}
+        item = duplicates(rule, matches, names, earlier).to_dict()
+        item["values"] = {
+            "matches": [{**v, "key": ""} if v["key"] in hidden else v for v in item["values"]["matches"]]
+        }
+        checks[n] = item
+    return {**stored, "checks": checks}
 
 
 def _fail(reason: str) -> ContentReport:

@@ -7,8 +7,9 @@ everybody else an *entrant* (see :mod:`handlers.admin.invites` for how one becom
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ from handlers.admin.units import (
 from handlers.export import FORMATS, ExportRow, Viewer, render, visible_submission
 from handlers.quota.rules import find_unit, recommender_of, rule_for_unit, selection_field, submitted_through
 from handlers.quota.service import utcnow
+from validators.content import unnamed
 
 __all__ = ["AdminService", "Denied"]
 
@@ -236,6 +238,41 @@ class AdminService:
             if role.entitled(s, holders.get(s.number))
         ]
 
+    async def unnamed_for(
+        self,
+        contest: Contest,
+        video: dict[str, Any],
+        unit: str | None,
+        holders: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """``video`` as a unit's member reads it (``unit``: the unit's holder key; ``holders``:
+        number -> holder where known): its content report's duplicate note names only the works
+        the unit may see, the others said plainly (README: not named to those who cannot see it)."""
+        stored = video.get("content")
+        if not isinstance(stored, dict):
+            return video
+        numbers = [
+            number
+            for check in stored.get("checks") or ()
+            if isinstance(check, dict) and check.get("id") == "duplicates"
+            for m in (check.get("values") or {}).get("matches") or ()
+            if isinstance(m, dict)
+            for c, _, number in [str(m.get("key")).partition("/")]
+            if c == contest.id
+        ]
+        if not numbers:
+            return video
+        if holders is None:
+            subs = [s for n in numbers if (s := await self.storage.get_submission(n)) is not None]
+            holders = await self.holders(contest, subs)
+
+        def shown(key: str) -> bool:
+            other, _, number = key.partition("/")
+            return other == contest.id and unit is not None and holders.get(number) == unit
+
+        rule = contest.video.content.duplicates if contest.video else None
+        return {**video, "content": unnamed(stored, rule, contest.id, shown)}
+
     # -- exports ----------------------------------------------------------------------------
 
     async def export_rows(self, contest_id: str, unit: str | None = None) -> list[ExportRow]:
@@ -263,6 +300,9 @@ class AdminService:
             selection = ""
             if named and sub.status != "withdrawn":
                 selection = "已推荐" if sub.number in committed else "待推荐"
+            if wanted is not None:  # a unit's list: another unit's work is not named to it
+                video = await self.unnamed_for(contest, sub.video, wanted, holders)
+                sub = dataclasses.replace(sub, video=video)
             rows.append(ExportRow(sub, name, kind, known is not None and counted, selection))
         return rows
 

@@ -284,7 +284,7 @@ class ConsoleService:
             "fields": fields,
             "state": entry.state.value,
             "history": history_rows(sub, labels),
-            "video": video_lines(sub.video, personal=personal),
+            "video": video_lines(await self._video(viewer, entry), personal=personal),
             "video_kind": str(sub.video.get("kind") or ""),
             "files": [
                 {"kind": f.kind, "label": f.label, "name": f.name, "index": f.index, "inline": f.inline}
@@ -299,6 +299,14 @@ class ConsoleService:
             "link_check": sub.extra.get("link_check") or {},
             "submitted": when(sub.created_at),
         }
+
+    async def _video(self, viewer: ConsoleUser, entry: ConsoleEntry) -> dict[str, Any]:
+        """The video's record as the viewer may read it: a duplicate's note names another work
+        to the organisers and to a member who may open that work, to nobody else."""
+        scope = viewer.scopes.get(entry.contest.id)
+        if scope is not None and scope.role == "organiser":
+            return entry.sub.video
+        return await self.admin.unnamed_for(entry.contest, entry.sub.video, scope.holder if scope else None)
 
     def _items(self, entry: ConsoleEntry, labels: dict[str, str]) -> dict[str, str]:
         """What a 退回修改 may name: as the review use case has it."""
