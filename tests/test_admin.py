@@ -323,7 +323,9 @@ async def test_commands_in_chat(admin: AdminService, world: World) -> None:
     [export] = await commands.handle(ALICE, "导出 json") or []
     assert export.document is not None
     assert [s["number"] for s in json.loads(export.document.content)["submissions"]] == [sub.number]
-    [withdrawn] = await commands.handle(ALICE, f"撤回 {sub.number}") or []
+    [asked] = await commands.handle(ALICE, f"撤回 {sub.number}") or []
+    assert asked.meta == {"withdraw": "confirm"}  # asked first: only 确认撤回 withdraws
+    [withdrawn] = await commands.handle(ALICE, f"确认撤回 {sub.number}") or []
     assert withdrawn.meta == {"withdraw": "withdrawn"}
     # An entrant bound nowhere, with several contests open, is asked which one.
     world.clock.now = beijing(2099, 1, 1)

@@ -29,7 +29,16 @@ class Command:
     """An organisation command recognised in a message, with its argument."""
 
     name: Literal[
-        "bind", "quota", "withdraw", "export", "candidates", "recommend", "unrecommend", "district_list"
+        "bind",
+        "quota",
+        "withdraw",
+        "withdraw_confirmed",
+        "withdraw_kept",
+        "export",
+        "candidates",
+        "recommend",
+        "unrecommend",
+        "district_list",
     ]
     arg: str = ""
     contest: str | None = None
@@ -39,6 +48,13 @@ _NUMBER = r"([A-Z]{2,6}\d{4}-\d{6})"
 _CONTEST = r"(?:\s+([a-z0-9][a-z0-9_-]+))?"
 _QUOTA = re.compile(r"^(?:配额|名额|quota|/quota)(?:\s+(\S+))?$", re.IGNORECASE)
 _WITHDRAW = re.compile(rf"^(?:撤回|withdraw|/withdraw)\s*[:：]?\s*{_NUMBER}$", re.IGNORECASE)
+# 撤回 asks first (as 取消 does); only these withdraw, and 不撤回 is answered.
+_WITHDRAW_YES = re.compile(
+    rf"^(?:确认撤回|确定撤回|/?withdraw_confirm)(?:\s*[:：]?\s*{_NUMBER})?$", re.IGNORECASE
+)
+_WITHDRAW_NO = re.compile(
+    rf"^(?:不撤回了?|先不撤回|不要撤回|别撤回)(?:\s*[:：]?\s*{_NUMBER})?$", re.IGNORECASE
+)
 _EXPORT = re.compile(rf"^(?:导出|export|/export)(?:\s+(xlsx|csv|json|excel))?{_CONTEST}$", re.IGNORECASE)
 # The units that choose among the works submitted through them (cq 区县).  "推荐" alone is a
 # dialog answer (the channel): only "推荐 <编号>" is the command.
@@ -60,6 +76,10 @@ def match_command(text: str) -> Command | None:
         return Command("quota", contest=m.group(1))
     if m := _WITHDRAW.match(stripped):
         return Command("withdraw", m.group(1).upper())
+    if m := _WITHDRAW_YES.match(stripped):
+        return Command("withdraw_confirmed", (m.group(1) or "").upper())
+    if m := _WITHDRAW_NO.match(stripped):
+        return Command("withdraw_kept", (m.group(1) or "").upper())
     if m := _EXPORT.match(stripped):
         fmt = (m.group(1) or "xlsx").lower()
         return Command("export", "xlsx" if fmt == "excel" else fmt, contest=m.group(2))
@@ -96,9 +116,17 @@ class OrgCommands:
         if command.name == "bind":
             result = await self.admin.bind(user, command.arg)
             return [Reply(result.text, meta={"bind": result.status})]
-        if command.name == "withdraw":
-            done = await self.quota.withdraw(user, command.arg)
+        if command.name in ("withdraw", "withdraw_confirmed"):
+            # 撤回 cannot be undone: it asks first, and only 确认撤回 <编号> withdraws.
+            confirmed = command.name == "withdraw_confirmed"
+            if not command.arg:  # the confirmation names the number: nothing is kept between messages
+                text = "请连同编号一起回复，例如“确认撤回 KP2026-000001”。"
+                return [Reply(text, meta={"withdraw": "number_needed"})]
+            done = await self.quota.withdraw(user, command.arg, confirmed=confirmed)
             return [Reply(done.text, meta={"withdraw": done.code})]
+        if command.name == "withdraw_kept":
+            text = f"好的，没有撤回{' ' + command.arg if command.arg else ''}，报名保持不变。"
+            return [Reply(text, meta={"withdraw": "kept"})]
         if command.name in ("recommend", "unrecommend"):
             act = self.quota.recommend if command.name == "recommend" else self.quota.unrecommend
             picked = await act(user, command.arg)

@@ -180,5 +180,5 @@ class DistrictPick:
 @dataclass(frozen=True, slots=True)
 class WithdrawResult:
     ok: bool
-    code: str  # withdrawn | already | not_found (or not yours) | forbidden | closed
+    code: str  # withdrawn | confirm (asked first) | already | not_found (or not yours) | forbidden | closed
     text: str

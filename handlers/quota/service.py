@@ -51,6 +51,7 @@ from handlers.quota.texts import (
     pick_line,
     title_of,
     window_text,
+    withdraw_prompt,
 )
 
 __all__ = ["QuotaService", "utcnow"]
@@ -428,11 +429,12 @@ class QuotaService:
 
     # -- withdraw ----------------------------------------------------------------------------
 
-    async def withdraw(self, user: UserKey, number: str) -> WithdrawResult:
+    async def withdraw(self, user: UserKey, number: str, *, confirmed: bool = True) -> WithdrawResult:
         """Take a recommendation back before the deadline, freeing its place.
 
         Allowed to the member of the unit it counts against, the contest's organisers, and
-        the entrant who submitted it.
+        the entrant who submitted it.  Not ``confirmed`` (the chat's 撤回 before its 确认撤回),
+        a withdrawal that would be made is only described and asked about (code ``confirm``).
         """
         number = number.strip().upper()
         sub = await self.storage.get_submission(number)
@@ -458,6 +460,8 @@ class QuotaService:
             return WithdrawResult(False, "forbidden", text)
         if now >= contest.closes_at():
             return WithdrawResult(False, "closed", f"{deadline_text(contest, now)}截止后不能撤回 {number}。")
+        if not confirmed and sub.status != "withdrawn":
+            return WithdrawResult(False, "confirm", withdraw_prompt(number, title_of(contest, sub), place))
         if sub.status != "withdrawn":
             # Status first: if freeing the place then fails, a retry frees it (never the reverse,
             # which could leave a counted-out work still "submitted").

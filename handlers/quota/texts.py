@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from contests.org import QuotaRefusal, Track
+from contests.org import Place, QuotaRefusal, Track
 from contests.records import Submission
 from contests.rules import Contest, EntryRoute
 from handlers.quota.rules import days_left, field_value, selection_window
@@ -157,3 +157,13 @@ def named_claim_text(refusal: QuotaRefusal) -> str:
     else:
         head = f"第一作者“{refusal.detail}”已有作品报送本赛事{by}：通知规定同一作者只能申报一部作品。"
     return head + "请核对主创人员（按署名顺序，第一位为第一作者）；如不再报名，可回复“取消”。"
+
+
+def withdraw_prompt(number: str, title: str, place: Place | None) -> str:
+    """撤回 asked about first, as 取消 is: what withdrawing means, and how to confirm it."""
+    freed = "，它占用的推荐名额随之释放" if place is not None and place.holder.startswith("unit:") else ""
+    return (
+        f"确定要撤回 {number}{title}吗？撤回即退出本次评选：这份报名作废，不再参加审查和评审{freed}。"
+        "撤回后无法恢复；截止前如仍想参赛，须重新报名。\n"
+        f"确认撤回请回复“确认撤回 {number}”；不撤回请回复“不撤回”。"
+    )
