@@ -19,7 +19,7 @@ from contests.names import (
     province_of,
     same_name,
 )
-from contests.org import Role
+from contests.org import Role, Unit
 from contests.rules import Contest, ContestRegistry
 from handlers.admin.service import AdminService, Denied
 from handlers.admin.units import UnitsImportError, read_units
@@ -229,8 +229,8 @@ def test_the_cli_shows_the_mapping_and_saves_only_when_confirmed(tmp_path: Path)
     assert done.returncode == 0 and "新增 2 个" in done.stdout
     listed = _cli(["units", "list", "--contest", CQ], tmp_path)
     assert listed.stdout.splitlines() == [
-        "重庆市江北区科学技术局\tdistrict_core\t重庆市",
-        "巫溪县科委\tdistrict\t",
+        "江北区\tdistrict_core\t重庆市",
+        "巫溪县\tdistrict\t",
     ]
     bad = tmp_path / "bad.csv"
     bad.write_text("名称\n重庆市科学技术局\n", encoding="utf-8")
@@ -324,7 +324,7 @@ async def test_one_line_that_cannot_be_mapped_is_skipped_once_the_organiser_saw_
     assert "九龙波区" in whole.value.errors[0] and await world.org.list_units(CQ) == []
     summary = await admin.import_units(CQ, csv, shown=preview.digest)
     assert (summary.added, summary.updated) == (2, 0)
-    assert [u.name for u in await world.org.list_units(CQ)] == ["重庆市江北区科学技术局", "石柱县科技局"]
+    assert [u.name for u in await world.org.list_units(CQ)] == ["江北区", "石柱土家族自治县"]
     assert [s.typed for s in summary.skipped] == ["重庆市九龙波区科学技术局"]
     assert summary.to_fix().splitlines() == [
         "名称,未导入原因,建议改为",
@@ -344,7 +344,7 @@ def test_the_cli_imports_the_lines_it_maps_and_keeps_the_others_to_fix(tmp_path:
     assert done.returncode == 0, done.stderr
     assert "新增 1 个" in done.stdout and "未导入 1 行" in done.stdout
     listed = _cli(["units", "list", "--contest", CQ], tmp_path)
-    assert listed.stdout.splitlines() == ["石柱县科技局\tdistrict\t"]
+    assert listed.stdout.splitlines() == ["石柱土家族自治县\tdistrict\t"]
     left = tmp_path / "units.未导入.csv"
     assert "重庆市九龙波区科学技术局" in left.read_text(encoding="utf-8-sig")
     # Fixed as suggested, the file of lines left is imported as it is.
@@ -376,3 +376,45 @@ def test_a_self_nominating_person_is_told_from_an_organisation(name: str, person
 
 def test_an_author_named_as_the_entrant_is_a_person_whatever_the_name() -> None:
     assert not is_person("王台") and is_person("王台", ["王台", "李四"])
+
+
+# ---------------------------------------------------------------- saved under the notice's listed name
+def test_a_unit_is_saved_under_the_listed_name_it_maps_to_and_invited_by_any_of_them(
+    tmp_path: Path,
+) -> None:
+    units = tmp_path / "units.csv"
+    units.write_text("名称\n万州科委\n石柱县\n重庆市江北区科学技术局\n", encoding="utf-8")
+    done = _cli(["units", "import", str(units), "--contest", CQ, "--yes"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "万州科委 → 万州区" in done.stdout and "石柱县 → 石柱土家族自治县" in done.stdout
+    quota = _cli(["quota", "--contest", CQ], tmp_path)
+    assert [line.split("\t")[0] for line in quota.stdout.splitlines()] == [
+        "万州区",
+        "石柱土家族自治县",
+        "江北区",
+    ]
+    for typed, unit in [
+        ("江北区", "江北区"),
+        ("江北科委", "江北区"),
+        ("重庆市江北区科学技术局", "江北区"),
+        ("万州科委", "万州区"),
+        ("万州区科技局", "万州区"),
+        ("石柱县", "石柱土家族自治县"),
+    ]:
+        got = _cli(["invite", "--contest", CQ, "--role", "member", "--unit", typed, "--json"], tmp_path)
+        assert got.returncode == 0, (typed, got.stderr)
+        assert f'"unit": "{unit}"' in got.stdout, typed
+    one = _cli(["quota", "--contest", CQ, "--unit", "江北科委"], tmp_path)
+    assert one.returncode == 0 and one.stdout.startswith("江北区\t"), one.stderr
+    nobody = _cli(["invite", "--contest", CQ, "--role", "member", "--unit", "渝北区"], tmp_path)
+    assert nobody.returncode == 2 and "没有登记名为“渝北区”" in nobody.stderr
+
+
+async def test_a_unit_saved_under_its_typed_name_is_found_by_its_listed_name(world: World) -> None:
+    # Imported before units were saved under the listed name: still found by any name it maps to.
+    await world.org.put_units(CQ, [Unit(CQ, "重庆市江北区科学技术局", "district_core", "重庆市")])
+    admin = AdminService(world.contests, world.storage, world.org, world.clock)
+    for typed in ("江北区", "江北科委", "江北区科技局"):
+        invite = await admin.create_invite(CQ, Role.MEMBER, typed)
+        assert not isinstance(invite, Denied) and invite.unit == "重庆市江北区科学技术局", typed
+    assert isinstance(await admin.create_invite(CQ, Role.MEMBER, "渝北区"), Denied)

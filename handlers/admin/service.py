@@ -140,7 +140,7 @@ class AdminService:
             return Denied("只有主办方可以生成邀请码。")
         unit_key: str | None = None
         if role is Role.MEMBER:
-            found = await find_unit(self.org, contest.id, unit or "")
+            found = await find_unit(self.org, contest.id, unit or "", contest=contest)
             if found is None:
                 return Denied(f"本赛事没有登记名为“{unit or ''}”的推荐单位，请先导入单位名单。")
             unit, unit_key = found.name, found.key

@@ -79,7 +79,9 @@ class UnitRow:
 
     line: int
     typed: str  # the name as the file writes it
-    unit: Unit  # what is saved (an existing unit's name when it is the same unit)
+    # What is saved: under the notice's listed name it stands for (江北科委 → 江北区), else as
+    # typed; an existing unit's name when it is the same unit.
+    unit: Unit
     matched: str  # the notice's place or listed unit it stands for ("江北区", "河北省"), or ""
     rule: QuotaRule
     places: str  # the places of its tier in words: "作品 3—5 部", "作品不超过 5+1=6 部"
@@ -442,9 +444,12 @@ def read_units(data: bytes | str, contest: Contest, existing: Sequence[Unit] = (
             continue
         seen.update(dict.fromkeys(keys, line))
         same = _same_unit(existing, name, kind, matched, kinds)
-        unit = Unit(contest.id, same.name if same else name, kind, province)
+        # Saved under the name the notice lists (万州科委 → 万州区), so that it is found, shown
+        # and invited by that name; a unit of no list (a province's office) as written.
+        listed = matched if matched and (kind, matched) in kinds.listed(name) else ""
+        unit = Unit(contest.id, same.name if same else listed or name, kind, province)
         updates = same.name if same else ""
-        if same is not None and same.key != normalise_name(name):
+        if same is not None and same.key != normalise_name(listed or name):
             notes.append(f"第 {line} 行：“{name}”与已导入的“{same.name}”是同一单位，按已导入的名称更新")
         rows.append(UnitRow(line, name, unit, matched, rule, _places_text(rule, unit), updates))
     if columns is None:

@@ -33,6 +33,7 @@ __all__ = [
     "find_unit",
     "first_author",
     "limit_for",
+    "listed_names",
     "place_counts",
     "recommender_of",
     "rule_for_unit",
@@ -76,15 +77,42 @@ async def unit_of_member(org: OrgStore, member: Membership | None) -> Unit | Non
     return await org.get_unit(member.contest_id, member.unit_key)
 
 
-async def find_unit(org: OrgStore, contest_id: str, named: str) -> Unit | None:
+async def find_unit(
+    org: OrgStore, contest_id: str, named: str, *, contest: Contest | None = None
+) -> Unit | None:
     """The imported unit a typed name means: the name itself, else the one unit it is another
-    name of (河北省科技厅 for an imported 河北省科学技术厅); None when none or several are."""
+    name of (河北省科技厅 for an imported 河北省科学技术厅); None when none or several are.
+
+    With ``contest``, also the one unit that stands for the same name of the notice's lists
+    (:func:`listed_names`) as the typed name: "江北区", "江北科委" and "重庆市江北区科学技术局"
+    all find the 江北区 however it was imported."""
     found = await org.get_unit(contest_id, named)
     if found is not None or not named.strip():
         return found
     keys = name_keys(named)
-    alike = [u for u in await org.list_units(contest_id) if not keys.isdisjoint(name_keys(u.name))]
-    return alike[0] if len(alike) == 1 else None
+    units = await org.list_units(contest_id)
+    alike = [u for u in units if not keys.isdisjoint(name_keys(u.name))]
+    if len(alike) == 1 or contest is None:
+        return alike[0] if len(alike) == 1 else None
+    listed = listed_names(contest)
+    place = place_of_unit(named, listed) if listed else None
+    if place is None:
+        return None
+    same = [u for u in units if place_of_unit(u.name, listed) == place]
+    return same[0] if len(same) == 1 else None
+
+
+def listed_names(contest: Contest) -> tuple[str, ...]:
+    """The units and places the notice lists by name: the units its quota rules name (cq's
+    12 districts) and the 区县 a two-step channel's entries choose from."""
+    names: list[str] = []
+    for channel in contest.channels:
+        for rule in channel.quota:
+            names.extend(rule.units)
+        fld = selection_field(contest, channel)
+        if fld is not None:
+            names.extend(fld.options)
+    return tuple(dict.fromkeys(names))
 
 
 def rule_for_unit(channel: EntryRoute, unit: Unit) -> QuotaRule | None:

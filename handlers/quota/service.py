@@ -370,7 +370,9 @@ class QuotaService:
         places = await self.org.list_places(contest_id)
         units = await self.org.list_units(contest_id)
         if unit is not None:
-            units = [u for u in units if u.key == normalise_name(unit)]
+            # The unit by any of its names: as imported, or another name of it (江北科委 → 江北区).
+            found = await find_unit(self.org, contest_id, unit, contest=contest)
+            units = [found] if found is not None else []
         return [unit_usage(contest, u, places, now) for u in units]
 
     async def quota_text(self, user: UserKey, contest_id: str) -> str:
