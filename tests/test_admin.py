@@ -23,7 +23,7 @@ from contests.rules import Contest, ContestRegistry
 from handlers.admin.commands import OrgCommands, match_command
 from handlers.admin.invites import IssuedInvite, new_code, normalise_code, parse_bind
 from handlers.admin.service import AdminService, Denied
-from handlers.admin.units import UnitsImportError, parse_units_csv
+from handlers.admin.units import UnitsImportError, parse_units_csv, read_units
 from handlers.quota.service import QuotaService
 from tests.cli_runner import run_bot
 from tests.conftest import Clock, beijing
@@ -92,8 +92,21 @@ def test_units_csv_errors_name_every_bad_line(contests: ContestRegistry) -> None
 
 def test_units_csv_without_a_header_or_empty(contests: ContestRegistry) -> None:
     cas = contest_of(contests, CAS)
-    with pytest.raises(UnitsImportError, match="第 1 行应为表头"):
-        parse_units_csv("河北省科学技术厅,province,河北省\n", cas)
+    # README: name[,kind,province]; a file without the header row is read in that order.
+    units, _ = parse_units_csv("河北省科学技术厅,province,河北省\n广西科技厅\n", cas)
+    assert [(u.name, u.kind, u.province) for u in units] == [
+        ("河北省科学技术厅", "province", "河北省"),
+        ("广西科技厅", "province", "广西壮族自治区"),
+    ]
+    cq = contest_of(contests, CQ)
+    assert [u.name for u in parse_units_csv("万州区\t\n江北区\n", cq)[0]] == ["万州区", "江北区"]
+    preview = read_units("深圳市科技创新局,,,多余\n某某中心\n", cas)
+    assert preview.skipped[0].reason == "第 1 行：多出 1 列（只有 名称,类别,省份 三列）"
+    # The lines left to fix get the header, so that the file imports again as it is.
+    assert preview.to_fix().splitlines()[0] == "名称,类别,省份,,未导入原因,建议改为"
+    # Header words without a name column are a header written wrong, not a unit.
+    with pytest.raises(UnitsImportError, match="第 1 行的表头没有名称列"):
+        parse_units_csv("类别,省份\nprovince,河北省\n", cas)
     with pytest.raises(UnitsImportError, match="文件是空的"):
         parse_units_csv("\n\n", cas)
     with pytest.raises(UnitsImportError, match="不是 UTF-8 也不是 GBK"):

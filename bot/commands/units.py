@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     units = sub.add_parser("units", help="import or list a contest's recommending units")
     usub = units.add_subparsers(dest="units_command", required=True)
     imp = usub.add_parser("import", help="add or update units from a CSV file: name,kind,province")
-    imp.add_argument("csv", type=Path, help="CSV file (UTF-8 or GBK) with a header row name,kind,province")
+    imp.add_argument(
+        "csv", type=Path, help="CSV file (UTF-8 or GBK): name[,kind,province] per line, a header row optional"
+    )
     imp.add_argument("--contest", required=True, help="contest id")
     imp.add_argument("--dry-run", action="store_true", help="only show how each name would be mapped")
     imp.add_argument("--yes", action="store_true", help="save without asking (the mapping is still printed)")

@@ -213,6 +213,12 @@ _HEADER = {
 }  # fmt: skip
 
 
+# A file without a header row: its columns in the README's order, name[,kind,province]; the
+# lines left to fix are written under this header.
+_BARE_COLUMNS = ("name", "kind", "province")
+_BARE_HEADER = ("名称", "类别", "省份")
+
+
 def _decode(data: bytes) -> str:
     # Excel saves UTF-8 with a BOM; WPS and Excel on Chinese Windows save GB18030 ("ANSI").
     try:
@@ -227,7 +233,7 @@ def _decode(data: bytes) -> str:
 def parse_units_csv(
     data: bytes | str, contest: Contest, existing: Sequence[Unit] = ()
 ) -> tuple[list[Unit], list[str]]:
-    """Units from CSV ``name,kind,province`` (a header row first), mapped onto the contest's
+    """Units from CSV ``name,kind,province`` (a header row, or none), mapped onto the contest's
     quota kinds, all or nothing.  Returns the units and notes; raises :class:`UnitsImportError`
     naming every line that cannot be mapped."""
     preview = read_units(data, contest, existing)
@@ -376,8 +382,10 @@ def read_units(data: bytes | str, contest: Contest, existing: Sequence[Unit] = (
 
     ``existing``: the units already imported, so that "江北区科技局" updates an imported
     "江北区" instead of becoming a second unit for one district.  A line that cannot be mapped
-    is skipped with its reason (:attr:`UnitsPreview.skipped`); a file that cannot be read at
-    all (no header, not UTF-8 or GBK, empty) raises :class:`UnitsImportError`."""
+    is skipped with its reason (:attr:`UnitsPreview.skipped`).  The header row may be left
+    out: a first row with none of the header's words (name, 名称, …) is a unit, and the
+    columns are then name[,kind,province].  A file that cannot be read at all (a header with
+    no name column, not UTF-8 or GBK, empty) raises :class:`UnitsImportError`."""
     text = _decode(data) if isinstance(data, bytes) else data.removeprefix("\ufeff")
     kinds = _Kinds.of(contest)
     provinces = notice_provinces(contest)
@@ -390,6 +398,7 @@ def read_units(data: bytes | str, contest: Contest, existing: Sequence[Unit] = (
     reader = csv.reader(io.StringIO(text), delimiter="\t" if "\t" in first and "," not in first else ",")
     columns: list[str] | None = None
     header: tuple[str, ...] = ()
+    bare = False  # no header row: the columns are name[,kind,province]
 
     def skip(line: int, name: str, row: list[str], reason: str, suggest: bool = False) -> None:
         meant = kinds.suggest(name) if suggest and name else ()
@@ -401,23 +410,28 @@ def read_units(data: bytes | str, contest: Contest, existing: Sequence[Unit] = (
         if not any(cells):
             continue
         if columns is None:
-            header = tuple(cells)
-            columns = [_HEADER.get(c.casefold(), "") for c in cells]
-            if "name" not in columns:
+            named = [_HEADER.get(c.casefold(), "") for c in cells]
+            if "name" not in named and not all(n for n, c in zip(named, cells, strict=True) if c):
+                # No header row ("河北省科学技术厅,province,河北省"): the first unit, its
+                # columns name[,kind,province].
+                header, columns, bare = _BARE_HEADER, list(_BARE_COLUMNS), True
+            elif "name" not in named:
                 got = ",".join(row)
                 raise UnitsImportError(
-                    [f"第 {line} 行应为表头 name,kind,province（或 名称,类别,省份），实为：{got}"]
+                    [
+                        f"第 {line} 行的表头没有名称列：应为 name,kind,province"
+                        f"（或 名称,类别,省份），实为：{got}"
+                    ]
                 )
-            continue
+            else:
+                header, columns = tuple(cells), named
+                continue
         rec = dict(zip(columns, cells, strict=False))
         name = rec.get("name", "")
         if len(cells) > len(columns) and any(cells[len(columns) :]):
-            skip(
-                line,
-                name,
-                row,
-                f"第 {line} 行：多出 {len(cells) - len(columns)} 列（表头只有 {len(columns)} 列）",
-            )
+            extra = len(cells) - len(columns)
+            has = "只有 名称,类别,省份 三列" if bare else f"表头只有 {len(columns)} 列"
+            skip(line, name, row, f"第 {line} 行：多出 {extra} 列（{has}）")
             continue
         typed_kind, province = rec.get("kind", ""), rec.get("province", "")
         if not name:
@@ -453,7 +467,7 @@ def read_units(data: bytes | str, contest: Contest, existing: Sequence[Unit] = (
             notes.append(f"第 {line} 行：“{name}”与已导入的“{same.name}”是同一单位，按已导入的名称更新")
         rows.append(UnitRow(line, name, unit, matched, rule, _places_text(rule, unit), updates))
     if columns is None:
-        raise UnitsImportError(["文件是空的：第一行应为表头 name,kind,province"])
+        raise UnitsImportError(["文件是空的：应每行一个单位，名称[,类别,省份]"])
     return UnitsPreview(tuple(rows), tuple(notes), tuple(skipped), header)
 
 
