@@ -418,3 +418,26 @@ async def test_a_unit_saved_under_its_typed_name_is_found_by_its_listed_name(wor
         invite = await admin.create_invite(CQ, Role.MEMBER, typed)
         assert not isinstance(invite, Denied) and invite.unit == "重庆市江北区科学技术局", typed
     assert isinstance(await admin.create_invite(CQ, Role.MEMBER, "渝北区"), Denied)
+
+
+# ---------------------------------------------------------------- a tier the notice lists no names for
+def test_a_national_unit_is_asked_for_its_tier_the_notice_lists_no_names_of(
+    contests: ContestRegistry,
+) -> None:
+    # most-cas: 全国科普工作联席会议成员单位 is a tier, but the notice names none of its members,
+    # so 中国科协 is not put there by its name: the organiser is told how to write it.
+    [error] = refused(contests, CAS, "中国科协\n")
+    assert error.startswith("第 1 行：看不出“中国科协”属于哪一类名额，请在类别列填写：member_unit")
+    assert error.endswith(
+        "；通知没有列出“全国科普工作联席会议成员单位”的名单，“中国科协”若是其中之一，"
+        "请写“中国科协,member_unit”或“中国科协,全国科普工作联席会议成员单位”"
+    )
+    # The way the README and the console show it.
+    rows = mapped(contests, CAS, "中国科协,成员单位\n中国科学技术协会青少年科技中心,member_unit\n")
+    assert [(n, k) for n, _, k, _ in rows] == [
+        ("中国科协", "member_unit"),
+        ("中国科学技术协会青少年科技中心", "member_unit"),
+    ]
+    # A place's office is not told to be a national unit.
+    [office] = refused(contests, CAS, "北京市海淀区科委\n")
+    assert "通知没有列出" not in office

@@ -300,6 +300,17 @@ class _Kinds:
     def hint(self) -> str:
         return "、".join(f"{k}（{r.label}）" for k, r in self.rules.items()) or "（无）"
 
+    def unlisted(self, name: str) -> str:
+        """For a name that maps to no tier: the tiers the notice defines without naming their
+        units or places (most-cas's 全国科普工作联席会议成员单位), and how to write ``name`` as
+        one of them; "" unless there is exactly one.  Membership is the organiser's to say:
+        never read into a name."""
+        tiers = [(k, r) for k, r in self.rules.items() if not (r.units or r.places or k in self.options)]
+        if len(tiers) != 1:
+            return ""
+        ((k, r),) = tiers
+        return f"；通知没有列出“{r.label}”的名单，“{name}”若是其中之一，请写“{name},{k}”或“{name},{r.label}”"
+
     def suggest(self, name: str) -> tuple[str, ...]:
         """The notice's names (listed units, 区县, provinces or 副省级城市 where a rule takes
         them) that ``name``, mapped to none, was probably meant as."""
@@ -499,7 +510,9 @@ def _map_line(
             sample = "、".join(next(iter(kinds.options.values()))[:3])
             return f"{at}“{name}”不是通知所列的区县（如 {sample}），请写区县名称"
         if len({k for k, _ in found}) != 1:
-            return f"{at}看不出“{name}”属于哪一类名额，请在类别列填写：{kinds.hint()}"
+            # A name of no place (中国科协) may be of a tier the notice names no member of.
+            unlisted = kinds.unlisted(name) if not level and not named_province else ""
+            return f"{at}看不出“{name}”属于哪一类名额，请在类别列填写：{kinds.hint()}{unlisted}"
         kind, matched = found[0]
         return kind, matched, province
     rule = kinds.rules[kind]
