@@ -171,6 +171,10 @@ class DialogEngine(DialogKit):
             if contest is not None and step.name == Step.FIELD
             else None
         )
+        if fix is not None and review.locked(state, StepRef(Step.CHANNEL)):  # a reopened work keeps it
+            return StepResult(
+                state, [review.refuse_locked(self, state, StepRef(Step.CHANNEL)), self._prompt(state, now)]
+            )
         if fix is not None:  # "不对，我选的是自荐": the channel again, not this field's answer
             state["channel"], state["track"] = fix.id, None
             said = Reply(self.msg.render("channel_changed", label=fix.label))
@@ -371,7 +375,7 @@ class DialogEngine(DialogKit):
         plan = self.plan(state)
         seq = plan.steps
         i = plan.position.get(current(state).token, len(seq))
-        if i <= 0:
+        if i <= 0 or review.locked(state, seq[i - 1]):  # a reopened work's channel is not gone back to
             return StepResult(state, [Reply(self.msg.render("already_first")), self._prompt(state, now)])
         state.pop("editing", None)
         goto(state, seq[i - 1])

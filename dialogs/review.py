@@ -44,12 +44,14 @@ def _clip(text: str, limit: int) -> str:
 class Item:
     """One answer on the review page.  ``key`` is what the entrant replies to change it: a
     form field's number as its prompt counted it (【3/12】 is item 3), the video the number
-    after the last field; the contest, channel and track, asked before the form, by name."""
+    after the last field; the contest, channel and track, asked before the form, by name.
+    ``locked``: shown, not to be changed here (see :func:`locked`)."""
 
     step: StepRef
     label: str
     value: str
     key: str
+    locked: bool = False
 
     @property
     def numbered(self) -> bool:
@@ -60,11 +62,35 @@ class Item:
         return f"{self.key}. {self.label}：{value}" if self.numbered else f"{self.label}：{value}"
 
 
+# What a submitted work's number and place follow: not changed while it is reopened by 修改 编号.
+_LOCKED = {Step.CONTEST: ("改报", "大赛"), Step.CHANNEL: ("改走", "渠道"), Step.TRACK: ("改报", "申报类型")}
+
+
+def locked(state: State, step: StepRef) -> bool:
+    """Whether ``step`` may not be changed in this draft: the contest, channel and track of a
+    submitted work reopened by 修改 编号 (its number and its unit's place go with them; another
+    channel is a new entry, after 撤回)."""
+    return bool(state.get("amend")) and step.name in _LOCKED
+
+
+def refuse_locked(kit: DialogKit, state: State, step: StepRef) -> Reply:
+    """Why a locked step (see :func:`locked`) is not changed, and what to do instead."""
+    verb, other = _LOCKED[step.name]
+    said = kit.msg.render(
+        "amend_locked", label=kit.label(step.name), verb=verb, other=other, number=state["amend"]
+    )
+    return Reply(said)
+
+
 def items(kit: DialogKit, state: State) -> list[Item]:
     """Every answered step in review order: the choices made before the form, then its fields
-    by their numbers, then the video."""
+    by their numbers, then the video.  A reopened work's contest, channel and track are listed
+    as locked (its contest too, which no step asks there)."""
     plan = kit.plan(state)
     found: list[Item] = []
+    if state.get("amend") and plan.contest is not None and StepRef(Step.CONTEST) not in plan.steps:
+        name = kit.label(Step.CONTEST)
+        found.append(Item(StepRef(Step.CONTEST), name, plan.contest.title, name, locked=True))
     after_form = str(len(plan.fields) + 1)
     for step in plan.steps:
         shown = kit.steps[step.name].shown
@@ -78,8 +104,13 @@ def items(kit: DialogKit, state: State) -> list[Item]:
             key = after_form
         else:
             key = label
-        found.append(Item(step, label, value, key))
+        found.append(Item(step, label, value, key, locked(state, step)))
     return found
+
+
+def editable(kit: DialogKit, state: State) -> list[Item]:
+    """The review page's items that may be changed here (the edit menu's)."""
+    return [i for i in items(kit, state) if not i.locked]
 
 
 def _page(found: list[Item]) -> list[dict[str, str]]:
@@ -96,11 +127,12 @@ def ask_review(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.
         Choice(kit.fixed("button", "name", "cancel"), f"{token}|cancel"),
     )
     # The page's items are numbered already: its actions are answered by their words.
-    named = [i.label for i in found if not i.numbered]
+    named = [i.label for i in found if not i.numbered and not i.locked]
     lines = _page(found)
     if not any(i.step.name == Step.CONTEST for i in found):
-        # A contest not to be changed here (a returned work reopened by 修改 编号, a link that
-        # named it, the only one open) is still named, as on a page where it was chosen.
+        # A contest not to be changed here (a link that named it, the only one open; a returned
+        # work reopened by 修改 编号 lists it among its items) is still named, as on a page where
+        # it was chosen.
         lines.insert(0, {"label": kit.label(Step.CONTEST), "value": plan.contest.title, "key": ""})
     page = kit.msg.render("review", contest=plan.contest, items=lines, named=named)
     return Reply(page, choices, numbered=False)
@@ -145,7 +177,7 @@ def read_review(
 
 
 def ask_edit(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.datetime) -> Reply:
-    found = items(kit, state)
+    found = editable(kit, state)
     # The buttons carry the items' own keys, and their words are the menu's lines: a channel
     # without buttons shows the lines once, with the numbers of the review page.
     choices = tuple(Choice(i.line(20), f"{step.token}|{i.key}") for i in found)
@@ -161,7 +193,7 @@ def read_edit(
 
 def edit_menu(kit: DialogKit, state: State) -> Ask:
     """The list of answers to change (the 修改 command, at any step)."""
-    if not items(kit, state):
+    if not editable(kit, state):
         return Ask([Reply(kit.msg.render("nothing_to_edit"))])
     if state["step"] not in (Step.EDIT, Step.CANCEL):
         state["edit_from"] = [state["step"], state.get("field")]
@@ -189,6 +221,8 @@ def pick_edit(kit: DialogKit, state: State, value: str) -> Ask:
     if item is None:
         numbers = [int(i.key) for i in items(kit, state) if i.numbered]
         return Ask([Reply(kit.error("edit_number", {"max": max(numbers, default=0)}, ""))])
+    if item.locked:
+        return Ask([refuse_locked(kit, state, item.step)])
     state.pop("edit_from", None)
     state["editing"] = True
     goto(state, item.step)

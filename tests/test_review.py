@@ -16,10 +16,13 @@ from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.org import Invite, Role, hash_code
 from contests.records import UserKey
 from contests.review import Decision, ReviewState, history_of, state_of
-from dialogs.engine import choices_as_text
+from contests.rules import ContestRegistry
+from dialogs.engine import DialogEngine, choices_as_text
+from dialogs.messages import Messages
+from dialogs.states import DRAFT_VERSION, Step
 from handlers.review.service import LINK_CHECKS
 from tests.cli_runner import run_bot
-from tests.conftest import OPEN_ID, valid_answer, write_open_edition
+from tests.conftest import OPEN_ID, beijing, valid_answer, write_open_edition
 from tests.test_submission_flow import png_scan
 
 ENTRANT = UserKey("terminal", "entrant")
@@ -293,3 +296,59 @@ async def test_a_person_entering_alone_is_asked_for_a_signed_scan_not_a_sealed_o
         assert any("还缺：签字的扫描件" in line for line in alone), alone
         body = svc.review._explain(contest, entry("某某科普中心"), ReviewState.SUBMITTED, now)
         assert any("还缺：签字盖章的扫描件" in line for line in body), body
+
+
+async def test_a_reopened_work_keeps_its_channel(tmp_path: Path) -> None:
+    # Found by a tester: 修改 编号, then 修改 参赛渠道 and another channel, its fields, 确认提交:
+    # “已重新提交…（编号和名额不变）” while the submission kept its old channel and form.
+    write_open_edition(tmp_path / "contests")
+    settings = Settings(_env_file=None, data_dir=tmp_path, contests_dir=tmp_path / "contests")
+    async with services(settings) as svc:
+        number = await submit_complete(svc, tmp_path)
+        await bind(svc, BOSS, Role.ORGANISER, "BOSS-5")
+        assert "退回修改" in await say(svc, BOSS, f"审核 {number} 退回 作品名称 片名有误")
+        page = await say(svc, ENTRANT, f"修改 {number}")
+        assert "· 参赛渠道：社会征集（自荐）" in page and "修改 参赛渠道" not in page
+        assert "参赛渠道" not in await say(svc, ENTRANT, "修改")  # not offered in the edit menu
+        await say(svc, ENTRANT, "返回")
+        for said in ("修改 参赛渠道", "参赛渠道", "参赛渠道改成地方推荐"):
+            refused = await say(svc, ENTRANT, said)
+            assert "已提交的作品不能更换参赛渠道" in refused and f"撤回 {number}" in refused, said
+        assert "不能更换" in await say(svc, ENTRANT, "修改 大赛")
+        await say(
+            svc, ENTRANT, "修改 1"
+        )  # the first field: neither 返回 nor a correction reaches the channel
+        assert "已经是第一步" in await say(svc, ENTRANT, "返回")
+        assert "已提交的作品不能更换参赛渠道" in await say(svc, ENTRANT, "不对，我选的是推荐")
+        draft = await svc.storage.get_draft(ENTRANT)
+        assert draft is not None and draft.data["channel"] == "self" and draft.data["step"] == "field"
+        assert draft.data["amend"] == number
+
+
+def test_a_reopened_work_keeps_its_track() -> None:
+    # The same for cacsi's 申报类型: a 科普号 entry reopened by 修改 编号 does not become a 微视频.
+    contests = ContestRegistry.load()
+    engine = DialogEngine(contests, Messages())
+    contest = contests.get("cacsi-2022-youth")
+    assert contest is not None
+    form = contest.form(contest.channel("member").forms["account"])
+    answers = {f.id: valid_answer(f, contest) for f in form.fields}
+    state = {
+        "v": DRAFT_VERSION, "step": Step.REVIEW, "field": None, "contest": contest.id, "contest_fixed": True,
+        "channel": "member", "track": "account", "answers": answers, "video": {}, "amend": "QS2022-000001",
+    }  # fmt: skip
+    now = beijing(2022, 10, 1)
+
+    def say(text: str) -> str:
+        done = engine.handle(state, Incoming(ENTRANT, EventKind.TEXT, text=text), now)
+        assert done.state is not None
+        state.update(done.state)
+        return "\n".join(choices_as_text(r) for r in done.replies)
+
+    page = say("进度")
+    assert "· 申报类型：科普号" in page and "修改 申报类型" not in page and "修改 参赛渠道" not in page
+    for said in ("修改 申报类型", "申报类型", "修改 参赛渠道"):
+        refused = say(said)
+        assert "已提交的作品不能更换" in refused and "「撤回 QS2022-000001」" in refused, said
+    assert "已提交的作品不能更换申报类型" in say("修改 申报类型")
+    assert (state["channel"], state["track"], state["step"]) == ("member", "account", Step.REVIEW)
