@@ -4,12 +4,16 @@
   职称及以上人员开展审核"): a unit's name, or two people each with a title of 副高 or above.
 * The cover image the notice asks for among the materials (cacsi: "视频作品成稿、封面图、简介、
   申报表" in the net-disk folder): the name of an image file.
+* Who enters: a unit's cell that only a unit fills (cq's 创作单位: "创作单位为在渝企业、本科院校、
+  科研院所", every 推荐单位) takes no person's name.
 """
 
 from __future__ import annotations
 
 import re
 
+from contests.names import is_person
+from contests.rules import Contest, FormField
 from validators.text import Invalid, Result, Valid, check_text, clean_text, find_urls
 
 # Titles of 副高级 and above, as people write them after a name.  "助理研究员" (中级) contains
@@ -88,3 +92,30 @@ def check_cover_name(raw: str) -> Result:
     # "封面图在文件夹里叫 cover.png": the file's name, not the sentence around it (trial round).
     named = _NAMED_FILE.search(text)
     return Valid(named.group(1) if named is not None else text)
+
+
+#: The label of a unit's cell that a person may fill as well: 自荐机构（个人）, 单位名称（申报人）,
+#: 所属单位（团队、个人）.
+_PERSON_MAY_FILL = re.compile(r"个人|申报人|本人")
+
+
+def person_as_unit(fld: FormField, raw: str, contest: Contest, *, confirmed: bool = False) -> Invalid | None:
+    """A person's name (:func:`contests.names.is_person`) typed in a unit's cell that only a unit
+    or an organisation fills, refused with the rule of the route that says so; None otherwise.
+    A short name of a unit reads as a person's too ("华为"): ``confirmed`` (typed after "答：")
+    takes it, unless it says itself that it is a person's ("王小二（个人）")."""
+    if fld.role != "unit" or _PERSON_MAY_FILL.search(fld.label):
+        return None
+    name = clean_text(raw)
+    says_person = "个人" in name
+    if not is_person(name) or (confirmed and not says_person):
+        return None
+    routes = [c for c in contest.channels if any(fld in contest.form(f).fields for f in c.forms.values())]
+    if any(route.kind == "self" for route in routes):
+        return None
+    # The route's sentence that names the cell ("创作单位（在渝企业、本科院校、科研院所），以创作单位
+    # 的名义参加"); a 推荐单位's route has none to quote.
+    texts = [t for route in routes for t in (route.submitter, route.description) if fld.label in t]
+    return Invalid(
+        "unit_is_person", {"value": name[:30], "rule": texts[0] if texts else "", "sure": says_person}
+    )

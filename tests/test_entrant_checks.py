@@ -1,0 +1,75 @@
+"""Who may enter, as the notices say it, checked in the dialog: a person is no 创作单位 (cq) and
+no 自荐机构 where only units or organisations nominate themselves (tech-envoy); a person who
+nominates themselves is the work's first maker (hlj, most-cas)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from contests.ports import EventIsolation, Storage
+from contests.records import UserKey
+from contests.rules import Contest, ContestRegistry
+from dialogs.engine import DialogEngine
+from handlers.submit import SubmitHandler
+from tests.conftest import ChatDriver, Clock, valid_answer
+from validators.requirements import person_as_unit
+
+
+async def open_chat(
+    contests: ContestRegistry, engine: DialogEngine, store: tuple[Storage, EventIsolation], contest_id: str
+) -> tuple[ChatDriver, Contest]:
+    """A chat with ``contest_id`` open (its deadline's noon)."""
+    contest = contests.get(contest_id)
+    assert contest is not None
+    now = dt.datetime.combine(contest.deadline, dt.time(12), contest.closes_at().tzinfo)
+    handler = SubmitHandler(engine, store[0], clock=Clock(now))
+    return ChatDriver(handler, UserKey("terminal", "entrant"), store[1]), contest
+
+
+async def fill(
+    chat: ChatDriver, contest: Contest, channel_id: str, answers: dict[str, str], *, upto: str
+) -> str:
+    """Start, choose ``channel_id`` and answer each field (``answers`` or a valid one) until the
+    field ``upto`` is answered; returns the reply to that answer."""
+    text = await chat.start(hint=contest.id)
+    channel = contest.channel(channel_id)
+    if len(contest.channels) > 1:
+        text = await chat.say(channel.label)
+    for fld in contest.form(channel.forms["work"]).fields:
+        assert f"「{fld.label}」" in text, (fld.id, text)
+        text = await chat.say(answers.get(fld.id, valid_answer(fld, contest)))
+        if fld.id == upto:
+            return text
+    raise AssertionError(f"no field {upto}")
+
+
+async def test_a_person_is_no_creating_unit(
+    contests: ContestRegistry, engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation]
+) -> None:
+    # cq: "创作单位为在渝企业、本科院校、科研院所" (tester: 李雷 was taken as 创作单位).
+    chat, contest = await open_chat(contests, engine, sqlite_store, "cq-2023-scientist-spirit")
+    text = await fill(chat, contest, "district", {"unit": "李雷"}, upto="unit")
+    assert "“李雷”像是个人的姓名" in text and "「创作单位」要填写单位的全称" in text
+    assert "通知规定：创作单位（在渝企业、本科院校、科研院所），以创作单位的名义参加。" in text
+    assert "unit" not in ((await chat.draft()) or {})["answers"]
+    # A unit's name is taken; a short one that reads as a person's is taken after "答：".
+    assert "请填写「作品名称」" in await chat.say("答：华为")
+    assert ((await chat.draft()) or {})["answers"]["unit"] == "华为"
+
+
+def test_which_unit_cells_refuse_a_person(contests: ContestRegistry) -> None:
+    def refused(contest_id: str, form_id: str, typed: str) -> str | None:
+        contest = contests.get(contest_id)
+        assert contest is not None
+        fld = next(f for f in contest.form(form_id).fields if f.role == "unit")
+        found = person_as_unit(fld, typed, contest)
+        return None if found is None else str(found.params["rule"])
+
+    assert refused("hlj-2022-kepu", "recommend", "张伟") == ""  # a 推荐单位 is a unit: nothing to quote
+    assert refused("most-cas-2024-kepu", "recommend", "王小二（个人）") == ""
+    assert refused("cq-2023-scientist-spirit", "unit_report", "重庆大学") is None
+    assert refused("cq-2023-scientist-spirit", "unit_report", "重庆某某科技有限公司") is None
+    # Cells a person may fill: 自荐机构（个人）, 单位名称（申报人）, 所属单位（团队、个人）.
+    assert refused("hlj-2022-kepu", "self", "李小龙") is None
+    assert refused("cacsi-2022-youth", "video", "李小龙") is None
+    assert refused("cacsi-2022-youth", "account", "李小龙") is None
