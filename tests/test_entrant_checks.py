@@ -67,9 +67,25 @@ def test_which_unit_cells_refuse_a_person(contests: ContestRegistry) -> None:
 
     assert refused("hlj-2022-kepu", "recommend", "张伟") == ""  # a 推荐单位 is a unit: nothing to quote
     assert refused("most-cas-2024-kepu", "recommend", "王小二（个人）") == ""
+    assert "可由单位或组织（需加盖公章）自荐" in str(refused("most-2023-tech-envoy", "self", "李雷"))
     assert refused("cq-2023-scientist-spirit", "unit_report", "重庆大学") is None
     assert refused("cq-2023-scientist-spirit", "unit_report", "重庆某某科技有限公司") is None
     # Cells a person may fill: 自荐机构（个人）, 单位名称（申报人）, 所属单位（团队、个人）.
     assert refused("hlj-2022-kepu", "self", "李小龙") is None
     assert refused("cacsi-2022-youth", "video", "李小龙") is None
     assert refused("cacsi-2022-youth", "account", "李小龙") is None
+
+
+async def test_only_units_and_organisations_nominate_themselves_in_tech_envoy(
+    contests: ContestRegistry, engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation]
+) -> None:
+    # "可由单位或组织（需加盖公章）自荐1部作品" (tester: a person was taken as 自荐机构).
+    chat, contest = await open_chat(contests, engine, sqlite_store, "most-2023-tech-envoy")
+    text = await fill(chat, contest, "self", {"unit": "王小二（个人，独立视频制作人）"}, upto="unit")
+    assert "“王小二（个人，独立视频制作人）”是个人：「自荐机构」要填写单位的全称" in text
+    rule = "可由单位或组织（需加盖公章）自荐1部作品。个人不能自荐。"  # the route's description, quoted
+    assert "通知规定：为激励社会各界积极参与微视频创作" in text and rule in text
+    assert "个人不能自荐" in text and "答：" not in text  # it says it is a person's: no way round
+    assert "unit" not in ((await chat.draft()) or {})["answers"]
+    assert "个人不能自荐" in await chat.say("答：王小二（个人）")
+    assert "请填写「自荐时间」" in await chat.say("王小二影视工作室")

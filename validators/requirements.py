@@ -5,7 +5,8 @@
 * The cover image the notice asks for among the materials (cacsi: "视频作品成稿、封面图、简介、
   申报表" in the net-disk folder): the name of an image file.
 * Who enters: a unit's cell that only a unit fills (cq's 创作单位: "创作单位为在渝企业、本科院校、
-  科研院所", every 推荐单位) takes no person's name.
+  科研院所", every 推荐单位, tech-envoy's 自荐机构: "可由单位或组织（需加盖公章）自荐") takes no
+  person's name.
 """
 
 from __future__ import annotations
@@ -111,11 +112,10 @@ def person_as_unit(fld: FormField, raw: str, contest: Contest, *, confirmed: boo
     if not is_person(name) or (confirmed and not says_person):
         return None
     routes = [c for c in contest.channels if any(fld in contest.form(f).fields for f in c.forms.values())]
-    if any(route.kind == "self" for route in routes):
-        return None
-    # The route's sentence that names the cell ("创作单位（在渝企业、本科院校、科研院所），以创作单位
-    # 的名义参加"); a 推荐单位's route has none to quote.
-    texts = [t for route in routes for t in (route.submitter, route.description) if fld.label in t]
-    return Invalid(
-        "unit_is_person", {"value": name[:30], "rule": texts[0] if texts else "", "sure": says_person}
-    )
+    # A 自荐 route's description says who may nominate themselves ("可由单位或组织（需加盖公章）自荐
+    # 1部作品"); else the route's sentence that names the cell ("创作单位（在渝企业、本科院校、科研
+    # 院所），以创作单位的名义参加").  A 推荐单位's route has none to quote.
+    own = [route.description for route in routes if route.kind == "self" and route.description]
+    texts = own or [t for route in routes for t in (route.submitter, route.description) if fld.label in t]
+    params = {"value": name[:30], "rule": texts[0] if texts else "", "sure": says_person, "self": bool(own)}
+    return Invalid("unit_is_person", params)
