@@ -30,7 +30,7 @@ from dialogs.states import State, Step
 from validators.fields import check_answer
 from validators.link_fields import other_drive
 from validators.links import parse_video_link
-from validators.requirements import check_reviewers, review_way_meant
+from validators.requirements import check_reviewers, review_way_meant, self_not_first_maker
 from validators.spoken import date_words
 from validators.text import Invalid, Valid
 
@@ -376,9 +376,13 @@ def read_field(
         )
     if allowed and result.value not in allowed:
         return _not_in_channel(kit, state, contest, fld, str(result.value))
+    form = kit.form(state)
+    if fld.role in ("unit", "authors") and form is not None:  # the later of the two is checked
+        answers = {**state["answers"], fld.id: result.value}
+        if (late := self_not_first_maker(contest, state.get("channel"), form.id, answers)) is not None:
+            return kit.reject(state, late.code, late.params, fld.label)
     if fld.role == "review_way" and state["answers"].get(fld.id) not in (None, result.value):
         # Another way of review: the reviewers named for the old one are asked again.
-        form = kit.form(state)
         reviewers = next((f for f in form.fields if f.role == "reviewers"), None) if form else None
         if reviewers is not None:
             state["answers"].pop(reviewers.id, None)

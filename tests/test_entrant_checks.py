@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
 from contests.rules import Contest, ContestRegistry
 from dialogs.engine import DialogEngine
 from handlers.submit import SubmitHandler
 from tests.conftest import ChatDriver, Clock, valid_answer
-from validators.requirements import person_as_unit
+from validators.requirements import person_as_unit, self_not_first_maker
 
 
 async def open_chat(
@@ -89,3 +91,48 @@ async def test_only_units_and_organisations_nominate_themselves_in_tech_envoy(
     assert "unit" not in ((await chat.draft()) or {})["answers"]
     assert "个人不能自荐" in await chat.say("答：王小二（个人）")
     assert "请填写「自荐时间」" in await chat.say("王小二影视工作室")
+
+
+@pytest.mark.parametrize("contest_id", ["hlj-2022-kepu", "most-cas-2024-kepu"])
+async def test_a_person_nominating_themselves_is_the_first_maker(
+    contest_id: str,
+    contests: ContestRegistry,
+    engine: DialogEngine,
+    sqlite_store: tuple[Storage, EventIsolation],
+) -> None:
+    # "多人参与制作的…只能由/须由第一制作人自荐" (tester: 李小龙 second of 王大锤、李小龙 was taken).
+    chat, contest = await open_chat(contests, engine, sqlite_store, contest_id)
+    text = await fill(chat, contest, "self", {"unit": "李小龙", "authors": "王大锤、李小龙"}, upto="authors")
+    assert "个人自荐须由第一制作人本人自荐。通知规定：自荐个人" in text and "第一制作人自荐" in text
+    assert "自荐机构应为" not in text  # the clause about persons only
+    assert "的第一位是“王大锤”，自荐人“李小龙”排第2位" in text
+    assert "把“李小龙”写在第一位" in text and "修改 自荐机构（个人）" in text
+    assert "authors" not in ((await chat.draft()) or {})["answers"]
+    assert "请填写「播出平台及网址」" in await chat.say("李小龙、王大锤")
+    # Changed afterwards, the 自荐 person is checked against the 主创人员 now known.
+    await chat.say("修改 自荐机构（个人）")
+    text = await chat.say("王大锤（个人）")
+    assert "的第一位是“李小龙”，自荐人“王大锤”排第2位" in text and "请填写第一制作人“李小龙”" in text
+    assert ((await chat.draft()) or {})["answers"]["unit"] == "李小龙"
+    text = await chat.say("张小凡")
+    assert "其中没有自荐人“张小凡”" in text
+    # A unit nominating itself is no person: its name is not among the 主创人员, and need not be.
+    await chat.say("黑龙江科普影视工作室")
+    assert ((await chat.draft()) or {})["answers"]["unit"] == "黑龙江科普影视工作室"
+
+
+def test_the_first_maker_is_the_first_name_said_with_or_without_words_around_it(
+    contests: ContestRegistry,
+) -> None:
+    hlj = contests.get("hlj-2022-kepu")
+    assert hlj is not None
+    for unit, authors in (("李小龙（个人）", ["李小龙", "王大锤"]), ("李小龙", ["李小龙（哈尔滨工业大学）"])):
+        assert self_not_first_maker(hlj, "self", "self", {"unit": unit, "authors": authors}) is None
+    # Until both are answered, nothing is said; a route without the rule says nothing (cacsi).
+    assert self_not_first_maker(hlj, "self", "self", {"unit": "李小龙"}) is None
+    cacsi = contests.get("cacsi-2022-youth")
+    assert cacsi is not None
+    answers = {"unit": "李小龙", "authors": ["王大锤", "李小龙"]}
+    assert self_not_first_maker(cacsi, "self", "video", answers) is None
+    late = self_not_first_maker(hlj, "self", "self", answers)
+    assert late is not None and late.params["position"] == 2

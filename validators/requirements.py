@@ -6,14 +6,17 @@
   申报表" in the net-disk folder): the name of an image file.
 * Who enters: a unit's cell that only a unit fills (cq's 创作单位: "创作单位为在渝企业、本科院校、
   科研院所", every 推荐单位, tech-envoy's 自荐机构: "可由单位或组织（需加盖公章）自荐") takes no
-  person's name.
+  person's name; a person who nominates themselves where the route says only the first maker may
+  (hlj, most-cas: "多人参与制作的，须由第一制作人自荐") is the first of the work's 主创人员.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
-from contests.names import is_person
+from contests.names import fold, is_person
 from contests.rules import Contest, FormField
 from validators.text import Invalid, Result, Valid, check_text, clean_text, find_urls
 
@@ -119,3 +122,48 @@ def person_as_unit(fld: FormField, raw: str, contest: Contest, *, confirmed: boo
     texts = own or [t for route in routes for t in (route.submitter, route.description) if fld.label in t]
     params = {"value": name[:30], "rule": texts[0] if texts else "", "sure": says_person, "self": bool(own)}
     return Invalid("unit_is_person", params)
+
+
+#: A 自荐 route's rule that a person nominating themselves made the work first (hlj: "只能由第一
+#: 制作人自荐", most-cas: "须由第一制作人自荐").
+_FIRST_MAKER = re.compile(r"第一制作人|第一作者")
+_ASIDE = re.compile(r"[（(][^）)]*[）)]|个人")
+
+
+def _bare_name(text: str) -> str:
+    """A person's name without what is said around it: "李小龙（个人）" and "李小龙 研究员" are 李小龙."""
+    words = _ASIDE.sub(" ", text).strip(" ：:，,").split()
+    return words[0] if words else ""
+
+
+def self_not_first_maker(
+    contest: Contest, channel_id: str | None, form_id: str | None, answers: Mapping[str, Any]
+) -> Invalid | None:
+    """A person nominating themselves (:meth:`Contest.by_individual`) who is not the first of the
+    work's 主创人员, where the route says only the first maker may; None until both are answered."""
+    if not contest.by_individual(channel_id, form_id, dict(answers)):
+        return None
+    route, form = contest.channel(channel_id or ""), contest.form(form_id or "")
+    if not _FIRST_MAKER.search(route.submitter):
+        return None
+    unit = next(f for f in form.fields if f.role == "unit")
+    authors = next((f for f in form.fields if f.role == "authors"), None)
+    people = answers.get(authors.id) if authors is not None else None
+    if authors is None or not isinstance(people, list) or not people:
+        return None
+    who = _bare_name(str(answers[unit.id]))
+    names = [fold(_bare_name(str(p))) for p in people]
+    if not who or names[0] == fold(who):
+        return None
+    position = names.index(fold(who)) + 1 if fold(who) in names else 0
+    # The route's clause about persons (most-cas: "自荐个人须为原创作者或原创制作人（多人参与制作的，
+    # 须由第一制作人自荐）", not the one about 机构 before it).
+    clauses = [c for c in re.split(r"[；;]", route.submitter) if "个人" in c and _FIRST_MAKER.search(c)]
+    params = {
+        "who": who,
+        "first": str(people[0]),
+        "position": position,
+        "rule": (clauses or [route.submitter])[0],
+    }
+    params |= {"unit": unit.label, "authors": authors.label}
+    return Invalid("self_not_first_maker", params)
