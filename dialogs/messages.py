@@ -13,6 +13,8 @@ from typing import Any
 
 import jinja2
 
+from validators.fields import max_chars_of
+
 DEFAULT_LOCALE = "zh_CN"
 _FILES = ("messages.j2", "errors.j2")
 
@@ -54,6 +56,7 @@ class Messages:
         )
         self._env.filters["cn_date"] = _cn_date
         self._env.filters["duration"] = _duration
+        self._env.globals["max_chars"] = max_chars_of  # a cell's limit, a title's where the form sets none
         self._macros: dict[str, Any] = {}
         for name in _FILES:
             module = self._env.get_template(name).module

@@ -14,7 +14,9 @@ from contests.rules import Contest, ContestRegistry
 from dialogs.engine import DialogEngine
 from handlers.submit import SubmitHandler
 from tests.conftest import ChatDriver, Clock, valid_answer
+from validators.fields import TITLE_MAX_CHARS, check_answer, max_chars_of, unquoted_title
 from validators.requirements import person_as_unit, self_not_first_maker
+from validators.text import Invalid, Valid
 
 
 async def open_chat(
@@ -136,3 +138,37 @@ def test_the_first_maker_is_the_first_name_said_with_or_without_words_around_it(
     assert self_not_first_maker(cacsi, "self", "video", answers) is None
     late = self_not_first_maker(hlj, "self", "self", answers)
     assert late is not None and late.params["position"] == 2
+
+
+async def test_a_title_has_a_limit_and_loses_the_marks_typed_around_it(
+    contests: ContestRegistry, engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation]
+) -> None:
+    # Tester: a 240-character 作品名称 was taken (the one-page form became two), and 《追光的人》
+    # was kept with its marks, shown as 《《追光的人》》.
+    chat, contest = await open_chat(contests, engine, sqlite_store, "hlj-2022-kepu")
+    text = await fill(chat, contest, "self", {"unit": "科普影视工作室"}, upto="unit")
+    assert "请填写「作品名称」（50字以内）" in text  # said before it is typed
+    text = await chat.say("追光的人" * 60)
+    assert "「作品名称」最多50字（通知没有规定字数" in text and "您填写了240字，请删减190字" in text
+    assert "title" not in ((await chat.draft()) or {})["answers"]
+    await chat.say("《追光的人》")
+    assert ((await chat.draft()) or {})["answers"]["title"] == "追光的人"
+
+
+def test_one_pair_of_marks_around_a_title_is_taken_off() -> None:
+    for typed in ("《追光的人》", "“追光的人”", '"追光的人"', " 《追光的人》 "):
+        assert unquoted_title(typed) == "追光的人"
+    for typed in ("《光》与《影》", "“光”与“影”", "追光的人", "《》"):
+        assert unquoted_title(typed) == typed
+    assert unquoted_title("《《追光的人》》") == "《《追光的人》》"  # marks inside: left as typed
+
+
+def test_a_title_takes_the_forms_limit_where_it_sets_one(contests: ContestRegistry) -> None:
+    contest = contests.get("hlj-2022-kepu")
+    assert contest is not None
+    title = next(f for f in contest.form("self").fields if f.role == "title")
+    assert max_chars_of(title) == TITLE_MAX_CHARS
+    assert max_chars_of(title.model_copy(update={"max_chars": 30})) == 30
+    too_long = check_answer(title.model_copy(update={"max_chars": 30}), "光" * 31, contest)
+    assert isinstance(too_long, Invalid) and too_long.params == {"max": 30, "actual": 31, "over": 1}
+    assert check_answer(title, "光" * TITLE_MAX_CHARS, contest) == Valid("光" * TITLE_MAX_CHARS)

@@ -233,7 +233,8 @@ async def test_a_length_question_is_answered_where_the_form_sets_no_limit(
     c = chat("gu")
     await at_title(c)
     reply = await c.say("作品名称有字数限制吗")
-    assert "「作品名称」是必填项，不能跳过，通知未规定字数。" in reply, reply
+    # The notice sets none; the form's one line does (validators.fields.TITLE_MAX_CHARS).
+    assert "「作品名称」是必填项，不能跳过，通知未规定字数（表上只有一行，限50字）。" in reply, reply
 
 
 async def test_answer_prefix_forces_an_answer(chat: Callable[[str], ChatDriver]) -> None:

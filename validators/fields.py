@@ -49,6 +49,12 @@ _TELLS_WHO = re.compile(
     r"^(?:我|我们|咱|俺|本|单位|公司|学校|法人|法定代表|负责人|联系人|校长|院长|所长|经理|老板)[^，,。]{0,8}"
     r"(?:是|叫|为)[^，,。]{1,12}(?:[，,。]|$)"
 )
+#: The most characters of a title (作品名称, 科普号名称) where the form sets none: the notices set
+#: none and the cell is one line of a one-page form.  Every preset's form stays one page with a
+#: title of 50 characters beside its longest answers (most-cas's 自荐表 runs to two at 80).
+TITLE_MAX_CHARS = 50
+#: The marks a title is typed inside ("《追光的人》"): the form and the messages add their own.
+_TITLE_MARKS = (("《", "》"), ("“", "”"), ('"', '"'))
 _COMMAND_WORDS = re.compile(r"确认提交|确定提交|提交报名|确认无误")
 _BARE_ADDRESS = re.compile(r"(?:^|[\s:：])(?:www\.|[\w-]+\.(?:com|cn|net|org|tv)(?:/|$))", re.IGNORECASE)
 
@@ -66,6 +72,21 @@ def _choice_like(fld: FormField) -> bool:
     if fld.multiline or fld.must_contain_url or fld.role is not None or is_name_field(fld):
         return False
     return "地址" not in fld.label
+
+
+def max_chars_of(fld: FormField) -> int | None:
+    """The most characters ``fld`` takes: the form's limit, else a title's :data:`TITLE_MAX_CHARS`."""
+    return fld.max_chars or (TITLE_MAX_CHARS if fld.role == "title" else None)
+
+
+def unquoted_title(raw: str) -> str:
+    """A title without one pair of marks around it: "《追光的人》" is 追光的人, "《光》与《影》" stays."""
+    text = raw.strip()
+    for start, end in _TITLE_MARKS:
+        inner = text[len(start) : -len(end)]
+        if len(text) > 2 and text.startswith(start) and text.endswith(end) and not {start, end} & set(inner):
+            return inner.strip()
+    return raw
 
 
 def is_name_field(fld: FormField) -> bool:
@@ -128,13 +149,15 @@ def check_answer(
                 return check_contains_url(raw, max_chars=fld.max_chars)
             if _choice_like(fld):  # "科普动画吧" for 类别: the particle is a tone, not the category
                 raw = without_particle(raw)
-            return check_text(
-                raw,
-                min_chars=fld.min_chars,
-                max_chars=fld.max_chars,
-                multiline=fld.multiline,
-                required=required,
+            if fld.role == "title":
+                raw = unquoted_title(raw)
+            most = max_chars_of(fld)
+            checked = check_text(
+                raw, min_chars=fld.min_chars, max_chars=most, multiline=fld.multiline, required=required
             )
+            if isinstance(checked, Invalid) and checked.code == "too_long" and fld.max_chars is None:
+                return Invalid("too_long", {**checked.params, "ours": True})  # not the notice's limit
+            return checked
         case FieldType.CHOICE:
             return check_choice(raw, fld.options, allow_other=fld.allow_other)
         case FieldType.PHONE:
