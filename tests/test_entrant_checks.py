@@ -72,6 +72,8 @@ def test_which_unit_cells_refuse_a_person(contests: ContestRegistry) -> None:
     assert refused("hlj-2022-kepu", "recommend", "张伟") == ""  # a 推荐单位 is a unit: nothing to quote
     assert refused("most-cas-2024-kepu", "recommend", "王小二（个人）") == ""
     assert "可由单位或组织（需加盖公章）自荐" in str(refused("most-2023-tech-envoy", "self", "李雷"))
+    for place in ("新疆兵团", "北京市", "海淀区", "河北科技", "深圳"):  # a 推荐单位 named by its place
+        assert refused("most-cas-2024-kepu", "recommend", place) is None, place
     assert refused("cq-2023-scientist-spirit", "unit_report", "重庆大学") is None
     assert refused("cq-2023-scientist-spirit", "unit_report", "重庆某某科技有限公司") is None
     # Cells a person may fill: 自荐机构（个人）, 单位名称（申报人）, 所属单位（团队、个人）.

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from contests.names import fold, is_person
+from contests.names import city_of, fold, is_person, is_xpcc, province_of
 from contests.rules import Contest, FormField
 from validators.text import Invalid, Result, Valid, check_text, clean_text, find_urls
 
@@ -101,6 +101,12 @@ def check_cover_name(raw: str) -> Result:
 #: The label of a unit's cell that a person may fill as well: 自荐机构（个人）, 单位名称（申报人）,
 #: 所属单位（团队、个人）.
 _PERSON_MAY_FILL = re.compile(r"个人|申报人|本人")
+#: A short name of a unit that names its place ("新疆兵团", "北京市", "海淀区"): a 推荐单位 said so.
+_PLACE_END = re.compile(r"[省市区县州盟旗镇乡村]$|兵团$")
+
+
+def _names_a_place(name: str) -> bool:
+    return bool(_PLACE_END.search(name) or province_of(name) or city_of(name) or is_xpcc(name))
 
 
 def person_as_unit(fld: FormField, raw: str, contest: Contest, *, confirmed: bool = False) -> Invalid | None:
@@ -112,7 +118,7 @@ def person_as_unit(fld: FormField, raw: str, contest: Contest, *, confirmed: boo
         return None
     name = clean_text(raw)
     says_person = "个人" in name
-    if not is_person(name) or (confirmed and not says_person):
+    if not is_person(name) or (confirmed and not says_person) or (not says_person and _names_a_place(name)):
         return None
     routes = [c for c in contest.channels if any(fld in contest.form(f).fields for f in c.forms.values())]
     # A 自荐 route's description says who may nominate themselves ("可由单位或组织（需加盖公章）自荐
