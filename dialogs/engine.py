@@ -138,7 +138,11 @@ class DialogEngine(DialogKit):
             return spec.commands[command](self, state)
         match command:
             case "start":
-                return StepResult(state, [Reply(self.msg.render("welcome_back")), self._prompt(state, now)])
+                # "Welcome back" only to someone who filled something in: a new entrant whose chat
+                # opened on a contest has a draft already, and nothing of theirs in it.
+                filled = bool(state.get("answers"))
+                back = [Reply(self.msg.render("welcome_back"))] if filled else []
+                return StepResult(state, [*back, self._prompt(state, now)])
             case "help":
                 return StepResult(state, [Reply(self._help(state)), self._prompt(state, now)])
             case "status":

@@ -975,3 +975,17 @@ def test_the_submitted_message_says_handwriting_once(contests: ContestRegistry, 
         signatures=("单位（盖章）",), notes=["签字需手写"],
     )  # fmt: skip
     assert text.count("签字需手写") == 1
+
+
+async def test_a_new_entrant_typing_start_is_not_welcomed_back(
+    tmp_path: Path, engine: DialogEngine, clock: Clock
+) -> None:
+    # A chat opened on a contest has a draft before anything is typed: 开始 then is no return.
+    storage, isolation = await choose_backend(data_dir=tmp_path, redis_url=None).open_storage()
+    chat = ChatDriver(SubmitHandler(engine, storage, clock=clock), UserKey("terminal", "newbie"))
+    await chat.start()
+    await chat.say("2")
+    text = await chat.start()
+    assert "欢迎回来" not in text and "请填写「自荐机构（个人）」" in text
+    await storage.close()
+    await isolation.close()
