@@ -45,9 +45,11 @@ lint: install-test
 # Tests use the Redis server at 127.0.0.1:6379 for real (.ci/run starts one if none answers).
 # -n auto: one pytest worker per core; the suite is mostly CPU (PDFs, videos, Chromium, the
 # broadcast crash tests) and takes about half the time on 2 cores.  Every test uses its own
-# ports, folders and Redis prefix, so workers do not meet.
+# ports, folders and Redis prefix, so workers do not meet.  --dist worksteal: a worker that
+# runs out takes queued tests from the other, so the 10-20 s fault and browser tests do not
+# leave one core idle at the end (the suite is near CI's 10-minute budget).
 test: install-test system-deps lint
-	$(BIN)/pytest -q -n auto
+	$(BIN)/pytest -q -n auto --dist worksteal
 
 # Every bench once in its --smoke form (one tiny round each, one bench per core at a time;
 # about 40 s of CPU in all, so its wall time is that over the cores it gets): a bench that
