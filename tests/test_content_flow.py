@@ -121,7 +121,7 @@ async def test_the_content_report_follows_the_verdict_and_a_re_entered_work_is_f
     earlier = await console_page(app, first)
     assert "疑似重复" in earlier and second in earlier  # the first entry of the work is flagged too
 
-    export = await svc.admin.export_file(CONTEST_ID, "csv")
+    export, _ = await svc.admin.export_counted(CONTEST_ID, "csv")
     rows = list(csv.DictReader(io.StringIO(export.read().decode("utf-8-sig"))))
     cells = {r["报名编号"]: r["视频内容检查"] for r in rows}
     assert cells[second].startswith("不符合") and "与已有投稿画面相同" in cells[second]

@@ -60,16 +60,18 @@ async def test_a_member_is_not_told_which_other_units_work_is_the_same(env: Env)
 async def test_the_units_export_does_not_name_another_units_work(env: Env) -> None:
     await flag(env, env.b, env.a)
     for fmt in ("csv", "json"):
-        document = await env.svc.admin.export_file(CAS, fmt, unit=UNIT_B)
+        document, _ = await env.svc.admin.export_counted(CAS, fmt, unit=UNIT_B)
         text = document.read().decode("utf-8-sig")
         assert env.b.number in text and "与已有投稿画面相同" in text, fmt
         assert env.a.number not in text and "星空的秘密" not in text, fmt
     rows = list(
         csv.reader(
-            io.StringIO((await env.svc.admin.export_file(CAS, "csv", unit=UNIT_B)).read().decode("utf-8-sig"))
+            io.StringIO(
+                (await env.svc.admin.export_counted(CAS, "csv", unit=UNIT_B))[0].read().decode("utf-8-sig")
+            )
         )
     )
     assert any("与已有投稿画面相同：本届的另一件投稿" in cell for cell in rows[1])
-    whole = await env.svc.admin.export_file(CAS, "json")
+    whole, _ = await env.svc.admin.export_counted(CAS, "json")
     flagged = next(s for s in json.loads(whole.read())["submissions"] if s["number"] == env.b.number)
     assert f"{env.a.number}《星空的秘密》" in json.dumps(flagged, ensure_ascii=False)  # the organisers'

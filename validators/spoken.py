@@ -107,7 +107,6 @@ _FIGURE_LEAD = re.compile(
     r"^(?:大概|大约是?|差不多|将近|接近|目前|现在|已经|有|发了|发过|一共|总共)+(?=\d|约)"
 )
 _FIGURE_TAIL = re.compile(r"(?:左右|上下|的样子)?(?:吧|啊|呀|哦|嘛|了)*[。.!！~～]*$")
-_DIGIT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 #: Tens said in words ("四十", "十二"): the figures entrants give for followers and works.
 _TENS = re.compile(r"(?<![一二两三四五六七八九十百千万])([一二两三四五六七八九])?十([一二三四五六七八九])?")
 #: "四十几个", "20几个": forty-odd is at least forty, said as 40多.
@@ -116,7 +115,7 @@ _ODD = re.compile(r"(\d+0)几")
 
 def figure_words(text: str) -> str:
     """``text`` without the hedging words said around a figure, its tens in digits."""
-    text = _TENS.sub(lambda m: str(_DIGIT.get(m[1] or "一", 1) * 10 + _DIGIT.get(m[2] or "", 0)), text)
+    text = _TENS.sub(lambda m: str(_figure(m[0])), text)
     text = _ODD.sub(r"\1多", text)
     return _FIGURE_TAIL.sub("", _FIGURE_LEAD.sub("", text))
 

@@ -306,14 +306,11 @@ class AdminService:
             rows.append(ExportRow(sub, name, kind, known is not None and counted, selection))
         return rows
 
-    async def export_file(self, contest_id: str, fmt: str, unit: str | None = None) -> Document:
-        """The export as a file, not audited: the caller records it (:meth:`exported`)."""
-        return (await self.export_counted(contest_id, fmt, unit))[0]
-
     async def export_counted(
         self, contest_id: str, fmt: str, unit: str | None = None
     ) -> tuple[Document, int]:
-        """The export as a file, and how many submissions it holds."""
+        """The export as a file, and how many submissions it holds; not audited here: every
+        caller records it (:meth:`exported`, the console's own record)."""
         if fmt not in FORMATS:
             raise ValueError(f"格式应为 {'、'.join(FORMATS)} 之一：{fmt!r}")
         contest = self.contest(contest_id)
