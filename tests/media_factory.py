@@ -13,13 +13,17 @@ here too, so that tests and the bench build them one way.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import random
 import shutil
 import struct
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import pytest
 
 SEGMENT_S = 2  # looped to any length; a multiple of every frame duration used here (25 and 30 fps)
 
@@ -59,6 +63,15 @@ class Video:
         return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:16]
 
 
+def shared_root(factory: pytest.TempPathFactory, name: str) -> Path:
+    """A folder every pytest-xdist worker of this run shares (each worker's base temp folder is a
+    child of the run's), so media built by one worker are not built again by the other."""
+    base = factory.getbasetemp()
+    root = base.parent / name if os.environ.get("PYTEST_XDIST_WORKER") else base / name
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
 class MediaFactory:
     """Builds and caches test media under ``root``."""
 
@@ -75,10 +88,16 @@ class MediaFactory:
     # --- videos ------------------------------------------------------------------------------
     def video(self, recipe: Video) -> Path:
         out = self.root / f"video-{recipe.key()}{recipe.suffix}"
-        if not out.exists():
-            partial = out.with_name(out.name + ".part")
-            self._build(recipe, partial)
-            partial.rename(out)
+        if out.exists():
+            return out
+        # Several pytest-xdist workers may share ``root`` (see ``shared_root``): one builds at a
+        # time (segments are shared between videos), the others wait and find the file.
+        with (self.root / "build.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not out.exists():
+                partial = out.with_name(out.name + ".part")
+                self._build(recipe, partial)
+                partial.rename(out)
         return out
 
     def _encoder_args(self, recipe: Video) -> list[str]:

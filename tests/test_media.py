@@ -18,7 +18,7 @@ import pytest
 
 from contests.rules import Contest, ContestRegistry
 from tests.cli_runner import run_bot
-from tests.media_factory import MediaFactory, Video
+from tests.media_factory import MediaFactory, Video, shared_root
 from validators import media, mediainfo
 from validators.hashing import StreamingHash, sha256_file
 from validators.media import MediaReport, check_video, inspect_video
@@ -137,7 +137,7 @@ EXPECTED_FAILURES: dict[str, dict[str, set[str]]] = {
 
 @pytest.fixture(scope="session")
 def factory(tmp_path_factory: pytest.TempPathFactory) -> MediaFactory:
-    return MediaFactory(tmp_path_factory.mktemp("media"))
+    return MediaFactory(shared_root(tmp_path_factory, "media"))
 
 
 @pytest.fixture(scope="session")
