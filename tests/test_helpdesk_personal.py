@@ -56,6 +56,34 @@ RULE = [
 ]
 
 
+#: Shapes no phrasing list above names, read from the three cues: the asker's own, something already
+#: done, a state asked of it (or a change asked of one's own record).
+OWN_BY_CUES = [
+    "我们前天寄的推荐表到了没",
+    "俺家孩子上周交的视频审了吗",
+    "我们的片子处理了没有",
+    "帮我们把作品名称改一下",
+    "能帮我核对一下我们报的作者名单吗",
+]
+RULE_BESIDE_CUES = [
+    "帮我看一下视频时长有什么要求",  # a look asked, nothing of one's own done
+    "我们已经寄了光盘，还需要发邮件吗",  # done, then the rule asked
+    "我昨天看到通知，截止是哪天",
+    "我已经报了一部，还能再报吗",
+    "给我推荐几本好看的科幻小说",
+]
+
+
+@pytest.mark.parametrize("question", OWN_BY_CUES)
+def test_ones_own_work_done_and_its_state_asked_is_personal(question: str) -> None:
+    assert about_own_submission(normalise(question))
+
+
+@pytest.mark.parametrize("question", RULE_BESIDE_CUES)
+def test_a_cue_alone_leaves_the_rule_asked(question: str) -> None:
+    assert not about_own_submission(normalise(question))
+
+
 @pytest.mark.parametrize("question", OWN)
 def test_a_status_asked_of_something_already_sent_is_personal(question: str) -> None:
     assert about_own_submission(normalise(question))

@@ -67,6 +67,56 @@ _BARE_STATUS = re.compile(
     # A stage passed, asked of a work sent.
     r"|(?:初审|复审|终审|评审|审核|审查|审)过了(?:没|没有|没得|吗|么|嘛)"
 )
+#: The general shape behind the phrasings above, in three cues: the asker's own (我, 俺, 咱, our),
+#: something already done (已经, 上周, 10月20号, 寄出去, sent) and a state asked of it (收到…没, 审…吗,
+#: 通过了没); or a favour done to one's own record (帮我们改/查/撤). Each cue alone is common in
+#: questions about the rule ("我们要寄光盘吗"); together they were never met in one (session 18).
+_ASKER = re.compile(r"我|俺|咱|\b(?:my|our|we|i)\b", re.IGNORECASE)
+_DONE = re.compile(
+    r"已经|早就|早已|上周|上礼拜|上星期|昨天|前天|前两天|前几天|上个月|上月|月底|月初|月中|刚才|刚刚|之前|当时|那天"
+    r"|\d+\s*[月/.]\s*\d+\s*[日号]?"
+    r"|(?:寄|交|报|传|发|提交|上传|投|推|递)(?:出去|过去|上去|出|过|了|完)"
+    r"|\b(?:sent|submitted|uploaded|emailed|mailed|posted)\b",
+    re.IGNORECASE,
+)
+_STATE_ASKED = re.compile(
+    r"(?:收到|收着|签收|到了|到没|通过|过了|过没|审|结果|进度|状态|消息|动静|回复|回音|名单|入围|入选|评上|获奖"
+    r"|得奖|票|排名|第几|分数|打开|能看|看得到|看到|找不|不见|显示|登记|处理)"
+    r"[^。？?!！]{0,8}(?:没|没有|吗|么|嘛|不|没得|呢|[?？])"
+    r"|\b(?:receiv|arriv|approv|accept|pass|status|check|confirm)",
+    re.IGNORECASE,
+)
+#: A state asked in the completed aspect ("审核了没", "通过了吗", "有消息了没", "到哪一步了"): of
+#: one's own, enough without a date.
+_STATE_REACHED = re.compile(
+    r"(?:收到|收着|签收|到|通过|过|审|审核|审查|审完|评|评上|入围|入选|获奖|得奖|处理|登记|回复|传上|推上去"
+    r"|报上去|交上去|出来)了?(?:没|没有|没得|了吗|了么|了嘛|了没|不了)(?![^。？?!！]{0,3}(?:关系|问题))"
+    r"|(?:有|出)(?:消息|结果|回音|动静|回复)了?(?:没|吗)|(?:到|在)哪(?:一步|个阶段)了?|怎么样了|咋样了"
+    r"|咋还没|怎么还没|一直没(?:消息|动静|回复|回音)"
+)
+_FAVOUR = r"(?:帮我|帮我们|帮忙|麻烦|能不能帮|可不可以帮|可以帮|能帮|替我)[^。？?!！]{0,12}"
+#: A change made to one's record is personal by itself; a look ("帮我看一下时长有什么要求") only
+#: when something was already done or a state is asked.
+_CHANGE_ASKED = re.compile(
+    _FAVOUR + r"(?:改|换|删|撤|恢复|核对|更正)|\b(?:can|could) you (?:change|fix|correct|update)",
+    re.IGNORECASE,
+)
+_LOOK_ASKED = re.compile(
+    _FAVOUR + r"(?:查|看看|看一下|看下|瞅|确认)|\b(?:can|could) you (?:check|confirm|look)",
+    re.IGNORECASE,
+)
+
+
+def _own_state_asked(question: str) -> bool:
+    if not _ASKER.search(question):
+        return False
+    done, asked = _DONE.search(question), _STATE_ASKED.search(question)
+    looked_up = _LOOK_ASKED.search(question) and (done or asked)
+    return bool(
+        (done and asked) or _STATE_REACHED.search(question) or _CHANGE_ASKED.search(question) or looked_up
+    )
+
+
 #: What must be done, not what happened: "要通过形式审查吗", "需要先经过审核吗".
 _RULE_ASKED = re.compile(
     r"(?:要|需要|必须|须|得|应该|应当|能不能|可以|能否)(?:先)?(?:通过|经过|审核|审查|收到|写|填|附)"
@@ -79,4 +129,4 @@ def about_own_submission(question: str) -> bool:
     if _RULE_ASKED.search(question):
         return False
     own = (PERSONAL, _OWN_STATUS, _RECEIVED_OWN, _OWN_FATE, _OWN_OUTCOME, _BARE_STATUS)
-    return any(pattern.search(question) for pattern in own)
+    return any(pattern.search(question) for pattern in own) or _own_state_asked(question)
