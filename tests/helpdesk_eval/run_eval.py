@@ -58,6 +58,7 @@ SETS = {
     "unseen11": QUESTIONS.with_name("unseen11.yaml"),
     "unseen12": QUESTIONS.with_name("unseen12.yaml"),
     "unseen13": QUESTIONS.with_name("unseen13.yaml"),
+    "unseen14": QUESTIONS.with_name("unseen14.yaml"),
 }
 
 
