@@ -34,6 +34,7 @@ from handlers.helpdesk.parts import (
 )
 from handlers.helpdesk.personal import about_own_submission
 from handlers.helpdesk.places import ASKS_BONUS, HOW_MANY, describe, listed_units, place_of, with_unit_named
+from handlers.helpdesk.polarity import plain_yes
 from handlers.helpdesk.silence import asks_a_silence, out_of_scope, silent_topic
 from handlers.helpdesk.sources import (
     KnowledgeError,
@@ -466,7 +467,13 @@ class Helpdesk:
             said_silent = not english and top.entry.text.startswith(("通知没有", "通知未", "通知对此"))
             lead = SILENT_LEAD_EN if english else ("" if said_silent else SILENT_LEAD)
             text, kind = f"{lead}\n{rendered}".lstrip("\n") + self._contacts(contest, english), "silent"
-        note = (plainly_barred(contest, top.entry.id, normalise(question)) if not english else "") or note
+        if not english:
+            asked = normalise(question)
+            note = (
+                plainly_barred(contest, top.entry.id, asked)
+                or plain_yes(asked, top.entry.text, query.terms)
+                or note
+            )
         if note and confident:
             text = f"{note}\n{text}"
         return HelpAnswer(

@@ -1,0 +1,39 @@
+"""A plain 可以 before the clause that allows what a yes-or-no question asks about.
+
+"能用手机拍吗" is answered by hlj's 制作要求 ("可通过PC、手机、相机……摄录"), which allows it without the
+word the entrant waits for: the clause is quoted, and 可以 is said first only where the clause
+itself allows the very thing asked (the asked word inside the allowing phrase) and forbids
+nothing near it. Where it both allows and forbids, or the word is elsewhere, nothing is added.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+#: A question asking whether something may be done or is accepted ("行不行", "能用…吗", "要得不").
+ASKS_MAY = re.compile(
+    r"能不能|能否|可不可以|可否|行不行|成不成|中不中|要得不|允(?:许|不允许)"
+    r"|(?:能|可以|行|成)[^。？?！!，,]{0,14}(?:吗|么|嘛|不|没)(?:[?？。！!]|$)"
+    r"|(?:可以|行|能)(?:吗|么|嘛|不)|算不算"
+)
+#: A question that asks more than may-or-may-not (a figure, a list, a way), which 可以 does not answer.
+ASKS_MORE = re.compile(r"多少|几|哪些|哪个|什么|啥|怎么|如何|为什么|多大|多长|多久")
+#: The clause allows: the words after these up to the phrase's end are what is allowed.
+_ALLOWS = re.compile(r"(?:可为|可通过|可配|可以|可用|可采用|均可|鼓励)[^。；;！!？?]{0,60}")
+_FORBIDS = re.compile(r"不得|不能|禁止|不允许|不接受|不可|严禁|不予")
+#: What a question's words map to whatever is made or done ("拍" is 制作): no matter of its own.
+_GENERIC = frozenset({"制作", "作品", "视频", "参加", "参赛", "报名", "使用", "提交"})
+
+
+def plain_yes(question: str, clause: str, asked: Iterable[str]) -> str:
+    """ "可以。" when ``clause`` allows one of the ``asked`` words of a may-I ``question``, else ""."""
+    if not ASKS_MAY.search(question) or ASKS_MORE.search(question) or _FORBIDS.search(clause):
+        return ""
+    asked = [w for w in asked if w not in _GENERIC]
+    # "能用手机竖着拍吗": 竖 is asked too, and a clause allowing phones says nothing of it.
+    if not asked or any(w not in clause for w in asked):
+        return ""
+    words = [w for w in asked if len(w) > 1 and w in question]
+    allowed = " ".join(m.group(0) for m in _ALLOWS.finditer(clause))
+    return "可以。" if any(w in allowed for w in words) else ""

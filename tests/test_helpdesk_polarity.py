@@ -1,0 +1,51 @@
+"""A may-I question gets 可以 said first where the clause quoted allows the very thing asked, and
+nothing where the clause allows only part of it or forbids something; a text to be written for the
+asker is no contest question, whatever contest words it carries."""
+
+from __future__ import annotations
+
+import pytest
+
+from contests.rules import ContestRegistry
+from handlers.helpdesk.answer import Helpdesk
+from handlers.helpdesk.polarity import plain_yes
+
+HLJ = "hlj-2022-kepu"
+CQ = "cq-2023-scientist-spirit"
+CLAUSE = "作品形式可为纪录短片、动画、动漫等；可通过PC、手机、相机等多种视频终端摄录，格式须为MP4格式。"
+
+
+@pytest.fixture(scope="module")
+def helpdesk() -> Helpdesk:
+    return Helpdesk(ContestRegistry.load())
+
+
+@pytest.mark.parametrize(
+    ("question", "asked", "said"),
+    [
+        ("能用手机拍吗", ["手机", "制作"], "可以。"),
+        ("做成动画片的形式行不行", ["制作", "动画", "形式"], "可以。"),
+        ("能不能用手机竖着拍", ["手机", "竖", "制作"], ""),  # 竖 is asked and the clause is silent on it
+        ("手机拍的视频多大", ["手机", "大小"], ""),  # a figure asked: 可以 answers nothing
+        ("用手机拍要注意什么", ["手机"], ""),
+    ],
+)
+def test_plain_yes_only_where_the_clause_allows_all_that_is_asked(
+    question: str, asked: list[str], said: str
+) -> None:
+    assert plain_yes(question, CLAUSE, asked) == said
+
+
+def test_a_clause_that_also_forbids_gets_no_plain_yes() -> None:
+    assert plain_yes("可以配音乐吗", "可配背景音乐，不得使用未授权的音乐。", ["配", "音乐"]) == ""
+
+
+def test_the_plain_yes_leads_the_quoted_clause(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(HLJ, "嗯那个能用手机拍吗")
+    assert answer.confident and answer.answer.startswith("可以。")
+    assert "手机" in answer.answer and "依据" in answer.answer
+
+
+def test_a_text_to_write_for_the_asker_is_out_of_scope(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CQ, "帮我写一段弘扬科学家精神的演讲稿 三分钟的")
+    assert answer.kind == "offtopic"
