@@ -55,6 +55,14 @@ async def test_a_date_said_with_filler_and_a_relative_year_is_taken(
     assert (await answers(chat))["broadcast_date"] == "2023-03-08"
 
 
+async def test_a_date_with_a_two_digit_year_is_taken(make_chat: Chat, contests: ContestRegistry) -> None:
+    """A new entrant's "23年12月1日" at 播出时间 was "不是有效的日期" (the clock: 2024-10-01)."""
+    chat = make_chat()
+    assert "「播出时间」" in await until(chat, contests, "broadcast_date")
+    assert "「主创人员（或单位）」" in await chat.say("23年12月1日")
+    assert (await answers(chat))["broadcast_date"] == "2023-12-01"
+
+
 async def test_a_category_said_with_a_modal_particle_is_stored_without_it(
     make_chat: Chat, contests: ContestRegistry
 ) -> None:

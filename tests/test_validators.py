@@ -841,6 +841,26 @@ def test_date_said_with_filler_words_or_a_relative_year(raw: str, expected: str)
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
+        ("25年12月1日", "2025-12-01"),
+        ("25年12月1号", "2025-12-01"),
+        ("哦，是25年3月8日播的", "2025-03-08"),
+        ("24年5月", "2024-05"),
+        ("０５年１月２日", "2005-01-02"),  # full-width, as some keyboards type it
+        ("98年5月1日", "1998-05-01"),  # a year ahead of this one is the last century's
+    ],
+)
+def test_a_two_digit_year(raw: str, expected: str) -> None:
+    """A new entrant typed "25年12月1日" at 播出时间 and was told it was no date."""
+    assert valid(check_date(raw, today=dt.date(2026, 12, 7))) == expected
+
+
+def test_a_two_digit_year_without_today_is_this_century() -> None:
+    assert valid(check_date("25年12月1日")) == "2025-12-01"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
         ("昨天", "2026-12-06"), ("前天", "2026-12-05"), ("大前天", "2026-12-04"),
         ("当天", "2026-12-07"), ("3天前", "2026-12-04"), ("十五天前", "2026-11-22"),
         ("昨天播的", "2026-12-06"),

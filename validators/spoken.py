@@ -25,6 +25,8 @@ _DATE_TAIL = re.compile(
 # A year said relative to today: "去年10月15号" is last year's.
 _RELATIVE_YEAR = {"大前年": 3, "前年": 2, "去年": 1, "今年": 0}
 _RELATIVE = re.compile(r"^(大前年|前年|去年|今年)")
+# A year written with two digits before 年 and a month ("25年12月1日"): 2025, as people write it.
+_SHORT_YEAR = re.compile(r"^(\d{2})(?=\s*年\s*\d{1,2}\s*月)")
 
 
 # A day said relative to today: "昨天", "3天前", "上周三", "上个月20号" (and ahead: "明天", "下周一").
@@ -83,6 +85,18 @@ def _relative_day(text: str, today: dt.date) -> str | None:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def _full_year(text: str, today: dt.date | None) -> str:
+    """A two-digit year written out: "25年12月1日" is "2025年12月1日", this century's, unless that
+    puts it more than a year past ``today`` ("98年5月1日" is 1998's)."""
+    m = _SHORT_YEAR.match(text)
+    if m is None:
+        return text
+    year = 2000 + int(m[1])
+    if today is not None and year > today.year + 1:
+        year -= 100
+    return f"{year}{text[m.end() :]}"
+
+
 def date_words(text: str, today: dt.date | None = None) -> str:
     """``text`` without the words said around a date, with 去年/前年/今年 written as the year and a
     day said relative to today ("昨天", "上周三", "上个月20号") written as that day (relative to
@@ -94,6 +108,7 @@ def date_words(text: str, today: dt.date | None = None) -> str:
     while before != text:
         before = text
         text = _DATE_TAIL.sub("", _DATE_LEAD.sub("", text)).strip()
+    text = _full_year(text, today)
     if today is None:
         return text
     m = _RELATIVE.match(text)
