@@ -109,6 +109,8 @@ async def test_return_fix_resubmit_and_pass_in_chat(tmp_path: Path) -> None:
         await say(svc, ENTRANT, "新的作品名称")
         done = await say(svc, ENTRANT, "确认提交")
         assert f"已重新提交 {number}" in done and "提交成功" not in done
+        # The reply names the work by its new title, not the one it was returned with.
+        assert "《新的作品名称》" in done and "科学精神照亮前行之路" not in done, done
         sub = await svc.storage.get_submission(number)
         assert sub is not None and "新的作品名称" in sub.answers.values()
         assert state_of(sub) is ReviewState.SUBMITTED  # the form changed: sign and scan again

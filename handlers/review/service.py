@@ -395,7 +395,8 @@ class ReviewService:
             },
             history=history.to_json(),
         )
-        text = f"已重新提交 {sub.number}{title_of(contest, sub)}（编号和名额不变），主办方将再次审查。"
+        # Named by its title as now stored: the fix may have been the title itself.
+        text = f"已重新提交 {sub.number}{title_of(contest, stored)}（编号和名额不变），主办方将再次审查。"
         return ReviewOutcome(True, "resubmitted", text, stored, needs_scan)
 
     async def own_submissions(self, user: UserKey) -> str | None:
