@@ -417,14 +417,14 @@ class DialogEngine(DialogKit):
         return self.msg.render("help", step_name=step.name, contest=self.contest(state), field=fld)
 
     def _status(self, state: State, now: dt.datetime) -> str:
+        """进度, counted as the prompts count (【4/13】: the form's fields) and the review page
+        numbers (the video is the item after the last field), so one page shows one numbering."""
         contest, channel = self.contest(state), self.channel(state)
-        seq = [s for s in self.plan(state).steps if s.name in (Step.FIELD, Step.VIDEO)]
-        answered = sum(
-            1
-            for s in seq
-            if (s.name == Step.FIELD and s.field_id in state["answers"])
-            or (s.name == Step.VIDEO and state.get("video"))
-        )
+        plan = self.plan(state)
+        answered = sum(1 for field_id in plan.fields if field_id in state["answers"])
+        has_video = any(s.name == Step.VIDEO for s in plan.steps)
+        step = current(state)
+        entry = plan.fields.get(step.field_id) if isinstance(step.field_id, str) else None
         days = None
         if contest is not None:
             days = (contest.deadline - contest.day_of(now)).days
@@ -433,8 +433,10 @@ class DialogEngine(DialogKit):
             contest=contest,
             channel_label=channel.label if channel else "",
             answered=answered,
-            total=len(seq),
-            current_label=self.step_label(state, current(state)),
+            total=len(plan.fields),
+            video=bool(state.get("video")) if has_video else None,
+            current_number=entry[0] if entry else None,
+            current_label=self.step_label(state, step),
             days_left=days,
             number=state.get("number") if state["step"] == Step.SCAN else None,
             recommender=state.get("recommender") or "",

@@ -192,7 +192,7 @@ def test_new_edition_then_a_whole_submission_in_the_terminal(tmp_path: Path) -> 
     first = run(["chat", "--user", "wang"], tmp_path, stdin="2\n王五\n")
     assert "请填写「作品名称」" in first.stdout
     second = run(["chat", "--user", "wang"], tmp_path, stdin="进度\n")
-    assert "欢迎回来" in second.stdout and "已填写：1/14 项" in second.stdout
+    assert "欢迎回来" in second.stdout and "已填写：1/13 项" in second.stdout
 
 
 def test_the_terminal_sends_a_video_and_the_signed_scan_with_file(tmp_path: Path) -> None:

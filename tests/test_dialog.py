@@ -387,15 +387,45 @@ async def test_cancel_asks_first_and_keeps_the_draft_on_no(make_chat: Chat) -> N
     assert "没有进行中的报名" in await chat.say("取消")
 
 
+async def test_status_counts_as_the_prompt_and_the_review_page_do(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """A new entrant saw 进度 say 3/14 under a prompt that said 【4/13】: two numberings on one page."""
+    chat = make_chat()
+    await chat.start()
+    await chat.say("自荐")
+    contest = contests.get(CONTEST)
+    assert contest is not None
+    fields = contest.form("self").fields
+    for field in fields[:3]:
+        await chat.say(valid_answer(field, contest))
+    text = await chat.say("进度")
+    total = len(fields)
+    assert f"已填写：3/{total} 项；视频（第{total + 1}项）未提交" in text
+    assert f"当前：【4/{total}】{fields[3].label}" in text
+    assert text.count(f"【4/{total}】") == 2  # and the prompt below it
+    for field in fields[3:]:
+        await chat.say(valid_answer(field, contest))
+    assert "请提交参赛视频" in (text := await chat.say("进度"))
+    assert f"已填写：{total}/{total} 项；视频（第{total + 1}项）未提交" in text
+    assert "当前：参赛视频" in text
+    page = await chat.say(video_answer(contest))
+    assert f"{total + 1}. 参赛视频" in page  # the number 修改 takes for it
+    text = await chat.say("进度")
+    assert f"已填写：{total}/{total} 项；视频（第{total + 1}项）已提交" in text
+
+
 async def test_status_and_help_keep_the_step(make_chat: Chat) -> None:
     chat = make_chat()
     await chat.start()
     await chat.say("2")
     await chat.say("某某科普中心")
     text = await chat.say("进度")
-    assert "已填写：1/15 项" in text
+    # One numbering with the prompts' 【2/14】 and the review page's items (the video is 15).
+    assert "已填写：1/14 项；视频（第15项）未提交" in text
     assert "2024年10月25日" in text and "还剩24天" in text
-    assert "当前：作品名称" in text
+    assert "当前：【2/14】作品名称" in text
+    assert text.count("【2/14】") == 2  # the prompt after it counts the same
     text = await chat.say("帮助")
     assert "返回：回到上一步" in text and "010-58881430" in text
     assert (await chat.draft() or {})["field"] == "title"

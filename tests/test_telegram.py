@@ -553,7 +553,7 @@ async def test_commands_with_a_mention_and_other_content_get_polite_replies(
         assert "返回：回到上一步" in text and "请填写「自荐机构（个人）」" in text
         await user.say("某某科普中心")
         assert "请填写「自荐机构（个人）」" in await user.say("/back")
-        assert "已填写：1/15 项" in await user.say("/status")
+        assert "已填写：1/14 项" in await user.say("/status")
         assert "确定要取消" in await user.say("/cancel")
         assert "已取消" in await user.press_label("确认取消")
         assert await user.draft() is None
