@@ -26,7 +26,8 @@ _NEW_VALUE = re.compile(
 _SAID_FOR: dict[str, tuple[str, ...]] = {
     "phone": ("电话", "手机", "手机号", "号码", "联系方式"),
     "email": ("邮箱", "邮件", "电邮", "email", "e-mail", "mail"),
-    "title": ("名称", "片名", "标题", "题目", "作品名"),
+    # "视频名称改成…": the work's title, not the video (cacsi's cell is 微视频名称).
+    "title": ("名称", "片名", "标题", "题目", "作品名", "视频名称", "视频名", "视频标题", "视频题目"),
     "summary": ("简介", "介绍"),
     "authors": ("作者", "主创", "署名", "第一作者"),
     "unit": ("单位", "机构"),
@@ -188,6 +189,10 @@ def ask_edit(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.da
 def read_edit(
     kit: DialogKit, state: State, step: StepRef, event: Incoming, value: str, now: dt.datetime
 ) -> Answer:
+    # "地址应该是 …" typed at the list, as on the review page: the change in plain words.
+    worded = not norm(value).isdigit() and find_item(kit, state, value) is None
+    if worded and (_NEW_VALUE.search(value) or named_items(kit, state, value)):
+        return change_in_words(kit, state, event, value, now)
     return pick_edit(kit, state, value)
 
 
@@ -287,12 +292,25 @@ def _new_value(kit: DialogKit, state: State, item: Item, text: str) -> str | Non
     return value.rstrip("。.！!") or None
 
 
+# What is said before the item's name in "我想把联系人改成…", "请把…", and after it ("…的").
+_ASKED_LEAD = re.compile(r"^(?:我|我们)?(?:想|要|想要|需要)?(?:请|麻烦|帮我|帮忙)?(?:把|将)?")
+_ASKED_TAIL = re.compile(r"(?:的|这一项|这项|一栏|这一栏|那一项|那项)?[\s，,:：]*$")
+
+
+def _asked_name(head: str) -> str:
+    """The item's name as said before "改成" ("我想把联系人" → "联系人")."""
+    return _ASKED_TAIL.sub("", _ASKED_LEAD.sub("", head.strip())).strip("“”「」\"' ")
+
+
 def change_in_words(kit: DialogKit, state: State, event: Incoming, text: str, now: dt.datetime) -> Answer:
     """A message on the review page that is no command: a change asked for in plain words is
     carried out (the item opened, or changed at once when the new value is given and passes its
-    check); anything else is said not to be understood, with how to change an item."""
-    named = named_items(kit, state, text)
-    change = bool(_CHANGE.search(text))
+    check); anything else is said not to be understood, with how to change an item.  Where the
+    new value is given ("地址应该是 …"), the item is named before it: only those words name it."""
+    given = _NEW_VALUE.search(text)
+    head = text[: given.start()] if given else text
+    named = named_items(kit, state, head)
+    change = bool(_CHANGE.search(head)) or given is not None
     if len(named) == 1 and (change or len(norm(text)) <= 6):
         item = named[0]
         value = _new_value(kit, state, item, text) if item.step.name == Step.FIELD else None
@@ -309,10 +327,15 @@ def change_in_words(kit: DialogKit, state: State, event: Incoming, text: str, no
             prompt = spec.prompt(kit, state, item.step, kit.plan(state), now)
             return StepResult(answer.state, [*answer.replies, prompt])
         return answer
-    if change and not named:
-        return edit_menu(kit, state)
-    numbers = [i.key for i in items(kit, state) if i.numbered]
+    numbered = [i for i in items(kit, state) if i.numbered]
+    asked = _asked_name(head) if given is not None and not named else ""
+    if change and not named and not asked:
+        return edit_menu(kit, state)  # "我想改一下": the list to pick from
     said = kit.msg.render(
-        "review_not_understood", several=[i.line() for i in named], example="3" if "3" in numbers else "1"
+        "review_not_understood",
+        several=[i.line() for i in named],
+        example="3" if any(i.key == "3" for i in numbered) else "1",
+        asked=asked,
+        lines=[f"{i.key}. {i.label}" for i in numbered if not i.locked],
     )
     return Ask([Reply(said)])

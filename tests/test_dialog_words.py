@@ -212,3 +212,58 @@ def test_a_name_cell_is_named_without_its_word_for_name(
     state["answers"] = {f.id: valid_answer(f, cq) for f in form.fields}
     named = review.named_items(engine, state, "联系人改成张敏")
     assert [i.label for i in named] == ["联系人姓名"]
+
+
+async def test_a_field_changed_in_plain_words_by_its_label_or_a_near_word(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """The new-entrant trial's review page: "视频名称改成 种子去旅行" asked which of 作品名称 and
+    参赛视频 was meant, and "地址应该是 …" was not understood."""
+    chat = make_chat()
+    await review_page(chat, contests)
+    text = await chat.say("视频名称改成 种子去旅行")
+    assert "已把「作品名称」改为：种子去旅行" in text and "请核对报名信息" in text, text
+    assert "2. 作品名称：种子去旅行" in text
+    text = await chat.say("作品名称改为星空的秘密")
+    assert "已把「作品名称」改为：星空的秘密" in text and "2. 作品名称：星空的秘密" in text
+    text = await chat.say("地址应该是 重庆市渝北区金开大道1号")
+    assert "已把「联系地址」改为：重庆市渝北区金开大道1号" in text and "请核对报名信息" in text, text
+    got = await answers(chat)
+    assert (got["title"], got["address"]) == ("星空的秘密", "重庆市渝北区金开大道1号")
+    # Checked as when it was asked: a title that is a question about the contest is not taken.
+    text = await chat.say("作品名称改成 截止日期是哪天？")
+    assert (await answers(chat))["title"] == "星空的秘密"
+
+
+async def test_a_change_of_an_item_the_page_lacks_says_how_to_change(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """ "联系人改成 张敏" where the form has no 联系人 opened the bare list: it says there is no
+    such item, and how to change one (修改 N, with the items' numbers)."""
+    chat = make_chat()
+    await review_page(chat, contests)
+    before = await chat.draft()
+    text = await chat.say("联系人改成 张敏")
+    assert "没有“联系人”这一项" in text and "报名信息没有改动" in text, text
+    assert "修改 序号" in text and "1. 自荐机构（个人）" in text and "7. 联系地址" in text
+    assert "15. 参赛视频" in text
+    assert await chat.draft() == before
+    # Words that name two items: which one, by its number.
+    text = await chat.say("电话和邮箱应该是 13800000000")
+    assert "可能是" in text and "8. 联系电话" in text and "9. 电子邮箱" in text and "修改 序号" in text
+    assert await chat.draft() == before
+
+
+async def test_a_change_in_plain_words_at_the_list_of_items(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """At the list 修改 opens, "地址应该是 …" was "没有这一项": it is the change, as on the page."""
+    chat = make_chat()
+    await review_page(chat, contests)
+    assert "要修改哪一项" in await chat.say("修改")
+    text = await chat.say("地址应该是 重庆市渝北区金开大道1号")
+    assert "已把「联系地址」改为：重庆市渝北区金开大道1号" in text and "请核对报名信息" in text, text
+    assert "要修改哪一项" in await chat.say("修改")
+    text = await chat.say("联系人改成 张敏")
+    assert "没有“联系人”这一项" in text and "要修改哪一项" in text
+    assert "没有这一项" in await chat.say("99")
