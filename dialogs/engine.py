@@ -75,11 +75,14 @@ class DialogEngine(DialogKit):
         *,
         contest_hint: str | None = None,
         questions: bool = False,
+        answered: dict[str, str] | None = None,
     ) -> StepResult:
         """One event in, the new draft state and replies out.  ``contest_hint`` preselects a
         contest for a new draft (``chat --contest ID`` or a deep link).  With ``questions``
         (the caller answers :attr:`StepResult.question`), a typed question is recognised at
-        any step without a prefix (:mod:`dialogs.questions`)."""
+        any step without a prefix (:mod:`dialogs.questions`).  ``answered``: the message the
+        event before answered as a question (its :attr:`StepResult.answered`), held by the
+        caller outside the draft."""
         state = migrate(copy_state(state))
         text = event.text if event.kind in (EventKind.TEXT, EventKind.START) else ""
         if len(text) > MAX_EVENT_CHARS:
@@ -121,6 +124,17 @@ class DialogEngine(DialogKit):
             held = questions_mod.held(pending, step)
             if held is not None and event.kind is EventKind.TEXT and forced is None:
                 return self._held_and_new(state, step, spec, event, held, text, now)
+        if (
+            spec is not None
+            and step.name == Step.FIELD
+            and event.kind is EventKind.TEXT
+            and command is None
+            and forced is None
+            and questions_mod.says_answer(text)
+        ):  # "是答案" after a question answered at once: that message, never these words
+            return self._said_answer(
+                state, step, spec, event, questions_mod.answered_held(answered, step), now
+            )
         if step.name == Step.REVIEW and asks and review.wants_change(self, state, text):
             asks = False  # "电话能改一下吗？" on the review page: the change, not a question
         if asks and spec is not None:
@@ -224,6 +238,22 @@ class DialogEngine(DialogKit):
             result.state.pop(questions_mod.CONFIRMED, None)
         return result
 
+    def _said_answer(
+        self, state: State, step: StepRef, spec: StepSpec, event: Incoming, held: str | None, now: dt.datetime
+    ) -> StepResult:
+        """ "是答案" at a field: the message just answered as a question (``held``) is the
+        answer, checked as any; with none held, the entrant is asked to send the value itself."""
+        label = self.step_label(state, step)
+        if held is None:
+            said = Reply(
+                self.msg.render("said_answer_nothing_held", label=label), meta={"error": "nothing_held"}
+            )
+            return StepResult(state, [said, self._prompt(state, now)])
+        result = self._clarified(state, step, spec, event, "fill", held, now)
+        if not any("error" in r.meta for r in result.replies):  # taken: say which message
+            result.replies = [Reply(self.msg.render("held_filled", held=held, label=label)), *result.replies]
+        return result
+
     def _held_and_new(
         self,
         state: State,
@@ -270,6 +300,8 @@ class DialogEngine(DialogKit):
         ask, question = questions_mod.question_answer(self, state, step, text)
         result = self._settle(state, step, ask, now)
         result.question = question
+        if step.name == Step.FIELD:  # held by the caller: "是答案" next fills the field with it
+            result.answered = {"at": step.token, "text": text}
         return result
 
     def refuse(self, before: State, text: str, now: dt.datetime) -> StepResult:

@@ -11,6 +11,8 @@ back to the step with nothing recorded.  How a message reads is graded in
 * a free-text step whose answer may (a title, a summary): a question about taking part is
   answered, anything else that reads as a question is asked about once — 「填写」 or 「提问」,
   kept in the draft under :data:`PENDING` until the next message;
+* a message answered at once is held by the caller, outside the draft, for one more message
+  (:attr:`~dialogs.results.StepResult.answered`): "是答案" then fills the field with it;
 * a yes/no question about the field itself ("可以不填吗", "要写多少字") is answered from the
   form, here.
 
@@ -78,6 +80,28 @@ _ASK_SAID = re.compile(
 _NOT = re.compile(r"^(?:不是|不对|不)(?:的|啊|呀)?")  # "不是", "不是问题", "不是，是要填写的"
 
 Reading = Literal["answer", "ask", "field", "clarify"]
+
+# "是答案", "这是答案", "刚才那条是要填写的", "不是问题": said after a question was answered at
+# once, the last message was the answer.  Words that only agree ("好的", "对", "是") are not this:
+# they may acknowledge the answer given, or answer the field ("是" agrees to a pledge).
+_SAYS_ANSWER = re.compile(
+    rf"^(?:{_YES})?(?:不是问题|不是提问|(?:我|这|这个|它|那|那个|刚才|刚才的|刚才那个|刚才那条|上一条|上面的|上面那个)?"
+    r"(?:就|都)?(?:是)?(?:要)?(?:填写?的?|填进去|填上|答案|回答|要填写?的内容))(?:的|啊|呀|吧|哦|内容)?$"
+)
+
+
+def says_answer(text: str) -> bool:
+    """Whether ``text`` says only that the message before was the answer ("是答案", "这是答案"):
+    never a value of the field itself."""
+    return _SAYS_ANSWER.match(re.sub(r"[\s，,。.!！~～、…]", "", norm(text))) is not None
+
+
+def answered_held(answered: object, step: StepRef) -> str | None:
+    """The message answered as a question at ``step`` by the event before (the caller holds it
+    outside the draft: asking leaves the draft as it was), if that is where the draft is."""
+    if not isinstance(answered, dict) or answered.get("at") != step.token or not answered.get("text"):
+        return None
+    return str(answered["text"])
 
 
 def forced_answer(text: str) -> str | None:

@@ -42,6 +42,10 @@ class StepResult:
     # A question typed in the dialog (see dialogs.questions): the caller's helpdesk answers it
     # and its answer goes before ``replies`` (which end with the step's prompt).
     question: str = ""
+    # A message answered as a question at a field, ``{"at": the step's token, "text": …}``: the
+    # caller holds it outside the draft and hands it back with the next event (its "是答案"
+    # fills the field with it).
+    answered: dict[str, str] | None = None
 
 
 @dataclass(slots=True)

@@ -38,6 +38,7 @@ from forms.paperwork import Paperwork
 from handlers.answer_notices import AnswerNotices
 from handlers.claims import ClaimGate
 from handlers.follow_ups import FollowUps, Pusher, form_replies
+from handlers.held import AnsweredQuestions
 from handlers.quota.service import QuotaService
 from handlers.quota.texts import refusal_text
 from validators.links import parse_video_link
@@ -192,6 +193,7 @@ class SubmitHandler:
         self._later: set[asyncio.Task[None]] = set()
         self._drafts: collections.OrderedDict[UserKey, Draft] = collections.OrderedDict()
         self._draft_cache = draft_cache
+        self._answered = AnsweredQuestions()  # a question's message, for the "是答案" after it
 
     async def aclose(self) -> None:
         """Wait for documents still being drawn and sent."""
@@ -323,8 +325,14 @@ class SubmitHandler:
         now = self.clock()
         event = await self._prepare(event, draft, gate, turn)
         outcome = self.engine.handle(
-            draft.data if draft else None, event, now, contest_hint=contest_hint, questions=ask is not None
+            draft.data if draft else None,
+            event,
+            now,
+            contest_hint=contest_hint,
+            questions=ask is not None,
+            answered=self._answered.take(event.user, now),
         )
+        self._answered.hold(event.user, outcome.answered, now)
         if gate is not None and (outcome.submit is not None or outcome.actions or outcome.question):
             await gate.ensure(turn)  # effects beyond the draft follow: the message is ours first
         if outcome.submit is not None:

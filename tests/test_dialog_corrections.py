@@ -6,16 +6,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.services import Services, services
 from bot.settings import Settings
+from contests.events import EventKind, Incoming
 from contests.records import UserKey
 from contests.rules import ContestRegistry, dump_contest, new_edition
 from dialogs.engine import DialogEngine
-from dialogs.questions import PENDING
-from tests.conftest import ChatDriver
+from dialogs.questions import PENDING, says_answer
+from dialogs.results import StepResult
+from dialogs.states import copy_state
+from tests.conftest import OPEN_2024, ChatDriver
 from tests.test_questions_in_dialog import CLARIFY, at_field, at_title, handle
 
 HELD = "台风是怎样炼成的"
@@ -187,3 +191,79 @@ async def test_the_step_back_through_the_front_door(chat: Callable[[str], ChatDr
     draft = await c.draft()
     assert draft is not None
     assert draft["answers"] == {"unit": "某某科普中心", "title": "星空的奥秘", "category": "天文"}
+
+
+# ---------------------------------------------------------------------- "是答案" after an answer
+def asked_at(engine: DialogEngine, field_id: str, text: str) -> tuple[dict[str, Any], StepResult]:
+    """At ``field_id`` (a step that never asks 「填写 / 提问」), ``text`` answered at once as a
+    question: the draft as it was, and the result (its ``answered`` held by the caller)."""
+    state = at_field(engine, field_id)
+    result = handle(engine, state, text)
+    assert result.question and result.state == state  # answered, nothing recorded
+    return state, result
+
+
+def said_after(engine: DialogEngine, state: dict[str, Any], text: str, answered: Any) -> StepResult:
+    event = Incoming(UserKey("test", "q"), EventKind.TEXT, text=text)
+    return engine.handle(copy_state(state), event, OPEN_2024, questions=True, answered=answered)
+
+
+@pytest.mark.parametrize(
+    "reply", ["是答案", "这是答案", "就是答案", "是要填写的", "刚才那条是要填的", "不是问题"]
+)
+def test_saying_the_answered_question_was_the_answer_fills_the_field_with_it(
+    engine: DialogEngine, reply: str
+) -> None:
+    """The new-entrant trial: at envoy's 自荐机构 (never asked 「填写 / 提问」) a question was
+    answered at once, and the "是答案" typed after it was stored as the field's value."""
+    state, asked = asked_at(engine, "category", "生命科学？")
+    assert asked.answered == {"at": "field:category", "text": "生命科学？"}
+    done = said_after(engine, state, reply, asked.answered)
+    assert done.state is not None and done.state["answers"] == {"category": "生命科学？"}, reply
+    assert "已把您上一条消息“生命科学？”填入「类别」" in done.replies[0].text
+    assert done.state["field"] == "broadcast_date" and not done.answered
+
+
+def test_the_held_message_is_checked_as_any_answer(engine: DialogEngine) -> None:
+    state, asked = asked_at(engine, "broadcast_date", "2023年5月1日可以吗？")
+    done = said_after(engine, state, "是答案", asked.answered)
+    assert done.state is not None and done.state["answers"] == {}
+    assert done.replies[0].meta.get("error") and "填入" not in done.replies[0].text
+
+
+@pytest.mark.parametrize("held", [None, {"at": "field:unit", "text": "某某科普中心？"}])
+def test_saying_it_was_the_answer_with_nothing_held_asks_for_the_value(
+    engine: DialogEngine, held: dict[str, str] | None
+) -> None:
+    """Nothing held here (another worker, a restart, a question asked at another field): the
+    words are not the value; the field is asked again, with what to send."""
+    state = at_field(engine, "category")
+    done = said_after(engine, state, "是答案", held)
+    assert done.state == state
+    assert "没有填入「类别」" in done.replies[0].text and "答：" in done.replies[0].text
+    assert "请填写「类别」" in done.replies[-1].text
+
+
+@pytest.mark.parametrize("reply", ["好的", "是", "对", "嗯", "谢谢"])
+def test_words_that_only_agree_are_not_taken_for_it(engine: DialogEngine, reply: str) -> None:
+    """ "好的" may thank for the answer; "是" agrees to a pledge: read as before."""
+    assert not says_answer(reply)
+
+
+async def test_saying_it_was_the_answer_through_the_front_door(chat: Callable[[str], ChatDriver]) -> None:
+    c = chat("lin")
+    await at_title(c)
+    await c.say("星空的秘密")
+    before = await c.draft()
+    reply = await c.say("生命科学？")
+    assert "没有填入「类别」" in reply and await c.draft() == before  # the question leaves it as it was
+    reply = await c.say("是答案")
+    assert "已把您上一条消息“生命科学？”填入「类别」" in reply and "请填写「播出时间」" in reply
+    draft = await c.draft()
+    assert draft is not None and draft["answers"]["category"] == "生命科学？"
+    # Once only: a second "是答案" is not the value either.
+    await c.say("返回")
+    reply = await c.say("是答案")
+    assert "找不到刚才那条要填写的消息" in reply
+    draft = await c.draft()
+    assert draft is not None and draft["answers"]["category"] == "生命科学？"
