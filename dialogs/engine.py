@@ -18,7 +18,7 @@ import re
 from contests.events import EventKind, Incoming, Reply
 from contests.rules import ContestRegistry
 from dialogs import questions as questions_mod
-from dialogs import review, scan, typed_links
+from dialogs import refit, review, scan, typed_links
 from dialogs.choosing import channel_correction, kind_not_offered
 from dialogs.kit import DialogKit, StepSpec, norm
 from dialogs.messages import Messages
@@ -194,6 +194,7 @@ class DialogEngine(DialogKit):
                 state, [review.refuse_locked(self, state, StepRef(Step.CHANNEL)), self._prompt(state, now)]
             )
         if fix is not None:  # "不对，我选的是自荐": the channel again, not this field's answer
+            refit.leaving(self, state)
             state["channel"], state["track"] = fix.id, None
             said = Reply(self.msg.render("channel_changed", label=fix.label))
             return self._advance(state, StepRef(Step.CHANNEL), now, [said])
@@ -375,6 +376,9 @@ class DialogEngine(DialogKit):
         """Move on after ``done`` was answered: to the next step, or back to the review page
         when the entrant was changing one answer."""
         plan = self.planner.autofill(state)
+        # Another contest, channel or track: the answers its form lacks or refuses are cleared
+        # before the next step is chosen (it may be one of them).
+        replies = [*replies, *refit.refit(self, state, now)]
         seq = plan.steps
         if state.pop("editing", False):
             target = self.missing(state) or StepRef(Step.REVIEW)

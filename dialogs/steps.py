@@ -20,7 +20,7 @@ from typing import Any
 from contests.events import Choice, EventKind, Incoming, Reply
 from contests.names import match_place, place_named_in
 from contests.rules import Contest, EntryRoute, FieldType, Form, FormField
-from dialogs import review, scan, typed_links, video
+from dialogs import refit, review, scan, typed_links, video
 from dialogs.choosing import channels_meant, contests_meant, contests_near, picked_number
 from dialogs.kit import KEEP, SKIP, DialogKit, StepSpec, norm, show_answer
 from dialogs.plans import Plan, Route, StepRef, goto
@@ -119,6 +119,7 @@ def read_contest(
 def choose_contest(kit: DialogKit, state: State, contest: Contest, replies: list[Reply]) -> Advance:
     """The draft is for ``contest`` (picked, or the only one open): its introduction follows."""
     if state.get("contest") != contest.id:
+        refit.leaving(kit, state)  # the answers are fitted to the new form once it is known
         state["contest"] = contest.id
         state["channel"] = state["track"] = None
     return Advance([*replies, Reply(kit.msg.render("contest_intro", contest=contest))])
@@ -163,12 +164,14 @@ def read_channel(
         if key == -1:
             return kit.reject(state, "choice_number", {"max": len(labels)}, kit.label(Step.CHANNEL))
         return kit.reject(state, "not_a_choice", {"options": labels}, kit.label(Step.CHANNEL))
-    if state.get("channel") != key:
-        state["channel"] = key
-        state["track"] = None
     channel = contest.channel(key)
     # "我是协会的个人会员，想报我的科普号": the track named with the channel is chosen with it.
     named = track_named(value, tuple(channel.forms))
+    if state.get("channel") != key or (named is not None and named != state.get("track")):
+        refit.leaving(kit, state)
+    if state.get("channel") != key:
+        state["channel"] = key
+        state["track"] = None
     if named is not None and len(channel.forms) > 1:
         state["track"] = named
     # "我是协会的个人会员": 是否为会员 is answered with the channel, and not asked again.
@@ -252,6 +255,8 @@ def read_track(
     if not isinstance(key, str):
         labels = tuple(kit.fixed("track_label", "track", t) for t in channel.forms)
         return kit.reject(state, "not_a_choice", {"options": labels}, kit.label(Step.TRACK))
+    if state.get("track") != key:
+        refit.leaving(kit, state)
     state["track"] = key
     return Advance()
 

@@ -360,7 +360,12 @@ async def test_changing_channel_keeps_shared_answers_and_asks_the_rest(
     assert "· 参赛渠道：社会征集（自荐）" in review  # asked before the form: changed by its name
     await chat.say("修改 参赛渠道")
     text = await chat.say("推荐")
-    # The 推荐表 shares every field id with the 自荐表 here, so nothing is asked again.
+    # The 推荐表 shares its cells with the 自荐表 but one: its 推荐单位 is not the 自荐机构 (the
+    # same field id, another cell), so that one is cleared, said so, and asked; the rest is kept.
+    assert "已清除" in text and "自荐机构（个人）" in text and "请填写「推荐单位」" in text
+    draft = await chat.draft()
+    assert draft is not None and "unit" not in draft["answers"] and "review_by" not in draft["answers"]
+    text = await chat.say("北京市科学技术委员会")
     assert "请核对报名信息" in text and "参赛渠道：地方、部门推荐" in text
 
 
