@@ -1,6 +1,7 @@
 """A may-I question gets 可以 said first where the clause quoted allows the very thing asked, and
 nothing where the clause allows only part of it or forbids something; a text to be written for the
-asker is no contest question, whatever contest words it carries."""
+asker is no contest question, whatever contest words it carries; and the shapes the voice-input
+batch (unseen14) first showed."""
 
 from __future__ import annotations
 
@@ -49,3 +50,37 @@ def test_the_plain_yes_leads_the_quoted_clause(helpdesk: Helpdesk) -> None:
 def test_a_text_to_write_for_the_asker_is_out_of_scope(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CQ, "帮我写一段弘扬科学家精神的演讲稿 三分钟的")
     assert answer.kind == "offtopic"
+
+
+CACSI = "cacsi-2022-youth"
+CAS = "most-cas-2024-kepu"
+ENVOY = "most-2023-tech-envoy"
+
+
+def test_a_person_where_a_self_route_names_persons_hears_yes_first(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CACSI, "不是会员的个人能不能报")
+    assert answer.answer.startswith("可以：个人可通过「其他机构和个人自荐（社会征集）」报名。")
+    # A member enters by the members' route, which no 个人 route answers.
+    assert "其他机构和个人自荐" not in helpdesk.ask(CACSI, "我是个人会员能报吗").answer.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        (HLJ, "什么时候完成的作品能参加", "2020年1月1日"),  # when a work was finished: the window
+        (HLJ, "省里获奖了能推到国家的比赛吗", "全国科普微视频大赛"),
+        (CAS, "一个作者能报两部吗", "同一作者只能申报一部作品"),
+        (CAS, "推荐和自荐能同时走吗", "一种方式"),
+        (CQ, "区县推荐表上要给每部作品都写推荐意见吗 还是写一个就行", "整张表共用"),
+        (ENVOY, "只能交视频吗 照片音频行不", "作品形式不限"),
+    ],
+)
+def test_questions_first_met_in_voice_input(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and said in answer.answer
+
+
+def test_both_routes_judged_together_is_not_one_work_by_both(helpdesk: Helpdesk) -> None:
+    assert "同一作者只能申报一部作品" not in helpdesk.ask(CAS, "推荐的作品和自荐的作品是放在一起评吗").answer

@@ -222,9 +222,15 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     (r"高职|专科|大专|职业(技术)?学院|职业院校", "院校 参加"),
     # Both routes ("两种方式都报"); the notices' "通过以下两种方式提交材料" is two ways of delivering.
     (r"(两种方式|两个渠道|两种渠道|两条路)[^，。？?]{0,2}都", "重复"),
+    # One author's second work ("一个作者能报两部吗"), or one work by both routes ("推荐和自荐能同时走吗").
+    (r"(一个|同一|每个|一位)作者[^，。？?]{0,6}(两|2|几|多)部", "同一 作者 重复"),
+    (r"推荐[^，。？?]{0,3}(和|跟|与|又)[^，。？?]{0,3}自荐[^，。？?]{0,6}(同时|都|两条)", "重复 方式"),
     # "今年" is the contest's own year ("今年主题是啥"), not a question about when a work was made.
     (r"20\d\d年?|去年|前年|明年|往年", "年份"),
-    (r"(什么|啥)时候(的|拍的|做的|制作的|播的)|哪(一)?年(的|拍的|做的|播的)", "年份 制作"),
+    (
+        r"(什么|啥)时候(的|拍的|做的|制作的|播的|完成的|拍摄的|出的)|哪(一)?年(的|拍的|做的|播的|完成的)",
+        "年份 制作",
+    ),
     (r"自己(报名|报|参加|申报|投稿|投)|个人.{0,3}(报名|参加|参赛|申报|投稿)", "自荐"),
     # "Can I / who may take part": eligibility, which the channels and the audience answer.
     # A person or a body as the subject: "动画片可以参加吗" asks about a kind of work, not eligibility.
@@ -257,6 +263,8 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     (r"片头上", "片头"),
     (r"删投稿|删除报名|删掉投稿", "删除投稿"),
     (r"jie ?zhi", "截止"),
+    # "the country's contest" a provincial notice recommends its winners to is the national one.
+    (r"国家(级)?的?(比赛|大赛|评选)|国赛", "全国科普微视频大赛"),
     (r"写(得)?(那么|这么|这样)?细", "仔细填写"),
     (r"瞅", "看"),
     # "交错了" is a wrong entry handed in, not jieba's 交错 (interlaced).

@@ -14,7 +14,7 @@ from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import ASKS, UNKNOWING, Analyzer, Query, contest_terms, normalise
 from handlers.helpdesk.english import about_the_contest, chinese_terms, english_answer, place_terms
-from handlers.helpdesk.entrants import plainly_barred
+from handlers.helpdesk.entrants import plainly_barred, plainly_open
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, forms_alike, names_no_track, sink_foreign
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
@@ -471,6 +471,7 @@ class Helpdesk:
             asked = normalise(question)
             note = (
                 plainly_barred(contest, top.entry.id, asked)
+                or plainly_open(contest, top.entry.id, asked)
                 or plain_yes(asked, top.entry.text, query.terms)
                 or note
             )

@@ -24,3 +24,20 @@ def plainly_barred(contest: Contest, entry_id: str, text: str) -> str:
         return ""
     who = next((route.submitter for route in contest.channels if route.submitter), "")
     return f"不能以个人名义报名：报名者须为{who}。" if who else "不能以个人名义报名。"
+
+
+#: A member asking as one ("我是个人会员能报吗") enters by the members' route, which names no 个人.
+_AS_A_MEMBER = re.compile(r"(?<!不是)(?<!非)(?<!不是协会的)会员")
+
+
+def plainly_open(contest: Contest, entry_id: str, text: str) -> str:
+    """The plain "yes" for a person asking to enter where a 自荐 route names persons ("其他机构和个人自荐"),
+    said before the route's own clause, else ""."""
+    if not (entry_id == "fact:audience" or entry_id.startswith("fact:channels.")):
+        return ""
+    if not (AS_A_PERSON.search(text) and MAY_ENTER.search(text)) or _AS_A_MEMBER.search(text):
+        return ""
+    route = next(
+        (r for r in contest.channels if r.kind == "self" and "个人" in f"{r.label}{r.submitter}"), None
+    )
+    return f"可以：个人可通过「{route.label}」报名。" if route is not None else ""
