@@ -84,3 +84,8 @@ def test_questions_first_met_in_voice_input(
 
 def test_both_routes_judged_together_is_not_one_work_by_both(helpdesk: Helpdesk) -> None:
     assert "同一作者只能申报一部作品" not in helpdesk.ask(CAS, "推荐的作品和自荐的作品是放在一起评吗").answer
+
+
+def test_a_question_in_traditional_characters_is_read_in_simplified(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CAS, "參賽要交報名費嗎")
+    assert answer.confident and answer.kind == "silent" and "报名费" in answer.answer

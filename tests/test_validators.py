@@ -22,7 +22,7 @@ from dialogs.messages import Messages
 from validators import text as text_module
 from validators.fields import check_answer
 from validators.link_fields import other_drive
-from validators.questions import question_grade
+from validators.questions import question_grade, simplified
 from validators.text import (
     MAX_INPUT_CHARS,
     USCC_ALPHABET,
@@ -1544,6 +1544,16 @@ def test_a_phone_number_or_e_mail_typed_one_cell_off_is_refused(kepu2024: Contes
 
 def test_a_forty_odd_figure_is_checked_against_the_minimum_not_asked() -> None:
     assert question_grade("发了四十几个") == 0 and question_grade("发了几个") > 0
+
+
+def test_a_question_in_traditional_characters_is_a_question() -> None:
+    # It used to be stored as the field's answer in the dialog.
+    assert question_grade("能用手機拍嗎") == question_grade("能用手机拍吗") == 2
+    assert question_grade("參賽要交報名費嗎") == 2
+    assert question_grade("張偉") == 0 and question_grade("《種子去旅行》") == 0
+    # Simplified text is never touched: zhconv alone would turn 哪吒 into 哪咤.
+    assert simplified("北京市东城区哪吒路1号") == "北京市东城区哪吒路1号"
+    assert simplified("評分標準裡實用性佔多少") == "评分标准里实用性占多少"
     assert invalid(check_integer("发了四十几个", min_value=50), "integer_too_small").params == {
         "min": 50,
         "actual": 40,

@@ -21,7 +21,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+from importlib import resources
 from typing import Final
+
+import zhconv
 
 NOT_A_QUESTION: Final = 0
 LOOKS_LIKE: Final = 1
@@ -95,7 +99,25 @@ CONTEXT_MAX_CHARS = 8
 MAX_QUESTION_CHARS = 300  # a question word in a longer text is prose ("本片介绍了如何…")
 
 
+@lru_cache(maxsize=1)
+def _traditional_only() -> frozenset[str]:
+    # zhconv's own loader leaves its file open when it finds the table by itself; given the path,
+    # it closes it. The table then lives in zhconv's module, loaded on the first question.
+    zhconv.loaddict(str(resources.files("zhconv") / "zhcdict.json"))
+    return frozenset(zhconv.zhconv.zhcdicts["TRADONLY"])
+
+
+def simplified(text: str) -> str:
+    """``text`` in simplified characters ("參賽要交報名費嗎" → "参赛要交报名费吗"). Text with fewer
+    than two characters used only in traditional writing is left exactly as it is: zhconv would
+    also "correct" a simplified name (哪吒路: its table counts 吒 as traditional)."""
+    only = _traditional_only()
+    return zhconv.convert(text, "zh-hans") if sum(c in only for c in text) >= 2 else text
+
+
 def _plain(text: str) -> str:
+    # A question in traditional characters ("能用手機拍嗎") is read in simplified ones, like the notices.
+    text = simplified(text)
     text = _LINKS.sub(" ", unicodedata.normalize("NFKC", text).strip()).strip()
     unquoted = _QUOTED.sub("", text).strip()
     return unquoted if unquoted.strip(_TRAILING + "，,") else text

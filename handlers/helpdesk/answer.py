@@ -47,7 +47,7 @@ from handlers.helpdesk.sources import (
 )
 from handlers.helpdesk.wanted import by_wanted
 from handlers.helpdesk.windows import WORK_DATES, work_dates
-from validators.questions import is_english
+from validators.questions import is_english, simplified
 
 #: Confidence at or above which an answer is given without hand-off, chosen on the evaluation's dev
 #: halves.  On held-out halves no threshold meets the error target without giving up the answer
@@ -253,6 +253,9 @@ class Helpdesk:
         # What is asked sits at the end of a long message; the rest is story, and an unbounded
         # message would cost every user of this process its time (the regexes share the GIL).
         question = _REPLY_IN.sub(" ", question[-MAX_QUESTION_CHARS:]).strip() or question
+        # Traditional characters ("參賽要交報名費嗎") read as the notices' simplified ones; zhconv's
+        # phrase table leaves simplified text as it is (著作权 stays 著作权).
+        question = simplified(question)
         english = is_english(question)
         preface = ""
         if track in TRACK_WORDS and not english and names_no_track(question):
