@@ -422,6 +422,12 @@ class Analyzer:
                     self._jieba.add_word(term)
                 self._homophones.learn(new)
 
+    def hear(self, texts: Iterable[str]) -> None:
+        """The notices' own words (see :meth:`Homophones.hear`)."""
+        words = {w for text in texts for w in self.words(text) if len(w) > 1}
+        with self._lock:
+            self._homophones.hear(words)
+
     def _tokenizer(self) -> jieba.Tokenizer:
         with self._lock:
             if self._jieba is None:
@@ -488,6 +494,7 @@ class Analyzer:
         """The question's distinct terms, plus the terms its phrasing implies (``几号前`` -> 截止)."""
         tokenizer = self._tokenizer()
         text = self._homophones.correct(normalise(question), lambda w: bool(tokenizer.FREQ.get(w)))
+        text = "".join(self._homophones.real_word_slip(w) or w for w in tokenizer.lcut(text))
         for pattern, replacement in self._rewrites:
             text = pattern.sub(replacement, text)
         implied = [term for pattern, terms in self._phrases if pattern.search(text) for term in terms.split()]
