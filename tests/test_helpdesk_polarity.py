@@ -89,3 +89,8 @@ def test_both_routes_judged_together_is_not_one_work_by_both(helpdesk: Helpdesk)
 def test_a_question_in_traditional_characters_is_read_in_simplified(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CAS, "參賽要交報名費嗎")
     assert answer.confident and answer.kind == "silent" and "报名费" in answer.answer
+
+
+def test_an_english_clause_in_a_chinese_message_is_read(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CAS, "科技部跟中科院这个大赛 what's the required format and aspect ratio?")
+    assert answer.confident and "MP4" in answer.answer and "16:9" in answer.answer

@@ -13,7 +13,13 @@ from typing import Literal
 from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import ASKS, UNKNOWING, Analyzer, Query, contest_terms, normalise
-from handlers.helpdesk.english import about_the_contest, chinese_terms, english_answer, place_terms
+from handlers.helpdesk.english import (
+    about_the_contest,
+    chinese_terms,
+    english_answer,
+    place_terms,
+    with_english_terms,
+)
 from handlers.helpdesk.entrants import plainly_barred, plainly_open
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, forms_alike, names_no_track, sink_foreign
@@ -359,7 +365,7 @@ class Helpdesk:
 
     def _one(self, contest: Contest, question: str, route: str | None, english: bool) -> HelpAnswer:
         """One question's answer, without the preface naming the contest."""
-        text = chinese_terms(question) if english else question
+        text = chinese_terms(question) if english else with_english_terms(question)
         text, note = _own_form(self._unnamed(contest, text), contest, route)
         if english:  # the form words are the lexicon's guesses for "form", not the asker's own
             note = ""

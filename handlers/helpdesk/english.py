@@ -220,6 +220,27 @@ def chinese_terms(question: str) -> str:
     return " ".join([*terms, quoted]).strip()
 
 
+#: English words (not a unit like MB or a format like MP4) in a message written mostly in Chinese.
+_ENGLISH_WORD = re.compile(r"\b[A-Za-z]{2,}(?:'[a-z]+)?\b")
+_NOT_WORDS = frozenset(
+    {"mb", "gb", "mp4", "mov", "avi", "pdf", "doc", "docx", "jpg", "png", "dv", "dc", "pc"}
+)
+
+
+def with_english_terms(question: str) -> str:
+    """A Chinese message with an English clause in it ("这个大赛 what's the required format?"): the
+    message, then the Chinese terms its English words ask about, so both are read."""
+    words = [w for w in _ENGLISH_WORD.findall(question) if w.lower() not in _NOT_WORDS]
+    if len(words) < 3:
+        return question
+    text = question.lower()
+    terms = [chinese for pattern, chinese in _PATTERNS if pattern.search(text)]
+    # The English words give way to their terms, where they stood: what is asked stays at the end.
+    chinese = _ENGLISH_WORD.sub(lambda m: m.group(0) if m.group(0).lower() in _NOT_WORDS else " ", question)
+    asked = "？" if question.rstrip().endswith(("?", "？")) else ""
+    return " ".join([chinese.rstrip(" ?？'"), *terms]) + asked
+
+
 def place_terms(question: str) -> str:
     """:func:`chinese_terms`, with every place the question names in pinyin, asked about or not."""
     text = question.lower()
