@@ -94,3 +94,8 @@ def test_a_question_in_traditional_characters_is_read_in_simplified(helpdesk: He
 def test_an_english_clause_in_a_chinese_message_is_read(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CAS, "科技部跟中科院这个大赛 what's the required format and aspect ratio?")
     assert answer.confident and "MP4" in answer.answer and "16:9" in answer.answer
+
+
+def test_two_units_places_asked_respectively_are_both_given(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CACSI, "单位会员推的作品和省级协会推的作品 数量分别是多少")
+    assert answer.confident and "不超过3部" in answer.answer and "不超过10部" in answer.answer

@@ -449,6 +449,8 @@ class Helpdesk:
             else []
         )
         chosen = items or [top, *more]
+        if top.entry.id.startswith("fact:quota.") and _SEVERAL.search(text):
+            chosen += _other_quotas(base, hits, top, query.terms)
         heading = lead_of(base, top)
         if heading is not None and all(h.entry is not heading.entry for h in chosen):
             chosen.insert(0, heading)
@@ -666,6 +668,19 @@ def split_questions(question: str) -> list[str]:
 #: +6, but 4 answerable ones declined).
 OFFTOPIC_BELOW = 0.05
 #: A question comparing one unit's places with others'.
+#: Two or more things asked at once ("单位会员和省级协会的数量分别是多少").
+_SEVERAL = re.compile(r"分别|各自|各(?:是|有|能|可以|可|为)|respectively|each of")
+
+
+def _other_quotas(base: KnowledgeBase, hits: Sequence[Hit], top: Hit, terms: Sequence[str]) -> list[Hit]:
+    """The other units' places a question asking them "分别" names: quota facts among the hits that
+    have a word of the question the best one lacks (省级, 协会 beside 单位会员)."""
+    index = base.entries.index
+    lacked = [t for t in terms if len(t) > 1 and not base.index.contains(index(top.entry), t)]
+    others = [h for h in hits[1:] if h.entry.id.startswith("fact:quota.")]
+    return [h for h in others if any(base.index.contains(index(h.entry), t) for t in lacked)][:2]
+
+
 _COMPARES = re.compile(r"一样|区别|不同|差别|相比|比(?:其他|别的|普通|一般)|compared?|same as|differ")
 #: A word this rare in a notice's entries (few entries have it) is the notice's own.
 OWN_WORD_IDF = 3.0
