@@ -1,7 +1,8 @@
-"""A may-I question gets 可以 said first where the clause quoted allows the very thing asked, and
-nothing where the clause allows only part of it or forbids something; a text to be written for the
-asker is no contest question, whatever contest words it carries; and the shapes the voice-input
-batch (unseen14) first showed."""
+"""Questions read as entrants write them and answered plainly: 可以 said first where the clause
+quoted allows the very thing asked (and nothing where it allows only part of it or forbids
+something); a person told plainly they may enter by a route naming persons; traditional
+characters, an English clause inside a Chinese message; places asked 分别 for two kinds of unit;
+errands that carry contest words; and the shapes the voice-input batch (unseen14) first showed."""
 
 from __future__ import annotations
 
@@ -99,3 +100,11 @@ def test_an_english_clause_in_a_chinese_message_is_read(helpdesk: Helpdesk) -> N
 def test_two_units_places_asked_respectively_are_both_given(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CACSI, "单位会员推的作品和省级协会推的作品 数量分别是多少")
     assert answer.confident and "不超过3部" in answer.answer and "不超过10部" in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What's the exchange rate between rubles and yuan today?", "我家孩子科学课作业要做个火山模型 咋做"],
+)
+def test_errands_with_a_word_of_the_notice_are_out_of_scope(helpdesk: Helpdesk, question: str) -> None:
+    assert helpdesk.ask(CACSI, question).kind == "offtopic"
