@@ -148,3 +148,22 @@ def test_a_photo_of_the_printed_form_on_a_desk_is_a_signed_form(tmp_path: Path) 
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(_photo_of_a_form())
     assert inspect_scan(photo).ok
+
+
+def _as_pdf(jpeg: bytes) -> bytes:
+    """A picture saved as a one-page PDF, as a phone's "save as PDF" or a scanner makes it."""
+    out = io.BytesIO()
+    Image.open(io.BytesIO(jpeg)).convert("RGB").save(out, "PDF", resolution=150)
+    return out.getvalue()
+
+
+def test_a_photo_saved_as_pdf_is_no_signed_form_and_a_scanned_form_is(tmp_path: Path) -> None:
+    # Noticed in session 17: only images were looked at, so a holiday photo passed as a PDF.
+    from validators.scan import inspect_scan
+
+    photo, form = tmp_path / "photo.pdf", tmp_path / "form.pdf"
+    photo.write_bytes(_as_pdf(_photo()))
+    form.write_bytes(_as_pdf(_photo_of_a_form()))
+    refused = inspect_scan(photo)
+    assert not refused.ok and "不像一张纸质表格" in refused.reason, refused
+    assert inspect_scan(form).ok

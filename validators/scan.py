@@ -263,6 +263,19 @@ _NO_PAPER = (
 )
 
 
+def _looks_like_paper(image: Any) -> None:
+    """Refuse a loaded picture that shows no printed form: blank, a flat colour or a photo."""
+    # A blank page (a white PNG was taken as the signed form in the fourth trial round):
+    # a form's print, even photographed, darkens more than a few pixels in a thousand.
+    small = image.resize((256, 256), reducing_gap=2.0).convert("L")
+    dark = sum(small.histogram()[:_DARK_LEVEL])
+    if dark < _LEAST_INK * 256 * 256:
+        raise _Refused(_BLANK)
+    # And no page at all (a flat colour, a photo): too little of it is light paper.
+    if 256 * 256 - dark < _LEAST_PAPER * 256 * 256:
+        raise _Refused(_NO_PAPER)
+
+
 def _check_image(data: bytes, kind: str, max_pixels: int) -> dict[str, Any]:
     import io
     import warnings
@@ -279,15 +292,7 @@ def _check_image(data: bytes, kind: str, max_pixels: int) -> dict[str, Any]:
                 if kind == "jpg":
                     image.draft("RGB", (2048, 2048))  # every coefficient is still read
                 image.load()
-                # A blank page (a white PNG was taken as the signed form in the fourth trial round):
-                # a form's print, even photographed, darkens more than a few pixels in a thousand.
-                small = image.resize((256, 256), reducing_gap=2.0).convert("L")
-                dark = sum(small.histogram()[:_DARK_LEVEL])
-                if dark < _LEAST_INK * 256 * 256:
-                    raise _Refused(_BLANK)
-                # And no page at all (a flat colour, a photo): too little of it is light paper.
-                if 256 * 256 - dark < _LEAST_PAPER * 256 * 256:
-                    raise _Refused(_NO_PAPER)
+                _looks_like_paper(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _Refused("图片的像素多得不合理（可能是恶意构造的文件），无法作为扫描件") from None
     except (OSError, SyntaxError, ValueError, EOFError):
@@ -295,7 +300,27 @@ def _check_image(data: bytes, kind: str, max_pixels: int) -> dict[str, Any]:
     return {"width": width, "height": height}
 
 
-def _check_pdf(data: bytes, max_pages: int) -> dict[str, Any]:
+def _scanned_pages_look_like_paper(reader: Any, max_pixels: int) -> None:
+    """A PDF whose first page is only a picture (a phone's "save as PDF", a scanner's output) is
+    judged by that picture as an image would be: a holiday photo saved as PDF is no signed form.
+    A page with text or drawings of its own is not judged here (that needs rendering)."""
+    import warnings
+
+    from PIL import Image
+
+    page = reader.pages[0]
+    if (page.extract_text() or "").strip():
+        return
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        pictures = [p.image for p in page.images[:4]]
+    pictures = [p for p in pictures if p is not None]
+    if pictures:
+        _looks_like_paper(max(pictures, key=lambda p: p.width * p.height))
+
+
+def _check_pdf(data: bytes, max_pages: int, max_pixels: int) -> dict[str, Any]:
     import io
     import logging
 
@@ -325,6 +350,7 @@ def _check_pdf(data: bytes, max_pages: int) -> dict[str, Any]:
             box = page.mediabox
             if not (box.width > 0 and box.height > 0):
                 raise _Refused("页面尺寸无效")
+        _scanned_pages_look_like_paper(reader, max_pixels)
         info = reader.metadata
         producer = str(info.producer or "")[:80] if info is not None else ""
     except _Refused:
@@ -341,7 +367,9 @@ def _verdict(data: bytes, max_pixels: int, max_pages: int) -> dict[str, Any]:
     try:
         if _looks_like_html(data):
             raise _Refused("其中夹带了网页代码（HTML/脚本），不是正常的扫描件")
-        details = _check_pdf(data, max_pages) if kind == "pdf" else _check_image(data, kind, max_pixels)
+        details = (
+            _check_pdf(data, max_pages, max_pixels) if kind == "pdf" else _check_image(data, kind, max_pixels)
+        )
     except ImportError as missing:  # Pillow or pypdf not installed
         return {"problem": "missing", "why": str(missing)}
     except _Refused as refused:
