@@ -59,6 +59,7 @@ SETS = {
     "unseen12": QUESTIONS.with_name("unseen12.yaml"),
     "unseen13": QUESTIONS.with_name("unseen13.yaml"),
     "unseen14": QUESTIONS.with_name("unseen14.yaml"),
+    "unseen15": QUESTIONS.with_name("unseen15.yaml"),
 }
 
 
