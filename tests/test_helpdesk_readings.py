@@ -108,3 +108,30 @@ def test_two_units_places_asked_respectively_are_both_given(helpdesk: Helpdesk) 
 )
 def test_errands_with_a_word_of_the_notice_are_out_of_scope(helpdesk: Helpdesk, question: str) -> None:
     assert helpdesk.ask(CACSI, question).kind == "offtopic"
+
+
+HLJ_QR = "报名二维码的链接能发我一下吗 网址是什么"
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "kind", "said"),
+    [
+        (ENVOY, "你好 帮我推荐几个好用的剪辑软件 pr和剪映哪个好用", "offtopic", ""),
+        (CACSI, "孩子小学三年级 推荐几个在家能做的科学小实验", "offtopic", ""),
+        (ENVOY, "How many votes has my video got so far? It's called 茶山上的特派员.", "personal", ""),
+        (CACSI, "我发过去的链接好像设成7天有效了 能帮我把我那条记录更新成新链接吗", "personal", ""),
+        (CAS, "黑龙江在三区名单里不", "answer", "黑龙江省在“三区”名单内"),
+        (HLJ, HLJ_QR, "silent", "通知没有给出报名页面的网址"),
+    ],
+)
+def test_shapes_first_met_in_stories_and_edge_cases(
+    helpdesk: Helpdesk, contest: str, question: str, kind: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.kind == kind and said in answer.answer, answer.answer
+
+
+def test_cutting_software_named_beside_a_contest_matter_is_no_errand(helpdesk: Helpdesk) -> None:
+    # 剪映 alone is no errand: its watermark is the contest's business.
+    answer = helpdesk.ask(CQ, "用剪映做的，导出来角角上有个水印，前后还有片头片尾，要不要紧？")
+    assert answer.kind != "offtopic"

@@ -225,6 +225,7 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     # One author's second work ("一个作者能报两部吗"), or one work by both routes ("推荐和自荐能同时走吗").
     (r"(一个|同一|每个|一位)作者[^，。？?]{0,6}(两|2|几|多)部", "同一 作者 重复"),
     (r"推荐[^，。？?]{0,3}(和|跟|与|又)[^，。？?]{0,3}自荐[^，。？?]{0,6}(同时|都|两条)", "重复 方式"),
+    (r"推荐[^。？?]{0,10}(同时|又|再)[^。？?]{0,8}自荐", "重复 方式"),
     # "今年" is the contest's own year ("今年主题是啥"), not a question about when a work was made.
     (r"20\d\d年?|去年|前年|明年|往年", "年份"),
     (

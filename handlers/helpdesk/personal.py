@@ -93,12 +93,15 @@ _STATE_REACHED = re.compile(
     r"|报上去|交上去|出来)了?(?:没|没有|没得|了吗|了么|了嘛|了没|不了)(?![^。？?!！]{0,3}(?:关系|问题))"
     r"|(?:有|出)(?:消息|结果|回音|动静|回复)了?(?:没|吗)|(?:到|在)哪(?:一步|个阶段)了?|怎么样了|咋样了"
     r"|咋还没|怎么还没|一直没(?:消息|动静|回复|回音)|还在(?:吗|么|嘛|不|没)"
+    # "How many votes has my video got", "Has our entry been accepted"
+    r"|\b(?:has|have|did)\s+(?:my|our)\b[^.?!]{0,30}\b(?:got|gotten|received|passed|been|won|made)\b"
+    r"|\bvotes?\s+(?:has|have|did)\s+(?:my|our)\b"
 )
 _FAVOUR = r"(?:帮我|帮我们|帮忙|麻烦|能不能帮|可不可以帮|可以帮|能帮|替我)[^。？?!！]{0,12}"
 #: A change made to one's record is personal by itself; a look ("帮我看一下时长有什么要求") only
 #: when something was already done or a state is asked.
 _CHANGE_ASKED = re.compile(
-    _FAVOUR + r"(?:改|换|删|撤|恢复|核对|更正)|\b(?:can|could) you (?:change|fix|correct|update)"
+    _FAVOUR + r"(?:改|换|删|撤|恢复|核对|更正|更新|替换)|\b(?:can|could) you (?:change|fix|correct|update)"
     r"|把(?:我|我们|俺|咱)[^。？?!！]{0,16}(?:改|换|删|撤|更正)",
     re.IGNORECASE,
 )

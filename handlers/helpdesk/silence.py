@@ -178,6 +178,9 @@ def silent_topic(question: str, said: Sequence[str]) -> SilentTopic | None:
 #: notice's matter whatever words of a quota it has, so told at once, before any entry is searched.
 PLAIN_ERRANDS = re.compile(
     r"好看的|好玩的|好吃的|推荐(?:几|一)(?:本|首|款|家|部好看)|推荐(?:个|一台|一款)?(?:笔记本|电脑|手机)|限号|限行"
+    # tools and things to do recommended ("推荐几个好用的剪辑软件", "推荐几个在家能做的科学小实验")
+    r"|推荐(?:几|一)?(?:个|款|些)[^。？?]{0,10}(?:软件|app|APP|工具|网站|小实验|游戏)|(?:剪辑|剪视频)(?:软件|工具)"
+    r"|(?:剪映|\bpr\b)[^。？?]{0,10}(?:好用|哪个好)"
     # a text written for the asker ("帮我写一段弘扬科学家精神的演讲稿"), whatever the contest words in it
     r"|(?:帮我|帮我们|帮忙|替我|给我)(?:写|起草|拟|编)(?:一|个|段|篇|份|首)|演讲稿|讲话稿|发言稿"
     r"|recommend (?:me )?(?:a|an|some) (?:good |cheap |decent |nice )?"
