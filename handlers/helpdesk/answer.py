@@ -22,6 +22,7 @@ from handlers.helpdesk.english import (
 )
 from handlers.helpdesk.entrants import plainly_barred, plainly_open
 from handlers.helpdesk.facts import build_entries, quota_text
+from handlers.helpdesk.fits import VIDEO_FITS, video_fits
 from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, forms_alike, names_no_track, sink_foreign
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
 from handlers.helpdesk.minimums import MINIMUMS, below_minimums
@@ -394,6 +395,11 @@ class Helpdesk:
             if near and not english:
                 said += "\n通知写到的相关内容：\n" + "\n".join(h.entry.render() for h in near)
             return reply(said + self._contacts(contest, english), "silent", "通知（未提及）")
+        # An entrant's own figure ("剪了六分来钟，能行不") is judged before anything could call the
+        # message off-topic: its words are few and unlike the notice's.
+        fits = None if english else video_fits(base, contest, normalise(text))
+        if fits is not None:
+            return HelpAnswer(fits, True, VIDEO_FITS, 1.0, contest.id, fits, VIDEO_FITS, query.terms)
         plainly_errand = out_of_scope(normalise(question), plainly=True)
         if base.off_topic(query) or (english and not about_the_contest(question)) or plainly_errand:
             return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")

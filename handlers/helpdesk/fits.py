@@ -1,0 +1,207 @@
+"""An entrant's own video figures ("剪完三分半", "720P的", "301MB", "4:3的") checked against the
+contest's video rules: the answer says plainly whether the video fits, then quotes the rule.
+
+"时长3—4分钟" answers "三分半可以吧" only for someone who does the arithmetic; asked whether their
+video is allowed, entrants want 可以 or 不符合 first.  Only what the question itself measures is
+judged, and only where the contest's rules give a bound; everything else is left to the search.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from contests.rules import Contest, VideoSpec
+from handlers.helpdesk.analyzer import asked_part
+from handlers.helpdesk.index import KnowledgeBase
+
+#: What an answer from here is called where an entry's id would be (no entry: it is worked out).
+VIDEO_FITS = "check:video_fits"
+
+#: A question whether something is allowed or enough ("三分半可以吧", "720P行不行", "超了吗").
+_ASKS_FIT = re.compile(
+    r"行不行|可以吗|可以吧|可以不|可不可以|行吗|行不|行吧|符合|合格|达标|超了|超过了|超没超|够不够|够吗|算不算"
+    r"|没问题吧|能不能|能用吗|能交吗|能报吗|要得不|中不中|合适吗|会不会|\bok\b|okay|allowed|acceptable"
+    r"|too (?:long|short|big|small|large)",
+    re.IGNORECASE,
+)
+
+_CN = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_N = r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百]+"
+
+
+def _number(text: str) -> float | None:
+    """A figure as written: "3.5", "三", "十五", "两百三十", "三百零一"."""
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    total, current = 0, 0
+    for char in text:
+        if char in _CN:
+            current = _CN[char]
+        elif char == "十":
+            total += (current or 1) * 10
+            current = 0
+        elif char == "百":
+            total += (current or 1) * 100
+            current = 0
+        else:
+            return None
+    return float(total + current)
+
+
+_DURATION = re.compile(
+    rf"(?P<m>{_N})\s*分\s*(?:(?P<half>半)|(?P<s>{_N})\s*秒|(?P<more>多|来)(?:钟)?|钟)?"
+    rf"|(?P<only>{_N})\s*秒|(?<![\d:：])(?P<mm>\d{{1,2}})[:：](?P<ss>\d{{2}})(?![\d:：])"
+)
+_SIZE = re.compile(rf"(?P<n>{_N})\s*(?P<unit>GB|G|MB|M|兆)(?![A-Za-z0-9])", re.IGNORECASE)
+_HEIGHT = re.compile(r"(?<!\d)(?P<h>\d{3,4})\s*[pP](?![A-Za-z])|(?P<k>4|2)\s*[kK](?![A-Za-z])")
+_PIXELS = re.compile(r"(?<!\d)(?P<w>\d{3,4})\s*[×xX*]\s*(?P<h>\d{3,4})(?!\d)")
+_RATIO = re.compile(r"(?<![\d:：])(?P<a>\d{1,2})\s*[:：比]\s*(?P<b>\d{1,2})(?![\d:：])")
+#: Picture ratios people name ("10:30" is a time of day, not one of them).
+_RATIOS = frozenset({"16:9", "9:16", "4:3", "3:4", "1:1", "21:9", "2:1", "3:2"})
+_UPRIGHT = re.compile(r"竖屏|竖版|竖着|竖的|vertical|portrait", re.IGNORECASE)
+
+
+#: The words that name each measure in the part of a question that asks.
+_MEASURES = {
+    "fact:video.duration": re.compile(
+        r"时长|多长|长度|片长|时间|分钟|超时|太长|太短|long|short|length|duration"
+    ),
+    "fact:video.size": re.compile(r"大小|多大|体积|文件|超了|太大|big|large|size"),
+    "fact:video.resolution": re.compile(r"分辨率|清晰度|像素|画质|resolution"),
+    "fact:video.aspect": re.compile(r"比例|画幅|横屏|竖屏|横版|竖版|ratio|aspect|vertical|portrait"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    fits: bool
+    said: str
+    rule: str
+    entry_id: str
+
+
+#: A bare "30分" or "10:30" is a score or a time of day unless the question speaks of length.
+_ABOUT_LENGTH = re.compile(r"时长|长度|片长|多长|剪完|剪出来|总长|\blong\b|length|duration")
+
+
+def _duration(text: str, video: VideoSpec) -> _Verdict | None:
+    low, high = video.min_duration_s, video.max_duration_s
+    found = _DURATION.search(text)
+    if found is None or (low is None and high is None):
+        return None
+    plain = found["m"] and not (found["half"] or found["s"] or found["more"] or "钟" in found.group(0))
+    if (plain or found["mm"]) and not _ABOUT_LENGTH.search(text):
+        return None
+    seconds: float
+    if found["mm"]:
+        seconds = int(found["mm"]) * 60 + int(found["ss"])
+    elif found["only"]:
+        seconds = _number(found["only"]) or 0
+    else:
+        minutes = _number(found["m"]) or 0
+        extra: float = 30 if found["half"] else (_number(found["s"]) or 0) if found["s"] else 0
+        seconds = minutes * 60 + extra + (1 if found["more"] else 0)  # "4分多钟": just over four
+    rule = _bounds(low, high, _minutes, "")
+    fits = (low is None or seconds >= low) and (high is None or seconds <= high)
+    return _Verdict(fits, found.group(0).strip(), f"时长{rule}", "fact:video.duration")
+
+
+def _minutes(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes}分{rest}秒" if rest else f"{minutes}分钟"
+
+
+def _bounds(low: float | None, high: float | None, show: Callable[[float], str], unit: str) -> str:
+    if low is not None and high is not None:
+        return f"{show(low)}～{show(high)}{unit}"
+    return f"不少于{show(low)}{unit}" if low is not None else f"不超过{show(high or 0)}{unit}"
+
+
+def _size(text: str, video: VideoSpec) -> _Verdict | None:
+    low, high = video.min_size_mib, video.max_size_mib
+    found = _SIZE.search(text)
+    if found is None or (low is None and high is None):
+        return None
+    figure = _number(found["n"])
+    if figure is None:
+        return None
+    mib = figure * 1024 if found["unit"].upper().startswith("G") else figure
+    fits = (low is None or mib >= low) and (high is None or mib <= high)
+    rule = _bounds(low, high, lambda v: f"{v:g}", "兆（MB）")
+    return _Verdict(fits, found.group(0).strip().upper(), f"文件大小{rule}", "fact:video.size")
+
+
+def _resolution(text: str, video: VideoSpec) -> _Verdict | None:
+    pixels, height = _PIXELS.search(text), _HEIGHT.search(text)
+    if pixels is not None:
+        size = (int(pixels["w"]), int(pixels["h"]))
+        said = pixels.group(0).upper()
+    elif height is not None:
+        h = 2160 if height["k"] == "4" else 1440 if height["k"] == "2" else int(height["h"])
+        size, said = (h * 16 // 9, h), height.group(0).upper()
+    else:
+        return None
+    if video.resolutions:
+        fits = any(size[1] == h for _, h in video.resolutions)
+        allowed = "或".join(f"{w}×{h}" for w, h in video.resolutions)
+        return _Verdict(fits, said.strip(), f"分辨率为{allowed}", "fact:video.resolution")
+    if video.min_height is not None:
+        fits = size[1] >= video.min_height
+        return _Verdict(fits, said.strip(), f"分辨率{video.min_height}P以上", "fact:video.resolution")
+    return None
+
+
+def _aspect(text: str, video: VideoSpec) -> _Verdict | None:
+    if video.aspect_ratio is None and video.orientation is None:
+        return None
+    wanted = video.aspect_ratio or "16:9"
+    found = _RATIO.search(text)
+    if found is not None and f"{found['a']}:{found['b']}" in _RATIOS:
+        a, b = int(found["a"]), int(found["b"])
+        w, h = (int(x) for x in wanted.split(":"))
+        fits = a * h == b * w
+        return _Verdict(fits, found.group(0).strip(), f"画面比例{wanted}（横屏）", "fact:video.aspect")
+    upright = _UPRIGHT.search(text)
+    if upright is not None and (video.orientation == "landscape" or video.aspect_ratio == "16:9"):
+        return _Verdict(False, upright.group(0), f"画面比例{wanted}（横屏）", "fact:video.aspect")
+    return None
+
+
+def video_fits(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
+    """Whether the video the question (normalised) measures fits the contest's rules, said plainly
+    with each rule quoted; None when it asks no such thing or the rules give no bound for it."""
+    video = contest.video
+    if video is None or not _ASKS_FIT.search(text):
+        return None
+    # The figure must be what is asked about, not the story around another question ("片长4分钟，
+    # 里面有30秒是网上下载的素材，这样行不行": the footage is asked): in the part that asks, or
+    # that part names the measure.
+    core, _ = asked_part(text)
+    checks = (_duration, _size, _resolution, _aspect)
+    verdicts = [v for v in (check(text, video) for check in checks) if v is not None]
+    verdicts = [v for v in verdicts if v.said.lower() in core.lower() or _MEASURES[v.entry_id].search(core)]
+    if not verdicts:
+        return None
+    lines = []
+    for v in verdicts:
+        if v.fits:
+            lines.append(f"可以：您说的“{v.said}”符合通知要求的{v.rule}。")
+        else:
+            lines.append(f"不符合：您说的“{v.said}”不满足通知要求的{v.rule}。")
+    entries = [base.entry(v.entry_id) for v in verdicts]
+    return "\n".join([*lines, *(e.render() for e in entries if e is not None)])

@@ -1,0 +1,59 @@
+"""An entrant's own video figures checked against the contest's rules: 可以 or 不符合 said first,
+then the rule quoted; a figure that only tells the story around another question is left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from contests.rules import ContestRegistry
+from handlers.helpdesk.answer import Helpdesk
+from handlers.helpdesk.fits import VIDEO_FITS
+
+CQ = "cq-2023-scientist-spirit"
+CAS = "most-cas-2024-kepu"
+HLJ = "hlj-2022-kepu"
+
+
+@pytest.fixture(scope="module")
+def helpdesk() -> Helpdesk:
+    return Helpdesk(ContestRegistry.load())
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "lead"),
+    [
+        (
+            CQ,
+            "剪完三分半左右，时长要求是多少，三分半可以吧",
+            "可以：您说的“三分半”符合通知要求的时长3分钟～4分钟。",
+        ),
+        (CQ, "分辩率７２０Ｐ的行不行 我们设备比较老", "可以：您说的“720P”符合"),  # cq allows 1280×720
+        (CAS, "分辨率720P的行不行", "不符合：您说的“720P”不满足通知要求的分辨率1080P以上。"),
+        (CAS, "视频301MB超了吗", "不符合：您说的“301MB”不满足通知要求的文件大小100～300兆（MB）。"),
+        (CAS, "5分01秒可以吗 时长超了没", "不符合：您说的“5分01秒”不满足通知要求的时长2分钟～5分钟。"),
+        (CAS, "4:3的可以吗", "不符合：您说的“4:3”不满足通知要求的画面比例16:9（横屏）。"),
+        (CAS, "竖屏拍的行不行", "不符合"),
+        (HLJ, "视频得整多长啊？俺们剪了六分来钟，能行不", "不符合：您说的“六分来钟”"),
+    ],
+)
+def test_the_entrants_figure_is_judged_first(
+    helpdesk: Helpdesk, contest: str, question: str, lead: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and lead in answer.answer, answer.answer
+    assert "依据" in answer.answer  # the rule is quoted beside the verdict
+
+
+@pytest.mark.parametrize(
+    ("contest", "question"),
+    [
+        (CAS, "片长4分钟，里面有30秒是网上下载的素材，这样行不行？"),  # the footage is asked, not the length
+        (CQ, "题材内容占30分可以吗"),  # a score, not minutes
+        (CAS, "截止是10月25日10:30吗 来得及吗"),  # a time of day
+        (HLJ, "4:3的可以吗"),  # hlj sets no ratio: the search says so, nothing is judged
+    ],
+)
+def test_a_figure_that_is_not_the_videos_measure_asked_is_not_judged(
+    helpdesk: Helpdesk, contest: str, question: str
+) -> None:
+    assert helpdesk.ask(contest, question).entry_id != VIDEO_FITS
