@@ -135,3 +135,24 @@ def test_cutting_software_named_beside_a_contest_matter_is_no_errand(helpdesk: H
     # 剪映 alone is no errand: its watermark is the contest's business.
     answer = helpdesk.ask(CQ, "用剪映做的，导出来角角上有个水印，前后还有片头片尾，要不要紧？")
     assert answer.kind != "offtopic"
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "kind", "said"),
+    [
+        (CACSI, "科学性 艺术性各占多少分", "silent", "没有给出评分标准的分值"),
+        (
+            ENVOY,
+            "What's the URL of the website where the public voting happens?",
+            "silent",
+            "gives no address",
+        ),
+        (CQ, "三等奖比例多少", "answer", "三等奖占比25%"),
+        (CAS, "我们省推荐的片子里有一部是讲三区的 那部由谁提交", "answer", "该区域"),
+    ],
+)
+def test_silences_and_shared_words_of_the_fifteenth_batch(
+    helpdesk: Helpdesk, contest: str, question: str, kind: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and answer.kind == kind and said in answer.answer, answer.answer

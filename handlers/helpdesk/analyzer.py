@@ -261,6 +261,8 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     # 开头 of a video is its 片头.
     (r"(?<=[占有要得给是推报交送荐投共写填评选发拿])好多", "多少"),
     (r"(视频|片子|作品)(的)?开头", r"\1片头"),
+    # A prize's 比例 is its share of the works (cq: 三等奖占比25%), not the picture's.
+    (r"(等奖|优秀奖|获奖)(的)?比例", r"\1占比"),
     (r"片头上", "片头"),
     (r"删投稿|删除报名|删掉投稿", "删除投稿"),
     (r"jie ?zhi", "截止"),

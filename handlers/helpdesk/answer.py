@@ -508,6 +508,8 @@ class Helpdesk:
         bonus = bool(ASKS_BONUS.search(text))  # "北京算不算三区": the unit's standing decides
         if not ({"名额", "推荐"} & set(query.terms) or bonus) or _ASKS_PRIZES.search(text):
             return None
+        if _ASKS_WHO.search(text):  # "讲三区的那部由谁提交": who sends it, not how many
+            return None
         place = place_of(normalise(text), contest)
         # The count must be what is asked, not the story around it ("省里说用三区名额推荐，材料谁交").
         counted = "名额" in query.topics and (not query.focus or "名额" in query.focus)
@@ -674,6 +676,8 @@ def split_questions(question: str) -> list[str]:
 #: +6, but 4 answerable ones declined).
 OFFTOPIC_BELOW = 0.05
 #: A question comparing one unit's places with others'.
+#: Who does something ("由谁提交", "谁来报"): a person or a unit asked for, not a count.
+_ASKS_WHO = re.compile(r"由谁|谁来|谁去|谁提交|谁报|谁交|哪个单位(?:来|去)?(?:提交|报)|\bwho\b")
 #: Two or more things asked at once ("单位会员和省级协会的数量分别是多少").
 _SEVERAL = re.compile(r"分别|各自|各(?:是|有|能|可以|可|为)|respectively|each of")
 

@@ -100,9 +100,16 @@ TOPICS: tuple[SilentTopic, ...] = (
     _topic(ENTERED_BEFORE, r"历届|往届|已参加过|曾参加|参加过",
            "通知没有说往届参加过的作品能否再次参加。",
            "The notice does not say whether a work entered in an earlier year may be entered again."),
+    # How the judges weigh their criteria, where the notice names them but gives no points or shares.
+    _topic(r"(?:各|分别)?占(?:多少|几)(?:分|成)|(?:各|分别)占多少|分值|权重|打分(?:标准|细则)|评分(?:标准|细则)"
+           r"|how (?:much|many points) .{0,20}\b(?:worth|weigh)|\bweight(?:ing|s)?\b.{0,20}\bcriteri",
+           r"\d+\s*分(?!钟)|\d+\s*[%％]|百分之",
+           "通知没有给出评分标准的分值或各项所占比例。",
+           "The notice gives no points or weights for the judging criteria."),
     # Where the public votes, where the notice says only "主办方指定网站".
     _topic(r"(?:投票|投)[^，。？?]{0,6}(?:哪个|什么|啥)(?:网站|平台|网址|地方)|(?:投票|投票的)?网址[^，。？?]{0,4}(?:发|给|是)"
-           r"|where .{0,20}\bvote",
+           r"|where .{0,20}\bvote|\b(?:url|address|link)\b.{0,50}\bvot"
+           r"|\bvot\w* (?:site|website|page)\b.{0,20}\b(?:url|address|link)",
            r"投票[^。]{0,30}(?:www\.|https?://|\.com|\.cn)",
            "通知只说在主办方指定网站进行投票，没有公布网站名称或网址。",
            "The notice says voting takes place on a website the organisers designate; it gives no address."),
