@@ -34,6 +34,9 @@ def helpdesk() -> Helpdesk:
         (CAS, "4:3的可以吗", "不符合：您说的“4:3”不满足通知要求的画面比例16:9（横屏）。"),
         (CAS, "竖屏拍的行不行", "不符合"),
         (HLJ, "视频得整多长啊？俺们剪了六分来钟，能行不", "不符合：您说的“六分来钟”"),
+        (CAS, "1080×1920可以吗", "不符合：您说的“1080×1920”不满足通知要求的画面比例16:9"),  # upright
+        (CQ, "1440×1080可以吗", "不符合"),  # 4:3, though cq allows 1080 lines
+        (CAS, "0.3G可以吗", "可以"),  # what entrants call 300M
     ],
 )
 def test_the_entrants_figure_is_judged_first(
@@ -51,6 +54,23 @@ def test_the_entrants_figure_is_judged_first(
         (CQ, "题材内容占30分可以吗"),  # a score, not minutes
         (CAS, "截止是10月25日10:30吗 来得及吗"),  # a time of day
         (HLJ, "4:3的可以吗"),  # hlj sets no ratio: the search says so, nothing is judged
+        # A review found these judged as the video's: another thing's figure, a bound or a range,
+        # two figures, or another matter asked beside the length.
+        (HLJ, "附件上传每个20M以内，推荐表扫描件25M行不行"),
+        (CAS, "报名表扫描件2M可以吗"),
+        (CAS, "用4G手机拍的可以吗"),
+        (CAS, "手机内存128G，拍出来能用吗"),
+        (CAS, "家里100兆宽带上传可以吗"),
+        (HLJ, "评审30分钟可以吗"),
+        (CAS, "片头10秒可以吗"),
+        (CQ, "背景音乐30秒可以吗"),
+        (CAS, "海报1920×1080可以吗"),
+        (CAS, "720P的素材剪进1080P的片子里可以吗"),
+        (CAS, "三分钟的视频能不能用手机拍"),
+        (CAS, "我的视频不到100M可以吗"),
+        (CQ, "超过4分钟可以吗"),
+        (CQ, "2到4分钟可以吗"),
+        (CQ, "原片5分半，剪到4分钟可以吗"),
     ],
 )
 def test_a_figure_that_is_not_the_videos_measure_asked_is_not_judged(

@@ -87,6 +87,29 @@ _MEASURES = {
 }
 
 
+#: Something else measured beside the figure ("扫描件25M", "片头10秒", "4G手机", "100兆宽带",
+#: "海报1920×1080"): the video is not what the figure is of.
+_OTHER_THING = re.compile(
+    r"扫描|附件|表|片头|片尾|素材|封面|海报|图片|照片|宽带|网络|网速|流量|信号|手机|内存|存储|硬盘|卡"
+    r"|评审|音乐|配乐|字幕|解说|镜头|广告|水印|邮箱|上传限|限制|每个|原片|二维码"
+)
+#: A bound said around the figure ("不到两分钟", "超过4分钟", "4分钟以上", "2到4分钟"): no one figure.
+_QUALIFIED = re.compile(r"不到|不足|少于|低于|超过|多于|高于|以上|以下|以内|之内|出头|到|至|[-－~～—]")
+
+
+def _the_one(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """The single figure of a measure the question gives, told plainly: None when it gives two
+    ("原片5分半，剪到4分钟"), a bound or a range, or the figure sits beside something else."""
+    found = list(pattern.finditer(text))
+    if len({f.group(0) for f in found}) != 1:  # the same figure said twice is still one
+        return None
+    figure = found[0]
+    before, after = text[max(0, figure.start() - 6) : figure.start()], text[figure.end() : figure.end() + 4]
+    if _QUALIFIED.search(before[-3:]) or _QUALIFIED.match(after) or _OTHER_THING.search(before + after):
+        return None
+    return figure
+
+
 @dataclass(frozen=True, slots=True)
 class _Verdict:
     fits: bool
@@ -95,13 +118,19 @@ class _Verdict:
     entry_id: str
 
 
+#: The question is about the video itself (its figure alone, "301MB超了吗", names it too).
+_THE_VIDEO = re.compile(
+    r"视频|片子|作品|成片|影片|短片|时长|多长|大小|多大|分辨率|清晰度|比例|画幅|横屏|竖屏|横版|竖版|拍的|剪的|剪完|剪了|剪成|拍了"
+    r"|\d\s*[×xX*]\s*\d|\d\s*(?:MB|M|GB|G|P|K)(?![A-Za-z])|\d\s*(?:兆|分钟|分半|秒)|[:：]|video|film",
+    re.IGNORECASE,
+)
 #: A bare "30分" or "10:30" is a score or a time of day unless the question speaks of length.
 _ABOUT_LENGTH = re.compile(r"时长|长度|片长|多长|剪完|剪出来|总长|\blong\b|length|duration")
 
 
 def _duration(text: str, video: VideoSpec) -> _Verdict | None:
     low, high = video.min_duration_s, video.max_duration_s
-    found = _DURATION.search(text)
+    found = _the_one(_DURATION, text)
     if found is None or (low is None and high is None):
         return None
     plain = found["m"] and not (found["half"] or found["s"] or found["more"] or "钟" in found.group(0))
@@ -134,30 +163,39 @@ def _bounds(low: float | None, high: float | None, show: Callable[[float], str],
 
 def _size(text: str, video: VideoSpec) -> _Verdict | None:
     low, high = video.min_size_mib, video.max_size_mib
-    found = _SIZE.search(text)
+    found = _the_one(_SIZE, text)
     if found is None or (low is None and high is None):
         return None
     figure = _number(found["n"])
     if figure is None:
         return None
-    mib = figure * 1024 if found["unit"].upper().startswith("G") else figure
+    # "0.3G" is what entrants call 300M: a thousand, not 1024 (which would refuse it against 300).
+    mib = figure * 1000 if found["unit"].upper().startswith("G") else figure
     fits = (low is None or mib >= low) and (high is None or mib <= high)
     rule = _bounds(low, high, lambda v: f"{v:g}", "兆（MB）")
     return _Verdict(fits, found.group(0).strip().upper(), f"文件大小{rule}", "fact:video.size")
 
 
 def _resolution(text: str, video: VideoSpec) -> _Verdict | None:
-    pixels, height = _PIXELS.search(text), _HEIGHT.search(text)
+    pixels, height = _the_one(_PIXELS, text), _the_one(_HEIGHT, text)
     if pixels is not None:
         size = (int(pixels["w"]), int(pixels["h"]))
         said = pixels.group(0).upper()
-    elif height is not None:
+    elif height is not None and _PIXELS.search(text) is None:
         h = 2160 if height["k"] == "4" else 1440 if height["k"] == "2" else int(height["h"])
         size, said = (h * 16 // 9, h), height.group(0).upper()
     else:
         return None
+    if pixels is not None and video.aspect_ratio is not None:
+        w, h = (int(x) for x in video.aspect_ratio.split(":"))
+        if size[0] * h != size[1] * w:  # 1080×1920 (upright), 1440×1080 (4:3)
+            return _Verdict(False, said.strip(), f"画面比例{video.aspect_ratio}（横屏）", "fact:video.aspect")
     if video.resolutions:
-        fits = any(size[1] == h for _, h in video.resolutions)
+        fits = (
+            size in video.resolutions
+            if pixels is not None
+            else any(size[1] == h for _, h in video.resolutions)
+        )
         allowed = "或".join(f"{w}×{h}" for w, h in video.resolutions)
         return _Verdict(fits, said.strip(), f"分辨率为{allowed}", "fact:video.resolution")
     if video.min_height is not None:
@@ -170,7 +208,7 @@ def _aspect(text: str, video: VideoSpec) -> _Verdict | None:
     if video.aspect_ratio is None and video.orientation is None:
         return None
     wanted = video.aspect_ratio or "16:9"
-    found = _RATIO.search(text)
+    found = _the_one(_RATIO, text)
     if found is not None and f"{found['a']}:{found['b']}" in _RATIOS:
         a, b = int(found["a"]), int(found["b"])
         w, h = (int(x) for x in wanted.split(":"))
@@ -192,11 +230,16 @@ def video_fits(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
     # 里面有30秒是网上下载的素材，这样行不行": the footage is asked): in the part that asks, or
     # that part names the measure.
     core, _ = asked_part(text)
+    # "三分钟的视频能不能用手机拍": the phone is asked about, whatever the video's length.
+    if not _THE_VIDEO.search(text) or _OTHER_THING.search(core):
+        return None
     checks = (_duration, _size, _resolution, _aspect)
     verdicts = [v for v in (check(text, video) for check in checks) if v is not None]
     verdicts = [v for v in verdicts if v.said.lower() in core.lower() or _MEASURES[v.entry_id].search(core)]
     if not verdicts:
         return None
+    if not all(v.fits for v in verdicts):  # "竖屏1080P可以吗": what fails is the answer
+        verdicts = [v for v in verdicts if not v.fits]
     lines = []
     for v in verdicts:
         if v.fits:
