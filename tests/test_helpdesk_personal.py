@@ -77,6 +77,14 @@ RULE_BESIDE_CUES = [
     "给我推荐几本好看的科幻小说",
     "大美科技特派团那个微视频最晚哪天得交上去啊？我们县里片子还在剪，怕赶不上",
     "老板说要发动员工给我们的片子拉票，投的票到底算不算成绩？",
+    # A review found these taken for one's own state: the rule is still what is asked.
+    "麻烦问一下，我们提交后还能修改作品名称吗",
+    "我想问报名通道还在不",
+    "我们已经在B站发布过了，算公开播映吗",
+    "我们已经报名了，评审结果什么时候出？",
+    "我想问一下截止时间到了没有",
+    "我们已经拍完了，入选名单会公示吗",
+    "Our video was posted on YouTube, is that acceptable?",
 ]
 
 

@@ -104,7 +104,7 @@ def _traditional_only() -> frozenset[str]:
     # zhconv's own loader leaves its file open when it finds the table by itself; given the path,
     # it closes it. The table then lives in zhconv's module, loaded on the first question.
     zhconv.loaddict(str(resources.files("zhconv") / "zhcdict.json"))
-    return frozenset(zhconv.zhconv.zhcdicts["TRADONLY"])
+    return frozenset(zhconv.zhconv.zhcdicts["TRADONLY"]) - _ALSO_SIMPLIFIED
 
 
 def simplified(text: str) -> str:
@@ -113,6 +113,11 @@ def simplified(text: str) -> str:
     also "correct" a simplified name (哪吒路: its table counts 吒 as traditional)."""
     only = _traditional_only()
     return zhconv.convert(text, "zh-hans") if sum(c in only for c in text) >= 2 else text
+
+
+#: Characters zhconv's table counts as traditional that simplified text uses too (乾坤, 哪吒, 於是…):
+#: they never make a message traditional.
+_ALSO_SIMPLIFIED = frozenset("乾藉瞭於吒著")
 
 
 def _plain(text: str) -> str:

@@ -312,9 +312,16 @@ def _scanned_pages_look_like_paper(reader: Any, max_pixels: int) -> None:
     if (page.extract_text() or "").strip():
         return
     Image.MAX_IMAGE_PIXELS = max_pixels
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        pictures = [p.image for p in page.images[:4]]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            pictures = [p.image for p in page.images[:4]]
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise
+    except Exception:  # pypdf's DependencyError is no PyPdfError, and any decoder may fail
+        # A picture pypdf cannot decode here (JBIG2, common in office scanners' compact PDFs, needs
+        # jbig2dec, which the sandbox could not run anyway) is not judged: the scan is not refused.
+        return
     pictures = [p for p in pictures if p is not None]
     if pictures:
         _looks_like_paper(max(pictures, key=lambda p: p.width * p.height))

@@ -208,8 +208,6 @@ class Helpdesk:
         for contest in self.contests:
             terms |= contest_terms(contest) | self._quoted_names(self.notice(contest.id))
         self.analyzer.add_terms(terms)
-        notices = [self.notice(contest.id) for contest in self.contests]
-        self.analyzer.hear(c.text for notice in notices if notice for c in notice.clauses)
         self._taught = True
 
     def _quoted_names(self, notice: NoticeText | None) -> set[str]:

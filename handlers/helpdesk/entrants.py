@@ -27,7 +27,13 @@ def plainly_barred(contest: Contest, entry_id: str, text: str) -> str:
 
 
 #: A member asking as one ("我是个人会员能报吗") enters by the members' route, which names no 个人.
-_AS_A_MEMBER = re.compile(r"(?<!不是)(?<!非)(?<!不是协会的)会员")
+_AS_A_MEMBER = re.compile(r"会员")
+_NOT_A_MEMBER = re.compile(r"不是[^，。,？?]{0,4}会员|非会员|没(?:有)?入会")
+#: Conditions beside "may a person enter" that the plain yes would not answer: a count, another's
+#: work, not the first maker, a place ("个人可以报名两部吗", "转载别人的视频", "我是外省的").
+_CONDITIONS = re.compile(
+    r"\d|[两几二三四五]部|多部|转载|别人|他人|非原创|不是第一|外省|外地|省外|港澳|台湾|外国|国外"
+)
 
 
 def plainly_open(contest: Contest, entry_id: str, text: str) -> str:
@@ -35,7 +41,9 @@ def plainly_open(contest: Contest, entry_id: str, text: str) -> str:
     said before the route's own clause, else ""."""
     if not (entry_id == "fact:audience" or entry_id.startswith("fact:channels.")):
         return ""
-    if not (AS_A_PERSON.search(text) and MAY_ENTER.search(text)) or _AS_A_MEMBER.search(text):
+    if not (AS_A_PERSON.search(text) and MAY_ENTER.search(text)) or _CONDITIONS.search(text):
+        return ""
+    if _AS_A_MEMBER.search(text) and not _NOT_A_MEMBER.search(text):
         return ""
     route = next(
         (r for r in contest.channels if r.kind == "self" and "个人" in f"{r.label}{r.submitter}"), None

@@ -83,7 +83,7 @@ _STATE_ASKED = re.compile(
     r"(?:收到|收着|签收|到了|到没|通过|过了|过没|审|结果|进度|状态|消息|动静|回复|回音|名单|入围|入选|评上|获奖"
     r"|得奖|票|排名|第几|分数|多少分|好多分|几分|打开|能看|看得到|看到|找不|不见|显示|登记|处理)"
     r"[^。？?!！]{0,8}(?:没|没有|吗|(?<![怎什])么|嘛|不|没得|呢|[?？])"
-    r"|\b(?:receiv|arriv|approv|accept|pass|status|check|confirm)",
+    r"|\b(?:received|arrived|approved|accepted|passed|status|checked|confirmed)\b",
     re.IGNORECASE,
 )
 #: A state asked in the completed aspect ("审核了没", "通过了吗", "有消息了没", "到哪一步了"): of
@@ -92,7 +92,7 @@ _STATE_REACHED = re.compile(
     r"(?:收到|收着|签收|到|通过|过|审|审核|审查|审完|评|评上|入围|入选|获奖|得奖|处理|登记|回复|传上|推上去"
     r"|报上去|交上去|出来)了?(?:没|没有|没得|了吗|了么|了嘛|了没|不了)(?![^。？?!！]{0,3}(?:关系|问题))"
     r"|(?:有|出)(?:消息|结果|回音|动静|回复)了?(?:没|吗)|(?:到|在)哪(?:一步|个阶段)了?|怎么样了|咋样了"
-    r"|咋还没|怎么还没|一直没(?:消息|动静|回复|回音)|还在(?:吗|么|嘛|不|没)"
+    r"|咋还没|怎么还没|一直没(?:消息|动静|回复|回音)|(?:作品|片子|视频|稿子|投稿|[一二两三四五几]部)[^。？?!！]{0,6}还在(?:吗|么|嘛|不|没)"
     # "How many votes has my video got", "Has our entry been accepted"
     r"|\b(?:has|have|did)\s+(?:my|our)\b[^.?!]{0,30}\b(?:got|gotten|received|passed|been|won|made)\b"
     r"|\bvotes?\s+(?:has|have|did)\s+(?:my|our)\b"
@@ -111,8 +111,17 @@ _LOOK_ASKED = re.compile(
 )
 
 
+#: What still asks the rule, whatever was done before ("我们已经报名了，评审结果什么时候出", "我们提交后
+#: 还能修改作品名称吗", "截止时间到了没", "报名通道还在不"): these veto the cues, not the phrasings above.
+_RULE_STILL = re.compile(
+    r"什么时候|啥时候|多久|会不会|会[^。？?]{0,8}吗|还能|能不能|需要|要不要|是否|算不算|算.{0,8}吗|怎么|如何"
+    r"|截止|通道|入口|\b(?:is (?:that|it) (?:ok|acceptable|allowed)|when|how (?:do|does|can|should|long))\b",
+    re.IGNORECASE,
+)
+
+
 def _own_state_asked(question: str) -> bool:
-    if not _ASKER.search(question):
+    if not _ASKER.search(question) or _RULE_STILL.search(question):
         return False
     done, asked = _DONE.search(question), _STATE_ASKED.search(question)
     looked_up = _LOOK_ASKED.search(question) and (done or asked)

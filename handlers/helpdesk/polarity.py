@@ -19,9 +19,12 @@ ASKS_MAY = re.compile(
 )
 #: A question that asks more than may-or-may-not (a figure, a list, a way), which 可以 does not answer.
 ASKS_MORE = re.compile(r"多少|几|哪些|哪个|什么|啥|怎么|如何|为什么|多大|多长|多久")
-#: The clause allows: the words after these up to the phrase's end are what is allowed.
-_ALLOWS = re.compile(r"(?:可为|可通过|可配|可以|可用|可采用|均可|鼓励)[^。；;！!？?]{0,60}")
+#: The clause allows: its subject just before ("作品形式可为…") and the words after, up to the
+#: phrase's end, are what is allowed.
+_ALLOWS = re.compile(r"[^。；;，,]{0,6}(?:可为|可通过|可配|可以|可用|可采用|均可|鼓励)[^。；;！!？?]{0,60}")
 _FORBIDS = re.compile(r"不得|不能|禁止|不允许|不接受|不可|严禁|不予")
+#: A figure in the question ("动画可以做10分钟吗"): whether it fits is a matter of the bound, not of 可以.
+_FIGURE = re.compile(r"\d|[一二两三四五六七八九十百]+\s*(?:分钟|分|秒|兆|部|个|张|人|M|G)")
 #: What a question's words map to whatever is made or done ("拍" is 制作): no matter of its own.
 _GENERIC = frozenset({"制作", "作品", "视频", "参加", "参赛", "报名", "使用", "提交"})
 
@@ -30,10 +33,12 @@ def plain_yes(question: str, clause: str, asked: Iterable[str]) -> str:
     """ "可以。" when ``clause`` allows one of the ``asked`` words of a may-I ``question``, else ""."""
     if not ASKS_MAY.search(question) or ASKS_MORE.search(question) or _FORBIDS.search(clause):
         return ""
-    asked = [w for w in asked if w not in _GENERIC]
-    # "能用手机竖着拍吗": 竖 is asked too, and a clause allowing phones says nothing of it.
-    if not asked or any(w not in clause for w in asked):
+    if _FIGURE.search(question):
         return ""
-    words = [w for w in asked if len(w) > 1 and w in question]
+    asked = [w for w in asked if w not in _GENERIC]
     allowed = " ".join(m.group(0) for m in _ALLOWS.finditer(clause))
-    return "可以。" if any(w in allowed for w in words) else ""
+    # Everything asked inside the allowing phrase: "能用手机竖着拍吗" asks 竖 too, which a clause
+    # allowing phones does not.
+    if not asked or any(w not in allowed for w in asked):
+        return ""
+    return "可以。" if any(len(w) > 1 and w in question for w in asked) else ""

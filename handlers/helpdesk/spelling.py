@@ -31,8 +31,6 @@ class Homophones:
         self._lock = threading.Lock()
         self._sounds: dict[tuple[str, ...], str | None] = {}
         self._pinyin: Callable[[str], list[str]] | None = None
-        self._terms: set[str] = set()
-        self._said: set[str] = set()  # every word the notices use
 
     def _reader(self) -> Callable[[str], list[str]]:
         with self._lock:
@@ -49,14 +47,9 @@ class Homophones:
         """Add terms (pure Chinese, 2–4 characters) whose sound should be recognised."""
         for term in terms:
             if 2 <= len(term) <= 4 and _CJK_RUN.fullmatch(term):
-                self._terms.add(term)
                 key = self.sound(term)
                 known = self._sounds.get(key, term)
                 self._sounds[key] = term if known == term else None  # two terms, one sound: ambiguous
-
-    def hear(self, words: Iterable[str]) -> None:
-        """Words the notices use: a real word among them is never read as another's slip."""
-        self._said |= set(words)
 
     def correct(self, text: str, is_word: Callable[[str], bool]) -> str:
         """``text`` with each non-word run that sounds like a known term replaced by that term."""
@@ -89,25 +82,6 @@ class Homophones:
             return "".join(out)
 
         return _CJK_RUN.sub(lambda m: fix(m.group(0)), text)
-
-    def real_word_slip(self, piece: str) -> str | None:
-        """The term a real two-character word (a whole word of the sentence, as jieba cut it) no
-        notice uses stands for, when the keyboard or speech input picked another word of the same
-        sound (油箱 for 邮箱, 偏头 for 片头, 连接 for 链接): one character in common, in place, and
-        the very same syllables. A word the notices use (同一, never 同意's slip) and a loose pair
-        (事件 is no slip of 时间) are left alone."""
-        if len(piece) != 2 or not self._said or piece in self._said or piece in self._terms:
-            return None
-        exact = self._reader()(piece)
-        for term in sorted(self._terms):
-            if (
-                len(term) == 2
-                and term in self._said
-                and (term[0] == piece[0] or term[1] == piece[1])
-                and self._reader()(term) == exact
-            ):
-                return term
-        return None
 
 
 def _covered_by_words(run: str, start: int, size: int, is_word: Callable[[str], bool]) -> bool:
