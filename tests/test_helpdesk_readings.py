@@ -160,3 +160,8 @@ def test_silences_and_shared_words_of_the_fifteenth_batch(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and answer.kind == kind and said in answer.answer, answer.answer
+
+
+def test_the_online_forms_fields_are_listed(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(HLJ, "报名页面要填哪些信息")
+    assert answer.confident and all(w in answer.answer for w in ("作品名称", "内容简介", "传播效果"))
