@@ -361,7 +361,9 @@ def is_person(name: str, people: Iterable[str] = ()) -> bool:
     if not folded:
         return False
     if folded in {fold(p) for p in people if p.strip()}:
-        return True
+        # An author's name that merely ends like an office (王台) is the person; a unit that
+        # 主创人员（或单位） lists too (深圳市青少年科技教育协会) is still the unit.
+        return bool(_PERSON.match(folded)) or not ORGANISATION_END.search(folded)
     if "个人" in folded:
         return not ORGANISATION_END.search(folded.replace("个人", "").strip("（）()"))
     return bool(_PERSON.match(folded)) and not ORGANISATION_END.search(folded)

@@ -396,6 +396,9 @@ class Contest(_Model):
         unit = next((f for f in form.fields if f.role == "unit"), None)
         if channel.kind != "self" or unit is None or not isinstance(answers.get(unit.id), str):
             return False
+        membership = next((f for f in form.fields if f.role == "membership"), None)
+        if membership is not None and answers.get(membership.id) == "单位会员":
+            return False  # cacsi's 单位会员 enters as the unit it is, whatever its name looks like
         authors = next((answers.get(f.id) for f in form.fields if f.role == "authors"), None)
         people = authors if isinstance(authors, list) else str(authors or "").split("、")
         return is_person(answers[unit.id], [str(p) for p in people])

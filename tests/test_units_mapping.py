@@ -441,3 +441,22 @@ def test_a_national_unit_is_asked_for_its_tier_the_notice_lists_no_names_of(
     # A place's office is not told to be a national unit.
     [office] = refused(contests, CAS, "北京市海淀区科委\n")
     assert "通知没有列出" not in office
+
+
+def test_a_unit_listed_among_the_authors_is_still_a_unit() -> None:
+    # Trial 5: a cacsi 单位会员 named itself in 主创人员（或单位） as well, and was told
+    # "以个人身份自荐，无需盖章": its 作者承诺 单位（盖章） went unsealed.
+    unit = "深圳市青少年科技教育协会"
+    assert not is_person(unit, ["刘洋（深圳中学 生物教师）", unit])
+    assert is_person("王台", ["王台"]) and is_person("John Smith", ["John Smith"])
+
+
+def test_a_unit_member_of_cacsi_enters_as_a_unit(contests: ContestRegistry) -> None:
+    cacsi = contests.get("cacsi-2022-youth")
+    assert cacsi is not None
+    unit = "深圳市青少年科技教育协会"
+    answers = {"unit": unit, "member": "单位会员", "authors": ["刘洋（深圳中学 生物教师）", unit]}
+    assert not cacsi.by_individual("member", "video", answers)
+    short = {"unit": "小杨", "member": "单位会员", "authors": ["小杨"]}
+    assert not cacsi.by_individual("member", "video", short)
+    assert cacsi.by_individual("member", "video", {**short, "member": "个人会员"})
