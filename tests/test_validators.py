@@ -1558,3 +1558,23 @@ def test_a_question_in_traditional_characters_is_a_question() -> None:
         "min": 50,
         "actual": 40,
     }
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Trial 5: "“谢谢”不是有效的电话号码" for a number with a thank-you after it.
+        ("13923456789 谢谢", "13923456789"),
+        ("139 2345 6789，谢谢", "13923456789"),
+        ("13923456789。谢谢您！", "13923456789"),
+        ("手机：13923456789", "13923456789"),
+        ("我的电话是 0451-86412114，麻烦了", "0451-86412114"),
+        ("联系电话：13800138000、010-58882950", "13800138000、010-58882950"),
+    ],
+)
+def test_phone_with_the_words_people_say_around_it(raw: str, expected: str) -> None:
+    assert valid(check_phone(raw)) == expected
+
+
+def test_phone_words_are_not_taken_for_a_number() -> None:
+    assert not check_phone("谢谢").ok and not check_phone("手机：").ok

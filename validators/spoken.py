@@ -149,3 +149,20 @@ def without_particle(text: str) -> str:
     if not set(m["value"]) - set("吧呗啊呀哈啦哦"):  # "哈哈哈" is all tone: left as typed
         return text
     return m["value"]
+
+
+# Said around phone numbers: a label before them ("手机：", "我的电话是") and thanks after them
+# ("，谢谢", "麻烦了"): neither is a number, and neither goes on the form.
+_PHONE_LEAD = re.compile(
+    r"^(?:我的|我|本人)?(?:联系电话|联系方式|手机号码|手机号|手机|电话号码|电话|座机|固话)"
+    r"(?:是|为)?[：:，,\s]*"
+)
+_PHONE_TAIL = re.compile(
+    r"(?:[，,。.、；;\s!！~～]*(?:谢谢(?:您|你|啦|了)?|多谢|感谢|麻烦了|麻烦您了|辛苦了|好的|哈+))+[。.!！~～\s]*$"
+)
+
+
+def phone_words(text: str) -> str:
+    """``text`` without a label said before its phone numbers and thanks said after them."""
+    bare = _PHONE_TAIL.sub("", _PHONE_LEAD.sub("", text.strip()))
+    return bare.strip() or text

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import regex
 
 from contests.names import ORGANISATION_END
-from validators.spoken import date_words, figure_words
+from validators.spoken import date_words, figure_words, phone_words
 
 # Bounded before any other work, so that a pasted novel costs the same as a sentence.
 MAX_INPUT_CHARS = 4000
@@ -175,7 +175,7 @@ def check_phone(raw: str, *, required: bool = True) -> Result:
     """One or more phone numbers: mobile (1xxxxxxxxxx, optional +86), landline with area code
     and optional extension (010-58882950转8008), 400/800 numbers.  Returns them normalised,
     joined by "、"."""
-    text = clean_text(raw)
+    text = phone_words(clean_text(raw))
     if not text:
         return Invalid("empty") if required else Valid("")
     if _EMAIL.search(unicodedata.normalize("NFKC", text)):
