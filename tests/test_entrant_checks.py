@@ -174,3 +174,31 @@ def test_a_title_takes_the_forms_limit_where_it_sets_one(contests: ContestRegist
     too_long = check_answer(title.model_copy(update={"max_chars": 30}), "光" * 31, contest)
     assert isinstance(too_long, Invalid) and too_long.params == {"max": 30, "actual": 31, "over": 1}
     assert check_answer(title, "光" * TITLE_MAX_CHARS, contest) == Valid("光" * TITLE_MAX_CHARS)
+
+
+@pytest.mark.parametrize(
+    ("field_id", "raw", "expected"),
+    [
+        # Trial 5: "推荐理由：团队带动…" was kept whole, and the review page showed
+        # "推荐理由：推荐理由：团队带动…" (printed so on the form too).
+        ("reason", "推荐理由：团队带动3000户茶农增收。", "团队带动3000户茶农增收。"),
+        ("summary", "内容简介: 讲述茶山上的科技特派团。", "讲述茶山上的科技特派团。"),
+        ("title", "名称：茶山上的特派团", "茶山上的特派团"),
+        ("impact", "传播效果：播放量3万", "播放量3万"),
+    ],
+)
+def test_the_fields_own_label_typed_before_the_answer_is_not_part_of_it(
+    contests: ContestRegistry, field_id: str, raw: str, expected: str
+) -> None:
+    contest = contests.get("most-2023-tech-envoy")
+    assert contest is not None
+    fld = next(f for form in contest.forms for f in form.fields if f.id == field_id)
+    assert check_answer(fld, raw, contest) == Valid(expected)
+
+
+def test_a_label_alone_or_inside_the_answer_is_left_as_typed(contests: ContestRegistry) -> None:
+    contest = contests.get("most-2023-tech-envoy")
+    assert contest is not None
+    reason = next(f for f in contest.form("self").fields if f.id == "reason")
+    assert check_answer(reason, "因为推荐理由：充分", contest) == Valid("因为推荐理由：充分")
+    assert not check_answer(reason, "推荐理由：", contest).ok

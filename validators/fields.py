@@ -10,7 +10,7 @@ from contests.rules import Contest, FieldType, FormField
 from validators.link_fields import check_link_field
 from validators.questions import contest_question
 from validators.requirements import check_cover_name, person_as_unit
-from validators.spoken import without_particle
+from validators.spoken import without_label, without_particle
 from validators.text import (
     Invalid,
     Result,
@@ -136,6 +136,7 @@ def check_answer(
     ``confirmed``: the entrant said this is the answer, though it reads as a question;
     ``today``: the day a date said as "去年10月15号" counts from."""
     required = fld.required
+    raw = without_label(raw, fld.label)
     misplaced = _misplaced(fld, raw, confirmed) if fld.type in (FieldType.TEXT, FieldType.PEOPLE) else None
     if misplaced is not None:
         return misplaced

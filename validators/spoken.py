@@ -166,3 +166,13 @@ def phone_words(text: str) -> str:
     """``text`` without a label said before its phone numbers and thanks said after them."""
     bare = _PHONE_TAIL.sub("", _PHONE_LEAD.sub("", text.strip()))
     return bare.strip() or text
+
+
+def without_label(text: str, label: str) -> str:
+    """``text`` without the field's own ``label`` typed before it ("推荐理由：团队带动…" at
+    推荐理由, "传播效果：…" at 传播效果（如点击量等））; anything else as it is."""
+    names = {label, re.sub(r"[（(][^）)]*[）)]", "", label)}
+    for name in sorted((n.strip() for n in names), key=len, reverse=True):
+        if name and (m := re.match(rf"\s*{re.escape(name)}\s*[：:]\s*", text)):
+            return text[m.end() :]
+    return text
