@@ -369,7 +369,7 @@ def read_field(
         params = result.params
         if result.code == "not_a_choice" and allowed:
             params = {**params, "options": allowed}  # the channel's, as the prompt listed them
-        if result.code == "bad_date":  # shown with a date of this edition, in both formats
+        if result.code in ("bad_date", "date_without_year"):  # a date of this edition, both formats
             params = {**params, "example": contest.example_date(fld)}
         if result.code == "date_outside":
             params = {**params, "rule": _window_rule(contest)}

@@ -140,7 +140,7 @@ async def test_prompts_say_the_editions_own_requirements_and_dates(
         if fld.id == "broadcast_date":
             assert "例如 2027-06-01 或 2027年6月1日" in text, text
             assert "2023" not in text
-            bad = await chat.say("去年五月")
+            bad = await chat.say("记不清了")
             assert "例如 2027-06-01 或 2027年6月1日" in bad and "2023" not in bad
         text = await chat.say(valid_answer(fld, contest))
     assert "请提交参赛视频" in text

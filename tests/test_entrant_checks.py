@@ -202,3 +202,20 @@ def test_a_label_alone_or_inside_the_answer_is_left_as_typed(contests: ContestRe
     reason = next(f for f in contest.form("self").fields if f.id == "reason")
     assert check_answer(reason, "因为推荐理由：充分", contest) == Valid("因为推荐理由：充分")
     assert not check_answer(reason, "推荐理由：", contest).ok
+
+
+async def test_a_date_in_chinese_numerals_is_taken_and_one_without_a_year_asks_for_it(
+    contests: ContestRegistry, engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation]
+) -> None:
+    # Trial 5 (hlj 播出时间): "五月一号" and "2025年五月一号" were both "不是有效的日期".
+    chat, contest = await open_chat(contests, engine, sqlite_store, "hlj-2022-kepu")
+    field = next(f for f in contest.form("recommend").fields if f.type.value == "date")
+    window = contest.window(field.window) if field.window else None
+    assert window is not None
+    year = window.start.year
+    await fill(chat, contest, "recommend", {}, upto="category")
+    text = await chat.say("五月一号")
+    assert "“五月一号”没有写年份，请连同年份一起填写，例如" in text
+    assert field.id not in ((await chat.draft()) or {})["answers"]
+    await chat.say(f"{year}年五月一号")
+    assert ((await chat.draft()) or {})["answers"][field.id] == f"{year}-05-01"

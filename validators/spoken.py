@@ -97,11 +97,26 @@ def _full_year(text: str, today: dt.date | None) -> str:
     return f"{year}{text[m.end() :]}"
 
 
+_CN_YEAR = re.compile(r"([〇零一二三四五六七八九]{4})(?=\s*年)")
+_CN_MONTH = re.compile(r"(?<![一二两三四五六七八九十\d])([一二两三四五六七八九十]{1,2})(?=\s*月)")
+_CN_DAY = re.compile(r"(?<=月)(\s*)([一二两三四五六七八九十]{1,3})(?=\s*[日号])")
+
+
+def _cn_numerals(text: str) -> str:
+    """A date's year, month and day written in Chinese numerals, in digits: "二〇二五年五月一号"
+    is "2025年5月1号"."""
+    text = _CN_YEAR.sub(
+        lambda m: "".join(str("〇一二三四五六七八九".find(c) % 10) if c != "零" else "0" for c in m[1]), text
+    )
+    text = _CN_MONTH.sub(lambda m: str(_figure(m[1]) or m[1]), text)
+    return _CN_DAY.sub(lambda m: m[1] + str(_figure(m[2]) or m[2]), text)
+
+
 def date_words(text: str, today: dt.date | None = None) -> str:
     """``text`` without the words said around a date, with 去年/前年/今年 written as the year and a
     day said relative to today ("昨天", "上周三", "上个月20号") written as that day (relative to
     ``today``; without it they are left as typed)."""
-    text = unicodedata.normalize("NFKC", text).strip()
+    text = _cn_numerals(unicodedata.normalize("NFKC", text).strip())
     if today is not None and (day := _relative_day(text, today)):  # "当天" is no tail here
         return day
     before = None

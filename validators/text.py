@@ -344,6 +344,9 @@ _DATE_PATTERNS = (
 )
 
 
+_MONTH_DAY = re.compile(r"\s*\d{1,2}\s*[月/.-]\s*\d{1,2}\s*[日号]?\s*")
+
+
 def parse_date(text: str) -> tuple[dt.date, str] | None:
     """``2023-05-01``, ``2023/5/1``, ``2023.5.1``, ``2023年5月1日``, ``20230501``, or a month
     (``2023年5月``).  Returns the date and its precision, ``day`` or ``month``."""
@@ -375,7 +378,10 @@ def check_date(
     text = clean_text(raw)
     if not text:
         return Invalid("empty") if required else Valid("")
-    parsed = parse_date(text) or parse_date(date_words(text, today))
+    said = date_words(text, today)
+    parsed = parse_date(text) or parse_date(said)
+    if parsed is None and _MONTH_DAY.fullmatch(unicodedata.normalize("NFKC", said)):
+        return Invalid("date_without_year", {"value": text[:30]})  # "五月一号": which year?
     if parsed is None:
         return Invalid("bad_date", {"value": text[:30]})
     day, precision = parsed
