@@ -219,3 +219,27 @@ async def test_a_date_in_chinese_numerals_is_taken_and_one_without_a_year_asks_f
     assert field.id not in ((await chat.draft()) or {})["answers"]
     await chat.say(f"{year}年五月一号")
     assert ((await chat.draft()) or {})["answers"][field.id] == f"{year}-05-01"
+
+
+@pytest.mark.parametrize("raw", ["个人", "本人", "我自己", "个人自荐"])
+def test_a_person_self_nominating_is_asked_for_their_name_not_the_word_person(
+    contests: ContestRegistry, raw: str
+) -> None:
+    # Trial 5 (most-cas 自荐): "个人" was taken as 自荐机构（个人）, to be printed on the 自荐表.
+    for contest_id in ("most-cas-2024-kepu", "hlj-2022-kepu"):
+        contest = contests.get(contest_id)
+        assert contest is not None
+        unit = next(f for f in contest.form("self").fields if f.role == "unit")
+        checked = check_answer(unit, raw, contest)
+        assert isinstance(checked, Invalid) and checked.code == "unit_needs_name", (contest_id, raw)
+        assert check_answer(unit, "阿依古丽·买买提", contest) == Valid("阿依古丽·买买提")
+        assert check_answer(unit, "张伟（个人）", contest) == Valid("张伟（个人）")
+
+
+async def test_the_word_person_at_the_self_nominating_cell_is_told_what_to_write(
+    contests: ContestRegistry, engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation]
+) -> None:
+    chat, contest = await open_chat(contests, engine, sqlite_store, "most-cas-2024-kepu")
+    text = await fill(chat, contest, "self", {"unit": "个人"}, upto="unit")
+    assert "不要只写“个人”" in text and "填写本人姓名（与签字一致）" in text
+    assert "unit" not in ((await chat.draft()) or {})["answers"]

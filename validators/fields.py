@@ -9,7 +9,7 @@ import unicodedata
 from contests.rules import Contest, FieldType, FormField
 from validators.link_fields import check_link_field
 from validators.questions import contest_question
-from validators.requirements import check_cover_name, person_as_unit
+from validators.requirements import check_cover_name, person_as_unit, unit_needs_name
 from validators.spoken import without_label, without_particle
 from validators.text import (
     Invalid,
@@ -143,6 +143,8 @@ def check_answer(
     if fld.role == "cover":
         return check_cover_name(raw)
     if fld.type is FieldType.TEXT and (refused := person_as_unit(fld, raw, contest, confirmed=confirmed)):
+        return refused
+    if fld.type is FieldType.TEXT and (refused := unit_needs_name(fld, raw)):
         return refused
     match fld.type:
         case FieldType.TEXT:

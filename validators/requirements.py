@@ -101,6 +101,20 @@ def check_cover_name(raw: str) -> Result:
 #: The label of a unit's cell that a person may fill as well: 自荐机构（个人）, 单位名称（申报人）,
 #: 所属单位（团队、个人）.
 _PERSON_MAY_FILL = re.compile(r"个人|申报人|本人")
+#: What a person says they are instead of their name ("个人", "我自己", "以个人名义").
+_ONLY_PERSON = re.compile(r"(?:以)?(?:个人|本人|我|我自己|自己)(?:自荐|申报|报名|名义|身份)?(?:的)?")
+
+
+def unit_needs_name(fld: FormField, raw: str) -> Invalid | None:
+    """ "个人" typed in a cell a person fills with their name (自荐机构（个人）): it would be printed
+    on the form as the entrant's name.  Not where the cell asks what kind of body registered
+    (所属单位（团队、个人）: "如以团队或个人为主体注册")."""
+    if fld.role != "unit" or "自荐机构" not in fld.label or not _PERSON_MAY_FILL.search(fld.label):
+        return None
+    bare = re.sub(r"[\s。.!！，,~～]", "", clean_text(raw))
+    return Invalid("unit_needs_name", {"value": bare}) if _ONLY_PERSON.fullmatch(bare) else None
+
+
 #: A short name of a unit that names its place ("新疆兵团", "北京市", "海淀区"): a 推荐单位 said so.
 _PLACE_END = re.compile(r"[省市区县州盟旗镇乡村]$|兵团$")
 
