@@ -135,6 +135,13 @@ class DialogEngine(DialogKit):
             return self._said_answer(
                 state, step, spec, event, questions_mod.answered_held(answered, step), now
             )
+        if (
+            command is None
+            and event.kind is EventKind.TEXT
+            and review.changes_another_item(self, state, step, text)
+        ):
+            # Another item's change in plain words while one is open: that change, as on the page.
+            return self._settle(state, step, review.change_in_words(self, state, event, text, now), now)
         if step.name == Step.REVIEW and asks and review.wants_change(self, state, text):
             asks = False  # "电话能改一下吗？" on the review page: the change, not a question
         if asks and spec is not None:

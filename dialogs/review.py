@@ -280,6 +280,18 @@ def wants_change(kit: DialogKit, state: State, text: str) -> bool:
     return bool(_CHANGE_ASKED.search(text)) and len(named_items(kit, state, text)) == 1
 
 
+def changes_another_item(kit: DialogKit, state: State, step: StepRef, text: str) -> bool:
+    """Whether ``text``, typed while an item opened from the review page is asked, changes another
+    item in plain words ("作品名称改成「追光者」" while 内容简介 is open): the item's name said alone
+    before "改成 …", not words that merely mention it ("本片介绍作品名称的由来")."""
+    given = _NEW_VALUE.search(text)
+    if not state.get("editing") or step.name != Step.FIELD or given is None:
+        return False
+    asked = norm(_asked_name(text[: given.start()]))
+    named = [i for i in items(kit, state) if asked and asked in _said_names(kit, state, i)]
+    return len(named) == 1 and named[0].step.token != step.token
+
+
 def _new_value(kit: DialogKit, state: State, item: Item, text: str) -> str | None:
     """The new value a change gives ("…改成手机 13904511234" → "13904511234"), if it gives one."""
     m = _NEW_VALUE.search(text)

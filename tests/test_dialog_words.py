@@ -267,3 +267,24 @@ async def test_a_change_in_plain_words_at_the_list_of_items(
     text = await chat.say("联系人改成 张敏")
     assert "没有“联系人”这一项" in text and "要修改哪一项" in text
     assert "没有这一项" in await chat.say("99")
+
+
+async def test_another_items_change_in_words_while_one_item_is_open_is_that_change(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """Trial 5: "把联系电话改成 …" on the review page fell back to 联系电话's question; the entrant
+    then typed "作品名称改成「追光者」" there, and it was read as 联系电话's answer (at a free-text
+    item it would have been taken as its value)."""
+    chat = make_chat()
+    await review_page(chat, contests)
+    before = (await answers(chat))["summary"]
+    text = await chat.say("内容简介改一下")
+    assert "「内容简介」" in text and "当前内容" in text
+    text = await chat.say("作品名称改成「追光者」")
+    assert "已把「作品名称」改为：追光者" in text and "请核对报名信息" in text
+    now = await answers(chat)
+    assert now["title"] == "追光者" and now["summary"] == before
+    # Words that only mention an item are still the open item's answer.
+    await chat.say("内容简介改一下")
+    text = await chat.say("本片介绍作品名称的由来。")
+    assert (await answers(chat))["summary"] == "本片介绍作品名称的由来。"
