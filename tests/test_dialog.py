@@ -1024,3 +1024,20 @@ async def test_a_new_entrant_typing_start_is_not_welcomed_back(
     assert "欢迎回来" not in text and "请填写「自荐机构（个人）」" in text
     await storage.close()
     await isolation.close()
+
+
+def test_the_pledge_prompt_names_who_signs_it(contests: ContestRegistry, messages: Messages) -> None:
+    # Trial 5 (cq): the 创作单位诚信承诺 is signed by the 法定代表人, yet the prompt said
+    # "打印后仍须本人手写签字" to the unit's contact person.
+    cq = contests.get("cq-2023-scientist-spirit")
+    assert cq is not None
+    form = cq.form("unit_report")
+    pledge = next(f for f in form.fields if f.type.value == "pledge")
+    text = messages.render("prompt_field", field=pledge, index=11, total=11, current=None, form=form)
+    assert "打印后须由法定代表人手写签字" in text and "本人手写签字" not in text
+    hlj = contests.get("hlj-2022-kepu")
+    assert hlj is not None
+    own = hlj.form("self")
+    pledge = next(f for f in own.fields if f.type.value == "pledge")
+    text = messages.render("prompt_field", field=pledge, index=13, total=13, current=None, form=own)
+    assert "打印后仍须本人手写签字" in text
