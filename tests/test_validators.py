@@ -1004,6 +1004,15 @@ def test_date_never_raises(raw: str) -> None:
         ("20几个", 20),
         ("六十", 60),
         ("十二", 12),
+        # Trial 5 (cacsi 发布作品数): "大概一百二十个" was "请填写数字".
+        ("大概一百二十个", 120),
+        ("一千", 1000),
+        ("两千五百", 2500),
+        ("一千二", 1200),
+        ("三百零五部", 305),
+        ("一万两千人", 12000),
+        ("一万二", 12000),
+        ("两千多", 2000),
     ],
 )
 def test_integer_accepts(raw: str, expected: int) -> None:
@@ -1011,7 +1020,7 @@ def test_integer_accepts(raw: str, expected: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["abc", "12a", "1.5", "-5", "一千", "1万2", "万", "1.2.3万", "1" * 13, "1" * 5000, "吧", "大概吧"]
+    "raw", ["abc", "12a", "1.5", "-5", "1万2", "万", "1.2.3万", "1" * 13, "1" * 5000, "吧", "大概吧"]
 )
 def test_integer_garbage_is_bad_integer(raw: str) -> None:
     invalid(check_integer(raw), "bad_integer")

@@ -137,15 +137,42 @@ _FIGURE_LEAD = re.compile(
     r"^(?:大概|大约是?|差不多|将近|接近|目前|现在|已经|有|发了|发过|一共|总共)+(?=\d|约)"
 )
 _FIGURE_TAIL = re.compile(r"(?:左右|上下|的样子)?(?:吧|啊|呀|哦|嘛|了)*[。.!！~～]*$")
-#: Tens said in words ("四十", "十二"): the figures entrants give for followers and works.
-_TENS = re.compile(r"(?<![一二两三四五六七八九十百千万])([一二两三四五六七八九])?十([一二三四五六七八九])?")
 #: "四十几个", "20几个": forty-odd is at least forty, said as 40多.
 _ODD = re.compile(r"(\d+0)几")
 
 
+#: A count in Chinese numerals ("一百二十", "两千五百", "一万二"): begins with a digit or 十.
+_CN_COUNT = re.compile(r"(?<![\d.])[零一二两三四五六七八九十][零一二两三四五六七八九十百千万]*")
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+
+def _cn_count(text: str) -> int | None:
+    """A count in Chinese numerals; a digit after 百/千/万 with no 零 is a tenth of it, as people
+    say it ("一千二" is 1200, "一万二" 12000).  None where the words make no number."""
+    total = section = 0
+    digit: int | None = None
+    last = 0  # the unit last read: a digit after it is its tenth
+    for c in text:
+        if c == "零":
+            digit, last = None, 0
+        elif c in _CN_UNITS:
+            section += (1 if digit is None else digit) * _CN_UNITS[c]
+            digit, last = None, _CN_UNITS[c]
+        elif c == "万":
+            total, section = (section + (digit or 0)) * 10000, 0
+            digit, last = None, 10000
+        elif digit is not None:  # two digits in a row ("二三") make no count
+            return None
+        else:
+            digit = _CN_DIGITS[c]
+    if digit is not None:
+        section += digit * last // 10 if last >= 100 else digit
+    return total + section
+
+
 def figure_words(text: str) -> str:
-    """``text`` without the hedging words said around a figure, its tens in digits."""
-    text = _TENS.sub(lambda m: str(_figure(m[0])), text)
+    """``text`` without the hedging words said around a figure, its Chinese numerals in digits."""
+    text = _CN_COUNT.sub(lambda m: str(n) if (n := _cn_count(m[0])) is not None else m[0], text)
     text = _ODD.sub(r"\1多", text)
     return _FIGURE_TAIL.sub("", _FIGURE_LEAD.sub("", text))
 
