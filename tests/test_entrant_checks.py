@@ -243,3 +243,17 @@ async def test_the_word_person_at_the_self_nominating_cell_is_told_what_to_write
     text = await fill(chat, contest, "self", {"unit": "个人"}, upto="unit")
     assert "不要只写“个人”" in text and "填写本人姓名（与签字一致）" in text
     assert "unit" not in ((await chat.draft()) or {})["answers"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("杨 凌", "杨凌"), ("欧阳 娜娜", "欧阳娜娜"), ("杨  凌 ", "杨凌")]
+)
+def test_a_persons_name_typed_with_a_space_is_kept_without_it(
+    contests: ContestRegistry, raw: str, expected: str
+) -> None:
+    # Trial 5 (cacsi 主要负责人姓名): "杨 凌" was printed on the 申报表 as "杨 凌".
+    contest = contests.get("cacsi-2022-youth")
+    assert contest is not None
+    name = next(f for f in contest.form("account").fields if f.id == "lead_name")
+    assert check_answer(name, raw, contest) == Valid(expected)
+    assert check_answer(name, "John Smith", contest) == Valid("John Smith")

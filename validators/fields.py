@@ -44,6 +44,8 @@ _BARE_CONTACT = re.compile(
 _CONTACT_LABEL = re.compile(r"电话|手机|邮箱|邮件|联系方式|联系|email|e-mail|微信|QQ", re.IGNORECASE)
 #: A cell for one person's name (法定代表人, 负责人姓名, 联系人) …
 _PERSON_LABEL = re.compile(r"姓名|代表人|负责人|联系人")
+#: A Chinese name of 2–4 characters typed with spaces in it ("杨 凌", "欧阳 娜娜").
+_SPACED_NAME = re.compile(r"(?=(?:\s*[\u4e00-\u9fff]){2,4}$)[\u4e00-\u9fff]+(?:\s+[\u4e00-\u9fff]+)+")
 #: … typed as a sentence saying who it is ("法人是刘校长，刘大成", "我们的负责人是王老师").
 _TELLS_WHO = re.compile(
     r"^(?:我|我们|咱|俺|本|单位|公司|学校|法人|法定代表|负责人|联系人|校长|院长|所长|经理|老板)[^，,。]{0,8}"
@@ -154,6 +156,8 @@ def check_answer(
                 raw = without_particle(raw)
             if fld.role == "title":
                 raw = unquoted_title(raw)
+            if _PERSON_LABEL.search(fld.label) and _SPACED_NAME.fullmatch(raw.strip()):
+                raw = re.sub(r"\s+", "", raw)  # "杨 凌": a name typed with a space in it
             most = max_chars_of(fld)
             checked = check_text(
                 raw, min_chars=fld.min_chars, max_chars=most, multiline=fld.multiline, required=required
