@@ -1609,3 +1609,23 @@ def test_a_day_without_its_year_is_asked_for_the_year(raw: str) -> None:
     # Trial 5: "五月一号" was told "不是有效的日期"; it is a date, its year is what is missing.
     checked = check_date(raw)
     assert isinstance(checked, Invalid) and checked.code == "date_without_year"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Trial 5: refused as "不是有效的电子邮箱" although the address is right there.
+        ("邮箱：wxm@163.com", "wxm@163.com"),
+        ("我的邮箱是 wxm@163.com", "wxm@163.com"),
+        ("wxm@163.com，谢谢", "wxm@163.com"),
+        ("wxm @ 163.com", "wxm@163.com"),
+        ("E-mail: WXM@163.COM", "WXM@163.com"),
+    ],
+)
+def test_email_with_the_words_people_say_around_it(raw: str, expected: str) -> None:
+    assert valid(check_email(raw)) == expected
+
+
+def test_email_words_alone_or_two_addresses_are_not_one_address() -> None:
+    assert not check_email("邮箱：").ok and not check_email("谢谢").ok
+    assert not check_email("a@b.cn 或者 c@d.cn").ok

@@ -218,3 +218,18 @@ def without_label(text: str, label: str) -> str:
         if name and (m := re.match(rf"\s*{re.escape(name)}\s*[：:]\s*", text)):
             return text[m.end() :]
     return text
+
+
+# Said around an e-mail address: "邮箱：", "我的邮箱是", "E-mail:" before it, thanks after it.
+_EMAIL_LEAD = re.compile(
+    r"^(?:我的|我|本人)?(?:电子邮箱|电子邮件|邮箱地址|邮箱|邮件|e-?mail|mail)(?:地址)?(?:是|为)?[：:，,\s]*",
+    re.IGNORECASE,
+)
+
+
+def email_words(text: str) -> str:
+    """``text`` without a label said before its address, thanks said after it, and the spaces
+    typed around its @ ("wxm @ 163.com")."""
+    bare = _PHONE_TAIL.sub("", _EMAIL_LEAD.sub("", text.strip()))
+    bare = re.sub(r"\s*@\s*", "@", bare.strip())
+    return bare or text

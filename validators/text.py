@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import regex
 
 from contests.names import ORGANISATION_END
-from validators.spoken import date_words, figure_words, phone_words
+from validators.spoken import date_words, email_words, figure_words, phone_words
 
 # Bounded before any other work, so that a pasted novel costs the same as a sentence.
 MAX_INPUT_CHARS = 4000
@@ -212,7 +212,7 @@ _EMAIL = re.compile(
 def check_email(raw: str, *, required: bool = True) -> Result:
     """An address like name@example.cn; full-width ＠ and ． typed by Chinese IMEs are accepted."""
     # NFKC folds ＠, ． and letters typed in full-width mode; 。 is a dot typed in Chinese mode.
-    text = unicodedata.normalize("NFKC", clean_text(raw)).replace("。", ".")
+    text = email_words(unicodedata.normalize("NFKC", clean_text(raw)).replace("。", "."))
     # The full stop (or comma) typed after the address ends the sentence, not the domain.
     text = text.rstrip(".,;!?、 ")
     if not text:
