@@ -1629,3 +1629,11 @@ def test_email_with_the_words_people_say_around_it(raw: str, expected: str) -> N
 def test_email_words_alone_or_two_addresses_are_not_one_address() -> None:
     assert not check_email("邮箱：").ok and not check_email("谢谢").ok
     assert not check_email("a@b.cn 或者 c@d.cn").ok
+
+
+@pytest.mark.parametrize(
+    "raw", ["915000002028669147。", "915000002028669147，谢谢", "9150 0000 2028 6691 47."]
+)
+def test_uscc_with_a_full_stop_or_thanks_after_it(raw: str) -> None:
+    # Trial 5 (cq): "915000002028669147。" was told it has 19 characters.
+    assert valid(check_uscc(raw)) == "915000002028669147"

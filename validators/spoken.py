@@ -233,3 +233,8 @@ def email_words(text: str) -> str:
     bare = _PHONE_TAIL.sub("", _EMAIL_LEAD.sub("", text.strip()))
     bare = re.sub(r"\s*@\s*", "@", bare.strip())
     return bare or text
+
+
+def without_thanks(text: str) -> str:
+    """``text`` without the thanks and the full stop typed after a value ("…147。", "…，谢谢")."""
+    return _PHONE_TAIL.sub("", text).rstrip("。.，,；;！!~～ ") or text

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import regex
 
 from contests.names import ORGANISATION_END
-from validators.spoken import date_words, email_words, figure_words, phone_words
+from validators.spoken import date_words, email_words, figure_words, phone_words, without_thanks
 
 # Bounded before any other work, so that a pasted novel costs the same as a sentence.
 MAX_INPUT_CHARS = 4000
@@ -320,7 +320,8 @@ def check_uscc(raw: str, *, required: bool = True) -> Result:
     """An 18-character 统一社会信用代码 with a correct check character.
 
     Letters are upper-cased and full-width characters folded, as people type them."""
-    text = unicodedata.normalize("NFKC", clean_text(raw)).replace(" ", "").replace("-", "").upper()
+    text = without_thanks(unicodedata.normalize("NFKC", clean_text(raw)))
+    text = text.replace(" ", "").replace("-", "").upper()
     if not text:
         return Invalid("empty") if required else Valid("")
     if len(text) != 18:
