@@ -1640,3 +1640,18 @@ def test_email_words_alone_or_two_addresses_are_not_one_address() -> None:
 def test_uscc_with_a_full_stop_or_thanks_after_it(raw: str) -> None:
     # Trial 5 (cq): "915000002028669147。" was told it has 19 characters.
     assert valid(check_uscc(raw)) == "915000002028669147"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2023-05-01 20:00",
+        "2023年5月1日晚上",
+        "2023年5月1日（周一）",
+        "2023年5月1日 晚上8点",
+        "2023.5.1 星期一 19:30",
+    ],
+)
+def test_a_broadcast_day_with_its_hour_or_weekday_is_that_day(raw: str) -> None:
+    # Trial 5: "2023-05-01 20:00" and "2023年5月1日（周一）" were "不是有效的日期".
+    assert valid(check_date(raw)) == "2023-05-01"

@@ -239,3 +239,16 @@ def email_words(text: str) -> str:
 def without_thanks(text: str) -> str:
     """``text`` without the thanks and the full stop typed after a value ("…147。", "…，谢谢")."""
     return _PHONE_TAIL.sub("", text).rstrip("。.，,；;！!~～ ") or text
+
+
+# The hour and the weekday said after a day of broadcast ("2023-05-01 20:00", "5月1日晚上8点",
+# "（周一）"): the day is the date asked for.
+_CLOCK_TAIL = re.compile(
+    r"(?:[\s，,]*(?:\d{1,2}[:：]\d{2}(?:[:：]\d{2})?|(?:早上|上午|中午|下午|傍晚|晚上|晚间|夜里|凌晨)"
+    r"|\d{1,2}[点时](?:半|\d{1,2}分?)?|[（(]?(?:周|星期|礼拜)[一二三四五六日天1-7][）)]?))+\s*$"
+)
+
+
+def without_hour(text: str) -> str:
+    """A date without the hour and the weekday said after it; anything else as it is."""
+    return _CLOCK_TAIL.sub("", text).strip() or text

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import regex
 
 from contests.names import ORGANISATION_END
-from validators.spoken import date_words, email_words, figure_words, phone_words, without_thanks
+from validators.spoken import date_words, email_words, figure_words, phone_words, without_hour, without_thanks
 
 # Bounded before any other work, so that a pasted novel costs the same as a sentence.
 MAX_INPUT_CHARS = 4000
@@ -380,7 +380,7 @@ def check_date(
     if not text:
         return Invalid("empty") if required else Valid("")
     said = date_words(text, today)
-    parsed = parse_date(text) or parse_date(said)
+    parsed = parse_date(text) or parse_date(said) or parse_date(date_words(without_hour(said)))
     if parsed is None and _MONTH_DAY.fullmatch(unicodedata.normalize("NFKC", said)):
         return Invalid("date_without_year", {"value": text[:30]})  # "五月一号": which year?
     if parsed is None:
