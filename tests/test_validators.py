@@ -1655,3 +1655,21 @@ def test_uscc_with_a_full_stop_or_thanks_after_it(raw: str) -> None:
 def test_a_broadcast_day_with_its_hour_or_weekday_is_that_day(raw: str) -> None:
     # Trial 5: "2023-05-01 20:00" and "2023年5月1日（周一）" were "不是有效的日期".
     assert valid(check_date(raw)) == "2023-05-01"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Trial 5: "张三和李四" was one author named 张三和李四 (the first author of a 1-per-
+        # first-author rule, and the name printed first on the form).
+        ("张三和李四", ["张三", "李四"]),
+        ("欧阳娜娜与李四、王五", ["欧阳娜娜", "李四", "王五"]),
+        ("王和平", ["王和平"]),
+        ("和平、李四", ["和平", "李四"]),
+        ("北京大学和清华大学", ["北京大学和清华大学"]),
+    ],
+)
+def test_people_joined_by_and_are_split_only_when_they_are_chinese_names(
+    raw: str, expected: list[str]
+) -> None:
+    assert valid(check_people(raw)) == expected

@@ -468,6 +468,11 @@ def split_names(piece: str) -> list[str]:
     words = clean_text(piece).split(" ")
     if len(words) > 1 and all(_HAN_NAME.fullmatch(w) and not ORGANISATION_END.search(w) for w in words):
         return words
+    # "张三和李四", "张三与李四": two people joined by a word, where each side is a Chinese name
+    # ("王和平" is one name; "北京大学和清华大学" two units, left as typed).
+    joined = re.split(r"和|与|及", clean_text(piece))
+    if len(joined) > 1 and all(_HAN_NAME.fullmatch(w) and not ORGANISATION_END.search(w) for w in joined):
+        return joined
     return [clean_text(piece)]
 
 
