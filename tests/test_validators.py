@@ -1673,3 +1673,18 @@ def test_people_joined_by_and_are_split_only_when_they_are_chinese_names(
     raw: str, expected: list[str]
 ) -> None:
     assert valid(check_people(raw)) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Trial 5 (envoy 主创人员): "王 强" was kept with its space, "欧阳 娜娜" became two authors.
+        ("李·娜、王 强", ["李·娜", "王强"]),
+        ("王 小明", ["王小明"]),
+        ("欧阳 娜娜、李四", ["欧阳娜娜", "李四"]),
+        ("司马 光 王小明", ["司马光", "王小明"]),
+        ("陈晓明 周雪", ["陈晓明", "周雪"]),
+    ],
+)
+def test_one_name_typed_with_a_space_is_one_author(raw: str, expected: list[str]) -> None:
+    assert valid(check_people(raw)) == expected

@@ -461,11 +461,34 @@ _PEOPLE_SPLIT = re.compile(r"[、,，;；/\n]+")
 _HAN_NAME = re.compile(r"[\u4e00-\u9fff]{2,4}")
 
 
+#: Two-character surnames ("欧阳 娜娜" is one person, not 欧阳 and 娜娜).
+_COMPOUND_SURNAMES = frozenset(
+    {"欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "慕容", "尉迟", "公孙"}
+    | {"夏侯", "长孙", "宇文", "司徒", "端木", "独孤", "南宫", "西门", "百里", "呼延"}
+)
+
+
+def _spaced_names(words: list[str]) -> list[str]:
+    """Words of a list of Chinese names with the spaces typed inside one name closed up: "王 强",
+    "王 小明" (a single character beside a name of three at most) and "欧阳 娜娜" (a two-character
+    surname) are one name each."""
+    han = all(re.fullmatch(r"[\u4e00-\u9fff]+", w) for w in words)
+    if len(words) > 1 and han and sum(map(len, words)) <= 3:
+        return ["".join(words)]
+    joined: list[str] = []
+    for word in words:
+        if joined and joined[-1] in _COMPOUND_SURNAMES and re.fullmatch(r"[\u4e00-\u9fff]{1,2}", word):
+            joined[-1] += word
+        else:
+            joined.append(word)
+    return joined
+
+
 def split_names(piece: str) -> list[str]:
     """One piece of a list of names, split where spaces separate names: "陈晓明 周雪" (ASCII or
     full-width spaces) is two people.  Only a run of Chinese names (2-4 Han characters each, none a
     unit's word) is split; "John Smith", "阿卜杜拉·艾买提" and "北京大学 物理学院" stay one name."""
-    words = clean_text(piece).split(" ")
+    words = _spaced_names(clean_text(piece).split(" "))
     if len(words) > 1 and all(_HAN_NAME.fullmatch(w) and not ORGANISATION_END.search(w) for w in words):
         return words
     # "张三和李四", "张三与李四": two people joined by a word, where each side is a Chinese name
@@ -473,7 +496,7 @@ def split_names(piece: str) -> list[str]:
     joined = re.split(r"和|与|及", clean_text(piece))
     if len(joined) > 1 and all(_HAN_NAME.fullmatch(w) and not ORGANISATION_END.search(w) for w in joined):
         return joined
-    return [clean_text(piece)]
+    return ["".join(words)] if len(words) == 1 else [clean_text(piece)]
 
 
 def check_people(raw: str, *, max_chars: int | None = None) -> Result:
