@@ -605,3 +605,15 @@ def test_the_pledge_is_shown_with_the_blanks_already_answered(engine: DialogEngi
     )
     shown = "\n".join(r.text for r in result.replies)
     assert "我单位（重庆某某科技有限公司）（统一社会信用代码为91500000MA5U000000）" in shown
+
+
+def test_what_to_write_at_a_unit_cell_is_said_when_asked(engine: DialogEngine) -> None:
+    # Trial 5 (自荐机构（个人）): "这里填什么" got "是必填项，不能跳过，通知未规定字数" and nothing
+    # about what to write there.
+    state = at_field(engine, "unit")
+    result = handle(engine, state, "这里填什么")
+    text = "\n".join(r.text for r in result.replies)
+    assert "填本人姓名（与签字一致）" in text and "全称（与公章一致）" in text
+    assert result.state is not None and "unit" not in result.state["answers"]
+    result = handle(engine, at_field(engine, "unit", channel="recommend"), "推荐单位怎么填")
+    assert "填写单位全称（与公章一致）" in "\n".join(r.text for r in result.replies)
