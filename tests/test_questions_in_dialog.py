@@ -617,3 +617,32 @@ def test_what_to_write_at_a_unit_cell_is_said_when_asked(engine: DialogEngine) -
     assert result.state is not None and "unit" not in result.state["answers"]
     result = handle(engine, at_field(engine, "unit", channel="recommend"), "推荐单位怎么填")
     assert "填写单位全称（与公章一致）" in "\n".join(r.text for r in result.replies)
+
+
+@pytest.mark.parametrize(
+    ("field_id", "text"),
+    [
+        # Trial 5: both were stored as the 联系地址 itself.
+        ("address", "地址写单位的还是家里的"),
+        ("address", "写单位地址可以吧"),
+        ("category", "写科普还是写天文"),
+        ("phone", "留座机行吧"),
+    ],
+)
+def test_an_either_or_or_a_tag_question_is_answered_not_stored(
+    engine: DialogEngine, field_id: str, text: str
+) -> None:
+    result = handle(engine, at_field(engine, field_id), text)
+    assert result.state is not None and field_id not in result.state["answers"]
+    assert result.question
+
+
+@pytest.mark.parametrize(
+    ("field_id", "text"),
+    [("address", "北京市海淀区还是路1号"), ("unit", "还是科普工作室"), ("category", "科普动画吧")],
+)
+def test_a_plain_answer_with_those_words_is_still_an_answer(
+    engine: DialogEngine, field_id: str, text: str
+) -> None:
+    result = handle(engine, at_field(engine, field_id), text)
+    assert result.state is not None and field_id in result.state["answers"]

@@ -64,6 +64,10 @@ _QUESTION_WORDS = re.compile(
     r"|哪(?!吒)|(?<![十0-9])几(?:个|天|号|月|日|点|分钟|秒|岁|部|件|项|位|张|次|页|年|种|级|人|兆|[mMgG]|号前|时)"
 )
 _SENTENCE_END = re.compile(r"[。！!；;？?\n]")
+# "写单位的还是家里的", "写科普还是写天文": a choice of two put as a question.
+_EITHER_OR = re.compile(r"(?:的|写|填|选|用|交|报|发|传)还是|还是(?:写|填|选|用|交|报|发|传)")
+# "写单位地址可以吧", "留座机行吧": asking to be told yes.
+_TAG_ASK = re.compile(r"(?:可以|行|对|没问题|没错)吧[" + re.escape(_TRAILING) + r"]*$")
 _EN_WH = re.compile(r"^(?:what|how|when|where|why|which|who|whom|whose)\b", re.IGNORECASE)
 _EN_AUX = re.compile(
     r"^(?:can|could|may|might|must|is|are|am|was|were|do|does|did|should|shall|will|would|have|has)\s+\w+",
@@ -156,7 +160,7 @@ def question_grade(text: str) -> int:
             return QUESTION
     if _EN_WH.match(plain) or _EN_AUX.match(plain):
         return LOOKS_LIKE if len(plain.split()) >= 3 else NOT_A_QUESTION
-    if _FINAL_PARTICLE.search(plain):
+    if _FINAL_PARTICLE.search(plain) or _TAG_ASK.search(plain):
         return QUESTION
     single = not _SENTENCE_END.search(plain.rstrip(_TRAILING))
     if _ASKING_FORMS.search(plain) and single and len(plain) <= LOOKS_LIKE_MAX_CHARS * 2:
@@ -164,6 +168,8 @@ def question_grade(text: str) -> int:
     left_off = _FINAL_NOT.search(plain) or _FINAL_BU.search(plain)
     if left_off and single and len(plain) <= LOOKS_LIKE_MAX_CHARS:
         return QUESTION  # no name ends so; a title that does ("你吃了没") is still asked about
+    if _EITHER_OR.search(plain) and single and len(plain) <= LOOKS_LIKE_MAX_CHARS:
+        return LOOKS_LIKE
     if _QUESTION_WORDS.search(plain) and single and len(plain) <= LOOKS_LIKE_MAX_CHARS:
         return NOT_A_QUESTION if _EMBEDDED.search(plain) and not about_contest(plain) else LOOKS_LIKE
     return NOT_A_QUESTION
