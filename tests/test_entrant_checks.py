@@ -257,3 +257,15 @@ def test_a_persons_name_typed_with_a_space_is_kept_without_it(
     name = next(f for f in contest.form("account").fields if f.id == "lead_name")
     assert check_answer(name, raw, contest) == Valid(expected)
     assert check_answer(name, "John Smith", contest) == Valid("John Smith")
+
+
+@pytest.mark.parametrize("raw", ["我一个人做的", "就我自己", "本人", "我自己拍的", "只有我一个"])
+def test_authors_said_as_oneself_are_asked_for_the_names(contests: ContestRegistry, raw: str) -> None:
+    # Trial 5 (主创人员): "我一个人做的" and "就我自己" were stored as the authors' names, and
+    # printed on the form as the first author.
+    contest = contests.get("most-cas-2024-kepu")
+    assert contest is not None
+    authors = next(f for f in contest.form("self").fields if f.role == "authors")
+    checked = check_answer(authors, raw, contest)
+    assert isinstance(checked, Invalid) and checked.code == "authors_need_names", (raw, checked)
+    assert check_answer(authors, "我思科普工作室、李四", contest).ok

@@ -98,11 +98,20 @@ def is_name_field(fld: FormField) -> bool:
     return fld.type is FieldType.TEXT and fld.role is None and bool(_NAME_LABEL.search(fld.label))
 
 
+#: Authors said as oneself instead of named ("我一个人做的", "就我自己", "本人").
+_ONESELF = re.compile(
+    r"(?:就|只有|都是|全是)?(?:我|我自己|本人|自己)(?:自己)?(?:一个人?|一人|独立)?"
+    r"(?:做的|拍的|制作的|完成的|剪的|创作的)?(?:啊|呀|哦|吧)?"
+)
+
+
 def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
     """What cannot be this field's answer whatever its form: a link or a number as a name, a question
     about the contest as a title (unless the entrant confirmed it is the title)."""
     if is_name_field(fld) and (find_urls(raw) or _BARE_ADDRESS.search(raw)):
         return Invalid("name_is_url", {})
+    if fld.role == "authors" and _ONESELF.fullmatch(re.sub(r"[\s。.!！，,~～]", "", raw)):
+        return Invalid("authors_need_names", {"value": raw.strip()[:20]})
     if is_name_field(fld) and _ROUTE_SENTENCE.search(raw):
         # "自己单位报，不走推荐": a sentence about the way in, typed where a unit's name is asked.
         return Invalid("name_is_sentence", {"value": raw.strip()[:30]})
