@@ -627,6 +627,8 @@ def test_what_to_write_at_a_unit_cell_is_said_when_asked(engine: DialogEngine) -
         ("address", "写单位地址可以吧"),
         ("category", "写科普还是写天文"),
         ("phone", "留座机行吧"),
+        ("unit", "写学校还是学院"),
+        ("authors", "填个人还是填团队"),
     ],
 )
 def test_an_either_or_or_a_tag_question_is_answered_not_stored(

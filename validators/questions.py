@@ -65,7 +65,9 @@ _QUESTION_WORDS = re.compile(
 )
 _SENTENCE_END = re.compile(r"[。！!；;？?\n]")
 # "写单位的还是家里的", "写科普还是写天文": a choice of two put as a question.
-_EITHER_OR = re.compile(r"(?:的|写|填|选|用|交|报|发|传)还是|还是(?:写|填|选|用|交|报|发|传)")
+_EITHER_OR = re.compile(
+    r"(?:的|写|填|选|用|交|报|发|传)还是|还是(?:写|填|选|用|交|报|发|传)|^(?:写|填|选|用)[\u4e00-\u9fff]{1,10}还是"
+)
 # "写单位地址可以吧", "留座机行吧": asking to be told yes.
 _TAG_ASK = re.compile(r"(?:可以|行|对|没问题|没错)吧[" + re.escape(_TRAILING) + r"]*$")
 _EN_WH = re.compile(r"^(?:what|how|when|where|why|which|who|whom|whose)\b", re.IGNORECASE)
@@ -169,7 +171,8 @@ def question_grade(text: str) -> int:
     if left_off and single and len(plain) <= LOOKS_LIKE_MAX_CHARS:
         return QUESTION  # no name ends so; a title that does ("你吃了没") is still asked about
     if _EITHER_OR.search(plain) and single and len(plain) <= LOOKS_LIKE_MAX_CHARS:
-        return LOOKS_LIKE
+        # "写学校还是学院": asking which to write, whatever the cell (a name too) holds
+        return QUESTION if re.search(r"[写填选]", plain) else LOOKS_LIKE
     if _QUESTION_WORDS.search(plain) and single and len(plain) <= LOOKS_LIKE_MAX_CHARS:
         return NOT_A_QUESTION if _EMBEDDED.search(plain) and not about_contest(plain) else LOOKS_LIKE
     return NOT_A_QUESTION
