@@ -165,3 +165,18 @@ def test_silences_and_shared_words_of_the_fifteenth_batch(
 def test_the_online_forms_fields_are_listed(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(HLJ, "报名页面要填哪些信息")
     assert answer.confident and all(w in answer.answer for w in ("作品名称", "内容简介", "传播效果"))
+
+
+@pytest.mark.parametrize(
+    ("contest", "lead"),
+    [
+        (HLJ, "可以：个人可通过「个人自荐」报名。"),
+        (CAS, "可以：个人可通过「社会征集（自荐）」报名。"),
+        (CACSI, "可以：个人可通过「其他机构和个人自荐（社会征集）」报名。"),
+        (CQ, "不能以个人名义报名"),
+    ],
+)
+def test_may_a_person_enter_is_answered_yes_or_no_first(helpdesk: Helpdesk, contest: str, lead: str) -> None:
+    # Trial round 5: hlj answered with the sign-up channel's clause, cacsi with the provinces' route.
+    answer = helpdesk.ask(contest, "个人能报吗")
+    assert answer.confident and answer.answer.startswith(lead), answer.answer

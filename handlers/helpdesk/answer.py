@@ -20,7 +20,7 @@ from handlers.helpdesk.english import (
     place_terms,
     with_english_terms,
 )
-from handlers.helpdesk.entrants import plainly_barred, plainly_open
+from handlers.helpdesk.entrants import person_route, plainly_barred, plainly_open
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.fits import VIDEO_FITS, video_fits
 from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, forms_alike, names_no_track, sink_foreign
@@ -426,6 +426,11 @@ class Helpdesk:
             said = english_answer(routed, contest) if english else routed.render()
             return HelpAnswer(said, True, routed.source, 1.0, contest.id, said, routed.id, query.terms,
                               "answer", english)  # fmt: skip
+        person = None if english else person_route(contest, normalise(text))
+        entry = base.entry(f"fact:channels.{person.id}") if person is not None else None
+        if person is not None and entry is not None:  # "个人能报吗": yes, by the route naming persons
+            said = f"{plainly_open(person)}\n{entry.render()}"
+            return HelpAnswer(said, True, entry.source, 1.0, contest.id, said, entry.id, query.terms)
         # before _unnamed: 区县推荐 is an alias
         stage = unit_recommends(contest, normalise(chinese_terms(question) if english else question))
         if stage is not None:
@@ -488,7 +493,6 @@ class Helpdesk:
             asked = normalise(question)
             note = (
                 plainly_barred(contest, top.entry.id, asked)
-                or plainly_open(contest, top.entry.id, asked)
                 or plain_yes(asked, top.entry.text, query.terms)
                 or note
             )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from contests.rules import Contest
+from contests.rules import Contest, EntryRoute
 
 #: The asker is a person on their own ("我是自由职业者", "个人拍的", "没有单位").
 AS_A_PERSON = re.compile(r"个人|自由职业|私人|没有单位|没单位|不属于任何单位")
@@ -36,16 +36,19 @@ _CONDITIONS = re.compile(
 )
 
 
-def plainly_open(contest: Contest, entry_id: str, text: str) -> str:
-    """The plain "yes" for a person asking to enter where a 自荐 route names persons ("其他机构和个人自荐"),
-    said before the route's own clause, else ""."""
-    if not (entry_id == "fact:audience" or entry_id.startswith("fact:channels.")):
-        return ""
+def person_route(contest: Contest, text: str) -> EntryRoute | None:
+    """The 自荐 route naming persons ("其他机构和个人自荐") that a person asking plainly whether they
+    may enter ("个人能报吗", "不是会员的个人能不能报") takes; None when the question sets conditions
+    (两部, 转载别人的, 外省), speaks as a member, or no route names persons."""
     if not (AS_A_PERSON.search(text) and MAY_ENTER.search(text)) or _CONDITIONS.search(text):
-        return ""
+        return None
     if _AS_A_MEMBER.search(text) and not _NOT_A_MEMBER.search(text):
-        return ""
-    route = next(
+        return None
+    return next(
         (r for r in contest.channels if r.kind == "self" and "个人" in f"{r.label}{r.submitter}"), None
     )
-    return f"可以：个人可通过「{route.label}」报名。" if route is not None else ""
+
+
+def plainly_open(route: EntryRoute) -> str:
+    """The plain "yes" said before the route's own rule."""
+    return f"可以：个人可通过「{route.label}」报名。"
