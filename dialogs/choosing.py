@@ -166,7 +166,7 @@ def channels_meant(text: str, channels: Sequence[EntryRoute], names: Sequence[st
 # "不对，我选的是自荐", "选错了，应该是社会征集": the entrant takes the channel back, at any field.
 _CORRECTION = re.compile(
     r"^(?:不对|错了|选错了|搞错了|弄错了|点错了|不是这个)?[，,。！!\s]*(?:我)?"
-    r"(?:选的是|要选|想选|应该选|应该是|要走|走的是|改成|换成|改为|改选)(?P<meant>.{1,16})$"
+    r"(?:选的是|要选|想选|应该选|应该是|要走|走的是|改成|换成|改为|改选|要报|想报|改报|报的是)(?P<meant>.{1,16})$"
 )
 
 
@@ -180,6 +180,13 @@ def channel_correction(text: str, channels: Sequence[EntryRoute], current: str |
     """The one channel a correction names ("不对，我选的是自荐") other than ``current``, else None."""
     meant_text = _corrected_to(text)
     meant = channels_meant(meant_text, channels) if meant_text else []
+    return meant[0] if len(meant) == 1 and meant[0].id != current else None
+
+
+def contest_correction(text: str, contests: Sequence[Contest], current: str | None) -> Contest | None:
+    """The one other contest a correction names ("换成重庆那个", "不对，我要报黑龙江的"), else None."""
+    meant_text = _corrected_to(text)
+    meant = contests_meant(meant_text, contests) if meant_text else []
     return meant[0] if len(meant) == 1 and meant[0].id != current else None
 
 

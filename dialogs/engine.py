@@ -19,7 +19,7 @@ from contests.events import EventKind, Incoming, Reply
 from contests.rules import ContestRegistry
 from dialogs import questions as questions_mod
 from dialogs import refit, review, scan, typed_links
-from dialogs.choosing import channel_correction, kind_not_offered
+from dialogs.choosing import channel_correction, contest_correction, kind_not_offered
 from dialogs.kit import DialogKit, StepSpec, norm
 from dialogs.messages import Messages
 from dialogs.plans import StepRef, current, goto
@@ -191,6 +191,18 @@ class DialogEngine(DialogKit):
             if rest.isdigit() or (rest and review.find_item(self, state, rest, loose=loose) is not None):
                 return self._settle(state, step, review.pick_edit(self, state, rest), now)
         contest = self.contest(state)
+        other = (
+            contest_correction(text, self.contests.open(now), state.get("contest"))
+            if contest is not None and step.name == Step.FIELD
+            else None
+        )
+        if other is not None and review.locked(state, StepRef(Step.CONTEST)):  # a reopened work keeps it
+            return StepResult(
+                state, [review.refuse_locked(self, state, StepRef(Step.CONTEST)), self._prompt(state, now)]
+            )
+        if other is not None:  # "换成重庆那个": another contest, not this field's answer
+            advance = choose_contest(self, state, other, [])
+            return self._advance(state, StepRef(Step.CONTEST), now, advance.replies)
         fix = (
             channel_correction(text, contest.channels, state.get("channel"))
             if contest is not None and step.name == Step.FIELD

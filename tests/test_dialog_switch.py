@@ -131,3 +131,25 @@ def test_a_pledge_agreed_to_another_notice_is_asked_again(engine: DialogEngine) 
     text = chat.say("地方推荐")
     assert CLEARED in text and "作者承诺" in text, text
     assert "pledge" not in chat.answers and chat.answers["title"] == "种子去旅行"
+
+
+@pytest.mark.parametrize("said", ["换成重庆那个", "不对，我要报重庆的短视频大赛"])
+def test_another_contest_named_at_a_field_is_a_switch_not_the_fields_answer(
+    engine: DialogEngine, said: str
+) -> None:
+    """'换成重庆那个' at 播出时间 was stored as the field's answer (a session's own trial)."""
+    chat = hlj_recommended(engine)
+    text = chat.say(said)
+    assert said not in chat.answers.values()
+    assert chat.state is not None and chat.state["contest"] == "cq-2026-spirit"
+    assert CLEARED in text and "推荐单位“福建省科技厅”" in text, text
+    assert chat.answers == {"title": "种子去旅行"}
+
+
+def test_a_title_that_only_mentions_a_place_is_still_the_title(engine: DialogEngine) -> None:
+    chat = Chat(engine)
+    chat.say("黑龙江")
+    chat.say("单位推荐")
+    chat.say("福建省科技厅")
+    chat.say("重庆的山城科学家")
+    assert chat.answers["title"] == "重庆的山城科学家"
