@@ -180,3 +180,9 @@ def test_may_a_person_enter_is_answered_yes_or_no_first(helpdesk: Helpdesk, cont
     # Trial round 5: hlj answered with the sign-up channel's clause, cacsi with the provinces' route.
     answer = helpdesk.ask(contest, "个人能报吗")
     assert answer.confident and answer.answer.startswith(lead), answer.answer
+
+
+def test_an_english_silence_is_said_once(helpdesk: Helpdesk) -> None:
+    # Trial round 5: "The notice does not say." came before "The notice does not say (in Chinese): …".
+    answer = helpdesk.ask(ENVOY, "How long should the video be?")
+    assert answer.kind == "silent" and answer.answer.count("does not say") == 1, answer.answer

@@ -486,8 +486,9 @@ class Helpdesk:
                 text += f"\n{lead}\n{say(top)}"
         elif top.entry.silent:
             # An entry that already says the notice is silent needs no lead saying it first.
-            said_silent = not english and top.entry.text.startswith(("通知没有", "通知未", "通知对此"))
-            lead = SILENT_LEAD_EN if english else ("" if said_silent else SILENT_LEAD)
+            # (in English too: "The notice does not say (in Chinese): 通知没有规定…" said it already)
+            said_silent = top.entry.text.startswith(("通知没有", "通知未", "通知对此"))
+            lead = "" if said_silent else (SILENT_LEAD_EN if english else SILENT_LEAD)
             text, kind = f"{lead}\n{rendered}".lstrip("\n") + self._contacts(contest, english), "silent"
         if not english:
             asked = normalise(question)
