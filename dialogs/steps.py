@@ -371,7 +371,7 @@ def read_field(
             params = {**params, "options": allowed}  # the channel's, as the prompt listed them
         if result.code in ("bad_date", "date_without_year"):  # a date of this edition, both formats
             params = {**params, "example": contest.example_date(fld)}
-        if result.code == "date_outside":
+        if result.code in ("date_outside", "date_not_yet"):
             params = {**params, "rule": _window_rule(contest)}
         return kit.reject(state, result.code, params, fld.label)
     if _after_today(contest, fld, str(result.value), now):

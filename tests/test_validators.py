@@ -1607,6 +1607,14 @@ def test_dates_written_in_chinese_numerals(raw: str, expected: str) -> None:
     assert valid(check_date(raw)) == expected
 
 
+@pytest.mark.parametrize("raw", ["还没播出", "尚未发布", "还没上线呢"])
+def test_a_day_that_has_not_come_is_told_the_rule_not_a_bad_format(raw: str) -> None:
+    # Trial 5: "还没播出" at 播出时间 was told "不是有效的日期".
+    checked = check_date(raw, start=dt.date(2024, 1, 1), end=dt.date(2026, 2, 28))
+    assert isinstance(checked, Invalid) and checked.code == "date_not_yet"
+    assert checked.params["start"] == dt.date(2024, 1, 1)
+
+
 @pytest.mark.parametrize("raw", ["五月一号", "5月1日", "12月25号"])
 def test_a_day_without_its_year_is_asked_for_the_year(raw: str) -> None:
     # Trial 5: "五月一号" was told "不是有效的日期"; it is a date, its year is what is missing.

@@ -365,6 +365,10 @@ def parse_date(text: str) -> tuple[dt.date, str] | None:
     return None
 
 
+#: A date that has not come yet ("还没播出", "尚未发布", "还没上线").
+_NOT_YET = re.compile(r"还没|尚未|未播|没播|没有播|没发布|没上线|没公开|还不到")
+
+
 def check_date(
     raw: str,
     *,
@@ -383,6 +387,8 @@ def check_date(
     parsed = parse_date(text) or parse_date(said) or parse_date(date_words(without_hour(said)))
     if parsed is None and _MONTH_DAY.fullmatch(unicodedata.normalize("NFKC", said)):
         return Invalid("date_without_year", {"value": text[:30]})  # "五月一号": which year?
+    if parsed is None and _NOT_YET.search(text):  # "还没播出": no date yet, which is the rule's matter
+        return Invalid("date_not_yet", {"value": text[:30], "start": start, "end": end})
     if parsed is None:
         return Invalid("bad_date", {"value": text[:30]})
     day, precision = parsed
