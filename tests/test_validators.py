@@ -1607,6 +1607,14 @@ def test_dates_written_in_chinese_numerals(raw: str, expected: str) -> None:
     assert valid(check_date(raw)) == expected
 
 
+def test_a_remark_after_a_phone_number_is_told_it_is_no_number() -> None:
+    # Trial 5: "15945678901，晚上打" was told "“晚上打”不是有效的电话号码".
+    checked = check_phone("15945678901，晚上打")
+    assert isinstance(checked, Invalid) and checked.code == "phone_remark"
+    assert checked.params == {"value": "晚上打", "number": "15945678901"}
+    assert isinstance(check_phone("13800138000 abc"), Invalid)  # letters are no remark the form drops
+
+
 @pytest.mark.parametrize("raw", ["还没播出", "尚未发布", "还没上线呢"])
 def test_a_day_that_has_not_come_is_told_the_rule_not_a_bad_format(raw: str) -> None:
     # Trial 5: "还没播出" at 播出时间 was told "不是有效的日期".

@@ -188,6 +188,8 @@ def check_phone(raw: str, *, required: bool = True) -> Result:
             number = _one_phone(sub)
             if number is None:
                 local = _compact(sub).replace("-", "")
+                if found and re.fullmatch(r"[\u4e00-\u9fff，,。.\s]+", sub):  # "…，晚上打": a remark
+                    return Invalid("phone_remark", {"value": sub[:30], "number": found[-1]})
                 if not _LOCAL.fullmatch(local):
                     return Invalid("bad_phone", {"value": sub[:30]})
                 # The notices' own habit: a second local number shares the area code of the
