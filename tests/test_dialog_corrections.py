@@ -3,37 +3,29 @@ their own words, and "上一个填错了" (a step back, nothing stored)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.services import Services, services
-from bot.settings import Settings
+from bot.services import Services
 from contests.events import EventKind, Incoming
 from contests.records import UserKey
-from contests.rules import ContestRegistry, dump_contest, new_edition
+from contests.rules import ContestRegistry
 from dialogs.engine import DialogEngine
 from dialogs.questions import PENDING, says_answer
 from dialogs.results import StepResult
 from dialogs.states import copy_state
 from tests.conftest import OPEN_2024, ChatDriver
-from tests.test_questions_in_dialog import CLARIFY, at_field, at_title, handle
+from tests.test_questions_in_dialog import CLARIFY, at_field, at_title, handle, open_cas_services
 
 HELD = "台风是怎样炼成的"
 
 
 @pytest.fixture
 async def svc(tmp_path: Path, contests: ContestRegistry) -> AsyncIterator[Services]:
-    source = contests.get("most-cas-2024-kepu")
-    assert source is not None
-    dump_contest(
-        new_edition(source, "most-cas-2099-kepu", dt.date(2099, 10, 25), dt.date(2000, 1, 1)),
-        tmp_path / "contests" / "most-cas-2099-kepu.yaml",
-    )
-    async with services(Settings(data_dir=tmp_path, helpdesk_operators="test:operators")) as s:
+    async with open_cas_services(tmp_path, contests) as s:
         yield s
 
 

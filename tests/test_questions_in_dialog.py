@@ -7,6 +7,7 @@ that read like questions.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import time
 from collections.abc import AsyncIterator, Callable
@@ -31,15 +32,22 @@ CLARIFY = "这是要填写的「作品名称」，还是想问问题？"
 NOT_RECORDED = "没有填入"
 
 
-@pytest.fixture
-async def svc(tmp_path: Path, contests: ContestRegistry) -> AsyncIterator[Services]:
+@contextlib.asynccontextmanager
+async def open_cas_services(folder: Path, contests: ContestRegistry) -> AsyncIterator[Services]:
+    """The services over ``folder`` with one most-cas edition open whatever the clock says."""
     source = contests.get("most-cas-2024-kepu")
     assert source is not None
     dump_contest(
         new_edition(source, "most-cas-2099-kepu", dt.date(2099, 10, 25), dt.date(2000, 1, 1)),
-        tmp_path / "contests" / "most-cas-2099-kepu.yaml",
+        folder / "contests" / "most-cas-2099-kepu.yaml",
     )
-    async with services(Settings(data_dir=tmp_path, helpdesk_operators="test:operators")) as s:
+    async with services(Settings(data_dir=folder, helpdesk_operators="test:operators")) as s:
+        yield s
+
+
+@pytest.fixture
+async def svc(tmp_path: Path, contests: ContestRegistry) -> AsyncIterator[Services]:
+    async with open_cas_services(tmp_path, contests) as s:
         yield s
 
 
