@@ -20,7 +20,7 @@ from contests.rules import ContestRegistry
 from dialogs import questions as questions_mod
 from dialogs import refit, review, scan, typed_links
 from dialogs.choosing import channel_correction, contest_correction, kind_not_offered
-from dialogs.kit import DialogKit, StepSpec, norm
+from dialogs.kit import DialogKit, StepSpec, bare, norm
 from dialogs.messages import Messages
 from dialogs.plans import StepRef, current, goto
 from dialogs.results import Advance, Answer, Ask, Restart, StepResult
@@ -57,7 +57,7 @@ def went_wrong(state: State | None, typed: str) -> bool:
     (the review page and its edit menu take a change in their own words)."""
     if state is None or state.get("step") in (Step.REVIEW, Step.EDIT):
         return False
-    return _WENT_WRONG.match(re.sub(r"[\s，,。.!！~～、…]", "", typed)) is not None
+    return _WENT_WRONG.match(bare(typed)) is not None
 
 
 class DialogEngine(DialogKit):

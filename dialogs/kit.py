@@ -8,6 +8,7 @@ table: how a step is asked, how its answer is read, where it occurs and how it i
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,15 @@ SKIP = {"跳过", "无", "skip", "/skip"}
 def norm(text: str) -> str:
     """An answer as compared: NFKC (full-width digits), trimmed, case-folded."""
     return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+_SPOKEN_MARKS = re.compile(r"[\s，,。.!！~～、…]")
+
+
+def bare(text: str) -> str:
+    """A short reply as read for its words alone ("对，是要填写的。" → "对是要填写的"): :func:`norm`,
+    without spaces and the punctuation people put between such words."""
+    return _SPOKEN_MARKS.sub("", norm(text))
 
 
 def show_answer(value: Any) -> str:

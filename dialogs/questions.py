@@ -26,7 +26,7 @@ from typing import Literal
 
 from contests.events import Choice, Incoming, Reply
 from contests.rules import FieldType, FormField
-from dialogs.kit import DialogKit, norm
+from dialogs.kit import DialogKit, bare, norm
 from dialogs.plans import StepRef
 from dialogs.results import Ask, StepResult
 from dialogs.states import State, Step
@@ -93,7 +93,7 @@ _SAYS_ANSWER = re.compile(
 def says_answer(text: str) -> bool:
     """Whether ``text`` says only that the message before was the answer ("是答案", "这是答案"):
     never a value of the field itself."""
-    return _SAYS_ANSWER.match(re.sub(r"[\s，,。.!！~～、…]", "", norm(text))) is not None
+    return _SAYS_ANSWER.match(bare(text)) is not None
 
 
 def answered_held(answered: object, step: StepRef) -> str | None:
@@ -202,7 +202,7 @@ def choice_made(
         token, _, said = event.choice.partition("|")
         if token != step.token + _ASKED:
             return None
-    meant = _meant(re.sub(r"[\s，,。.!！~～、…]", "", norm(said)), norm(label))
+    meant = _meant(bare(said), norm(label))
     return (meant, str(pending["text"])) if meant else None
 
 

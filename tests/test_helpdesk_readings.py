@@ -186,3 +186,9 @@ def test_an_english_silence_is_said_once(helpdesk: Helpdesk) -> None:
     # Trial round 5: "The notice does not say." came before "The notice does not say (in Chinese): …".
     answer = helpdesk.ask(ENVOY, "How long should the video be?")
     assert answer.kind == "silent" and answer.answer.count("does not say") == 1, answer.answer
+
+
+def test_several_people_of_a_company_are_no_person_entering(helpdesk: Helpdesk) -> None:
+    # 几个人 holds 个人: the company asks whether it may enter, not a person.
+    question = "我们公司总部在成都，只是派了几个人在重庆跑项目，拍他们的片子可以用我们公司名义报不？"
+    assert not helpdesk.ask(CQ, question).answer.startswith("不能以个人名义")

@@ -20,7 +20,7 @@ from handlers.helpdesk.english import (
     place_terms,
     with_english_terms,
 )
-from handlers.helpdesk.entrants import person_route, plainly_barred, plainly_open
+from handlers.helpdesk.entrants import person_may_enter
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.fits import VIDEO_FITS, video_fits
 from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, forms_alike, names_no_track, sink_foreign
@@ -426,11 +426,11 @@ class Helpdesk:
             said = english_answer(routed, contest) if english else routed.render()
             return HelpAnswer(said, True, routed.source, 1.0, contest.id, said, routed.id, query.terms,
                               "answer", english)  # fmt: skip
-        person = None if english else person_route(contest, normalise(text))
-        entry = base.entry(f"fact:channels.{person.id}") if person is not None else None
-        if person is not None and entry is not None:  # "个人能报吗": yes, by the route naming persons
-            said = f"{plainly_open(person)}\n{entry.render()}"
-            return HelpAnswer(said, True, entry.source, 1.0, contest.id, said, entry.id, query.terms)
+        person = None if english else person_may_enter(contest, normalise(text))
+        decides = base.entry(person[1]) if person is not None else None
+        if person is not None and decides is not None:  # "个人能报吗": 可以 or 不能, then the rule
+            said = f"{person[0]}\n{decides.render()}"
+            return HelpAnswer(said, True, decides.source, 1.0, contest.id, said, decides.id, query.terms)
         # before _unnamed: 区县推荐 is an alias
         stage = unit_recommends(contest, normalise(chinese_terms(question) if english else question))
         if stage is not None:
@@ -492,11 +492,7 @@ class Helpdesk:
             text, kind = f"{lead}\n{rendered}".lstrip("\n") + self._contacts(contest, english), "silent"
         if not english:
             asked = normalise(question)
-            note = (
-                plainly_barred(contest, top.entry.id, asked)
-                or plain_yes(asked, top.entry.text, query.terms)
-                or note
-            )
+            note = plain_yes(asked, top.entry.text, query.terms) or note
         if note and confident:
             text = f"{note}\n{text}"
         return HelpAnswer(
@@ -678,7 +674,6 @@ def split_questions(question: str) -> list[str]:
 #: helpdesk_eval, tuning sets: +5 off-topic replies, none given to an answerable question (at 0.15:
 #: +6, but 4 answerable ones declined).
 OFFTOPIC_BELOW = 0.05
-#: A question comparing one unit's places with others'.
 #: Who does something ("由谁提交", "谁来报"): a person or a unit asked for, not a count.
 _ASKS_WHO = re.compile(r"由谁|谁来|谁去|谁提交|谁报|谁交|哪个单位(?:来|去)?(?:提交|报)|\bwho\b")
 #: Two or more things asked at once ("单位会员和省级协会的数量分别是多少").
@@ -694,6 +689,7 @@ def _other_quotas(base: KnowledgeBase, hits: Sequence[Hit], top: Hit, terms: Seq
     return [h for h in others if any(base.index.contains(index(h.entry), t) for t in lacked)][:2]
 
 
+#: A question comparing one unit's places with others'.
 _COMPARES = re.compile(r"一样|区别|不同|差别|相比|比(?:其他|别的|普通|一般)|compared?|same as|differ")
 #: A word this rare in a notice's entries (few entries have it) is the notice's own.
 OWN_WORD_IDF = 3.0

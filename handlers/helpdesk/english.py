@@ -209,10 +209,15 @@ def about_the_contest(question: str) -> bool:
 _PLACES = tuple((re.compile(rf"\b(?:{p})\b"), chinese) for p, chinese in PLACE_NAMES)
 
 
+def _glossed(text: str) -> list[str]:
+    """The glossary's Chinese terms for the English words of ``text`` (lower-cased)."""
+    return [chinese for pattern, chinese in _PATTERNS if pattern.search(text)]
+
+
 def chinese_terms(question: str) -> str:
     """The Chinese terms an English question asks about, plus any Chinese or figures it quotes."""
     text = question.lower()
-    terms = [chinese for pattern, chinese in _PATTERNS if pattern.search(text)]
+    terms = _glossed(text)
     terms += [chinese for pattern, chinese in CONTEST_NAMES if re.search(pattern, text)]
     if "名额" in " ".join(terms):  # a unit's places: which unit decides (a place is noise elsewhere)
         terms += [chinese for pattern, chinese in _PLACES if pattern.search(text)]
@@ -233,8 +238,7 @@ def with_english_terms(question: str) -> str:
     words = [w for w in _ENGLISH_WORD.findall(question) if w.lower() not in _NOT_WORDS]
     if len(words) < 3:
         return question
-    text = question.lower()
-    terms = [chinese for pattern, chinese in _PATTERNS if pattern.search(text)]
+    terms = _glossed(question.lower())
     # The English words give way to their terms, where they stood: what is asked stays at the end.
     chinese = _ENGLISH_WORD.sub(lambda m: m.group(0) if m.group(0).lower() in _NOT_WORDS else " ", question)
     asked = "？" if question.rstrip().endswith(("?", "？")) else ""
