@@ -8,7 +8,6 @@ table: how a step is asked, how its answer is read, where it occurs and how it i
 from __future__ import annotations
 
 import datetime as dt
-import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from dialogs.messages import Messages
 from dialogs.plans import Plan, Planner, Route, StepRef
 from dialogs.results import Answer, StepResult
 from dialogs.states import State, Step
+from validators.spoken import without_marks
 
 # Words that answer any step the same way: keep the answer given before, skip an optional one.
 KEEP = {"保留", "不变", "keep"}
@@ -31,13 +31,10 @@ def norm(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip().casefold()
 
 
-_SPOKEN_MARKS = re.compile(r"[\s，,。.!！~～、…]")
-
-
 def bare(text: str) -> str:
-    """A short reply as read for its words alone ("对，是要填写的。" → "对是要填写的"): :func:`norm`,
-    without spaces and the punctuation people put between such words."""
-    return _SPOKEN_MARKS.sub("", norm(text))
+    """A short reply as read for its words alone: :func:`norm`, then
+    :func:`validators.spoken.without_marks`."""
+    return without_marks(norm(text))
 
 
 def show_answer(value: Any) -> str:

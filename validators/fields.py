@@ -10,7 +10,7 @@ from contests.rules import Contest, FieldType, FormField
 from validators.link_fields import check_link_field
 from validators.questions import contest_question
 from validators.requirements import check_cover_name, person_as_unit, unit_needs_name
-from validators.spoken import without_label, without_particle
+from validators.spoken import without_label, without_marks, without_particle
 from validators.text import (
     Invalid,
     Result,
@@ -110,7 +110,7 @@ def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
     about the contest as a title (unless the entrant confirmed it is the title)."""
     if is_name_field(fld) and (find_urls(raw) or _BARE_ADDRESS.search(raw)):
         return Invalid("name_is_url", {})
-    if fld.role == "authors" and _ONESELF.fullmatch(re.sub(r"[\s。.!！，,~～]", "", raw)):
+    if fld.role == "authors" and _ONESELF.fullmatch(without_marks(raw)):
         return Invalid("authors_need_names", {"value": raw.strip()[:20]})
     if is_name_field(fld) and _ROUTE_SENTENCE.search(raw):
         # "自己单位报，不走推荐": a sentence about the way in, typed where a unit's name is asked.

@@ -18,6 +18,7 @@ from typing import Any
 
 from contests.names import city_of, fold, is_person, is_xpcc, province_of
 from contests.rules import Contest, FormField
+from validators.spoken import without_marks
 from validators.text import Invalid, Result, Valid, check_text, clean_text, find_urls
 
 # Titles of 副高级 and above, as people write them after a name.  "助理研究员" (中级) contains
@@ -111,7 +112,7 @@ def unit_needs_name(fld: FormField, raw: str) -> Invalid | None:
     (所属单位（团队、个人）: "如以团队或个人为主体注册")."""
     if fld.role != "unit" or "自荐机构" not in fld.label or not _PERSON_MAY_FILL.search(fld.label):
         return None
-    bare = re.sub(r"[\s。.!！，,~～]", "", clean_text(raw))
+    bare = without_marks(clean_text(raw))
     return Invalid("unit_needs_name", {"value": bare}) if _ONLY_PERSON.fullmatch(bare) else None
 
 

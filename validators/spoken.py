@@ -98,6 +98,7 @@ def _full_year(text: str, today: dt.date | None) -> str:
 
 
 _CN_YEAR = re.compile(r"([〇零一二三四五六七八九]{4})(?=\s*年)")
+_YEAR_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")  # a year is said digit by digit
 _CN_MONTH = re.compile(r"(?<![一二两三四五六七八九十\d])([一二两三四五六七八九十]{1,2})(?=\s*月)")
 _CN_DAY = re.compile(r"(?<=月)(\s*)([一二两三四五六七八九十]{1,3})(?=\s*[日号])")
 
@@ -105,9 +106,7 @@ _CN_DAY = re.compile(r"(?<=月)(\s*)([一二两三四五六七八九十]{1,3})(?
 def _cn_numerals(text: str) -> str:
     """A date's year, month and day written in Chinese numerals, in digits: "二〇二五年五月一号"
     is "2025年5月1号"."""
-    text = _CN_YEAR.sub(
-        lambda m: "".join(str("〇一二三四五六七八九".find(c) % 10) if c != "零" else "0" for c in m[1]), text
-    )
+    text = _CN_YEAR.sub(lambda m: m[1].translate(_YEAR_DIGITS), text)
     text = _CN_MONTH.sub(lambda m: str(_figure(m[1]) or m[1]), text)
     return _CN_DAY.sub(lambda m: m[1] + str(_figure(m[2]) or m[2]), text)
 
@@ -193,13 +192,13 @@ def without_particle(text: str) -> str:
     return m["value"]
 
 
-# Said around phone numbers: a label before them ("手机：", "我的电话是") and thanks after them
-# ("，谢谢", "麻烦了"): neither is a number, and neither goes on the form.
+# Said around phone numbers: a label before them ("手机：", "我的电话是"); said after any value typed
+# (a number, an address): thanks ("，谢谢", "麻烦了") and "（微信同号）". None of it goes on the form.
 _PHONE_LEAD = re.compile(
     r"^(?:我的|我|本人)?(?:联系电话|联系方式|手机号码|手机号|手机|电话号码|电话|座机|固话)"
     r"(?:是|为)?[：:，,\s]*"
 )
-_PHONE_TAIL = re.compile(
+_THANKS_TAIL = re.compile(
     r"(?:[，,。.、；;\s!！~～]*(?:谢谢(?:您|你|啦|了)?|多谢|感谢|麻烦了|麻烦您了|辛苦了|好的|哈+"
     r"|[（(]?(?:微信同号|同微信号?|微信同|微信号同)[）)]?))+[。.!！~～\s]*$"
 )
@@ -207,7 +206,7 @@ _PHONE_TAIL = re.compile(
 
 def phone_words(text: str) -> str:
     """``text`` without a label said before its phone numbers and thanks said after them."""
-    bare = _PHONE_TAIL.sub("", _PHONE_LEAD.sub("", text.strip()))
+    bare = _THANKS_TAIL.sub("", _PHONE_LEAD.sub("", text.strip()))
     return bare.strip() or text
 
 
@@ -231,14 +230,14 @@ _EMAIL_LEAD = re.compile(
 def email_words(text: str) -> str:
     """``text`` without a label said before its address, thanks said after it, and the spaces
     typed around its @ ("wxm @ 163.com")."""
-    bare = _PHONE_TAIL.sub("", _EMAIL_LEAD.sub("", text.strip()))
+    bare = _THANKS_TAIL.sub("", _EMAIL_LEAD.sub("", text.strip()))
     bare = re.sub(r"\s*@\s*", "@", bare.strip())
     return bare or text
 
 
 def without_thanks(text: str) -> str:
     """``text`` without the thanks and the full stop typed after a value ("…147。", "…，谢谢")."""
-    return _PHONE_TAIL.sub("", text).rstrip("。.，,；;！!~～ ") or text
+    return _THANKS_TAIL.sub("", text).rstrip("。.，,；;！!~～ ") or text
 
 
 # The hour and the weekday said after a day of broadcast ("2023-05-01 20:00", "5月1日晚上8点",
@@ -252,3 +251,12 @@ _CLOCK_TAIL = re.compile(
 def without_hour(text: str) -> str:
     """A date without the hour and the weekday said after it; anything else as it is."""
     return _CLOCK_TAIL.sub("", text).strip() or text
+
+
+_MARKS = re.compile(r"[\s，,。.!！~～、…]")
+
+
+def without_marks(text: str) -> str:
+    """A short reply as read for its words alone ("对，是要填写的。" → "对是要填写的", "就我 自己。"):
+    without spaces and the punctuation people put between such words."""
+    return _MARKS.sub("", text)
