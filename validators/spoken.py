@@ -47,12 +47,7 @@ def _figure(text: str) -> int | None:
     """A small number as written: "20", "二十", "十五", "三十一"."""
     if text.isdigit():
         return int(text)
-    if "十" not in text:
-        return _CN_DIGITS.get(text) if len(text) == 1 else None
-    tens, _, ones = text.rpartition("十")
-    if len(tens) > 1 or len(ones) > 1:
-        return None
-    return (_CN_DIGITS.get(tens, 0) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
+    return cn_count(text) if text and set(text) <= set(_CN_DIGITS) | set("十") else None
 
 
 def _relative_day(text: str, today: dt.date) -> str | None:
@@ -145,7 +140,7 @@ _CN_COUNT = re.compile(r"(?<![\d.])[零一二两三四五六七八九十][零一
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 
-def _cn_count(text: str) -> int | None:
+def cn_count(text: str) -> int | None:
     """A count in Chinese numerals; a digit after 百/千/万 with no 零 is a tenth of it, as people
     say it ("一千二" is 1200, "一万二" 12000).  None where the words make no number."""
     total = section = 0
@@ -171,7 +166,7 @@ def _cn_count(text: str) -> int | None:
 
 def figure_words(text: str) -> str:
     """``text`` without the hedging words said around a figure, its Chinese numerals in digits."""
-    text = _CN_COUNT.sub(lambda m: str(n) if (n := _cn_count(m[0])) is not None else m[0], text)
+    text = _CN_COUNT.sub(lambda m: str(n) if (n := cn_count(m[0])) is not None else m[0], text)
     text = _ODD.sub(r"\1多", text)
     return _FIGURE_TAIL.sub("", _FIGURE_LEAD.sub("", text))
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from contests.rules import Contest, VideoSpec
 from handlers.helpdesk.analyzer import asked_part
 from handlers.helpdesk.index import KnowledgeBase
+from validators.spoken import cn_count
 
 #: What an answer from here is called where an entry's id would be (no entry: it is worked out).
 VIDEO_FITS = "check:video_fits"
@@ -27,40 +28,15 @@ _ASKS_FIT = re.compile(
     re.IGNORECASE,
 )
 
-_CN = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_N = r"\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百]+"
+_N = r"\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+"
 
 
 def _number(text: str) -> float | None:
     """A figure as written: "3.5", "三", "十五", "两百三十", "三百零一"."""
     if re.fullmatch(r"\d+(?:\.\d+)?", text):
         return float(text)
-    total, current = 0, 0
-    for char in text:
-        if char in _CN:
-            current = _CN[char]
-        elif char == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif char == "百":
-            total += (current or 1) * 100
-            current = 0
-        else:
-            return None
-    return float(total + current)
+    count = cn_count(text)
+    return float(count) if count is not None else None
 
 
 _DURATION = re.compile(
