@@ -20,6 +20,7 @@ from contests.records import UserKey
 from contests.rules import SHANGHAI, Contest, ContestRegistry, FieldType, FormField, dump_contest, new_edition
 from dialogs.engine import DialogEngine, choices_as_text
 from dialogs.messages import Messages
+from handlers.helpdesk.answer import Helpdesk
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler
 from tests.redis_servers import redis_cluster, redis_server_missing
@@ -61,6 +62,14 @@ OPEN_2024 = beijing(2024, 10, 1)
 @pytest.fixture(scope="session")
 def contests() -> ContestRegistry:
     return ContestRegistry.load()
+
+
+@pytest.fixture(scope="session")
+def helpdesk(contests: ContestRegistry) -> Helpdesk:
+    """One helpdesk for the run: its index is the costly part and nothing a test does changes it."""
+    desk = Helpdesk(contests)
+    desk.warm()  # every notice and FAQ parses, every cite resolves
+    return desk
 
 
 @pytest.fixture(scope="session")

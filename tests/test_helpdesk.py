@@ -43,13 +43,6 @@ BOB = UserKey("wechat", "oBob")
 T0 = dt.datetime(2024, 10, 1, 9, 30, 0, 123456, tzinfo=dt.UTC)
 
 
-@pytest.fixture(scope="session")
-def helpdesk(contests: ContestRegistry) -> Helpdesk:
-    desk = Helpdesk(contests)
-    desk.warm()  # every notice and FAQ parses, every cite resolves
-    return desk
-
-
 # --- what the helpdesk says ----------------------------------------------------------------
 
 

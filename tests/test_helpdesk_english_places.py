@@ -16,11 +16,6 @@ HLJ = "hlj-2022-kepu"
 ENVOY = "most-2023-tech-envoy"
 
 
-@pytest.fixture(scope="module")
-def helpdesk() -> Helpdesk:
-    return Helpdesk(ContestRegistry.load())
-
-
 @pytest.mark.parametrize(
     ("contest", "question", "said", "not_said"),
     [

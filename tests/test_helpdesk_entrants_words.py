@@ -19,11 +19,6 @@ HLJ = "hlj-2022-kepu"
 ENVOY = "most-2023-tech-envoy"
 
 
-@pytest.fixture(scope="module")
-def helpdesk() -> Helpdesk:
-    return Helpdesk(ContestRegistry.load())
-
-
 @pytest.mark.parametrize("contest", [HLJ, ENVOY, CQ])
 def test_an_e_mail_the_notice_never_gives_is_said_to_be_unpublished(helpdesk: Helpdesk, contest: str) -> None:
     answer = helpdesk.ask(contest, "有没有电子邮箱可以发材料咨询？")

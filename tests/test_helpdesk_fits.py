@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from contests.rules import ContestRegistry
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.fits import VIDEO_FITS
 
 CQ = "cq-2023-scientist-spirit"
 CAS = "most-cas-2024-kepu"
 HLJ = "hlj-2022-kepu"
-
-
-@pytest.fixture(scope="module")
-def helpdesk() -> Helpdesk:
-    return Helpdesk(ContestRegistry.load())
 
 
 @pytest.mark.parametrize(

@@ -17,11 +17,6 @@ ENVOY = "most-2023-tech-envoy"
 CAS = "most-cas-2024-kepu"
 
 
-@pytest.fixture(scope="module")
-def helpdesk() -> Helpdesk:
-    return Helpdesk(ContestRegistry.load())
-
-
 @pytest.mark.parametrize(
     ("word", "framing"),
     [("刚好", True), ("其中", True), ("后面", True), ("粉丝", False), ("版权", False), ("研究所", False)],

@@ -8,18 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from contests.rules import ContestRegistry
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.polarity import plain_yes
 
 HLJ = "hlj-2022-kepu"
 CQ = "cq-2023-scientist-spirit"
 CLAUSE = "作品形式可为纪录短片、动画、动漫等；可通过PC、手机、相机等多种视频终端摄录，格式须为MP4格式。"
-
-
-@pytest.fixture(scope="module")
-def helpdesk() -> Helpdesk:
-    return Helpdesk(ContestRegistry.load())
 
 
 @pytest.mark.parametrize(

@@ -7,17 +7,11 @@ import re
 
 import pytest
 
-from contests.rules import ContestRegistry
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.index import Entry, Hit
 from handlers.helpdesk.wanted import TYPE_DAMPING, by_wanted, has, wanted
 
 CQ = "cq-2023-scientist-spirit"
-
-
-@pytest.fixture(scope="module")
-def helpdesk() -> Helpdesk:
-    return Helpdesk(ContestRegistry.load())
 
 
 def _hit(entry_id: str, text: str, score: float, confidence: float = 0.8) -> Hit:

@@ -14,11 +14,6 @@ CAS = "most-cas-2024-kepu"  # both windows 2023; the notice's year 2024
 CQ = "cq-2023-scientist-spirit"  # no window
 
 
-@pytest.fixture(scope="module")
-def helpdesk() -> Helpdesk:
-    return Helpdesk(ContestRegistry.load())
-
-
 @pytest.mark.parametrize(
     ("contest", "question", "said"),
     [
