@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -814,3 +815,19 @@ def test_a_stage_whose_text_opens_with_its_dates_is_not_given_them_twice(
     desk = Helpdesk(ContestRegistry.load(tmp_path))
     entry = next(e for e in desk.knowledge("cq-2026").entries if e.text.startswith("评审阶段"))
     assert entry.text.count("2027年2月25日") == 1, entry.text
+
+
+def test_a_lent_notice_keeps_a_dated_clauses_rule_with_the_date_cut(
+    contests: ContestRegistry, tmp_path: Path
+) -> None:
+    """cacsi's delivery clause names last year's deadline and the folder-naming rule in one sentence:
+    the new edition quotes the rule, the date cut and marked, and no 2022 date anywhere."""
+    source = contests.get("cacsi-2022-youth")
+    assert source is not None
+    edition = new_edition(source, "cacsi-2026-youth", dt.date(2026, 10, 31), dt.date(2026, 6, 1))
+    dump_contest(edition, tmp_path / "cacsi-2026-youth.yaml")
+    notice = Helpdesk(ContestRegistry.load(tmp_path)).notice("cacsi-2026-youth")
+    assert notice is not None and notice.borrowed_from == "cacsi-2022-youth"
+    delivery = next(c for c in notice.clauses if "文件夹" in c.text)
+    assert delivery.text.startswith("……自行建立百度云") and "永久有效" in delivery.text
+    assert not any(re.search(r"20\d\d\s*年|\d+月\d+日", c.text) for c in notice.clauses)

@@ -52,10 +52,30 @@ _ENUM = re.compile(r"^(（[一二三四五六七八九十]+）|（\d+）|\d+[.�
 _DATED = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{1,2}-\d{1,2}")
 
 
+#: The pieces a clause is cut into when it names a date: its sentences' comma-separated parts.
+_PIECE = re.compile(r"[^，,。；;]+[，,。；;]?")
+#: What must be left of a dated clause, its dated pieces cut, for it still to say a rule.
+_UNDATED_LEFT = 16
+
+
+def _undated(clause: Clause) -> Clause | None:
+    """The clause without last year's dates: whole when it names none; else its pieces that name none,
+    each cut marked "……" as a quotation marks a cut (a delivery clause keeps its folder-naming rule
+    without "2022年10月31日前"); None when too little is left to say anything."""
+    if not _DATED.search(clause.text):
+        return clause
+    pieces = [p if not _DATED.search(p) else "……" for p in _PIECE.findall(clause.text)]
+    text = re.sub(r"(?:……)+", "……", "".join(pieces))
+    if len(re.sub(r"[…，,。；;\s]", "", text)) < _UNDATED_LEFT:
+        return None
+    return Clause(clause.cite, text, clause.headings)
+
+
 def lend(notice: NoticeText) -> NoticeText:
-    """An earlier edition's notice as a new edition may use it: the clauses that name no date or
-    year (the rules of the form, the video, the delivery), cited as the earlier notice's."""
-    clauses = tuple(c for c in notice.clauses if not _DATED.search(c.text))
+    """An earlier edition's notice as a new edition may use it: its clauses without the dates and
+    years they name (the rules of the form, the video, the delivery stay), cited as the earlier
+    notice's."""
+    clauses = tuple(c for c in map(_undated, notice.clauses) if c is not None)
     kept = {c.cite for c in clauses}
     cites = {k: v for k, v in notice.cites.items() if any(c == v or c.startswith(v + " ") for c in kept)}
     return NoticeText(notice.contest_id, notice.title, notice.aliases, cites, clauses, notice.contest_id)
