@@ -186,3 +186,25 @@ def test_several_people_of_a_company_are_no_person_entering(helpdesk: Helpdesk) 
     # 几个人 holds 个人: the company asks whether it may enter, not a person.
     question = "我们公司总部在成都，只是派了几个人在重庆跑项目，拍他们的片子可以用我们公司名义报不？"
     assert not helpdesk.ask(CQ, question).answer.startswith("不能以个人名义")
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        # "X呢" asks the question before it of X, after a comma as after a question mark.
+        (CQ, "两江新区能推几个，万州呢", ["两江新区属于", "3—5部", "万州区属于“其它区县”", "1—2部"]),
+        (CQ, "两江新区能推几个？万州呢", ["3—5部", "万州区属于“其它区县”"]),
+        ("most-2023-tech-envoy", "推荐表要盖章吗？自荐表呢", ["推荐表》", "自荐表》", "自荐机构（盖章）"]),
+        # A part naming a kind of unit asks of that kind, not of the unit another part names.
+        (
+            CAS,
+            "联席会议成员单位推几部 省科技厅推几部 计划单列市的呢",
+            ["联席会议成员单位属于", "省级单位属于", "不超过3部"],
+        ),
+    ],
+)
+def test_the_same_question_asked_of_another_unit_or_form_is_answered_for_it(
+    helpdesk: Helpdesk, contest: str, question: str, said: list[str]
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and all(s in answer.answer for s in said), answer.answer

@@ -279,6 +279,9 @@ class Helpdesk:
         parts: list[str] = []
         leaning = ""
         for piece in pieces:
+            if parts and (same := _same_asked_of(piece, parts[-1])):
+                parts.append(same)
+                continue
             # A short piece without an intent of its own ("一共几部", "通知里找不到", "用啥交") leans on the
             # question beside it; "时长可以吗" asks something itself.
             if (
@@ -292,7 +295,7 @@ class Helpdesk:
                 # The detail of the answer just asked for ("截到哪天啊？听说是六月底，具体是几号").
                 or (parts and _DETAIL_OF.search(piece) and not any(f in piece for f in FORM_NAMES))
                 # The same thing asked again in other words ("时长有要求吗？多长合适").
-                or (parts and len(piece) < FOLLOW_UP_CHARS and self._asked_again(piece, parts[-1]))
+                or (parts and len(piece) < FOLLOW_UP_CHARS and self._asked_again(contest, piece, parts[-1]))
                 # Story told after the question ("…交上去啊？我们片子还在剪，怕赶不上") asks nothing.
                 or (parts and piece is pieces[-1] and not english and not ASKS.search(piece))
             ):
@@ -349,9 +352,13 @@ class Helpdesk:
             text = text.replace(name, " ")
         return text
 
-    def _asked_again(self, piece: str, before: str) -> bool:
-        """Whether ``piece`` asks no intent that ``before`` did not ask already."""
+    def _asked_again(self, contest: Contest, piece: str, before: str) -> bool:
+        """Whether ``piece`` asks no intent that ``before`` did not ask already, of nothing else: "省科技厅
+        推几部" after "联席会议成员单位推几部" asks the same of another unit."""
         asked = self.analyzer.query(piece).topics
+        place = place_of(normalise(piece), contest)
+        if place is not None and place != place_of(normalise(before), contest):
+            return False
         return bool(asked) and asked <= self.analyzer.query(before).topics
 
     def _says_what(self, contest: Contest, piece: str) -> bool:
@@ -655,12 +662,38 @@ _REPLY_IN = re.compile(
 #: 评审又是啥时候”).
 _PARTS = re.compile(
     r"[？?；;]+|[，,、](?=[^，,、？?]{0,6}(又|还有|另外|以及|同时))"
+    # "两江新区能推几个，万州呢": the same question of another thing, after a comma.
+    r"|[，,](?=(?:那|那么)?[^，,、？?。\s]{1,10}呢[？?。！!]*$)"
     # "When is the deadline, and how do we submit?": a second question joined by "and".
     r"|(?<=[a-z]),?\s+and\s+(?=(?:how|what|where|which|when|who|whom|whether|is|are|can|could|do|does|should"
     r"|must|may)\b)"
     # a space between Chinese words: chats typed without punctuation ("想自己报 需要啥手续 能报几部")
     r"|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])"
 )
+
+
+#: "X呢" after a question: the same question asked of X ("创意性占几分？艺术性呢", "万州呢").
+_ELLIPSIS = re.compile(r"^(?:那|那么)?(?P<x>[^，,、？?。\s]{1,10}?)(?:的)?呢[？?。！!]*$")
+#: Where the asking starts in a question: a modal or a question word after what it is about
+#: ("两江新区|能推几个", "初审|啥时候", "推荐表|要盖章吗").
+_PREDICATE = re.compile(
+    r"(?:能|可以|可|要|需要|须|得|必须|是|有|算|占|限|截止|截至)?"
+    r"(?:几|多少|多[大长久宽高少]|啥|什么|哪|谁|怎么|咋|如何|是否|能不能|可不可以|要不要|有没有|吗)"
+    r"|(?:能|可以|要|需要|须|得|必须|有|占|限)(?=.{0,6}(?:几|多少|啥|什么|吗|哪|没))"
+)
+
+
+def _same_asked_of(piece: str, before: str) -> str:
+    """``piece`` read as the question before it asked of another thing ("万州呢" after "两江新区能推
+    几个" asks "万州能推几个"), or "" when it is not such a follow-up or the question before has no
+    asking part to lend."""
+    follow = _ELLIPSIS.match(piece.strip())
+    if follow is None or not ASKS.search(before):
+        return ""
+    asking = _PREDICATE.search(before)
+    if asking is None or asking.start() == 0:
+        return ""
+    return follow.group("x") + before[asking.start() :]
 
 
 def split_questions(question: str) -> list[str]:

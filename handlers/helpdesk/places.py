@@ -128,13 +128,13 @@ def with_unit_named(
     place, not the 三区 rule in general).  ``read``: the Chinese a part says (an English one's
     terms and places: "We are in Beibei. … how many can the district send on?")."""
     said = [read(p) for p in parts]
-    # A unit by its name (北碚区, 北京市), not the kind's word alone (区县, 省里), is the asker.
-    places = [place if place is not None and place.named not in _KIND_WORDS else None
-              for place in (place_of(normalise(p), contest) for p in said)]  # fmt: skip
-    named = next((p for p in places if p is not None), None)
+    found = [place_of(normalise(p), contest) for p in said]
+    # A unit by its name (北碚区, 北京市), not the kind's word alone (区县, 省里), is the asker; a part
+    # naming a kind ("省科技厅推几部") still asks of that kind, not of the unit another part names.
+    named = next((p for p in found if p is not None and p.named not in _KIND_WORDS), None)
     if named is None:
         return parts
     return [
         part if place is not None or not _ABOUT_PLACES.search(words) else f"{named.named}{part}"
-        for part, words, place in zip(parts, said, places, strict=True)
+        for part, words, place in zip(parts, said, found, strict=True)
     ]
