@@ -130,11 +130,21 @@ def with_unit_named(
     said = [read(p) for p in parts]
     found = [place_of(normalise(p), contest) for p in said]
     # A unit by its name (北碚区, 北京市), not the kind's word alone (区县, 省里), is the asker; a part
-    # naming a kind ("省科技厅推几部") still asks of that kind, not of the unit another part names.
+    # naming only its kind asks of it ("We are in Beibei … how many can the district send on?"), one
+    # naming another kind asks of that kind ("联席会议成员单位推几部 省科技厅推几部").
     named = next((p for p in found if p is not None and p.named not in _KIND_WORDS), None)
     if named is None:
         return parts
     return [
-        part if place is not None or not _ABOUT_PLACES.search(words) else f"{named.named}{part}"
+        f"{named.named}{part}"
+        if _ABOUT_PLACES.search(words) and (place is None or _of_kind(named.named, place.named))
+        else part
         for part, words, place in zip(parts, said, found, strict=True)
     ]
+
+
+def _of_kind(unit: str, kind: str) -> bool:
+    """Whether the unit named is one of the kind a part names by its word alone (北碚区 a 区县)."""
+    if kind == "区县":
+        return bool(re.search(r"[区县]$", unit))
+    return kind == "省级单位" and _named(unit, PROVINCES) is not None
