@@ -208,3 +208,15 @@ def test_the_same_question_asked_of_another_unit_or_form_is_answered_for_it(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and all(s in answer.answer for s in said), answer.answer
+
+
+def test_a_route_named_like_the_contest_is_still_asked_about(helpdesk: Helpdesk) -> None:
+    """cq's notice is also known as "区县推荐" (to pick it by name), but "区县推荐截止是哪天" asks the
+    districts' deadline: the alias is not cut from the question, except inside a form's name."""
+    answer = helpdesk.ask(CQ, "区县推荐截止是哪天？我们单位报给区县要几号前")
+    assert answer.confident and "7月31日前报送至大赛组委会" in answer.answer and "5月31日" in answer.answer
+
+
+def test_two_things_asked_where_the_notice_is_silent_on_one(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CQ, "视频要多长，要多大")
+    assert answer.confident and "3～4分钟" in answer.answer and "通知没有规定视频文件大小" in answer.answer

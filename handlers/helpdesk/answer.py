@@ -28,6 +28,7 @@ from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
 from handlers.helpdesk.minimums import MINIMUMS, below_minimums
 from handlers.helpdesk.parts import (
     ASKS_A_LIST,
+    ROUTE_WORDS,
     at_stage,
     in_time,
     items_of,
@@ -349,7 +350,10 @@ class Helpdesk:
         notice = self.notice(contest.id)
         names = {contest.title, contest.short_title, *(notice.aliases if notice else ())}
         for name in sorted((n for n in names if n and len(n) >= 4), key=len, reverse=True):
-            text = text.replace(name, " ")
+            # An alias that is also a route's name ("区县推荐") is what a question asks about ("区县推荐
+            # 截止是哪天"), but not inside the name of a form ("区县推荐表").
+            after = "(?=表)" if ROUTE_WORDS.fullmatch(name) else ""
+            text = re.sub(re.escape(name) + after, " ", text)
         return text
 
     def _asked_again(self, contest: Contest, piece: str, before: str) -> bool:
@@ -797,7 +801,7 @@ def _more_topics(
     more = []
     for hit in hits:
         new = (hit.entry.topics & topics) - covered
-        if new and hit.confidence >= threshold and not hit.entry.silent:
+        if new and hit.confidence >= threshold:
             more.append(hit)
             covered |= new
     return more[:2]
