@@ -60,6 +60,7 @@ SETS = {
     "unseen13": QUESTIONS.with_name("unseen13.yaml"),
     "unseen14": QUESTIONS.with_name("unseen14.yaml"),
     "unseen15": QUESTIONS.with_name("unseen15.yaml"),
+    "unseen16": QUESTIONS.with_name("unseen16.yaml"),
 }
 
 
