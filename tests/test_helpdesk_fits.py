@@ -1,5 +1,6 @@
-"""An entrant's own video figures checked against the contest's rules: 可以 or 不符合 said first,
-then the rule quoted; a figure that only tells the story around another question is left alone."""
+"""An entrant's own figures checked against the contest's rules: a video's (可以 or 不符合 said
+first, then the rule quoted), a cell's count of characters (可以 or 超了), the day they will submit
+(来得及 or 已过); a figure that only tells the story around another question is left alone."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.fits import VIDEO_FITS
+from handlers.helpdesk.wordcount import TEXT_FITS
 
 CQ = "cq-2023-scientist-spirit"
 CAS = "most-cas-2024-kepu"
@@ -71,3 +73,71 @@ def test_a_figure_that_is_not_the_videos_measure_asked_is_not_judged(
     helpdesk: Helpdesk, contest: str, question: str
 ) -> None:
     assert helpdesk.ask(contest, question).entry_id != VIDEO_FITS
+
+
+ENVOY = "most-2023-tech-envoy"
+CACSI = "cacsi-2022-youth"
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "lead", "limit"),
+    [
+        (
+            ENVOY,
+            "自荐表里的推荐理由我写了95个字，应该没问题吧",
+            "可以：您说的“95个字”没有超过「推荐理由」",
+            "100字",
+        ),
+        (
+            ENVOY,
+            "推荐表上的内容简介我写了120字，超了吗？要删吗",
+            "超了：您说的“120字”超过了「内容简介」",
+            "100字",
+        ),
+        (CACSI, "微视频申报表的内容简介我写了350字，超了吗？", "超了：", "300字"),
+        # the figure of another contest's rule is not the asker's own
+        (
+            CACSI,
+            "内容简介写了250字可以吧？别的比赛都说100字以内，我有点拿不准",
+            "可以：您说的“250字”",
+            "300字",
+        ),
+        (HLJ, "推荐表里的内容简介我写了两百字，可以吧？", "超了：您说的“两百字”", "100字"),
+        # a form the notice does not print: its limit is last year's, and said so
+        (CAS, "内容简介写了120字行吗", "超了：", "按往年同类表格"),
+    ],
+)
+def test_a_cells_count_of_characters_is_judged_against_its_limit(
+    helpdesk: Helpdesk, contest: str, question: str, lead: str, limit: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.entry_id == TEXT_FITS and answer.answer.startswith(lead), answer.answer
+    assert limit in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "内容简介限多少字",  # no count of its own
+        "推荐表要求简介100字以内，标题有字数限制吗",  # the rule's figure, not the asker's
+        "字幕用多大的字号合适",
+    ],
+)
+def test_no_count_of_the_askers_own_is_left_to_the_search(helpdesk: Helpdesk, question: str) -> None:
+    assert helpdesk.ask(HLJ, question).entry_id != TEXT_FITS
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        (ENVOY, "我们打算6月28号把材料交上去，应该还在时间内吧？", "您说的6月28日在截止日期之内"),
+        (HLJ, "5月8号交可以吧？单位盖章拖了几天", "您说的5月8日在截止日期之内"),
+        # the day the asker acts on, not the deadline they guess at first
+        (CAS, "截止是10月25号还是10月31号？我们10月28号寄出来得及吗？", "您说的10月28日已过截止日期"),
+    ],
+)
+def test_the_day_the_asker_will_submit_is_judged_against_the_deadline(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and answer.answer.startswith(said), answer.answer

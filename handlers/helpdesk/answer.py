@@ -55,6 +55,7 @@ from handlers.helpdesk.sources import (
 )
 from handlers.helpdesk.wanted import by_wanted
 from handlers.helpdesk.windows import WORK_DATES, work_dates
+from handlers.helpdesk.wordcount import TEXT_FITS, text_fits
 from validators.questions import is_english, simplified
 
 #: Confidence at or above which an answer is given without hand-off, chosen on the evaluation's dev
@@ -409,6 +410,9 @@ class Helpdesk:
         fits = None if english else video_fits(base, contest, normalise(text))
         if fits is not None:
             return HelpAnswer(fits, True, VIDEO_FITS, 1.0, contest.id, fits, VIDEO_FITS, query.terms)
+        counted = None if english else text_fits(base, contest, normalise(text))
+        if counted is not None:
+            return HelpAnswer(counted, True, TEXT_FITS, 1.0, contest.id, counted, TEXT_FITS, query.terms)
         plainly_errand = out_of_scope(normalise(question), plainly=True)
         if base.off_topic(query) or (english and not about_the_contest(question)) or plainly_errand:
             return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")

@@ -21,9 +21,11 @@ from validators.spoken import cn_count
 VIDEO_FITS = "check:video_fits"
 
 #: A question whether something is allowed or enough ("三分半可以吧", "720P行不行", "超了吗").
-_ASKS_FIT = re.compile(
+ASKS_FIT = re.compile(
     r"行不行|可以吗|可以吧|可以不|可不可以|行吗|行不|行吧|符合|合格|达标|超了|超过了|超没超|够不够|够吗|算不算"
     r"|没问题吧|能不能|能用吗|能交吗|能报吗|要得不|中不中|合适吗|会不会|\bok\b|okay|allowed|acceptable"
+    # "刚好没超吧", "是不是太短了": whether it is over or under is asked too.
+    r"|没超|刚好|正好|太[长短大小]了?"
     r"|too (?:long|short|big|small|large)",
     re.IGNORECASE,
 )
@@ -200,7 +202,7 @@ def video_fits(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
     """Whether the video the question (normalised) measures fits the contest's rules, said plainly
     with each rule quoted; None when it asks no such thing or the rules give no bound for it."""
     video = contest.video
-    if video is None or not _ASKS_FIT.search(text):
+    if video is None or not ASKS_FIT.search(text):
         return None
     # The figure must be what is asked about, not the story around another question ("片长4分钟，
     # 里面有30秒是网上下载的素材，这样行不行": the footage is asked): in the part that asks, or

@@ -100,14 +100,23 @@ def selection_stage(contest: Contest, text: str, *, any_unit: bool = False) -> t
 _ON_DAY = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]")
 #: A day of the work's own life ("3月10日才首播"): the question is about the work's window, not the deadline.
 _WORK_DAY = re.compile(r"播|制作|完成|拍摄|拍完|做好|做完|上线|发布")
-_STILL = re.compile(r"来得及|来不及|赶得上|赶不上|还能|还可以|还行|晚了|迟了|过期|逾期|超时|过了|截止了")
+_STILL = re.compile(
+    r"来得及|来不及|赶得上|赶不上|还能|还可以|还行|晚了|迟了|过期|逾期|超时|过了|截止了"
+    # "6月28号交上去，应该还在时间内吧", "5月8号交可以吧"
+    r"|时间内|期限内|截止前|之内吧|(?:交|寄|报|提交|寄出|发)[^，。？?]{0,6}(?:可以吧|可以吗|行吗|行吧|没问题吧)"
+)
 
 
 def in_time(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
     """Whether the day a question names is within the entrants' deadline, with the deadline's
     clause; None when the question does not ask that."""
-    found = _ON_DAY.search(text)
-    if found is None or not _STILL.search(text) or _WORK_DAY.search(text):
+    still = _STILL.search(text)
+    if still is None or _WORK_DAY.search(text):
+        return None
+    # The day the asker will act on is the one told last before the asking ("截止是10月25号还是10月31号？
+    # 我们10月28号寄出来得及吗" asks about the 28th).
+    found = next(iter(reversed([d for d in _ON_DAY.finditer(text) if d.start() < still.end()])), None)
+    if found is None:
         return None
     entry = base.entry("fact:deadline")
     if entry is None:
