@@ -220,3 +220,9 @@ def test_a_route_named_like_the_contest_is_still_asked_about(helpdesk: Helpdesk)
 def test_two_things_asked_where_the_notice_is_silent_on_one(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CQ, "视频要多长，要多大")
     assert answer.confident and "3～4分钟" in answer.answer and "通知没有规定视频文件大小" in answer.answer
+
+
+def test_the_plain_yes_reads_the_piece_that_asks_not_the_story(helpdesk: Helpdesk) -> None:
+    """ "我们没有专业设备" is the asker's story: the phone is what is asked, and hlj's clause allows it."""
+    answer = helpdesk.ask(HLJ, "我们没有专业设备，用手机拍的可以吗？")
+    assert answer.confident and answer.answer.startswith("可以。") and "手机" in answer.answer

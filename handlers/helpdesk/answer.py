@@ -42,7 +42,7 @@ from handlers.helpdesk.parts import (
 )
 from handlers.helpdesk.personal import about_own_submission
 from handlers.helpdesk.places import ASKS_BONUS, HOW_MANY, describe, listed_units, place_of, with_unit_named
-from handlers.helpdesk.polarity import plain_yes
+from handlers.helpdesk.polarity import ASKS_MAY, plain_yes
 from handlers.helpdesk.silence import asks_a_silence, out_of_scope, silent_topic
 from handlers.helpdesk.sources import (
     KnowledgeError,
@@ -507,7 +507,11 @@ class Helpdesk:
             text, kind = f"{lead}\n{rendered}".lstrip("\n") + self._contacts(contest, english), "silent"
         if not english:
             asked = normalise(question)
-            note = plain_yes(asked, top.entry.text, query.terms) or note
+            # The piece that asks may-I is what 可以 answers ("我们没有专业设备，用手机拍的可以吗": the
+            # phone); the rest is the asker's story.
+            piece = next((p for p in reversed(re.split(r"[，,]", asked)) if ASKS_MAY.search(p)), asked)
+            terms = self.analyzer.query(piece).terms if piece != asked else query.terms
+            note = plain_yes(piece, top.entry.text, terms) or note
         if note and confident:
             text = f"{note}\n{text}"
         return HelpAnswer(
