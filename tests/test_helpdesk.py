@@ -158,6 +158,7 @@ def test_homophone_slips_are_read_as_meant(helpdesk: Helpdesk) -> None:
         ("视平可以多大", "100～300兆"),
         ("分辨律要多少", "1080"),
         ("推荐表要盖张吗", "盖章"),
+        ("征集的结指日期是哪天", "2024年10月25日"),  # both characters slipped, to the very sound
     ):
         answer = helpdesk.ask(KEPU, question)
         assert answer.confident and fact in answer.answer, question
@@ -179,6 +180,7 @@ def test_a_real_word_of_the_same_sound_is_read_as_the_notices_word(helpdesk: Hel
     assert "县上" in words("县上推荐的作品要盖章吗").terms
     assert "寓言" in words("寓言动画可以吗").terms
     assert "字母" in words("作品名称能有英文字母吗").terms
+    assert "提交" not in words("这届大赛主题叫啥来着").terms  # 题 ends 主题: 题叫 is no slip of 提交
 
 
 def test_the_route_chooses_the_form(helpdesk: Helpdesk) -> None:

@@ -425,6 +425,9 @@ class Analyzer:
         self._phrases = [(re.compile(p), term) for p, term in QUERY_PHRASES]
         self._rewrites = [(re.compile(p), r) for p, r in QUERY_REWRITES]
 
+    def _meaning(self, term: str) -> str:
+        return self._canonical.get(term, term)
+
     def add_terms(self, terms: Iterable[str]) -> None:
         """Teach the tokenizer more whole words (unit names, form titles)."""
         new = {normalise(t) for t in terms if t.strip()} - self._terms
@@ -433,7 +436,7 @@ class Analyzer:
             if self._jieba is not None:
                 for term in new:
                     self._jieba.add_word(term)
-                self._homophones.learn(new)
+                self._homophones.learn(new, self._meaning)
 
     def _tokenizer(self) -> jieba.Tokenizer:
         with self._lock:
@@ -448,7 +451,7 @@ class Analyzer:
                 tokenizer.initialize()
                 for term in sorted(self._terms):
                     tokenizer.add_word(term)
-                self._homophones.learn(sorted(self._terms))
+                self._homophones.learn(sorted(self._terms), self._meaning)
                 self._jieba = tokenizer
             return self._jieba
 

@@ -30,6 +30,7 @@ class Homophones:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sounds: dict[tuple[str, ...], str | None] = {}
+        self._meanings: dict[tuple[str, ...], str] = {}
         self._pinyin: Callable[[str], list[str]] | None = None
 
     def _reader(self) -> Callable[[str], list[str]]:
@@ -43,13 +44,17 @@ class Homophones:
     def sound(self, text: str) -> tuple[str, ...]:
         return tuple(_loose(s) for s in self._reader()(text))
 
-    def learn(self, terms: Iterable[str]) -> None:
-        """Add terms (pure Chinese, 2–4 characters) whose sound should be recognised."""
+    def learn(self, terms: Iterable[str], meaning: Callable[[str], str] = lambda term: term) -> None:
+        """Add terms (pure Chinese, 2–4 characters) whose sound should be recognised, each read as
+        its ``meaning`` (its canonical term): 截止 and 截至 sound alike and mean one thing."""
         for term in terms:
             if 2 <= len(term) <= 4 and _CJK_RUN.fullmatch(term):
-                key = self.sound(term)
-                known = self._sounds.get(key, term)
-                self._sounds[key] = term if known == term else None  # two terms, one sound: ambiguous
+                key, meant = self.sound(term), meaning(term)
+                if key not in self._sounds:
+                    self._sounds[key] = term
+                    self._meanings[key] = meant
+                elif self._meanings.get(key) != meant:
+                    self._sounds[key] = None  # two meanings, one sound: ambiguous
 
     def correct(self, text: str, is_word: Callable[[str], bool]) -> str:
         """``text`` with each non-word run that sounds like a known term replaced by that term."""
@@ -69,7 +74,15 @@ class Homophones:
                     if (
                         term
                         and term != piece
-                        and sum(a == b for a, b in zip(term, piece, strict=True)) >= len(term) - 1
+                        and (
+                            sum(a == b for a, b in zip(term, piece, strict=True)) >= len(term) - 1
+                            # both characters slipped, but to the very sound (结指 for 截止), and
+                            # the first is not the end of a word before it (主题叫: 题 is 主题's)
+                            or (
+                                self._reader()(piece) == self._reader()(term)
+                                and not (i > 0 and is_word(run[i - 1 : i + 1]))
+                            )
+                        )
                         and not _covered_by_words(run, i, n, is_word)
                         and not _straddled(run, i, n, is_word)
                     ):
