@@ -172,3 +172,13 @@ def test_a_real_word_is_no_slip_of_a_term_that_sounds_alike() -> None:
     assert "有效" not in terms
     # A slip before another word is still read: 视平 -> 视频 is not blocked by 分辨.
     assert "分辨率" in helpdesk.analyzer.query("视平分辨律要好多").terms
+
+
+def test_ones_own_work_sent_back_is_the_askers_record(helpdesk: Helpdesk) -> None:
+    """ "被退回来了…哪里不行" asks what the review said of this entrant's work: their record, not a rule;
+    "作品被退回了怎么办" asks the rule and stays with the notice."""
+    own = helpdesk.ask(
+        "cq-2023-scientist-spirit", "我的作品被退回来了，说是不符合要求，能告诉我具体哪里不行吗"
+    )
+    assert own.kind == "personal"
+    assert helpdesk.ask("cq-2023-scientist-spirit", "作品被退回了怎么办").kind != "personal"

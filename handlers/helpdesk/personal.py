@@ -51,6 +51,12 @@ _OWN_FATE = re.compile(
     _OWNER + r"(?:的|们的)?[^。？?!！]{0,8}(?:作品|片子|视频|稿子|稿件|链接|申报表|推荐表|光盘|材料)"
     r"[^。？?!！]{0,6}(?:是不是|有没有|是否)(?:被|让人给?|被人)?(?:退回|通过|入围|评上|获奖|落选|收到|失效|过期|删)了"
 )
+#: One's own work sent back ("我的作品被退回来了，说是不符合要求，能告诉我具体哪里不行吗"): its
+#: review is the entrant's record, not the notice's.
+_OWN_RETURNED = re.compile(
+    _OWNER + r"(?:的|们的)?[^。？?!！]{0,8}(?:作品|片子|视频|稿子|稿件|申报表|推荐表|材料)"
+    r"[^。？?!！，,]{0,4}被(?:人)?(?:退回|打回|驳回|退)(?:来|去)?了"
+)
 #: What became of one's own work, asked in the completed aspect ("我的作品评上奖了吗", "我们推荐的
 #:那部片子进会议评审名单了没有", "我们的视频拿到奖没得"); the rule asks without 了 ("要通过…吗").
 _OWN_OUTCOME = re.compile(
@@ -141,5 +147,5 @@ def about_own_submission(question: str) -> bool:
     """Whether ``question`` (normalised) asks the state of the asker's own submission."""
     if _RULE_ASKED.search(question):
         return False
-    own = (PERSONAL, _OWN_STATUS, _RECEIVED_OWN, _OWN_FATE, _OWN_OUTCOME, _BARE_STATUS)
+    own = (PERSONAL, _OWN_STATUS, _RECEIVED_OWN, _OWN_FATE, _OWN_RETURNED, _OWN_OUTCOME, _BARE_STATUS)
     return any(pattern.search(question) for pattern in own) or _own_state_asked(question)
