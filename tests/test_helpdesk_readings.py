@@ -226,3 +226,10 @@ def test_the_plain_yes_reads_the_piece_that_asks_not_the_story(helpdesk: Helpdes
     """ "我们没有专业设备" is the asker's story: the phone is what is asked, and hlj's clause allows it."""
     answer = helpdesk.ask(HLJ, "我们没有专业设备，用手机拍的可以吗？")
     assert answer.confident and answer.answer.startswith("可以。") and "手机" in answer.answer
+
+
+def test_a_person_of_another_unit_and_an_earlier_entry_are_read_from_a_story(helpdesk: Helpdesk) -> None:
+    other = helpdesk.ask(CQ, "片子主角是跟我们合作的西南大学一个教授，他不是我们单位的人，我们能拍他吗？")
+    assert other.confident and "不得包含其他单位人员" in other.answer
+    again = helpdesk.ask(HLJ, "去年我们这部片子参加过黑龙江的科普微视频评选，没获奖，今年还能再投吗？")
+    assert "已参加过历届本活动的作品不再参加本次活动" in (again.suggestion or again.answer)

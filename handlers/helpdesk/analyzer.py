@@ -118,7 +118,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
 #: A work entered in an earlier edition ("前年参加过你们活动的作品", "参加过一次，还能再报吗"): an
 #: intent of its own here, and a silence where a notice has no 历届 rule (``silence.py``).
 ENTERED_BEFORE = (
-    r"(?:参加|参赛|报|投)过[^，。？?]{0,8}(?:活动|比赛|大赛|评选|征集)|往届|上届|上一届|前几届|以前参加过"
+    r"(?:参加|参赛|报|投)过[^，。？?]{0,14}(?:活动|比赛|大赛|评选|征集)|往届|上届|上一届|前几届|以前参加过"
     r"|(?:参加|参赛)过(?:一次|一回|了)?[^？?]{0,10}(?:还能|能不能|可以|再)"
 )
 
@@ -202,7 +202,8 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
     # What becomes of a copied work ("算抄袭会有什么后果"): the clauses that cancel and pursue.
     (r"后果|处罚|惩罚|(怎么|咋|如何)处理|会(怎样|怎么样|咋样)", "取消"),
     # Someone of another body filmed ("把重大那边的教授也一起拍进去"): who may be the 宣传主体.
-    (r"(那边|那头|外面|外边|外单位|别的单位|其他单位|隔壁|合作)[^，。？?]{0,4}(的)?(教授|专家|老师|研究员|科学家|博士|人员)",
+    (r"(那边|那头|外面|外边|外单位|别的单位|其他单位|隔壁|合作)[^，。？?]{0,4}(的)?(教授|专家|老师|研究员|科学家|博士|人员)"
+     r"|不是(我们|咱们|俺们|本|我)单位的(人|员工|职工|人员)?",
      "其他 单位 人员"),
     # The people filmed agreeing ("要不要被拍的科学家本人点头同意"): the 参与主体's consent.
     (r"(被拍|拍摄对象|出镜|本人|科学家)[^，。？?]{0,8}(同意|点头|答应|授权|允许)", "参与主体 同意"),
@@ -525,6 +526,9 @@ class Analyzer:
                 term for pattern, terms in self._phrases if pattern.search(core) for term in terms.split()
             ]
             focus = frozenset([*self.terms(core), *said]) & set(terms)
+            # "去年参加过…评选，没获奖，今年还能再投吗": entering again asks of the earlier entry.
+            if "历届" in implied and _AGAIN.search(core):
+                focus |= {"历届"}
             # The story's figures ("大概4分半", "2021年底") are not what is asked.
             if pointed or topics & focus:
                 topics = topics & focus
@@ -534,6 +538,10 @@ class Analyzer:
             bool(CONTEST_WORDS.search(text)), bool(_FORM_WORDS.search(text)),
             frozenset(implied) - frozenset(said_outright),
         )  # fmt: skip
+
+
+#: Entering again ("还能再投吗", "能不能再报"), asked after a story of an earlier entry.
+_AGAIN = re.compile(r"再(?:投|报|参加|参赛|交|送|评)|还能(?:投|报|参加|参赛)")
 
 
 #: jieba's part-of-speech tags of words that frame a sentence rather than name a matter.
