@@ -233,3 +233,27 @@ def test_a_person_of_another_unit_and_an_earlier_entry_are_read_from_a_story(hel
     assert other.confident and "不得包含其他单位人员" in other.answer
     again = helpdesk.ask(HLJ, "去年我们这部片子参加过黑龙江的科普微视频评选，没获奖，今年还能再投吗？")
     assert "已参加过历届本活动的作品不再参加本次活动" in (again.suggestion or again.answer)
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "lead"),
+    [
+        ("cacsi-2022-youth", "网盘链接设置7天有效可以吗？", "不行：通知要求链接设置为永久有效。"),
+        (HLJ, "单位推荐的表只签字不盖章行吗", "不行：按通知，这份表须加盖公章"),
+        (
+            "most-2023-tech-envoy",
+            "我们公司想走社会征集自荐，但公章在外地总部盖不了，光签个字交上去行不行？",
+            "不行：按通知，这份表须加盖公章",
+        ),
+    ],
+)
+def test_what_is_offered_instead_of_what_the_clause_requires_gets_a_plain_no(
+    helpdesk: Helpdesk, contest: str, question: str, lead: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and answer.answer.startswith(lead), answer.answer
+
+
+def test_a_person_signing_their_own_form_gets_no_plain_no(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(HLJ, "个人自荐只签字不盖章行吗")
+    assert not answer.answer.startswith("不行")

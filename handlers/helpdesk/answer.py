@@ -42,7 +42,7 @@ from handlers.helpdesk.parts import (
 )
 from handlers.helpdesk.personal import about_own_submission
 from handlers.helpdesk.places import ASKS_BONUS, HOW_MANY, describe, listed_units, place_of, with_unit_named
-from handlers.helpdesk.polarity import ASKS_MAY, plain_yes
+from handlers.helpdesk.polarity import ASKS_MAY, plain_no, plain_yes
 from handlers.helpdesk.silence import asks_a_silence, out_of_scope, silent_topic
 from handlers.helpdesk.sources import (
     KnowledgeError,
@@ -511,7 +511,7 @@ class Helpdesk:
             # phone); the rest is the asker's story.
             piece = next((p for p in reversed(re.split(r"[，,]", asked)) if ASKS_MAY.search(p)), asked)
             terms = self.analyzer.query(piece).terms if piece != asked else query.terms
-            note = plain_yes(piece, top.entry.text, terms) or note
+            note = plain_yes(piece, top.entry.text, terms) or plain_no(asked, top.entry.text) or note
         if note and confident:
             text = f"{note}\n{text}"
         return HelpAnswer(

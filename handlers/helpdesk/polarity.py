@@ -4,6 +4,8 @@
 word the entrant waits for: the clause is quoted, and 可以 is said first only where the clause
 itself allows the very thing asked (the asked word inside the allowing phrase) and forbids
 nothing near it. Where it both allows and forbids, or the word is elsewhere, nothing is added.
+And a plain 不行 where the question offers what the clause's requirement rules out (a link kept for
+7 days where it must be permanent, a signature where a seal is required).
 """
 
 from __future__ import annotations
@@ -42,3 +44,34 @@ def plain_yes(question: str, clause: str, asked: Iterable[str]) -> str:
     if not asked or any(w not in allowed for w in asked):
         return ""
     return "可以。" if any(len(w) > 1 and w in question for w in asked) else ""
+
+
+#: What a may-I question offers instead of what the clause requires, and the plain "no" it gets:
+#: a link kept for a while where the clause wants it for ever ("网盘链接设置7天有效可以吗"); a
+#: signature alone where it wants a seal ("公章在总部盖不了，光签个字行不行").
+_INSTEAD = (
+    (
+        re.compile(r"\d+\s*(?:天|日|个月|周|年)|[一二两三四五六七八九十]+\s*(?:天|个月|周|年)|短期|临时"),
+        re.compile(r"永久有效"),
+        "不行：通知要求链接设置为永久有效。",
+    ),
+    (
+        re.compile(
+            r"(?:光|只|仅|就)(?:签|写)[^，。？?]{0,3}(?:字|名)|不盖章|没(?:有)?盖章|盖不了|没有公章|没公章"
+        ),
+        re.compile(r"(?:需|须|必须)加盖公章|单位（盖章）|机构（盖章）"),
+        "不行：按通知，这份表须加盖公章，只签字不够。",
+    ),
+)
+#: The asker enters as a person, whose part of a form is signed, not sealed.
+_AS_PERSON = re.compile(r"个人|自己|本人|我一个人")
+
+
+def plain_no(question: str, clause: str) -> str:
+    """A plain "不行" when a may-I ``question`` offers, instead of what ``clause`` requires, a thing
+    the clause rules out (a link kept for days where it must be permanent); else ""."""
+    if not ASKS_MAY.search(question) or _AS_PERSON.search(question):
+        return ""
+    return next(
+        (no for offered, required, no in _INSTEAD if offered.search(question) and required.search(clause)), ""
+    )
