@@ -535,3 +535,41 @@ def test_everyday_words_for_the_notices_own(helpdesk: Helpdesk, contest: str, as
     # 勒些/前头/后头 are Chongqing fillers; 设备 is the notice's 终端; a 分享链接 is its 链接.
     answer = helpdesk.ask(contest, asked)
     assert answer.confident and said in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "lead"),
+    [
+        (
+            ENVOY,
+            "我们是县委宣传部的，不是科技部门，也能报大美科技特派团吗？",
+            "可以：通知的参与对象包括“宣传部门”。",
+        ),
+        (
+            ENVOY,
+            "我是农业大学的老师，带着几个本科生跟拍了我们学校的特派团，学校这种能参加吗？",
+            "可以：通知的参与对象包括“院校师生”。",
+        ),
+        (CQ, "我们是重庆的一家公司，能报吗", "可以：通知的参与对象包括“在渝企业”。"),
+        (CQ, "我们是西南大学的，可以参加吗", "可以：通知的参与对象包括“本科院校”。"),
+    ],
+)
+def test_a_body_of_a_kind_the_notice_names_may_enter(
+    helpdesk: Helpdesk, contest: str, question: str, lead: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and answer.answer.startswith(lead), answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "我们是成都的一家公司，能报吗",  # the notice's 在渝企业: a company elsewhere is not said yes to
+        "我们是重庆电子工程职业学院的，能报吗",  # a vocational college is no 本科院校
+        "我们是重庆的公司，能报两部吗",  # a count asks more than may-we
+    ],
+)
+def test_no_plain_yes_where_the_notices_kind_is_qualified_or_more_is_asked(
+    helpdesk: Helpdesk, question: str
+) -> None:
+    assert not helpdesk.ask(CQ, question).answer.startswith("可以")

@@ -20,7 +20,7 @@ from handlers.helpdesk.english import (
     place_terms,
     with_english_terms,
 )
-from handlers.helpdesk.entrants import person_may_enter
+from handlers.helpdesk.entrants import kind_may_enter, person_may_enter
 from handlers.helpdesk.facts import build_entries, quota_text
 from handlers.helpdesk.fits import VIDEO_FITS, video_fits
 from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, forms_alike, names_no_track, sink_foreign
@@ -446,6 +446,15 @@ class Helpdesk:
         if person is not None and decides is not None:  # "个人能报吗": 可以 or 不能, then the rule
             said = f"{person[0]}\n{decides.render()}"
             return HelpAnswer(said, True, decides.source, 1.0, contest.id, said, decides.id, query.terms)
+        audience = base.entry("fact:audience")
+        of_kind = (
+            None
+            if english or audience is None
+            else kind_may_enter(contest, contest.audience, normalise(text))
+        )
+        if of_kind is not None and audience is not None:  # "我们是县委宣传部的，也能报吗": 可以, then who may
+            said = f"{of_kind}\n{audience.render()}"
+            return HelpAnswer(said, True, audience.source, 1.0, contest.id, said, audience.id, query.terms)
         # before _unnamed: 区县推荐 is an alias
         stage = unit_recommends(contest, normalise(chinese_terms(question) if english else question))
         if stage is not None:

@@ -45,3 +45,50 @@ def person_may_enter(contest: Contest, text: str) -> tuple[str, str] | None:
     routes = (r for r in contest.channels if r.kind == "self" and "个人" in f"{r.label}{r.submitter}")
     route = next(routes, None)
     return (f"可以：个人可通过「{route.label}」报名。", f"fact:channels.{route.id}") if route else None
+
+
+#: The kinds of body a notice's 参与对象 names, and how an asker says they are one ("我们是县委宣传部
+#: 的" is a 宣传部门, "我是农业大学的老师" of the 院校师生).
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("宣传部门", re.compile(r"宣传部")),
+    ("农业部门", re.compile(r"农业(?:农村)?局|农业部门|农业农村部门")),
+    ("科技部门", re.compile(r"科技局|科技厅|科委|科技部门")),
+    ("影视制作公司", re.compile(r"影视(?:制作)?公司|影视工作室|影视传媒")),
+    ("院校师生", re.compile(r"大学|学院|高校|院校")),
+    ("本科院校", re.compile(r"大学|学院|高校|院校")),
+    ("科研院所", re.compile(r"研究所|研究院|科学院|农科院|科研院所")),
+    ("社会团体", re.compile(r"协会|学会|研究会")),
+    ("企事业单位", re.compile(r"公司|企业|事业单位")),
+    ("企业", re.compile(r"公司|企业")),
+)
+#: The asker says what they are ("我们是…的", "我是…", "我们单位是…").
+_ASKER_IS = re.compile(r"(?:我们|我|俺们|咱们|本单位|我们单位)(?:这边|这里)?(?:是|属于|在)")
+#: A kind the notice does not mean by its word: a vocational college is no 本科院校; a person.
+_NOT_THE_KIND = re.compile(r"职业|高职|专科|技师|技工|中专|个人")
+
+
+def kind_may_enter(contest: Contest, audience: str, text: str) -> str | None:
+    """For a body asking plainly whether its kind may enter ("我们是县委宣传部的，也能报吗"), 可以 with
+    the words of ``audience`` (the notice's 参与对象) that name its kind; None when the question
+    asks more (a count, another's work), the asker says no kind the audience names, or the
+    audience qualifies that kind by a place the question does not name (cq: 在渝企业)."""
+    if not (_ASKER_IS.search(text) and MAY_ENTER.search(text)) or _CONDITIONS.search(text):
+        return None
+    if _NOT_THE_KIND.search(text):
+        return None
+    for kind, said in _KINDS:
+        at = audience.find(kind)
+        if at < 0 or not any(not _DENIED.search(text[: m.start()]) for m in said.finditer(text)):
+            continue
+        qualified = re.search(r"在([\u4e00-\u9fff])$", audience[:at])  # "在渝企业": 渝 or 重庆 must be said
+        if qualified and qualified.group(1) not in text and _PLACES.get(qualified.group(1), "-") not in text:
+            return None
+        start = qualified.start() if qualified else at
+        return f"可以：通知的参与对象包括“{audience[start : at + len(kind)]}”。"
+    return None
+
+
+#: What the asker says they are not ("不是科技部门"), just before the kind's word.
+_DENIED = re.compile(r"(?:不是|并非|非|不属于)[^，,。；]{0,6}$")
+#: A place's one-character name in a notice, and its full one.
+_PLACES = {"渝": "重庆", "京": "北京", "沪": "上海", "津": "天津"}
