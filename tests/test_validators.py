@@ -1704,3 +1704,29 @@ def test_people_joined_by_and_are_split_only_when_they_are_chinese_names(
 )
 def test_one_name_typed_with_a_space_is_one_author(raw: str, expected: list[str]) -> None:
     assert valid(check_people(raw)) == expected
+
+
+@pytest.mark.parametrize(
+    ("label", "typed"),
+    [
+        ("联系地址", "我的电话是13812345678，谢谢"),
+        ("联系地址", "13812345678"),
+        ("内容简介", "我的邮箱是zhaoxue@hrbkj.gov.cn"),
+        ("内容简介", "邮箱：wxm@example.com，谢谢"),
+    ],
+)
+def test_a_phone_or_email_said_as_a_sentence_is_not_an_address_or_a_summary(
+    label: str, typed: str, kepu2024: Contest
+) -> None:
+    # Sixth trial round: most-cas's 联系地址 took "我的电话是13812345678，谢谢" and hlj's 内容简介
+    # "我的邮箱是zhaoxue@hrbkj.gov.cn", typed one cell off.
+    cell = FormField(id="x", label=label, multiline=label == "内容简介")
+    assert invalid(check_answer(cell, typed, kepu2024), "contact_as_text")
+    text = Messages().render("error", code="contact_as_text", p={"value": typed}, label=label)
+    assert "后面的栏目" not in text  # the e-mail may have been asked before the summary
+    # An address or a summary that mentions a number among its words stays.
+    assert valid(check_answer(FormField(id="a", label="联系地址"), "北京市海淀区中关村大街1号", kepu2024))
+    summary = FormField(id="s", label="内容简介", multiline=True)
+    assert valid(check_answer(summary, "片中观众可拨打12345咨询，讲解防诈骗知识。", kepu2024))
+
+

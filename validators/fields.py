@@ -10,7 +10,7 @@ from contests.rules import Contest, FieldType, FormField
 from validators.link_fields import check_link_field
 from validators.questions import contest_question
 from validators.requirements import check_cover_name, person_as_unit, unit_needs_name
-from validators.spoken import without_label, without_marks, without_particle
+from validators.spoken import email_words, phone_words, without_label, without_marks, without_particle
 from validators.text import (
     Invalid,
     Result,
@@ -41,7 +41,8 @@ _NAME_LABEL = re.compile(r"姓名|单位|机构|联系人|代表人|负责人|�
 _BARE_CONTACT = re.compile(
     r"(?:\+?86[-\s]?)?1[3-9]\d{9}|0\d{2,3}[-\s]?\d{7,8}|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII
 )
-_CONTACT_LABEL = re.compile(r"电话|手机|邮箱|邮件|联系方式|联系|email|e-mail|微信|QQ", re.IGNORECASE)
+# 联系地址 and 联系人姓名 hold no phone number: only a cell named for one may take it.
+_CONTACT_LABEL = re.compile(r"电话|手机|邮箱|邮件|联系方式|email|e-mail|微信|QQ", re.IGNORECASE)
 #: A cell for one person's name (法定代表人, 负责人姓名, 联系人) …
 _PERSON_LABEL = re.compile(r"姓名|代表人|负责人|联系人")
 #: A Chinese name of 2–4 characters typed with spaces in it ("杨 凌", "欧阳 娜娜").
@@ -124,9 +125,10 @@ def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
     if (
         fld.type is FieldType.TEXT
         and not _CONTACT_LABEL.search(fld.label)
-        and _BARE_CONTACT.fullmatch(raw.strip())
+        and _BARE_CONTACT.fullmatch(phone_words(email_words(raw)).strip())
     ):
-        # "13611112222" as 职务, "wxm@example.com" as 职称 (fourth trial round): typed one cell off.
+        # "13611112222" as 职务, "wxm@example.com" as 职称 (fourth trial round), "我的电话是138…，
+        # 谢谢" as 联系地址 (sixth): typed one cell off, with or without the words said around it.
         return Invalid("contact_as_text", {"value": raw.strip()[:40]})
     bare = unicodedata.normalize("NFKC", raw).strip()
     if fld.role != "title" and bare.isdigit() and len(bare) <= 2:
