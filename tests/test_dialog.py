@@ -732,6 +732,7 @@ async def test_every_error_code_has_its_own_sentence(messages: Messages) -> None
         "date_outside": {"value": "x", "start": dt.date(2023, 1, 1), "end": None},
         "date_in_future": {"value": "x", "today": dt.date(2026, 12, 7)},
         "contact_as_text": {"value": "13611112222"},
+        "no_real_answer": {"value": "随便", "hint": "如生命科学"},
         "name_in_sentence": {"value": "法人是刘校长，刘大成"},
         "bad_integer": {"value": "x"},
         "integer_too_small": {"min": 1, "actual": 0},

@@ -288,3 +288,23 @@ async def test_another_items_change_in_words_while_one_item_is_open_is_that_chan
     await chat.say("内容简介改一下")
     text = await chat.say("本片介绍作品名称的由来。")
     assert (await answers(chat))["summary"] == "本片介绍作品名称的由来。"
+
+
+async def test_an_indifferent_category_is_asked_again_with_its_examples(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """Sixth trial round: "随便" at 类别 was stored and printed on the form."""
+    chat = make_chat()
+    assert "「类别」" in await until(chat, contests, "category")
+    text = await chat.say("随便")
+    assert "“随便”不能填在表上" in text and "生命科学" in text, text
+    assert "category" not in await answers(chat)
+    assert "「播出时间」" in await chat.say("生命科学")
+
+
+def test_cacsi_category_names_the_notices_kinds_of_work(contests: ContestRegistry) -> None:
+    """cacsi's 类别（专业领域） had no word of what it takes: "随便" was told nothing to write."""
+    cacsi = contests.get("cacsi-2022-youth")
+    assert cacsi is not None
+    category = cacsi.form("video").field("category")
+    assert category is not None and "科学小实验" in category.hint

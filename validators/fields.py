@@ -58,6 +58,12 @@ _TELLS_WHO = re.compile(
 TITLE_MAX_CHARS = 50
 #: The marks a title is typed inside ("《追光的人》"): the form and the messages add their own.
 _TITLE_MARKS = (("《", "》"), ("“", "”"), ('"', '"'))
+#: A reply that leaves the cell to someone else ("随便", "都行", "不知道", "你看着填吧"): it is no
+#: category, title or name, and the form would print it.
+_NO_REAL_ANSWER = re.compile(
+    r"(?:嗯|呃|额|哦)?(?:随便|随意|都行|都可以|啥都行|什么都行|无所谓|不知道|不清楚|不晓得|没想好|还没想好|待定"
+    r"|你定|你们定|你看着办|你看着填|你帮我填|看着填|看着办)(?:填|写|吧|啊|呀|哈|了|就行|都行)*"
+)
 _COMMAND_WORDS = re.compile(r"确认提交|确定提交|提交报名|确认无误")
 _BARE_ADDRESS = re.compile(r"(?:^|[\s:：])(?:www\.|[\w-]+\.(?:com|cn|net|org|tv)(?:/|$))", re.IGNORECASE)
 
@@ -134,6 +140,9 @@ def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
     if fld.role != "title" and bare.isdigit() and len(bare) <= 2:
         # "1" for 类别: an option's number, where the field has no options to number.
         return Invalid("number_not_option", {"value": bare})
+    if not confirmed and _NO_REAL_ANSWER.fullmatch(without_marks(bare)):
+        # "随便" for 类别 (fifth and sixth trial rounds): what the cell takes is in its hint.
+        return Invalid("no_real_answer", {"value": raw.strip()[:20], "hint": fld.hint.rstrip("。")})
     if _COMMAND_WORDS.fullmatch(bare.strip(" 。.!！")):
         # The review page's word typed while a field is still asked (a clarification missed).
         return Invalid("command_as_answer", {"value": raw.strip()})
