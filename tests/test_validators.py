@@ -1745,3 +1745,17 @@ def test_an_indifferent_reply_is_not_a_category(typed: str, kepu2024: Contest) -
     assert valid(check_answer(FormField(id="t", label="职称"), "无", kepu2024)) == "无"
 
 
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026年10月5号在B站播的", "2026-10-05"),
+        ("今年十月五号在B站播的", "2026-10-05"),
+        ("2025年12月20号在抖音发布的", "2025-12-20"),
+        ("2026年11月3号在快手上播的", "2026-11-03"),
+    ],
+)
+def test_a_date_said_with_the_platform_it_was_shown_on(raw: str, expected: str) -> None:
+    # Sixth trial round: the date was refused as "不是有效的日期" because of "在B站播的".
+    assert valid(check_date(raw, today=dt.date(2026, 12, 7))) == expected
