@@ -332,8 +332,10 @@ def read_field(
     if fld is None:  # the preset lost this field since the draft began
         return Advance()
     v = norm(value)
-    if v in KEEP and fld.id in state["answers"]:
-        return Advance([Reply(kit.msg.render("kept"))])
+    if v in KEEP:  # "保留" where nothing was given is no answer: it would be printed as the name
+        if fld.id in state["answers"]:
+            return Advance([Reply(kit.msg.render("kept"))])
+        return kit.reject(state, "nothing_to_keep", {}, fld.label)
     if v in SKIP and not fld.required:
         state["answers"][fld.id] = ""
         return Advance()

@@ -123,8 +123,10 @@ def read_video(
         return StepResult(state, [Reply(kit.msg.render("video_by_link_only"))])
     if event.kind is EventKind.FILE and event.file is not None:
         return _read_file(kit, state, event, label)
-    if norm(value) in KEEP and state.get("video"):
-        return Advance([Reply(kit.msg.render("kept"))])
+    if norm(value) in KEEP:
+        if state.get("video"):
+            return Advance([Reply(kit.msg.render("kept"))])
+        return kit.reject(state, "nothing_to_keep", {}, label)
     same = form_link(kit, state) if norm(value) in _SAME else None
     if same is not None:
         value = same[1]

@@ -315,6 +315,19 @@ async def test_stale_button_restarts_its_step(make_chat: Chat) -> None:
     assert await chat.draft() == before
 
 
+async def test_keep_where_nothing_was_given_asks_the_field_again(make_chat: Chat) -> None:
+    # Sixth trial round: "保留" typed at an empty 联系人姓名 (after a run of kept answers) was
+    # stored as the contact's name and printed on the form.
+    chat = make_chat()
+    await chat.start()
+    await chat.say("2")
+    text = await chat.say("保留")
+    assert "还没有填写" in text and "请填写「自荐机构（个人）」" in text, text
+    draft = await chat.draft()
+    assert draft is not None and "unit" not in draft["answers"] and draft["step"] != "review"
+    assert "请填写「作品名称」" in await chat.say("某某科普中心")
+
+
 async def test_back_returns_with_the_answer_kept(make_chat: Chat) -> None:
     chat = make_chat()
     await chat.start()
@@ -733,6 +746,7 @@ async def test_every_error_code_has_its_own_sentence(messages: Messages) -> None
         "date_in_future": {"value": "x", "today": dt.date(2026, 12, 7)},
         "contact_as_text": {"value": "13611112222"},
         "no_real_answer": {"value": "随便", "hint": "如生命科学"},
+        "nothing_to_keep": {},
         "name_in_sentence": {"value": "法人是刘校长，刘大成"},
         "bad_integer": {"value": "x"},
         "integer_too_small": {"min": 1, "actual": 0},
