@@ -24,7 +24,7 @@ from validators.links import (
     parse_video_link,
     share_link_of,
 )
-from validators.text import Invalid, Valid
+from validators.text import Invalid, Valid, check_url
 
 
 def link(raw: str) -> VideoLink:
@@ -199,6 +199,23 @@ def test_code_word_inside_another_word_is_not_a_code() -> None:
 )
 def test_direct_links(raw: str, url: str) -> None:
     assert link(raw) == VideoLink(url=url, kind="link")
+
+
+@pytest.mark.parametrize(
+    ("raw", "url"),
+    [
+        # Sixth trial round: refused as "不是有效的网址，请粘贴以 http:// 开头…" though a browser opens
+        # them as typed.  A machine's address or a port says a plain-HTTP server: http://.
+        ("127.0.0.1:8099/phone.mp4", "http://127.0.0.1:8099/phone.mp4"),
+        ("视频在这 example.com:8080/v.mp4", "http://example.com:8080/v.mp4"),
+        ("192.168.1.5/kepu.mp4", "http://192.168.1.5/kepu.mp4"),
+        ("www.example.com/v.mp4", "https://www.example.com/v.mp4"),
+        ("cdn.example.cn:443/v.mp4", "https://cdn.example.cn:443/v.mp4"),
+    ],
+)
+def test_a_bare_address_with_a_port_or_an_ip_gets_its_scheme(raw: str, url: str) -> None:
+    assert link(raw) == VideoLink(url=url, kind="link")
+    assert check_url(raw.split()[-1]) == Valid(url)  # a form's URL cell reads it the same
 
 
 def test_lookalike_host_is_not_a_share_link() -> None:

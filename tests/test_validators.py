@@ -665,7 +665,9 @@ def test_uscc_empty() -> None:
         ("https://www.kepu.net.cn:8443/a?x=1&y=2#top", "https://www.kepu.net.cn:8443/a?x=1&y=2#top"),
         ("www.kepu.gov.cn/zt/2024", "https://www.kepu.gov.cn/zt/2024"),
         ("kepu.gov.cn", "https://kepu.gov.cn"),
-        ("www.kepu.gov.cn:8080/a", "https://www.kepu.gov.cn:8080/a"),
+        # A port is no scheme; 8080 is a plain-HTTP server's (sixth trial round), 8443 a TLS one's.
+        ("www.kepu.gov.cn:8080/a", "http://www.kepu.gov.cn:8080/a"),
+        ("www.kepu.gov.cn:8443/a", "https://www.kepu.gov.cn:8443/a"),
         ("https://例子.中国/科普", "https://例子.中国/科普"),  # IDN host
         ("https://xn--fsqu00a.xn--fiqs8s/", "https://xn--fsqu00a.xn--fiqs8s/"),
         ("http://192.168.1.10/video.mp4", "http://192.168.1.10/video.mp4"),

@@ -235,7 +235,11 @@ _HTTP_URL = re.compile(rf"https?://{URL_TAIL}", re.IGNORECASE)
 # Another scheme is found as itself (and refused by check_url) rather than as a bare address
 # after its "://": "ftp://x.cn/v.mp4" must not become https://x.cn/v.mp4.
 _ANY_URL = re.compile(rf"(?<![a-z0-9+.\-])[a-z][a-z0-9+.\-]*://{URL_TAIL}?", re.IGNORECASE)
-_BARE_URL = re.compile(rf"(?<![a-z0-9.@/:\-])(?:[a-z0-9-]+\.)+[a-z]{{2,}}/{URL_TAIL}?", re.IGNORECASE)
+# A bare address: a name or an IPv4 address, and a port ("127.0.0.1:8099/phone.mp4").
+_BARE_URL = re.compile(
+    rf"(?<![a-z0-9.@/:\-])(?:(?:[a-z0-9-]+\.)+[a-z]{{2,}}|\d{{1,3}}(?:\.\d{{1,3}}){{3}})(?::\d{{1,5}})?/{URL_TAIL}?",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)

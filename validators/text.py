@@ -282,8 +282,19 @@ def _url_problem(url: str) -> str | None:
     return None
 
 
+def _bare_scheme(host_port: str) -> str:
+    """The scheme a browser's user means by an address typed without one: https://, but a
+    machine's address or a port of its own ("127.0.0.1:8099", "example.com:8080") is a plain
+    HTTP server's, as such a server's address is handed round."""
+    host, _, port = host_port.partition(":")
+    if (port and port not in ("443", "8443")) or re.fullmatch(r"\d{1,3}(?:\.\d{1,3}){3}", host):
+        return "http://"
+    return "https://"
+
+
 def check_url(raw: str, *, required: bool = True) -> Result:
-    """An http(s) address.  A bare ``www.example.cn/...`` gets ``https://`` put in front."""
+    """An http(s) address.  A bare ``www.example.cn/...`` gets ``https://`` put in front
+    (``http://`` where it names an IP address or a port: ``127.0.0.1:8099/v.mp4``)."""
     text = clean_text(raw)
     if not text:
         return Invalid("empty") if required else Valid("")
@@ -294,7 +305,7 @@ def check_url(raw: str, *, required: bool = True) -> Result:
     # A bare "www.example.cn/..." gets https://; "mailto:a@b.cn" has a scheme and must not be
     # read as user "mailto" at host b.cn.
     if _SCHEME.match(text) is None and "." in text.split("/")[0]:
-        text = "https://" + text
+        text = _bare_scheme(text.split("/")[0]) + text
     problem = _url_problem(text)
     if problem:
         return Invalid(problem, {"value": text[:60]})
