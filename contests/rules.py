@@ -371,7 +371,10 @@ class Contest(_Model):
         """The net-disk folder's name the notice prescribes, made of this entry's answers (None
         while one of them is missing, or when the notice prescribes none for this form)."""
         ids = self.delivery.share_folder_fields
-        values = [answers.get(i) for i in ids if form.field(i) is not None]
+        # A part is the form's field of that id, else of that role: cacsi's 科普号申报表 names
+        # its folder by the 科普号名称 (role title) where the 微视频申报表 has its 视频名称 (title).
+        cells = [form.field(i) or next((f for f in form.fields if f.role == i), None) for i in ids]
+        values = [answers.get(f.id) for f in cells if f is not None]
         if not ids or len(values) != len(ids) or not all(isinstance(v, str) and v for v in values):
             return None
         # A folder's name holds no character Windows (and the net disks) refuse: the title

@@ -89,6 +89,7 @@ def submitted(kit: DialogKit, state: State, number: str, via: str) -> StepResult
         individual=individual,
         member=member,
         problems=problems_of((state.get("video") or {}).get("content")),
+        folder=contest.share_folder(form, state["answers"]),
     )
     scan: State = {
         "v": DRAFT_VERSION,

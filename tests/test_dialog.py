@@ -292,6 +292,33 @@ async def test_cacsi_asks_the_province_names_the_folder_and_asks_for_the_cover(
     assert "请命名为：广西壮族自治区+南宁市青少年科技中心+水的三态变化" in text, text
 
 
+async def test_cacsi_account_track_asks_the_province_and_names_its_folder(
+    contests: ContestRegistry, engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation]
+) -> None:
+    """The notice's folder rule (省+报送单位（或个人）+视频名称) covers the 科普号申报表 uploaded
+    beside the videos; the 科普号 track asked no province and named no folder (fifth and sixth
+    trial rounds), in its prompt or in what to do after 确认提交."""
+    cid = "cacsi-2022-youth"
+    contest = contests.get(cid)
+    assert contest is not None
+    handler = _open_at_deadline(cid, contests, engine, sqlite_store)
+    chat = ChatDriver(handler, UserKey("terminal", "account-folder"))
+    await chat.start(hint=cid)
+    await chat.say("其他机构和个人自荐（社会征集）")
+    text = await chat.say("科普号")
+    assert "「所在省份（省、自治区、直辖市）」" in text and "省+报送单位" in text, text
+    answers = {"province": "浙江", "unit": "杭州市星辰科普工作室", "account_name": "星辰科普"}
+    folder = "浙江省+杭州市星辰科普工作室+星辰科普"
+    for fld in contest.form("account").fields:
+        assert f"「{fld.label}」" in text, (fld.id, text)
+        if fld.type is FieldType.URL:
+            assert f"网盘文件夹请按通知命名为：{folder}" in text, text
+        text = await chat.say(answers.get(fld.id) or valid_answer(fld, contest))
+    assert "请核对报名信息" in text and "所在省份（省、自治区、直辖市）：浙江省" in text, text
+    done = await chat.say("确认提交")
+    assert f"网盘文件夹命名为：{folder}" in done, done
+
+
 async def test_choices_answer_by_number_words_or_button(make_chat: Chat) -> None:
     for how in ("2", "社会征集（自荐）", "自荐", "self"):
         chat = make_chat(f"u-{how}")

@@ -428,6 +428,9 @@ def test_cacsi_names_its_folder_from_the_answers_and_a_wrong_field_is_refused(
     answers = {"province": "北京市", "unit": "某某中学", "title": "水的三态变化"}
     assert c.share_folder(form, answers) == "北京市+某某中学+水的三态变化"
     assert c.share_folder(form, {**answers, "province": ""}) is None  # not yet answered
+    # The 科普号申报表 is uploaded beside the videos: its 科普号名称 stands for the 视频名称.
+    account = {"province": "北京市", "unit": "某某中学", "account_name": "星辰科普"}
+    assert c.share_folder(c.form("account"), account) == "北京市+某某中学+星辰科普"
     assert contest(registry, "hlj-2022-kepu").share_folder(form, answers) is None  # none prescribed
     data = _raw("cacsi-2022-youth")
     data["delivery"]["share_folder_fields"] = ["province", "school"]
