@@ -114,6 +114,19 @@ class HistoryEntry:
         )
 
 
+#: The most characters of an answer a history line keeps (a summary is cut, with "…").
+SHOWN_CHARS = 40
+
+
+def shown_value(value: Any) -> str:
+    """An answer as one short line of a history: people joined with "、", long text cut."""
+    if value is None:
+        return ""
+    text = "、".join(str(v) for v in value) if isinstance(value, list | tuple) else str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+
 def history_of(sub: Submission) -> list[HistoryEntry]:
     """The submission's changes, oldest first; its creation comes first even when the record
     predates the history (stored before it was kept)."""

@@ -29,6 +29,7 @@ from bot.web.upload_links import UploadSettings
 from contests.events import EventKind, Incoming
 from contests.org import Role, Unit
 from contests.records import Submission, UserKey
+from contests.review import Decision
 
 CAS = "most-cas-2024-kepu"
 CACSI = "cacsi-2022-youth"
@@ -463,6 +464,30 @@ async def test_units_confirm_the_entries_waiting_for_them_on_the_page(env: Env) 
     )
     assert done.status == 303
     assert {u.name: u.used for u in await env.svc.quota.usage(CAS)}["天津市科学技术局"] == 1
+
+
+async def test_the_history_names_people_by_role_and_says_what_a_resubmission_changed(env: Env) -> None:
+    """Sixth trial round (and the fifth's): the history showed `web:wYAciqWaoIE7…` as the
+    operator and "重新提交" with no word of what was changed."""
+    contest = env.svc.contests.get(CAS)
+    assert contest is not None
+    before = contest.closes_at() - dt.timedelta(days=1)
+    done = await env.svc.review.decide(
+        env.a.number, Decision.RETURN, "类别不对", by=ORGANISER, items=["category"], now=before
+    )
+    assert done.ok, done.text
+    sub = await env.svc.storage.get_submission(env.a.number)
+    assert sub is not None
+    fixed = {**sub.answers, "category": "天文"}
+    again = await env.svc.review.resubmit(ENTRANT, env.a.number, fixed, dict(sub.video), now=before)
+    assert again.ok, again.text
+    await sign_in(env, ORGANISER)
+    page = await (await env.client.get(f"/console/s/{env.a.number}")).text()
+    history = page[page.index('id="history"') :]
+    history = history[: history.index("</table>")]
+    assert "类别：科普 → 天文" in history, history
+    assert "报名者（Telegram）" in history and "主办方（终端）" in history, history
+    assert str(ENTRANT) not in history and str(ORGANISER) not in history
 
 
 async def test_the_list_follows_every_change_made_anywhere(env: Env, tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from contests.deliveries import JobKind
 from contests.rules import SHANGHAI
 from handlers.console.service import ConsoleService, ConsoleUser
-from handlers.console.tickets import channel_label, organised
+from handlers.console.tickets import organised
+from handlers.console.views import channel_label
 from handlers.remind.audience import AudienceError, parse_audience
 from handlers.remind.service import RemindService
 from handlers.remind.texts import STATE_LABELS, audience_label, beijing

@@ -32,6 +32,7 @@ from handlers.console.views import (
     Filters,
     Listing,
     history_rows,
+    operator_labels,
     video_lines,
     when,
 )
@@ -283,7 +284,12 @@ class ConsoleService:
             "personal": personal,
             "fields": fields,
             "state": entry.state.value,
-            "history": history_rows(sub, labels),
+            "history": history_rows(
+                sub,
+                labels,
+                operator_labels(sub, await self.org.list_memberships(contest_id=contest.id)),
+                personal=personal,
+            ),
             "video": video_lines(await self._video(viewer, entry), personal=personal),
             "video_kind": str(sub.video.get("kind") or ""),
             "files": [

@@ -15,14 +15,13 @@ from typing import Literal
 
 from contests.tickets import Ticket, TicketClosedError, TicketNotFoundError, TicketStatus
 from handlers.console.service import ConsoleService, ConsoleUser
-from handlers.console.views import when
+from handlers.console.views import CHANNEL_LABELS, channel_label, when
 from handlers.helpdesk.service import HelpdeskService
 
 __all__ = ["CHANNEL_LABELS", "STATUS_LABELS", "DeskTickets", "TicketOutcome", "TicketRow", "organised"]
 
 log = logging.getLogger(__name__)
 
-CHANNEL_LABELS = {"wechat": "微信", "telegram": "Telegram", "web": "网页聊天", "terminal": "终端"}
 STATUS_LABELS = {"open": "待答复", "answered": "已答复", "closed": "已关闭", "all": "全部"}
 MAX_ANSWER = 1500
 
@@ -30,10 +29,6 @@ MAX_ANSWER = 1500
 def organised(viewer: ConsoleUser) -> list[str]:
     """The contests the viewer organises (their console pages for organisers only)."""
     return sorted(cid for cid, scope in viewer.scopes.items() if scope.role == "organiser")
-
-
-def channel_label(channel: str) -> str:
-    return CHANNEL_LABELS.get(channel, channel)
 
 
 @dataclass(frozen=True, slots=True)

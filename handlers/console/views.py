@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from contests.org import Membership, Role
 from contests.records import Submission
 from contests.review import ITEM_LABELS, ReviewState, history_of, state_of, state_text
 from contests.rules import SHANGHAI, Contest, Form
 from validators.content import ContentReport, problems_of
 
 __all__ = [
+    "CHANNEL_LABELS",
     "PAGE_SIZE",
     "SORTS",
     "VERDICT_LABELS",
@@ -23,9 +25,11 @@ __all__ = [
     "ConsoleFile",
     "Filters",
     "Listing",
+    "channel_label",
     "content_lines",
     "content_note",
     "history_rows",
+    "operator_labels",
     "video_lines",
 ]
 
@@ -54,6 +58,27 @@ EVENT_LABELS = {
     "withdrawn": "撤回",
     "link_checked": "网盘链接核验",
 }
+
+
+CHANNEL_LABELS = {"wechat": "微信", "telegram": "Telegram", "web": "网页聊天", "terminal": "终端"}
+
+
+def channel_label(channel: str) -> str:
+    return CHANNEL_LABELS.get(channel, channel)
+
+
+def operator_labels(sub: Submission, memberships: Iterable[Membership]) -> dict[str, str]:
+    """Who each person of a submission's history is, in words: its entrant, an organiser, a
+    unit's representative (by the channel they used), the server's command line (``cli:…``)."""
+    labels = {str(sub.user): f"报名者（{channel_label(sub.user.channel)}）"}
+    for m in memberships:
+        where = channel_label(m.user.channel)
+        role = "主办方" if m.role is Role.ORGANISER else f"{m.unit_key or '推荐单位'}代表"
+        labels.setdefault(str(m.user), f"{role}（{where}）")
+    for h in history_of(sub):
+        if h.by.startswith("cli:"):
+            labels.setdefault(h.by, f"服务器命令行（{h.by.removeprefix('cli:')}）")
+    return labels
 
 
 def when(moment: dt.datetime) -> str:
@@ -354,8 +379,16 @@ def content_lines(video: Mapping[str, Any]) -> list[tuple[str, str]]:
     return lines
 
 
-def history_rows(sub: Submission, labels: Mapping[str, str]) -> list[dict[str, str]]:
-    """The submission's history (who, when, what), items named as on the form."""
+def history_rows(
+    sub: Submission,
+    labels: Mapping[str, str],
+    operators: Mapping[str, str] | None = None,
+    *,
+    personal: bool = True,
+) -> list[dict[str, str]]:
+    """The submission's history (who, when, what), items named as on the form, each person by
+    ``operators`` (their role in words) where it names them; what a resubmission changed,
+    with the answers before and after where the viewer may read them (``personal``)."""
     rows = []
     for h in history_of(sub):
         state = ""
@@ -365,11 +398,32 @@ def history_rows(sub: Submission, labels: Mapping[str, str]) -> list[dict[str, s
         rows.append(
             {
                 "at": when(h.at),
-                "by": h.by,
+                "by": (operators or {}).get(h.by, h.by),
                 "event": EVENT_LABELS.get(h.event, h.event),
                 "state": state,
                 "reason": h.reason,
                 "items": items,
+                "changes": _changes(h.detail, labels, personal) if h.event == "resubmitted" else "",
             }
         )
     return rows
+
+
+def _changes(detail: Mapping[str, Any], labels: Mapping[str, str], personal: bool) -> str:
+    """What a resubmission changed: "类别：科普 → 天文；参赛视频已更换" (the labels alone
+    where the values are not the viewer's to read, or were not kept)."""
+    values = detail.get("changes") if personal else None
+    values = values if isinstance(values, Mapping) else {}
+    parts = []
+    for fid in detail.get("fields") or ():
+        label = labels.get(fid) or ITEM_LABELS.get(fid) or str(fid)
+        pair = values.get(fid)
+        if isinstance(pair, list | tuple) and len(pair) == 2:
+            parts.append(f"{label}：{pair[0] or '（空）'} → {pair[1] or '（空）'}")
+        else:
+            parts.append(f"{label}已修改")
+    if detail.get("video"):
+        parts.append("参赛视频已更换")
+    if detail.get("scan_again"):
+        parts.append("须重新上传签字盖章的扫描件")
+    return "；".join(parts) if parts else "未作改动"

@@ -30,6 +30,7 @@ from contests.review import (
     awaiting_district,
     last_decision,
     returned_items,
+    shown_value,
     state_of,
     state_text,
 )
@@ -377,11 +378,13 @@ class ReviewService:
             )
             return ReviewOutcome(False, "unchanged", text)
         needs_scan = bool(changed) or ITEM_SCAN in returned_items(sub)
+        # What was changed, as it read before and after: the organisers see it in the history.
+        changes = {f: [shown_value(sub.answers.get(f)), shown_value(answers.get(f))] for f in changed}
         history = HistoryEntry(
             now,
             str(user),
             "resubmitted",
-            detail={"fields": changed, "video": video_changed, "scan_again": needs_scan},
+            detail={"fields": changed, "changes": changes, "video": video_changed, "scan_again": needs_scan},
         )
         stored = await self.storage.update_submission(
             sub.number,
