@@ -103,6 +103,8 @@ async def test_return_fix_resubmit_and_pass_in_chat(tmp_path: Path) -> None:
         # The entrant reopens the submission, fixes the title and confirms: same number.
         page = await say(svc, ENTRANT, f"修改 {number}")
         assert f"正在修改 {number}" in page and "确认提交" in page
+        # Sixth trial round: the reopened page said nothing of what the return asked to fix.
+        assert "退回理由：片头名称与推荐表不一致" in page and "需要修改：作品名称" in page, page
         draft = await svc.storage.get_draft(ENTRANT)
         assert draft is not None and draft.data["amend"] == number
         await say(svc, ENTRANT, "修改 2")  # the title, asked as 【2/…】

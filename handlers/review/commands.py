@@ -86,9 +86,11 @@ class ReviewCommands:
         state = await self.review.reopen_state(user, number)
         if isinstance(state, str):
             return [Reply(state)]
-        return await self.submit.reopen(
-            user, state, head=f"正在修改 {number}：核对后可按编号修改各项，改好后回复“确认提交”重新提交。"
-        )
+        head = f"正在修改 {number}："
+        if asked := await self.review.return_note(number):  # the return's reason and items, again
+            head += asked + "\n"
+        head += "核对后可按编号修改各项，改好后回复“确认提交”重新提交。"
+        return await self.submit.reopen(user, state, head=head)
 
     async def _decide(self, user: UserKey, number: str, word: str, rest: str) -> str:
         decision = _DECISIONS.get(word.lower())

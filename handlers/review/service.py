@@ -334,6 +334,21 @@ class ReviewService:
             "amend": sub.number,
         }
 
+    async def return_note(self, number: str) -> str:
+        """What the standing 退回修改 of ``number`` asked, said again where the entrant fixes it
+        ("退回理由：…；需要修改：作品名称。"), or ""."""
+        found = await self._found(number, None)
+        if isinstance(found, ReviewOutcome):
+            return ""
+        sub, contest = found
+        decision = last_decision(sub)
+        if decision is None or decision.get("decision") != Decision.RETURN:
+            return ""
+        parts = [f"退回理由：{decision.get('reason')}"] if decision.get("reason") else []
+        if items := returned_items(sub):
+            parts.append("需要修改：" + "、".join(item_label(contest, sub, i) for i in items))
+        return "；".join(parts) + "。" if parts else ""
+
     async def resubmit(
         self,
         user: UserKey,
