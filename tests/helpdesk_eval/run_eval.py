@@ -61,6 +61,7 @@ SETS = {
     "unseen14": QUESTIONS.with_name("unseen14.yaml"),
     "unseen15": QUESTIONS.with_name("unseen15.yaml"),
     "unseen16": QUESTIONS.with_name("unseen16.yaml"),
+    "unseen17": QUESTIONS.with_name("unseen17.yaml"),
 }
 
 
