@@ -182,3 +182,9 @@ def test_ones_own_work_sent_back_is_the_askers_record(helpdesk: Helpdesk) -> Non
     )
     assert own.kind == "personal"
     assert helpdesk.ask("cq-2023-scientist-spirit", "作品被退回了怎么办").kind != "personal"
+
+
+def test_ones_own_form_looked_over_is_the_askers_record(helpdesk: Helpdesk) -> None:
+    assert (
+        helpdesk.ask("cacsi-2022-youth", "我的申报表是不是漏填了是否为会员 你帮我看一下").kind == "personal"
+    )

@@ -257,3 +257,10 @@ def test_what_is_offered_instead_of_what_the_clause_requires_gets_a_plain_no(
 def test_a_person_signing_their_own_form_gets_no_plain_no(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(HLJ, "个人自荐只签字不盖章行吗")
     assert not answer.answer.startswith("不行")
+
+
+def test_a_run_of_the_contests_title_only_names_the_contest(helpdesk: Helpdesk) -> None:
+    """ "优秀科普微视频" in "黑龙江省优秀科普微视频征集 几号截止" is the contest's name, not a question of
+    how many 优秀 works are chosen (a silence the notice has)."""
+    answer = helpdesk.ask(None, "黑龙江省优秀科普微视频征集 几号截止")
+    assert answer.contest_id == HLJ and answer.kind == "answer" and "2022年5月9日" in answer.answer

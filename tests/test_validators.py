@@ -1732,8 +1732,6 @@ def test_a_phone_or_email_said_as_a_sentence_is_not_an_address_or_a_summary(
     assert valid(check_answer(summary, "片中观众可拨打12345咨询，讲解防诈骗知识。", kepu2024))
 
 
-
-
 @pytest.mark.parametrize("typed", ["随便", "随便吧", "都行", "无所谓", "不知道", "你看着填吧"])
 def test_an_indifferent_reply_is_not_a_category(typed: str, kepu2024: Contest) -> None:
     # Sixth trial round (and the fifth's): "随便" was stored as the 类别 of hlj, envoy and cacsi.
@@ -1745,8 +1743,6 @@ def test_an_indifferent_reply_is_not_a_category(typed: str, kepu2024: Contest) -
     # "答：随便" is the entrant's word that it is the answer; "无" stays a plain answer.
     assert valid(check_answer(category, typed, kepu2024, confirmed=True))
     assert valid(check_answer(FormField(id="t", label="职称"), "无", kepu2024)) == "无"
-
-
 
 
 @pytest.mark.parametrize(

@@ -355,7 +355,7 @@ class Helpdesk:
             # 截止是哪天"), but not inside the name of a form ("区县推荐表").
             after = "(?=表)" if ROUTE_WORDS.fullmatch(name) else ""
             text = re.sub(re.escape(name) + after, " ", text)
-        return text
+        return _without_title_runs(text, contest.title)
 
     def _asked_again(self, contest: Contest, piece: str, before: str) -> bool:
         """Whether ``piece`` asks no intent that ``before`` did not ask already, of nothing else: "省科技厅
@@ -397,7 +397,7 @@ class Helpdesk:
         notice = self.notice(contest.id)
         stated = [c.text for c in notice.clauses] if notice else []
         stated += [f"{stage.name}：{stage.text}" for stage in contest.schedule]
-        silence = silent_topic(normalise(question), stated)
+        silence = silent_topic(normalise(self._unnamed(contest, question)), stated)
         if silence is not None:
             said = silence.english if english else silence.chinese
             near = base.search(self.analyzer.query(silence.nearby), limit=2) if silence.nearby else []
@@ -702,6 +702,27 @@ _PREDICATE = re.compile(
     r"(?:几|多少|多[大长久宽高少]|啥|什么|哪|谁|怎么|咋|如何|是否|能不能|可不可以|要不要|有没有|吗)"
     r"|(?:能|可以|要|需要|须|得|必须|有|占|限)(?=.{0,6}(?:几|多少|啥|什么|吗|哪|没))"
 )
+
+
+#: A run of the contest's title this long in a question only names the contest ("黑龙江省优秀科普微视频
+#: 征集 几号截止": 优秀科普微视频 is no question of 优秀 works).
+TITLE_RUN = 6
+
+
+def _without_title_runs(text: str, title: str) -> str:
+    """``text`` without the runs of ``title`` it repeats, each at least :data:`TITLE_RUN` characters."""
+    out, i = [], 0
+    while i < len(text):
+        n = TITLE_RUN
+        while i + n <= len(text) and text[i : i + n] in title:
+            n += 1
+        if n > TITLE_RUN:
+            out.append(" ")
+            i += n - 1
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
 
 
 def _same_asked_of(piece: str, before: str) -> str:
