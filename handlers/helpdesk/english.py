@@ -236,9 +236,13 @@ def with_english_terms(question: str) -> str:
     """A Chinese message with an English clause in it ("这个大赛 what's the required format?"): the
     message, then the Chinese terms its English words ask about, so both are read."""
     words = [w for w in _ENGLISH_WORD.findall(question) if w.lower() not in _NOT_WORDS]
-    if len(words) < 3:
+    if not words:
         return question
     terms = _glossed(question.lower())
+    if len(words) < 3:
+        # A word or two of English in a Chinese sentence ("deadline是哪天", "folder naming有规定吗"):
+        # the sentence stays as typed, the words' terms beside it.
+        return " ".join([question, *terms]) if terms else question
     # The English words give way to their terms, where they stood: what is asked stays at the end.
     chinese = _ENGLISH_WORD.sub(lambda m: m.group(0) if m.group(0).lower() in _NOT_WORDS else " ", question)
     asked = "？" if question.rstrip().endswith(("?", "？")) else ""
