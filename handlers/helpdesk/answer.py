@@ -12,7 +12,7 @@ from typing import Literal
 
 from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
-from handlers.helpdesk.analyzer import ASKS, UNKNOWING, Analyzer, Query, contest_terms, normalise
+from handlers.helpdesk.analyzer import ASKS, Analyzer, Query, contest_terms, normalise
 from handlers.helpdesk.english import (
     about_the_contest,
     chinese_terms,
@@ -41,6 +41,16 @@ from handlers.helpdesk.parts import (
     with_route_named,
 )
 from handlers.helpdesk.personal import about_own_submission
+from handlers.helpdesk.pieces import (
+    DETAIL_OF,
+    FOLLOW_UP_CHARS,
+    FOLLOW_UP_WORDS,
+    MAX_QUESTION_CHARS,
+    POINTS_BACK,
+    same_asked_of,
+    split_questions,
+    without_title_runs,
+)
 from handlers.helpdesk.places import ASKS_BONUS, HOW_MANY, describe, listed_units, place_of, with_unit_named
 from handlers.helpdesk.polarity import ASKS_MAY, plain_no, plain_yes
 from handlers.helpdesk.silence import asks_a_silence, out_of_scope, silent_topic
@@ -281,7 +291,7 @@ class Helpdesk:
         parts: list[str] = []
         leaning = ""
         for piece in pieces:
-            if parts and (same := _same_asked_of(piece, parts[-1])):
+            if parts and (same := same_asked_of(piece, parts[-1])):
                 parts.append(same)
                 continue
             # A short piece without an intent of its own ("一共几部", "通知里找不到", "用啥交") leans on the
@@ -295,7 +305,7 @@ class Helpdesk:
                 or (piece is not pieces[-1] and not ASKS.search(piece))
                 or (parts and len(piece) < FOLLOW_UP_CHARS and POINTS_BACK.match(piece.strip()))
                 # The detail of the answer just asked for ("截到哪天啊？听说是六月底，具体是几号").
-                or (parts and _DETAIL_OF.search(piece) and not any(f in piece for f in FORM_NAMES))
+                or (parts and DETAIL_OF.search(piece) and not any(f in piece for f in FORM_NAMES))
                 # The same thing asked again in other words ("时长有要求吗？多长合适").
                 or (parts and len(piece) < FOLLOW_UP_CHARS and self._asked_again(contest, piece, parts[-1]))
                 # Story told after the question ("…交上去啊？我们片子还在剪，怕赶不上") asks nothing.
@@ -355,7 +365,7 @@ class Helpdesk:
             # 截止是哪天"), but not inside the name of a form ("区县推荐表").
             after = "(?=表)" if ROUTE_WORDS.fullmatch(name) else ""
             text = re.sub(re.escape(name) + after, " ", text)
-        return _without_title_runs(text, contest.title)
+        return without_title_runs(text, contest.title)
 
     def _asked_again(self, contest: Contest, piece: str, before: str) -> bool:
         """Whether ``piece`` asks no intent that ``before`` did not ask already, of nothing else: "省科技厅
@@ -503,7 +513,11 @@ class Helpdesk:
         kind: AnswerKind = "answer"
         confident = True
         text = rendered
-        if top.confidence < self.threshold and not _clear_lead(hits, self.threshold):
+        if (
+            top.confidence < self.threshold
+            and not _clear_lead(hits, self.threshold)
+            and not _says_what_was_implied(query, top)
+        ):
             text, confident, kind = (UNSURE_EN if english else UNSURE), False, "unsure"
             if top.confidence >= NEAREST_SHOWN:  # an operator confirms; the entrant may already find it here
                 lead = NEAREST_EN if english else NEAREST
@@ -652,18 +666,6 @@ def _routes_compared(base: KnowledgeBase, contest: Contest, text: str) -> list[E
     return [e for e in found if e is not None]
 
 
-#: A piece asking for the exact value of what the piece before it asked ("具体是几号", "具体多少").
-_DETAIL_OF = re.compile(
-    r"具体(?:是|在|要|为)?(?:几|多少|哪|啥|什么)"
-    # …or whether it is the same for others ("区里能推荐几个？跟主城那几个区一样不"); the same in
-    # another form ("跟推荐表写的一样吗") asks that form's (see the call).
-    r"|^(?:那)?(?:跟|和|与|同)[^，。？?]{1,12}(?:一样|相同|一致|有区别|有啥区别|不同)"
-    # …or says the asker cannot find it ("要填个啥子代码？我不晓得在哪点查"): the same question.
-    + "|"
-    + UNKNOWING.pattern
-)
-
-
 #: A name the notice puts in quotation marks (“创作之星”, “科创筑梦”): one word, not jieba's 创作 + 之 + 星.
 _QUOTED_NAME = re.compile(r"[“「]([\u4e00-\u9fff]{3,8})[”」]")
 
@@ -677,71 +679,6 @@ _REPLY_IN = re.compile(
     r"(?i)\b(?:please\s+)?(?:answer|reply|respond|write)(?:\s+(?:to\s+)?me)?\s+in\s+english\b[.!。]?"
     r"|请?(?:用|以)(?:英文|英语)(?:回答|回复|作答)[。！]?"
 )
-
-
-#: Where one message asks several things: question marks, and a comma before 又/还/另外 (“初审啥时候，
-#: 评审又是啥时候”).
-_PARTS = re.compile(
-    r"[？?；;]+|[，,、](?=[^，,、？?]{0,6}(又|还有|另外|以及|同时))"
-    # "两江新区能推几个，万州呢": the same question of another thing, after a comma.
-    r"|[，,](?=(?:那|那么)?[^，,、？?。\s]{1,10}呢[？?。！!]*$)"
-    # "When is the deadline, and how do we submit?": a second question joined by "and".
-    r"|(?<=[a-z]),?\s+and\s+(?=(?:how|what|where|which|when|who|whom|whether|is|are|can|could|do|does|should"
-    r"|must|may)\b)"
-    # a space between Chinese words: chats typed without punctuation ("想自己报 需要啥手续 能报几部")
-    r"|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])"
-)
-
-
-#: "X呢" after a question: the same question asked of X ("创意性占几分？艺术性呢", "万州呢").
-_ELLIPSIS = re.compile(r"^(?:那|那么)?(?P<x>[^，,、？?。\s]{1,10}?)(?:的)?呢[？?。！!]*$")
-#: Where the asking starts in a question: a modal or a question word after what it is about
-#: ("两江新区|能推几个", "初审|啥时候", "推荐表|要盖章吗").
-_PREDICATE = re.compile(
-    r"(?:能|可以|可|要|需要|须|得|必须|是|有|算|占|限|截止|截至)?"
-    r"(?:几|多少|多[大长久宽高少]|啥|什么|哪|谁|怎么|咋|如何|是否|能不能|可不可以|要不要|有没有|吗)"
-    r"|(?:能|可以|要|需要|须|得|必须|有|占|限)(?=.{0,6}(?:几|多少|啥|什么|吗|哪|没))"
-)
-
-
-#: A run of the contest's title this long in a question only names the contest ("黑龙江省优秀科普微视频
-#: 征集 几号截止": 优秀科普微视频 is no question of 优秀 works).
-TITLE_RUN = 6
-
-
-def _without_title_runs(text: str, title: str) -> str:
-    """``text`` without the runs of ``title`` it repeats, each at least :data:`TITLE_RUN` characters."""
-    out, i = [], 0
-    while i < len(text):
-        n = TITLE_RUN
-        while i + n <= len(text) and text[i : i + n] in title:
-            n += 1
-        if n > TITLE_RUN:
-            out.append(" ")
-            i += n - 1
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
-
-
-def _same_asked_of(piece: str, before: str) -> str:
-    """``piece`` read as the question before it asked of another thing ("万州呢" after "两江新区能推
-    几个" asks "万州能推几个"), or "" when it is not such a follow-up or the question before has no
-    asking part to lend."""
-    follow = _ELLIPSIS.match(piece.strip())
-    if follow is None or not ASKS.search(before):
-        return ""
-    asking = _PREDICATE.search(before)
-    if asking is None or asking.start() == 0:
-        return ""
-    return follow.group("x") + before[asking.start() :]
-
-
-def split_questions(question: str) -> list[str]:
-    """The pieces of a message between its question marks (and 又/还有 after a comma)."""
-    pieces = (p.strip() for p in _PARTS.split(question) if p)
-    return [p for p in pieces if p and not _CONNECTIVE.fullmatch(p)]
 
 
 #: A question that no entry covers even this much, with no word of any contest's business and no
@@ -770,23 +707,19 @@ _COMPARES = re.compile(r"一样|区别|不同|差别|相比|比(?:其他|别的|
 OWN_WORD_IDF = 3.0
 
 
+def _says_what_was_implied(query: Query, top: Hit) -> bool:
+    """The best entry holds every term a phrase of the question implies ("他不在我们单位" implies the
+    notice's 其他单位人员): those phrases are written for the clauses that answer them."""
+    implied = [t for t in query.implied if len(t) > 1]
+    return len(implied) >= 2 and all(t in top.entry.text for t in implied)
+
+
 def _clear_lead(hits: Sequence[Hit], threshold: float) -> bool:
     """The best entry is far ahead of the next and covers at least part of the question."""
     top = hits[0]
     second = hits[1].score if len(hits) > 1 else 0.0
     lead = 1 - second / top.score if top.score > 0 else 0.0
     return lead >= CLEAR_LEAD and top.confidence >= threshold * CLEAR_LEAD_SHARE
-
-
-#: The longest part of a message the helpdesk reads (its end, where the question is).
-MAX_QUESTION_CHARS = 600
-#: A part of a message shorter than this, naming nothing of its own, is read with the part before it.
-FOLLOW_UP_CHARS = 8
-#: A short piece that starts by pointing at what the piece before it named ("附件最多传几个？每个多大？").
-POINTS_BACK = re.compile(r"每个|每份|每部|每张|那它|它|其|这个|那个|该")
-#: Words a follow-up may have and still lean on the question before it.
-FOLLOW_UP_WORDS = frozenset({"名额", "提交", "几部", "一共", "通知", "要求", "作品", "视频"})
-_CONNECTIVE = re.compile(r"又|还有|另外|以及|同时")
 
 
 #: A part whose best entry is matched this little found nothing of its own in the notice.
