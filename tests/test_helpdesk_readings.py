@@ -267,7 +267,7 @@ def test_a_run_of_the_contests_title_only_names_the_contest(helpdesk: Helpdesk) 
 
 
 def test_an_entry_holding_what_the_questions_phrase_implies_is_answered(helpdesk: Helpdesk) -> None:
-    """"他不在我们单位" implies the notice's 其他单位人员; the clause that says it answers, though the
+    """ "他不在我们单位" implies the notice's 其他单位人员; the clause that says it answers, though the
     rest of the question's words (合作, 教授, 行吗) are not the notice's."""
     answer = helpdesk.ask(CQ, "我们想拍合作单位的一位教授 他不在我们单位 行吗")
     assert answer.confident and "不得包含其他单位人员" in answer.answer

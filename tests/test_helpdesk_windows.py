@@ -85,3 +85,10 @@ def test_figures_that_meet_every_minimum_or_a_question_not_about_entering_are_le
     helpdesk = Helpdesk(ContestRegistry.load())
     for question in ("我的科普号粉丝有5000，发了100条，能报吗", "粉丝800的时候截图怎么截"):
         assert helpdesk.ask("cacsi-2022-youth", question).entry_id != "check:minimums"
+
+
+def test_days_inside_the_window_are_said_when_the_windows_entry_answers(helpdesk: Helpdesk) -> None:
+    """ "片子2021年3月在快手播的，能参加吗" asks of its days alone: inside the window is the answer,
+    said first (days inside beside another question still settle nothing, see above)."""
+    answer = helpdesk.ask("hlj-2022-kepu", "片子2021年3月在快手播的，能参加吗")
+    assert answer.confident and answer.answer.startswith("您说的2021年3月播出，在通知要求的播出时间")

@@ -64,7 +64,7 @@ from handlers.helpdesk.sources import (
     parse_notice,
 )
 from handlers.helpdesk.wanted import by_wanted
-from handlers.helpdesk.windows import WORK_DATES, work_dates
+from handlers.helpdesk.windows import WINDOW_ENTRIES, WORK_DATES, inside_windows, work_dates
 from handlers.helpdesk.wordcount import TEXT_FITS, text_fits
 from validators.questions import is_english, simplified
 
@@ -535,6 +535,8 @@ class Helpdesk:
             piece = next((p for p in reversed(re.split(r"[，,]", asked)) if ASKS_MAY.search(p)), asked)
             terms = self.analyzer.query(piece).terms if piece != asked else query.terms
             note = plain_yes(piece, top.entry.text, terms) or plain_no(asked, top.entry.text) or note
+            if top.entry.id in WINDOW_ENTRIES:
+                note = inside_windows(contest, asked) or note
         if note and confident:
             text = f"{note}\n{text}"
         return HelpAnswer(

@@ -93,13 +93,12 @@ def _day(day: dt.date | None) -> str:
     return "" if day is None else f"{day.year}年{day.month}月{day.day}日"
 
 
-def work_dates(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
-    """The days a question gives for its work's making or first showing that fall outside the
-    notice's windows (with those inside beside them), with each window's clause; None when the
-    question gives none outside, asks nothing of the kind, or the notice sets no window."""
-    if not QUALIFIES.search(text):
-        return None
-    verdicts, entries, outside = [], [], False
+def _judged(contest: Contest, text: str) -> tuple[list[str], list[str], bool]:
+    """Each day the question gives for its work's making or first showing, judged against the
+    notice's window: the verdicts, the windows' entry ids, and whether any falls outside."""
+    verdicts: list[str] = []
+    entries: list[str] = []
+    outside = False
     for told in _told(text, contest.deadline.year):
         window: Window | None = contest.production_window if told.made else contest.broadcast_window
         if window is None:
@@ -119,11 +118,35 @@ def work_dates(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
                 f"您说的{told.said}{what}，跨过了通知要求的{when}（{span}）的边界：要看具体是哪一天，"
                 f"须在{span}之间。"
             )
-        entry = base.entry("fact:production_window" if told.made else "fact:broadcast_window")
-        if entry is not None and entry not in entries:
+        entry = "fact:production_window" if told.made else "fact:broadcast_window"
+        if entry not in entries:
             entries.append(entry)
+    return verdicts, entries, outside
+
+
+def work_dates(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
+    """The days a question gives for its work's making or first showing that fall outside the
+    notice's windows (with those inside beside them), with each window's clause; None when the
+    question gives none outside, asks nothing of the kind, or the notice sets no window."""
+    if not QUALIFIES.search(text):
+        return None
+    verdicts, entries, outside = _judged(contest, text)
     # Days inside the windows settle nothing: the question is about something else ("去年12月发在
     # 快手上了…手机拍的这种能报吗"), which the index answers.
     if not outside:
         return None
-    return "\n".join([*verdicts, *(e.render() for e in entries)])
+    rules = (e for e in map(base.entry, entries) if e is not None)
+    return "\n".join([*verdicts, *(e.render() for e in rules)])
+
+
+#: The entries that state the windows: a question they answer best is about its days.
+WINDOW_ENTRIES = frozenset({"fact:production_window", "fact:broadcast_window"})
+
+
+def inside_windows(contest: Contest, text: str) -> str:
+    """For a question the window's own entry answers ("2021年做的，当年在快手上播过，能参加吗"): the
+    verdicts on the days it gives, all inside; "" when it gives none or asks nothing of the kind."""
+    if not QUALIFIES.search(text):
+        return ""
+    verdicts, _, outside = _judged(contest, text)
+    return "" if outside else "\n".join(verdicts)
