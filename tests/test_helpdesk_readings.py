@@ -102,6 +102,7 @@ def test_two_units_places_asked_respectively_are_both_given(helpdesk: Helpdesk) 
         "What's the exchange rate between rubles and yuan today?",
         "我家孩子科学课作业要做个火山模型 咋做",
         "帮我解释一下量子纠缠是什么 越通俗越好",
+        "中科院的研究生好考吗？需要准备什么",
     ],
 )
 def test_errands_with_a_word_of_the_notice_are_out_of_scope(helpdesk: Helpdesk, question: str) -> None:

@@ -203,6 +203,8 @@ OUT_OF_SCOPE = re.compile(
     r"|小说|书单|(?:电影|电视剧)推荐|机票|火车票|高铁票|订票|订酒店|酒店|减肥|健身|挂号|看病|出差|住哪|交通方便"
     r"|(?:数学|语文|英语|成绩|学习)(?:不好|太差|很差)|写作业|作业怎么|(?:作业|手工|模型)[^。？?]{0,10}(?:咋|怎么|如何)做"
     r"|汇率|\bexchange rates?\b|\bcurrenc(?:y|ies)\b|\bstock prices?\b"
+    # an exam or a school place ("中科院的研究生好考吗"): no contest's notice is about admissions
+    r"|考研|研究生[^。？?]{0,4}(?:好考|难考|怎么考|考试|招生)|(?:报考|招生简章|分数线|复试|调剂)"
     # a science lesson asked for ("帮我解释一下量子纠缠是什么"): the contest's notice teaches none
     r"|(?:帮我|给我|麻烦)(?:解释|讲讲|讲解|科普)|越通俗越好"
     r"|翻成(?:英文|中文|英语)|翻译成|去哪(?:儿|里)?玩|哪里好玩|景点|旅游|开园|催熟|买的太"
