@@ -141,3 +141,31 @@ def test_the_day_the_asker_will_submit_is_judged_against_the_deadline(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and answer.answer.startswith(said), answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "lead"),
+    [
+        (
+            CQ,
+            "My entry runs 3 min 45 s. Is that length OK?",
+            "Yes: the 3 min 45 s you give is within the required duration of 3–4 minutes.",
+        ),
+        (
+            CAS,
+            "My film is 6 minutes long, is that too long?",
+            "No: the 6 min you give does not meet the required duration of 2–5 minutes.",
+        ),
+        (
+            CAS,
+            "Is a 280MB video ok?",
+            "Yes: the 280MB you give is within the required file size of 100–300 MB.",
+        ),
+    ],
+)
+def test_an_english_question_gives_its_figure_and_hears_yes_or_no_in_english(
+    helpdesk: Helpdesk, contest: str, question: str, lead: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.entry_id == VIDEO_FITS and answer.answer.startswith(lead), answer.answer
+    assert "(Source: the notice" in answer.answer

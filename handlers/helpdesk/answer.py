@@ -417,7 +417,11 @@ class Helpdesk:
             return reply(said + self._contacts(contest, english), "silent", "通知（未提及）")
         # An entrant's own figure ("剪了六分来钟，能行不") is judged before anything could call the
         # message off-topic: its words are few and unlike the notice's.
-        fits = None if english else video_fits(base, contest, normalise(text))
+        fits = (
+            video_fits(base, contest, normalise(question), lambda entry: english_answer(entry, contest))
+            if english
+            else video_fits(base, contest, normalise(text))
+        )
         if fits is not None:
             return HelpAnswer(fits, True, VIDEO_FITS, 1.0, contest.id, fits, VIDEO_FITS, query.terms)
         counted = None if english else text_fits(base, contest, normalise(text))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from contests.rules import Contest, VideoSpec
 from handlers.helpdesk.analyzer import asked_part
-from handlers.helpdesk.index import KnowledgeBase
+from handlers.helpdesk.index import Entry, KnowledgeBase
 from validators.spoken import cn_count
 
 #: What an answer from here is called where an entry's id would be (no entry: it is worked out).
@@ -94,6 +94,7 @@ class _Verdict:
     said: str
     rule: str
     entry_id: str
+    rule_en: str = ""
 
 
 #: The question is about the video itself (its figure alone, "301MB超了吗", names it too).
@@ -125,7 +126,27 @@ def _duration(text: str, video: VideoSpec) -> _Verdict | None:
         seconds = minutes * 60 + extra + (1 if found["more"] else 0)  # "4分多钟": just over four
     rule = _bounds(low, high, _minutes, "")
     fits = (low is None or seconds >= low) and (high is None or seconds <= high)
-    return _Verdict(fits, found.group(0).strip(), f"时长{rule}", "fact:video.duration")
+    rule_en = _bounds(low, high, lambda v: f"{v / 60:g}", " minutes").replace("～", "–")
+    return _Verdict(
+        fits, found.group(0).strip(), f"时长{rule}", "fact:video.duration", f"duration of {_en(rule_en)}"
+    )
+
+
+def _en(rule: str) -> str:
+    """The Chinese bound words of :func:`_bounds` in English."""
+    return rule.replace("不少于", "at least ").replace("不超过", "at most ")
+
+
+#: English figures as the Chinese readers above take them ("3 min 45 s" is 3分45秒).
+_EN_FIGURES = (
+    (
+        re.compile(
+            r"(\d+(?:\.\d+)?)\s*(?:minutes?|mins?)\b\s*(?:and\s*)?(?:(\d+)\s*(?:seconds?|secs?|s)\b)?", re.I
+        ),
+        lambda m: f"{m[1]}分{m[2] + '秒' if m[2] else '钟'}",
+    ),
+    (re.compile(r"(\d+)\s*(?:seconds?|secs?)\b", re.I), lambda m: f"{m[1]}秒"),
+)
 
 
 def _minutes(seconds: float) -> str:
@@ -151,7 +172,14 @@ def _size(text: str, video: VideoSpec) -> _Verdict | None:
     mib = figure * 1000 if found["unit"].upper().startswith("G") else figure
     fits = (low is None or mib >= low) and (high is None or mib <= high)
     rule = _bounds(low, high, lambda v: f"{v:g}", "兆（MB）")
-    return _Verdict(fits, found.group(0).strip().upper(), f"文件大小{rule}", "fact:video.size")
+    rule_en = _bounds(low, high, lambda v: f"{v:g}", " MB").replace("～", "–")
+    return _Verdict(
+        fits,
+        found.group(0).strip().upper(),
+        f"文件大小{rule}",
+        "fact:video.size",
+        f"file size of {_en(rule_en)}",
+    )
 
 
 def _resolution(text: str, video: VideoSpec) -> _Verdict | None:
@@ -167,7 +195,10 @@ def _resolution(text: str, video: VideoSpec) -> _Verdict | None:
     if pixels is not None and video.aspect_ratio is not None:
         w, h = (int(x) for x in video.aspect_ratio.split(":"))
         if size[0] * h != size[1] * w:  # 1080×1920 (upright), 1440×1080 (4:3)
-            return _Verdict(False, said.strip(), f"画面比例{video.aspect_ratio}（横屏）", "fact:video.aspect")
+            return _Verdict(
+                False, said.strip(), f"画面比例{video.aspect_ratio}（横屏）", "fact:video.aspect",
+                f"aspect ratio of {video.aspect_ratio} (landscape)",
+            )  # fmt: skip
     if video.resolutions:
         fits = (
             size in video.resolutions
@@ -175,10 +206,16 @@ def _resolution(text: str, video: VideoSpec) -> _Verdict | None:
             else any(size[1] == h for _, h in video.resolutions)
         )
         allowed = "或".join(f"{w}×{h}" for w, h in video.resolutions)
-        return _Verdict(fits, said.strip(), f"分辨率为{allowed}", "fact:video.resolution")
+        return _Verdict(
+            fits, said.strip(), f"分辨率为{allowed}", "fact:video.resolution",
+            "resolution of " + " or ".join(f"{w}×{h}" for w, h in video.resolutions),
+        )  # fmt: skip
     if video.min_height is not None:
         fits = size[1] >= video.min_height
-        return _Verdict(fits, said.strip(), f"分辨率{video.min_height}P以上", "fact:video.resolution")
+        return _Verdict(
+            fits, said.strip(), f"分辨率{video.min_height}P以上", "fact:video.resolution",
+            f"resolution of {video.min_height}p or higher",
+        )  # fmt: skip
     return None
 
 
@@ -191,16 +228,28 @@ def _aspect(text: str, video: VideoSpec) -> _Verdict | None:
         a, b = int(found["a"]), int(found["b"])
         w, h = (int(x) for x in wanted.split(":"))
         fits = a * h == b * w
-        return _Verdict(fits, found.group(0).strip(), f"画面比例{wanted}（横屏）", "fact:video.aspect")
+        return _Verdict(
+            fits, found.group(0).strip(), f"画面比例{wanted}（横屏）", "fact:video.aspect",
+            f"aspect ratio of {wanted} (landscape)",
+        )  # fmt: skip
     upright = _UPRIGHT.search(text)
     if upright is not None and (video.orientation == "landscape" or video.aspect_ratio == "16:9"):
-        return _Verdict(False, upright.group(0), f"画面比例{wanted}（横屏）", "fact:video.aspect")
+        return _Verdict(
+            False, upright.group(0), f"画面比例{wanted}（横屏）", "fact:video.aspect",
+            f"aspect ratio of {wanted} (landscape)",
+        )  # fmt: skip
     return None
 
 
-def video_fits(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
+def video_fits(
+    base: KnowledgeBase, contest: Contest, text: str, english: Callable[[Entry], str] | None = None
+) -> str | None:
     """Whether the video the question (normalised) measures fits the contest's rules, said plainly
-    with each rule quoted; None when it asks no such thing or the rules give no bound for it."""
+    with each rule quoted; None when it asks no such thing or the rules give no bound for it.
+    ``english``: the question is in English, and this says each rule's entry in English."""
+    if english is not None:
+        for pattern, chinese in _EN_FIGURES:
+            text = pattern.sub(chinese, text)
     video = contest.video
     if video is None or not ASKS_FIT.search(text):
         return None
@@ -220,9 +269,17 @@ def video_fits(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
         verdicts = [v for v in verdicts if not v.fits]
     lines = []
     for v in verdicts:
-        if v.fits:
+        if english is not None:
+            said = v.said.replace("分钟", " min").replace("分", " min ").replace("秒", " s").strip()
+            lines.append(
+                f"Yes: the {said} you give is within the required {v.rule_en}."
+                if v.fits
+                else f"No: the {said} you give does not meet the required {v.rule_en}."
+            )
+        elif v.fits:
             lines.append(f"可以：您说的“{v.said}”符合通知要求的{v.rule}。")
         else:
             lines.append(f"不符合：您说的“{v.said}”不满足通知要求的{v.rule}。")
-    entries = [base.entry(v.entry_id) for v in verdicts]
-    return "\n".join([*lines, *(e.render() for e in entries if e is not None)])
+    entries = [e for e in (base.entry(v.entry_id) for v in verdicts) if e is not None]
+    rules = [english(e) if english is not None else e.render() for e in entries]
+    return "\n".join([*lines, *rules])
