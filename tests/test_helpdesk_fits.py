@@ -121,6 +121,11 @@ def test_a_cells_count_of_characters_is_judged_against_its_limit(
         "内容简介限多少字",  # no count of its own
         "推荐表要求简介100字以内，标题有字数限制吗",  # the rule's figure, not the asker's
         "字幕用多大的字号合适",
+        # a count of another text than the cell's: the subtitles', a title's, letters
+        "字幕有100个字，内容简介可以吗",
+        "我们片子的字幕大概有300字，简介超了吗",
+        "标题写了20个字，内容简介写得下吗，可以吗",
+        "内容简介里有三个字母缩写，可以吗",
     ],
 )
 def test_no_count_of_the_askers_own_is_left_to_the_search(helpdesk: Helpdesk, question: str) -> None:

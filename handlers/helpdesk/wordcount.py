@@ -19,10 +19,16 @@ from validators.spoken import cn_count
 #: What an answer from here is called where an entry's id would be (no entry: it is worked out).
 TEXT_FITS = "check:text_fits"
 
-#: A count of characters as entrants tell it ("95个字", "两百五十字", "120字左右"), not a 字幕 or 字体.
+#: A count of characters as entrants tell it ("95个字", "两百五十字", "120字左右"), not a 字幕, 字体
+#: or 字母 ("三个字母缩写").
 _COUNT = re.compile(
-    r"(?P<n>\d{1,4}|[零一二两三四五六七八九十百千]+)\s*(?:多)?\s*(?:个)?\s*(?:汉)?字(?![幕体号数])"
+    r"(?P<n>\d{1,4}|[零一二两三四五六七八九十百千]+)\s*(?:多)?\s*(?:个)?\s*(?:汉)?字(?![幕体号数母节])"
 )
+#: Another text than a form's cell, whose count the asker may tell beside the cell they ask about
+#: ("字幕有100个字，内容简介可以吗": the subtitles' figure says nothing of the 内容简介).
+_OTHER_TEXT = re.compile(r"字幕|标题|片名|题目|解说词?|旁白|台词|文案|片头|片尾|封面|画面")
+#: Where the part of a sentence that a count belongs to starts.
+_PIECE_START = re.compile(r"[，,。；;？?！!]")
 #: The rule's wording around a figure ("限100字", "100字以内", "不超过100字"): not the entrant's own.
 _RULE_BEFORE = re.compile(r"(?:限|限制|不超过|不能超过|最多|以|要求|规定|说)\s*$")
 _RULE_AFTER = re.compile(r"^\s*(?:以内|之内|以下|内)")
@@ -30,13 +36,17 @@ _RULE_AFTER = re.compile(r"^\s*(?:以内|之内|以下|内)")
 _ASKS_OVER = re.compile(r"超|多了|要删|删吗|删减|太长|够不够|够吗|可以吧|可以吗|行吗|行吧|没问题")
 
 
-def _told(text: str) -> tuple[int, str] | None:
-    """The one character count the question gives as its own text's, with how it was written."""
+def _told(text: str, cells: list[tuple[Form, FormField]]) -> tuple[int, str] | None:
+    """The one character count the question gives as its own text's in one of ``cells``, with how
+    it was written; a count told of another text (字幕, 标题) in its part of the sentence is not."""
     counts: dict[int, str] = {}
     for found in _COUNT.finditer(text):
         if _RULE_BEFORE.search(text[max(0, found.start() - 4) : found.start()]) or _RULE_AFTER.match(
             text[found.end() : found.end() + 3]
         ):
+            continue
+        piece = _PIECE_START.split(text[: found.start()])[-1]
+        if _OTHER_TEXT.search(piece) and not any(n in piece for _, f in cells for n in _names(f)):
             continue
         raw = found["n"]
         n = int(raw) if raw.isdigit() else cn_count(raw)
@@ -71,9 +81,9 @@ def text_fits(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
     plainly with each cell's rule; None when it asks no such thing or no form limits that cell."""
     if not (_ASKS_OVER.search(text) or ASKS_FIT.search(text)):
         return None
-    told = _told(text)
-    cells = _cells(contest, text) if told is not None else []
-    if told is None or not cells:
+    cells = _cells(contest, text)
+    told = _told(text, cells) if cells else None
+    if told is None:
         return None
     count, said = told
     lines, rules = [], []
