@@ -255,9 +255,36 @@ def test_what_is_offered_instead_of_what_the_clause_requires_gets_a_plain_no(
     assert answer.confident and answer.answer.startswith(lead), answer.answer
 
 
-def test_a_person_signing_their_own_form_gets_no_plain_no(helpdesk: Helpdesk) -> None:
-    answer = helpdesk.ask(HLJ, "个人自荐只签字不盖章行吗")
-    assert not answer.answer.startswith("不行")
+@pytest.mark.parametrize(
+    ("contest", "question"),
+    [
+        (HLJ, "个人自荐只签字不盖章行吗"),
+        # hlj: 个人自荐需手写签字; the 自荐表's seal is a 自荐机构's, a person signs it
+        (HLJ, "自荐表不盖章可以吗"),
+        (CAS, "我是作者，自荐表没盖章可以吗"),
+        # cacsi: 如以团队或个人为主体注册，则无需盖章
+        ("cacsi-2022-youth", "科普号申报表以团队注册的，不盖章可以吗"),
+    ],
+)
+def test_a_form_a_person_or_team_may_sign_gets_no_plain_no(
+    helpdesk: Helpdesk, contest: str, question: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert not answer.answer.startswith("不行"), answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # the link is permanent: the days are when it is opened, not how long it is kept
+        "链接永久有效，7天后还能打开吗",
+        "链接设置成永久有效了，30天后评审还能看到吗",
+        "链接是永久的，不是7天的，可以吗",
+    ],
+)
+def test_a_permanent_link_with_days_beside_it_gets_no_plain_no(helpdesk: Helpdesk, question: str) -> None:
+    answer = helpdesk.ask("cacsi-2022-youth", question)
+    assert not answer.answer.startswith("不行"), answer.answer
 
 
 def test_a_run_of_the_contests_title_only_names_the_contest(helpdesk: Helpdesk) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import NamedTuple
 
 #: A question asking whether something may be done or is accepted ("行不行", "能用…吗", "要得不").
 ASKS_MAY = re.compile(
@@ -46,25 +47,52 @@ def plain_yes(question: str, clause: str, asked: Iterable[str]) -> str:
     return "可以。" if any(len(w) > 1 and w in question for w in asked) else ""
 
 
-#: What a may-I question offers instead of what the clause requires, and the plain "no" it gets:
-#: a link kept for a while where the clause wants it for ever ("网盘链接设置7天有效可以吗"); a
-#: signature alone where it wants a seal ("公章在总部盖不了，光签个字行不行").
+_DAYS = r"(?:\d+|[一二两三四五六七八九十]+)\s*(?:天|日|个月|周|年)"
+
+
+class _Instead(NamedTuple):
+    """What a may-I question offers instead of what a clause requires, and the plain "no" it gets."""
+
+    offered: re.Pattern[str]
+    required: re.Pattern[str]
+    no: str
+    #: …unless the question says it keeps the requirement after all, or the clause lets some
+    #: askers do without it and the asker does not say they are a unit (then who the asker is
+    #: decides, and a plain no would guess it).
+    kept: re.Pattern[str] | None = None
+    waived: re.Pattern[str] | None = None
+
+
 _INSTEAD = (
-    (
-        re.compile(r"\d+\s*(?:天|日|个月|周|年)|[一二两三四五六七八九十]+\s*(?:天|个月|周|年)|短期|临时"),
+    # A link kept for a while where the clause wants it for ever ("网盘链接设置7天有效可以吗"): the
+    # days must be how long it is kept ("7天有效", "有效期30天"), not when it is opened ("链接永久
+    # 有效，7天后还能打开吗").
+    _Instead(
+        re.compile(
+            rf"{_DAYS}(?:的)?(?:有效|期限|过期|失效)|有效期[^，。？?]{{0,4}}{_DAYS}|设(?:置)?(?:成|为|了)?{_DAYS}|短期|临时"
+        ),
         re.compile(r"永久有效"),
         "不行：通知要求链接设置为永久有效。",
+        kept=re.compile(r"永久"),
     ),
-    (
+    # A signature alone where the clause wants a unit's seal ("公章在总部盖不了，光签个字行不行"); a
+    # 自荐机构's seal binds an institution, and a person entering by the same form signs it (hlj:
+    # 个人自荐需手写签字; cacsi: 如以团队或个人为主体注册，则无需盖章).
+    _Instead(
         re.compile(
             r"(?:光|只|仅|就)(?:签|写)[^，。？?]{0,3}(?:字|名)|不盖章|没(?:有)?盖章|盖不了|没有公章|没公章"
         ),
-        re.compile(r"(?:需|须|必须)加盖公章|单位（盖章）|机构（盖章）"),
+        re.compile(r"(?:需|须|必须)加盖公章|(?:单位|机构)（盖章）"),
         "不行：按通知，这份表须加盖公章，只签字不够。",
+        waived=re.compile(
+            r"无需盖章|不需(?:要)?盖章|不用盖章|个人[^，。；;]{0,6}(?:签字|签名)|为主体注册时|自荐机构（盖章）"
+        ),
     ),
 )
-#: The asker enters as a person, whose part of a form is signed, not sealed.
-_AS_PERSON = re.compile(r"个人|自己|本人|我一个人")
+#: The asker enters as a person, an author or a team, whose part of a form is signed, not sealed.
+_AS_PERSON = re.compile(r"个人|自己|本人|我一个人|作者|团队")
+#: …or as a unit, whose seal a form wants even where persons sign instead ("单位推荐的表", "我们公司").
+_AS_UNIT = re.compile(r"单位|机构|公司|企业|学校|院校|协会|学会|研究所|研究院")
 
 
 def plain_no(question: str, clause: str) -> str:
@@ -72,6 +100,12 @@ def plain_no(question: str, clause: str) -> str:
     the clause rules out (a link kept for days where it must be permanent); else ""."""
     if not ASKS_MAY.search(question) or _AS_PERSON.search(question):
         return ""
-    return next(
-        (no for offered, required, no in _INSTEAD if offered.search(question) and required.search(clause)), ""
-    )
+    for case in _INSTEAD:
+        if (
+            case.offered.search(question)
+            and case.required.search(clause)
+            and not (case.kept and case.kept.search(question))
+            and not (case.waived and case.waived.search(clause) and not _AS_UNIT.search(question))
+        ):
+            return case.no
+    return ""
