@@ -567,6 +567,11 @@ def test_a_body_of_a_kind_the_notice_names_may_enter(
         "我们是成都的一家公司，能报吗",  # the notice's 在渝企业: a company elsewhere is not said yes to
         "我们是重庆电子工程职业学院的，能报吗",  # a vocational college is no 本科院校
         "我们是重庆的公司，能报两部吗",  # a count asks more than may-we
+        # the asker's kind is said, but another body is asked about
+        "我们是研究所的，我们的合作企业在成都，他们能报吗",
+        "我们是本科院校，合作的公司也能参加吗",
+        # another place than the notice's 渝 names the company
+        "我们是四川的企业，在重庆有分公司，能参加吗",
     ],
 )
 def test_no_plain_yes_where_the_notices_kind_is_qualified_or_more_is_asked(

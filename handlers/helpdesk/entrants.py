@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from contests.names import PROVINCES, SUB_PROVINCIAL_CITIES
 from contests.rules import Contest
 
 #: The asker is a person on their own ("我是自由职业者", "个人拍的", "没有单位").
@@ -74,14 +75,17 @@ def kind_may_enter(contest: Contest, audience: str, text: str) -> str | None:
     audience qualifies that kind by a place the question does not name (cq: 在渝企业)."""
     if not (_ASKER_IS.search(text) and MAY_ENTER.search(text)) or _CONDITIONS.search(text):
         return None
-    if _NOT_THE_KIND.search(text):
+    if _NOT_THE_KIND.search(text) or _ANOTHER_BODY.search(text):
         return None
     for kind, said in _KINDS:
         at = audience.find(kind)
         if at < 0 or not any(not _DENIED.search(text[: m.start()]) for m in said.finditer(text)):
             continue
         qualified = re.search(r"在([\u4e00-\u9fff])$", audience[:at])  # "在渝企业": 渝 or 重庆 must be said
-        if qualified and qualified.group(1) not in text and _PLACES.get(qualified.group(1), "-") not in text:
+        if qualified and (
+            (qualified.group(1) not in text and _PLACES.get(qualified.group(1), "-") not in text)
+            or any(p in text for p in _PLACE_NAMES if p != _PLACES.get(qualified.group(1)))
+        ):
             return None
         start = qualified.start() if qualified else at
         return f"可以：通知的参与对象包括“{audience[start : at + len(kind)]}”。"
@@ -92,3 +96,10 @@ def kind_may_enter(contest: Contest, audience: str, text: str) -> str | None:
 _DENIED = re.compile(r"(?:不是|并非|非|不属于)[^，,。；]{0,6}$")
 #: A place's one-character name in a notice, and its full one.
 _PLACES = {"渝": "重庆", "京": "北京", "沪": "上海", "津": "天津"}
+#: The provinces and 副省级城市 as askers name them ("四川的企业", "成都的公司"): a body of another
+#: place than the one a kind is qualified by is not told yes.
+_PLACE_END = re.compile(r"(?:省|市|(?:壮族|回族|维吾尔)?自治区|特别行政区)$")
+_PLACE_NAMES = tuple(_PLACE_END.sub("", n) for n in (*PROVINCES, *SUB_PROVINCIAL_CITIES))
+#: Another body than the asker's is asked about ("我们的合作企业…他们能报吗", "合作的公司也能参加吗"):
+#: the asker's own kind does not answer for it.
+_ANOTHER_BODY = re.compile(r"他们|[他她]|对方|人家|合作(?:的|方|单位|企业|公司)|请的|找的|委托的")
