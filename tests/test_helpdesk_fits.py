@@ -139,6 +139,8 @@ def test_no_count_of_the_askers_own_is_left_to_the_search(helpdesk: Helpdesk, qu
         (HLJ, "5月8号交可以吧？单位盖章拖了几天", "您说的5月8日在截止日期之内"),
         # the day the asker acts on, not the deadline they guess at first
         (CAS, "截止是10月25号还是10月31号？我们10月28号寄出来得及吗？", "您说的10月28日已过截止日期"),
+        # a day said with 前 is a deadline the asker repeats, not the day they act on
+        (CQ, "我们6月5号交给区县，区县7月31日前报送组委会，来得及吗", "您说的6月5日已过截止日期"),
     ],
 )
 def test_the_day_the_asker_will_submit_is_judged_against_the_deadline(

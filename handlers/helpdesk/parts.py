@@ -98,6 +98,8 @@ def selection_stage(contest: Contest, text: str, *, any_unit: bool = False) -> t
 
 #: "7月1号还来得及吗": a day of the year, and whether something can still be done then.
 _ON_DAY = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]")
+#: A day said as a bound ("7月31日前", "之前", "截止"): a deadline, not the day the asker acts on.
+_BY_DAY = re.compile(r"\s*(?:前|之前|以前|截止|截至|为止)")
 #: A day of the work's own life ("3月10日才首播"): the question is about the work's window, not the deadline.
 _WORK_DAY = re.compile(r"播|制作|完成|拍摄|拍完|做好|做完|上线|发布")
 _STILL = re.compile(
@@ -114,10 +116,13 @@ def in_time(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
     if still is None or _WORK_DAY.search(text):
         return None
     # The day the asker will act on is the one told last before the asking ("截止是10月25号还是10月31号？
-    # 我们10月28号寄出来得及吗" asks about the 28th).
-    found = next(iter(reversed([d for d in _ON_DAY.finditer(text) if d.start() < still.end()])), None)
-    if found is None:
+    # 我们10月28号寄出来得及吗" asks about the 28th), but not a deadline they repeat ("6月5号交给区县，
+    # 区县7月31日前报送组委会，来得及吗" asks about the 5th) unless it is the only day told.
+    days = [d for d in _ON_DAY.finditer(text) if d.start() < still.end()]
+    acted = [d for d in days if not _BY_DAY.match(text, d.end())] or days
+    if not acted:
         return None
+    found = acted[-1]
     entry = base.entry("fact:deadline")
     if entry is None:
         return None
