@@ -181,6 +181,10 @@ def test_a_real_word_of_the_same_sound_is_read_as_the_notices_word(helpdesk: Hel
     assert "寓言" in words("寓言动画可以吗").terms
     assert "字母" in words("作品名称能有英文字母吗").terms
     assert "提交" not in words("这届大赛主题叫啥来着").terms  # 题 ends 主题: 题叫 is no slip of 提交
+    # a pair of everyday characters is no slip of both, however alike it sounds: 号出 is no 好处,
+    # 又小 no 有效
+    assert "好处" not in words("10号出结果吗").terms
+    assert "有效" not in words("视频又小又清晰可以吗").terms
 
 
 def test_the_route_chooses_the_form(helpdesk: Helpdesk) -> None:

@@ -505,7 +505,11 @@ class Analyzer:
     def query(self, question: str) -> Query:
         """The question's distinct terms, plus the terms its phrasing implies (``几号前`` -> 截止)."""
         tokenizer = self._tokenizer()
-        text = self._homophones.correct(normalise(question), lambda w: bool(tokenizer.FREQ.get(w)))
+        text = self._homophones.correct(
+            normalise(question),
+            lambda w: bool(tokenizer.FREQ.get(w)),
+            lambda c: tokenizer.FREQ.get(c, 0) >= EVERYDAY_CHARACTER,
+        )
         for pattern, replacement in self._rewrites:
             text = pattern.sub(replacement, text)
         implied = [term for pattern, terms in self._phrases if pattern.search(text) for term in terms.split()]
@@ -539,6 +543,12 @@ class Analyzer:
             bool(CONTEST_WORDS.search(text)), bool(_FORM_WORDS.search(text)),
             frozenset(implied) - frozenset(said_outright),
         )  # fmt: skip
+
+
+#: How often (in jieba's dictionary) a character standing alone is used for it to be an everyday word
+#: (号 44621, 出 85847, 又 150749), which a typist who slipped on both characters of a term hardly
+#: picks for both (结 3761 and 指 13375 for 截止).
+EVERYDAY_CHARACTER = 20000
 
 
 #: Entering again ("还能再投吗", "能不能再报"), asked after a story of an earlier entry.

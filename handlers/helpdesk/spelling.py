@@ -56,8 +56,11 @@ class Homophones:
                 elif self._meanings.get(key) != meant:
                     self._sounds[key] = None  # two meanings, one sound: ambiguous
 
-    def correct(self, text: str, is_word: Callable[[str], bool]) -> str:
-        """``text`` with each non-word run that sounds like a known term replaced by that term."""
+    def correct(
+        self, text: str, is_word: Callable[[str], bool], common: Callable[[str], bool] = lambda c: False
+    ) -> str:
+        """``text`` with each non-word run that sounds like a known term replaced by that term;
+        ``common`` tells a character that is an everyday word on its own (又, 号, 出)."""
         if not self._sounds:
             return text
 
@@ -76,11 +79,14 @@ class Homophones:
                         and term != piece
                         and (
                             sum(a == b for a, b in zip(term, piece, strict=True)) >= len(term) - 1
-                            # both characters slipped, but to the very sound (结指 for 截止), and
-                            # the first is not the end of a word before it (主题叫: 题 is 主题's)
+                            # both characters slipped, but to the very sound (结指 for 截止), the
+                            # first is not the end of a word before it (主题叫: 题 is 主题's), and
+                            # not both are everyday words of their own (10号出结果 is no 好处, 又小
+                            # no 有效)
                             or (
                                 self._reader()(piece) == self._reader()(term)
                                 and not (i > 0 and is_word(run[i - 1 : i + 1]))
+                                and not all(common(c) for c in piece)
                             )
                         )
                         and not _covered_by_words(run, i, n, is_word)
