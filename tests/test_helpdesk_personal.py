@@ -188,3 +188,9 @@ def test_ones_own_form_looked_over_is_the_askers_record(helpdesk: Helpdesk) -> N
     assert (
         helpdesk.ask("cacsi-2022-youth", "我的申报表是不是漏填了是否为会员 你帮我看一下").kind == "personal"
     )
+
+
+def test_a_work_sent_back_in_a_supposition_asks_the_rule(helpdesk: Helpdesk) -> None:
+    """ "如果我的作品被退回了" supposes: what may be done then is the notice's, not the asker's record."""
+    answer = helpdesk.ask("hlj-2022-kepu", "如果我的作品被退回了，还能再交吗")
+    assert answer.kind != "personal"

@@ -56,7 +56,10 @@ _OWN_FATE = re.compile(
 #: One's own work sent back ("我的作品被退回来了，说是不符合要求，能告诉我具体哪里不行吗"): its
 #: review is the entrant's record, not the notice's.
 _OWN_RETURNED = re.compile(
-    _OWNER + r"(?:的|们的)?[^。？?!！]{0,8}(?:作品|片子|视频|稿子|稿件|申报表|推荐表|材料)"
+    # not supposed ("如果我的作品被退回了，还能再交吗" asks the rule)
+    r"(?<!如果)(?<!要是)(?<!假如)(?<!万一)(?<!假设)(?<!若)(?<!如)"
+    + _OWNER
+    + r"(?:的|们的)?[^。？?!！]{0,8}(?:作品|片子|视频|稿子|稿件|申报表|推荐表|材料)"
     r"[^。？?!！，,]{0,4}被(?:人)?(?:退回|打回|驳回|退)(?:来|去)?了"
 )
 #: What became of one's own work, asked in the completed aspect ("我的作品评上奖了吗", "我们推荐的
