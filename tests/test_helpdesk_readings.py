@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.helpdesk.answer import Helpdesk
+from handlers.helpdesk.pieces import same_asked_of
 from handlers.helpdesk.polarity import plain_yes
 
 HLJ = "hlj-2022-kepu"
@@ -299,3 +300,19 @@ def test_an_entry_holding_what_the_questions_phrase_implies_is_answered(helpdesk
     rest of the question's words (合作, 教授, 行吗) are not the notice's."""
     answer = helpdesk.ask(CQ, "我们想拍合作单位的一位教授 他不在我们单位 行吗")
     assert answer.confident and "不得包含其他单位人员" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("piece", "before", "read"),
+    [
+        ("万州呢", "两江新区能推几个", "万州能推几个"),
+        ("不是会员的呢", "个人会员能报吗", "不是会员能报吗"),
+        # a supposition, a figure of the asker's own, a bare verb or a nod asks no question of a thing
+        ("如果晚了呢", "截止日期是哪天", ""),
+        ("我的是5分钟呢", "时长要求是多少", ""),
+        ("不盖呢", "推荐表要盖章吗", ""),
+        ("好的呢", "这个比赛怎么报名", ""),
+    ],
+)
+def test_x_ne_asks_the_question_before_of_a_thing_only(piece: str, before: str, read: str) -> None:
+    assert same_asked_of(piece, before) == read

@@ -36,6 +36,12 @@ _PARTS = re.compile(
 
 #: "X呢" after a question: the same question asked of X ("创意性占几分？艺术性呢", "万州呢").
 _ELLIPSIS = re.compile(r"^(?:那|那么)?(?P<x>[^，,、？?。\s]{1,10}?)(?:的)?呢[？?。！!]*$")
+#: An X of "X呢" that names no thing to ask the question of: a supposition ("如果晚了呢": what
+#: follows), the asker's own figure ("我的是5分钟呢": whether it fits), a bare verb ("不盖呢") or a
+#: nod ("好的呢").
+_NO_THING = re.compile(
+    r"如果|要是|假如|假设|万一|若|\d|的是|^(?:不|没)[^是]{0,2}$|^(?:好|好的|嗯|哦|行|那好)$"
+)
 #: Where the asking starts in a question: a modal or a question word after what it is about
 #: ("两江新区|能推几个", "初审|啥时候", "推荐表|要盖章吗").
 _PREDICATE = re.compile(
@@ -71,7 +77,7 @@ def same_asked_of(piece: str, before: str) -> str:
     几个" asks "万州能推几个"), or "" when it is not such a follow-up or the question before has no
     asking part to lend."""
     follow = _ELLIPSIS.match(piece.strip())
-    if follow is None or not ASKS.search(before):
+    if follow is None or _NO_THING.search(follow.group("x")) or not ASKS.search(before):
         return ""
     asking = _PREDICATE.search(before)
     if asking is None or asking.start() == 0:
