@@ -490,6 +490,32 @@ async def test_the_history_names_people_by_role_and_says_what_a_resubmission_cha
     assert str(ENTRANT) not in history and str(ORGANISER) not in history
 
 
+async def test_a_resubmissions_old_and_new_values_show_only_to_those_entitled(env: Env) -> None:
+    """The history's "联系电话：旧 → 新" is personal data: another unit's member, should a view be
+    built for them, reads only that the phone was changed."""
+    contest = env.svc.contests.get(CAS)
+    assert contest is not None
+    before = contest.closes_at() - dt.timedelta(days=1)
+    done = await env.svc.review.decide(
+        env.a.number, Decision.RETURN, "电话打不通", by=ORGANISER, items=["phone"], now=before
+    )
+    assert done.ok, done.text
+    sub = await env.svc.storage.get_submission(env.a.number)
+    assert sub is not None
+    again = await env.svc.review.resubmit(
+        ENTRANT, env.a.number, {**sub.answers, "phone": "13900139000"}, dict(sub.video), now=before
+    )
+    assert again.ok, again.text
+    console = env.svc.console
+    entry = await console.entry(await console.who(ORGANISER), env.a.number)
+    assert entry is not None
+    shown = str((await console.detail(await console.who(ORGANISER), entry, source="test"))["history"])
+    assert PHONE_A in shown and "13900139000" in shown
+    hidden = str((await console.detail(await console.who(MEMBER_B), entry, source="test"))["history"])
+    assert PHONE_A not in hidden and "13900139000" not in hidden and "已修改" in hidden, hidden
+    assert str(ENTRANT) not in hidden
+
+
 async def test_the_list_follows_every_change_made_anywhere(env: Env, tmp_path: Path) -> None:
     """The console keeps decoded submissions between requests: a decision, a new work and a
     change written by another worker (another store on the same database) all show at once."""
