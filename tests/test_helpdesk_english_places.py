@@ -21,6 +21,13 @@ ENVOY = "most-2023-tech-envoy"
     [
         (CQ, "How many entries can Liangjiang New Area recommend?", "3—5", "1—2"),
         (CQ, "How many works can Wanzhou district recommend?", "1—2", "3—5"),
+        (
+            CQ,
+            "Is Liangjiang New Area in the 3–5 works group or the 1–2 works group for district"
+            " recommendations?",
+            "3—5部",
+            "1—2部",
+        ),
         (CAS, "How many can Dalian recommend?", "不超过3部", "不超过5部"),
         (CAS, "How many works can Guangxi recommend?", "共6部", "不超过3部"),
     ],

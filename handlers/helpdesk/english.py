@@ -51,7 +51,9 @@ LEXICON: tuple[tuple[str, str], ...] = (
      "联系 电话 联系方式是什么"),
     (r"quota|how many (works|videos|entries|films|pieces)"
      r"(?! (will|are|were|to) (be )?(chosen|selected|award))|how many (can|may|could)\b(?! be\b)"
-     r"|\bplaces\b|\blimit on|\bmax(imum)? (number|videos|works|entries)|videos max",
+     r"|\bplaces\b|\blimit on|\bmax(imum)? (number|videos|works|entries)|videos max"
+     # "in the 3–5 works group or the 1–2 works group": which tier of places
+     r"|\d\s*[–-]\s*\d\s*(works|videos|entries)? ?(group|tier|band|category)",
      "名额 几部"),
     (r"chosen|selected|excellent|outstanding|winners?|awarded|shortlist|picked", "评选 优秀 入围"),
     (r"followers?|\bfans\b|subscribers?", "粉丝"),
