@@ -316,3 +316,17 @@ def test_an_entry_holding_what_the_questions_phrase_implies_is_answered(helpdesk
 )
 def test_x_ne_asks_the_question_before_of_a_thing_only(piece: str, before: str, read: str) -> None:
     assert same_asked_of(piece, before) == read
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("征集是到5月底对吧？", "截止日期：2022年5月9日"),  # a guess to confirm asks the deadline
+        ("今年是线下评审还是线上", "本次活动拟采用线上形式举办"),
+    ],
+)
+def test_a_guess_at_the_deadline_and_online_or_not_are_read(
+    helpdesk: Helpdesk, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(HLJ, question)
+    assert answer.confident and said in answer.answer
