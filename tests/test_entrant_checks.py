@@ -269,3 +269,36 @@ def test_authors_said_as_oneself_are_asked_for_the_names(contests: ContestRegist
     checked = check_answer(authors, raw, contest)
     assert isinstance(checked, Invalid) and checked.code == "authors_need_names", (raw, checked)
     assert check_answer(authors, "我思科普工作室、李四", contest).ok
+
+
+@pytest.mark.parametrize(
+    ("form_id", "field_id", "raw", "expected"),
+    [
+        # Trial 7: the label said in a sentence ("推荐单位是…", "自荐机构就是我们公司，…") or shortened
+        # ("创新点：" at 主要创新点) was kept, and printed on the form before the value.
+        ("recommend", "unit", "推荐单位是江西省科学技术厅", "江西省科学技术厅"),
+        ("self", "unit", "自荐机构就是我们公司，福建山海农业科技有限公司", "福建山海农业科技有限公司"),
+        ("recommend", "innovation", "创新点：用无人机监测果园。", "用无人机监测果园。"),
+        ("self", "summary", "简介：讲述茶山上的科技特派团。", "讲述茶山上的科技特派团。"),
+        ("recommend", "unit", "我们单位，江西省科学技术厅", "江西省科学技术厅"),
+    ],
+)
+def test_the_label_said_in_words_or_shortened_before_the_answer_is_not_part_of_it(
+    contests: ContestRegistry, form_id: str, field_id: str, raw: str, expected: str
+) -> None:
+    contest = contests.get("most-2023-tech-envoy")
+    assert contest is not None
+    fld = next(f for f in contest.form(form_id).fields if f.id == field_id)
+    assert check_answer(fld, raw, contest) == Valid(expected)
+
+
+def test_words_that_only_look_like_a_label_are_left_as_typed(contests: ContestRegistry) -> None:
+    contest = contests.get("most-2023-tech-envoy")
+    assert contest is not None
+    title = next(f for f in contest.form("self").fields if f.id == "title")
+    summary = next(f for f in contest.form("self").fields if f.id == "summary")
+    # A title that begins with a word of the label is the title ("名称之谜" is no "名称："), and an
+    # answer made of the label's words and nothing after them is no label before an answer.
+    assert check_answer(title, "名称之谜", contest) == Valid("名称之谜")
+    assert check_answer(summary, "简介短片一部", contest) == Valid("简介短片一部")
+    assert not check_answer(summary, "简介：", contest).ok

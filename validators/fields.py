@@ -10,7 +10,14 @@ from contests.rules import Contest, FieldType, FormField
 from validators.link_fields import check_link_field
 from validators.questions import contest_question
 from validators.requirements import check_cover_name, person_as_unit, unit_needs_name
-from validators.spoken import email_words, phone_words, without_label, without_marks, without_particle
+from validators.spoken import (
+    email_words,
+    phone_words,
+    without_label,
+    without_marks,
+    without_ours,
+    without_particle,
+)
 from validators.text import (
     Invalid,
     Result,
@@ -159,6 +166,8 @@ def check_answer(
     ``today``: the day a date said as "去年10月15号" counts from."""
     required = fld.required
     raw = without_label(raw, fld.label)
+    if fld.type is FieldType.TEXT and is_name_field(fld):
+        raw = without_ours(raw)  # "就是我们公司，福建山海…": the unit's name is what follows
     misplaced = _misplaced(fld, raw, confirmed) if fld.type in (FieldType.TEXT, FieldType.PEOPLE) else None
     if misplaced is not None:
         return misplaced

@@ -206,14 +206,33 @@ def phone_words(text: str) -> str:
     return bare.strip() or text
 
 
+#: The words that say a label's value ("推荐单位是…", "自荐机构就是…"), as a colon does.
+_LABEL_SAYS = r"(?:[：:]|(?:就是|也就是|是|为|叫)[：:，,\s]*)"
+#: "我们公司，…", "就是我们单位，…": the unit said as one's own before its name is given.
+_OURS_LEAD = re.compile(
+    r"^(?:就是|是)?(?:我们|咱们|我|本)(?:的)?(?:公司|单位|学校|机构|团队|协会|学会|中心)[，,、：:\s]+(?=\S)"
+)
+
+
 def without_label(text: str, label: str) -> str:
-    """``text`` without the field's own ``label`` typed before it ("推荐理由：团队带动…" at
-    推荐理由, "传播效果：…" at 传播效果（如点击量等））; anything else as it is."""
-    names = {label, re.sub(r"[（(][^）)]*[）)]", "", label)}
-    for name in sorted((n.strip() for n in names), key=len, reverse=True):
-        if name and (m := re.match(rf"\s*{re.escape(name)}\s*[：:]\s*", text)):
-            return text[m.end() :]
+    """``text`` without the field's own ``label`` typed or said before it ("推荐理由：团队带动…" at
+    推荐理由, "传播效果：…" at 传播效果（如点击量等）, "推荐单位是…", "创新点：…" at 主要创新点: the
+    label's last words of two characters or more); anything else as it is."""
+    bare = re.sub(r"[（(][^）)]*[）)]", "", label).strip()
+    names = {label.strip(), bare, *(bare[i:] for i in range(1, len(bare) - 1))}
+    for name in sorted((n for n in names if n), key=len, reverse=True):
+        m = re.match(rf"\s*{re.escape(name)}\s*{_LABEL_SAYS}\s*", text)
+        if m is None:
+            continue
+        rest = text[m.end() :]
+        if rest.strip() or m[0].rstrip()[-1:] in "：:":  # "推荐理由：" alone is an empty answer
+            return rest
     return text
+
+
+def without_ours(text: str) -> str:
+    """A unit's name without "我们公司，" said before it ("就是我们公司，福建山海农业科技有限公司")."""
+    return _OURS_LEAD.sub("", text.strip()) or text
 
 
 # Said around an e-mail address: "邮箱：", "我的邮箱是", "E-mail:" before it, thanks after it.
