@@ -763,6 +763,7 @@ async def test_every_error_code_has_its_own_sentence(messages: Messages) -> None
         "url_missing": {},
         "not_share_link": {"value": "x"},
         "command_as_answer": {"value": "确认提交"},
+        "agreement_as_name": {"value": "同意"},
         "uscc_length": {"actual": 3},
         "uscc_chars": {"char": "I"},
         "uscc_region": {},

@@ -302,3 +302,15 @@ def test_words_that_only_look_like_a_label_are_left_as_typed(contests: ContestRe
     assert check_answer(title, "名称之谜", contest) == Valid("名称之谜")
     assert check_answer(summary, "简介短片一部", contest) == Valid("简介短片一部")
     assert not check_answer(summary, "简介：", contest).ok
+
+
+@pytest.mark.parametrize("raw", ["同意", "好的", "确认", "没问题", "同意。"])
+def test_agreeing_is_no_name_of_a_person_or_unit(contests: ContestRegistry, raw: str) -> None:
+    # Trial 7 (cq 法定代表人): "同意", typed one step early for the pledge, was taken as the legal
+    # representative's name and printed on the 单位报送表.
+    contest = contests.get("cq-2023-scientist-spirit")
+    assert contest is not None
+    for field_id in ("legal_rep", "unit"):
+        fld = next(f for f in contest.form("unit_report").fields if f.id == field_id)
+        result = check_answer(fld, raw, contest)
+        assert isinstance(result, Invalid) and result.code == "agreement_as_name", (field_id, result)

@@ -72,6 +72,11 @@ _NO_REAL_ANSWER = re.compile(
     r"|你定|你们定|你看着办|你看着填|你帮我填|看着填|看着办)(?:填|写|吧|啊|呀|哈|了|就行|都行)*"
 )
 _COMMAND_WORDS = re.compile(r"确认提交|确定提交|提交报名|确认无误")
+#: Agreeing and nothing else ("同意", "好的", "没问题"): the pledge's answer typed a step early, no name.
+_AGREEING_ALONE = re.compile(
+    r"(?:嗯+|哦+)?(?:我?同意|好的?|确认|确定|可以|没问题|是的|对的?|ok|okay|行)(?:的|了|啊|哈|嘛|吧)*",
+    re.IGNORECASE,
+)
 _BARE_ADDRESS = re.compile(r"(?:^|[\s:：])(?:www\.|[\w-]+\.(?:com|cn|net|org|tv)(?:/|$))", re.IGNORECASE)
 
 
@@ -132,6 +137,9 @@ def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
     if _PERSON_LABEL.search(fld.label) and _TELLS_WHO.search(raw):
         # "法人是刘校长，刘大成": the name is in there, but the cell prints what is typed.
         return Invalid("name_in_sentence", {"value": raw.strip()[:30]})
+    if is_name_field(fld) and _AGREEING_ALONE.fullmatch(without_marks(raw.strip())):
+        # "同意" at 法定代表人 (trial 7): the pledge's word typed one step early, printed as the name.
+        return Invalid("agreement_as_name", {"value": raw.strip()[:20]})
     if is_name_field(fld) and raw.strip() and not any(ch.isalpha() for ch in raw):
         # Digits and signs only: a phone number or a date typed one step too early or late.
         return Invalid("name_is_number", {"value": raw.strip()})
