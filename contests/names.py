@@ -311,6 +311,8 @@ def _forms(name: str) -> set[str]:
         forms.add(stem)
     if base := county_base(folded):
         forms.update({base, base + "县"})
+    if folded in PROVINCES and len(short := _PROVINCE_END.sub("", folded)) >= 2:
+        forms.add(short)  # "我在广东": 广东省, "内蒙古的": 内蒙古自治区
     return forms
 
 
@@ -321,7 +323,10 @@ def place_named_in(text: str, names: Iterable[str]) -> str | None:
     """The one of ``names`` a sentence names by one of its forms ("万州的，我们是三峡学院" → 万州区,
     "我们单位在江北嘛，就报江北噻" → 江北区), else None (none, or several: "江北和渝北都行")."""
     said = fold(text)
-    found = {n for n in names if any(len(f) >= 2 and f in said for f in _forms(n))}
+    named = {n: max((f for f in _forms(n) if len(f) >= 2 and f in said), key=len, default="") for n in names}
+    found = {n for n, form in named.items() if form}
+    # A form inside another name's form said is that name's ("新疆生产建设兵团" says 新疆 too).
+    found = {n for n in found if not any(named[n] in named[m] and named[n] != named[m] for m in found)}
     return found.pop() if len(found) == 1 else None
 
 

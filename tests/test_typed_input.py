@@ -482,6 +482,22 @@ async def test_a_district_named_in_a_sentence_is_chosen(
     assert (await c.draft() or {})["answers"][fld.id] == district
 
 
+@pytest.mark.parametrize(
+    ("said", "province"),
+    [("我在广东", "广东省"), ("我们是内蒙古的", "内蒙古自治区"), ("新疆生产建设兵团的", "新疆生产建设兵团")],
+)
+async def test_a_province_named_in_a_sentence_by_its_short_name_is_chosen(
+    chat: Callable[[str], ChatDriver], svc: Services, said: str, province: str
+) -> None:
+    # Trial 7 (cacsi 所在省份): "我在广东" was answered with the whole list of provinces again.
+    form = contest(svc, CACSI).form("video")
+    fld = next(f for f in form.fields if f.role == "province")
+    c = chat(f"province-{province}")
+    await at_field(c, svc, CACSI, "其他机构和个人自荐（社会征集）", fld.id)
+    await c.say(said)
+    assert (await c.draft() or {})["answers"][fld.id] == province
+
+
 async def test_a_video_too_big_for_the_chat_where_only_links_are_taken(
     chat: Callable[[str], ChatDriver], svc: Services
 ) -> None:
