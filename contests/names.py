@@ -327,6 +327,10 @@ def place_named_in(text: str, names: Iterable[str]) -> str | None:
     found = {n for n, form in named.items() if form}
     # A form inside another name's form said is that name's ("新疆生产建设兵团" says 新疆 too).
     found = {n for n in found if not any(named[n] in named[m] and named[n] != named[m] for m in found)}
+    # A short form that begins another name said by neither ("新疆": 新疆维吾尔自治区 or 新疆生产建设兵团)
+    # is not one of them.
+    if any(m not in found and fold(m).startswith(named[n]) for n in found for m in names):
+        return None
     return found.pop() if len(found) == 1 else None
 
 
