@@ -79,6 +79,14 @@ class DialogKit:
     def form(self, state: State) -> Form | None:
         return self.planner.plan(state).form
 
+    def unit_named(self, state: State) -> str | None:
+        """The unit the draft enters through, as answered at its form's recommender field (cq's
+        报送区县): the asker of "我们区能推几个"."""
+        form = self.form(state)
+        field = form.recommender() if form is not None else None
+        value = state.get("answers", {}).get(field.id) if field is not None else None
+        return value if isinstance(value, str) and value else None
+
     def field(self, state: State, field_id: str | None) -> FormField | None:
         """The field ``field_id`` of the draft's form (None without a form or such a field)."""
         return self.planner.plan(state).form_field(field_id)

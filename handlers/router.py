@@ -130,10 +130,10 @@ class Assistant:
         """The helpdesk's answer to a question typed in the dialog without a prefix."""
 
         async def answers(
-            question: str, contest_id: str | None, route: str | None, track: str | None
+            question: str, contest_id: str | None, route: str | None, track: str | None, unit: str | None
         ) -> list[Reply]:
             assert self.helpdesk is not None
-            said = await self.helpdesk.answer(user, contest_id, question, route=route, track=track)
+            said = await self.helpdesk.answer(user, contest_id, question, route=route, track=track, unit=unit)
             return [Reply(t) for t in said]
 
         return answers
@@ -181,7 +181,8 @@ class Assistant:
         contest_id = (draft.data.get("contest") if draft else None) or contest_hint
         route = draft.data.get("channel") if draft else None
         track = draft.data.get("track") if draft else None
-        said = await self.helpdesk.answer(user, contest_id, question, route=route, track=track)
+        unit = self.submit.engine.unit_named(draft.data) if draft and draft.data.get("contest") else None
+        said = await self.helpdesk.answer(user, contest_id, question, route=route, track=track, unit=unit)
         replies = [Reply(t) for t in said]
         if draft is not None:
             replies.append(Reply(self.submit.engine.msg.render("draft_kept_after_question")))

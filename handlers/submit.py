@@ -77,7 +77,8 @@ class LinkProbeLike(Protocol):
 
 
 LinkProber = Callable[[str, Contest], Awaitable[LinkProbeLike]]
-AskHelpdesk = Callable[[str, str | None, str | None, str | None], Awaitable[list[Reply]]]
+#: The helpdesk asked from the dialog: (question, contest, route, track, the unit the draft names).
+AskHelpdesk = Callable[[str, str | None, str | None, str | None, str | None], Awaitable[list[Reply]]]
 """Answers a question typed in the dialog: ``ask(question, contest_id, route, track)`` (as chosen so far)."""
 
 
@@ -371,6 +372,7 @@ class SubmitHandler:
                 state.get("contest") or contest_hint,
                 state.get("channel"),
                 state.get("track"),
+                self.engine.unit_named(state) if state.get("contest") else None,
             )
             replies = [*answer, *replies]
         return replies

@@ -263,9 +263,10 @@ async def test_ask_async_runs_in_a_worker_thread(helpdesk: Helpdesk, monkeypatch
         question: str,
         route: str | None = None,
         track: str | None = None,
+        unit: str | None = None,
     ) -> object:
         seen.append(threading.get_ident())
-        return real(self, contest_id, question, route, track)
+        return real(self, contest_id, question, route, track, unit)
 
     monkeypatch.setattr(Helpdesk, "ask", spy)
     answer = await helpdesk.ask_async(KEPU, "视频可以多大？")

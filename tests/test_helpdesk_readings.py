@@ -330,3 +330,12 @@ def test_a_guess_at_the_deadline_and_online_or_not_are_read(
 ) -> None:
     answer = helpdesk.ask(HLJ, question)
     assert answer.confident and said in answer.answer
+
+
+def test_our_places_are_the_places_of_the_unit_the_draft_names(helpdesk: Helpdesk) -> None:
+    ours = helpdesk.ask(CQ, "我们能推几个", unit="沙坪坝区")
+    assert ours.confident and ours.answer.startswith("沙坪坝区属于") and "3—5部" in ours.answer
+    named = helpdesk.ask(CQ, "两江新区能推几个", unit="万州区")  # a unit named by name is asked about
+    assert named.answer.startswith("两江新区属于")
+    other = helpdesk.ask(CQ, "视频要多长", unit="沙坪坝区")
+    assert "沙坪坝" not in other.answer

@@ -656,3 +656,22 @@ def test_a_plain_answer_with_those_words_is_still_an_answer(
 ) -> None:
     result = handle(engine, at_field(engine, field_id), text)
     assert result.state is not None and field_id in result.state["answers"]
+
+
+async def test_our_places_asked_in_the_dialog_are_the_drafts_districts(
+    tmp_path: Path, contests: ContestRegistry
+) -> None:
+    """Trial 7: at cq's 创作单位, after 报送区县 沙坪坝区, "我们区能推几个" was told 其它区县's 1—2: the
+    draft's district is the asker's unit, and its 3—5 is the answer."""
+    source = contests.get("cq-2023-scientist-spirit")
+    assert source is not None
+    edition = new_edition(source, "cq-2099-scientist-spirit", dt.date(2099, 5, 31), dt.date(2000, 1, 1))
+    dump_contest(edition, tmp_path / "contests" / "cq-2099-scientist-spirit.yaml")
+    async with services(Settings(data_dir=tmp_path, helpdesk_operators="test:operators")) as s:
+        c = ChatDriver(s.submit, UserKey("test", "sha"), front=s.assistant)
+        await c.start("cq-2099-scientist-spirit")
+        await c.say("沙坪坝")
+        reply = await c.say("我们区能推几个？")
+        assert "沙坪坝区属于" in reply and "3—5部" in reply, reply
+        draft = await c.draft()
+        assert draft is not None and draft["answers"] == {"district": "沙坪坝区"}

@@ -51,7 +51,15 @@ from handlers.helpdesk.pieces import (
     split_questions,
     without_title_runs,
 )
-from handlers.helpdesk.places import ASKS_BONUS, HOW_MANY, describe, listed_units, place_of, with_unit_named
+from handlers.helpdesk.places import (
+    ASKS_BONUS,
+    HOW_MANY,
+    describe,
+    listed_units,
+    of_own_unit,
+    place_of,
+    with_unit_named,
+)
 from handlers.helpdesk.polarity import ASKS_MAY, plain_no, plain_yes
 from handlers.helpdesk.silence import asks_a_silence, out_of_scope, silent_topic
 from handlers.helpdesk.sources import (
@@ -260,13 +268,19 @@ class Helpdesk:
     # -- asking -----------------------------------------------------------------------------
 
     def ask(
-        self, contest_id: str | None, question: str, route: str | None = None, track: str | None = None
+        self,
+        contest_id: str | None,
+        question: str,
+        route: str | None = None,
+        track: str | None = None,
+        unit: str | None = None,
     ) -> HelpAnswer:
         """Answer ``question`` about ``contest_id`` (None: pick one, and say which).
 
         ``route`` is the entry route the asker chose in their draft (推荐/自荐 …): a question about
         "the form" is then about that route's form; ``track`` what the draft enters (cacsi: a 微视频
-        or a 科普号), which a question naming neither is about.  A message asking two things
+        or a 科普号), which a question naming neither is about; ``unit`` the unit it enters through
+        (cq's 报送区县), whose places "我们区能推几个" asks.  A message asking two things
         ("能推荐几部？要盖什么章？") gets both answers, and is sure only if both are.
         """
         # What is asked sits at the end of a long message; the rest is story, and an unbounded
@@ -287,6 +301,8 @@ class Helpdesk:
         contest = self.contests.get(contest_id)
         if contest is None:
             raise KeyError(contest_id)
+        if unit:
+            question = of_own_unit(question, contest, unit)
         pieces = [p for p in split_questions(self._unnamed(contest, question)) if p.strip(" ，。?？")]
         parts: list[str] = []
         leaning = ""
@@ -616,10 +632,15 @@ class Helpdesk:
         return "\n如需确认，可咨询主办方：" + "；".join(phones) + "。"
 
     async def ask_async(
-        self, contest_id: str | None, question: str, route: str | None = None, track: str | None = None
+        self,
+        contest_id: str | None,
+        question: str,
+        route: str | None = None,
+        track: str | None = None,
+        unit: str | None = None,
     ) -> HelpAnswer:
         """:meth:`ask` in a worker thread: building an index and searching must not block the loop."""
-        return await asyncio.to_thread(self.ask, contest_id, question, route, track)
+        return await asyncio.to_thread(self.ask, contest_id, question, route, track, unit)
 
 
 def _places_listed(contest: Contest) -> set[str]:

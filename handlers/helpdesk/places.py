@@ -148,3 +148,19 @@ def _of_kind(unit: str, kind: str) -> bool:
     if kind == "区县":
         return bool(re.search(r"[区县]$", unit))
     return kind == "省级单位" and _named(unit, PROVINCES) is not None
+
+
+#: The asker's own unit, said as "we" ("我们区能推几个", "我们能推几个", "咱们县有几个名额").
+_OURS = re.compile(r"我们|咱们|俺们|我区|我县|我市|我省|本区|本县|本市|本单位")
+
+
+def of_own_unit(question: str, contest: Contest, unit: str) -> str:
+    """``question`` with the asker's ``unit`` (the one their draft enters through) named, where it
+    asks about "our" places and names no unit of its own; else the question as it is."""
+    words = normalise(question)
+    if not (_OURS.search(words) and _ABOUT_PLACES.search(words)):
+        return question
+    place = place_of(words, contest)
+    if place is not None and place.named not in _KIND_WORDS:
+        return question
+    return f"{unit}{question}"

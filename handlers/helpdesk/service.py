@@ -145,15 +145,17 @@ class HelpdeskService:
         *,
         route: str | None = None,
         track: str | None = None,
+        unit: str | None = None,
     ) -> list[str]:
         """The texts to send to ``user`` for ``question``: an answer with its source, or an honest
         "unsure" with the ticket number after the question was handed to the operators.  ``route``
-        is the entry route of the asker's draft, if chosen (a question about "the form" is about its form)."""
+        is the entry route of the asker's draft, if chosen (a question about "the form" is about its form);
+        ``unit`` the unit it enters through (a question about "our places" is about that unit's)."""
         question = question.strip()
         if not question:
             return [EMPTY_QUESTION]
         try:
-            result = await self.helpdesk.ask_async(contest_id, question, route, track)
+            result = await self.helpdesk.ask_async(contest_id, question, route, track, unit)
         except (KnowledgeError, KeyError):
             # A broken FAQ file or an unknown contest must not cost the entrant an answer: an operator
             # takes the question instead.
