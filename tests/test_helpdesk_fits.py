@@ -63,8 +63,8 @@ def test_the_entrants_figure_is_judged_first(
         (CAS, "海报1920×1080可以吗"),
         (CAS, "720P的素材剪进1080P的片子里可以吗"),
         (CAS, "三分钟的视频能不能用手机拍"),
-        (CAS, "我的视频不到100M可以吗"),
-        (CQ, "超过4分钟可以吗"),
+        (CAS, "我的视频不到200M可以吗"),  # under a figure inside the range: settles nothing
+        (CQ, "超过3分钟可以吗"),
         (CQ, "2到4分钟可以吗"),
         (CQ, "原片5分半，剪到4分钟可以吗"),
     ],
@@ -176,3 +176,23 @@ def test_an_english_question_gives_its_figure_and_hears_yes_or_no_in_english(
     answer = helpdesk.ask(contest, question)
     assert answer.entry_id == VIDEO_FITS and answer.answer.startswith(lead), answer.answer
     assert "(Source: the notice" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        (CQ, "时长超过4分钟行不行", "不符合：您说的“超过4分钟”不满足通知要求的时长3分钟～4分钟。"),
+        (CQ, "视频不到3分钟可以吗", "不符合：您说的“不到3分钟”"),
+        (CAS, "视频500兆以上行吗", "不符合：您说的“500兆以上”"),
+        (CAS, "我的视频不到100M可以吗", "不符合：您说的“不到100M”"),  # under the minimum whatever it is
+    ],
+)
+def test_a_bound_that_settles_it_is_judged(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.entry_id == VIDEO_FITS and answer.answer.startswith(said), answer.answer
+
+
+def test_a_bound_that_settles_nothing_is_left_to_the_rule(helpdesk: Helpdesk) -> None:
+    assert helpdesk.ask(CQ, "超过2分钟可以吗").entry_id != VIDEO_FITS  # 2–5 minutes or 6: unknown

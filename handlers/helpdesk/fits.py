@@ -88,6 +88,29 @@ def _the_one(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
     return figure
 
 
+_OVER_BEFORE = re.compile(r"(?:超过|超出|多于|高于|大于|超)$")
+_OVER_AFTER = re.compile(r"^(?:以上|多)")
+_UNDER_BEFORE = re.compile(r"(?:不到|不足|少于|低于|小于|还不到)$")
+
+
+def _beyond(pattern: re.Pattern[str], text: str) -> tuple[re.Match[str], str, str] | None:
+    """The single figure of a measure said as a bound on one side ("超过4分钟", "不到两分钟", "300M以上"),
+    with the bound as said and "over" or "under"; None for a plain figure, a range, two figures or
+    another thing's."""
+    found = list(pattern.finditer(text))
+    if len({f.group(0) for f in found}) != 1:
+        return None
+    figure = found[0]
+    before, after = text[max(0, figure.start() - 6) : figure.start()], text[figure.end() : figure.end() + 4]
+    if _OTHER_THING.search(before + after):
+        return None
+    if (said := _OVER_BEFORE.search(before)) or (said := _UNDER_BEFORE.search(before)):
+        return figure, said.group(0) + figure.group(0).strip(), "over" if said.re is _OVER_BEFORE else "under"
+    if said := _OVER_AFTER.match(after):
+        return figure, figure.group(0).strip() + said.group(0), "over"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class _Verdict:
     fits: bool
@@ -110,26 +133,63 @@ _ABOUT_LENGTH = re.compile(r"时长|长度|片长|多长|剪完|剪出来|总长
 def _duration(text: str, video: VideoSpec) -> _Verdict | None:
     low, high = video.min_duration_s, video.max_duration_s
     found = _the_one(_DURATION, text)
+    if found is None and (bound := _beyond(_DURATION, text)) is not None:
+        return _out_of(bound, low, high, _seconds, "时长", "fact:video.duration", _minutes)
     if found is None or (low is None and high is None):
         return None
     plain = found["m"] and not (found["half"] or found["s"] or found["more"] or "钟" in found.group(0))
     if (plain or found["mm"]) and not _ABOUT_LENGTH.search(text):
         return None
-    seconds: float
-    if found["mm"]:
-        seconds = int(found["mm"]) * 60 + int(found["ss"])
-    elif found["only"]:
-        seconds = _number(found["only"]) or 0
-    else:
-        minutes = _number(found["m"]) or 0
-        extra: float = 30 if found["half"] else (_number(found["s"]) or 0) if found["s"] else 0
-        seconds = minutes * 60 + extra + (1 if found["more"] else 0)  # "4分多钟": just over four
+    seconds = _seconds(found)
     rule = _bounds(low, high, _minutes, "")
     fits = (low is None or seconds >= low) and (high is None or seconds <= high)
     rule_en = _bounds(low, high, lambda v: f"{v / 60:g}", " minutes").replace("～", "–")
     return _Verdict(
         fits, found.group(0).strip(), f"时长{rule}", "fact:video.duration", f"duration of {_en(rule_en)}"
     )
+
+
+def _seconds(found: re.Match[str]) -> float:
+    if found["mm"]:
+        return int(found["mm"]) * 60 + int(found["ss"])
+    if found["only"]:
+        return _number(found["only"]) or 0
+    minutes = _number(found["m"]) or 0
+    extra: float = 30 if found["half"] else (_number(found["s"]) or 0) if found["s"] else 0
+    return minutes * 60 + extra + (1 if found["more"] else 0)  # "4分多钟": just over four
+
+
+def _mib(found: re.Match[str]) -> float:
+    figure = _number(found["n"]) or 0
+    # "0.3G" is what entrants call 300M: a thousand, not 1024 (which would refuse it against 300).
+    return figure * 1000 if found["unit"].upper().startswith("G") else figure
+
+
+def _out_of(
+    bound: tuple[re.Match[str], str, str],
+    low: float | None,
+    high: float | None,
+    value: Callable[[re.Match[str]], float],
+    measure: str,
+    entry_id: str,
+    show: Callable[[float], str],
+) -> _Verdict | None:
+    """A figure said as a bound judged only where the bound settles it: "超过4分钟" against at most
+    4 minutes is over whatever the exact length; "超过2分钟" against 2–5 minutes settles nothing."""
+    found, said, side = bound
+    figure = value(found)
+    certain = (side == "over" and high is not None and figure >= high) or (
+        side == "under" and low is not None and figure <= low
+    )
+    if not certain:
+        return None
+    unit = "" if measure == "时长" else "兆（MB）"
+    rule_en = (
+        f"duration of {_en(_bounds(low, high, lambda v: f'{v / 60:g}', ' minutes'))}"
+        if measure == "时长"
+        else f"file size of {_en(_bounds(low, high, lambda v: f'{v:g}', ' MB'))}"
+    ).replace("～", "–")
+    return _Verdict(False, said.upper(), f"{measure}{_bounds(low, high, show, unit)}", entry_id, rule_en)
 
 
 def _en(rule: str) -> str:
@@ -163,13 +223,11 @@ def _bounds(low: float | None, high: float | None, show: Callable[[float], str],
 def _size(text: str, video: VideoSpec) -> _Verdict | None:
     low, high = video.min_size_mib, video.max_size_mib
     found = _the_one(_SIZE, text)
-    if found is None or (low is None and high is None):
+    if found is None and (bound := _beyond(_SIZE, text)) is not None:
+        return _out_of(bound, low, high, _mib, "文件大小", "fact:video.size", lambda v: f"{v:g}")
+    if found is None or (low is None and high is None) or _number(found["n"]) is None:
         return None
-    figure = _number(found["n"])
-    if figure is None:
-        return None
-    # "0.3G" is what entrants call 300M: a thousand, not 1024 (which would refuse it against 300).
-    mib = figure * 1000 if found["unit"].upper().startswith("G") else figure
+    mib = _mib(found)
     fits = (low is None or mib >= low) and (high is None or mib <= high)
     rule = _bounds(low, high, lambda v: f"{v:g}", "兆（MB）")
     rule_en = _bounds(low, high, lambda v: f"{v:g}", " MB").replace("～", "–")
