@@ -196,3 +196,22 @@ def test_a_bound_that_settles_it_is_judged(
 
 def test_a_bound_that_settles_nothing_is_left_to_the_rule(helpdesk: Helpdesk) -> None:
     assert helpdesk.ask(CQ, "超过2分钟可以吗").entry_id != VIDEO_FITS  # 2–5 minutes or 6: unknown
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        (CQ, "单位报送表里头内容简介要写好多字以内", "通知没有规定「内容简介及主要创新点」的字数。"),
+        (HLJ, "作品名称有字数限制吗", "通知没有规定「作品名称」的字数。"),
+    ],
+)
+def test_a_cells_limit_the_forms_never_set_is_said_plainly(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and answer.kind == "silent" and answer.answer.startswith(said), answer.answer
+
+
+def test_a_cells_limit_a_form_sets_is_not_called_unsaid(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(HLJ, "内容简介限多少字")
+    assert answer.kind == "answer" and "限100字以内" in answer.answer

@@ -73,7 +73,7 @@ from handlers.helpdesk.sources import (
 )
 from handlers.helpdesk.wanted import by_wanted
 from handlers.helpdesk.windows import WINDOW_ENTRIES, WORK_DATES, inside_windows, work_dates
-from handlers.helpdesk.wordcount import TEXT_FITS, text_fits
+from handlers.helpdesk.wordcount import LIMIT_UNSAID, TEXT_FITS, limit_unsaid, text_fits
 from validators.questions import is_english, simplified
 
 #: Confidence at or above which an answer is given without hand-off, chosen on the evaluation's dev
@@ -443,6 +443,11 @@ class Helpdesk:
         counted = None if english else text_fits(base, contest, normalise(text))
         if counted is not None:
             return HelpAnswer(counted, True, TEXT_FITS, 1.0, contest.id, counted, TEXT_FITS, query.terms)
+        unlimited = None if english else limit_unsaid(base, contest, normalise(text))
+        if unlimited is not None:
+            return HelpAnswer(
+                unlimited, True, LIMIT_UNSAID, 1.0, contest.id, unlimited, LIMIT_UNSAID, query.terms, "silent"
+            )
         plainly_errand = out_of_scope(normalise(question), plainly=True)
         if base.off_topic(query) or (english and not about_the_contest(question)) or plainly_errand:
             return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")

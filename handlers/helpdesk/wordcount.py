@@ -103,3 +103,40 @@ def text_fits(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
             if entry is not None and entry not in rules:
                 rules.append(entry)
     return "\n".join([*lines, *(e.render() for e in rules)])
+
+
+#: What a "the notice sets no limit" reply from here is called where an entry's id would be.
+LIMIT_UNSAID = "check:limit_unsaid"
+#: A cell's limit asked ("内容简介限多少字", "作品名称有字数限制吗", "要写好多字以内").
+_ASKS_LIMIT = re.compile(
+    r"字数|多少字|几个字|好多字|几百字|字以内|多少个字|写多长|限多少|有没有.{0,3}限制|有限制"
+)
+#: The shortest run of a cell's label a question must repeat to name it ("内容简介" of 内容简介及主要创新点).
+_NAMED_RUN = 4
+
+
+def _named_in(label: str, text: str) -> bool:
+    if len(label) < _NAMED_RUN:
+        return label in text
+    return any(label[i : i + _NAMED_RUN] in text for i in range(len(label) - _NAMED_RUN + 1))
+
+
+def limit_unsaid(base: KnowledgeBase, contest: Contest, text: str) -> str | None:
+    """ "通知没有规定…字数" for a question asking the limit of a cell the contest's forms have but limit
+    nowhere (cq's 内容简介及主要创新点, a 作品名称), with the form's columns; None when it asks no
+    such thing, names no cell, or a form limits the cell it names."""
+    if not _ASKS_LIMIT.search(text) or _COUNT.search(text) is not None:
+        return None
+    named_form = [w for w in FORM_NAMES if w in text]
+    forms = [f for f in contest.forms if not named_form or any(w in f.title for w in named_form)]
+    cells = [(form, field) for form in forms for field in form.fields if _named_in(field.label, text)]
+    if (
+        not cells
+        or any(field.max_chars for _, field in cells)
+        or not all(form.reproduced for form, _ in cells)
+    ):
+        return None
+    labels = "、".join(dict.fromkeys(f"「{field.label}」" for _, field in cells))
+    form_ids = dict.fromkeys(form.id for form, _ in cells)
+    columns = [e for e in (base.entry(f"fact:forms.{fid}.fields") for fid in form_ids) if e is not None]
+    return "\n".join([f"通知没有规定{labels}的字数。", *(e.render() for e in columns)])
