@@ -202,7 +202,7 @@ def test_a_bound_that_settles_nothing_is_left_to_the_rule(helpdesk: Helpdesk) ->
     ("contest", "question", "said"),
     [
         (CQ, "单位报送表里头内容简介要写好多字以内", "通知没有规定「内容简介及主要创新点」的字数。"),
-        (HLJ, "作品名称有字数限制吗", "通知没有规定「作品名称」的字数。"),
+        (HLJ, "作品名称有字数限制吗", "通知没有规定「作品名称」的字数。（本助手接受50字以内。）"),
     ],
 )
 def test_a_cells_limit_the_forms_never_set_is_said_plainly(

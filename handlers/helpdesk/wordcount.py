@@ -14,6 +14,7 @@ from contests.rules import Contest, Form, FormField
 from handlers.helpdesk.fits import ASKS_FIT
 from handlers.helpdesk.foreign import FORM_NAMES
 from handlers.helpdesk.index import KnowledgeBase
+from validators.fields import max_chars_of
 from validators.spoken import cn_count
 
 #: What an answer from here is called where an entry's id would be (no entry: it is worked out).
@@ -137,6 +138,9 @@ def limit_unsaid(base: KnowledgeBase, contest: Contest, text: str) -> str | None
     ):
         return None
     labels = "、".join(dict.fromkeys(f"「{field.label}」" for _, field in cells))
+    # The assistant's own bound where the form sets none (a title's 50), said beside the silence.
+    taken = sorted({n for _, field in cells if (n := max_chars_of(field)) is not None})
+    own = f"（本助手接受{taken[0]}字以内。）" if len(taken) == 1 else ""
     form_ids = dict.fromkeys(form.id for form, _ in cells)
     columns = [e for e in (base.entry(f"fact:forms.{fid}.fields") for fid in form_ids) if e is not None]
-    return "\n".join([f"通知没有规定{labels}的字数。", *(e.render() for e in columns)])
+    return "\n".join([f"通知没有规定{labels}的字数。{own}", *(e.render() for e in columns)])
