@@ -194,3 +194,7 @@ def test_a_work_sent_back_in_a_supposition_asks_the_rule(helpdesk: Helpdesk) -> 
     """ "如果我的作品被退回了" supposes: what may be done then is the notice's, not the asker's record."""
     answer = helpdesk.ask("hlj-2022-kepu", "如果我的作品被退回了，还能再交吗")
     assert answer.kind != "personal"
+
+
+def test_a_favour_done_to_ones_own_entry_is_the_askers_record(helpdesk: Helpdesk) -> None:
+    assert helpdesk.ask(None, "我上次提交的那个作品还能撤回吗？帮我撤了").kind == "personal"

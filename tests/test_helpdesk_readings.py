@@ -104,6 +104,7 @@ def test_two_units_places_asked_respectively_are_both_given(helpdesk: Helpdesk) 
         "我家孩子科学课作业要做个火山模型 咋做",
         "帮我解释一下量子纠缠是什么 越通俗越好",
         "中科院的研究生好考吗？需要准备什么",
+        "孩子学校布置了科学小实验的作业 帮忙想个题目",
     ],
 )
 def test_errands_with_a_word_of_the_notice_are_out_of_scope(helpdesk: Helpdesk, question: str) -> None:
