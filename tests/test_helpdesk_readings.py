@@ -340,3 +340,8 @@ def test_our_places_are_the_places_of_the_unit_the_draft_names(helpdesk: Helpdes
     assert named.answer.startswith("两江新区属于")
     other = helpdesk.ask(CQ, "视频要多长", unit="沙坪坝区")
     assert "沙坪坝" not in other.answer
+
+
+def test_how_many_a_making_unit_may_send_is_the_notices_silence(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CQ, "一个创作单位最多能报几部")
+    assert answer.kind == "silent" and "没有限制每个创作单位" in answer.answer

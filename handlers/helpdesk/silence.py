@@ -121,7 +121,9 @@ TOPICS: tuple[SilentTopic, ...] = (
            "The notice does not say how many votes each person may cast."),
     # What a making unit may send to its district: the places are the district's to the organisers.
     _topic(r"(?:一个|每个|每家|我们)?(?:创作)?单位[^，。？?]{0,6}(?:报|交|送|投)(?:几|多少)[^，。？?]{0,6}(?:给|到)"
-           r"(?:区|县)|(?:给|到)(?:区县|区里|县里)[^，。？?]{0,6}(?:报|交|送|投)(?:几|多少)",
+           r"(?:区|县)|(?:给|到)(?:区县|区里|县里)[^，。？?]{0,6}(?:报|交|送|投)(?:几|多少)"
+           # "一个创作单位最多能报几部": the notice's word for the maker, whatever it is sent to
+           r"|(?:一个|每个|每家)创作单位[^，。？?]{0,6}(?:报|交|送|投|推|申报)(?:几|多少)",
            r"每(?:个|家)(?:创作)?单位[^，。；]{0,8}(?:限|不超过|最多)",
            "通知没有限制每个创作单位向区县报送几部作品；通知规定的名额是区县向组委会择优推荐的数量。",
            "The notice does not limit how many works a making unit may send to its district; the quota is "
