@@ -345,3 +345,10 @@ def test_our_places_are_the_places_of_the_unit_the_draft_names(helpdesk: Helpdes
 def test_how_many_a_making_unit_may_send_is_the_notices_silence(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CQ, "一个创作单位最多能报几部")
     assert answer.kind == "silent" and "没有限制每个创作单位" in answer.answer
+
+
+def test_a_term_a_phrase_implies_is_a_word_of_the_entries_too(helpdesk: Helpdesk) -> None:
+    """ "需要他本人同意吗" implies cq's 参与主体; the clause "须征得参与主体同意" must be cut into that word
+    for the question to find it (jieba alone cuts 参与 + 主体)."""
+    answer = helpdesk.ask(CQ, "我们要拍所里的一位研究员，需要他本人同意吗？")
+    assert answer.confident and "征得参与主体同意" in answer.answer

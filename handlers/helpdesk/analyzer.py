@@ -422,7 +422,10 @@ class Analyzer:
     def __init__(self, extra_terms: Iterable[str] = ()) -> None:
         # Every synonym is a whole word too: jieba's own dictionary lacks 时长 and cuts it 时 + 长.
         variants = (v for canon, vs in SYNONYMS.items() for v in (canon, *vs) if len(v) > 1)
-        self._terms = {normalise(t) for t in (*DOMAIN_TERMS, *variants, *extra_terms) if t.strip()}
+        # …and every term a phrase implies (参与主体 for "需要他本人同意吗"): an entry saying it must be
+        # cut into that word for the question to find it.
+        implied = (t for _, terms in QUERY_PHRASES for t in terms.split() if len(t) > 1)
+        self._terms = {normalise(t) for t in (*DOMAIN_TERMS, *variants, *implied, *extra_terms) if t.strip()}
         self._canonical = {
             normalise(v): canon for canon, variants in SYNONYMS.items() for v in (canon, *variants)
         }
