@@ -314,3 +314,27 @@ def test_agreeing_is_no_name_of_a_person_or_unit(contests: ContestRegistry, raw:
         fld = next(f for f in contest.form("unit_report").fields if f.id == field_id)
         result = check_answer(fld, raw, contest)
         assert isinstance(result, Invalid) and result.code == "agreement_as_name", (field_id, result)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("我叫王晓明，个人", "王晓明"),
+        ("我叫王晓明", "王晓明"),
+        ("本人王晓明，个人自荐", "王晓明"),
+        ("我的名字是王晓明", "王晓明"),
+        ("王晓明，个人", "王晓明"),
+        ("王晓明（个人）", "王晓明（个人）"),
+    ],
+)
+def test_a_self_nominating_persons_self_introduction_is_not_printed_as_their_name(
+    contests: ContestRegistry, raw: str, expected: str
+) -> None:
+    # Trial 8 (hlj 自荐): "我叫王晓明，个人" at 自荐机构（个人） was stored whole, and the first-maker
+    # check then looked for "我叫王晓明" among the 主创人员.
+    hlj = contests.get("hlj-2022-kepu")
+    assert hlj is not None
+    unit = next(f for f in hlj.form("self").fields if f.role == "unit")
+    assert check_answer(unit, raw, hlj) == Valid(expected)
+    answers = {"unit": expected, "authors": ["王晓明", "李娜"]}
+    assert self_not_first_maker(hlj, "self", "self", answers) is None

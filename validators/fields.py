@@ -17,6 +17,7 @@ from validators.spoken import (
     without_marks,
     without_ours,
     without_particle,
+    without_self_intro,
 )
 from validators.text import (
     Invalid,
@@ -176,6 +177,8 @@ def check_answer(
     raw = without_label(raw, fld.label)
     if fld.type is FieldType.TEXT and is_name_field(fld):
         raw = without_ours(raw)  # "就是我们公司，福建山海…": the unit's name is what follows
+    if fld.type is FieldType.TEXT and fld.role == "unit":
+        raw = without_self_intro(raw)  # "我叫王晓明，个人" at 自荐机构（个人）: the name is 王晓明
     misplaced = _misplaced(fld, raw, confirmed) if fld.type in (FieldType.TEXT, FieldType.PEOPLE) else None
     if misplaced is not None:
         return misplaced

@@ -235,6 +235,18 @@ def without_ours(text: str) -> str:
     return _OURS_LEAD.sub("", text.strip()) or text
 
 
+#: A person introducing themselves before their name ("我叫王晓明", "本人王晓明") and saying after it,
+#: past a comma, that they enter as a person ("，个人", "，个人自荐"): neither goes on the form.
+_SELF_LEAD = re.compile(r"^(?:我叫|我名叫|我的名字(?:是|叫)|本人(?:叫|名叫|是)?)[：:，,\s]*(?=\S)")
+_SELF_TAIL = re.compile(r"[，,、\s]+(?:是|我是)?(?:个人|本人)(?:自荐|报名|参赛|报)?[。.!！~～\s]*$")
+
+
+def without_self_intro(text: str) -> str:
+    """A name without "我叫" said before it and "，个人" after it; "张伟（个人）" is left as typed."""
+    bare = _SELF_TAIL.sub("", _SELF_LEAD.sub("", text.strip()))
+    return bare.strip() or text
+
+
 # Said around an e-mail address: "邮箱：", "我的邮箱是", "E-mail:" before it, thanks after it.
 _EMAIL_LEAD = re.compile(
     r"^(?:我的|我|本人)?(?:电子邮箱|电子邮件|邮箱地址|邮箱|邮件|e-?mail|mail)(?:地址)?(?:是|为)?[：:，,\s]*",
