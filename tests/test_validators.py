@@ -1170,6 +1170,12 @@ def test_people_separated_by_spaces_are_split_only_when_they_are_chinese_names(
         ("网吧", "网吧"),
         ("哈哈哈", "哈哈哈"),
         ("天文", "天文"),
+        # Trial 8 (hlj 类别): "算生态保护吧" was stored as "算生态保护".
+        ("算生态保护吧", "生态保护"),
+        ("应该算是医药健康吧", "医药健康"),
+        ("属于农业科技", "农业科技"),
+        ("算法科普", "算法科普"),
+        ("算力与芯片吧", "算力与芯片"),
     ],
 )
 def test_a_modal_particle_after_a_category_is_not_stored(raw: str, stored: str, kepu2024: Contest) -> None:

@@ -13,6 +13,7 @@ from validators.requirements import check_cover_name, person_as_unit, unit_needs
 from validators.spoken import (
     email_words,
     phone_words,
+    without_hedge,
     without_label,
     without_marks,
     without_ours,
@@ -193,7 +194,7 @@ def check_answer(
             if fld.must_contain_url:
                 return check_contains_url(raw, max_chars=fld.max_chars)
             if _choice_like(fld):  # "科普动画吧" for 类别: the particle is a tone, not the category
-                raw = without_particle(raw)
+                raw = without_hedge(without_particle(raw))
             if fld.role == "title":
                 raw = unquoted_title(raw)
             if _PERSON_LABEL.search(fld.label) and _SPACED_NAME.fullmatch(raw.strip()):

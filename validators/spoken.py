@@ -188,6 +188,21 @@ def without_particle(text: str) -> str:
     return m["value"]
 
 
+#: A hedge said before a short answer ("算生态保护", "应该算是医药健康", "属于农业科技"): the
+#: answer is what follows; "算法科普", "算力" are words of their own.
+_HEDGE_LEAD = re.compile(
+    r"^(?:应该|大概|可能|就|我觉得|我看)?(?:算是|算(?![法力术数盘命账])|属于|归为|归到)(?=\S{2})"
+)
+
+
+def without_hedge(text: str) -> str:
+    """A short answer without "算"/"属于" said before it; anything else as it is."""
+    stripped = text.strip()
+    if len(stripped) > PARTICLE_MAX_CHARS:
+        return text
+    return _HEDGE_LEAD.sub("", stripped)
+
+
 # Said around phone numbers: a label before them ("手机：", "我的电话是"); said after any value typed
 # (a number, an address): thanks ("，谢谢", "麻烦了") and "（微信同号）". None of it goes on the form.
 _PHONE_LEAD = re.compile(
