@@ -338,3 +338,15 @@ def test_a_self_nominating_persons_self_introduction_is_not_printed_as_their_nam
     assert check_answer(unit, raw, hlj) == Valid(expected)
     answers = {"unit": expected, "authors": ["王晓明", "李娜"]}
     assert self_not_first_maker(hlj, "self", "self", answers) is None
+
+
+def test_the_first_part_of_a_two_part_label_said_before_the_answer_is_not_part_of_it(
+    contests: ContestRegistry,
+) -> None:
+    # Trial 8 (hlj 推荐): "播出平台：抖音 https://…" at 播出平台及网址 was stored with its "播出平台：".
+    hlj = contests.get("hlj-2022-kepu")
+    assert hlj is not None
+    fld = next(f for f in hlj.form("recommend").fields if f.label == "播出平台及网址")
+    url = "https://www.douyin.com/video/7301234567890123456"
+    assert check_answer(fld, f"播出平台：抖音 {url}", hlj) == Valid(f"抖音 {url}")
+    assert check_answer(fld, f"网址是{url}", hlj) == Valid(url)

@@ -235,6 +235,8 @@ def without_label(text: str, label: str) -> str:
     label's last words of two characters or more); anything else as it is."""
     bare = re.sub(r"[（(][^）)]*[）)]", "", label).strip()
     names = {label.strip(), bare, *(bare[i:] for i in range(1, len(bare) - 1))}
+    # A label of two things ("播出平台及网址"): either said alone before its part ("播出平台：抖音 …").
+    names |= {part for part in re.split(r"及|和|与|、", bare) if len(part) >= 2}
     for name in sorted((n for n in names if n), key=len, reverse=True):
         m = re.match(rf"\s*{re.escape(name)}\s*{_LABEL_SAYS}\s*", text)
         if m is None:
