@@ -20,17 +20,13 @@ from handlers.helpdesk.english import (
     place_terms,
     with_english_terms,
 )
-from handlers.helpdesk.entrants import kind_may_enter, person_may_enter
 from handlers.helpdesk.facts import build_entries, quota_text
-from handlers.helpdesk.fits import VIDEO_FITS, video_fits
 from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, forms_alike, names_no_track, sink_foreign
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
-from handlers.helpdesk.minimums import MINIMUMS, below_minimums
 from handlers.helpdesk.parts import (
     ASKS_A_LIST,
     ROUTE_WORDS,
     at_stage,
-    in_time,
     items_of,
     lead_of,
     other_size,
@@ -72,8 +68,8 @@ from handlers.helpdesk.sources import (
     parse_notice,
 )
 from handlers.helpdesk.wanted import by_wanted
-from handlers.helpdesk.windows import WINDOW_ENTRIES, WORK_DATES, inside_windows, work_dates
-from handlers.helpdesk.wordcount import LIMIT_UNSAID, TEXT_FITS, limit_unsaid, text_fits
+from handlers.helpdesk.windows import WINDOW_ENTRIES, inside_windows
+from handlers.helpdesk.worked import Worked, may_enter, own_days, own_figures
 from validators.questions import is_english, simplified
 
 #: Confidence at or above which an answer is given without hand-off, chosen on the evaluation's dev
@@ -433,35 +429,16 @@ class Helpdesk:
             return reply(said + self._contacts(contest, english), "silent", "通知（未提及）")
         # An entrant's own figure ("剪了六分来钟，能行不") is judged before anything could call the
         # message off-topic: its words are few and unlike the notice's.
-        fits = (
-            video_fits(base, contest, normalise(question), lambda entry: english_answer(entry, contest))
-            if english
-            else video_fits(base, contest, normalise(text))
-        )
-        if fits is not None:
-            return HelpAnswer(fits, True, VIDEO_FITS, 1.0, contest.id, fits, VIDEO_FITS, query.terms)
-        counted = None if english else text_fits(base, contest, normalise(text))
-        if counted is not None:
-            return HelpAnswer(counted, True, TEXT_FITS, 1.0, contest.id, counted, TEXT_FITS, query.terms)
-        unlimited = None if english else limit_unsaid(base, contest, normalise(text))
-        if unlimited is not None:
-            return HelpAnswer(
-                unlimited, True, LIMIT_UNSAID, 1.0, contest.id, unlimited, LIMIT_UNSAID, query.terms, "silent"
-            )
+        say_en = (lambda entry: english_answer(entry, contest)) if english else None
+        figures = own_figures(base, contest, normalise(question), normalise(text), say_en)
+        if figures is not None:
+            return _worked(figures, contest, query)
         plainly_errand = out_of_scope(normalise(question), plainly=True)
         if base.off_topic(query) or (english and not about_the_contest(question)) or plainly_errand:
             return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
-        late = None if english else in_time(base, contest, normalise(text))
-        if late is not None:
-            return HelpAnswer(
-                late, True, "fact:deadline", 1.0, contest.id, late, "fact:deadline", query.terms
-            )
-        dated = None if english else work_dates(base, contest, normalise(text))
-        if dated is not None:
-            return HelpAnswer(dated, True, WORK_DATES, 1.0, contest.id, dated, WORK_DATES, query.terms)
-        short = None if english else below_minimums(base, contest, normalise(text))
-        if short is not None:
-            return HelpAnswer(short, True, MINIMUMS, 1.0, contest.id, short, MINIMUMS, query.terms)
+        days = None if english else own_days(base, contest, normalise(text))
+        if days is not None:
+            return _worked(days, contest, query)
         places = self._places(contest, base, query, text, english)
         if places is not None:
             return self._with_other_topics(places, base, query, contest, route, text, english)
@@ -476,20 +453,9 @@ class Helpdesk:
             said = english_answer(routed, contest) if english else routed.render()
             return HelpAnswer(said, True, routed.source, 1.0, contest.id, said, routed.id, query.terms,
                               "answer", english)  # fmt: skip
-        person = None if english else person_may_enter(contest, normalise(text))
-        decides = base.entry(person[1]) if person is not None else None
-        if person is not None and decides is not None:  # "个人能报吗": 可以 or 不能, then the rule
-            said = f"{person[0]}\n{decides.render()}"
-            return HelpAnswer(said, True, decides.source, 1.0, contest.id, said, decides.id, query.terms)
-        audience = base.entry("fact:audience")
-        of_kind = (
-            None
-            if english or audience is None
-            else kind_may_enter(contest, contest.audience, normalise(text))
-        )
-        if of_kind is not None and audience is not None:  # "我们是县委宣传部的，也能报吗": 可以, then who may
-            said = f"{of_kind}\n{audience.render()}"
-            return HelpAnswer(said, True, audience.source, 1.0, contest.id, said, audience.id, query.terms)
+        entering = None if english else may_enter(base, contest, normalise(text))
+        if entering is not None:  # "个人能报吗", "我们是县委宣传部的，也能报吗": 可以 or 不能, then the rule
+            return _worked(entering, contest, query)
         # before _unnamed: 区县推荐 is an alias
         stage = unit_recommends(contest, normalise(chinese_terms(question) if english else question))
         if stage is not None:
@@ -646,6 +612,14 @@ class Helpdesk:
     ) -> HelpAnswer:
         """:meth:`ask` in a worker thread: building an index and searching must not block the loop."""
         return await asyncio.to_thread(self.ask, contest_id, question, route, track, unit)
+
+
+def _worked(worked: Worked, contest: Contest, query: Query) -> HelpAnswer:
+    """A reply worked out from what the asker told (``worked.py``), as sure as the rule it quotes."""
+    return HelpAnswer(
+        worked.said, True, worked.source or worked.entry_id, 1.0, contest.id, worked.said, worked.entry_id,
+        query.terms, worked.kind,
+    )  # fmt: skip
 
 
 def _places_listed(contest: Contest) -> set[str]:
