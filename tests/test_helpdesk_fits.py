@@ -215,3 +215,15 @@ def test_a_cells_limit_the_forms_never_set_is_said_plainly(
 def test_a_cells_limit_a_form_sets_is_not_called_unsaid(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(HLJ, "内容简介限多少字")
     assert answer.kind == "answer" and "限100字以内" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "lead"),
+    [
+        ("视频140多兆，能交吗", "可以：您说的“140多兆”"),
+        ("视频200多兆可以吗", "不符合：您说的“200多兆”"),  # just over hlj's 200
+    ],
+)
+def test_a_size_said_with_more_is_judged(helpdesk: Helpdesk, question: str, lead: str) -> None:
+    answer = helpdesk.ask(HLJ, question)
+    assert answer.entry_id == VIDEO_FITS and answer.answer.startswith(lead), answer.answer

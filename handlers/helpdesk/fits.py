@@ -45,7 +45,7 @@ _DURATION = re.compile(
     rf"(?P<m>{_N})\s*分\s*(?:(?P<half>半)|(?P<s>{_N})\s*秒|(?P<more>多|来)(?:钟)?|钟)?"
     rf"|(?P<only>{_N})\s*秒|(?<![\d:：])(?P<mm>\d{{1,2}})[:：](?P<ss>\d{{2}})(?![\d:：])"
 )
-_SIZE = re.compile(rf"(?P<n>{_N})\s*(?P<unit>GB|G|MB|M|兆)(?![A-Za-z0-9])", re.IGNORECASE)
+_SIZE = re.compile(rf"(?P<n>{_N})\s*(?P<more>多|来)?\s*(?P<unit>GB|G|MB|M|兆)(?![A-Za-z0-9])", re.IGNORECASE)
 _HEIGHT = re.compile(r"(?<!\d)(?P<h>\d{3,4})\s*[pP](?![A-Za-z])|(?P<k>4|2)\s*[kK](?![A-Za-z])")
 _PIXELS = re.compile(r"(?<!\d)(?P<w>\d{3,4})\s*[×xX*]\s*(?P<h>\d{3,4})(?!\d)")
 _RATIO = re.compile(r"(?<![\d:：])(?P<a>\d{1,2})\s*[:：比]\s*(?P<b>\d{1,2})(?![\d:：])")
@@ -160,7 +160,7 @@ def _seconds(found: re.Match[str]) -> float:
 
 
 def _mib(found: re.Match[str]) -> float:
-    figure = _number(found["n"]) or 0
+    figure = (_number(found["n"]) or 0) + (0.5 if found["more"] else 0)  # "200多兆": just over 200
     # "0.3G" is what entrants call 300M: a thousand, not 1024 (which would refuse it against 300).
     return figure * 1000 if found["unit"].upper().startswith("G") else figure
 
