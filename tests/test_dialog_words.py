@@ -63,6 +63,17 @@ async def test_a_date_with_a_two_digit_year_is_taken(make_chat: Chat, contests: 
     assert (await answers(chat))["broadcast_date"] == "2023-12-01"
 
 
+async def test_a_date_said_after_a_relative_day_is_the_date_written_out(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """ "今天吧，2026年12月7号" was "不是有效的日期", the date alone was taken (the clock: 2024-10-01)."""
+    chat = make_chat()
+    assert "「播出时间」" in await until(chat, contests, "broadcast_date")
+    reply = await chat.say("昨天吧，2023年10月15号")
+    assert "不是有效的日期" not in reply and "「主创人员（或单位）」" in reply
+    assert (await answers(chat))["broadcast_date"] == "2023-10-15"
+
+
 async def test_a_category_said_with_a_modal_particle_is_stored_without_it(
     make_chat: Chat, contests: ContestRegistry
 ) -> None:

@@ -883,6 +883,26 @@ def test_a_relative_day_that_names_no_day(raw: str) -> None:
     invalid(check_date("上个月20号"), "bad_date")  # without today, nothing to reckon from
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("今天吧，2026年12月7号", "2026-12-07"),
+        ("昨天，2026年12月1日", "2026-12-01"),  # the explicit date wins over 昨天
+        ("今天 2026-11-30", "2026-11-30"),
+        ("2026年12月1日，也就是昨天吧", "2026-12-01"),
+        ("嗯今天吧，是2026年12月1号播的", "2026-12-01"),
+    ],
+)
+def test_an_explicit_date_said_beside_a_relative_day_is_the_explicit_one(raw: str, expected: str) -> None:
+    # Seventh trial round: "今天吧，2026年12月7号" was "不是有效的日期" while "2026年12月7号" was taken.
+    assert valid(check_date(raw, today=dt.date(2026, 12, 7))) == expected
+
+
+@pytest.mark.parametrize("raw", ["2026年12月1日，2026年12月2日", "今天，明天", "今天吧，随便写的"])
+def test_two_dates_or_a_relative_day_with_other_words_stay_refused(raw: str) -> None:
+    invalid(check_date(raw, today=dt.date(2026, 12, 7)), "bad_date")
+
+
 def test_a_relative_year_needs_today() -> None:
     invalid(check_date("去年10月15号"), "bad_date")
     invalid(check_date("明年五月", today=dt.date(2026, 12, 7)), "bad_date")

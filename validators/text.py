@@ -378,6 +378,23 @@ def parse_date(text: str) -> tuple[dt.date, str] | None:
     return None
 
 
+_DATE_PIECES = re.compile(r"[，,。、；;\s]+")
+
+
+def _explicit_beside_relative(text: str, today: dt.date | None) -> tuple[dt.date, str] | None:
+    """The one date written out in ``text`` where every other piece of it is a day said relative
+    to ``today``: "今天吧，2026年12月7号", "2026年12月1日，也就是昨天" (the date written out wins when
+    the two differ); None where a piece is anything else or two dates are written out."""
+    if today is None:
+        return None
+    pieces = [p for p in _DATE_PIECES.split(unicodedata.normalize("NFKC", text)) if p]
+    explicit = [d for p in pieces if (d := parse_date(date_words(p)))]
+    relative = [p for p in pieces if not parse_date(date_words(p)) and parse_date(date_words(p, today))]
+    if len(explicit) != 1 or not relative or len(explicit) + len(relative) != len(pieces):
+        return None
+    return explicit[0]
+
+
 #: A date that has not come yet ("还没播出", "尚未发布", "还没上线").
 _NOT_YET = re.compile(r"还没|尚未|未播|没播|没有播|没发布|没上线|没公开|还不到")
 
@@ -398,6 +415,7 @@ def check_date(
         return Invalid("empty") if required else Valid("")
     said = date_words(text, today)
     parsed = parse_date(text) or parse_date(said) or parse_date(date_words(without_hour(said)))
+    parsed = parsed or _explicit_beside_relative(text, today)
     if parsed is None and _MONTH_DAY.fullmatch(unicodedata.normalize("NFKC", said)):
         return Invalid("date_without_year", {"value": text[:30]})  # "五月一号": which year?
     if parsed is None and _NOT_YET.search(text):  # "还没播出": no date yet, which is the rule's matter
