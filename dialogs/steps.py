@@ -31,7 +31,7 @@ from validators.fields import check_answer
 from validators.link_fields import other_drive
 from validators.links import parse_video_link
 from validators.requirements import check_reviewers, review_way_meant, self_not_first_maker
-from validators.spoken import date_words
+from validators.spoken import ROLE_MARK, date_words
 from validators.text import Invalid, Valid
 
 # A choice with more options than this (cq's 41 区县) is listed in the prompt's text and
@@ -398,6 +398,11 @@ def read_field(
     if fld.type is FieldType.DATE and date_words(value, today) != date_words(value):
         # "上个月20号", "上周三", "昨天": the day reckoned from today, said back to be checked.
         said = kit.msg.render("date_read", label=fld.label, typed=value.strip(), day=result.value)
+        notes.append(Reply(said))
+    if fld.type is FieldType.PEOPLE and isinstance(result.value, list) and ROLE_MARK.search(value):
+        # "张三、刘强（第一作者）": the role is left off the form, and the order it gives is said back.
+        roles = [m[0].strip().strip("（()）【】[]").strip().lstrip("是为") for m in ROLE_MARK.finditer(value)]
+        said = kit.msg.render("people_roles", label=fld.label, roles=roles, names=result.value)
         notes.append(Reply(said))
     if fld.type is FieldType.URL and _video_follows(state, state["answers"].get(fld.id), result.value):
         # The video was this field's link (同上): it is not kept pointing at the old folder.

@@ -74,6 +74,22 @@ async def test_a_date_said_after_a_relative_day_is_the_date_written_out(
     assert (await answers(chat))["broadcast_date"] == "2023-10-15"
 
 
+async def test_a_role_after_a_name_is_left_off_and_its_order_said(
+    make_chat: Chat, contests: ContestRegistry
+) -> None:
+    """ "刘强（第一作者）" was printed on the receipt and the form as the first author's name."""
+    chat = make_chat()
+    await until(chat, contests, "authors")
+    reply = await chat.say("张三、刘强（第一作者）")
+    assert "「播出平台及网址」" in reply
+    assert "刘强、张三" in reply and "第一作者" in reply  # the order kept, said back
+    assert (await answers(chat))["authors"] == ["刘强", "张三"]
+    await chat.say("修改 主创人员（或单位）")
+    reply = await chat.say("王芳（负责人）")
+    assert (await answers(chat))["authors"] == ["王芳"]
+    assert "王芳（负责人）" not in reply
+
+
 async def test_a_category_said_with_a_modal_particle_is_stored_without_it(
     make_chat: Chat, contests: ContestRegistry
 ) -> None:

@@ -1212,6 +1212,31 @@ def test_a_modal_particle_stays_in_titles_names_and_choices(kepu2024: Contest) -
     assert valid(check_choice("科普动画吧", ("科普动画", "实拍"))) == "科普动画"
 
 
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        ("刘强（第一作者）", ["刘强"]),
+        ("刘强(负责人)、张三", ["刘强", "张三"]),
+        ("刘强【主创】", ["刘强"]),
+        ("刘强 （ 第一作者 ）， 张三（第二作者）", ["刘强", "张三"]),
+        ("刘强（第一作者） 张三", ["刘强", "张三"]),
+        # A role's order said against the order typed: the role says who signs where.
+        ("张三、刘强（第一作者）", ["刘强", "张三"]),
+        ("甲小明（第三作者）、乙小红（第一作者）、丙小刚（第二作者）", ["乙小红", "丙小刚", "甲小明"]),
+        # What is not a role stays: cacsi asks the unit and post beside each name.
+        ("刘强（北京四中 教师）", ["刘强（北京四中 教师）"]),
+    ],
+)
+def test_a_role_in_brackets_after_a_name_is_not_part_of_it(raw: str, names: list[str]) -> None:
+    # Seventh trial round: "刘强（第一作者）" was printed on the receipt and the form as the name.
+    assert valid(check_people(raw)) == names
+
+
+@pytest.mark.parametrize("raw", ["张三（第一作者）、刘强（第一作者）", "张三（第三作者）、刘强"])
+def test_roles_that_say_no_one_order_are_asked_again(raw: str) -> None:
+    assert invalid(check_people(raw), "people_order_conflict").params["value"] == raw
+
+
 def test_people_empty_pieces_dropped() -> None:
     assert valid(check_people("张三、、李四，\n\n")) == ["张三", "李四"]
     invalid(check_people("、，;"), "empty")

@@ -304,3 +304,20 @@ def without_marks(text: str) -> str:
     """A short reply as read for its words alone ("对，是要填写的。" → "对是要填写的", "就我 自己。"):
     without spaces and the punctuation people put between such words."""
     return _MARKS.sub("", text)
+
+
+# A role said in brackets after a name ("刘强（第一作者）", "王芳(负责人)", "李明【主创】"): the
+# form's order says who signs where, and the cell prints names, not roles.
+_NTH = r"[一二三四五六七八九十]{1,2}|\d{1,2}"
+_ROLE = (
+    rf"第(?P<nth>{_NTH})(?:作者|主创|制作人|制作单位|制作机构|完成人|署名人?)"
+    r"|(?:项目|主要)?负责人|主创(?:人员)?|作者|制作人|导演|编导|编剧|摄像|摄影|剪辑|后期|配音|策划|出镜"
+)
+ROLE_MARK = re.compile(rf"\s*[（(【\[]\s*(?:是|为)?\s*(?:{_ROLE})\s*[）)】\]]\s*")
+
+
+def role_place(mark: str) -> int | None:
+    """The place a role in brackets gives its name in the signing order ("（第二作者）": 2), if any."""
+    m = ROLE_MARK.fullmatch(mark)
+    nth = m["nth"] if m else None
+    return None if nth is None else _figure(nth)

@@ -19,7 +19,16 @@ from urllib.parse import urlsplit
 import regex
 
 from contests.names import ORGANISATION_END
-from validators.spoken import date_words, email_words, figure_words, phone_words, without_hour, without_thanks
+from validators.spoken import (
+    ROLE_MARK,
+    date_words,
+    email_words,
+    figure_words,
+    phone_words,
+    role_place,
+    without_hour,
+    without_thanks,
+)
 
 # Bounded before any other work, so that a pasted novel costs the same as a sentence.
 MAX_INPUT_CHARS = 4000
@@ -536,16 +545,41 @@ def split_names(piece: str) -> list[str]:
     return ["".join(words)] if len(words) == 1 else [clean_text(piece)]
 
 
+def _in_signing_order(names: list[str], places: dict[int, int]) -> list[str] | None:
+    """``names`` with those whose role says their place ("（第一作者）") put there and the others in
+    the order typed; None when two claim one place or a place is past the list's end."""
+    if len(set(places.values())) != len(places) or not all(1 <= p <= len(names) for p in places.values()):
+        return None
+    ordered: list[str | None] = [None] * len(names)
+    for index, place in places.items():
+        ordered[place - 1] = names[index]
+    rest = iter(n for i, n in enumerate(names) if i not in places)
+    return [n if n is not None else next(rest) for n in ordered]
+
+
 def check_people(raw: str, *, max_chars: int | None = None) -> Result:
     """Names in signing order, separated by 、, commas or (between Chinese names) spaces; the first
     is the first author."""
     base = check_text(raw, max_chars=max_chars, multiline=True)
     if not isinstance(base, Valid):
         return base
-    names = [name for n in _PEOPLE_SPLIT.split(base.value) for name in split_names(n)]
-    names = [n for n in names if n]
+    names: list[str] = []
+    places: dict[int, int] = {}  # a name's index -> the place its role in brackets gives it
+    for piece in _PEOPLE_SPLIT.split(base.value):
+        start = 0
+        for mark in ROLE_MARK.finditer(piece):
+            names += [n for n in split_names(piece[start : mark.start()]) if n]
+            if names and mark.start() > start and (place := role_place(mark[0])) is not None:
+                places[len(names) - 1] = place
+            start = mark.end()
+        names += [n for n in split_names(piece[start:]) if n]
     if not names:
         return Invalid("empty")
+    if places:
+        ordered = _in_signing_order(names, places)
+        if ordered is None:
+            return Invalid("people_order_conflict", {"value": raw.strip()[:60]})
+        names = ordered
     if any(count_chars(n) > 40 for n in names):
         return Invalid("people_separator", {})
     return Valid(names)
