@@ -45,6 +45,7 @@ _NO = {
 }  # fmt: skip
 OFFERED = "offered_contests"  # the contests a near name was offered as (ids), for one reply
 _YES_THAT = {"是", "是的", "对", "对的", "嗯", "嗯嗯", "好", "好的", "就是它", "是这个", "对就是", "yes", "y"}
+_NO_THAT = {"不是", "不是的", "不", "不对", "否", "都不是", "不是这个", "没有", "不要", "no", "n"}
 _GREETING = re.compile(
     r"^(?:你好|您好|你们好|大家好|hi|hello|hey|在吗|在不在|哈喽|嗨|老师好)[!！。.～~，,]*$"
 )
@@ -84,6 +85,8 @@ def read_contest(
     near_offered = [c for c in open_now if c.id in offered_ids]
     if len(near_offered) == 1 and norm(value).strip("。.!！ ") in _YES_THAT:  # "是" to the one offered
         return choose_contest(kit, state, near_offered[0], [])
+    if near_offered and norm(value).strip("。.!！，, ") in _NO_THAT:  # none of those: the whole list
+        return Ask([Reply(kit.msg.render("offer_declined"))])
     key = match_option(value, [(c.id, [c.id, c.title, c.short_title]) for c in open_now])
     if isinstance(key, str):
         contest = kit.contests.get(key)
@@ -113,6 +116,10 @@ def read_contest(
         text = kit.msg.render("near_contest", typed=value.strip(), contests=near)
         offered = tuple(Choice(c.title, f"{step.token}|{c.id}") for c in near)
         return StepResult(state, [Reply(text, offered, numbered=False)])
+    if near_offered:  # "我再看看" to the offer: the offer stands, and the whole list is shown with it
+        state[OFFERED] = [c.id for c in near_offered]
+        said = kit.msg.render("offer_unclear", typed=value.strip()[:30], offered=near_offered)
+        return Ask([Reply(said)])
     return kit.reject(state, "contest_unknown", {}, kit.label(Step.CONTEST))
 
 

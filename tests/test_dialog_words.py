@@ -158,6 +158,36 @@ def test_a_contest_name_with_a_typo_is_offered_not_refused(tmp_path: Path) -> No
     assert state is not None and not state.get("contest")
 
 
+def test_a_reply_to_the_offer_that_is_neither_yes_nor_no_nor_a_contest_shows_the_list(tmp_path: Path) -> None:
+    """At "您是想报名这个大赛吗", "我再看看" was told "没有找到这个大赛" with no list to choose from."""
+    engine = DialogEngine(open_editions(tmp_path), Messages())
+    now = dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC)
+    user = UserKey("terminal", "offer")
+
+    def say(state: State | None, text: str) -> tuple[State | None, str]:
+        result = engine.handle(state, Incoming(user, EventKind.TEXT, text=text), now)
+        return result.state, "\n".join(choices_as_text(r) for r in result.replies)
+
+    titles = ["2026年黑龙江省优秀科普微视频作品征集评选活动", "2026年全国科普微视频大赛"]
+    for reply in ("我再看看", "不是", "嗯……不太确定"):
+        state = engine.handle(None, Incoming(user, EventKind.START), now).state
+        state, text = say(state, "黑龙家省的科普视频征集")
+        assert "您是想报名这个大赛吗" in text
+        state, text = say(state, reply)
+        assert state is not None and not state.get("contest")
+        assert "没有找到这个大赛" not in text, reply
+        assert all(t in text for t in titles), (reply, text)  # the list, to choose from
+        assert "2026年黑龙江省优秀科普微视频作品征集评选活动" in text and "序号" in text
+        state, text = say(state, "2")  # and a number of that list is taken
+        assert state is not None and state["contest"], (reply, text)
+    # Words that are not an answer leave the offer standing: "是" still takes the contest offered.
+    state = engine.handle(None, Incoming(user, EventKind.START), now).state
+    state, text = say(state, "黑龙家省的科普视频征集")
+    state, text = say(state, "我再看看")
+    state, text = say(state, "是")
+    assert state is not None and state["contest"] == "hlj-2026-kepu"
+
+
 async def review_page(chat: ChatDriver, contests: ContestRegistry) -> str:
     text = await until(chat, contests, "review_by")
     contest = contests.get(CONTEST)
