@@ -66,6 +66,13 @@ class DialogEngine(DialogKit):
     def __init__(self, contests: ContestRegistry, messages: Messages) -> None:
         super().__init__(contests, messages, STEPS)
 
+    def asks_without_draft(self, text: str) -> bool:
+        """Whether ``text``, typed with no draft, is a question :meth:`handle` would hand to the
+        helpdesk (not a command, not "答：…")."""
+        if not text or COMMANDS.get(norm(text)) is not None or questions_mod.forced_answer(text) is not None:
+            return False
+        return question_grade(text) >= LOOKS_LIKE
+
     # ------------------------------------------------------------------ entry point
     def handle(
         self,
@@ -101,7 +108,7 @@ class DialogEngine(DialogKit):
             if command == "cancel":
                 return StepResult(None, [Reply(self.msg.render("nothing_to_cancel"))])
             started = self._new_draft(now, contest_hint, show_help=command == "help")
-            if asks and question_grade(text) >= LOOKS_LIKE:
+            if asks and self.asks_without_draft(text):
                 started.question = text
             return started
 

@@ -123,8 +123,32 @@ class Assistant:
                 return [Reply(self.submit.engine.msg.render("internal_error"), meta={"error": "internal"})]
             if routed is not None:
                 return routed
+        if text and self.helpdesk is not None and self.submit.engine.asks_without_draft(text):
+            answered = await self._asked_after_submitting(event.user, text, gate, turn)
+            if answered is not None:
+                return answered
         ask = None if self.helpdesk is None else self._answers_for(event.user)
         return await self.submit.handle(event, contest_hint=contest_hint, gate=gate, ask=ask, turn=turn)
+
+    async def _asked_after_submitting(
+        self, user: UserKey, question: str, gate: ClaimGate | None, turn: Turn
+    ) -> list[Reply] | None:
+        """A question from an entrant with no draft whose submission is in: answered, and no new
+        dialog begun (a welcome and the contests after 我的作品审核通过了吗 read as if the work
+        were lost); None where there is a draft or no submission, for the dialog to take."""
+        assert self.helpdesk is not None
+        draft = turn.draft if turn.draft_read else await self.storage.get_draft(user)
+        if draft is not None:
+            return None
+        submitted = await self.storage.list_submissions(user=user)
+        if not submitted:
+            return None
+        if gate is not None:
+            await gate.ensure(turn)
+        last = submitted[-1]
+        said = await self.helpdesk.answer(user, last.contest_id, question, route=last.channel_id)
+        hint = self.submit.engine.msg.render("asked_after_submitting")
+        return [*(Reply(t) for t in said), Reply(hint)]
 
     def _answers_for(self, user: UserKey) -> AskHelpdesk:
         """The helpdesk's answer to a question typed in the dialog without a prefix."""

@@ -220,6 +220,24 @@ async def test_my_submissions_mention_the_form_being_filled_in(tmp_path: Path) -
         assert draft is not None and draft.data["step"] != "scan"  # 我的投稿 left it as it was
 
 
+async def test_a_question_after_the_submission_is_finished_starts_no_new_dialog(tmp_path: Path) -> None:
+    """Seventh trial round (web chat): "我的作品审核通过了吗" after the submission was complete was
+    answered, then a welcome and the contest's channels followed as if a new dialog had begun."""
+    write_open_edition(tmp_path / "contests")
+    settings = Settings(_env_file=None, data_dir=tmp_path, contests_dir=tmp_path / "contests")
+    async with services(settings) as svc:
+        await submit_complete(svc, tmp_path)
+        assert await svc.storage.get_draft(ENTRANT) is None
+        for question in ("我的作品审核通过了吗", "视频可以多大？"):
+            said = await say(svc, ENTRANT, question)
+            assert "您好！我是" not in said and "请选择参赛渠道" not in said, said
+            assert "请选择要报名的大赛" not in said and "报名草稿没有改动" not in said, said
+            assert "发送“开始”" in said, said  # how to enter another work
+            assert await svc.storage.get_draft(ENTRANT) is None
+        assert "【材料齐全】" in await say(svc, ENTRANT, "我的作品审核通过了吗")
+        assert "您好！我是" in await say(svc, ENTRANT, "开始")  # a new dialog when asked for
+
+
 def test_review_from_the_command_line(tmp_path: Path) -> None:
     """``python -m bot review``: the server's operator decides, with the same checks."""
     write_open_edition(tmp_path / "contests")
