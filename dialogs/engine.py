@@ -19,7 +19,14 @@ from contests.events import EventKind, Incoming, Reply
 from contests.rules import ContestRegistry
 from dialogs import questions as questions_mod
 from dialogs import refit, review, scan, typed_links
-from dialogs.choosing import channel_correction, contest_correction, kind_not_offered
+from dialogs.choosing import (
+    channel_correction,
+    contest_correction,
+    contests_meant,
+    contests_near,
+    kind_not_offered,
+    picked_number,
+)
 from dialogs.kit import DialogKit, StepSpec, bare, norm
 from dialogs.messages import Messages
 from dialogs.plans import StepRef, current, goto
@@ -110,6 +117,8 @@ class DialogEngine(DialogKit):
             started = self._new_draft(now, contest_hint, show_help=command == "help")
             if asks and self.asks_without_draft(text):
                 started.question = text
+            elif command is None and forced is None and event.kind is EventKind.TEXT and not contest_hint:
+                return self._first_named(started, event, now, questions=questions)
             return started
 
         step = current(state)
@@ -448,6 +457,27 @@ class DialogEngine(DialogKit):
         return StepResult(state, [self._prompt(state, now)])
 
     # ------------------------------------------------------------------ draft creation
+    def _first_named(
+        self, started: StepResult, event: Incoming, now: dt.datetime, *, questions: bool
+    ) -> StepResult:
+        """A first message (no draft; WeChat users type before anything is shown) that names a
+        contest ("我想报名大美科技特派团"): the new draft goes on with it, as if it had been typed at
+        the list, rather than the list alone with the contest named dropped."""
+        text = event.text
+        if started.state is None or picked_number(text) is not None or norm(text).isdigit():
+            return started
+        named = contests_meant(text, list(self.contests)) or contests_near(text, self.contests.open(now))
+        if not named:
+            return started
+        if current(started.state).name == Step.CONTEST:  # several open: the list's step reads it
+            then = self.handle(started.state, event, now, questions=questions)
+            return StepResult(then.state, [*started.replies[:-1], *then.replies])
+        chosen = started.state.get("contest")
+        if len(named) == 1 and named[0].id != chosen and named[0].status(now) != "open":
+            # The one open contest was taken; the one named is closed (or not open yet): said so.
+            started.replies.insert(1, Reply(self.closed_text(named[0], now)))
+        return started
+
     def _new_draft(self, now: dt.datetime, hint: str | None, *, show_help: bool) -> StepResult:
         state: State = {"v": DRAFT_VERSION, "step": Step.CONTEST, "answers": {}, "video": None}
         first = StepRef(Step.CONTEST)

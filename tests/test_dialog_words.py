@@ -188,6 +188,44 @@ def test_a_reply_to_the_offer_that_is_neither_yes_nor_no_nor_a_contest_shows_the
     assert state is not None and state["contest"] == "hlj-2026-kepu"
 
 
+def test_a_first_message_naming_a_contest_starts_the_dialog_with_it(tmp_path: Path) -> None:
+    """WeChat users type first: "我想报名大美科技特派团" as the very first message (no draft) showed
+    only the contest list, the contest named dropped."""
+    opened = open_editions(tmp_path)
+    closed = ContestRegistry.load().get("cq-2023-scientist-spirit")
+    assert closed is not None
+    engine = DialogEngine(ContestRegistry([*opened, closed]), Messages())
+    now = dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC)
+    user = UserKey("wechat", "first")
+
+    def first(text: str) -> tuple[State | None, str]:
+        result = engine.handle(None, Incoming(user, EventKind.TEXT, text=text), now)
+        return result.state, "\n".join(choices_as_text(r) for r in result.replies)
+
+    state, text = first("我想报名大美科技特派团")
+    assert state is not None and state["contest"] == "envoy-2026", text
+    assert "您好！我是" in text and "已选择「2026年度“大美科技特派团”微视频征集活动」" in text
+    assert "请选择参赛渠道" in text and "请选择要报名的大赛" not in text
+    # A near name is offered, a closed one said closed, each after the welcome.
+    state, text = first("黑龙家省的科普视频征集")
+    assert "您好！我是" in text and "您是想报名这个大赛吗" in text
+    state, text = say_to(engine, state, user, "是", now)
+    assert state is not None and state["contest"] == "hlj-2026-kepu"
+    state, text = first("我要报名重庆的短视频大赛")
+    assert "截止征集" in text and "请选择要报名的大赛" in text
+    # Words that name no contest: the welcome and the list, as before, said once.
+    for words in ("你好", "嗯嗯"):
+        state, text = first(words)
+        assert text.count("您好") == 1 and "请选择要报名的大赛" in text and "没有找到" not in text, text
+
+
+def say_to(
+    engine: DialogEngine, state: State | None, user: UserKey, text: str, now: dt.datetime
+) -> tuple[State | None, str]:
+    result = engine.handle(state, Incoming(user, EventKind.TEXT, text=text), now)
+    return result.state, "\n".join(choices_as_text(r) for r in result.replies)
+
+
 async def review_page(chat: ChatDriver, contests: ContestRegistry) -> str:
     text = await until(chat, contests, "review_by")
     contest = contests.get(CONTEST)
