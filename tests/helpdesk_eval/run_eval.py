@@ -62,6 +62,7 @@ SETS = {
     "unseen15": QUESTIONS.with_name("unseen15.yaml"),
     "unseen16": QUESTIONS.with_name("unseen16.yaml"),
     "unseen17": QUESTIONS.with_name("unseen17.yaml"),
+    "unseen18": QUESTIONS.with_name("unseen18.yaml"),
 }
 
 
