@@ -198,3 +198,9 @@ def test_a_work_sent_back_in_a_supposition_asks_the_rule(helpdesk: Helpdesk) -> 
 
 def test_a_favour_done_to_ones_own_entry_is_the_askers_record(helpdesk: Helpdesk) -> None:
     assert helpdesk.ask(None, "我上次提交的那个作品还能撤回吗？帮我撤了").kind == "personal"
+
+
+def test_whether_ones_own_work_passed_a_stage_is_the_askers_record(helpdesk: Helpdesk) -> None:
+    cq = "cq-2023-scientist-spirit"
+    assert helpdesk.ask(cq, "我的作品有没有通过初审").kind == "personal"
+    assert helpdesk.ask(cq, "作品需要通过初审吗").kind != "personal"  # the rule, no owner

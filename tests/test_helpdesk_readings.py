@@ -352,3 +352,17 @@ def test_a_term_a_phrase_implies_is_a_word_of_the_entries_too(helpdesk: Helpdesk
     for the question to find it (jieba alone cuts 参与 + 主体)."""
     answer = helpdesk.ask(CQ, "我们要拍所里的一位研究员，需要他本人同意吗？")
     assert answer.confident and "征得参与主体同意" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        (CQ, "江津区和北碚区分别能推几个", ["江津区属于“其它区县”", "1—2部", "北碚区属于", "3—5部"]),
+        (CAS, "广西和北京分别能推几部", ["广西", "共6部", "北京", "不超过5部"]),
+    ],
+)
+def test_two_units_named_in_one_question_each_get_their_places(
+    helpdesk: Helpdesk, contest: str, question: str, said: list[str]
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and all(s in answer.answer for s in said), answer.answer

@@ -51,6 +51,7 @@ from handlers.helpdesk.places import (
     ASKS_BONUS,
     HOW_MANY,
     describe,
+    each_unit,
     listed_units,
     of_own_unit,
     place_of,
@@ -332,7 +333,7 @@ class Helpdesk:
                 leaning = ""
         if leaning and parts:
             parts[-1] += "，" + leaning.rstrip("，")
-        parts = parts if len(parts) > 1 else [question]
+        parts = parts if len(parts) > 1 else each_unit(question, contest) if not english else [question]
         if len(parts) > 1:  # the unit one part names is the asker of every part
             selecting = selection_stage(contest, normalise(question))
             stage = selecting[1] if selecting is not None else None
@@ -748,7 +749,8 @@ def _together(answers: list[HelpAnswer]) -> HelpAnswer:
     seen: set[str] = set()
     said = []
     for a in answers:
-        key = a.entry_id or a.answer
+        # One entry answers two parts once, but two units' places from one rule are two answers.
+        key = a.answer if a.entry_id.startswith("fact:quota.") else (a.entry_id or a.answer)
         if key not in seen:
             seen.add(key)
             said.append(a.answer if a.confident else a.suggestion or a.answer)

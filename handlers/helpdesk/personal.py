@@ -53,6 +53,13 @@ _OWN_FATE = re.compile(
     _OWNER + r"(?:的|们的)?[^。？?!！]{0,8}(?:作品|片子|视频|稿子|稿件|链接|申报表|推荐表|光盘|材料)"
     r"[^。？?!！]{0,6}(?:是不是|有没有|是否)(?:被|让人给?|被人)?(?:退回|通过|入围|评上|获奖|落选|收到|失效|过期|删)了"
 )
+#: Whether one's own work passed a stage ("我的作品有没有通过初审", "我们的片子是不是入围了"), asked
+#: without 了: "作品需要通过初审吗" asks the rule and names no owner.
+_OWN_STAGE = re.compile(
+    _OWNER + r"(?:的|们的)?[^。？?!！，,]{0,8}(?:作品|片子|视频|稿子|稿件|科普号)[^。？?!！，,]{0,4}"
+    r"(?:有没有|是不是|是否)(?:被)?(?:通过|入围|入选|评上|获奖|落选|收到)(?:了)?"
+    r"(?:初审|复审|终审|评审|审核|形式审查)?(?:[?？。]|$)"
+)
 #: One's own work sent back ("我的作品被退回来了，说是不符合要求，能告诉我具体哪里不行吗"): its
 #: review is the entrant's record, not the notice's.
 _OWN_RETURNED = re.compile(
@@ -152,5 +159,14 @@ def about_own_submission(question: str) -> bool:
     """Whether ``question`` (normalised) asks the state of the asker's own submission."""
     if _RULE_ASKED.search(question):
         return False
-    own = (PERSONAL, _OWN_STATUS, _RECEIVED_OWN, _OWN_FATE, _OWN_RETURNED, _OWN_OUTCOME, _BARE_STATUS)
+    own = (
+        PERSONAL,
+        _OWN_STATUS,
+        _RECEIVED_OWN,
+        _OWN_FATE,
+        _OWN_STAGE,
+        _OWN_RETURNED,
+        _OWN_OUTCOME,
+        _BARE_STATUS,
+    )
     return any(pattern.search(question) for pattern in own) or _own_state_asked(question)

@@ -164,3 +164,33 @@ def of_own_unit(question: str, contest: Contest, unit: str) -> str:
     if place is not None and place.named not in _KIND_WORDS:
         return question
     return f"{unit}{question}"
+
+
+def each_unit(question: str, contest: Contest) -> list[str]:
+    """A question about places that names two or more units by name ("江津区和北碚区分别能推几个") as
+    one question per unit, in the order named, the others' names taken out; else the question alone."""
+    words = normalise(question)
+    if not _ABOUT_PLACES.search(words):
+        return [question]
+    bonus = tuple(u for ch in contest.channels for r in ch.quota for u in r.bonus_units)
+    labels = " ".join(r.label for ch in contest.channels for r in ch.quota)
+    # Provinces and cities are units only where a rule's places are theirs (not cq's 重庆 itself).
+    regions = (*PROVINCES, *SUB_PROVINCIAL_CITIES) if re.search(r"省|计划单列市|副省级", labels) else ()
+    names = (*listed_units(contest), *bonus, *regions)
+    said = {
+        n: question.find(core(n)) for n in dict.fromkeys(names) if len(core(n)) >= 2 and core(n) in question
+    }
+    # a name inside another one said ("江北" in "江北区", 北京 twice) counts once, where it stands
+    named = sorted({at: n for n, at in sorted(said.items(), key=lambda kv: len(kv[0]))}.items())
+    units = [n for _, n in named]
+    if len(units) < 2:
+        return [question]
+    parts = []
+    for unit in units:
+        part = question
+        for other in units:
+            if other != unit:
+                spelled = "|".join(map(re.escape, sorted({other, core(other)}, key=len, reverse=True)))
+                part = re.sub(rf"[和与跟及、，,\s]*(?:{spelled})[和与跟及、，,\s]*", "", part, count=1)
+        parts.append(part)
+    return parts
