@@ -224,13 +224,16 @@ async def test_a_call_waiting_for_a_connection_is_bounded_by_its_timeout() -> No
         try:
             slow, echo = client.register_script(SLOW), client.register_script(ECHO)
             await lane.run(slow, [], [0])  # loaded
-            first = asyncio.create_task(lane.run(slow, [], [500_000]))
+            # Redis busy for 1.5 s: the first call's socket gives up at 0.3 s and frees the slot, the
+            # next call takes it and gives up at 0.6 s.  (With 0.5 s the next call's reply could
+            # come at 0.5 s, inside its own 0.3 s: the test failed on a quiet machine.)
+            first = asyncio.create_task(lane.run(slow, [], [1_500_000]))
             await asyncio.sleep(0.1)
             with pytest.raises(RedisTimeoutError):
-                await lane.run(echo, ["waits"], ["1"])  # the slot at 0.3 s, Redis busy until 0.5 s
+                await lane.run(echo, ["waits"], ["1"])
             with pytest.raises(RedisTimeoutError):
                 await first
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(1.2)  # Redis free again
             assert await lane.run(echo, ["then"], ["2"]) == ["then", "2"]
             assert len(_lane_clients(await client.client_list())) == 1
         finally:
