@@ -447,8 +447,9 @@ def test_eval_sets_are_well_formed(contests: ContestRegistry) -> None:
 
 def test_eval_holds_the_measured_quality(helpdesk: Helpdesk) -> None:
     """A guard against regressions, a little below what was measured when the helpdesk was last
-    tuned (bench/README.md 'Helpdesk'): hand-offs never count as correct."""
-    questions = [q for path in SETS.values() for q in load_questions(path)]
+    tuned (bench/README.md 'Helpdesk'): hand-offs never count as correct.  The dev halves only
+    (half the CPU of CI's budget; the test halves are the eval's own, run by hand)."""
+    questions = [q for path in SETS.values() for q in load_questions(path) if q.split == "dev"]
     report = evaluate(helpdesk, questions)
     assert report.answered_rate >= 0.77, report.summary()
     assert report.wrong_rate <= 0.04, report.summary()  # unseen5 came with 8.8 % (its writer's batch)
