@@ -143,9 +143,8 @@ def _duration(text: str, video: VideoSpec) -> _Verdict | None:
     seconds = _seconds(found)
     rule = _bounds(low, high, _minutes, "")
     fits = (low is None or seconds >= low) and (high is None or seconds <= high)
-    rule_en = _bounds(low, high, lambda v: f"{v / 60:g}", " minutes").replace("～", "–")
     return _Verdict(
-        fits, found.group(0).strip(), f"时长{rule}", "fact:video.duration", f"duration of {_en(rule_en)}"
+        fits, found.group(0).strip(), f"时长{rule}", "fact:video.duration", _rule_en("时长", low, high)
     )
 
 
@@ -184,17 +183,17 @@ def _out_of(
     if not certain:
         return None
     unit = "" if measure == "时长" else "兆（MB）"
-    rule_en = (
-        f"duration of {_en(_bounds(low, high, lambda v: f'{v / 60:g}', ' minutes'))}"
-        if measure == "时长"
-        else f"file size of {_en(_bounds(low, high, lambda v: f'{v:g}', ' MB'))}"
-    ).replace("～", "–")
-    return _Verdict(False, said.upper(), f"{measure}{_bounds(low, high, show, unit)}", entry_id, rule_en)
+    rule = f"{measure}{_bounds(low, high, show, unit)}"
+    return _Verdict(False, said.upper(), rule, entry_id, _rule_en(measure, low, high))
 
 
-def _en(rule: str) -> str:
-    """The Chinese bound words of :func:`_bounds` in English."""
-    return rule.replace("不少于", "at least ").replace("不超过", "at most ")
+def _rule_en(measure: str, low: float | None, high: float | None) -> str:
+    """A duration's (seconds) or a size's (MB) bounds in English: "duration of 2–5 minutes"."""
+    if measure == "时长":
+        said = "duration of " + _bounds(low, high, lambda v: f"{v / 60:g}", " minutes")
+    else:
+        said = "file size of " + _bounds(low, high, lambda v: f"{v:g}", " MB")
+    return said.replace("～", "–").replace("不少于", "at least ").replace("不超过", "at most ")
 
 
 #: English figures as the Chinese readers above take them ("3 min 45 s" is 3分45秒).
@@ -230,14 +229,8 @@ def _size(text: str, video: VideoSpec) -> _Verdict | None:
     mib = _mib(found)
     fits = (low is None or mib >= low) and (high is None or mib <= high)
     rule = _bounds(low, high, lambda v: f"{v:g}", "兆（MB）")
-    rule_en = _bounds(low, high, lambda v: f"{v:g}", " MB").replace("～", "–")
-    return _Verdict(
-        fits,
-        found.group(0).strip().upper(),
-        f"文件大小{rule}",
-        "fact:video.size",
-        f"file size of {_en(rule_en)}",
-    )
+    said = found.group(0).strip().upper()
+    return _Verdict(fits, said, f"文件大小{rule}", "fact:video.size", _rule_en("文件大小", low, high))
 
 
 def _resolution(text: str, video: VideoSpec) -> _Verdict | None:

@@ -62,15 +62,19 @@ def _names(field: FormField) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in (field.label, short) if len(n) >= 2))
 
 
+def _forms_asked(contest: Contest, text: str) -> list[Form]:
+    """The forms a question is about: the one it names (推荐表, 自荐表…), else all of them."""
+    named = [w for w in FORM_NAMES if w in text]
+    return [form for form in contest.forms if not named or any(w in form.title for w in named)]
+
+
 def _cells(contest: Contest, text: str) -> list[tuple[Form, FormField]]:
     """The limited cells the question names, in the form it names if it names one."""
-    named_form = [w for w in FORM_NAMES if w in text]
     cells = [
         (form, field)
-        for form in contest.forms
+        for form in _forms_asked(contest, text)
         for field in form.fields
         if field.max_chars and any(n in text for n in _names(field))
-        if not named_form or any(w in form.title for w in named_form)
     ]
     # "内容简介" names that cell, not also a form's "简介" cell beside it.
     longest = max((max(len(n) for n in _names(f) if n in text) for _, f in cells), default=0)
@@ -128,9 +132,12 @@ def limit_unsaid(base: KnowledgeBase, contest: Contest, text: str) -> str | None
     such thing, names no cell, or a form limits the cell it names."""
     if not _ASKS_LIMIT.search(text) or _COUNT.search(text) is not None:
         return None
-    named_form = [w for w in FORM_NAMES if w in text]
-    forms = [f for f in contest.forms if not named_form or any(w in f.title for w in named_form)]
-    cells = [(form, field) for form in forms for field in form.fields if _named_in(field.label, text)]
+    cells = [
+        (form, field)
+        for form in _forms_asked(contest, text)
+        for field in form.fields
+        if _named_in(field.label, text)
+    ]
     if (
         not cells
         or any(field.max_chars for _, field in cells)
