@@ -13,6 +13,7 @@ from typing import Literal
 from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import ASKS, Analyzer, Query, contest_terms, normalise
+from handlers.helpdesk.counts import count_verdict, quota_rule
 from handlers.helpdesk.english import (
     about_the_contest,
     chinese_terms,
@@ -526,7 +527,11 @@ class Helpdesk:
             # phone); the rest is the asker's story.
             piece = next((p for p in reversed(re.split(r"[，,]", asked)) if ASKS_MAY.search(p)), asked)
             terms = self.analyzer.query(piece).terms if piece != asked else query.terms
-            note = plain_yes(piece, top.entry.text, terms) or plain_no(asked, top.entry.text) or note
+            rule = quota_rule(contest, top.entry.id)
+            counted = count_verdict(asked, rule) if rule is not None else ""
+            note = (
+                counted or plain_yes(piece, top.entry.text, terms) or plain_no(asked, top.entry.text) or note
+            )
             if top.entry.id in WINDOW_ENTRIES:
                 note = inside_windows(contest, asked) or note
         if note and confident:
@@ -555,6 +560,8 @@ class Helpdesk:
         if entry is None:
             return None
         said = describe(place, quota_text(place.rule, whole=False))
+        verdict = "" if english else count_verdict(normalise(text), place.rule, in_bonus=place.in_bonus)
+        said = f"{verdict}\n{said}" if verdict else said
         quote = f"：“{entry.quote}”" if entry.quote else ""
         rendered = (
             english_answer(replace(entry, text=said), contest) if english

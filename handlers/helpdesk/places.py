@@ -90,7 +90,9 @@ def place_of(question: str, contest: Contest) -> NamedUnit | None:
             and ("省" in label and "计划单列市" not in label)
         ):
             named = province or "省级单位"
-            bonus = None if not rule.bonus_units else any(core(u) == core(named) for u in rule.bonus_units)
+            # A province unnamed ("我们省", "省科技厅") may or may not be on the 三区 list.
+            on_list = any(core(u) == core(named) for u in rule.bonus_units)
+            bonus = None if not rule.bonus_units or not province else on_list
             return NamedUnit(route, rule, named, bonus)
         if not rule.units and re.search(r"区|县", question) and re.search(r"区县|区、县", label):
             return NamedUnit(route, rule, "区县", None)
@@ -109,6 +111,8 @@ def describe(place: NamedUnit, quota: str) -> str:
         text += f"{place.named}在“三区”名单内，增加{place.rule.bonus}个名额，共{total}部。"
     elif place.in_bonus is False:
         text += f"{place.named}不在“三区”名单内，不增加名额。"
+    elif rule.bonus_units and rule.bonus:
+        text += f"在“三区”名单内的增加{rule.bonus}个名额，共{(rule.max_works or 0) + rule.bonus}部。"
     return text
 
 

@@ -1,0 +1,85 @@
+"""Whether the number of works (or 科普号) the asker says they will send fits a quota rule.
+
+"我们单位自荐报2部可以吗" is answered by envoy's 自荐 rule (不超过1部), which the entrant must
+compare with their 2 themselves; "三条都报行吗", "推荐了6部，超了吗" likewise.  The verdict is said
+first — 可以 where the count is within the rule's places, 不可以 where it is over (or under a
+minimum, cq's 3—5部) — and the rule's clause follows as the answer it was.  Where the count falls
+inside places only a 三区 unit has, who the asker is decides, and nothing is said first.
+"""
+
+from __future__ import annotations
+
+import re
+
+from contests.rules import Contest, QuotaRule
+from handlers.helpdesk.fits import ASKS_FIT
+from handlers.helpdesk.polarity import ASKS_MAY
+from validators.spoken import cn_count
+
+_N = r"\d{1,3}|[一二两三四五六七八九十]{1,3}"
+#: A count of works the asker will send: "报1部", "三条都报", "两个作品", "6部片子", "推荐3个科普号".
+#: 部 counts works on its own; 个/条/支 only with what they count ("两个作品", "三条片子"), before
+#: 都 ("三条都报") or after a sending verb ("推荐3个").
+_WORKS = re.compile(
+    rf"(?P<n>{_N})\s*(?:部(?!手机|相机|电脑|分|门)"
+    rf"|(?:个|条|支)\s*(?:(?P<what>作品|片子|视频|微视频|短视频|科普号|账号)|(?=都)))"
+)
+_SENDS = re.compile(rf"(?:报|推|交|送|荐|投)[了上去个]{{0,2}}\s*(?P<n>{_N})\s*(?:个|条)(?P<acc>科普号|账号)?")
+#: "最多几部", "能报几个": a figure asked for, not a count offered for judgement.
+_ASKS_FIGURE = re.compile(r"几|多少|上限|最多|至多")
+
+
+def _count(text: str) -> tuple[int, bool] | None:
+    """The one count the question offers, and whether it counts 科普号 (accounts) not works."""
+    found: list[tuple[int, bool]] = []
+    for m in _WORKS.finditer(text):
+        n = m.group("n")
+        value = int(n) if n.isdigit() else cn_count(n)
+        if value is not None:
+            found.append((value, m.group("what") in ("科普号", "账号")))
+    for m in _SENDS.finditer(text):
+        n = m.group("n")
+        value = int(n) if n.isdigit() else cn_count(n)
+        if value is not None and (value, m.group("acc") is not None) not in found:
+            found.append((value, m.group("acc") is not None))
+    # Two different counts ("收到8个，推几个": the received and the sent) leave the asker's own unclear.
+    return found[0] if len(set(found)) == 1 else None
+
+
+def quota_rule(contest: Contest, entry_id: str) -> QuotaRule | None:
+    """The rule a ``fact:quota.<route>.<kind>`` entry states, or None for any other entry."""
+    if not entry_id.startswith("fact:quota."):
+        return None
+    route_id, _, kind = entry_id.removeprefix("fact:quota.").partition(".")
+    route = next((r for r in contest.channels if r.id == route_id), None)
+    return next((q for q in route.quota if q.kind == kind), None) if route is not None else None
+
+
+def count_verdict(question: str, rule: QuotaRule, *, in_bonus: bool | None = None) -> str:
+    """可以/不可以 for the count a may-I ``question`` offers against ``rule`` ("" where it offers
+    none, asks for a figure, or the 三区 place of an unnamed unit decides).  ``in_bonus``: whether
+    the asker's unit is known to be on the 三区 list (None: not known)."""
+    if not (ASKS_MAY.search(question) or ASKS_FIT.search(question)) or _ASKS_FIGURE.search(question):
+        return ""
+    counted = _count(question)
+    if counted is None:
+        return ""
+    n, accounts = counted
+    most = rule.max_accounts if accounts else rule.max_works
+    least = None if accounts else rule.min_works
+    what = "个科普号" if accounts else "部"
+    if most is None and least is None:
+        return ""
+    extra = rule.bonus if rule.bonus and not accounts else 0
+    if most is not None and extra and in_bonus is None:
+        if n <= most:
+            return f"可以：{n}{what}在名额之内。"
+        if n <= most + extra:
+            return ""  # only a 三区 unit may: who asks decides
+        return f"不可以：{n}{what}超过了名额，最多{most}{what}（“三区”名单内的{most + extra}{what}）。"
+    most = most + extra if most is not None and in_bonus else most
+    if most is not None and n > most:
+        return f"不可以：{n}{what}超过了名额，最多{most}{what}。"
+    if least is not None and n < least:
+        return f"不可以：{n}{what}不够，至少{least}{what}。"
+    return f"可以：{n}{what}在名额之内。"

@@ -1,0 +1,57 @@
+"""The number of works (or 科普号) an asker offers, judged against the quota rule that binds them:
+可以 or 不可以 first, the rule after; nothing first where only a 三区 unit's extra place decides."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.helpdesk.answer import Helpdesk
+
+CACSI = "cacsi-2022-youth"
+CQ = "cq-2023-scientist-spirit"
+CAS = "most-cas-2024-kepu"
+ENVOY = "most-2023-tech-envoy"
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "first"),
+    [
+        (ENVOY, "我们是个农技协会，盖了公章走自荐，报1部片子可以吧？", "可以：1部在名额之内"),
+        (ENVOY, "我们单位自荐报2部可以吗", "不可以：2部超过了名额，最多1部"),
+        (CQ, "北碚区推荐6部可以吗", "不可以：6部超过了名额，最多5部"),
+        (CQ, "渝北区推荐2个作品可以吗", "不可以：2部不够，至少3部"),
+        (CQ, "万州区推3部行不行", "不可以：3部超过了名额，最多2部"),
+        (CAS, "四川推荐7部可以吗", "不可以：7部超过了名额，最多6部"),
+        (CAS, "我们省推荐7部可以吗", "不可以：7部超过了名额，最多5部（“三区”名单内的6部）"),
+        (CAS, "个人自荐报两部行吗", "不可以：2部超过了名额，最多1部"),
+        (CACSI, "单位会员推荐3个科普号可以吗", "不可以：3个科普号超过了名额，最多2个科普号"),
+        (CACSI, "我们省级协会推荐12部作品可以吗", "不可以：12部超过了名额，最多10部"),
+    ],
+)
+def test_a_count_offered_is_judged_against_its_rule_first(
+    helpdesk: Helpdesk, contest: str, question: str, first: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and answer.kind == "answer"
+    assert answer.answer.startswith(first)
+
+
+@pytest.mark.parametrize(
+    ("contest", "question"),
+    [
+        # Six is within a 三区 province's places only: which province asks decides.
+        (CAS, "我们省推荐6部可以吗"),
+        # A figure asked for, not a count offered; two counts (received, sent) name none.
+        (CQ, "我们是北碚区科技局，收到8个，最多能推几个"),
+    ],
+)
+def test_no_verdict_where_the_count_does_not_decide(helpdesk: Helpdesk, contest: str, question: str) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident
+    assert not answer.answer.startswith(("可以", "不可以"))
+
+
+def test_an_unnamed_province_is_not_said_to_be_off_the_3_areas_list(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CAS, "省科技厅能推几部")
+    assert "不在“三区”名单内" not in answer.answer
+    assert "在“三区”名单内的增加1个名额，共6部" in answer.answer
