@@ -18,6 +18,7 @@ ENVOY = "most-2023-tech-envoy"
     [
         (ENVOY, "我们是个农技协会，盖了公章走自荐，报1部片子可以吧？", "可以：1部在名额之内"),
         (ENVOY, "我们单位自荐报2部可以吗", "不可以：2部超过了名额，最多1部"),
+        (ENVOY, "我们帮扶县特派团拍了三条片子，能三条都报吗", "不可以：3部超过了名额，最多1部"),
         (CQ, "北碚区推荐6部可以吗", "不可以：6部超过了名额，最多5部"),
         (CQ, "渝北区推荐2个作品可以吗", "不可以：2部不够，至少3部"),
         (CQ, "万州区推3部行不行", "不可以：3部超过了名额，最多2部"),
@@ -43,6 +44,8 @@ def test_a_count_offered_is_judged_against_its_rule_first(
         (CAS, "我们省推荐6部可以吗"),
         # A figure asked for, not a count offered; two counts (received, sent) name none.
         (CQ, "我们是北碚区科技局，收到8个，最多能推几个"),
+        # Who asks is unsaid: a province's 10 or a county team's 1 is the search's guess.
+        (ENVOY, "我们拍了两部片子，都报可以吗"),
     ],
 )
 def test_no_verdict_where_the_count_does_not_decide(helpdesk: Helpdesk, contest: str, question: str) -> None:

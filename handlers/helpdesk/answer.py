@@ -527,7 +527,7 @@ class Helpdesk:
             # phone); the rest is the asker's story.
             piece = next((p for p in reversed(re.split(r"[，,]", asked)) if ASKS_MAY.search(p)), asked)
             terms = self.analyzer.query(piece).terms if piece != asked else query.terms
-            rule = quota_rule(contest, top.entry.id)
+            rule = quota_rule(contest, top.entry.id, asked)
             counted = count_verdict(asked, rule) if rule is not None else ""
             note = (
                 counted or plain_yes(piece, top.entry.text, terms) or plain_no(asked, top.entry.text) or note

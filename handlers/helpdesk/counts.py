@@ -46,13 +46,25 @@ def _count(text: str) -> tuple[int, bool] | None:
     return found[0] if len(set(found)) == 1 else None
 
 
-def quota_rule(contest: Contest, entry_id: str) -> QuotaRule | None:
-    """The rule a ``fact:quota.<route>.<kind>`` entry states, or None for any other entry."""
+#: Words of a rule's or route's label that name no one in particular.
+_GENERIC = frozenset({"推荐", "单位", "作品", "地方", "社会", "征集", "部门", "机构", "管理", "其它", "其他"})
+
+
+def quota_rule(contest: Contest, entry_id: str, question: str) -> QuotaRule | None:
+    """The rule a ``fact:quota.<route>.<kind>`` entry states, where ``question`` names who it binds
+    (a word of its label or its route's: 自荐, 特派团, 个人会员); None for any other entry, and
+    where the search chose the rule for an asker who said nothing of who they are ("我们拍了两部，
+    都报可以吗": a province's 10 or a county team's 1)."""
     if not entry_id.startswith("fact:quota."):
         return None
     route_id, _, kind = entry_id.removeprefix("fact:quota.").partition(".")
     route = next((r for r in contest.channels if r.id == route_id), None)
-    return next((q for q in route.quota if q.kind == kind), None) if route is not None else None
+    rule = next((q for q in route.quota if q.kind == kind), None) if route is not None else None
+    if rule is None or route is None:
+        return None
+    label = f"{rule.label} {route.label}"
+    pairs = {label[i : i + 2] for i in range(len(label) - 1)} - _GENERIC
+    return rule if any(p in question for p in pairs if re.fullmatch(r"[\u4e00-\u9fff]{2}", p)) else None
 
 
 def count_verdict(question: str, rule: QuotaRule, *, in_bonus: bool | None = None) -> str:
