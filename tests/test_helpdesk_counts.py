@@ -1,5 +1,6 @@
-"""The number of works (or 科普号) an asker offers, judged against the quota rule that binds them:
-可以 or 不可以 first, the rule after; nothing first where only a 三区 unit's extra place decides."""
+"""What a question says of the asker: the number of works (or 科普号) they offer, judged against the
+quota rule that binds them (可以 or 不可以 first, the rule after; nothing first where only a 三区
+unit's extra place decides), and the route they name in words where no draft says it."""
 
 from __future__ import annotations
 
@@ -58,3 +59,11 @@ def test_an_unnamed_province_is_not_said_to_be_off_the_3_areas_list(helpdesk: He
     answer = helpdesk.ask(CAS, "省科技厅能推几部")
     assert "不在“三区”名单内" not in answer.answer
     assert "在“三区”名单内的增加1个名额，共6部" in answer.answer
+
+
+@pytest.mark.parametrize("question", ["推荐作品由谁审核", "推荐作品的审核又是谁做"])
+def test_a_route_named_in_words_sinks_the_other_routes_clauses(helpdesk: Helpdesk, question: str) -> None:
+    # With no draft to say the asker's route, "推荐作品" names it: not the 自荐 works' reviewers.
+    answer = helpdesk.ask(CAS, question)
+    assert answer.confident and "推荐单位需预先进行政治性、科学性审核" in answer.answer
+    assert "副高级" not in answer.answer

@@ -22,7 +22,14 @@ from handlers.helpdesk.english import (
     with_english_terms,
 )
 from handlers.helpdesk.facts import build_entries, quota_text
-from handlers.helpdesk.foreign import FORM_NAMES, TRACK_WORDS, forms_alike, names_no_track, sink_foreign
+from handlers.helpdesk.foreign import (
+    FORM_NAMES,
+    TRACK_WORDS,
+    forms_alike,
+    names_no_track,
+    route_named,
+    sink_foreign,
+)
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
 from handlers.helpdesk.parts import (
     ASKS_A_LIST,
@@ -462,7 +469,10 @@ class Helpdesk:
         stage = unit_recommends(contest, normalise(chinese_terms(question) if english else question))
         if stage is not None:
             query = self.analyzer.query(f"{text} {stage.name}")
-        hits = by_wanted(sink_foreign(base.search(query, limit=8), contest, route, text), normalise(text))
+        said_route = route if route is not None else route_named(contest, text)
+        hits = by_wanted(
+            sink_foreign(base.search(query, limit=8), contest, said_route, text), normalise(text)
+        )
         if not hits:
             if out_of_scope(normalise(question)):
                 return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")

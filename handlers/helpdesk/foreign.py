@@ -7,6 +7,7 @@ line; "推荐表承诺书里…" is not the 自荐表's; cacsi's 科普号 quest
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from contests.rules import Contest
 from handlers.helpdesk.index import Entry, Hit
@@ -42,6 +43,29 @@ _NAMES_KIND = {
 }
 
 
+#: A route named in so many words, where no draft says the asker's ("推荐作品由谁审核": not the 自荐
+#: form's reviewers).  Stricter than :data:`_NAMES_KIND`: "个人" alone is as often 个人信息.
+_SAYS_KIND = {
+    "self": re.compile(r"自荐(?!表)|社会征集|以个人(?:名义|身份)"),
+    "recommend": re.compile(r"(?:单位|地方|部门)推荐|推荐(?:的)?(?:作品|片子|视频)|推荐上去"),
+}
+
+
+def _says_only(text: str, kinds: Collection[str]) -> bool:
+    """``text`` names a route of ``kinds`` in so many words, and no other route."""
+    said = {kind for kind, says in _SAYS_KIND.items() if says.search(text)}
+    return bool(said) and said <= set(kinds)
+
+
+def route_named(contest: Contest, text: str) -> str | None:
+    """The one route of ``contest`` whose kind ``text`` names in so many words, else None."""
+    kinds = [kind for kind, says in _SAYS_KIND.items() if says.search(text)]
+    if len(kinds) != 1:
+        return None
+    of_kind = [c.id for c in contest.channels if c.kind == kinds[0]]
+    return of_kind[0] if len(of_kind) == 1 and len(contest.channels) > 1 else None
+
+
 def sink_foreign(hits: list[Hit], contest: Contest, route: str | None, text: str) -> list[Hit]:
     """Hits about a form or route the question is not about (:func:`_foreign`) sink below the rest:
     that form's facts and its attachment's clauses, that route's places and description."""
@@ -56,6 +80,10 @@ def sink_foreign(hits: list[Hit], contest: Contest, route: str | None, text: str
     # Another route's name as the notice writes it ("地方、部门推荐", "社会征集"): its delivery line
     # and its section's clauses are that route's.
     names = tuple(_ROUTE_CORE.sub("", c.label) for c in contest.channels if c.id in routes)
+    # A clause about other routes' works alone ("社会征集的自荐作品，需由…审核" for a 推荐 question).
+    kinds = {c.kind for c in contest.channels if c.id in routes} - {
+        c.kind for c in contest.channels if c.id not in routes
+    }
 
     def foreign(hit: Hit) -> bool:
         entry = hit.entry
@@ -66,6 +94,7 @@ def sink_foreign(hits: list[Hit], contest: Contest, route: str | None, text: str
                 (bool(sections) and cite.startswith(sections))
                 or (other is not None and (other in heading or _only_of(entry.text, other)))
                 or any(n and n in heading for n in names)
+                or (bool(kinds) and _says_only(entry.text, kinds))
             )
         if entry.id.startswith("fact:delivery.") and names:
             said = entry.text.removeprefix("提交方式：").partition("：")[0]
