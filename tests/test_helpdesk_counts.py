@@ -67,3 +67,9 @@ def test_a_route_named_in_words_sinks_the_other_routes_clauses(helpdesk: Helpdes
     answer = helpdesk.ask(CAS, question)
     assert answer.confident and "推荐单位需预先进行政治性、科学性审核" in answer.answer
     assert "副高级" not in answer.answer
+
+
+def test_how_many_stages_is_answered_with_every_stage(helpdesk: Helpdesk) -> None:
+    # "分为初评和复评两个阶段" inside one stage's clause is not the list of stages asked for.
+    answer = helpdesk.ask(ENVOY, "评选分几个阶段啊")
+    assert answer.confident and "网友投票" in answer.answer and "评委评选" in answer.answer
