@@ -63,6 +63,8 @@ SETS = {
     "unseen16": QUESTIONS.with_name("unseen16.yaml"),
     "unseen17": QUESTIONS.with_name("unseen17.yaml"),
     "unseen18": QUESTIONS.with_name("unseen18.yaml"),
+    "unseen19": QUESTIONS.with_name("unseen19.yaml"),
+    "unseen20": QUESTIONS.with_name("unseen20.yaml"),
 }
 
 
