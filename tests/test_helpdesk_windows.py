@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from contests.rules import ContestRegistry
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.windows import WORK_DATES
 
@@ -66,12 +65,15 @@ def test_without_a_day_outside_a_window_the_index_answers(
         ("我的科普号发了30条视频，粉丝有2000，能报吗", ["发布作品数"], ["粉丝量"]),
         ("运营了一个抖音科普号，发了80多条视频，粉丝大概800个，能申报吗？", ["粉丝量"], ["发布作品数"]),
         ("粉丝0.09万个，可以参评吗", ["粉丝量"], []),
+        # Chinese numerals; 一 of 一共 is not a figure
+        ("我们科普号粉丝八百多 能报吗", ["粉丝量"], []),
+        ("粉丝一共两千个，发了三十条视频，能报吗", ["发布作品数"], ["粉丝量"]),
     ],
 )
 def test_an_entrants_own_figures_are_checked_against_the_forms_minimums(
-    question: str, short: list[str], met: list[str]
+    helpdesk: Helpdesk, question: str, short: list[str], met: list[str]
 ) -> None:
-    answer = Helpdesk(ContestRegistry.load()).ask("cacsi-2022-youth", question)
+    answer = helpdesk.ask("cacsi-2022-youth", question)
     assert answer.confident and answer.entry_id == "check:minimums"
     for label in short:
         assert f"少于通知要求的「{label}」" in answer.answer
@@ -81,8 +83,9 @@ def test_an_entrants_own_figures_are_checked_against_the_forms_minimums(
     assert "一、征集内容 （一）科普号 2." in answer.answer
 
 
-def test_figures_that_meet_every_minimum_or_a_question_not_about_entering_are_left_to_the_index() -> None:
-    helpdesk = Helpdesk(ContestRegistry.load())
+def test_figures_that_meet_every_minimum_or_a_question_not_about_entering_are_left_to_the_index(
+    helpdesk: Helpdesk,
+) -> None:
     for question in ("我的科普号粉丝有5000，发了100条，能报吗", "粉丝800的时候截图怎么截"):
         assert helpdesk.ask("cacsi-2022-youth", question).entry_id != "check:minimums"
 

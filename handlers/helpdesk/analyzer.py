@@ -611,7 +611,8 @@ _SENTENCES = re.compile(r"[^。！？!?；;]+[。！？!?；;]?")
 #: A piece of a message that asks something; one that does not ("我们公司想自己报", "大美科技特派团的
 #:视频") sets the scene for the question, or tells a story after it.
 ASKS = re.compile(
-    r"[吗呢嘛么?？]|啥|什么|多少|多[大长久宽高]|几|哪|谁|怎么|咋|如何|能不能|可不可以|可以不|是否|要不要|有没有"
+    # 几 after 十/百/千 is a figure ("三十几个", "一百几十"), not "how many".
+    r"[吗呢嘛么?？]|啥|什么|多少|多[大长久宽高]|(?<![十百千])几|哪|谁|怎么|咋|如何|能不能|可不可以|可以不|是否|要不要|有没有"
     r"|行不行|算不算|不$"
     r"|\b(what|how|when|where|who|which|can|may|is|are|do|does|should)\b",
     re.IGNORECASE,

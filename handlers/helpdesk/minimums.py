@@ -8,8 +8,13 @@ import re
 from contests.rules import Contest
 from handlers.helpdesk.index import KnowledgeBase
 from handlers.helpdesk.windows import QUALIFIES
+from validators.spoken import cn_count
 
-_NUMBER = r"(\d+(?:\.\d+)?)\s*(万)?\s*(?:多|来|几)?\s*"
+#: A figure in digits or Chinese numerals ("八百多", "两千", "三十几"); 一 alone is "a" (做了一个视频).
+_NUMBER = (
+    r"(\d+(?:\.\d+)?|(?:[二两三四五六七八九十百千]|一[十百千])[一二两三四五六七八九十百千]*)"
+    r"\s*(万)?\s*(?:多|来|几)?\s*"
+)
 #: How an entrant tells each measured thing, by the words of its field's label.
 _TOLD = {
     "粉丝": re.compile(
@@ -24,11 +29,13 @@ _TOLD = {
 MINIMUMS = "check:minimums"
 
 
-def _figure(match: re.Match[str]) -> float:
+def _figure(match: re.Match[str]) -> float | None:
     groups = match.groups()
     for i in range(0, len(groups), 2):
         if groups[i] is not None:
-            return float(groups[i]) * (10000 if groups[i + 1] else 1)
+            figure = groups[i]
+            value = float(figure) if figure[0].isdigit() else cn_count(figure)
+            return None if value is None else value * (10000 if groups[i + 1] else 1)
     raise ValueError(match.group(0))
 
 
@@ -48,6 +55,8 @@ def below_minimums(base: KnowledgeBase, contest: Contest, text: str) -> str | No
             if found is None:
                 continue
             figure = _figure(found)
+            if figure is None:  # numerals that make no number ("十百")
+                continue
             said = found.group(0).strip()
             if figure < field.min_value:
                 short = True
