@@ -68,6 +68,12 @@ OWN_BY_CUES = [
     "把我自荐表里的作品名改成新名字",
     "我们单位推荐了三部 现在都还在吗",
     "我们交的作品评了好多分嘛？",
+    # said as an order: look up, withdraw or count one's own
+    "查查我的投稿有没有通过初审。",
+    "查一下我的投稿现在是什么状态。",
+    "看看我申报的作品进了那200部没有。",
+    "我想撤回已经自荐的那部作品。",
+    "我这个账号下现在一共交了几部作品？",
 ]
 RULE_BESIDE_CUES = [
     "帮我看一下视频时长有什么要求",  # a look asked, nothing of one's own done
@@ -85,6 +91,9 @@ RULE_BESIDE_CUES = [
     "我想问一下截止时间到了没有",
     "我们已经拍完了，入选名单会公示吗",
     "Our video was posted on YouTube, is that acceptable?",
+    "我想撤回作品，怎么操作",  # how it is done (hlj's 删除投稿), not a favour asked
+    "我的投稿在哪里看",
+    "一共能交几部作品",
 ]
 
 

@@ -74,7 +74,7 @@ _OWN_RETURNED = re.compile(
 _OWN_OUTCOME = re.compile(
     _OWNER + r"[^。？?!！]{0,12}(?:作品|片子|视频|稿子|科普号|那部|那个)[^。？?!！]{0,4}"
     r"(?:评上|获|拿到|得了|得到|进|入围|入选|通过|收到|上了)[^。？?!！]{0,10}?"
-    r"(?:了(?:吗|么|嘛|没|没有|没得)|(?:没|没有|没得)(?:[?？]|$))"
+    r"(?:了(?:吗|么|嘛|没|没有|没得)|(?:没|没有|没得)(?:[?？。]|$))"
 )
 #: The status alone, its subject left to the chat ("有消息了没", "出结果了吗", "审完了没").
 _BARE_STATUS = re.compile(
@@ -155,6 +155,24 @@ _RULE_ASKED = re.compile(
 )
 
 
+#: One's own submissions looked up, withdrawn or counted, said as an order ("查查我的投稿有没有通过
+#: 初审", "查一下我的投稿现在是什么状态", "我想撤回已经自荐的那部作品", "我这个账号下现在一共交了
+#: 几部作品"): the record, not the notice.  "我的投稿在哪" (hlj's page of that name) asks the rule.
+_OWN_RECORD = re.compile(
+    r"^(?:请|麻烦|帮忙)?(?:查查|查一下|查下|看看|看一下|看下|瞅瞅)"
+    + _OWNER
+    + r"(?:的|申报的|提交的|交的|报的|投的)"
+    r"[^。？?!！]{0,16}(?:没有|没|吗|么|状态|进度|结果|情况|怎么样|什么样)"
+    r"|" + _OWNER + r"(?:想|要|打算|准备)(?:把)?[^。？?!！，,]{0,6}(?:撤回|撤销|撤下|撤掉)[^。？?!！]{0,4}"
+    r"(?:已经|之前|刚才|刚|那部|那个|作品|片子|视频)"
+    r"|" + _OWNER + r"[^。？?!！，,]{0,8}(?:一共|总共|已经)(?:交|提交|报|投|上传|申报)了"
+    r"(?:几|多少)(?:部|个|条)"
+)
+
+
+_HOW = re.compile(r"怎么|怎样|如何|在哪|哪里|能不能|能否|可以吗|可不可以|行吗|还能")
+
+
 def about_own_submission(question: str) -> bool:
     """Whether ``question`` (normalised) asks the state of the asker's own submission."""
     if _RULE_ASKED.search(question):
@@ -169,4 +187,6 @@ def about_own_submission(question: str) -> bool:
         _OWN_OUTCOME,
         _BARE_STATUS,
     )
-    return any(pattern.search(question) for pattern in own) or _own_state_asked(question)
+    # "我想撤回作品，怎么操作" asks how it is done (hlj's 删除投稿), not for it to be done.
+    ordered = _OWN_RECORD.search(question) and not _HOW.search(question)
+    return any(pattern.search(question) for pattern in own) or bool(ordered) or _own_state_asked(question)
