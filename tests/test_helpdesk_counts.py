@@ -73,3 +73,19 @@ def test_how_many_stages_is_answered_with_every_stage(helpdesk: Helpdesk) -> Non
     # "分为初评和复评两个阶段" inside one stage's clause is not the list of stages asked for.
     answer = helpdesk.ask(ENVOY, "评选分几个阶段啊")
     assert answer.confident and "网友投票" in answer.answer and "评委评选" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        # a range of places said as a premise ("只能推1到2个，对吧") asks the unit's places
+        (CQ, "万盛经开区不是主城区，应该算“其它区县”，只能推1到2个，对吧？", "3—5部"),
+        # a province's standing asked with 吧
+        (CAS, "北京应该也在“三区”名单里吧？", "北京市不在“三区”名单内"),
+    ],
+)
+def test_a_units_places_asked_as_a_premise_to_confirm(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and said in answer.answer

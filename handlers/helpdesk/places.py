@@ -21,7 +21,8 @@ from handlers.helpdesk.analyzer import normalise
 HOW_MANY = re.compile(r"几|多少|全部|都能|都可以|能推荐|可以推荐|能报|推荐上去")
 #: A question whether a unit is among the 三区 (not a story that mentions their places).
 ASKS_BONUS = re.compile(
-    r"(?:算不算|是不是|属不属于|在不在|有没有|算|是|属于).{0,8}三区|三区.{0,8}(?:吗|么|嘛|没有|不|没)(?:[?？。]|$)"
+    r"(?:算不算|是不是|属不属于|在不在|有没有|算|是|属于|也在|应该在).{0,8}三区"
+    r"|三区.{0,8}(?:吗|么|嘛|吧|没有|不|没)(?:[?？。]|$)"
 )
 
 _SUFFIX = re.compile(r"(维吾尔|壮族|回族)?(自治区|特别行政区|自治县|省|市|区|县|新区)$")
