@@ -89,3 +89,16 @@ def test_a_units_places_asked_as_a_premise_to_confirm(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and said in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        ("hlj-2022-kepu", "征集时间是从哪天到哪天？", "2022年3月28日—2022年5月9日"),  # 是从 frames
+        (CQ, "评审会大概什么时候开？谁来评？", "评审专家组"),  # who judges: the judges
+        (CAS, "自荐作品需要找谁审核", "副高"),  # whom to ask for a review: not the judges
+    ],
+)
+def test_framing_and_who_judges(helpdesk: Helpdesk, contest: str, question: str, said: str) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and said in answer.answer
