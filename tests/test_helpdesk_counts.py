@@ -102,3 +102,15 @@ def test_a_units_places_asked_as_a_premise_to_confirm(
 def test_framing_and_who_judges(helpdesk: Helpdesk, contest: str, question: str, said: str) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and said in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        (CAS, "载止日期是哪天", "2024年10月25日"),  # 载 for 截: a slip of shape
+        (CQ, "請問作品要多長？解析度要多少？", "1920×1080"),  # Taiwan's 解析度 is 分辨率
+    ],
+)
+def test_slips_of_shape_and_taiwans_words(helpdesk: Helpdesk, contest: str, question: str, said: str) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and said in answer.answer

@@ -298,6 +298,9 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     # Slips jieba knows as words of their own, so the sound reader leaves them: 分辩 (argue).
     (r"分辩率", "分辨率"),
     (r"比列", "比例"),
+    # Slips of shape (载 for 截), and Taiwan's words for the notices' (解析度 is 分辨率 there).
+    (r"载止|戴止", "截止"),
+    (r"解析度", "分辨率"),
     # A slip of the same sound: "能该吗" is 能改吗.
     (r"(能|可以|怎么|咋|能不能|还能)该(吗|么|嘛|不|啊|呢|[?？]|$)", r"\1改\2"),
     # The share of borrowed or AI footage ("AI画面有没有比例限制"), not the picture's aspect ratio.
