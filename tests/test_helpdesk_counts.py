@@ -114,3 +114,12 @@ def test_framing_and_who_judges(helpdesk: Helpdesk, contest: str, question: str,
 def test_slips_of_shape_and_taiwans_words(helpdesk: Helpdesk, contest: str, question: str, said: str) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and said in answer.answer
+
+
+def test_a_work_that_won_before_asks_the_rule_on_earlier_entries(helpdesk: Helpdesk) -> None:
+    # most-cas has no rule on works entered before: said plainly, not its production window
+    silent = helpdesk.ask(CAS, "去年得过奖的片子今年还能再报不")
+    assert silent.kind == "silent" and "往届" in silent.answer
+    # hlj has one (已参加过历届本活动的作品不再参加本次活动)
+    ruled = helpdesk.ask("hlj-2022-kepu", "去年得过奖的片子今年还能再报不")
+    assert ruled.confident and "历届" in ruled.answer

@@ -120,6 +120,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
 ENTERED_BEFORE = (
     r"(?:参加|参赛|报|投)过[^，。？?]{0,14}(?:活动|比赛|大赛|评选|征集)|往届|上届|上一届|前几届|以前参加过"
     r"|(?:参加|参赛)过(?:一次|一回|了)?[^？?]{0,10}(?:还能|能不能|可以|再)"
+    # a work that won before ("去年得过奖的片子今年还能再报不")
+    r"|(?:得|获|拿)过(?:奖|奖项)[^？?]{0,12}(?:还能|能不能|可以|再)"
 )
 
 #: Phrases that say an intent without its keyword; matched on the question only, each adds its terms.
