@@ -123,3 +123,11 @@ def test_a_work_that_won_before_asks_the_rule_on_earlier_entries(helpdesk: Helpd
     # hlj has one (已参加过历届本活动的作品不再参加本次活动)
     ruled = helpdesk.ask("hlj-2022-kepu", "去年得过奖的片子今年还能再报不")
     assert ruled.confident and "历届" in ruled.answer
+
+
+@pytest.mark.parametrize(
+    "question", ["我们公司报名是推荐还是自荐", "我们是一家影视制作公司，能参加吗？走什么渠道报？"]
+)
+def test_which_route_to_take_is_answered_with_every_route(helpdesk: Helpdesk, question: str) -> None:
+    answer = helpdesk.ask(ENVOY, question)
+    assert answer.confident and "地方推荐：" in answer.answer and "社会征集（自荐）：" in answer.answer

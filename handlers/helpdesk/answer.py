@@ -679,8 +679,19 @@ _COMPARED = re.compile(r"区别|不同|差别|哪个好|有什么两样|differen
 _ROUTE_WORDS = {"recommend": ("推荐", "recommend"), "self": ("自荐", "自己报", "个人", "self")}
 
 
+#: Which route to take ("走什么渠道报", "我们是推荐还是自荐"): every route, as the notice states it.
+_WHICH_ROUTE = re.compile(
+    r"走(?:什么|哪个|哪种|哪条)(?:渠道|途径|路子|通道)|(?:什么|哪个|哪种|哪条)(?:渠道|途径)(?:报|参加|参赛|申报)"
+    r"|是推荐还是自荐|是自荐还是推荐|走推荐还是(?:走)?自荐|走自荐还是(?:走)?推荐"
+)
+
+
 def _routes_compared(base: KnowledgeBase, contest: Contest, text: str) -> list[Entry]:
-    """The routes' entries when a question compares the routes it names (推荐 and 自荐)."""
+    """The routes' entries when a question compares the routes it names (推荐 and 自荐), or asks
+    which one to take."""
+    if _WHICH_ROUTE.search(text) and len({c.kind for c in contest.channels}) > 1:
+        found = [base.entry(f"fact:channels.{c.id}") for c in contest.channels]
+        return [e for e in found if e is not None]
     if not _COMPARED.search(text):
         return []
     kinds = {kind for kind, words in _ROUTE_WORDS.items() if any(w in text for w in words)}
