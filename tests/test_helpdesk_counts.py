@@ -131,3 +131,8 @@ def test_a_work_that_won_before_asks_the_rule_on_earlier_entries(helpdesk: Helpd
 def test_which_route_to_take_is_answered_with_every_route(helpdesk: Helpdesk, question: str) -> None:
     answer = helpdesk.ask(ENVOY, question)
     assert answer.confident and "地方推荐：" in answer.answer and "社会征集（自荐）：" in answer.answer
+
+
+def test_where_the_way_in_is_asks_every_step(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask("hlj-2022-kepu", "删除投稿的入口在哪？")
+    assert answer.confident and "我的投稿" in answer.answer and "删除投稿" in answer.answer

@@ -16,7 +16,7 @@ from handlers.helpdesk.places import listed_units, place_of
 ASKS_A_LIST = re.compile(
     r"哪些|哪几|几个(?:阶段|环节|步骤)|几轮|哪[两三四五六]|有什么|有啥|包括什么|包括啥|[几两三四五六]类|[几两三四五六]种|几个方向|分别是"
     # Directions suggested ("有没有推荐的选题方向"); where and how something is done, step by step.
-    r"|推荐的[^，。？?]{0,4}(方向|选题)|(选题|方向)[^，。？?]{0,4}(推荐|参考)|(在哪|哪里|怎么|如何)(里)?操作|步骤|(在哪|哪里|哪儿)(里)?(找|看|删|改)|按钮在哪"
+    r"|推荐的[^，。？?]{0,4}(方向|选题)|(选题|方向)[^，。？?]{0,4}(推荐|参考)|(在哪|哪里|怎么|如何)(里)?操作|步骤|(在哪|哪里|哪儿)(里)?(找|看|删|改)|按钮在哪|入口在哪"
 )
 #: How a clause that is one item of a list ends its citation: （四）, 4., （4）.
 _ITEM = re.compile(r"\s(（[一二三四五六七八九十\d]+）|\d+[.．、])$")
