@@ -136,3 +136,9 @@ def test_which_route_to_take_is_answered_with_every_route(helpdesk: Helpdesk, qu
 def test_where_the_way_in_is_asks_every_step(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask("hlj-2022-kepu", "删除投稿的入口在哪？")
     assert answer.confident and "我的投稿" in answer.answer and "删除投稿" in answer.answer
+
+
+def test_an_e_mail_asked_for_with_words_between_is_the_unpublished_one(helpdesk: Helpdesk) -> None:
+    for question in ("有没有可以发邮件咨询的邮箱？", "有咨询邮箱吗"):
+        assert helpdesk.ask("hlj-2022-kepu", question).kind == "silent"
+    assert "kepuwsp@163.com" in helpdesk.ask(CAS, "有咨询邮箱吗").answer  # where one is published

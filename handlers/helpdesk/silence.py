@@ -64,7 +64,9 @@ TOPICS: tuple[SilentTopic, ...] = (
            "The notice does not say where the results will be published."),
     # The address to send to, where the notice gives none (asking, not a form's 电子邮箱 field).
     _topic(r"(?:有没有|哪个|什么|啥)(?:电子)?(?:邮箱|e-?mail|电子邮件)|(?:邮箱|电子邮件)(?:地址)?(?:是|是多少|是啥|是什么|多少|给我)"
-           r"|发(?:到|去)?(?:哪个|什么|啥)邮箱|\bwhich e-?mail|\be-?mail address",
+           r"|发(?:到|去)?(?:哪个|什么|啥)邮箱|\bwhich e-?mail|\be-?mail address"
+           # "有没有可以发邮件咨询的邮箱", "有咨询邮箱吗"
+           r"|(?:有没有|有无)[^，,。？?]{0,10}(?:邮箱|电子邮件)|有(?:咨询|联系|接收)?邮箱(?:吗|么|嘛|没)",
            r"@",
            "通知没有公布接收材料或咨询的电子邮箱。",
            "The notice publishes no e-mail address."),
