@@ -142,3 +142,8 @@ def test_an_e_mail_asked_for_with_words_between_is_the_unpublished_one(helpdesk:
     for question in ("有没有可以发邮件咨询的邮箱？", "有咨询邮箱吗"):
         assert helpdesk.ask("hlj-2022-kepu", question).kind == "silent"
     assert "kepuwsp@163.com" in helpdesk.ask(CAS, "有咨询邮箱吗").answer  # where one is published
+
+
+def test_how_long_an_account_must_have_run_is_unsaid(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CACSI, "科普号要开通运营多久才能申报？")
+    assert answer.kind == "silent" and "活跃度" in answer.answer  # what the notice does set, beside it

@@ -62,6 +62,14 @@ TOPICS: tuple[SilentTopic, ...] = (
            r"(?:结果|名单).{0,20}(?:网站|公众号|官网|平台|网上)|(?:网站|公众号|官网|平台).{0,20}(?:公布|发布)(?:结果|名单)",
            "通知没有写明获奖名单在哪里公布。",
            "The notice does not say where the results will be published."),
+    # How long an account must have run ("科普号要开通运营多久才能申报"): cacsi sets its activity
+    # (作品数, 粉丝量), not its age.
+    _topic(r"(?:开通|运营|注册)(?:了)?(?:多久|多长时间|几年|几个月|满.{0,3}(?:年|月))|(?:运营|开通)(?:时间|年限|时长)"
+           r"(?:有|要求|多长|多久)",
+           r"运营(?:时间|年限|满)|开通.{0,4}(?:年|月)以上",
+           "通知没有规定科普号开通或运营了多久才能申报。",
+           "The notice sets no minimum age for an account.",
+           "活跃度 发布作品 粉丝"),
     # The address to send to, where the notice gives none (asking, not a form's 电子邮箱 field).
     _topic(r"(?:有没有|哪个|什么|啥)(?:电子)?(?:邮箱|e-?mail|电子邮件)|(?:邮箱|电子邮件)(?:地址)?(?:是|是多少|是啥|是什么|多少|给我)"
            r"|发(?:到|去)?(?:哪个|什么|啥)邮箱|\bwhich e-?mail|\be-?mail address"
