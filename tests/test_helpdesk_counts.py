@@ -147,3 +147,11 @@ def test_an_e_mail_asked_for_with_words_between_is_the_unpublished_one(helpdesk:
 def test_how_long_an_account_must_have_run_is_unsaid(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(CACSI, "科普号要开通运营多久才能申报？")
     assert answer.kind == "silent" and "活跃度" in answer.answer  # what the notice does set, beside it
+
+
+def test_terms_a_phrase_implies_are_searched_as_the_index_holds_them(helpdesk: Helpdesk) -> None:
+    # 版权归谁 implies 使用权 永久, which the index holds as 权利 (永久使用权); 联系方式 stays an intent
+    answer = helpdesk.ask(CQ, "作品交上去以后版权归谁 组委会能用多久")
+    assert answer.confident and "永久使用权" in answer.answer
+    contacts = helpdesk.ask("hlj-2022-kepu", "咨询电话是多少")
+    assert contacts.confident and "0451-51920576" in contacts.answer

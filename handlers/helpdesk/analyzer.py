@@ -536,7 +536,10 @@ class Analyzer:
         if "历届" in implied:
             implied = [t for t in implied if t != "年份"]
         said_outright = self.terms(text)
-        terms = list(dict.fromkeys([*said_outright, *implied]))
+        # searched as the index holds them (使用权 is 权利 there, as in "永久使用权"), but an intent
+        # keeps its own name (联系方式 is the 联系方式 topic, not 联系)
+        searched = (t if t in QUANT_TOPICS else self._canonical.get(t, t) for t in implied)
+        terms = list(dict.fromkeys([*said_outright, *searched]))
         topics = frozenset(t for t in terms if t in QUANT_TOPICS)
         core, pointed = asked_part(text)
         focus: frozenset[str] = frozenset()
