@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from contests.rules import ContestRegistry
 from handlers.helpdesk.answer import Helpdesk
+from handlers.helpdesk.places import each_unit
 
 CACSI = "cacsi-2022-youth"
 CQ = "cq-2023-scientist-spirit"
@@ -155,3 +157,10 @@ def test_terms_a_phrase_implies_are_searched_as_the_index_holds_them(helpdesk: H
     assert answer.confident and "永久使用权" in answer.answer
     contacts = helpdesk.ask("hlj-2022-kepu", "咨询电话是多少")
     assert contacts.confident and "0451-51920576" in contacts.answer
+
+
+def test_hours_are_not_places_so_two_cities_are_not_two_units() -> None:
+    contest = ContestRegistry.load().get(CAS)
+    assert contest is not None
+    assert each_unit("上海到北京的高铁要坐几个小时？", contest) == ["上海到北京的高铁要坐几个小时？"]
+    assert len(each_unit("上海和北京分别能推几个", contest)) == 2

@@ -118,7 +118,9 @@ def describe(place: NamedUnit, quota: str) -> str:
 
 
 #: A part of a message about some unit's places or the 三区 ("有没有三区加的名额").
-_ABOUT_PLACES = re.compile(r"名额|三区|几部|几个|多少部|多少个|推荐几|能推|可以推")
+_ABOUT_PLACES = re.compile(
+    r"名额|三区|几部|几个(?!小时|钟头|月|星期|礼拜|工作日|字|人)|多少部|多少个(?!小时|字)|推荐几|能推|可以推"
+)
 
 
 #: What place_of names a unit asked of by its kind alone ("区县能推几个", "省里能推几部").
