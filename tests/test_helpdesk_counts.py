@@ -164,3 +164,10 @@ def test_hours_are_not_places_so_two_cities_are_not_two_units() -> None:
     assert contest is not None
     assert each_unit("上海到北京的高铁要坐几个小时？", contest) == ["上海到北京的高铁要坐几个小时？"]
     assert len(each_unit("上海和北京分别能推几个", contest)) == 2
+
+
+def test_a_disc_is_said_to_be_not_asked_for_where_the_notice_takes_none(helpdesk: Helpdesk) -> None:
+    hlj = helpdesk.ask("hlj-2022-kepu", "这个黑龙江的活动，跟国家那个一样，也要把光盘寄过去吧？")
+    assert hlj.kind == "silent" and "没有要求寄送光盘" in hlj.answer and "二维码" in hlj.answer
+    cas = helpdesk.ask(CAS, "要寄光盘吗")  # most-cas takes discs by post
+    assert cas.kind == "answer" and "光盘" in cas.answer

@@ -62,6 +62,12 @@ TOPICS: tuple[SilentTopic, ...] = (
            r"(?:结果|名单).{0,20}(?:网站|公众号|官网|平台|网上)|(?:网站|公众号|官网|平台).{0,20}(?:公布|发布)(?:结果|名单)",
            "通知没有写明获奖名单在哪里公布。",
            "The notice does not say where the results will be published."),
+    # A disc asked for where the notice takes none (most-cas alone asks for 光盘 by post).
+    _topic(r"光盘|\bdiscs?\b|\bdvds?\b|\bcds?\b",
+           r"光盘",
+           "通知没有要求寄送光盘。",
+           "The notice asks for no disc.",
+           "提交方式 上传 提交"),
     # How long an account must have run ("科普号要开通运营多久才能申报"): cacsi sets its activity
     # (作品数, 粉丝量), not its age.
     _topic(r"(?:开通|运营|注册)(?:了)?(?:多久|多长时间|几年|几个月|满.{0,3}(?:年|月))|(?:运营|开通)(?:时间|年限|时长)"
