@@ -578,3 +578,8 @@ def test_no_plain_yes_where_the_notices_kind_is_qualified_or_more_is_asked(
     helpdesk: Helpdesk, question: str
 ) -> None:
     assert not helpdesk.ask(CQ, question).answer.startswith("可以")
+
+
+def test_a_vocational_college_is_told_the_notice_lists_undergraduate_ones(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask("cq-2023-scientist-spirit", "我们是重庆的一所高职 专科院校可以作为创作单位报吗")
+    assert answer.confident and answer.answer.startswith("不在所列之内") and "本科院校" in answer.answer

@@ -64,6 +64,8 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 #: The asker says what they are ("我们是…的", "我是…", "我们单位是…").
 _ASKER_IS = re.compile(r"(?:我们|我|俺们|咱们|本单位|我们单位)(?:这边|这里)?(?:是|属于|在)")
+#: A vocational college, which a notice naming 本科院校 does not list.
+_VOCATIONAL = re.compile(r"高职|专科|职业技术|中专|技师|技工")
 #: A kind the notice does not mean by its word: a vocational college is no 本科院校; a person.
 _NOT_THE_KIND = re.compile(r"职业|高职|专科|技师|技工|中专|个人")
 
@@ -75,7 +77,13 @@ def kind_may_enter(contest: Contest, audience: str, text: str) -> str | None:
     audience qualifies that kind by a place the question does not name (cq: 在渝企业)."""
     if not (_ASKER_IS.search(text) and MAY_ENTER.search(text)) or _CONDITIONS.search(text):
         return None
-    if _NOT_THE_KIND.search(text) or _ANOTHER_BODY.search(text):
+    if _ANOTHER_BODY.search(text):
+        return None
+    vocational = _VOCATIONAL.search(text)
+    if vocational and "本科院校" in audience:
+        # "我们是一所高职，专科院校可以报吗": the notice lists 本科院校, which a vocational college is not
+        return f"不在所列之内：通知的参与对象写的是“本科院校”，{vocational.group(0)}院校不在其中。"
+    if _NOT_THE_KIND.search(text):
         return None
     for kind, said in _KINDS:
         at = audience.find(kind)
