@@ -171,3 +171,20 @@ def test_a_disc_is_said_to_be_not_asked_for_where_the_notice_takes_none(helpdesk
     assert hlj.kind == "silent" and "没有要求寄送光盘" in hlj.answer and "二维码" in hlj.answer
     cas = helpdesk.ask(CAS, "要寄光盘吗")  # most-cas takes discs by post
     assert cas.kind == "answer" and "光盘" in cas.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        (CQ, "拍人之前要不要对方同意", "同意"),  # the filmed person's consent
+        (CQ, "宣传对象有没有年龄、职称的要求？我们想拍个刚来的博士后", "不受其年龄"),
+        ("hlj-2022-kepu", "推荐表直接传Word电子版行不行？", "纸质版扫描件"),
+        (CAS, "评选流程大概是怎样的？", "形式审查"),
+        (CAS, "省厅推荐的作品电子版发哪个邮箱", "kepuwsp@163.com"),  # 版发 is no slip for 办法
+    ],
+)
+def test_phrases_for_consent_rank_paper_and_judging(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and said in answer.answer
