@@ -188,3 +188,10 @@ def test_phrases_for_consent_rank_paper_and_judging(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and said in answer.answer
+
+
+def test_what_else_goes_with_a_form_is_what_goes_behind_it(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(
+        CQ, "我是北碚区科技局的，我们收到8个，最多能往市里推几个？推的时候除了区县推荐表还要附啥？"
+    )
+    assert answer.confident and "3—5部" in answer.answer and "报送表附后" in answer.answer
