@@ -195,3 +195,12 @@ def test_what_else_goes_with_a_form_is_what_goes_behind_it(helpdesk: Helpdesk) -
         CQ, "我是北碚区科技局的，我们收到8个，最多能往市里推几个？推的时候除了区县推荐表还要附啥？"
     )
     assert answer.confident and "3—5部" in answer.answer and "报送表附后" in answer.answer
+
+
+def test_whether_the_public_vote_counts_is_its_share_of_the_score_quoted_from_its_clause(
+    helpdesk: Helpdesk,
+) -> None:
+    answer = helpdesk.ask(ENVOY, "网友投票算分吗 还是走个过场")
+    assert answer.confident and "公众评选结果作为作品成绩的一部分" in answer.answer
+    # its 投票期为10天 is not the results' 2023年10月—12月
+    assert "结果发布和展示" not in answer.answer

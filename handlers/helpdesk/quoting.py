@@ -13,7 +13,8 @@ import re
 from handlers.helpdesk.sources import Clause, NoticeText
 
 #: What identifies a fact in a clause: figures and Latin words (MP4, QQ, e-mail addresses).
-_FIGURE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d+(?:\.\d+)?|[A-Za-z]{2,}")
+#: A number keeps the unit written after it: envoy's 投票期为10天 is not its 2023年10月—12月.
+_FIGURE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d+(?:\.\d+)?[天月日年部个分秒]?|[A-Za-z]{2,}")
 _SENTENCE = re.compile(r"[^。；;！？!?]+[。；;！？!?]?")
 #: A quote longer than this is cut to the sentences that hold the fact.
 QUOTE_MAX = 90
