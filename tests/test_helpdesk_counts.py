@@ -204,3 +204,24 @@ def test_whether_the_public_vote_counts_is_its_share_of_the_score_quoted_from_it
     assert answer.confident and "公众评选结果作为作品成绩的一部分" in answer.answer
     # its 投票期为10天 is not the results' 2023年10月—12月
     assert "结果发布和展示" not in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        (ENVOY, "专家评审几月份？结果又是几月份发布", "2023年9月"),  # 几月份 asks when, nothing else
+        (CQ, "颁奖典礼哪天开啊 想提前安排行程", "另行通知"),  # 颁奖典礼 is the notice's 颁奖仪式
+        ("hlj-2022-kepu", "提交完发现作品名称打错了一个字，能直接在上面改吗？", "删除投稿"),
+    ],
+)
+def test_words_for_when_the_ceremony_and_a_change_after_sending(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and said in answer.answer
+
+
+def test_phrases_are_read_on_the_lower_cased_question() -> None:
+    from handlers.helpdesk.analyzer import Analyzer
+
+    assert "播出" in Analyzer().query("片子在B站发过，能报吗").implied  # B站 is b站 by then
