@@ -225,3 +225,10 @@ def test_phrases_are_read_on_the_lower_cased_question() -> None:
     from handlers.helpdesk.analyzer import Analyzer
 
     assert "播出" in Analyzer().query("片子在B站发过，能报吗").implied  # B站 is b站 by then
+
+
+def test_an_english_second_question_joined_by_and_by_what_date(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(
+        CACSI, "Which email address should the Baidu Netdisk link be sent to, and by what date?"
+    )
+    assert answer.confident and "xhhd@cacsi.org.cn" in answer.answer and "10月31日" in answer.answer

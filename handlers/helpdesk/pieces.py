@@ -28,7 +28,7 @@ _PARTS = re.compile(
     r"|[，,](?=(?:那|那么)?[^，,、？?。\s]{1,10}呢[？?。！!]*$)"
     # "When is the deadline, and how do we submit?": a second question joined by "and".
     r"|(?<=[a-z]),?\s+and\s+(?=(?:how|what|where|which|when|who|whom|whether|is|are|can|could|do|does|should"
-    r"|must|may)\b)"
+    r"|must|may|by (?:what|which|when)|until when|before when)\b)"
     # a space between Chinese words: chats typed without punctuation ("想自己报 需要啥手续 能报几部")
     r"|(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])"
 )
