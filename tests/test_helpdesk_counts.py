@@ -232,3 +232,9 @@ def test_an_english_second_question_joined_by_and_by_what_date(helpdesk: Helpdes
         CACSI, "Which email address should the Baidu Netdisk link be sent to, and by what date?"
     )
     assert answer.confident and "xhhd@cacsi.org.cn" in answer.answer and "10月31日" in answer.answer
+
+
+def test_a_size_in_chinese_numerals_is_read_as_a_figure(helpdesk: Helpdesk) -> None:
+    # jieba cuts 两百兆 into 两 + 百兆; in digits it is a size like 200兆
+    answer = helpdesk.ask(ENVOY, "视频要啥格式 MP4吗 多大 两百兆以内可以不")
+    assert answer.confident and answer.kind == "silent" and "没有规定视频文件大小" in answer.answer

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from contests.rules import Contest
 from handlers.helpdesk.spelling import Homophones
+from validators.spoken import cn_count
 
 if TYPE_CHECKING:  # jieba is imported when the first index is built, never at import time
     import jieba
@@ -553,6 +554,7 @@ class Analyzer:
             lambda w: bool(tokenizer.FREQ.get(w)),
             lambda c: tokenizer.FREQ.get(c, 0) >= EVERYDAY_CHARACTER,
         )
+        text = _CN_FIGURE.sub(_in_digits, text)
         for pattern, replacement in self._rewrites:
             text = pattern.sub(replacement, text)
         implied = [term for pattern, terms in self._phrases if pattern.search(text) for term in terms.split()]
@@ -589,6 +591,19 @@ class Analyzer:
             bool(CONTEST_WORDS.search(text)), bool(_FORM_WORDS.search(text)),
             frozenset(implied) - frozenset(said_outright),
         )  # fmt: skip
+
+
+#: A size or length in Chinese numerals ("两百兆", "三分钟", "一百五十字"): in digits, as the index and
+#: the phrases read figures (jieba cuts 两百兆 into 两 + 百兆, a word of its own).
+_CN_FIGURE = re.compile(
+    r"(?<![零一二两三四五六七八九十百千万])([一二两三四五六七八九十百千][零一二两三四五六七八九十百千]*)"
+    r"(?=\s*(?:兆|mb|gb|g\b|m\b|分钟|秒|个?字))"
+)
+
+
+def _in_digits(match: re.Match[str]) -> str:
+    value = cn_count(match.group(1))
+    return match.group(1) if value is None else str(value)
 
 
 #: How often (in jieba's dictionary) a character standing alone is used for it to be an everyday word
