@@ -1,12 +1,15 @@
-"""What a question says of the asker: the number of works (or 科普号) they offer, judged against the
-quota rule that binds them (可以 or 不可以 first, the rule after; nothing first where only a 三区
-unit's extra place decides), and the route they name in words where no draft says it."""
+"""Questions in entrants' own phrasings, each read for what it asks: a count of works offered,
+judged against the quota rule that binds the asker (可以 or 不可以 first; nothing first where only a
+三区 unit's extra place decides); a route named in words; a list of stages; consent, rank, paper,
+judging, rights and the ceremony asked without the notice's words; slips of shape and Taiwan's
+words; what the notice leaves unsaid (an account's age, a disc, an unpublished e-mail)."""
 
 from __future__ import annotations
 
 import pytest
 
 from contests.rules import ContestRegistry
+from handlers.helpdesk.analyzer import Analyzer
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.places import each_unit
 
@@ -222,8 +225,6 @@ def test_words_for_when_the_ceremony_and_a_change_after_sending(
 
 
 def test_phrases_are_read_on_the_lower_cased_question() -> None:
-    from handlers.helpdesk.analyzer import Analyzer
-
     assert "播出" in Analyzer().query("片子在B站发过，能报吗").implied  # B站 is b站 by then
 
 
