@@ -65,6 +65,7 @@ SETS = {
     "unseen18": QUESTIONS.with_name("unseen18.yaml"),
     "unseen19": QUESTIONS.with_name("unseen19.yaml"),
     "unseen20": QUESTIONS.with_name("unseen20.yaml"),
+    "unseen21": QUESTIONS.with_name("unseen21.yaml"),
 }
 
 
