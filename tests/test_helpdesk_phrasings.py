@@ -239,3 +239,14 @@ def test_a_size_in_chinese_numerals_is_read_as_a_figure(helpdesk: Helpdesk) -> N
     # jieba cuts 两百兆 into 两 + 百兆; in digits it is a size like 200兆
     answer = helpdesk.ask(ENVOY, "视频要啥格式 MP4吗 多大 两百兆以内可以不")
     assert answer.confident and answer.kind == "silent" and "没有规定视频文件大小" in answer.answer
+
+
+def test_another_contest_named_by_a_name_of_its_own_is_the_one_answered(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask("hlj-2022-kepu", "重庆那个科学家精神短视频要求的分辨率是多少？")
+    assert answer.contest_id == CQ and "1920×1080" in answer.answer and "科学家精神" in answer.answer
+    # compared with another, or naming one the notice itself names: still this contest's
+    assert helpdesk.ask(CQ, "你们这个和全国科普微视频大赛一样是2到5分钟吧？").contest_id == CQ
+    assert helpdesk.ask("hlj-2022-kepu", "获奖的能推荐参加全国科普微视频大赛吗").contest_id == "hlj-2022-kepu"
+    # a place alone (重庆) or a generic name (科普微视频大赛) names no other contest
+    assert helpdesk.ask(CAS, "我们是重庆的单位，截止是哪天").contest_id == CAS
+    assert helpdesk.ask(ENVOY, "这个科普微视频大赛截止是哪天").contest_id == ENVOY

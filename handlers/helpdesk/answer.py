@@ -31,6 +31,7 @@ from handlers.helpdesk.foreign import (
     sink_foreign,
 )
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
+from handlers.helpdesk.naming import contest_preface, other_named, pick_contest
 from handlers.helpdesk.parts import (
     ASKS_A_LIST,
     ROUTE_WORDS,
@@ -250,25 +251,11 @@ class Helpdesk:
 
     def pick_contest(self, question: str) -> tuple[Contest, bool]:
         """The contest a question names (True), else the one with the latest deadline (False)."""
-        text = normalise(question)
-        best: tuple[int, Contest] | None = None
-        for contest in self.contests:
-            notice = self.notice(contest.id)
-            names = {contest.short_title, contest.title, *(notice.aliases if notice else ())}
-            weight = sum(len(n) for n in names if n and normalise(n) in text)
-            # Named as much as another: the later edition (a new one shares its notice's names).
-            if weight and (best is None or (weight, contest.deadline) > (best[0], best[1].deadline)):
-                best = (weight, contest)
-        if best:
-            return best[1], True
-        # A place only one contest lists ("万州区能推几个": a Chongqing district) names that contest.
-        placed = [c for c in self.contests if any(p in text for p in _places_listed(c))]
-        if placed and len({c.lineage for c in placed}) == 1:  # its editions: the latest
-            return max(placed, key=lambda c: (c.deadline, c.id)), True
-        latest = max(self.contests, key=lambda c: (c.deadline, c.id), default=None)
-        if latest is None:
-            raise KeyError("no contests")
-        return latest, False
+        return pick_contest(self.contests, self.notice, question)
+
+    def other_named(self, contest_id: str, question: str) -> Contest | None:
+        """Another contest than ``contest_id`` a question names by a name of its own (:func:`other_named`)."""
+        return other_named(self.contests, self.notice, contest_id, question)
 
     # -- asking -----------------------------------------------------------------------------
 
@@ -302,7 +289,13 @@ class Helpdesk:
             picked, named = self.pick_contest(chinese_terms(question) if english else question)
             contest_id = picked.id
             if len(self.contests) > 1:
-                preface = _preface(picked.title, named, english)
+                preface = contest_preface(picked.title, named, english)
+        else:
+            # "重庆那个科学家精神短视频要求的分辨率是多少" asked from a hlj draft is about cq.
+            other = self.other_named(contest_id, chinese_terms(question) if english else question)
+            if other is not None:
+                contest_id, route, track, unit = other.id, None, None, None
+                preface = contest_preface(other.title, True, english)
         contest = self.contests.get(contest_id)
         if contest is None:
             raise KeyError(contest_id)
@@ -638,23 +631,6 @@ def _worked(worked: Worked, contest: Contest, query: Query) -> HelpAnswer:
         worked.said, True, worked.source or worked.entry_id, 1.0, contest.id, worked.said, worked.entry_id,
         query.terms, worked.kind,
     )  # fmt: skip
-
-
-def _places_listed(contest: Contest) -> set[str]:
-    """The units a contest names (:func:`listed_units`) and those its rules add places for (the 三区
-    provinces): 渝中区, 万州区, 河北省.  Names of two characters or fewer are left out (区, 省)."""
-    bonus = (u for ch in contest.channels for r in ch.quota for u in r.bonus_units)
-    return {normalise(n) for n in (*listed_units(contest), *bonus) if len(n) > 2}
-
-
-def _preface(title: str, named: bool, english: bool) -> str:
-    if english and named:
-        return f"(About “{title}”.)\n"
-    if english:
-        return f"(No contest named; this is about the latest one, “{title}”. Name another to ask.)\n"
-    if named:
-        return f"（以下按“{title}”回答）\n"
-    return f"（您没有说明是哪个大赛，以下按最近的“{title}”回答；问的是其他大赛请注明名称）\n"
 
 
 def _own_form(text: str, contest: Contest, route: str | None) -> tuple[str, str]:

@@ -1,0 +1,102 @@
+"""Which contest a question is about: the one it names, else the latest; and another contest than
+the asker's draft one that a question names by a name of its own ("重庆那个科学家精神短视频要求的
+分辨率是多少" asked from a hlj draft)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from contests.rules import Contest
+from handlers.helpdesk.analyzer import normalise
+from handlers.helpdesk.places import listed_units
+from handlers.helpdesk.sources import NoticeText
+
+NoticeOf = Callable[[str], NoticeText | None]
+
+
+def _names(contest: Contest, notice: NoticeText | None) -> set[str]:
+    return {contest.short_title, contest.title, *(notice.aliases if notice else ())}
+
+
+def pick_contest(contests: Iterable[Contest], notice_of: NoticeOf, question: str) -> tuple[Contest, bool]:
+    """The contest a question names (True), else the one with the latest deadline (False)."""
+    contests = list(contests)
+    text = normalise(question)
+    best: tuple[int, Contest] | None = None
+    for contest in contests:
+        weight = sum(len(n) for n in _names(contest, notice_of(contest.id)) if n and normalise(n) in text)
+        # Named as much as another: the later edition (a new one shares its notice's names).
+        if weight and (best is None or (weight, contest.deadline) > (best[0], best[1].deadline)):
+            best = (weight, contest)
+    if best:
+        return best[1], True
+    # A place only one contest lists ("万州区能推几个": a Chongqing district) names that contest.
+    placed = [c for c in contests if any(p in text for p in _places_listed(c))]
+    if placed and len({c.lineage for c in placed}) == 1:  # its editions: the latest
+        return max(placed, key=lambda c: (c.deadline, c.id)), True
+    latest = max(contests, key=lambda c: (c.deadline, c.id), default=None)
+    if latest is None:
+        raise KeyError("no contests")
+    return latest, False
+
+
+def other_named(
+    contests: Iterable[Contest], notice_of: NoticeOf, contest_id: str, question: str
+) -> Contest | None:
+    """Another contest a question names by a name of its own (科学家精神, 大美科技特派团,
+    全国科普微视频大赛), where the question says nothing of ``contest_id``'s and compares nothing
+    with it: None otherwise.  A name that ``contest_id``'s notice itself uses (hlj recommends its
+    winners to the 全国科普微视频大赛), a short or generic one (重庆, 科普微视频大赛) does not count."""
+    contests = list(contests)
+    current = next((c for c in contests if c.id == contest_id), None)
+    if current is None:
+        return None
+    text = normalise(question)
+    own = notice_of(contest_id)
+    if any(n and len(n) >= 2 and normalise(n) in text for n in _names(current, own)):
+        return None
+    if _COMPARED_WITH.search(text):
+        return None
+    own_text = normalise(
+        " ".join([current.title, *(c.text for c in own.clauses)] if own else [current.title])
+    )
+    best: tuple[int, Contest] | None = None
+    for contest in contests:
+        if contest.lineage == current.lineage:
+            continue
+        weight = sum(
+            len(n)
+            for n in map(normalise, _names(contest, notice_of(contest.id)))
+            if len(n) >= 5 and n in text and n not in own_text and not _GENERIC_NAME.fullmatch(n)
+        )
+        if weight and (best is None or (weight, contest.deadline) > (best[0], best[1].deadline)):
+            best = (weight, contest)
+    return best[1] if best else None
+
+
+#: The contest asked about compared with another ("你们这个和全国科普微视频大赛一样是2到5分钟吧"):
+#: the question is about this one.
+_COMPARED_WITH = re.compile(
+    r"(?:和|跟|同|与|像)[^，。？?]{0,16}(?:一样|相同|一致|差不多|似的|不同|区别)|(?:你们|咱们|我们)?这个(?:比赛|大赛|活动)?(?:和|跟|同|与)"
+)
+#: A name any contest may be called by ("短视频大赛", "科普微视频大赛"): it names no other one.
+_GENERIC_NAME = re.compile(r"(?:短视频|微视频|科普微视频|科普)(?:大赛|比赛|活动|征集)")
+
+
+def _places_listed(contest: Contest) -> set[str]:
+    """The units a contest names (:func:`listed_units`) and those its rules add places for (the 三区
+    provinces): 渝中区, 万州区, 河北省.  Names of two characters or fewer are left out (区, 省)."""
+    bonus = (u for ch in contest.channels for r in ch.quota for u in r.bonus_units)
+    return {normalise(n) for n in (*listed_units(contest), *bonus) if len(n) > 2}
+
+
+def contest_preface(title: str, named: bool, english: bool) -> str:
+    """The line before an answer saying which contest it is about: the one ``named``, or the latest."""
+    if english and named:
+        return f"(About “{title}”.)\n"
+    if english:
+        return f"(No contest named; this is about the latest one, “{title}”. Name another to ask.)\n"
+    if named:
+        return f"（以下按“{title}”回答）\n"
+    return f"（您没有说明是哪个大赛，以下按最近的“{title}”回答；问的是其他大赛请注明名称）\n"
