@@ -132,14 +132,14 @@ def test_an_entry_far_ahead_of_the_next_answers_a_question_told_as_a_story(helpd
 
 
 def test_a_clear_lead_needs_both_a_gap_and_some_coverage() -> None:
-    from handlers.helpdesk.answer import _clear_lead
+    from handlers.helpdesk.combine import clear_lead
     from handlers.helpdesk.index import Entry, Hit
 
     entry = Entry("clause:1", "clause", "x", "通知")
     ahead, close, far = Hit(entry, 10.0, 0.3), Hit(entry, 8.0, 0.3), Hit(entry, 4.0, 0.3)
-    assert _clear_lead([ahead, far], 0.45)
-    assert not _clear_lead([ahead, close], 0.45)  # a close second: still unsure
-    assert not _clear_lead([Hit(entry, 10.0, 0.1), far], 0.45)  # too little of the question covered
+    assert clear_lead([ahead, far], 0.45)
+    assert not clear_lead([ahead, close], 0.45)  # a close second: still unsure
+    assert not clear_lead([Hit(entry, 10.0, 0.1), far], 0.45)  # too little of the question covered
 
 
 def test_a_form_word_two_forms_share_answers_for_both(helpdesk: Helpdesk) -> None:

@@ -6,13 +6,20 @@ import asyncio
 import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal
 
 from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import ASKS, Analyzer, Query, contest_terms, normalise
+from handlers.helpdesk.combine import (
+    clear_lead,
+    is_lost,
+    more_topics,
+    says_what_was_implied,
+    siblings,
+    together,
+)
 from handlers.helpdesk.counts import count_verdict, quota_rule
 from handlers.helpdesk.english import (
     about_the_contest,
@@ -21,7 +28,7 @@ from handlers.helpdesk.english import (
     place_terms,
     with_english_terms,
 )
-from handlers.helpdesk.facts import build_entries, quota_text
+from handlers.helpdesk.facts import build_entries
 from handlers.helpdesk.foreign import (
     FORM_NAMES,
     TRACK_WORDS,
@@ -30,7 +37,7 @@ from handlers.helpdesk.foreign import (
     route_named,
     sink_foreign,
 )
-from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
+from handlers.helpdesk.index import Hit, KnowledgeBase
 from handlers.helpdesk.naming import contest_preface, other_named, pick_contest
 from handlers.helpdesk.parts import (
     ASKS_A_LIST,
@@ -57,16 +64,27 @@ from handlers.helpdesk.pieces import (
     without_title_runs,
 )
 from handlers.helpdesk.places import (
-    ASKS_BONUS,
-    HOW_MANY,
-    describe,
     each_unit,
-    listed_units,
     of_own_unit,
     place_of,
     with_unit_named,
 )
 from handlers.helpdesk.polarity import ASKS_MAY, plain_no, plain_yes
+from handlers.helpdesk.replies import (
+    NEAREST,
+    NEAREST_EN,
+    OFFTOPIC,
+    OFFTOPIC_EN,
+    PERSONAL_REPLY,
+    PERSONAL_REPLY_EN,
+    SILENT_LEAD,
+    SILENT_LEAD_EN,
+    UNSURE,
+    UNSURE_EN,
+    AnswerKind,
+    HelpAnswer,
+)
+from handlers.helpdesk.routes_places import SEVERAL, other_quotas, routes_compared, unit_places
 from handlers.helpdesk.silence import asks_a_silence, out_of_scope, silent_topic
 from handlers.helpdesk.sources import (
     KnowledgeError,
@@ -89,58 +107,6 @@ from validators.questions import is_english, simplified
 DEFAULT_THRESHOLD = 0.45
 #: Below the threshold but at least this sure: the closest entry is shown beside the hand-off.
 NEAREST_SHOWN = 0.25
-#: An entry that ranks this far ahead of the next (1 - second's score / its score) is what is asked
-#: even when a long story leaves its words a small part of the message ("我只有一部手机，没有专业相机
-#: 和稳定器，用手机拍的能参加吗"): then this share of the threshold is enough.  On the tuning sets'
-#: 1,285 searched questions it answers 19 more rightly and 2 wrongly (bench/README.md, session 16).
-CLEAR_LEAD = 0.4
-CLEAR_LEAD_SHARE = 0.45
-
-
-#: What kind of reply the helpdesk gives: a fact or clause of the notice; "the notice does not say";
-#: about the asker's own submission (answered from the store, not the notice); not about the
-#: contest at all; or unsure (handed to an operator).
-AnswerKind = Literal["answer", "silent", "personal", "offtopic", "unsure"]
-
-
-@dataclass(frozen=True, slots=True)
-class HelpAnswer:
-    """What the helpdesk says.  ``confident`` False means: tell the entrant it is unsure and hand off.
-
-    ``suggestion`` is the best entry found even when not confident (for the operator who takes
-    the question); ``source`` is its citation.
-    """
-
-    answer: str
-    confident: bool
-    source: str
-    score: float
-    contest_id: str | None
-    suggestion: str = ""
-    entry_id: str = ""
-    terms: tuple[str, ...] = field(default=(), repr=False)
-    kind: AnswerKind = "answer"
-    english: bool = False
-
-
-UNSURE = "这个问题我不确定，通知里没有找到明确的依据。"
-NEAREST = "通知中最接近的内容（仅供参考）："
-NEAREST_EN = "The closest the notice comes (for reference only):"
-UNSURE_EN = "I am not sure: I found nothing in the notice that answers this."
-SILENT_LEAD = "通知对此没有明确规定。"
-SILENT_LEAD_EN = "The notice does not say."
-PERSONAL_REPLY = "您问的是本人投稿的情况，这需要主办方工作人员查询，我无法从通知中回答。"
-PERSONAL_REPLY_EN = (
-    "You are asking about your own entry: the organisers' staff can look it up; the notice cannot answer it."
-)
-OFFTOPIC = (
-    "这个问题不在大赛通知的范围内。我能回答本大赛的参赛资格、作品要求、截止日期、提交方式等问题；"
-    "如与大赛有关，请换个说法再问。"
-)
-OFFTOPIC_EN = (
-    "That is not about this contest. I can answer questions about who may enter, the video's requirements, "
-    "the deadline and how to submit; if it is about the contest, please ask in other words."
-)
 
 
 class Helpdesk:
@@ -348,18 +314,18 @@ class Helpdesk:
             before, after = answers[i - 1], answers[i]
             # A part only unsure beside a sure one may be its detail ("…网友投票吗？中间有没有啥审查
             # 环节"): asked together, the same answer must then be sure on its own, not by its lead.
-            weak_after = _lost(after) or (not after.confident and before.confident)
+            weak_after = is_lost(after) or (not after.confident and before.confident)
             strong = before if weak_after and before.kind != "offtopic" else None
-            weak_before = _lost(before) or not before.confident
+            weak_before = is_lost(before) or not before.confident
             strong = after if strong is None and weak_before and after.confident else strong
             if strong is not None:
                 joined = self._one(contest, f"{parts[i - 1]}，{parts[i]}", route, english)
                 # Only as the story of the other part: the same answer, now sure.
-                lost = _lost(after) if strong is before else _lost(before)
+                lost = is_lost(after) if strong is before else is_lost(before)
                 sure = joined.confident and (lost or joined.score >= self.threshold)
                 if sure and (joined.entry_id, joined.kind) == (strong.entry_id, strong.kind):
                     answers[i - 1 : i + 1] = [joined]
-        result = answers[0] if len(answers) == 1 else _together(answers)
+        result = answers[0] if len(answers) == 1 else together(answers)
         if english and len(parts) > 1 and not result.confident:
             # English parts split at "and" lean on each other more than Chinese ones ("…and should it
             # have background music?"): asked whole, the question may still be understood.
@@ -441,10 +407,10 @@ class Helpdesk:
         days = None if english else own_days(base, contest, normalise(text))
         if days is not None:
             return _worked(days, contest, query)
-        places = self._places(contest, base, query, text, english)
+        places = unit_places(contest, base, query, text, english)
         if places is not None:
             return self._with_other_topics(places, base, query, contest, route, text, english)
-        routes = _routes_compared(base, contest, normalise(text))
+        routes = routes_compared(base, contest, normalise(text))
         if routes:  # "推荐和自荐有什么区别": each route as the notice states it
             said = "\n".join(english_answer(e, contest) if english else e.render() for e in routes)
             return HelpAnswer(said, True, routes[0].source, 1.0, contest.id, said, routes[0].id, query.terms,
@@ -483,20 +449,20 @@ class Helpdesk:
             return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
         items = items_of(base, top) if ASKS_A_LIST.search(text) else []
         more = (
-            _more_topics(hits[1:], query.topics, top.entry.topics, self.threshold)
+            more_topics(hits[1:], query.topics, top.entry.topics, self.threshold)
             if len(query.topics) > 1
             else []
         )
         chosen = items or [top, *more]
-        if top.entry.id.startswith("fact:quota.") and _SEVERAL.search(text):
-            chosen += _other_quotas(base, hits, top, query.terms)
+        if top.entry.id.startswith("fact:quota.") and SEVERAL.search(text):
+            chosen += other_quotas(base, hits, top, query.terms)
         heading = lead_of(base, top)
         if heading is not None and all(h.entry is not heading.entry for h in chosen):
             chosen.insert(0, heading)
         size = other_size(base, top, normalise(question if english else text))
         if size is not None and all(h.entry is not size.entry for h in chosen):
             chosen.append(size)
-        chosen += _siblings(hits, top, chosen, route if route is not None else route_word(text))
+        chosen += siblings(hits, top, chosen, route if route is not None else route_word(text))
         for alike in forms_alike(contest, top.entry, route, text):
             entry = base.entry(alike)
             if entry is not None and all(h.entry is not entry for h in chosen):
@@ -511,8 +477,8 @@ class Helpdesk:
         text = rendered
         if (
             top.confidence < self.threshold
-            and not _clear_lead(hits, self.threshold)
-            and not _says_what_was_implied(query, top)
+            and not clear_lead(hits, self.threshold)
+            and not says_what_was_implied(query, top)
         ):
             text, confident, kind = (UNSURE_EN if english else UNSURE), False, "unsure"
             if top.confidence >= NEAREST_SHOWN:  # an operator confirms; the entrant may already find it here
@@ -544,40 +510,6 @@ class Helpdesk:
             query.terms, kind, english,
         )  # fmt: skip
 
-    def _places(
-        self, contest: Contest, base: KnowledgeBase, query: Query, text: str, english: bool
-    ) -> HelpAnswer | None:
-        """How many works the unit the question names may recommend, from the rule it falls under."""
-        bonus = bool(ASKS_BONUS.search(text))  # "北京算不算三区": the unit's standing decides
-        if not ({"名额", "推荐"} & set(query.terms) or bonus) or _ASKS_PRIZES.search(text):
-            return None
-        if _ASKS_WHO.search(text):  # "讲三区的那部由谁提交": who sends it, not how many
-            return None
-        place = place_of(normalise(text), contest)
-        # The count must be what is asked, not the story around it ("省里说用三区名额推荐，材料谁交").
-        counted = "名额" in query.topics and (not query.focus or "名额" in query.focus)
-        listed = place is not None and place.named in listed_units(contest) and HOW_MANY.search(text)
-        if place is None or not (counted or listed or (bonus and place.in_bonus is not None)):
-            return None
-        entry = base.entry(f"fact:quota.{place.route.id}.{place.rule.kind}")
-        if entry is None:
-            return None
-        said = describe(place, quota_text(place.rule, whole=False))
-        verdict = "" if english else count_verdict(normalise(text), place.rule, in_bonus=place.in_bonus)
-        said = f"{verdict}\n{said}" if verdict else said
-        quote = f"：“{entry.quote}”" if entry.quote else ""
-        rendered = (
-            english_answer(replace(entry, text=said), contest) if english
-            else f"{said}\n（依据：{entry.source}{quote}）"
-        )  # fmt: skip
-        if _COMPARES.search(text):  # "两江新区跟普通区县名额一样吗": the other tiers of the route too
-            others = (base.entry(f"fact:quota.{place.route.id}.{r.kind}") for r in place.route.quota)
-            for other in (e for e in others if e is not None and e is not entry):
-                rendered += "\n" + (english_answer(other, contest) if english else other.render())
-        return HelpAnswer(
-            rendered, True, entry.source, 1.0, contest.id, rendered, entry.id, query.terms, "answer", english
-        )
-
     def _with_other_topics(
         self,
         said: HelpAnswer,
@@ -597,7 +529,7 @@ class Helpdesk:
         if selecting is not None:  # a recommending unit's deadline is its stage's (cq 初审阶段)
             query = self.analyzer.query(f"{text} {selecting[1].name}")
         hits = sink_foreign(base.search(query, limit=8), contest, route, text)
-        more = _more_topics(hits, others, frozenset(), self.threshold)
+        more = more_topics(hits, others, frozenset(), self.threshold)
         if not more:
             return said
         extra = "\n".join(english_answer(h.entry, contest) if english else h.entry.render() for h in more)
@@ -650,39 +582,8 @@ def _own_form(text: str, contest: Contest, route: str | None) -> tuple[str, str]
     ), f"（您选择的是“{channel.label}”，对应的是《{form.title}》，以下按此回答）"
 
 
-_COMPARED = re.compile(r"区别|不同|差别|哪个好|有什么两样|difference|differ")
-#: How entrants name the two kinds of route.
-_ROUTE_WORDS = {"recommend": ("推荐", "recommend"), "self": ("自荐", "自己报", "个人", "self")}
-
-
-#: Which route to take ("走什么渠道报", "我们是推荐还是自荐"): every route, as the notice states it.
-_WHICH_ROUTE = re.compile(
-    r"走(?:什么|哪个|哪种|哪条)(?:渠道|途径|路子|通道)|(?:什么|哪个|哪种|哪条)(?:渠道|途径)(?:报|参加|参赛|申报)"
-    r"|是推荐还是自荐|是自荐还是推荐|走推荐还是(?:走)?自荐|走自荐还是(?:走)?推荐"
-)
-
-
-def _routes_compared(base: KnowledgeBase, contest: Contest, text: str) -> list[Entry]:
-    """The routes' entries when a question compares the routes it names (推荐 and 自荐), or asks
-    which one to take."""
-    if _WHICH_ROUTE.search(text) and len({c.kind for c in contest.channels}) > 1:
-        found = [base.entry(f"fact:channels.{c.id}") for c in contest.channels]
-        return [e for e in found if e is not None]
-    if not _COMPARED.search(text):
-        return []
-    kinds = {kind for kind, words in _ROUTE_WORDS.items() if any(w in text for w in words)}
-    if len(kinds) < 2:
-        return []
-    found = [base.entry(f"fact:channels.{c.id}") for c in contest.channels if c.kind in kinds]
-    return [e for e in found if e is not None]
-
-
 #: A name the notice puts in quotation marks (“创作之星”, “科创筑梦”): one word, not jieba's 创作 + 之 + 星.
 _QUOTED_NAME = re.compile(r"[“「]([\u4e00-\u9fff]{3,8})[”」]")
-
-
-#: Prizes counted ("优秀组织奖有几个名额？我们区想争取"): not the places a unit may recommend.
-_ASKS_PRIZES = re.compile(r"[一二三]等奖|优秀奖|组织奖|奖项|获奖|得奖|评上")
 
 
 #: How to answer, not what to answer ("…? Answer in English."): it asks nothing of the notice.
@@ -697,94 +598,7 @@ _REPLY_IN = re.compile(
 #: helpdesk_eval, tuning sets: +5 off-topic replies, none given to an answerable question (at 0.15:
 #: +6, but 4 answerable ones declined).
 OFFTOPIC_BELOW = 0.05
-#: Who does something ("由谁提交", "谁来报"): a person or a unit asked for, not a count.
-_ASKS_WHO = re.compile(r"由谁|谁来|谁去|谁提交|谁报|谁交|哪个单位(?:来|去)?(?:提交|报)|\bwho\b")
-#: Two or more things asked at once ("单位会员和省级协会的数量分别是多少").
-_SEVERAL = re.compile(r"分别|各自|各(?:是|有|能|可以|可|为)|respectively|each of")
 
 
-def _other_quotas(base: KnowledgeBase, hits: Sequence[Hit], top: Hit, terms: Sequence[str]) -> list[Hit]:
-    """The other units' places a question asking them "分别" names: quota facts among the hits that
-    have a word of the question the best one lacks (省级, 协会 beside 单位会员)."""
-    index = base.entries.index
-    lacked = [t for t in terms if len(t) > 1 and not base.index.contains(index(top.entry), t)]
-    others = [h for h in hits[1:] if h.entry.id.startswith("fact:quota.")]
-    return [h for h in others if any(base.index.contains(index(h.entry), t) for t in lacked)][:2]
-
-
-#: A question comparing one unit's places with others'.
-_COMPARES = re.compile(r"一样|区别|不同|差别|相比|比(?:其他|别的|普通|一般)|compared?|same as|differ")
 #: A word this rare in a notice's entries (few entries have it) is the notice's own.
 OWN_WORD_IDF = 3.0
-
-
-def _says_what_was_implied(query: Query, top: Hit) -> bool:
-    """The best entry holds every term a phrase of the question implies ("他不在我们单位" implies the
-    notice's 其他单位人员): those phrases are written for the clauses that answer them."""
-    implied = [t for t in query.implied if len(t) > 1]
-    return len(implied) >= 2 and all(t in top.entry.text for t in implied)
-
-
-def _clear_lead(hits: Sequence[Hit], threshold: float) -> bool:
-    """The best entry is far ahead of the next and covers at least part of the question."""
-    top = hits[0]
-    second = hits[1].score if len(hits) > 1 else 0.0
-    lead = 1 - second / top.score if top.score > 0 else 0.0
-    return lead >= CLEAR_LEAD and top.confidence >= threshold * CLEAR_LEAD_SHARE
-
-
-#: A part whose best entry is matched this little found nothing of its own in the notice.
-LOST_BELOW = 0.1
-
-
-def _lost(answer: HelpAnswer) -> bool:
-    """A part that reads as off-topic, or that nothing in the notice matched."""
-    return answer.kind == "offtopic" or (not answer.confident and answer.score < LOST_BELOW)
-
-
-def _together(answers: list[HelpAnswer]) -> HelpAnswer:
-    """One reply for a message that asked several things: every answer, sure only if each is."""
-    personal = next((a for a in answers if a.kind == "personal"), None)
-    if personal is not None:
-        return personal
-    # A part that reads as off-topic beside parts about the contest was only not understood.
-    answers = [replace(a, confident=False, kind="unsure") if a.kind == "offtopic" else a for a in answers]
-    unsure = next((a for a in answers if not a.confident), None)
-    seen: set[str] = set()
-    said = []
-    for a in answers:
-        # One entry answers two parts once, but two units' places from one rule are two answers.
-        key = a.answer if a.entry_id.startswith("fact:quota.") else (a.entry_id or a.answer)
-        if key not in seen:
-            seen.add(key)
-            said.append(a.answer if a.confident else a.suggestion or a.answer)
-    text = "\n\n".join(said)
-    first = answers[0]
-    if unsure is not None:
-        return replace(unsure, suggestion=text)
-    kind: AnswerKind = "answer" if any(a.kind == "answer" for a in answers) else first.kind
-    return replace(first, answer=text, suggestion=text, kind=kind, score=min(a.score for a in answers))
-
-
-def _siblings(hits: list[Hit], top: Hit, chosen: list[Hit], route: str | None) -> list[Hit]:
-    """The other routes' ways of delivering, when the asker has no route yet: "光盘寄哪儿" has one
-    answer per route (推荐 and 自荐 send to different addresses), and the entrant reads both."""
-    if route is not None or not top.entry.id.startswith("fact:delivery.") or not top.entry.id[-1:].isdigit():
-        return []
-    return [h for h in hits[1:4] if h.entry.id.startswith("fact:delivery.") and h.entry.id[-1:].isdigit()
-            and h not in chosen][:2]  # fmt: skip
-
-
-def _more_topics(
-    hits: Sequence[Hit], topics: frozenset[str], covered: frozenset[str], threshold: float
-) -> list[Hit]:
-    """For a question that asks several things ("多长多大"), the best entry of each intent of
-    ``topics`` not ``covered`` already (by the top entry, or by a unit's places), two at most."""
-    covered = covered & topics
-    more = []
-    for hit in hits:
-        new = (hit.entry.topics & topics) - covered
-        if new and hit.confidence >= threshold:
-            more.append(hit)
-            covered |= new
-    return more[:2]

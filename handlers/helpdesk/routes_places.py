@@ -1,0 +1,109 @@
+"""Answers about places and routes: how many works the unit a question names may recommend (its
+rule, and a count offered judged against it), the other tiers beside one, and every route where a
+question asks which to take or how they differ."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from contests.rules import Contest
+from handlers.helpdesk.analyzer import Query, normalise
+from handlers.helpdesk.counts import count_verdict
+from handlers.helpdesk.english import english_answer
+from handlers.helpdesk.facts import quota_text
+from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
+from handlers.helpdesk.places import ASKS_BONUS, HOW_MANY, describe, listed_units, place_of
+from handlers.helpdesk.replies import HelpAnswer
+
+
+def unit_places(
+    contest: Contest, base: KnowledgeBase, query: Query, text: str, english: bool
+) -> HelpAnswer | None:
+    """How many works the unit the question names may recommend, from the rule it falls under, a
+    count of works offered judged against it first; None where the question names no unit or asks
+    no count."""
+    bonus = bool(ASKS_BONUS.search(text))  # "北京算不算三区": the unit's standing decides
+    if not ({"名额", "推荐"} & set(query.terms) or bonus) or _ASKS_PRIZES.search(text):
+        return None
+    if _ASKS_WHO.search(text):  # "讲三区的那部由谁提交": who sends it, not how many
+        return None
+    place = place_of(normalise(text), contest)
+    # The count must be what is asked, not the story around it ("省里说用三区名额推荐，材料谁交").
+    counted = "名额" in query.topics and (not query.focus or "名额" in query.focus)
+    listed = place is not None and place.named in listed_units(contest) and HOW_MANY.search(text)
+    if place is None or not (counted or listed or (bonus and place.in_bonus is not None)):
+        return None
+    entry = base.entry(f"fact:quota.{place.route.id}.{place.rule.kind}")
+    if entry is None:
+        return None
+    said = describe(place, quota_text(place.rule, whole=False))
+    verdict = "" if english else count_verdict(normalise(text), place.rule, in_bonus=place.in_bonus)
+    said = f"{verdict}\n{said}" if verdict else said
+    quote = f"：“{entry.quote}”" if entry.quote else ""
+    rendered = (
+        english_answer(replace(entry, text=said), contest) if english
+        else f"{said}\n（依据：{entry.source}{quote}）"
+    )  # fmt: skip
+    if _COMPARES.search(text):  # "两江新区跟普通区县名额一样吗": the other tiers of the route too
+        others = (base.entry(f"fact:quota.{place.route.id}.{r.kind}") for r in place.route.quota)
+        for other in (e for e in others if e is not None and e is not entry):
+            rendered += "\n" + (english_answer(other, contest) if english else other.render())
+    return HelpAnswer(
+        rendered, True, entry.source, 1.0, contest.id, rendered, entry.id, query.terms, "answer", english
+    )
+
+
+_COMPARED = re.compile(r"区别|不同|差别|哪个好|有什么两样|difference|differ")
+
+
+#: How entrants name the two kinds of route.
+_ROUTE_WORDS = {"recommend": ("推荐", "recommend"), "self": ("自荐", "自己报", "个人", "self")}
+
+
+#: Which route to take ("走什么渠道报", "我们是推荐还是自荐"): every route, as the notice states it.
+_WHICH_ROUTE = re.compile(
+    r"走(?:什么|哪个|哪种|哪条)(?:渠道|途径|路子|通道)|(?:什么|哪个|哪种|哪条)(?:渠道|途径)(?:报|参加|参赛|申报)"
+    r"|是推荐还是自荐|是自荐还是推荐|走推荐还是(?:走)?自荐|走自荐还是(?:走)?推荐"
+)
+
+
+def routes_compared(base: KnowledgeBase, contest: Contest, text: str) -> list[Entry]:
+    """The routes' entries when a question compares the routes it names (推荐 and 自荐), or asks
+    which one to take."""
+    if _WHICH_ROUTE.search(text) and len({c.kind for c in contest.channels}) > 1:
+        found = [base.entry(f"fact:channels.{c.id}") for c in contest.channels]
+        return [e for e in found if e is not None]
+    if not _COMPARED.search(text):
+        return []
+    kinds = {kind for kind, words in _ROUTE_WORDS.items() if any(w in text for w in words)}
+    if len(kinds) < 2:
+        return []
+    found = [base.entry(f"fact:channels.{c.id}") for c in contest.channels if c.kind in kinds]
+    return [e for e in found if e is not None]
+
+
+#: Prizes counted ("优秀组织奖有几个名额？我们区想争取"): not the places a unit may recommend.
+_ASKS_PRIZES = re.compile(r"[一二三]等奖|优秀奖|组织奖|奖项|获奖|得奖|评上")
+
+
+#: Who does something ("由谁提交", "谁来报"): a person or a unit asked for, not a count.
+_ASKS_WHO = re.compile(r"由谁|谁来|谁去|谁提交|谁报|谁交|哪个单位(?:来|去)?(?:提交|报)|\bwho\b")
+
+
+#: Two or more things asked at once ("单位会员和省级协会的数量分别是多少").
+SEVERAL = re.compile(r"分别|各自|各(?:是|有|能|可以|可|为)|respectively|each of")
+
+
+def other_quotas(base: KnowledgeBase, hits: Sequence[Hit], top: Hit, terms: Sequence[str]) -> list[Hit]:
+    """The other units' places a question asking them "分别" names: quota facts among the hits that
+    have a word of the question the best one lacks (省级, 协会 beside 单位会员)."""
+    index = base.entries.index
+    lacked = [t for t in terms if len(t) > 1 and not base.index.contains(index(top.entry), t)]
+    others = [h for h in hits[1:] if h.entry.id.startswith("fact:quota.")]
+    return [h for h in others if any(base.index.contains(index(h.entry), t) for t in lacked)][:2]
+
+
+#: A question comparing one unit's places with others'.
+_COMPARES = re.compile(r"一样|区别|不同|差别|相比|比(?:其他|别的|普通|一般)|compared?|same as|differ")
