@@ -11,8 +11,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from contests.rules import Contest, Form, QuotaRule
-from handlers.helpdesk.analyzer import QUANT_TOPICS, SYNONYMS, normalise
+from handlers.helpdesk.analyzer import normalise
 from handlers.helpdesk.index import Entry
+from handlers.helpdesk.lexicon import QUANT_TOPICS, SYNONYMS
 from handlers.helpdesk.quoting import best_clause, quote_of, states_all
 from handlers.helpdesk.sources import Clause, FaqItem, NoticeText
 from handlers.helpdesk.wanted import UNDATED

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from contests.rules import Contest
-from handlers.helpdesk.analyzer import INTENTS, QUANT_TOPICS, Analyzer, Query, char_pairs
+from handlers.helpdesk.analyzer import Analyzer, Query, char_pairs
+from handlers.helpdesk.lexicon import INTENTS, QUANT_TOPICS
 
 
 class BM25:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from handlers.helpdesk.analyzer import ENTERED_BEFORE
+from handlers.helpdesk.lexicon import ENTERED_BEFORE
 
 
 @dataclass(frozen=True, slots=True)
