@@ -250,3 +250,19 @@ def test_another_contest_named_by_a_name_of_its_own_is_the_one_answered(helpdesk
     # a place alone (重庆) or a generic name (科普微视频大赛) names no other contest
     assert helpdesk.ask(CAS, "我们是重庆的单位，截止是哪天").contest_id == CAS
     assert helpdesk.ask(ENVOY, "这个科普微视频大赛截止是哪天").contest_id == ENVOY
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        (ENVOY, "纯动画没人出镜行吗", "不行：通知要求有真人出镜"),  # no one on screen: envoy's 真人出镜
+        (ENVOY, "片子里可以不出现人吗？我们打算全用航拍加字幕", "真人出镜"),
+        (CQ, "区县推荐表左上角“推荐单位”写啥", "全称并盖章"),  # the cell reads 推荐单位（盖章）
+        (CAS, "片子5分钟，里面用了40秒新闻资料画面，这样比例行吗", "非原创部分不得超过"),  # not the aspect
+    ],
+)
+def test_no_one_on_screen_the_recommenders_cell_and_borrowed_footage(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and said in answer.answer

@@ -88,6 +88,15 @@ _INSTEAD = (
             r"无需盖章|不需(?:要)?盖章|不用盖章|个人[^，。；;]{0,6}(?:签字|签名)|为主体注册时|自荐机构（盖章）"
         ),
     ),
+    # No one on screen where the clause wants a real person ("纯动画没人出镜行吗", "全用航拍不拍人").
+    _Instead(
+        re.compile(
+            r"(?:不|没有?|无)(?:出现|拍|露)(?:真)?人|(?:没|没有|无)(?:真)?人出镜|不拍人|不露脸|不出镜"
+            r"|(?:纯|全用|全是|只用)(?:动画|航拍|风景|空镜)|只拍(?:风景|景色|大棚|果树|庄稼|田|空镜)"
+        ),
+        re.compile(r"真人出镜"),
+        "不行：通知要求有真人出镜。",
+    ),
 )
 #: The asker enters as a person, an author or a team, whose part of a form is signed, not sealed.
 _AS_PERSON = re.compile(r"个人|自己|本人|我一个人|作者|团队")
