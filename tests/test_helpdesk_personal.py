@@ -74,6 +74,7 @@ OWN_BY_CUES = [
     "看看我申报的作品进了那200部没有。",
     "我想撤回已经自荐的那部作品。",
     "我这个账号下现在一共交了几部作品？",
+    "我报的那部微视频想撤回",
 ]
 RULE_BESIDE_CUES = [
     "帮我看一下视频时长有什么要求",  # a look asked, nothing of one's own done

@@ -266,3 +266,11 @@ def test_no_one_on_screen_the_recommenders_cell_and_borrowed_footage(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and said in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "said"), [("类别那格填什么", "专业领域"), ("微视频申报表最下面“推荐单位”那格要干嘛", "盖章")]
+)
+def test_the_cell_asked_about_is_no_word_of_its_own(helpdesk: Helpdesk, question: str, said: str) -> None:
+    answer = helpdesk.ask(CACSI, question)  # 那格 / 那栏 only point at the cell
+    assert answer.confident and said in answer.answer
