@@ -274,3 +274,8 @@ def test_no_one_on_screen_the_recommenders_cell_and_borrowed_footage(
 def test_the_cell_asked_about_is_no_word_of_its_own(helpdesk: Helpdesk, question: str, said: str) -> None:
     answer = helpdesk.ask(CACSI, question)  # 那格 / 那栏 only point at the cell
     assert answer.confident and said in answer.answer
+
+
+def test_how_many_makers_a_cell_may_name_is_unsaid(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(ENVOY, "主创人员那栏最多能写几个人")
+    assert answer.kind == "silent" and "第一作者" in answer.answer

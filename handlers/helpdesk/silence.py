@@ -62,6 +62,13 @@ TOPICS: tuple[SilentTopic, ...] = (
            r"(?:结果|名单).{0,20}(?:网站|公众号|官网|平台|网上)|(?:网站|公众号|官网|平台).{0,20}(?:公布|发布)(?:结果|名单)",
            "通知没有写明获奖名单在哪里公布。",
            "The notice does not say where the results will be published."),
+    # How many makers a form's cell may name ("主创人员那栏最多能写几个人"): no notice caps it.
+    _topic(r"(?:主创|作者|人员|署名|创作者)[^？?。]{0,10}(?:最多|最少|至多|限)?(?:能|可以)?(?:写|填|署|署名|报)?(?:几|多少)(?:个|位|名)?(?:人|名)"
+           r"|(?:主创|作者|署名)[^？?。]{0,6}人数",
+           r"(?:主创|作者)[^。]{0,8}(?:不超过|最多|限)\s*\d+\s*(?:人|名)",
+           "通知没有规定主创人员（作者）最多能写几人；按署名顺序填写，第一位为第一作者。",
+           "The notice sets no limit on how many makers may be named; list them in credit order,"
+           " the first author first."),
     # A disc asked for where the notice takes none (most-cas alone asks for 光盘 by post).
     _topic(r"光盘|\bdiscs?\b|\bdvds?\b|\bcds?\b",
            r"光盘",
