@@ -35,6 +35,7 @@ from handlers.admin.service import AdminService
 from handlers.console.login import ConsoleCommand, ConsoleSignIn
 from handlers.console.service import ConsoleService
 from handlers.content import ContentChecks
+from handlers.draft_cache import DraftCache
 from handlers.follow_ups import FollowUps
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.service import HelpdeskService, format_for_operators
@@ -202,6 +203,10 @@ async def services(
                 tmp_dir=settings.media_folder / "fetched",
             )
 
+        # SQLite serves one worker process, the only one writing its drafts; with Redis another
+        # worker may have handled the user's last event (see SubmitHandler).  The dialog and the
+        # content checks (which keep a report with the draft) share it.
+        drafts = DraftCache(0 if redis_url else DRAFT_CACHE)
         content = ContentChecks(
             contests,
             storage,
@@ -212,6 +217,7 @@ async def services(
             download=download,
             workers=settings.content_workers,
             queue=settings.content_queue,
+            drafts=drafts,
         )
         stack.push_async_callback(content.aclose)  # before the stores: a check's child is ended
         quota = QuotaService(contests, storage, org, tell=tell, audit=stores.audit)
@@ -242,9 +248,7 @@ async def services(
             resubmitter=review,
             content=content,
             follow_ups=follow_ups,
-            # SQLite serves one worker process, the only one writing its drafts; with Redis
-            # another worker may have handled the user's last event (see SubmitHandler).
-            draft_cache=0 if redis_url else DRAFT_CACHE,
+            draft_cache=drafts,
         )
         stack.push_async_callback(submit.aclose)  # documents still being drawn are sent first
 

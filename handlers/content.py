@@ -36,6 +36,7 @@ from contests.ports import FingerprintStore, Storage
 from contests.records import FingerprintRecord, StaleDraftError, Submission, UserKey
 from contests.rules import Contest, ContestRegistry
 from dialogs.messages import Messages
+from handlers.draft_cache import DraftCache
 from validators.content import ContentReport
 from validators.fingerprint import Fingerprint, FingerprintIndex, Match
 
@@ -134,8 +135,10 @@ class ContentChecks:
         workers: int = 1,
         queue: int = 16,
         clock: Callable[[], dt.datetime] = utcnow,
+        drafts: DraftCache | None = None,
     ) -> None:
         self.contests = contests
+        self.drafts = drafts  # the dialog's drafts in memory: kept current with the report's write
         self.storage = storage
         self.fingerprints = fingerprints
         self.turns = turns
@@ -282,9 +285,12 @@ class ContentChecks:
             data = {**draft.data, "video": {**draft.data["video"], "content": organisers.to_dict()}}
             draft.data = data
             try:
-                await self.storage.save_draft(draft)
+                saved = await self.storage.save_draft(draft)
             except StaleDraftError:  # written by a worker outside the turn: the report is only said
                 log.warning("draft of %s changed under its content check", user)
+                saved = None
+            if self.drafts is not None:
+                self.drafts.remember(user, saved)
         if not submitted and not held:
             log.info("content check of %s's video done after it was replaced; not kept", user)
             return []

@@ -14,7 +14,6 @@ signed scan, and issuing the receipt.
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
 import datetime as dt
 import logging
@@ -37,6 +36,7 @@ from dialogs.states import Step
 from forms.paperwork import Paperwork
 from handlers.answer_notices import AnswerNotices
 from handlers.claims import ClaimGate
+from handlers.draft_cache import DraftCache
 from handlers.follow_ups import FollowUps, Pusher, form_replies
 from handlers.held import AnsweredQuestions
 from handlers.quota.service import QuotaService
@@ -147,7 +147,8 @@ class SubmitHandler:
     """Runs the dialog for one event at a time per user: the stored draft in, the engine, the
     checks and documents around it, the new draft out.
 
-    ``draft_cache``: how many users' last stored drafts to keep in memory, so that a typed
+    ``draft_cache``: how many users' last stored drafts to keep in memory (or the process's
+    :class:`DraftCache`, which every writer of drafts keeps current), so that a typed
     answer costs one storage call (the save) instead of two.  Only for a store this process
     alone writes drafts to (SQLite, one worker): with several workers the user's previous event
     may have been handled by another one.  A stale entry cannot do harm beyond one refused
@@ -172,7 +173,7 @@ class SubmitHandler:
         resubmitter: Resubmitter | None = None,
         content: ContentStarter | None = None,
         follow_ups: FollowUps | None = None,
-        draft_cache: int = 0,
+        draft_cache: int | DraftCache = 0,
     ) -> None:
         self.engine = engine
         self.storage = storage
@@ -192,8 +193,8 @@ class SubmitHandler:
         # Documents drawn after the reply went out (a PDF costs a third of a CPU second, and
         # WeChat wants its reply within 4 s): kept here and awaited by aclose().
         self._later: set[asyncio.Task[None]] = set()
-        self._drafts: collections.OrderedDict[UserKey, Draft] = collections.OrderedDict()
-        self._draft_cache = draft_cache
+        # Shared with the content checks, which keep a video's report with the draft.
+        self._drafts = draft_cache if isinstance(draft_cache, DraftCache) else DraftCache(draft_cache)
         self._answered = AnsweredQuestions()  # a question's message, for the "是答案" after it
 
     async def aclose(self) -> None:
@@ -274,7 +275,7 @@ class SubmitHandler:
                 return await self._handle_event(event, contest_hint, gate, ask, turn)
             except BaseException:
                 # The store may or may not hold what this event wrote.
-                self._drafts.pop(event.user, None)
+                self._drafts.forget(event.user)
                 raise
         except AlreadyClaimed:
             raise
@@ -286,20 +287,13 @@ class SubmitHandler:
         """The user's draft: from memory when this process stored it last, else from the store."""
         kept = self._drafts.get(user)
         if kept is not None and kept.data.get("step") not in _READ_FRESH:
-            self._drafts.move_to_end(user)
             return kept
         draft = await self.storage.get_draft(user)
         self._remember(user, draft)
         return draft
 
     def _remember(self, user: UserKey, draft: Draft | None) -> None:
-        if draft is None or self._draft_cache <= 0:
-            self._drafts.pop(user, None)
-            return
-        self._drafts[user] = draft
-        self._drafts.move_to_end(user)
-        while len(self._drafts) > self._draft_cache:
-            self._drafts.popitem(last=False)
+        self._drafts.remember(user, draft)
 
     async def reopen(self, user: UserKey, state: dict[str, Any], *, head: str) -> list[Reply]:
         """Store ``state`` as the user's draft (a returned submission reopened for fixing,

@@ -201,3 +201,32 @@ async def test_a_direct_link_is_downloaded_for_the_content_checks(tmp_path: Path
         assert draft.data["video"]["content"]["seconds_decoded"] == 6
         # The fetched copy is gone once checked: only the link is kept.
         assert not any((tmp_path / "data" / "fetched").iterdir())
+
+
+async def test_an_answer_after_the_content_report_is_kept_not_dropped(
+    app: TestClient[web.Request, web.Application], tmp_path: Path
+) -> None:
+    """Trial 9 (hlj, terminal): the content report came while a field opened from the review page
+    was asked; the next answer was "抱歉，系统刚才出了点问题" (the report's write of the draft made the
+    answer's cached draft stale, and it was dropped)."""
+    svc = svc_of(app)
+    svc.reach.register("terminal", Inbox())
+    contest = svc.contests.get(CONTEST_ID)
+    assert contest is not None
+    media = MediaFactory(tmp_path / "media")
+    video = media.video(Video(seconds=6, bitrate="3M"))
+    await say(svc, FIRST, "开始")
+    await say(svc, FIRST, "自荐")
+    fields = contest.form(contest.channel("self").forms["work"]).fields
+    for field in fields:
+        await say(svc, FIRST, valid_answer(field, contest))
+    info = FileInfo("作品.mp4", video.stat().st_size, "video/mp4", "ref-first", path=str(video))
+    await svc.assistant.handle(Incoming(FIRST, EventKind.FILE, file=info))
+    title = next(i for i, f in enumerate(fields, 1) if f.role == "title")
+    assert "「" in await say(svc, FIRST, f"修改 {title}")
+    await svc.content.drain()  # the report is kept with the draft meanwhile
+    reply = await say(svc, FIRST, "新的作品名称")
+    assert "出了点问题" not in reply and "请核对报名信息" in reply
+    draft = await svc.storage.get_draft(FIRST)
+    assert draft is not None and draft.data["answers"][fields[title - 1].id] == "新的作品名称"
+    assert draft.data["video"]["content"]["checked"] is True  # the report is still there
