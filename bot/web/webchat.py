@@ -134,8 +134,14 @@ class WebChat:
         sess.outbox.extend(self.reply_json(user.user_id, r) for r in replies)
         sess.wake.set()
 
-    async def wait(self, user_id: str, seconds: float) -> list[dict[str, Any]]:
-        """Queued replies, waiting up to ``seconds`` for the first one."""
+    async def wait(
+        self, user_id: str, seconds: float, alive: Callable[[], bool] = lambda: True
+    ) -> list[dict[str, Any]]:
+        """Queued replies, waiting up to ``seconds`` for the first one.  ``alive``: whether the
+        poll's page is still there to be answered; a page that went away while its poll waited
+        (reloaded, closed: aiohttp lets the handler run on) takes nothing, and what came stays
+        queued for the next poll (trial 9: a form drawn after 确认提交 went to a reloaded page's
+        dead poll and was never shown)."""
         sess = self.session(user_id)
         if not sess.outbox and seconds > 0 and not self.closing:
             sess.wake.clear()
@@ -144,6 +150,8 @@ class WebChat:
                     await sess.wake.wait()
             except TimeoutError:
                 pass
+        if not alive():
+            return []
         out = list(sess.outbox)
         sess.outbox.clear()
         return out
@@ -302,7 +310,11 @@ class WebChatPages:
             wait = min(max(float(request.query.get("wait", "0")), 0.0), MAX_WAIT_S)
         except ValueError:
             wait = 0.0
-        return json_response({"replies": await self.chat.wait(user.user_id, wait)})
+
+        def alive() -> bool:
+            return request.transport is not None and not request.transport.is_closing()
+
+        return json_response({"replies": await self.chat.wait(user.user_id, wait, alive)})
 
     async def document(self, request: web.Request) -> web.Response:
         user = await self._user(request)
