@@ -374,3 +374,17 @@ def test_a_reopened_work_keeps_its_track() -> None:
         assert "已提交的作品不能更换" in refused and "「撤回 QS2022-000001」" in refused, said
     assert "已提交的作品不能更换申报类型" in say("修改 申报类型")
     assert (state["channel"], state["track"], state["step"]) == ("member", "account", Step.REVIEW)
+
+
+async def test_a_reason_ending_its_sentence_is_not_punctuated_twice_when_reopened(tmp_path: Path) -> None:
+    # Trial 9 (console, most-cas): a reason typed with its full stop read "退回理由：…一致。；需要修改：…"
+    # on the reopened page.
+    write_open_edition(tmp_path / "contests")
+    settings = Settings(_env_file=None, data_dir=tmp_path, contests_dir=tmp_path / "contests")
+    async with services(settings) as svc:
+        svc.reach.register("terminal", Inbox())
+        number = await submit_complete(svc, tmp_path)
+        await bind(svc, BOSS, Role.ORGANISER, "BOSS-2")
+        await say(svc, BOSS, f"审核 {number} 退回 作品名称 片头名称与推荐表不一致。")
+        page = await say(svc, ENTRANT, f"修改 {number}")
+        assert "退回理由：片头名称与推荐表不一致；需要修改：作品名称。" in page, page

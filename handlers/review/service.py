@@ -344,7 +344,8 @@ class ReviewService:
         decision = last_decision(sub)
         if decision is None or decision.get("decision") != Decision.RETURN:
             return ""
-        parts = [f"退回理由：{decision.get('reason')}"] if decision.get("reason") else []
+        reason = str(decision.get("reason") or "").rstrip("。.；;！! ")  # its own full stop: joined below
+        parts = [f"退回理由：{reason}"] if reason else []
         if items := returned_items(sub):
             parts.append("需要修改：" + "、".join(item_label(contest, sub, i) for i in items))
         return "；".join(parts) + "。" if parts else ""
