@@ -523,3 +523,110 @@ async def test_a_broadcast_day_still_to_come_is_refused_where_the_notice_sets_no
     assert "broadcast_date" not in (await c.draft() or {})["answers"]
     await c.say("2025年1月5日")
     assert (await c.draft() or {})["answers"]["broadcast_date"] == "2025-01-05"
+
+
+# ---------------------------------------------------------------------- trial 9: words around answers
+async def at_review(
+    c: ChatDriver, svc: Services, contest_id: str, channel: str, track: str = "微视频"
+) -> str:
+    """Every field of the channel's form answered and a net-disk video sent: the review page."""
+    await c.start()
+    await c.say(contest(svc, contest_id).title)
+    await c.say(channel)
+    draft = await c.draft() or {}
+    route = contest(svc, contest_id).channel(draft["channel"])
+    key = "work"
+    if len(route.forms) > 1:
+        await c.say(track)
+        key = (await c.draft() or {})["track"]
+    for fld in contest(svc, contest_id).form(route.forms[key]).fields:
+        await c.say(valid_answer(fld, contest(svc, contest_id)))
+    reply = await c.say("链接: https://pan.baidu.com/s/1AbCdEfG 提取码: k3p9")
+    assert "请核对报名信息" in reply, reply
+    return reply
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "我们单位是重庆树人科技有限公司",
+        "我们公司叫重庆树人科技有限公司",
+        "我们单位的全称是重庆树人科技有限公司",
+    ],
+)
+async def test_a_unit_said_as_ours_in_a_sentence_is_its_name(
+    chat: Callable[[str], ChatDriver], svc: Services, said: str
+) -> None:
+    # Trial 9 (cq, web chat): "我们单位是重庆树人科技有限公司" was stored as 创作单位, printed on the
+    # form and in the pledge ("我单位（我们单位是…）").
+    c = chat("ours-" + said[:4])
+    await at_field(c, svc, CQ, contest(svc, CQ).channels[0].label, "unit")
+    await c.say(said)
+    assert (await c.draft() or {})["answers"]["unit"] == "重庆树人科技有限公司"
+
+
+@pytest.mark.parametrize(
+    ("field_id", "said", "name"),
+    [
+        ("contact_name", "联系人是张丽", "张丽"),
+        ("contact_name", "负责联系的是刘波老师", "刘波"),
+        ("legal_rep", "我们法人是王志刚", "王志刚"),
+        ("legal_rep", "法人：陈刚", "陈刚"),
+    ],
+)
+async def test_a_person_named_in_a_sentence_is_the_name(
+    chat: Callable[[str], ChatDriver], svc: Services, field_id: str, said: str, name: str
+) -> None:
+    # Trial 9 (cq): "联系人是张丽" and "我们法人是王志刚" were refused as sentences; "负责联系的是刘波老师"
+    # and "法人：陈刚" were stored as typed and printed on the form as the person's name.
+    c = chat(f"person-{field_id}-{name}")
+    await at_field(c, svc, CQ, contest(svc, CQ).channels[0].label, field_id)
+    reply = await c.say(said)
+    assert "是一句话" not in reply
+    assert (await c.draft() or {})["answers"][field_id] == name
+
+
+async def test_a_title_in_a_sentence_with_its_quotes_is_the_title(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    # Trial 9 (cacsi web chat): "科普号叫“小林爱实验”" was stored whole as 科普号名称 and named the
+    # net-disk folder "广东省+个人+科普号叫“小林爱实验”".
+    c = chat("account-name")
+    await c.start()
+    await c.say(contest(svc, CACSI).title)
+    await c.say("不是会员，自己报科普号")
+    await c.say("广东")
+    await c.say("科普号叫“小林爱实验”")
+    assert (await c.draft() or {})["answers"]["account_name"] == "小林爱实验"
+
+
+async def test_a_credit_code_said_with_its_label_is_the_code(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    # Trial 9 (cq): "信用代码12500000450405117W" was "应为18位，您填写了22位".
+    c = chat("uscc")
+    await at_field(c, svc, CQ, contest(svc, CQ).channels[0].label, "uscc")
+    reply = await c.say("信用代码12500000450405117W")
+    assert "22位" not in reply
+    assert (await c.draft() or {})["answers"]["uscc"] == "12500000450405117W"
+
+
+@pytest.mark.parametrize(("field_id", "said", "value"), [
+    ("followers", "大概2.3w", 23000),
+    ("followers", "1.5W粉丝", 15000),
+    ("works_count", "发了120多个视频", 120),
+])  # fmt: skip
+async def test_a_count_as_people_type_it(
+    chat: Callable[[str], ChatDriver], svc: Services, field_id: str, said: str, value: int
+) -> None:
+    # Trial 9 (cacsi 科普号, web chat): "大概2.3w" and "发了120多个视频" were "请填写数字".
+    c = chat(f"count-{said}")
+    await c.start()
+    await c.say(contest(svc, CACSI).title)
+    await c.say("不是会员，自己报科普号")
+    for fld in contest(svc, CACSI).form("account").fields:
+        if fld.id == field_id:
+            break
+        await c.say(valid_answer(fld, contest(svc, CACSI)))
+    await c.say(said)
+    assert (await c.draft() or {})["answers"][field_id] == value

@@ -12,6 +12,7 @@ from validators.questions import contest_question
 from validators.requirements import check_cover_name, person_as_unit, unit_needs_name
 from validators.spoken import (
     email_words,
+    person_said,
     phone_words,
     without_hedge,
     without_label,
@@ -180,6 +181,8 @@ def check_answer(
         raw = without_ours(raw)  # "就是我们公司，福建山海…": the unit's name is what follows
     if fld.type is FieldType.TEXT and fld.role == "unit":
         raw = without_self_intro(raw)  # "我叫王晓明，个人" at 自荐机构（个人）: the name is 王晓明
+    if fld.type is FieldType.TEXT and _PERSON_LABEL.search(fld.label):
+        raw = person_said(raw) or raw  # "联系人是张丽", "负责联系的是刘波老师": the name is 张丽, 刘波
     misplaced = _misplaced(fld, raw, confirmed) if fld.type in (FieldType.TEXT, FieldType.PEOPLE) else None
     if misplaced is not None:
         return misplaced

@@ -223,9 +223,11 @@ def phone_words(text: str) -> str:
 
 #: The words that say a label's value ("推荐单位是…", "自荐机构就是…"), as a colon does.
 _LABEL_SAYS = r"(?:[：:]|(?:就是|也就是|是|为|叫)[：:，,\s]*)"
-#: "我们公司，…", "就是我们单位，…": the unit said as one's own before its name is given.
+#: "我们公司，…", "就是我们单位，…", "我们单位是…", "我们公司的全称叫…": the unit said as one's own
+#: before its name is given.
 _OURS_LEAD = re.compile(
-    r"^(?:就是|是)?(?:我们|咱们|我|本)(?:的)?(?:公司|单位|学校|机构|团队|协会|学会|中心)[，,、：:\s]+(?=\S)"
+    r"^(?:就是|是)?(?:我们|咱们|我|本)(?:的)?(?:公司|单位|学校|机构|团队|协会|学会|中心)"
+    r"(?:[，,、：:\s]+|(?:的)?(?:全称|全名|名称|名字)?(?:就是|是|叫|为)[：:，,\s]*)(?=\S)"
 )
 
 
@@ -237,8 +239,11 @@ def without_label(text: str, label: str) -> str:
     names = {label.strip(), bare, *(bare[i:] for i in range(1, len(bare) - 1))}
     # A label of two things ("播出平台及网址"): either said alone before its part ("播出平台：抖音 …").
     names |= {part for part in re.split(r"及|和|与|、", bare) if len(part) >= 2}
+    # What the cell names, without the word for a name ("科普号叫…" at 科普号名称, "联系人是…").
+    if len(short := _NAME_WORD.sub("", bare)) >= 2:
+        names.add(short)
     for name in sorted((n for n in names if n), key=len, reverse=True):
-        m = re.match(rf"\s*{re.escape(name)}\s*{_LABEL_SAYS}\s*", text)
+        m = re.match(rf"\s*(?:{_OURS}(?:的)?)?{re.escape(name)}\s*{_LABEL_SAYS}\s*", text)
         if m is None:
             continue
         rest = text[m.end() :]
@@ -247,9 +252,33 @@ def without_label(text: str, label: str) -> str:
     return text
 
 
+#: The word for a name at the end of a label (科普号名称, 联系人姓名).
+_NAME_WORD = re.compile(r"(?:名称|姓名|名字)$")
+#: Said before a label as one's own ("我们法人是…", "我们单位的名称是…").
+_OURS = r"(?:我们|咱们|本)(?:的)?(?:公司|单位|学校|机构|团队)?"
+
+
 def without_ours(text: str) -> str:
     """A unit's name without "我们公司，" said before it ("就是我们公司，福建山海农业科技有限公司")."""
     return _OURS_LEAD.sub("", text.strip()) or text
+
+
+#: A person named at the end of a short sentence saying who they are ("联系人是张丽", "我们法人是王志刚",
+#: "法人：陈刚", "负责联系的是刘波老师"), with the polite title said after the name left off.
+_PERSON_SAID = re.compile(
+    r"^(?P<lead>[^，,。；;\s]{0,10}?)(?:是|叫|为|[：:])\s*(?P<name>[\u4e00-\u9fff]{2,6})[。.!！~～]*$"
+)
+_TITLE_AFTER = re.compile(r"(?:老师|先生|女士|同志|同学|主任|经理|校长|院长|所长|教授|博士)$")
+
+
+def person_said(text: str) -> str | None:
+    """The name a short sentence gives for a person's cell, if it gives one of 2–4 characters
+    ("法人是刘校长" gives none: 刘 is no name); None otherwise, the text left to be checked as typed."""
+    m = _PERSON_SAID.match(text.strip())
+    if m is None or (len(m["lead"]) == 1 and m["lead"] != "我"):  # "司为民生": a name with 为 in it
+        return None
+    name = _TITLE_AFTER.sub("", m["name"])
+    return name if 2 <= len(name) <= 4 else None
 
 
 #: A person introducing themselves before their name ("我叫王晓明", "本人王晓明") and saying after it,

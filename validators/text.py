@@ -344,6 +344,9 @@ def check_uscc(raw: str, *, required: bool = True) -> Result:
     Letters are upper-cased and full-width characters folded, as people type them."""
     text = without_thanks(unicodedata.normalize("NFKC", clean_text(raw)))
     text = text.replace(" ", "").replace("-", "").upper()
+    # "信用代码12500000450405117W", "代码是…。": the words around it are no part of a code of
+    # letters and digits.
+    text = re.sub(r"^[^0-9A-Z]+|[^0-9A-Z]+$", "", text) or text
     if not text:
         return Invalid("empty") if required else Valid("")
     if len(text) != 18:
@@ -451,7 +454,11 @@ def check_integer(
     # "约60部", "超过1.2万人", "60多部": the number as people write it; the figure before 多 or
     # after 超过 is what the notice's minimum is checked against.
     figure = figure_words(text)  # "大概1.2万吧", "差不多1500个左右"
-    m = re.fullmatch(r"(?:约|大约|共|超过|逾)?(\d+(?:\.\d+)?)(万)?[多余]?[人个部条]?", figure)
+    # "2.3w" and "1.5W粉丝": 万 as people type it; "120多个视频": the count and what it counts.
+    m = re.fullmatch(
+        r"(?:约|大约|共|超过|逾)?(\d+(?:\.\d+)?)(万|w|W)?[多余]?[人个部条篇期集]?(?:粉丝|视频|作品|条视频)?",
+        figure,
+    )
     if not m or (m[1].count(".") and not m[2]) or len(m[1]) > 12:
         return Invalid("bad_integer", {"value": text[:20]})
     value = round(float(m[1]) * 10000) if m[2] else int(m[1])
