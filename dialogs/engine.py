@@ -55,6 +55,9 @@ _WENT_WRONG = re.compile(
     r"|刚才|刚刚)(?:的|那个)?(?:我)?(?:填|写|输|打|选|弄|搞)?错了?|(?:我)?(?:填|写|输|打|选|弄|搞)错了?)"
     r"(?:要|想|请|我要|我想)?(?:返回|回去|退回|回到上一步|上一步|改一下|改下|重填|重新填|改)?(?:一下)?$"
 )
+# Where "不对，我选的是自荐" or "换成重庆那个" takes the channel or the contest back: at a field, and on
+# the review page and its list (trial 9: there it opened 自荐机构 for its 单位).
+_CORRECTED_AT = frozenset({Step.FIELD, Step.REVIEW, Step.EDIT})
 # A message longer than this is not an answer to any step: refuse it before any work.
 MAX_EVENT_CHARS = MAX_INPUT_CHARS * 4
 
@@ -209,7 +212,7 @@ class DialogEngine(DialogKit):
         contest = self.contest(state)
         other = (
             contest_correction(text, self.contests.open(now), state.get("contest"))
-            if contest is not None and step.name == Step.FIELD
+            if contest is not None and step.name in _CORRECTED_AT
             else None
         )
         if other is not None and review.locked(state, StepRef(Step.CONTEST)):  # a reopened work keeps it
@@ -221,7 +224,7 @@ class DialogEngine(DialogKit):
             return self._advance(state, StepRef(Step.CONTEST), now, advance.replies)
         fix = (
             channel_correction(text, contest.channels, state.get("channel"))
-            if contest is not None and step.name == Step.FIELD
+            if contest is not None and step.name in _CORRECTED_AT
             else None
         )
         if fix is not None and review.locked(state, StepRef(Step.CHANNEL)):  # a reopened work keeps it
@@ -233,7 +236,7 @@ class DialogEngine(DialogKit):
             state["channel"], state["track"] = fix.id, None
             said = Reply(self.msg.render("channel_changed", label=fix.label))
             return self._advance(state, StepRef(Step.CHANNEL), now, [said])
-        if contest is not None and step.name == Step.FIELD and kind_not_offered(text, contest.channels):
+        if contest is not None and step.name in _CORRECTED_AT and kind_not_offered(text, contest.channels):
             said = Reply(self.msg.render("channel_not_offered", channels=contest.channels))
             return StepResult(state, [said, self._prompt(state, now)])
         return self._answer(state, step, spec, event, text, now)

@@ -630,3 +630,20 @@ async def test_a_count_as_people_type_it(
         await c.say(valid_answer(fld, contest(svc, CACSI)))
     await c.say(said)
     assert (await c.draft() or {})["answers"][field_id] == value
+
+
+async def test_a_channel_taken_back_on_the_review_page_changes_the_channel(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    # Trial 9 (hlj, terminal): on the review page "不对，我选的是单位推荐" opened 自荐机构（个人） (its
+    # 单位 named the item), and "不对，我应该是单位推荐的" was "核对页上没有“不对，我”这一项".
+    c = chat("review-channel")
+    await at_review(c, svc, HLJ, "个人自荐")
+    reply = await c.say("不对，我选的是单位推荐")
+    draft = await c.draft() or {}
+    assert draft["channel"] == "recommend", reply
+    assert "「推荐单位」" in reply and "自荐机构（个人）" in reply  # cleared, said so, asked
+    d = chat("review-channel-2")
+    await at_review(d, svc, HLJ, "个人自荐")
+    await d.say("不对，我应该是单位推荐的")
+    assert (await d.draft() or {})["channel"] == "recommend"
