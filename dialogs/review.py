@@ -34,7 +34,11 @@ _SAID_FOR: dict[str, tuple[str, ...]] = {
     "date": ("日期", "时间"),
     "video": ("视频", "片子", "作品文件", "视频链接"),
 }
-_BY_LABEL = {"地址": ("地址", "住址", "邮寄地址"), "类别": ("类别", "类型", "分类")}
+_BY_LABEL = {
+    "地址": ("地址", "住址", "邮寄地址"),
+    "类别": ("类别", "类型", "分类"),
+    "法定代表人": ("法人", "法人代表"),
+}
 
 
 def _clip(text: str, limit: int) -> str:
@@ -242,6 +246,11 @@ def _said_names(kit: DialogKit, state: State, item: Item) -> list[str]:
     names = {label, core, *(p for p in re.split(r"或|及|和|、|/", core) if len(p) >= 2)}
     if core.endswith("姓名") and len(core) >= 4:  # "联系人改成张敏": 联系人姓名
         names.add(core.removesuffix("姓名"))
+    # "信用代码改成…" (统一社会信用代码), "创新点": the label's last words of three characters or more.
+    names.update(core[i:] for i in range(1, len(core) - 2))
+    # "申报人改成…" (单位名称（申报人）): the words in its brackets, but "或单位" or "如点击量等".
+    for inner in re.findall(r"[（(]([^）)]*)[）)]", label):
+        names.update(w for w in re.split(r"[、，,/]", inner) if len(w) >= 3 and w[0] not in "或如注")
     if item.step.name == Step.VIDEO:
         names.update(_SAID_FOR["video"])
     fld = kit.field(state, item.step.field_id) if item.step.name == Step.FIELD else None

@@ -647,3 +647,26 @@ async def test_a_channel_taken_back_on_the_review_page_changes_the_channel(
     await at_review(d, svc, HLJ, "个人自荐")
     await d.say("不对，我应该是单位推荐的")
     assert (await d.draft() or {})["channel"] == "recommend"
+
+
+@pytest.mark.parametrize(("contest_id", "channel", "said", "field_id", "value"), [
+    (CQ, "区县推荐", "法人改成陈刚", "legal_rep", "陈刚"),
+    (CQ, "区县推荐", "信用代码改成12500000450405117W", "uscc", "12500000450405117W"),
+    (CACSI, "其他机构和个人自荐（社会征集）", "申报人改成周晓燕", "unit", "周晓燕"),
+])  # fmt: skip
+async def test_an_item_named_by_its_short_or_bracketed_name_on_the_review_page(
+    chat: Callable[[str], ChatDriver],
+    svc: Services,
+    contest_id: str,
+    channel: str,
+    said: str,
+    field_id: str,
+    value: str,
+) -> None:
+    # Trial 9: "法人改成陈刚" (法定代表人) and "申报人改成周晓燕" (单位名称（申报人）) were "核对页上没有
+    # “法人”这一项"; so was "信用代码改成…" (统一社会信用代码).
+    c = chat(f"short-{field_id}")
+    await at_review(c, svc, contest_id, channel)
+    reply = await c.say(said)
+    assert "没有“" not in reply, reply
+    assert (await c.draft() or {})["answers"][field_id] == value
