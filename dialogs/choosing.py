@@ -18,6 +18,7 @@ from contests.rules import Contest, EntryRoute
 __all__ = [
     "channel_correction",
     "channels_meant",
+    "contest_in_clauses",
     "contests_meant",
     "contests_near",
     "kind_not_offered",
@@ -48,6 +49,23 @@ def contests_meant(text: str, contests: Sequence[Contest]) -> list[Contest]:
     if not keys:
         keys = _by_pieces(text, contests)
     return [c for c in contests if c.id in keys]
+
+
+_CLAUSE = re.compile(r"[，,。；;！!？?\s]+")
+
+
+def contest_in_clauses(text: str, contests: Sequence[Contest]) -> tuple[Contest | None, str]:
+    """The one contest a clause of ``text`` names when the whole names none, and the other
+    clauses ("我要报黑龙江的，个人自荐": hlj, "个人自荐"; "你好，我们公司想报重庆那个…": cq, "你好");
+    ``(None, "")`` when no clause, or more than one, names a contest."""
+    clauses = [c for c in _CLAUSE.split(text) if c]
+    if len(clauses) < 2:
+        return None, ""
+    named = [(i, found) for i, c in enumerate(clauses) if (found := contests_meant(c, contests))]
+    if len(named) != 1 or len(named[0][1]) != 1:
+        return None, ""
+    at, [contest] = named[0]
+    return contest, "，".join(c for i, c in enumerate(clauses) if i != at)
 
 
 #: Of a phrase's character pairs, the share one contest's name must hold to be meant by it.

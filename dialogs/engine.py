@@ -22,6 +22,7 @@ from dialogs import refit, review, scan, typed_links
 from dialogs.choosing import (
     channel_correction,
     contest_correction,
+    contest_in_clauses,
     contests_meant,
     contests_near,
     kind_not_offered,
@@ -470,6 +471,8 @@ class DialogEngine(DialogKit):
         if started.state is None or picked_number(text) is not None or norm(text).isdigit():
             return started
         named = contests_meant(text, list(self.contests)) or contests_near(text, self.contests.open(now))
+        if not named and (said := contest_in_clauses(text, self.contests.open(now))[0]) is not None:
+            named = [said]  # "我要报黑龙江的，个人自荐": a clause names it
         if not named:
             return started
         if current(started.state).name == Step.CONTEST:  # several open: the list's step reads it

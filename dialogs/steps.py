@@ -21,7 +21,7 @@ from contests.events import Choice, EventKind, Incoming, Reply
 from contests.names import match_place, place_named_in
 from contests.rules import Contest, EntryRoute, FieldType, Form, FormField
 from dialogs import refit, review, scan, typed_links, video
-from dialogs.choosing import channels_meant, contests_meant, contests_near, picked_number
+from dialogs.choosing import channels_meant, contest_in_clauses, contests_meant, contests_near, picked_number
 from dialogs.kit import KEEP, SKIP, DialogKit, StepSpec, norm, show_answer
 from dialogs.plans import Plan, Route, StepRef, goto
 from dialogs.questions import CONFIRMED
@@ -98,6 +98,9 @@ def read_contest(
     meant = contests_meant(value, open_now)
     if len(meant) == 1:
         return choose_contest(kit, state, meant[0], [])
+    in_clause, rest = contest_in_clauses(value, open_now) if not meant else (None, "")
+    if in_clause is not None:  # "我要报黑龙江的，个人自荐": the contest, and its channel where named
+        return _with_channel(kit, state, choose_contest(kit, state, in_clause, []), event, rest, now)
     if meant:
         text = kit.msg.render("which_contest", typed=value.strip(), contests=meant)
         offered = tuple(Choice(c.title, f"{step.token}|{c.id}") for c in meant)
@@ -121,6 +124,32 @@ def read_contest(
         said = kit.msg.render("offer_unclear", typed=value.strip()[:30], offered=near_offered)
         return Ask([Reply(said)])
     return kit.reject(state, "contest_unknown", {}, kit.label(Step.CONTEST))
+
+
+#: The channel was named with the contest ("我要报黑龙江的，个人自荐"): its step is not asked.
+CHANNEL_SAID = "channel_said"
+
+
+def _with_channel(
+    kit: DialogKit, state: State, chosen: Advance, event: Incoming, rest: str, now: dt.datetime
+) -> Advance:
+    """The contest chosen, and the channel too where the rest of the message names one of its
+    channels and nothing else ("个人自荐"); else the channel is asked as usual."""
+    contest = kit.contest(state)
+    if contest is None or len(contest.channels) < 2 or not rest:
+        return chosen
+    names = (contest.title, contest.short_title)
+    if len(channels_meant(rest, contest.channels, names)) != 1:
+        return chosen
+    said = read_channel(kit, state, StepRef(Step.CHANNEL), event, rest, now)
+    if not isinstance(said, Advance):
+        return chosen
+    state[CHANNEL_SAID] = True
+    return Advance([*chosen.replies, *said.replies])
+
+
+def _channel_said(kit: DialogKit, state: State, step: StepRef) -> bool:
+    return bool(state.pop(CHANNEL_SAID, False)) and bool(state.get("channel"))
 
 
 def choose_contest(kit: DialogKit, state: State, contest: Contest, replies: list[Reply]) -> Advance:
@@ -557,6 +586,7 @@ STEPS: Mapping[str, StepSpec] = MappingProxyType(
             read_channel,
             occurs=_if(Step.CHANNEL, lambda r: r.contest is not None and len(r.contest.channels) > 1),
             answered=lambda state, step: bool(state.get("channel")),
+            skip_answered=_channel_said,  # named with the contest ("我要报黑龙江的，个人自荐")
             shown=shown_channel,
         ),
         Step.TRACK: StepSpec(

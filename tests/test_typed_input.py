@@ -670,3 +670,26 @@ async def test_an_item_named_by_its_short_or_bracketed_name_on_the_review_page(
     reply = await c.say(said)
     assert "没有“" not in reply, reply
     assert (await c.draft() or {})["answers"][field_id] == value
+
+
+async def test_a_contest_named_with_the_channel_in_one_message(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    # Trial 9 (hlj, web chat): "我要报黑龙江的，个人自荐" at the list was "没有找到这个大赛".
+    c = chat("contest-and-channel")
+    await c.start()
+    reply = await c.say("我要报黑龙江的，个人自荐")
+    draft = await c.draft() or {}
+    assert draft.get("contest") == HLJ and draft.get("channel") == "self", reply
+    assert "「自荐机构（个人）」" in reply
+
+
+async def test_a_greeting_and_who_one_is_around_a_contests_name(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    # Trial 9 (cq, web chat): "你好，我们公司想报重庆那个科学家精神短视频" was "没有找到名为「你好，…」
+    # 的大赛", with the contest offered to confirm.
+    c = chat("hello-company")
+    await c.start()
+    reply = await c.say("你好，我们公司想报重庆那个科学家精神短视频")
+    assert f"已选择「{contest(svc, CQ).title}」" in reply and "没有找到" not in reply
