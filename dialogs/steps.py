@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from contests.events import Choice, EventKind, Incoming, Reply
-from contests.names import match_place, place_named_in
+from contests.names import closest, match_place, place_named_in
 from contests.rules import Contest, EntryRoute, FieldType, Form, FormField
 from dialogs import refit, review, scan, typed_links, video
 from dialogs.choosing import channels_meant, contest_in_clauses, contests_meant, contests_near, picked_number
@@ -385,6 +385,11 @@ def read_field(
             return kit.reject(
                 state, "choice_ambiguous", {"value": value.strip(), "options": several}, fld.label
             )
+        near = closest(value, fld.options) if matched is None and not several else []
+        if near and value.strip() not in fld.options:  # "沙平坝区": 沙坪坝区 offered, never taken
+            said = kit.error("choice_near", {"value": value.strip(), "options": near}, fld.label)
+            offered = tuple(Choice(o, f"{step.token}|{o}") for o in near)
+            return StepResult(state, [Reply(said, offered, meta={"error": "choice_near"}, numbered=False)])
         value = matched or value
     if fld.type is FieldType.URL:
         value = typed_links.joined(state, step.token, value)  # its 提取码, sent on its own

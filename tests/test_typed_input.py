@@ -693,3 +693,16 @@ async def test_a_greeting_and_who_one_is_around_a_contests_name(
     await c.start()
     reply = await c.say("你好，我们公司想报重庆那个科学家精神短视频")
     assert f"已选择「{contest(svc, CQ).title}」" in reply and "没有找到" not in reply
+
+
+async def test_a_district_one_sound_away_is_offered(chat: Callable[[str], ChatDriver], svc: Services) -> None:
+    # Trial 9 (cq, web chat): "沙平坝区" got the list of 41 districts to find 沙坪坝区 in.
+    c = chat("district-typo")
+    await at_field(c, svc, CQ, contest(svc, CQ).channels[0].label, "district")
+    reply = await c.say("沙平坝区")
+    assert "沙坪坝区" in reply and "“沙平坝区”" in reply and "万州区" not in reply
+    assert "district" not in (await c.draft() or {})["answers"]
+    [offer] = c.last
+    assert [ch.label for ch in offer.choices] == ["沙坪坝区"]
+    await c.press(offer.choices[0].payload)
+    assert (await c.draft() or {})["answers"]["district"] == "沙坪坝区"
