@@ -813,6 +813,19 @@ def test_a_new_editions_dated_stage_is_no_silence(contests: ContestRegistry, tmp
     assert "2027年3月" in (answer.suggestion or answer.answer)
 
 
+def test_a_new_editions_own_rule_is_no_silence(contests: ContestRegistry, tmp_path: Path) -> None:
+    # Trial 9 (hlj web chat): a new hlj edition answered "以前参加过的作品还能报吗" with "通知没有说往届
+    # 参加过的作品能否再次参加", though its rules say 已参加过历届本活动的作品不再参加本次活动 (the lent
+    # notice drops the dated clause that holds it, so only the contest's rules say it).
+    source = contests.get("hlj-2022-kepu")
+    assert source is not None
+    dump_contest(new_edition(source, "hlj-2026", dt.date(2026, 12, 25)), tmp_path / "hlj-2026.yaml")
+    desk = Helpdesk(ContestRegistry.load(tmp_path))
+    answer = desk.ask("hlj-2026", "以前参加过的作品还能报吗")
+    assert "通知没有说" not in answer.answer
+    assert "已参加过历届本活动的作品不再参加本次活动" in (answer.suggestion or answer.answer)
+
+
 def test_a_stage_whose_text_opens_with_its_dates_is_not_given_them_twice(
     contests: ContestRegistry, tmp_path: Path
 ) -> None:

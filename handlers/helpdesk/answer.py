@@ -387,6 +387,7 @@ class Helpdesk:
         notice = self.notice(contest.id)
         stated = [c.text for c in notice.clauses] if notice else []
         stated += [f"{stage.name}：{stage.text}" for stage in contest.schedule]
+        stated += list(contest.rules)  # a rule a lent notice lost with its dated clause (hlj's 历届)
         silence = silent_topic(normalise(self._unnamed(contest, question)), stated)
         if silence is not None:
             said = silence.english if english else silence.chinese

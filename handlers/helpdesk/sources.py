@@ -52,8 +52,10 @@ _ENUM = re.compile(r"^(（[一二三四五六七八九十]+）|（\d+）|\d+[.�
 _DATED = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*日|\d{4}-\d{1,2}-\d{1,2}")
 
 
-#: The pieces a clause is cut into when it names a date: its sentences' comma-separated parts.
-_PIECE = re.compile(r"[^，,。；;]+[，,。；;]?")
+#: The pieces a clause is cut into when it names a date: its sentences' comma-separated parts, and
+#: a bracketed aside of its own (hlj: "…2022年2月28日前完成并播出过的原创微视频作品（已参加过历届本活动的
+#: 作品不再参加本次活动）" keeps its rule on earlier editions' works).
+_PIECE = re.compile(r"（[^（）]*）[，,。；;]?|[^，,。；;（]+[，,。；;]?")
 #: What must be left of a dated clause, its dated pieces cut, for it still to say a rule.
 _UNDATED_LEFT = 16
 
