@@ -27,6 +27,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ID = r"^[a-z0-9][a-z0-9_-]{1,63}$"
 # Characters a Windows folder name cannot hold, and their full-width forms (the net disks refuse
 # them too), with controls.
+_KIND_ONLY = re.compile(r"个人|团队|本人|个人团队|团队个人|个人/团队")
 _FOLDER_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f＜＞：＂／＼｜？＊]')
 
 
@@ -375,6 +376,10 @@ class Contest(_Model):
         # its folder by the 科普号名称 (role title) where the 微视频申报表 has its 视频名称 (title).
         cells = [form.field(i) or next((f for f in form.fields if f.role == i), None) for i in ids]
         values = [answers.get(f.id) for f in cells if f is not None]
+        # "个人" in 所属单位（团队、个人）: the kind of body, where the folder wants its name (报送单位
+        # （或个人）): the person's, the form's first name of a person (主要负责人姓名).
+        person = next((answers.get(f.id) for f in form.fields if f.label.endswith("姓名")), None)
+        values = [person if person and isinstance(v, str) and _KIND_ONLY.fullmatch(v) else v for v in values]
         if not ids or len(values) != len(ids) or not all(isinstance(v, str) and v for v in values):
             return None
         # A folder's name holds no character Windows (and the net disks) refuse: the title

@@ -431,6 +431,10 @@ def test_cacsi_names_its_folder_from_the_answers_and_a_wrong_field_is_refused(
     # The 科普号申报表 is uploaded beside the videos: its 科普号名称 stands for the 视频名称.
     account = {"province": "北京市", "unit": "某某中学", "account_name": "星辰科普"}
     assert c.share_folder(c.form("account"), account) == "北京市+某某中学+星辰科普"
+    # Trial 9: a 科普号 registered by a person (所属单位 "个人") named the folder "广东省+个人+…":
+    # the 报送单位（或个人） is the person's name, the 主要负责人's.
+    by_person = {**account, "unit": "个人", "lead_name": "林晓"}
+    assert c.share_folder(c.form("account"), by_person) == "北京市+林晓+星辰科普"
     assert contest(registry, "hlj-2022-kepu").share_folder(form, answers) is None  # none prescribed
     data = _raw("cacsi-2022-youth")
     data["delivery"]["share_folder_fields"] = ["province", "school"]
