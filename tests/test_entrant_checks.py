@@ -236,6 +236,21 @@ def test_a_person_self_nominating_is_asked_for_their_name_not_the_word_person(
         assert check_answer(unit, "张伟（个人）", contest) == Valid("张伟（个人）")
 
 
+@pytest.mark.parametrize("raw", ["个人", "本人", "个人申报"])
+def test_the_word_person_as_cacsis_applicant_is_asked_for_a_name(contests: ContestRegistry, raw: str) -> None:
+    # Trial 9 (cacsi 微视频申报表): "个人" was taken as 单位名称（申报人）, printed on the form and
+    # naming the net-disk folder "浙江省+个人+…"; the 申报人 is a person's or a unit's name.
+    contest = contests.get("cacsi-2022-youth")
+    assert contest is not None
+    unit = contest.form("video").field("unit")
+    assert unit is not None
+    checked = check_answer(unit, raw, contest)
+    assert isinstance(checked, Invalid) and checked.code == "unit_needs_name", raw
+    assert check_answer(unit, "周晓燕", contest) == Valid("周晓燕")
+    said = check_answer(unit, "我是杭州市青少年科技中心的周老师，周晓燕", contest)
+    assert isinstance(said, Invalid) and said.code == "name_said_in_sentence"  # was printed as typed
+
+
 async def test_the_word_person_at_the_self_nominating_cell_is_told_what_to_write(
     contests: ContestRegistry, engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation]
 ) -> None:

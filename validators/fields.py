@@ -62,6 +62,8 @@ _TELLS_WHO = re.compile(
     r"^(?:我|我们|咱|俺|本|单位|公司|学校|法人|法定代表|负责人|联系人|校长|院长|所长|经理|老板)[^，,。]{0,8}"
     r"(?:是|叫|为)[^，,。]{1,12}(?:[，,。]|$)"
 )
+#: Saying who one is, then more after a comma: no name or unit can be printed from it as typed.
+_SAYS_WHO_THEN_MORE = re.compile(r"^(?:我|我们)(?:是|叫)[^，,。]+[，,。]\s*\S")
 #: The most characters of a title (作品名称, 科普号名称) where the form sets none: the notices set
 #: none and the cell is one line of a one-page form.  Every preset's form stays one page with a
 #: title of 50 characters beside its longest answers (most-cas's 自荐表 runs to two at 80).
@@ -137,6 +139,9 @@ def _misplaced(fld: FormField, raw: str, confirmed: bool) -> Invalid | None:
     if is_name_field(fld) and _ROUTE_SENTENCE.search(raw):
         # "自己单位报，不走推荐": a sentence about the way in, typed where a unit's name is asked.
         return Invalid("name_is_sentence", {"value": raw.strip()[:30]})
+    if is_name_field(fld) and _SAYS_WHO_THEN_MORE.match(raw.strip()):
+        # "我是杭州市青少年科技中心的周老师，周晓燕" at 单位名称（申报人） (trial 9): who is asked for?
+        return Invalid("name_said_in_sentence", {"value": raw.strip()[:30]})
     if _PERSON_LABEL.search(fld.label) and _TELLS_WHO.search(raw):
         # "法人是刘校长，刘大成": the name is in there, but the cell prints what is typed.
         return Invalid("name_in_sentence", {"value": raw.strip()[:30]})

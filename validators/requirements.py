@@ -110,7 +110,9 @@ def unit_needs_name(fld: FormField, raw: str) -> Invalid | None:
     """ "个人" typed in a cell a person fills with their name (自荐机构（个人）): it would be printed
     on the form as the entrant's name.  Not where the cell asks what kind of body registered
     (所属单位（团队、个人）: "如以团队或个人为主体注册")."""
-    if fld.role != "unit" or "自荐机构" not in fld.label or not _PERSON_MAY_FILL.search(fld.label):
+    # 自荐机构（个人）, and cacsi's 单位名称（申报人） (trial 9), both a name; not a kind of body.
+    named = "自荐机构" in fld.label or "申报人" in fld.label
+    if fld.role != "unit" or not named or not _PERSON_MAY_FILL.search(fld.label):
         return None
     bare = without_marks(clean_text(raw))
     return Invalid("unit_needs_name", {"value": bare}) if _ONLY_PERSON.fullmatch(bare) else None
