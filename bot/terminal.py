@@ -8,11 +8,13 @@ apps' downloads, a private copy of it is what the dialog checks and keeps.
 from __future__ import annotations
 
 import asyncio
+import logging
 import mimetypes
 import shutil
 import stat
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -24,6 +26,8 @@ from contests.events import Document, EventKind, FileInfo, Incoming, Reply
 from contests.records import UserKey
 from dialogs.engine import choices_as_text
 from handlers.remind.command import RemindCommand
+
+log = logging.getLogger(__name__)
 
 FILE_COMMAND = "/file"
 FILE_USAGE = "用法：/file 文件路径，例如 /file ~/视频/作品.mp4"
@@ -116,6 +120,29 @@ def _print(replies: list[Reply], out: TextIO, saved: dict[int, Path] | None = No
     out.flush()
 
 
+#: How often the terminal looks for decisions made on its entrant's works by another process.
+WATCH_S = 5.0
+
+
+async def tell_decisions(svc: Services, user: UserKey, *, interval: float = WATCH_S) -> None:
+    """Print the formal review's decisions on ``user``'s submissions made by another process
+    (the console or the chat of ``serve``, ``python -m bot review``), which cannot reach the
+    terminal: the entrant is told as a chat app's user is (trial 9: a return went untold).
+    Runs until cancelled; what was decided before it started is not told again."""
+    seen: dict[str, int] | None = None
+    while True:
+        try:
+            if seen is None:
+                seen = await svc.review.decided_counts(user)
+            else:
+                texts, seen = await svc.review.decisions_since(user, seen)
+                if texts:
+                    await svc.reach.push(user, [Reply(t) for t in texts])
+        except Exception:
+            log.exception("decisions on %s's submissions could not be looked up", user)
+        await asyncio.sleep(interval)
+
+
 # The terminal reaches nobody: a broadcast made here is stored and sent by ``serve``'s worker,
 # as one made with ``python -m bot broadcast`` is.
 _SENT_BY_SERVE = (
@@ -165,17 +192,26 @@ async def run_chat(settings: Settings, *, user: str, contest: str | None, out: T
         svc.reach.register(key.channel, Printer())
         start = Incoming(key, EventKind.START)
         await show(await svc.assistant.handle(start, contest_hint=contest))
-        while True:
-            # stdin is blocking: read it in a worker thread so the loop stays free.
-            line = await asyncio.to_thread(sys.stdin.readline)
-            if not line:
-                break
-            line = line.rstrip("\n")
-            if not line.strip():
-                continue
-            command, _, argument = line.partition(" ")
-            if command == FILE_COMMAND:
-                await show(await send_file(svc, key, argument))
-                continue
-            await show(await svc.assistant.handle(Incoming(key, EventKind.TEXT, text=line)))
+        watching = asyncio.get_running_loop().create_task(tell_decisions(svc, key))
+        try:
+            await _read_lines(svc, key, show)
+        finally:
+            watching.cancel()
     return 0
+
+
+async def _read_lines(svc: Services, key: UserKey, show: Callable[[list[Reply]], Awaitable[None]]) -> None:
+    """The entrant's lines, each handled in turn, until the input ends."""
+    while True:
+        # stdin is blocking: read it in a worker thread so the loop stays free.
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line:
+            break
+        line = line.rstrip("\n")
+        if not line.strip():
+            continue
+        command, _, argument = line.partition(" ")
+        if command == FILE_COMMAND:
+            await show(await send_file(svc, key, argument))
+            continue
+        await show(await svc.assistant.handle(Incoming(key, EventKind.TEXT, text=line)))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.services import Services, services
 from bot.settings import Settings
+from bot.terminal import tell_decisions
 from contests.deliveries import JobKind
 from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.org import Invite, Role, hash_code
@@ -388,3 +389,35 @@ async def test_a_reason_ending_its_sentence_is_not_punctuated_twice_when_reopene
         await say(svc, BOSS, f"审核 {number} 退回 作品名称 片头名称与推荐表不一致。")
         page = await say(svc, ENTRANT, f"修改 {number}")
         assert "退回理由：片头名称与推荐表不一致；需要修改：作品名称。" in page, page
+
+
+async def test_a_terminal_entrant_is_told_a_decision_made_by_another_process(tmp_path: Path) -> None:
+    """Trial 9: an organiser returned a terminal entrant's work in the console (``serve``); the
+    terminal chat, another process, heard nothing ("terminal:… is not reachable from this process;
+    not told"), though the README says the entrant is told at once.  The terminal now watches
+    its entrant's submissions and prints a decision made elsewhere, once."""
+    write_open_edition(tmp_path / "contests")
+    settings = Settings(_env_file=None, data_dir=tmp_path, contests_dir=tmp_path / "contests")
+    async with services(settings) as terminal, services(settings) as console:
+        inbox = Inbox()
+        terminal.reach.register("terminal", inbox)
+        number = await submit_complete(terminal, tmp_path)
+        watching = asyncio.create_task(tell_decisions(terminal, ENTRANT, interval=0.05))
+        try:
+            await asyncio.sleep(0.2)
+            # Nothing decided yet (the form drawn after 确认提交 is all it was sent).
+            assert not any("形式审查" in t or "退回" in t for t in inbox.texts)
+            await bind(console, BOSS, Role.ORGANISER, "BOSS-3")
+            done = await console.review.decide(
+                number, Decision.RETURN, "片头名称与推荐表不一致", by=BOSS, items=("title",)
+            )
+            assert done.ok
+            for _ in range(100):
+                if any("被退回修改" in t for t in inbox.texts):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)
+        finally:
+            watching.cancel()
+        told = "\n".join(inbox.texts)
+        assert told.count("被退回修改") == 1 and "片头名称与推荐表不一致" in told and f"修改 {number}" in told

@@ -28,6 +28,7 @@ from contests.review import (
     HistoryEntry,
     ReviewState,
     awaiting_district,
+    history_of,
     last_decision,
     returned_items,
     shown_value,
@@ -249,6 +250,25 @@ class ReviewService:
                 )
         return ""
 
+    async def decided_counts(self, user: UserKey) -> dict[str, int]:
+        """How many decisions each of ``user``'s submissions has had, by number."""
+        return _decided(await self.storage.list_submissions(user=user))
+
+    async def decisions_since(
+        self, user: UserKey, seen: Mapping[str, int], now: dt.datetime | None = None
+    ) -> tuple[list[str], dict[str, int]]:
+        """What ``user`` is told of the decisions made on their submissions since ``seen`` (their
+        :meth:`decided_counts` then), and the counts now: for a channel that runs where the
+        decision was not made (the terminal chat, beside ``serve``'s console)."""
+        subs = await self.storage.list_submissions(user=user)
+        counts = _decided(subs)
+        texts = []
+        for sub in subs:
+            contest = self.contests.get(sub.contest_id)
+            if counts[sub.number] > seen.get(sub.number, 0) and contest is not None:
+                texts.append(self._decision_text(contest, sub, now or self.clock()))
+        return texts, counts
+
     def _decision_text(self, contest: Contest, sub: Submission, now: dt.datetime) -> str:
         decision = last_decision(sub) or {}
         head = f"【{contest.short_title}】您的投稿 {sub.number}{title_of(contest, sub)}"
@@ -469,3 +489,7 @@ class ReviewService:
             days = days_left(contest, now)
             found.append(f"距截止还有 {days} 天。" if days >= 0 else "已截止。")
         return found
+
+
+def _decided(subs: Sequence[Submission]) -> dict[str, int]:
+    return {s.number: sum(1 for h in history_of(s) if h.event == "decided") for s in subs}
