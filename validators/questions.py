@@ -85,6 +85,8 @@ _CONTEST_WORDS = re.compile(
     # Whether one may take part, and on what terms ("还能报吗", "时间有啥要求", "能参加吗").
     r"|要求|还能报|能报吗|能不能报|可以报吗|能参加|可以参加|参加吗|能不能参加|算不算数|算数吗"
     r"|(?:视频|作品|片子|文件).{0,6}(?:多大|多长|好大|好长|几分钟|大小|尺寸|多少|几个|几部)"
+    # The characters one wrote against a cell's limit ("简介写了120字超了吗", "写了95个字够吗").
+    r"|\d+\s*个?字.{0,3}(?:超|多了|够|行|可以|没问题)"
     r"|deadline|submit|submission|entry|entries|video|stamp|seal|contest",
     re.IGNORECASE,
 )
