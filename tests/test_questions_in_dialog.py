@@ -166,8 +166,8 @@ async def test_an_obvious_question_at_the_summary_is_answered_not_asked_about(
         reply = await c.say(valid_answer(fld, contest))
     assert "「内容简介」" in reply
     before = await c.draft()
-    # Trial 9: "简介写了120字超了吗" was held at 「填写 / 提问」 (its answer: 超了, the limit 100字).
-    for typed in ("必须有真人出镜吗", "要真人出镜吗？我们全是动画", "简介写了120字超了吗"):
+    # Trial 9: "简介写了120字超了吗" and "个人能自荐吗" were held at 「填写 / 提问」.
+    for typed in ("必须有真人出镜吗", "要真人出镜吗？我们全是动画", "简介写了120字超了吗", "个人能自荐吗"):
         reply = await c.say(typed)
         assert "还是想问问题" not in reply and NOT_RECORDED in reply and "「内容简介」" in reply
         assert await c.draft() == before
