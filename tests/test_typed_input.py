@@ -706,3 +706,22 @@ async def test_a_district_one_sound_away_is_offered(chat: Callable[[str], ChatDr
     assert [ch.label for ch in offer.choices] == ["沙坪坝区"]
     await c.press(offer.choices[0].payload)
     assert (await c.draft() or {})["answers"]["district"] == "沙坪坝区"
+
+
+@pytest.mark.parametrize(
+    ("said", "title"),
+    [
+        ("作品叫《茶园里的科技特派员》", "茶园里的科技特派员"),
+        ("片名：追光者", "追光者"),
+        ("视频是科学的眼睛", "视频是科学的眼睛"),
+    ],
+)
+async def test_a_title_said_after_what_the_work_is_called_is_the_title(
+    chat: Callable[[str], ChatDriver], svc: Services, said: str, title: str
+) -> None:
+    # Trial 9 (envoy web chat, the cell labelled 名称): "作品叫《茶园里的科技特派员》" was stored and
+    # printed as the title; a title that merely begins with such a word stays as typed.
+    c = chat(f"title-{said}")
+    await at_field(c, svc, edition_id("most-2023-tech-envoy"), "社会征集（自荐）", "title")
+    await c.say(said)
+    assert (await c.draft() or {})["answers"]["title"] == title

@@ -20,6 +20,7 @@ from validators.spoken import (
     without_ours,
     without_particle,
     without_self_intro,
+    without_title_lead,
 )
 from validators.text import (
     Invalid,
@@ -204,7 +205,7 @@ def check_answer(
             if _choice_like(fld):  # "科普动画吧" for 类别: the particle is a tone, not the category
                 raw = without_hedge(without_particle(raw))
             if fld.role == "title":
-                raw = unquoted_title(raw)
+                raw = unquoted_title(without_title_lead(raw))  # "作品叫《…》": the title
             if _PERSON_LABEL.search(fld.label) and _SPACED_NAME.fullmatch(raw.strip()):
                 raw = re.sub(r"\s+", "", raw)  # "杨 凌": a name typed with a space in it
             most = max_chars_of(fld)

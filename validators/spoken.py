@@ -263,6 +263,26 @@ def without_ours(text: str) -> str:
     return _OURS_LEAD.sub("", text.strip()) or text
 
 
+#: What a work is called said before its title ("作品叫《茶园里的科技特派员》", "片名：…", "名字叫…"):
+#: with the title in marks after any of them, or after a word that only ever names (叫, 名为).
+_TITLE_LEAD = re.compile(
+    r"^(?:我们的|我的|这部|这个)?(?:作品|片子|视频|微视频|短视频|片名|名字|题目|标题|作品名称|作品名|名称)"
+    r"(?:的名字|的名称|的题目)?(?P<says>叫做|叫|名为|就是|是|为|[：:])(?P<colon>[：:])?\s*(?=\S)"
+)
+
+
+def without_title_lead(text: str) -> str:
+    """A title without "作品叫" said before it; "视频是怎样炼成的" (是, no marks) is left as typed."""
+    m = _TITLE_LEAD.match(text.strip())
+    if m is None:
+        return text
+    rest = text.strip()[m.end() :]
+    said_plainly = m["says"] in ("是", "就是", "为") and not m["colon"]
+    if said_plainly and not rest.startswith(("《", "“", '"', "「")):
+        return text
+    return rest
+
+
 #: A person named at the end of a short sentence saying who they are ("联系人是张丽", "我们法人是王志刚",
 #: "法人：陈刚", "负责联系的是刘波老师"), with the polite title said after the name left off.
 _PERSON_SAID = re.compile(
