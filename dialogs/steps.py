@@ -44,6 +44,7 @@ _NO = {
     "不取消", "不取消了", "不要取消", "别取消", "不了", "先不取消",
 }  # fmt: skip
 OFFERED = "offered_contests"  # the contests a near name was offered as (ids), for one reply
+NEAR_OFFERED = "offered_places"  # {"at": a field's token, "options": the places a near name was offered as}
 _YES_THAT = {"是", "是的", "对", "对的", "嗯", "嗯嗯", "好", "好的", "就是它", "是这个", "对就是", "yes", "y"}
 _NO_THAT = {"不是", "不是的", "不", "不对", "否", "都不是", "不是这个", "没有", "不要", "no", "n"}
 _GREETING = re.compile(
@@ -377,6 +378,19 @@ def read_field(
         return Advance()
     contest = kit.contest(state)
     assert contest is not None
+    offered = state.pop(NEAR_OFFERED, None)
+    if (
+        fld.role in ("recommender", "province")
+        and isinstance(offered, dict)
+        and offered.get("at") == step.token
+    ):
+        # "是" or "1" to the places just offered for a near name: the place offered, not the list's.
+        near_said = list(offered.get("options") or [])
+        said = v.strip("。.!！ ")
+        if said in _YES_THAT and len(near_said) == 1:
+            value = v = near_said[0]
+        elif said.isdigit() and 1 <= int(said[:3]) <= len(near_said):
+            value = v = near_said[int(said[:3]) - 1]
     if fld.role in ("recommender", "province") and not v.isdigit():
         matched = match_place(value, fld.options)  # "渝中" names 渝中区, "广西" 广西壮族自治区
         matched = matched or place_named_in(value, fld.options)  # "我们单位在江北嘛，就报江北噻"
@@ -387,9 +401,12 @@ def read_field(
             )
         near = closest(value, fld.options) if matched is None and not several else []
         if near and value.strip() not in fld.options:  # "沙平坝区": 沙坪坝区 offered, never taken
+            state[NEAR_OFFERED] = {"at": step.token, "options": near}
             said = kit.error("choice_near", {"value": value.strip(), "options": near}, fld.label)
-            offered = tuple(Choice(o, f"{step.token}|{o}") for o in near)
-            return StepResult(state, [Reply(said, offered, meta={"error": "choice_near"}, numbered=False)])
+            buttons = tuple(Choice(o, f"{step.token}|{o}") for o in near)
+            return StepResult(
+                state, [Reply(said, buttons, meta={"error": "choice_near"}, numbered=len(near) > 1)]
+            )
         value = matched or value
     if fld.type is FieldType.URL:
         value = typed_links.joined(state, step.token, value)  # its 提取码, sent on its own

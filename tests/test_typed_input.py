@@ -706,6 +706,13 @@ async def test_a_district_one_sound_away_is_offered(chat: Callable[[str], ChatDr
     assert [ch.label for ch in offer.choices] == ["沙坪坝区"]
     await c.press(offer.choices[0].payload)
     assert (await c.draft() or {})["answers"]["district"] == "沙坪坝区"
+    # Typed, as in the terminal: "是" or "1" to the one offered is it, not the list's first (万州区).
+    for reply in ("是", "1"):
+        d = chat(f"district-typo-{reply}")
+        await at_field(d, svc, CQ, contest(svc, CQ).channels[0].label, "district")
+        await d.say("九龙波区")
+        await d.say(reply)
+        assert (await d.draft() or {})["answers"]["district"] == "九龙坡区", reply
 
 
 @pytest.mark.parametrize(
