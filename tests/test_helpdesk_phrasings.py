@@ -279,3 +279,10 @@ def test_the_cell_asked_about_is_no_word_of_its_own(helpdesk: Helpdesk, question
 def test_how_many_makers_a_cell_may_name_is_unsaid(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(ENVOY, "主创人员那栏最多能写几个人")
     assert answer.kind == "silent" and "第一作者" in answer.answer
+
+
+def test_places_asked_of_no_one_are_every_tier_or_the_drafts_unit(helpdesk: Helpdesk) -> None:
+    every = helpdesk.ask(ENVOY, "能推几部")  # no unit, no route: every tier, not the search's guess
+    assert "不超过10部" in every.answer and "帮扶县" in every.answer and "社会征集" in every.answer
+    own = helpdesk.ask(ENVOY, "能推几部", route="recommend", unit="四川省科学技术厅")
+    assert own.answer.startswith("四川省属于") and "不超过10部" in own.answer

@@ -84,7 +84,14 @@ from handlers.helpdesk.replies import (
     AnswerKind,
     HelpAnswer,
 )
-from handlers.helpdesk.routes_places import SEVERAL, other_quotas, routes_compared, unit_places
+from handlers.helpdesk.routes_places import (
+    SEVERAL,
+    every_tier,
+    names_whose,
+    other_quotas,
+    routes_compared,
+    unit_places,
+)
 from handlers.helpdesk.silence import asks_a_silence, out_of_scope, silent_topic
 from handlers.helpdesk.sources import (
     KnowledgeError,
@@ -457,6 +464,9 @@ class Helpdesk:
         chosen = items or [top, *more]
         if top.entry.id.startswith("fact:quota.") and SEVERAL.search(text):
             chosen += other_quotas(base, hits, top, query.terms)
+        elif top.entry.id.startswith("fact:quota.") and not names_whose(contest, top.entry.id, text):
+            # "能推几部" says nothing of who asks: every tier of the route, not the search's guess
+            chosen += every_tier(base, contest, top, every_route=said_route is None)
         heading = lead_of(base, top)
         if heading is not None and all(h.entry is not heading.entry for h in chosen):
             chosen.insert(0, heading)

@@ -161,11 +161,17 @@ def _of_kind(unit: str, kind: str) -> bool:
 _OURS = re.compile(r"我们|咱们|俺们|我区|我县|我市|我省|本区|本县|本市|本单位")
 
 
+#: Places asked with no subject at all ("能推几部", "最多可以推荐几个？"): the asker's unit's.
+_NO_SUBJECT = re.compile(
+    r"(?:请问)?(?:一共|总共|最多|最少|至少)?(?:能|可以)?(?:推荐|推|报送|报)(?:几|多少)(?:部|个)?[?？。]?$"
+)
+
+
 def of_own_unit(question: str, contest: Contest, unit: str) -> str:
     """``question`` with the asker's ``unit`` (the one their draft enters through) named, where it
     asks about "our" places and names no unit of its own; else the question as it is."""
     words = normalise(question)
-    if not (_OURS.search(words) and _ABOUT_PLACES.search(words)):
+    if not ((_OURS.search(words) or _NO_SUBJECT.match(words)) and _ABOUT_PLACES.search(words)):
         return question
     place = place_of(words, contest)
     if place is not None and place.named not in _KIND_WORDS:

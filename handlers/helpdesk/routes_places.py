@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from contests.rules import Contest
 from handlers.helpdesk.analyzer import Query, normalise
-from handlers.helpdesk.counts import count_verdict
+from handlers.helpdesk.counts import count_verdict, quota_rule
 from handlers.helpdesk.english import english_answer
 from handlers.helpdesk.facts import quota_text
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
@@ -103,6 +103,22 @@ def other_quotas(base: KnowledgeBase, hits: Sequence[Hit], top: Hit, terms: Sequ
     lacked = [t for t in terms if len(t) > 1 and not base.index.contains(index(top.entry), t)]
     others = [h for h in hits[1:] if h.entry.id.startswith("fact:quota.")]
     return [h for h in others if any(base.index.contains(index(h.entry), t) for t in lacked)][:2]
+
+
+def names_whose(contest: Contest, entry_id: str, text: str) -> bool:
+    """Whether ``text`` says whose places a ``fact:quota.`` entry states: a unit by name or kind
+    (:func:`place_of`), or a word of the rule's or its route's label (:func:`quota_rule`)."""
+    words = normalise(text)
+    return place_of(words, contest) is not None or quota_rule(contest, entry_id, words) is not None
+
+
+def every_tier(base: KnowledgeBase, contest: Contest, top: Hit, *, every_route: bool) -> list[Hit]:
+    """The other tiers of the route whose places ``top`` states (``every_route``: of every route,
+    where neither the question nor a draft says which), as hits beside it."""
+    route_id = top.entry.id.split(".")[1]
+    routes = [r for r in contest.channels if every_route or r.id == route_id]
+    entries = (base.entry(f"fact:quota.{r.id}.{rule.kind}") for r in routes for rule in r.quota)
+    return [Hit(e, top.score, top.confidence) for e in entries if e is not None and e is not top.entry]
 
 
 #: A question comparing one unit's places with others'.
