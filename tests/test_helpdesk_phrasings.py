@@ -286,3 +286,10 @@ def test_places_asked_of_no_one_are_every_tier_or_the_drafts_unit(helpdesk: Help
     assert "不超过10部" in every.answer and "帮扶县" in every.answer and "社会征集" in every.answer
     own = helpdesk.ask(ENVOY, "能推几部", route="recommend", unit="四川省科学技术厅")
     assert own.answer.startswith("四川省属于") and "不超过10部" in own.answer
+
+
+def test_the_camera_is_unset_where_the_notice_names_none(helpdesk: Helpdesk) -> None:
+    assert helpdesk.ask(CQ, "可以用手机拍吗").kind == "silent"
+    assert helpdesk.ask("hlj-2022-kepu", "可以用手机拍吗").answer.startswith("可以")  # hlj names phones
+    # a story about the equipment beside another question is not asked about it
+    assert helpdesk.ask(CQ, "技术性那块占好多分？我们拍摄设备一般般，有点虚").kind != "silent"

@@ -62,6 +62,15 @@ TOPICS: tuple[SilentTopic, ...] = (
            r"(?:结果|名单).{0,20}(?:网站|公众号|官网|平台|网上)|(?:网站|公众号|官网|平台).{0,20}(?:公布|发布)(?:结果|名单)",
            "通知没有写明获奖名单在哪里公布。",
            "The notice does not say where the results will be published."),
+    # The camera, where the notice names none (cq, most-cas, cacsi): 可以用手机拍吗.  The picture's
+    # own rules (resolution, ratio) are told beside it.
+    _topic(r"(?:手机|相机|摄像机|单反|微单|无人机|运动相机|平板|ipad)[^，。？?]{0,6}(?:拍|录|摄)[^，。？?]{0,6}"
+           r"(?:吗|么|嘛|行不行|可以不|能不能|可不可以|行吗|可以吧|行不|[?？]|$)"
+           r"|(?:拍摄|录制)设备(?:有)?(?:要求|限制|规定)|用什么(?:设备|机器)拍",
+           r"手机|相机|终端|摄录|设备",
+           "通知没有规定用什么设备拍摄（手机、相机都没有限制）；成片符合通知对视频的要求即可。",
+           "The notice sets no rule on the camera; the finished video must meet its video rules.",
+           "分辨率 画幅 格式"),
     # How many makers a form's cell may name ("主创人员那栏最多能写几个人"): no notice caps it.
     _topic(r"(?:主创|作者|人员|署名|创作者)[^？?。]{0,10}(?:最多|最少|至多|限)?(?:能|可以)?(?:写|填|署|署名|报)?(?:几|多少)(?:个|位|名)?(?:人|名)"
            r"|(?:主创|作者|署名)[^？?。]{0,6}人数",
