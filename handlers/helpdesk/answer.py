@@ -20,7 +20,7 @@ from handlers.helpdesk.combine import (
     siblings,
     together,
 )
-from handlers.helpdesk.counts import count_verdict, quota_rule
+from handlers.helpdesk.counts import quota_rule, verdict_for
 from handlers.helpdesk.english import (
     about_the_contest,
     chinese_terms,
@@ -508,9 +508,12 @@ class Helpdesk:
             piece = next((p for p in reversed(re.split(r"[，,]", asked)) if ASKS_MAY.search(p)), asked)
             terms = self.analyzer.query(piece).terms if piece != asked else query.terms
             rule = quota_rule(contest, top.entry.id, asked)
-            counted = count_verdict(asked, rule) if rule is not None else ""
+            counted = verdict_for(contest, rule, asked) if rule is not None else ""
             note = (
-                counted or plain_yes(piece, top.entry.text, terms) or plain_no(asked, top.entry.text) or note
+                counted
+                or plain_yes(piece, top.entry.text, terms)
+                or plain_no(asked, top.entry.text, piece)
+                or note
             )
             if top.entry.id in WINDOW_ENTRIES:
                 note = inside_windows(contest, asked) or note

@@ -64,8 +64,14 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 #: The asker says what they are ("我们是…的", "我是…", "我们单位是…").
 _ASKER_IS = re.compile(r"(?:我们|我|俺们|咱们|本单位|我们单位)(?:这边|这里)?(?:是|属于|在)")
-#: A vocational college, which a notice naming 本科院校 does not list.
-_VOCATIONAL = re.compile(r"高职|专科|职业技术|中专|技师|技工")
+#: The asker's own college a vocational one ("我们是一所高职", "我们是重庆的职业技术学院"), which a
+#: notice naming 本科院校 does not list; not a person filmed (高级技师) nor a part of a university.
+_VOCATIONAL = re.compile(
+    r"(?<=我们是)[^，,。？?]{0,8}?(高职|专科|职业技术|中专|技师|技工)(?=[^，,。？?]{0,6}(?:学院|学校|院校|$|[，,。？?\s]))"
+    r"|(?<=我们是一所)(高职|专科|中专)|(?<=我们是重庆的一所)(高职|专科|中专)"
+)
+#: …unless it says it is undergraduate (职业技术大学, 职业本科, 属于本科).
+_UNDERGRADUATE = re.compile(r"职业技术大学|职业大学|职业本科|本科(?!院校)|属于本科")
 #: A kind the notice does not mean by its word: a vocational college is no 本科院校; a person.
 _NOT_THE_KIND = re.compile(r"职业|高职|专科|技师|技工|中专|个人")
 
@@ -80,9 +86,10 @@ def kind_may_enter(contest: Contest, audience: str, text: str) -> str | None:
     if _ANOTHER_BODY.search(text):
         return None
     vocational = _VOCATIONAL.search(text)
-    if vocational and "本科院校" in audience:
+    if vocational and "本科院校" in audience and not _UNDERGRADUATE.search(text):
         # "我们是一所高职，专科院校可以报吗": the notice lists 本科院校, which a vocational college is not
-        return f"不在所列之内：通知的参与对象写的是“本科院校”，{vocational.group(0)}院校不在其中。"
+        kind = next(g for g in vocational.groups() if g)
+        return f"不在所列之内：通知的参与对象写的是“本科院校”，{kind}院校不在其中。"
     if _NOT_THE_KIND.search(text):
         return None
     for kind, said in _KINDS:

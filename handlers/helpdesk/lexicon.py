@@ -220,7 +220,9 @@ QUERY_PHRASES: tuple[tuple[str, str], ...] = (
      "参与主体 同意"),
     # The person filmed by age or rank ("宣传对象有没有年龄、职称的要求", "非得拍院士那种大科学家"):
     # cq's 不受其年龄、领域、职位的限制.
-    (r"(年龄|年纪|岁数|职称|职位|级别|资历|院士|大科学家|博士后|博后|年轻|退休)[^？?]{0,16}(要求|限制|才行|不行|可以|能|吗|吧)",
+    # (the person filmed must be said: "我退休了，能参加吗" asks whether the asker may enter)
+    (r"^(?=.*(?:宣传主体|宣传对象|主角|主人公|被拍|拍摄对象|拍的人|想拍|拍个|拍一个|拍一位|拍我们|出镜))"
+     r".*(年龄|年纪|岁数|职称|职位|级别|资历|院士|大科学家|博士后|博后|年轻|退休)[^？?]{0,16}(要求|限制|才行|不行|可以|能|吗|吧)",
      "年龄 职位 限制"),
     # A form sent as a file or on paper ("推荐表直接传Word电子版行不行", "交原件还是扫描件"): the
     # notices' 纸质版扫描件.
@@ -319,11 +321,14 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     # The share of borrowed or AI footage ("AI画面有没有比例限制"), not the picture's aspect ratio.
     # "多大比例" asks no file size, and the share is of the length, not the length itself.
     (
-        r"(原创|素材|资料画面|资料片|新闻画面|别人的画面|网上下载|人工智能|\bai\b|aigc)(.{0,30}?)(?:占)?(?:多大|多少)?(?:的)?"
-        r"(?:这样)?(比例|占比|占多少)",
+        r"(非原创|素材|资料画面|资料片|新闻画面|别人的画面|网上下载|人工智能|(?<![a-z])ai(?![a-z])|aigc)(.{0,30}?)(?:占)?(?:多大|多少)?(?:的)?"
+        r"(?:这样)?(?<!画面)(?<!画幅)(?<!宽高)(比例|占比|占多少)",
         r"\1\2 非原创部分 不得超过 总时长 ",
     ),
-    (r"(比例|占比)(.{0,30}?)(原创|素材|人工智能|\bai\b|aigc)", r" 非原创部分 不得超过 总时长 \2\3"),
+    (
+        r"(?<!画面)(?<!画幅)(?<!宽高)(比例|占比)(.{0,30}?)(非原创|素材|人工智能|(?<![a-z])ai(?![a-z])|aigc)",
+        r" 非原创部分 不得超过 总时长 \2\3",
+    ),
 )
 
 #: Rewrites applied to both sides before tokenising: shapes jieba would cut apart.  Boundaries are

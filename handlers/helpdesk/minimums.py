@@ -12,13 +12,13 @@ from validators.spoken import cn_count
 
 #: A figure in digits or Chinese numerals ("八百多", "两千", "三十几"); 一 alone is "a" (做了一个视频).
 _NUMBER = (
-    r"(\d+(?:\.\d+)?|(?:[二两三四五六七八九十百千]|一[十百千])[一二两三四五六七八九十百千]*)"
+    r"(\d+(?:\.\d+)?|(?:[二两三四五六七八九十百千]|一[十百千万])[一二两三四五六七八九十百千万]*)"
     r"\s*(万)?\s*(?:多|来|几)?\s*"
 )
 #: How an entrant tells each measured thing, by the words of its field's label.
 _TOLD = {
     "粉丝": re.compile(
-        rf"粉丝(?:数|量)?[^\d，。；？?！!]{{0,6}}?{_NUMBER}|{_NUMBER}(?:个|名|人)?\s*(?:左右\s*)?粉丝"
+        rf"粉丝(?:数|量)?[^\d，,。；;？?！!]{{0,6}}?{_NUMBER}|{_NUMBER}(?:个|名|人)?\s*(?:左右\s*)?粉丝"
     ),
     "作品": re.compile(
         rf"(?:发布?|更新|发表|做|上传)(?:了|过)?\s*(?:作品|视频)?\s*{_NUMBER}(?:条|部|个|篇|期|集)"

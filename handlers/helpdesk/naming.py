@@ -56,7 +56,7 @@ def other_named(
     own = notice_of(contest_id)
     if any(n and len(n) >= 2 and normalise(n) in text for n in _names(current, own)):
         return None
-    if _COMPARED_WITH.search(text):
+    if _COMPARED_WITH.search(text) or _THIS_ONE.search(text):
         return None
     own_text = normalise(
         " ".join([current.title, *(c.text for c in own.clauses)] if own else [current.title])
@@ -68,7 +68,12 @@ def other_named(
         weight = sum(
             len(n)
             for n in map(normalise, _names(contest, notice_of(contest.id)))
-            if len(n) >= 5 and n in text and n not in own_text and not _GENERIC_NAME.fullmatch(n)
+            if len(n) >= 5
+            and n in text
+            and n not in own_text
+            and not _GENERIC_NAME.fullmatch(n)
+            and (_CONTEST_NAME.search(n) or _POINTED.search(text.replace(n, "<>")))
+            and not _BACKGROUND.search(text.replace(n, "<>"))
         )
         if weight and (best is None or (weight, contest.deadline) > (best[0], best[1].deadline)):
             best = (weight, contest)
@@ -80,6 +85,14 @@ def other_named(
 _COMPARED_WITH = re.compile(
     r"(?:和|跟|同|与|像)[^，。？?]{0,16}(?:一样|相同|一致|差不多|似的|不同|区别)|(?:你们|咱们|我们)?这个(?:比赛|大赛|活动)?(?:和|跟|同|与)"
 )
+#: A contest's own name ends like one (…大赛, …活动, …征集); a theme or a role (科学家精神, 科技特派员,
+#: 科技辅导员) names another contest only pointed at ("重庆那个科学家精神短视频").
+_CONTEST_NAME = re.compile(r"(?:大赛|比赛|活动|征集|评选)$")
+_POINTED = re.compile(r"那个\s*<>|<>\s*那个|<>(?:那边|那里)")
+#: The other contest as the asker's past or subject, not what is asked of ("参加过大美科技特派团的
+#: 活动", "讲的是…的故事", "已经报了全国科普微视频大赛"); and this one pointed at ("这次", "本次").
+_BACKGROUND = re.compile(r"(?:参加过|报过|报了|得过|获过|讲|拍|是)(?:的是)?\s*<>")
+_THIS_ONE = re.compile(r"这次|本次|这一届|本届|这个(?:比赛|大赛|活动|征集)")
 #: A name any contest may be called by ("短视频大赛", "科普微视频大赛"): it names no other one.
 _GENERIC_NAME = re.compile(r"(?:短视频|微视频|科普微视频|科普)(?:大赛|比赛|活动|征集)")
 

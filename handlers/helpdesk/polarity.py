@@ -91,7 +91,7 @@ _INSTEAD = (
     # No one on screen where the clause wants a real person ("纯动画没人出镜行吗", "全用航拍不拍人").
     _Instead(
         re.compile(
-            r"(?:不|没有?|无)(?:出现|拍|露)(?:真)?人|(?:没|没有|无)(?:真)?人出镜|不拍人|不露脸|不出镜"
+            r"(?:不|没有?|无)(?:出现|拍)(?:真)?人|(?:没|没有|无)(?:真)?人出镜|不拍人|没人出镜"
             r"|(?:纯|全用|全是|只用)(?:动画|航拍|风景|空镜)|只拍(?:风景|景色|大棚|果树|庄稼|田|空镜)"
         ),
         re.compile(r"真人出镜"),
@@ -104,14 +104,18 @@ _AS_PERSON = re.compile(r"个人|自己|本人|我一个人|作者|团队")
 _AS_UNIT = re.compile(r"单位|机构|公司|企业|学校|院校|协会|学会|研究所|研究院")
 
 
-def plain_no(question: str, clause: str) -> str:
+def plain_no(question: str, clause: str, piece: str = "") -> str:
     """A plain "不行" when a may-I ``question`` offers, instead of what ``clause`` requires, a thing
-    the clause rules out (a link kept for days where it must be permanent); else ""."""
-    if not ASKS_MAY.search(question) or _AS_PERSON.search(question):
+    the clause rules out (a link kept for days where it must be permanent); else "".  ``piece`` is
+    the part of it that asks may-I (the whole question where empty): what is offered must be there
+    ("只拍果树的话，可以用手机拍吗" offers the phone, not a film without people); who asks is read
+    in the whole."""
+    asked = piece or question
+    if not ASKS_MAY.search(asked) or _AS_PERSON.search(question):
         return ""
     for case in _INSTEAD:
         if (
-            case.offered.search(question)
+            case.offered.search(asked)
             and case.required.search(clause)
             and not (case.kept and case.kept.search(question))
             and not (case.waived and case.waived.search(clause) and not _AS_UNIT.search(question))

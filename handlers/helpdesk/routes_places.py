@@ -10,11 +10,12 @@ from dataclasses import replace
 
 from contests.rules import Contest
 from handlers.helpdesk.analyzer import Query, normalise
-from handlers.helpdesk.counts import count_verdict, quota_rule
+from handlers.helpdesk.counts import quota_rule, verdict_for
 from handlers.helpdesk.english import english_answer
 from handlers.helpdesk.facts import quota_text
+from handlers.helpdesk.foreign import route_named
 from handlers.helpdesk.index import Entry, Hit, KnowledgeBase
-from handlers.helpdesk.places import ASKS_BONUS, HOW_MANY, describe, listed_units, place_of
+from handlers.helpdesk.places import ASKS_BONUS, HOW_MANY, NamedUnit, describe, listed_units, place_of
 from handlers.helpdesk.replies import HelpAnswer
 
 
@@ -35,11 +36,24 @@ def unit_places(
     listed = place is not None and place.named in listed_units(contest) and HOW_MANY.search(text)
     if place is None or not (counted or listed or (bonus and place.in_bonus is not None)):
         return None
+    named_route = route_named(contest, normalise(text))
+    if named_route is not None and named_route != place.route.id:
+        return None  # "我是河北省的个人，自荐2部可以吗": the 自荐 rule, not the province's places
     entry = base.entry(f"fact:quota.{place.route.id}.{place.rule.kind}")
     if entry is None:
         return None
+    tiers = [base.entry(f"fact:quota.{place.route.id}.{r.kind}") for r in place.route.quota]
+    if place.named == _DISTRICTS and len(tiers) > 1:
+        # "我们区能推几个" with no district named: one of cq's twelve has 3—5, another 1—2.
+        said = "\n".join(
+            english_answer(e, contest) if english else e.render() for e in tiers if e is not None
+        )
+        return HelpAnswer(
+            said, True, entry.source, 1.0, contest.id, said, entry.id, query.terms, "answer", english
+        )
     said = describe(place, quota_text(place.rule, whole=False))
-    verdict = "" if english else count_verdict(normalise(text), place.rule, in_bonus=place.in_bonus)
+    judged = not english and _judged(place, contest, text)
+    verdict = verdict_for(contest, place.rule, normalise(text), in_bonus=place.in_bonus) if judged else ""
     said = f"{verdict}\n{said}" if verdict else said
     quote = f"：“{entry.quote}”" if entry.quote else ""
     rendered = (
@@ -103,6 +117,20 @@ def other_quotas(base: KnowledgeBase, hits: Sequence[Hit], top: Hit, terms: Sequ
     lacked = [t for t in terms if len(t) > 1 and not base.index.contains(index(top.entry), t)]
     others = [h for h in hits[1:] if h.entry.id.startswith("fact:quota.")]
     return [h for h in others if any(base.index.contains(index(h.entry), t) for t in lacked)][:2]
+
+
+#: The word alone for districts ("我们区"): one of cq's twelve named ones (3—5) or another (1—2).
+_DISTRICTS = "区县"
+
+
+def _judged(place: NamedUnit, contest: Contest, text: str) -> bool:
+    """Whether a count offered may be judged against ``place``'s rule: not where the question names
+    the other route ("我是河北省的个人，自荐2部可以吗"), nor where only the word 区县 named a unit
+    of a route with several tiers ("我们区推荐4个": one of the twelve, or another district)."""
+    named = route_named(contest, normalise(text))
+    if named is not None and named != place.route.id:
+        return False
+    return not (place.named == _DISTRICTS and len(place.route.quota) > 1)
 
 
 def names_whose(contest: Contest, entry_id: str, text: str) -> bool:

@@ -72,12 +72,11 @@ TOPICS: tuple[SilentTopic, ...] = (
            "The notice sets no rule on the camera; the finished video must meet its video rules.",
            "分辨率 画幅 格式"),
     # How many makers a form's cell may name ("主创人员那栏最多能写几个人"): no notice caps it.
-    _topic(r"(?:主创|作者|人员|署名|创作者)[^？?。]{0,10}(?:最多|最少|至多|限)?(?:能|可以)?(?:写|填|署|署名|报)?(?:几|多少)(?:个|位|名)?(?:人|名)"
+    _topic(r"(?:主创|作者|署名|创作者)[^？?。]{0,10}(?:最多|最少|至多|限)?(?:能|可以)?(?:写|填|署|署名|报)?(?:几|多少)(?:个|位|名)?(?:人|名)"
            r"|(?:主创|作者|署名)[^？?。]{0,6}人数",
            r"(?:主创|作者)[^。]{0,8}(?:不超过|最多|限)\s*\d+\s*(?:人|名)",
-           "通知没有规定主创人员（作者）最多能写几人；按署名顺序填写，第一位为第一作者。",
-           "The notice sets no limit on how many makers may be named; list them in credit order,"
-           " the first author first."),
+           "通知没有规定主创人员（作者）最多能写几人。",
+           "The notice sets no limit on how many makers may be named."),
     # A disc asked for where the notice takes none (most-cas alone asks for 光盘 by post).
     _topic(r"光盘|\bdiscs?\b|\bdvds?\b|\bcds?\b",
            r"光盘",
@@ -86,8 +85,8 @@ TOPICS: tuple[SilentTopic, ...] = (
            "提交方式 上传 提交"),
     # How long an account must have run ("科普号要开通运营多久才能申报"): cacsi sets its activity
     # (作品数, 粉丝量), not its age.
-    _topic(r"(?:开通|运营|注册)(?:了)?(?:多久|多长时间|几年|几个月|满.{0,3}(?:年|月))|(?:运营|开通)(?:时间|年限|时长)"
-           r"(?:有|要求|多长|多久)",
+    _topic(r"^(?=.*(?:科普号|账号|帐号))(?:.*(?:开通|运营|注册)(?:了)?(?:多久|多长时间|几年|几个月|满.{0,3}(?:年|月))"
+           r"|.*(?:运营|开通)(?:时间|年限|时长)(?:有|要求|多长|多久))",
            r"运营(?:时间|年限|满)|开通.{0,4}(?:年|月)以上",
            "通知没有规定科普号开通或运营了多久才能申报。",
            "The notice sets no minimum age for an account.",
@@ -96,7 +95,7 @@ TOPICS: tuple[SilentTopic, ...] = (
     _topic(r"(?:有没有|哪个|什么|啥)(?:电子)?(?:邮箱|e-?mail|电子邮件)|(?:邮箱|电子邮件)(?:地址)?(?:是|是多少|是啥|是什么|多少|给我)"
            r"|发(?:到|去)?(?:哪个|什么|啥)邮箱|\bwhich e-?mail|\be-?mail address"
            # "有没有可以发邮件咨询的邮箱", "有咨询邮箱吗"
-           r"|(?:有没有|有无)[^，,。？?]{0,10}(?:邮箱|电子邮件)|有(?:咨询|联系|接收)?邮箱(?:吗|么|嘛|没)",
+           r"|^(?!.*[填栏项])(?:.*(?:有没有|有无)[^，,。？?]{0,10}(?:邮箱|电子邮件)|.*有(?:咨询|联系|接收)?邮箱(?:吗|么|嘛|没))",
            r"@",
            "通知没有公布接收材料或咨询的电子邮箱。",
            "The notice publishes no e-mail address."),
