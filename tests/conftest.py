@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import forms.drawing
 from bot.settings import Settings
 from bot.storage import choose_backend
 from bot.storage.memory_lock import LocalIsolation
@@ -23,6 +24,7 @@ from dialogs.messages import Messages
 from handlers.helpdesk.answer import Helpdesk
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler
+from tests.drawing_zygote import ASYNCIO_FOR_DRAWING, ZYGOTE
 from tests.redis_servers import redis_cluster, redis_server_missing
 from validators.text import uscc_check_char
 
@@ -30,6 +32,22 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 #: Every backend a contract suite runs on: SQLite, the Redis server, a three-node Redis Cluster.
 BACKENDS = ["sqlite", "redis", "cluster"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drawing_zygote() -> Iterator[None]:
+    """The warm interpreter the tests' drawing processes are forked from (started on the
+    first one), ended and reaped with the session: tests/drawing_zygote.py."""
+    yield
+    ZYGOTE.stop()
+
+
+@pytest.fixture(autouse=True)
+def _drawing_forked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every drawing process a test starts is forked from the zygote (~2 s of CPU less each),
+    except in test_drawing.py, which tests the process and how it is started."""
+    if request.module.__name__ != "tests.test_drawing":
+        monkeypatch.setattr(forms.drawing, "asyncio", ASYNCIO_FOR_DRAWING)
 
 
 @pytest.fixture(scope="session")
