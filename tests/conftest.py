@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing.forkserver
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -40,6 +41,17 @@ def _drawing_zygote() -> Iterator[None]:
     first one), ended and reaped with the session: tests/drawing_zygote.py."""
     yield
     ZYGOTE.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _forkserver_reaped() -> Iterator[None]:
+    """multiprocessing's forkserver (tests/forked.py, test_remind.py), if a test started it,
+    ended and reaped with the session: the processes it forked and reaped count in the run's
+    CPU, as a subprocess's would (left to exit with the worker, nobody reaped it)."""
+    yield
+    server = multiprocessing.forkserver._forkserver
+    if server._forkserver_pid is not None:
+        server._stop()
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,6 @@ import contextlib
 import os
 import signal
 import socket
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from contests.records import UserKey
 from contests.rules import Contest
 from tests.conftest import REDIS_URL, drop_redis_prefix, valid_answer, write_open_edition
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.forked import Forked, start_serve
 from tests.test_telegram import SECRET, SHARE_LINK, WEBHOOK_URL, running
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,7 +143,7 @@ class Serve:
     fake: FakeTelegram
     log: Path
     port: int = field(default_factory=_free_port)
-    proc: asyncio.subprocess.Process | None = None
+    proc: Forked | None = None
     http: aiohttp.ClientSession | None = None
     starts: int = 0
 
@@ -174,12 +174,9 @@ class Serve:
         with self.log.open("ab") as out:
             out.write(f"---- start {self.starts}\n".encode())
             out.flush()
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "serve",
-                # In the data folder: a developer's .env in the checkout must not add channels.
-                cwd=self.backend.data_dir, env=self.environ(), stdout=out, stderr=out,
-                start_new_session=True,
-            )  # fmt: skip
+        # Forked with serve's imports done (tests/forked.py); in the data folder: a developer's
+        # .env in the checkout must not add channels.
+        self.proc = await start_serve(self.backend.data_dir, self.environ(), self.log, new_session=True)
         if self.http is None:
             self.http = aiohttp.ClientSession()
         # The webhook is set before the port listens (the channel starts with the app).

@@ -31,6 +31,7 @@ from contests.events import Incoming, Reply
 from contests.records import UserKey
 from contests.rules import load_contest
 from dialogs.states import Step
+from tests.forked import Forked, start_serve
 from tests.media_factory import MediaFactory, Video
 from tests.test_upload import (
     CHUNK,
@@ -406,7 +407,7 @@ class Server:
 
     def __init__(self, root: Path) -> None:
         self.root, self.port = root, free_port()
-        self.proc: asyncio.subprocess.Process | None = None
+        self.proc: Forked | None = None
         self.url = f"http://127.0.0.1:{self.port}"
 
     async def start(self, session: aiohttp.ClientSession) -> None:
@@ -421,10 +422,7 @@ class Server:
             BOT_REMIND_ENABLED="false",
             BOT_LOG_LEVEL="WARNING",
         )
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "serve", cwd=self.root, env=environ,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        self.proc = await start_serve(self.root, environ)  # forked with its imports done: tests/forked.py
         async with asyncio.timeout(90):  # a cold start on a busy machine
             while True:
                 assert self.proc.returncode is None, f"serve exited with {self.proc.returncode}"

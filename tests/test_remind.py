@@ -76,6 +76,7 @@ from tests.cli_runner import run_bot
 from tests.conftest import REDIS_URL, Clock, beijing
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.fakes.wechat_server import FakeWechat
+from tests.forked import forks
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTEST = "most-cas-2024-kepu"  # opens 2024-09-26, deadline 2024-10-25
@@ -1025,14 +1026,6 @@ async def test_a_1000_recipient_broadcast_survives_cancellation_at_random_points
     assert report is not None and report.sent == n and report.failed == report.skipped == 0
 
 
-def worker_forks() -> multiprocessing.context.ForkServerContext:
-    """Processes forked from a server that has this module imported (set before it starts;
-    a later call finds it running and changes nothing)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([__name__])
-    return context
-
-
 def child_main(argv: list[str]) -> None:
     """A worker process for the SIGKILL test: sends until it is killed."""
     data_dir, redis_url, prefix, api = argv
@@ -1078,7 +1071,7 @@ async def test_a_worker_process_killed_mid_broadcast_never_sends_twice(
     rng = random.Random(7)
     # The workers are forked from a server that imported this module once: a fresh interpreter
     # per worker spent ~3 s of imports (aiogram's types alone ~2 s) before its first send.
-    spawner = worker_forks()
+    spawner = forks()  # tests/forked.py: PRELOAD has this module
 
     def spawn() -> multiprocessing.process.BaseProcess:
         proc = spawner.Process(target=child_main, args=([data_dir, url, prefix, fake.url],))

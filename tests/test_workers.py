@@ -23,7 +23,6 @@ import datetime as dt
 import os
 import re
 import signal
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from contests.records import Draft, Turn, UserKey
 from contests.rules import Contest
 from tests.conftest import REDIS_URL, drop_redis_prefix, valid_answer, write_open_edition
 from tests.fakes.wechat_server import FakeWechat
+from tests.forked import Forked, start_serve
 from tests.redis_servers import free_ports
 from validators.fields import check_answer
 from validators.text import Valid
@@ -84,7 +84,7 @@ class Worker:
     data_dir: Path
     env: dict[str, str]
     port: int = field(default_factory=_free_port)
-    proc: asyncio.subprocess.Process | None = None
+    proc: Forked | None = None
 
     @property
     def url(self) -> str:
@@ -96,13 +96,10 @@ class Worker:
 
     async def start(self, http: aiohttp.ClientSession) -> None:
         log = self.data_dir / f"{self.name}.log"
-        with log.open("ab") as out:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "serve",
-                # In the data folder: a developer's .env in the checkout must not add channels.
-                cwd=self.data_dir, env={**self.env, "BOT_HTTP_PORT": str(self.port)},
-                stdout=out, stderr=out, start_new_session=True,
-            )  # fmt: skip
+        # Forked with serve's imports done (tests/forked.py); in the data folder: a developer's
+        # .env in the checkout must not add channels.
+        env = {**self.env, "BOT_HTTP_PORT": str(self.port)}
+        self.proc = await start_serve(self.data_dir, env, log, new_session=True)
         async with asyncio.timeout(SERVE_START):
             while True:
                 if not self.alive:
