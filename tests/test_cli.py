@@ -44,7 +44,7 @@ def command(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]
 
 
 def test_contests_json_lists_every_preset_with_forms_and_field_limits(tmp_path: Path) -> None:
-    result = run(["contests", "--json"], tmp_path)
+    result = command(["contests", "--json"], tmp_path)
     assert result.returncode == 0, result.stderr
     rows = {row["id"]: row for row in json.loads(result.stdout)}
     assert set(rows) == {
@@ -170,13 +170,13 @@ def test_contests_new_opening_after_its_deadline_is_refused_in_plain_words(tmp_p
 
 def test_new_edition_then_a_whole_submission_in_the_terminal(tmp_path: Path) -> None:
     args = ["contests", "new", "--from", "hlj-2022-kepu", "--id", "hlj-2099-kepu", "--deadline", "2099-05-09"]
-    made = run([*args, "--opens", "2026-01-01"], tmp_path)
+    made = command([*args, "--opens", "2026-01-01"], tmp_path)
     assert made.returncode == 0, made.stderr
     assert (tmp_path / "contests" / "hlj-2099-kepu.yaml").is_file()
-    again = run(args, tmp_path)
+    again = command(args, tmp_path)
     assert again.returncode == 2 and "已存在" in again.stderr
 
-    listed = json.loads(run(["contests", "--json"], tmp_path).stdout)
+    listed = json.loads(command(["contests", "--json"], tmp_path).stdout)
     assert {r["id"]: r["status"] for r in listed}["hlj-2099-kepu"] == "open"
 
     answers = [
@@ -294,7 +294,9 @@ def test_chat_with_a_closed_contest_says_so(tmp_path: Path) -> None:
 
 
 def test_bad_settings_fail_with_a_message(tmp_path: Path) -> None:
-    result = run(["contests"], tmp_path, BOT_HTTP_PORT="not-a-port")
+    result = run_bot(
+        ["contests"], env={"BOT_DATA_DIR": str(tmp_path), "BOT_HTTP_PORT": "not-a-port"}, cwd=tmp_path
+    )
     assert result.returncode == 2 and "配置有误" in result.stderr
 
 
@@ -425,7 +427,7 @@ def test_serve_access_log_keeps_no_tokens_or_query(tmp_path: Path) -> None:
 def test_a_bound_organiser_broadcasts_from_the_terminal(tmp_path: Path) -> None:
     """Tried in ``python -m bot chat``: “广播 全部 …” was answered “没有找到这个大赛”."""
     write_open_edition(tmp_path / "contests")
-    issued = run(["invite", "--contest", OPEN_ID, "--role", "organiser"], tmp_path)
+    issued = command(["invite", "--contest", OPEN_ID, "--role", "organiser"], tmp_path)
     code = re.search(r"KP-[A-Z0-9-]+", issued.stdout)
     assert code is not None, issued.stdout
     lines = f"绑定 {code.group(0)}\n广播 全部 明天截止，请尽快提交\n"
