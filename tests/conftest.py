@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+import bot.services
+import contests.rules as contest_rules
 import forms.drawing
 from bot.settings import Settings
 from bot.storage import choose_backend
@@ -26,6 +28,7 @@ from handlers.helpdesk.answer import Helpdesk
 from handlers.router import Assistant
 from handlers.submit import SubmitHandler
 from tests.drawing_zygote import ASYNCIO_FOR_DRAWING, ZYGOTE
+from tests.parsed_once import load_contest_once, messages_once
 from tests.redis_servers import redis_cluster, redis_server_missing
 from validators.text import uscc_check_char
 
@@ -60,6 +63,16 @@ def _drawing_forked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
     except in test_drawing.py, which tests the process and how it is started."""
     if request.module.__name__ != "tests.test_drawing":
         monkeypatch.setattr(forms.drawing, "asyncio", ASYNCIO_FOR_DRAWING)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _parsed_once() -> Iterator[None]:
+    """Contest files parsed once per content and the message templates compiled once, for
+    the services every test builds: tests/parsed_once.py."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(contest_rules, "load_contest", load_contest_once)
+        patch.setattr(bot.services, "Messages", messages_once)
+        yield
 
 
 @pytest.fixture(scope="session")
