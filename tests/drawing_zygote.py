@@ -217,9 +217,9 @@ class Zygote:
                     cwd=ROOT,
                 )
                 assert self._proc.stdout is not None
-                line = self._proc.stdout.readline()
-                if line.strip() != b"ready":
-                    raise RuntimeError(f"the drawing zygote did not start ({self._proc.wait()})")
+                while (line := self._proc.stdout.readline()) != b"ready\n":  # whatever warming printed
+                    if not line:
+                        raise RuntimeError(f"the drawing zygote did not start ({self._proc.wait()})")
             return self.path
 
     def stop(self) -> None:
