@@ -2,8 +2,9 @@
 answers, then the very update redelivered, as Telegram does when it got no 200.  On SQLite and
 on real Redis.
 
-The kill tests run the real ``python -m bot serve`` as a child process, configured from the
-environment as in production, against the fake Bot API server of ``tests/fakes/telegram_api.py``.
+The kill tests run the real ``serve`` (``bot.cli.main(["serve"])``, forked with its imports
+done: ``tests/forked.py``) as a child process, configured from the environment as in
+production, against the fake Bot API server of ``tests/fakes/telegram_api.py``.
 The fake's ``sendMessage`` is slowed down so that the kill lands while the reply goes out:
 after the store has the answer, before Telegram has its 200.  Each checks that the answer was
 applied once, the submission stored once with one number, nothing lost, and that the entrant
