@@ -82,47 +82,6 @@ def test_how_many_stages_is_answered_with_every_stage(helpdesk: Helpdesk) -> Non
     assert answer.confident and "网友投票" in answer.answer and "评委评选" in answer.answer
 
 
-@pytest.mark.parametrize(
-    ("contest", "question", "said"),
-    [
-        # a range of places said as a premise ("只能推1到2个，对吧") asks the unit's places
-        (CQ, "万盛经开区不是主城区，应该算“其它区县”，只能推1到2个，对吧？", "3—5部"),
-        # a province's standing asked with 吧
-        (CAS, "北京应该也在“三区”名单里吧？", "北京市不在“三区”名单内"),
-    ],
-)
-def test_a_units_places_asked_as_a_premise_to_confirm(
-    helpdesk: Helpdesk, contest: str, question: str, said: str
-) -> None:
-    answer = helpdesk.ask(contest, question)
-    assert answer.confident and said in answer.answer
-
-
-@pytest.mark.parametrize(
-    ("contest", "question", "said"),
-    [
-        ("hlj-2022-kepu", "征集时间是从哪天到哪天？", "2022年3月28日—2022年5月9日"),  # 是从 frames
-        (CQ, "评审会大概什么时候开？谁来评？", "评审专家组"),  # who judges: the judges
-        (CAS, "自荐作品需要找谁审核", "副高"),  # whom to ask for a review: not the judges
-    ],
-)
-def test_framing_and_who_judges(helpdesk: Helpdesk, contest: str, question: str, said: str) -> None:
-    answer = helpdesk.ask(contest, question)
-    assert answer.confident and said in answer.answer
-
-
-@pytest.mark.parametrize(
-    ("contest", "question", "said"),
-    [
-        (CAS, "载止日期是哪天", "2024年10月25日"),  # 载 for 截: a slip of shape
-        (CQ, "請問作品要多長？解析度要多少？", "1920×1080"),  # Taiwan's 解析度 is 分辨率
-    ],
-)
-def test_slips_of_shape_and_taiwans_words(helpdesk: Helpdesk, contest: str, question: str, said: str) -> None:
-    answer = helpdesk.ask(contest, question)
-    assert answer.confident and said in answer.answer
-
-
 def test_a_work_that_won_before_asks_the_rule_on_earlier_entries(helpdesk: Helpdesk) -> None:
     # most-cas has no rule on works entered before: said plainly, not its production window
     silent = helpdesk.ask(CAS, "去年得过奖的片子今年还能再报不")
@@ -178,23 +137,6 @@ def test_a_disc_is_said_to_be_not_asked_for_where_the_notice_takes_none(helpdesk
     assert cas.kind == "answer" and "光盘" in cas.answer
 
 
-@pytest.mark.parametrize(
-    ("contest", "question", "said"),
-    [
-        (CQ, "拍人之前要不要对方同意", "同意"),  # the filmed person's consent
-        (CQ, "宣传对象有没有年龄、职称的要求？我们想拍个刚来的博士后", "不受其年龄"),
-        ("hlj-2022-kepu", "推荐表直接传Word电子版行不行？", "纸质版扫描件"),
-        (CAS, "评选流程大概是怎样的？", "形式审查"),
-        (CAS, "省厅推荐的作品电子版发哪个邮箱", "kepuwsp@163.com"),  # 版发 is no slip for 办法
-    ],
-)
-def test_phrases_for_consent_rank_paper_and_judging(
-    helpdesk: Helpdesk, contest: str, question: str, said: str
-) -> None:
-    answer = helpdesk.ask(contest, question)
-    assert answer.confident and said in answer.answer
-
-
 def test_what_else_goes_with_a_form_is_what_goes_behind_it(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(
         CQ, "我是北碚区科技局的，我们收到8个，最多能往市里推几个？推的时候除了区县推荐表还要附啥？"
@@ -209,21 +151,6 @@ def test_whether_the_public_vote_counts_is_its_share_of_the_score_quoted_from_it
     assert answer.confident and "公众评选结果作为作品成绩的一部分" in answer.answer
     # its 投票期为10天 is not the results' 2023年10月—12月
     assert "结果发布和展示" not in answer.answer
-
-
-@pytest.mark.parametrize(
-    ("contest", "question", "said"),
-    [
-        (ENVOY, "专家评审几月份？结果又是几月份发布", "2023年9月"),  # 几月份 asks when, nothing else
-        (CQ, "颁奖典礼哪天开啊 想提前安排行程", "另行通知"),  # 颁奖典礼 is the notice's 颁奖仪式
-        ("hlj-2022-kepu", "提交完发现作品名称打错了一个字，能直接在上面改吗？", "删除投稿"),
-    ],
-)
-def test_words_for_when_the_ceremony_and_a_change_after_sending(
-    helpdesk: Helpdesk, contest: str, question: str, said: str
-) -> None:
-    answer = helpdesk.ask(contest, question)
-    assert answer.confident and said in answer.answer
 
 
 def test_phrases_are_read_on_the_lower_cased_question() -> None:
@@ -252,22 +179,6 @@ def test_another_contest_named_by_a_name_of_its_own_is_the_one_answered(helpdesk
     # a place alone (重庆) or a generic name (科普微视频大赛) names no other contest
     assert helpdesk.ask(CAS, "我们是重庆的单位，截止是哪天").contest_id == CAS
     assert helpdesk.ask(ENVOY, "这个科普微视频大赛截止是哪天").contest_id == ENVOY
-
-
-@pytest.mark.parametrize(
-    ("contest", "question", "said"),
-    [
-        (ENVOY, "纯动画没人出镜行吗", "不行：通知要求有真人出镜"),  # no one on screen: envoy's 真人出镜
-        (ENVOY, "片子里可以不出现人吗？我们打算全用航拍加字幕", "真人出镜"),
-        (CQ, "区县推荐表左上角“推荐单位”写啥", "全称并盖章"),  # the cell reads 推荐单位（盖章）
-        (CAS, "片子5分钟，里面用了40秒新闻资料画面，这样比例行吗", "非原创部分不得超过"),  # not the aspect
-    ],
-)
-def test_no_one_on_screen_the_recommenders_cell_and_borrowed_footage(
-    helpdesk: Helpdesk, contest: str, question: str, said: str
-) -> None:
-    answer = helpdesk.ask(contest, question)
-    assert answer.confident and said in answer.answer
 
 
 @pytest.mark.parametrize(
@@ -356,3 +267,42 @@ def test_readings_stay_within_what_is_asked(
 def test_followers_in_ten_thousands_are_not_read_as_their_last_digit(helpdesk: Helpdesk) -> None:
     for question in ("粉丝有一万二，能申报吗", "我的科普号粉丝一万，作品一百多条，可以申报吗"):
         assert "少于通知要求的「粉丝量」" not in helpdesk.ask(CACSI, question).answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        # a unit's places asked as a premise to confirm
+        # a range of places said as a premise ("只能推1到2个，对吧") asks the unit's places
+        (CQ, "万盛经开区不是主城区，应该算“其它区县”，只能推1到2个，对吧？", "3—5部"),
+        # a province's standing asked with 吧
+        (CAS, "北京应该也在“三区”名单里吧？", "北京市不在“三区”名单内"),
+        # framing and who judges
+        ("hlj-2022-kepu", "征集时间是从哪天到哪天？", "2022年3月28日—2022年5月9日"),  # 是从 frames
+        (CQ, "评审会大概什么时候开？谁来评？", "评审专家组"),  # who judges: the judges
+        (CAS, "自荐作品需要找谁审核", "副高"),  # whom to ask for a review: not the judges,
+        # slips of shape, and Taiwan's words
+        (CAS, "载止日期是哪天", "2024年10月25日"),  # 载 for 截: a slip of shape
+        (CQ, "請問作品要多長？解析度要多少？", "1920×1080"),  # Taiwan's 解析度 is 分辨率,
+        # phrases for consent rank paper and judging
+        (CQ, "拍人之前要不要对方同意", "同意"),  # the filmed person's consent
+        (CQ, "宣传对象有没有年龄、职称的要求？我们想拍个刚来的博士后", "不受其年龄"),
+        ("hlj-2022-kepu", "推荐表直接传Word电子版行不行？", "纸质版扫描件"),
+        (CAS, "评选流程大概是怎样的？", "形式审查"),
+        (CAS, "省厅推荐的作品电子版发哪个邮箱", "kepuwsp@163.com"),  # 版发 is no slip for 办法,
+        # words for when the ceremony and a change after sending
+        (ENVOY, "专家评审几月份？结果又是几月份发布", "2023年9月"),  # 几月份 asks when, nothing else
+        (CQ, "颁奖典礼哪天开啊 想提前安排行程", "另行通知"),  # 颁奖典礼 is the notice's 颁奖仪式
+        ("hlj-2022-kepu", "提交完发现作品名称打错了一个字，能直接在上面改吗？", "删除投稿"),
+        # no one on screen the recommenders cell and borrowed footage
+        (ENVOY, "纯动画没人出镜行吗", "不行：通知要求有真人出镜"),  # no one on screen: envoy's 真人出镜
+        (ENVOY, "片子里可以不出现人吗？我们打算全用航拍加字幕", "真人出镜"),
+        (CQ, "区县推荐表左上角“推荐单位”写啥", "全称并盖章"),  # the cell reads 推荐单位（盖章）
+        (CAS, "片子5分钟，里面用了40秒新闻资料画面，这样比例行吗", "非原创部分不得超过"),  # not the aspect,
+    ],
+)
+def test_answered_with_what_the_notice_says(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and said in answer.answer
