@@ -58,23 +58,32 @@ def other_named(
         return None
     if _COMPARED_WITH.search(text) or _THIS_ONE.search(text):
         return None
+
+    def names_it(name: str) -> bool:
+        marked = text.replace(name, "<>")
+        return (
+            len(name) >= 5
+            and name in text
+            and not _GENERIC_NAME.fullmatch(name)
+            and bool(_CONTEST_NAME.search(name) or _POINTED.search(marked))
+            and not _BACKGROUND.search(marked)
+        )
+
+    named = [
+        (contest, [n for n in map(normalise, _names(contest, notice_of(contest.id))) if names_it(n)])
+        for contest in contests
+        if contest.lineage != current.lineage
+    ]
+    named = [(contest, names) for contest, names in named if names]
+    if not named:
+        return None
+    # Read only now: most questions name no other contest, and the whole notice is long.
     own_text = normalise(
         " ".join([current.title, *(c.text for c in own.clauses)] if own else [current.title])
     )
     best: tuple[int, Contest] | None = None
-    for contest in contests:
-        if contest.lineage == current.lineage:
-            continue
-        weight = sum(
-            len(n)
-            for n in map(normalise, _names(contest, notice_of(contest.id)))
-            if len(n) >= 5
-            and n in text
-            and n not in own_text
-            and not _GENERIC_NAME.fullmatch(n)
-            and (_CONTEST_NAME.search(n) or _POINTED.search(text.replace(n, "<>")))
-            and not _BACKGROUND.search(text.replace(n, "<>"))
-        )
+    for contest, names in named:
+        weight = sum(len(n) for n in names if n not in own_text)
         if weight and (best is None or (weight, contest.deadline) > (best[0], best[1].deadline)):
             best = (weight, contest)
     return best[1] if best else None
