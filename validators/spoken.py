@@ -165,6 +165,14 @@ def cn_count(text: str) -> int | None:
     return total + section
 
 
+def number_of(text: str) -> float | None:
+    """A figure as written, in digits or Chinese numerals: "3.5", "三", "十五", "两百三十", "一万二"."""
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    count = cn_count(text)
+    return float(count) if count is not None else None
+
+
 def figure_words(text: str) -> str:
     """``text`` without the hedging words said around a figure, its Chinese numerals in digits."""
     text = _CN_COUNT.sub(lambda m: str(n) if (n := cn_count(m[0])) is not None else m[0], text)

@@ -14,7 +14,7 @@ import re
 from contests.rules import Contest, QuotaRule
 from handlers.helpdesk.fits import ASKS_FIT
 from handlers.helpdesk.polarity import ASKS_MAY
-from validators.spoken import cn_count
+from validators.spoken import number_of
 
 _N = r"\d{1,3}|[一二两三四五六七八九十]{1,3}"
 #: A count of works the asker will send: "报1部", "三条都报", "两个作品", "6部片子", "推荐3个科普号".
@@ -38,15 +38,15 @@ def _count(text: str) -> tuple[int, bool] | None:
     found: list[tuple[int, bool]] = []
     for m in _WORKS.finditer(text):
         n = m.group("n")
-        value = int(n) if n.isdigit() else cn_count(n)
+        value = number_of(n)
         if value is not None:
-            found.append((value, m.group("what") in ("科普号", "账号")))
+            found.append((int(value), m.group("what") in ("科普号", "账号")))
     spans = [m.span("n") for m in _WORKS.finditer(text)]
     for m in _SENDS.finditer(text):
         n = m.group("n")
-        value = int(n) if n.isdigit() else cn_count(n)
+        value = number_of(n)
         if value is not None and m.span("n") not in spans:  # the same figure read by both
-            found.append((value, m.group("acc") is not None))
+            found.append((int(value), m.group("acc") is not None))
     # Two counts ("收到8个，推几个": the received and the sent) or one work sent twice ("自荐1部，单位
     # 再推荐1部") leave the asker's own unclear; so does a count said as a bound ("5个以上", "多于3部").
     if len(set(found)) != 1 or _TWICE.search(text) or _BOUND.search(text):

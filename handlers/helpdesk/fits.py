@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from contests.rules import Contest, VideoSpec
 from handlers.helpdesk.analyzer import asked_part
 from handlers.helpdesk.index import Entry, KnowledgeBase
-from validators.spoken import cn_count
+from validators.spoken import number_of
 
 #: What an answer from here is called where an entry's id would be (no entry: it is worked out).
 VIDEO_FITS = "check:video_fits"
@@ -31,14 +31,6 @@ ASKS_FIT = re.compile(
 )
 
 _N = r"\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+"
-
-
-def _number(text: str) -> float | None:
-    """A figure as written: "3.5", "三", "十五", "两百三十", "三百零一"."""
-    if re.fullmatch(r"\d+(?:\.\d+)?", text):
-        return float(text)
-    count = cn_count(text)
-    return float(count) if count is not None else None
 
 
 _DURATION = re.compile(
@@ -152,14 +144,14 @@ def _seconds(found: re.Match[str]) -> float:
     if found["mm"]:
         return int(found["mm"]) * 60 + int(found["ss"])
     if found["only"]:
-        return _number(found["only"]) or 0
-    minutes = _number(found["m"]) or 0
-    extra: float = 30 if found["half"] else (_number(found["s"]) or 0) if found["s"] else 0
+        return number_of(found["only"]) or 0
+    minutes = number_of(found["m"]) or 0
+    extra: float = 30 if found["half"] else (number_of(found["s"]) or 0) if found["s"] else 0
     return minutes * 60 + extra + (1 if found["more"] else 0)  # "4分多钟": just over four
 
 
 def _mib(found: re.Match[str]) -> float:
-    figure = (_number(found["n"]) or 0) + (0.5 if found["more"] else 0)  # "200多兆": just over 200
+    figure = (number_of(found["n"]) or 0) + (0.5 if found["more"] else 0)  # "200多兆": just over 200
     # "0.3G" is what entrants call 300M: a thousand, not 1024 (which would refuse it against 300).
     return figure * 1000 if found["unit"].upper().startswith("G") else figure
 
@@ -224,7 +216,7 @@ def _size(text: str, video: VideoSpec) -> _Verdict | None:
     found = _the_one(_SIZE, text)
     if found is None and (bound := _beyond(_SIZE, text)) is not None:
         return _out_of(bound, low, high, _mib, "文件大小", "fact:video.size", lambda v: f"{v:g}")
-    if found is None or (low is None and high is None) or _number(found["n"]) is None:
+    if found is None or (low is None and high is None) or number_of(found["n"]) is None:
         return None
     mib = _mib(found)
     fits = (low is None or mib >= low) and (high is None or mib <= high)

@@ -8,7 +8,7 @@ import re
 from contests.rules import Contest
 from handlers.helpdesk.index import KnowledgeBase
 from handlers.helpdesk.windows import QUALIFIES
-from validators.spoken import cn_count
+from validators.spoken import number_of
 
 #: A figure in digits or Chinese numerals ("八百多", "两千", "三十几"); 一 alone is "a" (做了一个视频).
 _NUMBER = (
@@ -33,8 +33,7 @@ def _figure(match: re.Match[str]) -> float | None:
     groups = match.groups()
     for i in range(0, len(groups), 2):
         if groups[i] is not None:
-            figure = groups[i]
-            value = float(figure) if figure[0].isdigit() else cn_count(figure)
+            value = number_of(groups[i])
             return None if value is None else value * (10000 if groups[i + 1] else 1)
     raise ValueError(match.group(0))
 

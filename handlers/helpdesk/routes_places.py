@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from contests.rules import Contest
+from contests.rules import Contest, EntryRoute
 from handlers.helpdesk.analyzer import Query, normalise
 from handlers.helpdesk.counts import quota_rule, verdict_for
 from handlers.helpdesk.english import english_answer
@@ -42,12 +42,10 @@ def unit_places(
     entry = base.entry(f"fact:quota.{place.route.id}.{place.rule.kind}")
     if entry is None:
         return None
-    tiers = [base.entry(f"fact:quota.{place.route.id}.{r.kind}") for r in place.route.quota]
+    tiers = route_tiers(base, place.route)
     if place.named == _DISTRICTS and len(tiers) > 1:
         # "我们区能推几个" with no district named: one of cq's twelve has 3—5, another 1—2.
-        said = "\n".join(
-            english_answer(e, contest) if english else e.render() for e in tiers if e is not None
-        )
+        said = "\n".join(english_answer(e, contest) if english else e.render() for e in tiers)
         return HelpAnswer(
             said, True, entry.source, 1.0, contest.id, said, entry.id, query.terms, "answer", english
         )
@@ -61,8 +59,7 @@ def unit_places(
         else f"{said}\n（依据：{entry.source}{quote}）"
     )  # fmt: skip
     if _COMPARES.search(text):  # "两江新区跟普通区县名额一样吗": the other tiers of the route too
-        others = (base.entry(f"fact:quota.{place.route.id}.{r.kind}") for r in place.route.quota)
-        for other in (e for e in others if e is not None and e is not entry):
+        for other in (e for e in tiers if e is not entry):
             rendered += "\n" + (english_answer(other, contest) if english else other.render())
     return HelpAnswer(
         rendered, True, entry.source, 1.0, contest.id, rendered, entry.id, query.terms, "answer", english
@@ -145,8 +142,14 @@ def every_tier(base: KnowledgeBase, contest: Contest, top: Hit, *, every_route: 
     where neither the question nor a draft says which), as hits beside it."""
     route_id = top.entry.id.split(".")[1]
     routes = [r for r in contest.channels if every_route or r.id == route_id]
-    entries = (base.entry(f"fact:quota.{r.id}.{rule.kind}") for r in routes for rule in r.quota)
-    return [Hit(e, top.score, top.confidence) for e in entries if e is not None and e is not top.entry]
+    entries = (e for r in routes for e in route_tiers(base, r))
+    return [Hit(e, top.score, top.confidence) for e in entries if e is not top.entry]
+
+
+def route_tiers(base: KnowledgeBase, route: EntryRoute) -> list[Entry]:
+    """The places facts of each tier of ``route`` (cq's district route: the twelve named, the rest)."""
+    entries = (base.entry(f"fact:quota.{route.id}.{rule.kind}") for rule in route.quota)
+    return [e for e in entries if e is not None]
 
 
 #: A question comparing one unit's places with others'.
