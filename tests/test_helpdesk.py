@@ -801,29 +801,31 @@ def test_a_hostile_long_message_is_read_in_bounded_time(helpdesk: Helpdesk) -> N
     assert "邮箱" in analyzer._shape("发到kepuwsp@163.com")  # and addresses
 
 
-def test_a_new_editions_dated_stage_is_no_silence(contests: ContestRegistry, tmp_path: Path) -> None:
-    # Trial round: a new envoy edition said "通知没有写明评选结果公布的时间" though its own schedule has
-    # the stage (the lent notice keeps no dated clause, so only the contest's rules say it).
-    source = contests.get("most-2023-tech-envoy")
+@pytest.mark.parametrize(
+    ("source_id", "question", "not_said", "said"),
+    [
+        # Trial round: a new envoy edition said "通知没有写明评选结果公布的时间" though its own
+        # schedule has the stage (the lent notice keeps no dated clause).
+        ("most-2023-tech-envoy", "评选结果什么时候公布", "没有写明评选结果公布的时间", "2027年3月"),
+        # Trial 9 (hlj web chat): a new hlj edition said "通知没有说往届参加过的作品能否再次参加",
+        # though its rules say it (the lent notice drops the dated clause that holds it).
+        (
+            "hlj-2022-kepu",
+            "以前参加过的作品还能报吗",
+            "通知没有说",
+            "已参加过历届本活动的作品不再参加本次活动",
+        ),
+    ],
+)
+def test_a_new_editions_own_rules_are_no_silence(
+    contests: ContestRegistry, tmp_path: Path, source_id: str, question: str, not_said: str, said: str
+) -> None:
+    source = contests.get(source_id)
     assert source is not None
-    dump_contest(new_edition(source, "envoy-2026", dt.date(2026, 12, 25)), tmp_path / "envoy-2026.yaml")
-    desk = Helpdesk(ContestRegistry.load(tmp_path))
-    answer = desk.ask("envoy-2026", "评选结果什么时候公布")
-    assert "没有写明评选结果公布的时间" not in answer.answer
-    assert "2027年3月" in (answer.suggestion or answer.answer)
-
-
-def test_a_new_editions_own_rule_is_no_silence(contests: ContestRegistry, tmp_path: Path) -> None:
-    # Trial 9 (hlj web chat): a new hlj edition answered "以前参加过的作品还能报吗" with "通知没有说往届
-    # 参加过的作品能否再次参加", though its rules say 已参加过历届本活动的作品不再参加本次活动 (the lent
-    # notice drops the dated clause that holds it, so only the contest's rules say it).
-    source = contests.get("hlj-2022-kepu")
-    assert source is not None
-    dump_contest(new_edition(source, "hlj-2026", dt.date(2026, 12, 25)), tmp_path / "hlj-2026.yaml")
-    desk = Helpdesk(ContestRegistry.load(tmp_path))
-    answer = desk.ask("hlj-2026", "以前参加过的作品还能报吗")
-    assert "通知没有说" not in answer.answer
-    assert "已参加过历届本活动的作品不再参加本次活动" in (answer.suggestion or answer.answer)
+    dump_contest(new_edition(source, "edition-2026", dt.date(2026, 12, 25)), tmp_path / "edition-2026.yaml")
+    answer = Helpdesk(ContestRegistry.load(tmp_path)).ask("edition-2026", question)
+    assert not_said not in answer.answer
+    assert said in (answer.suggestion or answer.answer)
 
 
 def test_a_stage_whose_text_opens_with_its_dates_is_not_given_them_twice(
