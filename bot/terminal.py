@@ -8,6 +8,7 @@ apps' downloads, a private copy of it is what the dialog checks and keeps.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import mimetypes
 import shutil
@@ -197,6 +198,8 @@ async def run_chat(settings: Settings, *, user: str, contest: str | None, out: T
             await _read_lines(svc, key, show)
         finally:
             watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching  # owned to its end: a failure of the watch is not lost
     return 0
 
 
