@@ -306,3 +306,67 @@ def test_answered_with_what_the_notice_says(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and said in answer.answer
+
+
+HLJ = "hlj-2022-kepu"
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "first", "rule"),
+    [
+        (
+            ENVOY,
+            "我们跟农科院合作拍了一部纪录片，两家单位都出了力，应该由谁来提交？",
+            "由第一制作单位",
+            "第一制作单位提交",
+        ),
+        (ENVOY, "好几家机构一起做的视频走自荐，应该哪家出面报", "由第一制作机构提交", "第一制作机构自荐"),
+        (CAS, "我们所和隔壁大学合拍了一部，两家能各报一次吗", "不可以分别报", "第一制作单位提交"),
+        (CAS, "我们三个人合拍的，能不能每人各报一次", "不可以分别报", "第一制作人自荐"),
+        (
+            HLJ,
+            "我们几个同学一起做了个动画，我是队长，我们该由谁来自荐？",
+            "由第一制作人提交",
+            "第一制作人自荐",
+        ),
+        # a work about the 三区: the rule's 三区 part, from the clause that states it
+        (
+            CAS,
+            "我们是省城的公司，拍的是边疆少数民族地区的片子，应该由谁来提交？",
+            "地方、部门推荐",
+            "须由该区域的作者",
+        ),
+    ],
+)
+def test_who_submits_a_work_several_made(
+    helpdesk: Helpdesk, contest: str, question: str, first: str, rule: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and answer.kind == "answer"
+    assert answer.answer.startswith(first)
+    assert rule in answer.answer and "（依据：通知" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "unlike"),
+    [
+        # a province asking for its 三区 place, not a work made there
+        (CAS, "北京在不在那个三区名单里？我们北京能不能多一个推荐名额", "该区域的作者"),
+        # who signs, not who submits
+        (CAS, "我们和大学一起做的，作者承诺谁签字", "不可以分别报"),
+        # a team as the story, the video's content as the question
+        (ENVOY, "我们团队想做个纯动画的片子，全程不拍人，这样可以吗？", "鼓励团队合作"),
+    ],
+)
+def test_a_joint_work_or_a_team_in_the_story_is_not_what_is_asked(
+    helpdesk: Helpdesk, contest: str, question: str, unlike: str
+) -> None:
+    assert unlike not in helpdesk.ask(contest, question).answer
+
+
+@pytest.mark.parametrize("question", ["可以几个人组队做吗", "能几个人组团一起做吗 还是只能个人"])
+def test_a_team_may_make_a_work_where_the_notice_encourages_it(helpdesk: Helpdesk, question: str) -> None:
+    answer = helpdesk.ask(ENVOY, question)
+    assert answer.confident and answer.answer.startswith("可以，通知鼓励团队合作")
+    # cq's notice says nothing of teams: no yes from this reader there
+    assert not helpdesk.ask(CQ, question).answer.startswith("可以，通知鼓励团队合作")

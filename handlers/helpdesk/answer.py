@@ -38,6 +38,7 @@ from handlers.helpdesk.foreign import (
     sink_foreign,
 )
 from handlers.helpdesk.index import Hit, KnowledgeBase
+from handlers.helpdesk.joint import joint_submitter, team_work
 from handlers.helpdesk.naming import contest_preface, other_named, pick_contest
 from handlers.helpdesk.parts import (
     ASKS_A_LIST,
@@ -415,6 +416,16 @@ class Helpdesk:
         days = None if english else own_days(base, contest, normalise(text))
         if days is not None:
             return _worked(days, contest, query)
+        made = (
+            None
+            if english
+            else joint_submitter(base, contest, normalise(text), route or route_named(contest, text))
+        )
+        if made is not None:  # "两家合拍的，能各报一次吗": 第一制作单位 first, then each route's rule
+            return HelpAnswer(made[0], True, "通知", 1.0, contest.id, made[0], made[1], query.terms, "answer")
+        team = None if english else team_work(base, normalise(text))
+        if team is not None:  # "可以几个人组队做吗": 可以, the clause that encourages 团队合作
+            return HelpAnswer(team[0], True, "通知", 1.0, contest.id, team[0], team[1], query.terms, "answer")
         places = unit_places(contest, base, query, text, english)
         if places is not None:
             return self._with_other_topics(places, base, query, contest, route, text, english)
