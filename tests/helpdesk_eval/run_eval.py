@@ -66,6 +66,7 @@ SETS = {
     "unseen19": QUESTIONS.with_name("unseen19.yaml"),
     "unseen20": QUESTIONS.with_name("unseen20.yaml"),
     "unseen21": QUESTIONS.with_name("unseen21.yaml"),
+    "unseen22": QUESTIONS.with_name("unseen22.yaml"),
 }
 
 
