@@ -370,3 +370,34 @@ def test_a_team_may_make_a_work_where_the_notice_encourages_it(helpdesk: Helpdes
     assert answer.confident and answer.answer.startswith("可以，通知鼓励团队合作")
     # cq's notice says nothing of teams: no yes from this reader there
     assert not helpdesk.ask(CQ, question).answer.startswith("可以，通知鼓励团队合作")
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "named", "fact"),
+    [
+        # another contest called by a phrase of the asker's own that ends like a contest's name
+        (
+            ENVOY,
+            "另外问一句，重庆那个弘扬科学家精神短视频大赛，区县报到市里截止是几号？",
+            "科学家精神",
+            "7月31日",
+        ),
+        (CAS, "黑龙江省那个优秀科普微视频评选，文件大小是不是也是100到300兆？", "黑龙江", "100～200兆"),
+    ],
+)
+def test_another_contest_called_by_a_phrase_of_ones_own(
+    helpdesk: Helpdesk, contest: str, question: str, named: str, fact: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and named in answer.answer.splitlines()[0]
+    assert fact in answer.answer
+
+
+def test_another_contest_seen_or_heard_of_is_a_comparison_not_the_one_asked() -> None:
+    from handlers.helpdesk.naming import other_named
+
+    contests = list(ContestRegistry.load())
+    assert (
+        other_named(contests, lambda _id: None, CACSI, "片头片尾要去掉吧？我看重庆那个比赛是要求去掉的。")
+        is None
+    )

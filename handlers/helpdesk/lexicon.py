@@ -291,6 +291,8 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     # A prize's 比例 is its share of the works (cq: 三等奖占比25%), not the picture's.
     (r"(等奖|优秀奖|获奖)(的)?比例", r"\1占比"),
     (r"片头上", "片头"),
+    # What a district sends "to the city" goes to the contest's 组委会 (cq: 报送至大赛组委会).
+    (r"(报|交|送|推荐|报送|推)(到|给|至|去)市里(?!组委会)", r"\1\2组委会"),
     (r"颁奖(?:典礼|大会|会)", "颁奖仪式"),
     (r"删投稿|删除报名|删掉投稿", "删除投稿"),
     (r"jie ?zhi", "截止"),

@@ -76,7 +76,7 @@ def other_named(
     ]
     named = [(contest, names) for contest, names in named if names]
     if not named:
-        return None
+        return _named_in_a_span(contests, notice_of, current, text)
     # Read only now: most questions name no other contest, and the whole notice is long.
     own_text = normalise(
         " ".join([current.title, *(c.text for c in own.clauses)] if own else [current.title])
@@ -104,6 +104,47 @@ _BACKGROUND = re.compile(r"(?:参加过|报过|报了|得过|获过|讲|拍|是)
 _THIS_ONE = re.compile(r"这次|本次|这一届|本届|这个(?:比赛|大赛|活动|征集)")
 #: A name any contest may be called by ("短视频大赛", "科普微视频大赛"): it names no other one.
 _GENERIC_NAME = re.compile(r"(?:短视频|微视频|科普微视频|科普)(?:大赛|比赛|活动|征集)")
+
+
+#: A contest called by a phrase of the asker's own that ends like a contest's name: "重庆那个弘扬科学家
+#: 精神短视频大赛", "黑龙江省那个优秀科普微视频评选".
+#: The other contest as what the asker saw or heard ("我看重庆那个比赛是要求去掉的"): a comparison.
+_HEARD = re.compile(r"看|听|据说|好像|比如|像|参考")
+_NAME_SPAN = re.compile(r"[^，,。？?！!、；;\s]{2,20}?(?:大赛|比赛|活动|征集|评选)")
+
+
+def _named_in_a_span(
+    contests: list[Contest], notice_of: NoticeOf, current: Contest, text: str
+) -> Contest | None:
+    """Another contest whose own names (two characters or more, not a generic one) stand in a phrase
+    that ends like a contest's name, pointed at with 那个 or naming only it; not the asker's past
+    ("参加过…大赛") nor a name ``current``'s notice also uses, unless pointed at."""
+    found: dict[str, tuple[int, Contest]] = {}
+    for span in _NAME_SPAN.finditer(text):
+        phrase = span.group(0)
+        before = text[: span.start()][-6:]
+        if _HEARD.search(before + phrase) or _GENERIC_NAME.fullmatch(phrase):
+            continue
+        pointed = "那个" in phrase
+        own = " ".join(n for n in map(normalise, _names(current, notice_of(current.id))) if len(n) >= 2)
+        for contest in contests:
+            if contest.lineage == current.lineage:
+                continue
+            names = [
+                n
+                for n in map(normalise, _names(contest, notice_of(contest.id)))
+                if len(n) >= 2
+                and n in phrase
+                and not _GENERIC_NAME.fullmatch(n)
+                and (pointed or n not in own)
+                and not _BACKGROUND.search((before + phrase).replace(n, "<>"))
+            ]
+            weight = sum(map(len, names))
+            if weight and weight > found.get(contest.id, (0, contest))[0]:
+                found[contest.id] = (weight, contest)
+    if len(found) != 1:  # two contests' names in the asker's phrase: which is meant is unsure
+        return None
+    return next(iter(found.values()))[1]
 
 
 def _places_listed(contest: Contest) -> set[str]:
