@@ -401,3 +401,37 @@ def test_another_contest_seen_or_heard_of_is_a_comparison_not_the_one_asked() ->
         other_named(contests, lambda _id: None, CACSI, "片头片尾要去掉吧？我看重庆那个比赛是要求去掉的。")
         is None
     )
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        (
+            HLJ,
+            "自荐表是附件几来着？我们下载的时候文件名乱了",
+            "《2022年黑龙江省优秀科普微视频作品自荐表》是附件2。",
+        ),
+        # a cq alias (区县推荐) in the form's name still names the form
+        (CQ, "区县推荐表是附件几", "区县推荐表》是附件2。"),
+        # two forms of the kind named: both
+        (CACSI, "申报表是附件几", "科普号申报表》是附件1。"),
+    ],
+)
+def test_which_attachment_a_form_is(helpdesk: Helpdesk, contest: str, question: str, said: str) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and said in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "fact"),
+    [
+        (HLJ, "获奖的能推荐到国家那个比赛吗？", "全国科普微视频大赛"),
+        (HLJ, "征集的内容里有没有科技东奥", "科技冬奥"),  # 东 for 冬: a slip of sound
+        (CACSI, "视频要求三到八分中对吧", "3～8分钟"),  # 分中 for 分钟
+    ],
+)
+def test_slips_and_the_countrys_contest_said_loosely(
+    helpdesk: Helpdesk, contest: str, question: str, fact: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and fact in answer.answer

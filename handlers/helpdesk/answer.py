@@ -12,6 +12,7 @@ from pathlib import Path
 from contests.rules import Contest, ContestRegistry
 from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import ASKS, Analyzer, Query, contest_terms, normalise
+from handlers.helpdesk.attachments import form_attachment
 from handlers.helpdesk.combine import (
     clear_lead,
     is_lost,
@@ -423,6 +424,11 @@ class Helpdesk:
         )
         if made is not None:  # "两家合拍的，能各报一次吗": 第一制作单位 first, then each route's rule
             return HelpAnswer(made[0], True, "通知", 1.0, contest.id, made[0], made[1], query.terms, "answer")
+        which = None if english else form_attachment(contest, normalise(question))
+        if which is not None:  # "自荐表是附件几来着": the form's number, not a fact naming it in passing
+            return HelpAnswer(
+                which[0], True, "通知", 1.0, contest.id, which[0], which[1], query.terms, "answer"
+            )
         team = None if english else team_work(base, normalise(text))
         if team is not None:  # "可以几个人组队做吗": 可以, the clause that encourages 团队合作
             return HelpAnswer(team[0], True, "通知", 1.0, contest.id, team[0], team[1], query.terms, "answer")

@@ -299,6 +299,8 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     # Real words a keyboard or speech input picks for the notices' own (a table, not a rule: a rule
     # by sound rewrote 县上, 寓言, 时常 and thirty more words people mean).
     (r"油箱", "邮箱"),
+    (r"东奥", "冬奥"),
+    (r"(?<=[\d一二三四五六七八九十两半])分中", "分钟"),
     (r"偏头", "片头"),
     (r"偏尾", "片尾"),
     (r"隔世", "格式"),
@@ -307,7 +309,7 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     (r"(加|配|有|带|打)字母", r"\1字幕"),
     (r"字母(和|跟)配音", r"字幕\1配音"),
     # "the country's contest" a provincial notice recommends its winners to is the national one.
-    (r"国家(级)?的?(比赛|大赛|评选)|国赛", "全国科普微视频大赛"),
+    (r"国家(级)?(的|那个|那边的?)?(比赛|大赛|评选)|国赛", "全国科普微视频大赛"),
     (r"写(得)?(那么|这么|这样)?细", "仔细填写"),
     (r"瞅", "看"),
     # "交错了" is a wrong entry handed in, not jieba's 交错 (interlaced).
