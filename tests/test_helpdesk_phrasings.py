@@ -435,3 +435,29 @@ def test_slips_and_the_countrys_contest_said_loosely(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and fact in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question", ["我们做了个单位logo的片头，片尾还有滚动字幕，这些能保留吗", "片头片尾能保留吗"]
+)
+def test_a_title_card_kept_where_the_notice_wants_it_gone_is_a_plain_no(
+    helpdesk: Helpdesk, question: str
+) -> None:
+    # the offer colliding with the clause's requirement is what the clause is about, however few
+    # of the asker's other words (单位, 滚动字幕, 这些) it shares
+    answer = helpdesk.ask(CQ, question)
+    assert answer.confident and answer.answer.startswith("不行：通知要求去除所有水印和片头片尾")
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "fact"),
+    [
+        (ENVOY, "评选期间要是有人说我们侵权，这个责任谁来担", "个人承担"),  # 侵权 is the clause's 纠纷
+        (HLJ, "纸质推荐表要寄过去吗", "扫描件"),  # 寄过去 is 邮寄
+    ],
+)
+def test_the_askers_words_for_a_dispute_and_for_posting(
+    helpdesk: Helpdesk, contest: str, question: str, fact: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and fact in answer.answer

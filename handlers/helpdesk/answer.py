@@ -503,10 +503,18 @@ class Helpdesk:
         kind: AnswerKind = "answer"
         confident = True
         text = rendered
+        asked = normalise(question)
+        # The piece that asks may-I is what 可以 answers ("我们没有专业设备，用手机拍的可以吗": the
+        # phone); the rest is the asker's story.
+        piece = next((p for p in reversed(re.split(r"[，,]", asked)) if ASKS_MAY.search(p)), asked)
+        # What the asker offers collides with what the entry's clause requires ("片头…能保留吗" against
+        # 去除所有水印和片头片尾): the entry is the one asked about, however few words it shares.
+        refused = "" if english else plain_no(asked, top.entry.text, piece)
         if (
             top.confidence < self.threshold
             and not clear_lead(hits, self.threshold)
             and not says_what_was_implied(query, top)
+            and not (refused and top.confidence >= NEAREST_SHOWN)
         ):
             text, confident, kind = (UNSURE_EN if english else UNSURE), False, "unsure"
             if top.confidence >= NEAREST_SHOWN:  # an operator confirms; the entrant may already find it here
@@ -519,19 +527,10 @@ class Helpdesk:
             lead = "" if said_silent else (SILENT_LEAD_EN if english else SILENT_LEAD)
             text, kind = f"{lead}\n{rendered}".lstrip("\n") + self._contacts(contest, english), "silent"
         if not english:
-            asked = normalise(question)
-            # The piece that asks may-I is what 可以 answers ("我们没有专业设备，用手机拍的可以吗": the
-            # phone); the rest is the asker's story.
-            piece = next((p for p in reversed(re.split(r"[，,]", asked)) if ASKS_MAY.search(p)), asked)
             terms = self.analyzer.query(piece).terms if piece != asked else query.terms
             rule = quota_rule(contest, top.entry.id, asked)
             counted = verdict_for(contest, rule, asked) if rule is not None else ""
-            note = (
-                counted
-                or plain_yes(piece, top.entry.text, terms)
-                or plain_no(asked, top.entry.text, piece)
-                or note
-            )
+            note = counted or plain_yes(piece, top.entry.text, terms) or refused or note
             if top.entry.id in WINDOW_ENTRIES:
                 note = inside_windows(contest, asked) or note
         if note and confident:

@@ -97,11 +97,25 @@ _INSTEAD = (
         re.compile(r"真人出镜"),
         "不行：通知要求有真人出镜。",
     ),
+    # A title card, credits or a logo kept where the clause wants them gone ("片头片尾能保留吗", "做了个
+    # 单位logo的片头…能保留吗"; cq: 去除所有水印和片头片尾).
+    _Instead(
+        re.compile(
+            r"(?:保留|留着|留下|加|放|带|加上)[^，。？?]{0,8}(?:片头|片尾|水印|logo|台标)"
+            r"|(?:片头|片尾|水印|logo|台标)[^？?]{0,16}(?:保留|留着|留下|不去|不删)"
+        ),
+        re.compile(r"去除[^。；]{0,4}(?:水印|片头)"),
+        "不行：通知要求去除所有水印和片头片尾。",
+    ),
 )
 #: The asker enters as a person, an author or a team, whose part of a form is signed, not sealed.
 _AS_PERSON = re.compile(r"个人|自己|本人|我一个人|作者|团队")
 #: …or as a unit, whose seal a form wants even where persons sign instead ("单位推荐的表", "我们公司").
 _AS_UNIT = re.compile(r"单位|机构|公司|企业|学校|院校|协会|学会|研究所|研究院")
+
+
+#: A may-I piece that points back at what the rest of the message offered.
+_POINTS_BACK = re.compile(r"这些|这样|这个|它们|它")
 
 
 def plain_no(question: str, clause: str, piece: str = "") -> str:
@@ -110,7 +124,8 @@ def plain_no(question: str, clause: str, piece: str = "") -> str:
     the part of it that asks may-I (the whole question where empty): what is offered must be there
     ("只拍果树的话，可以用手机拍吗" offers the phone, not a film without people); who asks is read
     in the whole."""
-    asked = piece or question
+    # "…，这些能保留吗": the piece points back at what the rest offered
+    asked = question if not piece or _POINTS_BACK.search(piece) else piece
     if not ASKS_MAY.search(asked) or _AS_PERSON.search(question):
         return ""
     for case in _INSTEAD:
