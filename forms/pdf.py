@@ -21,9 +21,11 @@ import jinja2
 from markupsafe import Markup
 
 from forms.fonts import common_faces, require_fonts
-from forms.overlay import MOST_LINES_ADDED, Skeleton, Taller, Unfit, deflate_streams, shape, skeleton, values
+from forms.overlay import Skeleton, skeleton
+from forms.pdf_objects import deflate_streams
 from forms.qr import QR_SRC, QRDrawing, qr_svg_uri
 from forms.sheet import Sheet
+from forms.stand_ins import MOST_LINES_ADDED, Taller, Unfit, shape, values
 
 _RENDER_LOCK = threading.Lock()  # see the module docstring
 log = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ def font_config() -> Any:
 
 
 def _deflate(document: Any, pdf: Any) -> None:
-    """WeasyPrint's finisher: the streams deflated at :data:`forms.overlay.DEFLATE_LEVEL`."""
+    """WeasyPrint's finisher: the streams deflated at :data:`forms.pdf_objects.DEFLATE_LEVEL`."""
     deflate_streams(pdf.objects)
 
 
@@ -161,7 +163,7 @@ def set_over(
     title: str | None = None,
 ) -> bytes | None:
     """``texts`` set over the skeleton kept under ``key`` (made by ``make(extra)``, ``extra``
-    the lines the values take beyond their stand-ins': :class:`forms.overlay.Taller`), or
+    the lines the values take beyond their stand-ins': :class:`forms.stand_ins.Taller`), or
     None when they do not fit (the caller draws the whole document)."""
     with _RENDER_LOCK:
         last = _last_extra()

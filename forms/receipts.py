@@ -46,10 +46,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contests.records import Submission
 from contests.rules import SHANGHAI, Contest, FieldType
-from forms.overlay import STAND_IN, Skeleton
+from forms.overlay import Skeleton
 from forms.pdf import html_to_pdf, set_over, skeleton_of, stylesheet, template_env
 from forms.qr import QR_SRC, QRDrawing, qr_svg_uri
 from forms.sheet import display, printable
+from forms.stand_ins import STAND_IN
 
 log = logging.getLogger(__name__)
 

@@ -298,7 +298,7 @@ def test_values_set_over_the_skeleton_look_as_the_whole_drawing(
     give the same pixels, and the values stay extractable text."""
     from unittest import mock
 
-    from forms import overlay, pdf
+    from forms import pdf, stand_ins
     from forms.pdf import full_sheet_pdf
 
     contest = registry.get(contest_id)
@@ -314,7 +314,7 @@ def test_values_set_over_the_skeleton_look_as_the_whole_drawing(
                 values[field_id] = EDGE[:limit]
         layout = find_layout(contest, form)
         sheet = build_sheet(contest, form, layout, values, number="KP2024-000123", verify_code="7KQ2-M9XD")
-        assert overlay.values(sheet)  # there are values to set
+        assert stand_ins.values(sheet)  # there are values to set
         sheet_pdf(sheet)  # the skeletons of its shape drawn
         whole = full_sheet_pdf(sheet)
         with mock.patch.object(pdf, "full_sheet_pdf", side_effect=AssertionError("drawn whole")):
