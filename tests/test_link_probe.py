@@ -28,18 +28,11 @@ from yarl import URL
 from contests.rules import Contest, ContestRegistry, dump_contest
 from tests.cli_runner import run_bot
 from tests.media_factory import MediaFactory, Video
+from validators.link_fetch import IPAddress, default_check, public_address
+from validators.link_problems import MiB
 from validators.media import MediaReport, inspect_video
 from validators.media_text import format_size
-from validators.probe import (
-    HEAD_BYTES,
-    IPAddress,
-    LinkProbe,
-    MiB,
-    _Ranges,
-    default_check,
-    probe_link,
-    public_address,
-)
+from validators.probe import HEAD_BYTES, LinkProbe, _Ranges, probe_link
 
 ROOT = Path(__file__).resolve().parents[1]
 HUGE = 1 << 30  # what the hostile servers claim to send

@@ -24,16 +24,8 @@ from typing import BinaryIO
 import aiohttp
 from yarl import URL
 
-from validators.probe import (
-    _PROBLEMS,
-    AddressCheck,
-    _Fetcher,
-    _Problem,
-    _Response,
-    _size_text,
-    _url_problem,
-    default_check,
-)
+from validators.link_fetch import AddressCheck, Fetcher, Response, default_check, url_problem
+from validators.link_problems import PROBLEMS, Problem, size_text
 
 _FLUSH = 1024 * 1024  # bytes gathered before one write in a worker thread
 _PREFIX = "kepu-fetch-"
@@ -48,7 +40,7 @@ class _Truncated(Exception):
 
     def text(self) -> str:
         return (
-            f"服务器只发来了视频的一部分（收到 {_size_text(self.got)}，应为 {_size_text(self.want)}），"
+            f"服务器只发来了视频的一部分（收到 {size_text(self.got)}，应为 {size_text(self.want)}），"
             "下载不完整，无法检查视频内容。请换一个可以完整下载的链接，或直接发送视频文件"
         )
 
@@ -65,19 +57,19 @@ def _expected(status: int, headers: dict[str, str]) -> int | None:
     span, _, total = rest.partition("/")
     first, _, last = span.partition("-")
     if unit.lower() != "bytes" or not first.isdigit() or not last.isdigit() or int(last) < int(first):
-        raise _Problem("bad_response", detail=f"Content-Range: {value[:60]}")
+        raise Problem("bad_response", detail=f"Content-Range: {value[:60]}")
     if int(first) != 0:
-        raise _Problem("bad_response", detail=f"Content-Range 不是从文件开头开始：{value[:60]}")
+        raise Problem("bad_response", detail=f"Content-Range 不是从文件开头开始：{value[:60]}")
     spanned = int(last) + 1
     if total.isdigit() and int(total) != spanned:
         raise _Truncated(spanned, int(total))
     if announced is not None and announced != spanned:
         detail = f"Content-Length {announced} 与 Content-Range {value[:60]} 不符"
-        raise _Problem("bad_response", detail=detail)
+        raise Problem("bad_response", detail=detail)
     return spanned
 
 
-class _ToFile(_Fetcher):
+class _ToFile(Fetcher):
     """The probe's fetcher, its body written to ``sink`` instead of kept."""
 
     def __init__(
@@ -91,22 +83,22 @@ class _ToFile(_Fetcher):
         super().__init__(session, check, max_bytes, timeout)
         self.sink = sink
 
-    async def _read(self, url: URL, resp: aiohttp.ClientResponse, limit: int, first: bool) -> _Response:
+    async def _read(self, url: URL, resp: aiohttp.ClientResponse, limit: int, first: bool) -> Response:
         status = resp.status
         headers = dict(resp.headers)
         if status not in (200, 206):
-            return _Response(status, str(url), headers, 0, b"", None, False)
+            return Response(status, str(url), headers, 0, b"", None, False)
         if headers.get("Content-Encoding", "identity").lower() not in ("", "identity"):
-            raise _Problem("bad_response", detail=f"Content-Encoding: {headers['Content-Encoding']}")
+            raise Problem("bad_response", detail=f"Content-Encoding: {headers['Content-Encoding']}")
         expected = _expected(status, headers)
         if expected is not None and expected > self.budget:
-            raise _Problem("over_cap", cap=_size_text(self.budget))
+            raise Problem("over_cap", cap=size_text(self.budget))
         buffer = bytearray()
         async for chunk in resp.content.iter_chunked(64 * 1024):
             self.fetched += len(chunk)
             if self.fetched > self.budget:
                 resp.close()
-                raise _Problem("over_cap", cap=_size_text(self.budget))
+                raise Problem("over_cap", cap=size_text(self.budget))
             buffer += chunk
             if len(buffer) >= _FLUSH:
                 await asyncio.to_thread(self.sink.write, bytes(buffer))
@@ -114,11 +106,11 @@ class _ToFile(_Fetcher):
         await asyncio.to_thread(self.sink.write, bytes(buffer))
         if expected is not None and self.fetched != expected:
             raise _Truncated(self.fetched, expected)
-        return _Response(status, str(url), headers, 0, b"", self.fetched, True)
+        return Response(status, str(url), headers, 0, b"", self.fetched, True)
 
 
 def _reason(code: str, params: dict[str, object]) -> str:
-    return _PROBLEMS[code][1].format(**params)
+    return PROBLEMS[code][1].format(**params)
 
 
 async def _fetch(
@@ -131,7 +123,7 @@ async def _fetch(
         fetcher = _ToFile(session, check, max_bytes, timeout, sink)
         async with asyncio.timeout(timeout):
             got = await fetcher.get(url, 0, None, max_bytes, first=True)
-    except _Problem as problem:
+    except Problem as problem:
         return _reason(problem.code, problem.params)
     except _Truncated as short:
         return short.text()
@@ -161,7 +153,7 @@ async def fetched_video(
 ) -> AsyncIterator[Path | str]:
     """The video at ``url`` in a temporary file while the context is open, or why it could not
     be fetched (in Chinese).  The file is removed on exit."""
-    if _url_problem(url):
+    if url_problem(url):
         yield "链接无效"
         return
     if tmp_dir is not None:
