@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from bot.app import create_app
 from bot.channels import wechat as wechat_module
-from bot.channels import wechat_files
+from bot.channels import wechat_files, wechat_kinds
 from bot.channels.wechat import CLAIM_TTL, OutsideWindow, QuotaExhausted, WechatChannel, create
 from bot.channels.wechat_api import LocalTokenStore, refresh_margin
 from bot.channels.wechat_files import Outbox, new_incoming_dir, sweep_incoming
@@ -794,7 +794,7 @@ async def test_wechat_refusing_a_customer_service_message_is_reported(make: Make
 async def test_template_messages_and_menu_go_through_the_api(make: Make) -> None:
     h = await make(create_menu=True)
     await h.channel.idle()
-    assert [b["key"] for b in h.fake.menus[0]["button"]] == list(wechat_module.MENU_KEYS)
+    assert [b["key"] for b in h.fake.menus[0]["button"]] == list(wechat_kinds.MENU_KEYS)
     msgid = await h.channel._runtime().api.send_template(
         "oKepuTemplate", "TPL-deadline", {"thing1": "科普微视频大赛", "time2": "10月25日"}, url=PUBLIC
     )

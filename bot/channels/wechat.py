@@ -15,6 +15,9 @@ for a 被动回复; without one it retries three times.  So every push is handle
    follow as 客服消息 when the dialog is done.  A retry arriving meanwhile waits for the same
    task and can still carry its passive reply.
 
+What each kind of push becomes is its translator's (:mod:`.wechat_kinds`); an image, video or
+file is fetched by :mod:`.wechat_media`.
+
 客服消息 reach a user only for 48 hours after they wrote, and at most 5 per message
 (3 within a minute after a menu click or a subscribe): :class:`WechatNotifier` enforces both
 and raises :class:`CustomerServiceRefused` instead of sending beyond them.
@@ -30,11 +33,8 @@ import collections
 import contextlib
 import datetime as dt
 import logging
-import re
-import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
 from typing import Any
 
 import aiohttp
@@ -44,7 +44,6 @@ from wechatpy.crypto import WeChatCrypto
 
 from bot.channels.wechat_api import (
     LocalTokenStore,
-    MediaFile,
     RedisTokenStore,
     TokenStore,
     WechatApi,
@@ -53,15 +52,14 @@ from bot.channels.wechat_api import (
 from bot.channels.wechat_files import (
     Outbox,
     content_disposition,
-    extension_for,
-    new_incoming_dir,
     sweep_incoming,
 )
+from bot.channels.wechat_kinds import DEFAULT_MENU, translator
 from bot.channels.wechat_limits import CustomerServiceRefused, Outgoing, OutsideWindow, Quota, QuotaExhausted
+from bot.channels.wechat_media import download_media_of
 from bot.channels.wechat_notifier import (
     EVENT_QUOTA,
     EVENT_WINDOW,
-    MEDIA_LIMIT,
     TEXTS,
     WechatNotifier,
     WechatSettings,
@@ -72,7 +70,7 @@ from bot.keys import SERVICES
 from bot.services import Services
 from bot.settings import Settings
 from bot.storage import RedisBackend, choose_backend
-from contests.events import EventKind, FileInfo, Incoming, Reply
+from contests.events import FileInfo, Incoming, Reply
 from contests.records import AlreadyClaimed, InboundClaim, UserKey
 from handlers.claims import ClaimGate
 
@@ -107,126 +105,6 @@ KEEP_ANSWERS_MAX = 2000
 #: Downloads older than this are swept: whatever checks a video copies what it keeps.
 KEEP_INCOMING = dt.timedelta(days=3)
 
-#: Menu keys (CLICK events) and the event each stands for; :data:`DEFAULT_MENU` uses them.
-MENU_KEYS: dict[str, tuple[EventKind, str]] = {
-    "KEPU_START": (EventKind.START, ""),
-    "KEPU_STATUS": (EventKind.TEXT, "进度"),
-    "KEPU_HELP": (EventKind.TEXT, "帮助"),
-}
-DEFAULT_MENU: dict[str, Any] = {
-    "button": [
-        {"type": "click", "name": "开始报名", "key": "KEPU_START"},
-        {"type": "click", "name": "填写进度", "key": "KEPU_STATUS"},
-        {"type": "click", "name": "帮助", "key": "KEPU_HELP"},
-    ]
-}
-
-
-# --------------------------------------------------------------------------- 客服消息 limits
-
-
-# --------------------------------------------------------------------------- message registry
-
-#: ``(channel, message, user, gate)``: ``gate`` is the message's claim, taken when first needed
-#: (:class:`ClaimGate`); None only where a caller claimed the message itself.
-Translate = Callable[["WechatChannel", Any, UserKey, "ClaimGate | None"], Awaitable[list[Reply]]]
-_KINDS: dict[str, Translate] = {}
-
-
-def handles(*kinds: str) -> Callable[[Translate], Translate]:
-    """Register the translator of some push kinds (``text``, ``event:subscribe``, …)."""
-
-    def register(fn: Translate) -> Translate:
-        for kind in kinds:
-            _KINDS[kind] = fn
-        return fn
-
-    return register
-
-
-@handles("text")
-async def _on_text(
-    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
-) -> list[Reply]:
-    return await channel.dialog(Incoming(user, EventKind.TEXT, text=str(message.content or "")), gate=gate)
-
-
-@handles("image", "video", "shortvideo", "file")
-async def _on_media(
-    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
-) -> list[Reply]:
-    info = await channel.fetch_media(message)
-    return await channel.dialog(Incoming(user, EventKind.FILE, file=info), gate=gate)
-
-
-@handles("voice", "location", "link")
-async def _on_polite(
-    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
-) -> list[Reply]:
-    return [Reply(TEXTS[kind_of(message)])]
-
-
-@handles("event:subscribe", "event:subscribe_scan", "event:scan")
-async def _on_subscribe(
-    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
-) -> list[Reply]:
-    # A QR code with a scene (qrscene_<contest id>) starts that contest's dialog.
-    scene = str(message._data.get("EventKey") or "")
-    hint = scene if scene and channel.services.contests.get(scene) is not None else None
-    return await channel.dialog(Incoming(user, EventKind.START), hint=hint, gate=gate)
-
-
-@handles("event:click")
-async def _on_click(
-    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
-) -> list[Reply]:
-    action = MENU_KEYS.get(str(message._data.get("EventKey") or ""))
-    if action is None:
-        return [Reply(TEXTS["unsupported"])]
-    kind, text = action
-    return await channel.dialog(Incoming(user, kind, text=text), gate=gate)
-
-
-@handles(
-    "event:unsubscribe",  # nobody left to answer
-    "event:view",  # a menu link opened a page
-    "event:location",  # reported by the client on its own every few seconds
-    "event:templatesendjobfinish",
-    "event:masssendjobfinish",
-    "event:view_miniprogram",
-)
-async def _on_silent(
-    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
-) -> list[Reply]:
-    return []
-
-
-async def _unknown_message(
-    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
-) -> list[Reply]:
-    log.info("wechat: unsupported message type %s", kind_of(message))
-    return [Reply(TEXTS["unsupported"])]
-
-
-async def _unknown_event(
-    channel: WechatChannel, message: Any, user: UserKey, gate: ClaimGate | None
-) -> list[Reply]:
-    # Events are not something the user said: an unknown one gets no answer.
-    log.info("wechat: ignored event %s", kind_of(message))
-    return []
-
-
-def translator(kind: str) -> Translate:
-    """The registered translator of ``kind``, or the safe fallback."""
-    fallback = _unknown_event if kind.startswith("event:") else _unknown_message
-    return _KINDS.get(kind, fallback)
-
-
-def _display_name(name: str) -> str:
-    """A client-given file name for display only: its last part, no control characters."""
-    name = PurePosixPath(name.replace("\\", "/")).name
-    return re.sub(r"[\x00-\x1f\x7f]", "", name).strip()[:100]
-
 
 # --------------------------------------------------------------------------- the channel
 
@@ -256,10 +134,6 @@ class _Runtime:
     api: WechatApi
     notifier: WechatNotifier
     outbox: Outbox
-
-
-_LABELS = {"image": "图片", "video": "视频", "shortvideo": "小视频", "file": "文件"}
-_DEFAULT_MIME = {"image": "image/jpeg", "video": "video/mp4", "shortvideo": "video/mp4", "file": ""}
 
 
 class WechatChannel:
@@ -569,39 +443,8 @@ class WechatChannel:
         return await self.services.assistant.handle(event, contest_hint=hint, gate=gate)
 
     async def fetch_media(self, message: Any) -> FileInfo:
-        """The media of an image/video/file push, downloaded by media_id into a private folder
-        when it is at most :data:`MEDIA_LIMIT`; otherwise (or on failure) announced without
-        ``path``, so that the dialog offers the upload link."""
-        rt = self._runtime()
-        data: dict[str, Any] = message._data
-        kind = kind_of(message)
-        media_id = str(data.get("MediaId") or "")
-        mime = _DEFAULT_MIME.get(kind, "")
-        total = str(data.get("FileTotalLen") or "")
-        size_hint = int(total) if total.isdigit() else None
-        title = _display_name(str(data.get("Title") or ""))
-        fallback_name = f"{_LABELS.get(kind, '文件')}-{data.get('MsgId', '')}{extension_for(mime)}"
-        if not media_id:
-            return FileInfo(title or fallback_name, size_hint, mime)
-        if size_hint is not None and size_hint > MEDIA_LIMIT:
-            return FileInfo(title or fallback_name, size_hint, mime, ref=media_id)
-        folder = await asyncio.to_thread(new_incoming_dir, self.settings.media_folder)
-        try:
-            media = await rt.api.download_media(media_id, folder / "media.part", limit=MEDIA_LIMIT)
-        except WechatApiError as exc:
-            log.warning("wechat: media %s not downloaded: %s", media_id, exc)
-            media = MediaFile(None, size_hint, mime, "")
-        if media.mime and media.mime != "application/octet-stream":
-            mime = media.mime
-        path: Path | None = None
-        if media.path is not None:
-            path = folder / f"{kind}{extension_for(mime)}"  # named by kind, never by the client
-            await asyncio.to_thread(media.path.rename, path)
-        else:
-            await asyncio.to_thread(shutil.rmtree, folder, True)
-        name = title or _display_name(media.filename) or fallback_name
-        size = media.size if media.size is not None else size_hint
-        return FileInfo(name, size, mime, ref=media_id, path=str(path or ""))
+        """The media of an image/video/file push (:func:`~bot.channels.wechat_media.download_media_of`)."""
+        return await download_media_of(self._runtime().api, self.settings.media_folder, message)
 
     # -- download links --------------------------------------------------------------------------
 
