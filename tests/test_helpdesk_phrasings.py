@@ -461,3 +461,20 @@ def test_the_askers_words_for_a_dispute_and_for_posting(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and fact in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "fact"),
+    [
+        # who the asker is, then the question: the question counts first
+        (CAS, "我们是省里推荐的，材料是寄过去还是发邮件？", "kepuwsp@163.com"),
+        (CACSI, "我们秘书处要跟会员解释，最后一共评多少部优秀微视频？", "200部"),
+        # a review asked of, not the form's list of cells (which names 审核方式 among its cells)
+        (CAS, "我是自由职业者走自荐，没有单位给我审核怎么办", "副高"),
+    ],
+)
+def test_the_askers_story_then_the_question(
+    helpdesk: Helpdesk, contest: str, question: str, fact: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and fact in answer.answer

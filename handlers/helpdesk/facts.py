@@ -387,9 +387,12 @@ class _Facts:
         text = f"{name}的栏目：{labels}。"
         if not form.reproduced:
             text += "通知只列出表名、未附表样，以主办方下发的表样为准。"
+        # A question about the form's cells asks of a table (表, 栏, 填, 哪些): "没有单位给我审核怎么办"
+        # shares 自荐/审核/个人 with the list of cells but asks of the review itself.
         self.add(
-            f"{key}.fields", text, key, f"forms[{form.id}].fields", f"{form.title} 表 表格 栏目 填写 模板"
-        )
+            f"{key}.fields", text, key, f"forms[{form.id}].fields", f"{form.title} 表 表格 栏目 填写 模板",
+            needs=_ASKS_OF_CELLS,
+        )  # fmt: skip
         if form.signatures:
             text = f"{name}的签字、盖章栏：{'；'.join(form.signatures)}。"
             if form.footnotes:
@@ -561,6 +564,31 @@ class _Facts:
                 {"联系方式"},
                 silent=True,
             )
+
+
+#: Words one of which a question about a form's list of cells has (表, 栏目, 填, 哪些 …).
+_ASKS_OF_CELLS = (
+    "推荐表",
+    "自荐表",
+    "申报表",
+    "报送表",
+    "表",
+    "表格",
+    "栏",
+    "栏目",
+    "填",
+    "填写",
+    "写",
+    "项",
+    "项目",
+    "模板",
+    "内容",
+    "信息",
+    "格",
+    "哪些",
+    "样表",
+    "表样",
+)
 
 
 def _once(text: str) -> str:
