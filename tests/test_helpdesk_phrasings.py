@@ -478,3 +478,18 @@ def test_the_askers_story_then_the_question(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and fact in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "fact"),
+    [
+        # the clause names 带货 in quotes: it is about it, whatever the asker's story (猕猴桃) adds
+        (ENVOY, "我们想讲特派员帮村里卖猕猴桃 算是带货 这种内容可以不", "为乡村“带货”"),
+        (ENVOY, "推荐表上“主创人员”那一栏只能写人名吗？我们想直接写单位名称行不行", "或单位"),
+    ],
+)
+def test_an_entry_naming_the_askers_word_in_quotes_is_about_it(
+    helpdesk: Helpdesk, contest: str, question: str, fact: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and fact in answer.answer
