@@ -44,7 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from contests.records import Submission, UserKey  # noqa: E402
-from contests.rules import Contest, ContestRegistry, FieldType, Form  # noqa: E402
+from contests.registry import ContestRegistry  # noqa: E402
+from contests.rules import Contest, FieldType, Form  # noqa: E402
 
 TEXT = "黑土是大自然给予人类的得天独厚的宝藏，是一种性状好、肥力高、适宜农耕的优质土地。" * 10
 

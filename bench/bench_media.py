@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     sys.path.insert(0, str(ROOT))  # tests.media_factory: the bench builds its video as the tests do
-    from contests.rules import ContestRegistry
+    from contests.registry import ContestRegistry
     from tests.media_factory import MediaFactory, Video
     from validators.hashing import sha256_file
     from validators.media import inspect_video

@@ -26,10 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.storage import open_stores
+from contests.editions import new_edition
 from contests.events import EventKind, Incoming
 from contests.org import Unit
 from contests.records import UserKey
-from contests.rules import Contest, ContestRegistry, new_edition
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from dialogs.engine import DialogEngine
 from dialogs.messages import Messages
 from handlers.admin.units import read_units

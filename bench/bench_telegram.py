@@ -172,7 +172,8 @@ def prepare_contest(data_dir: Path) -> Callable[[int], list[Step]]:
     the channel button, every field typed, the video (a share link), the confirm button, the
     signed form sent back as a PDF, the 完成 button.  Title and first author are the entrant's
     own (one work per first author, as the notice says)."""
-    from contests.rules import ContestRegistry, dump_contest, new_edition
+    from contests.editions import new_edition
+    from contests.registry import ContestRegistry, dump_contest
     from tests.conftest import valid_answer
 
     source = ContestRegistry.load().get("most-cas-2024-kepu")

@@ -142,7 +142,8 @@ class Sampler:
 
 
 def write_contest(folder: Path) -> None:
-    from contests.rules import ContestRegistry, dump_contest, new_edition
+    from contests.editions import new_edition
+    from contests.registry import ContestRegistry, dump_contest
 
     source = ContestRegistry.load().get("most-cas-2024-kepu")
     assert source is not None

@@ -319,7 +319,8 @@ _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
 def script(data_dir: Path) -> list[list[str]]:
     """What each entrant types, in order.  Titles and first authors differ per entrant: the
     notice allows one work per first author and per title."""
-    from contests.rules import ContestRegistry, dump_contest, new_edition
+    from contests.editions import new_edition
+    from contests.registry import ContestRegistry, dump_contest
     from tests.conftest import valid_answer
 
     source = ContestRegistry.load().get("most-cas-2024-kepu")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from bot.commands import register_all
 from bot.settings import Settings
 from bot.storage.base import redacted_url, store_unreachable, unreachable_reason
-from contests.rules import ContestError
+from contests.registry import ContestError
 
 
 def build_parser() -> argparse.ArgumentParser:

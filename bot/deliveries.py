@@ -25,7 +25,7 @@ from bot.storage.base import Stores
 from contests.deliveries import Delivery, Job, Outcome, Reason
 from contests.events import Reply
 from contests.ports import HandsSender, JobStore, Notifier, OwnedSender, Storage
-from contests.rules import ContestRegistry
+from contests.registry import ContestRegistry
 from handlers.deliveries import ChatSpacing, Outlet, TokenBucket
 from handlers.remind.command import RemindCommand
 from handlers.remind.service import RemindService

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from bot.settings_remind import RemindSettings
 from contests.ports import JobStore, OrgStore, OwnedSender, Storage
-from contests.rules import ContestRegistry
+from contests.registry import ContestRegistry
 from handlers.deliveries import Outlet
 from handlers.remind.service import RemindService
 

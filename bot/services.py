@@ -24,7 +24,8 @@ from contests.deliveries import NOTICE_JOB_PREFIX, Job, JobKind, notice_audience
 from contests.events import Reply
 from contests.ports import EventIsolation, Notifier, Storage
 from contests.records import UserKey
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from contests.tickets import Ticket
 from dialogs.engine import DialogEngine
 from dialogs.messages import Messages

@@ -10,7 +10,7 @@ against the new notice: the names just given the new year, activity pages and li
 match none of the known ones; a part of a month that cannot be placed is also marked as last
 year's in the text, so that nobody reads it as this year's.  A note of the old notice that a
 new edition's option answers (a start date "不明" once ``--opens`` is given) is dropped
-(:func:`drop_answered`).  Imports nothing of the project: :func:`contests.rules.plan_edition`
+(:func:`drop_answered`).  Imports nothing of the project: :func:`contests.editions.plan_edition`
 calls it.
 """
 

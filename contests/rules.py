@@ -1,27 +1,24 @@
-"""Contest rules as data: typed models for one notice, and the registry that loads them.
+"""Contest rules as data: the typed models of one notice.
 
-A contest is one YAML file (see ``bot/presets/``).  Everything the assistant asks and checks
-comes from these models: channels (推荐/自荐), the form each channel uses and its fields,
-the video spec, the dates and the quota rules.  Where a notice is silent or garbled, the
-preset records it in ``gaps`` instead of inventing a rule.
+A contest is one YAML file (see ``contests/presets/``), read and checked by
+:mod:`contests.registry`; :mod:`contests.editions` makes next year's from it.  Everything the
+assistant asks and checks comes from these models: channels (推荐/自荐), the form each channel
+uses and its fields, the video spec, the dates and the quota rules.  Where a notice is silent or
+garbled, the preset records it in ``gaps`` instead of inventing a rule.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contests.names import is_person
-from contests.prose import Moved, Unchecked, drop_answered, move_prose
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _ID = r"^[a-z0-9][a-z0-9_-]{1,63}$"
@@ -29,10 +26,6 @@ _ID = r"^[a-z0-9][a-z0-9_-]{1,63}$"
 # them too), with controls.
 _KIND_ONLY = re.compile(r"个人|团队|本人|个人团队|团队个人|个人/团队")
 _FOLDER_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f＜＞：＂／＼｜？＊]')
-
-
-class ContestError(Exception):
-    """A contest file is missing, unreadable or breaks the schema; the message names file and field."""
 
 
 class _Model(BaseModel):
@@ -506,241 +499,3 @@ def _limits(fld: FormField) -> dict[str, Any]:
         limits["options"] = list(fld.options)
         limits["allow_other"] = fld.allow_other
     return limits
-
-
-# --- loading -----------------------------------------------------------------------------
-
-
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for err in error.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
-
-
-def load_contest(path: Path) -> Contest:
-    """Read and validate one contest file; :class:`ContestError` names the file and the field."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ContestError(f"{path}: cannot read: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ContestError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ContestError(f"{path}: expected a mapping at the top level")
-    try:
-        contest = Contest.model_validate(raw)
-    except ValidationError as exc:
-        raise ContestError(f"{path}: {_describe(exc)}") from exc
-    if path.stem != contest.id:
-        raise ContestError(f"{path}: id {contest.id!r} does not match the file name")
-    return contest
-
-
-def preset_dir() -> Path:
-    return Path(__file__).with_name("presets")
-
-
-class ContestRegistry:
-    """The contests known to one process: the shipped presets, then the operator's folder.
-
-    A contest in the operator's folder with the same id as a preset replaces it, so an
-    organiser can correct a preset without touching the package.
-    """
-
-    def __init__(self, contests: Iterable[Contest]) -> None:
-        self._by_id = {c.id: c for c in contests}
-        # One prefix is one numbering sequence: two contests holding it would issue numbers
-        # from the same counter and each number would name a work of either.
-        holders: dict[str, Contest] = {}
-        for contest in sorted(self._by_id.values(), key=lambda c: c.id):
-            other = holders.setdefault(contest.number_prefix, contest)
-            if other is not contest:
-                raise ContestError(
-                    f"编号前缀 {contest.number_prefix} 同时用于「{other.title}」（{other.id}）"
-                    f"和「{contest.title}」（{contest.id}）：两个大赛不能共用一个编号序列，"
-                    "请修改其中一个的 number_prefix"
-                )
-
-    @classmethod
-    def load(cls, *folders: Path) -> ContestRegistry:
-        found: dict[str, Contest] = {}
-        for folder in (preset_dir(), *folders):
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.glob("*.yaml")):
-                contest = load_contest(path)
-                found[contest.id] = contest
-        return cls(found.values())
-
-    def __iter__(self) -> Iterator[Contest]:
-        return iter(sorted(self._by_id.values(), key=lambda c: (c.deadline, c.id)))
-
-    def __len__(self) -> int:
-        return len(self._by_id)
-
-    def get(self, contest_id: str) -> Contest | None:
-        return self._by_id.get(contest_id)
-
-    def open(self, now: dt.datetime) -> list[Contest]:
-        return [c for c in self if c.status(now) == "open"]
-
-
-def next_prefix(source: Contest, deadline: dt.date) -> str:
-    """The submission numbers' prefix of ``source``'s edition with this ``deadline`` (KP2024 →
-    KP2026): the letters kept, the year moved."""
-    years = deadline.year - source.deadline.year
-    return re.sub(r"\d{4}$", str(source.year + years), source.number_prefix)
-
-
-@dataclass(frozen=True, slots=True)
-class Edition:
-    """A new edition as plain data, with what its prose said and what is left to check."""
-
-    data: dict[str, Any]
-    moved: tuple[Moved, ...]  # dates in the prose moved with the edition
-    unchecked: tuple[Unchecked, ...]  # lines the organiser must read against the new notice
-    answered: tuple[Unchecked, ...] = ()  # notes of the old notice dropped: an option given answers them
-
-
-# Keys whose values are not prose: ids, the dates themselves (moved as dates), the old notice.
-_NOT_PROSE = frozenset({"id", "number_prefix", "year", "deadline", "opens", "start", "end", "notice", "seed"})
-
-
-# A gap that says the old notice gave no start date ("起始日期不明，故不设开始日期"): answered by --opens.
-_START_DATE = re.compile(r"(?:起始|开始|开放|启动|报名)(?:日期|时间)|何时开始")
-
-#: How much further from the deadline a window moved by whole years may end than last year's did
-#: before it is listed to check.
-_WINDOW_DRIFT_DAYS = 90
-
-
-def plan_edition(
-    source: Contest,
-    new_id: str,
-    deadline: dt.date,
-    opens: dt.date | None = None,
-    *,
-    prefix: str | None = None,
-) -> Edition:
-    """Last year's contest as the start of this year's: new id, dates, numbering and prose.
-
-    The deadline and the opening are given; the stages keep their distance from the deadline
-    (cq's districts choose in the two months after it); the production and broadcast windows
-    move by whole years, so that "produced in the year before" stays true.  Dates written in
-    the prose move with the dates they are, and year names take the new year
-    (:mod:`contests.prose`); the rest is listed in :attr:`Edition.unchecked`.  Without an
-    ``opens`` the edition is a draft, never open, until the organiser sets its opening date.
-    """
-    data = source.model_dump(mode="json", exclude_defaults=True)
-    years = deadline.year - source.deadline.year
-    days = deadline - source.deadline
-    data["id"] = new_id
-    data["series"] = source.lineage  # the earlier editions a re-entered work is compared with
-    data["year"] = source.year + years
-    data["number_prefix"] = prefix or next_prefix(source, deadline)
-    data["deadline"] = deadline.isoformat()
-    moves: dict[dt.date, dt.date] = {source.deadline: deadline}
-    new_opens = opens or (_shift(source.opens, years) if source.opens else None)
-    late_opens = opens is None and new_opens is not None and new_opens > deadline
-    if source.opens is not None and new_opens is not None:
-        moves[source.opens] = new_opens
-    data.pop("opens", None)
-    if new_opens is not None and not late_opens:
-        data["opens"] = new_opens.isoformat()
-    # Opened only by a date the organiser gave: without one the edition is a draft (never open)
-    # until they have checked it against the new notice and set ``opens`` themselves.
-    data.pop("draft", None)
-    if opens is None:
-        data["draft"] = True
-    for stage in data.get("schedule", []):
-        for end in ("start", "end"):
-            if stage.get(end):
-                old = dt.date.fromisoformat(stage[end])
-                stage[end] = moves.setdefault(old, old + days).isoformat()
-    for key in ("production_window", "broadcast_window"):
-        window = data.get(key)
-        for end in ("start", "end"):
-            if window and window.get(end):
-                old = dt.date.fromisoformat(window[end])
-                window[end] = moves.setdefault(old, _shift(old, years)).isoformat()
-    answered: list[Unchecked] = []
-    if opens is not None and data.get("gaps"):
-        data["gaps"], dropped = drop_answered(data["gaps"], _START_DATE)
-        why = f"开始日期已给出（--opens {opens.isoformat()}），此说明已从新一届删去"
-        answered += [Unchecked("gaps", clause, why) for clause in dropped]
-    moved, unchecked = move_prose(data, moves, source.year, source.year + years, skip=_NOT_PROSE)
-    if late_opens and new_opens is not None:
-        # hlj opened 3月28日 for a 5月9日 deadline; moved by a year it would open after a deadline
-        # of 2月1日, which no contest can: left out, for the organiser to give.
-        why = "上一届的开始日期按整年移动后晚于本届截止日期，未写入；请按新通知填写 opens"
-        unchecked.append(Unchecked("opens", new_opens.isoformat(), why))
-    for key in ("production_window", "broadcast_window"):
-        window, was = data.get(key), getattr(source, key)
-        # Moved by whole years, a window that closed before last year's deadline can close after
-        # this year's (hlj: 2月28日 against a deadline of 2月1日): the works would be entered
-        # before the window they must fall in has ended.
-        closed_before = was is not None and was.end is not None and was.end <= source.deadline
-        if closed_before and window and window.get("end") and dt.date.fromisoformat(window["end"]) > deadline:
-            why = "按整年移动后晚于本届截止日期（上一届早于截止日期），请按新通知核对"
-            unchecked.append(Unchecked(f"{key}.end", window["end"], why))
-        elif closed_before and window and window.get("end") and was is not None and was.end is not None:
-            # A deadline moved within the year leaves a window moved by whole years far from it (hlj:
-            # 2月28日 closed ten weeks before 5月9日; against 12月25日 it closes ten months before).
-            gap, was_gap = deadline - dt.date.fromisoformat(window["end"]), source.deadline - was.end
-            if gap - was_gap > dt.timedelta(days=_WINDOW_DRIFT_DAYS):
-                months, before = gap.days // 30, was_gap.days // 30
-                why = (
-                    f"按整年移动后早于本届截止日期约{months}个月（上一届约{before}个月），"
-                    "之后制作或播出的作品会被拒收，请按新通知核对"
-                )
-                unchecked.append(Unchecked(f"{key}.end", window["end"], why))
-    notice = source.notice
-    if notice.document_no or notice.date:
-        # Last year's number is not this year's: shown to entrants ("由…（青科教发〔2022〕2号）发文")
-        # it would be presented as the new notice's.  Cleared, and listed for the new one.
-        data["notice"].pop("document_no", None)
-        data["notice"].pop("date", None)
-        issued = notice.date.isoformat() if notice.date else ""
-        named = "，".join(x for x in (notice.document_no, issued) if x)
-        why = (
-            "上一届通知的文号和日期：新一届已清空，不再向参赛者显示；"
-            "请填入新一届通知的 notice.document_no、notice.date"
-        )
-        unchecked.append(Unchecked("notice", named, why))
-    data["gaps"] = [
-        *data.get("gaps", []),
-        f"由 {source.id} 复制生成：日期随新一届的截止日期移动（文中写到的日期一并移动），"
-        "规则与文字沿用上一届，请对照新通知核对。",
-    ]
-    return Edition(data, tuple(moved), tuple(unchecked), tuple(answered))
-
-
-def new_edition(
-    source: Contest,
-    new_id: str,
-    deadline: dt.date,
-    opens: dt.date | None = None,
-    *,
-    prefix: str | None = None,
-) -> dict[str, Any]:
-    """The data of :func:`plan_edition`, for callers that need no list of what to check."""
-    return plan_edition(source, new_id, deadline, opens, prefix=prefix).data
-
-
-def _shift(day: dt.date, years: int) -> dt.date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
-def dump_contest(data: dict[str, Any], path: Path) -> Contest:
-    """Validate ``data`` and write it as YAML; refuses to overwrite an existing file."""
-    contest = Contest.model_validate(data)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
-    with path.open("x", encoding="utf-8") as fh:  # "x": never clobber an organiser's edits
-        fh.write(text)
-    return contest

@@ -16,7 +16,7 @@ import datetime as dt
 import re
 
 from contests.events import EventKind, Incoming, Reply
-from contests.rules import ContestRegistry
+from contests.registry import ContestRegistry
 from dialogs import questions as questions_mod
 from dialogs import refit, review, scan, typed_links
 from dialogs.choosing import (

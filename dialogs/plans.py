@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contests.events import Choice
-from contests.rules import Contest, ContestRegistry, EntryRoute, Form, FormField
+from contests.registry import ContestRegistry
+from contests.rules import Contest, EntryRoute, Form, FormField
 from dialogs.states import State, Step
 
 

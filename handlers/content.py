@@ -34,7 +34,8 @@ from typing import Any, Literal, Protocol
 from contests.events import Reply
 from contests.ports import FingerprintStore, Storage
 from contests.records import FingerprintRecord, StaleDraftError, Submission, UserKey
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from dialogs.messages import Messages
 from handlers.draft_cache import DraftCache
 from validators.content import ContentReport

@@ -36,7 +36,8 @@ from typing import Any, Protocol
 from contests.events import Document, Placement, Reply
 from contests.ports import Storage
 from contests.records import FollowUp, UserKey
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from dialogs.messages import Messages
 from forms.paperwork import Paperwork
 

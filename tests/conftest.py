@@ -12,16 +12,18 @@ from typing import Any
 import pytest
 
 import bot.services
-import contests.rules as contest_rules
+import contests.registry as contest_registry
 import forms.drawing
 from bot.settings import Settings
 from bot.storage import choose_backend
 from bot.storage.memory_lock import LocalIsolation
 from bot.storage.redis.common import connect, key_prefix
+from contests.editions import new_edition
 from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
-from contests.rules import SHANGHAI, Contest, ContestRegistry, FieldType, FormField, dump_contest, new_edition
+from contests.registry import ContestRegistry, dump_contest
+from contests.rules import SHANGHAI, Contest, FieldType, FormField
 from dialogs.engine import DialogEngine, choices_as_text
 from dialogs.messages import Messages
 from handlers.helpdesk.answer import Helpdesk
@@ -70,7 +72,7 @@ def _parsed_once() -> Iterator[None]:
     """Contest files parsed once per content and the message templates compiled once, for
     the services every test builds: tests/parsed_once.py."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(contest_rules, "load_contest", load_contest_once)
+        patch.setattr(contest_registry, "load_contest", load_contest_once)
         patch.setattr(bot.services, "Messages", messages_once)
         yield
 

@@ -8,7 +8,7 @@ Both are immutable once made (a :class:`Contest` is a frozen model; :class:`Mess
 renders), as the session-wide ``contests`` and ``messages`` fixtures of ``conftest.py``
 already take them to be.  So for the tests (``conftest.py`` installs these for the session):
 
-- ``contests.rules.load_contest``, as ``ContestRegistry.load`` calls it, parses each file once
+- ``contests.registry.load_contest``, as ``ContestRegistry.load`` calls it, parses each file once
   per content and path: a file written again with other content (a new edition, an edited
   preset) is parsed again, and a file that fails is parsed again each time, so every error
   is raised as before.  ``load_contest`` imported by name (``tests/test_presets.py``) is the
@@ -21,16 +21,16 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-import contests.rules
+import contests.registry
 from contests.rules import Contest
 from dialogs.messages import DEFAULT_LOCALE, Messages
 
-_load_contest = contests.rules.load_contest
+_load_contest = contests.registry.load_contest
 _parsed: dict[tuple[str, str], Contest] = {}
 
 
 def load_contest_once(path: Path) -> Contest:
-    """:func:`contests.rules.load_contest`, once per path and content."""
+    """:func:`contests.registry.load_contest`, once per path and content."""
     try:
         key = (str(path), path.read_text(encoding="utf-8"))
     except Exception:  # unreadable: the real function says how

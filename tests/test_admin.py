@@ -19,7 +19,8 @@ from bot.settings import Settings
 from contests.events import Document
 from contests.org import Role, Unit
 from contests.records import UserKey
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from handlers.admin.commands import OrgCommands, match_command
 from handlers.admin.invites import IssuedInvite, new_code, normalise_code, parse_bind
 from handlers.admin.service import AdminService, Denied

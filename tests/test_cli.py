@@ -204,7 +204,8 @@ def test_the_terminal_sends_a_video_and_the_signed_scan_with_file(tmp_path: Path
 
     from PIL import Image, ImageDraw
 
-    from contests.rules import ContestRegistry, dump_contest, new_edition
+    from contests.editions import new_edition
+    from contests.registry import ContestRegistry, dump_contest
     from tests.media_factory import MediaFactory, Video
 
     source = ContestRegistry.load().get("hlj-2022-kepu")

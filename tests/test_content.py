@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 import validators.content as content_module
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from tests.media_factory import MediaFactory, Video
 from tests.test_hostile_media import claim_size
 from validators.content import ContentLimits, ContentReport, inspect_content, judge_probe, run_probe

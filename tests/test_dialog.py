@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from bot.storage import choose_backend
+from contests.editions import new_edition
 from contests.events import EventKind, FileInfo, Incoming
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
-from contests.rules import Contest, ContestRegistry, FieldType, dump_contest, new_edition
+from contests.registry import ContestRegistry, dump_contest
+from contests.rules import Contest, FieldType
 from dialogs.engine import DialogEngine
 from dialogs.messages import Messages
 from handlers.submit import SubmitHandler

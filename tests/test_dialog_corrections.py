@@ -12,7 +12,7 @@ import pytest
 from bot.services import Services
 from contests.events import EventKind, Incoming
 from contests.records import UserKey
-from contests.rules import ContestRegistry
+from contests.registry import ContestRegistry
 from dialogs.engine import DialogEngine
 from dialogs.questions import PENDING, says_answer
 from dialogs.results import StepResult

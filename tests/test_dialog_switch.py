@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from contests.editions import new_edition
 from contests.events import EventKind, Incoming
 from contests.records import UserKey
-from contests.rules import Contest, ContestRegistry, dump_contest, new_edition
+from contests.registry import ContestRegistry, dump_contest
+from contests.rules import Contest
 from dialogs.engine import DialogEngine, choices_as_text
 from dialogs.messages import Messages
 from dialogs.refit import FITTED

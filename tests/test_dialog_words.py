@@ -8,9 +8,11 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from contests.editions import new_edition
 from contests.events import EventKind, Incoming
 from contests.records import UserKey
-from contests.rules import Contest, ContestRegistry, dump_contest, new_edition
+from contests.registry import ContestRegistry, dump_contest
+from contests.rules import Contest
 from dialogs import review
 from dialogs.engine import DialogEngine, choices_as_text
 from dialogs.messages import Messages

@@ -25,13 +25,15 @@ import pytest
 
 from bot.services import services
 from bot.settings import Settings
+from contests.editions import new_edition
 from contests.events import EventKind, FileInfo, Incoming
 from contests.names import match_place
 from contests.org import Role
 from contests.ports import AuditLog, EventIsolation, Storage
 from contests.records import UserKey
+from contests.registry import ContestRegistry, dump_contest
 from contests.review import Decision, ReviewState, state_of
-from contests.rules import ContestRegistry, FieldType, dump_contest, new_edition
+from contests.rules import FieldType
 from dialogs.engine import DialogEngine
 from forms.layout import generic_layout
 from forms.render import render_form

@@ -10,7 +10,8 @@ import pytest
 
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from dialogs.engine import DialogEngine
 from handlers.submit import SubmitHandler
 from tests.conftest import ChatDriver, Clock, valid_answer

@@ -14,7 +14,8 @@ import pytest
 from openpyxl import load_workbook
 
 from contests.records import Submission, UserKey
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from handlers.export import (
     ExportRow,
     Viewer,

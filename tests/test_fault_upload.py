@@ -29,7 +29,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.web import UPLOAD_PAGES, upload_disk
 from contests.events import Incoming, Reply
 from contests.records import UserKey
-from contests.rules import load_contest
+from contests.registry import load_contest
 from dialogs.states import Step
 from tests.forked import Forked, start_serve
 from tests.media_factory import MediaFactory, Video

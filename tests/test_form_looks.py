@@ -32,7 +32,8 @@ from pypdf import PdfReader
 from segno import encoder
 
 from contests.records import Submission, UserKey
-from contests.rules import Contest, ContestRegistry, FieldType, Form
+from contests.registry import ContestRegistry
+from contests.rules import Contest, FieldType, Form
 from forms.fonts import missing_fonts
 from forms.layout import find_layout
 from forms.pdf import html_to_pdf, sheet_html, sheet_pdf

@@ -28,8 +28,10 @@ from pypdf import PdfReader
 
 import forms.render
 from bot.storage import choose_backend
+from contests.editions import new_edition
 from contests.records import Submission, UserKey
-from contests.rules import LOST_WORDS, Contest, ContestRegistry, FieldType, Form, new_edition
+from contests.registry import ContestRegistry
+from contests.rules import LOST_WORDS, Contest, FieldType, Form
 from forms.layout import Layout, LayoutError, find_layout, generic_layout, layouts_dir
 from forms.pdf import html_to_pdf
 from forms.render import RenderedForm, filename_stem, render_district_list, render_form, render_form_async

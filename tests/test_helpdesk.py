@@ -22,9 +22,10 @@ import yaml
 from bot.storage import choose_backend
 from bot.storage.redis.tickets import RedisTicketStore
 from bot.storage.sqlite.tickets import HELPDESK_SQLITE_FILENAME, SqliteTicketStore
+from contests.editions import new_edition
 from contests.ports import TicketStore
 from contests.records import UserKey
-from contests.rules import ContestRegistry, dump_contest, new_edition
+from contests.registry import ContestRegistry, dump_contest
 from contests.rules_data import notices_dir
 from contests.tickets import Ticket, TicketClosedError, TicketNotFoundError, TicketStatus
 from handlers.helpdesk.analyzer import Analyzer

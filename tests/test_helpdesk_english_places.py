@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from contests.rules import ContestRegistry
+from contests.registry import ContestRegistry
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.english import chinese_terms
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from contests.rules import ContestRegistry, dump_contest, new_edition
+from contests.editions import new_edition
+from contests.registry import ContestRegistry, dump_contest
 from handlers.helpdesk.answer import Helpdesk
 
 CACSI = "cacsi-2022-youth"

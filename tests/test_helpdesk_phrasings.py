@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from contests.rules import ContestRegistry
+from contests.registry import ContestRegistry
 from handlers.helpdesk.analyzer import Analyzer
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.places import each_unit

@@ -17,7 +17,8 @@ from pypdf import PdfWriter
 
 from contests.ports import EventIsolation, OrgStore, Storage
 from contests.records import UserKey
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from handlers.submit import take_scan
 from tests.conftest import ChatDriver
 from tests.media_factory import MediaFactory, Video

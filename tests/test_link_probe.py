@@ -25,7 +25,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
-from contests.rules import Contest, ContestRegistry, dump_contest
+from contests.registry import ContestRegistry, dump_contest
+from contests.rules import Contest
 from tests.cli_runner import run_bot
 from tests.media_factory import MediaFactory, Video
 from validators.link_fetch import IPAddress, default_check, public_address

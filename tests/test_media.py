@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from tests.cli_runner import run_bot
 from tests.media_factory import MediaFactory, Video, shared_root
 from validators import media, mediainfo

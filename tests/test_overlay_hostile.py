@@ -14,7 +14,8 @@ import pytest
 from PIL import ImageChops
 from pypdf import PdfReader
 
-from contests.rules import ContestRegistry, FieldType
+from contests.registry import ContestRegistry
+from contests.rules import FieldType
 from forms import pdf
 from forms.layout import find_layout
 from forms.sheet import Sheet, build_sheet

@@ -11,20 +11,10 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from contests.editions import new_edition, next_prefix, plan_edition
 from contests.prose import move_prose
-from contests.rules import (
-    SHANGHAI,
-    Contest,
-    ContestError,
-    ContestRegistry,
-    FieldType,
-    dump_contest,
-    load_contest,
-    new_edition,
-    next_prefix,
-    plan_edition,
-    preset_dir,
-)
+from contests.registry import ContestError, ContestRegistry, dump_contest, load_contest, preset_dir
+from contests.rules import SHANGHAI, Contest, FieldType
 
 PRESET_IDS = {
     "most-2023-tech-envoy": "000_bc3e89be88159730.txt",

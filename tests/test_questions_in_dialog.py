@@ -17,9 +17,10 @@ import pytest
 
 from bot.services import Services, services
 from bot.settings import Settings
+from contests.editions import new_edition
 from contests.events import EventKind, Incoming
 from contests.records import UserKey
-from contests.rules import ContestRegistry, dump_contest, new_edition
+from contests.registry import ContestRegistry, dump_contest
 from dialogs.engine import DialogEngine
 from dialogs.plans import StepRef, goto
 from dialogs.questions import PENDING, reading

@@ -21,7 +21,8 @@ from bot.storage.sqlite.org import SqliteOrgStore
 from contests.org import Invite, QuotaRefusal, Role, Unit, hash_code
 from contests.ports import EventIsolation, OrgStore, Storage
 from contests.records import Submission, UserKey
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from dialogs.results import SubmitRequest
 from handlers.admin.units import parse_units_csv
 from handlers.quota.results import AwaitingUnit, Confirmed, Hold, Submitted

@@ -21,7 +21,8 @@ from pypdf import PdfReader
 
 from bot.storage import choose_backend
 from contests.records import Submission, UserKey
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from forms.receipts import (
     FIELDS,
     KEY_FILENAME,

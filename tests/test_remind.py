@@ -66,7 +66,8 @@ from contests.events import EventKind, Incoming
 from contests.org import Invite, Reservation, Role, Unit, hash_code, normalise_name, unit_holder
 from contests.ports import EventIsolation, JobStore, OrgStore, Storage
 from contests.records import Draft, UserKey
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from handlers.deliveries import ChatSpacing, Outlet, TokenBucket, Worker, WorkerConfig
 from handlers.remind.audience import AudienceError, list_draft_users, parse_audience
 from handlers.remind.command import RemindCommand

@@ -16,8 +16,8 @@ from contests.deliveries import JobKind
 from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.org import Invite, Role, hash_code
 from contests.records import UserKey
+from contests.registry import ContestRegistry
 from contests.review import Decision, ReviewState, history_of, state_of
-from contests.rules import ContestRegistry
 from dialogs.engine import DialogEngine, choices_as_text
 from dialogs.messages import Messages
 from dialogs.states import DRAFT_VERSION, Step

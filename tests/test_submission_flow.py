@@ -13,10 +13,12 @@ import pytest
 from PIL import Image, ImageDraw
 
 from bot.storage import choose_backend
+from contests.editions import new_edition
 from contests.org import Invite, Role, Unit, hash_code
 from contests.ports import EventIsolation, OrgStore, Storage
 from contests.records import Draft, UserKey
-from contests.rules import Contest, ContestRegistry, new_edition
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from dialogs.engine import DialogEngine
 from dialogs.messages import Messages
 from forms.paperwork import Paperwork

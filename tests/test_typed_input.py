@@ -16,8 +16,10 @@ import pytest
 
 from bot.services import Services, services
 from bot.settings import Settings
+from contests.editions import new_edition
 from contests.records import UserKey
-from contests.rules import Contest, ContestRegistry, dump_contest, new_edition
+from contests.registry import ContestRegistry, dump_contest
+from contests.rules import Contest
 from dialogs.choosing import channels_meant, contests_meant, picked_number
 from tests.conftest import ChatDriver, valid_answer
 

@@ -20,7 +20,8 @@ from contests.names import (
     same_name,
 )
 from contests.org import Role, Unit
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from handlers.admin.service import AdminService, Denied
 from handlers.admin.units import UnitsImportError, read_units
 from handlers.quota.rules import find_unit, limit_for, rule_for_unit

@@ -39,10 +39,12 @@ from bot.web import UPLOAD_PAGES, UPLOADS, WEB_CHAT
 from bot.web.upload import display_name
 from bot.web.upload_links import UploadService, UploadSettings, load_or_create_secret
 from bot.web.upload_writer import ChunkWriter
+from contests.editions import new_edition
 from contests.events import Document, EventKind, Incoming, Reply
 from contests.org import Role
 from contests.records import Draft, UserKey
-from contests.rules import Contest, ContestRegistry, dump_contest, new_edition
+from contests.registry import ContestRegistry, dump_contest
+from contests.rules import Contest
 from dialogs.states import Step
 from handlers.admin.invites import IssuedInvite
 from tests.conftest import valid_answer

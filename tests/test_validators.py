@@ -17,7 +17,8 @@ import regex
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from contests.rules import Contest, ContestRegistry, FieldType, FormField
+from contests.registry import ContestRegistry
+from contests.rules import Contest, FieldType, FormField
 from dialogs.messages import Messages
 from validators import text as text_module
 from validators.fields import check_answer

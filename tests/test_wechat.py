@@ -32,9 +32,10 @@ from bot.channels.wechat_xml import TEXT_LIMIT, dedup_key, pack_texts, parse_xml
 from bot.keys import SERVICES
 from bot.services import Services
 from bot.settings import Settings
+from contests.editions import new_edition
 from contests.events import Document, EventKind, Incoming, Reply
 from contests.records import InboundClaim, UserKey
-from contests.rules import ContestRegistry, dump_contest, new_edition
+from contests.registry import ContestRegistry, dump_contest
 from forms import paperwork as paperwork_module
 from handlers.claims import ClaimGate
 from handlers.router import Assistant

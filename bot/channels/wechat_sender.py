@@ -18,7 +18,8 @@ from bot.settings_remind import RemindSettings, template_fields
 from contests.deliveries import Delivery, Job, Outcome, Reason
 from contests.ports import JobStore, Storage
 from contests.records import UserKey
-from contests.rules import SHANGHAI, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import SHANGHAI
 from handlers.remind.texts import beijing, template_values
 
 __all__ = ["WechatNotifierLike", "WechatSender"]

@@ -12,7 +12,7 @@ import json
 import sys
 
 from bot.settings import Settings
-from contests.rules import ContestRegistry
+from contests.registry import ContestRegistry
 from handlers.helpdesk.answer import Helpdesk
 from handlers.helpdesk.sources import KnowledgeError
 

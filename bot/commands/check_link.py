@@ -16,7 +16,8 @@ from typing import Any
 import aiohttp
 
 from bot.settings import Settings
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from validators.links import VideoLink, assess_share_link, parse_video_link
 from validators.mediainfo import MediaToolError
 from validators.probe import probe_link

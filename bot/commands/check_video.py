@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from bot.settings import Settings
-from contests.rules import ContestRegistry
+from contests.registry import ContestRegistry
 from validators.content import inspect_content
 from validators.media import inspect_video  # pymediainfo only when used
 from validators.mediainfo import MediaToolError

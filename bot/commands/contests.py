@@ -8,7 +8,8 @@ import json
 import sys
 
 from bot.settings import Settings
-from contests.rules import ContestError, ContestRegistry, Edition, dump_contest, next_prefix, plan_edition
+from contests.editions import Edition, next_prefix, plan_edition
+from contests.registry import ContestError, ContestRegistry, dump_contest
 
 
 def iso_date(text: str) -> dt.date:

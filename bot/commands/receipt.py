@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.settings import Settings
 from bot.storage import choose_backend
-from contests.rules import ContestRegistry
+from contests.registry import ContestRegistry
 from forms.receipts import ReceiptKeyError, ReceiptSettings, issue_receipt, load_signing_key
 
 FORMATS = {".pdf": "pdf", ".json": "json", ".txt": "text"}

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.settings import Settings
 from bot.storage import choose_backend
-from contests.rules import ContestRegistry
+from contests.registry import ContestRegistry
 from forms.fonts import FontsMissing
 from forms.receipts import ReceiptKeyError, ReceiptSettings, form_code, load_signing_key
 from forms.render import render_district_list, render_form

@@ -18,8 +18,9 @@ from contests.events import Document
 from contests.org import Invite, PlaceState, RedeemStatus, Role, hash_code, normalise_name, unit_holder
 from contests.ports import AuditLog, OrgStore, Storage
 from contests.records import Submission, UserKey
+from contests.registry import ContestRegistry
 from contests.review import awaiting_unit
-from contests.rules import SHANGHAI, Contest, ContestRegistry
+from contests.rules import SHANGHAI, Contest
 from handlers.admin.invites import (
     DEFAULT_INVITE_VALIDITY,
     BindLimits,

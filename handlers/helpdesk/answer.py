@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import ASKS, Analyzer, Query, contest_terms, normalise
 from handlers.helpdesk.attachments import form_attachment

@@ -29,8 +29,9 @@ from contests.org import (
 )
 from contests.ports import OrgStore, Storage
 from contests.records import Submission, UserKey
+from contests.registry import ContestRegistry
 from contests.review import HistoryEntry, ReviewState, awaiting_unit
-from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, FormField, QuotaRule
+from contests.rules import SHANGHAI, Contest, EntryRoute, FormField, QuotaRule
 from handlers.outbound import Tell, tell
 from handlers.quota.results import Candidate, DistrictPick, EntryRequest, SelectResult, Submitted
 from handlers.quota.rules import (

@@ -14,8 +14,9 @@ from contests.audit import AuditEntry
 from contests.org import DEFAULT_HOLD_TTL, QuotaRefusal, Role, Track, Unit, normalise_name, self_holder
 from contests.ports import AuditLog, OrgStore, Storage
 from contests.records import StaleDraftError, Submission, Turn, UserKey
+from contests.registry import ContestRegistry
 from contests.review import HistoryEntry, ReviewState
-from contests.rules import SHANGHAI, Contest, ContestRegistry, EntryRoute, Form
+from contests.rules import SHANGHAI, Contest, EntryRoute, Form
 from handlers.outbound import Tell
 from handlers.quota.district import DistrictRecommendations
 from handlers.quota.results import (

@@ -18,7 +18,8 @@ from contests.events import Reply
 from contests.org import Role
 from contests.ports import JobStore, OrgStore, Storage
 from contests.records import UserKey
-from contests.rules import Contest, ContestRegistry
+from contests.registry import ContestRegistry
+from contests.rules import Contest
 from dialogs.states import Step
 from handlers.deliveries import Outlet, Worker, WorkerConfig
 from handlers.quota.rules import days_left

@@ -20,6 +20,7 @@ from contests.audit import AuditEntry
 from contests.org import Role
 from contests.ports import AuditLog, OrgStore, Storage
 from contests.records import Submission, UserKey
+from contests.registry import ContestRegistry
 from contests.review import (
     ITEM_LABELS,
     ITEM_SCAN,
@@ -35,7 +36,7 @@ from contests.review import (
     state_of,
     state_text,
 )
-from contests.rules import Contest, ContestRegistry
+from contests.rules import Contest
 from dialogs.states import DRAFT_VERSION, State, Step
 from handlers.outbound import Tell, tell
 from handlers.quota.rules import days_left

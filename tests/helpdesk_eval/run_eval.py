@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 import yaml
 
-from contests.rules import ContestRegistry
+from contests.registry import ContestRegistry
 from handlers.helpdesk.answer import HelpAnswer, Helpdesk
 
 QUESTIONS = Path(__file__).with_name("questions.yaml")
