@@ -25,6 +25,8 @@ from validators.spoken import without_marks
 # Words that answer any step the same way: keep the answer given before, skip an optional one.
 KEEP = {"保留", "不变", "keep"}
 SKIP = {"跳过", "无", "skip", "/skip"}
+# "是" to the one thing offered for a near name (a contest, a place).
+YES_THAT = {"是", "是的", "对", "对的", "嗯", "嗯嗯", "好", "好的", "就是它", "是这个", "对就是", "yes", "y"}
 
 
 def norm(text: str) -> str:

@@ -5,8 +5,9 @@ order (contest → channel → track → each form field → video → review), 
 "next" is the following step of the sequence, or the review page when the entrant was changing
 one answer.  The steps after them are pages off the sequence: the edit menu, the cancel
 confirmation and, once submitted, the wait for the scanned form.  :mod:`dialogs.engine`
-interprets the table; the steps of the contest, channel, track and form fields are here, the
-others in :mod:`dialogs.video`, :mod:`dialogs.review` and :mod:`dialogs.scan`.
+interprets the table; the steps of the contest, channel, track and the cancel confirmation are
+here, the form fields' in :mod:`dialogs.form_fields`, the others in :mod:`dialogs.video`,
+:mod:`dialogs.review` and :mod:`dialogs.scan`.
 """
 
 from __future__ import annotations
@@ -15,28 +16,17 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any
 
 from contests.events import Choice, EventKind, Incoming, Reply
-from contests.names import closest, match_place, place_named_in
-from contests.rules import Contest, EntryRoute, FieldType, Form, FormField
-from dialogs import refit, review, scan, typed_links, video
+from contests.rules import Contest, EntryRoute
+from dialogs import form_fields, refit, review, scan, video
 from dialogs.choosing import channels_meant, contest_in_clauses, contests_meant, contests_near, picked_number
-from dialogs.kit import KEEP, SKIP, DialogKit, StepSpec, norm, show_answer
+from dialogs.form_fields import channel_options
+from dialogs.kit import YES_THAT, DialogKit, StepSpec, norm
 from dialogs.plans import Plan, Route, StepRef, goto
-from dialogs.questions import CONFIRMED
 from dialogs.results import Advance, Answer, Ask, StepResult
 from dialogs.states import State, Step
-from validators.fields import check_answer
-from validators.link_fields import other_drive
-from validators.links import parse_video_link
-from validators.requirements import check_reviewers, review_way_meant, self_not_first_maker
-from validators.spoken import ROLE_MARK, date_words
-from validators.text import Invalid, Valid
 
-# A choice with more options than this (cq's 41 区县) is listed in the prompt's text and
-# answered by name, not offered as a wall of buttons.
-MAX_CHOICE_BUTTONS = 12
 _YES = {"确认取消", "是", "是的", "确定", "确定取消", "取消吧", "yes", "y"}
 # As people answer "确定要取消吗？" when they changed their mind.
 _NO = {
@@ -44,8 +34,7 @@ _NO = {
     "不取消", "不取消了", "不要取消", "别取消", "不了", "先不取消",
 }  # fmt: skip
 OFFERED = "offered_contests"  # the contests a near name was offered as (ids), for one reply
-NEAR_OFFERED = "offered_places"  # {"at": a field's token, "options": the places a near name was offered as}
-_YES_THAT = {"是", "是的", "对", "对的", "嗯", "嗯嗯", "好", "好的", "就是它", "是这个", "对就是", "yes", "y"}
+# "不是" to the contests offered for a near name: none of those (``YES_THAT`` takes the one offered).
 _NO_THAT = {"不是", "不是的", "不", "不对", "否", "都不是", "不是这个", "没有", "不要", "no", "n"}
 _GREETING = re.compile(
     r"^(?:你好|您好|你们好|大家好|hi|hello|hey|在吗|在不在|哈喽|嗨|老师好)[!！。.～~，,]*$"
@@ -84,7 +73,7 @@ def read_contest(
     open_now = kit.contests.open(now)
     offered_ids = state.pop(OFFERED, None) or ()
     near_offered = [c for c in open_now if c.id in offered_ids]
-    if len(near_offered) == 1 and norm(value).strip("。.!！ ") in _YES_THAT:  # "是" to the one offered
+    if len(near_offered) == 1 and norm(value).strip("。.!！ ") in YES_THAT:  # "是" to the one offered
         return choose_contest(kit, state, near_offered[0], [])
     if near_offered and norm(value).strip("。.!！，, ") in _NO_THAT:  # none of those: the whole list
         return Ask([Reply(kit.msg.render("offer_declined"))])
@@ -234,13 +223,13 @@ def _membership_named(contest: Contest, channel: EntryRoute, value: str) -> tupl
         if f.role == "membership"
     ]  # fmt: skip
     said = norm(value)
-    options = {o for f in fields for o in _channel_options(channel.id, f) if len(o) > 1 and norm(o) in said}
+    options = {o for f in fields for o in channel_options(channel.id, f) if len(o) > 1 and norm(o) in said}
     if len(options) != 1:
         return None
     option = options.pop()
     if _NOT_MEMBER.search(said.split(norm(option))[0][-4:]):  # "我不是个人会员"
         return None
-    ids = [f.id for f in fields if option in _channel_options(channel.id, f)]
+    ids = [f.id for f in fields if option in channel_options(channel.id, f)]
     return fields[0].label, option, ids
 
 
@@ -249,7 +238,7 @@ def _membership_said(kit: DialogKit, state: State, step: StepRef) -> bool:
     fld, channel = kit.field(state, step.field_id), kit.channel(state)
     if fld is None or channel is None or fld.role != "membership":
         return False
-    return state["answers"].get(fld.id) in _channel_options(channel.id, fld)
+    return state["answers"].get(fld.id) in channel_options(channel.id, fld)
 
 
 def _channel_in_words(contest: Contest, value: str) -> str | int | list[EntryRoute] | None:
@@ -313,226 +302,6 @@ def shown_track(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tupl
     return kit.label(step.name), kit.fixed("track_label", "track", state["track"])
 
 
-# ---------------------------------------------------------------------- form fields
-def ask_field(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.datetime) -> Reply:
-    form, contest = plan.form, plan.contest
-    entry = plan.fields.get(step.field_id) if type(step.field_id) is str else None
-    assert form is not None and entry is not None and contest is not None
-    number, fld = entry
-    token = step.token
-    current = state["answers"].get(fld.id)
-    blank = current in (None, "")
-    # The net-disk link's prompt names the folder the notice prescribes, made of the answers.
-    folder = contest.share_folder(form, state["answers"]) if fld.type is FieldType.URL else None
-    pledge = _pledge_filled(form, fld, state["answers"]) if fld.type is FieldType.PLEDGE else None
-    # Without an answer the prompt depends on the form alone: render it once.
-    if blank and folder is None and pledge is None and token in plan.prompts:
-        return Reply(*plan.prompts[token])
-    inline = fld.type is FieldType.CHOICE and len(fld.options) > MAX_CHOICE_BUTTONS
-    options = _channel_options(plan.channel.id if plan.channel else "", fld)
-    text = kit.msg.render(
-        "prompt_field",
-        field=fld,
-        index=number,
-        total=len(form.fields),
-        current=None if blank else show_answer(current),
-        form=form,
-        inline_options=inline,
-        only=options if options != fld.options else (),
-        channel=plan.channel,
-        example=contest.example_date(fld) if fld.type is FieldType.DATE else None,
-        window=contest.window(fld.window) if fld.window else None,
-        folder=folder,
-        pledge=pledge,
-        rule=_window_rule(contest),
-    )
-    choices: tuple[Choice, ...] = ()
-    if fld.type is FieldType.CHOICE and not inline:
-        choices = tuple(Choice(o, f"{token}|{i}") for i, o in enumerate(options, 1))
-    elif fld.type is FieldType.PLEDGE:
-        choices = (Choice(kit.fixed("button", "name", "agree"), f"{token}|同意"),)
-    if blank and folder is None:
-        plan.prompts[token] = (text, choices)
-    return Reply(text, choices)
-
-
-def _channel_options(channel_id: str, fld: FormField) -> tuple[str, ...]:
-    """The options of a choice that the chosen channel allows (all, unless it rules some out)."""
-    return fld.channel_options.get(channel_id) or fld.options
-
-
-def read_field(
-    kit: DialogKit, state: State, step: StepRef, event: Incoming, value: str, now: dt.datetime
-) -> Answer:
-    confirmed = bool(state.pop(CONFIRMED, False))  # "答：…", or 「填写」 after being asked
-    fld = kit.field(state, step.field_id)
-    if fld is None:  # the preset lost this field since the draft began
-        return Advance()
-    v = norm(value)
-    if v in KEEP:  # "保留" where nothing was given is no answer: it would be printed as the name
-        if fld.id in state["answers"]:
-            return Advance([Reply(kit.msg.render("kept"))])
-        return kit.reject(state, "nothing_to_keep", {}, fld.label)
-    if v in SKIP and not fld.required:
-        state["answers"][fld.id] = ""
-        return Advance()
-    contest = kit.contest(state)
-    assert contest is not None
-    offered = state.pop(NEAR_OFFERED, None)
-    if (
-        fld.role in ("recommender", "province")
-        and isinstance(offered, dict)
-        and offered.get("at") == step.token
-    ):
-        # "是" or "1" to the places just offered for a near name: the place offered, not the list's.
-        near_said = list(offered.get("options") or [])
-        said = v.strip("。.!！ ")
-        if said in _YES_THAT and len(near_said) == 1:
-            value = v = near_said[0]
-        elif said.isdigit() and 1 <= int(said[:3]) <= len(near_said):
-            value = v = near_said[int(said[:3]) - 1]
-    if fld.role in ("recommender", "province") and not v.isdigit():
-        matched = match_place(value, fld.options)  # "渝中" names 渝中区, "广西" 广西壮族自治区
-        matched = matched or place_named_in(value, fld.options)  # "我们单位在江北嘛，就报江北噻"
-        several = [o for o in fld.options if len(v) >= 2 and v in norm(o)] if matched is None else []
-        if len(several) > 1:  # "新疆": 新疆维吾尔自治区 or 新疆生产建设兵团, asked rather than guessed
-            return kit.reject(
-                state, "choice_ambiguous", {"value": value.strip(), "options": several}, fld.label
-            )
-        near = closest(value, fld.options) if matched is None and not several else []
-        if near and value.strip() not in fld.options:  # "沙平坝区": 沙坪坝区 offered, never taken
-            state[NEAR_OFFERED] = {"at": step.token, "options": near}
-            said = kit.error("choice_near", {"value": value.strip(), "options": near}, fld.label)
-            buttons = tuple(Choice(o, f"{step.token}|{o}") for o in near)
-            return StepResult(
-                state, [Reply(said, buttons, meta={"error": "choice_near"}, numbered=len(near) > 1)]
-            )
-        value = matched or value
-    if fld.type is FieldType.URL:
-        value = typed_links.joined(state, step.token, value)  # its 提取码, sent on its own
-    channel = kit.channel(state)
-    allowed = fld.channel_options.get(channel.id) if channel is not None else None
-    if allowed and v.isdigit():
-        # The buttons and numbers offered were the channel's: so are the numbers refused.
-        if not 1 <= int(v[:6]) <= len(allowed):
-            return kit.reject(state, "choice_number", {"max": len(allowed)}, fld.label)
-        value = allowed[int(v) - 1]
-    if fld.role == "review_way" and not v.isdigit():  # "找了两个专家，都是副教授": the experts' way
-        value = review_way_meant(value, fld.options) or value
-    if fld.role == "reviewers":  # the unit's name, or two experts: as the way chosen says
-        result = check_reviewers(value, experts="专家" in str(_answer_of(kit, state, "review_way")))
-    else:
-        result = check_answer(fld, value, contest, confirmed=confirmed, today=contest.day_of(now))
-    if isinstance(result, Invalid):
-        if result.code == "share_code_missing":
-            typed_links.keep_pending(state, step.token, value)
-        params = result.params
-        if result.code == "not_a_choice" and allowed:
-            params = {**params, "options": allowed}  # the channel's, as the prompt listed them
-        if result.code in ("bad_date", "date_without_year"):  # a date of this edition, both formats
-            params = {**params, "example": contest.example_date(fld)}
-        if result.code in ("date_outside", "date_not_yet"):
-            params = {**params, "rule": _window_rule(contest)}
-        return kit.reject(state, result.code, params, fld.label)
-    if _after_today(contest, fld, str(result.value), now):
-        # A work's 播出时间 or 完成时间 is a day that has passed, whatever the window's end says.
-        return kit.reject(
-            state, "date_in_future", {"value": value.strip(), "today": contest.day_of(now)}, fld.label
-        )
-    if allowed and result.value not in allowed:
-        return _not_in_channel(kit, state, contest, fld, str(result.value))
-    form = kit.form(state)
-    if fld.role in ("unit", "authors") and form is not None:  # the later of the two is checked
-        answers = {**state["answers"], fld.id: result.value}
-        if (late := self_not_first_maker(contest, state.get("channel"), form.id, answers)) is not None:
-            return kit.reject(state, late.code, late.params, fld.label)
-    if fld.role == "review_way" and state["answers"].get(fld.id) not in (None, result.value):
-        # Another way of review: the reviewers named for the old one are asked again.
-        reviewers = next((f for f in form.fields if f.role == "reviewers"), None) if form else None
-        if reviewers is not None:
-            state["answers"].pop(reviewers.id, None)
-    notes = []
-    today = contest.day_of(now)
-    if fld.type is FieldType.DATE and date_words(value, today) != date_words(value):
-        # "上个月20号", "上周三", "昨天": the day reckoned from today, said back to be checked.
-        said = kit.msg.render("date_read", label=fld.label, typed=value.strip(), day=result.value)
-        notes.append(Reply(said))
-    if fld.type is FieldType.PEOPLE and isinstance(result.value, list) and ROLE_MARK.search(value):
-        # "张三、刘强（第一作者）": the role is left off the form, and the order it gives is said back.
-        roles = [m[0].strip().strip("（()）【】[]").strip().lstrip("是为") for m in ROLE_MARK.finditer(value)]
-        said = kit.msg.render("people_roles", label=fld.label, roles=roles, names=result.value)
-        notes.append(Reply(said))
-    if fld.type is FieldType.URL and _video_follows(state, state["answers"].get(fld.id), result.value):
-        # The video was this field's link (同上): it is not kept pointing at the old folder.
-        state.pop("video", None)
-        notes.append(Reply(kit.msg.render("video_link_changed", label=fld.label)))
-    state["answers"][fld.id] = result.value
-    if fld.type is FieldType.URL and isinstance(result.value, str) and result.value:
-        typed_links.remember_link(state, fld.id, result.value)
-        drives = other_drive(fld.label, result.value)
-        if drives is not None:  # kept (nothing lost), but the notice names its drive
-            said = kit.msg.render("other_drive", label=fld.label, drive=drives[0], wanted=drives[1])
-            notes.append(Reply(said))
-    return Advance(notes)
-
-
-def _window_rule(contest: Contest) -> str:
-    """Whose a date window is: the notice's, or (a new edition's, moved from the last notice's)
-    this edition's as its organisers set it."""
-    return "本届规则" if contest.series else "通知规定"
-
-
-def _pledge_filled(form: Form, fld: FormField, answers: Mapping[str, Any]) -> str | None:
-    """The pledge with the blanks the entrant has already answered filled in (cq: "我单位（填写单位全称）
-    （统一社会信用代码为____）"), as the form prints them; None when nothing is filled."""
-    unit = next((answers.get(f.id) for f in form.fields if f.role == "unit" and answers.get(f.id)), None)
-    uscc = next(
-        (answers.get(f.id) for f in form.fields if f.type is FieldType.USCC and answers.get(f.id)), None
-    )
-    text = fld.text
-    if isinstance(unit, str):
-        text = text.replace("（填写单位全称）", f"（{unit}）")
-    if isinstance(uscc, str):
-        text = text.replace("____", uscc)
-    return text if text != fld.text else None
-
-
-def _video_follows(state: State, old: object, new: object) -> bool:
-    """Whether the draft's video is the share link ``old`` that a field's new answer replaces."""
-    video = state.get("video") or {}
-    if not isinstance(old, str) or not old or old == new or video.get("kind") != "share_link":
-        return False
-    parsed = parse_video_link(old)
-    return isinstance(parsed, Valid) and parsed.value.url == video.get("url")
-
-
-def _not_in_channel(kit: DialogKit, state: State, contest: Contest, fld: FormField, value: str) -> StepResult:
-    """An answer the chosen channel rules out (cacsi: 是否为会员 “否” in the 会员 channel): the
-    entrant is told which channel takes it."""
-    channel = kit.channel(state)
-    assert channel is not None
-    allowed = fld.channel_options[channel.id]
-    others = tuple(
-        c.label for c in contest.channels if c.id != channel.id and value in fld.channel_options.get(c.id, ())
-    )
-    params = {"channel": channel.label, "allowed": allowed, "value": value, "others": others}
-    return kit.reject(state, "not_in_channel", params, fld.label)
-
-
-def _answer_of(kit: DialogKit, state: State, role: str) -> object:
-    """The draft's answer to its form's field of ``role``, if any."""
-    form = kit.form(state)
-    fld = next((f for f in form.fields if f.role == role), None) if form else None
-    return state["answers"].get(fld.id) if fld else None
-
-
-def shown_field(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tuple[str, str] | None:
-    if plan.form is None or step.field_id not in state["answers"]:
-        return None
-    fld = plan.form_field(step.field_id)
-    return (fld.label, show_answer(state["answers"][fld.id])) if fld is not None else None
-
-
 # ---------------------------------------------------------------------- cancel
 def ask_cancel(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.datetime) -> Reply:
     choices = (
@@ -557,22 +326,6 @@ def read_cancel(
         goto(state, return_step(state))
         return Ask([Reply(kit.msg.render("cancel_aborted"))])
     return Ask()
-
-
-_WORK_DAY = re.compile(r"播出|完成|制作")
-
-
-def _after_today(contest: Contest, fld: FormField, value: str, now: dt.datetime) -> bool:
-    """Whether a work's date (a field with a window: 播出时间, 完成时间) is still to come.  A window
-    that lies wholly ahead is the organiser's to answer for, and is left as set."""
-    # A 播出时间 with no window (envoy's notice sets none) still names a day that has passed.
-    if fld.type is not FieldType.DATE or not (fld.window or _WORK_DAY.search(fld.label)):
-        return False
-    window = contest.window(fld.window) if fld.window else None
-    today = contest.day_of(now)
-    if window is not None and window.start is not None and window.start > today:
-        return False
-    return value > today.isoformat()
 
 
 def return_step(state: State) -> StepRef:
@@ -620,12 +373,12 @@ STEPS: Mapping[str, StepSpec] = MappingProxyType(
             shown=shown_track,
         ),
         Step.FIELD: StepSpec(
-            ask_field,
-            read_field,
+            form_fields.ask_field,
+            form_fields.read_field,
             occurs=_fields,
             answered=lambda state, step: step.field_id in state["answers"],
             skip_answered=_membership_said,  # "我是协会的个人会员" at the channel
-            shown=shown_field,
+            shown=form_fields.shown_field,
         ),
         Step.VIDEO: StepSpec(
             video.ask_video,
