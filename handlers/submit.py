@@ -6,44 +6,40 @@ front door (:class:`handlers.router.Assistant`) holds: two updates of one user a
 handled at once, even on two workers.
 
 The dialog itself (``dialogs.engine``) is pure.  What it cannot do, this module does around
-it: checking a received video or a direct link before the dialog sees the event, reserving a
-quota place and storing the submission at confirm, sending the filled-in form, keeping the
-signed scan, and issuing the receipt.
+it: checking a received video or a direct link before the dialog sees the event
+(:mod:`handlers.received`), reserving a quota place and storing the submission at confirm,
+sending the filled-in form, keeping the signed scan, and issuing the receipt (the documents
+sent with the reply or after it: :mod:`handlers.documents`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import logging
-import os
-import shutil
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from contests.events import Document, EventKind, Incoming, Placement, Reply
+from contests.events import EventKind, Incoming, Reply
 from contests.org import QuotaRefusal
 from contests.ports import Storage
 from contests.records import AlreadyClaimed, Draft, StaleDraftError, Submission, Turn, UserKey
 from contests.review import HistoryEntry, ReviewState, waiting_note
-from contests.rules import SHANGHAI, Contest
+from contests.rules import SHANGHAI
 from dialogs.engine import DialogEngine
 from dialogs.results import StepResult, SubmitRequest
-from dialogs.scan import scan_limits
 from dialogs.states import Step
 from forms.paperwork import Paperwork
 from handlers.answer_notices import AnswerNotices
 from handlers.claims import ClaimGate
+from handlers.documents import Documents
 from handlers.draft_cache import DraftCache
-from handlers.follow_ups import FollowUps, Pusher, form_replies
+from handlers.follow_ups import FollowUps, Pusher
 from handlers.held import AnsweredQuestions
 from handlers.quota.service import QuotaService
 from handlers.quota.texts import refusal_text
-from validators.links import parse_video_link
-from validators.scan import inspect_scan
-from validators.text import Valid
+from handlers.received import LinkProber, MediaChecker, check_scan, check_video_file, probe_link
 
 log = logging.getLogger(__name__)
 
@@ -52,31 +48,6 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class MediaReportLike(Protocol):
-    @property
-    def ok(self) -> bool: ...
-    @property
-    def sha256(self) -> str | None: ...
-    def to_dict(self) -> dict[str, Any]: ...
-    def text_zh(self) -> str: ...
-
-
-class MediaChecker(Protocol):
-    """Checks a received video file against a contest's rules (``validators.media.check_video``)."""
-
-    async def __call__(
-        self, path: Path, contest: Contest, *, sha256: str | None = None
-    ) -> MediaReportLike: ...
-
-
-class LinkProbeLike(Protocol):
-    @property
-    def verdict(self) -> str: ...
-    def to_dict(self) -> dict[str, Any]: ...
-    def text_zh(self) -> str: ...
-
-
-LinkProber = Callable[[str, Contest], Awaitable[LinkProbeLike]]
 #: The helpdesk asked from the dialog: (question, contest, route, track, the unit the draft names).
 AskHelpdesk = Callable[[str, str | None, str | None, str | None, str | None], Awaitable[list[Reply]]]
 """Answers a question typed in the dialog: ``ask(question, contest_id, route, track)`` (as chosen so far)."""
@@ -116,26 +87,6 @@ class UploadLinks(Protocol):
     """Mints a personal, expiring large-file upload link for one entrant's draft."""
 
     async def mint(self, user: UserKey, contest_id: str) -> tuple[str, dt.datetime]: ...
-
-
-def keep_file(path: Path, target: Path) -> Path:
-    """Keep a received file at ``target``: a hard link when on the same disk (no copy of a
-    300 MB video), so the channel may delete its own temporary copy afterwards."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        partial = target.with_name(target.name + ".part")
-        partial.unlink(missing_ok=True)
-        try:
-            os.link(path, partial)
-        except OSError:
-            shutil.copyfile(path, partial)
-        os.replace(partial, target)
-    return target
-
-
-def keep_video(path: Path, folder: Path, sha256: str) -> Path:
-    """Videos are kept under their content hash, never under the client's file name."""
-    return keep_file(path, folder / f"{sha256}.mp4")
 
 
 # Steps whose answer does more than change the draft: a video checked and kept, a link probed,
@@ -185,72 +136,20 @@ class SubmitHandler:
         self.scan_dir = scan_dir
         self.quota = quota
         self.paperwork = paperwork
-        self.pusher = pusher
         self.resubmitter = resubmitter
         self.content = content
         self.follow_ups = follow_ups
         self.notices = AnswerNotices(engine, storage, quota)  # what an answer given tells beside it
-        # Documents drawn after the reply went out (a PDF costs a third of a CPU second, and
-        # WeChat wants its reply within 4 s): kept here and awaited by aclose().
-        self._later: set[asyncio.Task[None]] = set()
+        self.documents = Documents(engine.msg, pusher)  # the form and the receipt, now or later
         # Shared with the content checks, which keep a video's report with the draft.
         self._drafts = draft_cache if isinstance(draft_cache, DraftCache) else DraftCache(draft_cache)
         self._answered = AnsweredQuestions()  # a question's message, for the "是答案" after it
 
     async def aclose(self) -> None:
         """Wait for documents still being drawn and sent."""
-        while self._later:
-            await asyncio.gather(*list(self._later), return_exceptions=True)
+        await self.documents.aclose()
         if self.follow_ups is not None:
             await self.follow_ups.aclose()
-
-    def _defer(self, user: UserKey) -> bool:
-        return self.pusher is not None and self.pusher.can_reach(user)
-
-    def _send_later(self, user: UserKey, make: Callable[[], Awaitable[list[Reply]]]) -> None:
-        async def run() -> None:
-            try:
-                replies = await make()
-            except Exception:
-                log.exception("documents for %s could not be made", user)
-                replies = [Reply(self.engine.msg.render("form_failed"), meta={"error": "form"})]
-            assert self.pusher is not None
-            if not replies:  # drawn where the reply's links point
-                return
-            try:
-                await self.pusher.push(user, replies)
-            except Exception:
-                log.exception("documents for %s could not be sent", user)
-
-        task = asyncio.get_running_loop().create_task(run())
-        self._later.add(task)
-        task.add_done_callback(self._later.discard)
-
-    def _documents_ahead(
-        self,
-        user: UserKey,
-        files: Sequence[tuple[str, str]],
-        draw: Callable[[Sequence[Placement]], Awaitable[object]],
-    ) -> list[Document] | None:
-        """The documents for this reply before they are drawn, where the user's channel gives
-        them as links (WeChat); they are drawn after the reply, where the links point.  None
-        where the channel cannot: then they are drawn first, or pushed once drawn.
-
-        Why: on WeChat the forms used to follow 确认提交 as a 客服消息, one of the five a
-        user's message allows, through an API call, and after a wait; now the links are in
-        the reply itself and the download page asks for a few seconds' patience instead.
-        """
-        planned = self.pusher.plan_documents(user, files) if self.pusher is not None else None
-        if not planned:
-            return None
-        places = [place for _, place in planned]
-
-        async def make() -> list[Reply]:
-            await draw(places)  # a failure is reported by _send_later
-            return []
-
-        self._send_later(user, make)
-        return [doc for doc, _ in planned]
 
     async def handle(
         self,
@@ -470,67 +369,12 @@ class SubmitHandler:
             await gate.ensure(turn)
         if step == Step.VIDEO:
             if event.kind is EventKind.FILE:
-                return await self._check_video_file(event, contest)
+                return await check_video_file(event, contest, self.media_checker, self.video_dir)
             if event.kind is EventKind.TEXT:
-                return await self._probe_link(event, contest)
+                return await probe_link(event, contest, self.link_prober)
         if step == Step.SCAN and event.kind is EventKind.FILE:
-            return await self._check_scan(event, contest, draft.data)
+            return await check_scan(event, contest, draft.data, self.scan_dir)
         return event
-
-    async def _check_video_file(self, event: Incoming, contest: Contest) -> Incoming:
-        if (
-            event.file is None
-            or not event.file.path
-            or self.media_checker is None
-            or "file" not in contest.delivery.accepts
-        ):
-            return event
-        report = await self.media_checker(Path(event.file.path), contest, sha256=event.file.sha256 or None)
-        media = {**report.to_dict(), "text": report.text_zh()}
-        if report.ok and report.sha256 and self.video_dir is not None:
-            kept = await asyncio.to_thread(keep_video, Path(event.file.path), self.video_dir, report.sha256)
-            media["stored"] = str(kept)
-        return dataclasses.replace(event, media=media)
-
-    async def _probe_link(self, event: Incoming, contest: Contest) -> Incoming:
-        if self.link_prober is None or "link" not in contest.delivery.accepts:
-            return event
-        parsed = parse_video_link(event.text)
-        if not isinstance(parsed, Valid) or parsed.value.kind != "link":
-            return event
-        probe = await self.link_prober(parsed.value.url, contest)
-        return dataclasses.replace(
-            event, media={**probe.to_dict(), "text": probe.text_zh(), "verdict": probe.verdict}
-        )
-
-    async def _check_scan(self, event: Incoming, contest: Contest, state: dict[str, Any]) -> Incoming:
-        """A returned scan: a jpg, png or pdf that opens, within the notice's size limit."""
-        info = event.file
-        if info is None or not info.path:
-            return dataclasses.replace(event, media={"scan_ok": False, "error": "scan_unchecked"})
-        _, max_mib = scan_limits(contest)
-        folder = None
-        if self.scan_dir is not None:
-            folder = self.scan_dir / str(state.get("number", "unknown"))
-        n = len(state.get("scans") or []) + 1
-        # Size, kind and keeping the file in one worker-thread call: each hand-off costs more
-        # CPU than the work (see bot.storage.sqlite.common).
-        size, kind, stored, why = await asyncio.to_thread(
-            take_scan, Path(info.path), int(max_mib * 1024 * 1024), folder, n
-        )
-        if kind is None and size > max_mib * 1024 * 1024:
-            media = {
-                "scan_ok": False,
-                "error": "scan_too_big",
-                "name": info.name,
-                "actual": f"{size / 1024 / 1024:.1f}MB",
-                "max": f"{max_mib:g}MB",
-            }
-            return dataclasses.replace(event, media=media)
-        if kind is None:
-            media = {"scan_ok": False, "error": "scan_type", "name": info.name, "reason": why}
-            return dataclasses.replace(event, media=media)
-        return dataclasses.replace(event, media={"scan_ok": True, "stored": str(stored), "kind": kind})
 
     # ------------------------------------------------------------------ confirm
     async def _submit(
@@ -552,7 +396,7 @@ class SubmitHandler:
         # right after storing it leaves both to the others).
         scan = self.engine.submitted(outcome.state, "", via=user.channel).state
         owed = None
-        if self.follow_ups is not None and self.paperwork is not None and self._defer(user):
+        if self.follow_ups is not None and self.paperwork is not None and self.documents.deferred(user):
             owed = self.follow_ups.owe(user, now)
 
         def create(extra: dict[str, Any] | None = None) -> Awaitable[Submission]:
@@ -602,18 +446,18 @@ class SubmitHandler:
         number = submission.number
 
         def make_forms() -> Awaitable[list[Reply]]:
-            return self._form_replies(contest, req.form_id, req.answers, number)
+            return self.documents.form(self.paperwork, contest, req.form_id, req.answers, number)
 
         if owed is not None and self.follow_ups is not None:
             follow_up = dataclasses.replace(owed, number=number)
             replies.extend(await self.follow_ups.begin(follow_up, contest, req.form_id, req.answers))
-        elif self.paperwork is not None and self._defer(user):
-            ahead = self._form_ahead(user, contest, req.form_id, req.answers, number)
+        elif self.paperwork is not None and self.documents.deferred(user):
+            ahead = self.documents.form_ahead(self.paperwork, user, contest, req.form_id, req.answers, number)
             if ahead is not None:
                 replies.extend(ahead)
             else:
                 replies.append(Reply(self.engine.msg.render("documents_coming")))
-                self._send_later(user, make_forms)
+                self.documents.send_later(user, make_forms)
         else:
             replies.extend(await make_forms())
         replies.append(self.engine.scan_prompt(done.state))
@@ -638,38 +482,13 @@ class SubmitHandler:
         if not done.needs_scan or contest is None:
             await self._store(user, await self._draft(user), None)
             return replies
-        replies.extend(await self._form_replies(contest, sub.form_id, sub.answers, sub.number))
+        replies.extend(
+            await self.documents.form(self.paperwork, contest, sub.form_id, sub.answers, sub.number)
+        )
         scan = self.engine.submitted(outcome.state, sub.number, via=user.channel)
         replies.append(self.engine.scan_prompt(scan.state or {}))
         await self._store(user, await self._draft(user), scan.state)
         return replies
-
-    async def _form_replies(
-        self, contest: Contest, form_id: str, answers: dict[str, Any], number: str
-    ) -> list[Reply]:
-        if self.paperwork is None:
-            return []
-        try:
-            docs = await self.paperwork.form_documents(contest, form_id, answers, number)
-        except Exception:
-            log.exception("form of %s could not be rendered", number)
-            return [Reply(self.engine.msg.render("form_failed"), meta={"error": "form"})]
-        return form_replies(self.engine.msg, contest, form_id, docs, "form_documents")
-
-    def _form_ahead(
-        self, user: UserKey, contest: Contest, form_id: str, answers: dict[str, Any], number: str
-    ) -> list[Reply] | None:
-        """The form's replies with links given before it is drawn (see _documents_ahead)."""
-        paperwork = self.paperwork
-        if paperwork is None:
-            return None
-
-        def draw(places: Sequence[Placement]) -> Awaitable[list[Document]]:
-            return paperwork.form_documents(contest, form_id, answers, number, places)
-
-        files = paperwork.form_files(contest, form_id, number)
-        docs = self._documents_ahead(user, files, draw)
-        return None if docs is None else form_replies(self.engine.msg, contest, form_id, docs, "form_links")
 
     # ------------------------------------------------------------------ actions
     async def _do(self, action: str, user: UserKey, outcome: StepResult) -> tuple[StepResult, list[Reply]]:
@@ -686,12 +505,14 @@ class SubmitHandler:
             contest = self.engine.contests.get(state.get("contest") or "")
             if submission is None or contest is None:
                 return outcome, []
-            ahead = self._form_ahead(user, contest, submission.form_id, submission.answers, submission.number)
+            ahead = self.documents.form_ahead(
+                self.paperwork, user, contest, submission.form_id, submission.answers, submission.number
+            )
             replies = (
                 ahead
                 if ahead is not None
-                else await self._form_replies(
-                    contest, submission.form_id, submission.answers, submission.number
+                else await self.documents.form(
+                    self.paperwork, contest, submission.form_id, submission.answers, submission.number
                 )
             )
             return outcome, replies or [Reply(self.engine.msg.render("form_failed"))]
@@ -716,55 +537,8 @@ class SubmitHandler:
         receipt = paperwork.receipt(submission, contest)
         done = self.engine.completed(state, paperwork.receipt_text(receipt))
         replies = [*done.replies, *waiting]
-
-        async def receipt_pdf() -> list[Reply]:
-            document = await paperwork.receipt_document(receipt)
-            return [Reply(document.filename, document=document)]
-
-        if not self._defer(user):
-            replies.extend(await receipt_pdf())
-            return done, replies
-
-        def draw(places: Sequence[Placement]) -> Awaitable[Document]:
-            return paperwork.receipt_document(receipt, places)
-
-        docs = self._documents_ahead(user, paperwork.receipt_files(receipt), draw)
-        if docs is None:
-            self._send_later(user, receipt_pdf)
-        else:
-            replies.extend(Reply(d.filename, document=d) for d in docs)
+        replies.extend(await self.documents.receipt(paperwork, user, receipt))
         return done, replies
 
 
-def take_scan(path: Path, max_bytes: int, folder: Path | None, n: int) -> tuple[int, str | None, Path, str]:
-    """``(size, kind, where kept, why not)`` of a returned scan (blocking: run in a worker thread).
-
-    ``kind`` is jpg, png or pdf when the file opens as one with a real parser (in a bounded
-    child: :func:`validators.scan.inspect_scan`), or None when the file is larger than
-    ``max_bytes`` (not read then) or does not open; ``why not`` then says why, in Chinese
-    ("" when too big, or when it does not even claim to be one of the three).  Only an
-    accepted scan is kept, as ``folder/scan-{n}.{kind}`` (left where it is when ``folder``
-    is None).
-    """
-    size = path.stat().st_size
-    if size > max_bytes:
-        return size, None, path, ""
-    verdict = inspect_scan(path)
-    if verdict.kind is None:
-        # A file of another kind gets the usual "jpg, png or pdf only"; one that claims to be a
-        # scan and does not open gets the parser's reason.
-        return size, None, path, verdict.reason if verdict.problem == "broken" else ""
-    if folder is None:
-        return size, verdict.kind, path, ""
-    return size, verdict.kind, keep_file(path, folder / f"scan-{n}.{verdict.kind}"), ""
-
-
-__all__ = [
-    "Document",
-    "LinkProber",
-    "MediaChecker",
-    "SubmitHandler",
-    "UploadLinks",
-    "keep_file",
-    "keep_video",
-]
+__all__ = ["SubmitHandler", "UploadLinks"]

@@ -19,7 +19,7 @@ from contests.ports import EventIsolation, OrgStore, Storage
 from contests.records import UserKey
 from contests.registry import ContestRegistry
 from contests.rules import Contest
-from handlers.submit import take_scan
+from handlers.received import take_scan
 from tests.conftest import ChatDriver
 from tests.media_factory import MediaFactory, Video
 from tests.test_submission_flow import answer_fields, make_handler, small_video_edition

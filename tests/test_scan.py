@@ -1,4 +1,4 @@
-"""The returned signed scan, judged and kept in one worker-thread call (``handlers.submit.take_scan``)."""
+"""The returned signed scan, judged and kept in one worker-thread call (``handlers.received.take_scan``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 from pypdf import PdfWriter
 
-from handlers.submit import take_scan
+from handlers.received import take_scan
 
 
 def _image(fmt: str) -> bytes:
