@@ -493,3 +493,21 @@ def test_an_entry_naming_the_askers_word_in_quotes_is_about_it(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and fact in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question"),
+    [
+        (CAS, "国家自然科学基金什么时候申报"),
+        (ENVOY, "科技特派员的工作补贴今年啥时候发放？"),
+        (CACSI, "孩子想参加信息学奥赛，去哪报名"),
+    ],
+)
+def test_another_programmes_business_is_out_of_scope(helpdesk: Helpdesk, contest: str, question: str) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and answer.kind == "offtopic"
+
+
+def test_a_subsidy_asked_of_a_prize_is_the_unsaid_prize_money(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(ENVOY, "获奖了有补贴吗")
+    assert answer.kind == "silent" and "没有提到奖金" in answer.answer

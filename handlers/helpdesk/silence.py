@@ -38,7 +38,7 @@ TOPICS: tuple[SilentTopic, ...] = (
            "通知没有提到报名费、参赛费、会费等费用。",
            "The notice says nothing about entry fees or other charges."),
     # Money asked of a prize, not of anything that costs ("冰雪大世界门票多少钱").
-    _topic(r"奖金|奖品|奖励多少|奖.{0,8}(?:多少钱|钱多少|有钱|给钱)|(?:多少钱|钱多少|有钱).{0,6}奖"
+    _topic(r"奖金|奖品|奖励多少|奖.{0,8}(?:多少钱|钱多少|有钱|给钱|补贴)|(?:多少钱|钱多少|有钱).{0,6}奖"
            r"|prize money|\bmoney\b|\bcash\b|bonus",
            r"奖金|奖品|\d+元|万元",
            "通知没有提到奖金或奖品。", "The notice says nothing about prize money or prizes.",
@@ -239,6 +239,9 @@ OUT_OF_SCOPE = re.compile(
     r"|汇率|\bexchange rates?\b|\bcurrenc(?:y|ies)\b|\bstock prices?\b"
     # an exam or a school place ("中科院的研究生好考吗"): no contest's notice is about admissions
     r"|考研|研究生[^。？?]{0,4}(?:好考|难考|怎么考|考试|招生)|(?:报考|招生简章|分数线|复试|调剂)"
+    # another programme's business: a grant, an olympiad, a subsidy, a title review ("国家自然科学基金什么
+    # 时候申报", "科技特派员的工作补贴啥时候发放", "孩子想参加信息学奥赛")
+    r"|(?:自然科学|社会科学|社科)基金|奥赛|奥数|奥林匹克|(?:工作|生活|交通|下乡|误餐)补贴|职称评(?:审|定)|高考|中考"
     # a science lesson asked for ("帮我解释一下量子纠缠是什么"): the contest's notice teaches none
     r"|(?:帮我|给我|麻烦)(?:解释|讲讲|讲解|科普)|越通俗越好"
     r"|翻成(?:英文|中文|英语)|翻译成|去哪(?:儿|里)?玩|哪里好玩|景点|旅游|开园|催熟|买的太"
