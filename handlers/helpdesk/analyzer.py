@@ -312,10 +312,6 @@ UNKNOWING = re.compile(
 )
 
 
-#: A piece that tells who the asker is or what they do ("我们是省里推荐的", "我们秘书处要跟会员解释").
-_TELLS_WHO = re.compile(r"(?:我们|我|俺们|俺|咱们|咱)(?:是|这边|单位|公司|学校|秘书处|协会|这里)")
-
-
 def asked_part(text: str) -> tuple[str, bool]:
     """The part of a message that asks, and whether the message pointed at it (after 想问问/请问…)
     or it is a guess (its last sentence that asks); a short message whole unless a remark
@@ -326,17 +322,11 @@ def asked_part(text: str) -> tuple[str, bool]:
     asking = [s for s in sentences if ASKS.search(s) and not UNKNOWING.match(s.strip())] or [
         s for s in sentences if ASKS.search(s)
     ]
-    parts = [p for p in re.split(r"[，,]", text) if p.strip()]
-    # The asker says who they are, then asks ("我们是省里推荐的，材料是寄过去还是发邮件"): a guess
-    # at the question, which counts only where it helps.
-    told = (
-        len(parts) == 2 and _TELLS_WHO.match(parts[0]) and not ASKS.search(parts[0]) and ASKS.search(parts[1])
-    )
     if len(text) <= 24:
         # Short, but a question then a remark ("要不要配音乐？我们原片是纯现场声"): the question.
         if len(sentences) > 1 and asking and asking[-1] != sentences[-1]:
             return asking[-1], False
-        return (parts[1], False) if told else (text, False)
+        return text, False
     marker = None
     for found in _ASKING.finditer(text):
         marker = found  # the last one: a story may ask itself questions before the real one
@@ -348,8 +338,7 @@ def asked_part(text: str) -> tuple[str, bool]:
         if len(asking) > 1 and (len(asking[-1].strip("。！？!?；; ")) <= 6 or "具体" in asking[-1]):
             return asking[-2] + asking[-1], False
         return (asking or sentences)[-1], False
-    if told:
-        return parts[1], False
+    parts = [p for p in re.split(r"[，,]", text) if p.strip()]
     return ("，".join(parts[-2:]) if len(parts) > 2 else text), False
 
 

@@ -229,10 +229,9 @@ class KnowledgeBase:
             score *= (0.5 + covered) * (TOPIC_BOOST if matched else 1.0)
             if entry.silent:
                 score *= SILENT_DAMPING
-            named = any(len(t) > 1 and t in self._quoted[i] for t in query.terms) and (
+            if any(len(t) > 1 and t in self._quoted[i] for t in query.terms) and (
                 not entry.id.startswith("fact:forms.") or query.about_a_form
-            )
-            if named:
+            ):
                 score *= QUOTED_BOOST
             if any(t not in QUANT_TOPICS and self.index.contains(i, t) for t in query.implied):
                 score *= IMPLIED_BOOST
@@ -245,9 +244,7 @@ class KnowledgeBase:
             # the words an entry shares must together carry enough information.
             shared = sum(self.index.idf(t) for t in query.terms if self.index.contains(i, t))
             covered *= min(1.0, shared / INFORMATION_FULL)
-            # An entry that names a word of the question in quotes (为乡村“带货”) is about it, as a fact
-            # is about its topic, whatever else the asker's story says (卖猕猴桃).
-            confidence = 0.5 + 0.5 * covered if matched or named else covered
+            confidence = 0.5 + 0.5 * covered if matched else covered
             hits.append(Hit(entry, score, round(confidence, 4), round(by_pairs[i] / top_pairs, 4)))
         hits.sort(key=lambda h: (-h.score, h.entry.id))
         return hits[:limit]
