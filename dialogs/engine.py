@@ -33,7 +33,7 @@ from dialogs.messages import Messages
 from dialogs.plans import StepRef, current, goto
 from dialogs.results import Advance, Answer, Ask, Restart, StepResult
 from dialogs.states import DRAFT_VERSION, State, Step, copy_state, migrate
-from dialogs.steps import STEPS, choose_contest, return_step
+from dialogs.steps import STEPS, choose_contest, fill_only_options, only_option, return_step
 from validators.link_fields import without_link
 from validators.questions import LOOKS_LIKE, asked_part, question_grade
 from validators.text import MAX_INPUT_CHARS
@@ -418,6 +418,7 @@ class DialogEngine(DialogKit):
         # Another contest, channel or track: the answers its form lacks or refuses are cleared
         # before the next step is chosen (it may be one of them).
         replies = [*replies, *refit.refit(self, state, now)]
+        replies += fill_only_options(self, state)  # 是否为会员 where the channel allows 否 alone
         seq = plan.steps
         if state.pop("editing", False):
             target = self.missing(state) or StepRef(Step.REVIEW)
@@ -442,6 +443,15 @@ class DialogEngine(DialogKit):
             return spec.skip_answered(self, state, step)
         return spec.skip_answered and spec.answered is not None and spec.answered(state, step)
 
+    def _filled_for_channel(self, state: State, step: StepRef) -> bool:
+        """A field the channel leaves one answer to, filled in with it (:func:`fill_only_options`)."""
+        fld = self.field(state, step.field_id) if step.name == Step.FIELD else None
+        channel = self.channel(state)
+        if fld is None or channel is None:
+            return False
+        only = only_option(channel.id, fld)
+        return only is not None and state["answers"].get(fld.id) == only
+
     def _back(self, state: State, now: dt.datetime) -> StepResult:
         step = state["step"]
         if step == Step.EDIT:
@@ -454,6 +464,8 @@ class DialogEngine(DialogKit):
         plan = self.plan(state)
         seq = plan.steps
         i = plan.position.get(current(state).token, len(seq))
+        while i > 0 and self._filled_for_channel(state, seq[i - 1]):  # never asked: not gone back to
+            i -= 1
         if i <= 0 or review.locked(state, seq[i - 1]):  # a reopened work's channel is not gone back to
             return StepResult(state, [Reply(self.msg.render("already_first")), self._prompt(state, now)])
         state.pop("editing", None)

@@ -234,11 +234,41 @@ def _membership_named(contest: Contest, channel: EntryRoute, value: str) -> tupl
 
 
 def _membership_said(kit: DialogKit, state: State, step: StepRef) -> bool:
-    """Whether a field is a 是否为会员 answered already as the channel allows (with the channel)."""
+    """Whether a field is a 是否为会员 answered already as the channel allows (with the channel),
+    or a choice the channel leaves one answer to, filled in by :func:`fill_only_options`."""
     fld, channel = kit.field(state, step.field_id), kit.channel(state)
-    if fld is None or channel is None or fld.role != "membership":
+    if fld is None or channel is None:
+        return False
+    if fld.role != "membership" and only_option(channel.id, fld) is None:
         return False
     return state["answers"].get(fld.id) in channel_options(channel.id, fld)
+
+
+def only_option(channel_id: str, fld: FormField) -> str | None:
+    """The one answer the channel allows at ``fld`` (cacsi's 其他机构和个人自荐: 是否为会员 “否”),
+    or None where it allows several or does not narrow the field."""
+    allowed = fld.channel_options.get(channel_id) or ()
+    return allowed[0] if len(allowed) == 1 else None
+
+
+def fill_only_options(kit: DialogKit, state: State) -> list[Reply]:
+    """Once the draft's form is settled (its channel and, where the channel has two, the track
+    chosen): each choice its channel leaves one answer to is filled in with it and the entrant
+    told, rather than asked a question with one answer."""
+    plan = kit.plan(state)
+    if plan.channel is None or plan.form is None or (len(plan.channel.forms) > 1 and not state.get("track")):
+        return []
+    said = []
+    for fld in plan.form.fields:
+        only = only_option(plan.channel.id, fld)
+        before = state["answers"].get(fld.id)
+        if only is not None and before != only:
+            state["answers"][fld.id] = only
+            params = {"label": fld.label, "channel": plan.channel.label, "answer": only}
+            said.append(
+                Reply(kit.msg.render("only_option_filled", **params, before=show_answer(before or "")))
+            )
+    return said
 
 
 def _channel_in_words(contest: Contest, value: str) -> str | int | list[EntryRoute] | None:

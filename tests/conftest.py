@@ -23,7 +23,7 @@ from contests.events import EventKind, FileInfo, Incoming, Reply
 from contests.ports import EventIsolation, Storage
 from contests.records import UserKey
 from contests.registry import ContestRegistry, dump_contest
-from contests.rules import SHANGHAI, Contest, FieldType, FormField
+from contests.rules import SHANGHAI, Contest, FieldType, Form, FormField
 from dialogs.engine import DialogEngine, choices_as_text
 from dialogs.messages import Messages
 from handlers.helpdesk.answer import Helpdesk
@@ -181,6 +181,12 @@ def valid_answer(field: FormField, contest: Contest) -> str:
     if field.min_chars:
         text = text * (field.min_chars // len(text) + 1)
     return text[: field.max_chars] if field.max_chars else text
+
+
+def asked_fields(form: Form, channel_id: str) -> list[FormField]:
+    """The fields of ``form`` the dialog asks on the channel ``channel_id``: not those the channel
+    leaves one answer to (cacsi 其他机构和个人自荐: 是否为会员 “否”), which are filled in and told."""
+    return [f for f in form.fields if len(f.channel_options.get(channel_id, ())) != 1]
 
 
 def video_answer(contest: Contest) -> str:

@@ -19,7 +19,7 @@ from contests.rules import Contest, FieldType
 from dialogs.engine import DialogEngine
 from dialogs.messages import Messages
 from handlers.submit import SubmitHandler
-from tests.conftest import ChatDriver, Clock, beijing, valid_answer, video_answer
+from tests.conftest import ChatDriver, Clock, asked_fields, beijing, valid_answer, video_answer
 
 Chat = Callable[..., ChatDriver]
 CONTEST = "most-cas-2024-kepu"
@@ -101,7 +101,7 @@ async def test_every_preset_completes_through_every_channel(
                 text = await chat.say(channel.label)
             if len(channel.forms) > 1:
                 text = await chat.say("科普号" if track == "account" else "微视频")
-            for field in contest.form(form_id).fields:
+            for field in asked_fields(contest.form(form_id), channel.id):
                 assert f"「{field.label}」" in text, (contest_id, field.id, text)
                 text = await chat.say(valid_answer(field, contest))
             if track == "work":
@@ -267,11 +267,11 @@ async def test_cacsi_asks_the_province_names_the_folder_and_asks_for_the_cover(
     assert "「所在省份（省、自治区、直辖市）」" in text and "省+报送单位" in text
     text = await chat.say("新疆")  # 新疆维吾尔自治区 or 新疆生产建设兵团: which, asked again
     assert "“新疆”可以指新疆维吾尔自治区、新疆生产建设兵团，请回复其中一个的全称" in text
-    assert (await chat.draft() or {})["answers"] == {}
+    assert (await chat.draft() or {})["answers"] == {"member": "否"}  # the route's one answer
     text = await chat.say("广西")
     assert (await chat.draft() or {})["answers"]["province"] == "广西壮族自治区"
     answers = {"unit": "南宁市青少年科技中心", "title": "水的三态变化"}
-    for fld in contest.form("video").fields[1:]:
+    for fld in asked_fields(contest.form("video"), "self")[1:]:
         if fld.type is FieldType.URL:
             assert "网盘文件夹请按通知命名为：广西壮族自治区+南宁市青少年科技中心+水的三态变化" in text
             # Tried as an entrant: the video's B站 page passed for the 百度网盘 folder.
@@ -311,7 +311,7 @@ async def test_cacsi_account_track_asks_the_province_and_names_its_folder(
     assert "「所在省份（省、自治区、直辖市）」" in text and "省+报送单位" in text, text
     answers = {"province": "浙江", "unit": "杭州市星辰科普工作室", "account_name": "星辰科普"}
     folder = "浙江省+杭州市星辰科普工作室+星辰科普"
-    for fld in contest.form("account").fields:
+    for fld in asked_fields(contest.form("account"), "self"):
         assert f"「{fld.label}」" in text, (fld.id, text)
         if fld.type is FieldType.URL:
             assert f"网盘文件夹请按通知命名为：{folder}" in text, text
@@ -593,7 +593,7 @@ async def test_share_link_only_contest_refuses_files_and_plain_links(
     engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation], contests: ContestRegistry
 ) -> None:
     chat, contest = await _cacsi_video_form(engine, sqlite_store, contests, "dave")
-    for field in contest.form("video").fields:
+    for field in asked_fields(contest.form("video"), "self"):
         await chat.say(valid_answer(field, contest))
     text = await chat.upload("v.mp4", 150 * 1024 * 1024)
     assert "要求通过网盘提交视频" in text
@@ -952,37 +952,37 @@ async def test_same_means_nothing_where_the_form_holds_no_share_link(
     assert (await chat.draft() or {}).get("video") is None
 
 
-async def test_a_choice_the_channel_narrows_is_refused_in_its_own_terms(
+async def test_a_choice_the_channel_leaves_one_answer_to_is_filled_in_and_told_not_asked(
     engine: DialogEngine, sqlite_store: tuple[Storage, EventIsolation], contests: ContestRegistry
 ) -> None:
-    """cacsi's 其他机构和个人自荐 offers 是否为会员 with 否 alone (tried in the web chat: a number
-    was refused with "1～2", and a word with "是、否")."""
+    """cacsi's 其他机构和个人自荐 allows 是否为会员 “否” alone: the trial's entrant was asked it all
+    the same, a question with one answer.  It is filled in and said once the form is known,
+    skipped on the way forward and back; opened by 修改, it is refused in its own terms (tried
+    in the web chat: a number was refused with "1～2", and a word with "是、否")."""
     chat, contest = await _cacsi_video_form(engine, sqlite_store, contests, "gina")
-    form = contest.form("video")
-    for fld in form.fields:
-        if fld.role == "member" or "会员" in fld.label:
-            break
-        await chat.say(valid_answer(fld, contest))
-    assert "会员" in fld.label
+    told = "\n".join(r.text for r in chat.last)
+    assert (
+        "「是否为会员」已填写为“否”" in told
+        and "「其他机构和个人自荐（社会征集）」渠道这一项只能填“否”" in told
+    )
+    assert (await chat.draft() or {})["answers"] == {"member": "否"}
+    fields = [f.id for f in contest.form("video").fields]
+    at = fields.index("member")
+    for fld in contest.form("video").fields[:at]:
+        text = await chat.say(valid_answer(fld, contest))
+    assert "「是否为会员」" not in text and f"【{at + 2}/" in text  # the next field is asked
+    assert (await chat.draft() or {})["field"] == fields[at + 1]
+    text = await chat.say("返回")  # back past it, to the field before
+    assert "「是否为会员」" not in text and (await chat.draft() or {})["field"] == fields[at - 1]
+    await chat.say("保留")
+    text = await chat.say("修改 是否为会员")
+    assert "这一项只能选：否" in text
     text = await chat.say("2")
-    assert "没有这个序号，请回复 1，" in text and fld.id not in (await chat.draft() or {})["answers"]
+    assert "没有这个序号，请回复 1，" in text
     text = await chat.say("张三")
     assert "请从以下选项中选择：否。" in text
     await chat.say("1")
-    assert (await chat.draft() or {})["answers"][fld.id] == "否"
-
-
-def test_the_scan_prompt_names_the_forms_own_blanks(contests: ContestRegistry, messages: Messages) -> None:
-    # Tried as an individual entrant: told to 加盖公章, which no person has.  The form's own
-    # blanks and its note (个人自荐需手写签字) are named instead.
-    hlj = contests.get("hlj-2022-kepu")
-    assert hlj is not None
-    form = hlj.form("self")
-    text = messages.render(
-        "prompt_scan", form_title=form.title, max_files=3, max_mib=20, received=0,
-        signatures=form.signatures, notes=[n for n in form.footnotes if "签" in n or "章" in n],
-    )  # fmt: skip
-    assert "加盖公章后" not in text and "签名（手写签字）" in text and "个人自荐需手写签字" in text
+    assert (await chat.draft() or {})["answers"]["member"] == "否"
 
 
 async def test_the_video_prompt_names_the_entrants_own_form(

@@ -21,7 +21,7 @@ from contests.records import UserKey
 from contests.registry import ContestRegistry, dump_contest
 from contests.rules import Contest
 from dialogs.choosing import channels_meant, contests_meant, picked_number
-from tests.conftest import ChatDriver, valid_answer
+from tests.conftest import ChatDriver, asked_fields, valid_answer
 
 EDITION = 2099
 
@@ -335,9 +335,16 @@ async def test_the_member_route_does_not_take_no_for_membership(
 
 
 async def test_the_others_route_is_for_non_members(chat: Callable[[str], ChatDriver], svc: Services) -> None:
+    # Trial: the route that allows 否 alone asked 是否为会员 all the same; it is filled in and told.
     c = chat("self-yes")
-    prompt = await at_field(c, svc, CACSI, "其他机构和个人自荐（社会征集）", "member")
-    assert "这一项只能选：否" in prompt
+    await c.start()
+    await c.say(contest(svc, CACSI).title)
+    await c.say("其他机构和个人自荐（社会征集）")
+    told = await c.say("微视频")
+    assert "「是否为会员」已填写为“否”" in told and "这一项只能填“否”，不再询问" in told
+    assert (await c.draft() or {})["answers"] == {"member": "否"}
+    # Opened by 修改, a member is sent to the members' route.
+    assert "这一项只能选：否" in await c.say("修改 3")
     assert "请改选「会员推荐/申报（社会征集）」渠道" in await c.say("个人会员")
     await c.say("1")
     assert (await c.draft() or {})["answers"]["member"] == "否"
@@ -367,8 +374,9 @@ async def test_an_individual_member_is_told_as_whom_they_enter(
     await d.say(cacsi.title)
     await d.say("其他机构和个人自荐（社会征集）")
     await d.say("科普号")
-    for fld in cacsi.form("account").fields:
-        await d.say({**own, "member": "否"}.get(fld.id) or valid_answer(fld, cacsi))
+    for fld in asked_fields(cacsi.form("account"), "self"):  # 是否为会员 is 否 there, not asked
+        await d.say(own.get(fld.id) or valid_answer(fld, cacsi))
+    assert (await d.draft() or {})["answers"]["member"] == "否"
     assert "以个人身份自荐，无需盖章" in await d.say("确认提交")
 
 
@@ -460,13 +468,14 @@ async def test_a_membership_said_with_the_channel_is_not_asked_again(
     draft = await c.draft() or {}
     assert "「是否为会员」" not in reply and draft["answers"]["member"] == member
     assert draft["field"] == form.fields[at + 1].id
-    # Another channel, where that answer is not allowed: asked there, with what it allows.
+    # Another channel, where that answer is not allowed: cleared, and the one it allows filled in.
     reply = await c.say("不对，我选的是其他机构和个人自荐")
     assert (await c.draft() or {})["channel"] == "self"
     reply = await c.say("科普号" if track == "account" else "微视频")
+    assert f"「是否为会员」已填写为“否”（原来的“{member}”不适用）" in reply
     for _fld in form.fields[:at]:
         reply = await c.say("保留")
-    assert "「是否为会员」" in reply and "这一项只能选：否" in reply
+    assert "「是否为会员」" not in reply and (await c.draft() or {})["answers"]["member"] == "否"
 
 
 @pytest.mark.parametrize(
