@@ -164,6 +164,8 @@ class DialogEngine(DialogKit):
             return self._settle(state, step, review.change_in_words(self, state, event, text, now), now)
         if step.name == Step.REVIEW and asks and review.wants_change(self, state, text):
             asks = False  # "电话能改一下吗？" on the review page: the change, not a question
+        if asks and self._edit_named(state, step, typed) is not None:
+            asks = False  # "修改 是否为会员": the item to change, though its label reads as a question
         if asks and spec is not None:
             asked = self._question(state, step, event, text, now)
             if asked is not None:
@@ -203,13 +205,8 @@ class DialogEngine(DialogKit):
             if token != step.token:
                 return StepResult(state, [Reply(self.msg.render("stale_button")), self._prompt(state, now)])
             return self._answer(state, step, spec, event, value, now)
-        if typed.startswith(("修改", "edit")):
-            rest = typed.removeprefix("修改").removeprefix("edit").strip()
-            # "修改 3": straight to item 3 of the review page (the field asked as 【3/…】);
-            # "修改 参赛渠道" by its name, which no answer to another step is.
-            loose = step.name in (Step.REVIEW, Step.EDIT)
-            if rest.isdigit() or (rest and review.find_item(self, state, rest, loose=loose) is not None):
-                return self._settle(state, step, review.pick_edit(self, state, rest), now)
+        if (rest := self._edit_named(state, step, typed)) is not None:
+            return self._settle(state, step, review.pick_edit(self, state, rest), now)
         contest = self.contest(state)
         other = (
             contest_correction(text, self.contests.open(now), state.get("contest"))
@@ -241,6 +238,18 @@ class DialogEngine(DialogKit):
             said = Reply(self.msg.render("channel_not_offered", channels=contest.channels))
             return StepResult(state, [said, self._prompt(state, now)])
         return self._answer(state, step, spec, event, text, now)
+
+    def _edit_named(self, state: State, step: StepRef, typed: str) -> str | None:
+        """The item "修改 …" names, as :func:`review.pick_edit` takes it, or None: "修改 3" is
+        item 3 of the review page (the field asked as 【3/…】), "修改 参赛渠道" an item by its
+        name, which no answer to another step is."""
+        if not typed.startswith(("修改", "edit")):
+            return None
+        rest = typed.removeprefix("修改").removeprefix("edit").strip()
+        loose = step.name in (Step.REVIEW, Step.EDIT)
+        if rest.isdigit() or (rest and review.find_item(self, state, rest, loose=loose) is not None):
+            return rest
+        return None
 
     def _question(
         self, state: State, step: StepRef, event: Incoming, text: str, now: dt.datetime

@@ -345,6 +345,11 @@ async def test_the_others_route_is_for_non_members(chat: Callable[[str], ChatDri
     assert (await c.draft() or {})["answers"] == {"member": "否"}
     # Opened by 修改, a member is sent to the members' route.
     assert "这一项只能选：否" in await c.say("修改 3")
+    await c.say("1")
+    # By its label too, though "是否" reads as a question: it went to the helpdesk, which listed
+    # the options of every route.
+    opened = await c.say("修改 是否为会员")
+    assert "这一项只能选：否" in opened and "单位会员" not in opened
     assert "请改选「会员推荐/申报（社会征集）」渠道" in await c.say("个人会员")
     await c.say("1")
     assert (await c.draft() or {})["answers"]["member"] == "否"
