@@ -133,6 +133,8 @@ def read_field(
         value = matched or value
     if fld.type is FieldType.URL:
         value = typed_links.joined(state, step.token, value)  # its 提取码, sent on its own
+    if fld.must_contain_url:
+        value = typed_links.with_platform(state, step.token, value)  # "抖音", then its address
     channel = kit.channel(state)
     allowed = fld.channel_options.get(channel.id) if channel is not None else None
     if allowed and v.isdigit():
@@ -147,9 +149,11 @@ def read_field(
     else:
         result = check_answer(fld, value, contest, confirmed=confirmed, today=contest.day_of(now))
     if isinstance(result, Invalid):
+        params = result.params
         if result.code == "share_code_missing":
             typed_links.keep_pending(state, step.token, value)
-        params = result.params
+        if result.code == "url_missing" and fld.must_contain_url:
+            params = {**params, "kept": typed_links.keep_platform(state, step.token, value)}
         if result.code == "not_a_choice" and allowed:
             params = {**params, "options": allowed}  # the channel's, as the prompt listed them
         if result.code in ("bad_date", "date_without_year"):  # a date of this edition, both formats

@@ -68,7 +68,7 @@ async def at_field(c: ChatDriver, svc: Services, contest_id: str, channel: str, 
     if len(route.forms) > 1:
         text = await c.say("微视频")
     form = contest(svc, contest_id).form(route.forms["work"])
-    for fld in form.fields:
+    for fld in asked_fields(form, route.id):
         if fld.id == field_id:
             return text
         text = await c.say(valid_answer(fld, contest(svc, contest_id)))
@@ -428,6 +428,32 @@ async def test_a_link_and_a_question_at_a_field_that_must_hold_a_url_keep_the_li
     assert "电视台" in reply and "链接没有丢" in reply and "已填入「播出平台及网址」" in reply
     draft = await c.draft() or {}
     assert "yangshipin.cn" in str(draft) and "也算吗" not in str(draft), reply
+
+
+async def test_a_platform_then_its_address_in_the_next_message_are_one_answer(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    # Trial round (hlj 自荐): "抖音" at 「播出平台及网址」 was refused, and the address sent next was
+    # stored alone: the platform was lost.
+    url = "https://www.douyin.com/video/7234567890123456789"
+    c = chat("platform-apart")
+    await at_field(c, svc, HLJ, "个人自荐", "platform")
+    reply = await c.say("抖音")
+    assert "已记下“抖音”，请接着发送播放网址" in reply
+    assert "platform" not in (await c.draft() or {})["answers"]
+    reply = await c.say(url)
+    assert "请填写「联系地址」" in reply
+    assert (await c.draft() or {})["answers"]["platform"] == f"抖音 {url}"
+    # Both again in one message: that message as sent, nothing of the platform kept before it.
+    await c.say("修改 播出平台及网址")
+    await c.say("快手")
+    await c.say(f"B站 {url}")
+    assert (await c.draft() or {})["answers"]["platform"] == f"B站 {url}"
+    # "网址是…" alone is the address alone; the words around it are not kept.
+    await c.say("修改 播出平台及网址")
+    await c.say("西瓜视频")
+    await c.say(f"网址是{url}")
+    assert (await c.draft() or {})["answers"]["platform"] == f"西瓜视频 {url}"
 
 
 async def test_a_track_named_in_words_is_chosen_with_the_channel_or_at_its_step(

@@ -13,7 +13,7 @@ import unicodedata
 from urllib.parse import urlsplit
 
 from validators.links import DRIVES, VideoLink, drive_for, parse_video_link, share_link_of
-from validators.text import Invalid, Result, Valid, check_url, clean_text
+from validators.text import Invalid, Result, Valid, check_contains_url, check_url, clean_text, find_urls
 
 __all__ = ["check_link_field", "code_alone", "with_code", "without_link"]
 
@@ -48,6 +48,26 @@ def without_link(text: str) -> str:
     可以多大？" → "视频可以多大？"): what a question-answerer should read."""
     rest = _LINK_PARTS.sub(" ", clean_text(text))
     return re.sub(r"^[\s，,。；;:：]+", "", re.sub(r"\s+", " ", rest)).strip()
+
+
+# What may be said around an address sent alone: "网址是", "链接：", punctuation.
+_ADDRESS_WORDS = re.compile(r"(?:播放|视频|原视频|作品)?(?:网址|链接|地址)(?:是|为|如下)?|[\s，,。.；;:：]+")
+
+
+def platform_then_address(platform: str, text: str) -> str | None:
+    """An address sent alone (``text``) after its platform sent in the message before ("抖音",
+    then "https://v.douyin.com/x"): the two as one answer of 播出平台及网址, "抖音 https://…";
+    None when ``text`` is no address, or says more than one (it names its platform itself)."""
+    checked = check_contains_url(text)
+    if not isinstance(checked, Valid):
+        return None
+    urls = find_urls(checked.value)
+    rest = checked.value
+    for url in urls:
+        rest = rest.replace(url, " ")
+    if not urls or _ADDRESS_WORDS.sub("", rest):
+        return None
+    return f"{platform.strip()} {' '.join(urls)}"
 
 
 def with_code(link_text: str, code: str) -> str:
