@@ -366,3 +366,25 @@ def test_the_first_part_of_a_two_part_label_said_before_the_answer_is_not_part_o
     url = "https://www.douyin.com/video/7301234567890123456"
     assert check_answer(fld, f"播出平台：抖音 {url}", hlj) == Valid(f"抖音 {url}")
     assert check_answer(fld, f"网址是{url}", hlj) == Valid(url)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("四川卫视，还有B站 {url}", "四川卫视、B站 {url}"),  # the trial's words
+        ("抖音和快手 {url}", "抖音、快手 {url}"),
+        ("B站以及西瓜视频 {url}", "B站、西瓜视频 {url}"),
+        ("四川卫视 {url} 另外 B站 {url}", "四川卫视 {url}、B站 {url}"),
+        ("和讯网 {url}", "和讯网 {url}"),  # a name's own 和 stays
+        ("共和国科普 {url}", "共和国科普 {url}"),
+    ],
+)
+def test_the_words_joining_two_platforms_are_not_stored(
+    contests: ContestRegistry, typed: str, stored: str
+) -> None:
+    # Trial round (hlj 自荐): "四川卫视，还有B站 https://…" at 播出平台及网址 kept its 还有 on the form.
+    hlj = contests.get("hlj-2022-kepu")
+    assert hlj is not None
+    fld = next(f for f in hlj.form("self").fields if f.label == "播出平台及网址")
+    url = "https://www.bilibili.com/video/BV1xx411c7mD"
+    assert check_answer(fld, typed.format(url=url), hlj) == Valid(stored.format(url=url))

@@ -592,9 +592,23 @@ def check_people(raw: str, *, max_chars: int | None = None) -> Result:
     return Valid(names)
 
 
+# The words said between two platforms ("四川卫视，还有B站", "抖音和快手", "B站以及西瓜视频"): the
+# cell lists them with 、.  Only between two words (a leading 和 is a name's: 和讯网), and not the 和
+# of 共和, 和平, 和谐, 和睦; hanzi, so never inside an address.
+_BETWEEN_PLATFORMS = re.compile(
+    r"(?<=\S)[，,、；;\s]*(?:还有|以及|另外|(?<!共)和(?![平谐讯睦]))在?[，,、\s]*(?=\S)"
+)
+
+
+def platforms_listed(text: str) -> str:
+    """``text`` with the connecting words between its platforms replaced by 、."""
+    return _BETWEEN_PLATFORMS.sub("、", text)
+
+
 def check_contains_url(raw: str, *, max_chars: int | None = None) -> Result:
-    """Free text that must include the playing address (播出平台及网址)."""
-    base = check_text(raw, max_chars=max_chars)
+    """Free text that must include the playing address (播出平台及网址); the words joining two
+    platforms are not kept (:func:`platforms_listed`)."""
+    base = check_text(platforms_listed(raw), max_chars=max_chars)
     if not isinstance(base, Valid):
         return base
     if find_urls(base.value):
