@@ -103,11 +103,12 @@ def read_field(
     assert contest is not None
     offered = state.pop(NEAR_OFFERED, None)
     if (
-        fld.role in ("recommender", "province")
+        (fld.role in ("recommender", "province") or fld.type is FieldType.EMAIL)
         and isinstance(offered, dict)
         and offered.get("at") == step.token
     ):
-        # "是" or "1" to the places just offered for a near name: the place offered, not the list's.
+        # "是" or "1" to the places just offered for a near name: the place offered, not the list's;
+        # "是" to the address offered for a mistyped one (abc@xx.gov,cn): that address.
         near_said = list(offered.get("options") or [])
         said = v.strip("。.!！ ")
         if said in YES_THAT and len(near_said) == 1:
@@ -160,6 +161,12 @@ def read_field(
             params = {**params, "example": contest.example_date(fld)}
         if result.code in ("date_outside", "date_not_yet"):
             params = {**params, "rule": _window_rule(contest)}
+        if result.code == "bad_email" and params.get("near"):  # offered, never taken
+            meant = str(params["near"])
+            state[NEAR_OFFERED] = {"at": step.token, "options": [meant]}
+            said = kit.error(result.code, params, fld.label)
+            button = (Choice(meant, f"{step.token}|{meant}"),)
+            return StepResult(state, [Reply(said, button, meta={"error": result.code}, numbered=False)])
         return kit.reject(state, result.code, params, fld.label)
     if _after_today(contest, fld, str(result.value), now):
         # A work's 播出时间 or 完成时间 is a day that has passed, whatever the window's end says.

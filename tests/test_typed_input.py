@@ -456,6 +456,26 @@ async def test_a_platform_then_its_address_in_the_next_message_are_one_answer(
     assert (await c.draft() or {})["answers"]["platform"] == f"西瓜视频 {url}"
 
 
+async def test_a_mistyped_email_is_offered_corrected_and_yes_takes_it(
+    chat: Callable[[str], ChatDriver], svc: Services
+) -> None:
+    # Trial round: "abc@xx.gov,cn" was refused with no word of the address meant.
+    c = chat("email-near")
+    await at_field(c, svc, HLJ, "个人自荐", "email")
+    reply = await c.say("abc@xx.gov,cn")
+    assert "您是指“abc@xx.gov.cn”吗？是的话请回复“是”" in reply
+    assert "email" not in (await c.draft() or {})["answers"]  # offered, never taken
+    assert "请填写「内容简介」" in await c.say("是")
+    assert (await c.draft() or {})["answers"]["email"] == "abc@xx.gov.cn"
+    # Declined by typing another address: that one; "是" later is no answer to an old offer.
+    await c.say("修改 电子邮箱")
+    await c.say("wxm@qqcom")
+    await c.say("wxm@163.com")
+    assert (await c.draft() or {})["answers"]["email"] == "wxm@163.com"
+    await c.say("修改 电子邮箱")
+    assert "不是有效的电子邮箱" in await c.say("是")
+
+
 async def test_a_track_named_in_words_is_chosen_with_the_channel_or_at_its_step(
     chat: Callable[[str], ChatDriver], svc: Services
 ) -> None:

@@ -508,6 +508,25 @@ def test_email_rejects(raw: str) -> None:
     invalid(check_email(raw), "bad_email")
 
 
+@pytest.mark.parametrize(
+    ("raw", "near"),
+    [
+        ("abc@xx.gov,cn", "abc@xx.gov.cn"),  # trial round: refused with no word of what was meant
+        ("abc@xx.gov，cn", "abc@xx.gov.cn"),
+        ("abc@xx、gov、cn", "abc@xx.gov.cn"),
+        ("abc@xx gov cn", "abc@xx.gov.cn"),
+        ("zhang@q q.com", "zhang@qq.com"),
+        ("zhang@qq..com", "zhang@qq.com"),
+        ("wxm@qqcom", "wxm@qq.com"),
+        ("kepu@most", None),  # no slip explains it
+        ("张三@qq.com", None),
+        ("zhang@@qq.com", None),
+    ],
+)
+def test_a_mistyped_email_carries_the_address_meant(raw: str, near: str | None) -> None:
+    assert invalid(check_email(raw), "bad_email").params.get("near") == near
+
+
 def test_email_length_limit_254() -> None:
     domain = ".".join(["d" * 60] * 3) + ".cn"
     local = "a" * 64

@@ -220,8 +220,32 @@ _EMAIL = re.compile(
 )
 
 
+# Slips in a domain: a comma or 、 for its dot ("xx.gov,cn"), spaces for its dots ("xx gov cn") or
+# a stray space ("q q.com"), the dot left out before the last label ("qqcom").
+_DOMAIN_SEPARATOR = re.compile(r"\s*[,，、;；]\s*")
+_DOT_LEFT_OUT = re.compile(r"^([a-z0-9-]{2,})(com|cn|net|org)$")
+
+
+def email_near(text: str) -> str | None:
+    """The address a refused one was meant to be ("abc@xx.gov,cn": abc@xx.gov.cn), offered to
+    the entrant, never taken; None when no slip in its domain explains it."""
+    local, at, domain = text.partition("@")
+    if not at or not local or "@" in domain:
+        return None
+    domain = _DOMAIN_SEPARATOR.sub(".", domain.strip().lower())
+    domain = re.sub(r"\s+", "" if "." in domain else ".", domain).strip(".")
+    domain = re.sub(r"\.{2,}", ".", domain)
+    if "." not in domain and (found := _DOT_LEFT_OUT.match(domain)):
+        domain = f"{found[1]}.{found[2]}"
+    near = f"{local.strip()}@{domain}"
+    if near == text or len(near) > 254 or len(local) > 64 or not _EMAIL.fullmatch(near):
+        return None
+    return near
+
+
 def check_email(raw: str, *, required: bool = True) -> Result:
-    """An address like name@example.cn; full-width ＠ and ． typed by Chinese IMEs are accepted."""
+    """An address like name@example.cn; full-width ＠ and ． typed by Chinese IMEs are accepted.
+    A refused address that a slip in its domain explains carries the address meant (``near``)."""
     # NFKC folds ＠, ． and letters typed in full-width mode; 。 is a dot typed in Chinese mode.
     text = email_words(unicodedata.normalize("NFKC", clean_text(raw)).replace("。", "."))
     # The full stop (or comma) typed after the address ends the sentence, not the domain.
@@ -231,7 +255,8 @@ def check_email(raw: str, *, required: bool = True) -> Result:
     if len(text) > 254 or not _EMAIL.fullmatch(text):
         if "@" not in text and isinstance(check_phone(text), Valid):
             return Invalid("email_is_phone", {"value": text[:40]})
-        return Invalid("bad_email", {"value": text[:40]})
+        near = email_near(text)
+        return Invalid("bad_email", {"value": text[:40], **({"near": near} if near else {})})
     local, _, domain = text.partition("@")
     if len(local) > 64:
         return Invalid("bad_email", {"value": text[:40]})
