@@ -66,7 +66,9 @@ def ask_video(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
         return Reply(*plan.prompts[step.token])
     current = kit.msg.render("describe_video", video=video) if video else None
     same = None if video else form_link(kit, state)
-    notes = _own_form_notes(contest.video.notes, plan.form.title) if contest.video and plan.form else None
+    # The notice's notes with the entrant's own form named (most-cas: 片头名称应与推荐表一致).
+    form = plan.form
+    notes = tuple(form.own_words(n) for n in contest.video.notes) if contest.video and form else None
     text = kit.msg.render(
         "prompt_video",
         contest=contest,
@@ -81,19 +83,6 @@ def ask_video(kit: DialogKit, state: State, step: StepRef, plan: Plan, now: dt.d
     if not video and folder is None:
         plan.prompts[step.token] = (text, ())
     return Reply(text)
-
-
-_FORM_NAME = re.compile(r"(推荐表|自荐表|申报表|报送表)$")
-
-
-def _own_form_notes(notes: tuple[str, ...], title: str) -> tuple[str, ...]:
-    """The notice's notes on the video with the entrant's own form named: most-cas writes
-    "视频片头名称应与推荐表一致" for every route, and a 自荐 entrant's form is the 自荐表."""
-    found = _FORM_NAME.search(title)
-    if found is None or found.group(1) == "推荐表":
-        return notes
-    own = found.group(1)
-    return tuple(n if own in n else n.replace("推荐表", own) for n in notes)
 
 
 def shown_video(kit: DialogKit, state: State, step: StepRef, plan: Plan) -> tuple[str, str] | None:

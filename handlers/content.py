@@ -35,7 +35,7 @@ from contests.events import Reply
 from contests.ports import FingerprintStore, Storage
 from contests.records import FingerprintRecord, StaleDraftError, Submission, UserKey
 from contests.registry import ContestRegistry
-from contests.rules import Contest
+from contests.rules import Contest, Form
 from dialogs.messages import Messages
 from handlers.draft_cache import DraftCache
 from validators.content import ContentReport
@@ -116,6 +116,21 @@ def title_of(contest: Contest, form_id: str | None, answers: dict[str, Any]) -> 
     except KeyError:
         return ""
     return next((str(answers[f.id]) for f in form.fields if f.role == "title" and answers.get(f.id)), "")
+
+
+def entry_form(contest: Contest, sub: Submission | None, draft: Any) -> Form | None:
+    """The form of the entry that holds the video: the submission's, else the form of the
+    draft's route (its channel and track), or None when the route is not chosen."""
+    try:
+        if sub is not None:
+            return contest.form(sub.form_id)
+        if isinstance(draft, dict) and draft.get("channel"):
+            channel = contest.channel(str(draft["channel"]))
+            track = draft.get("track") or next(iter(channel.forms))
+            return contest.form(channel.forms[track])
+    except (KeyError, StopIteration):
+        return None
+    return None
 
 
 class ContentChecks:
@@ -298,6 +313,9 @@ class ContentChecks:
         own = submitted[0].number if submitted else None
         matches, _, plain = await self._duplicates(contest, report, own=own)
         entrant = report.with_duplicates(rule, matches, plain, earlier_of(contest, matches)).for_entrant(rule)
+        # The notice's clauses name the entrant's own form (a 自荐 entrant fills no 推荐表).
+        form = entry_form(contest, submitted[0] if submitted else None, draft.data if draft else None)
+        entrant = entrant.in_words_of(form)
         if submitted:
             title = title_of(contest, submitted[0].form_id, submitted[0].answers) or title
         text = self.msg.render(

@@ -23,6 +23,7 @@ from tests.media_factory import MediaFactory, Video
 from tests.test_console_desk import Inbox
 from tests.test_upload import CONTEST_ID, write_contest
 from validators.content import ContentReport
+from validators.content_rules import ContentItem
 
 FIRST, SECOND, THIRD = UserKey("terminal", "q1"), UserKey("terminal", "q2"), UserKey("terminal", "q3")
 
@@ -162,3 +163,42 @@ async def test_an_entrant_beyond_the_queue_is_told_and_the_report_says_so_for_th
     # Told once, at the verdict; the first entrants get their reports.
     assert not any(who == THIRD for who, _ in inbox.sent)
     assert sum("【视频内容检查】" in text for who, text in inbox.sent if who in (FIRST, SECOND)) == 2
+
+
+async def test_the_report_names_the_entrants_own_form(svc: Services, tmp_path: Path) -> None:
+    # Trial round: a 自荐 entrant's content report quoted most-cas's "视频片头名称应与推荐表一致";
+    # the entrant fills the 自荐表.
+    contest_rules = contest_of(svc)
+    clause = contest_rules.video.content.title_card.clause if contest_rules.video else ""
+    assert clause and "推荐表" in clause
+
+    async def check(path: Path, contest: Contest, title: str) -> ContentReport:
+        items = (
+            ContentItem("title_card", "warning", f"片头没有找到作品名称「{title}」", clause),
+            ContentItem("manual_0", "manual", f"{clause}（机器无法可靠判断）", clause),
+        )
+        return ContentReport(True, items)
+
+    svc.content.check = check
+    inbox = Inbox()
+    svc.reach.register("terminal", inbox)
+    clip = MediaFactory(tmp_path / "media").video(Video(seconds=4, bitrate="1M"))
+    assert "正在后台检查" in await send_video(svc, FIRST, clip)
+    await svc.content.drain()
+    report = "\n".join(text for who, text in inbox.sent if who == FIRST)
+    assert "【视频内容检查】" in report and "（通知：视频片头名称应与自荐表一致）" in report, report
+    assert "需人工确认 视频片头名称应与自荐表一致" in report and "推荐表" not in report
+    # The stored report keeps the notice's words, for the organisers.
+    draft = await svc.storage.get_draft(FIRST)
+    assert draft is not None
+    stored = draft.data["video"]["content"]
+    assert {c["clause"] for c in stored["checks"] if c["id"] != "duplicates"} == {clause}
+    # The 推荐 route's form is the 推荐表 the notice names.
+    recommend = contest_rules.form(contest_rules.channel("recommend").forms["work"])
+    assert recommend.own_words(clause) == clause
+
+
+def contest_of(svc: Services) -> Contest:
+    found = svc.contests.get(CONTEST_ID)
+    assert found is not None
+    return found

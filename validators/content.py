@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import validators.content_probe as content_probe
-from contests.rules import Contest, DuplicateRule
+from contests.rules import Contest, DuplicateRule, Form
 from validators.content_log import read_log
 from validators.content_rules import CHECK_NAMES, ContentItem, Readings, Status, duplicates, judge
 from validators.fingerprint import Fingerprint, Match
@@ -84,6 +84,21 @@ class ContentReport:
         if rule is not None:
             return self
         return dataclasses.replace(self, items=tuple(i for i in self.items if i.id != "duplicates"))
+
+    def in_words_of(self, form: Form | None) -> ContentReport:
+        """The report as the entrant of ``form`` reads it: the notice's clauses name their own
+        form (:meth:`~contests.rules.Form.own_words`: most-cas's 片头名称应与推荐表一致 is the
+        自荐表 for a 自荐 entrant), the clause that is a line's message too."""
+        if form is None:
+            return self
+
+        def own(item: ContentItem) -> ContentItem:
+            message = item.message
+            if item.clause and message.startswith(item.clause):  # 需人工确认: the clause is the line
+                message = form.own_words(message)
+            return dataclasses.replace(item, message=message, clause=form.own_words(item.clause))
+
+        return dataclasses.replace(self, items=tuple(own(i) for i in self.items))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``check-video --content --json`` shape; JSON-safe, stored with the submission."""
