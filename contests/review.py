@@ -72,6 +72,9 @@ ITEM_SCAN = "scan"
 ITEM_LABELS = {ITEM_VIDEO: "参赛视频（文件或链接）", ITEM_SCAN: "签字盖章的扫描件"}
 
 
+VIA_CONSOLE = "console"  # a change made in the web console (:attr:`HistoryEntry.via`)
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """One change of a submission: what happened, by whom (``UserKey`` text, ``cli:…``), when."""
@@ -84,6 +87,9 @@ class HistoryEntry:
     reason: str = ""
     items: tuple[str, ...] = ()
     detail: dict[str, Any] = field(default_factory=dict)
+    # Where it was done, when not in a chat or on the command line: VIA_CONSOLE, the web console
+    # (its person's chat channel says nothing of it).
+    via: str = ""
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -99,6 +105,8 @@ class HistoryEntry:
             doc["items"] = list(self.items)
         if self.detail:
             doc["detail"] = self.detail
+        if self.via:
+            doc["via"] = self.via
         return doc
 
     @classmethod
@@ -111,6 +119,7 @@ class HistoryEntry:
             reason=str(doc.get("reason") or ""),
             items=tuple(str(i) for i in doc.get("items") or ()),
             detail=dict(doc.get("detail") or {}),
+            via=str(doc.get("via") or ""),
         )
 
 

@@ -330,6 +330,32 @@ async def test_a_decision_needs_the_csrf_token_and_an_organiser(env: Env) -> Non
     assert decided and decided[0].source == "127.0.0.1" and decided[0].actor == str(ORGANISER)
 
 
+async def test_a_decision_made_in_the_console_is_said_to_be_the_consoles(env: Env) -> None:
+    # Trial round: a decision made in the web console was shown as 主办方（终端）, the channel the
+    # organiser chats in.  One made in the chat still names it.
+    await sign_in(env, ORGANISER)
+    number = env.a.number
+    token = await csrf(env, number)
+    ok = await env.client.post(
+        f"/console/api/submissions/{number}/decision",
+        json={"decision": "return", "reason": "请补充播出证明", "items": ["platform"]},
+        headers={"X-CSRF-Token": token},
+    )
+    assert ok.status == 200 and (await ok.json())["ok"]
+    contest = env.svc.contests.get(CAS)
+    assert contest is not None
+    before = contest.closes_at() - dt.timedelta(days=1)
+    done = await env.svc.review.decide(number, Decision.REJECT, "不符合主题", by=ORGANISER, now=before)
+    assert done.ok, done.text
+    page = await (await env.client.get(f"/console/s/{number}")).text()
+    history = page[page.index('id="history"') :]
+    rows = history[: history.index("</table>")].split("<tr")
+    console_row = next(r for r in rows if "请补充播出证明" in r)
+    chat_row = next(r for r in rows if "不符合主题" in r)
+    assert "主办方（后台）" in console_row and "终端" not in console_row, console_row
+    assert "主办方（终端）" in chat_row, chat_row
+
+
 async def test_a_member_may_not_decide(env: Env) -> None:
     await sign_in(env, MEMBER_A)
     token = await csrf(env, env.a.number)
@@ -444,6 +470,9 @@ async def test_units_confirm_the_entries_waiting_for_them_on_the_page(env: Env) 
     assert usage[UNIT_B] == 1
     (entry,) = await env.svc.stores.audit.list_entries(action_prefix="unit.confirm")
     assert entry.target == env.b.number and entry.actor == str(MEMBER_B)
+    history = await (await env.client.get(f"/console/s/{env.b.number}")).text()
+    history = history[history.index('id="history"') :]
+    assert "代表（后台）</td><td>单位确认（已推荐）" in history, history  # confirmed here, not in a chat
     # A unit nobody is bound to: the organiser confirms on its behalf.
     await env.svc.stores.org.put_units(CAS, [Unit(CAS, "天津市科学技术局", "province", "天津市")])
     c = await submit(

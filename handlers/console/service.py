@@ -22,7 +22,7 @@ from contests.events import Document
 from contests.org import Role, normalise_name, unit_holder
 from contests.ports import AuditLog, OrgStore
 from contests.records import Submission, UserKey
-from contests.review import ITEM_LABELS, Decision, awaiting_district, awaiting_unit
+from contests.review import ITEM_LABELS, VIA_CONSOLE, Decision, awaiting_district, awaiting_unit
 from contests.rules import Contest
 from handlers.admin.service import AdminService
 from handlers.admin.units import ImportSummary, UnitsImportError, UnitsPreview
@@ -357,7 +357,13 @@ class ConsoleService:
             result = ReviewOutcome(False, "unavailable", "审核功能尚未启用。")
         else:
             out = await self.review.decide(
-                entry.number, Decision(decision), reason, by=viewer.user, items=tuple(items), source=source
+                entry.number,
+                Decision(decision),
+                reason,
+                by=viewer.user,
+                items=tuple(items),
+                source=source,
+                via=VIA_CONSOLE,
             )
             return out
         await self.record(
@@ -380,7 +386,7 @@ class ConsoleService:
             result = ReviewOutcome(False, "unavailable", "审核功能尚未启用。")
         else:
             out = await self.review.check_link(
-                entry.number, by=viewer.user, checks=checks, note=note, source=source
+                entry.number, by=viewer.user, checks=checks, note=note, source=source, via=VIA_CONSOLE
             )
             return out
         await self.record(
@@ -444,7 +450,7 @@ class ConsoleService:
     async def confirm_for_unit(self, viewer: ConsoleUser, number: str, *, source: str) -> tuple[bool, str]:
         """A unit's confirmation of an entry named to it (its member, or an organiser on behalf
         of a unit nobody is bound to): :meth:`QuotaService.recommend`, audited."""
-        result = await self.quota.recommend(viewer.user, number, source=source)
+        result = await self.quota.recommend(viewer.user, number, source=source, via=VIA_CONSOLE)
         return result.ok, result.text
 
     async def preview_units(

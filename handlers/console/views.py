@@ -12,7 +12,15 @@ from typing import Any
 
 from contests.org import Membership, Role
 from contests.records import Submission
-from contests.review import ITEM_LABELS, ReviewState, history_of, state_of, state_text
+from contests.review import (
+    ITEM_LABELS,
+    VIA_CONSOLE,
+    HistoryEntry,
+    ReviewState,
+    history_of,
+    state_of,
+    state_text,
+)
 from contests.rules import SHANGHAI, Contest, Form
 from validators.content import ContentReport, problems_of
 
@@ -25,6 +33,7 @@ __all__ = [
     "ConsoleFile",
     "Filters",
     "Listing",
+    "Operator",
     "channel_label",
     "content_lines",
     "content_note",
@@ -67,17 +76,30 @@ def channel_label(channel: str) -> str:
     return CHANNEL_LABELS.get(channel, channel)
 
 
-def operator_labels(sub: Submission, memberships: Iterable[Membership]) -> dict[str, str]:
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """A person of a submission's history in words: who (报名者, 主办方, a unit's 代表, the
+    server's command line) and where they are (the chat channel they use, the login name)."""
+
+    role: str
+    where: str
+
+    def label(self, entry: HistoryEntry) -> str:
+        """As the history names them at ``entry``: where it was done, the console (后台) for what
+        was done there, else where they are."""
+        return f"{self.role}（{'后台' if entry.via == VIA_CONSOLE else self.where}）"
+
+
+def operator_labels(sub: Submission, memberships: Iterable[Membership]) -> dict[str, Operator]:
     """Who each person of a submission's history is, in words: its entrant, an organiser, a
-    unit's representative (by the channel they used), the server's command line (``cli:…``)."""
-    labels = {str(sub.user): f"报名者（{channel_label(sub.user.channel)}）"}
+    unit's representative (by the channel they use), the server's command line (``cli:…``)."""
+    labels = {str(sub.user): Operator("报名者", channel_label(sub.user.channel))}
     for m in memberships:
-        where = channel_label(m.user.channel)
         role = "主办方" if m.role is Role.ORGANISER else f"{m.unit_key or '推荐单位'}代表"
-        labels.setdefault(str(m.user), f"{role}（{where}）")
+        labels.setdefault(str(m.user), Operator(role, channel_label(m.user.channel)))
     for h in history_of(sub):
         if h.by.startswith("cli:"):
-            labels.setdefault(h.by, f"服务器命令行（{h.by.removeprefix('cli:')}）")
+            labels.setdefault(h.by, Operator("服务器命令行", h.by.removeprefix("cli:")))
     return labels
 
 
@@ -382,13 +404,14 @@ def content_lines(video: Mapping[str, Any]) -> list[tuple[str, str]]:
 def history_rows(
     sub: Submission,
     labels: Mapping[str, str],
-    operators: Mapping[str, str] | None = None,
+    operators: Mapping[str, Operator] | None = None,
     *,
     personal: bool = True,
 ) -> list[dict[str, str]]:
     """The submission's history (who, when, what), items named as on the form, each person by
-    ``operators`` (their role in words) where it names them; what a resubmission changed,
-    with the answers before and after where the viewer may read them (``personal``)."""
+    ``operators`` (their role in words, and where it was done) where it names them; what a
+    resubmission changed, with the answers before and after where the viewer may read them
+    (``personal``)."""
     rows = []
     for h in history_of(sub):
         state = ""
@@ -398,7 +421,7 @@ def history_rows(
         rows.append(
             {
                 "at": when(h.at),
-                "by": (operators or {}).get(h.by, h.by),
+                "by": who.label(h) if (who := (operators or {}).get(h.by)) is not None else h.by,
                 "event": EVENT_LABELS.get(h.event, h.event),
                 "state": state,
                 "reason": h.reason,

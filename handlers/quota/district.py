@@ -259,7 +259,7 @@ class DistrictRecommendations:
             if place_counts(p, "work", now)
         )
 
-    async def recommend(self, user: UserKey, number: str) -> SelectResult:
+    async def recommend(self, user: UserKey, number: str, *, via: str = "") -> SelectResult:
         """推荐 <编号>: the member's unit recommends a work submitted through it, using one of its
         places (reserved and committed atomically: the maximum holds under any concurrency)."""
         number = number.strip().upper()
@@ -335,7 +335,12 @@ class DistrictRecommendations:
                 "awaiting_unit": None,
             },
             history=HistoryEntry(
-                now, str(user), "unit_confirmed", ReviewState.RECOMMENDED.value, detail={"unit": unit.name}
+                now,
+                str(user),
+                "unit_confirmed",
+                ReviewState.RECOMMENDED.value,
+                detail={"unit": unit.name},
+                via=via,
             ).to_json(),
         )
         told = f"您的作品 {number}{title} 已获“{unit.name}”确认推荐，计入其推荐名额。"

@@ -320,9 +320,13 @@ class QuotaService:
 
     # -- two steps: the recommending units choose (cq 区县推荐) ------------------------------
 
-    async def recommend(self, user: UserKey, number: str, *, source: str = "chat") -> SelectResult:
-        """推荐 <编号> (see :meth:`DistrictRecommendations.recommend`); audited when it took a place."""
-        result = await self.districts.recommend(user, number)
+    async def recommend(
+        self, user: UserKey, number: str, *, source: str = "chat", via: str = ""
+    ) -> SelectResult:
+        """推荐 <编号> (see :meth:`DistrictRecommendations.recommend`); audited when it took a place
+        (``source``: the audit log's; ``via``: "console" where the console did it, kept in the
+        history)."""
+        result = await self.districts.recommend(user, number, via=via)
         await self._audit(user, "unit.confirm", number, result, source)
         return result
 

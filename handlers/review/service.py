@@ -174,10 +174,13 @@ class ReviewService:
         items: Sequence[str] = (),
         now: dt.datetime | None = None,
         source: str = "chat",
+        via: str = "",
     ) -> ReviewOutcome:
         """通过 / 退回修改 / 未通过, with a reason (required for the last two); the entrant is
         told at once.  A return names what is to be fixed (``items``: field ids, ``video``,
-        ``scan``); the entrant reopens exactly those with “修改 编号”."""
+        ``scan``); the entrant reopens exactly those with “修改 编号”.  ``source``: the audit
+        log's (an address, "chat", "cli"); ``via``: "console" where the console made it, kept
+        in the history (:attr:`HistoryEntry.via`)."""
         found = await self._found(number, by)
         if isinstance(found, ReviewOutcome):
             return found
@@ -214,7 +217,7 @@ class ReviewService:
             "at": now.isoformat(),
         }
         kept = chosen if decision is Decision.RETURN else ()
-        history = HistoryEntry(now, str(by), "decided", decision.state.value, reason, kept)
+        history = HistoryEntry(now, str(by), "decided", decision.state.value, reason, kept, via=via)
         stored = await self.storage.update_submission(
             sub.number, extra={"review": record}, history=history.to_json()
         )
@@ -295,9 +298,11 @@ class ReviewService:
         note: str = "",
         now: dt.datetime | None = None,
         source: str = "chat",
+        via: str = "",
     ) -> ReviewOutcome:
         """Record an organiser's check of a cloud-drive link: each of :data:`LINK_CHECKS`
-        passed or not; the link counts as checked when all passed."""
+        passed or not; the link counts as checked when all passed (``source``, ``via``: as
+        :meth:`decide`'s)."""
         found = await self._found(number, by)
         if isinstance(found, ReviewOutcome):
             return found
@@ -315,7 +320,8 @@ class ReviewService:
         note = _plain(note)[:MAX_REASON_CHARS]
         record = {"ok": ok, "checks": result, "note": note, "by": str(by), "at": now.isoformat()}
         failed = [LINK_CHECKS[k] for k, v in result.items() if not v]
-        history = HistoryEntry(now, str(by), "link_checked", reason=note, detail={"ok": ok, "failed": failed})
+        detail = {"ok": ok, "failed": failed}
+        history = HistoryEntry(now, str(by), "link_checked", reason=note, detail=detail, via=via)
         stored = await self.storage.update_submission(
             sub.number, extra={"link_check": record}, history=history.to_json()
         )
