@@ -775,6 +775,7 @@ async def test_every_error_code_has_its_own_sentence(messages: Messages) -> None
         "date_outside": {"value": "x", "start": dt.date(2023, 1, 1), "end": None},
         "date_in_future": {"value": "x", "today": dt.date(2026, 12, 7)},
         "contact_as_text": {"value": "13611112222"},
+        "date_as_text": {"value": "2025年10月15日"},
         "no_real_answer": {"value": "随便", "hint": "如生命科学"},
         "nothing_to_keep": {},
         "name_in_sentence": {"value": "法人是刘校长，刘大成"},

@@ -388,3 +388,15 @@ def test_the_words_joining_two_platforms_are_not_stored(
     fld = next(f for f in hlj.form("self").fields if f.label == "播出平台及网址")
     url = "https://www.bilibili.com/video/BV1xx411c7mD"
     assert check_answer(fld, typed.format(url=url), hlj) == Valid(stored.format(url=url))
+
+
+@pytest.mark.parametrize("typed", ["去年10月15号", "2025年10月15日", "2025-10-15"])
+def test_a_date_typed_a_step_early_is_no_category(contests: ContestRegistry, typed: str) -> None:
+    # Trial round (hlj 自荐): "去年10月15号", the 播出时间 typed one step early, was taken as 类别.
+    hlj = contests.get("hlj-2022-kepu")
+    assert hlj is not None
+    fld = next(f for f in hlj.form("self").fields if f.id == "category")
+    today = dt.date(2022, 5, 1)
+    assert check_answer(fld, typed, hlj, today=today) == Invalid("date_as_text", {"value": typed})
+    assert check_answer(fld, typed, hlj, confirmed=True, today=today) == Valid(typed)  # "答：…"
+    assert check_answer(fld, "天文", hlj, today=today) == Valid("天文")

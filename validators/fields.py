@@ -202,6 +202,10 @@ def check_answer(
         case FieldType.TEXT:
             if fld.must_contain_url:
                 return check_contains_url(raw, max_chars=fld.max_chars)
+            if _choice_like(fld) and not confirmed and isinstance(check_date(raw, today=today), Valid):
+                # "去年10月15号" at 类别 (trial round): the 播出时间 typed a step early; no
+                # category, 职务 or 职称 is a date.
+                return Invalid("date_as_text", {"value": raw.strip()[:30]})
             if _choice_like(fld):  # "科普动画吧" for 类别: the particle is a tone, not the category
                 raw = without_hedge(without_particle(raw))
             if fld.role == "title":
