@@ -18,11 +18,11 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
 from contests.events import Choice, EventKind, Incoming, Reply
-from contests.rules import Contest, EntryRoute
+from contests.rules import Contest, EntryRoute, FormField
 from dialogs import form_fields, refit, review, scan, video
 from dialogs.choosing import channels_meant, contest_in_clauses, contests_meant, contests_near, picked_number
 from dialogs.form_fields import channel_options
-from dialogs.kit import YES_THAT, DialogKit, StepSpec, norm
+from dialogs.kit import YES_THAT, DialogKit, StepSpec, norm, show_answer
 from dialogs.plans import Plan, Route, StepRef, goto
 from dialogs.results import Advance, Answer, Ask, StepResult
 from dialogs.states import State, Step
