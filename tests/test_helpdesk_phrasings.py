@@ -485,3 +485,9 @@ def test_another_programmes_business_is_out_of_scope(helpdesk: Helpdesk, contest
 def test_a_subsidy_asked_of_a_prize_is_the_unsaid_prize_money(helpdesk: Helpdesk) -> None:
     answer = helpdesk.ask(ENVOY, "获奖了有补贴吗")
     assert answer.kind == "silent" and "没有提到奖金" in answer.answer
+
+
+def test_where_to_post_is_told_the_way_the_notice_sends_instead(helpdesk: Helpdesk) -> None:
+    answer = helpdesk.ask(CACSI, "材料要寄到哪里？")
+    assert answer.kind == "silent" and answer.answer.startswith("通知没有要求邮寄材料")
+    assert "百度云" in answer.answer and "通知原文" not in answer.answer  # the fact; its clause not again

@@ -403,6 +403,11 @@ class Helpdesk:
             said = silence.english if english else silence.chinese
             near = base.search(self.analyzer.query(silence.nearby), limit=2) if silence.nearby else []
             near = [h for h in near if h.confidence >= self.threshold and not h.entry.silent]
+            # a clause a fact beside it already quotes is said once
+            near = [
+                h for h in near
+                if not any(o is not h and h.entry.text[:20] in o.entry.quote for o in near)
+            ]  # fmt: skip
             if near and not english:
                 said += "\n通知写到的相关内容：\n" + "\n".join(h.entry.render() for h in near)
             return reply(said + self._contacts(contest, english), "silent", "通知（未提及）")

@@ -104,7 +104,9 @@ TOPICS: tuple[SilentTopic, ...] = (
            r"|\b(?:mailing|postal) address|where .{0,20}\b(?:mail|post)\b",
            r"寄至|寄到|邮寄|地址[:：]",
            "通知没有要求邮寄材料，也没有公布邮寄地址。",
-           "The notice asks for nothing to be posted and gives no postal address."),
+           "The notice asks for nothing to be posted and gives no postal address.",
+           # how the materials are sent instead (cacsi: a net-disk link e-mailed)
+           "提交方式 报送方式 上传 网盘 链接 发送 邮箱"),
     # A number to call, where the notice prints none (asking for one, not a form's 联系电话 field).
     _topic(r"(?:有没有|有没得|有木有|有无)[^，。？?]{0,4}(?:联系|咨询)?(?:电话|热线)|(?:电话|热线)(?:是)?(?:多少|几号)"
            r"|打(?:过去|个电话)(?:问|咨询)|咨询电话|\bphone number|\bhotline",
