@@ -43,6 +43,12 @@ ASKS_EACH = re.compile(
 _ASKS_PLACE = re.compile(r"名额|占用|算(?:不算|吗)|能不能|可以吗|可不可以")
 #: A work made there ("拍了个边疆少数民族地区的片子"), not a province asking for its 三区 place.
 _MADE_THERE = re.compile(r"拍|片子|题材|涉及")
+#: The area is what the work is about ("拍了个革命老区的片子", "边疆题材的片子"), not where the asker is
+#: ("我们是边疆的单位，拍了片子，谁来推荐": who recommends, not the 三区 rule).
+_ABOUT_THERE = re.compile(
+    rf"(?:拍|涉及|关于|讲|反映|记录)[^，,。？?！!]{{0,8}}(?:{THREE_AREAS.pattern})"
+    rf"|(?:{THREE_AREAS.pattern})[^，,。？?！!]{{0,6}}(?:题材|片子|故事|作品|视频|内容)"
+)
 #: "Who" of another errand: who signs, seals, fills in a cell or reviews ("合拍的，承诺书谁签字").
 _OTHER_ERRAND = re.compile(r"签字|签名|签章|盖章|盖谁|填|写|栏|格|署名|审核|联系|寄|邮")
 #: A count asked ("三区的省能推几部"): the places' business, not who submits.
@@ -84,7 +90,9 @@ def joint_submitter(
     """The reply for a question about who submits a work several made (or a 三区 work), and the id
     of the route entry it stands for; None for any other question or where no route has the rule.
     ``route`` is the draft's or the one the question names: only its rule is said."""
-    three_areas = bool(THREE_AREAS.search(text) and _MADE_THERE.search(text)) and not _ASKS_COUNT.search(text)
+    three_areas = bool(
+        THREE_AREAS.search(text) and _MADE_THERE.search(text) and _ABOUT_THERE.search(text)
+    ) and not _ASKS_COUNT.search(text)
     joint = bool(JOINT.search(text))
     each = bool(ASKS_EACH.search(text))
     who = bool(ASKS_WHO.search(text))
@@ -124,6 +132,13 @@ TEAM = re.compile(
     r"组队|组团|团队(?:创作|合作|制作)|(?:几个人|多人|多个人|好几个人|[两三四五六几]个?人)(?:一起|合作|合拍)?.{0,3}(?:做|拍|制作|创作|参加|报)"
 )
 _MAY_OR_HOW = re.compile(r"可以|能不能|能否|能吗|行吗|行不行|允许|态度|只能|还是")
+#: The several people are what is filmed ("视频里可以拍几个人一起做实验吗", "画面里能不能出现三个人一起
+#: 做饭的镜头"), not who makes the work.
+_FILMED = re.compile(
+    r"视频里|片子里|画面|镜头|出镜|出现|拍(?:摄)?[^，,。？?]{0,2}(?:几|多|好几|[两三四五六])个?人"
+)
+#: What 团队合作 does not say: how big a team may be ("队伍最多几个人"), how many works it enters.
+_TEAM_SIZE = re.compile(r"最多|最少|几个人$|几个人(?:以内|为限)|人数|多个作品|几部")
 
 
 def team_work(base: KnowledgeBase, text: str) -> tuple[str, str] | None:
@@ -133,6 +148,8 @@ def team_work(base: KnowledgeBase, text: str) -> tuple[str, str] | None:
         not (TEAM.search(text) and _MAY_OR_HOW.search(text))
         or ASKS_WHO.search(text)
         or ASKS_EACH.search(text)
+        or _FILMED.search(text)
+        or _TEAM_SIZE.search(text)
     ):
         return None
     clause = next((e for e in base.entries if e.kind == "clause" and "团队合作" in e.text), None)

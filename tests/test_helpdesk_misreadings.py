@@ -1,0 +1,51 @@
+"""Questions that look like what a reader answers but ask something else: people filmed, not a team
+making the work; an asker who is in the 三区, not a work about them; 附件 as a file uploaded, not the
+notice's numbered attachment.  Each asserts the misreading's reply is gone and, where the notice
+answers, that the right fact is there."""
+
+from __future__ import annotations
+
+import pytest
+
+from handlers.helpdesk.answer import Helpdesk
+
+CQ = "cq-2023-scientist-spirit"
+CAS = "most-cas-2024-kepu"
+ENVOY = "most-2023-tech-envoy"
+HLJ = "hlj-2022-kepu"
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "wrong"),
+    [
+        # The several people are filmed: 团队合作 says nothing of who may appear in the picture.
+        (ENVOY, "视频里可以拍几个人一起做实验吗", "鼓励团队合作"),
+        (ENVOY, "画面里能不能出现三个人一起做饭的镜头", "鼓励团队合作"),
+        # How big a team may be or how many works it enters: the notice does not say.
+        (ENVOY, "可以组队参加吗，队伍最多几个人", "可以，通知鼓励团队合作"),
+        (ENVOY, "可以组团参加多个作品吗", "可以，通知鼓励团队合作"),
+        # The asker's unit is in the 三区; the work is not said to be about them.
+        (CAS, "我们是边疆的单位，拍了片子，谁来推荐", "地方、部门推荐：涉及“三区”的微视频"),
+        (CAS, "我们是贫困地区的学校，拍的片子谁来提交", "地方、部门推荐：涉及“三区”的微视频"),
+    ],
+)
+def test_a_joint_or_team_reader_leaves_a_question_it_does_not_answer(
+    helpdesk: Helpdesk, contest: str, question: str, wrong: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert not (answer.confident and answer.answer.startswith(wrong))
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "right"),
+    [
+        (ENVOY, "可以几个人组队做吗", "可以，通知鼓励团队合作"),
+        (CAS, "拍了个革命老区的片子，谁提交", "涉及“三区”的微视频须由该区域的作者（制作单位）提交"),
+        (CAS, "我们是北京的单位，拍了一部边疆题材的片子，谁提交", "须由该区域的作者（制作单位）提交"),
+    ],
+)
+def test_a_team_making_or_a_work_about_the_3_areas_is_still_answered(
+    helpdesk: Helpdesk, contest: str, question: str, right: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and right in answer.answer
