@@ -49,3 +49,35 @@ def test_a_team_making_or_a_work_about_the_3_areas_is_still_answered(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and right in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "wrong"),
+    [
+        # 附件 is the upload page's slot for the scans, not the notice's 附件1.
+        (HLJ, "推荐表扫描件上传到哪个附件里", "《2022年黑龙江省优秀科普微视频作品推荐表》是附件1"),
+        (HLJ, "推荐表作为附件上传，哪个附件位置", "《2022年黑龙江省优秀科普微视频作品推荐表》是附件1"),
+        # The route named, the form asked: not the route's quota.
+        (HLJ, "个人自荐要填附件几", "个人自荐·个人：推荐作品数量不限"),
+    ],
+)
+def test_attachment_questions_get_what_they_ask(
+    helpdesk: Helpdesk, contest: str, question: str, wrong: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert not (answer.confident and answer.answer.startswith(wrong))
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "right"),
+    [
+        (HLJ, "个人自荐要填附件几", "《2022年黑龙江省优秀科普微视频作品自荐表》是附件2"),
+        (ENVOY, "我们是自荐的，要填附件几", "自荐表》是附件4"),
+        (HLJ, "推荐表是第几个附件", "《2022年黑龙江省优秀科普微视频作品推荐表》是附件1"),
+    ],
+)
+def test_the_form_a_route_fills_is_its_attachment(
+    helpdesk: Helpdesk, contest: str, question: str, right: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and right in answer.answer

@@ -14,6 +14,12 @@ from handlers.helpdesk.foreign import FORM_NAMES
 
 #: Asking an attachment's number: 附件几, 哪个附件, 第几个附件, 附件号.
 ASKS_NUMBER = re.compile(r"附件\s*(?:几|多少|哪个|第几)|(?:哪个|哪一个|第几个?)附件|附件(?:号|编号|序号)")
+#: 附件 as a file uploaded or sent ("推荐表扫描件上传到哪个附件里", "邮件附件放哪个表"): a slot of
+#: the upload page or of a mail, not the notice's numbered attachment.
+#: Asking which form to fill or use ("个人自荐要填附件几", "推荐用哪个附件"), which a route's name
+#: answers; not a rule's own attachment ("推荐要求是附件几").
+_FILLS = re.compile(r"填|用")
+_UPLOADED = re.compile(r"上传|传到|传哪|放到|放在|放进|添加|邮件|发送|扫描件|位置")
 
 
 def _names(contest: Contest, form: Form) -> tuple[str, str]:
@@ -27,12 +33,15 @@ def _names(contest: Contest, form: Form) -> tuple[str, str]:
 def form_attachment(contest: Contest, text: str) -> tuple[str, str] | None:
     """The reply to a question asking which attachment a form is, and the id of the form it is
     about; None for any other question or where the question names no form of ``contest``."""
-    if not ASKS_NUMBER.search(text):
+    if not ASKS_NUMBER.search(text) or _UPLOADED.search(text):
         return None
     forms = [f for f in contest.forms if f.attachment]
     named = [f for f in forms if _names(contest, f)[0] in text]
     if not named:
         named = [f for f in forms if (kind := _names(contest, f)[1]) and kind in text]
+    if not named and _FILLS.search(text):
+        # The route named, the form asked ("个人自荐要填附件几": the 自荐表), not its quota
+        named = [f for f in forms if (kind := _names(contest, f)[1]) and kind.removesuffix("表") in text]
     if not named:
         return None
     said = "\n".join(f"《{f.title}》是{f.attachment}。\n（依据：通知 {f.attachment}）" for f in named)
