@@ -81,3 +81,40 @@ def test_the_form_a_route_fills_is_its_attachment(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and right in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "stays"),
+    [
+        # The national contest's own theme in the asker's own event, not the Chongqing contest.
+        (CAS, "我们单位组织的弘扬科学家精神主题活动拍的片子能报吗", CAS),
+        (CAS, "我们拍的是院士弘扬科学家精神系列活动，时长多少合适", CAS),
+        # A work of another contest entered in this one, or the asker's past there.
+        (CAS, "去年大美科技特派团活动的作品能报吗", CAS),
+        (CAS, "我们拍的片子得过大美科技特派团活动的奖，能报这个吗", CAS),
+        (HLJ, "参加过重庆那个科学家精神短视频大赛的作品能报吗", HLJ),
+        # A city's round, named by its place alone.
+        (CAS, "重庆市里组织的初选活动截止是哪天", CAS),
+        # Another contest heard of, this one asked ("这个呢").
+        (ENVOY, "我听说重庆那个科学家精神比赛要3到4分钟，这个呢", ENVOY),
+    ],
+)
+def test_another_contest_as_story_does_not_switch_the_contest(
+    helpdesk: Helpdesk, contest: str, question: str, stays: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.contest_id == stays
+    assert "以下按“2023年“弘扬科学家精神" not in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "other"),
+    [
+        (HLJ, "重庆那个弘扬科学家精神短视频大赛截止是哪天", CQ),
+        (CQ, "黑龙江省那个优秀科普微视频评选截止是哪天", HLJ),
+    ],
+)
+def test_another_contest_pointed_at_is_still_answered(
+    helpdesk: Helpdesk, contest: str, question: str, other: str
+) -> None:
+    assert helpdesk.ask(contest, question).contest_id == other

@@ -100,8 +100,8 @@ _CONTEST_NAME = re.compile(r"(?:大赛|比赛|活动|征集|评选)$")
 _POINTED = re.compile(r"那个\s*<>|<>\s*那个|<>(?:那边|那里)")
 #: The other contest as the asker's past or subject, not what is asked of ("参加过大美科技特派团的
 #: 活动", "讲的是…的故事", "已经报了全国科普微视频大赛"); and this one pointed at ("这次", "本次").
-_BACKGROUND = re.compile(r"(?:参加过|报过|报了|得过|获过|讲|拍|是)(?:的是)?\s*<>")
-_THIS_ONE = re.compile(r"这次|本次|这一届|本届|这个(?:比赛|大赛|活动|征集)")
+_BACKGROUND = re.compile(r"(?:参加过|报过|报了|得过|获过)[^，,。？?]{0,8}<>|(?:讲|拍|是)(?:的是)?\s*<>")
+_THIS_ONE = re.compile(r"这次|本次|这一届|本届|这个(?:比赛|大赛|活动|征集)|(?:这个|这边|你们|咱们)呢")
 #: A name any contest may be called by ("短视频大赛", "科普微视频大赛"): it names no other one.
 _GENERIC_NAME = re.compile(r"(?:短视频|微视频|科普微视频|科普)(?:大赛|比赛|活动|征集)")
 
@@ -111,6 +111,9 @@ _GENERIC_NAME = re.compile(r"(?:短视频|微视频|科普微视频|科普)(?:�
 #: The other contest as what the asker saw or heard ("我看重庆那个比赛是要求去掉的"): a comparison.
 _HEARD = re.compile(r"看|听|据说|好像|比如|像|参考")
 _NAME_SPAN = re.compile(r"[^，,。？?！!、；;\s]{2,20}?(?:大赛|比赛|活动|征集|评选)")
+#: What follows a phrase that makes it a work of that contest ("…活动的作品", "…的奖"), and entering it.
+_WORK_OF_IT = re.compile(r"的?(?:作品|片子|视频|奖|获奖)")
+_ENTERS = re.compile(r"报|参加|参赛|投")
 
 
 def _named_in_a_span(
@@ -118,26 +121,47 @@ def _named_in_a_span(
 ) -> Contest | None:
     """Another contest whose own names (two characters or more, not a generic one) stand in a phrase
     that ends like a contest's name, pointed at with 那个 or naming only it; not the asker's past
-    ("参加过…大赛") nor a name ``current``'s notice also uses, unless pointed at."""
+    ("参加过…大赛", "得过…活动的奖", "…活动的作品能报吗") nor, unless pointed at, a name ``current``'s
+    notice also uses ("弘扬科学家精神主题活动" asked of the national contest, whose theme it is) or a
+    place alone ("重庆市里组织的初选活动": a city's round of any contest)."""
     found: dict[str, tuple[int, Contest]] = {}
+    own_text: str | None = None
+    places = {p for c in contests for p in _places_listed(c)}
     for span in _NAME_SPAN.finditer(text):
         phrase = span.group(0)
         before = text[: span.start()][-6:]
         if _HEARD.search(before + phrase) or _GENERIC_NAME.fullmatch(phrase):
             continue
+        if _WORK_OF_IT.match(text[span.end() :]) and _ENTERS.search(text[span.end() :]):
+            continue  # "大美科技特派团活动的作品能报吗": a work of that contest entered in this one
         pointed = "那个" in phrase
-        own = " ".join(n for n in map(normalise, _names(current, notice_of(current.id))) if len(n) >= 2)
+        if own_text is None:
+            own = notice_of(current.id)
+            own_text = normalise(
+                " ".join([current.title, *(c.text for c in own.clauses)] if own else [current.title])
+            )
         for contest in contests:
             if contest.lineage == current.lineage:
                 continue
+            candidates = sorted(
+                (
+                    n
+                    for n in map(normalise, _names(contest, notice_of(contest.id)))
+                    if len(n) >= 2 and n in phrase
+                ),
+                key=len,
+                reverse=True,
+            )
+            marked = before + phrase
+            for n in candidates:
+                marked = marked.replace(n, "<>")
+            if _BACKGROUND.search(marked):
+                continue
             names = [
                 n
-                for n in map(normalise, _names(contest, notice_of(contest.id)))
-                if len(n) >= 2
-                and n in phrase
-                and not _GENERIC_NAME.fullmatch(n)
-                and (pointed or n not in own)
-                and not _BACKGROUND.search((before + phrase).replace(n, "<>"))
+                for n in candidates
+                if not _GENERIC_NAME.fullmatch(n)
+                and (pointed or (n not in own_text and not any(p.startswith(n) for p in places)))
             ]
             weight = sum(map(len, names))
             if weight and weight > found.get(contest.id, (0, contest))[0]:
