@@ -118,3 +118,20 @@ def test_another_contest_pointed_at_is_still_answered(
     helpdesk: Helpdesk, contest: str, question: str, other: str
 ) -> None:
     assert helpdesk.ask(contest, question).contest_id == other
+
+
+@pytest.mark.parametrize(
+    ("question", "refused"),
+    [
+        # The title cards are gone already; the sound is what is kept.
+        ("片头片尾去掉了，这样原声能保留吗", False),
+        ("水印都去了，这样片尾还能留着吗", True),
+        ("我们做了个单位logo的片头，这些能保留吗", True),
+        ("我们把片头删了，片尾logo保留可以吗", True),
+    ],
+)
+def test_what_the_asker_already_took_out_is_not_refused(
+    helpdesk: Helpdesk, question: str, refused: bool
+) -> None:
+    answer = helpdesk.ask(CQ, question)
+    assert answer.answer.startswith("不行：通知要求去除所有水印和片头片尾") == refused
