@@ -135,3 +135,17 @@ def test_what_the_asker_already_took_out_is_not_refused(
 ) -> None:
     answer = helpdesk.ask(CQ, question)
     assert answer.answer.startswith("不行：通知要求去除所有水印和片头片尾") == refused
+
+
+def test_a_score_out_of_100_is_not_read_as_minutes(helpdesk: Helpdesk) -> None:
+    # "100分中" is of the 100 points, not a typo of 分钟: the rubric, not the duration.
+    answer = helpdesk.ask(CQ, "总分100分中题材内容占多少")
+    assert "视频时长须为3～4分钟" not in answer.answer
+    assert answer.confident and "题材内容30分" in answer.answer
+
+
+@pytest.mark.parametrize(("contest", "question"), [(CQ, "时长三到八分中可以吗"), (CQ, "五分中可以吗")])
+def test_minutes_typed_as_fen_zhong_are_a_duration(helpdesk: Helpdesk, contest: str, question: str) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.kind != "offtopic"
+    assert answer.confident and "视频时长须为3～4分钟" in answer.answer

@@ -181,6 +181,7 @@ class Analyzer:
         text = _CN_FIGURE.sub(_in_digits, text)
         for pattern, replacement in self._rewrites:
             text = pattern.sub(replacement, text)
+        text = _CN_FIGURE.sub(_in_digits, text)  # a unit a rewrite mended ("三到八分中": 分钟)
         implied = [term for pattern, terms in self._phrases if pattern.search(text) for term in terms.split()]
         # "去年参加过这个活动的片子" dates the earlier entry, not the work: 历届 is asked, not 年份.
         if "历届" in implied:

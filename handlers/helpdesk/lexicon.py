@@ -301,7 +301,8 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     # by sound rewrote 县上, 寓言, 时常 and thirty more words people mean).
     (r"油箱", "邮箱"),
     (r"东奥", "冬奥"),
-    (r"(?<=[\d一二三四五六七八九十两半])分中", "分钟"),
+    # not a score's part ("总分100分中题材内容占多少": of the 100 points)
+    (r"(?<=[\d一二三四五六七八九十两半])分中(?![^，,。？?]*?(?:占|得分|扣))", "分钟"),
     (r"偏头", "片头"),
     (r"偏尾", "片尾"),
     (r"隔世", "格式"),
