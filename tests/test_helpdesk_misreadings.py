@@ -149,3 +149,9 @@ def test_minutes_typed_as_fen_zhong_are_a_duration(helpdesk: Helpdesk, contest: 
     answer = helpdesk.ask(contest, question)
     assert answer.kind != "offtopic"
     assert answer.confident and "视频时长须为3～4分钟" in answer.answer
+
+
+def test_asking_what_the_asker_told_they_are_keeps_the_telling(helpdesk: Helpdesk) -> None:
+    # "是会员吗" asks of the 高校 just told, not of the form's 是否为会员 cell.
+    answer = helpdesk.ask("cacsi-2022-youth", "我们是高校，是会员吗")
+    assert not (answer.confident and "「是否为会员」" in answer.answer)
