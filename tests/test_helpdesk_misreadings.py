@@ -155,3 +155,24 @@ def test_asking_what_the_asker_told_they_are_keeps_the_telling(helpdesk: Helpdes
     # "是会员吗" asks of the 高校 just told, not of the form's 是否为会员 cell.
     answer = helpdesk.ask("cacsi-2022-youth", "我们是高校，是会员吗")
     assert not (answer.confident and "「是否为会员」" in answer.answer)
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "lead"),
+    [
+        # Persons made it: the envoy notice's 自荐 is for 机构 only, so its 第一制作机构 is no answer.
+        (ENVOY, "我们是第一作者，和别人一起拍的，谁提交", "由第一作者提交。"),
+        (
+            ENVOY,
+            "我和同事一起拍的，可以再单独报一次吗",
+            "不可以分别报：几方共同制作的同一部作品只报一次，由第一作者提交。",
+        ),
+        # Two units made it: hlj's 个人自荐 rule (第一制作人) is not theirs.
+        (HLJ, "两家单位合拍的片子谁来提交", "由第一制作单位提交。"),
+    ],
+)
+def test_who_submits_a_joint_work_is_the_rule_for_its_makers(
+    helpdesk: Helpdesk, contest: str, question: str, lead: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and answer.answer.startswith(lead)

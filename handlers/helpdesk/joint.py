@@ -57,16 +57,18 @@ _ASKS_COUNT = re.compile(r"几部|几个名额|多少")
 FIRST = re.compile(r"第一(?:制作单位|制作机构|制作人|作者)")
 
 
-def _parts(route: EntryRoute, three_areas: bool, persons: bool | None) -> list[str]:
+def _parts(route: EntryRoute, three_areas: bool, persons: bool | None, strict: bool = False) -> list[str]:
     """The parts of the route's 提交人 rule the question is about: its 三区 part for a 三区 work, else
     the parts for works several made (多个单位共同…, 多人参与…: of persons or of bodies, as the asker
-    says), else those naming who comes first."""
+    says), else those naming who comes first.  ``strict``: none where the route has no part for the
+    makers the asker says (persons, where only 机构 may 自荐)."""
     parts = [p.strip("。 ") for p in re.split(r"[；;]", route.submitter) if p.strip("。 ")]
     if three_areas:
         return [p for p in parts if "三区" in p]
     firsts = [p for p in parts if FIRST.search(p)]
     if persons is not None:
-        firsts = [p for p in firsts if bool(re.search(r"多人|制作人|作者", p)) == persons] or firsts
+        kind = [p for p in firsts if bool(re.search(r"多人|制作人|作者", p)) == persons]
+        firsts = kind if kind or strict else firsts
     return [p for p in firsts if re.search(r"多个|多人|共同|参与制作", p)] or firsts
 
 
@@ -106,7 +108,10 @@ def joint_submitter(
     elif _BODIES.search(text) and not _PERSONS.search(text):
         persons = False
     routes = [r for r in contest.channels if r.submitter and (route is None or r.id == route)]
-    chosen = [(r, p) for r in routes for p in _parts(r, three_areas and not joint, persons)]
+    # Each route's rule for the makers the asker says; any route's where none has one.
+    chosen = [(r, p) for r in routes for p in _parts(r, three_areas and not joint, persons, strict=True)] or [
+        (r, p) for r in routes for p in _parts(r, three_areas and not joint, persons)
+    ]
     if not chosen:
         return None
     firsts = list(dict.fromkeys(m.group(0) for _, p in chosen for m in FIRST.finditer(p)))
