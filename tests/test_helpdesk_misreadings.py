@@ -176,3 +176,18 @@ def test_who_submits_a_joint_work_is_the_rule_for_its_makers(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and answer.answer.startswith(lead)
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "right"),
+    [
+        # Two questions: the seal asked too, which the form's fact answers with its number.
+        (CAS, "推荐表在附件几，要盖章吗", "（附件3）的签字、盖章栏"),
+        (CQ, "区县推荐表是附件几，谁来填", "区县科技主管部门汇总填写《区县推荐表》（附件2）"),
+    ],
+)
+def test_an_attachment_number_asked_with_more_gets_the_more_too(
+    helpdesk: Helpdesk, contest: str, question: str, right: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.confident and right in answer.answer

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from contests.rules import Contest, Form
+from handlers.helpdesk.analyzer import ASKS
 from handlers.helpdesk.foreign import FORM_NAMES
 
 #: Asking an attachment's number: 附件几, 哪个附件, 第几个附件, 附件号.
@@ -34,6 +35,9 @@ def form_attachment(contest: Contest, text: str) -> tuple[str, str] | None:
     """The reply to a question asking which attachment a form is, and the id of the form it is
     about; None for any other question or where the question names no form of ``contest``."""
     if not ASKS_NUMBER.search(text) or _UPLOADED.search(text):
+        return None
+    # A second question ("推荐表在附件几，要盖章吗"): the search's fact of the form says its number too.
+    if any(ASKS.search(p) and not ASKS_NUMBER.search(p) for p in re.split(r"[，,；;]", text)):
         return None
     forms = [f for f in contest.forms if f.attachment]
     named = [f for f in forms if _names(contest, f)[0] in text]
