@@ -191,3 +191,17 @@ def test_an_attachment_number_asked_with_more_gets_the_more_too(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and right in answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "我们要先报到市里吗",  # no district says it: 市里 is no body of this contest, no off-topic reply
+        "作品被别人侵权了怎么办",  # being infringed is not the author's pledge about disputes
+    ],
+)
+def test_the_city_and_infringement_read_only_where_they_mean_the_rule(
+    helpdesk: Helpdesk, question: str
+) -> None:
+    answer = helpdesk.ask(CAS, question)
+    assert answer.kind != "offtopic" and not (answer.confident and "承诺" in answer.answer)

@@ -95,7 +95,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = _groups("""
     简体: 简体 简体字 繁体 繁体字 繁体中文
     介绍: 介绍 内容介绍 简介 文字介绍
     年龄: 年龄 年纪 岁数
-    纠纷: 纠纷 侵权 争议 官司 打官司 起诉 告我们
+    纠纷: 纠纷 争议 官司 打官司
 """)
 
 #: A work entered in an earlier edition ("前年参加过你们活动的作品", "参加过一次，还能再报吗"): an
@@ -292,8 +292,15 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     # A prize's 比例 is its share of the works (cq: 三等奖占比25%), not the picture's.
     (r"(等奖|优秀奖|获奖)(的)?比例", r"\1占比"),
     (r"片头上", "片头"),
-    # What a district sends "to the city" goes to the contest's 组委会 (cq: 报送至大赛组委会).
-    (r"(报|交|送|推荐|报送|推)(到|给|至|去)市里(?!组委会)", r"\1\2组委会"),
+    # What a district sends "to the city" goes to the contest's 组委会 (cq: 报送至大赛组委会); said
+    # by no district ("我们要先报到市里吗"), 市里 is no contest's body.
+    (
+        r"(区县|区里|县里)([^，。？?]{0,10}?)(报|交|送|推荐|报送|推)(到|给|至|去)市里(?!组委会)",
+        r"\1\2\3\4组委会",
+    ),
+    # Being told one infringed is the pledges' 纠纷 (a dispute the author answers for); being
+    # infringed oneself is no notice's matter.
+    (r"(说|告|指控|投诉|举报)(我们|我|咱们|俺们)[^，。？?]{0,4}侵权", r"\1\2 纠纷"),
     (r"颁奖(?:典礼|大会|会)", "颁奖仪式"),
     (r"删投稿|删除报名|删掉投稿", "删除投稿"),
     (r"jie ?zhi", "截止"),
