@@ -27,9 +27,14 @@ HLJ = "hlj-2022-kepu"
         # The asker's unit is in the 三区; the work is not said to be about them.
         (CAS, "我们是边疆的单位，拍了片子，谁来推荐", "地方、部门推荐：涉及“三区”的微视频"),
         (CAS, "我们是贫困地区的学校，拍的片子谁来提交", "地方、部门推荐：涉及“三区”的微视频"),
+        # 附件 is the upload page's slot for the scans, not the notice's 附件1.
+        (HLJ, "推荐表扫描件上传到哪个附件里", "《2022年黑龙江省优秀科普微视频作品推荐表》是附件1"),
+        (HLJ, "推荐表作为附件上传，哪个附件位置", "《2022年黑龙江省优秀科普微视频作品推荐表》是附件1"),
+        # The route named, the form asked: not the route's quota.
+        (HLJ, "个人自荐要填附件几", "个人自荐·个人：推荐作品数量不限"),
     ],
 )
-def test_a_joint_or_team_reader_leaves_a_question_it_does_not_answer(
+def test_a_reader_leaves_what_it_does_not_answer(
     helpdesk: Helpdesk, contest: str, question: str, wrong: str
 ) -> None:
     answer = helpdesk.ask(contest, question)
@@ -42,41 +47,15 @@ def test_a_joint_or_team_reader_leaves_a_question_it_does_not_answer(
         (ENVOY, "可以几个人组队做吗", "可以，通知鼓励团队合作"),
         (CAS, "拍了个革命老区的片子，谁提交", "涉及“三区”的微视频须由该区域的作者（制作单位）提交"),
         (CAS, "我们是北京的单位，拍了一部边疆题材的片子，谁提交", "须由该区域的作者（制作单位）提交"),
-    ],
-)
-def test_a_team_making_or_a_work_about_the_3_areas_is_still_answered(
-    helpdesk: Helpdesk, contest: str, question: str, right: str
-) -> None:
-    answer = helpdesk.ask(contest, question)
-    assert answer.confident and right in answer.answer
-
-
-@pytest.mark.parametrize(
-    ("contest", "question", "wrong"),
-    [
-        # 附件 is the upload page's slot for the scans, not the notice's 附件1.
-        (HLJ, "推荐表扫描件上传到哪个附件里", "《2022年黑龙江省优秀科普微视频作品推荐表》是附件1"),
-        (HLJ, "推荐表作为附件上传，哪个附件位置", "《2022年黑龙江省优秀科普微视频作品推荐表》是附件1"),
-        # The route named, the form asked: not the route's quota.
-        (HLJ, "个人自荐要填附件几", "个人自荐·个人：推荐作品数量不限"),
-    ],
-)
-def test_attachment_questions_get_what_they_ask(
-    helpdesk: Helpdesk, contest: str, question: str, wrong: str
-) -> None:
-    answer = helpdesk.ask(contest, question)
-    assert not (answer.confident and answer.answer.startswith(wrong))
-
-
-@pytest.mark.parametrize(
-    ("contest", "question", "right"),
-    [
         (HLJ, "个人自荐要填附件几", "《2022年黑龙江省优秀科普微视频作品自荐表》是附件2"),
         (ENVOY, "我们是自荐的，要填附件几", "自荐表》是附件4"),
         (HLJ, "推荐表是第几个附件", "《2022年黑龙江省优秀科普微视频作品推荐表》是附件1"),
+        # Two questions: the seal asked too, which the form's fact answers with its number.
+        (CAS, "推荐表在附件几，要盖章吗", "（附件3）的签字、盖章栏"),
+        (CQ, "区县推荐表是附件几，谁来填", "区县科技主管部门汇总填写《区县推荐表》（附件2）"),
     ],
 )
-def test_the_form_a_route_fills_is_its_attachment(
+def test_what_a_reader_answers_is_still_answered(
     helpdesk: Helpdesk, contest: str, question: str, right: str
 ) -> None:
     answer = helpdesk.ask(contest, question)
@@ -176,21 +155,6 @@ def test_who_submits_a_joint_work_is_the_rule_for_its_makers(
 ) -> None:
     answer = helpdesk.ask(contest, question)
     assert answer.confident and answer.answer.startswith(lead)
-
-
-@pytest.mark.parametrize(
-    ("contest", "question", "right"),
-    [
-        # Two questions: the seal asked too, which the form's fact answers with its number.
-        (CAS, "推荐表在附件几，要盖章吗", "（附件3）的签字、盖章栏"),
-        (CQ, "区县推荐表是附件几，谁来填", "区县科技主管部门汇总填写《区县推荐表》（附件2）"),
-    ],
-)
-def test_an_attachment_number_asked_with_more_gets_the_more_too(
-    helpdesk: Helpdesk, contest: str, question: str, right: str
-) -> None:
-    answer = helpdesk.ask(contest, question)
-    assert answer.confident and right in answer.answer
 
 
 @pytest.mark.parametrize(
