@@ -67,6 +67,7 @@ SETS = {
     "unseen20": QUESTIONS.with_name("unseen20.yaml"),
     "unseen21": QUESTIONS.with_name("unseen21.yaml"),
     "unseen22": QUESTIONS.with_name("unseen22.yaml"),
+    "unseen23": QUESTIONS.with_name("unseen23.yaml"),
 }
 
 
