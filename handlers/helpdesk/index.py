@@ -11,7 +11,7 @@ from typing import Literal
 
 from contests.rules import Contest
 from handlers.helpdesk.analyzer import Analyzer, Query, char_pairs
-from handlers.helpdesk.lexicon import INTENTS, QUANT_TOPICS
+from handlers.helpdesk.lexicon import INTENTS, QUANT_TOPICS, SYNONYMS
 
 
 class BM25:
@@ -211,6 +211,18 @@ class KnowledgeBase:
         weighings = [self._weights(query.focus or query.terms)]
         if query.focus and not query.pointed:  # a guessed focus counts only where it helps
             weighings.append(self._weights(query.terms))
+        # A short message with one word of the business, the lexicon's own ("bgm要不要加": 音乐), is
+        # about that word: an entry holding it answers as a fact answers its topic.
+        content = [
+            t
+            for t in query.terms
+            if len(t) > 1 and not ASKING_TERMS.fullmatch(t) and t not in self.name_terms
+        ]
+        sole = (
+            content[0]
+            if len(content) == 1 and content[0] in SYNONYMS and content[0] not in SUBJECTS
+            else None
+        )
         hits = []
         for i, (entry, score) in enumerate(zip(self.entries, raw, strict=True)):
             if score <= 0 and by_pairs[i] <= 0:
@@ -244,7 +256,8 @@ class KnowledgeBase:
             # the words an entry shares must together carry enough information.
             shared = sum(self.index.idf(t) for t in query.terms if self.index.contains(i, t))
             covered *= min(1.0, shared / INFORMATION_FULL)
-            confidence = 0.5 + 0.5 * covered if matched else covered
+            about = matched or (sole is not None and self.index.contains(i, sole))
+            confidence = 0.5 + 0.5 * covered if about else covered
             hits.append(Hit(entry, score, round(confidence, 4), round(by_pairs[i] / top_pairs, 4)))
         hits.sort(key=lambda h: (-h.score, h.entry.id))
         return hits[:limit]

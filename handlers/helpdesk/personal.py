@@ -36,7 +36,7 @@ _OWN_STATUS = re.compile(
     r"(?:寄|交|发|报|传|提交|上传|推荐|申报|报送|推)(?:过去|上去|出去|出|给[^，,。？?]{1,6}|到[^，,。？?]{1,6})?(?:的|了)"
     r"[^。？?!！]{0,20}?"
     r"(?P<status>到哪一步|哪一步|有消息|有结果|结果|怎么样了|得怎么样|分数|名次|排名|第几|票数|退回"
-    r"|打开|有问题|收到|签收|看(?:得)?(?:到|着|见)|通过|入围|评上|获奖|落选|进展|进度|状态|审过|过了"
+    r"|打开|打得开|有问题|收到|签收|看(?:得)?(?:到|着|见)|通过|入围|评上|获奖|落选|进展|进度|状态|审过|过了"
     r"|到了(?:没|没有|吗)|到没到|找不(?:着|到)了|不见了|删了|有没有(?:进|入)"
     # what was done with it there, or what went wrong with it ("寄过去的光盘好像刻坏了…检查过没有")
     r"|(?:检查|查看|看|打开|播放)过|坏了|读不出|打不开|放不了)"
@@ -171,6 +171,13 @@ _OWN_RECORD = re.compile(
 )
 
 
+#: One's own entry gone from view ("我的投稿怎么看不到了", "我的作品找不到了"): its record, not the page.
+_OWN_GONE = re.compile(
+    _OWNER
+    + r"的(?:投稿|作品|片子|视频|稿子)[^，,。？?!！]{0,6}(?:看不到|看不见|找不到|找不着|不见|没了|消失)"
+)
+
+
 _HOW = re.compile(r"怎么|怎样|如何|在哪|哪里|能不能|能否|可以吗|可不可以|行吗|还能")
 
 
@@ -187,6 +194,7 @@ def about_own_submission(question: str) -> bool:
         _OWN_RETURNED,
         _OWN_OUTCOME,
         _BARE_STATUS,
+        _OWN_GONE,
     )
     # "我想撤回作品，怎么操作" asks how it is done (hlj's 删除投稿), not for it to be done.
     ordered = _OWN_RECORD.search(question) and not _HOW.search(question)

@@ -86,13 +86,28 @@ def routes_compared(base: KnowledgeBase, contest: Contest, text: str) -> list[En
     if _WHICH_ROUTE.search(text) and len({c.kind for c in contest.channels}) > 1:
         found = [base.entry(f"fact:channels.{c.id}") for c in contest.channels]
         return [e for e in found if e is not None]
-    if not _COMPARED.search(text):
+    places = bool(_MORE_PLACES.search(text))
+    if not (_COMPARED.search(text) or places):
         return []
     kinds = {kind for kind, words in _ROUTE_WORDS.items() if any(w in text for w in words)}
     if len(kinds) < 2:
         return []
-    found = [base.entry(f"fact:channels.{c.id}") for c in contest.channels if c.kind in kinds]
+    if places:  # "推荐和自荐哪个能报的多": each route's places, side by side
+        found = [
+            base.entry(f"fact:quota.{c.id}.{r.kind}")
+            for c in contest.channels
+            if c.kind in kinds
+            for r in c.quota
+        ]
+    else:
+        found = [base.entry(f"fact:channels.{c.id}") for c in contest.channels if c.kind in kinds]
     return [e for e in found if e is not None]
+
+
+#: Which of two routes lets one send more ("推荐和自荐哪个能报的多", "哪个名额多").
+_MORE_PLACES = re.compile(
+    r"哪(?:个|种|条)[^，,。？?]{0,6}(?:报的多|报得多|名额多|能报更多|数量多|多一些|更多)"
+)
 
 
 #: Prizes counted ("优秀组织奖有几个名额？我们区想争取"): not the places a unit may recommend.
