@@ -522,3 +522,22 @@ def test_ones_own_entry_gone_or_its_link_checked_is_personal(
 def test_a_sole_word_that_names_the_work_itself_raises_nothing(helpdesk: Helpdesk) -> None:
     # 视频 alone is every entry's subject: an errand ("帮我剪一下视频") stays out of scope
     assert helpdesk.ask(ENVOY, "能帮我剪一下视频吗").kind == "offtopic"
+
+
+@pytest.mark.parametrize(
+    ("contest", "question", "said"),
+    [
+        (HLJ, "要16比9吗", "通知没有规定画面比例"),  # 16比9 said aloud is 16:9
+        (ENVOY, "1080还是720啊", "通知没有规定视频分辨率"),  # a bare 1080 is a resolution
+        (HLJ, "有投票环节吗", "通知没有提到网络投票"),  # no vote at all in the notice
+    ],
+)
+def test_specs_said_aloud_and_a_vote_never_mentioned(
+    helpdesk: Helpdesk, contest: str, question: str, said: str
+) -> None:
+    answer = helpdesk.ask(contest, question)
+    assert answer.kind == "silent" and said in answer.answer
+
+
+def test_a_vote_the_notice_has_is_not_said_to_be_missing(helpdesk: Helpdesk) -> None:
+    assert "通知没有提到网络投票" not in helpdesk.ask(ENVOY, "有投票环节吗").answer

@@ -347,7 +347,12 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
 #: Rewrites applied to both sides before tokenising: shapes jieba would cut apart.  Boundaries are
 #: lookarounds, not ``\b``: Chinese characters are word characters, so ``9横`` has no ``\b`` inside.
 SHAPES: tuple[tuple[str, str], ...] = (
-    (r"(?<!\d)((16|4)\s*[:：/]\s*(9|3)|9\s*[:：/]\s*16)(?!\d)", " 画幅 "),
+    # 16比9 is how it is said aloud; a bare 1080 or 720 is a resolution ("1080还是720啊")
+    (r"(?<!\d)((16|4)\s*[:：/比]\s*(9|3)|9\s*[:：/比]\s*16)(?!\d)", " 画幅 "),
+    (
+        r"(?<![\d.])(1080|720|2160|1440)(?![\d.])(?!\s*(?:元|年|月|日|号|部|个|分|秒|字|兆|万|m|k|p))",
+        " 分辨率 ",
+    ),
     # Every run is anchored where it starts and capped: a message of 20,000 digits must not make
     # these quadratic (an attack review measured 23 s before; the event loop shares the GIL).
     (

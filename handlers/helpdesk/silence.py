@@ -152,6 +152,11 @@ TOPICS: tuple[SilentTopic, ...] = (
            r"每人|每天.{0,4}票|票数上限|(?:可|能)投\s*\d",
            "通知没有写明网络投票每人可投几票、多久可投一次。",
            "The notice does not say how many votes each person may cast."),
+    # A public vote asked of where the notice has none at all (hlj, cq: experts alone judge).
+    _topic(r"投票|点赞|(?:公众|大众|网友)(?:评选|评分)|public vote|\bvoting\b",
+           r"投票|点赞|网络评选|公众评选",
+           "通知没有提到网络投票或公众投票环节。",
+           "The notice mentions no public or online vote."),
     # What a making unit may send to its district: the places are the district's to the organisers.
     _topic(r"(?:一个|每个|每家|我们)?(?:创作)?单位[^，。？?]{0,6}(?:报|交|送|投)(?:几|多少)[^，。？?]{0,6}(?:给|到)"
            r"(?:区|县)|(?:给|到)(?:区县|区里|县里)[^，。？?]{0,6}(?:报|交|送|投)(?:几|多少)"
