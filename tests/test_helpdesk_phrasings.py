@@ -541,3 +541,11 @@ def test_specs_said_aloud_and_a_vote_never_mentioned(
 
 def test_a_vote_the_notice_has_is_not_said_to_be_missing(helpdesk: Helpdesk) -> None:
     assert "通知没有提到网络投票" not in helpdesk.ask(ENVOY, "有投票环节吗").answer
+
+
+@pytest.mark.parametrize(
+    "question", ["视频太大邮箱发不了咋办", "视频太大邮件发不出去 自荐的有没有别的办法传"]
+)
+def test_a_video_too_big_for_e_mail_gets_the_other_way_to_send(helpdesk: Helpdesk, question: str) -> None:
+    answer = helpdesk.ask(CAS, question)
+    assert answer.confident and "2720922592" in answer.answer  # 如需在线传送，请联系QQ

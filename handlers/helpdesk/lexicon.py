@@ -109,6 +109,9 @@ ENTERED_BEFORE = (
 
 #: Phrases that say an intent without its keyword; matched on the question only, each adds its terms.
 QUERY_PHRASES: tuple[tuple[str, str], ...] = (
+    # A video too big for e-mail asks the other way to send it (most-cas: 如需在线传送，请联系QQ).
+    (r"(太大|过大|超大|发不了|发不出|传不了|传不上|塞不下|超过)[^。？?]{0,8}(邮箱|邮件)"
+     r"|(邮箱|邮件)[^。？?]{0,8}(太大|过大|发不了|发不出|传不了|传不上|超过|有限制|限制大小)", "在线传送"),
     (r"(什么时候|啥时候|何时|哪天|几号|几月几[号日])(之前|以前|前)?(要)?(交|提交|报送|投稿|截止|结束|停止)",
      "截止"),
     (r"(几号|哪天|哪一天)(之前|以前|前)|截[止至]?到?(哪天|几号|什么时候)", "截止"),
