@@ -16,7 +16,9 @@ from bot.services import Services, services
 from bot.settings import Settings
 from contests.events import EventKind, FileInfo, Incoming
 from contests.records import Submission, UserKey
+from contests.registry import load_contest, preset_dir
 from contests.rules import Contest
+from handlers.console.views import content_lines, video_lines
 from handlers.content import NOT_QUEUED
 from tests.conftest import valid_answer
 from tests.media_factory import MediaFactory, Video
@@ -202,3 +204,19 @@ def contest_of(svc: Services) -> Contest:
     found = svc.contests.get(CONTEST_ID)
     assert found is not None
     return found
+
+
+def test_console_names_the_works_own_form_in_the_clauses() -> None:
+    """The console's content lines say the notice's clause in the words of the work's form, as
+    its entrant was told: most-cas's "片头名称应与推荐表一致" is a 自荐 work's 自荐表."""
+    contest = load_contest(preset_dir() / "most-cas-2024-kepu.yaml")
+    clause = contest.video.content.title_card.clause if contest.video and contest.video.content else ""
+    assert clause and "推荐表" in clause
+    items = (ContentItem("title_card", "warning", "片头没有找到作品名称「宇宙」", clause),)
+    video = {"kind": "file", "name": "v.mp4", "content": ContentReport(True, items).to_dict()}
+    own = contest.form(contest.channel("self").forms["work"])
+    said = "\n".join(text for _mark, text in video_lines(video, personal=True, form=own))
+    assert "（通知：视频片头名称应与自荐表一致）" in said and "推荐表" not in said, said
+    recommend = contest.form(contest.channel("recommend").forms["work"])
+    said = "\n".join(text for _mark, text in content_lines(video, recommend))
+    assert "（通知：视频片头名称应与推荐表一致）" in said, said

@@ -23,7 +23,7 @@ from contests.org import Role, normalise_name, unit_holder
 from contests.ports import AuditLog, OrgStore
 from contests.records import Submission, UserKey
 from contests.review import ITEM_LABELS, VIA_CONSOLE, Decision, awaiting_district, awaiting_unit
-from contests.rules import Contest
+from contests.rules import Contest, Form
 from handlers.admin.service import AdminService
 from handlers.admin.units import ImportSummary, UnitsImportError, UnitsPreview
 from handlers.console.views import (
@@ -290,7 +290,9 @@ class ConsoleService:
                 operator_labels(sub, await self.org.list_memberships(contest_id=contest.id)),
                 personal=personal,
             ),
-            "video": video_lines(await self._video(viewer, entry), personal=personal),
+            "video": video_lines(
+                await self._video(viewer, entry), personal=personal, form=_form_of(contest, sub)
+            ),
             "video_kind": str(sub.video.get("kind") or ""),
             "files": [
                 {"kind": f.kind, "label": f.label, "name": f.name, "index": f.index, "inline": f.inline}
@@ -510,6 +512,14 @@ class ConsoleService:
 
 def _fields(filters: Filters) -> dict[str, Any]:
     return {name: getattr(filters, name) for name in Filters.__dataclass_fields__}
+
+
+def _form_of(contest: Contest, sub: Submission) -> Form | None:
+    """The submission's form (its notice's clauses are said in its words), if the contest has it."""
+    try:
+        return contest.form(sub.form_id)
+    except KeyError:
+        return None
 
 
 def _text(value: Any) -> str:

@@ -340,8 +340,11 @@ class ConsoleFile:
         return "pdf" if suffix == "pdf" else ""
 
 
-def video_lines(video: Mapping[str, Any], *, personal: bool) -> list[tuple[str, str]]:
-    """The video's report line by line: what it is, then each check (✓/✗) and warning (⚠)."""
+def video_lines(
+    video: Mapping[str, Any], *, personal: bool, form: Form | None = None
+) -> list[tuple[str, str]]:
+    """The video's report line by line: what it is, then each check (✓/✗) and warning (⚠);
+    the content checks' clauses name ``form``, the submission's own (see :func:`content_lines`)."""
     lines: list[tuple[str, str]] = []
     kind = str(video.get("kind") or "")
     names = {"file": "视频文件", "link": "视频链接", "share_link": "网盘链接"}
@@ -377,18 +380,20 @@ def video_lines(video: Mapping[str, Any], *, personal: bool) -> list[tuple[str, 
     for warning in video.get("warnings") or ():
         if isinstance(warning, Mapping):
             lines.append(("⚠", str(warning.get("message") or warning.get("id") or "")))
-    return [*lines, *content_lines(video)]
+    return [*lines, *content_lines(video, form)]
 
 
-def content_lines(video: Mapping[str, Any]) -> list[tuple[str, str]]:
+def content_lines(video: Mapping[str, Any], form: Form | None = None) -> list[tuple[str, str]]:
     """The content checks' report (:mod:`handlers.content`): a duplicate first, as organisers
-    must not miss it, then the verdict and one line per rule with the notice's clause."""
+    must not miss it, then the verdict and one line per rule with the notice's clause, in the
+    words of ``form``, the work's own (most-cas's 片头名称应与推荐表一致 is a 自荐 work's 自荐表,
+    as its entrant was told)."""
     stored = video.get("content")
     if not isinstance(stored, Mapping):
         if video.get("checked") and video.get("kind") in ("file", "link"):
             return [("内容检查", "尚无结果（后台检查中，或提交时未检查）")]
         return []
-    report = ContentReport.from_dict(dict(stored))
+    report = ContentReport.from_dict(dict(stored)).in_words_of(form)
     lines: list[tuple[str, str]] = []
     for item in report.items:
         if item.id == "duplicates" and item.status != "ok":
