@@ -405,3 +405,12 @@ def test_cacsi_category_names_the_notices_kinds_of_work(contests: ContestRegistr
     assert cacsi is not None
     category = cacsi.form("video").field("category")
     assert category is not None and "科学小实验" in category.hint
+
+
+def test_review_page_says_how_to_change_each_item_it_names() -> None:
+    """The page said 要改大赛、参赛渠道，回复“修改 大赛”, which told a 自荐 entrant of most-cas
+    no way to change the channel: each item named is given its own command."""
+    page = Messages().render("review", contest=None, items=[], named=["大赛", "参赛渠道"])
+    assert "要改大赛、参赛渠道，回复“修改 大赛”或“修改 参赛渠道”。" in page, page
+    page = Messages().render("review", contest=None, items=[], named=["大赛"])
+    assert "要改大赛，回复“修改 大赛”。" in page, page
