@@ -518,6 +518,8 @@ def test_email_rejects(raw: str) -> None:
         ("zhang@q q.com", "zhang@qq.com"),
         ("zhang@qq..com", "zhang@qq.com"),
         ("wxm@qqcom", "wxm@qq.com"),
+        ("lihua@qq.con", "lihua@qq.com"),  # web trial: a well-formed .con was taken, mail to it lost
+        ("Li@163.CMO", "Li@163.com"),
         ("kepu@most", None),  # no slip explains it
         ("张三@qq.com", None),
         ("zhang@@qq.com", None),

@@ -226,6 +226,19 @@ _DOMAIN_SEPARATOR = re.compile(r"\s*[,，、;；]\s*")
 _DOT_LEFT_OUT = re.compile(r"^([a-z0-9-]{2,})(com|cn|net|org)$")
 
 
+# Last labels no domain has that are .com mistyped ("qq.con", "163.cmo"): the address is
+# well formed but mail to it is lost, so the one meant is offered as for a slip in the domain.
+_TLD_SLIPS = {
+    "con": "com",
+    "cmo": "com",
+    "ocm": "com",
+    "cpm": "com",
+    "vom": "com",
+    "xom": "com",
+    "comm": "com",
+}
+
+
 def email_near(text: str) -> str | None:
     """The address a refused one was meant to be ("abc@xx.gov,cn": abc@xx.gov.cn), offered to
     the entrant, never taken; None when no slip in its domain explains it."""
@@ -260,6 +273,9 @@ def check_email(raw: str, *, required: bool = True) -> Result:
     local, _, domain = text.partition("@")
     if len(local) > 64:
         return Invalid("bad_email", {"value": text[:40]})
+    head, _, last = domain.lower().rpartition(".")
+    if (meant := _TLD_SLIPS.get(last)) is not None:  # "lihua@qq.con": no such domain, .com meant
+        return Invalid("bad_email", {"value": text[:40], "near": f"{local}@{head}.{meant}"})
     return Valid(f"{local}@{domain.lower()}")
 
 
