@@ -661,6 +661,15 @@ def test_durations_are_judged_as_players_round_them(contests: ContestRegistry) -
         assert (check.ok, check.actual) == (ok, shown)
 
 
+def test_a_low_bit_rate_is_said_in_figures_a_person_reads(contests: ContestRegistry) -> None:
+    """Web trial: a 44 kbps export of a 720p video was said to run at "0.0Mbps"."""
+    cq = preset(contests, CQ)
+    for rate, shown in ((44_000, "44kbps"), (600_000, "600kbps"), (1_400_000, "1.4Mbps")):
+        _, warnings = evaluate(_facts(video_bit_rate=rate), 150 * MIB, cq)
+        warning = {w.id: w for w in warnings}["bit_rate"]
+        assert warning.actual == shown and f"视频码率 {shown} 偏低" in warning.message, warning
+
+
 def test_sizes_and_durations_read_as_users_see_them() -> None:
     assert format_size(159_697_306) == "152.3MB"
     assert format_size(0) == "0B"

@@ -331,7 +331,8 @@ def _spec_warnings(facts: MediaFacts, spec: VideoSpec) -> list[MediaCheck]:
         floor = next((rate for height, rate in LOW_BIT_RATE if lines >= height), None)
         bit_rate = facts.video_bit_rate
         if floor is not None and bit_rate is not None and bit_rate < floor:
-            actual = f"{bit_rate / 1e6:.1f}Mbps"
+            # Under 1 Mbps in kbps: a 44 kbps export read "0.0Mbps", as if it had no picture.
+            actual = f"{bit_rate / 1e6:.1f}Mbps" if bit_rate >= 950_000 else f"{bit_rate / 1e3:.0f}kbps"
             warnings.append(
                 _warning(
                     "bit_rate",
