@@ -771,6 +771,7 @@ async def test_every_error_code_has_its_own_sentence(messages: Messages) -> None
         "uscc_region": {},
         "uscc_check": {},
         "bad_date": {"value": "x"},
+        "no_such_day": {"value": "x", "year": 2025, "month": 6, "days": 30},
         "name_is_sentence": {"value": "自己单位报，不走推荐"},
         "date_outside": {"value": "x", "start": dt.date(2023, 1, 1), "end": None},
         "date_in_future": {"value": "x", "today": dt.date(2026, 12, 7)},

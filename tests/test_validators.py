@@ -839,11 +839,22 @@ def test_date_accepted_formats(raw: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["2023-02-30", "2023-02-29", "2023-13-01", "2023-00-10", "2023年13月", "20231301", "0000-01-01",
+    ["2023-13-01", "2023-00-10", "2023年13月", "20231301", "0000-01-01",
      "明年五月", "2023", "2023-05-01至2023-06-01"],
 )  # fmt: skip
 def test_date_invalid(raw: str) -> None:
     assert invalid(check_date(raw), "bad_date").params["value"] == raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "year", "month", "days"),
+    [("2023-02-30", 2023, 2, 28), ("2023-02-29", 2023, 2, 28), ("2025.6.31", 2025, 6, 30),
+     ("2025年6月31号", 2025, 6, 30), ("2024年2月30日", 2024, 2, 29)],
+)  # fmt: skip
+def test_a_day_its_month_lacks_is_said_so(raw: str, year: int, month: int, days: int) -> None:
+    """Web trial: "2025.6.31" was told to be written as 年-月-日, which it was; the day is wrong."""
+    found = invalid(check_date(raw), "no_such_day")
+    assert found.params == {"value": raw, "year": year, "month": month, "days": days}
 
 
 @pytest.mark.parametrize(
@@ -1323,7 +1334,7 @@ DISPATCH: dict[FieldType, tuple[FormField, str, Any, str, str]] = {
           "pan.baidu.com/s/1abc 提取码 k3p9", "https://pan.baidu.com/s/1abc?pwd=k3p9 提取码：k3p9", "ftp://x.cn/a",
           "url_scheme"),
     DATE: (FormField(id="made", label="完成时间", type=DATE),
-           "2023年5月1日", "2023-05-01", "2023-02-30", "bad_date"),
+           "2023年5月1日", "2023-05-01", "2023-02-30", "no_such_day"),
     INTEGER: (FormField(id="followers", label="粉丝量", type=INTEGER, min_value=1000),
               "1.2万", 12000, "999", "integer_too_small"),
     PEOPLE: (FormField(id="authors", label="主创人员", type=PEOPLE, max_chars=20),

@@ -431,6 +431,20 @@ def parse_date(text: str) -> tuple[dt.date, str] | None:
     return None
 
 
+def _no_such_day(text: str) -> dict[str, int] | None:
+    """A date written in a right form whose day its month lacks ("2025.6.31", "2025年2月29日"):
+    its year, month and the month's days, so that the entrant is told that, not the form."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    for pattern in _DATE_PATTERNS:
+        m = pattern.fullmatch(text)
+        if m and m.groupdict().get("d") and 1 <= int(m["m"]) <= 12 and 1 <= int(m["y"]) <= 9999:
+            y, mo, d = int(m["y"]), int(m["m"]), int(m["d"])
+            days = calendar.monthrange(y, mo)[1]
+            if d > days:
+                return {"year": y, "month": mo, "days": days}
+    return None
+
+
 _DATE_PIECES = re.compile(r"[，,。、；;\s]+")
 
 
@@ -473,6 +487,8 @@ def check_date(
         return Invalid("date_without_year", {"value": text[:30]})  # "五月一号": which year?
     if parsed is None and _NOT_YET.search(text):  # "还没播出": no date yet, which is the rule's matter
         return Invalid("date_not_yet", {"value": text[:30], "start": start, "end": end})
+    if parsed is None and (slip := _no_such_day(text) or _no_such_day(said)) is not None:
+        return Invalid("no_such_day", {"value": text[:30], **slip})  # "2025.6.31": 6月只有30天
     if parsed is None:
         return Invalid("bad_date", {"value": text[:30]})
     day, precision = parsed
