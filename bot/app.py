@@ -18,7 +18,7 @@ from aiohttp import web
 from bot.channels import Channel, discover
 from bot.deliveries import remind_context
 from bot.keys import SERVICES, SETTINGS
-from bot.services import services
+from bot.services import listening_url, services
 from bot.settings import Settings
 from bot.settings_remind import RemindSettings
 from bot.storage.base import store_unreachable, unreachable_reason
@@ -170,6 +170,7 @@ def create_app(
     if not app[CHANNELS]:
         log.warning(
             "no chat channel is configured: set BOT_TELEGRAM_TOKEN or BOT_WECHAT_TOKEN (see .env.example); "
-            "meanwhile `python -m bot chat` runs the whole dialog in the terminal"
+            "meanwhile the web chat at %s/chat and `python -m bot chat` in the terminal run the whole dialog",
+            listening_url(settings),
         )
     return app

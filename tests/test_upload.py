@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import logging
 import re
 import shutil
 import threading
@@ -1204,3 +1205,15 @@ async def test_a_video_too_big_for_the_chat_is_given_the_upload_page(env: Env, s
     assert "聊天里发不出去" in text and "专属上传链接" in text and "HD-" not in text
     draft = await env.svc.storage.get_draft(bob)
     assert draft is not None and draft.data["step"] == "video" and not draft.data.get("video")
+
+
+def test_without_a_chat_channel_the_log_names_the_web_chat_page(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A new operator running ``serve`` with no channel was pointed to the terminal chat only,
+    not to the web chat page it serves: the warning now gives the page's address."""
+    settings = make_settings(tmp_path).model_copy(update={"http_port": 8186})
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        create_app(settings, channels=[], upload_settings=make_upload_settings())
+    said = "\n".join(r.getMessage() for r in caplog.records if "no chat channel" in r.getMessage())
+    assert "http://127.0.0.1:8186/chat" in said and "python -m bot chat" in said, said
