@@ -205,6 +205,42 @@ async def test_the_web_chat_takes_an_entrant_through_upload_to_submission(
     assert sub.status == "complete" and len(sub.extra["scans"]) == 1
 
 
+async def test_the_web_chat_loses_nothing_to_a_failed_send_or_a_report_pushed_later(
+    browser: Callable[[ChunkGate], Awaitable[Browser]],
+) -> None:
+    """A message that never reached the dialog leaves its text in the box and the question's
+    buttons live; a report pushed later without buttons of its own leaves them live too."""
+    b = await browser(ChunkGate())
+    expect = playwright_api.expect
+    page = await b.context.new_page()
+    pushed = {"done": False}
+
+    async def one_report(route: Any) -> None:  # the long poll brings one report, then waits as usual
+        if pushed["done"]:
+            await route.continue_()
+            return
+        pushed["done"] = True
+        await route.fulfill(json={"replies": [{"text": "【内容检查】后台推送的报告"}]})
+
+    await page.route("**/chat/api/poll*", one_report)
+    await page.goto(f"{b.base}/chat")
+    await expect(page.locator(".msg.bot", has_text="后台推送的报告")).to_have_count(1, timeout=TIMEOUT_MS)
+    await expect(page.locator(".msg.bot", has_text="请选择参赛渠道")).to_have_count(1, timeout=TIMEOUT_MS)
+    channel = page.get_by_role("button", name="社会征集（自荐）")
+    await expect(channel).to_be_enabled()
+
+    await page.route("**/chat/api/send", lambda route: route.abort())
+    await page.fill("#text", "社会征集")
+    await page.press("#text", "Enter")
+    await expect(page.locator(".msg.error", has_text="网络错误")).to_have_count(1, timeout=TIMEOUT_MS)
+    await expect(page.locator("#text")).to_have_value("社会征集")
+    await expect(channel).to_be_enabled()
+
+    await page.unroute("**/chat/api/send")
+    await channel.click()
+    await expect(page.locator(".msg.bot").last).to_contain_text("「", timeout=TIMEOUT_MS)  # the first field
+
+
 async def test_the_upload_page_resumes_after_a_reload_and_a_dropped_chunk(
     browser: Callable[[ChunkGate], Awaitable[Browser]], video_file: Path
 ) -> None:

@@ -41,7 +41,10 @@
 
   function retireButtons() {
     // Only the latest question's buttons stay live; the dialog refuses stale ones anyway.
-    for (const b of log.querySelectorAll("button.choice")) b.disabled = true;
+    // Returns the ones it retired, to be given back if the message never reached the dialog.
+    const live = [...log.querySelectorAll("button.choice")].filter((b) => !b.disabled);
+    for (const b of live) b.disabled = true;
+    return live;
   }
 
   function showReply(reply) {
@@ -81,13 +84,15 @@
   }
 
   // One event to the dialog: JSON (text, choice, start) or a file's raw bytes.
-  async function post(url, body, headers, shown) {
+  // ``typed``: the text the entrant typed, put back in the box if it never reached the dialog.
+  async function post(url, body, headers, shown, typed) {
     if (sending) return;
     sending = true;
     sendButton.disabled = true;
     attachButton.disabled = true;
-    retireButtons();
+    const retired = retireButtons();
     if (shown) bubble("me", shown);
+    let delivered = false;
     try {
       const resp = await fetch(url, {
         method: "POST",
@@ -104,10 +109,16 @@
         bubble("error", data.message || "发送失败，请重试。");
         return;
       }
+      delivered = true;
       for (const r of data.replies) showReply(r);
     } catch (e) {
       bubble("error", "网络错误，消息未送达，请重试。");
     } finally {
+      if (!delivered) {
+        // Nothing was lost: the question's buttons are live again and the typed text is back.
+        for (const b of retired) b.disabled = false;
+        if (typed && !input.value) input.value = typed;
+      }
       sending = false;
       sendButton.disabled = false;
       attachButton.disabled = false;
@@ -115,8 +126,8 @@
     }
   }
 
-  function send(body, shown) {
-    return post("/chat/api/send", JSON.stringify(body), { "Content-Type": "application/json" }, shown);
+  function send(body, shown, typed) {
+    return post("/chat/api/send", JSON.stringify(body), { "Content-Type": "application/json" }, shown, typed);
   }
 
   attachButton.addEventListener("click", () => fileInput.click());
@@ -140,7 +151,7 @@
     const text = input.value.trim();
     if (!text) return;
     input.value = "";
-    send({ text }, text);
+    send({ text }, text, text);
   });
 
   input.addEventListener("keydown", (ev) => {
@@ -163,7 +174,9 @@
         }
         const data = await resp.json();
         if (data.replies && data.replies.length) {
-          retireButtons();
+          // A report pushed later (the content check) leaves the question on screen answerable;
+          // only a message that asks anew retires its buttons.
+          if (data.replies.some((r) => r.choices && r.choices.length)) retireButtons();
           for (const r of data.replies) showReply(r);
         }
       } catch (e) {
