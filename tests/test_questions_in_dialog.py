@@ -101,7 +101,7 @@ async def test_an_english_question_is_answered(chat: Callable[[str], ChatDriver]
         reply = await c.say(question)
         assert await c.draft() == before, reply
         # answered in English, told so in English, then the step's (Chinese) prompt again
-        assert fact in reply and "That answers your question; nothing was filled in" in reply, reply
+        assert fact in reply and "Taken as a question: nothing was filled in" in reply, reply
         assert NOT_RECORDED not in reply and "请填写「类别」" in reply
 
 
