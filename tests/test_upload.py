@@ -910,6 +910,9 @@ async def test_the_web_chat_does_a_whole_submission(env: Env, videos: Videos) ->
     replies = await me.send(start=True)
     channel_prompt = replies[-1]
     assert "请选择参赛渠道" in channel_prompt["text"]
+    # 回复序号或名称: the buttons carry the numbers the question means (the page shows "1. …").
+    assert "序号" in channel_prompt["text"]
+    assert [c["number"] for c in channel_prompt["choices"]] == list(range(1, len(env.contest.channels) + 1))
     pick = next(c for c in channel_prompt["choices"] if "自荐" in c["label"])
     replies = await me.send(choice=pick["payload"])
     form = env.contest.form(env.contest.channel("self").forms["work"])
@@ -931,6 +934,8 @@ async def test_the_web_chat_does_a_whole_submission(env: Env, videos: Videos) ->
     review = pushed[-1]
     assert "请核对报名信息" in review["text"]
     assert await me.poll() == []  # delivered once
+    # The review page numbers its items, not its buttons: 确认提交 is no 序号.
+    assert {c["number"] for c in review["choices"]} == {None}
     confirm = next(c for c in review["choices"] if c["label"] == "确认提交")
     done = await me.send(choice=confirm["payload"])
     assert any(re.search(r"提交成功！报名编号：KP\d{4}-000001", r["text"]) for r in done)

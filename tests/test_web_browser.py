@@ -144,7 +144,9 @@ async def test_the_web_chat_takes_an_entrant_through_upload_to_submission(
     await page.goto(f"{b.base}/chat")
     last_bot = page.locator(".msg.bot").last
     await expect(last_bot).to_contain_text("请选择参赛渠道", timeout=TIMEOUT_MS)
-    await page.get_by_role("button", name="社会征集（自荐）").click()
+    # The question says 回复序号或名称: its buttons show the numbers (the second route is 自荐).
+    await page.get_by_role("button", name="2. 社会征集（自荐）", exact=True).click()
+    await expect(page.locator(".msg.me").last).to_have_text("社会征集（自荐）")
 
     form = b.env.contest.form(b.env.contest.channel("self").forms["work"])
     for fld in form.fields:

@@ -77,6 +77,18 @@ class _Session:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+def choices_json(reply: Reply) -> list[dict[str, Any]]:
+    """A reply's buttons for the page.  ``number`` is the button's 序号 where the dialog takes
+    its choices by number (``Reply.numbered``), as WeChat and the terminal list them: the
+    questions say 回复序号或名称 and a wrong number is answered with 请回复 1～N, so the page
+    shows "1. 社会征集（自荐）" (trial round: unnumbered buttons under 回复序号).  None where the
+    text numbers something else (the review page's items)."""
+    return [
+        {"label": c.label, "payload": c.payload, "number": n if reply.numbered else None}
+        for n, c in enumerate(reply.choices, 1)
+    ]
+
+
 class WebChat:
     """What each web chat user is waiting for, in memory and bounded, by user id; also the
     ``Notifier`` of channel "web".
@@ -121,7 +133,7 @@ class WebChat:
             doc = {"name": reply.document.filename, "url": f"/chat/api/doc/{doc_id}"}
         return {
             "text": reply.text,
-            "choices": [{"label": c.label, "payload": c.payload} for c in reply.choices],
+            "choices": choices_json(reply),
             "document": doc,
             "upload_url": reply.meta.get("upload_url"),
         }

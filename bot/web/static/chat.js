@@ -74,7 +74,8 @@
         const b = document.createElement("button");
         b.type = "button";
         b.className = "choice";
-        b.textContent = c.label;
+        // Numbered as the question's 回复序号 means; the entrant's own bubble shows the words.
+        b.textContent = c.number ? `${c.number}. ${c.label}` : c.label;
         b.addEventListener("click", () => send({ choice: c.payload }, c.label));
         row.appendChild(b);
       }
