@@ -35,7 +35,7 @@ from contests.events import Reply
 from contests.ports import FingerprintStore, Storage
 from contests.records import FingerprintRecord, StaleDraftError, Submission, UserKey
 from contests.registry import ContestRegistry
-from contests.rules import Contest, Form
+from contests.rules import ContentRule, Contest, Form
 from dialogs.messages import Messages
 from handlers.draft_cache import DraftCache
 from validators.content import ContentReport
@@ -116,6 +116,19 @@ def title_of(contest: Contest, form_id: str | None, answers: dict[str, Any]) -> 
     except KeyError:
         return ""
     return next((str(answers[f.id]) for f in form.fields if f.role == "title" and answers.get(f.id)), "")
+
+
+def draft_title(contest: Contest, data: dict[str, Any]) -> str:
+    """The 作品名称 of a draft as it is now (the entrant may rename the work after its video was
+    sent), or "" before its route is chosen."""
+    form = entry_form(contest, None, data)
+    answers = data.get("answers")
+    return title_of(contest, form.id, answers) if form and isinstance(answers, dict) else ""
+
+
+def title_rule(contest: Contest) -> ContentRule | None:
+    """The notice's rule that the opening shows the work's title, if it has one."""
+    return contest.video.content.title_card if contest.video else None
 
 
 def entry_form(contest: Contest, sub: Submission | None, draft: Any) -> Form | None:
@@ -284,7 +297,9 @@ class ContentChecks:
     async def _attach(
         self, user: UserKey, contest: Contest, video: dict[str, Any], report: ContentReport, title: str
     ) -> list[Reply]:
-        """In the user's turn: keep the report with every record holding the video, then say it."""
+        """In the user's turn: keep the report with every record holding the video, then say it.
+        ``title``: the 作品名称 when the video was accepted; the report names the work as it is
+        now, the submission's or the draft's (renamed on the review page meanwhile)."""
         rule = contest.video.content.duplicates if contest.video else None
         submitted = [
             s
@@ -296,6 +311,8 @@ class ContentChecks:
         draft = await self.storage.get_draft(user)
         held = draft is not None and same_video(draft.data.get("video"), video)
         if held and draft is not None:
+            title = draft_title(contest, draft.data) or title
+            report = report.titled(title_rule(contest), title)
             matches, names, _ = await self._duplicates(contest, report, own=None)
             organisers = report.with_duplicates(rule, matches, names, earlier_of(contest, matches))
             data = {**draft.data, "video": {**draft.data["video"], "content": organisers.to_dict()}}
@@ -311,13 +328,14 @@ class ContentChecks:
             log.info("content check of %s's video done after it was replaced; not kept", user)
             return []
         own = submitted[0].number if submitted else None
+        if submitted:
+            title = title_of(contest, submitted[0].form_id, submitted[0].answers) or title
+            report = report.titled(title_rule(contest), title)
         matches, _, plain = await self._duplicates(contest, report, own=own)
         entrant = report.with_duplicates(rule, matches, plain, earlier_of(contest, matches)).for_entrant(rule)
         # The notice's clauses name the entrant's own form (a 自荐 entrant fills no 推荐表).
         form = entry_form(contest, submitted[0] if submitted else None, draft.data if draft else None)
         entrant = entrant.in_words_of(form)
-        if submitted:
-            title = title_of(contest, submitted[0].form_id, submitted[0].answers) or title
         text = self.msg.render(
             "content_report", report=entrant.text_zh(), title=title, submitted=bool(submitted)
         )
@@ -328,6 +346,7 @@ class ContentChecks:
         matches flagged as well (the earlier entry of the same work is no less a duplicate)."""
         rule = contest.video.content.duplicates if contest.video else None
         title = title_of(contest, sub.form_id, sub.answers)
+        report = report.titled(title_rule(contest), title)  # renamed before it was submitted
         if report.fingerprint is not None:
             await self.fingerprints.put(
                 FingerprintRecord(

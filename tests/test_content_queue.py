@@ -25,7 +25,7 @@ from tests.media_factory import MediaFactory, Video
 from tests.test_console_desk import Inbox
 from tests.test_upload import CONTEST_ID, write_contest
 from validators.content import ContentReport
-from validators.content_rules import ContentItem
+from validators.content_rules import ContentItem, Readings, title_card
 
 FIRST, SECOND, THIRD = UserKey("terminal", "q1"), UserKey("terminal", "q2"), UserKey("terminal", "q3")
 
@@ -220,3 +220,49 @@ def test_console_names_the_works_own_form_in_the_clauses() -> None:
     recommend = contest.form(contest.channel("recommend").forms["work"])
     said = "\n".join(text for _mark, text in content_lines(video, recommend))
     assert "（通知：视频片头名称应与推荐表一致）" in said, said
+
+
+async def test_the_report_names_the_work_as_it_is_now(svc: Services, tmp_path: Path) -> None:
+    """Trial round: the entrant renamed the work on the review page while its video was being
+    checked, and the report came back headed 《the old title》, its 片头 line judged against the
+    old title too; a rename after the report is judged again when the work is submitted."""
+    contest = contest_of(svc)
+    rule = contest.video.content.title_card if contest.video else None
+    assert rule is not None
+    go = asyncio.Event()
+
+    async def check(path: Path, contest: Contest, title: str) -> ContentReport:
+        await go.wait()
+        opening = Readings(None, True, (), ((1, ("海洋之歌",)),), (), (), {})
+        return ContentReport(True, (title_card(rule, opening, title),))
+
+    svc.content.check = check
+    inbox = Inbox()
+    svc.reach.register("terminal", inbox)
+    clip = MediaFactory(tmp_path / "media").video(Video(seconds=4, bitrate="1M"))
+    assert "正在后台检查" in await send_video(svc, FIRST, clip)
+    fields = contest.form(contest.channel("self").forms["work"]).fields
+    index = next(i for i, f in enumerate(fields, 1) if f.role == "title")
+    old = valid_answer(fields[index - 1], contest)
+    await say(svc, FIRST, f"修改 {index}")
+    assert "请核对报名信息" in await say(svc, FIRST, "海洋之歌")
+    go.set()
+    await svc.content.drain()
+    report = "\n".join(text for who, text in inbox.sent if who == FIRST)
+    assert "【视频内容检查】《海洋之歌》" in report and old not in report, report
+    assert "片头名称与作品名称「海洋之歌」一致" in report
+    draft = await svc.storage.get_draft(FIRST)
+    assert draft is not None
+    [item] = [c for c in draft.data["video"]["content"]["checks"] if c["id"] == "title_card"]
+    assert item["status"] == "ok" and item["values"]["title"] == "海洋之歌"
+
+    # Renamed once more after the report: the submission keeps the report for its own title.
+    await say(svc, FIRST, f"修改 {index}")
+    await say(svc, FIRST, "深海之歌")
+    done = await say(svc, FIRST, "确认提交")
+    number = re.search(r"[A-Z]{2}\d{4}-\d{6}", done)
+    assert number is not None, done
+    sub = await svc.storage.get_submission(number.group(0))
+    assert sub is not None
+    shown = "\n".join(text for _mark, text in content_lines(sub.video))
+    assert "片头没有找到作品名称「深海之歌」" in shown and "海洋之歌」一致" not in shown, shown

@@ -26,9 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import validators.content_probe as content_probe
-from contests.rules import Contest, DuplicateRule, Form
+from contests.rules import ContentRule, Contest, DuplicateRule, Form
 from validators.content_log import read_log
-from validators.content_rules import CHECK_NAMES, ContentItem, Readings, Status, duplicates, judge
+from validators.content_rules import (
+    CHECK_NAMES,
+    ContentItem,
+    Readings,
+    Status,
+    duplicates,
+    judge,
+    retitled,
+)
 from validators.fingerprint import Fingerprint, Match
 
 _PROBE_SCRIPT = Path(content_probe.__file__)
@@ -77,6 +85,15 @@ class ContentReport:
         change as others submit); ``earlier``: the matches that are earlier editions' works."""
         kept = tuple(i for i in self.items if i.id != "duplicates")
         return dataclasses.replace(self, items=(*kept, duplicates(rule, matches, describe, earlier)))
+
+    def titled(self, rule: ContentRule | None, title: str) -> ContentReport:
+        """The report for the work named ``title`` as it is now: its title-card item (片头名称
+        与作品名称「…」一致) judged again where the entrant renamed the work since the check
+        (trial round: the report pushed after a rename on the review page named the old
+        title).  ``rule``: the contest's ``title_card`` rule; without it, as it is."""
+        if rule is None or not title:
+            return self
+        return dataclasses.replace(self, items=tuple(retitled(i, rule, title) for i in self.items))
 
     def for_entrant(self, rule: DuplicateRule | None) -> ContentReport:
         """What the entrant is shown: a duplicate only where the notice forbids it (it names

@@ -308,6 +308,20 @@ def _title_seen(title: str, lines: Sequence[str]) -> float:
 
 def title_card(rule: ContentRule, readings: Readings, title: str) -> ContentItem:
     lines = _unique([line for _, texts in readings.opening for line in texts if han(line) >= 2])
+    return _title_card(rule, lines, title)
+
+
+def retitled(item: ContentItem, rule: ContentRule, title: str) -> ContentItem:
+    """A stored title-card item judged again for the work's title as it is now (the entrant
+    renamed the work after the check): from the opening's lines it kept, not the whole decode
+    again.  Any other item, or one judged for this title already, is returned as it is."""
+    read = item.values.get("read")
+    if item.id != "title_card" or not isinstance(read, list) or item.values.get("title") == title:
+        return item
+    return _title_card(rule, [str(line) for line in read], title)
+
+
+def _title_card(rule: ContentRule, lines: list[str], title: str) -> ContentItem:
     values: dict[str, Any] = {"read": lines[:8], "title": title}
     if not title:
         if not lines:
