@@ -17,12 +17,15 @@ from aiohttp import web
 from bot.web.console import broadcasts as broadcasts_page
 from contests.audit import AuditEntry
 from contests.events import Reply
+from contests.org import Role
 from contests.records import UserKey
 from contests.rules import SHANGHAI
+from handlers.console.auditlog import action_label
 from handlers.console.charts import column_chart, row_chart
 from handlers.console.overview import failures_of
 from handlers.remind.service import RemindService
 from tests.test_console import (
+    CACSI,
     CAS,
     CHROMIUM,
     ENTRANT,
@@ -32,6 +35,7 @@ from tests.test_console import (
     UNIT_B,
     Env,
     answers,
+    bind,
     env,
     link_for,
     sign_in,
@@ -173,11 +177,14 @@ async def test_the_audit_log_lists_and_exports_its_entries_and_the_export_is_aud
     await sign_in(env, ORGANISER)
     await env.client.get(f"/console/s/{env.a.number}")  # a view of personal data, audited
     page = await (await env.client.get("/console/audit")).text()
-    assert "console.login" in page and "submission.view" in page and env.a.number in page
+    # Each action in words, its code in the cell's title (trial round: raw codes only).
+    assert '<td title="console.login">登录后台</td>' in page
+    assert '<td title="submission.view">查看作品详情</td>' in page and env.a.number in page
+    assert '<td title="export.contest">导出报名信息</td>' in page
     assert "cli:x" not in page
-    assert page.index("submission.view") < page.index("console.login")  # newest first
+    assert page.index('title="submission.view"') < page.index('title="console.login"')  # newest first
     only = await (await env.client.get("/console/audit?action=submission.&limit=1")).text()
-    assert "submission.view" in only and "console.login" not in only
+    assert 'title="submission.view"' in only and 'title="console.login"' not in only
     response = await env.client.get(f"/console/audit.csv?contest={CAS}")
     assert response.status == 200 and response.headers["Content-Type"].startswith("text/csv")
     body = await response.read()
@@ -186,6 +193,9 @@ async def test_the_audit_log_lists_and_exports_its_entries_and_the_export_is_aud
     assert rows[0][:5] == ["序号", "时间（北京）", "操作人", "身份", "操作"]
     actions = [r[4] for r in rows[1:]]
     assert actions == ["export.contest", "console.login", "submission.view"]  # oldest first
+    # The codes stay where they were; the words follow in a last column.
+    assert rows[0][-1] == "操作说明" and len(rows[0]) == 10
+    assert [r[-1] for r in rows[1:]] == ["导出报名信息", "登录后台", "查看作品详情"]
     assert rows[1][6] == "'=HYPERLINK(1)" and "cli:x" not in body.decode("utf-8-sig")
     [exported] = await env.svc.stores.audit.list_entries(action_prefix="export.audit")
     assert (exported.actor, exported.role, exported.contest_id, exported.source) == (
@@ -410,3 +420,22 @@ async def test_a_contest_the_organiser_does_not_organise_is_refused_not_swapped(
         refused = await env.client.get(f"{path}?contest=cacsi-2022-youth")
         assert refused.status == 403, path
     assert await env.svc.stores.audit.list_entries(action_prefix="export.") == []
+
+
+async def test_every_audited_action_has_words_and_a_sign_in_shows_under_each_contest(env: Env) -> None:
+    """Every action code the project writes reads in Chinese on the page; a sign-in is a
+    person's, not a contest's: it is kept under every contest it opens the console for."""
+    codes = {
+        "console.login", "submission.view", "submission.decide_refused", "review.decide",
+        "review.link_check", "review.link_check_refused", "file.video", "file.scan", "file.form",
+        "file.receipt", "download.submission", "download.contest", "export.contest", "export.audit",
+        "export.xlsx", "export.csv", "export.json", "units.import", "unit.confirm", "unit.cancel",
+        "ticket.answer", "ticket.close", "broadcast.create",
+    }  # fmt: skip
+    assert all(re.search(r"[\u4e00-\u9fff]", action_label(c)) for c in codes)
+    assert action_label("export.xlsx") == "导出报名信息（Excel）" and action_label("x.y") == "x.y"
+    await bind(env.svc, ORGANISER, CACSI, Role.ORGANISER)
+    await sign_in(env, ORGANISER)
+    for contest in (CAS, CACSI):
+        page = await (await env.client.get(f"/console/audit?contest={contest}")).text()
+        assert page.count('<td title="console.login">登录后台</td>') == 1, contest

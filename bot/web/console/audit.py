@@ -12,7 +12,7 @@ from bot.web.console.auth import ConsoleAuth
 from bot.web.console.organisers import OrganiserGate
 from bot.web.responses import SECURITY_HEADERS, render
 from bot.web.zipstream import content_disposition
-from handlers.console.auditlog import AUDIT_COLUMNS, AuditQuery, AuditReader
+from handlers.console.auditlog import ACTION_FILTERS, AUDIT_COLUMNS, AuditQuery, AuditReader
 
 
 class AuditPage:
@@ -47,6 +47,7 @@ class AuditPage:
             chosen=view.chosen,
             q=q,
             columns=AUDIT_COLUMNS,
+            action_filters=ACTION_FILTERS,
             rows=rows,
             further=further,
             newest=link(order="new", after_seq=0),
