@@ -13,6 +13,7 @@ CQ = "cq-2023-scientist-spirit"
 CAS = "most-cas-2024-kepu"
 ENVOY = "most-2023-tech-envoy"
 HLJ = "hlj-2022-kepu"
+YOUTH = "cacsi-2022-youth"
 
 
 @pytest.mark.parametrize(
@@ -32,6 +33,11 @@ HLJ = "hlj-2022-kepu"
         (HLJ, "推荐表作为附件上传，哪个附件位置", "《2022年黑龙江省优秀科普微视频作品推荐表》是附件1"),
         # The route named, the form asked: not the route's quota.
         (HLJ, "个人自荐要填附件几", "个人自荐·个人：推荐作品数量不限"),
+        # One word of the business with what befell it: a trouble reported, not the word asked about.
+        (HLJ, "电话出问题了", "联系方式"),
+        (CAS, "邮箱满了", "联系方式"),
+        (YOUTH, "网盘出问题了", "《2022年青少年科技教育活动微视频申报表》"),
+        (HLJ, "快递出问题了", "通知原文：“注：1. 联系地址及电话请务必仔细填写"),
     ],
 )
 def test_a_reader_leaves_what_it_does_not_answer(
@@ -53,6 +59,9 @@ def test_a_reader_leaves_what_it_does_not_answer(
         # Two questions: the seal asked too, which the form's fact answers with its number.
         (CAS, "推荐表在附件几，要盖章吗", "（附件3）的签字、盖章栏"),
         (CQ, "区县推荐表是附件几，谁来填", "区县科技主管部门汇总填写《区县推荐表》（附件2）"),
+        # The one word asked about, with no trouble told: still the entry holding it.
+        (ENVOY, "bgm要不要加", "需简单配乐"),
+        (HLJ, "电话呢", "0451-51920576"),
     ],
 )
 def test_what_a_reader_answers_is_still_answered(

@@ -97,6 +97,9 @@ INFORMATION_FULL = 4.0
 PAIR_WEIGHT = 0.3
 #: Words of a contest's name that are also what questions ask about: they still count.
 SUBJECTS = frozenset({"视频", "作品", "科普号", "推荐", "自荐", "申报"})
+#: Single characters jieba leaves beside a word when the message says something befell it ("电话出问题了",
+#: "邮箱满了", "快递丢了", "网盘挂了"): a trouble reported, not a question about that word of the business.
+BEFELL = frozenset("出坏挂丢满卡断错")
 #: How much a one-character term counts towards a question's coverage, against a word's 1.0.
 SINGLE_CHAR_WEIGHT = 0.3
 #: The same for a word no entry has that jieba's dictionary tags as framing a sentence (an adverb, a
@@ -220,7 +223,10 @@ class KnowledgeBase:
         ]
         sole = (
             content[0]
-            if len(content) == 1 and content[0] in SYNONYMS and content[0] not in SUBJECTS
+            if len(content) == 1
+            and content[0] in SYNONYMS
+            and content[0] not in SUBJECTS
+            and not BEFELL.intersection(query.terms)
             else None
         )
         hits = []
