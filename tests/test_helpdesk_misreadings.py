@@ -38,6 +38,9 @@ YOUTH = "cacsi-2022-youth"
         (CAS, "邮箱满了", "联系方式"),
         (YOUTH, "网盘出问题了", "《2022年青少年科技教育活动微视频申报表》"),
         (HLJ, "快递出问题了", "通知原文：“注：1. 联系地址及电话请务必仔细填写"),
+        # More of something else than places: no route's quota.
+        (HLJ, "推荐和自荐哪个要求多一些", "单位推荐·全省各有关单位：推荐作品数量不限"),
+        (ENVOY, "推荐和自荐哪个多一些人报", "地方推荐·省、自治区、直辖市科技厅"),
     ],
 )
 def test_a_reader_leaves_what_it_does_not_answer(
@@ -62,6 +65,7 @@ def test_a_reader_leaves_what_it_does_not_answer(
         # The one word asked about, with no trouble told: still the entry holding it.
         (ENVOY, "bgm要不要加", "需简单配乐"),
         (HLJ, "电话呢", "0451-51920576"),
+        (ENVOY, "推荐和自荐哪个可以报多一些", "社会征集（自荐）·单位或组织：作品不超过1部"),
     ],
 )
 def test_what_a_reader_answers_is_still_answered(

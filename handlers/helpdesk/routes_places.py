@@ -104,9 +104,12 @@ def routes_compared(base: KnowledgeBase, contest: Contest, text: str) -> list[En
     return [e for e in found if e is not None]
 
 
-#: Which of two routes lets one send more ("推荐和自荐哪个能报的多", "哪个名额多").
+#: Which of two routes lets one send more ("推荐和自荐哪个能报的多", "哪个名额多"); more of something
+#: else ("哪个要求多一些", "哪个材料更多", "哪个多一些人报") is no route's places.
 _MORE_PLACES = re.compile(
-    r"哪(?:个|种|条)[^，,。？?]{0,6}(?:报的多|报得多|名额多|能报更多|数量多|多一些|更多)"
+    r"哪(?:个|种|条)[^，,。？?]{0,6}"
+    r"(?:(?:报|推|交|投)(?:的|得)(?:多|更多)|(?:能|可以)?(?:报|推|交|投)(?:更多|多一些)(?:部|个|作品)?(?:[，,。？?吗呢]|$)"
+    r"|(?:名额|数量|部数)(?:多|更多|多一些))"
 )
 
 
