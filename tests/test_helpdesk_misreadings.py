@@ -41,6 +41,10 @@ YOUTH = "cacsi-2022-youth"
         # More of something else than places: no route's quota.
         (HLJ, "推荐和自荐哪个要求多一些", "单位推荐·全省各有关单位：推荐作品数量不限"),
         (ENVOY, "推荐和自荐哪个多一些人报", "地方推荐·省、自治区、直辖市科技厅"),
+        # The original's share is not the picture's 16:9, nor the video's length.
+        (CQ, "原创比例多少", "画面比例须为16:9"),
+        (YOUTH, "原创比例多少", "画面比例须为16:9"),
+        (YOUTH, "非原创的比例是多少", "视频时长须为"),
     ],
 )
 def test_a_reader_leaves_what_it_does_not_answer(
@@ -66,6 +70,8 @@ def test_a_reader_leaves_what_it_does_not_answer(
         (ENVOY, "bgm要不要加", "需简单配乐"),
         (HLJ, "电话呢", "0451-51920576"),
         (ENVOY, "推荐和自荐哪个可以报多一些", "社会征集（自荐）·单位或组织：作品不超过1部"),
+        (CAS, "原创比例多少", "非原创部分不得超过视频总时长的10%"),
+        (CQ, "画面比例多少", "画面比例须为16:9"),
     ],
 )
 def test_what_a_reader_answers_is_still_answered(

@@ -294,6 +294,10 @@ QUERY_REWRITES: tuple[tuple[str, str], ...] = (
     (r"(视频|片子|作品)(的)?开头", r"\1片头"),
     # A prize's 比例 is its share of the works (cq: 三等奖占比25%), not the picture's.
     (r"(等奖|优秀奖|获奖)(的)?比例", r"\1占比"),
+    # The original's, or the borrowed part's ("原创比例多少", "非原创的比例是多少": cas's 非原创部分不得
+    # 超过视频总时长的10%) is that part's, neither the picture's 16:9 nor a prize's 占比.
+    (r"原创(部分|内容)?(的)?(比例|比重)", "原创部分"),
+    (r"(借用|引用|素材)(部分|内容|素材)?(的)?(比例|比重)", r"\1\2"),
     (r"片头上", "片头"),
     # What a district sends "to the city" goes to the contest's 组委会 (cq: 报送至大赛组委会); said
     # by no district ("我们要先报到市里吗"), 市里 is no contest's body.
