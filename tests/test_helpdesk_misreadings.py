@@ -66,9 +66,7 @@ def test_a_reader_leaves_what_it_does_not_answer(
         # Two questions: the seal asked too, which the form's fact answers with its number.
         (CAS, "推荐表在附件几，要盖章吗", "（附件3）的签字、盖章栏"),
         (CQ, "区县推荐表是附件几，谁来填", "区县科技主管部门汇总填写《区县推荐表》（附件2）"),
-        # The one word asked about, with no trouble told: still the entry holding it.
-        (ENVOY, "bgm要不要加", "需简单配乐"),
-        (HLJ, "电话呢", "0451-51920576"),
+        # Places compared between the routes.
         (ENVOY, "推荐和自荐哪个可以报多一些", "社会征集（自荐）·单位或组织：作品不超过1部"),
         (CAS, "原创比例多少", "非原创部分不得超过视频总时长的10%"),
         (CQ, "画面比例多少", "画面比例须为16:9"),

@@ -11,7 +11,7 @@ from typing import Literal
 
 from contests.rules import Contest
 from handlers.helpdesk.analyzer import Analyzer, Query, char_pairs
-from handlers.helpdesk.lexicon import INTENTS, QUANT_TOPICS, SYNONYMS
+from handlers.helpdesk.lexicon import INTENTS, QUANT_TOPICS
 
 
 class BM25:
@@ -97,9 +97,6 @@ INFORMATION_FULL = 4.0
 PAIR_WEIGHT = 0.3
 #: Words of a contest's name that are also what questions ask about: they still count.
 SUBJECTS = frozenset({"视频", "作品", "科普号", "推荐", "自荐", "申报"})
-#: Single characters jieba leaves beside a word when the message says something befell it ("电话出问题了",
-#: "邮箱满了", "快递丢了", "网盘挂了"): a trouble reported, not a question about that word of the business.
-BEFELL = frozenset("出坏挂丢满卡断错")
 #: How much a one-character term counts towards a question's coverage, against a word's 1.0.
 SINGLE_CHAR_WEIGHT = 0.3
 #: The same for a word no entry has that jieba's dictionary tags as framing a sentence (an adverb, a
@@ -214,21 +211,6 @@ class KnowledgeBase:
         weighings = [self._weights(query.focus or query.terms)]
         if query.focus and not query.pointed:  # a guessed focus counts only where it helps
             weighings.append(self._weights(query.terms))
-        # A short message with one word of the business, the lexicon's own ("bgm要不要加": 音乐), is
-        # about that word: an entry holding it answers as a fact answers its topic.
-        content = [
-            t
-            for t in query.terms
-            if len(t) > 1 and not ASKING_TERMS.fullmatch(t) and t not in self.name_terms
-        ]
-        sole = (
-            content[0]
-            if len(content) == 1
-            and content[0] in SYNONYMS
-            and content[0] not in SUBJECTS
-            and not BEFELL.intersection(query.terms)
-            else None
-        )
         hits = []
         for i, (entry, score) in enumerate(zip(self.entries, raw, strict=True)):
             if score <= 0 and by_pairs[i] <= 0:
@@ -262,8 +244,7 @@ class KnowledgeBase:
             # the words an entry shares must together carry enough information.
             shared = sum(self.index.idf(t) for t in query.terms if self.index.contains(i, t))
             covered *= min(1.0, shared / INFORMATION_FULL)
-            about = matched or (sole is not None and self.index.contains(i, sole))
-            confidence = 0.5 + 0.5 * covered if about else covered
+            confidence = 0.5 + 0.5 * covered if matched else covered
             hits.append(Hit(entry, score, round(confidence, 4), round(by_pairs[i] / top_pairs, 4)))
         hits.sort(key=lambda h: (-h.score, h.entry.id))
         return hits[:limit]
