@@ -92,6 +92,21 @@ async def test_the_three_questions_of_the_issue_are_answered_and_nothing_is_reco
     assert draft["answers"] == {"unit": "某某科普中心", "title": "星空的秘密"}
 
 
+async def test_questions_without_a_mark_at_name_fields_are_answered_not_recorded(
+    chat: Callable[[str], ChatDriver],
+) -> None:
+    # Trial round: "两家单位合拍的谁来交" was kept as the unit, and "截至日期是那天" (那 for 哪)
+    # as the title, with no word said.
+    c = chat("trudy")
+    await c.start()
+    await c.say("自荐")
+    await asked_and_kept(c, "两家单位合拍的谁来交", "请填写「自荐机构（个人）」")
+    await c.say("某某科普中心")
+    await asked_and_kept(c, "截至日期是那天", "请填写「作品名称」")
+    draft = await c.draft()
+    assert draft is not None and draft["answers"] == {"unit": "某某科普中心"}
+
+
 async def test_an_english_question_is_answered(chat: Callable[[str], ChatDriver]) -> None:
     c = chat("erin")
     await at_title(c)

@@ -62,6 +62,8 @@ _QUESTION_WORDS = re.compile(
     r"多少|多大|多长|多久|多高|多宽|多重|什么|啥|怎么|怎样|咋|如何|为什么|为何|何时|何地|谁"
     # …nor after a tens figure ("四十几个", "20几个": forty-odd, a figure said loosely).
     r"|哪(?!吒)|(?<![十0-9])几(?:个|天|号|月|日|点|分钟|秒|岁|部|件|项|位|张|次|页|年|种|级|人|兆|[mMgG]|号前|时)"
+    # 那 typed for 哪 at the end ("截至日期是那天"): the day asked, not a day told
+    r"|是那(?:天|一天)(?=[" + re.escape(_TRAILING) + r"啊呀呢]*$)"
 )
 _SENTENCE_END = re.compile(r"[。！!；;？?\n]")
 # "写单位的还是家里的", "写科普还是写天文": a choice of two put as a question.
@@ -82,6 +84,8 @@ _CONTEST_WORDS = re.compile(
     r"|原创|素材|占比|比例|字幕|水印|片头|片尾|横屏|竖屏|配乐|版权|授权|高清|画质|普通话|方言|人工智能|粉丝"
     r"|最多|最少|最长|最短|最大|最晚|最迟"
     r"|(?:推荐|推|报|交|送|投)(?:几|多少)|(?:能|可以|可)(?:推荐|自荐)"
+    # who hands in, signs or seals ("两家单位合拍的谁来交"): no name says 谁来交
+    r"|由谁|谁(?:来|去)?(?:交|报|提交|报送|填|签|盖|审)"
     # Whether one may take part, and on what terms ("还能报吗", "时间有啥要求", "能参加吗").
     r"|要求|还能报|能报吗|能不能报|可以报吗|能参加|可以参加|参加吗|能不能参加|算不算数|算数吗"
     r"|(?:视频|作品|片子|文件).{0,6}(?:多大|多长|好大|好长|几分钟|大小|尺寸|多少|几个|几部)"
