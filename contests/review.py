@@ -194,14 +194,18 @@ def state_text(sub: Submission) -> str:
 
 def waiting_note(sub: Submission) -> str:
     """What an entrant whose materials are complete is told while the unit it was submitted
-    through has not chosen it yet, or ""."""
+    through has not chosen it (cq's district) or confirmed it (a recommending unit) yet, or ""."""
     district = awaiting_district(sub)
-    if not district:
-        return ""
-    return (
-        f"材料已齐全，作品仍待“{district}”择优推荐：推荐后才报送主办方进行形式审查；"
-        "推荐结果可随时发送“配额”或“我的投稿”查看。"
-    )
+    if district:
+        return (
+            f"材料已齐全，作品仍待“{district}”择优推荐：推荐后才报送主办方进行形式审查；"
+            "推荐结果可随时发送“配额”或“我的投稿”查看。"
+        )
+    unit = awaiting_unit(sub)
+    if unit and sub.status != "withdrawn":
+        # "材料齐全" alone, then 我的投稿 saying 待单位确认, read as two answers that disagree
+        return f"材料已齐全，作品仍待“{unit}”确认推荐：确认后才进入形式审查；进展可随时发送“我的投稿”查看。"
+    return ""
 
 
 def returned_items(sub: Submission) -> tuple[str, ...]:

@@ -421,3 +421,19 @@ async def test_a_terminal_entrant_is_told_a_decision_made_by_another_process(tmp
             watching.cancel()
         told = "\n".join(inbox.texts)
         assert told.count("被退回修改") == 1 and "片头名称与推荐表不一致" in told and f"修改 {number}" in told
+
+
+def test_complete_materials_still_waiting_for_their_unit_are_told_so() -> None:
+    # Trial round: 完成 said 材料齐全, then 我的投稿 said 待单位确认: both are said at once now.
+    from contests.records import Submission
+    from contests.review import waiting_note
+
+    now = dt.datetime.now(dt.UTC)
+
+    def entry(extra: dict[str, str]) -> Submission:
+        return Submission(
+            "KP2026-000010", OPEN_ID, ENTRANT, "recommend", "recommend", {}, {}, now, extra=extra
+        )
+
+    assert "仍待“湖南省科学技术厅”确认推荐" in waiting_note(entry({"awaiting_unit": "湖南省科学技术厅"}))
+    assert waiting_note(entry({})) == ""
