@@ -186,3 +186,17 @@ def test_the_city_and_infringement_read_only_where_they_mean_the_rule(
 ) -> None:
     answer = helpdesk.ask(CAS, question)
     assert answer.kind != "offtopic" and not (answer.confident and "承诺" in answer.answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "offtopic"),
+    [
+        ("时长超了扣分吗", False),  # the video's length said, not a measure of something unknown asked
+        ("两家单位合拍，两家能各报一次吗", False),  # a joint work is the contest's business (cq is silent)
+        ("宇宙有多大", True),
+    ],
+)
+def test_a_measure_said_is_not_a_measure_of_the_unknown_asked(
+    helpdesk: Helpdesk, question: str, offtopic: bool
+) -> None:
+    assert (helpdesk.ask(CQ, question).kind == "offtopic") == offtopic

@@ -418,7 +418,11 @@ class Helpdesk:
         if figures is not None:
             return _worked(figures, contest, query)
         plainly_errand = out_of_scope(normalise(question), plainly=True)
-        if base.off_topic(query) or (english and not about_the_contest(question)) or plainly_errand:
+        if (
+            base.off_topic(query, normalise(question))
+            or (english and not about_the_contest(question))
+            or plainly_errand
+        ):
             return reply(OFFTOPIC_EN if english else OFFTOPIC, "offtopic")
         days = None if english else own_days(base, contest, normalise(text))
         if days is not None:

@@ -111,6 +111,10 @@ ASKING_TERMS = re.compile(
 )
 #: Intents that say "how much" of anything: alone with an unknown word, the question is about that word.
 GENERIC_MEASURES = frozenset({"大小", "时长"})
+#: …when the measure is asked ("宇宙有多大"); "时长超了扣分吗" says the video's length.
+MEASURE_ASKED = re.compile(
+    r"多(?:大|长|久|重|高|宽|远|少)|几(?:米|公里|斤|吨)|size of|how (?:big|long|large)"
+)
 
 # --- search ------------------------------------------------------------------------------------
 
@@ -160,7 +164,7 @@ class KnowledgeBase:
     def entry(self, entry_id: str) -> Entry | None:
         return next((e for e in self.entries if e.id == entry_id), None)
 
-    def off_topic(self, query: Query) -> bool:
+    def off_topic(self, query: Query, text: str = "") -> bool:
         """The question is not about the contest: none of its words is in any entry ("今天天气怎么样"),
         or its only known word is a bare measure (多大) of something unknown here ("宇宙有多大")."""
         words = [t for t in query.terms if len(t) > 1]
@@ -178,7 +182,13 @@ class KnowledgeBase:
             for t in words
             if not self.index.knows(t) and not any(k in t for k in known) and not ASKING_TERMS.fullmatch(t)
         ]
-        return bool(unknown and known) and set(known) <= GENERIC_MEASURES and not query.figures
+        # …a measure asked ("多大"), not one said ("时长超了扣分吗" is about the video's length).
+        return (
+            bool(unknown and known)
+            and set(known) <= GENERIC_MEASURES
+            and not query.figures
+            and (not text or bool(MEASURE_ASKED.search(text)))
+        )
 
     def _weights(self, terms: Iterable[str]) -> dict[str, float]:
         """How much each asked term counts towards coverage: its idf, less for a single character

@@ -280,7 +280,7 @@ INTENTS = frozenset(SYNONYMS) | frozenset(t for _, terms in QUERY_PHRASES for t 
 #: notice has nothing on it ("结果几月份出").
 CONTEST_WORDS = re.compile(
     r"结果|评|奖|作品|视频|片|报名|通知|赛|征集|投稿|提交|材料|表|盖章|审|截止|名额|推荐|自荐|邮|寄|网盘|字幕|格式"
-    r"|时长|主办|承办|联系|公示|投票|参加|参赛"
+    r"|时长|主办|承办|联系|公示|投票|参加|参赛|合拍|各报|重复报"
 )
 
 #: Rewrites of the question alone: what it says by negation ("不是会员" asks about the route for others).
