@@ -428,9 +428,13 @@ def test_which_attachment_a_form_is(helpdesk: Helpdesk, contest: str, question: 
         (HLJ, "获奖的能推荐到国家那个比赛吗？", "全国科普微视频大赛"),
         (HLJ, "征集的内容里有没有科技东奥", "科技冬奥"),  # 东 for 冬: a slip of sound
         (CACSI, "视频要求三到八分中对吧", "3～8分钟"),  # 分中 for 分钟
+        (ENVOY, "评选期间要是有人说我们侵权，这个责任谁来担", "个人承担"),  # 侵权 is the clause's 纠纷
+        (HLJ, "纸质推荐表要寄过去吗", "扫描件"),  # 寄过去 is 邮寄
+        # which route lets one send more: each route's places side by side
+        (ENVOY, "推荐和自荐哪个能报的多", "社会征集（自荐）·单位或组织：作品不超过1部"),
     ],
 )
-def test_slips_and_the_countrys_contest_said_loosely(
+def test_the_askers_own_words_for_what_the_notice_says(
     helpdesk: Helpdesk, contest: str, question: str, fact: str
 ) -> None:
     answer = helpdesk.ask(contest, question)
@@ -447,20 +451,6 @@ def test_a_title_card_kept_where_the_notice_wants_it_gone_is_a_plain_no(
     # of the asker's other words (单位, 滚动字幕, 这些) it shares
     answer = helpdesk.ask(CQ, question)
     assert answer.confident and answer.answer.startswith("不行：通知要求去除所有水印和片头片尾")
-
-
-@pytest.mark.parametrize(
-    ("contest", "question", "fact"),
-    [
-        (ENVOY, "评选期间要是有人说我们侵权，这个责任谁来担", "个人承担"),  # 侵权 is the clause's 纠纷
-        (HLJ, "纸质推荐表要寄过去吗", "扫描件"),  # 寄过去 is 邮寄
-    ],
-)
-def test_the_askers_words_for_a_dispute_and_for_posting(
-    helpdesk: Helpdesk, contest: str, question: str, fact: str
-) -> None:
-    answer = helpdesk.ask(contest, question)
-    assert answer.confident and fact in answer.answer
 
 
 def test_a_review_asked_of_is_not_the_forms_list_of_cells(helpdesk: Helpdesk) -> None:
@@ -491,18 +481,6 @@ def test_where_to_post_is_told_the_way_the_notice_sends_instead(helpdesk: Helpde
     answer = helpdesk.ask(CACSI, "材料要寄到哪里？")
     assert answer.kind == "silent" and answer.answer.startswith("通知没有要求邮寄材料")
     assert "百度云" in answer.answer and "通知原文" not in answer.answer  # the fact; its clause not again
-
-
-@pytest.mark.parametrize(
-    ("contest", "question", "fact"),
-    [
-        # which route lets one send more: each route's places side by side
-        (ENVOY, "推荐和自荐哪个能报的多", "社会征集（自荐）·单位或组织：作品不超过1部"),
-    ],
-)
-def test_short_phone_messages(helpdesk: Helpdesk, contest: str, question: str, fact: str) -> None:
-    answer = helpdesk.ask(contest, question)
-    assert answer.confident and fact in answer.answer
 
 
 @pytest.mark.parametrize(
