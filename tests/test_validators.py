@@ -1841,3 +1841,26 @@ def test_an_indifferent_reply_is_not_a_category(typed: str, kepu2024: Contest) -
 def test_a_date_said_with_the_platform_it_was_shown_on(raw: str, expected: str) -> None:
     # Sixth trial round: the date was refused as "不是有效的日期" because of "在B站播的".
     assert valid(check_date(raw, today=dt.date(2026, 12, 7))) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        # the address alone: its platform, known by the host, named before it
+        ("https://v.douyin.com/iRNBho5m/", "抖音 https://v.douyin.com/iRNBho5m/"),
+        (
+            "https://b23.tv/abc https://v.douyin.com/x",
+            "哔哩哔哩 https://b23.tv/abc 抖音 https://v.douyin.com/x",
+        ),
+        # named already, or a host no list knows: as typed
+        (
+            "哔哩哔哩 https://www.bilibili.com/video/BV1GJ411x7h7",
+            "哔哩哔哩 https://www.bilibili.com/video/BV1GJ411x7h7",
+        ),
+        ("https://www.example.cn/a", "https://www.example.cn/a"),
+    ],
+)
+def test_the_platform_of_an_address_typed_alone_is_named(typed: str, kept: str) -> None:
+    from validators.link_fields import platform_named
+
+    assert platform_named(valid(check_contains_url(typed))) == kept

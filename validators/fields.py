@@ -7,7 +7,7 @@ import re
 import unicodedata
 
 from contests.rules import Contest, FieldType, FormField
-from validators.link_fields import check_link_field
+from validators.link_fields import check_link_field, platform_named
 from validators.questions import contest_question
 from validators.requirements import check_cover_name, person_as_unit, unit_needs_name
 from validators.spoken import (
@@ -201,7 +201,8 @@ def check_answer(
     match fld.type:
         case FieldType.TEXT:
             if fld.must_contain_url:
-                return check_contains_url(raw, max_chars=fld.max_chars)
+                checked = check_contains_url(raw, max_chars=fld.max_chars)
+                return Valid(platform_named(checked.value)) if isinstance(checked, Valid) else checked
             if _choice_like(fld) and not confirmed and isinstance(check_date(raw, today=today), Valid):
                 # "去年10月15号" at 类别 (trial round): the 播出时间 typed a step early; no
                 # category, 职务 or 职称 is a date.

@@ -15,7 +15,46 @@ from urllib.parse import urlsplit
 from validators.links import DRIVES, VideoLink, drive_for, parse_video_link, share_link_of
 from validators.text import Invalid, Result, Valid, check_contains_url, check_url, clean_text, find_urls
 
-__all__ = ["check_link_field", "code_alone", "with_code", "without_link"]
+__all__ = ["check_link_field", "code_alone", "platform_named", "with_code", "without_link"]
+
+#: The platform a playing address is on, by its host: 播出平台及网址 wants the platform named, and
+#: an entrant who pastes the address alone has said it only in the address.
+_HOST_PLATFORMS = (
+    (("douyin.com", "iesdouyin.com"), "抖音"),
+    (("bilibili.com", "b23.tv"), "哔哩哔哩"),
+    (("kuaishou.com", "gifshow.com"), "快手"),
+    (("ixigua.com",), "西瓜视频"),
+    (("channels.weixin.qq.com",), "微信视频号"),
+    (("v.qq.com",), "腾讯视频"),
+    (("youku.com",), "优酷"),
+    (("iqiyi.com",), "爱奇艺"),
+    (("xiaohongshu.com", "xhslink.com"), "小红书"),
+    (("weibo.com", "weibo.cn"), "微博"),
+    (("toutiao.com",), "今日头条"),
+    (("cctv.com", "cctv.cn"), "央视网"),
+)
+
+
+def platform_named(value: str) -> str:
+    """``value`` (a checked 播出平台及网址) with its platform named before it where it is only an
+    address on a platform known by its host ("https://v.douyin.com/x" → "抖音 https://v.douyin.com/x");
+    else ``value`` as it is."""
+    urls = find_urls(value)
+    rest = value
+    for url in urls:
+        rest = rest.replace(url, "")
+    if not urls or re.search(r"[\w\u4e00-\u9fff]", rest):
+        return value  # the entrant named it, or said more than the address
+    named = value.strip()
+    for url in dict.fromkeys(urls):  # each address named by its own host
+        host = (urlsplit(url).hostname or "").lower()
+        name = next(
+            (n for hosts, n in _HOST_PLATFORMS if any(host == h or host.endswith("." + h) for h in hosts)), ""
+        )
+        if name:
+            named = named.replace(url, f"{name} {url}")
+    return named
+
 
 # A message that is only a code: "abcd", "提取码：abcd", "密码 abcd", "pwd=abcd".
 _CODE_ALONE = re.compile(
