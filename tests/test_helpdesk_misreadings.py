@@ -200,3 +200,11 @@ def test_a_measure_said_is_not_a_measure_of_the_unknown_asked(
     helpdesk: Helpdesk, question: str, offtopic: bool
 ) -> None:
     assert (helpdesk.ask(CQ, question).kind == "offtopic") == offtopic
+
+
+def test_materials_posted_are_not_the_certificates_posted_back(helpdesk: Helpdesk) -> None:
+    # hlj collects entries online; its only 邮寄 is the certificates it posts back to the form's address
+    asked = helpdesk.ask(HLJ, "推荐表寄哪里")
+    assert asked.kind == "silent" and "通知没有要求邮寄材料" in asked.answer and "二维码" in asked.answer
+    back = helpdesk.ask(HLJ, "获奖证书寄到哪儿，根据啥寄")
+    assert "通知没有要求邮寄材料" not in back.answer

@@ -99,10 +99,13 @@ TOPICS: tuple[SilentTopic, ...] = (
            r"@",
            "通知没有公布接收材料或咨询的电子邮箱。",
            "The notice publishes no e-mail address."),
-    _topic(r"(?:寄|邮寄|快递)(?:到|去)?.{0,6}(?:地址|哪里|哪儿|哪个地方|哪(?:[?？。]|$))|(?:收件|邮寄)地址|地址.{0,4}(?:寄|邮)"
+    # The asker's materials posted (not the certificates or prizes the organisers post back).
+    _topic(r"^(?!.*(?:证书|奖杯|奖品|获奖))(?:.*?)(?:"
+           r"(?:寄|邮寄|快递)(?:到|去)?.{0,6}(?:地址|哪里|哪儿|哪个地方|哪(?:[?？。]|$))|(?:收件|邮寄)地址|地址.{0,4}(?:寄|邮)"
            r"|(?:要|需要|用不用|是否|还要)(?:邮寄|寄)(?:吗|么|嘛|不)?(?:[?？。 ]|$)"
-           r"|\b(?:mailing|postal) address|where .{0,20}\b(?:mail|post)\b",
-           r"寄至|寄到|邮寄|地址[:：]",
+           r"|\b(?:mailing|postal) address|where .{0,20}\b(?:mail|post)\b)",
+           # materials posted, not the certificates the organisers post back (hlj: 后期证书邮寄)
+           r"(?<!证书)(?:寄至|寄到|邮寄)(?!将以此)|地址[:：]",
            "通知没有要求邮寄材料，也没有公布邮寄地址。",
            "The notice asks for nothing to be posted and gives no postal address.",
            # how the materials are sent instead (cacsi: a net-disk link e-mailed)
