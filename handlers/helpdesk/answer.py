@@ -13,7 +13,6 @@ from contests.registry import ContestRegistry
 from contests.rules import Contest
 from contests.rules_data import notices_dir
 from handlers.helpdesk.analyzer import ASKS, Analyzer, Query, contest_terms, normalise
-from handlers.helpdesk.attachments import form_attachment
 from handlers.helpdesk.combine import (
     clear_lead,
     is_lost,
@@ -40,7 +39,6 @@ from handlers.helpdesk.foreign import (
     sink_foreign,
 )
 from handlers.helpdesk.index import Hit, KnowledgeBase
-from handlers.helpdesk.joint import joint_submitter, team_work
 from handlers.helpdesk.naming import contest_preface, other_named, pick_contest
 from handlers.helpdesk.parts import (
     ASKS_A_LIST,
@@ -107,7 +105,7 @@ from handlers.helpdesk.sources import (
 )
 from handlers.helpdesk.wanted import by_wanted
 from handlers.helpdesk.windows import WINDOW_ENTRIES, inside_windows
-from handlers.helpdesk.worked import Worked, may_enter, own_days, own_figures
+from handlers.helpdesk.worked import Worked, makers_and_forms, may_enter, own_days, own_figures
 from validators.questions import is_english, simplified
 
 #: Confidence at or above which an answer is given without hand-off, chosen on the evaluation's dev
@@ -427,21 +425,14 @@ class Helpdesk:
         days = None if english else own_days(base, contest, normalise(text))
         if days is not None:
             return _worked(days, contest, query)
+        route_said = route or route_named(contest, text)
         made = (
             None
             if english
-            else joint_submitter(base, contest, normalise(text), route or route_named(contest, text))
+            else makers_and_forms(base, contest, normalise(text), normalise(question), route_said)
         )
-        if made is not None:  # "两家合拍的，能各报一次吗": 第一制作单位 first, then each route's rule
-            return HelpAnswer(made[0], True, "通知", 1.0, contest.id, made[0], made[1], query.terms, "answer")
-        which = None if english else form_attachment(contest, normalise(question))
-        if which is not None:  # "自荐表是附件几来着": the form's number, not a fact naming it in passing
-            return HelpAnswer(
-                which[0], True, "通知", 1.0, contest.id, which[0], which[1], query.terms, "answer"
-            )
-        team = None if english else team_work(base, normalise(text))
-        if team is not None:  # "可以几个人组队做吗": 可以, the clause that encourages 团队合作
-            return HelpAnswer(team[0], True, "通知", 1.0, contest.id, team[0], team[1], query.terms, "answer")
+        if made is not None:  # "两家合拍的，能各报一次吗", "自荐表是附件几", "可以几个人组队做吗"
+            return _worked(made, contest, query)
         places = unit_places(contest, base, query, text, english)
         if places is not None:
             return self._with_other_topics(places, base, query, contest, route, text, english)

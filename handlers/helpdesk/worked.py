@@ -1,6 +1,7 @@
 """Answers worked out from what the asker tells, before any search: their own video's figures, the
 characters they wrote in a cell, a limit the forms never set; the day they will submit, their
-work's days, an account's figures; whether they, or their kind of body, may enter.
+work's days, an account's figures; whether they, or their kind of body, may enter; who submits
+a work several made, which attachment a form is, whether a team may make one.
 
 Each says its verdict first and then the rule it rests on; each is None where the question tells
 nothing of its kind, and the search answers instead.
@@ -13,9 +14,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from contests.rules import Contest
+from handlers.helpdesk.attachments import form_attachment
 from handlers.helpdesk.entrants import kind_may_enter, person_may_enter
 from handlers.helpdesk.fits import VIDEO_FITS, video_fits
 from handlers.helpdesk.index import Entry, KnowledgeBase
+from handlers.helpdesk.joint import joint_submitter, team_work
 from handlers.helpdesk.minimums import MINIMUMS, below_minimums
 from handlers.helpdesk.parts import in_time
 from handlers.helpdesk.windows import WORK_DATES, work_dates
@@ -72,3 +75,17 @@ def may_enter(base: KnowledgeBase, contest: Contest, text: str) -> Worked | None
     if of_kind is not None and audience is not None:
         return Worked(f"{of_kind}\n{audience.render()}", audience.id, source=audience.source)
     return None
+
+
+def makers_and_forms(
+    base: KnowledgeBase, contest: Contest, text: str, asked: str, route: str | None
+) -> Worked | None:
+    """Who submits a work several made (``route``'s rule, or every route's), which attachment a
+    form is, whether a team may make a work.  ``text`` is the question as read and ``asked`` as
+    typed (both normalised): a form's name may hold a contest's alias (区县推荐表)."""
+    found = (
+        joint_submitter(base, contest, text, route)
+        or form_attachment(contest, asked)
+        or team_work(base, text)
+    )
+    return Worked(*found) if found is not None else None
