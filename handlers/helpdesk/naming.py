@@ -77,10 +77,7 @@ def other_named(
     named = [(contest, names) for contest, names in named if names]
     if not named:
         return _named_in_a_span(contests, notice_of, current, text)
-    # Read only now: most questions name no other contest, and the whole notice is long.
-    own_text = normalise(
-        " ".join([current.title, *(c.text for c in own.clauses)] if own else [current.title])
-    )
+    own_text = _notice_text(current, own)  # read only now: most questions name no other contest
     best: tuple[int, Contest] | None = None
     for contest, names in named:
         weight = sum(len(n) for n in names if n not in own_text)
@@ -106,10 +103,10 @@ _THIS_ONE = re.compile(r"这次|本次|这一届|本届|这个(?:比赛|大赛|�
 _GENERIC_NAME = re.compile(r"(?:短视频|微视频|科普微视频|科普)(?:大赛|比赛|活动|征集)")
 
 
-#: A contest called by a phrase of the asker's own that ends like a contest's name: "重庆那个弘扬科学家
-#: 精神短视频大赛", "黑龙江省那个优秀科普微视频评选".
 #: The other contest as what the asker saw or heard ("我看重庆那个比赛是要求去掉的"): a comparison.
 _HEARD = re.compile(r"看|听|据说|好像|比如|像|参考")
+#: A contest called by a phrase of the asker's own that ends like a contest's name: "重庆那个弘扬科学家
+#: 精神短视频大赛", "黑龙江省那个优秀科普微视频评选".
 _NAME_SPAN = re.compile(r"[^，,。？?！!、；;\s]{2,20}?(?:大赛|比赛|活动|征集|评选)")
 #: What follows a phrase that makes it a work of that contest ("…活动的作品", "…的奖"), and entering it.
 _WORK_OF_IT = re.compile(r"的?(?:作品|片子|视频|奖|获奖)")
@@ -136,10 +133,7 @@ def _named_in_a_span(
             continue  # "大美科技特派团活动的作品能报吗": a work of that contest entered in this one
         pointed = "那个" in phrase
         if own_text is None:
-            own = notice_of(current.id)
-            own_text = normalise(
-                " ".join([current.title, *(c.text for c in own.clauses)] if own else [current.title])
-            )
+            own_text = _notice_text(current, notice_of(current.id))
         for contest in contests:
             if contest.lineage == current.lineage:
                 continue
@@ -169,6 +163,13 @@ def _named_in_a_span(
     if len(found) != 1:  # two contests' names in the asker's phrase: which is meant is unsure
         return None
     return next(iter(found.values()))[1]
+
+
+def _notice_text(contest: Contest, notice: NoticeText | None) -> str:
+    """A contest's title and its whole notice, normalised: the names it uses itself."""
+    return normalise(
+        " ".join([contest.title, *(c.text for c in notice.clauses)] if notice else [contest.title])
+    )
 
 
 def _places_listed(contest: Contest) -> set[str]:
